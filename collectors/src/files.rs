@@ -1,0 +1,350 @@
+//! The file collector: reads snapshot directories (or single files) from disk.
+//!
+//! Layout (see `docs/snapshot-format.md`): a cluster is a directory whose `*.yaml|*.yml|*.json`
+//! files hold Kubernetes objects, with an optional `kspm-cluster.yaml` naming it; a fleet is a
+//! directory of such cluster directories. `cloud/` and `kubelet/` at a cluster's or fleet's root
+//! are reserved for provider data and are not read as Kubernetes objects.
+
+use kspm_engine::parse::{parse_text, LoadError, Syntax};
+use kspm_engine::snapshot::{ClusterInfo, ClusterSnapshot, Snapshot};
+use std::collections::HashSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+use tracing::{debug, warn};
+
+/// Names of the optional cluster metadata file.
+pub const CLUSTER_INFO_FILES: [&str; 3] = ["kspm-cluster.yaml", "kspm-cluster.yml", "kspm-cluster.json"];
+
+/// Directories at a cluster's or fleet's root that hold non-Kubernetes data.
+pub const RESERVED_DIRS: [&str; 2] = ["cloud", "kubelet"];
+
+/// Reads every path into one snapshot. Never fails as a whole: what cannot be read becomes an
+/// error entry and the rest is still read.
+pub fn load(paths: &[PathBuf]) -> Snapshot {
+    let mut snapshot = Snapshot::default();
+    for path in paths {
+        load_path(path, &mut snapshot);
+    }
+    dedupe_names(&mut snapshot.clusters);
+    snapshot
+}
+
+fn path_str(path: &Path) -> String {
+    path.to_string_lossy().into_owned()
+}
+
+fn io_error(path: &Path, e: &std::io::Error) -> LoadError {
+    LoadError {
+        file: path_str(path),
+        line: None,
+        column: None,
+        message: match e.kind() {
+            std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
+            std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+            _ => e.to_string(),
+        },
+    }
+}
+
+fn load_path(path: &Path, snapshot: &mut Snapshot) {
+    let meta = match fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) => {
+            snapshot.errors.push(io_error(path, &e));
+            return;
+        }
+    };
+    if meta.is_file() {
+        let name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "cluster".into());
+        let mut cluster = new_cluster(name, path);
+        read_file(path, &mut cluster);
+        snapshot.clusters.push(cluster);
+        return;
+    }
+    if has_info_file(path) {
+        snapshot.clusters.push(load_cluster_dir(path));
+        return;
+    }
+    let subdirs = match sorted_entries(path) {
+        Ok(entries) => entries
+            .into_iter()
+            .filter(|p| p.is_dir() && !is_hidden(p) && !is_reserved(p))
+            .collect::<Vec<_>>(),
+        Err(e) => {
+            snapshot.errors.push(e);
+            return;
+        }
+    };
+    if subdirs.iter().any(|d| has_info_file(d)) {
+        debug!(path = %path_str(path), clusters = subdirs.len(), "reading fleet");
+        for dir in subdirs {
+            snapshot.clusters.push(load_cluster_dir(&dir));
+        }
+        if let Ok(entries) = sorted_entries(path) {
+            for f in entries.iter().filter(|p| p.is_file() && is_manifest(p)) {
+                snapshot.errors.push(LoadError {
+                    file: path_str(f),
+                    line: None,
+                    column: None,
+                    message: "file at the top of a fleet directory belongs to no cluster; move it into a cluster directory".into(),
+                });
+            }
+        }
+    } else {
+        snapshot.clusters.push(load_cluster_dir(path));
+    }
+}
+
+fn new_cluster(name: String, origin: &Path) -> ClusterSnapshot {
+    ClusterSnapshot {
+        info: ClusterInfo {
+            name,
+            ..Default::default()
+        },
+        origin: path_str(origin),
+        ..Default::default()
+    }
+}
+
+fn has_info_file(dir: &Path) -> bool {
+    CLUSTER_INFO_FILES.iter().any(|f| dir.join(f).is_file())
+}
+
+fn is_hidden(p: &Path) -> bool {
+    p.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with('.'))
+}
+
+fn is_reserved(p: &Path) -> bool {
+    p.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| RESERVED_DIRS.contains(&n))
+}
+
+fn is_manifest(p: &Path) -> bool {
+    let name = p
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    (name.ends_with(".yaml") || name.ends_with(".yml") || name.ends_with(".json"))
+        && !CLUSTER_INFO_FILES.contains(&name.as_str())
+}
+
+fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
+    let rd = fs::read_dir(dir).map_err(|e| io_error(dir, &e))?;
+    let mut out: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    out.sort();
+    Ok(out)
+}
+
+/// Reads one cluster directory.
+pub fn load_cluster_dir(dir: &Path) -> ClusterSnapshot {
+    let name = dir
+        .canonicalize()
+        .ok()
+        .as_deref()
+        .and_then(Path::file_name)
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "cluster".into());
+    let mut cluster = new_cluster(name, dir);
+    if let Some(info_path) = CLUSTER_INFO_FILES
+        .iter()
+        .map(|f| dir.join(f))
+        .find(|p| p.is_file())
+    {
+        read_info(&info_path, &mut cluster);
+    }
+    let mut files = Vec::new();
+    let mut visited = HashSet::new();
+    walk(dir, true, &mut files, &mut visited, &mut cluster.errors);
+    for f in files {
+        read_file(&f, &mut cluster);
+    }
+    debug!(cluster = %cluster.info.name, objects = cluster.objects.len(), errors = cluster.errors.len(), "read cluster");
+    cluster
+}
+
+fn walk(
+    dir: &Path,
+    root: bool,
+    files: &mut Vec<PathBuf>,
+    visited: &mut HashSet<PathBuf>,
+    errors: &mut Vec<LoadError>,
+) {
+    // Symlinked directories may loop; read each real directory once.
+    if let Ok(real) = dir.canonicalize() {
+        if !visited.insert(real) {
+            return;
+        }
+    }
+    let entries = match sorted_entries(dir) {
+        Ok(e) => e,
+        Err(e) => {
+            errors.push(e);
+            return;
+        }
+    };
+    for p in entries {
+        if is_hidden(&p) {
+            continue;
+        }
+        if p.is_dir() {
+            if !(root && is_reserved(&p)) {
+                walk(&p, false, files, visited, errors);
+            }
+        } else if is_manifest(&p) {
+            files.push(p);
+        }
+    }
+}
+
+fn read_info(path: &Path, cluster: &mut ClusterSnapshot) {
+    let file = path_str(path);
+    let text = match fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => {
+            cluster.errors.push(io_error(path, &e));
+            return;
+        }
+    };
+    let parsed: Result<ClusterInfo, (Option<usize>, String)> = if file.ends_with(".json") {
+        serde_json::from_str(&text).map_err(|e| (Some(e.line()), e.to_string()))
+    } else {
+        serde_yaml::from_str(&text).map_err(|e| (e.location().map(|l| l.line()), e.to_string()))
+    };
+    match parsed {
+        Ok(mut info) => {
+            if info.name.is_empty() {
+                info.name = cluster.info.name.clone();
+            }
+            cluster.info = info;
+        }
+        Err((line, msg)) => {
+            warn!(file = %file, "invalid cluster metadata");
+            let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+            cluster.errors.push(LoadError {
+                file,
+                line,
+                column: None,
+                message: format!("invalid cluster metadata: {msg}"),
+            });
+        }
+    }
+}
+
+fn read_file(path: &Path, cluster: &mut ClusterSnapshot) {
+    let file = path_str(path);
+    let bytes = match fs::read(path) {
+        Ok(b) => b,
+        Err(e) => {
+            cluster.errors.push(io_error(path, &e));
+            return;
+        }
+    };
+    let text = match String::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(_) => {
+            cluster.errors.push(LoadError {
+                file,
+                line: None,
+                column: None,
+                message: "not UTF-8 text".into(),
+            });
+            return;
+        }
+    };
+    let out = parse_text(&text, &file, Syntax::for_path(&file));
+    if !out.errors.is_empty() {
+        warn!(file = %file, errors = out.errors.len(), "could not read every document");
+    }
+    cluster.objects.extend(out.objects);
+    cluster.errors.extend(out.errors);
+}
+
+fn dedupe_names(clusters: &mut [ClusterSnapshot]) {
+    let mut seen = HashSet::new();
+    for c in clusters {
+        let base = c.info.name.clone();
+        let mut n = 2;
+        while !seen.insert(c.info.name.clone()) {
+            c.info.name = format!("{base}-{n}");
+            n += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, rel: &str, text: &str) {
+        let p = dir.join(rel);
+        fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        fs::write(p, text).expect("write");
+    }
+
+    const NS: &str = "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n";
+
+    #[test]
+    fn fleet_of_clusters_with_metadata_and_reserved_dirs() {
+        let t = tempfile::tempdir().expect("tmp");
+        write(t.path(), "one/kspm-cluster.yaml", "apiVersion: kspm.io/v1\nkind: ClusterInfo\nname: prod\nprovider: eks\nkubernetesVersion: '1.31'\n");
+        write(t.path(), "one/ns.yaml", NS);
+        write(t.path(), "one/cloud/describe-cluster.json", "{\"cluster\": {}}");
+        write(t.path(), "one/.hidden/x.yaml", NS);
+        write(t.path(), "two/kspm-cluster.yaml", "provider: gke\n");
+        write(t.path(), "two/sub/ns.json", "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"b\"}}");
+        write(t.path(), "two/README.md", "# not read");
+        let s = load(&[t.path().to_path_buf()]);
+        assert!(s.errors.is_empty(), "{:?}", s.errors);
+        assert_eq!(s.clusters.len(), 2);
+        assert_eq!(s.clusters[0].info.name, "prod");
+        assert_eq!(s.clusters[0].info.version(), Some((1, 31)));
+        assert_eq!(s.clusters[0].objects.len(), 1);
+        assert!(s.clusters[0].errors.is_empty(), "{:?}", s.clusters[0].errors);
+        assert_eq!(s.clusters[1].info.name, "two");
+        assert_eq!(s.clusters[1].objects.len(), 1);
+    }
+
+    #[test]
+    fn plain_manifest_folder_and_missing_path() {
+        let t = tempfile::tempdir().expect("tmp");
+        write(t.path(), "app/base/ns.yaml", NS);
+        write(t.path(), "app/bad.yaml", "kind: [\n");
+        let s = load(&[t.path().join("app"), t.path().join("nope")]);
+        assert_eq!(s.clusters.len(), 1);
+        assert_eq!(s.clusters[0].info.name, "app");
+        assert_eq!(s.clusters[0].objects.len(), 1);
+        assert_eq!(s.clusters[0].errors.len(), 1);
+        assert!(s.clusters[0].errors[0].file.ends_with("bad.yaml"));
+        assert_eq!(s.errors.len(), 1);
+        assert_eq!(s.errors[0].message, "no such file or directory");
+    }
+
+    #[test]
+    fn bad_metadata_and_binary_files_are_errors() {
+        let t = tempfile::tempdir().expect("tmp");
+        write(t.path(), "c/kspm-cluster.yaml", "name: x\nprovder: eks\n");
+        fs::write(t.path().join("c/blob.yaml"), [0xff, 0xfe, 0x00]).expect("write");
+        let s = load(&[t.path().join("c")]);
+        let msgs: Vec<_> = s.clusters[0].errors.iter().map(|e| e.message.clone()).collect();
+        assert_eq!(msgs.len(), 2, "{msgs:?}");
+        assert!(msgs[0].contains("not UTF-8") || msgs[1].contains("not UTF-8"));
+        assert!(msgs.iter().any(|m| m.contains("provder")));
+    }
+
+    #[test]
+    fn duplicate_cluster_names_are_made_unique() {
+        let t = tempfile::tempdir().expect("tmp");
+        write(t.path(), "a/kspm-cluster.yaml", "name: same\n");
+        write(t.path(), "b/kspm-cluster.yaml", "name: same\n");
+        let s = load(&[t.path().to_path_buf()]);
+        let names: Vec<_> = s.clusters.iter().map(|c| c.info.name.as_str()).collect();
+        assert_eq!(names, ["same", "same-2"]);
+    }
+}

@@ -1,0 +1,95 @@
+//! The check catalogue. A check is metadata plus a function over a cluster's [`Inventory`];
+//! one family of checks per module, with its tests beside it.
+
+pub mod rbac;
+pub mod workload;
+
+use crate::controls::Control;
+use crate::inventory::Inventory;
+use crate::object::Object;
+use crate::severity::Severity;
+use serde::Serialize;
+use serde_json::Value;
+
+/// The field that made a check fail, and what it held.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Evidence {
+    /// Field path within the resource, e.g. `spec.template.spec.containers[0].securityContext.privileged`.
+    pub path: String,
+    /// The observed value.
+    pub value: Value,
+}
+
+impl Evidence {
+    /// Evidence for `path` holding `value`.
+    pub fn new(path: impl Into<String>, value: impl Into<Value>) -> Self {
+        Evidence {
+            path: path.into(),
+            value: value.into(),
+        }
+    }
+}
+
+/// One failure reported by a check function, before the engine attaches metadata.
+#[derive(Debug, Clone)]
+pub struct Hit<'a> {
+    /// The resource that failed.
+    pub object: &'a Object,
+    /// What is wrong, specifically (names the container, the subject, ...).
+    pub message: String,
+    /// The fields that made it fail.
+    pub evidence: Vec<Evidence>,
+}
+
+/// A posture check: metadata and the function that evaluates it.
+#[derive(Debug)]
+pub struct Check {
+    /// Stable ID, e.g. `KSPM-W-001`.
+    pub id: &'static str,
+    /// One-line title.
+    pub title: &'static str,
+    /// Default severity.
+    pub severity: Severity,
+    /// Why it matters.
+    pub description: &'static str,
+    /// What to do.
+    pub remediation: &'static str,
+    /// Kinds it applies to.
+    pub kinds: &'static [&'static str],
+    /// Framework controls it maps to.
+    pub controls: &'static [Control],
+    /// The evaluation.
+    pub run: for<'a> fn(&Inventory<'a>) -> Vec<Hit<'a>>,
+}
+
+/// Every check, in catalogue order (by ID).
+pub fn catalogue() -> Vec<&'static Check> {
+    let mut all: Vec<&'static Check> = workload::CHECKS
+        .iter()
+        .chain(rbac::CHECKS.iter())
+        .collect();
+    all.sort_by_key(|c| c.id);
+    all
+}
+
+/// Looks a check up by ID.
+pub fn by_id(id: &str) -> Option<&'static Check> {
+    catalogue().into_iter().find(|c| c.id == id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn ids_are_unique_and_metadata_complete() {
+        let mut seen = HashSet::new();
+        for c in catalogue() {
+            assert!(seen.insert(c.id), "duplicate id {}", c.id);
+            assert!(c.id.starts_with("KSPM-"), "{}", c.id);
+            assert!(!c.title.is_empty() && !c.description.is_empty() && !c.remediation.is_empty());
+            assert!(!c.kinds.is_empty() && !c.controls.is_empty(), "{}", c.id);
+        }
+    }
+}

@@ -1,0 +1,254 @@
+//! Typed, indexed view over one cluster's objects: lookups by kind and the pod templates that
+//! checks evaluate (each workload once, on its top-most owner present in the snapshot).
+
+use crate::object::Object;
+use crate::snapshot::ClusterSnapshot;
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// Kinds that carry a pod template, with the path of the pod spec inside them.
+pub const POD_TEMPLATE_KINDS: &[(&str, &str)] = &[
+    ("Pod", "spec"),
+    ("Deployment", "spec.template.spec"),
+    ("StatefulSet", "spec.template.spec"),
+    ("DaemonSet", "spec.template.spec"),
+    ("ReplicaSet", "spec.template.spec"),
+    ("ReplicationController", "spec.template.spec"),
+    ("Job", "spec.template.spec"),
+    ("CronJob", "spec.jobTemplate.spec.template.spec"),
+];
+
+/// Kinds the engine reads (everything else is kept and counted as "not evaluated").
+pub const EVALUATED_KINDS: &[&str] = &[
+    "Pod",
+    "Deployment",
+    "StatefulSet",
+    "DaemonSet",
+    "ReplicaSet",
+    "ReplicationController",
+    "Job",
+    "CronJob",
+    "Namespace",
+    "ServiceAccount",
+    "Secret",
+    "Role",
+    "ClusterRole",
+    "RoleBinding",
+    "ClusterRoleBinding",
+];
+
+/// A pod spec found in a workload, with the path to it (for evidence).
+#[derive(Debug, Clone, Copy)]
+pub struct PodTemplate<'a> {
+    /// The object that owns the template (the Deployment, or the bare Pod).
+    pub owner: &'a Object,
+    /// The pod spec (`spec` of a Pod, `spec.template.spec` of a Deployment, ...).
+    pub spec: &'a Value,
+    /// The pod's metadata (`metadata` of a Pod, `spec.template.metadata` of a Deployment).
+    pub metadata: Option<&'a Value>,
+    /// Dotted path of `spec` within the owner, e.g. `spec.template.spec`.
+    pub spec_path: &'static str,
+}
+
+/// One container of a pod template.
+#[derive(Debug, Clone)]
+pub struct ContainerRef<'a> {
+    /// The container object.
+    pub container: &'a Value,
+    /// `containers`, `initContainers` or `ephemeralContainers`.
+    pub list: &'static str,
+    /// Index within its list.
+    pub index: usize,
+    /// Its name (empty when missing).
+    pub name: &'a str,
+}
+
+impl<'a> PodTemplate<'a> {
+    /// Every container: `containers`, then `initContainers`, then `ephemeralContainers`.
+    pub fn containers(&self) -> impl Iterator<Item = ContainerRef<'a>> + 'a {
+        let spec = self.spec;
+        ["containers", "initContainers", "ephemeralContainers"]
+            .into_iter()
+            .flat_map(move |list| {
+                spec.get(list)
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .enumerate()
+                    .map(move |(index, container)| ContainerRef {
+                        container,
+                        list,
+                        index,
+                        name: container.get("name").and_then(Value::as_str).unwrap_or(""),
+                    })
+            })
+    }
+
+    /// The full path of a field of the pod spec, e.g. `spec.template.spec.hostPID`.
+    pub fn path(&self, rel: &str) -> String {
+        format!("{}.{}", self.spec_path, rel)
+    }
+
+    /// The full path of a field of a container, e.g.
+    /// `spec.template.spec.containers[1].securityContext.privileged`.
+    pub fn container_path(&self, c: &ContainerRef<'_>, rel: &str) -> String {
+        format!("{}.{}[{}].{}", self.spec_path, c.list, c.index, rel)
+    }
+
+    /// Pod annotations (from the pod or template metadata).
+    pub fn annotation(&self, key: &str) -> Option<&'a str> {
+        self.metadata?.get("annotations")?.get(key)?.as_str()
+    }
+}
+
+/// Indexed objects of one cluster.
+pub struct Inventory<'a> {
+    /// The cluster.
+    pub cluster: &'a ClusterSnapshot,
+    by_kind: HashMap<&'a str, Vec<&'a Object>>,
+}
+
+impl<'a> Inventory<'a> {
+    /// Builds the index.
+    pub fn new(cluster: &'a ClusterSnapshot) -> Self {
+        let mut by_kind: HashMap<&'a str, Vec<&'a Object>> = HashMap::new();
+        for o in &cluster.objects {
+            by_kind.entry(o.kind.as_str()).or_default().push(o);
+        }
+        Inventory { cluster, by_kind }
+    }
+
+    /// Every object of a kind.
+    pub fn of_kind(&self, kind: &str) -> &[&'a Object] {
+        self.by_kind.get(kind).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// Object counts per kind, sorted by kind.
+    pub fn kind_counts(&self) -> BTreeMap<String, usize> {
+        self.by_kind
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.len()))
+            .collect()
+    }
+
+    /// Every pod template to evaluate. A Pod, ReplicaSet or Job whose controller is in the
+    /// snapshot is skipped: its owner's template is evaluated instead, so a finding is reported
+    /// once, on the object a user edits.
+    pub fn pod_templates(&self) -> Vec<PodTemplate<'a>> {
+        let mut present: HashSet<(&str, Option<&str>, &str)> = HashSet::new();
+        let mut uids: HashSet<&str> = HashSet::new();
+        for (kind, _) in POD_TEMPLATE_KINDS {
+            for o in self.of_kind(kind) {
+                present.insert((o.kind.as_str(), o.effective_namespace(), o.name.as_str()));
+                if let Some(uid) = &o.uid {
+                    uids.insert(uid.as_str());
+                }
+            }
+        }
+        let mut out = Vec::new();
+        for (kind, path) in POD_TEMPLATE_KINDS {
+            for o in self.of_kind(kind) {
+                let controlled_by_present_owner = o.owners.iter().any(|r| {
+                    r.controller
+                        && (r.uid.as_deref().is_some_and(|u| uids.contains(u))
+                            || present.contains(&(
+                                r.kind.as_str(),
+                                o.effective_namespace(),
+                                r.name.as_str(),
+                            )))
+                });
+                if controlled_by_present_owner {
+                    continue;
+                }
+                let Some(spec) = o.field(path) else { continue };
+                if !spec.is_object() {
+                    continue;
+                }
+                let meta_path = path.strip_suffix(".spec").map(|p| format!("{p}.metadata"));
+                let metadata = match meta_path {
+                    Some(p) => o.field(&p),
+                    None => o.body.get("metadata"),
+                };
+                out.push(PodTemplate {
+                    owner: o,
+                    spec,
+                    metadata,
+                    spec_path: path,
+                });
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::{parse_text, Syntax};
+
+    fn cluster(yaml: &str) -> ClusterSnapshot {
+        let out = parse_text(yaml, "t.yaml", Syntax::Yaml);
+        assert!(out.errors.is_empty(), "{:?}", out.errors);
+        ClusterSnapshot {
+            objects: out.objects,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn owned_pods_are_evaluated_on_their_owner_only() {
+        let c = cluster(
+            r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop, uid: d1}
+spec: {template: {spec: {containers: [{name: a, image: x}]}}}
+---
+apiVersion: apps/v1
+kind: ReplicaSet
+metadata:
+  name: web-1
+  namespace: shop
+  uid: r1
+  ownerReferences: [{kind: Deployment, name: web, uid: d1, controller: true}]
+spec: {template: {spec: {containers: [{name: a, image: x}]}}}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web-1-abc
+  namespace: shop
+  uid: p1
+  ownerReferences: [{kind: ReplicaSet, name: web-1, uid: r1, controller: true}]
+spec: {containers: [{name: a, image: x}]}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: orphan
+  namespace: shop
+  ownerReferences: [{kind: ReplicaSet, name: gone, uid: zz, controller: true}]
+spec: {containers: [{name: a, image: x}], initContainers: [{name: i}]}
+"#,
+        );
+        let inv = Inventory::new(&c);
+        let t: Vec<_> = inv.pod_templates().iter().map(|t| t.owner.node_ref()).collect();
+        assert_eq!(t, vec!["Pod:shop/orphan", "Deployment:shop/web"]);
+        let pods = inv.pod_templates();
+        let names: Vec<_> = pods[0].containers().map(|c| (c.list, c.name)).collect();
+        assert_eq!(names, vec![("containers", "a"), ("initContainers", "i")]);
+        assert_eq!(
+            pods[1].container_path(&pods[1].containers().next().expect("one"), "image"),
+            "spec.template.spec.containers[0].image"
+        );
+    }
+
+    #[test]
+    fn cronjob_template_path() {
+        let c = cluster("apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: c}\nspec: {jobTemplate: {spec: {template: {metadata: {annotations: {a: b}}, spec: {containers: []}}}}}\n");
+        let inv = Inventory::new(&c);
+        let t = inv.pod_templates();
+        assert_eq!(t[0].spec_path, "spec.jobTemplate.spec.template.spec");
+        assert_eq!(t[0].annotation("a"), Some("b"));
+    }
+}

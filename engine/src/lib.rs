@@ -1,0 +1,22 @@
+//! kspm's engine: pure, synchronous evaluation of a [`Snapshot`] into a [`Report`].
+//!
+//! Start at [`report::evaluate`]. Objects come from [`parse`] (text to objects, where Secret
+//! values are dropped), are indexed by [`inventory`], graded by the [`checks`] catalogue and
+//! rendered by [`render`]. Nothing here does I/O.
+
+pub mod checks;
+pub mod compliance;
+pub mod controls;
+pub mod inventory;
+pub mod object;
+pub mod parse;
+pub mod render;
+pub mod report;
+pub mod severity;
+pub mod snapshot;
+
+pub use object::Object;
+pub use parse::LoadError;
+pub use report::{evaluate, Finding, Report};
+pub use severity::Severity;
+pub use snapshot::{ClusterInfo, ClusterSnapshot, Provider, Snapshot};

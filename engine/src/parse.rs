@@ -1,0 +1,441 @@
+//! Text to objects: YAML (multi-document) and JSON, `kind: List` and typed `*List` expansion,
+//! and the point where Secret values are dropped.
+//!
+//! Pure: the caller reads the file and hands over its text. Errors name the file and, where the
+//! parser knows it, the line; a bad document never stops the other documents of the file.
+
+use crate::object::{Object, OwnerRef, Source};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+/// The annotation kubectl uses to store the last applied manifest; on a Secret it holds the values.
+pub const LAST_APPLIED_ANNOTATION: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+/// Something in the input that could not be read or assessed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LoadError {
+    /// The file, as the user named it.
+    pub file: String,
+    /// 1-based line, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    /// 1-based column, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<usize>,
+    /// What went wrong, in words. Never contains object values.
+    pub message: String,
+}
+
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.file)?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+            if let Some(col) = self.column {
+                write!(f, ":{col}")?;
+            }
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+/// Objects and errors from one file.
+#[derive(Debug, Default)]
+pub struct ParseOutcome {
+    /// Objects read.
+    pub objects: Vec<Object>,
+    /// Documents that could not be read.
+    pub errors: Vec<LoadError>,
+}
+
+/// The syntax of a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Syntax {
+    /// YAML, possibly with several `---`-separated documents.
+    Yaml,
+    /// A single JSON value.
+    Json,
+}
+
+impl Syntax {
+    /// The syntax for a file name, by extension (`.json` is JSON, everything else YAML).
+    pub fn for_path(path: &str) -> Syntax {
+        if path.to_ascii_lowercase().ends_with(".json") {
+            Syntax::Json
+        } else {
+            Syntax::Yaml
+        }
+    }
+}
+
+/// Parses the text of one file into objects. `file` is used for error messages and sources.
+pub fn parse_text(text: &str, file: &str, syntax: Syntax) -> ParseOutcome {
+    let mut out = ParseOutcome::default();
+    match syntax {
+        Syntax::Json => match serde_json::from_str::<Value>(text) {
+            Ok(value) => add_document(value, file, 1, &mut out),
+            Err(e) => out.errors.push(LoadError {
+                file: file.to_string(),
+                line: Some(e.line()).filter(|l| *l > 0),
+                column: Some(e.column()).filter(|c| *c > 0),
+                message: format!("invalid JSON: {}", strip_position(&e.to_string())),
+            }),
+        },
+        Syntax::Yaml => {
+            for doc in split_yaml_documents(text) {
+                match serde_yaml::from_str::<Value>(&doc.text) {
+                    Ok(Value::Null) => {}
+                    Ok(value) => add_document(value, file, doc.first_content_line, &mut out),
+                    Err(e) => {
+                        let (line, column) = match e.location() {
+                            Some(loc) => (Some(doc.start_line + loc.line() - 1), Some(loc.column())),
+                            None => (Some(doc.first_content_line), None),
+                        };
+                        out.errors.push(LoadError {
+                            file: file.to_string(),
+                            line,
+                            column,
+                            message: format!("invalid YAML: {}", strip_position(&e.to_string())),
+                        });
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Removes the " at line X column Y" tail that serde adds: the position is reported separately.
+fn strip_position(msg: &str) -> String {
+    match msg.find(" at line ") {
+        Some(i) => msg[..i].to_string(),
+        None => msg.to_string(),
+    }
+}
+
+struct YamlDoc<'a> {
+    text: std::borrow::Cow<'a, str>,
+    /// Line (1-based) of the chunk's first line in the file.
+    start_line: usize,
+    /// Line of the first line with content (for object sources).
+    first_content_line: usize,
+}
+
+fn push_doc<'a>(
+    docs: &mut Vec<YamlDoc<'a>>,
+    chunk: &'a str,
+    start_line: usize,
+    first: Option<usize>,
+    blank_marker: bool,
+) {
+    let Some(first) = first else { return };
+    let text = if blank_marker && chunk.len() >= 3 {
+        // Replace the leading `---` with spaces so columns stay right.
+        std::borrow::Cow::Owned(format!("   {}", &chunk[3..]))
+    } else {
+        std::borrow::Cow::Borrowed(chunk)
+    };
+    docs.push(YamlDoc {
+        text,
+        start_line,
+        first_content_line: first,
+    });
+}
+
+/// Splits a YAML stream at `---` / `...` marker lines, keeping line numbers intact: the marker
+/// itself is blanked rather than removed so parser positions map straight back to the file.
+fn split_yaml_documents(text: &str) -> Vec<YamlDoc<'_>> {
+    let mut docs = Vec::new();
+    let mut start = 0usize; // byte offset of current chunk
+    let mut start_line = 1usize;
+    let mut first_content: Option<usize> = None;
+    let mut offset = 0usize;
+    let mut line_no = 0usize;
+    let mut pending_prefix_blank = false;
+    for line in text.split_inclusive('\n') {
+        line_no += 1;
+        let trimmed_end = line.trim_end_matches(['\n', '\r']);
+        let is_start_marker = trimmed_end == "---"
+            || trimmed_end.starts_with("--- ")
+            || trimmed_end.starts_with("---\t");
+        let is_end_marker = trimmed_end == "..." || trimmed_end.starts_with("... ");
+        if is_start_marker || is_end_marker {
+            // Close the current chunk.
+            let chunk = &text[start..offset];
+            push_doc(&mut docs, chunk, start_line, first_content, pending_prefix_blank);
+            if is_start_marker {
+                start = offset;
+                start_line = line_no;
+                pending_prefix_blank = true;
+                let rest = trimmed_end[3..].trim();
+                first_content = if !rest.is_empty() && !rest.starts_with('#') {
+                    Some(line_no)
+                } else {
+                    None
+                };
+            } else {
+                start = offset + line.len();
+                start_line = line_no + 1;
+                pending_prefix_blank = false;
+                first_content = None;
+            }
+        } else if first_content.is_none() {
+            let t = trimmed_end.trim_start();
+            if !t.is_empty() && !t.starts_with('#') && !t.starts_with('%') {
+                first_content = Some(line_no);
+            }
+        }
+        offset += line.len();
+    }
+    push_doc(&mut docs, &text[start..], start_line, first_content, pending_prefix_blank);
+    docs
+}
+
+fn add_document(value: Value, file: &str, line: usize, out: &mut ParseOutcome) {
+    let source = Source {
+        file: file.to_string(),
+        line: Some(line),
+    };
+    let err = |message: String| LoadError {
+        file: file.to_string(),
+        line: Some(line),
+        column: None,
+        message,
+    };
+    let Value::Object(map) = value else {
+        out.errors.push(err(format!(
+            "not a Kubernetes object: the document is {}, not a mapping",
+            type_name(&value)
+        )));
+        return;
+    };
+    let kind = map.get("kind").and_then(Value::as_str).unwrap_or("").to_string();
+    let api_version = map
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    if kind.ends_with("List") {
+        if let Some(Value::Array(_)) = map.get("items") {
+            let mut map = map;
+            let Some(Value::Array(items)) = map.remove("items") else {
+                return;
+            };
+            let item_kind = kind.strip_suffix("List").filter(|k| !k.is_empty());
+            for (i, item) in items.into_iter().enumerate() {
+                let Value::Object(mut item) = item else {
+                    out.errors.push(err(format!("{kind} item {i} is not a mapping")));
+                    continue;
+                };
+                // Typed lists from the API (`PodList`) omit kind/apiVersion on their items.
+                if let Some(k) = item_kind {
+                    item.entry("kind").or_insert_with(|| Value::String(k.to_string()));
+                    if !api_version.is_empty() {
+                        item.entry("apiVersion")
+                            .or_insert_with(|| Value::String(api_version.clone()));
+                    }
+                }
+                match object_from_map(item, source.clone()) {
+                    Ok(obj) => out.objects.push(obj),
+                    Err(m) => out.errors.push(err(format!("{kind} item {i}: {m}"))),
+                }
+            }
+            return;
+        }
+    }
+    match object_from_map(map, source) {
+        Ok(obj) => out.objects.push(obj),
+        Err(m) => out.errors.push(err(m)),
+    }
+}
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "empty",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a sequence",
+        Value::Object(_) => "a mapping",
+    }
+}
+
+/// Builds an [`Object`] from a parsed mapping, dropping Secret values first.
+pub fn object_from_map(mut map: Map<String, Value>, source: Source) -> Result<Object, String> {
+    let kind = match map.get("kind") {
+        Some(Value::String(k)) if !k.is_empty() => k.clone(),
+        _ => {
+            // Scrub before giving up: nothing of a malformed Secret may survive.
+            scrub_secret_fields(&mut map);
+            return Err("not a Kubernetes object: `kind` is missing".into());
+        }
+    };
+    let mut secret_keys = Vec::new();
+    if kind == "Secret" {
+        secret_keys = scrub_secret_fields(&mut map);
+    }
+    let api_version = match map.get("apiVersion") {
+        Some(Value::String(v)) if !v.is_empty() => v.clone(),
+        _ => return Err(format!("not a Kubernetes object: {kind} has no `apiVersion`")),
+    };
+    let empty = Map::new();
+    let meta = match map.get_mut("metadata") {
+        Some(Value::Object(m)) => {
+            m.remove("managedFields");
+            &*m
+        }
+        Some(_) => return Err(format!("{kind}: `metadata` is not a mapping")),
+        None => &empty,
+    };
+    let str_field = |k: &str| meta.get(k).and_then(Value::as_str).filter(|s| !s.is_empty());
+    let name = match str_field("name").or_else(|| str_field("generateName")) {
+        Some(n) => n.to_string(),
+        None => return Err(format!("{kind} has no metadata.name")),
+    };
+    let namespace = str_field("namespace").map(str::to_string);
+    let uid = str_field("uid").map(str::to_string);
+    let labels = string_map(meta.get("labels"));
+    let annotations = string_map(meta.get("annotations"));
+    let owners = meta
+        .get("ownerReferences")
+        .and_then(Value::as_array)
+        .map(|refs| {
+            refs.iter()
+                .filter_map(|r| {
+                    Some(OwnerRef {
+                        kind: r.get("kind")?.as_str()?.to_string(),
+                        name: r.get("name")?.as_str()?.to_string(),
+                        uid: r.get("uid").and_then(Value::as_str).map(str::to_string),
+                        controller: r.get("controller").and_then(Value::as_bool) == Some(true),
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(Object {
+        api_version,
+        kind,
+        name,
+        namespace,
+        uid,
+        labels,
+        annotations,
+        owners,
+        secret_keys,
+        body: Value::Object(map),
+        source,
+    })
+}
+
+/// Removes every field of a Secret-shaped mapping that can carry a value, returning the key names.
+fn scrub_secret_fields(map: &mut Map<String, Value>) -> Vec<String> {
+    let mut keys = Vec::new();
+    for field in ["data", "stringData"] {
+        if let Some(Value::Object(m)) = map.remove(field) {
+            keys.extend(m.keys().cloned());
+        }
+    }
+    if let Some(Value::Object(meta)) = map.get_mut("metadata") {
+        if let Some(Value::Object(ann)) = meta.get_mut("annotations") {
+            ann.remove(LAST_APPLIED_ANNOTATION);
+        }
+    }
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
+fn string_map(v: Option<&Value>) -> BTreeMap<String, String> {
+    let Some(Value::Object(m)) = v else {
+        return BTreeMap::new();
+    };
+    m.iter()
+        .map(|(k, v)| {
+            let s = match v {
+                Value::String(s) => s.clone(),
+                Value::Null => String::new(),
+                other => other.to_string(),
+            };
+            (k.clone(), s)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn yaml(text: &str) -> ParseOutcome {
+        parse_text(text, "f.yaml", Syntax::Yaml)
+    }
+
+    #[test]
+    fn multi_document_yaml_keeps_line_numbers() {
+        let out = yaml(
+            "# comment\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n---\n\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: b\n",
+        );
+        assert!(out.errors.is_empty(), "{:?}", out.errors);
+        assert_eq!(out.objects.len(), 2);
+        assert_eq!(out.objects[0].source.line, Some(2));
+        assert_eq!(out.objects[1].source.line, Some(8));
+    }
+
+    #[test]
+    fn a_broken_document_names_its_line_and_the_others_survive() {
+        let out = yaml(
+            "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n---\napiVersion: v1\nkind: [unclosed\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: c\n",
+        );
+        assert_eq!(out.objects.len(), 2);
+        assert_eq!(out.errors.len(), 1);
+        let e = &out.errors[0];
+        assert_eq!(e.file, "f.yaml");
+        assert!(matches!(e.line, Some(7) | Some(8)), "line {:?}", e.line);
+        assert!(e.message.starts_with("invalid YAML"), "{}", e.message);
+    }
+
+    #[test]
+    fn kubectl_list_and_typed_list_are_expanded() {
+        let out = yaml("apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: p, namespace: n}\n");
+        assert_eq!(out.objects.len(), 1);
+        assert_eq!(out.objects[0].node_ref(), "Pod:n/p");
+        let out = parse_text(
+            r#"{"apiVersion":"v1","kind":"PodList","items":[{"metadata":{"name":"q","namespace":"m"}}]}"#,
+            "l.json",
+            Syntax::Json,
+        );
+        assert_eq!(out.objects.len(), 1);
+        assert_eq!(out.objects[0].kind, "Pod");
+        assert_eq!(out.objects[0].api_version, "v1");
+    }
+
+    #[test]
+    fn secret_values_are_dropped_and_key_names_kept() {
+        let out = yaml(
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\n  annotations:\n    kubectl.kubernetes.io/last-applied-configuration: '{\"data\":{\"k\":\"Q0FOQVJZ\"}}'\n    team: a\ndata:\n  password: Q0FOQVJZ\nstringData:\n  token: CANARY\ntype: Opaque\n",
+        );
+        let s = &out.objects[0];
+        assert_eq!(s.secret_keys, vec!["password", "token"]);
+        let dump = format!("{:?}", s);
+        assert!(!dump.contains("CANARY") && !dump.contains("Q0FOQVJZ"), "{dump}");
+        assert_eq!(s.annotations.get("team").map(String::as_str), Some("a"));
+        assert_eq!(s.body["type"], "Opaque");
+    }
+
+    #[test]
+    fn non_objects_are_errors_not_panics() {
+        for text in ["- a\n- b\n", "just a string\n", "apiVersion: v1\nmetadata: {name: x}\n", "kind: Pod\n", "{", "a: b: c"] {
+            let out = yaml(text);
+            assert!(out.objects.is_empty());
+            assert_eq!(out.errors.len(), 1, "{text}: {:?}", out.errors);
+        }
+        let out = parse_text("{\"kind\": ", "x.json", Syntax::Json);
+        assert_eq!(out.errors[0].line, Some(1));
+    }
+
+    #[test]
+    fn empty_documents_are_ignored() {
+        let out = yaml("---\n# nothing\n---\n\n...\n");
+        assert!(out.objects.is_empty() && out.errors.is_empty(), "{:?}", out.errors);
+    }
+}

@@ -1,0 +1,174 @@
+//! SARIF 2.1.0 output, shaped for GitHub code scanning: every check is a rule with help text and
+//! a `security-severity`; every finding is a result located at the file and line of its object.
+
+use crate::checks::{catalogue, Check};
+use crate::report::{Finding, Report};
+use crate::severity::Severity;
+use serde_json::{json, Value};
+
+const SARIF_SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+
+fn level(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical | Severity::High => "error",
+        Severity::Medium => "warning",
+        Severity::Low | Severity::Info => "note",
+    }
+}
+
+/// GitHub's `security-severity` score bands: critical > 9.0, high 7.0–8.9, medium 4.0–6.9, low < 4.
+fn security_severity(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical => "9.5",
+        Severity::High => "8.0",
+        Severity::Medium => "5.5",
+        Severity::Low => "3.0",
+        Severity::Info => "0.0",
+    }
+}
+
+fn rule(c: &Check) -> Value {
+    let controls: Vec<String> = c
+        .controls
+        .iter()
+        .map(|ctl| format!("{} {}", ctl.framework.id(), ctl.id))
+        .collect();
+    let name: String = c
+        .title
+        .split(|ch: char| !ch.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut cs = w.chars();
+            match cs.next() {
+                Some(f) => f.to_ascii_uppercase().to_string() + cs.as_str(),
+                None => String::new(),
+            }
+        })
+        .collect();
+    json!({
+        "id": c.id,
+        "name": name,
+        "shortDescription": {"text": c.title},
+        "fullDescription": {"text": c.description},
+        "help": {
+            "text": format!("{}\n\nRemediation: {}\n\nControls: {}", c.description, c.remediation, controls.join(", ")),
+            "markdown": format!("**{}**\n\n{}\n\n**Remediation:** {}\n\n**Controls:** {}", c.title, c.description, c.remediation, controls.join(", ")),
+        },
+        "defaultConfiguration": {"level": level(c.severity)},
+        "properties": {
+            "tags": ["security", "kubernetes"],
+            "precision": "high",
+            "problem.severity": match c.severity { Severity::Critical | Severity::High => "error", Severity::Medium => "warning", _ => "recommendation" },
+            "security-severity": security_severity(c.severity),
+        }
+    })
+}
+
+/// Percent-encodes what may not stand in a URI reference path, and makes separators forward.
+fn file_uri(path: &str) -> String {
+    let path = path.replace('\\', "/");
+    let path = path.strip_prefix("./").unwrap_or(&path);
+    let mut out = String::with_capacity(path.len());
+    for b in path.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// FNV-1a, 64 bit: a stable fingerprint that does not depend on the Rust version.
+fn fingerprint(f: &Finding) -> String {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for part in [f.check, &f.cluster, &f.resource, &f.message] {
+        for b in part.bytes().chain(std::iter::once(0u8)) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x100000001b3);
+        }
+    }
+    format!("{h:016x}")
+}
+
+fn result(f: &Finding, rule_index: usize) -> Value {
+    let mut physical = json!({"artifactLocation": {"uri": file_uri(&f.source.file)}});
+    physical["region"] = json!({"startLine": f.source.line.unwrap_or(1).max(1)});
+    json!({
+        "ruleId": f.check,
+        "ruleIndex": rule_index,
+        "level": level(f.severity),
+        "message": {"text": format!("{}: {} (cluster {})", f.resource, f.message, f.cluster)},
+        "locations": [{
+            "physicalLocation": physical,
+            "logicalLocations": [{"fullyQualifiedName": format!("{}/{}", f.cluster, f.resource), "kind": "resource"}]
+        }],
+        "partialFingerprints": {"kspmFinding/v1": fingerprint(f)},
+        "properties": {
+            "cluster": f.cluster,
+            "resource": f.resource,
+            "severity": f.severity.as_str(),
+            "evidence": f.evidence,
+        }
+    })
+}
+
+/// Renders SARIF 2.1.0.
+pub fn render(report: &Report) -> String {
+    let checks = catalogue();
+    let rules: Vec<Value> = checks.iter().map(|c| rule(c)).collect();
+    let results: Vec<Value> = report
+        .findings
+        .iter()
+        .map(|f| {
+            let idx = checks.iter().position(|c| c.id == f.check).unwrap_or(0);
+            result(f, idx)
+        })
+        .collect();
+    let notifications: Vec<Value> = report
+        .errors
+        .iter()
+        .map(|e| {
+            json!({
+                "level": "error",
+                "message": {"text": e.message},
+                "locations": [{"physicalLocation": {
+                    "artifactLocation": {"uri": file_uri(&e.file)},
+                    "region": {"startLine": e.line.unwrap_or(1).max(1)}
+                }}]
+            })
+        })
+        .collect();
+    let doc = json!({
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "kspm",
+                "version": report.tool.version,
+                "semanticVersion": report.tool.version,
+                "rules": rules,
+            }},
+            "invocations": [{
+                "executionSuccessful": true,
+                "toolExecutionNotifications": notifications,
+            }],
+            "results": results,
+            "columnKind": "unicodeCodePoints",
+        }]
+    });
+    let mut s = serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".into());
+    s.push('\n');
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uris_are_encoded_and_relative() {
+        assert_eq!(file_uri("./a b\\c.yaml"), "a%20b/c.yaml");
+    }
+}

@@ -1,0 +1,284 @@
+//! The Report: what a scan found, in the shape the JSON schema (`docs/report.schema.json`)
+//! publishes. Built by [`evaluate`] from a [`Snapshot`]; deterministic for the same input.
+
+use crate::checks::{self, Evidence};
+use crate::compliance::{self, ComplianceSummary};
+use crate::controls::Control;
+use crate::inventory::{Inventory, EVALUATED_KINDS};
+use crate::object::Source;
+use crate::parse::LoadError;
+use crate::severity::Severity;
+use crate::snapshot::{ClusterSnapshot, Provider, Snapshot};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Version of the report format.
+pub const REPORT_SCHEMA_VERSION: &str = "kspm.io/report/v1";
+
+/// A control reference as it appears in a finding.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct ControlRef {
+    /// Framework ID (`cis-kubernetes`, `nsa-cisa`, `pss`, `soc2`, ...).
+    pub framework: &'static str,
+    /// Control ID within the framework.
+    pub id: &'static str,
+}
+
+impl From<&Control> for ControlRef {
+    fn from(c: &Control) -> Self {
+        ControlRef {
+            framework: c.framework.id(),
+            id: c.id,
+        }
+    }
+}
+
+/// One failed check on one resource.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    /// Stable check ID.
+    pub check: &'static str,
+    /// Check title.
+    pub title: &'static str,
+    /// Severity.
+    pub severity: Severity,
+    /// Cluster name.
+    pub cluster: String,
+    /// Node reference: `Kind:namespace/name` or `Kind:name`.
+    pub resource: String,
+    /// Namespace, for namespaced resources.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// What is wrong, specifically.
+    pub message: String,
+    /// What to do.
+    pub remediation: &'static str,
+    /// The fields that made it fail.
+    pub evidence: Vec<Evidence>,
+    /// Framework controls.
+    pub controls: Vec<ControlRef>,
+    /// Where the resource was read from.
+    pub source: Source,
+}
+
+/// Per-cluster summary.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClusterSummary {
+    /// Name.
+    pub name: String,
+    /// Platform.
+    pub provider: Provider,
+    /// Kubernetes version, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kubernetes_version: Option<String>,
+    /// Where it was read from.
+    pub origin: String,
+    /// Objects read.
+    pub objects: usize,
+    /// Objects per kind.
+    pub kinds: BTreeMap<String, usize>,
+    /// Kinds that were read and kept but that no check evaluates yet (CRDs, unknown kinds).
+    pub unevaluated_kinds: BTreeMap<String, usize>,
+    /// Findings per severity.
+    pub findings_by_severity: BTreeMap<Severity, usize>,
+    /// Number of files or documents that could not be read.
+    pub errors: usize,
+}
+
+/// An input that could not be read or assessed.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportError {
+    /// Cluster it belongs to, when it belongs to one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
+    /// File.
+    pub file: String,
+    /// Line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    /// Column.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<usize>,
+    /// Message.
+    pub message: String,
+}
+
+impl ReportError {
+    fn from_load(cluster: Option<&str>, e: &LoadError) -> Self {
+        ReportError {
+            cluster: cluster.map(str::to_string),
+            file: e.file.clone(),
+            line: e.line,
+            column: e.column,
+            message: e.message.clone(),
+        }
+    }
+}
+
+/// An attack path (populated by the attack-graph engine).
+#[derive(Debug, Clone, Serialize)]
+pub struct AttackPath {
+    /// Path ID.
+    pub id: String,
+    /// Cluster.
+    pub cluster: String,
+    /// Node references from entry to target.
+    pub nodes: Vec<String>,
+}
+
+/// Totals over the whole report.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct Summary {
+    /// Clusters scanned.
+    pub clusters: usize,
+    /// Objects read.
+    pub objects: usize,
+    /// Findings.
+    pub findings: usize,
+    /// Findings per severity.
+    pub by_severity: BTreeMap<Severity, usize>,
+    /// Inputs that could not be read.
+    pub errors: usize,
+}
+
+/// The result of a scan.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// Report format version.
+    pub schema_version: &'static str,
+    /// Tool name and version.
+    pub tool: Tool,
+    /// Totals.
+    pub summary: Summary,
+    /// Clusters.
+    pub clusters: Vec<ClusterSummary>,
+    /// Findings, most severe first.
+    pub findings: Vec<Finding>,
+    /// Attack paths, highest blast radius first.
+    pub attack_paths: Vec<AttackPath>,
+    /// Compliance per cluster and framework.
+    pub compliance: Vec<ComplianceSummary>,
+    /// What could not be read or assessed.
+    pub errors: Vec<ReportError>,
+}
+
+/// Tool identification.
+#[derive(Debug, Clone, Serialize)]
+pub struct Tool {
+    /// `kspm`.
+    pub name: &'static str,
+    /// Crate version.
+    pub version: &'static str,
+}
+
+impl Report {
+    /// Whether any finding is at or above `threshold`.
+    pub fn has_finding_at_or_above(&self, threshold: Severity) -> bool {
+        self.findings.iter().any(|f| f.severity >= threshold)
+    }
+}
+
+/// Evaluates every check on every cluster of the snapshot.
+pub fn evaluate(snapshot: &Snapshot) -> Report {
+    let catalogue = checks::catalogue();
+    let mut findings = Vec::new();
+    let mut clusters = Vec::new();
+    let mut compliance = Vec::new();
+    let mut errors: Vec<ReportError> = snapshot
+        .errors
+        .iter()
+        .map(|e| ReportError::from_load(None, e))
+        .collect();
+    for cluster in &snapshot.clusters {
+        let cluster_findings = evaluate_cluster(cluster, &catalogue);
+        let inv = Inventory::new(cluster);
+        let kinds = inv.kind_counts();
+        let unevaluated_kinds = kinds
+            .iter()
+            .filter(|(k, _)| !EVALUATED_KINDS.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), *v))
+            .collect();
+        let mut by_sev = BTreeMap::new();
+        for f in &cluster_findings {
+            *by_sev.entry(f.severity).or_insert(0) += 1;
+        }
+        compliance.extend(compliance::summarize(cluster, &catalogue, &cluster_findings));
+        clusters.push(ClusterSummary {
+            name: cluster.info.name.clone(),
+            provider: cluster.info.provider,
+            kubernetes_version: cluster.info.kubernetes_version.clone(),
+            origin: cluster.origin.clone(),
+            objects: cluster.objects.len(),
+            kinds,
+            unevaluated_kinds,
+            findings_by_severity: by_sev,
+            errors: cluster.errors.len(),
+        });
+        errors.extend(
+            cluster
+                .errors
+                .iter()
+                .map(|e| ReportError::from_load(Some(&cluster.info.name), e)),
+        );
+        findings.extend(cluster_findings);
+    }
+    findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.cluster.cmp(&b.cluster))
+            .then_with(|| a.check.cmp(b.check))
+            .then_with(|| a.resource.cmp(&b.resource))
+            .then_with(|| a.message.cmp(&b.message))
+    });
+    let mut summary = Summary {
+        clusters: clusters.len(),
+        objects: clusters.iter().map(|c| c.objects).sum(),
+        findings: findings.len(),
+        errors: errors.len(),
+        ..Default::default()
+    };
+    for f in &findings {
+        *summary.by_severity.entry(f.severity).or_insert(0) += 1;
+    }
+    Report {
+        schema_version: REPORT_SCHEMA_VERSION,
+        tool: Tool {
+            name: "kspm",
+            version: env!("CARGO_PKG_VERSION"),
+        },
+        summary,
+        clusters,
+        findings,
+        attack_paths: Vec::new(),
+        compliance,
+        errors,
+    }
+}
+
+fn evaluate_cluster(cluster: &ClusterSnapshot, catalogue: &[&'static checks::Check]) -> Vec<Finding> {
+    let inv = Inventory::new(cluster);
+    let mut out = Vec::new();
+    for check in catalogue {
+        for hit in (check.run)(&inv) {
+            out.push(Finding {
+                check: check.id,
+                title: check.title,
+                severity: check.severity,
+                cluster: cluster.info.name.clone(),
+                resource: hit.object.node_ref(),
+                namespace: hit.object.effective_namespace().map(str::to_string),
+                message: hit.message,
+                remediation: check.remediation,
+                evidence: hit.evidence,
+                controls: check
+                    .controls
+                    .iter()
+                    .filter(|c| c.framework.applies_to(cluster.info.provider))
+                    .map(ControlRef::from)
+                    .collect(),
+                source: hit.object.source.clone(),
+            });
+        }
+    }
+    out
+}

@@ -1,0 +1,173 @@
+//! `kspm`: the command line. Parses arguments and wires subcommands to library calls.
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use kspm_engine::render::{self, catalogue, Format};
+use kspm_engine::{checks, Severity};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "kspm", version, about = "Agentless, graph-based Kubernetes security posture management")]
+struct Cli {
+    /// More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Scan snapshot directories, files or fleets and report findings.
+    Scan(ScanArgs),
+    /// The check catalogue.
+    Checks {
+        #[command(subcommand)]
+        command: ChecksCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ChecksCommand {
+    /// List every check with its severity and kinds.
+    List {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = CatalogueFormat::Table)]
+        format: CatalogueFormat,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum CatalogueFormat {
+    Table,
+    Json,
+    Markdown,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum OutputFormat {
+    Table,
+    Json,
+    Sarif,
+}
+
+impl From<OutputFormat> for Format {
+    fn from(f: OutputFormat) -> Self {
+        match f {
+            OutputFormat::Table => Format::Table,
+            OutputFormat::Json => Format::Json,
+            OutputFormat::Sarif => Format::Sarif,
+        }
+    }
+}
+
+#[derive(Args)]
+struct ScanArgs {
+    /// Snapshot paths: cluster directories, manifest files or fleet directories.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
+    format: OutputFormat,
+    /// Write the report to this file instead of stdout.
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    /// Exit with code 1 when a finding is at or above this severity.
+    #[arg(long, value_parser = parse_severity)]
+    fail_on: Option<Severity>,
+}
+
+fn parse_severity(s: &str) -> Result<Severity, String> {
+    s.parse()
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
+        .with_target(false)
+        .init();
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("kspm: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Scan(args) => scan(args),
+        Command::Checks {
+            command: ChecksCommand::List { format },
+        } => {
+            let all = checks::catalogue();
+            let text = match format {
+                CatalogueFormat::Table => catalogue::table(&all),
+                CatalogueFormat::Json => catalogue::json(&all),
+                CatalogueFormat::Markdown => catalogue::markdown(&all),
+            };
+            print!("{text}");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn scan(args: ScanArgs) -> Result<ExitCode> {
+    let outcome = kspm_api::pipeline::scan_paths(&args.paths);
+    let report = &outcome.report;
+    if report.clusters.is_empty() {
+        let reasons: Vec<String> = report
+            .errors
+            .iter()
+            .map(|e| format!("{}: {}", e.file, e.message))
+            .collect();
+        bail!("nothing to scan: {}", reasons.join("; "));
+    }
+    let format = Format::from(args.format);
+    let color = args.output.is_none()
+        && format == Format::Table
+        && std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none();
+    let text = render::render(report, format, color);
+    match &args.output {
+        Some(path) => std::fs::write(path, text)
+            .with_context(|| format!("cannot write {}", path.display()))?,
+        None => {
+            let mut out = std::io::stdout().lock();
+            // A closed pipe (`kspm scan ... | head`) is not an error worth a panic.
+            let _ = out.write_all(text.as_bytes());
+        }
+    }
+    if !report.errors.is_empty() && format != Format::Table {
+        eprintln!(
+            "kspm: {} input(s) could not be read; they are listed in the report's errors",
+            report.errors.len()
+        );
+    }
+    let failed = args
+        .fail_on
+        .is_some_and(|t| report.has_finding_at_or_above(t));
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
