@@ -1,0 +1,229 @@
+//! End-to-end tests of `kspm scan`: formats, schema, exit codes, bad input.
+
+mod common;
+
+use common::{copy_dir, kspm, repo};
+use serde_json::Value;
+use std::fs;
+
+fn scan_json(args: &[&str]) -> (Value, std::process::Output) {
+    let mut all = vec!["scan", "--format", "json"];
+    all.extend_from_slice(args);
+    let out = kspm(&all);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (v, out)
+}
+
+fn validate(report: &Value) {
+    let schema_text = fs::read_to_string(repo().join("docs/report.schema.json")).expect("schema");
+    let schema: Value = serde_json::from_str(&schema_text).expect("schema is JSON");
+    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(report)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "schema violations:\n{}", errors.join("\n"));
+}
+
+#[test]
+fn small_cluster_json_matches_schema_and_findings() {
+    let fixture = repo().join("tests/fixtures/small-cluster");
+    let (v, out) = scan_json(&[fixture.to_str().expect("utf8")]);
+    assert!(out.status.success());
+    validate(&v);
+    let findings: Vec<(&str, &str)> = v["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| (f["check"].as_str().unwrap_or(""), f["resource"].as_str().unwrap_or("")))
+        .collect();
+    assert_eq!(
+        findings,
+        vec![
+            ("KSPM-W-001", "DaemonSet:logging/log-shipper"),
+            ("KSPM-R-001", "ClusterRoleBinding:ci-admin"),
+            ("KSPM-W-002", "DaemonSet:logging/log-shipper"),
+            ("KSPM-W-005", "DaemonSet:logging/log-shipper"),
+        ]
+    );
+    let cluster = &v["clusters"][0];
+    assert_eq!(cluster["name"], "small");
+    assert_eq!(cluster["unevaluated_kinds"]["Widget"], 1);
+    assert_eq!(cluster["unevaluated_kinds"]["CustomResourceDefinition"], 1);
+    let priv_finding = &v["findings"][0];
+    assert_eq!(
+        priv_finding["evidence"][0]["path"],
+        "spec.template.spec.containers[0].securityContext.privileged"
+    );
+    assert!(priv_finding["source"]["file"].as_str().unwrap_or("").ends_with("workloads.yaml"));
+    assert!(priv_finding["controls"]
+        .as_array()
+        .expect("controls")
+        .iter()
+        .any(|c| c["framework"] == "cis-kubernetes" && c["id"] == "5.2.2"));
+    let cis = v["compliance"]
+        .as_array()
+        .expect("compliance")
+        .iter()
+        .find(|c| c["framework"] == "cis-kubernetes")
+        .expect("cis summary");
+    assert!(cis["controls_passed"].as_u64() < cis["controls_total"].as_u64());
+}
+
+#[test]
+fn demo_fleet_json_matches_schema() {
+    let (v, out) = scan_json(&[repo().join("examples/demo-fleet").to_str().expect("utf8")]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    validate(&v);
+    assert_eq!(v["summary"]["clusters"], 3);
+    assert_eq!(v["errors"].as_array().map(Vec::len), Some(0), "{}", v["errors"]);
+    let providers: Vec<&str> = v["clusters"]
+        .as_array()
+        .expect("clusters")
+        .iter()
+        .filter_map(|c| c["provider"].as_str())
+        .collect();
+    for p in ["eks", "gke", "aks"] {
+        assert!(providers.contains(&p), "{providers:?}");
+    }
+    assert!(v["summary"]["findings"].as_u64().unwrap_or(0) > 5);
+}
+
+#[test]
+fn corrupt_file_is_reported_and_the_rest_is_scanned() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let fleet = tmp.path().join("fleet");
+    copy_dir(&repo().join("examples/demo-fleet"), &fleet);
+    let (before, _) = scan_json(&[fleet.to_str().expect("utf8")]);
+    // Corrupt one file of the first cluster: a broken flow sequence in the middle.
+    let mut victims: Vec<_> = fs::read_dir(fleet.join("eks-prod-us-east-1"))
+        .expect("cluster dir")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml") && !p.ends_with("kspm-cluster.yaml"))
+        .collect();
+    victims.sort();
+    let victim = victims.first().expect("a yaml file");
+    fs::write(victim, "apiVersion: v1\nkind: List\nitems: [\n  {broken\n").expect("corrupt");
+    let (after, out) = scan_json(&[fleet.to_str().expect("utf8")]);
+    assert!(out.status.success());
+    validate(&after);
+    let errors = after["errors"].as_array().expect("errors");
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    let name = victim.file_name().expect("name").to_string_lossy().to_string();
+    assert!(errors[0]["file"].as_str().unwrap_or("").ends_with(&name), "{errors:?}");
+    assert!(errors[0]["line"].as_u64().is_some());
+    assert_eq!(errors[0]["cluster"], "eks-prod-us-east-1");
+    assert_eq!(after["summary"]["clusters"], 3);
+    let objects = |v: &Value| v["summary"]["objects"].as_u64().unwrap_or(0);
+    assert!(objects(&after) > 0 && objects(&after) < objects(&before));
+    assert!(after["summary"]["findings"].as_u64().unwrap_or(0) > 0);
+    // The table names the file too, and stderr says something was not assessed.
+    let table = kspm(&["scan", fleet.to_str().expect("utf8")]);
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(text.contains("NOT ASSESSED (1)") && text.contains(&name), "{text}");
+}
+
+#[test]
+fn exit_codes_follow_fail_on() {
+    let fixture = repo().join("tests/fixtures/small-cluster");
+    let f = fixture.to_str().expect("utf8");
+    assert_eq!(kspm(&["scan", f]).status.code(), Some(0));
+    assert_eq!(kspm(&["scan", f, "--fail-on", "critical"]).status.code(), Some(1));
+    assert_eq!(kspm(&["scan", f, "--fail-on", "HIGH"]).status.code(), Some(1));
+    let tmp = tempfile::tempdir().expect("tmp");
+    fs::write(
+        tmp.path().join("ns.yaml"),
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n",
+    )
+    .expect("write");
+    let clean = tmp.path().to_str().expect("utf8");
+    assert_eq!(kspm(&["scan", clean, "--fail-on", "info"]).status.code(), Some(0));
+    // Usage errors and fatal errors exit 2.
+    assert_eq!(kspm(&["scan", f, "--fail-on", "severe"]).status.code(), Some(2));
+    assert_eq!(kspm(&["scan", f, "--format", "xml"]).status.code(), Some(2));
+    assert_eq!(kspm(&["scan"]).status.code(), Some(2));
+    let missing = kspm(&["scan", "/nonexistent/kspm-test"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no such file or directory"));
+}
+
+#[test]
+fn output_file_and_table() {
+    let fixture = repo().join("tests/fixtures/small-cluster");
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dest = tmp.path().join("r.json");
+    let out = kspm(&[
+        "scan",
+        fixture.to_str().expect("utf8"),
+        "-f",
+        "json",
+        "-o",
+        dest.to_str().expect("utf8"),
+    ]);
+    assert!(out.status.success() && out.stdout.is_empty());
+    let v: Value = serde_json::from_str(&fs::read_to_string(&dest).expect("written")).expect("json");
+    validate(&v);
+    let table = kspm(&["scan", fixture.to_str().expect("utf8")]);
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(!text.contains('\x1b'), "no colour when not a terminal");
+    let crit = text.find("CRITICAL (1)").expect("critical group");
+    let high = text.find("HIGH (2)").expect("high group");
+    assert!(crit < high);
+    assert!(text.contains("DaemonSet:logging/log-shipper  KSPM-W-001"));
+    assert!(text.contains("1 cluster, 5 objects, 4 findings (1 critical, 2 high, 1 medium)"));
+}
+
+#[test]
+fn sarif_is_shaped_for_code_scanning() {
+    let fixture = repo().join("tests/fixtures/small-cluster");
+    let out = kspm(&["scan", fixture.to_str().expect("utf8"), "--format", "sarif"]);
+    assert!(out.status.success());
+    let v: Value = serde_json::from_slice(&out.stdout).expect("sarif json");
+    assert_eq!(v["version"], "2.1.0");
+    assert!(v["$schema"].as_str().unwrap_or("").contains("sarif-2.1.0"));
+    let run = &v["runs"][0];
+    assert_eq!(run["tool"]["driver"]["name"], "kspm");
+    let rules = run["tool"]["driver"]["rules"].as_array().expect("rules");
+    for r in rules {
+        assert!(r["id"].as_str().is_some_and(|s| s.starts_with("KSPM-")));
+        assert!(r["help"]["text"].as_str().is_some_and(|s| s.len() > 20), "{r}");
+        assert!(r["shortDescription"]["text"].is_string());
+        let sev: f64 = r["properties"]["security-severity"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .expect("security-severity");
+        assert!((0.0..=10.0).contains(&sev));
+    }
+    let results = run["results"].as_array().expect("results");
+    assert_eq!(results.len(), 4);
+    for res in results {
+        let idx = res["ruleIndex"].as_u64().expect("index") as usize;
+        assert_eq!(rules[idx]["id"], res["ruleId"]);
+        assert!(["error", "warning", "note"].contains(&res["level"].as_str().unwrap_or("")));
+        let loc = &res["locations"][0]["physicalLocation"];
+        let uri = loc["artifactLocation"]["uri"].as_str().expect("uri");
+        assert!(!uri.contains('\\') && !uri.contains(' '));
+        assert!(loc["region"]["startLine"].as_u64().expect("line") >= 1);
+        assert!(res["partialFingerprints"]["kspmFinding/v1"].is_string());
+    }
+}
+
+#[test]
+fn checks_doc_is_current() {
+    let out = kspm(&["checks", "list", "--format", "markdown"]);
+    assert!(out.status.success());
+    let doc = fs::read_to_string(repo().join("docs/checks.md")).unwrap_or_default();
+    assert!(
+        doc == String::from_utf8_lossy(&out.stdout),
+        "docs/checks.md is stale: run `cargo run -- checks list --format markdown > docs/checks.md`"
+    );
+    let json = kspm(&["checks", "list", "--format", "json"]);
+    let v: Value = serde_json::from_slice(&json.stdout).expect("json");
+    assert!(v.as_array().is_some_and(|a| a.len() >= 6));
+}

@@ -1,0 +1,130 @@
+//! Secret values never leave the loader: a unique canary placed in every field of a Secret that
+//! can carry a value (and in a malformed Secret) appears in no output format and no log line.
+
+mod common;
+
+use common::kspm_env;
+use std::fs;
+
+const CANARY: &str = "kspm-canary-7f3e9a1c5b2d4e60";
+
+fn base64(input: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in input.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn canary_appears_in_no_output_and_no_log() {
+    let encoded = base64(CANARY.as_bytes());
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().join("cluster");
+    fs::create_dir_all(&dir).expect("mkdir");
+    let last_applied = format!(
+        r#"{{"apiVersion":"v1","kind":"Secret","metadata":{{"name":"db"}},"stringData":{{"password":"{CANARY}"}}}}"#
+    );
+    fs::write(
+        dir.join("secrets.yaml"),
+        format!(
+            r#"apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: Secret
+  metadata:
+    name: db
+    namespace: shop
+    annotations:
+      kubectl.kubernetes.io/last-applied-configuration: '{last_applied}'
+  type: Opaque
+  data:
+    password: {encoded}
+  stringData:
+    plain: {CANARY}
+"#
+        ),
+    )
+    .expect("write");
+    fs::write(
+        dir.join("secret.json"),
+        format!(
+            r#"{{"apiVersion":"v1","kind":"Secret","metadata":{{"name":"j","namespace":"shop"}},"type":"kubernetes.io/tls","data":{{"tls.key":"{encoded}"}}}}"#
+        ),
+    )
+    .expect("write");
+    // Malformed: the parser fails after reading the value.
+    fs::write(
+        dir.join("broken-secret.yaml"),
+        format!("apiVersion: v1\nkind: Secret\nmetadata:\n  name: broken\nstringData:\n  key: {CANARY}\n  bad: [\n"),
+    )
+    .expect("write");
+    // Parses, but is not an object: scrubbed before the error is built.
+    fs::write(
+        dir.join("kindless.yaml"),
+        format!("apiVersion: v1\nstringData:\n  key: {CANARY}\n"),
+    )
+    .expect("write");
+    // A privileged pod so that every format has findings to print.
+    fs::write(
+        dir.join("pod.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop}\nspec: {containers: [{name: c, securityContext: {privileged: true}}]}\n",
+    )
+    .expect("write");
+
+    let path = dir.to_str().expect("utf8");
+    let report_file = tmp.path().join("report.out");
+    for format in ["table", "json", "sarif"] {
+        for output in [None, Some(report_file.to_str().expect("utf8"))] {
+            let mut args = vec!["-vvv", "scan", path, "--format", format];
+            if let Some(o) = output {
+                args.extend(["--output", o]);
+            }
+            let out = kspm_env(&args, &[("RUST_LOG", "trace")]);
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(out.status.success(), "{format}: {stderr}");
+            for text in [&stdout, &stderr] {
+                assert!(!text.contains(CANARY), "{format}: canary leaked:\n{text}");
+                assert!(!text.contains(&encoded), "{format}: encoded canary leaked:\n{text}");
+            }
+            assert!(!stderr.is_empty(), "trace logging produced nothing");
+            if output.is_some() {
+                let written = fs::read_to_string(&report_file).expect("report");
+                assert!(!written.contains(CANARY) && !written.contains(&encoded));
+                assert!(written.contains("KSPM-W-001"));
+            } else {
+                assert!(stdout.contains("KSPM-W-001"), "{format}: findings missing");
+            }
+        }
+    }
+    // The errors for the two malformed files are still reported.
+    let out = kspm_env(&["scan", path, "--format", "json"], &[]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let files: Vec<String> = v["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| e["file"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert!(files.iter().any(|f| f.ends_with("broken-secret.yaml")), "{files:?}");
+    assert!(files.iter().any(|f| f.ends_with("kindless.yaml")), "{files:?}");
+    assert_eq!(v["clusters"][0]["kinds"]["Secret"], 2);
+}
+
+#[test]
+fn base64_helper_is_right() {
+    assert_eq!(base64(b"Man"), "TWFu");
+    assert_eq!(base64(b"Ma"), "TWE=");
+    assert_eq!(base64(b"M"), "TQ==");
+}
