@@ -2,6 +2,8 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use kspm_engine::pss::report::{self as pss_report, AdmissionResult};
+use kspm_engine::pss::{Level, Version};
 use kspm_engine::render::{self, catalogue, Format};
 use kspm_engine::{checks, Severity};
 use std::io::{IsTerminal, Write};
@@ -9,7 +11,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "kspm", version, about = "Agentless, graph-based Kubernetes security posture management")]
+#[command(
+    name = "kspm",
+    version,
+    about = "Agentless, graph-based Kubernetes security posture management"
+)]
 struct Cli {
     /// More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
@@ -22,6 +28,8 @@ struct Cli {
 enum Command {
     /// Scan snapshot directories, files or fleets and report findings.
     Scan(ScanArgs),
+    /// Would Pod Security Admission admit these objects? (exact upstream semantics)
+    Pss(PssArgs),
     /// The check catalogue.
     Checks {
         #[command(subcommand)]
@@ -61,6 +69,36 @@ impl From<OutputFormat> for Format {
             OutputFormat::Sarif => Format::Sarif,
         }
     }
+}
+
+#[derive(Args)]
+struct PssArgs {
+    /// Pod Security level.
+    #[arg(long, value_parser = parse_level)]
+    level: Level,
+    /// Policy version: v1.N or latest.
+    #[arg(long, default_value = "latest", value_parser = parse_version)]
+    version: Version,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = PssFormat::Table)]
+    format: PssFormat,
+    /// Manifest files or directories.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum PssFormat {
+    Table,
+    Json,
+}
+
+fn parse_level(s: &str) -> Result<Level, String> {
+    s.parse()
+}
+
+fn parse_version(s: &str) -> Result<Version, String> {
+    s.parse()
 }
 
 #[derive(Args)]
@@ -115,6 +153,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Scan(args) => scan(args),
+        Command::Pss(args) => pss(args),
         Command::Checks {
             command: ChecksCommand::List { format },
         } => {
@@ -169,5 +208,41 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
+    })
+}
+
+fn pss(args: PssArgs) -> Result<ExitCode> {
+    let mut results: Vec<AdmissionResult> = Vec::new();
+    for path in &args.paths {
+        let (objects, errors) = if path.is_dir() {
+            let c = kspm_collectors::files::load_cluster_dir(path);
+            (c.objects, c.errors)
+        } else {
+            let out = kspm_collectors::files::read_objects(path);
+            (out.objects, out.errors)
+        };
+        results.extend(errors.into_iter().map(|e| AdmissionResult {
+            file: e.file.clone(),
+            object: None,
+            namespace: None,
+            allowed: false,
+            violations: Vec::new(),
+            error: Some(e.to_string()),
+        }));
+        results.extend(
+            objects
+                .iter()
+                .filter_map(|o| pss_report::admit(o, args.level, args.version)),
+        );
+    }
+    let text = match args.format {
+        PssFormat::Json => pss_report::json(&results),
+        PssFormat::Table => pss_report::table(&results, args.level, args.version),
+    };
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    Ok(if results.iter().all(|r| r.allowed) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
     })
 }

@@ -28,7 +28,11 @@ fn validate(report: &Value) {
         .iter_errors(report)
         .map(|e| format!("{} at {}", e, e.instance_path()))
         .collect();
-    assert!(errors.is_empty(), "schema violations:\n{}", errors.join("\n"));
+    assert!(
+        errors.is_empty(),
+        "schema violations:\n{}",
+        errors.join("\n")
+    );
 }
 
 #[test]
@@ -41,7 +45,12 @@ fn small_cluster_json_matches_schema_and_findings() {
         .as_array()
         .expect("findings")
         .iter()
-        .map(|f| (f["check"].as_str().unwrap_or(""), f["resource"].as_str().unwrap_or("")))
+        .map(|f| {
+            (
+                f["check"].as_str().unwrap_or(""),
+                f["resource"].as_str().unwrap_or(""),
+            )
+        })
         .collect();
     assert_eq!(
         findings,
@@ -61,7 +70,10 @@ fn small_cluster_json_matches_schema_and_findings() {
         priv_finding["evidence"][0]["path"],
         "spec.template.spec.containers[0].securityContext.privileged"
     );
-    assert!(priv_finding["source"]["file"].as_str().unwrap_or("").ends_with("workloads.yaml"));
+    assert!(priv_finding["source"]["file"]
+        .as_str()
+        .unwrap_or("")
+        .ends_with("workloads.yaml"));
     assert!(priv_finding["controls"]
         .as_array()
         .expect("controls")
@@ -79,10 +91,19 @@ fn small_cluster_json_matches_schema_and_findings() {
 #[test]
 fn demo_fleet_json_matches_schema() {
     let (v, out) = scan_json(&[repo().join("examples/demo-fleet").to_str().expect("utf8")]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     validate(&v);
     assert_eq!(v["summary"]["clusters"], 3);
-    assert_eq!(v["errors"].as_array().map(Vec::len), Some(0), "{}", v["errors"]);
+    assert_eq!(
+        v["errors"].as_array().map(Vec::len),
+        Some(0),
+        "{}",
+        v["errors"]
+    );
     let providers: Vec<&str> = v["clusters"]
         .as_array()
         .expect("clusters")
@@ -115,8 +136,15 @@ fn corrupt_file_is_reported_and_the_rest_is_scanned() {
     validate(&after);
     let errors = after["errors"].as_array().expect("errors");
     assert_eq!(errors.len(), 1, "{errors:?}");
-    let name = victim.file_name().expect("name").to_string_lossy().to_string();
-    assert!(errors[0]["file"].as_str().unwrap_or("").ends_with(&name), "{errors:?}");
+    let name = victim
+        .file_name()
+        .expect("name")
+        .to_string_lossy()
+        .to_string();
+    assert!(
+        errors[0]["file"].as_str().unwrap_or("").ends_with(&name),
+        "{errors:?}"
+    );
     assert!(errors[0]["line"].as_u64().is_some());
     assert_eq!(errors[0]["cluster"], "eks-prod-us-east-1");
     assert_eq!(after["summary"]["clusters"], 3);
@@ -126,7 +154,10 @@ fn corrupt_file_is_reported_and_the_rest_is_scanned() {
     // The table names the file too, and stderr says something was not assessed.
     let table = kspm(&["scan", fleet.to_str().expect("utf8")]);
     let text = String::from_utf8_lossy(&table.stdout);
-    assert!(text.contains("NOT ASSESSED (1)") && text.contains(&name), "{text}");
+    assert!(
+        text.contains("NOT ASSESSED (1)") && text.contains(&name),
+        "{text}"
+    );
 }
 
 #[test]
@@ -134,8 +165,14 @@ fn exit_codes_follow_fail_on() {
     let fixture = repo().join("tests/fixtures/small-cluster");
     let f = fixture.to_str().expect("utf8");
     assert_eq!(kspm(&["scan", f]).status.code(), Some(0));
-    assert_eq!(kspm(&["scan", f, "--fail-on", "critical"]).status.code(), Some(1));
-    assert_eq!(kspm(&["scan", f, "--fail-on", "HIGH"]).status.code(), Some(1));
+    assert_eq!(
+        kspm(&["scan", f, "--fail-on", "critical"]).status.code(),
+        Some(1)
+    );
+    assert_eq!(
+        kspm(&["scan", f, "--fail-on", "HIGH"]).status.code(),
+        Some(1)
+    );
     let tmp = tempfile::tempdir().expect("tmp");
     fs::write(
         tmp.path().join("ns.yaml"),
@@ -143,9 +180,15 @@ fn exit_codes_follow_fail_on() {
     )
     .expect("write");
     let clean = tmp.path().to_str().expect("utf8");
-    assert_eq!(kspm(&["scan", clean, "--fail-on", "info"]).status.code(), Some(0));
+    assert_eq!(
+        kspm(&["scan", clean, "--fail-on", "info"]).status.code(),
+        Some(0)
+    );
     // Usage errors and fatal errors exit 2.
-    assert_eq!(kspm(&["scan", f, "--fail-on", "severe"]).status.code(), Some(2));
+    assert_eq!(
+        kspm(&["scan", f, "--fail-on", "severe"]).status.code(),
+        Some(2)
+    );
     assert_eq!(kspm(&["scan", f, "--format", "xml"]).status.code(), Some(2));
     assert_eq!(kspm(&["scan"]).status.code(), Some(2));
     let missing = kspm(&["scan", "/nonexistent/kspm-test"]);
@@ -167,7 +210,8 @@ fn output_file_and_table() {
         dest.to_str().expect("utf8"),
     ]);
     assert!(out.status.success() && out.stdout.is_empty());
-    let v: Value = serde_json::from_str(&fs::read_to_string(&dest).expect("written")).expect("json");
+    let v: Value =
+        serde_json::from_str(&fs::read_to_string(&dest).expect("written")).expect("json");
     validate(&v);
     let table = kspm(&["scan", fixture.to_str().expect("utf8")]);
     let text = String::from_utf8_lossy(&table.stdout);
@@ -192,7 +236,10 @@ fn sarif_is_shaped_for_code_scanning() {
     let rules = run["tool"]["driver"]["rules"].as_array().expect("rules");
     for r in rules {
         assert!(r["id"].as_str().is_some_and(|s| s.starts_with("KSPM-")));
-        assert!(r["help"]["text"].as_str().is_some_and(|s| s.len() > 20), "{r}");
+        assert!(
+            r["help"]["text"].as_str().is_some_and(|s| s.len() > 20),
+            "{r}"
+        );
         assert!(r["shortDescription"]["text"].is_string());
         let sev: f64 = r["properties"]["security-severity"]
             .as_str()

@@ -12,7 +12,11 @@ fn base64(input: &[u8]) -> String {
     const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for chunk in input.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -96,7 +100,10 @@ items:
             assert!(out.status.success(), "{format}: {stderr}");
             for text in [&stdout, &stderr] {
                 assert!(!text.contains(CANARY), "{format}: canary leaked:\n{text}");
-                assert!(!text.contains(&encoded), "{format}: encoded canary leaked:\n{text}");
+                assert!(
+                    !text.contains(&encoded),
+                    "{format}: encoded canary leaked:\n{text}"
+                );
             }
             assert!(!stderr.is_empty(), "trace logging produced nothing");
             if output.is_some() {
@@ -117,8 +124,14 @@ items:
         .iter()
         .map(|e| e["file"].as_str().unwrap_or("").to_string())
         .collect();
-    assert!(files.iter().any(|f| f.ends_with("broken-secret.yaml")), "{files:?}");
-    assert!(files.iter().any(|f| f.ends_with("kindless.yaml")), "{files:?}");
+    assert!(
+        files.iter().any(|f| f.ends_with("broken-secret.yaml")),
+        "{files:?}"
+    );
+    assert!(
+        files.iter().any(|f| f.ends_with("kindless.yaml")),
+        "{files:?}"
+    );
     assert_eq!(v["clusters"][0]["kinds"]["Secret"], 2);
 }
 

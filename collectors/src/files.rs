@@ -5,7 +5,7 @@
 //! directory of such cluster directories. `cloud/` and `kubelet/` at a cluster's or fleet's root
 //! are reserved for provider data and are not read as Kubernetes objects.
 
-use kspm_engine::parse::{parse_text, LoadError, Syntax};
+use kspm_engine::parse::{parse_text, LoadError, ParseOutcome, Syntax};
 use kspm_engine::snapshot::{ClusterInfo, ClusterSnapshot, Snapshot};
 use std::collections::HashSet;
 use std::fs;
@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 use tracing::{debug, warn};
 
 /// Names of the optional cluster metadata file.
-pub const CLUSTER_INFO_FILES: [&str; 3] = ["kspm-cluster.yaml", "kspm-cluster.yml", "kspm-cluster.json"];
+pub const CLUSTER_INFO_FILES: [&str; 3] =
+    ["kspm-cluster.yaml", "kspm-cluster.yml", "kspm-cluster.json"];
 
 /// Directories at a cluster's or fleet's root that hold non-Kubernetes data.
 pub const RESERVED_DIRS: [&str; 2] = ["cloud", "kubelet"];
@@ -237,31 +238,35 @@ fn read_info(path: &Path, cluster: &mut ClusterSnapshot) {
     }
 }
 
-fn read_file(path: &Path, cluster: &mut ClusterSnapshot) {
+/// Reads and parses one file. I/O and encoding problems become errors like parse errors do.
+pub fn read_objects(path: &Path) -> ParseOutcome {
     let file = path_str(path);
+    let mut out = ParseOutcome::default();
     let bytes = match fs::read(path) {
         Ok(b) => b,
         Err(e) => {
-            cluster.errors.push(io_error(path, &e));
-            return;
+            out.errors.push(io_error(path, &e));
+            return out;
         }
     };
-    let text = match String::from_utf8(bytes) {
-        Ok(t) => t,
-        Err(_) => {
-            cluster.errors.push(LoadError {
-                file,
-                line: None,
-                column: None,
-                message: "not UTF-8 text".into(),
-            });
-            return;
-        }
+    let Ok(text) = String::from_utf8(bytes) else {
+        out.errors.push(LoadError {
+            file,
+            line: None,
+            column: None,
+            message: "not UTF-8 text".into(),
+        });
+        return out;
     };
     let out = parse_text(&text, &file, Syntax::for_path(&file));
     if !out.errors.is_empty() {
         warn!(file = %file, errors = out.errors.len(), "could not read every document");
     }
+    out
+}
+
+fn read_file(path: &Path, cluster: &mut ClusterSnapshot) {
+    let out = read_objects(path);
     cluster.objects.extend(out.objects);
     cluster.errors.extend(out.errors);
 }
@@ -295,10 +300,18 @@ mod tests {
         let t = tempfile::tempdir().expect("tmp");
         write(t.path(), "one/kspm-cluster.yaml", "apiVersion: kspm.io/v1\nkind: ClusterInfo\nname: prod\nprovider: eks\nkubernetesVersion: '1.31'\n");
         write(t.path(), "one/ns.yaml", NS);
-        write(t.path(), "one/cloud/describe-cluster.json", "{\"cluster\": {}}");
+        write(
+            t.path(),
+            "one/cloud/describe-cluster.json",
+            "{\"cluster\": {}}",
+        );
         write(t.path(), "one/.hidden/x.yaml", NS);
         write(t.path(), "two/kspm-cluster.yaml", "provider: gke\n");
-        write(t.path(), "two/sub/ns.json", "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"b\"}}");
+        write(
+            t.path(),
+            "two/sub/ns.json",
+            "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"b\"}}",
+        );
         write(t.path(), "two/README.md", "# not read");
         let s = load(&[t.path().to_path_buf()]);
         assert!(s.errors.is_empty(), "{:?}", s.errors);
@@ -306,7 +319,11 @@ mod tests {
         assert_eq!(s.clusters[0].info.name, "prod");
         assert_eq!(s.clusters[0].info.version(), Some((1, 31)));
         assert_eq!(s.clusters[0].objects.len(), 1);
-        assert!(s.clusters[0].errors.is_empty(), "{:?}", s.clusters[0].errors);
+        assert!(
+            s.clusters[0].errors.is_empty(),
+            "{:?}",
+            s.clusters[0].errors
+        );
         assert_eq!(s.clusters[1].info.name, "two");
         assert_eq!(s.clusters[1].objects.len(), 1);
     }
@@ -332,7 +349,11 @@ mod tests {
         write(t.path(), "c/kspm-cluster.yaml", "name: x\nprovder: eks\n");
         fs::write(t.path().join("c/blob.yaml"), [0xff, 0xfe, 0x00]).expect("write");
         let s = load(&[t.path().join("c")]);
-        let msgs: Vec<_> = s.clusters[0].errors.iter().map(|e| e.message.clone()).collect();
+        let msgs: Vec<_> = s.clusters[0]
+            .errors
+            .iter()
+            .map(|e| e.message.clone())
+            .collect();
         assert_eq!(msgs.len(), 2, "{msgs:?}");
         assert!(msgs[0].contains("not UTF-8") || msgs[1].contains("not UTF-8"));
         assert!(msgs.iter().any(|m| m.contains("provder")));

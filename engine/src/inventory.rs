@@ -101,6 +101,22 @@ impl<'a> PodTemplate<'a> {
     }
 }
 
+/// The pod template of one object, if its kind carries one and the spec is a mapping.
+pub fn pod_template_of(o: &Object) -> Option<PodTemplate<'_>> {
+    let (_, path) = POD_TEMPLATE_KINDS.iter().find(|(k, _)| *k == o.kind)?;
+    let spec = o.field(path).filter(|s| s.is_object())?;
+    let metadata = match path.strip_suffix(".spec") {
+        Some(p) => o.field(&format!("{p}.metadata")),
+        None => o.body.get("metadata"),
+    };
+    Some(PodTemplate {
+        owner: o,
+        spec,
+        metadata,
+        spec_path: path,
+    })
+}
+
 /// Indexed objects of one cluster.
 pub struct Inventory<'a> {
     /// The cluster.
@@ -146,7 +162,7 @@ impl<'a> Inventory<'a> {
             }
         }
         let mut out = Vec::new();
-        for (kind, path) in POD_TEMPLATE_KINDS {
+        for (kind, _) in POD_TEMPLATE_KINDS {
             for o in self.of_kind(kind) {
                 let controlled_by_present_owner = o.owners.iter().any(|r| {
                     r.controller
@@ -160,21 +176,9 @@ impl<'a> Inventory<'a> {
                 if controlled_by_present_owner {
                     continue;
                 }
-                let Some(spec) = o.field(path) else { continue };
-                if !spec.is_object() {
-                    continue;
+                if let Some(t) = pod_template_of(o) {
+                    out.push(t);
                 }
-                let meta_path = path.strip_suffix(".spec").map(|p| format!("{p}.metadata"));
-                let metadata = match meta_path {
-                    Some(p) => o.field(&p),
-                    None => o.body.get("metadata"),
-                };
-                out.push(PodTemplate {
-                    owner: o,
-                    spec,
-                    metadata,
-                    spec_path: path,
-                });
             }
         }
         out
@@ -232,7 +236,11 @@ spec: {containers: [{name: a, image: x}], initContainers: [{name: i}]}
 "#,
         );
         let inv = Inventory::new(&c);
-        let t: Vec<_> = inv.pod_templates().iter().map(|t| t.owner.node_ref()).collect();
+        let t: Vec<_> = inv
+            .pod_templates()
+            .iter()
+            .map(|t| t.owner.node_ref())
+            .collect();
         assert_eq!(t, vec!["Pod:shop/orphan", "Deployment:shop/web"]);
         let pods = inv.pod_templates();
         let names: Vec<_> = pods[0].containers().map(|c| (c.list, c.name)).collect();

@@ -10,6 +10,7 @@ pub mod controls;
 pub mod inventory;
 pub mod object;
 pub mod parse;
+pub mod pss;
 pub mod render;
 pub mod report;
 pub mod severity;

@@ -89,7 +89,9 @@ pub fn parse_text(text: &str, file: &str, syntax: Syntax) -> ParseOutcome {
                     Ok(value) => add_document(value, file, doc.first_content_line, &mut out),
                     Err(e) => {
                         let (line, column) = match e.location() {
-                            Some(loc) => (Some(doc.start_line + loc.line() - 1), Some(loc.column())),
+                            Some(loc) => {
+                                (Some(doc.start_line + loc.line() - 1), Some(loc.column()))
+                            }
                             None => (Some(doc.first_content_line), None),
                         };
                         out.errors.push(LoadError {
@@ -163,7 +165,13 @@ fn split_yaml_documents(text: &str) -> Vec<YamlDoc<'_>> {
         if is_start_marker || is_end_marker {
             // Close the current chunk.
             let chunk = &text[start..offset];
-            push_doc(&mut docs, chunk, start_line, first_content, pending_prefix_blank);
+            push_doc(
+                &mut docs,
+                chunk,
+                start_line,
+                first_content,
+                pending_prefix_blank,
+            );
             if is_start_marker {
                 start = offset;
                 start_line = line_no;
@@ -188,7 +196,13 @@ fn split_yaml_documents(text: &str) -> Vec<YamlDoc<'_>> {
         }
         offset += line.len();
     }
-    push_doc(&mut docs, &text[start..], start_line, first_content, pending_prefix_blank);
+    push_doc(
+        &mut docs,
+        &text[start..],
+        start_line,
+        first_content,
+        pending_prefix_blank,
+    );
     docs
 }
 
@@ -210,7 +224,11 @@ fn add_document(value: Value, file: &str, line: usize, out: &mut ParseOutcome) {
         )));
         return;
     };
-    let kind = map.get("kind").and_then(Value::as_str).unwrap_or("").to_string();
+    let kind = map
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
     let api_version = map
         .get("apiVersion")
         .and_then(Value::as_str)
@@ -225,12 +243,14 @@ fn add_document(value: Value, file: &str, line: usize, out: &mut ParseOutcome) {
             let item_kind = kind.strip_suffix("List").filter(|k| !k.is_empty());
             for (i, item) in items.into_iter().enumerate() {
                 let Value::Object(mut item) = item else {
-                    out.errors.push(err(format!("{kind} item {i} is not a mapping")));
+                    out.errors
+                        .push(err(format!("{kind} item {i} is not a mapping")));
                     continue;
                 };
                 // Typed lists from the API (`PodList`) omit kind/apiVersion on their items.
                 if let Some(k) = item_kind {
-                    item.entry("kind").or_insert_with(|| Value::String(k.to_string()));
+                    item.entry("kind")
+                        .or_insert_with(|| Value::String(k.to_string()));
                     if !api_version.is_empty() {
                         item.entry("apiVersion")
                             .or_insert_with(|| Value::String(api_version.clone()));
@@ -277,7 +297,11 @@ pub fn object_from_map(mut map: Map<String, Value>, source: Source) -> Result<Ob
     }
     let api_version = match map.get("apiVersion") {
         Some(Value::String(v)) if !v.is_empty() => v.clone(),
-        _ => return Err(format!("not a Kubernetes object: {kind} has no `apiVersion`")),
+        _ => {
+            return Err(format!(
+                "not a Kubernetes object: {kind} has no `apiVersion`"
+            ))
+        }
     };
     let empty = Map::new();
     let meta = match map.get_mut("metadata") {
@@ -288,7 +312,11 @@ pub fn object_from_map(mut map: Map<String, Value>, source: Source) -> Result<Ob
         Some(_) => return Err(format!("{kind}: `metadata` is not a mapping")),
         None => &empty,
     };
-    let str_field = |k: &str| meta.get(k).and_then(Value::as_str).filter(|s| !s.is_empty());
+    let str_field = |k: &str| {
+        meta.get(k)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+    };
     let name = match str_field("name").or_else(|| str_field("generateName")) {
         Some(n) => n.to_string(),
         None => return Err(format!("{kind} has no metadata.name")),
@@ -417,14 +445,24 @@ mod tests {
         let s = &out.objects[0];
         assert_eq!(s.secret_keys, vec!["password", "token"]);
         let dump = format!("{:?}", s);
-        assert!(!dump.contains("CANARY") && !dump.contains("Q0FOQVJZ"), "{dump}");
+        assert!(
+            !dump.contains("CANARY") && !dump.contains("Q0FOQVJZ"),
+            "{dump}"
+        );
         assert_eq!(s.annotations.get("team").map(String::as_str), Some("a"));
         assert_eq!(s.body["type"], "Opaque");
     }
 
     #[test]
     fn non_objects_are_errors_not_panics() {
-        for text in ["- a\n- b\n", "just a string\n", "apiVersion: v1\nmetadata: {name: x}\n", "kind: Pod\n", "{", "a: b: c"] {
+        for text in [
+            "- a\n- b\n",
+            "just a string\n",
+            "apiVersion: v1\nmetadata: {name: x}\n",
+            "kind: Pod\n",
+            "{",
+            "a: b: c",
+        ] {
             let out = yaml(text);
             assert!(out.objects.is_empty());
             assert_eq!(out.errors.len(), 1, "{text}: {:?}", out.errors);
@@ -436,6 +474,10 @@ mod tests {
     #[test]
     fn empty_documents_are_ignored() {
         let out = yaml("---\n# nothing\n---\n\n...\n");
-        assert!(out.objects.is_empty() && out.errors.is_empty(), "{:?}", out.errors);
+        assert!(
+            out.objects.is_empty() && out.errors.is_empty(),
+            "{:?}",
+            out.errors
+        );
     }
 }

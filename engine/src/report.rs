@@ -202,7 +202,11 @@ pub fn evaluate(snapshot: &Snapshot) -> Report {
         for f in &cluster_findings {
             *by_sev.entry(f.severity).or_insert(0) += 1;
         }
-        compliance.extend(compliance::summarize(cluster, &catalogue, &cluster_findings));
+        compliance.extend(compliance::summarize(
+            cluster,
+            &catalogue,
+            &cluster_findings,
+        ));
         clusters.push(ClusterSummary {
             name: cluster.info.name.clone(),
             provider: cluster.info.provider,
@@ -255,7 +259,10 @@ pub fn evaluate(snapshot: &Snapshot) -> Report {
     }
 }
 
-fn evaluate_cluster(cluster: &ClusterSnapshot, catalogue: &[&'static checks::Check]) -> Vec<Finding> {
+fn evaluate_cluster(
+    cluster: &ClusterSnapshot,
+    catalogue: &[&'static checks::Check],
+) -> Vec<Finding> {
     let inv = Inventory::new(cluster);
     let mut out = Vec::new();
     for check in catalogue {

@@ -24,7 +24,9 @@ pub fn kspm(args: &[&str]) -> Output {
 /// Runs `kspm` with extra environment variables.
 pub fn kspm_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_kspm"));
-    cmd.args(args).env_remove("RUST_LOG").stdin(std::process::Stdio::null());
+    cmd.args(args)
+        .env_remove("RUST_LOG")
+        .stdin(std::process::Stdio::null());
     for (k, v) in env {
         cmd.env(k, v);
     }

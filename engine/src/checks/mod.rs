@@ -64,10 +64,7 @@ pub struct Check {
 
 /// Every check, in catalogue order (by ID).
 pub fn catalogue() -> Vec<&'static Check> {
-    let mut all: Vec<&'static Check> = workload::CHECKS
-        .iter()
-        .chain(rbac::CHECKS.iter())
-        .collect();
+    let mut all: Vec<&'static Check> = workload::CHECKS.iter().chain(rbac::CHECKS.iter()).collect();
     all.sort_by_key(|c| c.id);
     all
 }

@@ -45,7 +45,8 @@ fn describe_subject(s: &Value) -> Option<String> {
 fn is_system_subject(s: &Value) -> bool {
     let kind = s.get("kind").and_then(Value::as_str).unwrap_or("");
     let name = s.get("name").and_then(Value::as_str).unwrap_or("");
-    matches!(kind, "User" | "Group") && name.starts_with("system:")
+    matches!(kind, "User" | "Group")
+        && name.starts_with("system:")
         && !matches!(
             name,
             "system:anonymous" | "system:unauthenticated" | "system:authenticated"

@@ -227,9 +227,7 @@ fn host_path<'a>(inv: &Inventory<'a>) -> Vec<Hit<'a>> {
             };
             hits.push(Hit {
                 object: t.owner,
-                message: format!(
-                    "volume `{vol_name}` mounts host path `{host}` ({access})"
-                ),
+                message: format!("volume `{vol_name}` mounts host path `{host}` ({access})"),
                 evidence: vec![Evidence::new(
                     t.path(&format!("volumes[{i}].hostPath.path")),
                     host,

@@ -26,7 +26,9 @@ impl FromStr for Format {
             "table" => Ok(Format::Table),
             "json" => Ok(Format::Json),
             "sarif" => Ok(Format::Sarif),
-            other => Err(format!("unknown format `{other}` (expected table, json or sarif)")),
+            other => Err(format!(
+                "unknown format `{other}` (expected table, json or sarif)"
+            )),
         }
     }
 }

@@ -36,7 +36,11 @@ pub fn render(report: &Report, color: bool) -> String {
     let mut out = String::new();
     let multi_cluster = report.clusters.len() > 1;
     for sev in Severity::DESCENDING {
-        let group: Vec<_> = report.findings.iter().filter(|f| f.severity == sev).collect();
+        let group: Vec<_> = report
+            .findings
+            .iter()
+            .filter(|f| f.severity == sev)
+            .collect();
         if group.is_empty() {
             continue;
         }
@@ -53,8 +57,18 @@ pub fn render(report: &Report, color: bool) -> String {
                 [resource, f.check.to_string(), f.message.clone()]
             })
             .collect();
-        let w0 = rows.iter().map(|r| r[0].chars().count()).max().unwrap_or(0).max(8);
-        let w1 = rows.iter().map(|r| r[1].chars().count()).max().unwrap_or(0).max(5);
+        let w0 = rows
+            .iter()
+            .map(|r| r[0].chars().count())
+            .max()
+            .unwrap_or(0)
+            .max(8);
+        let w1 = rows
+            .iter()
+            .map(|r| r[1].chars().count())
+            .max()
+            .unwrap_or(0)
+            .max(5);
         let header = format!("  {:w0$}  {:w1$}  MESSAGE", "RESOURCE", "CHECK");
         let _ = writeln!(out, "{}", p.wrap(DIM, &header));
         for r in rows {
