@@ -4,7 +4,8 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use kspm_engine::pss::report::{self as pss_report, AdmissionResult};
 use kspm_engine::pss::{Level, Version};
-use kspm_engine::render::{self, catalogue, Format};
+use kspm_engine::rbac::{Identity, Rbac, Request};
+use kspm_engine::render::{self, access, catalogue, Format};
 use kspm_engine::{checks, Severity};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -30,6 +31,10 @@ enum Command {
     Scan(ScanArgs),
     /// Would Pod Security Admission admit these objects? (exact upstream semantics)
     Pss(PssArgs),
+    /// List every subject that can perform an action, with the binding and rule that grant it.
+    WhoCan(WhoCanArgs),
+    /// Can this subject perform an action? Exit 0 for yes, 1 for no.
+    CanI(CanIArgs),
     /// The check catalogue.
     Checks {
         #[command(subcommand)]
@@ -69,6 +74,50 @@ impl From<OutputFormat> for Format {
             OutputFormat::Sarif => Format::Sarif,
         }
     }
+}
+
+#[derive(Args)]
+struct WhoCanArgs {
+    /// Verb (get, list, create, update, patch, delete, impersonate, bind, escalate, ...).
+    verb: String,
+    /// RESOURCE[.GROUP][/SUBRESOURCE], e.g. secrets, deployments.apps, pods/exec; or a
+    /// non-resource URL such as /metrics.
+    resource: String,
+    /// Snapshot paths (cluster directories or a fleet).
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// Namespace of the request (omit for cluster-scoped resources).
+    #[arg(short, long)]
+    namespace: Option<String>,
+    /// Name of the object (matters for rules with resourceNames).
+    #[arg(long)]
+    name: Option<String>,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = PssFormat::Table)]
+    format: PssFormat,
+}
+
+#[derive(Args)]
+struct CanIArgs {
+    /// The user to check: a user name or system:serviceaccount:NAMESPACE:NAME.
+    #[arg(long = "as")]
+    as_user: String,
+    /// Extra groups of the user (repeatable).
+    #[arg(long = "as-group")]
+    as_groups: Vec<String>,
+    /// Verb.
+    verb: String,
+    /// RESOURCE[.GROUP][/SUBRESOURCE] or a non-resource URL.
+    resource: String,
+    /// Snapshot paths.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// Namespace of the request.
+    #[arg(short, long)]
+    namespace: Option<String>,
+    /// Name of the object.
+    #[arg(long)]
+    name: Option<String>,
 }
 
 #[derive(Args)]
@@ -154,6 +203,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Scan(args) => scan(args),
         Command::Pss(args) => pss(args),
+        Command::WhoCan(args) => who_can(args),
+        Command::CanI(args) => can_i(args),
         Command::Checks {
             command: ChecksCommand::List { format },
         } => {
@@ -241,6 +292,88 @@ fn pss(args: PssArgs) -> Result<ExitCode> {
     };
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
     Ok(if results.iter().all(|r| r.allowed) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// Loads snapshot paths for the RBAC commands; fails when nothing could be read.
+fn load_clusters(paths: &[PathBuf]) -> Result<kspm_engine::Snapshot> {
+    let snapshot = kspm_collectors::files::load(paths);
+    for e in snapshot
+        .errors
+        .iter()
+        .chain(snapshot.clusters.iter().flat_map(|c| &c.errors))
+    {
+        eprintln!("kspm: warning: {e}");
+    }
+    if snapshot.clusters.is_empty() {
+        bail!(
+            "nothing to read in {}",
+            paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    Ok(snapshot)
+}
+
+fn cluster_rbac(c: &kspm_engine::ClusterSnapshot) -> Rbac {
+    Rbac::build(&c.objects, c.info.version().map(|(_, minor)| minor))
+}
+
+fn who_can(args: WhoCanArgs) -> Result<ExitCode> {
+    let req = Request::parse(
+        &args.verb,
+        &args.resource,
+        args.namespace.as_deref(),
+        args.name.as_deref(),
+    )
+    .map_err(anyhow::Error::msg)?;
+    let snapshot = load_clusters(&args.paths)?;
+    let rbacs: Vec<Rbac> = snapshot.clusters.iter().map(cluster_rbac).collect();
+    let answers: Vec<access::WhoCan<'_>> = snapshot
+        .clusters
+        .iter()
+        .zip(&rbacs)
+        .map(|(c, r)| access::WhoCan {
+            cluster: &c.info.name,
+            entries: r.who_can(&req),
+        })
+        .collect();
+    let text = match args.format {
+        PssFormat::Table => access::who_can_table(&answers),
+        PssFormat::Json => access::who_can_json(&answers),
+    };
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn can_i(args: CanIArgs) -> Result<ExitCode> {
+    let req = Request::parse(
+        &args.verb,
+        &args.resource,
+        args.namespace.as_deref(),
+        args.name.as_deref(),
+    )
+    .map_err(anyhow::Error::msg)?;
+    let who = Identity::parse_as(&args.as_user, &args.as_groups);
+    let snapshot = load_clusters(&args.paths)?;
+    let rbacs: Vec<Rbac> = snapshot.clusters.iter().map(cluster_rbac).collect();
+    let decisions: Vec<_> = rbacs.iter().map(|r| r.authorize(&who, &req)).collect();
+    let answers: Vec<(&str, &kspm_engine::rbac::Decision<'_>)> = snapshot
+        .clusters
+        .iter()
+        .map(|c| c.info.name.as_str())
+        .zip(decisions.iter())
+        .collect();
+    let _ = std::io::stdout()
+        .lock()
+        .write_all(access::can_i_table(&answers).as_bytes());
+    Ok(if decisions.iter().all(|d| d.allowed()) {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

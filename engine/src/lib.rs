@@ -11,8 +11,10 @@ pub mod inventory;
 pub mod object;
 pub mod parse;
 pub mod pss;
+pub mod rbac;
 pub mod render;
 pub mod report;
+pub mod selector;
 pub mod severity;
 pub mod snapshot;
 

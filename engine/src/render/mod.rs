@@ -1,5 +1,6 @@
 //! Report renderers: human table, JSON and SARIF. Pure functions from a [`Report`] to text.
 
+pub mod access;
 pub mod catalogue;
 pub mod json;
 pub mod sarif;

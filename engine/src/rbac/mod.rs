@@ -1,0 +1,501 @@
+//! Kubernetes RBAC, evaluated the way the API server's authorizer evaluates it.
+//!
+//! [`Rbac::build`] reads Roles, ClusterRoles and their bindings from a cluster's objects,
+//! recomputes aggregated ClusterRoles to a fixed point, and adds the default bootstrap roles and
+//! bindings the snapshot lacks. [`Rbac::authorize`] answers one request for one identity (with the
+//! privileged `system:masters` group in front, as in the API server), and [`Rbac::who_can`] lists
+//! every subject a request is granted to, with the binding and rule that grant it.
+//! The semantics are those of `../shared/ATTACK-TECHNIQUES.md` (last section); the tests in
+//! `tests.rs` spell out each rule with its negative cases.
+
+mod bootstrap;
+mod request;
+mod rule;
+
+pub use request::{Identity, Request};
+pub use rule::Rule;
+
+use crate::object::Object;
+use crate::selector::LabelSelector;
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::{BTreeSet, HashMap};
+
+/// The group whose members the API server authorizes before RBAC runs.
+pub const SYSTEM_MASTERS: &str = "system:masters";
+
+/// A binding subject, resolved (namespace defaulting applied).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(tag = "kind", rename_all = "PascalCase")]
+pub enum Subject {
+    /// A user name.
+    User {
+        /// Name.
+        name: String,
+    },
+    /// A group name.
+    Group {
+        /// Name.
+        name: String,
+    },
+    /// A ServiceAccount.
+    ServiceAccount {
+        /// Namespace.
+        namespace: String,
+        /// Name.
+        name: String,
+    },
+}
+
+impl Subject {
+    /// Node reference: `User:alice`, `Group:devs`, `ServiceAccount:ns/name`.
+    pub fn node_ref(&self) -> String {
+        match self {
+            Subject::User { name } => format!("User:{name}"),
+            Subject::Group { name } => format!("Group:{name}"),
+            Subject::ServiceAccount { namespace, name } => {
+                format!("ServiceAccount:{namespace}/{name}")
+            }
+        }
+    }
+
+    /// Whether the subject is part of this identity.
+    pub fn applies_to(&self, who: &Identity) -> bool {
+        match self {
+            Subject::User { name } => *name == who.user,
+            Subject::Group { name } => who.groups.iter().any(|g| g == name),
+            Subject::ServiceAccount { namespace, name } => {
+                who.user == format!("system:serviceaccount:{namespace}:{name}")
+            }
+        }
+    }
+}
+
+/// Role or ClusterRole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum RoleKind {
+    /// Namespaced Role.
+    Role,
+    /// ClusterRole.
+    ClusterRole,
+}
+
+/// A role with its effective rules.
+#[derive(Debug, Clone)]
+pub struct RoleDef {
+    /// Kind.
+    pub kind: RoleKind,
+    /// Namespace (Roles only).
+    pub namespace: Option<String>,
+    /// Name.
+    pub name: String,
+    /// Effective rules (for aggregated ClusterRoles: the recomputed union).
+    pub rules: Vec<Rule>,
+    /// Labels (for aggregation).
+    pub labels: std::collections::BTreeMap<String, String>,
+    /// Whether this is a default role kspm added because the snapshot lacked it.
+    pub assumed_default: bool,
+}
+
+impl RoleDef {
+    /// Node reference of the role.
+    pub fn node_ref(&self) -> String {
+        match (&self.kind, &self.namespace) {
+            (RoleKind::Role, Some(ns)) => format!("Role:{ns}/{}", self.name),
+            _ => format!("ClusterRole:{}", self.name),
+        }
+    }
+}
+
+/// A RoleBinding or ClusterRoleBinding, resolved.
+#[derive(Debug, Clone)]
+pub struct BindingDef {
+    /// Node reference of the binding.
+    pub node_ref: String,
+    /// `None` for a ClusterRoleBinding, the namespace for a RoleBinding.
+    pub namespace: Option<String>,
+    /// Index into [`Rbac::roles`] of the referenced role, when it exists.
+    pub role: Option<usize>,
+    /// The roleRef as written (`ClusterRole:edit`, `Role:ns/name`).
+    pub role_ref: String,
+    /// Subjects that can match someone.
+    pub subjects: Vec<Subject>,
+    /// Whether this is a default binding kspm added because the snapshot lacked it.
+    pub assumed_default: bool,
+}
+
+/// One grant of a request: which binding, role and rule.
+#[derive(Debug, Clone, Copy)]
+pub struct Grant<'a> {
+    /// The binding.
+    pub binding: &'a BindingDef,
+    /// The role.
+    pub role: &'a RoleDef,
+    /// Index of the rule within the role's effective rules.
+    pub rule: usize,
+}
+
+impl Grant<'_> {
+    /// `binding → role rule #n (rule text)` for messages and evidence.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} → {} rule #{}: {}",
+            self.binding.node_ref,
+            self.role.node_ref(),
+            self.rule,
+            self.role.rules[self.rule]
+        )
+    }
+}
+
+/// The outcome of an authorization.
+#[derive(Debug)]
+pub enum Decision<'a> {
+    /// Allowed by membership in `system:masters` (before RBAC).
+    PrivilegedGroup,
+    /// Allowed by RBAC, with every grant that allows it.
+    Allowed(Vec<Grant<'a>>),
+    /// No rule allows it.
+    Denied,
+}
+
+impl Decision<'_> {
+    /// Whether the request is allowed.
+    pub fn allowed(&self) -> bool {
+        !matches!(self, Decision::Denied)
+    }
+}
+
+/// The RBAC state of one cluster.
+#[derive(Debug, Clone, Default)]
+pub struct Rbac {
+    /// Every role, including assumed defaults.
+    pub roles: Vec<RoleDef>,
+    /// Every binding, including assumed defaults.
+    pub bindings: Vec<BindingDef>,
+    /// Kubernetes minor version, when known (for version-gated semantics).
+    pub minor_version: Option<u32>,
+}
+
+fn str_list(v: Option<&Value>) -> Vec<String> {
+    v.and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn parse_rules(v: Option<&Value>) -> Vec<Rule> {
+    v.and_then(Value::as_array)
+        .map(|rules| {
+            rules
+                .iter()
+                .map(|r| Rule {
+                    verbs: str_list(r.get("verbs")),
+                    api_groups: str_list(r.get("apiGroups")),
+                    resources: str_list(r.get("resources")),
+                    resource_names: str_list(r.get("resourceNames")),
+                    non_resource_urls: str_list(r.get("nonResourceURLs")),
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn resolve_subjects(b: &Object, binding_ns: Option<&str>) -> Vec<Subject> {
+    b.body
+        .get("subjects")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|s| {
+            let kind = s.get("kind")?.as_str()?;
+            let name = s.get("name")?.as_str()?.to_string();
+            match kind {
+                "User" => Some(Subject::User { name }),
+                "Group" => Some(Subject::Group { name }),
+                "ServiceAccount" => {
+                    // A namespace-less SA subject defaults to the RoleBinding's namespace; in a
+                    // ClusterRoleBinding it matches nobody.
+                    let ns = s
+                        .get("namespace")
+                        .and_then(Value::as_str)
+                        .filter(|n| !n.is_empty())
+                        .map(str::to_string)
+                        .or_else(|| binding_ns.map(str::to_string))?;
+                    Some(Subject::ServiceAccount {
+                        namespace: ns,
+                        name,
+                    })
+                }
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+impl Rbac {
+    /// Builds the RBAC state from a cluster's objects.
+    pub fn build<'o>(
+        objects: impl IntoIterator<Item = &'o Object>,
+        minor_version: Option<u32>,
+    ) -> Rbac {
+        let mut roles = Vec::new();
+        let mut aggregation: Vec<(usize, Vec<LabelSelector>)> = Vec::new();
+        let mut binding_objs = Vec::new();
+        for o in objects {
+            if o.api_group() != "rbac.authorization.k8s.io" {
+                continue;
+            }
+            match o.kind.as_str() {
+                "ClusterRole" | "Role" => {
+                    let kind = if o.kind == "Role" {
+                        RoleKind::Role
+                    } else {
+                        RoleKind::ClusterRole
+                    };
+                    if kind == RoleKind::ClusterRole {
+                        if let Some(sels) = o
+                            .body
+                            .pointer("/aggregationRule/clusterRoleSelectors")
+                            .and_then(Value::as_array)
+                        {
+                            aggregation.push((
+                                roles.len(),
+                                sels.iter()
+                                    .map(|s| LabelSelector::from_value(Some(s)))
+                                    .collect(),
+                            ));
+                        }
+                    }
+                    roles.push(RoleDef {
+                        kind,
+                        namespace: if kind == RoleKind::Role {
+                            o.effective_namespace().map(str::to_string)
+                        } else {
+                            None
+                        },
+                        name: o.name.clone(),
+                        rules: parse_rules(o.body.get("rules")),
+                        labels: o.labels.clone(),
+                        assumed_default: false,
+                    });
+                }
+                "ClusterRoleBinding" | "RoleBinding" => binding_objs.push(o),
+                _ => {}
+            }
+        }
+        // Default ClusterRoles the snapshot lacks (a manifest folder binding `edit`, say).
+        let present: BTreeSet<String> = roles
+            .iter()
+            .filter(|r| r.kind == RoleKind::ClusterRole)
+            .map(|r| r.name.clone())
+            .collect();
+        for def in bootstrap::cluster_roles() {
+            if !present.contains(def.name.as_str()) {
+                if let Some(sels) = def.aggregate_from.clone() {
+                    aggregation.push((roles.len(), sels));
+                }
+                roles.push(def.role);
+            }
+        }
+        aggregate(&mut roles, &aggregation);
+
+        let mut lookup: HashMap<(RoleKind, Option<String>, String), usize> = HashMap::new();
+        for (i, r) in roles.iter().enumerate() {
+            lookup.insert((r.kind, r.namespace.clone(), r.name.clone()), i);
+        }
+        let mut bindings = Vec::new();
+        for b in binding_objs {
+            let cluster_binding = b.kind == "ClusterRoleBinding";
+            let ns = if cluster_binding {
+                None
+            } else {
+                Some(b.effective_namespace().unwrap_or("default").to_string())
+            };
+            let rk = b
+                .body
+                .pointer("/roleRef/kind")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            let rn = b
+                .body
+                .pointer("/roleRef/name")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            let (role, role_ref) = match (rk, cluster_binding) {
+                ("ClusterRole", _) => (
+                    lookup
+                        .get(&(RoleKind::ClusterRole, None, rn.to_string()))
+                        .copied(),
+                    format!("ClusterRole:{rn}"),
+                ),
+                // A RoleBinding's Role is always in the binding's own namespace.
+                ("Role", false) => (
+                    lookup
+                        .get(&(RoleKind::Role, ns.clone(), rn.to_string()))
+                        .copied(),
+                    format!("Role:{}/{rn}", ns.as_deref().unwrap_or("")),
+                ),
+                // A ClusterRoleBinding cannot reference a Role.
+                _ => (None, format!("{rk}:{rn}")),
+            };
+            bindings.push(BindingDef {
+                node_ref: b.node_ref(),
+                subjects: resolve_subjects(b, ns.as_deref()),
+                namespace: ns,
+                role,
+                role_ref,
+                assumed_default: false,
+            });
+        }
+        let present_bindings: BTreeSet<String> = bindings
+            .iter()
+            .filter(|b| b.namespace.is_none())
+            .map(|b| b.node_ref.clone())
+            .collect();
+        for (name, role, subjects) in bootstrap::cluster_role_bindings() {
+            let node_ref = format!("ClusterRoleBinding:{name}");
+            if present_bindings.contains(&node_ref) {
+                continue;
+            }
+            let role_idx = lookup
+                .get(&(RoleKind::ClusterRole, None, role.to_string()))
+                .copied();
+            bindings.push(BindingDef {
+                node_ref,
+                namespace: None,
+                role: role_idx,
+                role_ref: format!("ClusterRole:{role}"),
+                subjects,
+                assumed_default: true,
+            });
+        }
+        Rbac {
+            roles,
+            bindings,
+            minor_version,
+        }
+    }
+
+    /// Whether a binding's scope covers the request.
+    fn binding_applies(b: &BindingDef, req: &Request) -> bool {
+        match &b.namespace {
+            None => true,
+            Some(ns) => req.effective_namespace() == Some(ns.as_str()),
+        }
+    }
+
+    /// The grants in one binding that allow the request (ignoring subjects).
+    fn grants_in<'a>(
+        &'a self,
+        b: &'a BindingDef,
+        req: &Request,
+    ) -> impl Iterator<Item = Grant<'a>> + 'a {
+        let role = b.role.map(|i| &self.roles[i]);
+        let applies = Self::binding_applies(b, req);
+        let cluster_binding = b.namespace.is_none();
+        let req = req.clone();
+        role.into_iter()
+            .filter(move |_| applies)
+            .flat_map(move |role| {
+                let req = req.clone();
+                role.rules
+                    .iter()
+                    .enumerate()
+                    .filter(move |(_, r)| {
+                        if req.is_non_resource() {
+                            // Non-resource URLs are only granted through ClusterRoleBindings.
+                            cluster_binding && r.allows(&req)
+                        } else {
+                            r.allows(&req)
+                        }
+                    })
+                    .map(move |(i, _)| Grant {
+                        binding: b,
+                        role,
+                        rule: i,
+                    })
+            })
+    }
+
+    /// Authorizes one request for one identity.
+    pub fn authorize(&self, who: &Identity, req: &Request) -> Decision<'_> {
+        if who.groups.iter().any(|g| g == SYSTEM_MASTERS) {
+            return Decision::PrivilegedGroup;
+        }
+        let grants: Vec<Grant<'_>> = self
+            .bindings
+            .iter()
+            .filter(|b| b.subjects.iter().any(|s| s.applies_to(who)))
+            .flat_map(|b| self.grants_in(b, req))
+            .collect();
+        if grants.is_empty() {
+            Decision::Denied
+        } else {
+            Decision::Allowed(grants)
+        }
+    }
+
+    /// Every subject the request is granted to, with each grant; `system:masters` first.
+    pub fn who_can(&self, req: &Request) -> Vec<(Subject, Option<Grant<'_>>)> {
+        let mut out: Vec<(Subject, Option<Grant<'_>>)> = vec![(
+            Subject::Group {
+                name: SYSTEM_MASTERS.to_string(),
+            },
+            None,
+        )];
+        for b in &self.bindings {
+            for g in self.grants_in(b, req) {
+                for s in &b.subjects {
+                    out.push((s.clone(), Some(g)));
+                }
+            }
+        }
+        out
+    }
+
+    /// Roles a binding references that do not exist (dangling bindings).
+    pub fn dangling_bindings(&self) -> impl Iterator<Item = &BindingDef> {
+        self.bindings.iter().filter(|b| b.role.is_none())
+    }
+}
+
+/// Recomputes aggregated ClusterRoles to a fixed point: each aggregate's rules become its own
+/// rules plus those of every ClusterRole its selectors match (aggregates can feed aggregates).
+fn aggregate(roles: &mut [RoleDef], aggregation: &[(usize, Vec<LabelSelector>)]) {
+    if aggregation.is_empty() {
+        return;
+    }
+    for _ in 0..=aggregation.len() {
+        let mut changed = false;
+        for (idx, selectors) in aggregation {
+            let mut union = roles[*idx].rules.clone();
+            for (j, other) in roles.iter().enumerate() {
+                if j == *idx || other.kind != RoleKind::ClusterRole {
+                    continue;
+                }
+                if selectors.iter().any(|s| s.matches(&other.labels)) {
+                    for r in &other.rules {
+                        if !union.contains(r) {
+                            union.push(r.clone());
+                        }
+                    }
+                }
+            }
+            if union.len() != roles[*idx].rules.len() {
+                roles[*idx].rules = union;
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

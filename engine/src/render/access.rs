@@ -1,0 +1,102 @@
+//! Output of `kspm who-can` and `kspm can-i`.
+
+use crate::rbac::{Decision, Grant, Subject};
+use serde_json::{json, Value};
+use std::fmt::Write;
+
+/// One who-can answer for one cluster.
+pub struct WhoCan<'a> {
+    /// Cluster name.
+    pub cluster: &'a str,
+    /// Subjects with the grant that gives them the permission (`None` = privileged group).
+    pub entries: Vec<(Subject, Option<Grant<'a>>)>,
+}
+
+fn grant_json(g: &Option<Grant<'_>>) -> Value {
+    match g {
+        None => json!({"via": "privileged group system:masters (authorized before RBAC)"}),
+        Some(g) => json!({
+            "binding": g.binding.node_ref,
+            "role": g.role.node_ref(),
+            "rule_index": g.rule,
+            "rule": g.role.rules[g.rule].to_string(),
+            "assumed_default": g.binding.assumed_default || g.role.assumed_default,
+        }),
+    }
+}
+
+/// Table: one line per subject and grant.
+pub fn who_can_table(answers: &[WhoCan<'_>]) -> String {
+    let mut out = String::new();
+    for a in answers {
+        let _ = writeln!(out, "cluster {}:", a.cluster);
+        let rows: Vec<[String; 2]> = a
+            .entries
+            .iter()
+            .map(|(s, g)| {
+                let via = match g {
+                    None => "privileged group (authorized before RBAC)".to_string(),
+                    Some(g) => {
+                        let mut d = g.describe();
+                        if g.binding.assumed_default || g.role.assumed_default {
+                            d.push_str("  [assumed default]");
+                        }
+                        d
+                    }
+                };
+                [s.node_ref(), via]
+            })
+            .collect();
+        let w = rows.iter().map(|r| r[0].len()).max().unwrap_or(7).max(7);
+        let _ = writeln!(out, "  {:w$}  GRANTED BY", "SUBJECT");
+        for r in rows {
+            let _ = writeln!(out, "  {:w$}  {}", r[0], r[1]);
+        }
+    }
+    out
+}
+
+/// JSON: `[{cluster, subjects: [{subject, kind, ...grant}]}]`.
+pub fn who_can_json(answers: &[WhoCan<'_>]) -> String {
+    let v: Vec<Value> = answers
+        .iter()
+        .map(|a| {
+            json!({
+                "cluster": a.cluster,
+                "subjects": a.entries.iter().map(|(s, g)| {
+                    let mut e = grant_json(g);
+                    e["subject"] = json!(s.node_ref());
+                    e
+                }).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let mut s = serde_json::to_string_pretty(&v).unwrap_or_else(|_| "[]".into());
+    s.push('\n');
+    s
+}
+
+/// `yes`/`no` per cluster, with the grants behind a yes.
+pub fn can_i_table(answers: &[(&str, &Decision<'_>)]) -> String {
+    let mut out = String::new();
+    for (cluster, d) in answers {
+        let word = if d.allowed() { "yes" } else { "no" };
+        if answers.len() > 1 {
+            let _ = writeln!(out, "{cluster}: {word}");
+        } else {
+            let _ = writeln!(out, "{word}");
+        }
+        match d {
+            Decision::PrivilegedGroup => {
+                let _ = writeln!(out, "  via the privileged group system:masters");
+            }
+            Decision::Allowed(grants) => {
+                for g in grants {
+                    let _ = writeln!(out, "  via {}", g.describe());
+                }
+            }
+            Decision::Denied => {}
+        }
+    }
+    out
+}
