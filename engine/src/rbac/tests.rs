@@ -41,19 +41,21 @@ fn rb(ns: &str, name: &str, kind: &str, role: &str, subjects: &str) -> String {
 
 #[test]
 fn r1_r2_verbs_exact_or_star_and_union_of_bindings() {
-    let r = rbac(&format!(
-        "{}{}{}{}",
-        cluster_role(
-            "reader",
-            "[{apiGroups: [''], resources: [pods], verbs: [get]}]"
-        ),
-        cluster_role(
-            "lister",
-            "[{apiGroups: [''], resources: [pods], verbs: ['*']}]"
-        ),
-        crb("a", "reader", "[{kind: User, name: alice}]"),
-        crb("b", "lister", "[{kind: User, name: bob}]"),
-    ));
+    let r = rbac(
+        &[
+            cluster_role(
+                "reader",
+                "[{apiGroups: [''], resources: [pods], verbs: [get]}]",
+            ),
+            cluster_role(
+                "lister",
+                "[{apiGroups: [''], resources: [pods], verbs: ['*']}]",
+            ),
+            crb("a", "reader", "[{kind: User, name: alice}]"),
+            crb("b", "lister", "[{kind: User, name: bob}]"),
+        ]
+        .concat(),
+    );
     let alice = user("alice");
     assert!(can(&r, &alice, "get", "pods", Some("x"), Some("p")));
     assert!(!can(&r, &alice, "list", "pods", Some("x"), None));
@@ -81,11 +83,10 @@ fn r1_r2_verbs_exact_or_star_and_union_of_bindings() {
 
 #[test]
 fn r3_api_groups_exact_core_is_empty_string() {
-    let r = rbac(&format!(
-        "{}{}",
+    let r = rbac(&[
         cluster_role("deploy", "[{apiGroups: [apps], resources: [deployments], verbs: [create]}, {apiGroups: [''], resources: [deployments], verbs: [delete]}]"),
-        crb("a", "deploy", "[{kind: User, name: alice}]"),
-    ));
+        crb("a", "deploy", "[{kind: User, name: alice}]")
+    ].concat());
     let alice = user("alice");
     assert!(can(
         &r,
@@ -197,11 +198,10 @@ fn r4_resource_wildcards_and_subresources() {
 
 #[test]
 fn r5_resource_names_exact_and_never_for_nameless_verbs() {
-    let r = rbac(&format!(
-        "{}{}",
+    let r = rbac(&[
         cluster_role("named", "[{apiGroups: [''], resources: [pods, secrets, serviceaccounts/token], verbs: [get, list, create], resourceNames: [p1, sa1]}]"),
-        crb("a", "named", "[{kind: User, name: alice}]"),
-    ));
+        crb("a", "named", "[{kind: User, name: alice}]")
+    ].concat());
     let a = user("alice");
     assert!(can(&r, &a, "get", "pods", Some("n"), Some("p1")));
     assert!(!can(&r, &a, "get", "pods", Some("n"), Some("p2")));
@@ -237,21 +237,23 @@ fn r5_resource_names_exact_and_never_for_nameless_verbs() {
 
 #[test]
 fn r6_non_resource_urls_only_via_cluster_role_bindings() {
-    let r = rbac(&format!(
-        "{}{}{}",
-        cluster_role(
-            "metrics",
-            "[{nonResourceURLs: ['/metrics', '/debug/*'], verbs: [get]}]"
-        ),
-        crb("a", "metrics", "[{kind: User, name: alice}]"),
-        rb(
-            "n",
-            "b",
-            "ClusterRole",
-            "metrics",
-            "[{kind: User, name: bob}]"
-        ),
-    ));
+    let r = rbac(
+        &[
+            cluster_role(
+                "metrics",
+                "[{nonResourceURLs: ['/metrics', '/debug/*'], verbs: [get]}]",
+            ),
+            crb("a", "metrics", "[{kind: User, name: alice}]"),
+            rb(
+                "n",
+                "b",
+                "ClusterRole",
+                "metrics",
+                "[{kind: User, name: bob}]",
+            ),
+        ]
+        .concat(),
+    );
     let get = |who: &str, path: &str| {
         r.authorize(&user(who), &Request::non_resource("get", path))
             .allowed()
@@ -275,14 +277,13 @@ fn r6_non_resource_urls_only_via_cluster_role_bindings() {
 
 #[test]
 fn r7_binding_scope() {
-    let r = rbac(&format!(
-        "{}{}{}{}{}",
+    let r = rbac(&[
         cluster_role("ns-admin", "[{apiGroups: ['*'], resources: ['*'], verbs: ['*']}]"),
         rb("team", "b", "ClusterRole", "ns-admin", "[{kind: User, name: alice}]"),
         format!("{ROLE_HEADER}kind: Role\nmetadata: {{name: r, namespace: other}}\nrules: [{{apiGroups: [''], resources: [secrets], verbs: [get]}}]\n---\n"),
         rb("team", "c", "Role", "r", "[{kind: User, name: bob}]"),
-        rb("other", "d", "Role", "r", "[{kind: User, name: carol}]"),
-    ));
+        rb("other", "d", "Role", "r", "[{kind: User, name: carol}]")
+    ].concat());
     let a = user("alice");
     assert!(can(&r, &a, "delete", "secrets", Some("team"), Some("s")));
     assert!(
@@ -315,30 +316,32 @@ fn r7_binding_scope() {
 
 #[test]
 fn r8_subject_matching_and_namespace_defaulting() {
-    let r = rbac(&format!(
-        "{}{}{}{}",
-        cluster_role(
-            "reader",
-            "[{apiGroups: [''], resources: [configmaps], verbs: [get]}]"
-        ),
-        rb(
-            "team",
-            "a",
-            "ClusterRole",
-            "reader",
-            "[{kind: ServiceAccount, name: builder}]"
-        ),
-        crb(
-            "b",
-            "reader",
-            "[{kind: ServiceAccount, name: orphan}, {kind: Robot, name: r2}]"
-        ),
-        crb(
-            "c",
-            "reader",
-            "[{kind: User, name: 'system:serviceaccount:ci:deployer'}]"
-        ),
-    ));
+    let r = rbac(
+        &[
+            cluster_role(
+                "reader",
+                "[{apiGroups: [''], resources: [configmaps], verbs: [get]}]",
+            ),
+            rb(
+                "team",
+                "a",
+                "ClusterRole",
+                "reader",
+                "[{kind: ServiceAccount, name: builder}]",
+            ),
+            crb(
+                "b",
+                "reader",
+                "[{kind: ServiceAccount, name: orphan}, {kind: Robot, name: r2}]",
+            ),
+            crb(
+                "c",
+                "reader",
+                "[{kind: User, name: 'system:serviceaccount:ci:deployer'}]",
+            ),
+        ]
+        .concat(),
+    );
     let sa = |ns: &str, n: &str| Identity::service_account(ns, n);
     assert!(can(
         &r,
@@ -386,30 +389,32 @@ fn r8_subject_matching_and_namespace_defaulting() {
 
 #[test]
 fn r9_implicit_groups() {
-    let r = rbac(&format!(
-        "{}{}{}{}",
-        cluster_role(
-            "reader",
-            "[{apiGroups: [''], resources: [configmaps], verbs: [list]}]"
-        ),
-        crb(
-            "a",
-            "reader",
-            "[{kind: Group, name: 'system:serviceaccounts:ci'}]"
-        ),
-        crb(
-            "b",
-            "reader",
-            "[{kind: Group, name: 'system:unauthenticated'}]"
-        ),
-        rb(
-            "x",
-            "c",
-            "ClusterRole",
-            "reader",
-            "[{kind: Group, name: 'system:authenticated'}]"
-        ),
-    ));
+    let r = rbac(
+        &[
+            cluster_role(
+                "reader",
+                "[{apiGroups: [''], resources: [configmaps], verbs: [list]}]",
+            ),
+            crb(
+                "a",
+                "reader",
+                "[{kind: Group, name: 'system:serviceaccounts:ci'}]",
+            ),
+            crb(
+                "b",
+                "reader",
+                "[{kind: Group, name: 'system:unauthenticated'}]",
+            ),
+            rb(
+                "x",
+                "c",
+                "ClusterRole",
+                "reader",
+                "[{kind: Group, name: 'system:authenticated'}]",
+            ),
+        ]
+        .concat(),
+    );
     assert!(can(
         &r,
         &Identity::service_account("ci", "any"),
@@ -510,13 +515,12 @@ fn r11_default_bindings_are_assumed_only_when_missing() {
 
 #[test]
 fn r12_aggregation_is_recomputed_to_a_fixed_point() {
-    let r = rbac(&format!(
-        "{}{}{}{}",
+    let r = rbac(&[
         format!("{ROLE_HEADER}kind: ClusterRole\nmetadata: {{name: top}}\naggregationRule: {{clusterRoleSelectors: [{{matchLabels: {{tier: top}}}}]}}\nrules: []\n---\n"),
         format!("{ROLE_HEADER}kind: ClusterRole\nmetadata: {{name: mid, labels: {{tier: top}}}}\naggregationRule: {{clusterRoleSelectors: [{{matchLabels: {{tier: mid}}}}]}}\nrules: []\n---\n"),
         format!("{ROLE_HEADER}kind: ClusterRole\nmetadata: {{name: leaf, labels: {{tier: mid}}}}\nrules: [{{apiGroups: [''], resources: [secrets], verbs: [get]}}]\n---\n"),
-        crb("a", "top", "[{kind: User, name: alice}]"),
-    ));
+        crb("a", "top", "[{kind: User, name: alice}]")
+    ].concat());
     assert!(can(
         &r,
         &user("alice"),
@@ -565,17 +569,19 @@ fn r12_aggregation_is_recomputed_to_a_fixed_point() {
 
 #[test]
 fn dangling_bindings_grant_nothing() {
-    let r = rbac(&format!(
-        "{}{}",
-        rb(
-            "n",
-            "gone",
-            "Role",
-            "does-not-exist",
-            "[{kind: User, name: alice}]"
-        ),
-        crb("bad", "no-such-role", "[{kind: User, name: alice}]"),
-    ));
+    let r = rbac(
+        &[
+            rb(
+                "n",
+                "gone",
+                "Role",
+                "does-not-exist",
+                "[{kind: User, name: alice}]",
+            ),
+            crb("bad", "no-such-role", "[{kind: User, name: alice}]"),
+        ]
+        .concat(),
+    );
     assert_eq!(r.dangling_bindings().count(), 2);
     assert!(!can(
         &r,
@@ -589,25 +595,27 @@ fn dangling_bindings_grant_nothing() {
 
 #[test]
 fn who_can_lists_subjects_with_binding_and_rule() {
-    let r = rbac(&format!(
-        "{}{}{}",
-        cluster_role(
-            "secret-reader",
-            "[{apiGroups: [''], resources: [secrets], verbs: [get, list]}]"
-        ),
-        crb(
-            "readers",
-            "secret-reader",
-            "[{kind: Group, name: auditors}]"
-        ),
-        rb(
-            "shop",
-            "shop-readers",
-            "ClusterRole",
-            "secret-reader",
-            "[{kind: ServiceAccount, name: app}]"
-        ),
-    ));
+    let r = rbac(
+        &[
+            cluster_role(
+                "secret-reader",
+                "[{apiGroups: [''], resources: [secrets], verbs: [get, list]}]",
+            ),
+            crb(
+                "readers",
+                "secret-reader",
+                "[{kind: Group, name: auditors}]",
+            ),
+            rb(
+                "shop",
+                "shop-readers",
+                "ClusterRole",
+                "secret-reader",
+                "[{kind: ServiceAccount, name: app}]",
+            ),
+        ]
+        .concat(),
+    );
     let req = Request::parse("list", "secrets", Some("shop"), None).expect("req");
     let who: Vec<(String, String)> = r
         .who_can(&req)
