@@ -95,6 +95,21 @@ impl<'a> PodTemplate<'a> {
         format!("{}.{}[{}].{}", self.spec_path, c.list, c.index, rel)
     }
 
+    /// Maps a path relative to the pod (`spec.containers[0]...`, `metadata.annotations[k]`) to
+    /// the path within the owner (`spec.template.spec.containers[0]...`).
+    pub fn owner_path(&self, pod_path: &str) -> String {
+        if self.spec_path == "spec" {
+            return pod_path.to_string();
+        }
+        match pod_path.strip_prefix("spec.") {
+            Some(rest) => format!("{}.{rest}", self.spec_path),
+            None => {
+                let prefix = self.spec_path.strip_suffix(".spec").unwrap_or(self.spec_path);
+                format!("{prefix}.{pod_path}")
+            }
+        }
+    }
+
     /// Pod annotations (from the pod or template metadata).
     pub fn annotation(&self, key: &str) -> Option<&'a str> {
         self.metadata?.get("annotations")?.get(key)?.as_str()

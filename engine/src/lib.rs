@@ -9,6 +9,7 @@ pub mod compliance;
 pub mod controls;
 pub mod inventory;
 pub mod object;
+pub mod options;
 pub mod parse;
 pub mod pss;
 pub mod rbac;
@@ -20,6 +21,7 @@ pub mod snapshot;
 
 pub use object::Object;
 pub use parse::LoadError;
-pub use report::{evaluate, Finding, Report};
+pub use options::ScanOptions;
+pub use report::{evaluate, evaluate_with, Finding, Report};
 pub use severity::Severity;
 pub use snapshot::{ClusterInfo, ClusterSnapshot, Provider, Snapshot};

@@ -117,6 +117,29 @@ impl Object {
         }
     }
 
+    /// The value at an evidence path such as `spec.containers[1].securityContext.privileged` or
+    /// `metadata.annotations[container.apparmor.security.beta.kubernetes.io/app]`.
+    pub fn value_at(&self, path: &str) -> Option<&Value> {
+        let mut cur = &self.body;
+        let mut rest = path;
+        while !rest.is_empty() {
+            if let Some(r) = rest.strip_prefix('[') {
+                let end = r.find(']')?;
+                let key = &r[..end];
+                cur = match key.parse::<usize>() {
+                    Ok(i) if cur.is_array() => cur.get(i)?,
+                    _ => cur.get(key)?,
+                };
+                rest = r[end + 1..].strip_prefix('.').unwrap_or(&r[end + 1..]);
+            } else {
+                let end = rest.find(['.', '[']).unwrap_or(rest.len());
+                cur = cur.get(&rest[..end])?;
+                rest = rest[end..].strip_prefix('.').unwrap_or(&rest[end..]);
+            }
+        }
+        Some(cur)
+    }
+
     /// A field by a dotted path of map keys, e.g. `spec.template.spec`.
     pub fn field(&self, path: &str) -> Option<&Value> {
         path.split('.').try_fold(&self.body, |v, key| v.get(key))

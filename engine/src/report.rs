@@ -1,7 +1,9 @@
 //! The Report: what a scan found, in the shape the JSON schema (`docs/report.schema.json`)
 //! publishes. Built by [`evaluate`] from a [`Snapshot`]; deterministic for the same input.
 
-use crate::checks::{self, Evidence};
+use crate::checks::{self, Context, Evidence};
+use crate::options::{ScanOptions, IGNORE_ANNOTATION};
+use crate::rbac::Rbac;
 use crate::compliance::{self, ComplianceSummary};
 use crate::controls::Control;
 use crate::inventory::{Inventory, EVALUATED_KINDS};
@@ -139,6 +141,21 @@ pub struct Summary {
     pub by_severity: BTreeMap<Severity, usize>,
     /// Inputs that could not be read.
     pub errors: usize,
+    /// Findings suppressed by exceptions or `kspm.io/ignore` annotations.
+    pub suppressed: usize,
+}
+
+/// A finding that an exception or annotation suppressed.
+#[derive(Debug, Clone, Serialize)]
+pub struct Suppressed {
+    /// Check ID.
+    pub check: &'static str,
+    /// Cluster.
+    pub cluster: String,
+    /// Resource.
+    pub resource: String,
+    /// Why: the exception's reason, or the annotation.
+    pub reason: String,
 }
 
 /// The result of a scan.
@@ -160,6 +177,8 @@ pub struct Report {
     pub compliance: Vec<ComplianceSummary>,
     /// What could not be read or assessed.
     pub errors: Vec<ReportError>,
+    /// Findings suppressed by exceptions.
+    pub suppressed: Vec<Suppressed>,
 }
 
 /// Tool identification.
@@ -178,9 +197,18 @@ impl Report {
     }
 }
 
-/// Evaluates every check on every cluster of the snapshot.
+/// Evaluates every check on every cluster of the snapshot with default options.
 pub fn evaluate(snapshot: &Snapshot) -> Report {
-    let catalogue = checks::catalogue();
+    evaluate_with(snapshot, &ScanOptions::default())
+}
+
+/// Evaluates the checks of the options' profile on every cluster of the snapshot.
+pub fn evaluate_with(snapshot: &Snapshot, options: &ScanOptions) -> Report {
+    let catalogue: Vec<&'static checks::Check> = checks::catalogue()
+        .into_iter()
+        .filter(|c| c.profile <= options.profile)
+        .collect();
+    let mut suppressed = Vec::new();
     let mut findings = Vec::new();
     let mut clusters = Vec::new();
     let mut compliance = Vec::new();
@@ -190,7 +218,8 @@ pub fn evaluate(snapshot: &Snapshot) -> Report {
         .map(|e| ReportError::from_load(None, e))
         .collect();
     for cluster in &snapshot.clusters {
-        let cluster_findings = evaluate_cluster(cluster, &catalogue);
+        let (cluster_findings, cluster_suppressed) = evaluate_cluster(cluster, &catalogue, options);
+        suppressed.extend(cluster_suppressed);
         let inv = Inventory::new(cluster);
         let kinds = inv.kind_counts();
         let unevaluated_kinds = kinds
@@ -239,6 +268,7 @@ pub fn evaluate(snapshot: &Snapshot) -> Report {
         objects: clusters.iter().map(|c| c.objects).sum(),
         findings: findings.len(),
         errors: errors.len(),
+        suppressed: suppressed.len(),
         ..Default::default()
     };
     for f in &findings {
@@ -256,18 +286,32 @@ pub fn evaluate(snapshot: &Snapshot) -> Report {
         attack_paths: Vec::new(),
         compliance,
         errors,
+        suppressed,
     }
 }
 
 fn evaluate_cluster(
     cluster: &ClusterSnapshot,
     catalogue: &[&'static checks::Check],
-) -> Vec<Finding> {
+    options: &ScanOptions,
+) -> (Vec<Finding>, Vec<Suppressed>) {
     let inv = Inventory::new(cluster);
+    let rbac = Rbac::build(&cluster.objects, cluster.info.version().map(|(_, m)| m));
+    let ctx = Context {
+        inv: &inv,
+        rbac: &rbac,
+        options,
+    };
     let mut out = Vec::new();
+    let mut suppressed = Vec::new();
     for check in catalogue {
-        for hit in (check.run)(&inv) {
-            out.push(Finding {
+        for hit in (check.run)(&ctx) {
+            let ignored_by_annotation = hit
+                .object
+                .annotations
+                .get(IGNORE_ANNOTATION)
+                .is_some_and(|v| v.split(',').any(|id| id.trim() == check.id || id.trim() == "*"));
+            let finding = Finding {
                 check: check.id,
                 title: check.title,
                 severity: check.severity,
@@ -284,8 +328,26 @@ fn evaluate_cluster(
                     .map(ControlRef::from)
                     .collect(),
                 source: hit.object.source.clone(),
-            });
+            };
+            let reason = if ignored_by_annotation {
+                Some(format!("annotation {IGNORE_ANNOTATION}"))
+            } else {
+                options
+                    .exceptions
+                    .iter()
+                    .find(|e| e.matches(&finding, options.today.as_deref()))
+                    .map(|e| e.reason.clone())
+            };
+            match reason {
+                Some(reason) => suppressed.push(Suppressed {
+                    check: finding.check,
+                    cluster: finding.cluster,
+                    resource: finding.resource,
+                    reason,
+                }),
+                None => out.push(finding),
+            }
         }
     }
-    out
+    (out, suppressed)
 }

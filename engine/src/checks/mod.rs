@@ -1,12 +1,19 @@
 //! The check catalogue. A check is metadata plus a function over a cluster's [`Inventory`];
 //! one family of checks per module, with its tests beside it.
 
+pub mod images;
+pub mod network;
+pub mod pod_security;
 pub mod rbac;
+pub mod resources;
+pub mod service_accounts;
 pub mod workload;
 
 use crate::controls::Control;
 use crate::inventory::Inventory;
 use crate::object::Object;
+use crate::options::{Profile, ScanOptions};
+use crate::rbac::Rbac;
 use crate::severity::Severity;
 use serde::Serialize;
 use serde_json::Value;
@@ -41,6 +48,16 @@ pub struct Hit<'a> {
     pub evidence: Vec<Evidence>,
 }
 
+/// What a check function sees: the cluster's inventory, its RBAC state and the scan options.
+pub struct Context<'a> {
+    /// Indexed objects.
+    pub inv: &'a Inventory<'a>,
+    /// Effective RBAC.
+    pub rbac: &'a Rbac,
+    /// Scan options (site policy such as allowed registries).
+    pub options: &'a ScanOptions,
+}
+
 /// A posture check: metadata and the function that evaluates it.
 #[derive(Debug)]
 pub struct Check {
@@ -58,13 +75,23 @@ pub struct Check {
     pub kinds: &'static [&'static str],
     /// Framework controls it maps to.
     pub controls: &'static [Control],
+    /// The profile it belongs to (`Security` checks run by default).
+    pub profile: Profile,
     /// The evaluation.
-    pub run: for<'a> fn(&Inventory<'a>) -> Vec<Hit<'a>>,
+    pub run: for<'a> fn(&Context<'a>) -> Vec<Hit<'a>>,
 }
 
 /// Every check, in catalogue order (by ID).
 pub fn catalogue() -> Vec<&'static Check> {
-    let mut all: Vec<&'static Check> = workload::CHECKS.iter().chain(rbac::CHECKS.iter()).collect();
+    let mut all: Vec<&'static Check> = workload::CHECKS
+        .iter()
+        .chain(pod_security::CHECKS.iter())
+        .chain(images::CHECKS.iter())
+        .chain(resources::CHECKS.iter())
+        .chain(service_accounts::CHECKS.iter())
+        .chain(network::CHECKS.iter())
+        .chain(rbac::CHECKS.iter())
+        .collect();
     all.sort_by_key(|c| c.id);
     all
 }
@@ -73,6 +100,9 @@ pub fn catalogue() -> Vec<&'static Check> {
 pub fn by_id(id: &str) -> Option<&'static Check> {
     catalogue().into_iter().find(|c| c.id == id)
 }
+
+#[cfg(test)]
+mod cases;
 
 #[cfg(test)]
 mod tests {

@@ -1,159 +1,610 @@
-//! RBAC checks on bindings and roles as written (the effective-permission engine comes with the
-//! attack graph).
+//! RBAC checks on *effective* permissions: every check asks the exact authorizer
+//! ([`crate::rbac::Rbac`]) whether a binding's role grants a request in the binding's scope
+//! (aggregated roles recomputed, `*/subresource`, resourceNames, scope rules), and reports the
+//! binding with the subjects that hold the permission.
 
-use super::{Check, Evidence, Hit};
-use crate::controls::{c, Framework::*};
-use crate::inventory::Inventory;
+use super::{Check, Context, Evidence, Hit};
+use crate::controls::{c, Control, Framework::*};
+use crate::object::Object;
+use crate::options::Profile;
+use crate::rbac::{BindingDef, Grant, Rbac, Request, RoleKind, Subject};
 use crate::severity::Severity;
+use crate::snapshot::Provider;
 use serde_json::Value;
+use std::collections::HashMap;
 
-/// The RBAC checks.
-pub static CHECKS: &[Check] = &[Check {
-    id: "KSPM-R-001",
-    title: "cluster-admin granted to a non-system subject",
-    severity: Severity::High,
-    description: "A (Cluster)RoleBinding grants the `cluster-admin` ClusterRole (every verb on every resource) to a user, group or ServiceAccount. Whoever holds that identity, or can run a pod as that ServiceAccount, owns the cluster (or the namespace, for a RoleBinding).",
-    remediation: "Bind a narrower role that grants only what the subject needs. Keep cluster-admin for break-glass access through `system:masters` or your provider's admin mechanism.",
-    kinds: &["ClusterRoleBinding", "RoleBinding"],
-    controls: &[
-        c(CisKubernetes, "5.1.1"),
-        c(CisEks, "4.1.1"),
-        c(CisGke, "4.1.1"),
-        c(CisAks, "4.1.1"),
-        c(NsaCisa, "N21"),
-        c(Soc2, "CC6.3"),
-        c(PciDss, "7.2.2"),
-        c(Hipaa, "164.308(a)(4)"),
-        c(Iso27001, "A.8.2"),
-        c(Nist800190, "4.3.1"),
-    ],
-    run: cluster_admin_bindings,
-}];
+const BINDING_KINDS: &[&str] = &["ClusterRoleBinding", "RoleBinding"];
 
-/// A subject string for messages: `User alice`, `ServiceAccount ci/deployer`.
-fn describe_subject(s: &Value) -> Option<String> {
-    let kind = s.get("kind")?.as_str()?;
-    let name = s.get("name")?.as_str()?;
-    Some(match (kind, s.get("namespace").and_then(Value::as_str)) {
-        ("ServiceAccount", Some(ns)) => format!("ServiceAccount {ns}/{name}"),
-        _ => format!("{kind} {name}"),
+/// Bindings the platform manages (Kubernetes bootstrap, kubeadm, EKS, GKE, AKS): reported
+/// findings there are not actionable by the cluster's users.
+pub(crate) fn is_platform_binding(b: &BindingDef) -> bool {
+    b.managed
+}
+
+/// Subjects that are Kubernetes' own components (never the reader of a report).
+fn is_system_subject(s: &Subject) -> bool {
+    match s {
+        Subject::User { name } | Subject::Group { name } => {
+            name.starts_with("system:")
+                && !matches!(
+                    name.as_str(),
+                    "system:anonymous" | "system:unauthenticated" | "system:authenticated" | "system:serviceaccounts"
+                )
+                && !name.starts_with("system:serviceaccounts:")
+        }
+        Subject::ServiceAccount { .. } => false,
+    }
+}
+
+fn subjects_text(subjects: &[&Subject]) -> String {
+    subjects
+        .iter()
+        .map(|s| match s {
+            Subject::User { name } => format!("User {name}"),
+            Subject::Group { name } => format!("Group {name}"),
+            Subject::ServiceAccount { namespace, name } => format!("ServiceAccount {namespace}/{name}"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn binding_objects<'a>(ctx: &Context<'a>) -> HashMap<String, &'a Object> {
+    BINDING_KINDS
+        .iter()
+        .flat_map(|k| ctx.inv.of_kind(k).iter())
+        .map(|o| (o.node_ref(), *o))
+        .collect()
+}
+
+/// Whether a role grants full control (`*` verbs on `*` resources in `*` groups).
+fn is_admin_equivalent(rbac: &Rbac, b: &BindingDef) -> bool {
+    b.role.is_some_and(|i| {
+        rbac.roles[i].rules.iter().any(|r| {
+            r.verbs.iter().any(|v| v == "*")
+                && r.api_groups.iter().any(|g| g == "*")
+                && r.resources.iter().any(|x| x == "*")
+                && r.resource_names.is_empty()
+        })
     })
 }
 
-/// System subjects are Kubernetes' own (`system:` users and groups); ServiceAccounts never are,
-/// since any pod in their namespace can run as them.
-fn is_system_subject(s: &Value) -> bool {
-    let kind = s.get("kind").and_then(Value::as_str).unwrap_or("");
-    let name = s.get("name").and_then(Value::as_str).unwrap_or("");
-    matches!(kind, "User" | "Group")
-        && name.starts_with("system:")
-        && !matches!(
-            name,
-            "system:anonymous" | "system:unauthenticated" | "system:authenticated"
-        )
+/// A permission a check looks for: any of `requests` (verb, group, resource).
+struct Permission {
+    requests: &'static [(&'static str, &'static str, &'static str)],
+    /// Cluster-scoped resources: only ClusterRoleBindings can grant them.
+    cluster_scoped: bool,
+    /// Which bindings count: cluster-wide ones, namespaced ones, or both.
+    scope: Scope,
+    what: &'static str,
 }
 
-fn cluster_admin_bindings<'a>(inv: &Inventory<'a>) -> Vec<Hit<'a>> {
+#[derive(PartialEq, Eq, Clone, Copy)]
+enum Scope {
+    Cluster,
+    Namespace,
+    Both,
+}
+
+fn permission_hits<'a>(ctx: &Context<'a>, p: &Permission) -> Vec<Hit<'a>> {
+    let objects = binding_objects(ctx);
     let mut hits = Vec::new();
-    for kind in ["ClusterRoleBinding", "RoleBinding"] {
-        for b in inv.of_kind(kind) {
-            let role_ref = b.body.get("roleRef");
-            let ref_kind = role_ref.and_then(|r| r.get("kind")).and_then(Value::as_str);
-            let ref_name = role_ref.and_then(|r| r.get("name")).and_then(Value::as_str);
-            if ref_kind != Some("ClusterRole") || ref_name != Some("cluster-admin") {
-                continue;
+    for b in &ctx.rbac.bindings {
+        if is_platform_binding(b) || is_admin_equivalent(ctx.rbac, b) {
+            continue;
+        }
+        let in_scope = match (p.scope, &b.namespace) {
+            (Scope::Cluster, Some(_)) | (Scope::Namespace, None) => false,
+            _ => true,
+        };
+        if !in_scope {
+            continue;
+        }
+        let subjects: Vec<&Subject> = b.subjects.iter().filter(|s| !is_system_subject(s)).collect();
+        if subjects.is_empty() {
+            continue;
+        }
+        let Some(obj) = objects.get(&b.node_ref) else {
+            continue;
+        };
+        let ns = if p.cluster_scoped { None } else { Some(b.namespace.as_deref().unwrap_or("*")) };
+        let mut granted: Vec<(&str, Grant<'_>)> = Vec::new();
+        for (verb, group, resource) in p.requests {
+            let req = Request::resource(verb, group, resource, ns, None);
+            if let Some(g) = ctx.rbac.grants_in(b, &req).next() {
+                granted.push((verb, g));
             }
-            let subjects = b.body.get("subjects").and_then(Value::as_array);
-            let mut evidence = vec![Evidence::new("roleRef.name", "cluster-admin")];
-            let mut names = Vec::new();
-            for (i, s) in subjects.into_iter().flatten().enumerate() {
-                if is_system_subject(s) {
-                    continue;
-                }
-                if let Some(d) = describe_subject(s) {
-                    evidence.push(Evidence::new(format!("subjects[{i}]"), s.clone()));
-                    names.push(d);
-                }
+        }
+        if granted.is_empty() {
+            continue;
+        }
+        let mut verbs: Vec<String> = Vec::new();
+        for (verb, _) in &granted {
+            if !verbs.iter().any(|v| v == verb) {
+                verbs.push(verb.to_string());
             }
-            if names.is_empty() {
-                continue;
+        }
+        let first = granted[0].1;
+        let scope = match &b.namespace {
+            Some(ns) => format!("in namespace {ns}"),
+            None if p.cluster_scoped => "cluster-wide".to_string(),
+            None => "in every namespace".to_string(),
+        };
+        let mut evidence = vec![Evidence::new(
+            "roleRef",
+            Value::String(first.role.node_ref()),
+        )];
+        let mut seen_rules = Vec::new();
+        for (_, g) in &granted {
+            if !seen_rules.contains(&g.rule) {
+                seen_rules.push(g.rule);
+                evidence.push(Evidence::new(
+                    format!("{}.rules[{}]", first.role.node_ref(), g.rule),
+                    Value::String(g.role.rules[g.rule].to_string()),
+                ));
             }
-            let scope = match b.effective_namespace() {
-                Some(ns) if kind == "RoleBinding" => format!("in namespace {ns}"),
-                _ => "cluster-wide".to_string(),
-            };
+        }
+        hits.push(Hit {
+            object: obj,
+            message: format!(
+                "{} can {} ({}) {scope}, via {}",
+                subjects_text(&subjects),
+                p.what,
+                verbs.join(", "),
+                first.role.node_ref()
+            ),
+            evidence,
+        });
+    }
+    hits
+}
+
+macro_rules! permission_check {
+    ($fn:ident, $perm:expr) => {
+        fn $fn<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+            permission_hits(ctx, &$perm)
+        }
+    };
+}
+
+const READ_SECRETS: &[(&str, &str, &str)] = &[("get", "", "secrets"), ("list", "", "secrets"), ("watch", "", "secrets")];
+
+permission_check!(read_secrets_cluster, Permission { requests: READ_SECRETS, cluster_scoped: false, scope: Scope::Cluster, what: "read Secrets" });
+permission_check!(read_secrets_namespace, Permission { requests: READ_SECRETS, cluster_scoped: false, scope: Scope::Namespace, what: "read Secrets" });
+permission_check!(create_workloads, Permission {
+    requests: &[
+        ("create", "", "pods"),
+        ("create", "apps", "deployments"),
+        ("create", "apps", "daemonsets"),
+        ("create", "apps", "statefulsets"),
+        ("create", "apps", "replicasets"),
+        ("create", "batch", "jobs"),
+        ("create", "batch", "cronjobs"),
+        ("create", "", "replicationcontrollers"),
+    ],
+    cluster_scoped: false,
+    scope: Scope::Both,
+    what: "create pods or pod controllers",
+});
+permission_check!(nodes_proxy, Permission {
+    requests: &[("get", "", "nodes/proxy"), ("create", "", "nodes/proxy"), ("update", "", "nodes/proxy"), ("patch", "", "nodes/proxy"), ("delete", "", "nodes/proxy")],
+    cluster_scoped: true,
+    scope: Scope::Cluster,
+    what: "use nodes/proxy (the kubelet API)",
+});
+permission_check!(bind_escalate_impersonate, Permission {
+    requests: &[
+        ("bind", "rbac.authorization.k8s.io", "clusterroles"),
+        ("bind", "rbac.authorization.k8s.io", "roles"),
+        ("escalate", "rbac.authorization.k8s.io", "clusterroles"),
+        ("escalate", "rbac.authorization.k8s.io", "roles"),
+        ("impersonate", "", "users"),
+        ("impersonate", "", "groups"),
+        ("impersonate", "", "serviceaccounts"),
+    ],
+    cluster_scoped: false,
+    scope: Scope::Both,
+    what: "bind or escalate roles, or impersonate",
+});
+permission_check!(approve_csrs, Permission {
+    requests: &[("update", "certificates.k8s.io", "certificatesigningrequests/approval"), ("patch", "certificates.k8s.io", "certificatesigningrequests/approval")],
+    cluster_scoped: true,
+    scope: Scope::Cluster,
+    what: "approve certificate signing requests",
+});
+permission_check!(webhooks, Permission {
+    requests: &[
+        ("create", "admissionregistration.k8s.io", "mutatingwebhookconfigurations"),
+        ("update", "admissionregistration.k8s.io", "mutatingwebhookconfigurations"),
+        ("patch", "admissionregistration.k8s.io", "mutatingwebhookconfigurations"),
+        ("delete", "admissionregistration.k8s.io", "mutatingwebhookconfigurations"),
+        ("create", "admissionregistration.k8s.io", "validatingwebhookconfigurations"),
+        ("update", "admissionregistration.k8s.io", "validatingwebhookconfigurations"),
+        ("patch", "admissionregistration.k8s.io", "validatingwebhookconfigurations"),
+        ("delete", "admissionregistration.k8s.io", "validatingwebhookconfigurations"),
+    ],
+    cluster_scoped: true,
+    scope: Scope::Cluster,
+    what: "change admission webhook configurations",
+});
+permission_check!(create_pvs, Permission {
+    requests: &[("create", "", "persistentvolumes")],
+    cluster_scoped: true,
+    scope: Scope::Cluster,
+    what: "create PersistentVolumes (hostPath volumes on any node)",
+});
+permission_check!(create_tokens, Permission {
+    requests: &[("create", "", "serviceaccounts/token")],
+    cluster_scoped: false,
+    scope: Scope::Both,
+    what: "mint ServiceAccount tokens",
+});
+
+/// Exec needs `create pods/exec`; before Kubernetes 1.35 the WebSocket upgrade was authorized
+/// as `get`, so `get pods/exec` grants exec there too (and for unknown versions, to be safe).
+fn exec_into_pods<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+    const NEW: &[(&str, &str, &str)] = &[
+        ("create", "", "pods/exec"),
+        ("create", "", "pods/attach"),
+        ("create", "", "pods/portforward"),
+    ];
+    const OLD: &[(&str, &str, &str)] = &[
+        ("create", "", "pods/exec"),
+        ("create", "", "pods/attach"),
+        ("create", "", "pods/portforward"),
+        ("get", "", "pods/exec"),
+        ("get", "", "pods/attach"),
+        ("get", "", "pods/portforward"),
+    ];
+    let requests = match ctx.rbac.minor_version {
+        Some(m) if m >= 35 => NEW,
+        _ => OLD,
+    };
+    permission_hits(
+        ctx,
+        &Permission {
+            requests,
+            cluster_scoped: false,
+            scope: Scope::Both,
+            what: "exec, attach or port-forward into pods",
+        },
+    )
+}
+
+fn aws_auth<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+    if ctx.inv.cluster.info.provider != Provider::Eks {
+        return Vec::new();
+    }
+    let objects = binding_objects(ctx);
+    let mut hits = Vec::new();
+    for b in &ctx.rbac.bindings {
+        if is_platform_binding(b) || is_admin_equivalent(ctx.rbac, b) {
+            continue;
+        }
+        let subjects: Vec<&Subject> = b.subjects.iter().filter(|s| !is_system_subject(s)).collect();
+        let Some(obj) = objects.get(&b.node_ref) else { continue };
+        if subjects.is_empty() {
+            continue;
+        }
+        let grant = ["update", "patch"].iter().find_map(|v| {
+            let req = Request::resource(v, "", "configmaps", Some("kube-system"), Some("aws-auth"));
+            ctx.rbac.grants_in(b, &req).next()
+        });
+        if let Some(g) = grant {
             hits.push(Hit {
-                object: b,
-                message: format!("grants cluster-admin {scope} to {}", names.join(", ")),
-                evidence,
+                object: obj,
+                message: format!(
+                    "{} can modify the kube-system/aws-auth ConfigMap (map any IAM principal to system:masters), via {}",
+                    subjects_text(&subjects),
+                    g.role.node_ref()
+                ),
+                evidence: vec![Evidence::new(
+                    format!("{}.rules[{}]", g.role.node_ref(), g.rule),
+                    Value::String(g.role.rules[g.rule].to_string()),
+                )],
             });
         }
     }
     hits
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::parse::{parse_text, Syntax};
-    use crate::snapshot::ClusterSnapshot;
-
-    fn messages(yaml: &str) -> Vec<(String, String)> {
-        let out = parse_text(yaml, "t.yaml", Syntax::Yaml);
-        assert!(out.errors.is_empty(), "{:?}", out.errors);
-        let cluster = ClusterSnapshot {
-            objects: out.objects,
-            ..Default::default()
+fn admin_equivalent<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+    let objects = binding_objects(ctx);
+    let mut hits = Vec::new();
+    for b in &ctx.rbac.bindings {
+        let refs_cluster_admin = b.role_ref == "ClusterRole:cluster-admin";
+        if !(refs_cluster_admin || is_admin_equivalent(ctx.rbac, b)) || b.managed {
+            continue;
+        }
+        let subjects: Vec<&Subject> = b
+            .subjects
+            .iter()
+            .filter(|s| !is_system_subject(s) && !matches!(s, Subject::Group { name } if name == "system:masters"))
+            .collect();
+        if subjects.is_empty() {
+            continue;
+        }
+        let Some(obj) = objects.get(&b.node_ref) else { continue };
+        let scope = match &b.namespace {
+            Some(ns) => format!("in namespace {ns}"),
+            None => "cluster-wide".to_string(),
         };
-        (CHECKS[0].run)(&Inventory::new(&cluster))
-            .into_iter()
-            .map(|h| (h.object.node_ref(), h.message))
-            .collect()
+        let role = if refs_cluster_admin { "cluster-admin".to_string() } else { format!("full control (via {})", b.role_ref) };
+        hits.push(Hit {
+            object: obj,
+            message: format!("grants {role} {scope} to {}", subjects_text(&subjects)),
+            evidence: vec![Evidence::new("roleRef.name", Value::String(b.role_ref.split_once(':').map(|(_, n)| n).unwrap_or("").to_string()))],
+        });
     }
+    hits
+}
 
-    #[test]
-    fn default_masters_binding_is_fine_and_others_are_not() {
-        let hits = messages(
-            r#"
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRoleBinding
-metadata: {name: cluster-admin}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}
-subjects: [{apiGroup: rbac.authorization.k8s.io, kind: Group, name: "system:masters"}]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRoleBinding
-metadata: {name: ci}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}
-subjects:
-- {kind: ServiceAccount, name: deployer, namespace: ci}
-- {kind: Group, name: "system:authenticated"}
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata: {name: team-admin, namespace: shop}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}
-subjects: [{kind: User, name: alice}]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata: {name: not-it, namespace: shop}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: cluster-admin}
-subjects: [{kind: User, name: bob}]
-"#,
-        );
-        assert_eq!(
-            hits,
-            vec![
-                (
-                    "ClusterRoleBinding:ci".to_string(),
-                    "grants cluster-admin cluster-wide to ServiceAccount ci/deployer, Group system:authenticated".to_string()
+fn wildcard_roles<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+    let mut hits = Vec::new();
+    for kind in ["ClusterRole", "Role"] {
+        for o in ctx.inv.of_kind(kind) {
+            if o.api_group() != "rbac.authorization.k8s.io"
+                || o.name.starts_with("system:")
+                || ["cluster-admin", "admin", "edit", "view"].contains(&o.name.as_str())
+                || o.labels.get("kubernetes.io/bootstrapping").map(String::as_str) == Some("rbac-defaults")
+                || ["eks:", "gce:", "gke:", "aks:", "kubeadm:"].iter().any(|p| o.name.starts_with(p))
+            {
+                continue;
+            }
+            let Some(rules) = o.body.get("rules").and_then(Value::as_array) else { continue };
+            let mut ev = Vec::new();
+            for (i, r) in rules.iter().enumerate() {
+                for field in ["verbs", "resources", "apiGroups"] {
+                    let has_star = r.get(field).and_then(Value::as_array).is_some_and(|a| a.iter().any(|x| x.as_str() == Some("*")));
+                    if has_star {
+                        ev.push(Evidence::new(format!("rules[{i}].{field}"), r.get(field).cloned().unwrap_or(Value::Null)));
+                    }
+                }
+            }
+            if ev.is_empty() {
+                continue;
+            }
+            let role_kind = if kind == "Role" { RoleKind::Role } else { RoleKind::ClusterRole };
+            let bound: Vec<String> = ctx
+                .rbac
+                .bindings
+                .iter()
+                .filter(|b| {
+                    b.role.is_some_and(|i| {
+                        let r = &ctx.rbac.roles[i];
+                        r.kind == role_kind && r.name == o.name && r.namespace.as_deref() == o.effective_namespace().filter(|_| kind == "Role")
+                    })
+                })
+                .map(|b| b.node_ref.clone())
+                .collect();
+            let fields: Vec<&str> = ev.iter().map(|e| e.path.rsplit('.').next().unwrap_or("")).collect();
+            hits.push(Hit {
+                object: o,
+                message: format!(
+                    "rules use `*` in {} ({})",
+                    fields.join(", "),
+                    if bound.is_empty() { "not bound".to_string() } else { format!("bound by {}", bound.join(", ")) }
                 ),
-                (
-                    "RoleBinding:shop/team-admin".to_string(),
-                    "grants cluster-admin in namespace shop to User alice".to_string()
-                ),
-            ]
-        );
+                evidence: ev,
+            });
+        }
+    }
+    hits
+}
+
+fn subject_binding_hits<'a>(ctx: &Context<'a>, pred: fn(&Subject) -> bool, what: &str) -> Vec<Hit<'a>> {
+    let objects = binding_objects(ctx);
+    let mut hits = Vec::new();
+    for b in &ctx.rbac.bindings {
+        if is_platform_binding(b) {
+            continue;
+        }
+        let Some(obj) = objects.get(&b.node_ref) else { continue };
+        let matching: Vec<(usize, &Subject)> = b.subjects.iter().enumerate().filter(|(_, s)| pred(s)).collect();
+        if matching.is_empty() {
+            continue;
+        }
+        let raw_subjects = obj.body.get("subjects").and_then(Value::as_array);
+        hits.push(Hit {
+            object: obj,
+            message: format!("binds {} to {what}", b.role_ref, ),
+            evidence: matching
+                .iter()
+                .map(|(i, s)| {
+                    let raw = raw_subjects.and_then(|a| a.iter().find(|r| r.get("name").and_then(Value::as_str) == Some(subject_name(s))));
+                    Evidence::new(format!("subjects[{i}]"), raw.cloned().unwrap_or(Value::String(s.node_ref())))
+                })
+                .collect(),
+        });
+    }
+    hits
+}
+
+fn subject_name(s: &Subject) -> &str {
+    match s {
+        Subject::User { name } | Subject::Group { name } | Subject::ServiceAccount { name, .. } => name,
     }
 }
+
+fn anonymous_bindings<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+    subject_binding_hits(
+        ctx,
+        |s| matches!(s, Subject::User { name } if name == "system:anonymous") || matches!(s, Subject::Group { name } if name == "system:unauthenticated"),
+        "unauthenticated users (system:anonymous / system:unauthenticated)",
+    )
+}
+
+fn authenticated_bindings<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+    subject_binding_hits(
+        ctx,
+        |s| matches!(s, Subject::Group { name } if name == "system:authenticated"),
+        "every authenticated user (system:authenticated)",
+    )
+}
+
+fn masters_bindings<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+    subject_binding_hits(
+        ctx,
+        |s| matches!(s, Subject::Group { name } if name == "system:masters"),
+        "the system:masters group",
+    )
+}
+
+fn default_sa_bindings<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+    subject_binding_hits(
+        ctx,
+        |s| matches!(s, Subject::ServiceAccount { name, .. } if name == "default"),
+        "a namespace's default ServiceAccount (every pod that names no ServiceAccount gets it)",
+    )
+}
+
+fn dangling<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+    let objects = binding_objects(ctx);
+    ctx.rbac
+        .dangling_bindings()
+        // Bootstrap roles (`system:node`, ...) exist in every cluster even when the snapshot
+        // does not carry them.
+        .filter(|b| !b.assumed_default && !b.role_ref.starts_with("ClusterRole:system:"))
+        .filter_map(|b| {
+            let obj = objects.get(&b.node_ref)?;
+            Some(Hit {
+                object: obj,
+                message: format!("references {}, which does not exist (creating it later silently grants its rules)", b.role_ref),
+                evidence: vec![Evidence::new("roleRef", obj.body.get("roleRef").cloned().unwrap_or(Value::Null))],
+            })
+        })
+        .collect()
+}
+
+const fn rbac_check(
+    id: &'static str,
+    title: &'static str,
+    severity: Severity,
+    description: &'static str,
+    remediation: &'static str,
+    kinds: &'static [&'static str],
+    controls: &'static [Control],
+    run: for<'a> fn(&Context<'a>) -> Vec<Hit<'a>>,
+) -> Check {
+    Check { id, title, severity, description, remediation, kinds, controls, profile: Profile::Security, run }
+}
+
+const LEAST_PRIVILEGE: &[Control] = &[
+    c(NsaCisa, "N21"),
+    c(Soc2, "CC6.3"),
+    c(PciDss, "7.2.2"),
+    c(Hipaa, "164.308(a)(4)"),
+    c(Iso27001, "A.5.15"),
+    c(Nist800190, "4.3.1"),
+];
+
+/// The RBAC checks.
+pub static CHECKS: &[Check] = &[
+    rbac_check("KSPM-R-001", "cluster-admin (or equivalent) granted to a non-system subject", Severity::High,
+        "A binding grants `cluster-admin`, or a role with every verb on every resource, to a user, group or ServiceAccount. Whoever holds that identity, or can run a pod as that ServiceAccount, owns the cluster (or the namespace, for a RoleBinding).",
+        "Bind a narrower role that grants only what the subject needs. Keep cluster-admin for break-glass access through `system:masters` or your provider's admin mechanism.",
+        BINDING_KINDS,
+        &[c(CisKubernetes, "5.1.1"), c(CisEks, "4.1.1"), c(CisGke, "4.1.1"), c(CisAks, "4.1.1"), c(NsaCisa, "N21"), c(Soc2, "CC6.3"), c(PciDss, "7.2.2"), c(Hipaa, "164.308(a)(4)"), c(Iso27001, "A.8.2"), c(Nist800190, "4.3.1")],
+        admin_equivalent),
+    rbac_check("KSPM-R-002", "Role uses wildcards", Severity::Medium,
+        "`*` in verbs, resources or apiGroups grants every current and future permission of that kind, including subresources such as pods/exec and secrets.",
+        "List the verbs, resources and API groups explicitly.",
+        &["ClusterRole", "Role"],
+        &[c(CisKubernetes, "5.1.3"), c(CisEks, "4.1.3"), c(CisGke, "4.1.3"), c(CisAks, "4.1.3"), c(NsaCisa, "N21"), c(Soc2, "CC6.3"), c(PciDss, "7.2.2"), c(Iso27001, "A.5.15"), c(Nist800190, "4.3.1")],
+        wildcard_roles),
+    rbac_check("KSPM-R-003", "Subjects can read Secrets in every namespace", Severity::High,
+        "get, list or watch on Secrets cluster-wide reads every credential in the cluster, including ServiceAccount tokens of privileged controllers.",
+        "Grant Secret access per namespace, by name (resourceNames) where possible; prefer mounting Secrets over reading them through the API.",
+        &["ClusterRoleBinding"],
+        &[c(CisKubernetes, "5.1.2"), c(CisEks, "4.1.2"), c(CisGke, "4.1.2"), c(CisAks, "4.1.2"), c(NsaCisa, "N21"), c(Soc2, "CC6.1"), c(PciDss, "7.2.2"), c(Hipaa, "164.312(a)(1)"), c(Iso27001, "A.5.15"), c(Nist800190, "4.3.1")],
+        read_secrets_cluster),
+    rbac_check("KSPM-R-004", "Subjects can read Secrets in a namespace", Severity::Medium,
+        "get, list or watch on Secrets reads every credential in the namespace, including ServiceAccount token Secrets.",
+        "Restrict with resourceNames to the Secrets the subject needs, or mount them instead.",
+        &["RoleBinding"],
+        &[c(CisKubernetes, "5.1.2"), c(CisEks, "4.1.2"), c(CisGke, "4.1.2"), c(CisAks, "4.1.2"), c(NsaCisa, "N21"), c(Soc2, "CC6.1"), c(PciDss, "7.2.2"), c(Hipaa, "164.312(a)(1)"), c(Iso27001, "A.5.15"), c(Nist800190, "4.3.1")],
+        read_secrets_namespace),
+    rbac_check("KSPM-R-005", "Subjects can create workloads", Severity::Medium,
+        "Creating pods (directly or through a Deployment, Job, ...) lets a subject run code as any ServiceAccount in the namespace and, where Pod Security allows it, privileged on a node.",
+        "Limit pod and controller creation to deployment pipelines; enforce a Pod Security level in their namespaces.",
+        BINDING_KINDS,
+        &[c(CisKubernetes, "5.1.4"), c(CisEks, "4.1.4"), c(CisGke, "4.1.4"), c(CisAks, "4.1.4"), c(NsaCisa, "N21"), c(Soc2, "CC6.3"), c(PciDss, "7.2.2"), c(Iso27001, "A.5.15"), c(Nist800190, "4.3.1")],
+        create_workloads),
+    rbac_check("KSPM-R-006", "Subjects can exec, attach or port-forward into pods", Severity::Medium,
+        "pods/exec, pods/attach and pods/portforward give a shell in, or network access to, running containers with their ServiceAccount tokens and mounted Secrets (before Kubernetes 1.35, `get` was enough).",
+        "Grant exec only for break-glass debugging, time-boxed, and audit its use.",
+        BINDING_KINDS,
+        LEAST_PRIVILEGE,
+        exec_into_pods),
+    rbac_check("KSPM-R-007", "Subjects can use nodes/proxy", Severity::High,
+        "nodes/proxy reaches the kubelet API directly: exec into any pod on the node, bypassing API-server audit of the exec.",
+        "Remove nodes/proxy from roles; monitoring agents can use the metrics endpoints instead.",
+        &["ClusterRoleBinding"],
+        &[c(CisKubernetes, "5.1.10"), c(NsaCisa, "N21"), c(Soc2, "CC6.3"), c(PciDss, "7.2.2"), c(Iso27001, "A.8.2"), c(Nist800190, "4.3.1")],
+        nodes_proxy),
+    rbac_check("KSPM-R-008", "Subjects can bind, escalate or impersonate", Severity::High,
+        "`bind` and `escalate` on roles bypass RBAC's escalation prevention; `impersonate` acts as another user, group or ServiceAccount. Each is a direct path to more privilege.",
+        "Remove these verbs; grant them only to the controllers that manage RBAC.",
+        BINDING_KINDS,
+        &[c(CisKubernetes, "5.1.8"), c(CisEks, "4.1.8"), c(CisGke, "4.1.8"), c(CisAks, "4.1.8"), c(NsaCisa, "N21"), c(Soc2, "CC6.3"), c(PciDss, "7.2.2"), c(Iso27001, "A.8.2"), c(Nist800190, "4.3.1")],
+        bind_escalate_impersonate),
+    rbac_check("KSPM-R-009", "Subjects can approve certificate signing requests", Severity::High,
+        "Approving CSRs (with `approve` on a signer) mints client certificates for arbitrary users and groups.",
+        "Leave CSR approval to the controller manager and node bootstrap.",
+        &["ClusterRoleBinding"],
+        &[c(CisKubernetes, "5.1.11"), c(NsaCisa, "N21"), c(Soc2, "CC6.3"), c(PciDss, "7.2.2"), c(Iso27001, "A.8.2"), c(Nist800190, "4.3.1")],
+        approve_csrs),
+    rbac_check("KSPM-R-010", "Subjects can change admission webhooks", Severity::High,
+        "Whoever controls a mutating webhook rewrites every pod admitted afterwards (and a validating one sees every object); deleting them disables policy enforcement.",
+        "Restrict webhook configuration changes to the policy engine's installer.",
+        &["ClusterRoleBinding"],
+        &[c(CisKubernetes, "5.1.12"), c(NsaCisa, "N21"), c(Soc2, "CC6.3"), c(PciDss, "7.2.2"), c(Iso27001, "A.8.2"), c(Nist800190, "4.3.1")],
+        webhooks),
+    rbac_check("KSPM-R-011", "Subjects can create PersistentVolumes", Severity::Medium,
+        "A PersistentVolume can be a hostPath on any node; with a claim and a pod it gives host filesystem access regardless of Pod Security.",
+        "Use dynamic provisioning through StorageClasses; keep PV creation for administrators.",
+        &["ClusterRoleBinding"],
+        &[c(CisKubernetes, "5.1.9"), c(NsaCisa, "N21"), c(PciDss, "7.2.2"), c(Iso27001, "A.5.15"), c(Nist800190, "4.3.1")],
+        create_pvs),
+    rbac_check("KSPM-R-012", "Subjects can mint ServiceAccount tokens", Severity::Medium,
+        "`create serviceaccounts/token` issues tokens for ServiceAccounts, acting as them with all their permissions.",
+        "Remove the permission, or restrict it with resourceNames to specific ServiceAccounts.",
+        BINDING_KINDS,
+        &[c(CisKubernetes, "5.1.13"), c(NsaCisa, "N10"), c(PciDss, "7.2.2"), c(Iso27001, "A.5.15"), c(Nist800190, "4.3.1")],
+        create_tokens),
+    rbac_check("KSPM-R-013", "Binding grants permissions to unauthenticated users", Severity::Critical,
+        "`system:anonymous` and `system:unauthenticated` are anyone who can reach the API server without credentials.",
+        "Delete the binding (Kubernetes' own public-info binding is the only one expected).",
+        BINDING_KINDS,
+        &[c(CisGke, "4.1.8"), c(CisGke, "4.1.9"), c(NsaCisa, "N20"), c(Soc2, "CC6.1"), c(PciDss, "7.2.1"), c(Hipaa, "164.312(d)"), c(Iso27001, "A.8.5"), c(Nist800190, "4.3.2")],
+        anonymous_bindings),
+    rbac_check("KSPM-R-014", "Binding grants permissions to every authenticated user", Severity::High,
+        "`system:authenticated` includes every ServiceAccount of every namespace — and, on GKE, any Google account.",
+        "Bind specific groups instead.",
+        BINDING_KINDS,
+        &[c(CisGke, "4.1.10"), c(NsaCisa, "N21"), c(Soc2, "CC6.1"), c(PciDss, "7.2.1"), c(Iso27001, "A.5.15"), c(Nist800190, "4.3.2")],
+        authenticated_bindings),
+    rbac_check("KSPM-R-015", "Binding to the system:masters group", Severity::High,
+        "Members of `system:masters` bypass RBAC entirely; a binding to it suggests certificates with O=system:masters are in use, which cannot be revoked.",
+        "Remove the binding; give administrators a named group bound to cluster-admin instead.",
+        BINDING_KINDS,
+        &[c(CisKubernetes, "5.1.7"), c(NsaCisa, "N21"), c(Soc2, "CC6.3"), c(Iso27001, "A.8.2"), c(Nist800190, "4.3.1")],
+        masters_bindings),
+    rbac_check("KSPM-R-016", "Default ServiceAccount has role bindings", Severity::Low,
+        "Every pod that names no ServiceAccount runs as its namespace's `default` ServiceAccount, so permissions bound to it are given to all of them.",
+        "Create a dedicated ServiceAccount for the workload that needs the permissions, and bind that.",
+        BINDING_KINDS,
+        &[c(CisKubernetes, "5.1.5"), c(CisEks, "4.1.5"), c(CisGke, "4.1.5"), c(CisAks, "4.1.5"), c(NsaCisa, "N10"), c(Iso27001, "A.5.15"), c(Nist800190, "4.3.1")],
+        default_sa_bindings),
+    rbac_check("KSPM-R-017", "Binding references a role that does not exist", Severity::Low,
+        "A binding to a missing role grants nothing today, but whoever later creates a role with that name silently grants it to the binding's subjects.",
+        "Delete the binding, or create the intended role.",
+        BINDING_KINDS,
+        &[c(NsaCisa, "N21"), c(Iso27001, "A.5.15")],
+        dangling),
+    rbac_check("KSPM-R-018", "Subjects can modify the EKS aws-auth ConfigMap", Severity::High,
+        "On EKS, kube-system/aws-auth maps IAM roles and users to Kubernetes groups; whoever can edit it can map any IAM principal to system:masters.",
+        "Move to EKS access entries (authentication mode API) and remove write access to aws-auth.",
+        BINDING_KINDS,
+        &[c(CisEks, "4.1.7"), c(NsaCisa, "N21"), c(Soc2, "CC6.3"), c(Iso27001, "A.8.2"), c(Nist800190, "4.3.1")],
+        aws_auth),
+];

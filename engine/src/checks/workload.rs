@@ -2,45 +2,15 @@
 
 use super::{Check, Evidence, Hit};
 use crate::controls::{c, Framework::*};
-use crate::inventory::{Inventory, PodTemplate};
+use super::pod_security::WORKLOAD_KINDS;
+use super::Context;
+use crate::inventory::PodTemplate;
+use crate::options::Profile;
 use crate::severity::Severity;
 use serde_json::Value;
 
-const WORKLOAD_KINDS: &[&str] = &[
-    "Pod",
-    "Deployment",
-    "StatefulSet",
-    "DaemonSet",
-    "ReplicaSet",
-    "ReplicationController",
-    "Job",
-    "CronJob",
-];
-
 /// The workload checks.
 pub static CHECKS: &[Check] = &[
-    Check {
-        id: "KSPM-W-001",
-        title: "Privileged container",
-        severity: Severity::Critical,
-        description: "A privileged container runs with every capability and full access to the host's devices; escaping to the node is trivial (mount the host disk, load a kernel module).",
-        remediation: "Remove `securityContext.privileged: true`. Grant only the specific capabilities the workload needs, or move the function to a node-level component.",
-        kinds: WORKLOAD_KINDS,
-        controls: &[
-            c(CisKubernetes, "5.2.2"),
-            c(CisEks, "4.2.1"),
-            c(CisGke, "4.2.1"),
-            c(CisAks, "4.2.1"),
-            c(NsaCisa, "N3"),
-            c(Pss, "baseline:privileged"),
-            c(Soc2, "CC6.1"),
-            c(PciDss, "2.2.1"),
-            c(Hipaa, "164.312(a)(1)"),
-            c(Iso27001, "A.8.2"),
-            c(Nist800190, "4.4.3"),
-        ],
-        run: privileged,
-    },
     Check {
         id: "KSPM-W-002",
         title: "Pod shares the host PID namespace",
@@ -60,6 +30,7 @@ pub static CHECKS: &[Check] = &[
             c(Iso27001, "A.8.9"),
             c(Nist800190, "4.4.3"),
         ],
+        profile: Profile::Security,
         run: host_pid,
     },
     Check {
@@ -81,6 +52,7 @@ pub static CHECKS: &[Check] = &[
             c(Iso27001, "A.8.9"),
             c(Nist800190, "4.4.3"),
         ],
+        profile: Profile::Security,
         run: host_ipc,
     },
     Check {
@@ -102,6 +74,7 @@ pub static CHECKS: &[Check] = &[
             c(Iso27001, "A.8.22"),
             c(Nist800190, "4.3.3"),
         ],
+        profile: Profile::Security,
         run: host_network,
     },
     Check {
@@ -120,7 +93,97 @@ pub static CHECKS: &[Check] = &[
             c(Iso27001, "A.8.9"),
             c(Nist800190, "4.4.3"),
         ],
+        profile: Profile::Security,
         run: host_path,
+    },
+    Check {
+        id: "KSPM-W-021",
+        title: "Container runtime socket mounted",
+        severity: Severity::Critical,
+        description: "Mounting the Docker, containerd or CRI-O socket (or a directory holding it) lets the container ask the runtime to start a privileged container on the node: full node takeover, even when mounted read-only.",
+        remediation: "Remove the hostPath volume. Build images with a daemonless builder (kaniko, buildah) and read runtime state through the Kubernetes API.",
+        kinds: WORKLOAD_KINDS,
+        controls: &[
+            c(NsaCisa, "N8"),
+            c(Pss, "baseline:hostPathVolumes"),
+            c(Soc2, "CC6.1"),
+            c(PciDss, "2.2.1"),
+            c(Iso27001, "A.8.2"),
+            c(Nist800190, "4.4.3"),
+        ],
+        profile: Profile::Security,
+        run: runtime_socket,
+    },
+    Check {
+        id: "KSPM-W-022",
+        title: "Sensitive host path mounted",
+        severity: Severity::High,
+        description: "Host paths such as /, /etc, /root, /proc, /sys, /var/lib/kubelet or /etc/kubernetes expose node credentials, every pod's service-account tokens, or kernel interfaces; writable, they let the container change the node.",
+        remediation: "Remove the mount or narrow it to the specific file the agent needs, read-only.",
+        kinds: WORKLOAD_KINDS,
+        controls: &[
+            c(CisKubernetes, "5.2.12"),
+            c(NsaCisa, "N8"),
+            c(Pss, "baseline:hostPathVolumes"),
+            c(Soc2, "CC6.1"),
+            c(PciDss, "2.2.1"),
+            c(Iso27001, "A.8.2"),
+            c(Nist800190, "4.4.3"),
+        ],
+        profile: Profile::Security,
+        run: sensitive_host_path,
+    },
+    Check {
+        id: "KSPM-W-023",
+        title: "Dangerous capability added",
+        severity: Severity::High,
+        description: "SYS_ADMIN, SYS_MODULE, SYS_PTRACE, SYS_RAWIO, DAC_READ_SEARCH, NET_ADMIN, BPF, PERFMON, SYS_BOOT, MAC_ADMIN, MAC_OVERRIDE or ALL each give a known path from the container to the node (mounts, kernel modules, ptrace of host processes, reading host files by handle, eBPF).",
+        remediation: "Remove the capability; if a node agent needs it, isolate that agent in its own namespace with restricted RBAC.",
+        kinds: WORKLOAD_KINDS,
+        controls: &[
+            c(CisKubernetes, "5.2.9"),
+            c(NsaCisa, "N6"),
+            c(Pss, "baseline:capabilities_baseline"),
+            c(Soc2, "CC6.1"),
+            c(PciDss, "2.2.1"),
+            c(Iso27001, "A.8.2"),
+            c(Nist800190, "4.4.3"),
+        ],
+        profile: Profile::Security,
+        run: dangerous_capabilities,
+    },
+    Check {
+        id: "KSPM-W-024",
+        title: "Container runs with the root group",
+        severity: Severity::Low,
+        description: "GID 0 (runAsGroup, fsGroup or supplementalGroups) gives the process root-group access to files on shared and host volumes.",
+        remediation: "Set `runAsGroup`, `fsGroup` and `supplementalGroups` to non-zero IDs.",
+        kinds: WORKLOAD_KINDS,
+        controls: &[c(NsaCisa, "N1"), c(Iso27001, "A.8.2"), c(Nist800190, "4.4.3")],
+        profile: Profile::Security,
+        run: root_group,
+    },
+    Check {
+        id: "KSPM-W-025",
+        title: "Container root filesystem is writable",
+        severity: Severity::Low,
+        description: "A writable root filesystem lets an attacker drop tools and persist changes inside the container.",
+        remediation: "Set `securityContext.readOnlyRootFilesystem: true` and mount emptyDir volumes where the application writes.",
+        kinds: WORKLOAD_KINDS,
+        controls: &[c(NsaCisa, "N2"), c(PciDss, "2.2.1"), c(Iso27001, "A.8.9"), c(Nist800190, "4.4.3")],
+        profile: Profile::Security,
+        run: writable_root_filesystem,
+    },
+    Check {
+        id: "KSPM-W-026",
+        title: "Workload in the default namespace",
+        severity: Severity::Low,
+        description: "The default namespace is where everything lands by accident; it rarely carries the policies, quotas and RBAC boundaries of a purpose-made namespace.",
+        remediation: "Move the workload to a dedicated namespace with its own Pod Security level, NetworkPolicies and RBAC.",
+        kinds: WORKLOAD_KINDS,
+        controls: &[c(CisKubernetes, "5.7.4"), c(NsaCisa, "N13"), c(Iso27001, "A.8.22")],
+        profile: Profile::Security,
+        run: default_namespace,
     },
 ];
 
@@ -137,30 +200,6 @@ fn kind_word(t: &PodTemplate<'_>) -> &'static str {
     }
 }
 
-fn privileged<'a>(inv: &Inventory<'a>) -> Vec<Hit<'a>> {
-    let mut hits = Vec::new();
-    for t in inv.pod_templates() {
-        for ctr in t.containers() {
-            let v = ctr.container.pointer("/securityContext/privileged");
-            if is_true(v) {
-                hits.push(Hit {
-                    object: t.owner,
-                    message: format!(
-                        "{} `{}` runs privileged",
-                        container_word(ctr.list),
-                        ctr.name
-                    ),
-                    evidence: vec![Evidence::new(
-                        t.container_path(&ctr, "securityContext.privileged"),
-                        true,
-                    )],
-                });
-            }
-        }
-    }
-    hits
-}
-
 fn container_word(list: &str) -> &'static str {
     match list {
         "initContainers" => "init container",
@@ -169,8 +208,8 @@ fn container_word(list: &str) -> &'static str {
     }
 }
 
-fn host_namespace<'a>(inv: &Inventory<'a>, field: &str, what: &str) -> Vec<Hit<'a>> {
-    inv.pod_templates()
+fn host_namespace<'a>(ctx: &Context<'a>, field: &str, what: &str) -> Vec<Hit<'a>> {
+    ctx.inv.pod_templates()
         .into_iter()
         .filter(|t| is_true(t.spec.get(field)))
         .map(|t| Hit {
@@ -181,21 +220,21 @@ fn host_namespace<'a>(inv: &Inventory<'a>, field: &str, what: &str) -> Vec<Hit<'
         .collect()
 }
 
-fn host_pid<'a>(inv: &Inventory<'a>) -> Vec<Hit<'a>> {
-    host_namespace(inv, "hostPID", "PID")
+fn host_pid<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+    host_namespace(ctx, "hostPID", "PID")
 }
 
-fn host_ipc<'a>(inv: &Inventory<'a>) -> Vec<Hit<'a>> {
-    host_namespace(inv, "hostIPC", "IPC")
+fn host_ipc<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+    host_namespace(ctx, "hostIPC", "IPC")
 }
 
-fn host_network<'a>(inv: &Inventory<'a>) -> Vec<Hit<'a>> {
-    host_namespace(inv, "hostNetwork", "network")
+fn host_network<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+    host_namespace(ctx, "hostNetwork", "network")
 }
 
-fn host_path<'a>(inv: &Inventory<'a>) -> Vec<Hit<'a>> {
+fn host_path<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     let mut hits = Vec::new();
-    for t in inv.pod_templates() {
+    for t in ctx.inv.pod_templates() {
         let Some(volumes) = t.spec.get("volumes").and_then(Value::as_array) else {
             continue;
         };
@@ -203,6 +242,11 @@ fn host_path<'a>(inv: &Inventory<'a>) -> Vec<Hit<'a>> {
             let Some(hp) = vol.get("hostPath") else {
                 continue;
             };
+            // Runtime sockets and sensitive paths have their own, more severe checks.
+            let normalised = normalise(hp.get("path").and_then(Value::as_str).unwrap_or(""));
+            if is_runtime_socket_path(&normalised) || is_sensitive_path(&normalised) {
+                continue;
+            }
             let vol_name = vol.get("name").and_then(Value::as_str).unwrap_or("");
             let host = hp.get("path").and_then(Value::as_str).unwrap_or("");
             let writable: Vec<&str> = t
@@ -238,90 +282,257 @@ fn host_path<'a>(inv: &Inventory<'a>) -> Vec<Hit<'a>> {
     hits
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::parse::{parse_text, Syntax};
-    use crate::snapshot::ClusterSnapshot;
 
-    fn run(check: &str, yaml: &str) -> Vec<(String, String, Vec<String>)> {
-        let out = parse_text(yaml, "t.yaml", Syntax::Yaml);
-        assert!(out.errors.is_empty(), "{:?}", out.errors);
-        let cluster = ClusterSnapshot {
-            objects: out.objects,
-            ..Default::default()
-        };
-        let inv = Inventory::new(&cluster);
-        let c = CHECKS.iter().find(|c| c.id == check).expect("check");
-        (c.run)(&inv)
-            .into_iter()
-            .map(|h| {
-                (
-                    h.object.node_ref(),
-                    h.message,
-                    h.evidence.into_iter().map(|e| e.path).collect(),
-                )
-            })
-            .collect()
-    }
+const RUNTIME_SOCKETS: &[&str] = &[
+    "/var/run/docker.sock",
+    "/run/docker.sock",
+    "/var/run/containerd/containerd.sock",
+    "/run/containerd/containerd.sock",
+    "/var/run/crio/crio.sock",
+    "/run/crio/crio.sock",
+    "/var/run/cri-dockerd.sock",
+    "/run/cri-dockerd.sock",
+    "/var/run/dockershim.sock",
+    "/run/k3s/containerd/containerd.sock",
+];
 
-    #[test]
-    fn privileged_in_every_container_list() {
-        let hits = run(
-            "KSPM-W-001",
-            r#"
-apiVersion: apps/v1
-kind: DaemonSet
-metadata: {name: agent, namespace: mon}
-spec:
-  template:
-    spec:
-      initContainers: [{name: setup, securityContext: {privileged: true}}]
-      containers:
-      - {name: ok, securityContext: {privileged: false}}
-      - {name: bad, securityContext: {privileged: true}}
-      - {name: odd, securityContext: {privileged: "true"}}
-"#,
-        );
-        assert_eq!(hits.len(), 2);
-        assert_eq!(hits[0].0, "DaemonSet:mon/agent");
-        assert_eq!(
-            hits[0].2,
-            vec!["spec.template.spec.containers[1].securityContext.privileged"]
-        );
-        assert!(hits[1].1.contains("init container `setup`"));
+/// Normalises a host path: no trailing slash (except `/`), no `//`.
+fn normalise(path: &str) -> String {
+    let mut p = String::new();
+    for seg in path.split('/').filter(|s| !s.is_empty() && *s != ".") {
+        p.push('/');
+        p.push_str(seg);
     }
+    if p.is_empty() {
+        p.push('/');
+    }
+    p
+}
 
-    #[test]
-    fn host_namespaces_only_when_true() {
-        let y = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {hostPID: true, hostIPC: false, containers: [{name: a}]}\n";
-        assert_eq!(run("KSPM-W-002", y).len(), 1);
-        assert_eq!(run("KSPM-W-002", y)[0].0, "Pod:default/p");
-        assert!(run("KSPM-W-003", y).is_empty());
-        assert!(run("KSPM-W-004", y).is_empty());
-    }
+/// Whether `dir` is `path` or one of its parents.
+fn is_parent_or_same(dir: &str, path: &str) -> bool {
+    dir == "/" || path == dir || path.starts_with(&format!("{dir}/"))
+}
 
-    #[test]
-    fn host_path_reports_path_and_writability() {
-        let hits = run(
-            "KSPM-W-005",
-            r#"
-apiVersion: v1
-kind: Pod
-metadata: {name: p, namespace: n}
-spec:
-  volumes:
-  - {name: sock, hostPath: {path: /var/run/docker.sock}}
-  - {name: logs, hostPath: {path: /var/log}}
-  - {name: tmp, emptyDir: {}}
-  containers:
-  - name: a
-    volumeMounts: [{name: sock, mountPath: /s}, {name: logs, mountPath: /l, readOnly: true}]
-"#,
-        );
-        assert_eq!(hits.len(), 2);
-        assert!(hits[0].1.contains("/var/run/docker.sock") && hits[0].1.contains("writable by a"));
-        assert!(hits[1].1.contains("read-only"));
-        assert_eq!(hits[0].2, vec!["spec.volumes[0].hostPath.path"]);
+fn host_path_volumes<'a>(t: &PodTemplate<'a>) -> Vec<(usize, &'a str, String)> {
+    t.spec
+        .get("volumes")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .filter_map(|(i, v)| {
+            let hp = v.get("hostPath")?.get("path")?.as_str()?;
+            Some((i, v.get("name").and_then(Value::as_str).unwrap_or(""), normalise(hp)))
+        })
+        .collect()
+}
+
+fn runtime_socket<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+    let mut hits = Vec::new();
+    for t in ctx.inv.pod_templates() {
+        for (i, name, path) in host_path_volumes(&t) {
+            if let Some(sock) = RUNTIME_SOCKETS.iter().find(|s| is_parent_or_same(&path, s)) {
+                hits.push(Hit {
+                    object: t.owner,
+                    message: if path == *sock {
+                        format!("volume `{name}` mounts the container runtime socket {path}")
+                    } else {
+                        format!("volume `{name}` mounts {path}, which contains the runtime socket {sock}")
+                    },
+                    evidence: vec![Evidence::new(t.path(&format!("volumes[{i}].hostPath.path")), path)],
+                });
+            }
+        }
     }
+    hits
+}
+
+/// Host paths whose exposure is a node compromise or credential theft.
+const SENSITIVE_PATHS: &[&str] = &[
+    "/",
+    "/etc",
+    "/root",
+    "/home",
+    "/proc",
+    "/sys",
+    "/boot",
+    "/dev",
+    "/var/lib/kubelet",
+    "/etc/kubernetes",
+    "/var/lib/docker",
+    "/var/lib/containerd",
+    "/var/run",
+    "/run",
+    "/var",
+    "/var/lib",
+    "/usr",
+    "/lib",
+    "/bin",
+    "/sbin",
+];
+
+fn is_runtime_socket_path(path: &str) -> bool {
+    RUNTIME_SOCKETS.iter().any(|s| is_parent_or_same(path, s))
+}
+
+fn is_sensitive_path(path: &str) -> bool {
+    SENSITIVE_PATHS.contains(&path)
+        || ["/etc", "/etc/kubernetes", "/var/lib/kubelet", "/root", "/proc", "/sys", "/boot", "/dev"]
+            .iter()
+            .any(|d| is_parent_or_same(d, path))
+}
+
+fn sensitive_host_path<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+    let mut hits = Vec::new();
+    for t in ctx.inv.pod_templates() {
+        for (i, name, path) in host_path_volumes(&t) {
+            // Runtime sockets are their own (critical) check.
+            if is_runtime_socket_path(&path) || !is_sensitive_path(&path) {
+                continue;
+            }
+            let writable: Vec<&str> = t
+                .containers()
+                .filter(|c| {
+                    c.container
+                        .get("volumeMounts")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .any(|m| m.get("name").and_then(Value::as_str) == Some(name) && !is_true(m.get("readOnly")))
+                })
+                .map(|c| c.name)
+                .collect();
+            let access = if writable.is_empty() {
+                "read-only".to_string()
+            } else {
+                format!("writable by {}", writable.join(", "))
+            };
+            hits.push(Hit {
+                object: t.owner,
+                message: format!("volume `{name}` mounts sensitive host path {path} ({access})"),
+                evidence: vec![Evidence::new(t.path(&format!("volumes[{i}].hostPath.path")), path)],
+            });
+        }
+    }
+    hits
+}
+
+const DANGEROUS_CAPS: &[&str] = &[
+    "ALL",
+    "SYS_ADMIN",
+    "SYS_MODULE",
+    "SYS_PTRACE",
+    "SYS_RAWIO",
+    "SYS_BOOT",
+    "DAC_READ_SEARCH",
+    "NET_ADMIN",
+    "BPF",
+    "PERFMON",
+    "MAC_ADMIN",
+    "MAC_OVERRIDE",
+];
+
+/// `cap_sys_admin`, `CAP_SYS_ADMIN` and `SYS_ADMIN` are the same capability to the runtime.
+pub(crate) fn normalise_capability(cap: &str) -> String {
+    let upper = cap.trim().to_ascii_uppercase();
+    upper.strip_prefix("CAP_").unwrap_or(&upper).to_string()
+}
+
+fn dangerous_capabilities<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+    let mut hits = Vec::new();
+    for t in ctx.inv.pod_templates() {
+        for c in t.containers() {
+            let Some(add) = c.container.pointer("/securityContext/capabilities/add").and_then(Value::as_array) else {
+                continue;
+            };
+            for (i, cap) in add.iter().enumerate() {
+                let raw = cap.as_str().unwrap_or("");
+                let norm = normalise_capability(raw);
+                if DANGEROUS_CAPS.contains(&norm.as_str()) {
+                    hits.push(Hit {
+                        object: t.owner,
+                        message: format!("{} `{}` adds {norm}", container_word(c.list), c.name),
+                        evidence: vec![Evidence::new(
+                            t.container_path(&c, &format!("securityContext.capabilities.add[{i}]")),
+                            raw,
+                        )],
+                    });
+                }
+            }
+        }
+    }
+    hits
+}
+
+fn root_group<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+    let mut hits = Vec::new();
+    for t in ctx.inv.pod_templates() {
+        let mut ev = Vec::new();
+        for f in ["runAsGroup", "fsGroup"] {
+            if t.spec.pointer(&format!("/securityContext/{f}")).and_then(Value::as_i64) == Some(0) {
+                ev.push(Evidence::new(t.path(&format!("securityContext.{f}")), 0));
+            }
+        }
+        if let Some(groups) = t.spec.pointer("/securityContext/supplementalGroups").and_then(Value::as_array) {
+            for (i, g) in groups.iter().enumerate() {
+                if g.as_i64() == Some(0) {
+                    ev.push(Evidence::new(t.path(&format!("securityContext.supplementalGroups[{i}]")), 0));
+                }
+            }
+        }
+        for c in t.containers() {
+            if c.container.pointer("/securityContext/runAsGroup").and_then(Value::as_i64) == Some(0) {
+                ev.push(Evidence::new(t.container_path(&c, "securityContext.runAsGroup"), 0));
+            }
+        }
+        if !ev.is_empty() {
+            hits.push(Hit {
+                object: t.owner,
+                message: format!("GID 0 set in {}", ev.iter().map(|e| e.path.rsplit('.').next().unwrap_or("")).collect::<Vec<_>>().join(", ")),
+                evidence: ev,
+            });
+        }
+    }
+    hits
+}
+
+fn writable_root_filesystem<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+    let mut hits = Vec::new();
+    for t in ctx.inv.pod_templates() {
+        for c in t.containers() {
+            // Ephemeral debug containers are interactive by design.
+            if c.list == "ephemeralContainers" {
+                continue;
+            }
+            let v = c.container.pointer("/securityContext/readOnlyRootFilesystem");
+            if !is_true(v) {
+                hits.push(Hit {
+                    object: t.owner,
+                    message: format!("{} `{}` has a writable root filesystem", container_word(c.list), c.name),
+                    evidence: vec![Evidence::new(
+                        t.container_path(&c, "securityContext.readOnlyRootFilesystem"),
+                        v.cloned().unwrap_or(Value::Null),
+                    )],
+                });
+            }
+        }
+    }
+    hits
+}
+
+fn default_namespace<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+    ctx.inv
+        .pod_templates()
+        .into_iter()
+        .filter(|t| t.owner.effective_namespace() == Some("default"))
+        .map(|t| Hit {
+            object: t.owner,
+            message: format!("{} runs in the default namespace", t.owner.kind),
+            evidence: vec![Evidence::new(
+                "metadata.namespace",
+                t.owner.namespace.clone().map(Value::String).unwrap_or(Value::Null),
+            )],
+        })
+        .collect()
 }

@@ -149,6 +149,19 @@ pub fn evaluate(pod: PodView<'_>, level: Level, version: Version) -> Vec<Violati
     out
 }
 
+/// Runs one upstream check by ID at a version (the implementation active at that version),
+/// regardless of level. `None` when it passes or the check does not exist at that version.
+pub fn check(id: &str, pod: PodView<'_>, version: Version) -> Option<Violation> {
+    let imp = rules::implementation(id, version)?;
+    let check = rules::static_id(id)?;
+    imp(pod, version).map(|v| Violation {
+        check,
+        reason: v.reason,
+        message: v.detail,
+        paths: v.paths,
+    })
+}
+
 /// Every upstream check ID at a level and version, in evaluation order.
 pub fn check_ids(level: Level, version: Version) -> Vec<&'static str> {
     rules::active_checks(level, version)

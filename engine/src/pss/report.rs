@@ -39,17 +39,7 @@ pub fn admit(o: &Object, level: Level, version: Version) -> Option<AdmissionResu
     .into_iter()
     .map(|mut v| {
         // Paths relative to the pod become paths within the owner (`spec.template.spec...`).
-        if t.spec_path != "spec" {
-            let meta_prefix = t.spec_path.strip_suffix(".spec").unwrap_or(t.spec_path);
-            v.paths = v
-                .paths
-                .into_iter()
-                .map(|p| match p.strip_prefix("spec.") {
-                    Some(rest) => format!("{}.{rest}", t.spec_path),
-                    None => format!("{meta_prefix}.{p}"),
-                })
-                .collect();
-        }
+        v.paths = v.paths.iter().map(|p| t.owner_path(p)).collect();
         v
     })
     .collect();

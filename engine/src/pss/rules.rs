@@ -170,6 +170,18 @@ pub(super) fn active_checks(level: Level, version: Version) -> Vec<(&'static str
     active.into_iter().map(|(id, v)| (id, v.imp)).collect()
 }
 
+/// The implementation of one check active at a version.
+pub(super) fn implementation(id: &str, version: Version) -> Option<Imp> {
+    let minor = version.minor.min(LATEST_MINOR);
+    let def = CHECKS.iter().find(|c| c.id == id)?;
+    def.versions.iter().rev().find(|v| v.min <= minor).map(|v| v.imp)
+}
+
+/// The static ID string for an ID.
+pub(super) fn static_id(id: &str) -> Option<&'static str> {
+    CHECKS.iter().find(|c| c.id == id).map(|c| c.id)
+}
+
 // ---------------------------------------------------------------------------------------------
 // Helpers
 

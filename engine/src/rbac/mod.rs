@@ -112,6 +112,8 @@ impl RoleDef {
 pub struct BindingDef {
     /// Node reference of the binding.
     pub node_ref: String,
+    /// Binding name.
+    pub name: String,
     /// `None` for a ClusterRoleBinding, the namespace for a RoleBinding.
     pub namespace: Option<String>,
     /// Index into [`Rbac::roles`] of the referenced role, when it exists.
@@ -122,6 +124,21 @@ pub struct BindingDef {
     pub subjects: Vec<Subject>,
     /// Whether this is a default binding kspm added because the snapshot lacked it.
     pub assumed_default: bool,
+    /// Whether Kubernetes or the cloud provider manages the binding (bootstrap policy,
+    /// addon manager, `eks:`/`gke:`/`aks-` system bindings): findings on it are not the
+    /// cluster owner's to fix.
+    pub managed: bool,
+}
+
+/// Name prefixes of bindings that Kubernetes and the managed-cluster providers create.
+const MANAGED_PREFIXES: &[&str] = &["system:", "kubeadm:", "eks:", "gce:", "gke:", "aks:"];
+
+fn is_managed_binding(o: &Object) -> bool {
+    o.labels.get("kubernetes.io/bootstrapping").map(String::as_str) == Some("rbac-defaults")
+        || o.labels.contains_key("addonmanager.kubernetes.io/mode")
+        || o.labels.get("kubernetes.io/cluster-service").map(String::as_str) == Some("true")
+        || o.labels.contains_key("eks.amazonaws.com/component")
+        || MANAGED_PREFIXES.iter().any(|p| o.name.starts_with(p))
 }
 
 /// One grant of a request: which binding, role and rule.
@@ -343,9 +360,17 @@ impl Rbac {
                 // A ClusterRoleBinding cannot reference a Role.
                 _ => (None, format!("{rk}:{rn}")),
             };
+            let subjects = resolve_subjects(b, ns.as_deref());
+            // The bootstrap `cluster-admin` binding, even when exported without its labels.
+            let default_admin = cluster_binding
+                && b.name == "cluster-admin"
+                && role_ref == "ClusterRole:cluster-admin"
+                && subjects == [Subject::Group { name: SYSTEM_MASTERS.to_string() }];
             bindings.push(BindingDef {
+                managed: default_admin || is_managed_binding(b),
                 node_ref: b.node_ref(),
-                subjects: resolve_subjects(b, ns.as_deref()),
+                name: b.name.clone(),
+                subjects,
                 namespace: ns,
                 role,
                 role_ref,
@@ -367,11 +392,13 @@ impl Rbac {
                 .copied();
             bindings.push(BindingDef {
                 node_ref,
+                name: name.to_string(),
                 namespace: None,
                 role: role_idx,
                 role_ref: format!("ClusterRole:{role}"),
                 subjects,
                 assumed_default: true,
+                managed: true,
             });
         }
         Rbac {
@@ -390,7 +417,7 @@ impl Rbac {
     }
 
     /// The grants in one binding that allow the request (ignoring subjects).
-    fn grants_in<'a>(
+    pub fn grants_in<'a>(
         &'a self,
         b: &'a BindingDef,
         req: &Request,

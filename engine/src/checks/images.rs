@@ -1,0 +1,188 @@
+//! Image checks: mutable tags, digests, registry allow-list, pull policy.
+
+use super::pod_security::WORKLOAD_KINDS;
+use super::{Check, Context, Evidence, Hit};
+use crate::controls::{c, Framework::*};
+use crate::options::Profile;
+use crate::severity::Severity;
+use serde_json::Value;
+
+/// An image reference split into registry, repository, tag and digest.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ImageRef<'a> {
+    /// Registry host (`docker.io` when none is named).
+    pub registry: &'a str,
+    /// Everything before the tag/digest, as written.
+    pub name: &'a str,
+    /// Tag, if any.
+    pub tag: Option<&'a str>,
+    /// Digest, if any.
+    pub digest: Option<&'a str>,
+}
+
+/// Parses `[registry/]repo[:tag][@digest]` the way container runtimes do: the first path
+/// component is a registry only if it has a `.` or `:` or is `localhost`.
+pub fn parse_image(image: &str) -> ImageRef<'_> {
+    let (rest, digest) = match image.split_once('@') {
+        Some((r, d)) => (r, Some(d)),
+        None => (image, None),
+    };
+    let last_slash = rest.rfind('/').map(|i| i + 1).unwrap_or(0);
+    let (name, tag) = match rest[last_slash..].rfind(':') {
+        Some(i) => (&rest[..last_slash + i], Some(&rest[last_slash + i + 1..])),
+        None => (rest, None),
+    };
+    let registry = match name.split_once('/') {
+        Some((first, _)) if first.contains('.') || first.contains(':') || first == "localhost" => first,
+        _ => "docker.io",
+    };
+    ImageRef { registry, name, tag, digest }
+}
+
+fn each_image<'a>(ctx: &Context<'a>, mut f: impl FnMut(&crate::inventory::PodTemplate<'a>, &crate::inventory::ContainerRef<'a>, &'a str) -> Option<(String, Evidence)>) -> Vec<Hit<'a>> {
+    let mut hits = Vec::new();
+    for t in ctx.inv.pod_templates() {
+        for c in t.containers() {
+            let image = c.container.get("image").and_then(Value::as_str).unwrap_or("");
+            if let Some((message, ev)) = f(&t, &c, image) {
+                hits.push(Hit { object: t.owner, message, evidence: vec![ev] });
+            }
+        }
+    }
+    hits
+}
+
+fn mutable_tag<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+    each_image(ctx, |t, c, image| {
+        let r = parse_image(image);
+        if r.digest.is_some() || image.is_empty() {
+            return None;
+        }
+        let why = match r.tag {
+            None => "has no tag (pulls `latest`)",
+            Some("latest") => "uses the `latest` tag",
+            Some(_) => return None,
+        };
+        Some((format!("container `{}` image {image} {why}", c.name), Evidence::new(t.container_path(c, "image"), image)))
+    })
+}
+
+fn not_pinned<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+    each_image(ctx, |t, c, image| {
+        if image.is_empty() || parse_image(image).digest.is_some() {
+            return None;
+        }
+        Some((format!("container `{}` image {image} is not pinned by digest", c.name), Evidence::new(t.container_path(c, "image"), image)))
+    })
+}
+
+fn registry_not_allowed<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+    let allowed = &ctx.options.allowed_registries;
+    if allowed.is_empty() {
+        return Vec::new();
+    }
+    each_image(ctx, |t, c, image| {
+        let r = parse_image(image);
+        let full = if image.starts_with(r.registry) { image.to_string() } else { format!("{}/{image}", r.registry) };
+        if allowed.iter().any(|a| full.starts_with(a.as_str())) {
+            return None;
+        }
+        Some((format!("container `{}` image {image} comes from {}, which is not an allowed registry", c.name, r.registry), Evidence::new(t.container_path(c, "image"), image)))
+    })
+}
+
+fn deprecated_registry<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+    each_image(ctx, |t, c, image| {
+        (parse_image(image).registry == "k8s.gcr.io").then(|| {
+            (format!("container `{}` image {image} comes from the frozen k8s.gcr.io registry (use registry.k8s.io)", c.name), Evidence::new(t.container_path(c, "image"), image))
+        })
+    })
+}
+
+fn pull_policy<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+    each_image(ctx, |t, c, image| {
+        let policy = c.container.get("imagePullPolicy").and_then(Value::as_str);
+        let r = parse_image(image);
+        // The API server defaults to Always for `latest`/untagged images; otherwise IfNotPresent.
+        let effective = policy.unwrap_or(if r.digest.is_none() && matches!(r.tag, None | Some("latest")) { "Always" } else { "IfNotPresent" });
+        (effective != "Always" && r.digest.is_none()).then(|| {
+            (format!("container `{}` pulls with {effective}: a node's cached image is used without re-checking the registry", c.name), Evidence::new(t.container_path(c, "imagePullPolicy"), policy.map(|p| Value::String(p.into())).unwrap_or(Value::Null)))
+        })
+    })
+}
+
+/// The image checks.
+pub static CHECKS: &[Check] = &[
+    Check {
+        id: "KSPM-I-001",
+        title: "Image uses a mutable tag (latest or none)",
+        severity: Severity::Medium,
+        description: "`latest` (or no tag) means the running code changes whenever the registry changes, without review, and cannot be traced to a build.",
+        remediation: "Pin a version tag, better a digest (`image@sha256:...`).",
+        kinds: WORKLOAD_KINDS,
+        controls: &[c(NsaCisa, "N12"), c(Soc2, "CC8.1"), c(PciDss, "6.3.2"), c(Iso27001, "A.8.32"), c(Nist800190, "4.1.5")],
+        profile: Profile::Security,
+        run: mutable_tag,
+    },
+    Check {
+        id: "KSPM-I-002",
+        title: "Image not pinned by digest",
+        severity: Severity::Info,
+        description: "Tags can be moved to other images; only a digest identifies exactly what runs.",
+        remediation: "Reference images as `repo:tag@sha256:...` (admission tools can resolve tags to digests).",
+        kinds: WORKLOAD_KINDS,
+        controls: &[c(NsaCisa, "N12"), c(Soc2, "CC8.1"), c(Iso27001, "A.8.32"), c(Nist800190, "4.1.5")],
+        profile: Profile::All,
+        run: not_pinned,
+    },
+    Check {
+        id: "KSPM-I-003",
+        title: "Image from a registry that is not allowed",
+        severity: Severity::High,
+        description: "Images from registries outside the organisation's allow-list bypass its scanning and provenance controls. Active only when allowed registries are configured (`--allowed-registry`).",
+        remediation: "Mirror the image into an approved registry and reference it from there.",
+        kinds: WORKLOAD_KINDS,
+        controls: &[c(CisKubernetes, "5.5.1"), c(CisEks, "5.1.4"), c(CisGke, "5.1.4"), c(CisAks, "5.1.4"), c(NsaCisa, "N12"), c(Soc2, "CC8.1"), c(PciDss, "6.3.2"), c(Iso27001, "A.8.32"), c(Nist800190, "4.2.2")],
+        profile: Profile::Security,
+        run: registry_not_allowed,
+    },
+    Check {
+        id: "KSPM-I-004",
+        title: "Image from the deprecated k8s.gcr.io registry",
+        severity: Severity::Low,
+        description: "k8s.gcr.io is frozen: images there receive no security fixes.",
+        remediation: "Use registry.k8s.io.",
+        kinds: WORKLOAD_KINDS,
+        controls: &[c(NsaCisa, "N25"), c(Iso27001, "A.8.8"), c(Nist800190, "4.1.1")],
+        profile: Profile::Security,
+        run: deprecated_registry,
+    },
+    Check {
+        id: "KSPM-I-005",
+        title: "Image pull policy is not Always",
+        severity: Severity::Info,
+        description: "With IfNotPresent or Never a node reuses its cached image, so a pod can run an image it would not be allowed to pull (credentials are not re-checked).",
+        remediation: "Set `imagePullPolicy: Always`, or pin images by digest.",
+        kinds: WORKLOAD_KINDS,
+        controls: &[c(Iso27001, "A.8.9")],
+        profile: Profile::All,
+        run: pull_policy,
+    },
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_references() {
+        let r = parse_image("nginx");
+        assert_eq!((r.registry, r.name, r.tag, r.digest), ("docker.io", "nginx", None, None));
+        let r = parse_image("localhost:5000/team/app:1.2@sha256:abc");
+        assert_eq!((r.registry, r.name, r.tag, r.digest), ("localhost:5000", "localhost:5000/team/app", Some("1.2"), Some("sha256:abc")));
+        let r = parse_image("registry.k8s.io/pause:3.9");
+        assert_eq!((r.registry, r.tag), ("registry.k8s.io", Some("3.9")));
+        let r = parse_image("library/redis:latest");
+        assert_eq!((r.registry, r.tag), ("docker.io", Some("latest")));
+    }
+}

@@ -1,0 +1,513 @@
+//! Pod Security Standards as posture checks: each check runs one upstream PSS rule (the same
+//! implementation `kspm pss` uses) on every pod template, plus the namespace-level checks —
+//! which namespaces enforce a level, and which workloads their namespace would reject.
+
+use super::{Check, Context, Evidence, Hit};
+use crate::controls::{c, Control, Framework::*};
+use crate::inventory::PodTemplate;
+use crate::options::Profile;
+use crate::pss::{self, Level, PodView, Version};
+use crate::severity::Severity;
+use serde_json::Value;
+
+pub(crate) const WORKLOAD_KINDS: &[&str] = &[
+    "Pod",
+    "Deployment",
+    "StatefulSet",
+    "DaemonSet",
+    "ReplicaSet",
+    "ReplicationController",
+    "Job",
+    "CronJob",
+];
+
+/// Namespaces Kubernetes itself owns; PSA labels there are the platform's business.
+pub(crate) const SYSTEM_NAMESPACES: &[&str] = &["kube-system", "kube-public", "kube-node-lease"];
+
+fn view<'a>(t: &PodTemplate<'a>) -> PodView<'a> {
+    PodView {
+        metadata: t.metadata,
+        spec: t.spec,
+    }
+}
+
+fn evidence(t: &PodTemplate<'_>, pod_paths: &[String]) -> Vec<Evidence> {
+    pod_paths
+        .iter()
+        .map(|p| {
+            let path = t.owner_path(p);
+            let value = t.owner.value_at(&path).cloned().unwrap_or(Value::Null);
+            Evidence { path, value }
+        })
+        .collect()
+}
+
+/// Runs one upstream PSS rule (latest policy version) on every pod template.
+fn pss_hits<'a>(ctx: &Context<'a>, id: &str) -> Vec<Hit<'a>> {
+    ctx.inv
+        .pod_templates()
+        .into_iter()
+        .filter_map(|t| {
+            let v = pss::check(id, view(&t), Version::LATEST)?;
+            Some(Hit {
+                object: t.owner,
+                message: v.message,
+                evidence: evidence(&t, &v.paths),
+            })
+        })
+        .collect()
+}
+
+macro_rules! pss_run {
+    ($name:ident, $id:literal) => {
+        fn $name<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+            pss_hits(ctx, $id)
+        }
+    };
+}
+
+pss_run!(privileged, "privileged");
+pss_run!(host_ports, "hostPorts");
+pss_run!(capabilities_baseline, "capabilities_baseline");
+pss_run!(capabilities_restricted, "capabilities_restricted");
+pss_run!(allow_privilege_escalation, "allowPrivilegeEscalation");
+pss_run!(run_as_non_root, "runAsNonRoot");
+pss_run!(run_as_user, "runAsUser");
+pss_run!(seccomp_restricted, "seccompProfile_restricted");
+pss_run!(seccomp_baseline, "seccompProfile_baseline");
+pss_run!(app_armor, "appArmorProfile");
+pss_run!(selinux, "seLinuxOptions");
+pss_run!(proc_mount, "procMount");
+pss_run!(sysctls, "sysctls");
+pss_run!(windows_host_process, "windowsHostProcess");
+pss_run!(host_probes, "hostProbesAndHostLifecycle");
+/// Volume sources the restricted profile allows.
+const ALLOWED_SOURCES: &[&str] = &["configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "image", "persistentVolumeClaim", "projected", "secret"];
+
+/// Restricted volume types other than hostPath (hostPath has its own checks, W-005/21/22).
+fn restricted_volumes<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+    ctx.inv
+        .pod_templates()
+        .into_iter()
+        .filter_map(|t| {
+            let mut spec = t.spec.clone();
+            if let Some(vols) = spec.get_mut("volumes").and_then(Value::as_array_mut) {
+                vols.retain(|v| v.get("hostPath").is_none());
+            }
+            let v = pss::check("restrictedVolumes", PodView { metadata: t.metadata, spec: &spec }, Version::LATEST)?;
+            // Evidence indexes the original volume list (the filtered copy's indices differ).
+            let evidence = t
+                .spec
+                .get("volumes")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .enumerate()
+                .filter(|(_, vol)| vol.get("hostPath").is_none())
+                .filter(|(_, vol)| vol.as_object().is_some_and(|m| m.len() > 1 && !m.keys().any(|k| ALLOWED_SOURCES.contains(&k.as_str()))))
+                .map(|(i, vol)| Evidence::new(t.path(&format!("volumes[{i}]")), vol.clone()))
+                .collect();
+            Some(Hit { object: t.owner, message: v.message, evidence })
+        })
+        .collect()
+}
+
+const fn pss_check(
+    id: &'static str,
+    title: &'static str,
+    severity: Severity,
+    description: &'static str,
+    remediation: &'static str,
+    controls: &'static [Control],
+    run: for<'a> fn(&Context<'a>) -> Vec<Hit<'a>>,
+) -> Check {
+    Check {
+        id,
+        title,
+        severity,
+        description,
+        remediation,
+        kinds: WORKLOAD_KINDS,
+        controls,
+        profile: Profile::Security,
+        run,
+    }
+}
+
+/// The Pod Security checks.
+pub static CHECKS: &[Check] = &[
+    pss_check(
+        "KSPM-W-001",
+        "Privileged container",
+        Severity::Critical,
+        "A privileged container runs with every capability and full access to the host's devices; escaping to the node is trivial (mount the host disk, load a kernel module).",
+        "Remove `securityContext.privileged: true`. Grant only the specific capabilities the workload needs, or move the function to a node-level component.",
+        &[
+            c(CisKubernetes, "5.2.2"),
+            c(CisEks, "4.2.1"),
+            c(CisGke, "4.2.1"),
+            c(CisAks, "4.2.1"),
+            c(NsaCisa, "N3"),
+            c(Pss, "baseline:privileged"),
+            c(Soc2, "CC6.1"),
+            c(PciDss, "2.2.1"),
+            c(Hipaa, "164.312(a)(1)"),
+            c(Iso27001, "A.8.2"),
+            c(Nist800190, "4.4.3"),
+        ],
+        privileged,
+    ),
+    pss_check(
+        "KSPM-W-006",
+        "Container binds a host port",
+        Severity::Medium,
+        "A hostPort binds the container to the node's network interface, bypassing Service and NetworkPolicy controls and pinning the pod to nodes where the port is free.",
+        "Remove `ports[].hostPort`; expose the container through a Service.",
+        &[
+            c(CisKubernetes, "5.2.13"),
+            c(NsaCisa, "N8"),
+            c(Pss, "baseline:hostPorts"),
+            c(Soc2, "CC6.6"),
+            c(PciDss, "1.3.1"),
+            c(Iso27001, "A.8.22"),
+            c(Nist800190, "4.4.3"),
+        ],
+        host_ports,
+    ),
+    pss_check(
+        "KSPM-W-007",
+        "Container adds capabilities beyond the default set",
+        Severity::High,
+        "Capabilities outside the container runtime's default set (for example NET_RAW, SYS_ADMIN, NET_ADMIN) widen what a compromised process can do to the node and the pod network.",
+        "Remove the extra entries from `securityContext.capabilities.add`; keep only what the process demonstrably needs.",
+        &[
+            c(CisKubernetes, "5.2.8"),
+            c(CisKubernetes, "5.2.9"),
+            c(NsaCisa, "N6"),
+            c(Pss, "baseline:capabilities_baseline"),
+            c(Soc2, "CC6.1"),
+            c(PciDss, "2.2.1"),
+            c(Iso27001, "A.8.9"),
+            c(Nist800190, "4.4.3"),
+        ],
+        capabilities_baseline,
+    ),
+    pss_check(
+        "KSPM-W-008",
+        "Container does not drop all capabilities",
+        Severity::Low,
+        "Without `capabilities.drop: [ALL]` the container keeps the runtime's default capabilities (CHOWN, DAC_OVERRIDE, SETUID, NET_BIND_SERVICE, ...), which a compromised process can use.",
+        "Set `securityContext.capabilities.drop: [\"ALL\"]` and add back only NET_BIND_SERVICE if needed.",
+        &[
+            c(CisKubernetes, "5.2.10"),
+            c(NsaCisa, "N6"),
+            c(Pss, "restricted:capabilities_restricted"),
+            c(PciDss, "2.2.1"),
+            c(Iso27001, "A.8.9"),
+            c(Nist800190, "4.4.3"),
+        ],
+        capabilities_restricted,
+    ),
+    pss_check(
+        "KSPM-W-009",
+        "Container allows privilege escalation",
+        Severity::Medium,
+        "Unless `allowPrivilegeEscalation` is false, a process can gain more privileges than its parent (setuid binaries, file capabilities).",
+        "Set `securityContext.allowPrivilegeEscalation: false` on every container.",
+        &[
+            c(CisKubernetes, "5.2.6"),
+            c(CisEks, "4.2.5"),
+            c(CisAks, "4.2.5"),
+            c(NsaCisa, "N5"),
+            c(Pss, "restricted:allowPrivilegeEscalation"),
+            c(Soc2, "CC6.1"),
+            c(PciDss, "2.2.1"),
+            c(Iso27001, "A.8.9"),
+            c(Nist800190, "4.4.3"),
+        ],
+        allow_privilege_escalation,
+    ),
+    pss_check(
+        "KSPM-W-010",
+        "Container may run as root",
+        Severity::Medium,
+        "Unless `runAsNonRoot: true` is set (on the pod or the container), the image decides the user, and most images run as root: a container escape then lands as root on the node.",
+        "Set `securityContext.runAsNonRoot: true` (pod level) and a non-zero `runAsUser`; build images with a non-root USER.",
+        &[
+            c(CisKubernetes, "5.2.7"),
+            c(NsaCisa, "N1"),
+            c(Pss, "restricted:runAsNonRoot"),
+            c(Soc2, "CC6.1"),
+            c(PciDss, "2.2.1"),
+            c(Iso27001, "A.8.2"),
+            c(Nist800190, "4.4.3"),
+        ],
+        run_as_non_root,
+    ),
+    pss_check(
+        "KSPM-W-011",
+        "Container runs as UID 0",
+        Severity::High,
+        "`runAsUser: 0` explicitly runs the container as root.",
+        "Set `runAsUser` to a non-zero UID and `runAsNonRoot: true`.",
+        &[
+            c(CisKubernetes, "5.2.7"),
+            c(NsaCisa, "N1"),
+            c(Pss, "restricted:runAsUser"),
+            c(Soc2, "CC6.1"),
+            c(PciDss, "2.2.1"),
+            c(Iso27001, "A.8.2"),
+            c(Nist800190, "4.4.3"),
+        ],
+        run_as_user,
+    ),
+    pss_check(
+        "KSPM-W-012",
+        "Seccomp profile not set to RuntimeDefault or Localhost",
+        Severity::Low,
+        "Without a seccomp profile the container can make every system call, including the rarely needed ones most kernel exploits use.",
+        "Set `securityContext.seccompProfile.type: RuntimeDefault` at pod level (or Localhost with a profile).",
+        &[
+            c(CisKubernetes, "5.7.2"),
+            c(NsaCisa, "N7"),
+            c(Pss, "restricted:seccompProfile_restricted"),
+            c(Iso27001, "A.8.9"),
+            c(Nist800190, "4.4.3"),
+        ],
+        seccomp_restricted,
+    ),
+    pss_check(
+        "KSPM-W-013",
+        "Seccomp explicitly disabled",
+        Severity::High,
+        "A seccomp profile of `Unconfined` (or the legacy `unconfined` annotation) removes the runtime's default system-call filter.",
+        "Use `seccompProfile.type: RuntimeDefault` (or Localhost).",
+        &[
+            c(CisKubernetes, "5.7.2"),
+            c(NsaCisa, "N7"),
+            c(Pss, "baseline:seccompProfile_baseline"),
+            c(Iso27001, "A.8.9"),
+            c(Nist800190, "4.4.3"),
+        ],
+        seccomp_baseline,
+    ),
+    pss_check(
+        "KSPM-W-014",
+        "AppArmor profile overridden",
+        Severity::High,
+        "Setting the AppArmor profile to `Unconfined` (or any value other than the runtime default or a localhost profile) removes mandatory access control from the container.",
+        "Remove the override, or use `appArmorProfile.type: RuntimeDefault` / `Localhost`.",
+        &[
+            c(NsaCisa, "N7"),
+            c(Pss, "baseline:appArmorProfile"),
+            c(Iso27001, "A.8.9"),
+            c(Nist800190, "4.4.3"),
+        ],
+        app_armor,
+    ),
+    pss_check(
+        "KSPM-W-015",
+        "Custom SELinux type, user or role",
+        Severity::High,
+        "Setting an SELinux type other than the container types, or any user or role, can lift the container out of its SELinux confinement (e.g. `spc_t`).",
+        "Remove `seLinuxOptions.type`, `.user` and `.role` (keep `level` if needed).",
+        &[
+            c(NsaCisa, "N7"),
+            c(Pss, "baseline:seLinuxOptions"),
+            c(Iso27001, "A.8.9"),
+            c(Nist800190, "4.4.3"),
+        ],
+        selinux,
+    ),
+    pss_check(
+        "KSPM-W-016",
+        "Unmasked /proc mount",
+        Severity::High,
+        "`procMount: Unmasked` exposes kernel interfaces under /proc that the runtime normally masks.",
+        "Remove `securityContext.procMount` (or set it to `Default`).",
+        &[
+            c(NsaCisa, "N7"),
+            c(Pss, "baseline:procMount"),
+            c(Iso27001, "A.8.9"),
+            c(Nist800190, "4.4.3"),
+        ],
+        proc_mount,
+    ),
+    pss_check(
+        "KSPM-W-017",
+        "Unsafe sysctls",
+        Severity::High,
+        "Sysctls outside the namespaced safe set can change kernel behaviour for every pod on the node.",
+        "Remove the sysctl, or set it on the node through the node's configuration.",
+        &[
+            c(NsaCisa, "N7"),
+            c(Pss, "baseline:sysctls"),
+            c(Iso27001, "A.8.9"),
+            c(Nist800190, "4.4.3"),
+        ],
+        sysctls,
+    ),
+    pss_check(
+        "KSPM-W-018",
+        "Windows HostProcess container",
+        Severity::Critical,
+        "A Windows HostProcess container runs directly on the host with the node's privileges.",
+        "Remove `windowsOptions.hostProcess: true`.",
+        &[
+            c(CisKubernetes, "5.2.11"),
+            c(NsaCisa, "N3"),
+            c(Pss, "baseline:windowsHostProcess"),
+            c(Iso27001, "A.8.2"),
+            c(Nist800190, "4.4.3"),
+        ],
+        windows_host_process,
+    ),
+    pss_check(
+        "KSPM-W-019",
+        "Probe or lifecycle handler targets another host",
+        Severity::Medium,
+        "A `host` on an httpGet/tcpSocket probe or lifecycle hook makes the kubelet connect to an arbitrary address from the node's network (a server-side request forgery primitive).",
+        "Remove the `host` field so the kubelet targets the pod's own IP.",
+        &[
+            c(Pss, "baseline:hostProbesAndHostLifecycle"),
+            c(Iso27001, "A.8.9"),
+            c(Nist800190, "4.4.3"),
+        ],
+        host_probes,
+    ),
+    pss_check(
+        "KSPM-W-020",
+        "Volume type outside the restricted set",
+        Severity::Low,
+        "Volume types such as nfs, iscsi, gitRepo or cloud disks attach storage directly to the node on the pod's behalf; the restricted profile allows only configMap, csi, downwardAPI, emptyDir, ephemeral, image, persistentVolumeClaim, projected and secret.",
+        "Use a PersistentVolumeClaim (the cluster admin provisions the volume) or one of the allowed types.",
+        &[
+            c(Pss, "restricted:restrictedVolumes"),
+            c(Iso27001, "A.8.9"),
+            c(Nist800190, "4.4.3"),
+        ],
+        restricted_volumes,
+    ),
+    Check {
+        id: "KSPM-P-001",
+        title: "Namespace does not enforce a Pod Security level",
+        severity: Severity::Medium,
+        description: "Without a `pod-security.kubernetes.io/enforce` label of baseline or restricted (and no Kyverno or Gatekeeper policy engine in the cluster), nothing stops a privileged pod from being created in the namespace.",
+        remediation: "Label the namespace `pod-security.kubernetes.io/enforce: restricted` (or `baseline`), with `enforce-version` pinned, after checking with `kspm pss` that its workloads pass.",
+        kinds: &["Namespace"],
+        controls: &[
+            c(CisKubernetes, "5.2.1"),
+            c(CisGke, "4.2.1"),
+            c(NsaCisa, "N9"),
+            c(Soc2, "CC8.1"),
+            c(PciDss, "2.2.1"),
+            c(Iso27001, "A.8.9"),
+            c(Nist800190, "4.3.2"),
+        ],
+        profile: Profile::Security,
+        run: namespace_without_enforcement,
+    },
+    Check {
+        id: "KSPM-P-002",
+        title: "Workload violates its namespace's enforced Pod Security level",
+        severity: Severity::High,
+        description: "The namespace enforces a Pod Security level that this workload's pods fail: new pods (a rollout, a restart, a rescheduling) will be rejected, or the pod predates the label and runs outside the policy its namespace claims.",
+        remediation: "Fix the pod template so it passes the level (see the listed checks), or, if the exception is deliberate, run it in a namespace with a lower level.",
+        kinds: WORKLOAD_KINDS,
+        controls: &[
+            c(CisKubernetes, "5.2.1"),
+            c(NsaCisa, "N9"),
+            c(Soc2, "CC8.1"),
+            c(Iso27001, "A.8.9"),
+            c(Nist800190, "4.3.2"),
+        ],
+        profile: Profile::Security,
+        run: workload_violates_namespace_level,
+    },
+];
+
+/// `(level, version)` a namespace enforces, from its labels.
+pub(crate) fn enforced_level(ns: &crate::object::Object) -> Option<(Level, Version)> {
+    let level: Level = ns.labels.get("pod-security.kubernetes.io/enforce")?.parse().ok()?;
+    let version = ns
+        .labels
+        .get("pod-security.kubernetes.io/enforce-version")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(Version::LATEST);
+    Some((level, version))
+}
+
+/// Whether an admission policy engine (Kyverno, Gatekeeper, ValidatingAdmissionPolicy) is
+/// installed: CIS 5.2.1 accepts one in place of PSA labels.
+fn has_policy_engine(ctx: &Context<'_>) -> bool {
+    let crd_named = |suffix: &str| {
+        ctx.inv
+            .of_kind("CustomResourceDefinition")
+            .iter()
+            .any(|c| c.name.ends_with(suffix))
+    };
+    crd_named(".kyverno.io")
+        || crd_named(".gatekeeper.sh")
+        || !ctx.inv.of_kind("ValidatingAdmissionPolicyBinding").is_empty()
+}
+
+fn namespace_without_enforcement<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+    if has_policy_engine(ctx) {
+        return Vec::new();
+    }
+    ctx.inv
+        .of_kind("Namespace")
+        .iter()
+        .filter(|ns| !SYSTEM_NAMESPACES.contains(&ns.name.as_str()))
+        .filter_map(|ns| {
+            let label = ns.labels.get("pod-security.kubernetes.io/enforce");
+            let message = match label.map(String::as_str) {
+                None => "namespace has no pod-security.kubernetes.io/enforce label".to_string(),
+                Some("privileged") => "namespace enforces the privileged level (no restrictions)".to_string(),
+                Some("baseline") | Some("restricted") => return None,
+                Some(other) => format!("namespace's enforce label has the invalid level {other:?} (PSA falls back to its default)"),
+            };
+            Some(Hit {
+                object: ns,
+                message,
+                evidence: vec![Evidence::new(
+                    "metadata.labels[pod-security.kubernetes.io/enforce]",
+                    label.map(|l| Value::String(l.clone())).unwrap_or(Value::Null),
+                )],
+            })
+        })
+        .collect()
+}
+
+fn workload_violates_namespace_level<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+    let levels: std::collections::HashMap<&str, (Level, Version)> = ctx
+        .inv
+        .of_kind("Namespace")
+        .iter()
+        .filter_map(|ns| Some((ns.name.as_str(), enforced_level(ns)?)))
+        .collect();
+    let mut hits = Vec::new();
+    for t in ctx.inv.pod_templates() {
+        let Some(ns) = t.owner.effective_namespace() else {
+            continue;
+        };
+        let Some(&(level, version)) = levels.get(ns) else {
+            continue;
+        };
+        let violations = pss::evaluate(view(&t), level, version);
+        if violations.is_empty() {
+            continue;
+        }
+        let ids: Vec<&str> = violations.iter().map(|v| v.check).collect();
+        let paths: Vec<String> = violations.iter().flat_map(|v| v.paths.clone()).collect();
+        hits.push(Hit {
+            object: t.owner,
+            message: format!(
+                "namespace {ns} enforces {level} {version}; the pod fails {}",
+                ids.join(", ")
+            ),
+            evidence: evidence(&t, &paths),
+        });
+    }
+    hits
+}

@@ -1,0 +1,308 @@
+//! ServiceAccount token and credential-handling checks. Values are never reported: evidence
+//! names the key and shows `<redacted>`.
+
+use super::pod_security::{SYSTEM_NAMESPACES, WORKLOAD_KINDS};
+use super::{Check, Context, Evidence, Hit};
+use crate::controls::{c, Framework::*};
+use crate::options::Profile;
+use crate::severity::Severity;
+use serde_json::Value;
+use std::collections::HashMap;
+
+const REDACTED: &str = "<redacted>";
+
+/// The ServiceAccount a pod template runs as (`default` when unset).
+pub(crate) fn service_account_name<'a>(spec: &'a Value) -> &'a str {
+    spec.get("serviceAccountName")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .or_else(|| spec.get("serviceAccount").and_then(Value::as_str).filter(|s| !s.is_empty()))
+        .unwrap_or("default")
+}
+
+fn sa_automount<'a>(ctx: &Context<'a>) -> HashMap<(String, String), Option<bool>> {
+    ctx.inv
+        .of_kind("ServiceAccount")
+        .iter()
+        .map(|sa| {
+            (
+                (sa.effective_namespace().unwrap_or("default").to_string(), sa.name.clone()),
+                sa.body.get("automountServiceAccountToken").and_then(Value::as_bool),
+            )
+        })
+        .collect()
+}
+
+fn token_automounted<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+    let sas = sa_automount(ctx);
+    let mut hits = Vec::new();
+    for t in ctx.inv.pod_templates() {
+        let ns = t.owner.effective_namespace().unwrap_or("default");
+        let sa = service_account_name(t.spec);
+        let pod_setting = t.spec.get("automountServiceAccountToken").and_then(Value::as_bool);
+        // The pod's setting wins; otherwise the ServiceAccount's; otherwise mounted.
+        let mounted = match pod_setting {
+            Some(v) => v,
+            None => sas.get(&(ns.to_string(), sa.to_string())).copied().flatten().unwrap_or(true),
+        };
+        if mounted {
+            hits.push(Hit {
+                object: t.owner,
+                message: format!("pods mount a token for ServiceAccount {ns}/{sa}"),
+                evidence: vec![Evidence::new(t.path("automountServiceAccountToken"), pod_setting.map(Value::Bool).unwrap_or(Value::Null))],
+            });
+        }
+    }
+    hits
+}
+
+fn default_service_account_used<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+    ctx.inv
+        .pod_templates()
+        .into_iter()
+        .filter(|t| service_account_name(t.spec) == "default")
+        .filter(|t| !t.owner.effective_namespace().is_some_and(|ns| SYSTEM_NAMESPACES.contains(&ns)))
+        .map(|t| Hit {
+            object: t.owner,
+            message: "pods run as the namespace's default ServiceAccount".to_string(),
+            evidence: vec![Evidence::new(t.path("serviceAccountName"), t.spec.get("serviceAccountName").cloned().unwrap_or(Value::Null))],
+        })
+        .collect()
+}
+
+fn default_sa_automount<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+    ctx.inv
+        .of_kind("ServiceAccount")
+        .iter()
+        .filter(|sa| sa.name == "default")
+        .filter(|sa| !sa.effective_namespace().is_some_and(|ns| SYSTEM_NAMESPACES.contains(&ns)))
+        .filter(|sa| sa.body.get("automountServiceAccountToken").and_then(Value::as_bool) != Some(false))
+        .map(|sa| Hit {
+            object: sa,
+            message: "the default ServiceAccount does not set automountServiceAccountToken: false".to_string(),
+            evidence: vec![Evidence::new("automountServiceAccountToken", sa.body.get("automountServiceAccountToken").cloned().unwrap_or(Value::Null))],
+        })
+        .collect()
+}
+
+fn secrets_in_env<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+    let mut hits = Vec::new();
+    for t in ctx.inv.pod_templates() {
+        for c in t.containers() {
+            let mut ev = Vec::new();
+            for (i, e) in c.container.get("env").and_then(Value::as_array).into_iter().flatten().enumerate() {
+                if let Some(r) = e.pointer("/valueFrom/secretKeyRef") {
+                    let name = r.get("name").and_then(Value::as_str).unwrap_or("");
+                    ev.push(Evidence::new(t.container_path(&c, &format!("env[{i}].valueFrom.secretKeyRef.name")), name));
+                }
+            }
+            for (i, e) in c.container.get("envFrom").and_then(Value::as_array).into_iter().flatten().enumerate() {
+                if let Some(r) = e.get("secretRef") {
+                    let name = r.get("name").and_then(Value::as_str).unwrap_or("");
+                    ev.push(Evidence::new(t.container_path(&c, &format!("envFrom[{i}].secretRef.name")), name));
+                }
+            }
+            if !ev.is_empty() {
+                let names: Vec<String> = ev.iter().filter_map(|e| e.value.as_str().map(str::to_string)).collect();
+                hits.push(Hit {
+                    object: t.owner,
+                    message: format!("container `{}` reads Secret(s) {} into environment variables", c.name, names.join(", ")),
+                    evidence: ev,
+                });
+            }
+        }
+    }
+    hits
+}
+
+/// Whether a variable or key name denotes a credential.
+pub(crate) fn credential_name(name: &str) -> bool {
+    let n = name.to_ascii_uppercase().replace(['-', '.'], "_");
+    const NOT_A_VALUE: &[&str] = &["_FILE", "_PATH", "_URL", "_URI", "_NAME", "_ENDPOINT", "_HEADER", "_TTL", "_LENGTH", "_DIR", "_REF", "_ID", "_ENABLED", "_TYPE", "_KEY_ID"];
+    if NOT_A_VALUE.iter().any(|s| n.ends_with(s)) {
+        return false;
+    }
+    const MARKERS: &[&str] = &["PASSWORD", "PASSWD", "SECRET", "TOKEN", "API_KEY", "APIKEY", "ACCESS_KEY", "PRIVATE_KEY", "CREDENTIAL", "CLIENT_SECRET", "AUTH_KEY"];
+    MARKERS.iter().any(|m| n.contains(m)) || n == "PWD" || n.ends_with("_PWD")
+}
+
+/// Whether a value looks like a credential whatever its key (well-known token formats).
+pub(crate) fn credential_value(v: &str) -> bool {
+    let aws_key = |p: &str| {
+        v.match_indices(p).any(|(i, _)| {
+            let rest = &v[i + 4..];
+            rest.len() >= 16 && rest[..16].bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        })
+    };
+    (v.contains("-----BEGIN") && v.contains("PRIVATE KEY"))
+        || aws_key("AKIA")
+        || aws_key("ASIA")
+        || ["ghp_", "gho_", "github_pat_", "glpat-", "xoxb-", "xoxp-", "sk_live_", "AIza"].iter().any(|p| v.contains(p) && v.len() > p.len() + 15)
+}
+
+/// A literal value that could be a credential (not empty, not a variable reference or flag).
+fn literal_secret_value(v: &str) -> bool {
+    let t = v.trim();
+    !(t.is_empty() || t.starts_with("$(") || t.starts_with("${") || matches!(t.to_ascii_lowercase().as_str(), "true" | "false" | "yes" | "no" | "none" | "null"))
+}
+
+fn literal_credentials_in_env<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+    let mut hits = Vec::new();
+    for t in ctx.inv.pod_templates() {
+        for c in t.containers() {
+            for (i, e) in c.container.get("env").and_then(Value::as_array).into_iter().flatten().enumerate() {
+                let name = e.get("name").and_then(Value::as_str).unwrap_or("");
+                let Some(value) = e.get("value").and_then(Value::as_str) else { continue };
+                if (credential_name(name) && literal_secret_value(value)) || credential_value(value) {
+                    hits.push(Hit {
+                        object: t.owner,
+                        message: format!("container `{}` sets {name} to a literal credential value", c.name),
+                        evidence: vec![Evidence::new(t.container_path(&c, &format!("env[{i}].value")), REDACTED)],
+                    });
+                }
+            }
+        }
+    }
+    hits
+}
+
+fn credentials_in_configmaps<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+    let mut hits = Vec::new();
+    for cm in ctx.inv.of_kind("ConfigMap") {
+        let Some(data) = cm.body.get("data").and_then(Value::as_object) else { continue };
+        let mut keys = Vec::new();
+        let mut ev = Vec::new();
+        for (k, v) in data {
+            let v = v.as_str().unwrap_or("");
+            if (credential_name(k) && literal_secret_value(v) && !v.contains('\n')) || credential_value(v) {
+                keys.push(k.as_str());
+                ev.push(Evidence::new(format!("data[{k}]"), REDACTED));
+            }
+        }
+        if !keys.is_empty() {
+            hits.push(Hit {
+                object: cm,
+                message: format!("ConfigMap key(s) {} hold what looks like a credential", keys.join(", ")),
+                evidence: ev,
+            });
+        }
+    }
+    hits
+}
+
+fn legacy_token_secrets<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+    ctx.inv
+        .of_kind("Secret")
+        .iter()
+        .filter(|s| s.body.get("type").and_then(Value::as_str) == Some("kubernetes.io/service-account-token"))
+        .filter(|s| !s.labels.contains_key("kubernetes.io/legacy-token-invalid-since"))
+        .map(|s| {
+            let sa = s.annotations.get("kubernetes.io/service-account.name").cloned().unwrap_or_default();
+            Hit {
+                object: s,
+                message: format!("long-lived token Secret for ServiceAccount {sa}: it never expires and is readable by anyone who can read Secrets in the namespace"),
+                evidence: vec![Evidence::new("type", "kubernetes.io/service-account-token")],
+            }
+        })
+        .collect()
+}
+
+/// The ServiceAccount and credential checks.
+pub static CHECKS: &[Check] = &[
+    Check {
+        id: "KSPM-S-001",
+        title: "ServiceAccount token mounted into pods",
+        severity: Severity::Low,
+        description: "A mounted token lets anyone who compromises the container act as its ServiceAccount against the API server; most applications never call the API.",
+        remediation: "Set `automountServiceAccountToken: false` on the pod (or the ServiceAccount) unless the workload calls the Kubernetes API.",
+        kinds: WORKLOAD_KINDS,
+        controls: &[c(CisKubernetes, "5.1.6"), c(CisEks, "4.1.6"), c(CisGke, "4.1.6"), c(CisAks, "4.1.6"), c(NsaCisa, "N10"), c(Soc2, "CC6.1"), c(Iso27001, "A.5.17"), c(Nist800190, "4.3.2")],
+        profile: Profile::Security,
+        run: token_automounted,
+    },
+    Check {
+        id: "KSPM-S-002",
+        title: "Pods run as the default ServiceAccount",
+        severity: Severity::Low,
+        description: "Workloads sharing the namespace's default ServiceAccount share whatever is ever granted to it, and cannot be told apart in audit logs or cloud IAM.",
+        remediation: "Create a ServiceAccount per workload and set `serviceAccountName`.",
+        kinds: WORKLOAD_KINDS,
+        controls: &[c(CisKubernetes, "5.1.5"), c(CisEks, "4.1.5"), c(CisGke, "4.1.5"), c(CisAks, "4.1.5"), c(NsaCisa, "N10"), c(Iso27001, "A.5.16"), c(Nist800190, "4.3.1")],
+        profile: Profile::Security,
+        run: default_service_account_used,
+    },
+    Check {
+        id: "KSPM-S-003",
+        title: "Default ServiceAccount automounts its token",
+        severity: Severity::Low,
+        description: "CIS asks that the default ServiceAccount not be used: with `automountServiceAccountToken: false` on it, pods that forget to name a ServiceAccount at least get no token.",
+        remediation: "Set `automountServiceAccountToken: false` on every namespace's default ServiceAccount.",
+        kinds: &["ServiceAccount"],
+        controls: &[c(CisKubernetes, "5.1.5"), c(CisEks, "4.1.5"), c(CisGke, "4.1.5"), c(CisAks, "4.1.5"), c(NsaCisa, "N10"), c(Iso27001, "A.5.17")],
+        profile: Profile::Security,
+        run: default_sa_automount,
+    },
+    Check {
+        id: "KSPM-S-004",
+        title: "Secrets passed as environment variables",
+        severity: Severity::Low,
+        description: "Environment variables leak into logs, crash dumps and child processes, and are visible to anyone who can read the pod spec of a running process's /proc.",
+        remediation: "Mount the Secret as a file (a secret volume) and read it from there.",
+        kinds: WORKLOAD_KINDS,
+        controls: &[c(CisKubernetes, "5.4.1"), c(NsaCisa, "N10"), c(Soc2, "CC6.1"), c(PciDss, "3.5.1"), c(Iso27001, "A.8.24"), c(Nist800190, "4.1.4")],
+        profile: Profile::Security,
+        run: secrets_in_env,
+    },
+    Check {
+        id: "KSPM-S-005",
+        title: "Literal credential in an environment variable",
+        severity: Severity::High,
+        description: "A password, token or key written into the pod spec is readable by everyone who can read the workload, is stored in etcd unencrypted, and lands in Git and CI logs.",
+        remediation: "Move the value into a Secret (or an external secret store) and reference it with `valueFrom.secretKeyRef`; rotate the exposed credential.",
+        kinds: WORKLOAD_KINDS,
+        controls: &[c(NsaCisa, "N10"), c(Soc2, "CC6.1"), c(PciDss, "8.3.2"), c(Hipaa, "164.312(a)(2)(iv)"), c(Iso27001, "A.5.17"), c(Nist800190, "4.1.4")],
+        profile: Profile::Security,
+        run: literal_credentials_in_env,
+    },
+    Check {
+        id: "KSPM-S-006",
+        title: "Credential stored in a ConfigMap",
+        severity: Severity::High,
+        description: "ConfigMaps are not protected like Secrets: they are readable by `view`, shown in dashboards and never encrypted at rest.",
+        remediation: "Move the value into a Secret or an external secret store; rotate the exposed credential.",
+        kinds: &["ConfigMap"],
+        controls: &[c(NsaCisa, "N10"), c(Soc2, "CC6.1"), c(PciDss, "8.3.2"), c(Hipaa, "164.312(a)(2)(iv)"), c(Iso27001, "A.5.17"), c(Nist800190, "4.1.4")],
+        profile: Profile::Security,
+        run: credentials_in_configmaps,
+    },
+    Check {
+        id: "KSPM-S-007",
+        title: "Long-lived ServiceAccount token Secret",
+        severity: Severity::Low,
+        description: "Secrets of type kubernetes.io/service-account-token hold tokens that never expire; bound tokens from the TokenRequest API expire and are tied to a pod.",
+        remediation: "Delete the Secret and use projected (bound) tokens; if an external system needs a token, issue a short-lived one with `kubectl create token`.",
+        kinds: &["Secret"],
+        controls: &[c(NsaCisa, "N10"), c(Soc2, "CC6.1"), c(PciDss, "8.6.3"), c(Iso27001, "A.5.17"), c(Nist800190, "4.3.2")],
+        profile: Profile::Security,
+        run: legacy_token_secrets,
+    },
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credential_names_and_values() {
+        for yes in ["DB_PASSWORD", "api-key", "GITHUB_TOKEN", "aws_secret_access_key", "PGPASSWORD", "CLIENT_SECRET"] {
+            assert!(credential_name(yes), "{yes}");
+        }
+        for no in ["PASSWORD_FILE", "TOKEN_URL", "SECRET_NAME", "AWS_ACCESS_KEY_ID", "LOG_LEVEL"] {
+            assert!(!credential_name(no), "{no}");
+        }
+        assert!(credential_value("AKIAABCDEFGHIJKLMNOP"));
+        assert!(credential_value("-----BEGIN RSA PRIVATE KEY-----\nabc"));
+        assert!(!credential_value("AKIA-short"));
+        assert!(!literal_secret_value("$(DB_PASSWORD)") && literal_secret_value("hunter2"));
+    }
+}
