@@ -2,11 +2,12 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use kspm_engine::options::Profile;
 use kspm_engine::pss::report::{self as pss_report, AdmissionResult};
 use kspm_engine::pss::{Level, Version};
 use kspm_engine::rbac::{Identity, Rbac, Request};
 use kspm_engine::render::{self, access, catalogue, Format};
-use kspm_engine::{checks, Severity};
+use kspm_engine::{checks, ScanOptions, Severity};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -164,6 +165,20 @@ struct ScanArgs {
     /// Exit with code 1 when a finding is at or above this severity.
     #[arg(long, value_parser = parse_severity)]
     fail_on: Option<Severity>,
+    /// Which checks run: `security` (default) or `all` (adds hygiene checks: probes, replicas,
+    /// requests, digests, pull policy).
+    #[arg(long, default_value = "security", value_parser = parse_profile)]
+    profile: Profile,
+    /// A YAML file of accepted risks (`exceptions: [{check, resource, cluster, reason, expires}]`).
+    #[arg(long)]
+    exceptions: Option<PathBuf>,
+    /// An allowed image registry prefix (repeatable); enables KSPM-I-003.
+    #[arg(long = "allowed-registry")]
+    allowed_registries: Vec<String>,
+}
+
+fn parse_profile(s: &str) -> Result<Profile, String> {
+    s.parse()
 }
 
 fn parse_severity(s: &str) -> Result<Severity, String> {
@@ -221,7 +236,21 @@ fn run(cli: Cli) -> Result<ExitCode> {
 }
 
 fn scan(args: ScanArgs) -> Result<ExitCode> {
-    let outcome = kspm_api::pipeline::scan_paths(&args.paths);
+    let exceptions = match &args.exceptions {
+        Some(p) => {
+            kspm_api::pipeline::load_exceptions(p)
+                .map_err(anyhow::Error::msg)?
+                .exceptions
+        }
+        None => Vec::new(),
+    };
+    let options = ScanOptions {
+        profile: args.profile,
+        exceptions,
+        allowed_registries: args.allowed_registries.clone(),
+        today: Some(kspm_api::pipeline::today_utc()),
+    };
+    let outcome = kspm_api::pipeline::scan_paths(&args.paths, &options);
     let report = &outcome.report;
     if report.clusters.is_empty() {
         let reasons: Vec<String> = report

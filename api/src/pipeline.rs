@@ -1,6 +1,8 @@
 //! The scan pipeline: collectors → Snapshot → engine → Report, timed and logged.
 
-use kspm_engine::{evaluate, Report, Snapshot};
+use kspm_engine::options::ExceptionsFile;
+use kspm_engine::{evaluate_with, Report, ScanOptions, Snapshot};
+use std::path::Path;
 use std::path::PathBuf;
 use std::time::Instant;
 use tracing::info;
@@ -14,11 +16,11 @@ pub struct ScanOutcome {
 }
 
 /// Reads snapshot paths from disk and evaluates them.
-pub fn scan_paths(paths: &[PathBuf]) -> ScanOutcome {
+pub fn scan_paths(paths: &[PathBuf], options: &ScanOptions) -> ScanOutcome {
     let started = Instant::now();
     let snapshot = kspm_collectors::files::load(paths);
     let loaded = started.elapsed();
-    let report = evaluate(&snapshot);
+    let report = evaluate_with(&snapshot, options);
     info!(
         clusters = report.summary.clusters,
         objects = report.summary.objects,
@@ -29,4 +31,51 @@ pub fn scan_paths(paths: &[PathBuf]) -> ScanOutcome {
         "scan finished"
     );
     ScanOutcome { snapshot, report }
+}
+
+/// Reads an exceptions file (YAML or JSON). Errors name the file and line.
+pub fn load_exceptions(path: &Path) -> Result<ExceptionsFile, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    serde_yaml::from_str(&text).map_err(|e| {
+        let line = e
+            .location()
+            .map(|l| format!(":{}", l.line()))
+            .unwrap_or_default();
+        format!("{}{line}: invalid exceptions file: {e}", path.display())
+    })
+}
+
+/// Today's date in UTC as YYYY-MM-DD (for exception expiry).
+pub fn today_utc() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    civil_date((secs / 86_400) as i64)
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn civil_date(days: i64) -> String {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates() {
+        assert_eq!(civil_date(0), "1970-01-01");
+        assert_eq!(civil_date(19_723), "2024-01-01");
+        assert_eq!(civil_date(20_513), "2026-03-01");
+    }
 }

@@ -104,7 +104,10 @@ impl<'a> PodTemplate<'a> {
         match pod_path.strip_prefix("spec.") {
             Some(rest) => format!("{}.{rest}", self.spec_path),
             None => {
-                let prefix = self.spec_path.strip_suffix(".spec").unwrap_or(self.spec_path);
+                let prefix = self
+                    .spec_path
+                    .strip_suffix(".spec")
+                    .unwrap_or(self.spec_path);
                 format!("{prefix}.{pod_path}")
             }
         }

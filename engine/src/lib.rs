@@ -20,8 +20,8 @@ pub mod severity;
 pub mod snapshot;
 
 pub use object::Object;
-pub use parse::LoadError;
 pub use options::ScanOptions;
+pub use parse::LoadError;
 pub use report::{evaluate, evaluate_with, Finding, Report};
 pub use severity::Severity;
 pub use snapshot::{ClusterInfo, ClusterSnapshot, Provider, Snapshot};

@@ -88,8 +88,14 @@ impl Exception {
             }
         }
         (self.check == "*" || self.check == f.check)
-            && self.resource.as_deref().is_none_or(|p| glob_match(p, &f.resource))
-            && self.cluster.as_deref().is_none_or(|p| glob_match(p, &f.cluster))
+            && self
+                .resource
+                .as_deref()
+                .is_none_or(|p| glob_match(p, &f.resource))
+            && self
+                .cluster
+                .as_deref()
+                .is_none_or(|p| glob_match(p, &f.cluster))
     }
 }
 
@@ -118,7 +124,10 @@ mod tests {
     fn globs() {
         assert!(glob_match("Deployment:shop/*", "Deployment:shop/web"));
         assert!(!glob_match("Deployment:shop/*", "Deployment:shopx/web"));
-        assert!(glob_match("*:kube-system/*", "DaemonSet:kube-system/aws-node"));
+        assert!(glob_match(
+            "*:kube-system/*",
+            "DaemonSet:kube-system/aws-node"
+        ));
         assert!(glob_match("a*b*c", "aXXbYYc") && !glob_match("a*b*c", "aXXbYY"));
         assert!(glob_match("exact", "exact") && !glob_match("exact", "exactly"));
     }

@@ -2,13 +2,13 @@
 //! publishes. Built by [`evaluate`] from a [`Snapshot`]; deterministic for the same input.
 
 use crate::checks::{self, Context, Evidence};
-use crate::options::{ScanOptions, IGNORE_ANNOTATION};
-use crate::rbac::Rbac;
 use crate::compliance::{self, ComplianceSummary};
 use crate::controls::Control;
 use crate::inventory::{Inventory, EVALUATED_KINDS};
 use crate::object::Source;
+use crate::options::{ScanOptions, IGNORE_ANNOTATION};
 use crate::parse::LoadError;
+use crate::rbac::Rbac;
 use crate::severity::Severity;
 use crate::snapshot::{ClusterSnapshot, Provider, Snapshot};
 use serde::Serialize;
@@ -306,11 +306,14 @@ fn evaluate_cluster(
     let mut suppressed = Vec::new();
     for check in catalogue {
         for hit in (check.run)(&ctx) {
-            let ignored_by_annotation = hit
-                .object
-                .annotations
-                .get(IGNORE_ANNOTATION)
-                .is_some_and(|v| v.split(',').any(|id| id.trim() == check.id || id.trim() == "*"));
+            let ignored_by_annotation =
+                hit.object
+                    .annotations
+                    .get(IGNORE_ANNOTATION)
+                    .is_some_and(|v| {
+                        v.split(',')
+                            .any(|id| id.trim() == check.id || id.trim() == "*")
+                    });
             let finding = Finding {
                 check: check.id,
                 title: check.title,

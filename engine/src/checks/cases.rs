@@ -62,7 +62,10 @@ fn alice() -> Value {
 }
 
 fn granted(rules: Value) -> Vec<Value> {
-    vec![role("ClusterRole", rules), binding("ClusterRoleBinding", "ClusterRole", "r", alice())]
+    vec![
+        role("ClusterRole", rules),
+        binding("ClusterRoleBinding", "ClusterRole", "r", alice()),
+    ]
 }
 
 fn rule(verbs: &[&str], groups: &[&str], resources: &[&str]) -> Value {
@@ -101,133 +104,642 @@ struct Case {
 }
 
 fn case(id: &'static str, bad: Vec<Value>, good: Vec<Value>) -> Case {
-    Case { id, bad, good, provider: Provider::Generic, options: ScanOptions::default() }
+    Case {
+        id,
+        bad,
+        good,
+        provider: Provider::Generic,
+        options: ScanOptions::default(),
+    }
 }
 
 fn cases() -> Vec<Case> {
     let shop_ns = ns("shop", json!({}));
     vec![
-        case("KSPM-W-001", vec![sc(json!({"privileged": true}))], vec![sc(json!({"privileged": false}))]),
-        case("KSPM-W-002", vec![pod(json!({"hostPID": true, "containers": []}))], vec![pod(json!({"hostPID": false, "containers": []}))]),
-        case("KSPM-W-003", vec![pod(json!({"hostIPC": true, "containers": []}))], vec![pod(json!({"containers": []}))]),
-        case("KSPM-W-004", vec![pod(json!({"hostNetwork": true, "containers": []}))], vec![pod(json!({"containers": []}))]),
-        case("KSPM-W-005", vec![pod(json!({"volumes": [{"name": "v", "hostPath": {"path": "/data"}}], "containers": []}))], vec![pod(json!({"volumes": [{"name": "v", "emptyDir": {}}], "containers": []}))]),
-        case("KSPM-W-006", vec![ctr(json!({"ports": [{"containerPort": 80, "hostPort": 8080}]}))], vec![ctr(json!({"ports": [{"containerPort": 80}]}))]),
-        case("KSPM-W-007", vec![sc(json!({"capabilities": {"add": ["NET_RAW"]}}))], vec![sc(json!({"capabilities": {"add": ["CHOWN"]}}))]),
-        case("KSPM-W-008", vec![sc(json!({"capabilities": {"drop": ["NET_RAW"]}}))], vec![sc(json!({"capabilities": {"drop": ["ALL"]}}))]),
-        case("KSPM-W-009", vec![sc(json!({}))], vec![sc(json!({"allowPrivilegeEscalation": false}))]),
-        case("KSPM-W-010", vec![sc(json!({}))], vec![sc(json!({"runAsNonRoot": true}))]),
-        case("KSPM-W-011", vec![sc(json!({"runAsUser": 0}))], vec![sc(json!({"runAsUser": 1000}))]),
-        case("KSPM-W-012", vec![sc(json!({}))], vec![sc(json!({"seccompProfile": {"type": "RuntimeDefault"}}))]),
-        case("KSPM-W-013", vec![sc(json!({"seccompProfile": {"type": "Unconfined"}}))], vec![sc(json!({"seccompProfile": {"type": "Localhost", "localhostProfile": "p.json"}}))]),
-        case("KSPM-W-014", vec![sc(json!({"appArmorProfile": {"type": "Unconfined"}}))], vec![sc(json!({"appArmorProfile": {"type": "RuntimeDefault"}}))]),
-        case("KSPM-W-015", vec![sc(json!({"seLinuxOptions": {"type": "spc_t"}}))], vec![sc(json!({"seLinuxOptions": {"type": "container_t", "level": "s0:c1"}}))]),
-        case("KSPM-W-016", vec![sc(json!({"procMount": "Unmasked"}))], vec![sc(json!({"procMount": "Default"}))]),
-        case("KSPM-W-017", vec![pod(json!({"securityContext": {"sysctls": [{"name": "kernel.msgmax", "value": "1"}]}, "containers": []}))], vec![pod(json!({"securityContext": {"sysctls": [{"name": "net.ipv4.tcp_syncookies", "value": "1"}]}, "containers": []}))]),
-        case("KSPM-W-018", vec![sc(json!({"windowsOptions": {"hostProcess": true}}))], vec![sc(json!({"windowsOptions": {"hostProcess": false}}))]),
-        case("KSPM-W-019", vec![ctr(json!({"livenessProbe": {"httpGet": {"host": "169.254.169.254", "port": 80}}}))], vec![ctr(json!({"livenessProbe": {"httpGet": {"port": 80}}}))]),
-        case("KSPM-W-020", vec![pod(json!({"volumes": [{"name": "v", "nfs": {"server": "n", "path": "/"}}], "containers": []}))], vec![pod(json!({"volumes": [{"name": "v", "persistentVolumeClaim": {"claimName": "c"}}], "containers": []}))]),
-        case("KSPM-W-021", vec![pod(json!({"volumes": [{"name": "v", "hostPath": {"path": "/var/run/"}}], "containers": []}))], vec![pod(json!({"volumes": [{"name": "v", "hostPath": {"path": "/var/log/app"}}], "containers": []}))]),
-        case("KSPM-W-022", vec![pod(json!({"volumes": [{"name": "v", "hostPath": {"path": "/etc/kubernetes/pki"}}], "containers": []}))], vec![pod(json!({"volumes": [{"name": "v", "hostPath": {"path": "/var/log/app"}}], "containers": []}))]),
-        case("KSPM-W-023", vec![sc(json!({"capabilities": {"add": ["cap_sys_admin"]}}))], vec![sc(json!({"capabilities": {"add": ["NET_BIND_SERVICE"]}}))]),
-        case("KSPM-W-024", vec![pod(json!({"securityContext": {"fsGroup": 0}, "containers": []}))], vec![pod(json!({"securityContext": {"fsGroup": 2000}, "containers": []}))]),
-        case("KSPM-W-025", vec![sc(json!({"readOnlyRootFilesystem": false}))], vec![sc(json!({"readOnlyRootFilesystem": true}))]),
-        case("KSPM-W-026", vec![json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": []}})], vec![pod(json!({"containers": []}))]),
-        case("KSPM-P-001", vec![ns("shop", json!({"pod-security.kubernetes.io/enforce": "privileged"}))], vec![ns("shop", json!({"pod-security.kubernetes.io/enforce": "baseline"})), ns("kube-system", json!({}))]),
-        case("KSPM-P-002",
-            vec![ns("shop", json!({"pod-security.kubernetes.io/enforce": "baseline"})), sc(json!({"privileged": true}))],
-            vec![ns("shop", json!({"pod-security.kubernetes.io/enforce": "baseline"})), sc(json!({"capabilities": {"drop": ["ALL"]}}))]),
-        case("KSPM-I-001", vec![ctr(json!({"image": "nginx"}))], vec![ctr(json!({"image": "nginx:1.27"}))]),
-        case("KSPM-I-002", vec![ctr(json!({"image": "nginx:1.27"}))], vec![ctr(json!({"image": "nginx@sha256:0000000000000000000000000000000000000000000000000000000000000000"}))]),
+        case(
+            "KSPM-W-001",
+            vec![sc(json!({"privileged": true}))],
+            vec![sc(json!({"privileged": false}))],
+        ),
+        case(
+            "KSPM-W-002",
+            vec![pod(json!({"hostPID": true, "containers": []}))],
+            vec![pod(json!({"hostPID": false, "containers": []}))],
+        ),
+        case(
+            "KSPM-W-003",
+            vec![pod(json!({"hostIPC": true, "containers": []}))],
+            vec![pod(json!({"containers": []}))],
+        ),
+        case(
+            "KSPM-W-004",
+            vec![pod(json!({"hostNetwork": true, "containers": []}))],
+            vec![pod(json!({"containers": []}))],
+        ),
+        case(
+            "KSPM-W-005",
+            vec![pod(
+                json!({"volumes": [{"name": "v", "hostPath": {"path": "/data"}}], "containers": []}),
+            )],
+            vec![pod(
+                json!({"volumes": [{"name": "v", "emptyDir": {}}], "containers": []}),
+            )],
+        ),
+        case(
+            "KSPM-W-006",
+            vec![ctr(
+                json!({"ports": [{"containerPort": 80, "hostPort": 8080}]}),
+            )],
+            vec![ctr(json!({"ports": [{"containerPort": 80}]}))],
+        ),
+        case(
+            "KSPM-W-007",
+            vec![sc(json!({"capabilities": {"add": ["NET_RAW"]}}))],
+            vec![sc(json!({"capabilities": {"add": ["CHOWN"]}}))],
+        ),
+        case(
+            "KSPM-W-008",
+            vec![sc(json!({"capabilities": {"drop": ["NET_RAW"]}}))],
+            vec![sc(json!({"capabilities": {"drop": ["ALL"]}}))],
+        ),
+        case(
+            "KSPM-W-009",
+            vec![sc(json!({}))],
+            vec![sc(json!({"allowPrivilegeEscalation": false}))],
+        ),
+        case(
+            "KSPM-W-010",
+            vec![sc(json!({}))],
+            vec![sc(json!({"runAsNonRoot": true}))],
+        ),
+        case(
+            "KSPM-W-011",
+            vec![sc(json!({"runAsUser": 0}))],
+            vec![sc(json!({"runAsUser": 1000}))],
+        ),
+        case(
+            "KSPM-W-012",
+            vec![sc(json!({}))],
+            vec![sc(json!({"seccompProfile": {"type": "RuntimeDefault"}}))],
+        ),
+        case(
+            "KSPM-W-013",
+            vec![sc(json!({"seccompProfile": {"type": "Unconfined"}}))],
+            vec![sc(
+                json!({"seccompProfile": {"type": "Localhost", "localhostProfile": "p.json"}}),
+            )],
+        ),
+        case(
+            "KSPM-W-014",
+            vec![sc(json!({"appArmorProfile": {"type": "Unconfined"}}))],
+            vec![sc(json!({"appArmorProfile": {"type": "RuntimeDefault"}}))],
+        ),
+        case(
+            "KSPM-W-015",
+            vec![sc(json!({"seLinuxOptions": {"type": "spc_t"}}))],
+            vec![sc(
+                json!({"seLinuxOptions": {"type": "container_t", "level": "s0:c1"}}),
+            )],
+        ),
+        case(
+            "KSPM-W-016",
+            vec![sc(json!({"procMount": "Unmasked"}))],
+            vec![sc(json!({"procMount": "Default"}))],
+        ),
+        case(
+            "KSPM-W-017",
+            vec![pod(
+                json!({"securityContext": {"sysctls": [{"name": "kernel.msgmax", "value": "1"}]}, "containers": []}),
+            )],
+            vec![pod(
+                json!({"securityContext": {"sysctls": [{"name": "net.ipv4.tcp_syncookies", "value": "1"}]}, "containers": []}),
+            )],
+        ),
+        case(
+            "KSPM-W-018",
+            vec![sc(json!({"windowsOptions": {"hostProcess": true}}))],
+            vec![sc(json!({"windowsOptions": {"hostProcess": false}}))],
+        ),
+        case(
+            "KSPM-W-019",
+            vec![ctr(
+                json!({"livenessProbe": {"httpGet": {"host": "169.254.169.254", "port": 80}}}),
+            )],
+            vec![ctr(json!({"livenessProbe": {"httpGet": {"port": 80}}}))],
+        ),
+        case(
+            "KSPM-W-020",
+            vec![pod(
+                json!({"volumes": [{"name": "v", "nfs": {"server": "n", "path": "/"}}], "containers": []}),
+            )],
+            vec![pod(
+                json!({"volumes": [{"name": "v", "persistentVolumeClaim": {"claimName": "c"}}], "containers": []}),
+            )],
+        ),
+        case(
+            "KSPM-W-021",
+            vec![pod(
+                json!({"volumes": [{"name": "v", "hostPath": {"path": "/var/run/"}}], "containers": []}),
+            )],
+            vec![pod(
+                json!({"volumes": [{"name": "v", "hostPath": {"path": "/var/log/app"}}], "containers": []}),
+            )],
+        ),
+        case(
+            "KSPM-W-022",
+            vec![pod(
+                json!({"volumes": [{"name": "v", "hostPath": {"path": "/etc/kubernetes/pki"}}], "containers": []}),
+            )],
+            vec![pod(
+                json!({"volumes": [{"name": "v", "hostPath": {"path": "/var/log/app"}}], "containers": []}),
+            )],
+        ),
+        case(
+            "KSPM-W-023",
+            vec![sc(json!({"capabilities": {"add": ["cap_sys_admin"]}}))],
+            vec![sc(json!({"capabilities": {"add": ["NET_BIND_SERVICE"]}}))],
+        ),
+        case(
+            "KSPM-W-024",
+            vec![pod(
+                json!({"securityContext": {"fsGroup": 0}, "containers": []}),
+            )],
+            vec![pod(
+                json!({"securityContext": {"fsGroup": 2000}, "containers": []}),
+            )],
+        ),
+        case(
+            "KSPM-W-025",
+            vec![sc(json!({"readOnlyRootFilesystem": false}))],
+            vec![sc(json!({"readOnlyRootFilesystem": true}))],
+        ),
+        case(
+            "KSPM-W-026",
+            vec![
+                json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": []}}),
+            ],
+            vec![pod(json!({"containers": []}))],
+        ),
+        case(
+            "KSPM-P-001",
+            vec![ns(
+                "shop",
+                json!({"pod-security.kubernetes.io/enforce": "privileged"}),
+            )],
+            vec![
+                ns(
+                    "shop",
+                    json!({"pod-security.kubernetes.io/enforce": "baseline"}),
+                ),
+                ns("kube-system", json!({})),
+            ],
+        ),
+        case(
+            "KSPM-P-002",
+            vec![
+                ns(
+                    "shop",
+                    json!({"pod-security.kubernetes.io/enforce": "baseline"}),
+                ),
+                sc(json!({"privileged": true})),
+            ],
+            vec![
+                ns(
+                    "shop",
+                    json!({"pod-security.kubernetes.io/enforce": "baseline"}),
+                ),
+                sc(json!({"capabilities": {"drop": ["ALL"]}})),
+            ],
+        ),
+        case(
+            "KSPM-I-001",
+            vec![ctr(json!({"image": "nginx"}))],
+            vec![ctr(json!({"image": "nginx:1.27"}))],
+        ),
+        case(
+            "KSPM-I-002",
+            vec![ctr(json!({"image": "nginx:1.27"}))],
+            vec![ctr(
+                json!({"image": "nginx@sha256:0000000000000000000000000000000000000000000000000000000000000000"}),
+            )],
+        ),
         Case {
-            options: ScanOptions { allowed_registries: vec!["registry.example.com/".into()], ..Default::default() },
-            ..case("KSPM-I-003", vec![ctr(json!({"image": "evil.example.net/x:1"}))], vec![ctr(json!({"image": "registry.example.com/x:1"}))])
+            options: ScanOptions {
+                allowed_registries: vec!["registry.example.com/".into()],
+                ..Default::default()
+            },
+            ..case(
+                "KSPM-I-003",
+                vec![ctr(json!({"image": "evil.example.net/x:1"}))],
+                vec![ctr(json!({"image": "registry.example.com/x:1"}))],
+            )
         },
-        case("KSPM-I-004", vec![ctr(json!({"image": "k8s.gcr.io/pause:3.9"}))], vec![ctr(json!({"image": "registry.k8s.io/pause:3.9"}))]),
-        case("KSPM-I-005", vec![ctr(json!({"image": "nginx:1.27"}))], vec![ctr(json!({"image": "nginx:1.27", "imagePullPolicy": "Always"}))]),
-        case("KSPM-Q-001", vec![ctr(json!({}))], vec![ctr(json!({"resources": {"limits": {"memory": "128Mi"}}}))]),
-        case("KSPM-Q-002", vec![ctr(json!({}))], vec![ctr(json!({"resources": {"limits": {"cpu": "500m"}}}))]),
-        case("KSPM-Q-003", vec![ctr(json!({"resources": {"requests": {"cpu": "1"}}}))], vec![ctr(json!({"resources": {"requests": {"cpu": "1", "memory": "1Gi"}}}))]),
-        case("KSPM-Q-004", vec![ctr(json!({}))], vec![ctr(json!({"livenessProbe": {"tcpSocket": {"port": 80}}}))]),
-        case("KSPM-Q-005", vec![ctr(json!({}))], vec![ctr(json!({"readinessProbe": {"tcpSocket": {"port": 80}}}))]),
-        case("KSPM-Q-006",
-            vec![json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d", "namespace": "shop"}, "spec": {"template": {"spec": {"containers": []}}}})],
-            vec![deployment(json!({}))]),
-        case("KSPM-Q-007", vec![shop_ns.clone(), pod(json!({"containers": []}))], vec![shop_ns.clone(), pod(json!({"containers": []})), json!({"apiVersion": "v1", "kind": "LimitRange", "metadata": {"name": "l", "namespace": "shop"}})]),
-        case("KSPM-Q-008", vec![shop_ns.clone(), pod(json!({"containers": []}))], vec![shop_ns.clone(), pod(json!({"containers": []})), json!({"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "q", "namespace": "shop"}})]),
-        case("KSPM-S-001",
+        case(
+            "KSPM-I-004",
+            vec![ctr(json!({"image": "k8s.gcr.io/pause:3.9"}))],
+            vec![ctr(json!({"image": "registry.k8s.io/pause:3.9"}))],
+        ),
+        case(
+            "KSPM-I-005",
+            vec![ctr(json!({"image": "nginx:1.27"}))],
+            vec![ctr(
+                json!({"image": "nginx:1.27", "imagePullPolicy": "Always"}),
+            )],
+        ),
+        case(
+            "KSPM-Q-001",
+            vec![ctr(json!({}))],
+            vec![ctr(json!({"resources": {"limits": {"memory": "128Mi"}}}))],
+        ),
+        case(
+            "KSPM-Q-002",
+            vec![ctr(json!({}))],
+            vec![ctr(json!({"resources": {"limits": {"cpu": "500m"}}}))],
+        ),
+        case(
+            "KSPM-Q-003",
+            vec![ctr(json!({"resources": {"requests": {"cpu": "1"}}}))],
+            vec![ctr(
+                json!({"resources": {"requests": {"cpu": "1", "memory": "1Gi"}}}),
+            )],
+        ),
+        case(
+            "KSPM-Q-004",
+            vec![ctr(json!({}))],
+            vec![ctr(json!({"livenessProbe": {"tcpSocket": {"port": 80}}}))],
+        ),
+        case(
+            "KSPM-Q-005",
+            vec![ctr(json!({}))],
+            vec![ctr(json!({"readinessProbe": {"tcpSocket": {"port": 80}}}))],
+        ),
+        case(
+            "KSPM-Q-006",
+            vec![
+                json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d", "namespace": "shop"}, "spec": {"template": {"spec": {"containers": []}}}}),
+            ],
+            vec![deployment(json!({}))],
+        ),
+        case(
+            "KSPM-Q-007",
+            vec![shop_ns.clone(), pod(json!({"containers": []}))],
+            vec![
+                shop_ns.clone(),
+                pod(json!({"containers": []})),
+                json!({"apiVersion": "v1", "kind": "LimitRange", "metadata": {"name": "l", "namespace": "shop"}}),
+            ],
+        ),
+        case(
+            "KSPM-Q-008",
+            vec![shop_ns.clone(), pod(json!({"containers": []}))],
+            vec![
+                shop_ns.clone(),
+                pod(json!({"containers": []})),
+                json!({"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "q", "namespace": "shop"}}),
+            ],
+        ),
+        case(
+            "KSPM-S-001",
             vec![pod(json!({"serviceAccountName": "app", "containers": []}))],
-            vec![pod(json!({"serviceAccountName": "app", "containers": []})), json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "app", "namespace": "shop"}, "automountServiceAccountToken": false})]),
-        case("KSPM-S-002", vec![pod(json!({"containers": []}))], vec![pod(json!({"serviceAccountName": "app", "containers": []}))]),
-        case("KSPM-S-003",
-            vec![json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default", "namespace": "shop"}})],
-            vec![json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default", "namespace": "shop"}, "automountServiceAccountToken": false})]),
-        case("KSPM-S-004",
-            vec![ctr(json!({"env": [{"name": "DB", "valueFrom": {"secretKeyRef": {"name": "db", "key": "password"}}}]}))],
-            vec![ctr(json!({"env": [{"name": "DB", "valueFrom": {"configMapKeyRef": {"name": "db", "key": "host"}}}]}))]),
-        case("KSPM-S-005",
-            vec![ctr(json!({"env": [{"name": "DB_PASSWORD", "value": "hunter2"}]}))],
-            vec![ctr(json!({"env": [{"name": "DB_PASSWORD_FILE", "value": "/run/secrets/db"}, {"name": "LOG_LEVEL", "value": "debug"}]}))]),
-        case("KSPM-S-006",
-            vec![json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "shop"}, "data": {"api_token": "abc123def"}})],
-            vec![json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "shop"}, "data": {"log_level": "info"}})]),
-        case("KSPM-S-007",
-            vec![json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "t", "namespace": "shop", "annotations": {"kubernetes.io/service-account.name": "ci"}}, "type": "kubernetes.io/service-account-token"})],
-            vec![json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "t", "namespace": "shop"}, "type": "Opaque"})]),
-        case("KSPM-N-001", vec![shop_ns.clone(), deployment(json!({"app": "web"}))], vec![shop_ns.clone(), deployment(json!({"app": "web"})), netpol(json!({}), json!(["Ingress"]), json!({}))]),
-        case("KSPM-N-002",
-            vec![shop_ns.clone(), deployment(json!({"app": "web"})), netpol(json!({"matchLabels": {"app": "web"}}), json!(["Ingress"]), json!({}))],
-            vec![shop_ns.clone(), deployment(json!({"app": "web"})), netpol(json!({}), json!(["Ingress"]), json!({}))]),
-        case("KSPM-N-003",
-            vec![shop_ns.clone(), deployment(json!({"app": "web"})), netpol(json!({}), json!(["Egress"]), json!({"egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}]}]}))],
-            vec![shop_ns.clone(), deployment(json!({"app": "web"})), netpol(json!({}), json!(["Ingress", "Egress"]), json!({}))]),
-        case("KSPM-N-004",
-            vec![deployment(json!({"app": "web"})), netpol(json!({"matchLabels": {"app": "db"}}), json!(["Ingress"]), json!({}))],
-            vec![deployment(json!({"app": "web"})), netpol(json!({"matchExpressions": [{"key": "app", "operator": "In", "values": ["web", "db"]}]}), json!(["Ingress"]), json!({}))]),
-        case("KSPM-N-005", vec![service(json!({"externalIPs": ["1.2.3.4"]}), json!({}))], vec![service(json!({"type": "ClusterIP"}), json!({}))]),
-        case("KSPM-N-006", vec![service(json!({"type": "NodePort"}), json!({}))], vec![service(json!({"type": "ClusterIP"}), json!({}))]),
-        case("KSPM-N-007",
-            vec![service(json!({"type": "LoadBalancer", "ports": [{"port": 5432}]}), json!({}))],
-            vec![service(json!({"type": "LoadBalancer"}), json!({"service.beta.kubernetes.io/azure-load-balancer-internal": "true"})), service(json!({"type": "LoadBalancer", "loadBalancerSourceRanges": ["10.0.0.0/8"]}), json!({}))]),
-        case("KSPM-N-008", vec![ingress(json!({"rules": []}), json!({}))], vec![ingress(json!({"tls": [{"hosts": ["a.example.com"], "secretName": "t"}]}), json!({}))]),
-        case("KSPM-N-009", vec![ingress(json!({"tls": [{}]}), json!({"nginx.ingress.kubernetes.io/server-snippet": "location / {}"}))], vec![ingress(json!({"tls": [{}]}), json!({"nginx.ingress.kubernetes.io/rewrite-target": "/"}))]),
-        case("KSPM-N-010", vec![ctr(json!({"image": "kubernetesui/dashboard:v2.7.0"}))], vec![ctr(json!({}))]),
-        case("KSPM-R-001",
-            vec![binding("ClusterRoleBinding", "ClusterRole", "cluster-admin", alice())],
-            vec![binding("ClusterRoleBinding", "ClusterRole", "cluster-admin", json!([{"kind": "Group", "name": "system:masters"}]))]),
-        case("KSPM-R-002", vec![role("ClusterRole", rule(&["*"], &[""], &["pods"]))], vec![role("ClusterRole", rule(&["get"], &[""], &["pods"]))]),
-        case("KSPM-R-003", granted(rule(&["list"], &[""], &["secrets"])), granted(rule(&["list"], &[""], &["configmaps"]))),
-        case("KSPM-R-004",
-            vec![role("Role", rule(&["get"], &[""], &["secrets"])), binding("RoleBinding", "Role", "r", alice())],
-            vec![role("Role", rule(&["get"], &[""], &["configmaps"])), binding("RoleBinding", "Role", "r", alice())]),
-        case("KSPM-R-005", granted(rule(&["create"], &["batch"], &["jobs"])), granted(rule(&["get", "list"], &["batch"], &["jobs"]))),
-        case("KSPM-R-006", granted(rule(&["get"], &[""], &["pods/exec"])), granted(rule(&["get"], &[""], &["pods/log"]))),
-        case("KSPM-R-007", granted(rule(&["get"], &[""], &["nodes/proxy"])), granted(rule(&["get"], &[""], &["nodes"]))),
-        case("KSPM-R-008", granted(rule(&["impersonate"], &[""], &["serviceaccounts"])), granted(rule(&["get"], &[""], &["serviceaccounts"]))),
-        case("KSPM-R-009", granted(rule(&["update"], &["certificates.k8s.io"], &["certificatesigningrequests/approval"])), granted(rule(&["get"], &["certificates.k8s.io"], &["certificatesigningrequests"]))),
-        case("KSPM-R-010", granted(rule(&["patch"], &["admissionregistration.k8s.io"], &["mutatingwebhookconfigurations"])), granted(rule(&["list"], &["admissionregistration.k8s.io"], &["mutatingwebhookconfigurations"]))),
-        case("KSPM-R-011", granted(rule(&["create"], &[""], &["persistentvolumes"])), granted(rule(&["create"], &[""], &["persistentvolumeclaims"]))),
-        case("KSPM-R-012", granted(rule(&["create"], &[""], &["serviceaccounts/token"])), granted(rule(&["get"], &[""], &["serviceaccounts"]))),
-        case("KSPM-R-013",
-            vec![binding("ClusterRoleBinding", "ClusterRole", "view", json!([{"kind": "Group", "name": "system:unauthenticated"}]))],
-            vec![binding("ClusterRoleBinding", "ClusterRole", "view", alice())]),
-        case("KSPM-R-014",
-            vec![binding("ClusterRoleBinding", "ClusterRole", "view", json!([{"kind": "Group", "name": "system:authenticated"}]))],
-            vec![binding("ClusterRoleBinding", "ClusterRole", "view", alice())]),
-        case("KSPM-R-015",
-            vec![binding("ClusterRoleBinding", "ClusterRole", "view", json!([{"kind": "Group", "name": "system:masters"}]))],
-            vec![binding("ClusterRoleBinding", "ClusterRole", "view", alice())]),
-        case("KSPM-R-016",
-            vec![binding("RoleBinding", "ClusterRole", "view", json!([{"kind": "ServiceAccount", "name": "default"}]))],
-            vec![binding("RoleBinding", "ClusterRole", "view", json!([{"kind": "ServiceAccount", "name": "app"}]))]),
-        case("KSPM-R-017",
+            vec![
+                pod(json!({"serviceAccountName": "app", "containers": []})),
+                json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "app", "namespace": "shop"}, "automountServiceAccountToken": false}),
+            ],
+        ),
+        case(
+            "KSPM-S-002",
+            vec![pod(json!({"containers": []}))],
+            vec![pod(json!({"serviceAccountName": "app", "containers": []}))],
+        ),
+        case(
+            "KSPM-S-003",
+            vec![
+                json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default", "namespace": "shop"}}),
+            ],
+            vec![
+                json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default", "namespace": "shop"}, "automountServiceAccountToken": false}),
+            ],
+        ),
+        case(
+            "KSPM-S-004",
+            vec![ctr(
+                json!({"env": [{"name": "DB", "valueFrom": {"secretKeyRef": {"name": "db", "key": "password"}}}]}),
+            )],
+            vec![ctr(
+                json!({"env": [{"name": "DB", "valueFrom": {"configMapKeyRef": {"name": "db", "key": "host"}}}]}),
+            )],
+        ),
+        case(
+            "KSPM-S-005",
+            vec![ctr(
+                json!({"env": [{"name": "DB_PASSWORD", "value": "hunter2"}]}),
+            )],
+            vec![ctr(
+                json!({"env": [{"name": "DB_PASSWORD_FILE", "value": "/run/secrets/db"}, {"name": "LOG_LEVEL", "value": "debug"}]}),
+            )],
+        ),
+        case(
+            "KSPM-S-006",
+            vec![
+                json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "shop"}, "data": {"api_token": "abc123def"}}),
+            ],
+            vec![
+                json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "shop"}, "data": {"log_level": "info"}}),
+            ],
+        ),
+        case(
+            "KSPM-S-007",
+            vec![
+                json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "t", "namespace": "shop", "annotations": {"kubernetes.io/service-account.name": "ci"}}, "type": "kubernetes.io/service-account-token"}),
+            ],
+            vec![
+                json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "t", "namespace": "shop"}, "type": "Opaque"}),
+            ],
+        ),
+        case(
+            "KSPM-N-001",
+            vec![shop_ns.clone(), deployment(json!({"app": "web"}))],
+            vec![
+                shop_ns.clone(),
+                deployment(json!({"app": "web"})),
+                netpol(json!({}), json!(["Ingress"]), json!({})),
+            ],
+        ),
+        case(
+            "KSPM-N-002",
+            vec![
+                shop_ns.clone(),
+                deployment(json!({"app": "web"})),
+                netpol(
+                    json!({"matchLabels": {"app": "web"}}),
+                    json!(["Ingress"]),
+                    json!({}),
+                ),
+            ],
+            vec![
+                shop_ns.clone(),
+                deployment(json!({"app": "web"})),
+                netpol(json!({}), json!(["Ingress"]), json!({})),
+            ],
+        ),
+        case(
+            "KSPM-N-003",
+            vec![
+                shop_ns.clone(),
+                deployment(json!({"app": "web"})),
+                netpol(
+                    json!({}),
+                    json!(["Egress"]),
+                    json!({"egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}]}]}),
+                ),
+            ],
+            vec![
+                shop_ns.clone(),
+                deployment(json!({"app": "web"})),
+                netpol(json!({}), json!(["Ingress", "Egress"]), json!({})),
+            ],
+        ),
+        case(
+            "KSPM-N-004",
+            vec![
+                deployment(json!({"app": "web"})),
+                netpol(
+                    json!({"matchLabels": {"app": "db"}}),
+                    json!(["Ingress"]),
+                    json!({}),
+                ),
+            ],
+            vec![
+                deployment(json!({"app": "web"})),
+                netpol(
+                    json!({"matchExpressions": [{"key": "app", "operator": "In", "values": ["web", "db"]}]}),
+                    json!(["Ingress"]),
+                    json!({}),
+                ),
+            ],
+        ),
+        case(
+            "KSPM-N-005",
+            vec![service(json!({"externalIPs": ["1.2.3.4"]}), json!({}))],
+            vec![service(json!({"type": "ClusterIP"}), json!({}))],
+        ),
+        case(
+            "KSPM-N-006",
+            vec![service(json!({"type": "NodePort"}), json!({}))],
+            vec![service(json!({"type": "ClusterIP"}), json!({}))],
+        ),
+        case(
+            "KSPM-N-007",
+            vec![service(
+                json!({"type": "LoadBalancer", "ports": [{"port": 5432}]}),
+                json!({}),
+            )],
+            vec![
+                service(
+                    json!({"type": "LoadBalancer"}),
+                    json!({"service.beta.kubernetes.io/azure-load-balancer-internal": "true"}),
+                ),
+                service(
+                    json!({"type": "LoadBalancer", "loadBalancerSourceRanges": ["10.0.0.0/8"]}),
+                    json!({}),
+                ),
+            ],
+        ),
+        case(
+            "KSPM-N-008",
+            vec![ingress(json!({"rules": []}), json!({}))],
+            vec![ingress(
+                json!({"tls": [{"hosts": ["a.example.com"], "secretName": "t"}]}),
+                json!({}),
+            )],
+        ),
+        case(
+            "KSPM-N-009",
+            vec![ingress(
+                json!({"tls": [{}]}),
+                json!({"nginx.ingress.kubernetes.io/server-snippet": "location / {}"}),
+            )],
+            vec![ingress(
+                json!({"tls": [{}]}),
+                json!({"nginx.ingress.kubernetes.io/rewrite-target": "/"}),
+            )],
+        ),
+        case(
+            "KSPM-N-010",
+            vec![ctr(json!({"image": "kubernetesui/dashboard:v2.7.0"}))],
+            vec![ctr(json!({}))],
+        ),
+        case(
+            "KSPM-R-001",
+            vec![binding(
+                "ClusterRoleBinding",
+                "ClusterRole",
+                "cluster-admin",
+                alice(),
+            )],
+            vec![binding(
+                "ClusterRoleBinding",
+                "ClusterRole",
+                "cluster-admin",
+                json!([{"kind": "Group", "name": "system:masters"}]),
+            )],
+        ),
+        case(
+            "KSPM-R-002",
+            vec![role("ClusterRole", rule(&["*"], &[""], &["pods"]))],
+            vec![role("ClusterRole", rule(&["get"], &[""], &["pods"]))],
+        ),
+        case(
+            "KSPM-R-003",
+            granted(rule(&["list"], &[""], &["secrets"])),
+            granted(rule(&["list"], &[""], &["configmaps"])),
+        ),
+        case(
+            "KSPM-R-004",
+            vec![
+                role("Role", rule(&["get"], &[""], &["secrets"])),
+                binding("RoleBinding", "Role", "r", alice()),
+            ],
+            vec![
+                role("Role", rule(&["get"], &[""], &["configmaps"])),
+                binding("RoleBinding", "Role", "r", alice()),
+            ],
+        ),
+        case(
+            "KSPM-R-005",
+            granted(rule(&["create"], &["batch"], &["jobs"])),
+            granted(rule(&["get", "list"], &["batch"], &["jobs"])),
+        ),
+        case(
+            "KSPM-R-006",
+            granted(rule(&["get"], &[""], &["pods/exec"])),
+            granted(rule(&["get"], &[""], &["pods/log"])),
+        ),
+        case(
+            "KSPM-R-007",
+            granted(rule(&["get"], &[""], &["nodes/proxy"])),
+            granted(rule(&["get"], &[""], &["nodes"])),
+        ),
+        case(
+            "KSPM-R-008",
+            granted(rule(&["impersonate"], &[""], &["serviceaccounts"])),
+            granted(rule(&["get"], &[""], &["serviceaccounts"])),
+        ),
+        case(
+            "KSPM-R-009",
+            granted(rule(
+                &["update"],
+                &["certificates.k8s.io"],
+                &["certificatesigningrequests/approval"],
+            )),
+            granted(rule(
+                &["get"],
+                &["certificates.k8s.io"],
+                &["certificatesigningrequests"],
+            )),
+        ),
+        case(
+            "KSPM-R-010",
+            granted(rule(
+                &["patch"],
+                &["admissionregistration.k8s.io"],
+                &["mutatingwebhookconfigurations"],
+            )),
+            granted(rule(
+                &["list"],
+                &["admissionregistration.k8s.io"],
+                &["mutatingwebhookconfigurations"],
+            )),
+        ),
+        case(
+            "KSPM-R-011",
+            granted(rule(&["create"], &[""], &["persistentvolumes"])),
+            granted(rule(&["create"], &[""], &["persistentvolumeclaims"])),
+        ),
+        case(
+            "KSPM-R-012",
+            granted(rule(&["create"], &[""], &["serviceaccounts/token"])),
+            granted(rule(&["get"], &[""], &["serviceaccounts"])),
+        ),
+        case(
+            "KSPM-R-013",
+            vec![binding(
+                "ClusterRoleBinding",
+                "ClusterRole",
+                "view",
+                json!([{"kind": "Group", "name": "system:unauthenticated"}]),
+            )],
+            vec![binding(
+                "ClusterRoleBinding",
+                "ClusterRole",
+                "view",
+                alice(),
+            )],
+        ),
+        case(
+            "KSPM-R-014",
+            vec![binding(
+                "ClusterRoleBinding",
+                "ClusterRole",
+                "view",
+                json!([{"kind": "Group", "name": "system:authenticated"}]),
+            )],
+            vec![binding(
+                "ClusterRoleBinding",
+                "ClusterRole",
+                "view",
+                alice(),
+            )],
+        ),
+        case(
+            "KSPM-R-015",
+            vec![binding(
+                "ClusterRoleBinding",
+                "ClusterRole",
+                "view",
+                json!([{"kind": "Group", "name": "system:masters"}]),
+            )],
+            vec![binding(
+                "ClusterRoleBinding",
+                "ClusterRole",
+                "view",
+                alice(),
+            )],
+        ),
+        case(
+            "KSPM-R-016",
+            vec![binding(
+                "RoleBinding",
+                "ClusterRole",
+                "view",
+                json!([{"kind": "ServiceAccount", "name": "default"}]),
+            )],
+            vec![binding(
+                "RoleBinding",
+                "ClusterRole",
+                "view",
+                json!([{"kind": "ServiceAccount", "name": "app"}]),
+            )],
+        ),
+        case(
+            "KSPM-R-017",
             vec![binding("RoleBinding", "Role", "missing", alice())],
-            vec![role("Role", rule(&["get"], &[""], &["pods"])), binding("RoleBinding", "Role", "r", alice())]),
+            vec![
+                role("Role", rule(&["get"], &[""], &["pods"])),
+                binding("RoleBinding", "Role", "r", alice()),
+            ],
+        ),
         Case {
             provider: Provider::Eks,
-            ..case("KSPM-R-018",
-                granted(json!([{"verbs": ["patch"], "apiGroups": [""], "resources": ["configmaps"], "resourceNames": ["aws-auth"]}])),
-                granted(json!([{"verbs": ["patch"], "apiGroups": [""], "resources": ["configmaps"], "resourceNames": ["app-config"]}])))
+            ..case(
+                "KSPM-R-018",
+                granted(
+                    json!([{"verbs": ["patch"], "apiGroups": [""], "resources": ["configmaps"], "resourceNames": ["aws-auth"]}]),
+                ),
+                granted(
+                    json!([{"verbs": ["patch"], "apiGroups": [""], "resources": ["configmaps"], "resourceNames": ["app-config"]}]),
+                ),
+            )
         },
     ]
 }
@@ -235,13 +747,23 @@ fn cases() -> Vec<Case> {
 fn hits(id: &str, objects: &[Value], provider: Provider, options: &ScanOptions) -> Vec<String> {
     let out = parse_text(&docs(objects), "case.yaml", Syntax::Yaml);
     assert!(out.errors.is_empty(), "{id}: {:?}", out.errors);
-    let mut cluster = ClusterSnapshot { objects: out.objects, ..Default::default() };
+    let mut cluster = ClusterSnapshot {
+        objects: out.objects,
+        ..Default::default()
+    };
     cluster.info.provider = provider;
     let inv = Inventory::new(&cluster);
     let rbac = Rbac::build(&cluster.objects, None);
-    let ctx = Context { inv: &inv, rbac: &rbac, options };
+    let ctx = Context {
+        inv: &inv,
+        rbac: &rbac,
+        options,
+    };
     let check = by_id(id).unwrap_or_else(|| panic!("no check {id}"));
-    (check.run)(&ctx).into_iter().map(|h| format!("{}: {}", h.object.node_ref(), h.message)).collect()
+    (check.run)(&ctx)
+        .into_iter()
+        .map(|h| format!("{}: {}", h.object.node_ref(), h.message))
+        .collect()
 }
 
 #[test]
@@ -258,6 +780,10 @@ fn every_check_fails_its_bad_case_and_passes_its_good_case() {
 fn every_check_has_a_case() {
     let covered: Vec<&str> = cases().iter().map(|c| c.id).collect();
     for check in catalogue() {
-        assert!(covered.contains(&check.id), "{} has no test case in checks/cases.rs", check.id);
+        assert!(
+            covered.contains(&check.id),
+            "{} has no test case in checks/cases.rs",
+            check.id
+        );
     }
 }

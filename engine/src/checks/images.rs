@@ -33,19 +33,41 @@ pub fn parse_image(image: &str) -> ImageRef<'_> {
         None => (rest, None),
     };
     let registry = match name.split_once('/') {
-        Some((first, _)) if first.contains('.') || first.contains(':') || first == "localhost" => first,
+        Some((first, _)) if first.contains('.') || first.contains(':') || first == "localhost" => {
+            first
+        }
         _ => "docker.io",
     };
-    ImageRef { registry, name, tag, digest }
+    ImageRef {
+        registry,
+        name,
+        tag,
+        digest,
+    }
 }
 
-fn each_image<'a>(ctx: &Context<'a>, mut f: impl FnMut(&crate::inventory::PodTemplate<'a>, &crate::inventory::ContainerRef<'a>, &'a str) -> Option<(String, Evidence)>) -> Vec<Hit<'a>> {
+fn each_image<'a>(
+    ctx: &Context<'a>,
+    mut f: impl FnMut(
+        &crate::inventory::PodTemplate<'a>,
+        &crate::inventory::ContainerRef<'a>,
+        &'a str,
+    ) -> Option<(String, Evidence)>,
+) -> Vec<Hit<'a>> {
     let mut hits = Vec::new();
     for t in ctx.inv.pod_templates() {
         for c in t.containers() {
-            let image = c.container.get("image").and_then(Value::as_str).unwrap_or("");
+            let image = c
+                .container
+                .get("image")
+                .and_then(Value::as_str)
+                .unwrap_or("");
             if let Some((message, ev)) = f(&t, &c, image) {
-                hits.push(Hit { object: t.owner, message, evidence: vec![ev] });
+                hits.push(Hit {
+                    object: t.owner,
+                    message,
+                    evidence: vec![ev],
+                });
             }
         }
     }
@@ -63,7 +85,10 @@ fn mutable_tag<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
             Some("latest") => "uses the `latest` tag",
             Some(_) => return None,
         };
-        Some((format!("container `{}` image {image} {why}", c.name), Evidence::new(t.container_path(c, "image"), image)))
+        Some((
+            format!("container `{}` image {image} {why}", c.name),
+            Evidence::new(t.container_path(c, "image"), image),
+        ))
     })
 }
 
@@ -72,7 +97,13 @@ fn not_pinned<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
         if image.is_empty() || parse_image(image).digest.is_some() {
             return None;
         }
-        Some((format!("container `{}` image {image} is not pinned by digest", c.name), Evidence::new(t.container_path(c, "image"), image)))
+        Some((
+            format!(
+                "container `{}` image {image} is not pinned by digest",
+                c.name
+            ),
+            Evidence::new(t.container_path(c, "image"), image),
+        ))
     })
 }
 
@@ -83,11 +114,21 @@ fn registry_not_allowed<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     }
     each_image(ctx, |t, c, image| {
         let r = parse_image(image);
-        let full = if image.starts_with(r.registry) { image.to_string() } else { format!("{}/{image}", r.registry) };
+        let full = if image.starts_with(r.registry) {
+            image.to_string()
+        } else {
+            format!("{}/{image}", r.registry)
+        };
         if allowed.iter().any(|a| full.starts_with(a.as_str())) {
             return None;
         }
-        Some((format!("container `{}` image {image} comes from {}, which is not an allowed registry", c.name, r.registry), Evidence::new(t.container_path(c, "image"), image)))
+        Some((
+            format!(
+                "container `{}` image {image} comes from {}, which is not an allowed registry",
+                c.name, r.registry
+            ),
+            Evidence::new(t.container_path(c, "image"), image),
+        ))
     })
 }
 
@@ -104,7 +145,13 @@ fn pull_policy<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
         let policy = c.container.get("imagePullPolicy").and_then(Value::as_str);
         let r = parse_image(image);
         // The API server defaults to Always for `latest`/untagged images; otherwise IfNotPresent.
-        let effective = policy.unwrap_or(if r.digest.is_none() && matches!(r.tag, None | Some("latest")) { "Always" } else { "IfNotPresent" });
+        let effective = policy.unwrap_or(
+            if r.digest.is_none() && matches!(r.tag, None | Some("latest")) {
+                "Always"
+            } else {
+                "IfNotPresent"
+            },
+        );
         (effective != "Always" && r.digest.is_none()).then(|| {
             (format!("container `{}` pulls with {effective}: a node's cached image is used without re-checking the registry", c.name), Evidence::new(t.container_path(c, "imagePullPolicy"), policy.map(|p| Value::String(p.into())).unwrap_or(Value::Null)))
         })
@@ -177,9 +224,20 @@ mod tests {
     #[test]
     fn image_references() {
         let r = parse_image("nginx");
-        assert_eq!((r.registry, r.name, r.tag, r.digest), ("docker.io", "nginx", None, None));
+        assert_eq!(
+            (r.registry, r.name, r.tag, r.digest),
+            ("docker.io", "nginx", None, None)
+        );
         let r = parse_image("localhost:5000/team/app:1.2@sha256:abc");
-        assert_eq!((r.registry, r.name, r.tag, r.digest), ("localhost:5000", "localhost:5000/team/app", Some("1.2"), Some("sha256:abc")));
+        assert_eq!(
+            (r.registry, r.name, r.tag, r.digest),
+            (
+                "localhost:5000",
+                "localhost:5000/team/app",
+                Some("1.2"),
+                Some("sha256:abc")
+            )
+        );
         let r = parse_image("registry.k8s.io/pause:3.9");
         assert_eq!((r.registry, r.tag), ("registry.k8s.io", Some("3.9")));
         let r = parse_image("library/redis:latest");

@@ -29,7 +29,11 @@ impl<'a> Policy<'a> {
             .unwrap_or_default();
         // Without policyTypes, Ingress is always implied and Egress only if egress rules exist.
         let (ingress, egress) = if types.is_empty() {
-            (true, spec.and_then(|s| s.get("egress")).is_some_and(|e| !e.is_null()))
+            (
+                true,
+                spec.and_then(|s| s.get("egress"))
+                    .is_some_and(|e| !e.is_null()),
+            )
         } else {
             (types.contains(&"Ingress"), types.contains(&"Egress"))
         };
@@ -43,7 +47,11 @@ impl<'a> Policy<'a> {
 
     /// A default deny for a direction: selects every pod, isolates the direction, allows nothing.
     fn default_deny(&self, direction: &str) -> bool {
-        let isolates = if direction == "ingress" { self.ingress } else { self.egress };
+        let isolates = if direction == "ingress" {
+            self.ingress
+        } else {
+            self.egress
+        };
         let rules_empty = self
             .object
             .body
@@ -57,19 +65,28 @@ fn policies_by_namespace<'a>(ctx: &Context<'a>) -> BTreeMap<&'a str, Vec<Policy<
     let mut m: BTreeMap<&str, Vec<Policy>> = BTreeMap::new();
     for o in ctx.inv.of_kind("NetworkPolicy") {
         if o.api_group() == "networking.k8s.io" {
-            m.entry(o.effective_namespace().unwrap_or("default")).or_default().push(Policy::from(o));
+            m.entry(o.effective_namespace().unwrap_or("default"))
+                .or_default()
+                .push(Policy::from(o));
         }
     }
     m
 }
 
 fn namespaces_with_workloads<'a>(ctx: &Context<'a>) -> Vec<&'a Object> {
-    let with: Vec<&str> = ctx.inv.pod_templates().iter().filter_map(|t| t.owner.effective_namespace()).collect();
+    let with: Vec<&str> = ctx
+        .inv
+        .pod_templates()
+        .iter()
+        .filter_map(|t| t.owner.effective_namespace())
+        .collect();
     ctx.inv
         .of_kind("Namespace")
         .iter()
         .copied()
-        .filter(|ns| !SYSTEM_NAMESPACES.contains(&ns.name.as_str()) && with.contains(&ns.name.as_str()))
+        .filter(|ns| {
+            !SYSTEM_NAMESPACES.contains(&ns.name.as_str()) && with.contains(&ns.name.as_str())
+        })
         .collect()
 }
 
@@ -94,8 +111,13 @@ fn missing_default_deny<'a>(ctx: &Context<'a>, direction: &str) -> Vec<Hit<'a>> 
             let p = pols.get(ns.name.as_str())?;
             (!p.iter().any(|p| p.default_deny(direction))).then(|| Hit {
                 object: ns,
-                message: format!("namespace has NetworkPolicies but none denies {direction} by default"),
-                evidence: vec![Evidence::new("metadata.name", Value::String(ns.name.clone()))],
+                message: format!(
+                    "namespace has NetworkPolicies but none denies {direction} by default"
+                ),
+                evidence: vec![Evidence::new(
+                    "metadata.name",
+                    Value::String(ns.name.clone()),
+                )],
             })
         })
         .collect()
@@ -113,7 +135,9 @@ fn workload_not_isolated<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     let pols = policies_by_namespace(ctx);
     let mut hits = Vec::new();
     for t in ctx.inv.pod_templates() {
-        let Some(ns) = t.owner.effective_namespace() else { continue };
+        let Some(ns) = t.owner.effective_namespace() else {
+            continue;
+        };
         // Namespaces without any policy are KSPM-N-001's finding.
         let Some(p) = pols.get(ns) else { continue };
         // hostNetwork pods are not subject to NetworkPolicy at all (KSPM-W-004 covers them).
@@ -177,14 +201,36 @@ fn open_load_balancer<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
         .filter(|s| s.body.pointer("/spec/type").and_then(Value::as_str) == Some("LoadBalancer"))
         .filter(|s| !internal_load_balancer(s))
         .filter_map(|s| {
-            let ranges: Vec<&str> = s.body.pointer("/spec/loadBalancerSourceRanges").and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
-            let open = ranges.is_empty() || ranges.iter().any(|r| *r == "0.0.0.0/0" || *r == "::/0");
+            let ranges: Vec<&str> = s
+                .body
+                .pointer("/spec/loadBalancerSourceRanges")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            let open =
+                ranges.is_empty() || ranges.iter().any(|r| *r == "0.0.0.0/0" || *r == "::/0");
             open.then(|| {
-                let ports: Vec<String> = s.body.pointer("/spec/ports").and_then(Value::as_array).into_iter().flatten().filter_map(|p| p.get("port").map(|v| v.to_string())).collect();
+                let ports: Vec<String> = s
+                    .body
+                    .pointer("/spec/ports")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|p| p.get("port").map(|v| v.to_string()))
+                    .collect();
                 Hit {
                     object: s,
-                    message: format!("internet-facing LoadBalancer on port(s) {} with no source ranges", ports.join(", ")),
-                    evidence: vec![Evidence::new("spec.loadBalancerSourceRanges", s.body.pointer("/spec/loadBalancerSourceRanges").cloned().unwrap_or(Value::Null))],
+                    message: format!(
+                        "internet-facing LoadBalancer on port(s) {} with no source ranges",
+                        ports.join(", ")
+                    ),
+                    evidence: vec![Evidence::new(
+                        "spec.loadBalancerSourceRanges",
+                        s.body
+                            .pointer("/spec/loadBalancerSourceRanges")
+                            .cloned()
+                            .unwrap_or(Value::Null),
+                    )],
                 }
             })
         })
@@ -195,7 +241,12 @@ fn ingress_without_tls<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     ctx.inv
         .of_kind("Ingress")
         .iter()
-        .filter(|i| i.body.pointer("/spec/tls").and_then(Value::as_array).is_none_or(|a| a.is_empty()))
+        .filter(|i| {
+            i.body
+                .pointer("/spec/tls")
+                .and_then(Value::as_array)
+                .is_none_or(|a| a.is_empty())
+        })
         .map(|i| Hit {
             object: i,
             message: "Ingress serves plain HTTP (no spec.tls)".into(),
@@ -231,7 +282,11 @@ fn dashboard<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     let mut hits = Vec::new();
     for t in ctx.inv.pod_templates() {
         for c in t.containers() {
-            let image = c.container.get("image").and_then(Value::as_str).unwrap_or("");
+            let image = c
+                .container
+                .get("image")
+                .and_then(Value::as_str)
+                .unwrap_or("");
             if image.contains("kubernetesui/dashboard") || image.contains("kubernetes-dashboard") {
                 hits.push(Hit {
                     object: t.owner,

@@ -82,7 +82,17 @@ pss_run!(sysctls, "sysctls");
 pss_run!(windows_host_process, "windowsHostProcess");
 pss_run!(host_probes, "hostProbesAndHostLifecycle");
 /// Volume sources the restricted profile allows.
-const ALLOWED_SOURCES: &[&str] = &["configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "image", "persistentVolumeClaim", "projected", "secret"];
+const ALLOWED_SOURCES: &[&str] = &[
+    "configMap",
+    "csi",
+    "downwardAPI",
+    "emptyDir",
+    "ephemeral",
+    "image",
+    "persistentVolumeClaim",
+    "projected",
+    "secret",
+];
 
 /// Restricted volume types other than hostPath (hostPath has its own checks, W-005/21/22).
 fn restricted_volumes<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
@@ -94,7 +104,14 @@ fn restricted_volumes<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
             if let Some(vols) = spec.get_mut("volumes").and_then(Value::as_array_mut) {
                 vols.retain(|v| v.get("hostPath").is_none());
             }
-            let v = pss::check("restrictedVolumes", PodView { metadata: t.metadata, spec: &spec }, Version::LATEST)?;
+            let v = pss::check(
+                "restrictedVolumes",
+                PodView {
+                    metadata: t.metadata,
+                    spec: &spec,
+                },
+                Version::LATEST,
+            )?;
             // Evidence indexes the original volume list (the filtered copy's indices differ).
             let evidence = t
                 .spec
@@ -104,10 +121,18 @@ fn restricted_volumes<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
                 .flatten()
                 .enumerate()
                 .filter(|(_, vol)| vol.get("hostPath").is_none())
-                .filter(|(_, vol)| vol.as_object().is_some_and(|m| m.len() > 1 && !m.keys().any(|k| ALLOWED_SOURCES.contains(&k.as_str()))))
+                .filter(|(_, vol)| {
+                    vol.as_object().is_some_and(|m| {
+                        m.len() > 1 && !m.keys().any(|k| ALLOWED_SOURCES.contains(&k.as_str()))
+                    })
+                })
                 .map(|(i, vol)| Evidence::new(t.path(&format!("volumes[{i}]")), vol.clone()))
                 .collect();
-            Some(Hit { object: t.owner, message: v.message, evidence })
+            Some(Hit {
+                object: t.owner,
+                message: v.message,
+                evidence,
+            })
         })
         .collect()
 }
@@ -428,7 +453,11 @@ pub static CHECKS: &[Check] = &[
 
 /// `(level, version)` a namespace enforces, from its labels.
 pub(crate) fn enforced_level(ns: &crate::object::Object) -> Option<(Level, Version)> {
-    let level: Level = ns.labels.get("pod-security.kubernetes.io/enforce")?.parse().ok()?;
+    let level: Level = ns
+        .labels
+        .get("pod-security.kubernetes.io/enforce")?
+        .parse()
+        .ok()?;
     let version = ns
         .labels
         .get("pod-security.kubernetes.io/enforce-version")
@@ -448,7 +477,10 @@ fn has_policy_engine(ctx: &Context<'_>) -> bool {
     };
     crd_named(".kyverno.io")
         || crd_named(".gatekeeper.sh")
-        || !ctx.inv.of_kind("ValidatingAdmissionPolicyBinding").is_empty()
+        || !ctx
+            .inv
+            .of_kind("ValidatingAdmissionPolicyBinding")
+            .is_empty()
 }
 
 fn namespace_without_enforcement<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {

@@ -28,7 +28,10 @@ fn is_system_subject(s: &Subject) -> bool {
             name.starts_with("system:")
                 && !matches!(
                     name.as_str(),
-                    "system:anonymous" | "system:unauthenticated" | "system:authenticated" | "system:serviceaccounts"
+                    "system:anonymous"
+                        | "system:unauthenticated"
+                        | "system:authenticated"
+                        | "system:serviceaccounts"
                 )
                 && !name.starts_with("system:serviceaccounts:")
         }
@@ -42,7 +45,9 @@ fn subjects_text(subjects: &[&Subject]) -> String {
         .map(|s| match s {
             Subject::User { name } => format!("User {name}"),
             Subject::Group { name } => format!("Group {name}"),
-            Subject::ServiceAccount { namespace, name } => format!("ServiceAccount {namespace}/{name}"),
+            Subject::ServiceAccount { namespace, name } => {
+                format!("ServiceAccount {namespace}/{name}")
+            }
         })
         .collect::<Vec<_>>()
         .join(", ")
@@ -92,21 +97,29 @@ fn permission_hits<'a>(ctx: &Context<'a>, p: &Permission) -> Vec<Hit<'a>> {
         if is_platform_binding(b) || is_admin_equivalent(ctx.rbac, b) {
             continue;
         }
-        let in_scope = match (p.scope, &b.namespace) {
-            (Scope::Cluster, Some(_)) | (Scope::Namespace, None) => false,
-            _ => true,
-        };
+        let in_scope = !matches!(
+            (p.scope, &b.namespace),
+            (Scope::Cluster, Some(_)) | (Scope::Namespace, None)
+        );
         if !in_scope {
             continue;
         }
-        let subjects: Vec<&Subject> = b.subjects.iter().filter(|s| !is_system_subject(s)).collect();
+        let subjects: Vec<&Subject> = b
+            .subjects
+            .iter()
+            .filter(|s| !is_system_subject(s))
+            .collect();
         if subjects.is_empty() {
             continue;
         }
         let Some(obj) = objects.get(&b.node_ref) else {
             continue;
         };
-        let ns = if p.cluster_scoped { None } else { Some(b.namespace.as_deref().unwrap_or("*")) };
+        let ns = if p.cluster_scoped {
+            None
+        } else {
+            Some(b.namespace.as_deref().unwrap_or("*"))
+        };
         let mut granted: Vec<(&str, Grant<'_>)> = Vec::new();
         for (verb, group, resource) in p.requests {
             let req = Request::resource(verb, group, resource, ns, None);
@@ -166,78 +179,168 @@ macro_rules! permission_check {
     };
 }
 
-const READ_SECRETS: &[(&str, &str, &str)] = &[("get", "", "secrets"), ("list", "", "secrets"), ("watch", "", "secrets")];
+const READ_SECRETS: &[(&str, &str, &str)] = &[
+    ("get", "", "secrets"),
+    ("list", "", "secrets"),
+    ("watch", "", "secrets"),
+];
 
-permission_check!(read_secrets_cluster, Permission { requests: READ_SECRETS, cluster_scoped: false, scope: Scope::Cluster, what: "read Secrets" });
-permission_check!(read_secrets_namespace, Permission { requests: READ_SECRETS, cluster_scoped: false, scope: Scope::Namespace, what: "read Secrets" });
-permission_check!(create_workloads, Permission {
-    requests: &[
-        ("create", "", "pods"),
-        ("create", "apps", "deployments"),
-        ("create", "apps", "daemonsets"),
-        ("create", "apps", "statefulsets"),
-        ("create", "apps", "replicasets"),
-        ("create", "batch", "jobs"),
-        ("create", "batch", "cronjobs"),
-        ("create", "", "replicationcontrollers"),
-    ],
-    cluster_scoped: false,
-    scope: Scope::Both,
-    what: "create pods or pod controllers",
-});
-permission_check!(nodes_proxy, Permission {
-    requests: &[("get", "", "nodes/proxy"), ("create", "", "nodes/proxy"), ("update", "", "nodes/proxy"), ("patch", "", "nodes/proxy"), ("delete", "", "nodes/proxy")],
-    cluster_scoped: true,
-    scope: Scope::Cluster,
-    what: "use nodes/proxy (the kubelet API)",
-});
-permission_check!(bind_escalate_impersonate, Permission {
-    requests: &[
-        ("bind", "rbac.authorization.k8s.io", "clusterroles"),
-        ("bind", "rbac.authorization.k8s.io", "roles"),
-        ("escalate", "rbac.authorization.k8s.io", "clusterroles"),
-        ("escalate", "rbac.authorization.k8s.io", "roles"),
-        ("impersonate", "", "users"),
-        ("impersonate", "", "groups"),
-        ("impersonate", "", "serviceaccounts"),
-    ],
-    cluster_scoped: false,
-    scope: Scope::Both,
-    what: "bind or escalate roles, or impersonate",
-});
-permission_check!(approve_csrs, Permission {
-    requests: &[("update", "certificates.k8s.io", "certificatesigningrequests/approval"), ("patch", "certificates.k8s.io", "certificatesigningrequests/approval")],
-    cluster_scoped: true,
-    scope: Scope::Cluster,
-    what: "approve certificate signing requests",
-});
-permission_check!(webhooks, Permission {
-    requests: &[
-        ("create", "admissionregistration.k8s.io", "mutatingwebhookconfigurations"),
-        ("update", "admissionregistration.k8s.io", "mutatingwebhookconfigurations"),
-        ("patch", "admissionregistration.k8s.io", "mutatingwebhookconfigurations"),
-        ("delete", "admissionregistration.k8s.io", "mutatingwebhookconfigurations"),
-        ("create", "admissionregistration.k8s.io", "validatingwebhookconfigurations"),
-        ("update", "admissionregistration.k8s.io", "validatingwebhookconfigurations"),
-        ("patch", "admissionregistration.k8s.io", "validatingwebhookconfigurations"),
-        ("delete", "admissionregistration.k8s.io", "validatingwebhookconfigurations"),
-    ],
-    cluster_scoped: true,
-    scope: Scope::Cluster,
-    what: "change admission webhook configurations",
-});
-permission_check!(create_pvs, Permission {
-    requests: &[("create", "", "persistentvolumes")],
-    cluster_scoped: true,
-    scope: Scope::Cluster,
-    what: "create PersistentVolumes (hostPath volumes on any node)",
-});
-permission_check!(create_tokens, Permission {
-    requests: &[("create", "", "serviceaccounts/token")],
-    cluster_scoped: false,
-    scope: Scope::Both,
-    what: "mint ServiceAccount tokens",
-});
+permission_check!(
+    read_secrets_cluster,
+    Permission {
+        requests: READ_SECRETS,
+        cluster_scoped: false,
+        scope: Scope::Cluster,
+        what: "read Secrets"
+    }
+);
+permission_check!(
+    read_secrets_namespace,
+    Permission {
+        requests: READ_SECRETS,
+        cluster_scoped: false,
+        scope: Scope::Namespace,
+        what: "read Secrets"
+    }
+);
+permission_check!(
+    create_workloads,
+    Permission {
+        requests: &[
+            ("create", "", "pods"),
+            ("create", "apps", "deployments"),
+            ("create", "apps", "daemonsets"),
+            ("create", "apps", "statefulsets"),
+            ("create", "apps", "replicasets"),
+            ("create", "batch", "jobs"),
+            ("create", "batch", "cronjobs"),
+            ("create", "", "replicationcontrollers"),
+        ],
+        cluster_scoped: false,
+        scope: Scope::Both,
+        what: "create pods or pod controllers",
+    }
+);
+permission_check!(
+    nodes_proxy,
+    Permission {
+        requests: &[
+            ("get", "", "nodes/proxy"),
+            ("create", "", "nodes/proxy"),
+            ("update", "", "nodes/proxy"),
+            ("patch", "", "nodes/proxy"),
+            ("delete", "", "nodes/proxy")
+        ],
+        cluster_scoped: true,
+        scope: Scope::Cluster,
+        what: "use nodes/proxy (the kubelet API)",
+    }
+);
+permission_check!(
+    bind_escalate_impersonate,
+    Permission {
+        requests: &[
+            ("bind", "rbac.authorization.k8s.io", "clusterroles"),
+            ("bind", "rbac.authorization.k8s.io", "roles"),
+            ("escalate", "rbac.authorization.k8s.io", "clusterroles"),
+            ("escalate", "rbac.authorization.k8s.io", "roles"),
+            ("impersonate", "", "users"),
+            ("impersonate", "", "groups"),
+            ("impersonate", "", "serviceaccounts"),
+        ],
+        cluster_scoped: false,
+        scope: Scope::Both,
+        what: "bind or escalate roles, or impersonate",
+    }
+);
+permission_check!(
+    approve_csrs,
+    Permission {
+        requests: &[
+            (
+                "update",
+                "certificates.k8s.io",
+                "certificatesigningrequests/approval"
+            ),
+            (
+                "patch",
+                "certificates.k8s.io",
+                "certificatesigningrequests/approval"
+            )
+        ],
+        cluster_scoped: true,
+        scope: Scope::Cluster,
+        what: "approve certificate signing requests",
+    }
+);
+permission_check!(
+    webhooks,
+    Permission {
+        requests: &[
+            (
+                "create",
+                "admissionregistration.k8s.io",
+                "mutatingwebhookconfigurations"
+            ),
+            (
+                "update",
+                "admissionregistration.k8s.io",
+                "mutatingwebhookconfigurations"
+            ),
+            (
+                "patch",
+                "admissionregistration.k8s.io",
+                "mutatingwebhookconfigurations"
+            ),
+            (
+                "delete",
+                "admissionregistration.k8s.io",
+                "mutatingwebhookconfigurations"
+            ),
+            (
+                "create",
+                "admissionregistration.k8s.io",
+                "validatingwebhookconfigurations"
+            ),
+            (
+                "update",
+                "admissionregistration.k8s.io",
+                "validatingwebhookconfigurations"
+            ),
+            (
+                "patch",
+                "admissionregistration.k8s.io",
+                "validatingwebhookconfigurations"
+            ),
+            (
+                "delete",
+                "admissionregistration.k8s.io",
+                "validatingwebhookconfigurations"
+            ),
+        ],
+        cluster_scoped: true,
+        scope: Scope::Cluster,
+        what: "change admission webhook configurations",
+    }
+);
+permission_check!(
+    create_pvs,
+    Permission {
+        requests: &[("create", "", "persistentvolumes")],
+        cluster_scoped: true,
+        scope: Scope::Cluster,
+        what: "create PersistentVolumes (hostPath volumes on any node)",
+    }
+);
+permission_check!(
+    create_tokens,
+    Permission {
+        requests: &[("create", "", "serviceaccounts/token")],
+        cluster_scoped: false,
+        scope: Scope::Both,
+        what: "mint ServiceAccount tokens",
+    }
+);
 
 /// Exec needs `create pods/exec`; before Kubernetes 1.35 the WebSocket upgrade was authorized
 /// as `get`, so `get pods/exec` grants exec there too (and for unknown versions, to be safe).
@@ -280,8 +383,14 @@ fn aws_auth<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
         if is_platform_binding(b) || is_admin_equivalent(ctx.rbac, b) {
             continue;
         }
-        let subjects: Vec<&Subject> = b.subjects.iter().filter(|s| !is_system_subject(s)).collect();
-        let Some(obj) = objects.get(&b.node_ref) else { continue };
+        let subjects: Vec<&Subject> = b
+            .subjects
+            .iter()
+            .filter(|s| !is_system_subject(s))
+            .collect();
+        let Some(obj) = objects.get(&b.node_ref) else {
+            continue;
+        };
         if subjects.is_empty() {
             continue;
         }
@@ -318,21 +427,39 @@ fn admin_equivalent<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
         let subjects: Vec<&Subject> = b
             .subjects
             .iter()
-            .filter(|s| !is_system_subject(s) && !matches!(s, Subject::Group { name } if name == "system:masters"))
+            .filter(|s| {
+                !is_system_subject(s)
+                    && !matches!(s, Subject::Group { name } if name == "system:masters")
+            })
             .collect();
         if subjects.is_empty() {
             continue;
         }
-        let Some(obj) = objects.get(&b.node_ref) else { continue };
+        let Some(obj) = objects.get(&b.node_ref) else {
+            continue;
+        };
         let scope = match &b.namespace {
             Some(ns) => format!("in namespace {ns}"),
             None => "cluster-wide".to_string(),
         };
-        let role = if refs_cluster_admin { "cluster-admin".to_string() } else { format!("full control (via {})", b.role_ref) };
+        let role = if refs_cluster_admin {
+            "cluster-admin".to_string()
+        } else {
+            format!("full control (via {})", b.role_ref)
+        };
         hits.push(Hit {
             object: obj,
             message: format!("grants {role} {scope} to {}", subjects_text(&subjects)),
-            evidence: vec![Evidence::new("roleRef.name", Value::String(b.role_ref.split_once(':').map(|(_, n)| n).unwrap_or("").to_string()))],
+            evidence: vec![Evidence::new(
+                "roleRef.name",
+                Value::String(
+                    b.role_ref
+                        .split_once(':')
+                        .map(|(_, n)| n)
+                        .unwrap_or("")
+                        .to_string(),
+                ),
+            )],
         });
     }
     hits
@@ -345,25 +472,42 @@ fn wildcard_roles<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
             if o.api_group() != "rbac.authorization.k8s.io"
                 || o.name.starts_with("system:")
                 || ["cluster-admin", "admin", "edit", "view"].contains(&o.name.as_str())
-                || o.labels.get("kubernetes.io/bootstrapping").map(String::as_str) == Some("rbac-defaults")
-                || ["eks:", "gce:", "gke:", "aks:", "kubeadm:"].iter().any(|p| o.name.starts_with(p))
+                || o.labels
+                    .get("kubernetes.io/bootstrapping")
+                    .map(String::as_str)
+                    == Some("rbac-defaults")
+                || ["eks:", "gce:", "gke:", "aks:", "kubeadm:"]
+                    .iter()
+                    .any(|p| o.name.starts_with(p))
             {
                 continue;
             }
-            let Some(rules) = o.body.get("rules").and_then(Value::as_array) else { continue };
+            let Some(rules) = o.body.get("rules").and_then(Value::as_array) else {
+                continue;
+            };
             let mut ev = Vec::new();
             for (i, r) in rules.iter().enumerate() {
                 for field in ["verbs", "resources", "apiGroups"] {
-                    let has_star = r.get(field).and_then(Value::as_array).is_some_and(|a| a.iter().any(|x| x.as_str() == Some("*")));
+                    let has_star = r
+                        .get(field)
+                        .and_then(Value::as_array)
+                        .is_some_and(|a| a.iter().any(|x| x.as_str() == Some("*")));
                     if has_star {
-                        ev.push(Evidence::new(format!("rules[{i}].{field}"), r.get(field).cloned().unwrap_or(Value::Null)));
+                        ev.push(Evidence::new(
+                            format!("rules[{i}].{field}"),
+                            r.get(field).cloned().unwrap_or(Value::Null),
+                        ));
                     }
                 }
             }
             if ev.is_empty() {
                 continue;
             }
-            let role_kind = if kind == "Role" { RoleKind::Role } else { RoleKind::ClusterRole };
+            let role_kind = if kind == "Role" {
+                RoleKind::Role
+            } else {
+                RoleKind::ClusterRole
+            };
             let bound: Vec<String> = ctx
                 .rbac
                 .bindings
@@ -371,18 +515,28 @@ fn wildcard_roles<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
                 .filter(|b| {
                     b.role.is_some_and(|i| {
                         let r = &ctx.rbac.roles[i];
-                        r.kind == role_kind && r.name == o.name && r.namespace.as_deref() == o.effective_namespace().filter(|_| kind == "Role")
+                        r.kind == role_kind
+                            && r.name == o.name
+                            && r.namespace.as_deref()
+                                == o.effective_namespace().filter(|_| kind == "Role")
                     })
                 })
                 .map(|b| b.node_ref.clone())
                 .collect();
-            let fields: Vec<&str> = ev.iter().map(|e| e.path.rsplit('.').next().unwrap_or("")).collect();
+            let fields: Vec<&str> = ev
+                .iter()
+                .map(|e| e.path.rsplit('.').next().unwrap_or(""))
+                .collect();
             hits.push(Hit {
                 object: o,
                 message: format!(
                     "rules use `*` in {} ({})",
                     fields.join(", "),
-                    if bound.is_empty() { "not bound".to_string() } else { format!("bound by {}", bound.join(", ")) }
+                    if bound.is_empty() {
+                        "not bound".to_string()
+                    } else {
+                        format!("bound by {}", bound.join(", "))
+                    }
                 ),
                 evidence: ev,
             });
@@ -391,27 +545,45 @@ fn wildcard_roles<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     hits
 }
 
-fn subject_binding_hits<'a>(ctx: &Context<'a>, pred: fn(&Subject) -> bool, what: &str) -> Vec<Hit<'a>> {
+fn subject_binding_hits<'a>(
+    ctx: &Context<'a>,
+    pred: fn(&Subject) -> bool,
+    what: &str,
+) -> Vec<Hit<'a>> {
     let objects = binding_objects(ctx);
     let mut hits = Vec::new();
     for b in &ctx.rbac.bindings {
         if is_platform_binding(b) {
             continue;
         }
-        let Some(obj) = objects.get(&b.node_ref) else { continue };
-        let matching: Vec<(usize, &Subject)> = b.subjects.iter().enumerate().filter(|(_, s)| pred(s)).collect();
+        let Some(obj) = objects.get(&b.node_ref) else {
+            continue;
+        };
+        let matching: Vec<(usize, &Subject)> = b
+            .subjects
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| pred(s))
+            .collect();
         if matching.is_empty() {
             continue;
         }
         let raw_subjects = obj.body.get("subjects").and_then(Value::as_array);
         hits.push(Hit {
             object: obj,
-            message: format!("binds {} to {what}", b.role_ref, ),
+            message: format!("binds {} to {what}", b.role_ref,),
             evidence: matching
                 .iter()
                 .map(|(i, s)| {
-                    let raw = raw_subjects.and_then(|a| a.iter().find(|r| r.get("name").and_then(Value::as_str) == Some(subject_name(s))));
-                    Evidence::new(format!("subjects[{i}]"), raw.cloned().unwrap_or(Value::String(s.node_ref())))
+                    let raw = raw_subjects.and_then(|a| {
+                        a.iter().find(|r| {
+                            r.get("name").and_then(Value::as_str) == Some(subject_name(s))
+                        })
+                    });
+                    Evidence::new(
+                        format!("subjects[{i}]"),
+                        raw.cloned().unwrap_or(Value::String(s.node_ref())),
+                    )
                 })
                 .collect(),
         });
@@ -421,14 +593,19 @@ fn subject_binding_hits<'a>(ctx: &Context<'a>, pred: fn(&Subject) -> bool, what:
 
 fn subject_name(s: &Subject) -> &str {
     match s {
-        Subject::User { name } | Subject::Group { name } | Subject::ServiceAccount { name, .. } => name,
+        Subject::User { name } | Subject::Group { name } | Subject::ServiceAccount { name, .. } => {
+            name
+        }
     }
 }
 
 fn anonymous_bindings<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     subject_binding_hits(
         ctx,
-        |s| matches!(s, Subject::User { name } if name == "system:anonymous") || matches!(s, Subject::Group { name } if name == "system:unauthenticated"),
+        |s| {
+            matches!(s, Subject::User { name } if name == "system:anonymous")
+                || matches!(s, Subject::Group { name } if name == "system:unauthenticated")
+        },
         "unauthenticated users (system:anonymous / system:unauthenticated)",
     )
 }
@@ -475,6 +652,8 @@ fn dangling<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
         .collect()
 }
 
+// Positional metadata keeps the catalogue below readable as a table.
+#[allow(clippy::too_many_arguments)]
 const fn rbac_check(
     id: &'static str,
     title: &'static str,
@@ -485,7 +664,17 @@ const fn rbac_check(
     controls: &'static [Control],
     run: for<'a> fn(&Context<'a>) -> Vec<Hit<'a>>,
 ) -> Check {
-    Check { id, title, severity, description, remediation, kinds, controls, profile: Profile::Security, run }
+    Check {
+        id,
+        title,
+        severity,
+        description,
+        remediation,
+        kinds,
+        controls,
+        profile: Profile::Security,
+        run,
+    }
 }
 
 const LEAST_PRIVILEGE: &[Control] = &[

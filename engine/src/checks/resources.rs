@@ -7,7 +7,13 @@ use crate::options::Profile;
 use crate::severity::Severity;
 use serde_json::Value;
 
-fn missing_field<'a>(ctx: &Context<'a>, pointer: &str, rel: &str, what: &str, skip_init: bool) -> Vec<Hit<'a>> {
+fn missing_field<'a>(
+    ctx: &Context<'a>,
+    pointer: &str,
+    rel: &str,
+    what: &str,
+    skip_init: bool,
+) -> Vec<Hit<'a>> {
     let mut hits = Vec::new();
     for t in ctx.inv.pod_templates() {
         for c in t.containers() {
@@ -28,16 +34,40 @@ fn missing_field<'a>(ctx: &Context<'a>, pointer: &str, rel: &str, what: &str, sk
 }
 
 fn memory_limits<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
-    missing_field(ctx, "/resources/limits/memory", "resources.limits.memory", "memory limit", false)
+    missing_field(
+        ctx,
+        "/resources/limits/memory",
+        "resources.limits.memory",
+        "memory limit",
+        false,
+    )
 }
 
 fn cpu_limits<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
-    missing_field(ctx, "/resources/limits/cpu", "resources.limits.cpu", "CPU limit", false)
+    missing_field(
+        ctx,
+        "/resources/limits/cpu",
+        "resources.limits.cpu",
+        "CPU limit",
+        false,
+    )
 }
 
 fn requests<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
-    let mut hits = missing_field(ctx, "/resources/requests/memory", "resources.requests.memory", "memory request", false);
-    hits.extend(missing_field(ctx, "/resources/requests/cpu", "resources.requests.cpu", "CPU request", false));
+    let mut hits = missing_field(
+        ctx,
+        "/resources/requests/memory",
+        "resources.requests.memory",
+        "memory request",
+        false,
+    );
+    hits.extend(missing_field(
+        ctx,
+        "/resources/requests/cpu",
+        "resources.requests.cpu",
+        "CPU request",
+        false,
+    ));
     hits
 }
 
@@ -47,29 +77,51 @@ fn has_probe_support(kind: &str) -> bool {
 }
 
 fn liveness<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
-    missing_field(ctx, "/livenessProbe", "livenessProbe", "liveness probe", true)
-        .into_iter()
-        .filter(|h| has_probe_support(&h.object.kind))
-        .collect()
+    missing_field(
+        ctx,
+        "/livenessProbe",
+        "livenessProbe",
+        "liveness probe",
+        true,
+    )
+    .into_iter()
+    .filter(|h| has_probe_support(&h.object.kind))
+    .collect()
 }
 
 fn readiness<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
-    missing_field(ctx, "/readinessProbe", "readinessProbe", "readiness probe", true)
-        .into_iter()
-        .filter(|h| has_probe_support(&h.object.kind))
-        .collect()
+    missing_field(
+        ctx,
+        "/readinessProbe",
+        "readinessProbe",
+        "readiness probe",
+        true,
+    )
+    .into_iter()
+    .filter(|h| has_probe_support(&h.object.kind))
+    .collect()
 }
 
 fn single_replica<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     let mut hits = Vec::new();
     for kind in ["Deployment", "StatefulSet"] {
         for o in ctx.inv.of_kind(kind) {
-            let replicas = o.body.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1);
+            let replicas = o
+                .body
+                .pointer("/spec/replicas")
+                .and_then(Value::as_i64)
+                .unwrap_or(1);
             if replicas == 1 {
                 hits.push(Hit {
                     object: o,
                     message: format!("{kind} runs a single replica"),
-                    evidence: vec![Evidence::new("spec.replicas", o.body.pointer("/spec/replicas").cloned().unwrap_or(Value::Null))],
+                    evidence: vec![Evidence::new(
+                        "spec.replicas",
+                        o.body
+                            .pointer("/spec/replicas")
+                            .cloned()
+                            .unwrap_or(Value::Null),
+                    )],
                 });
             }
         }
@@ -78,17 +130,32 @@ fn single_replica<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
 }
 
 fn namespaces_without<'a>(ctx: &Context<'a>, kind: &str) -> Vec<Hit<'a>> {
-    let covered: Vec<&str> = ctx.inv.of_kind(kind).iter().filter_map(|o| o.effective_namespace()).collect();
-    let with_workloads: Vec<&str> = ctx.inv.pod_templates().iter().filter_map(|t| t.owner.effective_namespace()).collect();
+    let covered: Vec<&str> = ctx
+        .inv
+        .of_kind(kind)
+        .iter()
+        .filter_map(|o| o.effective_namespace())
+        .collect();
+    let with_workloads: Vec<&str> = ctx
+        .inv
+        .pod_templates()
+        .iter()
+        .filter_map(|t| t.owner.effective_namespace())
+        .collect();
     ctx.inv
         .of_kind("Namespace")
         .iter()
         .filter(|ns| !SYSTEM_NAMESPACES.contains(&ns.name.as_str()))
-        .filter(|ns| with_workloads.contains(&ns.name.as_str()) && !covered.contains(&ns.name.as_str()))
+        .filter(|ns| {
+            with_workloads.contains(&ns.name.as_str()) && !covered.contains(&ns.name.as_str())
+        })
         .map(|ns| Hit {
             object: ns,
             message: format!("namespace runs workloads but has no {kind}"),
-            evidence: vec![Evidence::new("metadata.name", Value::String(ns.name.clone()))],
+            evidence: vec![Evidence::new(
+                "metadata.name",
+                Value::String(ns.name.clone()),
+            )],
         })
         .collect()
 }

@@ -12,11 +12,15 @@ use std::collections::HashMap;
 const REDACTED: &str = "<redacted>";
 
 /// The ServiceAccount a pod template runs as (`default` when unset).
-pub(crate) fn service_account_name<'a>(spec: &'a Value) -> &'a str {
+pub(crate) fn service_account_name(spec: &Value) -> &str {
     spec.get("serviceAccountName")
         .and_then(Value::as_str)
         .filter(|s| !s.is_empty())
-        .or_else(|| spec.get("serviceAccount").and_then(Value::as_str).filter(|s| !s.is_empty()))
+        .or_else(|| {
+            spec.get("serviceAccount")
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+        })
         .unwrap_or("default")
 }
 
@@ -26,8 +30,13 @@ fn sa_automount<'a>(ctx: &Context<'a>) -> HashMap<(String, String), Option<bool>
         .iter()
         .map(|sa| {
             (
-                (sa.effective_namespace().unwrap_or("default").to_string(), sa.name.clone()),
-                sa.body.get("automountServiceAccountToken").and_then(Value::as_bool),
+                (
+                    sa.effective_namespace().unwrap_or("default").to_string(),
+                    sa.name.clone(),
+                ),
+                sa.body
+                    .get("automountServiceAccountToken")
+                    .and_then(Value::as_bool),
             )
         })
         .collect()
@@ -39,17 +48,27 @@ fn token_automounted<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     for t in ctx.inv.pod_templates() {
         let ns = t.owner.effective_namespace().unwrap_or("default");
         let sa = service_account_name(t.spec);
-        let pod_setting = t.spec.get("automountServiceAccountToken").and_then(Value::as_bool);
+        let pod_setting = t
+            .spec
+            .get("automountServiceAccountToken")
+            .and_then(Value::as_bool);
         // The pod's setting wins; otherwise the ServiceAccount's; otherwise mounted.
         let mounted = match pod_setting {
             Some(v) => v,
-            None => sas.get(&(ns.to_string(), sa.to_string())).copied().flatten().unwrap_or(true),
+            None => sas
+                .get(&(ns.to_string(), sa.to_string()))
+                .copied()
+                .flatten()
+                .unwrap_or(true),
         };
         if mounted {
             hits.push(Hit {
                 object: t.owner,
                 message: format!("pods mount a token for ServiceAccount {ns}/{sa}"),
-                evidence: vec![Evidence::new(t.path("automountServiceAccountToken"), pod_setting.map(Value::Bool).unwrap_or(Value::Null))],
+                evidence: vec![Evidence::new(
+                    t.path("automountServiceAccountToken"),
+                    pod_setting.map(Value::Bool).unwrap_or(Value::Null),
+                )],
             });
         }
     }
@@ -61,11 +80,21 @@ fn default_service_account_used<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
         .pod_templates()
         .into_iter()
         .filter(|t| service_account_name(t.spec) == "default")
-        .filter(|t| !t.owner.effective_namespace().is_some_and(|ns| SYSTEM_NAMESPACES.contains(&ns)))
+        .filter(|t| {
+            !t.owner
+                .effective_namespace()
+                .is_some_and(|ns| SYSTEM_NAMESPACES.contains(&ns))
+        })
         .map(|t| Hit {
             object: t.owner,
             message: "pods run as the namespace's default ServiceAccount".to_string(),
-            evidence: vec![Evidence::new(t.path("serviceAccountName"), t.spec.get("serviceAccountName").cloned().unwrap_or(Value::Null))],
+            evidence: vec![Evidence::new(
+                t.path("serviceAccountName"),
+                t.spec
+                    .get("serviceAccountName")
+                    .cloned()
+                    .unwrap_or(Value::Null),
+            )],
         })
         .collect()
 }
@@ -75,12 +104,27 @@ fn default_sa_automount<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
         .of_kind("ServiceAccount")
         .iter()
         .filter(|sa| sa.name == "default")
-        .filter(|sa| !sa.effective_namespace().is_some_and(|ns| SYSTEM_NAMESPACES.contains(&ns)))
-        .filter(|sa| sa.body.get("automountServiceAccountToken").and_then(Value::as_bool) != Some(false))
+        .filter(|sa| {
+            !sa.effective_namespace()
+                .is_some_and(|ns| SYSTEM_NAMESPACES.contains(&ns))
+        })
+        .filter(|sa| {
+            sa.body
+                .get("automountServiceAccountToken")
+                .and_then(Value::as_bool)
+                != Some(false)
+        })
         .map(|sa| Hit {
             object: sa,
-            message: "the default ServiceAccount does not set automountServiceAccountToken: false".to_string(),
-            evidence: vec![Evidence::new("automountServiceAccountToken", sa.body.get("automountServiceAccountToken").cloned().unwrap_or(Value::Null))],
+            message: "the default ServiceAccount does not set automountServiceAccountToken: false"
+                .to_string(),
+            evidence: vec![Evidence::new(
+                "automountServiceAccountToken",
+                sa.body
+                    .get("automountServiceAccountToken")
+                    .cloned()
+                    .unwrap_or(Value::Null),
+            )],
         })
         .collect()
 }
@@ -90,23 +134,50 @@ fn secrets_in_env<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     for t in ctx.inv.pod_templates() {
         for c in t.containers() {
             let mut ev = Vec::new();
-            for (i, e) in c.container.get("env").and_then(Value::as_array).into_iter().flatten().enumerate() {
+            for (i, e) in c
+                .container
+                .get("env")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .enumerate()
+            {
                 if let Some(r) = e.pointer("/valueFrom/secretKeyRef") {
                     let name = r.get("name").and_then(Value::as_str).unwrap_or("");
-                    ev.push(Evidence::new(t.container_path(&c, &format!("env[{i}].valueFrom.secretKeyRef.name")), name));
+                    ev.push(Evidence::new(
+                        t.container_path(&c, &format!("env[{i}].valueFrom.secretKeyRef.name")),
+                        name,
+                    ));
                 }
             }
-            for (i, e) in c.container.get("envFrom").and_then(Value::as_array).into_iter().flatten().enumerate() {
+            for (i, e) in c
+                .container
+                .get("envFrom")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .enumerate()
+            {
                 if let Some(r) = e.get("secretRef") {
                     let name = r.get("name").and_then(Value::as_str).unwrap_or("");
-                    ev.push(Evidence::new(t.container_path(&c, &format!("envFrom[{i}].secretRef.name")), name));
+                    ev.push(Evidence::new(
+                        t.container_path(&c, &format!("envFrom[{i}].secretRef.name")),
+                        name,
+                    ));
                 }
             }
             if !ev.is_empty() {
-                let names: Vec<String> = ev.iter().filter_map(|e| e.value.as_str().map(str::to_string)).collect();
+                let names: Vec<String> = ev
+                    .iter()
+                    .filter_map(|e| e.value.as_str().map(str::to_string))
+                    .collect();
                 hits.push(Hit {
                     object: t.owner,
-                    message: format!("container `{}` reads Secret(s) {} into environment variables", c.name, names.join(", ")),
+                    message: format!(
+                        "container `{}` reads Secret(s) {} into environment variables",
+                        c.name,
+                        names.join(", ")
+                    ),
                     evidence: ev,
                 });
             }
@@ -118,11 +189,39 @@ fn secrets_in_env<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
 /// Whether a variable or key name denotes a credential.
 pub(crate) fn credential_name(name: &str) -> bool {
     let n = name.to_ascii_uppercase().replace(['-', '.'], "_");
-    const NOT_A_VALUE: &[&str] = &["_FILE", "_PATH", "_URL", "_URI", "_NAME", "_ENDPOINT", "_HEADER", "_TTL", "_LENGTH", "_DIR", "_REF", "_ID", "_ENABLED", "_TYPE", "_KEY_ID"];
+    const NOT_A_VALUE: &[&str] = &[
+        "_FILE",
+        "_PATH",
+        "_URL",
+        "_URI",
+        "_NAME",
+        "_ENDPOINT",
+        "_HEADER",
+        "_TTL",
+        "_LENGTH",
+        "_DIR",
+        "_REF",
+        "_ID",
+        "_ENABLED",
+        "_TYPE",
+        "_KEY_ID",
+    ];
     if NOT_A_VALUE.iter().any(|s| n.ends_with(s)) {
         return false;
     }
-    const MARKERS: &[&str] = &["PASSWORD", "PASSWD", "SECRET", "TOKEN", "API_KEY", "APIKEY", "ACCESS_KEY", "PRIVATE_KEY", "CREDENTIAL", "CLIENT_SECRET", "AUTH_KEY"];
+    const MARKERS: &[&str] = &[
+        "PASSWORD",
+        "PASSWD",
+        "SECRET",
+        "TOKEN",
+        "API_KEY",
+        "APIKEY",
+        "ACCESS_KEY",
+        "PRIVATE_KEY",
+        "CREDENTIAL",
+        "CLIENT_SECRET",
+        "AUTH_KEY",
+    ];
     MARKERS.iter().any(|m| n.contains(m)) || n == "PWD" || n.ends_with("_PWD")
 }
 
@@ -131,33 +230,69 @@ pub(crate) fn credential_value(v: &str) -> bool {
     let aws_key = |p: &str| {
         v.match_indices(p).any(|(i, _)| {
             let rest = &v[i + 4..];
-            rest.len() >= 16 && rest[..16].bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+            rest.len() >= 16
+                && rest[..16]
+                    .bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
         })
     };
     (v.contains("-----BEGIN") && v.contains("PRIVATE KEY"))
         || aws_key("AKIA")
         || aws_key("ASIA")
-        || ["ghp_", "gho_", "github_pat_", "glpat-", "xoxb-", "xoxp-", "sk_live_", "AIza"].iter().any(|p| v.contains(p) && v.len() > p.len() + 15)
+        || [
+            "ghp_",
+            "gho_",
+            "github_pat_",
+            "glpat-",
+            "xoxb-",
+            "xoxp-",
+            "sk_live_",
+            "AIza",
+        ]
+        .iter()
+        .any(|p| v.contains(p) && v.len() > p.len() + 15)
 }
 
 /// A literal value that could be a credential (not empty, not a variable reference or flag).
 fn literal_secret_value(v: &str) -> bool {
     let t = v.trim();
-    !(t.is_empty() || t.starts_with("$(") || t.starts_with("${") || matches!(t.to_ascii_lowercase().as_str(), "true" | "false" | "yes" | "no" | "none" | "null"))
+    !(t.is_empty()
+        || t.starts_with("$(")
+        || t.starts_with("${")
+        || matches!(
+            t.to_ascii_lowercase().as_str(),
+            "true" | "false" | "yes" | "no" | "none" | "null"
+        ))
 }
 
 fn literal_credentials_in_env<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     let mut hits = Vec::new();
     for t in ctx.inv.pod_templates() {
         for c in t.containers() {
-            for (i, e) in c.container.get("env").and_then(Value::as_array).into_iter().flatten().enumerate() {
+            for (i, e) in c
+                .container
+                .get("env")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .enumerate()
+            {
                 let name = e.get("name").and_then(Value::as_str).unwrap_or("");
-                let Some(value) = e.get("value").and_then(Value::as_str) else { continue };
-                if (credential_name(name) && literal_secret_value(value)) || credential_value(value) {
+                let Some(value) = e.get("value").and_then(Value::as_str) else {
+                    continue;
+                };
+                if (credential_name(name) && literal_secret_value(value)) || credential_value(value)
+                {
                     hits.push(Hit {
                         object: t.owner,
-                        message: format!("container `{}` sets {name} to a literal credential value", c.name),
-                        evidence: vec![Evidence::new(t.container_path(&c, &format!("env[{i}].value")), REDACTED)],
+                        message: format!(
+                            "container `{}` sets {name} to a literal credential value",
+                            c.name
+                        ),
+                        evidence: vec![Evidence::new(
+                            t.container_path(&c, &format!("env[{i}].value")),
+                            REDACTED,
+                        )],
                     });
                 }
             }
@@ -169,12 +304,16 @@ fn literal_credentials_in_env<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
 fn credentials_in_configmaps<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     let mut hits = Vec::new();
     for cm in ctx.inv.of_kind("ConfigMap") {
-        let Some(data) = cm.body.get("data").and_then(Value::as_object) else { continue };
+        let Some(data) = cm.body.get("data").and_then(Value::as_object) else {
+            continue;
+        };
         let mut keys = Vec::new();
         let mut ev = Vec::new();
         for (k, v) in data {
             let v = v.as_str().unwrap_or("");
-            if (credential_name(k) && literal_secret_value(v) && !v.contains('\n')) || credential_value(v) {
+            if (credential_name(k) && literal_secret_value(v) && !v.contains('\n'))
+                || credential_value(v)
+            {
                 keys.push(k.as_str());
                 ev.push(Evidence::new(format!("data[{k}]"), REDACTED));
             }
@@ -182,7 +321,10 @@ fn credentials_in_configmaps<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
         if !keys.is_empty() {
             hits.push(Hit {
                 object: cm,
-                message: format!("ConfigMap key(s) {} hold what looks like a credential", keys.join(", ")),
+                message: format!(
+                    "ConfigMap key(s) {} hold what looks like a credential",
+                    keys.join(", ")
+                ),
                 evidence: ev,
             });
         }
@@ -294,10 +436,23 @@ mod tests {
 
     #[test]
     fn credential_names_and_values() {
-        for yes in ["DB_PASSWORD", "api-key", "GITHUB_TOKEN", "aws_secret_access_key", "PGPASSWORD", "CLIENT_SECRET"] {
+        for yes in [
+            "DB_PASSWORD",
+            "api-key",
+            "GITHUB_TOKEN",
+            "aws_secret_access_key",
+            "PGPASSWORD",
+            "CLIENT_SECRET",
+        ] {
             assert!(credential_name(yes), "{yes}");
         }
-        for no in ["PASSWORD_FILE", "TOKEN_URL", "SECRET_NAME", "AWS_ACCESS_KEY_ID", "LOG_LEVEL"] {
+        for no in [
+            "PASSWORD_FILE",
+            "TOKEN_URL",
+            "SECRET_NAME",
+            "AWS_ACCESS_KEY_ID",
+            "LOG_LEVEL",
+        ] {
             assert!(!credential_name(no), "{no}");
         }
         assert!(credential_value("AKIAABCDEFGHIJKLMNOP"));

@@ -1,9 +1,9 @@
 //! Workload checks: what a pod template lets its containers do to the node they run on.
 
-use super::{Check, Evidence, Hit};
-use crate::controls::{c, Framework::*};
 use super::pod_security::WORKLOAD_KINDS;
 use super::Context;
+use super::{Check, Evidence, Hit};
+use crate::controls::{c, Framework::*};
 use crate::inventory::PodTemplate;
 use crate::options::Profile;
 use crate::severity::Severity;
@@ -209,7 +209,8 @@ fn container_word(list: &str) -> &'static str {
 }
 
 fn host_namespace<'a>(ctx: &Context<'a>, field: &str, what: &str) -> Vec<Hit<'a>> {
-    ctx.inv.pod_templates()
+    ctx.inv
+        .pod_templates()
         .into_iter()
         .filter(|t| is_true(t.spec.get(field)))
         .map(|t| Hit {
@@ -282,7 +283,6 @@ fn host_path<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     hits
 }
 
-
 const RUNTIME_SOCKETS: &[&str] = &[
     "/var/run/docker.sock",
     "/run/docker.sock",
@@ -323,7 +323,11 @@ fn host_path_volumes<'a>(t: &PodTemplate<'a>) -> Vec<(usize, &'a str, String)> {
         .enumerate()
         .filter_map(|(i, v)| {
             let hp = v.get("hostPath")?.get("path")?.as_str()?;
-            Some((i, v.get("name").and_then(Value::as_str).unwrap_or(""), normalise(hp)))
+            Some((
+                i,
+                v.get("name").and_then(Value::as_str).unwrap_or(""),
+                normalise(hp),
+            ))
         })
         .collect()
 }
@@ -378,9 +382,18 @@ fn is_runtime_socket_path(path: &str) -> bool {
 
 fn is_sensitive_path(path: &str) -> bool {
     SENSITIVE_PATHS.contains(&path)
-        || ["/etc", "/etc/kubernetes", "/var/lib/kubelet", "/root", "/proc", "/sys", "/boot", "/dev"]
-            .iter()
-            .any(|d| is_parent_or_same(d, path))
+        || [
+            "/etc",
+            "/etc/kubernetes",
+            "/var/lib/kubelet",
+            "/root",
+            "/proc",
+            "/sys",
+            "/boot",
+            "/dev",
+        ]
+        .iter()
+        .any(|d| is_parent_or_same(d, path))
 }
 
 fn sensitive_host_path<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
@@ -399,7 +412,10 @@ fn sensitive_host_path<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
                         .and_then(Value::as_array)
                         .into_iter()
                         .flatten()
-                        .any(|m| m.get("name").and_then(Value::as_str) == Some(name) && !is_true(m.get("readOnly")))
+                        .any(|m| {
+                            m.get("name").and_then(Value::as_str) == Some(name)
+                                && !is_true(m.get("readOnly"))
+                        })
                 })
                 .map(|c| c.name)
                 .collect();
@@ -411,7 +427,10 @@ fn sensitive_host_path<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
             hits.push(Hit {
                 object: t.owner,
                 message: format!("volume `{name}` mounts sensitive host path {path} ({access})"),
-                evidence: vec![Evidence::new(t.path(&format!("volumes[{i}].hostPath.path")), path)],
+                evidence: vec![Evidence::new(
+                    t.path(&format!("volumes[{i}].hostPath.path")),
+                    path,
+                )],
             });
         }
     }
@@ -443,7 +462,11 @@ fn dangerous_capabilities<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     let mut hits = Vec::new();
     for t in ctx.inv.pod_templates() {
         for c in t.containers() {
-            let Some(add) = c.container.pointer("/securityContext/capabilities/add").and_then(Value::as_array) else {
+            let Some(add) = c
+                .container
+                .pointer("/securityContext/capabilities/add")
+                .and_then(Value::as_array)
+            else {
                 continue;
             };
             for (i, cap) in add.iter().enumerate() {
@@ -470,26 +493,50 @@ fn root_group<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     for t in ctx.inv.pod_templates() {
         let mut ev = Vec::new();
         for f in ["runAsGroup", "fsGroup"] {
-            if t.spec.pointer(&format!("/securityContext/{f}")).and_then(Value::as_i64) == Some(0) {
+            if t.spec
+                .pointer(&format!("/securityContext/{f}"))
+                .and_then(Value::as_i64)
+                == Some(0)
+            {
                 ev.push(Evidence::new(t.path(&format!("securityContext.{f}")), 0));
             }
         }
-        if let Some(groups) = t.spec.pointer("/securityContext/supplementalGroups").and_then(Value::as_array) {
+        if let Some(groups) = t
+            .spec
+            .pointer("/securityContext/supplementalGroups")
+            .and_then(Value::as_array)
+        {
             for (i, g) in groups.iter().enumerate() {
                 if g.as_i64() == Some(0) {
-                    ev.push(Evidence::new(t.path(&format!("securityContext.supplementalGroups[{i}]")), 0));
+                    ev.push(Evidence::new(
+                        t.path(&format!("securityContext.supplementalGroups[{i}]")),
+                        0,
+                    ));
                 }
             }
         }
         for c in t.containers() {
-            if c.container.pointer("/securityContext/runAsGroup").and_then(Value::as_i64) == Some(0) {
-                ev.push(Evidence::new(t.container_path(&c, "securityContext.runAsGroup"), 0));
+            if c.container
+                .pointer("/securityContext/runAsGroup")
+                .and_then(Value::as_i64)
+                == Some(0)
+            {
+                ev.push(Evidence::new(
+                    t.container_path(&c, "securityContext.runAsGroup"),
+                    0,
+                ));
             }
         }
         if !ev.is_empty() {
             hits.push(Hit {
                 object: t.owner,
-                message: format!("GID 0 set in {}", ev.iter().map(|e| e.path.rsplit('.').next().unwrap_or("")).collect::<Vec<_>>().join(", ")),
+                message: format!(
+                    "GID 0 set in {}",
+                    ev.iter()
+                        .map(|e| e.path.rsplit('.').next().unwrap_or(""))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
                 evidence: ev,
             });
         }
@@ -505,11 +552,17 @@ fn writable_root_filesystem<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
             if c.list == "ephemeralContainers" {
                 continue;
             }
-            let v = c.container.pointer("/securityContext/readOnlyRootFilesystem");
+            let v = c
+                .container
+                .pointer("/securityContext/readOnlyRootFilesystem");
             if !is_true(v) {
                 hits.push(Hit {
                     object: t.owner,
-                    message: format!("{} `{}` has a writable root filesystem", container_word(c.list), c.name),
+                    message: format!(
+                        "{} `{}` has a writable root filesystem",
+                        container_word(c.list),
+                        c.name
+                    ),
                     evidence: vec![Evidence::new(
                         t.container_path(&c, "securityContext.readOnlyRootFilesystem"),
                         v.cloned().unwrap_or(Value::Null),
@@ -531,7 +584,11 @@ fn default_namespace<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
             message: format!("{} runs in the default namespace", t.owner.kind),
             evidence: vec![Evidence::new(
                 "metadata.namespace",
-                t.owner.namespace.clone().map(Value::String).unwrap_or(Value::Null),
+                t.owner
+                    .namespace
+                    .clone()
+                    .map(Value::String)
+                    .unwrap_or(Value::Null),
             )],
         })
         .collect()

@@ -174,7 +174,11 @@ pub(super) fn active_checks(level: Level, version: Version) -> Vec<(&'static str
 pub(super) fn implementation(id: &str, version: Version) -> Option<Imp> {
     let minor = version.minor.min(LATEST_MINOR);
     let def = CHECKS.iter().find(|c| c.id == id)?;
-    def.versions.iter().rev().find(|v| v.min <= minor).map(|v| v.imp)
+    def.versions
+        .iter()
+        .rev()
+        .find(|v| v.min <= minor)
+        .map(|v| v.imp)
 }
 
 /// The static ID string for an ID.

@@ -134,9 +134,15 @@ pub struct BindingDef {
 const MANAGED_PREFIXES: &[&str] = &["system:", "kubeadm:", "eks:", "gce:", "gke:", "aks:"];
 
 fn is_managed_binding(o: &Object) -> bool {
-    o.labels.get("kubernetes.io/bootstrapping").map(String::as_str) == Some("rbac-defaults")
+    o.labels
+        .get("kubernetes.io/bootstrapping")
+        .map(String::as_str)
+        == Some("rbac-defaults")
         || o.labels.contains_key("addonmanager.kubernetes.io/mode")
-        || o.labels.get("kubernetes.io/cluster-service").map(String::as_str) == Some("true")
+        || o.labels
+            .get("kubernetes.io/cluster-service")
+            .map(String::as_str)
+            == Some("true")
         || o.labels.contains_key("eks.amazonaws.com/component")
         || MANAGED_PREFIXES.iter().any(|p| o.name.starts_with(p))
 }
@@ -365,7 +371,10 @@ impl Rbac {
             let default_admin = cluster_binding
                 && b.name == "cluster-admin"
                 && role_ref == "ClusterRole:cluster-admin"
-                && subjects == [Subject::Group { name: SYSTEM_MASTERS.to_string() }];
+                && subjects
+                    == [Subject::Group {
+                        name: SYSTEM_MASTERS.to_string(),
+                    }];
             bindings.push(BindingDef {
                 managed: default_admin || is_managed_binding(b),
                 node_ref: b.node_ref(),

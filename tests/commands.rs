@@ -1,0 +1,265 @@
+//! End-to-end tests of `kspm pss`, `who-can`, `can-i`, exceptions, annotations and profiles.
+
+mod common;
+
+use common::{kspm, repo};
+use serde_json::Value;
+use std::fs;
+
+fn write(dir: &std::path::Path, name: &str, text: &str) -> String {
+    let p = dir.join(name);
+    fs::write(&p, text).expect("write");
+    p.to_string_lossy().into_owned()
+}
+
+#[test]
+fn pss_reports_each_object_with_upstream_check_ids() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let f = write(
+        tmp.path(),
+        "pods.yaml",
+        r#"apiVersion: v1
+kind: Pod
+metadata: {name: ok}
+spec:
+  securityContext: {runAsNonRoot: true, seccompProfile: {type: RuntimeDefault}}
+  containers: [{name: a, securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: priv}
+spec:
+  template:
+    spec:
+      containers: [{name: a, securityContext: {privileged: true}}]
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: ignored}
+"#,
+    );
+    let bad = write(tmp.path(), "bad.yaml", "kind: [\n");
+    let out = kspm(&[
+        "pss",
+        "--level",
+        "restricted",
+        "--version",
+        "v1.30",
+        "--format",
+        "json",
+        &f,
+        &bad,
+    ]);
+    assert_eq!(out.status.code(), Some(1), "a denied object exits 1");
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let arr = v.as_array().expect("array");
+    assert_eq!(arr.len(), 3, "{v}");
+    let by_object = |name: &str| {
+        arr.iter()
+            .find(|e| e["object"] == name)
+            .expect(name)
+            .clone()
+    };
+    assert_eq!(by_object("Pod/ok")["allowed"], true);
+    let d = by_object("Deployment/priv");
+    assert_eq!(d["allowed"], false);
+    let checks: Vec<&str> = d["violations"]
+        .as_array()
+        .expect("v")
+        .iter()
+        .filter_map(|x| x["check"].as_str())
+        .collect();
+    assert!(
+        checks.contains(&"privileged") && checks.contains(&"allowPrivilegeEscalation"),
+        "{checks:?}"
+    );
+    let paths = &d["violations"][0]["paths"];
+    assert!(
+        paths[0]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("spec.template.spec.containers[0]"),
+        "{paths}"
+    );
+    let err = arr
+        .iter()
+        .find(|e| e["object"].is_null())
+        .expect("error entry");
+    assert!(err["error"].as_str().unwrap_or("").contains("bad.yaml:"));
+    // Baseline admits the hardened pod and exits 0 when everything passes.
+    let only_ok = write(
+        tmp.path(),
+        "ok.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: ok}\nspec: {containers: [{name: a}]}\n",
+    );
+    let out = kspm(&["pss", "--level", "baseline", &only_ok]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ALLOWED  Pod/ok"));
+    assert_eq!(
+        kspm(&["pss", "--level", "strict", &only_ok]).status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        kspm(&["pss", "--level", "baseline", "--version", "v2.0", &only_ok])
+            .status
+            .code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn who_can_and_can_i_on_the_fixture() {
+    let fixture = repo().join("tests/fixtures/small-cluster");
+    let f = fixture.to_str().expect("utf8");
+    let out = kspm(&["who-can", "delete", "nodes", f, "--format", "json"]);
+    assert!(out.status.success());
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let subjects: Vec<&str> = v[0]["subjects"]
+        .as_array()
+        .expect("subjects")
+        .iter()
+        .filter_map(|s| s["subject"].as_str())
+        .collect();
+    assert!(
+        subjects.contains(&"ServiceAccount:ci/deployer"),
+        "{subjects:?}"
+    );
+    assert!(subjects.contains(&"Group:system:masters"));
+    let yes = kspm(&[
+        "can-i",
+        "--as",
+        "system:serviceaccount:ci:deployer",
+        "get",
+        "secrets",
+        "-n",
+        "shop",
+        f,
+    ]);
+    assert_eq!(yes.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&yes.stdout).contains("ClusterRoleBinding:ci-admin"));
+    let no = kspm(&[
+        "can-i",
+        "--as",
+        "system:serviceaccount:shop:default",
+        "get",
+        "secrets",
+        "-n",
+        "shop",
+        f,
+    ]);
+    assert_eq!(no.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&no.stdout).trim(), "no");
+    let masters = kspm(&[
+        "can-i",
+        "--as",
+        "bob",
+        "--as-group",
+        "system:masters",
+        "escalate",
+        "clusterroles",
+        f,
+    ]);
+    assert_eq!(masters.status.code(), Some(0));
+    assert_eq!(
+        kspm(&["who-can", "get", "pods/exec/x", f]).status.code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn exceptions_and_annotations_suppress_and_are_counted() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().join("c");
+    fs::create_dir_all(&dir).expect("mkdir");
+    write(
+        &dir,
+        "pods.yaml",
+        r#"apiVersion: v1
+kind: Pod
+metadata:
+  name: agent
+  namespace: ops
+  annotations: {kspm.io/ignore: "KSPM-W-001, KSPM-W-025"}
+spec: {containers: [{name: a, image: "x:1", securityContext: {privileged: true}}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: other, namespace: ops}
+spec: {hostPID: true, containers: [{name: a, image: "x:1", securityContext: {privileged: true}}]}
+"#,
+    );
+    let exc = write(
+        tmp.path(),
+        "exceptions.yaml",
+        "exceptions:\n- check: KSPM-W-002\n  resource: \"Pod:ops/*\"\n  reason: node agent, reviewed\n- check: KSPM-W-001\n  resource: Pod:ops/other\n  reason: expired one\n  expires: 2000-01-01\n",
+    );
+    let d = dir.to_str().expect("utf8");
+    let out = kspm(&["scan", d, "-f", "json", "--exceptions", &exc]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let active: Vec<(String, String)> = v["findings"]
+        .as_array()
+        .expect("f")
+        .iter()
+        .map(|f| {
+            (
+                f["check"].as_str().unwrap_or("").into(),
+                f["resource"].as_str().unwrap_or("").into(),
+            )
+        })
+        .collect();
+    assert!(
+        !active.contains(&("KSPM-W-001".into(), "Pod:ops/agent".into())),
+        "annotation suppresses"
+    );
+    assert!(
+        active.contains(&("KSPM-W-001".into(), "Pod:ops/other".into())),
+        "expired exception does not"
+    );
+    assert!(
+        !active.iter().any(|(c, _)| c == "KSPM-W-002"),
+        "exception suppresses"
+    );
+    assert_eq!(v["summary"]["suppressed"], 3);
+    let reasons: Vec<&str> = v["suppressed"]
+        .as_array()
+        .expect("s")
+        .iter()
+        .filter_map(|s| s["reason"].as_str())
+        .collect();
+    assert!(
+        reasons.contains(&"node agent, reviewed") && reasons.contains(&"annotation kspm.io/ignore")
+    );
+    // A malformed exceptions file is a usage error naming the file.
+    let bad = write(tmp.path(), "bad.yaml", "exceptions:\n- chek: X\n");
+    let out = kspm(&["scan", d, "--exceptions", &bad]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bad.yaml"));
+}
+
+#[test]
+fn profile_all_adds_hygiene_checks() {
+    let fixture = repo().join("tests/fixtures/small-cluster");
+    let f = fixture.to_str().expect("utf8");
+    let count = |args: &[&str]| -> Vec<String> {
+        let mut a = vec!["scan", f, "-f", "json"];
+        a.extend_from_slice(args);
+        let v: Value = serde_json::from_slice(&kspm(&a).stdout).expect("json");
+        v["findings"]
+            .as_array()
+            .expect("f")
+            .iter()
+            .filter_map(|x| x["check"].as_str().map(str::to_string))
+            .collect()
+    };
+    let security = count(&[]);
+    let all = count(&["--profile", "all"]);
+    assert!(!security.iter().any(|c| c == "KSPM-Q-004"));
+    assert!(all.iter().any(|c| c == "KSPM-Q-004") && all.len() > security.len());
+    let with_registry = count(&["--allowed-registry", "registry.example.com/"]);
+    assert!(with_registry.iter().any(|c| c == "KSPM-I-003"));
+}
