@@ -160,6 +160,7 @@ pub fn load_cluster_dir(dir: &Path) -> ClusterSnapshot {
     {
         read_info(&info_path, &mut cluster);
     }
+    read_kubelet_configs(&dir.join("kubelet"), &mut cluster);
     let mut files = Vec::new();
     let mut visited = HashSet::new();
     walk(dir, true, &mut files, &mut visited, &mut cluster.errors);
@@ -168,6 +169,59 @@ pub fn load_cluster_dir(dir: &Path) -> ClusterSnapshot {
     }
     debug!(cluster = %cluster.info.name, objects = cluster.objects.len(), errors = cluster.errors.len(), "read cluster");
     cluster
+}
+
+/// Reads `kubelet/<node>.json`: the response of `GET /api/v1/nodes/<node>/proxy/configz`
+/// (`{"kubeletconfig": {...}}`) or a bare KubeletConfiguration, as a `KubeletConfiguration`
+/// object named after the node.
+fn read_kubelet_configs(dir: &Path, cluster: &mut ClusterSnapshot) {
+    if !dir.is_dir() {
+        return;
+    }
+    let entries = match sorted_entries(dir) {
+        Ok(e) => e,
+        Err(e) => {
+            cluster.errors.push(e);
+            return;
+        }
+    };
+    for path in entries.into_iter().filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "json")) {
+        let file = path_str(&path);
+        let node = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let parsed = fs::read_to_string(&path)
+            .map_err(|e| io_error(&path, &e))
+            .and_then(|text| {
+                serde_json::from_str::<serde_json::Value>(&text).map_err(|e| LoadError {
+                    file: file.clone(),
+                    line: Some(e.line()),
+                    column: Some(e.column()),
+                    message: format!("invalid kubelet configz JSON: {}", e.to_string().split(" at line ").next().unwrap_or("")),
+                })
+            });
+        let value = match parsed {
+            Ok(v) => v,
+            Err(e) => {
+                cluster.errors.push(e);
+                continue;
+            }
+        };
+        let config = value.get("kubeletconfig").cloned().unwrap_or(value);
+        if !config.is_object() {
+            cluster.errors.push(LoadError { file, line: None, column: None, message: "kubelet configz is not a JSON object".into() });
+            continue;
+        }
+        let body = serde_json::json!({
+            "apiVersion": "kubelet.config.k8s.io/v1beta1",
+            "kind": "KubeletConfiguration",
+            "metadata": {"name": node},
+            "config": config,
+        });
+        let Some(map) = body.as_object().cloned() else { continue };
+        match kspm_engine::parse::object_from_map(map, kspm_engine::object::Source { file: file.clone(), line: Some(1) }) {
+            Ok(o) => cluster.objects.push(o),
+            Err(m) => cluster.errors.push(LoadError { file, line: None, column: None, message: m }),
+        }
+    }
 }
 
 fn walk(
@@ -357,6 +411,23 @@ mod tests {
         assert_eq!(msgs.len(), 2, "{msgs:?}");
         assert!(msgs[0].contains("not UTF-8") || msgs[1].contains("not UTF-8"));
         assert!(msgs.iter().any(|m| m.contains("provder")));
+    }
+
+    #[test]
+    fn kubelet_configz_files_become_objects() {
+        let t = tempfile::tempdir().expect("tmp");
+        write(t.path(), "c/kubelet/node-1.json", "{\"kubeletconfig\": {\"readOnlyPort\": 10255}}");
+        write(t.path(), "c/kubelet/node-2.json", "{\"readOnlyPort\": 0}");
+        write(t.path(), "c/kubelet/node-3.json", "{broken");
+        write(t.path(), "c/kubelet/notes.txt", "ignored");
+        let s = load(&[t.path().join("c")]);
+        let c = &s.clusters[0];
+        let kubelets: Vec<_> = c.objects.iter().filter(|o| o.kind == "KubeletConfiguration").collect();
+        assert_eq!(kubelets.len(), 2);
+        assert_eq!(kubelets[0].node_ref(), "KubeletConfiguration:node-1");
+        assert_eq!(kubelets[0].body["config"]["readOnlyPort"], 10255);
+        assert_eq!(c.errors.len(), 1);
+        assert!(c.errors[0].file.ends_with("node-3.json") && c.errors[0].line == Some(1));
     }
 
     #[test]

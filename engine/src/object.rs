@@ -84,6 +84,7 @@ pub const CLUSTER_SCOPED_KINDS: &[&str] = &[
     "PriorityLevelConfiguration",
     "ClusterIssuer",
     "ClusterPolicy",
+    "KubeletConfiguration",
 ];
 
 impl Object {

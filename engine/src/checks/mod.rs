@@ -2,6 +2,7 @@
 //! one family of checks per module, with its tests beside it.
 
 pub mod images;
+pub mod kubelet;
 pub mod network;
 pub mod pod_security;
 pub mod rbac;
@@ -87,6 +88,7 @@ pub fn catalogue() -> Vec<&'static Check> {
         .iter()
         .chain(pod_security::CHECKS.iter())
         .chain(images::CHECKS.iter())
+        .chain(kubelet::CHECKS.iter())
         .chain(resources::CHECKS.iter())
         .chain(service_accounts::CHECKS.iter())
         .chain(network::CHECKS.iter())

@@ -1,0 +1,220 @@
+//! Kubelet configuration checks (CIS 4.2.x), on the effective configuration the kubelet reports
+//! at `/api/v1/nodes/<node>/proxy/configz` (snapshot: `kubelet/<node>.json`). Defaults are the
+//! `kubelet.config.k8s.io/v1beta1` ones, since configz reports the merged configuration.
+
+use super::{Check, Context, Evidence, Hit};
+use crate::controls::{c, Control, Framework::*};
+use crate::options::Profile;
+use crate::severity::Severity;
+use serde_json::Value;
+
+/// Cipher suites CIS 4.2.12 accepts.
+const STRONG_CIPHERS: &[&str] = &[
+    "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+    "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+    "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305",
+    "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+    "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305",
+    "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+    "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+    "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+    "TLS_AES_128_GCM_SHA256",
+    "TLS_AES_256_GCM_SHA384",
+    "TLS_CHACHA20_POLY1305_SHA256",
+];
+
+/// A setting and why its value fails, or `None` when it passes.
+type Rule = fn(&Value) -> Option<(&'static str, Value, String)>;
+
+fn at<'a>(cfg: &'a Value, pointer: &str) -> Option<&'a Value> {
+    cfg.pointer(pointer).filter(|v| !v.is_null())
+}
+
+fn anonymous(cfg: &Value) -> Option<(&'static str, Value, String)> {
+    let v = at(cfg, "/authentication/anonymous/enabled");
+    (v.and_then(Value::as_bool) == Some(true)).then(|| ("authentication.anonymous.enabled", Value::Bool(true), "anonymous requests to the kubelet API are allowed".into()))
+}
+
+fn authorization(cfg: &Value) -> Option<(&'static str, Value, String)> {
+    let mode = at(cfg, "/authorization/mode").and_then(Value::as_str).unwrap_or("Webhook");
+    (mode == "AlwaysAllow").then(|| ("authorization.mode", Value::String(mode.into()), "the kubelet authorizes every authenticated request (AlwaysAllow)".into()))
+}
+
+fn client_ca(cfg: &Value) -> Option<(&'static str, Value, String)> {
+    let ca = at(cfg, "/authentication/x509/clientCAFile").and_then(Value::as_str).unwrap_or("");
+    ca.is_empty().then(|| ("authentication.x509.clientCAFile", Value::Null, "no client CA: the kubelet cannot authenticate clients by certificate".into()))
+}
+
+fn read_only_port(cfg: &Value) -> Option<(&'static str, Value, String)> {
+    let port = at(cfg, "/readOnlyPort").and_then(Value::as_i64).unwrap_or(0);
+    (port != 0).then(|| ("readOnlyPort", Value::from(port), format!("the unauthenticated read-only port {port} is open")))
+}
+
+fn streaming_timeout(cfg: &Value) -> Option<(&'static str, Value, String)> {
+    let t = at(cfg, "/streamingConnectionIdleTimeout").and_then(Value::as_str)?;
+    matches!(t, "0" | "0s" | "0m" | "0h").then(|| ("streamingConnectionIdleTimeout", Value::String(t.into()), "streaming connections (exec, port-forward) never time out".into()))
+}
+
+fn iptables_chains(cfg: &Value) -> Option<(&'static str, Value, String)> {
+    (at(cfg, "/makeIPTablesUtilChains").and_then(Value::as_bool) == Some(false)).then(|| ("makeIPTablesUtilChains", Value::Bool(false), "the kubelet does not manage its iptables utility chains".into()))
+}
+
+fn tls_files(cfg: &Value) -> Option<(&'static str, Value, String)> {
+    let cert = at(cfg, "/tlsCertFile").and_then(Value::as_str).unwrap_or("");
+    let key = at(cfg, "/tlsPrivateKeyFile").and_then(Value::as_str).unwrap_or("");
+    let bootstrap = at(cfg, "/serverTLSBootstrap").and_then(Value::as_bool) == Some(true);
+    ((cert.is_empty() || key.is_empty()) && !bootstrap).then(|| ("tlsCertFile", Value::String(cert.into()), "no serving certificate and no serverTLSBootstrap: the kubelet serves a self-signed certificate".into()))
+}
+
+fn rotate_certificates(cfg: &Value) -> Option<(&'static str, Value, String)> {
+    let v = at(cfg, "/rotateCertificates").and_then(Value::as_bool).unwrap_or(false);
+    (!v).then(|| ("rotateCertificates", Value::Bool(v), "client certificate rotation is off".into()))
+}
+
+fn server_cert_rotation(cfg: &Value) -> Option<(&'static str, Value, String)> {
+    (at(cfg, "/featureGates/RotateKubeletServerCertificate").and_then(Value::as_bool) == Some(false)).then(|| ("featureGates.RotateKubeletServerCertificate", Value::Bool(false), "serving certificate rotation is disabled".into()))
+}
+
+fn ciphers(cfg: &Value) -> Option<(&'static str, Value, String)> {
+    match at(cfg, "/tlsCipherSuites").and_then(Value::as_array) {
+        None => Some(("tlsCipherSuites", Value::Null, "no cipher suites set: Go's defaults include CBC suites".into())),
+        Some(list) => {
+            let weak: Vec<&str> = list.iter().filter_map(Value::as_str).filter(|c| !STRONG_CIPHERS.contains(c)).collect();
+            (!weak.is_empty()).then(|| ("tlsCipherSuites", Value::Array(list.clone()), format!("weak cipher suites allowed: {}", weak.join(", "))))
+        }
+    }
+}
+
+fn pid_limit(cfg: &Value) -> Option<(&'static str, Value, String)> {
+    let v = at(cfg, "/podPidsLimit").and_then(Value::as_i64).unwrap_or(-1);
+    (v <= 0).then(|| ("podPidsLimit", Value::from(v), "no per-pod PID limit: one pod can fork-bomb the node".into()))
+}
+
+fn seccomp_default(cfg: &Value) -> Option<(&'static str, Value, String)> {
+    let v = at(cfg, "/seccompDefault").and_then(Value::as_bool).unwrap_or(false);
+    (!v).then(|| ("seccompDefault", Value::Bool(v), "pods without a seccomp profile run Unconfined (seccompDefault is off)".into()))
+}
+
+fn protect_kernel(cfg: &Value) -> Option<(&'static str, Value, String)> {
+    let v = at(cfg, "/protectKernelDefaults").and_then(Value::as_bool).unwrap_or(false);
+    (!v).then(|| ("protectKernelDefaults", Value::Bool(v), "the kubelet may change kernel tunables the node's defaults set".into()))
+}
+
+fn hits<'a>(ctx: &Context<'a>, rule: Rule) -> Vec<Hit<'a>> {
+    ctx.inv
+        .of_kind("KubeletConfiguration")
+        .iter()
+        .filter_map(|o| {
+            let cfg = o.body.get("config")?;
+            let (field, value, message) = rule(cfg)?;
+            Some(Hit {
+                object: o,
+                message: format!("node {}: {message}", o.name),
+                evidence: vec![Evidence::new(format!("config.{field}"), value)],
+            })
+        })
+        .collect()
+}
+
+macro_rules! kubelet_run {
+    ($name:ident, $rule:ident) => {
+        fn $name<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+            hits(ctx, $rule)
+        }
+    };
+}
+
+kubelet_run!(run_anonymous, anonymous);
+kubelet_run!(run_authorization, authorization);
+kubelet_run!(run_client_ca, client_ca);
+kubelet_run!(run_read_only_port, read_only_port);
+kubelet_run!(run_streaming_timeout, streaming_timeout);
+kubelet_run!(run_iptables_chains, iptables_chains);
+kubelet_run!(run_tls_files, tls_files);
+kubelet_run!(run_rotate_certificates, rotate_certificates);
+kubelet_run!(run_server_cert_rotation, server_cert_rotation);
+kubelet_run!(run_ciphers, ciphers);
+kubelet_run!(run_pid_limit, pid_limit);
+kubelet_run!(run_seccomp_default, seccomp_default);
+kubelet_run!(run_protect_kernel, protect_kernel);
+
+const fn k(
+    id: &'static str,
+    title: &'static str,
+    severity: Severity,
+    description: &'static str,
+    remediation: &'static str,
+    controls: &'static [Control],
+    run: for<'a> fn(&Context<'a>) -> Vec<Hit<'a>>,
+) -> Check {
+    Check { id, title, severity, description, remediation, kinds: &["KubeletConfiguration"], controls, profile: Profile::Security, run }
+}
+
+/// The kubelet checks.
+pub static CHECKS: &[Check] = &[
+    k("KSPM-K-001", "Kubelet allows anonymous requests", Severity::Critical,
+        "With anonymous authentication on, anyone who reaches port 10250 is `system:anonymous` to the kubelet; with a permissive authorizer that is exec into every pod on the node.",
+        "Set `authentication.anonymous.enabled: false` in the kubelet configuration.",
+        &[c(CisKubernetes, "4.2.1"), c(CisEks, "3.2.1"), c(CisAks, "3.2.1"), c(NsaCisa, "N18"), c(Soc2, "CC6.1"), c(PciDss, "8.2.1"), c(Iso27001, "A.8.5"), c(Nist800190, "4.5.4")],
+        run_anonymous),
+    k("KSPM-K-002", "Kubelet authorizes every request (AlwaysAllow)", Severity::Critical,
+        "With authorization mode AlwaysAllow any authenticated client may use the whole kubelet API.",
+        "Set `authorization.mode: Webhook`.",
+        &[c(CisKubernetes, "4.2.2"), c(CisEks, "3.2.2"), c(CisAks, "3.2.2"), c(NsaCisa, "N18"), c(Soc2, "CC6.1"), c(Iso27001, "A.8.3"), c(Nist800190, "4.5.4")],
+        run_authorization),
+    k("KSPM-K-003", "Kubelet has no client CA", Severity::High,
+        "Without `authentication.x509.clientCAFile` the kubelet cannot authenticate the API server or other clients by certificate.",
+        "Set `authentication.x509.clientCAFile` to the cluster CA.",
+        &[c(CisKubernetes, "4.2.3"), c(CisEks, "3.2.3"), c(CisAks, "3.2.3"), c(NsaCisa, "N18"), c(Iso27001, "A.8.5")],
+        run_client_ca),
+    k("KSPM-K-004", "Kubelet read-only port is open", Severity::High,
+        "The read-only port (10255) serves pod and node information without authentication.",
+        "Set `readOnlyPort: 0`.",
+        &[c(CisKubernetes, "4.2.4"), c(CisEks, "3.2.4"), c(CisAks, "3.2.4"), c(NsaCisa, "N18"), c(Soc2, "CC6.6"), c(Iso27001, "A.8.20"), c(Nist800190, "4.5.4")],
+        run_read_only_port),
+    k("KSPM-K-005", "Kubelet streaming connections never time out", Severity::Medium,
+        "`streamingConnectionIdleTimeout: 0` keeps idle exec and port-forward sessions open forever.",
+        "Set `streamingConnectionIdleTimeout` to a bounded duration such as 4h.",
+        &[c(CisKubernetes, "4.2.5"), c(CisEks, "3.2.5"), c(CisAks, "3.2.5"), c(Iso27001, "A.8.9")],
+        run_streaming_timeout),
+    k("KSPM-K-006", "Kubelet does not manage iptables utility chains", Severity::Low,
+        "With `makeIPTablesUtilChains: false` the node's iptables rules can drift from what the kubelet and kube-proxy expect.",
+        "Set `makeIPTablesUtilChains: true`.",
+        &[c(CisKubernetes, "4.2.6"), c(CisEks, "3.2.6"), c(CisAks, "3.2.7"), c(Iso27001, "A.8.9")],
+        run_iptables_chains),
+    k("KSPM-K-007", "Kubelet serves a self-signed certificate", Severity::Medium,
+        "Without a serving certificate (or serverTLSBootstrap), clients cannot verify they talk to the real kubelet.",
+        "Set `tlsCertFile`/`tlsPrivateKeyFile`, or `serverTLSBootstrap: true` with CSR approval.",
+        &[c(CisKubernetes, "4.2.9"), c(Soc2, "CC6.7"), c(PciDss, "4.2.1"), c(Iso27001, "A.8.24")],
+        run_tls_files),
+    k("KSPM-K-008", "Kubelet client certificate rotation is off", Severity::Medium,
+        "Without rotation the kubelet's client certificate is long-lived: a stolen one stays valid.",
+        "Set `rotateCertificates: true`.",
+        &[c(CisKubernetes, "4.2.10"), c(CisEks, "3.2.8"), c(CisAks, "3.2.8"), c(Iso27001, "A.8.24")],
+        run_rotate_certificates),
+    k("KSPM-K-009", "Kubelet serving certificate rotation disabled", Severity::Medium,
+        "The RotateKubeletServerCertificate feature gate is explicitly disabled.",
+        "Remove `featureGates.RotateKubeletServerCertificate: false`.",
+        &[c(CisKubernetes, "4.2.11"), c(CisEks, "3.2.9"), c(CisAks, "3.2.9"), c(Iso27001, "A.8.24")],
+        run_server_cert_rotation),
+    k("KSPM-K-010", "Kubelet allows weak TLS cipher suites", Severity::Medium,
+        "Cipher suites outside the ECDHE/AES-GCM/ChaCha20 set are vulnerable or lack forward secrecy.",
+        "Set `tlsCipherSuites` to the strong suites only.",
+        &[c(CisKubernetes, "4.2.12"), c(Soc2, "CC6.7"), c(PciDss, "4.2.1"), c(Iso27001, "A.8.24")],
+        run_ciphers),
+    k("KSPM-K-011", "Kubelet sets no pod PID limit", Severity::Low,
+        "Without `podPidsLimit` one pod can exhaust the node's process IDs.",
+        "Set `podPidsLimit` (e.g. 4096).",
+        &[c(CisKubernetes, "4.2.13"), c(NsaCisa, "N15"), c(Soc2, "A1.1"), c(Iso27001, "A.8.6")],
+        run_pid_limit),
+    k("KSPM-K-012", "Kubelet does not default pods to RuntimeDefault seccomp", Severity::Low,
+        "With `seccompDefault: true` every pod without a profile gets the runtime's default filter instead of none.",
+        "Set `seccompDefault: true`.",
+        &[c(CisKubernetes, "4.2.14"), c(NsaCisa, "N7"), c(Iso27001, "A.8.9"), c(Nist800190, "4.4.3")],
+        run_seccomp_default),
+    k("KSPM-K-013", "Kubelet does not protect kernel defaults", Severity::Low,
+        "With `protectKernelDefaults: true` the kubelet refuses to start if kernel tunables differ from its expectations instead of changing them.",
+        "Set `protectKernelDefaults: true` and tune the node's sysctls accordingly.",
+        &[c(CisAks, "3.2.6"), c(NsaCisa, "N18"), c(Iso27001, "A.8.9")],
+        run_protect_kernel),
+];
