@@ -2,6 +2,7 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use kspm_engine::controls::Framework;
 use kspm_engine::options::Profile;
 use kspm_engine::pss::report::{self as pss_report, AdmissionResult};
 use kspm_engine::pss::{Level, Version};
@@ -30,6 +31,8 @@ struct Cli {
 enum Command {
     /// Scan snapshot directories, files or fleets and report findings.
     Scan(ScanArgs),
+    /// Per-control compliance (pass, fail, not assessable) for one framework.
+    Compliance(ComplianceArgs),
     /// Would Pod Security Admission admit these objects? (exact upstream semantics)
     Pss(PssArgs),
     /// List every subject that can perform an action, with the binding and rule that grant it.
@@ -75,6 +78,26 @@ impl From<OutputFormat> for Format {
             OutputFormat::Sarif => Format::Sarif,
         }
     }
+}
+
+#[derive(Args)]
+struct ComplianceArgs {
+    /// Snapshot paths.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// Framework: cis-kubernetes, cis-eks, cis-gke, cis-aks, nsa-cisa, pss, soc2, pci-dss,
+    /// hipaa, iso-27001, nist-800-190.
+    #[arg(long)]
+    framework: String,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = PssFormat::Table)]
+    format: PssFormat,
+    /// Which checks run (`all` assesses the hygiene controls too).
+    #[arg(long, default_value = "security", value_parser = parse_profile)]
+    profile: Profile,
+    /// Allowed image registry prefix (repeatable).
+    #[arg(long = "allowed-registry")]
+    allowed_registries: Vec<String>,
 }
 
 #[derive(Args)]
@@ -218,6 +241,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Scan(args) => scan(args),
         Command::Pss(args) => pss(args),
+        Command::Compliance(args) => compliance(args),
         Command::WhoCan(args) => who_can(args),
         Command::CanI(args) => can_i(args),
         Command::Checks {
@@ -407,4 +431,39 @@ fn can_i(args: CanIArgs) -> Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+fn compliance(args: ComplianceArgs) -> Result<ExitCode> {
+    let Some(fw) = Framework::ALL.iter().find(|f| f.id() == args.framework) else {
+        let ids: Vec<&str> = Framework::ALL.iter().map(|f| f.id()).collect();
+        bail!(
+            "unknown framework `{}` (expected one of {})",
+            args.framework,
+            ids.join(", ")
+        );
+    };
+    let options = ScanOptions {
+        profile: args.profile,
+        allowed_registries: args.allowed_registries,
+        ..Default::default()
+    };
+    let outcome = kspm_api::pipeline::scan_paths(&args.paths, &options);
+    if outcome.report.clusters.is_empty() {
+        bail!("nothing to scan");
+    }
+    let summaries: Vec<_> = outcome
+        .report
+        .compliance
+        .iter()
+        .filter(|c| c.framework == fw.id())
+        .collect();
+    if summaries.is_empty() {
+        bail!("{} applies to none of the clusters scanned", fw.id());
+    }
+    let text = match args.format {
+        PssFormat::Table => render::compliance::table(&summaries),
+        PssFormat::Json => render::compliance::json(&summaries),
+    };
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    Ok(ExitCode::SUCCESS)
 }

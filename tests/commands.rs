@@ -263,3 +263,89 @@ fn profile_all_adds_hygiene_checks() {
     let with_registry = count(&["--allowed-registry", "registry.example.com/"]);
     assert!(with_registry.iter().any(|c| c == "KSPM-I-003"));
 }
+
+#[test]
+fn compliance_reports_pass_fail_and_not_assessable() {
+    let demo = repo().join("examples/demo-fleet/eks-prod-us-east-1");
+    let d = demo.to_str().expect("utf8");
+    let out = kspm(&[
+        "compliance",
+        d,
+        "--framework",
+        "cis-kubernetes",
+        "--format",
+        "json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let controls = v[0]["controls"].as_array().expect("controls");
+    let status = |id: &str| {
+        controls
+            .iter()
+            .find(|c| c["id"] == id)
+            .map(|c| c["status"].as_str().unwrap_or("").to_string())
+    };
+    assert_eq!(
+        status("5.2.2").as_deref(),
+        Some("fail"),
+        "privileged containers in the demo"
+    );
+    assert_eq!(status("5.2.11").as_deref(), Some("pass"));
+    assert_eq!(
+        status("5.5.1").as_deref(),
+        Some("not_assessable"),
+        "no registry allow-list given"
+    );
+    assert_eq!(status("4.2.7").as_deref(), Some("not_assessable"));
+    let alias = controls.iter().find(|c| c["id"] == "5.7.4").expect("5.7.4");
+    assert_eq!(alias["aliases"][0], "cis-1.12:5.6.4");
+    let total = v[0]["controls_total"].as_u64().unwrap_or(0);
+    let parts = [
+        "controls_passed",
+        "controls_failed",
+        "controls_not_assessable",
+    ]
+    .iter()
+    .map(|k| v[0][*k].as_u64().unwrap_or(0))
+    .sum::<u64>();
+    assert_eq!(total, parts);
+    // With the registry allow-list 5.5.1 becomes assessable.
+    let out = kspm(&[
+        "compliance",
+        d,
+        "--framework",
+        "cis-kubernetes",
+        "--format",
+        "json",
+        "--allowed-registry",
+        "602401143452.dkr.ecr.us-east-1.amazonaws.com/",
+    ]);
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let c551 = v[0]["controls"]
+        .as_array()
+        .expect("c")
+        .iter()
+        .find(|c| c["id"] == "5.5.1")
+        .cloned()
+        .expect("5.5.1");
+    assert_ne!(c551["status"], "not_assessable");
+    // Managed benchmarks apply only to their provider; unknown frameworks are usage errors.
+    assert_eq!(
+        kspm(&["compliance", d, "--framework", "cis-gke"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        kspm(&["compliance", d, "--framework", "nope"])
+            .status
+            .code(),
+        Some(2)
+    );
+    let table = kspm(&["compliance", d, "--framework", "nsa-cisa"]);
+    assert!(String::from_utf8_lossy(&table.stdout).contains("N/A"));
+}

@@ -185,9 +185,15 @@ fn read_kubelet_configs(dir: &Path, cluster: &mut ClusterSnapshot) {
             return;
         }
     };
-    for path in entries.into_iter().filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "json")) {
+    for path in entries
+        .into_iter()
+        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "json"))
+    {
         let file = path_str(&path);
-        let node = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let node = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let parsed = fs::read_to_string(&path)
             .map_err(|e| io_error(&path, &e))
             .and_then(|text| {
@@ -195,7 +201,10 @@ fn read_kubelet_configs(dir: &Path, cluster: &mut ClusterSnapshot) {
                     file: file.clone(),
                     line: Some(e.line()),
                     column: Some(e.column()),
-                    message: format!("invalid kubelet configz JSON: {}", e.to_string().split(" at line ").next().unwrap_or("")),
+                    message: format!(
+                        "invalid kubelet configz JSON: {}",
+                        e.to_string().split(" at line ").next().unwrap_or("")
+                    ),
                 })
             });
         let value = match parsed {
@@ -207,7 +216,12 @@ fn read_kubelet_configs(dir: &Path, cluster: &mut ClusterSnapshot) {
         };
         let config = value.get("kubeletconfig").cloned().unwrap_or(value);
         if !config.is_object() {
-            cluster.errors.push(LoadError { file, line: None, column: None, message: "kubelet configz is not a JSON object".into() });
+            cluster.errors.push(LoadError {
+                file,
+                line: None,
+                column: None,
+                message: "kubelet configz is not a JSON object".into(),
+            });
             continue;
         }
         let body = serde_json::json!({
@@ -216,10 +230,23 @@ fn read_kubelet_configs(dir: &Path, cluster: &mut ClusterSnapshot) {
             "metadata": {"name": node},
             "config": config,
         });
-        let Some(map) = body.as_object().cloned() else { continue };
-        match kspm_engine::parse::object_from_map(map, kspm_engine::object::Source { file: file.clone(), line: Some(1) }) {
+        let Some(map) = body.as_object().cloned() else {
+            continue;
+        };
+        match kspm_engine::parse::object_from_map(
+            map,
+            kspm_engine::object::Source {
+                file: file.clone(),
+                line: Some(1),
+            },
+        ) {
             Ok(o) => cluster.objects.push(o),
-            Err(m) => cluster.errors.push(LoadError { file, line: None, column: None, message: m }),
+            Err(m) => cluster.errors.push(LoadError {
+                file,
+                line: None,
+                column: None,
+                message: m,
+            }),
         }
     }
 }
@@ -416,13 +443,21 @@ mod tests {
     #[test]
     fn kubelet_configz_files_become_objects() {
         let t = tempfile::tempdir().expect("tmp");
-        write(t.path(), "c/kubelet/node-1.json", "{\"kubeletconfig\": {\"readOnlyPort\": 10255}}");
+        write(
+            t.path(),
+            "c/kubelet/node-1.json",
+            "{\"kubeletconfig\": {\"readOnlyPort\": 10255}}",
+        );
         write(t.path(), "c/kubelet/node-2.json", "{\"readOnlyPort\": 0}");
         write(t.path(), "c/kubelet/node-3.json", "{broken");
         write(t.path(), "c/kubelet/notes.txt", "ignored");
         let s = load(&[t.path().join("c")]);
         let c = &s.clusters[0];
-        let kubelets: Vec<_> = c.objects.iter().filter(|o| o.kind == "KubeletConfiguration").collect();
+        let kubelets: Vec<_> = c
+            .objects
+            .iter()
+            .filter(|o| o.kind == "KubeletConfiguration")
+            .collect();
         assert_eq!(kubelets.len(), 2);
         assert_eq!(kubelets[0].node_ref(), "KubeletConfiguration:node-1");
         assert_eq!(kubelets[0].body["config"]["readOnlyPort"], 10255);

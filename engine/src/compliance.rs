@@ -1,10 +1,9 @@
-//! Compliance summaries: per cluster and framework, which mapped controls pass and which fail.
-//!
-//! A control is assessed by the checks that map to it; it fails when any of those checks has a
-//! finding in the cluster. Controls no check maps to are not listed (they are not assessed).
+//! Compliance summaries: per cluster and framework, each control passed, failed or not
+//! assessable (a manual control, data the snapshot lacks, or checks outside the profile).
 
 use crate::checks::Check;
 use crate::controls::Framework;
+use crate::frameworks;
 use crate::report::Finding;
 use crate::snapshot::ClusterSnapshot;
 use serde::Serialize;
@@ -15,12 +14,21 @@ use std::collections::BTreeMap;
 pub struct ControlResult {
     /// Control ID.
     pub id: &'static str,
-    /// `pass` or `fail`.
+    /// Title, where the framework catalogue has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<&'static str>,
+    /// The same control in other versions of the framework (`cis-1.12:5.2.9`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
+    /// `pass`, `fail` or `not_assessable`.
     pub status: &'static str,
     /// Checks that assess it.
     pub checks: Vec<&'static str>,
     /// Findings that make it fail.
     pub findings: usize,
+    /// Why it is not assessable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// One framework on one cluster.
@@ -32,57 +40,115 @@ pub struct ComplianceSummary {
     pub framework: &'static str,
     /// Framework title.
     pub title: &'static str,
-    /// Controls assessed.
+    /// Controls listed.
     pub controls_total: usize,
     /// Controls passing.
     pub controls_passed: usize,
-    /// Percentage of assessed controls passing (0–100, one decimal).
-    pub score: f64,
+    /// Controls failing.
+    pub controls_failed: usize,
+    /// Controls that could not be assessed.
+    pub controls_not_assessable: usize,
+    /// Percentage of assessed controls passing (0–100, one decimal); `null` if none assessed.
+    pub score: Option<f64>,
     /// Per control.
     pub controls: Vec<ControlResult>,
 }
 
-/// Summarises one cluster's findings per framework.
+/// Summarises one cluster's findings per framework. `all_checks` is the whole catalogue;
+/// `skipped` says, per check ID that did not run, why.
 pub fn summarize(
     cluster: &ClusterSnapshot,
-    catalogue: &[&'static Check],
+    all_checks: &[&'static Check],
+    skipped: &BTreeMap<&'static str, String>,
     findings: &[Finding],
 ) -> Vec<ComplianceSummary> {
+    let mut per_check: BTreeMap<&str, usize> = BTreeMap::new();
+    for f in findings {
+        *per_check.entry(f.check).or_default() += 1;
+    }
     let mut out = Vec::new();
     for fw in Framework::ALL {
         if !fw.applies_to(cluster.info.provider) {
             continue;
         }
-        let mut controls: BTreeMap<&'static str, (Vec<&'static str>, usize)> = BTreeMap::new();
-        for check in catalogue {
+        let mut mapped: BTreeMap<&'static str, Vec<&'static str>> = BTreeMap::new();
+        for check in all_checks {
             for ctl in check.controls.iter().filter(|c| c.framework == fw) {
-                let entry = controls.entry(ctl.id).or_default();
-                entry.0.push(check.id);
-                entry.1 += findings.iter().filter(|f| f.check == check.id).count();
+                mapped.entry(ctl.id).or_default().push(check.id);
             }
         }
-        if controls.is_empty() {
+        let defs: Vec<(&'static str, Option<&'static str>, Option<&'static str>)> =
+            match frameworks::catalogue(fw) {
+                Some(cat) => cat
+                    .iter()
+                    .map(|d| (d.id, Some(d.title), d.manual))
+                    .collect(),
+                None => mapped.keys().map(|id| (*id, None, None)).collect(),
+            };
+        if defs.is_empty() {
             continue;
         }
-        let results: Vec<ControlResult> = controls
+        let controls: Vec<ControlResult> = defs
             .into_iter()
-            .map(|(id, (checks, n))| ControlResult {
-                id,
-                status: if n == 0 { "pass" } else { "fail" },
-                checks,
-                findings: n,
+            .map(|(id, title, manual)| {
+                let checks = mapped.get(id).cloned().unwrap_or_default();
+                let ran: Vec<&str> = checks
+                    .iter()
+                    .copied()
+                    .filter(|c| !skipped.contains_key(c))
+                    .collect();
+                let aliases =
+                    if fw == Framework::CisKubernetes && frameworks::cis_v1_12_id(id) != id {
+                        vec![format!("cis-1.12:{}", frameworks::cis_v1_12_id(id))]
+                    } else {
+                        Vec::new()
+                    };
+                let (status, n, reason) = if ran.is_empty() {
+                    let why = match manual {
+                        Some(m) => m.to_string(),
+                        None if checks.is_empty() => "no check covers it yet".to_string(),
+                        None => {
+                            let mut reasons: Vec<&str> = checks
+                                .iter()
+                                .filter_map(|c| skipped.get(c).map(String::as_str))
+                                .collect();
+                            reasons.dedup();
+                            reasons.join("; ")
+                        }
+                    };
+                    ("not_assessable", 0, Some(why))
+                } else {
+                    let n: usize = ran
+                        .iter()
+                        .map(|c| per_check.get(c).copied().unwrap_or(0))
+                        .sum();
+                    (if n == 0 { "pass" } else { "fail" }, n, None)
+                };
+                ControlResult {
+                    id,
+                    title,
+                    aliases,
+                    status,
+                    checks,
+                    findings: n,
+                    reason,
+                }
             })
             .collect();
-        let passed = results.iter().filter(|r| r.findings == 0).count();
-        let total = results.len();
+        let passed = controls.iter().filter(|c| c.status == "pass").count();
+        let failed = controls.iter().filter(|c| c.status == "fail").count();
+        let assessed = passed + failed;
         out.push(ComplianceSummary {
             cluster: cluster.info.name.clone(),
             framework: fw.id(),
             title: fw.title(),
-            controls_total: total,
+            controls_total: controls.len(),
             controls_passed: passed,
-            score: (passed as f64 * 1000.0 / total as f64).round() / 10.0,
-            controls: results,
+            controls_failed: failed,
+            controls_not_assessable: controls.len() - assessed,
+            score: (assessed > 0)
+                .then(|| (passed as f64 * 1000.0 / assessed as f64).round() / 10.0),
+            controls,
         });
     }
     out

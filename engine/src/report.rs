@@ -204,10 +204,7 @@ pub fn evaluate(snapshot: &Snapshot) -> Report {
 
 /// Evaluates the checks of the options' profile on every cluster of the snapshot.
 pub fn evaluate_with(snapshot: &Snapshot, options: &ScanOptions) -> Report {
-    let catalogue: Vec<&'static checks::Check> = checks::catalogue()
-        .into_iter()
-        .filter(|c| c.profile <= options.profile)
-        .collect();
+    let catalogue = checks::catalogue();
     let mut suppressed = Vec::new();
     let mut findings = Vec::new();
     let mut clusters = Vec::new();
@@ -218,7 +215,8 @@ pub fn evaluate_with(snapshot: &Snapshot, options: &ScanOptions) -> Report {
         .map(|e| ReportError::from_load(None, e))
         .collect();
     for cluster in &snapshot.clusters {
-        let (cluster_findings, cluster_suppressed) = evaluate_cluster(cluster, &catalogue, options);
+        let (cluster_findings, cluster_suppressed, skipped) =
+            evaluate_cluster(cluster, &catalogue, options);
         suppressed.extend(cluster_suppressed);
         let inv = Inventory::new(cluster);
         let kinds = inv.kind_counts();
@@ -234,6 +232,7 @@ pub fn evaluate_with(snapshot: &Snapshot, options: &ScanOptions) -> Report {
         compliance.extend(compliance::summarize(
             cluster,
             &catalogue,
+            &skipped,
             &cluster_findings,
         ));
         clusters.push(ClusterSummary {
@@ -294,7 +293,11 @@ fn evaluate_cluster(
     cluster: &ClusterSnapshot,
     catalogue: &[&'static checks::Check],
     options: &ScanOptions,
-) -> (Vec<Finding>, Vec<Suppressed>) {
+) -> (
+    Vec<Finding>,
+    Vec<Suppressed>,
+    std::collections::BTreeMap<&'static str, String>,
+) {
     let inv = Inventory::new(cluster);
     let rbac = Rbac::build(&cluster.objects, cluster.info.version().map(|(_, m)| m));
     let ctx = Context {
@@ -304,7 +307,19 @@ fn evaluate_cluster(
     };
     let mut out = Vec::new();
     let mut suppressed = Vec::new();
+    let mut skipped = std::collections::BTreeMap::new();
     for check in catalogue {
+        if check.profile > options.profile {
+            skipped.insert(
+                check.id,
+                format!("{} is not in the selected profile", check.id),
+            );
+            continue;
+        }
+        if let Some(why) = check.needs.missing(&ctx) {
+            skipped.insert(check.id, why.to_string());
+            continue;
+        }
         for hit in (check.run)(&ctx) {
             let ignored_by_annotation =
                 hit.object
@@ -352,5 +367,5 @@ fn evaluate_cluster(
             }
         }
     }
-    (out, suppressed)
+    (out, suppressed, skipped)
 }

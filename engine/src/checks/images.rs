@@ -1,6 +1,7 @@
 //! Image checks: mutable tags, digests, registry allow-list, pull policy.
 
 use super::pod_security::WORKLOAD_KINDS;
+use super::Needs;
 use super::{Check, Context, Evidence, Hit};
 use crate::controls::{c, Framework::*};
 use crate::options::Profile;
@@ -169,6 +170,7 @@ pub static CHECKS: &[Check] = &[
         kinds: WORKLOAD_KINDS,
         controls: &[c(NsaCisa, "N12"), c(Soc2, "CC8.1"), c(PciDss, "6.3.2"), c(Iso27001, "A.8.32"), c(Nist800190, "4.1.5")],
         profile: Profile::Security,
+        needs: Needs::Nothing,
         run: mutable_tag,
     },
     Check {
@@ -180,6 +182,7 @@ pub static CHECKS: &[Check] = &[
         kinds: WORKLOAD_KINDS,
         controls: &[c(NsaCisa, "N12"), c(Soc2, "CC8.1"), c(Iso27001, "A.8.32"), c(Nist800190, "4.1.5")],
         profile: Profile::All,
+        needs: Needs::Nothing,
         run: not_pinned,
     },
     Check {
@@ -191,6 +194,7 @@ pub static CHECKS: &[Check] = &[
         kinds: WORKLOAD_KINDS,
         controls: &[c(CisKubernetes, "5.5.1"), c(CisEks, "5.1.4"), c(CisGke, "5.1.4"), c(CisAks, "5.1.4"), c(NsaCisa, "N12"), c(Soc2, "CC8.1"), c(PciDss, "6.3.2"), c(Iso27001, "A.8.32"), c(Nist800190, "4.2.2")],
         profile: Profile::Security,
+        needs: Needs::AllowedRegistries,
         run: registry_not_allowed,
     },
     Check {
@@ -202,6 +206,7 @@ pub static CHECKS: &[Check] = &[
         kinds: WORKLOAD_KINDS,
         controls: &[c(NsaCisa, "N25"), c(Iso27001, "A.8.8"), c(Nist800190, "4.1.1")],
         profile: Profile::Security,
+        needs: Needs::Nothing,
         run: deprecated_registry,
     },
     Check {
@@ -213,6 +218,7 @@ pub static CHECKS: &[Check] = &[
         kinds: WORKLOAD_KINDS,
         controls: &[c(Iso27001, "A.8.9")],
         profile: Profile::All,
+        needs: Needs::Nothing,
         run: pull_policy,
     },
 ];

@@ -2,6 +2,7 @@
 //! at `/api/v1/nodes/<node>/proxy/configz` (snapshot: `kubelet/<node>.json`). Defaults are the
 //! `kubelet.config.k8s.io/v1beta1` ones, since configz reports the merged configuration.
 
+use super::Needs;
 use super::{Check, Context, Evidence, Hit};
 use crate::controls::{c, Control, Framework::*};
 use crate::options::Profile;
@@ -32,72 +33,172 @@ fn at<'a>(cfg: &'a Value, pointer: &str) -> Option<&'a Value> {
 
 fn anonymous(cfg: &Value) -> Option<(&'static str, Value, String)> {
     let v = at(cfg, "/authentication/anonymous/enabled");
-    (v.and_then(Value::as_bool) == Some(true)).then(|| ("authentication.anonymous.enabled", Value::Bool(true), "anonymous requests to the kubelet API are allowed".into()))
+    (v.and_then(Value::as_bool) == Some(true)).then(|| {
+        (
+            "authentication.anonymous.enabled",
+            Value::Bool(true),
+            "anonymous requests to the kubelet API are allowed".into(),
+        )
+    })
 }
 
 fn authorization(cfg: &Value) -> Option<(&'static str, Value, String)> {
-    let mode = at(cfg, "/authorization/mode").and_then(Value::as_str).unwrap_or("Webhook");
-    (mode == "AlwaysAllow").then(|| ("authorization.mode", Value::String(mode.into()), "the kubelet authorizes every authenticated request (AlwaysAllow)".into()))
+    let mode = at(cfg, "/authorization/mode")
+        .and_then(Value::as_str)
+        .unwrap_or("Webhook");
+    (mode == "AlwaysAllow").then(|| {
+        (
+            "authorization.mode",
+            Value::String(mode.into()),
+            "the kubelet authorizes every authenticated request (AlwaysAllow)".into(),
+        )
+    })
 }
 
 fn client_ca(cfg: &Value) -> Option<(&'static str, Value, String)> {
-    let ca = at(cfg, "/authentication/x509/clientCAFile").and_then(Value::as_str).unwrap_or("");
-    ca.is_empty().then(|| ("authentication.x509.clientCAFile", Value::Null, "no client CA: the kubelet cannot authenticate clients by certificate".into()))
+    let ca = at(cfg, "/authentication/x509/clientCAFile")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    ca.is_empty().then(|| {
+        (
+            "authentication.x509.clientCAFile",
+            Value::Null,
+            "no client CA: the kubelet cannot authenticate clients by certificate".into(),
+        )
+    })
 }
 
 fn read_only_port(cfg: &Value) -> Option<(&'static str, Value, String)> {
-    let port = at(cfg, "/readOnlyPort").and_then(Value::as_i64).unwrap_or(0);
-    (port != 0).then(|| ("readOnlyPort", Value::from(port), format!("the unauthenticated read-only port {port} is open")))
+    let port = at(cfg, "/readOnlyPort")
+        .and_then(Value::as_i64)
+        .unwrap_or(0);
+    (port != 0).then(|| {
+        (
+            "readOnlyPort",
+            Value::from(port),
+            format!("the unauthenticated read-only port {port} is open"),
+        )
+    })
 }
 
 fn streaming_timeout(cfg: &Value) -> Option<(&'static str, Value, String)> {
     let t = at(cfg, "/streamingConnectionIdleTimeout").and_then(Value::as_str)?;
-    matches!(t, "0" | "0s" | "0m" | "0h").then(|| ("streamingConnectionIdleTimeout", Value::String(t.into()), "streaming connections (exec, port-forward) never time out".into()))
+    matches!(t, "0" | "0s" | "0m" | "0h").then(|| {
+        (
+            "streamingConnectionIdleTimeout",
+            Value::String(t.into()),
+            "streaming connections (exec, port-forward) never time out".into(),
+        )
+    })
 }
 
 fn iptables_chains(cfg: &Value) -> Option<(&'static str, Value, String)> {
-    (at(cfg, "/makeIPTablesUtilChains").and_then(Value::as_bool) == Some(false)).then(|| ("makeIPTablesUtilChains", Value::Bool(false), "the kubelet does not manage its iptables utility chains".into()))
+    (at(cfg, "/makeIPTablesUtilChains").and_then(Value::as_bool) == Some(false)).then(|| {
+        (
+            "makeIPTablesUtilChains",
+            Value::Bool(false),
+            "the kubelet does not manage its iptables utility chains".into(),
+        )
+    })
 }
 
 fn tls_files(cfg: &Value) -> Option<(&'static str, Value, String)> {
-    let cert = at(cfg, "/tlsCertFile").and_then(Value::as_str).unwrap_or("");
-    let key = at(cfg, "/tlsPrivateKeyFile").and_then(Value::as_str).unwrap_or("");
+    let cert = at(cfg, "/tlsCertFile")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let key = at(cfg, "/tlsPrivateKeyFile")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     let bootstrap = at(cfg, "/serverTLSBootstrap").and_then(Value::as_bool) == Some(true);
     ((cert.is_empty() || key.is_empty()) && !bootstrap).then(|| ("tlsCertFile", Value::String(cert.into()), "no serving certificate and no serverTLSBootstrap: the kubelet serves a self-signed certificate".into()))
 }
 
 fn rotate_certificates(cfg: &Value) -> Option<(&'static str, Value, String)> {
-    let v = at(cfg, "/rotateCertificates").and_then(Value::as_bool).unwrap_or(false);
-    (!v).then(|| ("rotateCertificates", Value::Bool(v), "client certificate rotation is off".into()))
+    let v = at(cfg, "/rotateCertificates")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    (!v).then(|| {
+        (
+            "rotateCertificates",
+            Value::Bool(v),
+            "client certificate rotation is off".into(),
+        )
+    })
 }
 
 fn server_cert_rotation(cfg: &Value) -> Option<(&'static str, Value, String)> {
-    (at(cfg, "/featureGates/RotateKubeletServerCertificate").and_then(Value::as_bool) == Some(false)).then(|| ("featureGates.RotateKubeletServerCertificate", Value::Bool(false), "serving certificate rotation is disabled".into()))
+    (at(cfg, "/featureGates/RotateKubeletServerCertificate").and_then(Value::as_bool)
+        == Some(false))
+    .then(|| {
+        (
+            "featureGates.RotateKubeletServerCertificate",
+            Value::Bool(false),
+            "serving certificate rotation is disabled".into(),
+        )
+    })
 }
 
 fn ciphers(cfg: &Value) -> Option<(&'static str, Value, String)> {
     match at(cfg, "/tlsCipherSuites").and_then(Value::as_array) {
-        None => Some(("tlsCipherSuites", Value::Null, "no cipher suites set: Go's defaults include CBC suites".into())),
+        None => Some((
+            "tlsCipherSuites",
+            Value::Null,
+            "no cipher suites set: Go's defaults include CBC suites".into(),
+        )),
         Some(list) => {
-            let weak: Vec<&str> = list.iter().filter_map(Value::as_str).filter(|c| !STRONG_CIPHERS.contains(c)).collect();
-            (!weak.is_empty()).then(|| ("tlsCipherSuites", Value::Array(list.clone()), format!("weak cipher suites allowed: {}", weak.join(", "))))
+            let weak: Vec<&str> = list
+                .iter()
+                .filter_map(Value::as_str)
+                .filter(|c| !STRONG_CIPHERS.contains(c))
+                .collect();
+            (!weak.is_empty()).then(|| {
+                (
+                    "tlsCipherSuites",
+                    Value::Array(list.clone()),
+                    format!("weak cipher suites allowed: {}", weak.join(", ")),
+                )
+            })
         }
     }
 }
 
 fn pid_limit(cfg: &Value) -> Option<(&'static str, Value, String)> {
-    let v = at(cfg, "/podPidsLimit").and_then(Value::as_i64).unwrap_or(-1);
-    (v <= 0).then(|| ("podPidsLimit", Value::from(v), "no per-pod PID limit: one pod can fork-bomb the node".into()))
+    let v = at(cfg, "/podPidsLimit")
+        .and_then(Value::as_i64)
+        .unwrap_or(-1);
+    (v <= 0).then(|| {
+        (
+            "podPidsLimit",
+            Value::from(v),
+            "no per-pod PID limit: one pod can fork-bomb the node".into(),
+        )
+    })
 }
 
 fn seccomp_default(cfg: &Value) -> Option<(&'static str, Value, String)> {
-    let v = at(cfg, "/seccompDefault").and_then(Value::as_bool).unwrap_or(false);
-    (!v).then(|| ("seccompDefault", Value::Bool(v), "pods without a seccomp profile run Unconfined (seccompDefault is off)".into()))
+    let v = at(cfg, "/seccompDefault")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    (!v).then(|| {
+        (
+            "seccompDefault",
+            Value::Bool(v),
+            "pods without a seccomp profile run Unconfined (seccompDefault is off)".into(),
+        )
+    })
 }
 
 fn protect_kernel(cfg: &Value) -> Option<(&'static str, Value, String)> {
-    let v = at(cfg, "/protectKernelDefaults").and_then(Value::as_bool).unwrap_or(false);
-    (!v).then(|| ("protectKernelDefaults", Value::Bool(v), "the kubelet may change kernel tunables the node's defaults set".into()))
+    let v = at(cfg, "/protectKernelDefaults")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    (!v).then(|| {
+        (
+            "protectKernelDefaults",
+            Value::Bool(v),
+            "the kubelet may change kernel tunables the node's defaults set".into(),
+        )
+    })
 }
 
 fn hits<'a>(ctx: &Context<'a>, rule: Rule) -> Vec<Hit<'a>> {
@@ -147,7 +248,18 @@ const fn k(
     controls: &'static [Control],
     run: for<'a> fn(&Context<'a>) -> Vec<Hit<'a>>,
 ) -> Check {
-    Check { id, title, severity, description, remediation, kinds: &["KubeletConfiguration"], controls, profile: Profile::Security, run }
+    Check {
+        id,
+        title,
+        severity,
+        description,
+        remediation,
+        kinds: &["KubeletConfiguration"],
+        controls,
+        profile: Profile::Security,
+        needs: Needs::KubeletConfig,
+        run,
+    }
 }
 
 /// The kubelet checks.

@@ -59,6 +59,37 @@ pub struct Context<'a> {
     pub options: &'a ScanOptions,
 }
 
+/// Input a check needs beyond the cluster's objects; without it the check cannot assess
+/// anything (its controls are "not assessable", not "passed").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Needs {
+    /// Nothing beyond the objects.
+    Nothing,
+    /// Kubelet `configz` output (`kubelet/<node>.json` in the snapshot).
+    KubeletConfig,
+    /// A configured registry allow-list (`--allowed-registry`).
+    AllowedRegistries,
+}
+
+impl Needs {
+    /// Why the check cannot run on this input, if it cannot.
+    pub fn missing(self, ctx: &Context<'_>) -> Option<&'static str> {
+        match self {
+            Needs::Nothing => None,
+            Needs::KubeletConfig => ctx
+                .inv
+                .of_kind("KubeletConfiguration")
+                .is_empty()
+                .then_some("the snapshot carries no kubelet configz output (kubelet/<node>.json)"),
+            Needs::AllowedRegistries => ctx
+                .options
+                .allowed_registries
+                .is_empty()
+                .then_some("no allowed registries configured (--allowed-registry)"),
+        }
+    }
+}
+
 /// A posture check: metadata and the function that evaluates it.
 #[derive(Debug)]
 pub struct Check {
@@ -78,6 +109,8 @@ pub struct Check {
     pub controls: &'static [Control],
     /// The profile it belongs to (`Security` checks run by default).
     pub profile: Profile,
+    /// Input it needs beyond the objects.
+    pub needs: Needs,
     /// The evaluation.
     pub run: for<'a> fn(&Context<'a>) -> Vec<Hit<'a>>,
 }

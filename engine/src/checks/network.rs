@@ -2,6 +2,7 @@
 //! Services and Ingresses.
 
 use super::pod_security::{SYSTEM_NAMESPACES, WORKLOAD_KINDS};
+use super::Needs;
 use super::{Check, Context, Evidence, Hit};
 use crate::controls::{c, Framework::*};
 use crate::object::Object;
@@ -323,6 +324,7 @@ pub static CHECKS: &[Check] = &[
         kinds: &["Namespace"],
         controls: NETWORK_SEGMENTATION,
         profile: Profile::Security,
+        needs: Needs::Nothing,
         run: no_network_policy,
     },
     Check {
@@ -334,6 +336,7 @@ pub static CHECKS: &[Check] = &[
         kinds: &["Namespace"],
         controls: NETWORK_SEGMENTATION,
         profile: Profile::Security,
+        needs: Needs::Nothing,
         run: no_default_deny_ingress,
     },
     Check {
@@ -345,6 +348,7 @@ pub static CHECKS: &[Check] = &[
         kinds: &["Namespace"],
         controls: NETWORK_SEGMENTATION,
         profile: Profile::Security,
+        needs: Needs::Nothing,
         run: no_default_deny_egress,
     },
     Check {
@@ -356,6 +360,7 @@ pub static CHECKS: &[Check] = &[
         kinds: WORKLOAD_KINDS,
         controls: NETWORK_SEGMENTATION,
         profile: Profile::Security,
+        needs: Needs::Nothing,
         run: workload_not_isolated,
     },
     Check {
@@ -367,6 +372,7 @@ pub static CHECKS: &[Check] = &[
         kinds: &["Service"],
         controls: &[c(NsaCisa, "N17"), c(Soc2, "CC6.6"), c(PciDss, "1.3.1"), c(Iso27001, "A.8.20"), c(Nist800190, "4.3.3")],
         profile: Profile::Security,
+        needs: Needs::Nothing,
         run: external_ips,
     },
     Check {
@@ -378,6 +384,7 @@ pub static CHECKS: &[Check] = &[
         kinds: &["Service"],
         controls: &[c(NsaCisa, "N17"), c(Soc2, "CC6.6"), c(PciDss, "1.3.1"), c(Iso27001, "A.8.20"), c(Nist800190, "4.3.3")],
         profile: Profile::Security,
+        needs: Needs::Nothing,
         run: node_port,
     },
     Check {
@@ -389,6 +396,7 @@ pub static CHECKS: &[Check] = &[
         kinds: &["Service"],
         controls: &[c(NsaCisa, "N17"), c(Soc2, "CC6.6"), c(PciDss, "1.3.1"), c(Hipaa, "164.312(e)(1)"), c(Iso27001, "A.8.20"), c(Nist800190, "4.3.3")],
         profile: Profile::Security,
+        needs: Needs::Nothing,
         run: open_load_balancer,
     },
     Check {
@@ -400,6 +408,7 @@ pub static CHECKS: &[Check] = &[
         kinds: &["Ingress"],
         controls: &[c(CisEks, "5.4.5"), c(CisAks, "5.4.5"), c(Soc2, "CC6.7"), c(PciDss, "4.2.1"), c(Hipaa, "164.312(e)(1)"), c(Iso27001, "A.8.24"), c(Nist800190, "4.3.3")],
         profile: Profile::Security,
+        needs: Needs::Nothing,
         run: ingress_without_tls,
     },
     Check {
@@ -411,6 +420,7 @@ pub static CHECKS: &[Check] = &[
         kinds: &["Ingress"],
         controls: &[c(NsaCisa, "N25"), c(Iso27001, "A.8.9"), c(Nist800190, "4.3.2")],
         profile: Profile::Security,
+        needs: Needs::Nothing,
         run: nginx_snippets,
     },
     Check {
@@ -422,6 +432,7 @@ pub static CHECKS: &[Check] = &[
         kinds: WORKLOAD_KINDS,
         controls: &[c(CisGke, "5.10.1"), c(NsaCisa, "N25"), c(Iso27001, "A.8.9")],
         profile: Profile::Security,
+        needs: Needs::Nothing,
         run: dashboard,
     },
 ];

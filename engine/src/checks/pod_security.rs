@@ -2,6 +2,7 @@
 //! implementation `kspm pss` uses) on every pod template, plus the namespace-level checks —
 //! which namespaces enforce a level, and which workloads their namespace would reject.
 
+use super::Needs;
 use super::{Check, Context, Evidence, Hit};
 use crate::controls::{c, Control, Framework::*};
 use crate::inventory::PodTemplate;
@@ -155,6 +156,7 @@ const fn pss_check(
         kinds: WORKLOAD_KINDS,
         controls,
         profile: Profile::Security,
+        needs: Needs::Nothing,
         run,
     }
 }
@@ -223,7 +225,7 @@ pub static CHECKS: &[Check] = &[
         Severity::Low,
         "Without `capabilities.drop: [ALL]` the container keeps the runtime's default capabilities (CHOWN, DAC_OVERRIDE, SETUID, NET_BIND_SERVICE, ...), which a compromised process can use.",
         "Set `securityContext.capabilities.drop: [\"ALL\"]` and add back only NET_BIND_SERVICE if needed.",
-        &[
+        &[c(CisKubernetes, "5.7.3"), 
             c(CisKubernetes, "5.2.10"),
             c(NsaCisa, "N6"),
             c(Pss, "restricted:capabilities_restricted"),
@@ -239,7 +241,7 @@ pub static CHECKS: &[Check] = &[
         Severity::Medium,
         "Unless `allowPrivilegeEscalation` is false, a process can gain more privileges than its parent (setuid binaries, file capabilities).",
         "Set `securityContext.allowPrivilegeEscalation: false` on every container.",
-        &[
+        &[c(CisKubernetes, "5.7.3"), 
             c(CisKubernetes, "5.2.6"),
             c(CisEks, "4.2.5"),
             c(CisAks, "4.2.5"),
@@ -258,7 +260,7 @@ pub static CHECKS: &[Check] = &[
         Severity::Medium,
         "Unless `runAsNonRoot: true` is set (on the pod or the container), the image decides the user, and most images run as root: a container escape then lands as root on the node.",
         "Set `securityContext.runAsNonRoot: true` (pod level) and a non-zero `runAsUser`; build images with a non-root USER.",
-        &[
+        &[c(CisKubernetes, "5.7.3"), 
             c(CisKubernetes, "5.2.7"),
             c(NsaCisa, "N1"),
             c(Pss, "restricted:runAsNonRoot"),
@@ -430,6 +432,7 @@ pub static CHECKS: &[Check] = &[
             c(Nist800190, "4.3.2"),
         ],
         profile: Profile::Security,
+        needs: Needs::Nothing,
         run: namespace_without_enforcement,
     },
     Check {
@@ -447,6 +450,7 @@ pub static CHECKS: &[Check] = &[
             c(Nist800190, "4.3.2"),
         ],
         profile: Profile::Security,
+        needs: Needs::Nothing,
         run: workload_violates_namespace_level,
     },
 ];

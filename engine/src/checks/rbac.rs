@@ -3,6 +3,7 @@
 //! (aggregated roles recomputed, `*/subresource`, resourceNames, scope rules), and reports the
 //! binding with the subjects that hold the permission.
 
+use super::Needs;
 use super::{Check, Context, Evidence, Hit};
 use crate::controls::{c, Control, Framework::*};
 use crate::object::Object;
@@ -673,6 +674,7 @@ const fn rbac_check(
         kinds,
         controls,
         profile: Profile::Security,
+        needs: Needs::Nothing,
         run,
     }
 }

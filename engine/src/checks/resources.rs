@@ -1,6 +1,7 @@
 //! Resource and availability checks: limits, requests, probes, replicas, namespace quotas.
 
 use super::pod_security::{SYSTEM_NAMESPACES, WORKLOAD_KINDS};
+use super::Needs;
 use super::{Check, Context, Evidence, Hit};
 use crate::controls::{c, Framework::*};
 use crate::options::Profile;
@@ -179,6 +180,7 @@ pub static CHECKS: &[Check] = &[
         kinds: WORKLOAD_KINDS,
         controls: &[c(NsaCisa, "N15"), c(Soc2, "A1.1"), c(Iso27001, "A.8.6"), c(Nist800190, "4.4.3")],
         profile: Profile::Security,
+        needs: Needs::Nothing,
         run: memory_limits,
     },
     Check {
@@ -190,6 +192,7 @@ pub static CHECKS: &[Check] = &[
         kinds: WORKLOAD_KINDS,
         controls: &[c(NsaCisa, "N15"), c(Soc2, "A1.1"), c(Iso27001, "A.8.6"), c(Nist800190, "4.4.3")],
         profile: Profile::Security,
+        needs: Needs::Nothing,
         run: cpu_limits,
     },
     Check {
@@ -201,6 +204,7 @@ pub static CHECKS: &[Check] = &[
         kinds: WORKLOAD_KINDS,
         controls: &[c(Soc2, "A1.1"), c(Iso27001, "A.8.6")],
         profile: Profile::All,
+        needs: Needs::Nothing,
         run: requests,
     },
     Check {
@@ -212,6 +216,7 @@ pub static CHECKS: &[Check] = &[
         kinds: WORKLOAD_KINDS,
         controls: &[c(Soc2, "A1.1")],
         profile: Profile::All,
+        needs: Needs::Nothing,
         run: liveness,
     },
     Check {
@@ -223,6 +228,7 @@ pub static CHECKS: &[Check] = &[
         kinds: WORKLOAD_KINDS,
         controls: &[c(Soc2, "A1.1")],
         profile: Profile::All,
+        needs: Needs::Nothing,
         run: readiness,
     },
     Check {
@@ -234,6 +240,7 @@ pub static CHECKS: &[Check] = &[
         kinds: &["Deployment", "StatefulSet"],
         controls: &[c(Soc2, "A1.2")],
         profile: Profile::All,
+        needs: Needs::Nothing,
         run: single_replica,
     },
     Check {
@@ -245,6 +252,7 @@ pub static CHECKS: &[Check] = &[
         kinds: &["Namespace"],
         controls: &[c(NsaCisa, "N15"), c(Soc2, "A1.1"), c(Iso27001, "A.8.6")],
         profile: Profile::Security,
+        needs: Needs::Nothing,
         run: no_limit_range,
     },
     Check {
@@ -256,6 +264,7 @@ pub static CHECKS: &[Check] = &[
         kinds: &["Namespace"],
         controls: &[c(NsaCisa, "N15"), c(Soc2, "A1.1"), c(Iso27001, "A.8.6")],
         profile: Profile::Security,
+        needs: Needs::Nothing,
         run: no_resource_quota,
     },
 ];

@@ -2,6 +2,7 @@
 //! names the key and shows `<redacted>`.
 
 use super::pod_security::{SYSTEM_NAMESPACES, WORKLOAD_KINDS};
+use super::Needs;
 use super::{Check, Context, Evidence, Hit};
 use crate::controls::{c, Framework::*};
 use crate::options::Profile;
@@ -360,6 +361,7 @@ pub static CHECKS: &[Check] = &[
         kinds: WORKLOAD_KINDS,
         controls: &[c(CisKubernetes, "5.1.6"), c(CisEks, "4.1.6"), c(CisGke, "4.1.6"), c(CisAks, "4.1.6"), c(NsaCisa, "N10"), c(Soc2, "CC6.1"), c(Iso27001, "A.5.17"), c(Nist800190, "4.3.2")],
         profile: Profile::Security,
+        needs: Needs::Nothing,
         run: token_automounted,
     },
     Check {
@@ -371,6 +373,7 @@ pub static CHECKS: &[Check] = &[
         kinds: WORKLOAD_KINDS,
         controls: &[c(CisKubernetes, "5.1.5"), c(CisEks, "4.1.5"), c(CisGke, "4.1.5"), c(CisAks, "4.1.5"), c(NsaCisa, "N10"), c(Iso27001, "A.5.16"), c(Nist800190, "4.3.1")],
         profile: Profile::Security,
+        needs: Needs::Nothing,
         run: default_service_account_used,
     },
     Check {
@@ -382,6 +385,7 @@ pub static CHECKS: &[Check] = &[
         kinds: &["ServiceAccount"],
         controls: &[c(CisKubernetes, "5.1.5"), c(CisEks, "4.1.5"), c(CisGke, "4.1.5"), c(CisAks, "4.1.5"), c(NsaCisa, "N10"), c(Iso27001, "A.5.17")],
         profile: Profile::Security,
+        needs: Needs::Nothing,
         run: default_sa_automount,
     },
     Check {
@@ -393,6 +397,7 @@ pub static CHECKS: &[Check] = &[
         kinds: WORKLOAD_KINDS,
         controls: &[c(CisKubernetes, "5.4.1"), c(NsaCisa, "N10"), c(Soc2, "CC6.1"), c(PciDss, "3.5.1"), c(Iso27001, "A.8.24"), c(Nist800190, "4.1.4")],
         profile: Profile::Security,
+        needs: Needs::Nothing,
         run: secrets_in_env,
     },
     Check {
@@ -404,6 +409,7 @@ pub static CHECKS: &[Check] = &[
         kinds: WORKLOAD_KINDS,
         controls: &[c(NsaCisa, "N10"), c(Soc2, "CC6.1"), c(PciDss, "8.3.2"), c(Hipaa, "164.312(a)(2)(iv)"), c(Iso27001, "A.5.17"), c(Nist800190, "4.1.4")],
         profile: Profile::Security,
+        needs: Needs::Nothing,
         run: literal_credentials_in_env,
     },
     Check {
@@ -415,6 +421,7 @@ pub static CHECKS: &[Check] = &[
         kinds: &["ConfigMap"],
         controls: &[c(NsaCisa, "N10"), c(Soc2, "CC6.1"), c(PciDss, "8.3.2"), c(Hipaa, "164.312(a)(2)(iv)"), c(Iso27001, "A.5.17"), c(Nist800190, "4.1.4")],
         profile: Profile::Security,
+        needs: Needs::Nothing,
         run: credentials_in_configmaps,
     },
     Check {
@@ -426,6 +433,7 @@ pub static CHECKS: &[Check] = &[
         kinds: &["Secret"],
         controls: &[c(NsaCisa, "N10"), c(Soc2, "CC6.1"), c(PciDss, "8.6.3"), c(Iso27001, "A.5.17"), c(Nist800190, "4.3.2")],
         profile: Profile::Security,
+        needs: Needs::Nothing,
         run: legacy_token_secrets,
     },
 ];

@@ -2,6 +2,7 @@
 
 use super::pod_security::WORKLOAD_KINDS;
 use super::Context;
+use super::Needs;
 use super::{Check, Evidence, Hit};
 use crate::controls::{c, Framework::*};
 use crate::inventory::PodTemplate;
@@ -31,6 +32,7 @@ pub static CHECKS: &[Check] = &[
             c(Nist800190, "4.4.3"),
         ],
         profile: Profile::Security,
+        needs: Needs::Nothing,
         run: host_pid,
     },
     Check {
@@ -53,6 +55,7 @@ pub static CHECKS: &[Check] = &[
             c(Nist800190, "4.4.3"),
         ],
         profile: Profile::Security,
+        needs: Needs::Nothing,
         run: host_ipc,
     },
     Check {
@@ -75,6 +78,7 @@ pub static CHECKS: &[Check] = &[
             c(Nist800190, "4.3.3"),
         ],
         profile: Profile::Security,
+        needs: Needs::Nothing,
         run: host_network,
     },
     Check {
@@ -94,6 +98,7 @@ pub static CHECKS: &[Check] = &[
             c(Nist800190, "4.4.3"),
         ],
         profile: Profile::Security,
+        needs: Needs::Nothing,
         run: host_path,
     },
     Check {
@@ -112,6 +117,7 @@ pub static CHECKS: &[Check] = &[
             c(Nist800190, "4.4.3"),
         ],
         profile: Profile::Security,
+        needs: Needs::Nothing,
         run: runtime_socket,
     },
     Check {
@@ -131,6 +137,7 @@ pub static CHECKS: &[Check] = &[
             c(Nist800190, "4.4.3"),
         ],
         profile: Profile::Security,
+        needs: Needs::Nothing,
         run: sensitive_host_path,
     },
     Check {
@@ -150,6 +157,7 @@ pub static CHECKS: &[Check] = &[
             c(Nist800190, "4.4.3"),
         ],
         profile: Profile::Security,
+        needs: Needs::Nothing,
         run: dangerous_capabilities,
     },
     Check {
@@ -161,6 +169,7 @@ pub static CHECKS: &[Check] = &[
         kinds: WORKLOAD_KINDS,
         controls: &[c(NsaCisa, "N1"), c(Iso27001, "A.8.2"), c(Nist800190, "4.4.3")],
         profile: Profile::Security,
+        needs: Needs::Nothing,
         run: root_group,
     },
     Check {
@@ -170,8 +179,9 @@ pub static CHECKS: &[Check] = &[
         description: "A writable root filesystem lets an attacker drop tools and persist changes inside the container.",
         remediation: "Set `securityContext.readOnlyRootFilesystem: true` and mount emptyDir volumes where the application writes.",
         kinds: WORKLOAD_KINDS,
-        controls: &[c(NsaCisa, "N2"), c(PciDss, "2.2.1"), c(Iso27001, "A.8.9"), c(Nist800190, "4.4.3")],
+        controls: &[c(CisKubernetes, "5.7.3"), c(NsaCisa, "N2"), c(PciDss, "2.2.1"), c(Iso27001, "A.8.9"), c(Nist800190, "4.4.3")],
         profile: Profile::Security,
+        needs: Needs::Nothing,
         run: writable_root_filesystem,
     },
     Check {
@@ -183,6 +193,7 @@ pub static CHECKS: &[Check] = &[
         kinds: WORKLOAD_KINDS,
         controls: &[c(CisKubernetes, "5.7.4"), c(NsaCisa, "N13"), c(Iso27001, "A.8.22")],
         profile: Profile::Security,
+        needs: Needs::Nothing,
         run: default_namespace,
     },
 ];

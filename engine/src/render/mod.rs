@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod catalogue;
+pub mod compliance;
 pub mod json;
 pub mod sarif;
 pub mod table;
