@@ -140,6 +140,7 @@ pub struct Inventory<'a> {
     /// The cluster.
     pub cluster: &'a ClusterSnapshot,
     by_kind: HashMap<&'a str, Vec<&'a Object>>,
+    templates: Vec<PodTemplate<'a>>,
 }
 
 impl<'a> Inventory<'a> {
@@ -149,7 +150,13 @@ impl<'a> Inventory<'a> {
         for o in &cluster.objects {
             by_kind.entry(o.kind.as_str()).or_default().push(o);
         }
-        Inventory { cluster, by_kind }
+        let mut inv = Inventory {
+            cluster,
+            by_kind,
+            templates: Vec::new(),
+        };
+        inv.templates = inv.compute_pod_templates();
+        inv
     }
 
     /// Every object of a kind.
@@ -169,6 +176,10 @@ impl<'a> Inventory<'a> {
     /// snapshot is skipped: its owner's template is evaluated instead, so a finding is reported
     /// once, on the object a user edits.
     pub fn pod_templates(&self) -> Vec<PodTemplate<'a>> {
+        self.templates.clone()
+    }
+
+    fn compute_pod_templates(&self) -> Vec<PodTemplate<'a>> {
         let mut present: HashSet<(&str, Option<&str>, &str)> = HashSet::new();
         let mut uids: HashSet<&str> = HashSet::new();
         for (kind, _) in POD_TEMPLATE_KINDS {
