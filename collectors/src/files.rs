@@ -350,7 +350,9 @@ pub fn read_objects(path: &Path) -> ParseOutcome {
 /// Reads and parses files on every core, returning the outcomes in the files' order (so the
 /// snapshot, and every report built from it, is the same whatever the scheduling).
 fn read_all(files: &[PathBuf]) -> Vec<ParseOutcome> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(files.len().max(1));
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(files.len().max(1));
     if threads <= 1 {
         return files.iter().map(|f| read_objects(f)).collect();
     }
@@ -370,7 +372,10 @@ fn read_all(files: &[PathBuf]) -> Vec<ParseOutcome> {
                 })
             })
             .collect();
-        workers.into_iter().map(|w| w.join().unwrap_or_default()).collect()
+        workers
+            .into_iter()
+            .map(|w| w.join().unwrap_or_default())
+            .collect()
     });
     for (i, out) in results.into_iter().flatten() {
         slots[i] = Some(out);

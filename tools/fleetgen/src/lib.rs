@@ -89,7 +89,9 @@ fn pod_spec(rng: &mut Rng, app: &str, hardened: bool) -> Value {
         spec["securityContext"] = json!({"runAsNonRoot": true, "fsGroup": 10001, "seccompProfile": {"type": "RuntimeDefault"}});
     } else if rng.chance(5) {
         spec["hostNetwork"] = json!(true);
-        spec["volumes"].as_array_mut().map(|v| v.push(json!({"name": "host", "hostPath": {"path": "/var/log"}})));
+        if let Some(v) = spec["volumes"].as_array_mut() {
+            v.push(json!({"name": "host", "hostPath": {"path": "/var/log"}}));
+        }
     }
     spec
 }
@@ -105,7 +107,11 @@ fn meta(name: &str, ns: Option<&str>, uid: &str, labels: Value) -> Value {
 fn namespace_objects(rng: &mut Rng, ns: &str, shape: &Shape, out: &mut Vec<Value>) {
     let mut labels = json!({"kubernetes.io/metadata.name": ns});
     if rng.chance(40) {
-        labels["pod-security.kubernetes.io/enforce"] = json!(if rng.chance(50) { "restricted" } else { "baseline" });
+        labels["pod-security.kubernetes.io/enforce"] = json!(if rng.chance(50) {
+            "restricted"
+        } else {
+            "baseline"
+        });
     }
     out.push(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": meta(ns, None, &uid(rng), labels)}));
     out.push(json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta("default", Some(ns), &uid(rng), json!({}))}));
@@ -123,11 +129,20 @@ fn namespace_objects(rng: &mut Rng, ns: &str, shape: &Shape, out: &mut Vec<Value
         rs_meta["ownerReferences"] = json!([{"apiVersion": "apps/v1", "kind": "Deployment", "name": app, "uid": dep_uid, "controller": true}]);
         out.push(json!({"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": rs_meta, "spec": {"replicas": shape.replicas, "selector": {"matchLabels": labels}, "template": {"metadata": {"labels": labels}, "spec": spec}}}));
         for r in 0..shape.replicas {
-            let mut pm = meta(&format!("{rs_name}-{r:05x}"), Some(ns), &uid(rng), labels.clone());
+            let mut pm = meta(
+                &format!("{rs_name}-{r:05x}"),
+                Some(ns),
+                &uid(rng),
+                labels.clone(),
+            );
             pm["ownerReferences"] = json!([{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": rs_name, "uid": rs_uid, "controller": true}]);
             out.push(json!({"apiVersion": "v1", "kind": "Pod", "metadata": pm, "spec": spec, "status": {"phase": "Running"}}));
         }
-        let svc_type = if rng.chance(5) { "LoadBalancer" } else { "ClusterIP" };
+        let svc_type = if rng.chance(5) {
+            "LoadBalancer"
+        } else {
+            "ClusterIP"
+        };
         out.push(json!({"apiVersion": "v1", "kind": "Service", "metadata": meta(&app, Some(ns), &uid(rng), labels.clone()),
             "spec": {"type": svc_type, "selector": labels, "ports": [{"port": 80, "targetPort": "http"}]}}));
         out.push(json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta(&app, Some(ns), &uid(rng), json!({}))}));
@@ -150,7 +165,11 @@ fn cluster_objects(rng: &mut Rng, shape: &Shape, out: &mut Vec<Value>) {
     }
     for i in 0..40 {
         let wild = i % 10 == 0;
-        let rules = if wild { json!([{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}]) } else { json!([{"apiGroups": ["", "apps"], "resources": ["pods", "deployments"], "verbs": ["get", "list", "watch"]}]) };
+        let rules = if wild {
+            json!([{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}])
+        } else {
+            json!([{"apiGroups": ["", "apps"], "resources": ["pods", "deployments"], "verbs": ["get", "list", "watch"]}])
+        };
         out.push(json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": meta(&format!("team-role-{i}"), None, &uid(rng), json!({})), "rules": rules}));
         out.push(json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": meta(&format!("team-binding-{i}"), None, &uid(rng), json!({})),
             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": format!("team-role-{i}")}, "subjects": [{"kind": "Group", "name": format!("team-{i}")}]}));
