@@ -843,6 +843,140 @@ fn cases() -> Vec<Case> {
                 binding("RoleBinding", "Role", "r", alice()),
             ],
         ),
+        case(
+            "KSPM-W-027",
+            vec![pod(
+                json!({"hostAliases": [{"ip": "10.0.0.9", "hostnames": ["api.example.com"]}], "containers": []}),
+            )],
+            vec![pod(json!({"hostAliases": [], "containers": []}))],
+        ),
+        case(
+            "KSPM-W-028",
+            vec![ctr(json!({"ports": [{"containerPort": 22}]}))],
+            vec![ctr(json!({"ports": [{"containerPort": 2222}]}))],
+        ),
+        case(
+            "KSPM-W-029",
+            vec![ctr(json!({"command": ["sh", "-c", "sudo -E /app/run"]}))],
+            vec![ctr(json!({"command": ["/app/run", "--pseudo"]}))],
+        ),
+        case(
+            "KSPM-S-008",
+            vec![
+                pod(json!({"serviceAccountName": "app", "containers": []})),
+                binding(
+                    "ClusterRoleBinding",
+                    "ClusterRole",
+                    "cluster-admin",
+                    json!([{"kind": "ServiceAccount", "name": "app", "namespace": "shop"}]),
+                ),
+            ],
+            vec![
+                pod(
+                    json!({"serviceAccountName": "app", "automountServiceAccountToken": false, "containers": []}),
+                ),
+                binding(
+                    "ClusterRoleBinding",
+                    "ClusterRole",
+                    "cluster-admin",
+                    json!([{"kind": "ServiceAccount", "name": "app", "namespace": "shop"}]),
+                ),
+                pod(json!({"serviceAccountName": "other", "containers": []})),
+            ],
+        ),
+        case(
+            "KSPM-S-009",
+            vec![pod(json!({"serviceAccount": "app", "containers": []}))],
+            vec![pod(
+                json!({"serviceAccountName": "app", "serviceAccount": "app", "containers": []}),
+            )],
+        ),
+        case(
+            "KSPM-S-010",
+            vec![
+                pod(json!({"serviceAccountName": "ghost", "containers": []})),
+                json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default", "namespace": "shop"}}),
+            ],
+            vec![pod(
+                json!({"serviceAccountName": "ghost", "containers": []}),
+            )],
+        ),
+        case(
+            "KSPM-Q-009",
+            vec![pod(json!({"containers": []}))],
+            vec![
+                json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "shop", "ownerReferences": [{"kind": "ReplicaSet", "name": "r", "uid": "u", "controller": true}]}, "spec": {"containers": []}}),
+            ],
+        ),
+        case(
+            "KSPM-Q-010",
+            vec![deployment(json!({"app": "web"}))],
+            vec![
+                deployment(json!({"app": "web"})),
+                json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "pdb", "namespace": "shop"}, "spec": {"selector": {"matchLabels": {"app": "web"}}, "minAvailable": 1}}),
+            ],
+        ),
+        case(
+            "KSPM-M-001",
+            vec![
+                json!({"apiVersion": "extensions/v1beta1", "kind": "Ingress", "metadata": {"name": "i", "namespace": "shop"}}),
+            ],
+            vec![
+                json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "i", "namespace": "shop"}}),
+            ],
+        ),
+        case(
+            "KSPM-M-002",
+            vec![ctr(
+                json!({"image": "gcr.io/kubernetes-helm/tiller:v2.16.1"}),
+            )],
+            vec![ctr(json!({"image": "alpine/helm:3.14.0"}))],
+        ),
+        case(
+            "KSPM-M-003",
+            vec![
+                service(json!({"selector": {"app": "nope"}}), json!({})),
+                deployment(json!({"app": "web"})),
+            ],
+            vec![
+                service(json!({"selector": {"app": "web"}}), json!({})),
+                deployment(json!({"app": "web"})),
+            ],
+        ),
+        case(
+            "KSPM-M-004",
+            vec![ingress(
+                json!({"rules": [{"http": {"paths": [{"path": "/", "backend": {"service": {"name": "gone", "port": {"number": 80}}}}]}}]}),
+                json!({}),
+            )],
+            vec![
+                service(json!({"selector": {"app": "web"}}), json!({})),
+                ingress(
+                    json!({"defaultBackend": {"service": {"name": "s", "port": {"number": 80}}}}),
+                    json!({}),
+                ),
+            ],
+        ),
+        case(
+            "KSPM-M-005",
+            vec![ctr(
+                json!({"env": [{"name": "A", "value": "1"}, {"name": "A", "value": "2"}]}),
+            )],
+            vec![ctr(
+                json!({"env": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}]}),
+            )],
+        ),
+        case(
+            "KSPM-R-019",
+            granted(json!([{"verbs": ["patch"], "apiGroups": [""], "resources": ["configmaps"]}])),
+            vec![
+                role(
+                    "Role",
+                    json!([{"verbs": ["patch"], "apiGroups": [""], "resources": ["configmaps"]}]),
+                ),
+                binding("RoleBinding", "Role", "r", alice()),
+            ],
+        ),
         Case {
             provider: Provider::Eks,
             ..case(

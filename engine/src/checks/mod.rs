@@ -3,6 +3,7 @@
 
 pub mod images;
 pub mod kubelet;
+pub mod maintenance;
 pub mod network;
 pub mod pod_security;
 pub mod rbac;
@@ -122,6 +123,7 @@ pub fn catalogue() -> Vec<&'static Check> {
         .chain(pod_security::CHECKS.iter())
         .chain(images::CHECKS.iter())
         .chain(kubelet::CHECKS.iter())
+        .chain(maintenance::CHECKS.iter())
         .chain(resources::CHECKS.iter())
         .chain(service_accounts::CHECKS.iter())
         .chain(network::CHECKS.iter())

@@ -497,7 +497,19 @@ fn namespace_without_enforcement<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
         .filter(|ns| !SYSTEM_NAMESPACES.contains(&ns.name.as_str()))
         .filter_map(|ns| {
             let label = ns.labels.get("pod-security.kubernetes.io/enforce");
+            // audit and warn only report violations; they do not stop a pod.
+            let report_only: Vec<String> = ["audit", "warn"]
+                .iter()
+                .filter_map(|mode| {
+                    let l = ns.labels.get(&format!("pod-security.kubernetes.io/{mode}"))?;
+                    Some(format!("{mode}={l}"))
+                })
+                .collect();
             let message = match label.map(String::as_str) {
+                None if !report_only.is_empty() => format!(
+                    "namespace has no pod-security.kubernetes.io/enforce label ({} only report violations)",
+                    report_only.join(", ")
+                ),
                 None => "namespace has no pod-security.kubernetes.io/enforce label".to_string(),
                 Some("privileged") => "namespace enforces the privileged level (no restrictions)".to_string(),
                 Some("baseline") | Some("restricted") => return None,

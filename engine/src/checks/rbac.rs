@@ -81,6 +81,8 @@ struct Permission {
     cluster_scoped: bool,
     /// Which bindings count: cluster-wide ones, namespaced ones, or both.
     scope: Scope,
+    /// Only requests in this namespace (e.g. kube-system), instead of each binding's own.
+    namespace: Option<&'static str>,
     what: &'static str,
 }
 
@@ -116,10 +118,10 @@ fn permission_hits<'a>(ctx: &Context<'a>, p: &Permission) -> Vec<Hit<'a>> {
         let Some(obj) = objects.get(&b.node_ref) else {
             continue;
         };
-        let ns = if p.cluster_scoped {
-            None
-        } else {
-            Some(b.namespace.as_deref().unwrap_or("*"))
+        let ns = match (p.cluster_scoped, p.namespace) {
+            (true, _) => None,
+            (false, Some(fixed)) => Some(fixed),
+            (false, None) => Some(b.namespace.as_deref().unwrap_or("*")),
         };
         let mut granted: Vec<(&str, Grant<'_>)> = Vec::new();
         for (verb, group, resource) in p.requests {
@@ -138,10 +140,11 @@ fn permission_hits<'a>(ctx: &Context<'a>, p: &Permission) -> Vec<Hit<'a>> {
             }
         }
         let first = granted[0].1;
-        let scope = match &b.namespace {
-            Some(ns) => format!("in namespace {ns}"),
-            None if p.cluster_scoped => "cluster-wide".to_string(),
-            None => "in every namespace".to_string(),
+        let scope = match (&b.namespace, p.namespace) {
+            (_, Some(fixed)) => format!("in namespace {fixed}"),
+            (Some(ns), None) => format!("in namespace {ns}"),
+            (None, None) if p.cluster_scoped => "cluster-wide".to_string(),
+            (None, None) => "in every namespace".to_string(),
         };
         let mut evidence = vec![Evidence::new(
             "roleRef",
@@ -180,6 +183,17 @@ macro_rules! permission_check {
     };
 }
 
+permission_check!(
+    kube_system_configmaps_hits,
+    Permission {
+        requests: &[("update", "", "configmaps"), ("patch", "", "configmaps")],
+        cluster_scoped: false,
+        scope: Scope::Both,
+        namespace: Some("kube-system"),
+        what: "modify ConfigMaps",
+    }
+);
+
 const READ_SECRETS: &[(&str, &str, &str)] = &[
     ("get", "", "secrets"),
     ("list", "", "secrets"),
@@ -192,6 +206,7 @@ permission_check!(
         requests: READ_SECRETS,
         cluster_scoped: false,
         scope: Scope::Cluster,
+        namespace: None,
         what: "read Secrets"
     }
 );
@@ -201,6 +216,7 @@ permission_check!(
         requests: READ_SECRETS,
         cluster_scoped: false,
         scope: Scope::Namespace,
+        namespace: None,
         what: "read Secrets"
     }
 );
@@ -219,6 +235,7 @@ permission_check!(
         ],
         cluster_scoped: false,
         scope: Scope::Both,
+        namespace: None,
         what: "create pods or pod controllers",
     }
 );
@@ -234,6 +251,7 @@ permission_check!(
         ],
         cluster_scoped: true,
         scope: Scope::Cluster,
+        namespace: None,
         what: "use nodes/proxy (the kubelet API)",
     }
 );
@@ -251,6 +269,7 @@ permission_check!(
         ],
         cluster_scoped: false,
         scope: Scope::Both,
+        namespace: None,
         what: "bind or escalate roles, or impersonate",
     }
 );
@@ -271,6 +290,7 @@ permission_check!(
         ],
         cluster_scoped: true,
         scope: Scope::Cluster,
+        namespace: None,
         what: "approve certificate signing requests",
     }
 );
@@ -321,6 +341,7 @@ permission_check!(
         ],
         cluster_scoped: true,
         scope: Scope::Cluster,
+        namespace: None,
         what: "change admission webhook configurations",
     }
 );
@@ -330,6 +351,7 @@ permission_check!(
         requests: &[("create", "", "persistentvolumes")],
         cluster_scoped: true,
         scope: Scope::Cluster,
+        namespace: None,
         what: "create PersistentVolumes (hostPath volumes on any node)",
     }
 );
@@ -339,6 +361,7 @@ permission_check!(
         requests: &[("create", "", "serviceaccounts/token")],
         cluster_scoped: false,
         scope: Scope::Both,
+        namespace: None,
         what: "mint ServiceAccount tokens",
     }
 );
@@ -369,6 +392,7 @@ fn exec_into_pods<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
             requests,
             cluster_scoped: false,
             scope: Scope::Both,
+            namespace: None,
             what: "exec, attach or port-forward into pods",
         },
     )
@@ -798,4 +822,10 @@ pub static CHECKS: &[Check] = &[
         BINDING_KINDS,
         &[c(CisEks, "4.1.7"), c(NsaCisa, "N21"), c(Soc2, "CC6.3"), c(Iso27001, "A.8.2"), c(Nist800190, "4.3.1")],
         aws_auth),
+    rbac_check("KSPM-R-019", "Subjects can modify ConfigMaps in kube-system", Severity::Medium,
+        "kube-system ConfigMaps include CoreDNS's configuration (redirect any name inside the cluster) and provider settings such as aws-auth.",
+        "Restrict ConfigMap writes in kube-system to the platform's own automation; use resourceNames where a tool needs one ConfigMap.",
+        BINDING_KINDS,
+        &[c(NsaCisa, "N21"), c(Soc2, "CC6.3"), c(PciDss, "7.2.2"), c(Iso27001, "A.8.2"), c(Nist800190, "4.3.1")],
+        kube_system_configmaps_hits),
 ];

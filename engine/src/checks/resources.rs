@@ -267,4 +267,84 @@ pub static CHECKS: &[Check] = &[
         needs: Needs::Nothing,
         run: no_resource_quota,
     },
+    Check {
+        id: "KSPM-Q-009",
+        title: "Bare pod without a controller",
+        severity: Severity::Info,
+        description: "A pod no controller owns is not recreated when its node fails, and is often a leftover debugging session.",
+        remediation: "Run it from a Deployment, StatefulSet or Job, or delete it.",
+        kinds: &["Pod"],
+        controls: &[c(Soc2, "A1.2")],
+        profile: Profile::All,
+        needs: Needs::Nothing,
+        run: naked_pods,
+    },
+    Check {
+        id: "KSPM-Q-010",
+        title: "Replicated workload without a PodDisruptionBudget",
+        severity: Severity::Info,
+        description: "Without a PodDisruptionBudget a node drain may evict every replica at once.",
+        remediation: "Add a PodDisruptionBudget selecting the workload's pods.",
+        kinds: &["Deployment", "StatefulSet"],
+        controls: &[c(Soc2, "A1.2")],
+        profile: Profile::All,
+        needs: Needs::Nothing,
+        run: no_pdb,
+    },
 ];
+
+fn naked_pods<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+    ctx.inv
+        .of_kind("Pod")
+        .iter()
+        .filter(|p| !p.owners.iter().any(|o| o.controller))
+        // Static (mirror) pods are owned by the kubelet.
+        .filter(|p| !p.annotations.contains_key("kubernetes.io/config.mirror"))
+        .map(|p| Hit {
+            object: p,
+            message: "pod has no controller".into(),
+            evidence: vec![Evidence::new("metadata.ownerReferences", Value::Null)],
+        })
+        .collect()
+}
+
+fn no_pdb<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+    let pdbs: Vec<(Option<&str>, crate::selector::LabelSelector)> = ctx
+        .inv
+        .of_kind("PodDisruptionBudget")
+        .iter()
+        .map(|p| {
+            (
+                p.effective_namespace(),
+                crate::selector::LabelSelector::from_value(p.body.pointer("/spec/selector")),
+            )
+        })
+        .collect();
+    let mut hits = Vec::new();
+    for kind in ["Deployment", "StatefulSet"] {
+        for o in ctx.inv.of_kind(kind) {
+            let replicas = o
+                .body
+                .pointer("/spec/replicas")
+                .and_then(Value::as_i64)
+                .unwrap_or(1);
+            if replicas < 2 {
+                continue;
+            }
+            let labels = crate::selector::LabelSelector::labels_of(
+                o.body.pointer("/spec/template/metadata"),
+            );
+            if !pdbs
+                .iter()
+                .any(|(ns, sel)| *ns == o.effective_namespace() && sel.matches(&labels))
+            {
+                hits.push(Hit {
+                    object: o,
+                    message: format!("{kind} with {replicas} replicas has no PodDisruptionBudget"),
+                    evidence: vec![Evidence::new("spec.replicas", replicas)],
+                });
+            }
+        }
+    }
+    hits
+}

@@ -350,6 +350,149 @@ fn legacy_token_secrets<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
         .collect()
 }
 
+/// Permissions that turn a compromised pod into more: (what, verb, group, resource, cluster-scoped).
+const POWERFUL: &[(&str, &str, &str, &str, bool)] = &[
+    ("full control of the cluster", "*", "*", "*", true),
+    ("read Secrets", "list", "", "secrets", false),
+    ("create pods", "create", "", "pods", false),
+    ("exec into pods", "create", "", "pods/exec", false),
+    (
+        "mint ServiceAccount tokens",
+        "create",
+        "",
+        "serviceaccounts/token",
+        false,
+    ),
+    ("impersonate users", "impersonate", "", "users", true),
+    (
+        "bind ClusterRoles",
+        "bind",
+        "rbac.authorization.k8s.io",
+        "clusterroles",
+        true,
+    ),
+    (
+        "escalate ClusterRoles",
+        "escalate",
+        "rbac.authorization.k8s.io",
+        "clusterroles",
+        true,
+    ),
+    (
+        "create ClusterRoleBindings",
+        "create",
+        "rbac.authorization.k8s.io",
+        "clusterrolebindings",
+        true,
+    ),
+    ("use nodes/proxy", "get", "", "nodes/proxy", true),
+    (
+        "change mutating webhooks",
+        "update",
+        "admissionregistration.k8s.io",
+        "mutatingwebhookconfigurations",
+        true,
+    ),
+];
+
+fn powerful_service_account<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+    let sas = sa_automount(ctx);
+    let mut hits = Vec::new();
+    for t in ctx.inv.pod_templates() {
+        let ns = t.owner.effective_namespace().unwrap_or("default");
+        let sa = service_account_name(t.spec);
+        let mounted = match t
+            .spec
+            .get("automountServiceAccountToken")
+            .and_then(Value::as_bool)
+        {
+            Some(v) => v,
+            None => sas
+                .get(&(ns.to_string(), sa.to_string()))
+                .copied()
+                .flatten()
+                .unwrap_or(true),
+        };
+        if !mounted {
+            continue;
+        }
+        let who = crate::rbac::Identity::service_account(ns, sa);
+        let mut powers = Vec::new();
+        let mut ev = Vec::new();
+        for (what, verb, group, resource, cluster) in POWERFUL {
+            let req = crate::rbac::Request::resource(
+                verb,
+                group,
+                resource,
+                if *cluster { None } else { Some(ns) },
+                None,
+            );
+            if let crate::rbac::Decision::Allowed(grants) = ctx.rbac.authorize(&who, &req) {
+                // Grants the platform itself manages are its components' business.
+                if let Some(g) = grants.iter().find(|g| !g.binding.managed) {
+                    powers.push(*what);
+                    ev.push(Evidence::new(
+                        g.binding.node_ref.clone(),
+                        Value::String(g.describe()),
+                    ));
+                    if *what == "full control of the cluster" {
+                        break;
+                    }
+                }
+            }
+        }
+        if !powers.is_empty() {
+            hits.push(Hit {
+                object: t.owner,
+                message: format!(
+                    "pods run as ServiceAccount {ns}/{sa}, whose mounted token can {}",
+                    powers.join(", ")
+                ),
+                evidence: ev,
+            });
+        }
+    }
+    hits
+}
+
+fn deprecated_service_account_field<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+    ctx.inv
+        .pod_templates()
+        .into_iter()
+        .filter(|t| {
+            t.spec.get("serviceAccount").is_some() && t.spec.get("serviceAccountName").is_none()
+        })
+        .map(|t| Hit {
+            object: t.owner,
+            message: "uses the deprecated `serviceAccount` field instead of `serviceAccountName`"
+                .into(),
+            evidence: vec![Evidence::new(
+                t.path("serviceAccount"),
+                t.spec.get("serviceAccount").cloned().unwrap_or(Value::Null),
+            )],
+        })
+        .collect()
+}
+
+fn missing_service_account<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+    let sas = sa_automount(ctx);
+    // Only namespaces whose ServiceAccounts the snapshot carries can be judged.
+    let known_ns: std::collections::HashSet<&str> = sas.keys().map(|(ns, _)| ns.as_str()).collect();
+    ctx.inv
+        .pod_templates()
+        .into_iter()
+        .filter_map(|t| {
+            let ns = t.owner.effective_namespace().unwrap_or("default");
+            let sa = service_account_name(t.spec);
+            (known_ns.contains(ns) && sa != "default" && !sas.contains_key(&(ns.to_string(), sa.to_string()))).then(|| Hit {
+                object: t.owner,
+                message: format!("references ServiceAccount {ns}/{sa}, which does not exist: pods cannot start, and whoever creates it decides what they can do"),
+                evidence: vec![Evidence::new(t.path("serviceAccountName"), sa)],
+            })
+        })
+        .collect()
+}
+
 /// The ServiceAccount and credential checks.
 pub static CHECKS: &[Check] = &[
     Check {
@@ -435,6 +578,42 @@ pub static CHECKS: &[Check] = &[
         profile: Profile::Security,
         needs: Needs::Nothing,
         run: legacy_token_secrets,
+    },
+    Check {
+        id: "KSPM-S-008",
+        title: "Workload's ServiceAccount holds powerful permissions",
+        severity: Severity::High,
+        description: "The pods mount a token whose RBAC permissions (evaluated exactly, including aggregation and implicit groups) reach beyond the workload: whoever compromises one container inherits them.",
+        remediation: "Give the workload its own ServiceAccount with only what it needs, or set `automountServiceAccountToken: false` if it never calls the API.",
+        kinds: WORKLOAD_KINDS,
+        controls: &[c(NsaCisa, "N10"), c(NsaCisa, "N21"), c(Soc2, "CC6.3"), c(PciDss, "7.2.2"), c(Iso27001, "A.8.2"), c(Nist800190, "4.3.1")],
+        profile: Profile::Security,
+        needs: Needs::Nothing,
+        run: powerful_service_account,
+    },
+    Check {
+        id: "KSPM-S-009",
+        title: "Deprecated serviceAccount field",
+        severity: Severity::Info,
+        description: "`spec.serviceAccount` is a deprecated alias of `serviceAccountName`.",
+        remediation: "Use `serviceAccountName`.",
+        kinds: WORKLOAD_KINDS,
+        controls: &[c(Iso27001, "A.8.9")],
+        profile: Profile::All,
+        needs: Needs::Nothing,
+        run: deprecated_service_account_field,
+    },
+    Check {
+        id: "KSPM-S-010",
+        title: "Workload references a ServiceAccount that does not exist",
+        severity: Severity::Low,
+        description: "Pods for this workload cannot be created until the ServiceAccount exists, and whoever creates it later decides the pods' permissions.",
+        remediation: "Create the ServiceAccount with the workload (same manifest set), or fix the name.",
+        kinds: WORKLOAD_KINDS,
+        controls: &[c(NsaCisa, "N10"), c(Iso27001, "A.5.16")],
+        profile: Profile::Security,
+        needs: Needs::Nothing,
+        run: missing_service_account,
     },
 ];
 

@@ -196,6 +196,42 @@ pub static CHECKS: &[Check] = &[
         needs: Needs::Nothing,
         run: default_namespace,
     },
+    Check {
+        id: "KSPM-W-027",
+        title: "Pod overrides /etc/hosts with hostAliases",
+        severity: Severity::Low,
+        description: "hostAliases rewrite name resolution inside the pod, bypassing cluster DNS; in a template they can silently redirect a dependency to another address.",
+        remediation: "Use DNS (a Service, an ExternalName Service or CoreDNS configuration) instead.",
+        kinds: WORKLOAD_KINDS,
+        controls: &[c(Iso27001, "A.8.9")],
+        profile: Profile::Security,
+        needs: Needs::Nothing,
+        run: host_aliases,
+    },
+    Check {
+        id: "KSPM-W-028",
+        title: "Container exposes an SSH port",
+        severity: Severity::Low,
+        description: "An SSH server in a container is a second, unmanaged way in, outside Kubernetes authentication and audit.",
+        remediation: "Remove the SSH server; use `kubectl exec` (audited) or ephemeral debug containers.",
+        kinds: WORKLOAD_KINDS,
+        controls: &[c(NsaCisa, "N12"), c(Iso27001, "A.8.20"), c(Nist800190, "4.4.2")],
+        profile: Profile::Security,
+        needs: Needs::Nothing,
+        run: ssh_port,
+    },
+    Check {
+        id: "KSPM-W-029",
+        title: "Container entrypoint uses sudo",
+        severity: Severity::Low,
+        description: "sudo in the command means the image ships a privilege-escalation path, and the process expects to become root.",
+        remediation: "Run the process as its final user; set up what needs root at build time.",
+        kinds: WORKLOAD_KINDS,
+        controls: &[c(NsaCisa, "N1"), c(Nist800190, "4.4.3")],
+        profile: Profile::Security,
+        needs: Needs::Nothing,
+        run: sudo_entrypoint,
+    },
 ];
 
 /// `true` only for a JSON `true`: a missing field or any other value is the API default (false).
@@ -603,4 +639,97 @@ fn default_namespace<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
             )],
         })
         .collect()
+}
+
+fn host_aliases<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+    ctx.inv
+        .pod_templates()
+        .into_iter()
+        .filter_map(|t| {
+            let aliases = t
+                .spec
+                .get("hostAliases")
+                .and_then(Value::as_array)
+                .filter(|a| !a.is_empty())?;
+            let names: Vec<&str> = aliases
+                .iter()
+                .flat_map(|a| {
+                    a.get("hostnames")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                })
+                .filter_map(Value::as_str)
+                .collect();
+            Some(Hit {
+                object: t.owner,
+                message: format!("hostAliases pin {} to fixed addresses", names.join(", ")),
+                evidence: vec![Evidence::new(
+                    t.path("hostAliases"),
+                    Value::Array(aliases.clone()),
+                )],
+            })
+        })
+        .collect()
+}
+
+fn ssh_port<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+    let mut hits = Vec::new();
+    for t in ctx.inv.pod_templates() {
+        for c in t.containers() {
+            for (i, p) in c
+                .container
+                .get("ports")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .enumerate()
+            {
+                if p.get("containerPort").and_then(Value::as_i64) == Some(22) {
+                    hits.push(Hit {
+                        object: t.owner,
+                        message: format!("container `{}` listens on port 22 (SSH)", c.name),
+                        evidence: vec![Evidence::new(
+                            t.container_path(&c, &format!("ports[{i}].containerPort")),
+                            22,
+                        )],
+                    });
+                }
+            }
+        }
+    }
+    hits
+}
+
+fn sudo_entrypoint<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+    let mut hits = Vec::new();
+    for t in ctx.inv.pod_templates() {
+        for c in t.containers() {
+            for field in ["command", "args"] {
+                let Some(parts) = c.container.get(field).and_then(Value::as_array) else {
+                    continue;
+                };
+                let uses_sudo = parts.iter().filter_map(Value::as_str).any(|p| {
+                    p == "sudo"
+                        || p.ends_with("/sudo")
+                        || p.split(|ch: char| {
+                            ch.is_whitespace() || ch == ';' || ch == '&' || ch == '|'
+                        })
+                        .any(|w| w == "sudo")
+                });
+                if uses_sudo {
+                    hits.push(Hit {
+                        object: t.owner,
+                        message: format!("container `{}` runs sudo in its {field}", c.name),
+                        evidence: vec![Evidence::new(
+                            t.container_path(&c, field),
+                            Value::Array(parts.clone()),
+                        )],
+                    });
+                    break;
+                }
+            }
+        }
+    }
+    hits
 }

@@ -66,10 +66,30 @@ pub fn markdown(checks: &[&Check]) -> String {
             anchor = c.id.to_ascii_lowercase()
         );
     }
+    out.push_str("\n## Framework mappings\n\nEvery control a check maps to, per framework (generated from the same metadata).\n");
+    for fw in crate::controls::Framework::ALL {
+        let mut rows: std::collections::BTreeMap<&str, Vec<&str>> =
+            std::collections::BTreeMap::new();
+        for c in checks {
+            for ctl in c.controls.iter().filter(|ctl| ctl.framework == fw) {
+                rows.entry(ctl.id).or_default().push(c.id);
+            }
+        }
+        let _ = write!(
+            out,
+            "\n### {} (`{}`)\n\n| Control | Checks |\n|---|---|\n",
+            fw.title(),
+            fw.id()
+        );
+        for (id, ids) in rows {
+            let _ = writeln!(out, "| {id} | {} |", ids.join(", "));
+        }
+    }
+    out.push_str("\n## Checks\n");
     for c in checks {
         let _ = write!(
             out,
-            "\n## {}\n\n**{}** — severity {}\n\n{}\n\n**Remediation:** {}\n\n**Applies to:** {}\n\n**Controls:** {}\n",
+            "\n### {}\n\n**{}** — severity {}\n\n{}\n\n**Remediation:** {}\n\n**Applies to:** {}\n\n**Controls:** {}\n",
             c.id,
             c.title,
             c.severity,

@@ -1,0 +1,342 @@
+//! Maintenance checks: removed API versions, end-of-life components, references to objects
+//! that do not exist.
+
+use super::pod_security::WORKLOAD_KINDS;
+use super::{Check, Context, Evidence, Hit, Needs};
+use crate::controls::{c, Framework::*};
+use crate::options::Profile;
+use crate::selector::LabelSelector;
+use crate::severity::Severity;
+use serde_json::Value;
+use std::collections::HashSet;
+
+/// (apiVersion, kind or `*`, removed in 1.N, replacement).
+const REMOVED_APIS: &[(&str, &str, u32, &str)] = &[
+    ("extensions/v1beta1", "Ingress", 22, "networking.k8s.io/v1"),
+    (
+        "extensions/v1beta1",
+        "NetworkPolicy",
+        16,
+        "networking.k8s.io/v1",
+    ),
+    (
+        "extensions/v1beta1",
+        "PodSecurityPolicy",
+        16,
+        "none (Pod Security Admission)",
+    ),
+    ("extensions/v1beta1", "*", 16, "apps/v1"),
+    ("apps/v1beta1", "*", 16, "apps/v1"),
+    ("apps/v1beta2", "*", 16, "apps/v1"),
+    ("networking.k8s.io/v1beta1", "*", 22, "networking.k8s.io/v1"),
+    (
+        "rbac.authorization.k8s.io/v1beta1",
+        "*",
+        22,
+        "rbac.authorization.k8s.io/v1",
+    ),
+    (
+        "rbac.authorization.k8s.io/v1alpha1",
+        "*",
+        22,
+        "rbac.authorization.k8s.io/v1",
+    ),
+    (
+        "admissionregistration.k8s.io/v1beta1",
+        "*",
+        22,
+        "admissionregistration.k8s.io/v1",
+    ),
+    (
+        "apiextensions.k8s.io/v1beta1",
+        "*",
+        22,
+        "apiextensions.k8s.io/v1",
+    ),
+    (
+        "apiregistration.k8s.io/v1beta1",
+        "*",
+        22,
+        "apiregistration.k8s.io/v1",
+    ),
+    (
+        "certificates.k8s.io/v1beta1",
+        "*",
+        22,
+        "certificates.k8s.io/v1",
+    ),
+    (
+        "coordination.k8s.io/v1beta1",
+        "*",
+        22,
+        "coordination.k8s.io/v1",
+    ),
+    ("scheduling.k8s.io/v1beta1", "*", 22, "scheduling.k8s.io/v1"),
+    ("storage.k8s.io/v1beta1", "*", 22, "storage.k8s.io/v1"),
+    ("batch/v1beta1", "CronJob", 25, "batch/v1"),
+    (
+        "policy/v1beta1",
+        "PodSecurityPolicy",
+        25,
+        "none (Pod Security Admission)",
+    ),
+    ("policy/v1beta1", "PodDisruptionBudget", 25, "policy/v1"),
+    ("discovery.k8s.io/v1beta1", "*", 25, "discovery.k8s.io/v1"),
+    ("events.k8s.io/v1beta1", "*", 25, "events.k8s.io/v1"),
+    ("node.k8s.io/v1beta1", "*", 25, "node.k8s.io/v1"),
+    ("autoscaling/v2beta1", "*", 25, "autoscaling/v2"),
+    ("autoscaling/v2beta2", "*", 26, "autoscaling/v2"),
+    (
+        "flowcontrol.apiserver.k8s.io/v1beta1",
+        "*",
+        26,
+        "flowcontrol.apiserver.k8s.io/v1",
+    ),
+    (
+        "flowcontrol.apiserver.k8s.io/v1beta2",
+        "*",
+        29,
+        "flowcontrol.apiserver.k8s.io/v1",
+    ),
+    (
+        "flowcontrol.apiserver.k8s.io/v1beta3",
+        "*",
+        32,
+        "flowcontrol.apiserver.k8s.io/v1",
+    ),
+];
+
+fn removed_apis<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+    ctx.inv
+        .cluster
+        .objects
+        .iter()
+        .filter_map(|o| {
+            let (_, _, removed, replacement) = REMOVED_APIS
+                .iter()
+                .find(|(v, k, _, _)| *v == o.api_version && (*k == "*" || *k == o.kind))?;
+            Some(Hit {
+                object: o,
+                message: format!(
+                    "{} {} was removed in Kubernetes 1.{removed}; use {replacement}",
+                    o.api_version, o.kind
+                ),
+                evidence: vec![Evidence::new("apiVersion", o.api_version.clone())],
+            })
+        })
+        .collect()
+}
+
+fn tiller<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+    let mut hits = Vec::new();
+    for t in ctx.inv.pod_templates() {
+        for ctr in t.containers() {
+            let image = ctr
+                .container
+                .get("image")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            if image.contains("kubernetes-helm/tiller")
+                || image.contains("helm/tiller")
+                || image.ends_with("/tiller")
+                || image.contains("/tiller:")
+            {
+                hits.push(Hit {
+                    object: t.owner,
+                    message: format!("Helm v2 Tiller is deployed (image {image}): an unauthenticated gRPC endpoint with cluster-admin-like power"),
+                    evidence: vec![Evidence::new(t.container_path(&ctr, "image"), image)],
+                });
+            }
+        }
+    }
+    hits
+}
+
+fn dangling_services<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+    let templates = ctx.inv.pod_templates();
+    ctx.inv
+        .of_kind("Service")
+        .iter()
+        .filter(|s| s.body.pointer("/spec/type").and_then(Value::as_str) != Some("ExternalName"))
+        .filter_map(|s| {
+            let sel = LabelSelector::from_map(s.body.pointer("/spec/selector"))?;
+            let ns = s.effective_namespace();
+            let any = templates.iter().any(|t| {
+                t.owner.effective_namespace() == ns
+                    && sel.matches(&LabelSelector::labels_of(t.metadata))
+            });
+            (!any).then(|| Hit {
+                object: s,
+                message: "Service selector matches no workload in the snapshot".into(),
+                evidence: vec![Evidence::new(
+                    "spec.selector",
+                    s.body
+                        .pointer("/spec/selector")
+                        .cloned()
+                        .unwrap_or(Value::Null),
+                )],
+            })
+        })
+        .collect()
+}
+
+fn dangling_ingresses<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+    let services: HashSet<(Option<&str>, &str)> = ctx
+        .inv
+        .of_kind("Service")
+        .iter()
+        .map(|s| (s.effective_namespace(), s.name.as_str()))
+        .collect();
+    let mut hits = Vec::new();
+    for i in ctx.inv.of_kind("Ingress") {
+        let ns = i.effective_namespace();
+        let mut missing = Vec::new();
+        let mut check = |path: String, backend: Option<&Value>| {
+            if let Some(name) = backend
+                .and_then(|b| b.pointer("/service/name"))
+                .and_then(Value::as_str)
+            {
+                if !services.contains(&(ns, name)) {
+                    missing.push(Evidence::new(path, name));
+                }
+            }
+        };
+        check(
+            "spec.defaultBackend.service.name".into(),
+            i.body.pointer("/spec/defaultBackend"),
+        );
+        for (r, rule) in i
+            .body
+            .pointer("/spec/rules")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            for (p, path) in rule
+                .pointer("/http/paths")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .enumerate()
+            {
+                check(
+                    format!("spec.rules[{r}].http.paths[{p}].backend.service.name"),
+                    path.get("backend"),
+                );
+            }
+        }
+        if !missing.is_empty() {
+            let names: Vec<String> = missing
+                .iter()
+                .filter_map(|e| e.value.as_str().map(str::to_string))
+                .collect();
+            hits.push(Hit {
+                object: i,
+                message: format!(
+                    "Ingress routes to Service(s) {} that do not exist",
+                    names.join(", ")
+                ),
+                evidence: missing,
+            });
+        }
+    }
+    hits
+}
+
+fn duplicate_env<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+    let mut hits = Vec::new();
+    for t in ctx.inv.pod_templates() {
+        for ctr in t.containers() {
+            let mut seen = HashSet::new();
+            for (i, e) in ctr
+                .container
+                .get("env")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .enumerate()
+            {
+                let name = e.get("name").and_then(Value::as_str).unwrap_or("");
+                if !seen.insert(name) {
+                    hits.push(Hit {
+                        object: t.owner,
+                        message: format!(
+                            "container `{}` sets {name} twice; the last one wins silently",
+                            ctr.name
+                        ),
+                        evidence: vec![Evidence::new(
+                            t.container_path(&ctr, &format!("env[{i}].name")),
+                            name,
+                        )],
+                    });
+                }
+            }
+        }
+    }
+    hits
+}
+
+/// The maintenance checks.
+pub static CHECKS: &[Check] = &[
+    Check {
+        id: "KSPM-M-001",
+        title: "Object uses a removed API version",
+        severity: Severity::Low,
+        description: "API versions removed from Kubernetes cannot be applied to current clusters; manifests still using them are not being maintained, and upgrades break on them.",
+        remediation: "Migrate the manifest to the stable API version (`kubectl convert` or by hand).",
+        kinds: &["*"],
+        controls: &[c(NsaCisa, "N25"), c(Soc2, "CC8.1"), c(Iso27001, "A.8.8"), c(Nist800190, "4.3.4")],
+        profile: Profile::Security,
+        needs: Needs::Nothing,
+        run: removed_apis,
+    },
+    Check {
+        id: "KSPM-M-002",
+        title: "Helm v2 Tiller deployed",
+        severity: Severity::High,
+        description: "Tiller (Helm v2, end of life since 2020) exposes an unauthenticated gRPC API in the cluster and usually runs with cluster-admin.",
+        remediation: "Migrate releases to Helm 3 and delete Tiller.",
+        kinds: WORKLOAD_KINDS,
+        controls: &[c(NsaCisa, "N25"), c(Iso27001, "A.8.8"), c(Nist800190, "4.3.1")],
+        profile: Profile::Security,
+        needs: Needs::Nothing,
+        run: tiller,
+    },
+    Check {
+        id: "KSPM-M-003",
+        title: "Service selects no workload",
+        severity: Severity::Info,
+        description: "A Service whose selector matches nothing is dead configuration (or a typo that silently breaks traffic).",
+        remediation: "Fix the selector or delete the Service.",
+        kinds: &["Service"],
+        controls: &[c(Iso27001, "A.8.9")],
+        profile: Profile::All,
+        needs: Needs::Nothing,
+        run: dangling_services,
+    },
+    Check {
+        id: "KSPM-M-004",
+        title: "Ingress routes to a missing Service",
+        severity: Severity::Info,
+        description: "A backend Service that does not exist means the route is broken — and whoever later creates a Service with that name receives the traffic.",
+        remediation: "Fix the backend name or delete the rule.",
+        kinds: &["Ingress"],
+        controls: &[c(Iso27001, "A.8.9")],
+        profile: Profile::All,
+        needs: Needs::Nothing,
+        run: dangling_ingresses,
+    },
+    Check {
+        id: "KSPM-M-005",
+        title: "Environment variable set twice",
+        severity: Severity::Info,
+        description: "Duplicate env names are accepted by the API server; the last value wins, which hides configuration mistakes.",
+        remediation: "Remove the duplicate.",
+        kinds: WORKLOAD_KINDS,
+        controls: &[c(Iso27001, "A.8.9")],
+        profile: Profile::All,
+        needs: Needs::Nothing,
+        run: duplicate_env,
+    },
+];
