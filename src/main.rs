@@ -3,12 +3,14 @@
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use kspm_engine::controls::Framework;
+use kspm_engine::graph::{AttackGraph, NodeKind};
 use kspm_engine::options::Profile;
 use kspm_engine::pss::report::{self as pss_report, AdmissionResult};
 use kspm_engine::pss::{Level, Version};
 use kspm_engine::rbac::{Identity, Rbac, Request};
 use kspm_engine::render::{self, access, catalogue, Format};
 use kspm_engine::{checks, ScanOptions, Severity};
+use petgraph::graph::NodeIndex;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -39,6 +41,16 @@ enum Command {
     WhoCan(WhoCanArgs),
     /// Can this subject perform an action? Exit 0 for yes, 1 for no.
     CanI(CanIArgs),
+    /// Ask the attack graph: paths between two nodes, or everything a node can reach.
+    Query {
+        #[command(subcommand)]
+        command: QueryCommand,
+    },
+    /// The attack technique catalogue.
+    Techniques {
+        #[command(subcommand)]
+        command: TechniquesCommand,
+    },
     /// The check catalogue.
     Checks {
         #[command(subcommand)]
@@ -53,6 +65,74 @@ enum ChecksCommand {
         /// Output format.
         #[arg(long, value_enum, default_value_t = CatalogueFormat::Table)]
         format: CatalogueFormat,
+    },
+}
+
+#[derive(Subcommand)]
+enum QueryCommand {
+    /// The shortest attack path from one node to another (`--to ClusterAdmin`, `AllSecrets`,
+    /// `NodeRoot`, or any node reference).
+    Paths(QueryPathsArgs),
+    /// Everything a node can reach, nearest first.
+    Reach(QueryReachArgs),
+}
+
+#[derive(Args)]
+struct QueryPathsArgs {
+    /// Snapshot paths.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// Start: a node reference such as `Internet`, `Deployment:shop/web`, `ServiceAccount:ci/deployer`, `User:alice`.
+    #[arg(long)]
+    from: String,
+    /// Target: `ClusterAdmin`, `AllSecrets`, `NodeRoot` or a node reference.
+    #[arg(long)]
+    to: String,
+    /// Cluster (needed when the fleet has several and the reference is ambiguous).
+    #[arg(long)]
+    cluster: Option<String>,
+    /// Longest path considered.
+    #[arg(long, default_value_t = 12)]
+    max_hops: u32,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = PathFormat::Table)]
+    format: PathFormat,
+}
+
+#[derive(Args)]
+struct QueryReachArgs {
+    /// Snapshot paths.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// Start node reference.
+    #[arg(long)]
+    from: String,
+    /// Cluster (needed when the fleet has several and the reference is ambiguous).
+    #[arg(long)]
+    cluster: Option<String>,
+    /// Farthest hop considered.
+    #[arg(long, default_value_t = 12)]
+    max_hops: u32,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = PssFormat::Table)]
+    format: PssFormat,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum PathFormat {
+    Table,
+    Json,
+    Dot,
+    Mermaid,
+}
+
+#[derive(Subcommand)]
+enum TechniquesCommand {
+    /// List every technique with its precondition.
+    List {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = PssFormat::Table)]
+        format: PssFormat,
     },
 }
 
@@ -242,6 +322,18 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Scan(args) => scan(args),
         Command::Pss(args) => pss(args),
         Command::Compliance(args) => compliance(args),
+        Command::Query {
+            command: QueryCommand::Paths(args),
+        } => query_paths(args),
+        Command::Query {
+            command: QueryCommand::Reach(args),
+        } => query_reach(args),
+        Command::Techniques {
+            command: TechniquesCommand::List { format },
+        } => {
+            print!("{}", render::techniques::list(format == PssFormat::Json));
+            Ok(ExitCode::SUCCESS)
+        }
         Command::WhoCan(args) => who_can(args),
         Command::CanI(args) => can_i(args),
         Command::Checks {
@@ -463,6 +555,140 @@ fn compliance(args: ComplianceArgs) -> Result<ExitCode> {
     let text = match args.format {
         PssFormat::Table => render::compliance::table(&summaries),
         PssFormat::Json => render::compliance::json(&summaries),
+    };
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Resolves a node reference to (cluster, nodes). Sinks and `NodeRoot` name a class of nodes.
+fn resolve(
+    g: &AttackGraph,
+    snapshot: &kspm_engine::Snapshot,
+    cluster: Option<&str>,
+    reference: &str,
+) -> Result<(String, Vec<NodeIndex>)> {
+    if reference == "Internet" {
+        let i = g
+            .find(None, "Internet")
+            .context("the graph has no Internet node")?;
+        return Ok((cluster.unwrap_or("").to_string(), vec![i]));
+    }
+    let clusters: Vec<&str> = match cluster {
+        Some(c) => vec![c],
+        None => snapshot
+            .clusters
+            .iter()
+            .map(|c| c.info.name.as_str())
+            .collect(),
+    };
+    let mut found: Vec<(String, Vec<NodeIndex>)> = Vec::new();
+    for c in clusters {
+        let nodes: Vec<NodeIndex> = if reference == "NodeRoot" {
+            g.graph
+                .node_indices()
+                .filter(|i| {
+                    g.graph[*i].cluster.as_deref() == Some(c) && g.graph[*i].kind == NodeKind::Node
+                })
+                .collect()
+        } else {
+            g.find(Some(c), reference).into_iter().collect()
+        };
+        if !nodes.is_empty() {
+            found.push((c.to_string(), nodes));
+        }
+    }
+    match found.len() {
+        0 => bail!("no node `{reference}` in the attack graph (node references look like Deployment:shop/web, ServiceAccount:ci/deployer, User:alice, ClusterAdmin)"),
+        1 => Ok(found.remove(0)),
+        _ if reference == "ClusterAdmin" || reference == "AllSecrets" || reference == "NodeRoot" => {
+            let mut all = Vec::new();
+            for (_, n) in found {
+                all.extend(n);
+            }
+            Ok((String::new(), all))
+        }
+        _ => bail!("`{reference}` exists in several clusters; pick one with --cluster"),
+    }
+}
+
+fn query_paths(args: QueryPathsArgs) -> Result<ExitCode> {
+    let snapshot = load_clusters(&args.paths)?;
+    let g = AttackGraph::build(&snapshot);
+    let (from_cluster, from) = resolve(&g, &snapshot, args.cluster.as_deref(), &args.from)?;
+    let to_cluster = if from_cluster.is_empty() {
+        args.cluster.as_deref()
+    } else {
+        Some(from_cluster.as_str())
+    };
+    let (cluster, targets) = resolve(&g, &snapshot, to_cluster, &args.to)?;
+    let mut found: Vec<kspm_engine::graph::paths::AttackPath> = Vec::new();
+    for f in &from {
+        let best = targets
+            .iter()
+            .filter_map(|t| {
+                g.shortest_path(*f, *t, args.max_hops)
+                    .map(|steps| (g.graph[*t].cluster.clone().unwrap_or_default(), steps))
+            })
+            .min_by_key(|(_, steps)| steps.len());
+        if let Some((c, steps)) = best {
+            let target = steps
+                .last()
+                .map(|s| s.to.clone())
+                .unwrap_or_else(|| args.to.clone());
+            found.push(kspm_engine::graph::paths::query_path(
+                if c.is_empty() { &cluster } else { &c },
+                &g.graph[*f].reference,
+                &target,
+                steps,
+            ));
+        }
+    }
+    found.sort_by_key(|p| p.steps.len());
+    found.truncate(1);
+    let refs: Vec<&kspm_engine::graph::paths::AttackPath> = found.iter().collect();
+    let text = match args.format {
+        PathFormat::Table => render::paths::table(&refs),
+        PathFormat::Json => render::paths::json(&refs),
+        PathFormat::Dot => render::paths::dot(&refs),
+        PathFormat::Mermaid => render::paths::mermaid(&refs),
+    };
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn query_reach(args: QueryReachArgs) -> Result<ExitCode> {
+    let snapshot = load_clusters(&args.paths)?;
+    let g = AttackGraph::build(&snapshot);
+    let (_, from) = resolve(&g, &snapshot, args.cluster.as_deref(), &args.from)?;
+    let Some(start) = from.first().copied() else {
+        bail!("nothing to start from")
+    };
+    let reached = g.reach(start, args.max_hops);
+    let rows: Vec<serde_json::Value> = reached
+        .iter()
+        .filter(|(i, _)| !matches!(g.graph[*i].kind, NodeKind::Hub | NodeKind::Container))
+        .map(|(i, d)| serde_json::json!({"node": g.graph[*i].reference, "cluster": g.graph[*i].cluster, "kind": g.graph[*i].kind, "hops": d}))
+        .collect();
+    let text = match args.format {
+        PssFormat::Json => {
+            let mut s = serde_json::to_string_pretty(
+                &serde_json::json!({"from": args.from, "reaches": rows}),
+            )
+            .unwrap_or_default();
+            s.push('\n');
+            s
+        }
+        PssFormat::Table => {
+            let mut s = format!("{} reaches {} node(s):\n", args.from, rows.len());
+            for r in &rows {
+                s.push_str(&format!(
+                    "  {:>2} hop(s)  {}\n",
+                    r["hops"],
+                    r["node"].as_str().unwrap_or("")
+                ));
+            }
+            s
+        }
     };
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
     Ok(ExitCode::SUCCESS)

@@ -349,3 +349,150 @@ fn compliance_reports_pass_fail_and_not_assessable() {
     let table = kspm(&["compliance", d, "--framework", "nsa-cisa"]);
     assert!(String::from_utf8_lossy(&table.stdout).contains("N/A"));
 }
+
+#[test]
+fn query_paths_and_reach_on_the_demo_fleet() {
+    let demo = repo().join("examples/demo-fleet");
+    let d = demo.to_str().expect("utf8");
+    let out = kspm(&[
+        "query",
+        "paths",
+        d,
+        "--from",
+        "Internet",
+        "--to",
+        "ClusterAdmin",
+        "--cluster",
+        "eks-prod-us-east-1",
+        "-f",
+        "json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let steps = v["paths"][0]["steps"].as_array().expect("steps");
+    let techniques: Vec<&str> = steps
+        .iter()
+        .filter_map(|s| s["technique"].as_str())
+        .collect();
+    assert_eq!(techniques.first(), Some(&"INTERNET_TO_LB"));
+    assert_eq!(
+        steps.last().and_then(|s| s["to"].as_str()),
+        Some("ClusterAdmin")
+    );
+    assert!(steps.iter().all(|s| s["from"].is_string()
+        && s["to"].is_string()
+        && s["evidence"].as_str().is_some_and(|e| !e.is_empty())));
+    // Nothing connects: an empty list, not an error.
+    let none = kspm(&[
+        "query",
+        "paths",
+        d,
+        "--from",
+        "Deployment:shop/frontend",
+        "--to",
+        "ClusterAdmin",
+        "--cluster",
+        "eks-prod-us-east-1",
+        "--max-hops",
+        "1",
+        "-f",
+        "json",
+    ]);
+    assert!(none.status.success());
+    let v: Value = serde_json::from_slice(&none.stdout).expect("json");
+    assert_eq!(v["paths"].as_array().map(Vec::len), Some(0));
+    for fmt in ["dot", "mermaid", "table"] {
+        let out = kspm(&[
+            "query",
+            "paths",
+            d,
+            "--from",
+            "Internet",
+            "--cluster",
+            "gke-staging-eu",
+            "--to",
+            "NodeRoot",
+            "-f",
+            fmt,
+        ]);
+        assert!(
+            out.status.success(),
+            "{fmt}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let bad = kspm(&[
+        "query",
+        "paths",
+        d,
+        "--from",
+        "Deployment:nowhere/x",
+        "--to",
+        "ClusterAdmin",
+    ]);
+    assert_eq!(bad.status.code(), Some(2));
+    let reach = kspm(&[
+        "query",
+        "reach",
+        d,
+        "--cluster",
+        "aks-payments-westeurope",
+        "--from",
+        "Deployment:ci/azp-agent",
+        "-f",
+        "json",
+    ]);
+    let v: Value = serde_json::from_slice(&reach.stdout).expect("json");
+    assert!(v["reaches"]
+        .as_array()
+        .expect("reaches")
+        .iter()
+        .any(|r| r["node"] == "ClusterAdmin"));
+    let t = kspm(&["techniques", "list", "--format", "json"]);
+    let v: Value = serde_json::from_slice(&t.stdout).expect("json");
+    assert!(v
+        .as_array()
+        .is_some_and(|a| a.len() >= 46 && a.iter().any(|x| x["id"] == "CE_NSENTER")));
+}
+
+#[test]
+fn scan_reports_ranked_attack_paths_and_blast_radius() {
+    let demo = repo().join("examples/demo-fleet");
+    let out = kspm(&["scan", demo.to_str().expect("utf8"), "-f", "json"]);
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let paths = v["attack_paths"].as_array().expect("paths");
+    assert!(paths.len() >= 3);
+    let scores: Vec<f64> = paths.iter().filter_map(|p| p["score"].as_f64()).collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "ranked by score");
+    for cluster in [
+        "eks-prod-us-east-1",
+        "gke-staging-eu",
+        "aks-payments-westeurope",
+    ] {
+        assert!(
+            paths.iter().any(|p| p["cluster"] == cluster
+                && p["source"] == "Internet"
+                && p["steps"].as_array().is_some_and(|s| s.len() >= 4)),
+            "{cluster}: a multi-hop internet path"
+        );
+    }
+    let findings = v["findings"].as_array().expect("findings");
+    let first_off = findings
+        .iter()
+        .position(|f| f["on_attack_path"] == false)
+        .unwrap_or(findings.len());
+    assert!(
+        first_off > 0
+            && findings[first_off..]
+                .iter()
+                .all(|f| f["on_attack_path"] == false),
+        "on-path findings sort first"
+    );
+    assert!(findings
+        .iter()
+        .any(|f| f["blast_radius"]["reaches"]["ClusterAdmin"].is_u64()));
+}

@@ -8,6 +8,7 @@ pub mod checks;
 pub mod compliance;
 pub mod controls;
 pub mod frameworks;
+pub mod graph;
 pub mod inventory;
 pub mod object;
 pub mod options;

@@ -4,6 +4,8 @@
 use crate::checks::{self, Context, Evidence};
 use crate::compliance::{self, ComplianceSummary};
 use crate::controls::Control;
+use crate::graph::paths::BlastRadius;
+use crate::graph::AttackGraph;
 use crate::inventory::{Inventory, EVALUATED_KINDS};
 use crate::object::Source;
 use crate::options::{ScanOptions, IGNORE_ANNOTATION};
@@ -61,6 +63,11 @@ pub struct Finding {
     pub controls: Vec<ControlRef>,
     /// Where the resource was read from.
     pub source: Source,
+    /// Whether the resource lies on a reported attack path.
+    pub on_attack_path: bool,
+    /// What the resource can reach in the attack graph (sinks and hops), when it is in it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blast_radius: Option<BlastRadius>,
 }
 
 /// Per-cluster summary.
@@ -117,16 +124,7 @@ impl ReportError {
     }
 }
 
-/// An attack path (populated by the attack-graph engine).
-#[derive(Debug, Clone, Serialize)]
-pub struct AttackPath {
-    /// Path ID.
-    pub id: String,
-    /// Cluster.
-    pub cluster: String,
-    /// Node references from entry to target.
-    pub nodes: Vec<String>,
-}
+pub use crate::graph::paths::AttackPath;
 
 /// Totals over the whole report.
 #[derive(Debug, Clone, Serialize, Default)]
@@ -143,7 +141,23 @@ pub struct Summary {
     pub errors: usize,
     /// Findings suppressed by exceptions or `kspm.io/ignore` annotations.
     pub suppressed: usize,
+    /// Attack paths found (the report lists the highest-scoring ones, see `attack_paths`).
+    pub attack_paths: usize,
+    /// Nodes and edges of the attack graph.
+    pub graph: GraphSize,
 }
+
+/// Size of the attack graph.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct GraphSize {
+    /// Nodes.
+    pub nodes: usize,
+    /// Edges.
+    pub edges: usize,
+}
+
+/// How many attack paths a report lists at most (the summary counts them all).
+pub const MAX_REPORTED_PATHS: usize = 500;
 
 /// A finding that an exception or annotation suppressed.
 #[derive(Debug, Clone, Serialize)]
@@ -214,11 +228,22 @@ pub fn evaluate_with(snapshot: &Snapshot, options: &ScanOptions) -> Report {
         .iter()
         .map(|e| ReportError::from_load(None, e))
         .collect();
+    let mut graph = AttackGraph::default();
+    let mut binding_subjects: std::collections::HashMap<(String, String), Vec<String>> =
+        std::collections::HashMap::new();
     for cluster in &snapshot.clusters {
-        let (cluster_findings, cluster_suppressed, skipped) =
-            evaluate_cluster(cluster, &catalogue, options);
-        suppressed.extend(cluster_suppressed);
         let inv = Inventory::new(cluster);
+        let rbac = Rbac::build(&cluster.objects, cluster.info.version().map(|(_, m)| m));
+        graph.build_cluster(cluster, &inv, &rbac);
+        for b in &rbac.bindings {
+            binding_subjects.insert(
+                (cluster.info.name.clone(), b.node_ref.clone()),
+                b.subjects.iter().map(|s| s.node_ref()).collect(),
+            );
+        }
+        let (cluster_findings, cluster_suppressed, skipped) =
+            evaluate_cluster(cluster, &inv, &rbac, &catalogue, options);
+        suppressed.extend(cluster_suppressed);
         let kinds = inv.kind_counts();
         let unevaluated_kinds = kinds
             .iter()
@@ -254,9 +279,58 @@ pub fn evaluate_with(snapshot: &Snapshot, options: &ScanOptions) -> Report {
         );
         findings.extend(cluster_findings);
     }
+    let index = graph.index();
+    let all_paths = index.attack_paths();
+    let path_count = all_paths.len();
+    let attack_paths: Vec<AttackPath> = all_paths.into_iter().take(MAX_REPORTED_PATHS).collect();
+    let on_path: std::collections::HashSet<(&str, &str)> = attack_paths
+        .iter()
+        .flat_map(|p| {
+            p.nodes
+                .iter()
+                .map(move |n| (p.cluster.as_str(), n.as_str()))
+        })
+        .collect();
+    for f in &mut findings {
+        let refs: Vec<String> = match f.resource.split_once(':').map(|(k, _)| k) {
+            Some("ClusterRoleBinding") | Some("RoleBinding") => binding_subjects
+                .get(&(f.cluster.clone(), f.resource.clone()))
+                .cloned()
+                .unwrap_or_default(),
+            Some("KubeletConfiguration") => {
+                vec![f.resource.replacen("KubeletConfiguration:", "Node:", 1)]
+            }
+            _ => vec![f.resource.clone()],
+        };
+        let binding_on_path = attack_paths.iter().any(|p| {
+            p.cluster == f.cluster
+                && p.steps
+                    .iter()
+                    .any(|s| s.evidence.contains(&format!("{} →", f.resource)))
+        });
+        f.on_attack_path = binding_on_path
+            || (!f.resource.contains("Binding:")
+                && refs
+                    .iter()
+                    .any(|r| on_path.contains(&(f.cluster.as_str(), r.as_str()))));
+        let mut radius = BlastRadius {
+            reaches: std::collections::BTreeMap::new(),
+        };
+        for r in &refs {
+            if let Some(i) = graph.find(Some(&f.cluster), r) {
+                for (sink, hops) in index.blast_radius(&f.cluster, i).reaches {
+                    let e = radius.reaches.entry(sink).or_insert(hops);
+                    *e = (*e).min(hops);
+                }
+            }
+        }
+        f.blast_radius = (!radius.reaches.is_empty()).then_some(radius);
+    }
+    let (graph_nodes, graph_edges) = graph.size();
     findings.sort_by(|a, b| {
-        b.severity
-            .cmp(&a.severity)
+        b.on_attack_path
+            .cmp(&a.on_attack_path)
+            .then_with(|| b.severity.cmp(&a.severity))
             .then_with(|| a.cluster.cmp(&b.cluster))
             .then_with(|| a.check.cmp(b.check))
             .then_with(|| a.resource.cmp(&b.resource))
@@ -268,6 +342,11 @@ pub fn evaluate_with(snapshot: &Snapshot, options: &ScanOptions) -> Report {
         findings: findings.len(),
         errors: errors.len(),
         suppressed: suppressed.len(),
+        attack_paths: path_count,
+        graph: GraphSize {
+            nodes: graph_nodes,
+            edges: graph_edges,
+        },
         ..Default::default()
     };
     for f in &findings {
@@ -282,7 +361,7 @@ pub fn evaluate_with(snapshot: &Snapshot, options: &ScanOptions) -> Report {
         summary,
         clusters,
         findings,
-        attack_paths: Vec::new(),
+        attack_paths,
         compliance,
         errors,
         suppressed,
@@ -291,6 +370,8 @@ pub fn evaluate_with(snapshot: &Snapshot, options: &ScanOptions) -> Report {
 
 fn evaluate_cluster(
     cluster: &ClusterSnapshot,
+    inv: &Inventory<'_>,
+    rbac: &Rbac,
     catalogue: &[&'static checks::Check],
     options: &ScanOptions,
 ) -> (
@@ -298,13 +379,7 @@ fn evaluate_cluster(
     Vec<Suppressed>,
     std::collections::BTreeMap<&'static str, String>,
 ) {
-    let inv = Inventory::new(cluster);
-    let rbac = Rbac::build(&cluster.objects, cluster.info.version().map(|(_, m)| m));
-    let ctx = Context {
-        inv: &inv,
-        rbac: &rbac,
-        options,
-    };
+    let ctx = Context { inv, rbac, options };
     let mut out = Vec::new();
     let mut suppressed = Vec::new();
     let mut skipped = std::collections::BTreeMap::new();
@@ -346,6 +421,8 @@ fn evaluate_cluster(
                     .map(ControlRef::from)
                     .collect(),
                 source: hit.object.source.clone(),
+                on_attack_path: false,
+                blast_radius: None,
             };
             let reason = if ignored_by_annotation {
                 Some(format!("annotation {IGNORE_ANNOTATION}"))

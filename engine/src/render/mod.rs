@@ -4,8 +4,10 @@ pub mod access;
 pub mod catalogue;
 pub mod compliance;
 pub mod json;
+pub mod paths;
 pub mod sarif;
 pub mod table;
+pub mod techniques;
 
 use crate::report::Report;
 use std::str::FromStr;

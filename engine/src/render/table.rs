@@ -35,6 +35,33 @@ pub fn render(report: &Report, color: bool) -> String {
     let p = Paint(color);
     let mut out = String::new();
     let multi_cluster = report.clusters.len() > 1;
+    if !report.attack_paths.is_empty() {
+        let shown = report.attack_paths.len().min(10);
+        let heading = format!(
+            "ATTACK PATHS ({} found, top {shown})",
+            report.summary.attack_paths
+        );
+        let _ = writeln!(out, "{}", p.wrap(BOLD, &heading));
+        for path in report.attack_paths.iter().take(shown) {
+            let sev = format!("{:<8}", path.severity.as_str().to_uppercase());
+            let cluster = if multi_cluster {
+                format!("{}  ", path.cluster)
+            } else {
+                String::new()
+            };
+            let _ = writeln!(
+                out,
+                "  {} {:>5.1}  {cluster}{}",
+                p.wrap(severity_color(path.severity), &sev),
+                path.score,
+                super::paths::one_line(path)
+            );
+        }
+        let _ = writeln!(
+            out,
+            "  (kspm query paths PATH --from REF --to REF explains any of them hop by hop)\n"
+        );
+    }
     for sev in Severity::DESCENDING {
         let group: Vec<_> = report
             .findings

@@ -1,0 +1,1993 @@
+//! Building the graph from a snapshot: exposure, workload identity, host escapes, node pivots and
+//! RBAC abuse, each edge with the exact precondition of its technique.
+
+use super::{AttackGraph, NodeKind, Technique as T};
+use crate::checks::pod_security::enforced_level;
+use crate::checks::service_accounts::service_account_name;
+use crate::checks::workload::normalise_capability;
+use crate::inventory::{ContainerRef, Inventory, PodTemplate};
+use crate::object::Object;
+use crate::pss::Level;
+use crate::rbac::{Grant, Identity, Rbac, Request, Subject, SYSTEM_MASTERS};
+use crate::selector::LabelSelector;
+use crate::snapshot::{ClusterSnapshot, Provider, Snapshot};
+use petgraph::graph::NodeIndex;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+/// Namespace used to ask "is this granted cluster-wide": no RoleBinding is in it.
+const ANY_NAMESPACE: &str = "\u{0}any";
+
+/// Namespaces whose workloads and ServiceAccounts are the platform's, not entry points.
+const SYSTEM_NAMESPACES: &[&str] = &["kube-system", "kube-public", "kube-node-lease"];
+
+/// Name prefixes of identities Kubernetes and the managed providers own.
+const PLATFORM_PREFIXES: &[&str] = &["system:", "eks:", "gke:", "gce:", "aks:"];
+
+const RUNTIME_SOCKETS: &[&str] = &[
+    "/var/run/docker.sock",
+    "/run/docker.sock",
+    "/var/run/containerd/containerd.sock",
+    "/run/containerd/containerd.sock",
+    "/var/run/crio/crio.sock",
+    "/run/crio/crio.sock",
+    "/var/run/cri-dockerd.sock",
+    "/run/cri-dockerd.sock",
+    "/var/run/dockershim.sock",
+    "/run/k3s/containerd/containerd.sock",
+];
+
+impl AttackGraph {
+    /// Builds the fleet's graph.
+    pub fn build(snapshot: &Snapshot) -> AttackGraph {
+        let mut g = AttackGraph::default();
+        let internet = g.node(None, "Internet", NodeKind::Internet);
+        g.mark_entry(internet);
+        for cluster in &snapshot.clusters {
+            let inv = Inventory::new(cluster);
+            let rbac = Rbac::build(&cluster.objects, cluster.info.version().map(|(_, m)| m));
+            ClusterBuilder::new(&mut g, cluster, &inv, &rbac).build();
+        }
+        g
+    }
+
+    /// Builds the graph of one cluster with the RBAC state already computed.
+    pub fn build_cluster(&mut self, cluster: &ClusterSnapshot, inv: &Inventory<'_>, rbac: &Rbac) {
+        let internet = self.node(None, "Internet", NodeKind::Internet);
+        self.mark_entry(internet);
+        ClusterBuilder::new(self, cluster, inv, rbac).build();
+    }
+}
+
+fn normalise_path(path: &str) -> String {
+    let mut p = String::new();
+    for seg in path.split('/').filter(|s| !s.is_empty() && *s != ".") {
+        p.push('/');
+        p.push_str(seg);
+    }
+    if p.is_empty() {
+        p.push('/');
+    }
+    p
+}
+
+fn is_parent_or_same(dir: &str, path: &str) -> bool {
+    dir == "/" || path == dir || path.starts_with(&format!("{dir}/"))
+}
+
+struct ClusterBuilder<'g, 'a> {
+    g: &'g mut AttackGraph,
+    cluster: &'a ClusterSnapshot,
+    name: &'a str,
+    inv: &'a Inventory<'a>,
+    rbac: &'a Rbac,
+    /// Namespaces known (from Namespace objects and namespaced objects).
+    namespaces: BTreeSet<String>,
+    /// Workload node reference → nodes its pods run on.
+    placement: HashMap<String, BTreeSet<String>>,
+    /// Container node references that would collide across owner kinds.
+    ambiguous_owner_names: HashSet<(String, String)>,
+}
+
+impl<'g, 'a> ClusterBuilder<'g, 'a> {
+    fn new(
+        g: &'g mut AttackGraph,
+        cluster: &'a ClusterSnapshot,
+        inv: &'a Inventory<'a>,
+        rbac: &'a Rbac,
+    ) -> Self {
+        let mut namespaces: BTreeSet<String> = inv
+            .of_kind("Namespace")
+            .iter()
+            .map(|n| n.name.clone())
+            .collect();
+        for o in &cluster.objects {
+            if let Some(ns) = o.effective_namespace() {
+                namespaces.insert(ns.to_string());
+            }
+        }
+        let mut seen: HashMap<(String, String), usize> = HashMap::new();
+        for t in inv.pod_templates() {
+            let ns = t
+                .owner
+                .effective_namespace()
+                .unwrap_or("default")
+                .to_string();
+            *seen.entry((ns, t.owner.name.clone())).or_default() += 1;
+        }
+        let ambiguous_owner_names = seen
+            .into_iter()
+            .filter(|(_, n)| *n > 1)
+            .map(|(k, _)| k)
+            .collect();
+        ClusterBuilder {
+            g,
+            cluster,
+            name: &cluster.info.name,
+            inv,
+            rbac,
+            namespaces,
+            placement: HashMap::new(),
+            ambiguous_owner_names,
+        }
+    }
+
+    fn n(&mut self, reference: &str, kind: NodeKind) -> NodeIndex {
+        self.g.node(Some(self.name), reference, kind)
+    }
+
+    fn build(mut self) {
+        self.compute_placement();
+        self.sinks_and_hubs();
+        self.nodes();
+        self.workloads();
+        self.services_and_exposure();
+        self.secrets();
+        self.identities();
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Placement: which nodes each workload's pods run on (live snapshots carry spec.nodeName).
+
+    fn compute_placement(&mut self) {
+        let by_uid: HashMap<&str, &Object> = self
+            .cluster
+            .objects
+            .iter()
+            .filter_map(|o| Some((o.uid.as_deref()?, o)))
+            .collect();
+        let by_name: HashMap<(&str, Option<&str>, &str), &Object> = self
+            .cluster
+            .objects
+            .iter()
+            .map(|o| {
+                (
+                    (o.kind.as_str(), o.effective_namespace(), o.name.as_str()),
+                    o,
+                )
+            })
+            .collect();
+        for pod in self.inv.of_kind("Pod") {
+            let Some(node) = pod.body.pointer("/spec/nodeName").and_then(Value::as_str) else {
+                continue;
+            };
+            // Walk controller references up to the top-most owner present in the snapshot.
+            let mut top: &Object = pod;
+            for _ in 0..8 {
+                let Some(r) = top.owners.iter().find(|r| r.controller) else {
+                    break;
+                };
+                let next = r.uid.as_deref().and_then(|u| by_uid.get(u)).or_else(|| {
+                    by_name.get(&(r.kind.as_str(), top.effective_namespace(), r.name.as_str()))
+                });
+                match next {
+                    Some(o) => top = o,
+                    None => break,
+                }
+            }
+            self.placement
+                .entry(top.node_ref())
+                .or_default()
+                .insert(node.to_string());
+        }
+    }
+
+    fn sinks_and_hubs(&mut self) {
+        self.n("ClusterAdmin", NodeKind::ClusterAdmin);
+        let all_secrets = self.n("AllSecrets", NodeKind::AllSecrets);
+        let any_node = self.n("Node:*", NodeKind::Node);
+        let all_sas = self.n("ServiceAccounts:*", NodeKind::Hub);
+        let all_pods = self.n("Pods:*", NodeKind::Hub);
+        let namespaces: Vec<String> = self.namespaces.iter().cloned().collect();
+        for ns in namespaces {
+            let sas = self.n(&format!("ServiceAccounts:{ns}"), NodeKind::Hub);
+            self.g.edge(all_sas, sas, T::INCLUDES, "every namespace");
+            let pods = self.n(&format!("Pods:{ns}"), NodeKind::Hub);
+            self.g.edge(all_pods, pods, T::INCLUDES, "every namespace");
+            let secrets = self.n(&format!("Secrets:{ns}"), NodeKind::Hub);
+            self.g
+                .edge(all_secrets, secrets, T::INCLUDES, "every namespace");
+        }
+        let _ = any_node;
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Nodes.
+
+    fn nodes(&mut self) {
+        let any = self.n("Node:*", NodeKind::Node);
+        let nodes: Vec<&Object> = self.inv.of_kind("Node").to_vec();
+        let external_ip = nodes.iter().any(|n| {
+            n.body
+                .pointer("/status/addresses")
+                .and_then(Value::as_array)
+                .is_some_and(|a| {
+                    a.iter()
+                        .any(|x| x.get("type").and_then(Value::as_str) == Some("ExternalIP"))
+                })
+        });
+        if external_ip {
+            self.g.node(None, "Internet", NodeKind::Internet);
+        }
+        for node in nodes {
+            let idx = self.n(&node.node_ref(), NodeKind::Node);
+            self.g.edge(any, idx, T::INCLUDES, "any schedulable node");
+            let kubelet = self.n(&format!("User:system:node:{}", node.name), NodeKind::User);
+            self.g.edge(
+                idx,
+                kubelet,
+                T::NODE_CREDENTIALS,
+                format!(
+                    "kubelet credentials of node {} (user system:node:{}, group system:nodes)",
+                    node.name, node.name
+                ),
+            );
+            let nodes_group = self.n("Group:system:nodes", NodeKind::Group);
+            self.g.edge(
+                kubelet,
+                nodes_group,
+                T::MEMBER_OF,
+                "kubelet identities are in system:nodes",
+            );
+            let control_plane = [
+                "node-role.kubernetes.io/control-plane",
+                "node-role.kubernetes.io/master",
+            ]
+            .iter()
+            .find(|l| node.labels.contains_key(**l));
+            if let (Some(label), Provider::Generic) = (control_plane, self.cluster.info.provider) {
+                let admin = self.n("ClusterAdmin", NodeKind::ClusterAdmin);
+                self.g.edge(idx, admin, T::CONTROL_PLANE_NODE, format!("node labelled {label}: it holds the control plane's credentials (self-managed cluster)"));
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Workloads, containers, escapes.
+
+    fn container_ref(&self, t: &PodTemplate<'_>, c: &ContainerRef<'_>) -> String {
+        let ns = t.owner.effective_namespace().unwrap_or("default");
+        if self
+            .ambiguous_owner_names
+            .contains(&(ns.to_string(), t.owner.name.clone()))
+        {
+            format!(
+                "Container:{ns}/{}.{}/{}",
+                t.owner.kind, t.owner.name, c.name
+            )
+        } else {
+            format!("Container:{ns}/{}/{}", t.owner.name, c.name)
+        }
+    }
+
+    /// The node indices a workload's containers escape to: where its pods run, or any node.
+    fn escape_targets(&mut self, workload_ref: &str) -> Vec<NodeIndex> {
+        let nodes: Vec<String> = self
+            .placement
+            .get(workload_ref)
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default();
+        if nodes.is_empty() {
+            vec![self.n("Node:*", NodeKind::Node)]
+        } else {
+            nodes
+                .iter()
+                .map(|n| self.n(&format!("Node:{n}"), NodeKind::Node))
+                .collect()
+        }
+    }
+
+    fn workloads(&mut self) {
+        let sas: HashMap<(String, String), Option<bool>> = self
+            .inv
+            .of_kind("ServiceAccount")
+            .iter()
+            .map(|sa| {
+                (
+                    (
+                        sa.effective_namespace().unwrap_or("default").to_string(),
+                        sa.name.clone(),
+                    ),
+                    sa.body
+                        .get("automountServiceAccountToken")
+                        .and_then(Value::as_bool),
+                )
+            })
+            .collect();
+        let minor = self.rbac.minor_version;
+        for t in self.inv.pod_templates() {
+            let ns = t
+                .owner
+                .effective_namespace()
+                .unwrap_or("default")
+                .to_string();
+            let wref = t.owner.node_ref();
+            let w = self.n(&wref, NodeKind::Workload);
+            if !SYSTEM_NAMESPACES.contains(&ns.as_str()) {
+                self.g.mark_entry(w);
+            }
+            let pods_hub = self.n(&format!("Pods:{ns}"), NodeKind::Hub);
+            self.g
+                .edge(pods_hub, w, T::INCLUDES, "pods of the namespace");
+            // Node → pods it hosts.
+            for node in self.placement.get(&wref).cloned().unwrap_or_default() {
+                let n = self.n(&format!("Node:{node}"), NodeKind::Node);
+                self.g.edge(
+                    n,
+                    w,
+                    T::NODE_HOSTS_POD,
+                    format!("a pod of {wref} runs on node {node} (spec.nodeName)"),
+                );
+            }
+            let sa_name = service_account_name(t.spec).to_string();
+            let sa = self.n(
+                &format!("ServiceAccount:{ns}/{sa_name}"),
+                NodeKind::ServiceAccount,
+            );
+            let pod_auto = t
+                .spec
+                .get("automountServiceAccountToken")
+                .and_then(Value::as_bool);
+            let sa_auto = sas.get(&(ns.clone(), sa_name.clone())).copied().flatten();
+            let projected_token = t
+                .spec
+                .get("volumes")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter(|v| {
+                    v.pointer("/projected/sources")
+                        .and_then(Value::as_array)
+                        .is_some_and(|s| s.iter().any(|x| x.get("serviceAccountToken").is_some()))
+                })
+                .filter_map(|v| v.get("name").and_then(Value::as_str).map(str::to_string))
+                .collect::<Vec<_>>();
+            let automount = pod_auto.or(sa_auto).unwrap_or(true);
+            let host_pid = t.spec.get("hostPID").and_then(Value::as_bool) == Some(true);
+            let pod_run_as_user = t
+                .spec
+                .pointer("/securityContext/runAsUser")
+                .and_then(Value::as_i64);
+            let pod_non_root = t
+                .spec
+                .pointer("/securityContext/runAsNonRoot")
+                .and_then(Value::as_bool);
+            let pod_apparmor = t
+                .spec
+                .pointer("/securityContext/appArmorProfile/type")
+                .and_then(Value::as_str);
+            let volumes: Vec<(String, String)> = t
+                .spec
+                .get("volumes")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|v| {
+                    Some((
+                        v.get("name")?.as_str()?.to_string(),
+                        normalise_path(v.pointer("/hostPath/path")?.as_str()?),
+                    ))
+                })
+                .collect();
+            let containers: Vec<ContainerRef<'_>> = t.containers().collect();
+            let mut ctr_nodes = Vec::new();
+            for c in &containers {
+                let cref = self.container_ref(&t, c);
+                let ci = self.n(&cref, NodeKind::Container);
+                ctr_nodes.push(ci);
+                self.g.edge(
+                    w,
+                    ci,
+                    T::POD_RUNS_CONTAINER,
+                    format!("{} `{}` of {wref}", c.list, c.name),
+                );
+                // Token.
+                let mounts: Vec<&str> = c
+                    .container
+                    .get("volumeMounts")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|m| m.get("name").and_then(Value::as_str))
+                    .collect();
+                if automount {
+                    let why = match (pod_auto, sa_auto) {
+                        (Some(true), _) => "pod sets automountServiceAccountToken: true".to_string(),
+                        (None, Some(true)) => "ServiceAccount sets automountServiceAccountToken: true".to_string(),
+                        _ => "automountServiceAccountToken not set to false on the pod or the ServiceAccount".to_string(),
+                    };
+                    self.g.edge(
+                        ci,
+                        sa,
+                        T::CONTAINER_HAS_SA_TOKEN,
+                        format!("token of ServiceAccount {ns}/{sa_name} mounted: {why}"),
+                    );
+                } else if let Some(v) = projected_token
+                    .iter()
+                    .find(|v| mounts.contains(&v.as_str()))
+                {
+                    self.g.edge(
+                        ci,
+                        sa,
+                        T::CONTAINER_HAS_SA_TOKEN,
+                        format!("projected serviceAccountToken volume `{v}` mounted"),
+                    );
+                }
+                self.escapes(
+                    &t,
+                    c,
+                    ci,
+                    &wref,
+                    &ns,
+                    &sa_name,
+                    host_pid,
+                    pod_run_as_user,
+                    pod_non_root,
+                    pod_apparmor,
+                    &volumes,
+                    minor,
+                );
+            }
+            if t.spec.get("shareProcessNamespace").and_then(Value::as_bool) == Some(true) {
+                for (i, a) in ctr_nodes.iter().enumerate() {
+                    for (j, b) in ctr_nodes.iter().enumerate() {
+                        if i != j {
+                            self.g.edge(
+                                *a,
+                                *b,
+                                T::SHARE_PROCESS_NS,
+                                format!("{wref} sets shareProcessNamespace: true"),
+                            );
+                        }
+                    }
+                }
+            }
+            // Secrets the pods mount or read.
+            for (secret, how) in pod_secrets(t.spec) {
+                let s = self.n(&format!("Secret:{ns}/{secret}"), NodeKind::Secret);
+                self.g.edge(
+                    w,
+                    s,
+                    T::POD_MOUNTS_SECRET,
+                    format!("{wref} {how} Secret {ns}/{secret}"),
+                );
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn escapes(
+        &mut self,
+        t: &PodTemplate<'_>,
+        c: &ContainerRef<'_>,
+        ci: NodeIndex,
+        wref: &str,
+        ns: &str,
+        sa_name: &str,
+        host_pid: bool,
+        pod_run_as_user: Option<i64>,
+        pod_non_root: Option<bool>,
+        pod_apparmor: Option<&str>,
+        volumes: &[(String, String)],
+        minor: Option<u32>,
+    ) {
+        let sc = c.container.get("securityContext");
+        let privileged = sc
+            .and_then(|s| s.get("privileged"))
+            .and_then(Value::as_bool)
+            == Some(true);
+        let caps: Vec<String> = sc
+            .and_then(|s| s.pointer("/capabilities/add"))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(normalise_capability)
+            .collect();
+        let has_cap = |cap: &str| caps.iter().any(|c| c == cap || c == "ALL");
+        let path = |rel: &str| t.container_path(c, rel);
+        let mut escapes: Vec<(T, String)> = Vec::new();
+        if privileged {
+            escapes.push((
+                T::CE_PRIV_MOUNT,
+                format!("{} = true", path("securityContext.privileged")),
+            ));
+            if host_pid {
+                escapes.push((
+                    T::CE_NSENTER,
+                    format!(
+                        "{} = true and {} = true",
+                        path("securityContext.privileged"),
+                        t.path("hostPID")
+                    ),
+                ));
+            }
+        }
+        if privileged || has_cap("SYS_MODULE") {
+            escapes.push((
+                T::CE_MODULE_LOAD,
+                if privileged {
+                    format!("{} = true", path("securityContext.privileged"))
+                } else {
+                    format!(
+                        "{} adds SYS_MODULE",
+                        path("securityContext.capabilities.add")
+                    )
+                },
+            ));
+        }
+        let ctr_apparmor = sc
+            .and_then(|s| s.pointer("/appArmorProfile/type"))
+            .and_then(Value::as_str);
+        let apparmor_annotation = t.annotation(&format!(
+            "container.apparmor.security.beta.kubernetes.io/{}",
+            c.name
+        ));
+        let unconfined = ctr_apparmor.or(pod_apparmor) == Some("Unconfined")
+            || apparmor_annotation == Some("unconfined");
+        let old_k8s = minor.is_some_and(|m| m < 31);
+        if host_pid && has_cap("SYS_PTRACE") && has_cap("SYS_ADMIN") && (unconfined || old_k8s) {
+            escapes.push((
+                T::CE_SYS_PTRACE,
+                format!(
+                    "hostPID, {} adds SYS_PTRACE and SYS_ADMIN, {}",
+                    path("securityContext.capabilities.add"),
+                    if unconfined {
+                        "AppArmor Unconfined"
+                    } else {
+                        "Kubernetes < 1.31"
+                    }
+                ),
+            ));
+        }
+        if has_cap("SYS_ADMIN") {
+            escapes.push((
+                T::CE_CGROUP_SYSADMIN,
+                format!(
+                    "{} adds SYS_ADMIN",
+                    path("securityContext.capabilities.add")
+                ),
+            ));
+        }
+        if has_cap("DAC_READ_SEARCH") {
+            escapes.push((
+                T::CE_DAC_READ_SEARCH,
+                format!(
+                    "{} adds DAC_READ_SEARCH",
+                    path("securityContext.capabilities.add")
+                ),
+            ));
+        }
+        // Host path mounts of this container.
+        let uid = sc
+            .and_then(|s| s.get("runAsUser"))
+            .and_then(Value::as_i64)
+            .or(pod_run_as_user);
+        let non_root = sc
+            .and_then(|s| s.get("runAsNonRoot"))
+            .and_then(Value::as_bool)
+            .or(pod_non_root)
+            == Some(true);
+        let root = uid == Some(0) || (uid.is_none() && !non_root);
+        let mounts = c
+            .container
+            .get("volumeMounts")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let mut traverse_tokens = None;
+        for m in &mounts {
+            let Some(vname) = m.get("name").and_then(Value::as_str) else {
+                continue;
+            };
+            let Some((_, host)) = volumes.iter().find(|(n, _)| n == vname) else {
+                continue;
+            };
+            let read_only = m.get("readOnly").and_then(Value::as_bool) == Some(true);
+            let ev = format!(
+                "volume `{vname}` mounts host path {host}{}",
+                if read_only { " read-only" } else { "" }
+            );
+            if let Some(sock) = RUNTIME_SOCKETS.iter().find(|s| is_parent_or_same(host, s)) {
+                escapes.push((
+                    T::EXPLOIT_RUNTIME_SOCKET,
+                    format!("{ev} (runtime socket {sock})"),
+                ));
+            }
+            if root && ["/", "/proc", "/proc/sys", "/proc/sys/kernel"].contains(&host.as_str()) {
+                escapes.push((
+                    T::CE_UMH_CORE_PATTERN,
+                    format!("{ev}, container runs as UID 0"),
+                ));
+            }
+            if ["/", "/var", "/var/log"].contains(&host.as_str()) {
+                let who = Identity::service_account(ns, sa_name);
+                let bindings = self.rbac.bindings_for(&who);
+                if let Some(g) = self.rbac.grant_among(
+                    &bindings,
+                    &Request::resource("get", "", "pods/log", Some(ns), Some("x")),
+                ) {
+                    escapes.push((
+                        T::CE_VAR_LOG_SYMLINK,
+                        format!(
+                            "{ev}; ServiceAccount {ns}/{sa_name} can get pods/log via {}",
+                            g.describe()
+                        ),
+                    ));
+                }
+            }
+            if !read_only && !safe_writable(host) {
+                escapes.push((T::EXPLOIT_HOST_WRITE, format!("{ev}, writable")));
+            }
+            if read_only
+                && [
+                    "/",
+                    "/etc",
+                    "/root",
+                    "/home",
+                    "/proc",
+                    "/etc/kubernetes",
+                    "/var/lib/kubelet",
+                ]
+                .iter()
+                .any(|p| host == p || (*p != "/" && host.starts_with(&format!("{p}/"))))
+            {
+                escapes.push((T::EXPLOIT_HOST_READ, ev.clone()));
+            }
+            if ["/", "/var", "/var/lib", "/var/lib/kubelet"].contains(&host.as_str())
+                || host.starts_with("/var/lib/kubelet/pods")
+            {
+                traverse_tokens = Some(ev.clone());
+            }
+        }
+        if escapes.is_empty() && traverse_tokens.is_none() {
+            return;
+        }
+        let targets = self.escape_targets(wref);
+        for (tech, ev) in escapes {
+            for target in &targets {
+                self.g.edge(ci, *target, tech, ev.clone());
+            }
+        }
+        if let Some(ev) = traverse_tokens {
+            // The kubelet's pod directories hold the tokens of every pod on the same node.
+            let nodes: Vec<String> = self
+                .placement
+                .get(wref)
+                .map(|s| s.iter().cloned().collect())
+                .unwrap_or_default();
+            let neighbours: Vec<(String, String)> = self
+                .inv
+                .pod_templates()
+                .iter()
+                .filter(|o| {
+                    let placed = self.placement.get(&o.owner.node_ref());
+                    nodes.is_empty() || placed.is_some_and(|p| p.iter().any(|n| nodes.contains(n)))
+                })
+                .map(|o| {
+                    (
+                        o.owner
+                            .effective_namespace()
+                            .unwrap_or("default")
+                            .to_string(),
+                        service_account_name(o.spec).to_string(),
+                    )
+                })
+                .collect();
+            for (ns2, sa2) in neighbours {
+                let sa = self.n(
+                    &format!("ServiceAccount:{ns2}/{sa2}"),
+                    NodeKind::ServiceAccount,
+                );
+                self.g.edge(
+                    ci,
+                    sa,
+                    T::HOST_TRAVERSE_TOKENS,
+                    format!("{ev}: tokens of pods on the same node"),
+                );
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Services and exposure.
+
+    fn services_and_exposure(&mut self) {
+        let templates: Vec<PodTemplate<'a>> = self.inv.pod_templates();
+        let slices = self.ready_services();
+        let has_slices = !self.inv.of_kind("EndpointSlice").is_empty();
+        let external_ip_node = self.inv.of_kind("Node").iter().any(|n| {
+            n.body
+                .pointer("/status/addresses")
+                .and_then(Value::as_array)
+                .is_some_and(|a| {
+                    a.iter()
+                        .any(|x| x.get("type").and_then(Value::as_str) == Some("ExternalIP"))
+                })
+        });
+        let internet = self.g.node(None, "Internet", NodeKind::Internet);
+        let mut public_addresses: HashSet<String> = HashSet::new();
+        for s in self.inv.of_kind("Service").to_vec() {
+            let ns = s.effective_namespace().unwrap_or("default");
+            let si = self.n(&s.node_ref(), NodeKind::Service);
+            let ty = s
+                .body
+                .pointer("/spec/type")
+                .and_then(Value::as_str)
+                .unwrap_or("ClusterIP");
+            if ty == "LoadBalancer" {
+                if let Some(ev) = internet_facing_lb(s, self.cluster.info.provider) {
+                    for a in lb_addresses(s) {
+                        public_addresses.insert(a);
+                    }
+                    self.g.edge(internet, si, T::INTERNET_TO_LB, ev);
+                }
+            }
+            if ty == "NodePort" && external_ip_node {
+                self.g.edge(
+                    internet,
+                    si,
+                    T::INTERNET_TO_NODEPORT,
+                    "type NodePort and a node has an ExternalIP address",
+                );
+            }
+            let Some(sel) = LabelSelector::from_map(s.body.pointer("/spec/selector")) else {
+                continue;
+            };
+            if has_slices && !slices.contains(&(ns.to_string(), s.name.clone())) {
+                continue;
+            }
+            let ports: Vec<&Value> = s
+                .body
+                .pointer("/spec/ports")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().collect())
+                .unwrap_or_default();
+            for t in &templates {
+                if t.owner.effective_namespace() != Some(ns)
+                    || !sel.matches(&LabelSelector::labels_of(t.metadata))
+                {
+                    continue;
+                }
+                if !ports.is_empty() && !ports.iter().any(|p| target_port_resolves(p, t)) {
+                    continue;
+                }
+                let w = self.n(&t.owner.node_ref(), NodeKind::Workload);
+                self.g.edge(
+                    si,
+                    w,
+                    T::SVC_SELECTS_POD,
+                    format!(
+                        "selector {} matches the pod labels",
+                        s.body
+                            .pointer("/spec/selector")
+                            .map(|v| v.to_string())
+                            .unwrap_or_default()
+                    ),
+                );
+            }
+        }
+        // Ingresses whose address is a public load balancer's, or a cloud-managed public one.
+        for i in self.inv.of_kind("Ingress").to_vec() {
+            let ns = i.effective_namespace().unwrap_or("default");
+            let addrs = lb_addresses(i);
+            let cloud_public = cloud_managed_public_ingress(i);
+            let via = addrs
+                .iter()
+                .find(|a| public_addresses.contains(*a))
+                .cloned();
+            let exposed = match (&via, cloud_public) {
+                (Some(a), _) => Some(format!(
+                    "address {a} is an internet-facing LoadBalancer's (the ingress controller)"
+                )),
+                (None, Some(why)) if !addrs.is_empty() => Some(why.to_string()),
+                _ => None,
+            };
+            let Some(ev) = exposed else { continue };
+            let ii = self.n(&i.node_ref(), NodeKind::Ingress);
+            self.g.edge(internet, ii, T::INTERNET_TO_INGRESS, ev);
+            for backend in ingress_backends(i) {
+                let si = self.n(&format!("Service:{ns}/{backend}"), NodeKind::Service);
+                self.g.edge(
+                    ii,
+                    si,
+                    T::INTERNET_TO_INGRESS,
+                    format!("rule backend Service {ns}/{backend}"),
+                );
+            }
+        }
+    }
+
+    /// Services with at least one ready endpoint (when the snapshot has EndpointSlices).
+    fn ready_services(&self) -> HashSet<(String, String)> {
+        self.inv
+            .of_kind("EndpointSlice")
+            .iter()
+            .filter(|e| {
+                e.body
+                    .get("endpoints")
+                    .and_then(Value::as_array)
+                    .is_some_and(|eps| {
+                        eps.iter().any(|ep| {
+                            ep.pointer("/conditions/ready").and_then(Value::as_bool) != Some(false)
+                        })
+                    })
+            })
+            .filter_map(|e| {
+                Some((
+                    e.effective_namespace()?.to_string(),
+                    e.labels.get("kubernetes.io/service-name")?.clone(),
+                ))
+            })
+            .collect()
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Secrets.
+
+    fn secrets(&mut self) {
+        let sa_uids: HashMap<(String, String), String> = self
+            .inv
+            .of_kind("ServiceAccount")
+            .iter()
+            .filter_map(|sa| {
+                Some((
+                    (sa.effective_namespace()?.to_string(), sa.name.clone()),
+                    sa.uid.clone()?,
+                ))
+            })
+            .collect();
+        for s in self.inv.of_kind("Secret").to_vec() {
+            let ns = s.effective_namespace().unwrap_or("default").to_string();
+            let si = self.n(&s.node_ref(), NodeKind::Secret);
+            let hub = self.n(&format!("Secrets:{ns}"), NodeKind::Hub);
+            self.g
+                .edge(hub, si, T::INCLUDES, "Secrets of the namespace");
+            if let Some(sa) = live_token_secret_sa(s, &sa_uids) {
+                let sai = self.n(
+                    &format!("ServiceAccount:{ns}/{sa}"),
+                    NodeKind::ServiceAccount,
+                );
+                self.g.edge(
+                    si,
+                    sai,
+                    T::SECRET_AUTHENTICATES_AS,
+                    format!(
+                        "type kubernetes.io/service-account-token for ServiceAccount {ns}/{sa}"
+                    ),
+                );
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Identities and RBAC abuse.
+
+    fn identities(&mut self) {
+        // Every identity: ServiceAccounts (objects, referenced, bound), users and groups bound.
+        let mut sas: BTreeSet<(String, String)> = self
+            .inv
+            .of_kind("ServiceAccount")
+            .iter()
+            .map(|sa| {
+                (
+                    sa.effective_namespace().unwrap_or("default").to_string(),
+                    sa.name.clone(),
+                )
+            })
+            .collect();
+        for t in self.inv.pod_templates() {
+            sas.insert((
+                t.owner
+                    .effective_namespace()
+                    .unwrap_or("default")
+                    .to_string(),
+                service_account_name(t.spec).to_string(),
+            ));
+        }
+        let mut users: BTreeSet<String> = BTreeSet::new();
+        let mut groups: BTreeSet<String> = [
+            "system:authenticated",
+            "system:unauthenticated",
+            "system:serviceaccounts",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        for b in &self.rbac.bindings {
+            for s in &b.subjects {
+                match s {
+                    Subject::User { name } => {
+                        users.insert(name.clone());
+                    }
+                    Subject::Group { name } => {
+                        groups.insert(name.clone());
+                    }
+                    Subject::ServiceAccount { namespace, name } => {
+                        sas.insert((namespace.clone(), name.clone()));
+                    }
+                }
+            }
+        }
+        for node in self.inv.of_kind("Node") {
+            users.insert(format!("system:node:{}", node.name));
+        }
+        let authenticated = self.n("Group:system:authenticated", NodeKind::Group);
+        let identities_hub = self.n("Identities:*", NodeKind::Hub);
+        let users_hub = self.n("Users:*", NodeKind::Hub);
+        let groups_hub = self.n("Groups:*", NodeKind::Hub);
+        for (ns, name) in &sas {
+            let sa = self.n(
+                &format!("ServiceAccount:{ns}/{name}"),
+                NodeKind::ServiceAccount,
+            );
+            if !SYSTEM_NAMESPACES.contains(&ns.as_str()) {
+                self.g.mark_entry(sa);
+            }
+            let hub = self.n(&format!("ServiceAccounts:{ns}"), NodeKind::Hub);
+            self.g
+                .edge(hub, sa, T::INCLUDES, "ServiceAccounts of the namespace");
+            let all = self.n("Group:system:serviceaccounts", NodeKind::Group);
+            self.g.edge(
+                sa,
+                all,
+                T::MEMBER_OF,
+                "every ServiceAccount token carries system:serviceaccounts",
+            );
+            let nsg = self.n(
+                &format!("Group:system:serviceaccounts:{ns}"),
+                NodeKind::Group,
+            );
+            self.g.edge(
+                sa,
+                nsg,
+                T::MEMBER_OF,
+                format!("ServiceAccount tokens of {ns} carry system:serviceaccounts:{ns}"),
+            );
+            self.g.edge(
+                sa,
+                authenticated,
+                T::MEMBER_OF,
+                "every authenticated identity is in system:authenticated",
+            );
+            let id = Identity::service_account(ns, name);
+            self.rbac_edges(sa, &id, false);
+        }
+        // A user or group is an entry point when a binding the cluster owner manages names it.
+        let owned_subjects: HashSet<String> = self
+            .rbac
+            .bindings
+            .iter()
+            .filter(|b| !b.managed)
+            .flat_map(|b| b.subjects.iter().map(|s| s.node_ref()))
+            .collect();
+        for u in &users {
+            let ui = self.n(&format!("User:{u}"), NodeKind::User);
+            if owned_subjects.contains(&format!("User:{u}"))
+                && !PLATFORM_PREFIXES.iter().any(|p| u.starts_with(p))
+            {
+                self.g.mark_entry(ui);
+            }
+            self.g.edge(users_hub, ui, T::INCLUDES, "any user name");
+            self.g.edge(identities_hub, ui, T::INCLUDES, "any identity");
+            if u != "system:anonymous" {
+                self.g.edge(
+                    ui,
+                    authenticated,
+                    T::MEMBER_OF,
+                    "every authenticated identity is in system:authenticated",
+                );
+            } else {
+                let unauth = self.n("Group:system:unauthenticated", NodeKind::Group);
+                self.g.edge(
+                    ui,
+                    unauth,
+                    T::MEMBER_OF,
+                    "anonymous requests are in system:unauthenticated",
+                );
+            }
+            let id = Identity {
+                user: u.clone(),
+                groups: Vec::new(),
+            };
+            self.rbac_edges(ui, &id, false);
+        }
+        for gname in &groups {
+            let gi = self.n(&format!("Group:{gname}"), NodeKind::Group);
+            let everyone = gname == "system:authenticated" || gname == "system:unauthenticated";
+            if everyone
+                || (owned_subjects.contains(&format!("Group:{gname}"))
+                    && !PLATFORM_PREFIXES.iter().any(|p| gname.starts_with(p)))
+            {
+                self.g.mark_entry(gi);
+            }
+            self.g.edge(groups_hub, gi, T::INCLUDES, "any group name");
+            if gname != SYSTEM_MASTERS {
+                // CSR-minted certificates can carry any group but system:masters.
+                self.g.edge(
+                    identities_hub,
+                    gi,
+                    T::INCLUDES,
+                    "any identity but system:masters",
+                );
+            }
+            let id = Identity {
+                user: String::new(),
+                groups: vec![gname.clone()],
+            };
+            self.rbac_edges(gi, &id, gname == SYSTEM_MASTERS);
+        }
+    }
+
+    /// Namespaces where a subject's RoleBindings grant something, plus the cluster-wide scope.
+    fn scopes(&self, bindings: &[usize]) -> Vec<Option<String>> {
+        let mut out: Vec<Option<String>> = vec![None];
+        let mut seen = BTreeSet::new();
+        for i in bindings {
+            if let Some(ns) = &self.rbac.bindings[*i].namespace {
+                if seen.insert(ns.clone()) {
+                    out.push(Some(ns.clone()));
+                }
+            }
+        }
+        out
+    }
+
+    fn privileged_allowed(&self, ns: Option<&str>) -> bool {
+        let allows = |name: &str| {
+            self.inv
+                .of_kind("Namespace")
+                .iter()
+                .find(|n| n.name == name)
+                .and_then(|n| enforced_level(n))
+                .is_none_or(|(level, _)| level == Level::Privileged)
+        };
+        match ns {
+            Some(n) => allows(n),
+            None => self.namespaces.is_empty() || self.namespaces.iter().any(|n| allows(n)),
+        }
+    }
+
+    fn rbac_edges(&mut self, subject: NodeIndex, who: &Identity, masters: bool) {
+        let admin = self.n("ClusterAdmin", NodeKind::ClusterAdmin);
+        if masters {
+            self.g.edge(
+                subject,
+                admin,
+                T::ADMIN_EQUIVALENT,
+                "members of system:masters are authorized before RBAC (privileged group)",
+            );
+            return;
+        }
+        let bindings = self.rbac.bindings_for(who);
+        if bindings.is_empty() {
+            return;
+        }
+        let rbac = self.rbac;
+        let minor = rbac.minor_version;
+        let grant = |verb: &str,
+                     group: &str,
+                     resource: &str,
+                     ns: Option<&str>,
+                     name: Option<&str>|
+         -> Option<Grant<'_>> {
+            rbac.grant_among(
+                &bindings,
+                &Request::resource(verb, group, resource, ns, name),
+            )
+        };
+        let any_of = |reqs: &[(&str, &str, &str)], ns: Option<&str>, name: Option<&str>| {
+            reqs.iter().find_map(|(v, g, r)| grant(v, g, r, ns, name))
+        };
+        // Cluster-wide full control.
+        if let Some(g) = grant("*", "*", "*", None, None).filter(|g| g.binding.namespace.is_none())
+        {
+            self.g.edge(
+                subject,
+                admin,
+                T::ADMIN_EQUIVALENT,
+                format!(
+                    "every verb on every resource cluster-wide via {}",
+                    g.describe()
+                ),
+            );
+            return;
+        }
+        for scope in self.scopes(&bindings) {
+            let ns_req = Some(scope.as_deref().unwrap_or(ANY_NAMESPACE));
+            let label = scope.clone().unwrap_or_else(|| "*".to_string());
+            let where_ = match &scope {
+                Some(n) => format!("in namespace {n}"),
+                None => "in every namespace".to_string(),
+            };
+            let sas_hub = self.n(&format!("ServiceAccounts:{label}"), NodeKind::Hub);
+            let pods_hub = self.n(&format!("Pods:{label}"), NodeKind::Hub);
+            let secrets_target = match &scope {
+                Some(n) => self.n(&format!("Secrets:{n}"), NodeKind::Hub),
+                None => self.n("AllSecrets", NodeKind::AllSecrets),
+            };
+            let any_node = self.n("Node:*", NodeKind::Node);
+            const CREATE_WORKLOADS: &[(&str, &str, &str)] = &[
+                ("create", "", "pods"),
+                ("create", "apps", "deployments"),
+                ("create", "apps", "daemonsets"),
+                ("create", "apps", "replicasets"),
+                ("create", "apps", "statefulsets"),
+                ("create", "batch", "jobs"),
+                ("create", "batch", "cronjobs"),
+                ("create", "", "replicationcontrollers"),
+            ];
+            let create_pods = any_of(CREATE_WORKLOADS, ns_req, None);
+            if let Some(g) = create_pods {
+                self.g.edge(
+                    subject,
+                    sas_hub,
+                    T::CREATE_POD_AS_SA,
+                    format!("can create pods {where_} via {}", g.describe()),
+                );
+                let relabel = grant("patch", "", "namespaces", None, scope.as_deref())
+                    .or_else(|| grant("update", "", "namespaces", None, scope.as_deref()));
+                if self.privileged_allowed(scope.as_deref()) || relabel.is_some() {
+                    let why = if relabel.is_some() {
+                        "can relabel the namespace's Pod Security level"
+                    } else {
+                        "Pod Security does not forbid privileged pods there"
+                    };
+                    self.g.edge(
+                        subject,
+                        any_node,
+                        T::CREATE_PRIVILEGED_POD,
+                        format!("can create pods {where_} via {}; {why}", g.describe()),
+                    );
+                }
+            }
+            const UPDATE_WORKLOADS: &[(&str, &str, &str)] = &[
+                ("update", "apps", "deployments"),
+                ("patch", "apps", "deployments"),
+                ("update", "apps", "daemonsets"),
+                ("patch", "apps", "daemonsets"),
+                ("update", "apps", "statefulsets"),
+                ("patch", "apps", "statefulsets"),
+                ("update", "apps", "replicasets"),
+                ("patch", "apps", "replicasets"),
+                ("update", "batch", "jobs"),
+                ("patch", "batch", "jobs"),
+                ("update", "batch", "cronjobs"),
+                ("patch", "batch", "cronjobs"),
+                ("update", "", "replicationcontrollers"),
+                ("patch", "", "replicationcontrollers"),
+            ];
+            if let Some(g) = any_of(UPDATE_WORKLOADS, ns_req, Some("any")) {
+                self.g.edge(
+                    subject,
+                    sas_hub,
+                    T::UPDATE_WORKLOAD_AS_SA,
+                    format!(
+                        "can update workload controllers {where_} via {}",
+                        g.describe()
+                    ),
+                );
+            }
+            if let Some(g) = any_of(
+                &[("update", "", "pods"), ("patch", "", "pods")],
+                ns_req,
+                Some("any"),
+            ) {
+                self.g.edge(
+                    subject,
+                    pods_hub,
+                    T::PATCH_POD_IMAGE,
+                    format!("can patch pods {where_} via {}", g.describe()),
+                );
+            }
+            let exec_reqs: &[(&str, &str, &str)] = if minor.is_some_and(|m| m >= 35) {
+                &[("create", "", "pods/exec"), ("create", "", "pods/attach")]
+            } else {
+                &[
+                    ("create", "", "pods/exec"),
+                    ("create", "", "pods/attach"),
+                    ("get", "", "pods/exec"),
+                    ("get", "", "pods/attach"),
+                ]
+            };
+            if let Some(g) = any_of(exec_reqs, ns_req, Some("any")) {
+                self.g.edge(
+                    subject,
+                    pods_hub,
+                    T::EXEC_INTO_POD,
+                    format!("can exec/attach {where_} via {}", g.describe()),
+                );
+            }
+            if let Some(g) = any_of(
+                &[
+                    ("update", "", "pods/ephemeralcontainers"),
+                    ("patch", "", "pods/ephemeralcontainers"),
+                ],
+                ns_req,
+                Some("any"),
+            ) {
+                self.g.edge(
+                    subject,
+                    pods_hub,
+                    T::EPHEMERAL_CONTAINER,
+                    format!("can add ephemeral containers {where_} via {}", g.describe()),
+                );
+                if self.privileged_allowed(scope.as_deref()) {
+                    self.g.edge(
+                        subject,
+                        any_node,
+                        T::EPHEMERAL_CONTAINER,
+                        format!(
+                            "privileged ephemeral containers are allowed {where_}; via {}",
+                            g.describe()
+                        ),
+                    );
+                }
+            }
+            if let Some(g) = grant("create", "", "pods/portforward", ns_req, Some("any")) {
+                self.g.edge(
+                    subject,
+                    pods_hub,
+                    T::PORT_FORWARD,
+                    format!("can port-forward {where_} via {}", g.describe()),
+                );
+            }
+            // Secrets.
+            let list = any_of(
+                &[("list", "", "secrets"), ("watch", "", "secrets")],
+                ns_req,
+                None,
+            );
+            let get_any = grant("get", "", "secrets", ns_req, None);
+            if let Some(g) = list.or(get_any) {
+                self.g.edge(
+                    subject,
+                    secrets_target,
+                    T::READ_SECRET,
+                    format!("can read Secrets {where_} via {}", g.describe()),
+                );
+            }
+            self.token_secret_edges(subject, &scope, &bindings, list.is_some());
+            // TokenRequest.
+            if let Some(g) = grant("create", "", "serviceaccounts/token", ns_req, None) {
+                self.g.edge(
+                    subject,
+                    sas_hub,
+                    T::MINT_TOKEN_REQUEST,
+                    format!(
+                        "can create tokens for any ServiceAccount {where_} via {}",
+                        g.describe()
+                    ),
+                );
+            } else {
+                self.named_token_requests(subject, &scope, &bindings);
+            }
+            if let Some(g) = grant("create", "", "secrets", ns_req, None) {
+                if list.is_some() || get_any.is_some() || create_pods.is_some() {
+                    self.g.edge(
+                        subject,
+                        sas_hub,
+                        T::MINT_LEGACY_TOKEN_SECRET,
+                        format!(
+                            "can create Secrets {where_} via {} and read them back",
+                            g.describe()
+                        ),
+                    );
+                }
+            }
+            // Binding and escalation.
+            if let Some(rb) = any_of(
+                &[
+                    ("create", "rbac.authorization.k8s.io", "rolebindings"),
+                    ("update", "rbac.authorization.k8s.io", "rolebindings"),
+                    ("patch", "rbac.authorization.k8s.io", "rolebindings"),
+                ],
+                ns_req,
+                None,
+            ) {
+                if let Some(b) = any_of(
+                    &[
+                        ("bind", "rbac.authorization.k8s.io", "clusterroles"),
+                        ("bind", "rbac.authorization.k8s.io", "roles"),
+                    ],
+                    ns_req,
+                    Some("cluster-admin"),
+                ) {
+                    let ev = format!(
+                        "can create RoleBindings {where_} via {} and bind roles via {}",
+                        rb.describe(),
+                        b.describe()
+                    );
+                    self.g.edge(subject, sas_hub, T::BIND_ROLE, ev.clone());
+                    self.g.edge(subject, secrets_target, T::BIND_ROLE, ev);
+                }
+            }
+            if let Some(g) = any_of(
+                &[
+                    ("escalate", "rbac.authorization.k8s.io", "roles"),
+                    ("escalate", "rbac.authorization.k8s.io", "clusterroles"),
+                ],
+                ns_req,
+                Some("any"),
+            ) {
+                // Escalating a role the subject is bound to, in that binding's scope.
+                for i in &bindings {
+                    let b = &rbac.bindings[*i];
+                    if b.namespace.as_deref() != scope.as_deref() {
+                        continue;
+                    }
+                    let Some(role_idx) = b.role else { continue };
+                    let role = &rbac.roles[role_idx];
+                    let (res, role_ns) = match role.kind {
+                        crate::rbac::RoleKind::ClusterRole => ("clusterroles", None),
+                        crate::rbac::RoleKind::Role => ("roles", role.namespace.as_deref()),
+                    };
+                    let upd = grant(
+                        "update",
+                        "rbac.authorization.k8s.io",
+                        res,
+                        role_ns.or(ns_req),
+                        Some(&role.name),
+                    )
+                    .or_else(|| {
+                        grant(
+                            "patch",
+                            "rbac.authorization.k8s.io",
+                            res,
+                            role_ns.or(ns_req),
+                            Some(&role.name),
+                        )
+                    });
+                    if let Some(u) = upd {
+                        let ev = format!(
+                            "can escalate via {} and update {} (bound through {}) via {}",
+                            g.describe(),
+                            role.node_ref(),
+                            b.node_ref,
+                            u.describe()
+                        );
+                        if scope.is_none() {
+                            self.g.edge(subject, admin, T::ESCALATE_ROLE, ev);
+                        } else {
+                            self.g.edge(subject, sas_hub, T::ESCALATE_ROLE, ev.clone());
+                            self.g.edge(subject, secrets_target, T::ESCALATE_ROLE, ev);
+                        }
+                        break;
+                    }
+                }
+            }
+            // Impersonation (users and groups are cluster-scoped; ServiceAccounts are namespaced).
+            if scope.is_none() {
+                self.cluster_scoped_edges(subject, &bindings);
+            }
+            if let Some(g) = grant("impersonate", "", "serviceaccounts", ns_req, None) {
+                self.g.edge(
+                    subject,
+                    sas_hub,
+                    T::IMPERSONATE,
+                    format!(
+                        "can impersonate any ServiceAccount {where_} via {}",
+                        g.describe()
+                    ),
+                );
+            }
+            // Evict pods + taint nodes: pods reschedule onto a node the attacker holds.
+            let evict = any_of(
+                &[("delete", "", "pods"), ("create", "", "pods/eviction")],
+                ns_req,
+                Some("any"),
+            );
+            let taint = any_of(
+                &[
+                    ("patch", "", "nodes"),
+                    ("update", "", "nodes"),
+                    ("patch", "", "nodes/status"),
+                    ("update", "", "nodes/status"),
+                ],
+                None,
+                Some("any"),
+            );
+            if let (Some(e), Some(t)) = (evict, taint) {
+                self.g.edge(
+                    subject,
+                    sas_hub,
+                    T::STEAL_POD_SCHEDULING,
+                    format!(
+                        "can evict pods {where_} via {} and taint nodes via {}",
+                        e.describe(),
+                        t.describe()
+                    ),
+                );
+            }
+        }
+    }
+
+    fn cluster_scoped_edges(&mut self, subject: NodeIndex, bindings: &[usize]) {
+        let rbac = self.rbac;
+        let grant = |verb: &str, group: &str, resource: &str, name: Option<&str>| {
+            rbac.grant_among(
+                bindings,
+                &Request::resource(verb, group, resource, None, name),
+            )
+        };
+        let admin = self.n("ClusterAdmin", NodeKind::ClusterAdmin);
+        // Impersonation.
+        let user_any = grant("impersonate", "", "users", None);
+        if let Some(g) = user_any {
+            let users = self.n("Users:*", NodeKind::Hub);
+            self.g.edge(
+                subject,
+                users,
+                T::IMPERSONATE,
+                format!("can impersonate any user via {}", g.describe()),
+            );
+        }
+        // Named users.
+        let named_users: Vec<String> = self
+            .rbac
+            .bindings
+            .iter()
+            .flat_map(|b| b.subjects.iter())
+            .filter_map(|s| match s {
+                Subject::User { name } => Some(name.clone()),
+                _ => None,
+            })
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let can_some_user = user_any.is_some()
+            || named_users
+                .iter()
+                .any(|u| grant("impersonate", "", "users", Some(u)).is_some());
+        if user_any.is_none() {
+            for u in &named_users {
+                if let Some(g) = grant("impersonate", "", "users", Some(u)) {
+                    let ui = self.n(&format!("User:{u}"), NodeKind::User);
+                    self.g.edge(
+                        subject,
+                        ui,
+                        T::IMPERSONATE,
+                        format!("can impersonate user {u} via {}", g.describe()),
+                    );
+                }
+            }
+        }
+        // Groups need some user to impersonate alongside.
+        if can_some_user {
+            if let Some(g) = grant("impersonate", "", "groups", Some(SYSTEM_MASTERS)) {
+                self.g.edge(
+                    subject,
+                    admin,
+                    T::IMPERSONATE,
+                    format!("can impersonate group system:masters via {}", g.describe()),
+                );
+            }
+            if let Some(g) = grant("impersonate", "", "groups", None) {
+                let groups = self.n("Groups:*", NodeKind::Hub);
+                self.g.edge(
+                    subject,
+                    groups,
+                    T::IMPERSONATE,
+                    format!("can impersonate any group via {}", g.describe()),
+                );
+            }
+        }
+        // Binding cluster roles cluster-wide.
+        let crb = ["create", "update", "patch"]
+            .iter()
+            .find_map(|v| grant(v, "rbac.authorization.k8s.io", "clusterrolebindings", None));
+        if let Some(c) = crb {
+            if let Some(b) = grant(
+                "bind",
+                "rbac.authorization.k8s.io",
+                "clusterroles",
+                Some("cluster-admin"),
+            ) {
+                self.g.edge(
+                    subject,
+                    admin,
+                    T::BIND_ROLE,
+                    format!(
+                        "can create ClusterRoleBindings via {} and bind cluster-admin via {}",
+                        c.describe(),
+                        b.describe()
+                    ),
+                );
+            }
+        }
+        // CSR: mint a client certificate for any identity but system:masters.
+        let signer = grant(
+            "approve",
+            "certificates.k8s.io",
+            "signers",
+            Some("kubernetes.io/kube-apiserver-client"),
+        )
+        .or_else(|| {
+            grant(
+                "approve",
+                "certificates.k8s.io",
+                "signers",
+                Some("kubernetes.io/*"),
+            )
+        });
+        if let (Some(c), Some(a), Some(s)) = (
+            grant(
+                "create",
+                "certificates.k8s.io",
+                "certificatesigningrequests",
+                None,
+            ),
+            grant(
+                "update",
+                "certificates.k8s.io",
+                "certificatesigningrequests/approval",
+                Some("any"),
+            ),
+            signer,
+        ) {
+            // EKS does not issue kube-apiserver-client certificates.
+            if self.cluster.info.provider != Provider::Eks {
+                let ids = self.n("Identities:*", NodeKind::Hub);
+                self.g.edge(subject, ids, T::CSR_MINT_CLIENT_CERT, format!("can create CSRs via {}, approve them via {} and the kube-apiserver-client signer via {}", c.describe(), a.describe(), s.describe()));
+            }
+        }
+        if let Some(g) = grant("get", "", "nodes/proxy", Some("any"))
+            .or_else(|| grant("create", "", "nodes/proxy", Some("any")))
+        {
+            let pods = self.n("Pods:*", NodeKind::Hub);
+            self.g.edge(
+                subject,
+                pods,
+                T::NODES_PROXY_EXEC,
+                format!("can reach every kubelet's exec API via {}", g.describe()),
+            );
+        }
+        if let Some(g) = ["create", "update", "patch"].iter().find_map(|v| {
+            grant(
+                v,
+                "admissionregistration.k8s.io",
+                "mutatingwebhookconfigurations",
+                Some("any"),
+            )
+        }) {
+            let sas = self.n("ServiceAccounts:*", NodeKind::Hub);
+            self.g.edge(
+                subject,
+                sas,
+                T::CONTROL_WEBHOOK,
+                format!(
+                    "can control mutating admission webhooks via {}",
+                    g.describe()
+                ),
+            );
+        }
+        if let Some(pv) = grant("create", "", "persistentvolumes", None) {
+            let claim = rbac
+                .grant_among(
+                    bindings,
+                    &Request::resource(
+                        "create",
+                        "",
+                        "persistentvolumeclaims",
+                        Some(ANY_NAMESPACE),
+                        None,
+                    ),
+                )
+                .or_else(|| {
+                    self.scopes(bindings).into_iter().flatten().find_map(|ns| {
+                        rbac.grant_among(
+                            bindings,
+                            &Request::resource(
+                                "create",
+                                "",
+                                "persistentvolumeclaims",
+                                Some(&ns),
+                                None,
+                            ),
+                        )
+                    })
+                });
+            let pods = rbac
+                .grant_among(
+                    bindings,
+                    &Request::resource("create", "", "pods", Some(ANY_NAMESPACE), None),
+                )
+                .or_else(|| {
+                    self.scopes(bindings).into_iter().flatten().find_map(|ns| {
+                        rbac.grant_among(
+                            bindings,
+                            &Request::resource("create", "", "pods", Some(&ns), None),
+                        )
+                    })
+                });
+            if let (Some(_), Some(_)) = (claim, pods) {
+                let any_node = self.n("Node:*", NodeKind::Node);
+                self.g.edge(subject, any_node, T::CREATE_HOSTPATH_PV, format!("can create a hostPath PersistentVolume via {}, claim it and mount it in a pod", pv.describe()));
+            }
+        }
+    }
+
+    /// READ_SA_TOKEN_SECRET to each ServiceAccount with a live token Secret in scope.
+    fn token_secret_edges(
+        &mut self,
+        subject: NodeIndex,
+        scope: &Option<String>,
+        bindings: &[usize],
+        can_list: bool,
+    ) {
+        let rbac = self.rbac;
+        let sa_uids: HashMap<(String, String), String> = self
+            .inv
+            .of_kind("ServiceAccount")
+            .iter()
+            .filter_map(|sa| {
+                Some((
+                    (sa.effective_namespace()?.to_string(), sa.name.clone()),
+                    sa.uid.clone()?,
+                ))
+            })
+            .collect();
+        for s in self.inv.of_kind("Secret").to_vec() {
+            let ns = s.effective_namespace().unwrap_or("default");
+            if scope.as_deref().is_some_and(|n| n != ns) {
+                continue;
+            }
+            let Some(sa) = live_token_secret_sa(s, &sa_uids) else {
+                continue;
+            };
+            let ns_req = Some(if scope.is_some() { ns } else { ANY_NAMESPACE });
+            let how = if can_list {
+                rbac.grant_among(
+                    bindings,
+                    &Request::resource("list", "", "secrets", ns_req, None),
+                )
+                .or_else(|| {
+                    rbac.grant_among(
+                        bindings,
+                        &Request::resource("watch", "", "secrets", ns_req, None),
+                    )
+                })
+            } else {
+                rbac.grant_among(
+                    bindings,
+                    &Request::resource("get", "", "secrets", ns_req, Some(&s.name)),
+                )
+            };
+            if let Some(g) = how {
+                let sai = self.n(
+                    &format!("ServiceAccount:{ns}/{sa}"),
+                    NodeKind::ServiceAccount,
+                );
+                self.g.edge(
+                    subject,
+                    sai,
+                    T::READ_SA_TOKEN_SECRET,
+                    format!("can read token Secret {ns}/{} via {}", s.name, g.describe()),
+                );
+            }
+        }
+    }
+
+    /// MINT_TOKEN_REQUEST limited by resourceNames to specific ServiceAccounts.
+    fn named_token_requests(
+        &mut self,
+        subject: NodeIndex,
+        scope: &Option<String>,
+        bindings: &[usize],
+    ) {
+        let rbac = self.rbac;
+        let candidates: Vec<(String, String)> = self
+            .inv
+            .of_kind("ServiceAccount")
+            .iter()
+            .map(|sa| {
+                (
+                    sa.effective_namespace().unwrap_or("default").to_string(),
+                    sa.name.clone(),
+                )
+            })
+            .filter(|(ns, _)| scope.as_deref().is_none_or(|s| s == ns))
+            .collect();
+        for (ns, name) in candidates {
+            let ns_req = if scope.is_some() {
+                ns.as_str()
+            } else {
+                ANY_NAMESPACE
+            };
+            if let Some(g) = rbac.grant_among(
+                bindings,
+                &Request::resource(
+                    "create",
+                    "",
+                    "serviceaccounts/token",
+                    Some(ns_req),
+                    Some(&name),
+                ),
+            ) {
+                let sai = self.n(
+                    &format!("ServiceAccount:{ns}/{name}"),
+                    NodeKind::ServiceAccount,
+                );
+                self.g.edge(
+                    subject,
+                    sai,
+                    T::MINT_TOKEN_REQUEST,
+                    format!(
+                        "can create tokens for ServiceAccount {ns}/{name} via {}",
+                        g.describe()
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// Host paths a writable mount of which is not a node compromise.
+fn safe_writable(host: &str) -> bool {
+    const SAFE: &[&str] = &[
+        "/tmp",
+        "/var/tmp",
+        "/var/log/pods",
+        "/var/log/containers",
+        "/dev/shm",
+        "/run/xtables.lock",
+        "/var/run/xtables.lock",
+        "/var/lib/kubelet/plugins",
+        "/var/lib/kubelet/plugins_registry",
+        "/var/lib/kubelet/device-plugins",
+        "/var/lib/kubelet/pod-resources",
+        "/var/run/secrets-store-csi",
+        "/etc/cni/net.d",
+        "/opt/cni/bin",
+        "/var/lib/cni",
+        "/var/run/netns",
+        "/run/netns",
+    ];
+    // /var/log itself is not safe (CE_VAR_LOG_SYMLINK), but application log sub-directories are.
+    SAFE.iter()
+        .any(|s| host == *s || host.starts_with(&format!("{s}/")))
+        || (host.starts_with("/var/log/")
+            && !host.starts_with("/var/log/pods/..")
+            && host != "/var/log")
+        || host.starts_with("/data/")
+        || host.starts_with("/mnt/")
+}
+
+/// The ServiceAccount a live legacy token Secret authenticates as.
+fn live_token_secret_sa(s: &Object, sa_uids: &HashMap<(String, String), String>) -> Option<String> {
+    if s.body.get("type").and_then(Value::as_str) != Some("kubernetes.io/service-account-token") {
+        return None;
+    }
+    if s.labels
+        .contains_key("kubernetes.io/legacy-token-invalid-since")
+    {
+        return None;
+    }
+    let sa = s
+        .annotations
+        .get("kubernetes.io/service-account.name")?
+        .clone();
+    let ns = s.effective_namespace()?.to_string();
+    if let (Some(want), Some(have)) = (
+        s.annotations.get("kubernetes.io/service-account.uid"),
+        sa_uids.get(&(ns, sa.clone())),
+    ) {
+        if want != have {
+            return None;
+        }
+    }
+    Some(sa)
+}
+
+/// Secrets a pod spec mounts or reads into env, with how.
+fn pod_secrets(spec: &Value) -> BTreeMap<String, &'static str> {
+    let mut out = BTreeMap::new();
+    for v in spec
+        .get("volumes")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        if let Some(n) = v.pointer("/secret/secretName").and_then(Value::as_str) {
+            out.insert(n.to_string(), "mounts");
+        }
+        for src in v
+            .pointer("/projected/sources")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(n) = src.pointer("/secret/name").and_then(Value::as_str) {
+                out.insert(n.to_string(), "mounts (projected)");
+            }
+        }
+    }
+    for list in ["containers", "initContainers", "ephemeralContainers"] {
+        for c in spec
+            .get(list)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            for e in c.get("env").and_then(Value::as_array).into_iter().flatten() {
+                if let Some(n) = e
+                    .pointer("/valueFrom/secretKeyRef/name")
+                    .and_then(Value::as_str)
+                {
+                    out.entry(n.to_string()).or_insert("reads into env");
+                }
+            }
+            for e in c
+                .get("envFrom")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                if let Some(n) = e.pointer("/secretRef/name").and_then(Value::as_str) {
+                    out.entry(n.to_string()).or_insert("reads into env");
+                }
+            }
+        }
+    }
+    out
+}
+
+fn lb_addresses(o: &Object) -> Vec<String> {
+    o.body
+        .pointer("/status/loadBalancer/ingress")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|i| {
+            i.get("ip")
+                .or_else(|| i.get("hostname"))
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
+        .collect()
+}
+
+/// Evidence that a LoadBalancer Service faces the internet, or `None`.
+fn internet_facing_lb(s: &Object, provider: Provider) -> Option<String> {
+    let addrs = lb_addresses(s);
+    if addrs.is_empty() {
+        return None;
+    }
+    let a = |k: &str| s.annotations.get(k).map(|v| v.to_ascii_lowercase());
+    let scheme = a("service.beta.kubernetes.io/aws-load-balancer-scheme");
+    let aws_lbc = a("service.beta.kubernetes.io/aws-load-balancer-type")
+        .is_some_and(|t| t == "external" || t == "nlb-ip")
+        || s.body
+            .pointer("/spec/loadBalancerClass")
+            .and_then(Value::as_str)
+            == Some("service.k8s.aws/nlb");
+    let internal = scheme.as_deref() == Some("internal")
+        || a("service.beta.kubernetes.io/aws-load-balancer-internal").as_deref() == Some("true")
+        || a("networking.gke.io/load-balancer-type").as_deref() == Some("internal")
+        || a("cloud.google.com/load-balancer-type").as_deref() == Some("internal")
+        || a("service.beta.kubernetes.io/azure-load-balancer-internal").as_deref() == Some("true")
+        // The AWS Load Balancer Controller defaults to internal unless told internet-facing.
+        || (provider != Provider::Gke && provider != Provider::Aks && aws_lbc && scheme.as_deref() != Some("internet-facing"));
+    if internal {
+        return None;
+    }
+    let ranges: Vec<&str> = s
+        .body
+        .pointer("/spec/loadBalancerSourceRanges")
+        .and_then(Value::as_array)
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    if !ranges.is_empty() && !ranges.iter().any(|r| *r == "0.0.0.0/0" || *r == "::/0") {
+        return None;
+    }
+    Some(format!(
+        "type LoadBalancer at {}, not internal{}, {}",
+        addrs.join(", "),
+        scheme
+            .map(|s| format!(" (aws-load-balancer-scheme: {s})"))
+            .unwrap_or_default(),
+        if ranges.is_empty() {
+            "no loadBalancerSourceRanges".to_string()
+        } else {
+            "source ranges include 0.0.0.0/0".to_string()
+        }
+    ))
+}
+
+/// Cloud-managed ingress classes that create their own public load balancer.
+fn cloud_managed_public_ingress(i: &Object) -> Option<&'static str> {
+    let class = i
+        .body
+        .pointer("/spec/ingressClassName")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .or_else(|| i.annotations.get("kubernetes.io/ingress.class").cloned())
+        .unwrap_or_default();
+    let a = |k: &str| i.annotations.get(k).map(String::as_str);
+    match class.as_str() {
+        "gce" => Some("GKE's gce ingress class provisions an external HTTP(S) load balancer"),
+        "alb" if a("alb.ingress.kubernetes.io/scheme") == Some("internet-facing") => {
+            Some("ALB ingress with alb.ingress.kubernetes.io/scheme: internet-facing")
+        }
+        "azure-application-gateway" | "webapprouting.kubernetes.azure.com"
+            if a("appgw.ingress.kubernetes.io/use-private-ip") != Some("true") =>
+        {
+            Some("Azure Application Gateway ingress on a public frontend")
+        }
+        _ => None,
+    }
+}
+
+fn ingress_backends(i: &Object) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    if let Some(n) = i
+        .body
+        .pointer("/spec/defaultBackend/service/name")
+        .and_then(Value::as_str)
+    {
+        out.insert(n.to_string());
+    }
+    for rule in i
+        .body
+        .pointer("/spec/rules")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        for p in rule
+            .pointer("/http/paths")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(n) = p
+                .pointer("/backend/service/name")
+                .or_else(|| p.pointer("/backend/serviceName"))
+                .and_then(Value::as_str)
+            {
+                out.insert(n.to_string());
+            }
+        }
+    }
+    out
+}
+
+/// A Service port's targetPort resolves on the pod: numbers always do (containerPort is only
+/// informational); names must match a named containerPort.
+fn target_port_resolves(port: &Value, t: &PodTemplate<'_>) -> bool {
+    match port.get("targetPort") {
+        Some(Value::String(name)) => match name.parse::<u16>() {
+            Ok(_) => true,
+            Err(_) => t.containers().any(|c| {
+                c.container
+                    .get("ports")
+                    .and_then(Value::as_array)
+                    .is_some_and(|ps| {
+                        ps.iter()
+                            .any(|p| p.get("name").and_then(Value::as_str) == Some(name.as_str()))
+                    })
+            }),
+        },
+        _ => true,
+    }
+}

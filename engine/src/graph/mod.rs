@@ -1,0 +1,142 @@
+//! The attack graph: one petgraph for the whole fleet, typed nodes, technique edges with
+//! evidence, path search to the sinks, and blast radius.
+//!
+//! Start at [`AttackGraph::build`]. Nodes are keyed by (cluster, node reference); the Internet
+//! (and, with the cloud collectors, cloud principals) belong to no cluster, so one graph can link
+//! clusters. Cluster-wide grants point at hub nodes ("every ServiceAccount in namespace N",
+//! "every pod", "any node") instead of fanning out, so the graph grows linearly with the cluster.
+
+mod build;
+pub mod paths;
+pub mod techniques;
+
+use petgraph::graph::{DiGraph, NodeIndex};
+use serde::Serialize;
+use std::collections::{HashMap, HashSet};
+pub use techniques::Technique;
+
+/// What a node stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum NodeKind {
+    /// The internet.
+    Internet,
+    /// A Service.
+    Service,
+    /// An Ingress.
+    Ingress,
+    /// A workload: the pods of a pod-template owner (Deployment, ..., or a bare Pod).
+    Workload,
+    /// One container of a workload.
+    Container,
+    /// A node (or the hub `Node:*`, any node).
+    Node,
+    /// A ServiceAccount.
+    ServiceAccount,
+    /// A user.
+    User,
+    /// A group.
+    Group,
+    /// A Secret.
+    Secret,
+    /// A hub standing for a set of nodes.
+    Hub,
+    /// Sink: full control of a cluster.
+    ClusterAdmin,
+    /// Sink: reading every Secret of a cluster.
+    AllSecrets,
+    /// A cloud principal (IAM role, GCP service account, managed identity).
+    CloudPrincipal,
+    /// Sink: admin of a cloud account, project or subscription.
+    CloudAdmin,
+}
+
+/// A node of the graph.
+#[derive(Debug, Clone, Serialize)]
+pub struct GraphNode {
+    /// Cluster, or `None` for fleet-wide nodes (the Internet, cloud principals).
+    pub cluster: Option<String>,
+    /// Node reference (`Deployment:shop/web`, `ServiceAccount:ci/deployer`, `ClusterAdmin`).
+    pub reference: String,
+    /// Kind.
+    pub kind: NodeKind,
+    /// Whether attack paths start here (the internet, workloads and identities that are not
+    /// Kubernetes' or the provider's own).
+    pub entry: bool,
+}
+
+/// An edge: a technique (or relation) with the evidence that made it true.
+#[derive(Debug, Clone, Serialize)]
+pub struct GraphEdge {
+    /// Technique ID.
+    pub technique: Technique,
+    /// Why the precondition holds: binding and rule, field, annotation.
+    pub evidence: String,
+}
+
+/// The fleet's attack graph.
+#[derive(Debug, Default)]
+pub struct AttackGraph {
+    /// The graph.
+    pub graph: DiGraph<GraphNode, GraphEdge>,
+    index: HashMap<(Option<String>, String), NodeIndex>,
+    edges: HashSet<(NodeIndex, NodeIndex, Technique)>,
+}
+
+impl AttackGraph {
+    /// The node for (cluster, reference), created on first use.
+    pub fn node(&mut self, cluster: Option<&str>, reference: &str, kind: NodeKind) -> NodeIndex {
+        let key = (cluster.map(str::to_string), reference.to_string());
+        if let Some(i) = self.index.get(&key) {
+            return *i;
+        }
+        let i = self.graph.add_node(GraphNode {
+            cluster: key.0.clone(),
+            reference: key.1.clone(),
+            kind,
+            entry: false,
+        });
+        self.index.insert(key, i);
+        i
+    }
+
+    /// Marks a node as an entry point.
+    pub fn mark_entry(&mut self, i: NodeIndex) {
+        self.graph[i].entry = true;
+    }
+
+    /// Looks a node up.
+    pub fn find(&self, cluster: Option<&str>, reference: &str) -> Option<NodeIndex> {
+        self.index
+            .get(&(cluster.map(str::to_string), reference.to_string()))
+            .copied()
+    }
+
+    /// Adds an edge unless the same (from, to, technique) exists already.
+    pub fn edge(
+        &mut self,
+        from: NodeIndex,
+        to: NodeIndex,
+        technique: Technique,
+        evidence: impl Into<String>,
+    ) {
+        if from == to || !self.edges.insert((from, to, technique)) {
+            return;
+        }
+        self.graph.add_edge(
+            from,
+            to,
+            GraphEdge {
+                technique,
+                evidence: evidence.into(),
+            },
+        );
+    }
+
+    /// Number of nodes and edges.
+    pub fn size(&self) -> (usize, usize) {
+        (self.graph.node_count(), self.graph.edge_count())
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,418 @@
+//! Path search: from every entry point (the internet, every workload as an assumed breach, every
+//! non-system identity) to the sinks (cluster admin, every Secret, node root), shortest first,
+//! scored by exposure, sink criticality and hop likelihood; plus ad-hoc queries and blast radius.
+
+use super::{AttackGraph, GraphEdge, NodeKind};
+use crate::severity::Severity;
+use petgraph::graph::{EdgeIndex, NodeIndex};
+use petgraph::visit::EdgeRef;
+use petgraph::Direction;
+use serde::Serialize;
+use std::collections::{BTreeMap, VecDeque};
+
+/// One hop of a path.
+#[derive(Debug, Clone, Serialize)]
+pub struct Step {
+    /// Node reference the hop starts at.
+    pub from: String,
+    /// Node reference it reaches.
+    pub to: String,
+    /// Technique ID (or `MEMBER_OF` / `INCLUDES` for relations).
+    pub technique: String,
+    /// Why the hop works.
+    pub evidence: String,
+}
+
+/// A path from an entry point to a sink.
+#[derive(Debug, Clone, Serialize)]
+pub struct AttackPath {
+    /// Stable ID.
+    pub id: String,
+    /// Cluster the sink belongs to.
+    pub cluster: String,
+    /// Entry node reference.
+    pub source: String,
+    /// Sink node reference.
+    pub target: String,
+    /// Severity from the score.
+    pub severity: Severity,
+    /// 0–100: entry exposure × sink criticality × hop likelihood.
+    pub score: f64,
+    /// Node references from entry to sink.
+    pub nodes: Vec<String>,
+    /// The hops, explained.
+    pub steps: Vec<Step>,
+}
+
+/// Sink classes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub enum Sink {
+    /// Full control of the cluster.
+    ClusterAdmin,
+    /// Read every Secret.
+    AllSecrets,
+    /// Root on a node.
+    NodeRoot,
+}
+
+impl Sink {
+    fn criticality(self) -> f64 {
+        match self {
+            Sink::ClusterAdmin => 1.0,
+            Sink::AllSecrets => 0.8,
+            Sink::NodeRoot => 0.7,
+        }
+    }
+
+    /// Name used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sink::ClusterAdmin => "ClusterAdmin",
+            Sink::AllSecrets => "AllSecrets",
+            Sink::NodeRoot => "NodeRoot",
+        }
+    }
+}
+
+/// Distances to one sink class of one cluster: for each node, hops and the next edge.
+struct Distances {
+    next: Vec<Option<(u32, Option<EdgeIndex>)>>,
+}
+
+/// Everything a node can reach, in hops, per sink.
+#[derive(Debug, Clone, Serialize)]
+pub struct BlastRadius {
+    /// Sinks reachable and the fewest hops to each.
+    pub reaches: BTreeMap<String, u32>,
+}
+
+/// Precomputed search state of a graph.
+pub struct PathIndex<'g> {
+    graph: &'g AttackGraph,
+    /// (cluster, sink) → distances.
+    distances: BTreeMap<(String, Sink), Distances>,
+}
+
+impl AttackGraph {
+    /// Reverse breadth-first search from `targets`: every node's distance to the nearest target
+    /// and the first edge of a shortest path. Cluster-admin-like sinks are never passed through.
+    fn reverse_bfs(&self, targets: &[NodeIndex]) -> Distances {
+        let mut next: Vec<Option<(u32, Option<EdgeIndex>)>> = vec![None; self.graph.node_count()];
+        let mut queue = VecDeque::new();
+        for t in targets {
+            next[t.index()] = Some((0, None));
+            queue.push_back(*t);
+        }
+        while let Some(n) = queue.pop_front() {
+            let d = next[n.index()].map(|x| x.0).unwrap_or(0);
+            for e in self.graph.edges_directed(n, Direction::Incoming) {
+                let src = e.source();
+                if is_terminal(self.graph[src].kind) {
+                    continue;
+                }
+                match next[src.index()] {
+                    None => {
+                        next[src.index()] = Some((d + 1, Some(e.id())));
+                        queue.push_back(src);
+                    }
+                    // Among equally short ways, prefer the most likely hop.
+                    Some((dist, Some(old))) if dist == d + 1 => {
+                        let likelihood = |x: EdgeIndex| self.graph[x].technique.info().likelihood;
+                        if likelihood(e.id()) > likelihood(old) {
+                            next[src.index()] = Some((dist, Some(e.id())));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Distances { next }
+    }
+
+    /// Builds the path index (three reverse searches per cluster).
+    pub fn index(&self) -> PathIndex<'_> {
+        let mut by_cluster: BTreeMap<String, BTreeMap<Sink, Vec<NodeIndex>>> = BTreeMap::new();
+        for i in self.graph.node_indices() {
+            let n = &self.graph[i];
+            let Some(c) = &n.cluster else { continue };
+            let sink = match n.kind {
+                NodeKind::ClusterAdmin => Sink::ClusterAdmin,
+                NodeKind::AllSecrets => Sink::AllSecrets,
+                NodeKind::Node => Sink::NodeRoot,
+                _ => continue,
+            };
+            by_cluster
+                .entry(c.clone())
+                .or_default()
+                .entry(sink)
+                .or_default()
+                .push(i);
+        }
+        let mut distances = BTreeMap::new();
+        for (c, sinks) in by_cluster {
+            for (sink, targets) in sinks {
+                distances.insert((c.clone(), sink), self.reverse_bfs(&targets));
+            }
+        }
+        PathIndex {
+            graph: self,
+            distances,
+        }
+    }
+
+    fn step(&self, e: EdgeIndex) -> Step {
+        let (a, b) = self
+            .graph
+            .edge_endpoints(e)
+            .unwrap_or((NodeIndex::new(0), NodeIndex::new(0)));
+        let w: &GraphEdge = &self.graph[e];
+        Step {
+            from: self.graph[a].reference.clone(),
+            to: self.graph[b].reference.clone(),
+            technique: w.technique.id(),
+            evidence: w.evidence.clone(),
+        }
+    }
+
+    /// Shortest path from one node to another (forward search, at most `max_hops`), never
+    /// through a terminal sink other than the target.
+    pub fn shortest_path(
+        &self,
+        from: NodeIndex,
+        to: NodeIndex,
+        max_hops: u32,
+    ) -> Option<Vec<Step>> {
+        let mut prev: Vec<Option<(u32, Option<EdgeIndex>)>> = vec![None; self.graph.node_count()];
+        prev[from.index()] = Some((0, None));
+        let mut queue = VecDeque::from([from]);
+        while let Some(n) = queue.pop_front() {
+            if n == to {
+                break;
+            }
+            let d = prev[n.index()].map(|x| x.0).unwrap_or(0);
+            if d >= max_hops || (n != from && is_terminal(self.graph[n].kind)) {
+                continue;
+            }
+            for e in self.graph.edges_directed(n, Direction::Outgoing) {
+                let t = e.target();
+                if prev[t.index()].is_none() {
+                    prev[t.index()] = Some((d + 1, Some(e.id())));
+                    queue.push_back(t);
+                }
+            }
+        }
+        prev[to.index()]?;
+        let mut edges = Vec::new();
+        let mut cur = to;
+        while let Some((_, Some(e))) = prev[cur.index()] {
+            edges.push(e);
+            cur = self.graph.edge_endpoints(e)?.0;
+        }
+        edges.reverse();
+        Some(edges.into_iter().map(|e| self.step(e)).collect())
+    }
+
+    /// Every node reachable from `from` within `max_hops`, with its distance.
+    pub fn reach(&self, from: NodeIndex, max_hops: u32) -> Vec<(NodeIndex, u32)> {
+        let mut dist: Vec<Option<u32>> = vec![None; self.graph.node_count()];
+        dist[from.index()] = Some(0);
+        let mut queue = VecDeque::from([from]);
+        let mut out = Vec::new();
+        while let Some(n) = queue.pop_front() {
+            let d = dist[n.index()].unwrap_or(0);
+            if n != from {
+                out.push((n, d));
+            }
+            if d >= max_hops || (n != from && is_terminal(self.graph[n].kind)) {
+                continue;
+            }
+            for e in self.graph.edges_directed(n, Direction::Outgoing) {
+                if dist[e.target().index()].is_none() {
+                    dist[e.target().index()] = Some(d + 1);
+                    queue.push_back(e.target());
+                }
+            }
+        }
+        out
+    }
+}
+
+fn is_terminal(kind: NodeKind) -> bool {
+    matches!(kind, NodeKind::ClusterAdmin | NodeKind::CloudAdmin)
+}
+
+/// How exposed an entry point is (internet > any authenticated user > named identity > workload).
+fn exposure(kind: NodeKind, reference: &str) -> Option<f64> {
+    Some(match kind {
+        NodeKind::Internet => 1.0,
+        NodeKind::Group if reference == "Group:system:unauthenticated" => 1.0,
+        NodeKind::Group if reference == "Group:system:authenticated" => 0.8,
+        NodeKind::User | NodeKind::Group => 0.6,
+        NodeKind::Workload => 0.5,
+        NodeKind::ServiceAccount => 0.4,
+        _ => return None,
+    })
+}
+
+fn is_entry(g: &AttackGraph, i: NodeIndex) -> bool {
+    g.graph[i].entry
+}
+
+fn severity_of(score: f64) -> Severity {
+    match score {
+        s if s >= 70.0 => Severity::Critical,
+        s if s >= 45.0 => Severity::High,
+        s if s >= 25.0 => Severity::Medium,
+        _ => Severity::Low,
+    }
+}
+
+fn path_id(cluster: &str, source: &str, target: &str) -> String {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in cluster
+        .bytes()
+        .chain([0])
+        .chain(source.bytes())
+        .chain([0])
+        .chain(target.bytes())
+    {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    format!("AP-{:012x}", h & 0xffff_ffff_ffff)
+}
+
+impl PathIndex<'_> {
+    fn walk(&self, d: &Distances, from: NodeIndex) -> Option<Vec<EdgeIndex>> {
+        let mut out = Vec::new();
+        let mut cur = from;
+        loop {
+            match d.next[cur.index()]? {
+                (_, None) => return Some(out),
+                (_, Some(e)) => {
+                    out.push(e);
+                    cur = self.graph.graph.edge_endpoints(e)?.1;
+                }
+            }
+        }
+    }
+
+    /// Every (entry, sink) pair that connects, shortest path each, best score first.
+    pub fn attack_paths(&self) -> Vec<AttackPath> {
+        let g = self.graph;
+        let mut out = Vec::new();
+        for ((cluster, sink), d) in &self.distances {
+            for i in g.graph.node_indices() {
+                if !is_entry(g, i) {
+                    continue;
+                }
+                let n = &g.graph[i];
+                if n.cluster.as_deref().is_some_and(|c| c != cluster) {
+                    continue;
+                }
+                let Some((hops, _)) = d.next[i.index()] else {
+                    continue;
+                };
+                if hops == 0 {
+                    continue;
+                }
+                let Some(edges) = self.walk(d, i) else {
+                    continue;
+                };
+                let Some(e) = exposure(n.kind, &n.reference) else {
+                    continue;
+                };
+                let likelihood: f64 = edges
+                    .iter()
+                    .map(|x| g.graph[*x].technique.info().likelihood)
+                    .product();
+                // A path that is nothing but relations (an SA "reaching" a node through hubs) is
+                // not an attack.
+                if !edges.iter().any(|x| g.graph[*x].technique.is_attack()) {
+                    continue;
+                }
+                let score = (1000.0 * e * sink.criticality() * likelihood).round() / 10.0;
+                let steps: Vec<Step> = edges.iter().map(|x| g.step(*x)).collect();
+                let mut nodes = vec![n.reference.clone()];
+                nodes.extend(steps.iter().map(|s| s.to.clone()));
+                let target = nodes.last().cloned().unwrap_or_default();
+                out.push(AttackPath {
+                    id: path_id(cluster, &n.reference, sink.as_str()),
+                    cluster: cluster.clone(),
+                    source: n.reference.clone(),
+                    target,
+                    severity: severity_of(score),
+                    score,
+                    nodes,
+                    steps,
+                });
+            }
+        }
+        out.sort_by(|a, b| {
+            b.score
+                .partial_cmp(&a.score)
+                .unwrap_or(std::cmp::Ordering::Equal)
+                .then_with(|| a.cluster.cmp(&b.cluster))
+                .then_with(|| a.steps.len().cmp(&b.steps.len()))
+                .then_with(|| a.source.cmp(&b.source))
+                .then_with(|| a.target.cmp(&b.target))
+        });
+        out
+    }
+
+    /// What a node can reach, per sink, in hops.
+    pub fn blast_radius(&self, cluster: &str, node: NodeIndex) -> BlastRadius {
+        let mut reaches = BTreeMap::new();
+        for ((c, sink), d) in &self.distances {
+            if c != cluster {
+                continue;
+            }
+            if let Some((hops, _)) = d.next[node.index()] {
+                if hops > 0 {
+                    reaches.insert(sink.as_str().to_string(), hops);
+                }
+            }
+        }
+        BlastRadius { reaches }
+    }
+}
+
+/// A path for an ad-hoc query: scored by hop likelihood alone (the entry is the user's choice).
+pub fn query_path(cluster: &str, source: &str, target: &str, steps: Vec<Step>) -> AttackPath {
+    let likelihood: f64 = steps
+        .iter()
+        .map(|s| {
+            super::techniques::CATALOGUE
+                .iter()
+                .find(|t| t.id.id() == s.technique)
+                .map_or(1.0, |t| t.likelihood)
+        })
+        .product();
+    let score = (1000.0 * likelihood).round() / 10.0;
+    let mut nodes = vec![source.to_string()];
+    nodes.extend(steps.iter().map(|s| s.to.clone()));
+    AttackPath {
+        id: path_id(cluster, source, target),
+        cluster: cluster.to_string(),
+        source: source.to_string(),
+        target: target.to_string(),
+        severity: severity_of(score),
+        score,
+        nodes,
+        steps,
+    }
+}
+
+/// Techniques used by a path (for tests and summaries).
+pub fn techniques(path: &AttackPath) -> Vec<&str> {
+    path.steps
+        .iter()
+        .map(|s| s.technique.as_str())
+        .filter(|t| *t != "INCLUDES" && *t != "MEMBER_OF")
+        .collect()
+}
+
+/// Whether a technique ID is known.
+pub fn is_technique(id: &str) -> bool {
+    super::techniques::CATALOGUE.iter().any(|t| t.id.id() == id)
+}

@@ -1,0 +1,208 @@
+//! The technique catalogue (`../shared/ATTACK-TECHNIQUES.md`): every attack edge carries one of
+//! these IDs. Relations (membership, hub fan-out) are edges too, but not techniques.
+
+use serde::Serialize;
+
+/// What an edge means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[allow(non_camel_case_types, clippy::upper_case_acronyms)]
+pub enum Technique {
+    // 1. Exposure and workload identity
+    /// Internet → LoadBalancer Service.
+    INTERNET_TO_LB,
+    /// Internet → Ingress → Service.
+    INTERNET_TO_INGRESS,
+    /// Internet → NodePort Service on a node with an external IP.
+    INTERNET_TO_NODEPORT,
+    /// Service → the pods it selects.
+    SVC_SELECTS_POD,
+    /// Pod → each of its containers.
+    POD_RUNS_CONTAINER,
+    /// Container → the ServiceAccount whose token it holds.
+    CONTAINER_HAS_SA_TOKEN,
+    /// Pod → a Secret it mounts or reads into env.
+    POD_MOUNTS_SECRET,
+    /// Secret (service-account-token) → the ServiceAccount it authenticates as.
+    SECRET_AUTHENTICATES_AS,
+    /// Container → another container of the same pod (shareProcessNamespace).
+    SHARE_PROCESS_NS,
+    // 2. Host escape and node pivots
+    /// Privileged container → node.
+    CE_PRIV_MOUNT,
+    /// Privileged and hostPID → node (nsenter).
+    CE_NSENTER,
+    /// Kernel module load → node.
+    CE_MODULE_LOAD,
+    /// hostPID, SYS_PTRACE, SYS_ADMIN and no AppArmor → node.
+    CE_SYS_PTRACE,
+    /// SYS_ADMIN (cgroup v1 release_agent) → node.
+    CE_CGROUP_SYSADMIN,
+    /// DAC_READ_SEARCH (open_by_handle_at) → node.
+    CE_DAC_READ_SEARCH,
+    /// Root with /proc/sys mounted → node (core_pattern usermode helper).
+    CE_UMH_CORE_PATTERN,
+    /// /var/log mount plus pods/log read → node files (symlink trick).
+    CE_VAR_LOG_SYMLINK,
+    /// Writable sensitive hostPath → node.
+    EXPLOIT_HOST_WRITE,
+    /// Read-only credential-bearing hostPath → node.
+    EXPLOIT_HOST_READ,
+    /// Container runtime socket → node.
+    EXPLOIT_RUNTIME_SOCKET,
+    /// Kubelet pod directory → tokens of every pod on the node.
+    HOST_TRAVERSE_TOKENS,
+    /// Node → pods scheduled on it.
+    NODE_HOSTS_POD,
+    /// Node → its kubelet identity.
+    NODE_CREDENTIALS,
+    /// Self-managed control-plane node → cluster admin.
+    CONTROL_PLANE_NODE,
+    /// Node → its cloud identity (cloud collectors).
+    NODE_CLOUD_IDENTITY,
+    /// Pod → the node's cloud identity through the metadata service (cloud collectors).
+    POD_IMDS_PIVOT,
+    // 3. RBAC abuse
+    /// Create pods or controllers → any ServiceAccount in scope.
+    CREATE_POD_AS_SA,
+    /// Create a privileged pod → any node.
+    CREATE_PRIVILEGED_POD,
+    /// Update a workload controller → any ServiceAccount in its namespace.
+    UPDATE_WORKLOAD_AS_SA,
+    /// Patch a pod's image → that pod's ServiceAccount.
+    PATCH_POD_IMAGE,
+    /// Exec or attach into pods.
+    EXEC_INTO_POD,
+    /// Add an ephemeral container to a pod.
+    EPHEMERAL_CONTAINER,
+    /// Port-forward to pods (network reach).
+    PORT_FORWARD,
+    /// Read a ServiceAccount token Secret.
+    READ_SA_TOKEN_SECRET,
+    /// Read Secrets.
+    READ_SECRET,
+    /// TokenRequest for a ServiceAccount.
+    MINT_TOKEN_REQUEST,
+    /// Create a legacy token Secret and read it back.
+    MINT_LEGACY_TOKEN_SECRET,
+    /// Impersonate a user, group or ServiceAccount.
+    IMPERSONATE,
+    /// Bind a role the subject does not hold.
+    BIND_ROLE,
+    /// Escalate a role the subject is bound to.
+    ESCALATE_ROLE,
+    /// Approve a CSR for a client certificate of any identity.
+    CSR_MINT_CLIENT_CERT,
+    /// Kubelet API through nodes/proxy.
+    NODES_PROXY_EXEC,
+    /// Control a mutating webhook → every pod admitted later.
+    CONTROL_WEBHOOK,
+    /// Create a hostPath PersistentVolume → node.
+    CREATE_HOSTPATH_PV,
+    /// Evict pods and taint nodes → pods land on an attacker's node.
+    STEAL_POD_SCHEDULING,
+    /// Holds every permission.
+    ADMIN_EQUIVALENT,
+    // Relations (not attacks)
+    /// Identity → group it belongs to.
+    MEMBER_OF,
+    /// Hub → a member (every SA of a namespace, every pod, every node...).
+    INCLUDES,
+}
+
+/// Catalogue entry.
+pub struct TechniqueInfo {
+    /// The technique.
+    pub id: Technique,
+    /// Section of the catalogue (1 exposure, 2 escape, 3 RBAC, 4 cloud, 0 relation).
+    pub section: u8,
+    /// Precondition, in words.
+    pub precondition: &'static str,
+    /// Likelihood that the hop works when its precondition holds (0–1), for path scores.
+    pub likelihood: f64,
+    /// Implemented now (cloud bridges come with the cloud collectors).
+    pub implemented: bool,
+}
+
+macro_rules! t {
+    ($id:ident, $sec:expr, $lik:expr, $imp:expr, $pre:expr) => {
+        TechniqueInfo {
+            id: Technique::$id,
+            section: $sec,
+            precondition: $pre,
+            likelihood: $lik,
+            implemented: $imp,
+        }
+    };
+}
+
+/// The catalogue, in document order.
+pub static CATALOGUE: &[TechniqueInfo] = &[
+    t!(INTERNET_TO_LB, 1, 1.0, true, "type LoadBalancer with an ingress IP/hostname, not internal by provider annotation, loadBalancerSourceRanges absent or 0.0.0.0/0"),
+    t!(INTERNET_TO_INGRESS, 1, 1.0, true, "the Ingress's address is that of an internet-facing LoadBalancer (its controller's) or a cloud-managed public load balancer; rule backends lead to Services"),
+    t!(INTERNET_TO_NODEPORT, 1, 0.8, true, "type NodePort and some node has an ExternalIP"),
+    t!(SVC_SELECTS_POD, 1, 0.9, true, "same namespace, selector ⊆ pod labels, target port resolves (number, or a named containerPort), pods ready where EndpointSlices say so"),
+    t!(POD_RUNS_CONTAINER, 1, 1.0, true, "every container, init container and ephemeral container"),
+    t!(CONTAINER_HAS_SA_TOKEN, 1, 1.0, true, "automountServiceAccountToken not false (pod overrides ServiceAccount), or a projected serviceAccountToken volume"),
+    t!(POD_MOUNTS_SECRET, 1, 1.0, true, "secret volume, projected secret, envFrom or env secretKeyRef"),
+    t!(SECRET_AUTHENTICATES_AS, 1, 1.0, true, "type kubernetes.io/service-account-token, annotation kubernetes.io/service-account.name (uid matches when both known), not labelled legacy-token-invalid-since"),
+    t!(SHARE_PROCESS_NS, 1, 0.9, true, "shareProcessNamespace: true (every ordered pair of containers)"),
+    t!(CE_PRIV_MOUNT, 2, 0.95, true, "privileged: true"),
+    t!(CE_NSENTER, 2, 0.95, true, "privileged and hostPID"),
+    t!(CE_MODULE_LOAD, 2, 0.8, true, "privileged, or capabilities add SYS_MODULE (CAP_ prefix, case and ALL normalised)"),
+    t!(CE_SYS_PTRACE, 2, 0.7, true, "hostPID, SYS_PTRACE and SYS_ADMIN, and AppArmor Unconfined or Kubernetes < 1.31"),
+    t!(CE_CGROUP_SYSADMIN, 2, 0.5, true, "capabilities add SYS_ADMIN (cgroup v1 release_agent; lower confidence)"),
+    t!(CE_DAC_READ_SEARCH, 2, 0.7, true, "capabilities add DAC_READ_SEARCH (open_by_handle_at)"),
+    t!(CE_UMH_CORE_PATTERN, 2, 0.8, true, "effective UID 0 and a hostPath of /, /proc, /proc/sys or /proc/sys/kernel mounted"),
+    t!(CE_VAR_LOG_SYMLINK, 2, 0.6, true, "hostPath /, /var or /var/log mounted and the container's ServiceAccount can get pods/log"),
+    t!(EXPLOIT_HOST_WRITE, 2, 0.9, true, "a writable hostPath outside the safe list"),
+    t!(EXPLOIT_HOST_READ, 2, 0.7, true, "a read-only hostPath of /, /etc, /root, /home, /proc, /etc/kubernetes or /var/lib/kubelet"),
+    t!(EXPLOIT_RUNTIME_SOCKET, 2, 0.95, true, "a hostPath that is or contains a container runtime socket (read-only too)"),
+    t!(HOST_TRAVERSE_TOKENS, 2, 0.9, true, "a hostPath of /, /var, /var/lib, /var/lib/kubelet or /var/lib/kubelet/pods"),
+    t!(NODE_HOSTS_POD, 2, 1.0, true, "the pod's spec.nodeName"),
+    t!(NODE_CREDENTIALS, 2, 1.0, true, "the kubelet's identity system:node:<name> in group system:nodes"),
+    t!(CONTROL_PLANE_NODE, 2, 1.0, true, "self-managed clusters only: node labelled node-role.kubernetes.io/control-plane or /master"),
+    t!(NODE_CLOUD_IDENTITY, 4, 1.0, false, "EKS instance profile role, GKE node pool service account, AKS kubelet identity (cloud collectors)"),
+    t!(POD_IMDS_PIVOT, 4, 0.7, false, "hostNetwork or a reachable metadata service (cloud collectors)"),
+    t!(CREATE_POD_AS_SA, 3, 0.9, true, "create on pods, deployments, daemonsets, replicasets, statefulsets, jobs, cronjobs or replicationcontrollers without resourceNames"),
+    t!(CREATE_PRIVILEGED_POD, 3, 0.9, true, "as CREATE_POD_AS_SA, in a namespace whose enforced Pod Security level allows privileged pods (or whose labels the subject can change)"),
+    t!(UPDATE_WORKLOAD_AS_SA, 3, 0.8, true, "update or patch on a workload controller kind"),
+    t!(PATCH_POD_IMAGE, 3, 0.8, true, "update or patch on pods"),
+    t!(EXEC_INTO_POD, 3, 1.0, true, "create pods/exec or pods/attach (get before Kubernetes 1.35)"),
+    t!(EPHEMERAL_CONTAINER, 3, 0.9, true, "update or patch on pods/ephemeralcontainers"),
+    t!(PORT_FORWARD, 3, 0.5, true, "create pods/portforward"),
+    t!(READ_SA_TOKEN_SECRET, 3, 1.0, true, "get (naming the Secret), list or watch on secrets where a live ServiceAccount token Secret is"),
+    t!(READ_SECRET, 3, 1.0, true, "get, list or watch on secrets"),
+    t!(MINT_TOKEN_REQUEST, 3, 1.0, true, "create serviceaccounts/token, by name or without resourceNames"),
+    t!(MINT_LEGACY_TOKEN_SECRET, 3, 0.9, true, "create secrets and (read secrets or create pods) in the namespace"),
+    t!(IMPERSONATE, 3, 1.0, true, "impersonate on users, groups or serviceaccounts (groups also need some user)"),
+    t!(BIND_ROLE, 3, 1.0, true, "create/update/patch bindings and bind on the role (or hold its permissions), in the binding's namespace"),
+    t!(ESCALATE_ROLE, 3, 1.0, true, "escalate and update/patch on a role the subject is bound to"),
+    t!(CSR_MINT_CLIENT_CERT, 3, 0.9, true, "create CSRs, update certificatesigningrequests/approval and approve on the kube-apiserver-client signer"),
+    t!(NODES_PROXY_EXEC, 3, 0.9, true, "get or create on nodes/proxy"),
+    t!(CONTROL_WEBHOOK, 3, 0.8, true, "create/update/patch mutatingwebhookconfigurations"),
+    t!(CREATE_HOSTPATH_PV, 3, 0.7, true, "create persistentvolumes, and create persistentvolumeclaims and pods somewhere"),
+    t!(STEAL_POD_SCHEDULING, 3, 0.4, true, "delete or evict pods in a namespace and patch nodes"),
+    t!(ADMIN_EQUIVALENT, 3, 1.0, true, "* verbs on * resources in * groups cluster-wide, or membership of system:masters"),
+    t!(MEMBER_OF, 0, 1.0, true, "identity belongs to the group (explicitly or implicitly)"),
+    t!(INCLUDES, 0, 1.0, true, "the hub stands for each of its members"),
+];
+
+impl Technique {
+    /// Catalogue entry.
+    pub fn info(self) -> &'static TechniqueInfo {
+        CATALOGUE
+            .iter()
+            .find(|t| t.id == self)
+            .unwrap_or(&CATALOGUE[0])
+    }
+
+    /// Whether this edge is an attack (not a relation).
+    pub fn is_attack(self) -> bool {
+        self.info().section != 0
+    }
+
+    /// The ID as written in the catalogue.
+    pub fn id(self) -> String {
+        format!("{self:?}")
+    }
+}

@@ -1,0 +1,1242 @@
+//! Every technique of sections 1–3 with its positive and negative cases, and the path search.
+
+use super::*;
+use crate::parse::{parse_text, Syntax};
+use crate::snapshot::{ClusterSnapshot, Provider, Snapshot};
+use serde_json::{json, Value};
+
+fn graph_with(objects: &[Value], provider: Provider, version: &str) -> AttackGraph {
+    let text = objects
+        .iter()
+        .map(|o| o.to_string())
+        .collect::<Vec<_>>()
+        .join("\n---\n");
+    let out = parse_text(&text, "g.yaml", Syntax::Yaml);
+    assert!(out.errors.is_empty(), "{:?}", out.errors);
+    let mut c = ClusterSnapshot {
+        objects: out.objects,
+        ..Default::default()
+    };
+    c.info.name = "c".into();
+    c.info.provider = provider;
+    c.info.kubernetes_version = Some(version.into());
+    AttackGraph::build(&Snapshot {
+        clusters: vec![c],
+        errors: vec![],
+    })
+}
+
+fn graph(objects: &[Value]) -> AttackGraph {
+    graph_with(objects, Provider::Generic, "1.33")
+}
+
+fn has(g: &AttackGraph, from: &str, to: &str, t: Technique) -> bool {
+    let cluster = |r: &str| if r == "Internet" { None } else { Some("c") };
+    let (Some(a), Some(b)) = (g.find(cluster(from), from), g.find(cluster(to), to)) else {
+        return false;
+    };
+    g.graph
+        .edges_connecting(a, b)
+        .any(|e| e.weight().technique == t)
+}
+
+fn pod(name: &str, spec: Value) -> Value {
+    json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "app", "labels": {"app": name}}, "spec": spec})
+}
+
+fn one(name: &str, ctr: Value) -> Value {
+    let mut c = json!({"name": "c", "image": "x:1"});
+    for (k, v) in ctr.as_object().cloned().unwrap_or_default() {
+        c[k] = v;
+    }
+    pod(name, json!({"containers": [c]}))
+}
+
+fn sc(v: Value) -> Value {
+    json!({"securityContext": v})
+}
+
+fn host(path: &str, read_only: bool) -> Value {
+    pod(
+        "h",
+        json!({"volumes": [{"name": "v", "hostPath": {"path": path}}], "containers": [{"name": "c", "image": "x:1", "volumeMounts": [{"name": "v", "mountPath": "/h", "readOnly": read_only}]}]}),
+    )
+}
+
+fn ns(name: &str, enforce: Option<&str>) -> Value {
+    let mut n =
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": {}}});
+    if let Some(l) = enforce {
+        n["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] = json!(l);
+    }
+    n
+}
+
+fn svc(name: &str, spec: Value, annotations: Value, status: Value) -> Value {
+    json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": "app", "annotations": annotations}, "spec": spec, "status": status})
+}
+
+fn lb_status(ip: &str) -> Value {
+    json!({"loadBalancer": {"ingress": [{"ip": ip}]}})
+}
+
+/// A ClusterRole `r` with `rules` bound (CRB, or RB in `app` when `ns` is true) to user alice.
+fn grant(rules: Value, namespaced: bool) -> Vec<Value> {
+    let role = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "r"}, "rules": rules});
+    let mut b = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": if namespaced { "RoleBinding" } else { "ClusterRoleBinding" },
+        "metadata": {"name": "b"}, "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "r"},
+        "subjects": [{"kind": "User", "name": "alice"}]});
+    if namespaced {
+        b["metadata"]["namespace"] = json!("app");
+    }
+    vec![role, b, ns("app", None)]
+}
+
+fn rule(verbs: &[&str], groups: &[&str], resources: &[&str]) -> Value {
+    json!([{"verbs": verbs, "apiGroups": groups, "resources": resources}])
+}
+
+fn with(mut v: Vec<Value>, extra: &[Value]) -> Vec<Value> {
+    v.extend_from_slice(extra);
+    v
+}
+
+const ALICE: &str = "User:alice";
+
+// ---- 1. Exposure and workload identity ----------------------------------------------------
+
+#[test]
+fn internet_to_lb() {
+    let public = svc(
+        "web",
+        json!({"type": "LoadBalancer", "selector": {"app": "web"}}),
+        json!({}),
+        lb_status("203.0.113.10"),
+    );
+    assert!(has(
+        &graph(std::slice::from_ref(&public)),
+        "Internet",
+        "Service:app/web",
+        Technique::INTERNET_TO_LB
+    ));
+    let internal = svc(
+        "web",
+        json!({"type": "LoadBalancer"}),
+        json!({"service.beta.kubernetes.io/aws-load-balancer-scheme": "internal"}),
+        lb_status("10.0.0.5"),
+    );
+    assert!(!has(
+        &graph(&[internal]),
+        "Internet",
+        "Service:app/web",
+        Technique::INTERNET_TO_LB
+    ));
+    let ranged = svc(
+        "web",
+        json!({"type": "LoadBalancer", "loadBalancerSourceRanges": ["10.0.0.0/8"]}),
+        json!({}),
+        lb_status("203.0.113.10"),
+    );
+    assert!(!has(
+        &graph(&[ranged]),
+        "Internet",
+        "Service:app/web",
+        Technique::INTERNET_TO_LB
+    ));
+    let pending = svc("web", json!({"type": "LoadBalancer"}), json!({}), json!({}));
+    assert!(!has(
+        &graph(&[pending]),
+        "Internet",
+        "Service:app/web",
+        Technique::INTERNET_TO_LB
+    ));
+    // The AWS Load Balancer Controller defaults to internal.
+    let lbc = svc(
+        "web",
+        json!({"type": "LoadBalancer"}),
+        json!({"service.beta.kubernetes.io/aws-load-balancer-type": "external"}),
+        lb_status("203.0.113.10"),
+    );
+    assert!(!has(
+        &graph_with(std::slice::from_ref(&lbc), Provider::Eks, "1.31"),
+        "Internet",
+        "Service:app/web",
+        Technique::INTERNET_TO_LB
+    ));
+    let mut facing = lbc;
+    facing["metadata"]["annotations"]["service.beta.kubernetes.io/aws-load-balancer-scheme"] =
+        json!("internet-facing");
+    assert!(has(
+        &graph_with(&[facing], Provider::Eks, "1.31"),
+        "Internet",
+        "Service:app/web",
+        Technique::INTERNET_TO_LB
+    ));
+}
+
+#[test]
+fn internet_to_ingress_and_nodeport() {
+    let controller = svc(
+        "ctrl",
+        json!({"type": "LoadBalancer"}),
+        json!({}),
+        lb_status("203.0.113.10"),
+    );
+    let ing = |ip: &str| {
+        json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "i", "namespace": "app"},
+        "spec": {"rules": [{"http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": {"service": {"name": "web", "port": {"number": 80}}}}]}}]},
+        "status": lb_status(ip)})
+    };
+    let g = graph(&[controller.clone(), ing("203.0.113.10")]);
+    assert!(has(
+        &g,
+        "Internet",
+        "Ingress:app/i",
+        Technique::INTERNET_TO_INGRESS
+    ));
+    assert!(has(
+        &g,
+        "Ingress:app/i",
+        "Service:app/web",
+        Technique::INTERNET_TO_INGRESS
+    ));
+    assert!(!has(
+        &graph(&[controller, ing("10.1.1.1")]),
+        "Internet",
+        "Ingress:app/i",
+        Technique::INTERNET_TO_INGRESS
+    ));
+    let np = svc("np", json!({"type": "NodePort"}), json!({}), json!({}));
+    let node = |t: &str| json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1"}, "status": {"addresses": [{"type": t, "address": "198.51.100.7"}]}});
+    assert!(has(
+        &graph(&[np.clone(), node("ExternalIP")]),
+        "Internet",
+        "Service:app/np",
+        Technique::INTERNET_TO_NODEPORT
+    ));
+    assert!(!has(
+        &graph(&[np, node("InternalIP")]),
+        "Internet",
+        "Service:app/np",
+        Technique::INTERNET_TO_NODEPORT
+    ));
+}
+
+#[test]
+fn svc_selects_pod() {
+    let p = pod(
+        "web",
+        json!({"containers": [{"name": "c", "ports": [{"name": "http", "containerPort": 8080}]}]}),
+    );
+    let s = |sel: &str, port: Value| {
+        svc(
+            "web",
+            json!({"selector": {"app": sel}, "ports": [{"port": 80, "targetPort": port}]}),
+            json!({}),
+            json!({}),
+        )
+    };
+    assert!(has(
+        &graph(&[p.clone(), s("web", json!("http"))]),
+        "Service:app/web",
+        "Pod:app/web",
+        Technique::SVC_SELECTS_POD
+    ));
+    assert!(
+        has(
+            &graph(&[p.clone(), s("web", json!(9999))]),
+            "Service:app/web",
+            "Pod:app/web",
+            Technique::SVC_SELECTS_POD
+        ),
+        "numeric ports always resolve"
+    );
+    assert!(!has(
+        &graph(&[p.clone(), s("web", json!("grpc"))]),
+        "Service:app/web",
+        "Pod:app/web",
+        Technique::SVC_SELECTS_POD
+    ));
+    assert!(!has(
+        &graph(&[p.clone(), s("api", json!("http"))]),
+        "Service:app/web",
+        "Pod:app/web",
+        Technique::SVC_SELECTS_POD
+    ));
+    let slice = |ready: bool| {
+        json!({"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice", "metadata": {"name": "web-x", "namespace": "app", "labels": {"kubernetes.io/service-name": "web"}},
+        "endpoints": [{"addresses": ["10.0.0.1"], "conditions": {"ready": ready}}]})
+    };
+    assert!(has(
+        &graph(&[p.clone(), s("web", json!("http")), slice(true)]),
+        "Service:app/web",
+        "Pod:app/web",
+        Technique::SVC_SELECTS_POD
+    ));
+    assert!(!has(
+        &graph(&[p, s("web", json!("http")), slice(false)]),
+        "Service:app/web",
+        "Pod:app/web",
+        Technique::SVC_SELECTS_POD
+    ));
+}
+
+#[test]
+fn containers_tokens_and_secrets() {
+    let p = pod(
+        "w",
+        json!({"initContainers": [{"name": "init"}], "containers": [{"name": "c"}], "ephemeralContainers": [{"name": "debug"}],
+        "volumes": [{"name": "s", "secret": {"secretName": "db"}}, {"name": "cm", "configMap": {"name": "conf"}}]}),
+    );
+    let g = graph(&[p]);
+    for c in ["init", "c", "debug"] {
+        assert!(
+            has(
+                &g,
+                "Pod:app/w",
+                &format!("Container:app/w/{c}"),
+                Technique::POD_RUNS_CONTAINER
+            ),
+            "{c}"
+        );
+    }
+    assert!(has(
+        &g,
+        "Container:app/w/c",
+        "ServiceAccount:app/default",
+        Technique::CONTAINER_HAS_SA_TOKEN
+    ));
+    assert!(has(
+        &g,
+        "Pod:app/w",
+        "Secret:app/db",
+        Technique::POD_MOUNTS_SECRET
+    ));
+    assert!(!has(
+        &g,
+        "Pod:app/w",
+        "Secret:app/conf",
+        Technique::POD_MOUNTS_SECRET
+    ));
+    let env = one("e", json!({"envFrom": [{"secretRef": {"name": "api"}}]}));
+    assert!(has(
+        &graph(&[env]),
+        "Pod:app/e",
+        "Secret:app/api",
+        Technique::POD_MOUNTS_SECRET
+    ));
+    let off = pod(
+        "o",
+        json!({"automountServiceAccountToken": false, "containers": [{"name": "c"}]}),
+    );
+    assert!(!has(
+        &graph(&[off]),
+        "Container:app/o/c",
+        "ServiceAccount:app/default",
+        Technique::CONTAINER_HAS_SA_TOKEN
+    ));
+    let sa_off = json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default", "namespace": "app"}, "automountServiceAccountToken": false});
+    let plain = pod("p", json!({"containers": [{"name": "c"}]}));
+    assert!(!has(
+        &graph(&[plain, sa_off.clone()]),
+        "Container:app/p/c",
+        "ServiceAccount:app/default",
+        Technique::CONTAINER_HAS_SA_TOKEN
+    ));
+    let pod_on = pod(
+        "p",
+        json!({"automountServiceAccountToken": true, "containers": [{"name": "c"}]}),
+    );
+    assert!(
+        has(
+            &graph(&[pod_on, sa_off]),
+            "Container:app/p/c",
+            "ServiceAccount:app/default",
+            Technique::CONTAINER_HAS_SA_TOKEN
+        ),
+        "the pod overrides the SA"
+    );
+    let projected = pod(
+        "t",
+        json!({"automountServiceAccountToken": false, "volumes": [{"name": "tok", "projected": {"sources": [{"serviceAccountToken": {"path": "t"}}]}}],
+        "containers": [{"name": "c", "volumeMounts": [{"name": "tok", "mountPath": "/t"}]}, {"name": "d"}]}),
+    );
+    let g = graph(&[projected]);
+    assert!(has(
+        &g,
+        "Container:app/t/c",
+        "ServiceAccount:app/default",
+        Technique::CONTAINER_HAS_SA_TOKEN
+    ));
+    assert!(!has(
+        &g,
+        "Container:app/t/d",
+        "ServiceAccount:app/default",
+        Technique::CONTAINER_HAS_SA_TOKEN
+    ));
+}
+
+#[test]
+fn secret_authenticates_as_and_share_process_ns() {
+    let sa = json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "ci", "namespace": "app", "uid": "u1"}});
+    let tok = |labels: Value, uid: &str| {
+        json!({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/service-account-token",
+        "metadata": {"name": "ci-token", "namespace": "app", "labels": labels, "annotations": {"kubernetes.io/service-account.name": "ci", "kubernetes.io/service-account.uid": uid}}})
+    };
+    assert!(has(
+        &graph(&[sa.clone(), tok(json!({}), "u1")]),
+        "Secret:app/ci-token",
+        "ServiceAccount:app/ci",
+        Technique::SECRET_AUTHENTICATES_AS
+    ));
+    assert!(!has(
+        &graph(&[
+            sa.clone(),
+            tok(
+                json!({"kubernetes.io/legacy-token-invalid-since": "2024-01-01"}),
+                "u1"
+            )
+        ]),
+        "Secret:app/ci-token",
+        "ServiceAccount:app/ci",
+        Technique::SECRET_AUTHENTICATES_AS
+    ));
+    assert!(
+        !has(
+            &graph(&[sa, tok(json!({}), "other")]),
+            "Secret:app/ci-token",
+            "ServiceAccount:app/ci",
+            Technique::SECRET_AUTHENTICATES_AS
+        ),
+        "token of a deleted SA with the same name"
+    );
+    let shared = pod(
+        "s",
+        json!({"shareProcessNamespace": true, "containers": [{"name": "a"}, {"name": "b"}]}),
+    );
+    let g = graph(&[shared]);
+    assert!(
+        has(
+            &g,
+            "Container:app/s/a",
+            "Container:app/s/b",
+            Technique::SHARE_PROCESS_NS
+        ) && has(
+            &g,
+            "Container:app/s/b",
+            "Container:app/s/a",
+            Technique::SHARE_PROCESS_NS
+        )
+    );
+    let apart = pod("s", json!({"containers": [{"name": "a"}, {"name": "b"}]}));
+    assert!(!has(
+        &graph(&[apart]),
+        "Container:app/s/a",
+        "Container:app/s/b",
+        Technique::SHARE_PROCESS_NS
+    ));
+}
+
+// ---- 2. Host escape and node pivots ---------------------------------------------------------
+
+#[test]
+fn privileged_nsenter_module_load() {
+    let g = graph(&[one("p", sc(json!({"privileged": true})))]);
+    assert!(has(
+        &g,
+        "Container:app/p/c",
+        "Node:*",
+        Technique::CE_PRIV_MOUNT
+    ));
+    assert!(has(
+        &g,
+        "Container:app/p/c",
+        "Node:*",
+        Technique::CE_MODULE_LOAD
+    ));
+    assert!(!has(
+        &g,
+        "Container:app/p/c",
+        "Node:*",
+        Technique::CE_NSENTER
+    ));
+    let both = pod(
+        "p",
+        json!({"hostPID": true, "containers": [{"name": "c", "securityContext": {"privileged": true}}]}),
+    );
+    assert!(has(
+        &graph(&[both]),
+        "Container:app/p/c",
+        "Node:*",
+        Technique::CE_NSENTER
+    ));
+    let g = graph(&[one("p", sc(json!({"privileged": false})))]);
+    assert!(!has(
+        &g,
+        "Container:app/p/c",
+        "Node:*",
+        Technique::CE_PRIV_MOUNT
+    ));
+    assert!(has(
+        &graph(&[one(
+            "m",
+            sc(json!({"capabilities": {"add": ["cap_sys_module"]}}))
+        )]),
+        "Container:app/m/c",
+        "Node:*",
+        Technique::CE_MODULE_LOAD
+    ));
+    assert!(has(
+        &graph(&[one("m", sc(json!({"capabilities": {"add": ["ALL"]}})))]),
+        "Container:app/m/c",
+        "Node:*",
+        Technique::CE_MODULE_LOAD
+    ));
+    assert!(!has(
+        &graph(&[one(
+            "m",
+            sc(json!({"capabilities": {"add": ["NET_ADMIN"]}}))
+        )]),
+        "Container:app/m/c",
+        "Node:*",
+        Technique::CE_MODULE_LOAD
+    ));
+}
+
+#[test]
+fn capability_escapes() {
+    let ptrace = |apparmor: Option<&str>| {
+        let mut c = json!({"name": "c", "securityContext": {"capabilities": {"add": ["SYS_PTRACE", "SYS_ADMIN"]}}});
+        if let Some(a) = apparmor {
+            c["securityContext"]["appArmorProfile"] = json!({"type": a});
+        }
+        pod("t", json!({"hostPID": true, "containers": [c]}))
+    };
+    assert!(has(
+        &graph(&[ptrace(Some("Unconfined"))]),
+        "Container:app/t/c",
+        "Node:*",
+        Technique::CE_SYS_PTRACE
+    ));
+    assert!(
+        !has(
+            &graph(&[ptrace(None)]),
+            "Container:app/t/c",
+            "Node:*",
+            Technique::CE_SYS_PTRACE
+        ),
+        "AppArmor confines ptrace from 1.31"
+    );
+    assert!(has(
+        &graph_with(&[ptrace(None)], Provider::Generic, "1.30"),
+        "Container:app/t/c",
+        "Node:*",
+        Technique::CE_SYS_PTRACE
+    ));
+    let g = graph(&[ptrace(None)]);
+    assert!(has(
+        &g,
+        "Container:app/t/c",
+        "Node:*",
+        Technique::CE_CGROUP_SYSADMIN
+    ));
+    assert!(!has(
+        &g,
+        "Container:app/t/c",
+        "Node:*",
+        Technique::CE_DAC_READ_SEARCH
+    ));
+    assert!(has(
+        &graph(&[one(
+            "d",
+            sc(json!({"capabilities": {"add": ["DAC_READ_SEARCH"]}}))
+        )]),
+        "Container:app/d/c",
+        "Node:*",
+        Technique::CE_DAC_READ_SEARCH
+    ));
+    assert!(!has(
+        &graph(&[one("d", sc(json!({"capabilities": {"add": ["CHOWN"]}})))]),
+        "Container:app/d/c",
+        "Node:*",
+        Technique::CE_CGROUP_SYSADMIN
+    ));
+}
+
+#[test]
+fn host_path_escapes() {
+    let to_node =
+        |objs: &[Value], t: Technique| has(&graph(objs), "Container:app/h/c", "Node:*", t);
+    assert!(
+        to_node(&[host("/proc", true)], Technique::CE_UMH_CORE_PATTERN),
+        "root by default"
+    );
+    let mut non_root = host("/proc", true);
+    non_root["spec"]["securityContext"] = json!({"runAsNonRoot": true});
+    assert!(!to_node(&[non_root], Technique::CE_UMH_CORE_PATTERN));
+    assert!(to_node(
+        &[host("/etc", false)],
+        Technique::EXPLOIT_HOST_WRITE
+    ));
+    assert!(!to_node(
+        &[host("/var/log/app", false)],
+        Technique::EXPLOIT_HOST_WRITE
+    ));
+    assert!(!to_node(
+        &[host("/etc", true)],
+        Technique::EXPLOIT_HOST_WRITE
+    ));
+    assert!(to_node(
+        &[host("/etc/kubernetes", true)],
+        Technique::EXPLOIT_HOST_READ
+    ));
+    assert!(!to_node(
+        &[host("/opt/data", true)],
+        Technique::EXPLOIT_HOST_READ
+    ));
+    assert!(
+        to_node(
+            &[host("/run/containerd", true)],
+            Technique::EXPLOIT_RUNTIME_SOCKET
+        ),
+        "a parent directory of the socket, read-only"
+    );
+    assert!(!to_node(
+        &[host("/run/app", true)],
+        Technique::EXPLOIT_RUNTIME_SOCKET
+    ));
+    // /var/log plus pods/log read.
+    let logs = grant_sa(rule(&["get"], &[""], &["pods/log"]));
+    assert!(to_node(
+        &with(logs, &[host("/var/log", true)]),
+        Technique::CE_VAR_LOG_SYMLINK
+    ));
+    assert!(!to_node(
+        &[host("/var/log", true)],
+        Technique::CE_VAR_LOG_SYMLINK
+    ));
+}
+
+/// Rules bound to the `default` ServiceAccount of namespace `app`.
+fn grant_sa(rules: Value) -> Vec<Value> {
+    let role = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": {"name": "r", "namespace": "app"}, "rules": rules});
+    let b = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": {"name": "b", "namespace": "app"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "r"}, "subjects": [{"kind": "ServiceAccount", "name": "default"}]});
+    vec![role, b]
+}
+
+#[test]
+fn nodes_tokens_and_control_plane() {
+    let placed = |name: &str, node: &str, sa: &str, extra: Value| {
+        let mut p = pod(
+            name,
+            json!({"nodeName": node, "serviceAccountName": sa, "containers": [{"name": "c"}]}),
+        );
+        for (k, v) in extra.as_object().cloned().unwrap_or_default() {
+            p["spec"][k] = v;
+        }
+        p
+    };
+    let traverse = json!({"volumes": [{"name": "k", "hostPath": {"path": "/var/lib/kubelet"}}], "containers": [{"name": "c", "volumeMounts": [{"name": "k", "mountPath": "/k"}]}]});
+    let node = |n: &str, labels: Value| json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": n, "labels": labels}});
+    let g = graph(&[
+        node("n1", json!({})),
+        node("n2", json!({})),
+        placed("agent", "n1", "agent", traverse),
+        placed("same", "n1", "same-sa", json!({})),
+        placed("other", "n2", "other-sa", json!({})),
+    ]);
+    assert!(has(
+        &g,
+        "Container:app/agent/c",
+        "ServiceAccount:app/same-sa",
+        Technique::HOST_TRAVERSE_TOKENS
+    ));
+    assert!(
+        !has(
+            &g,
+            "Container:app/agent/c",
+            "ServiceAccount:app/other-sa",
+            Technique::HOST_TRAVERSE_TOKENS
+        ),
+        "pods on other nodes"
+    );
+    assert!(has(
+        &g,
+        "Node:n1",
+        "Pod:app/same",
+        Technique::NODE_HOSTS_POD
+    ));
+    assert!(!has(
+        &g,
+        "Node:n2",
+        "Pod:app/same",
+        Technique::NODE_HOSTS_POD
+    ));
+    assert!(has(
+        &g,
+        "Node:n1",
+        "User:system:node:n1",
+        Technique::NODE_CREDENTIALS
+    ));
+    let cp = [node(
+        "cp",
+        json!({"node-role.kubernetes.io/control-plane": ""}),
+    )];
+    assert!(has(
+        &graph(&cp),
+        "Node:cp",
+        "ClusterAdmin",
+        Technique::CONTROL_PLANE_NODE
+    ));
+    assert!(
+        !has(
+            &graph_with(&cp, Provider::Eks, "1.31"),
+            "Node:cp",
+            "ClusterAdmin",
+            Technique::CONTROL_PLANE_NODE
+        ),
+        "never on managed clusters"
+    );
+}
+
+// ---- 3. RBAC abuse ----------------------------------------------------------------------------
+
+#[test]
+fn create_pods_and_privileged_pods() {
+    let r = rule(&["create"], &["apps"], &["deployments"]);
+    let g = graph(&grant(r.clone(), true));
+    assert!(has(
+        &g,
+        ALICE,
+        "ServiceAccounts:app",
+        Technique::CREATE_POD_AS_SA
+    ));
+    assert!(
+        has(&g, ALICE, "Node:*", Technique::CREATE_PRIVILEGED_POD),
+        "no Pod Security level enforced"
+    );
+    let mut named = grant(
+        json!([{"verbs": ["create"], "apiGroups": ["apps"], "resources": ["deployments"], "resourceNames": ["x"]}]),
+        true,
+    );
+    named.push(ns("app", None));
+    assert!(
+        !has(
+            &graph(&named),
+            ALICE,
+            "ServiceAccounts:app",
+            Technique::CREATE_POD_AS_SA
+        ),
+        "create never matches resourceNames"
+    );
+    let mut guarded = grant(r.clone(), true);
+    guarded[2] = ns("app", Some("baseline"));
+    let g = graph(&guarded);
+    assert!(has(
+        &g,
+        ALICE,
+        "ServiceAccounts:app",
+        Technique::CREATE_POD_AS_SA
+    ));
+    assert!(
+        !has(&g, ALICE, "Node:*", Technique::CREATE_PRIVILEGED_POD),
+        "Pod Security baseline forbids privileged pods"
+    );
+    let mut relabel = grant(
+        json!([{"verbs": ["create"], "apiGroups": ["apps"], "resources": ["deployments"]}, {"verbs": ["patch"], "apiGroups": [""], "resources": ["namespaces"]}]),
+        true,
+    );
+    relabel[2] = ns("app", Some("restricted"));
+    assert!(
+        has(
+            &graph(&relabel),
+            ALICE,
+            "Node:*",
+            Technique::CREATE_PRIVILEGED_POD
+        ),
+        "unless the subject can relabel its namespace"
+    );
+}
+
+#[test]
+fn workload_pod_and_exec_techniques() {
+    let g = graph(&grant(rule(&["patch"], &["apps"], &["deployments"]), true));
+    assert!(has(
+        &g,
+        ALICE,
+        "ServiceAccounts:app",
+        Technique::UPDATE_WORKLOAD_AS_SA
+    ));
+    let g = graph(&grant(
+        rule(&["patch"], &["apps"], &["deployments/scale"]),
+        true,
+    ));
+    assert!(!has(
+        &g,
+        ALICE,
+        "ServiceAccounts:app",
+        Technique::UPDATE_WORKLOAD_AS_SA
+    ));
+    assert!(has(
+        &graph(&grant(rule(&["patch"], &[""], &["pods"]), true)),
+        ALICE,
+        "Pods:app",
+        Technique::PATCH_POD_IMAGE
+    ));
+    assert!(!has(
+        &graph(&grant(rule(&["get"], &[""], &["pods"]), true)),
+        ALICE,
+        "Pods:app",
+        Technique::PATCH_POD_IMAGE
+    ));
+    assert!(has(
+        &graph(&grant(rule(&["create"], &[""], &["pods/exec"]), true)),
+        ALICE,
+        "Pods:app",
+        Technique::EXEC_INTO_POD
+    ));
+    let get_exec = grant(rule(&["get"], &[""], &["pods/exec"]), true);
+    assert!(
+        has(
+            &graph_with(&get_exec, Provider::Generic, "1.34"),
+            ALICE,
+            "Pods:app",
+            Technique::EXEC_INTO_POD
+        ),
+        "get was enough before 1.35"
+    );
+    assert!(!has(
+        &graph_with(&get_exec, Provider::Generic, "1.35"),
+        ALICE,
+        "Pods:app",
+        Technique::EXEC_INTO_POD
+    ));
+    assert!(has(
+        &graph(&grant(
+            rule(&["patch"], &[""], &["pods/ephemeralcontainers"]),
+            true
+        )),
+        ALICE,
+        "Pods:app",
+        Technique::EPHEMERAL_CONTAINER
+    ));
+    assert!(!has(
+        &graph(&grant(rule(&["patch"], &[""], &["pods/status"]), true)),
+        ALICE,
+        "Pods:app",
+        Technique::EPHEMERAL_CONTAINER
+    ));
+    assert!(has(
+        &graph(&grant(
+            rule(&["create"], &[""], &["pods/portforward"]),
+            true
+        )),
+        ALICE,
+        "Pods:app",
+        Technique::PORT_FORWARD
+    ));
+    assert!(!has(
+        &graph(&grant(rule(&["get"], &[""], &["pods/portforward"]), true)),
+        ALICE,
+        "Pods:app",
+        Technique::PORT_FORWARD
+    ));
+}
+
+fn token_secret() -> Vec<Value> {
+    vec![
+        json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "ci", "namespace": "app"}}),
+        json!({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/service-account-token", "metadata": {"name": "ci-token", "namespace": "app", "annotations": {"kubernetes.io/service-account.name": "ci"}}}),
+    ]
+}
+
+#[test]
+fn secrets_and_tokens() {
+    let named = |names: &[&str]| {
+        with(
+            grant(
+                json!([{"verbs": ["get"], "apiGroups": [""], "resources": ["secrets"], "resourceNames": names}]),
+                true,
+            ),
+            &token_secret(),
+        )
+    };
+    let g = graph(&named(&["ci-token"]));
+    assert!(has(
+        &g,
+        ALICE,
+        "ServiceAccount:app/ci",
+        Technique::READ_SA_TOKEN_SECRET
+    ));
+    assert!(
+        !has(&g, ALICE, "Secrets:app", Technique::READ_SECRET),
+        "get by name is not a read of every Secret"
+    );
+    assert!(!has(
+        &graph(&named(&["other"])),
+        ALICE,
+        "ServiceAccount:app/ci",
+        Technique::READ_SA_TOKEN_SECRET
+    ));
+    assert!(has(
+        &graph(&grant(rule(&["list"], &[""], &["secrets"]), false)),
+        ALICE,
+        "AllSecrets",
+        Technique::READ_SECRET
+    ));
+    assert!(has(
+        &graph(&grant(rule(&["watch"], &[""], &["secrets"]), true)),
+        ALICE,
+        "Secrets:app",
+        Technique::READ_SECRET
+    ));
+    let token = |names: Value| {
+        with(
+            grant(
+                json!([{"verbs": ["create"], "apiGroups": [""], "resources": ["serviceaccounts/token"], "resourceNames": names}]),
+                true,
+            ),
+            &token_secret(),
+        )
+    };
+    assert!(has(
+        &graph(&token(json!(["ci"]))),
+        ALICE,
+        "ServiceAccount:app/ci",
+        Technique::MINT_TOKEN_REQUEST
+    ));
+    assert!(!has(
+        &graph(&token(json!(["other"]))),
+        ALICE,
+        "ServiceAccount:app/ci",
+        Technique::MINT_TOKEN_REQUEST
+    ));
+    assert!(has(
+        &graph(&token(json!([]))),
+        ALICE,
+        "ServiceAccounts:app",
+        Technique::MINT_TOKEN_REQUEST
+    ));
+    let legacy = grant(
+        json!([{"verbs": ["create", "list"], "apiGroups": [""], "resources": ["secrets"]}]),
+        true,
+    );
+    assert!(has(
+        &graph(&legacy),
+        ALICE,
+        "ServiceAccounts:app",
+        Technique::MINT_LEGACY_TOKEN_SECRET
+    ));
+    assert!(!has(
+        &graph(&grant(rule(&["create"], &[""], &["secrets"]), true)),
+        ALICE,
+        "ServiceAccounts:app",
+        Technique::MINT_LEGACY_TOKEN_SECRET
+    ));
+}
+
+#[test]
+fn impersonation() {
+    assert!(has(
+        &graph(&grant(rule(&["impersonate"], &[""], &["users"]), false)),
+        ALICE,
+        "Users:*",
+        Technique::IMPERSONATE
+    ));
+    let masters = grant(
+        json!([{"verbs": ["impersonate"], "apiGroups": [""], "resources": ["users"]}, {"verbs": ["impersonate"], "apiGroups": [""], "resources": ["groups"], "resourceNames": ["system:masters"]}]),
+        false,
+    );
+    assert!(has(
+        &graph(&masters),
+        ALICE,
+        "ClusterAdmin",
+        Technique::IMPERSONATE
+    ));
+    let groups_only = grant(rule(&["impersonate"], &[""], &["groups"]), false);
+    let g = graph(&groups_only);
+    assert!(
+        !has(&g, ALICE, "ClusterAdmin", Technique::IMPERSONATE)
+            && !has(&g, ALICE, "Groups:*", Technique::IMPERSONATE),
+        "impersonating a group alone is rejected"
+    );
+    assert!(has(
+        &graph(&grant(
+            rule(&["impersonate"], &[""], &["serviceaccounts"]),
+            true
+        )),
+        ALICE,
+        "ServiceAccounts:app",
+        Technique::IMPERSONATE
+    ));
+}
+
+#[test]
+fn bind_and_escalate() {
+    let bind = grant(
+        json!([{"verbs": ["create"], "apiGroups": ["rbac.authorization.k8s.io"], "resources": ["clusterrolebindings"]}, {"verbs": ["bind"], "apiGroups": ["rbac.authorization.k8s.io"], "resources": ["clusterroles"]}]),
+        false,
+    );
+    assert!(has(
+        &graph(&bind),
+        ALICE,
+        "ClusterAdmin",
+        Technique::BIND_ROLE
+    ));
+    let create_only = grant(
+        rule(
+            &["create"],
+            &["rbac.authorization.k8s.io"],
+            &["clusterrolebindings"],
+        ),
+        false,
+    );
+    assert!(
+        !has(
+            &graph(&create_only),
+            ALICE,
+            "ClusterAdmin",
+            Technique::BIND_ROLE
+        ),
+        "create bindings alone is not an escalation"
+    );
+    let ns_bind = grant(
+        json!([{"verbs": ["create"], "apiGroups": ["rbac.authorization.k8s.io"], "resources": ["rolebindings"]}, {"verbs": ["bind"], "apiGroups": ["rbac.authorization.k8s.io"], "resources": ["clusterroles"]}]),
+        true,
+    );
+    let g = graph(&ns_bind);
+    assert!(
+        has(&g, ALICE, "ServiceAccounts:app", Technique::BIND_ROLE)
+            && !has(&g, ALICE, "ClusterAdmin", Technique::BIND_ROLE),
+        "a RoleBinding-granted bind works only in its namespace"
+    );
+    let escalate = grant(
+        json!([{"verbs": ["escalate", "update"], "apiGroups": ["rbac.authorization.k8s.io"], "resources": ["clusterroles"]}]),
+        false,
+    );
+    assert!(has(
+        &graph(&escalate),
+        ALICE,
+        "ClusterAdmin",
+        Technique::ESCALATE_ROLE
+    ));
+    assert!(!has(
+        &graph(&grant(
+            rule(
+                &["escalate"],
+                &["rbac.authorization.k8s.io"],
+                &["clusterroles"]
+            ),
+            false
+        )),
+        ALICE,
+        "ClusterAdmin",
+        Technique::ESCALATE_ROLE
+    ));
+}
+
+#[test]
+fn cluster_scoped_abuse() {
+    let csr = json!([
+        {"verbs": ["create"], "apiGroups": ["certificates.k8s.io"], "resources": ["certificatesigningrequests"]},
+        {"verbs": ["update"], "apiGroups": ["certificates.k8s.io"], "resources": ["certificatesigningrequests/approval"]},
+        {"verbs": ["approve"], "apiGroups": ["certificates.k8s.io"], "resources": ["signers"], "resourceNames": ["kubernetes.io/kube-apiserver-client"]}]);
+    assert!(has(
+        &graph(&grant(csr.clone(), false)),
+        ALICE,
+        "Identities:*",
+        Technique::CSR_MINT_CLIENT_CERT
+    ));
+    assert!(
+        !has(
+            &graph_with(&grant(csr.clone(), false), Provider::Eks, "1.31"),
+            ALICE,
+            "Identities:*",
+            Technique::CSR_MINT_CLIENT_CERT
+        ),
+        "EKS does not issue these certificates"
+    );
+    let mut no_signer = csr;
+    no_signer.as_array_mut().map(|a| a.pop());
+    assert!(!has(
+        &graph(&grant(no_signer, false)),
+        ALICE,
+        "Identities:*",
+        Technique::CSR_MINT_CLIENT_CERT
+    ));
+    let g = graph(&grant(csr_free_masters(), false));
+    assert!(
+        !has(
+            &g,
+            "Identities:*",
+            "Group:system:masters",
+            Technique::INCLUDES
+        ),
+        "CSR certificates cannot carry system:masters"
+    );
+    assert!(has(
+        &graph(&grant(rule(&["get"], &[""], &["nodes/proxy"]), false)),
+        ALICE,
+        "Pods:*",
+        Technique::NODES_PROXY_EXEC
+    ));
+    assert!(!has(
+        &graph(&grant(rule(&["get"], &[""], &["nodes"]), false)),
+        ALICE,
+        "Pods:*",
+        Technique::NODES_PROXY_EXEC
+    ));
+    assert!(has(
+        &graph(&grant(
+            rule(
+                &["patch"],
+                &["admissionregistration.k8s.io"],
+                &["mutatingwebhookconfigurations"]
+            ),
+            false
+        )),
+        ALICE,
+        "ServiceAccounts:*",
+        Technique::CONTROL_WEBHOOK
+    ));
+    assert!(!has(
+        &graph(&grant(
+            rule(
+                &["patch"],
+                &["admissionregistration.k8s.io"],
+                &["validatingwebhookconfigurations"]
+            ),
+            false
+        )),
+        ALICE,
+        "ServiceAccounts:*",
+        Technique::CONTROL_WEBHOOK
+    ));
+    let pv = json!([{"verbs": ["create"], "apiGroups": [""], "resources": ["persistentvolumes", "persistentvolumeclaims", "pods"]}]);
+    assert!(has(
+        &graph(&grant(pv, false)),
+        ALICE,
+        "Node:*",
+        Technique::CREATE_HOSTPATH_PV
+    ));
+    assert!(!has(
+        &graph(&grant(
+            rule(&["create"], &[""], &["persistentvolumes"]),
+            false
+        )),
+        ALICE,
+        "Node:*",
+        Technique::CREATE_HOSTPATH_PV
+    ));
+    let steal = json!([{"verbs": ["delete"], "apiGroups": [""], "resources": ["pods"]}, {"verbs": ["patch"], "apiGroups": [""], "resources": ["nodes"]}]);
+    assert!(has(
+        &graph(&grant(steal, false)),
+        ALICE,
+        "ServiceAccounts:*",
+        Technique::STEAL_POD_SCHEDULING
+    ));
+    assert!(!has(
+        &graph(&grant(rule(&["delete"], &[""], &["pods"]), false)),
+        ALICE,
+        "ServiceAccounts:*",
+        Technique::STEAL_POD_SCHEDULING
+    ));
+}
+
+fn csr_free_masters() -> Value {
+    json!([{"verbs": ["get"], "apiGroups": [""], "resources": ["configmaps"]}])
+}
+
+#[test]
+fn admin_equivalent() {
+    assert!(has(
+        &graph(&grant(rule(&["*"], &["*"], &["*"]), false)),
+        ALICE,
+        "ClusterAdmin",
+        Technique::ADMIN_EQUIVALENT
+    ));
+    assert!(
+        !has(
+            &graph(&grant(rule(&["*"], &["*"], &["*"]), true)),
+            ALICE,
+            "ClusterAdmin",
+            Technique::ADMIN_EQUIVALENT
+        ),
+        "a RoleBinding grants a namespace, not the cluster"
+    );
+    let masters = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": "m"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"}, "subjects": [{"kind": "Group", "name": "system:masters"}]});
+    assert!(has(
+        &graph(&[masters]),
+        "Group:system:masters",
+        "ClusterAdmin",
+        Technique::ADMIN_EQUIVALENT
+    ));
+}
+
+// ---- Paths -----------------------------------------------------------------------------------
+
+#[test]
+fn internet_to_cluster_admin_path_is_found_and_explained() {
+    let objects = vec![
+        ns("app", None),
+        svc(
+            "web",
+            json!({"type": "LoadBalancer", "selector": {"app": "web"}, "ports": [{"port": 80}]}),
+            json!({}),
+            lb_status("203.0.113.10"),
+        ),
+        pod(
+            "web",
+            json!({"serviceAccountName": "web", "containers": [{"name": "c"}]}),
+        ),
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": "oops"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+            "subjects": [{"kind": "ServiceAccount", "name": "web", "namespace": "app"}]}),
+    ];
+    let g = graph(&objects);
+    let paths = g.index().attack_paths();
+    let p = paths
+        .iter()
+        .find(|p| p.source == "Internet" && p.target == "ClusterAdmin")
+        .expect("internet → admin");
+    assert_eq!(
+        paths::techniques(p),
+        vec![
+            "INTERNET_TO_LB",
+            "SVC_SELECTS_POD",
+            "POD_RUNS_CONTAINER",
+            "CONTAINER_HAS_SA_TOKEN",
+            "ADMIN_EQUIVALENT"
+        ]
+    );
+    assert_eq!(p.severity, crate::severity::Severity::Critical);
+    assert!(p.steps.iter().all(|s| !s.evidence.is_empty()));
+    assert!(p
+        .steps
+        .last()
+        .is_some_and(|s| s.evidence.contains("ClusterRoleBinding:oops")));
+    // Shortest-path queries agree, and nothing continues through ClusterAdmin.
+    let from = g.find(None, "Internet").expect("internet");
+    let to = g.find(Some("c"), "ClusterAdmin").expect("admin");
+    assert_eq!(g.shortest_path(from, to, 10).map(|s| s.len()), Some(5));
+    assert!(g.shortest_path(from, to, 3).is_none(), "max hops");
+    let admin_reach = g.reach(to, 10);
+    assert!(admin_reach.is_empty(), "cluster admin is terminal");
+}
+
+#[test]
+fn no_path_without_exposure_and_every_variant_is_catalogued() {
+    let g = graph(&[pod("web", json!({"containers": [{"name": "c"}]}))]);
+    assert!(!g
+        .index()
+        .attack_paths()
+        .iter()
+        .any(|p| p.target == "ClusterAdmin"));
+    for t in techniques::CATALOGUE {
+        assert!(paths::is_technique(&t.id.id()));
+        assert!(!t.precondition.is_empty());
+    }
+    assert_eq!(techniques::CATALOGUE.len(), 48);
+}

@@ -1,0 +1,120 @@
+//! Attack paths as text, JSON, Graphviz DOT and Mermaid.
+
+use crate::graph::paths::{AttackPath, Step};
+use serde_json::json;
+use std::fmt::Write;
+
+fn label(reference: &str) -> String {
+    match reference {
+        "Node:*" => "any node".to_string(),
+        "AllSecrets" => "every Secret".to_string(),
+        r => r.to_string(),
+    }
+}
+
+/// One block per path: a header, then one line per hop with technique and evidence.
+pub fn table(paths: &[&AttackPath]) -> String {
+    let mut out = String::new();
+    for p in paths {
+        let _ = writeln!(
+            out,
+            "[{} {:.1}] {} → {} ({} hops, cluster {})",
+            p.severity,
+            p.score,
+            label(&p.source),
+            label(&p.target),
+            p.steps.len(),
+            p.cluster
+        );
+        for s in &p.steps {
+            let _ = writeln!(
+                out,
+                "    {} ──{}──▶ {}",
+                label(&s.from),
+                s.technique,
+                label(&s.to)
+            );
+            let _ = writeln!(out, "        {}", s.evidence);
+        }
+    }
+    if paths.is_empty() {
+        out.push_str("no path\n");
+    }
+    out
+}
+
+/// One line per path: `entry → … → sink` (for the scan table).
+pub fn one_line(p: &AttackPath) -> String {
+    let hops: Vec<String> = p
+        .steps
+        .iter()
+        .filter(|s| s.technique != "INCLUDES" && s.technique != "MEMBER_OF")
+        .map(|s| format!("─{}→ {}", s.technique, label(&s.to)))
+        .collect();
+    format!("{} {}", label(&p.source), hops.join(" "))
+}
+
+/// `{"paths": [...]}`.
+pub fn json(paths: &[&AttackPath]) -> String {
+    let mut s =
+        serde_json::to_string_pretty(&json!({ "paths": paths })).unwrap_or_else(|_| "{}".into());
+    s.push('\n');
+    s
+}
+
+fn edges(paths: &[&AttackPath]) -> Vec<Step> {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut out = Vec::new();
+    for p in paths {
+        for s in &p.steps {
+            if seen.insert((s.from.clone(), s.to.clone(), s.technique.clone())) {
+                out.push(s.clone());
+            }
+        }
+    }
+    out
+}
+
+fn escape_dot(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+/// Graphviz DOT of the union of the paths.
+pub fn dot(paths: &[&AttackPath]) -> String {
+    let mut out = String::from(
+        "digraph kspm_attack_paths {\n  rankdir=LR;\n  node [shape=box, style=rounded];\n",
+    );
+    for s in edges(paths) {
+        let _ = writeln!(
+            out,
+            "  \"{}\" -> \"{}\" [label=\"{}\", tooltip=\"{}\"];",
+            escape_dot(&label(&s.from)),
+            escape_dot(&label(&s.to)),
+            escape_dot(&s.technique),
+            escape_dot(&s.evidence)
+        );
+    }
+    out.push_str("}\n");
+    out
+}
+
+/// Mermaid flowchart of the union of the paths.
+pub fn mermaid(paths: &[&AttackPath]) -> String {
+    let mut ids: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
+    let mut out = String::from("flowchart LR\n");
+    let mut id_of = |r: &str, out: &mut String| -> String {
+        if let Some(id) = ids.get(r) {
+            return id.clone();
+        }
+        let id = format!("n{}", ids.len());
+        let _ = writeln!(out, "  {id}[\"{}\"]", label(r).replace('"', "'"));
+        ids.insert(r.to_string(), id.clone());
+        id
+    };
+    for s in edges(paths) {
+        let a = id_of(&s.from, &mut out);
+        let b = id_of(&s.to, &mut out);
+        let _ = writeln!(out, "  {a} -->|{}| {b}", s.technique);
+    }
+    out
+}
