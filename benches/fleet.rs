@@ -1,50 +1,83 @@
-//! Fleet-scale benchmark: generates fleets of realistic shape (kspm-fleetgen), times kspm's
-//! whole scan pipeline on them (read, parse, evaluate, render JSON), and, when the peers are
-//! installed (`../shared/peers/install` → `./.peers`), times checkov and trivy on the small
-//! fleet in the same run and prints the ratios.
+//! Fleet-scale benchmark. Generates clusters of realistic shape (kspm-fleetgen: 300 namespaces,
+//! ~2,000 ServiceAccounts and ~3,000 RoleBindings per 10,000 pods, pods spread over nodes),
+//! then times the whole `kspm scan` pipeline — read, parse, every check, attack graph, paths,
+//! JSON report — each in a fresh process so peak memory is that scan's alone. When the peers are
+//! installed (`../shared/peers/install` → `./.peers`) it times checkov and trivy on the same
+//! small cluster in the same run and prints the ratios.
 //!
-//! Run: `cargo bench --bench fleet` (add `-- --quick` for the small fleet only).
+//! Run: `cargo bench --bench fleet` (`-- --quick` for the 1k-pod cluster only, no peers).
 
-use kspm_engine::render::{render, Format};
 use kspm_engine::ScanOptions;
 use kspm_fleetgen::{generate, Shape};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kib| kib / 1024.0)
 }
 
-fn peak_rss_mib() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024.0)
+/// Child mode: scan DIR once, render JSON, print `objects findings paths peak_rss_mib`.
+fn single(dir: &Path) {
+    let out = kspm_api::pipeline::scan_paths(&[dir.to_path_buf()], &ScanOptions::default());
+    let json = kspm_engine::render::render(&out.report, kspm_engine::render::Format::Json, false);
+    std::hint::black_box(&json);
+    let s = &out.report.summary;
+    println!(
+        "{} {} {} {:.0}",
+        s.objects,
+        s.findings,
+        s.attack_paths,
+        peak_rss_mib()
+    );
 }
 
-fn time_kspm(dir: &Path, runs: usize) -> (Duration, usize, usize) {
-    let mut times = Vec::new();
-    let mut objects = 0;
-    let mut findings = 0;
-    for _ in 0..runs {
-        let t = Instant::now();
-        let out = kspm_api::pipeline::scan_paths(&[dir.to_path_buf()], &ScanOptions::default());
-        let json = render(&out.report, Format::Json, false);
-        times.push(t.elapsed());
-        objects = out.report.summary.objects;
-        findings = out.report.summary.findings;
-        std::hint::black_box(json);
-    }
-    (median(times), objects, findings)
+struct Run {
+    wall: Duration,
+    objects: u64,
+    findings: u64,
+    paths: u64,
+    rss: f64,
+}
+
+fn run_child(dir: &Path) -> Option<Run> {
+    let exe = std::env::current_exe().ok()?;
+    let t = Instant::now();
+    let out = Command::new(exe).arg("--single").arg(dir).output().ok()?;
+    let wall = t.elapsed();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let nums: Vec<f64> = text
+        .split_whitespace()
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    (nums.len() == 4).then(|| Run {
+        wall,
+        objects: nums[0] as u64,
+        findings: nums[1] as u64,
+        paths: nums[2] as u64,
+        rss: nums[3],
+    })
+}
+
+fn median_run(dir: &Path, runs: usize) -> Option<Run> {
+    let mut all: Vec<Run> = (0..runs).filter_map(|_| run_child(dir)).collect();
+    all.sort_by_key(|r| r.wall);
+    let mid = all.len() / 2;
+    (!all.is_empty()).then(|| all.swap_remove(mid))
 }
 
 fn time_peer(tool: &str, dir: &Path) -> Option<Duration> {
-    let peers = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".peers");
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let ok = match tool {
-        "checkov" => peers.join("venv/bin/checkov").exists(),
-        _ => peers.join("trivy").exists(),
+        "checkov" => root.join(".peers/venv/bin/checkov").exists(),
+        _ => root.join(".peers/trivy").exists(),
     };
     if !ok {
         return None;
@@ -54,81 +87,104 @@ fn time_peer(tool: &str, dir: &Path) -> Option<Duration> {
     let status = Command::new("bash")
         .arg("../shared/peers/run")
         .args([tool, &dir.to_string_lossy(), &out.to_string_lossy()])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .current_dir(&root)
         .status()
         .ok()?;
     status.success().then(|| t.elapsed())
 }
 
 fn main() {
-    let quick = std::env::args().any(|a| a == "--quick");
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--single") {
+        if let Some(dir) = args.get(i + 1) {
+            single(Path::new(dir));
+        }
+        return;
+    }
+    let quick = args.iter().any(|a| a == "--quick");
     let root = std::env::temp_dir().join("kspm-bench-fleets");
     let _ = std::fs::remove_dir_all(&root);
-    let fleets: Vec<(&str, Shape)> = vec![
+    let scenarios: Vec<(&str, Shape)> = vec![
         (
-            "small: 1 cluster, 10 ns x 8 services x 2 pods",
-            Shape {
-                clusters: 1,
-                namespaces: 10,
-                apps: 8,
-                replicas: 2,
-            },
+            "1 cluster, 1,000 pods, YAML",
+            Shape::realistic(1, 1_000, false),
         ),
         (
-            "medium: 3 clusters, 30 ns x 15 services x 2 pods",
-            Shape {
-                clusters: 3,
-                namespaces: 30,
-                apps: 15,
-                replicas: 2,
-            },
+            "1 cluster, 10,000 pods, YAML",
+            Shape::realistic(1, 10_000, false),
         ),
         (
-            "large: 10 clusters, 50 ns x 20 services x 2 pods",
-            Shape {
-                clusters: 10,
-                namespaces: 50,
-                apps: 20,
-                replicas: 2,
-            },
+            "1 cluster, 10,000 pods, JSON",
+            Shape::realistic(1, 10_000, true),
+        ),
+        (
+            "1 cluster, 50,000 pods, YAML",
+            Shape::realistic(1, 50_000, false),
+        ),
+        (
+            "20 clusters × 5,000 pods, YAML",
+            Shape::realistic(20, 5_000, false),
         ),
     ];
-    println!("| fleet | objects | findings | kspm (median of 3) | objects/s | checkov | trivy |");
+    println!("| input | objects | findings | attack paths | kspm scan (wall, median of 3) | objects/s | peak RSS |");
     println!("|---|---|---|---|---|---|---|");
-    for (i, (name, shape)) in fleets.into_iter().enumerate() {
+    for (i, (name, shape)) in scenarios.iter().enumerate() {
         if quick && i > 0 {
             break;
         }
-        let dir = root.join(format!("fleet-{i}"));
-        if let Err(e) = generate(&dir, shape, 42 + i as u64) {
+        let dir = root.join(format!("s{i}"));
+        if let Err(e) = generate(&dir, *shape, 7 + i as u64) {
             eprintln!("cannot generate {}: {e}", dir.display());
             return;
         }
-        let (t, objects, findings) = time_kspm(&dir, 3);
-        let (ckv, trivy) = if i == 0 {
-            let cluster = dir.join("cluster-00");
-            (time_peer("checkov", &cluster), time_peer("trivy", &cluster))
+        let runs = if shape.clusters * shape.namespaces > 3_000 {
+            1
         } else {
-            (None, None)
+            3
         };
-        let ratio = |p: Option<Duration>| match p {
-            Some(p) => format!(
-                "{:.2} s ({:.0}x)",
-                p.as_secs_f64(),
-                p.as_secs_f64() / t.as_secs_f64()
+        match median_run(&dir, runs) {
+            Some(r) => println!(
+                "| {name} | {} | {} | {} | {:.2} s | {:.0} | {:.0} MiB |",
+                r.objects,
+                r.findings,
+                r.paths,
+                r.wall.as_secs_f64(),
+                r.objects as f64 / r.wall.as_secs_f64(),
+                r.rss
             ),
-            None => "—".to_string(),
-        };
-        println!(
-            "| {name} | {objects} | {findings} | {:.3} s | {:.0} | {} | {} |",
-            t.as_secs_f64(),
-            objects as f64 / t.as_secs_f64(),
-            ratio(ckv),
-            ratio(trivy)
-        );
+            None => println!("| {name} | — | — | — | failed | — | — |"),
+        }
+        let _ = std::fs::remove_dir_all(&dir);
     }
-    if let Some(rss) = peak_rss_mib() {
-        println!("\npeak RSS of the benchmark process: {rss:.0} MiB");
+    if quick {
+        return;
+    }
+    // Peers, on one small cluster (they take seconds per hundred objects).
+    let dir = root.join("peers");
+    if generate(&dir, Shape::realistic(1, 300, false), 99).is_err() {
+        return;
+    }
+    let cluster = dir.join("cluster-00");
+    let Some(k) = median_run(&cluster, 3) else {
+        return;
+    };
+    println!(
+        "\n| tool, same input ({} objects) | wall | vs kspm |\n|---|---|---|",
+        k.objects
+    );
+    println!(
+        "| kspm (checks + attack graph + paths) | {:.2} s | 1× |",
+        k.wall.as_secs_f64()
+    );
+    for tool in ["checkov", "trivy"] {
+        match time_peer(tool, &cluster) {
+            Some(t) => println!(
+                "| {tool} | {:.2} s | {:.0}× slower |",
+                t.as_secs_f64(),
+                t.as_secs_f64() / k.wall.as_secs_f64()
+            ),
+            None => println!("| {tool} | not installed (../shared/peers/install) | — |"),
+        }
     }
     let _ = std::fs::remove_dir_all(&root);
 }

@@ -1,26 +1,38 @@
 //! The scan pipeline: collectors → Snapshot → engine → Report, timed and logged.
 
 use kspm_engine::options::ExceptionsFile;
-use kspm_engine::{evaluate_with, Report, ScanOptions, Snapshot};
+use kspm_engine::report::parallel_map;
+use kspm_engine::{assemble, evaluate_cluster_result, Report, ScanOptions};
 use std::path::Path;
 use std::path::PathBuf;
+use std::time::Duration;
 use std::time::Instant;
 use tracing::info;
 
-/// A scan's result with the snapshot it was computed from.
+/// A scan's result.
 pub struct ScanOutcome {
-    /// What was collected.
-    pub snapshot: Snapshot,
-    /// What the engine made of it.
+    /// What the engine made of the input.
     pub report: Report,
 }
 
-/// Reads snapshot paths from disk and evaluates them.
+/// Reads snapshot paths from disk and evaluates them, one cluster at a time per core: a
+/// cluster's objects are dropped as soon as it is evaluated, so memory follows the largest
+/// cluster, not the fleet.
 pub fn scan_paths(paths: &[PathBuf], options: &ScanOptions) -> ScanOutcome {
     let started = Instant::now();
-    let snapshot = kspm_collectors::files::load(paths);
-    let loaded = started.elapsed();
-    let report = evaluate_with(&snapshot, options);
+    let plan = kspm_collectors::files::plan(paths);
+    let load_ns = std::sync::atomic::AtomicU64::new(0);
+    let results = parallel_map(&plan.clusters, |source| {
+        let t = Instant::now();
+        let cluster = kspm_collectors::files::load_source(source);
+        load_ns.fetch_add(
+            t.elapsed().as_nanos() as u64,
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        evaluate_cluster_result(&cluster, options)
+    });
+    let loaded = Duration::from_nanos(load_ns.into_inner());
+    let report = assemble(results, &plan.errors);
     info!(
         clusters = report.summary.clusters,
         objects = report.summary.objects,
@@ -30,7 +42,7 @@ pub fn scan_paths(paths: &[PathBuf], options: &ScanOptions) -> ScanOutcome {
         total_ms = started.elapsed().as_millis() as u64,
         "scan finished"
     );
-    ScanOutcome { snapshot, report }
+    ScanOutcome { report }
 }
 
 /// Reads an exceptions file (YAML or JSON). Errors name the file and line.

@@ -19,15 +19,66 @@ pub const CLUSTER_INFO_FILES: [&str; 3] =
 /// Directories at a cluster's or fleet's root that hold non-Kubernetes data.
 pub const RESERVED_DIRS: [&str; 2] = ["cloud", "kubelet"];
 
+/// One cluster to read: a directory or a single file, and the (fleet-unique) name it gets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterSource {
+    /// Directory or file.
+    pub path: PathBuf,
+    /// Whether `path` is a single file.
+    pub is_file: bool,
+    /// Cluster name (from `kspm-cluster.yaml`, the directory or file name; made unique).
+    pub name: String,
+}
+
+/// What a set of paths holds: the clusters to read, and the paths that could not be read.
+#[derive(Debug, Default)]
+pub struct Plan {
+    /// Clusters, in the order given.
+    pub clusters: Vec<ClusterSource>,
+    /// Paths that do not exist or cannot be listed, stray files at a fleet's top.
+    pub errors: Vec<LoadError>,
+}
+
+/// Works out which clusters the paths hold without reading their objects, so a caller can
+/// read and evaluate one cluster at a time.
+pub fn plan(paths: &[PathBuf]) -> Plan {
+    let mut plan = Plan::default();
+    for path in paths {
+        plan_path(path, &mut plan);
+    }
+    let mut seen = HashSet::new();
+    for c in &mut plan.clusters {
+        let base = c.name.clone();
+        let mut n = 2;
+        while !seen.insert(c.name.clone()) {
+            c.name = format!("{base}-{n}");
+            n += 1;
+        }
+    }
+    plan
+}
+
+/// Reads one planned cluster.
+pub fn load_source(src: &ClusterSource) -> ClusterSnapshot {
+    let mut cluster = if src.is_file {
+        let mut c = new_cluster(src.name.clone(), &src.path);
+        read_file(&src.path, &mut c);
+        c
+    } else {
+        load_cluster_dir(&src.path)
+    };
+    cluster.info.name = src.name.clone();
+    cluster
+}
+
 /// Reads every path into one snapshot. Never fails as a whole: what cannot be read becomes an
 /// error entry and the rest is still read.
 pub fn load(paths: &[PathBuf]) -> Snapshot {
-    let mut snapshot = Snapshot::default();
-    for path in paths {
-        load_path(path, &mut snapshot);
+    let plan = plan(paths);
+    Snapshot {
+        clusters: plan.clusters.iter().map(load_source).collect(),
+        errors: plan.errors,
     }
-    dedupe_names(&mut snapshot.clusters);
-    snapshot
 }
 
 fn path_str(path: &Path) -> String {
@@ -47,11 +98,36 @@ fn io_error(path: &Path, e: &std::io::Error) -> LoadError {
     }
 }
 
-fn load_path(path: &Path, snapshot: &mut Snapshot) {
+fn dir_source(dir: &Path) -> ClusterSource {
+    let mut probe = new_cluster(
+        dir.canonicalize()
+            .ok()
+            .as_deref()
+            .and_then(Path::file_name)
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "cluster".into()),
+        dir,
+    );
+    if let Some(info_path) = CLUSTER_INFO_FILES
+        .iter()
+        .map(|f| dir.join(f))
+        .find(|p| p.is_file())
+    {
+        // Errors are reported when the cluster itself is read.
+        read_info(&info_path, &mut probe);
+    }
+    ClusterSource {
+        path: dir.to_path_buf(),
+        is_file: false,
+        name: probe.info.name,
+    }
+}
+
+fn plan_path(path: &Path, plan: &mut Plan) {
     let meta = match fs::metadata(path) {
         Ok(m) => m,
         Err(e) => {
-            snapshot.errors.push(io_error(path, &e));
+            plan.errors.push(io_error(path, &e));
             return;
         }
     };
@@ -60,13 +136,15 @@ fn load_path(path: &Path, snapshot: &mut Snapshot) {
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "cluster".into());
-        let mut cluster = new_cluster(name, path);
-        read_file(path, &mut cluster);
-        snapshot.clusters.push(cluster);
+        plan.clusters.push(ClusterSource {
+            path: path.to_path_buf(),
+            is_file: true,
+            name,
+        });
         return;
     }
     if has_info_file(path) {
-        snapshot.clusters.push(load_cluster_dir(path));
+        plan.clusters.push(dir_source(path));
         return;
     }
     let subdirs = match sorted_entries(path) {
@@ -75,18 +153,18 @@ fn load_path(path: &Path, snapshot: &mut Snapshot) {
             .filter(|p| p.is_dir() && !is_hidden(p) && !is_reserved(p))
             .collect::<Vec<_>>(),
         Err(e) => {
-            snapshot.errors.push(e);
+            plan.errors.push(e);
             return;
         }
     };
     if subdirs.iter().any(|d| has_info_file(d)) {
         debug!(path = %path_str(path), clusters = subdirs.len(), "reading fleet");
         for dir in subdirs {
-            snapshot.clusters.push(load_cluster_dir(&dir));
+            plan.clusters.push(dir_source(&dir));
         }
         if let Ok(entries) = sorted_entries(path) {
             for f in entries.iter().filter(|p| p.is_file() && is_manifest(p)) {
-                snapshot.errors.push(LoadError {
+                plan.errors.push(LoadError {
                     file: path_str(f),
                     line: None,
                     column: None,
@@ -95,7 +173,7 @@ fn load_path(path: &Path, snapshot: &mut Snapshot) {
             }
         }
     } else {
-        snapshot.clusters.push(load_cluster_dir(path));
+        plan.clusters.push(dir_source(path));
     }
 }
 
@@ -402,18 +480,6 @@ fn read_file(path: &Path, cluster: &mut ClusterSnapshot) {
     let out = read_objects(path);
     cluster.objects.extend(out.objects);
     cluster.errors.extend(out.errors);
-}
-
-fn dedupe_names(clusters: &mut [ClusterSnapshot]) {
-    let mut seen = HashSet::new();
-    for c in clusters {
-        let base = c.info.name.clone();
-        let mut n = 2;
-        while !seen.insert(c.info.name.clone()) {
-            c.info.name = format!("{base}-{n}");
-            n += 1;
-        }
-    }
 }
 
 #[cfg(test)]

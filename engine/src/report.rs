@@ -219,65 +219,33 @@ pub fn evaluate(snapshot: &Snapshot) -> Report {
 /// Evaluates the checks of the options' profile on every cluster of the snapshot.
 pub fn evaluate_with(snapshot: &Snapshot, options: &ScanOptions) -> Report {
     let catalogue = checks::catalogue();
+    // Clusters are independent until their graphs are joined: evaluate them on every core.
+    let results = parallel_map(&snapshot.clusters, |c| evaluate_one(c, &catalogue, options));
+    assemble(results, &snapshot.errors)
+}
+
+/// Joins per-cluster results (in fleet order) and the fleet-level load errors into a report:
+/// one attack graph across the fleet, paths, blast radius, ordering and totals.
+pub fn assemble(results: Vec<ClusterResult>, fleet_errors: &[LoadError]) -> Report {
     let mut suppressed = Vec::new();
     let mut findings = Vec::new();
     let mut clusters = Vec::new();
     let mut compliance = Vec::new();
-    let mut errors: Vec<ReportError> = snapshot
-        .errors
+    let mut errors: Vec<ReportError> = fleet_errors
         .iter()
         .map(|e| ReportError::from_load(None, e))
         .collect();
     let mut graph = AttackGraph::default();
     let mut binding_subjects: std::collections::HashMap<(String, String), Vec<String>> =
         std::collections::HashMap::new();
-    for cluster in &snapshot.clusters {
-        let inv = Inventory::new(cluster);
-        let rbac = Rbac::build(&cluster.objects, cluster.info.version().map(|(_, m)| m));
-        graph.build_cluster(cluster, &inv, &rbac);
-        for b in &rbac.bindings {
-            binding_subjects.insert(
-                (cluster.info.name.clone(), b.node_ref.clone()),
-                b.subjects.iter().map(|s| s.node_ref()).collect(),
-            );
-        }
-        let (cluster_findings, cluster_suppressed, skipped) =
-            evaluate_cluster(cluster, &inv, &rbac, &catalogue, options);
-        suppressed.extend(cluster_suppressed);
-        let kinds = inv.kind_counts();
-        let unevaluated_kinds = kinds
-            .iter()
-            .filter(|(k, _)| !EVALUATED_KINDS.contains(&k.as_str()))
-            .map(|(k, v)| (k.clone(), *v))
-            .collect();
-        let mut by_sev = BTreeMap::new();
-        for f in &cluster_findings {
-            *by_sev.entry(f.severity).or_insert(0) += 1;
-        }
-        compliance.extend(compliance::summarize(
-            cluster,
-            &catalogue,
-            &skipped,
-            &cluster_findings,
-        ));
-        clusters.push(ClusterSummary {
-            name: cluster.info.name.clone(),
-            provider: cluster.info.provider,
-            kubernetes_version: cluster.info.kubernetes_version.clone(),
-            origin: cluster.origin.clone(),
-            objects: cluster.objects.len(),
-            kinds,
-            unevaluated_kinds,
-            findings_by_severity: by_sev,
-            errors: cluster.errors.len(),
-        });
-        errors.extend(
-            cluster
-                .errors
-                .iter()
-                .map(|e| ReportError::from_load(Some(&cluster.info.name), e)),
-        );
-        findings.extend(cluster_findings);
+    for r in results {
+        graph.absorb(r.graph);
+        binding_subjects.extend(r.binding_subjects);
+        suppressed.extend(r.suppressed);
+        compliance.extend(r.compliance);
+        clusters.push(r.summary);
+        errors.extend(r.errors);
+        findings.extend(r.findings);
     }
     let index = graph.index();
     let all_paths = index.attack_paths();
@@ -291,7 +259,29 @@ pub fn evaluate_with(snapshot: &Snapshot, options: &ScanOptions) -> Report {
                 .map(move |n| (p.cluster.as_str(), n.as_str()))
         })
         .collect();
+    // Bindings whose grants a reported path uses (evidence names them as `Binding:... →`).
+    let mut bindings_on_paths: std::collections::HashSet<(String, String)> =
+        std::collections::HashSet::new();
+    for p in &attack_paths {
+        for s in &p.steps {
+            for (i, _) in s.evidence.match_indices("Binding:") {
+                let start = s.evidence[..i]
+                    .rfind(|c: char| c.is_whitespace())
+                    .map_or(0, |x| x + 1);
+                if let Some(end) = s.evidence[i..].find(" →") {
+                    bindings_on_paths
+                        .insert((p.cluster.clone(), s.evidence[start..i + end].to_string()));
+                }
+            }
+        }
+    }
+    let mut radius_cache: std::collections::HashMap<(String, String), Option<BlastRadius>> =
+        std::collections::HashMap::new();
     for f in &mut findings {
+        let is_binding = matches!(
+            f.resource.split_once(':').map(|(k, _)| k),
+            Some("ClusterRoleBinding") | Some("RoleBinding")
+        );
         let refs: Vec<String> = match f.resource.split_once(':').map(|(k, _)| k) {
             Some("ClusterRoleBinding") | Some("RoleBinding") => binding_subjects
                 .get(&(f.cluster.clone(), f.resource.clone()))
@@ -302,29 +292,29 @@ pub fn evaluate_with(snapshot: &Snapshot, options: &ScanOptions) -> Report {
             }
             _ => vec![f.resource.clone()],
         };
-        let binding_on_path = attack_paths.iter().any(|p| {
-            p.cluster == f.cluster
-                && p.steps
-                    .iter()
-                    .any(|s| s.evidence.contains(&format!("{} →", f.resource)))
-        });
-        f.on_attack_path = binding_on_path
-            || (!f.resource.contains("Binding:")
-                && refs
-                    .iter()
-                    .any(|r| on_path.contains(&(f.cluster.as_str(), r.as_str()))));
-        let mut radius = BlastRadius {
-            reaches: std::collections::BTreeMap::new(),
+        f.on_attack_path = if is_binding {
+            bindings_on_paths.contains(&(f.cluster.clone(), f.resource.clone()))
+        } else {
+            refs.iter()
+                .any(|r| on_path.contains(&(f.cluster.as_str(), r.as_str())))
         };
-        for r in &refs {
-            if let Some(i) = graph.find(Some(&f.cluster), r) {
-                for (sink, hops) in index.blast_radius(&f.cluster, i).reaches {
-                    let e = radius.reaches.entry(sink).or_insert(hops);
-                    *e = (*e).min(hops);
+        f.blast_radius = radius_cache
+            .entry((f.cluster.clone(), f.resource.clone()))
+            .or_insert_with(|| {
+                let mut radius = BlastRadius {
+                    reaches: std::collections::BTreeMap::new(),
+                };
+                for r in &refs {
+                    if let Some(i) = graph.find(Some(&f.cluster), r) {
+                        for (sink, hops) in index.blast_radius(&f.cluster, i).reaches {
+                            let e = radius.reaches.entry(sink).or_insert(hops);
+                            *e = (*e).min(hops);
+                        }
+                    }
                 }
-            }
-        }
-        f.blast_radius = (!radius.reaches.is_empty()).then_some(radius);
+                (!radius.reaches.is_empty()).then_some(radius)
+            })
+            .clone();
     }
     let (graph_nodes, graph_edges) = graph.size();
     findings.sort_by(|a, b| {
@@ -366,6 +356,113 @@ pub fn evaluate_with(snapshot: &Snapshot, options: &ScanOptions) -> Report {
         errors,
         suppressed,
     }
+}
+
+/// Everything one cluster contributes to the report (see [`evaluate_cluster_result`]).
+pub struct ClusterResult {
+    findings: Vec<Finding>,
+    suppressed: Vec<Suppressed>,
+    compliance: Vec<ComplianceSummary>,
+    summary: ClusterSummary,
+    errors: Vec<ReportError>,
+    graph: AttackGraph,
+    binding_subjects: Vec<((String, String), Vec<String>)>,
+}
+
+/// Evaluates one cluster on its own; [`assemble`] joins the results into a report. This lets a
+/// caller read, evaluate and drop one cluster at a time instead of holding the whole fleet.
+pub fn evaluate_cluster_result(cluster: &ClusterSnapshot, options: &ScanOptions) -> ClusterResult {
+    evaluate_one(cluster, &checks::catalogue(), options)
+}
+
+fn evaluate_one(
+    cluster: &ClusterSnapshot,
+    catalogue: &[&'static checks::Check],
+    options: &ScanOptions,
+) -> ClusterResult {
+    let inv = Inventory::new(cluster);
+    let rbac = Rbac::build(&cluster.objects, cluster.info.version().map(|(_, m)| m));
+    let mut graph = AttackGraph::default();
+    graph.build_cluster(cluster, &inv, &rbac);
+    let binding_subjects = rbac
+        .bindings
+        .iter()
+        .map(|b| {
+            (
+                (cluster.info.name.clone(), b.node_ref.clone()),
+                b.subjects.iter().map(|s| s.node_ref()).collect(),
+            )
+        })
+        .collect();
+    let (findings, suppressed, skipped) =
+        evaluate_cluster(cluster, &inv, &rbac, catalogue, options);
+    let kinds = inv.kind_counts();
+    let unevaluated_kinds = kinds
+        .iter()
+        .filter(|(k, _)| !EVALUATED_KINDS.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), *v))
+        .collect();
+    let mut by_sev = BTreeMap::new();
+    for f in &findings {
+        *by_sev.entry(f.severity).or_insert(0) += 1;
+    }
+    ClusterResult {
+        compliance: compliance::summarize(cluster, catalogue, &skipped, &findings),
+        summary: ClusterSummary {
+            name: cluster.info.name.clone(),
+            provider: cluster.info.provider,
+            kubernetes_version: cluster.info.kubernetes_version.clone(),
+            origin: cluster.origin.clone(),
+            objects: cluster.objects.len(),
+            kinds,
+            unevaluated_kinds,
+            findings_by_severity: by_sev,
+            errors: cluster.errors.len(),
+        },
+        errors: cluster
+            .errors
+            .iter()
+            .map(|e| ReportError::from_load(Some(&cluster.info.name), e))
+            .collect(),
+        findings,
+        suppressed,
+        graph,
+        binding_subjects,
+    }
+}
+
+/// Maps `f` over `items` on every core, keeping the items' order in the result (a panic in `f`
+/// is re-raised).
+pub fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(items.len());
+    if threads <= 1 {
+        return items.iter().map(&f).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut results: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(item) = items.get(i) else { break };
+                        mine.push((i, f(item)));
+                    }
+                    mine
+                })
+            })
+            .collect();
+        // A panicking worker is a bug in the engine; surface it rather than drop clusters.
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
 }
 
 fn evaluate_cluster(

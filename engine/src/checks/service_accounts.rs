@@ -398,6 +398,8 @@ const POWERFUL: &[(&str, &str, &str, &str, bool)] = &[
 fn powerful_service_account<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     let sas = sa_automount(ctx);
     let mut hits = Vec::new();
+    type Powers = (Vec<&'static str>, Vec<Evidence>);
+    let mut cache: HashMap<(String, String), Powers> = HashMap::new();
     for t in ctx.inv.pod_templates() {
         let ns = t.owner.effective_namespace().unwrap_or("default");
         let sa = service_account_name(t.spec);
@@ -416,31 +418,42 @@ fn powerful_service_account<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
         if !mounted {
             continue;
         }
-        let who = crate::rbac::Identity::service_account(ns, sa);
-        let mut powers = Vec::new();
-        let mut ev = Vec::new();
-        for (what, verb, group, resource, cluster) in POWERFUL {
-            let req = crate::rbac::Request::resource(
-                verb,
-                group,
-                resource,
-                if *cluster { None } else { Some(ns) },
-                None,
-            );
-            if let crate::rbac::Decision::Allowed(grants) = ctx.rbac.authorize(&who, &req) {
-                // Grants the platform itself manages are its components' business.
-                if let Some(g) = grants.iter().find(|g| !g.binding.managed) {
-                    powers.push(*what);
-                    ev.push(Evidence::new(
-                        g.binding.node_ref.clone(),
-                        Value::String(g.describe()),
-                    ));
-                    if *what == "full control of the cluster" {
-                        break;
+        let key = (ns.to_string(), sa.to_string());
+        let (powers, ev) = cache
+            .entry(key)
+            .or_insert_with(|| {
+                let who = crate::rbac::Identity::service_account(ns, sa);
+                let bindings = ctx.rbac.bindings_for(&who);
+                let mut powers = Vec::new();
+                let mut ev = Vec::new();
+                for (what, verb, group, resource, cluster) in POWERFUL {
+                    let req = crate::rbac::Request::resource(
+                        verb,
+                        group,
+                        resource,
+                        if *cluster { None } else { Some(ns) },
+                        None,
+                    );
+                    // Grants the platform itself manages are its components' business.
+                    let grant = bindings
+                        .iter()
+                        .map(|i| &ctx.rbac.bindings[*i])
+                        .filter(|b| !b.managed)
+                        .find_map(|b| ctx.rbac.first_grant_in(b, &req));
+                    if let Some(g) = grant {
+                        powers.push(*what);
+                        ev.push(Evidence::new(
+                            g.binding.node_ref.clone(),
+                            Value::String(g.describe()),
+                        ));
+                        if *what == "full control of the cluster" {
+                            break;
+                        }
                     }
                 }
-            }
-        }
+                (powers, ev)
+            })
+            .clone();
         if !powers.is_empty() {
             hits.push(Hit {
                 object: t.owner,

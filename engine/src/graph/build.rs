@@ -87,6 +87,12 @@ struct ClusterBuilder<'g, 'a> {
     placement: HashMap<String, BTreeSet<String>>,
     /// Container node references that would collide across owner kinds.
     ambiguous_owner_names: HashSet<(String, String)>,
+    /// Live ServiceAccount token Secrets: (namespace, secret name, ServiceAccount name).
+    token_secrets: Vec<(String, String, String)>,
+    /// ServiceAccounts in the snapshot: (namespace, name).
+    service_accounts: Vec<(String, String)>,
+    /// Labels of each pod template, by the owner's node reference.
+    template_labels: HashMap<String, std::collections::BTreeMap<String, String>>,
 }
 
 impl<'g, 'a> ClusterBuilder<'g, 'a> {
@@ -120,6 +126,42 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
             .filter(|(_, n)| *n > 1)
             .map(|(k, _)| k)
             .collect();
+        let sa_uids: HashMap<(String, String), String> = inv
+            .of_kind("ServiceAccount")
+            .iter()
+            .filter_map(|sa| {
+                Some((
+                    (sa.effective_namespace()?.to_string(), sa.name.clone()),
+                    sa.uid.clone()?,
+                ))
+            })
+            .collect();
+        let token_secrets = inv
+            .of_kind("Secret")
+            .iter()
+            .filter_map(|s| {
+                Some((
+                    s.effective_namespace()?.to_string(),
+                    s.name.clone(),
+                    live_token_secret_sa(s, &sa_uids)?,
+                ))
+            })
+            .collect();
+        let service_accounts = inv
+            .of_kind("ServiceAccount")
+            .iter()
+            .map(|sa| {
+                (
+                    sa.effective_namespace().unwrap_or("default").to_string(),
+                    sa.name.clone(),
+                )
+            })
+            .collect();
+        let template_labels = inv
+            .pod_templates()
+            .iter()
+            .map(|t| (t.owner.node_ref(), LabelSelector::labels_of(t.metadata)))
+            .collect();
         ClusterBuilder {
             g,
             cluster,
@@ -129,6 +171,9 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
             namespaces,
             placement: HashMap::new(),
             ambiguous_owner_names,
+            token_secrets,
+            service_accounts,
+            template_labels,
         }
     }
 
@@ -714,6 +759,13 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
 
     fn services_and_exposure(&mut self) {
         let templates: Vec<PodTemplate<'a>> = self.inv.pod_templates();
+        let mut by_ns: HashMap<&str, Vec<PodTemplate<'a>>> = HashMap::new();
+        for t in &templates {
+            by_ns
+                .entry(t.owner.effective_namespace().unwrap_or("default"))
+                .or_default()
+                .push(*t);
+        }
         let slices = self.ready_services();
         let has_slices = !self.inv.of_kind("EndpointSlice").is_empty();
         let external_ip_node = self.inv.of_kind("Node").iter().any(|n| {
@@ -763,10 +815,9 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
                 .and_then(Value::as_array)
                 .map(|a| a.iter().collect())
                 .unwrap_or_default();
-            for t in &templates {
-                if t.owner.effective_namespace() != Some(ns)
-                    || !sel.matches(&LabelSelector::labels_of(t.metadata))
-                {
+            for t in by_ns.get(ns).map(Vec::as_slice).unwrap_or(&[]) {
+                let labels = self.template_labels.get(&t.owner.node_ref());
+                if !labels.is_some_and(|l| sel.matches(l)) {
                     continue;
                 }
                 if !ports.is_empty() && !ports.iter().any(|p| target_port_resolves(p, t)) {
@@ -1636,26 +1687,21 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
         can_list: bool,
     ) {
         let rbac = self.rbac;
-        let sa_uids: HashMap<(String, String), String> = self
-            .inv
-            .of_kind("ServiceAccount")
-            .iter()
-            .filter_map(|sa| {
-                Some((
-                    (sa.effective_namespace()?.to_string(), sa.name.clone()),
-                    sa.uid.clone()?,
-                ))
-            })
-            .collect();
-        for s in self.inv.of_kind("Secret").to_vec() {
-            let ns = s.effective_namespace().unwrap_or("default");
+        if self.token_secrets.is_empty()
+            || !(can_list || rbac.may_grant(bindings, "get", "", "secrets"))
+        {
+            return;
+        }
+        let secrets = self.token_secrets.clone();
+        for (ns, name, sa) in secrets {
             if scope.as_deref().is_some_and(|n| n != ns) {
                 continue;
             }
-            let Some(sa) = live_token_secret_sa(s, &sa_uids) else {
-                continue;
-            };
-            let ns_req = Some(if scope.is_some() { ns } else { ANY_NAMESPACE });
+            let ns_req = Some(if scope.is_some() {
+                ns.as_str()
+            } else {
+                ANY_NAMESPACE
+            });
             let how = if can_list {
                 rbac.grant_among(
                     bindings,
@@ -1670,7 +1716,7 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
             } else {
                 rbac.grant_among(
                     bindings,
-                    &Request::resource("get", "", "secrets", ns_req, Some(&s.name)),
+                    &Request::resource("get", "", "secrets", ns_req, Some(&name)),
                 )
             };
             if let Some(g) = how {
@@ -1682,7 +1728,7 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
                     subject,
                     sai,
                     T::READ_SA_TOKEN_SECRET,
-                    format!("can read token Secret {ns}/{} via {}", s.name, g.describe()),
+                    format!("can read token Secret {ns}/{name} via {}", g.describe()),
                 );
             }
         }
@@ -1696,17 +1742,14 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
         bindings: &[usize],
     ) {
         let rbac = self.rbac;
+        if !rbac.may_grant(bindings, "create", "", "serviceaccounts/token") {
+            return;
+        }
         let candidates: Vec<(String, String)> = self
-            .inv
-            .of_kind("ServiceAccount")
+            .service_accounts
             .iter()
-            .map(|sa| {
-                (
-                    sa.effective_namespace().unwrap_or("default").to_string(),
-                    sa.name.clone(),
-                )
-            })
             .filter(|(ns, _)| scope.as_deref().is_none_or(|s| s == ns))
+            .cloned()
             .collect();
         for (ns, name) in candidates {
             let ns_req = if scope.is_some() {

@@ -132,6 +132,25 @@ impl AttackGraph {
         );
     }
 
+    /// Moves every node and edge of another graph into this one (nodes with the same key — the
+    /// Internet, shared cloud principals — are merged).
+    pub fn absorb(&mut self, other: AttackGraph) {
+        let (nodes, edges) = other.graph.into_nodes_edges();
+        let mut map = Vec::with_capacity(nodes.len());
+        for n in nodes {
+            let w = n.weight;
+            let i = self.node(w.cluster.as_deref(), &w.reference, w.kind);
+            if w.entry {
+                self.mark_entry(i);
+            }
+            map.push(i);
+        }
+        for e in edges {
+            let (a, b) = (map[e.source().index()], map[e.target().index()]);
+            self.edge(a, b, e.weight.technique, e.weight.evidence);
+        }
+    }
+
     /// Number of nodes and edges.
     pub fn size(&self) -> (usize, usize) {
         (self.graph.node_count(), self.graph.edge_count())

@@ -64,9 +64,11 @@ impl Subject {
         match self {
             Subject::User { name } => *name == who.user,
             Subject::Group { name } => who.groups.iter().any(|g| g == name),
-            Subject::ServiceAccount { namespace, name } => {
-                who.user == format!("system:serviceaccount:{namespace}:{name}")
-            }
+            Subject::ServiceAccount { namespace, name } => who
+                .user
+                .strip_prefix("system:serviceaccount:")
+                .and_then(|rest| rest.split_once(':'))
+                .is_some_and(|(ns, n)| ns == namespace && n == name),
         }
     }
 }
@@ -458,6 +460,20 @@ impl Rbac {
             })
     }
 
+    /// The first grant in one binding that allows the request (no allocation).
+    pub fn first_grant_in<'a>(&'a self, b: &'a BindingDef, req: &Request) -> Option<Grant<'a>> {
+        let role = &self.roles[b.role?];
+        if !Self::binding_applies(b, req) || (req.is_non_resource() && b.namespace.is_some()) {
+            return None;
+        }
+        let rule = role.rules.iter().position(|r| r.allows(req))?;
+        Some(Grant {
+            binding: b,
+            role,
+            rule,
+        })
+    }
+
     /// Authorizes one request for one identity.
     pub fn authorize(&self, who: &Identity, req: &Request) -> Decision<'_> {
         if who.groups.iter().any(|g| g == SYSTEM_MASTERS) {
@@ -486,12 +502,27 @@ impl Rbac {
             .collect()
     }
 
+    /// Whether any rule of the given bindings could allow `verb` on `group`/`resource` at all
+    /// (ignoring scope and resourceNames): a cheap filter before per-object questions.
+    pub fn may_grant(&self, bindings: &[usize], verb: &str, group: &str, resource: &str) -> bool {
+        let (res, sub) = resource.split_once('/').unwrap_or((resource, ""));
+        bindings.iter().any(|i| {
+            self.bindings[*i].role.is_some_and(|r| {
+                self.roles[r].rules.iter().any(|rule| {
+                    rule.verb_matches(verb)
+                        && rule.api_group_matches(group)
+                        && rule.resource_matches(res, sub)
+                })
+            })
+        })
+    }
+
     /// The first grant of the request among the given bindings (see [`Rbac::bindings_for`]):
     /// the same decision as [`Rbac::authorize`] without rescanning every binding.
     pub fn grant_among(&self, bindings: &[usize], req: &Request) -> Option<Grant<'_>> {
         bindings
             .iter()
-            .find_map(|i| self.grants_in(&self.bindings[*i], req).next())
+            .find_map(|i| self.first_grant_in(&self.bindings[*i], req))
     }
 
     /// Every subject the request is granted to, with each grant; `system:masters` first.

@@ -21,6 +21,44 @@ pub struct Shape {
     pub apps: usize,
     /// Pods per Deployment.
     pub replicas: usize,
+    /// ServiceAccounts per namespace (Deployments share them round-robin); 0 = one per Deployment.
+    pub service_accounts: usize,
+    /// RoleBindings per namespace.
+    pub bindings: usize,
+    /// Write JSON (`kubectl get -o json` style Lists) instead of YAML documents.
+    pub json: bool,
+}
+
+impl Shape {
+    /// A fleet of `clusters` clusters of `namespaces` × `apps` × `replicas`, one SA per app, one
+    /// RoleBinding per namespace, YAML.
+    pub const fn simple(clusters: usize, namespaces: usize, apps: usize, replicas: usize) -> Shape {
+        Shape {
+            clusters,
+            namespaces,
+            apps,
+            replicas,
+            service_accounts: 0,
+            bindings: 1,
+            json: false,
+        }
+    }
+
+    /// A cluster of about `pods` pods in the proportions of a large shared cluster: 300
+    /// namespaces per 10,000 pods, 3 replicas, ~2,000 ServiceAccounts and ~3,000 RoleBindings.
+    pub fn realistic(clusters: usize, pods: usize, json: bool) -> Shape {
+        let namespaces = (pods * 3 / 100).max(1);
+        let apps = (pods / (namespaces * 3)).max(1);
+        Shape {
+            clusters,
+            namespaces,
+            apps,
+            replicas: 3,
+            service_accounts: 7,
+            bindings: 10,
+            json,
+        }
+    }
 }
 
 /// A small deterministic generator (SplitMix64): same seed, same fleet.
@@ -115,13 +153,21 @@ fn namespace_objects(rng: &mut Rng, ns: &str, shape: &Shape, out: &mut Vec<Value
     }
     out.push(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": meta(ns, None, &uid(rng), labels)}));
     out.push(json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta("default", Some(ns), &uid(rng), json!({}))}));
+    let sa_of = |a: usize| {
+        if shape.service_accounts == 0 {
+            format!("svc-{a:03}")
+        } else {
+            format!("sa-{:02}", a % shape.service_accounts)
+        }
+    };
     for a in 0..shape.apps {
         let app = format!("svc-{a:03}");
         let hardened = rng.chance(60);
         let labels = json!({"app.kubernetes.io/name": app, "app.kubernetes.io/part-of": ns});
         let dep_uid = uid(rng);
         let rs_uid = uid(rng);
-        let spec = pod_spec(rng, &app, hardened);
+        let mut spec = pod_spec(rng, &app, hardened);
+        spec["serviceAccountName"] = json!(sa_of(a));
         out.push(json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta(&app, Some(ns), &dep_uid, labels.clone()),
             "spec": {"replicas": shape.replicas, "selector": {"matchLabels": labels}, "template": {"metadata": {"labels": labels}, "spec": spec}}}));
         let rs_name = format!("{app}-{:x}", rng.next() % 0xffff_ffff);
@@ -136,7 +182,10 @@ fn namespace_objects(rng: &mut Rng, ns: &str, shape: &Shape, out: &mut Vec<Value
                 labels.clone(),
             );
             pm["ownerReferences"] = json!([{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": rs_name, "uid": rs_uid, "controller": true}]);
-            out.push(json!({"apiVersion": "v1", "kind": "Pod", "metadata": pm, "spec": spec, "status": {"phase": "Running"}}));
+            let mut pod_spec = spec.clone();
+            pod_spec["nodeName"] =
+                json!(format!("node-{:04}", rng.next() % node_count(shape) as u64));
+            out.push(json!({"apiVersion": "v1", "kind": "Pod", "metadata": pm, "spec": pod_spec, "status": {"phase": "Running"}}));
         }
         let svc_type = if rng.chance(5) {
             "LoadBalancer"
@@ -145,22 +194,41 @@ fn namespace_objects(rng: &mut Rng, ns: &str, shape: &Shape, out: &mut Vec<Value
         };
         out.push(json!({"apiVersion": "v1", "kind": "Service", "metadata": meta(&app, Some(ns), &uid(rng), labels.clone()),
             "spec": {"type": svc_type, "selector": labels, "ports": [{"port": 80, "targetPort": "http"}]}}));
-        out.push(json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta(&app, Some(ns), &uid(rng), json!({}))}));
+        if shape.service_accounts == 0 || a < shape.service_accounts {
+            out.push(json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta(&sa_of(a), Some(ns), &uid(rng), json!({}))}));
+        }
         out.push(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta(&app, Some(ns), &uid(rng), json!({})), "data": {"LOG_LEVEL": "info", "FEATURE_FLAGS": "a,b,c"}}));
         out.push(json!({"apiVersion": "v1", "kind": "Secret", "metadata": meta(&format!("{app}-db"), Some(ns), &uid(rng), json!({})), "type": "Opaque", "data": {"password": "c3ludGhldGlj"}}));
     }
     out.push(json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": meta("app-reader", Some(ns), &uid(rng), json!({})),
         "rules": [{"apiGroups": [""], "resources": ["configmaps", "secrets"], "verbs": ["get", "list", "watch"]}]}));
-    out.push(json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": meta("app-reader", Some(ns), &uid(rng), json!({})),
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "app-reader"}, "subjects": [{"kind": "ServiceAccount", "name": "svc-000", "namespace": ns}]}));
+    for b in 0..shape.bindings {
+        let (role_kind, role) = match b % 3 {
+            0 => ("Role", "app-reader"),
+            1 => ("ClusterRole", "view"),
+            _ => ("ClusterRole", "edit"),
+        };
+        let subject = if b % 3 == 2 {
+            json!({"kind": "Group", "name": format!("{ns}-developers")})
+        } else {
+            json!({"kind": "ServiceAccount", "name": sa_of(b), "namespace": ns})
+        };
+        out.push(json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": meta(&format!("binding-{b:02}"), Some(ns), &uid(rng), json!({})),
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": role_kind, "name": role}, "subjects": [subject]}));
+    }
     if rng.chance(50) {
         out.push(json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": meta("default-deny", Some(ns), &uid(rng), json!({})),
             "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}}));
     }
 }
 
+/// About 30 pods per node.
+fn node_count(shape: &Shape) -> usize {
+    (shape.namespaces * shape.apps * shape.replicas / 30).max(3)
+}
+
 fn cluster_objects(rng: &mut Rng, shape: &Shape, out: &mut Vec<Value>) {
-    for n in 0..(shape.namespaces * shape.apps * shape.replicas / 30).max(3) {
+    for n in 0..node_count(shape) {
         out.push(json!({"apiVersion": "v1", "kind": "Node", "metadata": meta(&format!("node-{n:04}"), None, &uid(rng), json!({"kubernetes.io/os": "linux"}))}));
     }
     for i in 0..40 {
@@ -176,7 +244,14 @@ fn cluster_objects(rng: &mut Rng, shape: &Shape, out: &mut Vec<Value>) {
     }
 }
 
-fn write_docs(path: &Path, objects: &[Value]) -> io::Result<()> {
+fn write_docs(path: &Path, objects: &[Value], json: bool) -> io::Result<()> {
+    if json {
+        let list = json!({"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": ""}, "items": objects});
+        return fs::write(
+            path.with_extension("json"),
+            serde_json::to_string_pretty(&list).map_err(io::Error::other)?,
+        );
+    }
     let mut text = String::new();
     for o in objects {
         // Block YAML, one object per document, as `kubectl get -o yaml` users keep manifests.
@@ -199,12 +274,12 @@ pub fn generate(dir: &Path, shape: Shape, seed: u64) -> io::Result<usize> {
         let mut objects = Vec::new();
         cluster_objects(&mut rng, &shape, &mut objects);
         total += objects.len();
-        write_docs(&cdir.join("cluster.yaml"), &objects)?;
+        write_docs(&cdir.join("cluster.yaml"), &objects, shape.json)?;
         for n in 0..shape.namespaces {
             let mut objects = Vec::new();
             namespace_objects(&mut rng, &format!("team-{n:03}"), &shape, &mut objects);
             total += objects.len();
-            write_docs(&cdir.join(format!("ns-{n:03}.yaml")), &objects)?;
+            write_docs(&cdir.join(format!("ns-{n:03}.yaml")), &objects, shape.json)?;
         }
     }
     Ok(total)
