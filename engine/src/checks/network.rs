@@ -75,7 +75,7 @@ fn policies_by_namespace<'a>(ctx: &Context<'a>) -> BTreeMap<&'a str, Vec<Policy<
 }
 
 fn namespaces_with_workloads<'a>(ctx: &Context<'a>) -> Vec<&'a Object> {
-    let with: Vec<&str> = ctx
+    let with: std::collections::HashSet<&str> = ctx
         .inv
         .pod_templates()
         .iter()

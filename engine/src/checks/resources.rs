@@ -131,13 +131,13 @@ fn single_replica<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
 }
 
 fn namespaces_without<'a>(ctx: &Context<'a>, kind: &str) -> Vec<Hit<'a>> {
-    let covered: Vec<&str> = ctx
+    let covered: std::collections::HashSet<&str> = ctx
         .inv
         .of_kind(kind)
         .iter()
         .filter_map(|o| o.effective_namespace())
         .collect();
-    let with_workloads: Vec<&str> = ctx
+    let with_workloads: std::collections::HashSet<&str> = ctx
         .inv
         .pod_templates()
         .iter()

@@ -91,6 +91,10 @@ struct ClusterBuilder<'g, 'a> {
     token_secrets: Vec<(String, String, String)>,
     /// ServiceAccounts in the snapshot: (namespace, name).
     service_accounts: Vec<(String, String)>,
+    /// Namespaces whose enforced Pod Security level forbids privileged pods.
+    guarded_namespaces: HashSet<String>,
+    /// User names that some binding names (impersonation targets).
+    bound_users: Vec<String>,
     /// Labels of each pod template, by the owner's node reference.
     template_labels: HashMap<String, std::collections::BTreeMap<String, String>>,
 }
@@ -162,6 +166,23 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
             .iter()
             .map(|t| (t.owner.node_ref(), LabelSelector::labels_of(t.metadata)))
             .collect();
+        let guarded_namespaces = inv
+            .of_kind("Namespace")
+            .iter()
+            .filter(|n| enforced_level(n).is_some_and(|(level, _)| level != Level::Privileged))
+            .map(|n| n.name.clone())
+            .collect();
+        let bound_users: Vec<String> = rbac
+            .bindings
+            .iter()
+            .flat_map(|b| b.subjects.iter())
+            .filter_map(|s| match s {
+                Subject::User { name } => Some(name.clone()),
+                _ => None,
+            })
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
         ClusterBuilder {
             g,
             cluster,
@@ -174,6 +195,8 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
             token_secrets,
             service_accounts,
             template_labels,
+            guarded_namespaces,
+            bound_users,
         }
     }
 
@@ -1105,17 +1128,15 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
     }
 
     fn privileged_allowed(&self, ns: Option<&str>) -> bool {
-        let allows = |name: &str| {
-            self.inv
-                .of_kind("Namespace")
-                .iter()
-                .find(|n| n.name == name)
-                .and_then(|n| enforced_level(n))
-                .is_none_or(|(level, _)| level == Level::Privileged)
-        };
         match ns {
-            Some(n) => allows(n),
-            None => self.namespaces.is_empty() || self.namespaces.iter().any(|n| allows(n)),
+            Some(n) => !self.guarded_namespaces.contains(n),
+            None => {
+                self.namespaces.is_empty()
+                    || self
+                        .namespaces
+                        .iter()
+                        .any(|n| !self.guarded_namespaces.contains(n))
+            }
         }
     }
 
@@ -1493,19 +1514,13 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
                 format!("can impersonate any user via {}", g.describe()),
             );
         }
-        // Named users.
-        let named_users: Vec<String> = self
-            .rbac
-            .bindings
-            .iter()
-            .flat_map(|b| b.subjects.iter())
-            .filter_map(|s| match s {
-                Subject::User { name } => Some(name.clone()),
-                _ => None,
-            })
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
+        // Named users (only worth asking about when some rule mentions impersonating users).
+        let named_users =
+            if rbac.may_grant_in(bindings, Some(ANY_NAMESPACE), "impersonate", "", "users") {
+                self.bound_users.clone()
+            } else {
+                Vec::new()
+            };
         let can_some_user = user_any.is_some()
             || named_users
                 .iter()
@@ -1687,8 +1702,9 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
         can_list: bool,
     ) {
         let rbac = self.rbac;
+        let scope_ns = Some(scope.as_deref().unwrap_or(ANY_NAMESPACE));
         if self.token_secrets.is_empty()
-            || !(can_list || rbac.may_grant(bindings, "get", "", "secrets"))
+            || !(can_list || rbac.may_grant_in(bindings, scope_ns, "get", "", "secrets"))
         {
             return;
         }
@@ -1742,7 +1758,8 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
         bindings: &[usize],
     ) {
         let rbac = self.rbac;
-        if !rbac.may_grant(bindings, "create", "", "serviceaccounts/token") {
+        let scope_ns = Some(scope.as_deref().unwrap_or(ANY_NAMESPACE));
+        if !rbac.may_grant_in(bindings, scope_ns, "create", "", "serviceaccounts/token") {
             return;
         }
         let candidates: Vec<(String, String)> = self

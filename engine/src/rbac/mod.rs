@@ -200,6 +200,10 @@ pub struct Rbac {
     pub bindings: Vec<BindingDef>,
     /// Kubernetes minor version, when known (for version-gated semantics).
     pub minor_version: Option<u32>,
+    /// Binding indices by the user name or group name a subject matches (ServiceAccount
+    /// subjects are indexed under their user name `system:serviceaccount:ns:name`).
+    by_user: HashMap<String, Vec<usize>>,
+    by_group: HashMap<String, Vec<usize>>,
 }
 
 fn str_list(v: Option<&Value>) -> Vec<String> {
@@ -412,10 +416,28 @@ impl Rbac {
                 managed: true,
             });
         }
+        let mut by_user: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut by_group: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, b) in bindings.iter().enumerate() {
+            for s in &b.subjects {
+                let slot = match s {
+                    Subject::User { name } => by_user.entry(name.clone()).or_default(),
+                    Subject::Group { name } => by_group.entry(name.clone()).or_default(),
+                    Subject::ServiceAccount { namespace, name } => by_user
+                        .entry(format!("system:serviceaccount:{namespace}:{name}"))
+                        .or_default(),
+                };
+                if slot.last() != Some(&i) {
+                    slot.push(i);
+                }
+            }
+        }
         Rbac {
             roles,
             bindings,
             minor_version,
+            by_user,
+            by_group,
         }
     }
 
@@ -480,10 +502,9 @@ impl Rbac {
             return Decision::PrivilegedGroup;
         }
         let grants: Vec<Grant<'_>> = self
-            .bindings
-            .iter()
-            .filter(|b| b.subjects.iter().any(|s| s.applies_to(who)))
-            .flat_map(|b| self.grants_in(b, req))
+            .bindings_for(who)
+            .into_iter()
+            .flat_map(|i| self.grants_in(&self.bindings[i], req))
             .collect();
         if grants.is_empty() {
             Decision::Denied
@@ -494,26 +515,48 @@ impl Rbac {
 
     /// Indices of the bindings whose subjects include the identity (user, SA or any group).
     pub fn bindings_for(&self, who: &Identity) -> Vec<usize> {
-        self.bindings
-            .iter()
-            .enumerate()
-            .filter(|(_, b)| b.subjects.iter().any(|s| s.applies_to(who)))
-            .map(|(i, _)| i)
-            .collect()
+        let mut out: Vec<usize> = self.by_user.get(&who.user).cloned().unwrap_or_default();
+        for g in &who.groups {
+            if let Some(v) = self.by_group.get(g) {
+                out.extend_from_slice(v);
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
     }
 
     /// Whether any rule of the given bindings could allow `verb` on `group`/`resource` at all
     /// (ignoring scope and resourceNames): a cheap filter before per-object questions.
     pub fn may_grant(&self, bindings: &[usize], verb: &str, group: &str, resource: &str) -> bool {
+        self.may_grant_in(bindings, None, verb, group, resource)
+    }
+
+    /// [`Rbac::may_grant`] restricted to the bindings that reach a scope: with `Some(ns)`,
+    /// ClusterRoleBindings and RoleBindings of `ns`; with `None`, every binding.
+    pub fn may_grant_in(
+        &self,
+        bindings: &[usize],
+        namespace: Option<&str>,
+        verb: &str,
+        group: &str,
+        resource: &str,
+    ) -> bool {
         let (res, sub) = resource.split_once('/').unwrap_or((resource, ""));
         bindings.iter().any(|i| {
-            self.bindings[*i].role.is_some_and(|r| {
-                self.roles[r].rules.iter().any(|rule| {
-                    rule.verb_matches(verb)
-                        && rule.api_group_matches(group)
-                        && rule.resource_matches(res, sub)
+            let b = &self.bindings[*i];
+            let in_scope = match (namespace, &b.namespace) {
+                (Some(ns), Some(bns)) => ns == bns,
+                _ => true,
+            };
+            in_scope
+                && b.role.is_some_and(|r| {
+                    self.roles[r].rules.iter().any(|rule| {
+                        rule.verb_matches(verb)
+                            && rule.api_group_matches(group)
+                            && rule.resource_matches(res, sub)
+                    })
                 })
-            })
         })
     }
 
