@@ -977,6 +977,69 @@ fn cases() -> Vec<Case> {
                 binding("RoleBinding", "Role", "r", alice()),
             ],
         ),
+        case(
+            "KSPM-W-030",
+            vec![
+                json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "billing-api", "namespace": "kube-system"}, "spec": {"template": {"spec": {"containers": []}}}}),
+            ],
+            vec![
+                json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "coredns", "namespace": "kube-system"}, "spec": {"template": {"spec": {"containers": []}}}}),
+                json!({"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "agent", "namespace": "kube-system", "labels": {"addonmanager.kubernetes.io/mode": "Reconcile"}}, "spec": {"template": {"spec": {"containers": []}}}}),
+            ],
+        ),
+        case(
+            "KSPM-M-006",
+            vec![ctr(
+                json!({"image": "registry.k8s.io/ingress-nginx/controller:v1.11.3@sha256:abc"}),
+            )],
+            vec![
+                ctr(json!({"image": "registry.k8s.io/ingress-nginx/controller:v1.12.1"})),
+                ctr(json!({"image": "registry.k8s.io/ingress-nginx/controller:v1.11.5"})),
+            ],
+        ),
+        case(
+            "KSPM-R-020",
+            granted(rule(&["delete"], &[""], &["events"])),
+            granted(rule(&["list"], &[""], &["events"])),
+        ),
+        case(
+            "KSPM-R-021",
+            granted(rule(&["patch"], &["discovery.k8s.io"], &["endpointslices"])),
+            granted(rule(&["get"], &["discovery.k8s.io"], &["endpointslices"])),
+        ),
+        case(
+            "KSPM-R-022",
+            granted(rule(
+                &["create"],
+                &["rbac.authorization.k8s.io"],
+                &["rolebindings"],
+            )),
+            granted(rule(
+                &["list"],
+                &["rbac.authorization.k8s.io"],
+                &["rolebindings"],
+            )),
+        ),
+        case(
+            "KSPM-R-023",
+            vec![binding(
+                "ClusterRoleBinding",
+                "ClusterRole",
+                "view",
+                json!([{"kind": "ServiceAccount", "name": "kubernetes-dashboard", "namespace": "kubernetes-dashboard"}]),
+            )],
+            vec![binding(
+                "ClusterRoleBinding",
+                "ClusterRole",
+                "view",
+                alice(),
+            )],
+        ),
+        case(
+            "KSPM-Q-011",
+            vec![ctr(json!({}))],
+            vec![ctr(json!({"securityContext": {"runAsNonRoot": true}}))],
+        ),
         Case {
             provider: Provider::Eks,
             ..case(

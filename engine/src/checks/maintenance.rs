@@ -277,6 +277,44 @@ fn duplicate_env<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     hits
 }
 
+/// `(major, minor, patch)` of a `vX.Y.Z` tag.
+fn semver(tag: &str) -> Option<(u32, u32, u32)> {
+    let t = tag.trim_start_matches('v');
+    let core = t.split(['-', '+']).next()?;
+    let mut it = core.split('.').map(|p| p.parse::<u32>().ok());
+    Some((it.next()??, it.next()??, it.next().flatten().unwrap_or(0)))
+}
+
+fn vulnerable_ingress_nginx<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+    let mut hits = Vec::new();
+    for t in ctx.inv.pod_templates() {
+        for ctr in t.containers() {
+            let image = ctr
+                .container
+                .get("image")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            let r = super::images::parse_image(image);
+            if !r.name.ends_with("ingress-nginx/controller") {
+                continue;
+            }
+            let Some(v) = r.tag.and_then(semver) else {
+                continue;
+            };
+            // CVE-2025-1097/1098/1974/24514: fixed in 1.11.5 and 1.12.1.
+            let vulnerable = v < (1, 11, 5) || (v.0, v.1) == (1, 12) && v.2 < 1;
+            if vulnerable {
+                hits.push(Hit {
+                    object: t.owner,
+                    message: format!("ingress-nginx controller {} is vulnerable to IngressNightmare (CVE-2025-1974 and related): any pod that reaches its admission webhook can run code in the controller, which reads every Secret", r.tag.unwrap_or("")),
+                    evidence: vec![Evidence::new(t.container_path(&ctr, "image"), image)],
+                });
+            }
+        }
+    }
+    hits
+}
+
 /// The maintenance checks.
 pub static CHECKS: &[Check] = &[
     Check {
@@ -338,5 +376,17 @@ pub static CHECKS: &[Check] = &[
         profile: Profile::All,
         needs: Needs::Nothing,
         run: duplicate_env,
+    },
+    Check {
+        id: "KSPM-M-006",
+        title: "ingress-nginx controller vulnerable to IngressNightmare",
+        severity: Severity::Critical,
+        description: "ingress-nginx before 1.11.5 and 1.12.1 lets anyone who can reach its admission webhook from inside the cluster inject configuration and run code in the controller (CVE-2025-1974, with CVE-2025-1097, -1098 and -24514); the controller's ServiceAccount reads every Secret.",
+        remediation: "Upgrade the controller to 1.11.5, 1.12.1 or later; until then, restrict access to the admission webhook with a NetworkPolicy or disable it.",
+        kinds: WORKLOAD_KINDS,
+        controls: &[c(NsaCisa, "N25"), c(Soc2, "CC7.1"), c(PciDss, "6.3.3"), c(Iso27001, "A.8.8"), c(Nist800190, "4.1.1")],
+        profile: Profile::Security,
+        needs: Needs::Nothing,
+        run: vulnerable_ingress_nginx,
     },
 ];

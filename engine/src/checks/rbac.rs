@@ -194,6 +194,60 @@ permission_check!(
     }
 );
 
+permission_check!(
+    cover_tracks,
+    Permission {
+        requests: &[
+            ("delete", "", "events"),
+            ("deletecollection", "", "events"),
+            ("delete", "events.k8s.io", "events"),
+            ("deletecollection", "events.k8s.io", "events")
+        ],
+        cluster_scoped: false,
+        scope: Scope::Both,
+        namespace: None,
+        what: "delete events",
+    }
+);
+
+permission_check!(
+    hijack_endpoints,
+    Permission {
+        requests: &[
+            ("create", "", "endpoints"),
+            ("update", "", "endpoints"),
+            ("patch", "", "endpoints"),
+            ("create", "discovery.k8s.io", "endpointslices"),
+            ("update", "discovery.k8s.io", "endpointslices"),
+            ("patch", "discovery.k8s.io", "endpointslices"),
+            ("update", "", "services/status"),
+            ("patch", "", "services/status"),
+        ],
+        cluster_scoped: false,
+        scope: Scope::Both,
+        namespace: None,
+        what: "rewrite Service endpoints or status",
+    }
+);
+
+permission_check!(
+    manage_bindings,
+    Permission {
+        requests: &[
+            ("create", "rbac.authorization.k8s.io", "rolebindings"),
+            ("update", "rbac.authorization.k8s.io", "rolebindings"),
+            ("patch", "rbac.authorization.k8s.io", "rolebindings"),
+            ("create", "rbac.authorization.k8s.io", "clusterrolebindings"),
+            ("update", "rbac.authorization.k8s.io", "clusterrolebindings"),
+            ("patch", "rbac.authorization.k8s.io", "clusterrolebindings"),
+        ],
+        cluster_scoped: false,
+        scope: Scope::Both,
+        namespace: None,
+        what: "create or change role bindings",
+    }
+);
+
 const READ_SECRETS: &[(&str, &str, &str)] = &[
     ("get", "", "secrets"),
     ("list", "", "secrets"),
@@ -616,6 +670,14 @@ fn subject_binding_hits<'a>(
     hits
 }
 
+fn dashboard_bindings<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+    subject_binding_hits(
+        ctx,
+        |s| matches!(s, Subject::ServiceAccount { name, .. } if name.contains("kubernetes-dashboard")),
+        "the Kubernetes Dashboard's ServiceAccount (whoever reaches the Dashboard acts with it)",
+    )
+}
+
 fn subject_name(s: &Subject) -> &str {
     match s {
         Subject::User { name } | Subject::Group { name } | Subject::ServiceAccount { name, .. } => {
@@ -828,4 +890,28 @@ pub static CHECKS: &[Check] = &[
         BINDING_KINDS,
         &[c(NsaCisa, "N21"), c(Soc2, "CC6.3"), c(PciDss, "7.2.2"), c(Iso27001, "A.8.2"), c(Nist800190, "4.3.1")],
         kube_system_configmaps_hits),
+    rbac_check("KSPM-R-020", "Subjects can delete events", Severity::Low,
+        "Deleting events removes the trail of what happened (pods started, images pulled, probes failing) before anyone looks.",
+        "Keep event deletion for the garbage collector; ship events to external storage.",
+        BINDING_KINDS,
+        &[c(NsaCisa, "N22"), c(Soc2, "CC7.2"), c(PciDss, "10.3.2"), c(Hipaa, "164.312(b)"), c(Iso27001, "A.8.15")],
+        cover_tracks),
+    rbac_check("KSPM-R-021", "Subjects can rewrite Service endpoints", Severity::Medium,
+        "Writing Endpoints, EndpointSlices or a Service's status redirects the Service's traffic to any address, inside or outside the cluster.",
+        "Leave endpoints to the endpoint controllers; grant write access only to the network components that need it.",
+        BINDING_KINDS,
+        &[c(NsaCisa, "N21"), c(Soc2, "CC6.6"), c(Iso27001, "A.8.20"), c(Nist800190, "4.3.3")],
+        hijack_endpoints),
+    rbac_check("KSPM-R-022", "Subjects can create or change role bindings", Severity::Low,
+        "Creating bindings is the first half of a privilege escalation: with `bind` on a role, or holding its permissions already, the subject hands them to any identity.",
+        "Restrict binding management to the platform's RBAC automation.",
+        BINDING_KINDS,
+        &[c(CisKubernetes, "5.1.8"), c(NsaCisa, "N21"), c(Soc2, "CC6.3"), c(Iso27001, "A.5.18"), c(Nist800190, "4.3.1")],
+        manage_bindings),
+    rbac_check("KSPM-R-023", "Binding grants permissions to the Dashboard's ServiceAccount", Severity::Medium,
+        "The Kubernetes Dashboard acts with its ServiceAccount (skip-login or token mode): whatever that account is granted, every Dashboard visitor gets.",
+        "Bind nothing to the Dashboard's ServiceAccount; log in to the Dashboard with each user's own token.",
+        BINDING_KINDS,
+        &[c(NsaCisa, "N25"), c(NsaCisa, "N21"), c(Iso27001, "A.5.15")],
+        dashboard_bindings),
 ];

@@ -291,6 +291,18 @@ pub static CHECKS: &[Check] = &[
         needs: Needs::Nothing,
         run: no_pdb,
     },
+    Check {
+        id: "KSPM-Q-011",
+        title: "Container without any securityContext",
+        severity: Severity::Info,
+        description: "Neither the pod nor the container sets a securityContext: everything is left to the image and the runtime's defaults.",
+        remediation: "Set at least runAsNonRoot, allowPrivilegeEscalation: false, capabilities.drop: [ALL], readOnlyRootFilesystem and a seccomp profile.",
+        kinds: WORKLOAD_KINDS,
+        controls: &[c(CisKubernetes, "5.7.3"), c(Iso27001, "A.8.9")],
+        profile: Profile::All,
+        needs: Needs::Nothing,
+        run: no_security_context,
+    },
 ];
 
 fn naked_pods<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
@@ -342,6 +354,38 @@ fn no_pdb<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
                     object: o,
                     message: format!("{kind} with {replicas} replicas has no PodDisruptionBudget"),
                     evidence: vec![Evidence::new("spec.replicas", replicas)],
+                });
+            }
+        }
+    }
+    hits
+}
+
+fn no_security_context<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+    let mut hits = Vec::new();
+    for t in ctx.inv.pod_templates() {
+        let pod_sc = t
+            .spec
+            .get("securityContext")
+            .and_then(Value::as_object)
+            .is_some_and(|m| !m.is_empty());
+        if pod_sc {
+            continue;
+        }
+        for c in t.containers() {
+            let ctr_sc = c
+                .container
+                .get("securityContext")
+                .and_then(Value::as_object)
+                .is_some_and(|m| !m.is_empty());
+            if !ctr_sc && c.list != "ephemeralContainers" {
+                hits.push(Hit {
+                    object: t.owner,
+                    message: format!("container `{}` and its pod set no securityContext", c.name),
+                    evidence: vec![Evidence::new(
+                        t.container_path(&c, "securityContext"),
+                        Value::Null,
+                    )],
                 });
             }
         }

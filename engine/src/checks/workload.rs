@@ -232,6 +232,18 @@ pub static CHECKS: &[Check] = &[
         needs: Needs::Nothing,
         run: sudo_entrypoint,
     },
+    Check {
+        id: "KSPM-W-030",
+        title: "User workload in kube-system",
+        severity: Severity::Medium,
+        description: "kube-system holds the cluster's own components and their highly privileged ServiceAccounts and Secrets; an application there shares their trust boundary and is usually exempt from the Pod Security level and policies other namespaces get.",
+        remediation: "Move the workload to its own namespace with a Pod Security level, NetworkPolicies and narrow RBAC.",
+        kinds: WORKLOAD_KINDS,
+        controls: &[c(NsaCisa, "N13"), c(Iso27001, "A.8.22"), c(Nist800190, "4.3.3")],
+        profile: Profile::Security,
+        needs: Needs::Nothing,
+        run: kube_system_user_workloads,
+    },
 ];
 
 /// `true` only for a JSON `true`: a missing field or any other value is the API default (false).
@@ -732,4 +744,84 @@ fn sudo_entrypoint<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
         }
     }
     hits
+}
+
+/// Name prefixes of components Kubernetes, the managed providers and common cluster add-ons run
+/// in kube-system.
+const SYSTEM_COMPONENTS: &[&str] = &[
+    "coredns",
+    "kube-dns",
+    "kube-proxy",
+    "kube-apiserver",
+    "kube-controller-manager",
+    "kube-scheduler",
+    "etcd",
+    "metrics-server",
+    "cluster-autoscaler",
+    "konnectivity",
+    "aws-node",
+    "aws-load-balancer-controller",
+    "ebs-csi",
+    "efs-csi",
+    "eks-pod-identity-agent",
+    "vpc-cni",
+    "gke-",
+    "fluentbit-gke",
+    "pdcsi",
+    "netd",
+    "event-exporter",
+    "l7-default-backend",
+    "ip-masq-agent",
+    "calico",
+    "cilium",
+    "antrea",
+    "weave",
+    "flannel",
+    "kube-flannel",
+    "azure-",
+    "cloud-node-manager",
+    "csi-azure",
+    "csi-",
+    "konnectivity-agent",
+    "tunnelfront",
+    "aks-",
+    "omsagent",
+    "ama-",
+    "secrets-store-csi",
+    "node-local-dns",
+    "nvidia-",
+    "kube-state-metrics",
+    "dns-autoscaler",
+    "coredns-autoscaler",
+];
+
+fn is_system_component(o: &crate::object::Object) -> bool {
+    let marked = o.labels.contains_key("addonmanager.kubernetes.io/mode")
+        || o.labels
+            .get("kubernetes.io/cluster-service")
+            .map(String::as_str)
+            == Some("true")
+        || o.labels.contains_key("eks.amazonaws.com/component")
+        || o.labels.contains_key("tier")
+            && o.labels.get("tier").map(String::as_str) == Some("control-plane")
+        || o.annotations.contains_key("kubernetes.io/config.mirror");
+    marked || SYSTEM_COMPONENTS.iter().any(|p| o.name.starts_with(p))
+}
+
+fn kube_system_user_workloads<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+    ctx.inv
+        .pod_templates()
+        .into_iter()
+        .filter(|t| {
+            t.owner.effective_namespace() == Some("kube-system") && !is_system_component(t.owner)
+        })
+        .map(|t| Hit {
+            object: t.owner,
+            message: format!(
+                "{} {} runs in kube-system but is not a recognised cluster component",
+                t.owner.kind, t.owner.name
+            ),
+            evidence: vec![Evidence::new("metadata.namespace", "kube-system")],
+        })
+        .collect()
 }
