@@ -216,6 +216,17 @@ fn namespace_objects(rng: &mut Rng, ns: &str, shape: &Shape, out: &mut Vec<Value
         out.push(json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": meta(&format!("binding-{b:02}"), Some(ns), &uid(rng), json!({})),
             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": role_kind, "name": role}, "subjects": [subject]}));
     }
+    // One public entry per namespace: an Ingress to the first service.
+    if shape.apps > 0 {
+        let mut tls = json!([]);
+        if rng.chance(70) {
+            tls = json!([{"hosts": [format!("{ns}.example.com")], "secretName": format!("{ns}-tls")}]);
+        }
+        out.push(json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": meta("web", Some(ns), &uid(rng), json!({})),
+            "spec": {"ingressClassName": "nginx", "tls": tls, "rules": [{"host": format!("{ns}.example.com"), "http": {"paths": [{"path": "/", "pathType": "Prefix",
+                "backend": {"service": {"name": "svc-000", "port": {"number": 80}}}}]}}]},
+            "status": {"loadBalancer": {"ingress": [{"ip": "203.0.113.10"}]}}}));
+    }
     if rng.chance(50) {
         out.push(json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": meta("default-deny", Some(ns), &uid(rng), json!({})),
             "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}}));
