@@ -33,6 +33,10 @@ struct Cli {
 enum Command {
     /// Scan snapshot directories, files or fleets and report findings.
     Scan(ScanArgs),
+    /// Read a live cluster (read-only) and write it in the snapshot format.
+    Collect(CollectArgs),
+    /// Print the least-privilege ClusterRole and binding the live collector needs.
+    CollectorRbac,
     /// Per-control compliance (pass, fail, not assessable) for one framework.
     Compliance(ComplianceArgs),
     /// Would Pod Security Admission admit these objects? (exact upstream semantics)
@@ -162,9 +166,11 @@ impl From<OutputFormat> for Format {
 
 #[derive(Args)]
 struct ComplianceArgs {
-    /// Snapshot paths.
-    #[arg(required = true)]
+    /// Snapshot paths (optional with --kubeconfig/--context).
+    #[arg(required_unless_present_any = ["kubeconfig", "context"])]
     paths: Vec<PathBuf>,
+    #[command(flatten)]
+    live: LiveArgs,
     /// Framework: cis-kubernetes, cis-eks, cis-gke, cis-aks, nsa-cisa, pss, soc2, pci-dss,
     /// hipaa, iso-27001, nist-800-190.
     #[arg(long)]
@@ -254,11 +260,67 @@ fn parse_version(s: &str) -> Result<Version, String> {
     s.parse()
 }
 
+/// How to reach a live cluster.
+#[derive(Args, Clone)]
+struct LiveArgs {
+    /// Kubeconfig file (default: $KUBECONFIG or ~/.kube/config).
+    #[arg(long)]
+    kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context (default: the current context).
+    #[arg(long)]
+    context: Option<String>,
+    /// Average API requests per second (client-side limit).
+    #[arg(long, default_value_t = 20.0)]
+    qps: f64,
+    /// Burst of API requests above the average.
+    #[arg(long, default_value_t = 40)]
+    burst: u32,
+    /// Do not read kubelet settings through nodes/proxy/configz.
+    #[arg(long)]
+    no_kubelet_config: bool,
+    /// Objects per list request.
+    #[arg(long, default_value_t = 500)]
+    page_size: u32,
+}
+
+impl LiveArgs {
+    fn wanted(&self) -> bool {
+        self.kubeconfig.is_some() || self.context.is_some()
+    }
+
+    fn options(&self) -> kspm_collectors::live::LiveOptions {
+        kspm_collectors::live::LiveOptions {
+            kubeconfig: self.kubeconfig.clone(),
+            context: self.context.clone(),
+            limits: kspm_collectors::live::http::Limits {
+                qps: self.qps,
+                burst: self.burst,
+                ..Default::default()
+            },
+            concurrency: 4,
+            page_size: self.page_size,
+            skip_kubelet_config: self.no_kubelet_config,
+        }
+    }
+}
+
+#[derive(Args)]
+struct CollectArgs {
+    #[command(flatten)]
+    live: LiveArgs,
+    /// Directory to write the snapshot to.
+    #[arg(long)]
+    out: PathBuf,
+}
+
 #[derive(Args)]
 struct ScanArgs {
-    /// Snapshot paths: cluster directories, manifest files or fleet directories.
-    #[arg(required = true)]
+    /// Snapshot paths: cluster directories, manifest files or fleet directories (optional with
+    /// --kubeconfig/--context, which scan a live cluster).
+    #[arg(required_unless_present_any = ["kubeconfig", "context"])]
     paths: Vec<PathBuf>,
+    #[command(flatten)]
+    live: LiveArgs,
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
     format: OutputFormat,
@@ -322,6 +384,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Scan(args) => scan(args),
         Command::Pss(args) => pss(args),
         Command::Compliance(args) => compliance(args),
+        Command::Collect(args) => {
+            let n = kspm_api::pipeline::collect_to(&args.live.options(), &args.out)
+                .map_err(anyhow::Error::msg)?;
+            eprintln!("kspm: wrote {n} objects to {}", args.out.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::CollectorRbac => {
+            print!("{}", include_str!("../deploy/collector-rbac.yaml"));
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Query {
             command: QueryCommand::Paths(args),
         } => query_paths(args),
@@ -366,7 +438,12 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
         allowed_registries: args.allowed_registries.clone(),
         today: Some(kspm_api::pipeline::today_utc()),
     };
-    let outcome = kspm_api::pipeline::scan_paths(&args.paths, &options);
+    let outcome = if args.live.wanted() {
+        kspm_api::pipeline::scan_live(&args.live.options(), &args.paths, &options)
+            .map_err(anyhow::Error::msg)?
+    } else {
+        kspm_api::pipeline::scan_paths(&args.paths, &options)
+    };
     let report = &outcome.report;
     if report.clusters.is_empty() {
         let reasons: Vec<String> = report
@@ -539,7 +616,12 @@ fn compliance(args: ComplianceArgs) -> Result<ExitCode> {
         allowed_registries: args.allowed_registries,
         ..Default::default()
     };
-    let outcome = kspm_api::pipeline::scan_paths(&args.paths, &options);
+    let outcome = if args.live.wanted() {
+        kspm_api::pipeline::scan_live(&args.live.options(), &args.paths, &options)
+            .map_err(anyhow::Error::msg)?
+    } else {
+        kspm_api::pipeline::scan_paths(&args.paths, &options)
+    };
     if outcome.report.clusters.is_empty() {
         bail!("nothing to scan");
     }

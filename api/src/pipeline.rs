@@ -80,6 +80,56 @@ fn civil_date(days: i64) -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
+/// Reads one live cluster through its API server (read-only) and evaluates it, together with
+/// any snapshot paths given alongside.
+pub fn scan_live(
+    live: &kspm_collectors::live::LiveOptions,
+    paths: &[PathBuf],
+    options: &ScanOptions,
+) -> Result<ScanOutcome, String> {
+    let started = Instant::now();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    let collection = runtime
+        .block_on(kspm_collectors::live::collect(live))
+        .map_err(|e| e.to_string())?;
+    let plan = kspm_collectors::files::plan(paths);
+    let mut results = vec![evaluate_cluster_result(&collection.snapshot, options)];
+    results.extend(parallel_map(&plan.clusters, |source| {
+        evaluate_cluster_result(&kspm_collectors::files::load_source(source), options)
+    }));
+    let report = assemble(results, &plan.errors);
+    info!(
+        objects = report.summary.objects,
+        findings = report.summary.findings,
+        total_ms = started.elapsed().as_millis() as u64,
+        "live scan finished"
+    );
+    Ok(ScanOutcome { report })
+}
+
+/// Reads one live cluster and writes it in the snapshot format.
+pub fn collect_to(
+    live: &kspm_collectors::live::LiveOptions,
+    out: &std::path::Path,
+) -> Result<usize, String> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    let collection = runtime
+        .block_on(kspm_collectors::live::collect(live))
+        .map_err(|e| e.to_string())?;
+    kspm_collectors::live::write_snapshot(&collection, out)
+        .map_err(|e| format!("{}: {e}", out.display()))?;
+    for e in &collection.snapshot.errors {
+        tracing::warn!("{e}");
+    }
+    Ok(collection.snapshot.objects.len())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

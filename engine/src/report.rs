@@ -358,6 +358,18 @@ pub fn assemble(results: Vec<ClusterResult>, fleet_errors: &[LoadError]) -> Repo
     }
 }
 
+/// The first kind a check needs that the collector could not list.
+fn coverage_gap<'g>(check: &checks::Check, gaps: &'g [String]) -> Option<&'g str> {
+    const RBAC_KINDS: &[&str] = &["Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"];
+    // Effective-permission checks need every RBAC kind, whatever object they report on.
+    let needs_rbac = check.id.starts_with("KSPM-R-") || check.id == "KSPM-S-008";
+    gaps.iter()
+        .find(|g| {
+            check.kinds.contains(&g.as_str()) || (needs_rbac && RBAC_KINDS.contains(&g.as_str()))
+        })
+        .map(String::as_str)
+}
+
 /// Everything one cluster contributes to the report (see [`evaluate_cluster_result`]).
 pub struct ClusterResult {
     findings: Vec<Finding>,
@@ -486,6 +498,10 @@ fn evaluate_cluster(
                 check.id,
                 format!("{} is not in the selected profile", check.id),
             );
+            continue;
+        }
+        if let Some(kind) = coverage_gap(check, &cluster.coverage_gaps) {
+            skipped.insert(check.id, format!("the collector could not list {kind}"));
             continue;
         }
         if let Some(why) = check.needs.missing(&ctx) {

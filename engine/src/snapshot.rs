@@ -80,6 +80,9 @@ pub struct ClusterSnapshot {
     pub objects: Vec<Object>,
     /// What could not be read.
     pub errors: Vec<LoadError>,
+    /// Kinds the collector was not allowed (or not able) to list: checks that need them are
+    /// reported as not assessable rather than passing.
+    pub coverage_gaps: Vec<String>,
 }
 
 /// A fleet: every cluster of one scan.

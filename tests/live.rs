@@ -1,0 +1,268 @@
+//! The live collector against the fake API server: same results as the offline scan of the same
+//! files, GET only, no Secret value ever requested, faults survived, gaps reported.
+
+mod common;
+#[path = "support/fake_apiserver.rs"]
+mod fake_apiserver;
+
+use common::{kspm, repo};
+use fake_apiserver::FakeApiServer;
+use serde_json::Value;
+use std::fs;
+use std::path::Path;
+
+/// Findings and paths without where they were read from (files vs the API).
+fn essence(report: &Value) -> (Vec<String>, Vec<String>) {
+    let findings = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {} {} {} {}",
+                f["check"], f["resource"], f["message"], f["evidence"], f["on_attack_path"]
+            )
+        })
+        .collect();
+    let paths = report["attack_paths"]
+        .as_array()
+        .expect("paths")
+        .iter()
+        .map(|p| {
+            format!(
+                "{} {} {} {}",
+                p["source"], p["target"], p["score"], p["nodes"]
+            )
+        })
+        .collect();
+    (findings, paths)
+}
+
+fn scan_json(args: &[&str]) -> Value {
+    let mut all = vec!["scan", "-f", "json"];
+    all.extend_from_slice(args);
+    let out = kspm(&all);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("json")
+}
+
+fn live_equals_offline(dir: &Path, context: &str, page_size: &str) -> Vec<fake_apiserver::Logged> {
+    let server = FakeApiServer::start(dir);
+    let tmp = tempfile::tempdir().expect("tmp");
+    let kubeconfig = server.kubeconfig(tmp.path(), context);
+    let live = scan_json(&[
+        "--kubeconfig",
+        kubeconfig.to_str().expect("utf8"),
+        "--page-size",
+        page_size,
+    ]);
+    let offline = scan_json(&[dir.to_str().expect("utf8")]);
+    assert_eq!(live["clusters"][0]["name"], context);
+    assert_eq!(
+        live["errors"].as_array().map(Vec::len),
+        Some(0),
+        "{}",
+        live["errors"]
+    );
+    let (lf, lp) = essence(&live);
+    let (of, op) = essence(&offline);
+    assert_eq!(
+        lf, of,
+        "findings differ between the live and the offline scan"
+    );
+    assert_eq!(
+        lp, op,
+        "attack paths differ between the live and the offline scan"
+    );
+    assert!(!lf.is_empty());
+    // Read-only: every request was a GET.
+    let log = server.log();
+    assert!(log.len() > 20);
+    assert!(
+        log.iter().all(|r| r.method == "GET"),
+        "{:?}",
+        log.iter().find(|r| r.method != "GET")
+    );
+    // Secrets were only ever listed as metadata.
+    let secret_requests: Vec<_> = log.iter().filter(|r| r.path.contains("/secrets")).collect();
+    assert!(!secret_requests.is_empty());
+    assert!(
+        secret_requests
+            .iter()
+            .all(|r| r.accept.contains("as=PartialObjectMetadataList")),
+        "{secret_requests:?}"
+    );
+    log
+}
+
+#[test]
+fn live_scan_of_the_fixture_equals_the_offline_scan() {
+    let _ = live_equals_offline(&repo().join("tests/fixtures/small-cluster"), "small", "1");
+}
+
+#[test]
+fn live_scan_of_a_demo_cluster_equals_the_offline_scan() {
+    let log = live_equals_offline(
+        &repo().join("examples/demo-fleet/eks-prod-us-east-1"),
+        "eks-prod-us-east-1",
+        "7",
+    );
+    // Lists were paginated (7 objects a page) and followed to the end.
+    assert!(log.iter().any(|r| r.query.contains("continue=")));
+}
+
+#[test]
+fn secret_values_are_never_requested_and_never_written() {
+    let canary = "kspm-live-canary-93c1f0a2";
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().join("c");
+    fs::create_dir_all(&dir).expect("mkdir");
+    fs::write(dir.join("kspm-cluster.yaml"), "name: c\n").expect("write");
+    fs::write(
+        dir.join("secrets.yaml"),
+        format!("apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: shop\n  annotations:\n    kubectl.kubernetes.io/last-applied-configuration: '{{\"stringData\":{{\"p\":\"{canary}\"}}}}'\ntype: Opaque\nstringData:\n  p: {canary}\ndata:\n  q: a3NwbS1saXZlLWNhbmFyeS05M2MxZjBhMg==\n---\napiVersion: v1\nkind: Secret\nmetadata: {{name: tok, namespace: shop, annotations: {{kubernetes.io/service-account.name: app}}}}\ntype: kubernetes.io/service-account-token\ndata: {{token: a3NwbS1saXZlLWNhbmFyeS05M2MxZjBhMg==}}\n"),
+    )
+    .expect("write");
+    let server = FakeApiServer::start(&dir);
+    let kubeconfig = server.kubeconfig(tmp.path(), "c");
+    let k = kubeconfig.to_str().expect("utf8");
+    let out_dir = tmp.path().join("collected");
+    let collect = kspm(&[
+        "-vvv",
+        "collect",
+        "--kubeconfig",
+        k,
+        "--out",
+        out_dir.to_str().expect("utf8"),
+    ]);
+    assert!(
+        collect.status.success(),
+        "{}",
+        String::from_utf8_lossy(&collect.stderr)
+    );
+    let scan = kspm(&["-vvv", "scan", "--kubeconfig", k, "-f", "json"]);
+    for out in [&collect, &scan] {
+        for text in [
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        ] {
+            assert!(
+                !text.contains(canary) && !text.contains("a3NwbS1saXZlLWNhbmFyeS05M2MxZjBhMg"),
+                "canary leaked"
+            );
+        }
+    }
+    for e in fs::read_dir(&out_dir).expect("collected") {
+        let text = fs::read_to_string(e.expect("entry").path()).unwrap_or_default();
+        assert!(
+            !text.contains(canary) && !text.contains("a3NwbS1saXZlLWNhbmFyeS05M2MxZjBhMg"),
+            "canary written to disk"
+        );
+    }
+    // The token Secret's type was learned through a field selector.
+    let v: Value = serde_json::from_slice(&scan.stdout).expect("json");
+    assert!(v["findings"]
+        .as_array()
+        .expect("f")
+        .iter()
+        .any(|f| f["check"] == "KSPM-S-007" && f["resource"] == "Secret:shop/tok"));
+    assert!(server.log().iter().any(|r| r
+        .query
+        .contains("fieldSelector=type%3Dkubernetes.io%2Fservice-account-token")));
+    assert!(server.log().iter().all(|r| r.method == "GET"));
+    // The collected snapshot scans offline to the same findings.
+    let offline = scan_json(&[out_dir.to_str().expect("utf8")]);
+    assert_eq!(essence(&offline).0, essence(&v).0);
+}
+
+#[test]
+fn faults_are_retried_and_forbidden_kinds_become_gaps() {
+    let fixture = repo().join("tests/fixtures/small-cluster");
+    let server = FakeApiServer::start(&fixture);
+    server.faults(|f| {
+        f.fail_first.insert("deployments".into(), vec![429, 500]);
+        f.fail_first.insert("pods".into(), vec![503]);
+        f.expire_continue_once = true;
+        f.forbidden.insert("clusterroles".into());
+    });
+    let tmp = tempfile::tempdir().expect("tmp");
+    let kubeconfig = server.kubeconfig(tmp.path(), "small");
+    let v = scan_json(&[
+        "--kubeconfig",
+        kubeconfig.to_str().expect("utf8"),
+        "--page-size",
+        "1",
+    ]);
+    // Retried lists still arrive whole: the privileged DaemonSet is found.
+    assert!(v["findings"]
+        .as_array()
+        .expect("f")
+        .iter()
+        .any(|f| f["check"] == "KSPM-W-001"));
+    assert_eq!(v["clusters"][0]["kinds"]["Deployment"], 1);
+    // The expired continue token made the collector relist from the start.
+    let log = server.log();
+    assert!(
+        log.iter()
+            .filter(|r| r.path.ends_with("/deployments"))
+            .count()
+            >= 3,
+        "429 and 500 were retried"
+    );
+    // A forbidden kind is a coverage gap: reported, and the RBAC checks are not assessable.
+    let errors = v["errors"].as_array().expect("errors");
+    assert!(
+        errors.iter().any(|e| e["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("forbidden to list clusterroles")),
+        "{errors:?}"
+    );
+    assert!(!v["findings"]
+        .as_array()
+        .expect("f")
+        .iter()
+        .any(|f| f["check"].as_str().unwrap_or("").starts_with("KSPM-R-")));
+    let cis = v["compliance"]
+        .as_array()
+        .expect("c")
+        .iter()
+        .find(|c| c["framework"] == "cis-kubernetes")
+        .expect("cis");
+    let c511 = cis["controls"]
+        .as_array()
+        .expect("controls")
+        .iter()
+        .find(|c| c["id"] == "5.1.1")
+        .expect("5.1.1");
+    assert_eq!(c511["status"], "not_assessable");
+    assert!(c511["reason"]
+        .as_str()
+        .unwrap_or("")
+        .contains("ClusterRole"));
+}
+
+#[test]
+fn unreachable_cluster_is_a_clear_error() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let cfg = tmp.path().join("kubeconfig");
+    fs::write(&cfg, "apiVersion: v1\nkind: Config\nclusters:\n- name: x\n  cluster: {server: 'http://127.0.0.1:9'}\ncontexts:\n- name: x\n  context: {cluster: x, user: u}\nusers:\n- name: u\n  user: {token: t}\ncurrent-context: x\n").expect("write");
+    let out = kspm(&[
+        "scan",
+        "--kubeconfig",
+        cfg.to_str().expect("utf8"),
+        "--qps",
+        "1000",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot reach the API server"));
+    let rbac = kspm(&["collector-rbac"]);
+    let text = String::from_utf8_lossy(&rbac.stdout);
+    assert!(
+        text.contains("kind: ClusterRole") && !text.contains("verbs: [get, list, watch, create")
+    );
+}
