@@ -95,6 +95,8 @@ struct ClusterBuilder<'g, 'a> {
     guarded_namespaces: HashSet<String>,
     /// User names that some binding names (impersonation targets).
     bound_users: Vec<String>,
+    /// Group names that some binding names.
+    bound_groups: Vec<String>,
     /// Labels of each pod template, by the owner's node reference.
     template_labels: HashMap<String, std::collections::BTreeMap<String, String>>,
 }
@@ -183,6 +185,17 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
+        let bound_groups: Vec<String> = rbac
+            .bindings
+            .iter()
+            .flat_map(|b| b.subjects.iter())
+            .filter_map(|s| match s {
+                Subject::Group { name } => Some(name.clone()),
+                _ => None,
+            })
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
         ClusterBuilder {
             g,
             cluster,
@@ -197,6 +210,7 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
             template_labels,
             guarded_namespaces,
             bound_users,
+            bound_groups,
         }
     }
 
@@ -802,6 +816,8 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
         });
         let internet = self.g.node(None, "Internet", NodeKind::Internet);
         let mut public_addresses: HashSet<String> = HashSet::new();
+        // Ingress controllers (by controller name) behind an internet-facing load balancer.
+        let mut public_controllers: BTreeMap<&'static str, String> = BTreeMap::new();
         for s in self.inv.of_kind("Service").to_vec() {
             let ns = s.effective_namespace().unwrap_or("default");
             let si = self.n(&s.node_ref(), NodeKind::Service);
@@ -810,8 +826,10 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
                 .pointer("/spec/type")
                 .and_then(Value::as_str)
                 .unwrap_or("ClusterIP");
+            let mut public_lb = false;
             if ty == "LoadBalancer" {
                 if let Some(ev) = internet_facing_lb(s, self.cluster.info.provider) {
+                    public_lb = true;
                     for a in lb_addresses(s) {
                         public_addresses.insert(a);
                     }
@@ -846,6 +864,20 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
                 if !ports.is_empty() && !ports.iter().any(|p| target_port_resolves(p, t)) {
                     continue;
                 }
+                if public_lb {
+                    for c in t.containers() {
+                        let image = c
+                            .container
+                            .get("image")
+                            .and_then(Value::as_str)
+                            .unwrap_or("");
+                        if let Some(controller) = ingress_controller_of_image(image) {
+                            public_controllers
+                                .entry(controller)
+                                .or_insert_with(|| s.node_ref());
+                        }
+                    }
+                }
                 let w = self.n(&t.owner.node_ref(), NodeKind::Workload);
                 self.g.edge(
                     si,
@@ -870,11 +902,19 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
                 .iter()
                 .find(|a| public_addresses.contains(*a))
                 .cloned();
-            let exposed = match (&via, cloud_public) {
-                (Some(a), _) => Some(format!(
+            let by_class = self.ingress_controller(i).and_then(|controller| {
+                public_controllers
+                    .get(controller.as_str())
+                    .map(|svc| (controller, svc.clone()))
+            });
+            let exposed = match (&via, cloud_public, by_class) {
+                (Some(a), _, _) => Some(format!(
                     "address {a} is an internet-facing LoadBalancer's (the ingress controller)"
                 )),
-                (None, Some(why)) if !addrs.is_empty() => Some(why.to_string()),
+                (None, Some(why), _) if !addrs.is_empty() => Some(why.to_string()),
+                (None, _, Some((controller, svc))) => Some(format!(
+                    "its ingress class is served by {controller}, whose {svc} is an internet-facing LoadBalancer"
+                )),
                 _ => None,
             };
             let Some(ev) = exposed else { continue };
@@ -890,6 +930,46 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
                 );
             }
         }
+    }
+
+    /// The controller that serves an Ingress: its class (field or annotation, else the default
+    /// IngressClass) → the IngressClass's `spec.controller`, or the usual controller of a
+    /// well-known class name when the snapshot has no IngressClass objects.
+    fn ingress_controller(&self, i: &Object) -> Option<String> {
+        let classes = self.inv.of_kind("IngressClass");
+        let name = i
+            .body
+            .pointer("/spec/ingressClassName")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .or_else(|| i.annotations.get("kubernetes.io/ingress.class").cloned())
+            .or_else(|| {
+                classes
+                    .iter()
+                    .find(|c| {
+                        c.annotations
+                            .get("ingressclass.kubernetes.io/is-default-class")
+                            .map(String::as_str)
+                            == Some("true")
+                    })
+                    .map(|c| c.name.clone())
+            })?;
+        if let Some(c) = classes.iter().find(|c| c.name == name) {
+            return c
+                .body
+                .pointer("/spec/controller")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+        }
+        let guess = match name.as_str() {
+            "nginx" | "ingress-nginx" => "k8s.io/ingress-nginx",
+            "traefik" => "traefik.io/ingress-controller",
+            "haproxy" => "haproxy.org/ingress-controller/haproxy",
+            "kong" => "ingress-controllers.konghq.com/kong",
+            "contour" => "projectcontour.io/ingress-controller",
+            _ => return None,
+        };
+        Some(guess.to_string())
     }
 
     /// Services with at least one ready endpoint (when the snapshot has EndpointSlices).
@@ -1377,14 +1457,18 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
                 ns_req,
                 None,
             ) {
-                if let Some(b) = any_of(
-                    &[
-                        ("bind", "rbac.authorization.k8s.io", "clusterroles"),
-                        ("bind", "rbac.authorization.k8s.io", "roles"),
-                    ],
-                    ns_req,
-                    Some("cluster-admin"),
-                ) {
+                // Any of the roles that own a namespace: cluster-admin, admin or edit.
+                let bindable = ["cluster-admin", "admin", "edit"].iter().find_map(|r| {
+                    any_of(
+                        &[
+                            ("bind", "rbac.authorization.k8s.io", "clusterroles"),
+                            ("bind", "rbac.authorization.k8s.io", "roles"),
+                        ],
+                        ns_req,
+                        Some(r),
+                    )
+                });
+                if let Some(b) = bindable {
                     let ev = format!(
                         "can create RoleBindings {where_} via {} and bind roles via {}",
                         rb.describe(),
@@ -1462,6 +1546,42 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
                         g.describe()
                     ),
                 );
+            } else if rbac.may_grant_in(&bindings, ns_req, "impersonate", "", "serviceaccounts") {
+                // ServiceAccounts named in resourceNames (impersonation is namespaced).
+                let candidates: Vec<(String, String)> = self
+                    .service_accounts
+                    .iter()
+                    .filter(|(ns, _)| scope.as_deref().is_none_or(|s| s == ns))
+                    .cloned()
+                    .collect();
+                for (ns, name) in candidates {
+                    let req_ns = if scope.is_some() {
+                        ns.as_str()
+                    } else {
+                        ANY_NAMESPACE
+                    };
+                    if let Some(g) = grant(
+                        "impersonate",
+                        "",
+                        "serviceaccounts",
+                        Some(req_ns),
+                        Some(&name),
+                    ) {
+                        let sai = self.n(
+                            &format!("ServiceAccount:{ns}/{name}"),
+                            NodeKind::ServiceAccount,
+                        );
+                        self.g.edge(
+                            subject,
+                            sai,
+                            T::IMPERSONATE,
+                            format!(
+                                "can impersonate ServiceAccount {ns}/{name} via {}",
+                                g.describe()
+                            ),
+                        );
+                    }
+                }
             }
             // Evict pods + taint nodes: pods reschedule onto a node the attacker holds.
             let evict = any_of(
@@ -1556,6 +1676,20 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
                     T::IMPERSONATE,
                     format!("can impersonate any group via {}", g.describe()),
                 );
+            } else if rbac.may_grant_in(bindings, Some(ANY_NAMESPACE), "impersonate", "", "groups")
+            {
+                // Groups named in resourceNames: each bound group it may become.
+                for gname in &self.bound_groups.clone() {
+                    if let Some(g) = grant("impersonate", "", "groups", Some(gname)) {
+                        let gi = self.n(&format!("Group:{gname}"), NodeKind::Group);
+                        self.g.edge(
+                            subject,
+                            gi,
+                            T::IMPERSONATE,
+                            format!("can impersonate group {gname} via {}", g.describe()),
+                        );
+                    }
+                }
             }
         }
         // Binding cluster roles cluster-wide.
@@ -1563,6 +1697,22 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
             .iter()
             .find_map(|v| grant(v, "rbac.authorization.k8s.io", "clusterrolebindings", None));
         if let Some(c) = crb {
+            // Binding edit or admin cluster-wide: every namespace's pods and Secrets.
+            if let Some(b) = ["admin", "edit"]
+                .iter()
+                .find_map(|r| grant("bind", "rbac.authorization.k8s.io", "clusterroles", Some(r)))
+            {
+                let ev = format!(
+                    "can create ClusterRoleBindings via {} and bind {} cluster-wide via {}",
+                    c.describe(),
+                    b.role.rules[b.rule],
+                    b.describe()
+                );
+                let sas = self.n("ServiceAccounts:*", NodeKind::Hub);
+                let secrets = self.n("AllSecrets", NodeKind::AllSecrets);
+                self.g.edge(subject, sas, T::BIND_ROLE, ev.clone());
+                self.g.edge(subject, secrets, T::BIND_ROLE, ev);
+            }
             if let Some(b) = grant(
                 "bind",
                 "rbac.authorization.k8s.io",
@@ -1596,25 +1746,51 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
                 Some("kubernetes.io/*"),
             )
         });
-        if let (Some(c), Some(a), Some(s)) = (
+        // Approving (approval subresource + approve on the signer) or signing directly (status
+        // subresource + sign on the signer) both yield a certificate.
+        let sign = grant(
+            "sign",
+            "certificates.k8s.io",
+            "signers",
+            Some("kubernetes.io/kube-apiserver-client"),
+        )
+        .or_else(|| {
+            grant(
+                "sign",
+                "certificates.k8s.io",
+                "signers",
+                Some("kubernetes.io/*"),
+            )
+        });
+        let approval = grant(
+            "update",
+            "certificates.k8s.io",
+            "certificatesigningrequests/approval",
+            Some("any"),
+        );
+        let status = grant(
+            "update",
+            "certificates.k8s.io",
+            "certificatesigningrequests/status",
+            Some("any"),
+        );
+        let issue = match (approval.zip(signer), status.zip(sign)) {
+            (Some(pair), _) | (None, Some(pair)) => Some(pair),
+            _ => None,
+        };
+        if let (Some(c), Some((a, s))) = (
             grant(
                 "create",
                 "certificates.k8s.io",
                 "certificatesigningrequests",
                 None,
             ),
-            grant(
-                "update",
-                "certificates.k8s.io",
-                "certificatesigningrequests/approval",
-                Some("any"),
-            ),
-            signer,
+            issue,
         ) {
             // EKS does not issue kube-apiserver-client certificates.
             if self.cluster.info.provider != Provider::Eks {
                 let ids = self.n("Identities:*", NodeKind::Hub);
-                self.g.edge(subject, ids, T::CSR_MINT_CLIENT_CERT, format!("can create CSRs via {}, approve them via {} and the kube-apiserver-client signer via {}", c.describe(), a.describe(), s.describe()));
+                self.g.edge(subject, ids, T::CSR_MINT_CLIENT_CERT, format!("can create CSRs via {}, approve or sign them via {} and the kube-apiserver-client signer via {}", c.describe(), a.describe(), s.describe()));
             }
         }
         if let Some(g) = grant("get", "", "nodes/proxy", Some("any"))
@@ -1995,6 +2171,24 @@ fn cloud_managed_public_ingress(i: &Object) -> Option<&'static str> {
             Some("Azure Application Gateway ingress on a public frontend")
         }
         _ => None,
+    }
+}
+
+/// The IngressClass controller name an image implements.
+fn ingress_controller_of_image(image: &str) -> Option<&'static str> {
+    let name = image.split(['@']).next().unwrap_or(image);
+    if name.contains("ingress-nginx/controller") {
+        Some("k8s.io/ingress-nginx")
+    } else if name.contains("traefik") {
+        Some("traefik.io/ingress-controller")
+    } else if name.contains("haproxy") && name.contains("ingress") {
+        Some("haproxy.org/ingress-controller/haproxy")
+    } else if name.contains("kong") {
+        Some("ingress-controllers.konghq.com/kong")
+    } else if name.contains("contour") {
+        Some("projectcontour.io/ingress-controller")
+    } else {
+        None
     }
 }
 

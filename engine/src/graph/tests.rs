@@ -206,6 +206,35 @@ fn internet_to_ingress_and_nodeport() {
         "Ingress:app/i",
         Technique::INTERNET_TO_INGRESS
     ));
+    // A manifest Ingress (no status yet) of class nginx, served by a public ingress-nginx.
+    let ctrl_workload = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "ingress-nginx-controller", "namespace": "app"},
+        "spec": {"template": {"metadata": {"labels": {"app": "ctrl"}}, "spec": {"containers": [{"name": "c", "image": "registry.k8s.io/ingress-nginx/controller:v1.12.1"}]}}}});
+    let public_ctrl = svc(
+        "ctrl",
+        json!({"type": "LoadBalancer", "selector": {"app": "ctrl"}}),
+        json!({}),
+        lb_status("203.0.113.10"),
+    );
+    let internal_ctrl = svc(
+        "ctrl",
+        json!({"type": "LoadBalancer", "selector": {"app": "ctrl"}}),
+        json!({"networking.gke.io/load-balancer-type": "Internal"}),
+        lb_status("10.0.0.9"),
+    );
+    let classed = json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "m", "namespace": "app"},
+        "spec": {"ingressClassName": "nginx", "defaultBackend": {"service": {"name": "web", "port": {"number": 80}}}}});
+    assert!(has(
+        &graph(&[ctrl_workload.clone(), public_ctrl, classed.clone()]),
+        "Internet",
+        "Ingress:app/m",
+        Technique::INTERNET_TO_INGRESS
+    ));
+    assert!(!has(
+        &graph(&[ctrl_workload, internal_ctrl, classed]),
+        "Internet",
+        "Ingress:app/m",
+        Technique::INTERNET_TO_INGRESS
+    ));
     let np = svc("np", json!({"type": "NodePort"}), json!({}), json!({}));
     let node = |t: &str| json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1"}, "status": {"addresses": [{"type": t, "address": "198.51.100.7"}]}});
     assert!(has(
@@ -1011,6 +1040,19 @@ fn bind_and_escalate() {
             && !has(&g, ALICE, "ClusterAdmin", Technique::BIND_ROLE),
         "a RoleBinding-granted bind works only in its namespace"
     );
+    let bind_edit = grant(
+        json!([{"verbs": ["create"], "apiGroups": ["rbac.authorization.k8s.io"], "resources": ["rolebindings"]}, {"verbs": ["bind"], "apiGroups": ["rbac.authorization.k8s.io"], "resources": ["clusterroles"], "resourceNames": ["edit"]}]),
+        true,
+    );
+    assert!(
+        has(
+            &graph(&bind_edit),
+            ALICE,
+            "Secrets:app",
+            Technique::BIND_ROLE
+        ),
+        "binding edit in the namespace owns it"
+    );
     let escalate = grant(
         json!([{"verbs": ["escalate", "update"], "apiGroups": ["rbac.authorization.k8s.io"], "resources": ["clusterroles"]}]),
         false,
@@ -1056,6 +1098,19 @@ fn cluster_scoped_abuse() {
             Technique::CSR_MINT_CLIENT_CERT
         ),
         "EKS does not issue these certificates"
+    );
+    let signing = json!([
+        {"verbs": ["create"], "apiGroups": ["certificates.k8s.io"], "resources": ["certificatesigningrequests"]},
+        {"verbs": ["update"], "apiGroups": ["certificates.k8s.io"], "resources": ["certificatesigningrequests/status"]},
+        {"verbs": ["sign"], "apiGroups": ["certificates.k8s.io"], "resources": ["signers"], "resourceNames": ["kubernetes.io/*"]}]);
+    assert!(
+        has(
+            &graph(&grant(signing, false)),
+            ALICE,
+            "Identities:*",
+            Technique::CSR_MINT_CLIENT_CERT
+        ),
+        "signing directly works too"
     );
     let mut no_signer = csr;
     no_signer.as_array_mut().map(|a| a.pop());
