@@ -33,6 +33,8 @@ struct Cli {
 enum Command {
     /// Scan snapshot directories, files or fleets and report findings.
     Scan(ScanArgs),
+    /// Watch a live cluster and print findings and attack paths as they appear and resolve.
+    Watch(WatchArgs),
     /// Read a live cluster (read-only) and write it in the snapshot format.
     Collect(CollectArgs),
     /// Print the least-privilege ClusterRole and binding the live collector needs.
@@ -305,6 +307,21 @@ impl LiveArgs {
 }
 
 #[derive(Args)]
+struct WatchArgs {
+    #[command(flatten)]
+    live: LiveArgs,
+    /// Output: `table` (human lines) or `json` (one JSON object per line).
+    #[arg(short, long, value_enum, default_value_t = PssFormat::Table)]
+    format: PssFormat,
+    /// Milliseconds to wait for more changes before re-evaluating.
+    #[arg(long, default_value_t = 50)]
+    settle_ms: u64,
+    /// Stop after this many updates (default: run until interrupted).
+    #[arg(long)]
+    max_updates: Option<usize>,
+}
+
+#[derive(Args)]
 struct CollectArgs {
     #[command(flatten)]
     live: LiveArgs,
@@ -384,6 +401,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Scan(args) => scan(args),
         Command::Pss(args) => pss(args),
         Command::Compliance(args) => compliance(args),
+        Command::Watch(args) => watch(args),
         Command::Collect(args) => {
             let n = kspm_api::pipeline::collect_to(&args.live.options(), &args.out)
                 .map_err(anyhow::Error::msg)?;
@@ -773,5 +791,67 @@ fn query_reach(args: QueryReachArgs) -> Result<ExitCode> {
         }
     };
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn watch(args: WatchArgs) -> Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let json = args.format == PssFormat::Json;
+    let mut count = 0usize;
+    let live = args.live.options();
+    let scan_options = ScanOptions::default();
+    let result = runtime.block_on(async {
+        let run = kspm_api::watch::run(
+            &live,
+            &scan_options,
+            std::time::Duration::from_millis(args.settle_ms),
+            |u| {
+                count += 1;
+                let mut out = std::io::stdout().lock();
+                let latency_ms = u.latency.as_secs_f64() * 1000.0;
+                if json {
+                    let line = |event: &str, body: serde_json::Value| serde_json::json!({"event": event, "data": body}).to_string();
+                    for f in &u.added_findings {
+                        let _ = writeln!(out, "{}", line("finding_added", serde_json::to_value(f).unwrap_or_default()));
+                    }
+                    for f in &u.resolved_findings {
+                        let _ = writeln!(out, "{}", line("finding_resolved", serde_json::to_value(f).unwrap_or_default()));
+                    }
+                    for p in &u.added_paths {
+                        let _ = writeln!(out, "{}", line("path_added", serde_json::to_value(p).unwrap_or_default()));
+                    }
+                    for p in &u.resolved_paths {
+                        let _ = writeln!(out, "{}", line("path_resolved", serde_json::to_value(p).unwrap_or_default()));
+                    }
+                    let _ = writeln!(out, "{}", line("update", serde_json::json!({"initial": u.initial, "changes": u.changes, "objects": u.objects, "latency_ms": latency_ms})));
+                } else if u.initial {
+                    let _ = writeln!(out, "watching: {} objects, {} findings, {} attack paths", u.objects, u.added_findings.len(), u.added_paths.len());
+                } else {
+                    for f in &u.added_findings {
+                        let _ = writeln!(out, "+ {:<8} {}  {}  {}", f.severity, f.check, f.resource, f.message);
+                    }
+                    for f in &u.resolved_findings {
+                        let _ = writeln!(out, "- {:<8} {}  {}  {}", f.severity, f.check, f.resource, f.message);
+                    }
+                    for p in &u.added_paths {
+                        let _ = writeln!(out, "+ path   {}", render::paths::one_line(p));
+                    }
+                    for p in &u.resolved_paths {
+                        let _ = writeln!(out, "- path   {}", render::paths::one_line(p));
+                    }
+                    let _ = writeln!(out, "  ({} change(s), re-evaluated in {latency_ms:.0} ms)", u.changes);
+                }
+                let _ = out.flush();
+                args.max_updates.is_none_or(|m| count < m)
+            },
+        );
+        tokio::select! {
+            r = run => r,
+            _ = tokio::signal::ctrl_c() => Ok(()),
+        }
+    });
+    result.map_err(anyhow::Error::msg)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -266,3 +266,181 @@ fn unreachable_cluster_is_a_clear_error() {
         text.contains("kind: ClusterRole") && !text.contains("verbs: [get, list, watch, create")
     );
 }
+
+#[test]
+fn watch_reports_changes_and_survives_dropped_connections_and_expired_versions() {
+    use kspm_api::watch::{run, WatchUpdate};
+    use std::sync::mpsc;
+    use std::time::Duration;
+    let server = std::sync::Arc::new(FakeApiServer::start(
+        &repo().join("tests/fixtures/small-cluster"),
+    ));
+    let tmp = tempfile::tempdir().expect("tmp");
+    let kubeconfig = server.kubeconfig(tmp.path(), "small");
+    let (tx, rx) = mpsc::channel::<WatchUpdate>();
+    let live = kspm_collectors::live::LiveOptions {
+        kubeconfig: Some(kubeconfig),
+        concurrency: 4,
+        page_size: 100,
+        skip_kubelet_config: true,
+        ..Default::default()
+    };
+    let runner = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .expect("rt");
+        rt.block_on(run(
+            &live,
+            &kspm_engine::ScanOptions::default(),
+            Duration::from_millis(30),
+            |u| tx.send(u).is_ok(),
+        ))
+    });
+    let next = |what: &str| {
+        rx.recv_timeout(Duration::from_secs(20))
+            .unwrap_or_else(|_| panic!("no update: {what}"))
+    };
+    let initial = next("initial");
+    assert!(
+        initial.initial
+            && initial
+                .added_findings
+                .iter()
+                .any(|f| f.check == "KSPM-W-001")
+    );
+    let wait_watches = |n: usize| {
+        for _ in 0..200 {
+            if server.open_watches() >= n {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("watches not open");
+    };
+    wait_watches(10);
+    let intruder = |name: &str| {
+        serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "shop"},
+        "spec": {"containers": [{"name": "c", "image": "x:1", "securityContext": {"privileged": true}}]}})
+    };
+    let privileged_on = |u: &WatchUpdate, name: &str| {
+        u.added_findings
+            .iter()
+            .any(|f| f.check == "KSPM-W-001" && f.resource == format!("Pod:shop/{name}"))
+    };
+    // An added pod appears within one update.
+    server.emit("pods", "ADDED", intruder("intruder"));
+    let u = next("added");
+    assert!(
+        privileged_on(&u, "intruder"),
+        "{:?}",
+        u.added_findings
+            .iter()
+            .map(|f| &f.resource)
+            .collect::<Vec<_>>()
+    );
+    assert!(u.latency < Duration::from_secs(5));
+    // Connections drop; a deletion made meanwhile is replayed from the resourceVersion.
+    server.close_watches();
+    server.emit("pods", "DELETED", intruder("intruder"));
+    let u = next("deleted");
+    assert!(u
+        .resolved_findings
+        .iter()
+        .any(|f| f.resource == "Pod:shop/intruder"));
+    assert!(
+        u.added_findings.is_empty(),
+        "nothing duplicated: {:?}",
+        u.added_findings
+            .iter()
+            .map(|f| &f.resource)
+            .collect::<Vec<_>>()
+    );
+    // The version expires: the client relists and keeps going.
+    wait_watches(10);
+    server.faults(|f| f.expire_next_watch = true);
+    server.close_watches();
+    std::thread::sleep(Duration::from_millis(500));
+    server.emit("pods", "ADDED", intruder("second"));
+    let mut seen = false;
+    while let Ok(u) = rx.recv_timeout(Duration::from_secs(10)) {
+        assert!(
+            u.resolved_findings
+                .iter()
+                .all(|f| f.resource != "DaemonSet:logging/log-shipper"),
+            "a relist must not lose objects"
+        );
+        if privileged_on(&u, "second") {
+            seen = true;
+            break;
+        }
+    }
+    assert!(seen, "change after the relist was seen");
+    drop(rx);
+    server.emit("pods", "DELETED", intruder("second"));
+    let _ = runner.join();
+    assert!(server.log().iter().all(|r| r.method == "GET"));
+}
+
+/// Watch latency on a generated 10,000-pod cluster served by the fake API server: from a watch
+/// event to updated findings and paths. Run: `cargo test --release --test live -- --ignored
+/// watch_latency --nocapture` (numbers in docs/benchmarks.md).
+#[test]
+#[ignore]
+fn watch_latency_on_a_10k_pod_cluster() {
+    use kspm_api::watch::{run, WatchUpdate};
+    use std::sync::mpsc;
+    use std::time::Duration;
+    let tmp = tempfile::tempdir().expect("tmp");
+    kspm_fleetgen::generate(
+        tmp.path(),
+        kspm_fleetgen::Shape::realistic(1, 10_000, false),
+        11,
+    )
+    .expect("generate");
+    let server = std::sync::Arc::new(FakeApiServer::start(&tmp.path().join("cluster-00")));
+    let kubeconfig = server.kubeconfig(tmp.path(), "cluster-00");
+    let (tx, rx) = mpsc::channel::<WatchUpdate>();
+    let live = kspm_collectors::live::LiveOptions {
+        kubeconfig: Some(kubeconfig),
+        concurrency: 4,
+        page_size: 500,
+        skip_kubelet_config: true,
+        ..Default::default()
+    };
+    let _runner = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .expect("rt");
+        rt.block_on(run(
+            &live,
+            &kspm_engine::ScanOptions::default(),
+            Duration::from_millis(10),
+            |u| tx.send(u).is_ok(),
+        ))
+    });
+    let initial = rx.recv_timeout(Duration::from_secs(300)).expect("initial");
+    println!(
+        "initial: {} objects, {} findings in {:?}",
+        initial.objects,
+        initial.added_findings.len(),
+        initial.latency
+    );
+    let mut latencies = Vec::new();
+    for i in 0..20 {
+        let pod = serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": format!("probe-{i}"), "namespace": "team-000"},
+            "spec": {"containers": [{"name": "c", "image": "x:1", "securityContext": {"privileged": true}}]}});
+        server.emit("pods", "ADDED", pod);
+        let u = rx.recv_timeout(Duration::from_secs(60)).expect("update");
+        latencies.push(u.latency);
+    }
+    latencies.sort();
+    let p = |q: f64| latencies[((latencies.len() as f64 - 1.0) * q).round() as usize];
+    println!(
+        "watch latency over 20 changes: p50 {:?}, p95 {:?}, max {:?}",
+        p(0.5),
+        p(0.95),
+        latencies[latencies.len() - 1]
+    );
+}

@@ -3,3 +3,4 @@
 //! grow here (see the README's status table).
 
 pub mod pipeline;
+pub mod watch;

@@ -6,16 +6,42 @@
 //! test can prove the collector never asks for them.
 #![allow(dead_code)]
 
-use http_body_util::Full;
-use hyper::body::Bytes;
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Frame};
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::Path;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use tokio::sync::mpsc;
+
+type Body = BoxBody<Bytes, Infallible>;
+
+/// A streaming body fed by a channel (`None` ends the stream).
+struct ChannelBody(mpsc::UnboundedReceiver<Option<Bytes>>);
+
+impl hyper::body::Body for ChannelBody {
+    type Data = Bytes;
+    type Error = Infallible;
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        match self.0.poll_recv(cx) {
+            Poll::Ready(Some(Some(b))) => Poll::Ready(Some(Ok(Frame::data(b)))),
+            Poll::Ready(_) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
 
 /// One request as the server saw it.
 #[derive(Debug, Clone)]
@@ -35,6 +61,8 @@ pub struct Faults {
     pub fail_first: HashMap<String, Vec<u16>>,
     /// Answer the first request carrying a continue token with 410.
     pub expire_continue_once: bool,
+    /// Answer the next watch with an ERROR 410 event ("resourceVersion too old").
+    pub expire_next_watch: bool,
 }
 
 struct Kind {
@@ -166,7 +194,11 @@ const KINDS: &[Kind] = &[
 ];
 
 struct State {
-    objects: Vec<Value>,
+    objects: Mutex<Vec<Value>>,
+    /// Watch events so far: (resourceVersion, resource, JSON line).
+    events: Mutex<Vec<(u64, String, Bytes)>>,
+    watchers: Mutex<Vec<(String, mpsc::UnboundedSender<Option<Bytes>>)>>,
+    rv: AtomicU64,
     kubelet: BTreeMap<String, Value>,
     version: String,
     log: Mutex<Vec<Logged>>,
@@ -262,7 +294,10 @@ impl FakeApiServer {
             })
             .unwrap_or_else(|| "1.33".into());
         let state = Arc::new(State {
-            objects,
+            objects: Mutex::new(objects),
+            events: Mutex::new(Vec::new()),
+            watchers: Mutex::new(Vec::new()),
+            rv: AtomicU64::new(1000),
             kubelet,
             version,
             log: Mutex::new(Vec::new()),
@@ -287,7 +322,7 @@ impl FakeApiServer {
                 tokio::spawn(async move {
                     let svc = service_fn(move |req| {
                         let st = Arc::clone(&st);
-                        async move { Ok::<_, std::convert::Infallible>(handle(&st, req)) }
+                        async move { Ok::<_, Infallible>(handle(&st, req)) }
                     });
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(TokioIo::new(stream), svc)
@@ -307,6 +342,67 @@ impl FakeApiServer {
         self.state.log.lock().expect("log").clone()
     }
 
+    /// Applies a watch event (`ADDED`, `MODIFIED`, `DELETED`) to the store and to every open
+    /// watch of `resource`; watches opened later from an older resourceVersion replay it.
+    pub fn emit(&self, resource: &str, event: &str, mut object: Value) {
+        let rv = self.state.rv.fetch_add(1, Ordering::SeqCst) + 1;
+        object["metadata"]["resourceVersion"] = json!(rv.to_string());
+        let kind = KINDS
+            .iter()
+            .find(|k| k.resource == resource)
+            .map(|k| k.kind)
+            .unwrap_or("");
+        let key = |o: &Value| {
+            (
+                o.pointer("/metadata/namespace").cloned(),
+                o.pointer("/metadata/name").cloned(),
+            )
+        };
+        {
+            let mut objects = self.state.objects.lock().expect("objects");
+            objects.retain(|o| {
+                !(o.get("kind").and_then(Value::as_str) == Some(kind) && key(o) == key(&object))
+            });
+            if event != "DELETED" {
+                let mut stored = object.clone();
+                stored["kind"] = json!(kind);
+                objects.push(stored);
+            }
+        }
+        let mut line =
+            serde_json::to_vec(&json!({"type": event, "object": object})).unwrap_or_default();
+        line.push(b'\n');
+        let line = Bytes::from(line);
+        self.state
+            .events
+            .lock()
+            .expect("events")
+            .push((rv, resource.to_string(), line.clone()));
+        self.state
+            .watchers
+            .lock()
+            .expect("watchers")
+            .retain(|(r, tx)| r != resource || tx.send(Some(line.clone())).is_ok());
+    }
+
+    /// Drops every open watch connection (the client must resume from its resourceVersion).
+    pub fn close_watches(&self) {
+        for (_, tx) in self.state.watchers.lock().expect("watchers").drain(..) {
+            let _ = tx.send(None);
+        }
+    }
+
+    /// Open watches.
+    pub fn open_watches(&self) -> usize {
+        self.state
+            .watchers
+            .lock()
+            .expect("watchers")
+            .iter()
+            .filter(|(_, tx)| !tx.is_closed())
+            .count()
+    }
+
     /// Changes the injected faults.
     pub fn faults(&self, f: impl FnOnce(&mut Faults)) {
         f(&mut self.state.faults.lock().expect("faults"));
@@ -324,17 +420,15 @@ impl FakeApiServer {
     }
 }
 
-fn json_response(status: u16, body: &Value) -> Response<Full<Bytes>> {
+fn json_response(status: u16, body: &Value) -> Response<Body> {
     Response::builder()
         .status(status)
         .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(
-            serde_json::to_vec(body).unwrap_or_default(),
-        )))
-        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+        .body(Full::new(Bytes::from(serde_json::to_vec(body).unwrap_or_default())).boxed())
+        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new()).boxed()))
 }
 
-fn status(code: u16, reason: &str, message: &str) -> Response<Full<Bytes>> {
+fn status(code: u16, reason: &str, message: &str) -> Response<Body> {
     let mut r = json_response(
         code,
         &json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": reason, "message": message, "code": code}),
@@ -371,7 +465,7 @@ fn decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-fn handle(st: &State, req: Request<hyper::body::Incoming>) -> Response<Full<Bytes>> {
+fn handle(st: &State, req: Request<hyper::body::Incoming>) -> Response<Body> {
     let path = req.uri().path().to_string();
     let query = req.uri().query().unwrap_or("").to_string();
     let accept = req
@@ -484,6 +578,35 @@ fn handle(st: &State, req: Request<hyper::body::Incoming>) -> Response<Full<Byte
             return status(410, "Expired", "The provided continue parameter is too old");
         }
     }
+    if query_param(&query, "watch").as_deref() == Some("1") {
+        let (tx, rx) = mpsc::unbounded_channel();
+        if std::mem::take(&mut st.faults.lock().expect("faults").expire_next_watch) {
+            let mut line = serde_json::to_vec(&json!({"type": "ERROR", "object": {"kind": "Status", "code": 410, "reason": "Expired", "message": "too old resource version"}})).unwrap_or_default();
+            line.push(b'\n');
+            let _ = tx.send(Some(Bytes::from(line)));
+            let _ = tx.send(None);
+        } else {
+            let since: u64 = query_param(&query, "resourceVersion")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            // Replay what happened since the client's resourceVersion, then go live.
+            let events = st.events.lock().expect("events");
+            for (rv, r, line) in events.iter() {
+                if *rv > since && r == resource {
+                    let _ = tx.send(Some(line.clone()));
+                }
+            }
+            st.watchers
+                .lock()
+                .expect("watchers")
+                .push((resource.to_string(), tx));
+        }
+        return Response::builder()
+            .status(200)
+            .header("content-type", "application/json")
+            .body(ChannelBody(rx).boxed())
+            .unwrap_or_else(|_| Response::new(Full::new(Bytes::new()).boxed()));
+    }
     let metadata_only = accept.contains("as=PartialObjectMetadataList");
     let type_filter = query_param(&query, "fieldSelector")
         .and_then(|fs| fs.strip_prefix("type=").map(str::to_string));
@@ -492,8 +615,8 @@ fn handle(st: &State, req: Request<hyper::body::Incoming>) -> Response<Full<Byte
     } else {
         format!("{group}/{version}")
     };
-    let mut items: Vec<Value> = st
-        .objects
+    let objects = st.objects.lock().expect("objects").clone();
+    let mut items: Vec<Value> = objects
         .iter()
         .filter(|o| o.get("kind").and_then(Value::as_str) == Some(kind.kind))
         .filter(|o| {
@@ -512,7 +635,7 @@ fn handle(st: &State, req: Request<hyper::body::Incoming>) -> Response<Full<Byte
     let page: Vec<Value> = items.drain(offset.min(items.len())..).take(limit).collect();
     let next = offset + page.len();
     let more = next
-        < st.objects
+        < objects
             .iter()
             .filter(|o| o.get("kind").and_then(Value::as_str) == Some(kind.kind))
             .count()
@@ -542,7 +665,7 @@ fn handle(st: &State, req: Request<hyper::body::Incoming>) -> Response<Full<Byte
     } else {
         api_version
     };
-    let mut meta = json!({"resourceVersion": "1000"});
+    let mut meta = json!({"resourceVersion": st.rv.load(Ordering::SeqCst).to_string()});
     if more && type_filter.is_none() {
         meta["continue"] = json!(format!("o:{next}"));
     }

@@ -109,6 +109,57 @@ impl ReadOnlyClient {
         }
     }
 
+    /// GETs a watch stream and hands each JSON line to `on_event` until the server ends the
+    /// stream. Only the connection is retried here; the caller resumes from its last
+    /// resourceVersion.
+    pub async fn watch_lines(
+        &self,
+        path_and_query: &str,
+        accept: &str,
+        mut on_event: impl FnMut(Value),
+    ) -> Result<(), HttpError> {
+        let wait = self.bucket.lock().await.reserve();
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
+        let req = Request::get(path_and_query)
+            .header(http::header::ACCEPT, accept)
+            .body(kube::client::Body::empty())
+            .map_err(|e| HttpError::Transport(e.to_string()))?;
+        let resp = tokio::time::timeout(self.limits.timeout, self.client.send(req))
+            .await
+            .map_err(|_| HttpError::Timeout)?
+            .map_err(|e| HttpError::Transport(e.to_string()))?;
+        if !resp.status().is_success() {
+            return Err(HttpError::Status(
+                resp.status().as_u16(),
+                "watch refused".into(),
+            ));
+        }
+        let mut body = resp.into_body();
+        let mut buf: Vec<u8> = Vec::new();
+        // A watch is idle between events; give up on a silent connection after a while.
+        let idle = self.limits.timeout * 10;
+        loop {
+            let frame = match tokio::time::timeout(idle, body.frame()).await {
+                Err(_) => return Err(HttpError::Timeout),
+                Ok(None) => return Ok(()),
+                Ok(Some(Err(e))) => return Err(HttpError::Transport(e.to_string())),
+                Ok(Some(Ok(f))) => f,
+            };
+            let Ok(data) = frame.into_data() else {
+                continue;
+            };
+            buf.extend_from_slice(&data);
+            while let Some(pos) = buf.iter().position(|b| *b == b'\n') {
+                let line: Vec<u8> = buf.drain(..=pos).collect();
+                if let Ok(v) = serde_json::from_slice::<Value>(&line) {
+                    on_event(v);
+                }
+            }
+        }
+    }
+
     /// GETs `path_and_query` and parses the JSON body.
     pub async fn get_json(&self, path_and_query: &str, accept: &str) -> Result<Value, HttpError> {
         let bytes = self.get(path_and_query, accept).await?;

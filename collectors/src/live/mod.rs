@@ -9,6 +9,7 @@
 //! the report lists it and the checks that needed it are "not assessable".
 
 pub mod http;
+pub mod watch;
 
 use self::http::{HttpError, Limits, ReadOnlyClient, METADATA_ONLY};
 use kspm_engine::object::Source;
@@ -38,10 +39,10 @@ pub struct LiveOptions {
 
 /// A resource the engine reads.
 #[derive(Debug, Clone)]
-struct Wanted {
-    group: &'static str,
-    resource: &'static str,
-    metadata_only: bool,
+pub(crate) struct Wanted {
+    pub(crate) group: &'static str,
+    pub(crate) resource: &'static str,
+    pub(crate) metadata_only: bool,
 }
 
 const fn w(group: &'static str, resource: &'static str) -> Wanted {
@@ -53,7 +54,7 @@ const fn w(group: &'static str, resource: &'static str) -> Wanted {
 }
 
 /// Every kind the engine uses.
-const WANTED: &[Wanted] = &[
+pub(crate) const WANTED: &[Wanted] = &[
     w("", "namespaces"),
     w("", "nodes"),
     w("", "pods"),
@@ -171,12 +172,12 @@ pub async fn connect(opts: &LiveOptions) -> Result<(kube::Client, String), Colle
     Ok((client, context))
 }
 
-struct Discovered {
+pub(crate) struct Discovered {
     /// (group, version, resource, kind, namespaced)
-    resources: Vec<(String, String, String, String, bool)>,
+    pub(crate) resources: Vec<(String, String, String, String, bool)>,
 }
 
-async fn discover(api: &ReadOnlyClient) -> Result<Discovered, HttpError> {
+pub(crate) async fn discover(api: &ReadOnlyClient) -> Result<Discovered, HttpError> {
     let mut resources = Vec::new();
     let mut add = |group: &str, version: &str, list: &Value| {
         for r in list
@@ -233,7 +234,7 @@ async fn discover(api: &ReadOnlyClient) -> Result<Discovered, HttpError> {
     Ok(Discovered { resources })
 }
 
-fn list_path(group: &str, version: &str, resource: &str) -> String {
+pub(crate) fn list_path(group: &str, version: &str, resource: &str) -> String {
     if group.is_empty() {
         format!("/api/{version}/{resource}")
     } else {
@@ -249,6 +250,19 @@ async fn list_all(
     page: u32,
     field_selector: Option<&str>,
 ) -> Result<Vec<Value>, HttpError> {
+    list_all_rv(api, path, accept, page, field_selector)
+        .await
+        .map(|(items, _)| items)
+}
+
+/// [`list_all`] that also returns the list's resourceVersion (where a watch starts).
+pub(crate) async fn list_all_rv(
+    api: &ReadOnlyClient,
+    path: &str,
+    accept: &str,
+    page: u32,
+    field_selector: Option<&str>,
+) -> Result<(Vec<Value>, String), HttpError> {
     let mut relists = 0;
     'relist: loop {
         let mut items = Vec::new();
@@ -280,14 +294,19 @@ async fn list_all(
                 .filter(|t| !t.is_empty())
                 .map(str::to_string);
             if token.is_none() {
-                return Ok(items);
+                let rv = list
+                    .pointer("/metadata/resourceVersion")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string();
+                return Ok((items, rv));
             }
         }
     }
 }
 
 /// Percent-encodes a query value.
-fn encode(s: &str) -> String {
+pub(crate) fn encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         match b {
@@ -300,7 +319,8 @@ fn encode(s: &str) -> String {
     out
 }
 
-fn detect_provider(nodes: &[Value]) -> Provider {
+/// The managed platform a cluster runs on, judged from its nodes (providerID and labels).
+pub fn detect_provider(nodes: &[Value]) -> Provider {
     for n in nodes {
         let provider_id = n
             .pointer("/spec/providerID")

@@ -1,0 +1,217 @@
+//! Continuous mode: a live inventory kept by watches, re-evaluated after every batch of changes,
+//! reporting the findings and attack paths that appear or resolve. The service reuses this loop.
+
+use kspm_collectors::live::watch::{watch, Change};
+use kspm_collectors::live::{connect, detect_provider, LiveOptions};
+use kspm_engine::object::Source;
+use kspm_engine::parse::object_from_map;
+use kspm_engine::report::AttackPath;
+use kspm_engine::snapshot::{ClusterInfo, ClusterSnapshot};
+use kspm_engine::{assemble, evaluate_cluster_result, Finding, Report, ScanOptions};
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+/// What changed after one batch of cluster changes.
+#[derive(Debug, Default)]
+pub struct WatchUpdate {
+    /// True for the first evaluation (everything is "added").
+    pub initial: bool,
+    /// Findings that appeared.
+    pub added_findings: Vec<Finding>,
+    /// Findings that resolved.
+    pub resolved_findings: Vec<Finding>,
+    /// Attack paths that appeared.
+    pub added_paths: Vec<AttackPath>,
+    /// Attack paths that resolved.
+    pub resolved_paths: Vec<AttackPath>,
+    /// Changes applied in this batch.
+    pub changes: usize,
+    /// From the earliest change of the batch to the updated report.
+    pub latency: Duration,
+    /// Objects in the inventory.
+    pub objects: usize,
+}
+
+fn finding_key(f: &Finding) -> String {
+    format!("{}|{}|{}", f.check, f.resource, f.message)
+}
+
+fn object_key(v: &Value) -> (String, String) {
+    (
+        v.pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string(),
+        v.pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string(),
+    )
+}
+
+/// The inventory: every object by resource and key.
+#[derive(Default)]
+struct Inventory {
+    by_resource: BTreeMap<String, BTreeMap<(String, String), Value>>,
+}
+
+impl Inventory {
+    fn apply(&mut self, change: Change) -> Instant {
+        match change {
+            Change::Replace {
+                resource,
+                items,
+                at,
+            } => {
+                let set = items.into_iter().map(|v| (object_key(&v), v)).collect();
+                self.by_resource.insert(resource.stem.clone(), set);
+                at
+            }
+            Change::Upsert {
+                resource,
+                object,
+                at,
+            } => {
+                self.by_resource
+                    .entry(resource.stem.clone())
+                    .or_default()
+                    .insert(object_key(&object), object);
+                at
+            }
+            Change::Delete {
+                resource,
+                object,
+                at,
+            } => {
+                if let Some(set) = self.by_resource.get_mut(&resource.stem) {
+                    set.remove(&object_key(&object));
+                }
+                at
+            }
+        }
+    }
+
+    fn snapshot(&self, name: &str) -> ClusterSnapshot {
+        let mut c = ClusterSnapshot::default();
+        let nodes: Vec<Value> = self
+            .by_resource
+            .get("nodes")
+            .map(|m| m.values().cloned().collect())
+            .unwrap_or_default();
+        c.info = ClusterInfo {
+            name: name.to_string(),
+            provider: detect_provider(&nodes),
+            ..Default::default()
+        };
+        c.origin = format!("api://{name}");
+        for (stem, set) in &self.by_resource {
+            for v in set.values() {
+                if let Value::Object(map) = v.clone() {
+                    if let Ok(o) = object_from_map(
+                        map,
+                        Source {
+                            file: format!("api://{name}/{stem}"),
+                            line: None,
+                        },
+                    ) {
+                        c.objects.push(o);
+                    }
+                }
+            }
+        }
+        c
+    }
+}
+
+/// Diffs two reports.
+fn diff(before: Option<&Report>, after: &Report) -> WatchUpdate {
+    let old_f: HashMap<String, &Finding> = before
+        .map(|r| r.findings.iter().map(|f| (finding_key(f), f)).collect())
+        .unwrap_or_default();
+    let new_f: HashMap<String, &Finding> =
+        after.findings.iter().map(|f| (finding_key(f), f)).collect();
+    let old_p: HashMap<&str, &AttackPath> = before
+        .map(|r| r.attack_paths.iter().map(|p| (p.id.as_str(), p)).collect())
+        .unwrap_or_default();
+    let new_p: HashMap<&str, &AttackPath> = after
+        .attack_paths
+        .iter()
+        .map(|p| (p.id.as_str(), p))
+        .collect();
+    let mut u = WatchUpdate {
+        initial: before.is_none(),
+        added_findings: after
+            .findings
+            .iter()
+            .filter(|f| !old_f.contains_key(&finding_key(f)))
+            .cloned()
+            .collect(),
+        added_paths: after
+            .attack_paths
+            .iter()
+            .filter(|p| !old_p.contains_key(p.id.as_str()))
+            .cloned()
+            .collect(),
+        objects: after.summary.objects,
+        ..Default::default()
+    };
+    if let Some(b) = before {
+        u.resolved_findings = b
+            .findings
+            .iter()
+            .filter(|f| !new_f.contains_key(&finding_key(f)))
+            .cloned()
+            .collect();
+        u.resolved_paths = b
+            .attack_paths
+            .iter()
+            .filter(|p| !new_p.contains_key(p.id.as_str()))
+            .cloned()
+            .collect();
+    }
+    u
+}
+
+/// Watches the cluster of `live` and calls `on_update` after every batch of changes (the first
+/// call carries the initial state). Returns when `on_update` returns false or the watches end.
+pub async fn run(
+    live: &LiveOptions,
+    options: &ScanOptions,
+    settle: Duration,
+    mut on_update: impl FnMut(WatchUpdate) -> bool,
+) -> Result<(), String> {
+    let (client, name) = connect(live).await.map_err(|e| e.to_string())?;
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let opts = live.clone();
+    let watcher = tokio::spawn(async move { watch(client, opts, tx).await });
+    let mut inventory = Inventory::default();
+    let mut previous: Option<Report> = None;
+    // The initial lists arrive resource by resource: wait until they stop coming.
+    let initial_settle = settle.max(Duration::from_millis(300));
+    while let Some(first) = rx.recv().await {
+        let mut earliest = inventory.apply(first);
+        let mut changes = 1;
+        let window = if previous.is_none() {
+            initial_settle
+        } else {
+            settle
+        };
+        while let Ok(Some(c)) = tokio::time::timeout(window, rx.recv()).await {
+            earliest = earliest.min(inventory.apply(c));
+            changes += 1;
+        }
+        let cluster = inventory.snapshot(&name);
+        let report = assemble(vec![evaluate_cluster_result(&cluster, options)], &[]);
+        let mut update = diff(previous.as_ref(), &report);
+        update.changes = changes;
+        update.latency = earliest.elapsed();
+        previous = Some(report);
+        if !on_update(update) {
+            break;
+        }
+    }
+    watcher.abort();
+    Ok(())
+}
