@@ -90,6 +90,7 @@ impl Inventory {
                 }
                 at
             }
+            Change::Synced => Instant::now(),
         }
     }
 
@@ -188,17 +189,27 @@ pub async fn run(
     let watcher = tokio::spawn(async move { watch(client, opts, tx).await });
     let mut inventory = Inventory::default();
     let mut previous: Option<Report> = None;
-    // The initial lists arrive resource by resource: wait until they stop coming.
-    let initial_settle = settle.max(Duration::from_millis(300));
-    while let Some(first) = rx.recv().await {
-        let mut earliest = inventory.apply(first);
-        let mut changes = 1;
-        let window = if previous.is_none() {
-            initial_settle
+    // The initial lists arrive resource by resource: evaluate once they all have.
+    let mut synced = false;
+    while !synced {
+        match rx.recv().await {
+            Some(Change::Synced) => synced = true,
+            Some(c) => {
+                inventory.apply(c);
+            }
+            None => return Err("the watches ended before the initial lists completed".into()),
+        }
+    }
+    loop {
+        let (mut earliest, mut changes) = if previous.is_none() {
+            (Instant::now(), 0)
         } else {
-            settle
+            match rx.recv().await {
+                Some(c) => (inventory.apply(c), 1),
+                None => break,
+            }
         };
-        while let Ok(Some(c)) = tokio::time::timeout(window, rx.recv()).await {
+        while let Ok(Some(c)) = tokio::time::timeout(settle, rx.recv()).await {
             earliest = earliest.min(inventory.apply(c));
             changes += 1;
         }

@@ -46,6 +46,8 @@ pub enum Change {
         /// When the event arrived.
         at: Instant,
     },
+    /// Every resource has delivered its initial list: the inventory is complete.
+    Synced,
     /// An object was deleted.
     Delete {
         /// Which resource.
@@ -85,6 +87,7 @@ pub async fn watch(
     let api = Arc::new(ReadOnlyClient::new(client, opts.limits));
     let discovered = discover(&api).await?;
     let mut tasks = tokio::task::JoinSet::new();
+    let mut resources = Vec::new();
     for want in WANTED {
         let Some((group, version, resource, kind, _)) = discovered
             .resources
@@ -109,10 +112,19 @@ pub async fn watch(
             path: list_path(&group, &version, &resource),
             metadata_only: want.metadata_only,
         });
+        resources.push(res);
+    }
+    // The last resource to finish its initial list announces that the inventory is complete.
+    let pending = Arc::new(std::sync::atomic::AtomicUsize::new(resources.len()));
+    if resources.is_empty() {
+        let _ = tx.send(Change::Synced);
+    }
+    for res in resources {
         let api = Arc::clone(&api);
         let tx = tx.clone();
         let page = opts.page_size.max(1);
-        tasks.spawn(async move { watch_resource(api, res, tx, page).await });
+        let pending = Arc::clone(&pending);
+        tasks.spawn(async move { watch_resource(api, res, tx, page, pending).await });
     }
     drop(tx);
     while tasks.join_next().await.is_some() {}
@@ -164,8 +176,13 @@ async fn watch_resource(
     res: Arc<Resource>,
     tx: mpsc::UnboundedSender<Change>,
     page: u32,
+    pending: Arc<std::sync::atomic::AtomicUsize>,
 ) {
-    let Some(mut rv) = relist(&api, &res, &tx, page).await else {
+    let first = relist(&api, &res, &tx, page).await;
+    if pending.fetch_sub(1, std::sync::atomic::Ordering::SeqCst) == 1 {
+        let _ = tx.send(Change::Synced);
+    }
+    let Some(mut rv) = first else {
         return;
     };
     let accept = if res.metadata_only {
