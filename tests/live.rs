@@ -267,21 +267,21 @@ fn unreachable_cluster_is_a_clear_error() {
     );
 }
 
-#[test]
-fn watch_reports_changes_and_survives_dropped_connections_and_expired_versions() {
-    use kspm_api::watch::{run, WatchUpdate};
-    use std::sync::mpsc;
-    use std::time::Duration;
-    let server = std::sync::Arc::new(FakeApiServer::start(
-        &repo().join("tests/fixtures/small-cluster"),
-    ));
-    let tmp = tempfile::tempdir().expect("tmp");
-    let kubeconfig = server.kubeconfig(tmp.path(), "small");
-    let (tx, rx) = mpsc::channel::<WatchUpdate>();
+/// Runs `kspm watch`'s loop against `kubeconfig` on its own thread; every update arrives on the
+/// returned channel, and the loop ends once the receiver is dropped.
+fn spawn_watch(
+    kubeconfig: std::path::PathBuf,
+    page_size: u32,
+    settle: std::time::Duration,
+) -> (
+    std::sync::mpsc::Receiver<kspm_api::watch::WatchUpdate>,
+    std::thread::JoinHandle<Result<(), String>>,
+) {
+    let (tx, rx) = std::sync::mpsc::channel();
     let live = kspm_collectors::live::LiveOptions {
         kubeconfig: Some(kubeconfig),
         concurrency: 4,
-        page_size: 100,
+        page_size,
         skip_kubelet_config: true,
         ..Default::default()
     };
@@ -290,13 +290,25 @@ fn watch_reports_changes_and_survives_dropped_connections_and_expired_versions()
             .enable_all()
             .build()
             .expect("rt");
-        rt.block_on(run(
+        rt.block_on(kspm_api::watch::run(
             &live,
             &kspm_engine::ScanOptions::default(),
-            Duration::from_millis(30),
+            settle,
             |u| tx.send(u).is_ok(),
         ))
     });
+    (rx, runner)
+}
+
+#[test]
+fn watch_reports_changes_and_survives_dropped_connections_and_expired_versions() {
+    use std::time::Duration;
+    let server = std::sync::Arc::new(FakeApiServer::start(
+        &repo().join("tests/fixtures/small-cluster"),
+    ));
+    let tmp = tempfile::tempdir().expect("tmp");
+    let kubeconfig = server.kubeconfig(tmp.path(), "small");
+    let (rx, runner) = spawn_watch(kubeconfig, 100, Duration::from_millis(30));
     let next = |what: &str| {
         rx.recv_timeout(Duration::from_secs(20))
             .unwrap_or_else(|_| panic!("no update: {what}"))
@@ -323,7 +335,7 @@ fn watch_reports_changes_and_survives_dropped_connections_and_expired_versions()
         serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "shop"},
         "spec": {"containers": [{"name": "c", "image": "x:1", "securityContext": {"privileged": true}}]}})
     };
-    let privileged_on = |u: &WatchUpdate, name: &str| {
+    let privileged_on = |u: &kspm_api::watch::WatchUpdate, name: &str| {
         u.added_findings
             .iter()
             .any(|f| f.check == "KSPM-W-001" && f.resource == format!("Pod:shop/{name}"))
@@ -388,8 +400,6 @@ fn watch_reports_changes_and_survives_dropped_connections_and_expired_versions()
 #[test]
 #[ignore]
 fn watch_latency_on_a_10k_pod_cluster() {
-    use kspm_api::watch::{run, WatchUpdate};
-    use std::sync::mpsc;
     use std::time::Duration;
     let tmp = tempfile::tempdir().expect("tmp");
     kspm_fleetgen::generate(
@@ -400,26 +410,7 @@ fn watch_latency_on_a_10k_pod_cluster() {
     .expect("generate");
     let server = std::sync::Arc::new(FakeApiServer::start(&tmp.path().join("cluster-00")));
     let kubeconfig = server.kubeconfig(tmp.path(), "cluster-00");
-    let (tx, rx) = mpsc::channel::<WatchUpdate>();
-    let live = kspm_collectors::live::LiveOptions {
-        kubeconfig: Some(kubeconfig),
-        concurrency: 4,
-        page_size: 500,
-        skip_kubelet_config: true,
-        ..Default::default()
-    };
-    let _runner = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .expect("rt");
-        rt.block_on(run(
-            &live,
-            &kspm_engine::ScanOptions::default(),
-            Duration::from_millis(10),
-            |u| tx.send(u).is_ok(),
-        ))
-    });
+    let (rx, _runner) = spawn_watch(kubeconfig, 500, Duration::from_millis(10));
     let initial = rx.recv_timeout(Duration::from_secs(300)).expect("initial");
     println!(
         "initial: {} objects, {} findings in {:?}",

@@ -63,6 +63,26 @@ pub struct ContainerRef<'a> {
     pub name: &'a str,
 }
 
+impl<'a> ContainerRef<'a> {
+    /// The container's `env` entries with their indexes.
+    pub fn env(&self) -> impl Iterator<Item = (usize, &'a Value)> + 'a {
+        self.array("env").enumerate()
+    }
+
+    /// The container's `volumeMounts` entries.
+    pub fn volume_mounts(&self) -> impl Iterator<Item = &'a Value> + 'a {
+        self.array("volumeMounts")
+    }
+
+    fn array(&self, field: &str) -> impl Iterator<Item = &'a Value> + 'a {
+        self.container
+            .get(field)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+    }
+}
+
 impl<'a> PodTemplate<'a> {
     /// Every container: `containers`, then `initContainers`, then `ephemeralContainers`.
     pub fn containers(&self) -> impl Iterator<Item = ContainerRef<'a>> + 'a {

@@ -249,14 +249,7 @@ fn duplicate_env<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     for t in ctx.inv.pod_templates() {
         for ctr in t.containers() {
             let mut seen = HashSet::new();
-            for (i, e) in ctr
-                .container
-                .get("env")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .enumerate()
-            {
+            for (i, e) in ctr.env() {
                 let name = e.get("name").and_then(Value::as_str).unwrap_or("");
                 if !seen.insert(name) {
                     hits.push(Hit {

@@ -135,14 +135,7 @@ fn secrets_in_env<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     for t in ctx.inv.pod_templates() {
         for c in t.containers() {
             let mut ev = Vec::new();
-            for (i, e) in c
-                .container
-                .get("env")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .enumerate()
-            {
+            for (i, e) in c.env() {
                 if let Some(r) = e.pointer("/valueFrom/secretKeyRef") {
                     let name = r.get("name").and_then(Value::as_str).unwrap_or("");
                     ev.push(Evidence::new(
@@ -270,14 +263,7 @@ fn literal_credentials_in_env<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     let mut hits = Vec::new();
     for t in ctx.inv.pod_templates() {
         for c in t.containers() {
-            for (i, e) in c
-                .container
-                .get("env")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .enumerate()
-            {
+            for (i, e) in c.env() {
                 let name = e.get("name").and_then(Value::as_str).unwrap_or("");
                 let Some(value) = e.get("value").and_then(Value::as_str) else {
                     continue;

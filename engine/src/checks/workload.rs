@@ -309,21 +309,7 @@ fn host_path<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
             }
             let vol_name = vol.get("name").and_then(Value::as_str).unwrap_or("");
             let host = hp.get("path").and_then(Value::as_str).unwrap_or("");
-            let writable: Vec<&str> = t
-                .containers()
-                .filter(|ctr| {
-                    ctr.container
-                        .get("volumeMounts")
-                        .and_then(Value::as_array)
-                        .into_iter()
-                        .flatten()
-                        .any(|m| {
-                            m.get("name").and_then(Value::as_str) == Some(vol_name)
-                                && !is_true(m.get("readOnly"))
-                        })
-                })
-                .map(|ctr| ctr.name)
-                .collect();
+            let writable = writable_by(&t, vol_name);
             let access = if writable.is_empty() {
                 String::from("read-only or unmounted")
             } else {
@@ -371,6 +357,18 @@ fn normalise(path: &str) -> String {
 /// Whether `dir` is `path` or one of its parents.
 fn is_parent_or_same(dir: &str, path: &str) -> bool {
     dir == "/" || path == dir || path.starts_with(&format!("{dir}/"))
+}
+
+/// Names of the containers that mount volume `volume` without `readOnly: true`.
+fn writable_by<'a>(t: &PodTemplate<'a>, volume: &str) -> Vec<&'a str> {
+    t.containers()
+        .filter(|c| {
+            c.volume_mounts().any(|m| {
+                m.get("name").and_then(Value::as_str) == Some(volume) && !is_true(m.get("readOnly"))
+            })
+        })
+        .map(|c| c.name)
+        .collect()
 }
 
 fn host_path_volumes<'a>(t: &PodTemplate<'a>) -> Vec<(usize, &'a str, String)> {
@@ -463,21 +461,7 @@ fn sensitive_host_path<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
             if is_runtime_socket_path(&path) || !is_sensitive_path(&path) {
                 continue;
             }
-            let writable: Vec<&str> = t
-                .containers()
-                .filter(|c| {
-                    c.container
-                        .get("volumeMounts")
-                        .and_then(Value::as_array)
-                        .into_iter()
-                        .flatten()
-                        .any(|m| {
-                            m.get("name").and_then(Value::as_str) == Some(name)
-                                && !is_true(m.get("readOnly"))
-                        })
-                })
-                .map(|c| c.name)
-                .collect();
+            let writable = writable_by(&t, name);
             let access = if writable.is_empty() {
                 "read-only".to_string()
             } else {

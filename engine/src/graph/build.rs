@@ -174,28 +174,14 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
             .filter(|n| enforced_level(n).is_some_and(|(level, _)| level != Level::Privileged))
             .map(|n| n.name.clone())
             .collect();
-        let bound_users: Vec<String> = rbac
-            .bindings
-            .iter()
-            .flat_map(|b| b.subjects.iter())
-            .filter_map(|s| match s {
-                Subject::User { name } => Some(name.clone()),
-                _ => None,
-            })
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        let bound_groups: Vec<String> = rbac
-            .bindings
-            .iter()
-            .flat_map(|b| b.subjects.iter())
-            .filter_map(|s| match s {
-                Subject::Group { name } => Some(name.clone()),
-                _ => None,
-            })
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
+        let bound_users = bound_names(rbac, |s| match s {
+            Subject::User { name } => Some(name),
+            _ => None,
+        });
+        let bound_groups = bound_names(rbac, |s| match s {
+            Subject::Group { name } => Some(name),
+            _ => None,
+        });
         ClusterBuilder {
             g,
             cluster,
@@ -485,11 +471,7 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
                 );
                 // Token.
                 let mounts: Vec<&str> = c
-                    .container
-                    .get("volumeMounts")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
+                    .volume_mounts()
                     .filter_map(|m| m.get("name").and_then(Value::as_str))
                     .collect();
                 if automount {
@@ -545,7 +527,7 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
                 }
             }
             // Secrets the pods mount or read.
-            for (secret, how) in pod_secrets(t.spec) {
+            for (secret, how) in pod_secrets(&t) {
                 let s = self.n(&format!("Secret:{ns}/{secret}"), NodeKind::Secret);
                 self.g.edge(
                     w,
@@ -671,14 +653,8 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
             .or(pod_non_root)
             == Some(true);
         let root = uid == Some(0) || (uid.is_none() && !non_root);
-        let mounts = c
-            .container
-            .get("volumeMounts")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
         let mut traverse_tokens = None;
-        for m in &mounts {
+        for m in c.volume_mounts() {
             let Some(vname) = m.get("name").and_then(Value::as_str) else {
                 continue;
             };
@@ -2035,10 +2011,23 @@ fn live_token_secret_sa(s: &Object, sa_uids: &HashMap<(String, String), String>)
     Some(sa)
 }
 
-/// Secrets a pod spec mounts or reads into env, with how.
-fn pod_secrets(spec: &Value) -> BTreeMap<String, &'static str> {
+/// The distinct names `pick` takes from the subjects of every binding, sorted.
+fn bound_names(rbac: &Rbac, pick: impl Fn(&Subject) -> Option<&String>) -> Vec<String> {
+    rbac.bindings
+        .iter()
+        .flat_map(|b| b.subjects.iter())
+        .filter_map(pick)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .cloned()
+        .collect()
+}
+
+/// Secrets a pod template mounts or reads into env, with how.
+fn pod_secrets(t: &PodTemplate<'_>) -> BTreeMap<String, &'static str> {
     let mut out = BTreeMap::new();
-    for v in spec
+    for v in t
+        .spec
         .get("volumes")
         .and_then(Value::as_array)
         .into_iter()
@@ -2058,30 +2047,24 @@ fn pod_secrets(spec: &Value) -> BTreeMap<String, &'static str> {
             }
         }
     }
-    for list in ["containers", "initContainers", "ephemeralContainers"] {
-        for c in spec
-            .get(list)
+    for c in t.containers() {
+        for (_, e) in c.env() {
+            if let Some(n) = e
+                .pointer("/valueFrom/secretKeyRef/name")
+                .and_then(Value::as_str)
+            {
+                out.entry(n.to_string()).or_insert("reads into env");
+            }
+        }
+        for e in c
+            .container
+            .get("envFrom")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
         {
-            for e in c.get("env").and_then(Value::as_array).into_iter().flatten() {
-                if let Some(n) = e
-                    .pointer("/valueFrom/secretKeyRef/name")
-                    .and_then(Value::as_str)
-                {
-                    out.entry(n.to_string()).or_insert("reads into env");
-                }
-            }
-            for e in c
-                .get("envFrom")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                if let Some(n) = e.pointer("/secretRef/name").and_then(Value::as_str) {
-                    out.entry(n.to_string()).or_insert("reads into env");
-                }
+            if let Some(n) = e.pointer("/secretRef/name").and_then(Value::as_str) {
+                out.entry(n.to_string()).or_insert("reads into env");
             }
         }
     }
