@@ -39,6 +39,11 @@ enum Command {
     Collect(CollectArgs),
     /// Print the least-privilege ClusterRole and binding the live collector needs.
     CollectorRbac,
+    /// Run the service: gRPC API, scheduled scans of every configured target, history.
+    Serve(ServeArgs),
+    /// What changed between two snapshots (or two JSON reports): findings, attack paths, RBAC,
+    /// policies, registries, exposure. Exit 0 when nothing changed, 1 when something did.
+    Diff(DiffArgs),
     /// Per-control compliance (pass, fail, not assessable) for one framework.
     Compliance(ComplianceArgs),
     /// Would Pod Security Admission admit these objects? (exact upstream semantics)
@@ -322,6 +327,39 @@ struct WatchArgs {
 }
 
 #[derive(Args)]
+struct ServeArgs {
+    /// Service configuration (tenants, targets, database, listeners); see docs/api.md.
+    #[arg(long, default_value = "kspm.toml")]
+    config: PathBuf,
+    /// Overrides `service.database_url` (`sqlite://FILE` or `postgres://...`).
+    #[arg(long)]
+    database_url: Option<String>,
+    /// Overrides `service.listen`.
+    #[arg(long)]
+    listen: Option<String>,
+    /// Overrides `service.metrics_listen`.
+    #[arg(long)]
+    metrics_listen: Option<String>,
+    /// Log lines as JSON objects (for log pipelines).
+    #[arg(long)]
+    log_json: bool,
+    /// Seconds that in-flight scans get to finish on shutdown.
+    #[arg(long, default_value_t = 30)]
+    grace_seconds: u64,
+}
+
+#[derive(Args)]
+struct DiffArgs {
+    /// The older snapshot (directory or file) or kspm JSON report.
+    old: PathBuf,
+    /// The newer snapshot or report.
+    new: PathBuf,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = PssFormat::Table)]
+    format: PssFormat,
+}
+
+#[derive(Args)]
 struct CollectArgs {
     #[command(flatten)]
     live: LiveArgs,
@@ -367,8 +405,9 @@ fn parse_severity(s: &str) -> Result<Severity, String> {
     s.parse()
 }
 
-fn init_logging(verbose: u8) {
+fn init_logging(verbose: u8, json: bool) {
     let default = match verbose {
+        0 if json => "info",
         0 => "warn",
         1 => "info",
         2 => "debug",
@@ -376,17 +415,22 @@ fn init_logging(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt()
+    let fmt = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
-        .with_target(false)
-        .init();
+        .with_target(false);
+    if json {
+        fmt.json().init();
+    } else {
+        fmt.with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
+            .init();
+    }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.verbose);
+    let json_logs = matches!(&cli.command, Command::Serve(a) if a.log_json);
+    init_logging(cli.verbose, json_logs);
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -402,6 +446,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Pss(args) => pss(args),
         Command::Compliance(args) => compliance(args),
         Command::Watch(args) => watch(args),
+        Command::Serve(args) => serve(args),
+        Command::Diff(args) => diff(args),
         Command::Collect(args) => {
             let n = kspm_api::pipeline::collect_to(&args.live.options(), &args.out)
                 .map_err(anyhow::Error::msg)?;
@@ -792,6 +838,86 @@ fn query_reach(args: QueryReachArgs) -> Result<ExitCode> {
     };
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
     Ok(ExitCode::SUCCESS)
+}
+
+fn serve(args: ServeArgs) -> Result<ExitCode> {
+    use kspm_api::service;
+    let mut config = service::config::Config::load(&args.config).map_err(anyhow::Error::msg)?;
+    if let Some(url) = args.database_url {
+        config.service.database_url = url;
+    }
+    if let Some(l) = args.listen {
+        config.service.listen = l;
+    }
+    if let Some(l) = args.metrics_listen {
+        config.service.metrics_listen = Some(l);
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(&config.service.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.service.listen))?;
+        let metrics = match &config.service.metrics_listen {
+            Some(addr) => Some(
+                tokio::net::TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("cannot listen on {addr}"))?,
+            ),
+            None => None,
+        };
+        let shared = service::Shared::open(config, ScanOptions::default())
+            .await
+            .map_err(anyhow::Error::msg)?;
+        tracing::info!(
+            listen = %listener.local_addr()?,
+            replica = %shared.replica,
+            tenants = shared.config.tenants.len(),
+            postgres = shared.store.is_postgres(),
+            "kspm serve started"
+        );
+        let shutdown = async {
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending::<()>().await } } => {}
+            }
+            tracing::info!("shutting down");
+        };
+        service::serve(
+            shared,
+            listener,
+            metrics,
+            shutdown,
+            std::time::Duration::from_secs(args.grace_seconds),
+        )
+        .await
+        .map_err(anyhow::Error::msg)
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn diff(args: DiffArgs) -> Result<ExitCode> {
+    let options = ScanOptions::default();
+    let old = kspm_api::diff::load(&args.old, &options).map_err(anyhow::Error::msg)?;
+    let new = kspm_api::diff::load(&args.new, &options).map_err(anyhow::Error::msg)?;
+    let d = kspm_api::diff::compare(&old, &new);
+    let text = match args.format {
+        PssFormat::Table => kspm_api::diff::table(&d),
+        PssFormat::Json => {
+            let mut s = serde_json::to_string_pretty(&d)?;
+            s.push('\n');
+            s
+        }
+    };
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    Ok(if d.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn watch(args: WatchArgs) -> Result<ExitCode> {

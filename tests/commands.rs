@@ -496,3 +496,102 @@ fn scan_reports_ranked_attack_paths_and_blast_radius() {
         .iter()
         .any(|f| f["blast_radius"]["reaches"]["ClusterAdmin"].is_u64()));
 }
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    fs::create_dir_all(to).expect("mkdir");
+    for e in fs::read_dir(from).expect("read dir") {
+        let e = e.expect("entry");
+        fs::copy(e.path(), to.join(e.file_name())).expect("copy");
+    }
+}
+
+#[test]
+fn diff_between_snapshots_and_between_reports() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (old, new) = (tmp.path().join("old"), tmp.path().join("new"));
+    copy_dir(&repo().join("tests/fixtures/small-cluster"), &old);
+    copy_dir(&repo().join("tests/fixtures/small-cluster"), &new);
+    let (o, n) = (
+        old.to_string_lossy().into_owned(),
+        new.to_string_lossy().into_owned(),
+    );
+
+    // Same input: nothing changed, exit 0.
+    let same = kspm(&["diff", &o, &n]);
+    assert_eq!(
+        same.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&same.stderr)
+    );
+    assert!(String::from_utf8_lossy(&same.stdout).starts_with(
+        "0 new finding(s), 0 resolved; 0 new attack path(s), 0 resolved; 0 posture change(s)"
+    ));
+
+    // A new cluster-admin binding and a new admission webhook.
+    write(
+        &new,
+        "drift.yaml",
+        r#"apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: shop-web-admin}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}
+subjects: [{kind: ServiceAccount, name: web, namespace: shop}]
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingWebhookConfiguration
+metadata: {name: policy}
+webhooks: [{name: p.example.com, failurePolicy: Ignore, sideEffects: None, admissionReviewVersions: [v1], clientConfig: {service: {name: p, namespace: policy}}}]
+"#,
+    );
+    let out = kspm(&["diff", &o, &n, "--format", "json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let changes = v["changes"].as_array().expect("changes");
+    let has = |cat: &str, item: &str| {
+        changes.iter().any(|c| {
+            c["category"] == cat
+                && c["change"] == "added"
+                && c["item"].as_str().unwrap_or("").contains(item)
+        })
+    };
+    assert!(
+        has("rbac_binding", "ClusterRoleBinding:shop-web-admin"),
+        "{changes:#?}"
+    );
+    assert!(has(
+        "admission_webhook",
+        "ValidatingWebhookConfiguration:policy"
+    ));
+    assert!(has("escalation_edge", "ServiceAccount:shop/web"));
+    assert!(v["new_findings"].as_array().is_some_and(|f| f
+        .iter()
+        .any(|f| f["resource"] == "ClusterRoleBinding:shop-web-admin")));
+    assert!(v["new_paths"].as_array().is_some_and(|p| !p.is_empty()));
+    assert!(v["resolved_findings"].as_array().is_some_and(Vec::is_empty));
+
+    // Reports: findings and paths only, and the table says so.
+    let report = |dir: &str, name: &str| {
+        let r = kspm(&["scan", dir, "--format", "json"]);
+        write(tmp.path(), name, &String::from_utf8_lossy(&r.stdout))
+    };
+    let (ro, rn) = (report(&o, "old.json"), report(&n, "new.json"));
+    let out = kspm(&["diff", &ro, &rn]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("+ finding") && text.contains("ClusterRoleBinding:shop-web-admin"),
+        "{text}"
+    );
+    assert!(text.contains("posture changes need two snapshots"));
+
+    // Something that is neither: a clear error, exit 2.
+    let bad = kspm(&["diff", &o, "/nonexistent/path"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("/nonexistent/path"));
+}

@@ -1,6 +1,8 @@
-//! kspm's service layer. Today it holds the scan pipeline ([`pipeline::scan_paths`]) that the CLI
-//! runs and the service scheduler will run on its interval; the gRPC server, scheduler and store
-//! grow here (see the README's status table).
+//! kspm's service layer: the scan pipeline ([`pipeline::scan_paths`]) the CLI runs, the
+//! continuous watch engine ([`watch`]), and `kspm serve` ([`service`]): the gRPC API, the leased
+//! scan scheduler and scan history in SQLite or PostgreSQL.
 
+pub mod diff;
 pub mod pipeline;
+pub mod service;
 pub mod watch;

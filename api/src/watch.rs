@@ -3,11 +3,12 @@
 
 use kspm_collectors::live::watch::{watch, Change};
 use kspm_collectors::live::{connect, detect_provider, LiveOptions};
+use kspm_engine::drift::finding_key;
 use kspm_engine::object::Source;
 use kspm_engine::parse::object_from_map;
 use kspm_engine::report::AttackPath;
 use kspm_engine::snapshot::{ClusterInfo, ClusterSnapshot};
-use kspm_engine::{assemble, evaluate_cluster_result, Finding, Report, ScanOptions};
+use kspm_engine::{assemble, evaluate_cluster_result, Finding, LoadError, Report, ScanOptions};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
@@ -32,10 +33,6 @@ pub struct WatchUpdate {
     pub latency: Duration,
     /// Objects in the inventory.
     pub objects: usize,
-}
-
-fn finding_key(f: &Finding) -> String {
-    format!("{}|{}|{}", f.check, f.resource, f.message)
 }
 
 fn object_key(v: &Value) -> (String, String) {
@@ -108,17 +105,34 @@ impl Inventory {
         };
         c.origin = format!("api://{name}");
         for (stem, set) in &self.by_resource {
-            for v in set.values() {
-                if let Value::Object(map) = v.clone() {
-                    if let Ok(o) = object_from_map(
+            for ((ns, obj), v) in set {
+                let file = format!("api://{name}/{stem}");
+                let converted = match v.clone() {
+                    Value::Object(map) => object_from_map(
                         map,
                         Source {
-                            file: format!("api://{name}/{stem}"),
+                            file: file.clone(),
                             line: None,
                         },
-                    ) {
-                        c.objects.push(o);
-                    }
+                    ),
+                    _ => Err("not a JSON object".to_string()),
+                };
+                match converted {
+                    Ok(o) => c.objects.push(o),
+                    // Nothing is dropped silently: the report says what could not be read.
+                    Err(message) => c.errors.push(LoadError {
+                        file: format!(
+                            "{file}/{}{obj}",
+                            if ns.is_empty() {
+                                String::new()
+                            } else {
+                                format!("{ns}/")
+                            }
+                        ),
+                        line: None,
+                        column: None,
+                        message,
+                    }),
                 }
             }
         }
@@ -175,20 +189,31 @@ fn diff(before: Option<&Report>, after: &Report) -> WatchUpdate {
     u
 }
 
-/// Watches the cluster of `live` and calls `on_update` after every batch of changes (the first
-/// call carries the initial state). Returns when `on_update` returns false or the watches end.
-pub async fn run(
+/// One re-evaluation's input: the cluster as the watches see it after a batch of changes.
+pub struct Batch {
+    /// The cluster's objects now.
+    pub cluster: ClusterSnapshot,
+    /// Changes in the batch (0 for the initial state).
+    pub changes: usize,
+    /// When the earliest change of the batch arrived.
+    pub earliest: Instant,
+    /// True for the initial state.
+    pub initial: bool,
+}
+
+/// Watches the cluster of `live` and calls `on_batch` with the whole cluster after the initial
+/// lists and after every batch of changes (changes closer than `settle` form one batch). Returns
+/// when `on_batch` returns false or the watches end.
+pub async fn run_batches(
     live: &LiveOptions,
-    options: &ScanOptions,
     settle: Duration,
-    mut on_update: impl FnMut(WatchUpdate) -> bool,
+    mut on_batch: impl FnMut(Batch) -> bool,
 ) -> Result<(), String> {
     let (client, name) = connect(live).await.map_err(|e| e.to_string())?;
     let (tx, mut rx) = mpsc::unbounded_channel();
     let opts = live.clone();
     let watcher = tokio::spawn(async move { watch(client, opts, tx).await });
     let mut inventory = Inventory::default();
-    let mut previous: Option<Report> = None;
     // The initial lists arrive resource by resource: evaluate once they all have.
     let mut synced = false;
     while !synced {
@@ -200,8 +225,9 @@ pub async fn run(
             None => return Err("the watches ended before the initial lists completed".into()),
         }
     }
+    let mut initial = true;
     loop {
-        let (mut earliest, mut changes) = if previous.is_none() {
+        let (mut earliest, mut changes) = if initial {
             (Instant::now(), 0)
         } else {
             match rx.recv().await {
@@ -213,16 +239,37 @@ pub async fn run(
             earliest = earliest.min(inventory.apply(c));
             changes += 1;
         }
-        let cluster = inventory.snapshot(&name);
-        let report = assemble(vec![evaluate_cluster_result(&cluster, options)], &[]);
-        let mut update = diff(previous.as_ref(), &report);
-        update.changes = changes;
-        update.latency = earliest.elapsed();
-        previous = Some(report);
-        if !on_update(update) {
+        let batch = Batch {
+            cluster: inventory.snapshot(&name),
+            changes,
+            earliest,
+            initial,
+        };
+        initial = false;
+        if !on_batch(batch) {
             break;
         }
     }
     watcher.abort();
     Ok(())
+}
+
+/// Watches the cluster of `live` and calls `on_update` after every batch of changes (the first
+/// call carries the initial state). Returns when `on_update` returns false or the watches end.
+pub async fn run(
+    live: &LiveOptions,
+    options: &ScanOptions,
+    settle: Duration,
+    mut on_update: impl FnMut(WatchUpdate) -> bool,
+) -> Result<(), String> {
+    let mut previous: Option<Report> = None;
+    run_batches(live, settle, |batch| {
+        let report = assemble(vec![evaluate_cluster_result(&batch.cluster, options)], &[]);
+        let mut update = diff(previous.as_ref(), &report);
+        update.changes = batch.changes;
+        update.latency = batch.earliest.elapsed();
+        previous = Some(report);
+        on_update(update)
+    })
+    .await
 }

@@ -7,6 +7,7 @@
 pub mod checks;
 pub mod compliance;
 pub mod controls;
+pub mod drift;
 pub mod frameworks;
 pub mod graph;
 pub mod inventory;

@@ -381,6 +381,13 @@ pub struct ClusterResult {
     binding_subjects: Vec<((String, String), Vec<String>)>,
 }
 
+impl ClusterResult {
+    /// The cluster's attack graph (before it is joined with the fleet's).
+    pub fn graph(&self) -> &AttackGraph {
+        &self.graph
+    }
+}
+
 /// Evaluates one cluster on its own; [`assemble`] joins the results into a report. This lets a
 /// caller read, evaluate and drop one cluster at a time instead of holding the whole fleet.
 pub fn evaluate_cluster_result(cluster: &ClusterSnapshot, options: &ScanOptions) -> ClusterResult {

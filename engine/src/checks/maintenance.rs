@@ -8,7 +8,7 @@ use crate::options::Profile;
 use crate::selector::LabelSelector;
 use crate::severity::Severity;
 use serde_json::Value;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// (apiVersion, kind or `*`, removed in 1.N, replacement).
 const REMOVED_APIS: &[(&str, &str, u32, &str)] = &[
@@ -153,7 +153,14 @@ fn tiller<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
 }
 
 fn dangling_services<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
-    let templates = ctx.inv.pod_templates();
+    // Pod labels grouped by namespace, so each Service only looks at its own namespace.
+    let mut labels_by_ns: HashMap<Option<&str>, Vec<_>> = HashMap::new();
+    for t in ctx.inv.pod_templates() {
+        labels_by_ns
+            .entry(t.owner.effective_namespace())
+            .or_default()
+            .push(LabelSelector::labels_of(t.metadata));
+    }
     ctx.inv
         .of_kind("Service")
         .iter()
@@ -161,10 +168,9 @@ fn dangling_services<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
         .filter_map(|s| {
             let sel = LabelSelector::from_map(s.body.pointer("/spec/selector"))?;
             let ns = s.effective_namespace();
-            let any = templates.iter().any(|t| {
-                t.owner.effective_namespace() == ns
-                    && sel.matches(&LabelSelector::labels_of(t.metadata))
-            });
+            let any = labels_by_ns
+                .get(&ns)
+                .is_some_and(|all| all.iter().any(|labels| sel.matches(labels)));
             (!any).then(|| Hit {
                 object: s,
                 message: "Service selector matches no workload in the snapshot".into(),

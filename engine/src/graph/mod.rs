@@ -10,13 +10,14 @@ mod build;
 pub mod paths;
 pub mod techniques;
 
-use petgraph::graph::{DiGraph, NodeIndex};
-use serde::Serialize;
+use petgraph::graph::DiGraph;
+pub use petgraph::graph::NodeIndex;
+use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 pub use techniques::Technique;
 
 /// What a node stands for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum NodeKind {
     /// The internet.
     Internet,
@@ -155,6 +156,79 @@ impl AttackGraph {
     pub fn size(&self) -> (usize, usize) {
         (self.graph.node_count(), self.graph.edge_count())
     }
+
+    /// A plain-data copy of the graph, for storage (see [`GraphDump`]).
+    pub fn dump(&self) -> GraphDump {
+        GraphDump {
+            nodes: self
+                .graph
+                .node_weights()
+                .map(|n| DumpNode {
+                    cluster: n.cluster.clone(),
+                    reference: n.reference.clone(),
+                    kind: n.kind,
+                    entry: n.entry,
+                })
+                .collect(),
+            edges: self
+                .graph
+                .edge_indices()
+                .filter_map(|e| {
+                    let (a, b) = self.graph.edge_endpoints(e)?;
+                    let w = &self.graph[e];
+                    Some((a.index(), b.index(), w.technique.id(), w.evidence.clone()))
+                })
+                .collect(),
+        }
+    }
+
+    /// Rebuilds a graph from a [`GraphDump`]; edges naming unknown nodes or techniques are
+    /// dropped (a dump written by another version).
+    pub fn restore(dump: GraphDump) -> AttackGraph {
+        let mut g = AttackGraph::default();
+        let ids: Vec<NodeIndex> = dump
+            .nodes
+            .iter()
+            .map(|n| {
+                let i = g.node(n.cluster.as_deref(), &n.reference, n.kind);
+                if n.entry {
+                    g.mark_entry(i);
+                }
+                i
+            })
+            .collect();
+        for (a, b, technique, evidence) in dump.edges {
+            if let (Some(a), Some(b), Some(t)) =
+                (ids.get(a), ids.get(b), Technique::from_id(&technique))
+            {
+                g.edge(*a, *b, t, evidence);
+            }
+        }
+        g
+    }
+}
+
+/// A node of a [`GraphDump`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DumpNode {
+    /// Cluster.
+    pub cluster: Option<String>,
+    /// Reference.
+    pub reference: String,
+    /// Kind.
+    pub kind: NodeKind,
+    /// Entry point.
+    pub entry: bool,
+}
+
+/// The graph as plain data: nodes, and edges as (from, to, technique ID, evidence) by node
+/// position.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct GraphDump {
+    /// Nodes.
+    pub nodes: Vec<DumpNode>,
+    /// Edges.
+    pub edges: Vec<(usize, usize, String, String)>,
 }
 
 #[cfg(test)]

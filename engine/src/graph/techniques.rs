@@ -205,4 +205,9 @@ impl Technique {
     pub fn id(self) -> String {
         format!("{self:?}")
     }
+
+    /// The technique with this catalogue ID.
+    pub fn from_id(id: &str) -> Option<Technique> {
+        CATALOGUE.iter().map(|t| t.id).find(|t| t.id() == id)
+    }
 }

@@ -1,0 +1,215 @@
+//! `kspm diff OLD NEW`: drift between two snapshots (findings, attack paths and posture changes)
+//! or two JSON reports (findings and attack paths; reports carry no posture digest).
+
+use kspm_engine::drift::{self, finding_key_json as finding_key, Change, Facts};
+use kspm_engine::report::parallel_map;
+use kspm_engine::{assemble, evaluate_cluster_result, ScanOptions};
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::path::Path;
+
+/// One side of a comparison.
+pub struct Side {
+    /// The report, as JSON.
+    pub report: Value,
+    /// Posture digests per cluster (none for a report file).
+    pub facts: Option<BTreeMap<String, Facts>>,
+}
+
+/// A posture change in one cluster.
+#[derive(Debug, Serialize)]
+pub struct ClusterChange {
+    /// Cluster.
+    pub cluster: String,
+    /// The change.
+    #[serde(flatten)]
+    pub change: Change,
+}
+
+/// The drift between two sides.
+#[derive(Debug, Serialize, Default)]
+pub struct Drift {
+    /// Findings that appeared.
+    pub new_findings: Vec<Value>,
+    /// Findings that resolved.
+    pub resolved_findings: Vec<Value>,
+    /// Attack paths that appeared.
+    pub new_paths: Vec<Value>,
+    /// Attack paths that resolved.
+    pub resolved_paths: Vec<Value>,
+    /// Posture changes (absent when either side is a report file).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changes: Option<Vec<ClusterChange>>,
+}
+
+impl Drift {
+    /// Whether anything changed.
+    pub fn is_empty(&self) -> bool {
+        self.new_findings.is_empty()
+            && self.resolved_findings.is_empty()
+            && self.new_paths.is_empty()
+            && self.resolved_paths.is_empty()
+            && self.changes.as_ref().is_none_or(Vec::is_empty)
+    }
+}
+
+/// Reads a side: a kspm JSON report file, or snapshot paths to scan.
+pub fn load(path: &Path, options: &ScanOptions) -> Result<Side, String> {
+    if path.is_file() && path.extension().is_some_and(|e| e == "json") {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        if let Ok(v) = serde_json::from_str::<Value>(&text) {
+            if v.get("schema_version").and_then(Value::as_str)
+                == Some(kspm_engine::report::REPORT_SCHEMA_VERSION)
+            {
+                return Ok(Side {
+                    report: v,
+                    facts: None,
+                });
+            }
+        }
+    }
+    let plan = kspm_collectors::files::plan(&[path.to_path_buf()]);
+    if plan.clusters.is_empty() {
+        return Err(format!(
+            "{}: no kspm report and no snapshot to read",
+            path.display()
+        ));
+    }
+    let per = parallel_map(&plan.clusters, |source| {
+        let cluster = kspm_collectors::files::load_source(source);
+        let result = evaluate_cluster_result(&cluster, options);
+        let facts = Facts::collect(&cluster, result.graph());
+        (result, (cluster.info.name.clone(), facts))
+    });
+    let (results, facts): (Vec<_>, BTreeMap<_, _>) = per.into_iter().unzip();
+    let report = assemble(results, &plan.errors);
+    Ok(Side {
+        report: serde_json::to_value(&report).map_err(|e| e.to_string())?,
+        facts: Some(facts),
+    })
+}
+
+fn list<'a>(r: &'a Value, k: &str) -> &'a [Value] {
+    r.get(k)
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+}
+
+/// Compares two sides.
+pub fn compare(old: &Side, new: &Side) -> Drift {
+    let keys = |r: &Value, k: &str, f: fn(&Value) -> String| -> HashSet<String> {
+        list(r, k).iter().map(f).collect()
+    };
+    let path_id = |p: &Value| {
+        p.get("id")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    let (of, nf) = (
+        keys(&old.report, "findings", finding_key),
+        keys(&new.report, "findings", finding_key),
+    );
+    let (op, np) = (
+        keys(&old.report, "attack_paths", path_id),
+        keys(&new.report, "attack_paths", path_id),
+    );
+    let mut d = Drift {
+        new_findings: list(&new.report, "findings")
+            .iter()
+            .filter(|f| !of.contains(&finding_key(f)))
+            .cloned()
+            .collect(),
+        resolved_findings: list(&old.report, "findings")
+            .iter()
+            .filter(|f| !nf.contains(&finding_key(f)))
+            .cloned()
+            .collect(),
+        new_paths: list(&new.report, "attack_paths")
+            .iter()
+            .filter(|p| !op.contains(&path_id(p)))
+            .cloned()
+            .collect(),
+        resolved_paths: list(&old.report, "attack_paths")
+            .iter()
+            .filter(|p| !np.contains(&path_id(p)))
+            .cloned()
+            .collect(),
+        changes: None,
+    };
+    if let (Some(a), Some(b)) = (&old.facts, &new.facts) {
+        let clusters: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+        let empty = Facts::default();
+        d.changes = Some(
+            clusters
+                .into_iter()
+                .flat_map(|c| {
+                    drift::diff(a.get(c).unwrap_or(&empty), b.get(c).unwrap_or(&empty))
+                        .into_iter()
+                        .map(move |change| ClusterChange {
+                            cluster: c.clone(),
+                            change,
+                        })
+                })
+                .collect(),
+        );
+    }
+    d
+}
+
+/// Human-readable drift.
+pub fn table(d: &Drift) -> String {
+    let mut s = String::new();
+    let line = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+    s.push_str(&format!(
+        "{} new finding(s), {} resolved; {} new attack path(s), {} resolved; {} posture change(s)\n",
+        d.new_findings.len(),
+        d.resolved_findings.len(),
+        d.new_paths.len(),
+        d.resolved_paths.len(),
+        d.changes.as_ref().map_or(0, Vec::len)
+    ));
+    for (mark, fs) in [("+", &d.new_findings), ("-", &d.resolved_findings)] {
+        for f in fs {
+            s.push_str(&format!(
+                "{mark} finding  {:<8} {} {} {}: {}\n",
+                line(f, "severity"),
+                line(f, "cluster"),
+                line(f, "check"),
+                line(f, "resource"),
+                line(f, "message")
+            ));
+        }
+    }
+    for (mark, ps) in [("+", &d.new_paths), ("-", &d.resolved_paths)] {
+        for p in ps {
+            s.push_str(&format!(
+                "{mark} path     {:<8} {} {} → {}\n",
+                line(p, "severity"),
+                line(p, "cluster"),
+                line(p, "source"),
+                line(p, "target")
+            ));
+        }
+    }
+    if let Some(changes) = &d.changes {
+        for c in changes {
+            let mark = match c.change.change.as_str() {
+                "added" => "+",
+                "removed" => "-",
+                _ => "~",
+            };
+            s.push_str(&format!(
+                "{mark} {:<18} {} {}\n",
+                c.change.category, c.cluster, c.change.item
+            ));
+        }
+    } else {
+        s.push_str(
+            "(posture changes need two snapshots; report files carry findings and paths only)\n",
+        );
+    }
+    s
+}

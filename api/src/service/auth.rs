@@ -1,0 +1,52 @@
+//! Request authentication: a bearer token (`authorization: Bearer <token>`) names the tenant.
+//! Tokens are compared by SHA-256 against the configuration and never logged.
+
+use super::config::Config;
+use super::metrics::Metrics;
+use std::sync::Arc;
+use tonic::{Request, Status};
+
+/// The tenant a request acts as (set by [`interceptor`]).
+#[derive(Debug, Clone)]
+pub struct TenantName(pub String);
+
+/// The interceptor: attaches the caller's tenant or refuses with `Unauthenticated`.
+pub fn interceptor(
+    config: Arc<Config>,
+    metrics: Arc<Metrics>,
+) -> impl Fn(Request<()>) -> Result<Request<()>, Status> + Clone {
+    move |mut req: Request<()>| {
+        let header = req
+            .metadata()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim);
+        let token = match header {
+            None => {
+                metrics.api_error("unauthenticated");
+                return Err(Status::unauthenticated(
+                    "missing credentials: send `authorization: Bearer <token>`",
+                ));
+            }
+            Some(h) => match h.split_once(' ') {
+                Some((scheme, t)) if scheme.eq_ignore_ascii_case("bearer") => t.trim(),
+                _ => {
+                    metrics.api_error("unauthenticated");
+                    return Err(Status::unauthenticated(
+                        "the authorization header must be `Bearer <token>`",
+                    ));
+                }
+            },
+        };
+        match config.tenant_for_token(token) {
+            Some(t) => {
+                req.extensions_mut().insert(TenantName(t.name.clone()));
+                Ok(req)
+            }
+            None => {
+                metrics.api_error("unauthenticated");
+                Err(Status::unauthenticated("invalid token"))
+            }
+        }
+    }
+}

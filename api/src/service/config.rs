@@ -1,0 +1,311 @@
+//! `kspm.toml`: the service's listeners, database, tenants and their scan targets.
+//!
+//! ```toml
+//! [service]
+//! listen = "127.0.0.1:50051"          # gRPC
+//! metrics_listen = "127.0.0.1:9464"   # Prometheus /metrics (optional)
+//! database_url = "sqlite://kspm.db"   # or postgres://user@host/db
+//! retention = 30                      # scans kept per target
+//! lease_seconds = 60
+//! # tls_cert = "server.pem"; tls_key = "server.key"; client_ca = "clients.pem"
+//!
+//! [[tenant]]
+//! name = "acme"
+//! token_sha256 = ["<sha256 hex of the tenant's bearer token>"]
+//!
+//! [[tenant.target]]
+//! name = "demo"
+//! paths = ["examples/demo-fleet"]     # snapshot directories or files
+//! interval = "15m"
+//!
+//! [[tenant.target]]
+//! name = "prod"
+//! kubeconfig = "/etc/kspm/kubeconfig" # optional; default: the usual kubeconfig
+//! context = "prod-eu"
+//! ```
+//!
+//! Tokens are stored only as SHA-256 hashes (`printf %s "$TOKEN" | sha256sum`).
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The whole file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Listeners, database, scheduling.
+    #[serde(default)]
+    pub service: ServiceConfig,
+    /// Tenants.
+    #[serde(default, rename = "tenant")]
+    pub tenants: Vec<Tenant>,
+}
+
+/// `[service]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceConfig {
+    /// gRPC listen address.
+    #[serde(default = "default_listen")]
+    pub listen: String,
+    /// Prometheus listen address (no metrics endpoint when absent).
+    pub metrics_listen: Option<String>,
+    /// `sqlite://FILE` (default `sqlite://kspm.db`) or `postgres://...`.
+    #[serde(default = "default_db")]
+    pub database_url: String,
+    /// Scans kept per target (older ones are pruned).
+    #[serde(default = "default_retention")]
+    pub retention: u32,
+    /// How long a replica holds a scan job without renewing its lease.
+    #[serde(default = "default_lease")]
+    pub lease_seconds: u64,
+    /// Name of this replica in leases and scan records (default: host name and process ID).
+    pub replica: Option<String>,
+    /// PEM certificate chain for TLS.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for TLS.
+    pub tls_key: Option<PathBuf>,
+    /// PEM CA bundle: when set, clients must present a certificate it signed.
+    pub client_ca: Option<PathBuf>,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        ServiceConfig {
+            listen: default_listen(),
+            metrics_listen: None,
+            database_url: default_db(),
+            retention: default_retention(),
+            lease_seconds: default_lease(),
+            replica: None,
+            tls_cert: None,
+            tls_key: None,
+            client_ca: None,
+        }
+    }
+}
+
+fn default_listen() -> String {
+    "127.0.0.1:50051".into()
+}
+fn default_db() -> String {
+    "sqlite://kspm.db".into()
+}
+fn default_retention() -> u32 {
+    30
+}
+fn default_lease() -> u64 {
+    60
+}
+
+/// `[[tenant]]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tenant {
+    /// Tenant name.
+    pub name: String,
+    /// SHA-256 (hex) of each bearer token that acts as this tenant.
+    #[serde(default)]
+    pub token_sha256: Vec<String>,
+    /// What to scan.
+    #[serde(default, rename = "target")]
+    pub targets: Vec<Target>,
+}
+
+/// `[[tenant.target]]`: one scan job.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Target {
+    /// Target name (unique within the tenant).
+    pub name: String,
+    /// Snapshot directories or files (offline input).
+    #[serde(default)]
+    pub paths: Vec<PathBuf>,
+    /// kubeconfig file for a live cluster.
+    pub kubeconfig: Option<PathBuf>,
+    /// kubeconfig context for a live cluster.
+    pub context: Option<String>,
+    /// Scan interval such as `30s`, `15m`, `6h` (default `15m`). For a live cluster this is
+    /// how often it is read in full (kubelet settings included); in between, watches
+    /// re-evaluate it within seconds of each change.
+    #[serde(default = "default_interval")]
+    pub interval: String,
+    /// Keep watches on a live cluster between full reads (default true).
+    #[serde(default = "yes")]
+    pub watch: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_interval() -> String {
+    "15m".into()
+}
+
+impl Target {
+    /// Whether this target is a live cluster (otherwise snapshot paths).
+    pub fn is_live(&self) -> bool {
+        self.paths.is_empty()
+    }
+
+    /// The interval as a duration.
+    pub fn interval(&self) -> Duration {
+        parse_duration(&self.interval).unwrap_or(Duration::from_secs(900))
+    }
+}
+
+/// Parses `90s`, `15m`, `2h`, `1d` or a plain number of seconds.
+pub fn parse_duration(s: &str) -> Option<Duration> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = num.parse().ok()?;
+    let secs = match unit {
+        "" | "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86400,
+        _ => return None,
+    };
+    (secs > 0).then(|| Duration::from_secs(secs))
+}
+
+/// SHA-256 hex of a token, as `token_sha256` stores it.
+pub fn hash_token(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+impl Config {
+    /// Reads and validates a config file; errors name the file and line.
+    pub fn load(path: &Path) -> Result<Config, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        Config::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    /// Parses and validates config text. Relative paths stay relative to the working directory.
+    pub fn parse(text: &str) -> Result<Config, String> {
+        let config: Config = toml::from_str(text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|s| format!("line {}: ", text[..s.start].lines().count().max(1)))
+                .unwrap_or_default();
+            format!("{line}{}", e.message())
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        let mut tenants = std::collections::HashSet::new();
+        let mut hashes = std::collections::HashSet::new();
+        for t in &self.tenants {
+            if t.name.is_empty() || !tenants.insert(&t.name) {
+                return Err(format!("tenant name `{}` is empty or repeated", t.name));
+            }
+            for h in &t.token_sha256 {
+                if h.len() != 64 || !h.chars().all(|c| c.is_ascii_hexdigit()) {
+                    return Err(format!(
+                        "tenant `{}`: token_sha256 entries are 64 hex digits (the SHA-256 of the token, never the token)",
+                        t.name
+                    ));
+                }
+                if !hashes.insert(h.to_ascii_lowercase()) {
+                    return Err(format!(
+                        "tenant `{}`: a token hash is used by two tenants",
+                        t.name
+                    ));
+                }
+            }
+            let mut names = std::collections::HashSet::new();
+            for target in &t.targets {
+                if target.name.is_empty() || !names.insert(&target.name) {
+                    return Err(format!(
+                        "tenant `{}`: target name `{}` is empty or repeated",
+                        t.name, target.name
+                    ));
+                }
+                if !target.paths.is_empty()
+                    && (target.context.is_some() || target.kubeconfig.is_some())
+                {
+                    return Err(format!(
+                        "tenant `{}`, target `{}`: give either paths or a kubeconfig context, not both",
+                        t.name, target.name
+                    ));
+                }
+                if parse_duration(&target.interval).is_none() {
+                    return Err(format!(
+                        "tenant `{}`, target `{}`: interval `{}` is not a duration like 30s, 15m, 6h",
+                        t.name, target.name, target.interval
+                    ));
+                }
+            }
+        }
+        if self.service.tls_cert.is_some() != self.service.tls_key.is_some() {
+            return Err("service: tls_cert and tls_key go together".into());
+        }
+        if self.service.client_ca.is_some() && self.service.tls_cert.is_none() {
+            return Err("service: client_ca needs tls_cert and tls_key".into());
+        }
+        Ok(())
+    }
+
+    /// The tenant a bearer token belongs to.
+    pub fn tenant_for_token(&self, token: &str) -> Option<&Tenant> {
+        let h = hash_token(token);
+        self.tenants
+            .iter()
+            .find(|t| t.token_sha256.iter().any(|x| x.eq_ignore_ascii_case(&h)))
+    }
+
+    /// A tenant by name.
+    pub fn tenant(&self, name: &str) -> Option<&Tenant> {
+        self.tenants.iter().find(|t| t.name == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90"), Some(Duration::from_secs(90)));
+        assert_eq!(parse_duration("15m"), Some(Duration::from_secs(900)));
+        assert_eq!(parse_duration("2h"), Some(Duration::from_secs(7200)));
+        assert_eq!(parse_duration("0s"), None);
+        assert_eq!(parse_duration("5 weeks"), None);
+        assert_eq!(parse_duration(""), None);
+    }
+
+    #[test]
+    fn errors_name_the_line_and_reject_plain_tokens() {
+        let e = Config::parse("[service]\nlisten = 5\n").unwrap_err();
+        assert!(e.starts_with("line 2:"), "{e}");
+        let e = Config::parse("[[tenant]]\nname = \"a\"\ntoken_sha256 = [\"secret-token\"]\n")
+            .unwrap_err();
+        assert!(e.contains("64 hex digits"), "{e}");
+        let e = Config::parse("[[tenant]]\nname = \"a\"\n[[tenant.target]]\nname = \"x\"\npaths = [\"d\"]\ncontext = \"c\"\n").unwrap_err();
+        assert!(e.contains("either paths or"), "{e}");
+    }
+
+    #[test]
+    fn tokens_map_to_tenants_by_hash() {
+        let text = format!(
+            "[[tenant]]\nname = \"a\"\ntoken_sha256 = [\"{}\"]\n[[tenant]]\nname = \"b\"\ntoken_sha256 = [\"{}\"]\n",
+            hash_token("token-a"),
+            hash_token("token-b")
+        );
+        let c = Config::parse(&text).expect("valid");
+        assert_eq!(
+            c.tenant_for_token("token-a").map(|t| t.name.as_str()),
+            Some("a")
+        );
+        assert_eq!(
+            c.tenant_for_token("token-b").map(|t| t.name.as_str()),
+            Some("b")
+        );
+        assert!(c.tenant_for_token("token-c").is_none());
+    }
+}

@@ -1,0 +1,193 @@
+//! Report JSON (as stored) to protobuf messages, and page tokens.
+
+use super::pb;
+use super::store::ScanRow;
+use serde_json::Value;
+use tonic::Status;
+
+fn s(v: &Value, k: &str) -> String {
+    v.get(k).and_then(Value::as_str).unwrap_or("").to_string()
+}
+
+/// Severity name to protobuf enum.
+pub fn severity(name: &str) -> pb::Severity {
+    match name {
+        "info" => pb::Severity::Info,
+        "low" => pb::Severity::Low,
+        "medium" => pb::Severity::Medium,
+        "high" => pb::Severity::High,
+        "critical" => pb::Severity::Critical,
+        _ => pb::Severity::Unspecified,
+    }
+}
+
+/// RFC 3339 (UTC, milliseconds) from Unix milliseconds.
+pub fn rfc3339(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let (days, rem) = (secs.div_euclid(86400), secs.rem_euclid(86400));
+    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        ms.rem_euclid(1000)
+    )
+}
+
+/// A stored finding as a message.
+pub fn finding(scan_id: &str, seq: i64, f: &Value) -> pb::Finding {
+    let empty = Vec::new();
+    pb::Finding {
+        id: format!("{scan_id}/{seq}"),
+        check: s(f, "check"),
+        title: s(f, "title"),
+        severity: severity(&s(f, "severity")) as i32,
+        cluster: s(f, "cluster"),
+        resource: s(f, "resource"),
+        namespace: s(f, "namespace"),
+        message: s(f, "message"),
+        remediation: s(f, "remediation"),
+        evidence: f
+            .get("evidence")
+            .and_then(Value::as_array)
+            .unwrap_or(&empty)
+            .iter()
+            .map(|e| pb::Evidence {
+                path: s(e, "path"),
+                value_json: e.get("value").map(Value::to_string).unwrap_or_default(),
+            })
+            .collect(),
+        controls: f
+            .get("controls")
+            .and_then(Value::as_array)
+            .unwrap_or(&empty)
+            .iter()
+            .map(|c| pb::ControlRef {
+                framework: s(c, "framework"),
+                control: s(c, "id"),
+            })
+            .collect(),
+        on_attack_path: f
+            .get("on_attack_path")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+        blast_radius_json: f
+            .get("blast_radius")
+            .map(Value::to_string)
+            .unwrap_or_default(),
+        scan_id: scan_id.to_string(),
+        source: f
+            .get("source")
+            .map(|src| match src.get("line").and_then(Value::as_u64) {
+                Some(l) => format!("{}:{l}", s(src, "file")),
+                None => s(src, "file"),
+            })
+            .unwrap_or_default(),
+    }
+}
+
+/// A stored attack path as a message.
+pub fn path(scan_id: &str, p: &Value) -> pb::AttackPath {
+    let empty = Vec::new();
+    pb::AttackPath {
+        id: s(p, "id"),
+        cluster: s(p, "cluster"),
+        source: s(p, "source"),
+        target: s(p, "target"),
+        score: p.get("score").and_then(Value::as_f64).unwrap_or(0.0),
+        steps: p
+            .get("steps")
+            .and_then(Value::as_array)
+            .unwrap_or(&empty)
+            .iter()
+            .map(|st| pb::Step {
+                from: s(st, "from"),
+                to: s(st, "to"),
+                technique: s(st, "technique"),
+                evidence: s(st, "evidence"),
+            })
+            .collect(),
+        scan_id: scan_id.to_string(),
+        severity: severity(&s(p, "severity")) as i32,
+    }
+}
+
+/// A scan row as a message.
+pub fn scan(r: &ScanRow) -> pb::Scan {
+    pb::Scan {
+        id: r.id.clone(),
+        target: r.target.clone(),
+        started_at: rfc3339(r.started_at),
+        finished_at: rfc3339(r.finished_at),
+        clusters: r.clusters as u32,
+        findings: r.findings as u64,
+        attack_paths: r.attack_paths as u64,
+        errors: r.errors as u64,
+        replica: r.replica.clone(),
+    }
+}
+
+/// An opaque page token for `payload`.
+pub fn token(payload: &str) -> String {
+    hex::encode(payload.as_bytes())
+}
+
+/// Decodes a page token; a token that is not one of ours is `InvalidArgument`.
+pub fn untoken(token: &str) -> Result<String, Status> {
+    hex::decode(token)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(|| Status::invalid_argument("page_token is not a token this API issued"))
+}
+
+/// An offset page token's offset (`o:N`), 0 for none.
+pub fn offset(page_token: &str) -> Result<usize, Status> {
+    if page_token.is_empty() {
+        return Ok(0);
+    }
+    untoken(page_token)?
+        .strip_prefix("o:")
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| Status::invalid_argument("page_token is not a token this API issued"))
+}
+
+/// Page size: `default` for 0, at most `max`.
+pub fn page_size(requested: u32, default: u32, max: u32) -> Result<usize, Status> {
+    match requested {
+        0 => Ok(default as usize),
+        n if n > max => Err(Status::invalid_argument(format!(
+            "page_size must be at most {max}"
+        ))),
+        n => Ok(n as usize),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_dates() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339(1_795_651_073_123), "2026-11-25T23:57:53.123Z");
+        assert_eq!(rfc3339(951_782_400_000), "2000-02-29T00:00:00.000Z");
+    }
+
+    #[test]
+    fn tokens_round_trip_and_reject_garbage() {
+        assert_eq!(offset(&token("o:40")).ok(), Some(40));
+        assert!(offset("zz").is_err());
+        assert!(offset(&token("x:1")).is_err());
+        assert_eq!(offset("").ok(), Some(0));
+    }
+}

@@ -1,0 +1,748 @@
+//! The `kspm.v1.PostureService` implementation. Every call runs as the tenant that
+//! [`super::auth`] attached to the request, and only ever reads that tenant's scans.
+
+use super::auth::TenantName;
+use super::convert::{self, offset, page_size, token, untoken};
+use super::pb::{self, posture_service_server::PostureService};
+use super::store::{FindingFilter, ScanRow};
+use super::Shared;
+use kspm_engine::drift;
+use kspm_engine::graph::{paths::query_path, AttackGraph, NodeKind};
+use serde_json::Value;
+use std::collections::{BTreeSet, HashMap};
+use std::pin::Pin;
+use std::sync::Arc;
+use tokio_stream::Stream;
+use tonic::{Request, Response, Status};
+
+/// The gRPC service.
+pub struct Api {
+    shared: Arc<Shared>,
+}
+
+impl Api {
+    /// A service over the shared state.
+    pub fn new(shared: Arc<Shared>) -> Api {
+        Api { shared }
+    }
+}
+
+fn tenant<T>(req: &Request<T>) -> Result<String, Status> {
+    req.extensions()
+        .get::<TenantName>()
+        .map(|t| t.0.clone())
+        .ok_or_else(|| Status::unauthenticated("no tenant credentials"))
+}
+
+fn internal(e: String) -> Status {
+    tracing::error!(error = %e, "request failed");
+    Status::internal("internal error (see the service log)")
+}
+
+impl Api {
+    /// The scans a read covers: the given one (which must be the tenant's) or the latest of
+    /// every target.
+    async fn scope(&self, tenant: &str, scan_id: &str) -> Result<Vec<ScanRow>, Status> {
+        if scan_id.is_empty() {
+            return self
+                .shared
+                .store
+                .latest_scans(tenant)
+                .await
+                .map_err(internal);
+        }
+        match self
+            .shared
+            .store
+            .scan(tenant, scan_id)
+            .await
+            .map_err(internal)?
+        {
+            Some(s) => Ok(vec![s]),
+            None => Err(Status::not_found(format!("no scan {scan_id}"))),
+        }
+    }
+
+    /// The latest scan holding `cluster`, with the graph of that cluster.
+    async fn graph_of(&self, tenant: &str, cluster: &str) -> Result<AttackGraph, Status> {
+        if cluster.is_empty() {
+            return Err(Status::invalid_argument("cluster is required"));
+        }
+        for s in self.scope(tenant, "").await? {
+            if let Some((dump, _)) = self
+                .shared
+                .store
+                .cluster_state(&s.id, cluster)
+                .await
+                .map_err(internal)?
+            {
+                return Ok(AttackGraph::restore(dump));
+            }
+        }
+        Err(Status::not_found(format!("no cluster {cluster}")))
+    }
+}
+
+fn resolve(
+    g: &AttackGraph,
+    cluster: &str,
+    reference: &str,
+) -> Result<Vec<kspm_engine::graph::NodeIndex>, Status> {
+    if reference.is_empty() {
+        return Err(Status::invalid_argument("a node reference is required"));
+    }
+    if reference == "Internet" {
+        return g.find(None, "Internet").map(|i| vec![i]).ok_or_else(|| {
+            Status::not_found("nothing in this cluster is exposed to the internet")
+        });
+    }
+    if reference == "NodeRoot" {
+        let nodes: Vec<_> = g
+            .graph
+            .node_indices()
+            .filter(|i| {
+                g.graph[*i].kind == NodeKind::Node
+                    && g.graph[*i].cluster.as_deref() == Some(cluster)
+            })
+            .collect();
+        return if nodes.is_empty() {
+            Err(Status::not_found("no nodes in this cluster's graph"))
+        } else {
+            Ok(nodes)
+        };
+    }
+    g.find(Some(cluster), reference)
+        .map(|i| vec![i])
+        .ok_or_else(|| {
+            Status::not_found(format!(
+                "no node `{reference}` in the attack graph of {cluster} (references look like Deployment:shop/web, ServiceAccount:ci/deployer, User:alice, ClusterAdmin)"
+            ))
+        })
+}
+
+fn max_hops(requested: u32, default: u32) -> Result<u32, Status> {
+    match requested {
+        0 => Ok(default),
+        n if n > 20 => Err(Status::invalid_argument("max_hops must be at most 20")),
+        n => Ok(n),
+    }
+}
+
+type EventStream = Pin<Box<dyn Stream<Item = Result<pb::WatchEventsResponse, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl PostureService for Api {
+    async fn list_clusters(
+        &self,
+        req: Request<pb::ListClustersRequest>,
+    ) -> Result<Response<pb::ListClustersResponse>, Status> {
+        let tenant = tenant(&req)?;
+        let mut clusters = Vec::new();
+        for s in self.scope(&tenant, "").await? {
+            for (name, summary, _) in self.shared.store.clusters(&s.id).await.map_err(internal)? {
+                let strs = |k: &str| -> Vec<String> {
+                    summary
+                        .get(k)
+                        .and_then(Value::as_array)
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(|v| v.as_str().map(str::to_string))
+                                .collect()
+                        })
+                        .unwrap_or_default()
+                };
+                clusters.push(pb::Cluster {
+                    name,
+                    target: s.target.clone(),
+                    provider: summary
+                        .get("provider")
+                        .and_then(Value::as_str)
+                        .unwrap_or("unknown")
+                        .into(),
+                    kubernetes_version: summary
+                        .get("kubernetes_version")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .into(),
+                    origin: summary
+                        .get("origin")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .into(),
+                    objects: summary.get("objects").and_then(Value::as_u64).unwrap_or(0),
+                    coverage_gaps: strs("coverage_gaps"),
+                    errors: strs("error_messages"),
+                    scan_id: s.id.clone(),
+                    scanned_at: convert::rfc3339(s.finished_at),
+                });
+            }
+        }
+        Ok(Response::new(pb::ListClustersResponse { clusters }))
+    }
+
+    async fn get_posture(
+        &self,
+        req: Request<pb::GetPostureRequest>,
+    ) -> Result<Response<pb::GetPostureResponse>, Status> {
+        let tenant = tenant(&req)?;
+        let want = &req.get_ref().cluster;
+        let mut out = pb::GetPostureResponse::default();
+        let mut found = want.is_empty();
+        for s in self.scope(&tenant, "").await? {
+            for (name, summary, compliance) in
+                self.shared.store.clusters(&s.id).await.map_err(internal)?
+            {
+                if !want.is_empty() && &name != want {
+                    continue;
+                }
+                found = true;
+                for c in compliance.as_array().into_iter().flatten() {
+                    let n = |k: &str| c.get(k).and_then(Value::as_u64).unwrap_or(0) as u32;
+                    out.frameworks.push(pb::FrameworkScore {
+                        cluster: name.clone(),
+                        framework: c
+                            .get("framework")
+                            .and_then(Value::as_str)
+                            .unwrap_or("")
+                            .into(),
+                        passed: n("controls_passed"),
+                        failed: n("controls_failed"),
+                        not_assessable: n("controls_not_assessable"),
+                        score: c.get("score").and_then(Value::as_f64).unwrap_or(0.0),
+                    });
+                }
+                if let Some(m) = summary
+                    .get("findings_by_severity")
+                    .and_then(Value::as_object)
+                {
+                    for (sev, count) in m {
+                        out.severities.push(pb::SeverityCount {
+                            cluster: name.clone(),
+                            severity: convert::severity(sev) as i32,
+                            count: count.as_u64().unwrap_or(0),
+                        });
+                    }
+                }
+            }
+            out.attack_paths += self
+                .shared
+                .store
+                .paths(&s.id)
+                .await
+                .map_err(internal)?
+                .iter()
+                .filter(|p| {
+                    want.is_empty() || p.get("cluster").and_then(Value::as_str) == Some(want)
+                })
+                .count() as u64;
+        }
+        if !found {
+            return Err(Status::not_found(format!("no cluster {want}")));
+        }
+        Ok(Response::new(out))
+    }
+
+    async fn list_findings(
+        &self,
+        req: Request<pb::ListFindingsRequest>,
+    ) -> Result<Response<pb::ListFindingsResponse>, Status> {
+        let tenant = tenant(&req)?;
+        let r = req.get_ref();
+        let limit = page_size(r.page_size, 100, 1000)?;
+        let min_severity = match pb::Severity::try_from(r.min_severity) {
+            Ok(pb::Severity::Unspecified) => None,
+            Ok(s) => Some(s as i64 - 1),
+            Err(_) => return Err(Status::invalid_argument("min_severity is not a severity")),
+        };
+        if !r.check.is_empty() && kspm_engine::checks::by_id(&r.check).is_none() {
+            return Err(Status::invalid_argument(format!("no check {}", r.check)));
+        }
+        if !r.control.is_empty() {
+            let fw = r.control.split(':').next().unwrap_or("");
+            if !kspm_engine::controls::Framework::ALL
+                .iter()
+                .any(|f| f.id() == fw)
+            {
+                return Err(Status::invalid_argument(format!(
+                    "control must be `framework` or `framework:control`; no framework `{fw}`"
+                )));
+            }
+        }
+        let after = if r.page_token.is_empty() {
+            None
+        } else {
+            let t = untoken(&r.page_token)?;
+            let (scan, seq) = t
+                .rsplit_once('/')
+                .and_then(|(a, b)| Some((a.to_string(), b.parse::<i64>().ok()?)))
+                .ok_or_else(|| {
+                    Status::invalid_argument("page_token is not a token this API issued")
+                })?;
+            Some((scan, seq))
+        };
+        let scans: Vec<String> = self
+            .scope(&tenant, &r.scan_id)
+            .await?
+            .into_iter()
+            .map(|s| s.id)
+            .collect();
+        let filter = FindingFilter {
+            cluster: r.cluster.clone(),
+            min_severity,
+            check: r.check.clone(),
+            control: r.control.clone(),
+            namespace: r.namespace.clone(),
+            on_attack_path: r.on_attack_path,
+        };
+        let (rows, total) = self
+            .shared
+            .store
+            .findings(&scans, &filter, after, limit as i64 + 1)
+            .await
+            .map_err(internal)?;
+        let more = rows.len() > limit;
+        let page: Vec<_> = rows.into_iter().take(limit).collect();
+        let next_page_token = match (more, page.last()) {
+            (true, Some(last)) => token(&format!("{}/{}", last.scan_id, last.seq)),
+            _ => String::new(),
+        };
+        Ok(Response::new(pb::ListFindingsResponse {
+            findings: page
+                .iter()
+                .map(|f| convert::finding(&f.scan_id, f.seq, &f.body))
+                .collect(),
+            next_page_token,
+            total: total as u64,
+        }))
+    }
+
+    async fn get_finding(
+        &self,
+        req: Request<pb::GetFindingRequest>,
+    ) -> Result<Response<pb::GetFindingResponse>, Status> {
+        let tenant = tenant(&req)?;
+        let id = &req.get_ref().id;
+        let (scan, seq) = id
+            .rsplit_once('/')
+            .and_then(|(a, b)| Some((a, b.parse::<i64>().ok()?)))
+            .ok_or_else(|| Status::invalid_argument("finding IDs look like <scan>/<n>"))?;
+        let not_found = || Status::not_found(format!("no finding {id}"));
+        // Another tenant's scan is "not found", exactly like a missing one.
+        self.shared
+            .store
+            .scan(&tenant, scan)
+            .await
+            .map_err(internal)?
+            .ok_or_else(not_found)?;
+        let body = self
+            .shared
+            .store
+            .finding(scan, seq)
+            .await
+            .map_err(internal)?
+            .ok_or_else(not_found)?;
+        Ok(Response::new(pb::GetFindingResponse {
+            finding: Some(convert::finding(scan, seq, &body)),
+        }))
+    }
+
+    async fn list_attack_paths(
+        &self,
+        req: Request<pb::ListAttackPathsRequest>,
+    ) -> Result<Response<pb::ListAttackPathsResponse>, Status> {
+        let tenant = tenant(&req)?;
+        let r = req.get_ref();
+        let limit = page_size(r.page_size, 50, 500)?;
+        let start = offset(&r.page_token)?;
+        if !r.technique.is_empty() && !kspm_engine::graph::paths::is_technique(&r.technique) {
+            return Err(Status::invalid_argument(format!(
+                "no technique {}",
+                r.technique
+            )));
+        }
+        let mut all = Vec::new();
+        for s in self.scope(&tenant, &r.scan_id).await? {
+            for p in self.shared.store.paths(&s.id).await.map_err(internal)? {
+                let str_of = |k: &str| p.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+                let keep = (r.cluster.is_empty() || str_of("cluster") == r.cluster)
+                    && (r.target.is_empty() || str_of("target") == r.target)
+                    && (r.technique.is_empty()
+                        || p.get("steps").and_then(Value::as_array).is_some_and(|st| {
+                            st.iter().any(|x| {
+                                x.get("technique").and_then(Value::as_str) == Some(&r.technique)
+                            })
+                        }))
+                    && (r.through.is_empty()
+                        || p.get("nodes")
+                            .and_then(Value::as_array)
+                            .is_some_and(|ns| ns.iter().any(|n| n.as_str() == Some(&r.through))));
+                if keep {
+                    all.push(convert::path(&s.id, &p));
+                }
+            }
+        }
+        all.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
+        let total = all.len();
+        let paths: Vec<_> = all.into_iter().skip(start).take(limit).collect();
+        let next_page_token = if start + paths.len() < total {
+            token(&format!("o:{}", start + paths.len()))
+        } else {
+            String::new()
+        };
+        Ok(Response::new(pb::ListAttackPathsResponse {
+            paths,
+            next_page_token,
+            total: total as u64,
+        }))
+    }
+
+    async fn get_attack_path(
+        &self,
+        req: Request<pb::GetAttackPathRequest>,
+    ) -> Result<Response<pb::GetAttackPathResponse>, Status> {
+        let tenant = tenant(&req)?;
+        let r = req.get_ref();
+        if r.id.is_empty() {
+            return Err(Status::invalid_argument("id is required"));
+        }
+        for s in self.scope(&tenant, &r.scan_id).await? {
+            for p in self.shared.store.paths(&s.id).await.map_err(internal)? {
+                if p.get("id").and_then(Value::as_str) == Some(&r.id) {
+                    return Ok(Response::new(pb::GetAttackPathResponse {
+                        path: Some(convert::path(&s.id, &p)),
+                    }));
+                }
+            }
+        }
+        Err(Status::not_found(format!("no attack path {}", r.id)))
+    }
+
+    async fn query_reach(
+        &self,
+        req: Request<pb::QueryReachRequest>,
+    ) -> Result<Response<pb::QueryReachResponse>, Status> {
+        let tenant = tenant(&req)?;
+        let r = req.get_ref();
+        let hops = max_hops(r.max_hops, 6)?;
+        let g = self.graph_of(&tenant, &r.cluster).await?;
+        let from = resolve(&g, &r.cluster, &r.from)?;
+        let reached = g
+            .reach(from[0], hops)
+            .into_iter()
+            .filter(|(i, _)| !matches!(g.graph[*i].kind, NodeKind::Hub | NodeKind::Container))
+            .map(|(i, d)| pb::ReachedNode {
+                node: g.graph[i].reference.clone(),
+                kind: format!("{:?}", g.graph[i].kind),
+                hops: d,
+            })
+            .collect();
+        Ok(Response::new(pb::QueryReachResponse { reached }))
+    }
+
+    async fn query_path(
+        &self,
+        req: Request<pb::QueryPathRequest>,
+    ) -> Result<Response<pb::QueryPathResponse>, Status> {
+        let tenant = tenant(&req)?;
+        let r = req.get_ref();
+        let hops = max_hops(r.max_hops, 8)?;
+        let g = self.graph_of(&tenant, &r.cluster).await?;
+        let from = resolve(&g, &r.cluster, &r.from)?;
+        let to = resolve(&g, &r.cluster, &r.to)?;
+        let best = to
+            .iter()
+            .filter_map(|t| g.shortest_path(from[0], *t, hops))
+            .min_by_key(|steps| steps.len());
+        let path = best.map(|steps| {
+            let target = steps
+                .last()
+                .map(|s| s.to.clone())
+                .unwrap_or_else(|| r.to.clone());
+            let p = query_path(&r.cluster, &r.from, &target, steps);
+            convert::path("", &serde_json::to_value(&p).unwrap_or(Value::Null))
+        });
+        Ok(Response::new(pb::QueryPathResponse { path }))
+    }
+
+    async fn list_scans(
+        &self,
+        req: Request<pb::ListScansRequest>,
+    ) -> Result<Response<pb::ListScansResponse>, Status> {
+        let tenant = tenant(&req)?;
+        let r = req.get_ref();
+        let limit = page_size(r.page_size, 50, 500)?;
+        let start = offset(&r.page_token)?;
+        let rows = self
+            .shared
+            .store
+            .list_scans(&tenant, &r.target, start as i64, limit as i64 + 1)
+            .await
+            .map_err(internal)?;
+        let more = rows.len() > limit;
+        let scans: Vec<_> = rows.iter().take(limit).map(convert::scan).collect();
+        Ok(Response::new(pb::ListScansResponse {
+            next_page_token: if more {
+                token(&format!("o:{}", start + limit))
+            } else {
+                String::new()
+            },
+            scans,
+        }))
+    }
+
+    async fn get_drift(
+        &self,
+        req: Request<pb::GetDriftRequest>,
+    ) -> Result<Response<pb::GetDriftResponse>, Status> {
+        let tenant = tenant(&req)?;
+        let r = req.get_ref();
+        if r.from_scan_id.is_empty() {
+            return Err(Status::invalid_argument("from_scan_id is required"));
+        }
+        let store = &self.shared.store;
+        let from = store
+            .scan(&tenant, &r.from_scan_id)
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| Status::not_found(format!("no scan {}", r.from_scan_id)))?;
+        let to = if r.to_scan_id.is_empty() {
+            store
+                .latest_scans(&tenant)
+                .await
+                .map_err(internal)?
+                .into_iter()
+                .find(|s| s.target == from.target)
+                .ok_or_else(|| Status::not_found("no latest scan"))?
+        } else {
+            store
+                .scan(&tenant, &r.to_scan_id)
+                .await
+                .map_err(internal)?
+                .ok_or_else(|| Status::not_found(format!("no scan {}", r.to_scan_id)))?
+        };
+        if to.target != from.target {
+            return Err(Status::invalid_argument(
+                "the two scans must be of the same target",
+            ));
+        }
+        Ok(Response::new(
+            drift_between(&self.shared, &from, &to).await?,
+        ))
+    }
+
+    async fn trigger_scan(
+        &self,
+        req: Request<pb::TriggerScanRequest>,
+    ) -> Result<Response<pb::TriggerScanResponse>, Status> {
+        let tenant = tenant(&req)?;
+        let want = &req.get_ref().target;
+        let t = self
+            .shared
+            .config
+            .tenant(&tenant)
+            .ok_or_else(|| Status::permission_denied("tenant has no configuration"))?;
+        let targets: Vec<_> = t
+            .targets
+            .iter()
+            .filter(|x| want.is_empty() || &x.name == want)
+            .cloned()
+            .collect();
+        if targets.is_empty() {
+            return Err(Status::not_found(format!("no target {want}")));
+        }
+        let mut scans = Vec::new();
+        for target in targets {
+            let row = super::scheduler::scan_now(&self.shared, &tenant, &target)
+                .await
+                .map_err(internal)?;
+            scans.push(convert::scan(&row));
+        }
+        Ok(Response::new(pb::TriggerScanResponse { scans }))
+    }
+
+    type WatchEventsStream = EventStream;
+
+    async fn watch_events(
+        &self,
+        req: Request<pb::WatchEventsRequest>,
+    ) -> Result<Response<Self::WatchEventsStream>, Status> {
+        let tenant = tenant(&req)?;
+        let cluster = req.get_ref().cluster.clone();
+        let shared = self.shared.clone();
+        let (tx, rx) = tokio::sync::mpsc::channel(256);
+        tokio::spawn(async move {
+            let mut seen = super::store::now_ms();
+            let mut wake = shared.committed.subscribe();
+            let mut stopping = shared.stopping.subscribe();
+            loop {
+                if *stopping.borrow() {
+                    return;
+                }
+                let scans = match shared.store.scans_since(&tenant, seen).await {
+                    Ok(s) => s,
+                    Err(e) => {
+                        let _ = tx.send(Err(internal(e))).await;
+                        return;
+                    }
+                };
+                for s in scans {
+                    seen = seen.max(s.finished_at);
+                    let events = match scan_events(&shared, &s, &cluster).await {
+                        Ok(ev) => ev,
+                        Err(e) => {
+                            let _ = tx.send(Err(e)).await;
+                            return;
+                        }
+                    };
+                    for ev in events {
+                        if tx.send(Ok(ev)).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+                // Woken by a local commit at once; scans by other replicas within a second.
+                tokio::select! {
+                    _ = wake.changed() => {}
+                    _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+                    _ = tx.closed() => return,
+                    _ = stopping.changed() => return,
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+        )))
+    }
+}
+
+/// The events a committed scan produces against its target's previous scan.
+async fn scan_events(
+    shared: &Shared,
+    s: &ScanRow,
+    cluster: &str,
+) -> Result<Vec<pb::WatchEventsResponse>, Status> {
+    use pb::watch_events_response::Kind;
+    let mut out = Vec::new();
+    if let Some(prev) = shared.store.previous_scan(s).await.map_err(internal)? {
+        let d = drift_between(shared, &prev, s).await?;
+        let keep_f = |f: &pb::Finding| cluster.is_empty() || f.cluster == cluster;
+        let keep_p = |p: &pb::AttackPath| cluster.is_empty() || p.cluster == cluster;
+        for f in d.new_findings.into_iter().filter(keep_f) {
+            out.push(pb::WatchEventsResponse {
+                kind: Kind::FindingAdded as i32,
+                finding: Some(f),
+                ..Default::default()
+            });
+        }
+        for f in d.resolved_findings.into_iter().filter(keep_f) {
+            out.push(pb::WatchEventsResponse {
+                kind: Kind::FindingResolved as i32,
+                finding: Some(f),
+                ..Default::default()
+            });
+        }
+        for p in d.new_paths.into_iter().filter(keep_p) {
+            out.push(pb::WatchEventsResponse {
+                kind: Kind::PathAdded as i32,
+                path: Some(p),
+                ..Default::default()
+            });
+        }
+        for p in d.resolved_paths.into_iter().filter(keep_p) {
+            out.push(pb::WatchEventsResponse {
+                kind: Kind::PathResolved as i32,
+                path: Some(p),
+                ..Default::default()
+            });
+        }
+    }
+    out.push(pb::WatchEventsResponse {
+        kind: Kind::ScanCommitted as i32,
+        scan: Some(convert::scan(s)),
+        ..Default::default()
+    });
+    Ok(out)
+}
+
+/// Findings, paths and posture changes from one scan to another of the same target.
+pub async fn drift_between(
+    shared: &Shared,
+    from: &ScanRow,
+    to: &ScanRow,
+) -> Result<pb::GetDriftResponse, Status> {
+    let store = &shared.store;
+    let old = store.finding_keys(&from.id).await.map_err(internal)?;
+    let new = store.finding_keys(&to.id).await.map_err(internal)?;
+    let old_keys: HashMap<&str, ()> = old.iter().map(|(k, _, _)| (k.as_str(), ())).collect();
+    let new_keys: HashMap<&str, ()> = new.iter().map(|(k, _, _)| (k.as_str(), ())).collect();
+    let mut out = pb::GetDriftResponse {
+        from_scan_id: from.id.clone(),
+        to_scan_id: to.id.clone(),
+        ..Default::default()
+    };
+    out.new_findings = new
+        .iter()
+        .filter(|(k, _, _)| !old_keys.contains_key(k.as_str()))
+        .map(|(_, seq, b)| convert::finding(&to.id, *seq, b))
+        .collect();
+    out.resolved_findings = old
+        .iter()
+        .filter(|(k, _, _)| !new_keys.contains_key(k.as_str()))
+        .map(|(_, seq, b)| convert::finding(&from.id, *seq, b))
+        .collect();
+    let old_p = store.paths(&from.id).await.map_err(internal)?;
+    let new_p = store.paths(&to.id).await.map_err(internal)?;
+    let ids = |ps: &[Value]| -> BTreeSet<String> {
+        ps.iter()
+            .filter_map(|p| p.get("id").and_then(Value::as_str).map(str::to_string))
+            .collect()
+    };
+    let (oi, ni) = (ids(&old_p), ids(&new_p));
+    let pid = |p: &Value| {
+        p.get("id")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    out.new_paths = new_p
+        .iter()
+        .filter(|p| !oi.contains(&pid(p)))
+        .map(|p| convert::path(&to.id, p))
+        .collect();
+    out.resolved_paths = old_p
+        .iter()
+        .filter(|p| !ni.contains(&pid(p)))
+        .map(|p| convert::path(&from.id, p))
+        .collect();
+    let names =
+        |cs: Vec<(String, Value, Value)>| cs.into_iter().map(|c| c.0).collect::<BTreeSet<_>>();
+    let clusters: BTreeSet<String> = names(store.clusters(&from.id).await.map_err(internal)?)
+        .union(&names(store.clusters(&to.id).await.map_err(internal)?))
+        .cloned()
+        .collect();
+    for c in clusters {
+        let a = store
+            .cluster_state(&from.id, &c)
+            .await
+            .map_err(internal)?
+            .map(|x| x.1)
+            .unwrap_or_default();
+        let b = store
+            .cluster_state(&to.id, &c)
+            .await
+            .map_err(internal)?
+            .map(|x| x.1)
+            .unwrap_or_default();
+        for ch in drift::diff(&a, &b) {
+            out.changes.push(pb::Change {
+                category: ch.category,
+                cluster: c.clone(),
+                item: ch.item,
+                change: ch.change,
+                before: ch.before.unwrap_or_default(),
+                after: ch.after.unwrap_or_default(),
+            });
+        }
+    }
+    Ok(out)
+}

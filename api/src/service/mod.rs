@@ -1,0 +1,155 @@
+//! `kspm serve`: the gRPC API over scan history, the scan scheduler, metrics.
+//!
+//! [`serve`] wires it together: [`store::Store`] (SQLite or PostgreSQL), [`scheduler`] (leased
+//! scan jobs), [`grpc::Api`] behind [`auth::interceptor`], gRPC health and reflection, and an
+//! optional Prometheus endpoint.
+
+pub mod auth;
+pub mod config;
+pub mod convert;
+pub mod grpc;
+pub mod metrics;
+pub mod scan;
+pub mod scheduler;
+pub mod store;
+
+use config::Config;
+use kspm_engine::ScanOptions;
+use metrics::Metrics;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+use store::Store;
+use tokio::sync::watch;
+
+/// Generated protobuf types, client and server (`proto/kspm/v1/posture.proto`).
+#[allow(missing_docs, clippy::all)]
+pub mod pb {
+    tonic::include_proto!("kspm.v1");
+    /// The encoded file descriptor set, for reflection.
+    pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("kspm_descriptor");
+}
+
+/// State shared by the API and the scheduler.
+pub struct Shared {
+    /// The configuration.
+    pub config: Arc<Config>,
+    /// History.
+    pub store: Store,
+    /// Engine options for every scan.
+    pub options: ScanOptions,
+    /// This replica's name.
+    pub replica: String,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// Bumped after every local commit (wakes event streams).
+    pub committed: watch::Sender<u64>,
+    /// How often the scheduler looks for due jobs.
+    pub poll: Duration,
+    /// Fault injection for tests: abandon every commit half-way.
+    pub fail_commits: AtomicBool,
+    /// Turns true when the service stops (ends event streams so shutdown can drain).
+    pub stopping: watch::Sender<bool>,
+}
+
+impl Shared {
+    /// Opens the store and builds the shared state.
+    pub async fn open(config: Config, options: ScanOptions) -> Result<Arc<Shared>, String> {
+        let store = Store::open(&config.service.database_url).await?;
+        let replica = config
+            .service
+            .replica
+            .clone()
+            .unwrap_or_else(default_replica);
+        Ok(Arc::new(Shared {
+            config: Arc::new(config),
+            store,
+            options,
+            replica,
+            metrics: Arc::new(Metrics::default()),
+            committed: watch::channel(0).0,
+            poll: Duration::from_secs(1),
+            fail_commits: AtomicBool::new(false),
+            stopping: watch::channel(false).0,
+        }))
+    }
+}
+
+fn default_replica() -> String {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "kspm".into());
+    format!("{host}-{}", std::process::id())
+}
+
+/// The gRPC router: the posture service behind authentication, health and reflection.
+pub fn router(shared: Arc<Shared>) -> Result<tonic::transport::server::Router, String> {
+    use pb::posture_service_server::PostureServiceServer;
+    let api = PostureServiceServer::with_interceptor(
+        grpc::Api::new(shared.clone()),
+        auth::interceptor(shared.config.clone(), shared.metrics.clone()),
+    );
+    let (health_reporter, health) = tonic_health::server::health_reporter();
+    // Serving from the start: reads work on history even before the first scan completes.
+    tokio::spawn(async move {
+        health_reporter
+            .set_serving::<PostureServiceServer<grpc::Api>>()
+            .await;
+    });
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .map_err(|e| format!("reflection: {e}"))?;
+    let mut builder = tonic::transport::Server::builder();
+    let svc = &shared.config.service;
+    if let (Some(cert), Some(key)) = (&svc.tls_cert, &svc.tls_key) {
+        let read =
+            |p: &std::path::Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
+        let identity = tonic::transport::Identity::from_pem(read(cert)?, read(key)?);
+        let mut tls = tonic::transport::ServerTlsConfig::new().identity(identity);
+        if let Some(ca) = &svc.client_ca {
+            tls = tls.client_ca_root(tonic::transport::Certificate::from_pem(read(ca)?));
+        }
+        builder = builder.tls_config(tls).map_err(|e| format!("TLS: {e}"))?;
+    }
+    Ok(builder
+        .add_service(health)
+        .add_service(reflection)
+        .add_service(api))
+}
+
+/// Runs the service until `shutdown` resolves: API, scheduler and metrics. In-flight scans get
+/// `grace` to finish.
+pub async fn serve(
+    shared: Arc<Shared>,
+    listener: tokio::net::TcpListener,
+    metrics_listener: Option<tokio::net::TcpListener>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    grace: Duration,
+) -> Result<(), String> {
+    let stop_rx = shared.stopping.subscribe();
+    let stop_tx = shared.stopping.clone();
+    let scheduler = tokio::spawn(scheduler::run(shared.clone(), stop_rx.clone(), grace));
+    let metrics_task =
+        metrics_listener.map(|l| tokio::spawn(metrics::serve(l, shared.metrics.clone())));
+    let mut api_stop = stop_rx;
+    tokio::spawn(async move {
+        shutdown.await;
+        stop_tx.send_replace(true);
+    });
+    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+    let served = router(shared)?
+        .serve_with_incoming_shutdown(incoming, async move {
+            let _ = api_stop.wait_for(|s| *s).await;
+        })
+        .await
+        .map_err(|e| format!("gRPC server: {e}"));
+    let _ = scheduler.await;
+    if let Some(t) = metrics_task {
+        t.abort();
+    }
+    served
+}

@@ -1,0 +1,206 @@
+//! One scan of one target: read it (snapshot paths or a live cluster), evaluate it, and shape the
+//! result for the store — report JSON per finding and path, and per cluster its summary,
+//! compliance, attack graph and posture digest.
+
+use super::config::Target;
+use super::store::{new_scan_id, now_ms, ClusterRecord, ScanRecord};
+use kspm_collectors::live::{self, http::Limits, LiveOptions};
+use kspm_engine::drift::Facts;
+use kspm_engine::report::ClusterResult;
+use kspm_engine::snapshot::ClusterSnapshot;
+use kspm_engine::{assemble, evaluate_cluster_result, LoadError, ScanOptions};
+use serde_json::{json, Value};
+
+/// Evaluates one cluster and keeps what the store needs besides the report.
+pub fn evaluate(
+    cluster: &ClusterSnapshot,
+    options: &ScanOptions,
+) -> (ClusterResult, ClusterRecord) {
+    let result = evaluate_cluster_result(cluster, options);
+    let record = ClusterRecord {
+        name: cluster.info.name.clone(),
+        summary: json!({
+            "coverage_gaps": cluster.coverage_gaps,
+            "reached": true,
+        }),
+        compliance: Value::Null,
+        facts: Facts::collect(cluster, result.graph()),
+        graph: result.graph().dump(),
+    };
+    (result, record)
+}
+
+/// The read options for a live target.
+pub fn live_options(target: &Target) -> LiveOptions {
+    LiveOptions {
+        kubeconfig: target.kubeconfig.clone(),
+        context: target.context.clone(),
+        limits: Limits::default(),
+        concurrency: 4,
+        page_size: 500,
+        skip_kubelet_config: false,
+    }
+}
+
+/// Clusters evaluated for one scan, before they are joined into a report.
+#[derive(Default)]
+pub struct Evaluated {
+    results: Vec<ClusterResult>,
+    records: Vec<ClusterRecord>,
+    fleet_errors: Vec<LoadError>,
+    /// Clusters that could not be read at all: (name, why).
+    unreached: Vec<(String, String)>,
+}
+
+impl Evaluated {
+    /// Evaluates one cluster into the set.
+    pub fn add(&mut self, cluster: &ClusterSnapshot, options: &ScanOptions) {
+        let (r, rec) = evaluate(cluster, options);
+        self.results.push(r);
+        self.records.push(rec);
+    }
+
+    /// Records a cluster that could not be read.
+    pub fn unreached(&mut self, name: String, why: String) {
+        self.unreached.push((name, why));
+    }
+}
+
+/// Scans a target and returns the record to commit (not yet committed). A live cluster that
+/// cannot be reached yields a scan with that cluster marked unreached and the error recorded.
+pub async fn run(
+    tenant: &str,
+    target: &Target,
+    options: &ScanOptions,
+    replica: &str,
+) -> ScanRecord {
+    let started_at = now_ms();
+    let mut ev = Evaluated::default();
+    if target.is_live() {
+        match live::collect(&live_options(target)).await {
+            Ok(c) => {
+                let options = options.clone();
+                let snapshot = c.snapshot;
+                if let Ok(done) = tokio::task::spawn_blocking(move || {
+                    let mut ev = Evaluated::default();
+                    ev.add(&snapshot, &options);
+                    ev
+                })
+                .await
+                {
+                    ev = done;
+                }
+            }
+            Err(e) => {
+                let name = target
+                    .context
+                    .clone()
+                    .unwrap_or_else(|| target.name.clone());
+                ev.unreached(name, e.to_string());
+            }
+        }
+    } else {
+        let paths = target.paths.clone();
+        let options = options.clone();
+        if let Ok(done) = tokio::task::spawn_blocking(move || {
+            let plan = kspm_collectors::files::plan(&paths);
+            let per = kspm_engine::report::parallel_map(&plan.clusters, |source| {
+                evaluate(&kspm_collectors::files::load_source(source), &options)
+            });
+            let (results, records) = per.into_iter().unzip();
+            Evaluated {
+                results,
+                records,
+                fleet_errors: plan.errors,
+                unreached: Vec::new(),
+            }
+        })
+        .await
+        {
+            ev = done;
+        }
+    }
+    record(tenant, &target.name, replica, started_at, ev)
+}
+
+/// Joins evaluated clusters into the record to commit.
+pub fn record(
+    tenant: &str,
+    target: &str,
+    replica: &str,
+    started_at: i64,
+    ev: Evaluated,
+) -> ScanRecord {
+    let Evaluated {
+        results,
+        mut records,
+        fleet_errors,
+        unreached,
+    } = ev;
+    let collect_errors = unreached;
+    let report = assemble(results, &fleet_errors);
+    let report_json = serde_json::to_value(&report).unwrap_or(Value::Null);
+    let empty = Vec::new();
+    let arr = |k: &str| {
+        report_json
+            .get(k)
+            .and_then(Value::as_array)
+            .unwrap_or(&empty)
+    };
+    for rec in &mut records {
+        let of_cluster = |v: &&Value| v.get("cluster").and_then(Value::as_str) == Some(&rec.name);
+        let summary = arr("clusters")
+            .iter()
+            .find(|c| c.get("name").and_then(Value::as_str) == Some(&rec.name))
+            .cloned()
+            .unwrap_or(Value::Null);
+        let errors: Vec<String> = arr("errors")
+            .iter()
+            .filter(of_cluster)
+            .map(|e| {
+                let line = e.get("line").map(|l| format!(":{l}")).unwrap_or_default();
+                format!(
+                    "{}{line}: {}",
+                    e.get("file").and_then(Value::as_str).unwrap_or(""),
+                    e.get("message").and_then(Value::as_str).unwrap_or("")
+                )
+            })
+            .collect();
+        if let (Value::Object(s), Value::Object(extra)) = (summary, &mut rec.summary) {
+            for (k, v) in s {
+                extra.entry(k).or_insert(v);
+            }
+            extra.insert("error_messages".into(), json!(errors));
+        }
+        rec.compliance = Value::Array(
+            arr("compliance")
+                .iter()
+                .filter(of_cluster)
+                .cloned()
+                .collect(),
+        );
+    }
+    for (name, message) in &collect_errors {
+        records.push(ClusterRecord {
+            name: name.clone(),
+            summary: json!({"name": name, "reached": false, "objects": 0, "provider": "unknown",
+                "coverage_gaps": [], "error_messages": [message]}),
+            compliance: json!([]),
+            facts: Facts::default(),
+            graph: Default::default(),
+        });
+    }
+    let finished_at = now_ms();
+    ScanRecord {
+        id: new_scan_id(finished_at),
+        tenant: tenant.to_string(),
+        target: target.to_string(),
+        started_at,
+        finished_at,
+        replica: replica.to_string(),
+        clusters: records,
+        findings: arr("findings").clone(),
+        paths: arr("attack_paths").clone(),
+        errors: (arr("errors").len() + collect_errors.len()) as i64,
+    }
+}

@@ -1,0 +1,303 @@
+//! The scan scheduler: every replica leases due scan jobs from the database, scans them, commits
+//! the scan, and releases the job with its next due time. A lease is renewed while its scan runs;
+//! a replica that dies stops renewing, and another takes the job once the lease expires.
+
+use super::config::Target;
+use super::scan;
+use super::store::ScanRecord;
+use super::store::{now_ms, ScanRow};
+use super::Shared;
+use kspm_engine::drift::finding_key_json;
+use kspm_engine::snapshot::ClusterSnapshot;
+use serde_json::Value;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::{watch, Notify, Semaphore};
+use tracing::{info, warn};
+
+/// Scans run at once by one replica.
+const CONCURRENT_SCANS: usize = 2;
+
+/// Scans a target now and commits it; returns the committed scan.
+pub async fn scan_now(shared: &Shared, tenant: &str, target: &Target) -> Result<ScanRow, String> {
+    let started = Instant::now();
+    let record = scan::run(tenant, target, &shared.options, &shared.replica).await;
+    commit(shared, &record, started.elapsed().as_secs_f64()).await?;
+    shared
+        .store
+        .scan(tenant, &record.id)
+        .await?
+        .ok_or_else(|| "the committed scan is not readable".to_string())
+}
+
+/// Commits a record, with metrics, pruning and wake-up of event streams.
+async fn commit(shared: &Shared, record: &ScanRecord, seconds: f64) -> Result<(), String> {
+    let commit = shared
+        .store
+        .commit_scan(
+            record,
+            shared
+                .fail_commits
+                .load(std::sync::atomic::Ordering::Relaxed),
+        )
+        .await;
+    shared.metrics.scan(record, commit.is_ok(), seconds);
+    commit?;
+    info!(tenant = %record.tenant, target = %record.target, scan = %record.id, findings = record.findings.len(),
+        paths = record.paths.len(), seconds, "scan committed");
+    if let Err(e) = shared
+        .store
+        .prune(
+            &record.tenant,
+            &record.target,
+            shared.config.service.retention,
+        )
+        .await
+    {
+        warn!(error = %e, "pruning old scans failed");
+    }
+    shared.committed.send_modify(|n| *n += 1);
+    Ok(())
+}
+
+/// Whether two records differ in findings, attack paths or posture digests.
+fn posture_changed(a: &ScanRecord, b: &ScanRecord) -> bool {
+    let keys =
+        |r: &ScanRecord| -> HashSet<String> { r.findings.iter().map(finding_key_json).collect() };
+    let paths = |r: &ScanRecord| -> HashSet<String> {
+        r.paths
+            .iter()
+            .filter_map(|p| p.get("id").and_then(Value::as_str).map(str::to_string))
+            .collect()
+    };
+    let facts = |r: &ScanRecord| {
+        r.clusters
+            .iter()
+            .map(|c| c.facts.clone())
+            .collect::<Vec<_>>()
+    };
+    keys(a) != keys(b) || paths(a) != paths(b) || facts(a) != facts(b)
+}
+
+/// A live cluster held for one interval: a full read (kubelet settings included) committed as a
+/// scan, then watches; each batch of changes is re-evaluated and committed when the posture
+/// changed. Ends at the interval, when the lease is lost, or when the watches fail.
+async fn watch_session(
+    shared: &Arc<Shared>,
+    tenant: &str,
+    target: &Target,
+    beat: &tokio::task::JoinHandle<()>,
+) -> Result<(), String> {
+    let started = Instant::now();
+    let deadline = tokio::time::Instant::now() + target.interval();
+    let opts = scan::live_options(target);
+    let base = match kspm_collectors::live::collect(&opts).await {
+        Ok(c) => c.snapshot,
+        Err(_) => {
+            // Unreachable: record it (scan_now marks the cluster unreached) and end the session.
+            return scan_now(shared, tenant, target).await.map(|_| ());
+        }
+    };
+    let evaluate = |cluster: ClusterSnapshot, started_at: i64| {
+        let shared = shared.clone();
+        let (tenant, name) = (tenant.to_string(), target.name.clone());
+        async move {
+            tokio::task::spawn_blocking(move || {
+                let mut ev = scan::Evaluated::default();
+                ev.add(&cluster, &shared.options);
+                scan::record(&tenant, &name, &shared.replica, started_at, ev)
+            })
+            .await
+            .map_err(|e| format!("evaluation failed: {e}"))
+        }
+    };
+    // What watches do not carry: kubelet settings, version, coverage gaps of the full read.
+    let kubelet: Vec<kspm_engine::Object> = base
+        .objects
+        .iter()
+        .filter(|o| o.kind == "KubeletConfiguration")
+        .cloned()
+        .collect();
+    let (version, gaps, provider) = (
+        base.info.kubernetes_version.clone(),
+        base.coverage_gaps.clone(),
+        base.info.provider,
+    );
+    let mut last = evaluate(base, now_ms()).await?;
+    commit(shared, &last, started.elapsed().as_secs_f64()).await?;
+    let latest: Arc<Mutex<Option<(ClusterSnapshot, i64)>>> = Arc::new(Mutex::new(None));
+    let wake = Arc::new(Notify::new());
+    let watcher = {
+        let (latest, wake) = (latest.clone(), wake.clone());
+        tokio::spawn(async move {
+            crate::watch::run_batches(&opts, Duration::from_millis(200), move |batch| {
+                let mut c = batch.cluster;
+                c.objects.extend(kubelet.iter().cloned());
+                c.info.kubernetes_version = version.clone();
+                c.info.provider = provider;
+                c.coverage_gaps = gaps.clone();
+                let arrived = now_ms() - batch.earliest.elapsed().as_millis() as i64;
+                if let Ok(mut l) = latest.lock() {
+                    // Latest wins: a batch not yet evaluated is replaced by a newer one.
+                    *l = Some((c, arrived));
+                }
+                wake.notify_one();
+                true
+            })
+            .await
+        })
+    };
+    let outcome = loop {
+        tokio::select! {
+            _ = wake.notified() => {
+                let next = latest.lock().ok().and_then(|mut l| l.take());
+                if let Some((cluster, arrived)) = next {
+                    let t = Instant::now();
+                    let record = evaluate(cluster, arrived).await?;
+                    if posture_changed(&last, &record) {
+                        commit(shared, &record, t.elapsed().as_secs_f64()).await?;
+                        last = record;
+                    }
+                }
+            }
+            _ = tokio::time::sleep_until(deadline) => break Ok(()),
+            _ = tokio::time::sleep(Duration::from_millis(500)) => {
+                if beat.is_finished() {
+                    break Err("lease lost".to_string());
+                }
+                if watcher.is_finished() {
+                    break Err("the watches ended".to_string());
+                }
+            }
+        }
+    };
+    watcher.abort();
+    outcome
+}
+
+fn find_target<'a>(shared: &'a Shared, tenant: &str, target: &str) -> Option<&'a Target> {
+    shared
+        .config
+        .tenant(tenant)?
+        .targets
+        .iter()
+        .find(|t| t.name == target)
+}
+
+/// Runs one leased job: scan with heartbeats, commit, release.
+async fn run_job(shared: Arc<Shared>, tenant: String, target: Target) {
+    let lease_ms = (shared.config.service.lease_seconds * 1000) as i64;
+    let beat = {
+        let shared = shared.clone();
+        let (tenant, name) = (tenant.clone(), target.name.clone());
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis((lease_ms / 3).max(100) as u64)).await;
+                match shared
+                    .store
+                    .heartbeat(&shared.replica, &tenant, &name, now_ms() + lease_ms)
+                    .await
+                {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        warn!(tenant, target = %name, "lease lost while scanning");
+                        return;
+                    }
+                    Err(e) => warn!(error = %e, "lease heartbeat failed"),
+                }
+            }
+        })
+    };
+    let result = if target.is_live() && target.watch {
+        watch_session(&shared, &tenant, &target, &beat).await
+    } else {
+        scan_now(&shared, &tenant, &target).await.map(|_| ())
+    };
+    beat.abort();
+    let next = if result.is_ok() && target.is_live() && target.watch {
+        // The session held the cluster for its interval: the next one starts at once.
+        now_ms()
+    } else if result.is_ok() {
+        now_ms() + target.interval().as_millis() as i64
+    } else {
+        // Retry a failed commit sooner than a full interval.
+        now_ms() + 30_000.min(target.interval().as_millis() as i64)
+    };
+    if let Err(e) = &result {
+        warn!(tenant, target = %target.name, error = %e, "scan failed");
+    }
+    if let Err(e) = shared
+        .store
+        .release(&shared.replica, &tenant, &target.name, next)
+        .await
+    {
+        warn!(error = %e, "releasing the lease failed");
+    }
+}
+
+/// Leases and runs due jobs until `shutdown` turns true; then waits up to `grace` for running
+/// scans (a scan still running after that is abandoned: nothing of it is committed, and its
+/// lease expires for another replica).
+pub async fn run(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>, grace: Duration) {
+    let jobs: Vec<(String, String)> = shared
+        .config
+        .tenants
+        .iter()
+        .flat_map(|t| t.targets.iter().map(|g| (t.name.clone(), g.name.clone())))
+        .collect();
+    if let Err(e) = shared.store.ensure_jobs(&jobs).await {
+        warn!(error = %e, "registering scan jobs failed");
+    }
+    let slots = Arc::new(Semaphore::new(CONCURRENT_SCANS));
+    let lease_ms = (shared.config.service.lease_seconds * 1000) as i64;
+    let mut running = tokio::task::JoinSet::new();
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        let free = slots.available_permits() as i64;
+        if free > 0 {
+            match shared
+                .store
+                .lease_due(&shared.replica, now_ms(), lease_ms, free)
+                .await
+            {
+                Ok(due) => {
+                    for (tenant, name) in due {
+                        let Some(target) = find_target(&shared, &tenant, &name).cloned() else {
+                            continue;
+                        };
+                        let Ok(permit) = slots.clone().acquire_owned().await else {
+                            break;
+                        };
+                        let shared = shared.clone();
+                        running.spawn(async move {
+                            run_job(shared, tenant, target).await;
+                            drop(permit);
+                        });
+                    }
+                }
+                Err(e) => warn!(error = %e, "leasing scan jobs failed"),
+            }
+        }
+        while running.try_join_next().is_some() {}
+        tokio::select! {
+            _ = shutdown.changed() => {}
+            _ = tokio::time::sleep(shared.poll) => {}
+        }
+    }
+    info!(running = running.len(), "scheduler stopping");
+    let deadline = tokio::time::sleep(grace);
+    tokio::pin!(deadline);
+    loop {
+        tokio::select! {
+            next = running.join_next() => if next.is_none() { break },
+            _ = &mut deadline => {
+                warn!(abandoned = running.len(), "abandoning unfinished scans");
+                running.abort_all();
+                break;
+            }
+        }
+    }
+}

@@ -1,0 +1,797 @@
+//! History: scans, their clusters, findings, attack paths, graphs and posture digests, in SQLite
+//! (embedded default) or PostgreSQL (shared by replicas), through one set of SQL statements.
+//!
+//! A scan is written in one transaction and its `scans` row — the only way readers find it — is
+//! part of that transaction, so a scan that fails or crashes half-way is never visible. Scan jobs
+//! are leased through the `leases` table (`FOR UPDATE SKIP LOCKED` on PostgreSQL).
+
+use kspm_engine::drift::Facts;
+use kspm_engine::graph::GraphDump;
+use serde_json::Value;
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Row};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Schema migrations, applied in order at start (the same SQL for both databases).
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/0001_init.sql"))];
+
+/// A database error, as text (the service maps it to gRPC `Internal`).
+pub type StoreResult<T> = Result<T, String>;
+
+fn db<E: std::fmt::Display>(e: E) -> String {
+    format!("database: {e}")
+}
+
+/// The database.
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    postgres: bool,
+}
+
+/// One cluster of a scan.
+#[derive(Debug, Clone)]
+pub struct ClusterRecord {
+    /// Cluster name.
+    pub name: String,
+    /// Provider, version, origin, objects, coverage gaps, errors (JSON object).
+    pub summary: Value,
+    /// Compliance summaries (JSON array).
+    pub compliance: Value,
+    /// Posture digest for drift.
+    pub facts: Facts,
+    /// Attack graph, for queries.
+    pub graph: GraphDump,
+}
+
+/// A scan to commit.
+#[derive(Debug, Clone)]
+pub struct ScanRecord {
+    /// Scan ID (see [`new_scan_id`]).
+    pub id: String,
+    /// Tenant.
+    pub tenant: String,
+    /// Target.
+    pub target: String,
+    /// Start, Unix milliseconds.
+    pub started_at: i64,
+    /// End, Unix milliseconds.
+    pub finished_at: i64,
+    /// Replica that ran it.
+    pub replica: String,
+    /// Clusters.
+    pub clusters: Vec<ClusterRecord>,
+    /// Findings as report JSON, in report order.
+    pub findings: Vec<Value>,
+    /// Attack paths as report JSON, ranked.
+    pub paths: Vec<Value>,
+    /// Errors (load, collection).
+    pub errors: i64,
+}
+
+/// A committed scan, as listed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScanRow {
+    /// Scan ID.
+    pub id: String,
+    /// Tenant.
+    pub tenant: String,
+    /// Target.
+    pub target: String,
+    /// Start, Unix milliseconds.
+    pub started_at: i64,
+    /// End, Unix milliseconds.
+    pub finished_at: i64,
+    /// Replica.
+    pub replica: String,
+    /// Clusters.
+    pub clusters: i64,
+    /// Findings.
+    pub findings: i64,
+    /// Attack paths.
+    pub attack_paths: i64,
+    /// Errors.
+    pub errors: i64,
+}
+
+/// A stored finding.
+#[derive(Debug, Clone)]
+pub struct FindingRow {
+    /// Scan.
+    pub scan_id: String,
+    /// Position in the scan's report order.
+    pub seq: i64,
+    /// Report JSON.
+    pub body: Value,
+}
+
+/// Finding filters (all optional; empty strings mean "any").
+#[derive(Debug, Clone, Default)]
+pub struct FindingFilter {
+    /// Cluster.
+    pub cluster: String,
+    /// Minimum severity rank (0 info … 4 critical), if any.
+    pub min_severity: Option<i64>,
+    /// Check ID.
+    pub check: String,
+    /// `framework` or `framework:control`.
+    pub control: String,
+    /// Namespace.
+    pub namespace: String,
+    /// Only on attack paths.
+    pub on_attack_path: bool,
+}
+
+/// The rank stored for a severity name.
+pub fn severity_rank(s: &str) -> i64 {
+    match s {
+        "low" => 1,
+        "medium" => 2,
+        "high" => 3,
+        "critical" => 4,
+        _ => 0,
+    }
+}
+
+/// A new, time-ordered, unique scan ID.
+pub fn new_scan_id(now_ms: i64) -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    use sha2::{Digest, Sha256};
+    let seed = format!(
+        "{now_ms}-{}-{}-{:?}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed),
+        std::time::SystemTime::now()
+    );
+    let h = hex::encode(Sha256::digest(seed.as_bytes()));
+    format!("s{now_ms:013}{}", &h[..10])
+}
+
+/// Now, Unix milliseconds.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn scan_row(r: &AnyRow) -> StoreResult<ScanRow> {
+    Ok(ScanRow {
+        id: r.try_get("id").map_err(db)?,
+        tenant: r.try_get("tenant").map_err(db)?,
+        target: r.try_get("target").map_err(db)?,
+        started_at: r.try_get("started_at").map_err(db)?,
+        finished_at: r.try_get("finished_at").map_err(db)?,
+        replica: r.try_get("replica").map_err(db)?,
+        clusters: r.try_get("clusters").map_err(db)?,
+        findings: r.try_get("findings").map_err(db)?,
+        attack_paths: r.try_get("attack_paths").map_err(db)?,
+        errors: r.try_get("errors").map_err(db)?,
+    })
+}
+
+const SCAN_COLUMNS: &str =
+    "id, tenant, target, started_at, finished_at, replica, clusters, findings, attack_paths, errors";
+
+fn json(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or(Value::Null)
+}
+
+/// `$1, $2, ...` placeholders from `start`.
+fn params(start: usize, n: usize) -> String {
+    (start..start + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl Store {
+    /// Connects (creating a SQLite file if needed) and applies migrations.
+    pub async fn open(url: &str) -> StoreResult<Store> {
+        sqlx::any::install_default_drivers();
+        let postgres = url.starts_with("postgres:") || url.starts_with("postgresql:");
+        let url = if url.starts_with("sqlite:") && !url.contains('?') && !url.contains(":memory:") {
+            format!("{url}?mode=rwc")
+        } else {
+            url.to_string()
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(if postgres { 8 } else { 1 })
+            .connect(&url)
+            .await
+            .map_err(db)?;
+        let store = Store { pool, postgres };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Whether this is PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        self.postgres
+    }
+
+    async fn migrate(&self) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        if self.postgres {
+            // Replicas starting together migrate one at a time.
+            sqlx::query("SELECT pg_advisory_xact_lock(7419283)")
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+        }
+        sqlx::query("CREATE TABLE IF NOT EXISTS kspm_migrations (version BIGINT PRIMARY KEY)")
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        let applied: Vec<i64> = sqlx::query("SELECT version FROM kspm_migrations")
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db)?
+            .iter()
+            .filter_map(|r| r.try_get::<i64, _>(0).ok())
+            .collect();
+        for (version, sql) in MIGRATIONS {
+            if applied.contains(version) {
+                continue;
+            }
+            for stmt in sql.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+                sqlx::query(stmt).execute(&mut *tx).await.map_err(db)?;
+            }
+            sqlx::query("INSERT INTO kspm_migrations (version) VALUES ($1)")
+                .bind(*version)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+        }
+        tx.commit().await.map_err(db)
+    }
+
+    /// Writes a scan atomically. `fail_after_findings` is a fault-injection hook for tests: the
+    /// transaction is abandoned after the findings are written, as a crash would.
+    pub async fn commit_scan(&self, s: &ScanRecord, fail_after_findings: bool) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        for c in &s.clusters {
+            sqlx::query(&format!(
+                "INSERT INTO scan_clusters (scan_id, cluster, summary, compliance, facts, graph) VALUES ({})",
+                params(1, 6)
+            ))
+            .bind(&s.id)
+            .bind(&c.name)
+            .bind(c.summary.to_string())
+            .bind(c.compliance.to_string())
+            .bind(serde_json::to_string(&c.facts).map_err(db)?)
+            .bind(serde_json::to_string(&c.graph).map_err(db)?)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        }
+        for (seq, f) in s.findings.iter().enumerate() {
+            let str_of = |k: &str| f.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+            let controls: String = f
+                .get("controls")
+                .and_then(Value::as_array)
+                .map(|cs| {
+                    cs.iter()
+                        .map(|c| {
+                            let fw = c.get("framework").and_then(Value::as_str).unwrap_or("");
+                            let id = c.get("id").and_then(Value::as_str).unwrap_or("");
+                            format!("|{fw}|{fw}:{id}")
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            sqlx::query(&format!(
+                "INSERT INTO findings (scan_id, seq, cluster, check_id, severity, namespace, on_path, controls, fkey, body) VALUES ({})",
+                params(1, 10)
+            ))
+            .bind(&s.id)
+            .bind(seq as i64)
+            .bind(str_of("cluster"))
+            .bind(str_of("check"))
+            .bind(severity_rank(&str_of("severity")))
+            .bind(str_of("namespace"))
+            .bind(i64::from(f.get("on_attack_path").and_then(Value::as_bool).unwrap_or(false)))
+            .bind(format!("{controls}|"))
+            .bind(kspm_engine::drift::finding_key_json(f))
+            .bind(f.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        }
+        if fail_after_findings {
+            tx.rollback().await.map_err(db)?;
+            return Err("scan abandoned (fault injected)".into());
+        }
+        for (seq, p) in s.paths.iter().enumerate() {
+            let str_of = |k: &str| p.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+            sqlx::query(&format!(
+                "INSERT INTO paths (scan_id, seq, path_id, cluster, target, body) VALUES ({})",
+                params(1, 6)
+            ))
+            .bind(&s.id)
+            .bind(seq as i64)
+            .bind(str_of("id"))
+            .bind(str_of("cluster"))
+            .bind(str_of("target"))
+            .bind(p.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        }
+        sqlx::query(&format!(
+            "INSERT INTO scans ({SCAN_COLUMNS}) VALUES ({})",
+            params(1, 10)
+        ))
+        .bind(&s.id)
+        .bind(&s.tenant)
+        .bind(&s.target)
+        .bind(s.started_at)
+        .bind(s.finished_at)
+        .bind(&s.replica)
+        .bind(s.clusters.len() as i64)
+        .bind(s.findings.len() as i64)
+        .bind(s.paths.len() as i64)
+        .bind(s.errors)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)
+    }
+
+    /// Deletes all but the newest `keep` scans of a target.
+    pub async fn prune(&self, tenant: &str, target: &str, keep: u32) -> StoreResult<u64> {
+        let old: Vec<String> = sqlx::query(
+            "SELECT id FROM scans WHERE tenant = $1 AND target = $2 ORDER BY finished_at DESC, id DESC",
+        )
+        .bind(tenant)
+        .bind(target)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?
+        .iter()
+        .skip(keep.max(1) as usize)
+        .filter_map(|r| r.try_get::<String, _>(0).ok())
+        .collect();
+        for id in &old {
+            let mut tx = self.pool.begin().await.map_err(db)?;
+            // The scans row goes first: readers stop seeing the scan before its parts go.
+            for table in ["scans", "scan_clusters", "findings", "paths"] {
+                let col = if table == "scans" { "id" } else { "scan_id" };
+                sqlx::query(&format!("DELETE FROM {table} WHERE {col} = $1"))
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+            }
+            tx.commit().await.map_err(db)?;
+        }
+        Ok(old.len() as u64)
+    }
+
+    /// The latest scan of every target of a tenant (only configured targets when given).
+    pub async fn latest_scans(&self, tenant: &str) -> StoreResult<Vec<ScanRow>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {SCAN_COLUMNS} FROM scans s WHERE tenant = $1 AND finished_at = \
+             (SELECT MAX(finished_at) FROM scans t WHERE t.tenant = s.tenant AND t.target = s.target) \
+             ORDER BY target, id DESC"
+        ))
+        .bind(tenant)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        let mut out: Vec<ScanRow> = Vec::new();
+        for r in &rows {
+            let s = scan_row(r)?;
+            // Two scans finishing in the same millisecond: keep one per target.
+            if out.last().is_none_or(|l| l.target != s.target) {
+                out.push(s);
+            }
+        }
+        Ok(out)
+    }
+
+    /// One scan of a tenant.
+    pub async fn scan(&self, tenant: &str, id: &str) -> StoreResult<Option<ScanRow>> {
+        let row = sqlx::query(&format!(
+            "SELECT {SCAN_COLUMNS} FROM scans WHERE tenant = $1 AND id = $2"
+        ))
+        .bind(tenant)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        row.as_ref().map(scan_row).transpose()
+    }
+
+    /// Scans of a tenant, newest first, `offset`/`limit` paginated.
+    pub async fn list_scans(
+        &self,
+        tenant: &str,
+        target: &str,
+        offset: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<ScanRow>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {SCAN_COLUMNS} FROM scans WHERE tenant = $1 AND ($2 = '' OR target = $2) \
+             ORDER BY finished_at DESC, id DESC LIMIT $3 OFFSET $4"
+        ))
+        .bind(tenant)
+        .bind(target)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.iter().map(scan_row).collect()
+    }
+
+    /// The scan of the same target committed just before `scan`.
+    pub async fn previous_scan(&self, scan: &ScanRow) -> StoreResult<Option<ScanRow>> {
+        let row = sqlx::query(&format!(
+            "SELECT {SCAN_COLUMNS} FROM scans WHERE tenant = $1 AND target = $2 AND \
+             (finished_at < $3 OR (finished_at = $3 AND id < $4)) ORDER BY finished_at DESC, id DESC LIMIT 1"
+        ))
+        .bind(&scan.tenant)
+        .bind(&scan.target)
+        .bind(scan.finished_at)
+        .bind(&scan.id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        row.as_ref().map(scan_row).transpose()
+    }
+
+    /// Scans of a tenant committed after the given time (oldest first).
+    pub async fn scans_since(&self, tenant: &str, after_ms: i64) -> StoreResult<Vec<ScanRow>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {SCAN_COLUMNS} FROM scans WHERE tenant = $1 AND finished_at > $2 ORDER BY finished_at, id"
+        ))
+        .bind(tenant)
+        .bind(after_ms)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.iter().map(scan_row).collect()
+    }
+
+    /// The clusters of a scan: (name, summary, compliance).
+    pub async fn clusters(&self, scan_id: &str) -> StoreResult<Vec<(String, Value, Value)>> {
+        let rows = sqlx::query(
+            "SELECT cluster, summary, compliance FROM scan_clusters WHERE scan_id = $1 ORDER BY cluster",
+        )
+        .bind(scan_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("cluster").map_err(db)?,
+                    json(&r.try_get::<String, _>("summary").map_err(db)?),
+                    json(&r.try_get::<String, _>("compliance").map_err(db)?),
+                ))
+            })
+            .collect()
+    }
+
+    /// A cluster's attack graph and posture digest in a scan.
+    pub async fn cluster_state(
+        &self,
+        scan_id: &str,
+        cluster: &str,
+    ) -> StoreResult<Option<(GraphDump, Facts)>> {
+        let row = sqlx::query(
+            "SELECT graph, facts FROM scan_clusters WHERE scan_id = $1 AND cluster = $2",
+        )
+        .bind(scan_id)
+        .bind(cluster)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        let Some(r) = row else { return Ok(None) };
+        let graph: String = r.try_get("graph").map_err(db)?;
+        let facts: String = r.try_get("facts").map_err(db)?;
+        Ok(Some((
+            serde_json::from_str(&graph).map_err(db)?,
+            serde_json::from_str(&facts).map_err(db)?,
+        )))
+    }
+
+    fn finding_where(scan_ids: &[String], f: &FindingFilter, binds: &mut Vec<Bind>) -> String {
+        let mut sql = format!("scan_id IN ({})", params(1, scan_ids.len()));
+        binds.extend(scan_ids.iter().cloned().map(Bind::Text));
+        let mut add = |clause: &str, b: Bind| {
+            binds.push(b);
+            sql.push_str(&clause.replace("$?", &format!("${}", binds.len())));
+        };
+        if !f.cluster.is_empty() {
+            add(" AND cluster = $?", Bind::Text(f.cluster.clone()));
+        }
+        if let Some(min) = f.min_severity {
+            add(" AND severity >= $?", Bind::Int(min));
+        }
+        if !f.check.is_empty() {
+            add(" AND check_id = $?", Bind::Text(f.check.clone()));
+        }
+        if !f.control.is_empty() {
+            add(
+                " AND controls LIKE $?",
+                Bind::Text(format!("%|{}|%", f.control.replace(['%', '_'], ""))),
+            );
+        }
+        if !f.namespace.is_empty() {
+            add(" AND namespace = $?", Bind::Text(f.namespace.clone()));
+        }
+        if f.on_attack_path {
+            sql.push_str(" AND on_path = 1");
+        }
+        sql
+    }
+
+    /// Findings of the given scans matching the filter, after the cursor `(scan_id, seq)`, in
+    /// (scan, report) order; and the total number matching.
+    pub async fn findings(
+        &self,
+        scan_ids: &[String],
+        filter: &FindingFilter,
+        after: Option<(String, i64)>,
+        limit: i64,
+    ) -> StoreResult<(Vec<FindingRow>, i64)> {
+        if scan_ids.is_empty() {
+            return Ok((Vec::new(), 0));
+        }
+        let mut binds = Vec::new();
+        let where_ = Self::finding_where(scan_ids, filter, &mut binds);
+        let total: i64 = bind_all(
+            sqlx::query(&format!("SELECT COUNT(*) FROM findings WHERE {where_}")),
+            &binds,
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db)?
+        .try_get(0)
+        .map_err(db)?;
+        let mut sql = format!("SELECT scan_id, seq, body FROM findings WHERE {where_}");
+        if let Some((scan, seq)) = after {
+            let n = binds.len();
+            sql.push_str(&format!(
+                " AND (scan_id > ${} OR (scan_id = ${} AND seq > ${}))",
+                n + 1,
+                n + 1,
+                n + 2
+            ));
+            binds.push(Bind::Text(scan));
+            binds.push(Bind::Int(seq));
+        }
+        sql.push_str(&format!(
+            " ORDER BY scan_id, seq LIMIT ${}",
+            binds.len() + 1
+        ));
+        binds.push(Bind::Int(limit));
+        let rows = bind_all(sqlx::query(&sql), &binds)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        let out = rows
+            .iter()
+            .map(|r| {
+                Ok(FindingRow {
+                    scan_id: r.try_get("scan_id").map_err(db)?,
+                    seq: r.try_get("seq").map_err(db)?,
+                    body: json(&r.try_get::<String, _>("body").map_err(db)?),
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok((out, total))
+    }
+
+    /// One finding.
+    pub async fn finding(&self, scan_id: &str, seq: i64) -> StoreResult<Option<Value>> {
+        let row = sqlx::query("SELECT body FROM findings WHERE scan_id = $1 AND seq = $2")
+            .bind(scan_id)
+            .bind(seq)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+        row.map(|r| r.try_get::<String, _>(0).map(|t| json(&t)).map_err(db))
+            .transpose()
+    }
+
+    /// Every finding of a scan as (key, seq, body).
+    pub async fn finding_keys(&self, scan_id: &str) -> StoreResult<Vec<(String, i64, Value)>> {
+        let rows =
+            sqlx::query("SELECT fkey, seq, body FROM findings WHERE scan_id = $1 ORDER BY seq")
+                .bind(scan_id)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db)?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("fkey").map_err(db)?,
+                    r.try_get("seq").map_err(db)?,
+                    json(&r.try_get::<String, _>("body").map_err(db)?),
+                ))
+            })
+            .collect()
+    }
+
+    /// Every attack path of a scan, ranked.
+    pub async fn paths(&self, scan_id: &str) -> StoreResult<Vec<Value>> {
+        let rows = sqlx::query("SELECT body FROM paths WHERE scan_id = $1 ORDER BY seq")
+            .bind(scan_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        rows.iter()
+            .map(|r| r.try_get::<String, _>(0).map(|t| json(&t)).map_err(db))
+            .collect()
+    }
+
+    /// Registers scan jobs (idempotent; a new job is due at once).
+    pub async fn ensure_jobs(&self, jobs: &[(String, String)]) -> StoreResult<()> {
+        for (tenant, target) in jobs {
+            sqlx::query(
+                "INSERT INTO leases (tenant, target, owner, expires_at, next_due) VALUES ($1, $2, '', 0, 0) \
+                 ON CONFLICT (tenant, target) DO NOTHING",
+            )
+            .bind(tenant)
+            .bind(target)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        }
+        Ok(())
+    }
+
+    /// Leases up to `limit` due jobs whose lease is free or expired to `owner` until
+    /// `now + lease_ms`. On PostgreSQL, concurrent replicas skip each other's locked rows.
+    pub async fn lease_due(
+        &self,
+        owner: &str,
+        now: i64,
+        lease_ms: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<(String, String)>> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        let lock = if self.postgres {
+            " FOR UPDATE SKIP LOCKED"
+        } else {
+            ""
+        };
+        let rows = sqlx::query(&format!(
+            "SELECT tenant, target FROM leases WHERE next_due <= $1 AND (owner = '' OR expires_at < $1) \
+             ORDER BY next_due, tenant, target LIMIT $2{lock}"
+        ))
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db)?;
+        let mut out = Vec::new();
+        for r in &rows {
+            let tenant: String = r.try_get("tenant").map_err(db)?;
+            let target: String = r.try_get("target").map_err(db)?;
+            // The WHERE repeats the condition: on SQLite (no row locks) this is what makes the
+            // lease exclusive.
+            let done = sqlx::query(
+                "UPDATE leases SET owner = $1, expires_at = $2 WHERE tenant = $3 AND target = $4 \
+                 AND next_due <= $5 AND (owner = '' OR expires_at < $5)",
+            )
+            .bind(owner)
+            .bind(now + lease_ms)
+            .bind(&tenant)
+            .bind(&target)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+            if done.rows_affected() == 1 {
+                out.push((tenant, target));
+            }
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(out)
+    }
+
+    /// Extends a lease still held by `owner`; false when it was lost (expired and taken).
+    pub async fn heartbeat(
+        &self,
+        owner: &str,
+        tenant: &str,
+        target: &str,
+        until: i64,
+    ) -> StoreResult<bool> {
+        let r = sqlx::query(
+            "UPDATE leases SET expires_at = $1 WHERE tenant = $2 AND target = $3 AND owner = $4",
+        )
+        .bind(until)
+        .bind(tenant)
+        .bind(target)
+        .bind(owner)
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// Releases a lease and sets when the job is next due.
+    pub async fn release(
+        &self,
+        owner: &str,
+        tenant: &str,
+        target: &str,
+        next_due: i64,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE leases SET owner = '', expires_at = 0, next_due = $1 WHERE tenant = $2 AND target = $3 AND owner = $4",
+        )
+        .bind(next_due)
+        .bind(tenant)
+        .bind(target)
+        .bind(owner)
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    /// Makes a job due now (TriggerScan on another replica's schedule).
+    pub async fn make_due(&self, tenant: &str, target: &str, now: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE leases SET next_due = $1 WHERE tenant = $2 AND target = $3")
+            .bind(now)
+            .bind(tenant)
+            .bind(target)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
+    /// Removes everything (tests).
+    pub async fn clear(&self) -> StoreResult<()> {
+        for t in ["scans", "scan_clusters", "findings", "paths", "leases"] {
+            sqlx::query(&format!("DELETE FROM {t}"))
+                .execute(&self.pool)
+                .await
+                .map_err(db)?;
+        }
+        Ok(())
+    }
+
+    /// Rows of a table (tests: proving nothing partial was left).
+    pub async fn count(&self, table: &str) -> StoreResult<i64> {
+        let table = match table {
+            "scans" | "scan_clusters" | "findings" | "paths" | "leases" => table,
+            _ => return Err(format!("no table {table}")),
+        };
+        sqlx::query(&format!("SELECT COUNT(*) FROM {table}"))
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db)?
+            .try_get(0)
+            .map_err(db)
+    }
+}
+
+/// A bound value of a dynamically built query.
+#[derive(Debug, Clone)]
+pub enum Bind {
+    /// Text.
+    Text(String),
+    /// Integer.
+    Int(i64),
+}
+
+fn bind_all<'q>(
+    mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    binds: &'q [Bind],
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    for b in binds {
+        q = match b {
+            Bind::Text(s) => q.bind(s.as_str()),
+            Bind::Int(i) => q.bind(*i),
+        };
+    }
+    q
+}

@@ -1,0 +1,336 @@
+//! Drift: what changed in a cluster's posture between two scans, beyond findings and paths —
+//! RBAC (bindings, roles, escalation edges), policies (NetworkPolicies, Pod Security labels,
+//! admission webhooks), image registries in use and services exposed to the internet.
+//!
+//! [`Facts`] is a compact, serialisable digest of one cluster, small enough to keep with every
+//! scan; [`diff`] compares two digests. Findings and paths are compared by [`finding_key`] and
+//! path ID.
+
+use crate::checks::images::parse_image;
+use crate::graph::{AttackGraph, NodeKind};
+use crate::inventory::Inventory;
+use crate::report::Finding;
+use crate::snapshot::ClusterSnapshot;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Drift categories, in report order.
+pub const CATEGORIES: &[&str] = &[
+    "rbac_binding",
+    "rbac_role",
+    "escalation_edge",
+    "network_policy",
+    "pod_security_label",
+    "admission_webhook",
+    "image_registry",
+    "exposed_service",
+];
+
+/// One cluster's posture digest: per category, item → canonical description.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Facts {
+    /// Category → item → value (canonical JSON or text).
+    pub categories: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+/// One changed item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    /// One of [`CATEGORIES`].
+    pub category: String,
+    /// Resource reference or edge.
+    pub item: String,
+    /// `added`, `removed` or `changed`.
+    pub change: String,
+    /// Before (absent when added).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub before: Option<String>,
+    /// After (absent when removed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+}
+
+/// The identity of a finding across scans: cluster, check, resource and message.
+pub fn finding_key(f: &Finding) -> String {
+    format!("{}|{}|{}|{}", f.cluster, f.check, f.resource, f.message)
+}
+
+/// [`finding_key`] of a finding in report JSON.
+pub fn finding_key_json(f: &Value) -> String {
+    let s = |k: &str| f.get(k).and_then(Value::as_str).unwrap_or("");
+    format!(
+        "{}|{}|{}|{}",
+        s("cluster"),
+        s("check"),
+        s("resource"),
+        s("message")
+    )
+}
+
+fn canonical(v: Option<&Value>) -> String {
+    // serde_json maps are ordered (BTreeMap), so this is canonical.
+    v.map(Value::to_string).unwrap_or_else(|| "null".into())
+}
+
+impl Facts {
+    /// Digests one cluster (its objects and attack graph).
+    pub fn collect(cluster: &ClusterSnapshot, graph: &AttackGraph) -> Facts {
+        let inv = Inventory::new(cluster);
+        let mut f = Facts::default();
+        let mut put = |cat: &str, item: String, value: String| {
+            f.categories
+                .entry(cat.to_string())
+                .or_default()
+                .insert(item, value);
+        };
+        for kind in ["RoleBinding", "ClusterRoleBinding"] {
+            for b in inv.of_kind(kind) {
+                let value = serde_json::json!({
+                    "roleRef": b.body.get("roleRef"),
+                    "subjects": b.body.get("subjects"),
+                });
+                put("rbac_binding", b.node_ref(), value.to_string());
+            }
+        }
+        for kind in ["Role", "ClusterRole"] {
+            for r in inv.of_kind(kind) {
+                let value = serde_json::json!({
+                    "rules": r.body.get("rules"),
+                    "aggregationRule": r.body.get("aggregationRule"),
+                });
+                put("rbac_role", r.node_ref(), value.to_string());
+            }
+        }
+        for p in inv.of_kind("NetworkPolicy") {
+            put(
+                "network_policy",
+                p.node_ref(),
+                canonical(p.body.get("spec")),
+            );
+        }
+        for ns in inv.of_kind("Namespace") {
+            let labels: BTreeMap<&String, &String> = ns
+                .labels
+                .iter()
+                .filter(|(k, _)| k.starts_with("pod-security.kubernetes.io/"))
+                .collect();
+            if !labels.is_empty() {
+                put(
+                    "pod_security_label",
+                    ns.node_ref(),
+                    serde_json::to_string(&labels).unwrap_or_default(),
+                );
+            }
+        }
+        for kind in [
+            "ValidatingWebhookConfiguration",
+            "MutatingWebhookConfiguration",
+            "ValidatingAdmissionPolicy",
+            "ValidatingAdmissionPolicyBinding",
+        ] {
+            for w in inv.of_kind(kind) {
+                let body = w.body.get("webhooks").or_else(|| w.body.get("spec"));
+                put("admission_webhook", w.node_ref(), canonical(body));
+            }
+        }
+        let mut registries: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for t in inv.pod_templates() {
+            for c in t.containers() {
+                let image = c.container.get("image").and_then(Value::as_str);
+                if let Some(image) = image.filter(|i| !i.is_empty()) {
+                    registries
+                        .entry(parse_image(image).registry.to_string())
+                        .or_default()
+                        .insert(t.owner.node_ref());
+                }
+            }
+        }
+        for (registry, users) in registries {
+            put(
+                "image_registry",
+                registry,
+                format!("{} workload(s)", users.len()),
+            );
+        }
+        let g = &graph.graph;
+        for e in g.edge_indices() {
+            let Some((a, b)) = g.edge_endpoints(e) else {
+                continue;
+            };
+            let (from, to, edge) = (&g[a], &g[b], &g[e]);
+            if from.kind == NodeKind::Internet {
+                put(
+                    "exposed_service",
+                    to.reference.clone(),
+                    format!("{}: {}", edge.technique.id(), edge.evidence),
+                );
+            } else if edge.technique.is_attack()
+                && matches!(
+                    from.kind,
+                    NodeKind::ServiceAccount | NodeKind::User | NodeKind::Group
+                )
+            {
+                // What identities can do: the edges RBAC (and cloud IAM) changes create.
+                put(
+                    "escalation_edge",
+                    format!(
+                        "{} → {} ({})",
+                        from.reference,
+                        to.reference,
+                        edge.technique.id()
+                    ),
+                    edge.evidence.clone(),
+                );
+            }
+        }
+        f
+    }
+}
+
+/// What changed from `old` to `new`, category by category, items in order.
+pub fn diff(old: &Facts, new: &Facts) -> Vec<Change> {
+    let empty = BTreeMap::new();
+    let mut out = Vec::new();
+    for cat in CATEGORIES {
+        let a = old.categories.get(*cat).unwrap_or(&empty);
+        let b = new.categories.get(*cat).unwrap_or(&empty);
+        let items: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+        for item in items {
+            let (before, after) = (a.get(item), b.get(item));
+            let change = match (before, after) {
+                (None, Some(_)) => "added",
+                (Some(_), None) => "removed",
+                (Some(x), Some(y)) if x != y => "changed",
+                _ => continue,
+            };
+            out.push(Change {
+                category: cat.to_string(),
+                item: item.clone(),
+                change: change.into(),
+                before: before.cloned(),
+                after: after.cloned(),
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::{parse_text, Syntax};
+    use crate::rbac::Rbac;
+
+    fn facts(yaml: &str) -> Facts {
+        let mut c = ClusterSnapshot::default();
+        c.info.name = "c".into();
+        c.objects = parse_text(yaml, "t.yaml", Syntax::Yaml).objects;
+        let inv = Inventory::new(&c);
+        let rbac = Rbac::build(&c.objects, None);
+        let mut g = AttackGraph::default();
+        g.build_cluster(&c, &inv, &rbac);
+        Facts::collect(&c, &g)
+    }
+
+    const BASE: &str = r#"
+apiVersion: v1
+kind: Namespace
+metadata: {name: shop, labels: {pod-security.kubernetes.io/enforce: restricted}}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: reader, namespace: shop}
+rules: [{apiGroups: [""], resources: [pods], verbs: [get]}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: ci, namespace: shop}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: reader}
+subjects: [{kind: ServiceAccount, name: ci, namespace: shop}]
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: ci, namespace: shop}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      serviceAccountName: ci
+      containers: [{name: web, image: registry.example.com/web:1.0}]
+"#;
+
+    #[test]
+    fn identical_inputs_have_no_drift() {
+        assert!(diff(&facts(BASE), &facts(BASE)).is_empty());
+    }
+
+    #[test]
+    fn widened_role_new_escalation_relabelled_namespace_new_registry_and_exposure() {
+        let widened = BASE
+            .replace(
+                "resources: [pods], verbs: [get]",
+                "resources: [\"*\"], verbs: [\"*\"]",
+            )
+            .replace("enforce: restricted", "enforce: privileged")
+            .replace("registry.example.com/web:1.0", "docker.io/evil/web:latest")
+            + r#"
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec:
+  type: LoadBalancer
+  selector: {app: web}
+  ports: [{port: 80}]
+status: {loadBalancer: {ingress: [{ip: 203.0.113.7}]}}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: deny, namespace: shop}
+spec: {podSelector: {}, policyTypes: [Ingress]}
+"#;
+        let changes = diff(&facts(BASE), &facts(&widened));
+        let has = |cat: &str, change: &str, item: &str| {
+            changes
+                .iter()
+                .any(|c| c.category == cat && c.change == change && c.item.contains(item))
+        };
+        assert!(
+            has("rbac_role", "changed", "Role:shop/reader"),
+            "{changes:#?}"
+        );
+        assert!(has("pod_security_label", "changed", "Namespace:shop"));
+        assert!(has("image_registry", "added", "docker.io"));
+        assert!(has("image_registry", "removed", "registry.example.com"));
+        assert!(has("network_policy", "added", "NetworkPolicy:shop/deny"));
+        assert!(has("exposed_service", "added", "Service:shop/web"));
+        assert!(
+            has("escalation_edge", "added", "ServiceAccount:shop/ci"),
+            "{changes:#?}"
+        );
+        // Nothing about the unchanged binding.
+        assert!(!changes.iter().any(|c| c.category == "rbac_binding"));
+        // Reversed, every change flips.
+        let back = diff(&facts(&widened), &facts(BASE));
+        assert_eq!(back.len(), changes.len());
+    }
+
+    #[test]
+    fn removed_binding_is_reported_with_its_old_value() {
+        let without = BASE.replace("kind: RoleBinding", "kind: ConfigMap");
+        let changes = diff(&facts(BASE), &facts(&without));
+        let c = changes
+            .iter()
+            .find(|c| c.category == "rbac_binding")
+            .expect("binding removed");
+        assert_eq!(c.change, "removed");
+        assert!(c.before.as_deref().unwrap_or("").contains("reader"));
+        assert!(c.after.is_none());
+    }
+}

@@ -1,0 +1,58 @@
+#!/usr/bin/env python3
+"""A minimal kspm API client: generates Python stubs from proto/ at run time and prints the
+tenant's clusters, posture and most serious findings and attack paths.
+
+    python3 -m venv .venv && .venv/bin/pip install grpcio grpcio-tools
+    KSPM_TOKEN=demo-token .venv/bin/python examples/api/client.py 127.0.0.1:50051
+"""
+import os
+import pathlib
+import sys
+import tempfile
+
+import grpc
+from grpc_tools import protoc
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+def stubs():
+    out = tempfile.mkdtemp(prefix="kspm-stubs-")
+    proto = ROOT / "proto"
+    rc = protoc.main(["protoc", f"-I{proto}", f"--python_out={out}", f"--grpc_python_out={out}",
+                      str(proto / "kspm/v1/posture.proto")])
+    if rc != 0:
+        sys.exit("protoc failed")
+    sys.path.insert(0, out)
+    from kspm.v1 import posture_pb2, posture_pb2_grpc  # noqa: E402
+    return posture_pb2, posture_pb2_grpc
+
+
+def main():
+    target = sys.argv[1] if len(sys.argv) > 1 else "127.0.0.1:50051"
+    token = os.environ.get("KSPM_TOKEN")
+    if not token:
+        sys.exit("set KSPM_TOKEN to the tenant's bearer token")
+    pb, rpc = stubs()
+    client = rpc.PostureServiceStub(grpc.insecure_channel(target))
+    auth = [("authorization", f"Bearer {token}")]
+    for c in client.ListClusters(pb.ListClustersRequest(), metadata=auth).clusters:
+        print(f"cluster {c.name} ({c.provider} {c.kubernetes_version}): {c.objects} objects, "
+              f"gaps={list(c.coverage_gaps)}")
+    posture = client.GetPosture(pb.GetPostureRequest(), metadata=auth)
+    for f in posture.frameworks:
+        if f.framework == "cis-kubernetes":
+            print(f"  {f.cluster} CIS: {f.score:.1f}% ({f.passed} passed, {f.failed} failed)")
+    page = client.ListFindings(pb.ListFindingsRequest(min_severity=pb.SEVERITY_CRITICAL, page_size=5),
+                               metadata=auth)
+    print(f"{page.total} critical findings; first {len(page.findings)}:")
+    for f in page.findings:
+        print(f"  {f.cluster} {f.check} {f.resource}: {f.message}")
+    paths = client.ListAttackPaths(pb.ListAttackPathsRequest(page_size=3), metadata=auth)
+    print(f"{paths.total} attack paths; top {len(paths.paths)}:")
+    for p in paths.paths:
+        print(f"  [{p.score:.0f}] {p.cluster}: " + " → ".join([p.source] + [s.to for s in p.steps]))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1486 @@
+//! `kspm serve` end to end: a tonic client against the real server (every RPC, pagination,
+//! filters, streaming, health, reflection, auth negatives, tenant isolation), history in SQLite
+//! and in the local PostgreSQL, drift, crash atomicity, and two replicas sharing work.
+//!
+//! PostgreSQL: `KSPM_TEST_POSTGRES` (default `postgres://postgres@127.0.0.1:5432/postgres`) must
+//! reach a server where the user may create databases; each test makes and drops its own.
+
+mod common;
+#[path = "support/fake_apiserver.rs"]
+mod fake_apiserver;
+
+use kspm_api::service::config::{hash_token, Config};
+use kspm_api::service::pb::posture_service_client::PostureServiceClient;
+use kspm_api::service::pb::{self, watch_events_response::Kind};
+use kspm_api::service::{self, Shared};
+use kspm_engine::ScanOptions;
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tonic::transport::Channel;
+use tonic::{Code, Request};
+
+const TOKEN_A: &str = "token-of-tenant-a";
+const TOKEN_B: &str = "token-of-tenant-b";
+
+struct Server {
+    addr: String,
+    shared: Arc<Shared>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<Result<(), String>>,
+}
+
+impl Server {
+    async fn stop(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        let _ = self.task.await;
+    }
+}
+
+fn config(
+    db: &str,
+    replica: &str,
+    targets_a: &[(&str, &Path, &str)],
+    targets_b: &[(&str, &Path, &str)],
+) -> Config {
+    let mut text = format!(
+        "[service]\ndatabase_url = \"{db}\"\nreplica = \"{replica}\"\nlease_seconds = 2\nretention = 50\n"
+    );
+    for (tenant, token, targets) in [
+        ("tenant-a", TOKEN_A, targets_a),
+        ("tenant-b", TOKEN_B, targets_b),
+    ] {
+        text.push_str(&format!(
+            "[[tenant]]\nname = \"{tenant}\"\ntoken_sha256 = [\"{}\"]\n",
+            hash_token(token)
+        ));
+        for (name, path, interval) in targets {
+            text.push_str(&format!(
+                "[[tenant.target]]\nname = \"{name}\"\npaths = [\"{}\"]\ninterval = \"{interval}\"\n",
+                path.display()
+            ));
+        }
+    }
+    Config::parse(&text).expect("test config")
+}
+
+async fn open(config: Config) -> Arc<Shared> {
+    let mut shared = Shared::open(config, ScanOptions::default())
+        .await
+        .expect("open store");
+    Arc::get_mut(&mut shared).expect("sole owner").poll = Duration::from_millis(100);
+    shared
+}
+
+async fn start(config: Config) -> Server {
+    run(open(config).await).await
+}
+
+async fn run(shared: Arc<Shared>) -> Server {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = format!("http://{}", listener.local_addr().expect("addr"));
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(service::serve(
+        shared.clone(),
+        listener,
+        None,
+        async move {
+            let _ = rx.await;
+        },
+        Duration::from_secs(5),
+    ));
+    Server {
+        addr,
+        shared,
+        stop: Some(tx),
+        task,
+    }
+}
+
+async fn client(addr: &str) -> PostureServiceClient<Channel> {
+    for _ in 0..50 {
+        if let Ok(c) = PostureServiceClient::connect(addr.to_string()).await {
+            return c.max_decoding_message_size(64 << 20);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("server at {addr} did not come up");
+}
+
+fn req<T>(token: &str, body: T) -> Request<T> {
+    let mut r = Request::new(body);
+    r.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {token}").parse().expect("header"),
+    );
+    r
+}
+
+/// Waits until the tenant has at least `n` scans.
+async fn wait_scans(c: &mut PostureServiceClient<Channel>, token: &str, n: usize) -> Vec<pb::Scan> {
+    for _ in 0..600 {
+        let scans = c
+            .list_scans(req(token, pb::ListScansRequest::default()))
+            .await
+            .expect("list scans")
+            .into_inner()
+            .scans;
+        if scans.len() >= n {
+            return scans;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("fewer than {n} scans after 60 s");
+}
+
+fn demo() -> PathBuf {
+    common::repo().join("examples/demo-fleet")
+}
+
+fn small() -> PathBuf {
+    common::repo().join("tests/fixtures/small-cluster")
+}
+
+/// The offline report of the same input, for comparison.
+fn offline(path: &Path) -> serde_json::Value {
+    let out = kspm_api::pipeline::scan_paths(&[path.to_path_buf()], &ScanOptions::default());
+    serde_json::to_value(&out.report).expect("report json")
+}
+
+fn code<T: std::fmt::Debug>(r: Result<T, tonic::Status>) -> Code {
+    r.expect_err("expected an error").code()
+}
+
+/// Creates a fresh PostgreSQL database and returns its URL.
+async fn postgres_db(tag: &str) -> String {
+    let base = std::env::var("KSPM_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    sqlx::any::install_default_drivers();
+    let admin = sqlx::AnyPool::connect(&base)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {base} (set KSPM_TEST_POSTGRES): {e}"));
+    let name = format!("kspm_test_{tag}_{}", std::process::id());
+    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
+        .execute(&admin)
+        .await;
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&admin)
+        .await
+        .expect("create database");
+    let (prefix, _) = base.rsplit_once('/').expect("database URL");
+    format!("{prefix}/{name}")
+}
+
+async fn every_rpc(db: &str) {
+    let demo = demo();
+    let small = small();
+    let server = start(config(
+        db,
+        "r1",
+        &[("demo", &demo, "1h")],
+        &[("small", &small, "1h")],
+    ))
+    .await;
+    let mut c = client(&server.addr).await;
+    let first = wait_scans(&mut c, TOKEN_A, 1).await;
+    wait_scans(&mut c, TOKEN_B, 1).await;
+    let expected = offline(&demo);
+    let total = expected["findings"].as_array().map_or(0, Vec::len) as u64;
+
+    // Clusters.
+    let clusters = c
+        .list_clusters(req(TOKEN_A, pb::ListClustersRequest::default()))
+        .await
+        .expect("clusters")
+        .into_inner()
+        .clusters;
+    let names: Vec<&str> = clusters.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "aks-payments-westeurope",
+            "eks-prod-us-east-1",
+            "gke-staging-eu"
+        ]
+    );
+    assert!(clusters
+        .iter()
+        .all(|c| c.objects > 0 && c.target == "demo" && !c.provider.is_empty()));
+
+    // Posture: per-severity counts add up to the findings.
+    let posture = c
+        .get_posture(req(TOKEN_A, pb::GetPostureRequest::default()))
+        .await
+        .expect("posture")
+        .into_inner();
+    assert_eq!(
+        posture.severities.iter().map(|s| s.count).sum::<u64>(),
+        total
+    );
+    assert!(posture
+        .frameworks
+        .iter()
+        .any(|f| f.framework == "cis-kubernetes" && f.failed > 0));
+    assert_eq!(
+        posture.attack_paths as usize,
+        expected["attack_paths"].as_array().map_or(0, Vec::len)
+    );
+    assert_eq!(
+        code(
+            c.get_posture(req(
+                TOKEN_A,
+                pb::GetPostureRequest {
+                    cluster: "nope".into()
+                }
+            ))
+            .await
+        ),
+        Code::NotFound
+    );
+
+    // Findings: every page, in report order, equal to the offline scan.
+    let mut all = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = c
+            .list_findings(req(
+                TOKEN_A,
+                pb::ListFindingsRequest {
+                    page_size: 37,
+                    page_token: token.clone(),
+                    ..Default::default()
+                },
+            ))
+            .await
+            .expect("findings page")
+            .into_inner();
+        assert_eq!(page.total, total);
+        assert!(page.findings.len() <= 37);
+        all.extend(page.findings);
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token = page.next_page_token;
+    }
+    assert_eq!(all.len() as u64, total);
+    let got: Vec<(String, String, String)> = all
+        .iter()
+        .map(|f| (f.check.clone(), f.resource.clone(), f.message.clone()))
+        .collect();
+    let want: Vec<(String, String, String)> = expected["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| {
+            let s = |k: &str| f[k].as_str().unwrap_or("").to_string();
+            (s("check"), s("resource"), s("message"))
+        })
+        .collect();
+    assert_eq!(got, want);
+    assert_eq!(
+        all.iter().map(|f| &f.id).collect::<HashSet<_>>().len(),
+        all.len()
+    );
+
+    // Filters.
+    let list = |f: pb::ListFindingsRequest| {
+        let mut c = c.clone();
+        async move { c.list_findings(req(TOKEN_A, f)).await }
+    };
+    let high = list(pb::ListFindingsRequest {
+        min_severity: pb::Severity::High as i32,
+        page_size: 1000,
+        ..Default::default()
+    })
+    .await
+    .expect("high")
+    .into_inner();
+    let want_high = all
+        .iter()
+        .filter(|f| f.severity >= pb::Severity::High as i32)
+        .count();
+    assert_eq!(high.total as usize, want_high);
+    assert!(high
+        .findings
+        .iter()
+        .all(|f| f.severity >= pb::Severity::High as i32));
+    let sample = all
+        .iter()
+        .find(|f| !f.namespace.is_empty())
+        .expect("a namespaced finding");
+    let by = list(pb::ListFindingsRequest {
+        cluster: sample.cluster.clone(),
+        check: sample.check.clone(),
+        namespace: sample.namespace.clone(),
+        page_size: 1000,
+        ..Default::default()
+    })
+    .await
+    .expect("filtered")
+    .into_inner();
+    let want_by = all
+        .iter()
+        .filter(|f| {
+            f.cluster == sample.cluster
+                && f.check == sample.check
+                && f.namespace == sample.namespace
+        })
+        .count();
+    assert_eq!(by.findings.len(), want_by);
+    assert!(by.findings.iter().any(|f| f.id == sample.id));
+    let on_path = list(pb::ListFindingsRequest {
+        on_attack_path: true,
+        page_size: 1000,
+        ..Default::default()
+    })
+    .await
+    .expect("on path")
+    .into_inner();
+    assert_eq!(
+        on_path.total as usize,
+        all.iter().filter(|f| f.on_attack_path).count()
+    );
+    assert!(on_path.total > 0);
+    let control = sample.controls.first().expect("controls");
+    let by_control = list(pb::ListFindingsRequest {
+        control: format!("{}:{}", control.framework, control.control),
+        page_size: 1000,
+        ..Default::default()
+    })
+    .await
+    .expect("by control")
+    .into_inner();
+    assert_eq!(
+        by_control.total as usize,
+        all.iter()
+            .filter(|f| f
+                .controls
+                .iter()
+                .any(|x| x.framework == control.framework && x.control == control.control))
+            .count()
+    );
+    for bad in [
+        pb::ListFindingsRequest {
+            page_size: 5000,
+            ..Default::default()
+        },
+        pb::ListFindingsRequest {
+            check: "KSPM-NOPE".into(),
+            ..Default::default()
+        },
+        pb::ListFindingsRequest {
+            control: "made-up:1.1".into(),
+            ..Default::default()
+        },
+        pb::ListFindingsRequest {
+            page_token: "not-a-token".into(),
+            ..Default::default()
+        },
+        pb::ListFindingsRequest {
+            min_severity: 42,
+            ..Default::default()
+        },
+    ] {
+        assert_eq!(code(list(bad).await), Code::InvalidArgument);
+    }
+    assert_eq!(
+        code(
+            list(pb::ListFindingsRequest {
+                scan_id: "s-nope".into(),
+                ..Default::default()
+            })
+            .await
+        ),
+        Code::NotFound
+    );
+
+    // One finding.
+    let one = c
+        .get_finding(req(
+            TOKEN_A,
+            pb::GetFindingRequest {
+                id: sample.id.clone(),
+            },
+        ))
+        .await
+        .expect("finding")
+        .into_inner()
+        .finding
+        .expect("set");
+    assert_eq!(one, *sample);
+    assert!(!one.evidence.is_empty() && !one.remediation.is_empty() && !one.source.is_empty());
+    assert_eq!(
+        code(
+            c.get_finding(req(
+                TOKEN_A,
+                pb::GetFindingRequest {
+                    id: format!("{}/999999", first[0].id)
+                }
+            ))
+            .await
+        ),
+        Code::NotFound
+    );
+    assert_eq!(
+        code(
+            c.get_finding(req(
+                TOKEN_A,
+                pb::GetFindingRequest {
+                    id: "garbage".into()
+                }
+            ))
+            .await
+        ),
+        Code::InvalidArgument
+    );
+
+    // Attack paths: paged, ranked, filterable; one by ID.
+    let mut paths = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = c
+            .list_attack_paths(req(
+                TOKEN_A,
+                pb::ListAttackPathsRequest {
+                    page_size: 10,
+                    page_token: token.clone(),
+                    ..Default::default()
+                },
+            ))
+            .await
+            .expect("paths")
+            .into_inner();
+        paths.extend(page.paths);
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token = page.next_page_token;
+    }
+    assert_eq!(
+        paths.len(),
+        expected["attack_paths"].as_array().map_or(0, Vec::len)
+    );
+    assert!(paths.windows(2).all(|w| w[0].score >= w[1].score));
+    let top = paths[0].clone();
+    assert!(!top.steps.is_empty());
+    let to_admin = c
+        .list_attack_paths(req(
+            TOKEN_A,
+            pb::ListAttackPathsRequest {
+                target: "ClusterAdmin".into(),
+                page_size: 500,
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("filtered paths")
+        .into_inner();
+    assert_eq!(
+        to_admin.total as usize,
+        paths.iter().filter(|p| p.target == "ClusterAdmin").count()
+    );
+    let technique = top.steps[0].technique.clone();
+    let with_tech = c
+        .list_attack_paths(req(
+            TOKEN_A,
+            pb::ListAttackPathsRequest {
+                technique: technique.clone(),
+                page_size: 500,
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("by technique")
+        .into_inner();
+    assert!(with_tech
+        .paths
+        .iter()
+        .all(|p| p.steps.iter().any(|s| s.technique == technique)));
+    assert!(with_tech.paths.iter().any(|p| p.id == top.id));
+    assert_eq!(
+        code(
+            c.list_attack_paths(req(
+                TOKEN_A,
+                pb::ListAttackPathsRequest {
+                    technique: "NOT_A_TECHNIQUE".into(),
+                    ..Default::default()
+                }
+            ))
+            .await
+        ),
+        Code::InvalidArgument
+    );
+    let got = c
+        .get_attack_path(req(
+            TOKEN_A,
+            pb::GetAttackPathRequest {
+                id: top.id.clone(),
+                scan_id: String::new(),
+            },
+        ))
+        .await
+        .expect("path")
+        .into_inner()
+        .path
+        .expect("set");
+    assert_eq!(got, top);
+    assert_eq!(
+        code(
+            c.get_attack_path(req(
+                TOKEN_A,
+                pb::GetAttackPathRequest {
+                    id: "nope".into(),
+                    scan_id: String::new()
+                }
+            ))
+            .await
+        ),
+        Code::NotFound
+    );
+
+    // Reachability and path queries on the stored graph.
+    let reach = c
+        .query_reach(req(
+            TOKEN_A,
+            pb::QueryReachRequest {
+                cluster: top.cluster.clone(),
+                from: top.source.clone(),
+                max_hops: 10,
+            },
+        ))
+        .await
+        .expect("reach")
+        .into_inner();
+    assert!(
+        reach.reached.iter().any(|n| n.node == top.target),
+        "{reach:?}"
+    );
+    let q = c
+        .query_path(req(
+            TOKEN_A,
+            pb::QueryPathRequest {
+                cluster: top.cluster.clone(),
+                from: top.source.clone(),
+                to: top.target.clone(),
+                max_hops: 10,
+            },
+        ))
+        .await
+        .expect("query path")
+        .into_inner()
+        .path
+        .expect("a path");
+    assert!(q.steps.len() <= top.steps.len());
+    assert_eq!(
+        q.steps.last().map(|s| s.to.clone()),
+        Some(top.target.clone())
+    );
+    assert_eq!(
+        code(
+            c.query_reach(req(
+                TOKEN_A,
+                pb::QueryReachRequest {
+                    cluster: top.cluster.clone(),
+                    from: "Pod:nope/nope".into(),
+                    max_hops: 3
+                }
+            ))
+            .await
+        ),
+        Code::NotFound
+    );
+    assert_eq!(
+        code(
+            c.query_reach(req(
+                TOKEN_A,
+                pb::QueryReachRequest {
+                    cluster: String::new(),
+                    from: top.source.clone(),
+                    max_hops: 3
+                }
+            ))
+            .await
+        ),
+        Code::InvalidArgument
+    );
+    assert_eq!(
+        code(
+            c.query_path(req(
+                TOKEN_A,
+                pb::QueryPathRequest {
+                    cluster: top.cluster.clone(),
+                    from: top.source.clone(),
+                    to: top.target.clone(),
+                    max_hops: 99
+                }
+            ))
+            .await
+        ),
+        Code::InvalidArgument
+    );
+
+    // Live events: a triggered scan streams its commit; same input means no drift.
+    let mut events = c
+        .watch_events(req(TOKEN_A, pb::WatchEventsRequest::default()))
+        .await
+        .expect("watch")
+        .into_inner();
+    let triggered = c
+        .trigger_scan(req(
+            TOKEN_A,
+            pb::TriggerScanRequest {
+                target: "demo".into(),
+            },
+        ))
+        .await
+        .expect("trigger")
+        .into_inner()
+        .scans;
+    assert_eq!(triggered.len(), 1);
+    let ev = tokio::time::timeout(Duration::from_secs(10), events.message())
+        .await
+        .expect("an event in time")
+        .expect("stream ok")
+        .expect("an event");
+    assert_eq!(ev.kind, Kind::ScanCommitted as i32);
+    assert_eq!(ev.scan.map(|s| s.id), Some(triggered[0].id.clone()));
+    let drift = c
+        .get_drift(req(
+            TOKEN_A,
+            pb::GetDriftRequest {
+                from_scan_id: first[0].id.clone(),
+                to_scan_id: triggered[0].id.clone(),
+            },
+        ))
+        .await
+        .expect("drift")
+        .into_inner();
+    assert!(drift.new_findings.is_empty() && drift.resolved_findings.is_empty());
+    assert!(
+        drift.new_paths.is_empty() && drift.changes.is_empty(),
+        "{:?}",
+        drift.changes
+    );
+    assert_eq!(
+        code(
+            c.trigger_scan(req(
+                TOKEN_A,
+                pb::TriggerScanRequest {
+                    target: "nope".into()
+                }
+            ))
+            .await
+        ),
+        Code::NotFound
+    );
+    assert_eq!(
+        code(
+            c.get_drift(req(TOKEN_A, pb::GetDriftRequest::default()))
+                .await
+        ),
+        Code::InvalidArgument
+    );
+    let scans = c
+        .list_scans(req(
+            TOKEN_A,
+            pb::ListScansRequest {
+                page_size: 1,
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("scans")
+        .into_inner();
+    assert_eq!(scans.scans[0].id, triggered[0].id, "newest first");
+    assert!(!scans.next_page_token.is_empty());
+
+    // Health and reflection.
+    let channel = Channel::from_shared(server.addr.clone())
+        .expect("uri")
+        .connect()
+        .await
+        .expect("channel");
+    let mut health = tonic_health::pb::health_client::HealthClient::new(channel.clone());
+    let status = health
+        .check(tonic_health::pb::HealthCheckRequest {
+            service: "kspm.v1.PostureService".into(),
+        })
+        .await
+        .expect("health")
+        .into_inner()
+        .status;
+    assert_eq!(
+        status,
+        tonic_health::pb::health_check_response::ServingStatus::Serving as i32
+    );
+    let mut refl =
+        tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient::new(channel);
+    let ask = tonic_reflection::pb::v1::ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(
+            tonic_reflection::pb::v1::server_reflection_request::MessageRequest::ListServices(
+                String::new(),
+            ),
+        ),
+    };
+    let mut answers = refl
+        .server_reflection_info(tokio_stream::iter(vec![ask]))
+        .await
+        .expect("reflection")
+        .into_inner();
+    let answer = answers.message().await.expect("answer").expect("some");
+    let listed = format!("{answer:?}");
+    assert!(listed.contains("kspm.v1.PostureService"), "{listed}");
+
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_rpc_against_sqlite() {
+    let dir = tempfile::tempdir().expect("tmp");
+    every_rpc(&format!(
+        "sqlite://{}",
+        dir.path().join("kspm.db").display()
+    ))
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_rpc_against_postgres() {
+    every_rpc(&postgres_db("rpc").await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tenants_are_isolated_and_credentials_required() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = format!("sqlite://{}", dir.path().join("kspm.db").display());
+    let (demo, small) = (demo(), small());
+    let server = start(config(
+        &db,
+        "r1",
+        &[("demo", &demo, "1h")],
+        &[("small", &small, "1h")],
+    ))
+    .await;
+    let mut c = client(&server.addr).await;
+    let a_scans = wait_scans(&mut c, TOKEN_A, 1).await;
+    let b_scans = wait_scans(&mut c, TOKEN_B, 1).await;
+    assert!(a_scans.iter().all(|s| s.target == "demo"));
+    assert!(b_scans.iter().all(|s| s.target == "small"));
+
+    // B sees only its own cluster and findings.
+    let b_clusters = c
+        .list_clusters(req(TOKEN_B, pb::ListClustersRequest::default()))
+        .await
+        .expect("clusters")
+        .into_inner()
+        .clusters;
+    assert_eq!(b_clusters.len(), 1);
+    assert_eq!(b_clusters[0].target, "small");
+    let b_findings = c
+        .list_findings(req(
+            TOKEN_B,
+            pb::ListFindingsRequest {
+                page_size: 1000,
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("findings")
+        .into_inner();
+    assert!(b_findings
+        .findings
+        .iter()
+        .all(|f| f.scan_id == b_scans[0].id));
+    let a_finding = c
+        .list_findings(req(
+            TOKEN_A,
+            pb::ListFindingsRequest {
+                page_size: 1,
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("a findings")
+        .into_inner()
+        .findings
+        .remove(0);
+    let a_path = c
+        .list_attack_paths(req(
+            TOKEN_A,
+            pb::ListAttackPathsRequest {
+                page_size: 1,
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("a paths")
+        .into_inner()
+        .paths
+        .remove(0);
+
+    // Nothing of A through B's token: reads, queries, drift, triggers.
+    assert_eq!(
+        code(
+            c.get_finding(req(
+                TOKEN_B,
+                pb::GetFindingRequest {
+                    id: a_finding.id.clone()
+                }
+            ))
+            .await
+        ),
+        Code::NotFound
+    );
+    assert_eq!(
+        code(
+            c.list_findings(req(
+                TOKEN_B,
+                pb::ListFindingsRequest {
+                    scan_id: a_scans[0].id.clone(),
+                    ..Default::default()
+                }
+            ))
+            .await
+        ),
+        Code::NotFound
+    );
+    assert_eq!(
+        code(
+            c.get_attack_path(req(
+                TOKEN_B,
+                pb::GetAttackPathRequest {
+                    id: a_path.id.clone(),
+                    scan_id: String::new()
+                }
+            ))
+            .await
+        ),
+        Code::NotFound
+    );
+    assert_eq!(
+        code(
+            c.get_attack_path(req(
+                TOKEN_B,
+                pb::GetAttackPathRequest {
+                    id: a_path.id.clone(),
+                    scan_id: a_scans[0].id.clone()
+                }
+            ))
+            .await
+        ),
+        Code::NotFound
+    );
+    assert_eq!(
+        code(
+            c.query_reach(req(
+                TOKEN_B,
+                pb::QueryReachRequest {
+                    cluster: a_path.cluster.clone(),
+                    from: a_path.source.clone(),
+                    max_hops: 3
+                }
+            ))
+            .await
+        ),
+        Code::NotFound
+    );
+    assert_eq!(
+        code(
+            c.get_drift(req(
+                TOKEN_B,
+                pb::GetDriftRequest {
+                    from_scan_id: a_scans[0].id.clone(),
+                    to_scan_id: String::new()
+                }
+            ))
+            .await
+        ),
+        Code::NotFound
+    );
+    assert_eq!(
+        code(
+            c.trigger_scan(req(
+                TOKEN_B,
+                pb::TriggerScanRequest {
+                    target: "demo".into()
+                }
+            ))
+            .await
+        ),
+        Code::NotFound
+    );
+    assert_eq!(
+        code(
+            c.get_posture(req(
+                TOKEN_B,
+                pb::GetPostureRequest {
+                    cluster: a_path.cluster.clone()
+                }
+            ))
+            .await
+        ),
+        Code::NotFound
+    );
+    let b_scan_list = c
+        .list_scans(req(
+            TOKEN_B,
+            pb::ListScansRequest {
+                target: "demo".into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("scans")
+        .into_inner()
+        .scans;
+    assert!(b_scan_list.is_empty());
+
+    // B's event stream stays silent while A scans; A's sees it.
+    let mut b_events = c
+        .watch_events(req(TOKEN_B, pb::WatchEventsRequest::default()))
+        .await
+        .expect("b watch")
+        .into_inner();
+    let mut a_events = c
+        .watch_events(req(TOKEN_A, pb::WatchEventsRequest::default()))
+        .await
+        .expect("a watch")
+        .into_inner();
+    c.trigger_scan(req(TOKEN_A, pb::TriggerScanRequest::default()))
+        .await
+        .expect("trigger");
+    let a_ev = tokio::time::timeout(Duration::from_secs(10), a_events.message())
+        .await
+        .expect("a event");
+    assert!(a_ev.expect("ok").is_some());
+    assert!(
+        tokio::time::timeout(Duration::from_secs(2), b_events.message())
+            .await
+            .is_err(),
+        "B saw A's scan"
+    );
+
+    // Credentials.
+    for bad in [
+        None,
+        Some("Bearer wrong-token"),
+        Some("Basic dXNlcjpwYXNz"),
+        Some(TOKEN_A),
+    ] {
+        let mut r = Request::new(pb::ListClustersRequest::default());
+        if let Some(h) = bad {
+            r.metadata_mut()
+                .insert("authorization", h.parse().expect("header"));
+        }
+        assert_eq!(
+            code(c.list_clusters(r).await),
+            Code::Unauthenticated,
+            "{bad:?}"
+        );
+    }
+    let mut r = Request::new(pb::WatchEventsRequest::default());
+    r.metadata_mut()
+        .insert("authorization", "Bearer nope".parse().expect("header"));
+    assert_eq!(code(c.watch_events(r).await), Code::Unauthenticated);
+    server.stop().await;
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("read dir") {
+        let e = e.expect("entry");
+        let dest = to.join(e.file_name());
+        if e.path().is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), dest).expect("copy");
+        }
+    }
+}
+
+const CHANGES: &str = r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: debug, namespace: shop}
+spec:
+  serviceAccountName: default
+  containers:
+  - name: sh
+    image: ghcr.io/example/busybox:1.36
+    securityContext: {privileged: true}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: shop-ci-admin}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}
+subjects: [{kind: ServiceAccount, name: ci, namespace: shop}]
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drift_and_events_after_a_change() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let snap = dir.path().join("cluster");
+    copy_dir(&small(), &snap);
+    let db = format!("sqlite://{}", dir.path().join("kspm.db").display());
+    let server = start(config(&db, "r1", &[("c", &snap, "1h")], &[])).await;
+    let mut c = client(&server.addr).await;
+    let first = wait_scans(&mut c, TOKEN_A, 1).await.remove(0);
+    let mut events = c
+        .watch_events(req(TOKEN_A, pb::WatchEventsRequest::default()))
+        .await
+        .expect("watch")
+        .into_inner();
+    std::fs::write(snap.join("changes.yaml"), CHANGES).expect("write");
+    let second = c
+        .trigger_scan(req(TOKEN_A, pb::TriggerScanRequest::default()))
+        .await
+        .expect("trigger")
+        .into_inner()
+        .scans
+        .remove(0);
+    let d = c
+        .get_drift(req(
+            TOKEN_A,
+            pb::GetDriftRequest {
+                from_scan_id: first.id.clone(),
+                to_scan_id: String::new(),
+            },
+        ))
+        .await
+        .expect("drift")
+        .into_inner();
+    assert_eq!(d.to_scan_id, second.id);
+    assert!(
+        d.new_findings
+            .iter()
+            .any(|f| f.resource == "Pod:shop/debug" && f.severity == pb::Severity::Critical as i32),
+        "{:?}",
+        d.new_findings
+    );
+    assert!(d
+        .new_findings
+        .iter()
+        .any(|f| f.resource == "ClusterRoleBinding:shop-ci-admin"));
+    assert!(d.resolved_findings.is_empty());
+    assert!(!d.new_paths.is_empty());
+    let has = |cat: &str, change: &str, item: &str| {
+        d.changes
+            .iter()
+            .any(|c| c.category == cat && c.change == change && c.item.contains(item))
+    };
+    assert!(
+        has("rbac_binding", "added", "ClusterRoleBinding:shop-ci-admin"),
+        "{:?}",
+        d.changes
+    );
+    assert!(has("image_registry", "added", "ghcr.io"));
+    assert!(has("escalation_edge", "added", "ServiceAccount:shop/ci"));
+
+    // The stream told the same story.
+    let mut kinds = BTreeMap::new();
+    loop {
+        let ev = tokio::time::timeout(Duration::from_secs(10), events.message())
+            .await
+            .expect("event in time")
+            .expect("ok")
+            .expect("event");
+        *kinds.entry(ev.kind).or_insert(0usize) += 1;
+        if ev.kind == Kind::ScanCommitted as i32 {
+            break;
+        }
+    }
+    assert_eq!(
+        kinds.get(&(Kind::FindingAdded as i32)).copied(),
+        Some(d.new_findings.len())
+    );
+    assert_eq!(
+        kinds.get(&(Kind::PathAdded as i32)).copied(),
+        Some(d.new_paths.len())
+    );
+
+    // Reverting resolves them.
+    std::fs::remove_file(snap.join("changes.yaml")).expect("rm");
+    let third = c
+        .trigger_scan(req(TOKEN_A, pb::TriggerScanRequest::default()))
+        .await
+        .expect("trigger")
+        .into_inner()
+        .scans
+        .remove(0);
+    let back = c
+        .get_drift(req(
+            TOKEN_A,
+            pb::GetDriftRequest {
+                from_scan_id: second.id.clone(),
+                to_scan_id: third.id.clone(),
+            },
+        ))
+        .await
+        .expect("drift")
+        .into_inner();
+    assert_eq!(back.resolved_findings.len(), d.new_findings.len());
+    assert_eq!(back.resolved_paths.len(), d.new_paths.len());
+    assert!(back.new_findings.is_empty());
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scan_that_fails_half_way_is_never_visible() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = format!("sqlite://{}", dir.path().join("kspm.db").display());
+    let small = small();
+    let server = start(config(&db, "r1", &[("c", &small, "1h")], &[])).await;
+    let mut c = client(&server.addr).await;
+    let before = wait_scans(&mut c, TOKEN_A, 1).await;
+    let count = |t: &'static str| {
+        let shared = server.shared.clone();
+        async move { shared.store.count(t).await.expect("count") }
+    };
+    let (scans, findings, paths, clusters) = (
+        count("scans").await,
+        count("findings").await,
+        count("paths").await,
+        count("scan_clusters").await,
+    );
+    assert!(findings > 0);
+    server
+        .shared
+        .fail_commits
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(
+        code(
+            c.trigger_scan(req(TOKEN_A, pb::TriggerScanRequest::default()))
+                .await
+        ),
+        Code::Internal
+    );
+    assert_eq!(count("scans").await, scans);
+    assert_eq!(
+        count("findings").await,
+        findings,
+        "findings of the abandoned scan remain"
+    );
+    assert_eq!(count("paths").await, paths);
+    assert_eq!(count("scan_clusters").await, clusters);
+    let after = c
+        .list_scans(req(TOKEN_A, pb::ListScansRequest::default()))
+        .await
+        .expect("scans")
+        .into_inner()
+        .scans;
+    assert_eq!(after, before);
+    server
+        .shared
+        .fail_commits
+        .store(false, std::sync::atomic::Ordering::Relaxed);
+    c.trigger_scan(req(TOKEN_A, pb::TriggerScanRequest::default()))
+        .await
+        .expect("recovers");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_share_work_through_postgres() {
+    let db = postgres_db("replicas").await;
+    let small = small();
+    let targets: Vec<(String, PathBuf)> =
+        (0..8).map(|i| (format!("t{i}"), small.clone())).collect();
+    let refs: Vec<(&str, &Path, &str)> = targets
+        .iter()
+        .map(|(n, p)| (n.as_str(), p.as_path(), "3s"))
+        .collect();
+    // Both replicas are ready before either starts scheduling.
+    let (s1, s2) = (
+        open(config(&db, "replica-1", &refs, &[])).await,
+        open(config(&db, "replica-2", &refs, &[])).await,
+    );
+    let (r1, r2) = (run(s1).await, run(s2).await);
+    tokio::time::sleep(Duration::from_millis(7500)).await;
+    r1.stop().await;
+    r2.stop().await;
+
+    // Read the history back through a third server.
+    let reader = start(config(&db, "reader", &[], &[])).await;
+    let mut c = client(&reader.addr).await;
+    let scans = c
+        .list_scans(req(
+            TOKEN_A,
+            pb::ListScansRequest {
+                page_size: 500,
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("scans")
+        .into_inner()
+        .scans;
+    let mut by_target: BTreeMap<String, Vec<&pb::Scan>> = BTreeMap::new();
+    for s in &scans {
+        by_target.entry(s.target.clone()).or_default().push(s);
+    }
+    assert_eq!(by_target.len(), 8, "every target scanned");
+    for (t, list) in &by_target {
+        // 7.5 s at a 3 s interval: 3 scans (at 0, 3, 6 s), never two in one interval.
+        assert!((2..=3).contains(&list.len()), "{t}: {} scans", list.len());
+        let mut starts: Vec<&str> = list.iter().map(|s| s.started_at.as_str()).collect();
+        starts.sort();
+        for w in starts.windows(2) {
+            let gap = ms(w[1]) - ms(w[0]);
+            assert!(gap >= 2900, "{t}: scans {gap} ms apart");
+        }
+    }
+    let replicas: HashSet<&str> = scans.iter().map(|s| s.replica.as_str()).collect();
+    assert!(
+        replicas.contains("replica-1") && replicas.contains("replica-2"),
+        "{replicas:?}"
+    );
+    reader.stop().await;
+
+    // A replica that dies holding a lease: its job waits for the lease to expire, then another
+    // replica takes it over.
+    let store = kspm_api::service::store::Store::open(&db)
+        .await
+        .expect("store");
+    store.clear().await.expect("clear");
+    let now = kspm_api::service::store::now_ms();
+    store
+        .ensure_jobs(&[("tenant-a".into(), "t0".into())])
+        .await
+        .expect("job");
+    let taken = store
+        .lease_due("dead-replica", now, 2000, 10)
+        .await
+        .expect("lease");
+    assert_eq!(taken, [("tenant-a".to_string(), "t0".to_string())]);
+    let survivor = start(config(&db, "survivor", &refs[..1], &[])).await;
+    let mut c = client(&survivor.addr).await;
+    let s = wait_scans(&mut c, TOKEN_A, 1).await.remove(0);
+    assert_eq!(s.replica, "survivor");
+    assert!(
+        ms(&s.started_at) >= now + 2000,
+        "taken over before the lease expired"
+    );
+    survivor.stop().await;
+}
+
+/// Milliseconds of an RFC 3339 UTC time as the API writes it.
+fn ms(t: &str) -> i64 {
+    let n = |a: usize, b: usize| t[a..b].parse::<i64>().expect("digits");
+    let (y, mo, d) = (n(0, 4), n(5, 7), n(8, 10));
+    let (h, mi, s, f) = (n(11, 13), n(14, 16), n(17, 19), n(20, 23));
+    let y2 = if mo <= 2 { y - 1 } else { y };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let mp = (mo + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    ((days * 86400 + h * 3600 + mi * 60 + s) * 1000) + f
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_targets_are_read_then_watched_and_changes_stream_in_seconds() {
+    // The fake server drives its own runtime: keep its blocking calls off this one's workers.
+    let server = tokio::task::block_in_place(|| fake_apiserver::FakeApiServer::start(&small()));
+    let dir = tempfile::tempdir().expect("tmp");
+    let kubeconfig = server.kubeconfig(dir.path(), "small");
+    let text = format!(
+        "[service]\ndatabase_url = \"sqlite://{}\"\nreplica = \"r1\"\n[[tenant]]\nname = \"tenant-a\"\ntoken_sha256 = [\"{}\"]\n[[tenant.target]]\nname = \"live\"\nkubeconfig = \"{}\"\ncontext = \"small\"\ninterval = \"1h\"\n",
+        dir.path().join("kspm.db").display(),
+        hash_token(TOKEN_A),
+        kubeconfig.display()
+    );
+    let svc = start(Config::parse(&text).expect("config")).await;
+    let mut c = client(&svc.addr).await;
+    let first = wait_scans(&mut c, TOKEN_A, 1).await.remove(0);
+    let clusters = c
+        .list_clusters(req(TOKEN_A, pb::ListClustersRequest::default()))
+        .await
+        .expect("clusters")
+        .into_inner()
+        .clusters;
+    assert_eq!(clusters.len(), 1);
+    assert_eq!(clusters[0].name, "small");
+    assert!(
+        clusters[0].origin.starts_with("https://")
+            || clusters[0].origin.starts_with("http://")
+            || clusters[0].origin.starts_with("api://"),
+        "{}",
+        clusters[0].origin
+    );
+    let mut events = c
+        .watch_events(req(TOKEN_A, pb::WatchEventsRequest::default()))
+        .await
+        .expect("watch")
+        .into_inner();
+    // Wait for the session's watches, then change the cluster.
+    for _ in 0..200 {
+        if tokio::task::block_in_place(|| server.open_watches()) >= 10 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(
+        tokio::task::block_in_place(|| server.open_watches()) >= 10,
+        "watches not open"
+    );
+    let emitted = std::time::Instant::now();
+    tokio::task::block_in_place(|| {
+        server.emit(
+        "pods",
+        "ADDED",
+        serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "intruder", "namespace": "shop"},
+            "spec": {"containers": [{"name": "c", "image": "x:1", "securityContext": {"privileged": true}}]}}),
+    )
+    });
+    let mut seen = false;
+    while !seen {
+        let ev = tokio::time::timeout(Duration::from_secs(15), events.message())
+            .await
+            .expect("an event within seconds")
+            .expect("ok")
+            .expect("event");
+        seen = ev.kind == Kind::FindingAdded as i32
+            && ev
+                .finding
+                .is_some_and(|f| f.check == "KSPM-W-001" && f.resource == "Pod:shop/intruder");
+    }
+    let took = emitted.elapsed();
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    // The change is a committed scan with its drift.
+    let scans = c
+        .list_scans(req(TOKEN_A, pb::ListScansRequest::default()))
+        .await
+        .expect("scans")
+        .into_inner()
+        .scans;
+    assert!(scans.len() >= 2);
+    let d = c
+        .get_drift(req(
+            TOKEN_A,
+            pb::GetDriftRequest {
+                from_scan_id: first.id.clone(),
+                to_scan_id: String::new(),
+            },
+        ))
+        .await
+        .expect("drift")
+        .into_inner();
+    assert!(d
+        .new_findings
+        .iter()
+        .any(|f| f.resource == "Pod:shop/intruder"));
+    // A watch batch that changes nothing in the posture commits nothing.
+    let before = scans.len();
+    tokio::task::block_in_place(|| {
+        server.emit("configmaps", "ADDED", serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "harmless", "namespace": "shop"}, "data": {"a": "b"}}))
+    });
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = c
+        .list_scans(req(TOKEN_A, pb::ListScansRequest::default()))
+        .await
+        .expect("scans")
+        .into_inner()
+        .scans;
+    assert_eq!(after.len(), before);
+    // Only GETs reached the API server.
+    assert!(tokio::task::block_in_place(|| server.log())
+        .iter()
+        .all(|l| l.method == "GET"));
+    svc.stop().await;
+    tokio::task::block_in_place(move || drop(server));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_with_client_certificates() {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+    use tonic::transport::{Certificate, ClientTlsConfig, Identity};
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("params");
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca =
+        CertifiedIssuer::self_signed(ca_params, KeyPair::generate().expect("key")).expect("ca");
+    let leaf = |name: &str| {
+        let key = KeyPair::generate().expect("key");
+        let cert = CertificateParams::new(vec![name.to_string()])
+            .expect("params")
+            .signed_by(&key, &ca)
+            .expect("sign");
+        (cert.pem(), key.serialize_pem())
+    };
+    let (server_cert, server_key) = leaf("localhost");
+    let (client_cert, client_key) = leaf("scanner-client");
+    let write = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).expect("write");
+        p
+    };
+    let (sc, sk, ca_file) = (
+        write("tls.crt", &server_cert),
+        write("tls.key", &server_key),
+        write("ca.pem", &ca.pem()),
+    );
+    let small = small();
+    let text = format!(
+        "[service]\ndatabase_url = \"sqlite://{}\"\ntls_cert = \"{}\"\ntls_key = \"{}\"\nclient_ca = \"{}\"\n[[tenant]]\nname = \"tenant-a\"\ntoken_sha256 = [\"{}\"]\n[[tenant.target]]\nname = \"c\"\npaths = [\"{}\"]\n",
+        dir.path().join("kspm.db").display(),
+        sc.display(),
+        sk.display(),
+        ca_file.display(),
+        hash_token(TOKEN_A),
+        small.display()
+    );
+    let server = start(Config::parse(&text).expect("config")).await;
+    let https = server.addr.replace("http://", "https://");
+    let tls = ClientTlsConfig::new()
+        .ca_certificate(Certificate::from_pem(ca.pem()))
+        .domain_name("localhost");
+    // With a client certificate and a token: served.
+    let channel = Channel::from_shared(https.clone())
+        .expect("uri")
+        .tls_config(
+            tls.clone()
+                .identity(Identity::from_pem(&client_cert, &client_key)),
+        )
+        .expect("tls")
+        .connect()
+        .await
+        .expect("mutual TLS connects");
+    let mut c = PostureServiceClient::new(channel);
+    wait_scans(&mut c, TOKEN_A, 1).await;
+    // Without a client certificate: refused at the handshake or on the first call.
+    let refused = match Channel::from_shared(https)
+        .expect("uri")
+        .tls_config(tls)
+        .expect("tls")
+        .connect()
+        .await
+    {
+        Err(_) => true,
+        Ok(ch) => PostureServiceClient::new(ch)
+            .list_scans(req(TOKEN_A, pb::ListScansRequest::default()))
+            .await
+            .is_err(),
+    };
+    assert!(refused, "a client without a certificate was served");
+    // Plain text: refused.
+    let plain = match Channel::from_shared(server.addr.clone())
+        .expect("uri")
+        .connect()
+        .await
+    {
+        Err(_) => true,
+        Ok(ch) => PostureServiceClient::new(ch)
+            .list_scans(req(TOKEN_A, pb::ListScansRequest::default()))
+            .await
+            .is_err(),
+    };
+    assert!(plain, "a plain-text client was served");
+    server.stop().await;
+}
