@@ -1484,3 +1484,163 @@ async fn tls_with_client_certificates() {
     assert!(plain, "a plain-text client was served");
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_keeps_the_newest_scans_only() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = format!("sqlite://{}", dir.path().join("kspm.db").display());
+    let small = small();
+    let mut cfg = config(&db, "r1", &[("c", &small, "1h")], &[]);
+    cfg.service.retention = 2;
+    let server = start(cfg).await;
+    let mut c = client(&server.addr).await;
+    wait_scans(&mut c, TOKEN_A, 1).await;
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let s = c
+            .trigger_scan(req(TOKEN_A, pb::TriggerScanRequest::default()))
+            .await
+            .expect("trigger")
+            .into_inner()
+            .scans
+            .remove(0);
+        ids.push(s.id);
+    }
+    let kept: Vec<String> = c
+        .list_scans(req(TOKEN_A, pb::ListScansRequest::default()))
+        .await
+        .expect("scans")
+        .into_inner()
+        .scans
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(kept, [ids[2].clone(), ids[1].clone()]);
+    // The pruned scans' parts are gone too.
+    let per_scan = server
+        .shared
+        .store
+        .findings(&[ids[2].clone()], &Default::default(), None, 100_000)
+        .await
+        .expect("findings")
+        .1;
+    assert_eq!(
+        server.shared.store.count("findings").await.expect("count"),
+        per_scan * 2
+    );
+    assert_eq!(
+        server
+            .shared
+            .store
+            .count("scan_clusters")
+            .await
+            .expect("count"),
+        2
+    );
+    server.stop().await;
+}
+
+/// `kspm serve` as a process: serves, exposes metrics, never logs a token, stops on SIGTERM.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_serve_binary_logs_no_secrets_and_stops_gracefully() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let free = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("port")
+            .local_addr()
+            .expect("addr")
+            .port()
+    };
+    let (port, metrics_port) = (free(), free());
+    let cfg = dir.path().join("kspm.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[service]\nlisten = \"127.0.0.1:{port}\"\nmetrics_listen = \"127.0.0.1:{metrics_port}\"\ndatabase_url = \"sqlite://{}\"\n[[tenant]]\nname = \"tenant-a\"\ntoken_sha256 = [\"{}\"]\n[[tenant.target]]\nname = \"demo\"\npaths = [\"{}\"]\n",
+            dir.path().join("kspm.db").display(),
+            hash_token(TOKEN_A),
+            demo().display()
+        ),
+    )
+    .expect("config");
+    let stderr = dir.path().join("stderr.log");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kspm"))
+        .args(["serve", "--config"])
+        .arg(&cfg)
+        .args(["-vvv", "--log-json"])
+        .env_remove("RUST_LOG")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&stderr).expect("log file"))
+        .spawn()
+        .expect("spawn kspm serve");
+    let mut c = client(&format!("http://127.0.0.1:{port}")).await;
+    wait_scans(&mut c, TOKEN_A, 1).await;
+    let mut bad = Request::new(pb::ListClustersRequest::default());
+    bad.metadata_mut().insert(
+        "authorization",
+        "Bearer wrong-secret-token-value".parse().expect("header"),
+    );
+    assert_eq!(code(c.list_clusters(bad).await), Code::Unauthenticated);
+    c.list_clusters(req(TOKEN_A, pb::ListClustersRequest::default()))
+        .await
+        .expect("clusters");
+
+    // Metrics over plain HTTP.
+    let metrics = tokio::task::spawn_blocking(move || {
+        use std::io::{Read, Write};
+        let mut s =
+            std::net::TcpStream::connect(("127.0.0.1", metrics_port)).expect("metrics port");
+        s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+            .expect("write");
+        let mut text = String::new();
+        s.read_to_string(&mut text).expect("read");
+        text
+    })
+    .await
+    .expect("metrics");
+    assert!(metrics.starts_with("HTTP/1.1 200"), "{metrics}");
+    assert!(
+        metrics.contains("kspm_scans_total{tenant=\"tenant-a\",target=\"demo\",result=\"ok\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("kspm_api_errors_total{code=\"unauthenticated\"} 1"),
+        "{metrics}"
+    );
+    assert!(metrics
+        .contains("kspm_findings{tenant=\"tenant-a\",target=\"demo\",severity=\"critical\"}"));
+
+    // SIGTERM: a clean exit.
+    let pid = child.id().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill")
+        .success());
+    let mut exited = None;
+    for _ in 0..100 {
+        if let Some(status) = child.try_wait().expect("wait") {
+            exited = Some(status);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let status = exited.unwrap_or_else(|| {
+        let _ = child.kill();
+        panic!("kspm serve did not stop within 10 s of SIGTERM")
+    });
+    assert!(status.success(), "{status:?}");
+    let log = std::fs::read_to_string(&stderr).expect("log");
+    assert!(
+        log.contains("scan committed") && log.contains("shutting down"),
+        "{log}"
+    );
+    assert!(
+        log.lines()
+            .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()),
+        "log lines are JSON"
+    );
+    for secret in [TOKEN_A, "wrong-secret-token-value"] {
+        assert!(!log.contains(secret), "the log contains a token");
+    }
+}

@@ -281,12 +281,12 @@ mod tests {
 
     #[test]
     fn errors_name_the_line_and_reject_plain_tokens() {
-        let e = Config::parse("[service]\nlisten = 5\n").unwrap_err();
+        let e = Config::parse("[service]\nlisten = 5\n").expect_err("must be refused");
         assert!(e.starts_with("line 2:"), "{e}");
         let e = Config::parse("[[tenant]]\nname = \"a\"\ntoken_sha256 = [\"secret-token\"]\n")
-            .unwrap_err();
+            .expect_err("must be refused");
         assert!(e.contains("64 hex digits"), "{e}");
-        let e = Config::parse("[[tenant]]\nname = \"a\"\n[[tenant.target]]\nname = \"x\"\npaths = [\"d\"]\ncontext = \"c\"\n").unwrap_err();
+        let e = Config::parse("[[tenant]]\nname = \"a\"\n[[tenant.target]]\nname = \"x\"\npaths = [\"d\"]\ncontext = \"c\"\n").expect_err("must be refused");
         assert!(e.contains("either paths or"), "{e}");
     }
 
