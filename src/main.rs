@@ -159,16 +159,8 @@ enum OutputFormat {
     Table,
     Json,
     Sarif,
-}
-
-impl From<OutputFormat> for Format {
-    fn from(f: OutputFormat) -> Self {
-        match f {
-            OutputFormat::Table => Format::Table,
-            OutputFormat::Json => Format::Json,
-            OutputFormat::Sarif => Format::Sarif,
-        }
-    }
+    /// One self-contained HTML file (overview, attack path graphs, findings, compliance).
+    Html,
 }
 
 #[derive(Args)]
@@ -340,6 +332,9 @@ struct ServeArgs {
     /// Overrides `service.metrics_listen`.
     #[arg(long)]
     metrics_listen: Option<String>,
+    /// Overrides `service.web_listen` (the live web view).
+    #[arg(long)]
+    web_listen: Option<String>,
     /// Log lines as JSON objects (for log pipelines).
     #[arg(long)]
     log_json: bool,
@@ -517,12 +512,20 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
             .collect();
         bail!("nothing to scan: {}", reasons.join("; "));
     }
-    let format = Format::from(args.format);
+    let format = match args.format {
+        OutputFormat::Table => Some(Format::Table),
+        OutputFormat::Json => Some(Format::Json),
+        OutputFormat::Sarif => Some(Format::Sarif),
+        OutputFormat::Html => None,
+    };
     let color = args.output.is_none()
-        && format == Format::Table
+        && format == Some(Format::Table)
         && std::io::stdout().is_terminal()
         && std::env::var_os("NO_COLOR").is_none();
-    let text = render::render(report, format, color);
+    let text = match format {
+        Some(f) => render::render(report, f, color),
+        None => kspm_api::html::render(report),
+    };
     match &args.output {
         Some(path) => std::fs::write(path, text)
             .with_context(|| format!("cannot write {}", path.display()))?,
@@ -532,7 +535,7 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
             let _ = out.write_all(text.as_bytes());
         }
     }
-    if !report.errors.is_empty() && format != Format::Table {
+    if !report.errors.is_empty() && format != Some(Format::Table) {
         eprintln!(
             "kspm: {} input(s) could not be read; they are listed in the report's errors",
             report.errors.len()
@@ -852,19 +855,25 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
     if let Some(l) = args.metrics_listen {
         config.service.metrics_listen = Some(l);
     }
+    if let Some(l) = args.web_listen {
+        config.service.web_listen = Some(l);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(&config.service.listen)
-            .await
-            .with_context(|| format!("cannot listen on {}", config.service.listen))?;
+        async fn bind(addr: &str) -> Result<tokio::net::TcpListener> {
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr}"))
+        }
+        let listener = bind(&config.service.listen).await?;
         let metrics = match &config.service.metrics_listen {
-            Some(addr) => Some(
-                tokio::net::TcpListener::bind(addr)
-                    .await
-                    .with_context(|| format!("cannot listen on {addr}"))?,
-            ),
+            Some(addr) => Some(bind(addr).await?),
+            None => None,
+        };
+        let web = match &config.service.web_listen {
+            Some(addr) => Some(bind(addr).await?),
             None => None,
         };
         let shared = service::Shared::open(config, ScanOptions::default())
@@ -890,6 +899,7 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
             shared,
             listener,
             metrics,
+            web,
             shutdown,
             std::time::Duration::from_secs(args.grace_seconds),
         )

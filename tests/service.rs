@@ -26,6 +26,7 @@ const TOKEN_B: &str = "token-of-tenant-b";
 
 struct Server {
     addr: String,
+    web: String,
     shared: Arc<Shared>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<Result<(), String>>,
@@ -84,11 +85,17 @@ async fn run(shared: Arc<Shared>) -> Server {
         .await
         .expect("bind");
     let addr = format!("http://{}", listener.local_addr().expect("addr"));
+    let web = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let web_addr = format!("http://{}", web.local_addr().expect("addr"));
+    let web = Some(web);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(service::serve(
         shared.clone(),
         listener,
         None,
+        web,
         async move {
             let _ = rx.await;
         },
@@ -96,6 +103,7 @@ async fn run(shared: Arc<Shared>) -> Server {
     ));
     Server {
         addr,
+        web: web_addr,
         shared,
         stop: Some(tx),
         task,
@@ -966,6 +974,33 @@ async fn tenants_are_isolated_and_credentials_required() {
         "B saw A's scan"
     );
 
+    // The web view's API: same credentials, same isolation.
+    assert_eq!(http_get(&server.web, "/api/model", None).await.0, 401);
+    assert_eq!(
+        http_get(&server.web, "/api/model", Some("wrong")).await.0,
+        401
+    );
+    let (status, page) = http_get(&server.web, "/", None).await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("cytoscape") && !page.contains(&a_finding.resource),
+        "the page itself carries no data"
+    );
+    let (status, body) = http_get(&server.web, "/api/model", Some(TOKEN_B)).await;
+    assert_eq!(status, 200);
+    let model: serde_json::Value = serde_json::from_str(&body).expect("model json");
+    let names: Vec<&str> = model["clusters"]
+        .as_array()
+        .expect("clusters")
+        .iter()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    assert_eq!(names, ["small"]);
+    assert!(!body.contains(&a_path.id));
+    let drift = format!("/api/drift?from={}&to={}", a_scans[0].id, a_scans[0].id);
+    assert_eq!(http_get(&server.web, &drift, Some(TOKEN_B)).await.0, 404);
+    assert_eq!(http_get(&server.web, &drift, Some(TOKEN_A)).await.0, 200);
+
     // Credentials.
     for bad in [
         None,
@@ -1643,4 +1678,35 @@ async fn the_serve_binary_logs_no_secrets_and_stops_gracefully() {
     for secret in [TOKEN_A, "wrong-secret-token-value"] {
         assert!(!log.contains(secret), "the log contains a token");
     }
+}
+
+/// A GET on the web view: (status, body).
+async fn http_get(base: &str, path: &str, token: Option<&str>) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let host = base.trim_start_matches("http://");
+    let mut s = tokio::net::TcpStream::connect(host)
+        .await
+        .expect("connect web");
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    s.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n{auth}Connection: close\r\n\r\n")
+            .as_bytes(),
+    )
+    .await
+    .expect("write");
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).await.expect("read");
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
 }

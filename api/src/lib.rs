@@ -3,6 +3,7 @@
 //! scan scheduler and scan history in SQLite or PostgreSQL.
 
 pub mod diff;
+pub mod html;
 pub mod pipeline;
 pub mod service;
 pub mod watch;

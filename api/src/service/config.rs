@@ -4,6 +4,7 @@
 //! [service]
 //! listen = "127.0.0.1:50051"          # gRPC
 //! metrics_listen = "127.0.0.1:9464"   # Prometheus /metrics (optional)
+//! web_listen = "127.0.0.1:8080"       # the live web view (optional)
 //! database_url = "sqlite://kspm.db"   # or postgres://user@host/db
 //! retention = 30                      # scans kept per target
 //! lease_seconds = 60
@@ -52,6 +53,8 @@ pub struct ServiceConfig {
     pub listen: String,
     /// Prometheus listen address (no metrics endpoint when absent).
     pub metrics_listen: Option<String>,
+    /// Web view listen address (no web view when absent).
+    pub web_listen: Option<String>,
     /// `sqlite://FILE` (default `sqlite://kspm.db`) or `postgres://...`.
     #[serde(default = "default_db")]
     pub database_url: String,
@@ -76,6 +79,7 @@ impl Default for ServiceConfig {
         ServiceConfig {
             listen: default_listen(),
             metrics_listen: None,
+            web_listen: None,
             database_url: default_db(),
             retention: default_retention(),
             lease_seconds: default_lease(),

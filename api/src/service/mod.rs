@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod scan;
 pub mod scheduler;
 pub mod store;
+pub mod web;
 
 use config::Config;
 use kspm_engine::ScanOptions;
@@ -121,12 +122,13 @@ pub fn router(shared: Arc<Shared>) -> Result<tonic::transport::server::Router, S
         .add_service(api))
 }
 
-/// Runs the service until `shutdown` resolves: API, scheduler and metrics. In-flight scans get
+/// Runs the service until `shutdown` resolves: API, scheduler, metrics and web view. In-flight scans get
 /// `grace` to finish.
 pub async fn serve(
     shared: Arc<Shared>,
     listener: tokio::net::TcpListener,
     metrics_listener: Option<tokio::net::TcpListener>,
+    web_listener: Option<tokio::net::TcpListener>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     grace: Duration,
 ) -> Result<(), String> {
@@ -135,6 +137,7 @@ pub async fn serve(
     let scheduler = tokio::spawn(scheduler::run(shared.clone(), stop_rx.clone(), grace));
     let metrics_task =
         metrics_listener.map(|l| tokio::spawn(metrics::serve(l, shared.metrics.clone())));
+    let web_task = web_listener.map(|l| tokio::spawn(web::serve(l, shared.clone())));
     let mut api_stop = stop_rx;
     tokio::spawn(async move {
         shutdown.await;
@@ -150,6 +153,9 @@ pub async fn serve(
     let _ = scheduler.await;
     if let Some(t) = metrics_task {
         t.abort();
+    }
+    if let Some(t) = web_task {
+        let _ = t.await;
     }
     served
 }

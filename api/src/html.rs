@@ -1,0 +1,228 @@
+//! The HTML report: one self-contained file (styles, scripts and cytoscape.js inlined, no
+//! network access when opened) with the fleet overview, ranked attack paths drawn as graphs,
+//! a filterable and sortable findings table and compliance tables. The live web view of
+//! `kspm serve` is the same page fed from the service (see [`page`]).
+//!
+//! Size: findings are stored compactly (check metadata once, one array per finding). Beyond
+//! [`MAX_DETAILED_FINDINGS`] the lowest-ranked findings are aggregated per check and cluster, so
+//! the page stays a few MB and responsive on very large fleets; the page says so.
+
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+
+/// Findings kept row by row; the rest (lowest ranked) are counted per check and cluster.
+pub const MAX_DETAILED_FINDINGS: usize = 6_000;
+
+const CYTOSCAPE: &str = include_str!(concat!(env!("OUT_DIR"), "/cytoscape.min.js"));
+const TEMPLATE: &str = include_str!("../../web/src/report.html");
+const STYLE: &str = include_str!("../../web/src/style.css");
+const APP: &str = include_str!("../../web/src/app.js");
+
+fn s<'a>(v: &'a Value, k: &str) -> &'a str {
+    v.get(k).and_then(Value::as_str).unwrap_or("")
+}
+
+fn arr<'a>(v: &'a Value, k: &str) -> &'a [Value] {
+    v.get(k)
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
+}
+
+/// The page's data model, built from a report in its JSON form (`kspm scan --format json`).
+pub fn model(report: &Value) -> Value {
+    let mut checks = Map::new();
+    // Controls depend on the check and the cluster's provider: kept once per check and cluster.
+    let mut controls_of = Map::new();
+    let mut rows = Vec::new();
+    let mut omitted: BTreeMap<(String, String), u64> = BTreeMap::new();
+    for (i, f) in arr(report, "findings").iter().enumerate() {
+        let check = s(f, "check");
+        checks.entry(check.to_string()).or_insert_with(|| {
+            json!({"title": s(f, "title"), "severity": s(f, "severity"), "remediation": s(f, "remediation")})
+        });
+        if i >= MAX_DETAILED_FINDINGS {
+            *omitted
+                .entry((check.to_string(), s(f, "cluster").to_string()))
+                .or_default() += 1;
+            continue;
+        }
+        let evidence: Vec<String> = arr(f, "evidence")
+            .iter()
+            .map(|e| {
+                let value = e.get("value").map(Value::to_string).unwrap_or_default();
+                format!("{} = {}", s(e, "path"), truncate(&value, 200))
+            })
+            .collect();
+        controls_of
+            .entry(format!("{check}|{}", s(f, "cluster")))
+            .or_insert_with(|| {
+                let cs: Vec<String> = arr(f, "controls")
+                    .iter()
+                    .map(|c| format!("{}:{}", s(c, "framework"), s(c, "id")))
+                    .collect();
+                json!(cs.join(" "))
+            });
+        let source = f
+            .get("source")
+            .map(|src| match src.get("line").and_then(Value::as_u64) {
+                Some(l) => format!("{}:{l}", s(src, "file")),
+                None => s(src, "file").to_string(),
+            })
+            .unwrap_or_default();
+        let reach: Vec<String> = f
+            .pointer("/blast_radius/reaches")
+            .and_then(Value::as_object)
+            .map(|m| m.iter().map(|(k, v)| format!("{k} ({v} hops)")).collect())
+            .unwrap_or_default();
+        rows.push(json!([
+            check,
+            s(f, "cluster"),
+            s(f, "resource"),
+            s(f, "namespace"),
+            s(f, "message"),
+            f.get("on_attack_path")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+            evidence.join("\n"),
+            "",
+            source,
+            reach.join(", "),
+        ]));
+    }
+    let paths: Vec<Value> = arr(report, "attack_paths")
+        .iter()
+        .map(|p| {
+            json!({
+                "id": s(p, "id"),
+                "cluster": s(p, "cluster"),
+                "source": s(p, "source"),
+                "target": s(p, "target"),
+                "severity": s(p, "severity"),
+                "score": p.get("score").and_then(Value::as_f64).unwrap_or(0.0),
+                "steps": arr(p, "steps").iter().map(|st| json!([s(st, "from"), s(st, "to"), s(st, "technique"), s(st, "evidence")])).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let compliance: Vec<Value> = arr(report, "compliance")
+        .iter()
+        .map(|c| {
+            json!({
+                "cluster": s(c, "cluster"),
+                "framework": s(c, "framework"),
+                "title": s(c, "title"),
+                "score": c.get("score"),
+                "passed": c.get("controls_passed"),
+                "failed": c.get("controls_failed"),
+                "not_assessable": c.get("controls_not_assessable"),
+                "controls": arr(c, "controls").iter().map(|x| json!([s(x, "id"), s(x, "title"), s(x, "status"), s(x, "reason"), x.get("findings")])).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let techniques: Map<String, Value> = kspm_engine::graph::techniques::CATALOGUE
+        .iter()
+        .map(|t| (t.id.id(), json!(t.precondition)))
+        .collect();
+    json!({
+        "tool": format!("kspm {}", env!("CARGO_PKG_VERSION")),
+        "summary": report.get("summary"),
+        "clusters": report.get("clusters"),
+        "errors": arr(report, "errors").iter().take(500).collect::<Vec<_>>(),
+        "checks": checks,
+        "controls": controls_of,
+        "findings": rows,
+        "omitted": omitted.into_iter().map(|((c, k), n)| json!([c, k, n])).collect::<Vec<_>>(),
+        "paths": paths,
+        "compliance": compliance,
+        "techniques": techniques,
+    })
+}
+
+/// JSON safe to embed in a `<script>` element.
+fn embed(v: &Value) -> String {
+    v.to_string()
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
+        .replace('\u{2028}', "\\u2028")
+        .replace('\u{2029}', "\\u2029")
+}
+
+/// The page with its data (`data` is [`model`]'s output, or `null` for the live view, which
+/// fetches it); `live` turns on the live view's token prompt and event stream.
+pub fn page(data: &Value, live: bool) -> String {
+    TEMPLATE
+        .replace("/*STYLE*/", STYLE)
+        .replace(
+            "/*CYTOSCAPE*/",
+            &CYTOSCAPE.replace("</script", "<\\/script"),
+        )
+        .replace("/*APP*/", &APP.replace("</script", "<\\/script"))
+        .replace("/*MODE*/", if live { "live" } else { "static" })
+        .replace("/*DATA*/", &embed(data))
+}
+
+/// The self-contained HTML report of a report.
+pub fn render(report: &kspm_engine::Report) -> String {
+    let v = serde_json::to_value(report).unwrap_or(Value::Null);
+    page(&model(&v), false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_json_cannot_close_the_script_element() {
+        let v = json!({"m": "</script><script>alert(1)</script>", "u": "a\u{2028}b"});
+        let e = embed(&v);
+        assert!(!e.contains("</script") && !e.contains('<') && !e.contains('\u{2028}'));
+        assert_eq!(serde_json::from_str::<Value>(&e).ok(), Some(v));
+    }
+
+    #[test]
+    fn large_reports_are_aggregated_beyond_the_detail_limit() {
+        let findings: Vec<Value> = (0..MAX_DETAILED_FINDINGS + 25)
+            .map(|i| json!({"check": if i % 2 == 0 { "KSPM-A" } else { "KSPM-B" }, "cluster": "c", "resource": format!("Pod:x/{i}"), "severity": "low", "message": "m"}))
+            .collect();
+        let m = model(&json!({"findings": findings}));
+        assert_eq!(
+            m["findings"].as_array().map(Vec::len),
+            Some(MAX_DETAILED_FINDINGS)
+        );
+        let omitted: u64 = m["omitted"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|o| o[2].as_u64())
+            .sum();
+        assert_eq!(omitted, 25);
+        assert_eq!(truncate("ééé", 3), "é…");
+    }
+
+    #[test]
+    fn the_page_is_self_contained() {
+        let html = page(&json!({"findings": []}), false);
+        assert!(html.contains("cytoscape") && html.len() > 400_000);
+        for external in [
+            "src=\"http",
+            "href=\"http",
+            "src=\"//",
+            "@import",
+            "url(http",
+        ] {
+            assert!(!html.contains(external), "{external}");
+        }
+    }
+}

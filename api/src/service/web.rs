@@ -1,0 +1,321 @@
+//! The live web view: the HTML report's page served by `kspm serve` (`web_listen`), fed from
+//! the tenant's latest scans, updated through server-sent events, with drift between scans.
+//! Same credentials as the gRPC API (`Authorization: Bearer <token>` on every `/api/` call; the
+//! page itself holds no data).
+
+use super::grpc::drift_between;
+use super::store::{now_ms, ScanRow};
+use super::{convert, Shared};
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body_util::{combinators::BoxBody, BodyExt, Full, StreamBody};
+use hyper::body::{Frame, Incoming};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+type Body = BoxBody<Bytes, Infallible>;
+
+fn full(status: StatusCode, content_type: &str, body: impl Into<Bytes>) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header("content-type", content_type)
+        .header("cache-control", "no-store")
+        .header("x-content-type-options", "nosniff")
+        .body(Full::new(body.into()).boxed())
+        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new()).boxed()))
+}
+
+fn json_response(status: StatusCode, v: &Value) -> Response<Body> {
+    full(status, "application/json", v.to_string())
+}
+
+fn error(status: StatusCode, message: &str) -> Response<Body> {
+    json_response(status, &json!({ "error": message }))
+}
+
+fn tenant(shared: &Shared, req: &Request<Incoming>) -> Option<String> {
+    let h = req.headers().get("authorization")?.to_str().ok()?.trim();
+    let (scheme, token) = h.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return None;
+    }
+    shared
+        .config
+        .tenant_for_token(token.trim())
+        .map(|t| t.name.clone())
+}
+
+fn query(req: &Request<Incoming>) -> BTreeMap<String, String> {
+    req.uri()
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_string(), percent_decode(v)))
+        .collect()
+}
+
+fn percent_decode(s: &str) -> String {
+    let hex = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' if i + 2 < b.len() => match (hex(b[i + 1]), hex(b[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(h * 16 + l);
+                    i += 3;
+                    continue;
+                }
+                _ => out.push(b'%'),
+            },
+            b'+' => out.push(b' '),
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A report-shaped JSON value from the tenant's latest scans (what [`crate::html::model`] reads).
+async fn latest_report(shared: &Shared, tenant: &str) -> Result<Value, String> {
+    let mut clusters = Vec::new();
+    let mut compliance = Vec::new();
+    let mut findings = Vec::new();
+    let mut paths = Vec::new();
+    let mut errors = Vec::new();
+    let mut by_severity: BTreeMap<String, u64> = BTreeMap::new();
+    let mut objects = 0;
+    for s in shared.store.latest_scans(tenant).await? {
+        for (name, summary, comp) in shared.store.clusters(&s.id).await? {
+            objects += summary.get("objects").and_then(Value::as_u64).unwrap_or(0);
+            for e in summary
+                .get("error_messages")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                errors.push(json!({"cluster": name, "file": e, "message": ""}));
+            }
+            clusters.push(summary);
+            compliance.extend(comp.as_array().cloned().unwrap_or_default());
+        }
+        for (_, _, f) in shared.store.finding_keys(&s.id).await? {
+            if let Some(sev) = f.get("severity").and_then(Value::as_str) {
+                *by_severity.entry(sev.to_string()).or_default() += 1;
+            }
+            findings.push(f);
+        }
+        paths.extend(shared.store.paths(&s.id).await?);
+    }
+    // The page lists findings in report order across targets.
+    findings.sort_by(|a, b| {
+        let rank = |f: &Value| {
+            (
+                !f.get("on_attack_path")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
+                4 - super::store::severity_rank(
+                    f.get("severity").and_then(Value::as_str).unwrap_or(""),
+                ),
+            )
+        };
+        rank(a).cmp(&rank(b))
+    });
+    paths.sort_by(|a, b| {
+        let score = |p: &Value| p.get("score").and_then(Value::as_f64).unwrap_or(0.0);
+        score(b).total_cmp(&score(a))
+    });
+    Ok(json!({
+        "summary": {"clusters": clusters.len(), "objects": objects, "findings": findings.len(),
+            "by_severity": by_severity, "attack_paths": paths.len()},
+        "clusters": clusters,
+        "compliance": compliance,
+        "findings": findings,
+        "attack_paths": paths,
+        "errors": errors,
+    }))
+}
+
+fn drift_json(d: &super::pb::GetDriftResponse) -> Value {
+    let sev = |s: i32| {
+        super::pb::Severity::try_from(s)
+            .map(|x| {
+                x.as_str_name()
+                    .trim_start_matches("SEVERITY_")
+                    .to_ascii_lowercase()
+            })
+            .unwrap_or_default()
+    };
+    let f = |x: &super::pb::Finding| json!({"severity": sev(x.severity), "cluster": x.cluster, "check": x.check, "resource": x.resource, "message": x.message});
+    let p = |x: &super::pb::AttackPath| {
+        json!({"score": x.score, "cluster": x.cluster, "source": x.source, "target": x.target,
+        "steps": x.steps.iter().map(|s| json!({"from": s.from, "to": s.to, "technique": s.technique})).collect::<Vec<_>>()})
+    };
+    json!({
+        "from": d.from_scan_id, "to": d.to_scan_id,
+        "new_findings": d.new_findings.iter().map(f).collect::<Vec<_>>(),
+        "resolved_findings": d.resolved_findings.iter().map(f).collect::<Vec<_>>(),
+        "new_paths": d.new_paths.iter().map(p).collect::<Vec<_>>(),
+        "resolved_paths": d.resolved_paths.iter().map(p).collect::<Vec<_>>(),
+        "changes": d.changes.iter().map(|c| json!({"category": c.category, "cluster": c.cluster, "item": c.item, "change": c.change})).collect::<Vec<_>>(),
+    })
+}
+
+fn scan_json(s: &ScanRow) -> Value {
+    json!({"id": s.id, "target": s.target, "finished_at": convert::rfc3339(s.finished_at),
+        "findings": s.findings, "attack_paths": s.attack_paths})
+}
+
+/// Server-sent events: `event: scan` for every scan the tenant commits from now on.
+fn events(shared: Arc<Shared>, tenant: String) -> Response<Body> {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Frame<Bytes>, Infallible>>(16);
+    tokio::spawn(async move {
+        let mut seen = now_ms();
+        let mut wake = shared.committed.subscribe();
+        let mut stopping = shared.stopping.subscribe();
+        if tx
+            .send(Ok(Frame::data(Bytes::from(": connected\n\n"))))
+            .await
+            .is_err()
+        {
+            return;
+        }
+        loop {
+            if *stopping.borrow() {
+                return;
+            }
+            if let Ok(scans) = shared.store.scans_since(&tenant, seen).await {
+                for s in scans {
+                    seen = seen.max(s.finished_at);
+                    let msg = format!("event: scan\ndata: {}\n\n", scan_json(&s));
+                    if tx.send(Ok(Frame::data(Bytes::from(msg)))).await.is_err() {
+                        return;
+                    }
+                }
+            }
+            tokio::select! {
+                _ = wake.changed() => {}
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                _ = stopping.changed() => return,
+                _ = tx.closed() => return,
+            }
+        }
+    });
+    let stream = tokio_stream::wrappers::ReceiverStream::new(rx);
+    Response::builder()
+        .header("content-type", "text/event-stream")
+        .header("cache-control", "no-store")
+        .body(BodyExt::boxed(StreamBody::new(stream)))
+        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new()).boxed()))
+}
+
+async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
+    let path = req.uri().path().to_string();
+    if req.method() != http::Method::GET {
+        return error(StatusCode::METHOD_NOT_ALLOWED, "read-only: GET only");
+    }
+    if path == "/" || path == "/index.html" {
+        return full(
+            StatusCode::OK,
+            "text/html; charset=utf-8",
+            crate::html::page(&Value::Null, true),
+        );
+    }
+    if !path.starts_with("/api/") {
+        return error(StatusCode::NOT_FOUND, "not found");
+    }
+    let Some(tenant) = tenant(&shared, &req) else {
+        shared.metrics.api_error("unauthenticated");
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "send Authorization: Bearer <token>",
+        );
+    };
+    let internal = |e: String| {
+        tracing::error!(error = %e, "web request failed");
+        error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal error (see the service log)",
+        )
+    };
+    match path.as_str() {
+        "/api/model" => match latest_report(&shared, &tenant).await {
+            Ok(r) => json_response(StatusCode::OK, &crate::html::model(&r)),
+            Err(e) => internal(e),
+        },
+        "/api/scans" => match shared.store.list_scans(&tenant, "", 0, 200).await {
+            Ok(scans) => json_response(
+                StatusCode::OK,
+                &Value::Array(scans.iter().map(scan_json).collect()),
+            ),
+            Err(e) => internal(e),
+        },
+        "/api/drift" => {
+            let q = query(&req);
+            let (Some(from), Some(to)) = (q.get("from"), q.get("to")) else {
+                return error(StatusCode::BAD_REQUEST, "from and to scan IDs are required");
+            };
+            let (a, b) = match (
+                shared.store.scan(&tenant, from).await,
+                shared.store.scan(&tenant, to).await,
+            ) {
+                (Ok(Some(a)), Ok(Some(b))) => (a, b),
+                (Err(e), _) | (_, Err(e)) => return internal(e),
+                _ => return error(StatusCode::NOT_FOUND, "no such scan"),
+            };
+            if a.target != b.target {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "the two scans must be of the same target",
+                );
+            }
+            match drift_between(&shared, &a, &b).await {
+                Ok(d) => json_response(StatusCode::OK, &drift_json(&d)),
+                Err(status) => error(StatusCode::INTERNAL_SERVER_ERROR, status.message()),
+            }
+        }
+        "/api/events" => events(shared, tenant),
+        _ => error(StatusCode::NOT_FOUND, "not found"),
+    }
+}
+
+/// Serves the web view until the service stops.
+pub async fn serve(listener: TcpListener, shared: Arc<Shared>) {
+    let mut stopping = shared.stopping.subscribe();
+    loop {
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            _ = stopping.wait_for(|s| *s) => return,
+        };
+        let Ok((sock, _)) = accepted else { continue };
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let svc = hyper::service::service_fn(move |req| {
+                let shared = shared.clone();
+                async move { Ok::<_, Infallible>(handle(shared, req).await) }
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(sock), svc)
+                .await;
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percent_decode;
+
+    #[test]
+    fn query_values_are_decoded() {
+        assert_eq!(percent_decode("s123%2Fx+y"), "s123/x y");
+        assert_eq!(percent_decode("bad%zz%"), "bad%zz%");
+        assert_eq!(percent_decode("%"), "%");
+        assert_eq!(percent_decode("é%C3%A9%"), "éé%");
+    }
+}

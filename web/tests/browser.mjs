@@ -1,0 +1,203 @@
+// Browser tests of the HTML report and the live web view, in Debian's Chromium driven by
+// playwright-core (no downloaded browsers). Run by scripts/test:
+//   KSPM_BIN=target/debug/kspm node web/tests/browser.mjs [--screenshots]
+// --screenshots writes docs/report-*.png from the demo fleet's report.
+import { chromium } from "playwright-core";
+import { spawn, execFileSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import net from "node:net";
+import assert from "node:assert/strict";
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../..");
+const bin = process.env.KSPM_BIN ? path.resolve(process.env.KSPM_BIN) : path.join(root, "target/debug/kspm");
+const browserPath = process.env.CHROMIUM || "/usr/bin/chromium";
+const screenshots = process.argv.includes("--screenshots");
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "kspm-browser-"));
+let passed = 0;
+let failed = 0;
+
+async function test(name, fn) {
+  const started = Date.now();
+  try {
+    await fn();
+    passed++;
+    console.log(`test ${name} ... ok (${Date.now() - started} ms)`);
+  } catch (e) {
+    failed++;
+    console.log(`test ${name} ... FAILED`);
+    console.error(e);
+    process.exitCode = 1;
+  }
+}
+
+// Every request must stay on this machine: file:, data:, or the local service.
+function guard(page, allowedOrigin) {
+  const outside = [];
+  page.on("request", (r) => {
+    const u = r.url();
+    if (u.startsWith("file:") || u.startsWith("data:") || (allowedOrigin && u.startsWith(allowedOrigin))) return;
+    outside.push(u);
+  });
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  return { outside, errors };
+}
+
+async function clickFirstHop(page) {
+  // A real mouse click on the midpoint of the first graph's first edge.
+  const at = await page.evaluate(() => {
+    const cy = window.kspm.graphs[0];
+    const box = cy.container().getBoundingClientRect();
+    const m = cy.edges()[0].renderedMidpoint();
+    return { x: box.left + m.x, y: box.top + m.y };
+  });
+  await page.mouse.click(at.x, at.y);
+}
+
+async function checkReport(page, expect) {
+  await page.waitForSelector("body[data-ready=true]");
+  assert.equal(await page.locator("#clusters tbody tr").count(), expect.clusters);
+  // Attack paths drawn as graphs, hops explained on click.
+  await page.click("[data-tab=paths]");
+  await page.waitForFunction(() => window.kspm.graphs.length > 0);
+  const g = await page.evaluate(() => ({ n: window.kspm.graphs[0].nodes().length, e: window.kspm.graphs[0].edges().length, cards: document.querySelectorAll(".card.path").length }));
+  assert.ok(g.n >= 2 && g.e === g.n - 1, `graph has ${g.n} nodes, ${g.e} edges`);
+  assert.ok(g.cards >= 1);
+  assert.match(await page.locator(".card.path .fix").first().innerText(), /To break this path/);
+  await clickFirstHop(page);
+  const ev = await page.locator(".card.path .evidence").first().innerText();
+  assert.match(ev, /Evidence: /, `evidence panel shows: ${ev}`);
+  assert.match(ev, /→/);
+  // Findings: filter, sort, details.
+  await page.click("[data-tab=findings]");
+  const total = expect.findings;
+  assert.equal(await page.locator("#f-count").innerText(), `${total} of ${total} findings`);
+  await page.selectOption("#f-severity", "critical");
+  const critical = await page.locator("#f-count").innerText();
+  assert.equal(critical, `${expect.critical} of ${total} findings`);
+  const sevs = await page.locator("#findings-table tbody tr.finding td:first-child").allInnerTexts();
+  assert.ok(sevs.length > 0 && sevs.every((s) => s === "critical"), sevs.join(","));
+  await page.selectOption("#f-severity", "");
+  await page.fill("#f-text", "privileged");
+  const filtered = Number((await page.locator("#f-count").innerText()).split(" ")[0]);
+  assert.ok(filtered > 0 && filtered < total, `filtered ${filtered}`);
+  const texts = await page.locator("#findings-table tbody tr.finding").allInnerTexts();
+  assert.ok(texts.every((t) => /privileged/i.test(t)), "every row matches the search");
+  await page.fill("#f-text", "");
+  await page.check("#f-path");
+  const onPath = Number((await page.locator("#f-count").innerText()).split(" ")[0]);
+  assert.equal(onPath, expect.onPath);
+  await page.uncheck("#f-path");
+  await page.click("#findings-table th[data-col='1']");
+  const clusters = await page.locator("#findings-table tbody tr.finding td:nth-child(2)").allInnerTexts();
+  assert.deepEqual(clusters, [...clusters].sort(), "sorted by cluster");
+  await page.locator("#findings-table tbody tr.finding").first().click();
+  assert.match(await page.locator("#findings-table tr.detail").first().innerText(), /Evidence:[\s\S]*Remediation:/);
+  // Compliance tables.
+  await page.click("[data-tab=compliance]");
+  assert.ok((await page.locator("table.compliance tbody tr").count()) > 10);
+}
+
+const expected = JSON.parse(execFileSync(bin, ["scan", path.join(root, "examples/demo-fleet"), "--format", "json"], { maxBuffer: 1 << 28 }).toString());
+const expect = {
+  clusters: expected.clusters.length,
+  findings: expected.findings.length,
+  critical: expected.findings.filter((f) => f.severity === "critical").length,
+  onPath: expected.findings.filter((f) => f.on_attack_path).length,
+};
+
+const browser = await chromium.launch({ executablePath: browserPath, args: ["--no-sandbox"] });
+
+await test("html report of the demo fleet renders offline and works", async () => {
+  const file = path.join(tmp, "report.html");
+  execFileSync(bin, ["scan", path.join(root, "examples/demo-fleet"), "--format", "html", "--output", file]);
+  const size = fs.statSync(file).size;
+  assert.ok(size < 3 * 1024 * 1024, `report is ${size} bytes`);
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  const { outside, errors } = guard(page, null);
+  await page.goto("file://" + file);
+  await checkReport(page, expect);
+  if (screenshots) {
+    for (const [tab, name] of [["overview", "overview"], ["paths", "paths"], ["findings", "findings"]]) {
+      await page.click(`[data-tab=${tab}]`);
+      if (tab === "findings") await page.selectOption("#f-severity", "high");
+      await page.waitForTimeout(300);
+      await page.screenshot({ path: path.join(root, `docs/report-${name}.png`) });
+    }
+  }
+  assert.deepEqual(outside, [], "requests left the machine");
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, "127.0.0.1", () => { const p = s.address().port; s.close(() => resolve(p)); });
+  });
+}
+
+async function waitFor(fn, what, ms = 30000) {
+  const until = Date.now() + ms;
+  for (;;) {
+    try { if (await fn()) return; } catch { /* not yet */ }
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+await test("live view: token, same views, updates on change, drift", async () => {
+  const fleet = path.join(tmp, "fleet");
+  fs.cpSync(path.join(root, "examples/demo-fleet"), fleet, { recursive: true });
+  const [grpc, web] = [await freePort(), await freePort()];
+  const token = "browser-test-token";
+  const hash = (await import("node:crypto")).createHash("sha256").update(token).digest("hex");
+  const config = path.join(tmp, "kspm.toml");
+  fs.writeFileSync(config, `[service]\nlisten = "127.0.0.1:${grpc}"\nweb_listen = "127.0.0.1:${web}"\ndatabase_url = "sqlite://${path.join(tmp, "kspm.db")}"\n` +
+    `[[tenant]]\nname = "t"\ntoken_sha256 = ["${hash}"]\n[[tenant.target]]\nname = "demo"\npaths = ["${fleet}"]\ninterval = "2s"\n`);
+  const server = spawn(bin, ["serve", "--config", config], { stdio: ["ignore", "ignore", "inherit"] });
+  try {
+    const origin = `http://127.0.0.1:${web}`;
+    await waitFor(async () => (await fetch(origin + "/")).ok, "the web view");
+    // The API needs the token.
+    assert.equal((await fetch(origin + "/api/model")).status, 401);
+    assert.equal((await fetch(origin + "/api/model", { headers: { Authorization: "Bearer wrong" } })).status, 401);
+    await waitFor(async () => (await (await fetch(origin + "/api/scans", { headers: { Authorization: `Bearer ${token}` } })).json()).length > 0, "a first scan");
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    const { outside, errors } = guard(page, origin);
+    await page.goto(origin + "/");
+    await page.fill("#token", token);
+    await page.click("#login button");
+    await checkReport(page, expect);
+    // A change in the fleet reaches the page through the event stream.
+    fs.writeFileSync(path.join(fleet, "eks-prod-us-east-1", "intruder.yaml"),
+      "apiVersion: v1\nkind: Pod\nmetadata: {name: intruder, namespace: default}\nspec:\n  containers: [{name: c, image: ghcr.io/x/y:1, securityContext: {privileged: true}}]\n");
+    await page.click("[data-tab=findings]");
+    await page.waitForFunction((n) => window.kspm.data && window.kspm.data.findings.length > n, expect.findings, { timeout: 30000 });
+    await page.click("[data-tab=findings]");
+    await page.fill("#f-text", "intruder");
+    assert.ok(Number((await page.locator("#f-count").innerText()).split(" ")[0]) > 0);
+    // Drift between the first scan and the newest: the intruder's findings were added.
+    await page.click("[data-tab=drift]");
+    await page.waitForSelector("#d-from");
+    const scans = await page.locator("#d-from option").count();
+    await page.selectOption("#d-from", { index: scans - 1 });
+    await page.selectOption("#d-to", { index: 0 });
+    await page.click("#d-go");
+    await page.waitForSelector("#drift-result li");
+    const drift = await page.locator("#drift-result").innerText();
+    assert.match(drift, /Findings added \([1-9]/);
+    assert.match(drift, /Pod:default\/intruder/);
+    assert.deepEqual(outside, [], "requests left localhost");
+    assert.deepEqual(errors, []);
+    await page.close();
+  } finally {
+    server.kill("SIGTERM");
+  }
+});
+
+await browser.close();
+fs.rmSync(tmp, { recursive: true, force: true });
+console.log(`browser: ${passed} passed, ${failed} failed`);
