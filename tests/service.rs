@@ -354,6 +354,31 @@ async fn every_rpc(db: &str) {
         all.iter().filter(|f| f.on_attack_path).count()
     );
     assert!(on_path.total > 0);
+    // Controls with `_` (a LIKE wildcard) match exactly, case-insensitively, on both databases.
+    let underscored = all
+        .iter()
+        .flat_map(|f| f.controls.iter())
+        .find(|c| c.control.contains('_'))
+        .expect("a control id with an underscore")
+        .clone();
+    let wanted = format!("{}:{}", underscored.framework, underscored.control);
+    let got = list(pb::ListFindingsRequest {
+        control: wanted.to_uppercase(),
+        page_size: 1000,
+        ..Default::default()
+    })
+    .await
+    .expect("underscored control")
+    .into_inner();
+    assert_eq!(
+        got.total as usize,
+        all.iter()
+            .filter(|f| f
+                .controls
+                .iter()
+                .any(|x| x.framework == underscored.framework && x.control == underscored.control))
+            .count()
+    );
     let control = sample.controls.first().expect("controls");
     let by_control = list(pb::ListFindingsRequest {
         control: format!("{}:{}", control.framework, control.control),
@@ -1619,6 +1644,10 @@ async fn the_serve_binary_logs_no_secrets_and_stops_gracefully() {
     c.list_clusters(req(TOKEN_A, pb::ListClustersRequest::default()))
         .await
         .expect("clusters");
+    let missing = c
+        .get_finding(req(TOKEN_A, pb::GetFindingRequest { id: "s0/1".into() }))
+        .await;
+    assert_eq!(code(missing), Code::NotFound);
 
     // Metrics over plain HTTP.
     let metrics = tokio::task::spawn_blocking(move || {
@@ -1640,6 +1669,10 @@ async fn the_serve_binary_logs_no_secrets_and_stops_gracefully() {
     );
     assert!(
         metrics.contains("kspm_api_errors_total{code=\"unauthenticated\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("kspm_api_errors_total{code=\"not_found\"} 1"),
         "{metrics}"
     );
     assert!(metrics

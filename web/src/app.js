@@ -14,6 +14,7 @@
     var e = document.createElement(tag);
     if (attrs) {
       for (var k in attrs) {
+        if (attrs[k] == null) continue;
         if (k === "text") e.textContent = attrs[k];
         else if (k === "class") e.className = attrs[k];
         else if (k.slice(0, 2) === "on") e.addEventListener(k.slice(2), attrs[k]);
@@ -298,10 +299,11 @@
         tbody.appendChild(row);
       });
       clear(pager);
-      pager.appendChild(el("button", { text: "‹ previous", disabled: state.page === 0 ? "disabled" : null, onclick: function () { state.page--; update(); } }));
-      if (state.page === 0) pager.lastChild.disabled = true;
+      var prev = el("button", { id: "f-prev", text: "‹ previous", onclick: function () { state.page--; update(); } });
+      prev.disabled = state.page === 0;
+      pager.appendChild(prev);
       pager.appendChild(el("span", { text: "page " + (state.page + 1) + " of " + pages }));
-      var next = el("button", { text: "next ›", onclick: function () { state.page++; update(); } });
+      var next = el("button", { id: "f-next", text: "next ›", onclick: function () { state.page++; update(); } });
       next.disabled = state.page >= pages - 1;
       pager.appendChild(next);
     }
@@ -388,9 +390,12 @@
       JSON.stringify(d.findings || []).length + "|" + JSON.stringify(d.summary || {});
   }
 
-  // Re-renders only when the posture changed, keeping the user's filters.
+  // Re-renders only when the posture changed, keeping the user's filters. Reloads never
+  // overlap: events arriving during one are folded into a single follow-up.
+  var loading = null, again = false;
   function loadLive() {
-    return api("/api/model").then(function (d) {
+    if (loading) { again = true; return loading; }
+    loading = api("/api/model").then(function (d) {
       var sig = signature(d);
       if (sig !== state.sig) {
         var keep = capture();
@@ -400,7 +405,11 @@
       }
       status("live · updated " + new Date().toLocaleTimeString());
       return loadScans();
+    }).catch(function (e) { status(String(e.message || e)); }).then(function () {
+      loading = null;
+      if (again) { again = false; return loadLive(); }
     });
+    return loading;
   }
 
   function loadScans() {
@@ -449,6 +458,10 @@
   // Server-sent events over fetch (EventSource cannot send the Authorization header).
   function follow() {
     fetch("/api/events", { headers: { "Authorization": "Bearer " + state.token } }).then(function (r) {
+      if (r.status === 401) { status("the token is no longer valid: reload the page"); sessionStorage.removeItem("kspm-token"); return; }
+      if (!r.ok) throw new Error("HTTP " + r.status);
+      // Scans committed while disconnected: catch up once on (re)connect.
+      loadLive();
       var reader = r.body.getReader(), dec = new TextDecoder(), buf = "";
       function pump() {
         return reader.read().then(function (x) {
@@ -472,7 +485,8 @@
     var saved = sessionStorage.getItem("kspm-token");
     function open(token) {
       state.token = token;
-      loadLive().then(function () {
+      // Check the token first; the event stream then loads the views (and reloads on change).
+      api("/api/scans").then(function () {
         sessionStorage.setItem("kspm-token", token);
         document.getElementById("login").hidden = true;
         follow();

@@ -93,6 +93,14 @@ async function checkReport(page, expect) {
   await page.click("#findings-table th[data-col='1']");
   const clusters = await page.locator("#findings-table tbody tr.finding td:nth-child(2)").allInnerTexts();
   assert.deepEqual(clusters, [...clusters].sort(), "sorted by cluster");
+  // Paging: forward and back again.
+  assert.ok(await page.locator("#f-prev").isDisabled());
+  const firstRow = await page.locator("#findings-table tbody tr.finding").first().innerText();
+  await page.click("#f-next");
+  assert.ok(await page.locator("#f-prev").isEnabled());
+  assert.notEqual(await page.locator("#findings-table tbody tr.finding").first().innerText(), firstRow);
+  await page.click("#f-prev");
+  assert.equal(await page.locator("#findings-table tbody tr.finding").first().innerText(), firstRow);
   await page.locator("#findings-table tbody tr.finding").first().click();
   assert.match(await page.locator("#findings-table tr.detail").first().innerText(), /Evidence:[\s\S]*Remediation:/);
   // Compliance tables.

@@ -2,7 +2,6 @@
 //! Tokens are compared by SHA-256 against the configuration and never logged.
 
 use super::config::Config;
-use super::metrics::Metrics;
 use std::sync::Arc;
 use tonic::{Request, Status};
 
@@ -13,7 +12,6 @@ pub struct TenantName(pub String);
 /// The interceptor: attaches the caller's tenant or refuses with `Unauthenticated`.
 pub fn interceptor(
     config: Arc<Config>,
-    metrics: Arc<Metrics>,
 ) -> impl Fn(Request<()>) -> Result<Request<()>, Status> + Clone {
     move |mut req: Request<()>| {
         let header = req
@@ -23,7 +21,6 @@ pub fn interceptor(
             .map(str::trim);
         let token = match header {
             None => {
-                metrics.api_error("unauthenticated");
                 return Err(Status::unauthenticated(
                     "missing credentials: send `authorization: Bearer <token>`",
                 ));
@@ -31,7 +28,6 @@ pub fn interceptor(
             Some(h) => match h.split_once(' ') {
                 Some((scheme, t)) if scheme.eq_ignore_ascii_case("bearer") => t.trim(),
                 _ => {
-                    metrics.api_error("unauthenticated");
                     return Err(Status::unauthenticated(
                         "the authorization header must be `Bearer <token>`",
                     ));
@@ -43,10 +39,7 @@ pub fn interceptor(
                 req.extensions_mut().insert(TenantName(t.name.clone()));
                 Ok(req)
             }
-            None => {
-                metrics.api_error("unauthenticated");
-                Err(Status::unauthenticated("invalid token"))
-            }
+            None => Err(Status::unauthenticated("invalid token")),
         }
     }
 }

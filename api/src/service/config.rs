@@ -53,8 +53,12 @@ pub struct ServiceConfig {
     pub listen: String,
     /// Prometheus listen address (no metrics endpoint when absent).
     pub metrics_listen: Option<String>,
-    /// Web view listen address (no web view when absent).
+    /// Web view listen address (no web view when absent). Plain HTTP: loopback only unless
+    /// `web_plaintext` says otherwise.
     pub web_listen: Option<String>,
+    /// Allow a non-loopback `web_listen` (for a TLS-terminating proxy on another host).
+    #[serde(default)]
+    pub web_plaintext: bool,
     /// `sqlite://FILE` (default `sqlite://kspm.db`) or `postgres://...`.
     #[serde(default = "default_db")]
     pub database_url: String,
@@ -80,6 +84,7 @@ impl Default for ServiceConfig {
             listen: default_listen(),
             metrics_listen: None,
             web_listen: None,
+            web_plaintext: false,
             database_url: default_db(),
             retention: default_retention(),
             lease_seconds: default_lease(),
@@ -246,6 +251,25 @@ impl Config {
                 }
             }
         }
+        if self.service.retention < 2 {
+            return Err(
+                "service: retention must be at least 2 (drift compares a scan with the one before)"
+                    .into(),
+            );
+        }
+        if let Some(addr) = &self.service.web_listen {
+            let host = addr.rsplit_once(':').map_or(addr.as_str(), |(h, _)| h);
+            let host = host.trim_start_matches('[').trim_end_matches(']');
+            let loopback = host == "localhost"
+                || host
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback());
+            if !loopback && !self.service.web_plaintext {
+                return Err(format!(
+                    "service: web_listen {addr} is not a loopback address and the web view speaks plain HTTP (tokens would cross the network in clear): bind it to 127.0.0.1 behind a TLS-terminating proxy, or set web_plaintext = true"
+                ));
+            }
+        }
         if self.service.tls_cert.is_some() != self.service.tls_key.is_some() {
             return Err("service: tls_cert and tls_key go together".into());
         }
@@ -290,6 +314,12 @@ mod tests {
         let e = Config::parse("[[tenant]]\nname = \"a\"\ntoken_sha256 = [\"secret-token\"]\n")
             .expect_err("must be refused");
         assert!(e.contains("64 hex digits"), "{e}");
+        let e = Config::parse("[service]\nweb_listen = \"0.0.0.0:8080\"\n")
+            .expect_err("must be refused");
+        assert!(e.contains("plain HTTP"), "{e}");
+        assert!(Config::parse("[service]\nweb_listen = \"127.0.0.1:8080\"\n").is_ok());
+        assert!(Config::parse("[service]\nweb_listen = \"[::1]:8080\"\n").is_ok());
+        assert!(Config::parse("[service]\nretention = 1\n").is_err());
         let e = Config::parse("[[tenant]]\nname = \"a\"\n[[tenant.target]]\nname = \"x\"\npaths = [\"d\"]\ncontext = \"c\"\n").expect_err("must be refused");
         assert!(e.contains("either paths or"), "{e}");
     }

@@ -157,7 +157,8 @@ pub fn offset(page_token: &str) -> Result<usize, Status> {
     }
     untoken(page_token)?
         .strip_prefix("o:")
-        .and_then(|n| n.parse().ok())
+        .and_then(|n| n.parse::<u32>().ok())
+        .map(|n| n as usize)
         .ok_or_else(|| Status::invalid_argument("page_token is not a token this API issued"))
 }
 
@@ -189,5 +190,6 @@ mod tests {
         assert!(offset("zz").is_err());
         assert!(offset(&token("x:1")).is_err());
         assert_eq!(offset("").ok(), Some(0));
+        assert!(offset(&token("o:18446744073709551615")).is_err());
     }
 }

@@ -261,7 +261,7 @@ impl PostureService for Api {
             let fw = r.control.split(':').next().unwrap_or("");
             if !kspm_engine::controls::Framework::ALL
                 .iter()
-                .any(|f| f.id() == fw)
+                .any(|f| f.id().eq_ignore_ascii_case(fw))
             {
                 return Err(Status::invalid_argument(format!(
                     "control must be `framework` or `framework:control`; no framework `{fw}`"
@@ -571,14 +571,21 @@ impl PostureService for Api {
         let shared = self.shared.clone();
         let (tx, rx) = tokio::sync::mpsc::channel(256);
         tokio::spawn(async move {
-            let mut seen = super::store::now_ms();
             let mut wake = shared.committed.subscribe();
             let mut stopping = shared.stopping.subscribe();
+            let mut follower = match super::store::ScanFollower::start(&shared.store, &tenant).await
+            {
+                Ok(f) => f,
+                Err(e) => {
+                    let _ = tx.send(Err(internal(e))).await;
+                    return;
+                }
+            };
             loop {
                 if *stopping.borrow() {
                     return;
                 }
-                let scans = match shared.store.scans_since(&tenant, seen).await {
+                let scans = match follower.poll(&shared.store).await {
                     Ok(s) => s,
                     Err(e) => {
                         let _ = tx.send(Err(internal(e))).await;
@@ -586,7 +593,6 @@ impl PostureService for Api {
                     }
                 };
                 for s in scans {
-                    seen = seen.max(s.finished_at);
                     let events = match scan_events(&shared, &s, &cluster).await {
                         Ok(ev) => ev,
                         Err(e) => {

@@ -65,7 +65,7 @@ impl Metrics {
         }
     }
 
-    /// Counts an API error by gRPC code name.
+    /// Counts an API error by gRPC code name (or `unauthenticated` for the web view).
     pub fn api_error(&self, code: &str) {
         if let Ok(mut m) = self.inner.lock() {
             *m.api_errors.entry(code.to_string()).or_default() += 1;
@@ -135,6 +135,18 @@ impl Metrics {
         }
         s
     }
+}
+
+/// A gRPC code as a metric label: `NotFound` → `not_found`.
+pub fn code_name(code: tonic::Code) -> String {
+    let mut out = String::new();
+    for (i, c) in format!("{code:?}").chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.push(c.to_ascii_lowercase());
+    }
+    out
 }
 
 /// Serves `GET /metrics` (anything else is 404) until the task is dropped.

@@ -47,6 +47,8 @@ pub struct Shared {
     pub committed: watch::Sender<u64>,
     /// How often the scheduler looks for due jobs.
     pub poll: Duration,
+    /// Scans evaluated at once by this replica (scheduled and triggered).
+    pub scan_slots: tokio::sync::Semaphore,
     /// Fault injection for tests: abandon every commit half-way.
     pub fail_commits: AtomicBool,
     /// Turns true when the service stops (ends event streams so shutdown can drain).
@@ -70,6 +72,7 @@ impl Shared {
             metrics: Arc::new(Metrics::default()),
             committed: watch::channel(0).0,
             poll: Duration::from_secs(1),
+            scan_slots: tokio::sync::Semaphore::new(2),
             fail_commits: AtomicBool::new(false),
             stopping: watch::channel(false).0,
         }))
@@ -85,12 +88,17 @@ fn default_replica() -> String {
     format!("{host}-{}", std::process::id())
 }
 
-/// The gRPC router: the posture service behind authentication, health and reflection.
-pub fn router(shared: Arc<Shared>) -> Result<tonic::transport::server::Router, String> {
+/// Serves gRPC on `listener` until `stop`: the posture service behind authentication, health
+/// and reflection, every error answer counted in the metrics.
+async fn serve_grpc(
+    shared: Arc<Shared>,
+    listener: tokio::net::TcpListener,
+    stop: impl std::future::Future<Output = ()>,
+) -> Result<(), String> {
     use pb::posture_service_server::PostureServiceServer;
     let api = PostureServiceServer::with_interceptor(
         grpc::Api::new(shared.clone()),
-        auth::interceptor(shared.config.clone(), shared.metrics.clone()),
+        auth::interceptor(shared.config.clone()),
     );
     let (health_reporter, health) = tonic_health::server::health_reporter();
     // Serving from the start: reads work on history even before the first scan completes.
@@ -116,10 +124,30 @@ pub fn router(shared: Arc<Shared>) -> Result<tonic::transport::server::Router, S
         }
         builder = builder.tls_config(tls).map_err(|e| format!("TLS: {e}"))?;
     }
-    Ok(builder
+    // Every error answer, whichever RPC and whatever produced it, is counted by its code.
+    let metrics = shared.metrics.clone();
+    let count_errors =
+        tower::util::MapResponseLayer::new(move |resp: http::Response<tonic::body::Body>| {
+            let code = resp
+                .headers()
+                .get("grpc-status")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<i32>().ok())
+                .unwrap_or(0);
+            if code != 0 {
+                metrics.api_error(&metrics::code_name(tonic::Code::from_i32(code)));
+            }
+            resp
+        });
+    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+    builder
+        .layer(count_errors)
         .add_service(health)
         .add_service(reflection)
-        .add_service(api))
+        .add_service(api)
+        .serve_with_incoming_shutdown(incoming, stop)
+        .await
+        .map_err(|e| format!("gRPC server: {e}"))
 }
 
 /// Runs the service until `shutdown` resolves: API, scheduler, metrics and web view. In-flight scans get
@@ -134,6 +162,7 @@ pub async fn serve(
 ) -> Result<(), String> {
     let stop_rx = shared.stopping.subscribe();
     let stop_tx = shared.stopping.clone();
+    let shared_stop = shared.stopping.clone();
     let scheduler = tokio::spawn(scheduler::run(shared.clone(), stop_rx.clone(), grace));
     let metrics_task =
         metrics_listener.map(|l| tokio::spawn(metrics::serve(l, shared.metrics.clone())));
@@ -143,13 +172,12 @@ pub async fn serve(
         shutdown.await;
         stop_tx.send_replace(true);
     });
-    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
-    let served = router(shared)?
-        .serve_with_incoming_shutdown(incoming, async move {
-            let _ = api_stop.wait_for(|s| *s).await;
-        })
-        .await
-        .map_err(|e| format!("gRPC server: {e}"));
+    let served = serve_grpc(shared, listener, async move {
+        let _ = api_stop.wait_for(|s| *s).await;
+    })
+    .await;
+    // The API stopped (shutdown, or it could not start): stop everything else too.
+    shared_stop.send_replace(true);
     let _ = scheduler.await;
     if let Some(t) = metrics_task {
         t.abort();

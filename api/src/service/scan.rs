@@ -67,13 +67,15 @@ impl Evaluated {
 }
 
 /// Scans a target and returns the record to commit (not yet committed). A live cluster that
-/// cannot be reached yields a scan with that cluster marked unreached and the error recorded.
+/// cannot be reached yields a scan with that cluster marked unreached and the error recorded;
+/// an evaluation that fails (an engine bug) is an error, never an empty scan.
 pub async fn run(
     tenant: &str,
     target: &Target,
     options: &ScanOptions,
     replica: &str,
-) -> ScanRecord {
+) -> Result<ScanRecord, String> {
+    let failed = |e: tokio::task::JoinError| format!("evaluation of {} failed: {e}", target.name);
     let started_at = now_ms();
     let mut ev = Evaluated::default();
     if target.is_live() {
@@ -81,15 +83,13 @@ pub async fn run(
             Ok(c) => {
                 let options = options.clone();
                 let snapshot = c.snapshot;
-                if let Ok(done) = tokio::task::spawn_blocking(move || {
+                ev = tokio::task::spawn_blocking(move || {
                     let mut ev = Evaluated::default();
                     ev.add(&snapshot, &options);
                     ev
                 })
                 .await
-                {
-                    ev = done;
-                }
+                .map_err(failed)?;
             }
             Err(e) => {
                 let name = target
@@ -102,7 +102,7 @@ pub async fn run(
     } else {
         let paths = target.paths.clone();
         let options = options.clone();
-        if let Ok(done) = tokio::task::spawn_blocking(move || {
+        ev = tokio::task::spawn_blocking(move || {
             let plan = kspm_collectors::files::plan(&paths);
             let per = kspm_engine::report::parallel_map(&plan.clusters, |source| {
                 evaluate(&kspm_collectors::files::load_source(source), &options)
@@ -116,11 +116,9 @@ pub async fn run(
             }
         })
         .await
-        {
-            ev = done;
-        }
+        .map_err(failed)?;
     }
-    record(tenant, &target.name, replica, started_at, ev)
+    Ok(record(tenant, &target.name, replica, started_at, ev))
 }
 
 /// Joins evaluated clusters into the record to commit.

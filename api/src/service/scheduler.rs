@@ -22,7 +22,12 @@ const CONCURRENT_SCANS: usize = 2;
 /// Scans a target now and commits it; returns the committed scan.
 pub async fn scan_now(shared: &Shared, tenant: &str, target: &Target) -> Result<ScanRow, String> {
     let started = Instant::now();
-    let record = scan::run(tenant, target, &shared.options, &shared.replica).await;
+    let _slot = shared
+        .scan_slots
+        .acquire()
+        .await
+        .map_err(|e| e.to_string())?;
+    let record = scan::run(tenant, target, &shared.options, &shared.replica).await?;
     commit(shared, &record, started.elapsed().as_secs_f64()).await?;
     shared
         .store
@@ -80,6 +85,23 @@ fn posture_changed(a: &ScanRecord, b: &ScanRecord) -> bool {
     keys(a) != keys(b) || paths(a) != paths(b) || facts(a) != facts(b)
 }
 
+/// How a job ended, which decides when it is next due.
+enum Done {
+    /// A scan was committed: due again after the interval.
+    Scanned,
+    /// A live cluster was held (read, then watched) for its interval: due again at once.
+    Held,
+}
+
+/// Aborts a task when dropped, so no early return leaves watches running.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// A live cluster held for one interval: a full read (kubelet settings included) committed as a
 /// scan, then watches; each batch of changes is re-evaluated and committed when the posture
 /// changed. Ends at the interval, when the lease is lost, or when the watches fail.
@@ -88,15 +110,18 @@ async fn watch_session(
     tenant: &str,
     target: &Target,
     beat: &tokio::task::JoinHandle<()>,
-) -> Result<(), String> {
+) -> Result<Done, String> {
     let started = Instant::now();
     let deadline = tokio::time::Instant::now() + target.interval();
     let opts = scan::live_options(target);
     let base = match kspm_collectors::live::collect(&opts).await {
         Ok(c) => c.snapshot,
         Err(_) => {
-            // Unreachable: record it (scan_now marks the cluster unreached) and end the session.
-            return scan_now(shared, tenant, target).await.map(|_| ());
+            // Unreachable: record it (scan_now marks the cluster unreached); try again after
+            // the interval, like any scan.
+            return scan_now(shared, tenant, target)
+                .await
+                .map(|_| Done::Scanned);
         }
     };
     let evaluate = |cluster: ClusterSnapshot, started_at: i64| {
@@ -130,7 +155,7 @@ async fn watch_session(
     let wake = Arc::new(Notify::new());
     let watcher = {
         let (latest, wake) = (latest.clone(), wake.clone());
-        tokio::spawn(async move {
+        AbortOnDrop(tokio::spawn(async move {
             crate::watch::run_batches(&opts, Duration::from_millis(200), move |batch| {
                 let mut c = batch.cluster;
                 c.objects.extend(kubelet.iter().cloned());
@@ -146,9 +171,9 @@ async fn watch_session(
                 true
             })
             .await
-        })
+        }))
     };
-    let outcome = loop {
+    loop {
         tokio::select! {
             _ = wake.notified() => {
                 let next = latest.lock().ok().and_then(|mut l| l.take());
@@ -161,19 +186,17 @@ async fn watch_session(
                     }
                 }
             }
-            _ = tokio::time::sleep_until(deadline) => break Ok(()),
+            _ = tokio::time::sleep_until(deadline) => return Ok(Done::Held),
             _ = tokio::time::sleep(Duration::from_millis(500)) => {
                 if beat.is_finished() {
-                    break Err("lease lost".to_string());
+                    return Err("lease lost".to_string());
                 }
-                if watcher.is_finished() {
-                    break Err("the watches ended".to_string());
+                if watcher.0.is_finished() {
+                    return Err("the watches ended".to_string());
                 }
             }
         }
-    };
-    watcher.abort();
-    outcome
+    }
 }
 
 fn find_target<'a>(shared: &'a Shared, tenant: &str, target: &str) -> Option<&'a Target> {
@@ -212,17 +235,16 @@ async fn run_job(shared: Arc<Shared>, tenant: String, target: Target) {
     let result = if target.is_live() && target.watch {
         watch_session(&shared, &tenant, &target, &beat).await
     } else {
-        scan_now(&shared, &tenant, &target).await.map(|_| ())
+        scan_now(&shared, &tenant, &target)
+            .await
+            .map(|_| Done::Scanned)
     };
     beat.abort();
-    let next = if result.is_ok() && target.is_live() && target.watch {
-        // The session held the cluster for its interval: the next one starts at once.
-        now_ms()
-    } else if result.is_ok() {
-        now_ms() + target.interval().as_millis() as i64
-    } else {
+    let next = match &result {
+        Ok(Done::Held) => now_ms(),
+        Ok(Done::Scanned) => now_ms() + target.interval().as_millis() as i64,
         // Retry a failed commit sooner than a full interval.
-        now_ms() + 30_000.min(target.interval().as_millis() as i64)
+        Err(_) => now_ms() + 30_000.min(target.interval().as_millis() as i64),
     };
     if let Err(e) = &result {
         warn!(tenant, target = %target.name, error = %e, "scan failed");
@@ -266,6 +288,12 @@ pub async fn run(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>, grace
                 Ok(due) => {
                     for (tenant, name) in due {
                         let Some(target) = find_target(&shared, &tenant, &name).cloned() else {
+                            // Not in this replica's configuration (removed, or a rolling
+                            // config change): hand it back at once.
+                            let _ = shared
+                                .store
+                                .release(&shared.replica, &tenant, &name, 0)
+                                .await;
                             continue;
                         };
                         let Ok(permit) = slots.clone().acquire_owned().await else {

@@ -190,12 +190,21 @@ impl Store {
     pub async fn open(url: &str) -> StoreResult<Store> {
         sqlx::any::install_default_drivers();
         let postgres = url.starts_with("postgres:") || url.starts_with("postgresql:");
-        let url = if url.starts_with("sqlite:") && !url.contains('?') && !url.contains(":memory:") {
+        let memory = url.contains(":memory:");
+        let url = if url.starts_with("sqlite:") && !url.contains('?') && !memory {
             format!("{url}?mode=rwc")
         } else {
             url.to_string()
         };
-        let pool = AnyPoolOptions::new()
+        let mut options = AnyPoolOptions::new();
+        if memory {
+            // Each new connection to `:memory:` is a new, empty database: keep the one forever.
+            options = options
+                .min_connections(1)
+                .max_lifetime(None)
+                .idle_timeout(None);
+        }
+        let pool = options
             .max_connections(if postgres { 8 } else { 1 })
             .connect(&url)
             .await
@@ -441,7 +450,8 @@ impl Store {
         row.as_ref().map(scan_row).transpose()
     }
 
-    /// Scans of a tenant committed after the given time (oldest first).
+    /// Scans of a tenant that finished after the given time (oldest first). Event streams ask
+    /// with a look-back window: a scan commits some time after it finishes.
     pub async fn scans_since(&self, tenant: &str, after_ms: i64) -> StoreResult<Vec<ScanRow>> {
         let rows = sqlx::query(&format!(
             "SELECT {SCAN_COLUMNS} FROM scans WHERE tenant = $1 AND finished_at > $2 ORDER BY finished_at, id"
@@ -514,9 +524,16 @@ impl Store {
             add(" AND check_id = $?", Bind::Text(f.check.clone()));
         }
         if !f.control.is_empty() {
+            // Exact token match, case-insensitive on both databases; LIKE wildcards escaped.
+            let escaped = f
+                .control
+                .to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
             add(
-                " AND controls LIKE $?",
-                Bind::Text(format!("%|{}|%", f.control.replace(['%', '_'], ""))),
+                " AND LOWER(controls) LIKE $? ESCAPE '\\'",
+                Bind::Text(format!("%|{escaped}|%")),
             );
         }
         if !f.namespace.is_empty() {
@@ -794,4 +811,47 @@ fn bind_all<'q>(
         };
     }
     q
+}
+
+/// Follows a tenant's newly committed scans for event streams. A scan commits some time after
+/// it finishes (and replicas' clocks differ), so each poll looks back [`ScanFollower::WINDOW_MS`]
+/// and skips scans already delivered: none is missed because a later one committed first.
+pub struct ScanFollower {
+    tenant: String,
+    newest: i64,
+    delivered: std::collections::HashMap<String, i64>,
+}
+
+impl ScanFollower {
+    /// How far back each poll looks.
+    pub const WINDOW_MS: i64 = 120_000;
+
+    /// Starts following from now: scans already committed are not delivered.
+    pub async fn start(store: &Store, tenant: &str) -> StoreResult<ScanFollower> {
+        let mut f = ScanFollower {
+            tenant: tenant.to_string(),
+            newest: now_ms(),
+            delivered: std::collections::HashMap::new(),
+        };
+        f.poll(store).await?;
+        Ok(f)
+    }
+
+    /// Scans committed since the last poll, oldest first.
+    pub async fn poll(&mut self, store: &Store) -> StoreResult<Vec<ScanRow>> {
+        let from = self.newest - Self::WINDOW_MS;
+        let rows = store.scans_since(&self.tenant, from).await?;
+        let mut fresh = Vec::new();
+        for r in rows {
+            if self.delivered.contains_key(&r.id) {
+                continue;
+            }
+            self.delivered.insert(r.id.clone(), r.finished_at);
+            self.newest = self.newest.max(r.finished_at);
+            fresh.push(r);
+        }
+        let horizon = self.newest - Self::WINDOW_MS;
+        self.delivered.retain(|_, t| *t >= horizon);
+        Ok(fresh)
+    }
 }

@@ -4,7 +4,7 @@
 //! page itself holds no data).
 
 use super::grpc::drift_between;
-use super::store::{now_ms, ScanRow};
+use super::store::{ScanFollower, ScanRow};
 use super::{convert, Shared};
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
@@ -176,9 +176,11 @@ fn scan_json(s: &ScanRow) -> Value {
 fn events(shared: Arc<Shared>, tenant: String) -> Response<Body> {
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Frame<Bytes>, Infallible>>(16);
     tokio::spawn(async move {
-        let mut seen = now_ms();
         let mut wake = shared.committed.subscribe();
         let mut stopping = shared.stopping.subscribe();
+        let Ok(mut follower) = ScanFollower::start(&shared.store, &tenant).await else {
+            return;
+        };
         if tx
             .send(Ok(Frame::data(Bytes::from(": connected\n\n"))))
             .await
@@ -190,9 +192,8 @@ fn events(shared: Arc<Shared>, tenant: String) -> Response<Body> {
             if *stopping.borrow() {
                 return;
             }
-            if let Ok(scans) = shared.store.scans_since(&tenant, seen).await {
+            if let Ok(scans) = follower.poll(&shared.store).await {
                 for s in scans {
-                    seen = seen.max(s.finished_at);
                     let msg = format!("event: scan\ndata: {}\n\n", scan_json(&s));
                     if tx.send(Ok(Frame::data(Bytes::from(msg)))).await.is_err() {
                         return;
@@ -301,6 +302,8 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>) {
                 async move { Ok::<_, Infallible>(handle(shared, req).await) }
             });
             let _ = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(Duration::from_secs(10))
                 .serve_connection(hyper_util::rt::TokioIo::new(sock), svc)
                 .await;
         });
