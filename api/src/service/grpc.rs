@@ -15,15 +15,22 @@ use std::sync::Arc;
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
+/// Graphs kept restored for queries (scans never change, so a scan's graph never goes stale).
+const CACHED_GRAPHS: usize = 8;
+
 /// The gRPC service.
 pub struct Api {
     shared: Arc<Shared>,
+    graphs: std::sync::Mutex<std::collections::VecDeque<(String, String, Arc<AttackGraph>)>>,
 }
 
 impl Api {
     /// A service over the shared state.
     pub fn new(shared: Arc<Shared>) -> Api {
-        Api { shared }
+        Api {
+            shared,
+            graphs: Default::default(),
+        }
     }
 }
 
@@ -64,11 +71,20 @@ impl Api {
     }
 
     /// The latest scan holding `cluster`, with the graph of that cluster.
-    async fn graph_of(&self, tenant: &str, cluster: &str) -> Result<AttackGraph, Status> {
+    async fn graph_of(&self, tenant: &str, cluster: &str) -> Result<Arc<AttackGraph>, Status> {
         if cluster.is_empty() {
             return Err(Status::invalid_argument("cluster is required"));
         }
-        for s in self.scope(tenant, "").await? {
+        let scans = self.scope(tenant, "").await?;
+        if let Ok(cache) = self.graphs.lock() {
+            for s in &scans {
+                if let Some((_, _, g)) = cache.iter().find(|(id, c, _)| id == &s.id && c == cluster)
+                {
+                    return Ok(g.clone());
+                }
+            }
+        }
+        for s in scans {
             if let Some((dump, _)) = self
                 .shared
                 .store
@@ -76,7 +92,14 @@ impl Api {
                 .await
                 .map_err(internal)?
             {
-                return Ok(AttackGraph::restore(dump));
+                let g = Arc::new(AttackGraph::restore(dump));
+                if let Ok(mut cache) = self.graphs.lock() {
+                    if cache.len() >= CACHED_GRAPHS {
+                        cache.pop_front();
+                    }
+                    cache.push_back((s.id.clone(), cluster.to_string(), g.clone()));
+                }
+                return Ok(g);
             }
         }
         Err(Status::not_found(format!("no cluster {cluster}")))
