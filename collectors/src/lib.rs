@@ -2,5 +2,6 @@
 //! [`kspm_engine::Snapshot`]. Start at [`files::load`] (snapshot directories on disk) or
 //! [`live::collect`] (a cluster through its API server, read-only).
 
+pub mod cloud;
 pub mod files;
 pub mod live;
