@@ -422,7 +422,12 @@ mod tests {
             json!({"Statement": {"Effect": "Deny", "Action": ["s3:DeleteBucket"], "Resource": "*"}}),
         );
         assert_eq!(
-            evaluate(std::slice::from_ref(&allow), None, "s3:GetObject", "arn:aws:s3:::b/k"),
+            evaluate(
+                std::slice::from_ref(&allow),
+                None,
+                "s3:GetObject",
+                "arn:aws:s3:::b/k"
+            ),
             Decision::Allow
         );
         assert_eq!(

@@ -1,0 +1,344 @@
+//! The EKS `kube-system/aws-auth` ConfigMap (CLOUD.md §1.4.3): which Kubernetes user and groups an
+//! IAM principal authenticates as through `mapRoles`, `mapUsers` and `mapAccounts`, the way
+//! aws-iam-authenticator maps them (assumed-role ARNs canonicalised to the role ARN without its
+//! path, username templates rendered).
+
+use crate::object::Object;
+use serde_json::Value;
+
+/// One `mapRoles` or `mapUsers` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mapping {
+    /// `rolearn` or `userarn`, as written.
+    pub arn: String,
+    /// Username template (empty: the authenticator's default).
+    pub username: String,
+    /// Groups.
+    pub groups: Vec<String>,
+    /// Whether this came from `mapRoles` (otherwise `mapUsers`).
+    pub role: bool,
+}
+
+/// The parsed ConfigMap.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AwsAuth {
+    /// `mapRoles` and `mapUsers` entries, in order.
+    pub mappings: Vec<Mapping>,
+    /// `mapAccounts`: 12-digit account IDs.
+    pub accounts: Vec<String>,
+    /// What could not be read (a malformed mapping locks people out in a real cluster: report it).
+    pub errors: Vec<String>,
+}
+
+/// The Kubernetes identity an IAM principal authenticates as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct K8sIdentity {
+    /// Username.
+    pub username: String,
+    /// Groups (besides `system:authenticated`).
+    pub groups: Vec<String>,
+}
+
+/// Who is calling: what aws-iam-authenticator learns from STS and EC2.
+#[derive(Debug, Clone, Default)]
+pub struct CallerIdentity {
+    /// The ARN STS returns (`arn:aws:sts::ACCT:assumed-role/NAME/SESSION` or a user ARN).
+    pub arn: String,
+    /// EC2 private DNS name, for node roles.
+    pub ec2_private_dns: Option<String>,
+}
+
+/// `arn:aws:sts::A:assumed-role/NAME/S` and `arn:aws:iam::A:role/path/NAME` → `arn:aws:iam::A:role/NAME`;
+/// other ARNs unchanged.
+pub fn canonical_arn(arn: &str) -> String {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    if parts.len() != 6 || parts[0] != "arn" {
+        return arn.to_string();
+    }
+    let (partition, account, resource) = (parts[1], parts[4], parts[5]);
+    if let Some(rest) = resource.strip_prefix("assumed-role/") {
+        let name = rest.split('/').next().unwrap_or("");
+        return format!("arn:{partition}:iam::{account}:role/{name}");
+    }
+    if parts[2] == "iam" {
+        if let Some(rest) = resource.strip_prefix("role/") {
+            let name = rest.rsplit('/').next().unwrap_or(rest);
+            return format!("arn:{partition}:iam::{account}:role/{name}");
+        }
+    }
+    arn.to_string()
+}
+
+fn account_of(arn: &str) -> Option<&str> {
+    arn.split(':').nth(4).filter(|a| !a.is_empty())
+}
+
+fn session_of(arn: &str) -> Option<&str> {
+    let resource = arn.splitn(6, ':').nth(5)?;
+    let rest = resource.strip_prefix("assumed-role/")?;
+    rest.split_once('/').map(|(_, s)| s)
+}
+
+fn field<'a>(m: &'a serde_yaml::Mapping, names: &[&str]) -> Option<&'a serde_yaml::Value> {
+    m.iter().find_map(|(k, v)| {
+        k.as_str()
+            .filter(|k| names.iter().any(|n| k.eq_ignore_ascii_case(n)))
+            .map(|_| v)
+    })
+}
+
+fn yaml_str(v: &serde_yaml::Value) -> Option<String> {
+    match v {
+        serde_yaml::Value::String(s) => Some(s.clone()),
+        serde_yaml::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+impl AwsAuth {
+    /// Reads `data.mapRoles`, `data.mapUsers` and `data.mapAccounts` of the ConfigMap.
+    pub fn from_configmap(cm: &Object) -> AwsAuth {
+        let mut out = AwsAuth::default();
+        let data = cm.body.get("data");
+        for (key, role) in [("mapRoles", true), ("mapUsers", false)] {
+            let Some(text) = data.and_then(|d| d.get(key)).and_then(Value::as_str) else {
+                continue;
+            };
+            let list: Vec<serde_yaml::Value> = match serde_yaml::from_str(text) {
+                Ok(serde_yaml::Value::Sequence(s)) => s,
+                Ok(serde_yaml::Value::Null) => Vec::new(),
+                Ok(_) => {
+                    out.errors.push(format!("{key} is not a list"));
+                    continue;
+                }
+                Err(e) => {
+                    out.errors.push(format!("{key} is not valid YAML: {e}"));
+                    continue;
+                }
+            };
+            for (i, item) in list.iter().enumerate() {
+                let Some(m) = item.as_mapping() else {
+                    out.errors.push(format!("{key}[{i}] is not a mapping"));
+                    continue;
+                };
+                let arn_key: &[&str] = if role { &["rolearn"] } else { &["userarn"] };
+                let Some(arn) = field(m, arn_key).and_then(yaml_str) else {
+                    out.errors.push(format!("{key}[{i}] has no {}", arn_key[0]));
+                    continue;
+                };
+                let username = field(m, &["username"])
+                    .and_then(yaml_str)
+                    .unwrap_or_default();
+                let groups = field(m, &["groups"])
+                    .and_then(|g| g.as_sequence())
+                    .map(|s| s.iter().filter_map(yaml_str).collect())
+                    .unwrap_or_default();
+                let mapping = Mapping {
+                    arn,
+                    username,
+                    groups,
+                    role,
+                };
+                if out
+                    .mappings
+                    .iter()
+                    .any(|x| x.arn == mapping.arn && x.role == role)
+                {
+                    out.errors.push(format!(
+                        "{key}[{i}]: {} is mapped more than once",
+                        mapping.arn
+                    ));
+                }
+                out.mappings.push(mapping);
+            }
+        }
+        if let Some(text) = data
+            .and_then(|d| d.get("mapAccounts"))
+            .and_then(Value::as_str)
+        {
+            match serde_yaml::from_str::<serde_yaml::Value>(text) {
+                Ok(serde_yaml::Value::Sequence(s)) => {
+                    for v in s {
+                        match yaml_str(&v) {
+                            // Integers lose leading zeros: account IDs are 12 digits.
+                            Some(a) if a.chars().all(|c| c.is_ascii_digit()) && a.len() <= 12 => {
+                                out.accounts.push(format!("{a:0>12}"))
+                            }
+                            _ => out
+                                .errors
+                                .push(format!("mapAccounts entry {v:?} is not an account ID")),
+                        }
+                    }
+                }
+                Ok(serde_yaml::Value::Null) => {}
+                _ => out.errors.push("mapAccounts is not a list".into()),
+            }
+        }
+        out
+    }
+
+    /// The Kubernetes identity of a caller, if the ConfigMap maps it (first matching entry wins,
+    /// as in the authenticator: mapRoles/mapUsers, then mapAccounts).
+    pub fn identity(&self, caller: &CallerIdentity) -> Option<K8sIdentity> {
+        let canonical = canonical_arn(&caller.arn);
+        let is_role = canonical.contains(":role/");
+        let found = self.mappings.iter().find(|m| {
+            if m.role {
+                // Entries written with a path never match: the caller's ARN has none.
+                is_role && m.arn == canonical
+            } else {
+                !is_role && m.arn == caller.arn
+            }
+        });
+        let account = account_of(&canonical).unwrap_or("");
+        let session_raw = session_of(&caller.arn).unwrap_or("");
+        let render = |t: &str| {
+            t.replace("{{AccountID}}", account)
+                .replace("{{SessionNameRaw}}", session_raw)
+                // The authenticator replaces `@` in session names ({{SessionName}} only).
+                .replace("{{SessionName}}", &session_raw.replace('@', "-"))
+                .replace(
+                    "{{EC2PrivateDNSName}}",
+                    caller
+                        .ec2_private_dns
+                        .as_deref()
+                        .unwrap_or("{{EC2PrivateDNSName}}"),
+                )
+        };
+        if let Some(m) = found {
+            let username = if m.username.is_empty() {
+                canonical.clone()
+            } else {
+                render(&m.username)
+            };
+            return Some(K8sIdentity {
+                username,
+                groups: m.groups.iter().map(|g| render(g)).collect(),
+            });
+        }
+        self.accounts
+            .iter()
+            .any(|a| a == account)
+            .then(|| K8sIdentity {
+                username: canonical,
+                groups: Vec::new(),
+            })
+    }
+
+    /// Entries that grant `system:masters`: cluster-admin that no RBAC change can revoke.
+    pub fn masters(&self) -> impl Iterator<Item = &Mapping> {
+        self.mappings
+            .iter()
+            .filter(|m| m.groups.iter().any(|g| g == "system:masters"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::{parse_text, Syntax};
+
+    fn cm(data: &str) -> Object {
+        let text = format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: aws-auth, namespace: kube-system}}\ndata:\n{data}");
+        parse_text(&text, "aws-auth.yaml", Syntax::Yaml)
+            .objects
+            .remove(0)
+    }
+
+    const SAMPLE: &str = r#"  mapRoles: |
+    - rolearn: arn:aws:iam::111122223333:role/eks-node
+      username: system:node:{{EC2PrivateDNSName}}
+      groups: [system:bootstrappers, system:nodes]
+    - rolearn: arn:aws:iam::111122223333:role/ops
+      username: ops:{{SessionName}}
+      groups:
+        - system:masters
+    - roleARN: arn:aws:iam::111122223333:role/teams/dev
+      username: dev
+      groups: [devs]
+  mapUsers: |
+    - userarn: arn:aws:iam::111122223333:user/alice
+      username: alice
+      groups: [viewers]
+  mapAccounts: |
+    - 012345678901
+    - "444455556666"
+"#;
+
+    #[test]
+    fn maps_roles_users_and_accounts_like_the_authenticator() {
+        let a = AwsAuth::from_configmap(&cm(SAMPLE));
+        assert!(a.errors.is_empty(), "{:?}", a.errors);
+        let node = a
+            .identity(&CallerIdentity {
+                arn: "arn:aws:sts::111122223333:assumed-role/eks-node/i-0abc".into(),
+                ec2_private_dns: Some("ip-10-0-0-1.ec2.internal".into()),
+            })
+            .expect("node");
+        assert_eq!(node.username, "system:node:ip-10-0-0-1.ec2.internal");
+        assert_eq!(node.groups, ["system:bootstrappers", "system:nodes"]);
+        let ops = a
+            .identity(&CallerIdentity {
+                arn: "arn:aws:sts::111122223333:assumed-role/ops/jane@example.com".into(),
+                ..Default::default()
+            })
+            .expect("ops");
+        assert_eq!(ops.username, "ops:jane-example.com");
+        assert_eq!(a.masters().count(), 1);
+        // A rolearn written with a path never matches (the caller's ARN is canonicalised).
+        assert!(a
+            .identity(&CallerIdentity {
+                arn: "arn:aws:sts::111122223333:assumed-role/dev/s".into(),
+                ..Default::default()
+            })
+            .is_none());
+        let alice = a
+            .identity(&CallerIdentity {
+                arn: "arn:aws:iam::111122223333:user/alice".into(),
+                ..Default::default()
+            })
+            .expect("alice");
+        assert_eq!((alice.username.as_str(), alice.groups.len()), ("alice", 1));
+        // mapAccounts: the canonical ARN, no groups; the integer lost its leading zero.
+        assert_eq!(a.accounts, ["012345678901", "444455556666"]);
+        let foreign = a
+            .identity(&CallerIdentity {
+                arn: "arn:aws:sts::444455556666:assumed-role/path-free/x".into(),
+                ..Default::default()
+            })
+            .expect("account-mapped");
+        assert_eq!(foreign.username, "arn:aws:iam::444455556666:role/path-free");
+        assert!(foreign.groups.is_empty());
+        assert!(a
+            .identity(&CallerIdentity {
+                arn: "arn:aws:sts::999999999999:assumed-role/x/y".into(),
+                ..Default::default()
+            })
+            .is_none());
+    }
+
+    #[test]
+    fn canonical_arns() {
+        assert_eq!(
+            canonical_arn("arn:aws:iam::1:role/a/b/name"),
+            "arn:aws:iam::1:role/name"
+        );
+        assert_eq!(
+            canonical_arn("arn:aws-cn:sts::1:assumed-role/name/sess"),
+            "arn:aws-cn:iam::1:role/name"
+        );
+        assert_eq!(
+            canonical_arn("arn:aws:iam::1:user/path/bob"),
+            "arn:aws:iam::1:user/path/bob"
+        );
+        assert_eq!(canonical_arn("garbage"), "garbage");
+    }
+
+    #[test]
+    fn malformed_entries_are_reported_not_fatal() {
+        let a = AwsAuth::from_configmap(&cm("  mapRoles: |\n    - rolearn: [unclosed\n  mapUsers: |\n    - username: nobody\n    - userarn: arn:aws:iam::1:user/x\n    - userarn: arn:aws:iam::1:user/x\n  mapAccounts: |\n    - not-an-account\n"));
+        assert_eq!(a.errors.len(), 4, "{:?}", a.errors);
+        assert!(a.errors[0].contains("mapRoles is not valid YAML"));
+        assert_eq!(a.mappings.len(), 2);
+    }
+}
