@@ -82,7 +82,8 @@ fn percent_decode(s: &str) -> String {
                 continue;
             }
         }
-        out.push(if b[i] == b'+' { b' ' } else { b[i] });
+        // RFC 3986 (as IAM encodes documents): `+` is a literal plus, not a space.
+        out.push(b[i]);
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()

@@ -1,0 +1,321 @@
+//! One AWS account's IAM as `GetAccountAuthorizationDetails` returns it (CLOUD.md §1.7), and the
+//! Kubernetes → AWS identity bridges decided from it (§1.5): IRSA (the ServiceAccount annotation
+//! *and* the role's trust policy) and EKS Pod Identity (an association *and* a trust for
+//! `pods.eks.amazonaws.com`).
+
+use super::aws_auth::canonical_arn;
+use super::aws_iam::{evaluate, is_admin, trust_allows, Caller, Decision, Policy};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// A role's policies.
+#[derive(Debug, Clone, Default)]
+pub struct Role {
+    /// Role ARN (canonical: no path).
+    pub arn: String,
+    /// Trust policy.
+    pub trust: Policy,
+    /// Inline and attached (default version) policies.
+    pub policies: Vec<Policy>,
+    /// Permissions boundary, if any.
+    pub boundary: Option<Policy>,
+}
+
+/// An account's roles, from one or more GAAD pages.
+#[derive(Debug, Clone, Default)]
+pub struct Account {
+    /// Roles by canonical ARN.
+    pub roles: BTreeMap<String, Role>,
+    /// Documents that could not be read (role or policy, and why).
+    pub errors: Vec<String>,
+}
+
+fn doc(v: Option<&Value>) -> Result<Policy, String> {
+    match v {
+        Some(Value::String(s)) => Policy::parse(s),
+        Some(o @ Value::Object(_)) => Policy::from_value(o),
+        _ => Err("missing document".into()),
+    }
+}
+
+impl Account {
+    /// Reads GAAD pages (`RoleDetailList`, `Policies` with `PolicyVersionList`).
+    pub fn from_gaad(pages: &[Value]) -> Account {
+        let mut acct = Account::default();
+        let mut managed: BTreeMap<String, Result<Policy, String>> = BTreeMap::new();
+        for page in pages {
+            for p in page
+                .get("Policies")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let arn = p
+                    .get("Arn")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string();
+                let default = p
+                    .get("PolicyVersionList")
+                    .and_then(Value::as_array)
+                    .and_then(|vs| {
+                        vs.iter().find(|v| {
+                            v.get("IsDefaultVersion").and_then(Value::as_bool) == Some(true)
+                        })
+                    })
+                    .and_then(|v| v.get("Document"));
+                managed.insert(arn, doc(default));
+            }
+        }
+        for page in pages {
+            for r in page
+                .get("RoleDetailList")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let arn = canonical_arn(r.get("Arn").and_then(Value::as_str).unwrap_or(""));
+                let mut role = Role {
+                    arn: arn.clone(),
+                    ..Default::default()
+                };
+                match doc(r.get("AssumeRolePolicyDocument")) {
+                    Ok(p) => role.trust = p,
+                    Err(e) => acct.errors.push(format!("{arn} trust policy: {e}")),
+                }
+                for inline in r
+                    .get("RolePolicyList")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    match doc(inline.get("PolicyDocument")) {
+                        Ok(p) => role.policies.push(p),
+                        Err(e) => acct.errors.push(format!("{arn} inline policy: {e}")),
+                    }
+                }
+                for att in r
+                    .get("AttachedManagedPolicies")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    let parn = att.get("PolicyArn").and_then(Value::as_str).unwrap_or("");
+                    match managed.get(parn) {
+                        Some(Ok(p)) => role.policies.push(p.clone()),
+                        Some(Err(e)) => acct.errors.push(format!("{arn} policy {parn}: {e}")),
+                        // AWS-managed policies are in GAAD only with the `AWSManagedPolicy` filter.
+                        None => acct
+                            .errors
+                            .push(format!("{arn} policy {parn}: document not in the export")),
+                    }
+                }
+                if let Some(b) = r
+                    .pointer("/PermissionsBoundary/PermissionsBoundaryArn")
+                    .and_then(Value::as_str)
+                {
+                    match managed.get(b) {
+                        Some(Ok(p)) => role.boundary = Some(p.clone()),
+                        _ => acct
+                            .errors
+                            .push(format!("{arn} boundary {b}: document not in the export")),
+                    }
+                }
+                acct.roles.insert(arn, role);
+            }
+        }
+        acct
+    }
+
+    /// Whether the role holds administrator rights (`*` on `*`, boundary applied).
+    pub fn role_is_admin(&self, arn: &str) -> bool {
+        self.roles
+            .get(&canonical_arn(arn))
+            .is_some_and(|r| is_admin(&r.policies, r.boundary.as_ref()))
+    }
+
+    /// What a role may do for `action` on `resource`.
+    pub fn role_allows(&self, arn: &str, action: &str, resource: &str) -> Decision {
+        match self.roles.get(&canonical_arn(arn)) {
+            Some(r) => evaluate(&r.policies, r.boundary.as_ref(), action, resource),
+            None => Decision::Deny,
+        }
+    }
+}
+
+/// The OIDC provider ARN IAM uses for a cluster's issuer URL.
+pub fn oidc_provider_arn(partition: &str, account: &str, issuer: &str) -> String {
+    let host_path = issuer.trim_start_matches("https://").trim_end_matches('/');
+    format!("arn:{partition}:iam::{account}:oidc-provider/{host_path}")
+}
+
+/// Whether pods running as ServiceAccount `namespace/name` of a cluster with OIDC `issuer` can
+/// become `role_arn` through IRSA: the annotation only asks; the role's trust policy decides
+/// (`sts:AssumeRoleWithWebIdentity` for the cluster's provider with the `sub`/`aud` conditions).
+pub fn irsa(
+    account: &Account,
+    role_arn: &str,
+    issuer: &str,
+    namespace: &str,
+    name: &str,
+    audience: Option<&str>,
+) -> Decision {
+    let Some(role) = account.roles.get(&canonical_arn(role_arn)) else {
+        return Decision::Deny;
+    };
+    let role_account = role_arn.split(':').nth(4).unwrap_or("");
+    let partition = role_arn.split(':').nth(1).unwrap_or("aws");
+    let provider = oidc_provider_arn(partition, role_account, issuer);
+    let host_path = issuer.trim_start_matches("https://").trim_end_matches('/');
+    let caller = Caller {
+        kind: "Federated",
+        id: &provider,
+        account: None,
+        context: BTreeMap::from([
+            (
+                format!("{host_path}:sub"),
+                format!("system:serviceaccount:{namespace}:{name}"),
+            ),
+            (
+                format!("{host_path}:aud"),
+                audience.unwrap_or("sts.amazonaws.com").to_string(),
+            ),
+        ]),
+    };
+    trust_allows(&role.trust, &caller, "sts:AssumeRoleWithWebIdentity")
+}
+
+/// Whether an EKS Pod Identity association to `role_arn` works: the role must trust
+/// `pods.eks.amazonaws.com` for both `sts:AssumeRole` and `sts:TagSession`.
+pub fn pod_identity(account: &Account, role_arn: &str) -> Decision {
+    let Some(role) = account.roles.get(&canonical_arn(role_arn)) else {
+        return Decision::Deny;
+    };
+    let caller = Caller {
+        kind: "Service",
+        id: "pods.eks.amazonaws.com",
+        account: None,
+        context: BTreeMap::new(),
+    };
+    match (
+        trust_allows(&role.trust, &caller, "sts:AssumeRole"),
+        trust_allows(&role.trust, &caller, "sts:TagSession"),
+    ) {
+        (Decision::Allow, Decision::Allow) => Decision::Allow,
+        (Decision::Deny, _) | (_, Decision::Deny) => Decision::Deny,
+        (Decision::ConditionalAllow(c), _) | (_, Decision::ConditionalAllow(c)) => {
+            Decision::ConditionalAllow(c)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const ISSUER: &str = "https://oidc.eks.us-east-1.amazonaws.com/id/ABC";
+
+    fn gaad() -> Value {
+        let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+            "Principal": {"Federated": "arn:aws:iam::111122223333:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC"},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringEquals": {"oidc.eks.us-east-1.amazonaws.com/id/ABC:sub": "system:serviceaccount:ci:deployer",
+                                           "oidc.eks.us-east-1.amazonaws.com/id/ABC:aud": "sts.amazonaws.com"}}}]});
+        // IAM returns documents URL-encoded.
+        let encoded: String = trust
+            .to_string()
+            .bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect();
+        json!({
+            "RoleDetailList": [
+                {"Arn": "arn:aws:iam::111122223333:role/ci/deployer-role", "AssumeRolePolicyDocument": encoded,
+                 "AttachedManagedPolicies": [{"PolicyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}]},
+                {"Arn": "arn:aws:iam::111122223333:role/pods", "AssumeRolePolicyDocument": {"Statement": [{"Effect": "Allow",
+                    "Principal": {"Service": "pods.eks.amazonaws.com"}, "Action": ["sts:AssumeRole", "sts:TagSession"]}]},
+                 "RolePolicyList": [{"PolicyName": "read", "PolicyDocument": {"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}}]},
+                {"Arn": "arn:aws:iam::111122223333:role/broken", "AssumeRolePolicyDocument": "%7Bnot json",
+                 "AttachedManagedPolicies": [{"PolicyArn": "arn:aws:iam::aws:policy/Missing"}]}
+            ],
+            "Policies": [{"Arn": "arn:aws:iam::aws:policy/AdministratorAccess", "PolicyVersionList": [
+                {"VersionId": "v1", "IsDefaultVersion": false, "Document": {"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}},
+                {"VersionId": "v2", "IsDefaultVersion": true, "Document": {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}}]}]
+        })
+    }
+
+    #[test]
+    fn irsa_needs_the_trust_not_just_the_annotation() {
+        let acct = Account::from_gaad(&[gaad()]);
+        let role = "arn:aws:iam::111122223333:role/ci/deployer-role";
+        assert_eq!(
+            irsa(&acct, role, ISSUER, "ci", "deployer", None),
+            Decision::Allow
+        );
+        // Any other ServiceAccount annotated with the same role is refused by the trust.
+        assert_eq!(
+            irsa(&acct, role, ISSUER, "ci", "other", None),
+            Decision::Deny
+        );
+        // Another cluster's issuer is another provider.
+        assert_eq!(
+            irsa(
+                &acct,
+                role,
+                "https://oidc.eks.us-east-1.amazonaws.com/id/XYZ",
+                "ci",
+                "deployer",
+                None
+            ),
+            Decision::Deny
+        );
+        assert_eq!(
+            irsa(&acct, role, ISSUER, "ci", "deployer", Some("other-aud")),
+            Decision::Deny
+        );
+        // The default policy version makes it an admin (v1 alone would not).
+        assert!(acct.role_is_admin(role));
+        assert!(!acct.role_is_admin("arn:aws:iam::111122223333:role/pods"));
+        assert_eq!(
+            acct.role_allows(
+                "arn:aws:iam::111122223333:role/pods",
+                "s3:GetObject",
+                "arn:aws:s3:::b/k"
+            ),
+            Decision::Allow
+        );
+    }
+
+    #[test]
+    fn pod_identity_and_unreadable_documents() {
+        let acct = Account::from_gaad(&[gaad()]);
+        assert_eq!(
+            pod_identity(&acct, "arn:aws:iam::111122223333:role/pods"),
+            Decision::Allow
+        );
+        assert_eq!(
+            pod_identity(&acct, "arn:aws:iam::111122223333:role/ci/deployer-role"),
+            Decision::Deny
+        );
+        assert_eq!(
+            pod_identity(&acct, "arn:aws:iam::111122223333:role/unknown"),
+            Decision::Deny
+        );
+        assert_eq!(acct.errors.len(), 2, "{:?}", acct.errors);
+        assert!(acct
+            .errors
+            .iter()
+            .any(|e| e.contains("broken trust policy")));
+        assert!(acct.errors.iter().any(|e| e.contains("not in the export")));
+        assert_eq!(
+            oidc_provider_arn("aws", "1", "https://oidc.eks.eu-west-1.amazonaws.com/id/Z/"),
+            "arn:aws:iam::1:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/Z"
+        );
+    }
+}
