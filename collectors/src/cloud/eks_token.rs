@@ -83,7 +83,13 @@ fn amz_date(unix: i64) -> String {
 
 /// The presigned STS URL for `cluster` in `region` at `unix` seconds.
 pub fn presigned_url(creds: &Credentials, region: &str, cluster: &str, unix: i64) -> String {
-    let host = format!("sts.{region}.amazonaws.com");
+    // China regions live under their own DNS suffix.
+    let suffix = if region.starts_with("cn-") {
+        "amazonaws.com.cn"
+    } else {
+        "amazonaws.com"
+    };
+    let host = format!("sts.{region}.{suffix}");
     let datetime = amz_date(unix);
     let date = &datetime[..8];
     let scope = format!("{date}/{region}/sts/aws4_request");
@@ -281,6 +287,9 @@ mod tests {
             assert!(e.contains(why), "{why}: {e}");
         }
         // Padding is refused (the server decodes unpadded base64url only).
+        let cn = presigned_url(&example(), "cn-north-1", "c", T0);
+        assert!(cn.starts_with("https://sts.cn-north-1.amazonaws.com.cn/?"));
+        assert!(verify(&wrap(&cn), T0).is_ok());
         assert!(verify(&format!("{good}="), T0)
             .expect_err("must be refused")
             .contains("base64"));

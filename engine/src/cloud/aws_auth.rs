@@ -181,15 +181,17 @@ impl AwsAuth {
     /// as in the authenticator: mapRoles/mapUsers, then mapAccounts).
     pub fn identity(&self, caller: &CallerIdentity) -> Option<K8sIdentity> {
         let canonical = canonical_arn(&caller.arn);
-        let is_role = canonical.contains(":role/");
-        let found = self.mappings.iter().find(|m| {
-            if m.role {
-                // Entries written with a path never match: the caller's ARN has none.
-                is_role && m.arn == canonical
-            } else {
-                !is_role && m.arn == caller.arn
-            }
-        });
+        // As aws-iam-authenticator: ARNs compared in lower case, mapRoles before mapUsers, the
+        // canonical ARN looked up in both, and the last of duplicate entries wins. Entries
+        // written with a path never match (the caller's canonical ARN has none).
+        let (canonical_lc, raw_lc) = (canonical.to_lowercase(), caller.arn.to_lowercase());
+        let lookup = |role: bool| {
+            self.mappings.iter().rev().find(|m| {
+                let arn = m.arn.to_lowercase();
+                m.role == role && (arn == canonical_lc || (!role && arn == raw_lc))
+            })
+        };
+        let found = lookup(true).or_else(|| lookup(false));
         let account = account_of(&canonical).unwrap_or("");
         let session_raw = session_of(&caller.arn).unwrap_or("");
         let render = |t: &str| {
@@ -315,6 +317,26 @@ mod tests {
                 ..Default::default()
             })
             .is_none());
+    }
+
+    #[test]
+    fn matching_is_case_insensitive_and_the_last_duplicate_wins() {
+        let a = AwsAuth::from_configmap(&cm("  mapRoles: |\n    - rolearn: arn:aws:iam::1:role/Ops\n      username: first\n    - rolearn: arn:aws:iam::1:role/ops\n      username: second\n  mapUsers: |\n    - userarn: arn:aws:iam::1:role/svc\n      username: role-in-mapusers\n"));
+        let who = |arn: &str| {
+            a.identity(&CallerIdentity {
+                arn: arn.into(),
+                ..Default::default()
+            })
+            .map(|i| i.username)
+        };
+        assert_eq!(
+            who("arn:aws:sts::1:assumed-role/OPS/x").as_deref(),
+            Some("second")
+        );
+        assert_eq!(
+            who("arn:aws:sts::1:assumed-role/svc/x").as_deref(),
+            Some("role-in-mapusers")
+        );
     }
 
     #[test]

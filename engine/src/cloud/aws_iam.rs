@@ -213,9 +213,9 @@ pub enum CondResult {
 }
 
 /// Evaluates a `Condition` block: operators are ANDed, keys within an operator are ANDed, values
-/// of a key are ORed (negated operators: the key matches none). `...IfExists` holds for a missing
-/// key; a missing key fails a positive operator and satisfies a negated one. Keys are compared
-/// case-insensitively, as IAM does.
+/// of a key are ORed (negated operators: the key matches none). A key missing from `context` is
+/// undecidable (the real request may carry it): the result is [`CondResult::Unknown`]. Keys are
+/// compared case-insensitively, as IAM does.
 pub fn conditions(cond: Option<&Value>, context: &BTreeMap<String, String>) -> CondResult {
     let Some(Value::Object(ops)) = cond else {
         return CondResult::True;
@@ -224,16 +224,17 @@ pub fn conditions(cond: Option<&Value>, context: &BTreeMap<String, String>) -> C
         context.iter().map(|(k, v)| (k.to_lowercase(), v)).collect();
     let mut unknown = Vec::new();
     for (op, keys) in ops {
-        let (base, if_exists) = match op.strip_suffix("IfExists") {
-            Some(b) => (b, true),
-            None => (op.as_str(), false),
-        };
+        // `...IfExists` only differs for a key known to be absent, which this evaluator never
+        // assumes: it decides like the base operator on known keys.
+        let base = op.strip_suffix("IfExists").unwrap_or(op);
         let test: fn(&str, &str) -> bool = match base {
-            "StringEquals" | "ArnEquals" | "StringNotEquals" | "ArnNotEquals" => |p, v| p == v,
+            "StringEquals" | "StringNotEquals" => |p, v| p == v,
             "StringEqualsIgnoreCase" | "StringNotEqualsIgnoreCase" => {
                 |p, v| p.eq_ignore_ascii_case(v)
             }
-            "StringLike" | "ArnLike" | "StringNotLike" | "ArnNotLike" => |p, v| glob(p, v, false),
+            // ArnEquals and ArnLike are the same operator in IAM: wildcards allowed.
+            "StringLike" | "StringNotLike" | "ArnLike" | "ArnNotLike" | "ArnEquals"
+            | "ArnNotEquals" => |p, v| glob(p, v, false),
             _ => {
                 unknown.push(format!("{op} (operator not evaluated)"));
                 continue;
@@ -246,10 +247,9 @@ pub fn conditions(cond: Option<&Value>, context: &BTreeMap<String, String>) -> C
         for (key, wanted) in keys {
             let wanted = strings(Some(wanted));
             match ctx.get(&key.to_lowercase()) {
-                None if if_exists || negated => {}
-                None => {
-                    unknown.push(format!("{op} {key} (value not known)"));
-                }
+                // A key we were not told about may well be in the real request (EKS sets
+                // session tags, for one): undecidable, whatever the operator.
+                None => unknown.push(format!("{op} {key} (value not known)")),
                 Some(actual) => {
                     let any = wanted.iter().any(|w| test(w, actual));
                     if any == negated {
@@ -278,6 +278,7 @@ pub fn evaluate(
 ) -> Decision {
     let one = |ps: &[&Policy]| -> Decision {
         let mut allow: Option<Decision> = None;
+        let mut maybe_denied: Option<String> = None;
         for s in ps.iter().flat_map(|p| &p.statements) {
             if !matches(&s.actions, action, true) {
                 continue;
@@ -289,7 +290,7 @@ pub fn evaluate(
             }
             match (s.effect, &s.condition) {
                 (Effect::Deny, None) => return Decision::Deny,
-                (Effect::Deny, Some(_)) => {}
+                (Effect::Deny, Some(c)) => maybe_denied = Some(format!("unless denied when {c}")),
                 (Effect::Allow, None) => allow = Some(Decision::Allow),
                 (Effect::Allow, Some(c)) => {
                     if allow.is_none() {
@@ -298,7 +299,11 @@ pub fn evaluate(
                 }
             }
         }
-        allow.unwrap_or(Decision::Deny)
+        match (allow, maybe_denied) {
+            (None, _) => Decision::Deny,
+            (Some(Decision::Allow), Some(why)) => Decision::ConditionalAllow(why),
+            (Some(d), _) => d,
+        }
     };
     let refs: Vec<&Policy> = policies.iter().collect();
     let identity = one(&refs);
@@ -339,6 +344,10 @@ pub struct Caller<'a> {
 }
 
 fn principal_matches(p: &BTreeMap<String, Vec<String>>, c: &Caller<'_>) -> bool {
+    let partition =
+        c.id.strip_prefix("arn:")
+            .and_then(|r| r.split(':').next())
+            .unwrap_or("aws");
     if p.get("*").is_some() {
         return true;
     }
@@ -347,7 +356,7 @@ fn principal_matches(p: &BTreeMap<String, Vec<String>>, c: &Caller<'_>) -> bool 
             id == "*"
                 || id == c.id
                 || c.account
-                    .is_some_and(|a| id == a || *id == format!("arn:aws:iam::{a}:root"))
+                    .is_some_and(|a| id == a || *id == format!("arn:{partition}:iam::{a}:root"))
         })
     })
 }
@@ -358,13 +367,15 @@ fn principal_matches(p: &BTreeMap<String, Vec<String>>, c: &Caller<'_>) -> bool 
 /// (the caller of this function checks that side).
 pub fn trust_allows(trust: &Policy, caller: &Caller<'_>, action: &str) -> Decision {
     let mut result = Decision::Deny;
+    let mut denied_maybe: Option<String> = None;
     for s in &trust.statements {
         if !matches(&s.actions, action, true) {
             continue;
         }
         let principal_ok = match &s.principals {
             Some((false, p)) => principal_matches(p, caller),
-            Some((true, p)) => !principal_matches(p, caller),
+            // NotPrincipal is not allowed with Allow in a trust policy (IAM refuses it).
+            Some((true, p)) => s.effect == Effect::Deny && !principal_matches(p, caller),
             None => false,
         };
         if !principal_ok {
@@ -373,8 +384,19 @@ pub fn trust_allows(trust: &Policy, caller: &Caller<'_>, action: &str) -> Decisi
         let cond = conditions(s.condition.as_ref(), &caller.context);
         match (s.effect, cond) {
             (Effect::Deny, CondResult::True) => return Decision::Deny,
-            (Effect::Deny, _) => {}
-            (Effect::Allow, CondResult::True) => result = Decision::Allow,
+            (Effect::Deny, CondResult::Unknown(why)) => {
+                if result == Decision::Allow {
+                    result = Decision::ConditionalAllow(format!("unless denied: {why}"));
+                }
+                denied_maybe = Some(why);
+            }
+            (Effect::Deny, CondResult::False) => {}
+            (Effect::Allow, CondResult::True) => {
+                result = match &denied_maybe {
+                    Some(why) => Decision::ConditionalAllow(format!("unless denied: {why}")),
+                    None => Decision::Allow,
+                }
+            }
             (Effect::Allow, CondResult::Unknown(why)) => {
                 if result == Decision::Deny {
                     result = Decision::ConditionalAllow(why);
@@ -456,14 +478,14 @@ mod tests {
             ),
             Decision::ConditionalAllow(_)
         ));
-        // A conditional Deny does not remove an Allow.
+        // A conditional Deny keeps the edge but makes it conditional.
         let cdeny = p(
             json!({"Statement": [{"Effect": "Deny", "Action": "s3:*", "Resource": "*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}),
         );
-        assert_eq!(
+        assert!(matches!(
             evaluate(&[allow, cdeny], None, "s3:GetObject", "x"),
-            Decision::Allow
-        );
+            Decision::ConditionalAllow(_)
+        ));
     }
 
     #[test]
@@ -657,10 +679,29 @@ mod tests {
             ),
             CondResult::False
         );
-        assert_eq!(
+        // Keys we were not told about are undecidable, whatever the operator.
+        assert!(matches!(
             conditions(
                 Some(&json!({"StringEqualsIfExists": {"aws:Missing": "x"}})),
                 &ctx
+            ),
+            CondResult::Unknown(_)
+        ));
+        assert!(matches!(
+            conditions(
+                Some(&json!({"StringNotEquals": {"aws:RequestTag/ns": "prod"}})),
+                &ctx
+            ),
+            CondResult::Unknown(_)
+        ));
+        let arn_ctx = BTreeMap::from([(
+            "aws:SourceArn".to_string(),
+            "arn:aws:eks:us-east-1:1:cluster/prod".to_string(),
+        )]);
+        assert_eq!(
+            conditions(
+                Some(&json!({"ArnEquals": {"aws:SourceArn": "arn:aws:eks:*:1:cluster/*"}})),
+                &arn_ctx
             ),
             CondResult::True
         );

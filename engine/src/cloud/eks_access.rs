@@ -177,11 +177,22 @@ fn object(v: Value, origin: &str) -> Option<Object> {
     }
 }
 
+/// The synthetic group an access entry's principal carries: access policies belong to the entry
+/// (its principal), not to a username another mapping could share.
+pub fn entry_group(e: &AccessEntry) -> String {
+    format!("eks:access-entry:{}", canonical_arn(&e.principal_arn))
+}
+
 /// Synthetic RBAC objects standing for the access policies of these entries: bindings of each
-/// entry's username to the equivalent role (cluster-wide, or per namespace), plus the
-/// ClusterRoles that have no Kubernetes default. Policies kspm does not know are returned by name
-/// (they are EKS-internal "system" grants, reported as not assessed).
-pub fn synthetic_rbac(entries: &[AccessEntry], origin: &str) -> (Vec<Object>, Vec<String>) {
+/// entry's [`entry_group`] to the equivalent role (cluster-wide, or per namespace — `dev-*`
+/// patterns expanded over the cluster's `namespaces`), plus the ClusterRoles that have no
+/// Kubernetes default. Policies kspm does not know are returned by name (EKS-internal "system"
+/// grants, reported as not assessed).
+pub fn synthetic_rbac(
+    entries: &[AccessEntry],
+    namespaces: &[String],
+    origin: &str,
+) -> (Vec<Object>, Vec<String>) {
     let mut objects = Vec::new();
     let mut unknown = Vec::new();
     let mut roles_made = std::collections::BTreeSet::new();
@@ -201,7 +212,7 @@ pub fn synthetic_rbac(entries: &[AccessEntry], origin: &str) -> (Vec<Object>, Ve
                     ));
                 }
             }
-            let subject = json!([{"kind": "User", "apiGroup": "rbac.authorization.k8s.io", "name": e.username}]);
+            let subject = json!([{"kind": "Group", "apiGroup": "rbac.authorization.k8s.io", "name": entry_group(e)}]);
             let role_ref = json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role});
             let policy = arn.rsplit('/').next().unwrap_or(arn);
             let annotations =
@@ -213,7 +224,18 @@ pub fn synthetic_rbac(entries: &[AccessEntry], origin: &str) -> (Vec<Object>, Ve
                            "roleRef": role_ref, "subjects": subject}),
                     origin,
                 )),
-                Scope::Namespaces(nss) => {
+                Scope::Namespaces(patterns) => {
+                    let mut nss: Vec<&String> = Vec::new();
+                    for p in patterns {
+                        match p.strip_suffix('*') {
+                            Some(prefix) => {
+                                nss.extend(namespaces.iter().filter(|n| n.starts_with(prefix)))
+                            }
+                            None => nss.push(p),
+                        }
+                    }
+                    nss.sort();
+                    nss.dedup();
                     for ns in nss {
                         objects.extend(object(
                             json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
@@ -256,6 +278,7 @@ pub fn identity(
                     )
             };
             let mut groups: Vec<String> = e.groups.clone();
+            groups.push(entry_group(e));
             if e.kind.starts_with("EC2") {
                 groups.extend([
                     "system:bootstrappers".to_string(),
@@ -310,36 +333,53 @@ mod tests {
         let reader = entry(
             "arn:aws:iam::1:role/audit",
             json!({"associatedAccessPolicies": [
-            {"policyArn": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSSecretReaderPolicy", "accessScope": {"type": "namespace", "namespaces": ["payments"]}},
+            {"policyArn": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSSecretReaderPolicy", "accessScope": {"type": "namespace", "namespaces": ["payments", "dev-*"]}},
             {"policyArn": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSAutoNodePolicy", "accessScope": {"type": "cluster"}}]}),
         );
-        let (objects, unknown) =
-            synthetic_rbac(&[admin.clone(), reader.clone()], "eks://c/access-entries");
+        let namespaces: Vec<String> = ["payments", "dev-a", "dev-b", "prod"]
+            .map(String::from)
+            .to_vec();
+        let (objects, unknown) = synthetic_rbac(
+            &[admin.clone(), reader.clone()],
+            &namespaces,
+            "eks://c/access-entries",
+        );
         assert_eq!(
             unknown,
             ["arn:aws:eks::aws:cluster-access-policy/AmazonEKSAutoNodePolicy"]
         );
         let rbac = Rbac::build(&objects, Some(31));
-        // Subjects carry the entry's username template: the grant holds for every session.
+        // The grant follows the principal (its identity carries the entry's group), whatever the
+        // session, and not a username another mapping could share.
+        let as_caller = |e: &AccessEntry, session: &str| {
+            let caller = CallerIdentity {
+                arn: format!(
+                    "{}/{session}",
+                    e.principal_arn
+                        .replace(":iam:", ":sts:")
+                        .replace(":role/", ":assumed-role/")
+                ),
+                ..Default::default()
+            };
+            let id =
+                identity(AuthMode::Api, std::slice::from_ref(e), None, &caller).expect("mapped");
+            Identity::parse_as(&id.username, &id.groups)
+        };
         let any_secret = Request::resource("list", "", "secrets", None, None);
         assert!(rbac
+            .authorize(&as_caller(&admin, "alice"), &any_secret)
+            .allowed());
+        assert!(!rbac
             .authorize(&Identity::parse_as(&admin.username, &[]), &any_secret)
             .allowed());
+        let reader_id = as_caller(&reader, "bob");
+        let secret_in = |ns: &str| Request::resource("get", "", "secrets", Some(ns), None);
+        assert!(rbac.authorize(&reader_id, &secret_in("payments")).allowed());
+        assert!(rbac.authorize(&reader_id, &secret_in("dev-b")).allowed());
+        assert!(!rbac.authorize(&reader_id, &secret_in("prod")).allowed());
         assert!(!rbac
             .authorize(
-                &Identity::parse_as("arn:aws:sts::1:assumed-role/other/{{SessionName}}", &[]),
-                &any_secret
-            )
-            .allowed());
-        let ns_secret = Request::resource("get", "", "secrets", Some("payments"), None);
-        let other_secret = Request::resource("get", "", "secrets", Some("default"), None);
-        // Binding subjects keep the template: the caller's rendered name must match it.
-        let tmpl = Identity::parse_as(&reader.username, &[]);
-        assert!(rbac.authorize(&tmpl, &ns_secret).allowed());
-        assert!(!rbac.authorize(&tmpl, &other_secret).allowed());
-        assert!(!rbac
-            .authorize(
-                &tmpl,
+                &reader_id,
                 &Request::resource("create", "", "pods", Some("payments"), None)
             )
             .allowed());
@@ -365,7 +405,10 @@ mod tests {
         let both = identity(AuthMode::ApiAndConfigMap, &entries, Some(&auth), &caller)
             .expect("entry wins");
         assert_eq!(both.username, "arn:aws:sts::1:assumed-role/dev/alice");
-        assert_eq!(both.groups, ["devs"]);
+        assert_eq!(
+            both.groups,
+            ["devs", "eks:access-entry:arn:aws:iam::1:role/dev"]
+        );
         let stranger = CallerIdentity {
             arn: "arn:aws:sts::1:assumed-role/other/x".into(),
             ..Default::default()
