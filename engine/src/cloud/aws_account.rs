@@ -11,8 +11,11 @@ use std::collections::BTreeMap;
 /// A role's policies.
 #[derive(Debug, Clone, Default)]
 pub struct Role {
-    /// Role ARN (canonical: no path).
+    /// Role ARN (canonical: no path; the key trusts and aws-auth use).
     pub arn: String,
+    /// The ARN with its path, as IAM reports it (what `Resource` patterns such as
+    /// `arn:aws:iam::A:role/ci/*` on `iam:PassRole` match).
+    pub full_arn: String,
     /// Trust policy.
     pub trust: Policy,
     /// Inline and attached (default version) policies.
@@ -74,9 +77,15 @@ impl Account {
                 .into_iter()
                 .flatten()
             {
-                let arn = canonical_arn(r.get("Arn").and_then(Value::as_str).unwrap_or(""));
+                let full_arn = r
+                    .get("Arn")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string();
+                let arn = canonical_arn(&full_arn);
                 let mut role = Role {
                     arn: arn.clone(),
+                    full_arn,
                     ..Default::default()
                 };
                 match doc(r.get("AssumeRolePolicyDocument")) {
@@ -281,6 +290,8 @@ mod tests {
         );
         // The default policy version makes it an admin (v1 alone would not).
         assert!(acct.role_is_admin(role));
+        let stored = &acct.roles["arn:aws:iam::111122223333:role/deployer-role"];
+        assert_eq!(stored.full_arn, role);
         assert!(!acct.role_is_admin("arn:aws:iam::111122223333:role/pods"));
         assert_eq!(
             acct.role_allows(
