@@ -1743,3 +1743,48 @@ async fn http_get(base: &str, path: &str, token: Option<&str>) -> (u16, String) 
         .unwrap_or_default();
     (status, body)
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_removed_from_the_configuration_leaves_the_latest_views() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = format!("sqlite://{}", dir.path().join("kspm.db").display());
+    let (demo, small) = (demo(), small());
+    let first = start(config(
+        &db,
+        "r1",
+        &[("demo", &demo, "1h"), ("small", &small, "1h")],
+        &[],
+    ))
+    .await;
+    let mut c = client(&first.addr).await;
+    wait_scans(&mut c, TOKEN_A, 2).await;
+    first.stop().await;
+    // The same database, `demo` no longer configured.
+    let second = start(config(&db, "r1", &[("small", &small, "1h")], &[])).await;
+    let mut c = client(&second.addr).await;
+    let clusters = c
+        .list_clusters(req(TOKEN_A, pb::ListClustersRequest::default()))
+        .await
+        .expect("clusters")
+        .into_inner()
+        .clusters;
+    assert!(
+        !clusters.is_empty() && clusters.iter().all(|c| c.target == "small"),
+        "{clusters:?}"
+    );
+    // Its history is still there.
+    let old = c
+        .list_scans(req(
+            TOKEN_A,
+            pb::ListScansRequest {
+                target: "demo".into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("scans")
+        .into_inner()
+        .scans;
+    assert!(!old.is_empty());
+    second.stop().await;
+}

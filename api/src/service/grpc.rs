@@ -51,12 +51,7 @@ impl Api {
     /// every target.
     async fn scope(&self, tenant: &str, scan_id: &str) -> Result<Vec<ScanRow>, Status> {
         if scan_id.is_empty() {
-            return self
-                .shared
-                .store
-                .latest_scans(tenant)
-                .await
-                .map_err(internal);
+            return self.shared.latest_scans(tenant).await.map_err(internal);
         }
         match self
             .shared

@@ -79,6 +79,27 @@ impl Shared {
     }
 }
 
+impl Shared {
+    /// The latest scan of each of the tenant's configured targets (all targets with history when
+    /// this replica's configuration lists none, e.g. a read-only replica): a target removed from
+    /// the configuration stops appearing in "latest" views, while its history stays listable.
+    pub async fn latest_scans(&self, tenant: &str) -> Result<Vec<store::ScanRow>, String> {
+        let scans = self.store.latest_scans(tenant).await?;
+        let configured: Vec<&str> = self
+            .config
+            .tenant(tenant)
+            .map(|t| t.targets.iter().map(|g| g.name.as_str()).collect())
+            .unwrap_or_default();
+        if configured.is_empty() {
+            return Ok(scans);
+        }
+        Ok(scans
+            .into_iter()
+            .filter(|s| configured.contains(&s.target.as_str()))
+            .collect())
+    }
+}
+
 fn default_replica() -> String {
     let host = std::fs::read_to_string("/etc/hostname")
         .ok()

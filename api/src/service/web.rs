@@ -91,7 +91,7 @@ async fn latest_report(shared: &Shared, tenant: &str) -> Result<Value, String> {
     let mut errors = Vec::new();
     let mut by_severity: BTreeMap<String, u64> = BTreeMap::new();
     let mut objects = 0;
-    for s in shared.store.latest_scans(tenant).await? {
+    for s in shared.latest_scans(tenant).await? {
         for (name, summary, comp) in shared.store.clusters(&s.id).await? {
             objects += summary.get("objects").and_then(Value::as_u64).unwrap_or(0);
             for e in summary
