@@ -1334,13 +1334,7 @@ fn ms(t: &str) -> i64 {
     let n = |a: usize, b: usize| t[a..b].parse::<i64>().expect("digits");
     let (y, mo, d) = (n(0, 4), n(5, 7), n(8, 10));
     let (h, mi, s, f) = (n(11, 13), n(14, 16), n(17, 19), n(20, 23));
-    let y2 = if mo <= 2 { y - 1 } else { y };
-    let era = y2.div_euclid(400);
-    let yoe = y2 - era * 400;
-    let mp = (mo + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
+    let days = kspm_engine::civil::to_days(y, mo, d);
     ((days * 86400 + h * 3600 + mi * 60 + s) * 1000) + f
 }
 

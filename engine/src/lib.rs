@@ -5,6 +5,7 @@
 //! rendered by [`render`]. Nothing here does I/O.
 
 pub mod checks;
+pub mod civil;
 pub mod cloud;
 pub mod compliance;
 pub mod controls;

@@ -63,16 +63,7 @@ fn encode(s: &str) -> String {
 
 /// `YYYYMMDD'T'HHMMSS'Z'` for Unix seconds (UTC).
 fn amz_date(unix: i64) -> String {
-    let (days, rem) = (unix.div_euclid(86_400), unix.rem_euclid(86_400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
+    let ((y, m, d), rem) = kspm_engine::civil::from_unix(unix);
     format!(
         "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z",
         rem / 3600,
@@ -209,13 +200,7 @@ fn parse_amz_date(s: &str) -> Option<i64> {
     let n = |a: usize, b: usize| s.get(a..b)?.parse::<i64>().ok();
     let (y, m, d) = (n(0, 4)?, n(4, 6)?, n(6, 8)?);
     let (h, mi, sec) = (n(9, 11)?, n(11, 13)?, n(13, 15)?);
-    let y2 = if m <= 2 { y - 1 } else { y };
-    let era = y2.div_euclid(400);
-    let yoe = y2 - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    Some((era * 146_097 + doe - 719_468) * 86_400 + h * 3600 + mi * 60 + sec)
+    Some(kspm_engine::civil::to_days(y, m, d) * 86_400 + h * 3600 + mi * 60 + sec)
 }
 
 #[cfg(test)]
