@@ -9,6 +9,12 @@ use tonic::{Request, Status};
 #[derive(Debug, Clone)]
 pub struct TenantName(pub String);
 
+/// The token of an `Authorization: Bearer <token>` header value (scheme case-insensitive).
+pub fn bearer_token(header: &str) -> Option<&str> {
+    let (scheme, token) = header.trim().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
 /// The interceptor: attaches the caller's tenant or refuses with `Unauthenticated`.
 pub fn interceptor(
     config: Arc<Config>,
@@ -25,9 +31,9 @@ pub fn interceptor(
                     "missing credentials: send `authorization: Bearer <token>`",
                 ));
             }
-            Some(h) => match h.split_once(' ') {
-                Some((scheme, t)) if scheme.eq_ignore_ascii_case("bearer") => t.trim(),
-                _ => {
+            Some(h) => match bearer_token(h) {
+                Some(t) => t,
+                None => {
                     return Err(Status::unauthenticated(
                         "the authorization header must be `Bearer <token>`",
                     ));

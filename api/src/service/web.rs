@@ -38,14 +38,10 @@ fn error(status: StatusCode, message: &str) -> Response<Body> {
 }
 
 fn tenant(shared: &Shared, req: &Request<Incoming>) -> Option<String> {
-    let h = req.headers().get("authorization")?.to_str().ok()?.trim();
-    let (scheme, token) = h.split_once(' ')?;
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        return None;
-    }
+    let token = super::auth::bearer_token(req.headers().get("authorization")?.to_str().ok()?)?;
     shared
         .config
-        .tenant_for_token(token.trim())
+        .tenant_for_token(token)
         .map(|t| t.name.clone())
 }
 
