@@ -69,6 +69,27 @@ pub fn canonical_arn(arn: &str) -> String {
     arn.to_string()
 }
 
+impl CallerIdentity {
+    /// A username or group template filled in for this caller: `{{AccountID}}`,
+    /// `{{SessionName}}` (with `@` replaced by `-`, as the authenticator does),
+    /// `{{SessionNameRaw}}` and `{{EC2PrivateDNSName}}` (left as is when unknown).
+    pub fn render(&self, template: &str) -> String {
+        let canonical = canonical_arn(&self.arn);
+        let account = account_of(&canonical).unwrap_or("");
+        let session = session_of(&self.arn).unwrap_or("");
+        template
+            .replace("{{AccountID}}", account)
+            .replace("{{SessionNameRaw}}", session)
+            .replace("{{SessionName}}", &session.replace('@', "-"))
+            .replace(
+                "{{EC2PrivateDNSName}}",
+                self.ec2_private_dns
+                    .as_deref()
+                    .unwrap_or("{{EC2PrivateDNSName}}"),
+            )
+    }
+}
+
 fn account_of(arn: &str) -> Option<&str> {
     arn.split(':').nth(4).filter(|a| !a.is_empty())
 }
@@ -193,29 +214,15 @@ impl AwsAuth {
         };
         let found = lookup(true).or_else(|| lookup(false));
         let account = account_of(&canonical).unwrap_or("");
-        let session_raw = session_of(&caller.arn).unwrap_or("");
-        let render = |t: &str| {
-            t.replace("{{AccountID}}", account)
-                .replace("{{SessionNameRaw}}", session_raw)
-                // The authenticator replaces `@` in session names ({{SessionName}} only).
-                .replace("{{SessionName}}", &session_raw.replace('@', "-"))
-                .replace(
-                    "{{EC2PrivateDNSName}}",
-                    caller
-                        .ec2_private_dns
-                        .as_deref()
-                        .unwrap_or("{{EC2PrivateDNSName}}"),
-                )
-        };
         if let Some(m) = found {
             let username = if m.username.is_empty() {
                 canonical.clone()
             } else {
-                render(&m.username)
+                caller.render(&m.username)
             };
             return Some(K8sIdentity {
                 username,
-                groups: m.groups.iter().map(|g| render(g)).collect(),
+                groups: m.groups.iter().map(|g| caller.render(g)).collect(),
             });
         }
         self.accounts

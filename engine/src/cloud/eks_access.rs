@@ -265,18 +265,6 @@ pub fn identity(
             .iter()
             .find(|e| canonical_arn(&e.principal_arn) == canonical || e.principal_arn == caller.arn)
         {
-            let session = caller.arn.rsplit('/').next().unwrap_or("");
-            let render = |t: &str| {
-                t.replace("{{SessionName}}", &session.replace('@', "-"))
-                    .replace("{{SessionNameRaw}}", session)
-                    .replace(
-                        "{{EC2PrivateDNSName}}",
-                        caller
-                            .ec2_private_dns
-                            .as_deref()
-                            .unwrap_or("{{EC2PrivateDNSName}}"),
-                    )
-            };
             let mut groups: Vec<String> = e.groups.clone();
             groups.push(entry_group(e));
             if e.kind.starts_with("EC2") {
@@ -286,7 +274,7 @@ pub fn identity(
                 ]);
             }
             return Some(K8sIdentity {
-                username: render(&e.username),
+                username: caller.render(&e.username),
                 groups,
             });
         }
