@@ -589,21 +589,15 @@ impl PostureService for Api {
         let shared = self.shared.clone();
         let (tx, rx) = tokio::sync::mpsc::channel(256);
         tokio::spawn(async move {
-            let mut wake = shared.committed.subscribe();
-            let mut stopping = shared.stopping.subscribe();
-            let mut follower = match super::store::ScanFollower::start(&shared.store, &tenant).await
-            {
+            let mut feed = match super::ScanFeed::start(&shared, &tenant).await {
                 Ok(f) => f,
                 Err(e) => {
                     let _ = tx.send(Err(internal(e))).await;
                     return;
                 }
             };
-            loop {
-                if *stopping.borrow() {
-                    return;
-                }
-                let scans = match follower.poll(&shared.store).await {
+            while let Some(batch) = feed.next(&shared, tx.closed()).await {
+                let scans = match batch {
                     Ok(s) => s,
                     Err(e) => {
                         let _ = tx.send(Err(internal(e))).await;
@@ -623,13 +617,6 @@ impl PostureService for Api {
                             return;
                         }
                     }
-                }
-                // Woken by a local commit at once; scans by other replicas within a second.
-                tokio::select! {
-                    _ = wake.changed() => {}
-                    _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
-                    _ = tx.closed() => return,
-                    _ = stopping.changed() => return,
                 }
             }
         });

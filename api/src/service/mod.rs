@@ -100,6 +100,56 @@ impl Shared {
     }
 }
 
+/// One event stream's view of the tenant's commits: new scans as they are committed (by this
+/// replica — woken at once — or another, seen within a second), until the service stops.
+pub struct ScanFeed {
+    follower: store::ScanFollower,
+    wake: watch::Receiver<u64>,
+    stopping: watch::Receiver<bool>,
+    polled: bool,
+}
+
+impl ScanFeed {
+    /// Starts at now: scans already committed are not delivered.
+    pub async fn start(shared: &Shared, tenant: &str) -> Result<ScanFeed, String> {
+        Ok(ScanFeed {
+            wake: shared.committed.subscribe(),
+            stopping: shared.stopping.subscribe(),
+            follower: store::ScanFollower::start(&shared.store, tenant).await?,
+            polled: false,
+        })
+    }
+
+    /// The next non-empty batch of new scans (or a database error); `None` once the service
+    /// stops or `closed` (the client going away) resolves.
+    pub async fn next(
+        &mut self,
+        shared: &Shared,
+        closed: impl std::future::Future<Output = ()>,
+    ) -> Option<Result<Vec<store::ScanRow>, String>> {
+        tokio::pin!(closed);
+        loop {
+            // Every poll but the first waits for a commit (or a second) first.
+            if self.polled {
+                tokio::select! {
+                    _ = self.wake.changed() => {}
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    _ = self.stopping.changed() => return None,
+                    _ = &mut closed => return None,
+                }
+            }
+            self.polled = true;
+            if *self.stopping.borrow() {
+                return None;
+            }
+            match self.follower.poll(&shared.store).await {
+                Ok(scans) if scans.is_empty() => {}
+                other => return Some(other),
+            }
+        }
+    }
+}
+
 fn default_replica() -> String {
     let host = std::fs::read_to_string("/etc/hostname")
         .ok()

@@ -4,8 +4,8 @@
 //! page itself holds no data).
 
 use super::grpc::drift_between;
-use super::store::{ScanFollower, ScanRow};
-use super::{convert, Shared};
+use super::store::ScanRow;
+use super::{convert, ScanFeed, Shared};
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::{combinators::BoxBody, BodyExt, Full, StreamBody};
@@ -172,9 +172,7 @@ fn scan_json(s: &ScanRow) -> Value {
 fn events(shared: Arc<Shared>, tenant: String) -> Response<Body> {
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Frame<Bytes>, Infallible>>(16);
     tokio::spawn(async move {
-        let mut wake = shared.committed.subscribe();
-        let mut stopping = shared.stopping.subscribe();
-        let Ok(mut follower) = ScanFollower::start(&shared.store, &tenant).await else {
+        let Ok(mut feed) = ScanFeed::start(&shared, &tenant).await else {
             return;
         };
         if tx
@@ -184,23 +182,13 @@ fn events(shared: Arc<Shared>, tenant: String) -> Response<Body> {
         {
             return;
         }
-        loop {
-            if *stopping.borrow() {
-                return;
-            }
-            if let Ok(scans) = follower.poll(&shared.store).await {
-                for s in scans {
-                    let msg = format!("event: scan\ndata: {}\n\n", scan_json(&s));
-                    if tx.send(Ok(Frame::data(Bytes::from(msg)))).await.is_err() {
-                        return;
-                    }
+        // A failed poll is retried on the next wake-up; the page reloads on every event anyway.
+        while let Some(batch) = feed.next(&shared, tx.closed()).await {
+            for s in batch.unwrap_or_default() {
+                let msg = format!("event: scan\ndata: {}\n\n", scan_json(&s));
+                if tx.send(Ok(Frame::data(Bytes::from(msg)))).await.is_err() {
+                    return;
                 }
-            }
-            tokio::select! {
-                _ = wake.changed() => {}
-                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                _ = stopping.changed() => return,
-                _ = tx.closed() => return,
             }
         }
     });
