@@ -1,6 +1,7 @@
 //! `kspm diff OLD NEW`: drift between two snapshots (findings, attack paths and posture changes)
 //! or two JSON reports (findings and attack paths; reports carry no posture digest).
 
+use crate::json::list;
 use kspm_engine::drift::{self, finding_key_json as finding_key, Change, Facts};
 use kspm_engine::report::parallel_map;
 use kspm_engine::{assemble, evaluate_cluster_result, ScanOptions};
@@ -88,13 +89,6 @@ pub fn load(path: &Path, options: &ScanOptions) -> Result<Side, String> {
         report: serde_json::to_value(&report).map_err(|e| e.to_string())?,
         facts: Some(facts),
     })
-}
-
-fn list<'a>(r: &'a Value, k: &str) -> &'a [Value] {
-    r.get(k)
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or(&[])
 }
 
 /// Compares two sides.

@@ -7,6 +7,7 @@
 //! [`MAX_DETAILED_FINDINGS`] the lowest-ranked findings are aggregated per check and cluster, so
 //! the page stays a few MB and responsive on very large fleets; the page says so.
 
+use crate::json::{list as arr, str_at as s};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
@@ -17,17 +18,6 @@ const CYTOSCAPE: &str = include_str!(concat!(env!("OUT_DIR"), "/cytoscape.min.js
 const TEMPLATE: &str = include_str!("../../web/src/report.html");
 const STYLE: &str = include_str!("../../web/src/style.css");
 const APP: &str = include_str!("../../web/src/app.js");
-
-fn s<'a>(v: &'a Value, k: &str) -> &'a str {
-    v.get(k).and_then(Value::as_str).unwrap_or("")
-}
-
-fn arr<'a>(v: &'a Value, k: &str) -> &'a [Value] {
-    v.get(k)
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or(&[])
-}
 
 fn truncate(text: &str, max: usize) -> String {
     if text.len() <= max {

@@ -4,6 +4,7 @@
 
 pub mod diff;
 pub mod html;
+pub mod json;
 pub mod pipeline;
 pub mod service;
 pub mod watch;

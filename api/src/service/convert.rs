@@ -6,7 +6,7 @@ use serde_json::Value;
 use tonic::Status;
 
 fn s(v: &Value, k: &str) -> String {
-    v.get(k).and_then(Value::as_str).unwrap_or("").to_string()
+    crate::json::str_at(v, k).to_string()
 }
 
 /// Severity name to protobuf enum.

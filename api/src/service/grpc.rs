@@ -381,7 +381,7 @@ impl PostureService for Api {
         let mut all = Vec::new();
         for s in self.scope(&tenant, &r.scan_id).await? {
             for p in self.shared.store.paths(&s.id).await.map_err(internal)? {
-                let str_of = |k: &str| p.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+                let str_of = |k: &str| crate::json::str_at(&p, k);
                 let keep = (r.cluster.is_empty() || str_of("cluster") == r.cluster)
                     && (r.target.is_empty() || str_of("target") == r.target)
                     && (r.technique.is_empty()

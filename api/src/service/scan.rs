@@ -138,13 +138,7 @@ pub fn record(
     let collect_errors = unreached;
     let report = assemble(results, &fleet_errors);
     let report_json = serde_json::to_value(&report).unwrap_or(Value::Null);
-    let empty = Vec::new();
-    let arr = |k: &str| {
-        report_json
-            .get(k)
-            .and_then(Value::as_array)
-            .unwrap_or(&empty)
-    };
+    let arr = |k: &str| crate::json::list(&report_json, k);
     for rec in &mut records {
         let of_cluster = |v: &&Value| v.get("cluster").and_then(Value::as_str) == Some(&rec.name);
         let summary = arr("clusters")
@@ -197,8 +191,8 @@ pub fn record(
         finished_at,
         replica: replica.to_string(),
         clusters: records,
-        findings: arr("findings").clone(),
-        paths: arr("attack_paths").clone(),
+        findings: arr("findings").to_vec(),
+        paths: arr("attack_paths").to_vec(),
         errors: (arr("errors").len() + collect_errors.len()) as i64,
     }
 }

@@ -275,7 +275,7 @@ impl Store {
             .map_err(db)?;
         }
         for (seq, f) in s.findings.iter().enumerate() {
-            let str_of = |k: &str| f.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+            let str_of = |k: &str| crate::json::str_at(f, k).to_string();
             let controls: String = f
                 .get("controls")
                 .and_then(Value::as_array)
@@ -312,7 +312,7 @@ impl Store {
             return Err("scan abandoned (fault injected)".into());
         }
         for (seq, p) in s.paths.iter().enumerate() {
-            let str_of = |k: &str| p.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+            let str_of = |k: &str| crate::json::str_at(p, k).to_string();
             sqlx::query(&format!(
                 "INSERT INTO paths (scan_id, seq, path_id, cluster, target, body) VALUES ({})",
                 params(1, 6)

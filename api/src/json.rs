@@ -1,0 +1,16 @@
+//! Reading report JSON (as rendered, stored or fetched): absent or mistyped fields read as empty.
+
+use serde_json::Value;
+
+/// The string at `v[k]`, or `""`.
+pub fn str_at<'a>(v: &'a Value, k: &str) -> &'a str {
+    v.get(k).and_then(Value::as_str).unwrap_or("")
+}
+
+/// The array at `v[k]`, or an empty slice.
+pub fn list<'a>(v: &'a Value, k: &str) -> &'a [Value] {
+    v.get(k)
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+}
