@@ -259,6 +259,40 @@ fn parse_version(s: &str) -> Result<Version, String> {
     s.parse()
 }
 
+/// Cloud discovery.
+#[derive(Args, Clone)]
+struct CloudArgs {
+    /// Discover every EKS cluster the AWS credentials (or the accounts of --config) can see,
+    /// and read each one through its API server with a token minted from IAM.
+    #[arg(long)]
+    aws: bool,
+    /// A kspm.toml whose [aws] section lists accounts (role_arn, external_id) and regions.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// AWS region to scan (repeatable; default: the config's, else every enabled region).
+    #[arg(long = "aws-region")]
+    aws_regions: Vec<String>,
+}
+
+impl CloudArgs {
+    fn aws_options(&self) -> Result<Option<kspm_collectors::cloud::aws::AwsOptions>> {
+        if !self.aws {
+            if self.config.is_some() || !self.aws_regions.is_empty() {
+                bail!("--config and --aws-region need --aws (GKE and AKS discovery are not implemented yet)");
+            }
+            return Ok(None);
+        }
+        let mut section = match &self.config {
+            Some(p) => kspm_api::cloud::load_aws_section(p).map_err(anyhow::Error::msg)?,
+            None => Default::default(),
+        };
+        if !self.aws_regions.is_empty() {
+            section.regions = self.aws_regions.clone();
+        }
+        Ok(Some(section.options()))
+    }
+}
+
 /// How to reach a live cluster.
 #[derive(Args, Clone)]
 struct LiveArgs {
@@ -358,6 +392,8 @@ struct DiffArgs {
 struct CollectArgs {
     #[command(flatten)]
     live: LiveArgs,
+    #[command(flatten)]
+    cloud: CloudArgs,
     /// Directory to write the snapshot to.
     #[arg(long)]
     out: PathBuf,
@@ -367,10 +403,12 @@ struct CollectArgs {
 struct ScanArgs {
     /// Snapshot paths: cluster directories, manifest files or fleet directories (optional with
     /// --kubeconfig/--context, which scan a live cluster).
-    #[arg(required_unless_present_any = ["kubeconfig", "context"])]
+    #[arg(required_unless_present_any = ["kubeconfig", "context", "aws"])]
     paths: Vec<PathBuf>,
     #[command(flatten)]
     live: LiveArgs,
+    #[command(flatten)]
+    cloud: CloudArgs,
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
     format: OutputFormat,
@@ -444,6 +482,20 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Serve(args) => serve(args),
         Command::Diff(args) => diff(args),
         Command::Collect(args) => {
+            if let Some(aws) = args.cloud.aws_options()? {
+                let (n, errors) =
+                    kspm_api::cloud::collect_cloud(&aws, &args.live.options(), &args.out)
+                        .map_err(anyhow::Error::msg)?;
+                for e in &errors {
+                    eprintln!("kspm: {}: {}", e.file, e.message);
+                }
+                eprintln!(
+                    "kspm: wrote {n} cluster(s) to {} ({} could not be read)",
+                    args.out.display(),
+                    errors.len()
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
             let n = kspm_api::pipeline::collect_to(&args.live.options(), &args.out)
                 .map_err(anyhow::Error::msg)?;
             eprintln!("kspm: wrote {n} objects to {}", args.out.display());
@@ -497,7 +549,10 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
         allowed_registries: args.allowed_registries.clone(),
         today: Some(kspm_api::pipeline::today_utc()),
     };
-    let outcome = if args.live.wanted() {
+    let outcome = if let Some(aws) = args.cloud.aws_options()? {
+        kspm_api::cloud::scan_cloud(&aws, &args.live.options(), &args.paths, &options)
+            .map_err(anyhow::Error::msg)?
+    } else if args.live.wanted() {
         kspm_api::pipeline::scan_live(&args.live.options(), &args.paths, &options)
             .map_err(anyhow::Error::msg)?
     } else {

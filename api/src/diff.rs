@@ -4,7 +4,7 @@
 use crate::json::list;
 use kspm_engine::drift::{self, finding_key_json as finding_key, Change, Facts};
 use kspm_engine::report::parallel_map;
-use kspm_engine::{assemble, evaluate_cluster_result, ScanOptions};
+use kspm_engine::{assemble_fleet, evaluate_cluster_result, ScanOptions};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -84,7 +84,9 @@ pub fn load(path: &Path, options: &ScanOptions) -> Result<Side, String> {
         (result, (cluster.info.name.clone(), facts))
     });
     let (results, facts): (Vec<_>, BTreeMap<_, _>) = per.into_iter().unzip();
-    let report = assemble(results, &plan.errors);
+    let (cloud, mut errors) = kspm_collectors::files::load_fleet_cloud(&plan);
+    errors.extend(plan.errors);
+    let report = assemble_fleet(results, &errors, &cloud);
     Ok(Side {
         report: serde_json::to_value(&report).map_err(|e| e.to_string())?,
         facts: Some(facts),

@@ -2,6 +2,7 @@
 //! continuous watch engine ([`watch`]), and `kspm serve` ([`service`]): the gRPC API, the leased
 //! scan scheduler and scan history in SQLite or PostgreSQL.
 
+pub mod cloud;
 pub mod diff;
 pub mod html;
 pub mod json;

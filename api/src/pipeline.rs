@@ -2,7 +2,7 @@
 
 use kspm_engine::options::ExceptionsFile;
 use kspm_engine::report::parallel_map;
-use kspm_engine::{assemble, evaluate_cluster_result, Report, ScanOptions};
+use kspm_engine::{assemble_fleet, evaluate_cluster_result, Report, ScanOptions};
 use std::path::Path;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -32,7 +32,9 @@ pub fn scan_paths(paths: &[PathBuf], options: &ScanOptions) -> ScanOutcome {
         evaluate_cluster_result(&cluster, options)
     });
     let loaded = Duration::from_nanos(load_ns.into_inner());
-    let report = assemble(results, &plan.errors);
+    let (cloud, mut errors) = kspm_collectors::files::load_fleet_cloud(&plan);
+    errors.extend(plan.errors);
+    let report = assemble_fleet(results, &errors, &cloud);
     info!(
         clusters = report.summary.clusters,
         objects = report.summary.objects,
@@ -87,7 +89,9 @@ pub fn scan_live(
     results.extend(parallel_map(&plan.clusters, |source| {
         evaluate_cluster_result(&kspm_collectors::files::load_source(source), options)
     }));
-    let report = assemble(results, &plan.errors);
+    let (cloud, mut errors) = kspm_collectors::files::load_fleet_cloud(&plan);
+    errors.extend(plan.errors);
+    let report = assemble_fleet(results, &errors, &cloud);
     info!(
         objects = report.summary.objects,
         findings = report.summary.findings,

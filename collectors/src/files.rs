@@ -37,6 +37,8 @@ pub struct Plan {
     pub clusters: Vec<ClusterSource>,
     /// Paths that do not exist or cannot be listed, stray files at a fleet's top.
     pub errors: Vec<LoadError>,
+    /// Fleet-level `cloud/` directories (account, project and subscription data).
+    pub cloud_dirs: Vec<PathBuf>,
 }
 
 /// Works out which clusters the paths hold without reading their objects, so a caller can
@@ -75,9 +77,90 @@ pub fn load_source(src: &ClusterSource) -> ClusterSnapshot {
 /// error entry and the rest is still read.
 pub fn load(paths: &[PathBuf]) -> Snapshot {
     let plan = plan(paths);
+    let (cloud, mut errors) = load_fleet_cloud(&plan);
+    errors.extend(plan.errors);
     Snapshot {
         clusters: plan.clusters.iter().map(load_source).collect(),
-        errors: plan.errors,
+        errors,
+        cloud,
+    }
+}
+
+/// Reads a JSON file; a syntax error names the file, line and column, prefixed by `what`.
+fn read_json(path: &Path, what: &str) -> Result<serde_json::Value, LoadError> {
+    let text = fs::read_to_string(path).map_err(|e| io_error(path, &e))?;
+    serde_json::from_str(&text).map_err(|e| LoadError {
+        file: path_str(path),
+        line: Some(e.line()),
+        column: Some(e.column()),
+        message: format!(
+            "{what}: {}",
+            e.to_string().split(" at line ").next().unwrap_or("")
+        ),
+    })
+}
+
+/// Reads the plan's fleet-level `cloud/` directories.
+pub fn load_fleet_cloud(plan: &Plan) -> (Vec<kspm_engine::Object>, Vec<LoadError>) {
+    let mut objects = Vec::new();
+    let mut errors = Vec::new();
+    for dir in &plan.cloud_dirs {
+        read_cloud_dir(dir, &mut objects, &mut errors);
+    }
+    (objects, errors)
+}
+
+/// Reads every `*.json` under a `cloud/` directory as provider documents (see
+/// [`kspm_engine::cloud::documents::objects_from_document`]); what is not one becomes an error
+/// naming the file.
+pub fn read_cloud_dir(
+    dir: &Path,
+    objects: &mut Vec<kspm_engine::Object>,
+    errors: &mut Vec<LoadError>,
+) {
+    if !dir.is_dir() {
+        return;
+    }
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        match sorted_entries(&d) {
+            Ok(entries) => {
+                for p in entries {
+                    if is_hidden(&p) {
+                        continue;
+                    }
+                    if p.is_dir() {
+                        stack.push(p);
+                    } else if p.extension().is_some_and(|x| x == "json") {
+                        files.push(p);
+                    }
+                }
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    files.sort();
+    for (page, path) in files.iter().enumerate() {
+        let file = path_str(path);
+        let value = read_json(path, "invalid JSON");
+        let source = kspm_engine::object::Source {
+            file: file.clone(),
+            line: Some(1),
+        };
+        match value.and_then(|v| {
+            kspm_engine::cloud::documents::objects_from_document(v, &source, page).map_err(|m| {
+                LoadError {
+                    file: file.clone(),
+                    line: None,
+                    column: None,
+                    message: m,
+                }
+            })
+        }) {
+            Ok(o) => objects.extend(o),
+            Err(e) => errors.push(e),
+        }
     }
 }
 
@@ -159,6 +242,9 @@ fn plan_path(path: &Path, plan: &mut Plan) {
     };
     if subdirs.iter().any(|d| has_info_file(d)) {
         debug!(path = %path_str(path), clusters = subdirs.len(), "reading fleet");
+        if path.join("cloud").is_dir() {
+            plan.cloud_dirs.push(path.join("cloud"));
+        }
         for dir in subdirs {
             plan.clusters.push(dir_source(&dir));
         }
@@ -239,6 +325,11 @@ pub fn load_cluster_dir(dir: &Path) -> ClusterSnapshot {
         read_info(&info_path, &mut cluster);
     }
     read_kubelet_configs(&dir.join("kubelet"), &mut cluster);
+    read_cloud_dir(
+        &dir.join("cloud"),
+        &mut cluster.objects,
+        &mut cluster.errors,
+    );
     let mut files = Vec::new();
     let mut visited = HashSet::new();
     walk(dir, true, &mut files, &mut visited, &mut cluster.errors);
@@ -273,19 +364,7 @@ fn read_kubelet_configs(dir: &Path, cluster: &mut ClusterSnapshot) {
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let parsed = fs::read_to_string(&path)
-            .map_err(|e| io_error(&path, &e))
-            .and_then(|text| {
-                serde_json::from_str::<serde_json::Value>(&text).map_err(|e| LoadError {
-                    file: file.clone(),
-                    line: Some(e.line()),
-                    column: Some(e.column()),
-                    message: format!(
-                        "invalid kubelet configz JSON: {}",
-                        e.to_string().split(" at line ").next().unwrap_or("")
-                    ),
-                })
-            });
+        let parsed = read_json(&path, "invalid kubelet configz JSON");
         let value = match parsed {
             Ok(v) => v,
             Err(e) => {
@@ -502,7 +581,7 @@ mod tests {
         write(
             t.path(),
             "one/cloud/describe-cluster.json",
-            "{\"cluster\": {}}",
+            "{\"cluster\": {\"name\": \"prod\"}}",
         );
         write(t.path(), "one/.hidden/x.yaml", NS);
         write(t.path(), "two/kspm-cluster.yaml", "provider: gke\n");
@@ -517,7 +596,9 @@ mod tests {
         assert_eq!(s.clusters.len(), 2);
         assert_eq!(s.clusters[0].info.name, "prod");
         assert_eq!(s.clusters[0].info.version(), Some((1, 31)));
-        assert_eq!(s.clusters[0].objects.len(), 1);
+        // The Namespace, and the cluster's DescribeCluster output as a synthetic object.
+        assert_eq!(s.clusters[0].objects.len(), 2);
+        assert_eq!(s.clusters[0].objects[0].kind, "EksCluster");
         assert!(
             s.clusters[0].errors.is_empty(),
             "{:?}",
@@ -525,6 +606,36 @@ mod tests {
         );
         assert_eq!(s.clusters[1].info.name, "two");
         assert_eq!(s.clusters[1].objects.len(), 1);
+    }
+
+    #[test]
+    fn cloud_documents_of_clusters_and_fleets() {
+        let t = tempfile::tempdir().expect("tmp");
+        write(t.path(), "one/kspm-cluster.yaml", "provider: eks\n");
+        write(t.path(), "one/cloud/nodegroups/ng1.json", "{\"nodegroup\": {\"nodegroupName\": \"ng1\", \"nodeRole\": \"arn:aws:iam::111122223333:role/node\"}}");
+        write(t.path(), "one/cloud/broken.json", "{\"cluster\": \n  {,}}");
+        write(t.path(), "one/cloud/unknown.json", "{\"Clusters\": []}");
+        write(t.path(), "one/cloud/notes.txt", "not read");
+        write(
+            t.path(),
+            "cloud/aws/111122223333/gaad.json",
+            "{\"RoleDetailList\": [{\"Arn\": \"arn:aws:iam::111122223333:role/node\"}]}",
+        );
+        let s = load(&[t.path().to_path_buf()]);
+        assert_eq!(s.clusters.len(), 1, "the fleet's cloud/ is not a cluster");
+        let c = &s.clusters[0];
+        assert_eq!(c.objects.len(), 1);
+        assert_eq!(c.objects[0].node_ref(), "EksNodegroup:ng1");
+        assert_eq!(c.errors.len(), 2, "{:?}", c.errors);
+        assert!(c.errors[0].file.ends_with("broken.json") && c.errors[0].line == Some(2));
+        assert!(c.errors[1].file.ends_with("unknown.json"));
+        assert!(c.errors[1].message.contains("top-level keys: Clusters"));
+        assert_eq!(s.cloud.len(), 1);
+        assert_eq!(
+            s.cloud[0].node_ref(),
+            "AwsAuthorizationDetails:111122223333:0"
+        );
+        assert!(s.errors.is_empty(), "{:?}", s.errors);
     }
 
     #[test]

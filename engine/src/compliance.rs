@@ -54,6 +54,9 @@ pub struct ComplianceSummary {
     pub controls: Vec<ControlResult>,
 }
 
+/// How the report words a check skipped because the collector could not list a kind it needs.
+pub const COVERAGE_GAP: &str = "the collector could not list";
+
 /// Summarises one cluster's findings per framework. `all_checks` is the whole catalogue;
 /// `skipped` says, per check ID that did not run, why.
 pub fn summarize(
@@ -103,7 +106,17 @@ pub fn summarize(
                     } else {
                         Vec::new()
                     };
-                let (status, n, reason) = if ran.is_empty() {
+                // Input the collector could not read leaves the control unassessed, even if
+                // another of its checks ran on what was read.
+                let gap = checks.iter().find_map(|c| {
+                    skipped
+                        .get(c)
+                        .filter(|why| why.starts_with(COVERAGE_GAP))
+                        .map(String::as_str)
+                });
+                let (status, n, reason) = if let Some(why) = gap {
+                    ("not_assessable", 0, Some(why.to_string()))
+                } else if ran.is_empty() {
                     let why = match manual {
                         Some(m) => m.to_string(),
                         None if checks.is_empty() => "no check covers it yet".to_string(),

@@ -27,6 +27,8 @@ pub mod snapshot;
 pub use object::Object;
 pub use options::ScanOptions;
 pub use parse::LoadError;
-pub use report::{assemble, evaluate, evaluate_cluster_result, evaluate_with, Finding, Report};
+pub use report::{
+    assemble, assemble_fleet, evaluate, evaluate_cluster_result, evaluate_with, Finding, Report,
+};
 pub use severity::Severity;
 pub use snapshot::{ClusterInfo, ClusterSnapshot, Provider, Snapshot};

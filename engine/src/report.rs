@@ -221,12 +221,22 @@ pub fn evaluate_with(snapshot: &Snapshot, options: &ScanOptions) -> Report {
     let catalogue = checks::catalogue();
     // Clusters are independent until their graphs are joined: evaluate them on every core.
     let results = parallel_map(&snapshot.clusters, |c| evaluate_one(c, &catalogue, options));
-    assemble(results, &snapshot.errors)
+    assemble_fleet(results, &snapshot.errors, &snapshot.cloud)
 }
 
 /// Joins per-cluster results (in fleet order) and the fleet-level load errors into a report:
 /// one attack graph across the fleet, paths, blast radius, ordering and totals.
 pub fn assemble(results: Vec<ClusterResult>, fleet_errors: &[LoadError]) -> Report {
+    assemble_fleet(results, fleet_errors, &[])
+}
+
+/// As [`assemble`], with fleet-level cloud documents (`cloud/aws/<account>/` of a fleet): the
+/// IAM of every account joins the clusters' graphs (see [`crate::graph::cloud`]).
+pub fn assemble_fleet(
+    results: Vec<ClusterResult>,
+    fleet_errors: &[LoadError],
+    fleet_cloud: &[crate::Object],
+) -> Report {
     let mut suppressed = Vec::new();
     let mut findings = Vec::new();
     let mut clusters = Vec::new();
@@ -238,7 +248,9 @@ pub fn assemble(results: Vec<ClusterResult>, fleet_errors: &[LoadError]) -> Repo
     let mut graph = AttackGraph::default();
     let mut binding_subjects: std::collections::HashMap<(String, String), Vec<String>> =
         std::collections::HashMap::new();
+    let mut eks = Vec::new();
     for r in results {
+        eks.extend(r.cloud);
         graph.absorb(r.graph);
         binding_subjects.extend(r.binding_subjects);
         suppressed.extend(r.suppressed);
@@ -247,6 +259,7 @@ pub fn assemble(results: Vec<ClusterResult>, fleet_errors: &[LoadError]) -> Repo
         errors.extend(r.errors);
         findings.extend(r.findings);
     }
+    errors.extend(cloud_bridges(&mut graph, &eks, fleet_cloud));
     let index = graph.index();
     let all_paths = index.attack_paths();
     let path_count = all_paths.len();
@@ -358,6 +371,86 @@ pub fn assemble(results: Vec<ClusterResult>, fleet_errors: &[LoadError]) -> Repo
     }
 }
 
+/// The fleet's joined attack graph and what the cloud pass reported (for tests and queries
+/// that need the graph itself rather than the report).
+pub fn fleet_graph(snapshot: &Snapshot, options: &ScanOptions) -> (AttackGraph, Vec<ReportError>) {
+    let catalogue = checks::catalogue();
+    let mut graph = AttackGraph::default();
+    let mut eks = Vec::new();
+    for c in &snapshot.clusters {
+        let r = evaluate_one(c, &catalogue, options);
+        eks.extend(r.cloud);
+        graph.absorb(r.graph);
+    }
+    let errors = cloud_bridges(&mut graph, &eks, &snapshot.cloud);
+    (graph, errors)
+}
+
+/// Joins the EKS clusters to the IAM of every scanned account (fleet documents and those in the
+/// clusters' own `cloud/` directories); returns what could not be read or verified.
+fn cloud_bridges(
+    graph: &mut AttackGraph,
+    eks: &[crate::cloud::eks::EksFacts],
+    fleet_cloud: &[crate::Object],
+) -> Vec<ReportError> {
+    use crate::cloud::documents::{details_account, spec, AWS_AUTHORIZATION_DETAILS};
+    let mut pages: BTreeMap<String, Vec<serde_json::Value>> = BTreeMap::new();
+    let mut origins: BTreeMap<String, String> = BTreeMap::new();
+    for o in fleet_cloud
+        .iter()
+        .filter(|o| o.kind == AWS_AUTHORIZATION_DETAILS)
+    {
+        let acct = details_account(o).to_string();
+        origins
+            .entry(acct.clone())
+            .or_insert_with(|| o.source.file.clone());
+        pages.entry(acct).or_default().push(spec(o).clone());
+    }
+    for f in eks {
+        for (acct, page) in &f.gaad_pages {
+            origins
+                .entry(acct.clone())
+                .or_insert_with(|| format!("{} cloud/", f.cluster));
+            pages.entry(acct.clone()).or_default().push(page.clone());
+        }
+    }
+    let mut errors = Vec::new();
+    let accounts: crate::graph::cloud::Accounts = pages
+        .into_iter()
+        .map(|(acct, p)| {
+            let a = crate::cloud::aws_account::Account::from_gaad(&p);
+            let file = origins.get(&acct).cloned().unwrap_or_default();
+            errors.extend(a.errors.iter().map(|e| ReportError {
+                cluster: None,
+                file: file.clone(),
+                line: None,
+                column: None,
+                message: format!("IAM of account {acct}: {e}"),
+            }));
+            (acct, a)
+        })
+        .collect();
+    for f in eks {
+        errors.extend(f.errors.iter().map(|e| ReportError {
+            cluster: Some(f.cluster.clone()),
+            file: "cloud".into(),
+            line: None,
+            column: None,
+            message: e.clone(),
+        }));
+    }
+    for (cluster, note) in graph.add_aws_bridges(eks, &accounts) {
+        errors.push(ReportError {
+            cluster: Some(cluster),
+            file: "cloud".into(),
+            line: None,
+            column: None,
+            message: note,
+        });
+    }
+    errors
+}
+
 /// The first kind a check needs that the collector could not list.
 fn coverage_gap<'g>(check: &checks::Check, gaps: &'g [String]) -> Option<&'g str> {
     const RBAC_KINDS: &[&str] = &["Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"];
@@ -379,6 +472,7 @@ pub struct ClusterResult {
     errors: Vec<ReportError>,
     graph: AttackGraph,
     binding_subjects: Vec<((String, String), Vec<String>)>,
+    cloud: Option<crate::cloud::eks::EksFacts>,
 }
 
 impl ClusterResult {
@@ -400,9 +494,28 @@ fn evaluate_one(
     options: &ScanOptions,
 ) -> ClusterResult {
     let inv = Inventory::new(cluster);
-    let rbac = Rbac::build(&cluster.objects, cluster.info.version().map(|(_, m)| m));
+    let minor = cluster.info.version().map(|(_, m)| m);
+    // EKS access policies are authorized beside RBAC: they join it as synthetic bindings.
+    let access_policies = crate::cloud::eks::access_policy_objects(&inv);
+    let rbac = if access_policies.is_empty() {
+        Rbac::build(&cluster.objects, minor)
+    } else {
+        let mut objects = cluster.objects.clone();
+        objects.extend(access_policies);
+        Rbac::build(&objects, minor)
+    };
     let mut graph = AttackGraph::default();
     graph.build_cluster(cluster, &inv, &rbac);
+    let bound_users: std::collections::BTreeSet<String> = rbac
+        .bindings
+        .iter()
+        .flat_map(|b| b.subjects.iter())
+        .filter_map(|s| match s {
+            crate::rbac::Subject::User { name } => Some(name.clone()),
+            _ => None,
+        })
+        .collect();
+    let cloud = crate::cloud::eks::facts(&inv, bound_users.into_iter().collect());
     let binding_subjects = rbac
         .bindings
         .iter()
@@ -418,7 +531,10 @@ fn evaluate_one(
     let kinds = inv.kind_counts();
     let unevaluated_kinds = kinds
         .iter()
-        .filter(|(k, _)| !EVALUATED_KINDS.contains(&k.as_str()))
+        .filter(|(k, _)| {
+            !EVALUATED_KINDS.contains(&k.as_str())
+                && !crate::cloud::documents::CLOUD_KINDS.contains(&k.as_str())
+        })
         .map(|(k, v)| (k.clone(), *v))
         .collect();
     let mut by_sev = BTreeMap::new();
@@ -447,6 +563,7 @@ fn evaluate_one(
         suppressed,
         graph,
         binding_subjects,
+        cloud,
     }
 }
 
@@ -508,7 +625,10 @@ fn evaluate_cluster(
             continue;
         }
         if let Some(kind) = coverage_gap(check, &cluster.coverage_gaps) {
-            skipped.insert(check.id, format!("the collector could not list {kind}"));
+            skipped.insert(
+                check.id,
+                format!("{} {kind}", crate::compliance::COVERAGE_GAP),
+            );
             continue;
         }
         if let Some(why) = check.needs.missing(&ctx) {

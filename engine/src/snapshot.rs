@@ -92,4 +92,7 @@ pub struct Snapshot {
     pub clusters: Vec<ClusterSnapshot>,
     /// Errors that belong to no cluster (a path that does not exist, an unreadable directory).
     pub errors: Vec<LoadError>,
+    /// Cloud documents that belong to no cluster (a fleet's `cloud/aws/<account>/`), as
+    /// synthetic objects (see [`crate::cloud::documents`]).
+    pub cloud: Vec<Object>,
 }

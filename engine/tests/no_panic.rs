@@ -108,7 +108,7 @@ fn hundreds_of_mutated_manifests_never_panic() {
                 errors: out.errors,
                 ..Default::default()
             }],
-            errors: vec![],
+            ..Default::default()
         };
         let report = evaluate_with(&snapshot, &ScanOptions::default());
         for f in [Format::Table, Format::Json, Format::Sarif] {

@@ -50,6 +50,7 @@ pub struct Logged {
     pub path: String,
     pub query: String,
     pub accept: String,
+    pub authorization: String,
 }
 
 /// Faults to inject.
@@ -474,11 +475,18 @@ fn handle(st: &State, req: Request<hyper::body::Incoming>) -> Response<Body> {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
+    let authorization = req
+        .headers()
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
     st.log.lock().expect("log").push(Logged {
         method: req.method().to_string(),
         path: path.clone(),
         query: query.clone(),
         accept: accept.clone(),
+        authorization,
     });
     if req.method() != http::Method::GET {
         return status(405, "MethodNotAllowed", "the fake API server is read-only");

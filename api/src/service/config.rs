@@ -23,6 +23,15 @@
 //! name = "prod"
 //! kubeconfig = "/etc/kspm/kubeconfig" # optional; default: the usual kubeconfig
 //! context = "prod-eu"
+//!
+//! [[tenant.target]]
+//! name = "aws-org"                    # every EKS cluster these accounts can see
+//! interval = "1h"
+//! [tenant.target.aws]
+//! regions = ["us-east-1", "eu-west-1"]
+//! [[tenant.target.aws.account]]
+//! role_arn = "arn:aws:iam::111122223333:role/KspmReadOnly"
+//! external_id = "..."
 //! ```
 //!
 //! Tokens are stored only as SHA-256 hashes (`printf %s "$TOKEN" | sha256sum`).
@@ -42,6 +51,9 @@ pub struct Config {
     /// Tenants.
     #[serde(default, rename = "tenant")]
     pub tenants: Vec<Tenant>,
+    /// `[aws]` for `kspm scan --aws --config` (the service reads each target's own).
+    #[serde(default)]
+    pub aws: Option<crate::cloud::AwsSection>,
 }
 
 /// `[service]`.
@@ -144,6 +156,9 @@ pub struct Target {
     /// Keep watches on a live cluster between full reads (default true).
     #[serde(default = "yes")]
     pub watch: bool,
+    /// Discover EKS clusters with AWS credentials (`[tenant.target.aws]`, as `[aws]` of
+    /// `kspm scan --aws --config`): every scan reads every cluster the accounts can see.
+    pub aws: Option<crate::cloud::AwsSection>,
 }
 
 fn yes() -> bool {
@@ -157,7 +172,7 @@ fn default_interval() -> String {
 impl Target {
     /// Whether this target is a live cluster (otherwise snapshot paths).
     pub fn is_live(&self) -> bool {
-        self.paths.is_empty()
+        self.paths.is_empty() && self.aws.is_none()
     }
 
     /// The interval as a duration.

@@ -129,7 +129,9 @@ fn resolve(
             Ok(nodes)
         };
     }
+    // Cloud principals and sinks (AwsRole:..., CloudAdmin:aws:...) belong to no cluster.
     g.find(Some(cluster), reference)
+        .or_else(|| g.find(None, reference))
         .map(|i| vec![i])
         .ok_or_else(|| {
             Status::not_found(format!(

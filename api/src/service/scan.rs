@@ -8,7 +8,7 @@ use kspm_collectors::live::{self, http::Limits, LiveOptions};
 use kspm_engine::drift::Facts;
 use kspm_engine::report::ClusterResult;
 use kspm_engine::snapshot::ClusterSnapshot;
-use kspm_engine::{assemble, evaluate_cluster_result, LoadError, ScanOptions};
+use kspm_engine::{evaluate_cluster_result, LoadError, ScanOptions};
 use serde_json::{json, Value};
 
 /// Evaluates one cluster and keeps what the store needs besides the report.
@@ -48,6 +48,8 @@ pub struct Evaluated {
     results: Vec<ClusterResult>,
     records: Vec<ClusterRecord>,
     fleet_errors: Vec<LoadError>,
+    /// Fleet-level cloud documents.
+    fleet_cloud: Vec<kspm_engine::Object>,
     /// Clusters that could not be read at all: (name, why).
     unreached: Vec<(String, String)>,
 }
@@ -78,7 +80,22 @@ pub async fn run(
     let failed = |e: tokio::task::JoinError| format!("evaluation of {} failed: {e}", target.name);
     let started_at = now_ms();
     let mut ev = Evaluated::default();
-    if target.is_live() {
+    if let Some(aws) = &target.aws {
+        // Cloud discovery: every EKS cluster the target's accounts can see.
+        let fleet = crate::cloud::read_fleet(&aws.options(), &live_options(target)).await;
+        let options = options.clone();
+        ev = tokio::task::spawn_blocking(move || {
+            let mut ev = Evaluated::default();
+            for c in &fleet.clusters {
+                ev.add(c, &options);
+            }
+            ev.fleet_cloud = fleet.fleet_cloud;
+            ev.fleet_errors = fleet.errors;
+            ev
+        })
+        .await
+        .map_err(failed)?;
+    } else if target.is_live() {
         match live::collect(&live_options(target)).await {
             Ok(c) => {
                 let options = options.clone();
@@ -108,10 +125,13 @@ pub async fn run(
                 evaluate(&kspm_collectors::files::load_source(source), &options)
             });
             let (results, records) = per.into_iter().unzip();
+            let (fleet_cloud, mut fleet_errors) = kspm_collectors::files::load_fleet_cloud(&plan);
+            fleet_errors.extend(plan.errors);
             Evaluated {
                 results,
                 records,
-                fleet_errors: plan.errors,
+                fleet_errors,
+                fleet_cloud,
                 unreached: Vec::new(),
             }
         })
@@ -133,10 +153,11 @@ pub fn record(
         results,
         mut records,
         fleet_errors,
+        fleet_cloud,
         unreached,
     } = ev;
     let collect_errors = unreached;
-    let report = assemble(results, &fleet_errors);
+    let report = kspm_engine::assemble_fleet(results, &fleet_errors, &fleet_cloud);
     let report_json = serde_json::to_value(&report).unwrap_or(Value::Null);
     let arr = |k: &str| crate::json::list(&report_json, k);
     for rec in &mut records {

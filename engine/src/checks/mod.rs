@@ -1,6 +1,7 @@
 //! The check catalogue. A check is metadata plus a function over a cluster's [`Inventory`];
 //! one family of checks per module, with its tests beside it.
 
+pub mod eks;
 pub mod images;
 pub mod kubelet;
 pub mod maintenance;
@@ -70,6 +71,10 @@ pub enum Needs {
     KubeletConfig,
     /// A configured registry allow-list (`--allowed-registry`).
     AllowedRegistries,
+    /// `aws eks describe-cluster` output (the cluster's `cloud/` directory).
+    EksCluster,
+    /// `aws eks describe-nodegroup` output.
+    EksNodegroups,
 }
 
 impl Needs {
@@ -82,6 +87,16 @@ impl Needs {
                 .of_kind("KubeletConfiguration")
                 .is_empty()
                 .then_some("the snapshot carries no kubelet configz output (kubelet/<node>.json)"),
+            Needs::EksCluster => ctx
+                .inv
+                .of_kind(crate::cloud::documents::EKS_CLUSTER)
+                .is_empty()
+                .then_some("the snapshot carries no EKS DescribeCluster output (cloud/describe-cluster.json)"),
+            Needs::EksNodegroups => ctx
+                .inv
+                .of_kind(crate::cloud::documents::EKS_NODEGROUP)
+                .is_empty()
+                .then_some("the snapshot carries no EKS DescribeNodegroup output (cloud/nodegroups/*.json)"),
             Needs::AllowedRegistries => ctx
                 .options
                 .allowed_registries
@@ -123,6 +138,7 @@ pub fn catalogue() -> Vec<&'static Check> {
         .chain(pod_security::CHECKS.iter())
         .chain(images::CHECKS.iter())
         .chain(kubelet::CHECKS.iter())
+        .chain(eks::CHECKS.iter())
         .chain(maintenance::CHECKS.iter())
         .chain(resources::CHECKS.iter())
         .chain(service_accounts::CHECKS.iter())

@@ -8,10 +8,11 @@ use super::aws_iam::{evaluate, is_admin, trust_allows, Caller, Decision, Policy}
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-/// A role's policies.
+/// A principal's policies: a role's, or (with an empty trust policy) a user's, whose policies
+/// include those of its groups.
 #[derive(Debug, Clone, Default)]
 pub struct Role {
-    /// Role ARN (canonical: no path; the key trusts and aws-auth use).
+    /// Role ARN (canonical: no path; the key trusts and aws-auth use); a user's ARN as is.
     pub arn: String,
     /// The ARN with its path, as IAM reports it (what `Resource` patterns such as
     /// `arn:aws:iam::A:role/ci/*` on `iam:PassRole` match).
@@ -24,11 +25,13 @@ pub struct Role {
     pub boundary: Option<Policy>,
 }
 
-/// An account's roles, from one or more GAAD pages.
+/// An account's roles and users, from one or more GAAD pages.
 #[derive(Debug, Clone, Default)]
 pub struct Account {
     /// Roles by canonical ARN.
     pub roles: BTreeMap<String, Role>,
+    /// Users by ARN (their groups' policies included).
+    pub users: BTreeMap<String, Role>,
     /// Documents that could not be read (role or policy, and why).
     pub errors: Vec<String>,
 }
@@ -41,8 +44,65 @@ fn doc(v: Option<&Value>) -> Result<Policy, String> {
     }
 }
 
+fn list<'a>(page: &'a Value, key: &str) -> impl Iterator<Item = &'a Value> {
+    page.get(key)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+}
+
+fn str_of(v: &Value, key: &str) -> String {
+    v.get(key).and_then(Value::as_str).unwrap_or("").to_string()
+}
+
+/// A principal's inline (`inline_key`) and attached managed policies.
+fn attached(
+    item: &Value,
+    inline_key: &str,
+    managed: &BTreeMap<String, Result<Policy, String>>,
+    who: &str,
+    errors: &mut Vec<String>,
+) -> Vec<Policy> {
+    let mut out = Vec::new();
+    for inline in list(item, inline_key) {
+        match doc(inline.get("PolicyDocument")) {
+            Ok(p) => out.push(p),
+            Err(e) => errors.push(format!("{who} inline policy: {e}")),
+        }
+    }
+    for att in list(item, "AttachedManagedPolicies") {
+        let parn = att.get("PolicyArn").and_then(Value::as_str).unwrap_or("");
+        match managed.get(parn) {
+            Some(Ok(p)) => out.push(p.clone()),
+            Some(Err(e)) => errors.push(format!("{who} policy {parn}: {e}")),
+            // AWS-managed policies are in GAAD only with the `AWSManagedPolicy` filter.
+            None => errors.push(format!("{who} policy {parn}: document not in the export")),
+        }
+    }
+    out
+}
+
+fn boundary(
+    item: &Value,
+    managed: &BTreeMap<String, Result<Policy, String>>,
+    who: &str,
+    errors: &mut Vec<String>,
+) -> Option<Policy> {
+    let b = item
+        .pointer("/PermissionsBoundary/PermissionsBoundaryArn")
+        .and_then(Value::as_str)?;
+    match managed.get(b) {
+        Some(Ok(p)) => Some(p.clone()),
+        _ => {
+            errors.push(format!("{who} boundary {b}: document not in the export"));
+            None
+        }
+    }
+}
+
 impl Account {
-    /// Reads GAAD pages (`RoleDetailList`, `Policies` with `PolicyVersionList`).
+    /// Reads GAAD pages (`RoleDetailList`, `UserDetailList`, `GroupDetailList`, `Policies`
+    /// with `PolicyVersionList`).
     pub fn from_gaad(pages: &[Value]) -> Account {
         let mut acct = Account::default();
         let mut managed: BTreeMap<String, Result<Policy, String>> = BTreeMap::new();
@@ -70,18 +130,17 @@ impl Account {
                 managed.insert(arn, doc(default));
             }
         }
+        let mut groups: BTreeMap<String, Vec<Policy>> = BTreeMap::new();
         for page in pages {
-            for r in page
-                .get("RoleDetailList")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                let full_arn = r
-                    .get("Arn")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_string();
+            for g in list(page, "GroupDetailList") {
+                let name = str_of(g, "GroupName");
+                let policies = attached(g, "GroupPolicyList", &managed, &name, &mut acct.errors);
+                groups.insert(name, policies);
+            }
+        }
+        for page in pages {
+            for r in list(page, "RoleDetailList") {
+                let full_arn = str_of(r, "Arn");
                 let arn = canonical_arn(&full_arn);
                 let mut role = Role {
                     arn: arn.clone(),
@@ -92,48 +151,44 @@ impl Account {
                     Ok(p) => role.trust = p,
                     Err(e) => acct.errors.push(format!("{arn} trust policy: {e}")),
                 }
-                for inline in r
-                    .get("RolePolicyList")
+                role.policies = attached(r, "RolePolicyList", &managed, &arn, &mut acct.errors);
+                role.boundary = boundary(r, &managed, &arn, &mut acct.errors);
+                acct.roles.insert(arn, role);
+            }
+            for u in list(page, "UserDetailList") {
+                let arn = str_of(u, "Arn");
+                let mut user = Role {
+                    arn: arn.clone(),
+                    full_arn: arn.clone(),
+                    ..Default::default()
+                };
+                user.policies = attached(u, "UserPolicyList", &managed, &arn, &mut acct.errors);
+                for g in u
+                    .get("GroupList")
                     .and_then(Value::as_array)
                     .into_iter()
                     .flatten()
                 {
-                    match doc(inline.get("PolicyDocument")) {
-                        Ok(p) => role.policies.push(p),
-                        Err(e) => acct.errors.push(format!("{arn} inline policy: {e}")),
-                    }
-                }
-                for att in r
-                    .get("AttachedManagedPolicies")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                {
-                    let parn = att.get("PolicyArn").and_then(Value::as_str).unwrap_or("");
-                    match managed.get(parn) {
-                        Some(Ok(p)) => role.policies.push(p.clone()),
-                        Some(Err(e)) => acct.errors.push(format!("{arn} policy {parn}: {e}")),
-                        // AWS-managed policies are in GAAD only with the `AWSManagedPolicy` filter.
+                    let name = g.as_str().unwrap_or("");
+                    match groups.get(name) {
+                        Some(ps) => user.policies.extend(ps.iter().cloned()),
                         None => acct
                             .errors
-                            .push(format!("{arn} policy {parn}: document not in the export")),
+                            .push(format!("{arn} group {name}: not in the export")),
                     }
                 }
-                if let Some(b) = r
-                    .pointer("/PermissionsBoundary/PermissionsBoundaryArn")
-                    .and_then(Value::as_str)
-                {
-                    match managed.get(b) {
-                        Some(Ok(p)) => role.boundary = Some(p.clone()),
-                        _ => acct
-                            .errors
-                            .push(format!("{arn} boundary {b}: document not in the export")),
-                    }
-                }
-                acct.roles.insert(arn, role);
+                user.boundary = boundary(u, &managed, &arn, &mut acct.errors);
+                acct.users.insert(arn, user);
             }
         }
         acct
+    }
+
+    /// A role (by any form of its ARN) or a user.
+    pub fn principal(&self, arn: &str) -> Option<&Role> {
+        self.roles
+            .get(&canonical_arn(arn))
+            .or_else(|| self.users.get(arn))
     }
 
     /// Whether the role holds administrator rights (`*` on `*`, boundary applied).

@@ -6,4 +6,35 @@
 pub mod aws_account;
 pub mod aws_auth;
 pub mod aws_iam;
+pub mod documents;
+pub mod eks;
 pub mod eks_access;
+
+/// Every ServiceAccount of a cluster — the objects and those pod templates name — with the
+/// value of `annotation` (the cloud identity it asks for): (namespace, name, annotation).
+pub fn service_accounts(
+    inv: &crate::inventory::Inventory<'_>,
+    annotation: &str,
+) -> Vec<(String, String, Option<String>)> {
+    let mut sas: std::collections::BTreeMap<(String, String), Option<String>> =
+        std::collections::BTreeMap::new();
+    for sa in inv.of_kind("ServiceAccount") {
+        sas.insert(
+            (
+                sa.effective_namespace().unwrap_or("default").to_string(),
+                sa.name.clone(),
+            ),
+            sa.annotations.get(annotation).cloned(),
+        );
+    }
+    for t in inv.pod_templates() {
+        let ns = t
+            .owner
+            .effective_namespace()
+            .unwrap_or("default")
+            .to_string();
+        let name = crate::checks::service_accounts::service_account_name(t.spec).to_string();
+        sas.entry((ns, name)).or_insert(None);
+    }
+    sas.into_iter().map(|((ns, n), a)| (ns, n, a)).collect()
+}

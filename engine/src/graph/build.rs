@@ -209,6 +209,7 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
         self.sinks_and_hubs();
         self.nodes();
         self.workloads();
+        super::cloud::node_roles(self.g, self.name, self.inv, &self.placement);
         self.services_and_exposure();
         self.secrets();
         self.identities();
@@ -383,6 +384,7 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
             })
             .collect();
         let minor = self.rbac.minor_version;
+        let eks_injected = eks_injected_tokens(self.inv);
         for t in self.inv.pod_templates() {
             let ns = t
                 .owner
@@ -495,6 +497,13 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
                         sa,
                         T::CONTAINER_HAS_SA_TOKEN,
                         format!("projected serviceAccountToken volume `{v}` mounted"),
+                    );
+                } else if let Some(why) = eks_injected.get(&(ns.clone(), sa_name.clone())) {
+                    self.g.edge(
+                        ci,
+                        sa,
+                        T::CONTAINER_HAS_SA_TOKEN,
+                        format!("{why}: EKS's pod identity webhook mounts a projected token of {ns}/{sa_name} whatever automountServiceAccountToken says"),
                     );
                 }
                 self.escapes(
@@ -1062,6 +1071,23 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
         for node in self.inv.of_kind("Node") {
             users.insert(format!("system:node:{}", node.name));
         }
+        // Groups EKS maps IAM principals into (aws-auth, access entries): system:masters needs
+        // its node even when no binding names it.
+        if let Some(cm) = crate::cloud::eks::aws_auth_configmap(self.inv) {
+            let parsed = crate::cloud::aws_auth::AwsAuth::from_configmap(cm);
+            groups.extend(
+                parsed
+                    .mappings
+                    .iter()
+                    .flat_map(|m| m.groups.iter().cloned()),
+            );
+        }
+        groups.extend(
+            crate::cloud::eks::access_entries(self.inv)
+                .0
+                .iter()
+                .flat_map(|e| e.groups.iter().cloned()),
+        );
         let authenticated = self.n("Group:system:authenticated", NodeKind::Group);
         let identities_hub = self.n("Identities:*", NodeKind::Hub);
         let users_hub = self.n("Users:*", NodeKind::Hub);
@@ -1955,6 +1981,43 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
 }
 
 /// Host paths a writable mount of which is not a node compromise.
+/// ServiceAccounts whose pods EKS's webhook gives a projected token regardless of
+/// `automountServiceAccountToken`: an `eks.amazonaws.com/role-arn` annotation (IRSA, on EKS
+/// clusters) or a Pod Identity association. Value: why.
+fn eks_injected_tokens(inv: &Inventory<'_>) -> HashMap<(String, String), String> {
+    let mut out = HashMap::new();
+    let eks = inv.cluster.info.provider == Provider::Eks
+        || !inv.of_kind(crate::cloud::documents::EKS_CLUSTER).is_empty();
+    if !eks {
+        return out;
+    }
+    for sa in inv.of_kind("ServiceAccount") {
+        if let Some(role) = sa.annotations.get("eks.amazonaws.com/role-arn") {
+            out.insert(
+                (
+                    sa.effective_namespace().unwrap_or("default").to_string(),
+                    sa.name.clone(),
+                ),
+                format!("ServiceAccount annotated eks.amazonaws.com/role-arn: {role}"),
+            );
+        }
+    }
+    for a in inv.of_kind(crate::cloud::documents::EKS_POD_IDENTITY) {
+        let spec = crate::cloud::documents::spec(a);
+        let key = |k: &str| {
+            spec.get(k)
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string()
+        };
+        out.insert(
+            (key("namespace"), key("serviceAccount")),
+            format!("Pod Identity association {}", a.name),
+        );
+    }
+    out
+}
+
 fn safe_writable(host: &str) -> bool {
     const SAFE: &[&str] = &[
         "/tmp",

@@ -7,6 +7,7 @@
 //! "every pod", "any node") instead of fanning out, so the graph grows linearly with the cluster.
 
 mod build;
+pub mod cloud;
 pub mod paths;
 pub mod techniques;
 

@@ -53,6 +53,8 @@ pub enum Sink {
     AllSecrets,
     /// Root on a node.
     NodeRoot,
+    /// Admin of a cloud account.
+    CloudAdmin,
 }
 
 impl Sink {
@@ -61,6 +63,7 @@ impl Sink {
             Sink::ClusterAdmin => 1.0,
             Sink::AllSecrets => 0.8,
             Sink::NodeRoot => 0.7,
+            Sink::CloudAdmin => 1.0,
         }
     }
 
@@ -70,6 +73,7 @@ impl Sink {
             Sink::ClusterAdmin => "ClusterAdmin",
             Sink::AllSecrets => "AllSecrets",
             Sink::NodeRoot => "NodeRoot",
+            Sink::CloudAdmin => "CloudAdmin",
         }
     }
 }
@@ -89,7 +93,7 @@ pub struct BlastRadius {
 /// Precomputed search state of a graph.
 pub struct PathIndex<'g> {
     graph: &'g AttackGraph,
-    /// (cluster, sink) → distances.
+    /// (cluster, sink) → distances; cloud sinks are keyed by their account (`aws:<id>`).
     distances: BTreeMap<(String, Sink), Distances>,
 }
 
@@ -134,15 +138,18 @@ impl AttackGraph {
         let mut by_cluster: BTreeMap<String, BTreeMap<Sink, Vec<NodeIndex>>> = BTreeMap::new();
         for i in self.graph.node_indices() {
             let n = &self.graph[i];
-            let Some(c) = &n.cluster else { continue };
-            let sink = match n.kind {
-                NodeKind::ClusterAdmin => Sink::ClusterAdmin,
-                NodeKind::AllSecrets => Sink::AllSecrets,
-                NodeKind::Node => Sink::NodeRoot,
+            let (c, sink) = match (&n.cluster, n.kind) {
+                (None, NodeKind::CloudAdmin) => (
+                    n.reference.trim_start_matches("CloudAdmin:").to_string(),
+                    Sink::CloudAdmin,
+                ),
+                (Some(c), NodeKind::ClusterAdmin) => (c.clone(), Sink::ClusterAdmin),
+                (Some(c), NodeKind::AllSecrets) => (c.clone(), Sink::AllSecrets),
+                (Some(c), NodeKind::Node) => (c.clone(), Sink::NodeRoot),
                 _ => continue,
             };
             by_cluster
-                .entry(c.clone())
+                .entry(c)
                 .or_default()
                 .entry(sink)
                 .or_default()
@@ -161,14 +168,28 @@ impl AttackGraph {
     }
 
     fn step(&self, e: EdgeIndex) -> Step {
+        self.step_in(e, None)
+    }
+
+    /// A node's reference as seen from a path in `cluster`: nodes of another cluster are
+    /// qualified as `[cluster] reference`.
+    pub fn reference_in(&self, i: NodeIndex, cluster: Option<&str>) -> String {
+        let n = &self.graph[i];
+        match (&n.cluster, cluster) {
+            (Some(c), Some(p)) if c != p => format!("[{c}] {}", n.reference),
+            _ => n.reference.clone(),
+        }
+    }
+
+    fn step_in(&self, e: EdgeIndex, cluster: Option<&str>) -> Step {
         let (a, b) = self
             .graph
             .edge_endpoints(e)
             .unwrap_or((NodeIndex::new(0), NodeIndex::new(0)));
         let w: &GraphEdge = &self.graph[e];
         Step {
-            from: self.graph[a].reference.clone(),
-            to: self.graph[b].reference.clone(),
+            from: self.reference_in(a, cluster),
+            to: self.reference_in(b, cluster),
             technique: w.technique.id(),
             evidence: w.evidence.clone(),
         }
@@ -247,7 +268,7 @@ fn exposure(kind: NodeKind, reference: &str) -> Option<f64> {
         NodeKind::Internet => 1.0,
         NodeKind::Group if reference == "Group:system:unauthenticated" => 1.0,
         NodeKind::Group if reference == "Group:system:authenticated" => 0.8,
-        NodeKind::User | NodeKind::Group => 0.6,
+        NodeKind::User | NodeKind::Group | NodeKind::CloudPrincipal => 0.6,
         NodeKind::Workload => 0.5,
         NodeKind::ServiceAccount => 0.4,
         _ => return None,
@@ -297,27 +318,45 @@ impl PathIndex<'_> {
         }
     }
 
-    /// Every (entry, sink) pair that connects, shortest path each, best score first.
+    /// Every (entry, sink) pair that connects, shortest path each, best score first. Entries of
+    /// other clusters count: they reach a sink only through a shared cloud identity. A path to
+    /// a cloud account's admin belongs to the first cluster on it; cloud principals that are
+    /// admins already are an inventory, not a path.
     pub fn attack_paths(&self) -> Vec<AttackPath> {
         let g = self.graph;
         let mut out = Vec::new();
-        for ((cluster, sink), d) in &self.distances {
+        for ((key, sink), d) in &self.distances {
             for i in g.graph.node_indices() {
                 if !is_entry(g, i) {
                     continue;
                 }
                 let n = &g.graph[i];
-                if n.cluster.as_deref().is_some_and(|c| c != cluster) {
-                    continue;
-                }
                 let Some((hops, _)) = d.next[i.index()] else {
                     continue;
                 };
                 if hops == 0 {
                     continue;
                 }
+                if *sink == Sink::CloudAdmin && n.kind == NodeKind::CloudPrincipal {
+                    continue;
+                }
                 let Some(edges) = self.walk(d, i) else {
                     continue;
+                };
+                let cluster = if *sink == Sink::CloudAdmin {
+                    let first = std::iter::once(i)
+                        .chain(
+                            edges
+                                .iter()
+                                .filter_map(|e| g.graph.edge_endpoints(*e).map(|x| x.1)),
+                        )
+                        .find_map(|x| g.graph[x].cluster.clone());
+                    match first {
+                        Some(c) => c,
+                        None => continue,
+                    }
+                } else {
+                    key.clone()
                 };
                 let Some(e) = exposure(n.kind, &n.reference) else {
                     continue;
@@ -332,14 +371,22 @@ impl PathIndex<'_> {
                     continue;
                 }
                 let score = (1000.0 * e * sink.criticality() * likelihood).round() / 10.0;
-                let steps: Vec<Step> = edges.iter().map(|x| g.step(*x)).collect();
-                let mut nodes = vec![n.reference.clone()];
+                let steps: Vec<Step> = edges
+                    .iter()
+                    .map(|x| g.step_in(*x, Some(&cluster)))
+                    .collect();
+                let source = g.reference_in(i, Some(&cluster));
+                let mut nodes = vec![source.clone()];
                 nodes.extend(steps.iter().map(|s| s.to.clone()));
                 let target = nodes.last().cloned().unwrap_or_default();
+                let sink_name = match sink {
+                    Sink::CloudAdmin => target.clone(),
+                    s => s.as_str().to_string(),
+                };
                 out.push(AttackPath {
-                    id: path_id(cluster, &n.reference, sink.as_str()),
+                    id: path_id(&cluster, &source, &sink_name),
                     cluster: cluster.clone(),
-                    source: n.reference.clone(),
+                    source,
                     target,
                     severity: severity_of(score),
                     score,
@@ -364,12 +411,13 @@ impl PathIndex<'_> {
     pub fn blast_radius(&self, cluster: &str, node: NodeIndex) -> BlastRadius {
         let mut reaches = BTreeMap::new();
         for ((c, sink), d) in &self.distances {
-            if c != cluster {
+            if c != cluster && *sink != Sink::CloudAdmin {
                 continue;
             }
             if let Some((hops, _)) = d.next[node.index()] {
                 if hops > 0 {
-                    reaches.insert(sink.as_str().to_string(), hops);
+                    let e = reaches.entry(sink.as_str().to_string()).or_insert(hops);
+                    *e = (*e).min(hops);
                 }
             }
         }

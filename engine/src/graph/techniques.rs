@@ -61,6 +61,35 @@ pub enum Technique {
     NODE_CLOUD_IDENTITY,
     /// Pod → the node's cloud identity through the metadata service (cloud collectors).
     POD_IMDS_PIVOT,
+    // 4. Cloud ↔ cluster bridges
+    /// ServiceAccount → IAM role its tokens may assume (IRSA; the trust policy decides).
+    IRSA_ASSUME,
+    /// ServiceAccount → IAM role of an EKS Pod Identity association.
+    EKS_POD_IDENTITY,
+    /// AWS principal → Kubernetes user/group through the aws-auth ConfigMap.
+    AWS_AUTH_MAP,
+    /// AWS principal → Kubernetes user/group through an EKS access entry.
+    EKS_ACCESS_ENTRY,
+    /// AWS principal → what its associated EKS access policies grant.
+    EKS_ACCESS_POLICY,
+    /// Update kube-system/aws-auth → any mapping, including system:masters.
+    UPDATE_AWS_AUTH,
+    /// AWS principal with EKS API rights to grant itself cluster-admin.
+    AWS_IAM_TO_EKS_API,
+    /// Kubernetes ServiceAccount → Google service account (Workload Identity).
+    GKE_WI_ASSUME,
+    /// GCP principal → Kubernetes permissions through GKE's IAM authorizer.
+    GKE_IAM_TO_K8S,
+    /// Google group → Kubernetes group (Google Groups for RBAC).
+    GKE_GROUPS_RBAC,
+    /// Internet → system:authenticated on GKE (any Google account).
+    GKE_AUTHENTICATED_PUBLIC,
+    /// ServiceAccount → Azure managed identity (workload identity federation).
+    AKS_WI_ASSUME,
+    /// Entra principal → Kubernetes permissions (Azure RBAC, admin groups, local accounts).
+    AKS_ENTRA_TO_K8S,
+    /// Cloud principal → account admin (admin policy or a privilege-escalation chain).
+    CLOUD_ROLE_TO_ADMIN,
     // 3. RBAC abuse
     /// Create pods or controllers → any ServiceAccount in scope.
     CREATE_POD_AS_SA,
@@ -161,8 +190,22 @@ pub static CATALOGUE: &[TechniqueInfo] = &[
     t!(NODE_HOSTS_POD, 2, 1.0, true, "the pod's spec.nodeName"),
     t!(NODE_CREDENTIALS, 2, 1.0, true, "the kubelet's identity system:node:<name> in group system:nodes"),
     t!(CONTROL_PLANE_NODE, 2, 1.0, true, "self-managed clusters only: node labelled node-role.kubernetes.io/control-plane or /master"),
-    t!(NODE_CLOUD_IDENTITY, 4, 1.0, false, "EKS instance profile role, GKE node pool service account, AKS kubelet identity (cloud collectors)"),
-    t!(POD_IMDS_PIVOT, 4, 0.7, false, "hostNetwork or a reachable metadata service (cloud collectors)"),
+    t!(NODE_CLOUD_IDENTITY, 4, 1.0, true, "EKS: the node's eks.amazonaws.com/nodegroup label names a node group whose nodeRole is the instance role (GKE node pool service accounts and AKS kubelet identities: not yet)"),
+    t!(POD_IMDS_PIVOT, 4, 0.7, true, "EKS: the node group's launch template allows IMDSv1 or sets hop limit ≥ 2, or the pod uses hostNetwork (and the endpoint is not disabled); pods placed by spec.nodeName, else every node group they may be scheduled on"),
+    t!(IRSA_ASSUME, 4, 1.0, true, "the role's trust policy allows the cluster's OIDC provider sts:AssumeRoleWithWebIdentity with sub system:serviceaccount:<ns>:<sa> and aud sts.amazonaws.com (StringEquals/StringLike, evaluated); the annotation only drives injection"),
+    t!(EKS_POD_IDENTITY, 4, 1.0, true, "a Pod Identity association for the ServiceAccount, and a role trust allowing pods.eks.amazonaws.com sts:AssumeRole + sts:TagSession; targetRoleArn chains"),
+    t!(AWS_AUTH_MAP, 4, 1.0, true, "mapRoles/mapUsers/mapAccounts entry (auth mode CONFIG_MAP or API_AND_CONFIG_MAP, no access entry for the same principal); username templates matched against bound users"),
+    t!(EKS_ACCESS_ENTRY, 4, 1.0, true, "access entry username and kubernetesGroups (auth mode API or API_AND_CONFIG_MAP; the entry overrides aws-auth)"),
+    t!(EKS_ACCESS_POLICY, 4, 1.0, true, "associated access policies, as the equivalent RBAC roles at cluster or namespace scope; AmazonEKSClusterAdminPolicy at cluster scope is cluster-admin"),
+    t!(UPDATE_AWS_AUTH, 3, 0.9, false, "update/patch ConfigMap kube-system/aws-auth while the auth mode reads it"),
+    t!(AWS_IAM_TO_EKS_API, 4, 0.9, true, "IAM allows eks:CreateAccessEntry on the cluster and eks:AssociateAccessPolicy (plus eks:UpdateClusterConfig in CONFIG_MAP mode), same account"),
+    t!(GKE_WI_ASSUME, 4, 1.0, false, "KSA annotation and the GSA's roles/iam.workloadIdentityUser binding (GKE collector: not yet)"),
+    t!(GKE_IAM_TO_K8S, 4, 1.0, false, "project IAM container.* permissions (GKE collector: not yet)"),
+    t!(GKE_GROUPS_RBAC, 4, 1.0, false, "Google Groups for RBAC (GKE collector: not yet)"),
+    t!(GKE_AUTHENTICATED_PUBLIC, 4, 1.0, false, "GKE: system:authenticated includes every Google account (GKE collector: not yet)"),
+    t!(AKS_WI_ASSUME, 4, 1.0, false, "federated identity credential for the ServiceAccount (AKS collector: not yet)"),
+    t!(AKS_ENTRA_TO_K8S, 4, 1.0, false, "Azure RBAC for Kubernetes, admin groups, local accounts (AKS collector: not yet)"),
+    t!(CLOUD_ROLE_TO_ADMIN, 4, 0.9, true, "AWS: policies allow * on *, a self-escalation action (iam:Put*/Attach*Policy, CreatePolicyVersion, ...), iam:PassRole of an admin role to compute it can create, or sts:AssumeRole into an admin role whose trust allows it"),
     t!(CREATE_POD_AS_SA, 3, 0.9, true, "create on pods, deployments, daemonsets, replicasets, statefulsets, jobs, cronjobs or replicationcontrollers without resourceNames"),
     t!(CREATE_PRIVILEGED_POD, 3, 0.9, true, "as CREATE_POD_AS_SA, in a namespace whose enforced Pod Security level allows privileged pods (or whose labels the subject can change)"),
     t!(UPDATE_WORKLOAD_AS_SA, 3, 0.8, true, "update or patch on a workload controller kind"),

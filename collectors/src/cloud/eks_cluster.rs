@@ -1,0 +1,191 @@
+//! One discovered EKS cluster into a [`ClusterSnapshot`]: its Kubernetes objects read through
+//! the API server with a bearer token minted from IAM (no kubeconfig, no `aws` CLI), plus its
+//! provider documents as synthetic objects. An unreachable API server leaves a cluster with
+//! only its cloud side and an error saying so.
+
+use super::aws::EksCluster;
+use super::eks_token;
+use crate::live::{collect_with, LiveCollection, LiveOptions};
+use base64::Engine;
+use kspm_engine::cloud::documents::objects_from_document;
+use kspm_engine::object::Source;
+use kspm_engine::parse::LoadError;
+use kspm_engine::snapshot::{ClusterSnapshot, Provider};
+
+/// The kinds a live read provides: all of them are coverage gaps when the API server is not
+/// read, so their checks are "not assessable" rather than passing on nothing.
+const KUBERNETES_KINDS: &[&str] = &[
+    "Namespace",
+    "Node",
+    "Pod",
+    "Service",
+    "ServiceAccount",
+    "ConfigMap",
+    "LimitRange",
+    "ResourceQuota",
+    "ReplicationController",
+    "Secret",
+    "Deployment",
+    "StatefulSet",
+    "DaemonSet",
+    "ReplicaSet",
+    "Job",
+    "CronJob",
+    "Ingress",
+    "IngressClass",
+    "NetworkPolicy",
+    "EndpointSlice",
+    "Role",
+    "ClusterRole",
+    "RoleBinding",
+    "ClusterRoleBinding",
+    "ValidatingWebhookConfiguration",
+    "MutatingWebhookConfiguration",
+    "ValidatingAdmissionPolicy",
+    "ValidatingAdmissionPolicyBinding",
+    "PodDisruptionBudget",
+    "CustomResourceDefinition",
+    "CertificateSigningRequest",
+    "KubeletConfiguration",
+];
+
+/// DER certificates of a base64-encoded PEM bundle (`certificateAuthority.data`).
+pub fn ca_certificates(data: &str) -> Result<Vec<Vec<u8>>, String> {
+    let engine = base64::engine::general_purpose::STANDARD;
+    let pem = engine
+        .decode(data.trim())
+        .map_err(|e| format!("certificateAuthority.data is not base64: {e}"))?;
+    let pem = String::from_utf8(pem).map_err(|_| "certificateAuthority.data is not PEM text")?;
+    let mut out = Vec::new();
+    let mut body = String::new();
+    let mut inside = false;
+    for line in pem.lines() {
+        let line = line.trim();
+        if line.starts_with("-----BEGIN CERTIFICATE") {
+            inside = true;
+            body.clear();
+        } else if line.starts_with("-----END CERTIFICATE") {
+            inside = false;
+            out.push(
+                engine
+                    .decode(&body)
+                    .map_err(|e| format!("certificate body is not base64: {e}"))?,
+            );
+        } else if inside {
+            body.push_str(line);
+        }
+    }
+    if out.is_empty() {
+        return Err("certificateAuthority.data holds no certificate".into());
+    }
+    Ok(out)
+}
+
+/// A kube client for the cluster, authenticated with a fresh EKS token.
+pub fn client(c: &EksCluster, now_unix: i64) -> Result<kube::Client, String> {
+    let endpoint = c
+        .endpoint
+        .as_deref()
+        .ok_or("DescribeCluster gave no endpoint")?;
+    let url = endpoint
+        .parse()
+        .map_err(|e| format!("endpoint {endpoint}: {e}"))?;
+    let mut config = kube::Config::new(url);
+    if endpoint.starts_with("https://") {
+        let ca = c.ca_data.as_deref().ok_or("DescribeCluster gave no CA")?;
+        config.root_cert = Some(ca_certificates(ca)?);
+    }
+    let token = eks_token::token(&c.credentials, &c.region, &c.name, now_unix);
+    config.auth_info.token = Some(token.into());
+    kube::Client::try_from(config).map_err(|e| format!("cannot build a client: {e}"))
+}
+
+/// The cloud documents of a discovered cluster as synthetic objects.
+pub fn cloud_objects(c: &EksCluster, cluster: &mut ClusterSnapshot) {
+    for (i, (path, doc)) in c.documents.iter().enumerate() {
+        let source = Source {
+            file: format!("aws://{}/{}/{}/{path}", c.account, c.region, c.name),
+            line: None,
+        };
+        match objects_from_document(doc.clone(), &source, i) {
+            Ok(objs) => cluster.objects.extend(objs),
+            Err(m) => cluster.errors.push(LoadError {
+                file: source.file,
+                line: None,
+                column: None,
+                message: m,
+            }),
+        }
+    }
+}
+
+/// Reads the cluster's Kubernetes side and joins its cloud side.
+pub async fn collect(
+    c: &EksCluster,
+    name: &str,
+    live: &LiveOptions,
+    now_unix: i64,
+) -> (ClusterSnapshot, Option<LiveCollection>) {
+    let read = match client(c, now_unix) {
+        Ok(client) => collect_with(client, name, live).await.map_err(|e| e.0),
+        Err(e) => Err(e),
+    };
+    let (mut cluster, collection) = match read {
+        Ok(col) => (col.snapshot.clone(), Some(col)),
+        Err(e) => {
+            let mut cluster = ClusterSnapshot::default();
+            cluster.errors.push(LoadError {
+                file: format!("aws://{}/{}/{}", c.account, c.region, c.name),
+                line: None,
+                column: None,
+                message: format!(
+                    "Kubernetes API not read ({e}); only the cloud side of this cluster is assessed"
+                ),
+            });
+            cluster.coverage_gaps = KUBERNETES_KINDS.iter().map(|k| k.to_string()).collect();
+            (cluster, None)
+        }
+    };
+    cluster.info.name = name.to_string();
+    cluster.info.provider = Provider::Eks;
+    cluster.info.region = Some(c.region.clone());
+    cluster.info.account = Some(c.account.clone());
+    cluster.origin = format!("aws://{}/{}/{}", c.account, c.region, c.name);
+    if cluster.info.kubernetes_version.is_none() {
+        cluster.info.kubernetes_version = c
+            .documents
+            .first()
+            .and_then(|(_, d)| d.pointer("/cluster/version"))
+            .and_then(|v| v.as_str())
+            .map(str::to_string);
+    }
+    for g in &c.gaps {
+        cluster.errors.push(LoadError {
+            file: cluster.origin.clone(),
+            line: None,
+            column: None,
+            message: g.message.clone(),
+        });
+    }
+    cloud_objects(c, &mut cluster);
+    (cluster, collection)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ca_bundle_decodes_to_der() {
+        let engine = base64::engine::general_purpose::STANDARD;
+        let der = b"\x30\x03\x02\x01\x01";
+        let pem = format!(
+            "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+            engine.encode(der)
+        );
+        let certs = ca_certificates(&engine.encode(pem)).expect("ca");
+        assert_eq!(certs, vec![der.to_vec()]);
+        assert!(ca_certificates("not base64!").is_err());
+        assert!(ca_certificates(&engine.encode("no pem here")).is_err());
+    }
+}

@@ -1,0 +1,253 @@
+//! Cloud provider documents as the engine stores them: the raw JSON a provider API (or its CLI)
+//! returns, recognised by shape and wrapped as synthetic objects (`apiVersion:
+//! cloud.kspm.io/v1`) so checks, the graph and storage treat them like any other object. The
+//! file loader and the cloud collectors both go through [`objects_from_document`], which is
+//! why a snapshot exported with `aws eks describe-cluster` and one written by `kspm collect`
+//! read the same.
+
+use crate::object::{Object, Source};
+use crate::parse::object_from_map;
+use serde_json::{json, Value};
+
+/// `apiVersion` of every synthetic cloud object.
+pub const CLOUD_API_VERSION: &str = "cloud.kspm.io/v1";
+
+/// `DescribeCluster` → `cluster`.
+pub const EKS_CLUSTER: &str = "EksCluster";
+/// `DescribeNodegroup` → `nodegroup`.
+pub const EKS_NODEGROUP: &str = "EksNodegroup";
+/// `DescribeAccessEntry` → `accessEntry`.
+pub const EKS_ACCESS_ENTRY: &str = "EksAccessEntry";
+/// `ListAssociatedAccessPolicies` answer (named after its `principalArn`).
+pub const EKS_ACCESS_POLICIES: &str = "EksAssociatedAccessPolicies";
+/// `DescribePodIdentityAssociation` → `association`.
+pub const EKS_POD_IDENTITY: &str = "EksPodIdentityAssociation";
+/// One `ec2:DescribeLaunchTemplateVersions` version (named `<template id>:<version>`).
+pub const EC2_LAUNCH_TEMPLATE_VERSION: &str = "Ec2LaunchTemplateVersion";
+/// One page of `iam:GetAccountAuthorizationDetails` (named `<account>:<page>`).
+pub const AWS_AUTHORIZATION_DETAILS: &str = "AwsAuthorizationDetails";
+
+/// Every synthetic cloud kind (all cluster-scoped).
+pub const CLOUD_KINDS: &[&str] = &[
+    EKS_CLUSTER,
+    EKS_NODEGROUP,
+    EKS_ACCESS_ENTRY,
+    EKS_ACCESS_POLICIES,
+    EKS_POD_IDENTITY,
+    EC2_LAUNCH_TEMPLATE_VERSION,
+    AWS_AUTHORIZATION_DETAILS,
+];
+
+/// The provider document a synthetic object wraps (`spec`).
+pub fn spec(o: &Object) -> &Value {
+    o.body.get("spec").unwrap_or(&Value::Null)
+}
+
+fn wrap(kind: &str, name: &str, doc: Value, source: &Source) -> Result<Object, String> {
+    if name.is_empty() {
+        return Err(format!("{kind} document without a name"));
+    }
+    let body = json!({
+        "apiVersion": CLOUD_API_VERSION,
+        "kind": kind,
+        "metadata": {"name": name},
+        "spec": doc,
+    });
+    match body {
+        Value::Object(m) => object_from_map(m, source.clone()),
+        _ => Err("internal: synthetic object is not a map".into()),
+    }
+}
+
+fn str_at<'a>(v: &'a Value, key: &str) -> &'a str {
+    v.get(key).and_then(Value::as_str).unwrap_or("")
+}
+
+/// The account an IAM export belongs to: the account field of its first ARN.
+fn gaad_account(page: &Value) -> Option<String> {
+    for list in ["RoleDetailList", "UserDetailList", "GroupDetailList"] {
+        for item in page
+            .get(list)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(acct) = str_at(item, "Arn").split(':').nth(4) {
+                if !acct.is_empty() {
+                    return Some(acct.to_string());
+                }
+            }
+        }
+    }
+    page.get("Policies")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|p| str_at(p, "Arn").split(':').nth(4))
+        .find(|a| !a.is_empty() && *a != "aws")
+        .map(str::to_string)
+}
+
+/// Turns one provider document into synthetic objects, recognising it by shape:
+///
+/// | Document | Produced by |
+/// |---|---|
+/// | `{"cluster": {...}}` | `aws eks describe-cluster` |
+/// | `{"nodegroup": {...}}` | `aws eks describe-nodegroup` |
+/// | `{"accessEntry": {...}}` | `aws eks describe-access-entry` |
+/// | `{"associatedAccessPolicies": [...], "principalArn": ...}` | `aws eks list-associated-access-policies` |
+/// | `{"association": {...}}` | `aws eks describe-pod-identity-association` |
+/// | `{"LaunchTemplateVersions": [...]}` | `aws ec2 describe-launch-template-versions` |
+/// | `{"RoleDetailList": ..., "UserDetailList": ..., ...}` | `aws iam get-account-authorization-details` |
+///
+/// `page` numbers IAM exports split over several files. Anything else is an error that says
+/// what was expected.
+pub fn objects_from_document(
+    doc: Value,
+    source: &Source,
+    page: usize,
+) -> Result<Vec<Object>, String> {
+    let Value::Object(map) = &doc else {
+        return Err("a cloud document must be a JSON object".into());
+    };
+    if let Some(c) = map.get("cluster").filter(|c| c.is_object()) {
+        let name = str_at(c, "name").to_string();
+        return Ok(vec![wrap(EKS_CLUSTER, &name, c.clone(), source)?]);
+    }
+    if let Some(n) = map.get("nodegroup").filter(|c| c.is_object()) {
+        let name = str_at(n, "nodegroupName").to_string();
+        return Ok(vec![wrap(EKS_NODEGROUP, &name, n.clone(), source)?]);
+    }
+    if let Some(e) = map.get("accessEntry").filter(|c| c.is_object()) {
+        let name = str_at(e, "principalArn").to_string();
+        return Ok(vec![wrap(EKS_ACCESS_ENTRY, &name, e.clone(), source)?]);
+    }
+    if map.contains_key("associatedAccessPolicies") {
+        let name = str_at(&doc, "principalArn").to_string();
+        return Ok(vec![wrap(EKS_ACCESS_POLICIES, &name, doc.clone(), source)?]);
+    }
+    if let Some(a) = map.get("association").filter(|c| c.is_object()) {
+        let name = str_at(a, "associationId").to_string();
+        return Ok(vec![wrap(EKS_POD_IDENTITY, &name, a.clone(), source)?]);
+    }
+    if let Some(versions) = map.get("LaunchTemplateVersions").and_then(Value::as_array) {
+        let mut out = Vec::new();
+        for v in versions {
+            let id = str_at(v, "LaunchTemplateId");
+            let number = v
+                .get("VersionNumber")
+                .map(|n| n.to_string())
+                .unwrap_or_default();
+            out.push(wrap(
+                EC2_LAUNCH_TEMPLATE_VERSION,
+                &format!("{id}:{number}"),
+                v.clone(),
+                source,
+            )?);
+        }
+        return Ok(out);
+    }
+    if ["RoleDetailList", "UserDetailList", "GroupDetailList"]
+        .iter()
+        .any(|k| map.contains_key(*k))
+    {
+        // The account: from the export's ARNs, else from a `cloud/aws/<account>/` directory.
+        let from_dir = std::path::Path::new(&source.file)
+            .parent()
+            .and_then(|d| d.file_name())
+            .and_then(|n| n.to_str())
+            .filter(|n| n.len() == 12 && n.bytes().all(|b| b.is_ascii_digit()))
+            .map(str::to_string);
+        let account = gaad_account(&doc).or(from_dir).ok_or(
+            "IAM authorization details name no account (no ARNs in the export, and not under cloud/aws/<account>/)",
+        )?;
+        return Ok(vec![wrap(
+            AWS_AUTHORIZATION_DETAILS,
+            &format!("{account}:{page}"),
+            doc.clone(),
+            source,
+        )?]);
+    }
+    let keys: Vec<&str> = map.keys().map(String::as_str).take(5).collect();
+    Err(format!(
+        "not a recognised provider document (top-level keys: {}); expected the JSON of `aws eks describe-cluster`, `describe-nodegroup`, `describe-access-entry`, `list-associated-access-policies`, `describe-pod-identity-association`, `aws ec2 describe-launch-template-versions` or `aws iam get-account-authorization-details`",
+        keys.join(", ")
+    ))
+}
+
+/// The account of an `AwsAuthorizationDetails` object (`<account>:<page>`).
+pub fn details_account(o: &Object) -> &str {
+    o.name.split(':').next().unwrap_or("")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn src() -> Source {
+        Source {
+            file: "cloud/x.json".into(),
+            line: Some(1),
+        }
+    }
+
+    #[test]
+    fn documents_are_recognised_by_shape() {
+        let cases = [
+            (
+                json!({"cluster": {"name": "prod", "arn": "arn:aws:eks:us-east-1:1:cluster/prod"}}),
+                EKS_CLUSTER,
+                "prod",
+            ),
+            (
+                json!({"nodegroup": {"nodegroupName": "ng1"}}),
+                EKS_NODEGROUP,
+                "ng1",
+            ),
+            (
+                json!({"accessEntry": {"principalArn": "arn:aws:iam::1:role/a"}}),
+                EKS_ACCESS_ENTRY,
+                "arn:aws:iam::1:role/a",
+            ),
+            (
+                json!({"clusterName": "prod", "principalArn": "arn:aws:iam::1:role/a", "associatedAccessPolicies": []}),
+                EKS_ACCESS_POLICIES,
+                "arn:aws:iam::1:role/a",
+            ),
+            (
+                json!({"association": {"associationId": "a-1"}}),
+                EKS_POD_IDENTITY,
+                "a-1",
+            ),
+            (
+                json!({"RoleDetailList": [{"Arn": "arn:aws:iam::111122223333:role/x"}]}),
+                AWS_AUTHORIZATION_DETAILS,
+                "111122223333:0",
+            ),
+        ];
+        for (doc, kind, name) in cases {
+            let objs = objects_from_document(doc, &src(), 0).expect("recognised");
+            assert_eq!(objs.len(), 1);
+            assert_eq!(objs[0].kind, kind);
+            assert_eq!(objs[0].name, name);
+            assert!(objs[0].is_cluster_scoped());
+        }
+        let lt = json!({"LaunchTemplateVersions": [
+            {"LaunchTemplateId": "lt-1", "VersionNumber": 1, "LaunchTemplateData": {}},
+            {"LaunchTemplateId": "lt-1", "VersionNumber": 2, "LaunchTemplateData": {}}]});
+        let objs = objects_from_document(lt, &src(), 0).expect("lt");
+        assert_eq!(
+            objs.iter().map(|o| o.name.as_str()).collect::<Vec<_>>(),
+            ["lt-1:1", "lt-1:2"]
+        );
+    }
+
+    #[test]
+    fn unknown_or_nameless_documents_are_errors() {
+        let e = objects_from_document(json!({"foo": 1}), &src(), 0).expect_err("unknown");
+        assert!(e.contains("top-level keys: foo"), "{e}");
+        assert!(objects_from_document(json!([1]), &src(), 0).is_err());
+        assert!(objects_from_document(json!({"cluster": {}}), &src(), 0).is_err());
+        assert!(objects_from_document(json!({"UserDetailList": []}), &src(), 0).is_err());
+    }
+}

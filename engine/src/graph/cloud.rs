@@ -1,0 +1,640 @@
+//! Cloud ↔ cluster bridges (ATTACK-TECHNIQUES.md §4) for AWS: node instance roles reached
+//! through IMDS (per cluster), and the fleet-wide pass that joins every EKS cluster to the IAM
+//! of every scanned account — IRSA and Pod Identity (the trust side evaluated, not just the
+//! annotation), aws-auth and access entries under the cluster's authentication mode, EKS API
+//! rights that make a principal cluster-admin, and IAM rights that make it account admin.
+//! Cloud principals belong to no cluster, so a role shared by two clusters joins their graphs:
+//! a pod in one cluster reaching cluster-admin of another is one path.
+
+use super::{AttackGraph, NodeIndex, NodeKind, Technique as T};
+use crate::cloud::aws_account::{irsa, oidc_provider_arn, pod_identity, Account, Role};
+use crate::cloud::aws_auth::{canonical_arn, CallerIdentity};
+use crate::cloud::aws_iam::{evaluate, glob, is_admin, trust_allows, Caller, Decision};
+use crate::cloud::eks::{nodegroups, EksFacts, Imds};
+use crate::cloud::eks_access::{self, AuthMode};
+use crate::inventory::Inventory;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// The graph node reference of an AWS principal.
+pub fn principal_ref(arn: &str) -> String {
+    let canonical = canonical_arn(arn);
+    let resource = canonical.splitn(6, ':').nth(5).unwrap_or("");
+    if resource.starts_with("role/") {
+        format!("AwsRole:{canonical}")
+    } else if resource.starts_with("user/") {
+        format!("AwsUser:{canonical}")
+    } else {
+        format!("AwsPrincipal:{canonical}")
+    }
+}
+
+/// The account-admin sink of an AWS account.
+pub fn cloud_admin_ref(account: &str) -> String {
+    format!("CloudAdmin:aws:{account}")
+}
+
+fn principal(g: &mut AttackGraph, arn: &str) -> NodeIndex {
+    g.node(None, &principal_ref(arn), NodeKind::CloudPrincipal)
+}
+
+fn decided(d: &Decision) -> Option<String> {
+    match d {
+        Decision::Allow => Some(String::new()),
+        Decision::ConditionalAllow(c) => Some(format!(" (conditional: {c})")),
+        Decision::Deny => None,
+    }
+}
+
+// -------------------------------------------------------------------------------------------
+// Per cluster: node instance roles.
+
+/// NODE_CLOUD_IDENTITY (node → its instance role) and POD_IMDS_PIVOT (workload → the instance
+/// role of the nodes it runs on, when IMDS is reachable from its pods).
+pub(super) fn node_roles(
+    g: &mut AttackGraph,
+    cluster: &str,
+    inv: &Inventory<'_>,
+    placement: &HashMap<String, BTreeSet<String>>,
+) {
+    let groups = nodegroups(inv);
+    if groups.is_empty() {
+        return;
+    }
+    let mut node_group: HashMap<&str, usize> = HashMap::new();
+    for n in inv.of_kind("Node") {
+        if let Some(ng) = n.labels.get("eks.amazonaws.com/nodegroup") {
+            if let Some(i) = groups.iter().position(|x| &x.name == ng) {
+                node_group.insert(n.name.as_str(), i);
+                if !groups[i].role_arn.is_empty() {
+                    let node = g.node(Some(cluster), &format!("Node:{}", n.name), NodeKind::Node);
+                    let role = principal(g, &groups[i].role_arn);
+                    g.edge(
+                        node,
+                        role,
+                        T::NODE_CLOUD_IDENTITY,
+                        format!(
+                            "node group {} runs its instances with role {}",
+                            groups[i].name, groups[i].role_arn
+                        ),
+                    );
+                }
+            }
+        }
+    }
+    for t in inv.pod_templates() {
+        let wref = t.owner.node_ref();
+        let host_network = t.spec.get("hostNetwork").and_then(Value::as_bool) == Some(true);
+        let pinned = t
+            .spec
+            .pointer("/nodeSelector/eks.amazonaws.com~1nodegroup")
+            .and_then(Value::as_str);
+        // Where its pods run (live snapshots), else every node group it may be scheduled on.
+        let mut candidates: BTreeSet<usize> = placement
+            .get(&wref)
+            .into_iter()
+            .flatten()
+            .filter_map(|n| node_group.get(n.as_str()).copied())
+            .collect();
+        let placed = !candidates.is_empty();
+        if !placed {
+            candidates = (0..groups.len())
+                .filter(|i| pinned.is_none_or(|p| groups[*i].name == p))
+                .collect();
+        }
+        for i in candidates {
+            let ng = &groups[i];
+            if ng.role_arn.is_empty() {
+                continue;
+            }
+            let why = match (&ng.imds, host_network) {
+                (Imds::Disabled, _) => continue,
+                (Imds::AllPods(w), _) => w.clone(),
+                (Imds::HostNetworkOnly(w) | Imds::Unknown(w), true) => {
+                    format!("hostNetwork pod: the node's IMDS answers it directly ({w})")
+                }
+                (Imds::HostNetworkOnly(_) | Imds::Unknown(_), false) => continue,
+            };
+            let w = g.node(Some(cluster), &wref, NodeKind::Workload);
+            let role = principal(g, &ng.role_arn);
+            let place = if placed {
+                "runs on"
+            } else {
+                "may be scheduled on"
+            };
+            g.edge(
+                w,
+                role,
+                T::POD_IMDS_PIVOT,
+                format!(
+                    "{place} node group {}; 169.254.169.254 gives the instance role {}: {why}",
+                    ng.name, ng.role_arn
+                ),
+            );
+        }
+    }
+}
+
+// -------------------------------------------------------------------------------------------
+// Fleet-wide: IAM ↔ Kubernetes.
+
+/// Every scanned account's IAM, by account ID.
+pub type Accounts = BTreeMap<String, Account>;
+
+/// What the cloud pass could not verify, per cluster (reported as errors of that cluster).
+pub type CloudNotes = Vec<(String, String)>;
+
+fn account_of(arn: &str) -> &str {
+    arn.split(':').nth(4).unwrap_or("")
+}
+
+fn trusts_federated(role: &Role, provider: &str) -> bool {
+    role.trust.statements.iter().any(|s| match &s.principals {
+        Some((false, p)) => {
+            p.contains_key("*")
+                || p.get("Federated")
+                    .is_some_and(|ids| ids.iter().any(|i| i == provider || i == "*"))
+        }
+        _ => false,
+    })
+}
+
+impl AttackGraph {
+    /// Adds the AWS bridges of every EKS cluster against every scanned account; returns what
+    /// could not be verified.
+    pub fn add_aws_bridges(&mut self, clusters: &[EksFacts], accounts: &Accounts) -> CloudNotes {
+        let mut notes = Vec::new();
+        for f in clusters {
+            self.workload_identity(f, accounts, &mut notes);
+            self.identity_mappings(f, accounts);
+        }
+        self.cloud_privileges(clusters, accounts);
+        notes
+    }
+
+    fn sa_node(&mut self, f: &EksFacts, ns: &str, name: &str) -> NodeIndex {
+        self.node(
+            Some(&f.cluster),
+            &format!("ServiceAccount:{ns}/{name}"),
+            NodeKind::ServiceAccount,
+        )
+    }
+
+    /// IRSA_ASSUME and EKS_POD_IDENTITY.
+    fn workload_identity(&mut self, f: &EksFacts, accounts: &Accounts, notes: &mut CloudNotes) {
+        if let Some(issuer) = &f.issuer {
+            let host_path = issuer.trim_start_matches("https://").trim_end_matches('/');
+            for (acct_id, account) in accounts {
+                let provider = oidc_provider_arn(&f.partition, acct_id, issuer);
+                for role in account.roles.values() {
+                    if !trusts_federated(role, &provider) {
+                        continue;
+                    }
+                    for (ns, name, annotation) in &f.service_accounts {
+                        let d = irsa(account, &role.arn, issuer, ns, name, None);
+                        let Some(cond) = decided(&d) else { continue };
+                        let annotated = annotation
+                            .as_deref()
+                            .is_some_and(|a| canonical_arn(a) == role.arn);
+                        let sa = self.sa_node(f, ns, name);
+                        let r = principal(self, &role.arn);
+                        self.edge(
+                            sa,
+                            r,
+                            T::IRSA_ASSUME,
+                            format!(
+                                "trust policy of {} lets {host_path} tokens with sub system:serviceaccount:{ns}:{name} call sts:AssumeRoleWithWebIdentity{cond}; {}",
+                                role.arn,
+                                if annotated {
+                                    "the ServiceAccount's eks.amazonaws.com/role-arn annotation injects it"
+                                } else {
+                                    "no annotation needed: any pod or TokenRequest for this ServiceAccount can present the token"
+                                }
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+        // Annotations the scanned IAM cannot confirm.
+        for (ns, name, annotation) in &f.service_accounts {
+            let Some(arn) = annotation else { continue };
+            let acct = account_of(arn);
+            match accounts.get(acct) {
+                // Without any IAM in the snapshot, cloud edges are simply not evaluated.
+                None if accounts.is_empty() => {}
+                None => notes.push((
+                    f.cluster.clone(),
+                    format!(
+                        "ServiceAccount {ns}/{name} names IAM role {arn} in account {acct}, whose IAM was not scanned: IRSA edge not verified"
+                    ),
+                )),
+                Some(account) => {
+                    let verified = f.issuer.as_deref().is_some_and(|i| {
+                        decided(&irsa(account, arn, i, ns, name, None)).is_some()
+                    });
+                    if !verified {
+                        notes.push((
+                            f.cluster.clone(),
+                            format!(
+                                "ServiceAccount {ns}/{name} names IAM role {arn}, but {} lets this cluster's issuer assume it for that ServiceAccount: no IRSA edge",
+                                if account.principal(arn).is_some() { "its trust policy never" } else { "the role does not exist, nothing" }
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        for a in &f.pod_identity {
+            let acct = account_of(&a.role_arn);
+            let (ok, why) = match accounts.get(acct) {
+                None => (
+                    true,
+                    format!(" (account {acct} not scanned: the role's trust policy is unverified)"),
+                ),
+                Some(account) => match decided(&pod_identity(account, &a.role_arn)) {
+                    Some(c) => (true, c),
+                    None => (false, String::new()),
+                },
+            };
+            if !ok {
+                notes.push((
+                    f.cluster.clone(),
+                    format!(
+                        "Pod Identity association {} names {}, whose trust policy does not allow pods.eks.amazonaws.com sts:AssumeRole and sts:TagSession: the association is broken, no edge",
+                        a.id, a.role_arn
+                    ),
+                ));
+                continue;
+            }
+            let sa = self.sa_node(f, &a.namespace, &a.service_account);
+            let r = principal(self, &a.role_arn);
+            self.edge(
+                sa,
+                r,
+                T::EKS_POD_IDENTITY,
+                format!(
+                    "Pod Identity association {} gives pods of {}/{} the role {}{why}",
+                    a.id, a.namespace, a.service_account, a.role_arn
+                ),
+            );
+            if let Some(target) = &a.target_role_arn {
+                let t = principal(self, target);
+                self.edge(
+                    r,
+                    t,
+                    T::EKS_POD_IDENTITY,
+                    format!(
+                        "association {} chains {} into targetRoleArn {target}",
+                        a.id, a.role_arn
+                    ),
+                );
+            }
+        }
+    }
+
+    /// AWS_AUTH_MAP, EKS_ACCESS_ENTRY and EKS_ACCESS_POLICY: who each IAM principal is in the
+    /// cluster, under the authentication mode.
+    fn identity_mappings(&mut self, f: &EksFacts, accounts: &Accounts) {
+        let mode = f.auth_mode();
+        let mut arns: BTreeSet<String> = BTreeSet::new();
+        if mode != AuthMode::ConfigMap {
+            arns.extend(f.entries.iter().map(|e| e.principal_arn.clone()));
+        }
+        if let Some(a) = f.aws_auth.as_ref().filter(|_| mode != AuthMode::Api) {
+            arns.extend(a.mappings.iter().map(|m| m.arn.clone()));
+            for acct in &a.accounts {
+                if let Some(account) = accounts.get(acct) {
+                    arns.extend(account.roles.keys().cloned());
+                    arns.extend(account.users.keys().cloned());
+                }
+            }
+        }
+        for arn in arns {
+            self.map_principal(f, &arn);
+        }
+    }
+
+    fn map_principal(&mut self, f: &EksFacts, arn: &str) {
+        let mode = f.auth_mode();
+        let canonical = canonical_arn(arn);
+        let is_role = canonical.contains(":role/");
+        // The session name is the caller's choice: render it as a wildcard.
+        let caller = CallerIdentity {
+            arn: if is_role {
+                let name = canonical.rsplit('/').next().unwrap_or("");
+                format!(
+                    "arn:{}:sts::{}:assumed-role/{name}/*",
+                    canonical.split(':').nth(1).unwrap_or("aws"),
+                    account_of(&canonical)
+                )
+            } else {
+                arn.to_string()
+            },
+            ec2_private_dns: Some("*".into()),
+        };
+        let entry = (mode != AuthMode::ConfigMap)
+            .then(|| {
+                f.entries
+                    .iter()
+                    .find(|e| canonical_arn(&e.principal_arn) == canonical)
+            })
+            .flatten();
+        let Some(id) = eks_access::identity(mode, &f.entries, f.aws_auth.as_ref(), &caller) else {
+            return;
+        };
+        let (technique, source) = match entry {
+            Some(e) => (
+                T::EKS_ACCESS_ENTRY,
+                format!("access entry ({} type {})", e.principal_arn, e.kind),
+            ),
+            None => (T::AWS_AUTH_MAP, "kube-system/aws-auth".to_string()),
+        };
+        let p = principal(self, arn);
+        let node_only = id.groups.iter().all(|g| {
+            g == "system:nodes"
+                || g == "system:bootstrappers"
+                || g == "system:node-proxier"
+                || g.starts_with("eks:access-entry:")
+        }) && entry.is_none_or(|e| e.policies.is_empty());
+        if !node_only {
+            self.mark_entry(p);
+        }
+        let cluster = f.cluster.as_str();
+        let mut targets: Vec<(NodeIndex, T, String)> = Vec::new();
+        for u in &f.bound_users {
+            if glob(&id.username, u, false) {
+                if let Some(ui) = self.find(Some(cluster), &format!("User:{u}")) {
+                    targets.push((
+                        ui,
+                        technique,
+                        format!(
+                            "{source} maps {arn} to username {} (matches {u})",
+                            id.username
+                        ),
+                    ));
+                }
+            }
+        }
+        for gname in id
+            .groups
+            .iter()
+            .chain(["system:authenticated".to_string()].iter())
+        {
+            if let Some(entry) = entry.filter(|_| gname.starts_with("eks:access-entry:")) {
+                let policies: Vec<String> = entry
+                    .policies
+                    .iter()
+                    .map(|(a, s)| {
+                        format!(
+                            "{} ({})",
+                            a.rsplit('/').next().unwrap_or(a),
+                            match s {
+                                eks_access::Scope::Cluster => "cluster".to_string(),
+                                eks_access::Scope::Namespaces(n) => n.join(", "),
+                            }
+                        )
+                    })
+                    .collect();
+                let admin = entry.policies.iter().any(|(a, s)| {
+                    a.ends_with("/AmazonEKSClusterAdminPolicy") && *s == eks_access::Scope::Cluster
+                });
+                let target = if admin {
+                    Some(self.node(Some(cluster), "ClusterAdmin", NodeKind::ClusterAdmin))
+                } else {
+                    self.find(Some(cluster), &format!("Group:{gname}"))
+                };
+                if let Some(t) = target {
+                    targets.push((
+                        t,
+                        T::EKS_ACCESS_POLICY,
+                        format!(
+                            "access policies associated with {}: {}",
+                            entry.principal_arn,
+                            policies.join("; ")
+                        ),
+                    ));
+                }
+                continue;
+            }
+            if let Some(gi) = self.find(Some(cluster), &format!("Group:{gname}")) {
+                targets.push((
+                    gi,
+                    technique,
+                    format!(
+                        "{source} maps {arn} to username {} in group {gname}",
+                        id.username
+                    ),
+                ));
+            }
+        }
+        for (t, tech, why) in targets {
+            self.edge(p, t, tech, why);
+        }
+    }
+
+    /// AWS_IAM_TO_EKS_API and CLOUD_ROLE_TO_ADMIN for every AWS principal in the graph.
+    fn cloud_privileges(&mut self, clusters: &[EksFacts], accounts: &Accounts) {
+        let principals: Vec<(NodeIndex, String)> = self
+            .graph
+            .node_indices()
+            .filter(|i| self.graph[*i].kind == NodeKind::CloudPrincipal)
+            .filter_map(|i| {
+                let r = &self.graph[i].reference;
+                let arn = r
+                    .strip_prefix("AwsRole:")
+                    .or_else(|| r.strip_prefix("AwsUser:"))?;
+                Some((i, arn.to_string()))
+            })
+            .collect();
+        let admins: Vec<(&str, &Role)> = accounts
+            .iter()
+            .flat_map(|(a, acct)| {
+                acct.roles
+                    .values()
+                    .filter(|r| is_admin(&r.policies, r.boundary.as_ref()))
+                    .map(move |r| (a.as_str(), r))
+            })
+            .collect();
+        for (node, arn) in principals {
+            let acct_id = account_of(&arn).to_string();
+            let Some(me) = accounts.get(&acct_id).and_then(|a| a.principal(&arn)) else {
+                continue;
+            };
+            let allows = |action: &str, resource: &str| {
+                evaluate(&me.policies, me.boundary.as_ref(), action, resource)
+            };
+            // EKS control plane: grant oneself cluster-admin (same account; EKS has no
+            // resource policies).
+            for f in clusters
+                .iter()
+                .filter(|f| f.account == acct_id && !f.arn.is_empty())
+            {
+                let entry_arn = format!(
+                    "arn:{}:eks:{}:{}:access-entry/{}/*",
+                    f.partition,
+                    f.arn.split(':').nth(3).unwrap_or(""),
+                    f.account,
+                    f.eks_name()
+                );
+                let create = allows("eks:CreateAccessEntry", &f.arn);
+                let associate = allows("eks:AssociateAccessPolicy", &entry_arn);
+                let mut needed = vec![
+                    ("eks:CreateAccessEntry", create),
+                    ("eks:AssociateAccessPolicy", associate),
+                ];
+                if f.auth_mode() == AuthMode::ConfigMap {
+                    needed.push((
+                        "eks:UpdateClusterConfig",
+                        allows("eks:UpdateClusterConfig", &f.arn),
+                    ));
+                }
+                if needed.iter().all(|(_, d)| *d != Decision::Deny) {
+                    let conds: Vec<String> = needed
+                        .iter()
+                        .filter_map(|(a, d)| match d {
+                            Decision::ConditionalAllow(c) => Some(format!("{a} if {c}")),
+                            _ => None,
+                        })
+                        .collect();
+                    let actions: Vec<&str> = needed.iter().map(|(a, _)| *a).collect();
+                    let admin = self.node(Some(&f.cluster), "ClusterAdmin", NodeKind::ClusterAdmin);
+                    self.edge(
+                        node,
+                        admin,
+                        T::AWS_IAM_TO_EKS_API,
+                        format!(
+                            "IAM policies of {arn} allow {} on {}: it can give itself AmazonEKSClusterAdminPolicy{}",
+                            actions.join(" + "),
+                            f.arn,
+                            if conds.is_empty() { String::new() } else { format!(" (conditional: {})", conds.join("; ")) }
+                        ),
+                    );
+                }
+            }
+            if let Some(why) = admin_reason(me, &arn, &admins) {
+                let (target_account, why) = why;
+                let sink = self.node(
+                    None,
+                    &cloud_admin_ref(&target_account),
+                    NodeKind::CloudAdmin,
+                );
+                self.edge(node, sink, T::CLOUD_ROLE_TO_ADMIN, why);
+            }
+        }
+    }
+}
+
+/// IAM actions that let a principal raise its own rights (CLOUD.md §1.7), on itself or on `*`.
+const PRIVESC_ACTIONS: &[&str] = &[
+    "iam:CreatePolicyVersion",
+    "iam:SetDefaultPolicyVersion",
+    "iam:AttachRolePolicy",
+    "iam:PutRolePolicy",
+    "iam:AttachUserPolicy",
+    "iam:PutUserPolicy",
+    "iam:AttachGroupPolicy",
+    "iam:PutGroupPolicy",
+    "iam:AddUserToGroup",
+    "iam:UpdateAssumeRolePolicy",
+    "iam:CreateAccessKey",
+    "iam:CreateLoginProfile",
+    "iam:UpdateLoginProfile",
+];
+
+/// Compute services that run code as a passed role: (create action, service principal).
+const PASS_ROLE_COMPUTE: &[(&str, &str)] = &[
+    ("ec2:RunInstances", "ec2.amazonaws.com"),
+    ("lambda:CreateFunction", "lambda.amazonaws.com"),
+    ("ecs:RunTask", "ecs-tasks.amazonaws.com"),
+    ("eks:CreateNodegroup", "ec2.amazonaws.com"),
+];
+
+/// Why a principal is (or can become) admin of an account: (account, evidence).
+fn admin_reason(me: &Role, arn: &str, admins: &[(&str, &Role)]) -> Option<(String, String)> {
+    let own = account_of(arn).to_string();
+    let allows = |action: &str, resource: &str| {
+        evaluate(&me.policies, me.boundary.as_ref(), action, resource)
+    };
+    if is_admin(&me.policies, me.boundary.as_ref()) {
+        return Some((
+            own,
+            format!("IAM policies of {arn} allow every action on every resource"),
+        ));
+    }
+    for action in PRIVESC_ACTIONS {
+        for resource in ["*", me.full_arn.as_str()] {
+            if let Some(c) = decided(&allows(action, resource)) {
+                return Some((
+                    own,
+                    format!("IAM policies of {arn} allow {action} on {resource}: it can grant itself AdministratorAccess{c}"),
+                ));
+            }
+        }
+    }
+    for (acct, admin) in admins {
+        if admin.arn == me.arn {
+            continue;
+        }
+        // Pass an admin role to compute it creates.
+        if *acct == own {
+            for (create, service) in PASS_ROLE_COMPUTE {
+                let trusts = trust_allows(
+                    &admin.trust,
+                    &Caller {
+                        kind: "Service",
+                        id: service,
+                        account: None,
+                        context: BTreeMap::new(),
+                    },
+                    "sts:AssumeRole",
+                ) == Decision::Allow;
+                if !trusts {
+                    continue;
+                }
+                if let (Some(c1), Some(c2)) = (
+                    decided(&allows("iam:PassRole", &admin.full_arn)),
+                    decided(&allows(create, "*")),
+                ) {
+                    return Some((
+                        own,
+                        format!("{arn} may iam:PassRole admin role {} to {service} and call {create}{c1}{c2}", admin.arn),
+                    ));
+                }
+            }
+        }
+        // Assume an admin role: its trust must allow the caller, and (unless the trust names
+        // the caller itself in the same account) the caller's policies must allow the call.
+        let caller = Caller {
+            kind: "AWS",
+            id: &me.full_arn,
+            account: Some(&own),
+            context: BTreeMap::new(),
+        };
+        let trust = trust_allows(&admin.trust, &caller, "sts:AssumeRole");
+        let Some(c1) = decided(&trust) else { continue };
+        let named = admin.trust.statements.iter().any(|s| {
+            s.principals.as_ref().is_some_and(|(not, p)| {
+                !not && p
+                    .get("AWS")
+                    .is_some_and(|ids| ids.iter().any(|i| *i == me.full_arn || *i == me.arn))
+            })
+        });
+        let identity = allows("sts:AssumeRole", &admin.full_arn);
+        let ok = match (named && *acct == own, decided(&identity)) {
+            (true, _) => Some(c1.clone()),
+            (false, Some(c2)) => Some(format!("{c1}{c2}")),
+            (false, None) => None,
+        };
+        if let Some(c) = ok {
+            return Some((
+                acct.to_string(),
+                format!(
+                    "{arn} may sts:AssumeRole into admin role {} of account {acct}{c}",
+                    admin.arn
+                ),
+            ));
+        }
+    }
+    None
+}

@@ -1,0 +1,768 @@
+//! Cross-layer scenarios for every AWS bridge technique, each with its negative cases: the
+//! trust side (or the mapping, or the IAM policy) decides, never an annotation alone.
+
+use kspm_engine::graph::{AttackGraph, Technique};
+use kspm_engine::object::Source;
+use kspm_engine::parse::{parse_text, Syntax};
+use kspm_engine::report::fleet_graph;
+use kspm_engine::{evaluate, ClusterSnapshot, Object, Provider, ScanOptions, Snapshot};
+use serde_json::{json, Value};
+
+const ACCT: &str = "111122223333";
+const OTHER: &str = "444455556666";
+
+fn issuer(id: &str) -> String {
+    format!("https://oidc.eks.us-east-1.amazonaws.com/id/{id}")
+}
+
+fn cloud(kind: &str, name: &str, spec: Value) -> Value {
+    json!({"apiVersion": "cloud.kspm.io/v1", "kind": kind, "metadata": {"name": name}, "spec": spec})
+}
+
+fn describe(name: &str, account: &str, oidc: &str, mode: &str) -> Value {
+    cloud(
+        "EksCluster",
+        name,
+        json!({"name": name, "arn": format!("arn:aws:eks:us-east-1:{account}:cluster/{name}"),
+               "identity": {"oidc": {"issuer": issuer(oidc)}},
+               "accessConfig": {"authenticationMode": mode}}),
+    )
+}
+
+/// A web Deployment in `shop` running as ServiceAccount `api`, behind a public LoadBalancer.
+fn web_app(sa_annotation: Option<&str>) -> Vec<Value> {
+    let mut sa = json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "api", "namespace": "shop"}});
+    if let Some(a) = sa_annotation {
+        sa["metadata"]["annotations"] = json!({"eks.amazonaws.com/role-arn": a});
+    }
+    vec![
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}}),
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "batch"}}),
+        sa,
+        json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "worker", "namespace": "batch"}}),
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "shop"},
+               "spec": {"selector": {"matchLabels": {"app": "web"}}, "template": {"metadata": {"labels": {"app": "web"}},
+                 "spec": {"serviceAccountName": "api", "containers": [{"name": "web", "image": "nginx:1.27", "ports": [{"containerPort": 80}]}]}}}}),
+        json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "shop"},
+               "spec": {"type": "LoadBalancer", "selector": {"app": "web"}, "ports": [{"port": 80}]},
+               "status": {"loadBalancer": {"ingress": [{"hostname": "web.elb.amazonaws.com"}]}}}),
+    ]
+}
+
+fn cluster(name: &str, objects: Vec<Value>) -> ClusterSnapshot {
+    let text = objects
+        .iter()
+        .map(|o| serde_json::to_string(o).expect("json"))
+        .collect::<Vec<_>>()
+        .join("\n---\n");
+    let out = parse_text(&text, &format!("{name}.yaml"), Syntax::Yaml);
+    assert!(out.errors.is_empty(), "{:?}", out.errors);
+    let mut c = ClusterSnapshot {
+        objects: out.objects,
+        ..Default::default()
+    };
+    c.info.name = name.into();
+    c.info.provider = Provider::Eks;
+    c.info.kubernetes_version = Some("1.31".into());
+    c
+}
+
+fn irsa_trust(oidc: &str, account: &str, op: &str, sub: &str) -> Value {
+    let host = issuer(oidc).trim_start_matches("https://").to_string();
+    json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"Federated": format!("arn:aws:iam::{account}:oidc-provider/{host}")},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {op: {format!("{host}:sub"): sub, format!("{host}:aud"): "sts.amazonaws.com"}}}]})
+}
+
+fn admin_policy() -> Value {
+    json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
+}
+
+fn s3_read() -> Value {
+    json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]})
+}
+
+fn role(account: &str, name: &str, trust: Value, policy: Value) -> Value {
+    json!({"Arn": format!("arn:aws:iam::{account}:role/{name}"), "RoleName": name,
+           "AssumeRolePolicyDocument": trust,
+           "RolePolicyList": [{"PolicyName": "inline", "PolicyDocument": policy}]})
+}
+
+fn gaad(roles: Vec<Value>) -> Object {
+    let doc = json!({"RoleDetailList": roles, "UserDetailList": [], "GroupDetailList": [], "Policies": []});
+    kspm_engine::cloud::documents::objects_from_document(
+        doc,
+        &Source {
+            file: "cloud/aws/gaad.json".into(),
+            line: Some(1),
+        },
+        0,
+    )
+    .expect("gaad")
+    .remove(0)
+}
+
+fn fleet(clusters: Vec<ClusterSnapshot>, cloud: Vec<Object>) -> Snapshot {
+    Snapshot {
+        clusters,
+        errors: vec![],
+        cloud,
+    }
+}
+
+fn graph(s: &Snapshot) -> (AttackGraph, Vec<String>) {
+    let (g, errors) = fleet_graph(s, &ScanOptions::default());
+    (g, errors.into_iter().map(|e| e.message).collect())
+}
+
+fn node(g: &AttackGraph, reference: &str) -> Option<kspm_engine::graph::NodeIndex> {
+    // `cluster|Reference` for cluster nodes, bare references for cloud ones.
+    match reference.split_once('|') {
+        Some((c, r)) => g.find(Some(c), r),
+        None => g.find(None, reference),
+    }
+}
+
+fn has(g: &AttackGraph, from: &str, to: &str, t: Technique) -> bool {
+    let (Some(a), Some(b)) = (node(g, from), node(g, to)) else {
+        return false;
+    };
+    g.graph
+        .edges_connecting(a, b)
+        .any(|e| e.weight().technique == t)
+}
+
+fn role_ref(account: &str, name: &str) -> String {
+    format!("AwsRole:arn:aws:iam::{account}:role/{name}")
+}
+
+#[test]
+fn irsa_trust_decides_not_the_annotation() {
+    let app_role = format!("arn:aws:iam::{ACCT}:role/app");
+    let roles = vec![
+        role(
+            ACCT,
+            "app",
+            irsa_trust("A", ACCT, "StringEquals", "system:serviceaccount:shop:api"),
+            admin_policy(),
+        ),
+        // Trusts another ServiceAccount: the annotation pointing at it gives nothing.
+        role(
+            ACCT,
+            "other",
+            irsa_trust(
+                "A",
+                ACCT,
+                "StringEquals",
+                "system:serviceaccount:batch:worker",
+            ),
+            s3_read(),
+        ),
+        // Trusts any ServiceAccount of namespace shop.
+        role(
+            ACCT,
+            "shop-any",
+            irsa_trust("A", ACCT, "StringLike", "system:serviceaccount:shop:*"),
+            s3_read(),
+        ),
+        // Trusts another cluster's issuer.
+        role(
+            ACCT,
+            "foreign",
+            irsa_trust("B", ACCT, "StringEquals", "system:serviceaccount:shop:api"),
+            s3_read(),
+        ),
+    ];
+    let mut objects = web_app(Some(&app_role));
+    objects.push(describe("prod", ACCT, "A", "API"));
+    let s = fleet(vec![cluster("prod", objects)], vec![gaad(roles)]);
+    let (g, _) = graph(&s);
+    assert!(has(
+        &g,
+        "prod|ServiceAccount:shop/api",
+        &role_ref(ACCT, "app"),
+        Technique::IRSA_ASSUME
+    ));
+    assert!(
+        has(
+            &g,
+            "prod|ServiceAccount:batch/worker",
+            &role_ref(ACCT, "other"),
+            Technique::IRSA_ASSUME
+        ),
+        "no annotation needed: the trust names the ServiceAccount"
+    );
+    assert!(!has(
+        &g,
+        "prod|ServiceAccount:shop/api",
+        &role_ref(ACCT, "other"),
+        Technique::IRSA_ASSUME
+    ));
+    assert!(has(
+        &g,
+        "prod|ServiceAccount:shop/api",
+        &role_ref(ACCT, "shop-any"),
+        Technique::IRSA_ASSUME
+    ));
+    assert!(!has(
+        &g,
+        "prod|ServiceAccount:batch/worker",
+        &role_ref(ACCT, "shop-any"),
+        Technique::IRSA_ASSUME
+    ));
+    assert!(!has(
+        &g,
+        "prod|ServiceAccount:shop/api",
+        &role_ref(ACCT, "foreign"),
+        Technique::IRSA_ASSUME
+    ));
+    assert!(has(
+        &g,
+        &role_ref(ACCT, "app"),
+        &format!("CloudAdmin:aws:{ACCT}"),
+        Technique::CLOUD_ROLE_TO_ADMIN
+    ));
+    assert!(!has(
+        &g,
+        &role_ref(ACCT, "other"),
+        &format!("CloudAdmin:aws:{ACCT}"),
+        Technique::CLOUD_ROLE_TO_ADMIN
+    ));
+
+    // The mission's chain, as one reported path: internet → LB → pod → SA → role → account admin.
+    let report = evaluate(&s);
+    let p = report
+        .attack_paths
+        .iter()
+        .find(|p| p.source == "Internet" && p.target == format!("CloudAdmin:aws:{ACCT}"))
+        .expect("internet → cloud admin path");
+    let techniques: Vec<&str> = p.steps.iter().map(|s| s.technique.as_str()).collect();
+    assert!(techniques.contains(&"INTERNET_TO_LB"), "{techniques:?}");
+    assert!(techniques.contains(&"IRSA_ASSUME"), "{techniques:?}");
+    assert_eq!(techniques.last(), Some(&"CLOUD_ROLE_TO_ADMIN"));
+    assert_eq!(p.cluster, "prod");
+}
+
+#[test]
+fn irsa_annotation_without_trust_is_reported_not_linked() {
+    let mut objects = web_app(Some(&format!("arn:aws:iam::{ACCT}:role/other")));
+    objects.push(describe("prod", ACCT, "A", "API"));
+    let roles = vec![role(
+        ACCT,
+        "other",
+        irsa_trust(
+            "A",
+            ACCT,
+            "StringEquals",
+            "system:serviceaccount:batch:worker",
+        ),
+        s3_read(),
+    )];
+    let (g, notes) = graph(&fleet(vec![cluster("prod", objects)], vec![gaad(roles)]));
+    assert!(!has(
+        &g,
+        "prod|ServiceAccount:shop/api",
+        &role_ref(ACCT, "other"),
+        Technique::IRSA_ASSUME
+    ));
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("shop/api") && n.contains("no IRSA edge")),
+        "{notes:?}"
+    );
+
+    // A role in an account whose IAM was not scanned: unverified, reported.
+    let mut objects = web_app(Some(&format!("arn:aws:iam::{OTHER}:role/x")));
+    objects.push(describe("prod", ACCT, "A", "API"));
+    let roles = vec![role(
+        ACCT,
+        "other",
+        irsa_trust(
+            "A",
+            ACCT,
+            "StringEquals",
+            "system:serviceaccount:batch:worker",
+        ),
+        s3_read(),
+    )];
+    let (_, notes) = graph(&fleet(vec![cluster("prod", objects)], vec![gaad(roles)]));
+    assert!(
+        notes.iter().any(|n| n.contains("was not scanned")),
+        "{notes:?}"
+    );
+}
+
+#[test]
+fn irsa_without_sub_condition_reaches_every_service_account() {
+    let host = issuer("A").trim_start_matches("https://").to_string();
+    let trust = json!({"Statement": [{"Effect": "Allow",
+        "Principal": {"Federated": format!("arn:aws:iam::{ACCT}:oidc-provider/{host}")},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {"StringEquals": {format!("{host}:aud"): "sts.amazonaws.com"}}}]});
+    let mut objects = web_app(None);
+    objects.push(describe("prod", ACCT, "A", "API"));
+    let (g, _) = graph(&fleet(
+        vec![cluster("prod", objects)],
+        vec![gaad(vec![role(ACCT, "open", trust, s3_read())])],
+    ));
+    assert!(has(
+        &g,
+        "prod|ServiceAccount:shop/api",
+        &role_ref(ACCT, "open"),
+        Technique::IRSA_ASSUME
+    ));
+    assert!(has(
+        &g,
+        "prod|ServiceAccount:batch/worker",
+        &role_ref(ACCT, "open"),
+        Technique::IRSA_ASSUME
+    ));
+}
+
+#[test]
+fn pod_identity_needs_the_association_and_the_trust() {
+    let pods_trust = json!({"Statement": [{"Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"},
+        "Action": ["sts:AssumeRole", "sts:TagSession"]}]});
+    let no_tag = json!({"Statement": [{"Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"},
+        "Action": "sts:AssumeRole"}]});
+    let mut objects = web_app(None);
+    objects.push(describe("prod", ACCT, "A", "API"));
+    objects.push(cloud(
+        "EksPodIdentityAssociation",
+        "a-1",
+        json!({"associationId": "a-1", "namespace": "shop",
+        "serviceAccount": "api", "roleArn": format!("arn:aws:iam::{ACCT}:role/pi"),
+        "targetRoleArn": format!("arn:aws:iam::{OTHER}:role/target")}),
+    ));
+    objects.push(cloud(
+        "EksPodIdentityAssociation",
+        "a-2",
+        json!({"associationId": "a-2", "namespace": "batch",
+        "serviceAccount": "worker", "roleArn": format!("arn:aws:iam::{ACCT}:role/broken")}),
+    ));
+    let roles = vec![
+        role(ACCT, "pi", pods_trust, s3_read()),
+        role(ACCT, "broken", no_tag, admin_policy()),
+    ];
+    let (g, notes) = graph(&fleet(vec![cluster("prod", objects)], vec![gaad(roles)]));
+    assert!(has(
+        &g,
+        "prod|ServiceAccount:shop/api",
+        &role_ref(ACCT, "pi"),
+        Technique::EKS_POD_IDENTITY
+    ));
+    assert!(has(
+        &g,
+        &role_ref(ACCT, "pi"),
+        &role_ref(OTHER, "target"),
+        Technique::EKS_POD_IDENTITY
+    ));
+    assert!(!has(
+        &g,
+        "prod|ServiceAccount:batch/worker",
+        &role_ref(ACCT, "broken"),
+        Technique::EKS_POD_IDENTITY
+    ));
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("a-2") && n.contains("broken")),
+        "{notes:?}"
+    );
+}
+
+fn aws_auth(map_roles: &str) -> Value {
+    json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "aws-auth", "namespace": "kube-system"},
+           "data": {"mapRoles": map_roles}})
+}
+
+#[test]
+fn aws_auth_and_access_entries_follow_the_authentication_mode() {
+    let ops = format!("arn:aws:iam::{ACCT}:role/ops");
+    let masters = aws_auth(&format!(
+        "- rolearn: {ops}\n  username: ops\n  groups: [system:masters]\n"
+    ));
+    for (mode, expect) in [
+        ("CONFIG_MAP", true),
+        ("API_AND_CONFIG_MAP", true),
+        ("API", false),
+    ] {
+        let objects = vec![describe("prod", ACCT, "A", mode), masters.clone()];
+        let (g, _) = graph(&fleet(vec![cluster("prod", objects)], vec![]));
+        assert_eq!(
+            has(
+                &g,
+                &role_ref(ACCT, "ops"),
+                "prod|Group:system:masters",
+                Technique::AWS_AUTH_MAP
+            ),
+            expect,
+            "{mode}"
+        );
+    }
+    // An access entry overrides aws-auth for the same principal in API_AND_CONFIG_MAP.
+    let entry = cloud(
+        "EksAccessEntry",
+        &ops,
+        json!({"principalArn": ops, "type": "STANDARD", "kubernetesGroups": ["viewers"]}),
+    );
+    let viewers = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": "viewers"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
+        "subjects": [{"kind": "Group", "name": "viewers", "apiGroup": "rbac.authorization.k8s.io"}]});
+    let objects = vec![
+        describe("prod", ACCT, "A", "API_AND_CONFIG_MAP"),
+        masters.clone(),
+        entry.clone(),
+        viewers.clone(),
+    ];
+    let (g, _) = graph(&fleet(vec![cluster("prod", objects)], vec![]));
+    assert!(!has(
+        &g,
+        &role_ref(ACCT, "ops"),
+        "prod|Group:system:masters",
+        Technique::AWS_AUTH_MAP
+    ));
+    assert!(has(
+        &g,
+        &role_ref(ACCT, "ops"),
+        "prod|Group:viewers",
+        Technique::EKS_ACCESS_ENTRY
+    ));
+    // ... and is ignored in CONFIG_MAP mode.
+    let objects = vec![describe("prod", ACCT, "A", "CONFIG_MAP"), entry, viewers];
+    let (g, _) = graph(&fleet(vec![cluster("prod", objects)], vec![]));
+    assert!(!has(
+        &g,
+        &role_ref(ACCT, "ops"),
+        "prod|Group:viewers",
+        Technique::EKS_ACCESS_ENTRY
+    ));
+}
+
+#[test]
+fn username_templates_match_bound_users() {
+    let ops = format!("arn:aws:iam::{ACCT}:role/ops");
+    let cm = aws_auth(&format!(
+        "- rolearn: {ops}\n  username: admin-{{{{SessionName}}}}\n  groups: []\n"
+    ));
+    let bind = |user: &str| {
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": user},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+        "subjects": [{"kind": "User", "name": user, "apiGroup": "rbac.authorization.k8s.io"}]})
+    };
+    let objects = vec![
+        describe("prod", ACCT, "A", "CONFIG_MAP"),
+        cm,
+        bind("admin-bob"),
+        bind("ops-bob"),
+    ];
+    let (g, _) = graph(&fleet(vec![cluster("prod", objects)], vec![]));
+    // The caller picks the session name: it can be `bob`.
+    assert!(has(
+        &g,
+        &role_ref(ACCT, "ops"),
+        "prod|User:admin-bob",
+        Technique::AWS_AUTH_MAP
+    ));
+    assert!(!has(
+        &g,
+        &role_ref(ACCT, "ops"),
+        "prod|User:ops-bob",
+        Technique::AWS_AUTH_MAP
+    ));
+}
+
+#[test]
+fn access_policies_grant_at_their_scope() {
+    let dev = format!("arn:aws:iam::{ACCT}:role/dev");
+    let admin = format!("arn:aws:iam::{ACCT}:role/admin");
+    let policies = |arn: &str, policy: &str, scope: Value| {
+        cloud(
+            "EksAssociatedAccessPolicies",
+            arn,
+            json!({"principalArn": arn,
+        "associatedAccessPolicies": [{"policyArn": format!("arn:aws:eks::aws:cluster-access-policy/{policy}"), "accessScope": scope}]}),
+        )
+    };
+    let mut objects = web_app(None);
+    objects.extend([
+        describe("prod", ACCT, "A", "API"),
+        cloud(
+            "EksAccessEntry",
+            &dev,
+            json!({"principalArn": dev, "type": "STANDARD"}),
+        ),
+        policies(
+            &dev,
+            "AmazonEKSEditPolicy",
+            json!({"type": "namespace", "namespaces": ["shop"]}),
+        ),
+        cloud(
+            "EksAccessEntry",
+            &admin,
+            json!({"principalArn": admin, "type": "STANDARD"}),
+        ),
+        policies(
+            &admin,
+            "AmazonEKSClusterAdminPolicy",
+            json!({"type": "cluster"}),
+        ),
+    ]);
+    let (g, _) = graph(&fleet(vec![cluster("prod", objects)], vec![]));
+    assert!(has(
+        &g,
+        &role_ref(ACCT, "admin"),
+        "prod|ClusterAdmin",
+        Technique::EKS_ACCESS_POLICY
+    ));
+    let group = format!("prod|Group:eks:access-entry:{dev}");
+    assert!(has(
+        &g,
+        &role_ref(ACCT, "dev"),
+        &group,
+        Technique::EKS_ACCESS_POLICY
+    ));
+    assert!(!has(
+        &g,
+        &role_ref(ACCT, "dev"),
+        "prod|ClusterAdmin",
+        Technique::EKS_ACCESS_POLICY
+    ));
+    // Edit in shop: exec into shop's pods and impersonate its ServiceAccounts, not batch's.
+    assert!(
+        has(
+            &g,
+            &group,
+            "prod|ServiceAccount:shop/api",
+            Technique::IMPERSONATE
+        ) || has(
+            &g,
+            &group,
+            "prod|ServiceAccounts:shop",
+            Technique::IMPERSONATE
+        ),
+        "edit policy in shop"
+    );
+    assert!(!has(
+        &g,
+        &group,
+        "prod|ServiceAccount:batch/worker",
+        Technique::IMPERSONATE
+    ));
+    assert!(!has(
+        &g,
+        &group,
+        "prod|ServiceAccounts:batch",
+        Technique::IMPERSONATE
+    ));
+}
+
+#[test]
+fn a_pod_in_one_cluster_reaches_admin_of_another_through_a_shared_role() {
+    let shared = format!("arn:aws:iam::{ACCT}:role/shared");
+    let mut a = web_app(Some(&shared));
+    a.push(describe("edge", ACCT, "A", "API"));
+    let b = vec![
+        describe("core", ACCT, "B", "API"),
+        cloud(
+            "EksAccessEntry",
+            &shared,
+            json!({"principalArn": shared, "type": "STANDARD"}),
+        ),
+        cloud(
+            "EksAssociatedAccessPolicies",
+            &shared,
+            json!({"principalArn": shared, "associatedAccessPolicies": [
+            {"policyArn": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy", "accessScope": {"type": "cluster"}}]}),
+        ),
+    ];
+    let roles = vec![role(
+        ACCT,
+        "shared",
+        irsa_trust("A", ACCT, "StringEquals", "system:serviceaccount:shop:api"),
+        s3_read(),
+    )];
+    let s = fleet(
+        vec![cluster("edge", a), cluster("core", b)],
+        vec![gaad(roles)],
+    );
+    let report = evaluate(&s);
+    let p = report
+        .attack_paths
+        .iter()
+        .find(|p| p.cluster == "core" && p.target == "ClusterAdmin" && p.source == "Internet")
+        .expect("one path from edge's internet exposure to core's cluster-admin");
+    assert!(
+        p.nodes
+            .iter()
+            .any(|n| n == "[edge] ServiceAccount:shop/api"),
+        "{:?}",
+        p.nodes
+    );
+    assert!(p.nodes.contains(&format!("AwsRole:{shared}")));
+    let techniques: Vec<&str> = p.steps.iter().map(|s| s.technique.as_str()).collect();
+    assert!(
+        techniques.ends_with(&["IRSA_ASSUME", "EKS_ACCESS_POLICY"]),
+        "{techniques:?}"
+    );
+}
+
+#[test]
+fn eks_api_rights_and_iam_escalation() {
+    let eks_admin = json!({"Statement": [{"Effect": "Allow", "Action": ["eks:CreateAccessEntry", "eks:AssociateAccessPolicy"], "Resource": "*"}]});
+    let pass_run = json!({"Statement": [{"Effect": "Allow", "Action": ["iam:PassRole", "ec2:RunInstances"], "Resource": "*"}]});
+    let assume_admin = json!({"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": format!("arn:aws:iam::{ACCT}:role/break-glass")}]});
+    let ec2_trust = json!({"Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
+    let root_trust = json!({"Statement": [{"Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{ACCT}:root")}, "Action": "sts:AssumeRole"}]});
+    let sa_trust = |sa: &str| {
+        irsa_trust(
+            "A",
+            ACCT,
+            "StringEquals",
+            &format!("system:serviceaccount:shop:{sa}"),
+        )
+    };
+    let roles = vec![
+        role(ACCT, "eks-admin", sa_trust("api"), eks_admin),
+        role(ACCT, "launcher", sa_trust("api"), pass_run),
+        role(ACCT, "hopper", sa_trust("api"), assume_admin),
+        role(ACCT, "reader", sa_trust("api"), s3_read()),
+        role(ACCT, "instance-admin", ec2_trust, admin_policy()),
+        role(ACCT, "break-glass", root_trust, admin_policy()),
+    ];
+    let mut objects = web_app(None);
+    objects.push(describe("prod", ACCT, "A", "API"));
+    let other = vec![describe("elsewhere", OTHER, "C", "API")];
+    let (g, _) = graph(&fleet(
+        vec![cluster("prod", objects), cluster("elsewhere", other)],
+        vec![gaad(roles)],
+    ));
+    let admin = format!("CloudAdmin:aws:{ACCT}");
+    assert!(has(
+        &g,
+        &role_ref(ACCT, "eks-admin"),
+        "prod|ClusterAdmin",
+        Technique::AWS_IAM_TO_EKS_API
+    ));
+    assert!(
+        !has(
+            &g,
+            &role_ref(ACCT, "eks-admin"),
+            "elsewhere|ClusterAdmin",
+            Technique::AWS_IAM_TO_EKS_API
+        ),
+        "no EKS rights across accounts"
+    );
+    assert!(has(
+        &g,
+        &role_ref(ACCT, "launcher"),
+        &admin,
+        Technique::CLOUD_ROLE_TO_ADMIN
+    ));
+    assert!(has(
+        &g,
+        &role_ref(ACCT, "hopper"),
+        &admin,
+        Technique::CLOUD_ROLE_TO_ADMIN
+    ));
+    assert!(!has(
+        &g,
+        &role_ref(ACCT, "reader"),
+        &admin,
+        Technique::CLOUD_ROLE_TO_ADMIN
+    ));
+    assert!(!has(
+        &g,
+        &role_ref(ACCT, "reader"),
+        "prod|ClusterAdmin",
+        Technique::AWS_IAM_TO_EKS_API
+    ));
+}
+
+fn nodegroup(lt_version: &str) -> Value {
+    cloud(
+        "EksNodegroup",
+        "ng1",
+        json!({"nodegroupName": "ng1", "nodeRole": format!("arn:aws:iam::{ACCT}:role/node"),
+        "launchTemplate": {"id": "lt-1", "version": lt_version}}),
+    )
+}
+
+fn lt(version: u64, options: Value) -> Value {
+    cloud(
+        "Ec2LaunchTemplateVersion",
+        &format!("lt-1:{version}"),
+        json!({"LaunchTemplateId": "lt-1", "VersionNumber": version,
+        "LaunchTemplateData": {"MetadataOptions": options}}),
+    )
+}
+
+#[test]
+fn imds_reachability_decides_the_pod_to_node_role_edge() {
+    let host_net = json!({"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "agent", "namespace": "batch"},
+        "spec": {"selector": {"matchLabels": {"app": "agent"}}, "template": {"metadata": {"labels": {"app": "agent"}},
+          "spec": {"hostNetwork": true, "containers": [{"name": "a", "image": "agent:1"}]}}}});
+    let node_obj = json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "ip-10-0-0-1", "labels": {"eks.amazonaws.com/nodegroup": "ng1"}}});
+    let node_role = role_ref(ACCT, "node");
+    for (options, web, agent) in [
+        (
+            json!({"HttpTokens": "optional", "HttpPutResponseHopLimit": 1}),
+            true,
+            true,
+        ),
+        (
+            json!({"HttpTokens": "required", "HttpPutResponseHopLimit": 2}),
+            true,
+            true,
+        ),
+        (
+            json!({"HttpTokens": "required", "HttpPutResponseHopLimit": 1}),
+            false,
+            true,
+        ),
+        (
+            json!({"HttpTokens": "optional", "HttpEndpoint": "disabled"}),
+            false,
+            false,
+        ),
+    ] {
+        let mut objects = web_app(None);
+        objects.extend([
+            describe("prod", ACCT, "A", "API"),
+            nodegroup("2"),
+            lt(1, json!({"HttpTokens": "optional"})),
+            lt(2, options.clone()),
+            host_net.clone(),
+            node_obj.clone(),
+        ]);
+        let (g, _) = graph(&fleet(vec![cluster("prod", objects)], vec![]));
+        assert_eq!(
+            has(
+                &g,
+                "prod|Deployment:shop/web",
+                &node_role,
+                Technique::POD_IMDS_PIVOT
+            ),
+            web,
+            "{options}"
+        );
+        assert_eq!(
+            has(
+                &g,
+                "prod|DaemonSet:batch/agent",
+                &node_role,
+                Technique::POD_IMDS_PIVOT
+            ),
+            agent,
+            "{options}"
+        );
+        assert!(has(
+            &g,
+            "prod|Node:ip-10-0-0-1",
+            &node_role,
+            Technique::NODE_CLOUD_IDENTITY
+        ));
+    }
+}

@@ -1,0 +1,605 @@
+//! `kspm scan --aws` and `kspm collect --aws` against moto (EKS, IAM, STS, EC2) with an overlay
+//! in front of it serving what moto lacks (access entries, access policies, Pod Identity,
+//! `accessConfig`) and pointing the cluster's endpoint at the fake API server holding the demo
+//! EKS cluster. The overlay records every AWS call: all must be reads the collector declares.
+//!
+//! Needs `KSPM_TEST_MOTO` (moto's URL) and `KSPM_TEST_MOTO_PYTHON` (a Python with boto3), which
+//! `scripts/test` provides; under CI a missing moto fails the test instead of skipping it.
+
+mod common;
+#[path = "support/fake_apiserver.rs"]
+mod fake_apiserver;
+
+use common::{kspm_env, repo};
+use fake_apiserver::FakeApiServer;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+const ACCT: &str = "123456789012";
+
+fn moto() -> Option<(String, String)> {
+    match (
+        std::env::var("KSPM_TEST_MOTO"),
+        std::env::var("KSPM_TEST_MOTO_PYTHON"),
+    ) {
+        (Ok(url), Ok(py)) => Some((url, py)),
+        _ => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "KSPM_TEST_MOTO / KSPM_TEST_MOTO_PYTHON are not set: CI must run the tests through scripts/test, which starts moto"
+            );
+            eprintln!("skipping: moto is not running (scripts/test starts it)");
+            None
+        }
+    }
+}
+
+struct Overlay {
+    addr: SocketAddr,
+    log: Arc<Mutex<Vec<String>>>,
+    _runtime: tokio::runtime::Runtime,
+}
+
+struct OverlayState {
+    moto: String,
+    apiserver: String,
+    deny_region: String,
+    log: Arc<Mutex<Vec<String>>>,
+    client: hyper_util::client::legacy::Client<
+        hyper_util::client::legacy::connect::HttpConnector,
+        Full<Bytes>,
+    >,
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let Ok(x) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(x);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `Credential=AKID/DATE/REGION/SERVICE/aws4_request` → (region, service).
+fn scope(auth: &str) -> (String, String) {
+    let cred = auth
+        .split("Credential=")
+        .nth(1)
+        .and_then(|c| c.split(',').next())
+        .unwrap_or("");
+    let parts: Vec<&str> = cred.split('/').collect();
+    (
+        parts.get(2).unwrap_or(&"").to_string(),
+        parts.get(3).unwrap_or(&"").to_string(),
+    )
+}
+
+fn eks_action(method: &str, path: &str) -> String {
+    let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let action = match (method, segs.as_slice()) {
+        ("GET", ["clusters"]) => "ListClusters",
+        ("GET", ["clusters", _]) => "DescribeCluster",
+        ("GET", ["clusters", _, "node-groups"]) => "ListNodegroups",
+        ("GET", ["clusters", _, "node-groups", _]) => "DescribeNodegroup",
+        ("GET", ["clusters", _, "access-entries"]) => "ListAccessEntries",
+        ("GET", ["clusters", _, "access-entries", _]) => "DescribeAccessEntry",
+        ("GET", ["clusters", _, "access-entries", _, "access-policies"]) => {
+            "ListAssociatedAccessPolicies"
+        }
+        ("GET", ["clusters", _, "pod-identity-associations"]) => "ListPodIdentityAssociations",
+        ("GET", ["clusters", _, "pod-identity-associations", _]) => {
+            "DescribePodIdentityAssociation"
+        }
+        _ => return format!("eks:UNEXPECTED {method} {path}"),
+    };
+    format!("eks:{action}")
+}
+
+fn json_response(status: u16, v: Value) -> hyper::Response<Full<Bytes>> {
+    hyper::Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(v.to_string())))
+        .expect("response")
+}
+
+const PLATFORM: &str = "arn:aws:iam::123456789012:role/platform-admins";
+
+fn eks_local(action: &str, cluster: &str) -> Option<Value> {
+    let prod = cluster == "prod";
+    Some(match action {
+        "eks:ListAccessEntries" => {
+            json!({"accessEntries": if prod { vec![PLATFORM] } else { vec![] }})
+        }
+        "eks:DescribeAccessEntry" => {
+            json!({"accessEntry": {"clusterName": cluster, "principalArn": PLATFORM,
+            "kubernetesGroups": [], "type": "STANDARD", "username": format!("arn:aws:sts::{ACCT}:assumed-role/platform-admins/{{{{SessionName}}}}"),
+            "accessEntryArn": format!("arn:aws:eks:us-east-1:{ACCT}:access-entry/{cluster}/role/{ACCT}/platform-admins/1")}})
+        }
+        "eks:ListAssociatedAccessPolicies" => {
+            json!({"clusterName": cluster, "principalArn": PLATFORM,
+            "associatedAccessPolicies": [{"policyArn": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
+                "accessScope": {"type": "cluster", "namespaces": []}, "associatedAt": 1.7e9, "modifiedAt": 1.7e9}]})
+        }
+        "eks:ListPodIdentityAssociations" => json!({"associations": if prod {
+            vec![json!({"clusterName": cluster, "namespace": "shop", "serviceAccount": "checkout", "associationId": "a-checkout",
+                        "associationArn": format!("arn:aws:eks:us-east-1:{ACCT}:podidentityassociation/{cluster}/a-checkout")})]
+        } else { vec![] }}),
+        "eks:DescribePodIdentityAssociation" => {
+            json!({"association": {"clusterName": cluster, "namespace": "shop",
+            "serviceAccount": "checkout", "roleArn": format!("arn:aws:iam::{ACCT}:role/eks-prod-shop-checkout"),
+            "associationId": "a-checkout", "disableSessionTags": false}})
+        }
+        _ => return None,
+    })
+}
+
+async fn handle(
+    st: Arc<OverlayState>,
+    req: hyper::Request<hyper::body::Incoming>,
+) -> Result<hyper::Response<Full<Bytes>>, std::convert::Infallible> {
+    let (parts, body) = req.into_parts();
+    let body = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let auth = parts
+        .headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let (region, service) = scope(&auth);
+    let path = parts.uri.path().to_string();
+    let action = if service == "eks" {
+        eks_action(parts.method.as_str(), &path)
+    } else {
+        let form = String::from_utf8_lossy(&body).to_string();
+        let a = form
+            .split('&')
+            .find_map(|kv| kv.strip_prefix("Action="))
+            .unwrap_or("UNKNOWN")
+            .to_string();
+        format!("{service}:{a}")
+    };
+    st.log.lock().expect("log").push(action.clone());
+    let cluster = path
+        .split('/')
+        .nth(2)
+        .map(percent_decode)
+        .unwrap_or_default();
+    if service == "eks" {
+        if action == "eks:ListClusters" && region == st.deny_region {
+            return Ok(denied());
+        }
+        if let Some(v) = eks_local(&action, &cluster) {
+            return Ok(json_response(200, v));
+        }
+    }
+    // Everything else goes to moto as it came.
+    let uri = format!(
+        "{}{}",
+        st.moto,
+        parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("/")
+    );
+    let mut fwd = hyper::Request::builder()
+        .method(parts.method.clone())
+        .uri(uri);
+    for (k, v) in &parts.headers {
+        if k != "host" {
+            fwd = fwd.header(k, v);
+        }
+    }
+    let resp = match st
+        .client
+        .request(fwd.body(Full::new(body)).expect("request"))
+        .await
+    {
+        Ok(r) => r,
+        Err(e) => return Ok(json_response(502, json!({"message": e.to_string()}))),
+    };
+    let (rparts, rbody) = resp.into_parts();
+    let mut bytes = rbody
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    if action == "eks:DescribeCluster" && rparts.status.is_success() {
+        // moto drops accessConfig and serves a fake endpoint: fill in both.
+        if let Ok(mut v) = serde_json::from_slice::<Value>(&bytes) {
+            v["cluster"]["accessConfig"] = json!({"authenticationMode": "API_AND_CONFIG_MAP", "bootstrapClusterCreatorAdminPermissions": false});
+            v["cluster"]["endpoint"] = json!(st.apiserver);
+            bytes = Bytes::from(v.to_string());
+        }
+    }
+    let mut out = hyper::Response::builder().status(rparts.status);
+    for (k, v) in &rparts.headers {
+        if k != "content-length" && k != "transfer-encoding" {
+            out = out.header(k, v);
+        }
+    }
+    Ok(out.body(Full::new(bytes)).expect("response"))
+}
+
+/// An EKS-style AccessDeniedException, as an SCP denying a region gives.
+fn denied() -> hyper::Response<Full<Bytes>> {
+    hyper::Response::builder()
+        .status(403)
+        .header("content-type", "application/json")
+        .header("x-amzn-errortype", "AccessDeniedException")
+        .body(Full::new(Bytes::from(
+            json!({"message": "User is not authorized to perform: eks:ListClusters with an explicit deny in a service control policy"}).to_string(),
+        )))
+        .expect("response")
+}
+
+impl Overlay {
+    fn start(moto: &str, apiserver: &str, deny_region: &str) -> Overlay {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let st = Arc::new(OverlayState {
+            moto: moto.trim_end_matches('/').to_string(),
+            apiserver: apiserver.to_string(),
+            deny_region: deny_region.to_string(),
+            log: log.clone(),
+            client: hyper_util::client::legacy::Client::builder(
+                hyper_util::rt::TokioExecutor::new(),
+            )
+            .build_http(),
+        });
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        runtime.spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let st = st.clone();
+                tokio::spawn(async move {
+                    let svc = hyper::service::service_fn(move |req| handle(st.clone(), req));
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
+                        .await;
+                });
+            }
+        });
+        Overlay {
+            addr,
+            log,
+            _runtime: runtime,
+        }
+    }
+
+    fn actions(&self) -> Vec<String> {
+        self.log.lock().expect("log").clone()
+    }
+}
+
+fn seed(moto: &str, python: &str) -> Value {
+    let out = std::process::Command::new(python)
+        .arg(repo().join("tests/fixtures/aws/seed_moto.py"))
+        .arg(moto)
+        .output()
+        .expect("run the seed script");
+    assert!(
+        out.status.success(),
+        "seed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("seed output")
+}
+
+fn aws_env(overlay: &Overlay) -> Vec<(String, String)> {
+    vec![
+        ("AWS_ACCESS_KEY_ID".into(), "testing".into()),
+        ("AWS_SECRET_ACCESS_KEY".into(), "testing".into()),
+        ("AWS_REGION".into(), "us-east-1".into()),
+        (
+            "AWS_ENDPOINT_URL".into(),
+            format!("http://{}", overlay.addr),
+        ),
+        ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
+        ("AWS_CONFIG_FILE".into(), "/nonexistent".into()),
+        ("AWS_SHARED_CREDENTIALS_FILE".into(), "/nonexistent".into()),
+        ("AWS_PROFILE".into(), String::new()),
+    ]
+}
+
+fn run(args: &[&str], env: &[(String, String)]) -> std::process::Output {
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    kspm_env(args, &env)
+}
+
+fn essence(report: &Value) -> (BTreeSet<String>, BTreeSet<String>) {
+    let findings = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {} {} {}",
+                f["cluster"], f["check"], f["resource"], f["message"]
+            )
+        })
+        .collect();
+    let paths = report["attack_paths"]
+        .as_array()
+        .expect("paths")
+        .iter()
+        .map(|p| {
+            format!(
+                "{} {} {} {}",
+                p["cluster"], p["source"], p["target"], p["nodes"]
+            )
+        })
+        .collect();
+    (findings, paths)
+}
+
+#[test]
+fn aws_discovery_scan_and_collect_against_moto() {
+    let Some((moto, python)) = moto() else {
+        return;
+    };
+    let seeded = seed(&moto, &python);
+    assert!(seeded["issuer"].as_str().is_some());
+    let demo = repo().join("examples/demo-fleet/eks-prod-us-east-1");
+    let apiserver = FakeApiServer::start(&demo);
+    let overlay = Overlay::start(&moto, &format!("http://{}", apiserver.addr), "eu-west-1");
+    let env = aws_env(&overlay);
+    let tmp = tempfile::tempdir().expect("tmp");
+    let config = tmp.path().join("kspm.toml");
+    std::fs::write(
+        &config,
+        "[aws]\nregions = [\"us-east-1\", \"eu-west-1\"]\nsession_name = \"kspm-test\"\n\n[[aws.account]]\n# ambient credentials\n\n[[aws.account]]\nrole_arn = \"arn:aws:iam::210987654321:role/KspmReadOnly\"\nexternal_id = \"kspm-external-id\"\n",
+    )
+    .expect("config");
+
+    let out = run(
+        &[
+            "scan",
+            "--aws",
+            "--config",
+            config.to_str().expect("utf8"),
+            "-f",
+            "json",
+        ],
+        &env,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).expect("json");
+
+    // Discovery: the one cluster, read through its API server, and the denied region reported.
+    let clusters = report["clusters"].as_array().expect("clusters");
+    assert_eq!(clusters.len(), 1, "{clusters:?}");
+    assert_eq!(clusters[0]["name"], "prod");
+    assert_eq!(clusters[0]["provider"], "eks");
+    assert!(
+        clusters[0]["objects"].as_u64().unwrap_or(0) > 100,
+        "{}",
+        clusters[0]
+    );
+    let errors = report["errors"].as_array().expect("errors");
+    let messages: Vec<&str> = errors
+        .iter()
+        .filter_map(|e| e["message"].as_str())
+        .collect();
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("eks:ListClusters") && m.contains("region not scanned")),
+        "{messages:?}"
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("kube-system/aws-node") && m.contains("no IRSA edge")),
+        "the CNI role trusts another ServiceAccount: {messages:?}"
+    );
+
+    // Control-plane findings with CIS EKS IDs.
+    let findings = report["findings"].as_array().expect("findings");
+    let has = |check: &str, resource: &str| {
+        findings
+            .iter()
+            .any(|f| f["check"] == check && f["resource"].as_str().unwrap_or("") == resource)
+    };
+    assert!(has("KSPM-E-003", "EksCluster:prod"), "public endpoint");
+    assert!(has("KSPM-E-001", "EksCluster:prod"), "audit logs off");
+    assert!(
+        has("KSPM-E-009", "EksNodegroup:prod-general"),
+        "IMDSv1 on the node group"
+    );
+    assert!(has("KSPM-E-012", &format!("EksAccessEntry:{PLATFORM}")));
+    let e003 = findings
+        .iter()
+        .find(|f| f["check"] == "KSPM-E-003")
+        .expect("E-003");
+    assert!(
+        e003["controls"].to_string().contains("5.4.1"),
+        "{}",
+        e003["controls"]
+    );
+
+    // Cross-layer paths with evidence from both layers.
+    let paths = report["attack_paths"].as_array().expect("paths");
+    let catalog = format!("AwsRole:arn:aws:iam::{ACCT}:role/eks-prod-shop-catalog-s3");
+    let mission = paths
+        .iter()
+        .find(|p| p["source"] == "Internet" && p["target"] == format!("CloudAdmin:aws:{ACCT}"))
+        .unwrap_or_else(|| {
+            panic!(
+                "internet → account admin: {}",
+                serde_json::to_string_pretty(paths).unwrap_or_default()
+            )
+        });
+    let nodes: Vec<&str> = mission["nodes"]
+        .as_array()
+        .expect("nodes")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        nodes.contains(&"ServiceAccount:shop/frontend") && nodes.contains(&catalog.as_str()),
+        "{nodes:?}"
+    );
+    let steps = mission["steps"].as_array().expect("steps");
+    let irsa = steps
+        .iter()
+        .find(|s| s["technique"] == "IRSA_ASSUME")
+        .expect("IRSA step");
+    assert!(irsa["evidence"]
+        .as_str()
+        .unwrap_or("")
+        .contains("system:serviceaccount:shop:frontend"));
+    let admin = steps
+        .iter()
+        .find(|s| s["technique"] == "CLOUD_ROLE_TO_ADMIN")
+        .expect("admin step");
+    assert!(
+        admin["evidence"]
+            .as_str()
+            .unwrap_or("")
+            .contains("ops-instance-admin"),
+        "{admin}"
+    );
+    assert!(
+        paths
+            .iter()
+            .any(|p| p["source"] == format!("AwsRole:{PLATFORM}") && p["target"] == "ClusterAdmin"),
+        "access policy → cluster-admin"
+    );
+
+    // The cluster was read with an EKS token minted in-process, GETs only.
+    let log = apiserver.log();
+    assert!(log.len() > 20);
+    assert!(log.iter().all(|r| r.method == "GET"));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    for r in &log {
+        let token = r
+            .authorization
+            .strip_prefix("Bearer ")
+            .expect("bearer token");
+        kspm_collectors::cloud::eks_token::verify(token, now).expect("a valid EKS token");
+    }
+
+    // Collect (every enabled region this time), then scan offline: the same findings and paths.
+    let all_regions = tmp.path().join("all-regions.toml");
+    std::fs::write(&all_regions, "[aws]\nsession_name = \"kspm-test\"\n").expect("config");
+    let out_dir = tmp.path().join("fleet");
+    let out = run(
+        &[
+            "collect",
+            "--aws",
+            "--config",
+            all_regions.to_str().expect("utf8"),
+            "--out",
+            out_dir.to_str().expect("utf8"),
+        ],
+        &env,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out_dir.join("prod/cloud/describe-cluster.json").is_file());
+    assert!(out_dir
+        .join(format!(
+            "cloud/aws/{ACCT}/account-authorization-details-0.json"
+        ))
+        .is_file());
+    let out = run(
+        &["scan", out_dir.to_str().expect("utf8"), "-f", "json"],
+        &env,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let offline: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let (lf, lp) = essence(&report);
+    let (of, op) = essence(&offline);
+    assert_eq!(
+        lf, of,
+        "findings differ between the cloud scan and the scan of its export"
+    );
+    assert_eq!(
+        lp, op,
+        "paths differ between the cloud scan and the scan of its export"
+    );
+
+    // Every AWS call was a read the collector declares; the declared reads were all used.
+    let actions: BTreeSet<String> = overlay.actions().into_iter().collect();
+    let allowed: BTreeSet<String> = kspm_collectors::cloud::aws::ACTIONS
+        .iter()
+        .chain(kspm_collectors::cloud::aws::CENTRAL_ACTIONS)
+        .map(|a| a.to_string())
+        .collect();
+    let extra: Vec<&String> = actions.difference(&allowed).collect();
+    assert!(extra.is_empty(), "undeclared AWS calls: {extra:?}");
+    let unused: Vec<&String> = allowed.difference(&actions).collect();
+    assert!(unused.is_empty(), "declared but never called: {unused:?}");
+
+    // The service: a target with `[tenant.target.aws]` discovers the same fleet every scan.
+    for (k, v) in &env {
+        std::env::set_var(k, v);
+    }
+    let config = kspm_api::service::config::Config::parse(&format!(
+        "[[tenant]]\nname = \"acme\"\n[[tenant.target]]\nname = \"aws\"\ninterval = \"1h\"\n[tenant.target.aws]\nregions = [\"us-east-1\"]\nendpoint_url = \"http://{}\"\n",
+        overlay.addr
+    ))
+    .expect("service config");
+    let target = &config.tenants[0].targets[0];
+    assert!(
+        !target.is_live(),
+        "an AWS target is not a kubeconfig target"
+    );
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let record = runtime
+        .block_on(kspm_api::service::scan::run(
+            "acme",
+            target,
+            &kspm_engine::ScanOptions::default(),
+            "replica-1",
+        ))
+        .expect("service scan");
+    assert_eq!(record.clusters.len(), 1);
+    assert_eq!(record.clusters[0].name, "prod");
+    assert!(record
+        .paths
+        .iter()
+        .any(|p| p["target"] == format!("CloudAdmin:aws:{ACCT}")));
+}
