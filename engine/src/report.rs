@@ -248,9 +248,9 @@ pub fn assemble_fleet(
     let mut graph = AttackGraph::default();
     let mut binding_subjects: std::collections::HashMap<(String, String), Vec<String>> =
         std::collections::HashMap::new();
-    let mut eks = Vec::new();
+    let mut cloud = CloudParts::default();
     for r in results {
-        eks.extend(r.cloud);
+        cloud.add(r.cloud);
         graph.absorb(r.graph);
         binding_subjects.extend(r.binding_subjects);
         suppressed.extend(r.suppressed);
@@ -259,7 +259,7 @@ pub fn assemble_fleet(
         errors.extend(r.errors);
         findings.extend(r.findings);
     }
-    errors.extend(cloud_bridges(&mut graph, &eks, fleet_cloud));
+    errors.extend(cloud_bridges(&mut graph, cloud, fleet_cloud));
     let index = graph.index();
     let all_paths = index.attack_paths();
     let path_count = all_paths.len();
@@ -376,77 +376,121 @@ pub fn assemble_fleet(
 pub fn fleet_graph(snapshot: &Snapshot, options: &ScanOptions) -> (AttackGraph, Vec<ReportError>) {
     let catalogue = checks::catalogue();
     let mut graph = AttackGraph::default();
-    let mut eks = Vec::new();
+    let mut cloud = CloudParts::default();
     for c in &snapshot.clusters {
         let r = evaluate_one(c, &catalogue, options);
-        eks.extend(r.cloud);
+        cloud.add(r.cloud);
         graph.absorb(r.graph);
     }
-    let errors = cloud_bridges(&mut graph, &eks, &snapshot.cloud);
+    let errors = cloud_bridges(&mut graph, cloud, &snapshot.cloud);
     (graph, errors)
 }
 
-/// Joins the EKS clusters to the IAM of every scanned account (fleet documents and those in the
-/// clusters' own `cloud/` directories); returns what could not be read or verified.
+/// What one cluster brings to the fleet-wide cloud pass.
+#[derive(Default)]
+struct ClusterCloud {
+    eks: Option<crate::cloud::eks::EksFacts>,
+    gke: Option<crate::cloud::gcp::GkeFacts>,
+    aks: Option<crate::cloud::azure::AksFacts>,
+    /// Account, project and subscription documents found in the cluster's `cloud/`.
+    iam: Vec<crate::Object>,
+}
+
+impl ClusterCloud {
+    fn of(inv: &Inventory<'_>, rbac: &Rbac) -> ClusterCloud {
+        let bound_users: std::collections::BTreeSet<String> = rbac
+            .bindings
+            .iter()
+            .flat_map(|b| b.subjects.iter())
+            .filter_map(|s| match s {
+                crate::rbac::Subject::User { name } => Some(name.clone()),
+                _ => None,
+            })
+            .collect();
+        ClusterCloud {
+            eks: crate::cloud::eks::facts(inv, bound_users.into_iter().collect()),
+            gke: crate::cloud::gcp::facts(inv),
+            aks: crate::cloud::azure::facts(inv),
+            iam: crate::cloud::documents::IAM_KINDS
+                .iter()
+                .flat_map(|k| inv.of_kind(k).iter().map(|o| (*o).clone()))
+                .collect(),
+        }
+    }
+}
+
+/// Every cluster's cloud side, gathered for the fleet-wide pass.
+#[derive(Default)]
+struct CloudParts {
+    eks: Vec<crate::cloud::eks::EksFacts>,
+    gke: Vec<crate::cloud::gcp::GkeFacts>,
+    aks: Vec<crate::cloud::azure::AksFacts>,
+    iam: Vec<crate::Object>,
+}
+
+impl CloudParts {
+    fn add(&mut self, c: ClusterCloud) {
+        self.eks.extend(c.eks);
+        self.gke.extend(c.gke);
+        self.aks.extend(c.aks);
+        self.iam.extend(c.iam);
+    }
+}
+
+/// Joins the clusters to the IAM of every scanned AWS account, GCP project and Azure
+/// subscription (fleet documents and those in the clusters' own `cloud/` directories); returns
+/// what could not be read or verified.
 fn cloud_bridges(
     graph: &mut AttackGraph,
-    eks: &[crate::cloud::eks::EksFacts],
+    parts: CloudParts,
     fleet_cloud: &[crate::Object],
 ) -> Vec<ReportError> {
     use crate::cloud::documents::{details_account, spec, AWS_AUTHORIZATION_DETAILS};
+    let all: Vec<&crate::Object> = fleet_cloud.iter().chain(parts.iam.iter()).collect();
     let mut pages: BTreeMap<String, Vec<serde_json::Value>> = BTreeMap::new();
     let mut origins: BTreeMap<String, String> = BTreeMap::new();
-    for o in fleet_cloud
-        .iter()
-        .filter(|o| o.kind == AWS_AUTHORIZATION_DETAILS)
-    {
+    for o in all.iter().filter(|o| o.kind == AWS_AUTHORIZATION_DETAILS) {
         let acct = details_account(o).to_string();
         origins
             .entry(acct.clone())
             .or_insert_with(|| o.source.file.clone());
         pages.entry(acct).or_default().push(spec(o).clone());
     }
-    for f in eks {
-        for (acct, page) in &f.gaad_pages {
-            origins
-                .entry(acct.clone())
-                .or_insert_with(|| format!("{} cloud/", f.cluster));
-            pages.entry(acct.clone()).or_default().push(page.clone());
-        }
-    }
     let mut errors = Vec::new();
+    let note = |cluster: Option<String>, file: String, message: String| ReportError {
+        cluster,
+        file,
+        line: None,
+        column: None,
+        message,
+    };
     let accounts: crate::graph::cloud::Accounts = pages
         .into_iter()
         .map(|(acct, p)| {
             let a = crate::cloud::aws_account::Account::from_gaad(&p);
             let file = origins.get(&acct).cloned().unwrap_or_default();
-            errors.extend(a.errors.iter().map(|e| ReportError {
-                cluster: None,
-                file: file.clone(),
-                line: None,
-                column: None,
-                message: format!("IAM of account {acct}: {e}"),
-            }));
+            errors.extend(
+                a.errors
+                    .iter()
+                    .map(|e| note(None, file.clone(), format!("IAM of account {acct}: {e}"))),
+            );
             (acct, a)
         })
         .collect();
-    for f in eks {
-        errors.extend(f.errors.iter().map(|e| ReportError {
-            cluster: Some(f.cluster.clone()),
-            file: "cloud".into(),
-            line: None,
-            column: None,
-            message: e.clone(),
-        }));
+    for f in &parts.eks {
+        errors.extend(
+            f.errors
+                .iter()
+                .map(|e| note(Some(f.cluster.clone()), "cloud".into(), e.clone())),
+        );
     }
-    for (cluster, note) in graph.add_aws_bridges(eks, &accounts) {
-        errors.push(ReportError {
-            cluster: Some(cluster),
-            file: "cloud".into(),
-            line: None,
-            column: None,
-            message: note,
-        });
+    let gcp = crate::cloud::gcp::GcpIam::from_objects(all.iter().copied());
+    let azure = crate::cloud::azure::AzureRbac::from_objects(all.iter().copied());
+    let mut notes = graph.add_aws_bridges(&parts.eks, &accounts);
+    notes.extend(graph.add_gcp_bridges(&parts.gke, &gcp));
+    notes.extend(graph.add_azure_bridges(&parts.aks, &azure));
+    for (cluster, message) in notes {
+        errors.push(note(Some(cluster), "cloud".into(), message));
     }
     errors
 }
@@ -472,7 +516,7 @@ pub struct ClusterResult {
     errors: Vec<ReportError>,
     graph: AttackGraph,
     binding_subjects: Vec<((String, String), Vec<String>)>,
-    cloud: Option<crate::cloud::eks::EksFacts>,
+    cloud: ClusterCloud,
 }
 
 impl ClusterResult {
@@ -506,16 +550,7 @@ fn evaluate_one(
     };
     let mut graph = AttackGraph::default();
     graph.build_cluster(cluster, &inv, &rbac);
-    let bound_users: std::collections::BTreeSet<String> = rbac
-        .bindings
-        .iter()
-        .flat_map(|b| b.subjects.iter())
-        .filter_map(|s| match s {
-            crate::rbac::Subject::User { name } => Some(name.clone()),
-            _ => None,
-        })
-        .collect();
-    let cloud = crate::cloud::eks::facts(&inv, bound_users.into_iter().collect());
+    let cloud = ClusterCloud::of(&inv, &rbac);
     let binding_subjects = rbac
         .bindings
         .iter()

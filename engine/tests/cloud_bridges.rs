@@ -766,3 +766,447 @@ fn imds_reachability_decides_the_pod_to_node_role_edge() {
         ));
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// GCP / GKE
+
+fn doc_objects(doc: Value, file: &str) -> Vec<Object> {
+    kspm_engine::cloud::documents::objects_from_document(
+        doc,
+        &Source {
+            file: file.into(),
+            line: Some(1),
+        },
+        0,
+    )
+    .expect("recognised")
+}
+
+fn gke(name: &str, pool: Option<&str>, node_mode: &str, extra: Value) -> Value {
+    let mut c = json!({"name": name,
+        "selfLink": format!("https://container.googleapis.com/v1/projects/p1/locations/europe-west1/clusters/{name}"),
+        "nodePools": [{"name": "pool-1", "config": {"serviceAccount": "nodes@p1.iam.gserviceaccount.com",
+            "oauthScopes": ["https://www.googleapis.com/auth/cloud-platform"], "workloadMetadataConfig": {"mode": node_mode}}}]});
+    if let Some(p) = pool {
+        c["workloadIdentityConfig"] = json!({"workloadPool": p});
+    }
+    if let (Some(m), Some(e)) = (c.as_object_mut(), extra.as_object()) {
+        for (k, v) in e {
+            m.insert(k.clone(), v.clone());
+        }
+    }
+    cloud("GkeCluster", name, c)
+}
+
+fn gke_cluster(name: &str, objects: Vec<Value>) -> ClusterSnapshot {
+    let mut c = cluster(name, objects);
+    c.info.provider = Provider::Gke;
+    c
+}
+
+fn project_policy(bindings: Value) -> Vec<Object> {
+    doc_objects(
+        json!({"version": 3, "etag": "BwX", "bindings": bindings}),
+        "fleet/cloud/gcp/p1/project-iam-policy.json",
+    )
+}
+
+fn gsa_policy(email: &str, bindings: Value) -> Vec<Object> {
+    doc_objects(
+        json!({"bindings": bindings}),
+        &format!("fleet/cloud/gcp/p1/service-accounts/{email}.json"),
+    )
+}
+
+#[test]
+fn gke_workload_identity_needs_the_binding_for_the_pool_and_the_service_account() {
+    let gsa = "app@p1.iam.gserviceaccount.com";
+    let mut objects = web_app(None);
+    objects.push(gke(
+        "staging",
+        Some("p1.svc.id.goog"),
+        "GKE_METADATA",
+        json!({}),
+    ));
+    let mut cloud_docs = gsa_policy(
+        gsa,
+        json!([{"role": "roles/iam.workloadIdentityUser",
+        "members": ["serviceAccount:p1.svc.id.goog[shop/api]", "serviceAccount:p2.svc.id.goog[batch/worker]"]}]),
+    );
+    cloud_docs.extend(project_policy(
+        json!([{"role": "roles/owner", "members": [format!("serviceAccount:{gsa}")]}]),
+    ));
+    let s = fleet(
+        vec![gke_cluster("staging", objects.clone())],
+        cloud_docs.clone(),
+    );
+    let (g, _) = graph(&s);
+    let gsa_ref = format!("GcpServiceAccount:{gsa}");
+    assert!(has(
+        &g,
+        "staging|ServiceAccount:shop/api",
+        &gsa_ref,
+        Technique::GKE_WI_ASSUME
+    ));
+    assert!(
+        !has(
+            &g,
+            "staging|ServiceAccount:batch/worker",
+            &gsa_ref,
+            Technique::GKE_WI_ASSUME
+        ),
+        "another project's pool"
+    );
+    assert!(has(
+        &g,
+        &gsa_ref,
+        "CloudAdmin:gcp:p1",
+        Technique::CLOUD_ROLE_TO_ADMIN
+    ));
+    let report = evaluate(&s);
+    assert!(
+        report.attack_paths.iter().any(|p| p.source == "Internet"
+            && p.target == "CloudAdmin:gcp:p1"
+            && p.steps.iter().any(|s| s.technique == "GKE_WI_ASSUME")),
+        "internet → pod → KSA → GSA → project owner"
+    );
+    // Without Workload Identity on the cluster the pool's tokens do not exist.
+    let mut no_wi = web_app(None);
+    no_wi.push(gke("staging", None, "GKE_METADATA", json!({})));
+    let (g, _) = graph(&fleet(vec![gke_cluster("staging", no_wi)], cloud_docs));
+    assert!(!has(
+        &g,
+        "staging|ServiceAccount:shop/api",
+        &gsa_ref,
+        Technique::GKE_WI_ASSUME
+    ));
+}
+
+#[test]
+fn gke_iam_roles_are_kubernetes_rights() {
+    let mut objects = web_app(None);
+    objects.push(gke(
+        "staging",
+        Some("p1.svc.id.goog"),
+        "GKE_METADATA",
+        json!({}),
+    ));
+    let mut docs = project_policy(json!([
+        {"role": "roles/container.developer", "members": ["user:dev@example.com", "allAuthenticatedUsers"]},
+        {"role": "roles/container.admin", "members": ["group:platform@example.com"]},
+        {"role": "roles/container.viewer", "members": ["user:viewer@example.com"]},
+        {"role": "projects/p1/roles/secretReader", "members": ["user:auditor@example.com"], "condition": {"title": "t", "expression": "request.time < timestamp('2027-01-01T00:00:00Z')"}},
+        {"role": "projects/p1/roles/unexported", "members": ["user:x@example.com"]},
+        {"role": "roles/container.developer", "members": ["serviceAccount:p1.svc.id.goog[batch/worker]"]}
+    ]));
+    docs.extend(doc_objects(json!({"name": "projects/p1/roles/secretReader", "includedPermissions": ["container.secrets.get", "container.pods.get"]}), "fleet/cloud/gcp/p1/roles/secretReader.json"));
+    let (g, notes) = graph(&fleet(vec![gke_cluster("staging", objects)], docs));
+    assert!(has(
+        &g,
+        "GcpUser:dev@example.com",
+        "staging|AllSecrets",
+        Technique::GKE_IAM_TO_K8S
+    ));
+    assert!(has(
+        &g,
+        "GcpUser:dev@example.com",
+        "staging|ServiceAccounts:*",
+        Technique::GKE_IAM_TO_K8S
+    ));
+    assert!(
+        has(
+            &g,
+            "Internet",
+            "staging|AllSecrets",
+            Technique::GKE_IAM_TO_K8S
+        ),
+        "allAuthenticatedUsers is anyone with a Google account"
+    );
+    assert!(has(
+        &g,
+        "GcpGroup:platform@example.com",
+        "staging|ClusterAdmin",
+        Technique::GKE_IAM_TO_K8S
+    ));
+    assert!(!has(
+        &g,
+        "GcpUser:viewer@example.com",
+        "staging|AllSecrets",
+        Technique::GKE_IAM_TO_K8S
+    ));
+    assert!(has(
+        &g,
+        "GcpUser:auditor@example.com",
+        "staging|AllSecrets",
+        Technique::GKE_IAM_TO_K8S
+    ));
+    assert!(
+        has(
+            &g,
+            "staging|ServiceAccount:batch/worker",
+            "staging|AllSecrets",
+            Technique::GKE_IAM_TO_K8S
+        ),
+        "a KSA granted a project role"
+    );
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("projects/p1/roles/unexported")),
+        "{notes:?}"
+    );
+}
+
+#[test]
+fn gke_node_service_account_and_public_authenticated_group() {
+    let node = json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "gke-n1", "labels": {"cloud.google.com/gke-nodepool": "pool-1"}}});
+    let admin_for_all = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": "oops"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+        "subjects": [{"kind": "Group", "name": "system:authenticated", "apiGroup": "rbac.authorization.k8s.io"}]});
+    let nodes_sa = "GcpServiceAccount:nodes@p1.iam.gserviceaccount.com";
+    for (mode, guard, exposed, public) in [
+        ("GCE_METADATA", true, true, true),
+        ("GKE_METADATA", false, false, false),
+    ] {
+        let mut objects = web_app(None);
+        let extra = if guard {
+            json!({})
+        } else {
+            json!({"rbacBindingConfig": {"enableInsecureBindingSystemAuthenticated": false}})
+        };
+        objects.extend([
+            gke("staging", Some("p1.svc.id.goog"), mode, extra),
+            node.clone(),
+            admin_for_all.clone(),
+        ]);
+        let (g, _) = graph(&fleet(vec![gke_cluster("staging", objects)], vec![]));
+        assert_eq!(
+            has(
+                &g,
+                "staging|Deployment:shop/web",
+                nodes_sa,
+                Technique::POD_IMDS_PIVOT
+            ),
+            exposed,
+            "{mode}"
+        );
+        assert!(has(
+            &g,
+            "staging|Node:gke-n1",
+            nodes_sa,
+            Technique::NODE_CLOUD_IDENTITY
+        ));
+        assert_eq!(
+            has(
+                &g,
+                "Internet",
+                "staging|Group:system:authenticated",
+                Technique::GKE_AUTHENTICATED_PUBLIC
+            ),
+            public
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Azure / AKS
+
+const AKS_ID: &str = "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/payments";
+const AKS_ISSUER: &str = "https://westeurope.oic.prod-aks.azure.com/tenant/payments/";
+
+fn aks(extra: Value) -> Value {
+    let mut p = json!({"enableRBAC": true, "disableLocalAccounts": false,
+        "aadProfile": {"managed": true, "enableAzureRBAC": true, "adminGroupObjectIDs": ["grp-admins"]},
+        "oidcIssuerProfile": {"enabled": true, "issuerURL": AKS_ISSUER},
+        "identityProfile": {"kubeletidentity": {"resourceId": "/subscriptions/s1/resourceGroups/mc_rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/payments-agentpool", "clientId": "k1", "objectId": "obj-kubelet"}}});
+    if let (Some(m), Some(e)) = (p.as_object_mut(), extra.as_object()) {
+        for (k, v) in e {
+            m.insert(k.clone(), v.clone());
+        }
+    }
+    cloud(
+        "AksCluster",
+        "payments",
+        json!({"id": AKS_ID, "name": "payments", "type": "Microsoft.ContainerService/ManagedClusters", "properties": p}),
+    )
+}
+
+fn aks_cluster(objects: Vec<Value>) -> ClusterSnapshot {
+    let mut c = cluster("payments", objects);
+    c.info.provider = Provider::Aks;
+    c
+}
+
+fn assignment(principal: &str, ptype: &str, role_guid: &str, scope: &str) -> Value {
+    json!({"id": format!("{scope}/providers/Microsoft.Authorization/roleAssignments/{principal}-{role_guid}"),
+           "principalId": principal, "principalType": ptype, "scope": scope,
+           "roleDefinitionId": format!("/subscriptions/s1/providers/Microsoft.Authorization/roleDefinitions/{role_guid}")})
+}
+
+const OWNER: &str = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635";
+const CONTRIBUTOR: &str = "b24988ac-6180-42a0-ab88-20f7382dd24c";
+const RBAC_CLUSTER_ADMIN: &str = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b";
+const RBAC_WRITER: &str = "a7ffa36f-339b-4b5c-8bdf-e2c188b2c0eb";
+const CLUSTER_ADMIN_ROLE: &str = "0ab0b1a8-8aac-4efd-b8c2-3ee1fb270be8";
+
+fn azure_docs(assignments: Vec<Value>) -> Vec<Object> {
+    let uami = "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/payments-api";
+    let mut out = doc_objects(
+        json!(assignments),
+        "fleet/cloud/azure/s1/role-assignments.json",
+    );
+    out.extend(doc_objects(json!([{"id": uami, "name": "payments-api", "type": "Microsoft.ManagedIdentity/userAssignedIdentities",
+        "principalId": "obj-api", "clientId": "client-api"}]), "fleet/cloud/azure/s1/identities.json"));
+    out.extend(doc_objects(json!({"value": [
+        {"id": format!("{uami}/federatedIdentityCredentials/shop-api"), "name": "shop-api",
+         "properties": {"issuer": AKS_ISSUER, "subject": "system:serviceaccount:shop:api", "audiences": ["api://AzureADTokenExchange"]}},
+        {"id": format!("{uami}/federatedIdentityCredentials/other-cluster"), "name": "other-cluster",
+         "properties": {"issuer": "https://westeurope.oic.prod-aks.azure.com/tenant/other/", "subject": "system:serviceaccount:batch:worker", "audiences": ["api://AzureADTokenExchange"]}}]}),
+        "fleet/cloud/azure/s1/federated-credentials.json"));
+    out
+}
+
+#[test]
+fn aks_workload_identity_and_subscription_admin() {
+    let uami = "AzureIdentity:/subscriptions/s1/resourcegroups/rg/providers/microsoft.managedidentity/userassignedidentities/payments-api";
+    let mut objects = web_app(None);
+    objects.push(aks(json!({})));
+    let docs = azure_docs(vec![assignment(
+        "obj-api",
+        "ServicePrincipal",
+        OWNER,
+        "/subscriptions/s1",
+    )]);
+    let s = fleet(vec![aks_cluster(objects)], docs);
+    let (g, _) = graph(&s);
+    assert!(has(
+        &g,
+        "payments|ServiceAccount:shop/api",
+        uami,
+        Technique::AKS_WI_ASSUME
+    ));
+    assert!(
+        !has(
+            &g,
+            "payments|ServiceAccount:batch/worker",
+            uami,
+            Technique::AKS_WI_ASSUME
+        ),
+        "the credential trusts another cluster's issuer"
+    );
+    assert!(has(
+        &g,
+        uami,
+        "CloudAdmin:azure:s1",
+        Technique::CLOUD_ROLE_TO_ADMIN
+    ));
+    let kubelet = "AzureIdentity:/subscriptions/s1/resourcegroups/mc_rg/providers/microsoft.managedidentity/userassignedidentities/payments-agentpool";
+    assert!(has(
+        &g,
+        "payments|Deployment:shop/web",
+        kubelet,
+        Technique::POD_IMDS_PIVOT
+    ));
+    let report = evaluate(&s);
+    assert!(
+        report
+            .attack_paths
+            .iter()
+            .any(|p| p.source == "Internet" && p.target == "CloudAdmin:azure:s1"),
+        "internet → pod → KSA → UAMI → subscription owner"
+    );
+}
+
+#[test]
+fn aks_azure_rbac_local_accounts_and_admin_groups() {
+    let rg = "/subscriptions/s1/resourceGroups/rg";
+    let assignments = vec![
+        assignment("u-admin", "User", RBAC_CLUSTER_ADMIN, AKS_ID),
+        assignment(
+            "u-writer",
+            "User",
+            RBAC_WRITER,
+            &format!("{AKS_ID}/namespaces/shop"),
+        ),
+        assignment("u-creds", "User", CLUSTER_ADMIN_ROLE, AKS_ID),
+        assignment("g-contrib", "Group", CONTRIBUTOR, rg),
+        assignment(
+            "u-other",
+            "User",
+            RBAC_CLUSTER_ADMIN,
+            "/subscriptions/s1/resourceGroups/other",
+        ),
+    ];
+    for (extra, azure_rbac, local) in [
+        (json!({}), true, true),
+        (
+            json!({"disableLocalAccounts": true, "aadProfile": {"managed": true, "enableAzureRBAC": false, "adminGroupObjectIDs": ["grp-admins"]}}),
+            false,
+            false,
+        ),
+    ] {
+        let mut objects = web_app(None);
+        objects.push(aks(extra));
+        let (g, _) = graph(&fleet(
+            vec![aks_cluster(objects)],
+            azure_docs(assignments.clone()),
+        ));
+        assert_eq!(
+            has(
+                &g,
+                "AzureUser:u-admin",
+                "payments|ClusterAdmin",
+                Technique::AKS_ENTRA_TO_K8S
+            ),
+            azure_rbac
+        );
+        assert_eq!(
+            has(
+                &g,
+                "AzureUser:u-writer",
+                "payments|ServiceAccounts:shop",
+                Technique::AKS_ENTRA_TO_K8S
+            ),
+            azure_rbac
+        );
+        assert!(!has(
+            &g,
+            "AzureUser:u-writer",
+            "payments|ServiceAccounts:batch",
+            Technique::AKS_ENTRA_TO_K8S
+        ));
+        assert_eq!(
+            has(
+                &g,
+                "AzureUser:u-creds",
+                "payments|ClusterAdmin",
+                Technique::AKS_ENTRA_TO_K8S
+            ),
+            local
+        );
+        assert!(
+            has(
+                &g,
+                "AzureGroup:g-contrib",
+                "payments|ClusterAdmin",
+                Technique::AKS_ENTRA_TO_K8S
+            ),
+            "Contributor can rewrite the cluster"
+        );
+        assert!(
+            !has(
+                &g,
+                "AzureUser:u-other",
+                "payments|ClusterAdmin",
+                Technique::AKS_ENTRA_TO_K8S
+            ),
+            "assignment on another resource group"
+        );
+        assert!(has(
+            &g,
+            "AzureGroup:grp-admins",
+            "payments|ClusterAdmin",
+            Technique::AKS_ENTRA_TO_K8S
+        ));
+    }
+}

@@ -212,6 +212,56 @@ fn access_policies(arn: &str, policy: &str, scope: Value) -> Value {
     )
 }
 
+/// A GKE cluster description that passes every GKE check, with `over` merged in (top level).
+fn gke_cluster(over: Value) -> Value {
+    let mut c = json!({
+        "name": "staging", "selfLink": "https://container.googleapis.com/v1/projects/p1/locations/europe-west1/clusters/staging",
+        "legacyAbac": {}, "masterAuth": {"clientCertificateConfig": {}},
+        "workloadIdentityConfig": {"workloadPool": "p1.svc.id.goog"},
+        "databaseEncryption": {"state": "ENCRYPTED", "keyName": "projects/p1/locations/europe-west1/keyRings/r/cryptoKeys/k"},
+        "controlPlaneEndpointsConfig": {"ipEndpointsConfig": {"enablePublicEndpoint": false, "authorizedNetworksConfig": {"enabled": true}}},
+        "networkConfig": {"defaultEnablePrivateNodes": true, "datapathProvider": "ADVANCED_DATAPATH"},
+        "shieldedNodes": {"enabled": true},
+        "loggingService": "logging.googleapis.com/kubernetes",
+        "addonsConfig": {"kubernetesDashboard": {"disabled": true}},
+        "nodePools": [{"name": "pool-1", "config": {"serviceAccount": "nodes@p1.iam.gserviceaccount.com",
+            "oauthScopes": ["https://www.googleapis.com/auth/devstorage.read_only"],
+            "workloadMetadataConfig": {"mode": "GKE_METADATA"},
+            "shieldedInstanceConfig": {"enableSecureBoot": true, "enableIntegrityMonitoring": true}},
+            "management": {"autoUpgrade": true, "autoRepair": true}}]
+    });
+    merge(&mut c, over);
+    cloud("GkeCluster", "staging", c)
+}
+
+/// An AKS cluster that passes every AKS check, with `over` merged into `properties`.
+fn aks_cluster(over: Value) -> Value {
+    let mut p = json!({
+        "enableRBAC": true, "disableLocalAccounts": true,
+        "aadProfile": {"managed": true, "enableAzureRBAC": true, "adminGroupObjectIDs": []},
+        "apiServerAccessProfile": {"enablePrivateCluster": true, "disableRunCommand": true},
+        "networkProfile": {"networkPlugin": "azure", "networkPolicy": "azure"},
+        "securityProfile": {"azureKeyVaultKms": {"enabled": true}, "workloadIdentity": {"enabled": true}},
+        "oidcIssuerProfile": {"enabled": true, "issuerURL": "https://westeurope.oic.prod-aks.azure.com/t/u/"},
+        "agentPoolProfiles": [{"name": "np1", "enableNodePublicIP": false}]
+    });
+    merge(&mut p, over);
+    cloud(
+        "AksCluster",
+        "payments",
+        json!({"id": "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/payments",
+        "name": "payments", "type": "Microsoft.ContainerService/ManagedClusters", "properties": p}),
+    )
+}
+
+fn merge(into: &mut Value, over: Value) {
+    if let (Some(m), Some(o)) = (into.as_object_mut(), over.as_object()) {
+        for (k, v) in o {
+            m.insert(k.clone(), v.clone());
+        }
+    }
+}
+
 fn cases() -> Vec<Case> {
     let shop_ns = ns("shop", json!({}));
     let good_kubelet = vec![kubelet(hardened_kubelet())];
@@ -1121,6 +1171,35 @@ fn cases() -> Vec<Case> {
                 ),
             )
         },
+        case("KSPM-G-001", vec![gke_cluster(json!({"legacyAbac": {"enabled": true}}))], vec![gke_cluster(json!({}))]),
+        case("KSPM-G-002", vec![gke_cluster(json!({"masterAuth": {"clientCertificateConfig": {"issueClientCertificate": true}}}))], vec![gke_cluster(json!({}))]),
+        case("KSPM-G-003", vec![gke_cluster(json!({"workloadIdentityConfig": {}}))], vec![gke_cluster(json!({})), gke_cluster(json!({"workloadIdentityConfig": {}, "autopilot": {"enabled": true}}))]),
+        case("KSPM-G-004", vec![gke_cluster(json!({"nodePools": [{"name": "p", "config": {"serviceAccount": "n@p1.iam.gserviceaccount.com", "workloadMetadataConfig": {"mode": "GCE_METADATA"}}}]}))], vec![gke_cluster(json!({}))]),
+        case("KSPM-G-005", vec![gke_cluster(json!({"nodePools": [{"name": "p", "config": {"serviceAccount": "default"}}]}))], vec![gke_cluster(json!({}))]),
+        case("KSPM-G-006", vec![gke_cluster(json!({"nodePools": [{"name": "p", "config": {"serviceAccount": "n@p1.iam.gserviceaccount.com", "oauthScopes": ["https://www.googleapis.com/auth/cloud-platform"]}}]}))], vec![gke_cluster(json!({}))]),
+        case("KSPM-G-007", vec![gke_cluster(json!({"databaseEncryption": {"state": "DECRYPTED"}}))], vec![gke_cluster(json!({}))]),
+        case("KSPM-G-008", vec![gke_cluster(json!({"controlPlaneEndpointsConfig": {"ipEndpointsConfig": {"enablePublicEndpoint": true, "authorizedNetworksConfig": {"enabled": false}}}}))],
+            vec![gke_cluster(json!({})), gke_cluster(json!({"controlPlaneEndpointsConfig": {"ipEndpointsConfig": {"enablePublicEndpoint": true, "authorizedNetworksConfig": {"enabled": true}}}}))]),
+        case("KSPM-G-009", vec![gke_cluster(json!({"networkConfig": {"datapathProvider": "ADVANCED_DATAPATH"}}))], vec![gke_cluster(json!({}))]),
+        case("KSPM-G-010", vec![gke_cluster(json!({"networkConfig": {"defaultEnablePrivateNodes": true}, "networkPolicy": {"enabled": false}}))],
+            vec![gke_cluster(json!({})), gke_cluster(json!({"networkConfig": {"defaultEnablePrivateNodes": true}, "networkPolicy": {"provider": "CALICO", "enabled": true}}))]),
+        case("KSPM-G-011", vec![gke_cluster(json!({"shieldedNodes": {"enabled": false}}))], vec![gke_cluster(json!({}))]),
+        case("KSPM-G-012", vec![gke_cluster(json!({"nodePools": [{"name": "p", "config": {"workloadMetadataConfig": {"mode": "GKE_METADATA"}, "shieldedInstanceConfig": {"enableSecureBoot": true}}, "management": {"autoUpgrade": false, "autoRepair": true}}]}))], vec![gke_cluster(json!({}))]),
+        case("KSPM-G-013", vec![gke_cluster(json!({"loggingService": "none"}))], vec![gke_cluster(json!({}))]),
+        case("KSPM-G-014", vec![gke_cluster(json!({"addonsConfig": {"kubernetesDashboard": {"disabled": false}}}))], vec![gke_cluster(json!({}))]),
+        case("KSPM-A-001", vec![aks_cluster(json!({"enableRBAC": false}))], vec![aks_cluster(json!({}))]),
+        case("KSPM-A-002", vec![aks_cluster(json!({"disableLocalAccounts": false}))], vec![aks_cluster(json!({}))]),
+        case("KSPM-A-003", vec![aks_cluster(json!({"aadProfile": null}))], vec![aks_cluster(json!({}))]),
+        case("KSPM-A-004", vec![aks_cluster(json!({"apiServerAccessProfile": {"enablePrivateCluster": false, "authorizedIPRanges": []}}))],
+            vec![aks_cluster(json!({"apiServerAccessProfile": {"enablePrivateCluster": false, "authorizedIPRanges": ["203.0.113.0/24"], "disableRunCommand": true}}))]),
+        case("KSPM-A-005", vec![aks_cluster(json!({"apiServerAccessProfile": {"enablePrivateCluster": false, "authorizedIPRanges": ["203.0.113.0/24"], "disableRunCommand": true}}))], vec![aks_cluster(json!({}))]),
+        case("KSPM-A-006", vec![aks_cluster(json!({"networkProfile": {"networkPlugin": "kubenet", "networkPolicy": "none"}}))],
+            vec![aks_cluster(json!({})), aks_cluster(json!({"networkProfile": {"networkPlugin": "azure", "networkDataplane": "cilium"}}))]),
+        case("KSPM-A-007", vec![aks_cluster(json!({"securityProfile": {"workloadIdentity": {"enabled": true}}}))], vec![aks_cluster(json!({}))]),
+        case("KSPM-A-008", vec![aks_cluster(json!({"securityProfile": {"azureKeyVaultKms": {"enabled": true}}}))], vec![aks_cluster(json!({}))]),
+        case("KSPM-A-009", vec![aks_cluster(json!({"aadProfile": {"managed": true}}))], vec![aks_cluster(json!({}))]),
+        case("KSPM-A-010", vec![aks_cluster(json!({"agentPoolProfiles": [{"name": "np1", "enableNodePublicIP": true}]}))], vec![aks_cluster(json!({}))]),
+        case("KSPM-A-011", vec![aks_cluster(json!({"apiServerAccessProfile": {"enablePrivateCluster": true}}))], vec![aks_cluster(json!({}))]),
         case("KSPM-E-001", vec![eks_cluster(json!({"logging": {"clusterLogging": [{"types": ["audit"], "enabled": true}, {"types": ["authenticator"], "enabled": false}]}}))], vec![eks_cluster(json!({}))]),
         case("KSPM-E-002", vec![eks_cluster(json!({"encryptionConfig": [{"resources": ["configmaps"], "provider": {"keyArn": "arn:aws:kms:us-east-1:111122223333:key/k"}}]}))], vec![eks_cluster(json!({}))]),
         case("KSPM-E-003", vec![eks_cluster(json!({"resourcesVpcConfig": {"endpointPublicAccess": true, "endpointPrivateAccess": true}}))], vec![eks_cluster(json!({"resourcesVpcConfig": {"endpointPublicAccess": true, "endpointPrivateAccess": true, "publicAccessCidrs": ["203.0.113.0/24"]}}))]),

@@ -1,7 +1,9 @@
 //! The check catalogue. A check is metadata plus a function over a cluster's [`Inventory`];
 //! one family of checks per module, with its tests beside it.
 
+pub mod aks;
 pub mod eks;
+pub mod gke;
 pub mod images;
 pub mod kubelet;
 pub mod maintenance;
@@ -75,6 +77,10 @@ pub enum Needs {
     EksCluster,
     /// `aws eks describe-nodegroup` output.
     EksNodegroups,
+    /// `gcloud container clusters describe` output.
+    GkeCluster,
+    /// `az aks show` output.
+    AksCluster,
 }
 
 impl Needs {
@@ -97,6 +103,16 @@ impl Needs {
                 .of_kind(crate::cloud::documents::EKS_NODEGROUP)
                 .is_empty()
                 .then_some("the snapshot carries no EKS DescribeNodegroup output (cloud/nodegroups/*.json)"),
+            Needs::GkeCluster => ctx
+                .inv
+                .of_kind(crate::cloud::documents::GKE_CLUSTER)
+                .is_empty()
+                .then_some("the snapshot carries no GKE cluster description (cloud/cluster.json: gcloud container clusters describe)"),
+            Needs::AksCluster => ctx
+                .inv
+                .of_kind(crate::cloud::documents::AKS_CLUSTER)
+                .is_empty()
+                .then_some("the snapshot carries no AKS cluster description (cloud/cluster.json: az aks show)"),
             Needs::AllowedRegistries => ctx
                 .options
                 .allowed_registries
@@ -139,6 +155,8 @@ pub fn catalogue() -> Vec<&'static Check> {
         .chain(images::CHECKS.iter())
         .chain(kubelet::CHECKS.iter())
         .chain(eks::CHECKS.iter())
+        .chain(gke::CHECKS.iter())
+        .chain(aks::CHECKS.iter())
         .chain(maintenance::CHECKS.iter())
         .chain(resources::CHECKS.iter())
         .chain(service_accounts::CHECKS.iter())

@@ -26,6 +26,23 @@ pub const EKS_POD_IDENTITY: &str = "EksPodIdentityAssociation";
 pub const EC2_LAUNCH_TEMPLATE_VERSION: &str = "Ec2LaunchTemplateVersion";
 /// One page of `iam:GetAccountAuthorizationDetails` (named `<account>:<page>`).
 pub const AWS_AUTHORIZATION_DETAILS: &str = "AwsAuthorizationDetails";
+/// `gcloud container clusters describe --format json` (the GKE `Cluster`).
+pub const GKE_CLUSTER: &str = "GkeCluster";
+/// An IAM policy of a project or service account (named `projects/<p>` or
+/// `projects/<p>/serviceAccounts/<email>`, from its path under `cloud/gcp/<project>/`).
+pub const GCP_IAM_POLICY: &str = "GcpIamPolicy";
+/// A role definition (`gcloud iam roles describe`), named by the role.
+pub const GCP_ROLE: &str = "GcpRole";
+/// `az aks show` (the ARM `ManagedCluster`).
+pub const AKS_CLUSTER: &str = "AksCluster";
+/// One Azure role assignment (`az role assignment list --all`, or ARM `value[]`).
+pub const AZURE_ROLE_ASSIGNMENT: &str = "AzureRoleAssignment";
+/// One Azure role definition.
+pub const AZURE_ROLE_DEFINITION: &str = "AzureRoleDefinition";
+/// One user-assigned managed identity (`az identity list`).
+pub const AZURE_MANAGED_IDENTITY: &str = "AzureManagedIdentity";
+/// One federated identity credential of a managed identity.
+pub const AZURE_FEDERATED_CREDENTIAL: &str = "AzureFederatedCredential";
 
 /// Every synthetic cloud kind (all cluster-scoped).
 pub const CLOUD_KINDS: &[&str] = &[
@@ -36,7 +53,77 @@ pub const CLOUD_KINDS: &[&str] = &[
     EKS_POD_IDENTITY,
     EC2_LAUNCH_TEMPLATE_VERSION,
     AWS_AUTHORIZATION_DETAILS,
+    GKE_CLUSTER,
+    GCP_IAM_POLICY,
+    GCP_ROLE,
+    AKS_CLUSTER,
+    AZURE_ROLE_ASSIGNMENT,
+    AZURE_ROLE_DEFINITION,
+    AZURE_MANAGED_IDENTITY,
+    AZURE_FEDERATED_CREDENTIAL,
 ];
+
+/// Kinds that describe an account, project or subscription rather than one cluster: they are
+/// joined fleet-wide, wherever they were found.
+pub const IAM_KINDS: &[&str] = &[
+    AWS_AUTHORIZATION_DETAILS,
+    GCP_IAM_POLICY,
+    GCP_ROLE,
+    AZURE_ROLE_ASSIGNMENT,
+    AZURE_ROLE_DEFINITION,
+    AZURE_MANAGED_IDENTITY,
+    AZURE_FEDERATED_CREDENTIAL,
+];
+
+/// A field of an Azure resource: at the top (as the `az` CLI flattens it) or under
+/// `properties` (as ARM returns it).
+pub fn azure_field<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
+    v.get(key)
+        .filter(|x| !x.is_null())
+        .or_else(|| v.get("properties").and_then(|p| p.get(key)))
+}
+
+/// The Azure kind of one resource of a list, by its shape.
+fn azure_kind(item: &Value) -> Option<&'static str> {
+    let ty = item
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if ty == "microsoft.containerservice/managedclusters" {
+        Some(AKS_CLUSTER)
+    } else if ty == "microsoft.managedidentity/userassignedidentities" {
+        Some(AZURE_MANAGED_IDENTITY)
+    } else if azure_field(item, "roleDefinitionId").is_some()
+        && azure_field(item, "principalId").is_some()
+    {
+        Some(AZURE_ROLE_ASSIGNMENT)
+    } else if azure_field(item, "roleName").is_some() && azure_field(item, "permissions").is_some()
+    {
+        Some(AZURE_ROLE_DEFINITION)
+    } else if azure_field(item, "issuer").is_some() && azure_field(item, "subject").is_some() {
+        Some(AZURE_FEDERATED_CREDENTIAL)
+    } else {
+        None
+    }
+}
+
+/// The GCP resource whose IAM policy a file under `cloud/gcp/<project>/` holds:
+/// `service-accounts/<email>.json` → that service account, anything else → the project.
+fn gcp_policy_resource(file: &str) -> Option<String> {
+    let path = std::path::Path::new(file);
+    let comps: Vec<&str> = path
+        .components()
+        .filter_map(|c| c.as_os_str().to_str())
+        .collect();
+    let gcp = comps.iter().rposition(|c| *c == "gcp")?;
+    let project = comps.get(gcp + 1)?;
+    if comps.get(gcp + 2) == Some(&"service-accounts") {
+        let email = path.file_stem()?.to_str()?;
+        return Some(format!("projects/{project}/serviceAccounts/{email}"));
+    }
+    Some(format!("projects/{project}"))
+}
 
 /// The provider document a synthetic object wraps (`spec`).
 pub fn spec(o: &Object) -> &Value {
@@ -107,9 +194,60 @@ pub fn objects_from_document(
     source: &Source,
     page: usize,
 ) -> Result<Vec<Object>, String> {
-    let Value::Object(map) = &doc else {
-        return Err("a cloud document must be a JSON object".into());
+    // Azure lists: the `az` CLI prints arrays, ARM answers `{"value": [...]}`.
+    let items = match &doc {
+        Value::Array(a) => Some(a.clone()),
+        Value::Object(m) if m.get("value").is_some_and(Value::is_array) => {
+            m.get("value").and_then(Value::as_array).cloned()
+        }
+        _ => None,
     };
+    if let Some(items) = items {
+        let mut out = Vec::new();
+        for item in items {
+            let kind = azure_kind(&item).ok_or_else(|| {
+                "a list whose items are not Azure role assignments, role definitions, managed identities, federated credentials or AKS clusters".to_string()
+            })?;
+            let name = azure_field(&item, "id")
+                .or_else(|| item.get("name"))
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
+            out.push(wrap(kind, &name, item, source)?);
+        }
+        return Ok(out);
+    }
+    let Value::Object(map) = &doc else {
+        return Err("a cloud document must be a JSON object or an Azure list".into());
+    };
+    if let Some(kind) = azure_kind(&doc) {
+        let name = if kind == AKS_CLUSTER {
+            str_at(&doc, "name").to_string()
+        } else {
+            azure_field(&doc, "id")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string()
+        };
+        return Ok(vec![wrap(kind, &name, doc.clone(), source)?]);
+    }
+    if map.contains_key("nodePools")
+        || str_at(&doc, "selfLink").contains("container.googleapis.com")
+        || (map.contains_key("currentMasterVersion") && map.contains_key("name"))
+    {
+        let name = str_at(&doc, "name").to_string();
+        return Ok(vec![wrap(GKE_CLUSTER, &name, doc.clone(), source)?]);
+    }
+    if map.contains_key("includedPermissions") {
+        let name = str_at(&doc, "name").to_string();
+        return Ok(vec![wrap(GCP_ROLE, &name, doc.clone(), source)?]);
+    }
+    if map.get("bindings").is_some_and(Value::is_array) {
+        let resource = gcp_policy_resource(&source.file).ok_or(
+            "an IAM policy must sit under cloud/gcp/<project>/ (service-accounts/<email>.json for a service account's)",
+        )?;
+        return Ok(vec![wrap(GCP_IAM_POLICY, &resource, doc.clone(), source)?]);
+    }
     if let Some(c) = map.get("cluster").filter(|c| c.is_object()) {
         let name = str_at(c, "name").to_string();
         return Ok(vec![wrap(EKS_CLUSTER, &name, c.clone(), source)?]);
@@ -170,7 +308,7 @@ pub fn objects_from_document(
     }
     let keys: Vec<&str> = map.keys().map(String::as_str).take(5).collect();
     Err(format!(
-        "not a recognised provider document (top-level keys: {}); expected the JSON of `aws eks describe-cluster`, `describe-nodegroup`, `describe-access-entry`, `list-associated-access-policies`, `describe-pod-identity-association`, `aws ec2 describe-launch-template-versions` or `aws iam get-account-authorization-details`",
+        "not a recognised provider document (top-level keys: {}); expected the JSON of `aws eks describe-cluster`, `describe-nodegroup`, `describe-access-entry`, `list-associated-access-policies`, `describe-pod-identity-association`, `aws ec2 describe-launch-template-versions`, `aws iam get-account-authorization-details`, `gcloud container clusters describe`, `gcloud projects get-iam-policy`, `gcloud iam roles describe`, `az aks show`, `az role assignment list`, `az role definition list`, `az identity list` or `az identity federated-credential list`",
         keys.join(", ")
     ))
 }

@@ -5,8 +5,8 @@
 
 use super::aws_auth::AwsAuth;
 use super::documents::{
-    spec, AWS_AUTHORIZATION_DETAILS, EC2_LAUNCH_TEMPLATE_VERSION, EKS_ACCESS_ENTRY,
-    EKS_ACCESS_POLICIES, EKS_CLUSTER, EKS_NODEGROUP, EKS_POD_IDENTITY,
+    spec, EC2_LAUNCH_TEMPLATE_VERSION, EKS_ACCESS_ENTRY, EKS_ACCESS_POLICIES, EKS_CLUSTER,
+    EKS_NODEGROUP, EKS_POD_IDENTITY,
 };
 use super::eks_access::{synthetic_rbac, AccessEntry, AuthMode};
 use crate::inventory::Inventory;
@@ -79,8 +79,6 @@ pub struct EksFacts {
     pub service_accounts: Vec<(String, String, Option<String>)>,
     /// User names RBAC bindings name (for username templates such as `{{SessionName}}`).
     pub bound_users: Vec<String>,
-    /// IAM exports found in the cluster's own `cloud/` directory.
-    pub gaad_pages: Vec<(String, Value)>,
     /// What could not be read.
     pub errors: Vec<String>,
 }
@@ -244,26 +242,11 @@ pub fn facts(inv: &Inventory<'_>, bound_users: Vec<String>) -> Option<EksFacts> 
     let cluster = inv.cluster;
     let describe = inv.of_kind(EKS_CLUSTER).first().map(|o| spec(o));
     let cm = aws_auth_configmap(inv);
-    let gaad: Vec<(String, Value)> = inv
-        .of_kind(AWS_AUTHORIZATION_DETAILS)
-        .iter()
-        .map(|o| {
-            (
-                super::documents::details_account(o).to_string(),
-                spec(o).clone(),
-            )
-        })
-        .collect();
-    if cluster.info.provider != Provider::Eks
-        && describe.is_none()
-        && cm.is_none()
-        && gaad.is_empty()
-    {
+    if cluster.info.provider != Provider::Eks && describe.is_none() && cm.is_none() {
         return None;
     }
     let mut f = EksFacts {
         cluster: cluster.info.name.clone(),
-        gaad_pages: gaad,
         bound_users,
         ..Default::default()
     };

@@ -1,14 +1,17 @@
 //! Cloud identity semantics, pure (the cloud collectors fetch the documents): [`aws_iam`], the
 //! IAM policy evaluator behind the cross-layer edges (IRSA and Pod Identity trusts, node roles,
 //! admin classification); [`aws_auth`], the EKS aws-auth ConfigMap; [`eks_access`], access
-//! entries, access policies as synthetic RBAC, and the authentication mode deciding between them.
+//! entries, access policies as synthetic RBAC, and the authentication mode deciding between them;
+//! [`gcp`] and [`azure`], the same for GKE and AKS; [`documents`], how provider JSON is stored.
 
 pub mod aws_account;
 pub mod aws_auth;
 pub mod aws_iam;
+pub mod azure;
 pub mod documents;
 pub mod eks;
 pub mod eks_access;
+pub mod gcp;
 
 /// Every ServiceAccount of a cluster — the objects and those pod templates name — with the
 /// value of `annotation` (the cloud identity it asks for): (namespace, name, annotation).

@@ -210,6 +210,8 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
         self.nodes();
         self.workloads();
         super::cloud::node_roles(self.g, self.name, self.inv, &self.placement);
+        super::cloud_gcp::node_service_accounts(self.g, self.name, self.inv, &self.placement);
+        super::cloud_azure::kubelet_identity(self.g, self.name, self.inv, &self.placement);
         self.services_and_exposure();
         self.secrets();
         self.identities();

@@ -8,6 +8,8 @@
 
 mod build;
 pub mod cloud;
+pub mod cloud_azure;
+pub mod cloud_gcp;
 pub mod paths;
 pub mod techniques;
 

@@ -1,0 +1,341 @@
+//! Azure RBAC and AKS (CLOUD.md §3): role assignments resolved to role definitions (exported, or
+//! the built-in AKS and generic roles by GUID), user-assigned identities with their federated
+//! credentials, and one AKS cluster's facts (Entra integration, Azure RBAC, local accounts, OIDC
+//! issuer, kubelet identity, workload identity annotations).
+
+use super::documents::{
+    azure_field, spec, AKS_CLUSTER, AZURE_FEDERATED_CREDENTIAL, AZURE_MANAGED_IDENTITY,
+    AZURE_ROLE_ASSIGNMENT, AZURE_ROLE_DEFINITION,
+};
+use crate::inventory::Inventory;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// What a role means for an AKS cluster and its subscription.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoleEffect {
+    /// `Owner`, `Contributor`, `User Access Administrator`: admin of the scope (and, through the
+    /// cluster resource, its Kubernetes API).
+    ScopeAdmin,
+    /// Azure RBAC for Kubernetes: cluster-admin (`managedClusters/*` data actions).
+    K8sClusterAdmin,
+    /// Azure RBAC for Kubernetes: namespace admin (RBAC Admin).
+    K8sAdmin,
+    /// Azure RBAC for Kubernetes: write, Secrets and pod creation included (RBAC Writer).
+    K8sWriter,
+    /// `listClusterAdminCredential`: cluster-admin while local accounts are enabled.
+    AdminCredential,
+    /// `listClusterUserCredential`: admin on clusters without Entra integration.
+    UserCredential,
+    /// Nothing kspm models.
+    Other,
+}
+
+/// Built-in role GUIDs (role definition `name`) kspm knows without an export.
+const BUILTIN: &[(&str, &str, RoleEffect)] = &[
+    (
+        "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",
+        "Owner",
+        RoleEffect::ScopeAdmin,
+    ),
+    (
+        "b24988ac-6180-42a0-ab88-20f7382dd24c",
+        "Contributor",
+        RoleEffect::ScopeAdmin,
+    ),
+    (
+        "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9",
+        "User Access Administrator",
+        RoleEffect::ScopeAdmin,
+    ),
+    (
+        "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b",
+        "Azure Kubernetes Service RBAC Cluster Admin",
+        RoleEffect::K8sClusterAdmin,
+    ),
+    (
+        "3498e952-d568-435e-9b2c-8d77e338d7f7",
+        "Azure Kubernetes Service RBAC Admin",
+        RoleEffect::K8sAdmin,
+    ),
+    (
+        "a7ffa36f-339b-4b5c-8bdf-e2c188b2c0eb",
+        "Azure Kubernetes Service RBAC Writer",
+        RoleEffect::K8sWriter,
+    ),
+    (
+        "7f6c6a51-bcf8-42ba-9220-52d62157d7db",
+        "Azure Kubernetes Service RBAC Reader",
+        RoleEffect::Other,
+    ),
+    (
+        "0ab0b1a8-8aac-4efd-b8c2-3ee1fb270be8",
+        "Azure Kubernetes Service Cluster Admin Role",
+        RoleEffect::AdminCredential,
+    ),
+    (
+        "4abbcc35-e782-43d8-92c5-2d3f1bd2253f",
+        "Azure Kubernetes Service Cluster User Role",
+        RoleEffect::UserCredential,
+    ),
+    (
+        "ed7f3fbd-7b88-4dd4-9017-9adb7ce333f8",
+        "Azure Kubernetes Service Contributor Role",
+        RoleEffect::ScopeAdmin,
+    ),
+    (
+        "acdd72a7-3385-48ef-bd42-f606fba81ae7",
+        "Reader",
+        RoleEffect::Other,
+    ),
+];
+
+fn glob_action(pattern: &str, action: &str) -> bool {
+    crate::cloud::aws_iam::glob(pattern, action, true)
+}
+
+/// The effect of a custom or exported role definition from its actions and data actions.
+fn effect_of_permissions(def: &Value) -> RoleEffect {
+    let perms = azure_field(def, "permissions")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let list = |k: &str| -> Vec<String> {
+        perms
+            .iter()
+            .flat_map(|p| {
+                p.get(k)
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .filter_map(|x| x.as_str().map(str::to_string))
+            .collect()
+    };
+    let (actions, not_actions, data) = (list("actions"), list("notActions"), list("dataActions"));
+    let allows = |a: &str, granted: &[String], denied: &[String]| {
+        granted.iter().any(|g| glob_action(g, a)) && !denied.iter().any(|d| glob_action(d, a))
+    };
+    let not_data = list("notDataActions");
+    if allows("Microsoft.ContainerService/managedClusters/rbac.authorization.k8s.io/clusterrolebindings/write", &data, &not_data)
+        && allows("Microsoft.ContainerService/managedClusters/secrets/read", &data, &not_data)
+    {
+        return RoleEffect::K8sClusterAdmin;
+    }
+    if allows(
+        "Microsoft.Authorization/roleAssignments/write",
+        &actions,
+        &not_actions,
+    ) || allows(
+        "Microsoft.ContainerService/managedClusters/write",
+        &actions,
+        &not_actions,
+    ) {
+        return RoleEffect::ScopeAdmin;
+    }
+    if allows(
+        "Microsoft.ContainerService/managedClusters/listClusterAdminCredential/action",
+        &actions,
+        &not_actions,
+    ) {
+        return RoleEffect::AdminCredential;
+    }
+    if allows(
+        "Microsoft.ContainerService/managedClusters/secrets/read",
+        &data,
+        &not_data,
+    ) {
+        return RoleEffect::K8sWriter;
+    }
+    RoleEffect::Other
+}
+
+/// One role assignment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assignment {
+    /// Principal object ID.
+    pub principal_id: String,
+    /// `User`, `Group`, `ServicePrincipal`, ...
+    pub principal_type: String,
+    /// Role name (resolved) or the definition ID.
+    pub role: String,
+    /// What the role means here.
+    pub effect: RoleEffect,
+    /// Scope (lower-cased ARM ID).
+    pub scope: String,
+    /// ABAC condition, if any.
+    pub condition: Option<String>,
+}
+
+/// A user-assigned managed identity.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Identity {
+    /// ARM ID (lower case).
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Principal (object) ID.
+    pub principal_id: String,
+    /// Client ID.
+    pub client_id: String,
+    /// Federated credentials: (issuer, subject).
+    pub federated: Vec<(String, String)>,
+}
+
+/// The Azure RBAC of every scanned subscription.
+#[derive(Debug, Clone, Default)]
+pub struct AzureRbac {
+    /// Role assignments.
+    pub assignments: Vec<Assignment>,
+    /// User-assigned identities by lower-cased ARM ID.
+    pub identities: BTreeMap<String, Identity>,
+}
+
+fn text(v: &Value, k: &str) -> String {
+    azure_field(v, k)
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string()
+}
+
+impl AzureRbac {
+    /// From the synthetic Azure objects.
+    pub fn from_objects<'a>(objects: impl Iterator<Item = &'a crate::Object> + Clone) -> AzureRbac {
+        let mut defs: BTreeMap<String, (String, RoleEffect)> = BTreeMap::new();
+        for o in objects.clone().filter(|o| o.kind == AZURE_ROLE_DEFINITION) {
+            let d = spec(o);
+            let guid = text(d, "name");
+            let guid = if guid.is_empty() {
+                text(d, "id").rsplit('/').next().unwrap_or("").to_string()
+            } else {
+                guid
+            };
+            defs.insert(
+                guid.to_lowercase(),
+                (text(d, "roleName"), effect_of_permissions(d)),
+            );
+        }
+        let mut out = AzureRbac::default();
+        for o in objects.clone() {
+            let d = spec(o);
+            if o.kind == AZURE_ROLE_ASSIGNMENT {
+                let def_id = text(d, "roleDefinitionId");
+                let guid = def_id.rsplit('/').next().unwrap_or("").to_lowercase();
+                let (role, effect) = match (defs.get(&guid), BUILTIN.iter().find(|b| b.0 == guid)) {
+                    (Some((name, eff)), builtin) => {
+                        // A built-in's effect is known exactly; exported definitions fill the rest.
+                        (name.clone(), builtin.map_or(*eff, |b| b.2))
+                    }
+                    (None, Some(b)) => (b.1.to_string(), b.2),
+                    (None, None) => (def_id.clone(), RoleEffect::Other),
+                };
+                out.assignments.push(Assignment {
+                    principal_id: text(d, "principalId"),
+                    principal_type: text(d, "principalType"),
+                    role,
+                    effect,
+                    scope: text(d, "scope").to_lowercase(),
+                    condition: azure_field(d, "condition")
+                        .and_then(Value::as_str)
+                        .map(str::to_string),
+                });
+            } else if o.kind == AZURE_MANAGED_IDENTITY {
+                let id = text(d, "id").to_lowercase();
+                let e = out.identities.entry(id.clone()).or_default();
+                e.id = id;
+                e.name = text(d, "name");
+                e.principal_id = text(d, "principalId");
+                e.client_id = text(d, "clientId");
+            }
+        }
+        for o in objects.filter(|o| o.kind == AZURE_FEDERATED_CREDENTIAL) {
+            let d = spec(o);
+            let id = text(d, "id").to_lowercase();
+            let Some(identity) = id.split("/federatedidentitycredentials/").next() else {
+                continue;
+            };
+            let e = out.identities.entry(identity.to_string()).or_default();
+            e.id = identity.to_string();
+            e.federated.push((text(d, "issuer"), text(d, "subject")));
+        }
+        out
+    }
+
+    /// Assignments that apply to `resource`: on it, on a parent scope, or on one of its
+    /// namespaces (`<cluster>/namespaces/<ns>`, Azure RBAC for Kubernetes).
+    pub fn covering<'a>(&'a self, resource: &'a str) -> impl Iterator<Item = &'a Assignment> + 'a {
+        let r = resource.to_lowercase();
+        let namespaces = format!("{r}/namespaces/");
+        self.assignments.iter().filter(move |a| {
+            let parent = a.scope.trim_end_matches('/');
+            !a.scope.is_empty()
+                && (r == a.scope
+                    || a.scope == "/"
+                    || r.starts_with(&format!("{parent}/"))
+                    || a.scope.starts_with(&namespaces))
+        })
+    }
+}
+
+/// One AKS cluster's cloud facts.
+#[derive(Debug, Clone, Default)]
+pub struct AksFacts {
+    /// The cluster's name in the fleet.
+    pub cluster: String,
+    /// ARM ID (lower case).
+    pub id: String,
+    /// Subscription ID.
+    pub subscription: String,
+    /// Entra integration (`aadProfile`).
+    pub entra: bool,
+    /// Azure RBAC for Kubernetes authorization.
+    pub azure_rbac: bool,
+    /// Entra groups made cluster-admin.
+    pub admin_groups: Vec<String>,
+    /// Local accounts enabled (a static admin kubeconfig exists).
+    pub local_accounts: bool,
+    /// OIDC issuer URL.
+    pub issuer: Option<String>,
+    /// Kubelet identity ARM ID (lower case).
+    pub kubelet_identity: Option<String>,
+    /// ServiceAccounts: (namespace, name, `azure.workload.identity/client-id`).
+    pub service_accounts: Vec<(String, String, Option<String>)>,
+}
+
+/// The cloud facts of an AKS cluster (`az aks show` / the ARM GET).
+pub fn facts(inv: &Inventory<'_>) -> Option<AksFacts> {
+    let doc = inv.of_kind(AKS_CLUSTER).first().map(|o| spec(o))?;
+    let p = doc.get("properties").unwrap_or(doc);
+    let id = text(doc, "id").to_lowercase();
+    let aad = p.get("aadProfile").filter(|a| a.is_object());
+    let mut f = AksFacts {
+        cluster: inv.cluster.info.name.clone(),
+        subscription: id.split('/').nth(2).unwrap_or("").to_string(),
+        id,
+        entra: aad.is_some(),
+        azure_rbac: aad
+            .and_then(|a| a.get("enableAzureRBAC"))
+            .and_then(Value::as_bool)
+            == Some(true),
+        admin_groups: aad
+            .and_then(|a| a.get("adminGroupObjectIDs"))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|g| g.as_str().map(str::to_string))
+            .collect(),
+        local_accounts: p.get("disableLocalAccounts").and_then(Value::as_bool) != Some(true),
+        issuer: p
+            .pointer("/oidcIssuerProfile/issuerURL")
+            .and_then(Value::as_str)
+            .filter(|i| !i.is_empty())
+            .map(str::to_string),
+        kubelet_identity: p
+            .pointer("/identityProfile/kubeletidentity/resourceId")
+            .and_then(Value::as_str)
+            .map(str::to_lowercase),
+        ..Default::default()
+    };
+    f.service_accounts = super::service_accounts(inv, "azure.workload.identity/client-id");
+    Some(f)
+}

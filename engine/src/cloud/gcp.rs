@@ -1,0 +1,302 @@
+//! GCP IAM and GKE (CLOUD.md §2): IAM policies of projects and service accounts, role
+//! definitions expanded to permissions (with a built-in table for the predefined roles that
+//! matter when no definition was exported), how GKE's IAM authorizer turns `container.*`
+//! permissions into Kubernetes rights, and one GKE cluster's facts (Workload Identity pool,
+//! node pools with their service accounts, metadata mode and scopes).
+
+use super::documents::{spec, GCP_IAM_POLICY, GCP_ROLE, GKE_CLUSTER};
+use crate::inventory::Inventory;
+use crate::snapshot::Provider;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// One binding of an IAM policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Binding {
+    /// Role (`roles/container.developer`, `projects/p/roles/custom`).
+    pub role: String,
+    /// Members (`user:a@x`, `serviceAccount:...`, `group:...`, `allUsers`, `principal://...`).
+    pub members: Vec<String>,
+    /// IAM condition title and expression, if the binding is conditional.
+    pub condition: Option<String>,
+}
+
+/// The IAM of every scanned project.
+#[derive(Debug, Clone, Default)]
+pub struct GcpIam {
+    /// Policies by resource (`projects/p`, `projects/p/serviceAccounts/email`).
+    pub policies: BTreeMap<String, Vec<Binding>>,
+    /// Role definitions exported (`includedPermissions`), by role name.
+    pub roles: BTreeMap<String, Vec<String>>,
+}
+
+/// Permissions of predefined roles kspm knows without an export (the Kubernetes-relevant part).
+fn builtin_role(role: &str) -> Option<&'static [&'static str]> {
+    Some(match role {
+        "roles/owner" | "roles/editor" | "roles/container.admin" => &["container.*"],
+        "roles/container.developer" => &[
+            "container.pods.create",
+            "container.pods.exec",
+            "container.pods.attach",
+            "container.pods.portForward",
+            "container.secrets.get",
+            "container.secrets.list",
+            "container.serviceAccounts.createToken",
+            "container.deployments.create",
+            "container.deployments.update",
+        ],
+        "roles/container.viewer" => &["container.pods.get", "container.pods.list"],
+        "roles/container.clusterViewer" | "roles/container.clusterAdmin" => &[],
+        "roles/iam.workloadIdentityUser" => &["iam.serviceAccounts.getAccessToken"],
+        "roles/iam.serviceAccountTokenCreator" => &["iam.serviceAccounts.getAccessToken"],
+        _ => return None,
+    })
+}
+
+/// Roles that make a member admin of the project.
+pub fn is_admin_role(role: &str) -> bool {
+    matches!(role, "roles/owner" | "roles/editor")
+}
+
+impl GcpIam {
+    /// From `GcpIamPolicy` and `GcpRole` objects.
+    pub fn from_objects<'a>(objects: impl Iterator<Item = &'a crate::Object>) -> GcpIam {
+        let mut iam = GcpIam::default();
+        for o in objects {
+            let s = spec(o);
+            if o.kind == GCP_IAM_POLICY {
+                let bindings = s
+                    .get("bindings")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .map(|b| Binding {
+                        role: b
+                            .get("role")
+                            .and_then(Value::as_str)
+                            .unwrap_or("")
+                            .to_string(),
+                        members: b
+                            .get("members")
+                            .and_then(Value::as_array)
+                            .into_iter()
+                            .flatten()
+                            .filter_map(|m| m.as_str().map(str::to_string))
+                            .collect(),
+                        condition: b.get("condition").map(|c| {
+                            c.get("expression")
+                                .and_then(Value::as_str)
+                                .unwrap_or("")
+                                .to_string()
+                        }),
+                    })
+                    .collect();
+                iam.policies.insert(o.name.clone(), bindings);
+            } else if o.kind == GCP_ROLE {
+                let perms = s
+                    .get("includedPermissions")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|p| p.as_str().map(str::to_string))
+                    .collect();
+                iam.roles.insert(o.name.clone(), perms);
+            }
+        }
+        iam
+    }
+
+    /// Whether `role` carries `permission` (from its exported definition, else the built-in
+    /// table; `None` when the role is unknown).
+    pub fn role_has(&self, role: &str, permission: &str) -> Option<bool> {
+        let matches = |p: &str| {
+            p == permission
+                || p.strip_suffix('*')
+                    .is_some_and(|prefix| permission.starts_with(prefix))
+        };
+        if let Some(perms) = self.roles.get(role) {
+            return Some(perms.iter().any(|p| matches(p)));
+        }
+        builtin_role(role).map(|perms| perms.iter().any(|p| matches(p)))
+    }
+
+    /// Bindings of a project's policy.
+    pub fn project(&self, project: &str) -> &[Binding] {
+        self.policies
+            .get(&format!("projects/{project}"))
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+}
+
+/// A GKE node pool.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodePool {
+    /// Name.
+    pub name: String,
+    /// Node service account email (`default`: the Compute Engine default service account).
+    pub service_account: String,
+    /// `workloadMetadataConfig.mode` (`GKE_METADATA`, `GCE_METADATA`, or empty).
+    pub metadata_mode: String,
+    /// OAuth scopes.
+    pub scopes: Vec<String>,
+}
+
+impl NodePool {
+    /// Whether pods on the pool get the node's service account from the metadata server.
+    pub fn exposes_node_identity(&self, workload_identity: bool) -> bool {
+        match self.metadata_mode.as_str() {
+            "GKE_METADATA" => false,
+            "GCE_METADATA" => true,
+            // Unspecified: the cluster default (GKE_METADATA when Workload Identity is on).
+            _ => !workload_identity,
+        }
+    }
+}
+
+/// One GKE cluster's cloud facts.
+#[derive(Debug, Clone, Default)]
+pub struct GkeFacts {
+    /// The cluster's name in the fleet.
+    pub cluster: String,
+    /// Project ID.
+    pub project: String,
+    /// Workload Identity pool (`<project>.svc.id.goog`).
+    pub workload_pool: Option<String>,
+    /// Whether GKE still allows bindings of `system:authenticated` (any Google account).
+    pub authenticated_is_public: bool,
+    /// ServiceAccounts: (namespace, name, `iam.gke.io/gcp-service-account` annotation).
+    pub service_accounts: Vec<(String, String, Option<String>)>,
+    /// Node pools.
+    pub node_pools: Vec<NodePool>,
+}
+
+fn s<'a>(v: &'a Value, k: &str) -> &'a str {
+    v.get(k).and_then(Value::as_str).unwrap_or("")
+}
+
+/// Node pools of a `GkeCluster` document.
+pub fn node_pools(cluster: &Value) -> Vec<NodePool> {
+    cluster
+        .get("nodePools")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|p| {
+            let config = p.get("config").cloned().unwrap_or(Value::Null);
+            let sa = s(&config, "serviceAccount");
+            NodePool {
+                name: s(p, "name").to_string(),
+                service_account: if sa.is_empty() {
+                    "default".into()
+                } else {
+                    sa.to_string()
+                },
+                metadata_mode: config
+                    .pointer("/workloadMetadataConfig/mode")
+                    .map(|m| {
+                        m.as_str()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| m.to_string())
+                    })
+                    .unwrap_or_default(),
+                scopes: config
+                    .get("oauthScopes")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+/// The project of a cluster: from its `selfLink`, else the snapshot metadata.
+fn project_of(doc: &Value, fallback: Option<&str>) -> String {
+    let link = s(doc, "selfLink");
+    link.split("/projects/")
+        .nth(1)
+        .and_then(|r| r.split('/').next())
+        .map(str::to_string)
+        .or_else(|| fallback.map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// The cloud facts of a GKE cluster (its `gcloud container clusters describe` output).
+pub fn facts(inv: &Inventory<'_>) -> Option<GkeFacts> {
+    let describe = inv.of_kind(GKE_CLUSTER).first().map(|o| spec(o));
+    if describe.is_none() && inv.cluster.info.provider != Provider::Gke {
+        return None;
+    }
+    let doc = describe.cloned().unwrap_or(Value::Null);
+    let mut f = GkeFacts {
+        cluster: inv.cluster.info.name.clone(),
+        project: project_of(&doc, inv.cluster.info.account.as_deref()),
+        workload_pool: doc
+            .pointer("/workloadIdentityConfig/workloadPool")
+            .and_then(Value::as_str)
+            .filter(|p| !p.is_empty())
+            .map(str::to_string),
+        authenticated_is_public: doc
+            .pointer("/rbacBindingConfig/enableInsecureBindingSystemAuthenticated")
+            .and_then(Value::as_bool)
+            != Some(false),
+        node_pools: node_pools(&doc),
+        ..Default::default()
+    };
+    f.service_accounts = super::service_accounts(inv, "iam.gke.io/gcp-service-account");
+    Some(f)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_expand_from_exports_then_the_builtin_table() {
+        let mut iam = GcpIam::default();
+        iam.roles.insert(
+            "projects/p/roles/reader".into(),
+            vec!["container.secrets.get".into()],
+        );
+        assert_eq!(
+            iam.role_has("projects/p/roles/reader", "container.secrets.get"),
+            Some(true)
+        );
+        assert_eq!(
+            iam.role_has("projects/p/roles/reader", "container.pods.exec"),
+            Some(false)
+        );
+        assert_eq!(
+            iam.role_has(
+                "roles/container.admin",
+                "container.clusterRoleBindings.create"
+            ),
+            Some(true)
+        );
+        assert_eq!(
+            iam.role_has("roles/container.developer", "container.secrets.list"),
+            Some(true)
+        );
+        assert_eq!(
+            iam.role_has("roles/container.viewer", "container.secrets.get"),
+            Some(false)
+        );
+        assert_eq!(iam.role_has("roles/unknown", "container.secrets.get"), None);
+    }
+
+    #[test]
+    fn metadata_mode_decides_node_identity_exposure() {
+        let pool = |mode: &str| NodePool {
+            name: "p".into(),
+            service_account: "default".into(),
+            metadata_mode: mode.into(),
+            scopes: vec![],
+        };
+        assert!(pool("GCE_METADATA").exposes_node_identity(true));
+        assert!(!pool("GKE_METADATA").exposes_node_identity(false));
+        assert!(!pool("").exposes_node_identity(true));
+        assert!(pool("").exposes_node_identity(false));
+    }
+}

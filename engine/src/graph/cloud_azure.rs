@@ -1,0 +1,223 @@
+//! Azure ↔ AKS bridges (ATTACK-TECHNIQUES.md §4): workload identity (a federated credential
+//! whose issuer is the cluster's and whose subject is the ServiceAccount decides), Azure RBAC for
+//! Kubernetes, admin groups, local accounts and credential-listing roles, control-plane write
+//! (Owner/Contributor can make themselves cluster-admin), the kubelet identity every pod reaches
+//! through IMDS, and subscription admin.
+
+use super::cloud::CloudNotes;
+use super::{AttackGraph, NodeIndex, NodeKind, Technique as T};
+use crate::cloud::azure::{AksFacts, Assignment, AzureRbac, RoleEffect};
+use crate::inventory::Inventory;
+use std::collections::{BTreeSet, HashMap};
+
+fn identity_ref(id: &str) -> String {
+    format!("AzureIdentity:{id}")
+}
+
+/// The graph node of an assignment's principal: a managed identity kspm knows, else the
+/// principal by type and object ID.
+fn principal(g: &mut AttackGraph, rbac: &AzureRbac, a: &Assignment) -> NodeIndex {
+    if let Some(i) = rbac
+        .identities
+        .values()
+        .find(|i| !i.principal_id.is_empty() && i.principal_id == a.principal_id)
+    {
+        return g.node(None, &identity_ref(&i.id), NodeKind::CloudPrincipal);
+    }
+    let kind = match a.principal_type.as_str() {
+        "Group" => "AzureGroup",
+        "User" => "AzureUser",
+        _ => "AzureServicePrincipal",
+    };
+    let i = g.node(
+        None,
+        &format!("{kind}:{}", a.principal_id),
+        NodeKind::CloudPrincipal,
+    );
+    g.mark_entry(i);
+    i
+}
+
+/// Per cluster: the kubelet identity, reachable from every pod through IMDS (AKS has no hop
+/// limit), and from every node.
+pub(super) fn kubelet_identity(
+    g: &mut AttackGraph,
+    cluster: &str,
+    inv: &Inventory<'_>,
+    _placement: &HashMap<String, BTreeSet<String>>,
+) {
+    let Some(f) = crate::cloud::azure::facts(inv) else {
+        return;
+    };
+    let Some(kubelet) = f.kubelet_identity else {
+        return;
+    };
+    let target = g.node(None, &identity_ref(&kubelet), NodeKind::CloudPrincipal);
+    for n in inv.of_kind("Node") {
+        let node = g.node(Some(cluster), &format!("Node:{}", n.name), NodeKind::Node);
+        g.edge(
+            node,
+            target,
+            T::NODE_CLOUD_IDENTITY,
+            format!("the kubelet runs as managed identity {kubelet}"),
+        );
+    }
+    for t in inv.pod_templates() {
+        let w = g.node(Some(cluster), &t.owner.node_ref(), NodeKind::Workload);
+        g.edge(w, target, T::POD_IMDS_PIVOT, format!(
+            "any pod can ask 169.254.169.254/metadata/identity/oauth2/token for the kubelet identity {kubelet} (no hop limit on AKS; only egress policy blocks it)"));
+    }
+}
+
+impl AttackGraph {
+    /// Adds the Azure bridges of every AKS cluster; returns what could not be assessed.
+    pub fn add_azure_bridges(&mut self, clusters: &[AksFacts], rbac: &AzureRbac) -> CloudNotes {
+        let notes = Vec::new();
+        for f in clusters {
+            self.aks_workload_identity(f, rbac);
+            self.aks_access(f, rbac);
+        }
+        self.azure_admins(rbac);
+        notes
+    }
+
+    /// AKS_WI_ASSUME.
+    fn aks_workload_identity(&mut self, f: &AksFacts, rbac: &AzureRbac) {
+        let Some(issuer) = &f.issuer else {
+            return;
+        };
+        let norm = |s: &str| s.trim_end_matches('/').to_string();
+        for id in rbac.identities.values() {
+            for (fic_issuer, subject) in &id.federated {
+                if norm(fic_issuer) != norm(issuer) {
+                    continue;
+                }
+                let Some(rest) = subject.strip_prefix("system:serviceaccount:") else {
+                    continue;
+                };
+                let Some((ns, name)) = rest.split_once(':') else {
+                    continue;
+                };
+                if !f
+                    .service_accounts
+                    .iter()
+                    .any(|(a, b, _)| a == ns && b == name)
+                {
+                    continue;
+                }
+                let annotated = f.service_accounts.iter().any(|(a, b, c)| {
+                    a == ns && b == name && c.as_deref() == Some(id.client_id.as_str())
+                });
+                let sa = self.node(
+                    Some(&f.cluster),
+                    &format!("ServiceAccount:{ns}/{name}"),
+                    NodeKind::ServiceAccount,
+                );
+                let target = self.node(None, &identity_ref(&id.id), NodeKind::CloudPrincipal);
+                self.edge(sa, target, T::AKS_WI_ASSUME, format!(
+                    "federated credential of {} trusts issuer {issuer} for subject {subject}; {}",
+                    id.name,
+                    if annotated { "the ServiceAccount's azure.workload.identity/client-id annotation selects it" }
+                    else { "no annotation needed: the ServiceAccount's token can be exchanged directly" }));
+            }
+        }
+    }
+
+    /// AKS_ENTRA_TO_K8S: Azure RBAC for Kubernetes, credential-listing roles with local
+    /// accounts, control-plane write, admin groups.
+    fn aks_access(&mut self, f: &AksFacts, rbac: &AzureRbac) {
+        let cluster = f.cluster.clone();
+        let admin = self.node(Some(&cluster), "ClusterAdmin", NodeKind::ClusterAdmin);
+        for g in &f.admin_groups {
+            let gi = self.node(None, &format!("AzureGroup:{g}"), NodeKind::CloudPrincipal);
+            self.mark_entry(gi);
+            self.edge(gi, admin, T::AKS_ENTRA_TO_K8S, format!(
+                "Entra group {g} is in aadProfile.adminGroupObjectIDs: AKS binds it to cluster-admin"));
+        }
+        let assignments: Vec<Assignment> = rbac.covering(&f.id).cloned().collect();
+        let ns_prefix = format!("{}/namespaces/", f.id);
+        for a in &assignments {
+            let namespace = a.scope.strip_prefix(&ns_prefix).map(str::to_string);
+            let cond = a
+                .condition
+                .as_ref()
+                .map(|c| format!(" (conditional: {c})"))
+                .unwrap_or_default();
+            let why = |what: &str| {
+                format!(
+                    "{} {} at {}: {what}{cond}",
+                    a.principal_type, a.role, a.scope
+                )
+            };
+            let mut targets: Vec<(String, NodeKind, String)> = Vec::new();
+            match (a.effect, &namespace) {
+                (RoleEffect::ScopeAdmin, None) => targets.push(("ClusterAdmin".into(), NodeKind::ClusterAdmin, why(
+                    if f.local_accounts { "listClusterAdminCredential returns a static admin kubeconfig (local accounts are on)" }
+                    else { "it can update the cluster (add its group to adminGroupObjectIDs, re-enable local accounts) or use runCommand" }))),
+                (RoleEffect::AdminCredential, None) if f.local_accounts => targets.push(("ClusterAdmin".into(), NodeKind::ClusterAdmin,
+                    why("listClusterAdminCredential returns a static admin kubeconfig (local accounts are on)"))),
+                (RoleEffect::UserCredential, None) if !f.entra => targets.push(("ClusterAdmin".into(), NodeKind::ClusterAdmin,
+                    why("on a cluster without Entra integration the user credential is an admin certificate"))),
+                (RoleEffect::K8sClusterAdmin, None) if f.azure_rbac => targets.push(("ClusterAdmin".into(), NodeKind::ClusterAdmin,
+                    why("Azure RBAC for Kubernetes grants managedClusters/* data actions"))),
+                (RoleEffect::K8sClusterAdmin | RoleEffect::K8sAdmin | RoleEffect::K8sWriter, Some(ns)) if f.azure_rbac => {
+                    targets.push((format!("ServiceAccounts:{ns}"), NodeKind::Hub, why("create pods and read Secrets in the namespace")));
+                    targets.push((format!("Secrets:{ns}"), NodeKind::Hub, why("read Secrets in the namespace")));
+                }
+                (RoleEffect::K8sAdmin | RoleEffect::K8sWriter, None) if f.azure_rbac => {
+                    targets.push(("ServiceAccounts:*".into(), NodeKind::Hub, why("create pods as any ServiceAccount")));
+                    targets.push(("AllSecrets".into(), NodeKind::AllSecrets, why("read every Secret")));
+                }
+                _ => {}
+            }
+            if targets.is_empty() {
+                continue;
+            }
+            let p = principal(self, rbac, a);
+            for (r, kind, evidence) in targets {
+                let t = self.node(Some(&cluster), &r, kind);
+                self.edge(p, t, T::AKS_ENTRA_TO_K8S, evidence);
+            }
+        }
+    }
+
+    /// CLOUD_ROLE_TO_ADMIN: Owner, Contributor or User Access Administrator on a subscription
+    /// (or above), for principals in the graph.
+    fn azure_admins(&mut self, rbac: &AzureRbac) {
+        for a in rbac
+            .assignments
+            .iter()
+            .filter(|a| a.effect == RoleEffect::ScopeAdmin)
+        {
+            let parts: Vec<&str> = a.scope.trim_matches('/').split('/').collect();
+            let sub = match parts.as_slice() {
+                ["subscriptions", s] => s.to_string(),
+                _ => continue,
+            };
+            let existing = rbac
+                .identities
+                .values()
+                .find(|i| i.principal_id == a.principal_id)
+                .map(|i| identity_ref(&i.id))
+                .and_then(|r| self.find(None, &r))
+                .or_else(|| {
+                    ["AzureUser", "AzureGroup", "AzureServicePrincipal"]
+                        .iter()
+                        .find_map(|k| self.find(None, &format!("{k}:{}", a.principal_id)))
+                });
+            if let Some(p) = existing {
+                let sink = self.node(
+                    None,
+                    &format!("CloudAdmin:azure:{sub}"),
+                    NodeKind::CloudAdmin,
+                );
+                self.edge(
+                    p,
+                    sink,
+                    T::CLOUD_ROLE_TO_ADMIN,
+                    format!("{} on subscription {sub}", a.role),
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,397 @@
+//! GCP ↔ GKE bridges (ATTACK-TECHNIQUES.md §4): Workload Identity (the GSA's
+//! `roles/iam.workloadIdentityUser` binding for the pool's `[ns/ksa]` member decides), direct
+//! Workload Identity Federation principals, GKE's IAM authorizer (project `container.*`
+//! permissions are Kubernetes rights RBAC cannot reduce), node service accounts reached through
+//! the metadata server, `system:authenticated` meaning any Google account, and project admin.
+//! The Workload Identity pool is shared by every cluster of the project: the edge leaves each
+//! cluster's ServiceAccount of that namespace and name.
+
+use super::cloud::CloudNotes;
+use super::{AttackGraph, NodeIndex, NodeKind, Technique as T};
+use crate::cloud::gcp::{is_admin_role, GcpIam, GkeFacts};
+use crate::inventory::Inventory;
+use serde_json::Value;
+use std::collections::{BTreeSet, HashMap};
+
+/// The graph node of an IAM member, if it is a principal kspm models.
+fn member_node(g: &mut AttackGraph, member: &str) -> Option<NodeIndex> {
+    if member == "allUsers" || member == "allAuthenticatedUsers" {
+        return Some(g.node(None, "Internet", NodeKind::Internet));
+    }
+    let (kind, id) = member.split_once(':')?;
+    let reference = member_refs("", kind, id).into_iter().next()?;
+    Some(g.node(None, &reference, NodeKind::CloudPrincipal))
+}
+
+/// The node references of a member: a node pool running as `default` is the project's Compute
+/// Engine default service account (`<number>-compute@developer.gserviceaccount.com`).
+fn member_refs(project: &str, kind: &str, id: &str) -> Vec<String> {
+    let mut out = match kind {
+        "user" => vec![format!("GcpUser:{id}")],
+        "serviceAccount" if !id.contains('[') => vec![format!("GcpServiceAccount:{id}")],
+        "group" => vec![format!("GcpGroup:{id}")],
+        "domain" => vec![format!("GcpDomain:{id}")],
+        _ => Vec::new(),
+    };
+    if kind == "serviceAccount" && id.ends_with("-compute@developer.gserviceaccount.com") {
+        out.push(format!("GcpServiceAccount:default-compute@{project}"));
+    }
+    out
+}
+
+/// `serviceAccount:<pool>[ns/ksa]` → (pool, ns, ksa).
+fn wi_member(member: &str) -> Option<(&str, &str, &str)> {
+    let rest = member.strip_prefix("serviceAccount:")?;
+    let (pool, ksa) = rest.split_once('[')?;
+    let (ns, name) = ksa.strip_suffix(']')?.split_once('/')?;
+    Some((pool, ns, name))
+}
+
+/// `principal://…/workloadIdentityPools/<pool>/subject/ns/<ns>/sa/<ksa>` → (pool, ns, Some(ksa));
+/// `principalSet://…/<pool>/namespace/<ns>` → (pool, ns, None).
+fn wif_member(member: &str) -> Option<(&str, &str, Option<&str>)> {
+    let rest = member
+        .strip_prefix("principal://")
+        .or_else(|| member.strip_prefix("principalSet://"))?;
+    let after = rest.split("/workloadIdentityPools/").nth(1)?;
+    let (pool, tail) = after.split_once('/')?;
+    if let Some(s) = tail.strip_prefix("subject/ns/") {
+        let (ns, sa) = s.split_once("/sa/")?;
+        return Some((pool, ns, Some(sa)));
+    }
+    let ns = tail.strip_prefix("namespace/")?;
+    Some((pool, ns, None))
+}
+
+/// Per cluster: NODE_CLOUD_IDENTITY and POD_IMDS_PIVOT for node pools whose metadata server
+/// hands pods the node's service account.
+pub(super) fn node_service_accounts(
+    g: &mut AttackGraph,
+    cluster: &str,
+    inv: &Inventory<'_>,
+    placement: &HashMap<String, BTreeSet<String>>,
+) {
+    let Some(f) = crate::cloud::gcp::facts(inv) else {
+        return;
+    };
+    if f.node_pools.is_empty() {
+        return;
+    }
+    let wi = f.workload_pool.is_some();
+    let gsa = |sa: &str| {
+        if sa == "default" {
+            format!("GcpServiceAccount:default-compute@{}", f.project)
+        } else {
+            format!("GcpServiceAccount:{sa}")
+        }
+    };
+    let mut pool_of: HashMap<&str, usize> = HashMap::new();
+    for n in inv.of_kind("Node") {
+        if let Some(p) = n.labels.get("cloud.google.com/gke-nodepool") {
+            if let Some(i) = f.node_pools.iter().position(|x| &x.name == p) {
+                pool_of.insert(n.name.as_str(), i);
+                let node = g.node(Some(cluster), &format!("Node:{}", n.name), NodeKind::Node);
+                let sa = g.node(
+                    None,
+                    &gsa(&f.node_pools[i].service_account),
+                    NodeKind::CloudPrincipal,
+                );
+                g.edge(
+                    node,
+                    sa,
+                    T::NODE_CLOUD_IDENTITY,
+                    format!(
+                        "node pool {} runs as service account {} (scopes: {})",
+                        f.node_pools[i].name,
+                        f.node_pools[i].service_account,
+                        f.node_pools[i].scopes.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+    for t in inv.pod_templates() {
+        let wref = t.owner.node_ref();
+        let host_network = t.spec.get("hostNetwork").and_then(Value::as_bool) == Some(true);
+        let mut pools: BTreeSet<usize> = placement
+            .get(&wref)
+            .into_iter()
+            .flatten()
+            .filter_map(|n| pool_of.get(n.as_str()).copied())
+            .collect();
+        let placed = !pools.is_empty();
+        if !placed {
+            let pinned = t
+                .spec
+                .pointer("/nodeSelector/cloud.google.com~1gke-nodepool")
+                .and_then(Value::as_str);
+            pools = (0..f.node_pools.len())
+                .filter(|i| pinned.is_none_or(|p| f.node_pools[*i].name == p))
+                .collect();
+        }
+        for i in pools {
+            let p = &f.node_pools[i];
+            // hostNetwork pods bypass the GKE metadata server.
+            let why = if p.exposes_node_identity(wi) {
+                format!("node pool {} serves the node's service account to pods (workloadMetadataConfig {:?})", p.name, p.metadata_mode)
+            } else if host_network {
+                format!(
+                    "hostNetwork pod on node pool {}: it bypasses the GKE metadata server",
+                    p.name
+                )
+            } else {
+                continue;
+            };
+            let w = g.node(Some(cluster), &wref, NodeKind::Workload);
+            let sa = g.node(None, &gsa(&p.service_account), NodeKind::CloudPrincipal);
+            g.edge(
+                w,
+                sa,
+                T::POD_IMDS_PIVOT,
+                format!(
+                    "{} {why}; token scopes: {}",
+                    if placed {
+                        "runs on it:"
+                    } else {
+                        "may be scheduled there:"
+                    },
+                    if p.scopes.is_empty() {
+                        "none listed".to_string()
+                    } else {
+                        p.scopes.join(", ")
+                    }
+                ),
+            );
+        }
+    }
+}
+
+impl AttackGraph {
+    /// Adds the GCP bridges of every GKE cluster; returns what could not be assessed.
+    pub fn add_gcp_bridges(&mut self, clusters: &[GkeFacts], iam: &GcpIam) -> CloudNotes {
+        let mut notes = Vec::new();
+        for f in clusters {
+            self.gke_iam_authorizer(f, iam, &mut notes);
+            self.workload_identity_gcp(f, iam);
+            if f.authenticated_is_public {
+                if let Some(group) = self.find(Some(&f.cluster), "Group:system:authenticated") {
+                    let internet = self.node(None, "Internet", NodeKind::Internet);
+                    self.mark_entry(internet);
+                    self.edge(internet, group, T::GKE_AUTHENTICATED_PUBLIC,
+                        "on GKE any Google account authenticates as a member of system:authenticated (rbacBindingConfig does not forbid binding it)");
+                }
+            }
+        }
+        self.gcp_admins(iam);
+        notes
+    }
+
+    fn ksa_nodes(&mut self, f: &GkeFacts, ns: &str, name: Option<&str>) -> Vec<NodeIndex> {
+        match name {
+            Some(n) if f.service_accounts.iter().any(|(a, b, _)| a == ns && b == n) => {
+                vec![self.node(
+                    Some(&f.cluster),
+                    &format!("ServiceAccount:{ns}/{n}"),
+                    NodeKind::ServiceAccount,
+                )]
+            }
+            Some(_) => Vec::new(),
+            None => self
+                .find(Some(&f.cluster), &format!("ServiceAccounts:{ns}"))
+                .into_iter()
+                .collect(),
+        }
+    }
+
+    /// GKE_IAM_TO_K8S: project bindings whose roles carry `container.*` permissions.
+    fn gke_iam_authorizer(&mut self, f: &GkeFacts, iam: &GcpIam, notes: &mut CloudNotes) {
+        let cluster = f.cluster.clone();
+        for b in iam.project(&f.project) {
+            let has = |p: &str| iam.role_has(&b.role, p);
+            if has("container.pods.get").is_none() {
+                notes.push((cluster.clone(), format!(
+                    "project role {} is not in the export (gcloud iam roles describe): what it grants in the cluster is not assessed", b.role)));
+                continue;
+            }
+            let cond = b
+                .condition
+                .as_ref()
+                .map(|c| format!(" (conditional: {c})"))
+                .unwrap_or_default();
+            let mut targets: Vec<(String, NodeKind, &str)> = Vec::new();
+            let yes = |p: &str| has(p) == Some(true);
+            if is_admin_role(&b.role)
+                || (yes("container.clusterRoleBindings.create")
+                    && (yes("container.clusterRoles.bind")
+                        || yes("container.clusterRoles.escalate")))
+            {
+                targets.push((
+                    "ClusterAdmin".into(),
+                    NodeKind::ClusterAdmin,
+                    "full Kubernetes API access",
+                ));
+            } else {
+                if yes("container.secrets.get") || yes("container.secrets.list") {
+                    targets.push((
+                        "AllSecrets".into(),
+                        NodeKind::AllSecrets,
+                        "read every Secret (container.secrets.*)",
+                    ));
+                }
+                if yes("container.pods.exec") {
+                    targets.push((
+                        "Pods:*".into(),
+                        NodeKind::Hub,
+                        "exec into any pod (container.pods.exec)",
+                    ));
+                }
+                if yes("container.pods.create") || yes("container.serviceAccounts.createToken") {
+                    targets.push((
+                        "ServiceAccounts:*".into(),
+                        NodeKind::Hub,
+                        "run pods as, or mint tokens for, any ServiceAccount",
+                    ));
+                }
+            }
+            if targets.is_empty() {
+                continue;
+            }
+            for m in &b.members {
+                let sources: Vec<NodeIndex> = if let Some((pool, ns, ksa)) = wi_member(m)
+                    .map(|(p, n, k)| (p, n, Some(k)))
+                    .or_else(|| wif_member(m))
+                {
+                    if f.workload_pool.as_deref() != Some(pool) {
+                        continue;
+                    }
+                    self.ksa_nodes(f, ns, ksa)
+                } else {
+                    let Some(i) = member_node(self, m) else {
+                        continue;
+                    };
+                    if self.graph[i].kind == NodeKind::CloudPrincipal {
+                        self.mark_entry(i);
+                    }
+                    let mut nodes = vec![i];
+                    if let Some((kind, id)) = m.split_once(':') {
+                        // The default compute service account, as node pools name it.
+                        nodes.extend(
+                            member_refs(&f.project, kind, id)
+                                .iter()
+                                .skip(1)
+                                .filter_map(|r| self.find(None, r)),
+                        );
+                    }
+                    nodes
+                };
+                for src in sources {
+                    for (r, kind, what) in &targets {
+                        let t = self.node(Some(&cluster), r, *kind);
+                        self.edge(src, t, T::GKE_IAM_TO_K8S, format!(
+                            "project {} grants {m} {} — GKE's IAM authorizer allows it beside RBAC: {what}{cond}", f.project, b.role));
+                    }
+                }
+            }
+        }
+    }
+
+    /// GKE_WI_ASSUME: the GSA's own policy lets the pool's `[ns/ksa]` act as it.
+    fn workload_identity_gcp(&mut self, f: &GkeFacts, iam: &GcpIam) {
+        let Some(pool) = f.workload_pool.clone() else {
+            return;
+        };
+        for (resource, bindings) in &iam.policies {
+            let Some(email) = resource.split("/serviceAccounts/").nth(1) else {
+                continue;
+            };
+            for b in bindings
+                .iter()
+                .filter(|b| b.role == "roles/iam.workloadIdentityUser")
+            {
+                for m in &b.members {
+                    let Some((p, ns, ksa)) = wi_member(m) else {
+                        continue;
+                    };
+                    if p != pool {
+                        continue;
+                    }
+                    let annotated = f
+                        .service_accounts
+                        .iter()
+                        .any(|(a, n, ann)| a == ns && n == ksa && ann.as_deref() == Some(email));
+                    for sa in self.ksa_nodes(f, ns, Some(ksa)) {
+                        let gsa = self.node(
+                            None,
+                            &format!("GcpServiceAccount:{email}"),
+                            NodeKind::CloudPrincipal,
+                        );
+                        self.edge(sa, gsa, T::GKE_WI_ASSUME, format!(
+                            "{email} grants roles/iam.workloadIdentityUser to {m} (pool {pool} is shared by the project's clusters); {}",
+                            if annotated { "the ServiceAccount's iam.gke.io/gcp-service-account annotation selects it" }
+                            else { "no annotation needed: the ServiceAccount's token can be exchanged for the service account's" }));
+                    }
+                }
+            }
+        }
+    }
+
+    /// CLOUD_ROLE_TO_ADMIN for every GCP principal in the graph with an admin role on a project.
+    fn gcp_admins(&mut self, iam: &GcpIam) {
+        for (resource, bindings) in &iam.policies {
+            let Some(project) = resource
+                .strip_prefix("projects/")
+                .filter(|p| !p.contains('/'))
+            else {
+                continue;
+            };
+            for b in bindings {
+                let admin = is_admin_role(&b.role)
+                    || iam.role_has(&b.role, "resourcemanager.projects.setIamPolicy") == Some(true);
+                if !admin {
+                    continue;
+                }
+                for m in &b.members {
+                    let Some((kind, id)) = m.split_once(':') else {
+                        continue;
+                    };
+                    for reference in member_refs(project, kind, id) {
+                        if let Some(p) = self.find(None, &reference) {
+                            let sink = self.node(
+                                None,
+                                &format!("CloudAdmin:gcp:{project}"),
+                                NodeKind::CloudAdmin,
+                            );
+                            self.edge(
+                                p,
+                                sink,
+                                T::CLOUD_ROLE_TO_ADMIN,
+                                format!("project {project} grants {m} {}", b.role),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workload_identity_members_parse() {
+        assert_eq!(
+            wi_member("serviceAccount:p1.svc.id.goog[shop/api]"),
+            Some(("p1.svc.id.goog", "shop", "api"))
+        );
+        assert_eq!(
+            wi_member("serviceAccount:a@p1.iam.gserviceaccount.com"),
+            None
+        );
+        let p = "principal://iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/p1.svc.id.goog/subject/ns/shop/sa/api";
+        assert_eq!(wif_member(p), Some(("p1.svc.id.goog", "shop", Some("api"))));
+        let s = "principalSet://iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/p1.svc.id.goog/namespace/shop";
+        assert_eq!(wif_member(s), Some(("p1.svc.id.goog", "shop", None)));
+    }
+}
