@@ -266,7 +266,16 @@ struct CloudArgs {
     /// and read each one through its API server with a token minted from IAM.
     #[arg(long)]
     aws: bool,
-    /// A kspm.toml whose [aws] section lists accounts (role_arn, external_id) and regions.
+    /// Discover every GKE cluster of the GCP projects (token: GOOGLE_OAUTH_ACCESS_TOKEN, else
+    /// the metadata server).
+    #[arg(long)]
+    gcp: bool,
+    /// Discover every AKS cluster of the Azure subscriptions (token: AZURE_ACCESS_TOKEN, else
+    /// workload identity, else the managed identity).
+    #[arg(long)]
+    azure: bool,
+    /// A kspm.toml whose [aws], [gcp] and [azure] sections list accounts, projects,
+    /// subscriptions and regions.
     #[arg(long)]
     config: Option<PathBuf>,
     /// AWS region to scan (repeatable; default: the config's, else every enabled region).
@@ -275,21 +284,27 @@ struct CloudArgs {
 }
 
 impl CloudArgs {
-    fn aws_options(&self) -> Result<Option<kspm_collectors::cloud::aws::AwsOptions>> {
-        if !self.aws {
-            if self.config.is_some() || !self.aws_regions.is_empty() {
-                bail!("--config and --aws-region need --aws (GKE and AKS discovery are not implemented yet)");
-            }
-            return Ok(None);
-        }
-        let mut section = match &self.config {
-            Some(p) => kspm_api::cloud::load_aws_section(p).map_err(anyhow::Error::msg)?,
+    fn targets(&self) -> Result<kspm_api::cloud::CloudTargets> {
+        let sections = match &self.config {
+            Some(p) => kspm_api::cloud::load_sections(p).map_err(anyhow::Error::msg)?,
             None => Default::default(),
         };
-        if !self.aws_regions.is_empty() {
-            section.regions = self.aws_regions.clone();
+        let kspm_api::cloud::CloudSections { aws, gcp, azure } = sections;
+        if !(self.aws || self.gcp || self.azure) {
+            if self.config.is_some() || !self.aws_regions.is_empty() {
+                bail!("--config and --aws-region need --aws, --gcp or --azure");
+            }
+            return Ok(Default::default());
         }
-        Ok(Some(section.options()))
+        let mut aws = aws.unwrap_or_default();
+        if !self.aws_regions.is_empty() {
+            aws.regions = self.aws_regions.clone();
+        }
+        Ok(kspm_api::cloud::CloudTargets {
+            aws: self.aws.then(|| aws.options()),
+            gcp: self.gcp.then(|| gcp.unwrap_or_default().options()),
+            azure: self.azure.then(|| azure.unwrap_or_default().options()),
+        })
     }
 }
 
@@ -403,7 +418,7 @@ struct CollectArgs {
 struct ScanArgs {
     /// Snapshot paths: cluster directories, manifest files or fleet directories (optional with
     /// --kubeconfig/--context, which scan a live cluster).
-    #[arg(required_unless_present_any = ["kubeconfig", "context", "aws"])]
+    #[arg(required_unless_present_any = ["kubeconfig", "context", "aws", "gcp", "azure"])]
     paths: Vec<PathBuf>,
     #[command(flatten)]
     live: LiveArgs,
@@ -482,9 +497,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Serve(args) => serve(args),
         Command::Diff(args) => diff(args),
         Command::Collect(args) => {
-            if let Some(aws) = args.cloud.aws_options()? {
+            let targets = args.cloud.targets()?;
+            if targets.any() {
                 let (n, errors) =
-                    kspm_api::cloud::collect_cloud(&aws, &args.live.options(), &args.out)
+                    kspm_api::cloud::collect_cloud(&targets, &args.live.options(), &args.out)
                         .map_err(anyhow::Error::msg)?;
                 for e in &errors {
                     eprintln!("kspm: {}: {}", e.file, e.message);
@@ -549,8 +565,9 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
         allowed_registries: args.allowed_registries.clone(),
         today: Some(kspm_api::pipeline::today_utc()),
     };
-    let outcome = if let Some(aws) = args.cloud.aws_options()? {
-        kspm_api::cloud::scan_cloud(&aws, &args.live.options(), &args.paths, &options)
+    let targets = args.cloud.targets()?;
+    let outcome = if targets.any() {
+        kspm_api::cloud::scan_cloud(&targets, &args.live.options(), &args.paths, &options)
             .map_err(anyhow::Error::msg)?
     } else if args.live.wanted() {
         kspm_api::pipeline::scan_live(&args.live.options(), &args.paths, &options)
@@ -558,6 +575,9 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
     } else {
         kspm_api::pipeline::scan_paths(&args.paths, &options)
     };
+    if let Some(summary) = &outcome.summary {
+        eprintln!("kspm: {summary}");
+    }
     let report = &outcome.report;
     if report.clusters.is_empty() {
         let reasons: Vec<String> = report

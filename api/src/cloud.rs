@@ -1,7 +1,8 @@
-//! Cloud scans: discover every EKS cluster the configured AWS accounts can see, read each one
-//! through its API server with a token minted from IAM, and evaluate them as one fleet with the
-//! accounts' IAM (`kspm scan --aws`); or write all of it in the snapshot format
-//! (`kspm collect --aws --out DIR`) so `kspm scan DIR` gives the same result offline.
+//! Cloud scans: discover every EKS, GKE and AKS cluster the configured AWS accounts, GCP projects
+//! and Azure subscriptions can see, read each one through its API server with a token from the
+//! cloud's identity, and evaluate them as one fleet with the accounts' IAM (`kspm scan --aws
+//! --gcp --azure`); or write all of it in the snapshot format (`kspm collect ... --out DIR`) so
+//! `kspm scan DIR` gives the same result offline.
 //!
 //! ```toml
 //! [aws]
@@ -10,10 +11,19 @@
 //! [[aws.account]]
 //! role_arn = "arn:aws:iam::111122223333:role/KspmReadOnly"
 //! external_id = "..."
+//!
+//! [gcp]
+//! projects = ["prod-123"]                  # default: every project the identity sees
+//!
+//! [azure]
+//! subscriptions = ["00000000-..."]         # default: every enabled subscription
 //! ```
 
-use kspm_collectors::cloud::aws::{self, AwsAccount, AwsCollection, AwsOptions};
-use kspm_collectors::cloud::eks_cluster;
+use kspm_collectors::cloud::aws::{self, AwsAccount, AwsOptions};
+use kspm_collectors::cloud::azure::{self, AzureOptions};
+use kspm_collectors::cloud::cluster_read;
+use kspm_collectors::cloud::gcp::{self, CloudCluster, GcpOptions};
+use kspm_collectors::cloud::rest::TokenSource;
 use kspm_collectors::live::LiveOptions;
 use kspm_engine::cloud::documents::objects_from_document;
 use kspm_engine::object::Source;
@@ -79,34 +89,193 @@ impl AwsSection {
     }
 }
 
-#[derive(Deserialize)]
-struct FileWithAws {
+/// `[gcp]` of `kspm.toml`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct GcpSection {
+    /// Project IDs (none: every project the identity can see).
     #[serde(default)]
-    aws: Option<AwsSection>,
+    pub projects: Vec<String>,
+    /// Endpoint overrides (a local fake); default: Google's.
+    pub container_endpoint: Option<String>,
+    /// Resource Manager endpoint override.
+    pub resource_manager_endpoint: Option<String>,
+    /// IAM endpoint override.
+    pub iam_endpoint: Option<String>,
+    /// Metadata server override (tokens when `GOOGLE_OAUTH_ACCESS_TOKEN` is not set).
+    pub metadata_endpoint: Option<String>,
 }
 
-/// Reads the `[aws]` section of a TOML file (other sections are the service's and ignored here).
-pub fn load_aws_section(path: &Path) -> Result<AwsSection, String> {
+impl GcpSection {
+    /// Collector options; the token is `GOOGLE_OAUTH_ACCESS_TOKEN` if set, else the metadata
+    /// server's (Workload Identity or the VM's service account).
+    pub fn options(&self) -> GcpOptions {
+        let d = GcpOptions::default();
+        GcpOptions {
+            projects: self.projects.clone(),
+            token: match std::env::var("GOOGLE_OAUTH_ACCESS_TOKEN") {
+                Ok(t) if !t.is_empty() => TokenSource::Static(t),
+                _ => TokenSource::GcpMetadata {
+                    base: self
+                        .metadata_endpoint
+                        .clone()
+                        .unwrap_or_else(|| "http://metadata.google.internal".into()),
+                },
+            },
+            container_endpoint: self
+                .container_endpoint
+                .clone()
+                .unwrap_or(d.container_endpoint),
+            resource_manager_endpoint: self
+                .resource_manager_endpoint
+                .clone()
+                .unwrap_or(d.resource_manager_endpoint),
+            iam_endpoint: self.iam_endpoint.clone().unwrap_or(d.iam_endpoint),
+        }
+    }
+}
+
+/// `[azure]` of `kspm.toml`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct AzureSection {
+    /// Subscription IDs (none: every enabled subscription).
+    #[serde(default)]
+    pub subscriptions: Vec<String>,
+    /// ARM endpoint override (a local fake); default `https://management.azure.com`.
+    pub endpoint: Option<String>,
+    /// IMDS override (managed identity tokens).
+    pub imds_endpoint: Option<String>,
+}
+
+impl AzureSection {
+    /// Collector options. Tokens: `AZURE_ACCESS_TOKEN` (ARM) and `AZURE_AKS_ACCESS_TOKEN` (the
+    /// AKS API servers) if set; else workload identity (`AZURE_FEDERATED_TOKEN_FILE`,
+    /// `AZURE_CLIENT_ID`, `AZURE_TENANT_ID`); else the managed identity through IMDS.
+    pub fn options(&self) -> AzureOptions {
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let imds = self
+            .imds_endpoint
+            .clone()
+            .unwrap_or_else(|| "http://169.254.169.254".into());
+        let source = |scope: &str, resource: &str| match (
+            env("AZURE_FEDERATED_TOKEN_FILE"),
+            env("AZURE_CLIENT_ID"),
+            env("AZURE_TENANT_ID"),
+        ) {
+            (Some(token_file), Some(client), Some(tenant)) => TokenSource::AzureWorkloadIdentity {
+                authority: env("AZURE_AUTHORITY_HOST")
+                    .unwrap_or_else(|| "https://login.microsoftonline.com".into())
+                    .trim_end_matches('/')
+                    .to_string(),
+                tenant,
+                client,
+                token_file,
+                scope: scope.to_string(),
+            },
+            _ => TokenSource::AzureManagedIdentity {
+                base: imds.clone(),
+                resource: resource.to_string(),
+            },
+        };
+        let arm = match env("AZURE_ACCESS_TOKEN") {
+            Some(t) => TokenSource::Static(t),
+            None => source(
+                "https://management.azure.com/.default",
+                "https://management.azure.com/",
+            ),
+        };
+        let aks = match env("AZURE_AKS_ACCESS_TOKEN") {
+            Some(t) => TokenSource::Static(t),
+            None if env("AZURE_ACCESS_TOKEN").is_some() => {
+                // A static ARM token without an AKS one: the API servers cannot be read.
+                return AzureOptions {
+                    subscriptions: self.subscriptions.clone(),
+                    token: arm,
+                    aks_token: None,
+                    endpoint: self
+                        .endpoint
+                        .clone()
+                        .unwrap_or_else(|| "https://management.azure.com".into()),
+                };
+            }
+            None => source(
+                azure::AKS_SERVER_SCOPE,
+                "6dae42f8-4368-4678-94ff-3960e28e3630",
+            ),
+        };
+        AzureOptions {
+            subscriptions: self.subscriptions.clone(),
+            token: arm,
+            aks_token: Some(aks),
+            endpoint: self
+                .endpoint
+                .clone()
+                .unwrap_or_else(|| "https://management.azure.com".into()),
+        }
+    }
+}
+
+/// The cloud sections of a config file.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct CloudSections {
+    /// `[aws]`.
+    #[serde(default)]
+    pub aws: Option<AwsSection>,
+    /// `[gcp]`.
+    #[serde(default)]
+    pub gcp: Option<GcpSection>,
+    /// `[azure]`.
+    #[serde(default)]
+    pub azure: Option<AzureSection>,
+}
+
+/// Reads the cloud sections of a config file (other sections are the service's).
+pub fn load_sections(path: &Path) -> Result<CloudSections, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let file: FileWithAws =
-        toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok(file.aws.unwrap_or_default())
+    toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Which clouds to discover.
+#[derive(Debug, Clone, Default)]
+pub struct CloudTargets {
+    /// AWS.
+    pub aws: Option<AwsOptions>,
+    /// GCP.
+    pub gcp: Option<GcpOptions>,
+    /// Azure.
+    pub azure: Option<AzureOptions>,
+}
+
+impl CloudTargets {
+    /// Whether any cloud is asked for.
+    pub fn any(&self) -> bool {
+        self.aws.is_some() || self.gcp.is_some() || self.azure.is_some()
+    }
+}
+
+/// One discovered cluster, read and joined.
+pub struct CloudClusterRead {
+    /// The snapshot (Kubernetes objects and cloud documents).
+    pub snapshot: ClusterSnapshot,
+    /// The raw collection, for writing snapshots.
+    pub raw: Option<kspm_collectors::live::LiveCollection>,
+    /// Documents for its `cloud/` directory.
+    pub documents: Vec<(String, serde_json::Value)>,
 }
 
 /// The discovered clusters read and joined; fleet documents and errors alongside.
 pub struct CloudFleet {
-    /// One snapshot per discovered cluster (Kubernetes objects and cloud documents).
-    pub clusters: Vec<ClusterSnapshot>,
-    /// Raw collections, for writing snapshots.
-    pub raw: Vec<Option<kspm_collectors::live::LiveCollection>>,
-    /// The accounts' IAM as synthetic objects.
+    /// Every discovered cluster.
+    pub clusters: Vec<CloudClusterRead>,
+    /// The accounts', projects' and subscriptions' documents as synthetic objects.
     pub fleet_cloud: Vec<Object>,
-    /// Raw account documents: (account, pages).
-    pub accounts: Vec<(String, Vec<serde_json::Value>)>,
-    /// What could not be read (accounts, regions).
+    /// The same documents: (path under the fleet's `cloud/`, JSON).
+    pub documents: Vec<(String, serde_json::Value)>,
+    /// What could not be read (accounts, projects, subscriptions, regions).
     pub errors: Vec<LoadError>,
-    /// Discovered clusters (for writing `cloud/`).
-    pub discovered: AwsCollection,
+    /// Every request the GCP and Azure clients made (`METHOD /path`).
+    pub requests: Vec<String>,
 }
 
 fn now_unix() -> i64 {
@@ -116,80 +285,152 @@ fn now_unix() -> i64 {
         .unwrap_or(0)
 }
 
-/// Unique fleet names: the EKS name, qualified by account and region when it repeats.
-fn names(c: &AwsCollection) -> Vec<String> {
+/// Unique fleet names: the cluster's name, qualified by account and region when it repeats.
+fn unique_names(clusters: &[(String, String, String)]) -> Vec<String> {
     let mut count: BTreeMap<&str, usize> = BTreeMap::new();
-    for x in &c.clusters {
-        *count.entry(x.name.as_str()).or_default() += 1;
+    for (name, _, _) in clusters {
+        *count.entry(name.as_str()).or_default() += 1;
     }
-    c.clusters
+    clusters
         .iter()
-        .map(|x| {
-            if count[x.name.as_str()] > 1 {
-                format!("{}-{}-{}", x.name, x.account, x.region)
+        .map(|(name, account, region)| {
+            if count[name.as_str()] > 1 {
+                format!("{name}-{account}-{region}")
             } else {
-                x.name.clone()
+                name.clone()
             }
         })
         .collect()
 }
 
-/// Discovers and reads every cluster.
-pub async fn read_fleet(aws: &AwsOptions, live: &LiveOptions) -> CloudFleet {
-    let discovered = aws::discover(aws).await;
-    let names = names(&discovered);
-    let mut clusters = Vec::new();
-    let mut raw = Vec::new();
+enum Discovered {
+    Eks(kspm_collectors::cloud::aws::EksCluster),
+    Other(CloudCluster),
+}
+
+fn gap_error(g: &kspm_collectors::cloud::aws::Gap, cloud: &str) -> LoadError {
+    LoadError {
+        file: format!("{cloud}://{}", g.scope),
+        line: None,
+        column: None,
+        message: g.message.clone(),
+    }
+}
+
+/// Discovers and reads every cluster of every asked-for cloud.
+pub async fn read_fleet(targets: &CloudTargets, live: &LiveOptions) -> CloudFleet {
+    let mut discovered: Vec<Discovered> = Vec::new();
+    let mut documents: Vec<(String, serde_json::Value)> = Vec::new();
+    let mut errors = Vec::new();
+    let mut requests = Vec::new();
+    if let Some(opts) = &targets.aws {
+        let c = aws::discover(opts).await;
+        errors.extend(c.gaps.iter().map(|g| gap_error(g, "aws")));
+        for (acct, pages) in c.accounts {
+            for (i, page) in pages.into_iter().enumerate() {
+                documents.push((
+                    format!("aws/{acct}/account-authorization-details-{i}.json"),
+                    page,
+                ));
+            }
+        }
+        discovered.extend(c.clusters.into_iter().map(Discovered::Eks));
+    }
+    for (cloud, collection) in [
+        (
+            "gcp",
+            match &targets.gcp {
+                Some(o) => Some(gcp::discover(o).await),
+                None => None,
+            },
+        ),
+        (
+            "azure",
+            match &targets.azure {
+                Some(o) => Some(azure::discover(o).await),
+                None => None,
+            },
+        ),
+    ] {
+        let Some(c) = collection else { continue };
+        errors.extend(c.gaps.iter().map(|g| gap_error(g, cloud)));
+        documents.extend(c.documents);
+        requests.extend(c.requests);
+        discovered.extend(c.clusters.into_iter().map(Discovered::Other));
+    }
+    let keys: Vec<(String, String, String)> = discovered
+        .iter()
+        .map(|d| match d {
+            Discovered::Eks(c) => (c.name.clone(), c.account.clone(), c.region.clone()),
+            Discovered::Other(c) => (c.name.clone(), c.account.clone(), c.region.clone()),
+        })
+        .collect();
+    let names = unique_names(&keys);
     let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(4));
     let mut tasks = tokio::task::JoinSet::new();
-    for (i, (c, name)) in discovered.clusters.iter().cloned().zip(names).enumerate() {
+    for (i, (d, name)) in discovered.into_iter().zip(names).enumerate() {
         let live = live.clone();
         let slots = slots.clone();
         tasks.spawn(async move {
             let _slot = slots.acquire().await;
-            let (snap, col) = eks_cluster::collect(&c, &name, &live, now_unix()).await;
-            (i, snap, col)
+            let (snap, raw, docs) = match &d {
+                Discovered::Eks(c) => {
+                    let (s, r) = cluster_read::collect(c, &name, &live, now_unix()).await;
+                    (s, r, c.documents.clone())
+                }
+                Discovered::Other(c) => {
+                    let (s, r) = cluster_read::collect_cloud_cluster(c, &name, &live).await;
+                    (s, r, c.documents.clone())
+                }
+            };
+            (
+                i,
+                CloudClusterRead {
+                    snapshot: snap,
+                    raw,
+                    documents: docs,
+                },
+            )
         });
     }
-    let mut done = Vec::new();
+    let mut clusters = Vec::new();
+    let total = tasks.len();
+    let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
     while let Some(r) = tasks.join_next().await {
-        if let Ok(x) = r {
-            done.push(x);
+        if progress {
+            eprint!("\rkspm: read {}/{total} clusters", clusters.len() + 1);
+            if clusters.len() + 1 == total {
+                eprintln!();
+            }
+        }
+        match r {
+            Ok(x) => clusters.push(x),
+            Err(e) => errors.push(LoadError {
+                file: "cloud".into(),
+                line: None,
+                column: None,
+                message: format!("a cluster read failed: {e}"),
+            }),
         }
     }
-    done.sort_by_key(|x| x.0);
-    for (_, snap, col) in done {
-        clusters.push(snap);
-        raw.push(col);
-    }
+    clusters.sort_by_key(|x| x.0);
+    let clusters: Vec<CloudClusterRead> = clusters.into_iter().map(|x| x.1).collect();
     let mut fleet_cloud = Vec::new();
-    let mut errors: Vec<LoadError> = discovered
-        .gaps
-        .iter()
-        .map(|g| LoadError {
-            file: format!("aws://{}", g.scope),
+    for (i, (path, doc)) in documents.iter().enumerate() {
+        let source = Source {
+            file: format!("cloud/{path}"),
             line: None,
-            column: None,
-            message: g.message.clone(),
-        })
-        .collect();
-    for (acct, pages) in &discovered.accounts {
-        for (i, page) in pages.iter().enumerate() {
-            let source = Source {
-                file: format!("aws://{acct}/iam"),
+        };
+        match objects_from_document(doc.clone(), &source, i) {
+            Ok(o) => fleet_cloud.extend(o),
+            // An account without roles or users, an empty list: nothing to join.
+            Err(m) if m.contains("name no account") => {}
+            Err(m) => errors.push(LoadError {
+                file: source.file,
                 line: None,
-            };
-            match objects_from_document(page.clone(), &source, i) {
-                Ok(o) => fleet_cloud.extend(o),
-                // An account without roles or users: nothing to join.
-                Err(m) if m.contains("name no account") => {}
-                Err(m) => errors.push(LoadError {
-                    file: source.file,
-                    line: None,
-                    column: None,
-                    message: m,
-                }),
-            }
+                column: None,
+                message: m,
+            }),
         }
     }
     info!(
@@ -199,11 +440,10 @@ pub async fn read_fleet(aws: &AwsOptions, live: &LiveOptions) -> CloudFleet {
     );
     CloudFleet {
         clusters,
-        raw,
         fleet_cloud,
-        accounts: discovered.accounts.clone(),
+        documents,
         errors,
-        discovered,
+        requests,
     }
 }
 
@@ -214,19 +454,20 @@ fn runtime() -> Result<tokio::runtime::Runtime, String> {
         .map_err(|e| format!("cannot start the async runtime: {e}"))
 }
 
-/// `kspm scan --aws`: the discovered fleet, plus any snapshot paths given alongside.
+/// `kspm scan --aws/--gcp/--azure`: the discovered fleet, plus any snapshot paths given
+/// alongside.
 pub fn scan_cloud(
-    aws: &AwsOptions,
+    targets: &CloudTargets,
     live: &LiveOptions,
     paths: &[PathBuf],
     options: &ScanOptions,
 ) -> Result<crate::pipeline::ScanOutcome, String> {
-    let fleet = runtime()?.block_on(read_fleet(aws, live));
+    let fleet = runtime()?.block_on(read_fleet(targets, live));
     let plan = kspm_collectors::files::plan(paths);
     let mut results: Vec<_> = fleet
         .clusters
         .iter()
-        .map(|c| evaluate_cluster_result(c, options))
+        .map(|c| evaluate_cluster_result(&c.snapshot, options))
         .collect();
     results.extend(parallel_map(&plan.clusters, |source| {
         evaluate_cluster_result(&kspm_collectors::files::load_source(source), options)
@@ -235,8 +476,42 @@ pub fn scan_cloud(
     cloud.extend(fleet.fleet_cloud);
     errors.extend(plan.errors);
     errors.extend(fleet.errors);
+    let summary = reach_summary(&fleet.clusters, &errors);
     let report = assemble_fleet(results, &errors, &cloud);
-    Ok(crate::pipeline::ScanOutcome { report })
+    Ok(crate::pipeline::ScanOutcome {
+        report,
+        summary: Some(summary),
+    })
+}
+
+/// One line on what discovery reached: clusters read in full, clusters whose API server was not
+/// read, and accounts/projects/subscriptions/regions that failed.
+pub fn reach_summary(clusters: &[CloudClusterRead], fleet_errors: &[LoadError]) -> String {
+    let unread: Vec<&str> = clusters
+        .iter()
+        .filter(|c| !c.snapshot.coverage_gaps.is_empty() && c.raw.is_none())
+        .map(|c| c.snapshot.info.name.as_str())
+        .collect();
+    let mut out = format!(
+        "discovered {} cluster(s): {} read in full",
+        clusters.len(),
+        clusters.len() - unread.len()
+    );
+    if !unread.is_empty() {
+        out.push_str(&format!(
+            "; cloud side only (API server not read): {}",
+            unread.join(", ")
+        ));
+    }
+    if !fleet_errors.is_empty() {
+        let scopes: std::collections::BTreeSet<&str> =
+            fleet_errors.iter().map(|e| e.file.as_str()).collect();
+        out.push_str(&format!(
+            "; not reached: {} (details in the report's errors)",
+            scopes.into_iter().collect::<Vec<_>>().join(", ")
+        ));
+    }
+    out
 }
 
 fn write_json(path: &Path, v: &serde_json::Value) -> std::io::Result<()> {
@@ -249,53 +524,48 @@ fn write_json(path: &Path, v: &serde_json::Value) -> std::io::Result<()> {
     )
 }
 
-/// `kspm collect --aws --out DIR`: a fleet directory with one cluster directory per discovered
-/// cluster (Kubernetes objects, `cloud/` documents) and `cloud/aws/<account>/` IAM exports.
-/// Returns (clusters written, errors).
+/// `kspm collect --aws/--gcp/--azure --out DIR`: a fleet directory with one cluster directory
+/// per discovered cluster (Kubernetes objects, `cloud/` documents) and the accounts', projects'
+/// and subscriptions' documents under `cloud/`. Returns (clusters written, errors).
 pub fn collect_cloud(
-    aws: &AwsOptions,
+    targets: &CloudTargets,
     live: &LiveOptions,
     out: &Path,
 ) -> Result<(usize, Vec<LoadError>), String> {
-    let fleet = runtime()?.block_on(read_fleet(aws, live));
+    let fleet = runtime()?.block_on(read_fleet(targets, live));
     let io = |e: std::io::Error| format!("{}: {e}", out.display());
-    for ((snap, col), c) in fleet
-        .clusters
-        .iter()
-        .zip(&fleet.raw)
-        .zip(&fleet.discovered.clusters)
-    {
+    for c in &fleet.clusters {
+        let snap = &c.snapshot;
         let dir = out.join(&snap.info.name);
-        match col {
+        match &c.raw {
             Some(col) => kspm_collectors::live::write_snapshot(col, &dir).map_err(io)?,
             None => std::fs::create_dir_all(&dir).map_err(io)?,
         }
         let mut meta = format!(
-            "apiVersion: kspm.io/v1\nkind: ClusterInfo\nname: {:?}\nprovider: eks\nregion: {:?}\naccount: {:?}\n",
-            snap.info.name, c.region, c.account
+            "apiVersion: kspm.io/v1\nkind: ClusterInfo\nname: {:?}\nprovider: {}\n",
+            snap.info.name,
+            snap.info.provider.as_str()
         );
-        if let Some(v) = &snap.info.kubernetes_version {
-            meta.push_str(&format!("kubernetesVersion: {v:?}\n"));
+        for (k, v) in [
+            ("region", &snap.info.region),
+            ("account", &snap.info.account),
+            ("kubernetesVersion", &snap.info.kubernetes_version),
+        ] {
+            if let Some(v) = v {
+                meta.push_str(&format!("{k}: {v:?}\n"));
+            }
         }
         std::fs::write(dir.join("kspm-cluster.yaml"), meta).map_err(io)?;
         for (path, doc) in &c.documents {
             write_json(&dir.join("cloud").join(path), doc).map_err(io)?;
         }
     }
-    for (acct, pages) in &fleet.accounts {
-        for (i, page) in pages.iter().enumerate() {
-            write_json(
-                &out.join("cloud/aws")
-                    .join(acct)
-                    .join(format!("account-authorization-details-{i}.json")),
-                page,
-            )
-            .map_err(io)?;
-        }
+    for (path, doc) in &fleet.documents {
+        write_json(&out.join("cloud").join(path), doc).map_err(io)?;
     }
     let mut errors = fleet.errors;
     for c in &fleet.clusters {
-        errors.extend(c.errors.iter().cloned());
+        errors.extend(c.snapshot.errors.iter().cloned());
     }
     Ok((fleet.clusters.len(), errors))
 }

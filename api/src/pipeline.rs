@@ -13,6 +13,8 @@ use tracing::info;
 pub struct ScanOutcome {
     /// What the engine made of the input.
     pub report: Report,
+    /// What was and was not reached, for the user (cloud scans).
+    pub summary: Option<String>,
 }
 
 /// Reads snapshot paths from disk and evaluates them, one cluster at a time per core: a
@@ -44,7 +46,10 @@ pub fn scan_paths(paths: &[PathBuf], options: &ScanOptions) -> ScanOutcome {
         total_ms = started.elapsed().as_millis() as u64,
         "scan finished"
     );
-    ScanOutcome { report }
+    ScanOutcome {
+        report,
+        summary: None,
+    }
 }
 
 /// Reads an exceptions file (YAML or JSON). Errors name the file and line.
@@ -98,7 +103,10 @@ pub fn scan_live(
         total_ms = started.elapsed().as_millis() as u64,
         "live scan finished"
     );
-    Ok(ScanOutcome { report })
+    Ok(ScanOutcome {
+        report,
+        summary: None,
+    })
 }
 
 /// Reads one live cluster and writes it in the snapshot format.

@@ -1210,3 +1210,70 @@ fn aks_azure_rbac_local_accounts_and_admin_groups() {
         ));
     }
 }
+
+#[test]
+fn editing_aws_auth_is_system_masters_while_the_mode_reads_it() {
+    let role = |names: Value| {
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+        "metadata": {"name": "cm-editor", "namespace": "kube-system"},
+        "rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "patch"], "resourceNames": names}]})
+    };
+    let binding = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+        "metadata": {"name": "cm-editor", "namespace": "kube-system"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "cm-editor"},
+        "subjects": [{"kind": "ServiceAccount", "name": "worker", "namespace": "batch"}]});
+    for (mode, names, expect) in [
+        ("API_AND_CONFIG_MAP", json!(["aws-auth"]), true),
+        ("CONFIG_MAP", json!([]), true),
+        ("API_AND_CONFIG_MAP", json!(["coredns"]), false),
+        ("API", json!(["aws-auth"]), false),
+    ] {
+        let mut objects = web_app(None);
+        objects.extend([
+            describe("prod", ACCT, "A", mode),
+            role(names.clone()),
+            binding.clone(),
+        ]);
+        let (g, _) = graph(&fleet(vec![cluster("prod", objects)], vec![]));
+        assert_eq!(
+            has(
+                &g,
+                "prod|ServiceAccount:batch/worker",
+                "prod|Group:system:masters",
+                Technique::UPDATE_AWS_AUTH
+            ),
+            expect,
+            "{mode} {names}"
+        );
+        if expect {
+            assert!(has(
+                &g,
+                "prod|Group:system:masters",
+                "prod|ClusterAdmin",
+                Technique::ADMIN_EQUIVALENT
+            ));
+        }
+    }
+}
+
+#[test]
+fn google_groups_for_rbac_joins_google_groups_to_kubernetes_groups() {
+    let bind = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": "sre"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+        "subjects": [{"kind": "Group", "name": "sre@example.com", "apiGroup": "rbac.authorization.k8s.io"}]});
+    for (enabled, expect) in [(true, true), (false, false)] {
+        let mut objects = web_app(None);
+        objects.extend([gke("staging", Some("p1.svc.id.goog"), "GKE_METADATA",
+            json!({"authenticatorGroupsConfig": {"enabled": enabled, "securityGroup": "gke-security-groups@example.com"}})), bind.clone()]);
+        let (g, _) = graph(&fleet(vec![gke_cluster("staging", objects)], vec![]));
+        assert_eq!(
+            has(
+                &g,
+                "GcpGroup:sre@example.com",
+                "staging|Group:sre@example.com",
+                Technique::GKE_GROUPS_RBAC
+            ),
+            expect
+        );
+    }
+}

@@ -54,6 +54,12 @@ pub struct Config {
     /// `[aws]` for `kspm scan --aws --config` (the service reads each target's own).
     #[serde(default)]
     pub aws: Option<crate::cloud::AwsSection>,
+    /// `[gcp]`, likewise.
+    #[serde(default)]
+    pub gcp: Option<crate::cloud::GcpSection>,
+    /// `[azure]`, likewise.
+    #[serde(default)]
+    pub azure: Option<crate::cloud::AzureSection>,
 }
 
 /// `[service]`.
@@ -159,6 +165,10 @@ pub struct Target {
     /// Discover EKS clusters with AWS credentials (`[tenant.target.aws]`, as `[aws]` of
     /// `kspm scan --aws --config`): every scan reads every cluster the accounts can see.
     pub aws: Option<crate::cloud::AwsSection>,
+    /// Discover GKE clusters (`[tenant.target.gcp]`).
+    pub gcp: Option<crate::cloud::GcpSection>,
+    /// Discover AKS clusters (`[tenant.target.azure]`).
+    pub azure: Option<crate::cloud::AzureSection>,
 }
 
 fn yes() -> bool {
@@ -170,9 +180,19 @@ fn default_interval() -> String {
 }
 
 impl Target {
+    /// The clouds this target discovers, if it is a cloud target.
+    pub fn cloud_targets(&self) -> Option<crate::cloud::CloudTargets> {
+        let t = crate::cloud::CloudTargets {
+            aws: self.aws.as_ref().map(|a| a.options()),
+            gcp: self.gcp.as_ref().map(|g| g.options()),
+            azure: self.azure.as_ref().map(|a| a.options()),
+        };
+        t.any().then_some(t)
+    }
+
     /// Whether this target is a live cluster (otherwise snapshot paths).
     pub fn is_live(&self) -> bool {
-        self.paths.is_empty() && self.aws.is_none()
+        self.paths.is_empty() && self.aws.is_none() && self.gcp.is_none() && self.azure.is_none()
     }
 
     /// The interval as a duration.

@@ -80,14 +80,14 @@ pub async fn run(
     let failed = |e: tokio::task::JoinError| format!("evaluation of {} failed: {e}", target.name);
     let started_at = now_ms();
     let mut ev = Evaluated::default();
-    if let Some(aws) = &target.aws {
-        // Cloud discovery: every EKS cluster the target's accounts can see.
-        let fleet = crate::cloud::read_fleet(&aws.options(), &live_options(target)).await;
+    if let Some(clouds) = target.cloud_targets() {
+        // Cloud discovery: every cluster the target's accounts, projects and subscriptions see.
+        let fleet = crate::cloud::read_fleet(&clouds, &live_options(target)).await;
         let options = options.clone();
         ev = tokio::task::spawn_blocking(move || {
             let mut ev = Evaluated::default();
             for c in &fleet.clusters {
-                ev.add(c, &options);
+                ev.add(&c.snapshot, &options);
             }
             ev.fleet_cloud = fleet.fleet_cloud;
             ev.fleet_errors = fleet.errors;

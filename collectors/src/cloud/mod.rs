@@ -1,9 +1,13 @@
 //! Cloud collectors. AWS: discovery of accounts, regions and EKS clusters with their IAM
-//! ([`aws`], JSON shapes in [`aws_json`]), the EKS bearer token generated in-process from IAM
-//! credentials the way `aws eks get-token` does ([`eks_token`]), and the read of each
-//! discovered cluster ([`eks_cluster`]). GKE and AKS: not yet.
+//! ([`aws`], JSON shapes in [`aws_json`]) and the EKS bearer token generated in-process from IAM
+//! credentials the way `aws eks get-token` does ([`eks_token`]). GCP ([`gcp`]) and Azure
+//! ([`azure`]): discovery over their REST APIs with a thin client ([`rest`]). Each discovered
+//! cluster is then read through its API server ([`cluster_read`]).
 
 pub mod aws;
 pub mod aws_json;
-pub mod eks_cluster;
+pub mod azure;
+pub mod cluster_read;
 pub mod eks_token;
+pub mod gcp;
+pub mod rest;

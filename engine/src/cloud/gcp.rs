@@ -169,6 +169,8 @@ pub struct GkeFacts {
     pub service_accounts: Vec<(String, String, Option<String>)>,
     /// Node pools.
     pub node_pools: Vec<NodePool>,
+    /// Google Groups for RBAC (`authenticatorGroupsConfig.enabled`).
+    pub google_groups: bool,
 }
 
 fn s<'a>(v: &'a Value, k: &str) -> &'a str {
@@ -243,6 +245,10 @@ pub fn facts(inv: &Inventory<'_>) -> Option<GkeFacts> {
             .and_then(Value::as_bool)
             != Some(false),
         node_pools: node_pools(&doc),
+        google_groups: doc
+            .pointer("/authenticatorGroupsConfig/enabled")
+            .and_then(Value::as_bool)
+            == Some(true),
         ..Default::default()
     };
     f.service_accounts = super::service_accounts(inv, "iam.gke.io/gcp-service-account");

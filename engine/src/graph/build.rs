@@ -99,6 +99,8 @@ struct ClusterBuilder<'g, 'a> {
     bound_groups: Vec<String>,
     /// Labels of each pod template, by the owner's node reference.
     template_labels: HashMap<String, std::collections::BTreeMap<String, String>>,
+    /// EKS cluster whose authentication mode reads `kube-system/aws-auth`.
+    aws_auth_live: bool,
 }
 
 impl<'g, 'a> ClusterBuilder<'g, 'a> {
@@ -197,6 +199,21 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
             guarded_namespaces,
             bound_users,
             bound_groups,
+            aws_auth_live: {
+                let eks = cluster.info.provider == Provider::Eks
+                    || !inv.of_kind(crate::cloud::documents::EKS_CLUSTER).is_empty();
+                let mode = inv
+                    .of_kind(crate::cloud::documents::EKS_CLUSTER)
+                    .first()
+                    .map(|c| {
+                        crate::cloud::eks_access::AuthMode::parse(
+                            crate::cloud::documents::spec(c)
+                                .pointer("/accessConfig/authenticationMode")
+                                .and_then(Value::as_str),
+                        )
+                    });
+                eks && mode != Some(crate::cloud::eks_access::AuthMode::Api)
+            },
         }
     }
 
@@ -1075,6 +1092,9 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
         }
         // Groups EKS maps IAM principals into (aws-auth, access entries): system:masters needs
         // its node even when no binding names it.
+        if self.aws_auth_live {
+            groups.insert(SYSTEM_MASTERS.to_string());
+        }
         if let Some(cm) = crate::cloud::eks::aws_auth_configmap(self.inv) {
             let parsed = crate::cloud::aws_auth::AwsAuth::from_configmap(cm);
             groups.extend(
@@ -1268,6 +1288,24 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
                 ),
             );
             return;
+        }
+        // Editing aws-auth maps any IAM principal (one's own) to system:masters.
+        if self.aws_auth_live {
+            if let Some(g) = ["update", "patch"]
+                .iter()
+                .find_map(|v| grant(v, "", "configmaps", Some("kube-system"), Some("aws-auth")))
+            {
+                let masters = self.n(&format!("Group:{SYSTEM_MASTERS}"), NodeKind::Group);
+                self.g.edge(
+                    subject,
+                    masters,
+                    T::UPDATE_AWS_AUTH,
+                    format!(
+                        "can edit ConfigMap kube-system/aws-auth, which the cluster's authentication mode reads, via {}",
+                        g.describe()
+                    ),
+                );
+            }
         }
         for scope in self.scopes(&bindings) {
             let ns_req = Some(scope.as_deref().unwrap_or(ANY_NAMESPACE));

@@ -171,6 +171,9 @@ impl AttackGraph {
     pub fn add_gcp_bridges(&mut self, clusters: &[GkeFacts], iam: &GcpIam) -> CloudNotes {
         let mut notes = Vec::new();
         for f in clusters {
+            if f.google_groups {
+                self.google_groups(f);
+            }
             self.gke_iam_authorizer(f, iam, &mut notes);
             self.workload_identity_gcp(f, iam);
             if f.authenticated_is_public {
@@ -184,6 +187,26 @@ impl AttackGraph {
         }
         self.gcp_admins(iam);
         notes
+    }
+
+    /// GKE_GROUPS_RBAC: with Google Groups for RBAC, a group RBAC names by e-mail holds its
+    /// members (not expanded: membership needs Cloud Identity; the group is the entry point).
+    fn google_groups(&mut self, f: &GkeFacts) {
+        let groups: Vec<(NodeIndex, String)> = self
+            .graph
+            .node_indices()
+            .filter(|i| self.graph[*i].cluster.as_deref() == Some(f.cluster.as_str()))
+            .filter_map(|i| {
+                let name = self.graph[i].reference.strip_prefix("Group:")?;
+                name.contains('@').then(|| (i, name.to_string()))
+            })
+            .collect();
+        for (k8s, email) in groups {
+            let g = self.node(None, &format!("GcpGroup:{email}"), NodeKind::CloudPrincipal);
+            self.mark_entry(g);
+            self.edge(g, k8s, T::GKE_GROUPS_RBAC, format!(
+                "Google Groups for RBAC is on: members of {email} (nested in the cluster's security group) authenticate with it as a Kubernetes group"));
+        }
     }
 
     fn ksa_nodes(&mut self, f: &GkeFacts, ns: &str, name: Option<&str>) -> Vec<NodeIndex> {

@@ -1,10 +1,12 @@
-//! One discovered EKS cluster into a [`ClusterSnapshot`]: its Kubernetes objects read through
-//! the API server with a bearer token minted from IAM (no kubeconfig, no `aws` CLI), plus its
-//! provider documents as synthetic objects. An unreachable API server leaves a cluster with
-//! only its cloud side and an error saying so.
+//! One discovered cluster (EKS, GKE or AKS) into a [`ClusterSnapshot`]: its Kubernetes objects
+//! read through the API server with a bearer token from the cloud's identity (an EKS token
+//! minted from IAM, a Google access token, an Entra token for the AKS server app — no kubeconfig,
+//! no cloud CLI), plus its provider documents as synthetic objects. An unreachable API server
+//! leaves a cluster with only its cloud side and an error saying so.
 
-use super::aws::EksCluster;
+use super::aws::{EksCluster, Gap};
 use super::eks_token;
+use super::gcp::CloudCluster;
 use crate::live::{collect_with, LiveCollection, LiveOptions};
 use base64::Engine;
 use kspm_engine::cloud::documents::objects_from_document;
@@ -81,30 +83,43 @@ pub fn ca_certificates(data: &str) -> Result<Vec<Vec<u8>>, String> {
     Ok(out)
 }
 
-/// A kube client for the cluster, authenticated with a fresh EKS token.
-pub fn client(c: &EksCluster, now_unix: i64) -> Result<kube::Client, String> {
-    let endpoint = c
-        .endpoint
-        .as_deref()
-        .ok_or("DescribeCluster gave no endpoint")?;
+/// A kube client for an API server URL, CA bundle (base64 PEM; required for https) and token.
+pub fn kube_client(
+    endpoint: &str,
+    ca_data: Option<&str>,
+    token: String,
+) -> Result<kube::Client, String> {
     let url = endpoint
         .parse()
         .map_err(|e| format!("endpoint {endpoint}: {e}"))?;
     let mut config = kube::Config::new(url);
     if endpoint.starts_with("https://") {
-        let ca = c.ca_data.as_deref().ok_or("DescribeCluster gave no CA")?;
+        let ca = ca_data.ok_or("the provider gave no CA for the API server")?;
         config.root_cert = Some(ca_certificates(ca)?);
     }
-    let token = eks_token::token(&c.credentials, &c.region, &c.name, now_unix);
     config.auth_info.token = Some(token.into());
     kube::Client::try_from(config).map_err(|e| format!("cannot build a client: {e}"))
 }
 
+/// A kube client for an EKS cluster, authenticated with a fresh EKS token.
+pub fn client(c: &EksCluster, now_unix: i64) -> Result<kube::Client, String> {
+    let endpoint = c
+        .endpoint
+        .as_deref()
+        .ok_or("DescribeCluster gave no endpoint")?;
+    let token = eks_token::token(&c.credentials, &c.region, &c.name, now_unix);
+    kube_client(endpoint, c.ca_data.as_deref(), token)
+}
+
 /// The cloud documents of a discovered cluster as synthetic objects.
-pub fn cloud_objects(c: &EksCluster, cluster: &mut ClusterSnapshot) {
-    for (i, (path, doc)) in c.documents.iter().enumerate() {
+fn cloud_objects(
+    origin: &str,
+    documents: &[(String, serde_json::Value)],
+    cluster: &mut ClusterSnapshot,
+) {
+    for (i, (path, doc)) in documents.iter().enumerate() {
         let source = Source {
-            file: format!("aws://{}/{}/{}/{path}", c.account, c.region, c.name),
+            file: format!("{origin}/{path}"),
             line: None,
         };
         match objects_from_document(doc.clone(), &source, i) {
@@ -119,14 +134,17 @@ pub fn cloud_objects(c: &EksCluster, cluster: &mut ClusterSnapshot) {
     }
 }
 
-/// Reads the cluster's Kubernetes side and joins its cloud side.
-pub async fn collect(
-    c: &EksCluster,
+/// Reads a cluster's Kubernetes side (when a client could be built) and joins its cloud side.
+async fn read(
+    client: Result<kube::Client, String>,
     name: &str,
+    origin: String,
+    provider: Provider,
     live: &LiveOptions,
-    now_unix: i64,
+    documents: &[(String, serde_json::Value)],
+    gaps: &[Gap],
 ) -> (ClusterSnapshot, Option<LiveCollection>) {
-    let read = match client(c, now_unix) {
+    let read = match client {
         Ok(client) => collect_with(client, name, live).await.map_err(|e| e.0),
         Err(e) => Err(e),
     };
@@ -135,7 +153,7 @@ pub async fn collect(
         Err(e) => {
             let mut cluster = ClusterSnapshot::default();
             cluster.errors.push(LoadError {
-                file: format!("aws://{}/{}/{}", c.account, c.region, c.name),
+                file: origin.clone(),
                 line: None,
                 column: None,
                 message: format!(
@@ -147,10 +165,41 @@ pub async fn collect(
         }
     };
     cluster.info.name = name.to_string();
-    cluster.info.provider = Provider::Eks;
+    cluster.info.provider = provider;
+    cluster.origin = origin;
+    for g in gaps {
+        cluster.errors.push(LoadError {
+            file: cluster.origin.clone(),
+            line: None,
+            column: None,
+            message: g.message.clone(),
+        });
+    }
+    let origin = cluster.origin.clone();
+    cloud_objects(&origin, documents, &mut cluster);
+    (cluster, collection)
+}
+
+/// Reads an EKS cluster.
+pub async fn collect(
+    c: &EksCluster,
+    name: &str,
+    live: &LiveOptions,
+    now_unix: i64,
+) -> (ClusterSnapshot, Option<LiveCollection>) {
+    let origin = format!("aws://{}/{}/{}", c.account, c.region, c.name);
+    let (mut cluster, col) = read(
+        client(c, now_unix),
+        name,
+        origin,
+        Provider::Eks,
+        live,
+        &c.documents,
+        &c.gaps,
+    )
+    .await;
     cluster.info.region = Some(c.region.clone());
     cluster.info.account = Some(c.account.clone());
-    cluster.origin = format!("aws://{}/{}/{}", c.account, c.region, c.name);
     if cluster.info.kubernetes_version.is_none() {
         cluster.info.kubernetes_version = c
             .documents
@@ -159,16 +208,40 @@ pub async fn collect(
             .and_then(|v| v.as_str())
             .map(str::to_string);
     }
-    for g in &c.gaps {
-        cluster.errors.push(LoadError {
-            file: cluster.origin.clone(),
-            line: None,
-            column: None,
-            message: g.message.clone(),
-        });
-    }
-    cloud_objects(c, &mut cluster);
-    (cluster, collection)
+    (cluster, col)
+}
+
+/// Reads a GKE or AKS cluster.
+pub async fn collect_cloud_cluster(
+    c: &CloudCluster,
+    name: &str,
+    live: &LiveOptions,
+) -> (ClusterSnapshot, Option<LiveCollection>) {
+    let origin = format!(
+        "{}://{}/{}/{}",
+        c.provider.as_str(),
+        c.account,
+        c.region,
+        c.name
+    );
+    let client = match (&c.endpoint, &c.token) {
+        (Some(e), Some(t)) => kube_client(e, c.ca_data.as_deref(), t.clone()),
+        (None, _) => Err("the provider gave no API server endpoint".to_string()),
+        (_, None) => Err("no token for the API server".to_string()),
+    };
+    let (mut cluster, col) = read(
+        client,
+        name,
+        origin,
+        c.provider,
+        live,
+        &c.documents,
+        &c.gaps,
+    )
+    .await;
+    cluster.info.region = Some(c.region.clone());
+    cluster.info.account = Some(c.account.clone());
+    (cluster, col)
 }
 
 #[cfg(test)]

@@ -1,0 +1,511 @@
+//! `kspm scan --gcp --azure` and `kspm collect --gcp --azure` against fake Google (Container,
+//! Resource Manager, IAM) and Azure Resource Manager servers serving the real wire shapes
+//! (CLOUD.md §4.4–4.5) — built from the demo fleet's gcloud/az exports — with the clusters'
+//! endpoints pointing at fake API servers holding the demo GKE and AKS clusters.
+//!
+//! Proves: discovery with pagination (`nextPageToken`, absolute `nextLink`), throttling retried
+//! (`429` + `Retry-After`), a failing project reported while the rest is scanned, only reads,
+//! the clusters read with the clouds' tokens, and the same findings and paths as the offline
+//! scan of the CLI exports and of the collected snapshot.
+
+mod common;
+#[path = "support/fake_apiserver.rs"]
+mod fake_apiserver;
+
+use common::{kspm_env, repo};
+use fake_apiserver::FakeApiServer;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+const PROJECT: &str = "demo-staging-000000";
+const SUB: &str = "00000000-0000-0000-0000-000000000000";
+
+struct Fake {
+    addr: SocketAddr,
+    log: Arc<Mutex<Vec<(String, String, String)>>>,
+    _runtime: tokio::runtime::Runtime,
+}
+
+struct State {
+    gke_apiserver: String,
+    aks_apiserver: String,
+    base: Mutex<String>,
+    log: Arc<Mutex<Vec<(String, String, String)>>>,
+    throttled: Mutex<bool>,
+}
+
+fn read(path: &str) -> Value {
+    let text =
+        std::fs::read_to_string(repo().join("examples/demo-fleet").join(path)).expect("demo file");
+    serde_json::from_str(&text).expect("json")
+}
+
+fn respond(status: u16, v: Value) -> hyper::Response<Full<Bytes>> {
+    hyper::Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(v.to_string())))
+        .expect("response")
+}
+
+/// An `az` CLI item (flattened) in the ARM wire shape (`properties`).
+fn arm(item: &Value, keep_top: &[&str]) -> Value {
+    let mut top = serde_json::Map::new();
+    let mut props = serde_json::Map::new();
+    for (k, v) in item.as_object().into_iter().flatten() {
+        if keep_top.contains(&k.as_str()) {
+            top.insert(k.clone(), v.clone());
+        } else if k != "resourceGroup" {
+            props.insert(k.clone(), v.clone());
+        }
+    }
+    top.insert("properties".into(), Value::Object(props));
+    Value::Object(top)
+}
+
+fn gcp(
+    st: &State,
+    method: &str,
+    path: &str,
+    query: &str,
+    auth: &str,
+) -> hyper::Response<Full<Bytes>> {
+    if auth != "Bearer gcp-test-token" {
+        return respond(
+            401,
+            json!({"error": {"code": 401, "message": "Request had invalid authentication credentials.", "status": "UNAUTHENTICATED"}}),
+        );
+    }
+    let denied = || {
+        respond(
+            403,
+            json!({"error": {"code": 403, "message": "Permission denied on resource project broken-project.", "status": "PERMISSION_DENIED"}}),
+        )
+    };
+    match (method, path) {
+        ("GET", p) if p == format!("/v1/projects/{PROJECT}/locations/-/clusters") => {
+            let mut c = read("gke-staging-eu/cloud/cluster.json");
+            c["endpoint"] = json!(st.gke_apiserver);
+            c["controlPlaneEndpointsConfig"]["ipEndpointsConfig"]["publicEndpoint"] =
+                json!(st.gke_apiserver);
+            respond(200, json!({"clusters": [c], "missingZones": []}))
+        }
+        ("POST", p) if p == format!("/v3/projects/{PROJECT}:getIamPolicy") => respond(
+            200,
+            read(&format!("cloud/gcp/{PROJECT}/project-iam-policy.json")),
+        ),
+        ("GET", p) if p == format!("/v1/projects/{PROJECT}/serviceAccounts") => {
+            // Two pages, through nextPageToken.
+            let account = |name: &str| {
+                json!({"name": format!("projects/{PROJECT}/serviceAccounts/{name}@{PROJECT}.iam.gserviceaccount.com"),
+                "email": format!("{name}@{PROJECT}.iam.gserviceaccount.com"), "uniqueId": "1", "disabled": false})
+            };
+            if query.contains("pageToken=p2") {
+                respond(200, json!({"accounts": [account("shop-catalog")]}))
+            } else {
+                respond(
+                    200,
+                    json!({"accounts": [account("ci-deployer")], "nextPageToken": "p2"}),
+                )
+            }
+        }
+        ("POST", p)
+            if p.starts_with(&format!("/v1/projects/{PROJECT}/serviceAccounts/"))
+                && p.ends_with(":getIamPolicy") =>
+        {
+            let email = p
+                .rsplit('/')
+                .next()
+                .unwrap_or("")
+                .trim_end_matches(":getIamPolicy");
+            let file = repo().join(format!(
+                "examples/demo-fleet/cloud/gcp/{PROJECT}/service-accounts/{email}.json"
+            ));
+            match std::fs::read_to_string(file) {
+                Ok(t) => respond(200, serde_json::from_str(&t).expect("json")),
+                Err(_) => respond(200, json!({"version": 1, "etag": "ACAB"})),
+            }
+        }
+        (_, p) if p.contains("/broken-project") => denied(),
+        _ => respond(
+            404,
+            json!({"error": {"code": 404, "message": format!("no route {method} {path}"), "status": "NOT_FOUND"}}),
+        ),
+    }
+}
+
+fn azure(
+    st: &State,
+    method: &str,
+    path: &str,
+    query: &str,
+    auth: &str,
+) -> hyper::Response<Full<Bytes>> {
+    if auth != "Bearer arm-test-token" {
+        return respond(
+            401,
+            json!({"error": {"code": "InvalidAuthenticationToken", "message": "The access token is invalid."}}),
+        );
+    }
+    if !query.contains("api-version=") {
+        return respond(
+            400,
+            json!({"error": {"code": "MissingApiVersionParameter", "message": "The api-version query parameter is required."}}),
+        );
+    }
+    let base = st.base.lock().expect("base").clone();
+    let cluster = read("aks-payments-westeurope/cloud/cluster.json");
+    let cluster_id = cluster["id"].as_str().unwrap_or("").to_string();
+    let sub = format!("/subscriptions/{SUB}/providers");
+    let identities = read(&format!("cloud/azure/{SUB}/identities.json"));
+    let identity_id = identities[0]["id"].as_str().unwrap_or("").to_string();
+    match method {
+        "GET" if path == format!("{sub}/Microsoft.ContainerService/managedClusters") => {
+            if query.contains("skiptoken=2") {
+                respond(200, json!({"value": []}))
+            } else {
+                // Two pages: the second through an absolute nextLink.
+                respond(
+                    200,
+                    json!({"value": [cluster], "nextLink": format!("{base}{path}?api-version=2025-07-01&$skiptoken=2")}),
+                )
+            }
+        }
+        "GET" if path == format!("{sub}/Microsoft.Authorization/roleAssignments") => {
+            let mut throttled = st.throttled.lock().expect("throttle");
+            if !*throttled {
+                *throttled = true;
+                return hyper::Response::builder()
+                    .status(429)
+                    .header("retry-after", "1")
+                    .body(Full::new(Bytes::from(
+                        json!({"error": {"code": "TooManyRequests", "message": "throttled"}})
+                            .to_string(),
+                    )))
+                    .expect("response");
+            }
+            let items: Vec<Value> = read(&format!("cloud/azure/{SUB}/role-assignments.json"))
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|a| arm(a, &["id", "name", "type"]))
+                .collect();
+            respond(200, json!({"value": items}))
+        }
+        "GET" if path == format!("{sub}/Microsoft.Authorization/roleDefinitions") => {
+            respond(200, json!({"value": []}))
+        }
+        "GET" if path == format!("{sub}/Microsoft.ManagedIdentity/userAssignedIdentities") => {
+            let items: Vec<Value> = identities
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|i| arm(i, &["id", "name", "type", "location"]))
+                .collect();
+            respond(200, json!({"value": items}))
+        }
+        "GET" if path == format!("{identity_id}/federatedIdentityCredentials") => {
+            let items: Vec<Value> = read(&format!("cloud/azure/{SUB}/federated-credentials.json"))
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|f| arm(f, &["id", "name", "type"]))
+                .collect();
+            respond(200, json!({"value": items}))
+        }
+        "POST" if path == format!("{cluster_id}/listClusterUserCredential") => {
+            let kubeconfig = format!(
+                "apiVersion: v1\nkind: Config\nclusters:\n- name: aks\n  cluster:\n    server: {}\ncontexts:\n- name: aks\n  context: {{cluster: aks, user: u}}\nusers:\n- name: u\n  user:\n    exec: {{command: kubelogin}}\ncurrent-context: aks\n",
+                st.aks_apiserver
+            );
+            use base64::Engine;
+            respond(
+                200,
+                json!({"kubeconfigs": [{"name": "clusterUser", "value": base64::engine::general_purpose::STANDARD.encode(kubeconfig)}]}),
+            )
+        }
+        _ => respond(
+            404,
+            json!({"error": {"code": "NotFound", "message": format!("no route {method} {path}")}}),
+        ),
+    }
+}
+
+async fn handle(
+    st: Arc<State>,
+    req: hyper::Request<hyper::body::Incoming>,
+) -> Result<hyper::Response<Full<Bytes>>, std::convert::Infallible> {
+    let (parts, body) = req.into_parts();
+    let _ = body.collect().await;
+    let method = parts.method.to_string();
+    let path = parts.uri.path().to_string();
+    let query = parts.uri.query().unwrap_or("").to_string();
+    let auth = parts
+        .headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    st.log
+        .lock()
+        .expect("log")
+        .push((method.clone(), path.clone(), query.clone()));
+    Ok(if path.starts_with("/subscriptions") {
+        azure(&st, &method, &path, &query, &auth)
+    } else {
+        gcp(&st, &method, &path, &query, &auth)
+    })
+}
+
+impl Fake {
+    fn start(gke_apiserver: String, aks_apiserver: String) -> Fake {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let st = Arc::new(State {
+            gke_apiserver,
+            aks_apiserver,
+            base: Mutex::new(String::new()),
+            log: log.clone(),
+            throttled: Mutex::new(false),
+        });
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        *st.base.lock().expect("base") = format!("http://{addr}");
+        runtime.spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let st = st.clone();
+                tokio::spawn(async move {
+                    let svc = hyper::service::service_fn(move |req| handle(st.clone(), req));
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
+                        .await;
+                });
+            }
+        });
+        Fake {
+            addr,
+            log,
+            _runtime: runtime,
+        }
+    }
+}
+
+fn essence(report: &Value, clusters: &[&str]) -> (BTreeSet<String>, BTreeSet<String>) {
+    let keep = |v: &Value| clusters.contains(&v["cluster"].as_str().unwrap_or(""));
+    let findings = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| keep(f))
+        .map(|f| {
+            format!(
+                "{} {} {} {}",
+                f["cluster"], f["check"], f["resource"], f["message"]
+            )
+        })
+        .collect();
+    let paths = report["attack_paths"]
+        .as_array()
+        .expect("paths")
+        .iter()
+        .filter(|p| keep(p))
+        .map(|p| {
+            format!(
+                "{} {} {} {}",
+                p["cluster"], p["source"], p["target"], p["nodes"]
+            )
+        })
+        .collect();
+    (findings, paths)
+}
+
+fn run(args: &[&str]) -> Value {
+    run_with_stderr(args).0
+}
+
+fn run_with_stderr(args: &[&str]) -> (Value, String) {
+    let out = kspm_env(
+        args,
+        &[
+            ("GOOGLE_OAUTH_ACCESS_TOKEN", "gcp-test-token"),
+            ("AZURE_ACCESS_TOKEN", "arm-test-token"),
+            ("AZURE_AKS_ACCESS_TOKEN", "aks-test-token"),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{stderr}");
+    if args.first() == Some(&"collect") {
+        return (Value::Null, stderr);
+    }
+    (serde_json::from_slice(&out.stdout).expect("json"), stderr)
+}
+
+#[test]
+fn gcp_and_azure_discovery_scan_and_collect_against_fakes() {
+    let gke = FakeApiServer::start(&repo().join("examples/demo-fleet/gke-staging-eu"));
+    let aks = FakeApiServer::start(&repo().join("examples/demo-fleet/aks-payments-westeurope"));
+    let fake = Fake::start(
+        format!("http://{}", gke.addr),
+        format!("http://{}", aks.addr),
+    );
+    let tmp = tempfile::tempdir().expect("tmp");
+    let config = tmp.path().join("kspm.toml");
+    let url = format!("http://{}", fake.addr);
+    std::fs::write(&config, format!(
+        "[gcp]\nprojects = [\"{PROJECT}\", \"broken-project\"]\ncontainer_endpoint = \"{url}\"\nresource_manager_endpoint = \"{url}\"\niam_endpoint = \"{url}\"\n\n[azure]\nsubscriptions = [\"{SUB}\"]\nendpoint = \"{url}\"\n"
+    )).expect("config");
+    let cfg = config.to_str().expect("utf8");
+    let (report, stderr) =
+        run_with_stderr(&["scan", "--gcp", "--azure", "--config", cfg, "-f", "json"]);
+    assert!(
+        stderr.contains("discovered 2 cluster(s): 2 read in full")
+            && stderr.contains("not reached: gcp://project broken-project"),
+        "{stderr}"
+    );
+
+    let names: Vec<&str> = report["clusters"]
+        .as_array()
+        .expect("clusters")
+        .iter()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    assert_eq!(names, ["gke-staging-eu", "aks-payments-westeurope"]);
+    for c in report["clusters"].as_array().expect("clusters") {
+        assert!(c["objects"].as_u64().unwrap_or(0) > 90, "{c}");
+    }
+    let messages: Vec<String> = report["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| format!("{} {}", e["file"], e["message"]))
+        .collect();
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("broken-project") && m.contains("Permission denied")),
+        "{messages:?}"
+    );
+
+    let findings = report["findings"].as_array().expect("findings");
+    let g008 = findings
+        .iter()
+        .find(|f| f["check"] == "KSPM-G-008" && f["resource"] == "GkeCluster:gke-staging-eu")
+        .expect("GKE public endpoint");
+    assert!(g008["controls"].to_string().contains("5.6.3"));
+    let a002 = findings
+        .iter()
+        .find(|f| {
+            f["check"] == "KSPM-A-002" && f["resource"] == "AksCluster:aks-payments-westeurope"
+        })
+        .expect("AKS local accounts");
+    assert!(a002["controls"].to_string().contains("5.5.1"));
+    let paths = report["attack_paths"].as_array().expect("paths");
+    for (target, technique) in [
+        (format!("CloudAdmin:gcp:{PROJECT}"), "GKE_WI_ASSUME"),
+        (format!("CloudAdmin:azure:{SUB}"), "AKS_WI_ASSUME"),
+    ] {
+        let p = paths
+            .iter()
+            .find(|p| p["source"] == "Internet" && p["target"] == target.as_str())
+            .unwrap_or_else(|| panic!("no path to {target}"));
+        assert!(
+            p["steps"]
+                .as_array()
+                .expect("steps")
+                .iter()
+                .any(|s| s["technique"] == technique),
+            "{p}"
+        );
+    }
+
+    // The API servers were read with the clouds' tokens, GETs only.
+    for (server, token) in [
+        (&gke, "Bearer gcp-test-token"),
+        (&aks, "Bearer aks-test-token"),
+    ] {
+        let log = server.log();
+        assert!(log.len() > 20);
+        assert!(
+            log.iter()
+                .all(|r| r.method == "GET" && r.authorization == token),
+            "{:?}",
+            log.first()
+        );
+    }
+    // Only reads; pagination followed; throttling retried.
+    let log = fake.log.lock().expect("log").clone();
+    for (method, path, _) in &log {
+        assert!(
+            method == "GET"
+                || path.ends_with(":getIamPolicy")
+                || path.ends_with("/listClusterUserCredential"),
+            "not a read: {method} {path}"
+        );
+    }
+    assert!(
+        log.iter().any(|(_, _, q)| q.contains("skiptoken=2")),
+        "nextLink followed"
+    );
+    assert!(
+        log.iter().any(|(_, _, q)| q.contains("pageToken=p2")),
+        "nextPageToken followed"
+    );
+    assert_eq!(
+        log.iter()
+            .filter(|(_, p, _)| p.ends_with("/roleAssignments"))
+            .count(),
+        2,
+        "429 retried once"
+    );
+
+    // The same findings and paths as the offline scan of the CLI exports in the demo fleet ...
+    let demo = run(&[
+        "scan",
+        repo().join("examples/demo-fleet").to_str().expect("utf8"),
+        "-f",
+        "json",
+    ]);
+    let both = ["gke-staging-eu", "aks-payments-westeurope"];
+    assert_eq!(
+        essence(&report, &both),
+        essence(&demo, &both),
+        "API-shaped and CLI-shaped data disagree"
+    );
+    // ... and as the offline scan of what `kspm collect` wrote.
+    let out = tmp.path().join("fleet");
+    run(&[
+        "collect",
+        "--gcp",
+        "--azure",
+        "--config",
+        cfg,
+        "--out",
+        out.to_str().expect("utf8"),
+    ]);
+    assert!(out.join("gke-staging-eu/cloud/cluster.json").is_file());
+    assert!(out
+        .join(format!("cloud/gcp/{PROJECT}/project-iam-policy.json"))
+        .is_file());
+    assert!(out
+        .join(format!("cloud/azure/{SUB}/role-assignments.json"))
+        .is_file());
+    let offline = run(&["scan", out.to_str().expect("utf8"), "-f", "json"]);
+    assert_eq!(
+        essence(&report, &both),
+        essence(&offline, &both),
+        "the collected snapshot scans differently"
+    );
+}
