@@ -5,7 +5,7 @@
 //! listen = "127.0.0.1:50051"          # gRPC
 //! metrics_listen = "127.0.0.1:9464"   # Prometheus /metrics (optional)
 //! web_listen = "127.0.0.1:8080"       # the live web view (optional)
-//! database_url = "sqlite://kspm.db"   # or postgres://user@host/db
+//! database_url = "sqlite://kspm.db"   # or postgres://user@host/db; KSPM_DATABASE_URL overrides
 //! retention = 30                      # scans kept per target
 //! lease_seconds = 60
 //! # tls_cert = "server.pem"; tls_key = "server.key"; client_ca = "clients.pem"
@@ -225,7 +225,14 @@ impl Config {
     /// Reads and validates a config file; errors name the file and line.
     pub fn load(path: &Path) -> Result<Config, String> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        Config::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+        let mut config = Config::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        // A database URL may hold a password: deployments pass it from a Secret instead.
+        if let Ok(url) = std::env::var("KSPM_DATABASE_URL") {
+            if !url.is_empty() {
+                config.service.database_url = url;
+            }
+        }
+        Ok(config)
     }
 
     /// Parses and validates config text. Relative paths stay relative to the working directory.

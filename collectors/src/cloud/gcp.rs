@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 /// Every GCP permission the collector uses: all reads.
 pub const ACTIONS: &[&str] = &[
-    "resourcemanager.projects.list",
+    "resourcemanager.projects.get",
     "resourcemanager.projects.getIamPolicy",
     "container.clusters.list",
     "iam.serviceAccounts.list",
