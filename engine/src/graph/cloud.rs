@@ -159,6 +159,47 @@ fn trusts_federated(role: &Role, provider: &str) -> bool {
     })
 }
 
+/// The `sub` values the statements trusting `provider` allow, as (StringLike?, value), when
+/// every such Allow statement pins `<host>:sub` with StringEquals or StringLike; `None` when one
+/// does not (then every ServiceAccount is a candidate). Only a pre-filter: Deny statements and
+/// the other conditions are left to the evaluator.
+fn sub_candidates(role: &Role, provider: &str, host_path: &str) -> Option<Vec<(bool, String)>> {
+    let key = format!("{host_path}:sub");
+    let mut out = Vec::new();
+    for s in &role.trust.statements {
+        let trusts = match &s.principals {
+            Some((false, p)) => {
+                p.contains_key("*")
+                    || p.get("Federated")
+                        .is_some_and(|ids| ids.iter().any(|i| i == provider || i == "*"))
+            }
+            _ => false,
+        };
+        if !trusts || s.effect != crate::cloud::aws_iam::Effect::Allow {
+            continue;
+        }
+        let cond = s.condition.as_ref()?;
+        let mut pinned = false;
+        for (op, like) in [("StringEquals", false), ("StringLike", true)] {
+            if let Some(v) = cond.get(op).and_then(|c| c.get(&key)) {
+                pinned = true;
+                match v {
+                    Value::String(x) => out.push((like, x.clone())),
+                    Value::Array(a) => out.extend(
+                        a.iter()
+                            .filter_map(|x| x.as_str().map(|x| (like, x.to_string()))),
+                    ),
+                    _ => return None,
+                }
+            }
+        }
+        if !pinned {
+            return None;
+        }
+    }
+    Some(out)
+}
+
 impl AttackGraph {
     /// Adds the AWS bridges of every EKS cluster against every scanned account; returns what
     /// could not be verified.
@@ -190,7 +231,21 @@ impl AttackGraph {
                     if !trusts_federated(role, &provider) {
                         continue;
                     }
+                    let candidates = sub_candidates(role, &provider, host_path);
                     for (ns, name, annotation) in &f.service_accounts {
+                        // A cheap filter on the `sub` values first; the evaluator decides.
+                        if let Some(patterns) = &candidates {
+                            let sub = format!("system:serviceaccount:{ns}:{name}");
+                            if !patterns.iter().any(|(like, p)| {
+                                if *like {
+                                    glob(p, &sub, false)
+                                } else {
+                                    *p == sub
+                                }
+                            }) {
+                                continue;
+                            }
+                        }
                         let d = irsa(account, &role.arn, issuer, ns, name, None);
                         let Some(cond) = decided(&d) else { continue };
                         let annotated = annotation
