@@ -1277,3 +1277,162 @@ fn google_groups_for_rbac_joins_google_groups_to_kubernetes_groups() {
         );
     }
 }
+
+#[test]
+fn review_fixes_hold() {
+    // aws-auth spells the role in lower case; IAM (and IRSA) spell it as created.
+    let cm = aws_auth(&format!("- rolearn: arn:aws:iam::{ACCT}:role/nodeinstancerole\n  username: ops\n  groups: [system:masters]\n"));
+    let host = issuer("A").trim_start_matches("https://").to_string();
+    let custom_aud = json!({"Statement": [{"Effect": "Allow",
+        "Principal": {"Federated": format!("arn:aws:iam::{ACCT}:oidc-provider/{host}")},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {"StringEquals": {format!("{host}:sub"): "system:serviceaccount:shop:api", format!("{host}:aud"): "vault"}}}]});
+    let roles = vec![
+        role(
+            ACCT,
+            "NodeInstanceRole",
+            irsa_trust("A", ACCT, "StringEquals", "system:serviceaccount:shop:api"),
+            s3_read(),
+        ),
+        role(ACCT, "custom-audience", custom_aud, s3_read()),
+    ];
+    let mut objects = web_app(None);
+    objects.extend([describe("prod", ACCT, "A", "CONFIG_MAP"), cm]);
+    let (g, _) = graph(&fleet(vec![cluster("prod", objects)], vec![gaad(roles)]));
+    let node_role = role_ref(ACCT, "NodeInstanceRole");
+    assert!(
+        has(
+            &g,
+            &node_role,
+            "prod|Group:system:masters",
+            Technique::AWS_AUTH_MAP
+        ),
+        "case-insensitive join"
+    );
+    assert!(has(
+        &g,
+        "prod|ServiceAccount:shop/api",
+        &node_role,
+        Technique::IRSA_ASSUME
+    ));
+    assert!(
+        has(
+            &g,
+            "prod|ServiceAccount:shop/api",
+            &role_ref(ACCT, "custom-audience"),
+            Technique::IRSA_ASSUME
+        ),
+        "the token's minter picks the audience"
+    );
+
+    // Azure: writing the cluster is cluster-admin, not subscription admin; issuers match exactly.
+    const AKS_CONTRIBUTOR: &str = "ed7f3fbd-7b88-4dd4-9017-9adb7ce333f8";
+    let mut objects = web_app(None);
+    objects.push(aks(json!({"oidcIssuerProfile": {"enabled": true, "issuerURL": AKS_ISSUER.trim_end_matches('/')}})));
+    let docs = azure_docs(vec![assignment(
+        "u-aks",
+        "User",
+        AKS_CONTRIBUTOR,
+        "/subscriptions/s1",
+    )]);
+    let (g, notes) = graph(&fleet(vec![aks_cluster(objects)], docs));
+    assert!(has(
+        &g,
+        "AzureUser:u-aks",
+        "payments|ClusterAdmin",
+        Technique::AKS_ENTRA_TO_K8S
+    ));
+    assert!(!has(
+        &g,
+        "AzureUser:u-aks",
+        "CloudAdmin:azure:s1",
+        Technique::CLOUD_ROLE_TO_ADMIN
+    ));
+    let uami = "AzureIdentity:/subscriptions/s1/resourcegroups/rg/providers/microsoft.managedidentity/userassignedidentities/payments-api";
+    assert!(
+        !has(
+            &g,
+            "payments|ServiceAccount:shop/api",
+            uami,
+            Technique::AKS_WI_ASSUME
+        ),
+        "issuer differs by a slash"
+    );
+    assert!(
+        notes.iter().any(|n| n.contains("trailing slash")),
+        "{notes:?}"
+    );
+
+    // GCP: two compute service accounts in the policy — the project's own is not guessed.
+    let node = json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "gke-n1", "labels": {"cloud.google.com/gke-nodepool": "pool-1"}}});
+    let pool = json!({"nodePools": [{"name": "pool-1", "config": {"serviceAccount": "default", "workloadMetadataConfig": {"mode": "GCE_METADATA"}}}]});
+    for (members, expect) in [
+        (
+            json!(["serviceAccount:111-compute@developer.gserviceaccount.com"]),
+            true,
+        ),
+        (
+            json!([
+                "serviceAccount:111-compute@developer.gserviceaccount.com",
+                "serviceAccount:222-compute@developer.gserviceaccount.com"
+            ]),
+            false,
+        ),
+    ] {
+        let mut objects = web_app(None);
+        objects.extend([
+            gke(
+                "staging",
+                Some("p1.svc.id.goog"),
+                "GCE_METADATA",
+                pool.clone(),
+            ),
+            node.clone(),
+        ]);
+        let docs = project_policy(json!([{"role": "roles/editor", "members": members}]));
+        let (g, _) = graph(&fleet(vec![gke_cluster("staging", objects)], docs));
+        assert_eq!(
+            has(
+                &g,
+                "GcpServiceAccount:default-compute@p1",
+                "CloudAdmin:gcp:p1",
+                Technique::CLOUD_ROLE_TO_ADMIN
+            ),
+            expect
+        );
+    }
+}
+
+#[test]
+fn a_principal_reaches_every_account_it_can_become_admin_of() {
+    const THIRD: &str = "777788889999";
+    let assume_all = json!({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]});
+    let trusts_hub = || {
+        json!({"Statement": [{"Effect": "Allow",
+        "Principal": {"AWS": format!("arn:aws:iam::{ACCT}:role/hub")}, "Action": "sts:AssumeRole"}]})
+    };
+    let mut objects = web_app(None);
+    objects.push(describe("prod", ACCT, "A", "API"));
+    let docs = vec![
+        gaad(vec![role(
+            ACCT,
+            "hub",
+            irsa_trust("A", ACCT, "StringEquals", "system:serviceaccount:shop:api"),
+            assume_all,
+        )]),
+        gaad(vec![role(OTHER, "admin", trusts_hub(), admin_policy())]),
+        gaad(vec![role(THIRD, "admin", trusts_hub(), admin_policy())]),
+    ];
+    let (g, _) = graph(&fleet(vec![cluster("prod", objects)], docs));
+    for acct in [ACCT, OTHER, THIRD] {
+        assert!(
+            has(
+                &g,
+                &role_ref(ACCT, "hub"),
+                &format!("CloudAdmin:aws:{acct}"),
+                Technique::CLOUD_ROLE_TO_ADMIN
+            ),
+            "{acct}"
+        );
+    }
+}

@@ -14,9 +14,14 @@ use std::collections::BTreeMap;
 /// What a role means for an AKS cluster and its subscription.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RoleEffect {
-    /// `Owner`, `Contributor`, `User Access Administrator`: admin of the scope (and, through the
-    /// cluster resource, its Kubernetes API).
+    /// `Owner`, `Contributor`, `User Access Administrator` (or role-assignment writes): admin of
+    /// the scope (and, through the cluster resource, its Kubernetes API).
     ScopeAdmin,
+    /// May write managed clusters (AKS Contributor Role, `managedClusters/write`): cluster-admin
+    /// by updating the cluster, but not admin of the scope.
+    ClusterWrite,
+    /// Azure RBAC for Kubernetes: reads Secrets (nothing else modelled).
+    K8sSecretReader,
     /// Azure RBAC for Kubernetes: cluster-admin (`managedClusters/*` data actions).
     K8sClusterAdmin,
     /// Azure RBAC for Kubernetes: namespace admin (RBAC Admin).
@@ -81,7 +86,7 @@ const BUILTIN: &[(&str, &str, RoleEffect)] = &[
     (
         "ed7f3fbd-7b88-4dd4-9017-9adb7ce333f8",
         "Azure Kubernetes Service Contributor Role",
-        RoleEffect::ScopeAdmin,
+        RoleEffect::ClusterWrite,
     ),
     (
         "acdd72a7-3385-48ef-bd42-f606fba81ae7",
@@ -117,35 +122,31 @@ fn effect_of_permissions(def: &Value) -> RoleEffect {
         granted.iter().any(|g| glob_action(g, a)) && !denied.iter().any(|d| glob_action(d, a))
     };
     let not_data = list("notDataActions");
-    if allows("Microsoft.ContainerService/managedClusters/rbac.authorization.k8s.io/clusterrolebindings/write", &data, &not_data)
-        && allows("Microsoft.ContainerService/managedClusters/secrets/read", &data, &not_data)
+    let action = |a: &str| allows(a, &actions, &not_actions);
+    let data_action = |a: &str| allows(a, &data, &not_data);
+    const K8S: &str = "Microsoft.ContainerService/managedClusters";
+    // The strongest effect first: an Owner-like custom role with `*` data actions stays one.
+    if action("Microsoft.Authorization/roleAssignments/write") {
+        return RoleEffect::ScopeAdmin;
+    }
+    if data_action(&format!(
+        "{K8S}/rbac.authorization.k8s.io/clusterrolebindings/write"
+    )) && data_action(&format!("{K8S}/secrets/read"))
     {
         return RoleEffect::K8sClusterAdmin;
     }
-    if allows(
-        "Microsoft.Authorization/roleAssignments/write",
-        &actions,
-        &not_actions,
-    ) || allows(
-        "Microsoft.ContainerService/managedClusters/write",
-        &actions,
-        &not_actions,
-    ) {
-        return RoleEffect::ScopeAdmin;
+    if action(&format!("{K8S}/write")) {
+        return RoleEffect::ClusterWrite;
     }
-    if allows(
-        "Microsoft.ContainerService/managedClusters/listClusterAdminCredential/action",
-        &actions,
-        &not_actions,
-    ) {
+    if action(&format!("{K8S}/listClusterAdminCredential/action")) {
         return RoleEffect::AdminCredential;
     }
-    if allows(
-        "Microsoft.ContainerService/managedClusters/secrets/read",
-        &data,
-        &not_data,
-    ) {
-        return RoleEffect::K8sWriter;
+    if data_action(&format!("{K8S}/secrets/read")) {
+        return if data_action(&format!("{K8S}/pods/write")) {
+            RoleEffect::K8sWriter
+        } else {
+            RoleEffect::K8sSecretReader
+        };
     }
     RoleEffect::Other
 }

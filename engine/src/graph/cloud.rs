@@ -148,6 +148,65 @@ fn account_of(arn: &str) -> &str {
     arn.split(':').nth(4).unwrap_or("")
 }
 
+/// IRSA for any audience the trust accepts: whoever mints the ServiceAccount's token (a pod, a
+/// TokenRequest) chooses its audience, so each `<issuer>:aud` value the trust names is tried
+/// (the default `sts.amazonaws.com` when it names none).
+fn irsa_any_audience(
+    account: &Account,
+    role: &Role,
+    issuer: &str,
+    ns: &str,
+    name: &str,
+) -> Decision {
+    let host_path = issuer.trim_start_matches("https://").trim_end_matches('/');
+    let key = format!("{host_path}:aud");
+    let mut audiences: Vec<String> = Vec::new();
+    for s in &role.trust.statements {
+        for op in ["StringEquals", "StringLike"] {
+            match s
+                .condition
+                .as_ref()
+                .and_then(|c| c.get(op))
+                .and_then(|c| c.get(&key))
+            {
+                Some(Value::String(a)) => audiences.push(a.clone()),
+                Some(Value::Array(a)) => {
+                    audiences.extend(a.iter().filter_map(|x| x.as_str().map(str::to_string)))
+                }
+                _ => {}
+            }
+        }
+    }
+    if audiences.is_empty() {
+        return irsa(account, &role.arn, issuer, ns, name, None);
+    }
+    let mut best = Decision::Deny;
+    for aud in audiences {
+        match irsa(account, &role.arn, issuer, ns, name, Some(&aud)) {
+            Decision::Allow => return Decision::Allow,
+            d @ Decision::ConditionalAllow(_) => best = d,
+            Decision::Deny => {}
+        }
+    }
+    best
+}
+
+/// A principal ARN as the scanned IAM spells it (case-insensitive match of the canonical ARN),
+/// or as given when its account was not scanned or it does not exist.
+fn resolve_arn(accounts: &Accounts, arn: &str) -> String {
+    let canonical = canonical_arn(arn).to_lowercase();
+    accounts
+        .get(account_of(arn))
+        .and_then(|a| {
+            a.roles
+                .keys()
+                .chain(a.users.keys())
+                .find(|k| k.to_lowercase() == canonical)
+        })
+        .cloned()
+        .unwrap_or_else(|| arn.to_string())
+}
+
 fn trusts_federated(role: &Role, provider: &str) -> bool {
     role.trust.statements.iter().any(|s| match &s.principals {
         Some((false, p)) => {
@@ -246,7 +305,7 @@ impl AttackGraph {
                                 continue;
                             }
                         }
-                        let d = irsa(account, &role.arn, issuer, ns, name, None);
+                        let d = irsa_any_audience(account, role, issuer, ns, name);
                         let Some(cond) = decided(&d) else { continue };
                         let annotated = annotation
                             .as_deref()
@@ -286,7 +345,9 @@ impl AttackGraph {
                 )),
                 Some(account) => {
                     let verified = f.issuer.as_deref().is_some_and(|i| {
-                        decided(&irsa(account, arn, i, ns, name, None)).is_some()
+                        account.roles.get(&canonical_arn(arn)).is_some_and(|role| {
+                            decided(&irsa_any_audience(account, role, i, ns, name)).is_some()
+                        })
                     });
                     if !verified {
                         notes.push((
@@ -366,11 +427,13 @@ impl AttackGraph {
             }
         }
         for arn in arns {
-            self.map_principal(f, &arn);
+            self.map_principal(f, &arn, &resolve_arn(accounts, &arn));
         }
     }
 
-    fn map_principal(&mut self, f: &EksFacts, arn: &str) {
+    /// `arn` as the mapping writes it; `iam_arn` the same principal as the IAM export spells it
+    /// (the authenticator compares ARNs case-insensitively, the graph joins on IAM's spelling).
+    fn map_principal(&mut self, f: &EksFacts, arn: &str, iam_arn: &str) {
         let mode = f.auth_mode();
         let canonical = canonical_arn(arn);
         let is_role = canonical.contains(":role/");
@@ -405,7 +468,7 @@ impl AttackGraph {
             ),
             None => (T::AWS_AUTH_MAP, "kube-system/aws-auth".to_string()),
         };
-        let p = principal(self, arn);
+        let p = principal(self, iam_arn);
         let node_only = id.groups.iter().all(|g| {
             g == "system:nodes"
                 || g == "system:bootstrappers"
@@ -567,8 +630,7 @@ impl AttackGraph {
                     );
                 }
             }
-            if let Some(why) = admin_reason(me, &arn, &admins) {
-                let (target_account, why) = why;
+            for (target_account, why) in admin_reason(me, &arn, &admins) {
                 let sink = self.node(
                     None,
                     &cloud_admin_ref(&target_account),
@@ -605,30 +667,35 @@ const PASS_ROLE_COMPUTE: &[(&str, &str)] = &[
     ("eks:CreateNodegroup", "ec2.amazonaws.com"),
 ];
 
-/// Why a principal is (or can become) admin of an account: (account, evidence).
-fn admin_reason(me: &Role, arn: &str, admins: &[(&str, &Role)]) -> Option<(String, String)> {
+/// Every account a principal is (or can become) admin of, with the first reason found for each:
+/// its own account through its policies, and any scanned account whose admin role it may assume.
+fn admin_reason(me: &Role, arn: &str, admins: &[(&str, &Role)]) -> BTreeMap<String, String> {
     let own = account_of(arn).to_string();
+    let mut out: BTreeMap<String, String> = BTreeMap::new();
     let allows = |action: &str, resource: &str| {
         evaluate(&me.policies, me.boundary.as_ref(), action, resource)
     };
     if is_admin(&me.policies, me.boundary.as_ref()) {
-        return Some((
-            own,
+        out.insert(
+            own.clone(),
             format!("IAM policies of {arn} allow every action on every resource"),
-        ));
+        );
     }
     for action in PRIVESC_ACTIONS {
         for resource in ["*", me.full_arn.as_str()] {
+            if out.contains_key(&own) {
+                break;
+            }
             if let Some(c) = decided(&allows(action, resource)) {
-                return Some((
-                    own,
+                out.insert(
+                    own.clone(),
                     format!("IAM policies of {arn} allow {action} on {resource}: it can grant itself AdministratorAccess{c}"),
-                ));
+                );
             }
         }
     }
     for (acct, admin) in admins {
-        if admin.arn == me.arn {
+        if admin.arn == me.arn || out.contains_key(*acct) {
             continue;
         }
         // Pass an admin role to compute it creates.
@@ -651,10 +718,11 @@ fn admin_reason(me: &Role, arn: &str, admins: &[(&str, &Role)]) -> Option<(Strin
                     decided(&allows("iam:PassRole", &admin.full_arn)),
                     decided(&allows(create, "*")),
                 ) {
-                    return Some((
-                        own,
+                    out.insert(
+                        own.clone(),
                         format!("{arn} may iam:PassRole admin role {} to {service} and call {create}{c1}{c2}", admin.arn),
-                    ));
+                    );
+                    break;
                 }
             }
         }
@@ -682,14 +750,13 @@ fn admin_reason(me: &Role, arn: &str, admins: &[(&str, &Role)]) -> Option<(Strin
             (false, None) => None,
         };
         if let Some(c) = ok {
-            return Some((
-                acct.to_string(),
+            out.entry(acct.to_string()).or_insert_with(|| {
                 format!(
                     "{arn} may sts:AssumeRole into admin role {} of account {acct}{c}",
                     admin.arn
-                ),
-            ));
+                )
+            });
         }
     }
-    None
+    out
 }

@@ -72,9 +72,9 @@ pub(super) fn kubelet_identity(
 impl AttackGraph {
     /// Adds the Azure bridges of every AKS cluster; returns what could not be assessed.
     pub fn add_azure_bridges(&mut self, clusters: &[AksFacts], rbac: &AzureRbac) -> CloudNotes {
-        let notes = Vec::new();
+        let mut notes = Vec::new();
         for f in clusters {
-            self.aks_workload_identity(f, rbac);
+            self.aks_workload_identity(f, rbac, &mut notes);
             self.aks_access(f, rbac);
         }
         self.azure_admins(rbac);
@@ -82,14 +82,20 @@ impl AttackGraph {
     }
 
     /// AKS_WI_ASSUME.
-    fn aks_workload_identity(&mut self, f: &AksFacts, rbac: &AzureRbac) {
+    fn aks_workload_identity(&mut self, f: &AksFacts, rbac: &AzureRbac, notes: &mut CloudNotes) {
         let Some(issuer) = &f.issuer else {
             return;
         };
         let norm = |s: &str| s.trim_end_matches('/').to_string();
         for id in rbac.identities.values() {
             for (fic_issuer, subject) in &id.federated {
-                if norm(fic_issuer) != norm(issuer) {
+                // Entra compares issuers exactly: a missing or extra trailing slash breaks it.
+                if fic_issuer != issuer {
+                    if norm(fic_issuer) == norm(issuer) {
+                        notes.push((f.cluster.clone(), format!(
+                            "federated credential of {} names issuer {fic_issuer}, which differs from the cluster's {issuer} only by a trailing slash: Entra compares them exactly, so the exchange fails (no edge)",
+                            id.name)));
+                    }
                     continue;
                 }
                 let Some(rest) = subject.strip_prefix("system:serviceaccount:") else {
@@ -151,7 +157,7 @@ impl AttackGraph {
             };
             let mut targets: Vec<(String, NodeKind, String)> = Vec::new();
             match (a.effect, &namespace) {
-                (RoleEffect::ScopeAdmin, None) => targets.push(("ClusterAdmin".into(), NodeKind::ClusterAdmin, why(
+                (RoleEffect::ScopeAdmin | RoleEffect::ClusterWrite, None) => targets.push(("ClusterAdmin".into(), NodeKind::ClusterAdmin, why(
                     if f.local_accounts { "listClusterAdminCredential returns a static admin kubeconfig (local accounts are on)" }
                     else { "it can update the cluster (add its group to adminGroupObjectIDs, re-enable local accounts) or use runCommand" }))),
                 (RoleEffect::AdminCredential, None) if f.local_accounts => targets.push(("ClusterAdmin".into(), NodeKind::ClusterAdmin,
@@ -167,6 +173,12 @@ impl AttackGraph {
                 (RoleEffect::K8sAdmin | RoleEffect::K8sWriter, None) if f.azure_rbac => {
                     targets.push(("ServiceAccounts:*".into(), NodeKind::Hub, why("create pods as any ServiceAccount")));
                     targets.push(("AllSecrets".into(), NodeKind::AllSecrets, why("read every Secret")));
+                }
+                (RoleEffect::K8sSecretReader, None) if f.azure_rbac => {
+                    targets.push(("AllSecrets".into(), NodeKind::AllSecrets, why("read every Secret")));
+                }
+                (RoleEffect::K8sSecretReader, Some(ns)) if f.azure_rbac => {
+                    targets.push((format!("Secrets:{ns}"), NodeKind::Hub, why("read Secrets in the namespace")));
                 }
                 _ => {}
             }

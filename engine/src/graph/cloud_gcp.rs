@@ -19,13 +19,28 @@ fn member_node(g: &mut AttackGraph, member: &str) -> Option<NodeIndex> {
         return Some(g.node(None, "Internet", NodeKind::Internet));
     }
     let (kind, id) = member.split_once(':')?;
-    let reference = member_refs("", kind, id).into_iter().next()?;
+    let reference = member_refs("", None, kind, id).into_iter().next()?;
     Some(g.node(None, &reference, NodeKind::CloudPrincipal))
 }
 
-/// The node references of a member: a node pool running as `default` is the project's Compute
-/// Engine default service account (`<number>-compute@developer.gserviceaccount.com`).
-fn member_refs(project: &str, kind: &str, id: &str) -> Vec<String> {
+/// The project's Compute Engine default service account (`<number>-compute@developer...`), as
+/// node pools running as `default` use it: the one such account its own policy names. The
+/// project number is not in the exports, so with two (another project's granted here) it is
+/// left undecided rather than guessed.
+fn default_compute(iam: &GcpIam, project: &str) -> Option<String> {
+    let found: std::collections::BTreeSet<&str> = iam
+        .project(project)
+        .iter()
+        .flat_map(|b| b.members.iter())
+        .filter_map(|m| m.strip_prefix("serviceAccount:"))
+        .filter(|id| id.ends_with("-compute@developer.gserviceaccount.com"))
+        .collect();
+    (found.len() == 1).then(|| found.into_iter().next().unwrap_or_default().to_string())
+}
+
+/// The node references of a member: the project's default compute service account also stands
+/// for node pools running as `default`.
+fn member_refs(project: &str, default_compute: Option<&str>, kind: &str, id: &str) -> Vec<String> {
     let mut out = match kind {
         "user" => vec![format!("GcpUser:{id}")],
         "serviceAccount" if !id.contains('[') => vec![format!("GcpServiceAccount:{id}")],
@@ -33,7 +48,7 @@ fn member_refs(project: &str, kind: &str, id: &str) -> Vec<String> {
         "domain" => vec![format!("GcpDomain:{id}")],
         _ => Vec::new(),
     };
-    if kind == "serviceAccount" && id.ends_with("-compute@developer.gserviceaccount.com") {
+    if kind == "serviceAccount" && Some(id) == default_compute {
         out.push(format!("GcpServiceAccount:default-compute@{project}"));
     }
     out
@@ -229,6 +244,7 @@ impl AttackGraph {
     /// GKE_IAM_TO_K8S: project bindings whose roles carry `container.*` permissions.
     fn gke_iam_authorizer(&mut self, f: &GkeFacts, iam: &GcpIam, notes: &mut CloudNotes) {
         let cluster = f.cluster.clone();
+        let compute = default_compute(iam, &f.project);
         for b in iam.project(&f.project) {
             let has = |p: &str| iam.role_has(&b.role, p);
             if has("container.pods.get").is_none() {
@@ -299,7 +315,7 @@ impl AttackGraph {
                     if let Some((kind, id)) = m.split_once(':') {
                         // The default compute service account, as node pools name it.
                         nodes.extend(
-                            member_refs(&f.project, kind, id)
+                            member_refs(&f.project, compute.as_deref(), kind, id)
                                 .iter()
                                 .skip(1)
                                 .filter_map(|r| self.find(None, r)),
@@ -367,6 +383,7 @@ impl AttackGraph {
             else {
                 continue;
             };
+            let compute = default_compute(iam, project);
             for b in bindings {
                 let admin = is_admin_role(&b.role)
                     || iam.role_has(&b.role, "resourcemanager.projects.setIamPolicy") == Some(true);
@@ -377,7 +394,7 @@ impl AttackGraph {
                     let Some((kind, id)) = m.split_once(':') else {
                         continue;
                     };
-                    for reference in member_refs(project, kind, id) {
+                    for reference in member_refs(project, compute.as_deref(), kind, id) {
                         if let Some(p) = self.find(None, &reference) {
                             let sink = self.node(
                                 None,
