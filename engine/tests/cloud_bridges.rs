@@ -1436,3 +1436,83 @@ fn a_principal_reaches_every_account_it_can_become_admin_of() {
         );
     }
 }
+
+#[test]
+fn chained_pod_identity_and_gsa_token_creators_are_checked() {
+    // targetRoleArn in a scanned account: its trust decides the chained edge.
+    let pods_trust = json!({"Statement": [{"Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"},
+        "Action": ["sts:AssumeRole", "sts:TagSession"]}]});
+    let trusts = |who: &str| {
+        json!({"Statement": [{"Effect": "Allow", "Principal": {"AWS": who}, "Action": ["sts:AssumeRole", "sts:TagSession"],
+        "Condition": {"StringEquals": {"sts:ExternalId": "x-1"}}}]})
+    };
+    let mut objects = web_app(None);
+    objects.push(describe("prod", ACCT, "A", "API"));
+    for (id, target) in [("a-ok", "target-ok"), ("a-no", "target-no")] {
+        objects.push(cloud("EksPodIdentityAssociation", id, json!({"associationId": id, "namespace": "shop", "serviceAccount": "api",
+            "roleArn": format!("arn:aws:iam::{ACCT}:role/pi"), "targetRoleArn": format!("arn:aws:iam::{OTHER}:role/{target}"), "externalId": "x-1"})));
+    }
+    let docs = vec![
+        gaad(vec![role(ACCT, "pi", pods_trust, s3_read())]),
+        gaad(vec![
+            role(
+                OTHER,
+                "target-ok",
+                trusts(&format!("arn:aws:iam::{ACCT}:role/pi")),
+                s3_read(),
+            ),
+            role(
+                OTHER,
+                "target-no",
+                trusts(&format!("arn:aws:iam::{ACCT}:role/someone-else")),
+                s3_read(),
+            ),
+        ]),
+    ];
+    let (g, notes) = graph(&fleet(vec![cluster("prod", objects)], docs));
+    assert!(has(
+        &g,
+        &role_ref(ACCT, "pi"),
+        &role_ref(OTHER, "target-ok"),
+        Technique::EKS_POD_IDENTITY
+    ));
+    assert!(!has(
+        &g,
+        &role_ref(ACCT, "pi"),
+        &role_ref(OTHER, "target-no"),
+        Technique::EKS_POD_IDENTITY
+    ));
+    assert!(notes.iter().any(|n| n.contains("a-no")), "{notes:?}");
+
+    // A GSA whose policy gives serviceAccountTokenCreator to a direct-federation principal.
+    let gsa = "ops@p1.iam.gserviceaccount.com";
+    let mut objects = web_app(None);
+    objects.push(gke(
+        "staging",
+        Some("p1.svc.id.goog"),
+        "GKE_METADATA",
+        json!({}),
+    ));
+    let principal = "principal://iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/p1.svc.id.goog/subject/ns/shop/sa/api";
+    let mut docs = gsa_policy(
+        gsa,
+        json!([{"role": "roles/iam.serviceAccountTokenCreator", "members": [principal]}]),
+    );
+    docs.extend(project_policy(json!([{"role": "roles/owner", "members": ["serviceAccount:p1.svc.id.goog[batch/worker]"]}])));
+    let (g, _) = graph(&fleet(vec![gke_cluster("staging", objects)], docs));
+    assert!(has(
+        &g,
+        "staging|ServiceAccount:shop/api",
+        &format!("GcpServiceAccount:{gsa}"),
+        Technique::GKE_WI_ASSUME
+    ));
+    assert!(
+        has(
+            &g,
+            "staging|ServiceAccount:batch/worker",
+            "CloudAdmin:gcp:p1",
+            Technique::CLOUD_ROLE_TO_ADMIN
+        ),
+        "a KSA that is project owner"
+    );
+}

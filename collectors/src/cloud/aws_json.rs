@@ -185,6 +185,7 @@ pub fn pod_identity(a: &PodIdentityAssociation) -> Value {
     put(&mut m, "serviceAccount", a.service_account());
     put(&mut m, "roleArn", a.role_arn());
     put(&mut m, "targetRoleArn", a.target_role_arn());
+    put(&mut m, "externalId", a.external_id());
     put(&mut m, "associationArn", a.association_arn());
     put(&mut m, "associationId", a.association_id());
     put(&mut m, "disableSessionTags", a.disable_session_tags());

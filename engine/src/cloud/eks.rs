@@ -28,6 +28,8 @@ pub struct PodIdentity {
     pub role_arn: String,
     /// Role EKS chains into (cross-account), if any.
     pub target_role_arn: Option<String>,
+    /// External ID EKS presents to the target role.
+    pub external_id: Option<String>,
 }
 
 /// Whether pods reach the node's instance role through IMDS (CLOUD.md §1.3).
@@ -297,6 +299,11 @@ pub fn facts(inv: &Inventory<'_>, bound_users: Vec<String>) -> Option<EksFacts> 
             role_arn: role.to_string(),
             target_role_arn: a
                 .get("targetRoleArn")
+                .and_then(Value::as_str)
+                .filter(|t| !t.is_empty())
+                .map(str::to_string),
+            external_id: a
+                .get("externalId")
                 .and_then(Value::as_str)
                 .filter(|t| !t.is_empty())
                 .map(str::to_string),

@@ -395,16 +395,54 @@ impl AttackGraph {
                 ),
             );
             if let Some(target) = &a.target_role_arn {
-                let t = principal(self, target);
-                self.edge(
-                    r,
-                    t,
-                    T::EKS_POD_IDENTITY,
-                    format!(
-                        "association {} chains {} into targetRoleArn {target}",
-                        a.id, a.role_arn
-                    ),
-                );
+                // EKS assumes the target role as the association's role, with the external ID:
+                // the target's trust must allow that (when its account was scanned).
+                let trust = accounts.get(account_of(target)).map(|acct| {
+                    match acct.roles.get(&canonical_arn(target)) {
+                        None => Decision::Deny,
+                        Some(t) => {
+                            let source = accounts
+                                .get(account_of(&a.role_arn))
+                                .and_then(|x| x.roles.get(&canonical_arn(&a.role_arn)))
+                                .map_or(a.role_arn.clone(), |r| r.full_arn.clone());
+                            let mut context = BTreeMap::new();
+                            if let Some(x) = &a.external_id {
+                                context.insert("sts:ExternalId".to_string(), x.clone());
+                            }
+                            let caller = Caller {
+                                kind: "AWS",
+                                id: &source,
+                                account: Some(account_of(&a.role_arn)),
+                                context,
+                            };
+                            trust_allows(&t.trust, &caller, "sts:AssumeRole")
+                        }
+                    }
+                });
+                match trust.as_ref().map(decided) {
+                    Some(None) => notes.push((
+                        f.cluster.clone(),
+                        format!(
+                            "association {} names targetRoleArn {target}, whose trust policy does not let {} assume it: no chained edge",
+                            a.id, a.role_arn
+                        ),
+                    )),
+                    found => {
+                        let cond = found.flatten().unwrap_or_else(|| {
+                            " (target account not scanned: its trust is unverified)".to_string()
+                        });
+                        let t = principal(self, target);
+                        self.edge(
+                            r,
+                            t,
+                            T::EKS_POD_IDENTITY,
+                            format!(
+                                "association {} chains {} into targetRoleArn {target}{cond}",
+                                a.id, a.role_arn
+                            ),
+                        );
+                    }
+                }
             }
         }
     }

@@ -200,7 +200,7 @@ impl AttackGraph {
                 }
             }
         }
-        self.gcp_admins(iam);
+        self.gcp_admins(iam, clusters);
         notes
     }
 
@@ -343,29 +343,34 @@ impl AttackGraph {
             let Some(email) = resource.split("/serviceAccounts/").nth(1) else {
                 continue;
             };
-            for b in bindings
-                .iter()
-                .filter(|b| b.role == "roles/iam.workloadIdentityUser")
-            {
+            // Either role lets the KSA's federated token become the GSA's access token.
+            for b in bindings.iter().filter(|b| {
+                b.role == "roles/iam.workloadIdentityUser"
+                    || b.role == "roles/iam.serviceAccountTokenCreator"
+            }) {
                 for m in &b.members {
-                    let Some((p, ns, ksa)) = wi_member(m) else {
+                    // `serviceAccount:<pool>[ns/ksa]`, or the direct-federation principal forms.
+                    let Some((p, ns, ksa)) = wi_member(m)
+                        .map(|(p, n, k)| (p, n, Some(k)))
+                        .or_else(|| wif_member(m))
+                    else {
                         continue;
                     };
                     if p != pool {
                         continue;
                     }
-                    let annotated = f
-                        .service_accounts
-                        .iter()
-                        .any(|(a, n, ann)| a == ns && n == ksa && ann.as_deref() == Some(email));
-                    for sa in self.ksa_nodes(f, ns, Some(ksa)) {
+                    let annotated = f.service_accounts.iter().any(|(a, n, ann)| {
+                        a == ns && ksa.is_none_or(|k| n == k) && ann.as_deref() == Some(email)
+                    });
+                    for sa in self.ksa_nodes(f, ns, ksa) {
                         let gsa = self.node(
                             None,
                             &format!("GcpServiceAccount:{email}"),
                             NodeKind::CloudPrincipal,
                         );
                         self.edge(sa, gsa, T::GKE_WI_ASSUME, format!(
-                            "{email} grants roles/iam.workloadIdentityUser to {m} (pool {pool} is shared by the project's clusters); {}",
+                            "{email} grants {} to {m} (pool {pool} is shared by the project's clusters); {}",
+                            b.role,
                             if annotated { "the ServiceAccount's iam.gke.io/gcp-service-account annotation selects it" }
                             else { "no annotation needed: the ServiceAccount's token can be exchanged for the service account's" }));
                     }
@@ -375,7 +380,7 @@ impl AttackGraph {
     }
 
     /// CLOUD_ROLE_TO_ADMIN for every GCP principal in the graph with an admin role on a project.
-    fn gcp_admins(&mut self, iam: &GcpIam) {
+    fn gcp_admins(&mut self, iam: &GcpIam, clusters: &[GkeFacts]) {
         for (resource, bindings) in &iam.policies {
             let Some(project) = resource
                 .strip_prefix("projects/")
@@ -391,6 +396,31 @@ impl AttackGraph {
                     continue;
                 }
                 for m in &b.members {
+                    // A KSA granted the role directly (Workload Identity member forms).
+                    if let Some((p, ns, ksa)) = wi_member(m)
+                        .map(|(p, n, k)| (p, n, Some(k)))
+                        .or_else(|| wif_member(m))
+                    {
+                        for f in clusters
+                            .iter()
+                            .filter(|f| f.workload_pool.as_deref() == Some(p))
+                        {
+                            for sa in self.ksa_nodes(f, ns, ksa) {
+                                let sink = self.node(
+                                    None,
+                                    &format!("CloudAdmin:gcp:{project}"),
+                                    NodeKind::CloudAdmin,
+                                );
+                                self.edge(
+                                    sa,
+                                    sink,
+                                    T::CLOUD_ROLE_TO_ADMIN,
+                                    format!("project {project} grants {m} {}", b.role),
+                                );
+                            }
+                        }
+                        continue;
+                    }
                     let Some((kind, id)) = m.split_once(':') else {
                         continue;
                     };
