@@ -933,9 +933,7 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
     if let Some(l) = args.web_listen {
         config.service.web_listen = Some(l);
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let runtime = kspm_api::pipeline::runtime().map_err(anyhow::Error::msg)?;
     runtime.block_on(async {
         async fn bind(addr: &str) -> Result<tokio::net::TcpListener> {
             tokio::net::TcpListener::bind(addr)
@@ -1006,9 +1004,7 @@ fn diff(args: DiffArgs) -> Result<ExitCode> {
 }
 
 fn watch(args: WatchArgs) -> Result<ExitCode> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let runtime = kspm_api::pipeline::runtime().map_err(anyhow::Error::msg)?;
     let json = args.format == PssFormat::Json;
     let mut count = 0usize;
     let live = args.live.options();

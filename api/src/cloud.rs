@@ -447,13 +447,6 @@ pub async fn read_fleet(targets: &CloudTargets, live: &LiveOptions) -> CloudFlee
     }
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, String> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))
-}
-
 /// `kspm scan --aws/--gcp/--azure`: the discovered fleet, plus any snapshot paths given
 /// alongside.
 pub fn scan_cloud(
@@ -462,7 +455,7 @@ pub fn scan_cloud(
     paths: &[PathBuf],
     options: &ScanOptions,
 ) -> Result<crate::pipeline::ScanOutcome, String> {
-    let fleet = runtime()?.block_on(read_fleet(targets, live));
+    let fleet = crate::pipeline::runtime()?.block_on(read_fleet(targets, live));
     let plan = kspm_collectors::files::plan(paths);
     let mut results: Vec<_> = fleet
         .clusters
@@ -532,7 +525,7 @@ pub fn collect_cloud(
     live: &LiveOptions,
     out: &Path,
 ) -> Result<(usize, Vec<LoadError>), String> {
-    let fleet = runtime()?.block_on(read_fleet(targets, live));
+    let fleet = crate::pipeline::runtime()?.block_on(read_fleet(targets, live));
     let io = |e: std::io::Error| format!("{}: {e}", out.display());
     for c in &fleet.clusters {
         let snap = &c.snapshot;

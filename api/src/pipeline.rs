@@ -52,6 +52,15 @@ pub fn scan_paths(paths: &[PathBuf], options: &ScanOptions) -> ScanOutcome {
     }
 }
 
+/// The multi-threaded async runtime the blocking entry points (live and cloud scans, the
+/// service, watch) run their collectors on.
+pub fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))
+}
+
 /// Reads an exceptions file (YAML or JSON). Errors name the file and line.
 pub fn load_exceptions(path: &Path) -> Result<ExceptionsFile, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -82,10 +91,7 @@ pub fn scan_live(
     options: &ScanOptions,
 ) -> Result<ScanOutcome, String> {
     let started = Instant::now();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    let runtime = runtime()?;
     let collection = runtime
         .block_on(kspm_collectors::live::collect(live))
         .map_err(|e| e.to_string())?;
@@ -114,10 +120,7 @@ pub fn collect_to(
     live: &kspm_collectors::live::LiveOptions,
     out: &std::path::Path,
 ) -> Result<usize, String> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    let runtime = runtime()?;
     let collection = runtime
         .block_on(kspm_collectors::live::collect(live))
         .map_err(|e| e.to_string())?;

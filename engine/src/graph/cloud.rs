@@ -9,7 +9,9 @@
 use super::{AttackGraph, NodeIndex, NodeKind, Technique as T};
 use crate::cloud::aws_account::{irsa, oidc_provider_arn, pod_identity, Account, Role};
 use crate::cloud::aws_auth::{canonical_arn, CallerIdentity};
-use crate::cloud::aws_iam::{evaluate, glob, is_admin, trust_allows, Caller, Decision};
+use crate::cloud::aws_iam::{
+    evaluate, glob, is_admin, trust_allows, Caller, Decision, Effect, Statement,
+};
 use crate::cloud::eks::{nodegroups, EksFacts, Imds};
 use crate::cloud::eks_access::{self, AuthMode};
 use crate::inventory::Inventory;
@@ -49,6 +51,53 @@ fn decided(d: &Decision) -> Option<String> {
 // -------------------------------------------------------------------------------------------
 // Per cluster: node instance roles.
 
+/// The nodes labelled (`label`) as members of one of the pools `names` (EKS node groups, GKE
+/// node pools): (node name, pool index), in inventory order.
+pub(super) fn pool_nodes<'a>(
+    inv: &Inventory<'a>,
+    label: &str,
+    names: &[&str],
+) -> Vec<(&'a str, usize)> {
+    inv.of_kind("Node")
+        .iter()
+        .filter_map(|n| {
+            let pool = n.labels.get(label)?;
+            let i = names.iter().position(|x| x == pool)?;
+            Some((n.name.as_str(), i))
+        })
+        .collect()
+}
+
+/// The pools a workload runs on: where its pods are (`spec.nodeName`, live snapshots), else every
+/// pool it may be scheduled on (all, or the one its `nodeSelector` names by `label`). Returns the
+/// pool indices and whether they come from actual placement.
+pub(super) fn workload_pools(
+    t: &crate::inventory::PodTemplate<'_>,
+    placement: &HashMap<String, BTreeSet<String>>,
+    node_pool: &HashMap<&str, usize>,
+    names: &[&str],
+    label: &str,
+) -> (BTreeSet<usize>, bool) {
+    let placed: BTreeSet<usize> = placement
+        .get(&t.owner.node_ref())
+        .into_iter()
+        .flatten()
+        .filter_map(|n| node_pool.get(n.as_str()).copied())
+        .collect();
+    if !placed.is_empty() {
+        return (placed, true);
+    }
+    let pinned = t
+        .spec
+        .get("nodeSelector")
+        .and_then(|s| s.get(label))
+        .and_then(Value::as_str);
+    let all = (0..names.len())
+        .filter(|i| pinned.is_none_or(|p| names[*i] == p))
+        .collect();
+    (all, false)
+}
+
 /// NODE_CLOUD_IDENTITY (node → its instance role) and POD_IMDS_PIVOT (workload → the instance
 /// role of the nodes it runs on, when IMDS is reachable from its pods).
 pub(super) fn node_roles(
@@ -61,47 +110,29 @@ pub(super) fn node_roles(
     if groups.is_empty() {
         return;
     }
-    let mut node_group: HashMap<&str, usize> = HashMap::new();
-    for n in inv.of_kind("Node") {
-        if let Some(ng) = n.labels.get("eks.amazonaws.com/nodegroup") {
-            if let Some(i) = groups.iter().position(|x| &x.name == ng) {
-                node_group.insert(n.name.as_str(), i);
-                if !groups[i].role_arn.is_empty() {
-                    let node = g.node(Some(cluster), &format!("Node:{}", n.name), NodeKind::Node);
-                    let role = principal(g, &groups[i].role_arn);
-                    g.edge(
-                        node,
-                        role,
-                        T::NODE_CLOUD_IDENTITY,
-                        format!(
-                            "node group {} runs its instances with role {}",
-                            groups[i].name, groups[i].role_arn
-                        ),
-                    );
-                }
-            }
+    const LABEL: &str = "eks.amazonaws.com/nodegroup";
+    let names: Vec<&str> = groups.iter().map(|x| x.name.as_str()).collect();
+    let node_group = pool_nodes(inv, LABEL, &names);
+    let lookup: HashMap<&str, usize> = node_group.iter().copied().collect();
+    for (node_name, i) in &node_group {
+        if !groups[*i].role_arn.is_empty() {
+            let node = g.node(Some(cluster), &format!("Node:{node_name}"), NodeKind::Node);
+            let role = principal(g, &groups[*i].role_arn);
+            g.edge(
+                node,
+                role,
+                T::NODE_CLOUD_IDENTITY,
+                format!(
+                    "node group {} runs its instances with role {}",
+                    groups[*i].name, groups[*i].role_arn
+                ),
+            );
         }
     }
     for t in inv.pod_templates() {
         let wref = t.owner.node_ref();
         let host_network = t.spec.get("hostNetwork").and_then(Value::as_bool) == Some(true);
-        let pinned = t
-            .spec
-            .pointer("/nodeSelector/eks.amazonaws.com~1nodegroup")
-            .and_then(Value::as_str);
-        // Where its pods run (live snapshots), else every node group it may be scheduled on.
-        let mut candidates: BTreeSet<usize> = placement
-            .get(&wref)
-            .into_iter()
-            .flatten()
-            .filter_map(|n| node_group.get(n.as_str()).copied())
-            .collect();
-        let placed = !candidates.is_empty();
-        if !placed {
-            candidates = (0..groups.len())
-                .filter(|i| pinned.is_none_or(|p| groups[*i].name == p))
-                .collect();
-        }
+        let (candidates, placed) = workload_pools(&t, placement, &lookup, &names, LABEL);
         for i in candidates {
             let ng = &groups[i];
             if ng.role_arn.is_empty() {
@@ -162,15 +193,10 @@ fn irsa_any_audience(
     let key = format!("{host_path}:aud");
     let mut audiences: Vec<String> = Vec::new();
     for s in &role.trust.statements {
-        for op in ["StringEquals", "StringLike"] {
-            match s
-                .condition
-                .as_ref()
-                .and_then(|c| c.get(op))
-                .and_then(|c| c.get(&key))
-            {
-                Some(Value::String(a)) => audiences.push(a.clone()),
-                Some(Value::Array(a)) => {
+        for (_, v) in string_conditions(s, &key) {
+            match v {
+                Value::String(a) => audiences.push(a.clone()),
+                Value::Array(a) => {
                     audiences.extend(a.iter().filter_map(|x| x.as_str().map(str::to_string)))
                 }
                 _ => {}
@@ -207,15 +233,35 @@ fn resolve_arn(accounts: &Accounts, arn: &str) -> String {
         .unwrap_or_else(|| arn.to_string())
 }
 
-fn trusts_federated(role: &Role, provider: &str) -> bool {
-    role.trust.statements.iter().any(|s| match &s.principals {
+/// Whether a trust statement names `provider` (or anyone) as its Federated principal.
+fn names_federated(s: &Statement, provider: &str) -> bool {
+    match &s.principals {
         Some((false, p)) => {
             p.contains_key("*")
                 || p.get("Federated")
                     .is_some_and(|ids| ids.iter().any(|i| i == provider || i == "*"))
         }
         _ => false,
-    })
+    }
+}
+
+fn trusts_federated(role: &Role, provider: &str) -> bool {
+    role.trust
+        .statements
+        .iter()
+        .any(|s| names_federated(s, provider))
+}
+
+/// The values a statement's `StringEquals` (false) and `StringLike` (true) conditions give
+/// `key`, as written (a string or a list).
+fn string_conditions<'s>(s: &'s Statement, key: &str) -> Vec<(bool, &'s Value)> {
+    [("StringEquals", false), ("StringLike", true)]
+        .into_iter()
+        .filter_map(|(op, like)| {
+            let v = s.condition.as_ref()?.get(op)?.get(key)?;
+            Some((like, v))
+        })
+        .collect()
 }
 
 /// The `sub` values the statements trusting `provider` allow, as (StringLike?, value), when
@@ -226,34 +272,22 @@ fn sub_candidates(role: &Role, provider: &str, host_path: &str) -> Option<Vec<(b
     let key = format!("{host_path}:sub");
     let mut out = Vec::new();
     for s in &role.trust.statements {
-        let trusts = match &s.principals {
-            Some((false, p)) => {
-                p.contains_key("*")
-                    || p.get("Federated")
-                        .is_some_and(|ids| ids.iter().any(|i| i == provider || i == "*"))
-            }
-            _ => false,
-        };
-        if !trusts || s.effect != crate::cloud::aws_iam::Effect::Allow {
+        if !names_federated(s, provider) || s.effect != Effect::Allow {
             continue;
         }
-        let cond = s.condition.as_ref()?;
-        let mut pinned = false;
-        for (op, like) in [("StringEquals", false), ("StringLike", true)] {
-            if let Some(v) = cond.get(op).and_then(|c| c.get(&key)) {
-                pinned = true;
-                match v {
-                    Value::String(x) => out.push((like, x.clone())),
-                    Value::Array(a) => out.extend(
-                        a.iter()
-                            .filter_map(|x| x.as_str().map(|x| (like, x.to_string()))),
-                    ),
-                    _ => return None,
-                }
-            }
-        }
-        if !pinned {
+        let pins = string_conditions(s, &key);
+        if pins.is_empty() {
             return None;
+        }
+        for (like, v) in pins {
+            match v {
+                Value::String(x) => out.push((like, x.clone())),
+                Value::Array(a) => out.extend(
+                    a.iter()
+                        .filter_map(|x| x.as_str().map(|x| (like, x.to_string()))),
+                ),
+                _ => return None,
+            }
         }
     }
     Some(out)

@@ -14,27 +14,31 @@ fn identity_ref(id: &str) -> String {
     format!("AzureIdentity:{id}")
 }
 
-/// The graph node of an assignment's principal: a managed identity kspm knows, else the
-/// principal by type and object ID.
-fn principal(g: &mut AttackGraph, rbac: &AzureRbac, a: &Assignment) -> NodeIndex {
+/// The graph reference of an assignment's principal: a managed identity kspm knows, else the
+/// principal by type and object ID; and whether it is an identity.
+fn principal_ref(rbac: &AzureRbac, a: &Assignment) -> (String, bool) {
     if let Some(i) = rbac
         .identities
         .values()
         .find(|i| !i.principal_id.is_empty() && i.principal_id == a.principal_id)
     {
-        return g.node(None, &identity_ref(&i.id), NodeKind::CloudPrincipal);
+        return (identity_ref(&i.id), true);
     }
     let kind = match a.principal_type.as_str() {
         "Group" => "AzureGroup",
         "User" => "AzureUser",
         _ => "AzureServicePrincipal",
     };
-    let i = g.node(
-        None,
-        &format!("{kind}:{}", a.principal_id),
-        NodeKind::CloudPrincipal,
-    );
-    g.mark_entry(i);
+    (format!("{kind}:{}", a.principal_id), false)
+}
+
+/// The graph node of an assignment's principal (people and applications are entry points).
+fn principal(g: &mut AttackGraph, rbac: &AzureRbac, a: &Assignment) -> NodeIndex {
+    let (reference, identity) = principal_ref(rbac, a);
+    let i = g.node(None, &reference, NodeKind::CloudPrincipal);
+    if !identity {
+        g.mark_entry(i);
+    }
     i
 }
 
@@ -206,18 +210,7 @@ impl AttackGraph {
                 ["subscriptions", s] => s.to_string(),
                 _ => continue,
             };
-            let existing = rbac
-                .identities
-                .values()
-                .find(|i| i.principal_id == a.principal_id)
-                .map(|i| identity_ref(&i.id))
-                .and_then(|r| self.find(None, &r))
-                .or_else(|| {
-                    ["AzureUser", "AzureGroup", "AzureServicePrincipal"]
-                        .iter()
-                        .find_map(|k| self.find(None, &format!("{k}:{}", a.principal_id)))
-                });
-            if let Some(p) = existing {
+            if let Some(p) = self.find(None, &principal_ref(rbac, a).0) {
                 let sink = self.node(
                     None,
                     &format!("CloudAdmin:azure:{sub}"),

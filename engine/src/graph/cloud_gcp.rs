@@ -6,7 +6,7 @@
 //! The Workload Identity pool is shared by every cluster of the project: the edge leaves each
 //! cluster's ServiceAccount of that namespace and name.
 
-use super::cloud::CloudNotes;
+use super::cloud::{pool_nodes, workload_pools, CloudNotes};
 use super::{AttackGraph, NodeIndex, NodeKind, Technique as T};
 use crate::cloud::gcp::{is_admin_role, GcpIam, GkeFacts};
 use crate::inventory::Inventory;
@@ -52,6 +52,14 @@ fn member_refs(project: &str, default_compute: Option<&str>, kind: &str, id: &st
         out.push(format!("GcpServiceAccount:default-compute@{project}"));
     }
     out
+}
+
+/// A member standing for Kubernetes ServiceAccounts, in any form: (pool, namespace, name, or
+/// `None` for every ServiceAccount of the namespace).
+fn ksa_member(member: &str) -> Option<(&str, &str, Option<&str>)> {
+    wi_member(member)
+        .map(|(p, n, k)| (p, n, Some(k)))
+        .or_else(|| wif_member(member))
 }
 
 /// `serviceAccount:<pool>[ns/ksa]` → (pool, ns, ksa).
@@ -100,50 +108,30 @@ pub(super) fn node_service_accounts(
             format!("GcpServiceAccount:{sa}")
         }
     };
-    let mut pool_of: HashMap<&str, usize> = HashMap::new();
-    for n in inv.of_kind("Node") {
-        if let Some(p) = n.labels.get("cloud.google.com/gke-nodepool") {
-            if let Some(i) = f.node_pools.iter().position(|x| &x.name == p) {
-                pool_of.insert(n.name.as_str(), i);
-                let node = g.node(Some(cluster), &format!("Node:{}", n.name), NodeKind::Node);
-                let sa = g.node(
-                    None,
-                    &gsa(&f.node_pools[i].service_account),
-                    NodeKind::CloudPrincipal,
-                );
-                g.edge(
-                    node,
-                    sa,
-                    T::NODE_CLOUD_IDENTITY,
-                    format!(
-                        "node pool {} runs as service account {} (scopes: {})",
-                        f.node_pools[i].name,
-                        f.node_pools[i].service_account,
-                        f.node_pools[i].scopes.join(", ")
-                    ),
-                );
-            }
-        }
+    const LABEL: &str = "cloud.google.com/gke-nodepool";
+    let names: Vec<&str> = f.node_pools.iter().map(|x| x.name.as_str()).collect();
+    let pool_of = pool_nodes(inv, LABEL, &names);
+    let lookup: HashMap<&str, usize> = pool_of.iter().copied().collect();
+    for (node_name, i) in &pool_of {
+        let pool = &f.node_pools[*i];
+        let node = g.node(Some(cluster), &format!("Node:{node_name}"), NodeKind::Node);
+        let sa = g.node(None, &gsa(&pool.service_account), NodeKind::CloudPrincipal);
+        g.edge(
+            node,
+            sa,
+            T::NODE_CLOUD_IDENTITY,
+            format!(
+                "node pool {} runs as service account {} (scopes: {})",
+                pool.name,
+                pool.service_account,
+                pool.scopes.join(", ")
+            ),
+        );
     }
     for t in inv.pod_templates() {
         let wref = t.owner.node_ref();
         let host_network = t.spec.get("hostNetwork").and_then(Value::as_bool) == Some(true);
-        let mut pools: BTreeSet<usize> = placement
-            .get(&wref)
-            .into_iter()
-            .flatten()
-            .filter_map(|n| pool_of.get(n.as_str()).copied())
-            .collect();
-        let placed = !pools.is_empty();
-        if !placed {
-            let pinned = t
-                .spec
-                .pointer("/nodeSelector/cloud.google.com~1gke-nodepool")
-                .and_then(Value::as_str);
-            pools = (0..f.node_pools.len())
-                .filter(|i| pinned.is_none_or(|p| f.node_pools[*i].name == p))
-                .collect();
-        }
+        let (pools, placed) = workload_pools(&t, placement, &lookup, &names, LABEL);
         for i in pools {
             let p = &f.node_pools[i];
             // hostNetwork pods bypass the GKE metadata server.
@@ -296,10 +284,7 @@ impl AttackGraph {
                 continue;
             }
             for m in &b.members {
-                let sources: Vec<NodeIndex> = if let Some((pool, ns, ksa)) = wi_member(m)
-                    .map(|(p, n, k)| (p, n, Some(k)))
-                    .or_else(|| wif_member(m))
-                {
+                let sources: Vec<NodeIndex> = if let Some((pool, ns, ksa)) = ksa_member(m) {
                     if f.workload_pool.as_deref() != Some(pool) {
                         continue;
                     }
@@ -350,10 +335,7 @@ impl AttackGraph {
             }) {
                 for m in &b.members {
                     // `serviceAccount:<pool>[ns/ksa]`, or the direct-federation principal forms.
-                    let Some((p, ns, ksa)) = wi_member(m)
-                        .map(|(p, n, k)| (p, n, Some(k)))
-                        .or_else(|| wif_member(m))
-                    else {
+                    let Some((p, ns, ksa)) = ksa_member(m) else {
                         continue;
                     };
                     if p != pool {
@@ -397,10 +379,7 @@ impl AttackGraph {
                 }
                 for m in &b.members {
                     // A KSA granted the role directly (Workload Identity member forms).
-                    if let Some((p, ns, ksa)) = wi_member(m)
-                        .map(|(p, n, k)| (p, n, Some(k)))
-                        .or_else(|| wif_member(m))
-                    {
+                    if let Some((p, ns, ksa)) = ksa_member(m) {
                         for f in clusters
                             .iter()
                             .filter(|f| f.workload_pool.as_deref() == Some(p))
