@@ -1032,7 +1032,7 @@ fn watch(args: WatchArgs) -> Result<ExitCode> {
                     for p in &u.resolved_paths {
                         let _ = writeln!(out, "{}", line("path_resolved", serde_json::to_value(p).unwrap_or_default()));
                     }
-                    let _ = writeln!(out, "{}", line("update", serde_json::json!({"initial": u.initial, "changes": u.changes, "objects": u.objects, "latency_ms": latency_ms})));
+                    let _ = writeln!(out, "{}", line("update", serde_json::json!({"initial": u.initial, "changes": u.changes, "objects": u.objects, "namespaces_reevaluated": u.namespaces, "latency_ms": latency_ms})));
                 } else if u.initial {
                     let _ = writeln!(out, "watching: {} objects, {} findings, {} attack paths", u.objects, u.added_findings.len(), u.added_paths.len());
                 } else {
@@ -1048,7 +1048,11 @@ fn watch(args: WatchArgs) -> Result<ExitCode> {
                     for p in &u.resolved_paths {
                         let _ = writeln!(out, "- path   {}", render::paths::one_line(p));
                     }
-                    let _ = writeln!(out, "  ({} change(s), re-evaluated in {latency_ms:.0} ms)", u.changes);
+                    let scope = match u.namespaces {
+                        Some(n) => format!("{n} namespace(s)"),
+                        None => "the whole cluster".to_string(),
+                    };
+                    let _ = writeln!(out, "  ({} change(s), {scope} re-evaluated in {latency_ms:.0} ms)", u.changes);
                 }
                 let _ = out.flush();
                 args.max_updates.is_none_or(|m| count < m)

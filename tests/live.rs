@@ -437,20 +437,74 @@ fn watch_latency_on_a_10k_pod_cluster() {
         initial.added_findings.len(),
         initial.latency
     );
-    let mut latencies = Vec::new();
-    for i in 0..20 {
-        let pod = serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": format!("probe-{i}"), "namespace": "team-000"},
-            "spec": {"containers": [{"name": "c", "image": "x:1", "securityContext": {"privileged": true}}]}});
-        server.emit("pods", "ADDED", pod);
+    let report = |what: &str, mut latencies: Vec<Duration>| {
+        latencies.sort();
+        let p = |q: f64| latencies[((latencies.len() as f64 - 1.0) * q).round() as usize];
+        println!(
+            "{what} ({} changes): p50 {:?}, p95 {:?}, max {:?}",
+            latencies.len(),
+            p(0.5),
+            p(0.95),
+            latencies[latencies.len() - 1]
+        );
+        p(0.95)
+    };
+    let probe = |i: usize, privileged: bool| {
+        serde_json::json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": format!("probe-{i}"), "namespace": format!("team-{:03}", i % 7)},
+            "spec": {"nodeName": "node-0001", "containers": [{"name": "c", "image": "x:1",
+                "securityContext": {"privileged": privileged}}]}})
+    };
+    let measure = |resource: &str, event: &str, object: serde_json::Value| {
+        server.emit(resource, event, object);
         let u = rx.recv_timeout(Duration::from_secs(60)).expect("update");
-        latencies.push(u.latency);
+        (
+            u.latency,
+            u.namespaces.is_some(),
+            u.added_findings.len() + u.resolved_findings.len(),
+        )
+    };
+    let mut namespace_batches = Vec::new();
+    let mut added = Vec::new();
+    for i in 0..20 {
+        let (l, local, changed) = measure("pods", "ADDED", probe(i, true));
+        assert!(
+            local && changed > 0,
+            "a new privileged pod is a namespace change with findings"
+        );
+        added.push(l);
     }
-    latencies.sort();
-    let p = |q: f64| latencies[((latencies.len() as f64 - 1.0) * q).round() as usize];
-    println!(
-        "watch latency over 20 changes: p50 {:?}, p95 {:?}, max {:?}",
-        p(0.5),
-        p(0.95),
-        latencies[latencies.len() - 1]
-    );
+    let mut modified = Vec::new();
+    for i in 0..20 {
+        let (l, local, changed) = measure("pods", "MODIFIED", probe(i, false));
+        assert!(
+            local && changed > 0,
+            "dropping privileged resolves findings"
+        );
+        modified.push(l);
+    }
+    let mut deleted = Vec::new();
+    for i in 0..20 {
+        let (l, local, changed) = measure("pods", "DELETED", probe(i, false));
+        assert!(local && changed > 0, "a deleted pod's findings resolve");
+        deleted.push(l);
+    }
+    namespace_batches.extend(added.iter().chain(&modified).chain(&deleted).copied());
+    let p95 = report("pod added", added);
+    report("pod modified", modified);
+    report("pod deleted", deleted);
+    let all = report("namespace changes, all", namespace_batches);
+    // RBAC changes re-evaluate the whole cluster.
+    let mut rbac = Vec::new();
+    for i in 0..5 {
+        let rb = serde_json::json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+            "metadata": {"name": format!("probe-{i}"), "namespace": "team-001"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "edit"},
+            "subjects": [{"kind": "ServiceAccount", "name": "default", "namespace": "team-002"}]});
+        let (l, local, _) = measure("rolebindings", "ADDED", rb);
+        assert!(!local, "an RBAC change re-evaluates the whole cluster");
+        rbac.push(l);
+    }
+    report("RoleBinding added (whole cluster)", rbac);
+    assert!(p95 < Duration::from_secs(1) && all < Duration::from_secs(1));
 }

@@ -3,12 +3,12 @@
 
 use kspm_collectors::live::watch::{watch, Change};
 use kspm_collectors::live::{connect, detect_provider, LiveOptions};
-use kspm_engine::drift::finding_key;
-use kspm_engine::object::Source;
+use kspm_engine::incremental::{Incremental, Key};
+use kspm_engine::object::{Object, Source};
 use kspm_engine::parse::object_from_map;
 use kspm_engine::report::AttackPath;
 use kspm_engine::snapshot::{ClusterInfo, ClusterSnapshot};
-use kspm_engine::{assemble, evaluate_cluster_result, Finding, LoadError, Report, ScanOptions};
+use kspm_engine::{Finding, LoadError, ScanOptions};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
@@ -33,6 +33,8 @@ pub struct WatchUpdate {
     pub latency: Duration,
     /// Objects in the inventory.
     pub objects: usize,
+    /// Namespaces evaluated again, or `None` when the batch needed the whole cluster.
+    pub namespaces: Option<usize>,
 }
 
 fn object_key(v: &Value) -> (String, String) {
@@ -140,55 +142,6 @@ impl Inventory {
     }
 }
 
-/// Diffs two reports.
-fn diff(before: Option<&Report>, after: &Report) -> WatchUpdate {
-    let old_f: HashMap<String, &Finding> = before
-        .map(|r| r.findings.iter().map(|f| (finding_key(f), f)).collect())
-        .unwrap_or_default();
-    let new_f: HashMap<String, &Finding> =
-        after.findings.iter().map(|f| (finding_key(f), f)).collect();
-    let old_p: HashMap<&str, &AttackPath> = before
-        .map(|r| r.attack_paths.iter().map(|p| (p.id.as_str(), p)).collect())
-        .unwrap_or_default();
-    let new_p: HashMap<&str, &AttackPath> = after
-        .attack_paths
-        .iter()
-        .map(|p| (p.id.as_str(), p))
-        .collect();
-    let mut u = WatchUpdate {
-        initial: before.is_none(),
-        added_findings: after
-            .findings
-            .iter()
-            .filter(|f| !old_f.contains_key(&finding_key(f)))
-            .cloned()
-            .collect(),
-        added_paths: after
-            .attack_paths
-            .iter()
-            .filter(|p| !old_p.contains_key(p.id.as_str()))
-            .cloned()
-            .collect(),
-        objects: after.summary.objects,
-        ..Default::default()
-    };
-    if let Some(b) = before {
-        u.resolved_findings = b
-            .findings
-            .iter()
-            .filter(|f| !new_f.contains_key(&finding_key(f)))
-            .cloned()
-            .collect();
-        u.resolved_paths = b
-            .attack_paths
-            .iter()
-            .filter(|p| !new_p.contains_key(p.id.as_str()))
-            .cloned()
-            .collect();
-    }
-    u
-}
-
 /// One re-evaluation's input: the cluster as the watches see it after a batch of changes.
 pub struct Batch {
     /// The cluster's objects now.
@@ -254,22 +207,162 @@ pub async fn run_batches(
     Ok(())
 }
 
+/// Turns watch changes into the incremental evaluator's object changes, remembering which
+/// objects each resource holds (a relist replaces them all).
+#[derive(Default)]
+struct Tracker {
+    keys: HashMap<String, std::collections::HashSet<(String, String)>>,
+}
+
+impl Tracker {
+    fn convert(&mut self, cluster: &str, changes: Vec<Change>) -> Vec<(Key, Option<Object>)> {
+        let mut out = Vec::new();
+        for change in changes {
+            match change {
+                Change::Replace {
+                    resource, items, ..
+                } => {
+                    let stem = resource.stem.clone();
+                    let fresh: std::collections::HashSet<(String, String)> =
+                        items.iter().map(object_key).collect();
+                    let held = self.keys.entry(stem.clone()).or_default();
+                    for (ns, name) in held.iter().filter(|k| !fresh.contains(*k)) {
+                        out.push(((stem.clone(), ns.clone(), name.clone()), None));
+                    }
+                    *held = fresh;
+                    for v in items {
+                        let (ns, name) = object_key(&v);
+                        out.push(((stem.clone(), ns, name), to_object(cluster, &stem, v)));
+                    }
+                }
+                Change::Upsert {
+                    resource, object, ..
+                } => {
+                    let (ns, name) = object_key(&object);
+                    self.keys
+                        .entry(resource.stem.clone())
+                        .or_default()
+                        .insert((ns.clone(), name.clone()));
+                    let o = to_object(cluster, &resource.stem, object);
+                    out.push(((resource.stem.clone(), ns, name), o));
+                }
+                Change::Delete {
+                    resource, object, ..
+                } => {
+                    let (ns, name) = object_key(&object);
+                    if let Some(held) = self.keys.get_mut(&resource.stem) {
+                        held.remove(&(ns.clone(), name.clone()));
+                    }
+                    out.push(((resource.stem.clone(), ns, name), None));
+                }
+                Change::Synced => {}
+            }
+        }
+        out
+    }
+}
+
+/// The engine's object for a watched one; `None` (and a warning) when it cannot be read.
+fn to_object(cluster: &str, stem: &str, v: Value) -> Option<Object> {
+    let file = format!("api://{cluster}/{stem}");
+    let converted = match v {
+        Value::Object(map) => object_from_map(
+            map,
+            Source {
+                file: file.clone(),
+                line: None,
+            },
+        ),
+        _ => Err("not a JSON object".to_string()),
+    };
+    converted
+        .map_err(|e| tracing::warn!("{file}: {e}: not evaluated"))
+        .ok()
+}
+
+fn arrival(c: &Change) -> Instant {
+    match c {
+        Change::Replace { at, .. } | Change::Upsert { at, .. } | Change::Delete { at, .. } => *at,
+        Change::Synced => Instant::now(),
+    }
+}
+
 /// Watches the cluster of `live` and calls `on_update` after every batch of changes (the first
-/// call carries the initial state). Returns when `on_update` returns false or the watches end.
+/// call carries the initial state). Only the namespaces a batch touches are evaluated again
+/// (see [`kspm_engine::incremental`]). Returns when `on_update` returns false or the watches
+/// end.
 pub async fn run(
     live: &LiveOptions,
     options: &ScanOptions,
     settle: Duration,
     mut on_update: impl FnMut(WatchUpdate) -> bool,
 ) -> Result<(), String> {
-    let mut previous: Option<Report> = None;
-    run_batches(live, settle, |batch| {
-        let report = assemble(vec![evaluate_cluster_result(&batch.cluster, options)], &[]);
-        let mut update = diff(previous.as_ref(), &report);
-        update.changes = batch.changes;
-        update.latency = batch.earliest.elapsed();
-        previous = Some(report);
-        on_update(update)
-    })
-    .await
+    let (client, name) = connect(live).await.map_err(|e| e.to_string())?;
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let opts = live.clone();
+    let watcher = tokio::spawn(async move { watch(client, opts, tx).await });
+    let mut initial = Vec::new();
+    loop {
+        match rx.recv().await {
+            Some(Change::Synced) => break,
+            Some(c) => initial.push(c),
+            None => return Err("the watches ended before the initial lists completed".into()),
+        }
+    }
+    let nodes: Vec<Value> = initial
+        .iter()
+        .filter_map(|c| match c {
+            Change::Replace {
+                resource, items, ..
+            } if resource.stem == "nodes" => Some(items.clone()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    let meta = ClusterSnapshot {
+        info: ClusterInfo {
+            name: name.clone(),
+            provider: detect_provider(&nodes),
+            ..Default::default()
+        },
+        origin: format!("api://{name}"),
+        ..Default::default()
+    };
+    let mut engine = Incremental::new(meta, options.clone());
+    let mut tracker = Tracker::default();
+    let mut batch = initial;
+    let mut earliest = Instant::now();
+    let mut first = true;
+    loop {
+        let changes = if first { 0 } else { batch.len() };
+        let delta = engine.apply(tracker.convert(&name, std::mem::take(&mut batch)));
+        let update = WatchUpdate {
+            initial: first,
+            added_findings: delta.added_findings,
+            resolved_findings: delta.resolved_findings,
+            added_paths: delta.added_paths,
+            resolved_paths: delta.resolved_paths,
+            changes,
+            latency: earliest.elapsed(),
+            objects: engine.len(),
+            namespaces: (!delta.whole_cluster).then_some(delta.namespaces),
+        };
+        first = false;
+        if !on_update(update) {
+            break;
+        }
+        match rx.recv().await {
+            Some(c) => {
+                earliest = arrival(&c);
+                batch.push(c);
+            }
+            None => break,
+        }
+        while let Ok(Some(c)) = tokio::time::timeout(settle, rx.recv()).await {
+            earliest = earliest.min(arrival(&c));
+            batch.push(c);
+        }
+    }
+    watcher.abort();
+    Ok(())
 }

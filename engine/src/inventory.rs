@@ -159,6 +159,7 @@ pub fn pod_template_of(o: &Object) -> Option<PodTemplate<'_>> {
 pub struct Inventory<'a> {
     /// The cluster.
     pub cluster: &'a ClusterSnapshot,
+    objects: Vec<&'a Object>,
     by_kind: HashMap<&'a str, Vec<&'a Object>>,
     templates: Vec<PodTemplate<'a>>,
 }
@@ -166,17 +167,34 @@ pub struct Inventory<'a> {
 impl<'a> Inventory<'a> {
     /// Builds the index.
     pub fn new(cluster: &'a ClusterSnapshot) -> Self {
+        Self::of_objects(cluster, cluster.objects.iter())
+    }
+
+    /// Builds the index of some objects of a cluster (`cluster` gives its identity and
+    /// coverage; its own `objects` are not read): the incremental evaluator's view of one
+    /// namespace and the cluster-scoped objects.
+    pub fn of_objects(
+        cluster: &'a ClusterSnapshot,
+        objects: impl IntoIterator<Item = &'a Object>,
+    ) -> Self {
+        let objects: Vec<&'a Object> = objects.into_iter().collect();
         let mut by_kind: HashMap<&'a str, Vec<&'a Object>> = HashMap::new();
-        for o in &cluster.objects {
+        for o in &objects {
             by_kind.entry(o.kind.as_str()).or_default().push(o);
         }
         let mut inv = Inventory {
             cluster,
+            objects,
             by_kind,
             templates: Vec::new(),
         };
         inv.templates = inv.compute_pod_templates();
         inv
+    }
+
+    /// Every object indexed, in input order.
+    pub fn objects(&self) -> &[&'a Object] {
+        &self.objects
     }
 
     /// Every object of a kind.
@@ -199,14 +217,20 @@ impl<'a> Inventory<'a> {
         self.templates.clone()
     }
 
+    /// [`Inventory::pod_templates`] without a copy.
+    pub fn templates(&self) -> &[PodTemplate<'a>] {
+        &self.templates
+    }
+
     fn compute_pod_templates(&self) -> Vec<PodTemplate<'a>> {
         let mut present: HashSet<(&str, Option<&str>, &str)> = HashSet::new();
-        let mut uids: HashSet<&str> = HashSet::new();
+        // Owners are in their dependent's namespace: a uid elsewhere does not own it.
+        let mut uids: HashSet<(Option<&str>, &str)> = HashSet::new();
         for (kind, _) in POD_TEMPLATE_KINDS {
             for o in self.of_kind(kind) {
                 present.insert((o.kind.as_str(), o.effective_namespace(), o.name.as_str()));
                 if let Some(uid) = &o.uid {
-                    uids.insert(uid.as_str());
+                    uids.insert((o.effective_namespace(), uid.as_str()));
                 }
             }
         }
@@ -215,7 +239,10 @@ impl<'a> Inventory<'a> {
             for o in self.of_kind(kind) {
                 let controlled_by_present_owner = o.owners.iter().any(|r| {
                     r.controller
-                        && (r.uid.as_deref().is_some_and(|u| uids.contains(u))
+                        && (r
+                            .uid
+                            .as_deref()
+                            .is_some_and(|u| uids.contains(&(o.effective_namespace(), u)))
                             || present.contains(&(
                                 r.kind.as_str(),
                                 o.effective_namespace(),

@@ -12,6 +12,7 @@ pub mod controls;
 pub mod drift;
 pub mod frameworks;
 pub mod graph;
+pub mod incremental;
 pub mod inventory;
 pub mod object;
 pub mod options;

@@ -264,71 +264,13 @@ pub fn assemble_fleet(
     let all_paths = index.attack_paths();
     let path_count = all_paths.len();
     let attack_paths: Vec<AttackPath> = all_paths.into_iter().take(MAX_REPORTED_PATHS).collect();
-    let on_path: std::collections::HashSet<(&str, &str)> = attack_paths
-        .iter()
-        .flat_map(|p| {
-            p.nodes
-                .iter()
-                .map(move |n| (p.cluster.as_str(), n.as_str()))
-        })
-        .collect();
-    // Bindings whose grants a reported path uses (evidence names them as `Binding:... →`).
-    let mut bindings_on_paths: std::collections::HashSet<(String, String)> =
-        std::collections::HashSet::new();
-    for p in &attack_paths {
-        for s in &p.steps {
-            for (i, _) in s.evidence.match_indices("Binding:") {
-                let start = s.evidence[..i]
-                    .rfind(|c: char| c.is_whitespace())
-                    .map_or(0, |x| x + 1);
-                if let Some(end) = s.evidence[i..].find(" →") {
-                    bindings_on_paths
-                        .insert((p.cluster.clone(), s.evidence[start..i + end].to_string()));
-                }
-            }
-        }
-    }
-    let mut radius_cache: std::collections::HashMap<(String, String), Option<BlastRadius>> =
-        std::collections::HashMap::new();
-    for f in &mut findings {
-        let is_binding = matches!(
-            f.resource.split_once(':').map(|(k, _)| k),
-            Some("ClusterRoleBinding") | Some("RoleBinding")
-        );
-        let refs: Vec<String> = match f.resource.split_once(':').map(|(k, _)| k) {
-            Some("ClusterRoleBinding") | Some("RoleBinding") => binding_subjects
-                .get(&(f.cluster.clone(), f.resource.clone()))
-                .cloned()
-                .unwrap_or_default(),
-            Some("KubeletConfiguration") => {
-                vec![f.resource.replacen("KubeletConfiguration:", "Node:", 1)]
-            }
-            _ => vec![f.resource.clone()],
-        };
-        f.on_attack_path = if is_binding {
-            bindings_on_paths.contains(&(f.cluster.clone(), f.resource.clone()))
-        } else {
-            refs.iter()
-                .any(|r| on_path.contains(&(f.cluster.as_str(), r.as_str())))
-        };
-        f.blast_radius = radius_cache
-            .entry((f.cluster.clone(), f.resource.clone()))
-            .or_insert_with(|| {
-                let mut radius = BlastRadius {
-                    reaches: std::collections::BTreeMap::new(),
-                };
-                for r in &refs {
-                    if let Some(i) = graph.find(Some(&f.cluster), r) {
-                        for (sink, hops) in index.blast_radius(&f.cluster, i).reaches {
-                            let e = radius.reaches.entry(sink).or_insert(hops);
-                            *e = (*e).min(hops);
-                        }
-                    }
-                }
-                (!radius.reaches.is_empty()).then_some(radius)
-            })
-            .clone();
-    }
+    annotate(
+        &mut findings,
+        &graph,
+        &index,
+        &attack_paths,
+        &binding_subjects,
+    );
     let (graph_nodes, graph_edges) = graph.size();
     findings.sort_by(|a, b| {
         b.on_attack_path
@@ -371,6 +313,82 @@ pub fn assemble_fleet(
     }
 }
 
+/// Marks the findings whose resource lies on one of `attack_paths` and attaches what each
+/// resource can reach in the graph.
+pub(crate) fn annotate(
+    findings: &mut [Finding],
+    graph: &AttackGraph,
+    index: &crate::graph::paths::PathIndex<'_>,
+    attack_paths: &[AttackPath],
+    binding_subjects: &std::collections::HashMap<(String, String), Vec<String>>,
+) {
+    let on_path: std::collections::HashSet<(&str, &str)> = attack_paths
+        .iter()
+        .flat_map(|p| {
+            p.nodes
+                .iter()
+                .map(move |n| (p.cluster.as_str(), n.as_str()))
+        })
+        .collect();
+    // Bindings whose grants a reported path uses (evidence names them as `Binding:... →`).
+    let mut bindings_on_paths: std::collections::HashSet<(String, String)> =
+        std::collections::HashSet::new();
+    for p in attack_paths {
+        for s in &p.steps {
+            for (i, _) in s.evidence.match_indices("Binding:") {
+                let start = s.evidence[..i]
+                    .rfind(|c: char| c.is_whitespace())
+                    .map_or(0, |x| x + 1);
+                if let Some(end) = s.evidence[i..].find(" →") {
+                    bindings_on_paths
+                        .insert((p.cluster.clone(), s.evidence[start..i + end].to_string()));
+                }
+            }
+        }
+    }
+    let mut radius_cache: std::collections::HashMap<(String, String), Option<BlastRadius>> =
+        std::collections::HashMap::new();
+    for f in findings.iter_mut() {
+        let is_binding = matches!(
+            f.resource.split_once(':').map(|(k, _)| k),
+            Some("ClusterRoleBinding") | Some("RoleBinding")
+        );
+        let refs: Vec<String> = match f.resource.split_once(':').map(|(k, _)| k) {
+            Some("ClusterRoleBinding") | Some("RoleBinding") => binding_subjects
+                .get(&(f.cluster.clone(), f.resource.clone()))
+                .cloned()
+                .unwrap_or_default(),
+            Some("KubeletConfiguration") => {
+                vec![f.resource.replacen("KubeletConfiguration:", "Node:", 1)]
+            }
+            _ => vec![f.resource.clone()],
+        };
+        f.on_attack_path = if is_binding {
+            bindings_on_paths.contains(&(f.cluster.clone(), f.resource.clone()))
+        } else {
+            refs.iter()
+                .any(|r| on_path.contains(&(f.cluster.as_str(), r.as_str())))
+        };
+        f.blast_radius = radius_cache
+            .entry((f.cluster.clone(), f.resource.clone()))
+            .or_insert_with(|| {
+                let mut radius = BlastRadius {
+                    reaches: std::collections::BTreeMap::new(),
+                };
+                for r in &refs {
+                    if let Some(i) = graph.find(Some(&f.cluster), r) {
+                        for (sink, hops) in index.blast_radius(&f.cluster, i).reaches {
+                            let e = radius.reaches.entry(sink).or_insert(hops);
+                            *e = (*e).min(hops);
+                        }
+                    }
+                }
+                (!radius.reaches.is_empty()).then_some(radius)
+            })
+            .clone();
+    }
+}
+
 /// The fleet's joined attack graph and what the cloud pass reported (for tests and queries
 /// that need the graph itself rather than the report).
 pub fn fleet_graph(snapshot: &Snapshot, options: &ScanOptions) -> (AttackGraph, Vec<ReportError>) {
@@ -388,7 +406,7 @@ pub fn fleet_graph(snapshot: &Snapshot, options: &ScanOptions) -> (AttackGraph, 
 
 /// What one cluster brings to the fleet-wide cloud pass.
 #[derive(Default)]
-struct ClusterCloud {
+pub(crate) struct ClusterCloud {
     eks: Option<crate::cloud::eks::EksFacts>,
     gke: Option<crate::cloud::gcp::GkeFacts>,
     aks: Option<crate::cloud::azure::AksFacts>,
@@ -397,7 +415,12 @@ struct ClusterCloud {
 }
 
 impl ClusterCloud {
-    fn of(inv: &Inventory<'_>, rbac: &Rbac) -> ClusterCloud {
+    /// Whether the cluster carries any cloud facts or documents.
+    pub(crate) fn is_present(&self) -> bool {
+        self.eks.is_some() || self.gke.is_some() || self.aks.is_some() || !self.iam.is_empty()
+    }
+
+    pub(crate) fn of(inv: &Inventory<'_>, rbac: &Rbac) -> ClusterCloud {
         let bound_users: std::collections::BTreeSet<String> = rbac
             .bindings
             .iter()
@@ -421,7 +444,7 @@ impl ClusterCloud {
 
 /// Every cluster's cloud side, gathered for the fleet-wide pass.
 #[derive(Default)]
-struct CloudParts {
+pub(crate) struct CloudParts {
     eks: Vec<crate::cloud::eks::EksFacts>,
     gke: Vec<crate::cloud::gcp::GkeFacts>,
     aks: Vec<crate::cloud::azure::AksFacts>,
@@ -429,7 +452,7 @@ struct CloudParts {
 }
 
 impl CloudParts {
-    fn add(&mut self, c: ClusterCloud) {
+    pub(crate) fn add(&mut self, c: ClusterCloud) {
         self.eks.extend(c.eks);
         self.gke.extend(c.gke);
         self.aks.extend(c.aks);
@@ -440,7 +463,7 @@ impl CloudParts {
 /// Joins the clusters to the IAM of every scanned AWS account, GCP project and Azure
 /// subscription (fleet documents and those in the clusters' own `cloud/` directories); returns
 /// what could not be read or verified.
-fn cloud_bridges(
+pub(crate) fn cloud_bridges(
     graph: &mut AttackGraph,
     parts: CloudParts,
     fleet_cloud: &[crate::Object],
@@ -538,16 +561,7 @@ fn evaluate_one(
     options: &ScanOptions,
 ) -> ClusterResult {
     let inv = Inventory::new(cluster);
-    let minor = cluster.info.version().map(|(_, m)| m);
-    // EKS access policies are authorized beside RBAC: they join it as synthetic bindings.
-    let access_policies = crate::cloud::eks::access_policy_objects(&inv);
-    let rbac = if access_policies.is_empty() {
-        Rbac::build(&cluster.objects, minor)
-    } else {
-        let mut objects = cluster.objects.clone();
-        objects.extend(access_policies);
-        Rbac::build(&objects, minor)
-    };
+    let rbac = cluster_rbac(&inv);
     let mut graph = AttackGraph::default();
     graph.build_cluster(cluster, &inv, &rbac);
     let cloud = ClusterCloud::of(&inv, &rbac);
@@ -562,7 +576,7 @@ fn evaluate_one(
         })
         .collect();
     let (findings, suppressed, skipped) =
-        evaluate_cluster(cluster, &inv, &rbac, catalogue, options);
+        evaluate_cluster(cluster, &inv, &rbac, catalogue, options, &|_| true);
     let kinds = inv.kind_counts();
     let unevaluated_kinds = kinds
         .iter()
@@ -602,6 +616,17 @@ fn evaluate_one(
     }
 }
 
+/// The effective RBAC of the cluster `inv` holds: its RBAC objects and, on EKS, the access
+/// policies (authorized beside RBAC, they join it as synthetic bindings).
+pub(crate) fn cluster_rbac(inv: &Inventory<'_>) -> Rbac {
+    let minor = inv.cluster.info.version().map(|(_, m)| m);
+    let access_policies = crate::cloud::eks::access_policy_objects(inv);
+    Rbac::build(
+        inv.objects().iter().copied().chain(access_policies.iter()),
+        minor,
+    )
+}
+
 /// Maps `f` over `items` on every core, keeping the items' order in the result (a panic in `f`
 /// is re-raised).
 pub fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
@@ -636,12 +661,15 @@ pub fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -
     results.into_iter().map(|(_, r)| r).collect()
 }
 
-fn evaluate_cluster(
+/// Runs the catalogue on `inv` (objects of `cluster`), keeping the hits on objects `keep`
+/// accepts; returns findings, suppressed findings and the checks skipped with why.
+pub(crate) fn evaluate_cluster(
     cluster: &ClusterSnapshot,
     inv: &Inventory<'_>,
     rbac: &Rbac,
     catalogue: &[&'static checks::Check],
     options: &ScanOptions,
+    keep: &dyn Fn(&crate::Object) -> bool,
 ) -> (
     Vec<Finding>,
     Vec<Suppressed>,
@@ -671,6 +699,9 @@ fn evaluate_cluster(
             continue;
         }
         for hit in (check.run)(&ctx) {
+            if !keep(hit.object) {
+                continue;
+            }
             let ignored_by_annotation =
                 hit.object
                     .annotations

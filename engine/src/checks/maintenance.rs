@@ -108,9 +108,9 @@ const REMOVED_APIS: &[(&str, &str, u32, &str)] = &[
 
 fn removed_apis<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     ctx.inv
-        .cluster
-        .objects
+        .objects()
         .iter()
+        .copied()
         .filter_map(|o| {
             let (_, _, removed, replacement) = REMOVED_APIS
                 .iter()

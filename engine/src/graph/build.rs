@@ -41,52 +41,98 @@ impl AttackGraph {
     /// Builds the fleet's graph.
     pub fn build(snapshot: &Snapshot) -> AttackGraph {
         let mut g = AttackGraph::default();
-        let internet = g.node(None, "Internet", NodeKind::Internet);
-        g.mark_entry(internet);
         for cluster in &snapshot.clusters {
             let inv = Inventory::new(cluster);
             let rbac = Rbac::build(&cluster.objects, cluster.info.version().map(|(_, m)| m));
-            ClusterBuilder::new(&mut g, cluster, &inv, &rbac).build();
+            g.build_cluster(cluster, &inv, &rbac);
         }
         g
     }
 
     /// Builds the graph of one cluster with the RBAC state already computed.
     pub fn build_cluster(&mut self, cluster: &ClusterSnapshot, inv: &Inventory<'_>, rbac: &Rbac) {
+        let facts = ClusterFacts::of(inv, rbac);
+        self.build_part(cluster, inv, rbac, &facts, Part::Whole);
+    }
+
+    /// Builds one part of a cluster's graph from the objects `inv` holds, with the whole
+    /// cluster's RBAC and [`ClusterFacts`]. The graph of a cluster is the union of its
+    /// [`Part::Cluster`] graph and the [`Part::Namespace`] graphs of every namespace (each
+    /// built from that namespace's objects and the cluster-scoped ones): the incremental
+    /// evaluator rebuilds only the namespaces that changed.
+    pub fn build_part(
+        &mut self,
+        cluster: &ClusterSnapshot,
+        inv: &Inventory<'_>,
+        rbac: &Rbac,
+        facts: &ClusterFacts,
+        part: Part,
+    ) -> Neighbours {
         let internet = self.node(None, "Internet", NodeKind::Internet);
         self.mark_entry(internet);
-        ClusterBuilder::new(self, cluster, inv, rbac).build();
+        let mut b = ClusterBuilder::new(self, cluster, inv, rbac, facts, part);
+        b.build();
+        std::mem::take(&mut b.neighbours)
+    }
+
+    /// Adds HOST_TRAVERSE_TOKENS edges between the parts of a cluster: from every container
+    /// that reads the kubelet's pod directories to the ServiceAccounts of the pods on its nodes,
+    /// whatever their namespace.
+    pub fn join_neighbours(&mut self, cluster: &str, parts: &[&Neighbours]) {
+        for p in parts {
+            for (container, evidence, nodes) in &p.traversers {
+                let ci = self.node(Some(cluster), container, NodeKind::Container);
+                for q in parts {
+                    for (ns, sa, placed) in &q.residents {
+                        if nodes.is_empty() || placed.iter().any(|n| nodes.contains(n)) {
+                            let si = self.node(
+                                Some(cluster),
+                                &format!("ServiceAccount:{ns}/{sa}"),
+                                NodeKind::ServiceAccount,
+                            );
+                            self.edge(
+                                ci,
+                                si,
+                                T::HOST_TRAVERSE_TOKENS,
+                                format!("{evidence}: tokens of pods on the same node"),
+                            );
+                        }
+                    }
+                }
+            }
+        }
     }
 }
 
-fn normalise_path(path: &str) -> String {
-    let mut p = String::new();
-    for seg in path.split('/').filter(|s| !s.is_empty() && *s != ".") {
-        p.push('/');
-        p.push_str(seg);
-    }
-    if p.is_empty() {
-        p.push('/');
-    }
-    p
+/// What a [`Part::Namespace`] graph leaves to [`AttackGraph::join_neighbours`]: pods on a node
+/// expose their tokens to containers of any namespace that read the node's pod directories.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Neighbours {
+    /// Containers that read the kubelet's pod directories: (container reference, evidence,
+    /// nodes their pods run on — empty when unknown, i.e. any node).
+    pub traversers: Vec<(String, String, BTreeSet<String>)>,
+    /// Pod templates: (namespace, ServiceAccount, nodes their pods run on).
+    pub residents: Vec<(String, String, BTreeSet<String>)>,
 }
 
-fn is_parent_or_same(dir: &str, path: &str) -> bool {
-    dir == "/" || path == dir || path.starts_with(&format!("{dir}/"))
+/// Which part of a cluster's graph a build produces (see [`AttackGraph::build_part`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    /// Everything, from an inventory of the whole cluster.
+    Whole,
+    /// What does not depend on pod templates, Services or Ingresses: namespace hubs, nodes,
+    /// Secrets, and every identity bound by RBAC or present as a ServiceAccount object.
+    Cluster,
+    /// What one namespace's workloads, Services and Ingresses add (from an inventory of that
+    /// namespace and the cluster-scoped objects).
+    Namespace,
 }
 
-struct ClusterBuilder<'g, 'a> {
-    g: &'g mut AttackGraph,
-    cluster: &'a ClusterSnapshot,
-    name: &'a str,
-    inv: &'a Inventory<'a>,
-    rbac: &'a Rbac,
+/// Facts about the whole cluster that a part of its graph depends on.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ClusterFacts {
     /// Namespaces known (from Namespace objects and namespaced objects).
-    namespaces: BTreeSet<String>,
-    /// Workload node reference → nodes its pods run on.
-    placement: HashMap<String, BTreeSet<String>>,
-    /// Container node references that would collide across owner kinds.
-    ambiguous_owner_names: HashSet<(String, String)>,
+    pub namespaces: BTreeSet<String>,
     /// Live ServiceAccount token Secrets: (namespace, secret name, ServiceAccount name).
     token_secrets: Vec<(String, String, String)>,
     /// ServiceAccounts in the snapshot: (namespace, name).
@@ -97,43 +143,102 @@ struct ClusterBuilder<'g, 'a> {
     bound_users: Vec<String>,
     /// Group names that some binding names.
     bound_groups: Vec<String>,
-    /// Labels of each pod template, by the owner's node reference.
-    template_labels: HashMap<String, std::collections::BTreeMap<String, String>>,
     /// EKS cluster whose authentication mode reads `kube-system/aws-auth`.
     aws_auth_live: bool,
+    /// Whether the cluster has EndpointSlices (then only Services with ready endpoints route).
+    pub has_slices: bool,
+    /// Internet-facing load balancers and the ingress controllers behind them.
+    pub exposure: Exposure,
 }
 
-impl<'g, 'a> ClusterBuilder<'g, 'a> {
-    fn new(
-        g: &'g mut AttackGraph,
-        cluster: &'a ClusterSnapshot,
-        inv: &'a Inventory<'a>,
-        rbac: &'a Rbac,
-    ) -> Self {
+/// Internet-facing load balancer addresses and the ingress controllers they front: what
+/// decides whether an Ingress in any namespace is reachable from the internet.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Exposure {
+    /// Addresses of internet-facing LoadBalancer Services.
+    pub addresses: BTreeSet<String>,
+    /// Ingress controller (by controller name) → the internet-facing Service in front of it
+    /// (the first by reference when several are).
+    pub controllers: BTreeMap<&'static str, String>,
+}
+
+impl Exposure {
+    /// Adds another part's exposure.
+    pub fn merge(&mut self, other: &Exposure) {
+        self.addresses.extend(other.addresses.iter().cloned());
+        for (c, svc) in &other.controllers {
+            let e = self.controllers.entry(c).or_insert_with(|| svc.clone());
+            if svc < e {
+                *e = svc.clone();
+            }
+        }
+    }
+
+    /// The exposure the Services of `inv` create.
+    pub fn of(inv: &Inventory<'_>, has_slices: bool) -> Exposure {
+        let mut out = Exposure::default();
+        let provider = inv.cluster.info.provider;
+        let lbs: Vec<(&Object, String)> = inv
+            .of_kind("Service")
+            .iter()
+            .filter(|s| {
+                s.body.pointer("/spec/type").and_then(Value::as_str) == Some("LoadBalancer")
+            })
+            .filter_map(|s| Some((*s, internet_facing_lb(s, provider)?)))
+            .collect();
+        if lbs.is_empty() {
+            return out;
+        }
+        let routing = Routing::of(inv, has_slices);
+        for (s, _) in lbs {
+            out.addresses.extend(lb_addresses(s));
+            let sref = s.node_ref();
+            for t in routing.selected(s) {
+                for c in t.containers() {
+                    let image = c
+                        .container
+                        .get("image")
+                        .and_then(Value::as_str)
+                        .unwrap_or("");
+                    if let Some(controller) = ingress_controller_of_image(image) {
+                        let e = out
+                            .controllers
+                            .entry(controller)
+                            .or_insert_with(|| sref.clone());
+                        if sref < *e {
+                            *e = sref.clone();
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+impl ClusterFacts {
+    /// The facts of a whole cluster.
+    pub fn of(inv: &Inventory<'_>, rbac: &Rbac) -> ClusterFacts {
+        let mut facts = Self::without_exposure(inv, rbac);
+        facts.exposure = Exposure::of(inv, facts.has_slices);
+        facts
+    }
+
+    /// The facts of a whole cluster but its [`Exposure`] (the incremental evaluator gathers
+    /// that namespace by namespace).
+    pub fn without_exposure(inv: &Inventory<'_>, rbac: &Rbac) -> ClusterFacts {
         let mut namespaces: BTreeSet<String> = inv
             .of_kind("Namespace")
             .iter()
             .map(|n| n.name.clone())
             .collect();
-        for o in &cluster.objects {
+        for o in inv.objects() {
             if let Some(ns) = o.effective_namespace() {
-                namespaces.insert(ns.to_string());
+                if !namespaces.contains(ns) {
+                    namespaces.insert(ns.to_string());
+                }
             }
         }
-        let mut seen: HashMap<(String, String), usize> = HashMap::new();
-        for t in inv.pod_templates() {
-            let ns = t
-                .owner
-                .effective_namespace()
-                .unwrap_or("default")
-                .to_string();
-            *seen.entry((ns, t.owner.name.clone())).or_default() += 1;
-        }
-        let ambiguous_owner_names = seen
-            .into_iter()
-            .filter(|(_, n)| *n > 1)
-            .map(|(k, _)| k)
-            .collect();
         let sa_uids: HashMap<(String, String), String> = inv
             .of_kind("ServiceAccount")
             .iter()
@@ -165,11 +270,6 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
                 )
             })
             .collect();
-        let template_labels = inv
-            .pod_templates()
-            .iter()
-            .map(|t| (t.owner.node_ref(), LabelSelector::labels_of(t.metadata)))
-            .collect();
         let guarded_namespaces = inv
             .of_kind("Namespace")
             .iter()
@@ -184,36 +284,95 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
             Subject::Group { name } => Some(name),
             _ => None,
         });
+        let eks_docs = inv.of_kind(crate::cloud::documents::EKS_CLUSTER);
+        let eks = inv.cluster.info.provider == Provider::Eks || !eks_docs.is_empty();
+        let mode = eks_docs.first().map(|c| {
+            crate::cloud::eks_access::AuthMode::parse(
+                crate::cloud::documents::spec(c)
+                    .pointer("/accessConfig/authenticationMode")
+                    .and_then(Value::as_str),
+            )
+        });
+        ClusterFacts {
+            namespaces,
+            token_secrets,
+            service_accounts,
+            guarded_namespaces,
+            bound_users,
+            bound_groups,
+            aws_auth_live: eks && mode != Some(crate::cloud::eks_access::AuthMode::Api),
+            has_slices: !inv.of_kind("EndpointSlice").is_empty(),
+            exposure: Exposure::default(),
+        }
+    }
+}
+
+fn normalise_path(path: &str) -> String {
+    let mut p = String::new();
+    for seg in path.split('/').filter(|s| !s.is_empty() && *s != ".") {
+        p.push('/');
+        p.push_str(seg);
+    }
+    if p.is_empty() {
+        p.push('/');
+    }
+    p
+}
+
+fn is_parent_or_same(dir: &str, path: &str) -> bool {
+    dir == "/" || path == dir || path.starts_with(&format!("{dir}/"))
+}
+
+struct ClusterBuilder<'g, 'a> {
+    g: &'g mut AttackGraph,
+    cluster: &'a ClusterSnapshot,
+    name: &'a str,
+    inv: &'a Inventory<'a>,
+    rbac: &'a Rbac,
+    facts: &'a ClusterFacts,
+    part: Part,
+    /// Workload node reference → nodes its pods run on.
+    placement: HashMap<String, BTreeSet<String>>,
+    /// What a namespace part leaves to the join.
+    neighbours: Neighbours,
+    /// Container node references that would collide across owner kinds.
+    ambiguous_owner_names: HashSet<(String, String)>,
+}
+
+impl<'g, 'a> ClusterBuilder<'g, 'a> {
+    fn new(
+        g: &'g mut AttackGraph,
+        cluster: &'a ClusterSnapshot,
+        inv: &'a Inventory<'a>,
+        rbac: &'a Rbac,
+        facts: &'a ClusterFacts,
+        part: Part,
+    ) -> Self {
+        let mut seen: HashMap<(String, String), usize> = HashMap::new();
+        for t in inv.templates() {
+            let ns = t
+                .owner
+                .effective_namespace()
+                .unwrap_or("default")
+                .to_string();
+            *seen.entry((ns, t.owner.name.clone())).or_default() += 1;
+        }
+        let ambiguous_owner_names = seen
+            .into_iter()
+            .filter(|(_, n)| *n > 1)
+            .map(|(k, _)| k)
+            .collect();
         ClusterBuilder {
             g,
             cluster,
             name: &cluster.info.name,
             inv,
             rbac,
-            namespaces,
+            facts,
+            part,
             placement: HashMap::new(),
+            neighbours: Neighbours::default(),
             ambiguous_owner_names,
-            token_secrets,
-            service_accounts,
-            template_labels,
-            guarded_namespaces,
-            bound_users,
-            bound_groups,
-            aws_auth_live: {
-                let eks = cluster.info.provider == Provider::Eks
-                    || !inv.of_kind(crate::cloud::documents::EKS_CLUSTER).is_empty();
-                let mode = inv
-                    .of_kind(crate::cloud::documents::EKS_CLUSTER)
-                    .first()
-                    .map(|c| {
-                        crate::cloud::eks_access::AuthMode::parse(
-                            crate::cloud::documents::spec(c)
-                                .pointer("/accessConfig/authenticationMode")
-                                .and_then(Value::as_str),
-                        )
-                    });
-                eks && mode != Some(crate::cloud::eks_access::AuthMode::Api)
-            },
         }
     }
 
@@ -221,16 +380,23 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
         self.g.node(Some(self.name), reference, kind)
     }
 
-    fn build(mut self) {
+    fn build(&mut self) {
+        // A namespace's inventory holds its own objects and the cluster-scoped ones: what
+        // depends on the latter alone (nodes, Secrets, bound identities) is the cluster part's.
+        let cluster_wide = self.part != Part::Namespace;
         self.compute_placement();
-        self.sinks_and_hubs();
-        self.nodes();
+        if cluster_wide {
+            self.sinks_and_hubs();
+            self.nodes();
+        }
         self.workloads();
         super::cloud::node_roles(self.g, self.name, self.inv, &self.placement);
         super::cloud_gcp::node_service_accounts(self.g, self.name, self.inv, &self.placement);
         super::cloud_azure::kubelet_identity(self.g, self.name, self.inv, &self.placement);
         self.services_and_exposure();
-        self.secrets();
+        if cluster_wide {
+            self.secrets();
+        }
         self.identities();
     }
 
@@ -238,20 +404,20 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
     // Placement: which nodes each workload's pods run on (live snapshots carry spec.nodeName).
 
     fn compute_placement(&mut self) {
-        let by_uid: HashMap<&str, &Object> = self
-            .cluster
-            .objects
+        let by_uid: HashMap<(Option<&str>, &str), &Object> = self
+            .inv
+            .objects()
             .iter()
-            .filter_map(|o| Some((o.uid.as_deref()?, o)))
+            .filter_map(|o| Some(((o.effective_namespace(), o.uid.as_deref()?), *o)))
             .collect();
         let by_name: HashMap<(&str, Option<&str>, &str), &Object> = self
-            .cluster
-            .objects
+            .inv
+            .objects()
             .iter()
             .map(|o| {
                 (
                     (o.kind.as_str(), o.effective_namespace(), o.name.as_str()),
-                    o,
+                    *o,
                 )
             })
             .collect();
@@ -265,9 +431,13 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
                 let Some(r) = top.owners.iter().find(|r| r.controller) else {
                     break;
                 };
-                let next = r.uid.as_deref().and_then(|u| by_uid.get(u)).or_else(|| {
-                    by_name.get(&(r.kind.as_str(), top.effective_namespace(), r.name.as_str()))
-                });
+                let next = r
+                    .uid
+                    .as_deref()
+                    .and_then(|u| by_uid.get(&(top.effective_namespace(), u)))
+                    .or_else(|| {
+                        by_name.get(&(r.kind.as_str(), top.effective_namespace(), r.name.as_str()))
+                    });
                 match next {
                     Some(o) => top = o,
                     None => break,
@@ -286,7 +456,7 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
         let any_node = self.n("Node:*", NodeKind::Node);
         let all_sas = self.n("ServiceAccounts:*", NodeKind::Hub);
         let all_pods = self.n("Pods:*", NodeKind::Hub);
-        let namespaces: Vec<String> = self.namespaces.iter().cloned().collect();
+        let namespaces: Vec<String> = self.facts.namespaces.iter().cloned().collect();
         for ns in namespaces {
             let sas = self.n(&format!("ServiceAccounts:{ns}"), NodeKind::Hub);
             self.g.edge(all_sas, sas, T::INCLUDES, "every namespace");
@@ -433,6 +603,13 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
                 &format!("ServiceAccount:{ns}/{sa_name}"),
                 NodeKind::ServiceAccount,
             );
+            if self.part == Part::Namespace {
+                self.neighbours.residents.push((
+                    ns.clone(),
+                    sa_name.clone(),
+                    self.placement.get(&wref).cloned().unwrap_or_default(),
+                ));
+            }
             let pod_auto = t
                 .spec
                 .get("automountServiceAccountToken")
@@ -762,6 +939,14 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
                 .get(wref)
                 .map(|s| s.iter().cloned().collect())
                 .unwrap_or_default();
+            if self.part == Part::Namespace {
+                // Pods of every namespace may share its nodes: the join adds these edges.
+                let cref = self.g.graph[ci].reference.clone();
+                self.neighbours
+                    .traversers
+                    .push((cref, ev, nodes.into_iter().collect()));
+                return;
+            }
             let neighbours: Vec<(String, String)> = self
                 .inv
                 .pod_templates()
@@ -799,16 +984,7 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
     // Services and exposure.
 
     fn services_and_exposure(&mut self) {
-        let templates: Vec<PodTemplate<'a>> = self.inv.pod_templates();
-        let mut by_ns: HashMap<&str, Vec<PodTemplate<'a>>> = HashMap::new();
-        for t in &templates {
-            by_ns
-                .entry(t.owner.effective_namespace().unwrap_or("default"))
-                .or_default()
-                .push(*t);
-        }
-        let slices = self.ready_services();
-        let has_slices = !self.inv.of_kind("EndpointSlice").is_empty();
+        let routing = Routing::of(self.inv, self.facts.has_slices);
         let external_ip_node = self.inv.of_kind("Node").iter().any(|n| {
             n.body
                 .pointer("/status/addresses")
@@ -819,24 +995,15 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
                 })
         });
         let internet = self.g.node(None, "Internet", NodeKind::Internet);
-        let mut public_addresses: HashSet<String> = HashSet::new();
-        // Ingress controllers (by controller name) behind an internet-facing load balancer.
-        let mut public_controllers: BTreeMap<&'static str, String> = BTreeMap::new();
         for s in self.inv.of_kind("Service").to_vec() {
-            let ns = s.effective_namespace().unwrap_or("default");
             let si = self.n(&s.node_ref(), NodeKind::Service);
             let ty = s
                 .body
                 .pointer("/spec/type")
                 .and_then(Value::as_str)
                 .unwrap_or("ClusterIP");
-            let mut public_lb = false;
             if ty == "LoadBalancer" {
                 if let Some(ev) = internet_facing_lb(s, self.cluster.info.provider) {
-                    public_lb = true;
-                    for a in lb_addresses(s) {
-                        public_addresses.insert(a);
-                    }
                     self.g.edge(internet, si, T::INTERNET_TO_LB, ev);
                 }
             }
@@ -848,40 +1015,7 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
                     "type NodePort and a node has an ExternalIP address",
                 );
             }
-            let Some(sel) = LabelSelector::from_map(s.body.pointer("/spec/selector")) else {
-                continue;
-            };
-            if has_slices && !slices.contains(&(ns.to_string(), s.name.clone())) {
-                continue;
-            }
-            let ports: Vec<&Value> = s
-                .body
-                .pointer("/spec/ports")
-                .and_then(Value::as_array)
-                .map(|a| a.iter().collect())
-                .unwrap_or_default();
-            for t in by_ns.get(ns).map(Vec::as_slice).unwrap_or(&[]) {
-                let labels = self.template_labels.get(&t.owner.node_ref());
-                if !labels.is_some_and(|l| sel.matches(l)) {
-                    continue;
-                }
-                if !ports.is_empty() && !ports.iter().any(|p| target_port_resolves(p, t)) {
-                    continue;
-                }
-                if public_lb {
-                    for c in t.containers() {
-                        let image = c
-                            .container
-                            .get("image")
-                            .and_then(Value::as_str)
-                            .unwrap_or("");
-                        if let Some(controller) = ingress_controller_of_image(image) {
-                            public_controllers
-                                .entry(controller)
-                                .or_insert_with(|| s.node_ref());
-                        }
-                    }
-                }
+            for t in routing.selected(s) {
                 let w = self.n(&t.owner.node_ref(), NodeKind::Workload);
                 self.g.edge(
                     si,
@@ -897,6 +1031,8 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
                 );
             }
         }
+        let public_addresses = &self.facts.exposure.addresses;
+        let public_controllers = &self.facts.exposure.controllers;
         // Ingresses whose address is a public load balancer's, or a cloud-managed public one.
         for i in self.inv.of_kind("Ingress").to_vec() {
             let ns = i.effective_namespace().unwrap_or("default");
@@ -974,30 +1110,6 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
             _ => return None,
         };
         Some(guess.to_string())
-    }
-
-    /// Services with at least one ready endpoint (when the snapshot has EndpointSlices).
-    fn ready_services(&self) -> HashSet<(String, String)> {
-        self.inv
-            .of_kind("EndpointSlice")
-            .iter()
-            .filter(|e| {
-                e.body
-                    .get("endpoints")
-                    .and_then(Value::as_array)
-                    .is_some_and(|eps| {
-                        eps.iter().any(|ep| {
-                            ep.pointer("/conditions/ready").and_then(Value::as_bool) != Some(false)
-                        })
-                    })
-            })
-            .filter_map(|e| {
-                Some((
-                    e.effective_namespace()?.to_string(),
-                    e.labels.get("kubernetes.io/service-name")?.clone(),
-                ))
-            })
-            .collect()
     }
 
     // ---------------------------------------------------------------------------------------
@@ -1092,7 +1204,7 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
         }
         // Groups EKS maps IAM principals into (aws-auth, access entries): system:masters needs
         // its node even when no binding names it.
-        if self.aws_auth_live {
+        if self.facts.aws_auth_live {
             groups.insert(SYSTEM_MASTERS.to_string());
         }
         if let Some(cm) = crate::cloud::eks::aws_auth_configmap(self.inv) {
@@ -1110,6 +1222,26 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
                 .iter()
                 .flat_map(|e| e.groups.iter().cloned()),
         );
+        if self.part == Part::Namespace {
+            // Bound and existing identities are the cluster part's; a namespace adds the
+            // ServiceAccounts its pod templates name.
+            sas = self
+                .inv
+                .templates()
+                .iter()
+                .map(|t| {
+                    (
+                        t.owner
+                            .effective_namespace()
+                            .unwrap_or("default")
+                            .to_string(),
+                        service_account_name(t.spec).to_string(),
+                    )
+                })
+                .collect();
+            users.clear();
+            groups.clear();
+        }
         let authenticated = self.n("Group:system:authenticated", NodeKind::Group);
         let identities_hub = self.n("Identities:*", NodeKind::Hub);
         let users_hub = self.n("Users:*", NodeKind::Hub);
@@ -1233,13 +1365,14 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
 
     fn privileged_allowed(&self, ns: Option<&str>) -> bool {
         match ns {
-            Some(n) => !self.guarded_namespaces.contains(n),
+            Some(n) => !self.facts.guarded_namespaces.contains(n),
             None => {
-                self.namespaces.is_empty()
+                self.facts.namespaces.is_empty()
                     || self
+                        .facts
                         .namespaces
                         .iter()
-                        .any(|n| !self.guarded_namespaces.contains(n))
+                        .any(|n| !self.facts.guarded_namespaces.contains(n))
             }
         }
     }
@@ -1290,7 +1423,7 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
             return;
         }
         // Editing aws-auth maps any IAM principal (one's own) to system:masters.
-        if self.aws_auth_live {
+        if self.facts.aws_auth_live {
             if let Some(g) = ["update", "patch"]
                 .iter()
                 .find_map(|v| grant(v, "", "configmaps", Some("kube-system"), Some("aws-auth")))
@@ -1591,6 +1724,7 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
             } else if rbac.may_grant_in(&bindings, ns_req, "impersonate", "", "serviceaccounts") {
                 // ServiceAccounts named in resourceNames (impersonation is namespaced).
                 let candidates: Vec<(String, String)> = self
+                    .facts
                     .service_accounts
                     .iter()
                     .filter(|(ns, _)| scope.as_deref().is_none_or(|s| s == ns))
@@ -1679,7 +1813,7 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
         // Named users (only worth asking about when some rule mentions impersonating users).
         let named_users =
             if rbac.may_grant_in(bindings, Some(ANY_NAMESPACE), "impersonate", "", "users") {
-                self.bound_users.clone()
+                self.facts.bound_users.clone()
             } else {
                 Vec::new()
             };
@@ -1721,7 +1855,7 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
             } else if rbac.may_grant_in(bindings, Some(ANY_NAMESPACE), "impersonate", "", "groups")
             {
                 // Groups named in resourceNames: each bound group it may become.
-                for gname in &self.bound_groups.clone() {
+                for gname in &self.facts.bound_groups.clone() {
                     if let Some(g) = grant("impersonate", "", "groups", Some(gname)) {
                         let gi = self.n(&format!("Group:{gname}"), NodeKind::Group);
                         self.g.edge(
@@ -1921,12 +2055,12 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
     ) {
         let rbac = self.rbac;
         let scope_ns = Some(scope.as_deref().unwrap_or(ANY_NAMESPACE));
-        if self.token_secrets.is_empty()
+        if self.facts.token_secrets.is_empty()
             || !(can_list || rbac.may_grant_in(bindings, scope_ns, "get", "", "secrets"))
         {
             return;
         }
-        let secrets = self.token_secrets.clone();
+        let secrets = self.facts.token_secrets.clone();
         for (ns, name, sa) in secrets {
             if scope.as_deref().is_some_and(|n| n != ns) {
                 continue;
@@ -1981,6 +2115,7 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
             return;
         }
         let candidates: Vec<(String, String)> = self
+            .facts
             .service_accounts
             .iter()
             .filter(|(ns, _)| scope.as_deref().is_none_or(|s| s == ns))
@@ -2056,6 +2191,85 @@ fn eks_injected_tokens(inv: &Inventory<'_>) -> HashMap<(String, String), String>
         );
     }
     out
+}
+
+/// Services with at least one ready endpoint (when the snapshot has EndpointSlices).
+fn ready_services(inv: &Inventory<'_>) -> HashSet<(String, String)> {
+    inv.of_kind("EndpointSlice")
+        .iter()
+        .filter(|e| {
+            e.body
+                .get("endpoints")
+                .and_then(Value::as_array)
+                .is_some_and(|eps| {
+                    eps.iter().any(|ep| {
+                        ep.pointer("/conditions/ready").and_then(Value::as_bool) != Some(false)
+                    })
+                })
+        })
+        .filter_map(|e| {
+            Some((
+                e.effective_namespace()?.to_string(),
+                e.labels.get("kubernetes.io/service-name")?.clone(),
+            ))
+        })
+        .collect()
+}
+
+/// Pod templates with their labels.
+type Labelled<'a> = Vec<(PodTemplate<'a>, BTreeMap<String, String>)>;
+
+/// What decides which pod templates a Service routes to: the templates of each namespace with
+/// their labels, and the Services with a ready endpoint.
+struct Routing<'a> {
+    by_ns: HashMap<&'a str, Labelled<'a>>,
+    slices: HashSet<(String, String)>,
+    has_slices: bool,
+}
+
+impl<'a> Routing<'a> {
+    fn of(inv: &Inventory<'a>, has_slices: bool) -> Self {
+        let mut by_ns: HashMap<&'a str, Labelled<'a>> = HashMap::new();
+        for t in inv.templates() {
+            by_ns
+                .entry(t.owner.effective_namespace().unwrap_or("default"))
+                .or_default()
+                .push((*t, LabelSelector::labels_of(t.metadata)));
+        }
+        Routing {
+            by_ns,
+            slices: ready_services(inv),
+            has_slices,
+        }
+    }
+
+    /// The pod templates of its namespace a Service routes to: its selector matches their
+    /// labels, a port resolves, and (when the cluster has EndpointSlices) it has a ready
+    /// endpoint.
+    fn selected(&self, s: &Object) -> Vec<PodTemplate<'a>> {
+        let ns = s.effective_namespace().unwrap_or("default");
+        let Some(sel) = LabelSelector::from_map(s.body.pointer("/spec/selector")) else {
+            return Vec::new();
+        };
+        if self.has_slices && !self.slices.contains(&(ns.to_string(), s.name.clone())) {
+            return Vec::new();
+        }
+        let ports: Vec<&Value> = s
+            .body
+            .pointer("/spec/ports")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().collect())
+            .unwrap_or_default();
+        self.by_ns
+            .get(ns)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+            .iter()
+            .filter(|(_, labels)| sel.matches(labels))
+            .filter(|(t, _)| ports.is_empty() || ports.iter().any(|p| target_port_resolves(p, t)))
+            .map(|(t, _)| *t)
+            .collect()
+    }
 }
 
 fn safe_writable(host: &str) -> bool {

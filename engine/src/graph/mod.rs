@@ -13,6 +13,7 @@ pub mod cloud_gcp;
 pub mod paths;
 pub mod techniques;
 
+pub use build::{ClusterFacts, Exposure, Neighbours, Part};
 use petgraph::graph::DiGraph;
 pub use petgraph::graph::NodeIndex;
 use serde::{Deserialize, Serialize};
@@ -152,6 +153,22 @@ impl AttackGraph {
         for e in edges {
             let (a, b) = (map[e.source().index()], map[e.target().index()]);
             self.edge(a, b, e.weight.technique, e.weight.evidence);
+        }
+    }
+
+    /// Copies every node and edge of another graph into this one, as [`AttackGraph::absorb`].
+    pub fn merge(&mut self, other: &AttackGraph) {
+        let mut map = Vec::with_capacity(other.graph.node_count());
+        for w in other.graph.node_weights() {
+            let i = self.node(w.cluster.as_deref(), &w.reference, w.kind);
+            if w.entry {
+                self.mark_entry(i);
+            }
+            map.push(i);
+        }
+        for e in other.graph.raw_edges() {
+            let (a, b) = (map[e.source().index()], map[e.target().index()]);
+            self.edge(a, b, e.weight.technique, e.weight.evidence.as_str());
         }
     }
 

@@ -1,0 +1,527 @@
+//! Incremental evaluation of one cluster, for continuous mode: after a batch of object changes,
+//! only the namespaces that changed are evaluated again.
+//!
+//! The evaluation of a cluster splits into a *cluster part* and one *namespace part* per
+//! namespace. The cluster part holds what depends on shared objects: the effective RBAC, nodes,
+//! Secrets, ServiceAccounts and every identity bound by RBAC, the cloud bridges, and the checks
+//! on cluster-scoped objects. A namespace part holds what its own objects add, read together
+//! with the cluster-scoped objects and the cluster part's facts ([`ClusterFacts`]): its pod
+//! templates, Services and Ingresses in the graph ([`Part::Namespace`]) and every finding on
+//! its objects and on its Namespace. The union of the parts is the cluster's evaluation (a
+//! test holds it equal to [`crate::evaluate_cluster_result`]).
+//!
+//! A change to a namespaced object of a kind nothing shared depends on (pods, workloads,
+//! Services, Ingresses, ConfigMaps, NetworkPolicies, ...) re-evaluates that namespace; every
+//! other change (RBAC, ServiceAccounts, Secrets, nodes, Namespaces, cloud documents, a new
+//! namespace) re-evaluates the cluster. Cross-namespace facts that namespaces feed (the
+//! internet-facing load balancers in front of ingress controllers, whether the cluster has
+//! EndpointSlices, the ServiceAccounts pod templates name for the cloud bridges) are gathered
+//! from every namespace part and, when they change, re-evaluate what depends on them.
+
+use crate::checks::{self, Check};
+use crate::drift::finding_key;
+use crate::graph::paths::AttackPath;
+use crate::graph::{AttackGraph, ClusterFacts, Exposure, Neighbours, Part};
+use crate::inventory::Inventory;
+use crate::object::Object;
+use crate::options::ScanOptions;
+use crate::rbac::Rbac;
+use crate::report::{
+    annotate, cloud_bridges, cluster_rbac, evaluate_cluster, parallel_map, CloudParts,
+    ClusterCloud, Finding,
+};
+use crate::snapshot::ClusterSnapshot;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+/// Identifies an object for [`Incremental::apply`]: (resource, namespace, name), the resource
+/// as the caller lists it (two resources may serve one kind).
+pub type Key = (String, String, String);
+
+/// Namespaced kinds the cluster part reads: a change to one re-evaluates the cluster.
+const SHARED_KINDS: &[&str] = &["ServiceAccount", "Secret", "Role", "RoleBinding"];
+
+/// What one [`Incremental::apply`] changed.
+#[derive(Debug, Default)]
+pub struct Delta {
+    /// Findings that appeared (with `on_attack_path` and `blast_radius` set).
+    pub added_findings: Vec<Finding>,
+    /// Findings that resolved.
+    pub resolved_findings: Vec<Finding>,
+    /// Attack paths that appeared.
+    pub added_paths: Vec<AttackPath>,
+    /// Attack paths that resolved.
+    pub resolved_paths: Vec<AttackPath>,
+    /// Whether the whole cluster was evaluated again (else only `namespaces`).
+    pub whole_cluster: bool,
+    /// Namespaces evaluated again.
+    pub namespaces: usize,
+}
+
+/// One namespace's part of the evaluation.
+struct NamespacePart {
+    graph: AttackGraph,
+    neighbours: Neighbours,
+    findings: Vec<Finding>,
+    exposure: Exposure,
+    endpoint_slices: usize,
+    has_ingress: bool,
+    template_sas: BTreeSet<(String, String)>,
+}
+
+/// The evaluation state of the whole cluster.
+struct State {
+    rbac: Rbac,
+    facts: ClusterFacts,
+    /// Whether the cluster carries cloud documents (its bridges read template ServiceAccounts).
+    cloud: bool,
+    template_sas: BTreeSet<(String, String)>,
+    cluster_graph: AttackGraph,
+    cluster_findings: Vec<Finding>,
+    namespaces: BTreeMap<String, NamespacePart>,
+    binding_subjects: HashMap<(String, String), Vec<String>>,
+    graph: AttackGraph,
+    paths: Vec<AttackPath>,
+}
+
+/// A cluster's objects and their evaluation, kept up to date change by change.
+pub struct Incremental {
+    meta: ClusterSnapshot,
+    options: ScanOptions,
+    /// Checks that report on namespaced objects or Namespaces.
+    namespace_checks: Vec<&'static Check>,
+    /// Checks that report on cluster-scoped objects.
+    cluster_checks: Vec<&'static Check>,
+    /// Objects by namespace (`""`: cluster-scoped), in key order.
+    objects: BTreeMap<String, BTreeMap<Key, Object>>,
+    /// Where each key's object is.
+    placed: HashMap<Key, String>,
+    state: Option<Box<State>>,
+}
+
+fn cluster_scoped_kind(kind: &str) -> bool {
+    crate::object::CLUSTER_SCOPED_KINDS.contains(&kind)
+        || crate::cloud::documents::CLOUD_KINDS.contains(&kind)
+}
+
+fn kind_is_shared(o: &Object) -> bool {
+    o.effective_namespace().is_none()
+        || SHARED_KINDS.contains(&o.kind.as_str())
+        || (o.kind == "ConfigMap"
+            && o.name == "aws-auth"
+            && o.namespace.as_deref() == Some("kube-system"))
+}
+
+impl Incremental {
+    /// An empty cluster: `meta` gives its identity, origin and coverage gaps (its objects, if
+    /// any, are the initial objects, keyed by kind).
+    pub fn new(mut meta: ClusterSnapshot, options: ScanOptions) -> Incremental {
+        let objects = std::mem::take(&mut meta.objects);
+        let mut inc = Incremental {
+            meta,
+            options,
+            namespace_checks: checks::catalogue()
+                .into_iter()
+                .filter(|c| {
+                    c.kinds
+                        .iter()
+                        .any(|k| *k == "*" || *k == "Namespace" || !cluster_scoped_kind(k))
+                })
+                .collect(),
+            cluster_checks: checks::catalogue()
+                .into_iter()
+                .filter(|c| {
+                    c.kinds
+                        .iter()
+                        .any(|k| *k == "*" || (*k != "Namespace" && cluster_scoped_kind(k)))
+                })
+                .collect(),
+            objects: BTreeMap::new(),
+            placed: HashMap::new(),
+            state: None,
+        };
+        for o in objects {
+            let key = (
+                o.kind.clone(),
+                o.namespace.clone().unwrap_or_default(),
+                o.name.clone(),
+            );
+            inc.store(key, Some(o));
+        }
+        inc
+    }
+
+    /// Objects held.
+    pub fn len(&self) -> usize {
+        self.placed.len()
+    }
+
+    /// Whether no object is held.
+    pub fn is_empty(&self) -> bool {
+        self.placed.is_empty()
+    }
+
+    /// Every current finding.
+    pub fn findings(&self) -> Vec<&Finding> {
+        let Some(s) = &self.state else {
+            return Vec::new();
+        };
+        s.cluster_findings
+            .iter()
+            .chain(s.namespaces.values().flat_map(|p| p.findings.iter()))
+            .collect()
+    }
+
+    /// Every current attack path, highest score first.
+    pub fn paths(&self) -> &[AttackPath] {
+        self.state.as_ref().map_or(&[], |s| s.paths.as_slice())
+    }
+
+    /// The cluster's attack graph.
+    pub fn graph(&self) -> Option<&AttackGraph> {
+        self.state.as_ref().map(|s| &s.graph)
+    }
+
+    /// The objects, cluster-scoped first, then namespace by namespace.
+    pub fn objects(&self) -> impl Iterator<Item = &Object> {
+        self.objects.values().flat_map(|m| m.values())
+    }
+
+    /// Puts (or, with `None`, removes) an object; returns the namespaces it was and is in, and
+    /// whether the change can affect the cluster part.
+    fn store(&mut self, key: Key, object: Option<Object>) -> (Vec<String>, bool) {
+        let mut touched = Vec::new();
+        let mut shared = false;
+        if let Some(ns) = self.placed.remove(&key) {
+            if let Some(old) = self.objects.get_mut(&ns).and_then(|m| m.remove(&key)) {
+                if let Some(new) = &object {
+                    if new.body == old.body && new.kind == old.kind {
+                        // A relist delivering what we hold: nothing changes.
+                        self.objects
+                            .entry(ns.clone())
+                            .or_default()
+                            .insert(key.clone(), old);
+                        self.placed.insert(key, ns);
+                        return (Vec::new(), false);
+                    }
+                }
+                shared |= kind_is_shared(&old);
+            }
+            touched.push(ns);
+        }
+        if let Some(o) = object {
+            let ns = o.effective_namespace().unwrap_or("").to_string();
+            shared |= kind_is_shared(&o);
+            self.objects
+                .entry(ns.clone())
+                .or_default()
+                .insert(key.clone(), o);
+            self.placed.insert(key, ns.clone());
+            touched.push(ns);
+        }
+        (touched, shared)
+    }
+
+    /// Applies a batch of changes (`None` deletes) and evaluates again what they affect.
+    pub fn apply(&mut self, changes: impl IntoIterator<Item = (Key, Option<Object>)>) -> Delta {
+        let mut whole = self.state.is_none();
+        let mut dirty: BTreeSet<String> = BTreeSet::new();
+        for (key, object) in changes {
+            let (touched, shared) = self.store(key, object);
+            whole |= shared;
+            dirty.extend(touched);
+        }
+        if let Some(s) = &self.state {
+            // A namespace that appears or empties changes the cluster's set of namespaces.
+            whole |= dirty.iter().any(|ns| {
+                !s.facts.namespaces.contains(ns)
+                    || (self.objects.get(ns).is_none_or(BTreeMap::is_empty)
+                        && !self.objects.get("").is_some_and(|m| {
+                            m.values().any(|o| o.kind == "Namespace" && o.name == *ns)
+                        }))
+            });
+        }
+        let prev = self.state.take();
+        let mut delta = match prev {
+            Some(prev) if !whole => match self.update(prev, &dirty) {
+                Ok((state, old_findings, old_paths)) => {
+                    let new_findings: Vec<&Finding> = dirty
+                        .iter()
+                        .filter_map(|ns| state.namespaces.get(ns))
+                        .flat_map(|p| p.findings.iter())
+                        .collect();
+                    let mut d = diff(&old_findings, &new_findings, &old_paths, &state.paths);
+                    d.namespaces = dirty.len();
+                    self.state = Some(state);
+                    d
+                }
+                Err(prev) => self.reevaluate(Some(prev)),
+            },
+            prev => self.reevaluate(prev),
+        };
+        if let Some(state) = &self.state {
+            let index = state.graph.index();
+            annotate(
+                &mut delta.added_findings,
+                &state.graph,
+                &index,
+                &state.paths,
+                &state.binding_subjects,
+            );
+        }
+        delta
+    }
+
+    /// Evaluates the whole cluster and compares with `prev`.
+    fn reevaluate(&mut self, prev: Option<Box<State>>) -> Delta {
+        let state = Box::new(self.rebuild());
+        let old: Vec<Finding> = prev.as_deref().map(all_findings).unwrap_or_default();
+        let new = all_findings(&state);
+        let old_paths = prev.map(|p| p.paths).unwrap_or_default();
+        let new_refs: Vec<&Finding> = new.iter().collect();
+        let mut d = diff(&old, &new_refs, &old_paths, &state.paths);
+        d.whole_cluster = true;
+        d.namespaces = state.namespaces.len();
+        self.state = Some(state);
+        d
+    }
+
+    fn namespace_objects<'s>(&'s self, ns: &str) -> impl Iterator<Item = &'s Object> + 's {
+        let cluster_scoped = self.objects.get("").into_iter().flat_map(|m| m.values());
+        let own = self.objects.get(ns).into_iter().flat_map(|m| m.values());
+        cluster_scoped.chain(own)
+    }
+
+    fn evaluate_namespace(&self, ns: &str, rbac: &Rbac, facts: &ClusterFacts) -> NamespacePart {
+        let inv = Inventory::of_objects(&self.meta, self.namespace_objects(ns));
+        let mut graph = AttackGraph::default();
+        let neighbours = graph.build_part(&self.meta, &inv, rbac, facts, Part::Namespace);
+        let keep = |o: &Object| match o.effective_namespace() {
+            Some(n) => n == ns,
+            None => o.kind == "Namespace" && o.name == ns,
+        };
+        let (findings, _, _) = evaluate_cluster(
+            &self.meta,
+            &inv,
+            rbac,
+            &self.namespace_checks,
+            &self.options,
+            &keep,
+        );
+        let own = self.objects.get(ns);
+        let count = |kind: &str| own.map_or(0, |m| m.values().filter(|o| o.kind == kind).count());
+        NamespacePart {
+            graph,
+            neighbours,
+            findings,
+            exposure: Exposure::of(&inv, facts.has_slices),
+            endpoint_slices: count("EndpointSlice"),
+            has_ingress: count("Ingress") > 0,
+            template_sas: template_sas(&inv),
+        }
+    }
+
+    /// Evaluates everything.
+    fn rebuild(&self) -> State {
+        let all = Inventory::of_objects(&self.meta, self.objects());
+        let rbac = cluster_rbac(&all);
+        let facts = ClusterFacts::of(&all, &rbac);
+        let cloud_facts = ClusterCloud::of(&all, &rbac);
+        let cloud = cloud_facts.is_present();
+        let shared =
+            Inventory::of_objects(&self.meta, self.objects().filter(|o| kind_is_shared(o)));
+        let mut cluster_graph = AttackGraph::default();
+        cluster_graph.build_part(&self.meta, &shared, &rbac, &facts, Part::Cluster);
+        let mut parts = CloudParts::default();
+        parts.add(cloud_facts);
+        cloud_bridges(&mut cluster_graph, parts, &[]);
+        let keep = |o: &Object| o.effective_namespace().is_none() && o.kind != "Namespace";
+        let (cluster_findings, _, _) = evaluate_cluster(
+            &self.meta,
+            &shared,
+            &rbac,
+            &self.cluster_checks,
+            &self.options,
+            &keep,
+        );
+        let names: Vec<&String> = facts.namespaces.iter().collect();
+        let parts = parallel_map(&names, |ns| self.evaluate_namespace(ns, &rbac, &facts));
+        let namespaces: BTreeMap<String, NamespacePart> =
+            names.into_iter().cloned().zip(parts).collect();
+        let binding_subjects = rbac
+            .bindings
+            .iter()
+            .map(|b| {
+                (
+                    (self.meta.info.name.clone(), b.node_ref.clone()),
+                    b.subjects.iter().map(|s| s.node_ref()).collect(),
+                )
+            })
+            .collect();
+        let mut state = State {
+            template_sas: namespaces
+                .values()
+                .flat_map(|p| p.template_sas.iter().cloned())
+                .collect(),
+            rbac,
+            facts,
+            cloud,
+            cluster_graph,
+            cluster_findings,
+            namespaces,
+            binding_subjects,
+            graph: AttackGraph::default(),
+            paths: Vec::new(),
+        };
+        join(&mut state, &self.meta.info.name);
+        state
+    }
+
+    /// Evaluates the `dirty` namespaces again on top of `prev`, returning the new state with
+    /// the dirty namespaces' previous findings and the previous paths; `Err(prev)` when what
+    /// they feed the cluster part changed (then the whole cluster must be evaluated).
+    #[allow(clippy::type_complexity)]
+    fn update(
+        &self,
+        mut prev: Box<State>,
+        dirty: &BTreeSet<String>,
+    ) -> Result<(Box<State>, Vec<Finding>, Vec<AttackPath>), Box<State>> {
+        let fresh: Vec<String> = dirty.iter().cloned().collect();
+        let fresh_parts = parallel_map(&fresh, |ns| {
+            self.evaluate_namespace(ns, &prev.rbac, &prev.facts)
+        });
+        let fresh: BTreeMap<String, NamespacePart> = fresh.into_iter().zip(fresh_parts).collect();
+        let part = |ns: &str| fresh.get(ns).or_else(|| prev.namespaces.get(ns));
+        let slices: usize = prev
+            .facts
+            .namespaces
+            .iter()
+            .filter_map(|ns| part(ns))
+            .map(|p| p.endpoint_slices)
+            .sum();
+        if (slices > 0) != prev.facts.has_slices {
+            return Err(prev);
+        }
+        let template_sas: BTreeSet<(String, String)> = prev
+            .facts
+            .namespaces
+            .iter()
+            .filter_map(|ns| part(ns))
+            .flat_map(|p| p.template_sas.iter().cloned())
+            .collect();
+        if prev.cloud && template_sas != prev.template_sas {
+            return Err(prev);
+        }
+        let mut exposure = Exposure::default();
+        for ns in &prev.facts.namespaces {
+            if let Some(p) = part(ns) {
+                exposure.merge(&p.exposure);
+            }
+        }
+        let exposure_changed = exposure != prev.facts.exposure;
+        prev.facts.exposure = exposure;
+        prev.template_sas = template_sas;
+        let mut old_findings = Vec::new();
+        for (ns, p) in fresh {
+            if let Some(old) = prev.namespaces.insert(ns, p) {
+                old_findings.extend(old.findings);
+            }
+        }
+        if exposure_changed {
+            // Ingresses anywhere depend on which controllers sit behind a public address.
+            // (The dirty namespaces were evaluated with the previous exposure too.)
+            let stale: Vec<String> = prev
+                .namespaces
+                .iter()
+                .filter(|(_, p)| p.has_ingress)
+                .map(|(ns, _)| ns.clone())
+                .collect();
+            let parts = parallel_map(&stale, |ns| {
+                self.evaluate_namespace(ns, &prev.rbac, &prev.facts)
+            });
+            for (ns, p) in stale.into_iter().zip(parts) {
+                prev.namespaces.insert(ns, p);
+            }
+        }
+        let old_paths = std::mem::take(&mut prev.paths);
+        join(&mut prev, &self.meta.info.name);
+        Ok((prev, old_findings, old_paths))
+    }
+}
+
+fn all_findings(s: &State) -> Vec<Finding> {
+    s.cluster_findings
+        .iter()
+        .chain(s.namespaces.values().flat_map(|p| p.findings.iter()))
+        .cloned()
+        .collect()
+}
+
+/// The ServiceAccounts the pod templates of `inv` name that are not objects of `inv` (the
+/// cloud facts list both; the objects are the cluster part's).
+fn template_sas(inv: &Inventory<'_>) -> BTreeSet<(String, String)> {
+    let objects: HashSet<(Option<&str>, &str)> = inv
+        .of_kind("ServiceAccount")
+        .iter()
+        .map(|sa| (sa.effective_namespace(), sa.name.as_str()))
+        .collect();
+    inv.templates()
+        .iter()
+        .map(|t| {
+            (
+                t.owner.effective_namespace().unwrap_or("default"),
+                checks::service_accounts::service_account_name(t.spec),
+            )
+        })
+        .filter(|(ns, sa)| !objects.contains(&(Some(*ns), *sa)))
+        .map(|(ns, sa)| (ns.to_string(), sa.to_string()))
+        .collect()
+}
+
+/// Joins the parts' graphs and finds the attack paths.
+fn join(state: &mut State, cluster: &str) {
+    let mut graph = AttackGraph::default();
+    graph.merge(&state.cluster_graph);
+    for p in state.namespaces.values() {
+        graph.merge(&p.graph);
+    }
+    let neighbours: Vec<&Neighbours> = state.namespaces.values().map(|p| &p.neighbours).collect();
+    graph.join_neighbours(cluster, &neighbours);
+    state.paths = graph.index().attack_paths();
+    state.graph = graph;
+}
+
+/// What changed between two sets of findings and paths.
+fn diff(
+    old: &[Finding],
+    new: &[&Finding],
+    old_paths: &[AttackPath],
+    new_paths: &[AttackPath],
+) -> Delta {
+    let old_keys: HashSet<String> = old.iter().map(finding_key).collect();
+    let new_keys: HashSet<String> = new.iter().map(|f| finding_key(f)).collect();
+    let old_ids: HashSet<&str> = old_paths.iter().map(|p| p.id.as_str()).collect();
+    let new_ids: HashSet<&str> = new_paths.iter().map(|p| p.id.as_str()).collect();
+    Delta {
+        added_findings: new
+            .iter()
+            .filter(|f| !old_keys.contains(&finding_key(f)))
+            .map(|f| (*f).clone())
+            .collect(),
+        resolved_findings: old
+            .iter()
+            .filter(|f| !new_keys.contains(&finding_key(f)))
+            .cloned()
+            .collect(),
+        added_paths: new_paths
+            .iter()
+            .filter(|p| !old_ids.contains(p.id.as_str()))
+            .cloned()
+            .collect(),
+        resolved_paths: old_paths
+            .iter()
+            .filter(|p| !new_ids.contains(p.id.as_str()))
+            .cloned()
+            .collect(),
+        ..Default::default()
+    }
+}

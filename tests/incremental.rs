@@ -1,0 +1,399 @@
+//! The incremental evaluator (continuous mode) against a full evaluation of the same objects:
+//! after every batch of random changes — workloads, pods, Services, Ingresses, RBAC,
+//! ServiceAccounts, Secrets, Namespaces — its findings, graph and attack paths must be those of
+//! `kspm scan`, and its deltas must add up to its state.
+
+use kspm_engine::incremental::{Incremental, Key};
+use kspm_engine::object::{Object, Source};
+use kspm_engine::parse::object_from_map;
+use kspm_engine::snapshot::{ClusterSnapshot, Snapshot};
+use kspm_engine::ScanOptions;
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+/// A small deterministic generator (no dependency, same sequence on every run).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+fn key_of(o: &Object) -> Key {
+    (
+        o.kind.clone(),
+        o.namespace.clone().unwrap_or_default(),
+        o.name.clone(),
+    )
+}
+
+fn object(v: Value) -> Object {
+    let Value::Object(map) = v else {
+        panic!("not an object")
+    };
+    object_from_map(
+        map,
+        Source {
+            file: "test".into(),
+            line: None,
+        },
+    )
+    .expect("valid object")
+}
+
+fn load(dir: &Path) -> ClusterSnapshot {
+    let plan = kspm_collectors::files::plan(&[dir.to_path_buf()]);
+    assert_eq!(plan.clusters.len(), 1, "{}", dir.display());
+    kspm_collectors::files::load_source(&plan.clusters[0])
+}
+
+type GraphSets = (
+    BTreeSet<(Option<String>, String, String, bool)>,
+    BTreeSet<(String, String, String, String)>,
+);
+
+fn graph_sets(g: &kspm_engine::graph::AttackGraph) -> GraphSets {
+    let nodes = g
+        .graph
+        .node_weights()
+        .map(|n| {
+            (
+                n.cluster.clone(),
+                n.reference.clone(),
+                format!("{:?}", n.kind),
+                n.entry,
+            )
+        })
+        .collect();
+    let edges = g
+        .graph
+        .raw_edges()
+        .iter()
+        .map(|e| {
+            (
+                g.graph[e.source()].reference.clone(),
+                g.graph[e.target()].reference.clone(),
+                format!("{:?}", e.weight.technique),
+                e.weight.evidence.clone(),
+            )
+        })
+        .collect();
+    (nodes, edges)
+}
+
+fn finding_rows<'a>(findings: impl Iterator<Item = &'a kspm_engine::Finding>) -> Vec<String> {
+    let mut rows: Vec<String> = findings
+        .map(|f| json!([f.check, f.resource, f.message, f.evidence, f.controls]).to_string())
+        .collect();
+    rows.sort();
+    rows
+}
+
+/// Asserts that the incremental state equals a full evaluation of its objects.
+fn assert_equivalent(inc: &Incremental, meta: &ClusterSnapshot, step: &str) {
+    let mut cluster = meta.clone();
+    cluster.objects = inc.objects().cloned().collect();
+    let snapshot = Snapshot {
+        clusters: vec![cluster],
+        errors: Vec::new(),
+        cloud: Vec::new(),
+    };
+    let options = ScanOptions::default();
+    let report = kspm_engine::evaluate_with(&snapshot, &options);
+    let expected = finding_rows(report.findings.iter());
+    let actual = finding_rows(inc.findings().into_iter());
+    if expected != actual {
+        let e: BTreeSet<&String> = expected.iter().collect();
+        let a: BTreeSet<&String> = actual.iter().collect();
+        panic!(
+            "{step}: findings differ\nmissing: {:#?}\nextra: {:#?}",
+            e.difference(&a).take(5).collect::<Vec<_>>(),
+            a.difference(&e).take(5).collect::<Vec<_>>()
+        );
+    }
+    let (graph, _) = kspm_engine::report::fleet_graph(&snapshot, &options);
+    let (en, ee) = graph_sets(&graph);
+    let (an, ae) = graph_sets(inc.graph().expect("evaluated"));
+    assert!(
+        en == an,
+        "{step}: graph nodes differ\nmissing: {:#?}\nextra: {:#?}",
+        en.difference(&an).take(5).collect::<Vec<_>>(),
+        an.difference(&en).take(5).collect::<Vec<_>>()
+    );
+    assert!(
+        ee == ae,
+        "{step}: graph edges differ\nmissing: {:#?}\nextra: {:#?}",
+        ee.difference(&ae).take(5).collect::<Vec<_>>(),
+        ae.difference(&ee).take(5).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        report.summary.attack_paths,
+        inc.paths().len(),
+        "{step}: number of attack paths"
+    );
+    // Equal graphs give equal paths up to the route taken between equally short ones: compare
+    // what identifies and ranks them.
+    let rank = |p: &kspm_engine::report::AttackPath| {
+        format!("{} {:.3} {:?} {}", p.id, p.score, p.severity, p.nodes.len())
+    };
+    let expected: BTreeSet<String> = report.attack_paths.iter().map(rank).collect();
+    let actual: BTreeSet<String> = inc
+        .paths()
+        .iter()
+        .take(report.attack_paths.len())
+        .map(rank)
+        .collect();
+    if report.summary.attack_paths <= report.attack_paths.len() {
+        assert_eq!(expected, actual, "{step}: attack paths");
+    }
+}
+
+/// One random change to the cluster's objects.
+fn mutate(rng: &mut Rng, objects: &[Object], n: usize) -> (Key, Option<Object>) {
+    let namespaced: Vec<&Object> = objects
+        .iter()
+        .filter(|o| o.effective_namespace().is_some())
+        .collect();
+    let pick = |rng: &mut Rng, kind: &str| -> Option<Object> {
+        let of: Vec<&&Object> = namespaced.iter().filter(|o| o.kind == kind).collect();
+        (!of.is_empty()).then(|| (*of[rng.below(of.len())]).clone())
+    };
+    let namespaces: Vec<String> = objects
+        .iter()
+        .filter_map(|o| o.effective_namespace().map(str::to_string))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let ns = namespaces[rng.below(namespaces.len())].clone();
+    let labels = |rng: &mut Rng| -> Value {
+        let apps: Vec<&Object> = namespaced
+            .iter()
+            .copied()
+            .filter(|o| o.kind == "Deployment" && o.effective_namespace() == Some(ns.as_str()))
+            .collect();
+        match apps.get(rng.below(apps.len().max(1))) {
+            Some(d) => d
+                .body
+                .pointer("/spec/template/metadata/labels")
+                .cloned()
+                .unwrap_or(json!({"app": "x"})),
+            None => json!({"app": "x"}),
+        }
+    };
+    match rng.below(14) {
+        // A bare pod: privileged, host paths, an ingress controller image, another SA.
+        0 | 1 => {
+            let sa = ["default", "deployer", "builder"][rng.below(3)];
+            let image = ["nginx:1", "registry.k8s.io/ingress-nginx/controller:v1.9"][rng.below(2)];
+            let pod = json!({"apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": format!("probe-{n}"), "namespace": ns, "labels": labels(rng)},
+                "spec": {"serviceAccountName": sa, "nodeName": format!("node-{}", rng.below(3)),
+                    "hostPID": rng.below(2) == 0,
+                    "volumes": [{"name": "h", "hostPath": {"path": "/var/run/docker.sock"}}],
+                    "containers": [{"name": "c", "image": image,
+                        "volumeMounts": [{"name": "h", "mountPath": "/s"}],
+                        "securityContext": {"privileged": rng.below(2) == 0}}]}});
+            let o = object(pod);
+            (key_of(&o), Some(o))
+        }
+        // Edit a Deployment's template.
+        2 | 3 => match pick(rng, "Deployment") {
+            Some(mut d) => {
+                let spec = d.body.pointer_mut("/spec/template/spec").expect("template");
+                match rng.below(3) {
+                    0 => spec["hostNetwork"] = json!(true),
+                    1 => spec["serviceAccountName"] = json!("deployer"),
+                    _ => spec["containers"][0]["securityContext"] = json!({"privileged": true}),
+                }
+                let o = object(d.body.clone());
+                (key_of(&o), Some(o))
+            }
+            None => mutate(rng, objects, n + 1),
+        },
+        // Delete a namespaced object of any kind.
+        4 | 5 => {
+            let o = namespaced[rng.below(namespaced.len())];
+            (key_of(o), None)
+        }
+        // An internet-facing load balancer.
+        6 => {
+            let svc = json!({"apiVersion": "v1", "kind": "Service",
+                "metadata": {"name": format!("lb-{n}"), "namespace": ns},
+                "spec": {"type": "LoadBalancer", "selector": labels(rng), "ports": [{"port": 80}]},
+                "status": {"loadBalancer": {"ingress": [{"hostname": format!("lb-{n}.elb.amazonaws.com")}]}}});
+            let o = object(svc);
+            (key_of(&o), Some(o))
+        }
+        // An Ingress served by the nginx class.
+        7 => {
+            let svcs: Vec<&Object> = namespaced
+                .iter()
+                .copied()
+                .filter(|o| o.kind == "Service" && o.effective_namespace() == Some(ns.as_str()))
+                .collect();
+            let backend = svcs
+                .get(rng.below(svcs.len().max(1)))
+                .map_or("web".to_string(), |s| s.name.clone());
+            let ing = json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+                "metadata": {"name": format!("ing-{n}"), "namespace": ns},
+                "spec": {"ingressClassName": "nginx", "rules": [{"http": {"paths": [{"path": "/",
+                    "pathType": "Prefix", "backend": {"service": {"name": backend, "port": {"number": 80}}}}]}}]}});
+            let o = object(ing);
+            (key_of(&o), Some(o))
+        }
+        // A RoleBinding granting secrets or pods/exec to a ServiceAccount of another namespace.
+        8 => {
+            let other = &namespaces[rng.below(namespaces.len())];
+            let role = ["edit", "admin", "view", "cluster-admin"][rng.below(4)];
+            let rb = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+                "metadata": {"name": format!("rb-{n}"), "namespace": ns},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                    "name": role},
+                "subjects": [{"kind": "ServiceAccount", "name": "default", "namespace": other}]});
+            let o = object(rb);
+            (key_of(&o), Some(o))
+        }
+        // A ServiceAccount and a token Secret for it.
+        9 => {
+            let sa = json!({"apiVersion": "v1", "kind": "ServiceAccount",
+                "metadata": {"name": format!("sa-{n}"), "namespace": ns},
+                "automountServiceAccountToken": rng.below(2) == 0});
+            let o = object(sa);
+            (key_of(&o), Some(o))
+        }
+        10 => {
+            let secret = json!({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/service-account-token",
+                "metadata": {"name": format!("tok-{n}"), "namespace": ns,
+                    "annotations": {"kubernetes.io/service-account.name": "default"}}});
+            let o = object(secret);
+            (key_of(&o), Some(o))
+        }
+        // A new namespace, or a Namespace's Pod Security labels.
+        11 => {
+            let new = rng.below(2) == 0;
+            let name = if new { format!("ns-{n}") } else { ns.clone() };
+            let level = ["privileged", "baseline", "restricted"][rng.below(3)];
+            let o = object(json!({"apiVersion": "v1", "kind": "Namespace",
+                "metadata": {"name": name, "labels": {"pod-security.kubernetes.io/enforce": level}}}));
+            (key_of(&o), Some(o))
+        }
+        // A NetworkPolicy or a ConfigMap.
+        12 => {
+            let o = object(
+                json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                "metadata": {"name": format!("np-{n}"), "namespace": ns},
+                "spec": {"podSelector": {}, "policyTypes": ["Ingress"]}}),
+            );
+            (key_of(&o), Some(o))
+        }
+        // Change a Service's selector or type.
+        _ => match pick(rng, "Service") {
+            Some(mut s) => {
+                let ty = ["NodePort", "ClusterIP", "LoadBalancer"][rng.below(3)];
+                s.body["spec"]["type"] = json!(ty);
+                s.body["spec"]["selector"] = labels(rng);
+                let o = object(s.body.clone());
+                (key_of(&o), Some(o))
+            }
+            None => mutate(rng, objects, n + 1),
+        },
+    }
+}
+
+fn run(meta: ClusterSnapshot, seed: u64, batches: usize) {
+    let options = ScanOptions::default();
+    let mut inc = Incremental::new(meta.clone(), options);
+    let mut meta = meta;
+    meta.objects.clear();
+    let first = inc.apply(Vec::new());
+    assert!(first.whole_cluster);
+    assert_equivalent(&inc, &meta, "initial");
+    // The deltas add up: the findings known from them equal the state.
+    let mut known: BTreeMap<String, usize> = BTreeMap::new();
+    for f in &first.added_findings {
+        *known.entry(kspm_engine::drift::finding_key(f)).or_default() += 1;
+    }
+    let mut paths: BTreeSet<String> = first.added_paths.iter().map(|p| p.id.clone()).collect();
+    let mut rng = Rng(seed);
+    let mut partial = 0;
+    for b in 0..batches {
+        let objects: Vec<Object> = inc.objects().cloned().collect();
+        let size = if rng.below(3) == 0 {
+            2 + rng.below(2)
+        } else {
+            1
+        };
+        let changes: Vec<(Key, Option<Object>)> = (0..size)
+            .map(|i| mutate(&mut rng, &objects, b * 10 + i))
+            .collect();
+        let what: Vec<String> = changes
+            .iter()
+            .map(|(k, o)| format!("{}{:?}", if o.is_some() { "+" } else { "-" }, k))
+            .collect();
+        let delta = inc.apply(changes);
+        partial += usize::from(!delta.whole_cluster);
+        let step = format!(
+            "batch {b} {what:?} (whole cluster: {})",
+            delta.whole_cluster
+        );
+        assert_equivalent(&inc, &meta, &step);
+        for f in &delta.resolved_findings {
+            known.remove(&kspm_engine::drift::finding_key(f));
+        }
+        for f in &delta.added_findings {
+            *known.entry(kspm_engine::drift::finding_key(f)).or_default() += 1;
+        }
+        let state: BTreeSet<String> = inc
+            .findings()
+            .into_iter()
+            .map(kspm_engine::drift::finding_key)
+            .collect();
+        assert_eq!(
+            known.keys().cloned().collect::<BTreeSet<_>>(),
+            state,
+            "{step}: deltas do not add up to the findings"
+        );
+        for p in &delta.resolved_paths {
+            paths.remove(&p.id);
+        }
+        paths.extend(delta.added_paths.iter().map(|p| p.id.clone()));
+        let now: BTreeSet<String> = inc.paths().iter().map(|p| p.id.clone()).collect();
+        assert_eq!(paths, now, "{step}: path deltas do not add up");
+    }
+    assert!(
+        partial * 4 >= batches,
+        "only {partial} of {batches} batches were evaluated namespace by namespace"
+    );
+}
+
+#[test]
+fn incremental_equals_full_evaluation_on_the_demo_clusters() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/demo-fleet");
+    for (i, name) in [
+        "eks-prod-us-east-1",
+        "gke-staging-eu",
+        "aks-payments-westeurope",
+    ]
+    .iter()
+    .enumerate()
+    {
+        run(load(&root.join(name)), 7 + i as u64, 40);
+    }
+}
+
+#[test]
+fn incremental_equals_full_evaluation_on_a_generated_cluster() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    kspm_fleetgen::generate(tmp.path(), kspm_fleetgen::Shape::realistic(1, 300, true), 5)
+        .expect("generate");
+    run(load(&tmp.path().join("cluster-00")), 99, 60);
+}
