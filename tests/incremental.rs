@@ -140,10 +140,17 @@ fn assert_equivalent(inc: &Incremental, meta: &ClusterSnapshot, step: &str) {
         inc.paths().len(),
         "{step}: number of attack paths"
     );
-    // Equal graphs give equal paths up to the route taken between equally short ones: compare
-    // what identifies and ranks them.
+    // Equal graphs give equal paths: the search does not depend on the order of insertion.
     let rank = |p: &kspm_engine::report::AttackPath| {
-        format!("{} {:.3} {:?} {}", p.id, p.score, p.severity, p.nodes.len())
+        let steps: Vec<String> = p
+            .steps
+            .iter()
+            .map(|s| serde_json::to_string(s).unwrap_or_default())
+            .collect();
+        format!(
+            "{} {:.3} {:?} {:?} {steps:?}",
+            p.id, p.score, p.severity, p.nodes
+        )
     };
     let expected: BTreeSet<String> = report.attack_paths.iter().map(rank).collect();
     let actual: BTreeSet<String> = inc
@@ -189,16 +196,26 @@ fn mutate(rng: &mut Rng, objects: &[Object], n: usize) -> (Key, Option<Object>) 
             None => json!({"app": "x"}),
         }
     };
-    match rng.below(14) {
+    match rng.below(15) {
         // A bare pod: privileged, host paths, an ingress controller image, another SA.
         0 | 1 => {
             let sa = ["default", "deployer", "builder"][rng.below(3)];
             let image = ["nginx:1", "registry.k8s.io/ingress-nginx/controller:v1.9"][rng.below(2)];
+            let host = ["/var/run/docker.sock", "/var/lib/kubelet/pods", "/etc"][rng.below(3)];
+            // Sometimes a pod of an existing ReplicaSet (evaluated on its owner).
+            let owner = pick(rng, "ReplicaSet")
+                .filter(|r| r.effective_namespace() == Some(ns.as_str()))
+                .map(|r| {
+                    json!([{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": r.name,
+                    "uid": r.uid, "controller": true}])
+                })
+                .unwrap_or(json!([]));
             let pod = json!({"apiVersion": "v1", "kind": "Pod",
-                "metadata": {"name": format!("probe-{n}"), "namespace": ns, "labels": labels(rng)},
+                "metadata": {"name": format!("probe-{n}"), "namespace": ns, "labels": labels(rng),
+                    "ownerReferences": owner},
                 "spec": {"serviceAccountName": sa, "nodeName": format!("node-{}", rng.below(3)),
                     "hostPID": rng.below(2) == 0,
-                    "volumes": [{"name": "h", "hostPath": {"path": "/var/run/docker.sock"}}],
+                    "volumes": [{"name": "h", "hostPath": {"path": host}}],
                     "containers": [{"name": "c", "image": image,
                         "volumeMounts": [{"name": "h", "mountPath": "/s"}],
                         "securityContext": {"privileged": rng.below(2) == 0}}]}});
@@ -271,7 +288,12 @@ fn mutate(rng: &mut Rng, objects: &[Object], n: usize) -> (Key, Option<Object>) 
             (key_of(&o), Some(o))
         }
         10 => {
-            let secret = json!({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/service-account-token",
+            let ty = [
+                "kubernetes.io/service-account-token",
+                "Opaque",
+                "helm.sh/release.v1",
+            ][rng.below(3)];
+            let secret = json!({"apiVersion": "v1", "kind": "Secret", "type": ty,
                 "metadata": {"name": format!("tok-{n}"), "namespace": ns,
                     "annotations": {"kubernetes.io/service-account.name": "default"}}});
             let o = object(secret);
@@ -286,14 +308,38 @@ fn mutate(rng: &mut Rng, objects: &[Object], n: usize) -> (Key, Option<Object>) 
                 "metadata": {"name": name, "labels": {"pod-security.kubernetes.io/enforce": level}}}));
             (key_of(&o), Some(o))
         }
-        // A NetworkPolicy or a ConfigMap.
+        // A NetworkPolicy, a ConfigMap or an EndpointSlice.
         12 => {
-            let o = object(
-                json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-                "metadata": {"name": format!("np-{n}"), "namespace": ns},
-                "spec": {"podSelector": {}, "policyTypes": ["Ingress"]}}),
-            );
+            let o = match rng.below(3) {
+                0 => object(
+                    json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                    "metadata": {"name": format!("np-{n}"), "namespace": ns},
+                    "spec": {"podSelector": {}, "policyTypes": ["Ingress"]}}),
+                ),
+                1 => object(json!({"apiVersion": "v1", "kind": "ConfigMap",
+                    "metadata": {"name": format!("cm-{n}"), "namespace": ns},
+                    "data": {"AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}})),
+                _ => {
+                    let svc = pick(rng, "Service").map_or("web".to_string(), |s| s.name);
+                    let ready = rng.below(2) == 0;
+                    object(
+                        json!({"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+                        "metadata": {"name": format!("es-{n}"), "namespace": ns,
+                            "labels": {"kubernetes.io/service-name": svc}},
+                        "addressType": "IPv4",
+                        "endpoints": [{"addresses": ["10.0.0.1"], "conditions": {"ready": ready}}]}),
+                    )
+                }
+            };
             (key_of(&o), Some(o))
+        }
+        // Nodes come and go (node pools without listed nodes leave workloads their roles).
+        13 => {
+            let nodes: Vec<&Object> = objects.iter().filter(|o| o.kind == "Node").collect();
+            match nodes.get(rng.below(nodes.len().max(1))) {
+                Some(node) => (key_of(node), None),
+                None => mutate(rng, objects, n + 1),
+            }
         }
         // Change a Service's selector or type.
         _ => match pick(rng, "Service") {
@@ -378,6 +424,9 @@ fn run(meta: ClusterSnapshot, seed: u64, batches: usize) {
 #[test]
 fn incremental_equals_full_evaluation_on_the_demo_clusters() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/demo-fleet");
+    let plan = kspm_collectors::files::plan(std::slice::from_ref(&root));
+    let (cloud, errors) = kspm_collectors::files::load_fleet_cloud(&plan);
+    assert!(errors.is_empty() && !cloud.is_empty(), "{errors:?}");
     for (i, name) in [
         "eks-prod-us-east-1",
         "gke-staging-eu",
@@ -386,7 +435,11 @@ fn incremental_equals_full_evaluation_on_the_demo_clusters() {
     .iter()
     .enumerate()
     {
-        run(load(&root.join(name)), 7 + i as u64, 40);
+        // The fleet's IAM documents join the cluster's, so the cloud bridges grant what they
+        // allow.
+        let mut cluster = load(&root.join(name));
+        cluster.objects.extend(cloud.iter().cloned());
+        run(cluster, 7 + i as u64, 60);
     }
 }
 
@@ -395,5 +448,5 @@ fn incremental_equals_full_evaluation_on_a_generated_cluster() {
     let tmp = tempfile::tempdir().expect("tmp");
     kspm_fleetgen::generate(tmp.path(), kspm_fleetgen::Shape::realistic(1, 300, true), 5)
         .expect("generate");
-    run(load(&tmp.path().join("cluster-00")), 99, 60);
+    run(load(&tmp.path().join("cluster-00")), 99, 80);
 }

@@ -335,7 +335,34 @@ pub async fn run(
     let mut first = true;
     loop {
         let changes = if first { 0 } else { batch.len() };
-        let delta = engine.apply(tracker.convert(&name, std::mem::take(&mut batch)));
+        let nodes_changed = batch.iter().any(|c| match c {
+            Change::Replace { resource, .. }
+            | Change::Upsert { resource, .. }
+            | Change::Delete { resource, .. } => resource.stem == "nodes",
+            Change::Synced => false,
+        });
+        let converted = tracker.convert(&name, std::mem::take(&mut batch));
+        if nodes_changed && !first {
+            // The provider shows in the nodes (a cluster watched from zero nodes learns it late).
+            let mut nodes: BTreeMap<String, Value> = engine
+                .objects()
+                .filter(|o| o.kind == "Node")
+                .map(|o| (o.name.clone(), o.body.clone()))
+                .collect();
+            for ((stem, _, node), o) in &converted {
+                if stem == "nodes" {
+                    match o {
+                        Some(o) => nodes.insert(node.clone(), o.body.clone()),
+                        None => nodes.remove(node),
+                    };
+                }
+            }
+            let nodes: Vec<Value> = nodes.into_values().collect();
+            let mut info = engine.info().clone();
+            info.provider = detect_provider(&nodes);
+            engine.set_info(info);
+        }
+        let delta = engine.apply(converted);
         let update = WatchUpdate {
             initial: first,
             added_findings: delta.added_findings,

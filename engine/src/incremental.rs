@@ -3,25 +3,28 @@
 //!
 //! The evaluation of a cluster splits into a *cluster part* and one *namespace part* per
 //! namespace. The cluster part holds what depends on shared objects: the effective RBAC, nodes,
-//! Secrets, ServiceAccounts and every identity bound by RBAC, the cloud bridges, and the checks
-//! on cluster-scoped objects. A namespace part holds what its own objects add, read together
-//! with the cluster-scoped objects and the cluster part's facts ([`ClusterFacts`]): its pod
-//! templates, Services and Ingresses in the graph ([`Part::Namespace`]) and every finding on
-//! its objects and on its Namespace. The union of the parts is the cluster's evaluation (a
-//! test holds it equal to [`crate::evaluate_cluster_result`]).
+//! ServiceAccounts and every identity bound by RBAC, the cloud bridges, and the checks on
+//! cluster-scoped objects. A namespace part holds what its own objects add, read together with
+//! the cluster-scoped objects and the cluster part's facts ([`ClusterFacts`]): its pod
+//! templates, Services, Ingresses and Secrets in the graph ([`Part::Namespace`]) and every
+//! finding on its objects and on its Namespace. The union of the parts is the cluster's
+//! evaluation (a test holds it equal to [`crate::evaluate_cluster_result`]).
 //!
 //! A change to a namespaced object of a kind nothing shared depends on (pods, workloads,
-//! Services, Ingresses, ConfigMaps, NetworkPolicies, ...) re-evaluates that namespace; every
-//! other change (RBAC, ServiceAccounts, Secrets, nodes, Namespaces, cloud documents, a new
-//! namespace) re-evaluates the cluster. Cross-namespace facts that namespaces feed (the
-//! internet-facing load balancers in front of ingress controllers, whether the cluster has
-//! EndpointSlices, the ServiceAccounts pod templates name for the cloud bridges) are gathered
-//! from every namespace part and, when they change, re-evaluate what depends on them.
+//! Services, Ingresses, ConfigMaps, NetworkPolicies, Secrets other than ServiceAccount tokens,
+//! ...) re-evaluates that namespace; every other change (RBAC, ServiceAccounts and their token
+//! Secrets, nodes, Namespaces, cloud documents, a new namespace) re-evaluates the cluster.
+//! Cross-namespace facts that namespaces feed — the internet-facing load balancers in front of
+//! ingress controllers, whether the cluster has EndpointSlices, the pods that share a node with
+//! a container reading the kubelet's pod directories, the ServiceAccounts only pod templates
+//! name (for the cloud bridges) — are gathered from every namespace part and, when they change,
+//! re-evaluate what depends on them.
 
 use crate::checks::{self, Check};
 use crate::drift::finding_key;
+use crate::graph::joined::Joined;
 use crate::graph::paths::AttackPath;
-use crate::graph::{AttackGraph, ClusterFacts, Exposure, Neighbours, Part};
+use crate::graph::{AttackGraph, ClusterFacts, Exposure, Neighbours, NodeKind, Part};
 use crate::inventory::Inventory;
 use crate::object::Object;
 use crate::options::ScanOptions;
@@ -37,8 +40,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 /// as the caller lists it (two resources may serve one kind).
 pub type Key = (String, String, String);
 
-/// Namespaced kinds the cluster part reads: a change to one re-evaluates the cluster.
-const SHARED_KINDS: &[&str] = &["ServiceAccount", "Secret", "Role", "RoleBinding"];
+/// Namespaced kinds the cluster part reads: a change to one re-evaluates the cluster. (Secrets
+/// too when they are ServiceAccount tokens.)
+const SHARED_KINDS: &[&str] = &["ServiceAccount", "Role", "RoleBinding"];
 
 /// What one [`Incremental::apply`] changed.
 #[derive(Debug, Default)]
@@ -66,6 +70,8 @@ struct NamespacePart {
     endpoint_slices: usize,
     has_ingress: bool,
     template_sas: BTreeSet<(String, String)>,
+    /// Fleet-level nodes (cloud principals) the part creates: the cloud bridges read them.
+    principals: BTreeMap<String, NodeKind>,
 }
 
 /// The evaluation state of the whole cluster.
@@ -75,11 +81,14 @@ struct State {
     /// Whether the cluster carries cloud documents (its bridges read template ServiceAccounts).
     cloud: bool,
     template_sas: BTreeSet<(String, String)>,
+    principals: BTreeMap<String, NodeKind>,
     cluster_graph: AttackGraph,
     cluster_findings: Vec<Finding>,
     namespaces: BTreeMap<String, NamespacePart>,
     binding_subjects: HashMap<(String, String), Vec<String>>,
-    graph: AttackGraph,
+    /// The HOST_TRAVERSE_TOKENS edges between namespaces, as a part of `joined`.
+    neighbours: AttackGraph,
+    joined: Joined,
     paths: Vec<AttackPath>,
 }
 
@@ -95,6 +104,8 @@ pub struct Incremental {
     objects: BTreeMap<String, BTreeMap<Key, Object>>,
     /// Where each key's object is.
     placed: HashMap<Key, String>,
+    /// The next apply evaluates the whole cluster.
+    force_whole: bool,
     state: Option<Box<State>>,
 }
 
@@ -106,6 +117,9 @@ fn cluster_scoped_kind(kind: &str) -> bool {
 fn kind_is_shared(o: &Object) -> bool {
     o.effective_namespace().is_none()
         || SHARED_KINDS.contains(&o.kind.as_str())
+        || (o.kind == "Secret"
+            && o.body.get("type").and_then(serde_json::Value::as_str)
+                == Some("kubernetes.io/service-account-token"))
         || (o.kind == "ConfigMap"
             && o.name == "aws-auth"
             && o.namespace.as_deref() == Some("kube-system"))
@@ -113,7 +127,7 @@ fn kind_is_shared(o: &Object) -> bool {
 
 impl Incremental {
     /// An empty cluster: `meta` gives its identity, origin and coverage gaps (its objects, if
-    /// any, are the initial objects, keyed by kind).
+    /// any, are the initial objects, keyed by (kind, namespace or `""`, name)).
     pub fn new(mut meta: ClusterSnapshot, options: ScanOptions) -> Incremental {
         let objects = std::mem::take(&mut meta.objects);
         let mut inc = Incremental {
@@ -137,17 +151,32 @@ impl Incremental {
                 .collect(),
             objects: BTreeMap::new(),
             placed: HashMap::new(),
+            force_whole: false,
             state: None,
         };
         for o in objects {
             let key = (
                 o.kind.clone(),
-                o.namespace.clone().unwrap_or_default(),
+                o.effective_namespace().unwrap_or("").to_string(),
                 o.name.clone(),
             );
             inc.store(key, Some(o));
         }
         inc
+    }
+
+    /// The cluster's identity.
+    pub fn info(&self) -> &crate::snapshot::ClusterInfo {
+        &self.meta.info
+    }
+
+    /// Changes the cluster's identity (e.g. the provider, once nodes tell it): the next
+    /// [`Incremental::apply`] evaluates the whole cluster.
+    pub fn set_info(&mut self, info: crate::snapshot::ClusterInfo) {
+        if info != self.meta.info {
+            self.meta.info = info;
+            self.force_whole = true;
+        }
     }
 
     /// Objects held.
@@ -178,7 +207,7 @@ impl Incremental {
 
     /// The cluster's attack graph.
     pub fn graph(&self) -> Option<&AttackGraph> {
-        self.state.as_ref().map(|s| &s.graph)
+        self.state.as_ref().map(|s| s.joined.graph())
     }
 
     /// The objects, cluster-scoped first, then namespace by namespace.
@@ -223,7 +252,7 @@ impl Incremental {
 
     /// Applies a batch of changes (`None` deletes) and evaluates again what they affect.
     pub fn apply(&mut self, changes: impl IntoIterator<Item = (Key, Option<Object>)>) -> Delta {
-        let mut whole = self.state.is_none();
+        let mut whole = self.state.is_none() || std::mem::take(&mut self.force_whole);
         let mut dirty: BTreeSet<String> = BTreeSet::new();
         for (key, object) in changes {
             let (touched, shared) = self.store(key, object);
@@ -239,6 +268,10 @@ impl Incremental {
                             m.values().any(|o| o.kind == "Namespace" && o.name == *ns)
                         }))
             });
+        }
+        if !whole && dirty.is_empty() {
+            // Nothing held changed (a relist of the same objects, a delete of an unknown key).
+            return Delta::default();
         }
         let prev = self.state.take();
         let mut delta = match prev {
@@ -259,10 +292,10 @@ impl Incremental {
             prev => self.reevaluate(prev),
         };
         if let Some(state) = &self.state {
-            let index = state.graph.index();
+            let index = state.joined.graph().index();
             annotate(
                 &mut delta.added_findings,
-                &state.graph,
+                state.joined.graph(),
                 &index,
                 &state.paths,
                 &state.binding_subjects,
@@ -310,13 +343,19 @@ impl Incremental {
         let own = self.objects.get(ns);
         let count = |kind: &str| own.map_or(0, |m| m.values().filter(|o| o.kind == kind).count());
         NamespacePart {
-            graph,
             neighbours,
             findings,
             exposure: Exposure::of(&inv, facts.has_slices),
             endpoint_slices: count("EndpointSlice"),
             has_ingress: count("Ingress") > 0,
             template_sas: template_sas(&inv),
+            principals: graph
+                .graph
+                .node_weights()
+                .filter(|n| n.cluster.is_none() && n.kind != NodeKind::Internet)
+                .map(|n| (n.reference.clone(), n.kind))
+                .collect(),
+            graph,
         }
     }
 
@@ -329,11 +368,24 @@ impl Incremental {
         let cloud = cloud_facts.is_present();
         let shared =
             Inventory::of_objects(&self.meta, self.objects().filter(|o| kind_is_shared(o)));
+        let names: Vec<&String> = facts.namespaces.iter().collect();
+        let parts = parallel_map(&names, |ns| self.evaluate_namespace(ns, &rbac, &facts));
+        let namespaces: BTreeMap<String, NamespacePart> =
+            names.into_iter().cloned().zip(parts).collect();
+        let principals: BTreeMap<String, NodeKind> = namespaces
+            .values()
+            .flat_map(|p| p.principals.iter().map(|(r, k)| (r.clone(), *k)))
+            .collect();
         let mut cluster_graph = AttackGraph::default();
         cluster_graph.build_part(&self.meta, &shared, &rbac, &facts, Part::Cluster);
-        let mut parts = CloudParts::default();
-        parts.add(cloud_facts);
-        cloud_bridges(&mut cluster_graph, parts, &[]);
+        // The bridges grant cloud principals what their IAM allows, including those only
+        // workloads reach (node roles of pools without listed nodes).
+        for (reference, kind) in &principals {
+            cluster_graph.node(None, reference, *kind);
+        }
+        let mut bridges = CloudParts::default();
+        bridges.add(cloud_facts);
+        cloud_bridges(&mut cluster_graph, bridges, &[]);
         let keep = |o: &Object| o.effective_namespace().is_none() && o.kind != "Namespace";
         let (cluster_findings, _, _) = evaluate_cluster(
             &self.meta,
@@ -343,10 +395,6 @@ impl Incremental {
             &self.options,
             &keep,
         );
-        let names: Vec<&String> = facts.namespaces.iter().collect();
-        let parts = parallel_map(&names, |ns| self.evaluate_namespace(ns, &rbac, &facts));
-        let namespaces: BTreeMap<String, NamespacePart> =
-            names.into_iter().cloned().zip(parts).collect();
         let binding_subjects = rbac
             .bindings
             .iter()
@@ -358,6 +406,7 @@ impl Incremental {
             })
             .collect();
         let mut state = State {
+            principals,
             template_sas: namespaces
                 .values()
                 .flat_map(|p| p.template_sas.iter().cloned())
@@ -369,7 +418,8 @@ impl Incremental {
             cluster_findings,
             namespaces,
             binding_subjects,
-            graph: AttackGraph::default(),
+            neighbours: AttackGraph::default(),
+            joined: Joined::default(),
             paths: Vec::new(),
         };
         join(&mut state, &self.meta.info.name);
@@ -408,7 +458,14 @@ impl Incremental {
             .filter_map(|ns| part(ns))
             .flat_map(|p| p.template_sas.iter().cloned())
             .collect();
-        if prev.cloud && template_sas != prev.template_sas {
+        let principals: BTreeMap<String, NodeKind> = prev
+            .facts
+            .namespaces
+            .iter()
+            .filter_map(|ns| part(ns))
+            .flat_map(|p| p.principals.iter().map(|(r, k)| (r.clone(), *k)))
+            .collect();
+        if prev.cloud && (template_sas != prev.template_sas || principals != prev.principals) {
             return Err(prev);
         }
         let mut exposure = Exposure::default();
@@ -421,10 +478,15 @@ impl Incremental {
         prev.facts.exposure = exposure;
         prev.template_sas = template_sas;
         let mut old_findings = Vec::new();
+        // Take a part out before putting its new version in: an edge whose evidence changed
+        // must not keep the old one.
         for (ns, p) in fresh {
-            if let Some(old) = prev.namespaces.insert(ns, p) {
+            if let Some(old) = prev.namespaces.remove(&ns) {
+                prev.joined.remove(&old.graph);
                 old_findings.extend(old.findings);
             }
+            prev.joined.add(&p.graph);
+            prev.namespaces.insert(ns, p);
         }
         if exposure_changed {
             // Ingresses anywhere depend on which controllers sit behind a public address.
@@ -439,11 +501,15 @@ impl Incremental {
                 self.evaluate_namespace(ns, &prev.rbac, &prev.facts)
             });
             for (ns, p) in stale.into_iter().zip(parts) {
+                if let Some(old) = prev.namespaces.remove(&ns) {
+                    prev.joined.remove(&old.graph);
+                }
+                prev.joined.add(&p.graph);
                 prev.namespaces.insert(ns, p);
             }
         }
         let old_paths = std::mem::take(&mut prev.paths);
-        join(&mut prev, &self.meta.info.name);
+        join_neighbours(&mut prev, &self.meta.info.name);
         Ok((prev, old_findings, old_paths))
     }
 }
@@ -479,15 +545,25 @@ fn template_sas(inv: &Inventory<'_>) -> BTreeSet<(String, String)> {
 
 /// Joins the parts' graphs and finds the attack paths.
 fn join(state: &mut State, cluster: &str) {
-    let mut graph = AttackGraph::default();
-    graph.merge(&state.cluster_graph);
+    let mut joined = Joined::default();
+    joined.add(&state.cluster_graph);
     for p in state.namespaces.values() {
-        graph.merge(&p.graph);
+        joined.add(&p.graph);
     }
-    let neighbours: Vec<&Neighbours> = state.namespaces.values().map(|p| &p.neighbours).collect();
-    graph.join_neighbours(cluster, &neighbours);
-    state.paths = graph.index().attack_paths();
-    state.graph = graph;
+    state.joined = joined;
+    state.neighbours = AttackGraph::default();
+    join_neighbours(state, cluster);
+}
+
+/// Replaces the edges between namespaces' pods on shared nodes and finds the attack paths.
+fn join_neighbours(state: &mut State, cluster: &str) {
+    let parts: Vec<&Neighbours> = state.namespaces.values().map(|p| &p.neighbours).collect();
+    let mut graph = AttackGraph::default();
+    graph.join_neighbours(cluster, &parts);
+    state.joined.remove(&state.neighbours);
+    state.joined.add(&graph);
+    state.neighbours = graph;
+    state.paths = state.joined.graph().index().attack_paths();
 }
 
 /// What changed between two sets of findings and paths.

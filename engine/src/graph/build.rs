@@ -120,11 +120,11 @@ pub struct Neighbours {
 pub enum Part {
     /// Everything, from an inventory of the whole cluster.
     Whole,
-    /// What does not depend on pod templates, Services or Ingresses: namespace hubs, nodes,
-    /// Secrets, and every identity bound by RBAC or present as a ServiceAccount object.
+    /// What does not depend on pod templates, Services, Ingresses or Secrets: namespace hubs,
+    /// nodes, and every identity bound by RBAC or present as a ServiceAccount object.
     Cluster,
-    /// What one namespace's workloads, Services and Ingresses add (from an inventory of that
-    /// namespace and the cluster-scoped objects).
+    /// What one namespace's workloads, Services, Ingresses and Secrets add (from an inventory
+    /// of that namespace and the cluster-scoped objects).
     Namespace,
 }
 
@@ -394,7 +394,8 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
         super::cloud_gcp::node_service_accounts(self.g, self.name, self.inv, &self.placement);
         super::cloud_azure::kubelet_identity(self.g, self.name, self.inv, &self.placement);
         self.services_and_exposure();
-        if cluster_wide {
+        if self.part != Part::Cluster {
+            // Secrets belong to their namespace (ServiceAccount tokens are also cluster facts).
             self.secrets();
         }
         self.identities();

@@ -102,11 +102,15 @@ impl AttackGraph {
     /// and the first edge of a shortest path. Cluster-admin-like sinks are never passed through.
     fn reverse_bfs(&self, targets: &[NodeIndex]) -> Distances {
         let mut next: Vec<Option<(u32, Option<EdgeIndex>)>> = vec![None; self.graph.node_count()];
+        // Likelihood of the chosen way from each node to the target (product over its hops).
+        let mut odds: Vec<f64> = vec![0.0; self.graph.node_count()];
         let mut queue = VecDeque::new();
         for t in targets {
             next[t.index()] = Some((0, None));
+            odds[t.index()] = 1.0;
             queue.push_back(*t);
         }
+        let likelihood = |x: EdgeIndex| self.graph[x].technique.info().likelihood;
         while let Some(n) = queue.pop_front() {
             let d = next[n.index()].map(|x| x.0).unwrap_or(0);
             for e in self.graph.edges_directed(n, Direction::Incoming) {
@@ -114,16 +118,33 @@ impl AttackGraph {
                 if is_terminal(self.graph[src].kind) {
                     continue;
                 }
+                let p = likelihood(e.id()) * odds[n.index()];
                 match next[src.index()] {
                     None => {
                         next[src.index()] = Some((d + 1, Some(e.id())));
+                        odds[src.index()] = p;
                         queue.push_back(src);
                     }
-                    // Among equally short ways, prefer the most likely hop.
+                    // Among equally short ways, prefer the most likely; among equally likely
+                    // ones, the first by next node and technique — whatever order the graph was
+                    // built in.
                     Some((dist, Some(old))) if dist == d + 1 => {
-                        let likelihood = |x: EdgeIndex| self.graph[x].technique.info().likelihood;
-                        if likelihood(e.id()) > likelihood(old) {
+                        let q = odds[src.index()];
+                        let better = if (p - q).abs() > 1e-12 {
+                            p > q
+                        } else {
+                            let key = |x: EdgeIndex| {
+                                let t = self.graph.edge_endpoints(x).map(|(_, t)| t);
+                                (
+                                    t.map(|t| self.graph[t].reference.as_str()),
+                                    self.graph[x].technique.id(),
+                                )
+                            };
+                            key(e.id()) < key(old)
+                        };
+                        if better {
                             next[src.index()] = Some((dist, Some(e.id())));
+                            odds[src.index()] = p;
                         }
                     }
                     _ => {}
