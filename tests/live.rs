@@ -371,6 +371,11 @@ fn watch_reports_changes_and_survives_dropped_connections_and_expired_versions()
             .collect::<Vec<_>>()
     );
     assert!(u.latency < Duration::from_secs(5));
+    assert_eq!(
+        u.namespaces,
+        Some(1),
+        "a pod re-evaluates its namespace only"
+    );
     // Connections drop; a deletion made meanwhile is replayed from the resourceVersion.
     server.close_watches();
     server.emit("pods", "DELETED", intruder("intruder"));

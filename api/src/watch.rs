@@ -108,23 +108,13 @@ impl Inventory {
         c.origin = format!("api://{name}");
         for (stem, set) in &self.by_resource {
             for ((ns, obj), v) in set {
-                let file = format!("api://{name}/{stem}");
-                let converted = match v.clone() {
-                    Value::Object(map) => object_from_map(
-                        map,
-                        Source {
-                            file: file.clone(),
-                            line: None,
-                        },
-                    ),
-                    _ => Err("not a JSON object".to_string()),
-                };
+                let converted = convert(name, stem, v.clone());
                 match converted {
                     Ok(o) => c.objects.push(o),
                     // Nothing is dropped silently: the report says what could not be read.
                     Err(message) => c.errors.push(LoadError {
                         file: format!(
-                            "{file}/{}{obj}",
+                            "api://{name}/{stem}/{}{obj}",
                             if ns.is_empty() {
                                 String::new()
                             } else {
@@ -262,21 +252,24 @@ impl Tracker {
     }
 }
 
-/// The engine's object for a watched one; `None` (and a warning) when it cannot be read.
-fn to_object(cluster: &str, stem: &str, v: Value) -> Option<Object> {
-    let file = format!("api://{cluster}/{stem}");
-    let converted = match v {
+/// The engine's object for a watched one.
+fn convert(cluster: &str, stem: &str, v: Value) -> Result<Object, String> {
+    match v {
         Value::Object(map) => object_from_map(
             map,
             Source {
-                file: file.clone(),
+                file: format!("api://{cluster}/{stem}"),
                 line: None,
             },
         ),
         _ => Err("not a JSON object".to_string()),
-    };
-    converted
-        .map_err(|e| tracing::warn!("{file}: {e}: not evaluated"))
+    }
+}
+
+/// [`convert`], with a warning instead of an error (the object is not evaluated).
+fn to_object(cluster: &str, stem: &str, v: Value) -> Option<Object> {
+    convert(cluster, stem, v)
+        .map_err(|e| tracing::warn!("api://{cluster}/{stem}: {e}: not evaluated"))
         .ok()
 }
 
