@@ -318,8 +318,14 @@ impl Incremental {
         d
     }
 
-    fn namespace_objects<'s>(&'s self, ns: &str) -> impl Iterator<Item = &'s Object> + 's {
-        let cluster_scoped = self.objects.get("").into_iter().flat_map(|m| m.values());
+    fn namespace_objects<'s>(&'s self, ns: &'s str) -> impl Iterator<Item = &'s Object> + 's {
+        // Other Namespaces are left out: the namespace checks would judge them empty.
+        let cluster_scoped = self
+            .objects
+            .get("")
+            .into_iter()
+            .flat_map(|m| m.values())
+            .filter(move |o| o.kind != "Namespace" || o.name == ns);
         let own = self.objects.get(ns).into_iter().flat_map(|m| m.values());
         cluster_scoped.chain(own)
     }

@@ -96,7 +96,8 @@ enum Scope {
 fn permission_hits<'a>(ctx: &Context<'a>, p: &Permission) -> Vec<Hit<'a>> {
     let objects = binding_objects(ctx);
     let mut hits = Vec::new();
-    for b in &ctx.rbac.bindings {
+    // Only bindings of this inventory are reported: skip the rest of the cluster's at once.
+    for b in ctx.rbac.bindings_named(objects.keys().map(String::as_str)) {
         if is_platform_binding(b) || is_admin_equivalent(ctx.rbac, b) {
             continue;
         }
@@ -458,7 +459,8 @@ fn aws_auth<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     }
     let objects = binding_objects(ctx);
     let mut hits = Vec::new();
-    for b in &ctx.rbac.bindings {
+    // Only bindings of this inventory are reported: skip the rest of the cluster's at once.
+    for b in ctx.rbac.bindings_named(objects.keys().map(String::as_str)) {
         if is_platform_binding(b) || is_admin_equivalent(ctx.rbac, b) {
             continue;
         }
@@ -498,7 +500,8 @@ fn aws_auth<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
 fn admin_equivalent<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     let objects = binding_objects(ctx);
     let mut hits = Vec::new();
-    for b in &ctx.rbac.bindings {
+    // Only bindings of this inventory are reported: skip the rest of the cluster's at once.
+    for b in ctx.rbac.bindings_named(objects.keys().map(String::as_str)) {
         let refs_cluster_admin = b.role_ref == "ClusterRole:cluster-admin";
         if !(refs_cluster_admin || is_admin_equivalent(ctx.rbac, b)) || b.managed {
             continue;
@@ -631,7 +634,8 @@ fn subject_binding_hits<'a>(
 ) -> Vec<Hit<'a>> {
     let objects = binding_objects(ctx);
     let mut hits = Vec::new();
-    for b in &ctx.rbac.bindings {
+    // Only bindings of this inventory are reported: skip the rest of the cluster's at once.
+    for b in ctx.rbac.bindings_named(objects.keys().map(String::as_str)) {
         if is_platform_binding(b) {
             continue;
         }

@@ -204,6 +204,8 @@ pub struct Rbac {
     /// subjects are indexed under their user name `system:serviceaccount:ns:name`).
     by_user: HashMap<String, Vec<usize>>,
     by_group: HashMap<String, Vec<usize>>,
+    /// Binding indices by the binding's node reference.
+    by_ref: HashMap<String, Vec<usize>>,
 }
 
 fn str_list(v: Option<&Value>) -> Vec<String> {
@@ -432,13 +434,33 @@ impl Rbac {
                 }
             }
         }
+        let mut by_ref: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, b) in bindings.iter().enumerate() {
+            by_ref.entry(b.node_ref.clone()).or_default().push(i);
+        }
         Rbac {
             roles,
             bindings,
             minor_version,
             by_user,
             by_group,
+            by_ref,
         }
+    }
+
+    /// The bindings with one of the node references `refs`, in binding order (cheap when
+    /// `refs` are few: a namespace's bindings out of a whole cluster's).
+    pub fn bindings_named<'r>(
+        &'r self,
+        refs: impl IntoIterator<Item = &'r str>,
+    ) -> Vec<&'r BindingDef> {
+        let mut idx: Vec<usize> = refs
+            .into_iter()
+            .flat_map(|r| self.by_ref.get(r).into_iter().flatten().copied())
+            .collect();
+        idx.sort_unstable();
+        idx.dedup();
+        idx.into_iter().map(|i| &self.bindings[i]).collect()
     }
 
     /// Whether a binding's scope covers the request.
