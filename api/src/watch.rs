@@ -58,39 +58,32 @@ struct Inventory {
 
 impl Inventory {
     fn apply(&mut self, change: Change) -> Instant {
+        let at = arrival(&change);
         match change {
             Change::Replace {
-                resource,
-                items,
-                at,
+                resource, items, ..
             } => {
                 let set = items.into_iter().map(|v| (object_key(&v), v)).collect();
                 self.by_resource.insert(resource.stem.clone(), set);
-                at
             }
             Change::Upsert {
-                resource,
-                object,
-                at,
+                resource, object, ..
             } => {
                 self.by_resource
                     .entry(resource.stem.clone())
                     .or_default()
                     .insert(object_key(&object), object);
-                at
             }
             Change::Delete {
-                resource,
-                object,
-                at,
+                resource, object, ..
             } => {
                 if let Some(set) = self.by_resource.get_mut(&resource.stem) {
                     set.remove(&object_key(&object));
                 }
-                at
             }
-            Change::Synced => Instant::now(),
+            Change::Synced => {}
         }
+        at
     }
 
     fn snapshot(&self, name: &str) -> ClusterSnapshot {
@@ -273,6 +266,7 @@ fn to_object(cluster: &str, stem: &str, v: Value) -> Option<Object> {
         .ok()
 }
 
+/// When a change arrived (`Synced` carries no time: now).
 fn arrival(c: &Change) -> Instant {
     match c {
         Change::Replace { at, .. } | Change::Upsert { at, .. } | Change::Delete { at, .. } => *at,

@@ -30,8 +30,8 @@ use crate::object::Object;
 use crate::options::ScanOptions;
 use crate::rbac::Rbac;
 use crate::report::{
-    annotate, cloud_bridges, cluster_rbac, evaluate_cluster, parallel_map, CloudParts,
-    ClusterCloud, Finding,
+    annotate, binding_subjects, cloud_bridges, cluster_rbac, evaluate_cluster, parallel_map,
+    CloudParts, ClusterCloud, Finding,
 };
 use crate::snapshot::ClusterSnapshot;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -191,13 +191,9 @@ impl Incremental {
 
     /// Every current finding.
     pub fn findings(&self) -> Vec<&Finding> {
-        let Some(s) = &self.state else {
-            return Vec::new();
-        };
-        s.cluster_findings
-            .iter()
-            .chain(s.namespaces.values().flat_map(|p| p.findings.iter()))
-            .collect()
+        self.state
+            .as_deref()
+            .map_or(Vec::new(), |s| s.findings().collect())
     }
 
     /// Every current attack path, highest score first.
@@ -307,11 +303,13 @@ impl Incremental {
     /// Evaluates the whole cluster and compares with `prev`.
     fn reevaluate(&mut self, prev: Option<Box<State>>) -> Delta {
         let state = Box::new(self.rebuild());
-        let old: Vec<Finding> = prev.as_deref().map(all_findings).unwrap_or_default();
-        let new = all_findings(&state);
+        let old: Vec<Finding> = prev
+            .as_deref()
+            .map(|p| p.findings().cloned().collect())
+            .unwrap_or_default();
         let old_paths = prev.map(|p| p.paths).unwrap_or_default();
-        let new_refs: Vec<&Finding> = new.iter().collect();
-        let mut d = diff(&old, &new_refs, &old_paths, &state.paths);
+        let new: Vec<&Finding> = state.findings().collect();
+        let mut d = diff(&old, &new, &old_paths, &state.paths);
         d.whole_cluster = true;
         d.namespaces = state.namespaces.len();
         self.state = Some(state);
@@ -378,15 +376,13 @@ impl Incremental {
         let parts = parallel_map(&names, |ns| self.evaluate_namespace(ns, &rbac, &facts));
         let namespaces: BTreeMap<String, NamespacePart> =
             names.into_iter().cloned().zip(parts).collect();
-        let principals: BTreeMap<String, NodeKind> = namespaces
-            .values()
-            .flat_map(|p| p.principals.iter().map(|(r, k)| (r.clone(), *k)))
-            .collect();
+        // (Exposure and EndpointSlices came from the whole inventory, into `facts`.)
+        let gathered = Gathered::of(namespaces.values());
         let mut cluster_graph = AttackGraph::default();
         cluster_graph.build_part(&self.meta, &shared, &rbac, &facts, Part::Cluster);
         // The bridges grant cloud principals what their IAM allows, including those only
         // workloads reach (node roles of pools without listed nodes).
-        for (reference, kind) in &principals {
+        for (reference, kind) in &gathered.principals {
             cluster_graph.node(None, reference, *kind);
         }
         let mut bridges = CloudParts::default();
@@ -401,22 +397,10 @@ impl Incremental {
             &self.options,
             &keep,
         );
-        let binding_subjects = rbac
-            .bindings
-            .iter()
-            .map(|b| {
-                (
-                    (self.meta.info.name.clone(), b.node_ref.clone()),
-                    b.subjects.iter().map(|s| s.node_ref()).collect(),
-                )
-            })
-            .collect();
+        let binding_subjects = binding_subjects(&self.meta.info.name, &rbac).collect();
         let mut state = State {
-            principals,
-            template_sas: namespaces
-                .values()
-                .flat_map(|p| p.template_sas.iter().cloned())
-                .collect(),
+            principals: gathered.principals,
+            template_sas: gathered.template_sas,
             rbac,
             facts,
             cloud,
@@ -446,53 +430,26 @@ impl Incremental {
             self.evaluate_namespace(ns, &prev.rbac, &prev.facts)
         });
         let fresh: BTreeMap<String, NamespacePart> = fresh.into_iter().zip(fresh_parts).collect();
-        let part = |ns: &str| fresh.get(ns).or_else(|| prev.namespaces.get(ns));
-        let slices: usize = prev
-            .facts
-            .namespaces
-            .iter()
-            .filter_map(|ns| part(ns))
-            .map(|p| p.endpoint_slices)
-            .sum();
-        if (slices > 0) != prev.facts.has_slices {
+        let g = Gathered::of(
+            prev.facts
+                .namespaces
+                .iter()
+                .filter_map(|ns| fresh.get(ns).or_else(|| prev.namespaces.get(ns))),
+        );
+        if (g.endpoint_slices > 0) != prev.facts.has_slices
+            || (prev.cloud
+                && (g.template_sas != prev.template_sas || g.principals != prev.principals))
+        {
             return Err(prev);
         }
-        let template_sas: BTreeSet<(String, String)> = prev
-            .facts
-            .namespaces
-            .iter()
-            .filter_map(|ns| part(ns))
-            .flat_map(|p| p.template_sas.iter().cloned())
-            .collect();
-        let principals: BTreeMap<String, NodeKind> = prev
-            .facts
-            .namespaces
-            .iter()
-            .filter_map(|ns| part(ns))
-            .flat_map(|p| p.principals.iter().map(|(r, k)| (r.clone(), *k)))
-            .collect();
-        if prev.cloud && (template_sas != prev.template_sas || principals != prev.principals) {
-            return Err(prev);
-        }
-        let mut exposure = Exposure::default();
-        for ns in &prev.facts.namespaces {
-            if let Some(p) = part(ns) {
-                exposure.merge(&p.exposure);
-            }
-        }
-        let exposure_changed = exposure != prev.facts.exposure;
-        prev.facts.exposure = exposure;
-        prev.template_sas = template_sas;
+        let exposure_changed = g.exposure != prev.facts.exposure;
+        prev.facts.exposure = g.exposure;
+        prev.template_sas = g.template_sas;
         let mut old_findings = Vec::new();
-        // Take a part out before putting its new version in: an edge whose evidence changed
-        // must not keep the old one.
         for (ns, p) in fresh {
-            if let Some(old) = prev.namespaces.remove(&ns) {
-                prev.joined.remove(&old.graph);
+            if let Some(old) = prev.replace(ns, p) {
                 old_findings.extend(old.findings);
             }
-            prev.joined.add(&p.graph);
-            prev.namespaces.insert(ns, p);
         }
         if exposure_changed {
             // Ingresses anywhere depend on which controllers sit behind a public address.
@@ -507,11 +464,7 @@ impl Incremental {
                 self.evaluate_namespace(ns, &prev.rbac, &prev.facts)
             });
             for (ns, p) in stale.into_iter().zip(parts) {
-                if let Some(old) = prev.namespaces.remove(&ns) {
-                    prev.joined.remove(&old.graph);
-                }
-                prev.joined.add(&p.graph);
-                prev.namespaces.insert(ns, p);
+                prev.replace(ns, p);
             }
         }
         let old_paths = std::mem::take(&mut prev.paths);
@@ -520,12 +473,48 @@ impl Incremental {
     }
 }
 
-fn all_findings(s: &State) -> Vec<Finding> {
-    s.cluster_findings
-        .iter()
-        .chain(s.namespaces.values().flat_map(|p| p.findings.iter()))
-        .cloned()
-        .collect()
+impl State {
+    /// Every finding: the cluster part's, then each namespace's.
+    fn findings(&self) -> impl Iterator<Item = &Finding> {
+        self.cluster_findings
+            .iter()
+            .chain(self.namespaces.values().flat_map(|p| p.findings.iter()))
+    }
+
+    /// Puts a namespace's new part in place of its old one, in the joined graph too (the old
+    /// part leaves first: an edge whose evidence changed must not keep the old one).
+    fn replace(&mut self, ns: String, part: NamespacePart) -> Option<NamespacePart> {
+        let old = self.namespaces.remove(&ns);
+        if let Some(old) = &old {
+            self.joined.remove(&old.graph);
+        }
+        self.joined.add(&part.graph);
+        self.namespaces.insert(ns, part);
+        old
+    }
+}
+
+/// What the namespace parts feed the rest of the cluster.
+#[derive(Default)]
+struct Gathered {
+    endpoint_slices: usize,
+    exposure: Exposure,
+    template_sas: BTreeSet<(String, String)>,
+    principals: BTreeMap<String, NodeKind>,
+}
+
+impl Gathered {
+    fn of<'p>(parts: impl IntoIterator<Item = &'p NamespacePart>) -> Gathered {
+        let mut g = Gathered::default();
+        for p in parts {
+            g.endpoint_slices += p.endpoint_slices;
+            g.exposure.merge(&p.exposure);
+            g.template_sas.extend(p.template_sas.iter().cloned());
+            g.principals
+                .extend(p.principals.iter().map(|(r, k)| (r.clone(), *k)));
+        }
+        g
+    }
 }
 
 /// The ServiceAccounts the pod templates of `inv` name that are not objects of `inv` (the
@@ -538,12 +527,7 @@ fn template_sas(inv: &Inventory<'_>) -> BTreeSet<(String, String)> {
         .collect();
     inv.templates()
         .iter()
-        .map(|t| {
-            (
-                t.owner.effective_namespace().unwrap_or("default"),
-                checks::service_accounts::service_account_name(t.spec),
-            )
-        })
+        .map(|t| t.service_account())
         .filter(|(ns, sa)| !objects.contains(&(Some(*ns), *sa)))
         .map(|(ns, sa)| (ns.to_string(), sa.to_string()))
         .collect()
@@ -579,20 +563,22 @@ fn diff(
     old_paths: &[AttackPath],
     new_paths: &[AttackPath],
 ) -> Delta {
-    let old_keys: HashSet<String> = old.iter().map(finding_key).collect();
-    let new_keys: HashSet<String> = new.iter().map(|f| finding_key(f)).collect();
+    let old_keyed: Vec<(String, &Finding)> = old.iter().map(|f| (finding_key(f), f)).collect();
+    let new_keyed: Vec<(String, &Finding)> = new.iter().map(|f| (finding_key(f), *f)).collect();
+    let old_keys: HashSet<&str> = old_keyed.iter().map(|(k, _)| k.as_str()).collect();
+    let new_keys: HashSet<&str> = new_keyed.iter().map(|(k, _)| k.as_str()).collect();
     let old_ids: HashSet<&str> = old_paths.iter().map(|p| p.id.as_str()).collect();
     let new_ids: HashSet<&str> = new_paths.iter().map(|p| p.id.as_str()).collect();
     Delta {
-        added_findings: new
+        added_findings: new_keyed
             .iter()
-            .filter(|f| !old_keys.contains(&finding_key(f)))
-            .map(|f| (*f).clone())
+            .filter(|(k, _)| !old_keys.contains(k.as_str()))
+            .map(|(_, f)| (*f).clone())
             .collect(),
-        resolved_findings: old
+        resolved_findings: old_keyed
             .iter()
-            .filter(|f| !new_keys.contains(&finding_key(f)))
-            .cloned()
+            .filter(|(k, _)| !new_keys.contains(k.as_str()))
+            .map(|(_, f)| (*f).clone())
             .collect(),
         added_paths: new_paths
             .iter()

@@ -133,6 +133,14 @@ impl<'a> PodTemplate<'a> {
         }
     }
 
+    /// The ServiceAccount its pods run as: (namespace, name).
+    pub fn service_account(&self) -> (&'a str, &'a str) {
+        (
+            self.owner.effective_namespace().unwrap_or("default"),
+            crate::checks::service_accounts::service_account_name(self.spec),
+        )
+    }
+
     /// Pod annotations (from the pod or template metadata).
     pub fn annotation(&self, key: &str) -> Option<&'a str> {
         self.metadata?.get("annotations")?.get(key)?.as_str()

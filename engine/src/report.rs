@@ -565,16 +565,7 @@ fn evaluate_one(
     let mut graph = AttackGraph::default();
     graph.build_cluster(cluster, &inv, &rbac);
     let cloud = ClusterCloud::of(&inv, &rbac);
-    let binding_subjects = rbac
-        .bindings
-        .iter()
-        .map(|b| {
-            (
-                (cluster.info.name.clone(), b.node_ref.clone()),
-                b.subjects.iter().map(|s| s.node_ref()).collect(),
-            )
-        })
-        .collect();
+    let binding_subjects = binding_subjects(&cluster.info.name, &rbac).collect();
     let (findings, suppressed, skipped) =
         evaluate_cluster(cluster, &inv, &rbac, catalogue, options, &|_| true);
     let kinds = inv.kind_counts();
@@ -614,6 +605,20 @@ fn evaluate_one(
         binding_subjects,
         cloud,
     }
+}
+
+/// The subjects of every binding, by (cluster, binding reference): a finding on a binding is on
+/// an attack path when its subjects are.
+pub(crate) fn binding_subjects<'r>(
+    cluster: &'r str,
+    rbac: &'r Rbac,
+) -> impl Iterator<Item = ((String, String), Vec<String>)> + 'r {
+    rbac.bindings.iter().map(move |b| {
+        (
+            (cluster.to_string(), b.node_ref.clone()),
+            b.subjects.iter().map(|s| s.node_ref()).collect(),
+        )
+    })
 }
 
 /// The effective RBAC of the cluster `inv` holds: its RBAC objects and, on EKS, the access

@@ -30,14 +30,10 @@ pub fn service_accounts(
             sa.annotations.get(annotation).cloned(),
         );
     }
-    for t in inv.pod_templates() {
-        let ns = t
-            .owner
-            .effective_namespace()
-            .unwrap_or("default")
-            .to_string();
-        let name = crate::checks::service_accounts::service_account_name(t.spec).to_string();
-        sas.entry((ns, name)).or_insert(None);
+    for t in inv.templates() {
+        let (ns, name) = t.service_account();
+        sas.entry((ns.to_string(), name.to_string()))
+            .or_insert(None);
     }
     sas.into_iter().map(|((ns, n), a)| (ns, n, a)).collect()
 }

@@ -167,9 +167,17 @@ impl Exposure {
     pub fn merge(&mut self, other: &Exposure) {
         self.addresses.extend(other.addresses.iter().cloned());
         for (c, svc) in &other.controllers {
-            let e = self.controllers.entry(c).or_insert_with(|| svc.clone());
-            if svc < e {
-                *e = svc.clone();
+            self.offer(c, svc);
+        }
+    }
+
+    /// Records `svc` in front of `controller`, unless one before it by reference is.
+    fn offer(&mut self, controller: &'static str, svc: &str) {
+        match self.controllers.get_mut(controller) {
+            Some(e) if e.as_str() <= svc => {}
+            Some(e) => *e = svc.to_string(),
+            None => {
+                self.controllers.insert(controller, svc.to_string());
             }
         }
     }
@@ -201,13 +209,7 @@ impl Exposure {
                         .and_then(Value::as_str)
                         .unwrap_or("");
                     if let Some(controller) = ingress_controller_of_image(image) {
-                        let e = out
-                            .controllers
-                            .entry(controller)
-                            .or_insert_with(|| sref.clone());
-                        if sref < *e {
-                            *e = sref.clone();
-                        }
+                        out.offer(controller, &sref);
                     }
                 }
             }
@@ -1156,92 +1158,21 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
 
     fn identities(&mut self) {
         // Every identity: ServiceAccounts (objects, referenced, bound), users and groups bound.
+        // A namespace part adds only the ServiceAccounts its pod templates name: bound and
+        // existing identities are the cluster part's.
         let mut sas: BTreeSet<(String, String)> = self
             .inv
-            .of_kind("ServiceAccount")
+            .templates()
             .iter()
-            .map(|sa| {
-                (
-                    sa.effective_namespace().unwrap_or("default").to_string(),
-                    sa.name.clone(),
-                )
+            .map(|t| {
+                let (ns, name) = t.service_account();
+                (ns.to_string(), name.to_string())
             })
             .collect();
-        for t in self.inv.pod_templates() {
-            sas.insert((
-                t.owner
-                    .effective_namespace()
-                    .unwrap_or("default")
-                    .to_string(),
-                service_account_name(t.spec).to_string(),
-            ));
-        }
         let mut users: BTreeSet<String> = BTreeSet::new();
-        let mut groups: BTreeSet<String> = [
-            "system:authenticated",
-            "system:unauthenticated",
-            "system:serviceaccounts",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        for b in &self.rbac.bindings {
-            for s in &b.subjects {
-                match s {
-                    Subject::User { name } => {
-                        users.insert(name.clone());
-                    }
-                    Subject::Group { name } => {
-                        groups.insert(name.clone());
-                    }
-                    Subject::ServiceAccount { namespace, name } => {
-                        sas.insert((namespace.clone(), name.clone()));
-                    }
-                }
-            }
-        }
-        for node in self.inv.of_kind("Node") {
-            users.insert(format!("system:node:{}", node.name));
-        }
-        // Groups EKS maps IAM principals into (aws-auth, access entries): system:masters needs
-        // its node even when no binding names it.
-        if self.facts.aws_auth_live {
-            groups.insert(SYSTEM_MASTERS.to_string());
-        }
-        if let Some(cm) = crate::cloud::eks::aws_auth_configmap(self.inv) {
-            let parsed = crate::cloud::aws_auth::AwsAuth::from_configmap(cm);
-            groups.extend(
-                parsed
-                    .mappings
-                    .iter()
-                    .flat_map(|m| m.groups.iter().cloned()),
-            );
-        }
-        groups.extend(
-            crate::cloud::eks::access_entries(self.inv)
-                .0
-                .iter()
-                .flat_map(|e| e.groups.iter().cloned()),
-        );
-        if self.part == Part::Namespace {
-            // Bound and existing identities are the cluster part's; a namespace adds the
-            // ServiceAccounts its pod templates name.
-            sas = self
-                .inv
-                .templates()
-                .iter()
-                .map(|t| {
-                    (
-                        t.owner
-                            .effective_namespace()
-                            .unwrap_or("default")
-                            .to_string(),
-                        service_account_name(t.spec).to_string(),
-                    )
-                })
-                .collect();
-            users.clear();
-            groups.clear();
+        let mut groups: BTreeSet<String> = BTreeSet::new();
+        if self.part != Part::Namespace {
+            self.cluster_identities(&mut sas, &mut users, &mut groups);
         }
         let authenticated = self.n("Group:system:authenticated", NodeKind::Group);
         let identities_hub = self.n("Identities:*", NodeKind::Hub);
@@ -1348,6 +1279,69 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
             };
             self.rbac_edges(gi, &id, gname == SYSTEM_MASTERS);
         }
+    }
+
+    /// The identities of the whole cluster: ServiceAccount objects and those bindings name,
+    /// users and groups bindings name, node users, and the groups EKS maps IAM principals into.
+    fn cluster_identities(
+        &self,
+        sas: &mut BTreeSet<(String, String)>,
+        users: &mut BTreeSet<String>,
+        groups: &mut BTreeSet<String>,
+    ) {
+        sas.extend(self.inv.of_kind("ServiceAccount").iter().map(|sa| {
+            (
+                sa.effective_namespace().unwrap_or("default").to_string(),
+                sa.name.clone(),
+            )
+        }));
+        groups.extend(
+            [
+                "system:authenticated",
+                "system:unauthenticated",
+                "system:serviceaccounts",
+            ]
+            .iter()
+            .map(|s| s.to_string()),
+        );
+        for b in &self.rbac.bindings {
+            for s in &b.subjects {
+                match s {
+                    Subject::User { name } => {
+                        users.insert(name.clone());
+                    }
+                    Subject::Group { name } => {
+                        groups.insert(name.clone());
+                    }
+                    Subject::ServiceAccount { namespace, name } => {
+                        sas.insert((namespace.clone(), name.clone()));
+                    }
+                }
+            }
+        }
+        for node in self.inv.of_kind("Node") {
+            users.insert(format!("system:node:{}", node.name));
+        }
+        // Groups EKS maps IAM principals into (aws-auth, access entries): system:masters needs
+        // its node even when no binding names it.
+        if self.facts.aws_auth_live {
+            groups.insert(SYSTEM_MASTERS.to_string());
+        }
+        if let Some(cm) = crate::cloud::eks::aws_auth_configmap(self.inv) {
+            let parsed = crate::cloud::aws_auth::AwsAuth::from_configmap(cm);
+            groups.extend(
+                parsed
+                    .mappings
+                    .iter()
+                    .flat_map(|m| m.groups.iter().cloned()),
+            );
+        }
+        groups.extend(
+            crate::cloud::eks::access_entries(self.inv)
+                .0
+                .iter()
+                .flat_map(|e| e.groups.iter().cloned()),
+        );
     }
 
     /// Namespaces where a subject's RoleBindings grant something, plus the cluster-wide scope.

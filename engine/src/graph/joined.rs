@@ -106,40 +106,31 @@ impl Joined {
         }
     }
 
+    /// The edges from and to a node.
+    fn incident(&self, n: NodeIndex) -> Vec<EdgeKey> {
+        let g = &self.graph.graph;
+        g.edges_directed(n, petgraph::Direction::Outgoing)
+            .chain(g.edges_directed(n, petgraph::Direction::Incoming))
+            .map(|e| (e.source(), e.target(), e.weight().technique))
+            .collect()
+    }
+
     /// Removes a node no part contributes (it has no edges left) and re-keys the last node,
     /// which takes its index.
     fn remove_node(&mut self, i: NodeIndex) {
         let last = NodeIndex::new(self.graph.graph.node_count() - 1);
         let moved: Vec<EdgeKey> = if i != last {
-            self.graph
-                .graph
-                .edges_directed(last, petgraph::Direction::Outgoing)
-                .chain(
-                    self.graph
-                        .graph
-                        .edges_directed(last, petgraph::Direction::Incoming),
-                )
-                .map(|e| (e.source(), e.target(), e.weight().technique))
+            self.incident(last)
+                .into_iter()
                 .filter(|(a, b, _)| *a != i && *b != i)
                 .collect()
         } else {
             Vec::new()
         };
         // Edges still at the removed node (none when parts were consistent) go with it.
-        let stale: Vec<EdgeKey> = self
-            .graph
-            .graph
-            .edges_directed(i, petgraph::Direction::Outgoing)
-            .chain(
-                self.graph
-                    .graph
-                    .edges_directed(i, petgraph::Direction::Incoming),
-            )
-            .map(|e| (e.source(), e.target(), e.weight().technique))
-            .collect();
-        for k in &stale {
-            self.graph.edges.remove(k);
-            self.edge_uses.remove(k);
+        for k in self.incident(i) {
+            self.graph.edges.remove(&k);
+            self.edge_uses.remove(&k);
         }
         let Some(w) = self.graph.graph.remove_node(i) else {
             return;
