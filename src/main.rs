@@ -3,14 +3,14 @@
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use kspm_engine::controls::Framework;
-use kspm_engine::graph::{AttackGraph, NodeKind};
+use kspm_engine::graph::query::{PathQuery, Query};
+use kspm_engine::graph::AttackGraph;
 use kspm_engine::options::Profile;
 use kspm_engine::pss::report::{self as pss_report, AdmissionResult};
 use kspm_engine::pss::{Level, Version};
 use kspm_engine::rbac::{Identity, Rbac, Request};
 use kspm_engine::render::{self, access, catalogue, Format};
 use kspm_engine::{checks, ScanOptions, Severity};
-use petgraph::graph::NodeIndex;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -93,10 +93,10 @@ struct QueryPathsArgs {
     /// Snapshot paths.
     #[arg(required = true)]
     paths: Vec<PathBuf>,
-    /// Start: a node reference such as `Internet`, `Deployment:shop/web`, `ServiceAccount:ci/deployer`, `User:alice`.
+    /// Start: a node reference such as `Internet`, `Deployment:shop/web`, `ServiceAccount:ci/deployer`, `User:alice`, `AwsRole:arn:…`, `[cluster] Deployment:shop/web`.
     #[arg(long)]
     from: String,
-    /// Target: `ClusterAdmin`, `AllSecrets`, `NodeRoot` or a node reference.
+    /// Target: `ClusterAdmin`, `AllSecrets`, `NodeRoot`, `CloudAdmin`, `CloudAdmin:aws:ACCOUNT` or a node reference.
     #[arg(long)]
     to: String,
     /// Cluster (needed when the fleet has several and the reference is ambiguous).
@@ -105,6 +105,9 @@ struct QueryPathsArgs {
     /// Longest path considered.
     #[arg(long, default_value_t = 12)]
     max_hops: u32,
+    /// How many distinct paths: the report's route first, then the next-best alternatives.
+    #[arg(long, default_value_t = 1)]
+    limit: usize,
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = PathFormat::Table)]
     format: PathFormat,
@@ -208,7 +211,8 @@ struct WhoCanArgs {
 
 #[derive(Args)]
 struct CanIArgs {
-    /// The user to check: a user name or system:serviceaccount:NAMESPACE:NAME.
+    /// The user to check: a user name, system:serviceaccount:NAMESPACE:NAME, or a cloud
+    /// principal of the fleet (`AwsRole:ARN`, `GcpServiceAccount:EMAIL`, `AzureGroup:ID`, ...).
     #[arg(long = "as")]
     as_user: String,
     /// Extra groups of the user (repeatable).
@@ -443,6 +447,22 @@ struct ScanArgs {
     /// An allowed image registry prefix (repeatable); enables KSPM-I-003.
     #[arg(long = "allowed-registry")]
     allowed_registries: Vec<String>,
+    /// The namespace of namespaced objects whose manifest names none, as `kubectl apply -n NS`
+    /// places them (default: `default`, as `kubectl apply` does).
+    #[arg(short = 'n', long)]
+    namespace: Option<String>,
+}
+
+/// Writes a command's output to stdout (a closed pipe is not an error), safe for a terminal:
+/// text with its control characters made visible, JSON with the ones serde leaves raw escaped
+/// (see [`render::terminal_safe`], [`render::json_safe`]).
+fn print_text(text: &str, json: bool) {
+    let safe = if json {
+        render::json_safe(text)
+    } else {
+        render::terminal_safe(text, false)
+    };
+    let _ = std::io::stdout().lock().write_all(safe.as_bytes());
 }
 
 fn parse_profile(s: &str) -> Result<Profile, String> {
@@ -482,7 +502,10 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("kspm: error: {e:#}");
+            eprintln!(
+                "kspm: error: {}",
+                render::terminal_safe(&format!("{e:#}"), false)
+            );
             ExitCode::from(2)
         }
     }
@@ -564,6 +587,7 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
         exceptions,
         allowed_registries: args.allowed_registries.clone(),
         today: Some(kspm_api::pipeline::today_utc()),
+        default_namespace: args.namespace.clone(),
     };
     let targets = args.cloud.targets()?;
     let outcome = if targets.any() {
@@ -579,13 +603,8 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
         eprintln!("kspm: {summary}");
     }
     let report = &outcome.report;
-    if report.clusters.is_empty() {
-        let reasons: Vec<String> = report
-            .errors
-            .iter()
-            .map(|e| format!("{}: {}", e.file, e.message))
-            .collect();
-        bail!("nothing to scan: {}", reasons.join("; "));
+    if let Some(why) = kspm_api::pipeline::nothing_read(report, &args.paths) {
+        bail!("{why}");
     }
     let format = match args.format {
         OutputFormat::Table => Some(Format::Table),
@@ -598,7 +617,11 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
         && std::io::stdout().is_terminal()
         && std::env::var_os("NO_COLOR").is_none();
     let text = match format {
-        Some(f) => render::render(report, f, color),
+        // Object names, images and messages are the input's: no raw control characters.
+        Some(Format::Table) => {
+            render::terminal_safe(&render::render(report, Format::Table, color), color)
+        }
+        Some(f) => render::json_safe(&render::render(report, f, color)),
         None => kspm_api::html::render(report),
     };
     match &args.output {
@@ -628,6 +651,7 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
 
 fn pss(args: PssArgs) -> Result<ExitCode> {
     let mut results: Vec<AdmissionResult> = Vec::new();
+    let mut read = 0usize;
     for path in &args.paths {
         let (objects, errors) = if path.is_dir() {
             let c = kspm_collectors::files::load_cluster_dir(path);
@@ -636,6 +660,7 @@ fn pss(args: PssArgs) -> Result<ExitCode> {
             let out = kspm_collectors::files::read_objects(path);
             (out.objects, out.errors)
         };
+        read += objects.len();
         results.extend(errors.into_iter().map(|e| AdmissionResult {
             file: e.file.clone(),
             object: None,
@@ -650,11 +675,18 @@ fn pss(args: PssArgs) -> Result<ExitCode> {
                 .filter_map(|o| pss_report::admit(o, args.level, args.version)),
         );
     }
+    if read == 0 {
+        let errors: Vec<String> = results.iter().filter_map(|r| r.error.clone()).collect();
+        bail!(
+            "{}",
+            kspm_api::pipeline::no_objects_message(&args.paths, &errors)
+        );
+    }
     let text = match args.format {
         PssFormat::Json => pss_report::json(&results),
         PssFormat::Table => pss_report::table(&results, args.level, args.version),
     };
-    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    print_text(&text, args.format == PssFormat::Json);
     Ok(if results.iter().all(|r| r.allowed) {
         ExitCode::SUCCESS
     } else {
@@ -670,23 +702,21 @@ fn load_clusters(paths: &[PathBuf]) -> Result<kspm_engine::Snapshot> {
         .iter()
         .chain(snapshot.clusters.iter().flat_map(|c| &c.errors))
     {
-        eprintln!("kspm: warning: {e}");
-    }
-    if snapshot.clusters.is_empty() {
-        bail!(
-            "nothing to read in {}",
-            paths
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
+        eprintln!(
+            "kspm: warning: {}",
+            render::terminal_safe(&e.to_string(), false)
         );
     }
+    if snapshot.clusters.iter().all(|c| c.objects.is_empty()) {
+        let errors: Vec<String> = snapshot
+            .errors
+            .iter()
+            .chain(snapshot.clusters.iter().flat_map(|c| &c.errors))
+            .map(|e| e.to_string())
+            .collect();
+        bail!("{}", kspm_api::pipeline::no_objects_message(paths, &errors));
+    }
     Ok(snapshot)
-}
-
-fn cluster_rbac(c: &kspm_engine::ClusterSnapshot) -> Rbac {
-    Rbac::build(&c.objects, c.info.version().map(|(_, minor)| minor))
 }
 
 fn who_can(args: WhoCanArgs) -> Result<ExitCode> {
@@ -698,22 +728,43 @@ fn who_can(args: WhoCanArgs) -> Result<ExitCode> {
     )
     .map_err(anyhow::Error::msg)?;
     let snapshot = load_clusters(&args.paths)?;
-    let rbacs: Vec<Rbac> = snapshot.clusters.iter().map(cluster_rbac).collect();
+    let (graph, _) = kspm_engine::report::fleet_graph(&snapshot, &ScanOptions::default());
+    let query = Query::new(&graph);
+    let rbacs: Vec<Rbac> = snapshot
+        .clusters
+        .iter()
+        .map(kspm_engine::report::effective_rbac)
+        .collect();
     let answers: Vec<access::WhoCan<'_>> = snapshot
         .clusters
         .iter()
         .zip(&rbacs)
-        .map(|(c, r)| access::WhoCan {
-            cluster: &c.info.name,
-            entries: r.who_can(&req),
+        .map(|(c, r)| {
+            let entries = r.who_can(&req);
+            let subjects: std::collections::HashSet<String> =
+                entries.iter().map(|(s, _)| s.node_ref()).collect();
+            access::WhoCan {
+                cluster: &c.info.name,
+                cloud: query.cloud_holders(&c.info.name, &subjects, reads_secrets(&req)),
+                entries,
+            }
         })
         .collect();
     let text = match args.format {
         PssFormat::Table => access::who_can_table(&answers),
         PssFormat::Json => access::who_can_json(&answers),
     };
-    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    print_text(&text, args.format == PssFormat::Json);
     Ok(ExitCode::SUCCESS)
+}
+
+/// Whether a request reads Secrets (what the `AllSecrets` sink implies).
+fn reads_secrets(req: &Request) -> bool {
+    req.path.is_none()
+        && req.api_group.is_empty()
+        && req.resource == "secrets"
+        && req.subresource.is_empty()
+        && matches!(req.verb.as_str(), "get" | "list" | "watch")
 }
 
 fn can_i(args: CanIArgs) -> Result<ExitCode> {
@@ -724,9 +775,63 @@ fn can_i(args: CanIArgs) -> Result<ExitCode> {
         args.name.as_deref(),
     )
     .map_err(anyhow::Error::msg)?;
-    let who = Identity::parse_as(&args.as_user, &args.as_groups);
     let snapshot = load_clusters(&args.paths)?;
-    let rbacs: Vec<Rbac> = snapshot.clusters.iter().map(cluster_rbac).collect();
+    let rbacs: Vec<Rbac> = snapshot
+        .clusters
+        .iter()
+        .map(kspm_engine::report::effective_rbac)
+        .collect();
+    let cloud = ["Aws", "Gcp", "Azure"]
+        .iter()
+        .any(|p| args.as_user.starts_with(p) && args.as_user.contains(':'));
+    if cloud {
+        // A cloud principal: what each cluster maps it to, then RBAC for those identities.
+        let (graph, _) = kspm_engine::report::fleet_graph(&snapshot, &ScanOptions::default());
+        let query = Query::new(&graph);
+        let mut answers = Vec::new();
+        for (c, r) in snapshot.clusters.iter().zip(&rbacs) {
+            let identity = query
+                .cloud_identity(&c.info.name, &args.as_user)
+                .map_err(anyhow::Error::msg)?;
+            let sinks = identity
+                .sinks
+                .iter()
+                .filter(|(s, _, _)| {
+                    s == "ClusterAdmin" || (s == "AllSecrets" && reads_secrets(&req))
+                })
+                .cloned()
+                .collect();
+            let groups: Vec<String> = identity
+                .groups
+                .iter()
+                .map(|(g, _)| g.clone())
+                .chain(args.as_groups.iter().cloned())
+                .collect();
+            let mut decisions = Vec::new();
+            let users: Vec<String> = if identity.users.is_empty() && !groups.is_empty() {
+                vec![args.as_user.clone()]
+            } else {
+                identity.users.iter().map(|(u, _)| u.clone()).collect()
+            };
+            for u in users {
+                let who = Identity::parse_as(&u, &groups);
+                decisions.push((format!("User:{u}"), r.authorize(&who, &req)));
+            }
+            answers.push(access::CloudCanI {
+                cluster: &c.info.name,
+                identity,
+                sinks,
+                decisions,
+            });
+        }
+        print_text(&access::can_i_cloud_table(&args.as_user, &answers), false);
+        return Ok(if answers.iter().all(|a| a.allowed()) {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        });
+    }
+    let who = Identity::parse_as(&args.as_user, &args.as_groups);
     let decisions: Vec<_> = rbacs.iter().map(|r| r.authorize(&who, &req)).collect();
     let answers: Vec<(&str, &kspm_engine::rbac::Decision<'_>)> = snapshot
         .clusters
@@ -734,9 +839,7 @@ fn can_i(args: CanIArgs) -> Result<ExitCode> {
         .map(|c| c.info.name.as_str())
         .zip(decisions.iter())
         .collect();
-    let _ = std::io::stdout()
-        .lock()
-        .write_all(access::can_i_table(&answers).as_bytes());
+    print_text(&access::can_i_table(&answers), false);
     Ok(if decisions.iter().all(|d| d.allowed()) {
         ExitCode::SUCCESS
     } else {
@@ -764,8 +867,8 @@ fn compliance(args: ComplianceArgs) -> Result<ExitCode> {
     } else {
         kspm_api::pipeline::scan_paths(&args.paths, &options)
     };
-    if outcome.report.clusters.is_empty() {
-        bail!("nothing to scan");
+    if let Some(why) = kspm_api::pipeline::nothing_read(&outcome.report, &args.paths) {
+        bail!("{why}");
     }
     let summaries: Vec<_> = outcome
         .report
@@ -780,95 +883,35 @@ fn compliance(args: ComplianceArgs) -> Result<ExitCode> {
         PssFormat::Table => render::compliance::table(&summaries),
         PssFormat::Json => render::compliance::json(&summaries),
     };
-    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    print_text(&text, args.format == PssFormat::Json);
     Ok(ExitCode::SUCCESS)
 }
 
-/// Resolves a node reference to (cluster, nodes). Sinks and `NodeRoot` name a class of nodes.
-fn resolve(
-    g: &AttackGraph,
-    snapshot: &kspm_engine::Snapshot,
-    cluster: Option<&str>,
-    reference: &str,
-) -> Result<(String, Vec<NodeIndex>)> {
-    if reference == "Internet" {
-        let i = g
-            .find(None, "Internet")
-            .context("the graph has no Internet node")?;
-        return Ok((cluster.unwrap_or("").to_string(), vec![i]));
+/// The fleet graph `kspm scan` builds for `paths` (cloud documents, access entries, every
+/// cluster joined), for the query commands.
+fn query_graph(paths: &[PathBuf]) -> Result<AttackGraph> {
+    let snapshot = load_clusters(paths)?;
+    let (graph, notes) = kspm_engine::report::fleet_graph(&snapshot, &ScanOptions::default());
+    for e in notes {
+        eprintln!(
+            "kspm: warning: {}",
+            render::terminal_safe(&format!("{}: {}", e.file, e.message), false)
+        );
     }
-    let clusters: Vec<&str> = match cluster {
-        Some(c) => vec![c],
-        None => snapshot
-            .clusters
-            .iter()
-            .map(|c| c.info.name.as_str())
-            .collect(),
-    };
-    let mut found: Vec<(String, Vec<NodeIndex>)> = Vec::new();
-    for c in clusters {
-        let nodes: Vec<NodeIndex> = if reference == "NodeRoot" {
-            g.graph
-                .node_indices()
-                .filter(|i| {
-                    g.graph[*i].cluster.as_deref() == Some(c) && g.graph[*i].kind == NodeKind::Node
-                })
-                .collect()
-        } else {
-            g.find(Some(c), reference).into_iter().collect()
-        };
-        if !nodes.is_empty() {
-            found.push((c.to_string(), nodes));
-        }
-    }
-    match found.len() {
-        0 => bail!("no node `{reference}` in the attack graph (node references look like Deployment:shop/web, ServiceAccount:ci/deployer, User:alice, ClusterAdmin)"),
-        1 => Ok(found.remove(0)),
-        _ if reference == "ClusterAdmin" || reference == "AllSecrets" || reference == "NodeRoot" => {
-            let mut all = Vec::new();
-            for (_, n) in found {
-                all.extend(n);
-            }
-            Ok((String::new(), all))
-        }
-        _ => bail!("`{reference}` exists in several clusters; pick one with --cluster"),
-    }
+    Ok(graph)
 }
 
 fn query_paths(args: QueryPathsArgs) -> Result<ExitCode> {
-    let snapshot = load_clusters(&args.paths)?;
-    let g = AttackGraph::build(&snapshot);
-    let (from_cluster, from) = resolve(&g, &snapshot, args.cluster.as_deref(), &args.from)?;
-    let to_cluster = if from_cluster.is_empty() {
-        args.cluster.as_deref()
-    } else {
-        Some(from_cluster.as_str())
-    };
-    let (cluster, targets) = resolve(&g, &snapshot, to_cluster, &args.to)?;
-    let mut found: Vec<kspm_engine::graph::paths::AttackPath> = Vec::new();
-    for f in &from {
-        let best = targets
-            .iter()
-            .filter_map(|t| {
-                g.shortest_path(*f, *t, args.max_hops)
-                    .map(|steps| (g.graph[*t].cluster.clone().unwrap_or_default(), steps))
-            })
-            .min_by_key(|(_, steps)| steps.len());
-        if let Some((c, steps)) = best {
-            let target = steps
-                .last()
-                .map(|s| s.to.clone())
-                .unwrap_or_else(|| args.to.clone());
-            found.push(kspm_engine::graph::paths::query_path(
-                if c.is_empty() { &cluster } else { &c },
-                &g.graph[*f].reference,
-                &target,
-                steps,
-            ));
-        }
-    }
-    found.sort_by_key(|p| p.steps.len());
-    found.truncate(1);
+    let g = query_graph(&args.paths)?;
+    let found = Query::new(&g)
+        .paths(&PathQuery {
+            from: &args.from,
+            to: &args.to,
+            cluster: args.cluster.as_deref(),
+            max_hops: args.max_hops,
+            limit: args.limit,
+        })
+        .map_err(anyhow::Error::msg)?;
     let refs: Vec<&kspm_engine::graph::paths::AttackPath> = found.iter().collect();
     let text = match args.format {
         PathFormat::Table => render::paths::table(&refs),
@@ -876,45 +919,20 @@ fn query_paths(args: QueryPathsArgs) -> Result<ExitCode> {
         PathFormat::Dot => render::paths::dot(&refs),
         PathFormat::Mermaid => render::paths::mermaid(&refs),
     };
-    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    print_text(&text, matches!(args.format, PathFormat::Json));
     Ok(ExitCode::SUCCESS)
 }
 
 fn query_reach(args: QueryReachArgs) -> Result<ExitCode> {
-    let snapshot = load_clusters(&args.paths)?;
-    let g = AttackGraph::build(&snapshot);
-    let (_, from) = resolve(&g, &snapshot, args.cluster.as_deref(), &args.from)?;
-    let Some(start) = from.first().copied() else {
-        bail!("nothing to start from")
-    };
-    let reached = g.reach(start, args.max_hops);
-    let rows: Vec<serde_json::Value> = reached
-        .iter()
-        .filter(|(i, _)| !matches!(g.graph[*i].kind, NodeKind::Hub | NodeKind::Container))
-        .map(|(i, d)| serde_json::json!({"node": g.graph[*i].reference, "cluster": g.graph[*i].cluster, "kind": g.graph[*i].kind, "hops": d}))
-        .collect();
+    let g = query_graph(&args.paths)?;
+    let reached = Query::new(&g)
+        .reach(args.cluster.as_deref(), &args.from, args.max_hops)
+        .map_err(anyhow::Error::msg)?;
     let text = match args.format {
-        PssFormat::Json => {
-            let mut s = serde_json::to_string_pretty(
-                &serde_json::json!({"from": args.from, "reaches": rows}),
-            )
-            .unwrap_or_default();
-            s.push('\n');
-            s
-        }
-        PssFormat::Table => {
-            let mut s = format!("{} reaches {} node(s):\n", args.from, rows.len());
-            for r in &rows {
-                s.push_str(&format!(
-                    "  {:>2} hop(s)  {}\n",
-                    r["hops"],
-                    r["node"].as_str().unwrap_or("")
-                ));
-            }
-            s
-        }
+        PssFormat::Json => render::paths::reach_json(&args.from, &reached),
+        PssFormat::Table => render::paths::reach_table(&args.from, &reached),
     };
-    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    print_text(&text, args.format == PssFormat::Json);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -995,7 +1013,7 @@ fn diff(args: DiffArgs) -> Result<ExitCode> {
             s
         }
     };
-    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    print_text(&text, args.format == PssFormat::Json);
     Ok(if d.is_empty() {
         ExitCode::SUCCESS
     } else {

@@ -595,3 +595,325 @@ webhooks: [{name: p.example.com, failurePolicy: Ignore, sideEffects: None, admis
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("/nonexistent/path"));
 }
+
+/// The sink class a reported path's target belongs to, as a query names it.
+fn sink_of(target: &str) -> String {
+    if target.starts_with("Node:") || target.contains("] Node:") {
+        "NodeRoot".into()
+    } else {
+        target.to_string()
+    }
+}
+
+/// `kspm query paths` answers from the fleet graph the scan builds: every path the scan reports
+/// — cloud layer, cross-cluster, every sink — comes back as the same object (id, hops,
+/// evidence, score), cloud principals and cloud admins can be named, and unknown references get
+/// suggestions.
+#[test]
+fn query_reproduces_every_path_of_the_scan() {
+    let demo = repo().join("examples/demo-fleet");
+    let d = demo.to_str().expect("utf8");
+    let scan = kspm(&["scan", d, "--format", "json"]);
+    let report: Value = serde_json::from_slice(&scan.stdout).expect("json");
+    let paths = report["attack_paths"].as_array().expect("paths");
+    assert!(paths.len() > 100, "{}", paths.len());
+    let mut cloud = 0;
+    for p in paths {
+        let to = sink_of(p["target"].as_str().unwrap_or(""));
+        let out = kspm(&[
+            "query",
+            "paths",
+            d,
+            "--from",
+            p["source"].as_str().unwrap_or(""),
+            "--to",
+            &to,
+            "--cluster",
+            p["cluster"].as_str().unwrap_or(""),
+            "--max-hops",
+            "30",
+            "-f",
+            "json",
+        ]);
+        assert!(
+            out.status.success(),
+            "{p}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+        assert_eq!(
+            &v["paths"][0], p,
+            "query for {} → {to} in {}",
+            p["source"], p["cluster"]
+        );
+        if p["steps"].as_array().is_some_and(|s| {
+            s.iter().any(|s| {
+                s["to"].as_str().is_some_and(|t| {
+                    t.starts_with("Aws")
+                        || t.starts_with("Gcp")
+                        || t.starts_with("Azure")
+                        || t.starts_with("CloudAdmin")
+                })
+            })
+        }) {
+            cloud += 1;
+        }
+    }
+    assert!(cloud > 0, "no path through the cloud layer was checked");
+    // The issue's own example: the internet reaches an AWS account's admin.
+    let out = kspm(&[
+        "query",
+        "paths",
+        d,
+        "--from",
+        "Internet",
+        "--to",
+        "CloudAdmin",
+        "-f",
+        "json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert!(
+        v["paths"][0]["target"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("CloudAdmin:")),
+        "{v}"
+    );
+    // Reach sees the cloud half: the frontend's IRSA role and the account admin.
+    let reach = kspm(&[
+        "query",
+        "reach",
+        d,
+        "--cluster",
+        "eks-prod-us-east-1",
+        "--from",
+        "ServiceAccount:shop/frontend",
+        "-f",
+        "json",
+    ]);
+    let v: Value = serde_json::from_slice(&reach.stdout).expect("json");
+    let nodes: Vec<&str> = v["reaches"]
+        .as_array()
+        .expect("reaches")
+        .iter()
+        .filter_map(|r| r["node"].as_str())
+        .collect();
+    assert!(nodes.iter().any(|n| n.starts_with("AwsRole:")), "{nodes:?}");
+    assert!(
+        nodes.iter().any(|n| n.starts_with("CloudAdmin:aws:")),
+        "{nodes:?}"
+    );
+    // A cloud principal can be the start.
+    let role = nodes
+        .iter()
+        .find(|n| n.starts_with("AwsRole:"))
+        .expect("a role");
+    let from_role = kspm(&["query", "reach", d, "--from", role, "-f", "json"]);
+    assert!(
+        from_role.status.success(),
+        "{}",
+        String::from_utf8_lossy(&from_role.stderr)
+    );
+    // Unknown references suggest the closest existing ones.
+    let bad = kspm(&[
+        "query",
+        "paths",
+        d,
+        "--from",
+        "ServiceAccount:shop/frontnd",
+        "--to",
+        "ClusterAdmin",
+    ]);
+    assert_eq!(bad.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        err.contains("did you mean") && err.contains("ServiceAccount:shop/frontend"),
+        "{err}"
+    );
+}
+
+/// `--limit K` returns K different routes, best first, the first being the scan's.
+#[test]
+fn query_limit_returns_distinct_alternatives() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    // A privileged pod with the host's PID namespace, network, root filesystem and socket: many
+    // ways out to its node.
+    std::fs::write(
+        tmp.path().join("pod.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: a}\nspec:\n  nodeName: n1\n  hostPID: true\n  hostNetwork: true\n  containers:\n  - name: c\n    image: x\n    securityContext: {privileged: true}\n    volumeMounts: [{name: root, mountPath: /host}, {name: sock, mountPath: /run/containerd/containerd.sock}]\n  volumes:\n  - {name: root, hostPath: {path: /}}\n  - {name: sock, hostPath: {path: /run/containerd/containerd.sock}}\n---\napiVersion: v1\nkind: Node\nmetadata: {name: n1}\n",
+    )
+    .expect("write");
+    let d = tmp.path().to_str().expect("utf8");
+    let out = kspm(&[
+        "query", "paths", d, "--from", "Pod:a/p", "--to", "NodeRoot", "--limit", "3", "-f", "json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let paths = v["paths"].as_array().expect("paths");
+    assert_eq!(paths.len(), 3, "{v}");
+    let routes: std::collections::HashSet<Vec<String>> = paths
+        .iter()
+        .map(|p| {
+            p["steps"]
+                .as_array()
+                .expect("steps")
+                .iter()
+                .map(|s| format!("{} {}", s["technique"], s["to"]))
+                .collect()
+        })
+        .collect();
+    assert_eq!(routes.len(), 3, "{v}");
+    let ids: std::collections::HashSet<&str> =
+        paths.iter().filter_map(|p| p["id"].as_str()).collect();
+    assert_eq!(ids.len(), 3);
+    let one = kspm(&[
+        "query", "paths", d, "--from", "Pod:a/p", "--to", "NodeRoot", "-f", "json",
+    ]);
+    let first: Value = serde_json::from_slice(&one.stdout).expect("json");
+    assert_eq!(first["paths"][0], paths[0]);
+}
+
+/// who-can lists the cloud principals that hold a right through the clusters' mappings of them
+/// (EKS access entries and aws-auth, GKE's IAM authorizer, AKS admin groups), and can-i
+/// accepts them.
+#[test]
+fn who_can_and_can_i_see_cloud_principals() {
+    let demo = repo().join("examples/demo-fleet");
+    let d = demo.to_str().expect("utf8");
+    let out = kspm(&["who-can", "delete", "nodes", d, "--format", "json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let holders = |cluster: &str| -> Vec<(String, String, String)> {
+        v.as_array()
+            .expect("clusters")
+            .iter()
+            .find(|c| c["cluster"] == cluster)
+            .and_then(|c| c["cloud_principals"].as_array())
+            .map(|a| {
+                a.iter()
+                    .map(|h| {
+                        (
+                            h["principal"].as_str().unwrap_or("").to_string(),
+                            h["becomes"].as_str().unwrap_or("").to_string(),
+                            h["technique"].as_str().unwrap_or("").to_string(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let eks = holders("eks-prod-us-east-1");
+    assert!(
+        eks.contains(&(
+            "AwsRole:arn:aws:iam::123456789012:role/github-actions-deploy".into(),
+            "Group:system:masters".into(),
+            "AWS_AUTH_MAP".into()
+        )),
+        "{eks:?}"
+    );
+    assert!(
+        eks.contains(&(
+            "AwsRole:arn:aws:iam::123456789012:role/terraform-admin".into(),
+            "ClusterAdmin".into(),
+            "EKS_ACCESS_POLICY".into()
+        )),
+        "{eks:?}"
+    );
+    let gke = holders("gke-staging-eu");
+    assert!(
+        gke.iter()
+            .any(|(p, b, t)| p == "GcpUser:owner@demo-staging.example"
+                && b == "ClusterAdmin"
+                && t == "GKE_IAM_TO_K8S"),
+        "{gke:?}"
+    );
+    // Read-only Secret access is not delete on nodes.
+    assert!(
+        !gke.iter()
+            .any(|(p, _, _)| p == "GcpGroup:staging-devs@demo-staging.example"),
+        "{gke:?}"
+    );
+    let aks = holders("aks-payments-westeurope");
+    assert!(
+        aks.iter().any(
+            |(p, b, _)| p == "AzureGroup:aaaaaaaa-0000-4000-8000-0000000000ad"
+                && b == "ClusterAdmin"
+        ),
+        "{aks:?}"
+    );
+    // ... but it is reading Secrets.
+    let secrets = kspm(&["who-can", "list", "secrets", d, "--format", "json"]);
+    let s: Value = serde_json::from_slice(&secrets.stdout).expect("json");
+    let gke_secrets = s
+        .as_array()
+        .expect("clusters")
+        .iter()
+        .find(|c| c["cluster"] == "gke-staging-eu")
+        .expect("gke")["cloud_principals"]
+        .to_string();
+    assert!(
+        gke_secrets.contains("GcpGroup:staging-devs@demo-staging.example"),
+        "{gke_secrets}"
+    );
+    // The table names them too.
+    let table = kspm(&["who-can", "delete", "nodes", d]);
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        text.contains("CLOUD PRINCIPAL") && text.contains("terraform-admin"),
+        "{text}"
+    );
+
+    // can-i --as a cloud principal: yes where it is mapped to admin, no elsewhere.
+    let role = "AwsRole:arn:aws:iam::123456789012:role/terraform-admin";
+    let yes = kspm(&[
+        "can-i",
+        "--as",
+        role,
+        "delete",
+        "nodes",
+        demo.join("eks-prod-us-east-1").to_str().expect("utf8"),
+    ]);
+    assert_eq!(
+        yes.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&yes.stdout)
+    );
+    assert!(String::from_utf8_lossy(&yes.stdout).contains("EKS_ACCESS_POLICY"));
+    let masters = kspm(&[
+        "can-i",
+        "--as",
+        "AwsRole:arn:aws:iam::123456789012:role/github-actions-deploy",
+        "delete",
+        "nodes",
+        d,
+    ]);
+    let text = String::from_utf8_lossy(&masters.stdout);
+    assert!(
+        text.contains("eks-prod-us-east-1: yes") && text.contains("gke-staging-eu: no"),
+        "{text}"
+    );
+    assert_eq!(masters.status.code(), Some(1));
+    let unknown = kspm(&[
+        "can-i",
+        "--as",
+        "AwsRole:arn:aws:iam::123456789012:role/nope",
+        "get",
+        "pods",
+        d,
+    ]);
+    assert_eq!(unknown.status.code(), Some(2));
+}

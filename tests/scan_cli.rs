@@ -230,7 +230,7 @@ fn output_file_and_table() {
     assert!(crit < high);
     assert!(text.contains("DaemonSet:logging/log-shipper  KSPM-W-001"));
     assert!(
-        text.contains("1 cluster, 5 objects, 20 findings (1 critical, 2 high, 3 medium, 14 low)"),
+        text.contains("1 cluster, 5 objects, 22 findings (1 critical, 2 high, 3 medium, 16 low)"),
         "{text}"
     );
 }
@@ -260,7 +260,7 @@ fn sarif_is_shaped_for_code_scanning() {
         assert!((0.0..=10.0).contains(&sev));
     }
     let results = run["results"].as_array().expect("results");
-    assert_eq!(results.len(), 20);
+    assert_eq!(results.len(), 22);
     for res in results {
         let idx = res["ruleIndex"].as_u64().expect("index") as usize;
         assert_eq!(rules[idx]["id"], res["ruleId"]);
@@ -285,4 +285,252 @@ fn checks_doc_is_current() {
     let json = kspm(&["checks", "list", "--format", "json"]);
     let v: Value = serde_json::from_slice(&json.stdout).expect("json");
     assert!(v.as_array().is_some_and(|a| a.len() >= 6));
+}
+
+/// Reading nothing is an error (exit 2), whatever `--fail-on` says: a CI gate pointed at the
+/// wrong folder, at chart sources or at undecodable files must not pass. A partial read is not.
+#[test]
+fn reading_nothing_exits_2_and_says_why() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let case = |name: &str, files: &[(&str, &[u8])]| {
+        let dir = tmp.path().join(name);
+        fs::create_dir_all(&dir).expect("mkdir");
+        for (f, body) in files {
+            let p = dir.join(f);
+            fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+            fs::write(p, body).expect("write");
+        }
+        dir
+    };
+    let utf16: Vec<u8> = [0xFF, 0xFE]
+        .into_iter()
+        .chain(
+            "not: [kubernetes\n"
+                .encode_utf16()
+                .flat_map(|u| u.to_le_bytes()),
+        )
+        .collect();
+    let cases = [
+        (case("empty-dir", &[]), None),
+        (case("empty-file", &[("a.yaml", b"")]), None),
+        (
+            case("corrupt", &[("a.yaml", b"kind: [\n"), ("b.json", b"{")]),
+            None,
+        ),
+        (case("binary", &[("a.yaml", &[0xC3, 0x28, 0xA0, 0xA1])]), None),
+        (case("utf16-garbage", &[("a.yaml", &utf16)]), None),
+        (
+            case(
+                "chart",
+                &[
+                    ("Chart.yaml", b"apiVersion: v2\nname: c\nversion: 1.0.0\n"),
+                    (
+                        "templates/deploy.yaml",
+                        b"apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\n",
+                    ),
+                ],
+            ),
+            Some("helm template"),
+        ),
+        (
+            case(
+                "kustomize",
+                &[("kustomization.yaml", b"resources: [deploy.yaml]\n")],
+            ),
+            Some("kustomize build"),
+        ),
+    ];
+    for (dir, hint) in &cases {
+        let d = dir.to_str().expect("utf8");
+        for args in [
+            vec!["scan", d, "--fail-on", "low"],
+            vec!["scan", d, "--format", "json"],
+            vec!["pss", d, "--level", "baseline"],
+            vec!["compliance", "--framework", "cis-kubernetes", d],
+            vec!["who-can", "get", "secrets", d],
+        ] {
+            let out = kspm(&args);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+            assert!(
+                stderr.contains("no Kubernetes objects found in"),
+                "{args:?}: {stderr}"
+            );
+            if let Some(h) = hint {
+                assert!(stderr.contains(h), "{args:?}: {stderr}");
+            }
+        }
+    }
+    // A partial read is not "nothing": the object read is graded, the bad file listed.
+    let partial = case(
+        "partial",
+        &[
+            ("bad.yaml", b"kind: [\n"),
+            (
+                "pod.yaml",
+                b"apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: a}\nspec: {containers: [{name: c, image: x, securityContext: {privileged: true}}]}\n",
+            ),
+        ],
+    );
+    let p = partial.to_str().expect("utf8");
+    assert_eq!(kspm(&["scan", p]).status.code(), Some(0));
+    assert_eq!(
+        kspm(&["scan", p, "--fail-on", "critical"]).status.code(),
+        Some(1)
+    );
+}
+
+/// kubectl accepts a byte-order mark and UTF-16 exports (PowerShell's `>`); so does the loader.
+#[test]
+fn byte_order_marks_and_utf16_are_read() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: a}\nspec: {containers: [{name: c, image: x, securityContext: {privileged: true}}]}\n";
+    let mut bom8 = vec![0xEF, 0xBB, 0xBF];
+    bom8.extend_from_slice(pod.as_bytes());
+    fs::write(tmp.path().join("utf8bom.yaml"), bom8).expect("write");
+    let le: Vec<u8> = [0xFF, 0xFE]
+        .into_iter()
+        .chain(
+            pod.replace("name: p", "name: q")
+                .encode_utf16()
+                .flat_map(|u| u.to_le_bytes()),
+        )
+        .collect();
+    fs::write(tmp.path().join("utf16le.yaml"), le).expect("write");
+    let be: Vec<u8> = [0xFE, 0xFF]
+        .into_iter()
+        .chain(
+            pod.replace("name: p", "name: r")
+                .encode_utf16()
+                .flat_map(|u| u.to_be_bytes()),
+        )
+        .collect();
+    fs::write(tmp.path().join("utf16be.yaml"), be).expect("write");
+    let (v, out) = scan_json(&[tmp.path().to_str().expect("utf8")]);
+    assert!(out.status.success());
+    assert_eq!(
+        v["errors"].as_array().map(Vec::len),
+        Some(0),
+        "{}",
+        v["errors"]
+    );
+    assert_eq!(v["summary"]["objects"], 3);
+}
+
+/// FIFOs and devices are never opened: a FIFO named like a manifest would block the scan
+/// forever, a link to /dev/zero would allocate until the process dies.
+#[cfg(unix)]
+#[test]
+fn fifos_and_devices_are_errors_not_hangs() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let fifo = tmp.path().join("pipe.yaml");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    std::os::unix::fs::symlink("/dev/zero", tmp.path().join("zero.yaml")).expect("symlink");
+    fs::write(
+        tmp.path().join("ns.yaml"),
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n",
+    )
+    .expect("write");
+    let started = std::time::Instant::now();
+    let (v, out) = scan_json(&[tmp.path().to_str().expect("utf8")]);
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    assert!(out.status.success());
+    let messages: Vec<String> = v["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| format!("{} {}", e["file"], e["message"]))
+        .collect();
+    assert_eq!(messages.len(), 2, "{messages:?}");
+    assert!(
+        messages.iter().all(|m| m.contains("not a regular file")),
+        "{messages:?}"
+    );
+    assert_eq!(v["summary"]["objects"], 1);
+}
+
+/// Manifests meant for `kubectl apply -n NS` (no metadata.namespace, bindings naming NS):
+/// without `--namespace` the report says so; with it the workload is linked to its binding.
+#[test]
+fn namespace_flag_places_manifests_like_kubectl_apply_n() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    fs::write(
+        tmp.path().join("install.yaml"),
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: controller}\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: controller}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}\nsubjects: [{kind: ServiceAccount, name: controller, namespace: argocd}]\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: controller}\nspec:\n  template:\n    metadata: {labels: {app: c}}\n    spec: {serviceAccountName: controller, containers: [{name: c, image: x:1}]}\n",
+    )
+    .expect("write");
+    let d = tmp.path().to_str().expect("utf8");
+    let (plain, out) = scan_json(&[d]);
+    assert!(out.status.success());
+    let warned = plain["errors"].as_array().expect("errors").iter().any(|e| {
+        e["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("--namespace argocd"))
+    });
+    assert!(warned, "{}", plain["errors"]);
+    let s008 = |v: &Value| {
+        v["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .filter(|f| f["check"] == "KSPM-S-008")
+            .map(|f| f["resource"].as_str().unwrap_or("").to_string())
+            .collect::<Vec<_>>()
+    };
+    assert!(s008(&plain).is_empty(), "{:?}", s008(&plain));
+    let (placed, out) = scan_json(&[d, "--namespace", "argocd"]);
+    assert!(out.status.success());
+    assert_eq!(
+        s008(&placed),
+        vec!["Deployment:argocd/controller".to_string()]
+    );
+    assert!(
+        placed["errors"].as_array().is_some_and(|e| e.is_empty()),
+        "{}",
+        placed["errors"]
+    );
+}
+
+/// Names, images and annotations come from whoever can create a pod: table output shows their
+/// control characters instead of sending them to the terminal; JSON stays valid JSON.
+#[test]
+fn control_characters_in_input_reach_no_terminal() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    fs::write(
+        tmp.path().join("pod.json"),
+        r#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p\r\u001b[2Kall clear","namespace":"a"},"spec":{"containers":[{"name":"c\u001b[8m","image":"x:latest\u009b31m\u202e","securityContext":{"privileged":true}}]}}"#,
+    )
+    .expect("write");
+    let d = tmp.path().to_str().expect("utf8");
+    for args in [
+        vec!["scan", d],
+        vec!["scan", d, "--format", "json"],
+        vec!["scan", d, "--format", "sarif"],
+        vec!["pss", d, "--level", "baseline"],
+        vec!["query", "reach", d, "--from", "Internet"],
+    ] {
+        let out = kspm(&args);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            !text
+                .chars()
+                .any(|c| (c.is_control() && c != '\n' && c != '\t') || c == '\u{202e}'),
+            "{args:?}: {text:?}"
+        );
+    }
+    let table = String::from_utf8_lossy(&kspm(&["scan", d]).stdout).to_string();
+    assert!(
+        table.contains("\\x1b[2K") && table.contains("\\r"),
+        "{table}"
+    );
+    let (v, _) = scan_json(&[d]);
+    assert!(v["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .any(|f| f["resource"].as_str().is_some_and(|r| r.contains('\u{1b}'))));
 }

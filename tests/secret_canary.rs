@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::kspm_env;
+use common::{kspm_env, write_malformed_secrets};
 use std::fs;
 
 const CANARY: &str = "kspm-canary-7f3e9a1c5b2d4e60";
@@ -133,6 +133,69 @@ items:
         "{files:?}"
     );
     assert_eq!(v["clusters"][0]["kinds"]["Secret"], 2);
+}
+
+/// Malformed Secrets (type tags, wrong types, bad base64, duplicate keys, anchors, broken JSON)
+/// leak nothing through parse errors or aliases, in any output of any command.
+#[test]
+fn malformed_secrets_leak_through_no_error_message() {
+    const CANARY2: &str = "kspmcanary4d1b7e0a9c";
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().join("cluster");
+    fs::create_dir_all(&dir).expect("mkdir");
+    let written = write_malformed_secrets(&dir, CANARY2);
+    fs::write(
+        dir.join("pod.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop}\nspec: {containers: [{name: c, securityContext: {privileged: true}}]}\n",
+    )
+    .expect("write");
+    let path = dir.to_str().expect("utf8");
+    let html = tmp.path().join("report.html");
+    let runs: Vec<Vec<&str>> = vec![
+        vec!["-vvv", "scan", path],
+        vec!["scan", path, "--format", "json"],
+        vec!["scan", path, "--format", "sarif"],
+        vec![
+            "scan",
+            path,
+            "--format",
+            "html",
+            "--output",
+            html.to_str().expect("utf8"),
+        ],
+        vec!["pss", path, "--level", "restricted"],
+        vec!["pss", path, "--level", "baseline", "--format", "json"],
+        vec!["query", "reach", path, "--from", "Deployment:shop/none"],
+        vec!["who-can", "get", "secrets", path],
+        vec!["can-i", "get", "secrets", path, "--as", "alice"],
+        vec!["compliance", "--framework", "nsa-cisa", path],
+    ];
+    let mut json_errors = 0;
+    for args in &runs {
+        let out = kspm_env(args, &[("RUST_LOG", "trace")]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        for text in [&stdout, &stderr] {
+            assert!(!text.contains(CANARY2), "{args:?}: canary leaked:\n{text}");
+        }
+        if args[..] == ["scan", path, "--format", "json"] {
+            let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+            json_errors = v["errors"].as_array().map_or(0, Vec::len);
+            // The anchored Secrets are read (values dropped, copies redacted), not lost.
+            assert!(
+                v["clusters"][0]["kinds"]["Secret"].as_u64().unwrap_or(0) >= 3,
+                "{}",
+                v["clusters"][0]["kinds"]
+            );
+        }
+    }
+    let page = fs::read_to_string(&html).expect("html");
+    assert!(!page.contains(CANARY2), "html leaked");
+    // Every file that could not be read is still named in the report.
+    assert!(
+        json_errors >= written - 8,
+        "{json_errors} errors for {written} files"
+    );
 }
 
 #[test]

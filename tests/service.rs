@@ -160,6 +160,16 @@ fn offline(path: &Path) -> serde_json::Value {
     serde_json::to_value(&out.report).expect("report json")
 }
 
+/// The sink class a reported path's target belongs to (a node for NodeRoot, the account for
+/// CloudAdmin), as a query names it.
+fn sink_of(target: &str) -> String {
+    if target.starts_with("Node:") || target.contains("] Node:") {
+        "NodeRoot".into()
+    } else {
+        target.to_string()
+    }
+}
+
 fn code<T: std::fmt::Debug>(r: Result<T, tonic::Status>) -> Code {
     r.expect_err("expected an error").code()
 }
@@ -584,6 +594,7 @@ async fn every_rpc(db: &str) {
                 cluster: top.cluster.clone(),
                 from: top.source.clone(),
                 max_hops: 10,
+                ..Default::default()
             },
         ))
         .await
@@ -599,8 +610,9 @@ async fn every_rpc(db: &str) {
             pb::QueryPathRequest {
                 cluster: top.cluster.clone(),
                 from: top.source.clone(),
-                to: top.target.clone(),
-                max_hops: 10,
+                to: sink_of(&top.target),
+                max_hops: 20,
+                ..Default::default()
             },
         ))
         .await
@@ -608,10 +620,111 @@ async fn every_rpc(db: &str) {
         .into_inner()
         .path
         .expect("a path");
-    assert!(q.steps.len() <= top.steps.len());
+    assert_eq!(q, top, "the query answers with the scan's path");
+    // Every path of the scan, asked through QueryPath on the fleet graph: the same object.
+    let all_paths = &paths;
+    assert!(all_paths.len() > 50, "{}", all_paths.len());
+    for p in all_paths {
+        let answer = c
+            .query_path(req(
+                TOKEN_A,
+                pb::QueryPathRequest {
+                    cluster: p.cluster.clone(),
+                    from: p.source.clone(),
+                    to: sink_of(&p.target),
+                    max_hops: 20,
+                    ..Default::default()
+                },
+            ))
+            .await
+            .expect("query path")
+            .into_inner();
+        assert_eq!(
+            answer.path.as_ref(),
+            Some(p),
+            "{} {} → {}",
+            p.cluster,
+            p.source,
+            p.target
+        );
+    }
+    // Alternatives: distinct routes, best first, the first being the scan's.
+    let alts = c
+        .query_path(req(
+            TOKEN_A,
+            pb::QueryPathRequest {
+                cluster: top.cluster.clone(),
+                from: top.source.clone(),
+                to: sink_of(&top.target),
+                max_hops: 20,
+                limit: 3,
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("alternatives")
+        .into_inner();
+    assert_eq!(alts.paths.first(), Some(&top));
+    let routes: HashSet<Vec<String>> = alts
+        .paths
+        .iter()
+        .map(|p| {
+            p.steps
+                .iter()
+                .map(|s| format!("{} {}", s.technique, s.to))
+                .collect()
+        })
+        .collect();
+    assert_eq!(routes.len(), alts.paths.len());
+
+    // The web view answers the same questions from the same graph, in the CLI's JSON.
+    for (question, cli) in [
+        (
+            "/api/paths?from=Internet&to=CloudAdmin&limit=3",
+            vec!["query", "paths", "--from", "Internet", "--to", "CloudAdmin", "--limit", "3"],
+        ),
+        (
+            "/api/paths?from=Internet&to=ClusterAdmin&cluster=eks-prod-us-east-1",
+            vec!["query", "paths", "--from", "Internet", "--to", "ClusterAdmin", "--cluster", "eks-prod-us-east-1"],
+        ),
+        (
+            "/api/reach?from=ServiceAccount%3Ashop%2Ffrontend&cluster=eks-prod-us-east-1&max_hops=6",
+            vec!["query", "reach", "--from", "ServiceAccount:shop/frontend", "--cluster", "eks-prod-us-east-1", "--max-hops", "6"],
+        ),
+    ] {
+        let (status, body) = http_get(&server.web, question, Some(TOKEN_A)).await;
+        assert_eq!(status, 200, "{question}: {body}");
+        let mut args = cli.clone();
+        args.insert(2, demo.to_str().expect("utf8"));
+        args.extend(["-f", "json"]);
+        let out = common::kspm(&args);
+        assert!(out.status.success(), "{args:?}");
+        let web: serde_json::Value = serde_json::from_str(&body).expect("web json");
+        let local: serde_json::Value = serde_json::from_slice(&out.stdout).expect("cli json");
+        assert_eq!(web, local, "{question}");
+    }
+    let (status, body) = http_get(
+        &server.web,
+        "/api/paths?from=Internet&to=Nope%3Ax",
+        Some(TOKEN_A),
+    )
+    .await;
+    assert_eq!(status, 404, "{body}");
     assert_eq!(
-        q.steps.last().map(|s| s.to.clone()),
-        Some(top.target.clone())
+        http_get(&server.web, "/api/paths?from=Internet", Some(TOKEN_A))
+            .await
+            .0,
+        400
+    );
+    assert_eq!(
+        http_get(
+            &server.web,
+            "/api/paths?from=Internet&to=ClusterAdmin",
+            None
+        )
+        .await
+        .0,
+        401
     );
     assert_eq!(
         code(
@@ -620,7 +733,8 @@ async fn every_rpc(db: &str) {
                 pb::QueryReachRequest {
                     cluster: top.cluster.clone(),
                     from: "Pod:nope/nope".into(),
-                    max_hops: 3
+                    max_hops: 3,
+                    ..Default::default()
                 }
             ))
             .await
@@ -632,9 +746,10 @@ async fn every_rpc(db: &str) {
             c.query_reach(req(
                 TOKEN_A,
                 pb::QueryReachRequest {
-                    cluster: String::new(),
-                    from: top.source.clone(),
-                    max_hops: 3
+                    cluster: top.cluster.clone(),
+                    from: String::new(),
+                    max_hops: 3,
+                    ..Default::default()
                 }
             ))
             .await
@@ -649,7 +764,8 @@ async fn every_rpc(db: &str) {
                     cluster: top.cluster.clone(),
                     from: top.source.clone(),
                     to: top.target.clone(),
-                    max_hops: 99
+                    max_hops: 99,
+                    ..Default::default()
                 }
             ))
             .await
@@ -916,7 +1032,8 @@ async fn tenants_are_isolated_and_credentials_required() {
                 pb::QueryReachRequest {
                     cluster: a_path.cluster.clone(),
                     from: a_path.source.clone(),
-                    max_hops: 3
+                    max_hops: 3,
+                    ..Default::default()
                 }
             ))
             .await

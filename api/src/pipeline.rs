@@ -52,6 +52,90 @@ pub fn scan_paths(paths: &[PathBuf], options: &ScanOptions) -> ScanOutcome {
     }
 }
 
+/// Why a scan of `paths` that read no object at all is an error, or `None` when something was
+/// read. A CI gate pointed at the wrong folder, at Helm chart sources, or at files that could not
+/// be decoded must not pass.
+pub fn nothing_read(report: &Report, paths: &[PathBuf]) -> Option<String> {
+    if report.summary.objects > 0 {
+        return None;
+    }
+    let errors: Vec<String> = report
+        .errors
+        .iter()
+        .map(|e| match e.line {
+            Some(l) => format!("{}:{l}: {}", e.file, e.message),
+            None => format!("{}: {}", e.file, e.message),
+        })
+        .collect();
+    Some(no_objects_message(paths, &errors))
+}
+
+/// "No Kubernetes objects found in PATHS", with a hint for chart and kustomize sources and the
+/// first of the read errors.
+pub fn no_objects_message(paths: &[PathBuf], errors: &[String]) -> String {
+    let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    let mut msg = if shown.is_empty() {
+        "no Kubernetes objects were read".to_string()
+    } else {
+        format!("no Kubernetes objects found in {}", shown.join(", "))
+    };
+    if let Some(hint) = source_hint(paths) {
+        msg.push_str(&format!(" ({hint})"));
+    }
+    if !errors.is_empty() {
+        let first: Vec<&str> = errors.iter().take(5).map(String::as_str).collect();
+        msg.push_str(&format!("; could not read: {}", first.join("; ")));
+        if errors.len() > first.len() {
+            msg.push_str(&format!(" (and {} more)", errors.len() - first.len()));
+        }
+    }
+    msg
+}
+
+/// A hint when the paths hold sources that render to manifests rather than manifests.
+fn source_hint(paths: &[PathBuf]) -> Option<&'static str> {
+    const HELM: &str =
+        "these look like Helm chart sources: render them first, e.g. `helm template NAME CHART > manifests.yaml`";
+    const KUSTOMIZE: &str =
+        "these look like kustomize sources: render them first, e.g. `kustomize build DIR > manifests.yaml`";
+    let mut stack: Vec<(PathBuf, u32)> = paths.iter().map(|p| (p.clone(), 0)).collect();
+    let mut seen = 0usize;
+    while let Some((p, depth)) = stack.pop() {
+        seen += 1;
+        if seen > 10_000 {
+            break;
+        }
+        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if matches!(name, "Chart.yaml" | "Chart.yml") {
+            return Some(HELM);
+        }
+        if matches!(
+            name,
+            "kustomization.yaml" | "kustomization.yml" | "Kustomization"
+        ) {
+            return Some(KUSTOMIZE);
+        }
+        let Ok(meta) = std::fs::symlink_metadata(&p) else {
+            continue;
+        };
+        if meta.is_dir() && depth < 4 {
+            if let Ok(rd) = std::fs::read_dir(&p) {
+                stack.extend(rd.flatten().map(|e| (e.path(), depth + 1)));
+            }
+        } else if meta.is_file()
+            && meta.len() < 1 << 20
+            && (name.ends_with(".yaml") || name.ends_with(".yml") || name.ends_with(".tpl"))
+        {
+            if let Ok(text) = std::fs::read_to_string(&p) {
+                if text.contains("{{") && text.contains("}}") {
+                    return Some(HELM);
+                }
+            }
+        }
+    }
+    None
+}
+
 /// The multi-threaded async runtime the blocking entry points (live and cloud scans, the
 /// service, watch) run their collectors on.
 pub fn runtime() -> Result<tokio::runtime::Runtime, String> {

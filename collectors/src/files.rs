@@ -88,7 +88,14 @@ pub fn load(paths: &[PathBuf]) -> Snapshot {
 
 /// Reads a JSON file; a syntax error names the file, line and column, prefixed by `what`.
 fn read_json(path: &Path, what: &str) -> Result<serde_json::Value, LoadError> {
-    let text = fs::read_to_string(path).map_err(|e| io_error(path, &e))?;
+    let err = |message: String| LoadError {
+        file: path_str(path),
+        line: None,
+        column: None,
+        message,
+    };
+    let text = decode_text(read_regular(path).map_err(err)?)
+        .ok_or_else(|| err("not UTF-8 or UTF-16 text".into()))?;
     serde_json::from_str(&text).map_err(|e| LoadError {
         file: path_str(path),
         line: Some(e.line()),
@@ -173,11 +180,7 @@ fn io_error(path: &Path, e: &std::io::Error) -> LoadError {
         file: path_str(path),
         line: None,
         column: None,
-        message: match e.kind() {
-            std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
-            std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-            _ => e.to_string(),
-        },
+        message: io_message(e),
     }
 }
 
@@ -477,23 +480,94 @@ fn read_info(path: &Path, cluster: &mut ClusterSnapshot) {
     }
 }
 
+/// The largest manifest file read, in bytes (`KSPM_MAX_FILE_BYTES` overrides; default 256 MiB).
+pub fn max_file_bytes() -> u64 {
+    std::env::var("KSPM_MAX_FILE_BYTES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(256 << 20)
+}
+
+/// The bytes of a regular file of at most [`max_file_bytes`]: FIFOs, sockets and devices are
+/// never opened (a FIFO would block, `/dev/zero` would never end).
+fn read_regular(path: &Path) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let meta = fs::metadata(path).map_err(|e| io_message(&e))?;
+    if !meta.is_file() {
+        return Err("not a regular file (FIFOs, sockets and devices are not read)".into());
+    }
+    let limit = max_file_bytes();
+    if meta.len() > limit {
+        return Err(format!(
+            "file is larger than {limit} bytes (set KSPM_MAX_FILE_BYTES to read it)"
+        ));
+    }
+    let mut bytes = Vec::new();
+    fs::File::open(path)
+        .and_then(|f| f.take(limit + 1).read_to_end(&mut bytes))
+        .map_err(|e| io_message(&e))?;
+    if bytes.len() as u64 > limit {
+        return Err(format!("file is larger than {limit} bytes"));
+    }
+    Ok(bytes)
+}
+
+fn io_message(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => e.to_string(),
+    }
+}
+
+/// Text from bytes as kubectl accepts them: UTF-8 with or without a byte-order mark, or UTF-16
+/// (little or big endian) with one, as PowerShell redirection writes.
+pub fn decode_text(bytes: Vec<u8>) -> Option<String> {
+    let utf16 = |b: &[u8], le: bool| {
+        if !b.len().is_multiple_of(2) {
+            return None;
+        }
+        let units = b.chunks_exact(2).map(|c| {
+            if le {
+                u16::from_le_bytes([c[0], c[1]])
+            } else {
+                u16::from_be_bytes([c[0], c[1]])
+            }
+        });
+        char::decode_utf16(units)
+            .collect::<Result<String, _>>()
+            .ok()
+    };
+    match bytes.as_slice() {
+        [0xEF, 0xBB, 0xBF, rest @ ..] => String::from_utf8(rest.to_vec()).ok(),
+        [0xFF, 0xFE, rest @ ..] => utf16(rest, true),
+        [0xFE, 0xFF, rest @ ..] => utf16(rest, false),
+        _ => String::from_utf8(bytes).ok(),
+    }
+}
+
 /// Reads and parses one file. I/O and encoding problems become errors like parse errors do.
 pub fn read_objects(path: &Path) -> ParseOutcome {
     let file = path_str(path);
     let mut out = ParseOutcome::default();
-    let bytes = match fs::read(path) {
+    let bytes = match read_regular(path) {
         Ok(b) => b,
-        Err(e) => {
-            out.errors.push(io_error(path, &e));
+        Err(message) => {
+            out.errors.push(LoadError {
+                file,
+                line: None,
+                column: None,
+                message,
+            });
             return out;
         }
     };
-    let Ok(text) = String::from_utf8(bytes) else {
+    let Some(text) = decode_text(bytes) else {
         out.errors.push(LoadError {
             file,
             line: None,
             column: None,
-            message: "not UTF-8 text".into(),
+            message: "not UTF-8 or UTF-16 text".into(),
         });
         return out;
     };

@@ -18,16 +18,27 @@ pub const POD_TEMPLATE_KINDS: &[(&str, &str)] = &[
     ("CronJob", "spec.jobTemplate.spec.template.spec"),
 ];
 
+/// The kinds that carry a pod template (or are a pod), followed by any extra kinds given: one
+/// list for every place that names them.
+macro_rules! workload_kinds {
+    ($($extra:literal),* $(,)?) => {
+        &[
+            "Pod",
+            "Deployment",
+            "StatefulSet",
+            "DaemonSet",
+            "ReplicaSet",
+            "ReplicationController",
+            "Job",
+            "CronJob",
+            $($extra),*
+        ]
+    };
+}
+pub(crate) use workload_kinds;
+
 /// Kinds the engine reads (everything else is kept and counted as "not evaluated").
-pub const EVALUATED_KINDS: &[&str] = &[
-    "Pod",
-    "Deployment",
-    "StatefulSet",
-    "DaemonSet",
-    "ReplicaSet",
-    "ReplicationController",
-    "Job",
-    "CronJob",
+pub const EVALUATED_KINDS: &[&str] = workload_kinds!(
     "Namespace",
     "ServiceAccount",
     "Secret",
@@ -35,7 +46,19 @@ pub const EVALUATED_KINDS: &[&str] = &[
     "ClusterRole",
     "RoleBinding",
     "ClusterRoleBinding",
-];
+    // Read by the attack graph.
+    "Service",
+    "Ingress",
+    "IngressClass",
+    "EndpointSlice",
+    "Node",
+    "ConfigMap",
+    // Network policies of every API the network checks read.
+    "NetworkPolicy",
+    "GlobalNetworkPolicy",
+    "CiliumNetworkPolicy",
+    "CiliumClusterwideNetworkPolicy",
+);
 
 /// A pod spec found in a workload, with the path to it (for evidence).
 #[derive(Debug, Clone, Copy)]
@@ -84,6 +107,29 @@ impl<'a> ContainerRef<'a> {
 }
 
 impl<'a> PodTemplate<'a> {
+    /// The UID a container runs as when the manifest says (container `securityContext`
+    /// overrides the pod's); `None` when the image decides.
+    pub fn run_as_user(&self, c: &ContainerRef<'_>) -> Option<i64> {
+        c.container
+            .pointer("/securityContext/runAsUser")
+            .or_else(|| self.spec.pointer("/securityContext/runAsUser"))
+            .and_then(Value::as_i64)
+    }
+
+    /// Whether a container is known not to run as root: an explicit non-zero `runAsUser`, or
+    /// `runAsNonRoot: true` (the kubelet refuses to start it as UID 0).
+    pub fn runs_as_non_root(&self, c: &ContainerRef<'_>) -> bool {
+        let non_root = c
+            .container
+            .pointer("/securityContext/runAsNonRoot")
+            .or_else(|| self.spec.pointer("/securityContext/runAsNonRoot"))
+            .and_then(Value::as_bool);
+        match self.run_as_user(c) {
+            Some(uid) => uid != 0,
+            None => non_root == Some(true),
+        }
+    }
+
     /// Every container: `containers`, then `initContainers`, then `ephemeralContainers`.
     pub fn containers(&self) -> impl Iterator<Item = ContainerRef<'a>> + 'a {
         let spec = self.spec;

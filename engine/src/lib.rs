@@ -4,14 +4,17 @@
 //! values are dropped), are indexed by [`inventory`], graded by the [`checks`] catalogue and
 //! rendered by [`render`]. Nothing here does I/O.
 
+pub mod calico;
 pub mod checks;
 pub mod civil;
 pub mod cloud;
 pub mod compliance;
 pub mod controls;
 pub mod drift;
+pub mod exposure;
 pub mod frameworks;
 pub mod graph;
+pub mod host_path;
 pub mod incremental;
 pub mod inventory;
 pub mod object;
@@ -29,7 +32,8 @@ pub use object::Object;
 pub use options::ScanOptions;
 pub use parse::LoadError;
 pub use report::{
-    assemble, assemble_fleet, evaluate, evaluate_cluster_result, evaluate_with, Finding, Report,
+    assemble, assemble_fleet, assemble_fleet_graph, evaluate, evaluate_cluster_result,
+    evaluate_with, Finding, Report,
 };
 pub use severity::Severity;
 pub use snapshot::{ClusterInfo, ClusterSnapshot, Provider, Snapshot};

@@ -111,6 +111,9 @@ pub struct ScanOptions {
     pub allowed_registries: Vec<String>,
     /// Today's date (YYYY-MM-DD) for exception expiry; `None` never expires them.
     pub today: Option<String>,
+    /// The namespace of namespaced objects whose manifest names none (`kubectl apply -n NS`'s
+    /// meaning); `None` leaves them in `default`, as `kubectl apply` without `-n` does.
+    pub default_namespace: Option<String>,
 }
 
 /// The annotation that suppresses checks on one object: `kspm.io/ignore: KSPM-W-001,KSPM-W-016`.

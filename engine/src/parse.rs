@@ -79,14 +79,22 @@ pub fn parse_text(text: &str, file: &str, syntax: Syntax) -> ParseOutcome {
                 file: file.to_string(),
                 line: Some(e.line()).filter(|l| *l > 0),
                 column: Some(e.column()).filter(|c| *c > 0),
-                message: format!("invalid JSON: {}", strip_position(&e.to_string())),
+                message: format!(
+                    "invalid JSON: {}",
+                    parser_message(&e.to_string(), text, e.line())
+                ),
             }),
         },
         Syntax::Yaml => {
             for doc in split_yaml_documents(text) {
                 match serde_yaml::from_str::<Value>(&doc.text) {
                     Ok(Value::Null) => {}
-                    Ok(value) => add_document(value, file, doc.first_content_line, &mut out),
+                    Ok(mut value) => {
+                        if has_alias(&doc.text) {
+                            redact_aliased_secret_values(&mut value);
+                        }
+                        add_document(value, file, doc.first_content_line, &mut out)
+                    }
                     Err(e) => {
                         let (line, column) = match e.location() {
                             Some(loc) => {
@@ -94,11 +102,15 @@ pub fn parse_text(text: &str, file: &str, syntax: Syntax) -> ParseOutcome {
                             }
                             None => (Some(doc.first_content_line), None),
                         };
+                        let doc_line = e.location().map_or(0, |l| l.line());
                         out.errors.push(LoadError {
                             file: file.to_string(),
                             line,
                             column,
-                            message: format!("invalid YAML: {}", strip_position(&e.to_string())),
+                            message: format!(
+                                "invalid YAML: {}",
+                                parser_message(&e.to_string(), &doc.text, doc_line)
+                            ),
                         });
                     }
                 }
@@ -113,6 +125,136 @@ fn strip_position(msg: &str) -> String {
     match msg.find(" at line ") {
         Some(i) => msg[..i].to_string(),
         None => msg.to_string(),
+    }
+}
+
+/// What a parser said about `text`, safe to show: parsers quote the value they stumbled on
+/// (`invalid value: string "…"`, ``integer `…` ``), and that value may be a Secret's. Every
+/// quoted span is replaced, and so is any word of the offending line's value that survived;
+/// the field is named by the key of that line (1-based `line` of `text`, 0 when unknown).
+pub(crate) fn parser_message(raw: &str, text: &str, line: usize) -> String {
+    let mut msg = redact_quoted(&strip_position(raw));
+    let line_text = line
+        .checked_sub(1)
+        .and_then(|i| text.lines().nth(i))
+        .unwrap_or("");
+    let (key, value) = split_key(line_text);
+    for word in value.split(|c: char| c.is_whitespace() || "\"'`,[]{}".contains(c)) {
+        if word.len() >= 2 && msg.contains(word) {
+            msg = msg.replace(word, "…");
+        }
+    }
+    match key {
+        Some(k) => format!("{msg} (in field `{k}`; values are not shown)"),
+        None => msg,
+    }
+}
+
+/// Replaces the content of every `"…"`, `'…'` and `` `…` `` span of a message with `…`.
+fn redact_quoted(msg: &str) -> String {
+    let mut out = String::with_capacity(msg.len());
+    let mut chars = msg.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        let opens = matches!(c, '"' | '`')
+            || (c == '\'' && (i == 0 || msg[..i].ends_with([' ', '(', ':'])));
+        let close = if opens { msg[i + 1..].find(c) } else { None };
+        match close {
+            Some(end) => {
+                out.push(c);
+                out.push('…');
+                out.push(c);
+                let stop = i + 1 + end;
+                while chars.peek().is_some_and(|(j, _)| *j <= stop) {
+                    chars.next();
+                }
+            }
+            None => out.push(c),
+        }
+    }
+    out
+}
+
+/// The key and the value part of a YAML line (`  - password: !!int 123` → `password`,
+/// `!!int 123`); a key is named only when it looks like one.
+fn split_key(line: &str) -> (Option<&str>, &str) {
+    let t = line.trim_start().trim_start_matches("- ").trim_start();
+    let Some(i) = t.find(':') else {
+        return (None, t);
+    };
+    let (k, rest) = (t[..i].trim().trim_matches(['"', '\'']), &t[i + 1..]);
+    let is_key = !k.is_empty()
+        && k.len() <= 253
+        && k.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c));
+    if is_key {
+        (Some(k), rest)
+    } else {
+        (None, t)
+    }
+}
+
+/// Whether a YAML document uses an alias (`*name`), through which a value written once can
+/// appear in several places.
+fn has_alias(text: &str) -> bool {
+    text.lines().any(|l| {
+        let l = l.trim_start().trim_start_matches("- ");
+        l.starts_with('*')
+            || l.contains(": *")
+            || l.contains("[*")
+            || l.contains(", *")
+            || l.contains("{*")
+            || l.contains("<<")
+    })
+}
+
+/// In a Secret written with anchors, a value of `data`/`stringData` may be repeated by alias in
+/// fields that are kept (labels, annotations, name): every such copy is replaced before the
+/// Secret's values are dropped. Lists of Secrets are handled item by item.
+fn redact_aliased_secret_values(value: &mut Value) {
+    let Value::Object(map) = value else { return };
+    if let Some(Value::Array(items)) = map.get_mut("items") {
+        for item in items {
+            redact_aliased_secret_values(item);
+        }
+    }
+    if map.get("kind").and_then(Value::as_str) != Some("Secret") {
+        return;
+    }
+    let mut secrets = Vec::new();
+    for field in ["data", "stringData"] {
+        if let Some(v) = map.get(field) {
+            collect_scalars(v, &mut secrets);
+        }
+    }
+    if secrets.is_empty() {
+        return;
+    }
+    for (k, v) in map.iter_mut() {
+        if k != "data" && k != "stringData" {
+            replace_scalars(v, &secrets);
+        }
+    }
+}
+
+fn collect_scalars(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => m.values().for_each(|x| collect_scalars(x, out)),
+        Value::Array(a) => a.iter().for_each(|x| collect_scalars(x, out)),
+        Value::String(s) => out.push(s.clone()),
+        Value::Null => {}
+        other => out.push(other.to_string()),
+    }
+}
+
+fn replace_scalars(v: &mut Value, secrets: &[String]) {
+    match v {
+        Value::Object(m) => m.values_mut().for_each(|x| replace_scalars(x, secrets)),
+        Value::Array(a) => a.iter_mut().for_each(|x| replace_scalars(x, secrets)),
+        Value::String(s) if secrets.contains(s) => *s = "[redacted]".into(),
+        Value::Number(_) | Value::Bool(_) if secrets.contains(&v.to_string()) => {
+            *v = Value::String("[redacted]".into())
+        }
+        _ => {}
     }
 }
 
@@ -469,6 +611,56 @@ mod tests {
         }
         let out = parse_text("{\"kind\": ", "x.json", Syntax::Json);
         assert_eq!(out.errors[0].line, Some(1));
+    }
+
+    #[test]
+    fn parser_errors_never_quote_a_value() {
+        const C: &str = "kspmcanary0b1c";
+        let head = "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\n";
+        for body in [
+            format!("stringData:\n  password: !!int {C}\n"),
+            format!("stringData:\n  password: !!float {C}\n"),
+            format!("data:\n  password: !!bool {C}\n"),
+            format!("data:\n  password: !!null {C}\n"),
+            format!("data:\n  password: !!binary {C}!\n"),
+            format!("stringData: !!map {C}\n"),
+            format!("stringData:\n  password: {C}\n  password: {C}2\n"),
+            format!("stringData: {{k: {C}, k: {C}}}\n"),
+            format!("stringData:\n  k: \"{C}\n"),
+        ] {
+            let out = yaml(&format!("{head}{body}"));
+            let text = format!("{:?}{:?}", out.errors, out.objects);
+            assert!(!text.contains(C), "{body}: {text}");
+        }
+        let out = yaml(&format!("{head}stringData:\n  password: !!int {C}\n"));
+        assert_eq!(out.errors.len(), 1);
+        assert!(
+            out.errors[0].message.contains("`password`"),
+            "{}",
+            out.errors[0].message
+        );
+        for text in [
+            format!("{{\"kind\":\"Secret\",\"data\":{{\"k\":{C}}}}}"),
+            format!("{{\"kind\":\"Secret\",\"data\":{{\"k\":12{C}}}}}"),
+            format!("{{\"kind\":\"Secret\",\"data\":{{\"k\":\"{C}\u{1}\"}}}}"),
+        ] {
+            let out = parse_text(&text, "s.json", Syntax::Json);
+            assert!(
+                !format!("{:?}", out.errors).contains(C),
+                "{text}: {:?}",
+                out.errors
+            );
+        }
+    }
+
+    #[test]
+    fn aliases_do_not_carry_secret_values_into_kept_fields() {
+        let out = yaml("apiVersion: v1\nkind: Secret\nstringData:\n  p: &v kspmcanary\nmetadata:\n  name: s\n  labels: {a: *v}\n  annotations:\n    b: *v\n");
+        assert!(out.errors.is_empty(), "{:?}", out.errors);
+        let s = &out.objects[0];
+        assert!(!format!("{s:?}").contains("kspmcanary"), "{s:?}");
+        assert_eq!(s.labels.get("a").map(String::as_str), Some("[redacted]"));
+        assert_eq!(s.secret_keys, vec!["p"]);
     }
 
     #[test]

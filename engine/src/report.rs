@@ -237,6 +237,16 @@ pub fn assemble_fleet(
     fleet_errors: &[LoadError],
     fleet_cloud: &[crate::Object],
 ) -> Report {
+    assemble_fleet_graph(results, fleet_errors, fleet_cloud).0
+}
+
+/// As [`assemble_fleet`], also returning the fleet graph the report's paths were searched in
+/// (for queries that must see what the scan saw).
+pub fn assemble_fleet_graph(
+    results: Vec<ClusterResult>,
+    fleet_errors: &[LoadError],
+    fleet_cloud: &[crate::Object],
+) -> (Report, AttackGraph) {
     let mut suppressed = Vec::new();
     let mut findings = Vec::new();
     let mut clusters = Vec::new();
@@ -297,7 +307,7 @@ pub fn assemble_fleet(
     for f in &findings {
         *summary.by_severity.entry(f.severity).or_insert(0) += 1;
     }
-    Report {
+    let report = Report {
         schema_version: REPORT_SCHEMA_VERSION,
         tool: Tool {
             name: "kspm",
@@ -310,7 +320,8 @@ pub fn assemble_fleet(
         compliance,
         errors,
         suppressed,
-    }
+    };
+    (report, graph)
 }
 
 /// Marks the findings whose resource lies on one of `attack_paths` and attaches what each
@@ -560,6 +571,14 @@ fn evaluate_one(
     catalogue: &[&'static checks::Check],
     options: &ScanOptions,
 ) -> ClusterResult {
+    let placed;
+    let cluster = match &options.default_namespace {
+        Some(ns) => {
+            placed = with_default_namespace(cluster, ns);
+            &placed
+        }
+        None => cluster,
+    };
     let inv = Inventory::new(cluster);
     let rbac = cluster_rbac(&inv);
     let mut graph = AttackGraph::default();
@@ -569,10 +588,16 @@ fn evaluate_one(
     let (findings, suppressed, skipped) =
         evaluate_cluster(cluster, &inv, &rbac, catalogue, options, &|_| true);
     let kinds = inv.kind_counts();
+    // Kinds some check reads are evaluated, as are those the graph and the inventory read.
+    let checked: std::collections::HashSet<&str> = catalogue
+        .iter()
+        .flat_map(|c| c.kinds.iter().copied())
+        .collect();
     let unevaluated_kinds = kinds
         .iter()
         .filter(|(k, _)| {
             !EVALUATED_KINDS.contains(&k.as_str())
+                && !checked.contains(k.as_str())
                 && !crate::cloud::documents::CLOUD_KINDS.contains(&k.as_str())
         })
         .map(|(k, v)| (k.clone(), *v))
@@ -598,6 +623,7 @@ fn evaluate_one(
             .errors
             .iter()
             .map(|e| ReportError::from_load(Some(&cluster.info.name), e))
+            .chain(misplaced_service_accounts(cluster, &rbac))
             .collect(),
         findings,
         suppressed,
@@ -605,6 +631,64 @@ fn evaluate_one(
         binding_subjects,
         cloud,
     }
+}
+
+/// The cluster with every namespaced object that names no namespace placed in `ns`.
+fn with_default_namespace(cluster: &ClusterSnapshot, ns: &str) -> ClusterSnapshot {
+    let mut c = cluster.clone();
+    for o in &mut c.objects {
+        if o.namespace.is_none() && !o.is_cluster_scoped() {
+            o.namespace = Some(ns.to_string());
+            if let Some(meta) = o
+                .body
+                .get_mut("metadata")
+                .and_then(serde_json::Value::as_object_mut)
+            {
+                meta.insert(
+                    "namespace".into(),
+                    serde_json::Value::String(ns.to_string()),
+                );
+            }
+        }
+    }
+    c
+}
+
+/// Bindings whose ServiceAccount subject names a namespace that has no such ServiceAccount while
+/// `default` has one: manifests meant for `kubectl apply -n NS` read without it, so the
+/// binding's grants miss the workload that would hold them.
+fn misplaced_service_accounts(cluster: &ClusterSnapshot, rbac: &Rbac) -> Vec<ReportError> {
+    let sas: std::collections::HashSet<(&str, &str)> = cluster
+        .objects
+        .iter()
+        .filter(|o| o.kind == "ServiceAccount")
+        .filter_map(|o| Some((o.effective_namespace()?, o.name.as_str())))
+        .collect();
+    let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for b in rbac.bindings.iter().filter(|b| !b.assumed_default) {
+        for s in &b.subjects {
+            let crate::rbac::Subject::ServiceAccount { namespace, name } = s else {
+                continue;
+            };
+            if namespace != "default"
+                && !sas.contains(&(namespace.as_str(), name.as_str()))
+                && sas.contains(&("default", name.as_str()))
+                && seen.insert(namespace.clone())
+            {
+                out.push(ReportError {
+                    cluster: Some(cluster.info.name.clone()),
+                    file: b.node_ref.clone(),
+                    line: None,
+                    column: None,
+                    message: format!(
+                        "binds ServiceAccount {namespace}/{name}, which the input lacks, while default/{name} exists: manifests meant for `kubectl apply -n {namespace}` were read into `default`; scan with --namespace {namespace}"
+                    ),
+                });
+            }
+        }
+    }
+    out
 }
 
 /// The subjects of every binding, by (cluster, binding reference): a finding on a binding is on
@@ -619,6 +703,12 @@ pub(crate) fn binding_subjects<'r>(
             b.subjects.iter().map(|s| s.node_ref()).collect(),
         )
     })
+}
+
+/// The effective RBAC of a cluster as every check and the graph see it: its RBAC objects and,
+/// on EKS, the access policies (for `who-can` and `can-i`).
+pub fn effective_rbac(cluster: &ClusterSnapshot) -> Rbac {
+    cluster_rbac(&Inventory::new(cluster))
 }
 
 /// The effective RBAC of the cluster `inv` holds: its RBAC objects and, on EKS, the access

@@ -559,8 +559,9 @@ fn access_policies_grant_at_their_scope() {
     ));
 }
 
-#[test]
-fn a_pod_in_one_cluster_reaches_admin_of_another_through_a_shared_role() {
+/// Two clusters joined by one IAM role: an internet-exposed workload of `edge` may assume it
+/// through IRSA, and `core`'s access entry makes it cluster-admin. Returns the role's ARN.
+fn shared_role_fleet() -> (String, Snapshot) {
     let shared = format!("arn:aws:iam::{ACCT}:role/shared");
     let mut a = web_app(Some(&shared));
     a.push(describe("edge", ACCT, "A", "API"));
@@ -588,6 +589,12 @@ fn a_pod_in_one_cluster_reaches_admin_of_another_through_a_shared_role() {
         vec![cluster("edge", a), cluster("core", b)],
         vec![gaad(roles)],
     );
+    (shared, s)
+}
+
+#[test]
+fn a_pod_in_one_cluster_reaches_admin_of_another_through_a_shared_role() {
+    let (shared, s) = shared_role_fleet();
     let report = evaluate(&s);
     let p = report
         .attack_paths
@@ -607,6 +614,52 @@ fn a_pod_in_one_cluster_reaches_admin_of_another_through_a_shared_role() {
         techniques.ends_with(&["IRSA_ASSUME", "EKS_ACCESS_POLICY"]),
         "{techniques:?}"
     );
+}
+
+/// The query module answers from the same fleet graph: every path the report lists across two
+/// clusters joined by a shared IRSA role — including the one that crosses clusters — comes back
+/// as the same object when asked with its source, sink and cluster.
+#[test]
+fn queries_reproduce_every_reported_path_across_clusters() {
+    use kspm_engine::graph::query::{PathQuery, Query};
+    let (shared, s) = shared_role_fleet();
+    let report = evaluate(&s);
+    let (g, _) = graph(&s);
+    let q = Query::new(&g);
+    assert!(report
+        .attack_paths
+        .iter()
+        .any(|p| p.source.starts_with("[edge] ")));
+    for p in &report.attack_paths {
+        let to = if p.target.starts_with("Node:") || p.target.contains("] Node:") {
+            "NodeRoot"
+        } else {
+            p.target.as_str()
+        };
+        let found = q
+            .paths(&PathQuery {
+                from: &p.source,
+                to,
+                cluster: Some(&p.cluster),
+                max_hops: 30,
+                limit: 1,
+            })
+            .unwrap_or_else(|e| panic!("{} → {to}: {e}", p.source));
+        assert_eq!(
+            serde_json::to_value(&found[0]).expect("json"),
+            serde_json::to_value(p).expect("json"),
+            "{} → {to} in {}",
+            p.source,
+            p.cluster
+        );
+    }
+    // The shared role can be named, and reaches the other cluster's admin.
+    let reached = q
+        .reach(None, &format!("AwsRole:{shared}"), 4)
+        .expect("reach");
+    assert!(reached
+        .iter()
+        .any(|r| r.node == "ClusterAdmin" && r.cluster.as_deref() == Some("core")));
 }
 
 #[test]

@@ -46,3 +46,36 @@ pub fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// Writes malformed Secrets into `dir`, each carrying `canary` as a value in a way that once made
+/// a parser quote it or an alias copy it: YAML type tags, wrong types, invalid base64, duplicate
+/// keys, anchors aliased into kept fields, broken JSON. Returns the number of files written.
+pub fn write_malformed_secrets(dir: &Path, canary: &str) -> usize {
+    let head = |name: &str| {
+        format!("apiVersion: v1\nkind: Secret\nmetadata:\n  name: {name}\n  namespace: shop\n")
+    };
+    let files = [
+        ("tag-int.yaml", format!("{}stringData:\n  password: !!int {canary}\n", head("tag-int"))),
+        ("tag-float.yaml", format!("{}stringData:\n  password: !!float {canary}\n", head("tag-float"))),
+        ("tag-bool.yaml", format!("{}data:\n  password: !!bool {canary}\n", head("tag-bool"))),
+        ("tag-null.yaml", format!("{}data:\n  password: !!null {canary}\n", head("tag-null"))),
+        ("tag-str-seq.yaml", format!("{}stringData: !!str [{canary}]\n", head("tag-str-seq"))),
+        ("tag-map.yaml", format!("{}stringData: !!map {canary}\n", head("tag-map"))),
+        ("tag-binary.yaml", format!("{}data:\n  password: !!binary {canary}\n", head("tag-binary"))),
+        ("wrong-type.yaml", format!("{}data: {canary}\nstringData: [{canary}]\n", head("wrong-type"))),
+        ("bad-base64.yaml", format!("{}data:\n  password: \"{canary}!!!\"\n", head("bad-base64"))),
+        ("duplicate.yaml", format!("{}stringData:\n  password: {canary}\n  password: {canary}-2\n", head("duplicate"))),
+        ("anchor.yaml", format!("apiVersion: v1\nkind: Secret\nmetadata:\n  name: anchor\n  namespace: shop\n  labels: {{copy: *v}}\n  annotations:\n    note: *v\nstringData:\n  password: &v {canary}\n")),
+        ("anchor-first.yaml", format!("apiVersion: v1\nkind: Secret\nstringData:\n  password: &w {canary}\nmetadata:\n  name: *w\n  namespace: shop\n  labels: {{copy: *w}}\n")),
+        ("list-tag.yaml", format!("apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Secret\n  metadata: {{name: in-list, namespace: shop}}\n  stringData:\n    k: !!int {canary}\n")),
+        ("block.yaml", format!("{}stringData:\n  k: |\n    {canary}\n  bad: [\n", head("block"))),
+        ("flow.yaml", format!("{}stringData: {{k: {canary}, k: {canary}}}\n", head("flow"))),
+        ("bad.json", format!("{{\"apiVersion\":\"v1\",\"kind\":\"Secret\",\"metadata\":{{\"name\":\"j\",\"namespace\":\"shop\"}},\"data\":{{\"k\":{canary}}}}}")),
+        ("bad-number.json", format!("{{\"apiVersion\":\"v1\",\"kind\":\"Secret\",\"metadata\":{{\"name\":\"n\",\"namespace\":\"shop\"}},\"data\":{{\"k\":12{canary}}}}}")),
+        ("ctrl.json", format!("{{\"apiVersion\":\"v1\",\"kind\":\"Secret\",\"metadata\":{{\"name\":\"c\",\"namespace\":\"shop\"}},\"data\":{{\"k\":\"{canary}\u{1}\"}}}}")),
+    ];
+    for (f, text) in &files {
+        fs::write(dir.join(f), text).expect("write");
+    }
+    files.len()
+}

@@ -3,11 +3,12 @@
 
 use super::auth::TenantName;
 use super::convert::{self, offset, page_size, token, untoken};
+use super::fleet::AskError;
 use super::pb::{self, posture_service_server::PostureService};
 use super::store::{FindingFilter, ScanRow};
 use super::Shared;
 use kspm_engine::drift;
-use kspm_engine::graph::{paths::query_path, AttackGraph, NodeKind};
+use kspm_engine::graph::query::{PathQuery, Query, QueryError};
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
 use std::pin::Pin;
@@ -15,22 +16,15 @@ use std::sync::Arc;
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
-/// Graphs kept restored for queries (scans never change, so a scan's graph never goes stale).
-const CACHED_GRAPHS: usize = 8;
-
 /// The gRPC service.
 pub struct Api {
     shared: Arc<Shared>,
-    graphs: std::sync::Mutex<std::collections::VecDeque<(String, String, Arc<AttackGraph>)>>,
 }
 
 impl Api {
     /// A service over the shared state.
     pub fn new(shared: Arc<Shared>) -> Api {
-        Api {
-            shared,
-            graphs: Default::default(),
-        }
+        Api { shared }
     }
 }
 
@@ -65,79 +59,31 @@ impl Api {
         }
     }
 
-    /// The latest scan holding `cluster`, with the graph of that cluster.
-    async fn graph_of(&self, tenant: &str, cluster: &str) -> Result<Arc<AttackGraph>, Status> {
-        if cluster.is_empty() {
-            return Err(Status::invalid_argument("cluster is required"));
-        }
-        let scans = self.scope(tenant, "").await?;
-        if let Ok(cache) = self.graphs.lock() {
-            for s in &scans {
-                if let Some((_, _, g)) = cache.iter().find(|(id, c, _)| id == &s.id && c == cluster)
-                {
-                    return Ok(g.clone());
-                }
-            }
-        }
-        for s in scans {
-            if let Some((dump, _)) = self
-                .shared
-                .store
-                .cluster_state(&s.id, cluster)
-                .await
-                .map_err(internal)?
-            {
-                let g = Arc::new(AttackGraph::restore(dump));
-                if let Ok(mut cache) = self.graphs.lock() {
-                    if cache.len() >= CACHED_GRAPHS {
-                        cache.pop_front();
-                    }
-                    cache.push_back((s.id.clone(), cluster.to_string(), g.clone()));
-                }
-                return Ok(g);
-            }
-        }
-        Err(Status::not_found(format!("no cluster {cluster}")))
+    /// Answers `ask` on the fleet graph of the scan (`scan_id`) or of the latest scan of each
+    /// target (see [`Shared::ask_fleet`]).
+    async fn on_fleet<T>(
+        &self,
+        tenant: &str,
+        scan_id: &str,
+        cluster: &str,
+        ask: impl Fn(&Query<'_>) -> Result<T, QueryError>,
+    ) -> Result<(T, String), Status> {
+        let scans = self.scope(tenant, scan_id).await?;
+        self.shared
+            .ask_fleet(&scans, cluster, ask)
+            .await
+            .map_err(|e| match e {
+                AskError::NotFound(m) => Status::not_found(m),
+                AskError::Internal(m) => internal(m),
+            })
     }
 }
 
-fn resolve(
-    g: &AttackGraph,
-    cluster: &str,
-    reference: &str,
-) -> Result<Vec<kspm_engine::graph::NodeIndex>, Status> {
+fn required(reference: &str) -> Result<(), Status> {
     if reference.is_empty() {
         return Err(Status::invalid_argument("a node reference is required"));
     }
-    if reference == "Internet" {
-        return g.find(None, "Internet").map(|i| vec![i]).ok_or_else(|| {
-            Status::not_found("nothing in this cluster is exposed to the internet")
-        });
-    }
-    if reference == "NodeRoot" {
-        let nodes: Vec<_> = g
-            .graph
-            .node_indices()
-            .filter(|i| {
-                g.graph[*i].kind == NodeKind::Node
-                    && g.graph[*i].cluster.as_deref() == Some(cluster)
-            })
-            .collect();
-        return if nodes.is_empty() {
-            Err(Status::not_found("no nodes in this cluster's graph"))
-        } else {
-            Ok(nodes)
-        };
-    }
-    // Cloud principals and sinks (AwsRole:..., CloudAdmin:aws:...) belong to no cluster.
-    g.find(Some(cluster), reference)
-        .or_else(|| g.find(None, reference))
-        .map(|i| vec![i])
-        .ok_or_else(|| {
-            Status::not_found(format!(
-                "no node `{reference}` in the attack graph of {cluster} (references look like Deployment:shop/web, ServiceAccount:ci/deployer, User:alice, ClusterAdmin)"
-            ))
-        })
+    Ok(())
 }
 
 fn max_hops(requested: u32, default: u32) -> Result<u32, Status> {
@@ -444,16 +390,20 @@ impl PostureService for Api {
         let tenant = tenant(&req)?;
         let r = req.get_ref();
         let hops = max_hops(r.max_hops, 6)?;
-        let g = self.graph_of(&tenant, &r.cluster).await?;
-        let from = resolve(&g, &r.cluster, &r.from)?;
-        let reached = g
-            .reach(from[0], hops)
+        required(&r.from)?;
+        let cluster = (!r.cluster.is_empty()).then_some(r.cluster.as_str());
+        let reached = self
+            .on_fleet(&tenant, &r.scan_id, &r.cluster, |q| {
+                q.reach(cluster, &r.from, hops)
+            })
+            .await?
+            .0
             .into_iter()
-            .filter(|(i, _)| !matches!(g.graph[*i].kind, NodeKind::Hub | NodeKind::Container))
-            .map(|(i, d)| pb::ReachedNode {
-                node: g.graph[i].reference.clone(),
-                kind: format!("{:?}", g.graph[i].kind),
-                hops: d,
+            .map(|n| pb::ReachedNode {
+                node: n.node,
+                kind: format!("{:?}", n.kind),
+                hops: n.hops,
+                cluster: n.cluster.unwrap_or_default(),
             })
             .collect();
         Ok(Response::new(pb::QueryReachResponse { reached }))
@@ -465,23 +415,32 @@ impl PostureService for Api {
     ) -> Result<Response<pb::QueryPathResponse>, Status> {
         let tenant = tenant(&req)?;
         let r = req.get_ref();
-        let hops = max_hops(r.max_hops, 8)?;
-        let g = self.graph_of(&tenant, &r.cluster).await?;
-        let from = resolve(&g, &r.cluster, &r.from)?;
-        let to = resolve(&g, &r.cluster, &r.to)?;
-        let best = to
+        let hops = max_hops(r.max_hops, 12)?;
+        required(&r.from)?;
+        required(&r.to)?;
+        if r.limit > 20 {
+            return Err(Status::invalid_argument("limit must be at most 20"));
+        }
+        let cluster = (!r.cluster.is_empty()).then_some(r.cluster.as_str());
+        let (found, scan) = self
+            .on_fleet(&tenant, &r.scan_id, &r.cluster, |q| {
+                q.paths(&PathQuery {
+                    from: &r.from,
+                    to: &r.to,
+                    cluster,
+                    max_hops: hops,
+                    limit: r.limit.max(1) as usize,
+                })
+            })
+            .await?;
+        let paths: Vec<pb::AttackPath> = found
             .iter()
-            .filter_map(|t| g.shortest_path(from[0], *t, hops))
-            .min_by_key(|steps| steps.len());
-        let path = best.map(|steps| {
-            let target = steps
-                .last()
-                .map(|s| s.to.clone())
-                .unwrap_or_else(|| r.to.clone());
-            let p = query_path(&r.cluster, &r.from, &target, steps);
-            convert::path("", &serde_json::to_value(&p).unwrap_or(Value::Null))
-        });
-        Ok(Response::new(pb::QueryPathResponse { path }))
+            .map(|p| convert::path(&scan, &serde_json::to_value(p).unwrap_or(Value::Null)))
+            .collect();
+        Ok(Response::new(pb::QueryPathResponse {
+            path: paths.first().cloned(),
+            paths,
+        }))
     }
 
     async fn list_scans(

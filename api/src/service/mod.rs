@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod config;
 pub mod convert;
+pub mod fleet;
 pub mod grpc;
 pub mod metrics;
 pub mod scan;
@@ -53,6 +54,8 @@ pub struct Shared {
     pub fail_commits: AtomicBool,
     /// Turns true when the service stops (ends event streams so shutdown can drain).
     pub stopping: watch::Sender<bool>,
+    /// Fleet graphs of recent scans, for queries.
+    pub graphs: fleet::FleetGraphs,
 }
 
 impl Shared {
@@ -75,6 +78,7 @@ impl Shared {
             scan_slots: tokio::sync::Semaphore::new(2),
             fail_commits: AtomicBool::new(false),
             stopping: watch::channel(false).0,
+            graphs: fleet::FleetGraphs::default(),
         }))
     }
 }

@@ -157,7 +157,7 @@ pub fn record(
         unreached,
     } = ev;
     let collect_errors = unreached;
-    let report = kspm_engine::assemble_fleet(results, &fleet_errors, &fleet_cloud);
+    let (report, graph) = kspm_engine::assemble_fleet_graph(results, &fleet_errors, &fleet_cloud);
     let report_json = serde_json::to_value(&report).unwrap_or(Value::Null);
     let arr = |k: &str| crate::json::list(&report_json, k);
     for rec in &mut records {
@@ -215,5 +215,6 @@ pub fn record(
         findings: arr("findings").to_vec(),
         paths: arr("attack_paths").to_vec(),
         errors: (arr("errors").len() + collect_errors.len()) as i64,
+        graph: graph.dump(),
     }
 }

@@ -13,7 +13,10 @@ use sqlx::{AnyPool, Row};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Schema migrations, applied in order at start (the same SQL for both databases).
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../../migrations/0001_init.sql")),
+    (2, include_str!("../../migrations/0002_fleet_graph.sql")),
+];
 
 /// A database error, as text (the service maps it to gRPC `Internal`).
 pub type StoreResult<T> = Result<T, String>;
@@ -67,6 +70,8 @@ pub struct ScanRecord {
     pub paths: Vec<Value>,
     /// Errors (load, collection).
     pub errors: i64,
+    /// The fleet graph the paths were found in (every cluster joined, cloud bridges added).
+    pub graph: GraphDump,
 }
 
 /// A committed scan, as listed.
@@ -259,6 +264,15 @@ impl Store {
     /// transaction is abandoned after the findings are written, as a crash would.
     pub async fn commit_scan(&self, s: &ScanRecord, fail_after_findings: bool) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(db)?;
+        sqlx::query(&format!(
+            "INSERT INTO scan_graphs (scan_id, graph) VALUES ({})",
+            params(1, 2)
+        ))
+        .bind(&s.id)
+        .bind(serde_json::to_string(&s.graph).map_err(db)?)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
         for c in &s.clusters {
             sqlx::query(&format!(
                 "INSERT INTO scan_clusters (scan_id, cluster, summary, compliance, facts, graph) VALUES ({})",
@@ -364,7 +378,7 @@ impl Store {
         for id in &old {
             let mut tx = self.pool.begin().await.map_err(db)?;
             // The scans row goes first: readers stop seeing the scan before its parts go.
-            for table in ["scans", "scan_clusters", "findings", "paths"] {
+            for table in ["scans", "scan_clusters", "scan_graphs", "findings", "paths"] {
                 let col = if table == "scans" { "id" } else { "scan_id" };
                 sqlx::query(&format!("DELETE FROM {table} WHERE {col} = $1"))
                     .bind(id)
@@ -482,6 +496,32 @@ impl Store {
                 ))
             })
             .collect()
+    }
+
+    /// The fleet graph of a scan (`None` for scans written before it was stored).
+    pub async fn scan_graph(&self, scan_id: &str) -> StoreResult<Option<GraphDump>> {
+        let row = sqlx::query("SELECT graph FROM scan_graphs WHERE scan_id = $1")
+            .bind(scan_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+        let Some(r) = row else { return Ok(None) };
+        let graph: String = r.try_get("graph").map_err(db)?;
+        Ok(Some(serde_json::from_str(&graph).map_err(db)?))
+    }
+
+    /// The clusters of a scan, by name.
+    pub async fn scan_cluster_names(&self, scan_id: &str) -> StoreResult<Vec<String>> {
+        Ok(
+            sqlx::query("SELECT cluster FROM scan_clusters WHERE scan_id = $1 ORDER BY cluster")
+                .bind(scan_id)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db)?
+                .iter()
+                .filter_map(|r| r.try_get::<String, _>(0).ok())
+                .collect(),
+        )
     }
 
     /// A cluster's attack graph and posture digest in a scan.
@@ -767,7 +807,14 @@ impl Store {
 
     /// Removes everything (tests).
     pub async fn clear(&self) -> StoreResult<()> {
-        for t in ["scans", "scan_clusters", "findings", "paths", "leases"] {
+        for t in [
+            "scans",
+            "scan_clusters",
+            "scan_graphs",
+            "findings",
+            "paths",
+            "leases",
+        ] {
             sqlx::query(&format!("DELETE FROM {t}"))
                 .execute(&self.pool)
                 .await

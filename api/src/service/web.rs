@@ -266,7 +266,95 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
             }
         }
         "/api/events" => events(shared, tenant),
+        "/api/paths" | "/api/reach" => ask(&shared, &tenant, &path, &query(&req)).await,
         _ => error(StatusCode::NOT_FOUND, "not found"),
+    }
+}
+
+/// `/api/paths?from=&to=[&cluster=&limit=&max_hops=&scan=]` and
+/// `/api/reach?from=[&cluster=&max_hops=&scan=]`: the questions `kspm query paths|reach` and the
+/// gRPC `QueryPath`/`QueryReach` answer, on the same fleet graph, in the CLI's JSON.
+async fn ask(
+    shared: &Shared,
+    tenant: &str,
+    path: &str,
+    q: &BTreeMap<String, String>,
+) -> Response<Body> {
+    use kspm_engine::graph::query::PathQuery;
+    let get = |k: &str| q.get(k).map(String::as_str).unwrap_or("");
+    let number = |k: &str, default: u32, max: u32| match q.get(k) {
+        None => Ok(default),
+        Some(v) => match v.parse::<u32>() {
+            Ok(n) if (1..=max).contains(&n) => Ok(n),
+            _ => Err(format!("{k} must be a number from 1 to {max}")),
+        },
+    };
+    let (hops, limit) = match (number("max_hops", 12, 20), number("limit", 1, 20)) {
+        (Ok(h), Ok(l)) => (h, l),
+        (Err(e), _) | (_, Err(e)) => return error(StatusCode::BAD_REQUEST, &e),
+    };
+    if get("from").is_empty() || (path == "/api/paths" && get("to").is_empty()) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "from (and, for paths, to) are required",
+        );
+    }
+    let scans = match get("scan") {
+        "" => shared.latest_scans(tenant).await,
+        id => shared
+            .store
+            .scan(tenant, id)
+            .await
+            .map(|s| s.into_iter().collect()),
+    };
+    let scans = match scans {
+        Ok(s) if s.is_empty() && !get("scan").is_empty() => {
+            return error(StatusCode::NOT_FOUND, "no such scan")
+        }
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "web request failed");
+            return error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal error (see the service log)",
+            );
+        }
+    };
+    let cluster = (!get("cluster").is_empty()).then_some(get("cluster"));
+    let answer = if path == "/api/paths" {
+        shared
+            .ask_fleet(&scans, get("cluster"), |query| {
+                query.paths(&PathQuery {
+                    from: get("from"),
+                    to: get("to"),
+                    cluster,
+                    max_hops: hops,
+                    limit: limit as usize,
+                })
+            })
+            .await
+            .map(|(found, _)| {
+                let refs: Vec<&kspm_engine::graph::paths::AttackPath> = found.iter().collect();
+                kspm_engine::render::paths::json(&refs)
+            })
+    } else {
+        shared
+            .ask_fleet(&scans, get("cluster"), |query| {
+                query.reach(cluster, get("from"), hops)
+            })
+            .await
+            .map(|(reached, _)| kspm_engine::render::paths::reach_json(get("from"), &reached))
+    };
+    match answer {
+        Ok(text) => full(StatusCode::OK, "application/json", text),
+        Err(super::fleet::AskError::NotFound(m)) => error(StatusCode::NOT_FOUND, &m),
+        Err(super::fleet::AskError::Internal(e)) => {
+            tracing::error!(error = %e, "web request failed");
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal error (see the service log)",
+            )
+        }
     }
 }
 

@@ -551,7 +551,10 @@ fn cases() -> Vec<Case> {
         ),
         case(
             "KSPM-I-002",
-            vec![ctr(json!({"image": "nginx:1.27"}))],
+            vec![
+                ctr(json!({"image": "nginx:1.27"})),
+                ctr(json!({"image": "nginx:1.27@sha256:abc"})),
+            ],
             vec![ctr(
                 json!({"image": "nginx@sha256:0000000000000000000000000000000000000000000000000000000000000000"}),
             )],
@@ -850,8 +853,9 @@ fn cases() -> Vec<Case> {
         ),
         case(
             "KSPM-R-007",
-            granted(rule(&["get"], &[""], &["nodes/proxy"])),
-            granted(rule(&["get"], &[""], &["nodes"])),
+            granted(rule(&["create"], &[""], &["nodes/proxy"])),
+            // The kubelet never authorizes update, patch or delete on nodes/proxy.
+            granted(rule(&["update", "patch", "delete"], &[""], &["nodes/proxy"])),
         ),
         case(
             "KSPM-R-008",
@@ -860,16 +864,16 @@ fn cases() -> Vec<Case> {
         ),
         case(
             "KSPM-R-009",
-            granted(rule(
-                &["update"],
-                &["certificates.k8s.io"],
-                &["certificatesigningrequests/approval"],
-            )),
-            granted(rule(
-                &["get"],
-                &["certificates.k8s.io"],
-                &["certificatesigningrequests"],
-            )),
+            granted(json!([
+                {"verbs": ["update"], "apiGroups": ["certificates.k8s.io"], "resources": ["certificatesigningrequests/approval"]},
+                {"verbs": ["approve"], "apiGroups": ["certificates.k8s.io"], "resources": ["signers"], "resourceNames": ["kubernetes.io/kube-apiserver-client"]},
+            ])),
+            // The approval subresource without `approve` on any signer approves nothing
+            // (argocd-server's `patch` on every resource).
+            granted(json!([
+                {"verbs": ["patch", "update"], "apiGroups": ["*"], "resources": ["*"]},
+                {"verbs": ["approve"], "apiGroups": ["certificates.k8s.io"], "resources": ["signers"], "resourceNames": ["example.com/internal"]},
+            ])),
         ),
         case(
             "KSPM-R-010",
@@ -971,8 +975,14 @@ fn cases() -> Vec<Case> {
         ),
         case(
             "KSPM-W-028",
-            vec![ctr(json!({"ports": [{"containerPort": 22}]}))],
-            vec![ctr(json!({"ports": [{"containerPort": 2222}]}))],
+            vec![
+                ctr(json!({"ports": [{"containerPort": 22}]})),
+                service(json!({"ports": [{"port": 2222, "targetPort": 8022}]}), json!({})),
+            ],
+            vec![
+                ctr(json!({"ports": [{"containerPort": 2222}]})),
+                service(json!({"ports": [{"port": 443, "targetPort": 8443}]}), json!({})),
+            ],
         ),
         case(
             "KSPM-W-029",
@@ -1214,7 +1224,424 @@ fn cases() -> Vec<Case> {
         case("KSPM-E-011", vec![aws_auth("- rolearn: [unclosed\n")], vec![aws_auth("- rolearn: arn:aws:iam::111122223333:role/ops\n  groups: [ops]\n")]),
         case("KSPM-E-012", vec![access_entry("arn:aws:iam::111122223333:role/ops"), access_policies("arn:aws:iam::111122223333:role/ops", "AmazonEKSClusterAdminPolicy", json!({"type": "cluster"}))],
             vec![access_entry("arn:aws:iam::111122223333:role/ops"), access_policies("arn:aws:iam::111122223333:role/ops", "AmazonEKSClusterAdminPolicy", json!({"type": "namespace", "namespaces": ["dev"]}))]),
+        case(
+            "KSPM-R-024",
+            vec![named(
+                binding(
+                    "ClusterRoleBinding",
+                    "ClusterRole",
+                    "cluster-admin",
+                    json!([{"kind": "ServiceAccount", "name": "sa", "namespace": "shop"}]),
+                ),
+                "system:backdoor",
+            )],
+            vec![named(
+                binding(
+                    "ClusterRoleBinding",
+                    "ClusterRole",
+                    "system:node-proxier",
+                    json!([{"kind": "User", "name": "system:kube-proxy"}]),
+                ),
+                "system:node-proxier",
+            )],
+        ),
     ]
+}
+
+/// `obj` renamed.
+fn named(mut obj: Value, name: &str) -> Value {
+    obj["metadata"]["name"] = json!(name);
+    obj
+}
+
+/// `obj` with labels.
+fn labelled(mut obj: Value, labels: Value) -> Value {
+    obj["metadata"]["labels"] = labels;
+    obj
+}
+
+/// Names and labels are the binding author's: a backdoor named or labelled like a platform
+/// default is graded like any other binding, and the defaults themselves stay quiet.
+#[test]
+fn platform_names_and_labels_hide_no_binding() {
+    let opts = ScanOptions::default();
+    let sa = json!([{"kind": "ServiceAccount", "name": "sa", "namespace": "shop"}]);
+    let admin = |subjects: &Value| {
+        binding(
+            "ClusterRoleBinding",
+            "ClusterRole",
+            "cluster-admin",
+            subjects.clone(),
+        )
+    };
+    let evasions = [
+        named(admin(&sa), "system:backdoor"),
+        named(admin(&sa), "eks:backdoor"),
+        named(admin(&sa), "kubeadm:backdoor"),
+        named(admin(&sa), "gke:backdoor"),
+        labelled(
+            admin(&sa),
+            json!({"kubernetes.io/bootstrapping": "rbac-defaults"}),
+        ),
+        labelled(
+            admin(&sa),
+            json!({"addonmanager.kubernetes.io/mode": "Reconcile"}),
+        ),
+        labelled(
+            admin(&sa),
+            json!({"eks.amazonaws.com/component": "x", "kubernetes.io/cluster-service": "true"}),
+        ),
+        // The default's name with one more subject.
+        named(
+            admin(
+                &json!([{"kind": "Group", "name": "system:masters"}, {"kind": "ServiceAccount", "name": "sa", "namespace": "shop"}]),
+            ),
+            "cluster-admin",
+        ),
+        // ServiceAccounts in user form are not control-plane components.
+        named(
+            admin(&json!([{"kind": "User", "name": "system:serviceaccount:shop:sa"}])),
+            "system:x",
+        ),
+    ];
+    for b in &evasions {
+        let found = hits(
+            "KSPM-R-001",
+            std::slice::from_ref(b),
+            Provider::Generic,
+            &opts,
+        );
+        assert_eq!(found.len(), 1, "{b}: {found:?}");
+    }
+    // cluster-admin for everyone, labelled as a bootstrap default: still R-013.
+    let everyone = labelled(
+        named(
+            admin(&json!([{"kind": "Group", "name": "system:unauthenticated"}])),
+            "system:public-info-viewer",
+        ),
+        json!({"kubernetes.io/bootstrapping": "rbac-defaults"}),
+    );
+    assert_eq!(
+        hits(
+            "KSPM-R-013",
+            std::slice::from_ref(&everyone),
+            Provider::Generic,
+            &opts
+        )
+        .len(),
+        1
+    );
+    assert_eq!(
+        hits("KSPM-R-024", &[everyone], Provider::Generic, &opts).len(),
+        1
+    );
+    // system:nodes holding cluster-admin: any node's credentials are cluster-admin.
+    let nodes = named(
+        admin(&json!([{"kind": "Group", "name": "system:nodes"}])),
+        "system:node-admin",
+    );
+    assert_eq!(
+        hits("KSPM-R-001", &[nodes], Provider::Generic, &opts).len(),
+        1
+    );
+    // A wildcard role is not hidden by a system: name when a user's binding uses it.
+    let evil_role = named(
+        role("ClusterRole", rule(&["*"], &["*"], &["*"])),
+        "system:evil",
+    );
+    let uses = binding("ClusterRoleBinding", "ClusterRole", "system:evil", alice());
+    assert_eq!(
+        hits(
+            "KSPM-R-002",
+            &[evil_role.clone(), uses],
+            Provider::Generic,
+            &opts
+        )
+        .len(),
+        1
+    );
+    // ... nor when it aggregates into another role.
+    let aggregated = labelled(
+        evil_role,
+        json!({"rbac.authorization.k8s.io/aggregate-to-edit": "true"}),
+    );
+    assert_eq!(
+        hits("KSPM-R-002", &[aggregated], Provider::Generic, &opts).len(),
+        1
+    );
+    // The real defaults stay quiet, whatever their labels.
+    let defaults = [
+        named(
+            admin(&json!([{"kind": "Group", "name": "system:masters"}])),
+            "cluster-admin",
+        ),
+        named(
+            binding(
+                "ClusterRoleBinding",
+                "ClusterRole",
+                "system:controller:generic-garbage-collector",
+                json!([{"kind": "ServiceAccount", "name": "generic-garbage-collector", "namespace": "kube-system"}]),
+            ),
+            "system:controller:generic-garbage-collector",
+        ),
+        named(
+            binding(
+                "ClusterRoleBinding",
+                "ClusterRole",
+                "cluster-admin",
+                json!([{"kind": "User", "name": "eks:addon-manager"}]),
+            ),
+            "eks:addon-cluster-admin",
+        ),
+        named(
+            binding(
+                "ClusterRoleBinding",
+                "ClusterRole",
+                "eks:node-manager",
+                json!([{"kind": "User", "name": "eks:node-manager"}]),
+            ),
+            "eks:node-manager",
+        ),
+        named(
+            binding(
+                "ClusterRoleBinding",
+                "ClusterRole",
+                "system:public-info-viewer",
+                json!([{"kind": "Group", "name": "system:authenticated"}, {"kind": "Group", "name": "system:unauthenticated"}]),
+            ),
+            "system:public-info-viewer",
+        ),
+    ];
+    for id in [
+        "KSPM-R-001",
+        "KSPM-R-013",
+        "KSPM-R-014",
+        "KSPM-R-015",
+        "KSPM-R-024",
+    ] {
+        let found = hits(id, &defaults, Provider::Generic, &opts);
+        assert!(found.is_empty(), "{id}: {found:?}");
+    }
+    let gc_role = named(
+        role(
+            "ClusterRole",
+            rule(
+                &["get", "list", "watch", "patch", "update", "delete"],
+                &["*"],
+                &["*"],
+            ),
+        ),
+        "system:controller:generic-garbage-collector",
+    );
+    assert!(hits(
+        "KSPM-R-002",
+        &[gc_role, defaults[1].clone()],
+        Provider::Generic,
+        &opts
+    )
+    .is_empty());
+}
+
+/// Calico and Cilium policies protect pods as NetworkPolicies do: they count for coverage, for
+/// the pods they select, and as default denies; namespaces known only from their objects are
+/// not skipped.
+#[test]
+fn every_policy_api_counts_and_every_namespace_is_seen() {
+    let opts = ScanOptions::default();
+    let web = deployment(json!({"app": "web"}));
+    let other = deployment(json!({"app": "other"}));
+    let shop = ns("shop", json!({}));
+    let cilium = |spec: Value| json!({"apiVersion": "cilium.io/v2", "kind": "CiliumNetworkPolicy", "metadata": {"name": "c", "namespace": "shop"}, "spec": spec});
+    let calico = |spec: Value| json!({"apiVersion": "projectcalico.org/v3", "kind": "NetworkPolicy", "metadata": {"name": "k", "namespace": "shop"}, "spec": spec});
+    let global = |spec: Value| json!({"apiVersion": "projectcalico.org/v3", "kind": "GlobalNetworkPolicy", "metadata": {"name": "g"}, "spec": spec});
+    let clusterwide = |spec: Value| json!({"apiVersion": "cilium.io/v2", "kind": "CiliumClusterwideNetworkPolicy", "metadata": {"name": "cw"}, "spec": spec});
+    let count = |id: &str, objs: &[Value]| hits(id, objs, Provider::Generic, &opts).len();
+    // Selecting policies of each API: the namespace is covered, the selected pods isolated.
+    for policy in [
+        cilium(
+            json!({"endpointSelector": {"matchLabels": {"k8s:app": "web"}}, "ingress": [{"fromEndpoints": [{}]}]}),
+        ),
+        calico(
+            json!({"selector": "app == 'web'", "types": ["Ingress"], "ingress": [{"action": "Allow"}]}),
+        ),
+        calico(json!({"selector": "app in {'web', 'api'}", "ingress": [{"action": "Allow"}]})),
+    ] {
+        assert_eq!(
+            count("KSPM-N-001", &[shop.clone(), web.clone(), policy.clone()]),
+            0,
+            "{policy}"
+        );
+        assert_eq!(
+            count("KSPM-N-004", &[shop.clone(), web.clone(), policy.clone()]),
+            0,
+            "{policy}"
+        );
+        assert_eq!(
+            count("KSPM-N-004", &[shop.clone(), other.clone(), policy.clone()]),
+            1,
+            "{policy}"
+        );
+    }
+    // Default denies of each API, namespaced and cluster-wide.
+    for policy in [
+        cilium(json!({"endpointSelector": {}, "ingress": [{}], "egress": [{}]})),
+        calico(json!({"selector": "all()", "types": ["Ingress", "Egress"]})),
+        global(json!({"selector": "all()", "types": ["Ingress", "Egress"]})),
+        clusterwide(json!({"endpointSelector": {}, "ingress": [{}], "egress": [{}]})),
+    ] {
+        for id in ["KSPM-N-001", "KSPM-N-002", "KSPM-N-003", "KSPM-N-004"] {
+            assert_eq!(
+                count(id, &[shop.clone(), web.clone(), policy.clone()]),
+                0,
+                "{id}: {policy}"
+            );
+        }
+    }
+    // Allowing everything is no default deny; a global policy for other namespaces covers nothing.
+    let allow_all = cilium(json!({"endpointSelector": {}, "ingress": [{"fromEntities": ["all"]}]}));
+    assert_eq!(
+        count("KSPM-N-002", &[shop.clone(), web.clone(), allow_all]),
+        1
+    );
+    let elsewhere = global(
+        json!({"selector": "all()", "namespaceSelector": "projectcalico.org/name == 'prod'", "types": ["Ingress"]}),
+    );
+    assert_eq!(
+        count(
+            "KSPM-N-001",
+            &[shop.clone(), web.clone(), elsewhere.clone()]
+        ),
+        1
+    );
+    let mut prod_web = deployment(json!({"app": "web"}));
+    prod_web["metadata"]["namespace"] = json!("prod");
+    assert_eq!(
+        count("KSPM-N-001", &[ns("prod", json!({})), prod_web, elsewhere]),
+        0
+    );
+    // A manifest folder without Namespace objects: the workload is reported (N-004), not skipped.
+    assert_eq!(count("KSPM-N-004", std::slice::from_ref(&web)), 1);
+    assert_eq!(count("KSPM-N-004", &[shop.clone(), web.clone()]), 0);
+    assert_eq!(count("KSPM-N-001", &[shop, web]), 1);
+}
+
+/// One rule decides whether a load balancer faces the internet, in the checks as in the graph;
+/// S-008 counts every way to read Secrets; a directory holding a runtime socket is the socket.
+#[test]
+fn exposure_secrets_and_sockets_follow_the_semantics() {
+    let opts = ScanOptions::default();
+    let count = |id: &str, objs: &[Value], p: Provider| hits(id, objs, p, &opts).len();
+    let lb = |annotations: Value| {
+        service(
+            json!({"type": "LoadBalancer", "ports": [{"port": 443}]}),
+            annotations,
+        )
+    };
+    // Not provisioned: internet-facing by default.
+    assert_eq!(count("KSPM-N-007", &[lb(json!({}))], Provider::Generic), 1);
+    // The AWS Load Balancer Controller's default is internal, unless told internet-facing.
+    let lbc = json!({"service.beta.kubernetes.io/aws-load-balancer-type": "external"});
+    assert_eq!(count("KSPM-N-007", &[lb(lbc.clone())], Provider::Eks), 0);
+    let mut facing = lbc;
+    facing["service.beta.kubernetes.io/aws-load-balancer-scheme"] = json!("internet-facing");
+    assert_eq!(count("KSPM-N-007", &[lb(facing)], Provider::Eks), 1);
+    // On GKE the AWS annotation means nothing.
+    assert_eq!(
+        count(
+            "KSPM-N-007",
+            &[lb(
+                json!({"service.beta.kubernetes.io/aws-load-balancer-type": "external"})
+            )],
+            Provider::Gke
+        ),
+        1
+    );
+    // get or watch on Secrets is the same exposure as list.
+    for verb in ["get", "list", "watch"] {
+        let objs = vec![
+            pod(json!({"serviceAccountName": "app", "containers": []})),
+            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": {"name": "r", "namespace": "shop"}, "rules": rule(&[verb], &[""], &["secrets"])}),
+            binding(
+                "RoleBinding",
+                "Role",
+                "r",
+                json!([{"kind": "ServiceAccount", "name": "app", "namespace": "shop"}]),
+            ),
+        ];
+        assert_eq!(count("KSPM-S-008", &objs, Provider::Generic), 1, "{verb}");
+    }
+    // /var/run/docker holds Docker's containerd socket.
+    let mount = |path: &str| {
+        pod(json!({"containers": [], "volumes": [{"name": "v", "hostPath": {"path": path}}]}))
+    };
+    assert_eq!(
+        count("KSPM-W-021", &[mount("/var/run/docker")], Provider::Generic),
+        1
+    );
+    assert_eq!(
+        count(
+            "KSPM-W-021",
+            &[mount("/var/run/docker/")],
+            Provider::Generic
+        ),
+        1
+    );
+    assert_eq!(
+        count("KSPM-W-021", &[mount("/var/log/docker")], Provider::Generic),
+        0
+    );
+    // Bootstrap Roles exist in every cluster: a binding to one is not dangling.
+    let reader = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": {"name": "auth-reader", "namespace": "kube-system"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "extension-apiserver-authentication-reader"},
+        "subjects": [{"kind": "ServiceAccount", "name": "metrics-server", "namespace": "kube-system"}]});
+    assert_eq!(
+        count(
+            "KSPM-R-017",
+            std::slice::from_ref(&reader),
+            Provider::Generic
+        ),
+        0
+    );
+    let mut elsewhere = reader;
+    elsewhere["metadata"]["namespace"] = json!("shop");
+    assert_eq!(count("KSPM-R-017", &[elsewhere], Provider::Generic), 1);
+}
+
+/// A subject that holds a capability through several bindings is one finding that names every
+/// binding; two subjects of one binding are two findings.
+#[test]
+fn one_finding_per_subject_and_capability() {
+    let opts = ScanOptions::default();
+    let sa = json!([{"kind": "ServiceAccount", "name": "app", "namespace": "shop"}]);
+    let reader = role("ClusterRole", rule(&["list"], &[""], &["secrets"]));
+    let objs = vec![
+        reader.clone(),
+        named(
+            binding("ClusterRoleBinding", "ClusterRole", "r", sa.clone()),
+            "b1",
+        ),
+        named(
+            binding("ClusterRoleBinding", "ClusterRole", "r", sa.clone()),
+            "b2",
+        ),
+        named(binding("ClusterRoleBinding", "ClusterRole", "r", sa), "b3"),
+    ];
+    let found = hits("KSPM-R-003", &objs, Provider::Generic, &opts);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].contains("ClusterRoleBinding:b2") && found[0].contains("ClusterRoleBinding:b3"),
+        "{found:?}"
+    );
+    let two = vec![
+        reader,
+        binding(
+            "ClusterRoleBinding",
+            "ClusterRole",
+            "r",
+            json!([{"kind": "User", "name": "alice"}, {"kind": "User", "name": "bob"}]),
+        ),
+    ];
+    assert_eq!(hits("KSPM-R-003", &two, Provider::Generic, &opts).len(), 2);
 }
 
 fn hits(id: &str, objects: &[Value], provider: Provider, options: &ScanOptions) -> Vec<String> {

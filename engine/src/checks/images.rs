@@ -47,6 +47,26 @@ pub fn parse_image(image: &str) -> ImageRef<'_> {
     }
 }
 
+impl ImageRef<'_> {
+    /// The digest when it is a well-formed OCI digest of a registered algorithm (`sha256:` and
+    /// 64 lowercase hex digits, `sha384:` 96, `sha512:` 128); a malformed one pins nothing (the
+    /// runtime refuses to pull it, and it identifies no image).
+    pub fn valid_digest(&self) -> Option<&str> {
+        let (algorithm, hex) = self.digest?.split_once(':')?;
+        let len = match algorithm {
+            "sha256" => 64,
+            "sha384" => 96,
+            "sha512" => 128,
+            _ => return None,
+        };
+        (hex.len() == len
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+        .then_some(self.digest?)
+    }
+}
+
 fn each_image<'a>(
     ctx: &Context<'a>,
     mut f: impl FnMut(
@@ -78,7 +98,7 @@ fn each_image<'a>(
 fn mutable_tag<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     each_image(ctx, |t, c, image| {
         let r = parse_image(image);
-        if r.digest.is_some() || image.is_empty() {
+        if r.valid_digest().is_some() || image.is_empty() {
             return None;
         }
         let why = match r.tag {
@@ -95,14 +115,21 @@ fn mutable_tag<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
 
 fn not_pinned<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     each_image(ctx, |t, c, image| {
-        if image.is_empty() || parse_image(image).digest.is_some() {
+        let r = parse_image(image);
+        if image.is_empty() || r.valid_digest().is_some() {
             return None;
         }
         Some((
-            format!(
-                "container `{}` image {image} is not pinned by digest",
-                c.name
-            ),
+            match r.digest {
+                Some(d) => format!(
+                    "container `{}` image {image} has a malformed digest `{d}` (expected sha256: and 64 hex digits): it pins nothing",
+                    c.name
+                ),
+                None => format!(
+                    "container `{}` image {image} is not pinned by digest",
+                    c.name
+                ),
+            },
             Evidence::new(t.container_path(c, "image"), image),
         ))
     })
@@ -147,13 +174,13 @@ fn pull_policy<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
         let r = parse_image(image);
         // The API server defaults to Always for `latest`/untagged images; otherwise IfNotPresent.
         let effective = policy.unwrap_or(
-            if r.digest.is_none() && matches!(r.tag, None | Some("latest")) {
+            if r.valid_digest().is_none() && matches!(r.tag, None | Some("latest")) {
                 "Always"
             } else {
                 "IfNotPresent"
             },
         );
-        (effective != "Always" && r.digest.is_none()).then(|| {
+        (effective != "Always" && r.valid_digest().is_none()).then(|| {
             (format!("container `{}` pulls with {effective}: a node's cached image is used without re-checking the registry", c.name), Evidence::new(t.container_path(c, "imagePullPolicy"), policy.map(|p| Value::String(p.into())).unwrap_or(Value::Null)))
         })
     })
@@ -244,6 +271,17 @@ mod tests {
                 Some("sha256:abc")
             )
         );
+        assert_eq!(r.valid_digest(), None);
+        let good = format!("nginx@sha256:{}", "a".repeat(64));
+        assert!(parse_image(&good).valid_digest().is_some());
+        for bad in [
+            format!("nginx@sha256:{}", "A".repeat(64)),
+            format!("nginx@sha256:{}", "a".repeat(63)),
+            format!("nginx@md5:{}", "a".repeat(32)),
+            "nginx@sha256".to_string(),
+        ] {
+            assert_eq!(parse_image(&bad).valid_digest(), None, "{bad}");
+        }
         let r = parse_image("registry.k8s.io/pause:3.9");
         assert_eq!((r.registry, r.tag), ("registry.k8s.io", Some("3.9")));
         let r = parse_image("library/redis:latest");

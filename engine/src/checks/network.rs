@@ -12,16 +12,120 @@ use crate::severity::Severity;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-/// What a NetworkPolicy does: the pods it selects and which directions it isolates.
-struct Policy<'a> {
-    object: &'a Object,
-    selector: LabelSelector,
-    ingress: bool,
-    egress: bool,
+/// The pods a policy selects.
+enum Selects {
+    /// Kubernetes and Cilium label selectors.
+    Labels(LabelSelector),
+    /// A Calico selector expression.
+    Calico(crate::calico::Selector),
 }
 
-impl<'a> Policy<'a> {
-    fn from(o: &'a Object) -> Policy<'a> {
+impl Selects {
+    fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
+        match self {
+            Selects::Labels(l) => l.matches(labels),
+            Selects::Calico(c) => c.matches(labels),
+        }
+    }
+
+    fn is_all(&self) -> bool {
+        match self {
+            Selects::Labels(l) => l.is_empty(),
+            Selects::Calico(c) => c.is_all(),
+        }
+    }
+}
+
+/// The namespaces a policy applies in.
+enum Scope {
+    /// Its own namespace (Kubernetes, Cilium and Calico namespaced policies).
+    Namespace(String),
+    /// Every namespace (CiliumClusterwideNetworkPolicy), or those a Calico
+    /// GlobalNetworkPolicy's `namespaceSelector` selects.
+    Cluster(Option<crate::calico::Selector>),
+}
+
+/// What a network policy does, whatever its API: the pods it selects, the directions it
+/// isolates, and whether it allows nothing in a direction (a default deny).
+struct Policy {
+    scope: Scope,
+    selects: Selects,
+    ingress: bool,
+    egress: bool,
+    deny_ingress: bool,
+    deny_egress: bool,
+}
+
+/// The pseudo-labels Cilium and Calico selectors can use for a pod's namespace.
+const NAMESPACE_LABELS: &[&str] = &["io.kubernetes.pod.namespace", "projectcalico.org/namespace"];
+
+/// Whether a list of rules allows nothing: absent, null, empty, or (Cilium) only empty rules.
+fn allows_nothing(rules: Option<&Value>, empty_rules_deny: bool) -> bool {
+    match rules {
+        None | Some(Value::Null) => true,
+        Some(Value::Array(a)) => {
+            a.is_empty()
+                || (empty_rules_deny
+                    && a.iter()
+                        .all(|r| r.as_object().is_some_and(|m| m.is_empty())))
+        }
+        _ => false,
+    }
+}
+
+/// A Cilium endpoint selector as a label selector: `k8s:` and `any:` key prefixes dropped.
+fn cilium_selector(v: Option<&Value>) -> LabelSelector {
+    fn strip(k: &str) -> String {
+        k.trim_start_matches("k8s:")
+            .trim_start_matches("any:")
+            .to_string()
+    }
+    let Some(mut v) = v.cloned() else {
+        return LabelSelector::default();
+    };
+    if let Some(m) = v.get_mut("matchLabels").and_then(Value::as_object_mut) {
+        *m = m.iter().map(|(k, x)| (strip(k), x.clone())).collect();
+    }
+    if let Some(a) = v.get_mut("matchExpressions").and_then(Value::as_array_mut) {
+        for e in a {
+            if let Some(k) = e.get("key").and_then(Value::as_str).map(strip) {
+                e["key"] = Value::String(k);
+            }
+        }
+    }
+    LabelSelector::from_value(Some(&v))
+}
+
+impl Policy {
+    /// The policies an object holds: one for a NetworkPolicy, Calico policy or Cilium policy
+    /// (one per entry of a Cilium `specs` list); none for anything else.
+    fn of(o: &Object) -> Vec<Policy> {
+        let group = o.api_group();
+        let ns = || Scope::Namespace(o.effective_namespace().unwrap_or("default").to_string());
+        match (o.kind.as_str(), group) {
+            ("NetworkPolicy", "networking.k8s.io") => vec![Policy::kubernetes(o, ns())],
+            ("NetworkPolicy", "projectcalico.org" | "crd.projectcalico.org") => {
+                Policy::calico(o, ns()).into_iter().collect()
+            }
+            ("GlobalNetworkPolicy", "projectcalico.org" | "crd.projectcalico.org") => {
+                let namespaces = o
+                    .body
+                    .pointer("/spec/namespaceSelector")
+                    .and_then(Value::as_str)
+                    .and_then(|t| crate::calico::Selector::parse(t).ok());
+                Policy::calico(o, Scope::Cluster(namespaces))
+                    .into_iter()
+                    .collect()
+            }
+            ("CiliumNetworkPolicy", "cilium.io") => Policy::cilium(o, ns),
+            ("CiliumClusterwideNetworkPolicy", "cilium.io") => {
+                Policy::cilium(o, || Scope::Cluster(None))
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    fn kubernetes(o: &Object, scope: Scope) -> Policy {
         let spec = o.body.get("spec");
         let types: Vec<&str> = spec
             .and_then(|s| s.get("policyTypes"))
@@ -39,39 +143,151 @@ impl<'a> Policy<'a> {
             (types.contains(&"Ingress"), types.contains(&"Egress"))
         };
         Policy {
-            object: o,
-            selector: LabelSelector::from_value(spec.and_then(|s| s.get("podSelector"))),
+            scope,
+            selects: Selects::Labels(LabelSelector::from_value(
+                spec.and_then(|s| s.get("podSelector")),
+            )),
             ingress,
             egress,
+            deny_ingress: allows_nothing(spec.and_then(|s| s.get("ingress")), false),
+            deny_egress: allows_nothing(spec.and_then(|s| s.get("egress")), false),
         }
+    }
+
+    /// A Calico policy; `None` when its selector cannot be parsed (Calico rejects it).
+    fn calico(o: &Object, scope: Scope) -> Option<Policy> {
+        let spec = o.body.get("spec");
+        let selects = match spec.and_then(|s| s.get("selector")).and_then(Value::as_str) {
+            Some(text) => crate::calico::Selector::parse(text).ok()?,
+            None => crate::calico::Selector::All,
+        };
+        let has = |k: &str| {
+            spec.and_then(|s| s.get(k))
+                .and_then(Value::as_array)
+                .is_some_and(|a| !a.is_empty())
+        };
+        let types: Vec<&str> = spec
+            .and_then(|s| s.get("types"))
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        // Calico's defaulting: Ingress unless the policy has only egress rules; Egress when it
+        // has egress rules.
+        let (ingress, egress) = if types.is_empty() {
+            (has("ingress") || !has("egress"), has("egress"))
+        } else {
+            (types.contains(&"Ingress"), types.contains(&"Egress"))
+        };
+        Some(Policy {
+            scope,
+            selects: Selects::Calico(selects),
+            ingress,
+            egress,
+            deny_ingress: !has("ingress"),
+            deny_egress: !has("egress"),
+        })
+    }
+
+    fn cilium(o: &Object, scope: impl Fn() -> Scope) -> Vec<Policy> {
+        let specs: Vec<&Value> = match (o.body.get("spec"), o.body.get("specs")) {
+            (Some(s), _) if s.is_object() => vec![s],
+            (_, Some(Value::Array(a))) => a.iter().collect(),
+            _ => Vec::new(),
+        };
+        specs
+            .into_iter()
+            .filter(|s| s.get("endpointSelector").is_some())
+            .map(|s| {
+                let present = |k: &str| s.get(k).is_some_and(|v| !v.is_null());
+                let default_deny = |d: &str| {
+                    s.pointer(&format!("/enableDefaultDeny/{d}"))
+                        .and_then(Value::as_bool)
+                };
+                // A direction is isolated when the policy has rules for it (allow or deny),
+                // unless enableDefaultDeny says otherwise.
+                let ingress =
+                    default_deny("ingress").unwrap_or(present("ingress") || present("ingressDeny"));
+                let egress =
+                    default_deny("egress").unwrap_or(present("egress") || present("egressDeny"));
+                Policy {
+                    scope: scope(),
+                    selects: Selects::Labels(cilium_selector(s.get("endpointSelector"))),
+                    ingress,
+                    egress,
+                    deny_ingress: allows_nothing(s.get("ingress"), true),
+                    deny_egress: allows_nothing(s.get("egress"), true),
+                }
+            })
+            .collect()
+    }
+
+    /// Whether the policy applies in namespace `ns` (with its labels).
+    fn applies_in(&self, ns: &str, ns_labels: &BTreeMap<String, String>) -> bool {
+        match &self.scope {
+            Scope::Namespace(n) => n == ns,
+            Scope::Cluster(None) => true,
+            Scope::Cluster(Some(sel)) => {
+                let mut l = ns_labels.clone();
+                l.insert("projectcalico.org/name".into(), ns.to_string());
+                sel.matches(&l)
+            }
+        }
+    }
+
+    /// Whether the policy selects a pod of namespace `ns` with these labels.
+    fn selects_pod(&self, ns: &str, labels: &BTreeMap<String, String>) -> bool {
+        let mut l = labels.clone();
+        for k in NAMESPACE_LABELS {
+            l.insert((*k).to_string(), ns.to_string());
+        }
+        self.selects.matches(&l)
     }
 
     /// A default deny for a direction: selects every pod, isolates the direction, allows nothing.
     fn default_deny(&self, direction: &str) -> bool {
-        let isolates = if direction == "ingress" {
-            self.ingress
+        let (isolates, nothing) = if direction == "ingress" {
+            (self.ingress, self.deny_ingress)
         } else {
-            self.egress
+            (self.egress, self.deny_egress)
         };
-        let rules_empty = self
-            .object
-            .body
-            .pointer(&format!("/spec/{direction}"))
-            .is_none_or(|r| r.is_null() || r.as_array().is_some_and(|a| a.is_empty()));
-        isolates && self.selector.is_empty() && rules_empty
+        isolates && nothing && self.selects.is_all()
     }
 }
 
-fn policies_by_namespace<'a>(ctx: &Context<'a>) -> BTreeMap<&'a str, Vec<Policy<'a>>> {
-    let mut m: BTreeMap<&str, Vec<Policy>> = BTreeMap::new();
-    for o in ctx.inv.of_kind("NetworkPolicy") {
-        if o.api_group() == "networking.k8s.io" {
-            m.entry(o.effective_namespace().unwrap_or("default"))
-                .or_default()
-                .push(Policy::from(o));
-        }
-    }
-    m
+/// Every network policy of the inventory (Kubernetes, Calico, Cilium).
+fn all_policies(ctx: &Context<'_>) -> Vec<Policy> {
+    POLICY_KINDS
+        .iter()
+        .flat_map(|k| ctx.inv.of_kind(k).iter())
+        .flat_map(|o| Policy::of(o))
+        .collect()
+}
+
+/// The kinds that hold network policies.
+const POLICY_KINDS: &[&str] = &[
+    "NetworkPolicy",
+    "GlobalNetworkPolicy",
+    "CiliumNetworkPolicy",
+    "CiliumClusterwideNetworkPolicy",
+];
+
+/// The labels of a namespace (empty when the snapshot has no Namespace object for it).
+fn namespace_labels(ctx: &Context<'_>, ns: &str) -> BTreeMap<String, String> {
+    ctx.inv
+        .of_kind("Namespace")
+        .iter()
+        .find(|o| o.name == ns)
+        .map(|o| o.labels.clone())
+        .unwrap_or_default()
+}
+
+/// The policies that apply in a namespace.
+fn policies_in<'p>(
+    all: &'p [Policy],
+    ns: &str,
+    ns_labels: &BTreeMap<String, String>,
+) -> Vec<&'p Policy> {
+    all.iter().filter(|p| p.applies_in(ns, ns_labels)).collect()
 }
 
 fn namespaces_with_workloads<'a>(ctx: &Context<'a>) -> Vec<&'a Object> {
@@ -92,10 +308,10 @@ fn namespaces_with_workloads<'a>(ctx: &Context<'a>) -> Vec<&'a Object> {
 }
 
 fn no_network_policy<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
-    let pols = policies_by_namespace(ctx);
+    let all = all_policies(ctx);
     namespaces_with_workloads(ctx)
         .into_iter()
-        .filter(|ns| !pols.contains_key(ns.name.as_str()))
+        .filter(|ns| policies_in(&all, &ns.name, &ns.labels).is_empty())
         .map(|ns| Hit {
             object: ns,
             message: "namespace runs workloads but has no NetworkPolicy: every pod accepts traffic from anywhere".into(),
@@ -105,11 +321,14 @@ fn no_network_policy<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
 }
 
 fn missing_default_deny<'a>(ctx: &Context<'a>, direction: &str) -> Vec<Hit<'a>> {
-    let pols = policies_by_namespace(ctx);
+    let all = all_policies(ctx);
     namespaces_with_workloads(ctx)
         .into_iter()
         .filter_map(|ns| {
-            let p = pols.get(ns.name.as_str())?;
+            let p = policies_in(&all, &ns.name, &ns.labels);
+            if p.is_empty() {
+                return None;
+            }
             (!p.iter().any(|p| p.default_deny(direction))).then(|| Hit {
                 object: ns,
                 message: format!(
@@ -133,24 +352,51 @@ fn no_default_deny_egress<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
 }
 
 fn workload_not_isolated<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
-    let pols = policies_by_namespace(ctx);
+    let all = all_policies(ctx);
+    let mut by_ns: BTreeMap<&str, (bool, Vec<&Policy>)> = BTreeMap::new();
     let mut hits = Vec::new();
     for t in ctx.inv.pod_templates() {
         let Some(ns) = t.owner.effective_namespace() else {
             continue;
         };
-        // Namespaces without any policy are KSPM-N-001's finding.
-        let Some(p) = pols.get(ns) else { continue };
+        let (has_object, p) = by_ns.entry(ns).or_insert_with(|| {
+            let has_object = ctx.inv.of_kind("Namespace").iter().any(|o| o.name == ns);
+            (
+                has_object,
+                policies_in(&all, ns, &namespace_labels(ctx, ns)),
+            )
+        });
         // hostNetwork pods are not subject to NetworkPolicy at all (KSPM-W-004 covers them).
         if t.spec.get("hostNetwork").and_then(Value::as_bool) == Some(true) {
             continue;
         }
         let labels = LabelSelector::labels_of(t.metadata);
-        if !p.iter().any(|p| p.ingress && p.selector.matches(&labels)) {
+        let evidence = || {
+            vec![Evidence::new(
+                t.owner_path("metadata.labels"),
+                t.metadata
+                    .and_then(|m| m.get("labels"))
+                    .cloned()
+                    .unwrap_or(Value::Null),
+            )]
+        };
+        if p.is_empty() {
+            // A namespace with a Namespace object is KSPM-N-001's finding; one known only from
+            // its objects (a manifest folder) is reported here, workload by workload.
+            if !*has_object && !SYSTEM_NAMESPACES.contains(&ns) {
+                hits.push(Hit {
+                    object: t.owner,
+                    message: format!("no NetworkPolicy applies in namespace {ns} (no Namespace object in the input): these pods accept traffic from anywhere"),
+                    evidence: evidence(),
+                });
+            }
+            continue;
+        }
+        if !p.iter().any(|p| p.ingress && p.selects_pod(ns, &labels)) {
             hits.push(Hit {
                 object: t.owner,
                 message: format!("no NetworkPolicy in {ns} selects these pods for ingress: they accept traffic from anywhere"),
-                evidence: vec![Evidence::new(t.owner_path("metadata.labels"), t.metadata.and_then(|m| m.get("labels")).cloned().unwrap_or(Value::Null))],
+                evidence: evidence(),
             });
         }
     }
@@ -185,54 +431,43 @@ fn node_port<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
         .collect()
 }
 
-/// Whether a LoadBalancer Service is internal (private) by its provider annotations.
-pub(crate) fn internal_load_balancer(s: &Object) -> bool {
-    let a = |k: &str| s.annotations.get(k).map(|v| v.to_ascii_lowercase());
-    a("service.beta.kubernetes.io/aws-load-balancer-scheme").as_deref() == Some("internal")
-        || a("service.beta.kubernetes.io/aws-load-balancer-internal").as_deref() == Some("true")
-        || a("networking.gke.io/load-balancer-type").as_deref() == Some("internal")
-        || a("cloud.google.com/load-balancer-type").as_deref() == Some("internal")
-        || a("service.beta.kubernetes.io/azure-load-balancer-internal").as_deref() == Some("true")
-}
-
 fn open_load_balancer<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+    let provider = ctx.inv.cluster.info.provider;
     ctx.inv
         .of_kind("Service")
         .iter()
-        .filter(|s| s.body.pointer("/spec/type").and_then(Value::as_str) == Some("LoadBalancer"))
-        .filter(|s| !internal_load_balancer(s))
         .filter_map(|s| {
-            let ranges: Vec<&str> = s
+            let crate::exposure::LoadBalancer::Internet { addresses, .. } =
+                crate::exposure::load_balancer(s, provider)?
+            else {
+                return None;
+            };
+            let ports: Vec<String> = s
                 .body
-                .pointer("/spec/loadBalancerSourceRanges")
+                .pointer("/spec/ports")
                 .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(Value::as_str).collect())
-                .unwrap_or_default();
-            let open =
-                ranges.is_empty() || ranges.iter().any(|r| *r == "0.0.0.0/0" || *r == "::/0");
-            open.then(|| {
-                let ports: Vec<String> = s
-                    .body
-                    .pointer("/spec/ports")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|p| p.get("port").map(|v| v.to_string()))
-                    .collect();
-                Hit {
-                    object: s,
-                    message: format!(
-                        "internet-facing LoadBalancer on port(s) {} with no source ranges",
-                        ports.join(", ")
-                    ),
-                    evidence: vec![Evidence::new(
-                        "spec.loadBalancerSourceRanges",
-                        s.body
-                            .pointer("/spec/loadBalancerSourceRanges")
-                            .cloned()
-                            .unwrap_or(Value::Null),
-                    )],
-                }
+                .into_iter()
+                .flatten()
+                .filter_map(|p| p.get("port").map(|v| v.to_string()))
+                .collect();
+            Some(Hit {
+                object: s,
+                message: format!(
+                    "internet-facing LoadBalancer on port(s) {} with no source ranges{}",
+                    ports.join(", "),
+                    if addresses.is_empty() {
+                        " (not provisioned yet: internet-facing once it is, the provider's default)"
+                    } else {
+                        ""
+                    }
+                ),
+                evidence: vec![Evidence::new(
+                    "spec.loadBalancerSourceRanges",
+                    s.body
+                        .pointer("/spec/loadBalancerSourceRanges")
+                        .cloned()
+                        .unwrap_or(Value::Null),
+                )],
             })
         })
         .collect()

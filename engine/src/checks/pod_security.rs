@@ -11,16 +11,7 @@ use crate::pss::{self, Level, PodView, Version};
 use crate::severity::Severity;
 use serde_json::Value;
 
-pub(crate) const WORKLOAD_KINDS: &[&str] = &[
-    "Pod",
-    "Deployment",
-    "StatefulSet",
-    "DaemonSet",
-    "ReplicaSet",
-    "ReplicationController",
-    "Job",
-    "CronJob",
-];
+pub(crate) const WORKLOAD_KINDS: &[&str] = crate::inventory::workload_kinds!();
 
 /// Namespaces Kubernetes itself owns; PSA labels there are the platform's business.
 pub(crate) const SYSTEM_NAMESPACES: &[&str] = &["kube-system", "kube-public", "kube-node-lease"];
@@ -72,7 +63,6 @@ pss_run!(host_ports, "hostPorts");
 pss_run!(capabilities_baseline, "capabilities_baseline");
 pss_run!(capabilities_restricted, "capabilities_restricted");
 pss_run!(allow_privilege_escalation, "allowPrivilegeEscalation");
-pss_run!(run_as_non_root, "runAsNonRoot");
 pss_run!(run_as_user, "runAsUser");
 pss_run!(seccomp_restricted, "seccompProfile_restricted");
 pss_run!(seccomp_baseline, "seccompProfile_baseline");
@@ -82,6 +72,24 @@ pss_run!(proc_mount, "procMount");
 pss_run!(sysctls, "sysctls");
 pss_run!(windows_host_process, "windowsHostProcess");
 pss_run!(host_probes, "hostProbesAndHostLifecycle");
+/// PSS `runAsNonRoot`, reported only where a container may really run as root: a container
+/// with an explicit non-zero `runAsUser` does not, whatever `runAsNonRoot` says.
+fn run_as_non_root<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+    ctx.inv
+        .pod_templates()
+        .into_iter()
+        .filter(|t| t.containers().any(|c| !t.runs_as_non_root(&c)))
+        .filter_map(|t| {
+            let v = pss::check("runAsNonRoot", view(&t), Version::LATEST)?;
+            Some(Hit {
+                object: t.owner,
+                message: v.message,
+                evidence: evidence(&t, &v.paths),
+            })
+        })
+        .collect()
+}
+
 /// Volume sources the restricted profile allows.
 const ALLOWED_SOURCES: &[&str] = &[
     "configMap",

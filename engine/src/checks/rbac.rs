@@ -22,22 +22,13 @@ pub(crate) fn is_platform_binding(b: &BindingDef) -> bool {
     b.managed
 }
 
-/// Subjects that are Kubernetes' own components (never the reader of a report).
+/// Subjects that are the control plane's own components (never the reader of a report), and
+/// `system:masters` (all-powerful before RBAC is asked). Decided by what the name can
+/// authenticate as: ServiceAccounts in user form, nodes, bootstrap tokens and the broad groups
+/// are never hidden.
 fn is_system_subject(s: &Subject) -> bool {
-    match s {
-        Subject::User { name } | Subject::Group { name } => {
-            name.starts_with("system:")
-                && !matches!(
-                    name.as_str(),
-                    "system:anonymous"
-                        | "system:unauthenticated"
-                        | "system:authenticated"
-                        | "system:serviceaccounts"
-                )
-                && !name.starts_with("system:serviceaccounts:")
-        }
-        Subject::ServiceAccount { .. } => false,
-    }
+    crate::rbac::platform::is_component_identity(s)
+        || matches!(s, Subject::Group { name } if name == crate::rbac::SYSTEM_MASTERS)
 }
 
 fn subjects_text(subjects: &[&Subject]) -> String {
@@ -84,6 +75,9 @@ struct Permission {
     /// Only requests in this namespace (e.g. kube-system), instead of each binding's own.
     namespace: Option<&'static str>,
     what: &'static str,
+    /// And also one of these named requests (verb, group, resource, name): approving a CSR
+    /// needs `approve` on its signer besides the approval subresource.
+    also: &'static [(&'static str, &'static str, &'static str, &'static str)],
 }
 
 #[derive(PartialEq, Eq, Clone, Copy)]
@@ -95,7 +89,7 @@ enum Scope {
 
 fn permission_hits<'a>(ctx: &Context<'a>, p: &Permission) -> Vec<Hit<'a>> {
     let objects = binding_objects(ctx);
-    let mut hits = Vec::new();
+    let mut found: Vec<Found<'a, '_>> = Vec::new();
     // Only bindings of this inventory are reported: skip the rest of the cluster's at once.
     for b in ctx.rbac.bindings_named(objects.keys().map(String::as_str)) {
         if is_platform_binding(b) || is_admin_equivalent(ctx.rbac, b) {
@@ -134,6 +128,16 @@ fn permission_hits<'a>(ctx: &Context<'a>, p: &Permission) -> Vec<Hit<'a>> {
         if granted.is_empty() {
             continue;
         }
+        let also = p.also.iter().find_map(|(verb, group, resource, name)| {
+            let req = Request::resource(verb, group, resource, ns, Some(name));
+            ctx.rbac.grants_in(b, &req).next()
+        });
+        if !p.also.is_empty() {
+            match also {
+                Some(g) => granted.push((p.also[0].0, g)),
+                None => continue,
+            }
+        }
         let mut verbs: Vec<String> = Vec::new();
         for (verb, _) in &granted {
             if !verbs.iter().any(|v| v == verb) {
@@ -161,19 +165,68 @@ fn permission_hits<'a>(ctx: &Context<'a>, p: &Permission) -> Vec<Hit<'a>> {
                 ));
             }
         }
-        hits.push(Hit {
-            object: obj,
-            message: format!(
-                "{} can {} ({}) {scope}, via {}",
-                subjects_text(&subjects),
-                p.what,
-                verbs.join(", "),
-                first.role.node_ref()
-            ),
-            evidence,
-        });
+        for s in subjects {
+            // One finding per subject and capability: a subject holding it through several
+            // bindings (of one kind and namespace) is reported once, with every binding.
+            let key = (s.node_ref(), b.namespace.clone(), scope.clone());
+            match found.iter_mut().find(|f| f.key == key) {
+                Some(f) => {
+                    f.via
+                        .push(format!("{} ({})", first.role.node_ref(), b.node_ref));
+                    for v in &verbs {
+                        if !f.verbs.contains(v) {
+                            f.verbs.push(v.clone());
+                        }
+                    }
+                    // This binding is not the finding's resource: name it in the path.
+                    for mut e in evidence.iter().cloned() {
+                        if e.path == "roleRef" {
+                            e.path = format!("{}.roleRef", b.node_ref);
+                        }
+                        if !f.evidence.contains(&e) {
+                            f.evidence.push(e);
+                        }
+                    }
+                }
+                None => found.push(Found {
+                    key,
+                    subject: s,
+                    object: obj,
+                    verbs: verbs.clone(),
+                    via: vec![first.role.node_ref()],
+                    evidence: evidence.clone(),
+                }),
+            }
+        }
     }
-    hits
+    found
+        .into_iter()
+        .map(|f| Hit {
+            object: f.object,
+            message: format!(
+                "{} can {} ({}) {}, via {}",
+                subjects_text(&[f.subject]),
+                p.what,
+                f.verbs.join(", "),
+                f.key.2,
+                f.via.join("; also via ")
+            ),
+            evidence: f.evidence,
+        })
+        .collect()
+}
+
+/// A subject's capability, gathered over its bindings (see [`permission_hits`]).
+struct Found<'a, 'r> {
+    /// (subject, binding namespace, scope).
+    key: (String, Option<String>, String),
+    subject: &'r Subject,
+    /// The first binding's object: where the finding is reported.
+    object: &'a Object,
+    verbs: Vec<String>,
+    /// Roles (and, after the first, their bindings) that grant it.
+    via: Vec<String>,
+    evidence: Vec<Evidence>,
 }
 
 macro_rules! permission_check {
@@ -192,6 +245,7 @@ permission_check!(
         scope: Scope::Both,
         namespace: Some("kube-system"),
         what: "modify ConfigMaps",
+        also: &[],
     }
 );
 
@@ -208,6 +262,7 @@ permission_check!(
         scope: Scope::Both,
         namespace: None,
         what: "delete events",
+        also: &[],
     }
 );
 
@@ -228,6 +283,7 @@ permission_check!(
         scope: Scope::Both,
         namespace: None,
         what: "rewrite Service endpoints or status",
+        also: &[],
     }
 );
 
@@ -246,6 +302,7 @@ permission_check!(
         scope: Scope::Both,
         namespace: None,
         what: "create or change role bindings",
+        also: &[],
     }
 );
 
@@ -262,7 +319,8 @@ permission_check!(
         cluster_scoped: false,
         scope: Scope::Cluster,
         namespace: None,
-        what: "read Secrets"
+        what: "read Secrets",
+        also: &[],
     }
 );
 permission_check!(
@@ -272,7 +330,8 @@ permission_check!(
         cluster_scoped: false,
         scope: Scope::Namespace,
         namespace: None,
-        what: "read Secrets"
+        what: "read Secrets",
+        also: &[],
     }
 );
 permission_check!(
@@ -292,22 +351,21 @@ permission_check!(
         scope: Scope::Both,
         namespace: None,
         what: "create pods or pod controllers",
+        also: &[],
     }
 );
 permission_check!(
     nodes_proxy,
     Permission {
-        requests: &[
-            ("get", "", "nodes/proxy"),
-            ("create", "", "nodes/proxy"),
-            ("update", "", "nodes/proxy"),
-            ("patch", "", "nodes/proxy"),
-            ("delete", "", "nodes/proxy")
-        ],
+        // The kubelet authorizes GET/HEAD as `get` (read pods, logs, metrics; since the
+        // WebSocket upgrade, exec) and POST as `create` (exec, attach, run); nothing it serves
+        // needs update, patch or delete.
+        requests: &[("get", "", "nodes/proxy"), ("create", "", "nodes/proxy")],
         cluster_scoped: true,
         scope: Scope::Cluster,
         namespace: None,
         what: "use nodes/proxy (the kubelet API)",
+        also: &[],
     }
 );
 permission_check!(
@@ -326,6 +384,7 @@ permission_check!(
         scope: Scope::Both,
         namespace: None,
         what: "bind or escalate roles, or impersonate",
+        also: &[],
     }
 );
 permission_check!(
@@ -347,6 +406,38 @@ permission_check!(
         scope: Scope::Cluster,
         namespace: None,
         what: "approve certificate signing requests",
+        also: &[
+            (
+                "approve",
+                "certificates.k8s.io",
+                "signers",
+                "kubernetes.io/kube-apiserver-client"
+            ),
+            (
+                "approve",
+                "certificates.k8s.io",
+                "signers",
+                "kubernetes.io/kube-apiserver-client-kubelet"
+            ),
+            (
+                "approve",
+                "certificates.k8s.io",
+                "signers",
+                "kubernetes.io/kubelet-serving"
+            ),
+            (
+                "approve",
+                "certificates.k8s.io",
+                "signers",
+                "kubernetes.io/legacy-unknown"
+            ),
+            (
+                "approve",
+                "certificates.k8s.io",
+                "signers",
+                "kubernetes.io/*"
+            ),
+        ],
     }
 );
 permission_check!(
@@ -398,6 +489,7 @@ permission_check!(
         scope: Scope::Cluster,
         namespace: None,
         what: "change admission webhook configurations",
+        also: &[],
     }
 );
 permission_check!(
@@ -408,6 +500,7 @@ permission_check!(
         scope: Scope::Cluster,
         namespace: None,
         what: "create PersistentVolumes (hostPath volumes on any node)",
+        also: &[],
     }
 );
 permission_check!(
@@ -418,6 +511,7 @@ permission_check!(
         scope: Scope::Both,
         namespace: None,
         what: "mint ServiceAccount tokens",
+        also: &[],
     }
 );
 
@@ -449,6 +543,7 @@ fn exec_into_pods<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
             scope: Scope::Both,
             namespace: None,
             what: "exec, attach or port-forward into pods",
+            also: &[],
         },
     )
 }
@@ -547,21 +642,51 @@ fn admin_equivalent<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     hits
 }
 
+/// Whether a role with wildcards is the platform's: the default `cluster-admin`, or a role with a
+/// reserved name that only platform bindings use and that aggregates into no other role. Its
+/// name alone decides nothing: `system:evil` bound to a ServiceAccount is reported.
+fn platform_role(ctx: &Context<'_>, o: &Object, owned: &std::collections::HashSet<&str>) -> bool {
+    let reference = match &o.namespace {
+        Some(ns) if o.kind == "Role" => format!("Role:{ns}/{}", o.name),
+        _ => format!("ClusterRole:{}", o.name),
+    };
+    if o.kind == "ClusterRole" && o.name == "cluster-admin" {
+        return ctx
+            .rbac
+            .roles
+            .iter()
+            .find(|r| r.kind == RoleKind::ClusterRole && r.name == "cluster-admin")
+            .is_some_and(|r| {
+                r.rules.iter().all(|rule| {
+                    rule.verbs == ["*"]
+                        && (rule.non_resource_urls == ["*"]
+                            || (rule.api_groups == ["*"] && rule.resources == ["*"]))
+                })
+            });
+    }
+    if owned.contains(reference.as_str()) {
+        return false;
+    }
+    let aggregated = o
+        .labels
+        .keys()
+        .any(|k| k.starts_with("rbac.authorization.k8s.io/aggregate-to-"));
+    crate::rbac::platform::has_reserved_name(&o.name) && !aggregated
+}
+
 fn wildcard_roles<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+    // Roles that a binding the cluster's users own refers to.
+    let owned: std::collections::HashSet<&str> = ctx
+        .rbac
+        .bindings
+        .iter()
+        .filter(|b| !b.managed)
+        .map(|b| b.role_ref.as_str())
+        .collect();
     let mut hits = Vec::new();
     for kind in ["ClusterRole", "Role"] {
         for o in ctx.inv.of_kind(kind) {
-            if o.api_group() != "rbac.authorization.k8s.io"
-                || o.name.starts_with("system:")
-                || ["cluster-admin", "admin", "edit", "view"].contains(&o.name.as_str())
-                || o.labels
-                    .get("kubernetes.io/bootstrapping")
-                    .map(String::as_str)
-                    == Some("rbac-defaults")
-                || ["eks:", "gce:", "gke:", "aks:", "kubeadm:"]
-                    .iter()
-                    .any(|p| o.name.starts_with(p))
-            {
+            if o.api_group() != "rbac.authorization.k8s.io" || platform_role(ctx, o, &owned) {
                 continue;
             }
             let Some(rules) = o.body.get("rules").and_then(Value::as_array) else {
@@ -725,13 +850,62 @@ fn default_sa_bindings<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     )
 }
 
+fn platform_impostors<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+    let objects = binding_objects(ctx);
+    let mut hits = Vec::new();
+    for b in ctx.rbac.bindings_named(objects.keys().map(String::as_str)) {
+        if b.assumed_default
+            || !crate::rbac::platform::impersonates_platform(
+                b.namespace.as_deref(),
+                &b.name,
+                &b.role_ref,
+                &b.subjects,
+            )
+        {
+            continue;
+        }
+        let Some(obj) = objects.get(&b.node_ref) else {
+            continue;
+        };
+        let subjects: Vec<&Subject> = b.subjects.iter().collect();
+        hits.push(Hit {
+            object: obj,
+            message: format!(
+                "has a platform-reserved name but is not a platform default: binds {} to {}",
+                b.role_ref,
+                if subjects.is_empty() {
+                    "no one".to_string()
+                } else {
+                    subjects_text(&subjects)
+                }
+            ),
+            evidence: vec![
+                Evidence::new("metadata.name", Value::String(b.name.clone())),
+                Evidence::new(
+                    "roleRef",
+                    obj.body.get("roleRef").cloned().unwrap_or(Value::Null),
+                ),
+                Evidence::new(
+                    "subjects",
+                    obj.body.get("subjects").cloned().unwrap_or(Value::Null),
+                ),
+            ],
+        });
+    }
+    hits
+}
+
 fn dangling<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     let objects = binding_objects(ctx);
     ctx.rbac
         .dangling_bindings()
         // Bootstrap roles (`system:node`, ...) exist in every cluster even when the snapshot
         // does not carry them.
-        .filter(|b| !b.assumed_default && !b.role_ref.starts_with("ClusterRole:system:"))
+        .filter(|b| {
+            !b.assumed_default
+                && !b.role_ref.starts_with("ClusterRole:system:")
+                && !crate::rbac::platform::BOOTSTRAP_ROLES.contains(&b.role_ref.as_str())
+        })
         .filter_map(|b| {
             let obj = objects.get(&b.node_ref)?;
             Some(Hit {
@@ -918,4 +1092,10 @@ pub static CHECKS: &[Check] = &[
         BINDING_KINDS,
         &[c(NsaCisa, "N25"), c(NsaCisa, "N21"), c(Iso27001, "A.5.15")],
         dashboard_bindings),
+    rbac_check("KSPM-R-024", "Binding wears a platform name but is not the platform's", Severity::Medium,
+        "Names such as `system:…`, `eks:…` or `kubeadm:…` and the bootstrap labels are chosen by whoever creates a binding; kspm recognises Kubernetes', kubeadm's and the providers' defaults by their role and subjects. A binding with a reserved or default name whose role or subjects differ from any default is either a default someone changed or a grant made to look like one.",
+        "Restore the default's roleRef and subjects, or rename the binding so that its owner is clear; investigate who created it.",
+        BINDING_KINDS,
+        &[c(NsaCisa, "N21"), c(Soc2, "CC6.1"), c(Iso27001, "A.5.15"), c(Nist800190, "4.3.1")],
+        platform_impostors),
 ];

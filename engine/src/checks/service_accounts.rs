@@ -216,7 +216,27 @@ pub(crate) fn credential_name(name: &str) -> bool {
         "CLIENT_SECRET",
         "AUTH_KEY",
     ];
-    MARKERS.iter().any(|m| n.contains(m)) || n == "PWD" || n.ends_with("_PWD")
+    // `*_KEY` is a key's value (ENCRYPTION_KEY, STRIPE_KEY, MASTER_KEY) unless the name says
+    // it is a public key or a lookup key.
+    const NOT_SECRET_KEYS: &[&str] = &[
+        "PUBLIC_KEY",
+        "PUB_KEY",
+        "SORT_KEY",
+        "PARTITION_KEY",
+        "CACHE_KEY",
+        "PRIMARY_KEY",
+        "FOREIGN_KEY",
+        "OBJECT_KEY",
+        "S3_KEY",
+        "ROUTING_KEY",
+        "HASH_KEY",
+        "RANGE_KEY",
+        "LOOKUP_KEY",
+        "KEY_PREFIX",
+    ];
+    let secret_key =
+        (n == "KEY" || n.ends_with("_KEY")) && !NOT_SECRET_KEYS.iter().any(|k| n.ends_with(k));
+    MARKERS.iter().any(|m| n.contains(m)) || secret_key || n == "PWD" || n.ends_with("_PWD")
 }
 
 /// Whether a value looks like a credential whatever its key (well-known token formats).
@@ -339,7 +359,7 @@ fn legacy_token_secrets<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
 /// Permissions that turn a compromised pod into more: (what, verb, group, resource, cluster-scoped).
 const POWERFUL: &[(&str, &str, &str, &str, bool)] = &[
     ("full control of the cluster", "*", "*", "*", true),
-    ("read Secrets", "list", "", "secrets", false),
+    ("read Secrets", "get|list|watch", "", "secrets", false),
     ("create pods", "create", "", "pods", false),
     ("exec into pods", "create", "", "pods/exec", false),
     (
@@ -371,7 +391,7 @@ const POWERFUL: &[(&str, &str, &str, &str, bool)] = &[
         "clusterrolebindings",
         true,
     ),
-    ("use nodes/proxy", "get", "", "nodes/proxy", true),
+    ("use nodes/proxy", "get|create", "", "nodes/proxy", true),
     (
         "change mutating webhooks",
         "update",
@@ -412,20 +432,24 @@ fn powerful_service_account<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
                 let bindings = ctx.rbac.bindings_for(&who);
                 let mut powers = Vec::new();
                 let mut ev = Vec::new();
-                for (what, verb, group, resource, cluster) in POWERFUL {
-                    let req = crate::rbac::Request::resource(
-                        verb,
-                        group,
-                        resource,
-                        if *cluster { None } else { Some(ns) },
-                        None,
-                    );
-                    // Grants the platform itself manages are its components' business.
-                    let grant = bindings
-                        .iter()
-                        .map(|i| &ctx.rbac.bindings[*i])
-                        .filter(|b| !b.managed)
-                        .find_map(|b| ctx.rbac.first_grant_in(b, &req));
+                for (what, verbs, group, resource, cluster) in POWERFUL {
+                    // Any of the verbs is the same exposure (`get` or `watch` on Secrets reads
+                    // them as `list` does).
+                    let grant = verbs.split('|').find_map(|verb| {
+                        let req = crate::rbac::Request::resource(
+                            verb,
+                            group,
+                            resource,
+                            if *cluster { None } else { Some(ns) },
+                            None,
+                        );
+                        // Grants the platform itself manages are its components' business.
+                        bindings
+                            .iter()
+                            .map(|i| &ctx.rbac.bindings[*i])
+                            .filter(|b| !b.managed)
+                            .find_map(|b| ctx.rbac.first_grant_in(b, &req))
+                    });
                     if let Some(g) = grant {
                         powers.push(*what);
                         ev.push(Evidence::new(
@@ -458,17 +482,23 @@ fn deprecated_service_account_field<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     ctx.inv
         .pod_templates()
         .into_iter()
-        .filter(|t| {
-            t.spec.get("serviceAccount").is_some() && t.spec.get("serviceAccountName").is_none()
-        })
-        .map(|t| Hit {
-            object: t.owner,
-            message: "uses the deprecated `serviceAccount` field instead of `serviceAccountName`"
-                .into(),
-            evidence: vec![Evidence::new(
-                t.path("serviceAccount"),
-                t.spec.get("serviceAccount").cloned().unwrap_or(Value::Null),
-            )],
+        .filter_map(|t| {
+            let old = t.spec.get("serviceAccount")?.as_str().filter(|s| !s.is_empty())?;
+            let message = match t.spec.get("serviceAccountName").and_then(Value::as_str) {
+                None | Some("") => {
+                    "uses the deprecated `serviceAccount` field instead of `serviceAccountName`"
+                        .to_string()
+                }
+                Some(name) if name == old => return None,
+                // The API server keeps serviceAccountName; a reader of the manifest may
+                // believe the other.
+                Some(name) => format!("sets `serviceAccount: {old}` and `serviceAccountName: {name}`: the pods run as {name}, the deprecated field says otherwise"),
+            };
+            Some(Hit {
+                object: t.owner,
+                message,
+                evidence: vec![Evidence::new(t.path("serviceAccount"), Value::String(old.to_string()))],
+            })
         })
         .collect()
 }
@@ -629,6 +659,11 @@ mod tests {
             "aws_secret_access_key",
             "PGPASSWORD",
             "CLIENT_SECRET",
+            "ENCRYPTION_KEY",
+            "STRIPE_KEY",
+            "azure_batch_key",
+            "SIGNING_KEY",
+            "master-key",
         ] {
             assert!(credential_name(yes), "{yes}");
         }
@@ -638,6 +673,11 @@ mod tests {
             "SECRET_NAME",
             "AWS_ACCESS_KEY_ID",
             "LOG_LEVEL",
+            "SSH_PUBLIC_KEY",
+            "DYNAMO_SORT_KEY",
+            "ENCRYPTION_KEY_FILE",
+            "REDIS_KEY_PREFIX",
+            "KEYBOARD_LAYOUT",
         ] {
             assert!(!credential_name(no), "{no}");
         }

@@ -210,11 +210,11 @@ pub static CHECKS: &[Check] = &[
     },
     Check {
         id: "KSPM-W-028",
-        title: "Container exposes an SSH port",
+        title: "Container or Service exposes an SSH port",
         severity: Severity::Low,
-        description: "An SSH server in a container is a second, unmanaged way in, outside Kubernetes authentication and audit.",
+        description: "An SSH server in a container is a second, unmanaged way in, outside Kubernetes authentication and audit; a Service on port 22 or 2222 publishes it.",
         remediation: "Remove the SSH server; use `kubectl exec` (audited) or ephemeral debug containers.",
-        kinds: WORKLOAD_KINDS,
+        kinds: SSH_KINDS,
         controls: &[c(NsaCisa, "N12"), c(Iso27001, "A.8.20"), c(Nist800190, "4.4.2")],
         profile: Profile::Security,
         needs: Needs::Nothing,
@@ -328,36 +328,7 @@ fn host_path<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     hits
 }
 
-const RUNTIME_SOCKETS: &[&str] = &[
-    "/var/run/docker.sock",
-    "/run/docker.sock",
-    "/var/run/containerd/containerd.sock",
-    "/run/containerd/containerd.sock",
-    "/var/run/crio/crio.sock",
-    "/run/crio/crio.sock",
-    "/var/run/cri-dockerd.sock",
-    "/run/cri-dockerd.sock",
-    "/var/run/dockershim.sock",
-    "/run/k3s/containerd/containerd.sock",
-];
-
-/// Normalises a host path: no trailing slash (except `/`), no `//`.
-fn normalise(path: &str) -> String {
-    let mut p = String::new();
-    for seg in path.split('/').filter(|s| !s.is_empty() && *s != ".") {
-        p.push('/');
-        p.push_str(seg);
-    }
-    if p.is_empty() {
-        p.push('/');
-    }
-    p
-}
-
-/// Whether `dir` is `path` or one of its parents.
-fn is_parent_or_same(dir: &str, path: &str) -> bool {
-    dir == "/" || path == dir || path.starts_with(&format!("{dir}/"))
-}
+use crate::host_path::{is_parent_or_same, normalise};
 
 /// Names of the containers that mount volume `volume` without `readOnly: true`.
 fn writable_by<'a>(t: &PodTemplate<'a>, volume: &str) -> Vec<&'a str> {
@@ -393,10 +364,10 @@ fn runtime_socket<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     let mut hits = Vec::new();
     for t in ctx.inv.pod_templates() {
         for (i, name, path) in host_path_volumes(&t) {
-            if let Some(sock) = RUNTIME_SOCKETS.iter().find(|s| is_parent_or_same(&path, s)) {
+            if let Some(sock) = crate::host_path::runtime_socket(&path) {
                 hits.push(Hit {
                     object: t.owner,
-                    message: if path == *sock {
+                    message: if path == sock {
                         format!("volume `{name}` mounts the container runtime socket {path}")
                     } else {
                         format!("volume `{name}` mounts {path}, which contains the runtime socket {sock}")
@@ -434,7 +405,7 @@ const SENSITIVE_PATHS: &[&str] = &[
 ];
 
 fn is_runtime_socket_path(path: &str) -> bool {
-    RUNTIME_SOCKETS.iter().any(|s| is_parent_or_same(path, s))
+    crate::host_path::runtime_socket(path).is_some()
 }
 
 fn is_sensitive_path(path: &str) -> bool {
@@ -669,6 +640,9 @@ fn host_aliases<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
         .collect()
 }
 
+/// Workloads and Services (W-028).
+const SSH_KINDS: &[&str] = crate::inventory::workload_kinds!("Service");
+
 fn ssh_port<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     let mut hits = Vec::new();
     for t in ctx.inv.pod_templates() {
@@ -681,17 +655,52 @@ fn ssh_port<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
                 .flatten()
                 .enumerate()
             {
-                if p.get("containerPort").and_then(Value::as_i64) == Some(22) {
+                let port = p.get("containerPort").and_then(Value::as_i64);
+                let named_ssh = p
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .is_some_and(|n| n.to_ascii_lowercase().contains("ssh"));
+                if port == Some(22) || (named_ssh && port.is_some()) {
                     hits.push(Hit {
                         object: t.owner,
-                        message: format!("container `{}` listens on port 22 (SSH)", c.name),
+                        message: format!(
+                            "container `{}` listens on port {} (SSH)",
+                            c.name,
+                            port.unwrap_or(22)
+                        ),
                         evidence: vec![Evidence::new(
                             t.container_path(&c, &format!("ports[{i}].containerPort")),
-                            22,
+                            port.unwrap_or(22),
                         )],
                     });
                 }
             }
+        }
+    }
+    // Services that publish SSH's ports (22, and 2222 as SSH servers in containers use).
+    for s in ctx.inv.of_kind("Service") {
+        for (i, p) in s
+            .body
+            .pointer("/spec/ports")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            let number = |k: &str| p.get(k).and_then(Value::as_i64);
+            let Some((field, n)) = [
+                ("port", number("port")),
+                ("targetPort", number("targetPort")),
+            ]
+            .into_iter()
+            .find_map(|(f, n)| n.filter(|n| *n == 22 || *n == 2222).map(|n| (f, n))) else {
+                continue;
+            };
+            hits.push(Hit {
+                object: s,
+                message: format!("Service publishes port {n} (SSH)"),
+                evidence: vec![Evidence::new(format!("spec.ports[{i}].{field}"), n)],
+            });
         }
     }
     hits

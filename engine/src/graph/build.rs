@@ -24,19 +24,6 @@ const SYSTEM_NAMESPACES: &[&str] = &["kube-system", "kube-public", "kube-node-le
 /// Name prefixes of identities Kubernetes and the managed providers own.
 const PLATFORM_PREFIXES: &[&str] = &["system:", "eks:", "gke:", "gce:", "aks:"];
 
-const RUNTIME_SOCKETS: &[&str] = &[
-    "/var/run/docker.sock",
-    "/run/docker.sock",
-    "/var/run/containerd/containerd.sock",
-    "/run/containerd/containerd.sock",
-    "/var/run/crio/crio.sock",
-    "/run/crio/crio.sock",
-    "/var/run/cri-dockerd.sock",
-    "/run/cri-dockerd.sock",
-    "/var/run/dockershim.sock",
-    "/run/k3s/containerd/containerd.sock",
-];
-
 impl AttackGraph {
     /// Builds the fleet's graph.
     pub fn build(snapshot: &Snapshot) -> AttackGraph {
@@ -189,17 +176,14 @@ impl Exposure {
         let lbs: Vec<(&Object, String)> = inv
             .of_kind("Service")
             .iter()
-            .filter(|s| {
-                s.body.pointer("/spec/type").and_then(Value::as_str) == Some("LoadBalancer")
-            })
-            .filter_map(|s| Some((*s, internet_facing_lb(s, provider)?)))
+            .filter_map(|s| Some((*s, crate::exposure::internet_facing(s, provider)?)))
             .collect();
         if lbs.is_empty() {
             return out;
         }
         let routing = Routing::of(inv, has_slices);
         for (s, _) in lbs {
-            out.addresses.extend(lb_addresses(s));
+            out.addresses.extend(crate::exposure::addresses(s));
             let sref = s.node_ref();
             for t in routing.selected(s) {
                 for c in t.containers() {
@@ -307,22 +291,6 @@ impl ClusterFacts {
             exposure: Exposure::default(),
         }
     }
-}
-
-fn normalise_path(path: &str) -> String {
-    let mut p = String::new();
-    for seg in path.split('/').filter(|s| !s.is_empty() && *s != ".") {
-        p.push('/');
-        p.push_str(seg);
-    }
-    if p.is_empty() {
-        p.push('/');
-    }
-    p
-}
-
-fn is_parent_or_same(dir: &str, path: &str) -> bool {
-    dir == "/" || path == dir || path.starts_with(&format!("{dir}/"))
 }
 
 struct ClusterBuilder<'g, 'a> {
@@ -654,7 +622,7 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
                 .filter_map(|v| {
                     Some((
                         v.get("name")?.as_str()?.to_string(),
-                        normalise_path(v.pointer("/hostPath/path")?.as_str()?),
+                        crate::host_path::normalise(v.pointer("/hostPath/path")?.as_str()?),
                     ))
                 })
                 .collect();
@@ -874,7 +842,7 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
                 "volume `{vname}` mounts host path {host}{}",
                 if read_only { " read-only" } else { "" }
             );
-            if let Some(sock) = RUNTIME_SOCKETS.iter().find(|s| is_parent_or_same(host, s)) {
+            if let Some(sock) = crate::host_path::runtime_socket(host) {
                 escapes.push((
                     T::EXPLOIT_RUNTIME_SOCKET,
                     format!("{ev} (runtime socket {sock})"),
@@ -1005,10 +973,8 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
                 .pointer("/spec/type")
                 .and_then(Value::as_str)
                 .unwrap_or("ClusterIP");
-            if ty == "LoadBalancer" {
-                if let Some(ev) = internet_facing_lb(s, self.cluster.info.provider) {
-                    self.g.edge(internet, si, T::INTERNET_TO_LB, ev);
-                }
+            if let Some(ev) = crate::exposure::internet_facing(s, self.cluster.info.provider) {
+                self.g.edge(internet, si, T::INTERNET_TO_LB, ev);
             }
             if ty == "NodePort" && external_ip_node {
                 self.g.edge(
@@ -1039,7 +1005,7 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
         // Ingresses whose address is a public load balancer's, or a cloud-managed public one.
         for i in self.inv.of_kind("Ingress").to_vec() {
             let ns = i.effective_namespace().unwrap_or("default");
-            let addrs = lb_addresses(i);
+            let addrs = crate::exposure::addresses(i);
             let cloud_public = cloud_managed_public_ingress(i);
             let via = addrs
                 .iter()
@@ -2381,68 +2347,6 @@ fn pod_secrets(t: &PodTemplate<'_>) -> BTreeMap<String, &'static str> {
         }
     }
     out
-}
-
-fn lb_addresses(o: &Object) -> Vec<String> {
-    o.body
-        .pointer("/status/loadBalancer/ingress")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|i| {
-            i.get("ip")
-                .or_else(|| i.get("hostname"))
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        })
-        .collect()
-}
-
-/// Evidence that a LoadBalancer Service faces the internet, or `None`.
-fn internet_facing_lb(s: &Object, provider: Provider) -> Option<String> {
-    let addrs = lb_addresses(s);
-    if addrs.is_empty() {
-        return None;
-    }
-    let a = |k: &str| s.annotations.get(k).map(|v| v.to_ascii_lowercase());
-    let scheme = a("service.beta.kubernetes.io/aws-load-balancer-scheme");
-    let aws_lbc = a("service.beta.kubernetes.io/aws-load-balancer-type")
-        .is_some_and(|t| t == "external" || t == "nlb-ip")
-        || s.body
-            .pointer("/spec/loadBalancerClass")
-            .and_then(Value::as_str)
-            == Some("service.k8s.aws/nlb");
-    let internal = scheme.as_deref() == Some("internal")
-        || a("service.beta.kubernetes.io/aws-load-balancer-internal").as_deref() == Some("true")
-        || a("networking.gke.io/load-balancer-type").as_deref() == Some("internal")
-        || a("cloud.google.com/load-balancer-type").as_deref() == Some("internal")
-        || a("service.beta.kubernetes.io/azure-load-balancer-internal").as_deref() == Some("true")
-        // The AWS Load Balancer Controller defaults to internal unless told internet-facing.
-        || (provider != Provider::Gke && provider != Provider::Aks && aws_lbc && scheme.as_deref() != Some("internet-facing"));
-    if internal {
-        return None;
-    }
-    let ranges: Vec<&str> = s
-        .body
-        .pointer("/spec/loadBalancerSourceRanges")
-        .and_then(Value::as_array)
-        .map(|r| r.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
-    if !ranges.is_empty() && !ranges.iter().any(|r| *r == "0.0.0.0/0" || *r == "::/0") {
-        return None;
-    }
-    Some(format!(
-        "type LoadBalancer at {}, not internal{}, {}",
-        addrs.join(", "),
-        scheme
-            .map(|s| format!(" (aws-load-balancer-scheme: {s})"))
-            .unwrap_or_default(),
-        if ranges.is_empty() {
-            "no loadBalancerSourceRanges".to_string()
-        } else {
-            "source ranges include 0.0.0.0/0".to_string()
-        }
-    ))
 }
 
 /// Cloud-managed ingress classes that create their own public load balancer.

@@ -12,6 +12,7 @@ pub mod cloud_azure;
 pub mod cloud_gcp;
 pub mod joined;
 pub mod paths;
+pub mod query;
 pub mod techniques;
 
 pub use build::{ClusterFacts, Exposure, Neighbours, Part};

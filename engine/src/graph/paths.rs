@@ -58,7 +58,7 @@ pub enum Sink {
 }
 
 impl Sink {
-    fn criticality(self) -> f64 {
+    pub(crate) fn criticality(self) -> f64 {
         match self {
             Sink::ClusterAdmin => 1.0,
             Sink::AllSecrets => 0.8,
@@ -79,7 +79,7 @@ impl Sink {
 }
 
 /// Distances to one sink class of one cluster: for each node, hops and the next edge.
-struct Distances {
+pub(crate) struct Distances {
     next: Vec<Option<(u32, Option<EdgeIndex>)>>,
 }
 
@@ -101,6 +101,11 @@ impl AttackGraph {
     /// Reverse breadth-first search from `targets`: every node's distance to the nearest target
     /// and the first edge of a shortest path. Cluster-admin-like sinks are never passed through.
     fn reverse_bfs(&self, targets: &[NodeIndex]) -> Distances {
+        self.reverse_bfs_masked(targets, &Mask::default())
+    }
+
+    /// [`AttackGraph::reverse_bfs`] without the nodes and edges of `mask` (for alternatives).
+    pub(crate) fn reverse_bfs_masked(&self, targets: &[NodeIndex], mask: &Mask) -> Distances {
         let mut next: Vec<Option<(u32, Option<EdgeIndex>)>> = vec![None; self.graph.node_count()];
         // Likelihood of the chosen way from each node to the target (product over its hops).
         let mut odds: Vec<f64> = vec![0.0; self.graph.node_count()];
@@ -115,7 +120,10 @@ impl AttackGraph {
             let d = next[n.index()].map(|x| x.0).unwrap_or(0);
             for e in self.graph.edges_directed(n, Direction::Incoming) {
                 let src = e.source();
-                if is_terminal(self.graph[src].kind) {
+                if is_terminal(self.graph[src].kind)
+                    || mask.nodes.contains(&src)
+                    || mask.edges.contains(&e.id())
+                {
                     continue;
                 }
                 let p = likelihood(e.id()) * odds[n.index()];
@@ -154,8 +162,31 @@ impl AttackGraph {
         Distances { next }
     }
 
+    /// The sink nodes of the graph by (cluster, sink class); cloud admin sinks are keyed by
+    /// their account (`aws:<id>`, `gcp:<project>`, `azure:<subscription>`).
+    pub(crate) fn sink_targets(&self) -> BTreeMap<(String, Sink), Vec<NodeIndex>> {
+        let mut out: BTreeMap<(String, Sink), Vec<NodeIndex>> = BTreeMap::new();
+        for (c, sinks) in self.sinks_by_cluster() {
+            for (sink, targets) in sinks {
+                out.insert((c.clone(), sink), targets);
+            }
+        }
+        out
+    }
+
     /// Builds the path index (three reverse searches per cluster).
     pub fn index(&self) -> PathIndex<'_> {
+        let mut distances = BTreeMap::new();
+        for ((c, sink), targets) in self.sink_targets() {
+            distances.insert((c, sink), self.reverse_bfs(&targets));
+        }
+        PathIndex {
+            graph: self,
+            distances,
+        }
+    }
+
+    fn sinks_by_cluster(&self) -> BTreeMap<String, BTreeMap<Sink, Vec<NodeIndex>>> {
         let mut by_cluster: BTreeMap<String, BTreeMap<Sink, Vec<NodeIndex>>> = BTreeMap::new();
         for i in self.graph.node_indices() {
             let n = &self.graph[i];
@@ -176,15 +207,56 @@ impl AttackGraph {
                 .or_default()
                 .push(i);
         }
-        let mut distances = BTreeMap::new();
-        for (c, sinks) in by_cluster {
-            for (sink, targets) in sinks {
-                distances.insert((c.clone(), sink), self.reverse_bfs(&targets));
-            }
-        }
-        PathIndex {
-            graph: self,
-            distances,
+        by_cluster
+    }
+
+    /// The first cluster a path from `from` along `edges` enters (paths to a cloud account
+    /// belong to it).
+    pub(crate) fn first_cluster(&self, from: NodeIndex, edges: &[EdgeIndex]) -> Option<String> {
+        std::iter::once(from)
+            .chain(
+                edges
+                    .iter()
+                    .filter_map(|e| self.graph.edge_endpoints(*e).map(|x| x.1)),
+            )
+            .find_map(|x| self.graph[x].cluster.clone())
+    }
+
+    /// The path object for `edges` from `from`, scored `exposure × criticality × likelihood` and
+    /// identified by (cluster, source, `sink_name` or the target's reference): one rule for the
+    /// report's paths and for every query.
+    pub(crate) fn path_object(
+        &self,
+        cluster: &str,
+        sink_name: Option<&str>,
+        criticality: f64,
+        from: NodeIndex,
+        edges: &[EdgeIndex],
+        exposure: f64,
+    ) -> AttackPath {
+        let likelihood: f64 = edges
+            .iter()
+            .map(|x| self.graph[*x].technique.info().likelihood)
+            .product();
+        let score = (1000.0 * exposure * criticality * likelihood).round() / 10.0;
+        let steps: Vec<Step> = edges
+            .iter()
+            .map(|x| self.step_in(*x, Some(cluster)))
+            .collect();
+        let source = self.reference_in(from, Some(cluster));
+        let mut nodes = vec![source.clone()];
+        nodes.extend(steps.iter().map(|s| s.to.clone()));
+        let target = nodes.last().cloned().unwrap_or_default();
+        let sink_name = sink_name.map_or_else(|| target.clone(), str::to_string);
+        AttackPath {
+            id: path_id(cluster, &source, &sink_name),
+            cluster: cluster.to_string(),
+            source,
+            target,
+            severity: severity_of(score),
+            score,
+            nodes,
+            steps,
         }
     }
 
@@ -279,12 +351,12 @@ impl AttackGraph {
     }
 }
 
-fn is_terminal(kind: NodeKind) -> bool {
+pub(crate) fn is_terminal(kind: NodeKind) -> bool {
     matches!(kind, NodeKind::ClusterAdmin | NodeKind::CloudAdmin)
 }
 
 /// How exposed an entry point is (internet > any authenticated user > named identity > workload).
-fn exposure(kind: NodeKind, reference: &str) -> Option<f64> {
+pub(crate) fn exposure(kind: NodeKind, reference: &str) -> Option<f64> {
     Some(match kind {
         NodeKind::Internet => 1.0,
         NodeKind::Group if reference == "Group:system:unauthenticated" => 1.0,
@@ -309,7 +381,7 @@ fn severity_of(score: f64) -> Severity {
     }
 }
 
-fn path_id(cluster: &str, source: &str, target: &str) -> String {
+pub(crate) fn path_id(cluster: &str, source: &str, target: &str) -> String {
     let mut h: u64 = 0xcbf29ce484222325;
     for b in cluster
         .bytes()
@@ -326,17 +398,7 @@ fn path_id(cluster: &str, source: &str, target: &str) -> String {
 
 impl PathIndex<'_> {
     fn walk(&self, d: &Distances, from: NodeIndex) -> Option<Vec<EdgeIndex>> {
-        let mut out = Vec::new();
-        let mut cur = from;
-        loop {
-            match d.next[cur.index()]? {
-                (_, None) => return Some(out),
-                (_, Some(e)) => {
-                    out.push(e);
-                    cur = self.graph.graph.edge_endpoints(e)?.1;
-                }
-            }
-        }
+        d.walk(self.graph, from)
     }
 
     /// Every (entry, sink) pair that connects, shortest path each, best score first. Entries of
@@ -365,14 +427,7 @@ impl PathIndex<'_> {
                     continue;
                 };
                 let cluster = if *sink == Sink::CloudAdmin {
-                    let first = std::iter::once(i)
-                        .chain(
-                            edges
-                                .iter()
-                                .filter_map(|e| g.graph.edge_endpoints(*e).map(|x| x.1)),
-                        )
-                        .find_map(|x| g.graph[x].cluster.clone());
-                    match first {
+                    match g.first_cluster(i, &edges) {
                         Some(c) => c,
                         None => continue,
                     }
@@ -382,49 +437,16 @@ impl PathIndex<'_> {
                 let Some(e) = exposure(n.kind, &n.reference) else {
                     continue;
                 };
-                let likelihood: f64 = edges
-                    .iter()
-                    .map(|x| g.graph[*x].technique.info().likelihood)
-                    .product();
                 // A path that is nothing but relations (an SA "reaching" a node through hubs) is
                 // not an attack.
                 if !edges.iter().any(|x| g.graph[*x].technique.is_attack()) {
                     continue;
                 }
-                let score = (1000.0 * e * sink.criticality() * likelihood).round() / 10.0;
-                let steps: Vec<Step> = edges
-                    .iter()
-                    .map(|x| g.step_in(*x, Some(&cluster)))
-                    .collect();
-                let source = g.reference_in(i, Some(&cluster));
-                let mut nodes = vec![source.clone()];
-                nodes.extend(steps.iter().map(|s| s.to.clone()));
-                let target = nodes.last().cloned().unwrap_or_default();
-                let sink_name = match sink {
-                    Sink::CloudAdmin => target.clone(),
-                    s => s.as_str().to_string(),
-                };
-                out.push(AttackPath {
-                    id: path_id(&cluster, &source, &sink_name),
-                    cluster: cluster.clone(),
-                    source,
-                    target,
-                    severity: severity_of(score),
-                    score,
-                    nodes,
-                    steps,
-                });
+                let sink_name = (*sink != Sink::CloudAdmin).then(|| sink.as_str());
+                out.push(g.path_object(&cluster, sink_name, sink.criticality(), i, &edges, e));
             }
         }
-        out.sort_by(|a, b| {
-            b.score
-                .partial_cmp(&a.score)
-                .unwrap_or(std::cmp::Ordering::Equal)
-                .then_with(|| a.cluster.cmp(&b.cluster))
-                .then_with(|| a.steps.len().cmp(&b.steps.len()))
-                .then_with(|| a.source.cmp(&b.source))
-                .then_with(|| a.target.cmp(&b.target))
-        });
+        sort_paths(&mut out);
         out
     }
 
@@ -443,6 +465,46 @@ impl PathIndex<'_> {
             }
         }
         BlastRadius { reaches }
+    }
+}
+
+/// Orders paths as reports list them: best score first, then cluster, fewest hops, source and
+/// target.
+pub(crate) fn sort_paths(paths: &mut [AttackPath]) {
+    paths.sort_by(|a, b| {
+        b.score
+            .partial_cmp(&a.score)
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then_with(|| a.cluster.cmp(&b.cluster))
+            .then_with(|| a.steps.len().cmp(&b.steps.len()))
+            .then_with(|| a.source.cmp(&b.source))
+            .then_with(|| a.target.cmp(&b.target))
+    });
+}
+
+/// Nodes and edges a reverse search leaves out.
+#[derive(Default)]
+pub(crate) struct Mask {
+    /// Nodes never passed through.
+    pub nodes: std::collections::HashSet<NodeIndex>,
+    /// Edges never taken.
+    pub edges: std::collections::HashSet<EdgeIndex>,
+}
+
+impl Distances {
+    /// The edges of the chosen way from `from` to the search's targets (empty at a target).
+    pub(crate) fn walk(&self, g: &AttackGraph, from: NodeIndex) -> Option<Vec<EdgeIndex>> {
+        let mut out = Vec::new();
+        let mut cur = from;
+        loop {
+            match self.next[cur.index()]? {
+                (_, None) => return Some(out),
+                (_, Some(e)) => {
+                    out.push(e);
+                    cur = g.graph.edge_endpoints(e)?.1;
+                }
+            }
+        }
     }
 }
 

@@ -143,9 +143,26 @@ fn internet_to_lb() {
         "Service:app/web",
         Technique::INTERNET_TO_LB
     ));
+    // Not provisioned yet (a manifest): the provider's default, internet-facing, applies.
     let pending = svc("web", json!({"type": "LoadBalancer"}), json!({}), json!({}));
+    let g = graph(&[pending]);
+    assert!(has(
+        &g,
+        "Internet",
+        "Service:app/web",
+        Technique::INTERNET_TO_LB
+    ));
+    assert!(g.graph.edge_weights().any(
+        |e| e.technique == Technique::INTERNET_TO_LB && e.evidence.contains("once provisioned")
+    ));
+    let pending_internal = svc(
+        "web",
+        json!({"type": "LoadBalancer"}),
+        json!({"service.beta.kubernetes.io/azure-load-balancer-internal": "true"}),
+        json!({}),
+    );
     assert!(!has(
-        &graph(&[pending]),
+        &graph(&[pending_internal]),
         "Internet",
         "Service:app/web",
         Technique::INTERNET_TO_LB

@@ -9,6 +9,7 @@
 //! `tests.rs` spell out each rule with its negative cases.
 
 mod bootstrap;
+pub mod platform;
 mod request;
 mod rule;
 
@@ -126,27 +127,10 @@ pub struct BindingDef {
     pub subjects: Vec<Subject>,
     /// Whether this is a default binding kspm added because the snapshot lacked it.
     pub assumed_default: bool,
-    /// Whether Kubernetes or the cloud provider manages the binding (bootstrap policy,
-    /// addon manager, `eks:`/`gke:`/`aks-` system bindings): findings on it are not the
+    /// Whether Kubernetes, kubeadm or the cloud provider owns the binding, decided by what it
+    /// grants to whom ([`platform`]), never by its name or labels: findings on it are not the
     /// cluster owner's to fix.
     pub managed: bool,
-}
-
-/// Name prefixes of bindings that Kubernetes and the managed-cluster providers create.
-const MANAGED_PREFIXES: &[&str] = &["system:", "kubeadm:", "eks:", "gce:", "gke:", "aks:"];
-
-fn is_managed_binding(o: &Object) -> bool {
-    o.labels
-        .get("kubernetes.io/bootstrapping")
-        .map(String::as_str)
-        == Some("rbac-defaults")
-        || o.labels.contains_key("addonmanager.kubernetes.io/mode")
-        || o.labels
-            .get("kubernetes.io/cluster-service")
-            .map(String::as_str)
-            == Some("true")
-        || o.labels.contains_key("eks.amazonaws.com/component")
-        || MANAGED_PREFIXES.iter().any(|p| o.name.starts_with(p))
 }
 
 /// One grant of a request: which binding, role and rule.
@@ -375,16 +359,11 @@ impl Rbac {
                 _ => (None, format!("{rk}:{rn}")),
             };
             let subjects = resolve_subjects(b, ns.as_deref());
-            // The bootstrap `cluster-admin` binding, even when exported without its labels.
-            let default_admin = cluster_binding
-                && b.name == "cluster-admin"
-                && role_ref == "ClusterRole:cluster-admin"
-                && subjects
-                    == [Subject::Group {
-                        name: SYSTEM_MASTERS.to_string(),
-                    }];
+            // By content only: names and labels are the binding author's to choose.
+            let managed =
+                platform::is_platform_binding(ns.as_deref(), &b.name, &role_ref, &subjects);
             bindings.push(BindingDef {
-                managed: default_admin || is_managed_binding(b),
+                managed,
                 node_ref: b.node_ref(),
                 name: b.name.clone(),
                 subjects,

@@ -10,6 +10,63 @@ pub struct WhoCan<'a> {
     pub cluster: &'a str,
     /// Subjects with the grant that gives them the permission (`None` = privileged group).
     pub entries: Vec<(Subject, Option<Grant<'a>>)>,
+    /// Cloud principals that hold it through the cluster's mapping of them.
+    pub cloud: Vec<crate::graph::query::CloudHolder>,
+}
+
+/// A cloud principal's `can-i` answer in one cluster.
+pub struct CloudCanI<'a> {
+    /// Cluster name.
+    pub cluster: &'a str,
+    /// What the cluster maps the principal to.
+    pub identity: crate::graph::query::CloudIdentity,
+    /// Sinks that imply the request (technique, evidence).
+    pub sinks: Vec<(String, String, String)>,
+    /// The RBAC decision for each identity it authenticates as (`User:…` with its groups).
+    pub decisions: Vec<(String, Decision<'a>)>,
+}
+
+impl CloudCanI<'_> {
+    /// Whether the principal may make the request in this cluster.
+    pub fn allowed(&self) -> bool {
+        !self.sinks.is_empty() || self.decisions.iter().any(|(_, d)| d.allowed())
+    }
+}
+
+/// `yes`/`no` per cluster for a cloud principal, with the mapping and the grants behind a yes.
+pub fn can_i_cloud_table(principal: &str, answers: &[CloudCanI<'_>]) -> String {
+    let mut out = String::new();
+    for a in answers {
+        let word = if a.allowed() { "yes" } else { "no" };
+        let _ = writeln!(out, "{}: {word}", a.cluster);
+        if a.identity.is_empty() {
+            let _ = writeln!(out, "  {principal} is not mapped into this cluster");
+            continue;
+        }
+        for (u, ev) in &a.identity.users {
+            let _ = writeln!(out, "  authenticates as User:{u} ({ev})");
+        }
+        for (g, ev) in &a.identity.groups {
+            let _ = writeln!(out, "  in Group:{g} ({ev})");
+        }
+        for (sink, technique, ev) in &a.sinks {
+            let _ = writeln!(out, "  holds {sink} via {technique}: {ev}");
+        }
+        for (who, d) in &a.decisions {
+            match d {
+                Decision::PrivilegedGroup => {
+                    let _ = writeln!(out, "  as {who}: via the privileged group system:masters");
+                }
+                Decision::Allowed(grants) => {
+                    for g in grants {
+                        let _ = writeln!(out, "  as {who}: via {}", g.describe());
+                    }
+                }
+                Decision::Denied => {}
+            }
+        }
+    }
+    out
 }
 
 fn grant_json(g: &Option<Grant<'_>>) -> Value {
@@ -52,6 +109,23 @@ pub fn who_can_table(answers: &[WhoCan<'_>]) -> String {
         for r in rows {
             let _ = writeln!(out, "  {:w$}  {}", r[0], r[1]);
         }
+        if !a.cloud.is_empty() {
+            let w = a
+                .cloud
+                .iter()
+                .map(|c| c.principal.len())
+                .max()
+                .unwrap_or(15)
+                .max(15);
+            let _ = writeln!(out, "  {:w$}  BECOMES / MAPPING", "CLOUD PRINCIPAL");
+            for c in &a.cloud {
+                let _ = writeln!(
+                    out,
+                    "  {:w$}  {} via {}: {}",
+                    c.principal, c.becomes, c.technique, c.evidence
+                );
+            }
+        }
     }
     out
 }
@@ -68,6 +142,7 @@ pub fn who_can_json(answers: &[WhoCan<'_>]) -> String {
                     e["subject"] = json!(s.node_ref());
                     e
                 }).collect::<Vec<_>>(),
+                "cloud_principals": a.cloud,
             })
         })
         .collect();

@@ -62,6 +62,27 @@ pub fn json(paths: &[&AttackPath]) -> String {
     s
 }
 
+/// JSON for a reach question: `{from, reaches: [{node, cluster, kind, hops}]}`.
+pub fn reach_json(from: &str, reached: &[crate::graph::query::Reached]) -> String {
+    let mut s = serde_json::to_string_pretty(&json!({"from": from, "reaches": reached}))
+        .unwrap_or_else(|_| "{}".into());
+    s.push('\n');
+    s
+}
+
+/// A reach answer as text: nearest first, nodes of a cluster qualified with it.
+pub fn reach_table(from: &str, reached: &[crate::graph::query::Reached]) -> String {
+    let mut s = format!("{from} reaches {} node(s):\n", reached.len());
+    for r in reached {
+        let node = match &r.cluster {
+            Some(c) => format!("[{c}] {}", r.node),
+            None => r.node.clone(),
+        };
+        s.push_str(&format!("  {:>2} hop(s)  {node}\n", r.hops));
+    }
+    s
+}
+
 fn edges(paths: &[&AttackPath]) -> Vec<Step> {
     let mut seen = std::collections::BTreeSet::new();
     let mut out = Vec::new();

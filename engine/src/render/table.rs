@@ -30,6 +30,18 @@ impl Paint {
     }
 }
 
+/// Every escape sequence the table's colours use: the only ones [`super::terminal_safe`]
+/// lets through.
+pub(crate) const PALETTE: &[&str] = &[
+    RESET,
+    BOLD,
+    DIM,
+    "\x1b[1;31m",
+    "\x1b[31m",
+    "\x1b[33m",
+    "\x1b[34m",
+];
+
 /// Renders the table.
 pub fn render(report: &Report, color: bool) -> String {
     let p = Paint(color);

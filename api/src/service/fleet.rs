@@ -1,0 +1,93 @@
+//! The fleet graph of each scan, for the questions the gRPC API and the web view answer: loaded
+//! from the store once, cached (a scan never changes), and asked through
+//! [`kspm_engine::graph::query`] — the module `kspm query` uses, over the graph the scan's paths
+//! were found in.
+
+use super::store::ScanRow;
+use super::Shared;
+use kspm_engine::graph::query::{Query, QueryError};
+use kspm_engine::graph::AttackGraph;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+/// Graphs kept restored (one per scan).
+const CACHED_GRAPHS: usize = 8;
+
+/// Restored fleet graphs by scan ID, newest last.
+#[derive(Default)]
+pub struct FleetGraphs {
+    cache: Mutex<VecDeque<(String, Arc<AttackGraph>)>>,
+}
+
+/// Why a question got no answer.
+#[derive(Debug)]
+pub enum AskError {
+    /// Unknown reference, cluster or scan (with suggestions where the graph has them).
+    NotFound(String),
+    /// The store failed.
+    Internal(String),
+}
+
+impl Shared {
+    /// The fleet graph of a scan: as stored with it, or (scans written before fleet graphs were
+    /// stored) its clusters' graphs joined.
+    pub async fn fleet_graph(&self, scan: &ScanRow) -> Result<Arc<AttackGraph>, String> {
+        if let Ok(cache) = self.graphs.cache.lock() {
+            if let Some((_, g)) = cache.iter().find(|(id, _)| id == &scan.id) {
+                return Ok(g.clone());
+            }
+        }
+        let g = match self.store.scan_graph(&scan.id).await? {
+            Some(dump) => AttackGraph::restore(dump),
+            None => {
+                let mut g = AttackGraph::default();
+                for c in self.store.scan_cluster_names(&scan.id).await? {
+                    if let Some((dump, _)) = self.store.cluster_state(&scan.id, &c).await? {
+                        g.absorb(AttackGraph::restore(dump));
+                    }
+                }
+                g
+            }
+        };
+        let g = Arc::new(g);
+        if let Ok(mut cache) = self.graphs.cache.lock() {
+            if cache.len() >= CACHED_GRAPHS {
+                cache.pop_front();
+            }
+            cache.push_back((scan.id.clone(), g.clone()));
+        }
+        Ok(g)
+    }
+
+    /// Answers `ask` on the fleet graphs of `scans` in order: the first graph that holds
+    /// `cluster` (when one is named) and where the question can be asked gives the answer, with
+    /// the ID of its scan; otherwise the last reason.
+    pub async fn ask_fleet<T>(
+        &self,
+        scans: &[ScanRow],
+        cluster: &str,
+        ask: impl Fn(&Query<'_>) -> Result<T, QueryError>,
+    ) -> Result<(T, String), AskError> {
+        let mut last: Option<QueryError> = None;
+        for s in scans {
+            let g = self.fleet_graph(s).await.map_err(AskError::Internal)?;
+            if !cluster.is_empty()
+                && !g
+                    .graph
+                    .node_weights()
+                    .any(|n| n.cluster.as_deref() == Some(cluster))
+            {
+                continue;
+            }
+            match ask(&Query::new(&g)) {
+                Ok(v) => return Ok((v, s.id.clone())),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(AskError::NotFound(match last {
+            Some(e) => e.0,
+            None if cluster.is_empty() => "no scan to query yet".into(),
+            None => format!("no cluster {cluster}"),
+        }))
+    }
+}
