@@ -653,7 +653,7 @@ fn pss(args: PssArgs) -> Result<ExitCode> {
     let mut results: Vec<AdmissionResult> = Vec::new();
     let mut read = 0usize;
     for path in &args.paths {
-        let (objects, errors) = if path.is_dir() {
+        let (mut objects, mut errors) = if path.is_dir() {
             let c = kspm_collectors::files::load_cluster_dir(path);
             (c.objects, c.errors)
         } else {
@@ -661,6 +661,8 @@ fn pss(args: PssArgs) -> Result<ExitCode> {
             (out.objects, out.errors)
         };
         read += objects.len();
+        // An object the API server would reject is not admitted: it is an error.
+        errors.extend(kspm_engine::validate::drop_malformed(&mut objects));
         results.extend(errors.into_iter().map(|e| AdmissionResult {
             file: e.file.clone(),
             object: None,
@@ -951,6 +953,10 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
     if let Some(l) = args.web_listen {
         config.service.web_listen = Some(l);
     }
+    // The overrides are held to the same rules as the file (loopback-only plaintext).
+    config
+        .validate()
+        .map_err(|e| anyhow::anyhow!("{}: {e}", args.config.display()))?;
     let runtime = kspm_api::pipeline::runtime().map_err(anyhow::Error::msg)?;
     runtime.block_on(async {
         async fn bind(addr: &str) -> Result<tokio::net::TcpListener> {

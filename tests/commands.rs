@@ -917,3 +917,100 @@ fn who_can_and_can_i_see_cloud_principals() {
     ]);
     assert_eq!(unknown.status.code(), Some(2));
 }
+
+/// Command-line listen overrides obey the configuration's rules: plaintext off the loopback is
+/// refused for the web view and for gRPC unless opted in.
+#[test]
+fn serve_refuses_plaintext_off_loopback_from_flags_too() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let cfg = tmp.path().join("kspm.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[service]\ndatabase_url = \"sqlite://{}\"\n",
+            tmp.path().join("db.sqlite").display()
+        ),
+    )
+    .expect("config");
+    let c = cfg.to_str().expect("utf8");
+    for (flag, addr, says) in [
+        ("--web-listen", "0.0.0.0:0", "plain HTTP"),
+        ("--listen", "0.0.0.0:0", "no TLS"),
+        ("--listen", "192.0.2.1:0", "no TLS"),
+    ] {
+        let out = kspm(&["serve", "--config", c, flag, addr]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{flag} {addr}: {err}");
+        assert!(err.contains(says), "{flag} {addr}: {err}");
+    }
+}
+
+/// An object the API server would reject (wrong-typed fields) is not assessable: an error,
+/// never admitted by `pss` nor silently passed by `scan`; duplicates keep the later definition.
+#[test]
+fn malformed_and_duplicate_objects_are_reported_not_graded() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    std::fs::write(
+        tmp.path().join("bad.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: a}\nspec: {containers: nginx}\n",
+    )
+    .expect("write");
+    let f = tmp.path().join("bad.yaml");
+    let out = kspm(&[
+        "pss",
+        f.to_str().expect("utf8"),
+        "--level",
+        "restricted",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("spec.containers is not a list"), "{text}");
+    // Two definitions of one Deployment: the later, privileged one is graded; a warning names both.
+    std::fs::write(
+        tmp.path().join("a.yaml"),
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d, namespace: a}\nspec: {template: {spec: {containers: [{name: c, image: x:1}]}}}\n",
+    )
+    .expect("write");
+    std::fs::write(
+        tmp.path().join("b.yaml"),
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d, namespace: a}\nspec: {template: {spec: {containers: [{name: c, image: x:1, securityContext: {privileged: true}}]}}}\n",
+    )
+    .expect("write");
+    let out = kspm(&[
+        "scan",
+        tmp.path().to_str().expect("utf8"),
+        "--format",
+        "json",
+    ]);
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let errors = v["errors"].to_string();
+    assert!(errors.contains("spec.containers is not a list"), "{errors}");
+    assert!(
+        errors.contains("duplicate Deployment:a/d")
+            && errors.contains("a.yaml")
+            && errors.contains("b.yaml"),
+        "{errors}"
+    );
+    let w001: Vec<&Value> = v["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["check"] == "KSPM-W-001")
+        .collect();
+    assert_eq!(w001.len(), 1, "{w001:?}");
+    assert!(
+        w001[0]["source"]["file"]
+            .as_str()
+            .is_some_and(|s| s.ends_with("b.yaml")),
+        "{}",
+        w001[0]
+    );
+    assert_eq!(v["clusters"][0]["kinds"]["Deployment"], 1);
+}

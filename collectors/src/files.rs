@@ -70,6 +70,10 @@ pub fn load_source(src: &ClusterSource) -> ClusterSnapshot {
         load_cluster_dir(&src.path)
     };
     cluster.info.name = src.name.clone();
+    let duplicates = kspm_engine::parse::dedupe(&mut cluster.objects);
+    cluster.errors.extend(duplicates);
+    let malformed = kspm_engine::validate::drop_malformed(&mut cluster.objects);
+    cluster.errors.extend(malformed);
     cluster
 }
 

@@ -27,6 +27,7 @@ pub mod report;
 pub mod selector;
 pub mod severity;
 pub mod snapshot;
+pub mod validate;
 
 pub use object::Object;
 pub use options::ScanOptions;

@@ -498,6 +498,67 @@ pub fn object_from_map(mut map: Map<String, Value>, source: Source) -> Result<Ob
     })
 }
 
+/// Keeps one object per identity (API group, kind, namespace, name) — the later one, as
+/// `kubectl apply` of the files in order would leave — and returns a warning naming both
+/// locations for every duplicate dropped. Objects named only by `generateName` and cloud
+/// documents are never duplicates.
+pub fn dedupe(objects: &mut Vec<Object>) -> Vec<LoadError> {
+    let key = |o: &Object| {
+        let named = o
+            .body
+            .pointer("/metadata/name")
+            .is_some_and(|n| n.is_string());
+        if !named || crate::cloud::documents::CLOUD_KINDS.contains(&o.kind.as_str()) {
+            return None;
+        }
+        Some((
+            o.api_group().to_string(),
+            o.kind.clone(),
+            o.effective_namespace().map(str::to_string),
+            o.name.clone(),
+        ))
+    };
+    let mut last: std::collections::HashMap<(String, String, Option<String>, String), usize> =
+        std::collections::HashMap::new();
+    for (i, o) in objects.iter().enumerate() {
+        if let Some(k) = key(o) {
+            last.insert(k, i);
+        }
+    }
+    let at = |o: &Object| match o.source.line {
+        Some(l) => format!("{}:{l}", o.source.file),
+        None => o.source.file.clone(),
+    };
+    let mut warnings = Vec::new();
+    let mut keep = Vec::with_capacity(objects.len());
+    for (i, o) in objects.iter().enumerate() {
+        let kept = match key(o) {
+            Some(k) => last[&k] == i,
+            None => true,
+        };
+        if !kept {
+            if let Some(k) = key(o) {
+                let winner = &objects[last[&k]];
+                warnings.push(LoadError {
+                    file: o.source.file.clone(),
+                    line: o.source.line,
+                    column: None,
+                    message: format!(
+                        "duplicate {}: {} is defined again at {}; the later definition is used, as kubectl apply would",
+                        o.node_ref(),
+                        at(o),
+                        at(winner)
+                    ),
+                });
+            }
+        }
+        keep.push(kept);
+    }
+    let mut flags = keep.into_iter();
+    objects.retain(|_| flags.next().unwrap_or(true));
+    warnings
+}
+
 /// Removes every field of a Secret-shaped mapping that can carry a value, returning the key names.
 fn scrub_secret_fields(map: &mut Map<String, Value>) -> Vec<String> {
     let mut keys = Vec::new();
@@ -661,6 +722,25 @@ mod tests {
         assert!(!format!("{s:?}").contains("kspmcanary"), "{s:?}");
         assert_eq!(s.labels.get("a").map(String::as_str), Some("[redacted]"));
         assert_eq!(s.secret_keys, vec!["p"]);
+    }
+
+    #[test]
+    fn duplicates_keep_the_later_definition_and_say_where() {
+        let mut out = yaml("apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: a}\nspec: {hostPID: true}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: q, namespace: a}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: a}\nspec: {}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: b}\n---\napiVersion: v1\nkind: Pod\nmetadata: {generateName: g-, namespace: a}\n---\napiVersion: v1\nkind: Pod\nmetadata: {generateName: g-, namespace: a}\n");
+        let warnings = dedupe(&mut out.objects);
+        assert_eq!(out.objects.len(), 5);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].message.contains("f.yaml:1") && warnings[0].message.contains("f.yaml:10"),
+            "{}",
+            warnings[0].message
+        );
+        let p = out
+            .objects
+            .iter()
+            .find(|o| o.node_ref() == "Pod:a/p")
+            .expect("kept");
+        assert_eq!(p.source.line, Some(10));
     }
 
     #[test]

@@ -77,6 +77,10 @@ pub struct ServiceConfig {
     /// Allow a non-loopback `web_listen` (for a TLS-terminating proxy on another host).
     #[serde(default)]
     pub web_plaintext: bool,
+    /// Allow plaintext gRPC on a non-loopback `listen` (behind a TLS-terminating proxy or a
+    /// service mesh); otherwise a non-loopback `listen` needs `tls_cert` and `tls_key`.
+    #[serde(default)]
+    pub grpc_plaintext: bool,
     /// `sqlite://FILE` (default `sqlite://kspm.db`) or `postgres://...`.
     #[serde(default = "default_db")]
     pub database_url: String,
@@ -103,6 +107,7 @@ impl Default for ServiceConfig {
             metrics_listen: None,
             web_listen: None,
             web_plaintext: false,
+            grpc_plaintext: false,
             database_url: default_db(),
             retention: default_retention(),
             lease_seconds: default_lease(),
@@ -201,6 +206,16 @@ impl Target {
     }
 }
 
+/// Whether a listen address (`host:port`, `[v6]:port`) binds only the loopback interface.
+fn is_loopback(addr: &str) -> bool {
+    let host = addr.rsplit_once(':').map_or(addr, |(h, _)| h);
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 /// Parses `90s`, `15m`, `2h`, `1d` or a plain number of seconds.
 pub fn parse_duration(s: &str) -> Option<Duration> {
     let s = s.trim();
@@ -248,7 +263,8 @@ impl Config {
         Ok(config)
     }
 
-    fn validate(&self) -> Result<(), String> {
+    /// Checks the configuration as a whole; run again after command-line overrides.
+    pub fn validate(&self) -> Result<(), String> {
         let mut tenants = std::collections::HashSet::new();
         let mut hashes = std::collections::HashSet::new();
         for t in &self.tenants {
@@ -299,14 +315,17 @@ impl Config {
                     .into(),
             );
         }
+        if !is_loopback(&self.service.listen)
+            && self.service.tls_cert.is_none()
+            && !self.service.grpc_plaintext
+        {
+            return Err(format!(
+                "service: listen {} is not a loopback address and gRPC has no TLS (tokens would cross the network in clear): set tls_cert and tls_key, or grpc_plaintext = true behind a TLS-terminating proxy or service mesh",
+                self.service.listen
+            ));
+        }
         if let Some(addr) = &self.service.web_listen {
-            let host = addr.rsplit_once(':').map_or(addr.as_str(), |(h, _)| h);
-            let host = host.trim_start_matches('[').trim_end_matches(']');
-            let loopback = host == "localhost"
-                || host
-                    .parse::<std::net::IpAddr>()
-                    .is_ok_and(|ip| ip.is_loopback());
-            if !loopback && !self.service.web_plaintext {
+            if !is_loopback(addr) && !self.service.web_plaintext {
                 return Err(format!(
                     "service: web_listen {addr} is not a loopback address and the web view speaks plain HTTP (tokens would cross the network in clear): bind it to 127.0.0.1 behind a TLS-terminating proxy, or set web_plaintext = true"
                 ));
@@ -362,6 +381,18 @@ mod tests {
         assert!(Config::parse("[service]\nweb_listen = \"127.0.0.1:8080\"\n").is_ok());
         assert!(Config::parse("[service]\nweb_listen = \"[::1]:8080\"\n").is_ok());
         assert!(Config::parse("[service]\nretention = 1\n").is_err());
+        // Plaintext gRPC off the loopback needs TLS or an explicit opt-in.
+        let e =
+            Config::parse("[service]\nlisten = \"0.0.0.0:50051\"\n").expect_err("must be refused");
+        assert!(e.contains("no TLS"), "{e}");
+        assert!(
+            Config::parse("[service]\nlisten = \"0.0.0.0:50051\"\ngrpc_plaintext = true\n").is_ok()
+        );
+        assert!(Config::parse(
+            "[service]\nlisten = \"0.0.0.0:50051\"\ntls_cert = \"c.pem\"\ntls_key = \"k.pem\"\n"
+        )
+        .is_ok());
+        assert!(Config::parse("[service]\nlisten = \"[::1]:50051\"\n").is_ok());
         let e = Config::parse("[[tenant]]\nname = \"a\"\n[[tenant.target]]\nname = \"x\"\npaths = [\"d\"]\ncontext = \"c\"\n").expect_err("must be refused");
         assert!(e.contains("either paths or"), "{e}");
     }

@@ -1593,25 +1593,83 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
                 ns_req,
                 None,
             ) {
-                // Any of the roles that own a namespace: cluster-admin, admin or edit.
-                let bindable = ["cluster-admin", "admin", "edit"].iter().find_map(|r| {
-                    any_of(
-                        &[
-                            ("bind", "rbac.authorization.k8s.io", "clusterroles"),
-                            ("bind", "rbac.authorization.k8s.io", "roles"),
-                        ],
+                // A RoleBinding whose roleRef is a ClusterRole needs `bind` on `clusterroles`
+                // (by name): any of the ClusterRoles that own a namespace — cluster-admin,
+                // admin or edit — gives its pods' ServiceAccounts and its Secrets.
+                let cluster_role = ["cluster-admin", "admin", "edit"].iter().find_map(|r| {
+                    grant(
+                        "bind",
+                        "rbac.authorization.k8s.io",
+                        "clusterroles",
                         ns_req,
                         Some(r),
                     )
+                    .map(|g| (format!("ClusterRole:{r}"), g, true, true, None))
                 });
-                if let Some(b) = bindable {
+                // One whose roleRef is a Role needs `bind` on `roles`: only Roles that exist in
+                // the namespace can be bound, and they give what they grant.
+                let role = cluster_role.or_else(|| {
+                    rbac.roles
+                        .iter()
+                        .filter(|r| {
+                            r.kind == crate::rbac::RoleKind::Role
+                                && scope
+                                    .as_deref()
+                                    .is_none_or(|n| r.namespace.as_deref() == Some(n))
+                        })
+                        .find_map(|r| {
+                            let ns = r.namespace.as_deref();
+                            let allows = |reqs: &[(&str, &str, &str)]| {
+                                reqs.iter().any(|(v, g, res)| {
+                                    let req = Request::resource(v, g, res, ns, None);
+                                    r.rules.iter().any(|rule| rule.allows(&req))
+                                })
+                            };
+                            let pods = allows(CREATE_WORKLOADS);
+                            let secrets =
+                                allows(&[("list", "", "secrets"), ("get", "", "secrets")]);
+                            if !(pods || secrets) {
+                                return None;
+                            }
+                            grant(
+                                "bind",
+                                "rbac.authorization.k8s.io",
+                                "roles",
+                                ns,
+                                Some(&r.name),
+                            )
+                            .map(|g| (r.node_ref(), g, pods, secrets, ns))
+                        })
+                });
+                if let Some((bound, b, pods, secrets, role_ns)) = role {
                     let ev = format!(
-                        "can create RoleBindings {where_} via {} and bind roles via {}",
+                        "can create RoleBindings {where_} via {} and bind {bound} via {}",
                         rb.describe(),
                         b.describe()
                     );
-                    self.g.edge(subject, sas_hub, T::BIND_ROLE, ev.clone());
-                    self.g.edge(subject, secrets_target, T::BIND_ROLE, ev);
+                    // A Role gives its own namespace, whatever the scope of the bind grant.
+                    let (sas, secret_hub, pod_ns) = match role_ns {
+                        Some(n) => (
+                            self.n(&format!("ServiceAccounts:{n}"), NodeKind::Hub),
+                            self.n(&format!("Secrets:{n}"), NodeKind::Hub),
+                            Some(n.to_string()),
+                        ),
+                        None => (sas_hub, secrets_target, scope.clone()),
+                    };
+                    if pods {
+                        self.g.edge(subject, sas, T::BIND_ROLE, ev.clone());
+                        if self.privileged_allowed(pod_ns.as_deref()) {
+                            self.g.edge(
+                                subject,
+                                any_node,
+                                T::BIND_ROLE,
+                                format!("{ev}; it creates pods, and Pod Security does not forbid privileged pods there"),
+                            );
+                        }
+                    }
+                    if secrets {
+                        self.g.edge(subject, secret_hub, T::BIND_ROLE, ev);
+                    }
                 }
             }
             if let Some(g) = any_of(

@@ -218,7 +218,7 @@ pub static CATALOGUE: &[TechniqueInfo] = &[
     t!(MINT_TOKEN_REQUEST, 3, 1.0, true, "create serviceaccounts/token, by name or without resourceNames"),
     t!(MINT_LEGACY_TOKEN_SECRET, 3, 0.9, true, "create secrets and (read secrets or create pods) in the namespace"),
     t!(IMPERSONATE, 3, 1.0, true, "impersonate on users, groups or serviceaccounts (groups also need some user)"),
-    t!(BIND_ROLE, 3, 1.0, true, "create/update/patch bindings and bind on the role (or hold its permissions), in the binding's namespace"),
+    t!(BIND_ROLE, 3, 1.0, true, "create/update/patch RoleBindings (ClusterRoleBindings) and `bind` on the referenced role by name: `clusterroles` for a ClusterRole (cluster-admin, admin or edit: the namespace's pods, Secrets and, where Pod Security admits privileged pods, a node), `roles` for a Role, which must exist in that namespace and gives what it grants"),
     t!(ESCALATE_ROLE, 3, 1.0, true, "escalate and update/patch on a role the subject is bound to"),
     t!(CSR_MINT_CLIENT_CERT, 3, 0.9, true, "create CSRs, update certificatesigningrequests/approval and approve on the kube-apiserver-client signer"),
     t!(NODES_PROXY_EXEC, 3, 0.9, true, "get or create on nodes/proxy"),

@@ -1018,6 +1018,86 @@ fn impersonation() {
     ));
 }
 
+/// `bind` on `roles` binds Roles (of the namespace, by name) and gains what they grant; binding
+/// a ClusterRole takes `bind` on `clusterroles`.
+#[test]
+fn bind_roles_is_not_bind_clusterroles() {
+    let bind_roles = |names: Option<&[&str]>| {
+        let mut b = json!({"verbs": ["bind"], "apiGroups": ["rbac.authorization.k8s.io"], "resources": ["roles"]});
+        if let Some(n) = names {
+            b["resourceNames"] = json!(n);
+        }
+        grant(
+            json!([{"verbs": ["create"], "apiGroups": ["rbac.authorization.k8s.io"], "resources": ["rolebindings"]}, b]),
+            true,
+        )
+    };
+    let ns_role = |name: &str, rules: Value| json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": {"name": name, "namespace": "app"}, "rules": rules});
+    // No Role in sight: nothing to bind, no path (was: ClusterAdmin-bound SAs of the namespace).
+    let g = graph(&bind_roles(None));
+    for target in [
+        "ServiceAccounts:app",
+        "Secrets:app",
+        "ClusterAdmin",
+        "Node:*",
+    ] {
+        assert!(!has(&g, ALICE, target, Technique::BIND_ROLE), "{target}");
+    }
+    // A Role that creates pods and reads Secrets: both.
+    let deployer = ns_role(
+        "deployer",
+        json!([{"verbs": ["create"], "apiGroups": [""], "resources": ["pods"]}, {"verbs": ["get", "list"], "apiGroups": [""], "resources": ["secrets"]}]),
+    );
+    let g = graph(&with(bind_roles(None), std::slice::from_ref(&deployer)));
+    assert!(has(&g, ALICE, "ServiceAccounts:app", Technique::BIND_ROLE));
+    assert!(has(&g, ALICE, "Secrets:app", Technique::BIND_ROLE));
+    assert!(!has(&g, ALICE, "ClusterAdmin", Technique::BIND_ROLE));
+    // A Role that only reads ConfigMaps gives nothing worth an edge.
+    let reader = ns_role("reader", rule(&["get"], &[""], &["configmaps"]));
+    assert!(!has(
+        &graph(&with(bind_roles(None), &[reader])),
+        ALICE,
+        "Secrets:app",
+        Technique::BIND_ROLE
+    ));
+    // bind restricted by resourceNames binds only the Roles it names.
+    let g = graph(&with(
+        bind_roles(Some(&["other"])),
+        std::slice::from_ref(&deployer),
+    ));
+    assert!(!has(&g, ALICE, "ServiceAccounts:app", Technique::BIND_ROLE));
+    let g = graph(&with(bind_roles(Some(&["deployer"])), &[deployer]));
+    assert!(has(&g, ALICE, "ServiceAccounts:app", Technique::BIND_ROLE));
+    // bind on roles named edit does not bind the edit ClusterRole.
+    let edit_as_role = grant(
+        json!([{"verbs": ["create"], "apiGroups": ["rbac.authorization.k8s.io"], "resources": ["rolebindings"]}, {"verbs": ["bind"], "apiGroups": ["rbac.authorization.k8s.io"], "resources": ["roles"], "resourceNames": ["edit", "admin", "cluster-admin"]}]),
+        true,
+    );
+    let g = graph(&edit_as_role);
+    assert!(!has(&g, ALICE, "Secrets:app", Technique::BIND_ROLE));
+    // Binding edit (a ClusterRole) in a namespace without Pod Security enforcement also
+    // reaches a node: edit creates pods, privileged ones are admitted.
+    let bind_edit = grant(
+        json!([{"verbs": ["create"], "apiGroups": ["rbac.authorization.k8s.io"], "resources": ["rolebindings"]}, {"verbs": ["bind"], "apiGroups": ["rbac.authorization.k8s.io"], "resources": ["clusterroles"], "resourceNames": ["edit"]}]),
+        true,
+    );
+    assert!(has(
+        &graph(&bind_edit),
+        ALICE,
+        "Node:*",
+        Technique::BIND_ROLE
+    ));
+    let mut guarded = bind_edit.clone();
+    guarded.retain(|o| o["kind"] != "Namespace");
+    guarded.push(ns("app", Some("baseline")));
+    assert!(!has(
+        &graph(&guarded),
+        ALICE,
+        "Node:*",
+        Technique::BIND_ROLE
+    ));
+}
+
 #[test]
 fn bind_and_escalate() {
     let bind = grant(

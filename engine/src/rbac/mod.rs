@@ -594,36 +594,136 @@ impl Rbac {
 }
 
 /// Recomputes aggregated ClusterRoles to a fixed point: each aggregate's rules become its own
-/// rules plus those of every ClusterRole its selectors match (aggregates can feed aggregates).
+/// rules plus those of every ClusterRole its selectors match (aggregates can feed aggregates,
+/// in chains or cycles). The fixed point is computed in one pass over the strongly connected
+/// components of the "aggregates from" graph, dependencies first — time linear in the roles,
+/// the selector matches and the rules, not in the depth of the chains.
 fn aggregate(roles: &mut [RoleDef], aggregation: &[(usize, Vec<LabelSelector>)]) {
     if aggregation.is_empty() {
         return;
     }
-    for _ in 0..=aggregation.len() {
-        let mut changed = false;
-        for (idx, selectors) in aggregation {
-            let mut union = roles[*idx].rules.clone();
-            for (j, other) in roles.iter().enumerate() {
-                if j == *idx || other.kind != RoleKind::ClusterRole {
+    let n = roles.len();
+    // Edges: aggregate → every other ClusterRole its selectors match, in role order.
+    let mut edges: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (idx, selectors) in aggregation {
+        edges[*idx] = roles
+            .iter()
+            .enumerate()
+            .filter(|(j, other)| {
+                *j != *idx
+                    && other.kind == RoleKind::ClusterRole
+                    && selectors.iter().any(|s| s.matches(&other.labels))
+            })
+            .map(|(j, _)| j)
+            .collect();
+    }
+    let is_aggregate: Vec<bool> = {
+        let mut v = vec![false; n];
+        for (idx, _) in aggregation {
+            v[*idx] = true;
+        }
+        v
+    };
+    // Tarjan's algorithm (iterative): components come out dependencies first.
+    let components = strongly_connected(&edges);
+    let mut effective: Vec<Option<Vec<Rule>>> = vec![None; n];
+    for comp in components {
+        if comp.len() == 1 && !is_aggregate[comp[0]] {
+            continue;
+        }
+        // Own rules of the members first, then what they aggregate from outside the component.
+        let mut union: Vec<Rule> = Vec::new();
+        let mut seen: std::collections::HashSet<Rule> = std::collections::HashSet::new();
+        let mut add = |rules: &[Rule], union: &mut Vec<Rule>| {
+            for r in rules {
+                if seen.insert(r.clone()) {
+                    union.push(r.clone());
+                }
+            }
+        };
+        let mut members = comp.clone();
+        members.sort_unstable();
+        for m in &members {
+            add(&roles[*m].rules, &mut union);
+        }
+        for m in &members {
+            for j in &edges[*m] {
+                if members.binary_search(j).is_ok() {
                     continue;
                 }
-                if selectors.iter().any(|s| s.matches(&other.labels)) {
-                    for r in &other.rules {
-                        if !union.contains(r) {
-                            union.push(r.clone());
-                        }
-                    }
+                match &effective[*j] {
+                    Some(rules) => add(rules, &mut union),
+                    None => add(&roles[*j].rules, &mut union),
                 }
             }
-            if union.len() != roles[*idx].rules.len() {
-                roles[*idx].rules = union;
-                changed = true;
+        }
+        for m in &members {
+            if is_aggregate[*m] {
+                effective[*m] = Some(union.clone());
             }
         }
-        if !changed {
-            break;
+    }
+    for (i, rules) in effective.into_iter().enumerate() {
+        if let Some(rules) = rules {
+            roles[i].rules = rules;
         }
     }
+}
+
+/// Strongly connected components of a graph given as adjacency lists, each component after
+/// every component it has edges to (Tarjan's algorithm, without recursion).
+fn strongly_connected(edges: &[Vec<usize>]) -> Vec<Vec<usize>> {
+    let n = edges.len();
+    let mut index = vec![usize::MAX; n];
+    let mut low = vec![0; n];
+    let mut on_stack = vec![false; n];
+    let mut stack = Vec::new();
+    let mut out = Vec::new();
+    let mut next = 0;
+    for root in 0..n {
+        if index[root] != usize::MAX {
+            continue;
+        }
+        // (node, position in its edge list)
+        let mut work: Vec<(usize, usize)> = vec![(root, 0)];
+        index[root] = next;
+        low[root] = next;
+        next += 1;
+        stack.push(root);
+        on_stack[root] = true;
+        while let Some(&mut (v, ref mut pos)) = work.last_mut() {
+            if let Some(&w) = edges[v].get(*pos) {
+                *pos += 1;
+                if index[w] == usize::MAX {
+                    index[w] = next;
+                    low[w] = next;
+                    next += 1;
+                    stack.push(w);
+                    on_stack[w] = true;
+                    work.push((w, 0));
+                } else if on_stack[w] {
+                    low[v] = low[v].min(index[w]);
+                }
+                continue;
+            }
+            work.pop();
+            if let Some(&(parent, _)) = work.last() {
+                low[parent] = low[parent].min(low[v]);
+            }
+            if low[v] == index[v] {
+                let mut comp = Vec::new();
+                while let Some(w) = stack.pop() {
+                    on_stack[w] = false;
+                    comp.push(w);
+                    if w == v {
+                        break;
+                    }
+                }
+                out.push(comp);
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]

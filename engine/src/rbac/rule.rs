@@ -4,7 +4,7 @@ use super::request::Request;
 use std::fmt;
 
 /// A PolicyRule as written in a Role or ClusterRole.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct Rule {
     /// `verbs`.
     pub verbs: Vec<String>,

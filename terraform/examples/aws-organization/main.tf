@@ -70,6 +70,8 @@ module "service" {
   config         = <<-TOML
     [service]
     listen = "0.0.0.0:50051"
+    # In-cluster plaintext behind the mesh or an ingress that terminates TLS; or set tls_cert/tls_key.
+    grpc_plaintext = true
     metrics_listen = "0.0.0.0:9464"
 
     [[tenant]]

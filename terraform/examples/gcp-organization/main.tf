@@ -42,6 +42,8 @@ module "service" {
   config         = <<-TOML
     [service]
     listen = "0.0.0.0:50051"
+    # In-cluster plaintext behind the mesh or an ingress that terminates TLS; or set tls_cert/tls_key.
+    grpc_plaintext = true
 
     [[tenant]]
     name = "security"

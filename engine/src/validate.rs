@@ -1,0 +1,239 @@
+//! Objects the API server would reject for their shape: a pod spec whose `containers` is a
+//! string, a container that is not a mapping, a boolean that is a string. Such an object is not
+//! assessable — it is reported as an error, never graded as "allowed" or "passed".
+
+use crate::inventory::POD_TEMPLATE_KINDS;
+use crate::object::Object;
+use crate::parse::LoadError;
+use serde_json::Value;
+
+/// The JSON type a field must have.
+#[derive(Clone, Copy)]
+enum Ty {
+    Map,
+    List,
+    Bool,
+    Str,
+    Int,
+}
+
+impl Ty {
+    fn holds(self, v: &Value) -> bool {
+        match self {
+            Ty::Map => v.is_object(),
+            Ty::List => v.is_array(),
+            Ty::Bool => v.is_boolean(),
+            Ty::Str => v.is_string(),
+            Ty::Int => v.is_i64() || v.is_u64(),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Ty::Map => "a mapping",
+            Ty::List => "a list",
+            Ty::Bool => "true or false",
+            Ty::Str => "a string",
+            Ty::Int => "an integer",
+        }
+    }
+}
+
+/// Pod spec fields a check or the graph reads, with their types.
+const POD_FIELDS: &[(&str, Ty)] = &[
+    ("containers", Ty::List),
+    ("initContainers", Ty::List),
+    ("ephemeralContainers", Ty::List),
+    ("volumes", Ty::List),
+    ("securityContext", Ty::Map),
+    ("hostNetwork", Ty::Bool),
+    ("hostPID", Ty::Bool),
+    ("hostIPC", Ty::Bool),
+    ("hostUsers", Ty::Bool),
+    ("automountServiceAccountToken", Ty::Bool),
+    ("serviceAccountName", Ty::Str),
+    ("serviceAccount", Ty::Str),
+    ("nodeName", Ty::Str),
+    ("nodeSelector", Ty::Map),
+    ("tolerations", Ty::List),
+    ("hostAliases", Ty::List),
+];
+
+/// Container fields a check or the graph reads, with their types.
+const CONTAINER_FIELDS: &[(&str, Ty)] = &[
+    ("name", Ty::Str),
+    ("image", Ty::Str),
+    ("securityContext", Ty::Map),
+    ("ports", Ty::List),
+    ("volumeMounts", Ty::List),
+    ("env", Ty::List),
+    ("envFrom", Ty::List),
+    ("command", Ty::List),
+    ("args", Ty::List),
+    ("resources", Ty::Map),
+];
+
+/// Security context fields, with their types.
+const SECURITY_FIELDS: &[(&str, Ty)] = &[
+    ("privileged", Ty::Bool),
+    ("allowPrivilegeEscalation", Ty::Bool),
+    ("readOnlyRootFilesystem", Ty::Bool),
+    ("runAsNonRoot", Ty::Bool),
+    ("runAsUser", Ty::Int),
+    ("runAsGroup", Ty::Int),
+    ("capabilities", Ty::Map),
+    ("seccompProfile", Ty::Map),
+];
+
+fn check(obj: &Value, path: &str, fields: &[(&str, Ty)], out: &mut Vec<String>) {
+    for (f, ty) in fields {
+        if let Some(v) = obj.get(*f).filter(|v| !v.is_null()) {
+            if !ty.holds(v) {
+                out.push(format!("{path}.{f} is not {}", ty.name()));
+            }
+        }
+    }
+}
+
+/// What makes the object unacceptable to the API server, by field path (empty when its shape
+/// is right as far as kspm reads it).
+pub fn shape_errors(o: &Object) -> Vec<String> {
+    let mut out = Vec::new();
+    let Some((_, spec_path)) = POD_TEMPLATE_KINDS.iter().find(|(k, _)| *k == o.kind) else {
+        return out;
+    };
+    let pointer = format!("/{}", spec_path.replace('.', "/"));
+    let Some(spec) = o.body.pointer(&pointer) else {
+        // A missing spec is a missing pod: nothing to grade, nothing wrong to report here.
+        return out;
+    };
+    if !spec.is_object() {
+        out.push(format!("{spec_path} is not a mapping"));
+        return out;
+    }
+    check(spec, spec_path, POD_FIELDS, &mut out);
+    if let Some(sc) = spec.get("securityContext").filter(|v| v.is_object()) {
+        check(
+            sc,
+            &format!("{spec_path}.securityContext"),
+            SECURITY_FIELDS,
+            &mut out,
+        );
+    }
+    for list in ["containers", "initContainers", "ephemeralContainers"] {
+        let Some(items) = spec.get(list).and_then(Value::as_array) else {
+            continue;
+        };
+        for (i, c) in items.iter().enumerate() {
+            let path = format!("{spec_path}.{list}[{i}]");
+            if !c.is_object() {
+                out.push(format!("{path} is not a mapping"));
+                continue;
+            }
+            check(c, &path, CONTAINER_FIELDS, &mut out);
+            if let Some(sc) = c.get("securityContext").filter(|v| v.is_object()) {
+                check(
+                    sc,
+                    &format!("{path}.securityContext"),
+                    SECURITY_FIELDS,
+                    &mut out,
+                );
+            }
+        }
+    }
+    if let Some(items) = spec.get("volumes").and_then(Value::as_array) {
+        for (i, v) in items.iter().enumerate() {
+            if !v.is_object() {
+                out.push(format!("{spec_path}.volumes[{i}] is not a mapping"));
+            }
+        }
+    }
+    out
+}
+
+/// Moves the objects the API server would reject out of `objects`, returning an error for each
+/// that names the file, the line and the fields.
+pub fn drop_malformed(objects: &mut Vec<Object>) -> Vec<LoadError> {
+    let mut errors = Vec::new();
+    objects.retain(|o| {
+        let problems = shape_errors(o);
+        if problems.is_empty() {
+            return true;
+        }
+        errors.push(LoadError {
+            file: o.source.file.clone(),
+            line: o.source.line,
+            column: None,
+            message: format!(
+                "{} is not assessable: {} (the API server would reject it)",
+                o.node_ref(),
+                problems.join("; ")
+            ),
+        });
+        false
+    });
+    errors
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::{parse_text, Syntax};
+
+    fn one(yaml: &str) -> Object {
+        let out = parse_text(yaml, "p.yaml", Syntax::Yaml);
+        assert!(out.errors.is_empty(), "{:?}", out.errors);
+        out.objects.into_iter().next().expect("an object")
+    }
+
+    #[test]
+    fn wrong_types_are_named_and_right_ones_pass() {
+        let head = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n";
+        for (body, says) in [
+            (
+                "spec: {containers: nginx}\n",
+                "spec.containers is not a list",
+            ),
+            (
+                "spec: {containers: [nginx]}\n",
+                "spec.containers[0] is not a mapping",
+            ),
+            (
+                "spec: {hostPID: 'yes', containers: []}\n",
+                "spec.hostPID is not true or false",
+            ),
+            (
+                "spec: {containers: [{name: c, securityContext: {privileged: 'true'}}]}\n",
+                "securityContext.privileged is not true or false",
+            ),
+            (
+                "spec: {containers: [{name: c, securityContext: {runAsUser: root}}]}\n",
+                "runAsUser is not an integer",
+            ),
+            ("spec: [a]\n", "spec is not a mapping"),
+        ] {
+            let problems = shape_errors(&one(&format!("{head}{body}")));
+            assert!(
+                problems.iter().any(|p| p.contains(says)),
+                "{body}: {problems:?}"
+            );
+        }
+        assert!(shape_errors(&one(&format!("{head}spec: {{hostPID: true, containers: [{{name: c, image: x, securityContext: {{privileged: false, runAsUser: 1000}}}}]}}\n"))).is_empty());
+        let d = one("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec: {template: {spec: {containers: {name: c}}}}\n");
+        assert_eq!(
+            shape_errors(&d),
+            vec!["spec.template.spec.containers is not a list"]
+        );
+        let mut objects = vec![d, one(&format!("{head}spec: {{containers: []}}\n"))];
+        let errors = drop_malformed(&mut objects);
+        assert_eq!(objects.len(), 1);
+        assert!(
+            errors[0]
+                .message
+                .contains("Deployment:default/d is not assessable"),
+            "{:?}",
+            errors
+        );
+        assert_eq!(errors[0].line, Some(1));
+    }
+}
