@@ -1040,7 +1040,9 @@ fn watch(args: WatchArgs) -> Result<ExitCode> {
             std::time::Duration::from_millis(args.settle_ms),
             |u| {
                 count += 1;
-                let mut out = std::io::stdout().lock();
+                // Built whole, then printed safe for a terminal (names and images are input).
+                use std::fmt::Write as _;
+                let mut out = String::new();
                 let latency_ms = u.latency.as_secs_f64() * 1000.0;
                 if json {
                     let line = |event: &str, body: serde_json::Value| serde_json::json!({"event": event, "data": body}).to_string();
@@ -1078,7 +1080,8 @@ fn watch(args: WatchArgs) -> Result<ExitCode> {
                     };
                     let _ = writeln!(out, "  ({} change(s), {scope} re-evaluated in {latency_ms:.0} ms)", u.changes);
                 }
-                let _ = out.flush();
+                print_text(&out, json);
+                let _ = std::io::stdout().lock().flush();
                 args.max_updates.is_none_or(|m| count < m)
             },
         );

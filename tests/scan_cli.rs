@@ -436,7 +436,17 @@ fn fifos_and_devices_are_errors_not_hangs() {
     )
     .expect("write");
     let started = std::time::Instant::now();
-    let (v, out) = scan_json(&[tmp.path().to_str().expect("utf8")]);
+    // Links out of the snapshot are refused anyway; allowed here, the device is still not read.
+    let out = common::kspm_env(
+        &[
+            "scan",
+            tmp.path().to_str().expect("utf8"),
+            "--format",
+            "json",
+        ],
+        &[("KSPM_FOLLOW_SYMLINKS", "1"), ("NO_COLOR", "1")],
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
     assert!(started.elapsed() < std::time::Duration::from_secs(30));
     assert!(out.status.success());
     let messages: Vec<String> = v["errors"]
@@ -533,4 +543,48 @@ fn control_characters_in_input_reach_no_terminal() {
         .expect("findings")
         .iter()
         .any(|f| f["resource"].as_str().is_some_and(|r| r.contains('\u{1b}'))));
+}
+
+/// Symbolic links do not lead out of a snapshot: whoever can write one target's directory
+/// cannot link another's files into it. Links inside it are followed.
+#[cfg(unix)]
+#[test]
+fn symlinks_do_not_leave_the_snapshot_directory() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let other = tmp.path().join("other-tenant");
+    fs::create_dir_all(&other).expect("mkdir");
+    fs::write(
+        other.join("secret-workload.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: theirs, namespace: b}\nspec: {containers: [{name: c, image: x:1, securityContext: {privileged: true}}]}\n",
+    )
+    .expect("write");
+    let mine = tmp.path().join("mine");
+    fs::create_dir_all(mine.join("sub")).expect("mkdir");
+    fs::write(
+        mine.join("sub/pod.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: ours, namespace: a}\nspec: {containers: [{name: c, image: x:1}]}\n",
+    )
+    .expect("write");
+    std::os::unix::fs::symlink(&other, mine.join("linked-dir")).expect("symlink");
+    std::os::unix::fs::symlink(other.join("secret-workload.yaml"), mine.join("linked.yaml"))
+        .expect("symlink");
+    std::os::unix::fs::symlink(mine.join("sub/pod.yaml"), mine.join("inside.yaml"))
+        .expect("symlink");
+    let (v, out) = scan_json(&[mine.to_str().expect("utf8")]);
+    assert!(out.status.success());
+    let text = v.to_string();
+    assert!(!text.contains("theirs"), "{text}");
+    let outside = v["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .filter(|e| {
+            e["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("outside the snapshot directory"))
+        })
+        .count();
+    assert_eq!(outside, 2, "{}", v["errors"]);
+    // The link inside the snapshot is read (the duplicate it makes is resolved).
+    assert_eq!(v["clusters"][0]["kinds"]["Pod"], 1);
 }

@@ -70,10 +70,11 @@ pub fn load_source(src: &ClusterSource) -> ClusterSnapshot {
         load_cluster_dir(&src.path)
     };
     cluster.info.name = src.name.clone();
-    let duplicates = kspm_engine::parse::dedupe(&mut cluster.objects);
-    cluster.errors.extend(duplicates);
+    // Rejected objects first: a rejected later definition leaves the earlier one applied.
     let malformed = kspm_engine::validate::drop_malformed(&mut cluster.objects);
     cluster.errors.extend(malformed);
+    let duplicates = kspm_engine::parse::dedupe(&mut cluster.objects);
+    cluster.errors.extend(duplicates);
     cluster
 }
 
@@ -133,12 +134,26 @@ pub fn read_cloud_dir(
         return;
     }
     let mut files = Vec::new();
+    // Links out of the directory that holds `cloud/` are not followed.
+    let base = dir
+        .parent()
+        .and_then(|p| p.canonicalize().ok())
+        .unwrap_or_else(|| dir.to_path_buf());
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
         match sorted_entries(&d) {
             Ok(entries) => {
                 for p in entries {
                     if is_hidden(&p) {
+                        continue;
+                    }
+                    if let Some(why) = escapes(&p, &base) {
+                        errors.push(LoadError {
+                            file: path_str(&p),
+                            line: None,
+                            column: None,
+                            message: why.to_string(),
+                        });
                         continue;
                     }
                     if p.is_dir() {
@@ -339,7 +354,15 @@ pub fn load_cluster_dir(dir: &Path) -> ClusterSnapshot {
     );
     let mut files = Vec::new();
     let mut visited = HashSet::new();
-    walk(dir, true, &mut files, &mut visited, &mut cluster.errors);
+    let base = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    walk(
+        dir,
+        &base,
+        true,
+        &mut files,
+        &mut visited,
+        &mut cluster.errors,
+    );
     for out in read_all(&files) {
         cluster.objects.extend(out.objects);
         cluster.errors.extend(out.errors);
@@ -362,8 +385,13 @@ fn read_kubelet_configs(dir: &Path, cluster: &mut ClusterSnapshot) {
             return;
         }
     };
+    let base = dir
+        .parent()
+        .and_then(|p| p.canonicalize().ok())
+        .unwrap_or_else(|| dir.to_path_buf());
     for path in entries
         .into_iter()
+        .filter(|p| escapes(p, &base).is_none())
         .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "json"))
     {
         let file = path_str(&path);
@@ -416,8 +444,30 @@ fn read_kubelet_configs(dir: &Path, cluster: &mut ClusterSnapshot) {
     }
 }
 
+/// Whether symbolic links may lead outside the snapshot directory (`KSPM_FOLLOW_SYMLINKS=1`,
+/// for layouts whose every writer is trusted): by default they may not, so that whoever can
+/// write one target's directory cannot link another's snapshot into it.
+fn follow_links_outside() -> bool {
+    std::env::var("KSPM_FOLLOW_SYMLINKS").is_ok_and(|v| v == "1" || v == "true")
+}
+
+/// `Some(reason)` when `p` is a symbolic link that must not be followed: broken, or leading
+/// outside `base` (the snapshot directory, resolved).
+fn escapes(p: &Path, base: &Path) -> Option<&'static str> {
+    let is_link = fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink());
+    if !is_link {
+        return None;
+    }
+    match p.canonicalize() {
+        Err(_) => Some("broken symbolic link"),
+        Ok(real) if real.starts_with(base) || follow_links_outside() => None,
+        Ok(_) => Some("symbolic link leading outside the snapshot directory: not read (KSPM_FOLLOW_SYMLINKS=1 allows it for trusted layouts)"),
+    }
+}
+
 fn walk(
     dir: &Path,
+    base: &Path,
     root: bool,
     files: &mut Vec<PathBuf>,
     visited: &mut HashSet<PathBuf>,
@@ -440,9 +490,20 @@ fn walk(
         if is_hidden(&p) {
             continue;
         }
+        if let Some(why) = escapes(&p, base) {
+            if p.is_dir() || is_manifest(&p) || !p.exists() {
+                errors.push(LoadError {
+                    file: path_str(&p),
+                    line: None,
+                    column: None,
+                    message: why.to_string(),
+                });
+            }
+            continue;
+        }
         if p.is_dir() {
             if !(root && is_reserved(&p)) {
-                walk(&p, false, files, visited, errors);
+                walk(&p, base, false, files, visited, errors);
             }
         } else if is_manifest(&p) {
             files.push(p);

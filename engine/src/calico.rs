@@ -42,7 +42,11 @@ impl Selector {
         if tokens.is_empty() {
             return Ok(Selector::All);
         }
-        let mut p = Parser { tokens, pos: 0 };
+        let mut p = Parser {
+            tokens,
+            pos: 0,
+            depth: 0,
+        };
         let s = p.or()?;
         if p.pos != p.tokens.len() {
             return Err(format!("unexpected `{}`", p.tokens[p.pos].text()));
@@ -132,7 +136,12 @@ fn tokenize(text: &str) -> Result<Vec<Tok>, String> {
 struct Parser {
     tokens: Vec<Tok>,
     pos: usize,
+    /// Nesting of `!` and parentheses, bounded so hostile input cannot exhaust the stack.
+    depth: usize,
 }
+
+/// The deepest nesting of `!` and parentheses accepted.
+const MAX_DEPTH: usize = 64;
 
 impl Parser {
     fn peek(&self) -> Option<&Tok> {
@@ -173,12 +182,20 @@ impl Parser {
     }
 
     fn unary(&mut self) -> Result<Selector, String> {
-        if self.eat(&Tok::Op("!")) {
-            return Ok(Selector::Not(Box::new(self.unary()?)));
-        }
-        if self.eat(&Tok::Op("(")) {
-            let e = self.or()?;
-            self.expect(&Tok::Op(")"))?;
+        if self.peek() == Some(&Tok::Op("!")) || self.peek() == Some(&Tok::Op("(")) {
+            self.depth += 1;
+            if self.depth > MAX_DEPTH {
+                return Err(format!("nested more than {MAX_DEPTH} levels deep"));
+            }
+            let e = if self.eat(&Tok::Op("!")) {
+                Selector::Not(Box::new(self.unary()?))
+            } else {
+                self.pos += 1;
+                let e = self.or()?;
+                self.expect(&Tok::Op(")"))?;
+                e
+            };
+            self.depth -= 1;
             return Ok(e);
         }
         let Some(Tok::Word(w)) = self.peek().cloned() else {
@@ -307,5 +324,9 @@ mod tests {
         ] {
             assert!(Selector::parse(bad).is_err(), "{bad}");
         }
+        // Hostile nesting is refused, not a stack overflow.
+        assert!(Selector::parse(&"(".repeat(1_000_000)).is_err());
+        assert!(Selector::parse(&format!("{}all()", "!".repeat(1_000_000))).is_err());
+        assert!(Selector::parse(&format!("{}all(){}", "(".repeat(60), ")".repeat(60))).is_ok());
     }
 }

@@ -720,6 +720,7 @@ pub(crate) fn cluster_rbac(inv: &Inventory<'_>) -> Rbac {
         inv.objects().iter().copied().chain(access_policies.iter()),
         minor,
     )
+    .with_provider(inv.cluster.info.provider)
 }
 
 /// Maps `f` over `items` on every core, keeping the items' order in the result (a panic in `f`

@@ -151,10 +151,64 @@ pub fn shape_errors(o: &Object) -> Vec<String> {
     out
 }
 
-/// Moves the objects the API server would reject out of `objects`, returning an error for each
-/// that names the file, the line and the fields.
+/// YAML 1.1 booleans, as kubectl reads manifests (`sigs.k8s.io/yaml`): an unquoted `yes` or
+/// `on` is `true` there. kspm's YAML 1.2 parser keeps them as strings (and cannot tell a quoted
+/// `"yes"` from a plain one), so in boolean fields they are read as kubectl reads plain ones.
+fn yaml11_bool(v: &Value) -> Option<bool> {
+    match v.as_str()? {
+        "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" | "true" | "True" | "TRUE" => {
+            Some(true)
+        }
+        "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF" | "false" | "False" | "FALSE" => {
+            Some(false)
+        }
+        _ => None,
+    }
+}
+
+fn coerce_bools(obj: &mut Value, fields: &[(&str, Ty)]) {
+    for (f, ty) in fields {
+        if matches!(ty, Ty::Bool) {
+            if let Some(v) = obj.get_mut(*f) {
+                if let Some(b) = yaml11_bool(v) {
+                    *v = Value::Bool(b);
+                }
+            }
+        }
+    }
+}
+
+/// Reads the boolean fields of a pod spec as kubectl would (see [`yaml11_bool`]).
+fn normalise(o: &mut Object) {
+    let Some((_, spec_path)) = POD_TEMPLATE_KINDS.iter().find(|(k, _)| *k == o.kind) else {
+        return;
+    };
+    let pointer = format!("/{}", spec_path.replace('.', "/"));
+    let Some(spec) = o.body.pointer_mut(&pointer).filter(|s| s.is_object()) else {
+        return;
+    };
+    coerce_bools(spec, POD_FIELDS);
+    if let Some(sc) = spec.get_mut("securityContext") {
+        coerce_bools(sc, SECURITY_FIELDS);
+    }
+    for list in ["containers", "initContainers", "ephemeralContainers"] {
+        if let Some(items) = spec.get_mut(list).and_then(Value::as_array_mut) {
+            for c in items {
+                if let Some(sc) = c.get_mut("securityContext") {
+                    coerce_bools(sc, SECURITY_FIELDS);
+                }
+            }
+        }
+    }
+}
+
+/// Reads boolean fields as kubectl does, then moves the objects the API server would reject
+/// out of `objects`, returning an error for each that names the file, the line and the fields.
+/// Run it before duplicates are resolved: a rejected later definition leaves the earlier one
+/// in place, as `kubectl apply` would.
 pub fn drop_malformed(objects: &mut Vec<Object>) -> Vec<LoadError> {
     let mut errors = Vec::new();
+    objects.iter_mut().for_each(normalise);
     objects.retain(|o| {
         let problems = shape_errors(o);
         if problems.is_empty() {
@@ -199,11 +253,11 @@ mod tests {
                 "spec.containers[0] is not a mapping",
             ),
             (
-                "spec: {hostPID: 'yes', containers: []}\n",
+                "spec: {hostPID: 'maybe', containers: []}\n",
                 "spec.hostPID is not true or false",
             ),
             (
-                "spec: {containers: [{name: c, securityContext: {privileged: 'true'}}]}\n",
+                "spec: {containers: [{name: c, securityContext: {privileged: 'maybe'}}]}\n",
                 "securityContext.privileged is not true or false",
             ),
             (
@@ -224,6 +278,16 @@ mod tests {
             shape_errors(&d),
             vec!["spec.template.spec.containers is not a list"]
         );
+        // YAML 1.1 booleans are kubectl's: `privileged: yes` is a privileged container.
+        let mut yes = vec![one(&format!(
+            "{head}spec: {{hostPID: on, containers: [{{name: c, securityContext: {{privileged: yes}}}}]}}\n"
+        ))];
+        assert!(drop_malformed(&mut yes).is_empty());
+        assert_eq!(
+            yes[0].body["spec"]["containers"][0]["securityContext"]["privileged"],
+            true
+        );
+        assert_eq!(yes[0].body["spec"]["hostPID"], true);
         let mut objects = vec![d, one(&format!("{head}spec: {{containers: []}}\n"))];
         let errors = drop_malformed(&mut objects);
         assert_eq!(objects.len(), 1);

@@ -1369,6 +1369,45 @@ fn platform_names_and_labels_hide_no_binding() {
         hits("KSPM-R-002", &[aggregated], Provider::Generic, &opts).len(),
         1
     );
+    // A default's name and roleRef, the role rewritten with wildcards, for an identity every
+    // node holds: reported by the binding checks, the wildcard check and as an impostor.
+    let rewritten = named(
+        role("ClusterRole", rule(&["*"], &["*"], &["*"])),
+        "gce:beta:kubelet-certificate-rotation",
+    );
+    let default_named = named(
+        binding(
+            "ClusterRoleBinding",
+            "ClusterRole",
+            "gce:beta:kubelet-certificate-rotation",
+            json!([{"kind": "Group", "name": "system:nodes"}]),
+        ),
+        "gce:beta:kubelet-certificate-rotation",
+    );
+    for id in ["KSPM-R-001", "KSPM-R-002", "KSPM-R-024"] {
+        assert_eq!(
+            hits(
+                id,
+                &[rewritten.clone(), default_named.clone()],
+                Provider::Gke,
+                &opts
+            )
+            .len(),
+            1,
+            "{id}"
+        );
+    }
+    // A Role written without a namespace lands in `default`; its system: name hides nothing.
+    let mut ops = named(role("Role", rule(&["*"], &["*"], &["*"])), "system:ops");
+    ops["metadata"]
+        .as_object_mut()
+        .map(|m| m.remove("namespace"));
+    let mut uses_ops = binding("RoleBinding", "Role", "system:ops", alice());
+    uses_ops["metadata"]["namespace"] = json!("default");
+    assert_eq!(
+        hits("KSPM-R-002", &[ops, uses_ops], Provider::Generic, &opts).len(),
+        1
+    );
     // The real defaults stay quiet, whatever their labels.
     let defaults = [
         named(
@@ -1519,6 +1558,28 @@ fn every_policy_api_counts_and_every_namespace_is_seen() {
         count("KSPM-N-001", &[ns("prod", json!({})), prod_web, elsewhere]),
         0
     );
+    // A cluster-wide policy for kube-system's pods covers no other namespace; host-endpoint
+    // Calico policies and unparsable namespace selectors cover nothing.
+    let kube_system_only = clusterwide(
+        json!({"endpointSelector": {"matchLabels": {"k8s:io.kubernetes.pod.namespace": "kube-system"}}, "ingress": [{}]}),
+    );
+    assert_eq!(
+        count("KSPM-N-001", &[shop.clone(), web.clone(), kube_system_only]),
+        1
+    );
+    let pre_dnat = global(
+        json!({"selector": "all()", "types": ["Ingress"], "preDNAT": true, "applyOnForward": true}),
+    );
+    assert_eq!(
+        count("KSPM-N-001", &[shop.clone(), web.clone(), pre_dnat]),
+        1
+    );
+    let broken_ns =
+        global(json!({"selector": "all()", "namespaceSelector": "name ==", "types": ["Ingress"]}));
+    assert_eq!(
+        count("KSPM-N-001", &[shop.clone(), web.clone(), broken_ns]),
+        1
+    );
     // A manifest folder without Namespace objects: the workload is reported (N-004), not skipped.
     assert_eq!(count("KSPM-N-004", std::slice::from_ref(&web)), 1);
     assert_eq!(count("KSPM-N-004", &[shop.clone(), web.clone()]), 0);
@@ -1653,7 +1714,7 @@ fn hits(id: &str, objects: &[Value], provider: Provider, options: &ScanOptions) 
     };
     cluster.info.provider = provider;
     let inv = Inventory::new(&cluster);
-    let rbac = Rbac::build(&cluster.objects, None);
+    let rbac = Rbac::build(&cluster.objects, None).with_provider(provider);
     let ctx = Context {
         inv: &inv,
         rbac: &rbac,

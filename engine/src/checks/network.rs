@@ -108,11 +108,28 @@ impl Policy {
                 Policy::calico(o, ns()).into_iter().collect()
             }
             ("GlobalNetworkPolicy", "projectcalico.org" | "crd.projectcalico.org") => {
-                let namespaces = o
+                // preDNAT and doNotTrack policies apply to host endpoints, not pods.
+                let host_only = ["preDNAT", "doNotTrack", "applyOnForward"].iter().any(|k| {
+                    o.body
+                        .pointer(&format!("/spec/{k}"))
+                        .and_then(Value::as_bool)
+                        == Some(true)
+                });
+                if host_only {
+                    return Vec::new();
+                }
+                // A namespaceSelector Calico cannot parse selects nothing (it rejects the policy).
+                let namespaces = match o
                     .body
                     .pointer("/spec/namespaceSelector")
                     .and_then(Value::as_str)
-                    .and_then(|t| crate::calico::Selector::parse(t).ok());
+                {
+                    Some(t) => match crate::calico::Selector::parse(t) {
+                        Ok(sel) => Some(sel),
+                        Err(_) => return Vec::new(),
+                    },
+                    None => None,
+                };
                 Policy::calico(o, Scope::Cluster(namespaces))
                     .into_iter()
                     .collect()
@@ -157,10 +174,15 @@ impl Policy {
     /// A Calico policy; `None` when its selector cannot be parsed (Calico rejects it).
     fn calico(o: &Object, scope: Scope) -> Option<Policy> {
         let spec = o.body.get("spec");
-        let selects = match spec.and_then(|s| s.get("selector")).and_then(Value::as_str) {
+        let mut selects = match spec.and_then(|s| s.get("selector")).and_then(Value::as_str) {
             Some(text) => crate::calico::Selector::parse(text).ok()?,
             None => crate::calico::Selector::All,
         };
+        // A serviceAccountSelector narrows the pods to those whose ServiceAccount's labels
+        // match, which kspm does not evaluate: the policy counts for no pod in particular.
+        if spec.and_then(|s| s.get("serviceAccountSelector")).is_some() {
+            selects = crate::calico::Selector::Not(Box::new(crate::calico::Selector::All));
+        }
         let has = |k: &str| {
             spec.and_then(|s| s.get(k))
                 .and_then(Value::as_array)
@@ -281,13 +303,32 @@ fn namespace_labels(ctx: &Context<'_>, ns: &str) -> BTreeMap<String, String> {
         .unwrap_or_default()
 }
 
-/// The policies that apply in a namespace.
+/// The policies that apply in a namespace: its own, and cluster-wide ones that select every
+/// pod or at least one of the namespace's pods (`pods`: their labels).
 fn policies_in<'p>(
     all: &'p [Policy],
     ns: &str,
     ns_labels: &BTreeMap<String, String>,
+    pods: &[BTreeMap<String, String>],
 ) -> Vec<&'p Policy> {
-    all.iter().filter(|p| p.applies_in(ns, ns_labels)).collect()
+    all.iter()
+        .filter(|p| p.applies_in(ns, ns_labels))
+        .filter(|p| {
+            matches!(p.scope, Scope::Namespace(_))
+                || p.selects.is_all()
+                || pods.iter().any(|l| p.selects_pod(ns, l))
+        })
+        .collect()
+}
+
+/// The labels of the pods a namespace's workloads run.
+fn pod_labels(ctx: &Context<'_>, ns: &str) -> Vec<BTreeMap<String, String>> {
+    ctx.inv
+        .pod_templates()
+        .iter()
+        .filter(|t| t.owner.effective_namespace() == Some(ns))
+        .map(|t| LabelSelector::labels_of(t.metadata))
+        .collect()
 }
 
 fn namespaces_with_workloads<'a>(ctx: &Context<'a>) -> Vec<&'a Object> {
@@ -311,7 +352,7 @@ fn no_network_policy<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     let all = all_policies(ctx);
     namespaces_with_workloads(ctx)
         .into_iter()
-        .filter(|ns| policies_in(&all, &ns.name, &ns.labels).is_empty())
+        .filter(|ns| policies_in(&all, &ns.name, &ns.labels, &pod_labels(ctx, &ns.name)).is_empty())
         .map(|ns| Hit {
             object: ns,
             message: "namespace runs workloads but has no NetworkPolicy: every pod accepts traffic from anywhere".into(),
@@ -325,7 +366,7 @@ fn missing_default_deny<'a>(ctx: &Context<'a>, direction: &str) -> Vec<Hit<'a>> 
     namespaces_with_workloads(ctx)
         .into_iter()
         .filter_map(|ns| {
-            let p = policies_in(&all, &ns.name, &ns.labels);
+            let p = policies_in(&all, &ns.name, &ns.labels, &pod_labels(ctx, &ns.name));
             if p.is_empty() {
                 return None;
             }
@@ -363,7 +404,7 @@ fn workload_not_isolated<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
             let has_object = ctx.inv.of_kind("Namespace").iter().any(|o| o.name == ns);
             (
                 has_object,
-                policies_in(&all, ns, &namespace_labels(ctx, ns)),
+                policies_in(&all, ns, &namespace_labels(ctx, ns), &pod_labels(ctx, ns)),
             )
         });
         // hostNetwork pods are not subject to NetworkPolicy at all (KSPM-W-004 covers them).

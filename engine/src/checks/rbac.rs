@@ -646,7 +646,7 @@ fn admin_equivalent<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
 /// reserved name that only platform bindings use and that aggregates into no other role. Its
 /// name alone decides nothing: `system:evil` bound to a ServiceAccount is reported.
 fn platform_role(ctx: &Context<'_>, o: &Object, owned: &std::collections::HashSet<&str>) -> bool {
-    let reference = match &o.namespace {
+    let reference = match o.effective_namespace() {
         Some(ns) if o.kind == "Role" => format!("Role:{ns}/{}", o.name),
         _ => format!("ClusterRole:{}", o.name),
     };
@@ -674,13 +674,25 @@ fn platform_role(ctx: &Context<'_>, o: &Object, owned: &std::collections::HashSe
     crate::rbac::platform::has_reserved_name(&o.name) && !aggregated
 }
 
+/// Controllers and add-ons of kube-system run as its ServiceAccounts.
+fn service_account_of_kube_system(s: &Subject) -> bool {
+    matches!(s, Subject::ServiceAccount { namespace, .. } if namespace == "kube-system")
+}
+
 fn wildcard_roles<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
-    // Roles that a binding the cluster's users own refers to.
+    // Roles that a binding the cluster's users own refers to, or that a platform binding
+    // grants to identities other than control-plane components.
     let owned: std::collections::HashSet<&str> = ctx
         .rbac
         .bindings
         .iter()
-        .filter(|b| !b.managed)
+        .filter(|b| {
+            !b.managed
+                || !b
+                    .subjects
+                    .iter()
+                    .all(|s| is_system_subject(s) || service_account_of_kube_system(s))
+        })
         .map(|b| b.role_ref.as_str())
         .collect();
     let mut hits = Vec::new();
@@ -855,12 +867,14 @@ fn platform_impostors<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     let mut hits = Vec::new();
     for b in ctx.rbac.bindings_named(objects.keys().map(String::as_str)) {
         if b.assumed_default
-            || !crate::rbac::platform::impersonates_platform(
-                b.namespace.as_deref(),
-                &b.name,
-                &b.role_ref,
-                &b.subjects,
-            )
+            || !crate::rbac::platform::impersonates_platform(&crate::rbac::platform::BindingFacts {
+                namespace: b.namespace.as_deref(),
+                name: &b.name,
+                role_ref: &b.role_ref,
+                subjects: &b.subjects,
+                rules: b.role.map(|r| ctx.rbac.roles[r].rules.as_slice()),
+                provider: ctx.inv.cluster.info.provider,
+            })
         {
             continue;
         }

@@ -553,9 +553,9 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
                 .to_string();
             let wref = t.owner.node_ref();
             let w = self.n(&wref, NodeKind::Workload);
-            if !SYSTEM_NAMESPACES.contains(&ns.as_str()) {
-                self.g.mark_entry(w);
-            }
+            // Every workload is an assumed breach, the platform's own in kube-system included:
+            // a compromised CNI agent or log shipper is where many real escalations start.
+            self.g.mark_entry(w);
             let pods_hub = self.n(&format!("Pods:{ns}"), NodeKind::Hub);
             self.g
                 .edge(pods_hub, w, T::INCLUDES, "pods of the namespace");
@@ -1607,41 +1607,41 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
                     .map(|g| (format!("ClusterRole:{r}"), g, true, true, None))
                 });
                 // One whose roleRef is a Role needs `bind` on `roles`: only Roles that exist in
-                // the namespace can be bound, and they give what they grant.
-                let role = cluster_role.or_else(|| {
-                    rbac.roles
-                        .iter()
-                        .filter(|r| {
-                            r.kind == crate::rbac::RoleKind::Role
-                                && scope
-                                    .as_deref()
-                                    .is_none_or(|n| r.namespace.as_deref() == Some(n))
-                        })
-                        .find_map(|r| {
-                            let ns = r.namespace.as_deref();
-                            let allows = |reqs: &[(&str, &str, &str)]| {
-                                reqs.iter().any(|(v, g, res)| {
-                                    let req = Request::resource(v, g, res, ns, None);
-                                    r.rules.iter().any(|rule| rule.allows(&req))
-                                })
-                            };
-                            let pods = allows(CREATE_WORKLOADS);
-                            let secrets =
-                                allows(&[("list", "", "secrets"), ("get", "", "secrets")]);
-                            if !(pods || secrets) {
-                                return None;
-                            }
-                            grant(
-                                "bind",
-                                "rbac.authorization.k8s.io",
-                                "roles",
-                                ns,
-                                Some(&r.name),
-                            )
-                            .map(|g| (r.node_ref(), g, pods, secrets, ns))
-                        })
-                });
-                if let Some((bound, b, pods, secrets, role_ns)) = role {
+                // the namespace can be bound, and each gives what it grants — every such Role
+                // counts (one may create pods, another read Secrets, in other namespaces).
+                let roles: Vec<_> = rbac
+                    .roles
+                    .iter()
+                    .filter(|r| {
+                        r.kind == crate::rbac::RoleKind::Role
+                            && scope
+                                .as_deref()
+                                .is_none_or(|n| r.namespace.as_deref() == Some(n))
+                    })
+                    .filter_map(|r| {
+                        let ns = r.namespace.as_deref();
+                        let allows = |reqs: &[(&str, &str, &str)]| {
+                            reqs.iter().any(|(v, g, res)| {
+                                let req = Request::resource(v, g, res, ns, None);
+                                r.rules.iter().any(|rule| rule.allows(&req))
+                            })
+                        };
+                        let pods = allows(CREATE_WORKLOADS);
+                        let secrets = allows(&[("list", "", "secrets"), ("get", "", "secrets")]);
+                        if !(pods || secrets) {
+                            return None;
+                        }
+                        grant(
+                            "bind",
+                            "rbac.authorization.k8s.io",
+                            "roles",
+                            ns,
+                            Some(&r.name),
+                        )
+                        .map(|g| (r.node_ref(), g, pods, secrets, ns))
+                    })
+                    .collect();
+                for (bound, b, pods, secrets, role_ns) in cluster_role.into_iter().chain(roles) {
                     let ev = format!(
                         "can create RoleBindings {where_} via {} and bind {bound} via {}",
                         rb.describe(),
@@ -1672,15 +1672,21 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
                     }
                 }
             }
-            if let Some(g) = any_of(
-                &[
-                    ("escalate", "rbac.authorization.k8s.io", "roles"),
-                    ("escalate", "rbac.authorization.k8s.io", "clusterroles"),
-                ],
+            if rbac.may_grant_in(
+                &bindings,
                 ns_req,
-                Some("any"),
+                "escalate",
+                "rbac.authorization.k8s.io",
+                "roles",
+            ) || rbac.may_grant_in(
+                &bindings,
+                ns_req,
+                "escalate",
+                "rbac.authorization.k8s.io",
+                "clusterroles",
             ) {
-                // Escalating a role the subject is bound to, in that binding's scope.
+                // Escalating a role the subject is bound to — `escalate` and update or patch on
+                // that role, by name or any — in that binding's scope.
                 for i in &bindings {
                     let b = &rbac.bindings[*i];
                     if b.namespace.as_deref() != scope.as_deref() {
@@ -1708,11 +1714,18 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
                             Some(&role.name),
                         )
                     });
-                    if let Some(u) = upd {
+                    let esc = grant(
+                        "escalate",
+                        "rbac.authorization.k8s.io",
+                        res,
+                        role_ns.or(ns_req),
+                        Some(&role.name),
+                    );
+                    if let (Some(g), Some(u)) = (esc, upd) {
                         let ev = format!(
-                            "can escalate via {} and update {} (bound through {}) via {}",
-                            g.describe(),
+                            "can escalate {} via {} and update it (bound through {}) via {}",
                             role.node_ref(),
+                            g.describe(),
                             b.node_ref,
                             u.describe()
                         );
@@ -1720,7 +1733,16 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
                             self.g.edge(subject, admin, T::ESCALATE_ROLE, ev);
                         } else {
                             self.g.edge(subject, sas_hub, T::ESCALATE_ROLE, ev.clone());
-                            self.g.edge(subject, secrets_target, T::ESCALATE_ROLE, ev);
+                            self.g
+                                .edge(subject, secrets_target, T::ESCALATE_ROLE, ev.clone());
+                            if self.privileged_allowed(scope.as_deref()) {
+                                self.g.edge(
+                                    subject,
+                                    any_node,
+                                    T::ESCALATE_ROLE,
+                                    format!("{ev}; it can grant itself pod creation, and Pod Security does not forbid privileged pods there"),
+                                );
+                            }
                         }
                         break;
                     }
@@ -1836,10 +1858,12 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
             } else {
                 Vec::new()
             };
+        // Impersonating groups needs some user to impersonate alongside — any user name the
+        // rules allow (existing or not: impersonation does not look users up), or a
+        // ServiceAccount (its user name carries the impersonated groups as well).
         let can_some_user = user_any.is_some()
-            || named_users
-                .iter()
-                .any(|u| grant("impersonate", "", "users", Some(u)).is_some());
+            || rbac.may_grant_in(bindings, Some(ANY_NAMESPACE), "impersonate", "", "users")
+            || rbac.may_grant(bindings, "impersonate", "", "serviceaccounts");
         if user_any.is_none() {
             for u in &named_users {
                 if let Some(g) = grant("impersonate", "", "users", Some(u)) {

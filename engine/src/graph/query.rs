@@ -12,6 +12,9 @@ use petgraph::graph::EdgeIndex;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashSet};
 
+/// The most start nodes one paths question may name (`NodeRoot` as a start names every node).
+const MAX_STARTS: usize = 64;
+
 /// A question that cannot be answered: an unknown or ambiguous reference.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueryError(pub String);
@@ -291,8 +294,17 @@ impl<'g> Query<'g> {
                 .collect(),
             Target::Sinks(g) => g.into_iter().map(|((k, s), n)| (k, Some(s), n)).collect(),
         };
+        if starts.len() > MAX_STARTS {
+            return Err(QueryError(format!(
+                "`{}` names {} nodes; ask from one of them (at most {MAX_STARTS})",
+                q.from,
+                starts.len()
+            )));
+        }
         let limit = q.limit.max(1);
-        let mut out: Vec<AttackPath> = Vec::new();
+        // (rank among its start and target's routes, path): the routes the report takes come
+        // first, ranked as it ranks them; alternatives after, in the same order.
+        let mut out: Vec<(usize, AttackPath)> = Vec::new();
         for (key, sink, targets) in &groups {
             for from in &starts {
                 for (rank, edges) in self
@@ -301,16 +313,26 @@ impl<'g> Query<'g> {
                     .enumerate()
                 {
                     if let Some(p) = self.path(key, *sink, *from, &edges, rank) {
-                        out.push(p);
+                        out.push((rank, p));
                     }
                 }
             }
         }
-        sort_paths(&mut out);
+        let mut by_rank: Vec<AttackPath> = Vec::new();
+        let max_rank = out.iter().map(|(r, _)| *r).max().unwrap_or(0);
+        for rank in 0..=max_rank {
+            let mut level: Vec<AttackPath> = out
+                .iter()
+                .filter(|(r, _)| *r == rank)
+                .map(|(_, p)| p.clone())
+                .collect();
+            sort_paths(&mut level);
+            by_rank.extend(level);
+        }
         let mut seen = HashSet::new();
-        out.retain(|p| seen.insert((p.nodes.clone(), techniques(p))));
-        out.truncate(limit);
-        Ok(out)
+        by_rank.retain(|p| seen.insert((p.nodes.clone(), techniques(p))));
+        by_rank.truncate(limit);
+        Ok(by_rank)
     }
 
     /// The path object for a route, as the report builds it (rank 0) or as an alternative.

@@ -1068,6 +1068,12 @@ fn bind_roles_is_not_bind_clusterroles() {
     assert!(!has(&g, ALICE, "ServiceAccounts:app", Technique::BIND_ROLE));
     let g = graph(&with(bind_roles(Some(&["deployer"])), &[deployer]));
     assert!(has(&g, ALICE, "ServiceAccounts:app", Technique::BIND_ROLE));
+    // Every bindable Role counts: one reads Secrets, another creates pods.
+    let reader_first = ns_role("a-secret-reader", rule(&["get"], &[""], &["secrets"]));
+    let creator = ns_role("z-creator", rule(&["create"], &[""], &["pods"]));
+    let g = graph(&with(bind_roles(None), &[reader_first, creator]));
+    assert!(has(&g, ALICE, "Secrets:app", Technique::BIND_ROLE));
+    assert!(has(&g, ALICE, "ServiceAccounts:app", Technique::BIND_ROLE));
     // bind on roles named edit does not bind the edit ClusterRole.
     let edit_as_role = grant(
         json!([{"verbs": ["create"], "apiGroups": ["rbac.authorization.k8s.io"], "resources": ["rolebindings"]}, {"verbs": ["bind"], "apiGroups": ["rbac.authorization.k8s.io"], "resources": ["roles"], "resourceNames": ["edit", "admin", "cluster-admin"]}]),
@@ -1391,4 +1397,88 @@ fn no_path_without_exposure_and_every_variant_is_catalogued() {
         assert!(!t.precondition.is_empty());
     }
     assert_eq!(techniques::CATALOGUE.len(), 62);
+}
+
+/// Every workload is an assumed breach, kube-system's included: a privileged system DaemonSet
+/// starts paths like any other workload.
+#[test]
+fn kube_system_workloads_are_entries() {
+    let mut calico = one("calico-node", sc(json!({"privileged": true})));
+    calico["metadata"]["namespace"] = json!("kube-system");
+    let g = graph(&[calico]);
+    let w = g
+        .find(Some("c"), "Pod:kube-system/calico-node")
+        .expect("workload node");
+    assert!(g.graph[w].entry);
+    let paths = g.index().attack_paths();
+    assert!(
+        paths
+            .iter()
+            .any(|p| p.source == "Pod:kube-system/calico-node"),
+        "{paths:?}"
+    );
+}
+
+/// Impersonating system:masters needs a user to impersonate alongside: any user name the rules
+/// allow (bound anywhere or not) or a ServiceAccount will do; groups alone are rejected.
+#[test]
+fn group_impersonation_with_a_named_user_or_service_account() {
+    let masters = json!({"verbs": ["impersonate"], "apiGroups": [""], "resources": ["groups"], "resourceNames": ["system:masters"]});
+    let named_user = json!({"verbs": ["impersonate"], "apiGroups": [""], "resources": ["users"], "resourceNames": ["nobody-binds-me"]});
+    let any_sa =
+        json!({"verbs": ["impersonate"], "apiGroups": [""], "resources": ["serviceaccounts"]});
+    for rules in [
+        json!([masters.clone(), named_user]),
+        json!([masters.clone(), any_sa]),
+    ] {
+        assert!(
+            has(
+                &graph(&grant(rules.clone(), false)),
+                ALICE,
+                "ClusterAdmin",
+                Technique::IMPERSONATE
+            ),
+            "{rules}"
+        );
+    }
+    assert!(!has(
+        &graph(&grant(json!([masters]), false)),
+        ALICE,
+        "ClusterAdmin",
+        Technique::IMPERSONATE
+    ));
+}
+
+/// `escalate` restricted by resourceNames to the subject's own Role, with update on it: the
+/// subject adds any rule to that Role, in its binding's namespace.
+#[test]
+fn escalate_own_role_by_name() {
+    let own = |rules: Value| {
+        let role = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": {"name": "self", "namespace": "app"}, "rules": rules});
+        let b = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": {"name": "b", "namespace": "app"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "self"}, "subjects": [{"kind": "User", "name": "alice"}]});
+        vec![role, b, ns("app", None)]
+    };
+    let g = graph(&own(
+        json!([{"verbs": ["escalate", "update"], "apiGroups": ["rbac.authorization.k8s.io"], "resources": ["roles"], "resourceNames": ["self"]}]),
+    ));
+    for target in ["ServiceAccounts:app", "Secrets:app", "Node:*"] {
+        assert!(has(&g, ALICE, target, Technique::ESCALATE_ROLE), "{target}");
+    }
+    assert!(!has(&g, ALICE, "ClusterAdmin", Technique::ESCALATE_ROLE));
+    // escalate on another Role's name, or without update, is nothing.
+    for rules in [
+        json!([{"verbs": ["escalate", "update"], "apiGroups": ["rbac.authorization.k8s.io"], "resources": ["roles"], "resourceNames": ["other"]}]),
+        json!([{"verbs": ["escalate"], "apiGroups": ["rbac.authorization.k8s.io"], "resources": ["roles"], "resourceNames": ["self"]}]),
+    ] {
+        assert!(
+            !has(
+                &graph(&own(rules.clone())),
+                ALICE,
+                "Secrets:app",
+                Technique::ESCALATE_ROLE
+            ),
+            "{rules}"
+        );
+    }
 }

@@ -360,8 +360,14 @@ impl Rbac {
             };
             let subjects = resolve_subjects(b, ns.as_deref());
             // By content only: names and labels are the binding author's to choose.
-            let managed =
-                platform::is_platform_binding(ns.as_deref(), &b.name, &role_ref, &subjects);
+            let managed = platform::is_platform_binding(&platform::BindingFacts {
+                namespace: ns.as_deref(),
+                name: &b.name,
+                role_ref: &role_ref,
+                subjects: &subjects,
+                rules: role.map(|r| roles[r].rules.as_slice()),
+                provider: crate::snapshot::Provider::Generic,
+            });
             bindings.push(BindingDef {
                 managed,
                 node_ref: b.node_ref(),
@@ -585,6 +591,27 @@ impl Rbac {
             }
         }
         out
+    }
+
+    /// Decides again which bindings the platform owns, knowing the cluster's provider (its
+    /// documented defaults count on that provider only; [`Rbac::build`] assumes none).
+    pub fn with_provider(mut self, provider: crate::snapshot::Provider) -> Rbac {
+        for i in 0..self.bindings.len() {
+            let b = &self.bindings[i];
+            if b.assumed_default {
+                continue;
+            }
+            let managed = platform::is_platform_binding(&platform::BindingFacts {
+                namespace: b.namespace.as_deref(),
+                name: &b.name,
+                role_ref: &b.role_ref,
+                subjects: &b.subjects,
+                rules: b.role.map(|r| self.roles[r].rules.as_slice()),
+                provider,
+            });
+            self.bindings[i].managed = managed;
+        }
+        self
     }
 
     /// Roles a binding references that do not exist (dangling bindings).

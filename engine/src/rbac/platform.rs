@@ -13,7 +13,8 @@
 //! Everything else is an ordinary binding and every check sees it; a binding with a reserved
 //! name that is not the platform's by content is itself worth a finding ([`impersonates_platform`]).
 
-use super::Subject;
+use super::{Request, Rule, Subject};
+use crate::snapshot::Provider;
 
 /// Name prefixes Kubernetes, kubeadm and the managed providers use for their bindings.
 pub const RESERVED_PREFIXES: &[&str] = &["system:", "kubeadm:", "eks:", "gke:", "gce:", "aks:"];
@@ -27,20 +28,26 @@ enum S {
     Sa(&'static str),
 }
 
-/// One default binding: namespace (`None` for a ClusterRoleBinding), name, roleRef, subjects.
-struct Default {
+/// One default binding: namespace (`None` for a ClusterRoleBinding), name, roleRef, subjects;
+/// the provider that creates it (`None`: every cluster), and whether its subjects are the
+/// platform's own identities on that provider (so its role may be powerful).
+struct DefaultBinding {
     namespace: Option<&'static str>,
     name: &'static str,
     role_ref: &'static str,
     subjects: &'static [S],
+    provider: Option<Provider>,
+    trusted: bool,
 }
 
-const fn crb(name: &'static str, role: &'static str, subjects: &'static [S]) -> Default {
-    Default {
+const fn crb(name: &'static str, role: &'static str, subjects: &'static [S]) -> DefaultBinding {
+    DefaultBinding {
         namespace: None,
         name,
         role_ref: role,
         subjects,
+        provider: None,
+        trusted: false,
     }
 }
 
@@ -49,25 +56,43 @@ const fn rb(
     name: &'static str,
     role: &'static str,
     subjects: &'static [S],
-) -> Default {
-    Default {
+) -> DefaultBinding {
+    DefaultBinding {
         namespace: Some(namespace),
         name,
         role_ref: role,
         subjects,
+        provider: None,
+        trusted: false,
+    }
+}
+
+impl DefaultBinding {
+    /// Created by this provider only.
+    const fn on(mut self, provider: Provider) -> DefaultBinding {
+        self.provider = Some(provider);
+        self
+    }
+
+    /// Its subjects are the platform's own (an admin credential it issues, its add-on
+    /// manager): the role may be cluster-admin.
+    const fn trusted(mut self) -> DefaultBinding {
+        self.trusted = true;
+        self
     }
 }
 
 const BOOTSTRAP_TOKEN: &str = "system:bootstrappers:kubeadm:default-node-token";
 
 /// The defaults, each with the roleRef and subjects the creator writes.
-const DEFAULTS: &[Default] = &[
+const DEFAULTS: &[DefaultBinding] = &[
     // Kubernetes bootstrap policy (plugin/pkg/auth/authorizer/rbac/bootstrappolicy).
     crb(
         "cluster-admin",
         "ClusterRole:cluster-admin",
         &[S::Group("system:masters")],
-    ),
+    )
+    .trusted(),
     crb(
         "system:basic-user",
         "ClusterRole:system:basic-user",
@@ -195,7 +220,8 @@ const DEFAULTS: &[Default] = &[
         "kubeadm:cluster-admins",
         "ClusterRole:cluster-admin",
         &[S::Group("kubeadm:cluster-admins")],
-    ),
+    )
+    .trusted(),
     crb(
         "kubeadm:node-proxier",
         "ClusterRole:system:node-proxier",
@@ -229,30 +255,38 @@ const DEFAULTS: &[Default] = &[
         "eks:addon-cluster-admin",
         "ClusterRole:cluster-admin",
         &[S::User("eks:addon-manager")],
-    ),
+    )
+    .on(Provider::Eks)
+    .trusted(),
     // AKS: the local accounts' certificates (the admin and the user kubeconfig of a cluster
     // without Entra ID) and Microsoft support's access; their use is graded by the AKS checks.
     crb(
         "aks-cluster-admin-binding",
         "ClusterRole:cluster-admin",
         &[S::User("clusterAdmin"), S::User("clusterUser")],
-    ),
+    )
+    .on(Provider::Aks)
+    .trusted(),
     crb(
         "aks-service-rolebinding",
         "ClusterRole:aks-service",
         &[S::User("aks-support")],
-    ),
+    )
+    .on(Provider::Aks)
+    .trusted(),
     // GKE node bootstrap.
     crb(
         "gce:beta:kubelet-certificate-bootstrap",
         "ClusterRole:gce:beta:kubelet-certificate-bootstrap",
         &[S::User("kubelet")],
-    ),
+    )
+    .on(Provider::Gke),
     crb(
         "gce:beta:kubelet-certificate-rotation",
         "ClusterRole:gce:beta:kubelet-certificate-rotation",
         &[S::Group("system:nodes")],
-    ),
+    )
+    .on(Provider::Gke),
     // metrics-server, shipped by GKE and AKS and installed everywhere else.
     crb(
         "system:metrics-server",
@@ -328,14 +362,87 @@ fn matches(s: &Subject, d: &S) -> bool {
     }
 }
 
-/// Whether (namespace, name, roleRef, subjects) is a platform default: the default's roleRef and
-/// no subject the default does not have (fewer grant less).
-fn is_default(namespace: Option<&str>, name: &str, role_ref: &str, subjects: &[Subject]) -> bool {
-    if let Some(controller) = name.strip_prefix("system:controller:") {
-        if namespace.is_none()
+/// What kspm knows of a binding when it decides whether the platform owns it.
+#[derive(Clone, Copy)]
+pub struct BindingFacts<'a> {
+    /// `None` for a ClusterRoleBinding.
+    pub namespace: Option<&'a str>,
+    /// The binding's name.
+    pub name: &'a str,
+    /// `ClusterRole:edit`, `Role:ns/name`.
+    pub role_ref: &'a str,
+    /// Its subjects.
+    pub subjects: &'a [Subject],
+    /// The referenced role's effective rules (`None` when the role does not exist).
+    pub rules: Option<&'a [Rule]>,
+    /// The cluster's provider.
+    pub provider: Provider,
+}
+
+/// Requests whose grant makes a role powerful: reading Secrets, running pods, changing RBAC,
+/// impersonating, minting tokens, the kubelet API.
+const POWERFUL: &[(&str, &str, &str)] = &[
+    ("get", "", "secrets"),
+    ("list", "", "secrets"),
+    ("watch", "", "secrets"),
+    ("create", "", "pods"),
+    ("create", "apps", "deployments"),
+    ("create", "apps", "daemonsets"),
+    ("create", "batch", "jobs"),
+    ("create", "", "pods/exec"),
+    ("create", "", "serviceaccounts/token"),
+    ("impersonate", "", "users"),
+    ("impersonate", "", "groups"),
+    ("impersonate", "", "serviceaccounts"),
+    ("bind", "rbac.authorization.k8s.io", "clusterroles"),
+    ("escalate", "rbac.authorization.k8s.io", "clusterroles"),
+    ("create", "rbac.authorization.k8s.io", "clusterrolebindings"),
+    ("create", "rbac.authorization.k8s.io", "rolebindings"),
+    ("update", "rbac.authorization.k8s.io", "clusterroles"),
+    ("get", "", "nodes/proxy"),
+    ("create", "", "nodes/proxy"),
+    (
+        "update",
+        "admissionregistration.k8s.io",
+        "mutatingwebhookconfigurations",
+    ),
+    ("update", "", "configmaps"),
+];
+
+/// Whether a role grants nothing powerful (names aside: a rule restricted by resourceNames
+/// matches no nameless request) and no wildcard verb or resource.
+fn mild(rules: &[Rule]) -> bool {
+    rules.iter().all(|r| {
+        !r.verbs.iter().any(|v| v == "*")
+            && !r.resources.iter().any(|x| x == "*")
+            && !POWERFUL.iter().any(|(v, g, res)| {
+                r.allows(&Request::resource(v, g, res, Some("kube-system"), None))
+            })
+    })
+}
+
+/// Subjects that may hold powerful defaults: control-plane components, the controllers'
+/// kube-system ServiceAccounts, and `system:masters` (all-powerful before RBAC anyway).
+fn trusted_holder(s: &Subject) -> bool {
+    is_component_identity(s)
+        || matches!(s, Subject::Group { name } if name == super::SYSTEM_MASTERS)
+        || matches!(s, Subject::ServiceAccount { namespace, name }
+            if namespace == "kube-system" && CONTROLLERS.contains(&name.as_str()))
+}
+
+/// Whether a binding is a platform default: the default's name and roleRef on its provider, no
+/// subject the default does not have (fewer grant less), and — unless the default's subjects
+/// are the platform's own — a role that grants nothing powerful, so that a default's name and
+/// roleRef pointing at a role rewritten with wildcards hides nothing.
+fn is_default(b: &BindingFacts<'_>) -> bool {
+    let role_ok = |trusted: bool| {
+        trusted || b.subjects.iter().all(trusted_holder) || b.rules.is_none_or(mild)
+    };
+    if let Some(controller) = b.name.strip_prefix("system:controller:") {
+        if b.namespace.is_none()
             && CONTROLLERS.contains(&controller)
-            && role_ref == format!("ClusterRole:{name}")
-            && subjects.iter().all(|s| {
+            && b.role_ref == format!("ClusterRole:{}", b.name)
+            && b.subjects.iter().all(|s| {
                 matches!(s, Subject::ServiceAccount { namespace, name }
                     if namespace == "kube-system" && name == controller)
             })
@@ -344,20 +451,32 @@ fn is_default(namespace: Option<&str>, name: &str, role_ref: &str, subjects: &[S
         }
     }
     DEFAULTS.iter().any(|d| {
-        d.namespace == namespace
-            && d.name == name
-            && d.role_ref == role_ref
-            && subjects
+        d.namespace == b.namespace
+            && d.name == b.name
+            && d.role_ref == b.role_ref
+            && d.provider.is_none_or(|p| p == b.provider)
+            && b.subjects
                 .iter()
                 .all(|s| d.subjects.iter().any(|x| matches(s, x)))
+            && role_ok(d.trusted)
     })
 }
+
+/// Users that are not the control plane's although their names look reserved: credentials held
+/// on every node (kube-proxy's in kops and hand-built clusters, k3s/RKE2 agents, the kubelet).
+const NODE_HELD_USERS: &[&str] = &[
+    "system:kube-proxy",
+    "system:kubelet",
+    "system:k3s-controller",
+    "system:rke2-controller",
+    "system:anonymous",
+];
 
 /// Whether a subject is one of the control plane's own components: a user or group in a
 /// reserved name space that no workload, node, bootstrap token, anonymous request or ordinary
 /// credential authenticates as. ServiceAccounts never are (anyone who may create pods in their
-/// namespace acts as them); nor are `system:nodes`, node users, bootstrap tokens, the broad
-/// groups, or `system:masters` (already all-powerful).
+/// namespace acts as them); nor are `system:nodes`, node users and credentials every node holds,
+/// bootstrap tokens, the broad groups, or `system:masters` (already all-powerful).
 pub fn is_component_identity(s: &Subject) -> bool {
     match s {
         Subject::ServiceAccount { .. } => false,
@@ -365,7 +484,7 @@ pub fn is_component_identity(s: &Subject) -> bool {
             (name.starts_with("system:") || name.starts_with("eks:"))
                 && !name.starts_with("system:serviceaccount:")
                 && !name.starts_with("system:node:")
-                && name != "system:anonymous"
+                && !NODE_HELD_USERS.contains(&name.as_str())
         }
         Subject::Group { name } => {
             (name.starts_with("system:") || name.starts_with("eks:"))
@@ -388,37 +507,48 @@ pub fn has_reserved_name(name: &str) -> bool {
 }
 
 /// Whether the platform owns the binding, by content (see the module documentation).
-pub fn is_platform_binding(
-    namespace: Option<&str>,
-    name: &str,
-    role_ref: &str,
-    subjects: &[Subject],
-) -> bool {
-    is_default(namespace, name, role_ref, subjects)
-        || (has_reserved_name(name)
-            && !subjects.is_empty()
-            && subjects.iter().all(is_component_identity))
+pub fn is_platform_binding(b: &BindingFacts<'_>) -> bool {
+    is_default(b)
+        || (has_reserved_name(b.name)
+            && !b.subjects.is_empty()
+            && b.subjects.iter().all(is_component_identity))
 }
 
 /// Whether a binding wears a platform name (a reserved prefix, or the name of a default) without
 /// being the platform's by content: a backdoor hiding among the defaults, or a default someone
 /// changed.
-pub fn impersonates_platform(
-    namespace: Option<&str>,
-    name: &str,
-    role_ref: &str,
-    subjects: &[Subject],
-) -> bool {
+pub fn impersonates_platform(b: &BindingFacts<'_>) -> bool {
     let default_name = DEFAULTS
         .iter()
-        .any(|d| d.namespace == namespace && d.name == name);
-    (default_name || has_reserved_name(name))
-        && !is_platform_binding(namespace, name, role_ref, subjects)
+        .any(|d| d.namespace == b.namespace && d.name == b.name);
+    (default_name || has_reserved_name(b.name)) && !is_platform_binding(b)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn facts<'a>(
+        namespace: Option<&'a str>,
+        name: &'a str,
+        role_ref: &'a str,
+        subjects: &'a [Subject],
+    ) -> BindingFacts<'a> {
+        BindingFacts {
+            namespace,
+            name,
+            role_ref,
+            subjects,
+            rules: None,
+            provider: Provider::Generic,
+        }
+    }
+    fn plat(namespace: Option<&str>, name: &str, role_ref: &str, subjects: &[Subject]) -> bool {
+        is_platform_binding(&facts(namespace, name, role_ref, subjects))
+    }
+    fn imp(namespace: Option<&str>, name: &str, role_ref: &str, subjects: &[Subject]) -> bool {
+        impersonates_platform(&facts(namespace, name, role_ref, subjects))
+    }
 
     fn user(n: &str) -> Subject {
         Subject::User { name: n.into() }
@@ -435,26 +565,26 @@ mod tests {
 
     #[test]
     fn defaults_are_recognised_by_content() {
-        assert!(is_platform_binding(
+        assert!(plat(
             None,
             "cluster-admin",
             "ClusterRole:cluster-admin",
             &[group("system:masters")]
         ));
-        assert!(is_platform_binding(
+        assert!(plat(
             None,
             "system:controller:deployment-controller",
             "ClusterRole:system:controller:deployment-controller",
             &[sa("kube-system", "deployment-controller")]
         ));
-        assert!(is_platform_binding(
+        assert!(plat(
             Some("kube-system"),
             "system::leader-locking-kube-scheduler",
             "Role:kube-system/system::leader-locking-kube-scheduler",
             &[user("system:kube-scheduler")]
         ));
         // Provider bindings for the control plane's own users.
-        assert!(is_platform_binding(
+        assert!(plat(
             None,
             "eks:node-manager",
             "ClusterRole:eks:node-manager",
@@ -462,17 +592,75 @@ mod tests {
         ));
     }
 
+    /// A default's name and roleRef with the role rewritten: not the platform's when the
+    /// subjects are ones an attacker can hold; provider defaults only on their provider.
+    #[test]
+    fn content_includes_the_role_and_the_provider() {
+        let nodes = [group("system:nodes")];
+        let wildcard = vec![Rule {
+            verbs: vec!["*".into()],
+            api_groups: vec!["*".into()],
+            resources: vec!["*".into()],
+            ..Default::default()
+        }];
+        let csr = vec![Rule {
+            verbs: vec!["create".into()],
+            api_groups: vec!["certificates.k8s.io".into()],
+            resources: vec!["certificatesigningrequests/selfnodeclient".into()],
+            ..Default::default()
+        }];
+        let on = |provider, rules: &'static [Rule]| BindingFacts {
+            namespace: None,
+            name: "gce:beta:kubelet-certificate-rotation",
+            role_ref: "ClusterRole:gce:beta:kubelet-certificate-rotation",
+            subjects: &nodes,
+            rules: Some(rules),
+            provider,
+        };
+        let csr: &'static [Rule] = Box::leak(csr.into_boxed_slice());
+        let wildcard: &'static [Rule] = Box::leak(wildcard.into_boxed_slice());
+        assert!(is_platform_binding(&on(Provider::Gke, csr)));
+        assert!(!is_platform_binding(&on(Provider::Gke, wildcard)));
+        assert!(impersonates_platform(&on(Provider::Gke, wildcard)));
+        assert!(!is_platform_binding(&on(Provider::Eks, csr)));
+        // AKS's local-account binding is AKS's only.
+        let users = [user("clusterAdmin")];
+        let aks = |provider| BindingFacts {
+            namespace: None,
+            name: "aks-cluster-admin-binding",
+            role_ref: "ClusterRole:cluster-admin",
+            subjects: &users,
+            rules: Some(wildcard),
+            provider,
+        };
+        assert!(is_platform_binding(&aks(Provider::Aks)));
+        assert!(!is_platform_binding(&aks(Provider::Eks)));
+        // Credentials every node holds are not the control plane's.
+        assert!(!plat(
+            None,
+            "system:x",
+            "ClusterRole:cluster-admin",
+            &[user("system:kube-proxy")]
+        ));
+        assert!(plat(
+            None,
+            "system:x",
+            "ClusterRole:cluster-admin",
+            &[user("system:kube-scheduler")]
+        ));
+    }
+
     #[test]
     fn a_reserved_name_or_a_default_name_hides_nothing() {
         // A backdoor with a system: name, for a ServiceAccount.
         let backdoor = [sa("attacker", "sa")];
-        assert!(!is_platform_binding(
+        assert!(!plat(
             None,
             "system:backdoor",
             "ClusterRole:cluster-admin",
             &backdoor
         ));
-        assert!(impersonates_platform(
+        assert!(imp(
             None,
             "system:backdoor",
             "ClusterRole:cluster-admin",
@@ -480,33 +668,33 @@ mod tests {
         ));
         // The default's name, one subject more.
         let widened = [group("system:masters"), sa("default", "default")];
-        assert!(!is_platform_binding(
+        assert!(!plat(
             None,
             "cluster-admin",
             "ClusterRole:cluster-admin",
             &widened
         ));
-        assert!(impersonates_platform(
+        assert!(imp(
             None,
             "cluster-admin",
             "ClusterRole:cluster-admin",
             &widened
         ));
         // The default's name, another role.
-        assert!(!is_platform_binding(
+        assert!(!plat(
             None,
             "system:discovery",
             "ClusterRole:cluster-admin",
             &[group("system:authenticated")]
         ));
         // A controller's name for a controller that does not exist, or another namespace's SA.
-        assert!(!is_platform_binding(
+        assert!(!plat(
             None,
             "system:controller:backdoor",
             "ClusterRole:system:controller:backdoor",
             &[sa("kube-system", "backdoor")]
         ));
-        assert!(!is_platform_binding(
+        assert!(!plat(
             None,
             "system:controller:job-controller",
             "ClusterRole:system:controller:job-controller",
@@ -526,7 +714,7 @@ mod tests {
             user("alice"),
         ] {
             assert!(
-                !is_platform_binding(
+                !plat(
                     None,
                     "eks:evil",
                     "ClusterRole:cluster-admin",
@@ -536,7 +724,7 @@ mod tests {
             );
         }
         // An ordinary name is neither.
-        assert!(!impersonates_platform(
+        assert!(!imp(
             None,
             "ci-admin",
             "ClusterRole:cluster-admin",
