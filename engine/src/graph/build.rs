@@ -818,17 +818,39 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
                 ),
             ));
         }
-        // Host path mounts of this container.
-        let uid = sc
-            .and_then(|s| s.get("runAsUser"))
-            .and_then(Value::as_i64)
-            .or(pod_run_as_user);
-        let non_root = sc
-            .and_then(|s| s.get("runAsNonRoot"))
-            .and_then(Value::as_bool)
-            .or(pod_non_root)
-            == Some(true);
-        let root = uid == Some(0) || (uid.is_none() && !non_root);
+        // Host path mounts of this container. Who it runs as decides which host files it can
+        // use: the runtime sockets (0660 root), the kubelet's pod directories (0750 root) and
+        // root-only files are out of reach of a definitely non-root process without
+        // DAC_OVERRIDE/DAC_READ_SEARCH or root's group. One fact for checks and graph:
+        // `PodTemplate::runs_as_non_root`.
+        let _ = (pod_run_as_user, pod_non_root);
+        let uid = t.run_as_user(c);
+        let non_root = t.runs_as_non_root(c);
+        let root = !non_root;
+        let gid = c
+            .container
+            .pointer("/securityContext/runAsGroup")
+            .or_else(|| t.spec.pointer("/securityContext/runAsGroup"))
+            .and_then(Value::as_i64);
+        let supplemental = t
+            .spec
+            .pointer("/securityContext/supplementalGroups")
+            .and_then(Value::as_array)
+            .is_some_and(|a| !a.is_empty())
+            || t.spec.pointer("/securityContext/fsGroup").is_some();
+        // Definitely unable to open root-only host files.
+        let blocked = non_root
+            && !has_cap("DAC_OVERRIDE")
+            && !has_cap("DAC_READ_SEARCH")
+            && gid != Some(0)
+            && !supplemental;
+        let as_who = if uid == Some(0) {
+            ", container runs as UID 0".to_string()
+        } else if uid.is_none() && root {
+            ", container runs as the image's user (root unless the image sets another)".to_string()
+        } else {
+            String::new()
+        };
         let mut traverse_tokens = None;
         for m in c.volume_mounts() {
             let Some(vname) = m.get("name").and_then(Value::as_str) else {
@@ -842,19 +864,25 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
                 "volume `{vname}` mounts host path {host}{}",
                 if read_only { " read-only" } else { "" }
             );
+            if blocked {
+                // Nothing below is reachable for this user (writes included: host directories
+                // are root's).
+                continue;
+            }
             if let Some(sock) = crate::host_path::runtime_socket(host) {
                 escapes.push((
                     T::EXPLOIT_RUNTIME_SOCKET,
-                    format!("{ev} (runtime socket {sock})"),
+                    format!("{ev} (runtime socket {sock}){as_who}"),
                 ));
             }
-            if root && ["/", "/proc", "/proc/sys", "/proc/sys/kernel"].contains(&host.as_str()) {
-                escapes.push((
-                    T::CE_UMH_CORE_PATTERN,
-                    format!("{ev}, container runs as UID 0"),
-                ));
+            // Writing core_pattern needs a writable mount and root.
+            if root
+                && !read_only
+                && ["/", "/proc", "/proc/sys", "/proc/sys/kernel"].contains(&host.as_str())
+            {
+                escapes.push((T::CE_UMH_CORE_PATTERN, format!("{ev}{as_who}")));
             }
-            if ["/", "/var", "/var/log"].contains(&host.as_str()) {
+            if !read_only && ["/", "/var", "/var/log"].contains(&host.as_str()) {
                 let who = Identity::service_account(ns, sa_name);
                 let bindings = self.rbac.bindings_for(&who);
                 if let Some(g) = self.rbac.grant_among(
@@ -871,7 +899,7 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
                 }
             }
             if !read_only && !safe_writable(host) {
-                escapes.push((T::EXPLOIT_HOST_WRITE, format!("{ev}, writable")));
+                escapes.push((T::EXPLOIT_HOST_WRITE, format!("{ev}, writable{as_who}")));
             }
             if read_only
                 && [
@@ -886,12 +914,12 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
                 .iter()
                 .any(|p| host == p || (*p != "/" && host.starts_with(&format!("{p}/"))))
             {
-                escapes.push((T::EXPLOIT_HOST_READ, ev.clone()));
+                escapes.push((T::EXPLOIT_HOST_READ, format!("{ev}{as_who}")));
             }
             if ["/", "/var", "/var/lib", "/var/lib/kubelet"].contains(&host.as_str())
                 || host.starts_with("/var/lib/kubelet/pods")
             {
-                traverse_tokens = Some(ev.clone());
+                traverse_tokens = Some(format!("{ev}{as_who}"));
             }
         }
         if escapes.is_empty() && traverse_tokens.is_none() {

@@ -614,10 +614,14 @@ fn host_path_escapes() {
     let to_node =
         |objs: &[Value], t: Technique| has(&graph(objs), "Container:app/h/c", "Node:*", t);
     assert!(
-        to_node(&[host("/proc", true)], Technique::CE_UMH_CORE_PATTERN),
+        to_node(&[host("/proc", false)], Technique::CE_UMH_CORE_PATTERN),
         "root by default"
     );
-    let mut non_root = host("/proc", true);
+    assert!(
+        !to_node(&[host("/proc", true)], Technique::CE_UMH_CORE_PATTERN),
+        "core_pattern is written: a read-only mount cannot"
+    );
+    let mut non_root = host("/proc", false);
     non_root["spec"]["securityContext"] = json!({"runAsNonRoot": true});
     assert!(!to_node(&[non_root], Technique::CE_UMH_CORE_PATTERN));
     assert!(to_node(
@@ -651,14 +655,18 @@ fn host_path_escapes() {
         &[host("/run/app", true)],
         Technique::EXPLOIT_RUNTIME_SOCKET
     ));
-    // /var/log plus pods/log read.
+    // /var/log, writable (the symlink is written there), plus pods/log read.
     let logs = grant_sa(rule(&["get"], &[""], &["pods/log"]));
     assert!(to_node(
+        &with(logs.clone(), &[host("/var/log", false)]),
+        Technique::CE_VAR_LOG_SYMLINK
+    ));
+    assert!(!to_node(
         &with(logs, &[host("/var/log", true)]),
         Technique::CE_VAR_LOG_SYMLINK
     ));
     assert!(!to_node(
-        &[host("/var/log", true)],
+        &[host("/var/log", false)],
         Technique::CE_VAR_LOG_SYMLINK
     ));
 }
@@ -1480,5 +1488,62 @@ fn escalate_own_role_by_name() {
             ),
             "{rules}"
         );
+    }
+}
+
+/// node-exporter as kube-prometheus ships it: UID 65534, runAsNonRoot, drop ALL, host `/`
+/// read-only. It cannot open the runtime socket, root-only files or the kubelet's pod
+/// directories; the same mounts as root (or as the image's user) can.
+#[test]
+fn host_mounts_follow_who_the_container_runs_as() {
+    let exporter = |sc: Value, pod_sc: Value| {
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "h", "namespace": "app"},
+            "spec": {"nodeName": "n1", "securityContext": pod_sc,
+                "containers": [{"name": "c", "image": "x:1", "securityContext": sc,
+                    "volumeMounts": [{"name": "root", "mountPath": "/host/root", "readOnly": true},
+                                     {"name": "sock", "mountPath": "/run/containerd"}]}],
+                "volumes": [{"name": "root", "hostPath": {"path": "/"}},
+                            {"name": "sock", "hostPath": {"path": "/run/containerd"}}]}})
+    };
+    let node = json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1"}});
+    let victim = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "v", "namespace": "app"},
+        "spec": {"nodeName": "n1", "serviceAccountName": "powerful", "containers": [{"name": "c", "image": "x:1"}]}});
+    let escapes = |g: &AttackGraph| {
+        [
+            Technique::EXPLOIT_RUNTIME_SOCKET,
+            Technique::EXPLOIT_HOST_READ,
+            Technique::EXPLOIT_HOST_WRITE,
+        ]
+        .iter()
+        .filter(|t| has(g, "Container:app/h/c", "Node:n1", **t))
+        .count()
+            + usize::from(has(
+                g,
+                "Container:app/h/c",
+                "ServiceAccount:app/powerful",
+                Technique::HOST_TRAVERSE_TOKENS,
+            ))
+    };
+    let stock = exporter(
+        json!({"capabilities": {"drop": ["ALL"]}, "readOnlyRootFilesystem": true}),
+        json!({"runAsUser": 65534, "runAsNonRoot": true}),
+    );
+    assert_eq!(escapes(&graph(&[stock, node.clone(), victim.clone()])), 0);
+    // The same mounts as root, as the image's user, or with DAC_READ_SEARCH or root's group.
+    for (sc, pod_sc) in [
+        (json!({}), json!({"runAsUser": 0})),
+        (json!({}), json!({})),
+        (
+            json!({"capabilities": {"add": ["DAC_READ_SEARCH"]}}),
+            json!({"runAsUser": 65534}),
+        ),
+        (json!({}), json!({"runAsUser": 65534, "runAsGroup": 0})),
+    ] {
+        let g = graph(&[
+            exporter(sc.clone(), pod_sc.clone()),
+            node.clone(),
+            victim.clone(),
+        ]);
+        assert!(escapes(&g) >= 2, "{sc} {pod_sc}");
     }
 }
