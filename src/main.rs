@@ -639,9 +639,18 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
             report.errors.len()
         );
     }
+    // An object that could not be assessed fails a gate too: nobody graded it.
+    let unassessed = report
+        .errors
+        .iter()
+        .filter(|e| e.message.contains(kspm_engine::validate::NOT_ASSESSABLE))
+        .count();
+    if unassessed > 0 && args.fail_on.is_some() {
+        eprintln!("kspm: {unassessed} object(s) could not be assessed; --fail-on fails on them");
+    }
     let failed = args
         .fail_on
-        .is_some_and(|t| report.has_finding_at_or_above(t));
+        .is_some_and(|t| report.has_finding_at_or_above(t) || unassessed > 0);
     Ok(if failed {
         ExitCode::from(1)
     } else {

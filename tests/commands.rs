@@ -992,6 +992,32 @@ fn malformed_and_duplicate_objects_are_reported_not_graded() {
     let v: Value = serde_json::from_slice(&out.stdout).expect("json");
     let errors = v["errors"].to_string();
     assert!(errors.contains("spec.containers is not a list"), "{errors}");
+    // A gate fails on an object nobody could grade, whatever the findings' severities.
+    let only_bad = tempfile::tempdir().expect("tmp");
+    std::fs::copy(&f, only_bad.path().join("bad.yaml")).expect("copy");
+    std::fs::write(
+        only_bad.path().join("ns.yaml"),
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: a, labels: {pod-security.kubernetes.io/enforce: restricted}}\n",
+    )
+    .expect("write");
+    let gate = kspm(&[
+        "scan",
+        only_bad.path().to_str().expect("utf8"),
+        "--fail-on",
+        "critical",
+    ]);
+    assert_eq!(
+        gate.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&gate.stderr)
+    );
+    assert_eq!(
+        kspm(&["scan", only_bad.path().to_str().expect("utf8")])
+            .status
+            .code(),
+        Some(0)
+    );
     assert!(
         errors.contains("duplicate Deployment:a/d")
             && errors.contains("a.yaml")

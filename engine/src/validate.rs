@@ -7,6 +7,11 @@ use crate::object::Object;
 use crate::parse::LoadError;
 use serde_json::Value;
 
+/// What the error of an object that could not be assessed says after the object's reference:
+/// `scan --fail-on` fails on such errors as it does on findings (an object nobody could grade
+/// must not pass a gate).
+pub const NOT_ASSESSABLE: &str = " is not assessable: ";
+
 /// The JSON type a field must have.
 #[derive(Clone, Copy)]
 enum Ty {
@@ -219,7 +224,7 @@ pub fn drop_malformed(objects: &mut Vec<Object>) -> Vec<LoadError> {
             line: o.source.line,
             column: None,
             message: format!(
-                "{} is not assessable: {} (the API server would reject it)",
+                "{}{NOT_ASSESSABLE}{} (the API server would reject it)",
                 o.node_ref(),
                 problems.join("; ")
             ),

@@ -1705,6 +1705,85 @@ fn one_finding_per_subject_and_capability() {
     assert_eq!(hits("KSPM-R-003", &two, Provider::Generic, &opts).len(), 2);
 }
 
+/// The Dashboard's stock bindings (its own Secrets and settings by name, read-only metrics) are
+/// what it needs; a binding that gives it more is R-023.
+#[test]
+fn dashboard_stock_bindings_are_not_findings() {
+    let opts = ScanOptions::default();
+    let sa =
+        json!([{"kind": "ServiceAccount", "name": "kubernetes-dashboard", "namespace": "shop"}]);
+    let stock_role = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": {"name": "r", "namespace": "shop"}, "rules": [
+        {"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["kubernetes-dashboard-key-holder", "kubernetes-dashboard-certs", "kubernetes-dashboard-csrf"], "verbs": ["get", "update", "delete"]},
+        {"apiGroups": [""], "resources": ["configmaps"], "resourceNames": ["kubernetes-dashboard-settings"], "verbs": ["get", "update"]},
+        {"apiGroups": [""], "resources": ["services/proxy"], "resourceNames": ["heapster", "dashboard-metrics-scraper"], "verbs": ["get"]}]});
+    let metrics = named(
+        role(
+            "ClusterRole",
+            json!([{"apiGroups": ["metrics.k8s.io"], "resources": ["pods", "nodes"], "verbs": ["get", "list", "watch"]}]),
+        ),
+        "metrics",
+    );
+    let stock = vec![
+        stock_role,
+        binding("RoleBinding", "Role", "r", sa.clone()),
+        metrics,
+        named(
+            binding("ClusterRoleBinding", "ClusterRole", "metrics", sa.clone()),
+            "m",
+        ),
+    ];
+    assert!(hits("KSPM-R-023", &stock, Provider::Generic, &opts).is_empty());
+    let more = vec![
+        role("ClusterRole", rule(&["list"], &[""], &["secrets"])),
+        binding("ClusterRoleBinding", "ClusterRole", "r", sa),
+    ];
+    assert_eq!(hits("KSPM-R-023", &more, Provider::Generic, &opts).len(), 1);
+}
+
+/// Credentials passed as command-line flags are as exposed as literal env values; the value is
+/// never quoted.
+#[test]
+fn credentials_in_args_are_found_and_redacted() {
+    let opts = ScanOptions::default();
+    for args in [
+        json!(["--password=hunter2"]),
+        json!(["--db-token", "abc123"]),
+        json!(["-api-key=xyz"]),
+        json!(["run", "ghp_0123456789abcdefghijklmnop"]),
+    ] {
+        let found = hits(
+            "KSPM-S-005",
+            &[ctr(json!({"args": args.clone()}))],
+            Provider::Generic,
+            &opts,
+        );
+        assert_eq!(found.len(), 1, "{args}: {found:?}");
+        assert!(
+            !found[0].contains("hunter2") && !found[0].contains("abc123"),
+            "{found:?}"
+        );
+    }
+    for args in [
+        json!(["--password-file=/run/secrets/p"]),
+        json!(["--token", "$(TOKEN)"]),
+        json!(["--log-level=debug", "--verbose"]),
+        json!(["--enable-token", "--port", "8080"]),
+        json!(["--validating-webhook-key=/usr/local/certificates/key"]),
+        json!(["--secret-field-selector=type!=kubernetes.io/dockercfg"]),
+    ] {
+        assert!(
+            hits(
+                "KSPM-S-005",
+                &[ctr(json!({"args": args.clone()}))],
+                Provider::Generic,
+                &opts
+            )
+            .is_empty(),
+            "{args}"
+        );
+    }
+}
+
 fn hits(id: &str, objects: &[Value], provider: Provider, options: &ScanOptions) -> Vec<String> {
     let out = parse_text(&docs(objects), "case.yaml", Syntax::Yaml);
     assert!(out.errors.is_empty(), "{id}: {:?}", out.errors);

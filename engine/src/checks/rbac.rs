@@ -812,11 +812,31 @@ fn subject_binding_hits<'a>(
 }
 
 fn dashboard_bindings<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+    // The Dashboard's stock bindings grant its own Secrets and ConfigMap by name and read-only
+    // metrics: that is what it needs, not a finding. Anything beyond is.
+    let stock = |rules: &[crate::rbac::Rule]| {
+        rules.iter().all(|r| {
+            !r.resource_names.is_empty()
+                || (r.api_groups.iter().all(|g| g == "metrics.k8s.io")
+                    && r.verbs
+                        .iter()
+                        .all(|v| ["get", "list", "watch"].contains(&v.as_str())))
+        })
+    };
     subject_binding_hits(
         ctx,
         |s| matches!(s, Subject::ServiceAccount { name, .. } if name.contains("kubernetes-dashboard")),
         "the Kubernetes Dashboard's ServiceAccount (whoever reaches the Dashboard acts with it)",
     )
+    .into_iter()
+    .filter(|h| {
+        let reference = h.object.node_ref();
+        !ctx.rbac
+            .bindings_named([reference.as_str()])
+            .iter()
+            .all(|b| b.role.is_some_and(|r| stock(&ctx.rbac.roles[r].rules)))
+    })
+    .collect()
 }
 
 fn subject_name(s: &Subject) -> &str {

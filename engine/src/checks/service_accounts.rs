@@ -199,6 +199,8 @@ pub(crate) fn credential_name(name: &str) -> bool {
         "_ENABLED",
         "_TYPE",
         "_KEY_ID",
+        "_SELECTOR",
+        "_NAMESPACE",
     ];
     if NOT_A_VALUE.iter().any(|s| n.ends_with(s)) {
         return false;
@@ -301,6 +303,57 @@ fn literal_credentials_in_env<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
                             REDACTED,
                         )],
                     });
+                }
+            }
+            // `--password=…`, `--token …` in the command line: as visible as env, and in every
+            // process listing on the node besides.
+            for field in ["command", "args"] {
+                let Some(items) = c.container.get(field).and_then(Value::as_array) else {
+                    continue;
+                };
+                let words: Vec<&str> = items.iter().map(|v| v.as_str().unwrap_or("")).collect();
+                for (i, w) in words.iter().enumerate() {
+                    let Some(flag) = w.strip_prefix("--").or_else(|| w.strip_prefix('-')) else {
+                        if credential_value(w) {
+                            hits.push(Hit {
+                                object: t.owner,
+                                message: format!(
+                                    "container `{}` passes a credential in {field}[{i}]",
+                                    c.name
+                                ),
+                                evidence: vec![Evidence::new(
+                                    t.container_path(&c, &format!("{field}[{i}]")),
+                                    REDACTED,
+                                )],
+                            });
+                        }
+                        continue;
+                    };
+                    let (name, value) = match flag.split_once('=') {
+                        Some((n, v)) => (n, Some(v)),
+                        None => (
+                            flag,
+                            words.get(i + 1).copied().filter(|v| !v.starts_with('-')),
+                        ),
+                    };
+                    let Some(value) = value else { continue };
+                    // A path names where the credential is kept (`--tls-key=/certs/key`).
+                    let path = value.starts_with('/') || value.starts_with("./");
+                    if (credential_name(name) && literal_secret_value(value) && !path)
+                        || credential_value(value)
+                    {
+                        hits.push(Hit {
+                            object: t.owner,
+                            message: format!(
+                                "container `{}` passes --{name} a literal credential value in {field}",
+                                c.name
+                            ),
+                            evidence: vec![Evidence::new(
+                                t.container_path(&c, &format!("{field}[{i}]")),
+                                format!("--{name}={REDACTED}"),
+                            )],
+                        });
+                    }
                 }
             }
         }

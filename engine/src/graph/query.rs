@@ -368,11 +368,8 @@ impl<'g> Query<'g> {
                 .iter()
                 .map(|s| format!("{}>{}", s.technique, s.to))
                 .collect();
-            p.id = format!(
-                "{}-{}",
-                p.id,
-                &path_id(&cluster, &p.source, &route.join("|"))[3..9]
-            );
+            // Its own identifier of the report's form, from the route it takes.
+            p.id = path_id(&cluster, &p.source, &route.join("|"));
         }
         Some(p)
     }
