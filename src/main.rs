@@ -962,9 +962,11 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
     if let Some(l) = args.web_listen {
         config.service.web_listen = Some(l);
     }
-    // The overrides are held to the same rules as the file (loopback-only plaintext).
+    // The overrides are held to the same rules as the file (loopback-only plaintext), and the
+    // TLS files are read now, before anything starts.
     config
         .validate()
+        .and_then(|()| service::config::check_tls_files(&config.service))
         .map_err(|e| anyhow::anyhow!("{}: {e}", args.config.display()))?;
     let runtime = kspm_api::pipeline::runtime().map_err(anyhow::Error::msg)?;
     runtime.block_on(async {

@@ -206,6 +206,47 @@ impl Target {
     }
 }
 
+/// Reads the TLS files the configuration names and checks that each holds what it must — the
+/// certificate chain at least one PEM certificate, the key one PEM private key, the client CA at
+/// least one certificate — so a bad file is an error at start-up that names it, not a
+/// "transport error" on the first connection.
+pub fn check_tls_files(svc: &ServiceConfig) -> Result<(), String> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let read = |p: &Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
+    let certs = |field: &str, p: &Path| -> Result<(), String> {
+        let bytes = read(p)?;
+        let parsed: Result<Vec<_>, _> = CertificateDer::pem_slice_iter(&bytes).collect();
+        match parsed {
+            Ok(c) if !c.is_empty() => Ok(()),
+            Ok(_) => Err(format!(
+                "service.{field} {}: no PEM certificate in it",
+                p.display()
+            )),
+            Err(e) => Err(format!(
+                "service.{field} {}: not a PEM certificate ({e})",
+                p.display()
+            )),
+        }
+    };
+    if let Some(cert) = &svc.tls_cert {
+        certs("tls_cert", cert)?;
+    }
+    if let Some(key) = &svc.tls_key {
+        let bytes = read(key)?;
+        PrivateKeyDer::from_pem_slice(&bytes).map_err(|e| {
+            format!(
+                "service.tls_key {}: no PEM private key in it ({e})",
+                key.display()
+            )
+        })?;
+    }
+    if let Some(ca) = &svc.client_ca {
+        certs("client_ca", ca)?;
+    }
+    Ok(())
+}
+
 /// Whether a listen address (`host:port`, `[v6]:port`) binds only the loopback interface.
 fn is_loopback(addr: &str) -> bool {
     let host = addr.rsplit_once(':').map_or(addr, |(h, _)| h);
@@ -395,6 +436,30 @@ mod tests {
         assert!(Config::parse("[service]\nlisten = \"[::1]:50051\"\n").is_ok());
         let e = Config::parse("[[tenant]]\nname = \"a\"\n[[tenant.target]]\nname = \"x\"\npaths = [\"d\"]\ncontext = \"c\"\n").expect_err("must be refused");
         assert!(e.contains("either paths or"), "{e}");
+    }
+
+    #[test]
+    fn tls_files_are_checked_at_start_and_named() {
+        let dir = std::env::temp_dir().join(format!("kspm-tls-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let junk = dir.join("junk.pem");
+        std::fs::write(&junk, "not a certificate").expect("write");
+        let svc = ServiceConfig {
+            tls_cert: Some(junk.clone()),
+            tls_key: Some(junk.clone()),
+            ..Default::default()
+        };
+        let e = check_tls_files(&svc).expect_err("junk is refused");
+        assert!(e.contains("tls_cert") && e.contains("junk.pem"), "{e}");
+        let missing = ServiceConfig {
+            tls_cert: Some(dir.join("absent.pem")),
+            tls_key: Some(junk),
+            ..Default::default()
+        };
+        let e = check_tls_files(&missing).expect_err("a missing file is refused");
+        assert!(e.contains("absent.pem"), "{e}");
+        assert!(check_tls_files(&ServiceConfig::default()).is_ok());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
