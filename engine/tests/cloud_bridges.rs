@@ -1569,3 +1569,53 @@ fn chained_pod_identity_and_gsa_token_creators_are_checked() {
         "a KSA that is project owner"
     );
 }
+
+/// GKE node OAuth scopes limit the node's token: with the legacy read-only defaults the node
+/// service account's project roles are out of reach (no edge); with cloud-platform they are not.
+#[test]
+fn gke_node_scopes_limit_the_node_token() {
+    let node = json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "gke-n1", "labels": {"cloud.google.com/gke-nodepool": "pool-1"}}});
+    let nodes_sa = "GcpServiceAccount:nodes@p1.iam.gserviceaccount.com";
+    let legacy = json!([
+        "https://www.googleapis.com/auth/devstorage.read_only",
+        "https://www.googleapis.com/auth/logging.write",
+        "https://www.googleapis.com/auth/monitoring",
+        "https://www.googleapis.com/auth/servicecontrol",
+        "https://www.googleapis.com/auth/service.management.readonly",
+        "https://www.googleapis.com/auth/trace.append"
+    ]);
+    for (scopes, reachable) in [
+        (legacy, false),
+        (
+            json!(["https://www.googleapis.com/auth/cloud-platform"]),
+            true,
+        ),
+        (json!(["https://www.googleapis.com/auth/compute"]), true),
+    ] {
+        let mut c = gke("staging", None, "GCE_METADATA", json!({}));
+        c["spec"]["nodePools"][0]["config"]["oauthScopes"] = scopes.clone();
+        let mut objects = web_app(None);
+        objects.extend([c, node.clone()]);
+        let (g, _) = graph(&fleet(vec![gke_cluster("staging", objects)], vec![]));
+        assert_eq!(
+            has(
+                &g,
+                "staging|Node:gke-n1",
+                nodes_sa,
+                Technique::NODE_CLOUD_IDENTITY
+            ),
+            reachable,
+            "{scopes}"
+        );
+        assert_eq!(
+            has(
+                &g,
+                "staging|Deployment:shop/web",
+                nodes_sa,
+                Technique::POD_IMDS_PIVOT
+            ),
+            reachable,
+            "{scopes}"
+        );
+    }
+}

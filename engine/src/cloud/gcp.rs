@@ -143,6 +143,23 @@ pub struct NodePool {
 }
 
 impl NodePool {
+    /// Whether the node's token can act with its service account's roles beyond reading: the
+    /// metadata server only mints tokens for the pool's OAuth scopes, and the legacy defaults
+    /// (`devstorage.read_only`, `logging.write`, `monitoring`, `servicecontrol`,
+    /// `service.management.readonly`, `trace.append`) allow neither IAM and Compute changes nor
+    /// the Kubernetes API. `cloud-platform`, `compute`, `iam` or `userinfo.email` do; so do
+    /// unlisted scopes (an export that omits them is not proof of a limit).
+    pub fn token_can_escalate(&self) -> bool {
+        self.scopes.is_empty()
+            || self.scopes.iter().any(|s| {
+                let short = s.rsplit('/').next().unwrap_or(s);
+                matches!(
+                    short,
+                    "cloud-platform" | "compute" | "iam" | "userinfo.email"
+                )
+            })
+    }
+
     /// Whether pods on the pool get the node's service account from the metadata server.
     pub fn exposes_node_identity(&self, workload_identity: bool) -> bool {
         match self.metadata_mode.as_str() {

@@ -114,6 +114,10 @@ pub(super) fn node_service_accounts(
     let lookup: HashMap<&str, usize> = pool_of.iter().copied().collect();
     for (node_name, i) in &pool_of {
         let pool = &f.node_pools[*i];
+        // A scope-limited token cannot use the service account's roles: no edge to it.
+        if !pool.token_can_escalate() {
+            continue;
+        }
         let node = g.node(Some(cluster), &format!("Node:{node_name}"), NodeKind::Node);
         let sa = g.node(None, &gsa(&pool.service_account), NodeKind::CloudPrincipal);
         g.edge(
@@ -134,6 +138,9 @@ pub(super) fn node_service_accounts(
         let (pools, placed) = workload_pools(&t, placement, &lookup, &names, LABEL);
         for i in pools {
             let p = &f.node_pools[i];
+            if !p.token_can_escalate() {
+                continue;
+            }
             // hostNetwork pods bypass the GKE metadata server.
             let why = if p.exposes_node_identity(wi) {
                 format!("node pool {} serves the node's service account to pods (workloadMetadataConfig {:?})", p.name, p.metadata_mode)
