@@ -1899,3 +1899,76 @@ async fn a_target_removed_from_the_configuration_leaves_the_latest_views() {
     assert!(!old.is_empty());
     second.stop().await;
 }
+
+/// A codec that sends raw bytes: a request body that is not the RPC's message.
+#[derive(Clone, Default)]
+struct RawCodec;
+
+impl tonic::codec::Codec for RawCodec {
+    type Encode = Vec<u8>;
+    type Decode = Vec<u8>;
+    type Encoder = RawCodec;
+    type Decoder = RawCodec;
+    fn encoder(&mut self) -> RawCodec {
+        RawCodec
+    }
+    fn decoder(&mut self) -> RawCodec {
+        RawCodec
+    }
+}
+
+impl tonic::codec::Encoder for RawCodec {
+    type Item = Vec<u8>;
+    type Error = tonic::Status;
+    fn encode(
+        &mut self,
+        item: Vec<u8>,
+        dst: &mut tonic::codec::EncodeBuf<'_>,
+    ) -> Result<(), tonic::Status> {
+        use bytes::BufMut;
+        dst.put_slice(&item);
+        Ok(())
+    }
+}
+
+impl tonic::codec::Decoder for RawCodec {
+    type Item = Vec<u8>;
+    type Error = tonic::Status;
+    fn decode(
+        &mut self,
+        src: &mut tonic::codec::DecodeBuf<'_>,
+    ) -> Result<Option<Vec<u8>>, tonic::Status> {
+        use bytes::Buf;
+        let v = src.chunk().to_vec();
+        src.advance(v.len());
+        Ok(Some(v))
+    }
+}
+
+/// An undecodable request is the client's error: INVALID_ARGUMENT, counted as one.
+#[tokio::test]
+async fn undecodable_requests_are_invalid_arguments() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = format!("sqlite://{}", dir.path().join("k.db").display());
+    let server = start(config(&db, "r1", &[], &[])).await;
+    let channel = tonic::transport::Endpoint::from_shared(server.addr.clone())
+        .expect("endpoint")
+        .connect()
+        .await
+        .expect("connect");
+    let mut grpc = tonic::client::Grpc::new(channel);
+    grpc.ready().await.expect("ready");
+    let path = http::uri::PathAndQuery::from_static("/kspm.v1.PostureService/ListFindings");
+    // Field 1 (cluster, a string) with a length that runs past the end.
+    let r = grpc
+        .unary(req(TOKEN_A, vec![0x0a, 0xff, 0x01]), path, RawCodec)
+        .await;
+    assert_eq!(code(r), Code::InvalidArgument);
+    let metrics = server.shared.metrics.render();
+    assert!(
+        metrics.contains("kspm_api_errors_total{code=\"invalid_argument\"} 1"),
+        "{metrics}"
+    );
+    assert!(!metrics.contains("code=\"internal\""), "{metrics}");
+    server.stop().await;
+}

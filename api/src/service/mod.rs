@@ -202,13 +202,26 @@ async fn serve_grpc(
     // Every error answer, whichever RPC and whatever produced it, is counted by its code.
     let metrics = shared.metrics.clone();
     let count_errors =
-        tower::util::MapResponseLayer::new(move |resp: http::Response<tonic::body::Body>| {
-            let code = resp
+        tower::util::MapResponseLayer::new(move |mut resp: http::Response<tonic::body::Body>| {
+            let mut code = resp
                 .headers()
                 .get("grpc-status")
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.parse::<i32>().ok())
                 .unwrap_or(0);
+            // A request body that is not the RPC's message is the client's mistake: tonic
+            // answers INTERNAL ("failed to decode Protobuf message"); the API says
+            // INVALID_ARGUMENT, and counts it as one.
+            let undecodable = resp
+                .headers()
+                .get("grpc-message")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|m| m.contains("decode"));
+            if code == tonic::Code::Internal as i32 && undecodable {
+                code = tonic::Code::InvalidArgument as i32;
+                resp.headers_mut()
+                    .insert("grpc-status", http::HeaderValue::from_static("3"));
+            }
             if code != 0 {
                 metrics.api_error(&metrics::code_name(tonic::Code::from_i32(code)));
             }
