@@ -1225,6 +1225,22 @@ fn cases() -> Vec<Case> {
         case("KSPM-E-012", vec![access_entry("arn:aws:iam::111122223333:role/ops"), access_policies("arn:aws:iam::111122223333:role/ops", "AmazonEKSClusterAdminPolicy", json!({"type": "cluster"}))],
             vec![access_entry("arn:aws:iam::111122223333:role/ops"), access_policies("arn:aws:iam::111122223333:role/ops", "AmazonEKSClusterAdminPolicy", json!({"type": "namespace", "namespaces": ["dev"]}))]),
         case(
+            "KSPM-N-011",
+            vec![running("web"), netpol(json!({"matchLabels": {"app": "wbe"}}), json!(["Ingress"]), json!({}))],
+            vec![
+                running("web"),
+                netpol(json!({"matchLabels": {"app": "web"}}), json!(["Ingress"]), json!({})),
+                // Manifests only (no running pods): operators create pods no manifest shows.
+                netpol(json!({"matchLabels": {"app": "prometheus"}}), json!(["Ingress"]), json!({})).pipe_ns("monitoring"),
+                deployment(json!({"app": "operator"})).pipe_ns("monitoring"),
+            ],
+        ),
+        case(
+            "KSPM-N-012",
+            vec![running("web"), service(json!({"selector": {"app": "wbe"}}), json!({}))],
+            vec![running("web"), service(json!({"selector": {"app": "web"}}), json!({}))],
+        ),
+        case(
             "KSPM-R-024",
             vec![named(
                 binding(
@@ -1246,6 +1262,24 @@ fn cases() -> Vec<Case> {
             )],
         ),
     ]
+}
+
+/// A running pod of namespace shop labelled `app: NAME`.
+fn running(app: &str) -> Value {
+    json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": format!("{app}-1"), "namespace": "shop", "labels": {"app": app}},
+        "spec": {"containers": [{"name": "c", "image": "x:1"}]}})
+}
+
+/// Moving an object to another namespace.
+trait PipeNs {
+    fn pipe_ns(self, ns: &str) -> Value;
+}
+
+impl PipeNs for Value {
+    fn pipe_ns(mut self, ns: &str) -> Value {
+        self["metadata"]["namespace"] = json!(ns);
+        self
+    }
 }
 
 /// `obj` renamed.

@@ -576,6 +576,84 @@ fn dashboard<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     hits
 }
 
+/// Whether the input holds the namespace's running pods (a live cluster or a `kubectl get`
+/// export): only then does "matches no pod" mean something — in a manifest folder, operators
+/// create pods that no manifest shows.
+fn pods_known(ctx: &Context<'_>, ns: &str) -> bool {
+    ctx.inv
+        .of_kind("Pod")
+        .iter()
+        .any(|p| p.effective_namespace() == Some(ns))
+}
+
+/// Kubernetes NetworkPolicies whose podSelector matches no pod of their namespace (while the
+/// namespace runs pods): a policy meant to protect something that protects nothing.
+fn policy_selects_nothing<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+    let mut hits = Vec::new();
+    for o in ctx.inv.of_kind("NetworkPolicy") {
+        if o.api_group() != "networking.k8s.io" {
+            continue;
+        }
+        let ns = o.effective_namespace().unwrap_or("default");
+        let pods = pod_labels(ctx, ns);
+        if pods.is_empty() || !pods_known(ctx, ns) {
+            continue;
+        }
+        let selector = LabelSelector::from_value(o.body.pointer("/spec/podSelector"));
+        if !pods.iter().any(|l| selector.matches(l)) {
+            hits.push(Hit {
+                object: o,
+                message: format!(
+                    "podSelector matches none of the {} workload(s) in namespace {ns}",
+                    pods.len()
+                ),
+                evidence: vec![Evidence::new(
+                    "spec.podSelector",
+                    o.body
+                        .pointer("/spec/podSelector")
+                        .cloned()
+                        .unwrap_or(Value::Null),
+                )],
+            });
+        }
+    }
+    hits
+}
+
+/// Services with a selector that matches no pod template of their namespace: traffic goes
+/// nowhere today, and to whatever pod is created later with those labels.
+fn service_selects_nothing<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+    let mut hits = Vec::new();
+    for s in ctx.inv.of_kind("Service") {
+        let Some(sel) = s.body.pointer("/spec/selector").and_then(Value::as_object) else {
+            continue;
+        };
+        if sel.is_empty() {
+            continue;
+        }
+        let ns = s.effective_namespace().unwrap_or("default");
+        let pods = pod_labels(ctx, ns);
+        // Only namespaces whose running pods the input carries can be judged.
+        if pods.is_empty() || !pods_known(ctx, ns) {
+            continue;
+        }
+        let matches = |l: &BTreeMap<String, String>| {
+            sel.iter().all(|(k, v)| {
+                v.as_str()
+                    .is_some_and(|v| l.get(k).map(String::as_str) == Some(v))
+            })
+        };
+        if !pods.iter().any(matches) {
+            hits.push(Hit {
+                object: s,
+                message: format!("selector matches no workload in namespace {ns}"),
+                evidence: vec![Evidence::new("spec.selector", Value::Object(sel.clone()))],
+            });
+        }
+    }
+    hits
+}
+
 const NETWORK_SEGMENTATION: &[crate::controls::Control] = &[
     c(CisKubernetes, "5.3.2"),
     c(CisEks, "4.3.2"),
@@ -710,5 +788,29 @@ pub static CHECKS: &[Check] = &[
         profile: Profile::Security,
         needs: Needs::Nothing,
         run: dashboard,
+    },
+    Check {
+        id: "KSPM-N-011",
+        title: "NetworkPolicy selects no pod",
+        severity: Severity::Low,
+        description: "A NetworkPolicy whose podSelector matches none of its namespace's workloads protects nothing — usually a label typo that leaves the intended pods open.",
+        remediation: "Fix the podSelector to the labels of the pods it is meant for, or delete the policy.",
+        kinds: &["NetworkPolicy"],
+        controls: NETWORK_SEGMENTATION,
+        profile: Profile::Security,
+        needs: Needs::Nothing,
+        run: policy_selects_nothing,
+    },
+    Check {
+        id: "KSPM-N-012",
+        title: "Service selects no pod",
+        severity: Severity::Info,
+        description: "A Service whose selector matches no workload sends traffic nowhere today, and to whichever pod someone later creates with those labels.",
+        remediation: "Fix the selector or delete the Service.",
+        kinds: &["Service"],
+        controls: &[c(Iso27001, "A.8.9")],
+        profile: Profile::Security,
+        needs: Needs::Nothing,
+        run: service_selects_nothing,
     },
 ];
