@@ -93,14 +93,8 @@ pub fn load(paths: &[PathBuf]) -> Snapshot {
 
 /// Reads a JSON file; a syntax error names the file, line and column, prefixed by `what`.
 fn read_json(path: &Path, what: &str) -> Result<serde_json::Value, LoadError> {
-    let err = |message: String| LoadError {
-        file: path_str(path),
-        line: None,
-        column: None,
-        message,
-    };
-    let text = decode_text(read_regular(path).map_err(err)?)
-        .ok_or_else(|| err("not UTF-8 or UTF-16 text".into()))?;
+    let text = decode_text(read_regular(path).map_err(|m| file_error(path, m))?)
+        .ok_or_else(|| file_error(path, "not UTF-8 or UTF-16 text"))?;
     serde_json::from_str(&text).map_err(|e| LoadError {
         file: path_str(path),
         line: Some(e.line()),
@@ -148,12 +142,7 @@ pub fn read_cloud_dir(
                         continue;
                     }
                     if let Some(why) = escapes(&p, &base) {
-                        errors.push(LoadError {
-                            file: path_str(&p),
-                            line: None,
-                            column: None,
-                            message: why.to_string(),
-                        });
+                        errors.push(file_error(&p, why));
                         continue;
                     }
                     if p.is_dir() {
@@ -195,11 +184,16 @@ fn path_str(path: &Path) -> String {
 }
 
 fn io_error(path: &Path, e: &std::io::Error) -> LoadError {
+    file_error(path, io_message(e))
+}
+
+/// An error about a whole file (no line).
+fn file_error(path: &Path, message: impl Into<String>) -> LoadError {
     LoadError {
         file: path_str(path),
         line: None,
         column: None,
-        message: io_message(e),
+        message: message.into(),
     }
 }
 
@@ -492,12 +486,7 @@ fn walk(
         }
         if let Some(why) = escapes(&p, base) {
             if p.is_dir() || is_manifest(&p) || !p.exists() {
-                errors.push(LoadError {
-                    file: path_str(&p),
-                    line: None,
-                    column: None,
-                    message: why.to_string(),
-                });
+                errors.push(file_error(&p, why));
             }
             continue;
         }
@@ -618,22 +607,13 @@ pub fn read_objects(path: &Path) -> ParseOutcome {
     let bytes = match read_regular(path) {
         Ok(b) => b,
         Err(message) => {
-            out.errors.push(LoadError {
-                file,
-                line: None,
-                column: None,
-                message,
-            });
+            out.errors.push(file_error(path, message));
             return out;
         }
     };
     let Some(text) = decode_text(bytes) else {
-        out.errors.push(LoadError {
-            file,
-            line: None,
-            column: None,
-            message: "not UTF-8 or UTF-16 text".into(),
-        });
+        out.errors
+            .push(file_error(path, "not UTF-8 or UTF-16 text"));
         return out;
     };
     let out = parse_text(&text, &file, Syntax::for_path(&file));

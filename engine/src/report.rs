@@ -716,11 +716,11 @@ pub fn effective_rbac(cluster: &ClusterSnapshot) -> Rbac {
 pub(crate) fn cluster_rbac(inv: &Inventory<'_>) -> Rbac {
     let minor = inv.cluster.info.version().map(|(_, m)| m);
     let access_policies = crate::cloud::eks::access_policy_objects(inv);
-    Rbac::build(
+    Rbac::build_for(
         inv.objects().iter().copied().chain(access_policies.iter()),
         minor,
+        inv.cluster.info.provider,
     )
-    .with_provider(inv.cluster.info.provider)
 }
 
 /// Maps `f` over `items` on every core, keeping the items' order in the result (a panic in `f`

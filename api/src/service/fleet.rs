@@ -13,6 +13,11 @@ use std::sync::{Arc, Mutex};
 /// Graphs kept restored (one per scan).
 const CACHED_GRAPHS: usize = 8;
 
+/// The longest path, and the most paths, one question may ask for (gRPC and the web view).
+pub const MAX_HOPS: u32 = 20;
+/// See [`MAX_HOPS`].
+pub const MAX_PATHS: u32 = 20;
+
 /// Restored fleet graphs by scan ID, newest last.
 #[derive(Default)]
 pub struct FleetGraphs {

@@ -3,7 +3,7 @@
 
 use super::auth::TenantName;
 use super::convert::{self, offset, page_size, token, untoken};
-use super::fleet::AskError;
+use super::fleet::{AskError, MAX_HOPS, MAX_PATHS};
 use super::pb::{self, posture_service_server::PostureService};
 use super::store::{FindingFilter, ScanRow};
 use super::Shared;
@@ -89,7 +89,9 @@ fn required(reference: &str) -> Result<(), Status> {
 fn max_hops(requested: u32, default: u32) -> Result<u32, Status> {
     match requested {
         0 => Ok(default),
-        n if n > 20 => Err(Status::invalid_argument("max_hops must be at most 20")),
+        n if n > MAX_HOPS => Err(Status::invalid_argument(format!(
+            "max_hops must be at most {MAX_HOPS}"
+        ))),
         n => Ok(n),
     }
 }
@@ -418,8 +420,10 @@ impl PostureService for Api {
         let hops = max_hops(r.max_hops, 12)?;
         required(&r.from)?;
         required(&r.to)?;
-        if r.limit > 20 {
-            return Err(Status::invalid_argument("limit must be at most 20"));
+        if r.limit > MAX_PATHS {
+            return Err(Status::invalid_argument(format!(
+                "limit must be at most {MAX_PATHS}"
+            )));
         }
         let cluster = (!r.cluster.is_empty()).then_some(r.cluster.as_str());
         let (found, scan) = self

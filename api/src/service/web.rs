@@ -289,7 +289,10 @@ async fn ask(
             _ => Err(format!("{k} must be a number from 1 to {max}")),
         },
     };
-    let (hops, limit) = match (number("max_hops", 12, 20), number("limit", 1, 20)) {
+    let (hops, limit) = match (
+        number("max_hops", 12, super::fleet::MAX_HOPS),
+        number("limit", 1, super::fleet::MAX_PATHS),
+    ) {
         (Ok(h), Ok(l)) => (h, l),
         (Err(e), _) | (_, Err(e)) => return error(StatusCode::BAD_REQUEST, &e),
     };

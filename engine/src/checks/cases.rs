@@ -1827,7 +1827,7 @@ fn hits(id: &str, objects: &[Value], provider: Provider, options: &ScanOptions) 
     };
     cluster.info.provider = provider;
     let inv = Inventory::new(&cluster);
-    let rbac = Rbac::build(&cluster.objects, None).with_provider(provider);
+    let rbac = Rbac::build_for(&cluster.objects, None, provider);
     let ctx = Context {
         inv: &inv,
         rbac: &rbac,

@@ -10,7 +10,7 @@ use crate::options::Profile;
 use crate::selector::LabelSelector;
 use crate::severity::Severity;
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// The pods a policy selects.
 enum Selects {
@@ -293,14 +293,44 @@ const POLICY_KINDS: &[&str] = &[
     "CiliumClusterwideNetworkPolicy",
 ];
 
-/// The labels of a namespace (empty when the snapshot has no Namespace object for it).
-fn namespace_labels(ctx: &Context<'_>, ns: &str) -> BTreeMap<String, String> {
-    ctx.inv
-        .of_kind("Namespace")
-        .iter()
-        .find(|o| o.name == ns)
-        .map(|o| o.labels.clone())
-        .unwrap_or_default()
+/// The pods of each namespace, gathered once per check: the labels of the pods its workloads
+/// run, and whether the input holds its running pods (a live cluster or a `kubectl get`
+/// export) — only then does "matches no pod" mean something: in a manifest folder, operators
+/// create pods no manifest shows.
+struct NamespacePods {
+    labels: HashMap<String, Vec<BTreeMap<String, String>>>,
+    running: HashSet<String>,
+}
+
+impl NamespacePods {
+    fn of(ctx: &Context<'_>) -> NamespacePods {
+        let mut labels: HashMap<String, Vec<BTreeMap<String, String>>> = HashMap::new();
+        for t in ctx.inv.pod_templates() {
+            if let Some(ns) = t.owner.effective_namespace() {
+                labels
+                    .entry(ns.to_string())
+                    .or_default()
+                    .push(LabelSelector::labels_of(t.metadata));
+            }
+        }
+        let running = ctx
+            .inv
+            .of_kind("Pod")
+            .iter()
+            .filter_map(|p| p.effective_namespace().map(str::to_string))
+            .collect();
+        NamespacePods { labels, running }
+    }
+
+    fn labels(&self, ns: &str) -> &[BTreeMap<String, String>] {
+        self.labels.get(ns).map_or(&[], Vec::as_slice)
+    }
+
+    /// The labels of the namespace's pods when its running pods are known.
+    fn known(&self, ns: &str) -> Option<&[BTreeMap<String, String>]> {
+        let pods = self.labels(ns);
+        (self.running.contains(ns) && !pods.is_empty()).then_some(pods)
+    }
 }
 
 /// The policies that apply in a namespace: its own, and cluster-wide ones that select every
@@ -318,16 +348,6 @@ fn policies_in<'p>(
                 || p.selects.is_all()
                 || pods.iter().any(|l| p.selects_pod(ns, l))
         })
-        .collect()
-}
-
-/// The labels of the pods a namespace's workloads run.
-fn pod_labels(ctx: &Context<'_>, ns: &str) -> Vec<BTreeMap<String, String>> {
-    ctx.inv
-        .pod_templates()
-        .iter()
-        .filter(|t| t.owner.effective_namespace() == Some(ns))
-        .map(|t| LabelSelector::labels_of(t.metadata))
         .collect()
 }
 
@@ -350,9 +370,10 @@ fn namespaces_with_workloads<'a>(ctx: &Context<'a>) -> Vec<&'a Object> {
 
 fn no_network_policy<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     let all = all_policies(ctx);
+    let pods = NamespacePods::of(ctx);
     namespaces_with_workloads(ctx)
         .into_iter()
-        .filter(|ns| policies_in(&all, &ns.name, &ns.labels, &pod_labels(ctx, &ns.name)).is_empty())
+        .filter(|ns| policies_in(&all, &ns.name, &ns.labels, pods.labels(&ns.name)).is_empty())
         .map(|ns| Hit {
             object: ns,
             message: "namespace runs workloads but has no NetworkPolicy: every pod accepts traffic from anywhere".into(),
@@ -363,10 +384,11 @@ fn no_network_policy<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
 
 fn missing_default_deny<'a>(ctx: &Context<'a>, direction: &str) -> Vec<Hit<'a>> {
     let all = all_policies(ctx);
+    let pods = NamespacePods::of(ctx);
     namespaces_with_workloads(ctx)
         .into_iter()
         .filter_map(|ns| {
-            let p = policies_in(&all, &ns.name, &ns.labels, &pod_labels(ctx, &ns.name));
+            let p = policies_in(&all, &ns.name, &ns.labels, pods.labels(&ns.name));
             if p.is_empty() {
                 return None;
             }
@@ -394,6 +416,14 @@ fn no_default_deny_egress<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
 
 fn workload_not_isolated<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     let all = all_policies(ctx);
+    let pods = NamespacePods::of(ctx);
+    let namespaces: HashMap<&str, &Object> = ctx
+        .inv
+        .of_kind("Namespace")
+        .iter()
+        .map(|o| (o.name.as_str(), *o))
+        .collect();
+    let no_labels = BTreeMap::new();
     let mut by_ns: BTreeMap<&str, (bool, Vec<&Policy>)> = BTreeMap::new();
     let mut hits = Vec::new();
     for t in ctx.inv.pod_templates() {
@@ -401,10 +431,11 @@ fn workload_not_isolated<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
             continue;
         };
         let (has_object, p) = by_ns.entry(ns).or_insert_with(|| {
-            let has_object = ctx.inv.of_kind("Namespace").iter().any(|o| o.name == ns);
+            let object = namespaces.get(ns);
+            let ns_labels = object.map_or(&no_labels, |o| &o.labels);
             (
-                has_object,
-                policies_in(&all, ns, &namespace_labels(ctx, ns), &pod_labels(ctx, ns)),
+                object.is_some(),
+                policies_in(&all, ns, ns_labels, pods.labels(ns)),
             )
         });
         // hostNetwork pods are not subject to NetworkPolicy at all (KSPM-W-004 covers them).
@@ -576,29 +607,19 @@ fn dashboard<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     hits
 }
 
-/// Whether the input holds the namespace's running pods (a live cluster or a `kubectl get`
-/// export): only then does "matches no pod" mean something — in a manifest folder, operators
-/// create pods that no manifest shows.
-fn pods_known(ctx: &Context<'_>, ns: &str) -> bool {
-    ctx.inv
-        .of_kind("Pod")
-        .iter()
-        .any(|p| p.effective_namespace() == Some(ns))
-}
-
 /// Kubernetes NetworkPolicies whose podSelector matches no pod of their namespace (while the
 /// namespace runs pods): a policy meant to protect something that protects nothing.
 fn policy_selects_nothing<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+    let known = NamespacePods::of(ctx);
     let mut hits = Vec::new();
     for o in ctx.inv.of_kind("NetworkPolicy") {
         if o.api_group() != "networking.k8s.io" {
             continue;
         }
         let ns = o.effective_namespace().unwrap_or("default");
-        let pods = pod_labels(ctx, ns);
-        if pods.is_empty() || !pods_known(ctx, ns) {
+        let Some(pods) = known.known(ns) else {
             continue;
-        }
+        };
         let selector = LabelSelector::from_value(o.body.pointer("/spec/podSelector"));
         if !pods.iter().any(|l| selector.matches(l)) {
             hits.push(Hit {
@@ -623,6 +644,7 @@ fn policy_selects_nothing<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
 /// Services with a selector that matches no pod template of their namespace: traffic goes
 /// nowhere today, and to whatever pod is created later with those labels.
 fn service_selects_nothing<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+    let known = NamespacePods::of(ctx);
     let mut hits = Vec::new();
     for s in ctx.inv.of_kind("Service") {
         let Some(sel) = s.body.pointer("/spec/selector").and_then(Value::as_object) else {
@@ -632,11 +654,10 @@ fn service_selects_nothing<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
             continue;
         }
         let ns = s.effective_namespace().unwrap_or("default");
-        let pods = pod_labels(ctx, ns);
         // Only namespaces whose running pods the input carries can be judged.
-        if pods.is_empty() || !pods_known(ctx, ns) {
+        let Some(pods) = known.known(ns) else {
             continue;
-        }
+        };
         let matches = |l: &BTreeMap<String, String>| {
             sel.iter().all(|(k, v)| {
                 v.as_str()

@@ -886,15 +886,10 @@ fn platform_impostors<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     let objects = binding_objects(ctx);
     let mut hits = Vec::new();
     for b in ctx.rbac.bindings_named(objects.keys().map(String::as_str)) {
+        // `managed` is the platform-by-content decision, already taken once per binding.
         if b.assumed_default
-            || !crate::rbac::platform::impersonates_platform(&crate::rbac::platform::BindingFacts {
-                namespace: b.namespace.as_deref(),
-                name: &b.name,
-                role_ref: &b.role_ref,
-                subjects: &b.subjects,
-                rules: b.role.map(|r| ctx.rbac.roles[r].rules.as_slice()),
-                provider: ctx.inv.cluster.info.provider,
-            })
+            || b.managed
+            || !crate::rbac::platform::has_platform_name(b.namespace.as_deref(), &b.name)
         {
             continue;
         }

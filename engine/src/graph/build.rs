@@ -601,14 +601,6 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
                 .collect::<Vec<_>>();
             let automount = pod_auto.or(sa_auto).unwrap_or(true);
             let host_pid = t.spec.get("hostPID").and_then(Value::as_bool) == Some(true);
-            let pod_run_as_user = t
-                .spec
-                .pointer("/securityContext/runAsUser")
-                .and_then(Value::as_i64);
-            let pod_non_root = t
-                .spec
-                .pointer("/securityContext/runAsNonRoot")
-                .and_then(Value::as_bool);
             let pod_apparmor = t
                 .spec
                 .pointer("/securityContext/appArmorProfile/type")
@@ -681,8 +673,6 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
                     &ns,
                     &sa_name,
                     host_pid,
-                    pod_run_as_user,
-                    pod_non_root,
                     pod_apparmor,
                     &volumes,
                     minor,
@@ -725,8 +715,6 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
         ns: &str,
         sa_name: &str,
         host_pid: bool,
-        pod_run_as_user: Option<i64>,
-        pod_non_root: Option<bool>,
         pod_apparmor: Option<&str>,
         volumes: &[(String, String)],
         minor: Option<u32>,
@@ -823,7 +811,6 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
         // root-only files are out of reach of a definitely non-root process without
         // DAC_OVERRIDE/DAC_READ_SEARCH or root's group. One fact for checks and graph:
         // `PodTemplate::runs_as_non_root`.
-        let _ = (pod_run_as_user, pod_non_root);
         let uid = t.run_as_user(c);
         let non_root = t.runs_as_non_root(c);
         let root = !non_root;

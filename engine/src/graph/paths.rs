@@ -397,10 +397,6 @@ pub(crate) fn path_id(cluster: &str, source: &str, target: &str) -> String {
 }
 
 impl PathIndex<'_> {
-    fn walk(&self, d: &Distances, from: NodeIndex) -> Option<Vec<EdgeIndex>> {
-        d.walk(self.graph, from)
-    }
-
     /// Every (entry, sink) pair that connects, shortest path each, best score first. Entries of
     /// other clusters count: they reach a sink only through a shared cloud identity. A path to
     /// a cloud account's admin belongs to the first cluster on it; cloud principals that are
@@ -423,7 +419,7 @@ impl PathIndex<'_> {
                 if *sink == Sink::CloudAdmin && n.kind == NodeKind::CloudPrincipal {
                     continue;
                 }
-                let Some(edges) = self.walk(d, i) else {
+                let Some(edges) = d.walk(g, i) else {
                     continue;
                 };
                 let cluster = if *sink == Sink::CloudAdmin {
@@ -505,32 +501,6 @@ impl Distances {
                 }
             }
         }
-    }
-}
-
-/// A path for an ad-hoc query: scored by hop likelihood alone (the entry is the user's choice).
-pub fn query_path(cluster: &str, source: &str, target: &str, steps: Vec<Step>) -> AttackPath {
-    let likelihood: f64 = steps
-        .iter()
-        .map(|s| {
-            super::techniques::CATALOGUE
-                .iter()
-                .find(|t| t.id.id() == s.technique)
-                .map_or(1.0, |t| t.likelihood)
-        })
-        .product();
-    let score = (1000.0 * likelihood).round() / 10.0;
-    let mut nodes = vec![source.to_string()];
-    nodes.extend(steps.iter().map(|s| s.to.clone()));
-    AttackPath {
-        id: path_id(cluster, source, target),
-        cluster: cluster.to_string(),
-        source: source.to_string(),
-        target: target.to_string(),
-        severity: severity_of(score),
-        score,
-        nodes,
-        steps,
     }
 }
 

@@ -258,6 +258,16 @@ impl Rbac {
         objects: impl IntoIterator<Item = &'o Object>,
         minor_version: Option<u32>,
     ) -> Rbac {
+        Rbac::build_for(objects, minor_version, crate::snapshot::Provider::Generic)
+    }
+
+    /// [`Rbac::build`] for a cluster of a known provider: its documented default bindings count
+    /// as the platform's on that provider only.
+    pub fn build_for<'o>(
+        objects: impl IntoIterator<Item = &'o Object>,
+        minor_version: Option<u32>,
+        provider: crate::snapshot::Provider,
+    ) -> Rbac {
         let mut roles = Vec::new();
         let mut aggregation: Vec<(usize, Vec<LabelSelector>)> = Vec::new();
         let mut binding_objs = Vec::new();
@@ -366,7 +376,7 @@ impl Rbac {
                 role_ref: &role_ref,
                 subjects: &subjects,
                 rules: role.map(|r| roles[r].rules.as_slice()),
-                provider: crate::snapshot::Provider::Generic,
+                provider,
             });
             bindings.push(BindingDef {
                 managed,
@@ -591,27 +601,6 @@ impl Rbac {
             }
         }
         out
-    }
-
-    /// Decides again which bindings the platform owns, knowing the cluster's provider (its
-    /// documented defaults count on that provider only; [`Rbac::build`] assumes none).
-    pub fn with_provider(mut self, provider: crate::snapshot::Provider) -> Rbac {
-        for i in 0..self.bindings.len() {
-            let b = &self.bindings[i];
-            if b.assumed_default {
-                continue;
-            }
-            let managed = platform::is_platform_binding(&platform::BindingFacts {
-                namespace: b.namespace.as_deref(),
-                name: &b.name,
-                role_ref: &b.role_ref,
-                subjects: &b.subjects,
-                rules: b.role.map(|r| self.roles[r].rules.as_slice()),
-                provider,
-            });
-            self.bindings[i].managed = managed;
-        }
-        self
     }
 
     /// Roles a binding references that do not exist (dangling bindings).

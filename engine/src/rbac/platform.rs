@@ -514,14 +514,18 @@ pub fn is_platform_binding(b: &BindingFacts<'_>) -> bool {
             && b.subjects.iter().all(is_component_identity))
 }
 
-/// Whether a binding wears a platform name (a reserved prefix, or the name of a default) without
-/// being the platform's by content: a backdoor hiding among the defaults, or a default someone
-/// changed.
+/// Whether a binding's name is a platform's: a reserved prefix, or the name of a default.
+pub fn has_platform_name(namespace: Option<&str>, name: &str) -> bool {
+    has_reserved_name(name)
+        || DEFAULTS
+            .iter()
+            .any(|d| d.namespace == namespace && d.name == name)
+}
+
+/// Whether a binding wears a platform name without being the platform's by content: a backdoor
+/// hiding among the defaults, or a default someone changed.
 pub fn impersonates_platform(b: &BindingFacts<'_>) -> bool {
-    let default_name = DEFAULTS
-        .iter()
-        .any(|d| d.namespace == b.namespace && d.name == b.name);
-    (default_name || has_reserved_name(b.name)) && !is_platform_binding(b)
+    has_platform_name(b.namespace, b.name) && !is_platform_binding(b)
 }
 
 #[cfg(test)]
