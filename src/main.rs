@@ -144,9 +144,9 @@ enum PathFormat {
 enum TechniquesCommand {
     /// List every technique with its precondition.
     List {
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = PssFormat::Table)]
-        format: PssFormat,
+        /// Output format (`markdown` is `docs/attack-techniques.md`).
+        #[arg(long, value_enum, default_value_t = CatalogueFormat::Table)]
+        format: CatalogueFormat,
     },
 }
 
@@ -553,7 +553,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Techniques {
             command: TechniquesCommand::List { format },
         } => {
-            print!("{}", render::techniques::list(format == PssFormat::Json));
+            print!(
+                "{}",
+                match format {
+                    CatalogueFormat::Table => render::techniques::list(false),
+                    CatalogueFormat::Json => render::techniques::list(true),
+                    CatalogueFormat::Markdown => render::techniques::markdown(),
+                }
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::WhoCan(args) => who_can(args),

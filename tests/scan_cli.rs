@@ -274,6 +274,20 @@ fn sarif_is_shaped_for_code_scanning() {
 }
 
 #[test]
+fn techniques_doc_is_current() {
+    let out = kspm(&["techniques", "list", "--format", "markdown"]);
+    assert!(out.status.success());
+    let doc = fs::read_to_string(repo().join("docs/attack-techniques.md")).unwrap_or_default();
+    assert!(
+        doc == String::from_utf8_lossy(&out.stdout),
+        "docs/attack-techniques.md is stale: run `cargo run -- techniques list --format markdown > docs/attack-techniques.md`"
+    );
+    for id in ["ENDPOINT_EXPLOIT", "NODE_MAY_HOST_POD", "AWS_ASSUME_ROLE"] {
+        assert!(doc.contains(&format!("| `{id}` |")), "{id}");
+    }
+}
+
+#[test]
 fn checks_doc_is_current() {
     let out = kspm(&["checks", "list", "--format", "markdown"]);
     assert!(out.status.success());

@@ -90,7 +90,16 @@ fn role(account: &str, name: &str, trust: Value, policy: Value) -> Value {
 }
 
 fn gaad(roles: Vec<Value>) -> Object {
-    let doc = json!({"RoleDetailList": roles, "UserDetailList": [], "GroupDetailList": [], "Policies": []});
+    gaad_with_users(roles, vec![])
+}
+
+fn user(account: &str, name: &str, policy: Value) -> Value {
+    json!({"Arn": format!("arn:aws:iam::{account}:user/{name}"), "UserName": name,
+           "UserPolicyList": [{"PolicyName": "inline", "PolicyDocument": policy}], "GroupList": []})
+}
+
+fn gaad_with_users(roles: Vec<Value>, users: Vec<Value>) -> Object {
+    let doc = json!({"RoleDetailList": roles, "UserDetailList": users, "GroupDetailList": [], "Policies": []});
     kspm_engine::cloud::documents::objects_from_document(
         doc,
         &Source {
@@ -626,11 +635,39 @@ fn queries_reproduce_every_reported_path_across_clusters() {
     let report = evaluate(&s);
     let (g, _) = graph(&s);
     let q = Query::new(&g);
+    // The edge cluster's own entry points are folded into the internet's path through them.
     assert!(report
         .attack_paths
         .iter()
-        .any(|p| p.source.starts_with("[edge] ")));
+        .flat_map(|p| &p.folded)
+        .any(|f| f.source.starts_with("[edge] ")));
     for p in &report.attack_paths {
+        for f in &p.folded {
+            let tail = q
+                .paths(&PathQuery {
+                    from: &f.source,
+                    to: if p.target.contains("Node:") {
+                        "NodeRoot"
+                    } else {
+                        p.target.as_str()
+                    },
+                    cluster: Some(&p.cluster),
+                    max_hops: 30,
+                    limit: 1,
+                })
+                .unwrap_or_else(|e| panic!("{}: {e}", f.source));
+            assert_eq!(tail[0].id, f.id);
+            assert_eq!(tail[0].score, f.score);
+            let skip = p.steps.len() - tail[0].steps.len();
+            assert_eq!(
+                serde_json::to_value(&tail[0].steps).expect("json"),
+                serde_json::to_value(&p.steps[skip..]).expect("json"),
+                "a folded path is the tail of its container"
+            );
+        }
+        let mut p = p.clone();
+        p.folded.clear();
+        let p = &p;
         let to = if p.target.starts_with("Node:") || p.target.contains("] Node:") {
             "NodeRoot"
         } else {
@@ -714,9 +751,16 @@ fn eks_api_rights_and_iam_escalation() {
         &admin,
         Technique::CLOUD_ROLE_TO_ADMIN
     ));
+    // Assuming an admin role is its own hop: hopper → break-glass → account admin.
     assert!(has(
         &g,
         &role_ref(ACCT, "hopper"),
+        &role_ref(ACCT, "break-glass"),
+        Technique::AWS_ASSUME_ROLE
+    ));
+    assert!(has(
+        &g,
+        &role_ref(ACCT, "break-glass"),
         &admin,
         Technique::CLOUD_ROLE_TO_ADMIN
     ));
@@ -1477,11 +1521,27 @@ fn a_principal_reaches_every_account_it_can_become_admin_of() {
         gaad(vec![role(THIRD, "admin", trusts_hub(), admin_policy())]),
     ];
     let (g, _) = graph(&fleet(vec![cluster("prod", objects)], docs));
-    for acct in [ACCT, OTHER, THIRD] {
+    assert!(has(
+        &g,
+        &role_ref(ACCT, "hub"),
+        &format!("CloudAdmin:aws:{ACCT}"),
+        Technique::CLOUD_ROLE_TO_ADMIN
+    ));
+    // The other accounts through the admin roles it may assume (a hop each).
+    for acct in [OTHER, THIRD] {
         assert!(
             has(
                 &g,
                 &role_ref(ACCT, "hub"),
+                &role_ref(acct, "admin"),
+                Technique::AWS_ASSUME_ROLE
+            ),
+            "{acct}"
+        );
+        assert!(
+            has(
+                &g,
+                &role_ref(acct, "admin"),
                 &format!("CloudAdmin:aws:{acct}"),
                 Technique::CLOUD_ROLE_TO_ADMIN
             ),
@@ -1618,4 +1678,134 @@ fn gke_node_scopes_limit_the_node_token() {
             "{scopes}"
         );
     }
+}
+
+/// AWS role chaining: a principal that may assume a role (trust admits it, and its own policies
+/// allow the call unless the trust names it in the same account) reaches that role, and on to
+/// what the role is in the cluster; cycles end; both policies are named.
+#[test]
+fn aws_role_chaining_reaches_mapped_roles_and_admin() {
+    let assume = |target: &str| json!({"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": format!("arn:aws:iam::{ACCT}:role/{target}")}]});
+    let trust_of = |arn: String| json!({"Statement": [{"Effect": "Allow", "Principal": {"AWS": arn}, "Action": "sts:AssumeRole"}]});
+    let root_trust = trust_of(format!("arn:aws:iam::{ACCT}:root"));
+    let alice = format!("arn:aws:iam::{ACCT}:user/alice");
+    let roles = vec![
+        // The pod's IRSA role may assume `deployer` (account-root trust + identity policy).
+        role(
+            ACCT,
+            "pod",
+            irsa_trust("A", ACCT, "StringEquals", "system:serviceaccount:shop:api"),
+            assume("deployer"),
+        ),
+        role(ACCT, "deployer", root_trust.clone(), assume("hop")),
+        role(ACCT, "hop", root_trust.clone(), assume("deployer")),
+        // `ops` is mapped to system:masters and trusts alice by name.
+        role(ACCT, "ops", trust_of(alice.clone()), s3_read()),
+        // Trusts the account, but nobody's policy allows assuming it.
+        role(ACCT, "unused", root_trust.clone(), s3_read()),
+        // Trusts only a service.
+        role(
+            ACCT,
+            "lambda",
+            json!({"Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}),
+            s3_read(),
+        ),
+    ];
+    let users = vec![
+        user(ACCT, "alice", s3_read()),
+        // bob's policy allows assuming ops, but ops's trust names only alice.
+        user(ACCT, "bob", assume("ops")),
+    ];
+    let mut objects = web_app(Some(&format!("arn:aws:iam::{ACCT}:role/pod")));
+    objects.push(describe("prod", ACCT, "A", "CONFIG_MAP"));
+    objects.push(aws_auth(&format!(
+        "- rolearn: arn:aws:iam::{ACCT}:role/deployer\n  username: deployer\n  groups: [system:masters]\n- rolearn: arn:aws:iam::{ACCT}:role/ops\n  username: ops\n  groups: [system:masters]\n"
+    )));
+    let (g, _) = graph(&fleet(
+        vec![cluster("prod", objects)],
+        vec![gaad_with_users(roles, users)],
+    ));
+    let pod = role_ref(ACCT, "pod");
+    let deployer = role_ref(ACCT, "deployer");
+    assert!(has(&g, &pod, &deployer, Technique::AWS_ASSUME_ROLE));
+    // The cycle deployer → hop → deployer exists and ends; the IRSA role trusts no AWS caller.
+    let hop = role_ref(ACCT, "hop");
+    assert!(has(&g, &deployer, &hop, Technique::AWS_ASSUME_ROLE));
+    assert!(has(&g, &hop, &deployer, Technique::AWS_ASSUME_ROLE));
+    assert!(!has(&g, &hop, &pod, Technique::AWS_ASSUME_ROLE));
+    let edge = {
+        let (a, b) = (
+            node(&g, &pod).expect("pod"),
+            node(&g, &deployer).expect("deployer"),
+        );
+        g.graph
+            .edges_connecting(a, b)
+            .next()
+            .expect("edge")
+            .weight()
+            .evidence
+            .clone()
+    };
+    assert!(
+        edge.contains("identity policies of") && edge.contains("trust policy of"),
+        "{edge}"
+    );
+    // Named in the trust, same account: no identity policy needed.
+    let alice_ref = format!("AwsUser:{alice}");
+    assert!(has(
+        &g,
+        &alice_ref,
+        &role_ref(ACCT, "ops"),
+        Technique::AWS_ASSUME_ROLE
+    ));
+    assert!(
+        g.graph[node(&g, &alice_ref).expect("alice")].entry,
+        "a caller that may assume a mapped role is an entry point"
+    );
+    assert!(!has(
+        &g,
+        &format!("AwsUser:arn:aws:iam::{ACCT}:user/bob"),
+        &role_ref(ACCT, "ops"),
+        Technique::AWS_ASSUME_ROLE
+    ));
+    assert!(
+        node(&g, &role_ref(ACCT, "unused")).is_none(),
+        "no one may assume it"
+    );
+    assert!(
+        node(&g, &role_ref(ACCT, "lambda")).is_none(),
+        "service trust only"
+    );
+    // The whole chain is one path: internet → … → pod role → deployer → system:masters.
+    let report = evaluate(&fleet(
+        vec![cluster("prod", {
+            let mut o = web_app(Some(&format!("arn:aws:iam::{ACCT}:role/pod")));
+            o.push(describe("prod", ACCT, "A", "CONFIG_MAP"));
+            o.push(aws_auth(&format!(
+                    "- rolearn: arn:aws:iam::{ACCT}:role/deployer\n  username: deployer\n  groups: [system:masters]\n"
+                )));
+            o
+        })],
+        vec![gaad(vec![
+            role(
+                ACCT,
+                "pod",
+                irsa_trust("A", ACCT, "StringEquals", "system:serviceaccount:shop:api"),
+                assume("deployer"),
+            ),
+            role(ACCT, "deployer", root_trust, s3_read()),
+        ])],
+    ));
+    let p = report
+        .attack_paths
+        .iter()
+        .find(|p| p.nodes.iter().any(|n| n == "Deployment:shop/web") && p.target == "ClusterAdmin")
+        .expect("web → admin through the chain");
+    let techniques: Vec<&str> = p.steps.iter().map(|s| s.technique.as_str()).collect();
+    assert!(
+        techniques
+            .windows(2)
+            .any(|w| w == ["IRSA_ASSUME", "AWS_ASSUME_ROLE"]),
+        "{techniques:?}"
+    );
 }

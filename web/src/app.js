@@ -5,7 +5,7 @@
   var SEVERITIES = ["critical", "high", "medium", "low", "info"];
   // Hops that follow from what the objects are, not from a setting one can change.
   var STRUCTURAL = { INCLUDES: 1, MEMBER_OF: 1, POD_RUNS_CONTAINER: 1, NODE_HOSTS_POD: 1, NODE_CREDENTIALS: 1,
-    CONTROL_PLANE_NODE: 1, SECRET_AUTHENTICATES_AS: 1, SVC_SELECTS_POD: 1 };
+    CONTROL_PLANE_NODE: 1, SECRET_AUTHENTICATES_AS: 1, SVC_SELECTS_POD: 1, ENDPOINT_EXPLOIT: 1, NODE_MAY_HOST_POD: 1 };
   var PAGE = 100;
   var state = { data: null, graphs: [], sort: { col: -1, dir: 1 }, page: 0, token: null };
   window.kspm = state;
@@ -129,6 +129,9 @@
   function pathCard(p, index, counts, d) {
     var card = el("div", { class: "card path", "data-path": p.id });
     card.appendChild(el("h3", {}, [sev(p.severity), " ", el("b", { text: "score " + Math.round(p.score) }), " · " + p.cluster + " · " + p.source + " → " + p.target]));
+    if (p.folded && p.folded.length) {
+      card.appendChild(el("div", { class: "muted", text: "+" + p.folded.length + " shorter entry point" + (p.folded.length > 1 ? "s" : "") + " on this path: " + p.folded.join(", ") }));
+    }
     var fix = fixFor(p, counts);
     if (fix) {
       var st = fix.step;

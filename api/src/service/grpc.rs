@@ -380,6 +380,11 @@ impl PostureService for Api {
                         path: Some(convert::path(&s.id, &p)),
                     }));
                 }
+                if let Some(folded) = convert::folded_path(&s.id, &p, &r.id) {
+                    return Ok(Response::new(pb::GetAttackPathResponse {
+                        path: Some(folded),
+                    }));
+                }
             }
         }
         Err(Status::not_found(format!("no attack path {}", r.id)))

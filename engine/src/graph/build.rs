@@ -134,6 +134,9 @@ pub struct ClusterFacts {
     aws_auth_live: bool,
     /// Whether the cluster has EndpointSlices (then only Services with ready endpoints route).
     pub has_slices: bool,
+    /// Whether some pod's placement is known (`spec.nodeName`): then "any node" hosts only
+    /// what is known to run on its nodes.
+    scheduled: bool,
     /// Internet-facing load balancers and the ingress controllers behind them.
     pub exposure: Exposure,
 }
@@ -288,6 +291,12 @@ impl ClusterFacts {
             bound_groups,
             aws_auth_live: eks && mode != Some(crate::cloud::eks_access::AuthMode::Api),
             has_slices: !inv.of_kind("EndpointSlice").is_empty(),
+            scheduled: inv.of_kind("Pod").iter().any(|p| {
+                p.body
+                    .pointer("/spec/nodeName")
+                    .and_then(Value::as_str)
+                    .is_some()
+            }),
             exposure: Exposure::default(),
         }
     }
@@ -427,12 +436,16 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
         let any_node = self.n("Node:*", NodeKind::Node);
         let all_sas = self.n("ServiceAccounts:*", NodeKind::Hub);
         let all_pods = self.n("Pods:*", NodeKind::Hub);
+        let all_endpoints = self.n("Endpoints:*", NodeKind::Hub);
         let namespaces: Vec<String> = self.facts.namespaces.iter().cloned().collect();
         for ns in namespaces {
             let sas = self.n(&format!("ServiceAccounts:{ns}"), NodeKind::Hub);
             self.g.edge(all_sas, sas, T::INCLUDES, "every namespace");
             let pods = self.n(&format!("Pods:{ns}"), NodeKind::Hub);
             self.g.edge(all_pods, pods, T::INCLUDES, "every namespace");
+            let endpoints = self.n(&format!("Endpoints:{ns}"), NodeKind::Hub);
+            self.g
+                .edge(all_endpoints, endpoints, T::INCLUDES, "every namespace");
             let secrets = self.n(&format!("Secrets:{ns}"), NodeKind::Hub);
             self.g
                 .edge(all_secrets, secrets, T::INCLUDES, "every namespace");
@@ -457,6 +470,16 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
         });
         if external_ip {
             self.g.node(None, "Internet", NodeKind::Internet);
+        }
+        if nodes.is_empty() {
+            // No Node objects (manifests): whichever node it is, its kubelet is in system:nodes.
+            let nodes_group = self.n("Group:system:nodes", NodeKind::Group);
+            self.g.edge(
+                any,
+                nodes_group,
+                T::NODE_CREDENTIALS,
+                "kubelet credentials of whichever node it is (group system:nodes; the Node authorizer limits them to its own pods' objects)",
+            );
         }
         for node in nodes {
             let idx = self.n(&node.node_ref(), NodeKind::Node);
@@ -559,6 +582,32 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
             let pods_hub = self.n(&format!("Pods:{ns}"), NodeKind::Hub);
             self.g
                 .edge(pods_hub, w, T::INCLUDES, "pods of the namespace");
+            // Its ports: what a Service, the internet or port-forward reaches. Running code in
+            // the pods from there is an explicit, assumed step.
+            let endpoint = self.n(&format!("Endpoint:{wref}"), NodeKind::Endpoint);
+            let endpoints_hub = self.n(&format!("Endpoints:{ns}"), NodeKind::Hub);
+            self.g.edge(
+                endpoints_hub,
+                endpoint,
+                T::INCLUDES,
+                "ports of the namespace's pods",
+            );
+            self.g.edge(
+                endpoint,
+                w,
+                T::ENDPOINT_EXPLOIT,
+                format!(
+                    "code execution in {wref} assumed through a flaw in what listens on {}",
+                    listening_ports(&t)
+                ),
+            );
+            // Any node → what may run beside the attacker's pod, where no placement is known.
+            if !self.facts.scheduled {
+                if let Some((technique, why)) = co_scheduling(&t) {
+                    let any = self.n("Node:*", NodeKind::Node);
+                    self.g.edge(any, w, technique, why);
+                }
+            }
             // Node → pods it hosts.
             for node in self.placement.get(&wref).cloned().unwrap_or_default() {
                 let n = self.n(&format!("Node:{node}"), NodeKind::Node);
@@ -999,18 +1048,26 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
                     "type NodePort and a node has an ExternalIP address",
                 );
             }
+            let webhooks = mutating_webhooks_served_by(self.inv, s);
             for t in routing.selected(s) {
-                let w = self.n(&t.owner.node_ref(), NodeKind::Workload);
+                if !webhooks.is_empty() {
+                    self.webhook_backend(&t.owner.node_ref(), &webhooks);
+                }
+                let endpoint = self.n(
+                    &format!("Endpoint:{}", t.owner.node_ref()),
+                    NodeKind::Endpoint,
+                );
                 self.g.edge(
                     si,
-                    w,
+                    endpoint,
                     T::SVC_SELECTS_POD,
                     format!(
-                        "selector {} matches the pod labels",
+                        "selector {} matches the pod labels; {}",
                         s.body
                             .pointer("/spec/selector")
                             .map(|v| v.to_string())
-                            .unwrap_or_default()
+                            .unwrap_or_default(),
+                        service_ports(s)
                     ),
                 );
             }
@@ -1051,6 +1108,54 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
                     si,
                     T::INTERNET_TO_INGRESS,
                     format!("rule backend Service {ns}/{backend}"),
+                );
+            }
+        }
+    }
+
+    /// The pods behind a mutating admission webhook's Service answer every pod admission the
+    /// webhook covers: code execution there rewrites those pods (ServiceAccount, privileges).
+    fn webhook_backend(&mut self, wref: &str, webhooks: &[(String, LabelSelector)]) {
+        let w = self.n(wref, NodeKind::Workload);
+        let labels = namespace_labels(self.inv, &self.facts.namespaces);
+        for (name, selector) in webhooks {
+            let covered: Vec<&String> = labels
+                .iter()
+                .filter(|(_, l)| selector.matches(l))
+                .map(|(n, _)| n)
+                .collect();
+            let why = format!(
+                "{wref} serves mutating webhook {name}, which patches pods as they are created"
+            );
+            if selector.is_empty() {
+                let sas = self.n("ServiceAccounts:*", NodeKind::Hub);
+                self.g.edge(
+                    w,
+                    sas,
+                    T::CONTROL_WEBHOOK,
+                    format!("{why} in every namespace"),
+                );
+            } else {
+                for ns in &covered {
+                    let sas = self.n(&format!("ServiceAccounts:{ns}"), NodeKind::Hub);
+                    self.g.edge(
+                        w,
+                        sas,
+                        T::CONTROL_WEBHOOK,
+                        format!("{why} in namespace {ns} (its namespaceSelector matches)"),
+                    );
+                }
+            }
+            let open = covered
+                .iter()
+                .find(|ns| self.privileged_allowed(Some(ns.as_str())));
+            if let Some(ns) = open {
+                let any_node = self.n("Node:*", NodeKind::Node);
+                self.g.edge(
+                    w,
+                    any_node,
+                    T::CONTROL_WEBHOOK,
+                    format!("{why}; Pod Security admits privileged pods in namespace {ns}, which it covers"),
                 );
             }
         }
@@ -1425,6 +1530,7 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
             };
             let sas_hub = self.n(&format!("ServiceAccounts:{label}"), NodeKind::Hub);
             let pods_hub = self.n(&format!("Pods:{label}"), NodeKind::Hub);
+            let endpoints_hub = self.n(&format!("Endpoints:{label}"), NodeKind::Hub);
             let secrets_target = match &scope {
                 Some(n) => self.n(&format!("Secrets:{n}"), NodeKind::Hub),
                 None => self.n("AllSecrets", NodeKind::AllSecrets),
@@ -1490,6 +1596,19 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
                         g.describe()
                     ),
                 );
+                // A controller's new pod template makes new pods: privileged ones where Pod
+                // Security admits them.
+                if self.privileged_allowed(scope.as_deref()) {
+                    self.g.edge(
+                        subject,
+                        any_node,
+                        T::UPDATE_WORKLOAD_AS_SA,
+                        format!(
+                            "can rewrite workload pod templates {where_} via {}; Pod Security does not forbid privileged pods there",
+                            g.describe()
+                        ),
+                    );
+                }
             }
             if let Some(g) = any_of(
                 &[("update", "", "pods"), ("patch", "", "pods")],
@@ -1550,9 +1669,12 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
             if let Some(g) = grant("create", "", "pods/portforward", ns_req, Some("any")) {
                 self.g.edge(
                     subject,
-                    pods_hub,
+                    endpoints_hub,
                     T::PORT_FORWARD,
-                    format!("can port-forward {where_} via {}", g.describe()),
+                    format!(
+                        "can port-forward to the pods' ports {where_} via {}",
+                        g.describe()
+                    ),
                 );
             }
             // Secrets.
@@ -2056,6 +2178,20 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
                     g.describe()
                 ),
             );
+            // Mutation happens before Pod Security validates: a webhook can make pods
+            // privileged only in namespaces that admit them.
+            if self.privileged_allowed(None) {
+                let any_node = self.n("Node:*", NodeKind::Node);
+                self.g.edge(
+                    subject,
+                    any_node,
+                    T::CONTROL_WEBHOOK,
+                    format!(
+                        "can control mutating admission webhooks via {}; some namespace's Pod Security admits the privileged pods they can make",
+                        g.describe()
+                    ),
+                );
+            }
         }
         if let Some(pv) = grant("create", "", "persistentvolumes", None) {
             let claim = rbac
@@ -2540,4 +2676,162 @@ fn target_port_resolves(port: &Value, t: &PodTemplate<'_>) -> bool {
         },
         _ => true,
     }
+}
+
+/// The ports a workload's pods declare, for the evidence of [`T::ENDPOINT_EXPLOIT`]:
+/// `8080/TCP (http, container web), …`, or a note that none is declared.
+fn listening_ports(t: &PodTemplate<'_>) -> String {
+    let ports: Vec<String> = t
+        .containers()
+        .flat_map(|c| {
+            c.container
+                .get("ports")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(move |p| {
+                    let number = p.get("containerPort")?.as_u64()?;
+                    let protocol = p.get("protocol").and_then(Value::as_str).unwrap_or("TCP");
+                    Some(match p.get("name").and_then(Value::as_str) {
+                        Some(n) => format!("{number}/{protocol} ({n}, container {})", c.name),
+                        None => format!("{number}/{protocol} (container {})", c.name),
+                    })
+                })
+        })
+        .collect();
+    if ports.is_empty() {
+        "whatever its containers listen on (no containerPort declared)".to_string()
+    } else {
+        format!(
+            "{} or any other port its containers listen on",
+            ports.join(", ")
+        )
+    }
+}
+
+/// A Service's port mappings for the evidence of [`T::SVC_SELECTS_POD`]: `ports 80→http/TCP`.
+fn service_ports(s: &Object) -> String {
+    let ports: Vec<String> = s
+        .body
+        .pointer("/spec/ports")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|p| {
+            let port = p.get("port")?.as_u64()?;
+            let target = match p.get("targetPort") {
+                Some(Value::String(n)) => n.clone(),
+                Some(Value::Number(n)) => n.to_string(),
+                _ => port.to_string(),
+            };
+            let protocol = p.get("protocol").and_then(Value::as_str).unwrap_or("TCP");
+            Some(format!("{port}→{target}/{protocol}"))
+        })
+        .collect();
+    if ports.is_empty() {
+        "no ports listed".to_string()
+    } else {
+        format!("ports {}", ports.join(", "))
+    }
+}
+
+/// Mutating webhooks whose backend is Service `s` and whose rules cover pod creation: (name,
+/// namespace selector). An object selector is not evaluated (it narrows which pods, by labels
+/// their creators choose).
+fn mutating_webhooks_served_by(inv: &Inventory<'_>, s: &Object) -> Vec<(String, LabelSelector)> {
+    let ns = s.effective_namespace().unwrap_or("default");
+    let mut out = Vec::new();
+    for config in inv.of_kind("MutatingWebhookConfiguration") {
+        for hook in config
+            .body
+            .get("webhooks")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let svc = hook.pointer("/clientConfig/service");
+            let served = svc.and_then(|v| v.get("namespace")).and_then(Value::as_str) == Some(ns)
+                && svc.and_then(|v| v.get("name")).and_then(Value::as_str) == Some(s.name.as_str());
+            if !served || !covers_pod_creation(hook) {
+                continue;
+            }
+            let name = hook.get("name").and_then(Value::as_str).unwrap_or("");
+            out.push((
+                format!("{}/{name}", config.name),
+                LabelSelector::from_value(hook.get("namespaceSelector")),
+            ));
+        }
+    }
+    out
+}
+
+/// Whether a webhook's rules include CREATE of core pods.
+fn covers_pod_creation(hook: &Value) -> bool {
+    let has = |rule: &Value, field: &str, wanted: &[&str]| {
+        rule.get(field).and_then(Value::as_array).is_some_and(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .any(|v| wanted.contains(&v))
+        })
+    };
+    hook.get("rules")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .any(|r| {
+            has(r, "operations", &["CREATE", "*"])
+                && has(r, "apiGroups", &["", "*"])
+                && has(r, "resources", &["pods", "*", "*/*"])
+        })
+}
+
+/// Every known namespace's labels, with the `kubernetes.io/metadata.name` label the API server
+/// sets.
+fn namespace_labels(
+    inv: &Inventory<'_>,
+    known: &BTreeSet<String>,
+) -> BTreeMap<String, BTreeMap<String, String>> {
+    let mut out: BTreeMap<String, BTreeMap<String, String>> =
+        known.iter().map(|n| (n.clone(), BTreeMap::new())).collect();
+    for n in inv.of_kind("Namespace") {
+        out.insert(n.name.clone(), n.labels.clone());
+    }
+    for (name, labels) in out.iter_mut() {
+        labels.insert("kubernetes.io/metadata.name".to_string(), name.clone());
+    }
+    out
+}
+
+/// Whether "any node" may host a template's pods when no placement is known: a DaemonSet with
+/// no node selector runs on every node ([`T::NODE_HOSTS_POD`]); any other workload may land
+/// beside the attacker's pod ([`T::NODE_MAY_HOST_POD`]) unless a `nodeName`, `nodeSelector` or
+/// required node affinity keeps it to particular nodes.
+fn co_scheduling(t: &PodTemplate<'_>) -> Option<(T, String)> {
+    let pinned = t
+        .spec
+        .get("nodeName")
+        .and_then(Value::as_str)
+        .is_some_and(|n| !n.is_empty())
+        || t.spec
+            .get("nodeSelector")
+            .and_then(Value::as_object)
+            .is_some_and(|m| !m.is_empty())
+        || t.spec
+            .pointer("/affinity/nodeAffinity/requiredDuringSchedulingIgnoredDuringExecution")
+            .is_some_and(|v| !v.is_null());
+    if pinned {
+        return None;
+    }
+    let wref = t.owner.node_ref();
+    Some(if t.owner.kind == "DaemonSet" {
+        (
+            T::NODE_HOSTS_POD,
+            format!("{wref} is a DaemonSet with no nodeSelector or required node affinity: one of its pods runs on every node it tolerates"),
+        )
+    } else {
+        (
+            T::NODE_MAY_HOST_POD,
+            format!("{wref} has no nodeName, nodeSelector or required node affinity: it may be scheduled on the attacker's node (placement unknown)"),
+        )
+    })
 }

@@ -302,8 +302,65 @@ impl AttackGraph {
             self.workload_identity(f, accounts, &mut notes);
             self.identity_mappings(f, accounts);
         }
+        self.role_chaining(accounts);
         self.cloud_privileges(clusters, accounts);
         notes
+    }
+
+    /// AWS_ASSUME_ROLE between scanned principals: from every AWS principal in the graph to each
+    /// role it may assume, and into every role in the graph from each user or role that may
+    /// assume it (those become entry points), repeated until nothing new joins. Cycles end
+    /// there: a principal joins once.
+    fn role_chaining(&mut self, accounts: &Accounts) {
+        let all: Vec<(&str, &Role)> = accounts
+            .iter()
+            .flat_map(|(a, acct)| {
+                acct.roles
+                    .values()
+                    .chain(acct.users.values())
+                    .map(move |r| (a.as_str(), r))
+            })
+            .collect();
+        let mut out: Vec<Vec<(usize, String)>> = vec![Vec::new(); all.len()];
+        let mut into: Vec<Vec<usize>> = vec![Vec::new(); all.len()];
+        for (t, (t_acct, target)) in all.iter().enumerate() {
+            if !target.arn.contains(":role/") || !trusts_aws_principals(target) {
+                continue;
+            }
+            for (s, (s_acct, source)) in all.iter().enumerate() {
+                if s == t {
+                    continue;
+                }
+                if let Some(why) = may_assume(source, s_acct, target, t_acct) {
+                    out[s].push((t, why));
+                    into[t].push(s);
+                }
+            }
+        }
+        let mut joined: Vec<bool> = all
+            .iter()
+            .map(|(_, r)| self.find(None, &principal_ref(&r.arn)).is_some())
+            .collect();
+        let mut queue: Vec<usize> = (0..all.len()).filter(|i| joined[*i]).collect();
+        while let Some(i) = queue.pop() {
+            let me = principal(self, &all[i].1.arn);
+            for (t, why) in out[i].clone() {
+                let target = principal(self, &all[t].1.arn);
+                self.edge(me, target, T::AWS_ASSUME_ROLE, why);
+                if !joined[t] {
+                    joined[t] = true;
+                    queue.push(t);
+                }
+            }
+            for s in into[i].clone() {
+                if !joined[s] {
+                    joined[s] = true;
+                    let source = principal(self, &all[s].1.arn);
+                    self.mark_entry(source);
+                    queue.push(s);
+                }
+            }
+        }
     }
 
     fn sa_node(&mut self, f: &EksFacts, ns: &str, name: &str) -> NodeIndex {
@@ -798,37 +855,56 @@ fn admin_reason(me: &Role, arn: &str, admins: &[(&str, &Role)]) -> BTreeMap<Stri
                 }
             }
         }
-        // Assume an admin role: its trust must allow the caller, and (unless the trust names
-        // the caller itself in the same account) the caller's policies must allow the call.
-        let caller = Caller {
-            kind: "AWS",
-            id: &me.full_arn,
-            account: Some(&own),
-            context: BTreeMap::new(),
-        };
-        let trust = trust_allows(&admin.trust, &caller, "sts:AssumeRole");
-        let Some(c1) = decided(&trust) else { continue };
-        let named = admin.trust.statements.iter().any(|s| {
-            s.principals.as_ref().is_some_and(|(not, p)| {
-                !not && p
-                    .get("AWS")
-                    .is_some_and(|ids| ids.iter().any(|i| *i == me.full_arn || *i == me.arn))
-            })
-        });
-        let identity = allows("sts:AssumeRole", &admin.full_arn);
-        let ok = match (named && *acct == own, decided(&identity)) {
-            (true, _) => Some(c1.clone()),
-            (false, Some(c2)) => Some(format!("{c1}{c2}")),
-            (false, None) => None,
-        };
-        if let Some(c) = ok {
-            out.entry(acct.to_string()).or_insert_with(|| {
-                format!(
-                    "{arn} may sts:AssumeRole into admin role {} of account {acct}{c}",
-                    admin.arn
-                )
-            });
-        }
+        // Assuming an admin role is a hop of its own (AWS_ASSUME_ROLE, see `may_assume`).
     }
     out
+}
+
+/// Whether principal `me` (of account `own`) may call sts:AssumeRole on `target` (of account
+/// `target_account`): the target's trust policy must admit the caller, and — unless the trust
+/// names the caller itself in the same account — the caller's identity policies (boundary
+/// applied) must allow the call. Returns the evidence, naming both policies and any condition.
+fn may_assume(me: &Role, own: &str, target: &Role, target_account: &str) -> Option<String> {
+    let caller = Caller {
+        kind: "AWS",
+        id: &me.full_arn,
+        account: Some(own),
+        context: BTreeMap::new(),
+    };
+    let c1 = decided(&trust_allows(&target.trust, &caller, "sts:AssumeRole"))?;
+    let named = target.trust.statements.iter().any(|s| {
+        s.principals.as_ref().is_some_and(|(not, p)| {
+            !not && p
+                .get("AWS")
+                .is_some_and(|ids| ids.iter().any(|i| *i == me.full_arn || *i == me.arn))
+        })
+    });
+    let identity = evaluate(
+        &me.policies,
+        me.boundary.as_ref(),
+        "sts:AssumeRole",
+        &target.full_arn,
+    );
+    let trust = format!("the trust policy of {} admits {}{c1}", target.arn, me.arn);
+    match (named && target_account == own, decided(&identity)) {
+        (true, _) => Some(format!(
+            "{trust} by name in its own account (no identity policy needed)"
+        )),
+        (false, Some(c2)) => Some(format!(
+            "the identity policies of {} allow sts:AssumeRole on {}{c2}; {trust}",
+            me.arn, target.arn
+        )),
+        (false, None) => None,
+    }
+}
+
+/// Whether a role's trust policy admits any AWS principal at all (a cheap filter: service and
+/// federated trusts are not for sts:AssumeRole by IAM principals).
+fn trusts_aws_principals(role: &Role) -> bool {
+    role.trust.statements.iter().any(|s| {
+        s.effect == Effect::Allow
+            && s.principals
+                .as_ref()
+                .is_some_and(|(not, p)| *not || p.contains_key("AWS") || p.contains_key("*"))
+    })
 }

@@ -33,6 +33,9 @@ pub enum NodeKind {
     Ingress,
     /// A workload: the pods of a pod-template owner (Deployment, ..., or a bare Pod).
     Workload,
+    /// The network-reachable ports of a workload's pods (`Endpoint:<workload reference>`):
+    /// reaching it is network access, not code execution.
+    Endpoint,
     /// One container of a workload.
     Container,
     /// A node (or the hub `Node:*`, any node).

@@ -8,7 +8,7 @@ use petgraph::graph::{EdgeIndex, NodeIndex};
 use petgraph::visit::EdgeRef;
 use petgraph::Direction;
 use serde::Serialize;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 /// One hop of a path.
 #[derive(Debug, Clone, Serialize)]
@@ -42,6 +42,24 @@ pub struct AttackPath {
     pub nodes: Vec<String>,
     /// The hops, explained.
     pub steps: Vec<Step>,
+    /// Lower-ranked paths that are exact suffixes of this one (the same attack from an entry
+    /// point further along it), folded in so each attack is reported once; each stays
+    /// queryable by its source and ID.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub folded: Vec<FoldedPath>,
+}
+
+/// A path folded into a longer one that contains it (see [`AttackPath::folded`]).
+#[derive(Debug, Clone, Serialize)]
+pub struct FoldedPath {
+    /// Its own stable ID.
+    pub id: String,
+    /// Its entry point, a node of the containing path.
+    pub source: String,
+    /// Its severity.
+    pub severity: Severity,
+    /// Its score.
+    pub score: f64,
 }
 
 /// Sink classes.
@@ -257,6 +275,7 @@ impl AttackGraph {
             score,
             nodes,
             steps,
+            folded: Vec::new(),
         }
     }
 
@@ -443,7 +462,7 @@ impl PathIndex<'_> {
             }
         }
         sort_paths(&mut out);
-        out
+        fold_suffixes(out)
     }
 
     /// What a node can reach, per sink, in hops.
@@ -476,6 +495,56 @@ pub(crate) fn sort_paths(paths: &mut [AttackPath]) {
             .then_with(|| a.source.cmp(&b.source))
             .then_with(|| a.target.cmp(&b.target))
     });
+}
+
+/// Folds every path that is an exact suffix (same nodes and techniques from some node on, same
+/// cluster and sink) of a path ranked before it into the first such path, keeping the order.
+pub(crate) fn fold_suffixes(paths: Vec<AttackPath>) -> Vec<AttackPath> {
+    let mut out: Vec<AttackPath> = Vec::with_capacity(paths.len());
+    let mut by_suffix: HashMap<u64, Vec<usize>> = HashMap::new();
+    for p in paths {
+        let container = by_suffix
+            .get(&suffix_hash(&p, 0))
+            .and_then(|c| c.iter().copied().find(|i| is_suffix(&p, &out[*i])));
+        if let Some(i) = container {
+            out[i].folded.push(FoldedPath {
+                id: p.id,
+                source: p.source,
+                severity: p.severity,
+                score: p.score,
+            });
+            continue;
+        }
+        let i = out.len();
+        for k in 1..p.steps.len() {
+            by_suffix.entry(suffix_hash(&p, k)).or_default().push(i);
+        }
+        out.push(p);
+    }
+    out
+}
+
+/// Hash of a path's cluster and its hops from step `k` on.
+fn suffix_hash(p: &AttackPath, k: usize) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    p.cluster.hash(&mut h);
+    for s in &p.steps[k..] {
+        (&s.from, &s.to, &s.technique).hash(&mut h);
+    }
+    h.finish()
+}
+
+/// Whether `short` is a proper suffix of `long` (same cluster, the same hops at the end).
+fn is_suffix(short: &AttackPath, long: &AttackPath) -> bool {
+    short.cluster == long.cluster
+        && short.steps.len() < long.steps.len()
+        && short
+            .steps
+            .iter()
+            .rev()
+            .zip(long.steps.iter().rev())
+            .all(|(a, b)| a.from == b.from && a.to == b.to && a.technique == b.technique)
 }
 
 /// Nodes and edges a reverse search leaves out.

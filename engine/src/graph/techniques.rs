@@ -14,8 +14,11 @@ pub enum Technique {
     INTERNET_TO_INGRESS,
     /// Internet → NodePort Service on a node with an external IP.
     INTERNET_TO_NODEPORT,
-    /// Service → the pods it selects.
+    /// Service → the pods it selects (network reach of their ports).
     SVC_SELECTS_POD,
+    /// Network reach of a workload's ports → code execution in it (an assumed flaw in what
+    /// listens there).
+    ENDPOINT_EXPLOIT,
     /// Pod → each of its containers.
     POD_RUNS_CONTAINER,
     /// Container → the ServiceAccount whose token it holds.
@@ -53,6 +56,8 @@ pub enum Technique {
     HOST_TRAVERSE_TOKENS,
     /// Node → pods scheduled on it.
     NODE_HOSTS_POD,
+    /// Any node → pods that may be scheduled beside the attacker's (placement unknown).
+    NODE_MAY_HOST_POD,
     /// Node → its kubelet identity.
     NODE_CREDENTIALS,
     /// Self-managed control-plane node → cluster admin.
@@ -90,6 +95,8 @@ pub enum Technique {
     AKS_ENTRA_TO_K8S,
     /// Cloud principal → account admin (admin policy or a privilege-escalation chain).
     CLOUD_ROLE_TO_ADMIN,
+    /// AWS principal → an IAM role it may assume (role chaining).
+    AWS_ASSUME_ROLE,
     // 3. RBAC abuse
     /// Create pods or controllers → any ServiceAccount in scope.
     CREATE_POD_AS_SA,
@@ -169,7 +176,8 @@ pub static CATALOGUE: &[TechniqueInfo] = &[
     t!(INTERNET_TO_LB, 1, 1.0, true, "type LoadBalancer with an ingress IP/hostname, not internal by provider annotation, loadBalancerSourceRanges absent or 0.0.0.0/0"),
     t!(INTERNET_TO_INGRESS, 1, 1.0, true, "the Ingress's address is that of an internet-facing LoadBalancer (its controller's) or a cloud-managed public load balancer; rule backends lead to Services"),
     t!(INTERNET_TO_NODEPORT, 1, 0.8, true, "type NodePort and some node has an ExternalIP"),
-    t!(SVC_SELECTS_POD, 1, 0.9, true, "same namespace, selector ⊆ pod labels, target port resolves (number, or a named containerPort), pods ready where EndpointSlices say so"),
+    t!(SVC_SELECTS_POD, 1, 0.9, true, "same namespace, selector ⊆ pod labels, target port resolves (number, or a named containerPort), pods ready where EndpointSlices say so; leads to the pods' ports (Endpoint), not into the pods"),
+    t!(ENDPOINT_EXPLOIT, 1, 0.6, true, "network reach of the pods' ports (a Service, an Ingress or the internet through them, or port-forward) becomes code execution only through a flaw in what listens there: assumed, not proven; the evidence names the ports"),
     t!(POD_RUNS_CONTAINER, 1, 1.0, true, "every container, init container and ephemeral container"),
     t!(CONTAINER_HAS_SA_TOKEN, 1, 1.0, true, "automountServiceAccountToken not false (pod overrides ServiceAccount), or a projected serviceAccountToken volume"),
     t!(POD_MOUNTS_SECRET, 1, 1.0, true, "secret volume, projected secret, envFrom or env secretKeyRef"),
@@ -187,8 +195,9 @@ pub static CATALOGUE: &[TechniqueInfo] = &[
     t!(EXPLOIT_HOST_READ, 2, 0.7, true, "a read-only hostPath of /, /etc, /root, /home, /proc, /etc/kubernetes or /var/lib/kubelet — not for a container that definitely runs as non-root (explicit non-zero UID or runAsNonRoot) without DAC_OVERRIDE/DAC_READ_SEARCH, runAsGroup 0 or supplemental groups"),
     t!(EXPLOIT_RUNTIME_SOCKET, 2, 0.95, true, "a hostPath that is or contains a container runtime socket (read-only too; the socket is 0660 root) — not for a container that definitely runs as non-root (explicit non-zero UID or runAsNonRoot) without DAC_OVERRIDE/DAC_READ_SEARCH, runAsGroup 0 or supplemental groups"),
     t!(HOST_TRAVERSE_TOKENS, 2, 0.9, true, "a hostPath of /, /var, /var/lib, /var/lib/kubelet or /var/lib/kubelet/pods (the pod directories are 0750 root) — not for a container that definitely runs as non-root (explicit non-zero UID or runAsNonRoot) without DAC_OVERRIDE/DAC_READ_SEARCH, runAsGroup 0 or supplemental groups"),
-    t!(NODE_HOSTS_POD, 2, 1.0, true, "the pod's spec.nodeName"),
-    t!(NODE_CREDENTIALS, 2, 1.0, true, "the kubelet's identity system:node:<name> in group system:nodes"),
+    t!(NODE_HOSTS_POD, 2, 1.0, true, "the pod's spec.nodeName; from any node, where no pod's placement is known, a DaemonSet with no nodeSelector or required node affinity (a pod on every node)"),
+    t!(NODE_MAY_HOST_POD, 2, 0.5, true, "any node, where no pod's placement is known (manifests, templates): a workload with no nodeSelector or required node affinity keeping it apart may be scheduled beside the attacker's pod"),
+    t!(NODE_CREDENTIALS, 2, 1.0, true, "the kubelet's identity system:node:<name> in group system:nodes (any node, when the snapshot has no Node objects: group system:nodes); the Node authorizer limits it to its own pods' objects"),
     t!(CONTROL_PLANE_NODE, 2, 1.0, true, "self-managed clusters only: node labelled node-role.kubernetes.io/control-plane or /master"),
     t!(NODE_CLOUD_IDENTITY, 4, 1.0, true, "EKS: the node group's nodeRole (eks.amazonaws.com/nodegroup label); GKE: the node pool's service account (cloud.google.com/gke-nodepool) when its OAuth scopes let the token use it (cloud-platform, compute, iam or userinfo.email; not the legacy read-only defaults); AKS: the kubelet identity"),
     t!(POD_IMDS_PIVOT, 4, 0.7, true, "EKS: the launch template allows IMDSv1 or hop limit ≥ 2, or hostNetwork; GKE: node pool in GCE_METADATA mode (or no Workload Identity), or hostNetwork, with scopes that let the token be used; AKS: always (no hop limit); pods placed by spec.nodeName, else every pool they may be scheduled on"),
@@ -205,14 +214,15 @@ pub static CATALOGUE: &[TechniqueInfo] = &[
     t!(GKE_AUTHENTICATED_PUBLIC, 4, 1.0, true, "GKE, unless rbacBindingConfig.enableInsecureBindingSystemAuthenticated is false: system:authenticated includes every Google account"),
     t!(AKS_WI_ASSUME, 4, 1.0, true, "a federated identity credential whose issuer is the cluster's OIDC issuer and whose subject is system:serviceaccount:<ns>:<sa>"),
     t!(AKS_ENTRA_TO_K8S, 4, 1.0, true, "Azure RBAC for Kubernetes roles at cluster or namespace scope (when enabled), adminGroupObjectIDs, Cluster Admin Role with local accounts, Cluster User Role without Entra, Owner/Contributor rewriting the cluster"),
-    t!(CLOUD_ROLE_TO_ADMIN, 4, 0.9, true, "AWS: policies allow * on *, a self-escalation action (iam:Put*/Attach*Policy, CreatePolicyVersion, ...), iam:PassRole of an admin role to compute it can create, or sts:AssumeRole into an admin role whose trust allows it"),
+    t!(CLOUD_ROLE_TO_ADMIN, 4, 0.9, true, "AWS: policies allow * on *, a self-escalation action (iam:Put*/Attach*Policy, CreatePolicyVersion, ...), iam:PassRole of an admin role to compute it can create, (assuming an admin role is AWS_ASSUME_ROLE, then this hop)"),
+    t!(AWS_ASSUME_ROLE, 4, 1.0, true, "the target role's trust policy admits the caller (principal ARN, its account, or *; conditions kept), and the caller's identity policies allow sts:AssumeRole on it (boundary applied) unless the trust names the caller itself in the same account; both accounts scanned; callers that may assume a role in the graph become entry points"),
     t!(CREATE_POD_AS_SA, 3, 0.9, true, "create on pods, deployments, daemonsets, replicasets, statefulsets, jobs, cronjobs or replicationcontrollers without resourceNames"),
     t!(CREATE_PRIVILEGED_POD, 3, 0.9, true, "as CREATE_POD_AS_SA, in a namespace whose enforced Pod Security level allows privileged pods (or whose labels the subject can change)"),
-    t!(UPDATE_WORKLOAD_AS_SA, 3, 0.8, true, "update or patch on a workload controller kind"),
+    t!(UPDATE_WORKLOAD_AS_SA, 3, 0.8, true, "update or patch on a workload controller kind: its pods' ServiceAccounts in scope, and any node where the namespace's Pod Security admits privileged pods"),
     t!(PATCH_POD_IMAGE, 3, 0.8, true, "update or patch on pods"),
     t!(EXEC_INTO_POD, 3, 1.0, true, "create pods/exec or pods/attach (get before Kubernetes 1.35)"),
     t!(EPHEMERAL_CONTAINER, 3, 0.9, true, "update or patch on pods/ephemeralcontainers"),
-    t!(PORT_FORWARD, 3, 0.5, true, "create pods/portforward"),
+    t!(PORT_FORWARD, 3, 1.0, true, "create pods/portforward: network reach of every port the pods listen on, localhost-bound ones included (running code there is ENDPOINT_EXPLOIT)"),
     t!(READ_SA_TOKEN_SECRET, 3, 1.0, true, "get (naming the Secret), list or watch on secrets where a live ServiceAccount token Secret is"),
     t!(READ_SECRET, 3, 1.0, true, "get, list or watch on secrets"),
     t!(MINT_TOKEN_REQUEST, 3, 1.0, true, "create serviceaccounts/token, by name or without resourceNames"),
@@ -222,7 +232,7 @@ pub static CATALOGUE: &[TechniqueInfo] = &[
     t!(ESCALATE_ROLE, 3, 1.0, true, "escalate and update/patch on a role the subject is bound to (by name or any), within that binding's scope: cluster-wide is cluster-admin; a namespace gives its pods' ServiceAccounts, its Secrets and, where Pod Security admits privileged pods, a node"),
     t!(CSR_MINT_CLIENT_CERT, 3, 0.9, true, "create CSRs, update certificatesigningrequests/approval and approve on the kube-apiserver-client signer"),
     t!(NODES_PROXY_EXEC, 3, 0.9, true, "get or create on nodes/proxy"),
-    t!(CONTROL_WEBHOOK, 3, 0.8, true, "create/update/patch mutatingwebhookconfigurations"),
+    t!(CONTROL_WEBHOOK, 3, 0.8, true, "create/update/patch mutatingwebhookconfigurations, or code execution in the pods behind a mutating webhook's Service whose rules cover pod CREATE: every ServiceAccount of the namespaces its namespaceSelector matches (mutation precedes validation), and any node where one of them admits privileged pods under Pod Security"),
     t!(CREATE_HOSTPATH_PV, 3, 0.7, true, "create persistentvolumes, and create persistentvolumeclaims and pods somewhere"),
     t!(STEAL_POD_SCHEDULING, 3, 0.4, true, "delete or evict pods in a namespace and patch nodes"),
     t!(ADMIN_EQUIVALENT, 3, 1.0, true, "* verbs on * resources in * groups cluster-wide, or membership of system:masters"),

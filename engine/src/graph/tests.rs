@@ -285,14 +285,14 @@ fn svc_selects_pod() {
     assert!(has(
         &graph(&[p.clone(), s("web", json!("http"))]),
         "Service:app/web",
-        "Pod:app/web",
+        "Endpoint:Pod:app/web",
         Technique::SVC_SELECTS_POD
     ));
     assert!(
         has(
             &graph(&[p.clone(), s("web", json!(9999))]),
             "Service:app/web",
-            "Pod:app/web",
+            "Endpoint:Pod:app/web",
             Technique::SVC_SELECTS_POD
         ),
         "numeric ports always resolve"
@@ -300,13 +300,13 @@ fn svc_selects_pod() {
     assert!(!has(
         &graph(&[p.clone(), s("web", json!("grpc"))]),
         "Service:app/web",
-        "Pod:app/web",
+        "Endpoint:Pod:app/web",
         Technique::SVC_SELECTS_POD
     ));
     assert!(!has(
         &graph(&[p.clone(), s("api", json!("http"))]),
         "Service:app/web",
-        "Pod:app/web",
+        "Endpoint:Pod:app/web",
         Technique::SVC_SELECTS_POD
     ));
     let slice = |ready: bool| {
@@ -316,15 +316,111 @@ fn svc_selects_pod() {
     assert!(has(
         &graph(&[p.clone(), s("web", json!("http")), slice(true)]),
         "Service:app/web",
-        "Pod:app/web",
+        "Endpoint:Pod:app/web",
         Technique::SVC_SELECTS_POD
     ));
     assert!(!has(
         &graph(&[p, s("web", json!("http")), slice(false)]),
         "Service:app/web",
+        "Endpoint:Pod:app/web",
+        Technique::SVC_SELECTS_POD
+    ));
+}
+
+#[test]
+fn endpoint_exploit_is_an_explicit_assumed_hop() {
+    let p = pod(
+        "web",
+        json!({"containers": [{"name": "c", "ports": [{"name": "http", "containerPort": 8080}]}]}),
+    );
+    let lb = svc(
+        "web",
+        json!({"type": "LoadBalancer", "selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": "http"}]}),
+        json!({}),
+        lb_status("203.0.113.10"),
+    );
+    let g = graph(&[p.clone(), lb.clone()]);
+    // The Service reaches the ports, never the pod itself.
+    assert!(has(
+        &g,
+        "Service:app/web",
+        "Endpoint:Pod:app/web",
+        Technique::SVC_SELECTS_POD
+    ));
+    assert!(!has(
+        &g,
+        "Service:app/web",
         "Pod:app/web",
         Technique::SVC_SELECTS_POD
     ));
+    let (Some(e), Some(w)) = (
+        g.find(Some("c"), "Endpoint:Pod:app/web"),
+        g.find(Some("c"), "Pod:app/web"),
+    ) else {
+        panic!("endpoint and workload nodes");
+    };
+    let exploit: Vec<_> = g.graph.edges_connecting(e, w).collect();
+    assert_eq!(exploit.len(), 1);
+    assert_eq!(exploit[0].weight().technique, Technique::ENDPOINT_EXPLOIT);
+    assert!(exploit[0]
+        .weight()
+        .evidence
+        .contains("8080/TCP (http, container c)"));
+    assert!(has(
+        &g,
+        "Service:app/web",
+        "Endpoint:Pod:app/web",
+        Technique::SVC_SELECTS_POD
+    ));
+    let selects = g
+        .graph
+        .edges_connecting(g.find(Some("c"), "Service:app/web").expect("svc"), e)
+        .next()
+        .expect("selects");
+    assert!(selects.weight().evidence.contains("ports 80→http/TCP"));
+    // Every way in from the network crosses the assumed hop; nothing else does.
+    for edge in g.graph.edge_indices() {
+        let (a, b) = g.graph.edge_endpoints(edge).expect("edge");
+        let t = g.graph[edge].technique;
+        if g.graph[b].kind == NodeKind::Endpoint {
+            assert!(matches!(
+                t,
+                Technique::SVC_SELECTS_POD | Technique::INCLUDES | Technique::PORT_FORWARD
+            ));
+        }
+        if g.graph[a].kind == NodeKind::Endpoint {
+            assert_eq!(t, Technique::ENDPOINT_EXPLOIT);
+        }
+    }
+    // Port-forward only: the path to the pod's ServiceAccount names the assumption.
+    let mut objects = grant(rule(&["create"], &[""], &["pods/portforward"]), true);
+    objects.push(p);
+    let g = graph(&objects);
+    assert!(!has(&g, ALICE, "Pods:app", Technique::PORT_FORWARD));
+    let from = g.find(Some("c"), ALICE).expect("alice");
+    let to = g.find(Some("c"), "ServiceAccount:app/default").expect("sa");
+    let route = g.shortest_path(from, to, 10).expect("route");
+    let techniques: Vec<&str> = route.iter().map(|x| x.technique.as_str()).collect();
+    assert_eq!(
+        techniques,
+        vec![
+            "PORT_FORWARD",
+            "INCLUDES",
+            "ENDPOINT_EXPLOIT",
+            "POD_RUNS_CONTAINER",
+            "CONTAINER_HAS_SA_TOKEN"
+        ]
+    );
+    // No declared port: the evidence says so rather than inventing one.
+    let g = graph(&[pod("bare", json!({"containers": [{"name": "c"}]}))]);
+    let e = g
+        .find(Some("c"), "Endpoint:Pod:app/bare")
+        .expect("endpoint");
+    let w = g.find(Some("c"), "Pod:app/bare").expect("workload");
+    assert!(g
+        .graph
+        .edges_connecting(e, w)
+        .any(|x| x.weight().evidence.contains("no containerPort declared")));
 }
 
 #[test]
@@ -887,13 +983,13 @@ fn workload_pod_and_exec_techniques() {
             true
         )),
         ALICE,
-        "Pods:app",
+        "Endpoints:app",
         Technique::PORT_FORWARD
     ));
     assert!(!has(
         &graph(&grant(rule(&["get"], &[""], &["pods/portforward"]), true)),
         ALICE,
-        "Pods:app",
+        "Endpoints:app",
         Technique::PORT_FORWARD
     ));
 }
@@ -1372,12 +1468,14 @@ fn internet_to_cluster_admin_path_is_found_and_explained() {
         vec![
             "INTERNET_TO_LB",
             "SVC_SELECTS_POD",
+            "ENDPOINT_EXPLOIT",
             "POD_RUNS_CONTAINER",
             "CONTAINER_HAS_SA_TOKEN",
             "ADMIN_EQUIVALENT"
         ]
     );
-    assert_eq!(p.severity, crate::severity::Severity::Critical);
+    // Reaching the ports is not running code: the assumed exploit makes it high, not critical.
+    assert_eq!(p.severity, crate::severity::Severity::High);
     assert!(p.steps.iter().all(|s| !s.evidence.is_empty()));
     assert!(p
         .steps
@@ -1386,8 +1484,8 @@ fn internet_to_cluster_admin_path_is_found_and_explained() {
     // Shortest-path queries agree, and nothing continues through ClusterAdmin.
     let from = g.find(None, "Internet").expect("internet");
     let to = g.find(Some("c"), "ClusterAdmin").expect("admin");
-    assert_eq!(g.shortest_path(from, to, 10).map(|s| s.len()), Some(5));
-    assert!(g.shortest_path(from, to, 3).is_none(), "max hops");
+    assert_eq!(g.shortest_path(from, to, 10).map(|s| s.len()), Some(6));
+    assert!(g.shortest_path(from, to, 5).is_none(), "max hops");
     let admin_reach = g.reach(to, 10);
     assert!(admin_reach.is_empty(), "cluster admin is terminal");
 }
@@ -1404,7 +1502,7 @@ fn no_path_without_exposure_and_every_variant_is_catalogued() {
         assert!(paths::is_technique(&t.id.id()));
         assert!(!t.precondition.is_empty());
     }
-    assert_eq!(techniques::CATALOGUE.len(), 62);
+    assert_eq!(techniques::CATALOGUE.len(), 65);
 }
 
 /// Every workload is an assumed breach, kube-system's included: a privileged system DaemonSet
@@ -1545,5 +1643,320 @@ fn host_mounts_follow_who_the_container_runs_as() {
             victim.clone(),
         ]);
         assert!(escapes(&g) >= 2, "{sc} {pod_sc}");
+    }
+}
+
+fn workload(kind: &str, name: &str, ns_: &str, spec: Value) -> Value {
+    let group = if kind == "Pod" { "v1" } else { "apps/v1" };
+    if kind == "Pod" {
+        return json!({"apiVersion": group, "kind": kind, "metadata": {"name": name, "namespace": ns_}, "spec": spec});
+    }
+    json!({"apiVersion": group, "kind": kind, "metadata": {"name": name, "namespace": ns_},
+        "spec": {"selector": {"matchLabels": {"app": name}}, "template": {"metadata": {"labels": {"app": name}}, "spec": spec}}})
+}
+
+/// Root on "any node" (placement unknown) reaches what may run beside the attacker's pod:
+/// DaemonSets everywhere, other workloads unless pinned, and the kubelet's group.
+#[test]
+fn any_node_reaches_co_scheduled_workloads() {
+    let admin_sa = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": "ops"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+        "subjects": [{"kind": "ServiceAccount", "name": "ops", "namespace": "app"}]});
+    let plain = json!({"serviceAccountName": "ops", "containers": [{"name": "c", "image": "x:1"}]});
+    let privileged = workload(
+        "DaemonSet",
+        "agent",
+        "kube-system",
+        json!({"containers": [{"name": "c", "image": "x:1", "securityContext": {"privileged": true}}]}),
+    );
+    let g = graph(&[
+        privileged.clone(),
+        workload("Deployment", "ops", "app", plain.clone()),
+        workload("DaemonSet", "logs", "app", plain.clone()),
+        admin_sa.clone(),
+    ]);
+    assert!(has(
+        &g,
+        "Node:*",
+        "Deployment:app/ops",
+        Technique::NODE_MAY_HOST_POD
+    ));
+    assert!(has(
+        &g,
+        "Node:*",
+        "DaemonSet:app/logs",
+        Technique::NODE_HOSTS_POD
+    ));
+    assert!(has(
+        &g,
+        "Node:*",
+        "Group:system:nodes",
+        Technique::NODE_CREDENTIALS
+    ));
+    // The privileged DaemonSet now leads on to cluster admin, through the assumed co-location.
+    let paths = g.index().attack_paths();
+    let p = paths
+        .iter()
+        .find(|p| p.source == "DaemonSet:kube-system/agent" && p.target == "ClusterAdmin")
+        .expect("privileged agent → admin");
+    assert!(
+        paths::techniques(p).contains(&"NODE_MAY_HOST_POD")
+            || paths::techniques(p).contains(&"NODE_HOSTS_POD")
+    );
+    // Pinned workloads are kept apart.
+    let mut pinned = plain.clone();
+    pinned["nodeSelector"] = json!({"pool": "ops"});
+    let mut required = plain.clone();
+    required["affinity"] = json!({"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [{"matchExpressions": [{"key": "pool", "operator": "In", "values": ["ops"]}]}]}}});
+    let g = graph(&[
+        workload("Deployment", "pinned", "app", pinned.clone()),
+        workload("DaemonSet", "pinned-ds", "app", pinned),
+        workload("Deployment", "affine", "app", required),
+    ]);
+    for w in [
+        "Deployment:app/pinned",
+        "DaemonSet:app/pinned-ds",
+        "Deployment:app/affine",
+    ] {
+        assert!(!has(&g, "Node:*", w, Technique::NODE_MAY_HOST_POD), "{w}");
+        assert!(!has(&g, "Node:*", w, Technique::NODE_HOSTS_POD), "{w}");
+    }
+    // Where placement is known (scheduled pods), any node hosts only what runs on its nodes.
+    let node = json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1"}});
+    let mut placed = workload("Pod", "placed", "app", plain.clone());
+    placed["spec"]["nodeName"] = json!("n1");
+    let g = graph(&[
+        node,
+        placed,
+        workload("Deployment", "ops", "app", plain),
+        admin_sa,
+    ]);
+    assert!(!has(
+        &g,
+        "Node:*",
+        "Deployment:app/ops",
+        Technique::NODE_MAY_HOST_POD
+    ));
+    assert!(has(
+        &g,
+        "Node:n1",
+        "Pod:app/placed",
+        Technique::NODE_HOSTS_POD
+    ));
+    assert!(!has(
+        &g,
+        "Node:*",
+        "Group:system:nodes",
+        Technique::NODE_CREDENTIALS
+    ));
+}
+
+/// Rewriting workloads or controlling a mutating webhook makes pods: privileged ones, where
+/// Pod Security admits them, are a way to a node.
+#[test]
+fn control_over_pods_reaches_a_node() {
+    let update = rule(&["patch"], &["apps"], &["deployments"]);
+    assert!(has(
+        &graph(&grant(update.clone(), true)),
+        ALICE,
+        "Node:*",
+        Technique::UPDATE_WORKLOAD_AS_SA
+    ));
+    let mut guarded = grant(update, true);
+    guarded[2] = ns("app", Some("baseline"));
+    let g = graph(&guarded);
+    assert!(has(
+        &g,
+        ALICE,
+        "ServiceAccounts:app",
+        Technique::UPDATE_WORKLOAD_AS_SA
+    ));
+    assert!(!has(&g, ALICE, "Node:*", Technique::UPDATE_WORKLOAD_AS_SA));
+
+    let hooks = rule(
+        &["patch"],
+        &["admissionregistration.k8s.io"],
+        &["mutatingwebhookconfigurations"],
+    );
+    assert!(has(
+        &graph(&grant(hooks.clone(), false)),
+        ALICE,
+        "Node:*",
+        Technique::CONTROL_WEBHOOK
+    ));
+    let mut all_guarded = grant(hooks, false);
+    all_guarded[2] = ns("app", Some("restricted"));
+    assert!(!has(
+        &graph(&all_guarded),
+        ALICE,
+        "Node:*",
+        Technique::CONTROL_WEBHOOK
+    ));
+
+    // The webhook's backend pods control it too, for the namespaces its selector covers.
+    let server = workload(
+        "Deployment",
+        "kyverno",
+        "kyverno",
+        json!({"containers": [{"name": "c", "image": "x:1", "ports": [{"containerPort": 9443}]}]}),
+    );
+    let service = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "kyverno-svc", "namespace": "kyverno"},
+        "spec": {"selector": {"app": "kyverno"}, "ports": [{"port": 443, "targetPort": 9443}]}});
+    let config = |resources: Value, selector: Value| {
+        json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "MutatingWebhookConfiguration", "metadata": {"name": "kyverno-resource"},
+            "webhooks": [{"name": "mutate.kyverno.svc", "clientConfig": {"service": {"namespace": "kyverno", "name": "kyverno-svc"}},
+                "namespaceSelector": selector,
+                "rules": [{"operations": ["CREATE", "UPDATE"], "apiGroups": ["*"], "apiVersions": ["*"], "resources": resources}]}]})
+    };
+    let objects = |c: Value| {
+        vec![
+            server.clone(),
+            service.clone(),
+            c,
+            ns("app", None),
+            ns("kyverno", None),
+            ns("prod", Some("restricted")),
+        ]
+    };
+    let g = graph(&objects(config(json!(["pods"]), json!({}))));
+    assert!(has(
+        &g,
+        "Deployment:kyverno/kyverno",
+        "ServiceAccounts:*",
+        Technique::CONTROL_WEBHOOK
+    ));
+    assert!(has(
+        &g,
+        "Deployment:kyverno/kyverno",
+        "Node:*",
+        Technique::CONTROL_WEBHOOK
+    ));
+    // Not pods: nothing.
+    let g = graph(&objects(config(json!(["configmaps"]), json!({}))));
+    assert!(!has(
+        &g,
+        "Deployment:kyverno/kyverno",
+        "ServiceAccounts:*",
+        Technique::CONTROL_WEBHOOK
+    ));
+    // A selector covering only a restricted namespace: its ServiceAccounts, no node.
+    let only_prod = json!({"matchExpressions": [{"key": "kubernetes.io/metadata.name", "operator": "In", "values": ["prod"]}]});
+    let g = graph(&objects(config(json!(["pods"]), only_prod)));
+    assert!(has(
+        &g,
+        "Deployment:kyverno/kyverno",
+        "ServiceAccounts:prod",
+        Technique::CONTROL_WEBHOOK
+    ));
+    assert!(!has(
+        &g,
+        "Deployment:kyverno/kyverno",
+        "ServiceAccounts:app",
+        Technique::CONTROL_WEBHOOK
+    ));
+    assert!(!has(
+        &g,
+        "Deployment:kyverno/kyverno",
+        "Node:*",
+        Technique::CONTROL_WEBHOOK
+    ));
+}
+
+/// An attack is reported once: a path that is an exact tail of a higher-ranked path to the
+/// same sink is folded into it and stays queryable.
+#[test]
+fn suffix_paths_are_folded_into_the_path_that_contains_them() {
+    let admin = |sa: &str| {
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": format!("admin-{sa}")},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+            "subjects": [{"kind": "ServiceAccount", "name": sa, "namespace": "app"}]})
+    };
+    let g = graph(&[
+        pod(
+            "web",
+            json!({"serviceAccountName": "ops", "containers": [{"name": "c"}]}),
+        ),
+        json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "ops", "namespace": "app"}}),
+        json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "idle", "namespace": "app"}}),
+        admin("ops"),
+        admin("idle"),
+    ]);
+    let paths = g.index().attack_paths();
+    let to_admin: Vec<&paths::AttackPath> = paths
+        .iter()
+        .filter(|p| p.target == "ClusterAdmin")
+        .collect();
+    let web = to_admin
+        .iter()
+        .find(|p| p.source == "Pod:app/web")
+        .expect("workload path");
+    // The ServiceAccount's own path is the workload path's tail: folded, with its own ID.
+    assert!(!to_admin
+        .iter()
+        .any(|p| p.source == "ServiceAccount:app/ops"));
+    assert_eq!(web.folded.len(), 1);
+    assert_eq!(web.folded[0].source, "ServiceAccount:app/ops");
+    assert_eq!(
+        web.folded[0].id,
+        paths::path_id("c", "ServiceAccount:app/ops", "ClusterAdmin")
+    );
+    assert!(web.folded[0].score < web.score);
+    // A path that is no one's tail stays.
+    let idle = to_admin
+        .iter()
+        .find(|p| p.source == "ServiceAccount:app/idle")
+        .expect("unmounted ServiceAccount keeps its path");
+    assert!(idle.folded.is_empty());
+    // Still queryable from its own entry point, with the same ID.
+    let q = query::Query::new(&g);
+    let asked = q
+        .paths(&query::PathQuery {
+            from: "ServiceAccount:app/ops",
+            to: "ClusterAdmin",
+            cluster: Some("c"),
+            max_hops: 10,
+            limit: 1,
+        })
+        .expect("query");
+    assert_eq!(asked[0].id, web.folded[0].id);
+
+    // Folding keeps a higher-ranked tail: the longer path is not anyone's suffix.
+    let mut sorted = vec![
+        path_of("a", &["x", "y", "z"], 90.0),
+        path_of("b", &["y", "z"], 95.0),
+    ];
+    paths::sort_paths(&mut sorted);
+    let kept = paths::fold_suffixes(sorted);
+    assert_eq!(kept.len(), 2, "a tail ranked first is not folded");
+    let kept = paths::fold_suffixes(vec![
+        path_of("a", &["x", "y", "z"], 95.0),
+        path_of("b", &["y", "z"], 90.0),
+        path_of("c", &["w", "z"], 80.0),
+    ]);
+    assert_eq!(kept.len(), 2);
+    assert_eq!(kept[0].folded.len(), 1);
+    assert_eq!(kept[1].source, "w", "same sink, different hops: kept");
+}
+
+fn path_of(id: &str, nodes: &[&str], score: f64) -> paths::AttackPath {
+    let steps: Vec<paths::Step> = nodes
+        .windows(2)
+        .map(|w| paths::Step {
+            from: w[0].to_string(),
+            to: w[1].to_string(),
+            technique: "READ_SECRET".into(),
+            evidence: "e".into(),
+        })
+        .collect();
+    paths::AttackPath {
+        id: id.into(),
+        cluster: "c".into(),
+        source: nodes[0].into(),
+        target: nodes[nodes.len() - 1].into(),
+        severity: crate::severity::Severity::High,
+        score,
+        nodes: nodes.iter().map(|n| n.to_string()).collect(),
+        steps,
+        folded: Vec::new(),
     }
 }

@@ -36,11 +36,25 @@ pub fn table(paths: &[&AttackPath]) -> String {
             );
             let _ = writeln!(out, "        {}", s.evidence);
         }
+        if !p.folded.is_empty() {
+            let _ = writeln!(out, "    {}", folded_note(p));
+        }
     }
     if paths.is_empty() {
         out.push_str("no path\n");
     }
     out
+}
+
+/// `+N shorter entry points (…)`: the paths folded into `p`, by entry point.
+pub fn folded_note(p: &AttackPath) -> String {
+    let sources: Vec<String> = p.folded.iter().map(|f| label(&f.source)).collect();
+    let n = sources.len();
+    let noun = if n == 1 { "point" } else { "points" };
+    format!(
+        "+{n} shorter entry {noun} on this path: {}",
+        sources.join(", ")
+    )
 }
 
 /// One line per path: `entry → … → sink` (for the scan table).

@@ -61,9 +61,14 @@ pub fn render(report: &Report, color: bool) -> String {
             } else {
                 String::new()
             };
+            let folded = match path.folded.len() {
+                0 => String::new(),
+                1 => "  (+1 shorter entry point)".to_string(),
+                n => format!("  (+{n} shorter entry points)"),
+            };
             let _ = writeln!(
                 out,
-                "  {} {:>5.1}  {cluster}{}",
+                "  {} {:>5.1}  {cluster}{}{folded}",
                 p.wrap(severity_color(path.severity), &sev),
                 path.score,
                 super::paths::one_line(path)
