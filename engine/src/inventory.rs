@@ -130,6 +130,39 @@ impl<'a> PodTemplate<'a> {
         }
     }
 
+    /// Whether a container definitely cannot open root-only host files — the runtime sockets
+    /// (0660 root), the kubelet's pod directories (0750 root), root's 0600 files: it runs as
+    /// non-root ([`Self::runs_as_non_root`]), is not privileged, adds none of `DAC_OVERRIDE`,
+    /// `DAC_READ_SEARCH` or `ALL`, and has neither group 0 (`runAsGroup`) nor supplemental
+    /// groups or an `fsGroup` that could match the file's group. One fact for the host-mount
+    /// checks (their severity) and the graph's host escapes.
+    pub fn cannot_open_root_files(&self, c: &ContainerRef<'_>) -> bool {
+        let sc = c.container.get("securityContext");
+        let privileged = sc
+            .and_then(|s| s.get("privileged"))
+            .and_then(Value::as_bool)
+            == Some(true);
+        let dac = sc
+            .and_then(|s| s.pointer("/capabilities/add"))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(crate::checks::workload::normalise_capability)
+            .any(|cap| ["DAC_OVERRIDE", "DAC_READ_SEARCH", "ALL"].contains(&cap.as_str()));
+        let gid = sc
+            .and_then(|s| s.get("runAsGroup"))
+            .or_else(|| self.spec.pointer("/securityContext/runAsGroup"))
+            .and_then(Value::as_i64);
+        let supplemental = self
+            .spec
+            .pointer("/securityContext/supplementalGroups")
+            .and_then(Value::as_array)
+            .is_some_and(|a| !a.is_empty())
+            || self.spec.pointer("/securityContext/fsGroup").is_some();
+        self.runs_as_non_root(c) && !privileged && !dac && gid != Some(0) && !supplemental
+    }
+
     /// Every container: `containers`, then `initContainers`, then `ephemeralContainers`.
     pub fn containers(&self) -> impl Iterator<Item = ContainerRef<'a>> + 'a {
         let spec = self.spec;

@@ -809,7 +809,7 @@ pub(crate) fn evaluate_cluster(
             let finding = Finding {
                 check: check.id,
                 title: check.title,
-                severity: check.severity,
+                severity: hit.severity.unwrap_or(check.severity),
                 cluster: cluster.info.name.clone(),
                 resource: hit.object.node_ref(),
                 namespace: hit.object.effective_namespace().map(str::to_string),

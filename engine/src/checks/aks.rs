@@ -23,6 +23,7 @@ fn hits<'a>(ctx: &Context<'a>, rule: Rule) -> Vec<Hit<'a>> {
             let p = props(spec(o));
             let (message, field) = rule(p)?;
             Some(Hit {
+                severity: None,
                 object: o,
                 message,
                 evidence: vec![Evidence::new(

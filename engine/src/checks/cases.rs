@@ -1861,3 +1861,127 @@ fn every_check_has_a_case() {
         );
     }
 }
+
+/// KSPM-W-021/022 follow who the container runs as, the fact the graph's host escapes use: a
+/// mount every mounting container definitely cannot use (non-root, no DAC capabilities, no group
+/// 0 or supplemental groups, not privileged) is medium; anything else keeps the check's severity.
+#[test]
+fn host_mount_severity_follows_who_the_container_runs_as() {
+    use crate::severity::Severity;
+    let severity = |id: &str, path: &str, ctr_sc: Value, pod_sc: Value, mounted: bool| {
+        let mounts = if mounted {
+            json!([{"name": "host", "mountPath": "/host", "readOnly": true}])
+        } else {
+            json!([])
+        };
+        let p = pod(json!({"securityContext": pod_sc,
+            "volumes": [{"name": "host", "hostPath": {"path": path}}],
+            "containers": [{"name": "a", "image": "x:1", "securityContext": ctr_sc, "volumeMounts": mounts}]}));
+        let out = parse_text(&docs(&[p]), "case.yaml", Syntax::Yaml);
+        let mut cluster = ClusterSnapshot {
+            objects: out.objects,
+            ..Default::default()
+        };
+        cluster.info.name = "c".into();
+        let report = crate::report::evaluate(&crate::snapshot::Snapshot {
+            clusters: vec![cluster],
+            ..Default::default()
+        });
+        let found: Vec<Severity> = report
+            .findings
+            .iter()
+            .filter(|f| f.check == id)
+            .map(|f| f.severity)
+            .collect();
+        assert_eq!(found.len(), 1, "{id} {path}");
+        found[0]
+    };
+    let nobody =
+        json!({"runAsUser": 65534, "runAsNonRoot": true, "capabilities": {"drop": ["ALL"]}});
+    // node-exporter: UID 65534, host / read-only.
+    // (host / holds the runtime socket: KSPM-W-021, not W-022.)
+    assert_eq!(
+        severity("KSPM-W-021", "/", nobody.clone(), json!({}), true),
+        Severity::Medium
+    );
+    assert_eq!(
+        severity("KSPM-W-022", "/etc", nobody.clone(), json!({}), true),
+        Severity::Medium
+    );
+    assert_eq!(
+        severity(
+            "KSPM-W-021",
+            "/run/containerd/containerd.sock",
+            nobody.clone(),
+            json!({}),
+            true
+        ),
+        Severity::Medium
+    );
+    // Root, or the image's user, or a way around file permissions: the check's severity.
+    for (ctr, pod_sc) in [
+        (json!({"runAsUser": 0}), json!({})),
+        (json!({}), json!({})),
+        (
+            json!({"runAsUser": 1000, "capabilities": {"add": ["DAC_READ_SEARCH"]}}),
+            json!({}),
+        ),
+        (
+            json!({"runAsUser": 1000, "capabilities": {"add": ["cap_dac_override"]}}),
+            json!({}),
+        ),
+        (json!({"runAsUser": 1000, "runAsGroup": 0}), json!({})),
+        (
+            json!({"runAsUser": 1000}),
+            json!({"supplementalGroups": [998]}),
+        ),
+        (json!({"runAsUser": 1000}), json!({"fsGroup": 2000})),
+        (json!({"runAsUser": 1000, "privileged": true}), json!({})),
+        (json!({"runAsNonRoot": true, "runAsUser": 0}), json!({})),
+    ] {
+        assert_eq!(
+            severity(
+                "KSPM-W-022",
+                "/etc/kubernetes",
+                ctr.clone(),
+                pod_sc.clone(),
+                true
+            ),
+            Severity::High,
+            "{ctr} {pod_sc}"
+        );
+        assert_eq!(
+            severity(
+                "KSPM-W-021",
+                "/var/run/docker.sock",
+                ctr.clone(),
+                pod_sc.clone(),
+                true
+            ),
+            Severity::Critical,
+            "{ctr} {pod_sc}"
+        );
+    }
+    // The pod-level runAsUser counts like the container's.
+    assert_eq!(
+        severity(
+            "KSPM-W-022",
+            "/var/lib/kubelet",
+            json!({}),
+            json!({"runAsUser": 65534}),
+            true
+        ),
+        Severity::Medium
+    );
+    // Declared but not mounted: an ephemeral container may mount it as anyone.
+    assert_eq!(
+        severity(
+            "KSPM-W-021",
+            "/var/run/docker.sock",
+            nobody,
+            json!({}),
+            false
+        ),
+        Severity::Critical
+    );
+}

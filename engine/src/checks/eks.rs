@@ -23,6 +23,7 @@ fn cluster_hits<'a>(
         .filter_map(|o| {
             let (message, evidence) = rule(spec(o))?;
             Some(Hit {
+                severity: None,
                 object: o,
                 message,
                 evidence: vec![evidence],
@@ -222,6 +223,7 @@ fn run_ssh_open<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
                 .and_then(Value::as_array)
                 .is_some_and(|a| !a.is_empty());
             (!sgs).then(|| Hit {
+                severity: None,
                 object: o,
                 message: format!(
                     "node group {} allows SSH with key {key} and no source security groups: EKS opens port 22 to 0.0.0.0/0",
@@ -244,6 +246,7 @@ fn run_imds<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
                 return None;
             };
             Some(Hit {
+                severity: None,
                 object: o,
                 message: format!(
                     "pods on node group {} can read the instance role {} from IMDS: {why}",
@@ -269,6 +272,7 @@ fn run_aws_auth_masters<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     parsed
         .masters()
         .map(|m| Hit {
+            severity: None,
             object: cm,
             message: format!(
                 "{} {} is mapped to system:masters: cluster-admin that no RBAC change can revoke",
@@ -295,6 +299,7 @@ fn run_aws_auth_malformed<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
         .errors
         .into_iter()
         .map(|e| Hit {
+            severity: None,
             object: cm,
             message: format!("aws-auth does not parse: {e}"),
             evidence: vec![Evidence::new(
@@ -316,6 +321,7 @@ fn run_access_entry_admin<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
                 a.ends_with("/AmazonEKSClusterAdminPolicy") && *s == Scope::Cluster
             })?;
             Some(Hit {
+                severity: None,
                 object: o,
                 message: format!(
                     "{} holds AmazonEKSClusterAdminPolicy on the whole cluster (invisible to kubectl get clusterrolebindings)",

@@ -21,6 +21,7 @@ fn hits<'a>(ctx: &Context<'a>, rule: Rule) -> Vec<Hit<'a>> {
             rule(spec(o))
                 .into_iter()
                 .map(move |(message, evidence)| Hit {
+                    severity: None,
                     object: o,
                     message,
                     evidence: vec![evidence],

@@ -85,6 +85,7 @@ fn each_image<'a>(
                 .unwrap_or("");
             if let Some((message, ev)) = f(&t, &c, image) {
                 hits.push(Hit {
+                    severity: None,
                     object: t.owner,
                     message,
                     evidence: vec![ev],

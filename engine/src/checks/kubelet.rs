@@ -209,6 +209,7 @@ fn hits<'a>(ctx: &Context<'a>, rule: Rule) -> Vec<Hit<'a>> {
             let cfg = o.body.get("config")?;
             let (field, value, message) = rule(cfg)?;
             Some(Hit {
+                severity: None,
                 object: o,
                 message: format!("node {}: {message}", o.name),
                 evidence: vec![Evidence::new(format!("config.{field}"), value)],

@@ -116,6 +116,7 @@ fn removed_apis<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
                 .iter()
                 .find(|(v, k, _, _)| *v == o.api_version && (*k == "*" || *k == o.kind))?;
             Some(Hit {
+                severity: None,
                 object: o,
                 message: format!(
                     "{} {} was removed in Kubernetes 1.{removed}; use {replacement}",
@@ -142,6 +143,7 @@ fn tiller<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
                 || image.contains("/tiller:")
             {
                 hits.push(Hit {
+                    severity: None,
                     object: t.owner,
                     message: format!("Helm v2 Tiller is deployed (image {image}): an unauthenticated gRPC endpoint with cluster-admin-like power"),
                     evidence: vec![Evidence::new(t.container_path(&ctr, "image"), image)],
@@ -172,6 +174,7 @@ fn dangling_services<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
                 .get(&ns)
                 .is_some_and(|all| all.iter().any(|labels| sel.matches(labels)));
             (!any).then(|| Hit {
+                severity: None,
                 object: s,
                 message: "Service selector matches no workload in the snapshot".into(),
                 evidence: vec![Evidence::new(
@@ -238,6 +241,7 @@ fn dangling_ingresses<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
                 .filter_map(|e| e.value.as_str().map(str::to_string))
                 .collect();
             hits.push(Hit {
+                severity: None,
                 object: i,
                 message: format!(
                     "Ingress routes to Service(s) {} that do not exist",
@@ -259,6 +263,7 @@ fn duplicate_env<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
                 let name = e.get("name").and_then(Value::as_str).unwrap_or("");
                 if !seen.insert(name) {
                     hits.push(Hit {
+                        severity: None,
                         object: t.owner,
                         message: format!(
                             "container `{}` sets {name} twice; the last one wins silently",
@@ -304,6 +309,7 @@ fn vulnerable_ingress_nginx<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
             let vulnerable = v < (1, 11, 5) || (v.0, v.1) == (1, 12) && v.2 < 1;
             if vulnerable {
                 hits.push(Hit {
+                    severity: None,
                     object: t.owner,
                     message: format!("ingress-nginx controller {} is vulnerable to IngressNightmare (CVE-2025-1974 and related): any pod that reaches its admission webhook can run code in the controller, which reads every Secret", r.tag.unwrap_or("")),
                     evidence: vec![Evidence::new(t.container_path(&ctr, "image"), image)],

@@ -51,6 +51,9 @@ pub struct Hit<'a> {
     pub message: String,
     /// The fields that made it fail.
     pub evidence: Vec<Evidence>,
+    /// The finding's severity when the facts of this instance make it differ from the check's
+    /// (`None`: the check's).
+    pub severity: Option<Severity>,
 }
 
 /// What a check function sees: the cluster's inventory, its RBAC state and the scan options.

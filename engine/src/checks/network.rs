@@ -375,6 +375,7 @@ fn no_network_policy<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
         .into_iter()
         .filter(|ns| policies_in(&all, &ns.name, &ns.labels, pods.labels(&ns.name)).is_empty())
         .map(|ns| Hit {
+            severity: None,
             object: ns,
             message: "namespace runs workloads but has no NetworkPolicy: every pod accepts traffic from anywhere".into(),
             evidence: vec![Evidence::new("metadata.name", Value::String(ns.name.clone()))],
@@ -393,6 +394,7 @@ fn missing_default_deny<'a>(ctx: &Context<'a>, direction: &str) -> Vec<Hit<'a>> 
                 return None;
             }
             (!p.iter().any(|p| p.default_deny(direction))).then(|| Hit {
+                severity: None,
                 object: ns,
                 message: format!(
                     "namespace has NetworkPolicies but none denies {direction} by default"
@@ -457,6 +459,7 @@ fn workload_not_isolated<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
             // its objects (a manifest folder) is reported here, workload by workload.
             if !*has_object && !SYSTEM_NAMESPACES.contains(&ns) {
                 hits.push(Hit {
+                    severity: None,
                     object: t.owner,
                     message: format!("no NetworkPolicy applies in namespace {ns} (no Namespace object in the input): these pods accept traffic from anywhere"),
                     evidence: evidence(),
@@ -466,6 +469,7 @@ fn workload_not_isolated<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
         }
         if !p.iter().any(|p| p.ingress && p.selects_pod(ns, &labels)) {
             hits.push(Hit {
+                severity: None,
                 object: t.owner,
                 message: format!("no NetworkPolicy in {ns} selects these pods for ingress: they accept traffic from anywhere"),
                 evidence: evidence(),
@@ -482,6 +486,7 @@ fn external_ips<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
         .filter_map(|s| {
             let ips = s.body.pointer("/spec/externalIPs").and_then(Value::as_array).filter(|a| !a.is_empty())?;
             Some(Hit {
+                severity: None,
                 object: s,
                 message: format!("Service sets externalIPs {}: traffic to those addresses is intercepted cluster-wide (CVE-2020-8554)", ips.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", ")),
                 evidence: vec![Evidence::new("spec.externalIPs", Value::Array(ips.clone()))],
@@ -496,6 +501,7 @@ fn node_port<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
         .iter()
         .filter(|s| s.body.pointer("/spec/type").and_then(Value::as_str) == Some("NodePort"))
         .map(|s| Hit {
+            severity: None,
             object: s,
             message: "Service of type NodePort opens its port on every node".into(),
             evidence: vec![Evidence::new("spec.type", "NodePort")],
@@ -523,6 +529,7 @@ fn open_load_balancer<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
                 .filter_map(|p| p.get("port").map(|v| v.to_string()))
                 .collect();
             Some(Hit {
+                severity: None,
                 object: s,
                 message: format!(
                     "internet-facing LoadBalancer on port(s) {} with no source ranges{}",
@@ -556,6 +563,7 @@ fn ingress_without_tls<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
                 .is_none_or(|a| a.is_empty())
         })
         .map(|i| Hit {
+            severity: None,
             object: i,
             message: "Ingress serves plain HTTP (no spec.tls)".into(),
             evidence: vec![Evidence::new("spec.tls", Value::Null)],
@@ -578,6 +586,7 @@ fn nginx_snippets<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
         .filter_map(|i| {
             let keys: Vec<&str> = NGINX_SNIPPETS.iter().copied().filter(|k| i.annotations.contains_key(*k)).collect();
             (!keys.is_empty()).then(|| Hit {
+                severity: None,
                 object: i,
                 message: format!("Ingress uses ingress-nginx snippet annotation(s) {}: raw NGINX configuration that can read the controller's token (CVE-2021-25742, CVE-2025-1974 family)", keys.join(", ")),
                 evidence: keys.iter().map(|k| Evidence::new(format!("metadata.annotations[{k}]"), "<snippet>")).collect(),
@@ -597,6 +606,7 @@ fn dashboard<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
                 .unwrap_or("");
             if image.contains("kubernetesui/dashboard") || image.contains("kubernetes-dashboard") {
                 hits.push(Hit {
+                    severity: None,
                     object: t.owner,
                     message: format!("Kubernetes Dashboard is deployed (image {image})"),
                     evidence: vec![Evidence::new(t.container_path(&c, "image"), image)],
@@ -623,6 +633,7 @@ fn policy_selects_nothing<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
         let selector = LabelSelector::from_value(o.body.pointer("/spec/podSelector"));
         if !pods.iter().any(|l| selector.matches(l)) {
             hits.push(Hit {
+                severity: None,
                 object: o,
                 message: format!(
                     "podSelector matches none of the {} workload(s) in namespace {ns}",
@@ -666,6 +677,7 @@ fn service_selects_nothing<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
         };
         if !pods.iter().any(matches) {
             hits.push(Hit {
+                severity: None,
                 object: s,
                 message: format!("selector matches no workload in namespace {ns}"),
                 evidence: vec![Evidence::new("spec.selector", Value::Object(sel.clone()))],

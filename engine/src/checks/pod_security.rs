@@ -42,6 +42,7 @@ fn pss_hits<'a>(ctx: &Context<'a>, id: &str) -> Vec<Hit<'a>> {
         .filter_map(|t| {
             let v = pss::check(id, view(&t), Version::LATEST)?;
             Some(Hit {
+                severity: None,
                 object: t.owner,
                 message: v.message,
                 evidence: evidence(&t, &v.paths),
@@ -82,6 +83,7 @@ fn run_as_non_root<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
         .filter_map(|t| {
             let v = pss::check("runAsNonRoot", view(&t), Version::LATEST)?;
             Some(Hit {
+                severity: None,
                 object: t.owner,
                 message: v.message,
                 evidence: evidence(&t, &v.paths),
@@ -138,6 +140,7 @@ fn restricted_volumes<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
                 .map(|(i, vol)| Evidence::new(t.path(&format!("volumes[{i}]")), vol.clone()))
                 .collect();
             Some(Hit {
+                severity: None,
                 object: t.owner,
                 message: v.message,
                 evidence,
@@ -524,6 +527,7 @@ fn namespace_without_enforcement<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
                 Some(other) => format!("namespace's enforce label has the invalid level {other:?} (PSA falls back to its default)"),
             };
             Some(Hit {
+                severity: None,
                 object: ns,
                 message,
                 evidence: vec![Evidence::new(
@@ -557,6 +561,7 @@ fn workload_violates_namespace_level<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
         let ids: Vec<&str> = violations.iter().map(|v| v.check).collect();
         let paths: Vec<String> = violations.iter().flat_map(|v| v.paths.clone()).collect();
         hits.push(Hit {
+            severity: None,
             object: t.owner,
             message: format!(
                 "namespace {ns} enforces {level} {version}; the pod fails {}",

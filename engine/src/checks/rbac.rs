@@ -202,6 +202,7 @@ fn permission_hits<'a>(ctx: &Context<'a>, p: &Permission) -> Vec<Hit<'a>> {
     found
         .into_iter()
         .map(|f| Hit {
+            severity: None,
             object: f.object,
             message: format!(
                 "{} can {} ({}) {}, via {}",
@@ -576,6 +577,7 @@ fn aws_auth<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
         });
         if let Some(g) = grant {
             hits.push(Hit {
+                severity: None,
                 object: obj,
                 message: format!(
                     "{} can modify the kube-system/aws-auth ConfigMap (map any IAM principal to system:masters), via {}",
@@ -625,6 +627,7 @@ fn admin_equivalent<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
             format!("full control (via {})", b.role_ref)
         };
         hits.push(Hit {
+            severity: None,
             object: obj,
             message: format!("grants {role} {scope} to {}", subjects_text(&subjects)),
             evidence: vec![Evidence::new(
@@ -747,6 +750,7 @@ fn wildcard_roles<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
                 .map(|e| e.path.rsplit('.').next().unwrap_or(""))
                 .collect();
             hits.push(Hit {
+                severity: None,
                 object: o,
                 message: format!(
                     "rules use `*` in {} ({})",
@@ -790,6 +794,7 @@ fn subject_binding_hits<'a>(
         }
         let raw_subjects = obj.body.get("subjects").and_then(Value::as_array);
         hits.push(Hit {
+            severity: None,
             object: obj,
             message: format!("binds {} to {what}", b.role_ref,),
             evidence: matching
@@ -898,6 +903,7 @@ fn platform_impostors<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
         };
         let subjects: Vec<&Subject> = b.subjects.iter().collect();
         hits.push(Hit {
+            severity: None,
             object: obj,
             message: format!(
                 "has a platform-reserved name but is not a platform default: binds {} to {}",
@@ -938,6 +944,7 @@ fn dangling<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
         .filter_map(|b| {
             let obj = objects.get(&b.node_ref)?;
             Some(Hit {
+                severity: None,
                 object: obj,
                 message: format!("references {}, which does not exist (creating it later silently grants its rules)", b.role_ref),
                 evidence: vec![Evidence::new("roleRef", obj.body.get("roleRef").cloned().unwrap_or(Value::Null))],

@@ -24,6 +24,7 @@ fn missing_field<'a>(
             let v = c.container.pointer(pointer);
             if v.is_none_or(|v| v.is_null() || v.as_str() == Some("")) {
                 hits.push(Hit {
+                    severity: None,
                     object: t.owner,
                     message: format!("container `{}` has no {what}", c.name),
                     evidence: vec![Evidence::new(t.container_path(&c, rel), Value::Null)],
@@ -114,6 +115,7 @@ fn single_replica<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
                 .unwrap_or(1);
             if replicas == 1 {
                 hits.push(Hit {
+                    severity: None,
                     object: o,
                     message: format!("{kind} runs a single replica"),
                     evidence: vec![Evidence::new(
@@ -151,6 +153,7 @@ fn namespaces_without<'a>(ctx: &Context<'a>, kind: &str) -> Vec<Hit<'a>> {
             with_workloads.contains(&ns.name.as_str()) && !covered.contains(&ns.name.as_str())
         })
         .map(|ns| Hit {
+            severity: None,
             object: ns,
             message: format!("namespace runs workloads but has no {kind}"),
             evidence: vec![Evidence::new(
@@ -313,6 +316,7 @@ fn naked_pods<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
         // Static (mirror) pods are owned by the kubelet.
         .filter(|p| !p.annotations.contains_key("kubernetes.io/config.mirror"))
         .map(|p| Hit {
+            severity: None,
             object: p,
             message: "pod has no controller".into(),
             evidence: vec![Evidence::new("metadata.ownerReferences", Value::Null)],
@@ -351,6 +355,7 @@ fn no_pdb<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
                 .any(|(ns, sel)| *ns == o.effective_namespace() && sel.matches(&labels))
             {
                 hits.push(Hit {
+                    severity: None,
                     object: o,
                     message: format!("{kind} with {replicas} replicas has no PodDisruptionBudget"),
                     evidence: vec![Evidence::new("spec.replicas", replicas)],
@@ -380,6 +385,7 @@ fn no_security_context<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
                 .is_some_and(|m| !m.is_empty());
             if !ctr_sc && c.list != "ephemeralContainers" {
                 hits.push(Hit {
+                    severity: None,
                     object: t.owner,
                     message: format!("container `{}` and its pod set no securityContext", c.name),
                     evidence: vec![Evidence::new(

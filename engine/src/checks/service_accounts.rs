@@ -64,6 +64,7 @@ fn token_automounted<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
         };
         if mounted {
             hits.push(Hit {
+                severity: None,
                 object: t.owner,
                 message: format!("pods mount a token for ServiceAccount {ns}/{sa}"),
                 evidence: vec![Evidence::new(
@@ -87,6 +88,7 @@ fn default_service_account_used<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
                 .is_some_and(|ns| SYSTEM_NAMESPACES.contains(&ns))
         })
         .map(|t| Hit {
+            severity: None,
             object: t.owner,
             message: "pods run as the namespace's default ServiceAccount".to_string(),
             evidence: vec![Evidence::new(
@@ -116,6 +118,7 @@ fn default_sa_automount<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
                 != Some(false)
         })
         .map(|sa| Hit {
+            severity: None,
             object: sa,
             message: "the default ServiceAccount does not set automountServiceAccountToken: false"
                 .to_string(),
@@ -166,6 +169,7 @@ fn secrets_in_env<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
                     .filter_map(|e| e.value.as_str().map(str::to_string))
                     .collect();
                 hits.push(Hit {
+                    severity: None,
                     object: t.owner,
                     message: format!(
                         "container `{}` reads Secret(s) {} into environment variables",
@@ -293,6 +297,7 @@ fn literal_credentials_in_env<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
                 if (credential_name(name) && literal_secret_value(value)) || credential_value(value)
                 {
                     hits.push(Hit {
+                        severity: None,
                         object: t.owner,
                         message: format!(
                             "container `{}` sets {name} to a literal credential value",
@@ -316,6 +321,7 @@ fn literal_credentials_in_env<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
                     let Some(flag) = w.strip_prefix("--").or_else(|| w.strip_prefix('-')) else {
                         if credential_value(w) {
                             hits.push(Hit {
+                                severity: None,
                                 object: t.owner,
                                 message: format!(
                                     "container `{}` passes a credential in {field}[{i}]",
@@ -343,6 +349,7 @@ fn literal_credentials_in_env<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
                         || credential_value(value)
                     {
                         hits.push(Hit {
+                            severity: None,
                             object: t.owner,
                             message: format!(
                                 "container `{}` passes --{name} a literal credential value in {field}",
@@ -380,6 +387,7 @@ fn credentials_in_configmaps<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
         }
         if !keys.is_empty() {
             hits.push(Hit {
+                severity: None,
                 object: cm,
                 message: format!(
                     "ConfigMap key(s) {} hold what looks like a credential",
@@ -401,6 +409,7 @@ fn legacy_token_secrets<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
         .map(|s| {
             let sa = s.annotations.get("kubernetes.io/service-account.name").cloned().unwrap_or_default();
             Hit {
+                severity: None,
                 object: s,
                 message: format!("long-lived token Secret for ServiceAccount {sa}: it never expires and is readable by anyone who can read Secrets in the namespace"),
                 evidence: vec![Evidence::new("type", "kubernetes.io/service-account-token")],
@@ -519,6 +528,7 @@ fn powerful_service_account<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
             .clone();
         if !powers.is_empty() {
             hits.push(Hit {
+                severity: None,
                 object: t.owner,
                 message: format!(
                     "pods run as ServiceAccount {ns}/{sa}, whose mounted token can {}",
@@ -548,6 +558,7 @@ fn deprecated_service_account_field<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
                 Some(name) => format!("sets `serviceAccount: {old}` and `serviceAccountName: {name}`: the pods run as {name}, the deprecated field says otherwise"),
             };
             Some(Hit {
+                severity: None,
                 object: t.owner,
                 message,
                 evidence: vec![Evidence::new(t.path("serviceAccount"), Value::String(old.to_string()))],
@@ -567,6 +578,7 @@ fn missing_service_account<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
             let ns = t.owner.effective_namespace().unwrap_or("default");
             let sa = service_account_name(t.spec);
             (known_ns.contains(ns) && sa != "default" && !sas.contains_key(&(ns.to_string(), sa.to_string()))).then(|| Hit {
+                severity: None,
                 object: t.owner,
                 message: format!("references ServiceAccount {ns}/{sa}, which does not exist: pods cannot start, and whoever creates it decides what they can do"),
                 evidence: vec![Evidence::new(t.path("serviceAccountName"), sa)],

@@ -5,7 +5,7 @@ use super::Context;
 use super::Needs;
 use super::{Check, Evidence, Hit};
 use crate::controls::{c, Framework::*};
-use crate::inventory::PodTemplate;
+use crate::inventory::{ContainerRef, PodTemplate};
 use crate::options::Profile;
 use crate::severity::Severity;
 use serde_json::Value;
@@ -105,7 +105,7 @@ pub static CHECKS: &[Check] = &[
         id: "KSPM-W-021",
         title: "Container runtime socket mounted",
         severity: Severity::Critical,
-        description: "Mounting the Docker, containerd or CRI-O socket (or a directory holding it) lets the container ask the runtime to start a privileged container on the node: full node takeover, even when mounted read-only.",
+        description: "Mounting the Docker, containerd or CRI-O socket (or a directory holding it) lets the container ask the runtime to start a privileged container on the node: full node takeover, even when mounted read-only. Medium instead when every container mounting it definitely runs as non-root without DAC capabilities, group 0 or supplemental groups (the socket is 0660 root).",
         remediation: "Remove the hostPath volume. Build images with a daemonless builder (kaniko, buildah) and read runtime state through the Kubernetes API.",
         kinds: WORKLOAD_KINDS,
         controls: &[
@@ -124,7 +124,7 @@ pub static CHECKS: &[Check] = &[
         id: "KSPM-W-022",
         title: "Sensitive host path mounted",
         severity: Severity::High,
-        description: "Host paths such as /, /etc, /root, /proc, /sys, /var/lib/kubelet or /etc/kubernetes expose node credentials, every pod's service-account tokens, or kernel interfaces; writable, they let the container change the node.",
+        description: "Host paths such as /, /etc, /root, /proc, /sys, /var/lib/kubelet or /etc/kubernetes expose node credentials, every pod's service-account tokens, or kernel interfaces; writable, they let the container change the node. Medium instead when every container mounting it definitely runs as non-root without DAC capabilities, group 0 or supplemental groups (root-only files stay out of reach).",
         remediation: "Remove the mount or narrow it to the specific file the agent needs, read-only.",
         kinds: WORKLOAD_KINDS,
         controls: &[
@@ -273,6 +273,7 @@ fn host_namespace<'a>(ctx: &Context<'a>, field: &str, what: &str) -> Vec<Hit<'a>
         .into_iter()
         .filter(|t| is_true(t.spec.get(field)))
         .map(|t| Hit {
+            severity: None,
             object: t.owner,
             message: format!("{} shares the host {what} namespace", kind_word(&t)),
             evidence: vec![Evidence::new(t.path(field), true)],
@@ -316,6 +317,7 @@ fn host_path<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
                 format!("writable by {}", writable.join(", "))
             };
             hits.push(Hit {
+                severity: None,
                 object: t.owner,
                 message: format!("volume `{vol_name}` mounts host path `{host}` ({access})"),
                 evidence: vec![Evidence::new(
@@ -360,17 +362,38 @@ fn host_path_volumes<'a>(t: &PodTemplate<'a>) -> Vec<(usize, &'a str, String)> {
         .collect()
 }
 
+/// When every container that mounts `volume` definitely cannot open root-only host files
+/// ([`PodTemplate::cannot_open_root_files`]), the lower severity and why; else `None`.
+fn out_of_reach(t: &PodTemplate<'_>, volume: &str) -> Option<(Severity, &'static str)> {
+    let mounting: Vec<ContainerRef<'_>> = t
+        .containers()
+        .filter(|c| {
+            c.volume_mounts()
+                .any(|m| m.get("name").and_then(Value::as_str) == Some(volume))
+        })
+        .collect();
+    // An unmounted volume stays at the check's severity: an ephemeral container added later
+    // may mount it as anyone.
+    (!mounting.is_empty() && mounting.iter().all(|c| t.cannot_open_root_files(c))).then_some((
+            Severity::Medium,
+            "; every container mounting it runs as non-root without DAC capabilities, group 0 or supplemental groups, so root-only host files are out of its reach",
+        ))
+}
+
 fn runtime_socket<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     let mut hits = Vec::new();
     for t in ctx.inv.pod_templates() {
         for (i, name, path) in host_path_volumes(&t) {
             if let Some(sock) = crate::host_path::runtime_socket(&path) {
+                let lowered = out_of_reach(&t, name);
+                let why = lowered.map_or("", |(_, why)| why);
                 hits.push(Hit {
+                    severity: lowered.map(|(s, _)| s),
                     object: t.owner,
                     message: if path == sock {
-                        format!("volume `{name}` mounts the container runtime socket {path}")
+                        format!("volume `{name}` mounts the container runtime socket {path}{why}")
                     } else {
-                        format!("volume `{name}` mounts {path}, which contains the runtime socket {sock}")
+                        format!("volume `{name}` mounts {path}, which contains the runtime socket {sock}{why}")
                     },
                     evidence: vec![Evidence::new(t.path(&format!("volumes[{i}].hostPath.path")), path)],
                 });
@@ -438,9 +461,14 @@ fn sensitive_host_path<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
             } else {
                 format!("writable by {}", writable.join(", "))
             };
+            let lowered = out_of_reach(&t, name);
+            let why = lowered.map_or("", |(_, why)| why);
             hits.push(Hit {
+                severity: lowered.map(|(s, _)| s),
                 object: t.owner,
-                message: format!("volume `{name}` mounts sensitive host path {path} ({access})"),
+                message: format!(
+                    "volume `{name}` mounts sensitive host path {path} ({access}){why}"
+                ),
                 evidence: vec![Evidence::new(
                     t.path(&format!("volumes[{i}].hostPath.path")),
                     path,
@@ -488,6 +516,7 @@ fn dangerous_capabilities<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
                 let norm = normalise_capability(raw);
                 if DANGEROUS_CAPS.contains(&norm.as_str()) {
                     hits.push(Hit {
+                        severity: None,
                         object: t.owner,
                         message: format!("{} `{}` adds {norm}", container_word(c.list), c.name),
                         evidence: vec![Evidence::new(
@@ -543,6 +572,7 @@ fn root_group<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
         }
         if !ev.is_empty() {
             hits.push(Hit {
+                severity: None,
                 object: t.owner,
                 message: format!(
                     "GID 0 set in {}",
@@ -571,6 +601,7 @@ fn writable_root_filesystem<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
                 .pointer("/securityContext/readOnlyRootFilesystem");
             if !is_true(v) {
                 hits.push(Hit {
+                    severity: None,
                     object: t.owner,
                     message: format!(
                         "{} `{}` has a writable root filesystem",
@@ -594,6 +625,7 @@ fn default_namespace<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
         .into_iter()
         .filter(|t| t.owner.effective_namespace() == Some("default"))
         .map(|t| Hit {
+            severity: None,
             object: t.owner,
             message: format!("{} runs in the default namespace", t.owner.kind),
             evidence: vec![Evidence::new(
@@ -629,6 +661,7 @@ fn host_aliases<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
                 .filter_map(Value::as_str)
                 .collect();
             Some(Hit {
+                severity: None,
                 object: t.owner,
                 message: format!("hostAliases pin {} to fixed addresses", names.join(", ")),
                 evidence: vec![Evidence::new(
@@ -662,6 +695,7 @@ fn ssh_port<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
                     .is_some_and(|n| n.to_ascii_lowercase().contains("ssh"));
                 if port == Some(22) || (named_ssh && port.is_some()) {
                     hits.push(Hit {
+                        severity: None,
                         object: t.owner,
                         message: format!(
                             "container `{}` listens on port {} (SSH)",
@@ -697,6 +731,7 @@ fn ssh_port<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
                 continue;
             };
             hits.push(Hit {
+                severity: None,
                 object: s,
                 message: format!("Service publishes port {n} (SSH)"),
                 evidence: vec![Evidence::new(format!("spec.ports[{i}].{field}"), n)],
@@ -724,6 +759,7 @@ fn sudo_entrypoint<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
                 });
                 if uses_sudo {
                     hits.push(Hit {
+                        severity: None,
                         object: t.owner,
                         message: format!("container `{}` runs sudo in its {field}", c.name),
                         evidence: vec![Evidence::new(
@@ -809,6 +845,7 @@ fn kube_system_user_workloads<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
             t.owner.effective_namespace() == Some("kube-system") && !is_system_component(t.owner)
         })
         .map(|t| Hit {
+            severity: None,
             object: t.owner,
             message: format!(
                 "{} {} runs in kube-system but is not a recognised cluster component",

@@ -861,25 +861,9 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
         // DAC_OVERRIDE/DAC_READ_SEARCH or root's group. One fact for checks and graph:
         // `PodTemplate::runs_as_non_root`.
         let uid = t.run_as_user(c);
-        let non_root = t.runs_as_non_root(c);
-        let root = !non_root;
-        let gid = c
-            .container
-            .pointer("/securityContext/runAsGroup")
-            .or_else(|| t.spec.pointer("/securityContext/runAsGroup"))
-            .and_then(Value::as_i64);
-        let supplemental = t
-            .spec
-            .pointer("/securityContext/supplementalGroups")
-            .and_then(Value::as_array)
-            .is_some_and(|a| !a.is_empty())
-            || t.spec.pointer("/securityContext/fsGroup").is_some();
+        let root = !t.runs_as_non_root(c);
         // Definitely unable to open root-only host files.
-        let blocked = non_root
-            && !has_cap("DAC_OVERRIDE")
-            && !has_cap("DAC_READ_SEARCH")
-            && gid != Some(0)
-            && !supplemental;
+        let blocked = t.cannot_open_root_files(c);
         let as_who = if uid == Some(0) {
             ", container runs as UID 0".to_string()
         } else if uid.is_none() && root {
