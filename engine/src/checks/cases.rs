@@ -1132,6 +1132,42 @@ fn cases() -> Vec<Case> {
             granted(rule(&["list"], &[""], &["events"])),
         ),
         case(
+            "KSPM-R-025",
+            vec![
+                role(
+                    "ClusterRole",
+                    rule(&["delete"], &["apps"], &["daemonsets"]),
+                ),
+                binding("ClusterRoleBinding", "ClusterRole", "r", alice()),
+            ],
+            // The same right in the subject's own namespace only.
+            vec![
+                role(
+                    "ClusterRole",
+                    rule(&["delete"], &["apps"], &["daemonsets"]),
+                ),
+                binding("RoleBinding", "ClusterRole", "r", alice()),
+            ],
+        ),
+        case(
+            "KSPM-R-026",
+            granted(rule(
+                &["delete"],
+                &["apiextensions.k8s.io"],
+                &["customresourcedefinitions"],
+            )),
+            granted(rule(
+                &["get", "list"],
+                &["apiextensions.k8s.io"],
+                &["customresourcedefinitions"],
+            )),
+        ),
+        case(
+            "KSPM-R-027",
+            granted(rule(&["delete"], &[""], &["namespaces"])),
+            granted(rule(&["delete"], &[""], &["persistentvolumeclaims"])),
+        ),
+        case(
             "KSPM-R-021",
             granted(rule(&["patch"], &["discovery.k8s.io"], &["endpointslices"])),
             granted(rule(&["get"], &["discovery.k8s.io"], &["endpointslices"])),
@@ -1983,5 +2019,78 @@ fn host_mount_severity_follows_who_the_container_runs_as() {
             false
         ),
         Severity::Critical
+    );
+}
+
+/// Destruction and evidence tampering: the delete rights on critical objects, each with where
+/// it does and does not apply.
+#[test]
+fn delete_rights_on_critical_objects() {
+    let opts = ScanOptions::default();
+    let count = |id: &str, objs: &[Value]| hits(id, objs, Provider::Generic, &opts).len();
+    assert_eq!(
+        count(
+            "KSPM-R-027",
+            &granted(rule(&["delete"], &[""], &["persistentvolumes"]))
+        ),
+        1
+    );
+    assert_eq!(
+        count(
+            "KSPM-R-027",
+            &granted(rule(&["deletecollection"], &[""], &["namespaces"]))
+        ),
+        1
+    );
+    assert_eq!(
+        count(
+            "KSPM-R-027",
+            &granted(rule(
+                &["get", "list", "watch"],
+                &[""],
+                &["namespaces", "persistentvolumes"]
+            ))
+        ),
+        0
+    );
+    // Policy engines switched off: ValidatingAdmissionPolicy bindings count as webhooks do.
+    assert_eq!(
+        count(
+            "KSPM-R-010",
+            &granted(rule(
+                &["delete"],
+                &["admissionregistration.k8s.io"],
+                &["validatingadmissionpolicybindings"]
+            ))
+        ),
+        1
+    );
+    assert_eq!(
+        count(
+            "KSPM-R-010",
+            &granted(rule(
+                &["list"],
+                &["admissionregistration.k8s.io"],
+                &["validatingadmissionpolicybindings"]
+            ))
+        ),
+        0
+    );
+    // A RoleBinding in kube-system gives the right there.
+    let mut in_kube_system = binding("RoleBinding", "ClusterRole", "r", alice());
+    in_kube_system["metadata"]["namespace"] = json!("kube-system");
+    let role_ = role(
+        "ClusterRole",
+        rule(&["deletecollection"], &["apps"], &["deployments"]),
+    );
+    assert_eq!(count("KSPM-R-025", &[role_.clone(), in_kube_system]), 1);
+    // ... and `*` on resources covers it.
+    assert_eq!(
+        count("KSPM-R-025", &granted(rule(&["delete"], &["apps"], &["*"]))),
+        1
+    );
+    assert_eq!(
+        count("KSPM-R-025", &granted(rule(&["delete"], &[""], &["pods"]))),
+        0
     );
 }

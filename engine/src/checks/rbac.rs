@@ -485,11 +485,97 @@ permission_check!(
                 "admissionregistration.k8s.io",
                 "validatingwebhookconfigurations"
             ),
+            (
+                "update",
+                "admissionregistration.k8s.io",
+                "validatingadmissionpolicies"
+            ),
+            (
+                "patch",
+                "admissionregistration.k8s.io",
+                "validatingadmissionpolicies"
+            ),
+            (
+                "delete",
+                "admissionregistration.k8s.io",
+                "validatingadmissionpolicies"
+            ),
+            (
+                "update",
+                "admissionregistration.k8s.io",
+                "validatingadmissionpolicybindings"
+            ),
+            (
+                "patch",
+                "admissionregistration.k8s.io",
+                "validatingadmissionpolicybindings"
+            ),
+            (
+                "delete",
+                "admissionregistration.k8s.io",
+                "validatingadmissionpolicybindings"
+            ),
         ],
         cluster_scoped: true,
         scope: Scope::Cluster,
         namespace: None,
         what: "change admission webhook configurations",
+        also: &[],
+    }
+);
+permission_check!(
+    delete_kube_system_workloads,
+    Permission {
+        requests: &[
+            ("delete", "apps", "deployments"),
+            ("deletecollection", "apps", "deployments"),
+            ("delete", "apps", "daemonsets"),
+            ("deletecollection", "apps", "daemonsets"),
+            ("delete", "apps", "statefulsets"),
+            ("deletecollection", "apps", "statefulsets"),
+        ],
+        cluster_scoped: false,
+        scope: Scope::Both,
+        namespace: Some("kube-system"),
+        what: "delete the platform's Deployments, DaemonSets or StatefulSets",
+        also: &[],
+    }
+);
+permission_check!(
+    delete_crds,
+    Permission {
+        requests: &[
+            (
+                "delete",
+                "apiextensions.k8s.io",
+                "customresourcedefinitions"
+            ),
+            (
+                "deletecollection",
+                "apiextensions.k8s.io",
+                "customresourcedefinitions"
+            ),
+        ],
+        cluster_scoped: true,
+        scope: Scope::Cluster,
+        namespace: None,
+        what: "delete CustomResourceDefinitions (and with each, every custom resource of its type)",
+        also: &[],
+    }
+);
+permission_check!(
+    delete_namespaces_or_volumes,
+    Permission {
+        requests: &[
+            ("delete", "", "namespaces"),
+            ("deletecollection", "", "namespaces"),
+            ("delete", "", "persistentvolumes"),
+            ("deletecollection", "", "persistentvolumes"),
+        ],
+        cluster_scoped: true,
+        scope: Scope::Cluster,
+        namespace: None,
+        what: "delete Namespaces or PersistentVolumes",
         also: &[],
     }
 );
@@ -1045,7 +1131,7 @@ pub static CHECKS: &[Check] = &[
         &[c(CisKubernetes, "5.1.11"), c(NsaCisa, "N21"), c(Soc2, "CC6.3"), c(PciDss, "7.2.2"), c(Iso27001, "A.8.2"), c(Nist800190, "4.3.1")],
         approve_csrs),
     rbac_check("KSPM-R-010", "Subjects can change admission webhooks", Severity::High,
-        "Whoever controls a mutating webhook rewrites every pod admitted afterwards (and a validating one sees every object); deleting them disables policy enforcement.",
+        "Whoever controls a mutating webhook rewrites every pod admitted afterwards (and a validating one sees every object); deleting them, or changing or deleting ValidatingAdmissionPolicies and their bindings, disables policy enforcement.",
         "Restrict webhook configuration changes to the policy engine's installer.",
         &["ClusterRoleBinding"],
         &[c(CisKubernetes, "5.1.12"), c(NsaCisa, "N21"), c(Soc2, "CC6.3"), c(PciDss, "7.2.2"), c(Iso27001, "A.8.2"), c(Nist800190, "4.3.1")],
@@ -1134,4 +1220,22 @@ pub static CHECKS: &[Check] = &[
         BINDING_KINDS,
         &[c(NsaCisa, "N21"), c(Soc2, "CC6.1"), c(Iso27001, "A.5.15"), c(Nist800190, "4.3.1")],
         platform_impostors),
+    rbac_check("KSPM-R-025", "Subjects can delete workloads in kube-system", Severity::Medium,
+        "kube-system runs the cluster's DNS, network and storage agents: deleting their Deployments, DaemonSets or StatefulSets takes name resolution, pod networking or volumes down for every workload, and removes security agents that run there.",
+        "Leave kube-system to the platform's automation; grant read-only access for troubleshooting.",
+        BINDING_KINDS,
+        &[c(NsaCisa, "N21"), c(Soc2, "A1.2"), c(Soc2, "CC6.3"), c(PciDss, "7.2.2"), c(Iso27001, "A.5.15"), c(Nist800190, "4.3.1")],
+        delete_kube_system_workloads),
+    rbac_check("KSPM-R-026", "Subjects can delete CustomResourceDefinitions", Severity::Medium,
+        "Deleting a CRD deletes every custom resource of its type in every namespace: policy engines' rules (Kyverno, Gatekeeper), certificates, backups, network policies of a CNI — destruction and a way to switch controls off.",
+        "Grant CRD deletion to the installer of each operator only.",
+        &["ClusterRoleBinding"],
+        &[c(NsaCisa, "N21"), c(Soc2, "A1.2"), c(Soc2, "CC6.3"), c(PciDss, "7.2.2"), c(Iso27001, "A.5.15"), c(Nist800190, "4.3.1")],
+        delete_crds),
+    rbac_check("KSPM-R-027", "Subjects can delete Namespaces or PersistentVolumes", Severity::Medium,
+        "Deleting a Namespace deletes everything in it; deleting a PersistentVolume whose reclaim policy is Delete destroys its data. Either erases workloads and evidence at once.",
+        "Keep namespace and volume deletion for administrators; set reclaimPolicy Retain on volumes holding data that matters.",
+        &["ClusterRoleBinding"],
+        &[c(NsaCisa, "N21"), c(Soc2, "A1.2"), c(Soc2, "CC6.3"), c(PciDss, "7.2.2"), c(Hipaa, "164.308(a)(7)"), c(Iso27001, "A.5.15"), c(Nist800190, "4.3.1")],
+        delete_namespaces_or_volumes),
 ];
