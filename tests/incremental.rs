@@ -147,8 +147,9 @@ fn assert_equivalent(inc: &Incremental, meta: &ClusterSnapshot, step: &str) {
             .iter()
             .map(|s| serde_json::to_string(s).unwrap_or_default())
             .collect();
+        let folded: Vec<&str> = p.folded.iter().map(|f| f.id.as_str()).collect();
         format!(
-            "{} {:.3} {:?} {:?} {steps:?}",
+            "{} {:.3} {:?} {:?} {steps:?} {folded:?}",
             p.id, p.score, p.severity, p.nodes
         )
     };
@@ -412,7 +413,13 @@ fn run(meta: ClusterSnapshot, seed: u64, batches: usize) {
             paths.remove(&p.id);
         }
         paths.extend(delta.added_paths.iter().map(|p| p.id.clone()));
-        let now: BTreeSet<String> = inc.paths().iter().map(|p| p.id.clone()).collect();
+        // Deltas count folded paths too (a path folded into another still exists).
+        let now: BTreeSet<String> = inc
+            .paths()
+            .iter()
+            .flat_map(|p| p.with_folded())
+            .map(|p| p.id)
+            .collect();
         assert_eq!(paths, now, "{step}: path deltas do not add up");
     }
     assert!(
@@ -449,4 +456,103 @@ fn incremental_equals_full_evaluation_on_a_generated_cluster() {
     kspm_fleetgen::generate(tmp.path(), kspm_fleetgen::Shape::realistic(1, 300, true), 5)
         .expect("generate");
     run(load(&tmp.path().join("cluster-00")), 99, 80);
+}
+
+/// Facts one namespace's change can flip for every other namespace: whether any pod is placed
+/// on a node ("any node" then hosts only known pods), and the Namespace labels a webhook's
+/// namespaceSelector matches (a namespace part holds only its own Namespace object).
+#[test]
+fn incremental_follows_scheduling_and_namespace_labels() {
+    let ns = |name: &str, labels: Value| {
+        object(
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}}),
+        )
+    };
+    let deploy = |name: &str, namespace: &str, spec: Value| {
+        object(
+            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": namespace},
+            "spec": {"selector": {"matchLabels": {"app": name}}, "template": {"metadata": {"labels": {"app": name}}, "spec": spec}}}),
+        )
+    };
+    let objects = vec![
+        ns("app", json!({"inject": "true"})),
+        ns("agents", json!({})),
+        ns("kyverno", json!({})),
+        object(
+            json!({"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "agent", "namespace": "agents"},
+            "spec": {"selector": {"matchLabels": {"app": "agent"}}, "template": {"metadata": {"labels": {"app": "agent"}},
+              "spec": {"containers": [{"name": "c", "image": "x:1", "securityContext": {"privileged": true}}]}}}}),
+        ),
+        deploy(
+            "ops",
+            "app",
+            json!({"serviceAccountName": "ops", "containers": [{"name": "c", "image": "x:1"}]}),
+        ),
+        object(
+            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": "ops"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+            "subjects": [{"kind": "ServiceAccount", "name": "ops", "namespace": "app"}]}),
+        ),
+        deploy(
+            "kyverno",
+            "kyverno",
+            json!({"containers": [{"name": "c", "image": "x:1"}]}),
+        ),
+        object(
+            json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "kyverno-svc", "namespace": "kyverno"},
+            "spec": {"selector": {"app": "kyverno"}, "ports": [{"port": 443}]}}),
+        ),
+        object(
+            json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "MutatingWebhookConfiguration", "metadata": {"name": "kyverno"},
+            "webhooks": [{"name": "m.kyverno.svc", "clientConfig": {"service": {"namespace": "kyverno", "name": "kyverno-svc"}},
+              "namespaceSelector": {"matchLabels": {"inject": "true"}},
+              "rules": [{"operations": ["CREATE"], "apiGroups": [""], "apiVersions": ["v1"], "resources": ["pods"]}]}]}),
+        ),
+    ];
+    let mut meta = ClusterSnapshot::default();
+    meta.info.name = "c".into();
+    meta.objects = objects;
+    let mut inc = Incremental::new(meta.clone(), ScanOptions::default());
+    meta.objects.clear();
+    assert!(inc.apply(Vec::new()).whole_cluster);
+    assert_equivalent(&inc, &meta, "initial");
+    let edge = |inc: &Incremental, from: &str, to: &str| {
+        let g = inc.graph().expect("graph");
+        let (Some(a), Some(b)) = (g.find(Some("c"), from), g.find(Some("c"), to)) else {
+            return false;
+        };
+        g.graph.edges_connecting(a, b).next().is_some()
+    };
+    assert!(edge(&inc, "Node:*", "Deployment:app/ops"));
+    assert!(edge(
+        &inc,
+        "Deployment:kyverno/kyverno",
+        "ServiceAccounts:app"
+    ));
+    // Only the kyverno namespace changes: the selector still sees app's label.
+    let changed = deploy(
+        "kyverno",
+        "kyverno",
+        json!({"containers": [{"name": "c", "image": "x:2"}]}),
+    );
+    let d = inc.apply(vec![(key_of(&changed), Some(changed))]);
+    assert!(!d.whole_cluster);
+    assert_equivalent(&inc, &meta, "kyverno changed");
+    assert!(edge(
+        &inc,
+        "Deployment:kyverno/kyverno",
+        "ServiceAccounts:app"
+    ));
+    // A scheduled pod appears in a third namespace: placement is known from now on.
+    let placed = object(
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "agents"},
+        "spec": {"nodeName": "n1", "containers": [{"name": "c", "image": "x:1"}]}}),
+    );
+    inc.apply(vec![(key_of(&placed), Some(placed.clone()))]);
+    assert_equivalent(&inc, &meta, "first scheduled pod");
+    assert!(!edge(&inc, "Node:*", "Deployment:app/ops"));
+    // ... and gone again.
+    inc.apply(vec![(key_of(&placed), None)]);
+    assert_equivalent(&inc, &meta, "last scheduled pod gone");
+    assert!(edge(&inc, "Node:*", "Deployment:app/ops"));
 }

@@ -108,10 +108,13 @@ pub fn compare(old: &Side, new: &Side) -> Drift {
         keys(&old.report, "findings", finding_key),
         keys(&new.report, "findings", finding_key),
     );
-    let (op, np) = (
-        keys(&old.report, "attack_paths", path_id),
-        keys(&new.report, "attack_paths", path_id),
+    // Every path counts, folded ones included: a path that becomes folded into another, or
+    // stops being folded, still exists and is neither new nor resolved.
+    let (old_paths, new_paths) = (
+        crate::json::all_paths(list(&old.report, "attack_paths")),
+        crate::json::all_paths(list(&new.report, "attack_paths")),
     );
+    let (op, np) = (path_ids(&old_paths), path_ids(&new_paths));
     let mut d = Drift {
         new_findings: list(&new.report, "findings")
             .iter()
@@ -123,12 +126,12 @@ pub fn compare(old: &Side, new: &Side) -> Drift {
             .filter(|f| !nf.contains(&finding_key(f)))
             .cloned()
             .collect(),
-        new_paths: list(&new.report, "attack_paths")
+        new_paths: new_paths
             .iter()
             .filter(|p| !op.contains(&path_id(p)))
             .cloned()
             .collect(),
-        resolved_paths: list(&old.report, "attack_paths")
+        resolved_paths: old_paths
             .iter()
             .filter(|p| !np.contains(&path_id(p)))
             .cloned()
@@ -208,4 +211,12 @@ pub fn table(d: &Drift) -> String {
         );
     }
     s
+}
+
+/// The IDs of attack paths.
+pub fn path_ids(paths: &[Value]) -> BTreeSet<String> {
+    paths
+        .iter()
+        .filter_map(|p| p.get("id").and_then(Value::as_str).map(str::to_string))
+        .collect()
 }

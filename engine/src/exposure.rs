@@ -128,3 +128,39 @@ pub fn internet_facing(s: &Object, provider: Provider) -> Option<String> {
         _ => None,
     }
 }
+
+/// The Services an Ingress routes to (its default backend and every rule path; the
+/// `extensions/v1beta1` `serviceName` form too), by name in the Ingress's namespace.
+pub fn ingress_backends(i: &Object) -> std::collections::BTreeSet<String> {
+    let mut out = std::collections::BTreeSet::new();
+    if let Some(n) = i
+        .body
+        .pointer("/spec/defaultBackend/service/name")
+        .and_then(Value::as_str)
+    {
+        out.insert(n.to_string());
+    }
+    for rule in i
+        .body
+        .pointer("/spec/rules")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        for p in rule
+            .pointer("/http/paths")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(n) = p
+                .pointer("/backend/service/name")
+                .or_else(|| p.pointer("/backend/serviceName"))
+                .and_then(Value::as_str)
+            {
+                out.insert(n.to_string());
+            }
+        }
+    }
+    out
+}

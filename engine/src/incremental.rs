@@ -68,6 +68,8 @@ struct NamespacePart {
     findings: Vec<Finding>,
     exposure: Exposure,
     endpoint_slices: usize,
+    /// Pods placed on a node (the cluster fact `scheduled` depends on them).
+    scheduled_pods: usize,
     has_ingress: bool,
     template_sas: BTreeSet<(String, String)>,
     /// Fleet-level nodes (cloud principals) the part creates: the cloud bridges read them.
@@ -351,6 +353,11 @@ impl Incremental {
             findings,
             exposure: Exposure::of(&inv, facts.has_slices),
             endpoint_slices: count("EndpointSlice"),
+            scheduled_pods: own.map_or(0, |m| {
+                m.values()
+                    .filter(|o| o.kind == "Pod" && crate::graph::is_scheduled(o))
+                    .count()
+            }),
             has_ingress: count("Ingress") > 0,
             template_sas: template_sas(&inv),
             principals: graph
@@ -437,6 +444,7 @@ impl Incremental {
                 .filter_map(|ns| fresh.get(ns).or_else(|| prev.namespaces.get(ns))),
         );
         if (g.endpoint_slices > 0) != prev.facts.has_slices
+            || (g.scheduled_pods > 0) != prev.facts.scheduled
             || (prev.cloud
                 && (g.template_sas != prev.template_sas || g.principals != prev.principals))
         {
@@ -498,6 +506,7 @@ impl State {
 #[derive(Default)]
 struct Gathered {
     endpoint_slices: usize,
+    scheduled_pods: usize,
     exposure: Exposure,
     template_sas: BTreeSet<(String, String)>,
     principals: BTreeMap<String, NodeKind>,
@@ -508,6 +517,7 @@ impl Gathered {
         let mut g = Gathered::default();
         for p in parts {
             g.endpoint_slices += p.endpoint_slices;
+            g.scheduled_pods += p.scheduled_pods;
             g.exposure.merge(&p.exposure);
             g.template_sas.extend(p.template_sas.iter().cloned());
             g.principals
@@ -567,6 +577,12 @@ fn diff(
     let new_keyed: Vec<(String, &Finding)> = new.iter().map(|f| (finding_key(f), *f)).collect();
     let old_keys: HashSet<&str> = old_keyed.iter().map(|(k, _)| k.as_str()).collect();
     let new_keys: HashSet<&str> = new_keyed.iter().map(|(k, _)| k.as_str()).collect();
+    // Every path counts, folded ones included (rebuilt): a path that becomes folded into
+    // another, or stops being folded, still exists and is neither new nor resolved.
+    let all = |ps: &[AttackPath]| -> Vec<AttackPath> {
+        ps.iter().flat_map(AttackPath::with_folded).collect()
+    };
+    let (old_paths, new_paths) = (&all(old_paths)[..], &all(new_paths)[..]);
     let old_ids: HashSet<&str> = old_paths.iter().map(|p| p.id.as_str()).collect();
     let new_ids: HashSet<&str> = new_paths.iter().map(|p| p.id.as_str()).collect();
     Delta {

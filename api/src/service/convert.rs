@@ -123,26 +123,6 @@ pub fn path(scan_id: &str, p: &Value) -> pb::AttackPath {
     }
 }
 
-/// The path `id` folded into stored path `p`, as a message of its own: `p`'s hops from the
-/// folded path's entry point on (`None` when `p` folds no path `id`).
-pub fn folded_path(scan_id: &str, p: &Value, id: &str) -> Option<pb::AttackPath> {
-    let f = p
-        .get("folded")?
-        .as_array()?
-        .iter()
-        .find(|f| f.get("id").and_then(Value::as_str) == Some(id))?;
-    let mut out = path(scan_id, p);
-    let source = s(f, "source");
-    let start = out.steps.iter().position(|st| st.from == source)?;
-    out.steps.drain(..start);
-    out.id = id.to_string();
-    out.source = source;
-    out.score = f.get("score").and_then(Value::as_f64).unwrap_or(0.0);
-    out.severity = severity(&s(f, "severity")) as i32;
-    out.folded.clear();
-    Some(out)
-}
-
 /// A scan row as a message.
 pub fn scan(r: &ScanRow) -> pb::Scan {
     pb::Scan {

@@ -374,15 +374,12 @@ impl PostureService for Api {
             return Err(Status::invalid_argument("id is required"));
         }
         for s in self.scope(&tenant, &r.scan_id).await? {
-            for p in self.shared.store.paths(&s.id).await.map_err(internal)? {
+            // Folded paths keep their IDs: they are answered as paths of their own.
+            let stored = self.shared.store.paths(&s.id).await.map_err(internal)?;
+            for p in crate::json::all_paths(&stored) {
                 if p.get("id").and_then(Value::as_str) == Some(&r.id) {
                     return Ok(Response::new(pb::GetAttackPathResponse {
                         path: Some(convert::path(&s.id, &p)),
-                    }));
-                }
-                if let Some(folded) = convert::folded_path(&s.id, &p, &r.id) {
-                    return Ok(Response::new(pb::GetAttackPathResponse {
-                        path: Some(folded),
                     }));
                 }
             }
@@ -671,14 +668,9 @@ pub async fn drift_between(
         .filter(|(k, _, _)| !new_keys.contains_key(k.as_str()))
         .map(|(_, seq, b)| convert::finding(&from.id, *seq, b))
         .collect();
-    let old_p = store.paths(&from.id).await.map_err(internal)?;
-    let new_p = store.paths(&to.id).await.map_err(internal)?;
-    let ids = |ps: &[Value]| -> BTreeSet<String> {
-        ps.iter()
-            .filter_map(|p| p.get("id").and_then(Value::as_str).map(str::to_string))
-            .collect()
-    };
-    let (oi, ni) = (ids(&old_p), ids(&new_p));
+    let old_p = crate::json::all_paths(&store.paths(&from.id).await.map_err(internal)?);
+    let new_p = crate::json::all_paths(&store.paths(&to.id).await.map_err(internal)?);
+    let (oi, ni) = (crate::diff::path_ids(&old_p), crate::diff::path_ids(&new_p));
     let pid = |p: &Value| {
         p.get("id")
             .and_then(Value::as_str)

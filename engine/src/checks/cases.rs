@@ -514,6 +514,23 @@ fn cases() -> Vec<Case> {
             vec![pod(json!({"containers": []}))],
         ),
         case(
+            "KSPM-P-003",
+            vec![ns(
+                "shop",
+                json!({"pod-security.kubernetes.io/enforce": "baseline", "pod-security.kubernetes.io/warn": "restricted"}),
+            )],
+            vec![
+                ns(
+                    "shop",
+                    json!({"pod-security.kubernetes.io/enforce": "restricted"}),
+                ),
+                ns(
+                    "kube-system",
+                    json!({"pod-security.kubernetes.io/enforce": "baseline"}),
+                ),
+            ],
+        ),
+        case(
             "KSPM-P-001",
             vec![ns(
                 "shop",
@@ -1275,6 +1292,31 @@ fn cases() -> Vec<Case> {
             "KSPM-N-012",
             vec![running("web"), service(json!({"selector": {"app": "wbe"}}), json!({}))],
             vec![running("web"), service(json!({"selector": {"app": "web"}}), json!({}))],
+        ),
+        case(
+            "KSPM-N-013",
+            vec![
+                running("web"),
+                service(json!({"selector": {"app": "web"}}), json!({})),
+                ingress(
+                    json!({"rules": [{"http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": {"service": {"name": "gone", "port": {"number": 80}}}}]}}]}),
+                    json!({}),
+                ),
+            ],
+            vec![
+                running("web"),
+                service(json!({"selector": {"app": "web"}}), json!({})),
+                ingress(
+                    json!({"defaultBackend": {"service": {"name": "s", "port": {"number": 80}}}}),
+                    json!({}),
+                ),
+                // A namespace the input holds no running pods of: its Services may be elsewhere.
+                ingress(
+                    json!({"defaultBackend": {"service": {"name": "gone", "port": {"number": 80}}}}),
+                    json!({}),
+                )
+                .pipe_ns("manifests"),
+            ],
         ),
         case(
             "KSPM-R-024",

@@ -846,4 +846,56 @@ pub static CHECKS: &[Check] = &[
         needs: Needs::Nothing,
         run: service_selects_nothing,
     },
+    Check {
+        id: "KSPM-N-013",
+        title: "Ingress routes to a Service that does not exist",
+        severity: Severity::Low,
+        description: "An Ingress rule whose backend Service is missing serves errors today; whoever can create a Service with that name in the namespace later receives the Ingress's traffic for its hosts and paths (and its TLS hostnames).",
+        remediation: "Remove the rule, or create the intended Service.",
+        kinds: &["Ingress"],
+        controls: &[c(Iso27001, "A.8.9"), c(Soc2, "CC6.6")],
+        profile: Profile::Security,
+        needs: Needs::Nothing,
+        run: ingress_routes_nowhere,
+    },
 ];
+
+/// KSPM-N-013, judged only in namespaces read live (their running pods are in the input, so
+/// their Services are too): a manifest set may simply not include the Service.
+fn ingress_routes_nowhere<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+    let known = NamespacePods::of(ctx);
+    let services: HashSet<(&str, &str)> = ctx
+        .inv
+        .of_kind("Service")
+        .iter()
+        .map(|s| {
+            (
+                s.effective_namespace().unwrap_or("default"),
+                s.name.as_str(),
+            )
+        })
+        .collect();
+    let mut hits = Vec::new();
+    for i in ctx.inv.of_kind("Ingress") {
+        let ns = i.effective_namespace().unwrap_or("default");
+        if known.known(ns).is_none() {
+            continue;
+        }
+        let missing: Vec<String> = crate::exposure::ingress_backends(i)
+            .into_iter()
+            .filter(|b| !services.contains(&(ns, b.as_str())))
+            .collect();
+        if !missing.is_empty() {
+            hits.push(Hit {
+                severity: None,
+                object: i,
+                message: format!(
+                    "backend Service(s) {} do not exist in namespace {ns}",
+                    missing.join(", ")
+                ),
+                evidence: vec![Evidence::new("spec.rules", Value::from(missing))],
+            });
+        }
+    }
+    hits
+}

@@ -464,7 +464,47 @@ pub static CHECKS: &[Check] = &[
         needs: Needs::Nothing,
         run: workload_violates_namespace_level,
     },
+    Check {
+        id: "KSPM-P-003",
+        title: "Namespace enforces baseline, not restricted",
+        severity: Severity::Low,
+        description: "Baseline stops known privilege escalations (privileged, host namespaces, hostPath) but still admits pods running as root, with the runtime's default capabilities and no seccomp profile. CIS 5.2.x and NSA/CISA recommend the restricted level for application namespaces.",
+        remediation: "Run `kspm pss --level restricted` on the namespace's workloads, fix what fails (runAsNonRoot, drop ALL, seccompProfile RuntimeDefault, allowPrivilegeEscalation: false), then set `pod-security.kubernetes.io/enforce: restricted`.",
+        kinds: &["Namespace"],
+        controls: &[
+            c(CisKubernetes, "5.2.1"),
+            c(NsaCisa, "N9"),
+            c(Iso27001, "A.8.9"),
+            c(Nist800190, "4.3.2"),
+        ],
+        profile: Profile::Security,
+        needs: Needs::Nothing,
+        run: namespace_enforces_baseline,
+    },
 ];
+
+fn namespace_enforces_baseline<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+    ctx.inv
+        .of_kind("Namespace")
+        .iter()
+        .filter(|ns| !SYSTEM_NAMESPACES.contains(&ns.name.as_str()))
+        .filter(|ns| {
+            ns.labels
+                .get("pod-security.kubernetes.io/enforce")
+                .map(String::as_str)
+                == Some("baseline")
+        })
+        .map(|ns| Hit {
+            severity: None,
+            object: ns,
+            message: "namespace enforces the baseline Pod Security level; restricted would also require non-root, dropped capabilities and a seccomp profile".to_string(),
+            evidence: vec![Evidence::new(
+                "metadata.labels[pod-security.kubernetes.io/enforce]",
+                "baseline",
+            )],
+        })
+        .collect()
+}
 
 /// `(level, version)` a namespace enforces, from its labels.
 pub(crate) fn enforced_level(ns: &crate::object::Object) -> Option<(Level, Version)> {

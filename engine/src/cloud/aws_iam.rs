@@ -321,6 +321,19 @@ pub fn evaluate(
     }
 }
 
+/// Whether an unconditional Deny statement of `policies` matches `action` on `resource`: an
+/// explicit deny, which no resource-based policy overrides.
+pub fn explicitly_denies(policies: &[Policy], action: &str, resource: &str) -> bool {
+    policies.iter().flat_map(|p| &p.statements).any(|s| {
+        s.effect == Effect::Deny
+            && s.condition.is_none()
+            && matches(&s.actions, action, true)
+            && s.resources
+                .as_ref()
+                .is_none_or(|r| matches(r, resource, false))
+    })
+}
+
 /// Whether the policies make a principal an administrator: `*` allowed on `*` without conditions
 /// (also through `NotAction` with a narrow exclusion, which still allows `iam:*`).
 pub fn is_admin(policies: &[Policy], boundary: Option<&Policy>) -> bool {

@@ -136,7 +136,10 @@ pub struct ClusterFacts {
     pub has_slices: bool,
     /// Whether some pod's placement is known (`spec.nodeName`): then "any node" hosts only
     /// what is known to run on its nodes.
-    scheduled: bool,
+    pub scheduled: bool,
+    /// Every known namespace's labels (with `kubernetes.io/metadata.name`), for namespace
+    /// selectors: a namespace part's inventory holds only its own Namespace object.
+    namespace_labels: BTreeMap<String, BTreeMap<String, String>>,
     /// Internet-facing load balancers and the ingress controllers behind them.
     pub exposure: Exposure,
 }
@@ -282,6 +285,7 @@ impl ClusterFacts {
                     .and_then(Value::as_str),
             )
         });
+        let namespaces_for_labels = namespaces.clone();
         ClusterFacts {
             namespaces,
             token_secrets,
@@ -291,12 +295,8 @@ impl ClusterFacts {
             bound_groups,
             aws_auth_live: eks && mode != Some(crate::cloud::eks_access::AuthMode::Api),
             has_slices: !inv.of_kind("EndpointSlice").is_empty(),
-            scheduled: inv.of_kind("Pod").iter().any(|p| {
-                p.body
-                    .pointer("/spec/nodeName")
-                    .and_then(Value::as_str)
-                    .is_some()
-            }),
+            scheduled: inv.of_kind("Pod").iter().any(|p| is_scheduled(p)),
+            namespace_labels: namespace_labels(inv, &namespaces_for_labels),
             exposure: Exposure::default(),
         }
     }
@@ -1085,7 +1085,7 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
             let Some(ev) = exposed else { continue };
             let ii = self.n(&i.node_ref(), NodeKind::Ingress);
             self.g.edge(internet, ii, T::INTERNET_TO_INGRESS, ev);
-            for backend in ingress_backends(i) {
+            for backend in crate::exposure::ingress_backends(i) {
                 let si = self.n(&format!("Service:{ns}/{backend}"), NodeKind::Service);
                 self.g.edge(
                     ii,
@@ -1101,7 +1101,7 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
     /// webhook covers: code execution there rewrites those pods (ServiceAccount, privileges).
     fn webhook_backend(&mut self, wref: &str, webhooks: &[(String, LabelSelector)]) {
         let w = self.n(wref, NodeKind::Workload);
-        let labels = namespace_labels(self.inv, &self.facts.namespaces);
+        let labels = self.facts.namespace_labels.clone();
         for (name, selector) in webhooks {
             let covered: Vec<&String> = labels
                 .iter()
@@ -2608,40 +2608,6 @@ fn ingress_controller_of_image(image: &str) -> Option<&'static str> {
     }
 }
 
-fn ingress_backends(i: &Object) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    if let Some(n) = i
-        .body
-        .pointer("/spec/defaultBackend/service/name")
-        .and_then(Value::as_str)
-    {
-        out.insert(n.to_string());
-    }
-    for rule in i
-        .body
-        .pointer("/spec/rules")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        for p in rule
-            .pointer("/http/paths")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            if let Some(n) = p
-                .pointer("/backend/service/name")
-                .or_else(|| p.pointer("/backend/serviceName"))
-                .and_then(Value::as_str)
-            {
-                out.insert(n.to_string());
-            }
-        }
-    }
-    out
-}
-
 /// A Service port's targetPort resolves on the pod: numbers always do (containerPort is only
 /// informational); names must match a named containerPort.
 fn target_port_resolves(port: &Value, t: &PodTemplate<'_>) -> bool {
@@ -2749,7 +2715,8 @@ fn mutating_webhooks_served_by(inv: &Inventory<'_>, s: &Object) -> Vec<(String, 
     out
 }
 
-/// Whether a webhook's rules include CREATE of core pods.
+/// Whether a webhook's rules include CREATE of core/v1 pods (`pods/*` is subresources only; a
+/// `Cluster` scope excludes namespaced resources).
 fn covers_pod_creation(hook: &Value) -> bool {
     let has = |rule: &Value, field: &str, wanted: &[&str]| {
         rule.get(field).and_then(Value::as_array).is_some_and(|a| {
@@ -2765,7 +2732,9 @@ fn covers_pod_creation(hook: &Value) -> bool {
         .any(|r| {
             has(r, "operations", &["CREATE", "*"])
                 && has(r, "apiGroups", &["", "*"])
+                && has(r, "apiVersions", &["v1", "*"])
                 && has(r, "resources", &["pods", "*", "*/*"])
+                && r.get("scope").and_then(Value::as_str) != Some("Cluster")
         })
 }
 
@@ -2786,36 +2755,72 @@ fn namespace_labels(
     out
 }
 
-/// Whether "any node" may host a template's pods when no placement is known: a DaemonSet with
-/// no node selector runs on every node ([`T::NODE_HOSTS_POD`]); any other workload may land
-/// beside the attacker's pod ([`T::NODE_MAY_HOST_POD`]) unless a `nodeName`, `nodeSelector` or
-/// required node affinity keeps it to particular nodes.
-fn co_scheduling(t: &PodTemplate<'_>) -> Option<(T, String)> {
-    let pinned = t
-        .spec
-        .get("nodeName")
+/// Whether a pod is placed on a node (a non-empty `spec.nodeName`).
+pub fn is_scheduled(pod: &Object) -> bool {
+    pod.body
+        .pointer("/spec/nodeName")
         .and_then(Value::as_str)
         .is_some_and(|n| !n.is_empty())
-        || t.spec
-            .get("nodeSelector")
-            .and_then(Value::as_object)
-            .is_some_and(|m| !m.is_empty())
-        || t.spec
-            .pointer("/affinity/nodeAffinity/requiredDuringSchedulingIgnoredDuringExecution")
-            .is_some_and(|v| !v.is_null());
-    if pinned {
+}
+
+/// Node labels every node carries (`kubernetes.io/os`, `kubernetes.io/arch` and their beta
+/// forms): a selector on them alone keeps a pod off no node of a uniform cluster.
+const UNIVERSAL_NODE_LABELS: &[&str] = &[
+    "kubernetes.io/os",
+    "kubernetes.io/arch",
+    "beta.kubernetes.io/os",
+    "beta.kubernetes.io/arch",
+];
+
+/// Whether a template's pods are kept to particular nodes: `nodeName`, a `nodeSelector` or a
+/// required node affinity on anything but the universal os/arch labels.
+fn pinned_to_nodes(spec: &Value) -> bool {
+    let named = spec
+        .get("nodeName")
+        .and_then(Value::as_str)
+        .is_some_and(|n| !n.is_empty());
+    let selector = spec
+        .get("nodeSelector")
+        .and_then(Value::as_object)
+        .is_some_and(|m| {
+            m.keys()
+                .any(|k| !UNIVERSAL_NODE_LABELS.contains(&k.as_str()))
+        });
+    let affinity = spec
+        .pointer("/affinity/nodeAffinity/requiredDuringSchedulingIgnoredDuringExecution/nodeSelectorTerms")
+        .and_then(Value::as_array)
+        .is_some_and(|terms| {
+            // Terms are ORed: pinned unless some term selects on universal labels only.
+            !terms.is_empty()
+                && !terms.iter().any(|term| {
+                    ["matchExpressions", "matchFields"]
+                        .iter()
+                        .flat_map(|f| term.get(*f).and_then(Value::as_array).into_iter().flatten())
+                        .map(|e| e.get("key").and_then(Value::as_str).unwrap_or(""))
+                        .all(|k| UNIVERSAL_NODE_LABELS.contains(&k))
+                })
+        });
+    named || selector || affinity
+}
+
+/// Whether "any node" may host a template's pods when no placement is known: a DaemonSet with
+/// no node selector runs on every node ([`T::NODE_HOSTS_POD`]); any other workload may land
+/// beside the attacker's pod ([`T::NODE_MAY_HOST_POD`]) unless it is pinned to particular nodes
+/// ([`pinned_to_nodes`]).
+fn co_scheduling(t: &PodTemplate<'_>) -> Option<(T, String)> {
+    if pinned_to_nodes(t.spec) {
         return None;
     }
     let wref = t.owner.node_ref();
     Some(if t.owner.kind == "DaemonSet" {
         (
             T::NODE_HOSTS_POD,
-            format!("{wref} is a DaemonSet with no nodeSelector or required node affinity: one of its pods runs on every node it tolerates"),
+            format!("{wref} is a DaemonSet with no nodeSelector or required node affinity beyond os/arch: one of its pods runs on every node it tolerates"),
         )
     } else {
         (
             T::NODE_MAY_HOST_POD,
-            format!("{wref} has no nodeName, nodeSelector or required node affinity: it may be scheduled on the attacker's node (placement unknown)"),
+            format!("{wref} has no nodeName, nodeSelector or required node affinity beyond os/arch: it may be scheduled on the attacker's node (placement unknown)"),
         )
     })
 }

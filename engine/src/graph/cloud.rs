@@ -10,7 +10,8 @@ use super::{AttackGraph, NodeIndex, NodeKind, Technique as T};
 use crate::cloud::aws_account::{irsa, oidc_provider_arn, pod_identity, Account, Role};
 use crate::cloud::aws_auth::{canonical_arn, CallerIdentity};
 use crate::cloud::aws_iam::{
-    evaluate, glob, is_admin, trust_allows, Caller, Decision, Effect, Statement,
+    evaluate, explicitly_denies, glob, is_admin, trust_allows, Caller, Decision, Effect, Policy,
+    Statement,
 };
 use crate::cloud::eks::{nodegroups, EksFacts, Imds};
 use crate::cloud::eks_access::{self, AuthMode};
@@ -307,10 +308,10 @@ impl AttackGraph {
         notes
     }
 
-    /// AWS_ASSUME_ROLE between scanned principals: from every AWS principal in the graph to each
-    /// role it may assume, and into every role in the graph from each user or role that may
-    /// assume it (those become entry points), repeated until nothing new joins. Cycles end
-    /// there: a principal joins once.
+    /// AWS_ASSUME_ROLE between scanned principals: the roles the AWS principals of the graph may
+    /// assume, transitively (forward); then every scanned user or role that may assume one of
+    /// those, transitively (backward) — the latter become entry points. Both are closures, so
+    /// the result does not depend on order, and cycles end there.
     fn role_chaining(&mut self, accounts: &Accounts) {
         let all: Vec<(&str, &Role)> = accounts
             .iter()
@@ -321,43 +322,95 @@ impl AttackGraph {
                     .map(move |r| (a.as_str(), r))
             })
             .collect();
+        let in_graph: Vec<usize> = (0..all.len())
+            .filter(|i| self.find(None, &principal_ref(&all[*i].1.arn)).is_some())
+            .collect();
+        if in_graph.is_empty() {
+            return;
+        }
+        // The pairs worth evaluating: callers a target's trust names (by ARN, account or `*`).
+        let by_arn: HashMap<&str, usize> = all
+            .iter()
+            .enumerate()
+            .flat_map(|(i, (_, r))| [(r.arn.as_str(), i), (r.full_arn.as_str(), i)])
+            .collect();
+        let by_account: HashMap<&str, Vec<usize>> =
+            all.iter()
+                .enumerate()
+                .fold(HashMap::new(), |mut m, (i, (a, _))| {
+                    m.entry(*a).or_default().push(i);
+                    m
+                });
         let mut out: Vec<Vec<(usize, String)>> = vec![Vec::new(); all.len()];
         let mut into: Vec<Vec<usize>> = vec![Vec::new(); all.len()];
         for (t, (t_acct, target)) in all.iter().enumerate() {
             if !target.arn.contains(":role/") || !trusts_aws_principals(target) {
                 continue;
             }
-            for (s, (s_acct, source)) in all.iter().enumerate() {
+            let mut callers: BTreeSet<usize> = BTreeSet::new();
+            for (_, ids) in target.trust.statements.iter().filter_map(|s| {
+                (s.effect == Effect::Allow)
+                    .then_some(s.principals.as_ref())
+                    .flatten()
+                    .filter(|(not, _)| !*not)
+            }) {
+                for (kind, values) in ids {
+                    if kind != "AWS" && kind != "*" {
+                        continue;
+                    }
+                    for v in values {
+                        let account = v
+                            .strip_prefix("arn:")
+                            .and_then(|r| r.strip_suffix(":root"))
+                            .and_then(|r| r.rsplit(':').next())
+                            .unwrap_or(v);
+                        if v == "*" {
+                            callers.extend(0..all.len());
+                        } else if let Some(list) = by_account.get(account) {
+                            callers.extend(list);
+                        } else if let Some(i) = by_arn.get(canonical_arn(v).as_str()) {
+                            callers.insert(*i);
+                        } else if let Some(i) = by_arn.get(v.as_str()) {
+                            callers.insert(*i);
+                        }
+                    }
+                }
+            }
+            for s in callers {
                 if s == t {
                     continue;
                 }
+                let (s_acct, source) = all[s];
                 if let Some(why) = may_assume(source, s_acct, target, t_acct) {
                     out[s].push((t, why));
                     into[t].push(s);
                 }
             }
         }
-        let mut joined: Vec<bool> = all
-            .iter()
-            .map(|(_, r)| self.find(None, &principal_ref(&r.arn)).is_some())
-            .collect();
-        let mut queue: Vec<usize> = (0..all.len()).filter(|i| joined[*i]).collect();
-        while let Some(i) = queue.pop() {
-            let me = principal(self, &all[i].1.arn);
-            for (t, why) in out[i].clone() {
-                let target = principal(self, &all[t].1.arn);
-                self.edge(me, target, T::AWS_ASSUME_ROLE, why);
-                if !joined[t] {
-                    joined[t] = true;
-                    queue.push(t);
+        let closure = |start: &[usize], next: &dyn Fn(usize) -> Vec<usize>| -> BTreeSet<usize> {
+            let mut seen: BTreeSet<usize> = start.iter().copied().collect();
+            let mut queue: Vec<usize> = start.to_vec();
+            while let Some(i) = queue.pop() {
+                for j in next(i) {
+                    if seen.insert(j) {
+                        queue.push(j);
+                    }
                 }
             }
-            for s in into[i].clone() {
-                if !joined[s] {
-                    joined[s] = true;
-                    let source = principal(self, &all[s].1.arn);
-                    self.mark_entry(source);
-                    queue.push(s);
+            seen
+        };
+        let reached = closure(&in_graph, &|i| out[i].iter().map(|(t, _)| *t).collect());
+        let reached_list: Vec<usize> = reached.iter().copied().collect();
+        let callers = closure(&reached_list, &|i| into[i].clone());
+        for i in &callers {
+            let me = principal(self, &all[*i].1.arn);
+            if !reached.contains(i) {
+                self.mark_entry(me);
+            }
+            for (t, why) in &out[*i] {
+                if callers.contains(t) {
+                    let target = principal(self, &all[*t].1.arn);
+                    self.edge(me, target, T::AWS_ASSUME_ROLE, why.clone());
                 }
             }
         }
@@ -872,13 +925,37 @@ fn may_assume(me: &Role, own: &str, target: &Role, target_account: &str) -> Opti
         context: BTreeMap::new(),
     };
     let c1 = decided(&trust_allows(&target.trust, &caller, "sts:AssumeRole"))?;
-    let named = target.trust.statements.iter().any(|s| {
-        s.principals.as_ref().is_some_and(|(not, p)| {
-            !not && p
-                .get("AWS")
-                .is_some_and(|ids| ids.iter().any(|i| *i == me.full_arn || *i == me.arn))
-        })
-    });
+    // The trust allows the caller by its own ARN (not its account): then, in the same account,
+    // the caller's identity policies need not allow the call — but an explicit deny there, or
+    // (for a role) its permissions boundary, still stops it.
+    let naming = Policy {
+        statements: target
+            .trust
+            .statements
+            .iter()
+            .filter(|s| {
+                s.effect == Effect::Allow
+                    && s.principals.as_ref().is_some_and(|(not, p)| {
+                        !not && p.get("AWS").is_some_and(|ids| {
+                            ids.iter().any(|i| *i == me.full_arn || *i == me.arn)
+                        })
+                    })
+            })
+            .cloned()
+            .collect(),
+    };
+    let named = target_account == own
+        && trust_allows(&naming, &caller, "sts:AssumeRole") != Decision::Deny
+        && !explicitly_denies(&me.policies, "sts:AssumeRole", &target.full_arn)
+        && (!me.arn.contains(":role/")
+            || me.boundary.as_ref().is_none_or(|b| {
+                evaluate(
+                    std::slice::from_ref(b),
+                    None,
+                    "sts:AssumeRole",
+                    &target.full_arn,
+                ) != Decision::Deny
+            }));
     let identity = evaluate(
         &me.policies,
         me.boundary.as_ref(),
@@ -886,7 +963,7 @@ fn may_assume(me: &Role, own: &str, target: &Role, target_account: &str) -> Opti
         &target.full_arn,
     );
     let trust = format!("the trust policy of {} admits {}{c1}", target.arn, me.arn);
-    match (named && target_account == own, decided(&identity)) {
+    match (named, decided(&identity)) {
         (true, _) => Some(format!(
             "{trust} by name in its own account (no identity policy needed)"
         )),
@@ -905,6 +982,81 @@ fn trusts_aws_principals(role: &Role) -> bool {
         s.effect == Effect::Allow
             && s.principals
                 .as_ref()
-                .is_some_and(|(not, p)| *not || p.contains_key("AWS") || p.contains_key("*"))
+                .is_some_and(|(not, p)| !*not && (p.contains_key("AWS") || p.contains_key("*")))
     })
+}
+
+#[cfg(test)]
+mod assume_tests {
+    use super::*;
+    use serde_json::json;
+
+    const A: &str = "111122223333";
+    const B: &str = "444455556666";
+
+    fn policy(v: serde_json::Value) -> Policy {
+        Policy::from_value(&v).expect("policy")
+    }
+
+    fn principal_of(account: &str, name: &str, policies: Vec<serde_json::Value>) -> Role {
+        let arn = format!("arn:aws:iam::{account}:role/{name}");
+        Role {
+            arn: arn.clone(),
+            full_arn: arn,
+            trust: Policy::default(),
+            policies: policies.into_iter().map(policy).collect(),
+            boundary: None,
+        }
+    }
+
+    fn target(account: &str, trusted: &str) -> Role {
+        let mut r = principal_of(account, "target", vec![]);
+        r.trust = policy(
+            json!({"Statement": [{"Effect": "Allow", "Principal": {"AWS": trusted}, "Action": "sts:AssumeRole"}]}),
+        );
+        r
+    }
+
+    fn allow_assume() -> serde_json::Value {
+        json!({"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]})
+    }
+
+    /// The sts:AssumeRole rules: the trust must admit the caller; the caller's identity
+    /// policies must allow the call unless the trust names it in the same account; an explicit
+    /// deny, or a role's permissions boundary, stops it even then.
+    #[test]
+    fn may_assume_follows_the_iam_rules() {
+        let me = |policies| principal_of(A, "me", policies);
+        let me_arn = format!("arn:aws:iam::{A}:role/me");
+        let root = format!("arn:aws:iam::{A}:root");
+        // Named in the trust, same account: no identity policy needed.
+        assert!(may_assume(&me(vec![]), A, &target(A, &me_arn), A).is_some());
+        // Trusted through the account root: the identity policy must allow it.
+        assert!(may_assume(&me(vec![]), A, &target(A, &root), A).is_none());
+        let via_root = may_assume(&me(vec![allow_assume()]), A, &target(A, &root), A)
+            .expect("identity allows");
+        assert!(via_root.contains("identity policies of") && via_root.contains("trust policy of"));
+        // Cross-account: named in the trust is not enough.
+        assert!(may_assume(&me(vec![]), A, &target(B, &me_arn), B).is_none());
+        assert!(may_assume(&me(vec![allow_assume()]), A, &target(B, &me_arn), B).is_some());
+        // Not admitted by the trust: nothing, whatever the identity policy says.
+        let other = format!("arn:aws:iam::{A}:role/other");
+        assert!(may_assume(&me(vec![allow_assume()]), A, &target(A, &other), A).is_none());
+        // An explicit deny in the caller's policies wins over a trust that names it.
+        let deny = json!({"Statement": [{"Effect": "Deny", "Action": "sts:*", "Resource": "*"}]});
+        assert!(may_assume(&me(vec![deny]), A, &target(A, &me_arn), A).is_none());
+        // A role's permissions boundary that does not allow the call stops it too.
+        let mut bounded = me(vec![]);
+        bounded.boundary = Some(policy(
+            json!({"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}),
+        ));
+        assert!(may_assume(&bounded, A, &target(A, &me_arn), A).is_none());
+        // A Deny statement naming the caller does not count as naming it.
+        let mut denied_by_name = target(A, &root);
+        denied_by_name.trust.statements.extend(
+            policy(json!({"Statement": [{"Effect": "Deny", "Principal": {"AWS": me_arn}, "Action": "sts:TagSession"}]}))
+                .statements,
+        );
+        assert!(may_assume(&me(vec![]), A, &denied_by_name, A).is_none());
+    }
 }

@@ -15,7 +15,7 @@ pub mod paths;
 pub mod query;
 pub mod techniques;
 
-pub use build::{ClusterFacts, Exposure, Neighbours, Part};
+pub use build::{is_scheduled, ClusterFacts, Exposure, Neighbours, Part};
 use petgraph::graph::DiGraph;
 pub use petgraph::graph::NodeIndex;
 use serde::{Deserialize, Serialize};

@@ -7,11 +7,11 @@ use crate::severity::Severity;
 use petgraph::graph::{EdgeIndex, NodeIndex};
 use petgraph::visit::EdgeRef;
 use petgraph::Direction;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
 /// One hop of a path.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Step {
     /// Node reference the hop starts at.
     pub from: String,
@@ -24,7 +24,7 @@ pub struct Step {
 }
 
 /// A path from an entry point to a sink.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AttackPath {
     /// Stable ID.
     pub id: String,
@@ -45,12 +45,12 @@ pub struct AttackPath {
     /// Lower-ranked paths that are exact suffixes of this one (the same attack from an entry
     /// point further along it), folded in so each attack is reported once; each stays
     /// queryable by its source and ID.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub folded: Vec<FoldedPath>,
 }
 
 /// A path folded into a longer one that contains it (see [`AttackPath::folded`]).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FoldedPath {
     /// Its own stable ID.
     pub id: String,
@@ -60,6 +60,39 @@ pub struct FoldedPath {
     pub severity: Severity,
     /// Its score.
     pub score: f64,
+}
+
+impl AttackPath {
+    /// The paths folded into this one, each rebuilt as the path of its own: this path's hops
+    /// from its entry point on, with its ID, score and severity.
+    pub fn unfold(&self) -> Vec<AttackPath> {
+        self.folded
+            .iter()
+            .filter_map(|f| {
+                let skip = self.steps.iter().position(|s| s.from == f.source)?;
+                Some(AttackPath {
+                    id: f.id.clone(),
+                    cluster: self.cluster.clone(),
+                    source: f.source.clone(),
+                    target: self.target.clone(),
+                    severity: f.severity,
+                    score: f.score,
+                    nodes: self.nodes.get(skip..)?.to_vec(),
+                    steps: self.steps[skip..].to_vec(),
+                    folded: Vec::new(),
+                })
+            })
+            .collect()
+    }
+
+    /// This path and every path folded into it, rebuilt ([`AttackPath::unfold`]).
+    pub fn with_folded(&self) -> Vec<AttackPath> {
+        let mut own = self.clone();
+        own.folded.clear();
+        let mut out = vec![own];
+        out.extend(self.unfold());
+        out
+    }
 }
 
 /// Sink classes.

@@ -1713,6 +1713,27 @@ fn any_node_reaches_co_scheduled_workloads() {
         workload("DaemonSet", "pinned-ds", "app", pinned),
         workload("Deployment", "affine", "app", required),
     ]);
+    // Selecting on os or arch alone keeps a pod off no node (Helm charts' usual selector).
+    let mut linux = plain.clone();
+    linux["nodeSelector"] = json!({"kubernetes.io/os": "linux"});
+    let mut arch = plain.clone();
+    arch["affinity"] = json!({"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [{"matchExpressions": [{"key": "kubernetes.io/arch", "operator": "In", "values": ["amd64", "arm64"]}]}]}}});
+    let g2 = graph(&[
+        workload("DaemonSet", "linux-ds", "app", linux),
+        workload("Deployment", "any-arch", "app", arch),
+    ]);
+    assert!(has(
+        &g2,
+        "Node:*",
+        "DaemonSet:app/linux-ds",
+        Technique::NODE_HOSTS_POD
+    ));
+    assert!(has(
+        &g2,
+        "Node:*",
+        "Deployment:app/any-arch",
+        Technique::NODE_MAY_HOST_POD
+    ));
     for w in [
         "Deployment:app/pinned",
         "DaemonSet:app/pinned-ds",
@@ -1829,6 +1850,62 @@ fn control_over_pods_reaches_a_node() {
         &g,
         "Deployment:kyverno/kyverno",
         "Node:*",
+        Technique::CONTROL_WEBHOOK
+    ));
+    // Rules that do not cover creating core pods: pod subresources only, UPDATE only, another
+    // group, a Cluster scope.
+    let rule_config = |rule: Value| {
+        json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "MutatingWebhookConfiguration", "metadata": {"name": "other"},
+            "webhooks": [{"name": "m.example.com", "clientConfig": {"service": {"namespace": "kyverno", "name": "kyverno-svc"}},
+                "rules": [rule]}]})
+    };
+    for rule in [
+        json!({"operations": ["CREATE"], "apiGroups": [""], "apiVersions": ["v1"], "resources": ["pods/*"]}),
+        json!({"operations": ["UPDATE"], "apiGroups": [""], "apiVersions": ["v1"], "resources": ["pods"]}),
+        json!({"operations": ["CREATE"], "apiGroups": ["apps"], "apiVersions": ["v1"], "resources": ["pods"]}),
+        json!({"operations": ["CREATE"], "apiGroups": ["*"], "apiVersions": ["*"], "resources": ["*"], "scope": "Cluster"}),
+    ] {
+        let g = graph(&objects(rule_config(rule.clone())));
+        assert!(
+            !has(
+                &g,
+                "Deployment:kyverno/kyverno",
+                "ServiceAccounts:*",
+                Technique::CONTROL_WEBHOOK
+            ),
+            "{rule}"
+        );
+    }
+    let g = graph(&objects(rule_config(
+        json!({"operations": ["*"], "apiGroups": ["*"], "apiVersions": ["*"], "resources": ["*/*"], "scope": "*"}),
+    )));
+    assert!(has(
+        &g,
+        "Deployment:kyverno/kyverno",
+        "ServiceAccounts:*",
+        Technique::CONTROL_WEBHOOK
+    ));
+    // A selector on a custom namespace label is matched against the Namespace objects.
+    let mut injected = ns("app", None);
+    injected["metadata"]["labels"]["inject"] = json!("true");
+    let g = graph(&[
+        server.clone(),
+        service.clone(),
+        config(json!(["pods"]), json!({"matchLabels": {"inject": "true"}})),
+        injected,
+        ns("kyverno", None),
+        ns("prod", Some("restricted")),
+    ]);
+    assert!(has(
+        &g,
+        "Deployment:kyverno/kyverno",
+        "ServiceAccounts:app",
+        Technique::CONTROL_WEBHOOK
+    ));
+    assert!(!has(
+        &g,
+        "Deployment:kyverno/kyverno",
+        "ServiceAccounts:prod",
         Technique::CONTROL_WEBHOOK
     ));
     // Not pods: nothing.
