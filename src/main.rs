@@ -186,6 +186,9 @@ struct ComplianceArgs {
     /// Allowed image registry prefix (repeatable).
     #[arg(long = "allowed-registry")]
     allowed_registries: Vec<String>,
+    /// Blocked image registry prefix (repeatable).
+    #[arg(long = "blocked-registry")]
+    blocked_registries: Vec<String>,
 }
 
 #[derive(Args)]
@@ -447,6 +450,9 @@ struct ScanArgs {
     /// An allowed image registry prefix (repeatable); enables KSPM-I-003.
     #[arg(long = "allowed-registry")]
     allowed_registries: Vec<String>,
+    /// A blocked image registry prefix (repeatable, e.g. `docker.io/`); enables KSPM-I-006.
+    #[arg(long = "blocked-registry")]
+    blocked_registries: Vec<String>,
     /// The namespace of namespaced objects whose manifest names none, as `kubectl apply -n NS`
     /// places them (default: `default`, as `kubectl apply` does).
     #[arg(short = 'n', long)]
@@ -593,6 +599,7 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
         profile: args.profile,
         exceptions,
         allowed_registries: args.allowed_registries.clone(),
+        blocked_registries: args.blocked_registries.clone(),
         today: Some(kspm_api::pipeline::today_utc()),
         default_namespace: args.namespace.clone(),
     };
@@ -877,6 +884,7 @@ fn compliance(args: ComplianceArgs) -> Result<ExitCode> {
     let options = ScanOptions {
         profile: args.profile,
         allowed_registries: args.allowed_registries,
+        blocked_registries: args.blocked_registries,
         ..Default::default()
     };
     let outcome = if args.live.wanted() {

@@ -129,38 +129,59 @@ pub fn internet_facing(s: &Object, provider: Provider) -> Option<String> {
     }
 }
 
-/// The Services an Ingress routes to (its default backend and every rule path; the
-/// `extensions/v1beta1` `serviceName` form too), by name in the Ingress's namespace.
-pub fn ingress_backends(i: &Object) -> std::collections::BTreeSet<String> {
-    let mut out = std::collections::BTreeSet::new();
-    if let Some(n) = i
-        .body
-        .pointer("/spec/defaultBackend/service/name")
-        .and_then(Value::as_str)
-    {
-        out.insert(n.to_string());
+/// Each Service reference of an Ingress, with the field that holds it: the default backend and
+/// every rule path (`extensions/v1beta1`'s `serviceName` and `spec.backend` forms too).
+pub fn ingress_backend_refs(i: &Object) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let name = |b: &Value| {
+        b.pointer("/service/name")
+            .or_else(|| b.get("serviceName"))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    for field in ["defaultBackend", "backend"] {
+        if let Some(n) = i.body.pointer(&format!("/spec/{field}")).and_then(name) {
+            let sub = if i.body.pointer(&format!("/spec/{field}/service")).is_some() {
+                "service.name"
+            } else {
+                "serviceName"
+            };
+            out.push((format!("spec.{field}.{sub}"), n));
+        }
     }
-    for rule in i
+    for (r, rule) in i
         .body
         .pointer("/spec/rules")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
+        .enumerate()
     {
-        for p in rule
+        for (p, path) in rule
             .pointer("/http/paths")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
+            .enumerate()
         {
-            if let Some(n) = p
-                .pointer("/backend/service/name")
-                .or_else(|| p.pointer("/backend/serviceName"))
-                .and_then(Value::as_str)
-            {
-                out.insert(n.to_string());
+            if let Some(n) = path.get("backend").and_then(name) {
+                let sub = if path.pointer("/backend/service").is_some() {
+                    "service.name"
+                } else {
+                    "serviceName"
+                };
+                out.push((format!("spec.rules[{r}].http.paths[{p}].backend.{sub}"), n));
             }
         }
     }
     out
+}
+
+/// The Services an Ingress routes to ([`ingress_backend_refs`]), by name in the Ingress's
+/// namespace.
+pub fn ingress_backends(i: &Object) -> std::collections::BTreeSet<String> {
+    ingress_backend_refs(i)
+        .into_iter()
+        .map(|(_, n)| n)
+        .collect()
 }

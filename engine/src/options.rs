@@ -109,6 +109,9 @@ pub struct ScanOptions {
     /// Image registries allowed (prefixes such as `registry.example.com/` or `ghcr.io/acme/`);
     /// empty disables the registry check.
     pub allowed_registries: Vec<String>,
+    /// Image registries (prefixes, as `allowed_registries`) no image may come from, whatever
+    /// the allow-list says; empty disables the block-list check.
+    pub blocked_registries: Vec<String>,
     /// Today's date (YYYY-MM-DD) for exception expiry; `None` never expires them.
     pub today: Option<String>,
     /// The namespace of namespaced objects whose manifest names none (`kubectl apply -n NS`'s

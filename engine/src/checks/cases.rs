@@ -587,6 +587,19 @@ fn cases() -> Vec<Case> {
                 vec![ctr(json!({"image": "registry.example.com/x:1"}))],
             )
         },
+        Case {
+            options: ScanOptions {
+                // Blocked wins over allowed; Docker Hub short names are docker.io's.
+                allowed_registries: vec!["docker.io/".into(), "registry.example.com/".into()],
+                blocked_registries: vec!["docker.io/".into()],
+                ..Default::default()
+            },
+            ..case(
+                "KSPM-I-006",
+                vec![ctr(json!({"image": "nginx:1.27"}))],
+                vec![ctr(json!({"image": "registry.example.com/nginx:1.27"}))],
+            )
+        },
         case(
             "KSPM-I-004",
             vec![ctr(json!({"image": "k8s.gcr.io/pause:3.9"}))],
@@ -1142,6 +1155,31 @@ fn cases() -> Vec<Case> {
                 ctr(json!({"image": "registry.k8s.io/ingress-nginx/controller:v1.12.1"})),
                 ctr(json!({"image": "registry.k8s.io/ingress-nginx/controller:v1.11.5"})),
             ],
+        ),
+        case(
+            "KSPM-M-007",
+            vec![ctr(
+                json!({"image": "registry.k8s.io/ingress-nginx/controller:v1.14.3@sha256:abc"}),
+            )],
+            // F5's NGINX Ingress Controller is another, maintained project.
+            vec![ctr(json!({"image": "nginx/nginx-ingress:5.2.1"}))],
+        ),
+        case(
+            "KSPM-N-014",
+            vec![
+                nginx_controller("v1.13.0"),
+                nginx_config(json!({"allow-snippet-annotations": "true", "annotations-risk-level": "Critical"})),
+            ],
+            vec![
+                // From 1.12 the risk level (High by default) still rejects snippets.
+                nginx_controller("v1.13.0"),
+                nginx_config(json!({"allow-snippet-annotations": "true"})),
+            ],
+        ),
+        case(
+            "KSPM-N-015",
+            vec![kube_proxy_config("metricsBindAddress: 0.0.0.0:10249\n")],
+            vec![kube_proxy_config("metricsBindAddress: 127.0.0.1:10249\n")],
         ),
         case(
             "KSPM-R-020",
@@ -2133,6 +2171,130 @@ fn delete_rights_on_critical_objects() {
     );
     assert_eq!(
         count("KSPM-R-025", &granted(rule(&["delete"], &[""], &["pods"]))),
+        0
+    );
+}
+
+/// One fact, one check: a Service selecting nothing and an Ingress routing to a missing Service
+/// are security findings (N-012, N-013) in namespaces read live and hygiene findings (M-003,
+/// M-004) in manifests, never both.
+#[test]
+fn dangling_services_and_routes_are_reported_once() {
+    let opts = ScanOptions::default();
+    let count = |id: &str, objs: &[Value]| hits(id, objs, Provider::Generic, &opts).len();
+    let svc = service(json!({"selector": {"app": "nothing"}}), json!({}));
+    let route = ingress(
+        json!({"rules": [{"http": {"paths": [{"backend": {"serviceName": "gone", "servicePort": 80}}]}}]}),
+        json!({}),
+    );
+    let live = vec![running("web"), svc.clone(), route.clone()];
+    let manifests = vec![
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "shop"},
+            "spec": {"template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": []}}}}),
+        svc,
+        route,
+    ];
+    for (objs, security) in [(&live, 1), (&manifests, 0)] {
+        assert_eq!(count("KSPM-N-012", objs), security);
+        assert_eq!(count("KSPM-M-003", objs), 1 - security);
+        assert_eq!(count("KSPM-N-013", objs), security);
+        assert_eq!(count("KSPM-M-004", objs), 1 - security);
+    }
+}
+
+fn nginx_controller(version: &str) -> Value {
+    json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "ingress-nginx-controller", "namespace": "ingress-nginx"},
+        "spec": {"template": {"spec": {"containers": [{"name": "controller",
+            "image": format!("registry.k8s.io/ingress-nginx/controller:{version}"),
+            "args": ["/nginx-ingress-controller", "--configmap=$(POD_NAMESPACE)/ingress-nginx-controller"]}]}}}})
+}
+
+fn nginx_config(data: Value) -> Value {
+    json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "ingress-nginx-controller", "namespace": "ingress-nginx"}, "data": data})
+}
+
+fn kube_proxy_config(conf: &str) -> Value {
+    json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "kube-proxy", "namespace": "kube-system"},
+        "data": {"config.conf": format!("apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\n{conf}")}})
+}
+
+/// ingress-nginx's snippet settings by version, and kube-proxy's metrics address in the flag
+/// and in the configuration.
+#[test]
+fn ingress_nginx_settings_and_kube_proxy_metrics() {
+    let opts = ScanOptions::default();
+    let count = |id: &str, objs: &[Value]| hits(id, objs, Provider::Generic, &opts).len();
+    // Before 1.9 snippets are allowed by default; before 1.12 there is no risk level.
+    assert_eq!(count("KSPM-N-014", &[nginx_controller("v1.8.4")]), 1);
+    assert_eq!(count("KSPM-N-014", &[nginx_controller("v1.10.0")]), 0);
+    assert_eq!(
+        count(
+            "KSPM-N-014",
+            &[
+                nginx_controller("v1.10.0"),
+                nginx_config(json!({"allow-snippet-annotations": "true"}))
+            ]
+        ),
+        1
+    );
+    assert_eq!(
+        count(
+            "KSPM-N-014",
+            &[
+                nginx_controller("v1.8.4"),
+                nginx_config(json!({"allow-snippet-annotations": "false"}))
+            ]
+        ),
+        0
+    );
+    // A ConfigMap of another name is not the controller's.
+    let mut other = nginx_config(json!({"allow-snippet-annotations": "true"}));
+    other["metadata"]["name"] = json!("something-else");
+    assert_eq!(
+        count("KSPM-N-014", &[nginx_controller("v1.10.0"), other]),
+        0
+    );
+    // kube-proxy's flag.
+    let ds = |flag: &str| {
+        json!({"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "kube-proxy", "namespace": "kube-system"},
+            "spec": {"template": {"spec": {"hostNetwork": true, "containers": [{"name": "kube-proxy", "image": "registry.k8s.io/kube-proxy:v1.31.0",
+                "command": ["kube-proxy", "--config=/var/lib/kube-proxy/config.conf", flag]}]}}}})
+    };
+    assert_eq!(
+        count("KSPM-N-015", &[ds("--metrics-bind-address=0.0.0.0:10249")]),
+        1
+    );
+    assert_eq!(
+        count("KSPM-N-015", &[ds("--metrics-bind-address=:10249")]),
+        1
+    );
+    assert_eq!(
+        count("KSPM-N-015", &[ds("--metrics-bind-address=[::]:10249")]),
+        1
+    );
+    assert_eq!(
+        count(
+            "KSPM-N-015",
+            &[ds("--metrics-bind-address=127.0.0.1:10249")]
+        ),
+        0
+    );
+    assert_eq!(
+        count("KSPM-N-015", &[ds("--metrics-bind-address=[::1]:10249")]),
+        0
+    );
+    assert_eq!(
+        count(
+            "KSPM-N-015",
+            &[kube_proxy_config("metricsBindAddress: \"\"\n")]
+        ),
+        0
+    );
+    assert_eq!(
+        count(
+            "KSPM-N-015",
+            &[kube_proxy_config("clusterCIDR: 10.0.0.0/8\n")]
+        ),
         0
     );
 }

@@ -136,6 +136,32 @@ fn not_pinned<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     })
 }
 
+/// An image reference with its registry spelled out (`nginx:1` → `docker.io/nginx:1`), for
+/// matching registry prefixes.
+fn with_registry(image: &str) -> String {
+    let r = parse_image(image);
+    if image.starts_with(r.registry) {
+        image.to_string()
+    } else {
+        format!("{}/{image}", r.registry)
+    }
+}
+
+fn registry_blocked<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+    let blocked = &ctx.options.blocked_registries;
+    each_image(ctx, |t, c, image| {
+        let full = with_registry(image);
+        let prefix = blocked.iter().find(|b| full.starts_with(b.as_str()))?;
+        Some((
+            format!(
+                "container `{}` image {image} comes from blocked registry {prefix}",
+                c.name
+            ),
+            Evidence::new(t.container_path(c, "image"), image),
+        ))
+    })
+}
+
 fn registry_not_allowed<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     let allowed = &ctx.options.allowed_registries;
     if allowed.is_empty() {
@@ -143,11 +169,7 @@ fn registry_not_allowed<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     }
     each_image(ctx, |t, c, image| {
         let r = parse_image(image);
-        let full = if image.starts_with(r.registry) {
-            image.to_string()
-        } else {
-            format!("{}/{image}", r.registry)
-        };
+        let full = with_registry(image);
         if allowed.iter().any(|a| full.starts_with(a.as_str())) {
             return None;
         }
@@ -224,6 +246,18 @@ pub static CHECKS: &[Check] = &[
         profile: Profile::Security,
         needs: Needs::AllowedRegistries,
         run: registry_not_allowed,
+    },
+    Check {
+        id: "KSPM-I-006",
+        title: "Image from a blocked registry",
+        severity: Severity::High,
+        description: "The organisation has blocked this registry (a public hub, a compromised or retired mirror): images from it bypass its provenance controls whatever the allow-list says. Active only when blocked registries are configured (`--blocked-registry`).",
+        remediation: "Mirror the image into an approved registry and reference it from there.",
+        kinds: WORKLOAD_KINDS,
+        controls: &[c(CisKubernetes, "5.5.1"), c(CisEks, "5.1.4"), c(CisGke, "5.1.4"), c(CisAks, "5.1.4"), c(NsaCisa, "N12"), c(Soc2, "CC8.1"), c(PciDss, "6.3.2"), c(Iso27001, "A.8.32"), c(Nist800190, "4.2.2")],
+        profile: Profile::Security,
+        needs: Needs::BlockedRegistries,
+        run: registry_blocked,
     },
     Check {
         id: "KSPM-I-004",

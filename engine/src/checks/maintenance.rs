@@ -5,10 +5,9 @@ use super::pod_security::WORKLOAD_KINDS;
 use super::{Check, Context, Evidence, Hit, Needs};
 use crate::controls::{c, Framework::*};
 use crate::options::Profile;
-use crate::selector::LabelSelector;
 use crate::severity::Severity;
 use serde_json::Value;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 /// (apiVersion, kind or `*`, removed in 1.N, replacement).
 const REMOVED_APIS: &[(&str, &str, u32, &str)] = &[
@@ -154,104 +153,16 @@ fn tiller<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     hits
 }
 
+/// KSPM-M-003 (hygiene) judges the namespaces not read live, from the snapshot's templates;
+/// in a namespace whose running pods the input holds, KSPM-N-012 judges instead.
 fn dangling_services<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
-    // Pod labels grouped by namespace, so each Service only looks at its own namespace.
-    let mut labels_by_ns: HashMap<Option<&str>, Vec<_>> = HashMap::new();
-    for t in ctx.inv.pod_templates() {
-        labels_by_ns
-            .entry(t.owner.effective_namespace())
-            .or_default()
-            .push(LabelSelector::labels_of(t.metadata));
-    }
-    ctx.inv
-        .of_kind("Service")
-        .iter()
-        .filter(|s| s.body.pointer("/spec/type").and_then(Value::as_str) != Some("ExternalName"))
-        .filter_map(|s| {
-            let sel = LabelSelector::from_map(s.body.pointer("/spec/selector"))?;
-            let ns = s.effective_namespace();
-            let any = labels_by_ns
-                .get(&ns)
-                .is_some_and(|all| all.iter().any(|labels| sel.matches(labels)));
-            (!any).then(|| Hit {
-                severity: None,
-                object: s,
-                message: "Service selector matches no workload in the snapshot".into(),
-                evidence: vec![Evidence::new(
-                    "spec.selector",
-                    s.body
-                        .pointer("/spec/selector")
-                        .cloned()
-                        .unwrap_or(Value::Null),
-                )],
-            })
-        })
-        .collect()
+    super::network::services_selecting_nothing(ctx, false)
 }
 
+/// KSPM-M-004 (hygiene) judges the namespaces not read live (a manifest set may leave the
+/// Service out); in a namespace read live, KSPM-N-013 judges instead.
 fn dangling_ingresses<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
-    let services: HashSet<(Option<&str>, &str)> = ctx
-        .inv
-        .of_kind("Service")
-        .iter()
-        .map(|s| (s.effective_namespace(), s.name.as_str()))
-        .collect();
-    let mut hits = Vec::new();
-    for i in ctx.inv.of_kind("Ingress") {
-        let ns = i.effective_namespace();
-        let mut missing = Vec::new();
-        let mut check = |path: String, backend: Option<&Value>| {
-            if let Some(name) = backend
-                .and_then(|b| b.pointer("/service/name"))
-                .and_then(Value::as_str)
-            {
-                if !services.contains(&(ns, name)) {
-                    missing.push(Evidence::new(path, name));
-                }
-            }
-        };
-        check(
-            "spec.defaultBackend.service.name".into(),
-            i.body.pointer("/spec/defaultBackend"),
-        );
-        for (r, rule) in i
-            .body
-            .pointer("/spec/rules")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .enumerate()
-        {
-            for (p, path) in rule
-                .pointer("/http/paths")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .enumerate()
-            {
-                check(
-                    format!("spec.rules[{r}].http.paths[{p}].backend.service.name"),
-                    path.get("backend"),
-                );
-            }
-        }
-        if !missing.is_empty() {
-            let names: Vec<String> = missing
-                .iter()
-                .filter_map(|e| e.value.as_str().map(str::to_string))
-                .collect();
-            hits.push(Hit {
-                severity: None,
-                object: i,
-                message: format!(
-                    "Ingress routes to Service(s) {} that do not exist",
-                    names.join(", ")
-                ),
-                evidence: missing,
-            });
-        }
-    }
-    hits
+    super::network::ingresses_to_missing_services(ctx, false)
 }
 
 fn duplicate_env<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
@@ -289,35 +200,88 @@ fn semver(tag: &str) -> Option<(u32, u32, u32)> {
     Some((it.next()??, it.next()??, it.next().flatten().unwrap_or(0)))
 }
 
-fn vulnerable_ingress_nginx<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
-    let mut hits = Vec::new();
+/// A community ingress-nginx controller container (`ingress-nginx/controller` or its
+/// `-chroot` variant; F5's `nginx/nginx-ingress` is another project).
+pub(crate) struct IngressNginx<'a> {
+    /// The pod template running it.
+    pub template: crate::inventory::PodTemplate<'a>,
+    /// The container.
+    pub container: crate::inventory::ContainerRef<'a>,
+    /// Its image reference.
+    pub image: &'a str,
+    /// Its tag.
+    pub tag: Option<&'a str>,
+    /// `(major, minor, patch)` from the tag, when it is a version.
+    pub version: Option<(u32, u32, u32)>,
+}
+
+/// Every community ingress-nginx controller container of the inventory.
+pub(crate) fn ingress_nginx_controllers<'a>(ctx: &Context<'a>) -> Vec<IngressNginx<'a>> {
+    let mut out = Vec::new();
     for t in ctx.inv.pod_templates() {
-        for ctr in t.containers() {
-            let image = ctr
+        for container in t.containers() {
+            let image = container
                 .container
                 .get("image")
                 .and_then(Value::as_str)
                 .unwrap_or("");
             let r = super::images::parse_image(image);
-            if !r.name.ends_with("ingress-nginx/controller") {
+            if !(r.name.ends_with("ingress-nginx/controller")
+                || r.name.ends_with("ingress-nginx/controller-chroot"))
+            {
                 continue;
             }
-            let Some(v) = r.tag.and_then(semver) else {
-                continue;
-            };
-            // CVE-2025-1097/1098/1974/24514: fixed in 1.11.5 and 1.12.1.
-            let vulnerable = v < (1, 11, 5) || (v.0, v.1) == (1, 12) && v.2 < 1;
-            if vulnerable {
-                hits.push(Hit {
-                    severity: None,
-                    object: t.owner,
-                    message: format!("ingress-nginx controller {} is vulnerable to IngressNightmare (CVE-2025-1974 and related): any pod that reaches its admission webhook can run code in the controller, which reads every Secret", r.tag.unwrap_or("")),
-                    evidence: vec![Evidence::new(t.container_path(&ctr, "image"), image)],
-                });
-            }
+            out.push(IngressNginx {
+                template: t,
+                container,
+                image,
+                tag: r.tag,
+                version: r.tag.and_then(semver),
+            });
+        }
+    }
+    out
+}
+
+fn vulnerable_ingress_nginx<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+    let mut hits = Vec::new();
+    for c in ingress_nginx_controllers(ctx) {
+        let Some(v) = c.version else {
+            continue;
+        };
+        // CVE-2025-1097/1098/1974/24514: fixed in 1.11.5 and 1.12.1.
+        let vulnerable = v < (1, 11, 5) || (v.0, v.1) == (1, 12) && v.2 < 1;
+        if vulnerable {
+            hits.push(Hit {
+                severity: None,
+                object: c.template.owner,
+                message: format!("ingress-nginx controller {} is vulnerable to IngressNightmare (CVE-2025-1974 and related): any pod that reaches its admission webhook can run code in the controller, which reads every Secret", c.tag.unwrap_or("")),
+                evidence: vec![Evidence::new(c.template.container_path(&c.container, "image"), c.image)],
+            });
         }
     }
     hits
+}
+
+/// KSPM-M-007: the community ingress-nginx controller, retired by Kubernetes SIG Network and
+/// the Security Response Committee (best-effort maintenance ended in March 2026).
+fn retired_ingress_nginx<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+    ingress_nginx_controllers(ctx)
+        .into_iter()
+        .map(|c| Hit {
+            severity: None,
+            object: c.template.owner,
+            message: format!(
+                "container `{}` runs the community ingress-nginx controller {}: the project was retired in March 2026 and gets no releases or security fixes",
+                c.container.name,
+                c.tag.unwrap_or("(untagged)")
+            ),
+            evidence: vec![Evidence::new(
+                c.template.container_path(&c.container, "image"),
+                c.image,
+            )],
+        })
+        .collect()
 }
 
 /// The maintenance checks.
@@ -350,7 +314,7 @@ pub static CHECKS: &[Check] = &[
         id: "KSPM-M-003",
         title: "Service selects no workload",
         severity: Severity::Info,
-        description: "A Service whose selector matches nothing is dead configuration (or a typo that silently breaks traffic).",
+        description: "A Service whose selector matches no workload of the snapshot is dead configuration (or a typo that silently breaks traffic). Judged in namespaces the input does not hold running pods of (manifests); where it does, KSPM-N-012 reports it.",
         remediation: "Fix the selector or delete the Service.",
         kinds: &["Service"],
         controls: &[c(Iso27001, "A.8.9")],
@@ -362,7 +326,7 @@ pub static CHECKS: &[Check] = &[
         id: "KSPM-M-004",
         title: "Ingress routes to a missing Service",
         severity: Severity::Info,
-        description: "A backend Service that does not exist means the route is broken — and whoever later creates a Service with that name receives the traffic.",
+        description: "A backend Service that does not exist in the snapshot means the route is broken — and whoever later creates a Service with that name receives the traffic. Judged in namespaces the input does not hold running pods of (manifests); where it does, KSPM-N-013 reports it.",
         remediation: "Fix the backend name or delete the rule.",
         kinds: &["Ingress"],
         controls: &[c(Iso27001, "A.8.9")],
@@ -393,5 +357,17 @@ pub static CHECKS: &[Check] = &[
         profile: Profile::Security,
         needs: Needs::Nothing,
         run: vulnerable_ingress_nginx,
+    },
+    Check {
+        id: "KSPM-M-007",
+        title: "Retired ingress-nginx controller",
+        severity: Severity::Medium,
+        description: "Kubernetes retired the community ingress-nginx controller: best-effort maintenance ended in March 2026, and no release, bug fix or security fix has shipped since. An internet-facing proxy that reads every TLS Secret and no longer gets patches is a growing risk.",
+        remediation: "Migrate to a maintained Gateway API implementation or another maintained ingress controller; until then, keep the controller at its last release, disable snippets and restrict its admission webhook.",
+        kinds: WORKLOAD_KINDS,
+        controls: &[c(NsaCisa, "N25"), c(Soc2, "CC7.1"), c(PciDss, "6.3.3"), c(Iso27001, "A.8.8"), c(Nist800190, "4.1.1")],
+        profile: Profile::Security,
+        needs: Needs::Nothing,
+        run: retired_ingress_nginx,
     },
 ];

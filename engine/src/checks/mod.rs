@@ -76,6 +76,8 @@ pub enum Needs {
     KubeletConfig,
     /// A configured registry allow-list (`--allowed-registry`).
     AllowedRegistries,
+    /// A configured registry block-list (`--blocked-registry`).
+    BlockedRegistries,
     /// `aws eks describe-cluster` output (the cluster's `cloud/` directory).
     EksCluster,
     /// `aws eks describe-nodegroup` output.
@@ -121,6 +123,11 @@ impl Needs {
                 .allowed_registries
                 .is_empty()
                 .then_some("no allowed registries configured (--allowed-registry)"),
+            Needs::BlockedRegistries => ctx
+                .options
+                .blocked_registries
+                .is_empty()
+                .then_some("no blocked registries configured (--blocked-registry)"),
         }
     }
 }

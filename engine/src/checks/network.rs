@@ -655,32 +655,38 @@ fn policy_selects_nothing<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
 /// Services with a selector that matches no pod template of their namespace: traffic goes
 /// nowhere today, and to whatever pod is created later with those labels.
 fn service_selects_nothing<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+    services_selecting_nothing(ctx, true)
+}
+
+/// Services whose selector matches no workload of their namespace: in the namespaces read live
+/// (`live`: their running pods are in the input; KSPM-N-012), or in the others (KSPM-M-003).
+/// ExternalName Services and Services without a selector select nothing by design.
+pub(crate) fn services_selecting_nothing<'a>(ctx: &Context<'a>, live: bool) -> Vec<Hit<'a>> {
     let known = NamespacePods::of(ctx);
     let mut hits = Vec::new();
     for s in ctx.inv.of_kind("Service") {
-        let Some(sel) = s.body.pointer("/spec/selector").and_then(Value::as_object) else {
-            continue;
-        };
-        if sel.is_empty() {
+        if s.body.pointer("/spec/type").and_then(Value::as_str) == Some("ExternalName") {
             continue;
         }
-        let ns = s.effective_namespace().unwrap_or("default");
-        // Only namespaces whose running pods the input carries can be judged.
-        let Some(pods) = known.known(ns) else {
+        let Some(sel) = LabelSelector::from_map(s.body.pointer("/spec/selector")) else {
             continue;
         };
-        let matches = |l: &BTreeMap<String, String>| {
-            sel.iter().all(|(k, v)| {
-                v.as_str()
-                    .is_some_and(|v| l.get(k).map(String::as_str) == Some(v))
-            })
-        };
-        if !pods.iter().any(matches) {
+        let ns = s.effective_namespace().unwrap_or("default");
+        if known.known(ns).is_some() != live {
+            continue;
+        }
+        if !known.labels(ns).iter().any(|l| sel.matches(l)) {
             hits.push(Hit {
                 severity: None,
                 object: s,
                 message: format!("selector matches no workload in namespace {ns}"),
-                evidence: vec![Evidence::new("spec.selector", Value::Object(sel.clone()))],
+                evidence: vec![Evidence::new(
+                    "spec.selector",
+                    s.body
+                        .pointer("/spec/selector")
+                        .cloned()
+                        .unwrap_or(Value::Null),
+                )],
             });
         }
     }
@@ -858,11 +864,193 @@ pub static CHECKS: &[Check] = &[
         needs: Needs::Nothing,
         run: ingress_routes_nowhere,
     },
+    Check {
+        id: "KSPM-N-014",
+        title: "ingress-nginx controller accepts snippet annotations",
+        severity: Severity::High,
+        description: "With `allow-snippet-annotations: \"true\"` in the controller's ConfigMap (the default before 1.9), and from 1.12 `annotations-risk-level: Critical` as well, anyone who can create an Ingress injects raw NGINX configuration into the shared controller: read its ServiceAccount token (every Secret), other tenants' traffic and TLS keys (CVE-2021-25742).",
+        remediation: "Set `allow-snippet-annotations: \"false\"` and leave `annotations-risk-level` at `High` or lower in the controller's ConfigMap.",
+        kinds: WORKLOAD_KINDS,
+        controls: &[c(NsaCisa, "N21"), c(Soc2, "CC6.6"), c(PciDss, "2.2.1"), c(Iso27001, "A.8.9"), c(Nist800190, "4.3.3")],
+        profile: Profile::Security,
+        needs: Needs::Nothing,
+        run: nginx_controller_snippets,
+    },
+    Check {
+        id: "KSPM-N-015",
+        title: "kube-proxy serves metrics on every interface",
+        severity: Severity::Low,
+        description: "kube-proxy runs on the host network; with `metricsBindAddress` (or `--metrics-bind-address`) on a non-loopback address its unauthenticated /metrics endpoint is open to every pod and host that reaches the node (the default is 127.0.0.1:10249).",
+        remediation: "Bind metrics to 127.0.0.1:10249, or restrict port 10249 on the nodes to the monitoring system.",
+        kinds: &["ConfigMap", "DaemonSet"],
+        controls: &[c(NsaCisa, "N7"), c(Iso27001, "A.8.20"), c(Nist800190, "4.3.3")],
+        profile: Profile::Security,
+        needs: Needs::Nothing,
+        run: kube_proxy_metrics,
+    },
 ];
 
-/// KSPM-N-013, judged only in namespaces read live (their running pods are in the input, so
-/// their Services are too): a manifest set may simply not include the Service.
+/// A controller flag's value (`--name=value` or `--name value`) in a container's command or
+/// args.
+fn flag_value<'v>(container: &'v Value, name: &str) -> Option<&'v str> {
+    let words: Vec<&str> = ["command", "args"]
+        .iter()
+        .flat_map(|k| {
+            container
+                .get(*k)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+        })
+        .filter_map(Value::as_str)
+        .collect();
+    let eq = format!("{name}=");
+    words.iter().enumerate().find_map(|(i, w)| {
+        w.strip_prefix(&eq)
+            .or_else(|| (*w == name).then(|| words.get(i + 1).copied()).flatten())
+    })
+}
+
+/// KSPM-N-014: the controller's ConfigMap (`--configmap`, `$(POD_NAMESPACE)` resolved) and its
+/// version decide whether snippet annotations are accepted.
+fn nginx_controller_snippets<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+    let mut hits = Vec::new();
+    for c in super::maintenance::ingress_nginx_controllers(ctx) {
+        let ns = c.template.owner.effective_namespace().unwrap_or("default");
+        let config = flag_value(c.container.container, "--configmap").and_then(|v| {
+            let v = v.replace("$(POD_NAMESPACE)", ns);
+            let (cm_ns, name) = v.split_once('/')?;
+            ctx.inv
+                .of_kind("ConfigMap")
+                .iter()
+                .find(|m| m.effective_namespace() == Some(cm_ns) && m.name == name)
+                .copied()
+        });
+        let data = |key: &str| {
+            config
+                .and_then(|m| m.body.pointer(&format!("/data/{key}")))
+                .and_then(Value::as_str)
+        };
+        // Unknown versions (a digest) are taken as current: snippets off, risk level High.
+        let version = c.version.unwrap_or((1, 12, 0));
+        let allow = match data("allow-snippet-annotations") {
+            Some(v) => v.eq_ignore_ascii_case("true"),
+            None => version < (1, 9, 0),
+        };
+        let risk = data("annotations-risk-level").unwrap_or("High");
+        let risk_admits = version < (1, 12, 0) || risk.eq_ignore_ascii_case("Critical");
+        if !(allow && risk_admits) {
+            continue;
+        }
+        let (why, evidence) = match (config, data("allow-snippet-annotations")) {
+            (Some(m), Some(v)) => (
+                format!(
+                    "ConfigMap {}/{} sets allow-snippet-annotations: {v:?}{}",
+                    m.effective_namespace().unwrap_or(""),
+                    m.name,
+                    if version >= (1, 12, 0) {
+                        format!(" and annotations-risk-level: {risk:?}")
+                    } else {
+                        String::new()
+                    }
+                ),
+                Evidence::new(
+                    format!(
+                        "ConfigMap {}/{}: data.allow-snippet-annotations",
+                        m.effective_namespace().unwrap_or(""),
+                        m.name
+                    ),
+                    v,
+                ),
+            ),
+            _ => (
+                format!(
+                    "controller {} allows snippet annotations by default (before 1.9)",
+                    c.tag.unwrap_or("")
+                ),
+                Evidence::new(c.template.container_path(&c.container, "image"), c.image),
+            ),
+        };
+        hits.push(Hit {
+            severity: None,
+            object: c.template.owner,
+            message: format!("{why}: anyone who can create an Ingress injects NGINX configuration into the controller"),
+            evidence: vec![evidence],
+        });
+    }
+    hits
+}
+
+/// Whether a bind address (`host:port`, `[v6]:port`, a bare host, or `:port` for every
+/// interface) listens beyond loopback.
+fn beyond_loopback(addr: &str) -> bool {
+    let host = if let Some(rest) = addr.strip_prefix('[') {
+        rest.split(']').next().unwrap_or("")
+    } else if addr.matches(':').count() == 1 {
+        addr.split(':').next().unwrap_or("")
+    } else {
+        addr
+    };
+    !(host == "localhost" || host == "::1" || host.starts_with("127."))
+}
+
+/// KSPM-N-015: kube-system/kube-proxy's `config.conf` (`metricsBindAddress`) and the kube-proxy
+/// DaemonSet's `--metrics-bind-address` flag (the flag wins when both are set).
+fn kube_proxy_metrics<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+    let mut hits = Vec::new();
+    for t in ctx.inv.pod_templates() {
+        if t.owner.kind != "DaemonSet" || t.owner.effective_namespace() != Some("kube-system") {
+            continue;
+        }
+        for c in t.containers() {
+            if c.name != "kube-proxy" {
+                continue;
+            }
+            if let Some(addr) = flag_value(c.container, "--metrics-bind-address") {
+                if beyond_loopback(addr) {
+                    hits.push(Hit {
+                        severity: None,
+                        object: t.owner,
+                        message: format!(
+                            "kube-proxy serves /metrics on {addr} (--metrics-bind-address)"
+                        ),
+                        evidence: vec![Evidence::new(t.container_path(&c, "command"), addr)],
+                    });
+                }
+            }
+        }
+    }
+    for m in ctx.inv.of_kind("ConfigMap") {
+        if m.name != "kube-proxy" || m.effective_namespace() != Some("kube-system") {
+            continue;
+        }
+        let Some(conf) = m.body.pointer("/data/config.conf").and_then(Value::as_str) else {
+            continue;
+        };
+        let Ok(cfg) = serde_yaml::from_str::<Value>(conf) else {
+            continue;
+        };
+        if let Some(addr) = cfg.get("metricsBindAddress").and_then(Value::as_str) {
+            if !addr.is_empty() && beyond_loopback(addr) {
+                hits.push(Hit {
+                    severity: None,
+                    object: m,
+                    message: format!("kube-proxy configuration sets metricsBindAddress: {addr}"),
+                    evidence: vec![Evidence::new("data[config.conf].metricsBindAddress", addr)],
+                });
+            }
+        }
+    }
+    hits
+}
+
 fn ingress_routes_nowhere<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+    ingresses_to_missing_services(ctx, true)
+}
+
+/// Ingresses with a backend Service missing from their namespace: in the namespaces read live
+/// (`live`; KSPM-N-013 — their Services are all in the input), or in the others (KSPM-M-004).
+pub(crate) fn ingresses_to_missing_services<'a>(ctx: &Context<'a>, live: bool) -> Vec<Hit<'a>> {
     let known = NamespacePods::of(ctx);
     let services: HashSet<(&str, &str)> = ctx
         .inv
@@ -878,24 +1066,28 @@ fn ingress_routes_nowhere<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     let mut hits = Vec::new();
     for i in ctx.inv.of_kind("Ingress") {
         let ns = i.effective_namespace().unwrap_or("default");
-        if known.known(ns).is_none() {
+        if known.known(ns).is_some() != live {
             continue;
         }
-        let missing: Vec<String> = crate::exposure::ingress_backends(i)
+        let missing: Vec<Evidence> = crate::exposure::ingress_backend_refs(i)
             .into_iter()
-            .filter(|b| !services.contains(&(ns, b.as_str())))
+            .filter(|(_, name)| !services.contains(&(ns, name.as_str())))
+            .map(|(path, name)| Evidence::new(path, name))
             .collect();
-        if !missing.is_empty() {
-            hits.push(Hit {
-                severity: None,
-                object: i,
-                message: format!(
-                    "backend Service(s) {} do not exist in namespace {ns}",
-                    missing.join(", ")
-                ),
-                evidence: vec![Evidence::new("spec.rules", Value::from(missing))],
-            });
+        if missing.is_empty() {
+            continue;
         }
+        let mut names: Vec<&str> = missing.iter().filter_map(|e| e.value.as_str()).collect();
+        names.dedup();
+        hits.push(Hit {
+            severity: None,
+            object: i,
+            message: format!(
+                "Ingress routes to Service(s) {} that do not exist in namespace {ns}",
+                names.join(", ")
+            ),
+            evidence: missing,
+        });
     }
     hits
 }
