@@ -31,8 +31,102 @@ const fn m(id: &'static str, title: &'static str, why: &'static str) -> ControlD
     }
 }
 
-/// CIS Kubernetes Benchmark v1.10, sections 4.2 (kubelet) and 5 (policies).
+/// CIS Kubernetes Benchmark v1.10, sections 1.2–1.4 and 2 (self-managed control planes), 3.2
+/// (audit), 4.2 (kubelet) and 5 (policies).
 pub static CIS_KUBERNETES: &[ControlDef] = &[
+    a("1.2.1", "API server --anonymous-auth set to false"),
+    a("1.2.2", "API server --token-auth-file not set"),
+    m(
+        "1.2.3",
+        "DenyServiceExternalIPs admission plugin set",
+        "whether Services may use external IPs is a site decision (CIS: manual)",
+    ),
+    a("1.2.4", "API server kubelet client certificate and key set"),
+    a("1.2.5", "API server --kubelet-certificate-authority set"),
+    a("1.2.6", "API server --authorization-mode not AlwaysAllow"),
+    a("1.2.7", "API server --authorization-mode includes Node"),
+    a("1.2.8", "API server --authorization-mode includes RBAC"),
+    m(
+        "1.2.9",
+        "EventRateLimit admission plugin set",
+        "rate limits depend on the cluster's load (CIS: manual)",
+    ),
+    a("1.2.10", "AlwaysAdmit admission plugin not set"),
+    m(
+        "1.2.11",
+        "AlwaysPullImages admission plugin set",
+        "trades image-pull load against private-image isolation (CIS: manual)",
+    ),
+    a("1.2.12", "ServiceAccount admission plugin set"),
+    a("1.2.13", "NamespaceLifecycle admission plugin set"),
+    a("1.2.14", "NodeRestriction admission plugin set"),
+    a("1.2.15", "API server --profiling set to false"),
+    a("1.2.16", "API server --audit-log-path set"),
+    a("1.2.17", "API server --audit-log-maxage at least 30"),
+    a("1.2.18", "API server --audit-log-maxbackup at least 10"),
+    a("1.2.19", "API server --audit-log-maxsize at least 100"),
+    m(
+        "1.2.20",
+        "API server --request-timeout appropriate",
+        "the right timeout depends on the workloads (CIS: manual)",
+    ),
+    a("1.2.21", "API server --service-account-lookup set to true"),
+    a("1.2.22", "API server --service-account-key-file set"),
+    a(
+        "1.2.23",
+        "API server --etcd-certfile and --etcd-keyfile set",
+    ),
+    a(
+        "1.2.24",
+        "API server --tls-cert-file and --tls-private-key-file set",
+    ),
+    a("1.2.25", "API server --client-ca-file set"),
+    a("1.2.26", "API server --etcd-cafile set"),
+    a("1.2.27", "API server --encryption-provider-config set"),
+    m(
+        "1.2.28",
+        "Encryption providers appropriately configured",
+        "the EncryptionConfiguration file lives on the control-plane host, outside the API",
+    ),
+    m(
+        "1.2.29",
+        "API server uses strong cryptographic ciphers only",
+        "depends on the clients the site must support (CIS: manual)",
+    ),
+    m(
+        "1.3.1",
+        "Controller manager --terminated-pod-gc-threshold set",
+        "the threshold depends on the cluster's size (CIS: manual)",
+    ),
+    a("1.3.2", "Controller manager --profiling set to false"),
+    a(
+        "1.3.3",
+        "Controller manager --use-service-account-credentials set to true",
+    ),
+    a(
+        "1.3.4",
+        "Controller manager --service-account-private-key-file set",
+    ),
+    a("1.3.5", "Controller manager --root-ca-file set"),
+    a("1.3.6", "RotateKubeletServerCertificate set to true"),
+    a(
+        "1.3.7",
+        "Controller manager --bind-address set to 127.0.0.1",
+    ),
+    a("1.4.1", "Scheduler --profiling set to false"),
+    a("1.4.2", "Scheduler --bind-address set to 127.0.0.1"),
+    a("2.1", "etcd --cert-file and --key-file set"),
+    a("2.2", "etcd --client-cert-auth set to true"),
+    a("2.3", "etcd --auto-tls not set to true"),
+    a("2.4", "etcd --peer-cert-file and --peer-key-file set"),
+    a("2.5", "etcd --peer-client-cert-auth set to true"),
+    a("2.6", "etcd --peer-auto-tls not set to true"),
+    m(
+        "2.7",
+        "A unique certificate authority for etcd",
+        "comparing CA files needs the control-plane host's file system",
+    ),
+    a("3.2.1", "A minimal audit policy is created"),
     a("4.2.1", "Kubelet anonymous auth disabled"),
     a("4.2.2", "Kubelet authorization mode not AlwaysAllow"),
     a("4.2.3", "Kubelet client CA file set"),

@@ -2,6 +2,7 @@
 //! one family of checks per module, with its tests beside it.
 
 pub mod aks;
+pub mod control_plane;
 pub mod eks;
 pub mod gke;
 pub mod images;
@@ -78,6 +79,9 @@ pub enum Needs {
     AllowedRegistries,
     /// A configured registry block-list (`--blocked-registry`).
     BlockedRegistries,
+    /// The flags of a self-managed control-plane component (its static pod, or the kubeadm
+    /// ClusterConfiguration).
+    ControlPlane(control_plane::Component),
     /// `aws eks describe-cluster` output (the cluster's `cloud/` directory).
     EksCluster,
     /// `aws eks describe-nodegroup` output.
@@ -128,6 +132,7 @@ impl Needs {
                 .blocked_registries
                 .is_empty()
                 .then_some("no blocked registries configured (--blocked-registry)"),
+            Needs::ControlPlane(component) => control_plane::missing(ctx, component),
         }
     }
 }
@@ -172,6 +177,7 @@ pub fn catalogue() -> Vec<&'static Check> {
         .chain(service_accounts::CHECKS.iter())
         .chain(network::CHECKS.iter())
         .chain(rbac::CHECKS.iter())
+        .chain(control_plane::CHECKS.iter())
         .collect();
     all.sort_by_key(|c| c.id);
     all
