@@ -185,3 +185,310 @@ pub fn ingress_backends(i: &Object) -> std::collections::BTreeSet<String> {
         .map(|(_, n)| n)
         .collect()
 }
+
+/// What decides a Gateway API Gateway's exposure and which routes may attach to it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct GatewayFacts {
+    /// `spec.gatewayClassName`.
+    pub class: String,
+    /// `status.addresses` (and `spec.addresses`) values.
+    pub addresses: Vec<String>,
+    /// Listeners: (name, `allowedRoutes.namespaces.from`, its selector as JSON text).
+    pub listeners: Vec<(String, String, String)>,
+}
+
+/// GatewayClasses that provision an internet-facing load balancer by themselves.
+pub fn public_gateway_class(class: &str) -> Option<&'static str> {
+    match class {
+        "gke-l7-global-external-managed"
+        | "gke-l7-regional-external-managed"
+        | "gke-l7-gxlb"
+        | "gke-l7-global-external-managed-mc"
+        | "gke-l7-gxlb-mc" => Some("provisions an external Google Cloud load balancer"),
+        "azure-alb-external" => {
+            Some("provisions a public Application Gateway for Containers frontend")
+        }
+        _ => None,
+    }
+}
+
+/// The Gateway (`namespace/name`) a Service implements, by the labels implementations set:
+/// `gateway.networking.k8s.io/gateway-name` (Istio, kgateway; same namespace) or Envoy
+/// Gateway's `gateway.envoyproxy.io/owning-gateway-name` and `-namespace`.
+pub fn implemented_gateway(s: &Object) -> Option<String> {
+    if let (Some(name), Some(ns)) = (
+        s.labels.get("gateway.envoyproxy.io/owning-gateway-name"),
+        s.labels
+            .get("gateway.envoyproxy.io/owning-gateway-namespace"),
+    ) {
+        return Some(format!("{ns}/{name}"));
+    }
+    let name = s.labels.get("gateway.networking.k8s.io/gateway-name")?;
+    Some(format!(
+        "{}/{name}",
+        s.effective_namespace().unwrap_or("default")
+    ))
+}
+
+fn is_gateway_api(o: &Object) -> bool {
+    o.api_version.starts_with("gateway.networking.k8s.io/")
+}
+
+fn is_istio(o: &Object) -> bool {
+    o.api_version.starts_with("networking.istio.io/")
+}
+
+/// Records the Gateway API Gateways, Istio Gateways and ReferenceGrants of `inv`.
+pub(crate) fn gateway_facts(
+    inv: &crate::inventory::Inventory<'_>,
+    out: &mut crate::graph::Exposure,
+) {
+    for g in inv.of_kind("Gateway") {
+        let key = format!(
+            "{}/{}",
+            g.effective_namespace().unwrap_or("default"),
+            g.name
+        );
+        if is_gateway_api(g) {
+            let listeners = g
+                .body
+                .pointer("/spec/listeners")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .map(|l| {
+                    let ns = l.pointer("/allowedRoutes/namespaces");
+                    (
+                        l.get("name")
+                            .and_then(Value::as_str)
+                            .unwrap_or("")
+                            .to_string(),
+                        ns.and_then(|n| n.get("from"))
+                            .and_then(Value::as_str)
+                            .unwrap_or("Same")
+                            .to_string(),
+                        ns.and_then(|n| n.get("selector"))
+                            .map(Value::to_string)
+                            .unwrap_or_default(),
+                    )
+                })
+                .collect();
+            let addresses = ["/status/addresses", "/spec/addresses"]
+                .iter()
+                .flat_map(|p| {
+                    g.body
+                        .pointer(p)
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                })
+                .filter_map(|a| a.get("value").and_then(Value::as_str).map(str::to_string))
+                .collect();
+            out.gateways.insert(
+                key,
+                GatewayFacts {
+                    class: g
+                        .body
+                        .pointer("/spec/gatewayClassName")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_string(),
+                    addresses,
+                    listeners,
+                },
+            );
+        } else if is_istio(g) {
+            let selector = g
+                .body
+                .pointer("/spec/selector")
+                .and_then(Value::as_object)
+                .map(|m| {
+                    m.iter()
+                        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                        .collect()
+                })
+                .unwrap_or_default();
+            out.istio_gateways.insert(key, selector);
+        }
+    }
+    for r in inv.of_kind("ReferenceGrant") {
+        let to_ns = r.effective_namespace().unwrap_or("default").to_string();
+        let tos: Vec<String> = r
+            .body
+            .pointer("/spec/to")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter(|t| {
+                t.get("kind").and_then(Value::as_str) == Some("Service")
+                    && t.get("group")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .is_empty()
+            })
+            .map(|t| {
+                t.get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("*")
+                    .to_string()
+            })
+            .collect();
+        for from in r
+            .body
+            .pointer("/spec/from")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if from.get("group").and_then(Value::as_str) != Some("gateway.networking.k8s.io") {
+                continue;
+            }
+            let (Some(kind), Some(ns)) = (
+                from.get("kind").and_then(Value::as_str),
+                from.get("namespace").and_then(Value::as_str),
+            ) else {
+                continue;
+            };
+            for to in &tos {
+                out.grants
+                    .insert((to_ns.clone(), ns.to_string(), kind.to_string(), to.clone()));
+            }
+        }
+    }
+}
+
+/// Kinds that route traffic from an entry point to Services.
+pub const ROUTE_KINDS: &[&str] = &[
+    "Ingress",
+    "HTTPRoute",
+    "GRPCRoute",
+    "TLSRoute",
+    "TCPRoute",
+    "UDPRoute",
+    "VirtualService",
+];
+
+/// A route's parents: Gateway API `parentRefs` as `namespace/name` (and section), Istio
+/// VirtualService `gateways` (the mesh left out).
+pub fn route_parents(r: &Object) -> Vec<(String, Option<String>)> {
+    let ns = r.effective_namespace().unwrap_or("default");
+    if is_gateway_api(r) {
+        return r
+            .body
+            .pointer("/spec/parentRefs")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter(|p| p.get("kind").and_then(Value::as_str).unwrap_or("Gateway") == "Gateway")
+            .filter_map(|p| {
+                let name = p.get("name")?.as_str()?;
+                let pns = p.get("namespace").and_then(Value::as_str).unwrap_or(ns);
+                Some((
+                    format!("{pns}/{name}"),
+                    p.get("sectionName")
+                        .and_then(Value::as_str)
+                        .map(str::to_string),
+                ))
+            })
+            .collect();
+    }
+    if is_istio(r) && r.kind == "VirtualService" {
+        return r
+            .body
+            .pointer("/spec/gateways")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .filter(|g| *g != "mesh")
+            .map(|g| match g.split_once('/') {
+                Some((gns, name)) => (format!("{gns}/{name}"), None),
+                None => (format!("{ns}/{g}"), None),
+            })
+            .collect();
+    }
+    Vec::new()
+}
+
+/// The Services a route sends traffic to, with the field naming each: Ingress backends, Gateway
+/// API `backendRefs` (kind Service; their namespace, default the route's) and Istio
+/// VirtualService destinations (`svc`, `svc.ns`, `svc.ns.svc[.cluster.local]`; other hosts
+/// are outside the cluster).
+pub fn route_backends(r: &Object) -> Vec<(String, String, String)> {
+    let ns = r.effective_namespace().unwrap_or("default").to_string();
+    if r.kind == "Ingress" {
+        return ingress_backend_refs(r)
+            .into_iter()
+            .map(|(field, name)| (field, ns.clone(), name))
+            .collect();
+    }
+    let mut out = Vec::new();
+    if is_gateway_api(r) {
+        for (i, rule) in r
+            .body
+            .pointer("/spec/rules")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            for (j, b) in rule
+                .get("backendRefs")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .enumerate()
+            {
+                let kind = b.get("kind").and_then(Value::as_str).unwrap_or("Service");
+                let group = b.get("group").and_then(Value::as_str).unwrap_or("");
+                if kind != "Service" || !group.is_empty() {
+                    continue;
+                }
+                if let Some(name) = b.get("name").and_then(Value::as_str) {
+                    let bns = b.get("namespace").and_then(Value::as_str).unwrap_or(&ns);
+                    out.push((
+                        format!("spec.rules[{i}].backendRefs[{j}]"),
+                        bns.to_string(),
+                        name.to_string(),
+                    ));
+                }
+            }
+        }
+    } else if is_istio(r) && r.kind == "VirtualService" {
+        for proto in ["http", "tls", "tcp"] {
+            for (i, route) in r
+                .body
+                .pointer(&format!("/spec/{proto}"))
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .enumerate()
+            {
+                for (j, d) in route
+                    .get("route")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .enumerate()
+                {
+                    let Some(host) = d.pointer("/destination/host").and_then(Value::as_str) else {
+                        continue;
+                    };
+                    let parts: Vec<&str> = host.split('.').collect();
+                    let (svc, sns) = match parts.as_slice() {
+                        [svc] => (*svc, ns.as_str()),
+                        [svc, sns] => (*svc, *sns),
+                        [svc, sns, "svc", ..] => (*svc, *sns),
+                        _ => continue,
+                    };
+                    out.push((
+                        format!("spec.{proto}[{i}].route[{j}].destination.host"),
+                        sns.to_string(),
+                        svc.to_string(),
+                    ));
+                }
+            }
+        }
+    }
+    out
+}

@@ -358,7 +358,7 @@ impl Incremental {
                     .filter(|o| o.kind == "Pod" && crate::graph::is_scheduled(o))
                     .count()
             }),
-            has_ingress: count("Ingress") > 0,
+            has_ingress: crate::exposure::ROUTE_KINDS.iter().any(|k| count(k) > 0),
             template_sas: template_sas(&inv),
             principals: graph
                 .graph

@@ -1,6 +1,7 @@
 //! The check catalogue. A check is metadata plus a function over a cluster's [`Inventory`];
 //! one family of checks per module, with its tests beside it.
 
+pub mod admin_ui;
 pub mod aks;
 pub mod control_plane;
 pub mod eks;
@@ -178,6 +179,7 @@ pub fn catalogue() -> Vec<&'static Check> {
         .chain(network::CHECKS.iter())
         .chain(rbac::CHECKS.iter())
         .chain(control_plane::CHECKS.iter())
+        .chain(admin_ui::CHECKS.iter())
         .collect();
     all.sort_by_key(|c| c.id);
     all

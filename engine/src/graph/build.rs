@@ -153,6 +153,18 @@ pub struct Exposure {
     /// Ingress controller (by controller name) → the internet-facing Service in front of it
     /// (the first by reference when several are).
     pub controllers: BTreeMap<&'static str, String>,
+    /// Gateway API Gateways (`namespace/name`) and what decides their exposure.
+    pub gateways: BTreeMap<String, crate::exposure::GatewayFacts>,
+    /// Gateways (`namespace/name`) an internet-facing LoadBalancer implements, by the labels
+    /// implementations put on it (Istio, kgateway: `gateway.networking.k8s.io/gateway-name`;
+    /// Envoy Gateway: `gateway.envoyproxy.io/owning-gateway-*`) → that Service.
+    pub gateway_services: BTreeMap<String, String>,
+    /// Istio Gateways (`namespace/name`) → their workload selector.
+    pub istio_gateways: BTreeMap<String, BTreeMap<String, String>>,
+    /// Pod labels behind internet-facing LoadBalancers, with the Service.
+    pub public_pods: BTreeSet<(BTreeMap<String, String>, String)>,
+    /// ReferenceGrants: (target namespace, from namespace, from kind, Service name or `*`).
+    pub grants: BTreeSet<(String, String, String, String)>,
 }
 
 impl Exposure {
@@ -162,6 +174,53 @@ impl Exposure {
         for (c, svc) in &other.controllers {
             self.offer(c, svc);
         }
+        self.gateways
+            .extend(other.gateways.iter().map(|(k, v)| (k.clone(), v.clone())));
+        for (k, v) in &other.gateway_services {
+            match self.gateway_services.get(k) {
+                Some(e) if e <= v => {}
+                _ => {
+                    self.gateway_services.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        self.istio_gateways.extend(
+            other
+                .istio_gateways
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone())),
+        );
+        self.public_pods.extend(other.public_pods.iter().cloned());
+        self.grants.extend(other.grants.iter().cloned());
+    }
+
+    /// Why a Gateway API Gateway (`namespace/name`) is internet-facing, if it is.
+    pub fn public_gateway(&self, key: &str) -> Option<String> {
+        let g = self.gateways.get(key)?;
+        if let Some(svc) = self.gateway_services.get(key) {
+            return Some(format!(
+                "Gateway {key} is implemented by {svc}, an internet-facing LoadBalancer"
+            ));
+        }
+        if let Some(a) = g.addresses.iter().find(|a| self.addresses.contains(*a)) {
+            return Some(format!(
+                "Gateway {key} has address {a}, an internet-facing LoadBalancer's"
+            ));
+        }
+        crate::exposure::public_gateway_class(&g.class)
+            .map(|why| format!("Gateway {key}: GatewayClass {} {why}", g.class))
+    }
+
+    /// Why an Istio Gateway (`namespace/name`) is internet-facing, if it is: its selector picks
+    /// pods behind an internet-facing LoadBalancer.
+    pub fn public_istio_gateway(&self, key: &str) -> Option<String> {
+        let selector = self.istio_gateways.get(key)?;
+        self.public_pods
+            .iter()
+            .find(|(labels, _)| selector.iter().all(|(k, v)| labels.get(k) == Some(v)))
+            .map(|(_, svc)| {
+                format!("Istio Gateway {key} selects the gateway pods behind {svc}, an internet-facing LoadBalancer")
+            })
     }
 
     /// Records `svc` in front of `controller`, unless one before it by reference is.
@@ -175,9 +234,10 @@ impl Exposure {
         }
     }
 
-    /// The exposure the Services of `inv` create.
+    /// The exposure the Services, Gateways and ReferenceGrants of `inv` create.
     pub fn of(inv: &Inventory<'_>, has_slices: bool) -> Exposure {
         let mut out = Exposure::default();
+        crate::exposure::gateway_facts(inv, &mut out);
         let provider = inv.cluster.info.provider;
         let lbs: Vec<(&Object, String)> = inv
             .of_kind("Service")
@@ -191,7 +251,12 @@ impl Exposure {
         for (s, _) in lbs {
             out.addresses.extend(crate::exposure::addresses(s));
             let sref = s.node_ref();
+            if let Some(key) = crate::exposure::implemented_gateway(s) {
+                out.gateway_services.insert(key, sref.clone());
+            }
             for t in routing.selected(s) {
+                out.public_pods
+                    .insert((LabelSelector::labels_of(t.metadata), sref.clone()));
                 for c in t.containers() {
                     let image = c
                         .container
@@ -1093,6 +1158,95 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
                     T::INTERNET_TO_INGRESS,
                     format!("rule backend Service {ns}/{backend}"),
                 );
+            }
+        }
+        self.gateway_routes(internet);
+    }
+
+    /// Gateway API routes (HTTPRoute, GRPCRoute, TLSRoute, TCPRoute, UDPRoute) attached to an
+    /// internet-facing Gateway whose listener admits the route's namespace, and Istio
+    /// VirtualServices bound to an internet-facing Istio Gateway: Internet → Gateway → each
+    /// backend Service (another namespace's only under a ReferenceGrant, for Gateway API).
+    fn gateway_routes(&mut self, internet: NodeIndex) {
+        let exposure = self.facts.exposure.clone();
+        let labels = self.facts.namespace_labels.clone();
+        for kind in crate::exposure::ROUTE_KINDS
+            .iter()
+            .filter(|k| **k != "Ingress")
+        {
+            for r in self.inv.of_kind(kind).to_vec() {
+                let ns = r.effective_namespace().unwrap_or("default").to_string();
+                let istio = r.api_version.starts_with("networking.istio.io/");
+                for (gw, section) in crate::exposure::route_parents(r) {
+                    let (why, attach) = if istio {
+                        (exposure.public_istio_gateway(&gw), None)
+                    } else {
+                        let facts = exposure.gateways.get(&gw);
+                        let gw_ns = gw.split('/').next().unwrap_or("");
+                        let listener = facts.and_then(|f| {
+                            f.listeners.iter().find(|(name, from, selector)| {
+                                section.as_ref().is_none_or(|s| s == name)
+                                    && match from.as_str() {
+                                        "All" => true,
+                                        "Selector" => {
+                                            let sel: Option<Value> =
+                                                serde_json::from_str(selector).ok();
+                                            let sel = LabelSelector::from_value(sel.as_ref());
+                                            labels.get(&ns).is_some_and(|l| sel.matches(l))
+                                        }
+                                        _ => gw_ns == ns,
+                                    }
+                            })
+                        });
+                        match listener {
+                            Some((name, from, _)) => (
+                                exposure.public_gateway(&gw),
+                                Some(format!(
+                                    "listener {name} admits routes from {}",
+                                    if from == "All" {
+                                        "every namespace".to_string()
+                                    } else {
+                                        format!("namespace {ns}")
+                                    }
+                                )),
+                            ),
+                            None => (None, None),
+                        }
+                    };
+                    let Some(why) = why else { continue };
+                    let gi = self.n(&format!("Gateway:{gw}"), NodeKind::Ingress);
+                    self.g.edge(internet, gi, T::INTERNET_TO_GATEWAY, why);
+                    for (_, bns, svc) in crate::exposure::route_backends(r) {
+                        let granted = istio
+                            || bns == ns
+                            || [svc.as_str(), "*"].iter().any(|to| {
+                                exposure.grants.contains(&(
+                                    bns.clone(),
+                                    ns.clone(),
+                                    r.kind.clone(),
+                                    to.to_string(),
+                                ))
+                            });
+                        if !granted {
+                            continue;
+                        }
+                        let si = self.n(&format!("Service:{bns}/{svc}"), NodeKind::Service);
+                        self.g.edge(
+                            gi,
+                            si,
+                            T::INTERNET_TO_GATEWAY,
+                            format!(
+                                "{} {ns}/{} routes to Service {bns}/{svc}{}",
+                                r.kind,
+                                r.name,
+                                attach
+                                    .as_ref()
+                                    .map(|a| format!(" ({a})"))
+                                    .unwrap_or_default()
+                            ),
+                        );
+                    }
+                }
             }
         }
     }

@@ -14,6 +14,8 @@ pub enum Technique {
     INTERNET_TO_INGRESS,
     /// Internet → NodePort Service on a node with an external IP.
     INTERNET_TO_NODEPORT,
+    /// Internet → Gateway API or Istio Gateway → the Services its routes lead to.
+    INTERNET_TO_GATEWAY,
     /// Service → the pods it selects (network reach of their ports).
     SVC_SELECTS_POD,
     /// Network reach of a workload's ports → code execution in it (an assumed flaw in what
@@ -176,6 +178,7 @@ pub static CATALOGUE: &[TechniqueInfo] = &[
     t!(INTERNET_TO_LB, 1, 1.0, true, "type LoadBalancer with an ingress IP/hostname, not internal by provider annotation, loadBalancerSourceRanges absent or 0.0.0.0/0"),
     t!(INTERNET_TO_INGRESS, 1, 1.0, true, "the Ingress's address is that of an internet-facing LoadBalancer (its controller's) or a cloud-managed public load balancer; rule backends lead to Services"),
     t!(INTERNET_TO_NODEPORT, 1, 0.8, true, "type NodePort and some node has an ExternalIP"),
+    t!(INTERNET_TO_GATEWAY, 1, 1.0, true, "a Gateway API Gateway implemented by an internet-facing LoadBalancer (its implementation's labels), at such an address, or of an external managed GatewayClass, with an HTTPRoute/GRPCRoute/TLSRoute/TCPRoute/UDPRoute whose parentRef names it and whose namespace a listener admits (allowedRoutes: Same, All, Selector); backendRefs to another namespace need a ReferenceGrant there. Istio: a VirtualService bound to a Gateway whose selector picks pods behind an internet-facing LoadBalancer; destinations svc, svc.ns, svc.ns.svc.cluster.local"),
     t!(SVC_SELECTS_POD, 1, 0.9, true, "same namespace, selector ⊆ pod labels, target port resolves (number, or a named containerPort), pods ready where EndpointSlices say so; leads to the pods' ports (Endpoint), not into the pods"),
     t!(ENDPOINT_EXPLOIT, 1, 0.6, true, "network reach of the pods' ports (a Service, an Ingress or the internet through them, or port-forward) becomes code execution only through a flaw in what listens there: assumed, not proven; the evidence names the ports"),
     t!(POD_RUNS_CONTAINER, 1, 1.0, true, "every container, init container and ephemeral container"),

@@ -1502,7 +1502,7 @@ fn no_path_without_exposure_and_every_variant_is_catalogued() {
         assert!(paths::is_technique(&t.id.id()));
         assert!(!t.precondition.is_empty());
     }
-    assert_eq!(techniques::CATALOGUE.len(), 65);
+    assert_eq!(techniques::CATALOGUE.len(), 66);
 }
 
 /// Every workload is an assumed breach, kube-system's included: a privileged system DaemonSet
@@ -2036,4 +2036,170 @@ fn path_of(id: &str, nodes: &[&str], score: f64) -> paths::AttackPath {
         steps,
         folded: Vec::new(),
     }
+}
+
+/// Gateway API and Istio exposure: a route reaches the internet only through a Gateway that is
+/// internet-facing and whose listener admits the route's namespace; another namespace's Service
+/// only under a ReferenceGrant.
+#[test]
+fn gateway_api_and_istio_routes_are_entries() {
+    let gw_ns = ns("infra", None);
+    let mut team = ns("team", None);
+    team["metadata"]["labels"]["expose"] = json!("yes");
+    let gateway = |allowed: Value| {
+        json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway", "metadata": {"name": "public", "namespace": "infra"},
+            "spec": {"gatewayClassName": "istio", "listeners": [{"name": "https", "port": 443, "protocol": "HTTPS", "allowedRoutes": allowed}]}})
+    };
+    // Istio's implementation Service for the Gateway: an internet-facing LoadBalancer.
+    let gw_svc = |lb_annotations: Value| {
+        json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "public-istio", "namespace": "infra",
+            "labels": {"gateway.networking.k8s.io/gateway-name": "public"}, "annotations": lb_annotations},
+            "spec": {"type": "LoadBalancer", "selector": {"gateway.networking.k8s.io/gateway-name": "public"}, "ports": [{"port": 443}]},
+            "status": lb_status("203.0.113.20")})
+    };
+    let route = |namespace: &str, backend_ns: Option<&str>| {
+        let mut backend = json!({"name": "grafana", "port": 3000});
+        if let Some(b) = backend_ns {
+            backend["namespace"] = json!(b);
+        }
+        json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute", "metadata": {"name": "grafana", "namespace": namespace},
+            "spec": {"parentRefs": [{"name": "public", "namespace": "infra"}], "rules": [{"backendRefs": [backend]}]}})
+    };
+    let from = |f: &str| json!({"namespaces": {"from": f}});
+    let edge = |g: &AttackGraph, to: &str| {
+        has(
+            g,
+            "Gateway:infra/public",
+            to,
+            Technique::INTERNET_TO_GATEWAY,
+        )
+    };
+    // Same (the default): only routes of the Gateway's namespace attach.
+    let g = graph(&[
+        gw_ns.clone(),
+        team.clone(),
+        gateway(json!({})),
+        gw_svc(json!({})),
+        route("team", None),
+    ]);
+    assert!(!edge(&g, "Service:team/grafana"));
+    let g = graph(&[
+        gw_ns.clone(),
+        team.clone(),
+        gateway(from("All")),
+        gw_svc(json!({})),
+        route("team", None),
+    ]);
+    assert!(edge(&g, "Service:team/grafana"));
+    assert!(has(
+        &g,
+        "Internet",
+        "Gateway:infra/public",
+        Technique::INTERNET_TO_GATEWAY
+    ));
+    // Selector: the namespace's labels decide.
+    let selector =
+        json!({"namespaces": {"from": "Selector", "selector": {"matchLabels": {"expose": "yes"}}}});
+    let g = graph(&[
+        gw_ns.clone(),
+        team.clone(),
+        gateway(selector.clone()),
+        gw_svc(json!({})),
+        route("team", None),
+    ]);
+    assert!(edge(&g, "Service:team/grafana"));
+    let g = graph(&[
+        gw_ns.clone(),
+        ns("team", None),
+        gateway(selector),
+        gw_svc(json!({})),
+        route("team", None),
+    ]);
+    assert!(!edge(&g, "Service:team/grafana"));
+    // An internal load balancer does not make the Gateway internet-facing.
+    let internal = json!({"networking.gke.io/load-balancer-type": "Internal"});
+    let g = graph_with(
+        &[
+            gw_ns.clone(),
+            team.clone(),
+            gateway(from("All")),
+            gw_svc(internal),
+            route("team", None),
+        ],
+        Provider::Gke,
+        "1.31",
+    );
+    assert!(!has(
+        &g,
+        "Internet",
+        "Gateway:infra/public",
+        Technique::INTERNET_TO_GATEWAY
+    ));
+    // Cross-namespace backends need a ReferenceGrant in the backend's namespace.
+    let grant = json!({"apiVersion": "gateway.networking.k8s.io/v1beta1", "kind": "ReferenceGrant", "metadata": {"name": "g", "namespace": "monitoring"},
+        "spec": {"from": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "namespace": "team"}], "to": [{"group": "", "kind": "Service"}]}});
+    let objs = vec![
+        gw_ns.clone(),
+        team.clone(),
+        ns("monitoring", None),
+        gateway(from("All")),
+        gw_svc(json!({})),
+        route("team", Some("monitoring")),
+    ];
+    assert!(!edge(&graph(&objs), "Service:monitoring/grafana"));
+    let mut with_grant = objs.clone();
+    with_grant.push(grant);
+    assert!(edge(&graph(&with_grant), "Service:monitoring/grafana"));
+    // A managed external GatewayClass is internet-facing by itself.
+    let mut managed = gateway(from("All"));
+    managed["spec"]["gatewayClassName"] = json!("gke-l7-global-external-managed");
+    let g = graph_with(
+        &[gw_ns.clone(), team.clone(), managed, route("team", None)],
+        Provider::Gke,
+        "1.31",
+    );
+    assert!(edge(&g, "Service:team/grafana"));
+
+    // Istio: a VirtualService bound to a Gateway whose selector picks the public gateway pods.
+    let ingressgateway = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "istio-ingressgateway", "namespace": "istio-system"},
+        "spec": {"selector": {"matchLabels": {"istio": "ingressgateway"}}, "template": {"metadata": {"labels": {"istio": "ingressgateway"}}, "spec": {"containers": [{"name": "istio-proxy", "image": "istio/proxyv2:1.24.0"}]}}}});
+    let igw_svc = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "istio-ingressgateway", "namespace": "istio-system"},
+        "spec": {"type": "LoadBalancer", "selector": {"istio": "ingressgateway"}, "ports": [{"port": 443}]}, "status": lb_status("203.0.113.30")});
+    let istio_gw = |selector: Value| {
+        json!({"apiVersion": "networking.istio.io/v1", "kind": "Gateway", "metadata": {"name": "public", "namespace": "team"},
+            "spec": {"selector": selector, "servers": [{"port": {"number": 443, "name": "https", "protocol": "HTTPS"}, "hosts": ["*"]}]}})
+    };
+    let vs = json!({"apiVersion": "networking.istio.io/v1", "kind": "VirtualService", "metadata": {"name": "grafana", "namespace": "team"},
+        "spec": {"hosts": ["grafana.example.com"], "gateways": ["public", "mesh"], "http": [{"route": [{"destination": {"host": "grafana.monitoring.svc.cluster.local"}}, {"destination": {"host": "api"}}]}]}});
+    let base = vec![
+        team.clone(),
+        ns("istio-system", None),
+        ns("monitoring", None),
+        ingressgateway,
+        igw_svc,
+        vs,
+    ];
+    let mut objs = base.clone();
+    objs.push(istio_gw(json!({"istio": "ingressgateway"})));
+    let g = graph(&objs);
+    assert!(has(
+        &g,
+        "Gateway:team/public",
+        "Service:monitoring/grafana",
+        Technique::INTERNET_TO_GATEWAY
+    ));
+    assert!(has(
+        &g,
+        "Gateway:team/public",
+        "Service:team/api",
+        Technique::INTERNET_TO_GATEWAY
+    ));
+    let mut objs = base;
+    objs.push(istio_gw(json!({"istio": "internal-gateway"})));
+    assert!(!has(
+        &graph(&objs),
+        "Internet",
+        "Gateway:team/public",
+        Technique::INTERNET_TO_GATEWAY
+    ));
 }
