@@ -348,6 +348,21 @@ impl<'a> Inventory<'a> {
     }
 }
 
+/// A container's command line: `command` then `args`, as written.
+pub fn command_words(container: &Value) -> Vec<&str> {
+    ["command", "args"]
+        .iter()
+        .flat_map(|k| {
+            container
+                .get(*k)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+        })
+        .filter_map(Value::as_str)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -45,17 +45,7 @@ fn admin_ui(t: &PodTemplate<'_>) -> Option<&'static str> {
     t.containers().find_map(|c| {
         let image = c.container.get("image").and_then(Value::as_str)?;
         let repo = super::images::parse_image(image).name;
-        let words: Vec<&str> = ["command", "args"]
-            .iter()
-            .flat_map(|k| {
-                c.container
-                    .get(*k)
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-            })
-            .filter_map(Value::as_str)
-            .collect();
+        let words = crate::inventory::command_words(c.container);
         ADMIN_UIS.iter().find_map(|(fragment, name, needs)| {
             (repo.contains(fragment)
                 && (needs.is_empty() || words.iter().any(|w| needs.iter().any(|n| w.contains(n)))))

@@ -222,16 +222,8 @@ pub fn control_plane_flags<'a>(ctx: &Context<'a>) -> Vec<Flags<'a>> {
             let Some(component) = component_of(container) else {
                 continue;
             };
-            let words = ["command", "args"]
-                .iter()
-                .flat_map(|k| {
-                    container
-                        .get(*k)
-                        .and_then(Value::as_array)
-                        .into_iter()
-                        .flatten()
-                })
-                .filter_map(Value::as_str)
+            let words = crate::inventory::command_words(container)
+                .into_iter()
                 .skip(1);
             out.push(Flags {
                 object: pod,

@@ -893,17 +893,7 @@ pub static CHECKS: &[Check] = &[
 /// A controller flag's value (`--name=value` or `--name value`) in a container's command or
 /// args.
 fn flag_value<'v>(container: &'v Value, name: &str) -> Option<&'v str> {
-    let words: Vec<&str> = ["command", "args"]
-        .iter()
-        .flat_map(|k| {
-            container
-                .get(*k)
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-        })
-        .filter_map(Value::as_str)
-        .collect();
+    let words = crate::inventory::command_words(container);
     let eq = format!("{name}=");
     words.iter().enumerate().find_map(|(i, w)| {
         w.strip_prefix(&eq)
