@@ -379,7 +379,13 @@ pub fn route_parents(r: &Object) -> Vec<(String, Option<String>)> {
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
-            .filter(|p| p.get("kind").and_then(Value::as_str).unwrap_or("Gateway") == "Gateway")
+            .filter(|p| {
+                p.get("kind").and_then(Value::as_str).unwrap_or("Gateway") == "Gateway"
+                    && p.get("group")
+                        .and_then(Value::as_str)
+                        .unwrap_or("gateway.networking.k8s.io")
+                        == "gateway.networking.k8s.io"
+            })
             .filter_map(|p| {
                 let name = p.get("name")?.as_str()?;
                 let pns = p.get("namespace").and_then(Value::as_str).unwrap_or(ns);
@@ -474,11 +480,13 @@ pub fn route_backends(r: &Object) -> Vec<(String, String, String)> {
                     let Some(host) = d.pointer("/destination/host").and_then(Value::as_str) else {
                         continue;
                     };
+                    // Istio expands only a bare short name (in the VirtualService's namespace);
+                    // anything with a dot is a host name: `svc.ns.svc.<cluster domain>` is a
+                    // Service, other names are outside the cluster.
                     let parts: Vec<&str> = host.split('.').collect();
                     let (svc, sns) = match parts.as_slice() {
                         [svc] => (*svc, ns.as_str()),
-                        [svc, sns] => (*svc, *sns),
-                        [svc, sns, "svc", ..] => (*svc, *sns),
+                        [svc, sns, "svc", domain @ ..] if !domain.is_empty() => (*svc, *sns),
                         _ => continue,
                     };
                     out.push((

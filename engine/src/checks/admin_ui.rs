@@ -30,7 +30,12 @@ const ADMIN_UIS: &[(&str, &str, &[&str])] = &[
     ("jupyterhub/k8s-hub", "JupyterHub", &[]),
     ("jupyter/", "Jupyter", &[]),
     ("kibana/kibana", "Kibana", &[]),
-    ("opensearch-dashboards", "OpenSearch Dashboards", &[]),
+    ("elastic/kibana", "Kibana", &[]),
+    (
+        "opensearchproject/opensearch-dashboards",
+        "OpenSearch Dashboards",
+        &[],
+    ),
     ("kiali/kiali", "Kiali", &[]),
     ("jaegertracing/all-in-one", "Jaeger", &[]),
     ("jaegertracing/jaeger-query", "Jaeger", &[]),
@@ -46,8 +51,17 @@ fn admin_ui(t: &PodTemplate<'_>) -> Option<&'static str> {
         let image = c.container.get("image").and_then(Value::as_str)?;
         let repo = super::images::parse_image(image).name;
         let words = crate::inventory::command_words(c.container);
+        // The repository, not a substring of it: `grafana/grafana-agent` is not Grafana. An
+        // entry ending in `/` names an organisation (every Jupyter image).
+        let matches = |fragment: &str| {
+            if fragment.ends_with('/') {
+                repo.starts_with(fragment) || repo.contains(&format!("/{fragment}"))
+            } else {
+                repo == fragment || repo.ends_with(&format!("/{fragment}"))
+            }
+        };
         ADMIN_UIS.iter().find_map(|(fragment, name, needs)| {
-            (repo.contains(fragment)
+            (matches(fragment)
                 && (needs.is_empty() || words.iter().any(|w| needs.iter().any(|n| w.contains(n)))))
             .then_some(*name)
         })
@@ -136,7 +150,7 @@ pub static CHECKS: &[Check] = &[Check {
     id: "KSPM-N-016",
     title: "Admin interface published outside the cluster",
     severity: Severity::High,
-    description: "Dashboards, notebooks and CD or observability UIs (Kubernetes Dashboard, Argo CD, Grafana, Prometheus, Kubeflow, Jupyter, Kibana, ...) act with powerful ServiceAccounts or run code by design; published through a LoadBalancer, a NodePort or a route, they are a favourite first foothold. High when an internet-facing LoadBalancer or a NodePort serves it, medium through a route or an internal load balancer (the attack paths show whether that route faces the internet).",
+    description: "Dashboards, notebooks and CD or observability UIs (Kubernetes Dashboard, Argo CD, Grafana, Prometheus, Kubeflow, Jupyter, Kibana, ...) act with powerful ServiceAccounts or run code by design; published through a LoadBalancer, a NodePort or a route, they are a favourite first foothold. High when an internet-facing LoadBalancer serves it, medium through a NodePort, a route or an internal load balancer (the attack paths show whether those face the internet).",
     remediation: "Keep admin UIs on ClusterIP Services reached through kubectl port-forward or an authenticating proxy with SSO; if they must be published, restrict source ranges and require authentication in front of them.",
     kinds: WORKLOAD_KINDS,
     controls: &[c(NsaCisa, "N25"), c(NsaCisa, "N7"), c(Soc2, "CC6.6"), c(PciDss, "1.4.1"), c(Iso27001, "A.8.20"), c(Nist800190, "4.3.3")],

@@ -1421,6 +1421,7 @@ fn hardened(binary: &str) -> Vec<String> {
             "--kubelet-certificate-authority=/pki/ca.crt",
             "--profiling=false",
             "--audit-log-path=/var/log/audit.log",
+            "--audit-policy-file=/etc/kubernetes/audit-policy.yaml",
             "--audit-log-maxage=30",
             "--audit-log-maxbackup=10",
             "--audit-log-maxsize=100",
@@ -1664,6 +1665,33 @@ fn kubeadm_configuration_and_managed_control_planes() {
     renamed["metadata"]["name"] = json!("api");
     renamed["metadata"]["labels"] = json!({});
     assert_eq!(count("KSPM-C-005", &[renamed]), 1);
+    // Only kube-system's components are the control plane: an etcd elsewhere is a workload,
+    // and does not hide the kubeadm configuration's etcd.
+    let mut tenant_etcd = static_pod("etcd", &[]);
+    tenant_etcd["metadata"]["namespace"] = json!("tenant");
+    assert_eq!(count("KSPM-C-028", std::slice::from_ref(&tenant_etcd)), 0);
+    let insecure_etcd = kubeadm("apiVersion: kubeadm.k8s.io/v1beta3\nkind: ClusterConfiguration\netcd:\n  local:\n    extraArgs:\n      client-cert-auth: \"false\"\n");
+    assert_eq!(count("KSPM-C-028", &[tenant_etcd, insecure_etcd]), 1);
+    // Repeated list flags add up: AlwaysAllow cannot hide behind a later --authorization-mode.
+    let mut flags = hardened("kube-apiserver");
+    flags.push("--authorization-mode=AlwaysAllow".into());
+    assert_eq!(
+        count("KSPM-C-005", &[static_pod("kube-apiserver", &flags)]),
+        1
+    );
+    // An external etcd: the API server's etcd client flags come from etcd.external.
+    let no_tls = kubeadm("apiVersion: kubeadm.k8s.io/v1beta3\nkind: ClusterConfiguration\netcd:\n  external:\n    endpoints: [http://etcd:2379]\n");
+    assert_eq!(count("KSPM-C-016", std::slice::from_ref(&no_tls)), 1);
+    let tls = kubeadm("apiVersion: kubeadm.k8s.io/v1beta3\nkind: ClusterConfiguration\netcd:\n  external:\n    endpoints: [https://etcd:2379]\n    caFile: /pki/ca.crt\n    certFile: /pki/c.crt\n    keyFile: /pki/c.key\n");
+    assert_eq!(count("KSPM-C-016", std::slice::from_ref(&tls)), 0);
+    // Audit: a log path without a policy records nothing.
+    assert_eq!(
+        count(
+            "KSPM-C-012",
+            &[changed("kube-apiserver", "--audit-policy-file", None)]
+        ),
+        1
+    );
     // Managed control planes: not assessable, with the reason.
     let out = parse_text(
         &docs(&[json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "a"}})]),
@@ -2322,8 +2350,7 @@ fn host_mount_severity_follows_who_the_container_runs_as() {
         assert_eq!(found.len(), 1, "{id} {path}");
         found[0]
     };
-    let nobody =
-        json!({"runAsUser": 65534, "runAsNonRoot": true, "capabilities": {"drop": ["ALL"]}});
+    let nobody = json!({"runAsUser": 65534, "runAsGroup": 65534, "runAsNonRoot": true, "allowPrivilegeEscalation": false, "capabilities": {"drop": ["ALL"]}});
     // node-exporter: UID 65534, host / read-only.
     // (host / holds the runtime socket: KSPM-W-021, not W-022.)
     assert_eq!(
@@ -2349,21 +2376,33 @@ fn host_mount_severity_follows_who_the_container_runs_as() {
         (json!({"runAsUser": 0}), json!({})),
         (json!({}), json!({})),
         (
-            json!({"runAsUser": 1000, "capabilities": {"add": ["DAC_READ_SEARCH"]}}),
+            json!({"runAsUser": 1000, "runAsGroup": 1000, "allowPrivilegeEscalation": false, "capabilities": {"add": ["DAC_READ_SEARCH"]}}),
             json!({}),
         ),
         (
-            json!({"runAsUser": 1000, "capabilities": {"add": ["cap_dac_override"]}}),
+            json!({"runAsUser": 1000, "runAsGroup": 1000, "allowPrivilegeEscalation": false, "capabilities": {"add": ["cap_dac_override"]}}),
             json!({}),
         ),
-        (json!({"runAsUser": 1000, "runAsGroup": 0}), json!({})),
         (
-            json!({"runAsUser": 1000}),
+            json!({"runAsUser": 1000, "runAsGroup": 0, "allowPrivilegeEscalation": false}),
+            json!({}),
+        ),
+        (
+            json!({"runAsUser": 1000, "runAsGroup": 1000, "allowPrivilegeEscalation": false}),
             json!({"supplementalGroups": [998]}),
         ),
-        (json!({"runAsUser": 1000}), json!({"fsGroup": 2000})),
-        (json!({"runAsUser": 1000, "privileged": true}), json!({})),
-        (json!({"runAsNonRoot": true, "runAsUser": 0}), json!({})),
+        (
+            json!({"runAsUser": 1000, "runAsGroup": 1000, "allowPrivilegeEscalation": false}),
+            json!({"fsGroup": 2000}),
+        ),
+        (
+            json!({"runAsUser": 1000, "runAsGroup": 1000, "allowPrivilegeEscalation": false, "privileged": true}),
+            json!({}),
+        ),
+        (
+            json!({"runAsNonRoot": true, "runAsUser": 0, "runAsGroup": 1000, "allowPrivilegeEscalation": false}),
+            json!({}),
+        ),
     ] {
         assert_eq!(
             severity(
@@ -2388,17 +2427,31 @@ fn host_mount_severity_follows_who_the_container_runs_as() {
             "{ctr} {pod_sc}"
         );
     }
-    // The pod-level runAsUser counts like the container's.
+    // The pod-level runAsUser and runAsGroup count like the container's.
     assert_eq!(
         severity(
             "KSPM-W-022",
             "/var/lib/kubelet",
-            json!({}),
-            json!({"runAsUser": 65534}),
+            json!({"allowPrivilegeEscalation": false}),
+            json!({"runAsUser": 65534, "runAsGroup": 65534}),
             true
         ),
         Severity::Medium
     );
+    // Without a runAsGroup the image's group applies (often 0); without
+    // allowPrivilegeEscalation: false a setuid binary gets root back; FOWNER gets around
+    // permissions.
+    for ctr in [
+        json!({"runAsUser": 65534, "allowPrivilegeEscalation": false}),
+        json!({"runAsUser": 65534, "runAsGroup": 65534}),
+        json!({"runAsUser": 65534, "runAsGroup": 65534, "allowPrivilegeEscalation": false, "capabilities": {"add": ["FOWNER"]}}),
+    ] {
+        assert_eq!(
+            severity("KSPM-W-022", "/etc", ctr.clone(), json!({}), true),
+            Severity::High,
+            "{ctr}"
+        );
+    }
     // Declared but not mounted: an ephemeral container may mount it as anyone.
     assert_eq!(
         severity(
@@ -2675,7 +2728,29 @@ fn admin_interfaces_published_outside_the_cluster() {
         severity(&[argocd, clusterip, route]),
         Some(crate::severity::Severity::Medium)
     );
-    // Not an admin UI: nothing.
+    // Not an admin UI: nothing (Grafana's agent is not Grafana).
+    for image in [
+        "nginx:1.27",
+        "grafana/grafana-agent:v0.43.0",
+        "grafana/grafana-image-renderer:3.11.0",
+    ] {
+        let other = admin_ui_deployment(image, json!([]));
+        let lb = service(
+            json!({"type": "LoadBalancer", "selector": {"app": "ui"}, "ports": [{"port": 80}]}),
+            json!({}),
+        );
+        assert_eq!(count(&[other, lb]), 0, "{image}");
+    }
+    assert_eq!(
+        count(&[
+            admin_ui_deployment("docker.io/grafana/grafana:11.3.0", json!([])),
+            service(
+                json!({"type": "NodePort", "selector": {"app": "ui"}, "ports": [{"port": 80}]}),
+                json!({})
+            ),
+        ]),
+        1
+    );
     let web = admin_ui_deployment("nginx:1.27", json!([]));
     let lb = service(
         json!({"type": "LoadBalancer", "selector": {"app": "ui"}, "ports": [{"port": 80}]}),

@@ -166,6 +166,27 @@ impl Flags<'_> {
     }
 }
 
+/// Flags whose values add up when repeated (string slices); any other flag's last value wins.
+const LIST_FLAGS: &[&str] = &[
+    "authorization-mode",
+    "enable-admission-plugins",
+    "disable-admission-plugins",
+    "feature-gates",
+];
+
+/// Adds one flag occurrence, as the component's flag parser would.
+fn set_flag(out: &mut BTreeMap<String, String>, k: &str, v: &str) {
+    match out.get_mut(k) {
+        Some(existing) if LIST_FLAGS.contains(&k) => {
+            existing.push(',');
+            existing.push_str(v);
+        }
+        _ => {
+            out.insert(k.to_string(), v.to_string());
+        }
+    }
+}
+
 /// Parses `--name=value`, `--name value` and bare `--name` words.
 fn parse_flags<'w>(words: impl IntoIterator<Item = &'w str>) -> BTreeMap<String, String> {
     let words: Vec<&str> = words.into_iter().collect();
@@ -174,17 +195,13 @@ fn parse_flags<'w>(words: impl IntoIterator<Item = &'w str>) -> BTreeMap<String,
     while i < words.len() {
         if let Some(flag) = words[i].strip_prefix("--") {
             match flag.split_once('=') {
-                Some((k, v)) => {
-                    out.insert(k.to_string(), v.to_string());
-                }
+                Some((k, v)) => set_flag(&mut out, k, v),
                 None => match words.get(i + 1).filter(|n| !n.starts_with("--")) {
                     Some(v) => {
-                        out.insert(flag.to_string(), v.to_string());
+                        set_flag(&mut out, flag, v);
                         i += 1;
                     }
-                    None => {
-                        out.insert(flag.to_string(), "true".to_string());
-                    }
+                    None => set_flag(&mut out, flag, "true"),
                 },
             }
         }
@@ -210,7 +227,14 @@ fn component_of(container: &Value) -> Option<Component> {
 /// configuration for components without one.
 pub fn control_plane_flags<'a>(ctx: &Context<'a>) -> Vec<Flags<'a>> {
     let mut out: Vec<Flags<'a>> = Vec::new();
-    for pod in ctx.inv.of_kind("Pod") {
+    // The cluster's own components run in kube-system; an etcd or API server elsewhere
+    // (vcluster, Kamaji, an application's etcd) is a workload, not this control plane.
+    for pod in ctx
+        .inv
+        .of_kind("Pod")
+        .iter()
+        .filter(|p| p.effective_namespace() == Some("kube-system"))
+    {
         for (i, container) in pod
             .body
             .pointer("/spec/containers")
@@ -229,7 +253,7 @@ pub fn control_plane_flags<'a>(ctx: &Context<'a>) -> Vec<Flags<'a>> {
                 object: pod,
                 component,
                 values: parse_flags(words),
-                field: format!("spec.containers[{i}].command[--{{flag}}]"),
+                field: format!("spec.containers[{i}] command line: --{{flag}}"),
             });
         }
     }
@@ -257,26 +281,57 @@ pub fn control_plane_flags<'a>(ctx: &Context<'a>) -> Vec<Flags<'a>> {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect();
+            if component == Component::ApiServer {
+                if let Some(external) = cfg.pointer("/etcd/external") {
+                    // An external etcd: the API server uses its endpoints and certificates.
+                    for (flag, field) in [
+                        ("etcd-cafile", "caFile"),
+                        ("etcd-certfile", "certFile"),
+                        ("etcd-keyfile", "keyFile"),
+                    ] {
+                        match external.get(field).and_then(Value::as_str) {
+                            Some(v) if !v.is_empty() => {
+                                values.insert(flag.to_string(), v.to_string());
+                            }
+                            _ => {
+                                values.remove(flag);
+                            }
+                        }
+                    }
+                    let endpoints: Vec<&str> = external
+                        .get("endpoints")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_str)
+                        .collect();
+                    values.insert("etcd-servers".to_string(), endpoints.join(","));
+                }
+            }
+            // extraArgs replace kubeadm's own value of a flag.
+            let mut extra: BTreeMap<String, String> = BTreeMap::new();
             match cfg.pointer(&pointer) {
                 // v1beta3: a map.
                 Some(Value::Object(map)) => {
                     for (k, v) in map {
-                        values.insert(k.clone(), scalar(v));
+                        set_flag(&mut extra, k, &scalar(v));
                     }
                 }
-                // v1beta4: a list of {name, value}.
+                // v1beta4: a list of {name, value} (a name may repeat).
                 Some(Value::Array(list)) => {
                     for arg in list {
                         if let Some(k) = arg.get("name").and_then(Value::as_str) {
-                            values.insert(
-                                k.to_string(),
-                                arg.get("value").map(scalar).unwrap_or_default(),
+                            set_flag(
+                                &mut extra,
+                                k,
+                                &arg.get("value").map(scalar).unwrap_or_default(),
                             );
                         }
                     }
                 }
                 _ => {}
             }
+            values.extend(extra);
             out.push(Flags {
                 object: m,
                 component,
@@ -449,10 +504,15 @@ const RULES: &[Rule] = &[
         remediation: "Set --profiling=false.",
         controls: controls!("1.2.15"), test: |f| not_value(f, "profiling", "false", "true") },
     Rule { id: "KSPM-C-012", component: Component::ApiServer, title: "API server audit logging disabled", severity: Severity::Medium,
-        description: "Without --audit-log-path (or an audit webhook) no record is kept of who did what: incidents cannot be investigated.",
-        remediation: "Set --audit-log-path and --audit-policy-file (or --audit-webhook-config-file).",
+        description: "Without --audit-policy-file the API server records no audit events, and without --audit-log-path (or an audit webhook) it writes them nowhere: incidents cannot be investigated.",
+        remediation: "Set --audit-policy-file and --audit-log-path (or --audit-webhook-config-file).",
         controls: &[c(CisKubernetes, "1.2.16"), c(CisKubernetes, "3.2.1"), c(NsaCisa, "N22"), c(Soc2, "CC7.2"), c(PciDss, "10.2.1"), c(Hipaa, "164.312(b)"), c(Iso27001, "A.8.15"), c(Nist800190, "4.5.1")],
-        test: |f| (f.get("audit-webhook-config-file").is_none()).then(|| unset(f, "audit-log-path")).flatten() },
+        test: |f| {
+            if f.get("audit-policy-file").is_none_or(str::is_empty) {
+                return Some(("audit-policy-file", "--audit-policy-file is not set: the API server records no audit events".to_string()));
+            }
+            (f.get("audit-webhook-config-file").is_none()).then(|| unset(f, "audit-log-path")).flatten()
+        } },
     Rule { id: "KSPM-C-013", component: Component::ApiServer, title: "API server keeps audit logs too briefly", severity: Severity::Low,
         description: "CIS asks audit logs to be kept at least 30 days, in at least 10 files of at least 100 MB each.",
         remediation: "Set --audit-log-maxage=30, --audit-log-maxbackup=10 and --audit-log-maxsize=100 (or more).",

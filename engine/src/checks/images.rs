@@ -136,22 +136,60 @@ fn not_pinned<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     })
 }
 
-/// An image reference with its registry spelled out (`nginx:1` → `docker.io/nginx:1`), for
-/// matching registry prefixes.
-fn with_registry(image: &str) -> String {
-    let r = parse_image(image);
-    if image.starts_with(r.registry) {
-        image.to_string()
+/// An image reference, or a registry prefix, spelled out the way the runtime resolves it: the
+/// registry host in lower case, Docker Hub's aliases (`index.docker.io`,
+/// `registry-1.docker.io`) as `docker.io`, Hub names without a registry under `docker.io`,
+/// and (for an `image`, not a prefix) official images under `library/` (`nginx:1` →
+/// `docker.io/library/nginx:1`).
+fn canonical_ref(s: &str, image: bool) -> String {
+    let s = s.trim_end_matches('/');
+    let is_host = |h: &str| h.contains('.') || h.contains(':') || h == "localhost";
+    let (host, path) = match s.split_once('/') {
+        Some((first, rest)) if is_host(first) => (first.to_ascii_lowercase(), rest.to_string()),
+        // No slash: a registry (`myreg.io`, `myreg.io:5000`, `localhost`) or a Hub image
+        // (`nginx`, `nginx:1.27`): the part before any `:` decides.
+        None if {
+            let base = s.split([':', '@']).next().unwrap_or(s);
+            base.contains('.') || base == "localhost"
+        } =>
+        {
+            (s.to_ascii_lowercase(), String::new())
+        }
+        _ => ("docker.io".to_string(), s.to_string()),
+    };
+    let host = match host.as_str() {
+        "index.docker.io" | "registry-1.docker.io" | "registry.hub.docker.com" => {
+            "docker.io".to_string()
+        }
+        _ => host,
+    };
+    let repo_end = path.find([':', '@']).unwrap_or(path.len());
+    let path =
+        if image && host == "docker.io" && !path.is_empty() && !path[..repo_end].contains('/') {
+            format!("library/{path}")
+        } else {
+            path
+        };
+    if path.is_empty() {
+        host
     } else {
-        format!("{}/{image}", r.registry)
+        format!("{host}/{path}")
     }
+}
+
+/// Whether `image` comes from registry prefix `prefix`, both as [`canonical_ref`] spells them;
+/// the prefix must end where a path segment, tag or digest does (`myreg.io` does not match
+/// `myreg.io.evil.com/x`).
+fn from_registry(image: &str, prefix: &str) -> bool {
+    canonical_ref(image, true)
+        .strip_prefix(canonical_ref(prefix, false).as_str())
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with(['/', ':', '@']))
 }
 
 fn registry_blocked<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     let blocked = &ctx.options.blocked_registries;
     each_image(ctx, |t, c, image| {
-        let full = with_registry(image);
-        let prefix = blocked.iter().find(|b| full.starts_with(b.as_str()))?;
+        let prefix = blocked.iter().find(|b| from_registry(image, b))?;
         Some((
             format!(
                 "container `{}` image {image} comes from blocked registry {prefix}",
@@ -169,8 +207,7 @@ fn registry_not_allowed<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     }
     each_image(ctx, |t, c, image| {
         let r = parse_image(image);
-        let full = with_registry(image);
-        if allowed.iter().any(|a| full.starts_with(a.as_str())) {
+        if allowed.iter().any(|a| from_registry(image, a)) {
             return None;
         }
         Some((
@@ -321,5 +358,35 @@ mod tests {
         assert_eq!((r.registry, r.tag), ("registry.k8s.io", Some("3.9")));
         let r = parse_image("library/redis:latest");
         assert_eq!((r.registry, r.tag), ("docker.io", Some("latest")));
+    }
+}
+
+#[cfg(test)]
+mod registry_tests {
+    use super::*;
+
+    /// Registry prefixes match at a boundary, on the registry as the runtime resolves it.
+    #[test]
+    fn registry_prefixes_match_at_a_boundary() {
+        assert!(from_registry("myreg.io/team/app:1", "myreg.io"));
+        assert!(from_registry("myreg.io/team/app:1", "myreg.io/"));
+        assert!(from_registry("myreg.io/team/app:1", "myreg.io/team"));
+        assert!(!from_registry("myreg.io.evil.com/x:1", "myreg.io"));
+        assert!(!from_registry("myreg.io/teams/app:1", "myreg.io/team"));
+        assert!(from_registry("MyReg.IO/team/app:1", "myreg.io"));
+        for hub in [
+            "nginx:1",
+            "library/nginx:1",
+            "index.docker.io/library/nginx:1",
+            "registry-1.docker.io/nginx",
+            "docker.io/nginx@sha256:abc",
+        ] {
+            assert!(from_registry(hub, "docker.io/"), "{hub}");
+            assert!(from_registry(hub, "docker.io/library/"), "{hub}");
+        }
+        assert!(from_registry("bitnami/redis:7", "docker.io/bitnami"));
+        assert!(!from_registry("bitnami/redis:7", "docker.io/library"));
+        assert!(!from_registry("ghcr.io/x/y:1", "docker.io/"));
+        assert!(from_registry("localhost:5000/x:1", "localhost:5000"));
     }
 }

@@ -1068,6 +1068,7 @@ pub(crate) fn ingresses_to_missing_services<'a>(ctx: &Context<'a>, live: bool) -
             continue;
         }
         let mut names: Vec<&str> = missing.iter().filter_map(|e| e.value.as_str()).collect();
+        names.sort_unstable();
         names.dedup();
         hits.push(Hit {
             severity: None,

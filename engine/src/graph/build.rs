@@ -252,7 +252,11 @@ impl Exposure {
             out.addresses.extend(crate::exposure::addresses(s));
             let sref = s.node_ref();
             if let Some(key) = crate::exposure::implemented_gateway(s) {
-                out.gateway_services.insert(key, sref.clone());
+                // The first by reference, as `merge` keeps it: one answer whatever the order.
+                let first = out.gateway_services.get(&key).is_none_or(|e| *e > sref);
+                if first {
+                    out.gateway_services.insert(key, sref.clone());
+                }
             }
             for t in routing.selected(s) {
                 out.public_pods

@@ -1622,20 +1622,32 @@ fn host_mounts_follow_who_the_container_runs_as() {
                 Technique::HOST_TRAVERSE_TOKENS,
             ))
     };
-    let stock = exporter(
-        json!({"capabilities": {"drop": ["ALL"]}, "readOnlyRootFilesystem": true}),
-        json!({"runAsUser": 65534, "runAsNonRoot": true}),
-    );
+    let locked = json!({"capabilities": {"drop": ["ALL"]}, "readOnlyRootFilesystem": true, "allowPrivilegeEscalation": false});
+    let nobody = json!({"runAsUser": 65534, "runAsGroup": 65534, "runAsNonRoot": true});
+    let stock = exporter(locked.clone(), nobody.clone());
     assert_eq!(escapes(&graph(&[stock, node.clone(), victim.clone()])), 0);
-    // The same mounts as root, as the image's user, or with DAC_READ_SEARCH or root's group.
+    // The same mounts as root, as the image's user, with DAC_READ_SEARCH, root's group, the
+    // image's group (often 0), or a setuid binary's way back to root.
+    let mut no_group = nobody.clone();
+    no_group.as_object_mut().map(|o| o.remove("runAsGroup"));
+    let mut escalation = locked.clone();
+    escalation
+        .as_object_mut()
+        .map(|o| o.remove("allowPrivilegeEscalation"));
     for (sc, pod_sc) in [
         (json!({}), json!({"runAsUser": 0})),
         (json!({}), json!({})),
         (
-            json!({"capabilities": {"add": ["DAC_READ_SEARCH"]}}),
-            json!({"runAsUser": 65534}),
+            json!({"capabilities": {"add": ["DAC_READ_SEARCH"]}, "allowPrivilegeEscalation": false}),
+            nobody.clone(),
         ),
-        (json!({}), json!({"runAsUser": 65534, "runAsGroup": 0})),
+        (locked.clone(), json!({"runAsUser": 65534, "runAsGroup": 0})),
+        (locked.clone(), no_group),
+        (escalation, nobody.clone()),
+        (
+            json!({"capabilities": {"add": ["SETUID"]}, "allowPrivilegeEscalation": false}),
+            nobody.clone(),
+        ),
     ] {
         let g = graph(&[
             exporter(sc.clone(), pod_sc.clone()),
@@ -2148,8 +2160,33 @@ fn gateway_api_and_istio_routes_are_entries() {
     ];
     assert!(!edge(&graph(&objs), "Service:monitoring/grafana"));
     let mut with_grant = objs.clone();
-    with_grant.push(grant);
+    with_grant.push(grant.clone());
     assert!(edge(&graph(&with_grant), "Service:monitoring/grafana"));
+    // A grant lives in the target namespace: one in the route's own namespace grants nothing.
+    let mut misplaced = grant;
+    misplaced["metadata"]["namespace"] = json!("team");
+    let mut wrong = objs.clone();
+    wrong.push(misplaced);
+    assert!(!edge(&graph(&wrong), "Service:monitoring/grafana"));
+    // sectionName picks the listener: a route naming a listener that does not admit it stays out.
+    let mut two = gateway(json!({}));
+    two["spec"]["listeners"]
+        .as_array_mut()
+        .expect("listeners")
+        .push(json!({"name": "open", "port": 80, "protocol": "HTTP", "allowedRoutes": {"namespaces": {"from": "All"}}}));
+    let mut named = route("team", None);
+    named["spec"]["parentRefs"][0]["sectionName"] = json!("https");
+    let g = graph(&[
+        gw_ns.clone(),
+        team.clone(),
+        two.clone(),
+        gw_svc(json!({})),
+        named.clone(),
+    ]);
+    assert!(!edge(&g, "Service:team/grafana"));
+    named["spec"]["parentRefs"][0]["sectionName"] = json!("open");
+    let g = graph(&[gw_ns.clone(), team.clone(), two, gw_svc(json!({})), named]);
+    assert!(edge(&g, "Service:team/grafana"));
     // A managed external GatewayClass is internet-facing by itself.
     let mut managed = gateway(from("All"));
     managed["spec"]["gatewayClassName"] = json!("gke-l7-global-external-managed");
@@ -2170,7 +2207,7 @@ fn gateway_api_and_istio_routes_are_entries() {
             "spec": {"selector": selector, "servers": [{"port": {"number": 443, "name": "https", "protocol": "HTTPS"}, "hosts": ["*"]}]}})
     };
     let vs = json!({"apiVersion": "networking.istio.io/v1", "kind": "VirtualService", "metadata": {"name": "grafana", "namespace": "team"},
-        "spec": {"hosts": ["grafana.example.com"], "gateways": ["public", "mesh"], "http": [{"route": [{"destination": {"host": "grafana.monitoring.svc.cluster.local"}}, {"destination": {"host": "api"}}]}]}});
+        "spec": {"hosts": ["grafana.example.com"], "gateways": ["public", "mesh"], "http": [{"route": [{"destination": {"host": "grafana.monitoring.svc.cluster.local"}}, {"destination": {"host": "api"}}, {"destination": {"host": "api.example"}}]}]}});
     let base = vec![
         team.clone(),
         ns("istio-system", None),
@@ -2194,6 +2231,8 @@ fn gateway_api_and_istio_routes_are_entries() {
         "Service:team/api",
         Technique::INTERNET_TO_GATEWAY
     ));
+    // A host with a dot is a host name, not a short Service name.
+    assert!(g.find(Some("c"), "Service:example/api").is_none());
     let mut objs = base;
     objs.push(istio_gw(json!({"istio": "internal-gateway"})));
     assert!(!has(
