@@ -131,23 +131,29 @@ impl<'a> PodTemplate<'a> {
     }
 
     /// Whether a container definitely cannot open root-only host files — the runtime sockets
-    /// (0660 root:root, docker's root:docker), the kubelet's pod directories (0750 root), root's
-    /// 0600 files: it runs as non-root ([`Self::runs_as_non_root`]) with an explicit non-zero
-    /// `runAsGroup` (without one the group is the image's, often 0), cannot regain root through
-    /// a setuid binary (`allowPrivilegeEscalation: false`), is not privileged, adds none of
-    /// `DAC_OVERRIDE`, `DAC_READ_SEARCH`, `FOWNER`, `CHOWN`, `SETUID`, `SETGID` or `ALL`, and
-    /// has no supplemental groups or `fsGroup` that could match the file's group. One fact for
-    /// the host-mount checks (their severity) and the graph's host escapes.
+    /// (0660 root), the kubelet's pod directories (0750 root), root's 0600 files: it runs as
+    /// non-root ([`Self::runs_as_non_root`]), is not privileged, adds none of `DAC_OVERRIDE`,
+    /// `DAC_READ_SEARCH`, `FOWNER`, `CHOWN`, `SETUID`, `SETGID` or `ALL`, cannot regain root
+    /// through a setuid binary (`allowPrivilegeEscalation: false`, or every capability dropped),
+    /// and has neither group 0 (`runAsGroup`) nor supplemental groups or an `fsGroup` that could
+    /// match the file's group. Without `runAsGroup` the image's group applies; it is taken as
+    /// not 0 (an image whose user has group 0 is the residual risk). One fact for the
+    /// host-mount checks (their severity) and the graph's host escapes.
     pub fn cannot_open_root_files(&self, c: &ContainerRef<'_>) -> bool {
         let sc = c.container.get("securityContext");
         let privileged = sc
             .and_then(|s| s.get("privileged"))
             .and_then(Value::as_bool)
             == Some(true);
-        let no_escalation = sc
-            .and_then(|s| s.get("allowPrivilegeEscalation"))
-            .and_then(Value::as_bool)
-            == Some(false);
+        let caps = |field: &str| -> Vec<String> {
+            sc.and_then(|s| s.pointer(&format!("/capabilities/{field}")))
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(crate::checks::workload::normalise_capability)
+                .collect()
+        };
         const AROUND_PERMISSIONS: &[&str] = &[
             "DAC_OVERRIDE",
             "DAC_READ_SEARCH",
@@ -157,14 +163,14 @@ impl<'a> PodTemplate<'a> {
             "SETGID",
             "ALL",
         ];
-        let caps = sc
-            .and_then(|s| s.pointer("/capabilities/add"))
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .map(crate::checks::workload::normalise_capability)
+        let added = caps("add")
+            .iter()
             .any(|cap| AROUND_PERMISSIONS.contains(&cap.as_str()));
+        let no_escalation = sc
+            .and_then(|s| s.get("allowPrivilegeEscalation"))
+            .and_then(Value::as_bool)
+            == Some(false)
+            || caps("drop").iter().any(|cap| cap == "ALL");
         let gid = sc
             .and_then(|s| s.get("runAsGroup"))
             .or_else(|| self.spec.pointer("/securityContext/runAsGroup"))
@@ -176,10 +182,10 @@ impl<'a> PodTemplate<'a> {
             .is_some_and(|a| !a.is_empty())
             || self.spec.pointer("/securityContext/fsGroup").is_some();
         self.runs_as_non_root(c)
-            && gid.is_some_and(|g| g != 0)
+            && gid != Some(0)
             && no_escalation
             && !privileged
-            && !caps
+            && !added
             && !supplemental
     }
 

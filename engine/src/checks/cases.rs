@@ -2438,11 +2438,9 @@ fn host_mount_severity_follows_who_the_container_runs_as() {
         ),
         Severity::Medium
     );
-    // Without a runAsGroup the image's group applies (often 0); without
-    // allowPrivilegeEscalation: false a setuid binary gets root back; FOWNER gets around
-    // permissions.
+    // Without allowPrivilegeEscalation: false (or drop ALL) a setuid binary gets root back;
+    // FOWNER gets around permissions.
     for ctr in [
-        json!({"runAsUser": 65534, "allowPrivilegeEscalation": false}),
         json!({"runAsUser": 65534, "runAsGroup": 65534}),
         json!({"runAsUser": 65534, "runAsGroup": 65534, "allowPrivilegeEscalation": false, "capabilities": {"add": ["FOWNER"]}}),
     ] {

@@ -1622,18 +1622,17 @@ fn host_mounts_follow_who_the_container_runs_as() {
                 Technique::HOST_TRAVERSE_TOKENS,
             ))
     };
+    // As kube-prometheus ships it: no runAsGroup, drop ALL, allowPrivilegeEscalation: false.
     let locked = json!({"capabilities": {"drop": ["ALL"]}, "readOnlyRootFilesystem": true, "allowPrivilegeEscalation": false});
-    let nobody = json!({"runAsUser": 65534, "runAsGroup": 65534, "runAsNonRoot": true});
+    let nobody = json!({"runAsUser": 65534, "runAsNonRoot": true});
     let stock = exporter(locked.clone(), nobody.clone());
     assert_eq!(escapes(&graph(&[stock, node.clone(), victim.clone()])), 0);
-    // The same mounts as root, as the image's user, with DAC_READ_SEARCH, root's group, the
-    // image's group (often 0), or a setuid binary's way back to root.
-    let mut no_group = nobody.clone();
-    no_group.as_object_mut().map(|o| o.remove("runAsGroup"));
-    let mut escalation = locked.clone();
-    escalation
-        .as_object_mut()
-        .map(|o| o.remove("allowPrivilegeEscalation"));
+    // drop ALL alone also keeps a setuid binary from handing root back.
+    let dropped = exporter(json!({"capabilities": {"drop": ["ALL"]}}), nobody.clone());
+    assert_eq!(escapes(&graph(&[dropped, node.clone(), victim.clone()])), 0);
+    // The same mounts as root, as the image's user, with DAC_READ_SEARCH, root's group, or a
+    // setuid binary's way back to root (neither allowPrivilegeEscalation: false nor drop ALL).
+    let escalation = json!({"readOnlyRootFilesystem": true});
     for (sc, pod_sc) in [
         (json!({}), json!({"runAsUser": 0})),
         (json!({}), json!({})),
@@ -1642,7 +1641,6 @@ fn host_mounts_follow_who_the_container_runs_as() {
             nobody.clone(),
         ),
         (locked.clone(), json!({"runAsUser": 65534, "runAsGroup": 0})),
-        (locked.clone(), no_group),
         (escalation, nobody.clone()),
         (
             json!({"capabilities": {"add": ["SETUID"]}, "allowPrivilegeEscalation": false}),
