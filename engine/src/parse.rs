@@ -90,6 +90,7 @@ pub fn parse_text(text: &str, file: &str, syntax: Syntax) -> ParseOutcome {
                 match serde_yaml::from_str::<Value>(&doc.text) {
                     Ok(Value::Null) => {}
                     Ok(mut value) => {
+                        apply_merge_keys(&mut value);
                         // Cheap, and no textual test for aliases can be trusted to see them all.
                         redact_aliased_secret_values(&mut value);
                         add_document(value, file, doc.first_content_line, &mut out)
@@ -204,6 +205,37 @@ fn split_key(line: &str) -> (Option<&str>, &str) {
         (Some(k), rest)
     } else {
         (None, t)
+    }
+}
+
+/// YAML 1.1 merge keys (`<<: *base`, `<<: [*a, *b]`), as kubectl's go-yaml applies them: the
+/// merged mappings' entries join the mapping that holds the key, its own keys winning and, in a
+/// list, earlier mappings before later ones. The parser has already expanded the aliases; a
+/// merge value that is not a mapping (or a list of them) is left as it is.
+fn apply_merge_keys(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            for child in map.values_mut() {
+                apply_merge_keys(child);
+            }
+            let sources = match map.get("<<") {
+                Some(Value::Object(m)) => vec![m.clone()],
+                Some(Value::Array(items)) if items.iter().all(Value::is_object) => items
+                    .iter()
+                    .filter_map(Value::as_object)
+                    .cloned()
+                    .collect(),
+                _ => return,
+            };
+            map.remove("<<");
+            for source in sources {
+                for (k, v) in source {
+                    map.entry(k).or_insert(v);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(apply_merge_keys),
+        _ => {}
     }
 }
 
@@ -595,6 +627,29 @@ fn string_map(v: Option<&Value>) -> BTreeMap<String, String> {
 
 #[cfg(test)]
 mod tests {
+
+    /// A privileged container written with a merge key is privileged (kubectl applies merges).
+    #[test]
+    fn merge_keys_are_applied_as_kubectl_applies_them() {
+        let text = "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n  metadata:\n    name: base\n    labels: &labels\n      app: web\n  spec:\n    containers:\n    - name: c\n      image: x:1\n      securityContext: &sc\n        privileged: true\n        runAsUser: 0\n- apiVersion: v1\n  kind: Pod\n  metadata:\n    name: p\n    labels:\n      <<: [*labels, {app: ignored, tier: front}]\n  spec:\n    containers:\n    - name: c\n      image: x:1\n      securityContext:\n        <<: *sc\n        runAsUser: 1000\n";
+        let out = parse_text(text, "m.yaml", Syntax::Yaml);
+        assert!(out.errors.is_empty(), "{:?}", out.errors);
+        let pod = out
+            .objects
+            .iter()
+            .find(|o| o.kind == "Pod" && o.name == "p")
+            .expect("pod");
+        let sc = pod
+            .body
+            .pointer("/spec/containers/0/securityContext")
+            .expect("securityContext");
+        assert_eq!(sc.get("privileged"), Some(&serde_json::json!(true)));
+        assert_eq!(sc.get("runAsUser"), Some(&serde_json::json!(1000)), "own keys win");
+        assert!(sc.get("<<").is_none());
+        assert_eq!(pod.labels.get("app").map(String::as_str), Some("web"), "earlier maps win");
+        assert_eq!(pod.labels.get("tier").map(String::as_str), Some("front"));
+    }
+
     use super::*;
 
     fn yaml(text: &str) -> ParseOutcome {
