@@ -87,6 +87,19 @@ pub fn parse_text(text: &str, file: &str, syntax: Syntax) -> ParseOutcome {
         },
         Syntax::Yaml => {
             for doc in split_yaml_documents(text) {
+                // libyaml's time grows with the square of flow nesting (a 200 KB `[[[…]]]`
+                // takes minutes) and the deserializer refuses more than 128 levels anyway.
+                if let Some(line) = flow_nesting_beyond(&doc.text, MAX_FLOW_NESTING) {
+                    out.errors.push(LoadError {
+                        file: file.to_string(),
+                        line: Some(doc.start_line + line - 1),
+                        column: None,
+                        message: format!(
+                            "invalid YAML: flow collections nested deeper than {MAX_FLOW_NESTING} levels; the document is not parsed"
+                        ),
+                    });
+                    continue;
+                }
                 match serde_yaml::from_str::<Value>(&doc.text) {
                     Ok(Value::Null) => {}
                     Ok(mut value) => {
@@ -208,6 +221,30 @@ fn split_key(line: &str) -> (Option<&str>, &str) {
     }
 }
 
+/// Deepest flow nesting (`[`, `{`) a document may have before it is refused unparsed.
+const MAX_FLOW_NESTING: usize = 1024;
+
+/// The 1-based line where a document's flow collections first nest deeper than `limit` (an
+/// over-count: brackets in strings and block scalars count too, so only absurd nesting hits it).
+fn flow_nesting_beyond(text: &str, limit: usize) -> Option<usize> {
+    let mut depth: usize = 0;
+    let mut line = 1;
+    for b in text.bytes() {
+        match b {
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > limit {
+                    return Some(line);
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            b'\n' => line += 1,
+            _ => {}
+        }
+    }
+    None
+}
+
 /// YAML 1.1 merge keys (`<<: *base`, `<<: [*a, *b]`), as kubectl's go-yaml applies them: the
 /// merged mappings' entries join the mapping that holds the key, its own keys winning and, in a
 /// list, earlier mappings before later ones. The parser has already expanded the aliases; a
@@ -220,11 +257,9 @@ fn apply_merge_keys(value: &mut Value) {
             }
             let sources = match map.get("<<") {
                 Some(Value::Object(m)) => vec![m.clone()],
-                Some(Value::Array(items)) if items.iter().all(Value::is_object) => items
-                    .iter()
-                    .filter_map(Value::as_object)
-                    .cloned()
-                    .collect(),
+                Some(Value::Array(items)) if items.iter().all(Value::is_object) => {
+                    items.iter().filter_map(Value::as_object).cloned().collect()
+                }
                 _ => return,
             };
             map.remove("<<");
@@ -628,6 +663,28 @@ fn string_map(v: Option<&Value>) -> BTreeMap<String, String> {
 #[cfg(test)]
 mod tests {
 
+    /// Absurd flow nesting is refused at once, with the file and line, and the other documents
+    /// carry on; ordinary nesting parses.
+    #[test]
+    fn deep_flow_nesting_is_refused_quickly() {
+        let n = 200_000;
+        let deep = format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: x}}\ndata: {{a: {}{}}}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: ok}}\ndata: {{a: \"[[{{}}]]\"}}\n",
+            "[".repeat(n),
+            "]".repeat(n)
+        );
+        let started = std::time::Instant::now();
+        let out = parse_text(&deep, "deep.yaml", Syntax::Yaml);
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
+        assert_eq!(out.errors.len(), 1, "{:?}", out.errors);
+        assert_eq!(out.errors[0].line, Some(4));
+        assert!(out.errors[0].message.contains("nested deeper than"));
+        assert_eq!(out.objects.len(), 1);
+        assert_eq!(out.objects[0].name, "ok");
+        assert_eq!(flow_nesting_beyond("a: [[1], {b: [2]}]", 2), Some(1));
+        assert_eq!(flow_nesting_beyond("a: [[1], {b: [2]}]", 3), None);
+    }
+
     /// A privileged container written with a merge key is privileged (kubectl applies merges).
     #[test]
     fn merge_keys_are_applied_as_kubectl_applies_them() {
@@ -644,9 +701,17 @@ mod tests {
             .pointer("/spec/containers/0/securityContext")
             .expect("securityContext");
         assert_eq!(sc.get("privileged"), Some(&serde_json::json!(true)));
-        assert_eq!(sc.get("runAsUser"), Some(&serde_json::json!(1000)), "own keys win");
+        assert_eq!(
+            sc.get("runAsUser"),
+            Some(&serde_json::json!(1000)),
+            "own keys win"
+        );
         assert!(sc.get("<<").is_none());
-        assert_eq!(pod.labels.get("app").map(String::as_str), Some("web"), "earlier maps win");
+        assert_eq!(
+            pod.labels.get("app").map(String::as_str),
+            Some("web"),
+            "earlier maps win"
+        );
         assert_eq!(pod.labels.get("tier").map(String::as_str), Some("front"));
     }
 

@@ -1,6 +1,7 @@
-//! Hostile input never panics: hundreds of deterministic mutations of real manifests (truncated,
-//! spliced, bytes flipped, types swapped) go through the whole engine — parse, every check, the
-//! attack graph, paths and every renderer.
+//! Hostile input never panics, never hangs and never leaks a Secret: hundreds of deterministic
+//! mutations of real manifests and of Secrets carrying a canary (truncated, spliced, bytes
+//! flipped, types swapped, tags, anchors, merge keys) go through the whole engine — parse, every
+//! check, the attack graph, paths and every renderer — within a time bound.
 
 use kspm_engine::parse::{parse_text, Syntax};
 use kspm_engine::render::{render, Format};
@@ -28,7 +29,37 @@ const SEEDS: &[&str] = &[
     "apiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: a}\nspec: {type: LoadBalancer, selector: {app: x}, ports: [{port: 80, targetPort: http}]}\nstatus: {loadBalancer: {ingress: [{ip: 203.0.113.1}]}}\n",
     "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: n, namespace: a}\nspec: {podSelector: {matchExpressions: [{key: app, operator: In, values: [x]}]}, policyTypes: [Ingress, Egress]}\n",
     "apiVersion: v1\nkind: Secret\nmetadata: {name: t, namespace: a, annotations: {kubernetes.io/service-account.name: d}}\ntype: kubernetes.io/service-account-token\ndata: {token: eA==}\n",
+    // Secrets carrying the canary in every shape the parser must survive without quoting it.
+    "apiVersion: v1\nkind: Secret\nmetadata:\n  name: c1\n  namespace: a\nstringData:\n  password: !!int KSPMCANARY7F3A\n  token: &t KSPMCANARY7F3A\n  again: *t\n",
+    "apiVersion: v1\nkind: Secret\nstringData:\n  token: &v KSPMCANARY7F3A\n  <<: {merged: KSPMCANARY7F3A}\ndata:\n  key: S1NQTUNBTkFSWTdGM0E=\n  bad: not base64 KSPMCANARY7F3A\nmetadata:\n  labels:\n    copy: *v\n  name: *v\n  namespace: a\n  annotations:\n    kubernetes.io/service-account.name: *v\ntype: kubernetes.io/service-account-token\n",
+    "{\"apiVersion\": \"v1\", \"kind\": \"Secret\", \"metadata\": {\"name\": \"c3\"}, \"stringData\": {\"a\": \"KSPMCANARY7F3A\", \"b\": [\"KSPMCANARY7F3A\"], \"a\": 7}}\n",
 ];
+
+/// The canary and its base64 form (`S1NQTUNBTkFSWTdGM0E=`): neither may reach any output.
+const CANARY: &str = "KSPMCANARY7F3A";
+const CANARY_B64: &str = "S1NQTUNBTkFSWTdGM0E";
+
+/// Whether every line of `text` that carries the canary is a value of a Secret's `data` or
+/// `stringData` (block style: the nearest less-indented line above it is that key, in a
+/// document that declares `kind: Secret`). A mutation that moves the canary anywhere else makes
+/// it an ordinary field, which outputs may show.
+fn canary_only_in_secrets(text: &str) -> bool {
+    text.split("\n---").all(|doc| {
+        let lines: Vec<&str> = doc.lines().collect();
+        let indent = |l: &str| l.len() - l.trim_start().len();
+        lines.iter().enumerate().all(|(i, l)| {
+            if !l.contains(CANARY) && !l.contains(CANARY_B64) {
+                return true;
+            }
+            let parent = lines[..i]
+                .iter()
+                .rev()
+                .find(|p| !p.trim().is_empty() && indent(p) < indent(l));
+            doc.lines().any(|x| x == "kind: Secret")
+                && parent.is_some_and(|p| *p == "data:" || *p == "stringData:")
+        })
+    })
+}
 
 /// Replacements that turn well-typed fields into the wrong types.
 const SWAPS: &[(&str, &str)] = &[
@@ -91,7 +122,10 @@ fn hundreds_of_mutated_manifests_never_panic() {
     let mut rng = Rng(0x5eed);
     let mut parsed_objects = 0;
     let mut errors = 0;
+    let mut canary_rounds = 0;
+    let started = std::time::Instant::now();
     for round in 0..800 {
+        let round_started = std::time::Instant::now();
         let seed = SEEDS[round % SEEDS.len()];
         let text = mutate(&mut rng, seed);
         let syntax = if round % 7 == 0 {
@@ -102,6 +136,8 @@ fn hundreds_of_mutated_manifests_never_panic() {
         let out = parse_text(&text, "fuzz.yaml", syntax);
         parsed_objects += out.objects.len();
         errors += out.errors.len();
+        let guarded = canary_only_in_secrets(&text) && text.contains(CANARY);
+        let messages: Vec<String> = out.errors.iter().map(|e| e.message.clone()).collect();
         let snapshot = Snapshot {
             clusters: vec![ClusterSnapshot {
                 objects: out.objects,
@@ -111,13 +147,36 @@ fn hundreds_of_mutated_manifests_never_panic() {
             ..Default::default()
         };
         let report = evaluate_with(&snapshot, &ScanOptions::default());
+        let mut outputs = messages;
         for f in [Format::Table, Format::Json, Format::Sarif] {
-            let _ = render(&report, f, round % 2 == 0);
+            outputs.push(render(&report, f, round % 2 == 0));
         }
+        if guarded {
+            canary_rounds += 1;
+            for o in &outputs {
+                assert!(
+                    !o.contains(CANARY) && !o.contains(CANARY_B64),
+                    "round {round}: the canary leaked\ninput:\n{text}\noutput:\n{o}"
+                );
+            }
+        }
+        assert!(
+            round_started.elapsed() < std::time::Duration::from_secs(10),
+            "round {round} hung: {text}"
+        );
     }
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(240),
+        "800 rounds took {:?}",
+        started.elapsed()
+    );
+    assert!(
+        canary_rounds > 50,
+        "only {canary_rounds} rounds carried the canary in Secrets"
+    );
     // The mutations exercise both paths: many documents still parse, many do not.
     assert!(
-        parsed_objects > 500 && errors > 200,
+        parsed_objects > 400 && errors > 200,
         "objects {parsed_objects}, errors {errors}"
     );
 }
