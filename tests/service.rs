@@ -2021,3 +2021,112 @@ async fn undecodable_requests_are_invalid_arguments() {
     assert!(!metrics.contains("code=\"internal\""), "{metrics}");
     server.stop().await;
 }
+
+/// One tenant cannot take the service: concurrent triggers of one target are one scan, triggers
+/// beyond the burst are refused with RESOURCE_EXHAUSTED, and another tenant is not limited.
+#[tokio::test]
+async fn triggers_coalesce_and_are_rate_limited() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = format!("sqlite://{}", dir.path().join("kspm.db").display());
+    let (demo, small) = (demo(), small());
+    let server = start(config(
+        &db,
+        "r1",
+        &[("demo", &demo, "1h")],
+        &[("small", &small, "1h")],
+    ))
+    .await;
+    let mut c = client(&server.addr).await;
+    wait_scans(&mut c, TOKEN_A, 1).await;
+    let trigger = |token: &'static str| {
+        let mut c = c.clone();
+        async move {
+            c.trigger_scan(req(
+                token,
+                pb::TriggerScanRequest {
+                    target: String::new(),
+                },
+            ))
+            .await
+        }
+    };
+    let answers = futures_join(vec![
+        trigger(TOKEN_A),
+        trigger(TOKEN_A),
+        trigger(TOKEN_A),
+        trigger(TOKEN_A),
+    ])
+    .await;
+    let ids: std::collections::BTreeSet<String> = answers
+        .into_iter()
+        .map(|r| r.expect("trigger").into_inner().scans[0].id.clone())
+        .collect();
+    assert!(
+        ids.len() < 4,
+        "concurrent triggers of one target were coalesced: {ids:?}"
+    );
+    // The burst is spent: refused, with a wait; the other tenant is not affected.
+    let mut refused = None;
+    for _ in 0..kspm_api::service::admission::TRIGGER_BURST as usize {
+        if let Err(e) = trigger(TOKEN_A).await {
+            refused = Some(e);
+            break;
+        }
+    }
+    let refused = refused.expect("the burst ends");
+    assert_eq!(refused.code(), Code::ResourceExhausted);
+    assert!(
+        refused.message().contains("try again"),
+        "{}",
+        refused.message()
+    );
+    assert!(trigger(TOKEN_B).await.is_ok());
+}
+
+/// Runs futures concurrently and returns their outputs in order.
+async fn futures_join<F>(fs: Vec<F>) -> Vec<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = fs.into_iter().map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for h in handles {
+        out.push(h.await.expect("join"));
+    }
+    out
+}
+
+/// A scan that runs past its target's timeout fails with DEADLINE_EXCEEDED and frees its slot.
+#[tokio::test]
+async fn a_scan_past_its_timeout_fails_and_frees_its_slot() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = format!("sqlite://{}", dir.path().join("kspm.db").display());
+    let big = tempfile::tempdir().expect("big");
+    kspm_fleetgen::generate(
+        big.path(),
+        kspm_fleetgen::Shape::realistic(1, 4000, false),
+        3,
+    )
+    .expect("generate");
+    let text = format!(
+        "[service]\ndatabase_url = \"{db}\"\nreplica = \"r1\"\nlease_seconds = 2\nretention = 50\n[[tenant]]\nname = \"tenant-a\"\ntoken_sha256 = [\"{}\"]\n[[tenant.target]]\nname = \"big\"\npaths = [\"{}\"]\ninterval = \"1h\"\ntimeout = \"1ms\"\n",
+        hash_token(TOKEN_A),
+        big.path().join("cluster-00").display()
+    );
+    let server = start(Config::parse(&text).expect("config")).await;
+    let mut c = client(&server.addr).await;
+    let err = c
+        .trigger_scan(req(TOKEN_A, pb::TriggerScanRequest::default()))
+        .await
+        .expect_err("timed out");
+    assert_eq!(err.code(), Code::DeadlineExceeded, "{}", err.message());
+    assert_eq!(
+        server.shared.scan_slots.available_permits(),
+        2,
+        "the slot is free again"
+    );
+    // A bad timeout is a configuration error.
+    let bad = text.replace("timeout = \"1ms\"", "timeout = \"soon\"");
+    assert!(Config::parse(&bad).is_err());
+}

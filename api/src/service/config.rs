@@ -167,6 +167,10 @@ pub struct Target {
     /// Keep watches on a live cluster between full reads (default true).
     #[serde(default = "yes")]
     pub watch: bool,
+    /// Longest a scan of this target may run, such as `90s` or `10m` (default `10m`): a scan
+    /// past it fails and frees its slot.
+    #[serde(default = "default_timeout")]
+    pub timeout: String,
     /// Discover EKS clusters with AWS credentials (`[tenant.target.aws]`, as `[aws]` of
     /// `kspm scan --aws --config`): every scan reads every cluster the accounts can see.
     pub aws: Option<crate::cloud::AwsSection>,
@@ -182,6 +186,10 @@ fn yes() -> bool {
 
 fn default_interval() -> String {
     "15m".into()
+}
+
+fn default_timeout() -> String {
+    "10m".into()
 }
 
 impl Target {
@@ -203,6 +211,11 @@ impl Target {
     /// The interval as a duration.
     pub fn interval(&self) -> Duration {
         parse_duration(&self.interval).unwrap_or(Duration::from_secs(900))
+    }
+
+    /// The scan deadline.
+    pub fn timeout(&self) -> Duration {
+        parse_duration(&self.timeout).unwrap_or(Duration::from_secs(600))
     }
 }
 
@@ -257,19 +270,20 @@ fn is_loopback(addr: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
-/// Parses `90s`, `15m`, `2h`, `1d` or a plain number of seconds.
+/// Parses `500ms`, `90s`, `15m`, `2h`, `1d` or a plain number of seconds (positive).
 pub fn parse_duration(s: &str) -> Option<Duration> {
     let s = s.trim();
     let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
     let n: u64 = num.parse().ok()?;
-    let secs = match unit {
-        "" | "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86400,
+    let d = match unit {
+        "ms" => Duration::from_millis(n),
+        "" | "s" => Duration::from_secs(n),
+        "m" => Duration::from_secs(n.checked_mul(60)?),
+        "h" => Duration::from_secs(n.checked_mul(3600)?),
+        "d" => Duration::from_secs(n.checked_mul(86400)?),
         _ => return None,
     };
-    (secs > 0).then(|| Duration::from_secs(secs))
+    (!d.is_zero()).then_some(d)
 }
 
 /// SHA-256 hex of a token, as `token_sha256` stores it.
@@ -348,6 +362,12 @@ impl Config {
                         t.name, target.name, target.interval
                     ));
                 }
+                if parse_duration(&target.timeout).is_none() {
+                    return Err(format!(
+                        "tenant `{}`, target `{}`: timeout `{}` is not a positive duration like 90s, 10m",
+                        t.name, target.name, target.timeout
+                    ));
+                }
             }
         }
         if self.service.retention < 2 {
@@ -405,6 +425,8 @@ mod tests {
         assert_eq!(parse_duration("15m"), Some(Duration::from_secs(900)));
         assert_eq!(parse_duration("2h"), Some(Duration::from_secs(7200)));
         assert_eq!(parse_duration("0s"), None);
+        assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
+        assert_eq!(parse_duration("0ms"), None);
         assert_eq!(parse_duration("5 weeks"), None);
         assert_eq!(parse_duration(""), None);
     }

@@ -520,6 +520,12 @@ impl PostureService for Api {
         req: Request<pb::TriggerScanRequest>,
     ) -> Result<Response<pb::TriggerScanResponse>, Status> {
         let tenant = tenant(&req)?;
+        if let Err(wait) = self.shared.admission.allow_trigger(&tenant) {
+            return Err(Status::resource_exhausted(format!(
+                "too many scan triggers for this tenant: try again in {} s",
+                wait.as_secs().max(1)
+            )));
+        }
         let want = &req.get_ref().target;
         let t = self
             .shared
@@ -539,7 +545,13 @@ impl PostureService for Api {
         for target in targets {
             let row = super::scheduler::scan_now(&self.shared, &tenant, &target)
                 .await
-                .map_err(internal)?;
+                .map_err(|e| {
+                    if e.contains(super::scheduler::TIMED_OUT) {
+                        Status::deadline_exceeded(e)
+                    } else {
+                        internal(e)
+                    }
+                })?;
             scans.push(convert::scan(&row));
         }
         Ok(Response::new(pb::TriggerScanResponse { scans }))

@@ -4,6 +4,7 @@
 //! scan jobs), [`grpc::Api`] behind [`auth::interceptor`], gRPC health and reflection, and an
 //! optional Prometheus endpoint.
 
+pub mod admission;
 pub mod auth;
 pub mod config;
 pub mod convert;
@@ -56,6 +57,8 @@ pub struct Shared {
     pub stopping: watch::Sender<bool>,
     /// Fleet graphs of recent scans, for queries.
     pub graphs: fleet::FleetGraphs,
+    /// Coalescing, per-tenant slots and trigger limits.
+    pub admission: admission::Admission,
 }
 
 impl Shared {
@@ -79,6 +82,7 @@ impl Shared {
             fail_commits: AtomicBool::new(false),
             stopping: watch::channel(false).0,
             graphs: fleet::FleetGraphs::default(),
+            admission: admission::Admission::default(),
         }))
     }
 }

@@ -19,15 +19,43 @@ use tracing::{info, warn};
 /// Scans run at once by one replica.
 const CONCURRENT_SCANS: usize = 2;
 
-/// Scans a target now and commits it; returns the committed scan.
+/// The words a scan that ran past its target's timeout fails with.
+pub const TIMED_OUT: &str = "did not finish within";
+
+/// Scans a target now and commits it; returns the committed scan. A scan of the same target
+/// already queued or running is joined instead (its result is returned); the tenant's scans run
+/// one at a time; the scan ends with an error at the target's deadline.
 pub async fn scan_now(shared: &Shared, tenant: &str, target: &Target) -> Result<ScanRow, String> {
-    let started = Instant::now();
+    shared
+        .admission
+        .coalesce(tenant, &target.name, || {
+            scan_exclusive(shared, tenant, target)
+        })
+        .await
+}
+
+async fn scan_exclusive(shared: &Shared, tenant: &str, target: &Target) -> Result<ScanRow, String> {
+    let tenant_slot = shared.admission.tenant_slot(tenant);
+    let _own = tenant_slot.acquire().await.map_err(|e| e.to_string())?;
     let _slot = shared
         .scan_slots
         .acquire()
         .await
         .map_err(|e| e.to_string())?;
-    let record = scan::run(tenant, target, &shared.options, &shared.replica).await?;
+    let started = Instant::now();
+    let limit = target.timeout();
+    let record = tokio::time::timeout(
+        limit,
+        scan::run(tenant, target, &shared.options, &shared.replica),
+    )
+    .await
+    .map_err(|_| {
+        format!(
+            "scan of target {} {TIMED_OUT} {} s (its timeout)",
+            target.name,
+            limit.as_secs()
+        )
+    })??;
     commit(shared, &record, started.elapsed().as_secs_f64()).await?;
     shared
         .store

@@ -75,7 +75,7 @@ pub struct ScanRecord {
 }
 
 /// A committed scan, as listed.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ScanRow {
     /// Scan ID.
     pub id: String,
