@@ -1772,6 +1772,27 @@ fn aws_role_chaining_reaches_mapped_roles_and_admin() {
         node(&g, &role_ref(ACCT, "unused")).is_none(),
         "no one may assume it"
     );
+    // who-can answers the same: alice holds system:masters through the role she may assume.
+    let q = kspm_engine::graph::query::Query::new(&g);
+    let subjects: std::collections::HashSet<String> =
+        ["Group:system:masters".to_string()].into_iter().collect();
+    let holders = q.cloud_holders("prod", &subjects, false);
+    let alice_holds = holders
+        .iter()
+        .find(|h| h.principal == alice_ref && h.becomes == "Group:system:masters")
+        .expect("alice through ops");
+    assert_eq!(alice_holds.technique, "AWS_ASSUME_ROLE");
+    assert!(
+        alice_holds.evidence.contains("role/ops"),
+        "{}",
+        alice_holds.evidence
+    );
+    assert!(
+        !holders
+            .iter()
+            .any(|h| h.principal == format!("AwsUser:arn:aws:iam::{ACCT}:user/bob")),
+        "bob may not assume ops"
+    );
     assert!(
         node(&g, &role_ref(ACCT, "lambda")).is_none(),
         "service trust only"

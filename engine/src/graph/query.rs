@@ -533,6 +533,48 @@ impl Query<'_> {
                 evidence: g[e].evidence.clone(),
             })
             .collect();
+        // Whoever may assume a holder (AWS role chaining, transitively) holds the same right:
+        // the graph's paths say so, and so must this answer.
+        let direct: Vec<CloudHolder> = out.clone();
+        let mut seen: HashSet<String> = direct
+            .iter()
+            .map(|h| format!("{}\u{0}{}", h.principal, h.becomes))
+            .collect();
+        for holder in &direct {
+            let Some(start) = self.graph.find(None, &holder.principal) else {
+                continue;
+            };
+            let mut queue = vec![(start, vec![holder.principal.clone()])];
+            while let Some((node, chain)) = queue.pop() {
+                for e in g.edges_directed(node, petgraph::Direction::Incoming) {
+                    use petgraph::visit::EdgeRef;
+                    if e.weight().technique != super::Technique::AWS_ASSUME_ROLE {
+                        continue;
+                    }
+                    let caller = &g[e.source()].reference;
+                    if !seen.insert(format!("{caller}\u{0}{}", holder.becomes))
+                        || chain.contains(caller)
+                    {
+                        continue;
+                    }
+                    let mut longer = vec![caller.clone()];
+                    longer.extend(chain.iter().cloned());
+                    out.push(CloudHolder {
+                        principal: caller.clone(),
+                        becomes: holder.becomes.clone(),
+                        technique: "AWS_ASSUME_ROLE".to_string(),
+                        evidence: format!(
+                            "assumes {} ({}), which {}: {}",
+                            holder.principal,
+                            longer.join(" → "),
+                            holder.technique,
+                            holder.evidence
+                        ),
+                    });
+                    queue.push((e.source(), longer));
+                }
+            }
+        }
         out.sort_by(|a, b| (&a.principal, &a.becomes).cmp(&(&b.principal, &b.becomes)));
         out
     }
