@@ -193,8 +193,8 @@ pub struct GatewayFacts {
     pub class: String,
     /// `status.addresses` (and `spec.addresses`) values.
     pub addresses: Vec<String>,
-    /// Listeners: (name, `allowedRoutes.namespaces.from`, its selector as JSON text).
-    pub listeners: Vec<(String, String, String)>,
+    /// Listeners: (name, `allowedRoutes.namespaces.from`, its namespace selector).
+    pub listeners: Vec<(String, String, crate::selector::LabelSelector)>,
 }
 
 /// GatewayClasses that provision an internet-facing load balancer by themselves.
@@ -267,9 +267,9 @@ pub(crate) fn gateway_facts(
                             .and_then(Value::as_str)
                             .unwrap_or("Same")
                             .to_string(),
-                        ns.and_then(|n| n.get("selector"))
-                            .map(Value::to_string)
-                            .unwrap_or_default(),
+                        crate::selector::LabelSelector::from_value(
+                            ns.and_then(|n| n.get("selector")),
+                        ),
                     )
                 })
                 .collect();

@@ -187,6 +187,12 @@ fn set_flag(out: &mut BTreeMap<String, String>, k: &str, v: &str) {
     }
 }
 
+/// A container's flags (`command` then `args`), as [`parse_flags`] reads them; the binary and
+/// other positional words are not flags.
+pub(crate) fn command_flags(container: &Value) -> BTreeMap<String, String> {
+    parse_flags(crate::inventory::command_words(container))
+}
+
 /// Parses `--name=value`, `--name value` and bare `--name` words.
 fn parse_flags<'w>(words: impl IntoIterator<Item = &'w str>) -> BTreeMap<String, String> {
     let words: Vec<&str> = words.into_iter().collect();
@@ -246,13 +252,10 @@ pub fn control_plane_flags<'a>(ctx: &Context<'a>) -> Vec<Flags<'a>> {
             let Some(component) = component_of(container) else {
                 continue;
             };
-            let words = crate::inventory::command_words(container)
-                .into_iter()
-                .skip(1);
             out.push(Flags {
                 object: pod,
                 component,
-                values: parse_flags(words),
+                values: command_flags(container),
                 field: format!("spec.containers[{i}] command line: --{{flag}}"),
             });
         }

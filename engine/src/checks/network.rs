@@ -890,24 +890,14 @@ pub static CHECKS: &[Check] = &[
     },
 ];
 
-/// A controller flag's value (`--name=value` or `--name value`) in a container's command or
-/// args.
-fn flag_value<'v>(container: &'v Value, name: &str) -> Option<&'v str> {
-    let words = crate::inventory::command_words(container);
-    let eq = format!("{name}=");
-    words.iter().enumerate().find_map(|(i, w)| {
-        w.strip_prefix(&eq)
-            .or_else(|| (*w == name).then(|| words.get(i + 1).copied()).flatten())
-    })
-}
-
 /// KSPM-N-014: the controller's ConfigMap (`--configmap`, `$(POD_NAMESPACE)` resolved) and its
 /// version decide whether snippet annotations are accepted.
 fn nginx_controller_snippets<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     let mut hits = Vec::new();
     for c in super::maintenance::ingress_nginx_controllers(ctx) {
         let ns = c.template.owner.effective_namespace().unwrap_or("default");
-        let config = flag_value(c.container.container, "--configmap").and_then(|v| {
+        let flags = super::control_plane::command_flags(c.container.container);
+        let config = flags.get("configmap").and_then(|v| {
             let v = v.replace("$(POD_NAMESPACE)", ns);
             let (cm_ns, name) = v.split_once('/')?;
             ctx.inv
@@ -996,7 +986,8 @@ fn kube_proxy_metrics<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
             if c.name != "kube-proxy" {
                 continue;
             }
-            if let Some(addr) = flag_value(c.container, "--metrics-bind-address") {
+            let flags = super::control_plane::command_flags(c.container);
+            if let Some(addr) = flags.get("metrics-bind-address") {
                 if beyond_loopback(addr) {
                     hits.push(Hit {
                         severity: None,
@@ -1004,7 +995,10 @@ fn kube_proxy_metrics<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
                         message: format!(
                             "kube-proxy serves /metrics on {addr} (--metrics-bind-address)"
                         ),
-                        evidence: vec![Evidence::new(t.container_path(&c, "command"), addr)],
+                        evidence: vec![Evidence::new(
+                            t.container_path(&c, "command"),
+                            addr.as_str(),
+                        )],
                     });
                 }
             }

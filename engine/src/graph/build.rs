@@ -1172,8 +1172,9 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
     /// VirtualServices bound to an internet-facing Istio Gateway: Internet → Gateway → each
     /// backend Service (another namespace's only under a ReferenceGrant, for Gateway API).
     fn gateway_routes(&mut self, internet: NodeIndex) {
-        let exposure = self.facts.exposure.clone();
-        let labels = self.facts.namespace_labels.clone();
+        // The facts outlive this builder's borrow: no copy needed to add edges meanwhile.
+        let facts = self.facts;
+        let (exposure, labels) = (&facts.exposure, &facts.namespace_labels);
         for kind in crate::exposure::ROUTE_KINDS
             .iter()
             .filter(|k| **k != "Ingress")
@@ -1193,10 +1194,7 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
                                     && match from.as_str() {
                                         "All" => true,
                                         "Selector" => {
-                                            let sel: Option<Value> =
-                                                serde_json::from_str(selector).ok();
-                                            let sel = LabelSelector::from_value(sel.as_ref());
-                                            labels.get(&ns).is_some_and(|l| sel.matches(l))
+                                            labels.get(&ns).is_some_and(|l| selector.matches(l))
                                         }
                                         _ => gw_ns == ns,
                                     }
@@ -1259,7 +1257,7 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
     /// webhook covers: code execution there rewrites those pods (ServiceAccount, privileges).
     fn webhook_backend(&mut self, wref: &str, webhooks: &[(String, LabelSelector)]) {
         let w = self.n(wref, NodeKind::Workload);
-        let labels = self.facts.namespace_labels.clone();
+        let labels = &self.facts.namespace_labels;
         for (name, selector) in webhooks {
             let covered: Vec<&String> = labels
                 .iter()
