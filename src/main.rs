@@ -419,6 +419,12 @@ struct CollectArgs {
     /// Directory to write the snapshot to.
     #[arg(long)]
     out: PathBuf,
+    /// Replace the values no check needs (environment literals, ConfigMap values, credential
+    /// flags, probe headers, credential annotations) while keeping structure and key names: the
+    /// snapshot scans to the same findings. Without it the snapshot is as sensitive as read
+    /// access to the cluster's workloads and ConfigMaps (Secret values are never read).
+    #[arg(long)]
+    redact: bool,
 }
 
 #[derive(Args)]
@@ -528,9 +534,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Collect(args) => {
             let targets = args.cloud.targets()?;
             if targets.any() {
-                let (n, errors) =
-                    kspm_api::cloud::collect_cloud(&targets, &args.live.options(), &args.out)
-                        .map_err(anyhow::Error::msg)?;
+                let (n, errors) = kspm_api::cloud::collect_cloud(
+                    &targets,
+                    &args.live.options(),
+                    &args.out,
+                    args.redact,
+                )
+                .map_err(anyhow::Error::msg)?;
                 for e in &errors {
                     eprintln!("kspm: {}: {}", e.file, e.message);
                 }
@@ -541,7 +551,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 );
                 return Ok(ExitCode::SUCCESS);
             }
-            let n = kspm_api::pipeline::collect_to(&args.live.options(), &args.out)
+            let n = kspm_api::pipeline::collect_to(&args.live.options(), &args.out, args.redact)
                 .map_err(anyhow::Error::msg)?;
             eprintln!("kspm: wrote {n} objects to {}", args.out.display());
             Ok(ExitCode::SUCCESS)

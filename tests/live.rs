@@ -519,3 +519,81 @@ fn watch_latency_on_a_10k_pod_cluster() {
     report("RoleBinding added (whole cluster)", rbac);
     assert!(p95 < Duration::from_secs(1) && all < Duration::from_secs(1));
 }
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).expect("mkdir");
+    for e in fs::read_dir(from).expect("read dir") {
+        let p = e.expect("entry").path();
+        let dest = to.join(p.file_name().expect("name"));
+        if p.is_dir() {
+            copy_dir(&p, &dest);
+        } else {
+            fs::copy(&p, &dest).expect("copy");
+        }
+    }
+}
+
+/// `kspm collect --redact` writes no value a check does not need, and the redacted snapshot
+/// scans to the same findings and paths as the full one (the demo EKS cluster, plus values of
+/// every kind the redaction replaces).
+#[test]
+fn redacted_snapshots_keep_the_findings_and_drop_the_values() {
+    let canary = "CanaryLiteral7f3e";
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().join("eks");
+    copy_dir(&repo().join("examples/demo-fleet/eks-prod-us-east-1"), &dir);
+    fs::write(
+        dir.join("canary.yaml"),
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: canary\n  namespace: shop\n  annotations:\n    example.com/deploy-key: ghp_{canary}0123456789\nspec:\n  selector: {{matchLabels: {{app: canary}}}}\n  template:\n    metadata: {{labels: {{app: canary}}}}\n    spec:\n      containers:\n      - name: app\n        image: nginx:1.27\n        args: [\"--token={canary}\", \"--db-password\", \"{canary}\"]\n        env:\n        - {{name: DB_PASSWORD, value: {canary}}}\n        - {{name: GREETING, value: {canary}}}\n        readinessProbe:\n          httpGet:\n            path: /\n            port: 80\n            httpHeaders: [{{name: Authorization, value: {canary}}}]\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: app-config, namespace: shop}}\ndata:\n  api_token: {canary}\n  settings.ini: \"color=blue\\nsecret={canary}\\n\"\n"
+        ),
+    )
+    .expect("write");
+    let server = FakeApiServer::start(&dir);
+    let kubeconfig = server.kubeconfig(tmp.path(), "eks-prod-us-east-1");
+    let k = kubeconfig.to_str().expect("utf8");
+    let collect = |out: &Path, redact: bool| {
+        let mut args = vec![
+            "collect",
+            "--kubeconfig",
+            k,
+            "--out",
+            out.to_str().expect("utf8"),
+        ];
+        if redact {
+            args.push("--redact");
+        }
+        let o = kspm(&args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    let (full, redacted) = (tmp.path().join("full"), tmp.path().join("redacted"));
+    collect(&full, false);
+    collect(&redacted, true);
+    let written = |d: &Path| -> String {
+        fs::read_dir(d)
+            .expect("collected")
+            .map(|e| fs::read_to_string(e.expect("entry").path()).unwrap_or_default())
+            .collect()
+    };
+    assert!(
+        written(&full).contains(canary),
+        "the full snapshot holds the values"
+    );
+    assert!(
+        !written(&redacted).contains(canary),
+        "a value survived --redact"
+    );
+    assert!(written(&redacted).contains("\"DB_PASSWORD\""));
+    let scan = |d: &Path| {
+        let mut v = scan_json(&[d.to_str().expect("utf8")]);
+        // The two snapshots are different directories; the reports name their files.
+        let text = v.to_string().replace(d.to_str().expect("utf8"), "SNAPSHOT");
+        v = serde_json::from_str(&text).expect("json");
+        v
+    };
+    let (a, b) = (scan(&full), scan(&redacted));
+    assert_eq!(essence(&a), essence(&b));
+    assert!(essence(&a).0.iter().any(|f| f.contains("KSPM-S-011")));
+    assert!(essence(&a).0.iter().any(|f| f.contains("KSPM-S-005")));
+    assert!(essence(&a).0.iter().any(|f| f.contains("KSPM-S-006")));
+}

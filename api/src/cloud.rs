@@ -519,11 +519,14 @@ fn write_json(path: &Path, v: &serde_json::Value) -> std::io::Result<()> {
 
 /// `kspm collect --aws/--gcp/--azure --out DIR`: a fleet directory with one cluster directory
 /// per discovered cluster (Kubernetes objects, `cloud/` documents) and the accounts', projects'
-/// and subscriptions' documents under `cloud/`. Returns (clusters written, errors).
+/// and subscriptions' documents under `cloud/`. With `redact`, the Kubernetes objects go through
+/// `kspm_engine::redact` (cloud documents hold policies and identities, not values). Returns
+/// (clusters written, errors).
 pub fn collect_cloud(
     targets: &CloudTargets,
     live: &LiveOptions,
     out: &Path,
+    redact: bool,
 ) -> Result<(usize, Vec<LoadError>), String> {
     let fleet = crate::pipeline::runtime()?.block_on(read_fleet(targets, live));
     let io = |e: std::io::Error| format!("{}: {e}", out.display());
@@ -531,7 +534,7 @@ pub fn collect_cloud(
         let snap = &c.snapshot;
         let dir = out.join(&snap.info.name);
         match &c.raw {
-            Some(col) => kspm_collectors::live::write_snapshot(col, &dir).map_err(io)?,
+            Some(col) => kspm_collectors::live::write_snapshot(col, &dir, redact).map_err(io)?,
             None => std::fs::create_dir_all(&dir).map_err(io)?,
         }
         let mut meta = format!(

@@ -148,12 +148,13 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, String> {
 /// Reads an exceptions file (YAML or JSON). Errors name the file and line.
 pub fn load_exceptions(path: &Path) -> Result<ExceptionsFile, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    serde_yaml::from_str(&text).map_err(|e| {
-        let line = e
-            .location()
-            .map(|l| format!(":{}", l.line()))
-            .unwrap_or_default();
-        format!("{}{line}: invalid exceptions file: {e}", path.display())
+    kspm_engine::yaml::from_str(&text).map_err(|e| {
+        let line = e.line.map(|l| format!(":{l}")).unwrap_or_default();
+        format!(
+            "{}{line}: invalid exceptions file: {}",
+            path.display(),
+            e.message
+        )
     })
 }
 
@@ -199,16 +200,18 @@ pub fn scan_live(
     })
 }
 
-/// Reads one live cluster and writes it in the snapshot format.
+/// Reads one live cluster and writes it in the snapshot format (`redact`: see
+/// `kspm_engine::redact`).
 pub fn collect_to(
     live: &kspm_collectors::live::LiveOptions,
     out: &std::path::Path,
+    redact: bool,
 ) -> Result<usize, String> {
     let runtime = runtime()?;
     let collection = runtime
         .block_on(kspm_collectors::live::collect(live))
         .map_err(|e| e.to_string())?;
-    kspm_collectors::live::write_snapshot(&collection, out)
+    kspm_collectors::live::write_snapshot(&collection, out, redact)
         .map_err(|e| format!("{}: {e}", out.display()))?;
     for e in &collection.snapshot.errors {
         tracing::warn!("{e}");

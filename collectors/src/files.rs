@@ -512,7 +512,7 @@ fn read_info(path: &Path, cluster: &mut ClusterSnapshot) {
     let parsed: Result<ClusterInfo, (Option<usize>, String)> = if file.ends_with(".json") {
         serde_json::from_str(&text).map_err(|e| (Some(e.line()), e.to_string()))
     } else {
-        serde_yaml::from_str(&text).map_err(|e| (e.location().map(|l| l.line()), e.to_string()))
+        kspm_engine::yaml::from_str(&text).map_err(|e| (e.line, e.message))
     };
     match parsed {
         Ok(mut info) => {

@@ -87,8 +87,8 @@ pub fn parse_text(text: &str, file: &str, syntax: Syntax) -> ParseOutcome {
         },
         Syntax::Yaml => {
             for doc in split_yaml_documents(text) {
-                // libyaml's time grows with the square of flow nesting (a 200 KB `[[[…]]]`
-                // takes minutes) and the deserializer refuses more than 128 levels anyway.
+                // Refused before parsing, with the line: the count is a cheap over-estimate
+                // (brackets in strings count too), so only absurd nesting hits it.
                 if let Some(line) = flow_nesting_beyond(&doc.text, MAX_FLOW_NESTING) {
                     out.errors.push(LoadError {
                         file: file.to_string(),
@@ -100,29 +100,25 @@ pub fn parse_text(text: &str, file: &str, syntax: Syntax) -> ParseOutcome {
                     });
                     continue;
                 }
-                match serde_yaml::from_str::<Value>(&doc.text) {
+                match crate::yaml::value(&doc.text) {
                     Ok(Value::Null) => {}
                     Ok(mut value) => {
-                        apply_merge_keys(&mut value);
                         // Cheap, and no textual test for aliases can be trusted to see them all.
                         redact_aliased_secret_values(&mut value);
                         add_document(value, file, doc.first_content_line, &mut out)
                     }
                     Err(e) => {
-                        let (line, column) = match e.location() {
-                            Some(loc) => {
-                                (Some(doc.start_line + loc.line() - 1), Some(loc.column()))
-                            }
-                            None => (Some(doc.first_content_line), None),
+                        let line = match e.line {
+                            Some(l) => doc.start_line + l - 1,
+                            None => doc.first_content_line,
                         };
-                        let doc_line = e.location().map_or(0, |l| l.line());
                         out.errors.push(LoadError {
                             file: file.to_string(),
-                            line,
-                            column,
+                            line: Some(line),
+                            column: e.line.and(e.column),
                             message: format!(
                                 "invalid YAML: {}",
-                                parser_message(&e.to_string(), &doc.text, doc_line)
+                                parser_message(&e.message, &doc.text, e.line.unwrap_or(0))
                             ),
                         });
                     }
@@ -221,8 +217,7 @@ fn split_key(line: &str) -> (Option<&str>, &str) {
     }
 }
 
-/// Deepest flow nesting (`[`, `{`) a document may have before it is refused unparsed.
-const MAX_FLOW_NESTING: usize = 1024;
+use crate::yaml::MAX_FLOW_NESTING;
 
 /// The 1-based line where a document's flow collections first nest deeper than `limit` (an
 /// over-count: brackets in strings and block scalars count too, so only absurd nesting hits it).
@@ -243,35 +238,6 @@ fn flow_nesting_beyond(text: &str, limit: usize) -> Option<usize> {
         }
     }
     None
-}
-
-/// YAML 1.1 merge keys (`<<: *base`, `<<: [*a, *b]`), as kubectl's go-yaml applies them: the
-/// merged mappings' entries join the mapping that holds the key, its own keys winning and, in a
-/// list, earlier mappings before later ones. The parser has already expanded the aliases; a
-/// merge value that is not a mapping (or a list of them) is left as it is.
-fn apply_merge_keys(value: &mut Value) {
-    match value {
-        Value::Object(map) => {
-            for child in map.values_mut() {
-                apply_merge_keys(child);
-            }
-            let sources = match map.get("<<") {
-                Some(Value::Object(m)) => vec![m.clone()],
-                Some(Value::Array(items)) if items.iter().all(Value::is_object) => {
-                    items.iter().filter_map(Value::as_object).cloned().collect()
-                }
-                _ => return,
-            };
-            map.remove("<<");
-            for source in sources {
-                for (k, v) in source {
-                    map.entry(k).or_insert(v);
-                }
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(apply_merge_keys),
-        _ => {}
-    }
 }
 
 /// In a Secret written with anchors, a value of `data`/`stringData` may be repeated by alias in
@@ -352,6 +318,12 @@ fn push_doc<'a>(
         start_line,
         first_content_line: first,
     });
+}
+
+/// The documents of a YAML stream, each as `yaml::value` reads it (line numbers kept): for
+/// tools that need the raw values, where `parse_text` gives objects.
+pub fn yaml_documents(text: &str) -> impl Iterator<Item = std::borrow::Cow<'_, str>> {
+    split_yaml_documents(text).into_iter().map(|d| d.text)
 }
 
 /// Splits a YAML stream at `---` / `...` marker lines, keeping line numbers intact: the marker
@@ -521,6 +493,35 @@ pub fn object_from_map(mut map: Map<String, Value>, source: Source) -> Result<Ob
         Some(_) => return Err(format!("{kind}: `metadata` is not a mapping")),
         None => &empty,
     };
+    // The API server takes these as strings only: a YAML 1.1 boolean (`namespace: n`,
+    // `app: on`) or a number there makes kubectl's request fail, so the object is not assessed.
+    for k in ["name", "generateName", "namespace"] {
+        if let Some(v) = meta.get(k).filter(|v| !v.is_null() && !v.is_string()) {
+            return Err(format!(
+                "{kind}: metadata.{k} is {}, not a string (unquoted yes/no/on/off/y/n are booleans in YAML 1.1: quote it)",
+                type_name(v)
+            ));
+        }
+    }
+    for k in ["labels", "annotations"] {
+        match meta.get(k) {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(m)) => {
+                if let Some((key, v)) = m.iter().find(|(_, v)| !v.is_string() && !v.is_null()) {
+                    return Err(format!(
+                        "{kind}: metadata.{k}[{key}] is {}, not a string (unquoted yes/no/on/off/y/n are booleans in YAML 1.1: quote it)",
+                        type_name(v)
+                    ));
+                }
+            }
+            Some(v) => {
+                return Err(format!(
+                    "{kind}: metadata.{k} is {}, not a mapping",
+                    type_name(v)
+                ))
+            }
+        }
+    }
     let str_field = |k: &str| {
         meta.get(k)
             .and_then(Value::as_str)
@@ -747,9 +748,9 @@ mod tests {
 
     #[test]
     fn kubectl_list_and_typed_list_are_expanded() {
-        let out = yaml("apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: p, namespace: n}\n");
+        let out = yaml("apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: p, namespace: ns}\n");
         assert_eq!(out.objects.len(), 1);
-        assert_eq!(out.objects[0].node_ref(), "Pod:n/p");
+        assert_eq!(out.objects[0].node_ref(), "Pod:ns/p");
         let out = parse_text(
             r#"{"apiVersion":"v1","kind":"PodList","items":[{"metadata":{"name":"q","namespace":"m"}}]}"#,
             "l.json",
@@ -758,6 +759,34 @@ mod tests {
         assert_eq!(out.objects.len(), 1);
         assert_eq!(out.objects[0].kind, "Pod");
         assert_eq!(out.objects[0].api_version, "v1");
+    }
+
+    /// Scalars mean what they mean to kubectl (YAML 1.1): `privileged: yes` is privileged, and a
+    /// metadata string written as a boolean or a number makes the object one the API server
+    /// rejects, so it is an error entry, never an object in the wrong namespace.
+    #[test]
+    fn yaml_1_1_scalars_as_kubectl_reads_them() {
+        let out = yaml("apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: ns}\nspec:\n  hostPID: on\n  containers:\n  - name: c\n    securityContext: {privileged: yes}\n");
+        let spec = &out.objects[0].body["spec"];
+        assert_eq!(spec["hostPID"], Value::Bool(true));
+        assert_eq!(
+            spec["containers"][0]["securityContext"]["privileged"],
+            Value::Bool(true)
+        );
+        for meta in [
+            "{name: p, namespace: n}",
+            "{name: 0644}",
+            "{name: p, labels: {app: on}}",
+            "{name: p, annotations: {a: 1}}",
+            "{name: p, labels: [x]}",
+        ] {
+            let out = yaml(&format!("apiVersion: v1\nkind: Pod\nmetadata: {meta}\n"));
+            assert!(out.objects.is_empty(), "{meta}");
+            assert_eq!(out.errors.len(), 1, "{meta}");
+            assert!(out.errors[0].message.contains("not a"), "{:?}", out.errors);
+        }
+        let out = yaml("apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: \"n\", labels: {app: 'on'}}\n");
+        assert_eq!(out.objects[0].node_ref(), "Pod:n/p");
     }
 
     #[test]

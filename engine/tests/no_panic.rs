@@ -27,7 +27,7 @@ const SEEDS: &[&str] = &[
     include_str!("../../tests/fixtures/small-cluster/workloads.yaml"),
     include_str!("../../tests/fixtures/small-cluster/rbac.yaml"),
     "apiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: a}\nspec: {type: LoadBalancer, selector: {app: x}, ports: [{port: 80, targetPort: http}]}\nstatus: {loadBalancer: {ingress: [{ip: 203.0.113.1}]}}\n",
-    "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: n, namespace: a}\nspec: {podSelector: {matchExpressions: [{key: app, operator: In, values: [x]}]}, policyTypes: [Ingress, Egress]}\n",
+    "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: np, namespace: a}\nspec: {podSelector: {matchExpressions: [{key: app, operator: In, values: [x]}]}, policyTypes: [Ingress, Egress]}\n",
     "apiVersion: v1\nkind: Secret\nmetadata: {name: t, namespace: a, annotations: {kubernetes.io/service-account.name: d}}\ntype: kubernetes.io/service-account-token\ndata: {token: eA==}\n",
     // Secrets carrying the canary in every shape the parser must survive without quoting it.
     "apiVersion: v1\nkind: Secret\nmetadata:\n  name: c1\n  namespace: a\nstringData:\n  password: !!int KSPMCANARY7F3A\n  token: &t KSPMCANARY7F3A\n  again: *t\n",

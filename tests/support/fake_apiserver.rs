@@ -242,8 +242,8 @@ fn read_raw(dir: &Path, out: &mut Vec<Value>) {
         let docs: Vec<Value> = if name.ends_with(".json") {
             serde_json::from_str(&text).into_iter().collect()
         } else if name.ends_with(".yaml") || name.ends_with(".yml") {
-            serde_yaml::Deserializer::from_str(&text)
-                .filter_map(|d| serde::Deserialize::deserialize(d).ok())
+            kspm_engine::parse::yaml_documents(&text)
+                .filter_map(|d| kspm_engine::yaml::value(&d).ok())
                 .collect()
         } else {
             continue;
@@ -287,7 +287,7 @@ impl FakeApiServer {
         }
         let version = std::fs::read_to_string(dir.join("kspm-cluster.yaml"))
             .ok()
-            .and_then(|t| serde_yaml::from_str::<Value>(&t).ok())
+            .and_then(|t| kspm_engine::yaml::value(&t).ok())
             .and_then(|v| {
                 v.get("kubernetesVersion")
                     .and_then(Value::as_str)

@@ -194,7 +194,7 @@ async fn read_subscription(
 
 /// `server` and `certificate-authority-data` of a kubeconfig.
 fn kubeconfig_server(text: &str) -> Option<(String, Option<String>)> {
-    let v: serde_yaml::Value = serde_yaml::from_str(text).ok()?;
+    let v = kspm_engine::yaml::value(text).ok()?;
     let cluster = v.get("clusters")?.get(0)?.get("cluster")?;
     let server = cluster.get("server")?.as_str()?.to_string();
     let ca = cluster

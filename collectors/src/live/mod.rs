@@ -594,8 +594,13 @@ pub async fn collect(opts: &LiveOptions) -> Result<LiveCollection, CollectError>
 }
 
 /// Writes a collection in the snapshot format: `kspm-cluster.yaml`, one JSON List per
-/// resource, `kubelet/<node>.json`.
-pub fn write_snapshot(c: &LiveCollection, dir: &std::path::Path) -> std::io::Result<()> {
+/// resource, `kubelet/<node>.json`. With `redact`, every object goes through
+/// `kspm_engine::redact` first (values no check needs are replaced; the findings stay the same).
+pub fn write_snapshot(
+    c: &LiveCollection,
+    dir: &std::path::Path,
+    redact: bool,
+) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     let info = &c.snapshot.info;
     let mut meta = format!(
@@ -608,7 +613,10 @@ pub fn write_snapshot(c: &LiveCollection, dir: &std::path::Path) -> std::io::Res
     }
     std::fs::write(dir.join("kspm-cluster.yaml"), meta)?;
     for (stem, items) in &c.raw {
-        let list = json!({"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": ""}, "items": items});
+        let mut list = json!({"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": ""}, "items": items});
+        if redact {
+            kspm_engine::redact::redact_object(&mut list);
+        }
         std::fs::write(
             dir.join(format!("{stem}.json")),
             serde_json::to_vec_pretty(&list).map_err(std::io::Error::other)?,

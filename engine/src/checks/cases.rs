@@ -714,6 +714,17 @@ fn cases() -> Vec<Case> {
             ],
         ),
         case(
+            "KSPM-S-011",
+            vec![
+                json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "shop", "annotations": {"example.com/deploy-key": "ghp_0123456789abcdefghijKLMN"}}}),
+                json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d", "namespace": "shop"}, "spec": {"selector": {"matchLabels": {"app": "d"}}, "template": {"metadata": {"labels": {"app": "d"}, "annotations": {"example.com/kubeconfig": "apiVersion: v1\nkind: Config\nclusters:\n- name: c\nusers:\n- name: u\n  user:\n    token: abc\n"}}, "spec": {"containers": [{"name": "c", "image": "nginx:1.27"}]}}}}),
+            ],
+            vec![
+                json!({"apiVersion": "v1", "kind": "Ingress", "metadata": {"name": "i", "namespace": "shop", "annotations": {"nginx.ingress.kubernetes.io/auth-secret": "basic-auth", "example.com/token-url": "https://example.com/token"}}}),
+                json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "shop", "annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{\"data\":{\"k\":\"ghp_0123456789abcdefghijKLMN\"}}"}}}),
+            ],
+        ),
+        case(
             "KSPM-S-007",
             vec![
                 json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "t", "namespace": "shop", "annotations": {"kubernetes.io/service-account.name": "ci"}}, "type": "kubernetes.io/service-account-token"}),
@@ -2301,6 +2312,27 @@ fn every_check_fails_its_bad_case_and_passes_its_good_case() {
         assert!(!bad.is_empty(), "{}: bad case produced no finding", c.id);
         let good = hits(c.id, &c.good, c.provider, &c.options);
         assert!(good.is_empty(), "{}: good case produced {good:?}", c.id);
+    }
+}
+
+/// `kspm collect --redact` keeps every finding: each check judges its redacted cases as it
+/// judges the originals.
+#[test]
+fn redacted_cases_give_the_same_findings() {
+    let redacted = |objects: &[Value]| -> Vec<Value> {
+        let mut objects = objects.to_vec();
+        objects.iter_mut().for_each(crate::redact::redact_object);
+        objects
+    };
+    for c in cases() {
+        for objects in [&c.bad, &c.good] {
+            assert_eq!(
+                hits(c.id, &redacted(objects), c.provider, &c.options),
+                hits(c.id, objects, c.provider, &c.options),
+                "{}",
+                c.id
+            );
+        }
     }
 }
 

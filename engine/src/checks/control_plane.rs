@@ -267,7 +267,7 @@ pub fn control_plane_flags<'a>(ctx: &Context<'a>) -> Vec<Flags<'a>> {
         .find(|m| m.name == "kubeadm-config" && m.effective_namespace() == Some("kube-system"));
     let config: Option<(&Object, Value)> = kubeadm.and_then(|m| {
         let text = m.body.pointer("/data/ClusterConfiguration")?.as_str()?;
-        Some((*m, serde_yaml::from_str::<Value>(text).ok()?))
+        Some((*m, crate::yaml::value(text).ok()?))
     });
     if let Some((m, cfg)) = config {
         for component in COMPONENTS {

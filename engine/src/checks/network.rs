@@ -1011,7 +1011,7 @@ fn kube_proxy_metrics<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
         let Some(conf) = m.body.pointer("/data/config.conf").and_then(Value::as_str) else {
             continue;
         };
-        let Ok(cfg) = serde_yaml::from_str::<Value>(conf) else {
+        let Ok(cfg) = crate::yaml::value(conf) else {
             continue;
         };
         if let Some(addr) = cfg.get("metricsBindAddress").and_then(Value::as_str) {

@@ -5,12 +5,14 @@ use super::pod_security::{SYSTEM_NAMESPACES, WORKLOAD_KINDS};
 use super::Needs;
 use super::{Check, Context, Evidence, Hit};
 use crate::controls::{c, Framework::*};
+use crate::credentials::{
+    credential_name, credential_value, kubeconfig_like, literal_secret_value, REDACTED,
+};
 use crate::options::Profile;
+use crate::parse::LAST_APPLIED_ANNOTATION;
 use crate::severity::Severity;
 use serde_json::Value;
 use std::collections::HashMap;
-
-const REDACTED: &str = "<redacted>";
 
 /// The ServiceAccount a pod template runs as (`default` when unset).
 pub(crate) fn service_account_name(spec: &Value) -> &str {
@@ -184,107 +186,6 @@ fn secrets_in_env<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     hits
 }
 
-/// Whether a variable or key name denotes a credential.
-pub(crate) fn credential_name(name: &str) -> bool {
-    let n = name.to_ascii_uppercase().replace(['-', '.'], "_");
-    const NOT_A_VALUE: &[&str] = &[
-        "_FILE",
-        "_PATH",
-        "_URL",
-        "_URI",
-        "_NAME",
-        "_ENDPOINT",
-        "_HEADER",
-        "_TTL",
-        "_LENGTH",
-        "_DIR",
-        "_REF",
-        "_ID",
-        "_ENABLED",
-        "_TYPE",
-        "_KEY_ID",
-        "_SELECTOR",
-        "_NAMESPACE",
-    ];
-    if NOT_A_VALUE.iter().any(|s| n.ends_with(s)) {
-        return false;
-    }
-    const MARKERS: &[&str] = &[
-        "PASSWORD",
-        "PASSWD",
-        "SECRET",
-        "TOKEN",
-        "API_KEY",
-        "APIKEY",
-        "ACCESS_KEY",
-        "PRIVATE_KEY",
-        "CREDENTIAL",
-        "CLIENT_SECRET",
-        "AUTH_KEY",
-    ];
-    // `*_KEY` is a key's value (ENCRYPTION_KEY, STRIPE_KEY, MASTER_KEY) unless the name says
-    // it is a public key or a lookup key.
-    const NOT_SECRET_KEYS: &[&str] = &[
-        "PUBLIC_KEY",
-        "PUB_KEY",
-        "SORT_KEY",
-        "PARTITION_KEY",
-        "CACHE_KEY",
-        "PRIMARY_KEY",
-        "FOREIGN_KEY",
-        "OBJECT_KEY",
-        "S3_KEY",
-        "ROUTING_KEY",
-        "HASH_KEY",
-        "RANGE_KEY",
-        "LOOKUP_KEY",
-        "KEY_PREFIX",
-    ];
-    let secret_key =
-        (n == "KEY" || n.ends_with("_KEY")) && !NOT_SECRET_KEYS.iter().any(|k| n.ends_with(k));
-    MARKERS.iter().any(|m| n.contains(m)) || secret_key || n == "PWD" || n.ends_with("_PWD")
-}
-
-/// Whether a value looks like a credential whatever its key (well-known token formats).
-pub(crate) fn credential_value(v: &str) -> bool {
-    let aws_key = |p: &str| {
-        v.match_indices(p).any(|(i, _)| {
-            let rest = &v[i + 4..];
-            rest.len() >= 16
-                && rest[..16]
-                    .bytes()
-                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
-        })
-    };
-    (v.contains("-----BEGIN") && v.contains("PRIVATE KEY"))
-        || aws_key("AKIA")
-        || aws_key("ASIA")
-        || [
-            "ghp_",
-            "gho_",
-            "github_pat_",
-            "glpat-",
-            "xoxb-",
-            "xoxp-",
-            "sk_live_",
-            "AIza",
-        ]
-        .iter()
-        .any(|p| v.contains(p) && v.len() > p.len() + 15)
-}
-
-/// A literal value that could be a credential (not empty, not a variable reference or flag).
-fn literal_secret_value(v: &str) -> bool {
-    let t = v.trim();
-    !(t.is_empty()
-        || t.starts_with("$(")
-        || t.starts_with("${")
-        || matches!(
-            t.to_ascii_lowercase().as_str(),
-            "true" | "false" | "yes" | "no" | "none" | "null"
-        ))
-}
-
 fn literal_credentials_in_env<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     let mut hits = Vec::new();
     for t in ctx.inv.pod_templates() {
@@ -394,6 +295,70 @@ fn credentials_in_configmaps<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
                     keys.join(", ")
                 ),
                 evidence: ev,
+            });
+        }
+    }
+    hits
+}
+
+/// Annotations that hold a credential by its value (a well-known token format, a private key, a
+/// kubeconfig): readable by everyone who may read the object's metadata — far more than may
+/// read Secrets. Names are not judged (`auth-secret` names a Secret), and kubectl's
+/// last-applied copy is the object's own fields, which the other checks read.
+fn credentials_in_annotations<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+    let mut hits = Vec::new();
+    let flagged = |annotations: &mut dyn Iterator<Item = (&str, &str)>| -> Vec<String> {
+        annotations
+            .filter(|(k, _)| *k != LAST_APPLIED_ANNOTATION)
+            .filter(|(_, v)| credential_value(v) || kubeconfig_like(v))
+            .map(|(k, _)| k.to_string())
+            .collect()
+    };
+    for o in ctx.inv.objects() {
+        let mut own = o.annotations.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+        let keys = flagged(&mut own);
+        if !keys.is_empty() {
+            hits.push(Hit {
+                severity: None,
+                object: o,
+                message: format!("annotation(s) {} hold a credential", keys.join(", ")),
+                evidence: keys
+                    .iter()
+                    .map(|k| Evidence::new(format!("metadata.annotations[{k}]"), REDACTED))
+                    .collect(),
+            });
+        }
+    }
+    for t in ctx.inv.pod_templates() {
+        let Some(ann) = t
+            .metadata
+            .filter(|_| t.spec_path != "spec")
+            .and_then(|m| m.get("annotations"))
+            .and_then(Value::as_object)
+        else {
+            continue;
+        };
+        let mut it = ann
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str(), v.as_str()?)));
+        let keys = flagged(&mut it);
+        if !keys.is_empty() {
+            hits.push(Hit {
+                severity: None,
+                object: t.owner,
+                message: format!(
+                    "pod template annotation(s) {} hold a credential",
+                    keys.join(", ")
+                ),
+                evidence: keys
+                    .iter()
+                    .map(|k| {
+                        Evidence::new(
+                            t.owner_path(&format!("metadata.annotations[{k}]")),
+                            REDACTED,
+                        )
+                    })
+                    .collect(),
             });
         }
     }
@@ -709,46 +674,16 @@ pub static CHECKS: &[Check] = &[
         needs: Needs::Nothing,
         run: missing_service_account,
     },
+    Check {
+        id: "KSPM-S-011",
+        title: "Credential in an annotation",
+        severity: Severity::High,
+        description: "An annotation holding a token, a private key or a kubeconfig is readable by everyone who may read the object's metadata (list, watch, metadata-only clients, audit logs), far more than may read Secrets, and it is copied by every tool that copies metadata.",
+        remediation: "Move the credential into a Secret and reference it; rotate the exposed credential.",
+        kinds: &["*"],
+        controls: &[c(NsaCisa, "N10"), c(Soc2, "CC6.1"), c(PciDss, "8.3.2"), c(Hipaa, "164.312(a)(2)(iv)"), c(Iso27001, "A.5.17"), c(Nist800190, "4.1.4")],
+        profile: Profile::Security,
+        needs: Needs::Nothing,
+        run: credentials_in_annotations,
+    },
 ];
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn credential_names_and_values() {
-        for yes in [
-            "DB_PASSWORD",
-            "api-key",
-            "GITHUB_TOKEN",
-            "aws_secret_access_key",
-            "PGPASSWORD",
-            "CLIENT_SECRET",
-            "ENCRYPTION_KEY",
-            "STRIPE_KEY",
-            "azure_batch_key",
-            "SIGNING_KEY",
-            "master-key",
-        ] {
-            assert!(credential_name(yes), "{yes}");
-        }
-        for no in [
-            "PASSWORD_FILE",
-            "TOKEN_URL",
-            "SECRET_NAME",
-            "AWS_ACCESS_KEY_ID",
-            "LOG_LEVEL",
-            "SSH_PUBLIC_KEY",
-            "DYNAMO_SORT_KEY",
-            "ENCRYPTION_KEY_FILE",
-            "REDIS_KEY_PREFIX",
-            "KEYBOARD_LAYOUT",
-        ] {
-            assert!(!credential_name(no), "{no}");
-        }
-        assert!(credential_value("AKIAABCDEFGHIJKLMNOP"));
-        assert!(credential_value("-----BEGIN RSA PRIVATE KEY-----\nabc"));
-        assert!(!credential_value("AKIA-short"));
-        assert!(!literal_secret_value("$(DB_PASSWORD)") && literal_secret_value("hunter2"));
-    }
-}

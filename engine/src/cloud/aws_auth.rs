@@ -100,18 +100,25 @@ fn session_of(arn: &str) -> Option<&str> {
     rest.split_once('/').map(|(_, s)| s)
 }
 
-fn field<'a>(m: &'a serde_yaml::Mapping, names: &[&str]) -> Option<&'a serde_yaml::Value> {
-    m.iter().find_map(|(k, v)| {
-        k.as_str()
-            .filter(|k| names.iter().any(|n| k.eq_ignore_ascii_case(n)))
-            .map(|_| v)
-    })
+/// A field of an entry, its name matched without regard to case (aws-iam-authenticator reads
+/// the YAML through encoding/json, which matches so).
+fn field<'a>(m: &'a serde_json::Map<String, Value>, names: &[&str]) -> Option<&'a Value> {
+    m.iter()
+        .find_map(|(k, v)| names.iter().any(|n| k.eq_ignore_ascii_case(n)).then_some(v))
 }
 
-fn yaml_str(v: &serde_yaml::Value) -> Option<String> {
+/// A scalar read into a string field: numbers in decimal, as sigs.k8s.io/yaml writes integers
+/// (an unquoted `012345678901` is not valid octal, so YAML 1.1 reads it as a whole float: it is
+/// given as the integer it is).
+fn yaml_str(v: &Value) -> Option<String> {
     match v {
-        serde_yaml::Value::String(s) => Some(s.clone()),
-        serde_yaml::Value::Number(n) => Some(n.to_string()),
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => match n.as_f64() {
+            Some(f) if n.is_f64() && f.fract() == 0.0 && (0.0..1e15).contains(&f) => {
+                Some(format!("{}", f as u64))
+            }
+            _ => Some(n.to_string()),
+        },
         _ => None,
     }
 }
@@ -125,9 +132,9 @@ impl AwsAuth {
             let Some(text) = data.and_then(|d| d.get(key)).and_then(Value::as_str) else {
                 continue;
             };
-            let list: Vec<serde_yaml::Value> = match serde_yaml::from_str(text) {
-                Ok(serde_yaml::Value::Sequence(s)) => s,
-                Ok(serde_yaml::Value::Null) => Vec::new(),
+            let list: Vec<Value> = match crate::yaml::value(text) {
+                Ok(Value::Array(s)) => s,
+                Ok(Value::Null) => Vec::new(),
                 Ok(_) => {
                     out.errors.push(format!("{key} is not a list"));
                     continue;
@@ -138,7 +145,7 @@ impl AwsAuth {
                 }
             };
             for (i, item) in list.iter().enumerate() {
-                let Some(m) = item.as_mapping() else {
+                let Some(m) = item.as_object() else {
                     out.errors.push(format!("{key}[{i}] is not a mapping"));
                     continue;
                 };
@@ -151,7 +158,7 @@ impl AwsAuth {
                     .and_then(yaml_str)
                     .unwrap_or_default();
                 let groups = field(m, &["groups"])
-                    .and_then(|g| g.as_sequence())
+                    .and_then(Value::as_array)
                     .map(|s| s.iter().filter_map(yaml_str).collect())
                     .unwrap_or_default();
                 let mapping = Mapping {
@@ -177,8 +184,8 @@ impl AwsAuth {
             .and_then(|d| d.get("mapAccounts"))
             .and_then(Value::as_str)
         {
-            match serde_yaml::from_str::<serde_yaml::Value>(text) {
-                Ok(serde_yaml::Value::Sequence(s)) => {
+            match crate::yaml::value(text) {
+                Ok(Value::Array(s)) => {
                     for v in s {
                         match yaml_str(&v) {
                             // Integers lose leading zeros: account IDs are 12 digits.
@@ -187,11 +194,11 @@ impl AwsAuth {
                             }
                             _ => out
                                 .errors
-                                .push(format!("mapAccounts entry {v:?} is not an account ID")),
+                                .push(format!("mapAccounts entry {v} is not an account ID")),
                         }
                     }
                 }
-                Ok(serde_yaml::Value::Null) => {}
+                Ok(Value::Null) => {}
                 _ => out.errors.push("mapAccounts is not a list".into()),
             }
         }
@@ -308,7 +315,7 @@ mod tests {
             })
             .expect("alice");
         assert_eq!((alice.username.as_str(), alice.groups.len()), ("alice", 1));
-        // mapAccounts: the canonical ARN, no groups; the integer lost its leading zero.
+        // mapAccounts: the canonical ARN, no groups; the number lost its leading zero.
         assert_eq!(a.accounts, ["012345678901", "444455556666"]);
         let foreign = a
             .identity(&CallerIdentity {

@@ -36,7 +36,7 @@ fn crb(name: &str, role: &str, subjects: &str) -> String {
 }
 
 fn rb(ns: &str, name: &str, kind: &str, role: &str, subjects: &str) -> String {
-    format!("{ROLE_HEADER}kind: RoleBinding\nmetadata: {{name: {name}, namespace: {ns}}}\nroleRef: {{apiGroup: rbac.authorization.k8s.io, kind: {kind}, name: {role}}}\nsubjects: {subjects}\n---\n")
+    format!("{ROLE_HEADER}kind: RoleBinding\nmetadata: {{name: {name}, namespace: '{ns}'}}\nroleRef: {{apiGroup: rbac.authorization.k8s.io, kind: {kind}, name: {role}}}\nsubjects: {subjects}\n---\n")
 }
 
 #[test]

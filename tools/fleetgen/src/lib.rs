@@ -267,7 +267,7 @@ fn write_docs(path: &Path, objects: &[Value], json: bool) -> io::Result<()> {
     for o in objects {
         // Block YAML, one object per document, as `kubectl get -o yaml` users keep manifests.
         let _ = writeln!(text, "---");
-        text.push_str(&serde_yaml::to_string(o).map_err(io::Error::other)?);
+        text.push_str(&kspm_engine::yaml::to_string(o).map_err(io::Error::other)?);
     }
     fs::write(path, text)
 }

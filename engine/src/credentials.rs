@@ -1,0 +1,251 @@
+//! What a credential looks like: by its name (`DB_PASSWORD`, `api-key`, `*_KEY`), by its value
+//! (well-known token formats, private keys, kubeconfigs), and what may stand in its place.
+//!
+//! One place for the question, asked by the credential checks (environment, command line,
+//! ConfigMaps, annotations) and by `kspm collect --redact`, which must leave every answer here
+//! unchanged so that a redacted snapshot gives the same findings.
+
+use std::borrow::Cow;
+
+/// What reports show instead of a value.
+pub const REDACTED: &str = "<redacted>";
+
+/// Whether a variable or key name denotes a credential.
+pub fn credential_name(name: &str) -> bool {
+    let n = name.to_ascii_uppercase().replace(['-', '.'], "_");
+    const NOT_A_VALUE: &[&str] = &[
+        "_FILE",
+        "_PATH",
+        "_URL",
+        "_URI",
+        "_NAME",
+        "_ENDPOINT",
+        "_HEADER",
+        "_TTL",
+        "_LENGTH",
+        "_DIR",
+        "_REF",
+        "_ID",
+        "_ENABLED",
+        "_TYPE",
+        "_KEY_ID",
+        "_SELECTOR",
+        "_NAMESPACE",
+    ];
+    if NOT_A_VALUE.iter().any(|s| n.ends_with(s)) {
+        return false;
+    }
+    const MARKERS: &[&str] = &[
+        "PASSWORD",
+        "PASSWD",
+        "SECRET",
+        "TOKEN",
+        "API_KEY",
+        "APIKEY",
+        "ACCESS_KEY",
+        "PRIVATE_KEY",
+        "CREDENTIAL",
+        "CLIENT_SECRET",
+        "AUTH_KEY",
+    ];
+    // `*_KEY` is a key's value (ENCRYPTION_KEY, STRIPE_KEY, MASTER_KEY) unless the name says
+    // it is a public key or a lookup key.
+    const NOT_SECRET_KEYS: &[&str] = &[
+        "PUBLIC_KEY",
+        "PUB_KEY",
+        "SORT_KEY",
+        "PARTITION_KEY",
+        "CACHE_KEY",
+        "PRIMARY_KEY",
+        "FOREIGN_KEY",
+        "OBJECT_KEY",
+        "S3_KEY",
+        "ROUTING_KEY",
+        "HASH_KEY",
+        "RANGE_KEY",
+        "LOOKUP_KEY",
+        "KEY_PREFIX",
+    ];
+    let secret_key =
+        (n == "KEY" || n.ends_with("_KEY")) && !NOT_SECRET_KEYS.iter().any(|k| n.ends_with(k));
+    MARKERS.iter().any(|m| n.contains(m)) || secret_key || n == "PWD" || n.ends_with("_PWD")
+}
+
+/// Whether a value looks like a credential whatever its key (well-known token formats).
+pub fn credential_value(v: &str) -> bool {
+    let aws_key = |p: &str| {
+        v.match_indices(p).any(|(i, _)| {
+            let rest = &v[i + 4..];
+            rest.len() >= 16
+                && rest[..16]
+                    .bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        })
+    };
+    (v.contains("-----BEGIN") && v.contains("PRIVATE KEY"))
+        || aws_key("AKIA")
+        || aws_key("ASIA")
+        || [
+            "ghp_",
+            "gho_",
+            "github_pat_",
+            "glpat-",
+            "xoxb-",
+            "xoxp-",
+            "sk_live_",
+            "AIza",
+        ]
+        .iter()
+        .any(|p| v.contains(p) && v.len() > p.len() + 15)
+}
+
+/// A literal value that could be a credential (not empty, not a variable reference or flag).
+pub fn literal_secret_value(v: &str) -> bool {
+    let t = v.trim();
+    !(t.is_empty()
+        || t.starts_with("$(")
+        || t.starts_with("${")
+        || matches!(
+            t.to_ascii_lowercase().as_str(),
+            "true" | "false" | "yes" | "no" | "none" | "null"
+        ))
+}
+
+/// Whether a text is a kubeconfig or holds one's credentials (a client key, a bearer token of a
+/// user entry), in YAML or JSON.
+pub fn kubeconfig_like(v: &str) -> bool {
+    let has = |k: &str| v.contains(&format!("{k}:")) || v.contains(&format!("\"{k}\""));
+    (has("client-key-data") || has("client-key") || has("token") || has("password"))
+        && has("users")
+        && (has("clusters") || has("contexts") || has("user"))
+}
+
+/// What a redacted snapshot holds in place of `v`: nothing that was written, yet the same answer
+/// from every test of this module (and the same emptiness, line structure and path form), so
+/// that the checks judge the stand-in as they judged the value. Values that cannot be secret
+/// (empty, a `$(VAR)` reference, a boolean word, a file path) are kept as they are.
+pub fn stand_in(v: &str) -> Cow<'_, str> {
+    let t = v.trim();
+    if !literal_secret_value(v) || t.starts_with('/') || t.starts_with("./") {
+        return Cow::Borrowed(v);
+    }
+    let mut out = String::from(REDACTED);
+    if credential_value(v) {
+        // A token of the same, well-known format, made of nothing that was written.
+        out.push(' ');
+        out.push_str(if v.contains("-----BEGIN") && v.contains("PRIVATE KEY") {
+            "-----BEGIN PRIVATE KEY-----"
+        } else {
+            "AKIAXXXXXXXXXXXXXXXX"
+        });
+    }
+    if kubeconfig_like(v) {
+        out.push_str(" users: user: token: clusters:");
+    }
+    if v.contains('\n') {
+        out.push('\n');
+    }
+    Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credential_names_and_values() {
+        for yes in [
+            "DB_PASSWORD",
+            "api-key",
+            "GITHUB_TOKEN",
+            "aws_secret_access_key",
+            "PGPASSWORD",
+            "CLIENT_SECRET",
+            "ENCRYPTION_KEY",
+            "STRIPE_KEY",
+            "azure_batch_key",
+            "SIGNING_KEY",
+            "master-key",
+        ] {
+            assert!(credential_name(yes), "{yes}");
+        }
+        for no in [
+            "PASSWORD_FILE",
+            "TOKEN_URL",
+            "SECRET_NAME",
+            "AWS_ACCESS_KEY_ID",
+            "LOG_LEVEL",
+            "SSH_PUBLIC_KEY",
+            "DYNAMO_SORT_KEY",
+            "ENCRYPTION_KEY_FILE",
+            "REDIS_KEY_PREFIX",
+            "KEYBOARD_LAYOUT",
+        ] {
+            assert!(!credential_name(no), "{no}");
+        }
+        assert!(credential_value("AKIAABCDEFGHIJKLMNOP"));
+        assert!(credential_value("-----BEGIN RSA PRIVATE KEY-----\nabc"));
+        assert!(!credential_value("AKIA-short"));
+        assert!(!literal_secret_value("$(DB_PASSWORD)") && literal_secret_value("hunter2"));
+    }
+
+    /// The stand-in answers every question as the value did, and holds none of it.
+    #[test]
+    fn stand_ins_keep_every_answer_and_no_value() {
+        let values = [
+            "",
+            "  ",
+            "hunter2",
+            "$(DB_PASSWORD)",
+            "${TOKEN}",
+            "true",
+            "no",
+            "/run/secrets/db",
+            "./key.pem",
+            "AKIAABCDEFGHIJKLMNOP",
+            "prefix ASIAABCDEFGHIJKLMNOP suffix",
+            "ghp_0123456789abcdefghij",
+            "sk_live_0123456789abcdefgh",
+            "-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----\n",
+            "line one\nline two",
+            "apiVersion: v1\nkind: Config\nclusters: []\nusers:\n- name: a\n  user:\n    token: abc\n",
+            "{\"users\": [{\"user\": {\"token\": \"abc\"}}], \"clusters\": []}",
+        ];
+        for v in values {
+            let s = stand_in(v);
+            assert_eq!(literal_secret_value(&s), literal_secret_value(v), "{v:?}");
+            assert_eq!(credential_value(&s), credential_value(v), "{v:?}");
+            assert_eq!(kubeconfig_like(&s), kubeconfig_like(v), "{v:?}");
+            assert_eq!(s.contains('\n'), v.contains('\n'), "{v:?}");
+            assert_eq!(s.trim().is_empty(), v.trim().is_empty(), "{v:?}");
+            let kept = !literal_secret_value(v) || v.starts_with('/') || v.starts_with("./");
+            assert_eq!(s == v, kept, "{v:?} -> {s:?}");
+            if !kept {
+                assert!(s.starts_with(REDACTED), "{s:?}");
+                // Only the stand-in's own format markers may appear in it.
+                let markers = [
+                    "-----BEGIN",
+                    "PRIVATE",
+                    "KEY-----",
+                    "users:",
+                    "user:",
+                    "token:",
+                    "clusters:",
+                ];
+                for word in v.split_whitespace().filter(|w| w.len() > 3) {
+                    assert!(
+                        !s.contains(word) || markers.contains(&word),
+                        "{v:?} -> {s:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn kubeconfigs_are_recognised() {
+        assert!(kubeconfig_like("apiVersion: v1\nkind: Config\nclusters:\n- cluster: {}\nusers:\n- user:\n    client-key-data: abc\n"));
+        assert!(!kubeconfig_like("users: 5\nclusters: 3"));
+        assert!(!kubeconfig_like("token: abc"));
+    }
+}

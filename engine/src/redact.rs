@@ -1,0 +1,255 @@
+//! `kspm collect --redact`: snapshots that keep every object's structure and key names, and every
+//! value a check reads, but none of the values written into environment variables, ConfigMaps,
+//! probe headers or command-line credentials.
+//!
+//! A snapshot is sensitive: without redaction it holds ConfigMap values, environment literals and
+//! command lines as the cluster has them (Secret values are never read). A value is replaced by
+//! its `credentials::stand_in`, which answers every credential test as the value did, so a
+//! redacted snapshot gives the same findings as the full one; tests hold it to that on every
+//! check's cases and on the demo fleet.
+//!
+//! Kept as written: annotations that are not credentials (checks read them: load-balancer
+//! schemes, ingress snippets), labels, names, images, command lines apart from credential flags
+//! (control-plane and controller flags are graded), and the ConfigMap keys checks parse
+//! (`CONFIGMAP_KEYS_READ`), which hold configuration and identities, not secrets. Shell scripts
+//! passed as one argument (`sh -c "..."`) are kept: a credential inside one is out of reach of
+//! both the checks and the redaction.
+
+use crate::credentials::{credential_name, credential_value, kubeconfig_like, stand_in};
+use crate::parse::LAST_APPLIED_ANNOTATION;
+use serde_json::{Map, Value};
+
+/// ConfigMap keys whose values checks parse (aws-auth's mappings, kubeadm's
+/// ClusterConfiguration, kube-proxy's configuration, ingress-nginx's controller settings).
+pub const CONFIGMAP_KEYS_READ: &[&str] = &[
+    "mapRoles",
+    "mapUsers",
+    "mapAccounts",
+    "ClusterConfiguration",
+    "config.conf",
+    "allow-snippet-annotations",
+    "annotations-risk-level",
+];
+
+/// Redacts one object as read from the API server (any kind; a `List` item by item).
+pub fn redact_object(object: &mut Value) {
+    let Value::Object(map) = object else { return };
+    if let Some(Value::Array(items)) = map.get_mut("items") {
+        items.iter_mut().for_each(redact_object);
+    }
+    let kind = map.get("kind").and_then(Value::as_str).unwrap_or("");
+    match kind {
+        "ConfigMap" => {
+            if let Some(Value::Object(data)) = map.get_mut("data") {
+                for (k, v) in data.iter_mut() {
+                    if let Value::String(s) = v {
+                        if !CONFIGMAP_KEYS_READ.contains(&k.as_str()) || credential_value(s) {
+                            *s = stand_in(s).into_owned();
+                        }
+                    }
+                }
+            }
+            blank_values(map.get_mut("binaryData"));
+        }
+        "Secret" => {
+            blank_values(map.get_mut("data"));
+            blank_values(map.get_mut("stringData"));
+        }
+        _ => {}
+    }
+    redact_tree(object);
+}
+
+/// Every value of a mapping becomes empty (the keys stay).
+fn blank_values(field: Option<&mut Value>) {
+    if let Some(Value::Object(m)) = field {
+        m.values_mut()
+            .for_each(|v| *v = Value::String(String::new()));
+    }
+}
+
+/// Walks the object: metadata (of the object and of pod templates) and containers wherever
+/// they sit (Pods, workload templates, CronJob job templates).
+fn redact_tree(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            if let Some(Value::Object(meta)) = map.get_mut("metadata") {
+                redact_metadata(meta);
+            }
+            for list in ["containers", "initContainers", "ephemeralContainers"] {
+                if let Some(Value::Array(cs)) = map.get_mut(list) {
+                    cs.iter_mut().for_each(redact_container);
+                }
+            }
+            for (k, child) in map.iter_mut() {
+                if !matches!(
+                    k.as_str(),
+                    "metadata" | "containers" | "initContainers" | "ephemeralContainers"
+                ) {
+                    redact_tree(child);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(redact_tree),
+        _ => {}
+    }
+}
+
+fn redact_metadata(meta: &mut Map<String, Value>) {
+    if let Some(Value::Object(ann)) = meta.get_mut("annotations") {
+        // kubectl's copy of the object as applied: its values are the object's own.
+        ann.remove(LAST_APPLIED_ANNOTATION);
+        for v in ann.values_mut() {
+            if let Value::String(s) = v {
+                if credential_value(s) || kubeconfig_like(s) {
+                    *s = stand_in(s).into_owned();
+                }
+            }
+        }
+    }
+}
+
+fn redact_container(c: &mut Value) {
+    for e in c
+        .get_mut("env")
+        .and_then(Value::as_array_mut)
+        .into_iter()
+        .flatten()
+    {
+        if let Some(Value::String(s)) = e.get_mut("value") {
+            *s = stand_in(s).into_owned();
+        }
+    }
+    for field in ["command", "args"] {
+        if let Some(Value::Array(words)) = c.get_mut(field) {
+            redact_command_line(words);
+        }
+    }
+    for probe in ["livenessProbe", "readinessProbe", "startupProbe"] {
+        for h in c
+            .pointer_mut(&format!("/{probe}/httpGet/httpHeaders"))
+            .and_then(Value::as_array_mut)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(Value::String(s)) = h.get_mut("value") {
+                *s = stand_in(s).into_owned();
+            }
+        }
+    }
+}
+
+/// `--password=…`, `--token …` and words that are tokens: the same words the credential check
+/// flags (`checks::service_accounts`), each replaced by its stand-in; every other word is kept.
+fn redact_command_line(words: &mut [Value]) {
+    let mut i = 0;
+    while i < words.len() {
+        let Some(w) = words[i].as_str().map(str::to_string) else {
+            i += 1;
+            continue;
+        };
+        let Some(flag) = w.strip_prefix("--").or_else(|| w.strip_prefix('-')) else {
+            if credential_value(&w) {
+                words[i] = Value::String(stand_in(&w).into_owned());
+            }
+            i += 1;
+            continue;
+        };
+        let dashes = &w[..w.len() - flag.len()];
+        match flag.split_once('=') {
+            Some((name, value)) => {
+                if credential_name(name) || credential_value(value) {
+                    words[i] = Value::String(format!("{dashes}{name}={}", stand_in(value)));
+                }
+            }
+            None => {
+                let next = words
+                    .get(i + 1)
+                    .and_then(Value::as_str)
+                    .filter(|v| !v.starts_with('-'))
+                    .map(str::to_string);
+                if let Some(value) = next {
+                    if credential_name(flag) || credential_value(&value) {
+                        words[i + 1] = Value::String(stand_in(&value).into_owned());
+                    }
+                }
+            }
+        }
+        i += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const CANARY: &str = "CanaryValue42";
+
+    #[test]
+    fn values_go_and_structure_stays() {
+        let mut d = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "d", "annotations": {
+                "kubectl.kubernetes.io/last-applied-configuration": format!("{{\"x\":\"{CANARY}\"}}"),
+                "example.com/key": format!("ghp_{CANARY}0123456789"),
+                "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing"}},
+            "spec": {"template": {"spec": {
+                "initContainers": [{"name": "i", "args": ["--password", CANARY, "--log-level", "debug"]}],
+                "containers": [{"name": "c", "image": "nginx:1.27",
+                    "command": ["server", format!("--token={CANARY}"), "--tls-key=/certs/key", format!("ghp_{CANARY}0123456789")],
+                    "env": [{"name": "DB_PASSWORD", "value": CANARY}, {"name": "MODE", "value": CANARY},
+                            {"name": "REF", "value": "$(OTHER)"}, {"name": "S", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}],
+                    "livenessProbe": {"httpGet": {"path": "/healthz", "httpHeaders": [{"name": "Authorization", "value": CANARY}]}}}]}}}});
+        redact_object(&mut d);
+        let text = d.to_string();
+        assert!(!text.contains(CANARY), "{text}");
+        assert!(!text.contains("last-applied"), "{text}");
+        let c = &d["spec"]["template"]["spec"]["containers"][0];
+        assert_eq!(c["env"][0]["name"], "DB_PASSWORD");
+        assert_eq!(c["env"][0]["value"], "<redacted>");
+        assert_eq!(c["env"][2]["value"], "$(OTHER)");
+        assert_eq!(c["env"][3]["valueFrom"]["secretKeyRef"]["name"], "s");
+        assert_eq!(c["command"][0], "server");
+        assert_eq!(c["command"][1], "--token=<redacted>");
+        assert_eq!(c["command"][2], "--tls-key=/certs/key");
+        assert_eq!(c["image"], "nginx:1.27");
+        let i = &d["spec"]["template"]["spec"]["initContainers"][0];
+        assert_eq!(
+            i["args"],
+            json!(["--password", "<redacted>", "--log-level", "debug"])
+        );
+        assert_eq!(
+            d["metadata"]["annotations"]["service.beta.kubernetes.io/aws-load-balancer-scheme"],
+            "internet-facing"
+        );
+    }
+
+    #[test]
+    fn configmaps_keep_the_keys_checks_parse() {
+        let mut cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "aws-auth", "namespace": "kube-system"},
+            "data": {"mapRoles": "- rolearn: arn:aws:iam::111122223333:role/n\n  groups: [system:masters]\n",
+                     "app.properties": format!("db.password={CANARY}\nmode=fast\n"), "empty": ""},
+            "binaryData": {"blob": "Q2FuYXJ5VmFsdWU0Mg=="}});
+        redact_object(&mut cm);
+        assert!(cm["data"]["mapRoles"]
+            .as_str()
+            .expect("kept")
+            .contains("system:masters"));
+        assert_eq!(cm["data"]["app.properties"], "<redacted>\n");
+        assert_eq!(cm["data"]["empty"], "");
+        assert_eq!(cm["binaryData"]["blob"], "");
+    }
+
+    #[test]
+    fn lists_are_redacted_item_by_item() {
+        let mut list = json!({"kind": "List", "items": [
+            {"kind": "Secret", "metadata": {"name": "s"}, "data": {"k": "Q2FuYXJ5VmFsdWU0Mg=="}},
+            {"kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [{"name": "c", "env": [{"name": "X", "value": CANARY}]}]}}]});
+        redact_object(&mut list);
+        assert_eq!(list["items"][0]["data"]["k"], "");
+        assert_eq!(
+            list["items"][1]["spec"]["containers"][0]["env"][0]["value"],
+            "<redacted>"
+        );
+    }
+}
