@@ -52,6 +52,9 @@ enum Command {
     WhoCan(WhoCanArgs),
     /// Can this subject perform an action? Exit 0 for yes, 1 for no.
     CanI(CanIArgs),
+    /// May pods of FROM open a connection to TO on PORT, by the NetworkPolicies (exit 1: no
+    /// or not decidable)?
+    CanConnect(CanConnectArgs),
     /// Ask the attack graph: paths between two nodes, or everything a node can reach.
     Query {
         #[command(subcommand)]
@@ -234,6 +237,22 @@ struct CanIArgs {
     /// Name of the object.
     #[arg(long)]
     name: Option<String>,
+}
+
+#[derive(Args)]
+struct CanConnectArgs {
+    /// The source: a workload or Pod (`Deployment:NAMESPACE/NAME`, `Pod:NAMESPACE/NAME`) or an
+    /// IP address.
+    from: String,
+    /// The destination, the same way, with the port: `Deployment:shop/db:5432`, `:pg` (a named
+    /// container port of the destination) or `:53/UDP`.
+    to: String,
+    /// Snapshot paths.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = PssFormat::Table)]
+    format: PssFormat,
 }
 
 #[derive(Args)]
@@ -581,6 +600,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::WhoCan(args) => who_can(args),
         Command::CanI(args) => can_i(args),
+        Command::CanConnect(args) => can_connect(args),
         Command::Checks {
             command: ChecksCommand::List { format },
         } => {
@@ -876,6 +896,72 @@ fn can_i(args: CanIArgs) -> Result<ExitCode> {
         .collect();
     print_text(&access::can_i_table(&answers), false);
     Ok(if decisions.iter().all(|d| d.allowed()) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn can_connect(args: CanConnectArgs) -> Result<ExitCode> {
+    use kspm_engine::netpol::{pods_of, Answer, Model, Party};
+    let spec_error = || {
+        anyhow::anyhow!(
+            "{}: give the destination and port as TO:PORT (5432, a port name, 53/UDP)",
+            args.to
+        )
+    };
+    let (to, port_spec) = args.to.rsplit_once(':').ok_or_else(spec_error)?;
+    let (port, protocol) = port_spec.split_once('/').unwrap_or((port_spec, "TCP"));
+    let protocol = protocol.to_ascii_uppercase();
+    if port.is_empty()
+        || !port.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        || !["TCP", "UDP", "SCTP"].contains(&protocol.as_str())
+    {
+        return Err(spec_error());
+    }
+    let snapshot = load_clusters(&args.paths)?;
+    let mut verdicts = Vec::new();
+    for c in &snapshot.clusters {
+        let inv = kspm_engine::inventory::Inventory::new(c);
+        let party = |r: &str| -> Option<Party> {
+            match r.parse() {
+                Ok(ip) => Some(Party::Address(ip)),
+                Err(_) => pods_of(&inv, r).map(Party::Pods),
+            }
+        };
+        let (Some(from), Some(dest)) = (party(&args.from), party(to)) else {
+            continue;
+        };
+        let number = match (port.parse::<u16>(), &dest) {
+            (Ok(n), _) => n,
+            (Err(_), Party::Pods(p)) => match p
+                .ports
+                .iter()
+                .find(|(n, _, pr)| n == port && *pr == protocol)
+            {
+                Some((_, n, _)) => *n,
+                None => bail!("{to} has no container port named {port} ({protocol})"),
+            },
+            (Err(_), Party::Address(_)) => bail!("{port}: a port number is needed for an address"),
+        };
+        verdicts.push((
+            c.info.name.as_str(),
+            Model::of(&inv).connect(&from, &dest, number, &protocol),
+        ));
+    }
+    if verdicts.is_empty() {
+        bail!(
+            "no cluster holds both {} and {to} (a workload as Kind:NAMESPACE/NAME, or an IP address)",
+            args.from
+        );
+    }
+    let answers: Vec<(&str, &kspm_engine::netpol::Verdict)> =
+        verdicts.iter().map(|(c, v)| (*c, v)).collect();
+    match args.format {
+        PssFormat::Table => print_text(&access::can_connect_table(&answers), false),
+        PssFormat::Json => print_text(&access::can_connect_json(&answers), true),
+    }
+    Ok(if verdicts.iter().all(|(_, v)| v.answer == Answer::Yes) {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

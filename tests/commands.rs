@@ -1,4 +1,4 @@
-//! End-to-end tests of `kspm pss`, `who-can`, `can-i`, exceptions, annotations and profiles.
+//! End-to-end tests of `kspm pss`, `who-can`, `can-i`, `can-connect`, exceptions, annotations and profiles.
 
 mod common;
 
@@ -1061,4 +1061,53 @@ fn malformed_and_duplicate_objects_are_reported_not_graded() {
         w001[0]
     );
     assert_eq!(v["clusters"][0]["kinds"]["Deployment"], 1);
+}
+
+/// `kspm can-connect` on the demo EKS cluster: the ingress controller reaches the shop's
+/// frontend through the policy that allows it, the CI runner does not (default deny), a port the
+/// rule does not list is refused, and a bad destination spec is a usage error.
+#[test]
+fn can_connect_answers_from_the_network_policies() {
+    let eks = repo().join("examples/demo-fleet/eks-prod-us-east-1");
+    let eks = eks.to_str().expect("utf8");
+    let yes = kspm(&[
+        "can-connect",
+        "Deployment:ingress-nginx/ingress-nginx-controller",
+        "Deployment:shop/frontend:8080",
+        eks,
+    ]);
+    assert_eq!(yes.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&yes.stdout);
+    assert!(text.starts_with("yes\n"), "{text}");
+    assert!(text.contains("allowed by NetworkPolicy:shop/allow-ingress-nginx-to-frontend"));
+    let no = kspm(&[
+        "can-connect",
+        "Deployment:ci/gitlab-runner",
+        "Deployment:shop/frontend:8080",
+        eks,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(no.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&no.stdout).expect("json");
+    assert_eq!(v[0]["verdict"]["answer"], "no");
+    assert!(v[0]["verdict"]["ingress"]["isolated_by"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .any(|p| p == "NetworkPolicy:shop/default-deny-ingress"));
+    let other_port = kspm(&[
+        "can-connect",
+        "Deployment:ingress-nginx/ingress-nginx-controller",
+        "Deployment:shop/frontend:9999",
+        eks,
+    ]);
+    assert_eq!(other_port.status.code(), Some(1));
+    for bad in [
+        "Deployment:shop/frontend",
+        "Deployment:shop/frontend:80/XYZ",
+    ] {
+        let o = kspm(&["can-connect", "Deployment:ci/gitlab-runner", bad, eks]);
+        assert_eq!(o.status.code(), Some(2), "{bad}");
+    }
 }

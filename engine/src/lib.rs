@@ -18,6 +18,7 @@ pub mod graph;
 pub mod host_path;
 pub mod incremental;
 pub mod inventory;
+pub mod netpol;
 pub mod object;
 pub mod options;
 pub mod parse;

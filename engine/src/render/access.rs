@@ -175,3 +175,53 @@ pub fn can_i_table(answers: &[(&str, &Decision<'_>)]) -> String {
     }
     out
 }
+
+/// `kspm can-connect` answers per cluster: the verdict, then each direction's policies.
+pub fn can_connect_table(answers: &[(&str, &crate::netpol::Verdict)]) -> String {
+    use crate::netpol::{Answer, Side};
+    let mut out = String::new();
+    for (cluster, v) in answers {
+        let word = match v.answer {
+            Answer::Yes => "yes",
+            Answer::No => "no",
+            Answer::Unknown => "unknown",
+        };
+        if answers.len() > 1 {
+            let _ = writeln!(out, "{cluster}: {word}");
+        } else {
+            let _ = writeln!(out, "{word}");
+        }
+        let side = |out: &mut String, what: &str, s: &Option<Side>| {
+            let Some(s) = s else { return };
+            if s.isolated_by.is_empty() {
+                let _ = writeln!(out, "  {what}: open (no NetworkPolicy isolates it)");
+                return;
+            }
+            let _ = writeln!(out, "  {what}: isolated by {}", s.isolated_by.join(", "));
+            if !s.allowed_by.is_empty() {
+                let _ = writeln!(out, "    allowed by {}", s.allowed_by.join(", "));
+            } else if !s.undecided_by.is_empty() {
+                let _ = writeln!(out, "    maybe allowed by {}", s.undecided_by.join(", "));
+            } else {
+                let _ = writeln!(out, "    no rule allows it");
+            }
+        };
+        side(&mut out, "egress of the source", &v.egress);
+        side(&mut out, "ingress of the destination", &v.ingress);
+        for n in &v.notes {
+            let _ = writeln!(out, "  note: {n}");
+        }
+    }
+    out
+}
+
+/// `kspm can-connect --format json`.
+pub fn can_connect_json(answers: &[(&str, &crate::netpol::Verdict)]) -> String {
+    let list: Vec<Value> = answers
+        .iter()
+        .map(|(c, v)| json!({"cluster": c, "verdict": v}))
+        .collect();
+    let mut s = serde_json::to_string_pretty(&list).unwrap_or_default();
+    s.push('\n');
+    s
+}

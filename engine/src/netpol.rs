@@ -1,0 +1,539 @@
+//! Kubernetes NetworkPolicy semantics, as exact as the RBAC evaluator: may this pod open a
+//! connection to that pod (or address) on this port?
+//!
+//! The rules, from the `networking.k8s.io/v1` API reference:
+//! - a policy selects pods of its own namespace by `podSelector` (`{}` selects all of them);
+//! - a pod is isolated for a direction when some policy selecting it lists that direction in
+//!   `policyTypes`; left out, `policyTypes` defaults to `Ingress`, plus `Egress` when the policy
+//!   has a non-empty `egress` list (the API server's defaulting);
+//! - an isolated pod accepts (or sends) only what the union of the selecting policies' rules
+//!   allows; a pod that no policy isolates is open in that direction;
+//! - a rule allows a peer when `from`/`to` is empty or absent, or one of its peers matches: a
+//!   `podSelector` alone means pods of the policy's namespace, a `namespaceSelector` alone every
+//!   pod of the matching namespaces, both together pods matching both (AND), an `ipBlock` the
+//!   addresses in `cidr` outside every `except`;
+//! - and a port when `ports` is empty or absent, or one entry matches: protocol (TCP when left
+//!   out), a number (with `endPort`, a range), or a name looked up among the destination pod's
+//!   container ports; an entry without `port` matches every port of its protocol;
+//! - a connection needs both: the source's egress and the destination's ingress.
+//!
+//! What cannot be decided is said, never guessed: an `ipBlock` against a pod whose address the
+//! input does not hold, a host-network pod (the API leaves policy behaviour for them undefined),
+//! and clusters that also hold Calico or Cilium policies (they can allow or deny around the
+//! Kubernetes ones; those are counted for coverage elsewhere but not evaluated here).
+
+use crate::inventory::Inventory;
+use crate::selector::LabelSelector;
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+/// The label the API server sets on every namespace (immutable, since Kubernetes 1.22).
+const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
+
+/// Policy kinds of network plugins that this evaluator does not read.
+const OTHER_POLICY_KINDS: &[&str] = &[
+    "GlobalNetworkPolicy",
+    "CiliumNetworkPolicy",
+    "CiliumClusterwideNetworkPolicy",
+];
+
+/// One end of a connection.
+#[derive(Debug, Clone)]
+pub enum Party {
+    /// Pods of a workload (or one Pod).
+    Pods(Pods),
+    /// An address outside the cluster's pods.
+    Address(IpAddr),
+}
+
+/// The pods of one workload, as far as policies see them.
+#[derive(Debug, Clone)]
+pub struct Pods {
+    /// The workload's reference (`Deployment:shop/web`).
+    pub reference: String,
+    /// Its namespace.
+    pub namespace: String,
+    /// The pods' labels.
+    pub labels: BTreeMap<String, String>,
+    /// Named container ports: (name, port, protocol).
+    pub ports: Vec<(String, u16, String)>,
+    /// The pod's address, when the input holds it (`status.podIP` of a Pod).
+    pub ip: Option<IpAddr>,
+    /// Whether the pods share the node's network namespace.
+    pub host_network: bool,
+}
+
+/// Yes, no, or not decidable from the input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Answer {
+    /// Allowed.
+    Yes,
+    /// Denied.
+    No,
+    /// Not decidable from the input (see the notes).
+    Unknown,
+}
+
+/// What one direction decided.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Side {
+    /// The policies that isolate the pod in this direction (empty: open).
+    pub isolated_by: Vec<String>,
+    /// The policies with a rule that allows the connection.
+    pub allowed_by: Vec<String>,
+    /// The policies with a rule that may allow it, undecidable from the input.
+    pub undecided_by: Vec<String>,
+}
+
+impl Side {
+    fn answer(&self) -> Answer {
+        if self.isolated_by.is_empty() || !self.allowed_by.is_empty() {
+            Answer::Yes
+        } else if self.undecided_by.is_empty() {
+            Answer::No
+        } else {
+            Answer::Unknown
+        }
+    }
+}
+
+/// The verdict on a connection.
+#[derive(Debug, Clone, Serialize)]
+pub struct Verdict {
+    /// The answer.
+    pub answer: Answer,
+    /// The source's egress (absent for an address source).
+    pub egress: Option<Side>,
+    /// The destination's ingress (absent for an address destination).
+    pub ingress: Option<Side>,
+    /// Why the answer is not decidable, when it is not.
+    pub notes: Vec<String>,
+}
+
+/// The NetworkPolicies of one cluster and the labels of its namespaces.
+#[derive(Debug, Default)]
+pub struct Model {
+    policies: Vec<Policy>,
+    namespaces: BTreeMap<String, BTreeMap<String, String>>,
+    /// Policy objects of other plugins present in the cluster (kind/namespace/name).
+    others: Vec<String>,
+}
+
+#[derive(Debug)]
+struct Policy {
+    reference: String,
+    namespace: String,
+    selects: LabelSelector,
+    /// `None`: the policy does not isolate this direction.
+    ingress: Option<Vec<Rule>>,
+    egress: Option<Vec<Rule>>,
+}
+
+#[derive(Debug)]
+struct Rule {
+    /// `None`: every peer.
+    peers: Option<Vec<Peer>>,
+    /// `None`: every port.
+    ports: Option<Vec<PortRule>>,
+}
+
+#[derive(Debug)]
+enum Peer {
+    Pods {
+        pods: Option<LabelSelector>,
+        namespaces: Option<LabelSelector>,
+    },
+    Block {
+        cidr: Cidr,
+        except: Vec<Cidr>,
+    },
+    /// A peer the API server would reject (no field, or a malformed CIDR): matches nothing.
+    Invalid,
+}
+
+#[derive(Debug)]
+struct PortRule {
+    protocol: String,
+    port: Option<PortRef>,
+    end_port: Option<u16>,
+}
+
+#[derive(Debug)]
+enum PortRef {
+    Number(u16),
+    Name(String),
+}
+
+/// An address range.
+#[derive(Debug, Clone, Copy)]
+struct Cidr {
+    network: IpAddr,
+    prefix: u8,
+}
+
+impl Cidr {
+    fn parse(text: &str) -> Option<Cidr> {
+        let (addr, prefix) = text.split_once('/')?;
+        let network: IpAddr = addr.parse().ok()?;
+        let prefix: u8 = prefix.parse().ok()?;
+        let max = if network.is_ipv4() { 32 } else { 128 };
+        (prefix <= max).then_some(Cidr { network, prefix })
+    }
+
+    fn contains(&self, ip: IpAddr) -> bool {
+        match (self.network, ip) {
+            (IpAddr::V4(n), IpAddr::V4(a)) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u32::from(n) & mask == u32::from(a) & mask
+            }
+            (IpAddr::V6(n), IpAddr::V6(a)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u128::from(n) & mask == u128::from(a) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+fn rules(list: Option<&Value>, peer_field: &str) -> Vec<Rule> {
+    list.and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|r| Rule {
+            peers: r
+                .get(peer_field)
+                .and_then(Value::as_array)
+                .filter(|a| !a.is_empty())
+                .map(|a| a.iter().map(peer).collect()),
+            ports: r
+                .get("ports")
+                .and_then(Value::as_array)
+                .filter(|a| !a.is_empty())
+                .map(|a| a.iter().map(port_rule).collect()),
+        })
+        .collect()
+}
+
+fn peer(p: &Value) -> Peer {
+    if let Some(b) = p.get("ipBlock") {
+        let cidr = b.get("cidr").and_then(Value::as_str).and_then(Cidr::parse);
+        let except: Option<Vec<Cidr>> = b
+            .get("except")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(|e| e.as_str().and_then(Cidr::parse))
+            .collect();
+        return match (cidr, except) {
+            (Some(cidr), Some(except)) => Peer::Block { cidr, except },
+            _ => Peer::Invalid,
+        };
+    }
+    let pods = p
+        .get("podSelector")
+        .filter(|v| v.is_object())
+        .map(|v| LabelSelector::from_value(Some(v)));
+    let namespaces = p
+        .get("namespaceSelector")
+        .filter(|v| v.is_object())
+        .map(|v| LabelSelector::from_value(Some(v)));
+    if pods.is_none() && namespaces.is_none() {
+        return Peer::Invalid;
+    }
+    Peer::Pods { pods, namespaces }
+}
+
+fn port_rule(p: &Value) -> PortRule {
+    PortRule {
+        protocol: p
+            .get("protocol")
+            .and_then(Value::as_str)
+            .unwrap_or("TCP")
+            .to_string(),
+        port: match p.get("port") {
+            Some(Value::Number(n)) => n
+                .as_u64()
+                .and_then(|n| u16::try_from(n).ok())
+                .map(PortRef::Number),
+            Some(Value::String(s)) => Some(PortRef::Name(s.clone())),
+            _ => None,
+        },
+        end_port: p
+            .get("endPort")
+            .and_then(Value::as_u64)
+            .and_then(|n| u16::try_from(n).ok()),
+    }
+}
+
+impl Model {
+    /// The cluster's NetworkPolicies and namespace labels.
+    pub fn of(inv: &Inventory<'_>) -> Model {
+        let mut namespaces: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+        for ns in inv.of_kind("Namespace") {
+            let mut labels = ns.labels.clone();
+            labels.insert(NAMESPACE_NAME_LABEL.into(), ns.name.clone());
+            namespaces.insert(ns.name.clone(), labels);
+        }
+        let policies = inv
+            .of_kind("NetworkPolicy")
+            .iter()
+            .filter(|o| o.api_version.starts_with("networking.k8s.io/"))
+            .map(|o| {
+                let spec = o.body.get("spec").unwrap_or(&Value::Null);
+                let types: Option<Vec<&str>> = spec
+                    .get("policyTypes")
+                    .and_then(Value::as_array)
+                    .filter(|t| !t.is_empty())
+                    .map(|t| t.iter().filter_map(Value::as_str).collect());
+                let has_egress = spec
+                    .get("egress")
+                    .and_then(Value::as_array)
+                    .is_some_and(|e| !e.is_empty());
+                let (ingress, egress) = match types {
+                    Some(t) => (t.contains(&"Ingress"), t.contains(&"Egress")),
+                    None => (true, has_egress),
+                };
+                Policy {
+                    reference: o.node_ref(),
+                    namespace: o.effective_namespace().unwrap_or("default").to_string(),
+                    selects: LabelSelector::from_value(spec.get("podSelector")),
+                    ingress: ingress.then(|| rules(spec.get("ingress"), "from")),
+                    egress: egress.then(|| rules(spec.get("egress"), "to")),
+                }
+            })
+            .collect();
+        let others = OTHER_POLICY_KINDS
+            .iter()
+            .flat_map(|k| inv.of_kind(k).iter())
+            .chain(
+                inv.of_kind("NetworkPolicy")
+                    .iter()
+                    .filter(|o| !o.api_version.starts_with("networking.k8s.io/")),
+            )
+            .map(|o| o.node_ref())
+            .collect();
+        Model {
+            policies,
+            namespaces,
+            others,
+        }
+    }
+
+    fn namespace_labels(&self, ns: &str) -> BTreeMap<String, String> {
+        self.namespaces
+            .get(ns)
+            .cloned()
+            .unwrap_or_else(|| BTreeMap::from([(NAMESPACE_NAME_LABEL.to_string(), ns.into())]))
+    }
+
+    /// May `from` open a connection to `to` on `port`/`protocol`?
+    pub fn connect(&self, from: &Party, to: &Party, port: u16, protocol: &str) -> Verdict {
+        let mut notes = Vec::new();
+        let egress = match from {
+            Party::Pods(p) => Some(self.side(p, to, port, protocol, true)),
+            Party::Address(_) => None,
+        };
+        let ingress = match to {
+            Party::Pods(p) => Some(self.side(p, from, port, protocol, false)),
+            Party::Address(_) => None,
+        };
+        let answers = [&egress, &ingress].map(|s| s.as_ref().map_or(Answer::Yes, Side::answer));
+        let mut answer = if answers.contains(&Answer::No) {
+            Answer::No
+        } else if answers.contains(&Answer::Unknown) {
+            notes.push(
+                "an ipBlock rule decides, and the input does not hold the pod's address".into(),
+            );
+            Answer::Unknown
+        } else {
+            Answer::Yes
+        };
+        for p in [from, to] {
+            if let Party::Pods(p) = p {
+                if p.host_network {
+                    notes.push(format!(
+                        "{} uses the host network: NetworkPolicy behaviour for it is undefined",
+                        p.reference
+                    ));
+                    answer = Answer::Unknown;
+                }
+            }
+        }
+        if !self.others.is_empty() {
+            notes.push(format!(
+                "the cluster also holds policies of its network plugin ({}), which can allow or deny around NetworkPolicies and are not evaluated here",
+                self.others.join(", ")
+            ));
+            answer = Answer::Unknown;
+        }
+        Verdict {
+            answer,
+            egress,
+            ingress,
+            notes,
+        }
+    }
+
+    /// One direction at `pod`: its egress towards `other`, or its ingress from `other`.
+    fn side(&self, pod: &Pods, other: &Party, port: u16, protocol: &str, egress: bool) -> Side {
+        let mut side = Side::default();
+        // Named ports are the destination's.
+        let destination = if egress {
+            match other {
+                Party::Pods(p) => Some(p),
+                Party::Address(_) => None,
+            }
+        } else {
+            Some(pod)
+        };
+        for policy in &self.policies {
+            if policy.namespace != pod.namespace || !policy.selects.matches(&pod.labels) {
+                continue;
+            }
+            let Some(rules) = (if egress {
+                &policy.egress
+            } else {
+                &policy.ingress
+            }) else {
+                continue;
+            };
+            side.isolated_by.push(policy.reference.clone());
+            let mut verdict = Answer::No;
+            for rule in rules {
+                let ports = rule.ports.as_ref().is_none_or(|ps| {
+                    ps.iter()
+                        .any(|p| port_matches(p, port, protocol, destination))
+                });
+                if !ports {
+                    continue;
+                }
+                let peer = match &rule.peers {
+                    None => Answer::Yes,
+                    Some(peers) => peers
+                        .iter()
+                        .map(|p| self.peer_matches(p, &policy.namespace, other))
+                        .fold(Answer::No, |acc, a| match (acc, a) {
+                            (Answer::Yes, _) | (_, Answer::Yes) => Answer::Yes,
+                            (Answer::Unknown, _) | (_, Answer::Unknown) => Answer::Unknown,
+                            _ => Answer::No,
+                        }),
+                };
+                if peer == Answer::Yes {
+                    verdict = Answer::Yes;
+                    break;
+                }
+                if peer == Answer::Unknown {
+                    verdict = Answer::Unknown;
+                }
+            }
+            match verdict {
+                Answer::Yes => side.allowed_by.push(policy.reference.clone()),
+                Answer::Unknown => side.undecided_by.push(policy.reference.clone()),
+                Answer::No => {}
+            }
+        }
+        side
+    }
+
+    fn peer_matches(&self, peer: &Peer, policy_ns: &str, other: &Party) -> Answer {
+        let yes = |b: bool| if b { Answer::Yes } else { Answer::No };
+        match (peer, other) {
+            (Peer::Invalid, _) => Answer::No,
+            (Peer::Pods { pods, namespaces }, Party::Pods(p)) => {
+                let ns_ok = match namespaces {
+                    None => p.namespace == policy_ns,
+                    Some(sel) => sel.matches(&self.namespace_labels(&p.namespace)),
+                };
+                yes(ns_ok && pods.as_ref().is_none_or(|s| s.matches(&p.labels)))
+            }
+            (Peer::Pods { .. }, Party::Address(_)) => Answer::No,
+            (Peer::Block { cidr, except }, party) => {
+                let ip = match party {
+                    Party::Address(ip) => Some(*ip),
+                    Party::Pods(p) => p.ip,
+                };
+                match ip {
+                    Some(ip) => yes(cidr.contains(ip) && !except.iter().any(|e| e.contains(ip))),
+                    None => Answer::Unknown,
+                }
+            }
+        }
+    }
+}
+
+fn port_matches(rule: &PortRule, port: u16, protocol: &str, destination: Option<&Pods>) -> bool {
+    if !rule.protocol.eq_ignore_ascii_case(protocol) {
+        return false;
+    }
+    match &rule.port {
+        None => true,
+        Some(PortRef::Number(n)) => match rule.end_port {
+            Some(end) => (*n..=end).contains(&port),
+            None => *n == port,
+        },
+        Some(PortRef::Name(name)) => destination.is_some_and(|d| {
+            d.ports
+                .iter()
+                .any(|(pn, pp, pr)| pn == name && *pp == port && pr.eq_ignore_ascii_case(protocol))
+        }),
+    }
+}
+
+/// The pods of the workload or Pod `reference` (`Kind:namespace/name`), as policies see them.
+pub fn pods_of(inv: &Inventory<'_>, reference: &str) -> Option<Pods> {
+    let t = inv
+        .pod_templates()
+        .into_iter()
+        .find(|t| t.owner.node_ref() == reference)?;
+    let ports = t
+        .containers()
+        .flat_map(|c| {
+            c.container
+                .get("ports")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|p| {
+                    let port = u16::try_from(p.get("containerPort")?.as_u64()?).ok()?;
+                    Some((
+                        p.get("name")
+                            .and_then(Value::as_str)
+                            .unwrap_or("")
+                            .to_string(),
+                        port,
+                        p.get("protocol")
+                            .and_then(Value::as_str)
+                            .unwrap_or("TCP")
+                            .to_string(),
+                    ))
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    Some(Pods {
+        reference: reference.to_string(),
+        namespace: t
+            .owner
+            .effective_namespace()
+            .unwrap_or("default")
+            .to_string(),
+        labels: LabelSelector::labels_of(t.metadata),
+        ports,
+        ip: (t.spec_path == "spec")
+            .then(|| t.owner.body.pointer("/status/podIP"))
+            .flatten()
+            .and_then(Value::as_str)
+            .and_then(|s| s.parse().ok()),
+        host_network: t.spec.get("hostNetwork").and_then(Value::as_bool) == Some(true),
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,271 @@
+//! The NetworkPolicy rules one by one, each with the case that must not match.
+
+use super::*;
+use crate::parse::{parse_text, Syntax};
+use crate::snapshot::ClusterSnapshot;
+
+const WEB: &str = "Deployment:shop/web";
+const DB: &str = "Deployment:shop/db";
+const OTHER: &str = "Deployment:ops/tool";
+
+/// shop/web (app=web), shop/db (app=db, port `pg` 5432, `metrics` 9100), ops/tool (app=web, in
+/// a namespace labelled team=ops), plus the policies given.
+fn cluster(policies: &str) -> ClusterSnapshot {
+    let base = r#"
+apiVersion: v1
+kind: Namespace
+metadata: {name: shop, labels: {team: shop}}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: ops, labels: {team: ops}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: "web:1"}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: db, namespace: shop}
+spec:
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec:
+      containers:
+      - name: db
+        image: "db:1"
+        ports: [{name: pg, containerPort: 5432}, {name: metrics, containerPort: 9100}, {name: dns, containerPort: 53, protocol: UDP}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: tool, namespace: ops}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: tool, image: "tool:1"}]}
+"#;
+    let text = format!("{base}\n---\n{policies}");
+    let out = parse_text(&text, "c.yaml", Syntax::Yaml);
+    assert!(out.errors.is_empty(), "{:?}", out.errors);
+    ClusterSnapshot {
+        objects: out.objects,
+        ..Default::default()
+    }
+}
+
+fn np(ns: &str, name: &str, spec: &str) -> String {
+    format!("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: {name}, namespace: {ns}}}\nspec: {spec}\n---\n")
+}
+
+fn ask(policies: &str, from: &str, to: &str, port: u16, protocol: &str) -> Verdict {
+    let c = cluster(policies);
+    let inv = Inventory::new(&c);
+    let model = Model::of(&inv);
+    let party = |r: &str| match r.parse::<IpAddr>() {
+        Ok(ip) => Party::Address(ip),
+        Err(_) => Party::Pods(pods_of(&inv, r).expect(r)),
+    };
+    model.connect(&party(from), &party(to), port, protocol)
+}
+
+fn answer(policies: &str, from: &str, to: &str, port: u16) -> Answer {
+    ask(policies, from, to, port, "TCP").answer
+}
+
+#[test]
+fn no_policy_means_open() {
+    assert_eq!(answer("", WEB, DB, 5432), Answer::Yes);
+}
+
+#[test]
+fn a_default_deny_isolates_only_its_own_namespace() {
+    let deny = np("shop", "deny", "{podSelector: {}, policyTypes: [Ingress]}");
+    let v = ask(&deny, WEB, DB, 5432, "TCP");
+    assert_eq!(v.answer, Answer::No);
+    assert_eq!(
+        v.ingress.expect("ingress").isolated_by,
+        ["NetworkPolicy:shop/deny"]
+    );
+    // The same policy in another namespace isolates nothing here.
+    let elsewhere = np("ops", "deny", "{podSelector: {}, policyTypes: [Ingress]}");
+    assert_eq!(answer(&elsewhere, WEB, DB, 5432), Answer::Yes);
+    // A policy selecting other pods does not isolate db.
+    let others = np(
+        "shop",
+        "web-only",
+        "{podSelector: {matchLabels: {app: web}}, policyTypes: [Ingress]}",
+    );
+    assert_eq!(answer(&others, WEB, DB, 5432), Answer::Yes);
+}
+
+#[test]
+fn policy_types_default_as_the_api_server_defaults_them() {
+    // No policyTypes, an egress rule: Ingress and Egress are both isolated.
+    let p = np(
+        "shop",
+        "p",
+        "{podSelector: {matchLabels: {app: db}}, egress: [{}]}",
+    );
+    assert_eq!(
+        answer(&p, WEB, DB, 5432),
+        Answer::No,
+        "ingress is isolated with no rule"
+    );
+    assert_eq!(
+        answer(&p, DB, WEB, 80),
+        Answer::Yes,
+        "egress is allowed to everyone"
+    );
+    // An empty egress list does not add Egress.
+    let p = np(
+        "shop",
+        "p",
+        "{podSelector: {matchLabels: {app: web}}, egress: []}",
+    );
+    let v = ask(&p, WEB, DB, 5432, "TCP");
+    assert!(v.egress.expect("egress").isolated_by.is_empty());
+    // Explicit Egress only: ingress stays open.
+    let p = np(
+        "shop",
+        "p",
+        "{podSelector: {matchLabels: {app: db}}, policyTypes: [Egress]}",
+    );
+    assert_eq!(answer(&p, WEB, DB, 5432), Answer::Yes);
+    assert_eq!(answer(&p, DB, WEB, 80), Answer::No);
+}
+
+#[test]
+fn both_directions_must_allow() {
+    let egress_deny = np(
+        "shop",
+        "e",
+        "{podSelector: {matchLabels: {app: web}}, policyTypes: [Egress]}",
+    );
+    let ingress_allow = np(
+        "shop",
+        "i",
+        "{podSelector: {matchLabels: {app: db}}, ingress: [{}]}",
+    );
+    let v = ask(
+        &format!("{egress_deny}{ingress_allow}"),
+        WEB,
+        DB,
+        5432,
+        "TCP",
+    );
+    assert_eq!(v.answer, Answer::No);
+    assert_eq!(v.ingress.expect("i").allowed_by, ["NetworkPolicy:shop/i"]);
+}
+
+#[test]
+fn pod_selector_peers_are_the_policy_namespace_only() {
+    let p = np("shop", "p", "{podSelector: {matchLabels: {app: db}}, ingress: [{from: [{podSelector: {matchLabels: {app: web}}}]}]}");
+    assert_eq!(answer(&p, WEB, DB, 5432), Answer::Yes);
+    // ops/tool carries app=web too, but lives in another namespace.
+    assert_eq!(answer(&p, OTHER, DB, 5432), Answer::No);
+}
+
+#[test]
+fn namespace_and_pod_selectors_and_in_one_peer_or_across_peers() {
+    let and = np("shop", "p", "{podSelector: {matchLabels: {app: db}}, ingress: [{from: [{namespaceSelector: {matchLabels: {team: ops}}, podSelector: {matchLabels: {app: nope}}}]}]}");
+    assert_eq!(answer(&and, OTHER, DB, 5432), Answer::No);
+    let or = np("shop", "p", "{podSelector: {matchLabels: {app: db}}, ingress: [{from: [{namespaceSelector: {matchLabels: {team: ops}}}, {podSelector: {matchLabels: {app: nope}}}]}]}");
+    assert_eq!(answer(&or, OTHER, DB, 5432), Answer::Yes);
+    assert_eq!(answer(&or, WEB, DB, 5432), Answer::No);
+    // The name label every namespace carries.
+    let by_name = np("shop", "p", "{podSelector: {matchLabels: {app: db}}, ingress: [{from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: ops}}}]}]}");
+    assert_eq!(answer(&by_name, OTHER, DB, 5432), Answer::Yes);
+    // An empty namespaceSelector is every namespace; an empty podSelector every pod of the policy's.
+    let all_ns = np(
+        "shop",
+        "p",
+        "{podSelector: {matchLabels: {app: db}}, ingress: [{from: [{namespaceSelector: {}}]}]}",
+    );
+    assert_eq!(answer(&all_ns, OTHER, DB, 5432), Answer::Yes);
+    let same_ns = np(
+        "shop",
+        "p",
+        "{podSelector: {matchLabels: {app: db}}, ingress: [{from: [{podSelector: {}}]}]}",
+    );
+    assert_eq!(answer(&same_ns, WEB, DB, 5432), Answer::Yes);
+    assert_eq!(answer(&same_ns, OTHER, DB, 5432), Answer::No);
+}
+
+#[test]
+fn ports_by_number_range_name_and_protocol() {
+    let rule = |ports: &str| {
+        np(
+            "shop",
+            "p",
+            &format!(
+                "{{podSelector: {{matchLabels: {{app: db}}}}, ingress: [{{ports: {ports}}}]}}"
+            ),
+        )
+    };
+    assert_eq!(answer(&rule("[{port: 5432}]"), WEB, DB, 5432), Answer::Yes);
+    assert_eq!(answer(&rule("[{port: 5432}]"), WEB, DB, 9100), Answer::No);
+    assert_eq!(
+        answer(&rule("[{port: 9000, endPort: 9200}]"), WEB, DB, 9100),
+        Answer::Yes
+    );
+    assert_eq!(
+        answer(&rule("[{port: 9000, endPort: 9050}]"), WEB, DB, 9100),
+        Answer::No
+    );
+    assert_eq!(answer(&rule("[{port: pg}]"), WEB, DB, 5432), Answer::Yes);
+    assert_eq!(answer(&rule("[{port: pg}]"), WEB, DB, 9100), Answer::No);
+    assert_eq!(
+        answer(&rule("[{port: 5432, protocol: UDP}]"), WEB, DB, 5432),
+        Answer::No
+    );
+    assert_eq!(
+        ask(&rule("[{protocol: UDP}]"), WEB, DB, 53, "UDP").answer,
+        Answer::Yes
+    );
+    assert_eq!(answer(&rule("[{protocol: UDP}]"), WEB, DB, 53), Answer::No);
+    // Egress: a named port is the destination's, not the source's.
+    let egress = np("shop", "e", "{podSelector: {matchLabels: {app: web}}, policyTypes: [Egress], egress: [{ports: [{port: metrics}]}]}");
+    assert_eq!(answer(&egress, WEB, DB, 9100), Answer::Yes);
+    assert_eq!(answer(&egress, WEB, DB, 5432), Answer::No);
+}
+
+#[test]
+fn ip_blocks_match_addresses_outside_their_exceptions() {
+    let p = np("shop", "e", "{podSelector: {matchLabels: {app: web}}, policyTypes: [Egress], egress: [{to: [{ipBlock: {cidr: 10.0.0.0/8, except: [10.1.0.0/16]}}]}]}");
+    assert_eq!(answer(&p, WEB, "10.2.3.4", 443), Answer::Yes);
+    assert_eq!(answer(&p, WEB, "10.1.3.4", 443), Answer::No);
+    assert_eq!(answer(&p, WEB, "192.168.1.1", 443), Answer::No);
+    let meta = np("shop", "m", "{podSelector: {}, policyTypes: [Egress], egress: [{to: [{ipBlock: {cidr: 0.0.0.0/0, except: [169.254.169.254/32]}}]}]}");
+    assert_eq!(answer(&meta, WEB, "169.254.169.254", 80), Answer::No);
+    assert_eq!(answer(&meta, WEB, "203.0.113.9", 80), Answer::Yes);
+    // A pod whose address the input does not hold: not decidable.
+    let v = ask(&meta, WEB, DB, 5432, "TCP");
+    assert_eq!(v.answer, Answer::Unknown);
+    assert!(!v.notes.is_empty());
+    // IPv6.
+    let v6 = np(
+        "shop",
+        "e",
+        "{podSelector: {}, policyTypes: [Egress], egress: [{to: [{ipBlock: {cidr: 'fd00::/8'}}]}]}",
+    );
+    assert_eq!(answer(&v6, WEB, "fd00:ec2::254", 80), Answer::Yes);
+    assert_eq!(answer(&v6, WEB, "2001:db8::1", 80), Answer::No);
+}
+
+#[test]
+fn other_plugins_policies_make_the_answer_undecidable() {
+    let cilium = "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: c, namespace: shop}\nspec: {endpointSelector: {}}\n---\n";
+    let v = ask(cilium, WEB, DB, 5432, "TCP");
+    assert_eq!(v.answer, Answer::Unknown);
+    assert!(v
+        .notes
+        .iter()
+        .any(|n| n.contains("CiliumNetworkPolicy:shop/c")));
+}
