@@ -134,6 +134,8 @@ struct Policy {
 
 #[derive(Debug)]
 struct Rule {
+    /// Position in the policy's `ingress`/`egress` list.
+    index: usize,
     /// `None`: every peer.
     peers: Option<Vec<Peer>>,
     /// `None`: every port.
@@ -206,7 +208,9 @@ fn rules(list: Option<&Value>, peer_field: &str) -> Vec<Rule> {
     list.and_then(Value::as_array)
         .into_iter()
         .flatten()
-        .map(|r| Rule {
+        .enumerate()
+        .map(|(index, r)| Rule {
+            index,
             peers: r
                 .get(peer_field)
                 .and_then(Value::as_array)
@@ -484,6 +488,84 @@ fn port_matches(rule: &PortRule, port: u16, protocol: &str, destination: Option<
                 .any(|(pn, pp, pr)| pn == name && *pp == port && pr.eq_ignore_ascii_case(protocol))
         }),
     }
+}
+
+/// A namespace's default deny for a direction, voided by a policy whose rule allows every peer
+/// (or every pod of every namespace) on every port for the pods it selects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reopened {
+    /// The namespace.
+    pub namespace: String,
+    /// `ingress` or `egress`.
+    pub direction: &'static str,
+    /// The default-deny policy.
+    pub denied_by: String,
+    /// The policy that re-opens the direction.
+    pub reopened_by: String,
+    /// The rule's path in that policy (`spec.ingress[0]`).
+    pub rule: String,
+    /// Whether the re-opening policy selects every pod of the namespace.
+    pub for_all_pods: bool,
+    /// Whom the rule admits: `every source` or `every pod of every namespace`.
+    pub peers: &'static str,
+}
+
+impl Model {
+    /// Default denies that another policy of the namespace voids (policies are a union: an
+    /// allow-all rule beside a deny-all policy leaves the selected pods open).
+    pub fn reopened(&self) -> Vec<Reopened> {
+        let mut out = Vec::new();
+        for (direction, rules_of) in [
+            (
+                "ingress",
+                (|p: &Policy| p.ingress.as_ref()) as fn(&Policy) -> Option<&Vec<Rule>>,
+            ),
+            ("egress", |p: &Policy| p.egress.as_ref()),
+        ] {
+            for deny in &self.policies {
+                if !deny.selects.is_empty() || rules_of(deny).is_none_or(|r| !r.is_empty()) {
+                    continue;
+                }
+                for allow in self
+                    .policies
+                    .iter()
+                    .filter(|p| p.namespace == deny.namespace)
+                {
+                    let Some(rule) = rules_of(allow).into_iter().flatten().find_map(|r| {
+                        if r.ports.is_some() {
+                            return None;
+                        }
+                        match &r.peers {
+                            None => Some((r.index, "every source")),
+                            Some(peers) => peers
+                                .iter()
+                                .any(every_pod)
+                                .then_some((r.index, "every pod of every namespace")),
+                        }
+                    }) else {
+                        continue;
+                    };
+                    out.push(Reopened {
+                        namespace: deny.namespace.clone(),
+                        direction,
+                        denied_by: deny.reference.clone(),
+                        reopened_by: allow.reference.clone(),
+                        rule: format!("spec.{direction}[{}]", rule.0),
+                        for_all_pods: allow.selects.is_empty(),
+                        peers: rule.1,
+                    });
+                }
+            }
+        }
+        out
+    }
+}
+
+/// A peer that admits every pod of every namespace (`namespaceSelector: {}`, no narrower
+/// `podSelector`).
+fn every_pod(peer: &Peer) -> bool {
+    matches!(peer, Peer::Pods { pods, namespaces: Some(ns) }
+        if ns.is_empty() && pods.as_ref().is_none_or(LabelSelector::is_empty))
 }
 
 /// The pods of the workload or Pod `reference` (`Kind:namespace/name`), as policies see them.

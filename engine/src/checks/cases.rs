@@ -1351,6 +1351,21 @@ fn cases() -> Vec<Case> {
             ],
         ),
         case(
+            "KSPM-N-017",
+            vec![
+                netpol(json!({}), json!(["Ingress"]), json!({})),
+                json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "open", "namespace": "shop"},
+                       "spec": {"podSelector": {"matchLabels": {"app": "web"}}, "ingress": [{}]}}),
+            ],
+            vec![
+                netpol(json!({}), json!(["Ingress"]), json!({})),
+                json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "web", "namespace": "shop"},
+                       "spec": {"podSelector": {"matchLabels": {"app": "web"}}, "ingress": [{"ports": [{"port": 8080}]}]}}),
+                json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "open", "namespace": "other"},
+                       "spec": {"podSelector": {}, "ingress": [{}]}}),
+            ],
+        ),
+        case(
             "KSPM-N-012",
             vec![running("web"), service(json!({"selector": {"app": "wbe"}}), json!({}))],
             vec![running("web"), service(json!({"selector": {"app": "web"}}), json!({}))],

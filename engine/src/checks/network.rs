@@ -888,7 +888,48 @@ pub static CHECKS: &[Check] = &[
         needs: Needs::Nothing,
         run: kube_proxy_metrics,
     },
+    Check {
+        id: "KSPM-N-017",
+        title: "Default-deny NetworkPolicy re-opened by an allow-all rule",
+        severity: Severity::Medium,
+        description: "NetworkPolicies add up: a namespace's default deny stops nothing for the pods another policy opens to every source (or every pod of every namespace) on every port. The namespace looks segmented and is not.",
+        remediation: "Narrow the rule to the peers (podSelector/namespaceSelector) and ports the pods need, or remove it; keep the default deny.",
+        kinds: &["NetworkPolicy"],
+        controls: NETWORK_SEGMENTATION,
+        profile: Profile::Security,
+        needs: Needs::Nothing,
+        run: default_deny_reopened,
+    },
 ];
+
+/// KSPM-N-017, from the NetworkPolicy evaluator's own reading of the policies.
+fn default_deny_reopened<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+    let policies = ctx.inv.of_kind("NetworkPolicy");
+    crate::netpol::Model::of(ctx.inv)
+        .reopened()
+        .into_iter()
+        .filter_map(|r| {
+            let object = policies.iter().find(|p| p.node_ref() == r.reopened_by)?;
+            let pods = if r.for_all_pods {
+                "every pod of the namespace"
+            } else {
+                "the pods it selects"
+            };
+            Some(Hit {
+                severity: None,
+                object,
+                message: format!(
+                    "{} opens {} {} to {} on every port, voiding the default deny {}",
+                    r.rule, pods, r.direction, r.peers, r.denied_by
+                ),
+                evidence: vec![
+                    Evidence::new(r.rule.clone(), "no peer or port restriction"),
+                    Evidence::new("default deny", r.denied_by.clone()),
+                ],
+            })
+        })
+        .collect()
+}
 
 /// KSPM-N-014: the controller's ConfigMap (`--configmap`, `$(POD_NAMESPACE)` resolved) and its
 /// version decide whether snippet annotations are accepted.

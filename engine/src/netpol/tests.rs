@@ -269,3 +269,49 @@ fn other_plugins_policies_make_the_answer_undecidable() {
         .iter()
         .any(|n| n.contains("CiliumNetworkPolicy:shop/c")));
 }
+
+#[test]
+fn an_allow_all_rule_voids_a_default_deny() {
+    let deny = np(
+        "shop",
+        "deny",
+        "{podSelector: {}, policyTypes: [Ingress, Egress]}",
+    );
+    let all = np("shop", "all", "{podSelector: {matchLabels: {app: db}}, ingress: [{from: [{podSelector: {matchLabels: {app: web}}}], ports: [{port: 5432}]}, {}]}");
+    let c = cluster(&format!("{deny}{all}"));
+    let inv = Inventory::new(&c);
+    let r = Model::of(&inv).reopened();
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert_eq!(
+        (
+            r[0].direction,
+            r[0].rule.as_str(),
+            r[0].peers,
+            r[0].for_all_pods
+        ),
+        ("ingress", "spec.ingress[1]", "every source", false)
+    );
+    assert_eq!(r[0].denied_by, "NetworkPolicy:shop/deny");
+    // Every pod of every namespace, on every port, egress.
+    let wide = np(
+        "shop",
+        "wide",
+        "{podSelector: {}, policyTypes: [Egress], egress: [{to: [{namespaceSelector: {}}]}]}",
+    );
+    let c = cluster(&format!("{deny}{wide}"));
+    let r = Model::of(&Inventory::new(&c)).reopened();
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert_eq!(
+        (r[0].direction, r[0].peers, r[0].for_all_pods),
+        ("egress", "every pod of every namespace", true)
+    );
+    // Not re-opened: a rule limited by port or by peer, or an allow-all in another namespace.
+    for narrow in [
+        np("shop", "narrow", "{podSelector: {}, ingress: [{ports: [{port: 443}]}]}"),
+        np("shop", "narrow", "{podSelector: {}, ingress: [{from: [{namespaceSelector: {}, podSelector: {matchLabels: {app: web}}}]}]}"),
+        np("ops", "narrow", "{podSelector: {}, ingress: [{}]}"),
+    ] {
+        let c = cluster(&format!("{deny}{narrow}"));
+        assert!(Model::of(&Inventory::new(&c)).reopened().is_empty(), "{narrow}");
+    }
+}
