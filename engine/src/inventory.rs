@@ -86,7 +86,29 @@ pub struct ContainerRef<'a> {
     pub name: &'a str,
 }
 
+/// A port a container declares (`ports[]`).
+#[derive(Debug, Clone, Copy)]
+pub struct DeclaredPort<'a> {
+    /// `name`, when given.
+    pub name: Option<&'a str>,
+    /// `containerPort`.
+    pub number: u64,
+    /// `protocol` (TCP when left out).
+    pub protocol: &'a str,
+}
+
 impl<'a> ContainerRef<'a> {
+    /// The ports the container declares (entries without a numeric `containerPort` skipped).
+    pub fn ports(&self) -> impl Iterator<Item = DeclaredPort<'a>> + 'a {
+        self.array("ports").filter_map(|p| {
+            Some(DeclaredPort {
+                name: p.get("name").and_then(Value::as_str),
+                number: p.get("containerPort")?.as_u64()?,
+                protocol: p.get("protocol").and_then(Value::as_str).unwrap_or("TCP"),
+            })
+        })
+    }
+
     /// The container's `env` entries with their indexes.
     pub fn env(&self) -> impl Iterator<Item = (usize, &'a Value)> + 'a {
         self.array("env").enumerate()

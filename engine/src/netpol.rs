@@ -22,7 +22,7 @@
 //! and clusters that also hold Calico or Cilium policies (they can allow or deny around the
 //! Kubernetes ones; those are counted for coverage elsewhere but not evaluated here).
 
-use crate::inventory::Inventory;
+use crate::inventory::{Inventory, PodTemplate};
 use crate::selector::LabelSelector;
 use serde::Serialize;
 use serde_json::Value;
@@ -570,51 +570,82 @@ fn every_pod(peer: &Peer) -> bool {
 
 /// The pods of the workload or Pod `reference` (`Kind:namespace/name`), as policies see them.
 pub fn pods_of(inv: &Inventory<'_>, reference: &str) -> Option<Pods> {
-    let t = inv
-        .pod_templates()
+    inv.pod_templates()
         .into_iter()
-        .find(|t| t.owner.node_ref() == reference)?;
-    let ports = t
-        .containers()
-        .flat_map(|c| {
-            c.container
-                .get("ports")
-                .and_then(Value::as_array)
-                .into_iter()
+        .find(|t| t.owner.node_ref() == reference)
+        .map(|t| Pods::of(&t))
+}
+
+impl Pods {
+    /// The pods a template makes, as policies see them.
+    pub fn of(t: &PodTemplate<'_>) -> Pods {
+        let ports = t
+            .containers()
+            .flat_map(|c| c.ports().collect::<Vec<_>>())
+            .filter_map(|p| {
+                Some((
+                    p.name.unwrap_or("").to_string(),
+                    u16::try_from(p.number).ok()?,
+                    p.protocol.to_string(),
+                ))
+            })
+            .collect();
+        Pods {
+            reference: t.owner.node_ref(),
+            namespace: t
+                .owner
+                .effective_namespace()
+                .unwrap_or("default")
+                .to_string(),
+            labels: LabelSelector::labels_of(t.metadata),
+            ports,
+            ip: (t.spec_path == "spec")
+                .then(|| t.owner.body.pointer("/status/podIP"))
                 .flatten()
-                .filter_map(|p| {
-                    let port = u16::try_from(p.get("containerPort")?.as_u64()?).ok()?;
-                    Some((
-                        p.get("name")
-                            .and_then(Value::as_str)
-                            .unwrap_or("")
-                            .to_string(),
-                        port,
-                        p.get("protocol")
-                            .and_then(Value::as_str)
-                            .unwrap_or("TCP")
-                            .to_string(),
-                    ))
-                })
-                .collect::<Vec<_>>()
-        })
-        .collect();
-    Some(Pods {
-        reference: reference.to_string(),
-        namespace: t
-            .owner
-            .effective_namespace()
-            .unwrap_or("default")
-            .to_string(),
-        labels: LabelSelector::labels_of(t.metadata),
-        ports,
-        ip: (t.spec_path == "spec")
-            .then(|| t.owner.body.pointer("/status/podIP"))
-            .flatten()
-            .and_then(Value::as_str)
-            .and_then(|s| s.parse().ok()),
-        host_network: t.spec.get("hostNetwork").and_then(Value::as_bool) == Some(true),
-    })
+                .and_then(Value::as_str)
+                .and_then(|s| s.parse().ok()),
+            host_network: t.spec.get("hostNetwork").and_then(Value::as_bool) == Some(true),
+        }
+    }
+}
+
+/// The addresses a cloud's instance metadata server answers on (port 80): AWS IMDS (IPv4 and
+/// the Nitro IPv6 endpoint), the GCE metadata server (IPv4 and IPv6), Azure IMDS.
+pub const AWS_METADATA: &[&str] = &["169.254.169.254", "fd00:ec2::254"];
+/// See [`AWS_METADATA`].
+pub const GCP_METADATA: &[&str] = &["169.254.169.254", "fd20:ce::254"];
+/// See [`AWS_METADATA`].
+pub const AZURE_METADATA: &[&str] = &["169.254.169.254"];
+
+impl Model {
+    /// Whether pods may reach the metadata server at any of `addresses` on port 80, by the
+    /// NetworkPolicies, and in words why when they may not or it cannot be decided.
+    pub fn metadata_egress(&self, pods: &Pods, addresses: &[&str]) -> (Answer, String) {
+        let mut answer = Answer::No;
+        let mut why = String::new();
+        for a in addresses {
+            let Ok(ip) = a.parse::<IpAddr>() else {
+                continue;
+            };
+            let v = self.connect(&Party::Pods(pods.clone()), &Party::Address(ip), 80, "TCP");
+            match v.answer {
+                Answer::Yes => return (Answer::Yes, String::new()),
+                Answer::Unknown => {
+                    answer = Answer::Unknown;
+                    why = v.notes.join("; ");
+                }
+                Answer::No if answer == Answer::No => {
+                    let by = v
+                        .egress
+                        .map(|s| s.isolated_by.join(", "))
+                        .unwrap_or_default();
+                    why = format!("egress to the metadata server is denied by {by}");
+                }
+                Answer::No => {}
+            }
+        }
+        (answer, why)
+    }
 }
 
 #[cfg(test)]

@@ -868,6 +868,80 @@ fn imds_reachability_decides_the_pod_to_node_role_edge() {
     }
 }
 
+/// An egress NetworkPolicy that denies the metadata server removes the pod → node role edge
+/// (both IMDS addresses denied); one that allows it, or none, keeps it; a cluster with Calico
+/// or Cilium policies keeps it and says it cannot decide.
+#[test]
+fn egress_policies_decide_the_imds_pivot() {
+    let node_role = role_ref(ACCT, "node");
+    let np = |name: &str, spec: Value| {
+        json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": {"name": name, "namespace": "shop"}, "spec": spec})
+    };
+    let deny_all = np(
+        "deny",
+        json!({"podSelector": {}, "policyTypes": ["Egress"]}),
+    );
+    let dns_only = np(
+        "dns",
+        json!({"podSelector": {}, "policyTypes": ["Egress"],
+        "egress": [{"ports": [{"port": 53, "protocol": "UDP"}]}]}),
+    );
+    let all_but_metadata = np(
+        "out",
+        json!({"podSelector": {}, "policyTypes": ["Egress"],
+        "egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["169.254.169.254/32"]}}]}]}),
+    );
+    let internet = np(
+        "out",
+        json!({"podSelector": {}, "policyTypes": ["Egress"],
+        "egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}]}]}),
+    );
+    let other_ns = json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+        "metadata": {"name": "deny", "namespace": "batch"}, "spec": {"podSelector": {}, "policyTypes": ["Egress"]}});
+    let calico = json!({"apiVersion": "projectcalico.org/v3", "kind": "GlobalNetworkPolicy",
+        "metadata": {"name": "g"}, "spec": {"selector": "all()"}});
+    for (policies, edge) in [
+        (vec![], true),
+        (vec![deny_all.clone()], false),
+        (vec![dns_only], false),
+        (vec![all_but_metadata], false),
+        (vec![internet], true),
+        (vec![other_ns], true),
+        (vec![deny_all, calico], true),
+    ] {
+        let mut objects = web_app(None);
+        objects.extend([
+            describe("prod", ACCT, "A", "API"),
+            nodegroup("1"),
+            lt(
+                1,
+                json!({"HttpTokens": "optional", "HttpPutResponseHopLimit": 2}),
+            ),
+        ]);
+        let undecided = policies.iter().any(|p| p["kind"] == "GlobalNetworkPolicy");
+        objects.extend(policies.iter().cloned());
+        let (g, _) = graph(&fleet(vec![cluster("prod", objects)], vec![]));
+        let found = has(
+            &g,
+            "prod|Deployment:shop/web",
+            &node_role,
+            Technique::POD_IMDS_PIVOT,
+        );
+        assert_eq!(found, edge, "{policies:?}");
+        if undecided {
+            let (a, b) = (
+                node(&g, "prod|Deployment:shop/web").expect("web"),
+                node(&g, &node_role).expect("role"),
+            );
+            assert!(g
+                .graph
+                .edges_connecting(a, b)
+                .any(|e| e.weight().evidence.contains("cannot be decided")));
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // GCP / GKE
 

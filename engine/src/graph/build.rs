@@ -2790,19 +2790,10 @@ fn listening_ports(t: &PodTemplate<'_>) -> String {
     let ports: Vec<String> = t
         .containers()
         .flat_map(|c| {
-            c.container
-                .get("ports")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(move |p| {
-                    let number = p.get("containerPort")?.as_u64()?;
-                    let protocol = p.get("protocol").and_then(Value::as_str).unwrap_or("TCP");
-                    Some(match p.get("name").and_then(Value::as_str) {
-                        Some(n) => format!("{number}/{protocol} ({n}, container {})", c.name),
-                        None => format!("{number}/{protocol} (container {})", c.name),
-                    })
-                })
+            c.ports().map(move |p| match p.name {
+                Some(n) => format!("{}/{} ({n}, container {})", p.number, p.protocol, c.name),
+                None => format!("{}/{} (container {})", p.number, p.protocol, c.name),
+            })
         })
         .collect();
     if ports.is_empty() {

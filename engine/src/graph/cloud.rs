@@ -16,6 +16,7 @@ use crate::cloud::aws_iam::{
 use crate::cloud::eks::{nodegroups, EksFacts, Imds};
 use crate::cloud::eks_access::{self, AuthMode};
 use crate::inventory::Inventory;
+use crate::netpol;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -130,10 +131,15 @@ pub(super) fn node_roles(
             );
         }
     }
+    let policies = crate::netpol::Model::of(inv);
     for t in inv.pod_templates() {
         let wref = t.owner.node_ref();
         let host_network = t.spec.get("hostNetwork").and_then(Value::as_bool) == Some(true);
         let (candidates, placed) = workload_pools(&t, placement, &lookup, &names, LABEL);
+        let Some(egress) = metadata_egress(&policies, &t, host_network, netpol::AWS_METADATA)
+        else {
+            continue;
+        };
         for i in candidates {
             let ng = &groups[i];
             if ng.role_arn.is_empty() {
@@ -159,11 +165,32 @@ pub(super) fn node_roles(
                 role,
                 T::POD_IMDS_PIVOT,
                 format!(
-                    "{place} node group {}; 169.254.169.254 gives the instance role {}: {why}",
+                    "{place} node group {}; 169.254.169.254 gives the instance role {}: {why}{egress}",
                     ng.name, ng.role_arn
                 ),
             );
         }
+    }
+}
+
+/// Whether a template's pods may reach the metadata server by the NetworkPolicies: `None` when
+/// the policies deny it (no edge), else what the edge's evidence adds (nothing when allowed,
+/// the reason when it cannot be decided). Host-network pods are not governed by policies.
+pub(super) fn metadata_egress(
+    policies: &netpol::Model,
+    t: &crate::inventory::PodTemplate<'_>,
+    host_network: bool,
+    addresses: &[&str],
+) -> Option<String> {
+    if host_network {
+        return Some(String::new());
+    }
+    match policies.metadata_egress(&netpol::Pods::of(t), addresses) {
+        (netpol::Answer::No, _) => None,
+        (netpol::Answer::Yes, _) => Some(String::new()),
+        (netpol::Answer::Unknown, why) => Some(format!(
+            "; whether NetworkPolicies let the pods reach it cannot be decided: {why}"
+        )),
     }
 }
 

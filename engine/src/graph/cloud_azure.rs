@@ -8,6 +8,7 @@ use super::cloud::CloudNotes;
 use super::{AttackGraph, NodeIndex, NodeKind, Technique as T};
 use crate::cloud::azure::{AksFacts, Assignment, AzureRbac, RoleEffect};
 use crate::inventory::Inventory;
+use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
 
 fn identity_ref(id: &str) -> String {
@@ -66,10 +67,20 @@ pub(super) fn kubelet_identity(
             format!("the kubelet runs as managed identity {kubelet}"),
         );
     }
+    let policies = crate::netpol::Model::of(inv);
     for t in inv.pod_templates() {
+        let host_network = t.spec.get("hostNetwork").and_then(Value::as_bool) == Some(true);
+        let Some(egress) = super::cloud::metadata_egress(
+            &policies,
+            &t,
+            host_network,
+            crate::netpol::AZURE_METADATA,
+        ) else {
+            continue;
+        };
         let w = g.node(Some(cluster), &t.owner.node_ref(), NodeKind::Workload);
         g.edge(w, target, T::POD_IMDS_PIVOT, format!(
-            "any pod can ask 169.254.169.254/metadata/identity/oauth2/token for the kubelet identity {kubelet} (no hop limit on AKS; only egress policy blocks it)"));
+            "any pod can ask 169.254.169.254/metadata/identity/oauth2/token for the kubelet identity {kubelet} (no hop limit on AKS; only egress policy blocks it){egress}"));
     }
 }
 

@@ -132,10 +132,16 @@ pub(super) fn node_service_accounts(
             ),
         );
     }
+    let policies = crate::netpol::Model::of(inv);
     for t in inv.pod_templates() {
         let wref = t.owner.node_ref();
         let host_network = t.spec.get("hostNetwork").and_then(Value::as_bool) == Some(true);
         let (pools, placed) = workload_pools(&t, placement, &lookup, &names, LABEL);
+        let Some(egress) =
+            super::cloud::metadata_egress(&policies, &t, host_network, crate::netpol::GCP_METADATA)
+        else {
+            continue;
+        };
         for i in pools {
             let p = &f.node_pools[i];
             if !p.token_can_escalate() {
@@ -159,7 +165,7 @@ pub(super) fn node_service_accounts(
                 sa,
                 T::POD_IMDS_PIVOT,
                 format!(
-                    "{} {why}; token scopes: {}",
+                    "{} {why}; token scopes: {}{egress}",
                     if placed {
                         "runs on it:"
                     } else {
