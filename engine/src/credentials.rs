@@ -121,15 +121,41 @@ pub fn kubeconfig_like(v: &str) -> bool {
 }
 
 /// What a redacted snapshot holds in place of `v`: nothing that was written, yet the same answer
-/// from every test of this module (and the same emptiness, line structure and path form), so
-/// that the checks judge the stand-in as they judged the value. Values that cannot be secret
-/// (empty, a `$(VAR)` reference, a boolean word, a file path) are kept as they are.
+/// from every test of this module (and the same emptiness, line structure and path or reference
+/// form), so that the checks judge the stand-in as they judged the value. Values that cannot be
+/// secret are kept as they are: empty, a boolean word, a single-word file path or `$(VAR)`
+/// reference that is not itself a credential.
 pub fn stand_in(v: &str) -> Cow<'_, str> {
     let t = v.trim();
-    if !literal_secret_value(v) || t.starts_with('/') || t.starts_with("./") {
+    let single_word = !t.is_empty() && !t.contains(char::is_whitespace);
+    let path = t.starts_with('/') || t.starts_with("./");
+    let reference = !literal_secret_value(v) && (t.starts_with("$(") || t.starts_with("${"));
+    if t.is_empty() || (!literal_secret_value(v) && !reference) {
         return Cow::Borrowed(v);
     }
-    let mut out = String::from(REDACTED);
+    let word = |extra: &str| {
+        t.chars()
+            .all(|c| c.is_ascii_alphanumeric() || extra.contains(c))
+    };
+    let pure_path = path && word("/._-~+");
+    let pure_reference = reference
+        && t.len() > 3
+        && ((t.starts_with("$(") && t.ends_with(')')) || (t.starts_with("${") && t.ends_with('}')))
+        && t[2..t.len() - 1]
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if (pure_path || pure_reference) && single_word && !credential_value(v) {
+        return Cow::Borrowed(v);
+    }
+    let mut out = String::from(if credential_value(v) || kubeconfig_like(v) {
+        REDACTED
+    } else if reference {
+        "$(<redacted>)"
+    } else if path {
+        "/<redacted>"
+    } else {
+        REDACTED
+    });
     if credential_value(v) {
         // A token of the same, well-known format, made of nothing that was written.
         out.push(' ');
@@ -192,16 +218,23 @@ mod tests {
     /// The stand-in answers every question as the value did, and holds none of it.
     #[test]
     fn stand_ins_keep_every_answer_and_no_value() {
-        let values = [
+        // Values that cannot be secret, kept as they are; then values replaced.
+        let kept = [
             "",
             "  ",
-            "hunter2",
             "$(DB_PASSWORD)",
             "${TOKEN}",
             "true",
             "no",
             "/run/secrets/db",
             "./key.pem",
+        ];
+        let replaced = [
+            "hunter2",
+            "// settings\napiKey=hunter2",
+            "/* css */ body { }",
+            "$(USER):hunter2@db",
+            "/AKIAABCDEFGHIJKLMNOP",
             "AKIAABCDEFGHIJKLMNOP",
             "prefix ASIAABCDEFGHIJKLMNOP suffix",
             "ghp_0123456789abcdefghij",
@@ -211,17 +244,22 @@ mod tests {
             "apiVersion: v1\nkind: Config\nclusters: []\nusers:\n- name: a\n  user:\n    token: abc\n",
             "{\"users\": [{\"user\": {\"token\": \"abc\"}}], \"clusters\": []}",
         ];
-        for v in values {
+        for v in kept.into_iter().chain(replaced) {
             let s = stand_in(v);
             assert_eq!(literal_secret_value(&s), literal_secret_value(v), "{v:?}");
             assert_eq!(credential_value(&s), credential_value(v), "{v:?}");
             assert_eq!(kubeconfig_like(&s), kubeconfig_like(v), "{v:?}");
             assert_eq!(s.contains('\n'), v.contains('\n'), "{v:?}");
             assert_eq!(s.trim().is_empty(), v.trim().is_empty(), "{v:?}");
-            let kept = !literal_secret_value(v) || v.starts_with('/') || v.starts_with("./");
+            let kept = kept.contains(&v);
             assert_eq!(s == v, kept, "{v:?} -> {s:?}");
+            assert_eq!(
+                (s.starts_with('/') || s.starts_with("./")),
+                (v.starts_with('/') || v.starts_with("./")) && !credential_value(v),
+                "{v:?} -> {s:?}"
+            );
             if !kept {
-                assert!(s.starts_with(REDACTED), "{s:?}");
+                assert!(s.contains("<redacted>"), "{s:?}");
                 // Only the stand-in's own format markers may appear in it.
                 let markers = [
                     "-----BEGIN",

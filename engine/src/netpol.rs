@@ -32,11 +32,26 @@ use std::net::IpAddr;
 /// The label the API server sets on every namespace (immutable, since Kubernetes 1.22).
 const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
 
-/// Policy kinds of network plugins that this evaluator does not read.
+/// Policy kinds of network plugins and of the cluster-scoped policy API that this evaluator
+/// does not read: they can allow or deny around NetworkPolicies.
 const OTHER_POLICY_KINDS: &[&str] = &[
     "GlobalNetworkPolicy",
     "CiliumNetworkPolicy",
     "CiliumClusterwideNetworkPolicy",
+    "AdminNetworkPolicy",
+    "BaselineAdminNetworkPolicy",
+    "ClusterNetworkPolicy",
+];
+
+/// The API groups of those kinds (and of Calico's and Antrea's namespaced NetworkPolicy): a
+/// CustomResourceDefinition of one of them means such policies may exist even when the input
+/// (a live collection reads only the kinds it knows) holds none.
+const OTHER_POLICY_GROUPS: &[&str] = &[
+    "crd.projectcalico.org",
+    "projectcalico.org",
+    "cilium.io",
+    "policy.networking.k8s.io",
+    "crd.antrea.io",
 ];
 
 /// One end of a connection.
@@ -167,6 +182,8 @@ struct PortRule {
 enum PortRef {
     Number(u16),
     Name(String),
+    /// Not a port the API server accepts (0, beyond 65535, a fraction): matches nothing.
+    Invalid,
 }
 
 /// An address range.
@@ -262,12 +279,15 @@ fn port_rule(p: &Value) -> PortRule {
             .unwrap_or("TCP")
             .to_string(),
         port: match p.get("port") {
-            Some(Value::Number(n)) => n
-                .as_u64()
-                .and_then(|n| u16::try_from(n).ok())
-                .map(PortRef::Number),
+            None | Some(Value::Null) => None,
+            Some(Value::Number(n)) => Some(
+                n.as_u64()
+                    .and_then(|n| u16::try_from(n).ok())
+                    .filter(|n| *n > 0)
+                    .map_or(PortRef::Invalid, PortRef::Number),
+            ),
             Some(Value::String(s)) => Some(PortRef::Name(s.clone())),
-            _ => None,
+            Some(_) => Some(PortRef::Invalid),
         },
         end_port: p
             .get("endPort")
@@ -322,6 +342,25 @@ impl Model {
                     .filter(|o| !o.api_version.starts_with("networking.k8s.io/")),
             )
             .map(|o| o.node_ref())
+            .chain(
+                inv.of_kind("CustomResourceDefinition")
+                    .iter()
+                    .filter(|crd| {
+                        let group = crd
+                            .body
+                            .pointer("/spec/group")
+                            .and_then(Value::as_str)
+                            .unwrap_or("");
+                        let kind = crd
+                            .body
+                            .pointer("/spec/names/kind")
+                            .and_then(Value::as_str)
+                            .unwrap_or("");
+                        OTHER_POLICY_GROUPS.contains(&group)
+                            && (OTHER_POLICY_KINDS.contains(&kind) || kind == "NetworkPolicy")
+                    })
+                    .map(|crd| crd.node_ref()),
+            )
             .collect();
         Model {
             policies,
@@ -330,11 +369,17 @@ impl Model {
         }
     }
 
-    fn namespace_labels(&self, ns: &str) -> BTreeMap<String, String> {
-        self.namespaces
-            .get(ns)
-            .cloned()
-            .unwrap_or_else(|| BTreeMap::from([(NAMESPACE_NAME_LABEL.to_string(), ns.into())]))
+    /// Whether a namespace selector matches a namespace. A namespace the input holds no object
+    /// for is known only by its name label: a selector on other labels cannot be decided.
+    fn namespace_matches(&self, sel: &LabelSelector, ns: &str) -> Answer {
+        let yes = |b: bool| if b { Answer::Yes } else { Answer::No };
+        match self.namespaces.get(ns) {
+            Some(labels) => yes(sel.matches(labels)),
+            None if sel.keys().all(|k| k == NAMESPACE_NAME_LABEL) => yes(sel.matches(
+                &BTreeMap::from([(NAMESPACE_NAME_LABEL.to_string(), ns.to_string())]),
+            )),
+            None => Answer::Unknown,
+        }
     }
 
     /// May `from` open a connection to `to` on `port`/`protocol`?
@@ -353,7 +398,7 @@ impl Model {
             Answer::No
         } else if answers.contains(&Answer::Unknown) {
             notes.push(
-                "an ipBlock rule decides, and the input does not hold the pod's address".into(),
+                "a rule decides on what the input does not hold (an ipBlock against a pod whose address is unknown, or a namespaceSelector on labels of a namespace with no Namespace object)".into(),
             );
             Answer::Unknown
         } else {
@@ -451,11 +496,13 @@ impl Model {
         match (peer, other) {
             (Peer::Invalid, _) => Answer::No,
             (Peer::Pods { pods, namespaces }, Party::Pods(p)) => {
-                let ns_ok = match namespaces {
-                    None => p.namespace == policy_ns,
-                    Some(sel) => sel.matches(&self.namespace_labels(&p.namespace)),
-                };
-                yes(ns_ok && pods.as_ref().is_none_or(|s| s.matches(&p.labels)))
+                if !pods.as_ref().is_none_or(|s| s.matches(&p.labels)) {
+                    return Answer::No;
+                }
+                match namespaces {
+                    None => yes(p.namespace == policy_ns),
+                    Some(sel) => self.namespace_matches(sel, &p.namespace),
+                }
             }
             (Peer::Pods { .. }, Party::Address(_)) => Answer::No,
             (Peer::Block { cidr, except }, party) => {
@@ -482,6 +529,7 @@ fn port_matches(rule: &PortRule, port: u16, protocol: &str, destination: Option<
             Some(end) => (*n..=end).contains(&port),
             None => *n == port,
         },
+        Some(PortRef::Invalid) => false,
         Some(PortRef::Name(name)) => destination.is_some_and(|d| {
             d.ports
                 .iter()

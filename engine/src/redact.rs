@@ -11,25 +11,29 @@
 //! Kept as written: annotations that are not credentials (checks read them: load-balancer
 //! schemes, ingress snippets), labels, names, images, command lines apart from credential flags
 //! (control-plane and controller flags are graded), and the ConfigMap keys checks parse
-//! (`CONFIGMAP_KEYS_READ`), which hold configuration and identities, not secrets. Shell scripts
-//! passed as one argument (`sh -c "..."`) are kept: a credential inside one is out of reach of
-//! both the checks and the redaction.
+//! (`CONFIGMAP_VALUES_READ`, `CONFIGMAP_SETTINGS_READ`), which hold configuration and
+//! identities, not secrets. Shell scripts passed as one argument (`sh -c "..."`) are kept: a
+//! credential inside one is out of reach of both the checks and the redaction.
 
 use crate::credentials::{credential_name, credential_value, kubeconfig_like, stand_in};
 use crate::parse::LAST_APPLIED_ANNOTATION;
 use serde_json::{Map, Value};
 
-/// ConfigMap keys whose values checks parse (aws-auth's mappings, kubeadm's
-/// ClusterConfiguration, kube-proxy's configuration, ingress-nginx's controller settings).
-pub const CONFIGMAP_KEYS_READ: &[&str] = &[
-    "mapRoles",
-    "mapUsers",
-    "mapAccounts",
-    "ClusterConfiguration",
-    "config.conf",
-    "allow-snippet-annotations",
-    "annotations-risk-level",
+/// ConfigMap values checks parse, by (namespace, name, key): aws-auth's mappings, kubeadm's
+/// ClusterConfiguration, kube-proxy's configuration. They hold identities and settings; they
+/// are kept as written in those ConfigMaps only.
+pub const CONFIGMAP_VALUES_READ: &[(&str, &str, &str)] = &[
+    ("kube-system", "aws-auth", "mapRoles"),
+    ("kube-system", "aws-auth", "mapUsers"),
+    ("kube-system", "aws-auth", "mapAccounts"),
+    ("kube-system", "kubeadm-config", "ClusterConfiguration"),
+    ("kube-system", "kube-proxy", "config.conf"),
 ];
+
+/// ingress-nginx settings checks read from the controller's ConfigMap (whichever its
+/// `--configmap` flag names): words such as `true` or `High`, kept in every ConfigMap.
+pub const CONFIGMAP_SETTINGS_READ: &[&str] =
+    &["allow-snippet-annotations", "annotations-risk-level"];
 
 /// Redacts one object as read from the API server (any kind; a `List` item by item).
 pub fn redact_object(object: &mut Value) {
@@ -40,10 +44,22 @@ pub fn redact_object(object: &mut Value) {
     let kind = map.get("kind").and_then(Value::as_str).unwrap_or("");
     match kind {
         "ConfigMap" => {
+            let meta = |f: &str| {
+                map.get("metadata")
+                    .and_then(|m| m.get(f))
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string()
+            };
+            let (namespace, name) = (meta("namespace"), meta("name"));
             if let Some(Value::Object(data)) = map.get_mut("data") {
                 for (k, v) in data.iter_mut() {
+                    let read = CONFIGMAP_SETTINGS_READ.contains(&k.as_str())
+                        || CONFIGMAP_VALUES_READ
+                            .iter()
+                            .any(|(ns, n, key)| *ns == namespace && *n == name && key == k);
                     if let Value::String(s) = v {
-                        if !CONFIGMAP_KEYS_READ.contains(&k.as_str()) || credential_value(s) {
+                        if !read {
                             *s = stand_in(s).into_owned();
                         }
                     }
@@ -125,9 +141,20 @@ fn redact_container(c: &mut Value) {
             redact_command_line(words);
         }
     }
-    for probe in ["livenessProbe", "readinessProbe", "startupProbe"] {
+    // Probes and lifecycle hooks: their exec command lines lose credential flags like the
+    // container's, their HTTP header values are replaced (no check reads either).
+    for handler in [
+        "/livenessProbe",
+        "/readinessProbe",
+        "/startupProbe",
+        "/lifecycle/postStart",
+        "/lifecycle/preStop",
+    ] {
+        if let Some(Value::Array(words)) = c.pointer_mut(&format!("{handler}/exec/command")) {
+            redact_command_line(words);
+        }
         for h in c
-            .pointer_mut(&format!("/{probe}/httpGet/httpHeaders"))
+            .pointer_mut(&format!("{handler}/httpGet/httpHeaders"))
             .and_then(Value::as_array_mut)
             .into_iter()
             .flatten()
@@ -148,10 +175,13 @@ fn redact_command_line(words: &mut [Value]) {
             i += 1;
             continue;
         };
+        // A word that is a credential whole (a PEM key starts with dashes too).
+        if credential_value(&w) {
+            words[i] = Value::String(stand_in(&w).into_owned());
+            i += 1;
+            continue;
+        }
         let Some(flag) = w.strip_prefix("--").or_else(|| w.strip_prefix('-')) else {
-            if credential_value(&w) {
-                words[i] = Value::String(stand_in(&w).into_owned());
-            }
             i += 1;
             continue;
         };
@@ -238,6 +268,27 @@ mod tests {
         assert_eq!(cm["data"]["app.properties"], "<redacted>\n");
         assert_eq!(cm["data"]["empty"], "");
         assert_eq!(cm["binaryData"]["blob"], "");
+        // The same key in an application's ConfigMap is an ordinary value.
+        let mut app = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "app", "namespace": "shop"},
+            "data": {"config.conf": format!("password={CANARY}"), "mapRoles": CANARY, "annotations-risk-level": "Critical"}});
+        redact_object(&mut app);
+        assert!(!app.to_string().contains(CANARY), "{app}");
+        assert_eq!(app["data"]["annotations-risk-level"], "Critical");
+    }
+
+    #[test]
+    fn hook_and_probe_commands_lose_their_credentials() {
+        let mut p = json!({"kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [{"name": "c",
+            "readinessProbe": {"exec": {"command": ["mysqladmin", "ping", format!("--password={CANARY}")]}},
+            "lifecycle": {"preStop": {"exec": {"command": ["-----BEGIN RSA PRIVATE KEY-----CanaryValue42"]}},
+                          "postStart": {"httpGet": {"path": "/", "port": 80, "httpHeaders": [{"name": "X-Token", "value": CANARY}]}}}}]}});
+        redact_object(&mut p);
+        let text = p.to_string();
+        assert!(
+            !text.contains(CANARY) && !text.contains("CanaryValue42"),
+            "{text}"
+        );
+        assert!(text.contains("mysqladmin"));
     }
 
     #[test]

@@ -84,6 +84,17 @@ impl LabelSelector {
         })
     }
 
+    /// The label keys the selector looks at.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.requirements.iter().map(|r| match r {
+            Requirement::Equals(k, _)
+            | Requirement::In(k, _)
+            | Requirement::NotIn(k, _)
+            | Requirement::Exists(k)
+            | Requirement::DoesNotExist(k) => k.as_str(),
+        })
+    }
+
     /// Whether the selector matches everything.
     pub fn is_empty(&self) -> bool {
         self.requirements.is_empty() && !self.invalid

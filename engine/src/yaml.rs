@@ -52,9 +52,11 @@ impl std::fmt::Display for YamlError {
     }
 }
 
-/// Nodes that aliases may add to one document, beyond the text's own length: an alias repeats
-/// its anchor's whole subtree, so ten aliases of ten aliases … of a list grow without bound.
-const ALIAS_NODE_BUDGET: usize = 1_000_000;
+/// What aliases (and the copies anchors keep) may add to one document, in bytes of scalars and
+/// keys plus one per node, beyond four times the text's own length: an alias repeats its
+/// anchor's whole subtree, so ten aliases of ten aliases … of a list, or a million aliases of
+/// one long string, would grow without bound.
+const ALIAS_BUDGET: usize = 16 * 1024 * 1024;
 
 /// Reads one YAML document (JSON is YAML too) into a JSON value, as kubectl would send it.
 pub fn value(text: &str) -> Result<Value, YamlError> {
@@ -66,7 +68,7 @@ pub fn value(text: &str) -> Result<Value, YamlError> {
         frames: Vec::new(),
         anchors: Vec::new(),
         root: None,
-        alias_budget: ALIAS_NODE_BUDGET.saturating_add(text.len()),
+        alias_budget: ALIAS_BUDGET.saturating_add(text.len().saturating_mul(4)),
         documents: 0,
     };
     for event in Parser::new_from_str_with_options(text, options) {
@@ -86,7 +88,7 @@ pub fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, YamlError> {
     })
 }
 
-/// A collection being read, with the number of nodes in it so far (for the alias budget).
+/// A collection being read, with its weight so far (nodes plus bytes, for the alias budget).
 enum Frame {
     Seq {
         items: Vec<Value>,
@@ -137,16 +139,22 @@ impl Builder {
                     } else {
                         Key::Name(key_text(scalar(&text, style, tag.as_deref(), span)?), span)
                     };
-                    let v = match &key {
-                        Key::Name(k, _) => Value::String(k.clone()),
-                        Key::Merge(_) => Value::String("<<".into()),
-                    };
-                    self.remember(anchor, &v, 1);
+                    if anchor != 0 {
+                        // An anchored key is remembered as the scalar it is (`&t true`).
+                        let v = match &key {
+                            Key::Name(..) => scalar(&text, style, tag.as_deref(), span)?,
+                            Key::Merge(_) => Value::String("<<".into()),
+                        };
+                        self.remember(anchor, &v, 1 + text.len(), span)?;
+                    }
+                    let weight = 1 + text.len();
+                    self.weigh(weight);
                     self.set_key(key);
                 } else {
                     let v = scalar(&text, style, tag.as_deref(), span)?;
-                    self.remember(anchor, &v, 1);
-                    self.push(v, 1, span)?;
+                    let weight = 1 + text.len();
+                    self.remember(anchor, &v, weight, span)?;
+                    self.push(v, weight, span)?;
                 }
             }
             Event::SequenceStart(_, anchor, tag) => {
@@ -191,7 +199,7 @@ impl Builder {
                     }
                     None => return Err(at(span, "a collection ends that never started")),
                 };
-                self.remember(anchor, &v, nodes);
+                self.remember(anchor, &v, nodes, span)?;
                 self.push(v, nodes, span)?;
             }
             Event::Alias(id) => {
@@ -199,18 +207,14 @@ impl Builder {
                     return Err(at(span, "an alias refers to an anchor not yet defined"));
                 };
                 let nodes = *nodes;
-                self.alias_budget = self.alias_budget.checked_sub(nodes).ok_or_else(|| {
-                    at(
-                        span,
-                        &format!(
-                            "aliases repeat more than {ALIAS_NODE_BUDGET} nodes; the document is not read"
-                        ),
-                    )
-                })?;
                 let v = v.clone();
+                self.charge(nodes, span)?;
                 if self.awaits_key() {
                     match v {
                         Value::String(k) => self.set_key(Key::Name(k, span)),
+                        Value::Array(_) | Value::Object(_) => {
+                            return Err(at(span, "a mapping key is a collection, not a scalar"))
+                        }
                         other => self.set_key(Key::Name(key_text(other), span)),
                     }
                 } else {
@@ -245,22 +249,46 @@ impl Builder {
         if self.awaits_key() {
             return Err(at(span, "a mapping key is a collection, not a scalar"));
         }
-        match tag {
-            Some(t) if !is_non_specific(t) && core(t) != Some(kind) => {
-                Err(at(span, "unsupported tag on a collection"))
-            }
-            _ => Ok(()),
-        }
+        // go-yaml v2 reads a collection as what it is, whatever its tag says.
+        let _ = (tag, kind);
+        Ok(())
     }
 
-    fn remember(&mut self, anchor: usize, v: &Value, nodes: usize) {
+    /// Keeps a copy of an anchored node (charged to the alias budget: nested anchors copy
+    /// their contents again).
+    fn remember(
+        &mut self,
+        anchor: usize,
+        v: &Value,
+        weight: usize,
+        span: Span,
+    ) -> Result<(), YamlError> {
         if anchor == 0 {
-            return;
+            return Ok(());
         }
+        self.charge(weight, span)?;
         if self.anchors.len() <= anchor {
             self.anchors.resize(anchor + 1, None);
         }
-        self.anchors[anchor] = Some((v.clone(), nodes));
+        self.anchors[anchor] = Some((v.clone(), weight));
+        Ok(())
+    }
+
+    fn charge(&mut self, weight: usize, span: Span) -> Result<(), YamlError> {
+        self.alias_budget = self.alias_budget.checked_sub(weight).ok_or_else(|| {
+            at(
+                span,
+                "aliases and anchors repeat more than the document's reading budget; the document is not read",
+            )
+        })?;
+        Ok(())
+    }
+
+    /// Adds a key's weight to the mapping being read.
+    fn weigh(&mut self, weight: usize) {
+        if let Some(Frame::Map { nodes, .. } | Frame::Seq { nodes, .. }) = self.frames.last_mut() {
+            *nodes += weight;
+        }
     }
 
     /// Adds a finished node to the collection being read (or makes it the document).
@@ -373,12 +401,13 @@ fn scalar(
             Some(b @ Value::Bool(_)) => Ok(b),
             _ => Err(wrong("bool")),
         },
-        Some("int") => match number(text) {
-            Some(n @ Value::Number(_)) if !text.contains('.') && !text.contains(['e', 'E']) => {
-                Ok(n)
-            }
-            _ => Err(wrong("int")),
-        },
+        Some("int") => {
+            let plain = text.replace('_', "");
+            go_int(&plain)
+                .map(Value::from)
+                .or_else(|| go_uint(&plain).map(Value::from))
+                .ok_or_else(|| wrong("int"))
+        }
         Some("float") => match number(text) {
             Some(n @ Value::Number(_)) => Ok(n),
             _ => Err(wrong("float")),
@@ -393,7 +422,8 @@ fn scalar(
                 .map(Value::String)
                 .ok_or_else(|| wrong("binary"))
         }
-        _ => Err(at(span, "unsupported tag on a scalar")),
+        // go-yaml v2 reads a scalar under a tag it does not know (`!Ref x`) as the string.
+        _ => Ok(Value::String(text.to_string())),
     }
 }
 
@@ -630,8 +660,8 @@ mod tests {
         );
     }
 
-    /// Explicit tags are obeyed; a value that is not of its tag's type is an error that does not
-    /// quote the value.
+    /// Explicit core tags are obeyed; a value that is not of its tag's type is an error that does
+    /// not quote the value; other tags are read past, as go-yaml v2 reads them.
     #[test]
     fn tags_are_obeyed_and_errors_quote_nothing() {
         assert_eq!(read("a: !!str 123"), json!({"a": "123"}));
@@ -640,14 +670,18 @@ mod tests {
         assert_eq!(read("a: ! 5"), json!({"a": "5"}));
         assert_eq!(read("a: !!binary aGVsbG8="), json!({"a": "hello"}));
         assert_eq!(read("a: !!map {b: 1}"), json!({"a": {"b": 1}}));
+        assert_eq!(read("a: !!int 0x1E"), json!({"a": 30}));
+        assert_eq!(read("a: !Ref name"), json!({"a": "name"}));
+        assert_eq!(read("a: !!seq {b: 1}"), json!({"a": {"b": 1}}));
+        assert_eq!(read("k: &t true\nv: *t\n"), json!({"k": true, "v": true}));
+        assert_eq!(read("&t on: x\nv: *t\n"), json!({"true": "x", "v": true}));
         for bad in [
             "a: !!int CANARY123",
             "a: !!float CANARY123",
             "a: !!bool CANARY123",
             "a: !!null CANARY123",
             "a: !!binary CANARY123!",
-            "a: !custom CANARY123",
-            "a: !!seq {b: CANARY123}",
+            "a: !!int 1.5",
         ] {
             let e = value(bad).expect_err(bad);
             assert!(!e.message.contains("CANARY"), "{bad}: {e:?}");
@@ -664,6 +698,7 @@ mod tests {
             json!({"k": "name", "name": "v"})
         );
         assert!(value("? [a]\n: v\n").is_err());
+        assert!(value("l: &l [a]\n*l : v\n").is_err());
         assert!(value("<<: 5\n").is_err());
         assert!(value("a: 1\n---\nb: 2\n").is_err());
         assert_eq!(read("# only a comment\n"), Value::Null);
@@ -732,6 +767,16 @@ mod tests {
         let t = std::time::Instant::now();
         assert!(from_str::<Value>(&text).is_err());
         assert!(t.elapsed().as_secs() < 5);
+        // One long string repeated by many short aliases: bounded by bytes, not by nodes.
+        let long = format!(
+            "s: &s {}\nl:\n{}",
+            "x".repeat(65_536),
+            "- *s\n".repeat(2_000)
+        );
+        let e = value(&long).expect_err("budget");
+        assert!(e.message.contains("budget"), "{e:?}");
+        let fine = format!("s: &s {}\nl:\n{}", "x".repeat(1_000), "- *s\n".repeat(100));
+        assert!(value(&fine).is_ok());
     }
 
     #[test]

@@ -2264,6 +2264,10 @@ fn credentials_in_args_are_found_and_redacted() {
         json!(["--db-token", "abc123"]),
         json!(["-api-key=xyz"]),
         json!(["run", "ghp_0123456789abcdefghijklmnop"]),
+        json!([
+            "--key",
+            "-----BEGIN RSA PRIVATE KEY-----\nMIIEabc\n-----END RSA PRIVATE KEY-----"
+        ]),
     ] {
         let found = hits(
             "KSPM-S-005",

@@ -219,7 +219,12 @@ fn literal_credentials_in_env<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
                 };
                 let words: Vec<&str> = items.iter().map(|v| v.as_str().unwrap_or("")).collect();
                 for (i, w) in words.iter().enumerate() {
-                    let Some(flag) = w.strip_prefix("--").or_else(|| w.strip_prefix('-')) else {
+                    // A word that is a credential whole (a PEM key starts with dashes too).
+                    let flag = w
+                        .strip_prefix("--")
+                        .or_else(|| w.strip_prefix('-'))
+                        .filter(|_| !credential_value(w));
+                    let Some(flag) = flag else {
                         if credential_value(w) {
                             hits.push(Hit {
                                 severity: None,

@@ -315,3 +315,40 @@ fn an_allow_all_rule_voids_a_default_deny() {
         assert!(Model::of(&Inventory::new(&c)).reopened().is_empty(), "{narrow}");
     }
 }
+
+#[test]
+fn what_the_input_does_not_hold_is_not_guessed() {
+    // No Namespace object for `batch`: a selector on its name decides, one on other labels not.
+    let c = cluster("");
+    let inv = Inventory::new(&c);
+    let mut tool = pods_of(&inv, OTHER).expect("tool");
+    tool.namespace = "batch".into();
+    let from = Party::Pods(tool);
+    let to = || Party::Pods(pods_of(&inv, DB).expect("db"));
+    let ask_with = |spec: &str| {
+        let c = cluster(&np("shop", "p", spec));
+        Model::of(&Inventory::new(&c))
+            .connect(&from, &to(), 5432, "TCP")
+            .answer
+    };
+    assert_eq!(ask_with("{podSelector: {}, ingress: [{from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: batch}}}]}]}"), Answer::Yes);
+    assert_eq!(ask_with("{podSelector: {}, ingress: [{from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: other}}}]}]}"), Answer::No);
+    assert_eq!(ask_with("{podSelector: {}, ingress: [{from: [{namespaceSelector: {matchLabels: {team: ops}}}]}]}"), Answer::Unknown);
+    // A port the API server would refuse opens nothing.
+    assert_eq!(
+        answer(
+            &np(
+                "shop",
+                "p",
+                "{podSelector: {}, ingress: [{ports: [{port: 70000}]}]}"
+            ),
+            WEB,
+            DB,
+            5432
+        ),
+        Answer::No
+    );
+    // An installed policy CRD of another API means such policies may exist unseen.
+    let crd = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: adminnetworkpolicies.policy.networking.k8s.io}\nspec: {group: policy.networking.k8s.io, names: {kind: AdminNetworkPolicy}}\n---\n";
+    assert_eq!(answer(crd, WEB, DB, 5432), Answer::Unknown);
+}
