@@ -120,6 +120,66 @@ pub fn kubeconfig_like(v: &str) -> bool {
         && (has("clusters") || has("contexts") || has("user"))
 }
 
+/// A value on a command line that may be a credential: a flag's (`--name=value`,
+/// `--name value`) or a word that is one whole (a token, a PEM key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandValue<'a> {
+    /// The index of the word that holds the value.
+    pub word: usize,
+    /// The index of the flag's word (`word`, or the one before it for `--name value`).
+    pub flag_word: usize,
+    /// The flag's name without dashes; `None` for a word that is a credential whole.
+    pub flag: Option<&'a str>,
+    /// What precedes the value in its word (`--password=`), empty otherwise.
+    pub prefix: &'a str,
+    /// The value.
+    pub value: &'a str,
+}
+
+/// The flag values and credential words of a command line (`command` then `args`, or either),
+/// in order: what the credential check judges and `kspm collect --redact` replaces, read once
+/// for both. A value given apart (`--token abc`) is also its own word, judged on its own too.
+pub fn command_values<'a>(words: &[&'a str]) -> Vec<CommandValue<'a>> {
+    let mut out = Vec::new();
+    for (i, w) in words.iter().enumerate() {
+        // A word that is a credential whole (a PEM key starts with dashes too).
+        if credential_value(w) {
+            out.push(CommandValue {
+                word: i,
+                flag_word: i,
+                flag: None,
+                prefix: "",
+                value: w,
+            });
+            continue;
+        }
+        let Some(flag) = w.strip_prefix("--").or_else(|| w.strip_prefix('-')) else {
+            continue;
+        };
+        match flag.split_once('=') {
+            Some((name, value)) => out.push(CommandValue {
+                word: i,
+                flag_word: i,
+                flag: Some(name),
+                prefix: &w[..w.len() - value.len()],
+                value,
+            }),
+            None => {
+                if let Some(value) = words.get(i + 1).filter(|v| !v.starts_with('-')) {
+                    out.push(CommandValue {
+                        word: i + 1,
+                        flag_word: i,
+                        flag: Some(flag),
+                        prefix: "",
+                        value,
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
 /// What a redacted snapshot holds in place of `v`: nothing that was written, yet the same answer
 /// from every test of this module (and the same emptiness, line structure and path or reference
 /// form), so that the checks judge the stand-in as they judged the value. Values that cannot be
@@ -278,6 +338,33 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn command_values_are_read_as_flags_and_words() {
+        let pem = "-----BEGIN RSA PRIVATE KEY-----abc";
+        let words = [
+            "run",
+            "--password=p1",
+            "--token",
+            "t1",
+            "-v",
+            "--x",
+            "--y",
+            pem,
+        ];
+        let got: Vec<(usize, usize, Option<&str>, &str, &str)> = command_values(&words)
+            .iter()
+            .map(|v| (v.word, v.flag_word, v.flag, v.prefix, v.value))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (1, 1, Some("password"), "--password=", "p1"),
+                (3, 2, Some("token"), "", "t1"),
+                (7, 7, None, "", pem),
+            ]
+        );
     }
 
     #[test]

@@ -671,11 +671,12 @@ impl Model {
     pub fn metadata_egress(&self, pods: &Pods, addresses: &[&str]) -> (Answer, String) {
         let mut answer = Answer::No;
         let mut why = String::new();
+        let from = Party::Pods(pods.clone());
         for a in addresses {
             let Ok(ip) = a.parse::<IpAddr>() else {
                 continue;
             };
-            let v = self.connect(&Party::Pods(pods.clone()), &Party::Address(ip), 80, "TCP");
+            let v = self.connect(&from, &Party::Address(ip), 80, "TCP");
             match v.answer {
                 Answer::Yes => return (Answer::Yes, String::new()),
                 Answer::Unknown => {

@@ -87,19 +87,6 @@ pub fn parse_text(text: &str, file: &str, syntax: Syntax) -> ParseOutcome {
         },
         Syntax::Yaml => {
             for doc in split_yaml_documents(text) {
-                // Refused before parsing, with the line: the count is a cheap over-estimate
-                // (brackets in strings count too), so only absurd nesting hits it.
-                if let Some(line) = flow_nesting_beyond(&doc.text, MAX_FLOW_NESTING) {
-                    out.errors.push(LoadError {
-                        file: file.to_string(),
-                        line: Some(doc.start_line + line - 1),
-                        column: None,
-                        message: format!(
-                            "invalid YAML: flow collections nested deeper than {MAX_FLOW_NESTING} levels; the document is not parsed"
-                        ),
-                    });
-                    continue;
-                }
                 match crate::yaml::value(&doc.text) {
                     Ok(Value::Null) => {}
                     Ok(mut value) => {
@@ -215,29 +202,6 @@ fn split_key(line: &str) -> (Option<&str>, &str) {
     } else {
         (None, t)
     }
-}
-
-use crate::yaml::MAX_FLOW_NESTING;
-
-/// The 1-based line where a document's flow collections first nest deeper than `limit` (an
-/// over-count: brackets in strings and block scalars count too, so only absurd nesting hits it).
-fn flow_nesting_beyond(text: &str, limit: usize) -> Option<usize> {
-    let mut depth: usize = 0;
-    let mut line = 1;
-    for b in text.bytes() {
-        match b {
-            b'[' | b'{' => {
-                depth += 1;
-                if depth > limit {
-                    return Some(line);
-                }
-            }
-            b']' | b'}' => depth = depth.saturating_sub(1),
-            b'\n' => line += 1,
-            _ => {}
-        }
-    }
-    None
 }
 
 /// In a Secret written with anchors, a value of `data`/`stringData` may be repeated by alias in
@@ -682,8 +646,6 @@ mod tests {
         assert!(out.errors[0].message.contains("nested deeper than"));
         assert_eq!(out.objects.len(), 1);
         assert_eq!(out.objects[0].name, "ok");
-        assert_eq!(flow_nesting_beyond("a: [[1], {b: [2]}]", 2), Some(1));
-        assert_eq!(flow_nesting_beyond("a: [[1], {b: [2]}]", 3), None);
     }
 
     /// A privileged container written with a merge key is privileged (kubectl applies merges).

@@ -15,7 +15,9 @@
 //! identities, not secrets. Shell scripts passed as one argument (`sh -c "..."`) are kept: a
 //! credential inside one is out of reach of both the checks and the redaction.
 
-use crate::credentials::{credential_name, credential_value, kubeconfig_like, stand_in};
+use crate::credentials::{
+    command_values, credential_name, credential_value, kubeconfig_like, stand_in,
+};
 use crate::parse::LAST_APPLIED_ANNOTATION;
 use serde_json::{Map, Value};
 
@@ -166,46 +168,20 @@ fn redact_container(c: &mut Value) {
     }
 }
 
-/// `--password=…`, `--token …` and words that are tokens: the same words the credential check
-/// flags (`checks::service_accounts`), each replaced by its stand-in; every other word is kept.
+/// `--password=…`, `--token …` and words that are tokens: the values the credential check
+/// judges (`credentials::command_values`, read once for both), each replaced by its stand-in
+/// when the check would look at it as a credential; every other word is kept.
 fn redact_command_line(words: &mut [Value]) {
-    let mut i = 0;
-    while i < words.len() {
-        let Some(w) = words[i].as_str().map(str::to_string) else {
-            i += 1;
-            continue;
-        };
-        // A word that is a credential whole (a PEM key starts with dashes too).
-        if credential_value(&w) {
-            words[i] = Value::String(stand_in(&w).into_owned());
-            i += 1;
-            continue;
+    let text: Vec<String> = words
+        .iter()
+        .map(|v| v.as_str().unwrap_or("").to_string())
+        .collect();
+    let views: Vec<&str> = text.iter().map(String::as_str).collect();
+    for v in command_values(&views) {
+        let credential = v.flag.is_none_or(credential_name) || credential_value(v.value);
+        if credential && words[v.word].is_string() {
+            words[v.word] = Value::String(format!("{}{}", v.prefix, stand_in(v.value)));
         }
-        let Some(flag) = w.strip_prefix("--").or_else(|| w.strip_prefix('-')) else {
-            i += 1;
-            continue;
-        };
-        let dashes = &w[..w.len() - flag.len()];
-        match flag.split_once('=') {
-            Some((name, value)) => {
-                if credential_name(name) || credential_value(value) {
-                    words[i] = Value::String(format!("{dashes}{name}={}", stand_in(value)));
-                }
-            }
-            None => {
-                let next = words
-                    .get(i + 1)
-                    .and_then(Value::as_str)
-                    .filter(|v| !v.starts_with('-'))
-                    .map(str::to_string);
-                if let Some(value) = next {
-                    if credential_name(flag) || credential_value(&value) {
-                        words[i + 1] = Value::String(stand_in(&value).into_owned());
-                    }
-                }
-            }
-        }
-        i += 1;
     }
 }
 

@@ -4,7 +4,8 @@
 //!
 //! kubectl and the API server's clients convert YAML to JSON with sigs.k8s.io/yaml over go-yaml
 //! v2, a YAML 1.1 reader. A manifest means what it means to them, so:
-//! - `yes`/`no`/`on`/`off`/`y`/`n` (any case) are booleans: `privileged: yes` is privileged;
+//! - `yes`/`no`/`on`/`off`/`y`/`n` (in go-yaml's spellings: `yes`, `Yes`, `YES`) are booleans:
+//!   `privileged: yes` is privileged;
 //! - a leading zero is octal (`defaultMode: 0644` is 420);
 //! - merge keys (`<<: *base`) are applied, the mapping's own keys winning;
 //! - a repeated key is an error (the document is not assessed; which copy kubectl would keep is
@@ -15,7 +16,7 @@
 //! serde-saphyr, the YAML reader kube-rs uses); this module turns them into JSON values itself,
 //! so that the rules above are written here, once, and reading stays fast (serde-saphyr's
 //! generic deserializer took 60% longer than libyaml did; this builder is faster than both). It
-//! keeps no recursion: nesting is bounded by `MAX_DEPTH`, aliases by a node budget, and no error
+//! keeps no recursion: nesting is bounded by `MAX_DEPTH`, aliases by a size budget, and no error
 //! quotes a value.
 
 use serde::de::DeserializeOwned;
@@ -25,10 +26,6 @@ use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle, ScanError, Span, T
 /// Deepest nesting of collections a document may have. Real manifests stay below 40 (a CRD's
 /// schema included); the limit keeps a hostile document from exhausting the stack.
 pub const MAX_DEPTH: usize = 256;
-
-/// Deepest nesting of flow collections (`[`, `{`) that `parse` counts before parsing at all (a
-/// cheap over-count: brackets in strings count too); the parser itself stops at `MAX_DEPTH`.
-pub const MAX_FLOW_NESTING: usize = 1024;
 
 /// A YAML text that could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,7 +90,7 @@ enum Frame {
     Seq {
         items: Vec<Value>,
         anchor: usize,
-        nodes: usize,
+        weight: usize,
     },
     Map {
         map: Map<String, Value>,
@@ -102,7 +99,7 @@ enum Frame {
         /// Mappings merged in with `<<`, in order.
         merges: Vec<Map<String, Value>>,
         anchor: usize,
-        nodes: usize,
+        weight: usize,
     },
 }
 
@@ -157,36 +154,36 @@ impl Builder {
                     self.push(v, weight, span)?;
                 }
             }
-            Event::SequenceStart(_, anchor, tag) => {
-                self.open(tag.as_deref(), "seq", span)?;
+            Event::SequenceStart(_, anchor, _) => {
+                self.open(span)?;
                 self.frames.push(Frame::Seq {
                     items: Vec::new(),
                     anchor,
-                    nodes: 1,
+                    weight: 1,
                 });
             }
-            Event::MappingStart(_, anchor, tag) => {
-                self.open(tag.as_deref(), "map", span)?;
+            Event::MappingStart(_, anchor, _) => {
+                self.open(span)?;
                 self.frames.push(Frame::Map {
                     map: Map::new(),
                     key: None,
                     merges: Vec::new(),
                     anchor,
-                    nodes: 1,
+                    weight: 1,
                 });
             }
             Event::SequenceEnd | Event::MappingEnd => {
-                let (v, anchor, nodes) = match self.frames.pop() {
+                let (v, anchor, weight) = match self.frames.pop() {
                     Some(Frame::Seq {
                         items,
                         anchor,
-                        nodes,
-                    }) => (Value::Array(items), anchor, nodes),
+                        weight,
+                    }) => (Value::Array(items), anchor, weight),
                     Some(Frame::Map {
                         mut map,
                         merges,
                         anchor,
-                        nodes,
+                        weight,
                         ..
                     }) => {
                         // The mapping's own keys win, then earlier merged mappings.
@@ -195,20 +192,20 @@ impl Builder {
                                 map.entry(k).or_insert(v);
                             }
                         }
-                        (Value::Object(map), anchor, nodes)
+                        (Value::Object(map), anchor, weight)
                     }
                     None => return Err(at(span, "a collection ends that never started")),
                 };
-                self.remember(anchor, &v, nodes, span)?;
-                self.push(v, nodes, span)?;
+                self.remember(anchor, &v, weight, span)?;
+                self.push(v, weight, span)?;
             }
             Event::Alias(id) => {
-                let Some((v, nodes)) = self.anchors.get(id).and_then(Option::as_ref) else {
+                let Some((v, weight)) = self.anchors.get(id).and_then(Option::as_ref) else {
                     return Err(at(span, "an alias refers to an anchor not yet defined"));
                 };
-                let nodes = *nodes;
+                let weight = *weight;
                 let v = v.clone();
-                self.charge(nodes, span)?;
+                self.charge(weight, span)?;
                 if self.awaits_key() {
                     match v {
                         Value::String(k) => self.set_key(Key::Name(k, span)),
@@ -218,7 +215,7 @@ impl Builder {
                         other => self.set_key(Key::Name(key_text(other), span)),
                     }
                 } else {
-                    self.push(v, nodes, span)?;
+                    self.push(v, weight, span)?;
                 }
             }
             _ => {}
@@ -237,7 +234,9 @@ impl Builder {
         }
     }
 
-    fn open(&mut self, tag: Option<&Tag>, kind: &str, span: Span) -> Result<(), YamlError> {
+    /// Checks that a collection may start here (go-yaml v2 reads a collection as what it is,
+    /// whatever its tag says, so the tag is not looked at).
+    fn open(&mut self, span: Span) -> Result<(), YamlError> {
         if self.frames.len() >= MAX_DEPTH {
             return Err(at(
                 span,
@@ -249,8 +248,6 @@ impl Builder {
         if self.awaits_key() {
             return Err(at(span, "a mapping key is a collection, not a scalar"));
         }
-        // go-yaml v2 reads a collection as what it is, whatever its tag says.
-        let _ = (tag, kind);
         Ok(())
     }
 
@@ -285,9 +282,10 @@ impl Builder {
     }
 
     /// Adds a key's weight to the mapping being read.
-    fn weigh(&mut self, weight: usize) {
-        if let Some(Frame::Map { nodes, .. } | Frame::Seq { nodes, .. }) = self.frames.last_mut() {
-            *nodes += weight;
+    fn weigh(&mut self, key: usize) {
+        if let Some(Frame::Map { weight, .. } | Frame::Seq { weight, .. }) = self.frames.last_mut()
+        {
+            *weight += key;
         }
     }
 
@@ -295,18 +293,18 @@ impl Builder {
     fn push(&mut self, v: Value, n: usize, span: Span) -> Result<(), YamlError> {
         match self.frames.last_mut() {
             None => self.root = Some((v, n)),
-            Some(Frame::Seq { items, nodes, .. }) => {
+            Some(Frame::Seq { items, weight, .. }) => {
                 items.push(v);
-                *nodes += n;
+                *weight += n;
             }
             Some(Frame::Map {
                 map,
                 key,
                 merges,
-                nodes,
+                weight,
                 ..
             }) => {
-                *nodes += n;
+                *weight += n;
                 match key.take() {
                     // A collection or an alias where a key belongs: only scalars are keys here.
                     None => return Err(at(span, "a mapping key is a collection, not a scalar")),

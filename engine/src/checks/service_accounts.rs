@@ -6,7 +6,8 @@ use super::Needs;
 use super::{Check, Context, Evidence, Hit};
 use crate::controls::{c, Framework::*};
 use crate::credentials::{
-    credential_name, credential_value, kubeconfig_like, literal_secret_value, REDACTED,
+    command_values, credential_name, credential_value, kubeconfig_like, literal_secret_value,
+    REDACTED,
 };
 use crate::options::Profile;
 use crate::parse::LAST_APPLIED_ANNOTATION;
@@ -218,41 +219,26 @@ fn literal_credentials_in_env<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
                     continue;
                 };
                 let words: Vec<&str> = items.iter().map(|v| v.as_str().unwrap_or("")).collect();
-                for (i, w) in words.iter().enumerate() {
-                    // A word that is a credential whole (a PEM key starts with dashes too).
-                    let flag = w
-                        .strip_prefix("--")
-                        .or_else(|| w.strip_prefix('-'))
-                        .filter(|_| !credential_value(w));
-                    let Some(flag) = flag else {
-                        if credential_value(w) {
-                            hits.push(Hit {
-                                severity: None,
-                                object: t.owner,
-                                message: format!(
-                                    "container `{}` passes a credential in {field}[{i}]",
-                                    c.name
-                                ),
-                                evidence: vec![Evidence::new(
-                                    t.container_path(&c, &format!("{field}[{i}]")),
-                                    REDACTED,
-                                )],
-                            });
-                        }
+                for v in command_values(&words) {
+                    let Some(name) = v.flag else {
+                        hits.push(Hit {
+                            severity: None,
+                            object: t.owner,
+                            message: format!(
+                                "container `{}` passes a credential in {field}[{}]",
+                                c.name, v.word
+                            ),
+                            evidence: vec![Evidence::new(
+                                t.container_path(&c, &format!("{field}[{}]", v.word)),
+                                REDACTED,
+                            )],
+                        });
                         continue;
                     };
-                    let (name, value) = match flag.split_once('=') {
-                        Some((n, v)) => (n, Some(v)),
-                        None => (
-                            flag,
-                            words.get(i + 1).copied().filter(|v| !v.starts_with('-')),
-                        ),
-                    };
-                    let Some(value) = value else { continue };
                     // A path names where the credential is kept (`--tls-key=/certs/key`).
-                    let path = value.starts_with('/') || value.starts_with("./");
-                    if (credential_name(name) && literal_secret_value(value) && !path)
-                        || credential_value(value)
+                    let path = v.value.starts_with('/') || v.value.starts_with("./");
+                    if (credential_name(name) && literal_secret_value(v.value) && !path)
+                        || credential_value(v.value)
                     {
                         hits.push(Hit {
                             severity: None,
@@ -262,7 +248,7 @@ fn literal_credentials_in_env<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
                                 c.name
                             ),
                             evidence: vec![Evidence::new(
-                                t.container_path(&c, &format!("{field}[{i}]")),
+                                t.container_path(&c, &format!("{field}[{}]", v.flag_word)),
                                 format!("--{name}={REDACTED}"),
                             )],
                         });
