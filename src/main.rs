@@ -241,8 +241,8 @@ struct CanIArgs {
 
 #[derive(Args)]
 struct CanConnectArgs {
-    /// The source: a workload or Pod (`Deployment:NAMESPACE/NAME`, `Pod:NAMESPACE/NAME`) or an
-    /// IP address.
+    /// The source: a workload or Pod (`Deployment:NAMESPACE/NAME`, `Pod:NAMESPACE/NAME`), an
+    /// IP address, or `internet` (some client outside the cluster, address unknown).
     from: String,
     /// The destination, the same way, with the port: `Deployment:shop/db:5432`, `:pg` (a named
     /// container port of the destination) or `:53/UDP`.
@@ -924,6 +924,9 @@ fn can_connect(args: CanConnectArgs) -> Result<ExitCode> {
     for c in &snapshot.clusters {
         let inv = kspm_engine::inventory::Inventory::new(c);
         let party = |r: &str| -> Option<Party> {
+            if r.eq_ignore_ascii_case("internet") {
+                return Some(Party::Outside);
+            }
             match r.parse() {
                 Ok(ip) => Some(Party::Address(ip)),
                 Err(_) => pods_of(&inv, r).map(Party::Pods),
@@ -942,7 +945,9 @@ fn can_connect(args: CanConnectArgs) -> Result<ExitCode> {
                 Some((_, n, _)) => *n,
                 None => bail!("{to} has no container port named {port} ({protocol})"),
             },
-            (Err(_), Party::Address(_)) => bail!("{port}: a port number is needed for an address"),
+            (Err(_), Party::Address(_) | Party::Outside) => {
+                bail!("{port}: a port number is needed for an address")
+            }
         };
         verdicts.push((
             c.info.name.as_str(),
@@ -951,7 +956,7 @@ fn can_connect(args: CanConnectArgs) -> Result<ExitCode> {
     }
     if verdicts.is_empty() {
         bail!(
-            "no cluster holds both {} and {to} (a workload as Kind:NAMESPACE/NAME, or an IP address)",
+            "no cluster holds both {} and {to} (a workload as Kind:NAMESPACE/NAME, an IP address, or internet)",
             args.from
         );
     }

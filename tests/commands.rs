@@ -501,7 +501,11 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
     fs::create_dir_all(to).expect("mkdir");
     for e in fs::read_dir(from).expect("read dir") {
         let e = e.expect("entry");
-        fs::copy(e.path(), to.join(e.file_name())).expect("copy");
+        if e.path().is_dir() {
+            copy_dir(&e.path(), &to.join(e.file_name()));
+        } else {
+            fs::copy(e.path(), to.join(e.file_name())).expect("copy");
+        }
     }
 }
 
@@ -619,6 +623,7 @@ fn query_reproduces_every_path_of_the_scan() {
     assert!(paths.len() > 60, "{}", paths.len());
     let mut cloud = 0;
     let mut folded = 0;
+    let mut siblings = 0;
     for reported in paths {
         // The route is the scan's; the paths folded into it are asked from their own sources.
         let mut p = reported.clone();
@@ -652,6 +657,14 @@ fn query_reproduces_every_path_of_the_scan() {
             assert_eq!(v["paths"][0]["id"], f["id"], "{f}");
             let steps = p["steps"].as_array().expect("steps");
             let tail = v["paths"][0]["steps"].as_array().expect("tail steps");
+            if f["via"].is_object() {
+                // Another network segment: its own first hop, then the same way.
+                assert_eq!(tail[0], f["via"], "{f}");
+                assert_eq!(tail.len(), steps.len(), "{f}");
+                assert_eq!(tail[1..], steps[1..], "{f}");
+                siblings += 1;
+                continue;
+            }
             assert!(tail.len() < steps.len(), "{f}: a folded path is shorter");
             assert_eq!(tail[..], steps[steps.len() - tail.len()..], "{f}");
         }
@@ -682,6 +695,10 @@ fn query_reproduces_every_path_of_the_scan() {
     }
     assert!(cloud > 0, "no path through the cloud layer was checked");
     assert!(folded > 0, "no folded path was checked");
+    assert!(
+        siblings > 0,
+        "no path folded from another network segment was checked"
+    );
     // The issue's own example: the internet reaches an AWS account's admin.
     let out = kspm(&[
         "query",
@@ -1061,6 +1078,97 @@ fn malformed_and_duplicate_objects_are_reported_not_graded() {
         w001[0]
     );
     assert_eq!(v["clusters"][0]["kinds"]["Deployment"], 1);
+}
+
+/// The demo's segmentation story (README, "Segmentation"): namespace ci has no NetworkPolicy,
+/// so the shortest way from the shop's frontend to the CI runners' identity is over the network
+/// into the BuildKit daemon there; the default deny of
+/// `examples/segmentation/ci-default-deny.yaml` takes that hop away (what remains does not cross
+/// the network into ci), and `kspm diff` says so.
+#[test]
+fn a_default_deny_ends_the_demo_segmentation_story() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let fleet = tmp.path().join("fleet");
+    copy_dir(&repo().join("examples/demo-fleet"), &fleet);
+    let before_dir = tmp.path().join("before");
+    copy_dir(&repo().join("examples/demo-fleet"), &before_dir);
+    let f = fleet.to_str().expect("utf8");
+    let route = || {
+        let out = kspm(&[
+            "query",
+            "paths",
+            f,
+            "--cluster",
+            "gke-staging-eu",
+            "--from",
+            "Deployment:shop/frontend",
+            "--to",
+            "ServiceAccount:ci/actions-runner",
+            "-f",
+            "json",
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+        v["paths"][0]["steps"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    };
+    // Over the network into buildkitd, whose pods hold the runners' token.
+    let into_ci = |steps: &[Value]| {
+        steps.iter().any(|s| {
+            s["from"].as_str().is_some_and(|f| f.starts_with("Ports:"))
+                && s["to"] == "Endpoint:Deployment:ci/buildkitd"
+        })
+    };
+    let connect = || {
+        kspm(&[
+            "can-connect",
+            "Deployment:shop/frontend",
+            "Deployment:ci/buildkitd:buildkit",
+            f,
+        ])
+    };
+    let before = route();
+    assert!(into_ci(&before), "{before:?}");
+    assert!(before.iter().any(|s| s["technique"] == "NETWORK_REACH"));
+    assert_eq!(connect().status.code(), Some(0));
+    fs::copy(
+        repo().join("examples/segmentation/ci-default-deny.yaml"),
+        fleet.join("gke-staging-eu/ci-default-deny.yaml"),
+    )
+    .expect("copy the fix");
+    let after = route();
+    assert!(!into_ci(&after), "{after:?}");
+    let denied = connect();
+    assert_eq!(denied.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&denied.stdout).contains("NetworkPolicy:ci/default-deny-ingress")
+    );
+    // The runners still reach their daemon.
+    let runners = kspm(&[
+        "can-connect",
+        "Deployment:ci/actions-runner",
+        "Deployment:ci/buildkitd:buildkit",
+        f,
+    ]);
+    assert_eq!(runners.status.code(), Some(0));
+    // The drift names the namespaces that no longer reach ci.
+    let diff = kspm(&[
+        "diff",
+        before_dir.join("gke-staging-eu").to_str().expect("utf8"),
+        fleet.join("gke-staging-eu").to_str().expect("utf8"),
+        "-f",
+        "json",
+    ]);
+    let v: Value = serde_json::from_slice(&diff.stdout).expect("json");
+    let text = v.to_string();
+    assert!(text.contains("shop → ci"), "{text}");
+    assert!(!text.contains("ci → ci\",\"change\":\"removed"), "{text}");
 }
 
 /// `kspm can-connect` on the demo EKS cluster: the ingress controller reaches the shop's

@@ -102,7 +102,8 @@ pub fn model(report: &Value) -> Value {
                 "severity": s(p, "severity"),
                 "score": p.get("score").and_then(Value::as_f64).unwrap_or(0.0),
                 "steps": arr(p, "steps").iter().map(|st| json!([s(st, "from"), s(st, "to"), s(st, "technique"), s(st, "evidence")])).collect::<Vec<_>>(),
-                "folded": arr(p, "folded").iter().map(|f| s(f, "source")).collect::<Vec<_>>(),
+                "folded": arr(p, "folded").iter().filter(|f| !f.get("via").is_some_and(Value::is_object)).map(|f| s(f, "source")).collect::<Vec<_>>(),
+                "siblings": arr(p, "folded").iter().filter(|f| f.get("via").is_some_and(Value::is_object)).map(|f| s(f, "source")).collect::<Vec<_>>(),
             })
         })
         .collect();

@@ -1,13 +1,14 @@
 //! Drift: what changed in a cluster's posture between two scans, beyond findings and paths —
 //! RBAC (bindings, roles, escalation edges), policies (NetworkPolicies, Pod Security labels,
-//! admission webhooks), image registries in use and services exposed to the internet.
+//! admission webhooks), which namespaces' pods may connect to which (the NetworkPolicies'
+//! effect), image registries in use and services exposed to the internet.
 //!
 //! [`Facts`] is a compact, serialisable digest of one cluster, small enough to keep with every
 //! scan; [`diff`] compares two digests. Findings and paths are compared by [`finding_key`] and
 //! path ID.
 
 use crate::checks::images::parse_image;
-use crate::graph::{AttackGraph, NodeKind};
+use crate::graph::{AttackGraph, NodeKind, Technique, OPEN_PORTS};
 use crate::inventory::Inventory;
 use crate::report::Finding;
 use crate::snapshot::ClusterSnapshot;
@@ -21,6 +22,7 @@ pub const CATEGORIES: &[&str] = &[
     "rbac_role",
     "escalation_edge",
     "network_policy",
+    "segmentation",
     "pod_security_label",
     "admission_webhook",
     "image_registry",
@@ -154,6 +156,7 @@ impl Facts {
             );
         }
         let g = &graph.graph;
+        let mut reach: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         for e in g.edge_indices() {
             let Some((a, b)) = g.edge_endpoints(e) else {
                 continue;
@@ -165,6 +168,35 @@ impl Facts {
                     to.reference.clone(),
                     format!("{}: {}", edge.technique.id(), edge.evidence),
                 );
+            } else if edge.technique == Technique::NETWORK_REACH {
+                // "Namespace X became reachable from Y": segments are named after what the
+                // policies read, so namespaces are the stable unit.
+                let sources: BTreeSet<&str> = g
+                    .neighbors_directed(a, petgraph::Direction::Incoming)
+                    .filter_map(|w| namespace_of(&g[w].reference))
+                    .collect();
+                let ports: Vec<petgraph::graph::NodeIndex> = if to.reference == OPEN_PORTS {
+                    g.neighbors_directed(b, petgraph::Direction::Outgoing)
+                        .collect()
+                } else {
+                    vec![b]
+                };
+                for p in ports {
+                    for e in g.neighbors_directed(p, petgraph::Direction::Outgoing) {
+                        let Some(workload) = g[e].reference.strip_prefix("Endpoint:") else {
+                            continue;
+                        };
+                        let Some(dst) = namespace_of(workload) else {
+                            continue;
+                        };
+                        for src in &sources {
+                            reach
+                                .entry(format!("{src} → {dst}"))
+                                .or_default()
+                                .insert(workload.to_string());
+                        }
+                    }
+                }
             } else if edge.technique.is_attack()
                 && matches!(
                     from.kind,
@@ -184,8 +216,21 @@ impl Facts {
                 );
             }
         }
+        for (item, workloads) in reach {
+            put(
+                "segmentation",
+                item,
+                format!("{} listening workload(s) reachable", workloads.len()),
+            );
+        }
         f
     }
+}
+
+/// The namespace of a workload reference (`Deployment:shop/web` → `shop`).
+fn namespace_of(reference: &str) -> Option<&str> {
+    let (_, rest) = reference.split_once(':')?;
+    rest.split_once('/').map(|(ns, _)| ns)
 }
 
 /// What changed from `old` to `new`, category by category, items in order.
@@ -266,6 +311,57 @@ spec:
 "#;
 
     #[test]
+    fn segmentation_changes_are_drift() {
+        let listening = BASE.replace(
+            "image: registry.example.com/web:1.0}",
+            "image: registry.example.com/web:1.0, ports: [{containerPort: 8080}]}",
+        ) + r#"
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: ops}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: tool, namespace: ops}
+spec:
+  selector: {matchLabels: {app: tool}}
+  template:
+    metadata: {labels: {app: tool}}
+    spec: {containers: [{name: tool, image: registry.example.com/tool:1.0}]}
+"#;
+        let before = facts(&listening);
+        let seg = &before.categories["segmentation"];
+        assert_eq!(
+            seg.get("ops → shop").map(String::as_str),
+            Some("1 listening workload(s) reachable"),
+            "{before:#?}"
+        );
+        assert!(seg.contains_key("shop → shop"));
+        // tool listens on nothing: no namespace reaches ops.
+        assert!(!seg.keys().any(|k| k.ends_with("→ ops")));
+        let denied = listening.clone()
+            + r#"
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: deny, namespace: shop}
+spec: {podSelector: {}, policyTypes: [Ingress]}
+"#;
+        let changes = diff(&before, &facts(&denied));
+        let seg = |change: &str, item: &str| {
+            changes
+                .iter()
+                .any(|c| c.category == "segmentation" && c.change == change && c.item == item)
+        };
+        assert!(seg("removed", "ops → shop"), "{changes:#?}");
+        assert!(seg("removed", "shop → shop"), "{changes:#?}");
+        assert!(!changes
+            .iter()
+            .any(|c| c.category == "segmentation" && c.change == "added"));
+    }
+
+    #[test]
     fn identical_inputs_have_no_drift() {
         assert!(diff(&facts(BASE), &facts(BASE)).is_empty());
     }
@@ -293,7 +389,7 @@ status: {loadBalancer: {ingress: [{ip: 203.0.113.7}]}}
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
 metadata: {name: deny, namespace: shop}
-spec: {podSelector: {}, policyTypes: [Ingress]}
+spec: {podSelector: {}, policyTypes: [Egress]}
 "#;
         let changes = diff(&facts(BASE), &facts(&widened));
         let has = |cat: &str, change: &str, item: &str| {

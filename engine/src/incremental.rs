@@ -13,7 +13,9 @@
 //! A change to a namespaced object of a kind nothing shared depends on (pods, workloads,
 //! Services, Ingresses, ConfigMaps, NetworkPolicies, Secrets other than ServiceAccount tokens,
 //! ...) re-evaluates that namespace; every other change (RBAC, ServiceAccounts and their token
-//! Secrets, nodes, Namespaces, cloud documents, a new namespace) re-evaluates the cluster.
+//! Secrets, nodes, Namespaces, cloud documents, network-plugin policies, a new namespace)
+//! re-evaluates the cluster. Pod-to-pod network reach crosses namespaces: it is decided again
+//! at every join from the parts' policies and workloads.
 //! Cross-namespace facts that namespaces feed — the internet-facing load balancers in front of
 //! ingress controllers, whether the cluster has EndpointSlices, the pods that share a node with
 //! a container reading the kubelet's pod directories, the ServiceAccounts only pod templates
@@ -90,6 +92,9 @@ struct State {
     binding_subjects: HashMap<(String, String), Vec<String>>,
     /// The HOST_TRAVERSE_TOKENS edges between namespaces, as a part of `joined`.
     neighbours: AttackGraph,
+    /// The network reach between workloads of every namespace, as a part of `joined` (decided
+    /// again only when some namespace's policies or workloads, as reach sees them, change).
+    network: AttackGraph,
     joined: Joined,
     paths: Vec<AttackPath>,
 }
@@ -125,6 +130,8 @@ fn kind_is_shared(o: &Object) -> bool {
         || (o.kind == "ConfigMap"
             && o.name == "aws-auth"
             && o.namespace.as_deref() == Some("kube-system"))
+        // Network-plugin policies make NetworkPolicy answers undecidable cluster-wide.
+        || crate::netpol::is_plugin_policy(o)
 }
 
 impl Incremental {
@@ -351,7 +358,7 @@ impl Incremental {
         NamespacePart {
             neighbours,
             findings,
-            exposure: Exposure::of(&inv, facts.has_slices),
+            exposure: Exposure::of(&inv, facts),
             endpoint_slices: count("EndpointSlice"),
             scheduled_pods: own.map_or(0, |m| {
                 m.values()
@@ -416,6 +423,7 @@ impl Incremental {
             namespaces,
             binding_subjects,
             neighbours: AttackGraph::default(),
+            network: AttackGraph::default(),
             joined: Joined::default(),
             paths: Vec::new(),
         };
@@ -454,7 +462,10 @@ impl Incremental {
         prev.facts.exposure = g.exposure;
         prev.template_sas = g.template_sas;
         let mut old_findings = Vec::new();
+        // Network reach is decided across namespaces: again only when what it reads changed.
+        let mut network_changed = false;
         for (ns, p) in fresh {
+            network_changed |= prev.network_input_changed(&ns, &p);
             if let Some(old) = prev.replace(ns, p) {
                 old_findings.extend(old.findings);
             }
@@ -472,11 +483,12 @@ impl Incremental {
                 self.evaluate_namespace(ns, &prev.rbac, &prev.facts)
             });
             for (ns, p) in stale.into_iter().zip(parts) {
+                network_changed |= prev.network_input_changed(&ns, &p);
                 prev.replace(ns, p);
             }
         }
         let old_paths = std::mem::take(&mut prev.paths);
-        join_neighbours(&mut prev, &self.meta.info.name);
+        join_neighbours(&mut prev, &self.meta.info.name, network_changed);
         Ok((prev, old_findings, old_paths))
     }
 }
@@ -487,6 +499,15 @@ impl State {
         self.cluster_findings
             .iter()
             .chain(self.namespaces.values().flat_map(|p| p.findings.iter()))
+    }
+
+    /// Whether a namespace's new part changes what network reach reads: its NetworkPolicies
+    /// and namespace labels, or its workloads' labels, ports and addresses.
+    fn network_input_changed(&self, ns: &str, part: &NamespacePart) -> bool {
+        self.namespaces.get(ns).is_none_or(|old| {
+            old.neighbours.policies != part.neighbours.policies
+                || old.neighbours.members != part.neighbours.members
+        })
     }
 
     /// Puts a namespace's new part in place of its old one, in the joined graph too (the old
@@ -552,17 +573,28 @@ fn join(state: &mut State, cluster: &str) {
     }
     state.joined = joined;
     state.neighbours = AttackGraph::default();
-    join_neighbours(state, cluster);
+    state.network = AttackGraph::default();
+    join_neighbours(state, cluster, true);
 }
 
-/// Replaces the edges between namespaces' pods on shared nodes and finds the attack paths.
-fn join_neighbours(state: &mut State, cluster: &str) {
+/// Replaces the edges between namespaces' pods on shared nodes (and, when `network` says its
+/// inputs changed, the network reach between them) and finds the attack paths.
+fn join_neighbours(state: &mut State, cluster: &str, network: bool) {
     let parts: Vec<&Neighbours> = state.namespaces.values().map(|p| &p.neighbours).collect();
     let mut graph = AttackGraph::default();
     graph.join_neighbours(cluster, &parts);
+    let reach = network.then(|| {
+        let mut g = AttackGraph::default();
+        g.join_network(cluster, &parts);
+        g
+    });
     state.joined.remove(&state.neighbours);
     state.joined.add(&graph);
     state.neighbours = graph;
+    if let Some(reach) = reach {
+        state.joined.replace(&state.network, &reach);
+        state.network = reach;
+    }
     state.paths = state.joined.graph().index().attack_paths();
 }
 

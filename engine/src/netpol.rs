@@ -18,7 +18,8 @@
 //! - a connection needs both: the source's egress and the destination's ingress.
 //!
 //! What cannot be decided is said, never guessed: an `ipBlock` against a pod whose address the
-//! input does not hold, a host-network pod (the API leaves policy behaviour for them undefined),
+//! input does not hold, a host-network pod the policies would not let through (traffic between
+//! a pod and its own node is always allowed, and plugins differ on selecting host-network pods),
 //! and clusters that also hold Calico or Cilium policies (they can allow or deny around the
 //! Kubernetes ones; those are counted for coverage elsewhere but not evaluated here).
 
@@ -54,6 +55,42 @@ const OTHER_POLICY_GROUPS: &[&str] = &[
     "crd.antrea.io",
 ];
 
+/// Whether an object is a network plugin's policy, or the CRD of one, that this evaluator does
+/// not read (see [`OTHER_POLICY_KINDS`]).
+pub fn is_plugin_policy(o: &crate::object::Object) -> bool {
+    if o.kind == "CustomResourceDefinition" {
+        let group = o
+            .body
+            .pointer("/spec/group")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let kind = o
+            .body
+            .pointer("/spec/names/kind")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        return OTHER_POLICY_GROUPS.contains(&group)
+            && (OTHER_POLICY_KINDS.contains(&kind) || kind == "NetworkPolicy");
+    }
+    OTHER_POLICY_KINDS.contains(&o.kind.as_str())
+        || (o.kind == "NetworkPolicy" && !o.api_version.starts_with("networking.k8s.io/"))
+}
+
+/// The network-plugin policies and policy CRDs `inv` holds, by reference, sorted.
+pub fn plugin_policies(inv: &Inventory<'_>) -> Vec<String> {
+    let kinds = OTHER_POLICY_KINDS
+        .iter()
+        .copied()
+        .chain(["NetworkPolicy", "CustomResourceDefinition"]);
+    kinds
+        .flat_map(|k| inv.of_kind(k).iter())
+        .filter(|o| is_plugin_policy(o))
+        .map(|o| o.node_ref())
+        .collect::<std::collections::BTreeSet<String>>()
+        .into_iter()
+        .collect()
+}
+
 /// One end of a connection.
 #[derive(Debug, Clone)]
 pub enum Party {
@@ -61,10 +98,14 @@ pub enum Party {
     Pods(Pods),
     /// An address outside the cluster's pods.
     Address(IpAddr),
+    /// Some address on the internet, which one (and of which family) unknown: only a rule
+    /// admitting both `0.0.0.0/0` and `::/0` without exceptions (or every source) surely
+    /// admits it; other `ipBlock`s may or may not.
+    Outside,
 }
 
 /// The pods of one workload, as far as policies see them.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Pods {
     /// The workload's reference (`Deployment:shop/web`).
     pub reference: String,
@@ -129,15 +170,17 @@ pub struct Verdict {
 }
 
 /// The NetworkPolicies of one cluster and the labels of its namespaces.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct Model {
     policies: Vec<Policy>,
     namespaces: BTreeMap<String, BTreeMap<String, String>>,
     /// Policy objects of other plugins present in the cluster (kind/namespace/name).
     others: Vec<String>,
+    /// Namespace → indices of its policies (a policy selects pods of its own namespace only).
+    by_namespace: BTreeMap<String, Vec<usize>>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone, PartialEq)]
 struct Policy {
     reference: String,
     namespace: String,
@@ -147,7 +190,7 @@ struct Policy {
     egress: Option<Vec<Rule>>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone, PartialEq)]
 struct Rule {
     /// Position in the policy's `ingress`/`egress` list.
     index: usize,
@@ -157,7 +200,7 @@ struct Rule {
     ports: Option<Vec<PortRule>>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone, PartialEq)]
 enum Peer {
     Pods {
         pods: Option<LabelSelector>,
@@ -171,14 +214,14 @@ enum Peer {
     Invalid,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone, PartialEq)]
 struct PortRule {
     protocol: String,
     port: Option<PortRef>,
     end_port: Option<u16>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone, PartialEq)]
 enum PortRef {
     Number(u16),
     Name(String),
@@ -187,7 +230,7 @@ enum PortRef {
 }
 
 /// An address range.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 struct Cidr {
     network: IpAddr,
     prefix: u8,
@@ -305,7 +348,7 @@ impl Model {
             labels.insert(NAMESPACE_NAME_LABEL.into(), ns.name.clone());
             namespaces.insert(ns.name.clone(), labels);
         }
-        let policies = inv
+        let mut policies: Vec<Policy> = inv
             .of_kind("NetworkPolicy")
             .iter()
             .filter(|o| o.api_version.starts_with("networking.k8s.io/"))
@@ -333,40 +376,65 @@ impl Model {
                 }
             })
             .collect();
-        let others = OTHER_POLICY_KINDS
-            .iter()
-            .flat_map(|k| inv.of_kind(k).iter())
-            .chain(
-                inv.of_kind("NetworkPolicy")
-                    .iter()
-                    .filter(|o| !o.api_version.starts_with("networking.k8s.io/")),
-            )
-            .map(|o| o.node_ref())
-            .chain(
-                inv.of_kind("CustomResourceDefinition")
-                    .iter()
-                    .filter(|crd| {
-                        let group = crd
-                            .body
-                            .pointer("/spec/group")
-                            .and_then(Value::as_str)
-                            .unwrap_or("");
-                        let kind = crd
-                            .body
-                            .pointer("/spec/names/kind")
-                            .and_then(Value::as_str)
-                            .unwrap_or("");
-                        OTHER_POLICY_GROUPS.contains(&group)
-                            && (OTHER_POLICY_KINDS.contains(&kind) || kind == "NetworkPolicy")
-                    })
-                    .map(|crd| crd.node_ref()),
-            )
-            .collect();
-        Model {
+        policies.sort_by(|a, b| a.reference.cmp(&b.reference));
+        let others = plugin_policies(inv);
+        let mut model = Model {
             policies,
             namespaces,
             others,
+            by_namespace: BTreeMap::new(),
+        };
+        model.index();
+        model
+    }
+
+    /// The model with `others` as the network-plugin policies of the cluster (a model of one
+    /// namespace's objects sees only that namespace's; the cluster's list decides for all).
+    pub fn with_plugin_policies(mut self, others: Vec<String>) -> Model {
+        self.others = others;
+        self
+    }
+
+    /// Rebuilds [`Model::by_namespace`].
+    fn index(&mut self) {
+        self.by_namespace.clear();
+        for (i, p) in self.policies.iter().enumerate() {
+            self.by_namespace
+                .entry(p.namespace.clone())
+                .or_default()
+                .push(i);
         }
+    }
+
+    /// The policies of one namespace.
+    fn policies_in<'m>(&'m self, namespace: &str) -> impl Iterator<Item = &'m Policy> + 'm {
+        self.by_namespace
+            .get(namespace)
+            .into_iter()
+            .flatten()
+            .map(|i| &self.policies[*i])
+    }
+
+    /// Adds what another model of the same cluster holds (the model of one namespace's
+    /// objects, for the incremental evaluator): its policies, namespaces and plugin policies.
+    pub fn merge(&mut self, other: &Model) {
+        let known: std::collections::BTreeSet<String> =
+            self.policies.iter().map(|p| p.reference.clone()).collect();
+        self.policies.extend(
+            other
+                .policies
+                .iter()
+                .filter(|p| !known.contains(&p.reference))
+                .cloned(),
+        );
+        self.policies.sort_by(|a, b| a.reference.cmp(&b.reference));
+        self.index();
+        for (ns, labels) in &other.namespaces {
+            self.namespaces.insert(ns.clone(), labels.clone());
+        }
+        self.others.extend(other.others.iter().cloned());
+        self.others.sort();
+        self.others.dedup();
     }
 
     /// Whether a namespace selector matches a namespace. A namespace the input holds no object
@@ -383,44 +451,46 @@ impl Model {
     }
 
     /// May `from` open a connection to `to` on `port`/`protocol`?
+    ///
+    /// A host-network pod is the node's network: traffic between a pod and the node it runs on
+    /// is always allowed, and whether policies select or match host-network pods at all is the
+    /// network plugin's choice. Placement is not read, so a connection involving one is yes
+    /// when the policies allow it as for any pod, else unknown — never no.
     pub fn connect(&self, from: &Party, to: &Party, port: u16, protocol: &str) -> Verdict {
-        let mut notes = Vec::new();
         let egress = match from {
-            Party::Pods(p) => Some(self.side(p, to, port, protocol, true)),
-            Party::Address(_) => None,
+            Party::Pods(p) => Some(self.side(p, to, (port, protocol), true)),
+            Party::Address(_) | Party::Outside => None,
         };
         let ingress = match to {
-            Party::Pods(p) => Some(self.side(p, from, port, protocol, false)),
-            Party::Address(_) => None,
+            Party::Pods(p) => Some(self.side(p, from, (port, protocol), false)),
+            Party::Address(_) | Party::Outside => None,
         };
-        let answers = [&egress, &ingress].map(|s| s.as_ref().map_or(Answer::Yes, Side::answer));
-        let mut answer = if answers.contains(&Answer::No) {
-            Answer::No
-        } else if answers.contains(&Answer::Unknown) {
+        let sides = [&egress, &ingress].map(|s| s.as_ref().map_or(Answer::Yes, Side::answer));
+        let answer = self.combine(from, to, sides);
+        let mut notes = Vec::new();
+        if sides.contains(&Answer::Unknown) && !sides.contains(&Answer::No) {
             notes.push(
-                "a rule decides on what the input does not hold (an ipBlock against a pod whose address is unknown, or a namespaceSelector on labels of a namespace with no Namespace object)".into(),
+                "a rule decides on what the input does not hold (an ipBlock against a pod whose address is unknown or against an unspecified internet client, or a namespaceSelector on labels of a namespace with no Namespace object)".into(),
             );
-            Answer::Unknown
-        } else {
-            Answer::Yes
-        };
-        for p in [from, to] {
-            if let Party::Pods(p) = p {
-                if p.host_network {
-                    notes.push(format!(
-                        "{} uses the host network: NetworkPolicy behaviour for it is undefined",
-                        p.reference
-                    ));
-                    answer = Answer::Unknown;
-                }
-            }
+        }
+        let host: Vec<&str> = [from, to]
+            .into_iter()
+            .filter_map(|p| match p {
+                Party::Pods(p) if p.host_network => Some(p.reference.as_str()),
+                _ => None,
+            })
+            .collect();
+        if !host.is_empty() && combine_sides(sides) != Answer::Yes {
+            notes.push(format!(
+                "{} uses the host network: traffic between a pod and the node it runs on is always allowed, and whether policies select host-network pods is the network plugin's choice",
+                host.join(" and ")
+            ));
         }
         if !self.others.is_empty() {
             notes.push(format!(
                 "the cluster also holds policies of its network plugin ({}), which can allow or deny around NetworkPolicies and are not evaluated here",
                 self.others.join(", ")
             ));
-            answer = Answer::Unknown;
         }
         Verdict {
             answer,
@@ -430,30 +500,93 @@ impl Model {
         }
     }
 
+    /// [`Model::connect`]'s answer alone, without naming policies (cheap: no allocation).
+    pub fn answer(&self, from: &Party, to: &Party, port: u16, protocol: &str) -> Answer {
+        let egress = match from {
+            Party::Pods(p) => self.side_answer(p, to, (port, protocol), true),
+            Party::Address(_) | Party::Outside => Answer::Yes,
+        };
+        // The destination's side only matters when the source's may allow.
+        let ingress = match (egress, to) {
+            (Answer::No, _) if self.others.is_empty() && !host_network(from, to) => Answer::No,
+            (_, Party::Pods(p)) => self.side_answer(p, from, (port, protocol), false),
+            (_, Party::Address(_) | Party::Outside) => Answer::Yes,
+        };
+        self.combine(from, to, [egress, ingress])
+    }
+
+    /// The answer from the two sides' answers: no if either denies, unknown if either cannot
+    /// decide; then a host-network party turns anything but yes into unknown, and plugin
+    /// policies make every answer unknown.
+    fn combine(&self, from: &Party, to: &Party, sides: [Answer; 2]) -> Answer {
+        let answer = combine_sides(sides);
+        if !self.others.is_empty() || (answer != Answer::Yes && host_network(from, to)) {
+            Answer::Unknown
+        } else {
+            answer
+        }
+    }
+
     /// One direction at `pod`: its egress towards `other`, or its ingress from `other`.
-    fn side(&self, pod: &Pods, other: &Party, port: u16, protocol: &str, egress: bool) -> Side {
+    fn side(&self, pod: &Pods, other: &Party, port: (u16, &str), egress: bool) -> Side {
         let mut side = Side::default();
+        for (policy, verdict) in self.verdicts(pod, other, port, egress) {
+            side.isolated_by.push(policy.reference.clone());
+            match verdict {
+                Answer::Yes => side.allowed_by.push(policy.reference.clone()),
+                Answer::Unknown => side.undecided_by.push(policy.reference.clone()),
+                Answer::No => {}
+            }
+        }
+        side
+    }
+
+    /// [`Model::side`]'s answer, without naming the policies.
+    fn side_answer(&self, pod: &Pods, other: &Party, port: (u16, &str), egress: bool) -> Answer {
+        let mut isolated = false;
+        let mut undecided = false;
+        for (_, verdict) in self.verdicts(pod, other, port, egress) {
+            isolated = true;
+            match verdict {
+                Answer::Yes => return Answer::Yes,
+                Answer::Unknown => undecided = true,
+                Answer::No => {}
+            }
+        }
+        match (isolated, undecided) {
+            (false, _) => Answer::Yes,
+            (true, true) => Answer::Unknown,
+            (true, false) => Answer::No,
+        }
+    }
+
+    /// Each policy that isolates `pod` in the direction, with whether one of its rules allows
+    /// the connection.
+    fn verdicts<'m>(
+        &'m self,
+        pod: &'m Pods,
+        other: &'m Party,
+        (port, protocol): (u16, &'m str),
+        egress: bool,
+    ) -> impl Iterator<Item = (&'m Policy, Answer)> + 'm {
         // Named ports are the destination's.
         let destination = if egress {
             match other {
                 Party::Pods(p) => Some(p),
-                Party::Address(_) => None,
+                Party::Address(_) | Party::Outside => None,
             }
         } else {
             Some(pod)
         };
-        for policy in &self.policies {
-            if policy.namespace != pod.namespace || !policy.selects.matches(&pod.labels) {
-                continue;
+        self.policies_in(&pod.namespace).filter_map(move |policy| {
+            if !policy.selects.matches(&pod.labels) {
+                return None;
             }
-            let Some(rules) = (if egress {
-                &policy.egress
+            let rules = if egress {
+                policy.egress.as_ref()
             } else {
-                &policy.ingress
-            }) else {
-                continue;
-            };
-            side.isolated_by.push(policy.reference.clone());
+                policy.ingress.as_ref()
+            }?;
             let mut verdict = Answer::No;
             for rule in rules {
                 let ports = rule.ports.as_ref().is_none_or(|ps| {
@@ -465,6 +598,9 @@ impl Model {
                 }
                 let peer = match &rule.peers {
                     None => Answer::Yes,
+                    Some(peers) if matches!(other, Party::Outside) && every_address(peers) => {
+                        Answer::Yes
+                    }
                     Some(peers) => peers
                         .iter()
                         .map(|p| self.peer_matches(p, &policy.namespace, other))
@@ -482,13 +618,8 @@ impl Model {
                     verdict = Answer::Unknown;
                 }
             }
-            match verdict {
-                Answer::Yes => side.allowed_by.push(policy.reference.clone()),
-                Answer::Unknown => side.undecided_by.push(policy.reference.clone()),
-                Answer::No => {}
-            }
-        }
-        side
+            Some((policy, verdict))
+        })
     }
 
     fn peer_matches(&self, peer: &Peer, policy_ns: &str, other: &Party) -> Answer {
@@ -504,11 +635,15 @@ impl Model {
                     Some(sel) => self.namespace_matches(sel, &p.namespace),
                 }
             }
-            (Peer::Pods { .. }, Party::Address(_)) => Answer::No,
+            (Peer::Pods { .. }, Party::Address(_) | Party::Outside) => Answer::No,
+            // Which address (and family) an internet client has is unknown: a rule admits
+            // every one only with both unbounded blocks (see `side`).
+            (Peer::Block { .. }, Party::Outside) => Answer::Unknown,
             (Peer::Block { cidr, except }, party) => {
                 let ip = match party {
                     Party::Address(ip) => Some(*ip),
                     Party::Pods(p) => p.ip,
+                    Party::Outside => None,
                 };
                 match ip {
                     Some(ip) => yes(cidr.contains(ip) && !except.iter().any(|e| e.contains(ip))),
@@ -609,6 +744,35 @@ impl Model {
     }
 }
 
+/// No if either side denies, else unknown if either cannot decide, else yes.
+fn combine_sides(sides: [Answer; 2]) -> Answer {
+    if sides.contains(&Answer::No) {
+        Answer::No
+    } else if sides.contains(&Answer::Unknown) {
+        Answer::Unknown
+    } else {
+        Answer::Yes
+    }
+}
+
+/// Whether either party is a host-network pod.
+fn host_network(from: &Party, to: &Party) -> bool {
+    [from, to]
+        .iter()
+        .any(|p| matches!(p, Party::Pods(p) if p.host_network))
+}
+
+/// Whether peers admit every address of both families (`0.0.0.0/0` and `::/0`, no `except`).
+fn every_address(peers: &[Peer]) -> bool {
+    let unbounded = |v4: bool| {
+        peers.iter().any(|p| {
+            matches!(p, Peer::Block { cidr, except }
+                if cidr.prefix == 0 && except.is_empty() && cidr.network.is_ipv4() == v4)
+        })
+    };
+    unbounded(true) && unbounded(false)
+}
+
 /// A peer that admits every pod of every namespace (`namespaceSelector: {}`, no narrower
 /// `podSelector`).
 fn every_pod(peer: &Peer) -> bool {
@@ -696,6 +860,9 @@ impl Model {
         (answer, why)
     }
 }
+
+mod reach;
+pub use reach::{Link, Member, Reach, Segment};
 
 #[cfg(test)]
 mod tests;

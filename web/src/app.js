@@ -132,6 +132,9 @@
     if (p.folded && p.folded.length) {
       card.appendChild(el("div", { class: "muted", text: "+" + p.folded.length + " shorter entry point" + (p.folded.length > 1 ? "s" : "") + " on this path: " + p.folded.join(", ") }));
     }
+    if (p.siblings && p.siblings.length) {
+      card.appendChild(el("div", { class: "muted", text: "+" + p.siblings.length + " other network segment" + (p.siblings.length > 1 ? "s" : "") + " the same way: " + p.siblings.join(", ") }));
+    }
     var fix = fixFor(p, counts);
     if (fix) {
       var st = fix.step;

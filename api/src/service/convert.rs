@@ -118,6 +118,12 @@ pub fn path(scan_id: &str, p: &Value) -> pb::AttackPath {
                 source: s(f, "source"),
                 score: f.get("score").and_then(Value::as_f64).unwrap_or(0.0),
                 severity: severity(&s(f, "severity")) as i32,
+                via: f.get("via").filter(|v| v.is_object()).map(|st| pb::Step {
+                    from: s(st, "from"),
+                    to: s(st, "to"),
+                    technique: s(st, "technique"),
+                    evidence: s(st, "evidence"),
+                }),
             })
             .collect(),
     }

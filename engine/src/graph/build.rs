@@ -91,6 +91,20 @@ impl AttackGraph {
     }
 }
 
+impl AttackGraph {
+    /// Adds the network reach between the workloads of a cluster's namespace parts (policies
+    /// and workloads of every part together: reach crosses namespaces).
+    pub fn join_network(&mut self, cluster: &str, parts: &[&Neighbours]) {
+        let mut policies = crate::netpol::Model::default();
+        let mut members: Vec<&crate::netpol::Member> = Vec::new();
+        for p in parts {
+            policies.merge(&p.policies);
+            members.extend(p.members.iter());
+        }
+        self.network_reach(cluster, &policies, &members);
+    }
+}
+
 /// What a [`Part::Namespace`] graph leaves to [`AttackGraph::join_neighbours`]: pods on a node
 /// expose their tokens to containers of any namespace that read the node's pod directories.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -100,6 +114,11 @@ pub struct Neighbours {
     pub traversers: Vec<(String, String, BTreeSet<String>)>,
     /// Pod templates: (namespace, ServiceAccount, nodes their pods run on).
     pub residents: Vec<(String, String, BTreeSet<String>)>,
+    /// The namespace's NetworkPolicies and labels (network reach is decided across
+    /// namespaces).
+    pub policies: crate::netpol::Model,
+    /// Its workloads, as network reach sees them.
+    pub members: Vec<crate::netpol::Member>,
 }
 
 /// Which part of a cluster's graph a build produces (see [`AttackGraph::build_part`]).
@@ -142,6 +161,9 @@ pub struct ClusterFacts {
     namespace_labels: BTreeMap<String, BTreeMap<String, String>>,
     /// Internet-facing load balancers and the ingress controllers behind them.
     pub exposure: Exposure,
+    /// Network-plugin policies (and their CRDs) anywhere in the cluster: they make
+    /// NetworkPolicy answers undecidable in every namespace.
+    pub plugin_policies: Vec<String>,
 }
 
 /// Internet-facing load balancer addresses and the ingress controllers they front: what
@@ -234,8 +256,10 @@ impl Exposure {
         }
     }
 
-    /// The exposure the Services, Gateways and ReferenceGrants of `inv` create.
-    pub fn of(inv: &Inventory<'_>, has_slices: bool) -> Exposure {
+    /// The exposure the Services, Gateways and ReferenceGrants of `inv` create (with the
+    /// cluster facts it reads: EndpointSlices, network-plugin policies). A LoadBalancer whose
+    /// pods' NetworkPolicies admit no client from outside exposes nothing.
+    pub fn of(inv: &Inventory<'_>, facts: &ClusterFacts) -> Exposure {
         let mut out = Exposure::default();
         crate::exposure::gateway_facts(inv, &mut out);
         let provider = inv.cluster.info.provider;
@@ -247,8 +271,13 @@ impl Exposure {
         if lbs.is_empty() {
             return out;
         }
-        let routing = Routing::of(inv, has_slices);
+        let routing = Routing::of(inv, facts.has_slices);
+        let policies =
+            crate::netpol::Model::of(inv).with_plugin_policies(facts.plugin_policies.clone());
         for (s, _) in lbs {
+            if admits_outside(&policies, s, &routing.selected(s)).is_none() {
+                continue;
+            }
             out.addresses.extend(crate::exposure::addresses(s));
             let sref = s.node_ref();
             if let Some(key) = crate::exposure::implemented_gateway(s) {
@@ -281,7 +310,7 @@ impl ClusterFacts {
     /// The facts of a whole cluster.
     pub fn of(inv: &Inventory<'_>, rbac: &Rbac) -> ClusterFacts {
         let mut facts = Self::without_exposure(inv, rbac);
-        facts.exposure = Exposure::of(inv, facts.has_slices);
+        facts.exposure = Exposure::of(inv, &facts);
         facts
     }
 
@@ -367,6 +396,7 @@ impl ClusterFacts {
             scheduled: inv.of_kind("Pod").iter().any(|p| is_scheduled(p)),
             namespace_labels: namespace_labels(inv, &namespaces_for_labels),
             exposure: Exposure::default(),
+            plugin_policies: crate::netpol::plugin_policies(inv),
         }
     }
 }
@@ -385,6 +415,10 @@ struct ClusterBuilder<'g, 'a> {
     neighbours: Neighbours,
     /// Container node references that would collide across owner kinds.
     ambiguous_owner_names: HashSet<(String, String)>,
+    /// Workload reference → its pods as network reach sees them.
+    members: BTreeMap<String, crate::netpol::Member>,
+    /// The NetworkPolicies `inv` holds.
+    policies: crate::netpol::Model,
 }
 
 impl<'g, 'a> ClusterBuilder<'g, 'a> {
@@ -421,6 +455,9 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
             placement: HashMap::new(),
             neighbours: Neighbours::default(),
             ambiguous_owner_names,
+            members: BTreeMap::new(),
+            policies: crate::netpol::Model::of(inv)
+                .with_plugin_policies(facts.plugin_policies.clone()),
         }
     }
 
@@ -438,10 +475,21 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
             self.nodes();
         }
         self.workloads();
-        super::cloud::node_roles(self.g, self.name, self.inv, &self.placement);
-        super::cloud_gcp::node_service_accounts(self.g, self.name, self.inv, &self.placement);
-        super::cloud_azure::kubelet_identity(self.g, self.name, self.inv, &self.placement);
+        let (inv, placement, policies) = (self.inv, &self.placement, &self.policies);
+        super::cloud::node_roles(self.g, self.name, inv, placement, policies);
+        super::cloud_gcp::node_service_accounts(self.g, self.name, inv, placement, policies);
+        super::cloud_azure::kubelet_identity(self.g, self.name, inv, placement, policies);
         self.services_and_exposure();
+        let members: Vec<crate::netpol::Member> =
+            std::mem::take(&mut self.members).into_values().collect();
+        match self.part {
+            Part::Whole => self.g.network_reach(self.name, &self.policies, &members),
+            Part::Namespace => {
+                self.neighbours.policies = self.policies.clone();
+                self.neighbours.members = members;
+            }
+            Part::Cluster => {}
+        }
         if self.part != Part::Cluster {
             // Secrets belong to their namespace (ServiceAccount tokens are also cluster facts).
             self.secrets();
@@ -645,6 +693,14 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
                 .to_string();
             let wref = t.owner.node_ref();
             let w = self.n(&wref, NodeKind::Workload);
+            let pods = crate::netpol::Pods::of(&t);
+            let listens = pods
+                .ports
+                .iter()
+                .map(|(_, port, protocol)| (*port, protocol.clone()))
+                .collect();
+            self.members
+                .insert(wref.clone(), crate::netpol::Member { pods, listens });
             // Every workload is an assumed breach, the platform's own in kube-system included:
             // a compromised CNI agent or log shipper is where many real escalations start.
             self.g.mark_entry(w);
@@ -1090,21 +1146,37 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
                 .pointer("/spec/type")
                 .and_then(Value::as_str)
                 .unwrap_or("ClusterIP");
+            let selected = routing.selected(s);
+            // The internet reaches the Service's pods only where their ingress policies admit
+            // a client from outside the cluster (or cannot tell).
+            let admitted = admits_outside(&self.policies, s, &selected);
             if let Some(ev) = crate::exposure::internet_facing(s, self.cluster.info.provider) {
-                self.g.edge(internet, si, T::INTERNET_TO_LB, ev);
+                if let Some(why) = &admitted {
+                    self.g
+                        .edge(internet, si, T::INTERNET_TO_LB, format!("{ev}{why}"));
+                }
             }
             if ty == "NodePort" && external_ip_node {
-                self.g.edge(
-                    internet,
-                    si,
-                    T::INTERNET_TO_NODEPORT,
-                    "type NodePort and a node has an ExternalIP address",
-                );
+                if let Some(why) = &admitted {
+                    self.g.edge(
+                        internet,
+                        si,
+                        T::INTERNET_TO_NODEPORT,
+                        format!("type NodePort and a node has an ExternalIP address{why}"),
+                    );
+                }
             }
             let webhooks = mutating_webhooks_served_by(self.inv, s);
-            for t in routing.selected(s) {
+            for t in selected {
                 if !webhooks.is_empty() {
                     self.webhook_backend(&t.owner.node_ref(), &webhooks);
+                }
+                if let Some(m) = self.members.get_mut(&t.owner.node_ref()) {
+                    for p in target_ports(s, &t) {
+                        if !m.listens.contains(&p) {
+                            m.listens.push(p);
+                        }
+                    }
                 }
                 let endpoint = self.n(
                     &format!("Endpoint:{}", t.owner.node_ref()),
@@ -2782,6 +2854,106 @@ fn target_port_resolves(port: &Value, t: &PodTemplate<'_>) -> bool {
         },
         _ => true,
     }
+}
+
+/// Whether some pod behind Service `s` admits a connection from outside the cluster on a
+/// port the Service sends to: `None` when the NetworkPolicies deny it for every selected
+/// workload, else the words to add to the exposure's evidence (empty when no policy
+/// isolates the pods, or no pod is selected).
+fn admits_outside(
+    policies: &crate::netpol::Model,
+    s: &Object,
+    selected: &[PodTemplate<'_>],
+) -> Option<String> {
+    if selected.is_empty() {
+        return Some(String::new());
+    }
+    // With externalTrafficPolicy Cluster (the default) kube-proxy may hand the client's
+    // connection to the pod from its node's address, which NetworkPolicies never block.
+    let local = s
+        .body
+        .pointer("/spec/externalTrafficPolicy")
+        .and_then(Value::as_str)
+        == Some("Local");
+    let mut undecided = None;
+    let mut evaluated = false;
+    for t in selected {
+        let pods = crate::netpol::Pods::of(t);
+        let to = crate::netpol::Party::Pods(pods);
+        for (port, protocol) in target_ports(s, t) {
+            evaluated = true;
+            let v = policies.connect(&crate::netpol::Party::Outside, &to, port, &protocol);
+            let ingress = v.ingress.unwrap_or_default();
+            if ingress.isolated_by.is_empty() {
+                return Some(String::new());
+            }
+            if !local && v.answer != crate::netpol::Answer::Yes {
+                undecided.get_or_insert_with(|| {
+                    format!(
+                        "; ingress of {} is isolated by {}, but with externalTrafficPolicy Cluster the connection may arrive from the node's own address, which NetworkPolicies never block",
+                        t.owner.node_ref(),
+                        ingress.isolated_by.join(", ")
+                    )
+                });
+                continue;
+            }
+            match v.answer {
+                crate::netpol::Answer::Yes => {
+                    return Some(format!(
+                        "; ingress of {} on {port}/{protocol} allowed by {}",
+                        t.owner.node_ref(),
+                        ingress.allowed_by.join(", ")
+                    ))
+                }
+                crate::netpol::Answer::Unknown => {
+                    undecided.get_or_insert_with(|| {
+                        format!(
+                            "; ingress of {} on {port}/{protocol} from outside the cluster not decidable: {}",
+                            t.owner.node_ref(),
+                            v.notes.join("; ")
+                        )
+                    });
+                }
+                crate::netpol::Answer::No => {}
+            }
+        }
+    }
+    if !evaluated {
+        return Some(String::new());
+    }
+    undecided
+}
+
+/// The ports a Service sends to on the pods of `t`: (port, protocol) of each `targetPort`
+/// (the `port` when left out, a name looked up among the containers' ports).
+fn target_ports(s: &Object, t: &PodTemplate<'_>) -> Vec<(u16, String)> {
+    let declared: Vec<crate::inventory::DeclaredPort<'_>> = t
+        .containers()
+        .flat_map(|c| c.ports().collect::<Vec<_>>())
+        .collect();
+    s.body
+        .pointer("/spec/ports")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|p| {
+            let protocol = p.get("protocol").and_then(Value::as_str).unwrap_or("TCP");
+            let number = match p.get("targetPort") {
+                None | Some(Value::Null) => p.get("port")?.as_u64()?,
+                Some(Value::Number(n)) => n.as_u64()?,
+                Some(Value::String(name)) => match name.parse::<u64>() {
+                    Ok(n) => n,
+                    Err(_) => declared
+                        .iter()
+                        .find(|d| d.name == Some(name.as_str()) && d.protocol == protocol)
+                        .map(|d| d.number)?,
+                },
+                Some(_) => return None,
+            };
+            let number = u16::try_from(number).ok().filter(|n| *n > 0)?;
+            Some((number, protocol.to_string()))
+        })
+        .collect()
 }
 
 /// The ports a workload's pods declare, for the evidence of [`T::ENDPOINT_EXPLOIT`]:

@@ -107,6 +107,7 @@ pub(super) fn node_roles(
     cluster: &str,
     inv: &Inventory<'_>,
     placement: &HashMap<String, BTreeSet<String>>,
+    policies: &crate::netpol::Model,
 ) {
     let groups = nodegroups(inv);
     if groups.is_empty() {
@@ -131,13 +132,11 @@ pub(super) fn node_roles(
             );
         }
     }
-    let policies = crate::netpol::Model::of(inv);
     for t in inv.pod_templates() {
         let wref = t.owner.node_ref();
         let host_network = t.spec.get("hostNetwork").and_then(Value::as_bool) == Some(true);
         let (candidates, placed) = workload_pools(&t, placement, &lookup, &names, LABEL);
-        let Some(egress) = metadata_egress(&policies, &t, host_network, netpol::AWS_METADATA)
-        else {
+        let Some(egress) = metadata_egress(policies, &t, host_network, netpol::AWS_METADATA) else {
             continue;
         };
         for i in candidates {

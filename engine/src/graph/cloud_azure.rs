@@ -50,6 +50,7 @@ pub(super) fn kubelet_identity(
     cluster: &str,
     inv: &Inventory<'_>,
     _placement: &HashMap<String, BTreeSet<String>>,
+    policies: &crate::netpol::Model,
 ) {
     let Some(f) = crate::cloud::azure::facts(inv) else {
         return;
@@ -67,11 +68,10 @@ pub(super) fn kubelet_identity(
             format!("the kubelet runs as managed identity {kubelet}"),
         );
     }
-    let policies = crate::netpol::Model::of(inv);
     for t in inv.pod_templates() {
         let host_network = t.spec.get("hostNetwork").and_then(Value::as_bool) == Some(true);
         let Some(egress) = super::cloud::metadata_egress(
-            &policies,
+            policies,
             &t,
             host_network,
             crate::netpol::AZURE_METADATA,

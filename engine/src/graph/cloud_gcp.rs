@@ -93,6 +93,7 @@ pub(super) fn node_service_accounts(
     cluster: &str,
     inv: &Inventory<'_>,
     placement: &HashMap<String, BTreeSet<String>>,
+    policies: &crate::netpol::Model,
 ) {
     let Some(f) = crate::cloud::gcp::facts(inv) else {
         return;
@@ -132,13 +133,12 @@ pub(super) fn node_service_accounts(
             ),
         );
     }
-    let policies = crate::netpol::Model::of(inv);
     for t in inv.pod_templates() {
         let wref = t.owner.node_ref();
         let host_network = t.spec.get("hostNetwork").and_then(Value::as_bool) == Some(true);
         let (pools, placed) = workload_pools(&t, placement, &lookup, &names, LABEL);
         let Some(egress) =
-            super::cloud::metadata_egress(&policies, &t, host_network, crate::netpol::GCP_METADATA)
+            super::cloud::metadata_egress(policies, &t, host_network, crate::netpol::GCP_METADATA)
         else {
             continue;
         };

@@ -54,6 +54,19 @@ impl Joined {
         }
     }
 
+    /// Replaces a part added before (`old`) with its new version, touching only the nodes,
+    /// entry marks and edges (by evidence too) that differ: the cost of the change, not of the
+    /// part.
+    pub fn replace(&mut self, old: &AttackGraph, new: &AttackGraph) {
+        let (removed, added, kept) = delta(old, new);
+        // The nodes both versions have are held while the removal counts them down, so they
+        // (and the edges at them that did not change) never leave.
+        self.add(&kept);
+        self.remove(&removed);
+        self.add(&added);
+        self.remove(&kept);
+    }
+
     /// Takes out a part added before: what no other part contributes leaves the graph.
     pub fn remove(&mut self, part: &AttackGraph) {
         let map: Vec<Option<NodeIndex>> = part
@@ -154,5 +167,241 @@ impl Joined {
         self.graph
             .index
             .insert((w.cluster.clone(), w.reference.clone()), i);
+    }
+}
+
+/// A node's identity across graphs.
+type NodeKey<'a> = (Option<&'a str>, &'a str);
+
+/// An edge's identity and evidence across graphs.
+type EdgeFacts<'a> = (NodeKey<'a>, NodeKey<'a>, Technique, &'a str);
+
+fn edge_facts(g: &AttackGraph) -> HashMap<EdgeFacts<'_>, (NodeIndex, NodeIndex)> {
+    g.graph
+        .edge_references()
+        .map(|e| {
+            let (a, b) = (&g.graph[e.source()], &g.graph[e.target()]);
+            (
+                (
+                    (a.cluster.as_deref(), a.reference.as_str()),
+                    (b.cluster.as_deref(), b.reference.as_str()),
+                    e.weight().technique,
+                    e.weight().evidence.as_str(),
+                ),
+                (e.source(), e.target()),
+            )
+        })
+        .collect()
+}
+
+/// What [`Joined::replace`] takes out and puts in: the edges only one version has (with their
+/// ends), the nodes only one has or whose entry mark changed; a node of both versions that
+/// either side touches is in both (so its count is unchanged) and held meanwhile (the third
+/// graph: those nodes alone, unmarked).
+fn delta(old: &AttackGraph, new: &AttackGraph) -> (AttackGraph, AttackGraph, AttackGraph) {
+    let (old_edges, new_edges) = (edge_facts(old), edge_facts(new));
+    let mut removed = AttackGraph::default();
+    let mut added = AttackGraph::default();
+    let copy = |into: &mut AttackGraph, from: &AttackGraph, i: NodeIndex| {
+        let w = &from.graph[i];
+        let n = into.node(w.cluster.as_deref(), &w.reference, w.kind);
+        if w.entry {
+            into.mark_entry(n);
+        }
+        n
+    };
+    for (k, (a, b)) in &old_edges {
+        if !new_edges.contains_key(k) {
+            let (x, y) = (copy(&mut removed, old, *a), copy(&mut removed, old, *b));
+            removed.edge(x, y, k.2, k.3);
+        }
+    }
+    for (k, (a, b)) in &new_edges {
+        if !old_edges.contains_key(k) {
+            let (x, y) = (copy(&mut added, new, *a), copy(&mut added, new, *b));
+            added.edge(x, y, k.2, k.3);
+        }
+    }
+    for i in old.graph.node_indices() {
+        let w = &old.graph[i];
+        match new.find(w.cluster.as_deref(), &w.reference) {
+            None => {
+                copy(&mut removed, old, i);
+            }
+            Some(j) if new.graph[j].entry != w.entry => {
+                copy(&mut removed, old, i);
+                copy(&mut added, new, j);
+            }
+            Some(_) => {}
+        }
+    }
+    for j in new.graph.node_indices() {
+        let w = &new.graph[j];
+        if old.find(w.cluster.as_deref(), &w.reference).is_none() {
+            copy(&mut added, new, j);
+        }
+    }
+    // Nodes of both versions that either side touches are counted down once and up once (and
+    // held meanwhile), so their count does not change.
+    let touched: Vec<(Option<String>, String)> = removed
+        .graph
+        .node_weights()
+        .chain(added.graph.node_weights())
+        .map(|w| (w.cluster.clone(), w.reference.clone()))
+        .collect();
+    let mut kept = AttackGraph::default();
+    for (c, r) in touched {
+        if let (Some(i), Some(j)) = (old.find(c.as_deref(), &r), new.find(c.as_deref(), &r)) {
+            copy(&mut removed, old, i);
+            copy(&mut added, new, j);
+            let w = &new.graph[j];
+            kept.node(w.cluster.as_deref(), &w.reference, w.kind);
+        }
+    }
+    (removed, added, kept)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::NodeKind;
+
+    fn graph(edges: &[(&str, &str, &str)], entries: &[&str]) -> AttackGraph {
+        let mut g = AttackGraph::default();
+        for (a, b, ev) in edges {
+            let x = g.node(Some("c"), a, NodeKind::Hub);
+            let y = g.node(Some("c"), b, NodeKind::Hub);
+            g.edge(x, y, Technique::INCLUDES, *ev);
+        }
+        for e in entries {
+            let x = g.node(Some("c"), e, NodeKind::Hub);
+            g.mark_entry(x);
+        }
+        g
+    }
+
+    /// Nodes with their entry mark, and edges with their evidence, sorted.
+    type Facts = (Vec<(String, bool)>, Vec<(String, String, String)>);
+
+    fn facts(j: &Joined) -> Facts {
+        let g = &j.graph().graph;
+        let mut nodes: Vec<(String, bool)> = g
+            .node_weights()
+            .map(|w| (w.reference.clone(), w.entry))
+            .collect();
+        nodes.sort();
+        let mut edges: Vec<(String, String, String)> = g
+            .edge_references()
+            .map(|e| {
+                (
+                    g[e.source()].reference.clone(),
+                    g[e.target()].reference.clone(),
+                    e.weight().evidence.clone(),
+                )
+            })
+            .collect();
+        edges.sort();
+        (nodes, edges)
+    }
+
+    /// Random parts over a few nodes: replacing equals joining afresh, every time.
+    #[test]
+    fn replace_equals_a_fresh_join_at_random() {
+        let mut seed: u64 = 7;
+        let mut next = |n: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) % n
+        };
+        let names = ["a", "b", "c", "d", "e", "f"];
+        let random = |next: &mut dyn FnMut(u64) -> u64| {
+            let mut edges = Vec::new();
+            for _ in 0..next(8) {
+                let (x, y) = (next(6) as usize, next(6) as usize);
+                let ev = ["1", "2"][next(2) as usize];
+                edges.push((names[x], names[y], ev));
+            }
+            let entries: Vec<&str> = (0..next(3)).map(|_| names[next(6) as usize]).collect();
+            graph(&edges, &entries)
+        };
+        for _ in 0..500 {
+            let other = random(&mut next);
+            let mut old = random(&mut next);
+            let mut patched = Joined::default();
+            patched.add(&other);
+            patched.add(&old);
+            for _ in 0..4 {
+                let new = random(&mut next);
+                patched.replace(&old, &new);
+                let mut fresh = Joined::default();
+                fresh.add(&other);
+                fresh.add(&new);
+                assert_eq!(facts(&patched).0, facts(&fresh).0, "nodes");
+                assert_eq!(facts(&patched).1, facts(&fresh).1, "edges");
+                old = new;
+            }
+        }
+    }
+
+    /// Replacing a part by its difference gives the graph adding the new part would.
+    #[test]
+    fn replace_equals_a_fresh_join() {
+        let other = graph(&[("w1", "e1", "x"), ("w2", "e2", "x")], &["w1"]);
+        let cases = [
+            (
+                graph(
+                    &[("w1", "n1", "m"), ("n1", "p1", "r"), ("p1", "e1", "i")],
+                    &["n1"],
+                ),
+                graph(
+                    &[("w1", "n2", "m"), ("n2", "p1", "r"), ("p1", "e1", "i2")],
+                    &["n2"],
+                ),
+            ),
+            (
+                graph(
+                    &[
+                        ("w1", "n1", "m"),
+                        ("w2", "n1", "m"),
+                        ("n1", "p1", "r"),
+                        ("p1", "e2", "i"),
+                    ],
+                    &["n1"],
+                ),
+                graph(&[("w1", "n1", "m"), ("n1", "p1", "r")], &[]),
+            ),
+            (
+                graph(
+                    &[("w1", "n1", "m"), ("n1", "p1", "r"), ("p1", "e1", "i")],
+                    &["n1"],
+                ),
+                graph(
+                    &[
+                        ("w1", "n1", "m"),
+                        ("n1", "p2", "r"),
+                        ("p2", "e1", "i"),
+                        ("p2", "e2", "i"),
+                    ],
+                    &["n1", "w2"],
+                ),
+            ),
+        ];
+        for (old, new) in cases {
+            let mut patched = Joined::default();
+            patched.add(&other);
+            patched.add(&old);
+            patched.replace(&old, &new);
+            let mut fresh = Joined::default();
+            fresh.add(&other);
+            fresh.add(&new);
+            assert_eq!(facts(&patched), facts(&fresh));
+            // And back.
+            patched.replace(&new, &old);
+            let mut back = Joined::default();
+            back.add(&other);
+            back.add(&old);
+            assert_eq!(facts(&patched), facts(&back));
+        }
     }
 }

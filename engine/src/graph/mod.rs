@@ -11,11 +11,13 @@ pub mod cloud;
 pub mod cloud_azure;
 pub mod cloud_gcp;
 pub mod joined;
+mod network;
 pub mod paths;
 pub mod query;
 pub mod techniques;
 
 pub use build::{is_scheduled, ClusterFacts, Exposure, Neighbours, Part};
+pub use network::OPEN_PORTS;
 use petgraph::graph::DiGraph;
 pub use petgraph::graph::NodeIndex;
 use serde::{Deserialize, Serialize};
@@ -50,6 +52,9 @@ pub enum NodeKind {
     Secret,
     /// A hub standing for a set of nodes.
     Hub,
+    /// A network segment (`Network:<segment>`): pods every NetworkPolicy treats alike, as a
+    /// foothold — what a compromise of any of them can connect to.
+    Segment,
     /// Sink: full control of a cluster.
     ClusterAdmin,
     /// Sink: reading every Secret of a cluster.

@@ -49,17 +49,24 @@ pub struct AttackPath {
     pub folded: Vec<FoldedPath>,
 }
 
-/// A path folded into a longer one that contains it (see [`AttackPath::folded`]).
+/// A path folded into a longer one that contains it (see [`AttackPath::folded`]), or into one
+/// that takes the same way from a network segment's first hop on.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FoldedPath {
     /// Its own stable ID.
     pub id: String,
-    /// Its entry point, a node of the containing path.
+    /// Its entry point: a node of the containing path, or (with `via`) another network
+    /// segment.
     pub source: String,
     /// Its severity.
     pub severity: Severity,
     /// Its score.
     pub score: f64,
+    /// For a network segment that reaches the containing path's destination ports the same
+    /// way: its own first hop ([`super::Technique::NETWORK_REACH`]), after which it follows
+    /// the containing path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<Step>,
 }
 
 impl AttackPath {
@@ -69,6 +76,24 @@ impl AttackPath {
         self.folded
             .iter()
             .filter_map(|f| {
+                if let Some(via) = &f.via {
+                    let join = self.steps.iter().position(|s| s.from == via.to)?;
+                    let mut steps = vec![via.clone()];
+                    steps.extend_from_slice(&self.steps[join..]);
+                    let mut nodes = vec![f.source.clone()];
+                    nodes.extend_from_slice(self.nodes.get(join..)?);
+                    return Some(AttackPath {
+                        id: f.id.clone(),
+                        cluster: self.cluster.clone(),
+                        source: f.source.clone(),
+                        target: self.target.clone(),
+                        severity: f.severity,
+                        score: f.score,
+                        nodes,
+                        steps,
+                        folded: Vec::new(),
+                    });
+                }
                 let skip = self.steps.iter().position(|s| s.from == f.source)?;
                 Some(AttackPath {
                     id: f.id.clone(),
@@ -146,6 +171,9 @@ pub struct PathIndex<'g> {
     graph: &'g AttackGraph,
     /// (cluster, sink) → distances; cloud sinks are keyed by their account (`aws:<id>`).
     distances: BTreeMap<(String, Sink), Distances>,
+    /// The same without network segments, when the graph has any: the ways that do not cross
+    /// the network, which the report's paths prefer (see [`AttackGraph::preferred_route`]).
+    direct: Option<BTreeMap<(String, Sink), Distances>>,
 }
 
 impl AttackGraph {
@@ -225,16 +253,54 @@ impl AttackGraph {
         out
     }
 
-    /// Builds the path index (three reverse searches per cluster).
+    /// Builds the path index (three reverse searches per cluster, twice when the graph has
+    /// network segments).
     pub fn index(&self) -> PathIndex<'_> {
         let mut distances = BTreeMap::new();
+        let mask = self.segment_mask();
+        let mut direct = (!mask.nodes.is_empty()).then(BTreeMap::new);
         for ((c, sink), targets) in self.sink_targets() {
+            if let Some(direct) = direct.as_mut() {
+                direct.insert((c.clone(), sink), self.reverse_bfs_masked(&targets, &mask));
+            }
             distances.insert((c, sink), self.reverse_bfs(&targets));
         }
         PathIndex {
             graph: self,
             distances,
+            direct,
         }
+    }
+
+    /// The network segments ([`NodeKind::Segment`]) as a mask.
+    fn segment_mask(&self) -> Mask {
+        Mask {
+            nodes: self
+                .graph
+                .node_indices()
+                .filter(|i| self.graph[*i].kind == NodeKind::Segment)
+                .collect(),
+            edges: Default::default(),
+        }
+    }
+
+    /// The route the report takes from `from` to the nearest of `targets`: the shortest that
+    /// does not cross the network between pods, else the shortest of all. A lateral move over
+    /// the network is reported where it is the only way; it always counts for reach and blast
+    /// radius.
+    pub(crate) fn preferred_route(
+        &self,
+        from: NodeIndex,
+        targets: &[NodeIndex],
+    ) -> Option<Vec<EdgeIndex>> {
+        let mask = self.segment_mask();
+        if !mask.nodes.is_empty() {
+            let direct = self.reverse_bfs_masked(targets, &mask).walk(self, from);
+            if let Some(w) = direct.filter(|w| !w.is_empty()) {
+                return Some(w);
+            }
+        }
+        self.reverse_bfs(targets).walk(self, from)
     }
 
     fn sinks_by_cluster(&self) -> BTreeMap<String, BTreeMap<Sink, Vec<NodeIndex>>> {
@@ -414,7 +480,7 @@ pub(crate) fn exposure(kind: NodeKind, reference: &str) -> Option<f64> {
         NodeKind::Group if reference == "Group:system:unauthenticated" => 1.0,
         NodeKind::Group if reference == "Group:system:authenticated" => 0.8,
         NodeKind::User | NodeKind::Group | NodeKind::CloudPrincipal => 0.6,
-        NodeKind::Workload => 0.5,
+        NodeKind::Workload | NodeKind::Segment => 0.5,
         NodeKind::ServiceAccount => 0.4,
         _ => return None,
     })
@@ -456,24 +522,53 @@ impl PathIndex<'_> {
     pub fn attack_paths(&self) -> Vec<AttackPath> {
         let g = self.graph;
         let mut out = Vec::new();
-        for ((key, sink), d) in &self.distances {
+        for ((key, sink), full) in &self.distances {
+            let direct = self
+                .direct
+                .as_ref()
+                .and_then(|m| m.get(&(key.clone(), *sink)));
             for i in g.graph.node_indices() {
                 if !is_entry(g, i) {
                     continue;
                 }
                 let n = &g.graph[i];
-                let Some((hops, _)) = d.next[i.index()] else {
-                    continue;
+                // The way that does not cross the network, else any (see `preferred_route`).
+                let reached = |d: &Distances| d.next[i.index()].filter(|(hops, _)| *hops > 0);
+                let (d, hops) = match direct.and_then(|x| reached(x).map(|(h, _)| (x, h))) {
+                    Some(found) => found,
+                    None => match reached(full) {
+                        Some((h, _)) => (full, h),
+                        None => continue,
+                    },
                 };
-                if hops == 0 {
-                    continue;
-                }
                 if *sink == Sink::CloudAdmin && n.kind == NodeKind::CloudPrincipal {
                     continue;
                 }
                 let Some(edges) = d.walk(g, i) else {
                     continue;
                 };
+                // A workload whose way starts with the network is its segment's path: that
+                // segment (every pod the policies treat alike) reports it once.
+                if n.kind == NodeKind::Workload
+                    && edges.first().is_some_and(|e| {
+                        g.graph
+                            .edge_endpoints(*e)
+                            .is_some_and(|(_, t)| g.graph[t].kind == NodeKind::Segment)
+                    })
+                {
+                    continue;
+                }
+                // A segment speaks for its members that have no way of their own but through
+                // it; when none is left (a segment of the target alone), it reports nothing.
+                if n.kind == NodeKind::Segment
+                    && !g.graph.edges_directed(i, Direction::Incoming).any(|e| {
+                        let m = e.source().index();
+                        direct.is_none_or(|x| x.next[m].is_none())
+                            && d.next[m] == Some((hops + 1, Some(e.id())))
+                    })
+                {
+                    continue;
+                }
                 let cluster = if *sink == Sink::CloudAdmin {
                     match g.first_cluster(i, &edges) {
                         Some(c) => c,
@@ -531,10 +626,13 @@ pub(crate) fn sort_paths(paths: &mut [AttackPath]) {
 }
 
 /// Folds every path that is an exact suffix (same nodes and techniques from some node on, same
-/// cluster and sink) of a path ranked before it into the first such path, keeping the order.
+/// cluster and sink) of a path ranked before it into the first such path, keeping the order;
+/// and every path from a network segment whose way after its first hop is that of a path from
+/// another segment ranked before it (the same destination reached from several segments).
 pub(crate) fn fold_suffixes(paths: Vec<AttackPath>) -> Vec<AttackPath> {
     let mut out: Vec<AttackPath> = Vec::with_capacity(paths.len());
     let mut by_suffix: HashMap<u64, Vec<usize>> = HashMap::new();
+    let mut by_way: HashMap<u64, usize> = HashMap::new();
     for p in paths {
         let container = by_suffix
             .get(&suffix_hash(&p, 0))
@@ -545,16 +643,61 @@ pub(crate) fn fold_suffixes(paths: Vec<AttackPath>) -> Vec<AttackPath> {
                 source: p.source,
                 severity: p.severity,
                 score: p.score,
+                via: None,
             });
             continue;
+        }
+        let way = network_way(&p);
+        if let Some(i) = way.and_then(|h| by_way.get(&h).copied()) {
+            if same_way(&p, &out[i]) {
+                let via = p.steps.first().cloned();
+                out[i].folded.push(FoldedPath {
+                    id: p.id,
+                    source: p.source,
+                    severity: p.severity,
+                    score: p.score,
+                    via,
+                });
+                continue;
+            }
         }
         let i = out.len();
         for k in 1..p.steps.len() {
             by_suffix.entry(suffix_hash(&p, k)).or_default().push(i);
         }
+        if let Some(h) = way {
+            by_way.entry(h).or_insert(i);
+        }
         out.push(p);
     }
     out
+}
+
+/// For a path whose first hop is a segment's [`super::Technique::NETWORK_REACH`]: the hash of
+/// its cluster, sink and hops after that one.
+fn network_way(p: &AttackPath) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    if p.steps.first()?.technique != "NETWORK_REACH" || p.steps.len() < 2 {
+        return None;
+    }
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    p.target.hash(&mut h);
+    p.steps[0].to.hash(&mut h);
+    Some(suffix_hash(p, 1) ^ h.finish())
+}
+
+/// Whether two segment paths take the same way after their first hop.
+fn same_way(a: &AttackPath, b: &AttackPath) -> bool {
+    a.cluster == b.cluster
+        && a.target == b.target
+        && a.steps.len() == b.steps.len()
+        && b.steps
+            .first()
+            .is_some_and(|s| s.technique == "NETWORK_REACH")
+        && a.steps[1..]
+            .iter()
+            .zip(&b.steps[1..])
+            .all(|(x, y)| x.from == y.from && x.to == y.to && x.technique == y.technique)
 }
 
 /// Hash of a path's cluster and its hops from step `k` on.

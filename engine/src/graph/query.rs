@@ -236,8 +236,8 @@ impl<'g> Query<'g> {
             .collect()
     }
 
-    /// Everything `from` reaches within `max_hops`, nearest first (hubs and containers are
-    /// steps, not answers).
+    /// Everything `from` reaches within `max_hops`, nearest first (hubs, network segments and
+    /// containers are steps, not answers).
     pub fn reach(
         &self,
         cluster: Option<&str>,
@@ -255,7 +255,7 @@ impl<'g> Query<'g> {
             .filter(|(i, _)| {
                 !matches!(
                     self.graph.graph[*i].kind,
-                    NodeKind::Hub | NodeKind::Container
+                    NodeKind::Hub | NodeKind::Container | NodeKind::Segment
                 )
             })
             .map(|(i, hops)| {
@@ -383,13 +383,15 @@ impl<'g> Query<'g> {
         limit: usize,
     ) -> Vec<Vec<EdgeIndex>> {
         let g = self.graph;
-        let first = g.reverse_bfs_masked(targets, &Mask::default());
-        let Some(best) = first.walk(g, from) else {
+        let within = |r: &Vec<EdgeIndex>| !r.is_empty() && r.len() <= max_hops as usize;
+        // The report's route; when it is longer than allowed, the shortest of all.
+        let Some(best) = g.preferred_route(from, targets).filter(within).or_else(|| {
+            g.reverse_bfs_masked(targets, &Mask::default())
+                .walk(g, from)
+                .filter(within)
+        }) else {
             return Vec::new();
         };
-        if best.is_empty() || best.len() > max_hops as usize {
-            return Vec::new();
-        }
         let mut found: Vec<Vec<EdgeIndex>> = vec![best];
         let mut candidates: Vec<(usize, f64, Vec<EdgeIndex>)> = Vec::new();
         let likelihood = |edges: &[EdgeIndex]| -> f64 {

@@ -18,6 +18,9 @@ pub enum Technique {
     INTERNET_TO_GATEWAY,
     /// Service → the pods it selects (network reach of their ports).
     SVC_SELECTS_POD,
+    /// Network segment → the listening ports of a segment its pods may connect to, by the
+    /// NetworkPolicies.
+    NETWORK_REACH,
     /// Network reach of a workload's ports → code execution in it (an assumed flaw in what
     /// listens there).
     ENDPOINT_EXPLOIT,
@@ -180,6 +183,7 @@ pub static CATALOGUE: &[TechniqueInfo] = &[
     t!(INTERNET_TO_NODEPORT, 1, 0.8, true, "type NodePort and some node has an ExternalIP"),
     t!(INTERNET_TO_GATEWAY, 1, 1.0, true, "a Gateway API Gateway implemented by an internet-facing LoadBalancer (its implementation's labels), at such an address, or of an external managed GatewayClass, with an HTTPRoute/GRPCRoute/TLSRoute/TCPRoute/UDPRoute whose parentRef names it and whose namespace a listener admits (allowedRoutes: Same, All, Selector); backendRefs to another namespace need a ReferenceGrant there. Istio: a VirtualService bound to a Gateway whose selector picks pods behind an internet-facing LoadBalancer; destinations svc, svc.ns, svc.ns.svc.cluster.local"),
     t!(SVC_SELECTS_POD, 1, 0.9, true, "same namespace, selector ⊆ pod labels, target port resolves (number, or a named containerPort), pods ready where EndpointSlices say so; leads to the pods' ports (Endpoint), not into the pods"),
+    t!(NETWORK_REACH, 1, 1.0, true, "the pods of one segment (pods every NetworkPolicy treats alike) may open a connection to a listening port (declared containerPort or a Service target port) of another's: egress of the source and ingress of the destination both allowed, each open when no policy isolates it; undecidable answers (ipBlocks against unknown addresses, namespaces known only by name, host-network pods, network-plugin policies) kept and said in the evidence"),
     t!(ENDPOINT_EXPLOIT, 1, 0.6, true, "network reach of the pods' ports (a Service, an Ingress or the internet through them, or port-forward) becomes code execution only through a flaw in what listens there: assumed, not proven; the evidence names the ports"),
     t!(POD_RUNS_CONTAINER, 1, 1.0, true, "every container, init container and ephemeral container"),
     t!(CONTAINER_HAS_SA_TOKEN, 1, 1.0, true, "automountServiceAccountToken not false (pod overrides ServiceAccount), or a projected serviceAccountToken volume"),

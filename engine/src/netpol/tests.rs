@@ -352,3 +352,238 @@ fn what_the_input_does_not_hold_is_not_guessed() {
     let crd = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: adminnetworkpolicies.policy.networking.k8s.io}\nspec: {group: policy.networking.k8s.io, names: {kind: AdminNetworkPolicy}}\n---\n";
     assert_eq!(answer(crd, WEB, DB, 5432), Answer::Unknown);
 }
+
+// ---- Segments: reach between sets of pods is the reach between their members ----------------
+
+fn members(inv: &Inventory<'_>) -> Vec<Member> {
+    inv.pod_templates()
+        .iter()
+        .map(|t| {
+            let pods = Pods::of(t);
+            let listens = pods
+                .ports
+                .iter()
+                .map(|(_, p, pr)| (*p, pr.clone()))
+                .collect();
+            Member { pods, listens }
+        })
+        .collect()
+}
+
+/// What the segments say about `from` → `to`: Yes/Unknown through the hub or a link, None
+/// when denied (or `to` listens on nothing).
+fn segment_answer(r: &Reach, from: usize, to: usize) -> Option<Answer> {
+    let seg = |m: usize| {
+        r.segments
+            .iter()
+            .position(|s| s.members.contains(&m))
+            .expect("placed")
+    };
+    let (s, d) = (seg(from), seg(to));
+    if r.segments[s].open_egress() && r.segments[d].open_ingress() {
+        return Some(if r.open_notes.is_empty() {
+            Answer::Yes
+        } else {
+            Answer::Unknown
+        });
+    }
+    r.links
+        .iter()
+        .find(|l| l.from == s && l.to == d)
+        .map(|l| l.answer)
+}
+
+/// The same question asked pair by pair, port by port.
+fn direct_answer(model: &Model, from: &Member, to: &Member) -> Option<Answer> {
+    let answers: Vec<Answer> = to
+        .listens
+        .iter()
+        .map(|(port, protocol)| {
+            let (a, b) = (Party::Pods(from.pods.clone()), Party::Pods(to.pods.clone()));
+            let full = model.connect(&a, &b, *port, protocol).answer;
+            // The cheap answer is the same answer.
+            assert_eq!(model.answer(&a, &b, *port, protocol), full);
+            full
+        })
+        .collect();
+    if answers.contains(&Answer::Yes) {
+        Some(Answer::Yes)
+    } else if answers.contains(&Answer::Unknown) {
+        Some(Answer::Unknown)
+    } else {
+        None
+    }
+}
+
+#[test]
+fn segments_answer_exactly_as_pairs_do() {
+    let sets = [
+        String::new(),
+        np("shop", "deny", "{podSelector: {}, policyTypes: [Ingress, Egress]}"),
+        np("shop", "deny", "{podSelector: {}, policyTypes: [Ingress]}")
+            + &np(
+                "shop",
+                "db",
+                "{podSelector: {matchLabels: {app: db}}, ingress: [{from: [{podSelector: {matchLabels: {app: web}}}], ports: [{port: pg}]}]}",
+            ),
+        np(
+            "shop",
+            "db",
+            "{podSelector: {matchLabels: {app: db}}, ingress: [{from: [{namespaceSelector: {matchLabels: {team: ops}}, podSelector: {matchExpressions: [{key: app, operator: In, values: [web]}]}}], ports: [{port: 9000, endPort: 9200}]}]}",
+        ),
+        np(
+            "ops",
+            "out",
+            "{podSelector: {}, policyTypes: [Egress], egress: [{to: [{ipBlock: {cidr: 10.0.0.0/8}}]}, {to: [{podSelector: {}, namespaceSelector: {matchLabels: {team: shop}}}], ports: [{port: 53, protocol: UDP}]}]}",
+        ),
+        np("shop", "web-out", "{podSelector: {matchLabels: {app: web}}, egress: [{ports: [{port: 5432}]}]}"),
+    ];
+    for set in &sets {
+        let c = cluster(set);
+        let inv = Inventory::new(&c);
+        let model = Model::of(&inv);
+        let ms = members(&inv);
+        let r = model.reach(&ms);
+        for (i, a) in ms.iter().enumerate() {
+            for (j, b) in ms.iter().enumerate() {
+                assert_eq!(
+                    segment_answer(&r, i, j).filter(|_| !b.listens.is_empty()),
+                    direct_answer(&model, a, b),
+                    "{} → {} under {set}",
+                    a.pods.reference,
+                    b.pods.reference
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn pods_no_policy_tells_apart_share_a_segment() {
+    let c = cluster("");
+    let inv = Inventory::new(&c);
+    let r = Model::of(&inv).reach(&members(&inv));
+    assert_eq!(r.segments.len(), 1);
+    assert_eq!(r.segments[0].name, "*");
+    assert!(r.links.is_empty());
+    // A policy on app=web labels splits by that key, in its namespace and elsewhere.
+    let c = cluster(&np(
+        "shop",
+        "p",
+        "{podSelector: {matchLabels: {app: web}}, policyTypes: [Ingress]}",
+    ));
+    let inv = Inventory::new(&c);
+    let r = Model::of(&inv).reach(&members(&inv));
+    let names: Vec<&str> = r.segments.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["*{app=web}", "shop{app=db}", "shop{app=web}"]);
+}
+
+#[test]
+fn a_client_from_outside_matches_no_pod_peer_and_only_an_unbounded_block() {
+    let deny = np("shop", "deny", "{podSelector: {}, policyTypes: [Ingress]}");
+    let c = cluster(&deny);
+    let inv = Inventory::new(&c);
+    let model = Model::of(&inv);
+    let db = Party::Pods(pods_of(&inv, DB).expect("db"));
+    assert_eq!(
+        model.connect(&Party::Outside, &db, 5432, "TCP").answer,
+        Answer::No
+    );
+    for (peer, expected) in [
+        ("{namespaceSelector: {}}", Answer::No),
+        // One family only: the client may be of the other.
+        ("{ipBlock: {cidr: 0.0.0.0/0}}", Answer::Unknown),
+        (
+            "{ipBlock: {cidr: 0.0.0.0/0}}, {ipBlock: {cidr: \"::/0\"}}",
+            Answer::Yes,
+        ),
+        (
+            "{ipBlock: {cidr: 0.0.0.0/0, except: [10.0.0.0/8]}}, {ipBlock: {cidr: \"::/0\"}}",
+            Answer::Unknown,
+        ),
+        ("{ipBlock: {cidr: 203.0.113.0/24}}", Answer::Unknown),
+    ] {
+        let p = np(
+            "shop",
+            "in",
+            &format!("{{podSelector: {{}}, ingress: [{{from: [{peer}]}}]}}"),
+        );
+        let c = cluster(&p);
+        let inv = Inventory::new(&c);
+        let model = Model::of(&inv);
+        let db = Party::Pods(pods_of(&inv, DB).expect("db"));
+        assert_eq!(
+            model.connect(&Party::Outside, &db, 5432, "TCP").answer,
+            expected,
+            "{peer}"
+        );
+    }
+}
+
+/// Host-network pods are the node's network: traffic between a pod and its own node is always
+/// allowed and plugins differ on selecting them, so a connection involving one is yes where the
+/// policies allow it as for any pod, else unknown — never no.
+#[test]
+fn host_network_pods_are_never_denied_only_allowed_or_unknown() {
+    let ask_host = |policies: &str, host_is_source: bool, ip: Option<&str>| {
+        let c = cluster(policies);
+        let inv = Inventory::new(&c);
+        let mut db = pods_of(&inv, DB).expect("db");
+        db.host_network = true;
+        db.ip = ip.map(|i| i.parse().expect("ip"));
+        let web = Party::Pods(pods_of(&inv, WEB).expect("web"));
+        let db = Party::Pods(db);
+        let model = Model::of(&inv);
+        if host_is_source {
+            model.connect(&db, &web, 80, "TCP")
+        } else {
+            model.connect(&web, &db, 5432, "TCP")
+        }
+    };
+    assert_eq!(ask_host("", false, None).answer, Answer::Yes);
+    let deny = np("shop", "deny", "{podSelector: {}, policyTypes: [Ingress]}");
+    let v = ask_host(&deny, false, None);
+    assert_eq!(v.answer, Answer::Unknown);
+    assert!(
+        v.notes.iter().any(|n| n.contains("host network")),
+        "{:?}",
+        v.notes
+    );
+    // Egress on another port only: the node-local exception still may let it through.
+    let dns_only = np(
+        "shop",
+        "dns",
+        "{podSelector: {matchLabels: {app: web}}, policyTypes: [Egress], egress: [{ports: [{port: 53, protocol: UDP}]}]}",
+    );
+    assert_eq!(ask_host(&dns_only, false, None).answer, Answer::Unknown);
+    // Allowed as for any pod: yes.
+    let to_db = np(
+        "shop",
+        "to-db",
+        "{podSelector: {matchLabels: {app: web}}, policyTypes: [Egress], egress: [{to: [{podSelector: {matchLabels: {app: db}}}]}]}",
+    );
+    assert_eq!(ask_host(&to_db, false, None).answer, Answer::Yes);
+    let to_nodes = np(
+        "shop",
+        "to-nodes",
+        "{podSelector: {matchLabels: {app: web}}, policyTypes: [Egress], egress: [{to: [{ipBlock: {cidr: 10.0.0.0/16}}]}]}",
+    );
+    assert_eq!(
+        ask_host(&to_nodes, false, Some("10.0.3.4")).answer,
+        Answer::Yes
+    );
+    assert_eq!(
+        ask_host(&to_nodes, false, Some("192.168.1.1")).answer,
+        Answer::Unknown
+    );
+    // As the source.
+    let from_db = np(
+        "shop",
+        "from-db",
+        "{podSelector: {matchLabels: {app: web}}, ingress: [{from: [{podSelector: {matchLabels: {app: db}}}]}]}",
+    );
+    assert_eq!(ask_host(&from_db, true, None).answer, Answer::Yes);
+    assert_eq!(ask_host(&deny, true, None).answer, Answer::Unknown);
+    // Two ordinary pods under the same deny: no.
+    assert_eq!(answer(&deny, WEB, DB, 5432), Answer::No);
+}

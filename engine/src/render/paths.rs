@@ -46,15 +46,52 @@ pub fn table(paths: &[&AttackPath]) -> String {
     out
 }
 
-/// `+N shorter entry points (…)`: the paths folded into `p`, by entry point.
+/// `+N shorter entry points (…)`, `+M other network segments the same way (…)`: the paths
+/// folded into `p`, by entry point.
 pub fn folded_note(p: &AttackPath) -> String {
-    let sources: Vec<String> = p.folded.iter().map(|f| label(&f.source)).collect();
-    let n = sources.len();
-    let noun = if n == 1 { "point" } else { "points" };
-    format!(
-        "+{n} shorter entry {noun} on this path: {}",
-        sources.join(", ")
-    )
+    let (siblings, shorter): (Vec<_>, Vec<_>) = p.folded.iter().partition(|f| f.via.is_some());
+    let mut parts = Vec::new();
+    if !shorter.is_empty() {
+        let n = shorter.len();
+        let noun = if n == 1 { "point" } else { "points" };
+        let sources: Vec<String> = shorter.iter().map(|f| label(&f.source)).collect();
+        parts.push(format!(
+            "+{n} shorter entry {noun} on this path: {}",
+            sources.join(", ")
+        ));
+    }
+    if !siblings.is_empty() {
+        let n = siblings.len();
+        let noun = if n == 1 { "segment" } else { "segments" };
+        let sources: Vec<String> = siblings.iter().map(|f| label(&f.source)).collect();
+        parts.push(format!(
+            "+{n} other network {noun} the same way: {}",
+            sources.join(", ")
+        ));
+    }
+    parts.join("; ")
+}
+
+/// `  (+N shorter entry points, +M other network segments)` for one-line listings.
+pub fn folded_count(p: &AttackPath) -> String {
+    let siblings = p.folded.iter().filter(|f| f.via.is_some()).count();
+    let shorter = p.folded.len() - siblings;
+    let mut parts = Vec::new();
+    match shorter {
+        0 => {}
+        1 => parts.push("+1 shorter entry point".to_string()),
+        n => parts.push(format!("+{n} shorter entry points")),
+    }
+    match siblings {
+        0 => {}
+        1 => parts.push("+1 other network segment".to_string()),
+        n => parts.push(format!("+{n} other network segments")),
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!("  ({})", parts.join(", "))
+    }
 }
 
 /// One line per path: `entry → … → sink` (for the scan table).

@@ -61,11 +61,7 @@ pub fn render(report: &Report, color: bool) -> String {
             } else {
                 String::new()
             };
-            let folded = match path.folded.len() {
-                0 => String::new(),
-                1 => "  (+1 shorter entry point)".to_string(),
-                n => format!("  (+{n} shorter entry points)"),
-            };
+            let folded = super::paths::folded_count(path);
             let _ = writeln!(
                 out,
                 "  {} {:>5.1}  {cluster}{}{folded}",

@@ -54,7 +54,17 @@ pub fn markdown() -> String {
          through them, port-forward) is network access; running code in the pods from there is \
          the explicit, assumed hop `ENDPOINT_EXPLOIT`. A report folds a path that is an exact \
          tail of a higher-ranked path to the same sink into it (`folded`: \
-         \"+N shorter entry points\"); each stays queryable by its source and ID.\n",
+         \"+N shorter entry points\"); each stays queryable by its source and ID.\n\n\
+         Pods reach each other over the network as the NetworkPolicies allow \
+         (`NETWORK_REACH`): every workload is a member of its network segment \
+         (`Network:<segment>`, the pods every policy treats alike), an entry point that reaches \
+         the listening ports (`Ports:<segment>`) of the segments its pods may connect to; \
+         segments no policy isolates meet at the hub `Ports:(no ingress policy)`. A report \
+         prefers ways that do not cross the network: a lateral move over it is a path where it \
+         is the only way from an entry point, and it always counts for reach and blast radius. \
+         A path from a segment that continues the way of a higher-ranked path from another \
+         segment is folded into it (`folded` with `via`: \"+N other network segments the same \
+         way\").\n",
     );
     for (section, title) in SECTIONS {
         let _ = write!(

@@ -1,0 +1,408 @@
+//! Reach across a whole cluster: workloads are grouped into *segments*, sets of pods that every
+//! NetworkPolicy of the cluster treats alike, and reach is decided between segments instead of
+//! between pairs of workloads (segments² connection questions at most, for isolated segments;
+//! open ones meet at a hub).
+//!
+//! Two workloads fall in one segment when nothing a policy reads tells them apart: the same
+//! namespace where that namespace has policies (else the same labels on the keys some
+//! `namespaceSelector` reads, and whether the Namespace object is known), the same labels on the
+//! keys some `podSelector` reads, the same answer for every `ipBlock` (or no known address),
+//! host network or not, and — when some rule names ports — the same ports. Any selector, peer
+//! or port rule then answers the same for every member, so one member's verdict is the
+//! segment's: exact, not an approximation.
+//!
+//! Segments whose egress no policy isolates reach every segment whose ingress no policy
+//! isolates; the caller draws that as one hub instead of a link per pair. The links are the
+//! other pairs, each decided by [`Model::connect`] on the destination's listening ports.
+
+use super::{Answer, Model, Party, Peer, Pods, Side, NAMESPACE_NAME_LABEL};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A workload as reach sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Member {
+    /// Its pods.
+    pub pods: Pods,
+    /// The ports its pods are known to listen on, as (port, protocol): declared container
+    /// ports and the numeric target ports of Services that select them. Empty: nothing is
+    /// known to listen, so the workload is no destination.
+    pub listens: Vec<(u16, String)>,
+}
+
+/// Pods that every policy of the cluster treats alike.
+#[derive(Debug, Clone)]
+pub struct Segment {
+    /// A readable name, unique in the cluster: the namespace (`*` for namespaces without
+    /// policies), the labels some selector reads (`{app=web}`), and `hostNetwork`.
+    pub name: String,
+    /// Its members (indices into the members given), in reference order.
+    pub members: Vec<usize>,
+    /// Whether some policy isolates its pods' egress.
+    pub egress_isolated: bool,
+    /// Whether some policy isolates its pods' ingress.
+    pub ingress_isolated: bool,
+    /// Whether its pods use the host network (policies may select them or not).
+    pub host_network: bool,
+    /// Whether some rule names ports for its pods as destinations (then its members listen
+    /// alike and each port is decided; else one port decides for all).
+    pub by_port: bool,
+}
+
+impl Segment {
+    /// Whether the segment sends to every unisolated destination and accepts from every
+    /// unisolated source without a rule deciding (drawn through the shared hub). Host-network
+    /// pods no policy selects are open in both readings the API allows for them.
+    pub fn open_egress(&self) -> bool {
+        !self.egress_isolated
+    }
+
+    /// See [`Segment::open_egress`].
+    pub fn open_ingress(&self) -> bool {
+        !self.ingress_isolated
+    }
+}
+
+/// A connection from one segment's pods to another's listening ports that the policies allow
+/// or leave undecided.
+#[derive(Debug, Clone)]
+pub struct Link {
+    /// Source segment.
+    pub from: usize,
+    /// Destination segment.
+    pub to: usize,
+    /// Yes, or Unknown (never No: denied pairs are no link).
+    pub answer: Answer,
+    /// Ports and the policies that decide, in words.
+    pub evidence: String,
+}
+
+/// The segments of a cluster and the links between them.
+#[derive(Debug, Clone, Default)]
+pub struct Reach {
+    /// The segments, in a stable order.
+    pub segments: Vec<Segment>,
+    /// Allowed or undecided connections between segments other than open → open.
+    pub links: Vec<Link>,
+    /// Why open → open connections are only possible, not certain (plugin policies), if so.
+    pub open_notes: Vec<String>,
+}
+
+/// A destination segment's stand-in and the ports its pods listen on.
+type Target<'a> = (Party, &'a [(u16, String)]);
+
+/// What tells pods apart to the policies.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Key {
+    /// The namespace, where it has policies.
+    namespace: Option<String>,
+    /// Namespace labels on the keys namespace selectors read (else the namespace's name).
+    namespace_labels: BTreeMap<String, String>,
+    /// Whether the Namespace object is known.
+    namespace_known: bool,
+    labels: BTreeMap<String, String>,
+    host_network: bool,
+    /// For each ipBlock of the model, whether it admits the pods' address (`None`: unknown).
+    blocks: Option<Vec<bool>>,
+    /// Whether some rule names ports for these pods as destinations.
+    by_port: bool,
+    /// Named container ports and listening ports, where some rule names ports.
+    ports: Vec<(String, u16, String)>,
+    listens: Vec<(u16, String)>,
+}
+
+impl Model {
+    /// Segments the members and decides the links between them (see the module docs).
+    pub fn reach<M: std::borrow::Borrow<Member>>(&self, members: &[M]) -> Reach {
+        let members: Vec<&Member> = members.iter().map(|m| m.borrow()).collect();
+        let mut pod_keys = BTreeSet::new();
+        let mut namespace_keys = BTreeSet::new();
+        let mut blocks = Vec::new();
+        // Ports tell destinations apart where a rule names ports: every destination when some
+        // egress rule does, else the pods a policy with such an ingress rule selects.
+        let mut egress_port_rules = false;
+        let mut policy_namespaces = BTreeSet::new();
+        for p in &self.policies {
+            policy_namespaces.insert(p.namespace.as_str());
+            pod_keys.extend(p.selects.keys().map(str::to_string));
+            egress_port_rules |= p.egress.iter().flatten().any(|r| r.ports.is_some());
+            for rule in p.ingress.iter().chain(p.egress.iter()).flatten() {
+                for peer in rule.peers.iter().flatten() {
+                    match peer {
+                        Peer::Pods { pods, namespaces } => {
+                            pod_keys.extend(pods.iter().flat_map(|s| s.keys().map(str::to_string)));
+                            namespace_keys.extend(
+                                namespaces.iter().flat_map(|s| s.keys().map(str::to_string)),
+                            );
+                        }
+                        Peer::Block { cidr, except } => blocks.push((*cidr, except.clone())),
+                        Peer::Invalid => {}
+                    }
+                }
+            }
+        }
+        let project = |labels: &BTreeMap<String, String>, keys: &BTreeSet<String>| {
+            labels
+                .iter()
+                .filter(|(k, _)| keys.contains(*k))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect::<BTreeMap<_, _>>()
+        };
+        let mut order: Vec<usize> = (0..members.len()).collect();
+        order.sort_by(|a, b| members[*a].pods.reference.cmp(&members[*b].pods.reference));
+        // Whether a namespace's object is known matters only to selectors on other labels than
+        // its name (those are unknown for a namespace without one).
+        let unknown_matters = namespace_keys.iter().any(|k| k != NAMESPACE_NAME_LABEL);
+        let mut groups: BTreeMap<Key, Vec<usize>> = BTreeMap::new();
+        for i in order {
+            let m = &members[i];
+            let p = &m.pods;
+            let (namespace_labels, namespace_known) = match self.namespaces.get(&p.namespace) {
+                Some(labels) => (project(labels, &namespace_keys), true),
+                None => (
+                    project(
+                        &BTreeMap::from([(NAMESPACE_NAME_LABEL.to_string(), p.namespace.clone())]),
+                        &namespace_keys,
+                    ),
+                    false,
+                ),
+            };
+            let ports_decide = egress_port_rules
+                || self.policies_in(&p.namespace).any(|q| {
+                    q.ingress.iter().flatten().any(|r| r.ports.is_some())
+                        && q.selects.matches(&p.labels)
+                });
+            let key = Key {
+                namespace: policy_namespaces
+                    .contains(p.namespace.as_str())
+                    .then(|| p.namespace.clone()),
+                namespace_labels,
+                namespace_known: namespace_known || !unknown_matters,
+                labels: project(&p.labels, &pod_keys),
+                host_network: p.host_network,
+                by_port: ports_decide,
+                blocks: match (blocks.is_empty(), p.ip) {
+                    (true, _) => Some(Vec::new()),
+                    (false, None) => None,
+                    (false, Some(ip)) => Some(
+                        blocks
+                            .iter()
+                            .map(|(c, except)| {
+                                c.contains(ip) && !except.iter().any(|e| e.contains(ip))
+                            })
+                            .collect(),
+                    ),
+                },
+                ports: if ports_decide {
+                    let mut ports = p.ports.clone();
+                    ports.sort();
+                    ports
+                } else {
+                    Vec::new()
+                },
+                listens: if ports_decide {
+                    let mut l = m.listens.clone();
+                    l.sort();
+                    l.dedup();
+                    l
+                } else {
+                    Vec::new()
+                },
+            };
+            groups.entry(key).or_default().push(i);
+        }
+        let mut segments: Vec<Segment> = Vec::with_capacity(groups.len());
+        let mut names: BTreeMap<String, usize> = BTreeMap::new();
+        for (key, members_of) in groups {
+            let first = &members[members_of[0]].pods;
+            // The namespace where policies tell it apart (its own, or its name label read by a
+            // selector), else `*` with the namespace labels selectors read.
+            let named = key
+                .namespace
+                .clone()
+                .or_else(|| key.namespace_labels.get(NAMESPACE_NAME_LABEL).cloned());
+            let mut name = named.clone().unwrap_or_else(|| "*".to_string());
+            let ns_labels: Vec<String> = key
+                .namespace_labels
+                .iter()
+                .filter(|(k, _)| k.as_str() != NAMESPACE_NAME_LABEL)
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            if named.is_none() && !ns_labels.is_empty() {
+                name.push_str(&format!("[{}]", ns_labels.join(",")));
+            }
+            if !key.labels.is_empty() {
+                let l: Vec<String> = key.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                name.push_str(&format!("{{{}}}", l.join(",")));
+            }
+            if key.host_network {
+                name.push_str(" hostNetwork");
+            }
+            // Pods told apart by their ports alone (where rules name ports) say which.
+            if names.contains_key(&name) && !key.listens.is_empty() {
+                let ports: Vec<String> = key
+                    .listens
+                    .iter()
+                    .map(|(port, protocol)| format!("{port}/{protocol}"))
+                    .collect();
+                name.push_str(&format!(" ({})", ports.join(",")));
+            }
+            let seen = names.entry(name.clone()).or_default();
+            *seen += 1;
+            if *seen > 1 {
+                name.push_str(&format!(" #{seen}"));
+            }
+            segments.push(Segment {
+                name,
+                egress_isolated: self.isolated(first, true),
+                ingress_isolated: self.isolated(first, false),
+                host_network: key.host_network,
+                by_port: key.by_port,
+                members: members_of,
+            });
+        }
+        let mut links = Vec::new();
+        // One member stands for its segment: as a source, and as a destination one that
+        // listens (when no rule names its ports they do not decide; else all listen alike).
+        let sources: Vec<Party> = segments
+            .iter()
+            .map(|s| Party::Pods(members[s.members[0]].pods.clone()))
+            .collect();
+        let targets: Vec<Option<Target<'_>>> = segments
+            .iter()
+            .map(|d| {
+                d.members
+                    .iter()
+                    .map(|i| members[*i])
+                    .find(|m| !m.listens.is_empty())
+                    .map(|m| (Party::Pods(m.pods.clone()), &m.listens[..]))
+            })
+            .collect();
+        for (si, s) in segments.iter().enumerate() {
+            for (di, d) in segments.iter().enumerate() {
+                if s.open_egress() && d.open_ingress() {
+                    continue;
+                }
+                let Some((to, listens)) = &targets[di] else {
+                    continue;
+                };
+                let names = (s.name.as_str(), d.name.as_str());
+                if let Some(link) = self.link(&sources[si], (to, listens), names, d.by_port) {
+                    links.push(Link {
+                        from: si,
+                        to: di,
+                        ..link
+                    });
+                }
+            }
+        }
+        let open_notes = if self.others.is_empty() {
+            Vec::new()
+        } else {
+            vec![format!(
+                "the cluster also holds policies of its network plugin ({}), which can allow or deny around NetworkPolicies and are not evaluated here",
+                self.others.join(", ")
+            )]
+        };
+        Reach {
+            segments,
+            links,
+            open_notes,
+        }
+    }
+
+    /// Whether some policy isolates the pods in a direction.
+    fn isolated(&self, pods: &Pods, egress: bool) -> bool {
+        self.policies_in(&pods.namespace).any(|p| {
+            p.selects.matches(&pods.labels)
+                && if egress {
+                    p.egress.is_some()
+                } else {
+                    p.ingress.is_some()
+                }
+        })
+    }
+
+    /// The link from `from`'s pods to `to`'s listening ports, if the policies allow one or
+    /// leave it undecided (endpoints left as 0: the caller places it). Where no rule names
+    /// ports for the destination, one port decides for all.
+    fn link(
+        &self,
+        source: &Party,
+        (target, listens): (&Party, &[(u16, String)]),
+        (from_name, to_name): (&str, &str),
+        port_rules: bool,
+    ) -> Option<Link> {
+        let mut allowed = Vec::new();
+        let mut undecided = Vec::new();
+        let mut decided_by: Option<(Side, Side)> = None;
+        let mut notes: Vec<String> = Vec::new();
+        let ports = if port_rules {
+            listens
+        } else {
+            &listens[..listens.len().min(1)]
+        };
+        for (port, protocol) in ports {
+            // Most pairs of isolated segments are denied: decide cheaply first.
+            if self.answer(source, target, *port, protocol) == Answer::No {
+                continue;
+            }
+            let v = self.connect(source, target, *port, protocol);
+            let label = if port_rules {
+                format!("{port}/{protocol}")
+            } else {
+                "every port".to_string()
+            };
+            match v.answer {
+                Answer::Yes => {
+                    allowed.push(label);
+                    if decided_by.is_none() {
+                        decided_by =
+                            Some((v.egress.unwrap_or_default(), v.ingress.unwrap_or_default()));
+                    }
+                }
+                Answer::Unknown => {
+                    undecided.push(label);
+                    for n in v.notes {
+                        if !notes.contains(&n) {
+                            notes.push(n);
+                        }
+                    }
+                }
+                Answer::No => {}
+            }
+        }
+        let side = |s: &Side, what: &str, name: &str| {
+            if s.isolated_by.is_empty() {
+                format!("no policy isolates {name}'s {what}")
+            } else {
+                format!("{what} of {name} allowed by {}", s.allowed_by.join(", "))
+            }
+        };
+        let (answer, evidence) = match (allowed.is_empty(), decided_by) {
+            (false, Some((egress, ingress))) => (
+                Answer::Yes,
+                format!(
+                    "pods of {from_name} may connect to {to_name} on {}: {}; {}",
+                    allowed.join(", "),
+                    side(&egress, "egress", from_name),
+                    side(&ingress, "ingress", to_name)
+                ),
+            ),
+            _ if !undecided.is_empty() => (
+                Answer::Unknown,
+                format!(
+                    "pods of {from_name} may connect to {to_name} on {} (not decidable: {})",
+                    undecided.join(", "),
+                    notes.join("; ")
+                ),
+            ),
+            _ => return None,
+        };
+        Some(Link {
+            from: 0,
+            to: 0,
+            answer,
+            evidence,
+        })
+    }
+}
