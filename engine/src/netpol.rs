@@ -466,9 +466,10 @@ impl Model {
             Party::Address(_) | Party::Outside => None,
         };
         let sides = [&egress, &ingress].map(|s| s.as_ref().map_or(Answer::Yes, Side::answer));
+        let by_policies = combine_sides(sides);
         let answer = self.combine(from, to, sides);
         let mut notes = Vec::new();
-        if sides.contains(&Answer::Unknown) && !sides.contains(&Answer::No) {
+        if by_policies == Answer::Unknown {
             notes.push(
                 "a rule decides on what the input does not hold (an ipBlock against a pod whose address is unknown or against an unspecified internet client, or a namespaceSelector on labels of a namespace with no Namespace object)".into(),
             );
@@ -480,24 +481,29 @@ impl Model {
                 _ => None,
             })
             .collect();
-        if !host.is_empty() && combine_sides(sides) != Answer::Yes {
+        if !host.is_empty() && by_policies != Answer::Yes {
             notes.push(format!(
                 "{} uses the host network: traffic between a pod and the node it runs on is always allowed, and whether policies select host-network pods is the network plugin's choice",
                 host.join(" and ")
             ));
         }
-        if !self.others.is_empty() {
-            notes.push(format!(
-                "the cluster also holds policies of its network plugin ({}), which can allow or deny around NetworkPolicies and are not evaluated here",
-                self.others.join(", ")
-            ));
-        }
+        notes.extend(self.plugin_note());
         Verdict {
             answer,
             egress,
             ingress,
             notes,
         }
+    }
+
+    /// Why every answer is unknown when the cluster holds network-plugin policies.
+    pub(crate) fn plugin_note(&self) -> Option<String> {
+        (!self.others.is_empty()).then(|| {
+            format!(
+                "the cluster also holds policies of its network plugin ({}), which can allow or deny around NetworkPolicies and are not evaluated here",
+                self.others.join(", ")
+            )
+        })
     }
 
     /// [`Model::connect`]'s answer alone, without naming policies (cheap: no allocation).

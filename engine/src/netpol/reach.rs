@@ -41,8 +41,6 @@ pub struct Segment {
     pub egress_isolated: bool,
     /// Whether some policy isolates its pods' ingress.
     pub ingress_isolated: bool,
-    /// Whether its pods use the host network (policies may select them or not).
-    pub host_network: bool,
     /// Whether some rule names ports for its pods as destinations (then its members listen
     /// alike and each port is decided; else one port decides for all).
     pub by_port: bool,
@@ -255,7 +253,6 @@ impl Model {
                 name,
                 egress_isolated: self.isolated(first, true),
                 ingress_isolated: self.isolated(first, false),
-                host_network: key.host_network,
                 by_port: key.by_port,
                 members: members_of,
             });
@@ -286,23 +283,19 @@ impl Model {
                     continue;
                 };
                 let names = (s.name.as_str(), d.name.as_str());
-                if let Some(link) = self.link(&sources[si], (to, listens), names, d.by_port) {
+                if let Some((answer, evidence)) =
+                    self.link(&sources[si], (to, listens), names, d.by_port)
+                {
                     links.push(Link {
                         from: si,
                         to: di,
-                        ..link
+                        answer,
+                        evidence,
                     });
                 }
             }
         }
-        let open_notes = if self.others.is_empty() {
-            Vec::new()
-        } else {
-            vec![format!(
-                "the cluster also holds policies of its network plugin ({}), which can allow or deny around NetworkPolicies and are not evaluated here",
-                self.others.join(", ")
-            )]
-        };
+        let open_notes = self.plugin_note().into_iter().collect();
         Reach {
             segments,
             links,
@@ -322,8 +315,8 @@ impl Model {
         })
     }
 
-    /// The link from `from`'s pods to `to`'s listening ports, if the policies allow one or
-    /// leave it undecided (endpoints left as 0: the caller places it). Where no rule names
+    /// The answer and evidence for a link from `from`'s pods to `to`'s listening ports, if the
+    /// policies allow one or leave it undecided. Where no rule names
     /// ports for the destination, one port decides for all.
     fn link(
         &self,
@@ -331,7 +324,7 @@ impl Model {
         (target, listens): (&Party, &[(u16, String)]),
         (from_name, to_name): (&str, &str),
         port_rules: bool,
-    ) -> Option<Link> {
+    ) -> Option<(Answer, String)> {
         let mut allowed = Vec::new();
         let mut undecided = Vec::new();
         let mut decided_by: Option<(Side, Side)> = None;
@@ -398,11 +391,6 @@ impl Model {
             ),
             _ => return None,
         };
-        Some(Link {
-            from: 0,
-            to: 0,
-            answer,
-            evidence,
-        })
+        Some((answer, evidence))
     }
 }
