@@ -3,8 +3,8 @@
 
 use crate::checks::Check;
 use crate::controls::Framework;
+use crate::finding::Finding;
 use crate::frameworks;
-use crate::report::Finding;
 use crate::snapshot::ClusterSnapshot;
 use serde::Serialize;
 use std::collections::BTreeMap;

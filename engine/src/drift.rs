@@ -7,8 +7,8 @@
 //! scan; [`diff`] compares two digests. Findings and paths are compared by [`finding_key`] and
 //! path ID.
 
-use crate::checks::images::parse_image;
 use crate::graph::{AttackGraph, NodeKind, Technique, OPEN_PORTS};
+use crate::image::parse_image;
 use crate::inventory::Inventory;
 use crate::report::Finding;
 use crate::snapshot::ClusterSnapshot;
@@ -139,8 +139,8 @@ impl Facts {
         let mut registries: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         for t in inv.pod_templates() {
             for c in t.containers() {
-                let image = c.container.get("image").and_then(Value::as_str);
-                if let Some(image) = image.filter(|i| !i.is_empty()) {
+                let image = c.image();
+                if !image.is_empty() {
                     registries
                         .entry(parse_image(image).registry.to_string())
                         .or_default()

@@ -6,6 +6,7 @@
 use crate::object::Object;
 use crate::snapshot::Provider;
 use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// How a `type: LoadBalancer` Service is exposed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -239,10 +240,7 @@ fn is_istio(o: &Object) -> bool {
 }
 
 /// Records the Gateway API Gateways, Istio Gateways and ReferenceGrants of `inv`.
-pub(crate) fn gateway_facts(
-    inv: &crate::inventory::Inventory<'_>,
-    out: &mut crate::graph::Exposure,
-) {
+pub(crate) fn gateway_facts(inv: &crate::inventory::Inventory<'_>, out: &mut Exposure) {
     for g in inv.of_kind("Gateway") {
         let key = format!(
             "{}/{}",
@@ -499,4 +497,95 @@ pub fn route_backends(r: &Object) -> Vec<(String, String, String)> {
         }
     }
     out
+}
+
+/// Internet-facing load balancer addresses and the ingress controllers they front: what
+/// decides whether an Ingress in any namespace is reachable from the internet.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Exposure {
+    /// Addresses of internet-facing LoadBalancer Services.
+    pub addresses: BTreeSet<String>,
+    /// Ingress controller (by controller name) → the internet-facing Service in front of it
+    /// (the first by reference when several are).
+    pub controllers: BTreeMap<&'static str, String>,
+    /// Gateway API Gateways (`namespace/name`) and what decides their exposure.
+    pub gateways: BTreeMap<String, GatewayFacts>,
+    /// Gateways (`namespace/name`) an internet-facing LoadBalancer implements, by the labels
+    /// implementations put on it (Istio, kgateway: `gateway.networking.k8s.io/gateway-name`;
+    /// Envoy Gateway: `gateway.envoyproxy.io/owning-gateway-*`) → that Service.
+    pub gateway_services: BTreeMap<String, String>,
+    /// Istio Gateways (`namespace/name`) → their workload selector.
+    pub istio_gateways: BTreeMap<String, BTreeMap<String, String>>,
+    /// Pod labels behind internet-facing LoadBalancers, with the Service.
+    pub public_pods: BTreeSet<(BTreeMap<String, String>, String)>,
+    /// ReferenceGrants: (target namespace, from namespace, from kind, Service name or `*`).
+    pub grants: BTreeSet<(String, String, String, String)>,
+}
+
+impl Exposure {
+    /// Adds another part's exposure.
+    pub fn merge(&mut self, other: &Exposure) {
+        self.addresses.extend(other.addresses.iter().cloned());
+        for (c, svc) in &other.controllers {
+            self.offer(c, svc);
+        }
+        self.gateways
+            .extend(other.gateways.iter().map(|(k, v)| (k.clone(), v.clone())));
+        for (k, v) in &other.gateway_services {
+            match self.gateway_services.get(k) {
+                Some(e) if e <= v => {}
+                _ => {
+                    self.gateway_services.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        self.istio_gateways.extend(
+            other
+                .istio_gateways
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone())),
+        );
+        self.public_pods.extend(other.public_pods.iter().cloned());
+        self.grants.extend(other.grants.iter().cloned());
+    }
+
+    /// Why a Gateway API Gateway (`namespace/name`) is internet-facing, if it is.
+    pub fn public_gateway(&self, key: &str) -> Option<String> {
+        let g = self.gateways.get(key)?;
+        if let Some(svc) = self.gateway_services.get(key) {
+            return Some(format!(
+                "Gateway {key} is implemented by {svc}, an internet-facing LoadBalancer"
+            ));
+        }
+        if let Some(a) = g.addresses.iter().find(|a| self.addresses.contains(*a)) {
+            return Some(format!(
+                "Gateway {key} has address {a}, an internet-facing LoadBalancer's"
+            ));
+        }
+        public_gateway_class(&g.class)
+            .map(|why| format!("Gateway {key}: GatewayClass {} {why}", g.class))
+    }
+
+    /// Why an Istio Gateway (`namespace/name`) is internet-facing, if it is: its selector picks
+    /// pods behind an internet-facing LoadBalancer.
+    pub fn public_istio_gateway(&self, key: &str) -> Option<String> {
+        let selector = self.istio_gateways.get(key)?;
+        self.public_pods
+            .iter()
+            .find(|(labels, _)| selector.iter().all(|(k, v)| labels.get(k) == Some(v)))
+            .map(|(_, svc)| {
+                format!("Istio Gateway {key} selects the gateway pods behind {svc}, an internet-facing LoadBalancer")
+            })
+    }
+
+    /// Records `svc` in front of `controller`, unless one before it by reference is.
+    pub(crate) fn offer(&mut self, controller: &'static str, svc: &str) {
+        match self.controllers.get_mut(controller) {
+            Some(e) if e.as_str() <= svc => {}
+            Some(e) => *e = svc.to_string(),
+            None => {
+                self.controllers.insert(controller, svc.to_string());
+            }
+        }
+    }
 }

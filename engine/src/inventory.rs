@@ -109,6 +109,14 @@ impl<'a> ContainerRef<'a> {
         })
     }
 
+    /// Its image reference (empty when missing).
+    pub fn image(&self) -> &'a str {
+        self.container
+            .get("image")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+    }
+
     /// The container's `env` entries with their indexes.
     pub fn env(&self) -> impl Iterator<Item = (usize, &'a Value)> + 'a {
         self.array("env").enumerate()
@@ -173,7 +181,7 @@ impl<'a> PodTemplate<'a> {
                 .into_iter()
                 .flatten()
                 .filter_map(Value::as_str)
-                .map(crate::checks::workload::normalise_capability)
+                .map(normalise_capability)
                 .collect()
         };
         const AROUND_PERMISSIONS: &[&str] = &[
@@ -264,14 +272,38 @@ impl<'a> PodTemplate<'a> {
     pub fn service_account(&self) -> (&'a str, &'a str) {
         (
             self.owner.effective_namespace().unwrap_or("default"),
-            crate::checks::service_accounts::service_account_name(self.spec),
+            self.service_account_name(),
         )
+    }
+
+    /// The name of the ServiceAccount its pods run as (`default` when unset).
+    pub fn service_account_name(&self) -> &'a str {
+        service_account_name(self.spec)
     }
 
     /// Pod annotations (from the pod or template metadata).
     pub fn annotation(&self, key: &str) -> Option<&'a str> {
         self.metadata?.get("annotations")?.get(key)?.as_str()
     }
+}
+
+/// `cap_sys_admin`, `CAP_SYS_ADMIN` and `SYS_ADMIN` are the same capability to the runtime.
+pub(crate) fn normalise_capability(cap: &str) -> String {
+    let upper = cap.trim().to_ascii_uppercase();
+    upper.strip_prefix("CAP_").unwrap_or(&upper).to_string()
+}
+
+/// The ServiceAccount a pod template runs as (`default` when unset).
+fn service_account_name(spec: &Value) -> &str {
+    spec.get("serviceAccountName")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .or_else(|| {
+            spec.get("serviceAccount")
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+        })
+        .unwrap_or("default")
 }
 
 /// The pod template of one object, if its kind carries one and the spec is a mapping.

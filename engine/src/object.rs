@@ -91,7 +91,7 @@ impl Object {
     /// Whether the kind is cluster-scoped.
     pub fn is_cluster_scoped(&self) -> bool {
         CLUSTER_SCOPED_KINDS.contains(&self.kind.as_str())
-            || crate::cloud::documents::CLOUD_KINDS.contains(&self.kind.as_str())
+            || crate::cloud::kinds::CLOUD_KINDS.contains(&self.kind.as_str())
     }
 
     /// The namespace to use for a namespaced object (`default` when the manifest names none).

@@ -1,6 +1,6 @@
 //! What a scan is asked to do: which checks run, what is suppressed, site policy.
 
-use crate::report::Finding;
+use crate::finding::Finding;
 use serde::Deserialize;
 
 /// Which checks run.

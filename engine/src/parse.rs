@@ -540,7 +540,7 @@ pub fn dedupe(objects: &mut Vec<Object>) -> Vec<LoadError> {
             .body
             .pointer("/metadata/name")
             .is_some_and(|n| n.is_string());
-        if !named || crate::cloud::documents::CLOUD_KINDS.contains(&o.kind.as_str()) {
+        if !named || crate::cloud::kinds::CLOUD_KINDS.contains(&o.kind.as_str()) {
             return None;
         }
         Some((

@@ -1,13 +1,12 @@
 //! The Report: what a scan found, in the shape the JSON schema (`docs/report.schema.json`)
 //! publishes. Built by [`evaluate`] from a [`Snapshot`]; deterministic for the same input.
 
-use crate::checks::{self, Context, Evidence};
+use crate::checks::{self, Context};
 use crate::compliance::{self, ComplianceSummary};
-use crate::controls::Control;
+pub use crate::finding::{ControlRef, Finding};
 use crate::graph::paths::BlastRadius;
 use crate::graph::AttackGraph;
 use crate::inventory::{Inventory, EVALUATED_KINDS};
-use crate::object::Source;
 use crate::options::{ScanOptions, IGNORE_ANNOTATION};
 use crate::parse::LoadError;
 use crate::rbac::Rbac;
@@ -18,57 +17,6 @@ use std::collections::BTreeMap;
 
 /// Version of the report format.
 pub const REPORT_SCHEMA_VERSION: &str = "kspm.io/report/v1";
-
-/// A control reference as it appears in a finding.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-pub struct ControlRef {
-    /// Framework ID (`cis-kubernetes`, `nsa-cisa`, `pss`, `soc2`, ...).
-    pub framework: &'static str,
-    /// Control ID within the framework.
-    pub id: &'static str,
-}
-
-impl From<&Control> for ControlRef {
-    fn from(c: &Control) -> Self {
-        ControlRef {
-            framework: c.framework.id(),
-            id: c.id,
-        }
-    }
-}
-
-/// One failed check on one resource.
-#[derive(Debug, Clone, Serialize)]
-pub struct Finding {
-    /// Stable check ID.
-    pub check: &'static str,
-    /// Check title.
-    pub title: &'static str,
-    /// Severity.
-    pub severity: Severity,
-    /// Cluster name.
-    pub cluster: String,
-    /// Node reference: `Kind:namespace/name` or `Kind:name`.
-    pub resource: String,
-    /// Namespace, for namespaced resources.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub namespace: Option<String>,
-    /// What is wrong, specifically.
-    pub message: String,
-    /// What to do.
-    pub remediation: &'static str,
-    /// The fields that made it fail.
-    pub evidence: Vec<Evidence>,
-    /// Framework controls.
-    pub controls: Vec<ControlRef>,
-    /// Where the resource was read from.
-    pub source: Source,
-    /// Whether the resource lies on a reported attack path.
-    pub on_attack_path: bool,
-    /// What the resource can reach in the attack graph (sinks and hops), when it is in it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub blast_radius: Option<BlastRadius>,
-}
 
 /// Per-cluster summary.
 #[derive(Debug, Clone, Serialize)]

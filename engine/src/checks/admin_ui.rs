@@ -48,8 +48,8 @@ const ADMIN_UIS: &[(&str, &str, &[&str])] = &[
 /// The admin UI a template runs, if any.
 fn admin_ui(t: &PodTemplate<'_>) -> Option<&'static str> {
     t.containers().find_map(|c| {
-        let image = c.container.get("image").and_then(Value::as_str)?;
-        let repo = super::images::parse_image(image).name;
+        let image = Some(c.image()).filter(|i| !i.is_empty())?;
+        let repo = crate::image::parse_image(image).name;
         let words = crate::inventory::command_words(c.container);
         // The repository, not a substring of it: `grafana/grafana-agent` is not Grafana. An
         // entry ending in `/` names an organisation (every Jupyter image).

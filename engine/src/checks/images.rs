@@ -8,64 +8,7 @@ use crate::options::Profile;
 use crate::severity::Severity;
 use serde_json::Value;
 
-/// An image reference split into registry, repository, tag and digest.
-#[derive(Debug, PartialEq, Eq)]
-pub struct ImageRef<'a> {
-    /// Registry host (`docker.io` when none is named).
-    pub registry: &'a str,
-    /// Everything before the tag/digest, as written.
-    pub name: &'a str,
-    /// Tag, if any.
-    pub tag: Option<&'a str>,
-    /// Digest, if any.
-    pub digest: Option<&'a str>,
-}
-
-/// Parses `[registry/]repo[:tag][@digest]` the way container runtimes do: the first path
-/// component is a registry only if it has a `.` or `:` or is `localhost`.
-pub fn parse_image(image: &str) -> ImageRef<'_> {
-    let (rest, digest) = match image.split_once('@') {
-        Some((r, d)) => (r, Some(d)),
-        None => (image, None),
-    };
-    let last_slash = rest.rfind('/').map(|i| i + 1).unwrap_or(0);
-    let (name, tag) = match rest[last_slash..].rfind(':') {
-        Some(i) => (&rest[..last_slash + i], Some(&rest[last_slash + i + 1..])),
-        None => (rest, None),
-    };
-    let registry = match name.split_once('/') {
-        Some((first, _)) if first.contains('.') || first.contains(':') || first == "localhost" => {
-            first
-        }
-        _ => "docker.io",
-    };
-    ImageRef {
-        registry,
-        name,
-        tag,
-        digest,
-    }
-}
-
-impl ImageRef<'_> {
-    /// The digest when it is a well-formed OCI digest of a registered algorithm (`sha256:` and
-    /// 64 lowercase hex digits, `sha384:` 96, `sha512:` 128); a malformed one pins nothing (the
-    /// runtime refuses to pull it, and it identifies no image).
-    pub fn valid_digest(&self) -> Option<&str> {
-        let (algorithm, hex) = self.digest?.split_once(':')?;
-        let len = match algorithm {
-            "sha256" => 64,
-            "sha384" => 96,
-            "sha512" => 128,
-            _ => return None,
-        };
-        (hex.len() == len
-            && hex
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
-        .then_some(self.digest?)
-    }
-}
+pub use crate::image::{parse_image, ImageRef};
 
 fn each_image<'a>(
     ctx: &Context<'a>,
@@ -78,11 +21,7 @@ fn each_image<'a>(
     let mut hits = Vec::new();
     for t in ctx.inv.pod_templates() {
         for c in t.containers() {
-            let image = c
-                .container
-                .get("image")
-                .and_then(Value::as_str)
-                .unwrap_or("");
+            let image = c.image();
             if let Some((message, ev)) = f(&t, &c, image) {
                 hits.push(Hit {
                     severity: None,
@@ -321,45 +260,6 @@ pub static CHECKS: &[Check] = &[
         run: pull_policy,
     },
 ];
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn image_references() {
-        let r = parse_image("nginx");
-        assert_eq!(
-            (r.registry, r.name, r.tag, r.digest),
-            ("docker.io", "nginx", None, None)
-        );
-        let r = parse_image("localhost:5000/team/app:1.2@sha256:abc");
-        assert_eq!(
-            (r.registry, r.name, r.tag, r.digest),
-            (
-                "localhost:5000",
-                "localhost:5000/team/app",
-                Some("1.2"),
-                Some("sha256:abc")
-            )
-        );
-        assert_eq!(r.valid_digest(), None);
-        let good = format!("nginx@sha256:{}", "a".repeat(64));
-        assert!(parse_image(&good).valid_digest().is_some());
-        for bad in [
-            format!("nginx@sha256:{}", "A".repeat(64)),
-            format!("nginx@sha256:{}", "a".repeat(63)),
-            format!("nginx@md5:{}", "a".repeat(32)),
-            "nginx@sha256".to_string(),
-        ] {
-            assert_eq!(parse_image(&bad).valid_digest(), None, "{bad}");
-        }
-        let r = parse_image("registry.k8s.io/pause:3.9");
-        assert_eq!((r.registry, r.tag), ("registry.k8s.io", Some("3.9")));
-        let r = parse_image("library/redis:latest");
-        assert_eq!((r.registry, r.tag), ("docker.io", Some("latest")));
-    }
-}
 
 #[cfg(test)]
 mod registry_tests {

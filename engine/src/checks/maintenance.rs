@@ -131,11 +131,7 @@ fn tiller<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     let mut hits = Vec::new();
     for t in ctx.inv.pod_templates() {
         for ctr in t.containers() {
-            let image = ctr
-                .container
-                .get("image")
-                .and_then(Value::as_str)
-                .unwrap_or("");
+            let image = ctr.image();
             if image.contains("kubernetes-helm/tiller")
                 || image.contains("helm/tiller")
                 || image.ends_with("/tiller")
@@ -192,60 +188,9 @@ fn duplicate_env<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     hits
 }
 
-/// `(major, minor, patch)` of a `vX.Y.Z` tag.
-fn semver(tag: &str) -> Option<(u32, u32, u32)> {
-    let t = tag.trim_start_matches('v');
-    let core = t.split(['-', '+']).next()?;
-    let mut it = core.split('.').map(|p| p.parse::<u32>().ok());
-    Some((it.next()??, it.next()??, it.next().flatten().unwrap_or(0)))
-}
-
-/// A community ingress-nginx controller container (`ingress-nginx/controller` or its
-/// `-chroot` variant; F5's `nginx/nginx-ingress` is another project).
-pub(crate) struct IngressNginx<'a> {
-    /// The pod template running it.
-    pub template: crate::inventory::PodTemplate<'a>,
-    /// The container.
-    pub container: crate::inventory::ContainerRef<'a>,
-    /// Its image reference.
-    pub image: &'a str,
-    /// Its tag.
-    pub tag: Option<&'a str>,
-    /// `(major, minor, patch)` from the tag, when it is a version.
-    pub version: Option<(u32, u32, u32)>,
-}
-
-/// Every community ingress-nginx controller container of the inventory.
-pub(crate) fn ingress_nginx_controllers<'a>(ctx: &Context<'a>) -> Vec<IngressNginx<'a>> {
-    let mut out = Vec::new();
-    for t in ctx.inv.pod_templates() {
-        for container in t.containers() {
-            let image = container
-                .container
-                .get("image")
-                .and_then(Value::as_str)
-                .unwrap_or("");
-            let r = super::images::parse_image(image);
-            if !(r.name.ends_with("ingress-nginx/controller")
-                || r.name.ends_with("ingress-nginx/controller-chroot"))
-            {
-                continue;
-            }
-            out.push(IngressNginx {
-                template: t,
-                container,
-                image,
-                tag: r.tag,
-                version: r.tag.and_then(semver),
-            });
-        }
-    }
-    out
-}
-
 fn vulnerable_ingress_nginx<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     let mut hits = Vec::new();
-    for c in ingress_nginx_controllers(ctx) {
+    for c in crate::image::ingress_nginx_controllers(ctx.inv) {
         let Some(v) = c.version else {
             continue;
         };
@@ -266,7 +211,7 @@ fn vulnerable_ingress_nginx<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
 /// KSPM-M-007: the community ingress-nginx controller, retired by Kubernetes SIG Network and
 /// the Security Response Committee (best-effort maintenance ended in March 2026).
 fn retired_ingress_nginx<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
-    ingress_nginx_controllers(ctx)
+    crate::image::ingress_nginx_controllers(ctx.inv)
         .into_iter()
         .map(|c| Hit {
             severity: None,

@@ -22,27 +22,8 @@ use crate::object::Object;
 use crate::options::{Profile, ScanOptions};
 use crate::rbac::Rbac;
 use crate::severity::Severity;
-use serde::Serialize;
-use serde_json::Value;
 
-/// The field that made a check fail, and what it held.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Evidence {
-    /// Field path within the resource, e.g. `spec.template.spec.containers[0].securityContext.privileged`.
-    pub path: String,
-    /// The observed value.
-    pub value: Value,
-}
-
-impl Evidence {
-    /// Evidence for `path` holding `value`.
-    pub fn new(path: impl Into<String>, value: impl Into<Value>) -> Self {
-        Evidence {
-            path: path.into(),
-            value: value.into(),
-        }
-    }
-}
+pub use crate::finding::Evidence;
 
 /// One failure reported by a check function, before the engine attaches metadata.
 #[derive(Debug, Clone)]

@@ -599,11 +599,7 @@ fn dashboard<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     let mut hits = Vec::new();
     for t in ctx.inv.pod_templates() {
         for c in t.containers() {
-            let image = c
-                .container
-                .get("image")
-                .and_then(Value::as_str)
-                .unwrap_or("");
+            let image = c.image();
             if image.contains("kubernetesui/dashboard") || image.contains("kubernetes-dashboard") {
                 hits.push(Hit {
                     severity: None,
@@ -935,7 +931,7 @@ fn default_deny_reopened<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
 /// version decide whether snippet annotations are accepted.
 fn nginx_controller_snippets<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     let mut hits = Vec::new();
-    for c in super::maintenance::ingress_nginx_controllers(ctx) {
+    for c in crate::image::ingress_nginx_controllers(ctx.inv) {
         let ns = c.template.owner.effective_namespace().unwrap_or("default");
         let flags = super::control_plane::command_flags(c.container.container);
         let config = flags.get("configmap").and_then(|v| {

@@ -506,21 +506,6 @@ fn namespace_enforces_baseline<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
         .collect()
 }
 
-/// `(level, version)` a namespace enforces, from its labels.
-pub(crate) fn enforced_level(ns: &crate::object::Object) -> Option<(Level, Version)> {
-    let level: Level = ns
-        .labels
-        .get("pod-security.kubernetes.io/enforce")?
-        .parse()
-        .ok()?;
-    let version = ns
-        .labels
-        .get("pod-security.kubernetes.io/enforce-version")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(Version::LATEST);
-    Some((level, version))
-}
-
 /// Whether an admission policy engine (Kyverno, Gatekeeper, ValidatingAdmissionPolicy) is
 /// installed: CIS 5.2.1 accepts one in place of PSA labels.
 fn has_policy_engine(ctx: &Context<'_>) -> bool {
@@ -584,7 +569,7 @@ fn workload_violates_namespace_level<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
         .inv
         .of_kind("Namespace")
         .iter()
-        .filter_map(|ns| Some((ns.name.as_str(), enforced_level(ns)?)))
+        .filter_map(|ns| Some((ns.name.as_str(), crate::pss::enforced_level(ns)?)))
         .collect();
     let mut hits = Vec::new();
     for t in ctx.inv.pod_templates() {

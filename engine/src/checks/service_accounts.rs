@@ -15,19 +15,6 @@ use crate::severity::Severity;
 use serde_json::Value;
 use std::collections::HashMap;
 
-/// The ServiceAccount a pod template runs as (`default` when unset).
-pub(crate) fn service_account_name(spec: &Value) -> &str {
-    spec.get("serviceAccountName")
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-        .or_else(|| {
-            spec.get("serviceAccount")
-                .and_then(Value::as_str)
-                .filter(|s| !s.is_empty())
-        })
-        .unwrap_or("default")
-}
-
 fn sa_automount<'a>(ctx: &Context<'a>) -> HashMap<(String, String), Option<bool>> {
     ctx.inv
         .of_kind("ServiceAccount")
@@ -51,7 +38,7 @@ fn token_automounted<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     let mut hits = Vec::new();
     for t in ctx.inv.pod_templates() {
         let ns = t.owner.effective_namespace().unwrap_or("default");
-        let sa = service_account_name(t.spec);
+        let sa = t.service_account_name();
         let pod_setting = t
             .spec
             .get("automountServiceAccountToken")
@@ -84,7 +71,7 @@ fn default_service_account_used<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     ctx.inv
         .pod_templates()
         .into_iter()
-        .filter(|t| service_account_name(t.spec) == "default")
+        .filter(|t| t.service_account_name() == "default")
         .filter(|t| {
             !t.owner
                 .effective_namespace()
@@ -426,7 +413,7 @@ fn powerful_service_account<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     let mut cache: HashMap<(String, String), Powers> = HashMap::new();
     for t in ctx.inv.pod_templates() {
         let ns = t.owner.effective_namespace().unwrap_or("default");
-        let sa = service_account_name(t.spec);
+        let sa = t.service_account_name();
         let mounted = match t
             .spec
             .get("automountServiceAccountToken")
@@ -532,7 +519,7 @@ fn missing_service_account<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
         .into_iter()
         .filter_map(|t| {
             let ns = t.owner.effective_namespace().unwrap_or("default");
-            let sa = service_account_name(t.spec);
+            let sa = t.service_account_name();
             (known_ns.contains(ns) && sa != "default" && !sas.contains_key(&(ns.to_string(), sa.to_string()))).then(|| Hit {
                 severity: None,
                 object: t.owner,

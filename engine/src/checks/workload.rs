@@ -494,12 +494,6 @@ const DANGEROUS_CAPS: &[&str] = &[
     "MAC_OVERRIDE",
 ];
 
-/// `cap_sys_admin`, `CAP_SYS_ADMIN` and `SYS_ADMIN` are the same capability to the runtime.
-pub(crate) fn normalise_capability(cap: &str) -> String {
-    let upper = cap.trim().to_ascii_uppercase();
-    upper.strip_prefix("CAP_").unwrap_or(&upper).to_string()
-}
-
 fn dangerous_capabilities<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     let mut hits = Vec::new();
     for t in ctx.inv.pod_templates() {
@@ -513,7 +507,7 @@ fn dangerous_capabilities<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
             };
             for (i, cap) in add.iter().enumerate() {
                 let raw = cap.as_str().unwrap_or("");
-                let norm = normalise_capability(raw);
+                let norm = crate::inventory::normalise_capability(raw);
                 if DANGEROUS_CAPS.contains(&norm.as_str()) {
                     hits.push(Hit {
                         severity: None,

@@ -9,71 +9,7 @@ use crate::object::{Object, Source};
 use crate::parse::object_from_map;
 use serde_json::{json, Value};
 
-/// `apiVersion` of every synthetic cloud object.
-pub const CLOUD_API_VERSION: &str = "cloud.kspm.io/v1";
-
-/// `DescribeCluster` → `cluster`.
-pub const EKS_CLUSTER: &str = "EksCluster";
-/// `DescribeNodegroup` → `nodegroup`.
-pub const EKS_NODEGROUP: &str = "EksNodegroup";
-/// `DescribeAccessEntry` → `accessEntry`.
-pub const EKS_ACCESS_ENTRY: &str = "EksAccessEntry";
-/// `ListAssociatedAccessPolicies` answer (named after its `principalArn`).
-pub const EKS_ACCESS_POLICIES: &str = "EksAssociatedAccessPolicies";
-/// `DescribePodIdentityAssociation` → `association`.
-pub const EKS_POD_IDENTITY: &str = "EksPodIdentityAssociation";
-/// One `ec2:DescribeLaunchTemplateVersions` version (named `<template id>:<version>`).
-pub const EC2_LAUNCH_TEMPLATE_VERSION: &str = "Ec2LaunchTemplateVersion";
-/// One page of `iam:GetAccountAuthorizationDetails` (named `<account>:<page>`).
-pub const AWS_AUTHORIZATION_DETAILS: &str = "AwsAuthorizationDetails";
-/// `gcloud container clusters describe --format json` (the GKE `Cluster`).
-pub const GKE_CLUSTER: &str = "GkeCluster";
-/// An IAM policy of a project or service account (named `projects/<p>` or
-/// `projects/<p>/serviceAccounts/<email>`, from its path under `cloud/gcp/<project>/`).
-pub const GCP_IAM_POLICY: &str = "GcpIamPolicy";
-/// A role definition (`gcloud iam roles describe`), named by the role.
-pub const GCP_ROLE: &str = "GcpRole";
-/// `az aks show` (the ARM `ManagedCluster`).
-pub const AKS_CLUSTER: &str = "AksCluster";
-/// One Azure role assignment (`az role assignment list --all`, or ARM `value[]`).
-pub const AZURE_ROLE_ASSIGNMENT: &str = "AzureRoleAssignment";
-/// One Azure role definition.
-pub const AZURE_ROLE_DEFINITION: &str = "AzureRoleDefinition";
-/// One user-assigned managed identity (`az identity list`).
-pub const AZURE_MANAGED_IDENTITY: &str = "AzureManagedIdentity";
-/// One federated identity credential of a managed identity.
-pub const AZURE_FEDERATED_CREDENTIAL: &str = "AzureFederatedCredential";
-
-/// Every synthetic cloud kind (all cluster-scoped).
-pub const CLOUD_KINDS: &[&str] = &[
-    EKS_CLUSTER,
-    EKS_NODEGROUP,
-    EKS_ACCESS_ENTRY,
-    EKS_ACCESS_POLICIES,
-    EKS_POD_IDENTITY,
-    EC2_LAUNCH_TEMPLATE_VERSION,
-    AWS_AUTHORIZATION_DETAILS,
-    GKE_CLUSTER,
-    GCP_IAM_POLICY,
-    GCP_ROLE,
-    AKS_CLUSTER,
-    AZURE_ROLE_ASSIGNMENT,
-    AZURE_ROLE_DEFINITION,
-    AZURE_MANAGED_IDENTITY,
-    AZURE_FEDERATED_CREDENTIAL,
-];
-
-/// Kinds that describe an account, project or subscription rather than one cluster: they are
-/// joined fleet-wide, wherever they were found.
-pub const IAM_KINDS: &[&str] = &[
-    AWS_AUTHORIZATION_DETAILS,
-    GCP_IAM_POLICY,
-    GCP_ROLE,
-    AZURE_ROLE_ASSIGNMENT,
-    AZURE_ROLE_DEFINITION,
-    AZURE_MANAGED_IDENTITY,
-    AZURE_FEDERATED_CREDENTIAL,
-];
+pub use super::kinds::*;
 
 /// A field of an Azure resource: at the top (as the `az` CLI flattens it) or under
 /// `properties` (as ARM returns it).

@@ -12,6 +12,7 @@ pub mod documents;
 pub mod eks;
 pub mod eks_access;
 pub mod gcp;
+pub mod kinds;
 
 /// Every ServiceAccount of a cluster — the objects and those pod templates name — with the
 /// value of `annotation` (the cloud identity it asks for): (namespace, name, annotation).

@@ -2,11 +2,11 @@
 //! RBAC abuse, each edge with the exact precondition of its technique.
 
 use super::{AttackGraph, NodeKind, Technique as T};
-use crate::checks::pod_security::enforced_level;
-use crate::checks::service_accounts::service_account_name;
-use crate::checks::workload::normalise_capability;
+use crate::exposure::Exposure;
+use crate::inventory::normalise_capability;
 use crate::inventory::{ContainerRef, Inventory, PodTemplate};
 use crate::object::Object;
+use crate::pss::enforced_level;
 use crate::pss::Level;
 use crate::rbac::{Grant, Identity, Rbac, Request, Subject, SYSTEM_MASTERS};
 use crate::selector::LabelSelector;
@@ -166,96 +166,7 @@ pub struct ClusterFacts {
     pub plugin_policies: Vec<String>,
 }
 
-/// Internet-facing load balancer addresses and the ingress controllers they front: what
-/// decides whether an Ingress in any namespace is reachable from the internet.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Exposure {
-    /// Addresses of internet-facing LoadBalancer Services.
-    pub addresses: BTreeSet<String>,
-    /// Ingress controller (by controller name) → the internet-facing Service in front of it
-    /// (the first by reference when several are).
-    pub controllers: BTreeMap<&'static str, String>,
-    /// Gateway API Gateways (`namespace/name`) and what decides their exposure.
-    pub gateways: BTreeMap<String, crate::exposure::GatewayFacts>,
-    /// Gateways (`namespace/name`) an internet-facing LoadBalancer implements, by the labels
-    /// implementations put on it (Istio, kgateway: `gateway.networking.k8s.io/gateway-name`;
-    /// Envoy Gateway: `gateway.envoyproxy.io/owning-gateway-*`) → that Service.
-    pub gateway_services: BTreeMap<String, String>,
-    /// Istio Gateways (`namespace/name`) → their workload selector.
-    pub istio_gateways: BTreeMap<String, BTreeMap<String, String>>,
-    /// Pod labels behind internet-facing LoadBalancers, with the Service.
-    pub public_pods: BTreeSet<(BTreeMap<String, String>, String)>,
-    /// ReferenceGrants: (target namespace, from namespace, from kind, Service name or `*`).
-    pub grants: BTreeSet<(String, String, String, String)>,
-}
-
 impl Exposure {
-    /// Adds another part's exposure.
-    pub fn merge(&mut self, other: &Exposure) {
-        self.addresses.extend(other.addresses.iter().cloned());
-        for (c, svc) in &other.controllers {
-            self.offer(c, svc);
-        }
-        self.gateways
-            .extend(other.gateways.iter().map(|(k, v)| (k.clone(), v.clone())));
-        for (k, v) in &other.gateway_services {
-            match self.gateway_services.get(k) {
-                Some(e) if e <= v => {}
-                _ => {
-                    self.gateway_services.insert(k.clone(), v.clone());
-                }
-            }
-        }
-        self.istio_gateways.extend(
-            other
-                .istio_gateways
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone())),
-        );
-        self.public_pods.extend(other.public_pods.iter().cloned());
-        self.grants.extend(other.grants.iter().cloned());
-    }
-
-    /// Why a Gateway API Gateway (`namespace/name`) is internet-facing, if it is.
-    pub fn public_gateway(&self, key: &str) -> Option<String> {
-        let g = self.gateways.get(key)?;
-        if let Some(svc) = self.gateway_services.get(key) {
-            return Some(format!(
-                "Gateway {key} is implemented by {svc}, an internet-facing LoadBalancer"
-            ));
-        }
-        if let Some(a) = g.addresses.iter().find(|a| self.addresses.contains(*a)) {
-            return Some(format!(
-                "Gateway {key} has address {a}, an internet-facing LoadBalancer's"
-            ));
-        }
-        crate::exposure::public_gateway_class(&g.class)
-            .map(|why| format!("Gateway {key}: GatewayClass {} {why}", g.class))
-    }
-
-    /// Why an Istio Gateway (`namespace/name`) is internet-facing, if it is: its selector picks
-    /// pods behind an internet-facing LoadBalancer.
-    pub fn public_istio_gateway(&self, key: &str) -> Option<String> {
-        let selector = self.istio_gateways.get(key)?;
-        self.public_pods
-            .iter()
-            .find(|(labels, _)| selector.iter().all(|(k, v)| labels.get(k) == Some(v)))
-            .map(|(_, svc)| {
-                format!("Istio Gateway {key} selects the gateway pods behind {svc}, an internet-facing LoadBalancer")
-            })
-    }
-
-    /// Records `svc` in front of `controller`, unless one before it by reference is.
-    fn offer(&mut self, controller: &'static str, svc: &str) {
-        match self.controllers.get_mut(controller) {
-            Some(e) if e.as_str() <= svc => {}
-            Some(e) => *e = svc.to_string(),
-            None => {
-                self.controllers.insert(controller, svc.to_string());
-            }
-        }
-    }
-
     /// The exposure the Services, Gateways and ReferenceGrants of `inv` create (with the
     /// cluster facts it reads: EndpointSlices, network-plugin policies). A LoadBalancer whose
     /// pods' NetworkPolicies admit no client from outside exposes nothing.
@@ -291,12 +202,8 @@ impl Exposure {
                 out.public_pods
                     .insert((LabelSelector::labels_of(t.metadata), sref.clone()));
                 for c in t.containers() {
-                    let image = c
-                        .container
-                        .get("image")
-                        .and_then(Value::as_str)
-                        .unwrap_or("");
-                    if let Some(controller) = ingress_controller_of_image(image) {
+                    let image = c.image();
+                    if let Some(controller) = crate::image::ingress_controller(image) {
                         out.offer(controller, &sref);
                     }
                 }
@@ -743,7 +650,7 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
                     format!("a pod of {wref} runs on node {node} (spec.nodeName)"),
                 );
             }
-            let sa_name = service_account_name(t.spec).to_string();
+            let sa_name = t.service_account_name().to_string();
             let sa = self.n(
                 &format!("ServiceAccount:{ns}/{sa_name}"),
                 NodeKind::ServiceAccount,
@@ -1105,7 +1012,7 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
                             .effective_namespace()
                             .unwrap_or("default")
                             .to_string(),
-                        service_account_name(o.spec).to_string(),
+                        o.service_account_name().to_string(),
                     )
                 })
                 .collect();
@@ -2815,24 +2722,6 @@ fn cloud_managed_public_ingress(i: &Object) -> Option<&'static str> {
             Some("Azure Application Gateway ingress on a public frontend")
         }
         _ => None,
-    }
-}
-
-/// The IngressClass controller name an image implements.
-fn ingress_controller_of_image(image: &str) -> Option<&'static str> {
-    let name = image.split(['@']).next().unwrap_or(image);
-    if name.contains("ingress-nginx/controller") {
-        Some("k8s.io/ingress-nginx")
-    } else if name.contains("traefik") {
-        Some("traefik.io/ingress-controller")
-    } else if name.contains("haproxy") && name.contains("ingress") {
-        Some("haproxy.org/ingress-controller/haproxy")
-    } else if name.contains("kong") {
-        Some("ingress-controllers.konghq.com/kong")
-    } else if name.contains("contour") {
-        Some("projectcontour.io/ingress-controller")
-    } else {
-        None
     }
 }
 

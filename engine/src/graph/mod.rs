@@ -16,7 +16,8 @@ pub mod paths;
 pub mod query;
 pub mod techniques;
 
-pub use build::{is_scheduled, ClusterFacts, Exposure, Neighbours, Part};
+pub use crate::exposure::Exposure;
+pub use build::{is_scheduled, ClusterFacts, Neighbours, Part};
 pub use network::OPEN_PORTS;
 use petgraph::graph::DiGraph;
 pub use petgraph::graph::NodeIndex;

@@ -10,6 +10,7 @@
 pub mod report;
 mod rules;
 
+use crate::object::Object;
 use serde::Serialize;
 use serde_json::Value;
 use std::fmt;
@@ -168,6 +169,21 @@ pub fn check_ids(level: Level, version: Version) -> Vec<&'static str> {
         .into_iter()
         .map(|(id, _)| id)
         .collect()
+}
+
+/// `(level, version)` a namespace enforces, from its labels.
+pub fn enforced_level(ns: &Object) -> Option<(Level, Version)> {
+    let level: Level = ns
+        .labels
+        .get("pod-security.kubernetes.io/enforce")?
+        .parse()
+        .ok()?;
+    let version = ns
+        .labels
+        .get("pod-security.kubernetes.io/enforce-version")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(Version::LATEST);
+    Some((level, version))
 }
 
 #[cfg(test)]
