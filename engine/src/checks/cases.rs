@@ -2145,6 +2145,30 @@ fn exposure_secrets_and_sockets_follow_the_semantics() {
         ];
         assert_eq!(count("KSPM-S-008", &objs, Provider::Generic), 1, "{verb}");
     }
+    // Every pod-making controller runs pods as any ServiceAccount: creating a StatefulSet or a
+    // CronJob is creating pods (the same set the RBAC checks and the graph read); reading them
+    // is not.
+    for (verbs, group, resource, expected) in [
+        (&["create"][..], "apps", "statefulsets", 1),
+        (&["create"][..], "batch", "cronjobs", 1),
+        (&["get", "list", "watch"][..], "apps", "statefulsets", 0),
+    ] {
+        let objs = vec![
+            pod(json!({"serviceAccountName": "app", "containers": []})),
+            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": {"name": "r", "namespace": "shop"}, "rules": rule(verbs, &[group], &[resource])}),
+            binding(
+                "RoleBinding",
+                "Role",
+                "r",
+                json!([{"kind": "ServiceAccount", "name": "app", "namespace": "shop"}]),
+            ),
+        ];
+        assert_eq!(
+            count("KSPM-S-008", &objs, Provider::Generic),
+            expected,
+            "{verbs:?} {resource}"
+        );
+    }
     // /var/run/docker holds Docker's containerd socket.
     let mount = |path: &str| {
         pod(json!({"containers": [], "volumes": [{"name": "v", "hostPath": {"path": path}}]}))

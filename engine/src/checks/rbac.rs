@@ -8,7 +8,7 @@ use super::{Check, Context, Evidence, Hit};
 use crate::controls::{c, Control, Framework::*};
 use crate::object::Object;
 use crate::options::Profile;
-use crate::rbac::{BindingDef, Grant, Rbac, Request, RoleKind, Subject};
+use crate::rbac::{sets, BindingDef, Grant, Rbac, Request, RoleKind, Subject};
 use crate::severity::Severity;
 use crate::snapshot::Provider;
 use serde_json::Value;
@@ -66,8 +66,8 @@ fn is_admin_equivalent(rbac: &Rbac, b: &BindingDef) -> bool {
 }
 
 /// A permission a check looks for: any of `requests` (verb, group, resource).
-struct Permission {
-    requests: &'static [(&'static str, &'static str, &'static str)],
+struct Permission<'r> {
+    requests: &'r [(&'static str, &'static str, &'static str)],
     /// Cluster-scoped resources: only ClusterRoleBindings can grant them.
     cluster_scoped: bool,
     /// Which bindings count: cluster-wide ones, namespaced ones, or both.
@@ -87,7 +87,7 @@ enum Scope {
     Both,
 }
 
-fn permission_hits<'a>(ctx: &Context<'a>, p: &Permission) -> Vec<Hit<'a>> {
+fn permission_hits<'a>(ctx: &Context<'a>, p: &Permission<'_>) -> Vec<Hit<'a>> {
     let objects = binding_objects(ctx);
     let mut found: Vec<Found<'a, '_>> = Vec::new();
     // Only bindings of this inventory are reported: skip the rest of the cluster's at once.
@@ -307,16 +307,10 @@ permission_check!(
     }
 );
 
-const READ_SECRETS: &[(&str, &str, &str)] = &[
-    ("get", "", "secrets"),
-    ("list", "", "secrets"),
-    ("watch", "", "secrets"),
-];
-
 permission_check!(
     read_secrets_cluster,
     Permission {
-        requests: READ_SECRETS,
+        requests: sets::READ_SECRETS,
         cluster_scoped: false,
         scope: Scope::Cluster,
         namespace: None,
@@ -327,7 +321,7 @@ permission_check!(
 permission_check!(
     read_secrets_namespace,
     Permission {
-        requests: READ_SECRETS,
+        requests: sets::READ_SECRETS,
         cluster_scoped: false,
         scope: Scope::Namespace,
         namespace: None,
@@ -338,16 +332,7 @@ permission_check!(
 permission_check!(
     create_workloads,
     Permission {
-        requests: &[
-            ("create", "", "pods"),
-            ("create", "apps", "deployments"),
-            ("create", "apps", "daemonsets"),
-            ("create", "apps", "statefulsets"),
-            ("create", "apps", "replicasets"),
-            ("create", "batch", "jobs"),
-            ("create", "batch", "cronjobs"),
-            ("create", "", "replicationcontrollers"),
-        ],
+        requests: sets::CREATE_WORKLOADS,
         cluster_scoped: false,
         scope: Scope::Both,
         namespace: None,
@@ -593,7 +578,7 @@ permission_check!(
 permission_check!(
     create_tokens,
     Permission {
-        requests: &[("create", "", "serviceaccounts/token")],
+        requests: sets::MINT_TOKENS,
         cluster_scoped: false,
         scope: Scope::Both,
         namespace: None,
@@ -602,30 +587,19 @@ permission_check!(
     }
 );
 
-/// Exec needs `create pods/exec`; before Kubernetes 1.35 the WebSocket upgrade was authorized
-/// as `get`, so `get pods/exec` grants exec there too (and for unknown versions, to be safe).
+/// Exec, attach and port-forward ([`sets::exec`], [`sets::port_forward`]: `get` suffices for
+/// a WebSocket upgrade before Kubernetes 1.35, and for unknown versions, to be safe).
 fn exec_into_pods<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
-    const NEW: &[(&str, &str, &str)] = &[
-        ("create", "", "pods/exec"),
-        ("create", "", "pods/attach"),
-        ("create", "", "pods/portforward"),
-    ];
-    const OLD: &[(&str, &str, &str)] = &[
-        ("create", "", "pods/exec"),
-        ("create", "", "pods/attach"),
-        ("create", "", "pods/portforward"),
-        ("get", "", "pods/exec"),
-        ("get", "", "pods/attach"),
-        ("get", "", "pods/portforward"),
-    ];
-    let requests = match ctx.rbac.minor_version {
-        Some(m) if m >= 35 => NEW,
-        _ => OLD,
-    };
+    let minor = ctx.rbac.minor_version;
+    let requests: Vec<_> = sets::exec(minor)
+        .iter()
+        .chain(sets::port_forward(minor))
+        .copied()
+        .collect();
     permission_hits(
         ctx,
         &Permission {
-            requests,
+            requests: &requests,
             cluster_scoped: false,
             scope: Scope::Both,
             namespace: None,

@@ -11,6 +11,7 @@ use crate::credentials::{
 };
 use crate::options::Profile;
 use crate::parse::LAST_APPLIED_ANNOTATION;
+use crate::rbac::sets;
 use crate::severity::Severity;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -361,50 +362,47 @@ fn legacy_token_secrets<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
         .collect()
 }
 
-/// Permissions that turn a compromised pod into more: (what, verb, group, resource, cluster-scoped).
-const POWERFUL: &[(&str, &str, &str, &str, bool)] = &[
-    ("full control of the cluster", "*", "*", "*", true),
-    ("read Secrets", "get|list|watch", "", "secrets", false),
-    ("create pods", "create", "", "pods", false),
-    ("exec into pods", "create", "", "pods/exec", false),
-    (
-        "mint ServiceAccount tokens",
-        "create",
-        "",
-        "serviceaccounts/token",
-        false,
-    ),
-    ("impersonate users", "impersonate", "", "users", true),
-    (
-        "bind ClusterRoles",
-        "bind",
-        "rbac.authorization.k8s.io",
-        "clusterroles",
-        true,
-    ),
-    (
-        "escalate ClusterRoles",
-        "escalate",
-        "rbac.authorization.k8s.io",
-        "clusterroles",
-        true,
-    ),
-    (
-        "create ClusterRoleBindings",
-        "create",
-        "rbac.authorization.k8s.io",
-        "clusterrolebindings",
-        true,
-    ),
-    ("use nodes/proxy", "get|create", "", "nodes/proxy", true),
-    (
-        "change mutating webhooks",
-        "update",
-        "admissionregistration.k8s.io",
-        "mutatingwebhookconfigurations",
-        true,
-    ),
-];
+/// Permissions that turn a compromised pod into more: (what, requests any of which gives it,
+/// cluster-scoped). Exec follows the cluster's version ([`sets::exec`]).
+fn powerful_requests(minor: Option<u32>) -> [(&'static str, sets::Requests, bool); 11] {
+    [
+        ("full control of the cluster", &[("*", "*", "*")], true),
+        ("read Secrets", sets::READ_SECRETS, false),
+        ("create pods", sets::CREATE_WORKLOADS, false),
+        ("exec into pods", sets::exec(minor), false),
+        ("mint ServiceAccount tokens", sets::MINT_TOKENS, false),
+        ("impersonate users", &[("impersonate", "", "users")], true),
+        (
+            "bind ClusterRoles",
+            &[("bind", "rbac.authorization.k8s.io", "clusterroles")],
+            true,
+        ),
+        (
+            "escalate ClusterRoles",
+            &[("escalate", "rbac.authorization.k8s.io", "clusterroles")],
+            true,
+        ),
+        (
+            "create ClusterRoleBindings",
+            &[("create", "rbac.authorization.k8s.io", "clusterrolebindings")],
+            true,
+        ),
+        (
+            "use nodes/proxy",
+            &[("get", "", "nodes/proxy"), ("create", "", "nodes/proxy")],
+            true,
+        ),
+        (
+            "change mutating webhooks",
+            &[(
+                "update",
+                "admissionregistration.k8s.io",
+                "mutatingwebhookconfigurations",
+            )],
+            true,
+        ),
+    ]
+}
 
 fn powerful_service_account<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     let sas = sa_automount(ctx);
@@ -437,10 +435,10 @@ fn powerful_service_account<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
                 let bindings = ctx.rbac.bindings_for(&who);
                 let mut powers = Vec::new();
                 let mut ev = Vec::new();
-                for (what, verbs, group, resource, cluster) in POWERFUL {
-                    // Any of the verbs is the same exposure (`get` or `watch` on Secrets reads
-                    // them as `list` does).
-                    let grant = verbs.split('|').find_map(|verb| {
+                for (what, requests, cluster) in &powerful_requests(ctx.rbac.minor_version) {
+                    // Any of the requests is the same exposure (`get` or `watch` on Secrets
+                    // reads them as `list` does).
+                    let grant = requests.iter().find_map(|(verb, group, resource)| {
                         let req = crate::rbac::Request::resource(
                             verb,
                             group,

@@ -8,7 +8,7 @@ use crate::inventory::{ContainerRef, Inventory, PodTemplate};
 use crate::object::Object;
 use crate::pss::enforced_level;
 use crate::pss::Level;
-use crate::rbac::{Grant, Identity, Rbac, Request, Subject, SYSTEM_MASTERS};
+use crate::rbac::{sets, Grant, Identity, Rbac, Request, Subject, SYSTEM_MASTERS};
 use crate::selector::LabelSelector;
 use crate::snapshot::{ClusterSnapshot, Provider, Snapshot};
 use petgraph::graph::NodeIndex;
@@ -1655,17 +1655,7 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
                 None => self.n("AllSecrets", NodeKind::AllSecrets),
             };
             let any_node = self.n("Node:*", NodeKind::Node);
-            const CREATE_WORKLOADS: &[(&str, &str, &str)] = &[
-                ("create", "", "pods"),
-                ("create", "apps", "deployments"),
-                ("create", "apps", "daemonsets"),
-                ("create", "apps", "replicasets"),
-                ("create", "apps", "statefulsets"),
-                ("create", "batch", "jobs"),
-                ("create", "batch", "cronjobs"),
-                ("create", "", "replicationcontrollers"),
-            ];
-            let create_pods = any_of(CREATE_WORKLOADS, ns_req, None);
+            let create_pods = any_of(sets::CREATE_WORKLOADS, ns_req, None);
             if let Some(g) = create_pods {
                 self.g.edge(
                     subject,
@@ -1689,23 +1679,7 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
                     );
                 }
             }
-            const UPDATE_WORKLOADS: &[(&str, &str, &str)] = &[
-                ("update", "apps", "deployments"),
-                ("patch", "apps", "deployments"),
-                ("update", "apps", "daemonsets"),
-                ("patch", "apps", "daemonsets"),
-                ("update", "apps", "statefulsets"),
-                ("patch", "apps", "statefulsets"),
-                ("update", "apps", "replicasets"),
-                ("patch", "apps", "replicasets"),
-                ("update", "batch", "jobs"),
-                ("patch", "batch", "jobs"),
-                ("update", "batch", "cronjobs"),
-                ("patch", "batch", "cronjobs"),
-                ("update", "", "replicationcontrollers"),
-                ("patch", "", "replicationcontrollers"),
-            ];
-            if let Some(g) = any_of(UPDATE_WORKLOADS, ns_req, Some("any")) {
+            if let Some(g) = any_of(sets::UPDATE_WORKLOADS, ns_req, Some("any")) {
                 self.g.edge(
                     subject,
                     sas_hub,
@@ -1729,11 +1703,7 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
                     );
                 }
             }
-            if let Some(g) = any_of(
-                &[("update", "", "pods"), ("patch", "", "pods")],
-                ns_req,
-                Some("any"),
-            ) {
+            if let Some(g) = any_of(sets::PATCH_PODS, ns_req, Some("any")) {
                 self.g.edge(
                     subject,
                     pods_hub,
@@ -1741,17 +1711,7 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
                     format!("can patch pods {where_} via {}", g.describe()),
                 );
             }
-            let exec_reqs: &[(&str, &str, &str)] = if minor.is_some_and(|m| m >= 35) {
-                &[("create", "", "pods/exec"), ("create", "", "pods/attach")]
-            } else {
-                &[
-                    ("create", "", "pods/exec"),
-                    ("create", "", "pods/attach"),
-                    ("get", "", "pods/exec"),
-                    ("get", "", "pods/attach"),
-                ]
-            };
-            if let Some(g) = any_of(exec_reqs, ns_req, Some("any")) {
+            if let Some(g) = any_of(sets::exec(minor), ns_req, Some("any")) {
                 self.g.edge(
                     subject,
                     pods_hub,
@@ -1759,14 +1719,7 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
                     format!("can exec/attach {where_} via {}", g.describe()),
                 );
             }
-            if let Some(g) = any_of(
-                &[
-                    ("update", "", "pods/ephemeralcontainers"),
-                    ("patch", "", "pods/ephemeralcontainers"),
-                ],
-                ns_req,
-                Some("any"),
-            ) {
+            if let Some(g) = any_of(sets::EPHEMERAL_CONTAINERS, ns_req, Some("any")) {
                 self.g.edge(
                     subject,
                     pods_hub,
@@ -1785,7 +1738,7 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
                     );
                 }
             }
-            if let Some(g) = grant("create", "", "pods/portforward", ns_req, Some("any")) {
+            if let Some(g) = any_of(sets::port_forward(minor), ns_req, Some("any")) {
                 self.g.edge(
                     subject,
                     endpoints_hub,
@@ -1797,11 +1750,7 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
                 );
             }
             // Secrets.
-            let list = any_of(
-                &[("list", "", "secrets"), ("watch", "", "secrets")],
-                ns_req,
-                None,
-            );
+            let list = any_of(sets::LIST_SECRETS, ns_req, None);
             let get_any = grant("get", "", "secrets", ns_req, None);
             if let Some(g) = list.or(get_any) {
                 self.g.edge(
@@ -1813,7 +1762,7 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
             }
             self.token_secret_edges(subject, &scope, &bindings, list.is_some());
             // TokenRequest.
-            if let Some(g) = grant("create", "", "serviceaccounts/token", ns_req, None) {
+            if let Some(g) = any_of(sets::MINT_TOKENS, ns_req, None) {
                 self.g.edge(
                     subject,
                     sas_hub,
@@ -1840,15 +1789,7 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
                 }
             }
             // Binding and escalation.
-            if let Some(rb) = any_of(
-                &[
-                    ("create", "rbac.authorization.k8s.io", "rolebindings"),
-                    ("update", "rbac.authorization.k8s.io", "rolebindings"),
-                    ("patch", "rbac.authorization.k8s.io", "rolebindings"),
-                ],
-                ns_req,
-                None,
-            ) {
+            if let Some(rb) = any_of(sets::WRITE_ROLEBINDINGS, ns_req, None) {
                 // A RoleBinding whose roleRef is a ClusterRole needs `bind` on `clusterroles`
                 // (by name): any of the ClusterRoles that own a namespace — cluster-admin,
                 // admin or edit — gives its pods' ServiceAccounts and its Secrets.
@@ -1882,8 +1823,8 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
                                 r.rules.iter().any(|rule| rule.allows(&req))
                             })
                         };
-                        let pods = allows(CREATE_WORKLOADS);
-                        let secrets = allows(&[("list", "", "secrets"), ("get", "", "secrets")]);
+                        let pods = allows(sets::CREATE_WORKLOADS);
+                        let secrets = allows(sets::READ_SECRETS);
                         if !(pods || secrets) {
                             return None;
                         }

@@ -229,7 +229,7 @@ pub static CATALOGUE: &[TechniqueInfo] = &[
     t!(PATCH_POD_IMAGE, 3, 0.8, true, "update or patch on pods"),
     t!(EXEC_INTO_POD, 3, 1.0, true, "create pods/exec or pods/attach (get before Kubernetes 1.35)"),
     t!(EPHEMERAL_CONTAINER, 3, 0.9, true, "update or patch on pods/ephemeralcontainers"),
-    t!(PORT_FORWARD, 3, 1.0, true, "create pods/portforward: network reach of every port the pods listen on, localhost-bound ones included (running code there is ENDPOINT_EXPLOIT)"),
+    t!(PORT_FORWARD, 3, 1.0, true, "create pods/portforward (or get before 1.35, a WebSocket upgrade): network reach of every port the pods listen on, localhost-bound ones included (running code there is ENDPOINT_EXPLOIT)"),
     t!(READ_SA_TOKEN_SECRET, 3, 1.0, true, "get (naming the Secret), list or watch on secrets where a live ServiceAccount token Secret is"),
     t!(READ_SECRET, 3, 1.0, true, "get, list or watch on secrets"),
     t!(MINT_TOKEN_REQUEST, 3, 1.0, true, "create serviceaccounts/token, by name or without resourceNames"),

@@ -962,6 +962,23 @@ fn workload_pod_and_exec_techniques() {
         "Pods:app",
         Technique::EXEC_INTO_POD
     ));
+    // Port-forward follows the same rule (one permission set for the check and the graph).
+    let get_forward = grant(rule(&["get"], &[""], &["pods/portforward"]), true);
+    assert!(
+        has(
+            &graph_with(&get_forward, Provider::Generic, "1.34"),
+            ALICE,
+            "Endpoints:app",
+            Technique::PORT_FORWARD
+        ),
+        "get was enough before 1.35"
+    );
+    assert!(!has(
+        &graph_with(&get_forward, Provider::Generic, "1.35"),
+        ALICE,
+        "Endpoints:app",
+        Technique::PORT_FORWARD
+    ));
     assert!(has(
         &graph(&grant(
             rule(&["patch"], &[""], &["pods/ephemeralcontainers"]),
@@ -986,8 +1003,9 @@ fn workload_pod_and_exec_techniques() {
         "Endpoints:app",
         Technique::PORT_FORWARD
     ));
+    // `get` is a WebSocket port-forward before 1.35 (tested above with exec); `list` never is.
     assert!(!has(
-        &graph(&grant(rule(&["get"], &[""], &["pods/portforward"]), true)),
+        &graph(&grant(rule(&["list"], &[""], &["pods/portforward"]), true)),
         ALICE,
         "Endpoints:app",
         Technique::PORT_FORWARD

@@ -12,6 +12,7 @@ mod bootstrap;
 pub mod platform;
 mod request;
 mod rule;
+pub mod sets;
 
 pub use request::{Identity, Request};
 pub use rule::Rule;

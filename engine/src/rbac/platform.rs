@@ -379,18 +379,9 @@ pub struct BindingFacts<'a> {
     pub provider: Provider,
 }
 
-/// Requests whose grant makes a role powerful: reading Secrets, running pods, changing RBAC,
-/// impersonating, minting tokens, the kubelet API.
-const POWERFUL: &[(&str, &str, &str)] = &[
-    ("get", "", "secrets"),
-    ("list", "", "secrets"),
-    ("watch", "", "secrets"),
-    ("create", "", "pods"),
-    ("create", "apps", "deployments"),
-    ("create", "apps", "daemonsets"),
-    ("create", "batch", "jobs"),
-    ("create", "", "pods/exec"),
-    ("create", "", "serviceaccounts/token"),
+/// Requests whose grant makes a role powerful beyond the named sets it also counts
+/// ([`powerful`]): changing RBAC, impersonating, the kubelet API, webhooks, ConfigMaps.
+const ALSO_POWERFUL: &[(&str, &str, &str)] = &[
     ("impersonate", "", "users"),
     ("impersonate", "", "groups"),
     ("impersonate", "", "serviceaccounts"),
@@ -409,13 +400,29 @@ const POWERFUL: &[(&str, &str, &str)] = &[
     ("update", "", "configmaps"),
 ];
 
+/// Every request whose grant makes a role powerful: reading Secrets, running code as a pod's
+/// identity in any way (creating or changing pods and every pod-making controller, ephemeral
+/// containers, exec and attach at any version), minting tokens, and
+/// [`ALSO_POWERFUL`].
+fn powerful() -> impl Iterator<Item = &'static (&'static str, &'static str, &'static str)> {
+    super::sets::READ_SECRETS
+        .iter()
+        .chain(super::sets::CREATE_WORKLOADS)
+        .chain(super::sets::UPDATE_WORKLOADS)
+        .chain(super::sets::PATCH_PODS)
+        .chain(super::sets::EPHEMERAL_CONTAINERS)
+        .chain(super::sets::exec(None))
+        .chain(super::sets::MINT_TOKENS)
+        .chain(ALSO_POWERFUL)
+}
+
 /// Whether a role grants nothing powerful (names aside: a rule restricted by resourceNames
 /// matches no nameless request) and no wildcard verb or resource.
 fn mild(rules: &[Rule]) -> bool {
     rules.iter().all(|r| {
         !r.verbs.iter().any(|v| v == "*")
             && !r.resources.iter().any(|x| x == "*")
-            && !POWERFUL.iter().any(|(v, g, res)| {
+            && !powerful().any(|(v, g, res)| {
                 r.allows(&Request::resource(v, g, res, Some("kube-system"), None))
             })
     })
@@ -626,6 +633,28 @@ mod tests {
         assert!(is_platform_binding(&on(Provider::Gke, csr)));
         assert!(!is_platform_binding(&on(Provider::Gke, wildcard)));
         assert!(impersonates_platform(&on(Provider::Gke, wildcard)));
+        // Rewritten to run pods in a way other than `create pods` — a StatefulSet, a
+        // changed Deployment template, an attached shell — it is no longer the default either.
+        for (verb, group, resource) in [
+            ("create", "apps", "statefulsets"),
+            ("patch", "apps", "deployments"),
+            ("create", "", "pods/attach"),
+            ("watch", "", "secrets"),
+        ] {
+            let rewritten: &'static [Rule] = Box::leak(
+                vec![Rule {
+                    verbs: vec![verb.into()],
+                    api_groups: vec![group.into()],
+                    resources: vec![resource.into()],
+                    ..Default::default()
+                }]
+                .into_boxed_slice(),
+            );
+            assert!(
+                !is_platform_binding(&on(Provider::Gke, rewritten)),
+                "{verb} {resource}"
+            );
+        }
         assert!(!is_platform_binding(&on(Provider::Eks, csr)));
         // AKS's local-account binding is AKS's only.
         let users = [user("clusterAdmin")];
