@@ -2145,6 +2145,43 @@ fn exposure_secrets_and_sockets_follow_the_semantics() {
         ];
         assert_eq!(count("KSPM-S-008", &objs, Provider::Generic), 1, "{verb}");
     }
+    // A token is a token: automount off but a projected serviceAccountToken volume mounted
+    // gives the container the ServiceAccount's permissions (the graph's token fact).
+    let admin = binding(
+        "ClusterRoleBinding",
+        "ClusterRole",
+        "cluster-admin",
+        json!([{"kind": "ServiceAccount", "name": "app", "namespace": "shop"}]),
+    );
+    let projected = |mounted: bool| {
+        let mounts = if mounted {
+            json!([{"name": "tok", "mountPath": "/t"}])
+        } else {
+            json!([])
+        };
+        pod(
+            json!({"serviceAccountName": "app", "automountServiceAccountToken": false,
+            "volumes": [{"name": "tok", "projected": {"sources": [{"serviceAccountToken": {"path": "t"}}]}}],
+            "containers": [{"name": "c", "volumeMounts": mounts}]}),
+        )
+    };
+    assert_eq!(
+        count(
+            "KSPM-S-008",
+            &[projected(true), admin.clone()],
+            Provider::Generic
+        ),
+        1
+    );
+    assert_eq!(
+        count(
+            "KSPM-S-008",
+            &[projected(false), admin.clone()],
+            Provider::Generic
+        ),
+        0,
+        "a projected volume no container mounts"
+    );
     // Every pod-making controller runs pods as any ServiceAccount: creating a StatefulSet or a
     // CronJob is creating pods (the same set the RBAC checks and the graph read); reading them
     // is not.

@@ -16,43 +16,13 @@ use crate::severity::Severity;
 use serde_json::Value;
 use std::collections::HashMap;
 
-fn sa_automount<'a>(ctx: &Context<'a>) -> HashMap<(String, String), Option<bool>> {
-    ctx.inv
-        .of_kind("ServiceAccount")
-        .iter()
-        .map(|sa| {
-            (
-                (
-                    sa.effective_namespace().unwrap_or("default").to_string(),
-                    sa.name.clone(),
-                ),
-                sa.body
-                    .get("automountServiceAccountToken")
-                    .and_then(Value::as_bool),
-            )
-        })
-        .collect()
-}
-
 fn token_automounted<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
-    let sas = sa_automount(ctx);
+    let tokens = ctx.inv.tokens();
     let mut hits = Vec::new();
     for t in ctx.inv.pod_templates() {
-        let ns = t.owner.effective_namespace().unwrap_or("default");
-        let sa = t.service_account_name();
-        let pod_setting = t
-            .spec
-            .get("automountServiceAccountToken")
-            .and_then(Value::as_bool);
-        // The pod's setting wins; otherwise the ServiceAccount's; otherwise mounted.
-        let mounted = match pod_setting {
-            Some(v) => v,
-            None => sas
-                .get(&(ns.to_string(), sa.to_string()))
-                .copied()
-                .flatten()
-                .unwrap_or(true),
-        };
+        let pods = tokens.of_pods(&t);
+        let (ns, sa, pod_setting) = (pods.namespace, pods.service_account, pods.pod_setting);
+        let mounted = pods.automounted();
         if mounted {
             hits.push(Hit {
                 severity: None,
@@ -405,25 +375,16 @@ fn powerful_requests(minor: Option<u32>) -> [(&'static str, sets::Requests, bool
 }
 
 fn powerful_service_account<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
-    let sas = sa_automount(ctx);
+    let tokens = ctx.inv.tokens();
     let mut hits = Vec::new();
     type Powers = (Vec<&'static str>, Vec<Evidence>);
     let mut cache: HashMap<(String, String), Powers> = HashMap::new();
     for t in ctx.inv.pod_templates() {
         let ns = t.owner.effective_namespace().unwrap_or("default");
         let sa = t.service_account_name();
-        let mounted = match t
-            .spec
-            .get("automountServiceAccountToken")
-            .and_then(Value::as_bool)
-        {
-            Some(v) => v,
-            None => sas
-                .get(&(ns.to_string(), sa.to_string()))
-                .copied()
-                .flatten()
-                .unwrap_or(true),
-        };
+        // Automounted, a projected token volume, or one EKS injects: any token is the
+        // ServiceAccount's permissions in the container that holds it.
+        let mounted = tokens.of_pods(&t).held(&t);
         if !mounted {
             continue;
         }
@@ -509,16 +470,16 @@ fn deprecated_service_account_field<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
 }
 
 fn missing_service_account<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
-    let sas = sa_automount(ctx);
+    let tokens = ctx.inv.tokens();
     // Only namespaces whose ServiceAccounts the snapshot carries can be judged.
-    let known_ns: std::collections::HashSet<&str> = sas.keys().map(|(ns, _)| ns.as_str()).collect();
+    let known_ns = tokens.namespaces();
     ctx.inv
         .pod_templates()
         .into_iter()
         .filter_map(|t| {
             let ns = t.owner.effective_namespace().unwrap_or("default");
             let sa = t.service_account_name();
-            (known_ns.contains(ns) && sa != "default" && !sas.contains_key(&(ns.to_string(), sa.to_string()))).then(|| Hit {
+            (known_ns.contains(ns) && sa != "default" && !tokens.knows(ns, sa)).then(|| Hit {
                 severity: None,
                 object: t.owner,
                 message: format!("references ServiceAccount {ns}/{sa}, which does not exist: pods cannot start, and whoever creates it decides what they can do"),

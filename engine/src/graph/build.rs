@@ -574,24 +574,8 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
     }
 
     fn workloads(&mut self) {
-        let sas: HashMap<(String, String), Option<bool>> = self
-            .inv
-            .of_kind("ServiceAccount")
-            .iter()
-            .map(|sa| {
-                (
-                    (
-                        sa.effective_namespace().unwrap_or("default").to_string(),
-                        sa.name.clone(),
-                    ),
-                    sa.body
-                        .get("automountServiceAccountToken")
-                        .and_then(Value::as_bool),
-                )
-            })
-            .collect();
+        let tokens = self.inv.tokens();
         let minor = self.rbac.minor_version;
-        let eks_injected = eks_injected_tokens(self.inv);
         for t in self.inv.pod_templates() {
             let ns = t
                 .owner
@@ -655,32 +639,15 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
                 &format!("ServiceAccount:{ns}/{sa_name}"),
                 NodeKind::ServiceAccount,
             );
-            if self.part == Part::Namespace {
+            let pod_tokens = tokens.of_pods(&t);
+            // Only pods that hold a token leave one in the node's pod directories.
+            if self.part == Part::Namespace && pod_tokens.held(&t) {
                 self.neighbours.residents.push((
                     ns.clone(),
                     sa_name.clone(),
                     self.placement.get(&wref).cloned().unwrap_or_default(),
                 ));
             }
-            let pod_auto = t
-                .spec
-                .get("automountServiceAccountToken")
-                .and_then(Value::as_bool);
-            let sa_auto = sas.get(&(ns.clone(), sa_name.clone())).copied().flatten();
-            let projected_token = t
-                .spec
-                .get("volumes")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter(|v| {
-                    v.pointer("/projected/sources")
-                        .and_then(Value::as_array)
-                        .is_some_and(|s| s.iter().any(|x| x.get("serviceAccountToken").is_some()))
-                })
-                .filter_map(|v| v.get("name").and_then(Value::as_str).map(str::to_string))
-                .collect::<Vec<_>>();
-            let automount = pod_auto.or(sa_auto).unwrap_or(true);
             let host_pid = t.spec.get("hostPID").and_then(Value::as_bool) == Some(true);
             let pod_apparmor = t
                 .spec
@@ -712,39 +679,8 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
                     format!("{} `{}` of {wref}", c.list, c.name),
                 );
                 // Token.
-                let mounts: Vec<&str> = c
-                    .volume_mounts()
-                    .filter_map(|m| m.get("name").and_then(Value::as_str))
-                    .collect();
-                if automount {
-                    let why = match (pod_auto, sa_auto) {
-                        (Some(true), _) => "pod sets automountServiceAccountToken: true".to_string(),
-                        (None, Some(true)) => "ServiceAccount sets automountServiceAccountToken: true".to_string(),
-                        _ => "automountServiceAccountToken not set to false on the pod or the ServiceAccount".to_string(),
-                    };
-                    self.g.edge(
-                        ci,
-                        sa,
-                        T::CONTAINER_HAS_SA_TOKEN,
-                        format!("token of ServiceAccount {ns}/{sa_name} mounted: {why}"),
-                    );
-                } else if let Some(v) = projected_token
-                    .iter()
-                    .find(|v| mounts.contains(&v.as_str()))
-                {
-                    self.g.edge(
-                        ci,
-                        sa,
-                        T::CONTAINER_HAS_SA_TOKEN,
-                        format!("projected serviceAccountToken volume `{v}` mounted"),
-                    );
-                } else if let Some(why) = eks_injected.get(&(ns.clone(), sa_name.clone())) {
-                    self.g.edge(
-                        ci,
-                        sa,
-                        T::CONTAINER_HAS_SA_TOKEN,
-                        format!("{why}: EKS's pod identity webhook mounts a projected token of {ns}/{sa_name} whatever automountServiceAccountToken says"),
-                    );
+                if let Some(why) = pod_tokens.in_container(c) {
+                    self.g.edge(ci, sa, T::CONTAINER_HAS_SA_TOKEN, why);
                 }
                 self.escapes(
                     &t,
@@ -1006,6 +942,8 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
                     let placed = self.placement.get(&o.owner.node_ref());
                     nodes.is_empty() || placed.is_some_and(|p| p.iter().any(|n| nodes.contains(n)))
                 })
+                // Only pods that hold a token leave one in the node's pod directories.
+                .filter(|o| self.inv.tokens().of_pods(o).held(o))
                 .map(|o| {
                     (
                         o.owner
@@ -2407,44 +2345,6 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
             }
         }
     }
-}
-
-/// Host paths a writable mount of which is not a node compromise.
-/// ServiceAccounts whose pods EKS's webhook gives a projected token regardless of
-/// `automountServiceAccountToken`: an `eks.amazonaws.com/role-arn` annotation (IRSA, on EKS
-/// clusters) or a Pod Identity association. Value: why.
-fn eks_injected_tokens(inv: &Inventory<'_>) -> HashMap<(String, String), String> {
-    let mut out = HashMap::new();
-    let eks = inv.cluster.info.provider == Provider::Eks
-        || !inv.of_kind(crate::cloud::documents::EKS_CLUSTER).is_empty();
-    if !eks {
-        return out;
-    }
-    for sa in inv.of_kind("ServiceAccount") {
-        if let Some(role) = sa.annotations.get("eks.amazonaws.com/role-arn") {
-            out.insert(
-                (
-                    sa.effective_namespace().unwrap_or("default").to_string(),
-                    sa.name.clone(),
-                ),
-                format!("ServiceAccount annotated eks.amazonaws.com/role-arn: {role}"),
-            );
-        }
-    }
-    for a in inv.of_kind(crate::cloud::documents::EKS_POD_IDENTITY) {
-        let spec = crate::cloud::documents::spec(a);
-        let key = |k: &str| {
-            spec.get(k)
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string()
-        };
-        out.insert(
-            (key("namespace"), key("serviceAccount")),
-            format!("Pod Identity association {}", a.name),
-        );
-    }
-    out
 }
 
 /// Services with at least one ready endpoint (when the snapshot has EndpointSlices).

@@ -792,7 +792,7 @@ fn nodes_tokens_and_control_plane() {
     let g = graph(&[
         node("n1", json!({})),
         node("n2", json!({})),
-        placed("agent", "n1", "agent", traverse),
+        placed("agent", "n1", "agent", traverse.clone()),
         placed("same", "n1", "same-sa", json!({})),
         placed("other", "n2", "other-sa", json!({})),
     ]);
@@ -811,6 +811,38 @@ fn nodes_tokens_and_control_plane() {
         ),
         "pods on other nodes"
     );
+    // A pod on the same node that holds no token leaves none in the pod directories; one that
+    // mounts a projected token volume does (the token fact the checks read too).
+    let tokens = graph(&[
+        node("n1", json!({})),
+        placed("agent", "n1", "agent", traverse.clone()),
+        placed(
+            "tokenless",
+            "n1",
+            "quiet",
+            json!({"automountServiceAccountToken": false}),
+        ),
+        placed(
+            "projected",
+            "n1",
+            "projected-sa",
+            json!({"automountServiceAccountToken": false,
+                "volumes": [{"name": "tok", "projected": {"sources": [{"serviceAccountToken": {"path": "t"}}]}}],
+                "containers": [{"name": "c", "volumeMounts": [{"name": "tok", "mountPath": "/t"}]}]}),
+        ),
+    ]);
+    assert!(!has(
+        &tokens,
+        "Container:app/agent/c",
+        "ServiceAccount:app/quiet",
+        Technique::HOST_TRAVERSE_TOKENS
+    ));
+    assert!(has(
+        &tokens,
+        "Container:app/agent/c",
+        "ServiceAccount:app/projected-sa",
+        Technique::HOST_TRAVERSE_TOKENS
+    ));
     assert!(has(
         &g,
         "Node:n1",

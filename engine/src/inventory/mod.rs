@@ -1,10 +1,14 @@
 //! Typed, indexed view over one cluster's objects: lookups by kind and the pod templates that
 //! checks evaluate (each workload once, on its top-most owner present in the snapshot).
 
+mod tokens;
+
 use crate::object::Object;
 use crate::snapshot::ClusterSnapshot;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::OnceLock;
+pub use tokens::{PodTokens, Tokens};
 
 /// Kinds that carry a pod template, with the path of the pod spec inside them.
 pub const POD_TEMPLATE_KINDS: &[(&str, &str)] = &[
@@ -329,6 +333,7 @@ pub struct Inventory<'a> {
     objects: Vec<&'a Object>,
     by_kind: HashMap<&'a str, Vec<&'a Object>>,
     templates: Vec<PodTemplate<'a>>,
+    tokens: OnceLock<Tokens>,
 }
 
 impl<'a> Inventory<'a> {
@@ -354,6 +359,7 @@ impl<'a> Inventory<'a> {
             objects,
             by_kind,
             templates: Vec::new(),
+            tokens: OnceLock::new(),
         };
         inv.templates = inv.compute_pod_templates();
         inv
@@ -382,6 +388,11 @@ impl<'a> Inventory<'a> {
     /// once, on the object a user edits.
     pub fn pod_templates(&self) -> Vec<PodTemplate<'a>> {
         self.templates.clone()
+    }
+
+    /// What decides the ServiceAccount tokens of the inventory's pods (read once, on first use).
+    pub fn tokens(&self) -> &Tokens {
+        self.tokens.get_or_init(|| Tokens::of(self))
     }
 
     /// [`Inventory::pod_templates`] without a copy.
