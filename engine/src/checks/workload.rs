@@ -296,20 +296,12 @@ fn host_network<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
 fn host_path<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     let mut hits = Vec::new();
     for t in ctx.inv.pod_templates() {
-        let Some(volumes) = t.spec.get("volumes").and_then(Value::as_array) else {
-            continue;
-        };
-        for (i, vol) in volumes.iter().enumerate() {
-            let Some(hp) = vol.get("hostPath") else {
-                continue;
-            };
+        for v in t.host_path_volumes() {
             // Runtime sockets and sensitive paths have their own, more severe checks.
-            let normalised = normalise(hp.get("path").and_then(Value::as_str).unwrap_or(""));
-            if is_runtime_socket_path(&normalised) || is_sensitive_path(&normalised) {
+            if is_runtime_socket_path(&v.path) || is_sensitive_path(&v.path) {
                 continue;
             }
-            let vol_name = vol.get("name").and_then(Value::as_str).unwrap_or("");
-            let host = hp.get("path").and_then(Value::as_str).unwrap_or("");
+            let (i, vol_name, host) = (v.index, v.name, v.raw);
             let writable = writable_by(&t, vol_name);
             let access = if writable.is_empty() {
                 String::from("read-only or unmounted")
@@ -330,7 +322,7 @@ fn host_path<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     hits
 }
 
-use crate::host_path::{is_parent_or_same, normalise};
+use crate::host_path::is_parent_or_same;
 
 /// Names of the containers that mount volume `volume` without `readOnly: true`.
 fn writable_by<'a>(t: &PodTemplate<'a>, volume: &str) -> Vec<&'a str> {
@@ -341,24 +333,6 @@ fn writable_by<'a>(t: &PodTemplate<'a>, volume: &str) -> Vec<&'a str> {
             })
         })
         .map(|c| c.name)
-        .collect()
-}
-
-fn host_path_volumes<'a>(t: &PodTemplate<'a>) -> Vec<(usize, &'a str, String)> {
-    t.spec
-        .get("volumes")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .enumerate()
-        .filter_map(|(i, v)| {
-            let hp = v.get("hostPath")?.get("path")?.as_str()?;
-            Some((
-                i,
-                v.get("name").and_then(Value::as_str).unwrap_or(""),
-                normalise(hp),
-            ))
-        })
         .collect()
 }
 
@@ -383,7 +357,8 @@ fn out_of_reach(t: &PodTemplate<'_>, volume: &str) -> Option<(Severity, &'static
 fn runtime_socket<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     let mut hits = Vec::new();
     for t in ctx.inv.pod_templates() {
-        for (i, name, path) in host_path_volumes(&t) {
+        for v in t.host_path_volumes() {
+            let (i, name, path) = (v.index, v.name, v.path);
             if let Some(sock) = crate::host_path::runtime_socket(&path) {
                 let lowered = out_of_reach(&t, name);
                 let why = lowered.map_or("", |(_, why)| why);
@@ -450,7 +425,8 @@ fn is_sensitive_path(path: &str) -> bool {
 fn sensitive_host_path<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     let mut hits = Vec::new();
     for t in ctx.inv.pod_templates() {
-        for (i, name, path) in host_path_volumes(&t) {
+        for v in t.host_path_volumes() {
+            let (i, name, path) = (v.index, v.name, v.path);
             // Runtime sockets are their own (critical) check.
             if is_runtime_socket_path(&path) || !is_sensitive_path(&path) {
                 continue;

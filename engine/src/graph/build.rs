@@ -3,8 +3,7 @@
 
 use super::{AttackGraph, NodeKind, Technique as T};
 use crate::exposure::Exposure;
-use crate::inventory::normalise_capability;
-use crate::inventory::{ContainerRef, Inventory, PodTemplate};
+use crate::inventory::{ContainerRef, HostPathVolume, Inventory, PodTemplate};
 use crate::object::Object;
 use crate::pss::enforced_level;
 use crate::pss::Level;
@@ -648,24 +647,12 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
                     self.placement.get(&wref).cloned().unwrap_or_default(),
                 ));
             }
-            let host_pid = t.spec.get("hostPID").and_then(Value::as_bool) == Some(true);
+            let host_pid = t.host_pid();
             let pod_apparmor = t
                 .spec
                 .pointer("/securityContext/appArmorProfile/type")
                 .and_then(Value::as_str);
-            let volumes: Vec<(String, String)> = t
-                .spec
-                .get("volumes")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(|v| {
-                    Some((
-                        v.get("name")?.as_str()?.to_string(),
-                        crate::host_path::normalise(v.pointer("/hostPath/path")?.as_str()?),
-                    ))
-                })
-                .collect();
+            let volumes = t.host_path_volumes();
             let containers: Vec<ContainerRef<'_>> = t.containers().collect();
             let mut ctr_nodes = Vec::new();
             for c in &containers {
@@ -733,22 +720,12 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
         sa_name: &str,
         host_pid: bool,
         pod_apparmor: Option<&str>,
-        volumes: &[(String, String)],
+        volumes: &[HostPathVolume<'_>],
         minor: Option<u32>,
     ) {
         let sc = c.container.get("securityContext");
-        let privileged = sc
-            .and_then(|s| s.get("privileged"))
-            .and_then(Value::as_bool)
-            == Some(true);
-        let caps: Vec<String> = sc
-            .and_then(|s| s.pointer("/capabilities/add"))
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .map(normalise_capability)
-            .collect();
+        let privileged = c.privileged();
+        let caps = c.added_capabilities();
         let has_cap = |cap: &str| caps.iter().any(|c| c == cap || c == "ALL");
         let path = |rel: &str| t.container_path(c, rel);
         let mut escapes: Vec<(T, String)> = Vec::new();
@@ -844,7 +821,7 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
             let Some(vname) = m.get("name").and_then(Value::as_str) else {
                 continue;
             };
-            let Some((_, host)) = volumes.iter().find(|(n, _)| n == vname) else {
+            let Some(host) = volumes.iter().find(|v| v.name == vname).map(|v| &v.path) else {
                 continue;
             };
             let read_only = m.get("readOnly").and_then(Value::as_bool) == Some(true);

@@ -90,6 +90,19 @@ pub struct ContainerRef<'a> {
     pub name: &'a str,
 }
 
+/// A hostPath volume of a pod.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostPathVolume<'a> {
+    /// Its index in `volumes` (for evidence paths).
+    pub index: usize,
+    /// Its name (empty when missing).
+    pub name: &'a str,
+    /// The host path as written.
+    pub raw: &'a str,
+    /// The host path, normalised.
+    pub path: String,
+}
+
 /// A port a container declares (`ports[]`).
 #[derive(Debug, Clone, Copy)]
 pub struct DeclaredPort<'a> {
@@ -119,6 +132,38 @@ impl<'a> ContainerRef<'a> {
             .get("image")
             .and_then(Value::as_str)
             .unwrap_or("")
+    }
+
+    /// `securityContext.privileged: true`.
+    pub fn privileged(&self) -> bool {
+        self.container
+            .pointer("/securityContext/privileged")
+            .and_then(Value::as_bool)
+            == Some(true)
+    }
+
+    /// The capabilities `securityContext.capabilities.add` lists, normalised
+    /// ([`normalise_capability`]: `cap_sys_admin` is `SYS_ADMIN`).
+    pub fn added_capabilities(&self) -> Vec<String> {
+        self.capabilities("add")
+    }
+
+    /// The capabilities `securityContext.capabilities.drop` lists, normalised.
+    pub fn dropped_capabilities(&self) -> Vec<String> {
+        self.capabilities("drop")
+    }
+
+    fn capabilities(&self, field: &str) -> Vec<String> {
+        self.container
+            .get("securityContext")
+            .and_then(|s| s.get("capabilities"))
+            .and_then(|c| c.get(field))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(normalise_capability)
+            .collect()
     }
 
     /// The container's `env` entries with their indexes.
@@ -175,19 +220,6 @@ impl<'a> PodTemplate<'a> {
     /// host-mount checks (their severity) and the graph's host escapes.
     pub fn cannot_open_root_files(&self, c: &ContainerRef<'_>) -> bool {
         let sc = c.container.get("securityContext");
-        let privileged = sc
-            .and_then(|s| s.get("privileged"))
-            .and_then(Value::as_bool)
-            == Some(true);
-        let caps = |field: &str| -> Vec<String> {
-            sc.and_then(|s| s.pointer(&format!("/capabilities/{field}")))
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .map(normalise_capability)
-                .collect()
-        };
         const AROUND_PERMISSIONS: &[&str] = &[
             "DAC_OVERRIDE",
             "DAC_READ_SEARCH",
@@ -197,14 +229,15 @@ impl<'a> PodTemplate<'a> {
             "SETGID",
             "ALL",
         ];
-        let added = caps("add")
+        let added = c
+            .added_capabilities()
             .iter()
             .any(|cap| AROUND_PERMISSIONS.contains(&cap.as_str()));
         let no_escalation = sc
             .and_then(|s| s.get("allowPrivilegeEscalation"))
             .and_then(Value::as_bool)
             == Some(false)
-            || caps("drop").iter().any(|cap| cap == "ALL");
+            || c.dropped_capabilities().iter().any(|cap| cap == "ALL");
         let gid = sc
             .and_then(|s| s.get("runAsGroup"))
             .or_else(|| self.spec.pointer("/securityContext/runAsGroup"))
@@ -218,9 +251,35 @@ impl<'a> PodTemplate<'a> {
         self.runs_as_non_root(c)
             && gid != Some(0)
             && no_escalation
-            && !privileged
+            && !c.privileged()
             && !added
             && !supplemental
+    }
+
+    /// `hostPID: true`.
+    pub fn host_pid(&self) -> bool {
+        self.spec.get("hostPID").and_then(Value::as_bool) == Some(true)
+    }
+
+    /// The pod's hostPath volumes, their paths normalised as the kubelet resolves them
+    /// ([`crate::host_path::normalise`]).
+    pub fn host_path_volumes(&self) -> Vec<HostPathVolume<'a>> {
+        self.spec
+            .get("volumes")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+            .filter_map(|(index, v)| {
+                let raw = v.get("hostPath")?.get("path")?.as_str()?;
+                Some(HostPathVolume {
+                    index,
+                    name: v.get("name").and_then(Value::as_str).unwrap_or(""),
+                    raw,
+                    path: crate::host_path::normalise(raw),
+                })
+            })
+            .collect()
     }
 
     /// Every container: `containers`, then `initContainers`, then `ephemeralContainers`.
@@ -466,6 +525,44 @@ mod tests {
             objects: out.objects,
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn container_and_volume_facts_are_read_once_the_same_way() {
+        let c = cluster(
+            r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: p, namespace: a}
+spec:
+  hostPID: true
+  volumes:
+  - {name: cfg, configMap: {name: x}}
+  - {name: sock, hostPath: {path: "/run//containerd/./containerd.sock"}}
+  - {name: odd, hostPath: {}}
+  containers:
+  - name: c
+    securityContext:
+      privileged: true
+      capabilities: {add: [cap_sys_admin, NET_RAW], drop: [all]}
+  - name: d
+"#,
+        );
+        let inv = Inventory::new(&c);
+        let t = inv.pod_templates()[0];
+        assert!(t.host_pid());
+        let volumes = t.host_path_volumes();
+        assert_eq!(volumes.len(), 1, "a hostPath without a path is not one");
+        assert_eq!(
+            (volumes[0].index, volumes[0].name, volumes[0].raw),
+            (1, "sock", "/run//containerd/./containerd.sock")
+        );
+        assert_eq!(volumes[0].path, "/run/containerd/containerd.sock");
+        let containers: Vec<_> = t.containers().collect();
+        assert!(containers[0].privileged() && !containers[1].privileged());
+        assert_eq!(containers[0].added_capabilities(), ["SYS_ADMIN", "NET_RAW"]);
+        assert_eq!(containers[0].dropped_capabilities(), ["ALL"]);
+        assert!(containers[1].added_capabilities().is_empty());
     }
 
     #[test]
