@@ -2130,3 +2130,66 @@ async fn a_scan_past_its_timeout_fails_and_frees_its_slot() {
     let bad = text.replace("timeout = \"1ms\"", "timeout = \"soon\"");
     assert!(Config::parse(&bad).is_err());
 }
+
+/// The p50 and p95 of `n` sequential calls, in milliseconds.
+async fn latency<F, Fut>(n: usize, mut call: F) -> (f64, f64)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let mut took = Vec::with_capacity(n);
+    for _ in 0..n {
+        let start = std::time::Instant::now();
+        call().await;
+        took.push(start.elapsed().as_secs_f64() * 1000.0);
+    }
+    took.sort_by(f64::total_cmp);
+    (took[n / 2], took[(n * 95).div_ceil(100) - 1])
+}
+
+/// Answers larger than one TCP segment go out at once: accepted connections set TCP_NODELAY,
+/// so a reply is not held back until the client's delayed ACK (~40 ms a call before). The
+/// bound leaves room for a debug build on a busy machine; the delay it guards against is
+/// four times larger.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unary_calls_are_not_held_back_by_nagle() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = format!("sqlite://{}", dir.path().join("kspm.db").display());
+    let demo = demo();
+    let server = start(config(&db, "r1", &[("demo", &demo, "1h")], &[])).await;
+    let mut c = client(&server.addr).await;
+    wait_scans(&mut c, TOKEN_A, 1).await;
+    // Warm the connection and the caches.
+    for _ in 0..5 {
+        c.get_posture(req(TOKEN_A, pb::GetPostureRequest::default()))
+            .await
+            .expect("posture");
+    }
+    let (p50, p95) = latency(50, || {
+        let mut c = c.clone();
+        async move {
+            let posture = c
+                .get_posture(req(TOKEN_A, pb::GetPostureRequest::default()))
+                .await
+                .expect("posture")
+                .into_inner();
+            assert!(!posture.severities.is_empty());
+        }
+    })
+    .await;
+    let (clusters_p50, clusters_p95) = latency(50, || {
+        let mut c = c.clone();
+        async move {
+            c.list_clusters(req(TOKEN_A, pb::ListClustersRequest::default()))
+                .await
+                .expect("clusters");
+        }
+    })
+    .await;
+    eprintln!(
+        "GetPosture p50 {p50:.2} ms p95 {p95:.2} ms; ListClusters p50 {clusters_p50:.2} ms p95 {clusters_p95:.2} ms"
+    );
+    assert!(p95 < 10.0, "GetPosture p95 {p95:.2} ms");
+    assert!(clusters_p95 < 10.0, "ListClusters p95 {clusters_p95:.2} ms");
+    server.stop().await;
+}

@@ -195,14 +195,13 @@ impl PostureService for Api {
             out.attack_paths += self
                 .shared
                 .store
-                .paths(&s.id)
+                .path_counts(&s.id)
                 .await
                 .map_err(internal)?
                 .iter()
-                .filter(|p| {
-                    want.is_empty() || p.get("cluster").and_then(Value::as_str) == Some(want)
-                })
-                .count() as u64;
+                .filter(|(cluster, _)| want.is_empty() || cluster == want)
+                .map(|(_, n)| n)
+                .sum::<u64>();
         }
         if !found {
             return Err(Status::not_found(format!("no cluster {want}")));

@@ -231,7 +231,10 @@ async fn serve_grpc(
             }
             resp
         });
-    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+    // TCP_NODELAY on every accepted connection: without it a reply written in two segments
+    // waits for the client's delayed ACK (Nagle), ~40 ms per call. tonic's own nodelay
+    // setting applies only to listeners it binds, so the incoming stream sets it.
+    let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
     builder
         .layer(count_errors)
         .add_service(health)

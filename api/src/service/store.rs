@@ -685,6 +685,25 @@ impl Store {
             .collect()
     }
 
+    /// How many attack paths a scan holds per cluster, counted by the database.
+    pub async fn path_counts(&self, scan_id: &str) -> StoreResult<Vec<(String, u64)>> {
+        let rows = sqlx::query(
+            "SELECT cluster, COUNT(*) AS n FROM paths WHERE scan_id = $1 GROUP BY cluster ORDER BY cluster",
+        )
+        .bind(scan_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("cluster").map_err(db)?,
+                    r.try_get::<i64, _>("n").map_err(db)?.max(0) as u64,
+                ))
+            })
+            .collect()
+    }
+
     /// Registers scan jobs (idempotent; a new job is due at once).
     pub async fn ensure_jobs(&self, jobs: &[(String, String)]) -> StoreResult<()> {
         for (tenant, target) in jobs {

@@ -370,6 +370,8 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>) {
             _ = stopping.wait_for(|s| *s) => return,
         };
         let Ok((sock, _)) = accepted else { continue };
+        // Small answers go out at once (no Nagle wait for the client's delayed ACK).
+        let _ = sock.set_nodelay(true);
         let shared = shared.clone();
         tokio::spawn(async move {
             let svc = hyper::service::service_fn(move |req| {
