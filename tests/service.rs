@@ -1023,6 +1023,69 @@ async fn tenants_are_isolated_and_credentials_required() {
         .remove(0);
 
     // Nothing of A through B's token: reads, queries, drift, triggers.
+    // A cluster or target named in a filter is B's own or NOT_FOUND: A's names and unknown
+    // names answer alike, so nothing tells B whether they exist elsewhere.
+    let a_cluster = a_finding.cluster.clone();
+    let b_cluster = b_clusters[0].name.clone();
+    for cluster in [a_cluster.as_str(), "no-such-cluster"] {
+        let findings = c
+            .list_findings(req(
+                TOKEN_B,
+                pb::ListFindingsRequest {
+                    cluster: cluster.into(),
+                    ..Default::default()
+                },
+            ))
+            .await;
+        assert_eq!(code(findings), Code::NotFound, "{cluster}");
+        let paths = c
+            .list_attack_paths(req(
+                TOKEN_B,
+                pb::ListAttackPathsRequest {
+                    cluster: cluster.into(),
+                    ..Default::default()
+                },
+            ))
+            .await;
+        assert_eq!(code(paths), Code::NotFound, "{cluster}");
+    }
+    for target in ["demo", "no-such-target"] {
+        let scans = c
+            .list_scans(req(
+                TOKEN_B,
+                pb::ListScansRequest {
+                    target: target.into(),
+                    ..Default::default()
+                },
+            ))
+            .await;
+        assert_eq!(code(scans), Code::NotFound, "{target}");
+    }
+    // Its own names answer OK.
+    let own = c
+        .list_findings(req(
+            TOKEN_B,
+            pb::ListFindingsRequest {
+                cluster: b_cluster.clone(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("own cluster")
+        .into_inner();
+    assert!(own.findings.iter().all(|f| f.cluster == b_cluster));
+    let own_scans = c
+        .list_scans(req(
+            TOKEN_B,
+            pb::ListScansRequest {
+                target: "small".into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("own target")
+        .into_inner();
+    assert!(!own_scans.scans.is_empty());
     assert_eq!(
         code(
             c.get_finding(req(
@@ -1126,19 +1189,19 @@ async fn tenants_are_isolated_and_credentials_required() {
         ),
         Code::NotFound
     );
-    let b_scan_list = c
-        .list_scans(req(
-            TOKEN_B,
-            pb::ListScansRequest {
-                target: "demo".into(),
-                ..Default::default()
-            },
-        ))
-        .await
-        .expect("scans")
-        .into_inner()
-        .scans;
-    assert!(b_scan_list.is_empty());
+    assert_eq!(
+        code(
+            c.list_scans(req(
+                TOKEN_B,
+                pb::ListScansRequest {
+                    target: "demo".into(),
+                    ..Default::default()
+                },
+            ))
+            .await
+        ),
+        Code::NotFound
+    );
 
     // B's event stream stays silent while A scans; A's sees it.
     let mut b_events = c

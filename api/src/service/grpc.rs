@@ -59,6 +59,50 @@ impl Api {
         }
     }
 
+    /// NOT_FOUND unless one of `scans` (the tenant's own) read cluster `cluster`; an empty
+    /// name asks for none. Another tenant's cluster is not found exactly like a missing one.
+    async fn require_cluster(&self, scans: &[ScanRow], cluster: &str) -> Result<(), Status> {
+        if cluster.is_empty() {
+            return Ok(());
+        }
+        for s in scans {
+            let names = self
+                .shared
+                .store
+                .cluster_names(&s.id)
+                .await
+                .map_err(internal)?;
+            if names.iter().any(|n| n == cluster) {
+                return Ok(());
+            }
+        }
+        Err(Status::not_found(format!("no cluster {cluster}")))
+    }
+
+    /// NOT_FOUND unless the tenant has target `target` configured or scanned before; an empty
+    /// name asks for none. Another tenant's target is not found exactly like a missing one.
+    async fn require_target(&self, tenant: &str, target: &str) -> Result<(), Status> {
+        if target.is_empty() {
+            return Ok(());
+        }
+        let configured = self
+            .shared
+            .config
+            .tenant(tenant)
+            .is_some_and(|t| t.targets.iter().any(|g| g.name == target));
+        if configured
+            || self
+                .shared
+                .store
+                .has_target(tenant, target)
+                .await
+                .map_err(internal)?
+        {
+            return Ok(());
+        }
+        Err(Status::not_found(format!("no target {target}")))
+    }
+
     /// Answers `ask` on the fleet graph of the scan (`scan_id`) or of the latest scan of each
     /// target (see [`Shared::ask_fleet`]).
     async fn on_fleet<T>(
@@ -247,12 +291,9 @@ impl PostureService for Api {
                 })?;
             Some((scan, seq))
         };
-        let scans: Vec<String> = self
-            .scope(&tenant, &r.scan_id)
-            .await?
-            .into_iter()
-            .map(|s| s.id)
-            .collect();
+        let in_scope = self.scope(&tenant, &r.scan_id).await?;
+        self.require_cluster(&in_scope, &r.cluster).await?;
+        let scans: Vec<String> = in_scope.into_iter().map(|s| s.id).collect();
         let filter = FindingFilter {
             cluster: r.cluster.clone(),
             min_severity,
@@ -327,8 +368,10 @@ impl PostureService for Api {
                 r.technique
             )));
         }
+        let in_scope = self.scope(&tenant, &r.scan_id).await?;
+        self.require_cluster(&in_scope, &r.cluster).await?;
         let mut all = Vec::new();
-        for s in self.scope(&tenant, &r.scan_id).await? {
+        for s in in_scope {
             for p in self.shared.store.paths(&s.id).await.map_err(internal)? {
                 let str_of = |k: &str| crate::json::str_at(&p, k);
                 let keep = (r.cluster.is_empty() || str_of("cluster") == r.cluster)
@@ -456,6 +499,7 @@ impl PostureService for Api {
         let r = req.get_ref();
         let limit = page_size(r.page_size, 50, 500)?;
         let start = offset(&r.page_token)?;
+        self.require_target(&tenant, &r.target).await?;
         let rows = self
             .shared
             .store

@@ -685,6 +685,29 @@ impl Store {
             .collect()
     }
 
+    /// The names of the clusters a scan read.
+    pub async fn cluster_names(&self, scan_id: &str) -> StoreResult<Vec<String>> {
+        let rows = sqlx::query("SELECT cluster FROM scan_clusters WHERE scan_id = $1")
+            .bind(scan_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        rows.iter()
+            .map(|r| r.try_get::<String, _>(0).map_err(db))
+            .collect()
+    }
+
+    /// Whether the tenant has any scan of `target`.
+    pub async fn has_target(&self, tenant: &str, target: &str) -> StoreResult<bool> {
+        let row = sqlx::query("SELECT 1 FROM scans WHERE tenant = $1 AND target = $2 LIMIT 1")
+            .bind(tenant)
+            .bind(target)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(row.is_some())
+    }
+
     /// How many attack paths a scan holds per cluster, counted by the database.
     pub async fn path_counts(&self, scan_id: &str) -> StoreResult<Vec<(String, u64)>> {
         let rows = sqlx::query(
