@@ -504,9 +504,11 @@ fn parse_severity(s: &str) -> Result<Severity, String> {
     s.parse()
 }
 
-fn init_logging(verbose: u8, json: bool) {
+/// Logging to stderr: warnings by default, `info` with `-v` — and for a long-running service
+/// (`serve`), whose start-up, committed scans and errors an operator reads without flags.
+fn init_logging(verbose: u8, json: bool, service: bool) {
     let default = match verbose {
-        0 if json => "info",
+        0 if json || service => "info",
         0 => "warn",
         1 => "info",
         2 => "debug",
@@ -529,7 +531,8 @@ fn init_logging(verbose: u8, json: bool) {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let json_logs = matches!(&cli.command, Command::Serve(a) if a.log_json);
-    init_logging(cli.verbose, json_logs);
+    let service = matches!(&cli.command, Command::Serve(_));
+    init_logging(cli.verbose, json_logs, service);
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -1103,11 +1106,19 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
         let shared = service::Shared::open(config, ScanOptions::default())
             .await
             .map_err(anyhow::Error::msg)?;
+        let addr = |l: &Option<tokio::net::TcpListener>| {
+            l.as_ref()
+                .and_then(|l| l.local_addr().ok())
+                .map_or_else(|| "off".to_string(), |a| a.to_string())
+        };
         tracing::info!(
             listen = %listener.local_addr()?,
+            metrics = %addr(&metrics),
+            web = %addr(&web),
             replica = %shared.replica,
             tenants = shared.config.tenants.len(),
-            postgres = shared.store.is_postgres(),
+            targets = shared.config.tenants.iter().map(|t| t.targets.len()).sum::<usize>(),
+            database = if shared.store.is_postgres() { "postgresql" } else { "sqlite" },
             "kspm serve started"
         );
         let shutdown = async {

@@ -2256,3 +2256,81 @@ async fn unary_calls_are_not_held_back_by_nagle() {
     assert!(clusters_p95 < 10.0, "ListClusters p95 {clusters_p95:.2} ms");
     server.stop().await;
 }
+
+/// Plain `kspm serve` (no `-v`) tells an operator what it does: its listeners, targets and
+/// database at start-up, every committed scan, and shutting down — at its default level, in
+/// text; nothing below info.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plain_serve_logs_start_up_and_each_scan() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("port")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let cfg = dir.path().join("kspm.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[service]\nlisten = \"127.0.0.1:{port}\"\ndatabase_url = \"sqlite://{}\"\n[[tenant]]\nname = \"tenant-a\"\ntoken_sha256 = [\"{}\"]\n[[tenant.target]]\nname = \"demo\"\npaths = [\"{}\"]\n",
+            dir.path().join("kspm.db").display(),
+            hash_token(TOKEN_A),
+            demo().display()
+        ),
+    )
+    .expect("config");
+    let stderr = dir.path().join("stderr.log");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kspm"))
+        .args(["serve", "--config"])
+        .arg(&cfg)
+        .env_remove("RUST_LOG")
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&stderr).expect("log file"))
+        .spawn()
+        .expect("spawn kspm serve");
+    let mut c = client(&format!("http://127.0.0.1:{port}")).await;
+    wait_scans(&mut c, TOKEN_A, 1).await;
+    let pid = child.id().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill")
+        .success());
+    for _ in 0..100 {
+        if child.try_wait().expect("wait").is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = child.kill();
+    let log = std::fs::read_to_string(&stderr).expect("log");
+    let started = log
+        .lines()
+        .find(|l| l.contains("kspm serve started"))
+        .unwrap_or_else(|| panic!("no start-up line:\n{log}"));
+    for field in [
+        format!("listen=127.0.0.1:{port}"),
+        "metrics=off".to_string(),
+        "targets=1".to_string(),
+        "database=\"sqlite\"".to_string(),
+    ] {
+        assert!(
+            started.contains(&field) || started.contains(&field.replace('"', "")),
+            "{field} in {started}"
+        );
+    }
+    let committed = log
+        .lines()
+        .find(|l| l.contains("scan committed"))
+        .unwrap_or_else(|| panic!("no committed scan:\n{log}"));
+    assert!(
+        committed.contains("target=demo") && committed.contains("findings="),
+        "{committed}"
+    );
+    assert!(log.contains("shutting down"), "{log}");
+    assert!(
+        !log.contains("DEBUG") && !log.contains("TRACE"),
+        "nothing below info by default:\n{log}"
+    );
+}
