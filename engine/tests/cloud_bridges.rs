@@ -1908,3 +1908,435 @@ fn aws_role_chaining_reaches_mapped_roles_and_admin() {
         "{techniques:?}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// One case per cloud technique (section 4), as the cluster sections have theirs in
+// `engine/src/graph/tests/cases.rs`: a fleet that draws the edge between the ends named, and the
+// nearest fleet without the precondition, which must not.
+
+/// A cloud technique's case.
+struct CloudCase {
+    technique: Technique,
+    from: String,
+    to: String,
+    yes: Snapshot,
+    no: Snapshot,
+}
+
+fn cloud_case(
+    technique: Technique,
+    from: &str,
+    to: &str,
+    yes: Snapshot,
+    no: Snapshot,
+) -> CloudCase {
+    CloudCase {
+        technique,
+        from: from.to_string(),
+        to: to.to_string(),
+        yes,
+        no,
+    }
+}
+
+/// An EKS cluster `prod` running the web app, with `extra` objects and the account's roles.
+fn eks_fleet(mode: &str, extra: Vec<Value>, roles: Vec<Value>) -> Snapshot {
+    let mut objects = web_app(None);
+    objects.push(describe("prod", ACCT, "A", mode));
+    objects.extend(extra);
+    let cloud = if roles.is_empty() {
+        vec![]
+    } else {
+        vec![gaad(roles)]
+    };
+    fleet(vec![cluster("prod", objects)], cloud)
+}
+
+/// A GKE cluster `staging` running the web app.
+fn gke_fleet(
+    pool: Option<&str>,
+    mode: &str,
+    gke_extra: Value,
+    extra: Vec<Value>,
+    docs: Vec<Object>,
+) -> Snapshot {
+    let mut objects = web_app(None);
+    objects.push(gke("staging", pool, mode, gke_extra));
+    objects.extend(extra);
+    fleet(vec![gke_cluster("staging", objects)], docs)
+}
+
+/// An AKS cluster `payments` running the web app.
+fn aks_fleet(aks_extra: Value, assignments: Vec<Value>) -> Snapshot {
+    let mut objects = web_app(None);
+    objects.push(aks(aks_extra));
+    fleet(vec![aks_cluster(objects)], azure_docs(assignments))
+}
+
+fn cloud_cases() -> Vec<CloudCase> {
+    use Technique as T;
+    let node_role = role_ref(ACCT, "node");
+    let eks_node = json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "ip-10-0-0-1", "labels": {"eks.amazonaws.com/nodegroup": "ng1"}}});
+    let imds = |options: Value| vec![nodegroup("1"), lt(1, options), eks_node.clone()];
+    let sub = |sa: &str| {
+        irsa_trust(
+            "A",
+            ACCT,
+            "StringEquals",
+            &format!("system:serviceaccount:{sa}"),
+        )
+    };
+    let pods_trust = |actions: Value| json!({"Statement": [{"Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"}, "Action": actions}]});
+    let association = cloud(
+        "EksPodIdentityAssociation",
+        "a-1",
+        json!({"associationId": "a-1", "namespace": "shop", "serviceAccount": "api", "roleArn": format!("arn:aws:iam::{ACCT}:role/pi")}),
+    );
+    let ops = format!("arn:aws:iam::{ACCT}:role/ops");
+    let masters = aws_auth(&format!(
+        "- rolearn: {ops}\n  username: ops\n  groups: [system:masters]\n"
+    ));
+    let entry = cloud(
+        "EksAccessEntry",
+        &ops,
+        json!({"principalArn": ops, "type": "STANDARD", "kubernetesGroups": ["viewers"]}),
+    );
+    let viewers = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": "viewers"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
+        "subjects": [{"kind": "Group", "name": "viewers", "apiGroup": "rbac.authorization.k8s.io"}]});
+    let access_policy = |policy: &str, scope: Value| {
+        vec![
+            cloud(
+                "EksAccessEntry",
+                &ops,
+                json!({"principalArn": ops, "type": "STANDARD"}),
+            ),
+            cloud(
+                "EksAssociatedAccessPolicies",
+                &ops,
+                json!({"principalArn": ops,
+                "associatedAccessPolicies": [{"policyArn": format!("arn:aws:eks::aws:cluster-access-policy/{policy}"), "accessScope": scope}]}),
+            ),
+        ]
+    };
+    let eks_admin = json!({"Statement": [{"Effect": "Allow", "Action": ["eks:CreateAccessEntry", "eks:AssociateAccessPolicy"], "Resource": "*"}]});
+    let root_trust = json!({"Statement": [{"Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{ACCT}:root")}, "Action": "sts:AssumeRole"}]});
+    let assume_admin = json!({"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": format!("arn:aws:iam::{ACCT}:role/break-glass")}]});
+    let gsa = "app@p1.iam.gserviceaccount.com";
+    let wi_docs = || {
+        let mut d = gsa_policy(
+            gsa,
+            json!([{"role": "roles/iam.workloadIdentityUser", "members": ["serviceAccount:p1.svc.id.goog[shop/api]"]}]),
+        );
+        d.extend(project_policy(
+            json!([{"role": "roles/owner", "members": [format!("serviceAccount:{gsa}")]}]),
+        ));
+        d
+    };
+    let project_role = |role: &str| {
+        project_policy(json!([{"role": role, "members": ["group:platform@example.com"]}]))
+    };
+    let sre = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": "sre"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+        "subjects": [{"kind": "Group", "name": "sre@example.com", "apiGroup": "rbac.authorization.k8s.io"}]});
+    let groups = |enabled: bool| json!({"authenticatorGroupsConfig": {"enabled": enabled, "securityGroup": "gke-security-groups@example.com"}});
+    let admin_for_all = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": "oops"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+        "subjects": [{"kind": "Group", "name": "system:authenticated", "apiGroup": "rbac.authorization.k8s.io"}]});
+    let gke_node = json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "gke-n1", "labels": {"cloud.google.com/gke-nodepool": "pool-1"}}});
+    let uami = "AzureIdentity:/subscriptions/s1/resourcegroups/rg/providers/microsoft.managedidentity/userassignedidentities/payments-api";
+    let owner = || {
+        vec![assignment(
+            "obj-api",
+            "ServicePrincipal",
+            OWNER,
+            "/subscriptions/s1",
+        )]
+    };
+    vec![
+        cloud_case(
+            T::NODE_CLOUD_IDENTITY,
+            "staging|Node:gke-n1",
+            "GcpServiceAccount:nodes@p1.iam.gserviceaccount.com",
+            gke_fleet(
+                Some("p1.svc.id.goog"),
+                "GKE_METADATA",
+                json!({}),
+                vec![gke_node.clone()],
+                vec![],
+            ),
+            gke_fleet(
+                Some("p1.svc.id.goog"),
+                "GKE_METADATA",
+                json!({}),
+                vec![
+                    json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "gke-n1", "labels": {"cloud.google.com/gke-nodepool": "pool-9"}}}),
+                ],
+                vec![],
+            ),
+        ),
+        cloud_case(
+            T::POD_IMDS_PIVOT,
+            "prod|Deployment:shop/web",
+            &node_role,
+            eks_fleet(
+                "API",
+                imds(json!({"HttpTokens": "optional", "HttpPutResponseHopLimit": 1})),
+                vec![],
+            ),
+            eks_fleet(
+                "API",
+                imds(json!({"HttpTokens": "required", "HttpPutResponseHopLimit": 1})),
+                vec![],
+            ),
+        ),
+        cloud_case(
+            T::IRSA_ASSUME,
+            "prod|ServiceAccount:shop/api",
+            &role_ref(ACCT, "app"),
+            eks_fleet(
+                "API",
+                vec![],
+                vec![role(ACCT, "app", sub("shop:api"), s3_read())],
+            ),
+            eks_fleet(
+                "API",
+                vec![],
+                vec![role(ACCT, "app", sub("batch:worker"), s3_read())],
+            ),
+        ),
+        cloud_case(
+            T::EKS_POD_IDENTITY,
+            "prod|ServiceAccount:shop/api",
+            &role_ref(ACCT, "pi"),
+            eks_fleet(
+                "API",
+                vec![association.clone()],
+                vec![role(
+                    ACCT,
+                    "pi",
+                    pods_trust(json!(["sts:AssumeRole", "sts:TagSession"])),
+                    s3_read(),
+                )],
+            ),
+            eks_fleet(
+                "API",
+                vec![association],
+                vec![role(
+                    ACCT,
+                    "pi",
+                    pods_trust(json!("sts:AssumeRole")),
+                    s3_read(),
+                )],
+            ),
+        ),
+        cloud_case(
+            T::AWS_AUTH_MAP,
+            &role_ref(ACCT, "ops"),
+            "prod|Group:system:masters",
+            eks_fleet("CONFIG_MAP", vec![masters.clone()], vec![]),
+            eks_fleet("API", vec![masters], vec![]),
+        ),
+        cloud_case(
+            T::EKS_ACCESS_ENTRY,
+            &role_ref(ACCT, "ops"),
+            "prod|Group:viewers",
+            eks_fleet(
+                "API_AND_CONFIG_MAP",
+                vec![entry.clone(), viewers.clone()],
+                vec![],
+            ),
+            eks_fleet("CONFIG_MAP", vec![entry, viewers], vec![]),
+        ),
+        cloud_case(
+            T::EKS_ACCESS_POLICY,
+            &role_ref(ACCT, "ops"),
+            "prod|ClusterAdmin",
+            eks_fleet(
+                "API",
+                access_policy("AmazonEKSClusterAdminPolicy", json!({"type": "cluster"})),
+                vec![],
+            ),
+            eks_fleet(
+                "API",
+                access_policy(
+                    "AmazonEKSEditPolicy",
+                    json!({"type": "namespace", "namespaces": ["shop"]}),
+                ),
+                vec![],
+            ),
+        ),
+        cloud_case(
+            T::AWS_IAM_TO_EKS_API,
+            &role_ref(ACCT, "eks-admin"),
+            "prod|ClusterAdmin",
+            eks_fleet(
+                "API",
+                vec![],
+                vec![role(ACCT, "eks-admin", sub("shop:api"), eks_admin)],
+            ),
+            eks_fleet(
+                "API",
+                vec![],
+                vec![role(ACCT, "eks-admin", sub("shop:api"), s3_read())],
+            ),
+        ),
+        cloud_case(
+            T::CLOUD_ROLE_TO_ADMIN,
+            &role_ref(ACCT, "app"),
+            &format!("CloudAdmin:aws:{ACCT}"),
+            eks_fleet(
+                "API",
+                vec![],
+                vec![role(ACCT, "app", sub("shop:api"), admin_policy())],
+            ),
+            eks_fleet(
+                "API",
+                vec![],
+                vec![role(ACCT, "app", sub("shop:api"), s3_read())],
+            ),
+        ),
+        cloud_case(
+            T::AWS_ASSUME_ROLE,
+            &role_ref(ACCT, "hopper"),
+            &role_ref(ACCT, "break-glass"),
+            eks_fleet(
+                "API",
+                vec![],
+                vec![
+                    role(ACCT, "hopper", sub("shop:api"), assume_admin),
+                    role(ACCT, "break-glass", root_trust.clone(), admin_policy()),
+                ],
+            ),
+            eks_fleet(
+                "API",
+                vec![],
+                vec![
+                    role(ACCT, "hopper", sub("shop:api"), s3_read()),
+                    role(ACCT, "break-glass", root_trust, admin_policy()),
+                ],
+            ),
+        ),
+        cloud_case(
+            T::GKE_WI_ASSUME,
+            "staging|ServiceAccount:shop/api",
+            &format!("GcpServiceAccount:{gsa}"),
+            gke_fleet(
+                Some("p1.svc.id.goog"),
+                "GKE_METADATA",
+                json!({}),
+                vec![],
+                wi_docs(),
+            ),
+            gke_fleet(None, "GKE_METADATA", json!({}), vec![], wi_docs()),
+        ),
+        cloud_case(
+            T::GKE_IAM_TO_K8S,
+            "GcpGroup:platform@example.com",
+            "staging|ClusterAdmin",
+            gke_fleet(
+                Some("p1.svc.id.goog"),
+                "GKE_METADATA",
+                json!({}),
+                vec![],
+                project_role("roles/container.admin"),
+            ),
+            gke_fleet(
+                Some("p1.svc.id.goog"),
+                "GKE_METADATA",
+                json!({}),
+                vec![],
+                project_role("roles/container.viewer"),
+            ),
+        ),
+        cloud_case(
+            T::GKE_GROUPS_RBAC,
+            "GcpGroup:sre@example.com",
+            "staging|Group:sre@example.com",
+            gke_fleet(
+                Some("p1.svc.id.goog"),
+                "GKE_METADATA",
+                groups(true),
+                vec![sre.clone()],
+                vec![],
+            ),
+            gke_fleet(
+                Some("p1.svc.id.goog"),
+                "GKE_METADATA",
+                groups(false),
+                vec![sre],
+                vec![],
+            ),
+        ),
+        cloud_case(
+            T::GKE_AUTHENTICATED_PUBLIC,
+            "Internet",
+            "staging|Group:system:authenticated",
+            gke_fleet(
+                Some("p1.svc.id.goog"),
+                "GKE_METADATA",
+                json!({}),
+                vec![admin_for_all.clone(), gke_node.clone()],
+                vec![],
+            ),
+            gke_fleet(
+                Some("p1.svc.id.goog"),
+                "GKE_METADATA",
+                json!({"rbacBindingConfig": {"enableInsecureBindingSystemAuthenticated": false}}),
+                vec![admin_for_all, gke_node],
+                vec![],
+            ),
+        ),
+        cloud_case(
+            T::AKS_WI_ASSUME,
+            "payments|ServiceAccount:shop/api",
+            uami,
+            aks_fleet(json!({}), owner()),
+            aks_fleet(
+                json!({"oidcIssuerProfile": {"enabled": true, "issuerURL": "https://westeurope.oic.prod-aks.azure.com/tenant/elsewhere/"}}),
+                owner(),
+            ),
+        ),
+        cloud_case(
+            T::AKS_ENTRA_TO_K8S,
+            "AzureUser:u-admin",
+            "payments|ClusterAdmin",
+            aks_fleet(
+                json!({}),
+                vec![assignment("u-admin", "User", RBAC_CLUSTER_ADMIN, AKS_ID)],
+            ),
+            aks_fleet(
+                json!({"aadProfile": {"managed": true, "enableAzureRBAC": false, "adminGroupObjectIDs": ["grp-admins"]}}),
+                vec![assignment("u-admin", "User", RBAC_CLUSTER_ADMIN, AKS_ID)],
+            ),
+        ),
+    ]
+}
+
+#[test]
+fn every_cloud_technique_has_a_case() {
+    let cases = cloud_cases();
+    let mut failures = Vec::new();
+    for c in &cases {
+        let (yes, _) = graph(&c.yes);
+        if !has(&yes, &c.from, &c.to, c.technique) {
+            failures.push(format!(
+                "{:?}: no {} → {} on its positive case",
+                c.technique, c.from, c.to
+            ));
+        }
+        let (no, _) = graph(&c.no);
+        if has(&no, &c.from, &c.to, c.technique) {
+            failures.push(format!(
+                "{:?}: {} → {} drawn on its negative case",
+                c.technique, c.from, c.to
+            ));
+        }
+    }
+    for t in kspm_engine::graph::techniques::CATALOGUE {
+        if t.section == 4 && !cases.iter().any(|c| c.technique == t.id) {
+            failures.push(format!("{:?} (section 4) has no case", t.id));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

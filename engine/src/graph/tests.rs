@@ -5,6 +5,8 @@ use crate::parse::{parse_text, Syntax};
 use crate::snapshot::{ClusterSnapshot, Provider, Snapshot};
 use serde_json::{json, Value};
 
+mod cases;
+
 fn graph_with(objects: &[Value], provider: Provider, version: &str) -> AttackGraph {
     let text = objects
         .iter()
