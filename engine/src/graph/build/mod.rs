@@ -1,0 +1,483 @@
+//! Building the graph from a snapshot: exposure, workload identity, host escapes, node pivots and
+//! RBAC abuse, each edge with the exact precondition of its technique.
+//!
+//! This module holds the cluster facts a part of the graph depends on ([`ClusterFacts`]), the
+//! builder and the order it runs in; each family of techniques is a module of its own:
+//! [`exposure`] (internet, load balancers, Ingresses, Gateways, Services, webhook backends),
+//! [`workloads`] (pods, containers, tokens, Secrets, ports, placement), [`escape`] (container to
+//! node), [`nodes`] (kubelet credentials, control-plane nodes), [`identity`] (ServiceAccounts,
+//! users, groups), [`rbac`] (what grants allow) and [`tokens`] (token Secrets). Each technique's
+//! positive and negative case is in `graph/tests/cases.rs` (cloud bridges: `graph/cloud*.rs`,
+//! cases in `engine/tests/cloud_bridges.rs`).
+
+mod escape;
+mod exposure;
+mod identity;
+mod nodes;
+mod rbac;
+mod tokens;
+mod workloads;
+
+use super::{AttackGraph, NodeKind, Technique as T};
+use crate::exposure::Exposure;
+use crate::inventory::{ContainerRef, HostPathVolume, Inventory, PodTemplate};
+use crate::object::Object;
+use crate::pss::enforced_level;
+use crate::pss::Level;
+use crate::rbac::{sets, Grant, Identity, Rbac, Request, Subject, SYSTEM_MASTERS};
+use crate::selector::LabelSelector;
+use crate::snapshot::{ClusterSnapshot, Provider, Snapshot};
+use petgraph::graph::NodeIndex;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use tokens::*;
+
+/// Namespace used to ask "is this granted cluster-wide": no RoleBinding is in it.
+const ANY_NAMESPACE: &str = "\u{0}any";
+
+/// Namespaces whose workloads and ServiceAccounts are the platform's, not entry points.
+const SYSTEM_NAMESPACES: &[&str] = &["kube-system", "kube-public", "kube-node-lease"];
+
+/// Name prefixes of identities Kubernetes and the managed providers own.
+const PLATFORM_PREFIXES: &[&str] = &["system:", "eks:", "gke:", "gce:", "aks:"];
+
+impl AttackGraph {
+    /// Builds the fleet's graph.
+    pub fn build(snapshot: &Snapshot) -> AttackGraph {
+        let mut g = AttackGraph::default();
+        for cluster in &snapshot.clusters {
+            let inv = Inventory::new(cluster);
+            let rbac = Rbac::build(&cluster.objects, cluster.info.version().map(|(_, m)| m));
+            g.build_cluster(cluster, &inv, &rbac);
+        }
+        g
+    }
+
+    /// Builds the graph of one cluster with the RBAC state already computed.
+    pub fn build_cluster(&mut self, cluster: &ClusterSnapshot, inv: &Inventory<'_>, rbac: &Rbac) {
+        let facts = ClusterFacts::of(inv, rbac);
+        self.build_part(cluster, inv, rbac, &facts, Part::Whole);
+    }
+
+    /// Builds one part of a cluster's graph from the objects `inv` holds, with the whole
+    /// cluster's RBAC and [`ClusterFacts`]. The graph of a cluster is the union of its
+    /// [`Part::Cluster`] graph and the [`Part::Namespace`] graphs of every namespace (each
+    /// built from that namespace's objects and the cluster-scoped ones): the incremental
+    /// evaluator rebuilds only the namespaces that changed.
+    pub fn build_part(
+        &mut self,
+        cluster: &ClusterSnapshot,
+        inv: &Inventory<'_>,
+        rbac: &Rbac,
+        facts: &ClusterFacts,
+        part: Part,
+    ) -> Neighbours {
+        let internet = self.node(None, "Internet", NodeKind::Internet);
+        self.mark_entry(internet);
+        let mut b = ClusterBuilder::new(self, cluster, inv, rbac, facts, part);
+        b.build();
+        std::mem::take(&mut b.neighbours)
+    }
+
+    /// Adds HOST_TRAVERSE_TOKENS edges between the parts of a cluster: from every container
+    /// that reads the kubelet's pod directories to the ServiceAccounts of the pods on its nodes,
+    /// whatever their namespace.
+    pub fn join_neighbours(&mut self, cluster: &str, parts: &[&Neighbours]) {
+        for p in parts {
+            for (container, evidence, nodes) in &p.traversers {
+                let ci = self.node(Some(cluster), container, NodeKind::Container);
+                for q in parts {
+                    for (ns, sa, placed) in &q.residents {
+                        if nodes.is_empty() || placed.iter().any(|n| nodes.contains(n)) {
+                            let si = self.node(
+                                Some(cluster),
+                                &format!("ServiceAccount:{ns}/{sa}"),
+                                NodeKind::ServiceAccount,
+                            );
+                            self.edge(
+                                ci,
+                                si,
+                                T::HOST_TRAVERSE_TOKENS,
+                                format!("{evidence}: tokens of pods on the same node"),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl AttackGraph {
+    /// Adds the network reach between the workloads of a cluster's namespace parts (policies
+    /// and workloads of every part together: reach crosses namespaces).
+    pub fn join_network(&mut self, cluster: &str, parts: &[&Neighbours]) {
+        let mut policies = crate::netpol::Model::default();
+        let mut members: Vec<&crate::netpol::Member> = Vec::new();
+        for p in parts {
+            policies.merge(&p.policies);
+            members.extend(p.members.iter());
+        }
+        self.network_reach(cluster, &policies, &members);
+    }
+}
+
+/// What a [`Part::Namespace`] graph leaves to [`AttackGraph::join_neighbours`]: pods on a node
+/// expose their tokens to containers of any namespace that read the node's pod directories.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Neighbours {
+    /// Containers that read the kubelet's pod directories: (container reference, evidence,
+    /// nodes their pods run on — empty when unknown, i.e. any node).
+    pub traversers: Vec<(String, String, BTreeSet<String>)>,
+    /// Pod templates: (namespace, ServiceAccount, nodes their pods run on).
+    pub residents: Vec<(String, String, BTreeSet<String>)>,
+    /// The namespace's NetworkPolicies and labels (network reach is decided across
+    /// namespaces).
+    pub policies: crate::netpol::Model,
+    /// Its workloads, as network reach sees them.
+    pub members: Vec<crate::netpol::Member>,
+}
+
+/// Which part of a cluster's graph a build produces (see [`AttackGraph::build_part`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    /// Everything, from an inventory of the whole cluster.
+    Whole,
+    /// What does not depend on pod templates, Services, Ingresses or Secrets: namespace hubs,
+    /// nodes, and every identity bound by RBAC or present as a ServiceAccount object.
+    Cluster,
+    /// What one namespace's workloads, Services, Ingresses and Secrets add (from an inventory
+    /// of that namespace and the cluster-scoped objects).
+    Namespace,
+}
+
+/// Facts about the whole cluster that a part of its graph depends on.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ClusterFacts {
+    /// Namespaces known (from Namespace objects and namespaced objects).
+    pub namespaces: BTreeSet<String>,
+    /// Live ServiceAccount token Secrets: (namespace, secret name, ServiceAccount name).
+    token_secrets: Vec<(String, String, String)>,
+    /// ServiceAccounts in the snapshot: (namespace, name).
+    service_accounts: Vec<(String, String)>,
+    /// Namespaces whose enforced Pod Security level forbids privileged pods.
+    guarded_namespaces: HashSet<String>,
+    /// User names that some binding names (impersonation targets).
+    bound_users: Vec<String>,
+    /// Group names that some binding names.
+    bound_groups: Vec<String>,
+    /// EKS cluster whose authentication mode reads `kube-system/aws-auth`.
+    aws_auth_live: bool,
+    /// Whether the cluster has EndpointSlices (then only Services with ready endpoints route).
+    pub has_slices: bool,
+    /// Whether some pod's placement is known (`spec.nodeName`): then "any node" hosts only
+    /// what is known to run on its nodes.
+    pub scheduled: bool,
+    /// Every known namespace's labels (with `kubernetes.io/metadata.name`), for namespace
+    /// selectors: a namespace part's inventory holds only its own Namespace object.
+    namespace_labels: BTreeMap<String, BTreeMap<String, String>>,
+    /// Internet-facing load balancers and the ingress controllers behind them.
+    pub exposure: Exposure,
+    /// Network-plugin policies (and their CRDs) anywhere in the cluster: they make
+    /// NetworkPolicy answers undecidable in every namespace.
+    pub plugin_policies: Vec<String>,
+}
+
+impl ClusterFacts {
+    /// The facts of a whole cluster.
+    pub fn of(inv: &Inventory<'_>, rbac: &Rbac) -> ClusterFacts {
+        let mut facts = Self::without_exposure(inv, rbac);
+        facts.exposure = Exposure::of(inv, &facts);
+        facts
+    }
+
+    /// The facts of a whole cluster but its [`Exposure`] (the incremental evaluator gathers
+    /// that namespace by namespace).
+    pub fn without_exposure(inv: &Inventory<'_>, rbac: &Rbac) -> ClusterFacts {
+        let mut namespaces: BTreeSet<String> = inv
+            .of_kind("Namespace")
+            .iter()
+            .map(|n| n.name.clone())
+            .collect();
+        for o in inv.objects() {
+            if let Some(ns) = o.effective_namespace() {
+                if !namespaces.contains(ns) {
+                    namespaces.insert(ns.to_string());
+                }
+            }
+        }
+        let sa_uids: HashMap<(String, String), String> = inv
+            .of_kind("ServiceAccount")
+            .iter()
+            .filter_map(|sa| {
+                Some((
+                    (sa.effective_namespace()?.to_string(), sa.name.clone()),
+                    sa.uid.clone()?,
+                ))
+            })
+            .collect();
+        let token_secrets = inv
+            .of_kind("Secret")
+            .iter()
+            .filter_map(|s| {
+                Some((
+                    s.effective_namespace()?.to_string(),
+                    s.name.clone(),
+                    live_token_secret_sa(s, &sa_uids)?,
+                ))
+            })
+            .collect();
+        let service_accounts = inv
+            .of_kind("ServiceAccount")
+            .iter()
+            .map(|sa| {
+                (
+                    sa.effective_namespace().unwrap_or("default").to_string(),
+                    sa.name.clone(),
+                )
+            })
+            .collect();
+        let guarded_namespaces = inv
+            .of_kind("Namespace")
+            .iter()
+            .filter(|n| enforced_level(n).is_some_and(|(level, _)| level != Level::Privileged))
+            .map(|n| n.name.clone())
+            .collect();
+        let bound_users = bound_names(rbac, |s| match s {
+            Subject::User { name } => Some(name),
+            _ => None,
+        });
+        let bound_groups = bound_names(rbac, |s| match s {
+            Subject::Group { name } => Some(name),
+            _ => None,
+        });
+        let eks_docs = inv.of_kind(crate::cloud::documents::EKS_CLUSTER);
+        let eks = inv.cluster.info.provider == Provider::Eks || !eks_docs.is_empty();
+        let mode = eks_docs.first().map(|c| {
+            crate::cloud::eks_access::AuthMode::parse(
+                crate::cloud::documents::spec(c)
+                    .pointer("/accessConfig/authenticationMode")
+                    .and_then(Value::as_str),
+            )
+        });
+        let namespaces_for_labels = namespaces.clone();
+        ClusterFacts {
+            namespaces,
+            token_secrets,
+            service_accounts,
+            guarded_namespaces,
+            bound_users,
+            bound_groups,
+            aws_auth_live: eks && mode != Some(crate::cloud::eks_access::AuthMode::Api),
+            has_slices: !inv.of_kind("EndpointSlice").is_empty(),
+            scheduled: inv.of_kind("Pod").iter().any(|p| is_scheduled(p)),
+            namespace_labels: namespace_labels(inv, &namespaces_for_labels),
+            exposure: Exposure::default(),
+            plugin_policies: crate::netpol::plugin_policies(inv),
+        }
+    }
+}
+
+struct ClusterBuilder<'g, 'a> {
+    g: &'g mut AttackGraph,
+    cluster: &'a ClusterSnapshot,
+    name: &'a str,
+    inv: &'a Inventory<'a>,
+    rbac: &'a Rbac,
+    facts: &'a ClusterFacts,
+    part: Part,
+    /// Workload node reference → nodes its pods run on.
+    placement: HashMap<String, BTreeSet<String>>,
+    /// What a namespace part leaves to the join.
+    neighbours: Neighbours,
+    /// Container node references that would collide across owner kinds.
+    ambiguous_owner_names: HashSet<(String, String)>,
+    /// Workload reference → its pods as network reach sees them.
+    members: BTreeMap<String, crate::netpol::Member>,
+    /// The NetworkPolicies `inv` holds.
+    policies: crate::netpol::Model,
+}
+
+impl<'g, 'a> ClusterBuilder<'g, 'a> {
+    fn new(
+        g: &'g mut AttackGraph,
+        cluster: &'a ClusterSnapshot,
+        inv: &'a Inventory<'a>,
+        rbac: &'a Rbac,
+        facts: &'a ClusterFacts,
+        part: Part,
+    ) -> Self {
+        let mut seen: HashMap<(String, String), usize> = HashMap::new();
+        for t in inv.templates() {
+            let ns = t
+                .owner
+                .effective_namespace()
+                .unwrap_or("default")
+                .to_string();
+            *seen.entry((ns, t.owner.name.clone())).or_default() += 1;
+        }
+        let ambiguous_owner_names = seen
+            .into_iter()
+            .filter(|(_, n)| *n > 1)
+            .map(|(k, _)| k)
+            .collect();
+        ClusterBuilder {
+            g,
+            cluster,
+            name: &cluster.info.name,
+            inv,
+            rbac,
+            facts,
+            part,
+            placement: HashMap::new(),
+            neighbours: Neighbours::default(),
+            ambiguous_owner_names,
+            members: BTreeMap::new(),
+            policies: crate::netpol::Model::of(inv)
+                .with_plugin_policies(facts.plugin_policies.clone()),
+        }
+    }
+
+    fn n(&mut self, reference: &str, kind: NodeKind) -> NodeIndex {
+        self.g.node(Some(self.name), reference, kind)
+    }
+
+    fn build(&mut self) {
+        // A namespace's inventory holds its own objects and the cluster-scoped ones: what
+        // depends on the latter alone (nodes, Secrets, bound identities) is the cluster part's.
+        let cluster_wide = self.part != Part::Namespace;
+        self.compute_placement();
+        if cluster_wide {
+            self.sinks_and_hubs();
+            self.nodes();
+        }
+        self.workloads();
+        let (inv, placement, policies) = (self.inv, &self.placement, &self.policies);
+        super::cloud::node_roles(self.g, self.name, inv, placement, policies);
+        super::cloud_gcp::node_service_accounts(self.g, self.name, inv, placement, policies);
+        super::cloud_azure::kubelet_identity(self.g, self.name, inv, placement, policies);
+        self.services_and_exposure();
+        let members: Vec<crate::netpol::Member> =
+            std::mem::take(&mut self.members).into_values().collect();
+        match self.part {
+            Part::Whole => self.g.network_reach(self.name, &self.policies, &members),
+            Part::Namespace => {
+                self.neighbours.policies = self.policies.clone();
+                self.neighbours.members = members;
+            }
+            Part::Cluster => {}
+        }
+        if self.part != Part::Cluster {
+            // Secrets belong to their namespace (ServiceAccount tokens are also cluster facts).
+            self.secrets();
+        }
+        self.identities();
+    }
+
+    fn compute_placement(&mut self) {
+        let by_uid: HashMap<(Option<&str>, &str), &Object> = self
+            .inv
+            .objects()
+            .iter()
+            .filter_map(|o| Some(((o.effective_namespace(), o.uid.as_deref()?), *o)))
+            .collect();
+        let by_name: HashMap<(&str, Option<&str>, &str), &Object> = self
+            .inv
+            .objects()
+            .iter()
+            .map(|o| {
+                (
+                    (o.kind.as_str(), o.effective_namespace(), o.name.as_str()),
+                    *o,
+                )
+            })
+            .collect();
+        for pod in self.inv.of_kind("Pod") {
+            let Some(node) = pod.body.pointer("/spec/nodeName").and_then(Value::as_str) else {
+                continue;
+            };
+            // Walk controller references up to the top-most owner present in the snapshot.
+            let mut top: &Object = pod;
+            for _ in 0..8 {
+                let Some(r) = top.owners.iter().find(|r| r.controller) else {
+                    break;
+                };
+                let next = r
+                    .uid
+                    .as_deref()
+                    .and_then(|u| by_uid.get(&(top.effective_namespace(), u)))
+                    .or_else(|| {
+                        by_name.get(&(r.kind.as_str(), top.effective_namespace(), r.name.as_str()))
+                    });
+                match next {
+                    Some(o) => top = o,
+                    None => break,
+                }
+            }
+            self.placement
+                .entry(top.node_ref())
+                .or_default()
+                .insert(node.to_string());
+        }
+    }
+
+    fn sinks_and_hubs(&mut self) {
+        self.n("ClusterAdmin", NodeKind::ClusterAdmin);
+        let all_secrets = self.n("AllSecrets", NodeKind::AllSecrets);
+        let any_node = self.n("Node:*", NodeKind::Node);
+        let all_sas = self.n("ServiceAccounts:*", NodeKind::Hub);
+        let all_pods = self.n("Pods:*", NodeKind::Hub);
+        let all_endpoints = self.n("Endpoints:*", NodeKind::Hub);
+        let namespaces: Vec<String> = self.facts.namespaces.iter().cloned().collect();
+        for ns in namespaces {
+            let sas = self.n(&format!("ServiceAccounts:{ns}"), NodeKind::Hub);
+            self.g.edge(all_sas, sas, T::INCLUDES, "every namespace");
+            let pods = self.n(&format!("Pods:{ns}"), NodeKind::Hub);
+            self.g.edge(all_pods, pods, T::INCLUDES, "every namespace");
+            let endpoints = self.n(&format!("Endpoints:{ns}"), NodeKind::Hub);
+            self.g
+                .edge(all_endpoints, endpoints, T::INCLUDES, "every namespace");
+            let secrets = self.n(&format!("Secrets:{ns}"), NodeKind::Hub);
+            self.g
+                .edge(all_secrets, secrets, T::INCLUDES, "every namespace");
+        }
+        let _ = any_node;
+    }
+}
+
+/// The distinct names `pick` takes from the subjects of every binding, sorted.
+fn bound_names(rbac: &Rbac, pick: impl Fn(&Subject) -> Option<&String>) -> Vec<String> {
+    rbac.bindings
+        .iter()
+        .flat_map(|b| b.subjects.iter())
+        .filter_map(pick)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .cloned()
+        .collect()
+}
+
+/// Every known namespace's labels, with the `kubernetes.io/metadata.name` label the API server
+/// sets.
+fn namespace_labels(
+    inv: &Inventory<'_>,
+    known: &BTreeSet<String>,
+) -> BTreeMap<String, BTreeMap<String, String>> {
+    let mut out: BTreeMap<String, BTreeMap<String, String>> =
+        known.iter().map(|n| (n.clone(), BTreeMap::new())).collect();
+    for n in inv.of_kind("Namespace") {
+        out.insert(n.name.clone(), n.labels.clone());
+    }
+    for (name, labels) in out.iter_mut() {
+        labels.insert("kubernetes.io/metadata.name".to_string(), name.clone());
+    }
+    out
+}
+
+/// Whether a pod is placed on a node (a non-empty `spec.nodeName`).
+pub fn is_scheduled(pod: &Object) -> bool {
+    pod.body
+        .pointer("/spec/nodeName")
+        .and_then(Value::as_str)
+        .is_some_and(|n| !n.is_empty())
+}
