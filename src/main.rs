@@ -44,6 +44,11 @@ enum Command {
     /// What changed between two snapshots (or two JSON reports): findings, attack paths, RBAC,
     /// policies, registries, exposure. Exit 0 when nothing changed, 1 when something did.
     Diff(DiffArgs),
+    /// What a change would introduce before it exists: apply manifests (files, directories or
+    /// `-` for stdin, e.g. `helm template … | kspm plan --base snapshot -`) to a snapshot with
+    /// `kubectl apply` semantics and list the findings and attack paths they introduce and
+    /// resolve. Exit 1 when the change introduces one at or above --fail-on.
+    Plan(PlanArgs),
     /// Per-control compliance (pass, fail, not assessable) for one framework.
     Compliance(ComplianceArgs),
     /// Would Pod Security Admission admit these objects? (exact upstream semantics)
@@ -430,6 +435,39 @@ struct DiffArgs {
 }
 
 #[derive(Args)]
+struct PlanArgs {
+    /// The snapshot the change applies to (cluster or fleet directory, or manifest file).
+    #[arg(long)]
+    base: PathBuf,
+    /// The cluster of the base the change applies to (when the base holds several).
+    #[arg(long)]
+    cluster: Option<String>,
+    /// Namespace of changed objects whose manifest names none (default: `default`).
+    #[arg(short = 'n', long)]
+    namespace: Option<String>,
+    /// An object the change deletes: `Kind/namespace/name`, or `Kind/name` (repeatable).
+    #[arg(long = "delete")]
+    deletions: Vec<String>,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = PlanFormat::Table)]
+    format: PlanFormat,
+    /// Exit with code 1 when the change introduces a finding or an attack path at or above
+    /// this severity.
+    #[arg(long, default_value = "high", value_parser = parse_severity)]
+    fail_on: Severity,
+    /// The change: manifest files or directories, `-` for standard input.
+    changes: Vec<PathBuf>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum PlanFormat {
+    Table,
+    Json,
+    Markdown,
+    Sarif,
+}
+
+#[derive(Args)]
 struct CollectArgs {
     #[command(flatten)]
     live: LiveArgs,
@@ -553,6 +591,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Watch(args) => watch(args),
         Command::Serve(args) => serve(args),
         Command::Diff(args) => diff(args),
+        Command::Plan(args) => plan(args),
         Command::Collect(args) => {
             let targets = args.cloud.targets()?;
             if targets.any() {
@@ -1162,6 +1201,38 @@ fn diff(args: DiffArgs) -> Result<ExitCode> {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
+    })
+}
+
+fn plan(args: PlanArgs) -> Result<ExitCode> {
+    if args.changes.is_empty() && args.deletions.is_empty() {
+        anyhow::bail!(
+            "name the change: manifest files or directories, `-` for standard input, or --delete"
+        );
+    }
+    let input = kspm_api::plan::PlanInput {
+        base: args.base,
+        cluster: args.cluster,
+        namespace: args.namespace,
+        changes: args.changes,
+        deletions: args.deletions,
+    };
+    let p = kspm_api::plan::plan(&input, &ScanOptions::default()).map_err(anyhow::Error::msg)?;
+    let (text, json) = match args.format {
+        PlanFormat::Table => (kspm_api::plan::table(&p), false),
+        PlanFormat::Markdown => (kspm_api::plan::markdown(&p), false),
+        PlanFormat::Json => {
+            let mut s = serde_json::to_string_pretty(&p)?;
+            s.push('\n');
+            (s, true)
+        }
+        PlanFormat::Sarif => (kspm_api::plan::sarif(&p), true),
+    };
+    print_text(&text, json);
+    Ok(if p.introduces_at_or_above(args.fail_on) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
     })
 }
 

@@ -7,5 +7,6 @@ pub mod diff;
 pub mod html;
 pub mod json;
 pub mod pipeline;
+pub mod plan;
 pub mod service;
 pub mod watch;

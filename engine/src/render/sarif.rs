@@ -2,6 +2,7 @@
 //! a `security-severity`; every finding is a result located at the file and line of its object.
 
 use crate::checks::{catalogue, Check};
+use crate::graph::paths::AttackPath;
 use crate::report::{Finding, Report};
 use crate::severity::Severity;
 use serde_json::{json, Value};
@@ -114,18 +115,99 @@ fn result(f: &Finding, rule_index: usize) -> Value {
     })
 }
 
-/// Renders SARIF 2.1.0.
-pub fn render(report: &Report) -> String {
-    let checks = catalogue();
-    let rules: Vec<Value> = checks.iter().map(|c| rule(c)).collect();
-    let results: Vec<Value> = report
-        .findings
+/// An attack path and where to show it: the file and line of the object it is about.
+pub struct PathAt<'a> {
+    /// The path.
+    pub path: &'a AttackPath,
+    /// File and line, when the path goes through an object read from a file.
+    pub at: Option<(&'a str, Option<usize>)>,
+}
+
+/// The rule of an attack path result (`kspm plan`).
+const PATH_RULE: &str = "KSPM-PATH";
+
+fn path_rule() -> Value {
+    json!({
+        "id": PATH_RULE,
+        "name": "AttackPath",
+        "shortDescription": {"text": "A new attack path"},
+        "fullDescription": {"text": "The change opens a way from an entry point (the internet, a workload, an identity) to a sink (cluster admin, node root, Secrets, a cloud account), each hop a catalogued technique with its evidence."},
+        "help": {
+            "text": "Break the path at the changed object it goes through: drop the grant, the exposure or the token that the hop's evidence names.",
+            "markdown": "Break the path at the changed object it goes through: drop the grant, the exposure or the token that the hop's evidence names.",
+        },
+        "defaultConfiguration": {"level": "error"},
+        "properties": {"tags": ["security", "kubernetes", "attack-path"], "precision": "high", "security-severity": "8.0"}
+    })
+}
+
+fn path_result(p: &AttackPath, at: Option<(&str, Option<usize>)>, rule_index: usize) -> Value {
+    let hops: Vec<String> = p
+        .steps
+        .iter()
+        .map(|s| format!("{} -[{}]-> {}", s.from, s.technique, s.to))
+        .collect();
+    let mut location = json!({"logicalLocations": [{"fullyQualifiedName": format!("{}/{}", p.cluster, p.source), "kind": "resource"}]});
+    if let Some((file, line)) = at {
+        location["physicalLocation"] = json!({
+            "artifactLocation": {"uri": file_uri(file)},
+            "region": {"startLine": line.unwrap_or(1).max(1)}
+        });
+    }
+    let mut r = json!({
+        "ruleId": PATH_RULE,
+        "ruleIndex": rule_index,
+        "level": level(p.severity),
+        "message": {"text": format!("new attack path {} → {} (cluster {}): {}", p.source, p.target, p.cluster, hops.join("; "))},
+        "locations": [location],
+        "partialFingerprints": {"kspmPath/v1": p.id},
+        "properties": {"cluster": p.cluster, "severity": p.severity.as_str(), "score": p.score}
+    });
+    r["properties"]["security-severity"] = json!(security_severity(p.severity));
+    r
+}
+
+/// The SARIF document around `results`.
+fn document(rules: Vec<Value>, results: Vec<Value>, notifications: Vec<Value>) -> String {
+    let version = env!("CARGO_PKG_VERSION");
+    let doc = json!({
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "kspm",
+                "version": version,
+                "semanticVersion": version,
+                "rules": rules,
+            }},
+            "invocations": [{
+                "executionSuccessful": true,
+                "toolExecutionNotifications": notifications,
+            }],
+            "results": results,
+            "columnKind": "unicodeCodePoints",
+        }]
+    });
+    let mut s = serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".into());
+    s.push('\n');
+    s
+}
+
+fn finding_results(checks: &[&Check], findings: &[Finding]) -> Vec<Value> {
+    findings
         .iter()
         .map(|f| {
             let idx = checks.iter().position(|c| c.id == f.check).unwrap_or(0);
             result(f, idx)
         })
-        .collect();
+        .collect()
+}
+
+/// Renders SARIF 2.1.0.
+pub fn render(report: &Report) -> String {
+    let checks = catalogue();
+    let rules: Vec<Value> = checks.iter().map(|c| rule(c)).collect();
+    let results = finding_results(&checks, &report.findings);
     let notifications: Vec<Value> = report
         .errors
         .iter()
@@ -140,27 +222,23 @@ pub fn render(report: &Report) -> String {
             })
         })
         .collect();
-    let doc = json!({
-        "$schema": SARIF_SCHEMA,
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "kspm",
-                "version": report.tool.version,
-                "semanticVersion": report.tool.version,
-                "rules": rules,
-            }},
-            "invocations": [{
-                "executionSuccessful": true,
-                "toolExecutionNotifications": notifications,
-            }],
-            "results": results,
-            "columnKind": "unicodeCodePoints",
-        }]
-    });
-    let mut s = serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".into());
-    s.push('\n');
-    s
+    document(rules, results, notifications)
+}
+
+/// Renders what a change introduces (`kspm plan`) as SARIF 2.1.0: its findings, located at
+/// their objects (the changed manifests), and its attack paths, each located where given (the
+/// changed object it goes through).
+pub fn render_plan(findings: &[Finding], paths: &[PathAt<'_>]) -> String {
+    let checks = catalogue();
+    let mut rules: Vec<Value> = checks.iter().map(|c| rule(c)).collect();
+    rules.push(path_rule());
+    let mut results = finding_results(&checks, findings);
+    results.extend(
+        paths
+            .iter()
+            .map(|p| path_result(p.path, p.at, checks.len())),
+    );
+    document(rules, results, Vec::new())
 }
 
 #[cfg(test)]

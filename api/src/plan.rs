@@ -1,0 +1,486 @@
+//! `kspm plan`: what a change would do before it exists. The base (a snapshot) is evaluated once
+//! by the incremental engine; the change's manifests are applied to it with `kubectl apply`
+//! semantics (an object with the same kind, namespace and name is replaced, any other created)
+//! and deletions removed; the findings and attack paths the change introduces and resolves are
+//! what the engine's delta says. Cloud documents of the base (the cluster's and the fleet's)
+//! stay in play, so a ServiceAccount that an existing IRSA trust names is a new way to the
+//! account.
+
+use kspm_engine::graph::paths::AttackPath;
+use kspm_engine::incremental::{Incremental, Key};
+use kspm_engine::parse::{parse_text, Syntax};
+use kspm_engine::render::sarif::PathAt;
+use kspm_engine::{Finding, Object, ScanOptions, Severity};
+use serde::Serialize;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// What to plan.
+pub struct PlanInput {
+    /// The base snapshot (a cluster or fleet directory, or a manifest file).
+    pub base: PathBuf,
+    /// The cluster of the base the change applies to (needed when the base holds several).
+    pub cluster: Option<String>,
+    /// Namespace for changed objects that name none (else `default`, as kubectl).
+    pub namespace: Option<String>,
+    /// Manifest files or directories; `-` reads standard input.
+    pub changes: Vec<PathBuf>,
+    /// Objects the change deletes: `Kind/namespace/name`, or `Kind/name` when cluster-scoped.
+    pub deletions: Vec<String>,
+}
+
+/// One object the change touches.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChangedObject {
+    /// `Kind:namespace/name` or `Kind:name`.
+    pub reference: String,
+    /// `created`, `replaced` or `deleted`.
+    pub action: &'static str,
+    /// The manifest it comes from (`-` for standard input; empty for a deletion).
+    pub file: String,
+    /// Its line there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+}
+
+/// An attack path the change opens, with the changed objects it goes through.
+#[derive(Debug, Clone, Serialize)]
+pub struct IntroducedPath {
+    /// The path.
+    #[serde(flatten)]
+    pub path: AttackPath,
+    /// References of the changed objects on it (its nodes or the grants its hops name).
+    pub changed_objects: Vec<String>,
+}
+
+/// The plan of a change.
+#[derive(Debug, Serialize)]
+pub struct Plan {
+    /// The cluster it applies to.
+    pub cluster: String,
+    /// The objects it creates, replaces and deletes.
+    pub changes: Vec<ChangedObject>,
+    /// Findings it introduces.
+    pub introduced_findings: Vec<Finding>,
+    /// Findings it resolves.
+    pub resolved_findings: Vec<Finding>,
+    /// Attack paths it opens.
+    pub introduced_paths: Vec<IntroducedPath>,
+    /// Attack paths it closes.
+    pub resolved_paths: Vec<AttackPath>,
+    /// What of the base could not be read (the plan is only as good as the base).
+    pub base_errors: Vec<String>,
+    /// Milliseconds to read and evaluate the base.
+    pub base_ms: f64,
+    /// Milliseconds to evaluate the change on it.
+    pub change_ms: f64,
+}
+
+impl Plan {
+    /// Whether the change introduces a finding or path at or above `threshold`.
+    pub fn introduces_at_or_above(&self, threshold: Severity) -> bool {
+        self.introduced_findings
+            .iter()
+            .any(|f| f.severity >= threshold)
+            || self
+                .introduced_paths
+                .iter()
+                .any(|p| p.path.severity >= threshold)
+    }
+}
+
+/// Reads a change: its objects (namespace defaulted) with their file, or an error naming the
+/// file and line of what could not be read.
+fn read_changes(input: &PlanInput) -> Result<Vec<Object>, String> {
+    let mut objects = Vec::new();
+    let mut errors = Vec::new();
+    let mut stdin_read = false;
+    for path in &input.changes {
+        if path == Path::new("-") {
+            if stdin_read {
+                return Err("`-` (standard input) is given more than once".to_string());
+            }
+            stdin_read = true;
+            let mut text = String::new();
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .map_err(|e| format!("standard input: {e}"))?;
+            let out = parse_text(&text, "-", Syntax::Yaml);
+            errors.extend(out.errors);
+            objects.extend(out.objects);
+            continue;
+        }
+        if !path.exists() {
+            return Err(format!("{}: no such file or directory", path.display()));
+        }
+        // The snapshot reader: the same limits and hostile-input rules as `kspm scan`.
+        let plan = kspm_collectors::files::plan(std::slice::from_ref(path));
+        errors.extend(plan.errors.iter().cloned());
+        for source in &plan.clusters {
+            let mut c = kspm_collectors::files::load_source(source);
+            errors.append(&mut c.errors);
+            objects.append(&mut c.objects);
+        }
+    }
+    if !errors.is_empty() {
+        let lines: Vec<String> = errors
+            .iter()
+            .map(|e| match e.line {
+                Some(l) => format!("{}:{l}: {}", e.file, e.message),
+                None => format!("{}: {}", e.file, e.message),
+            })
+            .collect();
+        return Err(format!(
+            "the change cannot be read, so it cannot be planned:\n  {}",
+            lines.join("\n  ")
+        ));
+    }
+    let namespace = input.namespace.as_deref().unwrap_or("default");
+    for o in &mut objects {
+        if o.namespace.is_none() && !o.is_cluster_scoped() {
+            o.namespace = Some(namespace.to_string());
+        }
+    }
+    if objects.is_empty() && input.deletions.is_empty() {
+        return Err("the change holds no Kubernetes object and deletes nothing".to_string());
+    }
+    Ok(objects)
+}
+
+/// The engine's key of an object: (kind, namespace or `""`, name).
+fn key_of(o: &Object) -> Key {
+    (
+        o.kind.clone(),
+        o.effective_namespace().unwrap_or("").to_string(),
+        o.name.clone(),
+    )
+}
+
+/// Parses `Kind/namespace/name` or `Kind/name`.
+fn deletion_key(spec: &str) -> Result<Key, String> {
+    let parts: Vec<&str> = spec.split('/').collect();
+    match parts.as_slice() {
+        [kind, ns, name] if !kind.is_empty() && !name.is_empty() => {
+            Ok((kind.to_string(), ns.to_string(), name.to_string()))
+        }
+        [kind, name] if !kind.is_empty() && !name.is_empty() => {
+            Ok((kind.to_string(), String::new(), name.to_string()))
+        }
+        _ => Err(format!(
+            "--delete {spec}: expected Kind/namespace/name, or Kind/name for a cluster-scoped object"
+        )),
+    }
+}
+
+fn reference(key: &Key) -> String {
+    if key.1.is_empty() {
+        format!("{}:{}", key.0, key.2)
+    } else {
+        format!("{}:{}/{}", key.0, key.1, key.2)
+    }
+}
+
+/// Plans the change.
+pub fn plan(input: &PlanInput, options: &ScanOptions) -> Result<Plan, String> {
+    let changed = read_changes(input)?;
+    let deletions: Vec<Key> = input
+        .deletions
+        .iter()
+        .map(|d| deletion_key(d))
+        .collect::<Result<_, _>>()?;
+    let started = Instant::now();
+    let files = kspm_collectors::files::plan(std::slice::from_ref(&input.base));
+    let source = match (&input.cluster, files.clusters.as_slice()) {
+        (_, []) => {
+            return Err(format!(
+                "{}: no snapshot to plan against",
+                input.base.display()
+            ))
+        }
+        (None, [one]) => one.clone(),
+        (None, many) => {
+            let names: Vec<&str> = many.iter().map(|c| c.name.as_str()).collect();
+            return Err(format!(
+                "{} holds {} clusters ({}): name one with --cluster",
+                input.base.display(),
+                many.len(),
+                names.join(", ")
+            ));
+        }
+        (Some(name), all) => all
+            .iter()
+            .find(|c| &c.name == name)
+            .cloned()
+            .ok_or_else(|| {
+                let names: Vec<&str> = all.iter().map(|c| c.name.as_str()).collect();
+                format!(
+                    "{}: no cluster {name} (clusters: {})",
+                    input.base.display(),
+                    names.join(", ")
+                )
+            })?,
+    };
+    let mut base = kspm_collectors::files::load_source(&source);
+    let (fleet_cloud, cloud_errors) = kspm_collectors::files::load_fleet_cloud(&files);
+    let base_errors: Vec<String> = files
+        .errors
+        .iter()
+        .chain(&cloud_errors)
+        .chain(&base.errors)
+        .map(|e| match e.line {
+            Some(l) => format!("{}:{l}: {}", e.file, e.message),
+            None => format!("{}: {}", e.file, e.message),
+        })
+        .collect();
+    if base.objects.is_empty() {
+        return Err(format!(
+            "{}: the base cluster {} holds no object to plan against",
+            input.base.display(),
+            base.info.name
+        ));
+    }
+    // The fleet's account, project and subscription documents belong to every cluster.
+    base.objects.extend(fleet_cloud);
+    let cluster = base.info.name.clone();
+    let mut engine = Incremental::new(base, options.clone());
+    engine.apply(std::iter::empty());
+    let base_ms = started.elapsed().as_secs_f64() * 1000.0;
+
+    let existing: std::collections::HashSet<Key> = engine.objects().map(key_of).collect();
+    let mut changes = Vec::new();
+    let mut batch: Vec<(Key, Option<Object>)> = Vec::new();
+    for o in changed {
+        let key = key_of(&o);
+        changes.push(ChangedObject {
+            reference: reference(&key),
+            action: if existing.contains(&key) {
+                "replaced"
+            } else {
+                "created"
+            },
+            file: o.source.file.clone(),
+            line: o.source.line,
+        });
+        batch.push((key, Some(o)));
+    }
+    for key in deletions {
+        if !existing.contains(&key) {
+            return Err(format!(
+                "--delete {}: the base has no such object",
+                reference(&key)
+            ));
+        }
+        changes.push(ChangedObject {
+            reference: reference(&key),
+            action: "deleted",
+            file: String::new(),
+            line: None,
+        });
+        batch.push((key, None));
+    }
+    let started = Instant::now();
+    let delta = engine.apply(batch);
+    let change_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let on_path = |p: &AttackPath| -> Vec<String> {
+        changes
+            .iter()
+            .filter(|c| {
+                p.nodes.contains(&c.reference)
+                    || p.steps.iter().any(|s| mentions(&s.evidence, &c.reference))
+            })
+            .map(|c| c.reference.clone())
+            .collect()
+    };
+    // Most severe first, as the report orders them.
+    let by_severity = |a: &Finding, b: &Finding| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.check.cmp(b.check))
+            .then_with(|| a.resource.cmp(&b.resource))
+            .then_with(|| a.message.cmp(&b.message))
+    };
+    let by_score =
+        |a: &AttackPath, b: &AttackPath| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id));
+    let mut delta = delta;
+    delta.added_findings.sort_by(by_severity);
+    delta.resolved_findings.sort_by(by_severity);
+    delta.added_paths.sort_by(by_score);
+    delta.resolved_paths.sort_by(by_score);
+    let introduced_paths = delta
+        .added_paths
+        .into_iter()
+        .map(|p| IntroducedPath {
+            changed_objects: on_path(&p),
+            path: p,
+        })
+        .collect();
+    Ok(Plan {
+        cluster,
+        changes,
+        introduced_findings: delta.added_findings,
+        resolved_findings: delta.resolved_findings,
+        introduced_paths,
+        resolved_paths: delta.resolved_paths,
+        base_errors,
+        base_ms,
+        change_ms,
+    })
+}
+
+/// Whether `text` names `reference` as a whole (`RoleBinding:a/b` is not `RoleBinding:a/bc`).
+fn mentions(text: &str, reference: &str) -> bool {
+    text.match_indices(reference).any(|(i, _)| {
+        let after = text[i + reference.len()..].chars().next();
+        after.is_none_or(|c| !(c.is_alphanumeric() || c == '-' || c == '.' || c == '_'))
+    })
+}
+
+/// The plan as a terminal table.
+pub fn table(p: &Plan) -> String {
+    let mut s = format!(
+        "plan for cluster {}: {} object(s) changed; {} finding(s) introduced, {} resolved; {} attack path(s) introduced, {} resolved\n",
+        p.cluster,
+        p.changes.len(),
+        p.introduced_findings.len(),
+        p.resolved_findings.len(),
+        p.introduced_paths.len(),
+        p.resolved_paths.len()
+    );
+    for c in &p.changes {
+        s.push_str(&format!("  {:<8} {}\n", c.action, c.reference));
+    }
+    for (mark, fs) in [("+", &p.introduced_findings), ("-", &p.resolved_findings)] {
+        for f in fs {
+            s.push_str(&format!(
+                "{mark} finding {:<8} {} {}: {}\n",
+                f.severity.as_str(),
+                f.check,
+                f.resource,
+                f.message
+            ));
+        }
+    }
+    for ip in &p.introduced_paths {
+        let via = if ip.changed_objects.is_empty() {
+            String::new()
+        } else {
+            format!(" (through {})", ip.changed_objects.join(", "))
+        };
+        s.push_str(&format!(
+            "+ path    {:<8} {} → {}{via}\n",
+            ip.path.severity.as_str(),
+            ip.path.source,
+            ip.path.target
+        ));
+    }
+    for path in &p.resolved_paths {
+        s.push_str(&format!(
+            "- path    {:<8} {} → {}\n",
+            path.severity.as_str(),
+            path.source,
+            path.target
+        ));
+    }
+    for e in &p.base_errors {
+        s.push_str(&format!("! base: {e}\n"));
+    }
+    s
+}
+
+/// Escapes what Markdown would read as markup in a table cell.
+fn md(text: &str) -> String {
+    text.replace('|', "\\|")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('\n', " ")
+}
+
+/// The plan as Markdown, for a pull-request comment.
+pub fn markdown(p: &Plan) -> String {
+    let mut s = format!(
+        "### kspm plan — cluster `{}`\n\n{} object(s) changed: **{}** finding(s) introduced, {} resolved; **{}** attack path(s) introduced, {} resolved.\n",
+        md(&p.cluster),
+        p.changes.len(),
+        p.introduced_findings.len(),
+        p.resolved_findings.len(),
+        p.introduced_paths.len(),
+        p.resolved_paths.len()
+    );
+    if !p.introduced_paths.is_empty() {
+        s.push_str("\n#### Attack paths introduced\n\n| Severity | From | To | Through the change | Hops |\n|---|---|---|---|---|\n");
+        for ip in &p.introduced_paths {
+            let hops: Vec<&str> = ip
+                .path
+                .steps
+                .iter()
+                .map(|st| st.technique.as_str())
+                .collect();
+            s.push_str(&format!(
+                "| {} | `{}` | `{}` | {} | {} |\n",
+                ip.path.severity.as_str(),
+                md(&ip.path.source),
+                md(&ip.path.target),
+                md(&ip.changed_objects.join(", ")),
+                md(&hops.join(" → "))
+            ));
+        }
+    }
+    for (title, fs) in [
+        ("Findings introduced", &p.introduced_findings),
+        ("Findings resolved", &p.resolved_findings),
+    ] {
+        if fs.is_empty() {
+            continue;
+        }
+        s.push_str(&format!(
+            "\n#### {title}\n\n| Severity | Check | Resource | What |\n|---|---|---|---|\n"
+        ));
+        for f in fs.iter() {
+            s.push_str(&format!(
+                "| {} | {} | `{}` | {} |\n",
+                f.severity.as_str(),
+                f.check,
+                md(&f.resource),
+                md(&f.message)
+            ));
+        }
+    }
+    if !p.resolved_paths.is_empty() {
+        s.push_str("\n#### Attack paths resolved\n\n| Severity | From | To |\n|---|---|---|\n");
+        for path in &p.resolved_paths {
+            s.push_str(&format!(
+                "| {} | `{}` | `{}` |\n",
+                path.severity.as_str(),
+                md(&path.source),
+                md(&path.target)
+            ));
+        }
+    }
+    if !p.base_errors.is_empty() {
+        s.push_str(&format!(
+            "\n{} part(s) of the base could not be read; the plan covers the rest.\n",
+            p.base_errors.len()
+        ));
+    }
+    s
+}
+
+/// The plan as SARIF 2.1.0: each introduced finding at its changed manifest's line, each
+/// introduced path at the first changed object it goes through.
+pub fn sarif(p: &Plan) -> String {
+    let located: Vec<PathAt<'_>> = p
+        .introduced_paths
+        .iter()
+        .map(|ip| PathAt {
+            path: &ip.path,
+            at: ip.changed_objects.iter().find_map(|r| {
+                p.changes
+                    .iter()
+                    .find(|c| &c.reference == r && !c.file.is_empty())
+                    .map(|c| (c.file.as_str(), c.line))
+            }),
+        })
+        .collect();
+    kspm_engine::render::sarif::render_plan(&p.introduced_findings, &located)
+}
