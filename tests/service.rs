@@ -2334,3 +2334,82 @@ async fn plain_serve_logs_start_up_and_each_scan() {
         "nothing below info by default:\n{log}"
     );
 }
+
+/// A finding keeps its fingerprint from scan to scan, its first_seen is the first scan's end
+/// and its last_seen the end of the scan it is read from; two findings of one scan never share
+/// a fingerprint.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn findings_keep_their_identity_across_scans() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = format!("sqlite://{}", dir.path().join("kspm.db").display());
+    let small = small();
+    let server = start(config(&db, "r1", &[("small", &small, "1h")], &[])).await;
+    let mut c = client(&server.addr).await;
+    let first = wait_scans(&mut c, TOKEN_A, 1).await.remove(0);
+    c.trigger_scan(req(
+        TOKEN_A,
+        pb::TriggerScanRequest {
+            target: "small".into(),
+        },
+    ))
+    .await
+    .expect("second scan");
+    let scans = wait_scans(&mut c, TOKEN_A, 2).await;
+    let second = scans
+        .iter()
+        .find(|s| s.id != first.id)
+        .expect("second scan")
+        .clone();
+    let of = |scan: &str| {
+        let mut c = c.clone();
+        let scan = scan.to_string();
+        async move {
+            c.list_findings(req(
+                TOKEN_A,
+                pb::ListFindingsRequest {
+                    scan_id: scan,
+                    page_size: 1000,
+                    ..Default::default()
+                },
+            ))
+            .await
+            .expect("findings")
+            .into_inner()
+            .findings
+        }
+    };
+    let (before, after) = (of(&first.id).await, of(&second.id).await);
+    assert!(!after.is_empty());
+    let prints = |fs: &[pb::Finding]| -> std::collections::BTreeSet<String> {
+        fs.iter().map(|f| f.fingerprint.clone()).collect()
+    };
+    assert_eq!(prints(&after).len(), after.len(), "unique within a scan");
+    assert_eq!(prints(&before), prints(&after), "the same across scans");
+    for f in &after {
+        assert_eq!(f.fingerprint.len(), 16, "{}", f.fingerprint);
+        assert_eq!(f.first_seen, first.finished_at, "{}", f.check);
+        assert_eq!(f.last_seen, second.finished_at, "{}", f.check);
+    }
+    for f in &before {
+        assert_eq!(
+            (&f.first_seen, &f.last_seen),
+            (&first.finished_at, &first.finished_at)
+        );
+    }
+    // GetFinding answers the same identity.
+    let one = c
+        .get_finding(req(
+            TOKEN_A,
+            pb::GetFindingRequest {
+                id: after[0].id.clone(),
+            },
+        ))
+        .await
+        .expect("finding")
+        .into_inner()
+        .finding
+        .expect("finding");
+    assert_eq!(one.fingerprint, after[0].fingerprint);
+    assert_eq!(one.first_seen, first.finished_at);
+    server.stop().await;
+}

@@ -51,6 +51,9 @@ impl From<&Control> for ControlRef {
 pub struct Finding {
     /// Stable check ID.
     pub check: &'static str,
+    /// The finding's identity across scans ([`fingerprint`]): the same failure of the same check
+    /// on the same resource keeps it when the message's wording or counts change.
+    pub fingerprint: String,
     /// Check title.
     pub title: &'static str,
     /// Severity.
@@ -77,4 +80,93 @@ pub struct Finding {
     /// What the resource can reach in the attack graph (sinks and hops), when it is in it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub blast_radius: Option<BlastRadius>,
+}
+
+/// A finding's identity across scans: FNV-1a (64 bit, so it does not depend on the Rust
+/// version) of the cluster, the check, the resource and the evidence's field paths (what tells
+/// two failures of one check on one resource apart, e.g. two containers) — not the message,
+/// whose wording and counts may change. [`disambiguate`] numbers the rare findings that still
+/// share one.
+pub fn fingerprint(cluster: &str, check: &str, resource: &str, evidence: &[Evidence]) -> String {
+    let mut paths: Vec<&str> = evidence.iter().map(|e| e.path.as_str()).collect();
+    paths.sort_unstable();
+    let mut h: u64 = 0xcbf29ce484222325;
+    for part in [cluster, check, resource].into_iter().chain(paths) {
+        for b in part.bytes().chain(std::iter::once(0u8)) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x100000001b3);
+        }
+    }
+    format!("{h:016x}")
+}
+
+/// Makes the fingerprints of `findings` (one evaluation's, in its deterministic order) unique:
+/// the second and later findings that share one get `-2`, `-3`, ….
+pub fn disambiguate(findings: &mut [Finding]) {
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for f in findings {
+        let n = seen.entry(f.fingerprint.clone()).or_insert(0);
+        *n += 1;
+        if *n > 1 {
+            f.fingerprint = format!("{}-{n}", f.fingerprint);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fingerprint_follows_the_failure_not_the_wording() {
+        let ev = |paths: &[&str]| -> Vec<Evidence> {
+            paths.iter().map(|p| Evidence::new(*p, true)).collect()
+        };
+        let a = fingerprint(
+            "c",
+            "KSPM-W-001",
+            "Pod:ns/p",
+            &ev(&["spec.containers[0].x"]),
+        );
+        assert_eq!(a.len(), 16);
+        // The same failure, evidence in another order: the same identity.
+        assert_eq!(
+            fingerprint("c", "KSPM-W-001", "Pod:ns/p", &ev(&["b", "a"])),
+            fingerprint("c", "KSPM-W-001", "Pod:ns/p", &ev(&["a", "b"]))
+        );
+        // Another container, check, resource or cluster: another identity.
+        for other in [
+            fingerprint(
+                "c",
+                "KSPM-W-001",
+                "Pod:ns/p",
+                &ev(&["spec.containers[1].x"]),
+            ),
+            fingerprint(
+                "c",
+                "KSPM-W-002",
+                "Pod:ns/p",
+                &ev(&["spec.containers[0].x"]),
+            ),
+            fingerprint(
+                "c",
+                "KSPM-W-001",
+                "Pod:ns/q",
+                &ev(&["spec.containers[0].x"]),
+            ),
+            fingerprint(
+                "d",
+                "KSPM-W-001",
+                "Pod:ns/p",
+                &ev(&["spec.containers[0].x"]),
+            ),
+        ] {
+            assert_ne!(a, other);
+        }
+        // Field boundaries count: ("ab", "c") is not ("a", "bc").
+        assert_ne!(
+            fingerprint("ab", "c", "r", &[]),
+            fingerprint("a", "bc", "r", &[])
+        );
+    }
 }

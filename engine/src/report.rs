@@ -754,12 +754,19 @@ pub(crate) fn evaluate_cluster(
                         v.split(',')
                             .any(|id| id.trim() == check.id || id.trim() == "*")
                     });
+            let resource = hit.object.node_ref();
             let finding = Finding {
                 check: check.id,
+                fingerprint: crate::finding::fingerprint(
+                    &cluster.info.name,
+                    check.id,
+                    &resource,
+                    &hit.evidence,
+                ),
                 title: check.title,
                 severity: hit.severity.unwrap_or(check.severity),
                 cluster: cluster.info.name.clone(),
-                resource: hit.object.node_ref(),
+                resource,
                 namespace: hit.object.effective_namespace().map(str::to_string),
                 message: hit.message,
                 remediation: check.remediation,
@@ -794,5 +801,6 @@ pub(crate) fn evaluate_cluster(
             }
         }
     }
+    crate::finding::disambiguate(&mut out);
     (out, suppressed, skipped)
 }

@@ -47,7 +47,9 @@ def main():
                                metadata=auth)
     print(f"{page.total} critical findings; first {len(page.findings)}:")
     for f in page.findings:
-        print(f"  {f.cluster} {f.check} {f.resource}: {f.message}")
+        # Key findings on their fingerprint (stable across scans), not on id or message.
+        print(f"  {f.fingerprint} {f.cluster} {f.check} {f.resource}: {f.message} "
+              f"(since {f.first_seen}, last seen {f.last_seen})")
     paths = client.ListAttackPaths(pb.ListAttackPathsRequest(page_size=3), metadata=auth)
     print(f"{paths.total} attack paths; top {len(paths.paths)}:")
     for p in paths.paths:

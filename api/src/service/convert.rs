@@ -33,11 +33,18 @@ pub fn rfc3339(ms: i64) -> String {
     )
 }
 
-/// A stored finding as a message.
-pub fn finding(scan_id: &str, seq: i64, f: &Value) -> pb::Finding {
+/// A stored finding as a message; `scanned_at` (Unix ms) is the end of its scan (`last_seen`).
+pub fn finding(scan_id: &str, seq: i64, f: &Value, scanned_at: i64) -> pb::Finding {
     let empty = Vec::new();
     pb::Finding {
         id: format!("{scan_id}/{seq}"),
+        fingerprint: s(f, "fingerprint"),
+        first_seen: f
+            .get("first_seen")
+            .and_then(Value::as_i64)
+            .map(rfc3339)
+            .unwrap_or_default(),
+        last_seen: rfc3339(scanned_at),
         check: s(f, "check"),
         title: s(f, "title"),
         severity: severity(&s(f, "severity")) as i32,

@@ -293,6 +293,10 @@ impl PostureService for Api {
         };
         let in_scope = self.scope(&tenant, &r.scan_id).await?;
         self.require_cluster(&in_scope, &r.cluster).await?;
+        let scanned_at: HashMap<String, i64> = in_scope
+            .iter()
+            .map(|s| (s.id.clone(), s.finished_at))
+            .collect();
         let scans: Vec<String> = in_scope.into_iter().map(|s| s.id).collect();
         let filter = FindingFilter {
             cluster: r.cluster.clone(),
@@ -317,7 +321,10 @@ impl PostureService for Api {
         Ok(Response::new(pb::ListFindingsResponse {
             findings: page
                 .iter()
-                .map(|f| convert::finding(&f.scan_id, f.seq, &f.body))
+                .map(|f| {
+                    let at = scanned_at.get(&f.scan_id).copied().unwrap_or_default();
+                    convert::finding(&f.scan_id, f.seq, &f.body, at)
+                })
                 .collect(),
             next_page_token,
             total: total as u64,
@@ -336,7 +343,8 @@ impl PostureService for Api {
             .ok_or_else(|| Status::invalid_argument("finding IDs look like <scan>/<n>"))?;
         let not_found = || Status::not_found(format!("no finding {id}"));
         // Another tenant's scan is "not found", exactly like a missing one.
-        self.shared
+        let row = self
+            .shared
             .store
             .scan(&tenant, scan)
             .await
@@ -350,7 +358,7 @@ impl PostureService for Api {
             .map_err(internal)?
             .ok_or_else(not_found)?;
         Ok(Response::new(pb::GetFindingResponse {
-            finding: Some(convert::finding(scan, seq, &body)),
+            finding: Some(convert::finding(scan, seq, &body, row.finished_at)),
         }))
     }
 
@@ -716,12 +724,12 @@ pub async fn drift_between(
     out.new_findings = new
         .iter()
         .filter(|(k, _, _)| !old_keys.contains_key(k.as_str()))
-        .map(|(_, seq, b)| convert::finding(&to.id, *seq, b))
+        .map(|(_, seq, b)| convert::finding(&to.id, *seq, b, to.finished_at))
         .collect();
     out.resolved_findings = old
         .iter()
         .filter(|(k, _, _)| !new_keys.contains_key(k.as_str()))
-        .map(|(_, seq, b)| convert::finding(&from.id, *seq, b))
+        .map(|(_, seq, b)| convert::finding(&from.id, *seq, b, from.finished_at))
         .collect();
     let old_p = crate::json::all_paths(&store.paths(&from.id).await.map_err(internal)?);
     let new_p = crate::json::all_paths(&store.paths(&to.id).await.map_err(internal)?);

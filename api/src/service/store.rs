@@ -16,6 +16,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/0001_init.sql")),
     (2, include_str!("../../migrations/0002_fleet_graph.sql")),
+    (
+        3,
+        include_str!("../../migrations/0003_finding_identity.sql"),
+    ),
 ];
 
 /// A database error, as text (the service maps it to gRPC `Internal`).
@@ -288,8 +292,46 @@ impl Store {
             .await
             .map_err(db)?;
         }
+        // When each finding was first seen: carried from the target's previous scan by
+        // fingerprint, else now.
+        let previous = sqlx::query(
+            "SELECT id FROM scans WHERE tenant = $1 AND target = $2 AND id <> $3 ORDER BY finished_at DESC, id DESC LIMIT 1",
+        )
+        .bind(&s.tenant)
+        .bind(&s.target)
+        .bind(&s.id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db)?;
+        let mut seen_before: std::collections::HashMap<String, i64> =
+            std::collections::HashMap::new();
+        if let Some(prev) = previous {
+            let prev: String = prev.try_get(0).map_err(db)?;
+            let rows = sqlx::query(
+                "SELECT fingerprint, first_seen FROM findings WHERE scan_id = $1 AND fingerprint <> ''",
+            )
+            .bind(&prev)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db)?;
+            for r in rows {
+                seen_before.insert(
+                    r.try_get("fingerprint").map_err(db)?,
+                    r.try_get("first_seen").map_err(db)?,
+                );
+            }
+        }
         for (seq, f) in s.findings.iter().enumerate() {
             let str_of = |k: &str| crate::json::str_at(f, k).to_string();
+            let fingerprint = str_of("fingerprint");
+            let first_seen = seen_before
+                .get(&fingerprint)
+                .copied()
+                .unwrap_or(s.finished_at);
+            let mut body = f.clone();
+            if let Some(o) = body.as_object_mut() {
+                o.insert("first_seen".into(), Value::from(first_seen));
+            }
             let controls: String = f
                 .get("controls")
                 .and_then(Value::as_array)
@@ -304,8 +346,8 @@ impl Store {
                 })
                 .unwrap_or_default();
             sqlx::query(&format!(
-                "INSERT INTO findings (scan_id, seq, cluster, check_id, severity, namespace, on_path, controls, fkey, body) VALUES ({})",
-                params(1, 10)
+                "INSERT INTO findings (scan_id, seq, cluster, check_id, severity, namespace, on_path, controls, fkey, body, fingerprint, first_seen) VALUES ({})",
+                params(1, 12)
             ))
             .bind(&s.id)
             .bind(seq as i64)
@@ -316,7 +358,9 @@ impl Store {
             .bind(i64::from(f.get("on_attack_path").and_then(Value::as_bool).unwrap_or(false)))
             .bind(format!("{controls}|"))
             .bind(kspm_engine::drift::finding_key_json(f))
-            .bind(f.to_string())
+            .bind(body.to_string())
+            .bind(&fingerprint)
+            .bind(first_seen)
             .execute(&mut *tx)
             .await
             .map_err(db)?;

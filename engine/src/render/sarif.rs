@@ -81,18 +81,6 @@ fn file_uri(path: &str) -> String {
     out
 }
 
-/// FNV-1a, 64 bit: a stable fingerprint that does not depend on the Rust version.
-fn fingerprint(f: &Finding) -> String {
-    let mut h: u64 = 0xcbf29ce484222325;
-    for part in [f.check, &f.cluster, &f.resource, &f.message] {
-        for b in part.bytes().chain(std::iter::once(0u8)) {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x100000001b3);
-        }
-    }
-    format!("{h:016x}")
-}
-
 fn result(f: &Finding, rule_index: usize) -> Value {
     let mut physical = json!({"artifactLocation": {"uri": file_uri(&f.source.file)}});
     physical["region"] = json!({"startLine": f.source.line.unwrap_or(1).max(1)});
@@ -105,7 +93,7 @@ fn result(f: &Finding, rule_index: usize) -> Value {
             "physicalLocation": physical,
             "logicalLocations": [{"fullyQualifiedName": format!("{}/{}", f.cluster, f.resource), "kind": "resource"}]
         }],
-        "partialFingerprints": {"kspmFinding/v1": fingerprint(f)},
+        "partialFingerprints": {"kspmFinding/v2": f.fingerprint},
         "properties": {
             "cluster": f.cluster,
             "resource": f.resource,
