@@ -434,6 +434,47 @@ struct DiffArgs {
     format: PssFormat,
 }
 
+/// Which checks run and what they accept: shared by `scan` and `plan`.
+#[derive(Args)]
+struct CheckArgs {
+    /// Which checks run: `security` (default) or `all` (adds hygiene checks: probes, replicas,
+    /// requests, digests, pull policy).
+    #[arg(long, default_value = "security", value_parser = parse_profile)]
+    profile: Profile,
+    /// A YAML file of accepted risks (`exceptions: [{check, resource, cluster, reason, expires}]`):
+    /// an excepted finding is listed as suppressed and fails no gate.
+    #[arg(long)]
+    exceptions: Option<PathBuf>,
+    /// An allowed image registry prefix (repeatable); enables KSPM-I-003.
+    #[arg(long = "allowed-registry")]
+    allowed_registries: Vec<String>,
+    /// A blocked image registry prefix (repeatable, e.g. `docker.io/`); enables KSPM-I-006.
+    #[arg(long = "blocked-registry")]
+    blocked_registries: Vec<String>,
+}
+
+impl CheckArgs {
+    /// The scan options these select (exceptions read and checked now).
+    fn options(&self, default_namespace: Option<String>) -> Result<ScanOptions> {
+        let exceptions = match &self.exceptions {
+            Some(p) => {
+                kspm_api::pipeline::load_exceptions(p)
+                    .map_err(anyhow::Error::msg)?
+                    .exceptions
+            }
+            None => Vec::new(),
+        };
+        Ok(ScanOptions {
+            profile: self.profile,
+            exceptions,
+            allowed_registries: self.allowed_registries.clone(),
+            blocked_registries: self.blocked_registries.clone(),
+            today: Some(kspm_api::pipeline::today_utc()),
+            default_namespace,
+        })
+    }
+}
+
 #[derive(Args)]
 struct PlanArgs {
     /// The snapshot the change applies to (cluster or fleet directory, or manifest file).
@@ -455,6 +496,8 @@ struct PlanArgs {
     /// this severity.
     #[arg(long, default_value = "high", value_parser = parse_severity)]
     fail_on: Severity,
+    #[command(flatten)]
+    checks: CheckArgs,
     /// The change: manifest files or directories, `-` for standard input.
     changes: Vec<PathBuf>,
 }
@@ -503,19 +546,8 @@ struct ScanArgs {
     /// Exit with code 1 when a finding is at or above this severity.
     #[arg(long, value_parser = parse_severity)]
     fail_on: Option<Severity>,
-    /// Which checks run: `security` (default) or `all` (adds hygiene checks: probes, replicas,
-    /// requests, digests, pull policy).
-    #[arg(long, default_value = "security", value_parser = parse_profile)]
-    profile: Profile,
-    /// A YAML file of accepted risks (`exceptions: [{check, resource, cluster, reason, expires}]`).
-    #[arg(long)]
-    exceptions: Option<PathBuf>,
-    /// An allowed image registry prefix (repeatable); enables KSPM-I-003.
-    #[arg(long = "allowed-registry")]
-    allowed_registries: Vec<String>,
-    /// A blocked image registry prefix (repeatable, e.g. `docker.io/`); enables KSPM-I-006.
-    #[arg(long = "blocked-registry")]
-    blocked_registries: Vec<String>,
+    #[command(flatten)]
+    checks: CheckArgs,
     /// The namespace of namespaced objects whose manifest names none, as `kubectl apply -n NS`
     /// places them (default: `default`, as `kubectl apply` does).
     #[arg(short = 'n', long)]
@@ -659,22 +691,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
 }
 
 fn scan(args: ScanArgs) -> Result<ExitCode> {
-    let exceptions = match &args.exceptions {
-        Some(p) => {
-            kspm_api::pipeline::load_exceptions(p)
-                .map_err(anyhow::Error::msg)?
-                .exceptions
-        }
-        None => Vec::new(),
-    };
-    let options = ScanOptions {
-        profile: args.profile,
-        exceptions,
-        allowed_registries: args.allowed_registries.clone(),
-        blocked_registries: args.blocked_registries.clone(),
-        today: Some(kspm_api::pipeline::today_utc()),
-        default_namespace: args.namespace.clone(),
-    };
+    let options = args.checks.options(args.namespace.clone())?;
     let targets = args.cloud.targets()?;
     let outcome = if targets.any() {
         kspm_api::cloud::scan_cloud(&targets, &args.live.options(), &args.paths, &options)
@@ -1210,6 +1227,8 @@ fn plan(args: PlanArgs) -> Result<ExitCode> {
             "name the change: manifest files or directories, `-` for standard input, or --delete"
         );
     }
+    // The base keeps its own namespaces; -n places the change's objects (see PlanInput).
+    let options = args.checks.options(None)?;
     let input = kspm_api::plan::PlanInput {
         base: args.base,
         cluster: args.cluster,
@@ -1217,7 +1236,7 @@ fn plan(args: PlanArgs) -> Result<ExitCode> {
         changes: args.changes,
         deletions: args.deletions,
     };
-    let p = kspm_api::plan::plan(&input, &ScanOptions::default()).map_err(anyhow::Error::msg)?;
+    let p = kspm_api::plan::plan(&input, &options).map_err(anyhow::Error::msg)?;
     let (text, json) = match args.format {
         PlanFormat::Table => (kspm_api::plan::table(&p), false),
         PlanFormat::Markdown => (kspm_api::plan::markdown(&p), false),

@@ -39,6 +39,24 @@ fn json(out: &std::process::Output) -> Value {
     })
 }
 
+/// Runs `kspm ARGS` with `input` on standard input.
+fn with_stdin(args: &[&str], input: &str) -> std::process::Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kspm"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write");
+    child.wait_with_output().expect("wait")
+}
+
 const EXPOSE_AND_BIND: &str = r#"
 apiVersion: v1
 kind: Service
@@ -219,8 +237,8 @@ spec:
   automountServiceAccountToken: true
   containers: [{name: c, image: busybox:1.36}]
 "#;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kspm"))
-        .args([
+    let out = with_stdin(
+        &[
             "plan",
             "--base",
             &demo(),
@@ -229,19 +247,9 @@ spec:
             "-",
             "-f",
             "json",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(pod.as_bytes())
-        .expect("write");
-    let out = child.wait_with_output().expect("wait");
+        ],
+        pod,
+    );
     let plan = json(&out);
     let to_account = plan["introduced_paths"]
         .as_array()
@@ -298,8 +306,11 @@ fn markdown_and_sarif_for_the_pull_request() {
     let change = write(dir.path(), "change.yaml", EXPOSE_AND_BIND);
     let out = kspm(&["plan", "--base", &small(), &change, "-f", "markdown"]);
     let md = String::from_utf8_lossy(&out.stdout);
-    assert!(md.starts_with("### kspm plan — cluster `small`"), "{md}");
-    assert!(md.contains("| high | `Internet` | `ClusterAdmin` | Service:shop/web, ClusterRoleBinding:web-admin |"), "{md}");
+    assert!(md.starts_with("### kspm plan — cluster small"), "{md}");
+    assert!(
+        md.contains(r"| high | Internet | ClusterAdmin | Service\:shop/web, ClusterRoleBinding\:web\-admin |"),
+        "{md}"
+    );
     let out = kspm(&["plan", "--base", &small(), &change, "-f", "sarif"]);
     let sarif = json(&out);
     let results = sarif["runs"][0]["results"].as_array().expect("results");
@@ -372,5 +383,114 @@ fn the_plan_agrees_with_a_full_scan_of_the_changed_cluster() {
     assert_eq!(
         keys(&plan, "resolved_findings"),
         keys(&diff, "resolved_findings")
+    );
+}
+
+/// Standard input is read as files are: YAML 1.1 booleans mean what they mean to kubectl, and
+/// an object defined twice is a warning (the later one planned), not an error.
+#[test]
+fn standard_input_and_duplicates_are_read_as_kubectl_reads_them() {
+    let pod = r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: root, namespace: shop}
+spec:
+  containers: [{name: c, image: busybox:1.36, securityContext: {privileged: yes}}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: root, namespace: shop}
+spec:
+  containers: [{name: c, image: busybox:1.36, securityContext: {privileged: yes}}]
+"#;
+    let out = with_stdin(&["plan", "--base", &small(), "-", "-f", "json"], pod);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let plan = json(&out);
+    assert!(plan["introduced_findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .any(|f| f["check"] == "KSPM-W-001" && f["resource"] == "Pod:shop/root"));
+    assert_eq!(plan["changes"].as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        plan["change_warnings"].as_array().map(Vec::len),
+        Some(1),
+        "{plan}"
+    );
+}
+
+/// Names are input: a Markdown comment shows them, it does not render them.
+#[test]
+fn markdown_escapes_what_a_name_could_inject() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let change = write(
+        dir.path(),
+        "evil.yaml",
+        r#"
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: "x](https://evil.example/p.png) @admins `y"}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}
+subjects: [{kind: ServiceAccount, name: default, namespace: shop}]
+"#,
+    );
+    let out = kspm(&["plan", "--base", &small(), &change, "-f", "markdown"]);
+    let md = String::from_utf8_lossy(&out.stdout);
+    assert!(md.contains("| KSPM-R-001 |"), "{md}");
+    assert!(!md.contains("](https"), "{md}");
+    assert!(!md.contains(" @admins"), "{md}");
+    assert!(md.contains("\\@admins") && md.contains("\\`y"), "{md}");
+}
+
+/// Exceptions apply as for `kspm scan`, and deleting a Namespace deletes what is in it.
+#[test]
+fn exceptions_and_namespace_deletion() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let change = write(dir.path(), "change.yaml", EXPOSE_AND_BIND);
+    let exceptions = write(
+        dir.path(),
+        "exceptions.yaml",
+        "exceptions:\n- {check: KSPM-R-001, resource: 'ClusterRoleBinding:web-admin', reason: accepted in review}\n",
+    );
+    let out = kspm(&[
+        "plan",
+        "--base",
+        &small(),
+        &change,
+        "--exceptions",
+        &exceptions,
+        "-f",
+        "json",
+    ]);
+    let plan = json(&out);
+    assert!(!plan["introduced_findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .any(|f| f["check"] == "KSPM-R-001"));
+    // The base's shop namespace holds web: deleting the namespace resolves its findings.
+    let base = dir.path().join("base");
+    common::copy_dir(&repo().join("tests/fixtures/small-cluster"), &base);
+    write(
+        &base,
+        "namespaces.yaml",
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n",
+    );
+    let out = kspm(&[
+        "plan",
+        "--base",
+        &base.to_string_lossy(),
+        "--delete",
+        "Namespace/shop",
+        "-f",
+        "json",
+    ]);
+    let plan = json(&out);
+    let resolved = plan["resolved_findings"].as_array().expect("resolved");
+    assert!(
+        resolved
+            .iter()
+            .any(|f| f["resource"] == "Deployment:shop/web"),
+        "{plan}"
     );
 }

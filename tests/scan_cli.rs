@@ -269,7 +269,7 @@ fn sarif_is_shaped_for_code_scanning() {
         let uri = loc["artifactLocation"]["uri"].as_str().expect("uri");
         assert!(!uri.contains('\\') && !uri.contains(' '));
         assert!(loc["region"]["startLine"].as_u64().expect("line") >= 1);
-        assert!(res["partialFingerprints"]["kspmFinding/v1"].is_string());
+        assert!(res["partialFingerprints"]["kspmFinding/v2"].is_string());
     }
 }
 

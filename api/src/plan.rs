@@ -8,9 +8,9 @@
 
 use kspm_engine::graph::paths::AttackPath;
 use kspm_engine::incremental::{Incremental, Key};
-use kspm_engine::parse::{parse_text, Syntax};
+use kspm_engine::parse::{parse_text, ParseOutcome, Syntax};
 use kspm_engine::render::sarif::PathAt;
-use kspm_engine::{Finding, Object, ScanOptions, Severity};
+use kspm_engine::{Finding, LoadError, Object, ScanOptions, Severity};
 use serde::Serialize;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -71,6 +71,9 @@ pub struct Plan {
     pub resolved_paths: Vec<AttackPath>,
     /// What of the base could not be read (the plan is only as good as the base).
     pub base_errors: Vec<String>,
+    /// Objects the change defines twice (the later definition is planned, as `kubectl apply`
+    /// would apply it).
+    pub change_warnings: Vec<String>,
     /// Milliseconds to read and evaluate the base.
     pub base_ms: f64,
     /// Milliseconds to evaluate the change on it.
@@ -90,9 +93,41 @@ impl Plan {
     }
 }
 
-/// Reads a change: its objects (namespace defaulted) with their file, or an error naming the
-/// file and line of what could not be read.
-fn read_changes(input: &PlanInput) -> Result<Vec<Object>, String> {
+/// One line per error: `file:line: message`.
+fn error_lines(errors: &[LoadError]) -> Vec<String> {
+    errors
+        .iter()
+        .map(|e| match e.line {
+            Some(l) => format!("{}:{l}: {}", e.file, e.message),
+            None => format!("{}: {}", e.file, e.message),
+        })
+        .collect()
+}
+
+/// Reads standard input as `kspm scan` reads a file: at most the file size limit, UTF-8 or
+/// UTF-16, then parsed.
+fn read_stdin() -> Result<ParseOutcome, String> {
+    let limit = kspm_collectors::files::max_file_bytes();
+    let mut bytes = Vec::new();
+    std::io::stdin()
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("standard input: {e}"))?;
+    if bytes.len() as u64 > limit {
+        return Err(format!(
+            "standard input: larger than {limit} bytes (KSPM_MAX_FILE_BYTES)"
+        ));
+    }
+    let text = kspm_collectors::files::decode_text(bytes)
+        .ok_or_else(|| "standard input: not UTF-8 or UTF-16 text".to_string())?;
+    Ok(parse_text(&text, "-", Syntax::Yaml))
+}
+
+/// Reads a change: its objects (namespace defaulted, each with its file and line) and the
+/// warnings of objects defined twice (the later wins, as `kubectl apply` would); or an error
+/// naming the file and line of what could not be read or would be rejected — a change that
+/// cannot be read cannot be planned.
+fn read_changes(input: &PlanInput) -> Result<(Vec<Object>, Vec<String>), String> {
     let mut objects = Vec::new();
     let mut errors = Vec::new();
     let mut stdin_read = false;
@@ -102,38 +137,27 @@ fn read_changes(input: &PlanInput) -> Result<Vec<Object>, String> {
                 return Err("`-` (standard input) is given more than once".to_string());
             }
             stdin_read = true;
-            let mut text = String::new();
-            std::io::stdin()
-                .read_to_string(&mut text)
-                .map_err(|e| format!("standard input: {e}"))?;
-            let out = parse_text(&text, "-", Syntax::Yaml);
+            let out = read_stdin()?;
             errors.extend(out.errors);
             objects.extend(out.objects);
-            continue;
-        }
-        if !path.exists() {
-            return Err(format!("{}: no such file or directory", path.display()));
-        }
-        // The snapshot reader: the same limits and hostile-input rules as `kspm scan`.
-        let plan = kspm_collectors::files::plan(std::slice::from_ref(path));
-        errors.extend(plan.errors.iter().cloned());
-        for source in &plan.clusters {
-            let mut c = kspm_collectors::files::load_source(source);
+        } else if path.is_dir() {
+            let mut c = kspm_collectors::files::load_cluster_dir(path);
             errors.append(&mut c.errors);
             objects.append(&mut c.objects);
+        } else if path.exists() {
+            let out = kspm_collectors::files::read_objects(path);
+            errors.extend(out.errors);
+            objects.extend(out.objects);
+        } else {
+            return Err(format!("{}: no such file or directory", path.display()));
         }
     }
+    // What the API server would reject is an error of the change, as a parse error is.
+    errors.extend(kspm_engine::validate::drop_malformed(&mut objects));
     if !errors.is_empty() {
-        let lines: Vec<String> = errors
-            .iter()
-            .map(|e| match e.line {
-                Some(l) => format!("{}:{l}: {}", e.file, e.message),
-                None => format!("{}: {}", e.file, e.message),
-            })
-            .collect();
         return Err(format!(
             "the change cannot be read, so it cannot be planned:\n  {}",
-            lines.join("\n  ")
+            error_lines(&errors).join("\n  ")
         ));
     }
     let namespace = input.namespace.as_deref().unwrap_or("default");
@@ -142,10 +166,11 @@ fn read_changes(input: &PlanInput) -> Result<Vec<Object>, String> {
             o.namespace = Some(namespace.to_string());
         }
     }
+    let warnings = error_lines(&kspm_engine::parse::dedupe(&mut objects));
     if objects.is_empty() && input.deletions.is_empty() {
         return Err("the change holds no Kubernetes object and deletes nothing".to_string());
     }
-    Ok(objects)
+    Ok((objects, warnings))
 }
 
 /// The engine's key of an object: (kind, namespace or `""`, name).
@@ -157,18 +182,22 @@ fn key_of(o: &Object) -> Key {
     )
 }
 
-/// Parses `Kind/namespace/name` or `Kind/name`.
-fn deletion_key(spec: &str) -> Result<Key, String> {
+/// Parses `Kind/namespace/name`, or `Kind/name` (a cluster-scoped kind, or a namespaced one
+/// in `namespace`).
+fn deletion_key(spec: &str, namespace: &str) -> Result<Key, String> {
     let parts: Vec<&str> = spec.split('/').collect();
     match parts.as_slice() {
-        [kind, ns, name] if !kind.is_empty() && !name.is_empty() => {
+        [kind, ns, name] if !kind.is_empty() && !ns.is_empty() && !name.is_empty() => {
             Ok((kind.to_string(), ns.to_string(), name.to_string()))
         }
         [kind, name] if !kind.is_empty() && !name.is_empty() => {
-            Ok((kind.to_string(), String::new(), name.to_string()))
+            let cluster_scoped = kspm_engine::object::CLUSTER_SCOPED_KINDS.contains(kind)
+                || kspm_engine::cloud::kinds::CLOUD_KINDS.contains(kind);
+            let ns = if cluster_scoped { "" } else { namespace };
+            Ok((kind.to_string(), ns.to_string(), name.to_string()))
         }
         _ => Err(format!(
-            "--delete {spec}: expected Kind/namespace/name, or Kind/name for a cluster-scoped object"
+            "--delete {spec}: expected Kind/namespace/name, or Kind/name (cluster-scoped, or in -n)"
         )),
     }
 }
@@ -183,11 +212,12 @@ fn reference(key: &Key) -> String {
 
 /// Plans the change.
 pub fn plan(input: &PlanInput, options: &ScanOptions) -> Result<Plan, String> {
-    let changed = read_changes(input)?;
+    let (changed, warnings) = read_changes(input)?;
+    let namespace = input.namespace.as_deref().unwrap_or("default");
     let deletions: Vec<Key> = input
         .deletions
         .iter()
-        .map(|d| deletion_key(d))
+        .map(|d| deletion_key(d, namespace))
         .collect::<Result<_, _>>()?;
     let started = Instant::now();
     let files = kspm_collectors::files::plan(std::slice::from_ref(&input.base));
@@ -222,17 +252,28 @@ pub fn plan(input: &PlanInput, options: &ScanOptions) -> Result<Plan, String> {
             })?,
     };
     let mut base = kspm_collectors::files::load_source(&source);
-    let (fleet_cloud, cloud_errors) = kspm_collectors::files::load_fleet_cloud(&files);
-    let base_errors: Vec<String> = files
+    // As `kspm scan` joins them: the account, project and subscription documents of the fleet's
+    // `cloud/` and of every cluster's (IAM is fleet-wide; a cluster's own description is not).
+    let (mut fleet_cloud, mut cloud_errors) = kspm_collectors::files::load_fleet_cloud(&files);
+    for sibling in files
+        .clusters
+        .iter()
+        .filter(|c| c.name != source.name && !c.is_file)
+    {
+        let dir = sibling.path.join("cloud");
+        if dir.is_dir() {
+            kspm_collectors::files::read_cloud_dir(&dir, &mut fleet_cloud, &mut cloud_errors);
+        }
+    }
+    fleet_cloud.retain(|o| kspm_engine::cloud::documents::IAM_KINDS.contains(&o.kind.as_str()));
+    let unread: Vec<LoadError> = files
         .errors
         .iter()
         .chain(&cloud_errors)
         .chain(&base.errors)
-        .map(|e| match e.line {
-            Some(l) => format!("{}:{l}: {}", e.file, e.message),
-            None => format!("{}: {}", e.file, e.message),
-        })
+        .cloned()
         .collect();
+    let base_errors = error_lines(&unread);
     if base.objects.is_empty() {
         return Err(format!(
             "{}: the base cluster {} holds no object to plan against",
@@ -270,6 +311,15 @@ pub fn plan(input: &PlanInput, options: &ScanOptions) -> Result<Plan, String> {
                 "--delete {}: the base has no such object",
                 reference(&key)
             ));
+        }
+        // Deleting a Namespace deletes what is in it, as the namespace controller does.
+        if key.0 == "Namespace" {
+            let inside: Vec<Key> = engine
+                .objects()
+                .filter(|o| o.effective_namespace() == Some(key.2.as_str()))
+                .map(key_of)
+                .collect();
+            batch.extend(inside.into_iter().map(|k| (k, None)));
         }
         changes.push(ChangedObject {
             reference: reference(&key),
@@ -323,16 +373,20 @@ pub fn plan(input: &PlanInput, options: &ScanOptions) -> Result<Plan, String> {
         introduced_paths,
         resolved_paths: delta.resolved_paths,
         base_errors,
+        change_warnings: warnings,
         base_ms,
         change_ms,
     })
 }
 
-/// Whether `text` names `reference` as a whole (`RoleBinding:a/b` is not `RoleBinding:a/bc`).
+/// Whether `text` names `reference` as a whole: not inside a longer name on either side
+/// (`Job:a/b` is not in `CronJob:a/b`, `RoleBinding:a/b` not in `RoleBinding:a/bc`).
 fn mentions(text: &str, reference: &str) -> bool {
+    let name_char = |c: char| c.is_alphanumeric() || c == '-' || c == '.' || c == '_';
     text.match_indices(reference).any(|(i, _)| {
+        let before = text[..i].chars().next_back();
         let after = text[i + reference.len()..].chars().next();
-        after.is_none_or(|c| !(c.is_alphanumeric() || c == '-' || c == '.' || c == '_'))
+        before.is_none_or(|c| !name_char(c)) && after.is_none_or(|c| !name_char(c))
     })
 }
 
@@ -385,21 +439,39 @@ pub fn table(p: &Plan) -> String {
     for e in &p.base_errors {
         s.push_str(&format!("! base: {e}\n"));
     }
+    for w in &p.change_warnings {
+        s.push_str(&format!("! change: {w}\n"));
+    }
     s
 }
 
-/// Escapes what Markdown would read as markup in a table cell.
+/// Escapes everything Markdown (GitHub's included) could read as markup in a table cell: names,
+/// messages and evidence are input, and a comment must not carry links, images, mentions or
+/// HTML someone wrote into a resource name.
 fn md(text: &str) -> String {
-    text.replace('|', "\\|")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('\n', " ")
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' | '`' | '*' | '_' | '{' | '}' | '[' | ']' | '(' | ')' | '#' | '+' | '-' | '.'
+            | '!' | '|' | '~' | '@' | ':' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '\n' | '\r' => out.push(' '),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// The plan as Markdown, for a pull-request comment.
 pub fn markdown(p: &Plan) -> String {
     let mut s = format!(
-        "### kspm plan — cluster `{}`\n\n{} object(s) changed: **{}** finding(s) introduced, {} resolved; **{}** attack path(s) introduced, {} resolved.\n",
+        "### kspm plan — cluster {}\n\n{} object(s) changed: **{}** finding(s) introduced, {} resolved; **{}** attack path(s) introduced, {} resolved.\n",
         md(&p.cluster),
         p.changes.len(),
         p.introduced_findings.len(),
@@ -417,7 +489,7 @@ pub fn markdown(p: &Plan) -> String {
                 .map(|st| st.technique.as_str())
                 .collect();
             s.push_str(&format!(
-                "| {} | `{}` | `{}` | {} | {} |\n",
+                "| {} | {} | {} | {} | {} |\n",
                 ip.path.severity.as_str(),
                 md(&ip.path.source),
                 md(&ip.path.target),
@@ -438,7 +510,7 @@ pub fn markdown(p: &Plan) -> String {
         ));
         for f in fs.iter() {
             s.push_str(&format!(
-                "| {} | {} | `{}` | {} |\n",
+                "| {} | {} | {} | {} |\n",
                 f.severity.as_str(),
                 f.check,
                 md(&f.resource),
@@ -450,7 +522,7 @@ pub fn markdown(p: &Plan) -> String {
         s.push_str("\n#### Attack paths resolved\n\n| Severity | From | To |\n|---|---|---|\n");
         for path in &p.resolved_paths {
             s.push_str(&format!(
-                "| {} | `{}` | `{}` |\n",
+                "| {} | {} | {} |\n",
                 path.severity.as_str(),
                 md(&path.source),
                 md(&path.target)
@@ -461,6 +533,12 @@ pub fn markdown(p: &Plan) -> String {
         s.push_str(&format!(
             "\n{} part(s) of the base could not be read; the plan covers the rest.\n",
             p.base_errors.len()
+        ));
+    }
+    if !p.change_warnings.is_empty() {
+        s.push_str(&format!(
+            "\n{} object(s) are defined twice in the change; the later definition is planned.\n",
+            p.change_warnings.len()
         ));
     }
     s
@@ -474,13 +552,66 @@ pub fn sarif(p: &Plan) -> String {
         .iter()
         .map(|ip| PathAt {
             path: &ip.path,
-            at: ip.changed_objects.iter().find_map(|r| {
-                p.changes
-                    .iter()
-                    .find(|c| &c.reference == r && !c.file.is_empty())
-                    .map(|c| (c.file.as_str(), c.line))
-            }),
+            // The changed object it goes through, else the change's first manifest (code
+            // scanning shows a result only where it has a file).
+            at: ip
+                .changed_objects
+                .iter()
+                .find_map(|r| {
+                    p.changes
+                        .iter()
+                        .find(|c| &c.reference == r && !c.file.is_empty())
+                        .map(|c| (c.file.as_str(), c.line))
+                })
+                .or_else(|| {
+                    p.changes
+                        .iter()
+                        .find(|c| !c.file.is_empty())
+                        .map(|c| (c.file.as_str(), c.line))
+                }),
         })
         .collect();
     kspm_engine::render::sarif::render_plan(&p.introduced_findings, &located)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reference_is_mentioned_only_as_a_whole_name() {
+        assert!(mentions("via RoleBinding:a/b (rule 0)", "RoleBinding:a/b"));
+        assert!(mentions("RoleBinding:a/b", "RoleBinding:a/b"));
+        assert!(!mentions("via RoleBinding:a/bc", "RoleBinding:a/b"));
+        assert!(!mentions("a pod of CronJob:ns/x runs", "Job:ns/x"));
+        assert!(!mentions("ClusterRoleBinding:x", "RoleBinding:x"));
+    }
+
+    #[test]
+    fn deletions_name_their_namespace() {
+        assert_eq!(
+            deletion_key("Role/ns/r", "default"),
+            Ok(("Role".into(), "ns".into(), "r".into()))
+        );
+        assert_eq!(
+            deletion_key("Role/r", "team"),
+            Ok(("Role".into(), "team".into(), "r".into()))
+        );
+        assert_eq!(
+            deletion_key("ClusterRole/r", "team"),
+            Ok(("ClusterRole".into(), String::new(), "r".into()))
+        );
+        assert!(deletion_key("Role", "default").is_err());
+        assert!(deletion_key("Role//r", "default").is_err());
+    }
+
+    #[test]
+    fn markdown_cells_show_text_and_render_nothing() {
+        assert_eq!(md("a|b"), "a\\|b");
+        assert_eq!(
+            md("[x](y) @z `q` <b>"),
+            "\\[x\\]\\(y\\) \\@z \\`q\\` &lt;b&gt;"
+        );
+        assert_eq!(md("line\nbreak"), "line break");
+    }
 }
