@@ -2184,11 +2184,17 @@ async fn a_scan_past_its_timeout_fails_and_frees_its_slot() {
         .await
         .expect_err("timed out");
     assert_eq!(err.code(), Code::DeadlineExceeded, "{}", err.message());
-    assert_eq!(
-        server.shared.scan_slots.available_permits(),
-        2,
-        "the slot is free again"
-    );
+    // The scheduler's own first scan of the target (due at start, timing out the same way) may
+    // hold a slot for a moment; every slot is free again soon after, none is kept.
+    let mut free = 0;
+    for _ in 0..100 {
+        free = server.shared.scan_slots.available_permits();
+        if free == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(free, 2, "the slots are free again");
     // A bad timeout is a configuration error.
     let bad = text.replace("timeout = \"1ms\"", "timeout = \"soon\"");
     assert!(Config::parse(&bad).is_err());
@@ -2211,9 +2217,9 @@ where
 }
 
 /// Answers larger than one TCP segment go out at once: accepted connections set TCP_NODELAY,
-/// so a reply is not held back until the client's delayed ACK (~40 ms a call before). The
-/// bound leaves room for a debug build on a busy machine; the delay it guards against is
-/// four times larger.
+/// so a reply is not held back until the client's delayed ACK (~40 ms a call before). Alone,
+/// a debug build answers in ~5 ms (p95); the 20 ms bound leaves room for the other service
+/// tests running beside it on two cores, and is still half the delay it guards against.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unary_calls_are_not_held_back_by_nagle() {
     let dir = tempfile::tempdir().expect("tmp");
@@ -2252,8 +2258,8 @@ async fn unary_calls_are_not_held_back_by_nagle() {
     eprintln!(
         "GetPosture p50 {p50:.2} ms p95 {p95:.2} ms; ListClusters p50 {clusters_p50:.2} ms p95 {clusters_p95:.2} ms"
     );
-    assert!(p95 < 10.0, "GetPosture p95 {p95:.2} ms");
-    assert!(clusters_p95 < 10.0, "ListClusters p95 {clusters_p95:.2} ms");
+    assert!(p95 < 20.0, "GetPosture p95 {p95:.2} ms");
+    assert!(clusters_p95 < 20.0, "ListClusters p95 {clusters_p95:.2} ms");
     server.stop().await;
 }
 
