@@ -229,6 +229,16 @@ async fn every_rpc(db: &str) {
     assert!(clusters
         .iter()
         .all(|c| c.objects > 0 && c.target == "demo" && !c.provider.is_empty()));
+    // No server path reaches a tenant: origins are relative to the target's path.
+    let root = demo.to_string_lossy().into_owned();
+    for c in &clusters {
+        assert!(
+            !c.origin.contains(&root) && !c.origin.starts_with('/'),
+            "{}",
+            c.origin
+        );
+        assert_eq!(c.origin, c.name, "a cluster directory of the fleet");
+    }
 
     // Posture: per-severity counts add up to the findings.
     let posture = c
@@ -457,6 +467,17 @@ async fn every_rpc(db: &str) {
         .expect("set");
     assert_eq!(one, *sample);
     assert!(!one.evidence.is_empty() && !one.remediation.is_empty() && !one.source.is_empty());
+    // The source is the file within the target (cluster directory/file:line), not the server's.
+    assert!(
+        !one.source.starts_with('/') && !one.source.contains(&root),
+        "{}",
+        one.source
+    );
+    assert!(
+        one.source.starts_with(&format!("{}/", one.cluster)),
+        "{}",
+        one.source
+    );
     assert_eq!(
         code(
             c.get_finding(req(

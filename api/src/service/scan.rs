@@ -138,7 +138,79 @@ pub async fn run(
         .await
         .map_err(failed)?;
     }
-    Ok(record(tenant, &target.name, replica, started_at, ev))
+    let mut rec = record(tenant, &target.name, replica, started_at, ev);
+    relative_to_target(&mut rec, &target.paths);
+    Ok(rec)
+}
+
+/// A path of the server's file system as a tenant sees it: relative to the target path it is
+/// under (`eks-prod/workloads.yaml`), the root's own name for the root itself, and only its
+/// file name for an absolute path under none. Anything else (`api://…`, a cloud origin) is kept.
+fn tenant_path(path: &str, roots: &[String]) -> String {
+    for root in roots {
+        let root = root.trim_end_matches('/');
+        if root.is_empty() {
+            continue;
+        }
+        if path == root {
+            return std::path::Path::new(root)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+        }
+        if let Some(rest) = path.strip_prefix(root).and_then(|r| r.strip_prefix('/')) {
+            return rest.to_string();
+        }
+    }
+    if std::path::Path::new(path).is_absolute() {
+        return std::path::Path::new(path)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+    }
+    path.to_string()
+}
+
+/// Removes the server's file-system paths from what a tenant reads: the findings' sources, the
+/// clusters' origins and error messages, given relative to the target's paths.
+fn relative_to_target(rec: &mut ScanRecord, paths: &[std::path::PathBuf]) {
+    let roots: Vec<String> = paths
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    if roots.is_empty() {
+        return;
+    }
+    for f in &mut rec.findings {
+        if let Some(Value::String(file)) = f.pointer_mut("/source/file") {
+            *file = tenant_path(file, &roots);
+        }
+    }
+    for c in &mut rec.clusters {
+        if let Some(Value::String(origin)) = c.summary.get_mut("origin") {
+            *origin = tenant_path(origin, &roots);
+        }
+        if let Some(Value::Array(messages)) = c.summary.get_mut("error_messages") {
+            for m in messages.iter_mut() {
+                if let Value::String(text) = m {
+                    // `file:line: message`: the file is the part before the first `: `.
+                    let (file, rest) = text.split_once(": ").unwrap_or((text.as_str(), ""));
+                    let (file, line) = match file.rsplit_once(':') {
+                        Some((f, l)) if l.chars().all(|c| c.is_ascii_digit()) => {
+                            (f, format!(":{l}"))
+                        }
+                        _ => (file, String::new()),
+                    };
+                    let shown = format!("{}{line}", tenant_path(file, &roots));
+                    *text = if rest.is_empty() {
+                        shown
+                    } else {
+                        format!("{shown}: {rest}")
+                    };
+                }
+            }
+        }
+    }
 }
 
 /// Joins evaluated clusters into the record to commit.
@@ -216,5 +288,21 @@ pub fn record(
         paths: arr("attack_paths").to_vec(),
         errors: (arr("errors").len() + collect_errors.len()) as i64,
         graph: graph.dump(),
+    }
+}
+
+#[cfg(test)]
+mod tenant_path_tests {
+    use super::tenant_path;
+
+    #[test]
+    fn server_paths_become_target_relative() {
+        let roots = vec!["/srv/fleet/".to_string(), "/srv/one.yaml".to_string()];
+        assert_eq!(tenant_path("/srv/fleet/prod/w.yaml", &roots), "prod/w.yaml");
+        assert_eq!(tenant_path("/srv/fleet", &roots), "fleet");
+        assert_eq!(tenant_path("/srv/one.yaml", &roots), "one.yaml");
+        assert_eq!(tenant_path("/srv/fleetX/a.yaml", &roots), "a.yaml");
+        assert_eq!(tenant_path("/etc/elsewhere/x.json", &roots), "x.json");
+        assert_eq!(tenant_path("api://prod/pods", &roots), "api://prod/pods");
     }
 }
