@@ -254,6 +254,67 @@ async fn every_rpc(db: &str) {
         .frameworks
         .iter()
         .any(|f| f.framework == "cis-kubernetes" && f.failed > 0));
+    assert!(posture.frameworks.iter().all(|f| f.controls.is_empty()));
+    // Per control, on request: the same results as the CLI's JSON report.
+    let cis = c
+        .get_posture(req(
+            TOKEN_A,
+            pb::GetPostureRequest {
+                with_controls: true,
+                framework: "cis-kubernetes".into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("posture with controls")
+        .into_inner();
+    assert!(!cis.frameworks.is_empty());
+    for f in &cis.frameworks {
+        assert_eq!(f.framework, "cis-kubernetes");
+        assert_eq!(
+            f.controls.len() as u32,
+            f.passed + f.failed + f.not_assessable,
+            "{}",
+            f.cluster
+        );
+        let offline: std::collections::BTreeSet<(String, String)> = expected["compliance"]
+            .as_array()
+            .expect("compliance")
+            .iter()
+            .filter(|x| x["cluster"] == f.cluster.as_str() && x["framework"] == "cis-kubernetes")
+            .flat_map(|x| x["controls"].as_array().cloned().unwrap_or_default())
+            .map(|ctl| {
+                (
+                    ctl["id"].as_str().unwrap_or("").to_string(),
+                    ctl["status"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect();
+        let served: std::collections::BTreeSet<(String, String)> = f
+            .controls
+            .iter()
+            .map(|ctl| (ctl.id.clone(), ctl.status.clone()))
+            .collect();
+        assert_eq!(served, offline, "{}", f.cluster);
+        assert!(f
+            .controls
+            .iter()
+            .filter(|ctl| ctl.status == "fail")
+            .all(|ctl| ctl.findings > 0 && !ctl.checks.is_empty()));
+    }
+    assert_eq!(
+        code(
+            c.get_posture(req(
+                TOKEN_A,
+                pb::GetPostureRequest {
+                    framework: "nope".into(),
+                    ..Default::default()
+                },
+            ))
+            .await
+        ),
+        Code::InvalidArgument
+    );
     assert_eq!(
         posture.attack_paths as usize,
         expected["attack_paths"].as_array().map_or(0, Vec::len)
@@ -263,7 +324,8 @@ async fn every_rpc(db: &str) {
             c.get_posture(req(
                 TOKEN_A,
                 pb::GetPostureRequest {
-                    cluster: "nope".into()
+                    cluster: "nope".into(),
+                    ..Default::default()
                 }
             ))
             .await
@@ -1203,7 +1265,8 @@ async fn tenants_are_isolated_and_credentials_required() {
             c.get_posture(req(
                 TOKEN_B,
                 pb::GetPostureRequest {
-                    cluster: a_path.cluster.clone()
+                    cluster: a_path.cluster.clone(),
+                    ..Default::default()
                 }
             ))
             .await

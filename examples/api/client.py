@@ -39,10 +39,12 @@ def main():
     for c in client.ListClusters(pb.ListClustersRequest(), metadata=auth).clusters:
         print(f"cluster {c.name} ({c.provider} {c.kubernetes_version}): {c.objects} objects, "
               f"gaps={list(c.coverage_gaps)}")
-    posture = client.GetPosture(pb.GetPostureRequest(), metadata=auth)
+    posture = client.GetPosture(pb.GetPostureRequest(framework="cis-kubernetes", with_controls=True),
+                                metadata=auth)
     for f in posture.frameworks:
-        if f.framework == "cis-kubernetes":
-            print(f"  {f.cluster} CIS: {f.score:.1f}% ({f.passed} passed, {f.failed} failed)")
+        failing = [c.id for c in f.controls if c.status == "fail"]
+        print(f"  {f.cluster} CIS: {f.score:.1f}% ({f.passed} passed, {f.failed} failed: "
+              f"{', '.join(failing[:5])}{'…' if len(failing) > 5 else ''})")
     page = client.ListFindings(pb.ListFindingsRequest(min_severity=pb.SEVERITY_CRITICAL, page_size=5),
                                metadata=auth)
     print(f"{page.total} critical findings; first {len(page.findings)}:")

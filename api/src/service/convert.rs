@@ -33,6 +33,34 @@ pub fn rfc3339(ms: i64) -> String {
     )
 }
 
+/// The per-control results of one stored framework summary (report JSON `compliance[]`).
+pub fn control_statuses(summary: &Value) -> Vec<pb::ControlStatus> {
+    let strings = |v: &Value, k: &str| -> Vec<String> {
+        v.get(k)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect()
+    };
+    summary
+        .get("controls")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|c| pb::ControlStatus {
+            id: s(c, "id"),
+            title: s(c, "title"),
+            status: s(c, "status"),
+            checks: strings(c, "checks"),
+            findings: c.get("findings").and_then(Value::as_u64).unwrap_or(0) as u32,
+            reason: s(c, "reason"),
+            aliases: strings(c, "aliases"),
+        })
+        .collect()
+}
+
 /// A stored finding as a message; `scanned_at` (Unix ms) is the end of its scan (`last_seen`).
 pub fn finding(scan_id: &str, seq: i64, f: &Value, scanned_at: i64) -> pb::Finding {
     let empty = Vec::new();

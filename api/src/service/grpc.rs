@@ -198,6 +198,14 @@ impl PostureService for Api {
     ) -> Result<Response<pb::GetPostureResponse>, Status> {
         let tenant = tenant(&req)?;
         let want = &req.get_ref().cluster;
+        let fw = &req.get_ref().framework;
+        if !fw.is_empty()
+            && !kspm_engine::controls::Framework::ALL
+                .iter()
+                .any(|f| f.id() == fw)
+        {
+            return Err(Status::invalid_argument(format!("no framework `{fw}`")));
+        }
         let mut out = pb::GetPostureResponse::default();
         let mut found = want.is_empty();
         for s in self.scope(&tenant, "").await? {
@@ -210,7 +218,17 @@ impl PostureService for Api {
                 found = true;
                 for c in compliance.as_array().into_iter().flatten() {
                     let n = |k: &str| c.get(k).and_then(Value::as_u64).unwrap_or(0) as u32;
+                    let framework = c.get("framework").and_then(Value::as_str).unwrap_or("");
+                    if !req.get_ref().framework.is_empty() && framework != req.get_ref().framework {
+                        continue;
+                    }
+                    let controls = if req.get_ref().with_controls {
+                        convert::control_statuses(c)
+                    } else {
+                        Vec::new()
+                    };
                     out.frameworks.push(pb::FrameworkScore {
+                        controls,
                         cluster: name.clone(),
                         framework: c
                             .get("framework")
