@@ -2503,3 +2503,109 @@ async fn findings_keep_their_identity_across_scans() {
     assert_eq!(one.first_seen, first.finished_at);
     server.stop().await;
 }
+
+/// The next event of a stream (within 10 s).
+async fn next_event(s: &mut tonic::Streaming<pb::WatchEventsResponse>) -> pb::WatchEventsResponse {
+    tokio::time::timeout(Duration::from_secs(10), s.message())
+        .await
+        .expect("an event in time")
+        .expect("ok")
+        .expect("open")
+}
+
+/// WatchEvents resumes after a cursor (every scan committed since is replayed first), keeps
+/// only the kinds asked for, and sends a scan's commit only to a stream of a cluster it read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn event_streams_resume_and_filter() {
+    use pb::watch_events_response::Kind;
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = format!("sqlite://{}", dir.path().join("kspm.db").display());
+    let small = small();
+    let server = start(config(&db, "r1", &[("small", &small, "1h")], &[])).await;
+    let mut c = client(&server.addr).await;
+    let first = wait_scans(&mut c, TOKEN_A, 1).await.remove(0);
+    let trigger = |mut c: PostureServiceClient<Channel>| async move {
+        c.trigger_scan(req(
+            TOKEN_A,
+            pb::TriggerScanRequest {
+                target: "small".into(),
+            },
+        ))
+        .await
+        .expect("trigger")
+        .into_inner()
+    };
+    let second = trigger(c.clone()).await.scans.remove(0);
+    let watch = |mut c: PostureServiceClient<Channel>, r: pb::WatchEventsRequest| async move {
+        c.watch_events(req(TOKEN_A, r))
+            .await
+            .map(|s| s.into_inner())
+    };
+    // Resume after the first scan: the second is replayed at once, without a new commit.
+    let mut resumed = watch(
+        c.clone(),
+        pb::WatchEventsRequest {
+            after: first.id.clone(),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("resume");
+    let ev = next_event(&mut resumed).await;
+    assert_eq!(ev.kind, Kind::ScanCommitted as i32);
+    assert_eq!(ev.scan.expect("scan").id, second.id);
+    assert_eq!(ev.cursor, second.id);
+    // From the second on, only commits: the third scan's.
+    let mut commits = watch(
+        c.clone(),
+        pb::WatchEventsRequest {
+            after: second.id.clone(),
+            kinds: vec![Kind::ScanCommitted as i32],
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("commits");
+    let mut elsewhere = watch(
+        c.clone(),
+        pb::WatchEventsRequest {
+            after: second.id.clone(),
+            cluster: "not-read-by-these-scans".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("elsewhere");
+    let third = trigger(c.clone()).await.scans.remove(0);
+    let ev = next_event(&mut commits).await;
+    assert_eq!(
+        (ev.kind, ev.scan.map(|s| s.id)),
+        (Kind::ScanCommitted as i32, Some(third.id.clone()))
+    );
+    assert!(
+        tokio::time::timeout(Duration::from_millis(1500), elsewhere.message())
+            .await
+            .is_err(),
+        "a scan that did not read the cluster is not its news"
+    );
+    // A cursor of no scan of the tenant's is not found; a kind that is none is invalid.
+    let missing = watch(
+        c.clone(),
+        pb::WatchEventsRequest {
+            after: "s0".into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(code(missing), Code::NotFound);
+    let bad = watch(
+        c.clone(),
+        pb::WatchEventsRequest {
+            kinds: vec![99],
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(code(bad), Code::InvalidArgument);
+    server.stop().await;
+}

@@ -633,11 +633,49 @@ impl PostureService for Api {
         req: Request<pb::WatchEventsRequest>,
     ) -> Result<Response<Self::WatchEventsStream>, Status> {
         let tenant = tenant(&req)?;
-        let cluster = req.get_ref().cluster.clone();
+        let r = req.get_ref();
+        let filter = EventFilter {
+            cluster: r.cluster.clone(),
+            min_severity: match pb::Severity::try_from(r.min_severity) {
+                Ok(pb::Severity::Unspecified) => None,
+                Ok(s) => Some(s as i32),
+                Err(_) => return Err(Status::invalid_argument("min_severity is not a severity")),
+            },
+            kinds: r
+                .kinds
+                .iter()
+                .map(|k| {
+                    pb::watch_events_response::Kind::try_from(*k)
+                        .ok()
+                        .filter(|k| *k != pb::watch_events_response::Kind::Unspecified)
+                        .map(|k| k as i32)
+                        .ok_or_else(|| {
+                            Status::invalid_argument(format!("{k} is not an event kind"))
+                        })
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        // Resuming: the cursor is one of the tenant's scans, or nothing is found.
+        let after = if r.after.is_empty() {
+            None
+        } else {
+            Some(
+                self.shared
+                    .store
+                    .scan(&tenant, &r.after)
+                    .await
+                    .map_err(internal)?
+                    .ok_or_else(|| Status::not_found(format!("no cursor {}", r.after)))?,
+            )
+        };
         let shared = self.shared.clone();
         let (tx, rx) = tokio::sync::mpsc::channel(256);
         tokio::spawn(async move {
-            let mut feed = match super::ScanFeed::start(&shared, &tenant).await {
+            let started = match &after {
+                Some(a) => super::ScanFeed::start_after(&shared, &tenant, a).await,
+                None => super::ScanFeed::start(&shared, &tenant).await,
+            };
+            let mut feed = match started {
                 Ok(f) => f,
                 Err(e) => {
                     let _ = tx.send(Err(internal(e))).await;
@@ -653,7 +691,7 @@ impl PostureService for Api {
                     }
                 };
                 for s in scans {
-                    let events = match scan_events(&shared, &s, &cluster).await {
+                    let events = match scan_events(&shared, &s, &filter).await {
                         Ok(ev) => ev,
                         Err(e) => {
                             let _ = tx.send(Err(e)).await;
@@ -674,18 +712,33 @@ impl PostureService for Api {
     }
 }
 
-/// The events a committed scan produces against its target's previous scan.
+/// What a WatchEvents stream asks for.
+struct EventFilter {
+    /// Only this cluster (empty: all).
+    cluster: String,
+    /// Only findings and paths of at least this severity (proto enum value).
+    min_severity: Option<i32>,
+    /// Only these kinds (proto enum values; empty: all).
+    kinds: Vec<i32>,
+}
+
+/// The events a committed scan produces against its target's previous scan, as `filter` keeps
+/// them; each carries the scan as its cursor.
 async fn scan_events(
     shared: &Shared,
     s: &ScanRow,
-    cluster: &str,
+    filter: &EventFilter,
 ) -> Result<Vec<pb::WatchEventsResponse>, Status> {
     use pb::watch_events_response::Kind;
+    let cluster = filter.cluster.as_str();
+    let severe = |sev: i32| filter.min_severity.is_none_or(|min| sev >= min);
     let mut out = Vec::new();
     if let Some(prev) = shared.store.previous_scan(s).await.map_err(internal)? {
         let d = drift_between(shared, &prev, s).await?;
-        let keep_f = |f: &pb::Finding| cluster.is_empty() || f.cluster == cluster;
-        let keep_p = |p: &pb::AttackPath| cluster.is_empty() || p.cluster == cluster;
+        let keep_f =
+            |f: &pb::Finding| (cluster.is_empty() || f.cluster == cluster) && severe(f.severity);
+        let keep_p =
+            |p: &pb::AttackPath| (cluster.is_empty() || p.cluster == cluster) && severe(p.severity);
         for f in d.new_findings.into_iter().filter(keep_f) {
             out.push(pb::WatchEventsResponse {
                 kind: Kind::FindingAdded as i32,
@@ -715,11 +768,26 @@ async fn scan_events(
             });
         }
     }
-    out.push(pb::WatchEventsResponse {
-        kind: Kind::ScanCommitted as i32,
-        scan: Some(convert::scan(s)),
-        ..Default::default()
-    });
+    // A scan that did not read the cluster asked about is not its news.
+    let read_it = cluster.is_empty()
+        || shared
+            .store
+            .cluster_names(&s.id)
+            .await
+            .map_err(internal)?
+            .iter()
+            .any(|c| c == cluster);
+    if read_it {
+        out.push(pb::WatchEventsResponse {
+            kind: Kind::ScanCommitted as i32,
+            scan: Some(convert::scan(s)),
+            ..Default::default()
+        });
+    }
+    for ev in &mut out {
+        ev.cursor = s.id.clone();
+    }
+    out.retain(|ev| filter.kinds.is_empty() || filter.kinds.contains(&ev.kind));
     Ok(out)
 }
 

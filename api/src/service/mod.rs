@@ -128,6 +128,20 @@ impl ScanFeed {
         })
     }
 
+    /// Starts after scan `after`: the scans committed since are the first batch.
+    pub async fn start_after(
+        shared: &Shared,
+        tenant: &str,
+        after: &store::ScanRow,
+    ) -> Result<ScanFeed, String> {
+        Ok(ScanFeed {
+            wake: shared.committed.subscribe(),
+            stopping: shared.stopping.subscribe(),
+            follower: store::ScanFollower::start_after(&shared.store, tenant, after).await?,
+            polled: false,
+        })
+    }
+
     /// The next non-empty batch of new scans (or a database error); `None` once the service
     /// stops or `closed` (the client going away) resolves.
     pub async fn next(

@@ -970,6 +970,29 @@ impl ScanFollower {
         Ok(f)
     }
 
+    /// Starts following after scan `after` (one of the tenant's, committed): every scan
+    /// committed after it — later by (finished_at, id) — is delivered by the first poll.
+    pub async fn start_after(
+        store: &Store,
+        tenant: &str,
+        after: &ScanRow,
+    ) -> StoreResult<ScanFollower> {
+        let mut delivered = std::collections::HashMap::new();
+        for r in store
+            .scans_since(tenant, after.finished_at - Self::WINDOW_MS - 1)
+            .await?
+        {
+            if (r.finished_at, r.id.as_str()) <= (after.finished_at, after.id.as_str()) {
+                delivered.insert(r.id, r.finished_at);
+            }
+        }
+        Ok(ScanFollower {
+            tenant: tenant.to_string(),
+            newest: after.finished_at,
+            delivered,
+        })
+    }
+
     /// Scans committed since the last poll, oldest first.
     pub async fn poll(&mut self, store: &Store) -> StoreResult<Vec<ScanRow>> {
         let from = self.newest - Self::WINDOW_MS;
