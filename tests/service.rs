@@ -255,6 +255,35 @@ async fn every_rpc(db: &str) {
         .iter()
         .any(|f| f.framework == "cis-kubernetes" && f.failed > 0));
     assert!(posture.frameworks.iter().all(|f| f.controls.is_empty()));
+    // Attack paths by cluster and severity add up, and match the offline report's.
+    assert_eq!(
+        posture.path_severities.iter().map(|p| p.count).sum::<u64>(),
+        posture.attack_paths
+    );
+    let mut offline_paths: std::collections::BTreeMap<(String, String), u64> = Default::default();
+    for p in expected["attack_paths"].as_array().expect("paths") {
+        *offline_paths
+            .entry((
+                p["cluster"].as_str().unwrap_or("").to_string(),
+                p["severity"].as_str().unwrap_or("").to_string(),
+            ))
+            .or_default() += 1;
+    }
+    let served_paths: std::collections::BTreeMap<(String, String), u64> = posture
+        .path_severities
+        .iter()
+        .map(|p| {
+            let sev = pb::Severity::try_from(p.severity)
+                .map(|s| {
+                    s.as_str_name()
+                        .trim_start_matches("SEVERITY_")
+                        .to_lowercase()
+                })
+                .unwrap_or_default();
+            ((p.cluster.clone(), sev), p.count)
+        })
+        .collect();
+    assert_eq!(served_paths, offline_paths);
     // Per control, on request: the same results as the CLI's JSON report.
     let cis = c
         .get_posture(req(
@@ -2501,6 +2530,34 @@ async fn findings_keep_their_identity_across_scans() {
         .expect("finding");
     assert_eq!(one.fingerprint, after[0].fingerprint);
     assert_eq!(one.first_seen, first.finished_at);
+    // ListScans counts all pages and takes a time range.
+    let list = |since: &str, until: &str| {
+        let mut c = c.clone();
+        let (since, until) = (since.to_string(), until.to_string());
+        async move {
+            c.list_scans(req(
+                TOKEN_A,
+                pb::ListScansRequest {
+                    page_size: 1,
+                    since,
+                    until,
+                    ..Default::default()
+                },
+            ))
+            .await
+            .map(|r| r.into_inner())
+        }
+    };
+    let all = list("", "").await.expect("scans");
+    assert_eq!((all.total, all.scans.len()), (2, 1));
+    assert_eq!(all.scans[0].id, second.id, "newest first");
+    let since = list(&second.finished_at, "").await.expect("since");
+    assert_eq!(since.total, 1);
+    assert_eq!(since.scans[0].id, second.id);
+    let until = list("", &second.finished_at).await.expect("until");
+    assert_eq!(until.total, 1);
+    assert_eq!(until.scans[0].id, first.id);
+    assert_eq!(code(list("yesterday", "").await), Code::InvalidArgument);
     server.stop().await;
 }
 

@@ -33,6 +33,76 @@ pub fn rfc3339(ms: i64) -> String {
     )
 }
 
+/// The severity of a stored rank (`store::severity_rank`); 0 is unknown (rows stored before
+/// severities were).
+pub fn severity_of_rank(rank: i64) -> pb::Severity {
+    match rank {
+        1 => pb::Severity::Low,
+        2 => pb::Severity::Medium,
+        3 => pb::Severity::High,
+        4 => pb::Severity::Critical,
+        _ => pb::Severity::Unspecified,
+    }
+}
+
+/// Unix milliseconds of an RFC 3339 time (`2026-12-02T10:00:00Z`, fractional seconds and
+/// `±hh:mm` offsets accepted), `None` when it is not one.
+pub fn parse_rfc3339(text: &str) -> Option<i64> {
+    let b = text.as_bytes();
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| num_at(text, r);
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    if b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
+        return None;
+    }
+    let mut rest = &text[19..];
+    let mut ms = 0;
+    if let Some(frac) = rest.strip_prefix('.') {
+        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return None;
+        }
+        let padded: String = frac[..digits]
+            .chars()
+            .chain("000".chars())
+            .take(3)
+            .collect();
+        ms = padded.parse().ok()?;
+        rest = &frac[digits..];
+    }
+    let offset_min = match rest {
+        "Z" | "z" => 0,
+        _ => {
+            let sign = match rest.as_bytes().first()? {
+                b'+' => 1,
+                b'-' => -1,
+                _ => return None,
+            };
+            if rest.len() != 6 || rest.as_bytes()[3] != b':' {
+                return None;
+            }
+            let (oh, om) = (num_at(rest, 1..3)?, num_at(rest, 4..6)?);
+            sign * (oh * 60 + om)
+        }
+    };
+    let days = kspm_engine::civil::to_days(y, mo, d);
+    let secs = days * 86_400 + h * 3600 + mi * 60 + sec - offset_min * 60;
+    Some(secs * 1000 + ms)
+}
+
+fn num_at(text: &str, r: std::ops::Range<usize>) -> Option<i64> {
+    let s = text.get(r)?;
+    s.bytes()
+        .all(|c| c.is_ascii_digit())
+        .then(|| s.parse().ok())?
+}
+
 /// The per-control results of one stored framework summary (report JSON `compliance[]`).
 pub fn control_statuses(summary: &Value) -> Vec<pb::ControlStatus> {
     let strings = |v: &Value, k: &str| -> Vec<String> {
@@ -218,6 +288,30 @@ pub fn page_size(requested: u32, default: u32, max: u32) -> Result<usize, Status
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rfc3339_times_parse_back() {
+        for ms in [0, 1_764_672_000_123, 951_782_400_000] {
+            assert_eq!(parse_rfc3339(&rfc3339(ms)), Some(ms), "{}", rfc3339(ms));
+        }
+        assert_eq!(
+            parse_rfc3339("2026-12-02T10:00:00+01:00"),
+            parse_rfc3339("2026-12-02T09:00:00Z")
+        );
+        assert_eq!(
+            parse_rfc3339("2026-12-02T09:00:00.5Z").map(|m| m % 1000),
+            Some(500)
+        );
+        for bad in [
+            "",
+            "yesterday",
+            "2026-13-02T09:00:00Z",
+            "2026-12-02T09:00:00",
+            "2026-12-02T09:00:00+0100",
+        ] {
+            assert_eq!(parse_rfc3339(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn rfc3339_dates() {

@@ -254,16 +254,23 @@ impl PostureService for Api {
                     }
                 }
             }
-            out.attack_paths += self
+            for (cluster, rank, n) in self
                 .shared
                 .store
                 .path_counts(&s.id)
                 .await
                 .map_err(internal)?
-                .iter()
-                .filter(|(cluster, _)| want.is_empty() || cluster == want)
-                .map(|(_, n)| n)
-                .sum::<u64>();
+            {
+                if !want.is_empty() && cluster != *want {
+                    continue;
+                }
+                out.attack_paths += n;
+                out.path_severities.push(pb::SeverityCount {
+                    cluster,
+                    severity: convert::severity_of_rank(rank) as i32,
+                    count: n,
+                });
+            }
         }
         if !found {
             return Err(Status::not_found(format!("no cluster {want}")));
@@ -526,15 +533,30 @@ impl PostureService for Api {
         let limit = page_size(r.page_size, 50, 500)?;
         let start = offset(&r.page_token)?;
         self.require_target(&tenant, &r.target).await?;
-        let rows = self
+        let bound = |name: &str, text: &str, open: i64| -> Result<i64, Status> {
+            if text.is_empty() {
+                return Ok(open);
+            }
+            convert::parse_rfc3339(text).ok_or_else(|| {
+                Status::invalid_argument(format!(
+                    "{name} is not an RFC 3339 time (2026-12-02T10:00:00Z)"
+                ))
+            })
+        };
+        let window = (
+            bound("since", &r.since, i64::MIN)?,
+            bound("until", &r.until, i64::MAX)?,
+        );
+        let (rows, total) = self
             .shared
             .store
-            .list_scans(&tenant, &r.target, start as i64, limit as i64 + 1)
+            .list_scans(&tenant, &r.target, window, start as i64, limit as i64 + 1)
             .await
             .map_err(internal)?;
         let more = rows.len() > limit;
         let scans: Vec<_> = rows.iter().take(limit).map(convert::scan).collect();
         Ok(Response::new(pb::ListScansResponse {
+            total,
             next_page_token: if more {
                 token(&format!("o:{}", start + limit))
             } else {

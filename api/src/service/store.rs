@@ -20,6 +20,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         3,
         include_str!("../../migrations/0003_finding_identity.sql"),
     ),
+    (4, include_str!("../../migrations/0004_path_severity.sql")),
 ];
 
 /// A database error, as text (the service maps it to gRPC `Internal`).
@@ -372,8 +373,8 @@ impl Store {
         for (seq, p) in s.paths.iter().enumerate() {
             let str_of = |k: &str| crate::json::str_at(p, k).to_string();
             sqlx::query(&format!(
-                "INSERT INTO paths (scan_id, seq, path_id, cluster, target, body) VALUES ({})",
-                params(1, 6)
+                "INSERT INTO paths (scan_id, seq, path_id, cluster, target, body, severity) VALUES ({})",
+                params(1, 7)
             ))
             .bind(&s.id)
             .bind(seq as i64)
@@ -381,6 +382,7 @@ impl Store {
             .bind(str_of("cluster"))
             .bind(str_of("target"))
             .bind(p.to_string())
+            .bind(severity_rank(&str_of("severity")))
             .execute(&mut *tx)
             .await
             .map_err(db)?;
@@ -471,25 +473,45 @@ impl Store {
     }
 
     /// Scans of a tenant, newest first, `offset`/`limit` paginated.
+    /// A page of the tenant's scans (of `target`, or all), finished in `[since, until)` (Unix
+    /// ms), newest first; and how many match in all.
     pub async fn list_scans(
         &self,
         tenant: &str,
         target: &str,
+        (since, until): (i64, i64),
         offset: i64,
         limit: i64,
-    ) -> StoreResult<Vec<ScanRow>> {
+    ) -> StoreResult<(Vec<ScanRow>, u64)> {
+        let matching =
+            "tenant = $1 AND ($2 = '' OR target = $2) AND finished_at >= $3 AND finished_at < $4";
         let rows = sqlx::query(&format!(
-            "SELECT {SCAN_COLUMNS} FROM scans WHERE tenant = $1 AND ($2 = '' OR target = $2) \
-             ORDER BY finished_at DESC, id DESC LIMIT $3 OFFSET $4"
+            "SELECT {SCAN_COLUMNS} FROM scans WHERE {matching} \
+             ORDER BY finished_at DESC, id DESC LIMIT $5 OFFSET $6"
         ))
         .bind(tenant)
         .bind(target)
+        .bind(since)
+        .bind(until)
         .bind(limit)
         .bind(offset)
         .fetch_all(&self.pool)
         .await
         .map_err(db)?;
-        rows.iter().map(scan_row).collect()
+        let total: i64 = sqlx::query(&format!("SELECT COUNT(*) FROM scans WHERE {matching}"))
+            .bind(tenant)
+            .bind(target)
+            .bind(since)
+            .bind(until)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db)?
+            .try_get(0)
+            .map_err(db)?;
+        Ok((
+            rows.iter().map(scan_row).collect::<StoreResult<_>>()?,
+            total.max(0) as u64,
+        ))
     }
 
     /// The scan of the same target committed just before `scan`.
@@ -752,10 +774,11 @@ impl Store {
         Ok(row.is_some())
     }
 
-    /// How many attack paths a scan holds per cluster, counted by the database.
-    pub async fn path_counts(&self, scan_id: &str) -> StoreResult<Vec<(String, u64)>> {
+    /// How many attack paths a scan holds per cluster and severity rank, counted by the
+    /// database.
+    pub async fn path_counts(&self, scan_id: &str) -> StoreResult<Vec<(String, i64, u64)>> {
         let rows = sqlx::query(
-            "SELECT cluster, COUNT(*) AS n FROM paths WHERE scan_id = $1 GROUP BY cluster ORDER BY cluster",
+            "SELECT cluster, severity, COUNT(*) AS n FROM paths WHERE scan_id = $1 GROUP BY cluster, severity ORDER BY cluster, severity",
         )
         .bind(scan_id)
         .fetch_all(&self.pool)
@@ -765,6 +788,7 @@ impl Store {
             .map(|r| {
                 Ok((
                     r.try_get("cluster").map_err(db)?,
+                    r.try_get::<i64, _>("severity").map_err(db)?,
                     r.try_get::<i64, _>("n").map_err(db)?.max(0) as u64,
                 ))
             })

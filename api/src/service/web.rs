@@ -234,8 +234,12 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
             Ok(r) => json_response(StatusCode::OK, &crate::html::model(&r)),
             Err(e) => internal(e),
         },
-        "/api/scans" => match shared.store.list_scans(&tenant, "", 0, 200).await {
-            Ok(scans) => json_response(
+        "/api/scans" => match shared
+            .store
+            .list_scans(&tenant, "", (i64::MIN, i64::MAX), 0, 200)
+            .await
+        {
+            Ok((scans, _)) => json_response(
                 StatusCode::OK,
                 &Value::Array(scans.iter().map(scan_json).collect()),
             ),
