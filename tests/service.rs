@@ -558,6 +558,15 @@ async fn every_rpc(db: &str) {
         .expect("set");
     assert_eq!(one, *sample);
     assert!(!one.evidence.is_empty() && !one.remediation.is_empty() && !one.source.is_empty());
+    // The resource, structured, is the reference's parts.
+    let object = one.object.clone().expect("object");
+    let reference = if object.namespace.is_empty() {
+        format!("{}:{}", object.kind, object.name)
+    } else {
+        format!("{}:{}/{}", object.kind, object.namespace, object.name)
+    };
+    assert_eq!(reference, one.resource);
+    assert!(!object.api_version.is_empty());
     // The source is the file within the target (cluster directory/file:line), not the server's.
     assert!(
         !one.source.starts_with('/') && !one.source.contains(&root),

@@ -62,6 +62,8 @@ pub struct Finding {
     pub cluster: String,
     /// Node reference: `Kind:namespace/name` or `Kind:name`.
     pub resource: String,
+    /// The same resource, structured: what an API client looks it up by.
+    pub object: ObjectRef,
     /// Namespace, for namespaced resources.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
@@ -80,6 +82,36 @@ pub struct Finding {
     /// What the resource can reach in the attack graph (sinks and hops), when it is in it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub blast_radius: Option<BlastRadius>,
+}
+
+/// A Kubernetes (or cloud) object as an API client names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ObjectRef {
+    /// `apiVersion` (`apps/v1`).
+    pub api_version: String,
+    /// `kind`.
+    pub kind: String,
+    /// Namespace, for namespaced objects (`default` when the manifest names none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Name.
+    pub name: String,
+    /// `metadata.uid`, when the input has it (live clusters and exports do; manifests do not).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uid: Option<String>,
+}
+
+impl ObjectRef {
+    /// The reference of an object.
+    pub fn of(o: &crate::object::Object) -> ObjectRef {
+        ObjectRef {
+            api_version: o.api_version.clone(),
+            kind: o.kind.clone(),
+            namespace: o.effective_namespace().map(str::to_string),
+            name: o.name.clone(),
+            uid: o.uid.clone(),
+        }
+    }
 }
 
 /// A finding's identity across scans: FNV-1a (64 bit, so it does not depend on the Rust

@@ -767,6 +767,7 @@ pub(crate) fn evaluate_cluster(
                 severity: hit.severity.unwrap_or(check.severity),
                 cluster: cluster.info.name.clone(),
                 resource,
+                object: crate::finding::ObjectRef::of(hit.object),
                 namespace: hit.object.effective_namespace().map(str::to_string),
                 message: hit.message,
                 remediation: check.remediation,

@@ -143,6 +143,13 @@ pub fn finding(scan_id: &str, seq: i64, f: &Value, scanned_at: i64) -> pb::Findi
             .map(rfc3339)
             .unwrap_or_default(),
         last_seen: rfc3339(scanned_at),
+        object: f.get("object").map(|o| pb::ObjectRef {
+            api_version: s(o, "api_version"),
+            kind: s(o, "kind"),
+            namespace: s(o, "namespace"),
+            name: s(o, "name"),
+            uid: s(o, "uid"),
+        }),
         check: s(f, "check"),
         title: s(f, "title"),
         severity: severity(&s(f, "severity")) as i32,
