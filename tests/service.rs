@@ -2675,3 +2675,72 @@ async fn event_streams_resume_and_filter() {
     assert_eq!(code(bad), Code::InvalidArgument);
     server.stop().await;
 }
+
+/// Resuming follows the order scans were committed, not their clocks: a scan that finished
+/// earlier but committed later (another replica, a slow commit) still comes after a cursor it
+/// committed after, and one committed before the cursor does not come again.
+#[tokio::test]
+async fn resuming_follows_commit_order_not_clocks() {
+    use kspm_api::service::store::{ScanFollower, ScanRecord, Store};
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = Store::open(&format!(
+        "sqlite://{}",
+        dir.path().join("kspm.db").display()
+    ))
+    .await
+    .expect("store");
+    let now = kspm_api::service::store::now_ms();
+    let scan = |id: &str, finished_at: i64| ScanRecord {
+        id: id.to_string(),
+        tenant: "t".into(),
+        target: "x".into(),
+        started_at: finished_at - 10,
+        finished_at,
+        replica: "r".into(),
+        clusters: vec![],
+        findings: vec![],
+        paths: vec![],
+        errors: 0,
+        graph: Default::default(),
+    };
+    // b finishes later but commits first; a (finished earlier) commits after it.
+    store
+        .commit_scan(&scan("b", now + 101), false)
+        .await
+        .expect("b");
+    store
+        .commit_scan(&scan("a", now + 100), false)
+        .await
+        .expect("a");
+    store
+        .commit_scan(&scan("c", now + 102), false)
+        .await
+        .expect("c");
+    let row = |id: &str| {
+        let store = store.clone();
+        let id = id.to_string();
+        async move { store.scan("t", &id).await.expect("read").expect("scan") }
+    };
+    let ids = |rows: Vec<kspm_api::service::store::ScanRow>| -> Vec<String> {
+        rows.into_iter().map(|r| r.id).collect()
+    };
+    let mut after_b = ScanFollower::start_after(&store, "t", &row("b").await)
+        .await
+        .expect("follow");
+    assert_eq!(ids(after_b.poll(&store).await.expect("poll")), ["a", "c"]);
+    assert!(after_b.poll(&store).await.expect("poll").is_empty());
+    let mut after_a = ScanFollower::start_after(&store, "t", &row("a").await)
+        .await
+        .expect("follow");
+    assert_eq!(
+        ids(after_a.poll(&store).await.expect("poll")),
+        ["c"],
+        "b was committed before a"
+    );
+    // A scan committed after the stream resumed is followed.
+    store
+        .commit_scan(&scan("d", now + 90), false)
+        .await
+        .expect("d");
+    assert_eq!(ids(after_a.poll(&store).await.expect("poll")), ["d"]);
+}

@@ -58,7 +58,15 @@ pub fn parse_rfc3339(text: &str) -> Option<i64> {
         return None;
     }
     let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let month_days = match mo {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
+    };
+    if !(1..=month_days).contains(&d) || h > 23 || mi > 59 || sec > 60 {
         return None;
     }
     let mut rest = &text[19..];
@@ -88,6 +96,9 @@ pub fn parse_rfc3339(text: &str) -> Option<i64> {
                 return None;
             }
             let (oh, om) = (num_at(rest, 1..3)?, num_at(rest, 4..6)?);
+            if oh > 23 || om > 59 {
+                return None;
+            }
             sign * (oh * 60 + om)
         }
     };
@@ -187,11 +198,16 @@ pub fn finding(scan_id: &str, seq: i64, f: &Value, scanned_at: i64) -> pb::Findi
             .map(Value::to_string)
             .unwrap_or_default(),
         scan_id: scan_id.to_string(),
+        // Scans stored before sources were made target-relative still hold server paths:
+        // reduced to the file name when read.
         source: f
             .get("source")
-            .map(|src| match src.get("line").and_then(Value::as_u64) {
-                Some(l) => format!("{}:{l}", s(src, "file")),
-                None => s(src, "file"),
+            .map(|src| {
+                let file = super::scan::tenant_path(&s(src, "file"), &[]);
+                match src.get("line").and_then(Value::as_u64) {
+                    Some(l) => format!("{file}:{l}"),
+                    None => file,
+                }
             })
             .unwrap_or_default(),
     }

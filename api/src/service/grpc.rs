@@ -176,14 +176,17 @@ impl PostureService for Api {
                         .and_then(Value::as_str)
                         .unwrap_or("")
                         .into(),
-                    origin: summary
-                        .get("origin")
-                        .and_then(Value::as_str)
-                        .unwrap_or("")
-                        .into(),
+                    // (Scans stored before origins were made target-relative: file names.)
+                    origin: super::scan::tenant_path(
+                        summary.get("origin").and_then(Value::as_str).unwrap_or(""),
+                        &[],
+                    ),
                     objects: summary.get("objects").and_then(Value::as_u64).unwrap_or(0),
                     coverage_gaps: strs("coverage_gaps"),
-                    errors: strs("error_messages"),
+                    errors: strs("error_messages")
+                        .iter()
+                        .map(|e| super::scan::scrub_paths(e, &[]))
+                        .collect(),
                     scan_id: s.id.clone(),
                     scanned_at: convert::rfc3339(s.finished_at),
                 });

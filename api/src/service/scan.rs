@@ -139,48 +139,75 @@ pub async fn run(
         .map_err(failed)?;
     }
     let mut rec = record(tenant, &target.name, replica, started_at, ev);
-    relative_to_target(&mut rec, &target.paths);
+    relative_to_target(&mut rec, target);
     Ok(rec)
 }
 
-/// A path of the server's file system as a tenant sees it: relative to the target path it is
-/// under (`eks-prod/workloads.yaml`), the root's own name for the root itself, and only its
-/// file name for an absolute path under none. Anything else (`api://…`, a cloud origin) is kept.
-fn tenant_path(path: &str, roots: &[String]) -> String {
+/// A path of the server's file system as a tenant sees it: relative to the root it is under
+/// (`eks-prod/workloads.yaml`), the root's own name for the root itself, and only its file name
+/// for an absolute path under none. A relative path, or anything else (`api://…`), is kept.
+pub fn tenant_path(path: &str, roots: &[std::path::PathBuf]) -> String {
+    let p = std::path::Path::new(path);
+    let name_of = |q: &std::path::Path| {
+        q.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
     for root in roots {
-        let root = root.trim_end_matches('/');
-        if root.is_empty() {
+        if root.as_os_str().is_empty() {
             continue;
         }
-        if path == root {
-            return std::path::Path::new(root)
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-        }
-        if let Some(rest) = path.strip_prefix(root).and_then(|r| r.strip_prefix('/')) {
-            return rest.to_string();
+        if let Ok(rest) = p.strip_prefix(root) {
+            return if rest.as_os_str().is_empty() {
+                name_of(root)
+            } else {
+                rest.to_string_lossy().into_owned()
+            };
         }
     }
-    if std::path::Path::new(path).is_absolute() {
-        return std::path::Path::new(path)
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+    if p.is_absolute() {
+        return name_of(p);
     }
     path.to_string()
 }
 
+/// `text` with every absolute file-system path in it (a word that starts with `/`, after an
+/// opening quote or bracket; `file:line` kept together) shown as [`tenant_path`] shows it.
+pub fn scrub_paths(text: &str, roots: &[std::path::PathBuf]) -> String {
+    text.split(' ')
+        .map(|word| {
+            let start = word
+                .find(|c: char| !matches!(c, '"' | '\'' | '(' | '[' | '`'))
+                .unwrap_or(word.len());
+            let (lead, rest) = word.split_at(start);
+            if !rest.starts_with('/') {
+                return word.to_string();
+            }
+            let end = rest
+                .find([':', '"', '\'', ')', ']', '`', ','])
+                .unwrap_or(rest.len());
+            let (path, tail) = rest.split_at(end);
+            format!("{lead}{}{tail}", tenant_path(path, roots))
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Removes the server's file-system paths from what a tenant reads: the findings' sources, the
-/// clusters' origins and error messages, given relative to the target's paths.
-fn relative_to_target(rec: &mut ScanRecord, paths: &[std::path::PathBuf]) {
-    let roots: Vec<String> = paths
+/// clusters' origins and error messages — relative to the target's paths (and kubeconfig), any
+/// other absolute path reduced to its file name.
+pub fn relative_to_target(rec: &mut ScanRecord, target: &Target) {
+    let roots: Vec<std::path::PathBuf> = target
+        .paths
         .iter()
-        .map(|p| p.to_string_lossy().into_owned())
+        .cloned()
+        .chain(
+            target
+                .kubeconfig
+                .iter()
+                .filter_map(|k| k.parent().map(|p| p.to_path_buf())),
+        )
         .collect();
-    if roots.is_empty() {
-        return;
-    }
     for f in &mut rec.findings {
         if let Some(Value::String(file)) = f.pointer_mut("/source/file") {
             *file = tenant_path(file, &roots);
@@ -193,20 +220,7 @@ fn relative_to_target(rec: &mut ScanRecord, paths: &[std::path::PathBuf]) {
         if let Some(Value::Array(messages)) = c.summary.get_mut("error_messages") {
             for m in messages.iter_mut() {
                 if let Value::String(text) = m {
-                    // `file:line: message`: the file is the part before the first `: `.
-                    let (file, rest) = text.split_once(": ").unwrap_or((text.as_str(), ""));
-                    let (file, line) = match file.rsplit_once(':') {
-                        Some((f, l)) if l.chars().all(|c| c.is_ascii_digit()) => {
-                            (f, format!(":{l}"))
-                        }
-                        _ => (file, String::new()),
-                    };
-                    let shown = format!("{}{line}", tenant_path(file, &roots));
-                    *text = if rest.is_empty() {
-                        shown
-                    } else {
-                        format!("{shown}: {rest}")
-                    };
+                    *text = scrub_paths(text, &roots);
                 }
             }
         }
@@ -293,16 +307,44 @@ pub fn record(
 
 #[cfg(test)]
 mod tenant_path_tests {
-    use super::tenant_path;
+    use super::{scrub_paths, tenant_path};
+    use std::path::PathBuf;
 
     #[test]
     fn server_paths_become_target_relative() {
-        let roots = vec!["/srv/fleet/".to_string(), "/srv/one.yaml".to_string()];
+        let roots = vec![PathBuf::from("/srv/fleet/"), PathBuf::from("/srv/one.yaml")];
         assert_eq!(tenant_path("/srv/fleet/prod/w.yaml", &roots), "prod/w.yaml");
         assert_eq!(tenant_path("/srv/fleet", &roots), "fleet");
         assert_eq!(tenant_path("/srv/one.yaml", &roots), "one.yaml");
         assert_eq!(tenant_path("/srv/fleetX/a.yaml", &roots), "a.yaml");
         assert_eq!(tenant_path("/etc/elsewhere/x.json", &roots), "x.json");
         assert_eq!(tenant_path("api://prod/pods", &roots), "api://prod/pods");
+        assert_eq!(tenant_path("/etc/x.json", &[]), "x.json");
+    }
+
+    #[test]
+    fn paths_inside_messages_are_scrubbed() {
+        let roots = vec![PathBuf::from("/srv/fleet")];
+        assert_eq!(
+            scrub_paths(
+                "/srv/fleet/prod/w.yaml:12: mapping values are not allowed",
+                &roots
+            ),
+            "prod/w.yaml:12: mapping values are not allowed"
+        );
+        assert_eq!(
+            scrub_paths(
+                "cannot read '/home/ops/.kube/config': permission denied",
+                &roots
+            ),
+            "cannot read 'config': permission denied"
+        );
+        assert_eq!(
+            scrub_paths(
+                "GET https://10.0.0.1/api failed (see /var/log/x.log)",
+                &roots
+            ),
+            "GET https://10.0.0.1/api failed (see x.log)"
+        );
     }
 }

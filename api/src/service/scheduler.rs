@@ -154,12 +154,14 @@ async fn watch_session(
     };
     let evaluate = |cluster: ClusterSnapshot, started_at: i64| {
         let shared = shared.clone();
-        let (tenant, name) = (tenant.to_string(), target.name.clone());
+        let (tenant, target) = (tenant.to_string(), target.clone());
         async move {
             tokio::task::spawn_blocking(move || {
                 let mut ev = scan::Evaluated::default();
                 ev.add(&cluster, &shared.options);
-                scan::record(&tenant, &name, &shared.replica, started_at, ev)
+                let mut rec = scan::record(&tenant, &target.name, &shared.replica, started_at, ev);
+                scan::relative_to_target(&mut rec, &target);
+                rec
             })
             .await
             .map_err(|e| format!("evaluation failed: {e}"))

@@ -21,6 +21,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../migrations/0003_finding_identity.sql"),
     ),
     (4, include_str!("../../migrations/0004_path_severity.sql")),
+    (5, include_str!("../../migrations/0005_commit_order.sql")),
 ];
 
 /// A database error, as text (the service maps it to gRPC `Internal`).
@@ -102,6 +103,8 @@ pub struct ScanRow {
     pub attack_paths: i64,
     /// Errors.
     pub errors: i64,
+    /// Position in the order scans were committed (0 for scans committed before it was kept).
+    pub commit_seq: i64,
 }
 
 /// A stored finding.
@@ -177,11 +180,11 @@ fn scan_row(r: &AnyRow) -> StoreResult<ScanRow> {
         findings: r.try_get("findings").map_err(db)?,
         attack_paths: r.try_get("attack_paths").map_err(db)?,
         errors: r.try_get("errors").map_err(db)?,
+        commit_seq: r.try_get("commit_seq").map_err(db)?,
     })
 }
 
-const SCAN_COLUMNS: &str =
-    "id, tenant, target, started_at, finished_at, replica, clusters, findings, attack_paths, errors";
+const SCAN_COLUMNS: &str = "id, tenant, target, started_at, finished_at, replica, clusters, findings, attack_paths, errors, commit_seq";
 
 fn json(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or(Value::Null)
@@ -296,10 +299,12 @@ impl Store {
         // When each finding was first seen: carried from the target's previous scan by
         // fingerprint, else now.
         let previous = sqlx::query(
-            "SELECT id FROM scans WHERE tenant = $1 AND target = $2 AND id <> $3 ORDER BY finished_at DESC, id DESC LIMIT 1",
+            "SELECT id FROM scans WHERE tenant = $1 AND target = $2 AND \
+             (finished_at < $3 OR (finished_at = $3 AND id < $4)) ORDER BY finished_at DESC, id DESC LIMIT 1",
         )
         .bind(&s.tenant)
         .bind(&s.target)
+        .bind(s.finished_at)
         .bind(&s.id)
         .fetch_optional(&mut *tx)
         .await
@@ -387,9 +392,18 @@ impl Store {
             .await
             .map_err(db)?;
         }
+        // The commit's place in the order of commits: the counter row stays locked until this
+        // transaction ends, so the numbers follow the order commits become visible.
+        let commit_seq: i64 =
+            sqlx::query("UPDATE commit_counter SET n = n + 1 WHERE id = 1 RETURNING n")
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db)?
+                .try_get(0)
+                .map_err(db)?;
         sqlx::query(&format!(
             "INSERT INTO scans ({SCAN_COLUMNS}) VALUES ({})",
-            params(1, 10)
+            params(1, 11)
         ))
         .bind(&s.id)
         .bind(&s.tenant)
@@ -401,6 +415,7 @@ impl Store {
         .bind(s.findings.len() as i64)
         .bind(s.paths.len() as i64)
         .bind(s.errors)
+        .bind(commit_seq)
         .execute(&mut *tx)
         .await
         .map_err(db)?;
@@ -538,6 +553,19 @@ impl Store {
         ))
         .bind(tenant)
         .bind(after_ms)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.iter().map(scan_row).collect()
+    }
+
+    /// The tenant's scans committed after commit number `seq`, in commit order.
+    pub async fn scans_after_commit(&self, tenant: &str, seq: i64) -> StoreResult<Vec<ScanRow>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {SCAN_COLUMNS} FROM scans WHERE tenant = $1 AND commit_seq > $2 ORDER BY commit_seq"
+        ))
+        .bind(tenant)
+        .bind(seq)
         .fetch_all(&self.pool)
         .await
         .map_err(db)?;
@@ -977,6 +1005,8 @@ pub struct ScanFollower {
     tenant: String,
     newest: i64,
     delivered: std::collections::HashMap<String, i64>,
+    /// Scans to deliver before polling (a resumed stream's replay).
+    pending: Vec<ScanRow>,
 }
 
 impl ScanFollower {
@@ -989,36 +1019,68 @@ impl ScanFollower {
             tenant: tenant.to_string(),
             newest: now_ms(),
             delivered: std::collections::HashMap::new(),
+            pending: Vec::new(),
         };
         f.poll(store).await?;
         Ok(f)
     }
 
-    /// Starts following after scan `after` (one of the tenant's, committed): every scan
-    /// committed after it — later by (finished_at, id) — is delivered by the first poll.
+    /// Starts following after scan `after` (one of the tenant's): every scan committed after it
+    /// — in commit order, across replicas — is the first batch, then new commits follow. (A
+    /// scan committed before the commit order was kept: those finished after it, by time.)
     pub async fn start_after(
         store: &Store,
         tenant: &str,
         after: &ScanRow,
     ) -> StoreResult<ScanFollower> {
+        let replay: Vec<ScanRow> = if after.commit_seq > 0 {
+            store.scans_after_commit(tenant, after.commit_seq).await?
+        } else {
+            store
+                .scans_since(tenant, after.finished_at - 1)
+                .await?
+                .into_iter()
+                .filter(|r| (r.finished_at, r.id.as_str()) > (after.finished_at, after.id.as_str()))
+                .collect()
+        };
+        let newest = replay
+            .iter()
+            .map(|r| r.finished_at)
+            .fold(after.finished_at, i64::max);
+        // What the window of the next polls can see and the client has (committed up to the
+        // cursor) or is about to get (the replay) is delivered; a scan committed since the replay
+        // was read is not, so a poll finds it.
+        let last = replay
+            .iter()
+            .map(|r| r.commit_seq)
+            .fold(after.commit_seq, i64::max);
         let mut delivered = std::collections::HashMap::new();
-        for r in store
-            .scans_since(tenant, after.finished_at - Self::WINDOW_MS - 1)
-            .await?
-        {
-            if (r.finished_at, r.id.as_str()) <= (after.finished_at, after.id.as_str()) {
+        for r in store.scans_since(tenant, newest - Self::WINDOW_MS).await? {
+            let had = if r.commit_seq > 0 {
+                r.commit_seq <= last
+            } else {
+                (r.finished_at, r.id.as_str()) <= (after.finished_at, after.id.as_str())
+            };
+            if had {
                 delivered.insert(r.id, r.finished_at);
             }
         }
+        for r in &replay {
+            delivered.insert(r.id.clone(), r.finished_at);
+        }
         Ok(ScanFollower {
             tenant: tenant.to_string(),
-            newest: after.finished_at,
+            newest,
             delivered,
+            pending: replay,
         })
     }
 
     /// Scans committed since the last poll, oldest first.
     pub async fn poll(&mut self, store: &Store) -> StoreResult<Vec<ScanRow>> {
+        if !self.pending.is_empty() {
+            return Ok(std::mem::take(&mut self.pending));
+        }
         let from = self.newest - Self::WINDOW_MS;
         let rows = store.scans_since(&self.tenant, from).await?;
         let mut fresh = Vec::new();
