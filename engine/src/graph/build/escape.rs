@@ -205,25 +205,35 @@ impl ClusterBuilder<'_, '_> {
                     .push((cref, ev, nodes.into_iter().collect()));
                 return;
             }
-            let neighbours: Vec<(String, String)> = self
-                .inv
-                .pod_templates()
+            let inv = self.inv;
+            let holders = self.token_holders.get_or_insert_with(|| {
+                let tokens = inv.tokens();
+                inv.templates()
+                    .iter()
+                    // Only pods that hold a token leave one in the node's pod directories.
+                    .filter(|t| tokens.of_pods(t).held(t))
+                    .map(|t| {
+                        (
+                            t.owner.node_ref(),
+                            t.owner
+                                .effective_namespace()
+                                .unwrap_or("default")
+                                .to_string(),
+                            t.service_account_name().to_string(),
+                        )
+                    })
+                    .collect()
+            });
+            let placement = &self.placement;
+            let neighbours: Vec<(String, String)> = holders
                 .iter()
-                .filter(|o| {
-                    let placed = self.placement.get(&o.owner.node_ref());
-                    nodes.is_empty() || placed.is_some_and(|p| p.iter().any(|n| nodes.contains(n)))
+                .filter(|(wref, _, _)| {
+                    nodes.is_empty()
+                        || placement
+                            .get(wref)
+                            .is_some_and(|p| p.iter().any(|n| nodes.contains(n)))
                 })
-                // Only pods that hold a token leave one in the node's pod directories.
-                .filter(|o| self.inv.tokens().of_pods(o).held(o))
-                .map(|o| {
-                    (
-                        o.owner
-                            .effective_namespace()
-                            .unwrap_or("default")
-                            .to_string(),
-                        o.service_account_name().to_string(),
-                    )
-                })
+                .map(|(_, ns, sa)| (ns.clone(), sa.clone()))
                 .collect();
             for (ns2, sa2) in neighbours {
                 let sa = self.n(

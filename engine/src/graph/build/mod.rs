@@ -296,6 +296,10 @@ struct ClusterBuilder<'g, 'a> {
     members: BTreeMap<String, crate::netpol::Member>,
     /// The NetworkPolicies `inv` holds.
     policies: crate::netpol::Model,
+    /// The pod templates whose pods hold a ServiceAccount token — (workload reference,
+    /// namespace, ServiceAccount) — read once, on the first container that reads the kubelet's
+    /// pod directories.
+    token_holders: Option<Vec<(String, String, String)>>,
 }
 
 impl<'g, 'a> ClusterBuilder<'g, 'a> {
@@ -335,6 +339,7 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
             members: BTreeMap::new(),
             policies: crate::netpol::Model::of(inv)
                 .with_plugin_policies(facts.plugin_policies.clone()),
+            token_holders: None,
         }
     }
 
