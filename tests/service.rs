@@ -2744,3 +2744,165 @@ async fn resuming_follows_commit_order_not_clocks() {
         .expect("d");
     assert_eq!(ids(after_a.poll(&store).await.expect("poll")), ["d"]);
 }
+
+/// Exceptions through the API: created, applied to the tenant's next scans (the finding is
+/// suppressed), listed, ended (it comes back), audited, and invisible to another tenant.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exceptions_are_managed_through_the_api() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = format!("sqlite://{}", dir.path().join("kspm.db").display());
+    let small = small();
+    let server = start(config(
+        &db,
+        "r1",
+        &[("small", &small, "1h")],
+        &[("small", &small, "1h")],
+    ))
+    .await;
+    let mut c = client(&server.addr).await;
+    wait_scans(&mut c, TOKEN_A, 1).await;
+    wait_scans(&mut c, TOKEN_B, 1).await;
+    let shared_client = c.clone();
+    let privileged = |token: &'static str| {
+        let mut c = shared_client.clone();
+        async move {
+            c.list_findings(req(
+                token,
+                pb::ListFindingsRequest {
+                    check: "KSPM-W-001".into(),
+                    ..Default::default()
+                },
+            ))
+            .await
+            .expect("findings")
+            .into_inner()
+            .total
+        }
+    };
+    let before = privileged(TOKEN_A).await;
+    assert!(before > 0, "the fixture runs a privileged container");
+    let rescan = |token: &'static str| {
+        let mut c = shared_client.clone();
+        async move {
+            c.trigger_scan(req(token, pb::TriggerScanRequest::default()))
+                .await
+                .expect("scan");
+        }
+    };
+    let in_days = |days: i64| {
+        let (y, m, d) =
+            kspm_engine::civil::from_days(kspm_api::service::store::now_ms() / 86_400_000 + days);
+        format!("{y:04}-{m:02}-{d:02}")
+    };
+    // Validation.
+    for (check, reason, expires) in [
+        ("KSPM-X-999", "r", in_days(30)),
+        ("KSPM-W-001", "", in_days(30)),
+        ("KSPM-W-001", "r", "2020-01-01".to_string()),
+        ("KSPM-W-001", "r", in_days(800)),
+        ("KSPM-W-001", "r", "soon".to_string()),
+    ] {
+        let r = c
+            .create_exception(req(
+                TOKEN_A,
+                pb::CreateExceptionRequest {
+                    check: check.into(),
+                    reason: reason.into(),
+                    expires,
+                    author: "alice".into(),
+                    ..Default::default()
+                },
+            ))
+            .await;
+        assert_eq!(code(r), Code::InvalidArgument, "{check} {reason}");
+    }
+    let created = c
+        .create_exception(req(
+            TOKEN_A,
+            pb::CreateExceptionRequest {
+                check: "KSPM-W-001".into(),
+                resource: "DaemonSet:logging/*".into(),
+                reason: "the log shipper needs the host".into(),
+                expires: in_days(30),
+                author: "alice".into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("create")
+        .into_inner()
+        .exception
+        .expect("exception");
+    assert!(created.active && created.expired_at.is_empty());
+    rescan(TOKEN_A).await;
+    assert_eq!(
+        privileged(TOKEN_A).await,
+        0,
+        "suppressed from the next scan on"
+    );
+    // Another tenant neither sees nor ends it, and its own scans are not affected.
+    rescan(TOKEN_B).await;
+    assert_eq!(privileged(TOKEN_B).await, before);
+    let b_list = c
+        .list_exceptions(req(TOKEN_B, pb::ListExceptionsRequest::default()))
+        .await
+        .expect("list")
+        .into_inner();
+    assert!(b_list.exceptions.is_empty());
+    let b_end = c
+        .expire_exception(req(
+            TOKEN_B,
+            pb::ExpireExceptionRequest {
+                id: created.id.clone(),
+                author: "mallory".into(),
+            },
+        ))
+        .await;
+    assert_eq!(code(b_end), Code::NotFound);
+    // Ended: listed as expired only on request, and the finding comes back.
+    let ended = c
+        .expire_exception(req(
+            TOKEN_A,
+            pb::ExpireExceptionRequest {
+                id: created.id.clone(),
+                author: "bob".into(),
+            },
+        ))
+        .await
+        .expect("expire")
+        .into_inner()
+        .exception
+        .expect("exception");
+    assert!(!ended.active && !ended.expired_at.is_empty());
+    let active = c
+        .list_exceptions(req(TOKEN_A, pb::ListExceptionsRequest::default()))
+        .await
+        .expect("list")
+        .into_inner();
+    assert!(active.exceptions.is_empty());
+    let all = c
+        .list_exceptions(req(
+            TOKEN_A,
+            pb::ListExceptionsRequest {
+                include_expired: true,
+            },
+        ))
+        .await
+        .expect("list")
+        .into_inner();
+    assert_eq!(all.exceptions.len(), 1);
+    rescan(TOKEN_A).await;
+    assert_eq!(privileged(TOKEN_A).await, before, "back after it ended");
+    let audit = server
+        .shared
+        .store
+        .exception_audit("tenant-a")
+        .await
+        .expect("audit");
+    let actions: Vec<(&str, &str)> = audit
+        .iter()
+        .map(|(_, action, author, _)| (action.as_str(), author.as_str()))
+        .collect();
+    assert_eq!(actions, [("created", "alice"), ("expired", "bob")]);
+    server.stop().await;
+}

@@ -33,6 +33,26 @@ pub fn rfc3339(ms: i64) -> String {
     )
 }
 
+/// A stored exception as a message; `today` (YYYY-MM-DD) decides `active`.
+pub fn exception(e: &super::store::ExceptionRow, today: &str) -> pb::Exception {
+    pb::Exception {
+        id: e.id.clone(),
+        check: e.check.clone(),
+        resource: e.resource.clone(),
+        cluster: e.cluster.clone(),
+        reason: e.reason.clone(),
+        expires: e.expires.clone(),
+        author: e.author.clone(),
+        created_at: rfc3339(e.created_at),
+        expired_at: if e.expired_at > 0 {
+            rfc3339(e.expired_at)
+        } else {
+            String::new()
+        },
+        active: e.active(today),
+    }
+}
+
 /// The severity of a stored rank (`store::severity_rank`); 0 is unknown (rows stored before
 /// severities were).
 pub fn severity_of_rank(rank: i64) -> pb::Severity {

@@ -653,6 +653,105 @@ impl PostureService for Api {
 
     type WatchEventsStream = EventStream;
 
+    async fn create_exception(
+        &self,
+        req: Request<pb::CreateExceptionRequest>,
+    ) -> Result<Response<pb::CreateExceptionResponse>, Status> {
+        let tenant = tenant(&req)?;
+        let r = req.get_ref();
+        let bad = |m: String| Err(Status::invalid_argument(m));
+        if r.check != "*" && kspm_engine::checks::by_id(&r.check).is_none() {
+            return bad(format!("no check {} (a check ID, or `*`)", r.check));
+        }
+        if r.reason.trim().is_empty() || r.author.trim().is_empty() {
+            return bad("an exception needs a reason and an author".into());
+        }
+        let today = crate::pipeline::today_utc();
+        let in_a_year = {
+            let now = super::store::now_ms() / 1000;
+            let (y, m, d) = kspm_engine::civil::from_days(now / 86_400 + 366);
+            format!("{y:04}-{m:02}-{d:02}")
+        };
+        if convert::parse_rfc3339(&format!("{}T00:00:00Z", r.expires)).is_none()
+            || r.expires.len() != 10
+        {
+            return bad(format!(
+                "expires must be a day, YYYY-MM-DD (got `{}`)",
+                r.expires
+            ));
+        }
+        if r.expires < today || r.expires > in_a_year {
+            return bad(format!(
+                "expires must be between today ({today}) and a year from now ({in_a_year})"
+            ));
+        }
+        let now = super::store::now_ms();
+        let row = super::store::ExceptionRow {
+            id: super::store::new_scan_id(now).replacen('s', "x", 1),
+            check: r.check.clone(),
+            resource: r.resource.clone(),
+            cluster: r.cluster.clone(),
+            reason: r.reason.clone(),
+            expires: r.expires.clone(),
+            author: r.author.clone(),
+            created_at: now,
+            expired_at: 0,
+        };
+        self.shared
+            .store
+            .create_exception(&tenant, &row)
+            .await
+            .map_err(internal)?;
+        Ok(Response::new(pb::CreateExceptionResponse {
+            exception: Some(convert::exception(&row, &today)),
+        }))
+    }
+
+    async fn list_exceptions(
+        &self,
+        req: Request<pb::ListExceptionsRequest>,
+    ) -> Result<Response<pb::ListExceptionsResponse>, Status> {
+        let tenant = tenant(&req)?;
+        let today = crate::pipeline::today_utc();
+        let all = self
+            .shared
+            .store
+            .exceptions(&tenant)
+            .await
+            .map_err(internal)?;
+        Ok(Response::new(pb::ListExceptionsResponse {
+            exceptions: all
+                .iter()
+                .filter(|e| req.get_ref().include_expired || e.active(&today))
+                .map(|e| convert::exception(e, &today))
+                .collect(),
+        }))
+    }
+
+    async fn expire_exception(
+        &self,
+        req: Request<pb::ExpireExceptionRequest>,
+    ) -> Result<Response<pb::ExpireExceptionResponse>, Status> {
+        let tenant = tenant(&req)?;
+        let r = req.get_ref();
+        if r.author.trim().is_empty() {
+            return Err(Status::invalid_argument(
+                "ending an exception needs an author",
+            ));
+        }
+        // Another tenant's exception is not found, exactly like a missing one.
+        let row = self
+            .shared
+            .store
+            .expire_exception(&tenant, &r.id, &r.author, super::store::now_ms())
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| Status::not_found(format!("no exception {}", r.id)))?;
+        Ok(Response::new(pb::ExpireExceptionResponse {
+            exception: Some(convert::exception(&row, &crate::pipeline::today_utc())),
+        }))
+    }
+
     async fn watch_events(
         &self,
         req: Request<pb::WatchEventsRequest>,

@@ -90,6 +90,27 @@ impl Shared {
 impl Shared {
     /// The latest scan of each of the tenant's configured targets (all targets with history when
     /// this replica's configuration lists none, e.g. a read-only replica): a target removed from
+    /// The scan options for a tenant's scans: the service's, with the tenant's active
+    /// exceptions (CreateException) added.
+    pub async fn options_for(&self, tenant: &str) -> Result<ScanOptions, String> {
+        let today = crate::pipeline::today_utc();
+        let mut options = self.options.clone();
+        for e in self.store.exceptions(tenant).await? {
+            if !e.active(&today) {
+                continue;
+            }
+            options.exceptions.push(kspm_engine::options::Exception {
+                check: e.check,
+                resource: Some(e.resource).filter(|r| !r.is_empty()),
+                cluster: Some(e.cluster).filter(|c| !c.is_empty()),
+                reason: format!("{} (exception {} by {})", e.reason, e.id, e.author),
+                expires: Some(e.expires),
+            });
+        }
+        options.today = Some(today);
+        Ok(options)
+    }
+
     /// the configuration stops appearing in "latest" views, while its history stays listable.
     pub async fn latest_scans(&self, tenant: &str) -> Result<Vec<store::ScanRow>, String> {
         let scans = self.store.latest_scans(tenant).await?;

@@ -43,19 +43,17 @@ async fn scan_exclusive(shared: &Shared, tenant: &str, target: &Target) -> Resul
         .await
         .map_err(|e| e.to_string())?;
     let started = Instant::now();
+    let options = shared.options_for(tenant).await?;
     let limit = target.timeout();
-    let record = tokio::time::timeout(
-        limit,
-        scan::run(tenant, target, &shared.options, &shared.replica),
-    )
-    .await
-    .map_err(|_| {
-        format!(
-            "scan of target {} {TIMED_OUT} {} s (its timeout)",
-            target.name,
-            limit.as_secs()
-        )
-    })??;
+    let record = tokio::time::timeout(limit, scan::run(tenant, target, &options, &shared.replica))
+        .await
+        .map_err(|_| {
+            format!(
+                "scan of target {} {TIMED_OUT} {} s (its timeout)",
+                target.name,
+                limit.as_secs()
+            )
+        })??;
     commit(shared, &record, started.elapsed().as_secs_f64()).await?;
     shared
         .store
@@ -156,9 +154,10 @@ async fn watch_session(
         let shared = shared.clone();
         let (tenant, target) = (tenant.to_string(), target.clone());
         async move {
+            let options = shared.options_for(&tenant).await?;
             tokio::task::spawn_blocking(move || {
                 let mut ev = scan::Evaluated::default();
-                ev.add(&cluster, &shared.options);
+                ev.add(&cluster, &options);
                 let mut rec = scan::record(&tenant, &target.name, &shared.replica, started_at, ev);
                 scan::relative_to_target(&mut rec, &target);
                 rec
