@@ -2906,3 +2906,92 @@ async fn exceptions_are_managed_through_the_api() {
     assert_eq!(actions, [("created", "alice"), ("expired", "bob")]);
     server.stop().await;
 }
+
+/// TriggerScan takes the job's lease: while another replica holds it (its scan running), the
+/// trigger does not scan the target again but answers with that replica's commit; with the
+/// lease free, this replica scans.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trigger_never_duplicates_another_replicas_scan() {
+    use kspm_api::service::store::{Lease, ScanRecord};
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = format!("sqlite://{}", dir.path().join("kspm.db").display());
+    let small = small();
+    let server = start(config(&db, "r1", &[("small", &small, "1h")], &[])).await;
+    let mut c = client(&server.addr).await;
+    wait_scans(&mut c, TOKEN_A, 1).await;
+    let store = server.shared.store.clone();
+    let now = kspm_api::service::store::now_ms();
+    assert_eq!(
+        store
+            .take_lease("ghost", "tenant-a", "small", now, 60_000)
+            .await
+            .expect("lease"),
+        Lease::Taken
+    );
+    let mut waiting = c.clone();
+    let trigger = tokio::spawn(async move {
+        waiting
+            .trigger_scan(req(
+                TOKEN_A,
+                pb::TriggerScanRequest {
+                    target: "small".into(),
+                },
+            ))
+            .await
+            .expect("trigger")
+            .into_inner()
+            .scans
+    });
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(
+        !trigger.is_finished(),
+        "it waits for the replica that holds the lease"
+    );
+    let ghost = ScanRecord {
+        id: "s-ghost".into(),
+        tenant: "tenant-a".into(),
+        target: "small".into(),
+        started_at: now,
+        finished_at: kspm_api::service::store::now_ms(),
+        replica: "ghost".into(),
+        clusters: vec![],
+        findings: vec![],
+        paths: vec![],
+        errors: 0,
+        graph: Default::default(),
+    };
+    store
+        .commit_scan(&ghost, false)
+        .await
+        .expect("ghost commit");
+    let answered = tokio::time::timeout(Duration::from_secs(10), trigger)
+        .await
+        .expect("answered")
+        .expect("joined");
+    assert_eq!(answered[0].id, "s-ghost");
+    let scans = wait_scans(&mut c, TOKEN_A, 2).await;
+    assert_eq!(
+        scans.len(),
+        2,
+        "no second scan of the target while it was leased"
+    );
+    // Lease free again: this replica scans.
+    store
+        .release("ghost", "tenant-a", "small", now)
+        .await
+        .expect("release");
+    let own = c
+        .trigger_scan(req(
+            TOKEN_A,
+            pb::TriggerScanRequest {
+                target: "small".into(),
+            },
+        ))
+        .await
+        .expect("trigger")
+        .into_inner()
+        .scans;
+    assert_ne!(own[0].id, "s-ghost");
+    assert_eq!(wait_scans(&mut c, TOKEN_A, 3).await.len(), 3);
+    server.stop().await;
+}

@@ -637,7 +637,7 @@ impl PostureService for Api {
         }
         let mut scans = Vec::new();
         for target in targets {
-            let row = super::scheduler::scan_now(&self.shared, &tenant, &target)
+            let row = super::scheduler::trigger(&self.shared, &tenant, &target)
                 .await
                 .map_err(|e| {
                     if e.contains(super::scheduler::TIMED_OUT) {

@@ -5,7 +5,7 @@
 use super::config::Target;
 use super::scan;
 use super::store::ScanRecord;
-use super::store::{now_ms, ScanRow};
+use super::store::{self, now_ms, ScanRow};
 use super::Shared;
 use kspm_engine::drift::finding_key_json;
 use kspm_engine::snapshot::ClusterSnapshot;
@@ -237,30 +237,90 @@ fn find_target<'a>(shared: &'a Shared, tenant: &str, target: &str) -> Option<&'a
         .find(|t| t.name == target)
 }
 
+/// Keeps this replica's lease of a job alive until aborted (or until it is lost).
+fn heartbeat(shared: &Arc<Shared>, tenant: &str, name: &str) -> tokio::task::JoinHandle<()> {
+    let lease_ms = (shared.config.service.lease_seconds * 1000) as i64;
+    let shared = shared.clone();
+    let (tenant, name) = (tenant.to_string(), name.to_string());
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_millis((lease_ms / 3).max(100) as u64)).await;
+            match shared
+                .store
+                .heartbeat(&shared.replica, &tenant, &name, now_ms() + lease_ms)
+                .await
+            {
+                Ok(true) => {}
+                Ok(false) => {
+                    warn!(tenant, target = %name, "lease lost while scanning");
+                    return;
+                }
+                Err(e) => warn!(error = %e, "lease heartbeat failed"),
+            }
+        }
+    })
+}
+
+/// A scan a client asked for (TriggerScan), under the job's lease, so that no replica scans
+/// the target at the same time: with the lease free, this replica scans (and the scheduled scan
+/// is due an interval later); with this replica's scheduler holding it, the running scan is
+/// joined; with another replica holding it, that replica's commit is the answer (within the
+/// target's timeout).
+pub async fn trigger(
+    shared: &Arc<Shared>,
+    tenant: &str,
+    target: &Target,
+) -> Result<ScanRow, String> {
+    let lease_ms = (shared.config.service.lease_seconds * 1000) as i64;
+    let since = shared.store.last_commit().await?;
+    let give_up = Instant::now() + target.timeout() + Duration::from_millis(lease_ms as u64);
+    loop {
+        match shared
+            .store
+            .take_lease(&shared.replica, tenant, &target.name, now_ms(), lease_ms)
+            .await?
+        {
+            store::Lease::Taken => {
+                let beat = heartbeat(shared, tenant, &target.name);
+                let result = scan_now(shared, tenant, target).await;
+                beat.abort();
+                let next = match &result {
+                    Ok(_) => now_ms() + target.interval().as_millis() as i64,
+                    Err(_) => now_ms() + 30_000.min(target.interval().as_millis() as i64),
+                };
+                shared
+                    .store
+                    .release(&shared.replica, tenant, &target.name, next)
+                    .await?;
+                return result;
+            }
+            store::Lease::AlreadyOurs | store::Lease::Unregistered => {
+                return scan_now(shared, tenant, target).await;
+            }
+            store::Lease::HeldBy(_) => {
+                if let Some(row) = shared
+                    .store
+                    .committed_after(tenant, &target.name, since)
+                    .await?
+                {
+                    return Ok(row);
+                }
+                if Instant::now() > give_up {
+                    return Err(format!(
+                        "scan of target {} {TIMED_OUT} {} s (its timeout) on another replica",
+                        target.name,
+                        target.timeout().as_secs()
+                    ));
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
+}
+
 /// Runs one leased job: scan with heartbeats, commit, release.
 async fn run_job(shared: Arc<Shared>, tenant: String, target: Target) {
-    let lease_ms = (shared.config.service.lease_seconds * 1000) as i64;
-    let beat = {
-        let shared = shared.clone();
-        let (tenant, name) = (tenant.clone(), target.name.clone());
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(Duration::from_millis((lease_ms / 3).max(100) as u64)).await;
-                match shared
-                    .store
-                    .heartbeat(&shared.replica, &tenant, &name, now_ms() + lease_ms)
-                    .await
-                {
-                    Ok(true) => {}
-                    Ok(false) => {
-                        warn!(tenant, target = %name, "lease lost while scanning");
-                        return;
-                    }
-                    Err(e) => warn!(error = %e, "lease heartbeat failed"),
-                }
-            }
-        })
-    };
+    let beat = heartbeat(&shared, &tenant, &target.name);
     let result = if target.is_live() && target.watch {
         watch_session(&shared, &tenant, &target, &beat).await
     } else {

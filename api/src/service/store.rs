@@ -108,6 +108,19 @@ pub struct ScanRow {
     pub commit_seq: i64,
 }
 
+/// What [`Store::take_lease`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lease {
+    /// It was free or expired: now the caller's, to release.
+    Taken,
+    /// The caller (this replica's scheduler) already held it.
+    AlreadyOurs,
+    /// Another replica holds it (its scan is running).
+    HeldBy(String),
+    /// No such job (not registered yet).
+    Unregistered,
+}
+
 /// A stored exception (an accepted risk) of a tenant.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ExceptionRow {
@@ -1091,6 +1104,76 @@ impl Store {
         .await
         .map_err(db)?;
         Ok(())
+    }
+
+    /// Takes a job's lease for `owner` now if it is free or expired (or extends it if it is
+    /// already `owner`'s), and says which it was.
+    pub async fn take_lease(
+        &self,
+        owner: &str,
+        tenant: &str,
+        target: &str,
+        now: i64,
+        lease_ms: i64,
+    ) -> StoreResult<Lease> {
+        let holder =
+            sqlx::query("SELECT owner, expires_at FROM leases WHERE tenant = $1 AND target = $2")
+                .bind(tenant)
+                .bind(target)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db)?;
+        let Some(holder) = holder else {
+            return Ok(Lease::Unregistered);
+        };
+        let current: String = holder.try_get(0).map_err(db)?;
+        let taken = sqlx::query(
+            "UPDATE leases SET owner = $1, expires_at = $2 WHERE tenant = $3 AND target = $4 \
+             AND (owner = '' OR owner = $1 OR expires_at < $5)",
+        )
+        .bind(owner)
+        .bind(now + lease_ms)
+        .bind(tenant)
+        .bind(target)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(match (taken.rows_affected() > 0, current == owner) {
+            (true, true) => Lease::AlreadyOurs,
+            (true, false) => Lease::Taken,
+            (false, _) => Lease::HeldBy(current),
+        })
+    }
+
+    /// The newest scan of a target committed after commit number `seq`, if any.
+    pub async fn committed_after(
+        &self,
+        tenant: &str,
+        target: &str,
+        seq: i64,
+    ) -> StoreResult<Option<ScanRow>> {
+        let row = sqlx::query(&format!(
+            "SELECT {SCAN_COLUMNS} FROM scans WHERE tenant = $1 AND target = $2 AND commit_seq > $3 \
+             ORDER BY commit_seq DESC LIMIT 1"
+        ))
+        .bind(tenant)
+        .bind(target)
+        .bind(seq)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        row.as_ref().map(scan_row).transpose()
+    }
+
+    /// The last commit number so far (0 before any).
+    pub async fn last_commit(&self) -> StoreResult<i64> {
+        sqlx::query("SELECT n FROM commit_counter WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db)?
+            .try_get(0)
+            .map_err(db)
     }
 
     /// Makes a job due now (TriggerScan on another replica's schedule).
