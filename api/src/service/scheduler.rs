@@ -265,7 +265,8 @@ fn heartbeat(shared: &Arc<Shared>, tenant: &str, name: &str) -> tokio::task::Joi
 /// the target at the same time: with the lease free, this replica scans (and the scheduled scan
 /// is due an interval later); with this replica's scheduler holding it, the running scan is
 /// joined; with another replica holding it, that replica's commit is the answer (within the
-/// target's timeout).
+/// target's timeout) — but for a watched live target, whose holder commits only on change, this
+/// replica reads it now.
 pub async fn trigger(
     shared: &Arc<Shared>,
     tenant: &str,
@@ -295,6 +296,11 @@ pub async fn trigger(
                 return result;
             }
             store::Lease::AlreadyOurs | store::Lease::Unregistered => {
+                return scan_now(shared, tenant, target).await;
+            }
+            // A watched live target's holder watches for its whole interval and commits only
+            // when the posture changes: a fresh read is this replica's to make.
+            store::Lease::HeldBy(_) if target.is_live() && target.watch => {
                 return scan_now(shared, tenant, target).await;
             }
             store::Lease::HeldBy(_) => {
