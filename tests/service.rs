@@ -558,6 +558,25 @@ async fn every_rpc(db: &str) {
         .expect("set");
     assert_eq!(one, *sample);
     assert!(!one.evidence.is_empty() && !one.remediation.is_empty() && !one.source.is_empty());
+    // The blast radius as messages says what its JSON says, for every finding.
+    for f in &all {
+        let radius: serde_json::Value = if f.blast_radius_json.is_empty() {
+            serde_json::json!({})
+        } else {
+            serde_json::from_str(&f.blast_radius_json).expect("json")
+        };
+        let reaches = radius["reaches"].as_object().cloned().unwrap_or_default();
+        assert_eq!(f.blast_radius.len(), reaches.len(), "{}", f.id);
+        for r in &f.blast_radius {
+            assert_eq!(
+                reaches[&r.sink].as_u64(),
+                Some(u64::from(r.hops)),
+                "{}",
+                r.sink
+            );
+        }
+    }
+    assert!(all.iter().any(|f| !f.blast_radius.is_empty()));
     // The resource, structured, is the reference's parts.
     let object = one.object.clone().expect("object");
     let reference = if object.namespace.is_empty() {

@@ -174,6 +174,16 @@ pub fn finding(scan_id: &str, seq: i64, f: &Value, scanned_at: i64) -> pb::Findi
             .map(rfc3339)
             .unwrap_or_default(),
         last_seen: rfc3339(scanned_at),
+        blast_radius: f
+            .pointer("/blast_radius/reaches")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+            .map(|(sink, hops)| pb::SinkReach {
+                sink: sink.clone(),
+                hops: hops.as_u64().unwrap_or(0) as u32,
+            })
+            .collect(),
         object: f.get("object").map(|o| pb::ObjectRef {
             api_version: s(o, "api_version"),
             kind: s(o, "kind"),
