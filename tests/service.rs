@@ -1658,10 +1658,10 @@ async fn two_replicas_share_work_through_postgres() {
     for (t, list) in &by_target {
         // 7.5 s at a 3 s interval: 3 scans (at 0, 3, 6 s), never two in one interval.
         assert!((2..=3).contains(&list.len()), "{t}: {} scans", list.len());
-        let mut starts: Vec<&str> = list.iter().map(|s| s.started_at.as_str()).collect();
+        let mut starts: Vec<i64> = list.iter().map(|s| ms(&s.started_at)).collect();
         starts.sort();
         for w in starts.windows(2) {
-            let gap = ms(w[1]) - ms(w[0]);
+            let gap = w[1] - w[0];
             assert!(gap >= 2900, "{t}: scans {gap} ms apart");
         }
     }
@@ -1699,13 +1699,10 @@ async fn two_replicas_share_work_through_postgres() {
     survivor.stop().await;
 }
 
-/// Milliseconds of an RFC 3339 UTC time as the API writes it.
-fn ms(t: &str) -> i64 {
-    let n = |a: usize, b: usize| t[a..b].parse::<i64>().expect("digits");
-    let (y, mo, d) = (n(0, 4), n(5, 7), n(8, 10));
-    let (h, mi, s, f) = (n(11, 13), n(14, 16), n(17, 19), n(20, 23));
-    let days = kspm_engine::civil::to_days(y, mo, d);
-    ((days * 86400 + h * 3600 + mi * 60 + s) * 1000) + f
+/// Milliseconds of a timestamp the API sent.
+fn ms(t: &Option<prost_types::Timestamp>) -> i64 {
+    let t = t.as_ref().expect("a time");
+    t.seconds * 1000 + i64::from(t.nanos) / 1_000_000
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -2559,9 +2556,8 @@ async fn findings_keep_their_identity_across_scans() {
     assert_eq!(one.fingerprint, after[0].fingerprint);
     assert_eq!(one.first_seen, first.finished_at);
     // ListScans counts all pages and takes a time range.
-    let list = |since: &str, until: &str| {
+    let list = |since: Option<prost_types::Timestamp>, until: Option<prost_types::Timestamp>| {
         let mut c = c.clone();
-        let (since, until) = (since.to_string(), until.to_string());
         async move {
             c.list_scans(req(
                 TOKEN_A,
@@ -2576,16 +2572,15 @@ async fn findings_keep_their_identity_across_scans() {
             .map(|r| r.into_inner())
         }
     };
-    let all = list("", "").await.expect("scans");
+    let all = list(None, None).await.expect("scans");
     assert_eq!((all.total, all.scans.len()), (2, 1));
     assert_eq!(all.scans[0].id, second.id, "newest first");
-    let since = list(&second.finished_at, "").await.expect("since");
+    let since = list(second.finished_at, None).await.expect("since");
     assert_eq!(since.total, 1);
     assert_eq!(since.scans[0].id, second.id);
-    let until = list("", &second.finished_at).await.expect("until");
+    let until = list(None, second.finished_at).await.expect("until");
     assert_eq!(until.total, 1);
     assert_eq!(until.scans[0].id, first.id);
-    assert_eq!(code(list("yesterday", "").await), Code::InvalidArgument);
     server.stop().await;
 }
 
@@ -2852,7 +2847,7 @@ async fn exceptions_are_managed_through_the_api() {
         .into_inner()
         .exception
         .expect("exception");
-    assert!(created.active && created.expired_at.is_empty());
+    assert!(created.active && created.expired_at.is_none());
     rescan(TOKEN_A).await;
     assert_eq!(
         privileged(TOKEN_A).await,
@@ -2892,7 +2887,7 @@ async fn exceptions_are_managed_through_the_api() {
         .into_inner()
         .exception
         .expect("exception");
-    assert!(!ended.active && !ended.expired_at.is_empty());
+    assert!(!ended.active && ended.expired_at.is_some());
     let active = c
         .list_exceptions(req(TOKEN_A, pb::ListExceptionsRequest::default()))
         .await

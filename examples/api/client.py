@@ -51,7 +51,7 @@ def main():
     for f in page.findings:
         # Key findings on their fingerprint (stable across scans), not on id or message.
         print(f"  {f.fingerprint} {f.cluster} {f.check} {f.resource}: {f.message} "
-              f"(since {f.first_seen}, last seen {f.last_seen})")
+              f"(since {f.first_seen.ToJsonString()}, last seen {f.last_seen.ToJsonString()})")
     paths = client.ListAttackPaths(pb.ListAttackPathsRequest(page_size=3), metadata=auth)
     print(f"{paths.total} attack paths; top {len(paths.paths)}:")
     for p in paths.paths:

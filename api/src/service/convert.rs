@@ -33,6 +33,21 @@ pub fn rfc3339(ms: i64) -> String {
     )
 }
 
+/// A time (Unix milliseconds) as a protobuf Timestamp.
+pub fn timestamp(ms: i64) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: ms.div_euclid(1000),
+        nanos: (ms.rem_euclid(1000) * 1_000_000) as i32,
+    }
+}
+
+/// Unix milliseconds of a protobuf Timestamp.
+pub fn millis(t: &prost_types::Timestamp) -> i64 {
+    t.seconds
+        .saturating_mul(1000)
+        .saturating_add(i64::from(t.nanos) / 1_000_000)
+}
+
 /// A stored exception as a message; `today` (YYYY-MM-DD) decides `active`.
 pub fn exception(e: &super::store::ExceptionRow, today: &str) -> pb::Exception {
     pb::Exception {
@@ -43,12 +58,8 @@ pub fn exception(e: &super::store::ExceptionRow, today: &str) -> pb::Exception {
         reason: e.reason.clone(),
         expires: e.expires.clone(),
         author: e.author.clone(),
-        created_at: rfc3339(e.created_at),
-        expired_at: if e.expired_at > 0 {
-            rfc3339(e.expired_at)
-        } else {
-            String::new()
-        },
+        created_at: Some(timestamp(e.created_at)),
+        expired_at: (e.expired_at > 0).then(|| timestamp(e.expired_at)),
         active: e.active(today),
     }
 }
@@ -168,12 +179,8 @@ pub fn finding(scan_id: &str, seq: i64, f: &Value, scanned_at: i64) -> pb::Findi
     pb::Finding {
         id: format!("{scan_id}/{seq}"),
         fingerprint: s(f, "fingerprint"),
-        first_seen: f
-            .get("first_seen")
-            .and_then(Value::as_i64)
-            .map(rfc3339)
-            .unwrap_or_default(),
-        last_seen: rfc3339(scanned_at),
+        first_seen: f.get("first_seen").and_then(Value::as_i64).map(timestamp),
+        last_seen: Some(timestamp(scanned_at)),
         blast_radius: f
             .pointer("/blast_radius/reaches")
             .and_then(Value::as_object)
@@ -292,8 +299,8 @@ pub fn scan(r: &ScanRow) -> pb::Scan {
     pb::Scan {
         id: r.id.clone(),
         target: r.target.clone(),
-        started_at: rfc3339(r.started_at),
-        finished_at: rfc3339(r.finished_at),
+        started_at: Some(timestamp(r.started_at)),
+        finished_at: Some(timestamp(r.finished_at)),
         clusters: r.clusters as u32,
         findings: r.findings as u64,
         attack_paths: r.attack_paths as u64,

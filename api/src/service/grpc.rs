@@ -188,7 +188,7 @@ impl PostureService for Api {
                         .map(|e| super::scan::scrub_paths(e, &[]))
                         .collect(),
                     scan_id: s.id.clone(),
-                    scanned_at: convert::rfc3339(s.finished_at),
+                    scanned_at: Some(convert::timestamp(s.finished_at)),
                 });
             }
         }
@@ -536,19 +536,9 @@ impl PostureService for Api {
         let limit = page_size(r.page_size, 50, 500)?;
         let start = offset(&r.page_token)?;
         self.require_target(&tenant, &r.target).await?;
-        let bound = |name: &str, text: &str, open: i64| -> Result<i64, Status> {
-            if text.is_empty() {
-                return Ok(open);
-            }
-            convert::parse_rfc3339(text).ok_or_else(|| {
-                Status::invalid_argument(format!(
-                    "{name} is not an RFC 3339 time (2026-12-02T10:00:00Z)"
-                ))
-            })
-        };
         let window = (
-            bound("since", &r.since, i64::MIN)?,
-            bound("until", &r.until, i64::MAX)?,
+            r.since.as_ref().map_or(i64::MIN, convert::millis),
+            r.until.as_ref().map_or(i64::MAX, convert::millis),
         );
         let (rows, total) = self
             .shared
