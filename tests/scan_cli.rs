@@ -273,6 +273,30 @@ fn sarif_is_shaped_for_code_scanning() {
     }
 }
 
+/// The API reference is generated from the proto and kept current.
+#[test]
+fn api_reference_is_current() {
+    let out = std::process::Command::new("python3")
+        .arg(repo().join("scripts/api-reference.py"))
+        .arg("--check")
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc = fs::read_to_string(repo().join("docs/api-reference.md")).expect("reference");
+    for rpc in [
+        "| `ListFindings` |",
+        "| `WatchEvents` |",
+        "| `CreateException` |",
+    ] {
+        assert!(doc.contains(rpc), "{rpc}");
+    }
+    assert!(doc.contains("| `fingerprint` | `string` | 16 |"));
+}
+
 #[test]
 fn techniques_doc_is_current() {
     let out = kspm(&["techniques", "list", "--format", "markdown"]);
