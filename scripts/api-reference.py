@@ -49,19 +49,25 @@ def parse(text):
         if stack:
             kind = stack[-1][0]
             if kind == "service":
-                m = re.match(r"rpc\s+(\w+)\s*\((stream\s+)?(\w+)\)\s*returns\s*\((stream\s+)?(\w+)\)", line)
+                m = re.match(r"rpc\s+(\w+)\s*\((stream\s+)?([\w.]+)\)\s*returns\s*\((stream\s+)?([\w.]+)\)\s*;", line)
+                if not m:
+                    sys.exit(f"{PROTO.name}: cannot read `{line}` in service {stack[-1][1]}")
                 if m:
                     name, _, req, stream, resp = m.groups()
                     stack[-1][2].append((name, req, ("stream " if stream else "") + resp, doc))
             elif kind == "message":
-                m = re.match(r"(repeated\s+)?([\w.]+)\s+(\w+)\s*=\s*(\d+);", line)
-                if m:
-                    rep, ty, name, num = m.groups()
-                    stack[-1][2].append((name, ("repeated " if rep else "") + ty, num, doc))
+                m = re.match(r"((?:repeated|optional)\s+)?(map\s*<[^>]+>|[\w.]+)\s+(\w+)\s*=\s*(\d+)\s*(\[[^\]]*\])?\s*;\s*(//.*)?$", line)
+                if not m:
+                    sys.exit(f"{PROTO.name}: cannot read `{line}` in message {stack[-1][1]}")
+                label, ty, name, num, _, trailing = m.groups()
+                if trailing:
+                    doc = (doc + " " + trailing[2:].strip()).strip()
+                stack[-1][2].append((name, (label or "") + ty, num, doc))
             elif kind == "enum":
-                m = re.match(r"(\w+)\s*=\s*(\d+);", line)
-                if m:
-                    stack[-1][2].append((m.group(1), m.group(2), doc))
+                m = re.match(r"(\w+)\s*=\s*(\d+)\s*;", line)
+                if not m:
+                    sys.exit(f"{PROTO.name}: cannot read `{line}` in enum {stack[-1][1]}")
+                stack[-1][2].append((m.group(1), m.group(2), doc))
         comment = []
     return service, messages, enums
 

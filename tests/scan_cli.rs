@@ -295,6 +295,33 @@ fn api_reference_is_current() {
         assert!(doc.contains(rpc), "{rpc}");
     }
     assert!(doc.contains("| `fingerprint` | `string` | 16 |"));
+    // Every numbered field and enum value of the proto has its row.
+    let proto = fs::read_to_string(repo().join("proto/kspm/v1/posture.proto")).expect("proto");
+    let numbered = proto
+        .lines()
+        .map(|l| l.split("//").next().unwrap_or("").trim())
+        .filter(|l| {
+            l.ends_with(';')
+                && l.contains(" = ")
+                && l.rsplit(" = ")
+                    .next()
+                    .is_some_and(|n| n.trim_end_matches(';').trim().parse::<u32>().is_ok())
+        })
+        .count();
+    let rows = doc
+        .lines()
+        .filter(|l| {
+            let cells: Vec<&str> = l.split(" | ").collect();
+            l.starts_with("| `")
+                && cells.len() >= 3
+                && (cells[1].starts_with('`') && cells[2].parse::<u32>().is_ok()
+                    || cells[1].parse::<u32>().is_ok())
+        })
+        .count();
+    assert_eq!(
+        rows, numbered,
+        "a field or enum value of the proto is missing"
+    );
 }
 
 #[test]

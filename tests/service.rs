@@ -2809,18 +2809,22 @@ async fn exceptions_are_managed_through_the_api() {
         format!("{y:04}-{m:02}-{d:02}")
     };
     // Validation.
-    for (check, reason, expires) in [
-        ("KSPM-X-999", "r", in_days(30)),
-        ("KSPM-W-001", "", in_days(30)),
-        ("KSPM-W-001", "r", "2020-01-01".to_string()),
-        ("KSPM-W-001", "r", in_days(800)),
-        ("KSPM-W-001", "r", "soon".to_string()),
+    for (check, resource, reason, expires) in [
+        ("KSPM-X-999", "", "r", in_days(30)),
+        ("KSPM-W-001", "", "", in_days(30)),
+        ("KSPM-W-001", "", "r", "2020-01-01".to_string()),
+        ("KSPM-W-001", "", "r", in_days(800)),
+        ("KSPM-W-001", "", "r", "soon".to_string()),
+        ("KSPM-W-001", "log-shipper", "r", in_days(30)),
+        ("*", "", "every finding", in_days(30)),
+        ("*", "*", "every finding", in_days(30)),
     ] {
         let r = c
             .create_exception(req(
                 TOKEN_A,
                 pb::CreateExceptionRequest {
                     check: check.into(),
+                    resource: resource.into(),
                     reason: reason.into(),
                     expires,
                     author: "alice".into(),
@@ -2828,7 +2832,11 @@ async fn exceptions_are_managed_through_the_api() {
                 },
             ))
             .await;
-        assert_eq!(code(r), Code::InvalidArgument, "{check} {reason}");
+        assert_eq!(
+            code(r),
+            Code::InvalidArgument,
+            "{check} {resource} {reason}"
+        );
     }
     let created = c
         .create_exception(req(
@@ -2935,13 +2943,25 @@ async fn a_trigger_never_duplicates_another_replicas_scan() {
     wait_scans(&mut c, TOKEN_A, 1).await;
     let store = server.shared.store.clone();
     let now = kspm_api::service::store::now_ms();
-    assert_eq!(
-        store
-            .take_lease("ghost", "tenant-a", "small", now, 60_000)
+    // The scheduler releases its lease right after its first commit: wait for that.
+    let mut held = Lease::Unregistered;
+    for _ in 0..100 {
+        held = store
+            .take_lease(
+                "ghost",
+                "tenant-a",
+                "small",
+                kspm_api::service::store::now_ms(),
+                60_000,
+            )
             .await
-            .expect("lease"),
-        Lease::Taken
-    );
+            .expect("lease");
+        if held == Lease::Taken {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(held, Lease::Taken);
     let mut waiting = c.clone();
     let trigger = tokio::spawn(async move {
         waiting
@@ -2990,8 +3010,9 @@ async fn a_trigger_never_duplicates_another_replicas_scan() {
         "no second scan of the target while it was leased"
     );
     // Lease free again: this replica scans.
+    // (Due again only in an hour, so the scheduler does not race the trigger.)
     store
-        .release("ghost", "tenant-a", "small", now)
+        .release("ghost", "tenant-a", "small", now + 3_600_000)
         .await
         .expect("release");
     let own = c
@@ -3007,5 +3028,29 @@ async fn a_trigger_never_duplicates_another_replicas_scan() {
         .scans;
     assert_ne!(own[0].id, "s-ghost");
     assert_eq!(wait_scans(&mut c, TOKEN_A, 3).await.len(), 3);
+    // A trigger whose client gives up at once still finishes under the lease and releases it.
+    let mut impatient = req(
+        TOKEN_A,
+        pb::TriggerScanRequest {
+            target: "small".into(),
+        },
+    );
+    impatient.set_timeout(Duration::from_millis(1));
+    let _ = c.trigger_scan(impatient).await;
+    let mut freed = false;
+    for _ in 0..100 {
+        let now = kspm_api::service::store::now_ms();
+        if store
+            .take_lease("ghost", "tenant-a", "small", now, 60_000)
+            .await
+            .expect("lease")
+            == Lease::Taken
+        {
+            freed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(freed, "the lease of an abandoned trigger is released");
     server.stop().await;
 }

@@ -656,10 +656,27 @@ impl PostureService for Api {
         if r.reason.trim().is_empty() || r.author.trim().is_empty() {
             return bad("an exception needs a reason and an author".into());
         }
+        if r.reason.len() > 2000
+            || r.author.len() > 200
+            || r.resource.len() > 500
+            || r.cluster.len() > 500
+        {
+            return bad("reason (2,000), author (200) and patterns (500) are too long".into());
+        }
+        if !r.resource.is_empty() && r.resource != "*" && !r.resource.contains(':') {
+            return bad(format!(
+                "resource `{}` is not a resource pattern: write `Kind:namespace/name` or `Kind:name`, `*` globbing (`Deployment:shop/*`)",
+                r.resource
+            ));
+        }
+        let everything = |p: &str| p.is_empty() || p.chars().all(|c| c == '*');
+        if r.check == "*" && everything(&r.resource) && everything(&r.cluster) {
+            return bad("an exception for every check needs a resource or cluster pattern: it would hide every finding".into());
+        }
         let today = crate::pipeline::today_utc();
         let in_a_year = {
             let now = super::store::now_ms() / 1000;
-            let (y, m, d) = kspm_engine::civil::from_days(now / 86_400 + 366);
+            let (y, m, d) = kspm_engine::civil::from_days(now / 86_400 + 365);
             format!("{y:04}-{m:02}-{d:02}")
         };
         if convert::parse_rfc3339(&format!("{}T00:00:00Z", r.expires)).is_none()

@@ -88,8 +88,6 @@ impl Shared {
 }
 
 impl Shared {
-    /// The latest scan of each of the tenant's configured targets (all targets with history when
-    /// this replica's configuration lists none, e.g. a read-only replica): a target removed from
     /// The scan options for a tenant's scans: the service's, with the tenant's active
     /// exceptions (CreateException) added.
     pub async fn options_for(&self, tenant: &str) -> Result<ScanOptions, String> {
@@ -111,6 +109,8 @@ impl Shared {
         Ok(options)
     }
 
+    /// The latest scan of each of the tenant's configured targets (all targets with history when
+    /// this replica's configuration lists none, e.g. a read-only replica): a target removed from
     /// the configuration stops appearing in "latest" views, while its history stays listable.
     pub async fn latest_scans(&self, tenant: &str) -> Result<Vec<store::ScanRow>, String> {
         let scans = self.store.latest_scans(tenant).await?;

@@ -237,17 +237,22 @@ fn find_target<'a>(shared: &'a Shared, tenant: &str, target: &str) -> Option<&'a
         .find(|t| t.name == target)
 }
 
-/// Keeps this replica's lease of a job alive until aborted (or until it is lost).
-fn heartbeat(shared: &Arc<Shared>, tenant: &str, name: &str) -> tokio::task::JoinHandle<()> {
+/// Keeps `owner`'s lease of a job alive until aborted (or until it is lost).
+fn heartbeat(
+    shared: &Arc<Shared>,
+    owner: &str,
+    tenant: &str,
+    name: &str,
+) -> tokio::task::JoinHandle<()> {
     let lease_ms = (shared.config.service.lease_seconds * 1000) as i64;
     let shared = shared.clone();
-    let (tenant, name) = (tenant.to_string(), name.to_string());
+    let (owner, tenant, name) = (owner.to_string(), tenant.to_string(), name.to_string());
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(Duration::from_millis((lease_ms / 3).max(100) as u64)).await;
             match shared
                 .store
-                .heartbeat(&shared.replica, &tenant, &name, now_ms() + lease_ms)
+                .heartbeat(&owner, &tenant, &name, now_ms() + lease_ms)
                 .await
             {
                 Ok(true) => {}
@@ -261,12 +266,18 @@ fn heartbeat(shared: &Arc<Shared>, tenant: &str, name: &str) -> tokio::task::Joi
     })
 }
 
+/// The lease owner name of this replica's triggered scans (its scheduler's is the replica).
+fn trigger_owner(shared: &Shared) -> String {
+    format!("{}/trigger", shared.replica)
+}
+
 /// A scan a client asked for (TriggerScan), under the job's lease, so that no replica scans
-/// the target at the same time: with the lease free, this replica scans (and the scheduled scan
-/// is due an interval later); with this replica's scheduler holding it, the running scan is
-/// joined; with another replica holding it, that replica's commit is the answer (within the
-/// target's timeout) — but for a watched live target, whose holder commits only on change, this
-/// replica reads it now.
+/// the target at the same time: with the lease free, this replica scans under it (in a task of
+/// its own, which finishes and releases the lease even if the client goes away; the scheduled
+/// scan is then due an interval later, a watched target's at once); with this replica holding
+/// it (its scheduler, or another trigger), the running scan is joined; with another replica
+/// holding it, that replica's commit is the answer (within the target's timeout) — but for a
+/// watched live target, whose holder commits only on change, this replica reads it now.
 pub async fn trigger(
     shared: &Arc<Shared>,
     tenant: &str,
@@ -275,31 +286,47 @@ pub async fn trigger(
     let lease_ms = (shared.config.service.lease_seconds * 1000) as i64;
     let since = shared.store.last_commit().await?;
     let give_up = Instant::now() + target.timeout() + Duration::from_millis(lease_ms as u64);
+    let owner = trigger_owner(shared);
     loop {
         match shared
             .store
-            .take_lease(&shared.replica, tenant, &target.name, now_ms(), lease_ms)
+            .take_lease(&owner, tenant, &target.name, now_ms(), lease_ms)
             .await?
         {
             store::Lease::Taken => {
-                let beat = heartbeat(shared, tenant, &target.name);
-                let result = scan_now(shared, tenant, target).await;
-                beat.abort();
-                let next = match &result {
-                    Ok(_) => now_ms() + target.interval().as_millis() as i64,
-                    Err(_) => now_ms() + 30_000.min(target.interval().as_millis() as i64),
-                };
-                shared
-                    .store
-                    .release(&shared.replica, tenant, &target.name, next)
-                    .await?;
-                return result;
+                let (shared, tenant, target, owner) = (
+                    shared.clone(),
+                    tenant.to_string(),
+                    target.clone(),
+                    owner.clone(),
+                );
+                let job = tokio::spawn(async move {
+                    let beat = heartbeat(&shared, &owner, &tenant, &target.name);
+                    let result = scan_now(&shared, &tenant, &target).await;
+                    beat.abort();
+                    let watched = target.is_live() && target.watch;
+                    let next = match &result {
+                        Ok(_) if watched => now_ms(),
+                        Ok(_) => now_ms() + target.interval().as_millis() as i64,
+                        Err(_) => now_ms() + 30_000.min(target.interval().as_millis() as i64),
+                    };
+                    if let Err(e) = shared
+                        .store
+                        .release(&owner, &tenant, &target.name, next)
+                        .await
+                    {
+                        warn!(error = %e, "releasing the lease failed");
+                    }
+                    result
+                });
+                return job
+                    .await
+                    .map_err(|e| format!("triggered scan failed: {e}"))?;
             }
-            store::Lease::AlreadyOurs | store::Lease::Unregistered => {
+            store::Lease::Unregistered => return scan_now(shared, tenant, target).await,
+            store::Lease::HeldBy(h) if h == shared.replica || h == owner => {
                 return scan_now(shared, tenant, target).await;
             }
-            // A watched live target's holder watches for its whole interval and commits only
-            // when the posture changes: a fresh read is this replica's to make.
             store::Lease::HeldBy(_) if target.is_live() && target.watch => {
                 return scan_now(shared, tenant, target).await;
             }
@@ -326,7 +353,7 @@ pub async fn trigger(
 
 /// Runs one leased job: scan with heartbeats, commit, release.
 async fn run_job(shared: Arc<Shared>, tenant: String, target: Target) {
-    let beat = heartbeat(&shared, &tenant, &target.name);
+    let beat = heartbeat(&shared, &shared.replica, &tenant, &target.name);
     let result = if target.is_live() && target.watch {
         watch_session(&shared, &tenant, &target, &beat).await
     } else {

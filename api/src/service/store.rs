@@ -113,9 +113,7 @@ pub struct ScanRow {
 pub enum Lease {
     /// It was free or expired: now the caller's, to release.
     Taken,
-    /// The caller (this replica's scheduler) already held it.
-    AlreadyOurs,
-    /// Another replica holds it (its scan is running).
+    /// Someone holds it (this replica's scheduler or a trigger, or another replica).
     HeldBy(String),
     /// No such job (not registered yet).
     Unregistered,
@@ -1106,8 +1104,8 @@ impl Store {
         Ok(())
     }
 
-    /// Takes a job's lease for `owner` now if it is free or expired (or extends it if it is
-    /// already `owner`'s), and says which it was.
+    /// Takes a job's lease for `owner` now if it is free or expired — one conditional update,
+    /// so two takers never both succeed — else says who holds it.
     pub async fn take_lease(
         &self,
         owner: &str,
@@ -1116,20 +1114,9 @@ impl Store {
         now: i64,
         lease_ms: i64,
     ) -> StoreResult<Lease> {
-        let holder =
-            sqlx::query("SELECT owner, expires_at FROM leases WHERE tenant = $1 AND target = $2")
-                .bind(tenant)
-                .bind(target)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(db)?;
-        let Some(holder) = holder else {
-            return Ok(Lease::Unregistered);
-        };
-        let current: String = holder.try_get(0).map_err(db)?;
         let taken = sqlx::query(
             "UPDATE leases SET owner = $1, expires_at = $2 WHERE tenant = $3 AND target = $4 \
-             AND (owner = '' OR owner = $1 OR expires_at < $5)",
+             AND (owner = '' OR expires_at < $5)",
         )
         .bind(owner)
         .bind(now + lease_ms)
@@ -1139,10 +1126,18 @@ impl Store {
         .execute(&self.pool)
         .await
         .map_err(db)?;
-        Ok(match (taken.rows_affected() > 0, current == owner) {
-            (true, true) => Lease::AlreadyOurs,
-            (true, false) => Lease::Taken,
-            (false, _) => Lease::HeldBy(current),
+        if taken.rows_affected() > 0 {
+            return Ok(Lease::Taken);
+        }
+        let holder = sqlx::query("SELECT owner FROM leases WHERE tenant = $1 AND target = $2")
+            .bind(tenant)
+            .bind(target)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(match holder {
+            None => Lease::Unregistered,
+            Some(r) => Lease::HeldBy(r.try_get(0).map_err(db)?),
         })
     }
 
