@@ -119,6 +119,18 @@ enum Done {
     Held,
 }
 
+/// When a job is next due after it ended as `done` (`None`: it failed, and is retried sooner
+/// than a full interval).
+fn next_due(target: &Target, done: Option<&Done>) -> i64 {
+    let interval = target.interval().as_millis() as i64;
+    now_ms()
+        + match done {
+            Some(Done::Held) => 0,
+            Some(Done::Scanned) => interval,
+            None => 30_000.min(interval),
+        }
+}
+
 /// Aborts a task when dropped, so no early return leaves watches running.
 struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
 
@@ -304,12 +316,13 @@ pub async fn trigger(
                     let beat = heartbeat(&shared, &owner, &tenant, &target.name);
                     let result = scan_now(&shared, &tenant, &target).await;
                     beat.abort();
-                    let watched = target.is_live() && target.watch;
-                    let next = match &result {
-                        Ok(_) if watched => now_ms(),
-                        Ok(_) => now_ms() + target.interval().as_millis() as i64,
-                        Err(_) => now_ms() + 30_000.min(target.interval().as_millis() as i64),
+                    // A watched target is watched again at once, as after its own session.
+                    let done = if target.is_live() && target.watch {
+                        Done::Held
+                    } else {
+                        Done::Scanned
                     };
+                    let next = next_due(&target, result.as_ref().ok().map(|_| &done));
                     if let Err(e) = shared
                         .store
                         .release(&owner, &tenant, &target.name, next)
@@ -362,12 +375,7 @@ async fn run_job(shared: Arc<Shared>, tenant: String, target: Target) {
             .map(|_| Done::Scanned)
     };
     beat.abort();
-    let next = match &result {
-        Ok(Done::Held) => now_ms(),
-        Ok(Done::Scanned) => now_ms() + target.interval().as_millis() as i64,
-        // Retry a failed commit sooner than a full interval.
-        Err(_) => now_ms() + 30_000.min(target.interval().as_millis() as i64),
-    };
+    let next = next_due(&target, result.as_ref().ok());
     if let Err(e) = &result {
         warn!(tenant, target = %target.name, error = %e, "scan failed");
     }
