@@ -76,73 +76,31 @@ pub fn severity_of_rank(rank: i64) -> pb::Severity {
     }
 }
 
-/// Unix milliseconds of an RFC 3339 time (`2026-12-02T10:00:00Z`, fractional seconds and
-/// `±hh:mm` offsets accepted), `None` when it is not one.
-pub fn parse_rfc3339(text: &str) -> Option<i64> {
+/// Whether `text` is a calendar day written `YYYY-MM-DD` (the month's length and leap years
+/// counted).
+pub fn valid_day(text: &str) -> bool {
     let b = text.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
-        return None;
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return false;
     }
-    let num = |r: std::ops::Range<usize>| num_at(text, r);
-    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    if b[13] != b':' || b[16] != b':' {
-        return None;
-    }
-    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let s = text.get(r)?;
+        s.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| s.parse().ok())?
+    };
+    let (Some(y), Some(mo), Some(d)) = (num(0..4), num(5..7), num(8..10)) else {
+        return false;
+    };
     let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
     let month_days = match mo {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
         2 if leap => 29,
         2 => 28,
-        _ => return None,
+        _ => return false,
     };
-    if !(1..=month_days).contains(&d) || h > 23 || mi > 59 || sec > 60 {
-        return None;
-    }
-    let mut rest = &text[19..];
-    let mut ms = 0;
-    if let Some(frac) = rest.strip_prefix('.') {
-        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return None;
-        }
-        let padded: String = frac[..digits]
-            .chars()
-            .chain("000".chars())
-            .take(3)
-            .collect();
-        ms = padded.parse().ok()?;
-        rest = &frac[digits..];
-    }
-    let offset_min = match rest {
-        "Z" | "z" => 0,
-        _ => {
-            let sign = match rest.as_bytes().first()? {
-                b'+' => 1,
-                b'-' => -1,
-                _ => return None,
-            };
-            if rest.len() != 6 || rest.as_bytes()[3] != b':' {
-                return None;
-            }
-            let (oh, om) = (num_at(rest, 1..3)?, num_at(rest, 4..6)?);
-            if oh > 23 || om > 59 {
-                return None;
-            }
-            sign * (oh * 60 + om)
-        }
-    };
-    let days = kspm_engine::civil::to_days(y, mo, d);
-    let secs = days * 86_400 + h * 3600 + mi * 60 + sec - offset_min * 60;
-    Some(secs * 1000 + ms)
-}
-
-fn num_at(text: &str, r: std::ops::Range<usize>) -> Option<i64> {
-    let s = text.get(r)?;
-    s.bytes()
-        .all(|c| c.is_ascii_digit())
-        .then(|| s.parse().ok())?
+    (1..=month_days).contains(&d)
 }
 
 /// The per-control results of one stored framework summary (report JSON `compliance[]`).
@@ -350,26 +308,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn rfc3339_times_parse_back() {
-        for ms in [0, 1_764_672_000_123, 951_782_400_000] {
-            assert_eq!(parse_rfc3339(&rfc3339(ms)), Some(ms), "{}", rfc3339(ms));
+    fn days_are_checked_as_calendar_days() {
+        for good in ["2026-12-02", "2028-02-29", "2000-02-29", "2026-04-30"] {
+            assert!(valid_day(good), "{good}");
         }
-        assert_eq!(
-            parse_rfc3339("2026-12-02T10:00:00+01:00"),
-            parse_rfc3339("2026-12-02T09:00:00Z")
-        );
-        assert_eq!(
-            parse_rfc3339("2026-12-02T09:00:00.5Z").map(|m| m % 1000),
-            Some(500)
-        );
         for bad in [
             "",
             "yesterday",
-            "2026-13-02T09:00:00Z",
-            "2026-12-02T09:00:00",
-            "2026-12-02T09:00:00+0100",
+            "2026-13-02",
+            "2026-02-29",
+            "1900-02-29",
+            "2026-02-31",
+            "2026-04-31",
+            "2026-12-00",
+            "2026-12-2",
+            "2026-12-02T09:00:00Z",
+            "+026-12-02",
         ] {
-            assert_eq!(parse_rfc3339(bad), None, "{bad}");
+            assert!(!valid_day(bad), "{bad}");
         }
     }
 

@@ -679,9 +679,7 @@ impl PostureService for Api {
             let (y, m, d) = kspm_engine::civil::from_days(now / 86_400 + 365);
             format!("{y:04}-{m:02}-{d:02}")
         };
-        if convert::parse_rfc3339(&format!("{}T00:00:00Z", r.expires)).is_none()
-            || r.expires.len() != 10
-        {
+        if !convert::valid_day(&r.expires) {
             return bad(format!(
                 "expires must be a day, YYYY-MM-DD (got `{}`)",
                 r.expires
