@@ -343,6 +343,16 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
         }
     }
 
+    /// The cluster's ServiceAccounts (namespace, name) in namespace `scope`, or all of them.
+    fn service_accounts_in(&self, scope: Option<&str>) -> Vec<(String, String)> {
+        self.facts
+            .service_accounts
+            .iter()
+            .filter(|(ns, _)| scope.is_none_or(|s| s == ns))
+            .cloned()
+            .collect()
+    }
+
     fn n(&mut self, reference: &str, kind: NodeKind) -> NodeIndex {
         self.g.node(Some(self.name), reference, kind)
     }

@@ -415,13 +415,7 @@ impl ClusterBuilder<'_, '_> {
                 );
             } else if rbac.may_grant_in(&bindings, ns_req, "impersonate", "", "serviceaccounts") {
                 // ServiceAccounts named in resourceNames (impersonation is namespaced).
-                let candidates: Vec<(String, String)> = self
-                    .facts
-                    .service_accounts
-                    .iter()
-                    .filter(|(ns, _)| scope.as_deref().is_none_or(|s| s == ns))
-                    .cloned()
-                    .collect();
+                let candidates = self.service_accounts_in(scope.as_deref());
                 for (ns, name) in candidates {
                     let req_ns = if scope.is_some() {
                         ns.as_str()

@@ -107,13 +107,7 @@ impl ClusterBuilder<'_, '_> {
         if !rbac.may_grant_in(bindings, scope_ns, "create", "", "serviceaccounts/token") {
             return;
         }
-        let candidates: Vec<(String, String)> = self
-            .facts
-            .service_accounts
-            .iter()
-            .filter(|(ns, _)| scope.as_deref().is_none_or(|s| s == ns))
-            .cloned()
-            .collect();
+        let candidates = self.service_accounts_in(scope.as_deref());
         for (ns, name) in candidates {
             let ns_req = if scope.is_some() {
                 ns.as_str()
