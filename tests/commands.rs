@@ -2,15 +2,9 @@
 
 mod common;
 
-use common::{kspm, repo};
+use common::{kspm, repo, write};
 use serde_json::Value;
 use std::fs;
-
-fn write(dir: &std::path::Path, name: &str, text: &str) -> String {
-    let p = dir.join(name);
-    fs::write(&p, text).expect("write");
-    p.to_string_lossy().into_owned()
-}
 
 #[test]
 fn pss_reports_each_object_with_upstream_check_ids() {

@@ -3,17 +3,10 @@
 
 mod common;
 
-use common::{kspm, repo};
+use common::{kspm, repo, write};
 use serde_json::Value;
-use std::fs;
 use std::io::Write;
 use std::process::{Command, Stdio};
-
-fn write(dir: &std::path::Path, name: &str, text: &str) -> String {
-    let p = dir.join(name);
-    fs::write(&p, text).expect("write");
-    p.to_string_lossy().into_owned()
-}
 
 fn small() -> String {
     repo()

@@ -79,3 +79,10 @@ pub fn write_malformed_secrets(dir: &Path, canary: &str) -> usize {
     }
     files.len()
 }
+
+/// Writes `text` to `dir/name` and returns the path.
+pub fn write(dir: &Path, name: &str, text: &str) -> String {
+    let p = dir.join(name);
+    fs::write(&p, text).expect("write");
+    p.to_string_lossy().into_owned()
+}
