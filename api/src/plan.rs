@@ -93,15 +93,9 @@ impl Plan {
     }
 }
 
-/// One line per error: `file:line: message`.
+/// One line per error, as `LoadError` writes itself (`file:line:column: message`).
 fn error_lines(errors: &[LoadError]) -> Vec<String> {
-    errors
-        .iter()
-        .map(|e| match e.line {
-            Some(l) => format!("{}:{l}: {}", e.file, e.message),
-            None => format!("{}: {}", e.file, e.message),
-        })
-        .collect()
+    errors.iter().map(LoadError::to_string).collect()
 }
 
 /// Reads standard input as `kspm scan` reads a file: at most the file size limit, UTF-8 or
