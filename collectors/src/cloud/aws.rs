@@ -6,6 +6,7 @@
 //! in [`ACTIONS`]. A failing account, region or cluster becomes a [`Gap`]; the rest carries on.
 
 use super::aws_json;
+use super::ec2::Ec2;
 use super::eks_token::Credentials;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
@@ -289,20 +290,16 @@ async fn read_account(
         }),
     }
     let regions = if opts.regions.is_empty() {
-        match aws_sdk_ec2::Client::new(&config)
-            .describe_regions()
-            .send()
-            .await
-        {
-            Ok(o) => o
-                .regions()
-                .iter()
-                .filter_map(|r| r.region_name().map(str::to_string))
-                .collect(),
+        let listed = match Ec2::new(&config, &credentials) {
+            Ok(ec2) => ec2.describe_regions().await,
+            Err(e) => Err(e),
+        };
+        match listed {
+            Ok(regions) => regions,
             Err(e) => {
                 out.gaps.push(Gap {
                     scope: format!("account {id}"),
-                    message: format!("ec2:DescribeRegions: {}; scanning {home} only", err(e)),
+                    message: format!("ec2:DescribeRegions: {e}; scanning {home} only"),
                 });
                 vec![home.clone()]
             }
@@ -378,7 +375,7 @@ async fn read_region(
     let mut tasks = tokio::task::JoinSet::new();
     for name in names {
         let eks = eks.clone();
-        let ec2 = aws_sdk_ec2::Client::new(config);
+        let ec2 = Ec2::new(config, &credentials);
         let account = account.to_string();
         let region = region.to_string();
         let credentials = credentials.clone();
@@ -417,7 +414,7 @@ fn file_name(s: &str) -> String {
 
 async fn read_cluster(
     eks: &aws_sdk_eks::Client,
-    ec2: &aws_sdk_ec2::Client,
+    ec2: &Result<Ec2, String>,
     account: &str,
     region: &str,
     name: &str,
@@ -512,24 +509,22 @@ async fn read_cluster(
     templates.sort();
     templates.dedup();
     for (id, version) in templates {
-        match ec2
-            .describe_launch_template_versions()
-            .launch_template_id(&id)
-            .versions(&version)
-            .send()
-            .await
-        {
-            Ok(o) => docs.push((
+        let read = match ec2 {
+            Ok(ec2) => ec2.describe_launch_template_versions(&id, &version).await,
+            Err(e) => Err(e.clone()),
+        };
+        match read {
+            Ok(versions) => docs.push((
                 format!(
                     "launch-templates/{}-{}.json",
                     file_name(&id),
                     file_name(&version)
                 ),
-                aws_json::launch_template_versions(o.launch_template_versions()),
+                versions,
             )),
             Err(e) => gap(
                 &format!("ec2:DescribeLaunchTemplateVersions {id}"),
-                format!("{}; IMDS reachability of its node group is unknown", err(e)),
+                format!("{e}; IMDS reachability of its node group is unknown"),
             ),
         }
     }

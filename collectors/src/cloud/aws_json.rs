@@ -2,7 +2,6 @@
 //! collector reads is stored, exported and re-read exactly like data a user saved with the
 //! `aws` CLI (see `docs/snapshot-format.md`). Only reads; no field is invented.
 
-use aws_sdk_ec2::types::LaunchTemplateVersion;
 use aws_sdk_eks::types::{
     AccessEntry, AssociatedAccessPolicy, Cluster, Nodegroup, PodIdentityAssociation,
 };
@@ -190,43 +189,6 @@ pub fn pod_identity(a: &PodIdentityAssociation) -> Value {
     put(&mut m, "associationId", a.association_id());
     put(&mut m, "disableSessionTags", a.disable_session_tags());
     json!({"association": m})
-}
-
-/// `aws ec2 describe-launch-template-versions` → `{"LaunchTemplateVersions": [...]}`.
-pub fn launch_template_versions(versions: &[LaunchTemplateVersion]) -> Value {
-    let list: Vec<Value> = versions
-        .iter()
-        .map(|v| {
-            let mut m = Map::new();
-            put(&mut m, "LaunchTemplateId", v.launch_template_id());
-            put(&mut m, "LaunchTemplateName", v.launch_template_name());
-            put(&mut m, "VersionNumber", v.version_number());
-            put(&mut m, "DefaultVersion", v.default_version());
-            if let Some(o) = v.launch_template_data().and_then(|d| d.metadata_options()) {
-                let mut mo = Map::new();
-                put(
-                    &mut mo,
-                    "HttpTokens",
-                    o.http_tokens().map(|t| t.as_str().to_string()),
-                );
-                put(
-                    &mut mo,
-                    "HttpPutResponseHopLimit",
-                    o.http_put_response_hop_limit(),
-                );
-                put(
-                    &mut mo,
-                    "HttpEndpoint",
-                    o.http_endpoint().map(|t| t.as_str().to_string()),
-                );
-                m.insert("LaunchTemplateData".into(), json!({"MetadataOptions": mo}));
-            } else {
-                m.insert("LaunchTemplateData".into(), json!({}));
-            }
-            Value::Object(m)
-        })
-        .collect();
-    json!({"LaunchTemplateVersions": list})
 }
 
 fn inline(list: &[PolicyDetail]) -> Value {

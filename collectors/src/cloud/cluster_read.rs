@@ -107,7 +107,7 @@ pub fn client(c: &EksCluster, now_unix: i64) -> Result<kube::Client, String> {
         .endpoint
         .as_deref()
         .ok_or("DescribeCluster gave no endpoint")?;
-    let token = eks_token::token(&c.credentials, &c.region, &c.name, now_unix);
+    let token = eks_token::token(&c.credentials, &c.region, &c.name, now_unix)?;
     kube_client(endpoint, c.ca_data.as_deref(), token)
 }
 

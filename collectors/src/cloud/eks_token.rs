@@ -5,10 +5,14 @@
 //! [`verify`] mirrors the server-side checks of aws-iam-authenticator (`pkg/token/token.go`)
 //! short of calling STS, so generated tokens can be checked offline.
 
+use aws_sigv4::http_request::{
+    sign, SignableBody, SignableRequest, SignatureLocation, SigningSettings,
+};
+use aws_sigv4::sign::v4;
+use aws_smithy_runtime_api::client::identity::Identity;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use hmac::{Hmac, Mac};
-use sha2::{Digest, Sha256};
+use std::time::{Duration, UNIX_EPOCH};
 
 /// Token prefix.
 pub const PREFIX: &str = "k8s-aws-v1.";
@@ -37,16 +41,6 @@ impl std::fmt::Debug for Credentials {
     }
 }
 
-fn hmac(key: &[u8], data: &str) -> Vec<u8> {
-    // HMAC accepts keys of any length; the error case cannot happen.
-    let mut m = match Hmac::<Sha256>::new_from_slice(key) {
-        Ok(m) => m,
-        Err(_) => return Vec::new(),
-    };
-    m.update(data.as_bytes());
-    m.finalize().into_bytes().to_vec()
-}
-
 /// RFC 3986 percent-encoding as SigV4 wants it (unreserved characters kept, `%XX` upper case).
 fn encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -61,19 +55,15 @@ fn encode(s: &str) -> String {
     out
 }
 
-/// `YYYYMMDD'T'HHMMSS'Z'` for Unix seconds (UTC).
-fn amz_date(unix: i64) -> String {
-    let ((y, m, d), rem) = kspm_engine::civil::from_unix(unix);
-    format!(
-        "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-/// The presigned STS URL for `cluster` in `region` at `unix` seconds.
-pub fn presigned_url(creds: &Credentials, region: &str, cluster: &str, unix: i64) -> String {
+/// The presigned STS URL for `cluster` in `region` at `unix` seconds, signed by AWS's own SigV4
+/// signer (`aws-sigv4`, as the SDKs sign), its query parameters in the order botocore prints them
+/// (sorted, the signature last).
+pub fn presigned_url(
+    creds: &Credentials,
+    region: &str,
+    cluster: &str,
+    unix: i64,
+) -> Result<String, String> {
     // China regions live under their own DNS suffix.
     let suffix = if region.starts_with("cn-") {
         "amazonaws.com.cn"
@@ -81,52 +71,80 @@ pub fn presigned_url(creds: &Credentials, region: &str, cluster: &str, unix: i64
         "amazonaws.com"
     };
     let host = format!("sts.{region}.{suffix}");
-    let datetime = amz_date(unix);
-    let date = &datetime[..8];
-    let scope = format!("{date}/{region}/sts/aws4_request");
-    let mut params: Vec<(String, String)> = vec![
-        ("Action".into(), "GetCallerIdentity".into()),
-        ("Version".into(), "2011-06-15".into()),
-        ("X-Amz-Algorithm".into(), "AWS4-HMAC-SHA256".into()),
-        (
-            "X-Amz-Credential".into(),
-            format!("{}/{scope}", creds.access_key_id),
-        ),
-        ("X-Amz-Date".into(), datetime.clone()),
-        ("X-Amz-Expires".into(), EXPIRES.to_string()),
-        ("X-Amz-SignedHeaders".into(), "host;x-k8s-aws-id".into()),
-    ];
-    if let Some(token) = &creds.session_token {
-        params.push(("X-Amz-Security-Token".into(), token.clone()));
+    let base = [("Action", "GetCallerIdentity"), ("Version", "2011-06-15")];
+    let url = format!(
+        "https://{host}/?{}",
+        base.iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("&")
+    );
+    let identity: Identity = aws_credential_types::Credentials::new(
+        &creds.access_key_id,
+        &creds.secret_access_key,
+        creds.session_token.clone(),
+        None,
+        "kspm",
+    )
+    .into();
+    let mut settings = SigningSettings::default();
+    settings.signature_location = SignatureLocation::QueryParams;
+    settings.expires_in = Some(Duration::from_secs(u64::from(EXPIRES)));
+    let at = UNIX_EPOCH + Duration::from_secs(u64::try_from(unix).unwrap_or(0));
+    let params = v4::SigningParams::builder()
+        .identity(&identity)
+        .region(region)
+        .name("sts")
+        .time(at)
+        .settings(settings)
+        .build()
+        .map_err(|e| format!("cannot presign the EKS token: {e}"))?
+        .into();
+    let signable = SignableRequest::new(
+        "GET",
+        &url,
+        [("x-k8s-aws-id", cluster)].into_iter(),
+        SignableBody::Bytes(&[]),
+    )
+    .map_err(|e| format!("cannot presign the EKS token: {e}"))?;
+    let (instructions, _) = sign(signable, &params)
+        .map_err(|e| format!("cannot presign the EKS token: {e}"))?
+        .into_parts();
+    let mut query: Vec<(String, String)> = base
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let mut signature = None;
+    for (k, v) in instructions.params() {
+        if *k == "X-Amz-Signature" {
+            signature = Some(v.to_string());
+        } else {
+            query.push((k.to_string(), v.to_string()));
+        }
     }
-    params.sort();
-    let query = params
+    let signature = signature.ok_or("the signer returned no signature")?;
+    query.sort();
+    let query = query
         .iter()
         .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
         .collect::<Vec<_>>()
         .join("&");
-    let canonical = format!(
-        "GET\n/\n{query}\nhost:{host}\nx-k8s-aws-id:{cluster}\n\nhost;x-k8s-aws-id\n{}",
-        hex::encode(Sha256::digest(b""))
-    );
-    let to_sign = format!(
-        "AWS4-HMAC-SHA256\n{datetime}\n{scope}\n{}",
-        hex::encode(Sha256::digest(canonical.as_bytes()))
-    );
-    let k_date = hmac(format!("AWS4{}", creds.secret_access_key).as_bytes(), date);
-    let k_region = hmac(&k_date, region);
-    let k_service = hmac(&k_region, "sts");
-    let k_signing = hmac(&k_service, "aws4_request");
-    let signature = hex::encode(hmac(&k_signing, &to_sign));
-    format!("https://{host}/?{query}&X-Amz-Signature={signature}")
+    Ok(format!(
+        "https://{host}/?{query}&X-Amz-Signature={signature}"
+    ))
 }
 
 /// The bearer token for `cluster` (valid for 15 minutes after `unix`; refresh after ~14).
-pub fn token(creds: &Credentials, region: &str, cluster: &str, unix: i64) -> String {
-    format!(
+pub fn token(
+    creds: &Credentials,
+    region: &str,
+    cluster: &str,
+    unix: i64,
+) -> Result<String, String> {
+    Ok(format!(
         "{PREFIX}{}",
-        URL_SAFE_NO_PAD.encode(presigned_url(creds, region, cluster, unix))
-    )
+        URL_SAFE_NO_PAD.encode(presigned_url(creds, region, cluster, unix)?)
+    ))
 }
 
 /// Checks a token the way aws-iam-authenticator does before it calls STS; returns the URL.
@@ -220,37 +238,41 @@ mod tests {
     /// The golden vector computed with botocore's presigner (../shared/reference/eks-token-golden.txt).
     #[test]
     fn matches_botocore_golden_vector() {
-        let url = presigned_url(&example(), "us-east-1", "my-cluster", T0);
+        let url = presigned_url(&example(), "us-east-1", "my-cluster", T0).expect("signed");
         assert_eq!(url, "https://sts.us-east-1.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDEXAMPLE%2F20240101%2Fus-east-1%2Fsts%2Faws4_request&X-Amz-Date=20240101T000000Z&X-Amz-Expires=60&X-Amz-SignedHeaders=host%3Bx-k8s-aws-id&X-Amz-Signature=57f75c8170096a735d3435d6186cb06d3da57e67fff800aeb026846b0f035eb8");
-        assert_eq!(token(&example(), "us-east-1", "my-cluster", T0), "k8s-aws-v1.aHR0cHM6Ly9zdHMudXMtZWFzdC0xLmFtYXpvbmF3cy5jb20vP0FjdGlvbj1HZXRDYWxsZXJJZGVudGl0eSZWZXJzaW9uPTIwMTEtMDYtMTUmWC1BbXotQWxnb3JpdGhtPUFXUzQtSE1BQy1TSEEyNTYmWC1BbXotQ3JlZGVudGlhbD1BS0lERVhBTVBMRSUyRjIwMjQwMTAxJTJGdXMtZWFzdC0xJTJGc3RzJTJGYXdzNF9yZXF1ZXN0JlgtQW16LURhdGU9MjAyNDAxMDFUMDAwMDAwWiZYLUFtei1FeHBpcmVzPTYwJlgtQW16LVNpZ25lZEhlYWRlcnM9aG9zdCUzQngtazhzLWF3cy1pZCZYLUFtei1TaWduYXR1cmU9NTdmNzVjODE3MDA5NmE3MzVkMzQzNWQ2MTg2Y2IwNmQzZGE1N2U2N2ZmZjgwMGFlYjAyNjg0NmIwZjAzNWViOA");
+        assert_eq!(token(&example(), "us-east-1", "my-cluster", T0).expect("signed"), "k8s-aws-v1.aHR0cHM6Ly9zdHMudXMtZWFzdC0xLmFtYXpvbmF3cy5jb20vP0FjdGlvbj1HZXRDYWxsZXJJZGVudGl0eSZWZXJzaW9uPTIwMTEtMDYtMTUmWC1BbXotQWxnb3JpdGhtPUFXUzQtSE1BQy1TSEEyNTYmWC1BbXotQ3JlZGVudGlhbD1BS0lERVhBTVBMRSUyRjIwMjQwMTAxJTJGdXMtZWFzdC0xJTJGc3RzJTJGYXdzNF9yZXF1ZXN0JlgtQW16LURhdGU9MjAyNDAxMDFUMDAwMDAwWiZYLUFtei1FeHBpcmVzPTYwJlgtQW16LVNpZ25lZEhlYWRlcnM9aG9zdCUzQngtazhzLWF3cy1pZCZYLUFtei1TaWduYXR1cmU9NTdmNzVjODE3MDA5NmE3MzVkMzQzNWQ2MTg2Y2IwNmQzZGE1N2U2N2ZmZjgwMGFlYjAyNjg0NmIwZjAzNWViOA");
     }
 
     #[test]
     fn session_tokens_are_signed_query_parameters() {
         let mut c = example();
         c.session_token = Some("FwoGZXIvYXdzE+/session==".into());
-        let url = presigned_url(&c, "eu-west-1", "prod", T0);
+        let url = presigned_url(&c, "eu-west-1", "prod", T0).expect("signed");
         assert!(url.contains(
             "&X-Amz-Security-Token=FwoGZXIvYXdzE%2B%2Fsession%3D%3D&X-Amz-SignedHeaders="
         ));
         assert!(url.starts_with("https://sts.eu-west-1.amazonaws.com/?"));
-        let plain = presigned_url(&example(), "eu-west-1", "prod", T0);
+        let plain = presigned_url(&example(), "eu-west-1", "prod", T0).expect("signed");
         assert_ne!(
             url.rsplit_once('=').map(|x| x.1),
             plain.rsplit_once('=').map(|x| x.1)
         );
-        assert!(verify(&token(&c, "eu-west-1", "prod", T0), T0 + 60).is_ok());
+        assert!(verify(
+            &token(&c, "eu-west-1", "prod", T0).expect("signed"),
+            T0 + 60
+        )
+        .is_ok());
         assert!(!format!("{c:?}").contains("session") && !format!("{c:?}").contains("wJalr"));
     }
 
     #[test]
     fn the_server_checks_accept_ours_and_refuse_tampered_tokens() {
-        let good = token(&example(), "us-east-1", "my-cluster", T0);
+        let good = token(&example(), "us-east-1", "my-cluster", T0).expect("signed");
         assert!(verify(&good, T0 + 14 * 60).is_ok());
         assert!(verify(&good, T0 + 16 * 60)
             .expect_err("must be refused")
             .contains("expired"));
-        let url = presigned_url(&example(), "us-east-1", "my-cluster", T0);
+        let url = presigned_url(&example(), "us-east-1", "my-cluster", T0).expect("signed");
         let wrap = |u: &str| format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(u));
         let cases = [
             (url.replace("host%3Bx-k8s-aws-id", "host"), "signed header"),
@@ -272,7 +294,7 @@ mod tests {
             assert!(e.contains(why), "{why}: {e}");
         }
         // Padding is refused (the server decodes unpadded base64url only).
-        let cn = presigned_url(&example(), "cn-north-1", "c", T0);
+        let cn = presigned_url(&example(), "cn-north-1", "c", T0).expect("signed");
         assert!(cn.starts_with("https://sts.cn-north-1.amazonaws.com.cn/?"));
         assert!(verify(&wrap(&cn), T0).is_ok());
         assert!(verify(&format!("{good}="), T0)

@@ -8,6 +8,7 @@ pub mod aws;
 pub mod aws_json;
 pub mod azure;
 pub mod cluster_read;
+pub mod ec2;
 pub mod eks_token;
 pub mod gcp;
 pub mod rest;
