@@ -38,7 +38,7 @@ enum Command {
     /// Read a live cluster (read-only) and write it in the snapshot format.
     Collect(CollectArgs),
     /// Print the least-privilege ClusterRole and binding the live collector needs.
-    CollectorRbac,
+    CollectorRbac(CollectorRbacArgs),
     /// Run the service: gRPC API, scheduled scans of every configured target, history.
     Serve(ServeArgs),
     /// What changed between two snapshots (or two JSON reports): findings, attack paths, RBAC,
@@ -337,6 +337,15 @@ impl CloudArgs {
             azure: self.azure.then(|| azure.unwrap_or_default().options()),
         })
     }
+}
+
+/// What `kspm collector-rbac` prints.
+#[derive(Args)]
+struct CollectorRbacArgs {
+    /// Leave out `get` on `nodes/proxy` (the kubelet API: every GET endpoint, `/exec` over
+    /// WebSocket included); scan with `--no-kubelet-config` then.
+    #[arg(long)]
+    no_kubelet_config: bool,
 }
 
 /// How to reach a live cluster.
@@ -649,8 +658,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
             eprintln!("kspm: wrote {n} objects to {}", args.out.display());
             Ok(ExitCode::SUCCESS)
         }
-        Command::CollectorRbac => {
-            print!("{}", include_str!("../deploy/collector-rbac.yaml"));
+        Command::CollectorRbac(args) => {
+            print!(
+                "{}",
+                kspm_collectors::live::rbac::collector_rbac(!args.no_kubelet_config)
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Query {

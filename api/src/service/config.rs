@@ -167,6 +167,11 @@ pub struct Target {
     /// Keep watches on a live cluster between full reads (default true).
     #[serde(default = "yes")]
     pub watch: bool,
+    /// Read kubelet settings through `nodes/proxy` (default true). Set false where the collector
+    /// identity does not hold `get` on `nodes/proxy` (`kspm collector-rbac --no-kubelet-config`):
+    /// the kubelet checks then report "not assessable".
+    #[serde(default = "yes")]
+    pub kubelet_config: bool,
     /// Longest a scan of this target may run, such as `90s` or `10m` (default `10m`): a scan
     /// past it fails and frees its slot.
     #[serde(default = "default_timeout")]

@@ -38,7 +38,7 @@ pub fn live_options(target: &Target) -> LiveOptions {
         limits: Limits::default(),
         concurrency: 4,
         page_size: 500,
-        skip_kubelet_config: false,
+        skip_kubelet_config: !target.kubelet_config,
     }
 }
 

@@ -9,6 +9,7 @@
 //! the report lists it and the checks that needed it are "not assessable".
 
 pub mod http;
+pub mod rbac;
 pub mod watch;
 
 use self::http::{HttpError, Limits, ReadOnlyClient, METADATA_ONLY};

@@ -22,10 +22,19 @@ variable "extra_subjects" {
   default = []
 }
 
+variable "kubelet_config" {
+  description = "Grant get on nodes/proxy to read kubelet settings (CIS 4.2.x). It reaches every kubelet GET endpoint, exec over WebSocket included: set false to leave it out, and run the collector with --no-kubelet-config."
+  type        = bool
+  default     = true
+}
+
 locals {
   documents = [for d in split("\n---\n", file("${path.module}/../../../deploy/collector-rbac.yaml")) : yamldecode(d)]
-  role      = [for d in local.documents : d if d.kind == "ClusterRole"][0]
-  binding   = [for d in local.documents : d if d.kind == "ClusterRoleBinding"][0]
+  full_role = [for d in local.documents : d if d.kind == "ClusterRole"][0]
+  role = merge(local.full_role, {
+    rules = [for r in local.full_role.rules : r if var.kubelet_config || !contains(try(r.resources, []), "nodes/proxy")]
+  })
+  binding = [for d in local.documents : d if d.kind == "ClusterRoleBinding"][0]
 }
 
 resource "kubernetes_manifest" "role" {
