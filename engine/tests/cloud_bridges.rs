@@ -1386,6 +1386,89 @@ fn aks_azure_rbac_local_accounts_and_admin_groups() {
     }
 }
 
+/// `az aks show` flattens `properties` and spells acronyms its own way (`issuerUrl`,
+/// `enableAzureRbac`, `authorizedIpRanges`, `enableRbac`, `enableNodePublicIp`); ARM property
+/// names are case-insensitive, so both shapes mean the same cluster: the same edges and the same
+/// AKS findings. Negative: with the features really off, in az spelling, the edges go.
+#[test]
+fn az_cli_spelling_means_what_the_arm_spelling_means() {
+    let az = |rbac: bool, issuer: bool| {
+        let mut doc = json!({"id": AKS_ID, "name": "payments", "type": "Microsoft.ContainerService/ManagedClusters",
+            "enableRbac": true, "disableLocalAccounts": false,
+            "aadProfile": {"managed": true, "enableAzureRbac": rbac, "adminGroupObjectIDs": ["grp-admins"]},
+            "apiServerAccessProfile": {"authorizedIpRanges": ["203.0.113.0/24"], "enablePrivateCluster": false},
+            "agentPoolProfiles": [{"name": "pool1", "enableNodePublicIp": true}],
+            "identityProfile": {"kubeletidentity": {"resourceId": "/subscriptions/s1/resourceGroups/mc_rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/payments-agentpool", "clientId": "k1", "objectId": "obj-kubelet"}}});
+        if issuer {
+            doc["oidcIssuerProfile"] = json!({"enabled": true, "issuerUrl": AKS_ISSUER});
+        }
+        cloud("AksCluster", "payments", doc)
+    };
+    let arm = aks(json!({
+        "apiServerAccessProfile": {"authorizedIPRanges": ["203.0.113.0/24"], "enablePrivateCluster": false},
+        "agentPoolProfiles": [{"name": "pool1", "enableNodePublicIP": true}]}));
+    let assignments = vec![
+        assignment("obj-api", "ServicePrincipal", OWNER, "/subscriptions/s1"),
+        assignment("u-admin", "User", RBAC_CLUSTER_ADMIN, AKS_ID),
+    ];
+    let run = |doc: Value| {
+        let mut objects = web_app(None);
+        objects.push(doc);
+        let s = fleet(vec![aks_cluster(objects)], azure_docs(assignments.clone()));
+        let (g, _) = graph(&s);
+        let mut aks_findings: Vec<(String, String)> = evaluate(&s)
+            .findings
+            .iter()
+            .filter(|f| f.check.starts_with("KSPM-A-"))
+            .map(|f| (f.check.to_string(), f.message.clone()))
+            .collect();
+        aks_findings.sort();
+        (g, aks_findings)
+    };
+    let uami = "AzureIdentity:/subscriptions/s1/resourcegroups/rg/providers/microsoft.managedidentity/userassignedidentities/payments-api";
+    let (g_arm, f_arm) = run(arm);
+    let (g_az, f_az) = run(az(true, true));
+    for g in [&g_arm, &g_az] {
+        assert!(has(
+            g,
+            "payments|ServiceAccount:shop/api",
+            uami,
+            Technique::AKS_WI_ASSUME
+        ));
+        assert!(has(
+            g,
+            "AzureUser:u-admin",
+            "payments|ClusterAdmin",
+            Technique::AKS_ENTRA_TO_K8S
+        ));
+    }
+    assert_eq!(f_arm, f_az);
+    assert!(f_az.iter().any(|(_, m)| m.contains("pool1")), "{f_az:?}");
+    assert!(
+        !f_az
+            .iter()
+            .any(|(_, m)| m.contains("no authorized IP ranges")),
+        "authorizedIpRanges read: {f_az:?}"
+    );
+    let (g_off, f_off) = run(az(false, false));
+    assert!(!has(
+        &g_off,
+        "payments|ServiceAccount:shop/api",
+        uami,
+        Technique::AKS_WI_ASSUME
+    ));
+    assert!(!has(
+        &g_off,
+        "AzureUser:u-admin",
+        "payments|ClusterAdmin",
+        Technique::AKS_ENTRA_TO_K8S
+    ));
+    assert!(
+        f_off.iter().any(|(_, m)| m.contains("Azure RBAC")),
+        "{f_off:?}"
+    );
+}
+
 #[test]
 fn editing_aws_auth_is_system_masters_while_the_mode_reads_it() {
     let role = |names: Value| {

@@ -286,14 +286,13 @@ async fn read_project(
             .flatten()
         {
             let email = s(a, "email");
+            // `projects.serviceAccounts.getIamPolicy` takes the policy version as a query
+            // parameter and an empty body (unlike Resource Manager's getIamPolicy).
             let url = format!(
-                "{}/v1/projects/{project}/serviceAccounts/{email}:getIamPolicy",
+                "{}/v1/projects/{project}/serviceAccounts/{email}:getIamPolicy?options.requestedPolicyVersion=3",
                 opts.iam_endpoint
             );
-            match client
-                .post(&url, &json!({"options": {"requestedPolicyVersion": 3}}))
-                .await
-            {
+            match client.post_empty(&url).await {
                 Ok(p) => out
                     .documents
                     .push((format!("{base}/service-accounts/{email}.json"), p)),

@@ -207,6 +207,11 @@ impl RestClient {
         self.send(reqwest::Method::POST, url, Some(body)).await
     }
 
+    /// POST with an empty body (methods whose parameters are all in the URL).
+    pub async fn post_empty(&self, url: &str) -> Result<Value, RestError> {
+        self.send(reqwest::Method::POST, url, None).await
+    }
+
     async fn send(
         &self,
         method: reqwest::Method,

@@ -3,7 +3,7 @@
 //! under `properties` (ARM) or at the top (as the CLI flattens some of them).
 
 use super::{Check, Context, Evidence, Hit, Needs};
-use crate::cloud::documents::{spec, AKS_CLUSTER};
+use crate::cloud::documents::{arm_get, arm_pointer, spec, AKS_CLUSTER};
 use crate::controls::{c, Framework::*};
 use crate::options::Profile;
 use crate::severity::Severity;
@@ -12,7 +12,7 @@ use serde_json::Value;
 type Rule = fn(&Value) -> Option<(String, &'static str)>;
 
 fn props(c: &Value) -> &Value {
-    c.get("properties").unwrap_or(c)
+    arm_get(c, "properties").unwrap_or(c)
 }
 
 fn hits<'a>(ctx: &Context<'a>, rule: Rule) -> Vec<Hit<'a>> {
@@ -28,7 +28,7 @@ fn hits<'a>(ctx: &Context<'a>, rule: Rule) -> Vec<Hit<'a>> {
                 message,
                 evidence: vec![Evidence::new(
                     format!("spec.properties.{field}"),
-                    p.pointer(&format!("/{}", field.replace('.', "/")))
+                    arm_pointer(p, &format!("/{}", field.replace('.', "/")))
                         .cloned()
                         .unwrap_or(Value::Null),
                 )],
@@ -38,7 +38,7 @@ fn hits<'a>(ctx: &Context<'a>, rule: Rule) -> Vec<Hit<'a>> {
 }
 
 fn flag(p: &Value, path: &str) -> Option<bool> {
-    p.pointer(path).and_then(Value::as_bool)
+    arm_pointer(p, path).and_then(Value::as_bool)
 }
 
 fn rbac_off(p: &Value) -> Option<(String, &'static str)> {
@@ -58,7 +58,7 @@ fn local_accounts(p: &Value) -> Option<(String, &'static str)> {
 }
 
 fn no_entra(p: &Value) -> Option<(String, &'static str)> {
-    (!p.get("aadProfile").is_some_and(Value::is_object)).then(|| {
+    (!arm_get(p, "aadProfile").is_some_and(Value::is_object)).then(|| {
         (
             "the cluster is not integrated with Entra ID: identities are certificates".into(),
             "aadProfile",
@@ -68,8 +68,7 @@ fn no_entra(p: &Value) -> Option<(String, &'static str)> {
 
 fn public_api(p: &Value) -> Option<(String, &'static str)> {
     let private = flag(p, "/apiServerAccessProfile/enablePrivateCluster") == Some(true);
-    let ranges = p
-        .pointer("/apiServerAccessProfile/authorizedIPRanges")
+    let ranges = arm_pointer(p, "/apiServerAccessProfile/authorizedIPRanges")
         .and_then(Value::as_array)
         .is_some_and(|a| !a.is_empty());
     (!private && !ranges).then(|| {
@@ -87,13 +86,10 @@ fn not_private(p: &Value) -> Option<(String, &'static str)> {
 }
 
 fn network_policy(p: &Value) -> Option<(String, &'static str)> {
-    let policy = p
-        .pointer("/networkProfile/networkPolicy")
+    let policy = arm_pointer(p, "/networkProfile/networkPolicy")
         .and_then(Value::as_str)
         .unwrap_or("");
-    let cilium = p
-        .pointer("/networkProfile/networkDataplane")
-        .and_then(Value::as_str)
+    let cilium = arm_pointer(p, "/networkProfile/networkDataplane").and_then(Value::as_str)
         == Some("cilium");
     (!(cilium || matches!(policy, "azure" | "calico" | "cilium"))).then(|| {
         (
@@ -134,13 +130,12 @@ fn azure_rbac(p: &Value) -> Option<(String, &'static str)> {
 }
 
 fn node_public_ip(p: &Value) -> Option<(String, &'static str)> {
-    let pools: Vec<&str> = p
-        .get("agentPoolProfiles")
+    let pools: Vec<&str> = arm_get(p, "agentPoolProfiles")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
-        .filter(|a| a.get("enableNodePublicIP").and_then(Value::as_bool) == Some(true))
-        .filter_map(|a| a.get("name").and_then(Value::as_str))
+        .filter(|a| arm_get(a, "enableNodePublicIP").and_then(Value::as_bool) == Some(true))
+        .filter_map(|a| arm_get(a, "name").and_then(Value::as_str))
         .collect();
     (!pools.is_empty()).then(|| {
         (
@@ -281,7 +276,7 @@ pub static CHECKS: &[Check] = &[
         description: "Azure RBAC puts Kubernetes authorization under Azure role assignments, with conditional access and central audit.",
         remediation: "`az aks update --enable-azure-rbac`.",
         kinds: &[AKS_CLUSTER],
-        controls: &[c(CisAks, "5.2.2"), c(Soc2, "CC6.3"), c(Iso27001, "A.5.18")],
+        controls: &[c(CisAks, "5.5.2"), c(Soc2, "CC6.3"), c(Iso27001, "A.5.18")],
         profile: Profile::Security,
         needs: Needs::AksCluster,
         run: run_azure_rbac,

@@ -393,7 +393,7 @@ pub static CHECKS: &[Check] = &[
         description: "In CONFIG_MAP mode anyone who can edit kube-system/aws-auth decides who is cluster-admin, a typo locks everyone out, and the cluster creator is an invisible system:masters.",
         remediation: "Switch `accessConfig.authenticationMode` to `API_AND_CONFIG_MAP`, migrate mappings to access entries, then to `API`.",
         kinds: CLUSTER,
-        controls: &[c(CisEks, "5.5.1"), c(NsaCisa, "N20"), c(Soc2, "CC6.2"), c(PciDss, "7.2.1"), c(Iso27001, "A.5.18")],
+        controls: &[c(CisEks, "4.1.7"), c(NsaCisa, "N20"), c(Soc2, "CC6.2"), c(PciDss, "7.2.1"), c(Iso27001, "A.5.18")],
         profile: Profile::Security,
         needs: Needs::EksCluster,
         run: run_auth_mode,

@@ -4,8 +4,8 @@
 //! issuer, kubelet identity, workload identity annotations).
 
 use super::documents::{
-    azure_field, spec, AKS_CLUSTER, AZURE_FEDERATED_CREDENTIAL, AZURE_MANAGED_IDENTITY,
-    AZURE_ROLE_ASSIGNMENT, AZURE_ROLE_DEFINITION,
+    arm_get, arm_pointer, azure_field, spec, AKS_CLUSTER, AZURE_FEDERATED_CREDENTIAL,
+    AZURE_MANAGED_IDENTITY, AZURE_ROLE_ASSIGNMENT, AZURE_ROLE_DEFINITION,
 };
 use crate::inventory::Inventory;
 use serde_json::Value;
@@ -306,33 +306,31 @@ pub struct AksFacts {
 /// The cloud facts of an AKS cluster (`az aks show` / the ARM GET).
 pub fn facts(inv: &Inventory<'_>) -> Option<AksFacts> {
     let doc = inv.of_kind(AKS_CLUSTER).first().map(|o| spec(o))?;
-    let p = doc.get("properties").unwrap_or(doc);
+    let p = arm_get(doc, "properties").unwrap_or(doc);
     let id = text(doc, "id").to_lowercase();
-    let aad = p.get("aadProfile").filter(|a| a.is_object());
+    let aad = arm_get(p, "aadProfile").filter(|a| a.is_object());
     let mut f = AksFacts {
         cluster: inv.cluster.info.name.clone(),
         subscription: id.split('/').nth(2).unwrap_or("").to_string(),
         id,
         entra: aad.is_some(),
         azure_rbac: aad
-            .and_then(|a| a.get("enableAzureRBAC"))
+            .and_then(|a| arm_get(a, "enableAzureRBAC"))
             .and_then(Value::as_bool)
             == Some(true),
         admin_groups: aad
-            .and_then(|a| a.get("adminGroupObjectIDs"))
+            .and_then(|a| arm_get(a, "adminGroupObjectIDs"))
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
             .filter_map(|g| g.as_str().map(str::to_string))
             .collect(),
-        local_accounts: p.get("disableLocalAccounts").and_then(Value::as_bool) != Some(true),
-        issuer: p
-            .pointer("/oidcIssuerProfile/issuerURL")
+        local_accounts: arm_get(p, "disableLocalAccounts").and_then(Value::as_bool) != Some(true),
+        issuer: arm_pointer(p, "/oidcIssuerProfile/issuerURL")
             .and_then(Value::as_str)
             .filter(|i| !i.is_empty())
             .map(str::to_string),
-        kubelet_identity: p
-            .pointer("/identityProfile/kubeletidentity/resourceId")
+        kubelet_identity: arm_pointer(p, "/identityProfile/kubeletidentity/resourceId")
             .and_then(Value::as_str)
             .map(str::to_lowercase),
         ..Default::default()

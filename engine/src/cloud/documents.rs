@@ -12,11 +12,32 @@ use serde_json::{json, Value};
 pub use super::kinds::*;
 
 /// A field of an Azure resource: at the top (as the `az` CLI flattens it) or under
-/// `properties` (as ARM returns it).
+/// `properties` (as ARM returns it), by [`arm_get`]'s spelling rule.
 pub fn azure_field<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
-    v.get(key)
+    arm_get(v, key)
         .filter(|x| !x.is_null())
-        .or_else(|| v.get("properties").and_then(|p| p.get(key)))
+        .or_else(|| arm_get(v, "properties").and_then(|p| arm_get(p, key)))
+}
+
+/// A property of an ARM object. ARM property names are case-insensitive, and the two sources
+/// spell acronyms differently: the REST API (and a resource's JSON view) says `issuerURL`,
+/// `enableAzureRBAC`, `authorizedIPRanges`, `enableRBAC`, `enableNodePublicIP`; `az aks show`
+/// says `issuerUrl`, `enableAzureRbac`, `authorizedIpRanges`, `enableRbac`,
+/// `enableNodePublicIp`. The exact spelling is taken first, then any that differs only in case.
+pub fn arm_get<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
+    let map = v.as_object()?;
+    map.get(key).or_else(|| {
+        map.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, x)| x)
+    })
+}
+
+/// [`arm_get`] along a `/`-separated path (`/aadProfile/enableAzureRBAC`).
+pub fn arm_pointer<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
+    path.split('/')
+        .filter(|s| !s.is_empty())
+        .try_fold(v, |at, key| arm_get(at, key))
 }
 
 /// The Azure kind of one resource of a list, by its shape.
@@ -178,7 +199,14 @@ pub fn objects_from_document(
         let name = str_at(&doc, "name").to_string();
         return Ok(vec![wrap(GCP_ROLE, &name, doc.clone(), source)?]);
     }
-    if map.get("bindings").is_some_and(Value::is_array) {
+    // A policy with no bindings is sent without the key (`{"etag": "ACAB", "version": 1}`):
+    // recognised by its keys where an IAM policy belongs.
+    let empty_policy = map.contains_key("etag")
+        && map
+            .keys()
+            .all(|k| matches!(k.as_str(), "etag" | "version" | "bindings" | "auditConfigs"))
+        && gcp_policy_resource(&source.file).is_some();
+    if map.get("bindings").is_some_and(Value::is_array) || empty_policy {
         let resource = gcp_policy_resource(&source.file).ok_or(
             "an IAM policy must sit under cloud/gcp/<project>/ (service-accounts/<email>.json for a service account's)",
         )?;
@@ -212,10 +240,19 @@ pub fn objects_from_document(
                 .get("VersionNumber")
                 .map(|n| n.to_string())
                 .unwrap_or_default();
+            // User data often carries secrets (bootstrap tokens, passwords): dropped here,
+            // like a Secret's values, so it is never stored, printed or reported.
+            let mut v = v.clone();
+            if let Some(data) = v
+                .get_mut("LaunchTemplateData")
+                .and_then(Value::as_object_mut)
+            {
+                data.remove("UserData");
+            }
             out.push(wrap(
                 EC2_LAUNCH_TEMPLATE_VERSION,
                 &format!("{id}:{number}"),
-                v.clone(),
+                v,
                 source,
             )?);
         }
@@ -314,6 +351,52 @@ mod tests {
             objs.iter().map(|o| o.name.as_str()).collect::<Vec<_>>(),
             ["lt-1:1", "lt-1:2"]
         );
+    }
+
+    /// Launch template user data is dropped at parse time: it often carries secrets.
+    #[test]
+    fn launch_template_user_data_is_dropped() {
+        let lt = json!({"LaunchTemplateVersions": [{"LaunchTemplateId": "lt-1", "VersionNumber": 3,
+            "LaunchTemplateData": {"UserData": "VVNFUi1EQVRBLUNBTkFSWQ==",
+                "MetadataOptions": {"HttpTokens": "optional", "HttpPutResponseHopLimit": 2}}}]});
+        let objs = objects_from_document(lt, &src(), 0).expect("lt");
+        let body = serde_json::to_string(&objs[0].body).expect("json");
+        assert!(!body.contains("VVNFUi1EQVRBLUNBTkFSWQ"), "{body}");
+        assert!(!body.contains("UserData"), "{body}");
+        assert!(
+            body.contains("HttpPutResponseHopLimit"),
+            "the rest is kept: {body}"
+        );
+    }
+
+    /// Google sends a policy without bindings as `{"etag": "ACAB", "version": 1}`: a project's or
+    /// a service account's policy that grants nothing, not an unknown document. Negative: the same
+    /// keys outside `cloud/gcp/<project>/` are not guessed to be a policy.
+    #[test]
+    fn an_iam_policy_without_bindings_is_a_policy() {
+        let at = |file: &str| Source {
+            file: file.into(),
+            line: Some(1),
+        };
+        let empty = json!({"etag": "ACAB", "version": 1});
+        let objs = objects_from_document(
+            empty.clone(),
+            &at("fleet/cloud/gcp/shop-prod/service-accounts/api@shop-prod.iam.gserviceaccount.com.json"),
+            0,
+        )
+        .expect("an empty policy");
+        assert_eq!(objs[0].kind, GCP_IAM_POLICY);
+        assert_eq!(
+            objs[0].name,
+            "projects/shop-prod/serviceAccounts/api@shop-prod.iam.gserviceaccount.com"
+        );
+        assert!(objects_from_document(empty, &at("fleet/cloud/x.json"), 0).is_err());
+        assert!(objects_from_document(
+            json!({"etag": "x", "other": 1}),
+            &at("fleet/cloud/gcp/p/iam.json"),
+            0
+        )
+        .is_err());
     }
 
     #[test]
