@@ -372,10 +372,12 @@ async fn read_region(
             }
         }
     }
+    // One EC2 client (one HTTP connection pool) for the region's clusters.
+    let ec2 = Arc::new(Ec2::new(config, &credentials));
     let mut tasks = tokio::task::JoinSet::new();
     for name in names {
         let eks = eks.clone();
-        let ec2 = Ec2::new(config, &credentials);
+        let ec2 = ec2.clone();
         let account = account.to_string();
         let region = region.to_string();
         let credentials = credentials.clone();

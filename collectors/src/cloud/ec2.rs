@@ -46,19 +46,11 @@ impl Ec2 {
             .connect_timeout(Duration::from_secs(10))
             .build()
             .map_err(|e| format!("cannot build an HTTP client: {e}"))?;
-        let identity = aws_credential_types::Credentials::new(
-            &credentials.access_key_id,
-            &credentials.secret_access_key,
-            credentials.session_token.clone(),
-            None,
-            "kspm",
-        )
-        .into();
         Ok(Ec2 {
             http,
             endpoint: endpoint(config, &region),
             region,
-            identity,
+            identity: credentials.identity(),
         })
     }
 
@@ -136,8 +128,7 @@ impl Ec2 {
                     let status = r.status().as_u16();
                     (status, r.text().await.unwrap_or_default())
                 }
-                Err(e) if attempt < ATTEMPTS => {
-                    let _ = e;
+                Err(_) if attempt < ATTEMPTS => {
                     tokio::time::sleep(backoff(attempt)).await;
                     continue;
                 }

@@ -32,6 +32,20 @@ pub struct Credentials {
     pub session_token: Option<String>,
 }
 
+impl Credentials {
+    /// The signing identity `aws-sigv4` takes (EKS tokens, EC2 requests).
+    pub fn identity(&self) -> Identity {
+        aws_credential_types::Credentials::new(
+            &self.access_key_id,
+            &self.secret_access_key,
+            self.session_token.clone(),
+            None,
+            "kspm",
+        )
+        .into()
+    }
+}
+
 impl std::fmt::Debug for Credentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never print the secret or the session token.
@@ -79,14 +93,7 @@ pub fn presigned_url(
             .collect::<Vec<_>>()
             .join("&")
     );
-    let identity: Identity = aws_credential_types::Credentials::new(
-        &creds.access_key_id,
-        &creds.secret_access_key,
-        creds.session_token.clone(),
-        None,
-        "kspm",
-    )
-    .into();
+    let identity = creds.identity();
     let mut settings = SigningSettings::default();
     settings.signature_location = SignatureLocation::QueryParams;
     settings.expires_in = Some(Duration::from_secs(u64::from(EXPIRES)));

@@ -33,8 +33,10 @@ pub fn collector_rbac(kubelet_config: bool) -> String {
             }
             i = end;
         } else {
-            out.extend_from_slice(&lines[start..j.max(start + 1).min(lines.len())]);
-            i = j.max(start + 1);
+            // Comment lines before no rule, or one line that is neither (`---`, a key).
+            let next = j.max(start + 1);
+            out.extend_from_slice(&lines[start..next]);
+            i = next;
         }
     }
     let mut text = out.join("\n");
