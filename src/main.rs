@@ -60,6 +60,9 @@ enum Command {
     /// May pods of FROM open a connection to TO on PORT, by the NetworkPolicies (exit 1: no
     /// or not decidable)?
     CanConnect(CanConnectArgs),
+    /// The fix plan: the fewest, cheapest changes (each a patch command) that cut every attack
+    /// path at or above --severity, proven by searching the graph again without them.
+    Fixes(FixesArgs),
     /// Ask the attack graph: paths between two nodes, or everything a node can reach.
     Query {
         #[command(subcommand)]
@@ -119,6 +122,22 @@ struct QueryPathsArgs {
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = PathFormat::Table)]
     format: PathFormat,
+}
+
+#[derive(Args)]
+struct FixesArgs {
+    /// Snapshot paths: cluster directories, manifest files or fleet directories.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// Cut the paths at or above this severity.
+    #[arg(long, default_value = "high", value_parser = parse_severity)]
+    severity: Severity,
+    /// At most this many fixes (objects changed), those cutting the most paths first.
+    #[arg(long)]
+    budget: Option<usize>,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = PssFormat::Table)]
+    format: PssFormat,
 }
 
 #[derive(Args)]
@@ -665,6 +684,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::Fixes(args) => fixes(args),
         Command::Query {
             command: QueryCommand::Paths(args),
         } => query_paths(args),
@@ -1097,6 +1117,34 @@ fn query_graph(paths: &[PathBuf]) -> Result<AttackGraph> {
         );
     }
     Ok(graph)
+}
+
+fn fixes(args: FixesArgs) -> Result<ExitCode> {
+    use kspm_engine::graph::fixplan::{plan, FindingSite, PlanOptions};
+    let snapshot = load_clusters(&args.paths)?;
+    let (report, graph) =
+        kspm_engine::report::evaluate_with_graph(&snapshot, &ScanOptions::default());
+    for e in &report.errors {
+        if e.file == "cloud" {
+            eprintln!(
+                "kspm: warning: {}",
+                render::terminal_safe(&e.message, false)
+            );
+        }
+    }
+    let options = PlanOptions {
+        severity: args.severity,
+        budget: args.budget,
+    };
+    let paths = graph.index().attack_paths();
+    let sites: Vec<FindingSite> = report.findings.iter().map(FindingSite::of).collect();
+    let fix_plan = plan(&graph, &paths, &sites, options);
+    let text = match args.format {
+        PssFormat::Json => serde_json::to_string_pretty(&fix_plan)? + "\n",
+        PssFormat::Table => render::fixes::table(&fix_plan),
+    };
+    print_text(&text, args.format == PssFormat::Json);
+    Ok(ExitCode::SUCCESS)
 }
 
 fn query_paths(args: QueryPathsArgs) -> Result<ExitCode> {

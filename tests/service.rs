@@ -794,6 +794,77 @@ async fn every_rpc(db: &str) {
             p.target
         );
     }
+    // The fix plan: the offline report's, computed on the stored fleet graph.
+    let plan = c
+        .get_fix_plan(req(TOKEN_A, pb::GetFixPlanRequest::default()))
+        .await
+        .expect("fix plan")
+        .into_inner();
+    let want = &expected["fix_plan"];
+    let ids = |v: &serde_json::Value, list: &str| -> Vec<String> {
+        v[list]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|f| f["id"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    assert_eq!(
+        plan.fixes.iter().map(|f| f.id.clone()).collect::<Vec<_>>(),
+        ids(want, "fixes")
+    );
+    assert_eq!(
+        plan.remaining
+            .iter()
+            .map(|r| r.id.clone())
+            .collect::<Vec<_>>(),
+        ids(want, "remaining")
+    );
+    assert_eq!(
+        u64::from(plan.paths_cut),
+        want["paths_cut"].as_u64().expect("paths_cut")
+    );
+    assert_eq!(plan.method, "exact");
+    assert_eq!(plan.severity, pb::Severity::High as i32);
+    let first_fix = &plan.fixes[0];
+    let patch: serde_json::Value = serde_json::from_str(&first_fix.patch_json).expect("JSON");
+    assert_eq!(patch, want["fixes"][0]["patch"]);
+    assert_eq!(
+        first_fix.resolves.len(),
+        want["fixes"][0]["resolves"]
+            .as_array()
+            .expect("resolves")
+            .len()
+    );
+    assert!(!first_fix.breaks.is_empty() && first_fix.object.is_some());
+    let cut: u32 = plan.clusters.iter().map(|c| c.paths_cut).sum();
+    assert_eq!(cut, plan.paths_cut);
+    let one = c
+        .get_fix_plan(req(
+            TOKEN_A,
+            pb::GetFixPlanRequest {
+                budget: 1,
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("budget")
+        .into_inner();
+    assert_eq!((one.fixes.len(), one.method.as_str()), (1, "budget"));
+    assert!(one.paths_cut <= plan.paths_cut && one.paths_cut > 0);
+    assert_eq!(
+        code(
+            c.get_fix_plan(req(
+                TOKEN_A,
+                pb::GetFixPlanRequest {
+                    severity: 42,
+                    ..Default::default()
+                },
+            ))
+            .await
+        ),
+        Code::InvalidArgument
+    );
     // A folded path keeps its ID: GetAttackPath and QueryPath answer it as the container's
     // tail.
     let container = paths
@@ -1291,6 +1362,29 @@ async fn tenants_are_isolated_and_credentials_required() {
             .await
         ),
         Code::NotFound
+    );
+    // Another tenant's scan cannot be planned on, nor its fixes seen.
+    assert_eq!(
+        code(
+            c.get_fix_plan(req(
+                TOKEN_B,
+                pb::GetFixPlanRequest {
+                    scan_id: a_scans[0].id.clone(),
+                    ..Default::default()
+                }
+            ))
+            .await
+        ),
+        Code::NotFound
+    );
+    let b_plan = c
+        .get_fix_plan(req(TOKEN_B, pb::GetFixPlanRequest::default()))
+        .await
+        .expect("B's own plan")
+        .into_inner();
+    assert!(
+        b_plan.fixes.iter().all(|f| f.cluster != a_path.cluster),
+        "{b_plan:?}"
     );
     assert_eq!(
         code(

@@ -122,6 +122,35 @@ pub fn model(report: &Value) -> Value {
             })
         })
         .collect();
+    let plan = report.get("fix_plan").cloned().unwrap_or(Value::Null);
+    let fixes = json!({
+        "severity": s(&plan, "severity"),
+        "method": s(&plan, "method"),
+        "cost": plan.get("cost"),
+        "lower_bound": plan.get("lower_bound"),
+        "paths": plan.get("paths"),
+        "paths_cut": plan.get("paths_cut"),
+        "clusters": plan.get("clusters"),
+        "fixes": arr(&plan, "fixes").iter().map(|f| {
+            let o = f.get("object").cloned().unwrap_or(Value::Null);
+            let reference = match o.get("namespace").and_then(Value::as_str) {
+                Some(ns) => format!("{}:{ns}/{}", s(&o, "kind"), s(&o, "name")),
+                None => format!("{}:{}", s(&o, "kind"), s(&o, "name")),
+            };
+            json!([
+                s(f, "id"),
+                s(&o, "cluster"),
+                reference,
+                arr(f, "changes").iter().filter_map(Value::as_str).collect::<Vec<_>>().join("; "),
+                s(f, "command"),
+                f.get("cost"),
+                f.get("breaks"),
+                arr(f, "resolves").len(),
+                arr(f, "loses").iter().filter_map(Value::as_str).collect::<Vec<_>>(),
+            ])
+        }).collect::<Vec<_>>(),
+        "remaining": arr(&plan, "remaining").iter().map(|r| json!([s(r, "id"), s(r, "reason")])).collect::<Vec<_>>(),
+    });
     let techniques: Map<String, Value> = kspm_engine::graph::techniques::CATALOGUE
         .iter()
         .map(|t| (t.id.id(), json!(t.precondition)))
@@ -136,6 +165,7 @@ pub fn model(report: &Value) -> Value {
         "findings": rows,
         "omitted": omitted.into_iter().map(|((c, k), n)| json!([c, k, n])).collect::<Vec<_>>(),
         "paths": paths,
+        "fixes": fixes,
         "compliance": compliance,
         "techniques": techniques,
     })

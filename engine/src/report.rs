@@ -4,6 +4,7 @@
 use crate::checks::{self, Context};
 use crate::compliance::{self, ComplianceSummary};
 pub use crate::finding::{ControlRef, Finding};
+use crate::graph::fixplan::FixPlan;
 use crate::graph::paths::BlastRadius;
 use crate::graph::AttackGraph;
 use crate::inventory::{Inventory, EVALUATED_KINDS};
@@ -135,6 +136,9 @@ pub struct Report {
     pub findings: Vec<Finding>,
     /// Attack paths, highest blast radius first.
     pub attack_paths: Vec<AttackPath>,
+    /// The fewest, cheapest changes that cut the high and critical paths, proven by a new
+    /// search ([`crate::graph::fixplan`]).
+    pub fix_plan: FixPlan,
     /// Compliance per cluster and framework.
     pub compliance: Vec<ComplianceSummary>,
     /// What could not be read or assessed.
@@ -166,10 +170,15 @@ pub fn evaluate(snapshot: &Snapshot) -> Report {
 
 /// Evaluates the checks of the options' profile on every cluster of the snapshot.
 pub fn evaluate_with(snapshot: &Snapshot, options: &ScanOptions) -> Report {
+    evaluate_with_graph(snapshot, options).0
+}
+
+/// As [`evaluate_with`], also returning the fleet graph the report's paths were searched in.
+pub fn evaluate_with_graph(snapshot: &Snapshot, options: &ScanOptions) -> (Report, AttackGraph) {
     let catalogue = checks::catalogue();
     // Clusters are independent until their graphs are joined: evaluate them on every core.
     let results = parallel_map(&snapshot.clusters, |c| evaluate_one(c, &catalogue, options));
-    assemble_fleet(results, &snapshot.errors, &snapshot.cloud)
+    assemble_fleet_graph(results, &snapshot.errors, &snapshot.cloud)
 }
 
 /// Joins per-cluster results (in fleet order) and the fleet-level load errors into a report:
@@ -221,6 +230,11 @@ pub fn assemble_fleet_graph(
     let index = graph.index();
     let all_paths = index.attack_paths();
     let path_count = all_paths.len();
+    let sites: Vec<crate::graph::fixplan::FindingSite> = findings
+        .iter()
+        .map(crate::graph::fixplan::FindingSite::of)
+        .collect();
+    let fix_plan = crate::graph::fixplan::plan(&graph, &all_paths, &sites, Default::default());
     let attack_paths: Vec<AttackPath> = all_paths.into_iter().take(MAX_REPORTED_PATHS).collect();
     annotate(
         &mut findings,
@@ -265,6 +279,7 @@ pub fn assemble_fleet_graph(
         clusters,
         findings,
         attack_paths,
+        fix_plan,
         compliance,
         errors,
         suppressed,

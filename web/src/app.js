@@ -78,6 +78,7 @@
       body.appendChild(el("tr", {}, cells.map(function (v) { return el("td", { text: v }); })));
     });
     t.appendChild(body);
+    renderFixPlan(d, box);
     box.appendChild(el("h2", { text: "Clusters" }));
     box.appendChild(t);
     if ((d.errors || []).length) {
@@ -90,15 +91,69 @@
     }
   }
 
+  // ---------- fix plan ----------
+  // The plan of the report (fix_plan in the JSON): fixes as
+  // [id, cluster, object, changes, command, cost, breaks, resolved findings, loses].
+  function renderFixPlan(d, box) {
+    var plan = d.fixes || {};
+    var fixes = plan.fixes || [];
+    if (!fixes.length) return;
+    var wrap = el("div", { id: "fix-plan" });
+    wrap.appendChild(el("h2", { text: "Fix these " + fixes.length + " to remove " + plan.paths_cut + " of " + plan.paths + " " + plan.severity + "-or-worse attack paths" }));
+    wrap.appendChild(el("p", { class: "muted", text: "Cost " + plan.cost + (plan.method === "exact" ? " (optimal)" : plan.method === "greedy" ? " (greedy; no plan costs less than " + plan.lower_bound + ")" : "") +
+      ". Proven by searching the graph again without what the fixes remove; " + (plan.paths - plan.paths_cut) + " path(s) remain where no hop is a change kspm can tie to an object." }));
+    var clusters = plan.clusters || {};
+    var ct = el("table", { id: "fix-clusters" }, [el("thead", {}, [el("tr", {}, ["Cluster", "Fixes", "Paths cut", "Paths remaining"].map(function (h) { return el("th", { text: h }); }))])]);
+    var cb = el("tbody");
+    Object.keys(clusters).sort().forEach(function (c) {
+      var x = clusters[c];
+      cb.appendChild(el("tr", {}, [c, String(x.fixes), String(x.paths_cut), String(x.remaining)].map(function (v) { return el("td", { text: v }); })));
+    });
+    ct.appendChild(cb);
+    wrap.appendChild(ct);
+    var list = el("ol", { id: "fix-list" });
+    fixes.forEach(function (f, i) {
+      var item = el("li", { "data-fix": f[0] }, [
+        el("b", { text: f[3] }), " — " + f[1] + " · " + f[2] + " · cuts " + f[6].length + " path(s)" + (f[7] ? ", resolves " + f[7] + " finding(s)" : "") + " · cost " + f[5],
+        el("details", {}, [el("summary", { text: "command, paths, what it takes away" }),
+          el("pre", { text: f[4] }),
+          el("div", { class: "muted", text: "Paths: " + f[6].join(", ") }),
+          el("ul", {}, f[8].map(function (l) { return el("li", { text: l }); }))])
+      ]);
+      item.hidden = i >= 10;
+      list.appendChild(item);
+    });
+    wrap.appendChild(list);
+    if (fixes.length > 10) {
+      var all = el("button", { text: "Show all " + fixes.length + " fixes", onclick: function () {
+        list.querySelectorAll("li[data-fix]").forEach(function (x) { x.hidden = false; });
+        all.hidden = true;
+      } });
+      wrap.appendChild(all);
+    }
+    box.appendChild(wrap);
+  }
+
+  // Path ID → the plan's fixes that cut it, and why a path the plan cannot cut stays.
+  function planIndex(d) {
+    var byPath = {}, remaining = {};
+    ((d.fixes || {}).fixes || []).forEach(function (f) {
+      f[6].forEach(function (id) { (byPath[id] = byPath[id] || []).push(f); });
+    });
+    ((d.fixes || {}).remaining || []).forEach(function (r) { remaining[r[0]] = r[1]; });
+    return { byPath: byPath, remaining: remaining };
+  }
+
   // ---------- attack paths ----------
-  function stepKey(st) { return st[0] + "\u0000" + st[1] + "\u0000" + st[2]; }
+  // Hops of different clusters with the same references are different hops.
+  function stepKey(cluster, st) { return cluster + "\u0000" + st[0] + "\u0000" + st[1] + "\u0000" + st[2]; }
 
   // The cheapest edge to remove: the configurable hop shared by the most reported paths.
   function fixFor(path, counts) {
     var best = null;
     path.steps.forEach(function (st) {
       if (STRUCTURAL[st[2]]) return;
-      var n = counts[stepKey(st)] || 0;
+      var n = counts[stepKey(path.cluster, st)] || 0;
       if (!best || n > best.n) best = { step: st, n: n };
     });
     return best;
@@ -111,7 +166,8 @@
     var paths = d.paths || [];
     if (!paths.length) { box.appendChild(el("p", { text: "No attack paths found." })); return; }
     var counts = {};
-    paths.forEach(function (p) { p.steps.forEach(function (st) { var k = stepKey(st); counts[k] = (counts[k] || 0) + 1; }); });
+    paths.forEach(function (p) { p.steps.forEach(function (st) { var k = stepKey(p.cluster, st); counts[k] = (counts[k] || 0) + 1; }); });
+    var plan = planIndex(d);
     box.appendChild(el("p", { class: "muted", text: paths.length + " attack path(s), highest score first. Click a node or hop to see its evidence." }));
     var shown = 0;
     var more = el("button", { text: "Show more paths", onclick: function () { addPaths(20); } });
@@ -119,14 +175,14 @@
     box.appendChild(list);
     box.appendChild(more);
     function addPaths(n) {
-      paths.slice(shown, shown + n).forEach(function (p, i) { list.appendChild(pathCard(p, shown + i, counts, d)); });
+      paths.slice(shown, shown + n).forEach(function (p, i) { list.appendChild(pathCard(p, shown + i, counts, d, plan)); });
       shown = Math.min(paths.length, shown + n);
       more.hidden = shown >= paths.length;
     }
     addPaths(20);
   }
 
-  function pathCard(p, index, counts, d) {
+  function pathCard(p, index, counts, d, plan) {
     var card = el("div", { class: "card path", "data-path": p.id });
     card.appendChild(el("h3", {}, [sev(p.severity), " ", el("b", { text: "score " + Math.round(p.score) }), " · " + p.cluster + " · " + p.source + " → " + p.target]));
     if (p.folded && p.folded.length) {
@@ -135,13 +191,23 @@
     if (p.siblings && p.siblings.length) {
       card.appendChild(el("div", { class: "muted", text: "+" + p.siblings.length + " other network segment" + (p.siblings.length > 1 ? "s" : "") + " the same way: " + p.siblings.join(", ") }));
     }
-    var fix = fixFor(p, counts);
-    if (fix) {
+    var planned = plan.byPath[p.id] || [];
+    var fix = planned.length ? null : fixFor(p, counts);
+    if (planned.length) {
+      card.appendChild(el("div", { class: "fix" }, [
+        el("b", { text: "To break this path: " }),
+        planned.map(function (f) {
+          return f[3] + " on " + f[2] + " (" + f[0] + ", cuts " + f[6].length + " path(s) of the plan)";
+        }).join("; and ") + "."
+      ]));
+    } else if (plan.remaining[p.id]) {
+      card.appendChild(el("div", { class: "fix" }, [el("b", { text: "Not in the fix plan: " }), plan.remaining[p.id]]));
+    } else if (fix) {
       var st = fix.step;
       card.appendChild(el("div", { class: "fix" }, [
         el("b", { text: "To break this path: " }),
         "remove " + st[2] + " from " + st[0] + " to " + st[1] +
-          (fix.n > 1 ? " (this also breaks " + (fix.n - 1) + " other path(s))" : "") + ". Why it holds: " + st[3]
+          (fix.n > 1 ? " (a hop of " + (fix.n - 1) + " other reported path(s) of " + p.cluster + ")" : "") + ". Why it holds: " + st[3]
       ]));
     }
     var graph = el("div", { class: "graph", id: "graph-" + index });

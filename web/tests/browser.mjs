@@ -59,13 +59,40 @@ async function clickFirstHop(page) {
 async function checkReport(page, expect) {
   await page.waitForSelector("body[data-ready=true]");
   assert.equal(await page.locator("#clusters tbody tr").count(), expect.clusters);
+  // The fix plan on the first screen: its headline, per-cluster counts that add up, the fixes.
+  const plan = await page.evaluate(() => window.kspm.data.fixes);
+  assert.ok(plan.fixes.length > 0, "the demo fleet has a fix plan");
+  assert.equal(await page.locator("#fix-plan h2").innerText(),
+    `Fix these ${plan.fixes.length} to remove ${plan.paths_cut} of ${plan.paths} ${plan.severity}-or-worse attack paths`);
+  assert.equal(await page.locator("#fix-clusters tbody tr").count(), Object.keys(plan.clusters).length);
+  const perCluster = await page.locator("#fix-clusters tbody tr td:nth-child(3)").allInnerTexts();
+  assert.equal(perCluster.reduce((a, x) => a + Number(x), 0), plan.paths_cut);
+  assert.equal(await page.locator("#fix-list li[data-fix]:not([hidden])").count(), Math.min(10, plan.fixes.length));
+  if (plan.fixes.length > 10) {
+    await page.click("#fix-plan button");
+    assert.equal(await page.locator("#fix-list li[data-fix]:not([hidden])").count(), plan.fixes.length);
+  }
   // Attack paths drawn as graphs, hops explained on click.
   await page.click("[data-tab=paths]");
   await page.waitForFunction(() => window.kspm.graphs.length > 0);
   const g = await page.evaluate(() => ({ n: window.kspm.graphs[0].nodes().length, e: window.kspm.graphs[0].edges().length, cards: document.querySelectorAll(".card.path").length }));
   assert.ok(g.n >= 2 && g.e === g.n - 1, `graph has ${g.n} nodes, ${g.e} edges`);
   assert.ok(g.cards >= 1);
-  assert.match(await page.locator(".card.path .fix").first().innerText(), /To break this path/);
+  // Each card's fix is the plan's: the fixes that cut it, with the plan's path counts.
+  const cards = await page.evaluate(() => Array.from(document.querySelectorAll(".card.path")).map((c) => ({
+    id: c.getAttribute("data-path"), fix: (c.querySelector(".fix") || {}).innerText || "" })));
+  let planned = 0;
+  for (const card of cards) {
+    const cutting = plan.fixes.filter((f) => f[6].indexOf(card.id) >= 0);
+    if (cutting.length) {
+      planned++;
+      assert.match(card.fix, /To break this path/);
+      for (const f of cutting) assert.ok(card.fix.includes(`${f[0]}, cuts ${f[6].length} path(s)`), card.fix);
+    } else if (plan.remaining.some((r) => r[0] === card.id)) {
+      assert.match(card.fix, /Not in the fix plan/);
+    }
+  }
+  assert.ok(planned > 0, "some shown path is cut by the plan");
   await clickFirstHop(page);
   const ev = await page.locator(".card.path .evidence").first().innerText();
   assert.match(ev, /Evidence: /, `evidence panel shows: ${ev}`);

@@ -21,6 +21,77 @@ pub fn severity(name: &str) -> pb::Severity {
     }
 }
 
+/// Protobuf severity to the engine's (unspecified: info).
+pub fn engine_severity(s: pb::Severity) -> kspm_engine::Severity {
+    use kspm_engine::Severity as S;
+    match s {
+        pb::Severity::Critical => S::Critical,
+        pb::Severity::High => S::High,
+        pb::Severity::Medium => S::Medium,
+        pb::Severity::Low => S::Low,
+        _ => S::Info,
+    }
+}
+
+/// A fix plan as the API gives it.
+pub fn fix_plan(p: &kspm_engine::graph::fixplan::FixPlan) -> pb::GetFixPlanResponse {
+    let n = |x: usize| u32::try_from(x).unwrap_or(u32::MAX);
+    pb::GetFixPlanResponse {
+        severity: severity(p.severity.as_str()) as i32,
+        method: p.method.clone(),
+        cost: p.cost,
+        lower_bound: p.lower_bound,
+        paths: n(p.paths),
+        paths_cut: n(p.paths_cut),
+        fixes: p
+            .fixes
+            .iter()
+            .map(|f| pb::Fix {
+                id: f.id.clone(),
+                cluster: f.object.cluster.clone(),
+                object: Some(pb::ObjectRef {
+                    api_version: f.object.api_version.clone(),
+                    kind: f.object.kind.clone(),
+                    namespace: f.object.namespace.clone().unwrap_or_default(),
+                    name: f.object.name.clone(),
+                    uid: String::new(),
+                }),
+                changes: f.changes.clone(),
+                fields: f.fields.clone(),
+                patch_json: Value::Array(f.patch.clone()).to_string(),
+                delete: f.delete,
+                command: f.command.clone(),
+                cost: f.cost,
+                breaks: f.breaks.clone(),
+                resolves: f.resolves.clone(),
+                loses: f.loses.clone(),
+            })
+            .collect(),
+        remaining: p
+            .remaining
+            .iter()
+            .map(|r| pb::RemainingPath {
+                id: r.id.clone(),
+                cluster: r.cluster.clone(),
+                source: r.source.clone(),
+                target: r.target.clone(),
+                severity: severity(r.severity.as_str()) as i32,
+                reason: r.reason.clone(),
+            })
+            .collect(),
+        clusters: p
+            .clusters
+            .iter()
+            .map(|(c, x)| pb::ClusterFixes {
+                cluster: c.clone(),
+                fixes: n(x.fixes),
+                paths_cut: n(x.paths_cut),
+                remaining: n(x.remaining),
+            })
+            .collect(),
+    }
+}
+
 /// RFC 3339 (UTC, milliseconds) from Unix milliseconds.
 pub fn rfc3339(ms: i64) -> String {
     let ((y, m, d), rem) = kspm_engine::civil::from_unix(ms.div_euclid(1000));

@@ -5,6 +5,7 @@
 
 use super::store::ScanRow;
 use super::Shared;
+use kspm_engine::graph::fixplan::{plan, FindingSite, FixPlan, PlanOptions};
 use kspm_engine::graph::query::{Query, QueryError};
 use kspm_engine::graph::AttackGraph;
 use std::collections::VecDeque;
@@ -62,6 +63,29 @@ impl Shared {
             cache.push_back((scan.id.clone(), g.clone()));
         }
         Ok(g)
+    }
+
+    /// The fix plan over the fleet graphs of `scans` (one plan per scan, merged): the engine
+    /// behind `kspm fixes`, on the graph each scan's paths were found in, with its findings.
+    pub async fn fix_plan(
+        &self,
+        scans: &[ScanRow],
+        options: PlanOptions,
+    ) -> Result<FixPlan, String> {
+        let mut plans = Vec::new();
+        for s in scans {
+            let g = self.fleet_graph(s).await?;
+            let findings: Vec<FindingSite> = self
+                .store
+                .finding_keys(&s.id)
+                .await?
+                .iter()
+                .map(|(_, _, f)| FindingSite::from_json(f))
+                .collect();
+            let paths = g.index().attack_paths();
+            plans.push(plan(&g, &paths, &findings, options));
+        }
+        Ok(FixPlan::merge(plans, options))
     }
 
     /// Answers `ask` on the fleet graphs of `scans` in order: the first graph that holds

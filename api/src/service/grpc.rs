@@ -8,6 +8,7 @@ use super::pb::{self, posture_service_server::PostureService};
 use super::store::{FindingFilter, ScanRow};
 use super::Shared;
 use kspm_engine::drift;
+use kspm_engine::graph::fixplan::PlanOptions;
 use kspm_engine::graph::query::{PathQuery, Query, QueryError};
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
@@ -525,6 +526,30 @@ impl PostureService for Api {
             path: paths.first().cloned(),
             paths,
         }))
+    }
+
+    async fn get_fix_plan(
+        &self,
+        req: Request<pb::GetFixPlanRequest>,
+    ) -> Result<Response<pb::GetFixPlanResponse>, Status> {
+        let tenant = tenant(&req)?;
+        let r = req.get_ref();
+        let severity = match pb::Severity::try_from(r.severity) {
+            Ok(pb::Severity::Unspecified) => kspm_engine::Severity::High,
+            Ok(s) => convert::engine_severity(s),
+            Err(_) => return Err(Status::invalid_argument("severity is not a severity")),
+        };
+        let options = PlanOptions {
+            severity,
+            budget: (r.budget > 0).then_some(r.budget as usize),
+        };
+        let scans = self.scope(&tenant, &r.scan_id).await?;
+        let plan = self
+            .shared
+            .fix_plan(&scans, options)
+            .await
+            .map_err(internal)?;
+        Ok(Response::new(convert::fix_plan(&plan)))
     }
 
     async fn list_scans(

@@ -87,7 +87,9 @@ async fn latest_report(shared: &Shared, tenant: &str) -> Result<Value, String> {
     let mut errors = Vec::new();
     let mut by_severity: BTreeMap<String, u64> = BTreeMap::new();
     let mut objects = 0;
-    for s in shared.latest_scans(tenant).await? {
+    let scans = shared.latest_scans(tenant).await?;
+    let fix_plan = shared.fix_plan(&scans, Default::default()).await?;
+    for s in scans {
         for (name, summary, comp) in shared.store.clusters(&s.id).await? {
             objects += summary.get("objects").and_then(Value::as_u64).unwrap_or(0);
             for e in summary
@@ -134,6 +136,7 @@ async fn latest_report(shared: &Shared, tenant: &str) -> Result<Value, String> {
         "compliance": compliance,
         "findings": findings,
         "attack_paths": paths,
+        "fix_plan": fix_plan,
         "errors": errors,
     }))
 }

@@ -10,10 +10,12 @@ mod build;
 pub mod cloud;
 pub mod cloud_azure;
 pub mod cloud_gcp;
+pub mod fixplan;
 pub mod joined;
 mod network;
 pub mod paths;
 pub mod query;
+pub mod remedy;
 pub mod techniques;
 
 pub use crate::exposure::Exposure;
@@ -21,6 +23,7 @@ pub use build::{is_scheduled, ClusterFacts, Neighbours, Part};
 pub use network::OPEN_PORTS;
 use petgraph::graph::DiGraph;
 pub use petgraph::graph::NodeIndex;
+use petgraph::visit::EdgeRef;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 pub use techniques::Technique;
@@ -87,6 +90,11 @@ pub struct GraphEdge {
     pub technique: Technique,
     /// Why the precondition holds: binding and rule, field, annotation.
     pub evidence: String,
+    /// The changes that together remove the edge (positions in [`AttackGraph::remedies`]):
+    /// every way the edge arose must be undone. `None` when some way of it is no
+    /// configuration anyone can change (a relation, a fact of the platform, an assumed flaw).
+    #[serde(skip)]
+    pub remedies: Option<Vec<u32>>,
 }
 
 /// The fleet's attack graph.
@@ -96,6 +104,9 @@ pub struct AttackGraph {
     pub graph: DiGraph<GraphNode, GraphEdge>,
     index: HashMap<(Option<String>, String), NodeIndex>,
     edges: HashSet<(NodeIndex, NodeIndex, Technique)>,
+    /// Every change an edge names ([`GraphEdge::remedies`]), once each.
+    remedies: Vec<remedy::Remedy>,
+    remedy_index: HashMap<remedy::RemedyKey, u32>,
 }
 
 impl AttackGraph {
@@ -127,7 +138,8 @@ impl AttackGraph {
             .copied()
     }
 
-    /// Adds an edge unless the same (from, to, technique) exists already.
+    /// Adds an edge no configuration change removes, unless the same (from, to, technique)
+    /// exists already (which then is not removable either).
     pub fn edge(
         &mut self,
         from: NodeIndex,
@@ -135,7 +147,57 @@ impl AttackGraph {
         technique: Technique,
         evidence: impl Into<String>,
     ) {
-        if from == to || !self.edges.insert((from, to, technique)) {
+        self.edge_ids(from, to, technique, evidence, None);
+    }
+
+    /// Adds an edge that the given changes remove together (see [`GraphEdge::remedies`]);
+    /// when the same (from, to, technique) exists already, its evidence stays and removing it
+    /// takes these changes too. No changes at all means none removes it.
+    pub fn edge_fixed(
+        &mut self,
+        from: NodeIndex,
+        to: NodeIndex,
+        technique: Technique,
+        evidence: impl Into<String>,
+        remedies: Vec<remedy::Remedy>,
+    ) {
+        let ids = (!remedies.is_empty())
+            .then(|| remedies.into_iter().map(|r| self.remedy_id(r)).collect());
+        self.edge_ids(from, to, technique, evidence, ids);
+    }
+
+    fn edge_ids(
+        &mut self,
+        from: NodeIndex,
+        to: NodeIndex,
+        technique: Technique,
+        evidence: impl Into<String>,
+        remedies: Option<Vec<u32>>,
+    ) {
+        if from == to {
+            return;
+        }
+        if !self.edges.insert((from, to, technique)) {
+            // Another way to the same edge: removing the edge now takes undoing both.
+            let existing = self
+                .graph
+                .edges_connecting(from, to)
+                .find(|e| e.weight().technique == technique)
+                .map(|e| e.id());
+            if let Some(e) = existing {
+                let w = &mut self.graph[e];
+                w.remedies = match (w.remedies.take(), remedies) {
+                    (Some(mut a), Some(b)) => {
+                        for r in b {
+                            if !a.contains(&r) {
+                                a.push(r);
+                            }
+                        }
+                        Some(a)
+                    }
+                    _ => None,
+                };
+            }
             return;
         }
         self.graph.add_edge(
@@ -144,13 +206,51 @@ impl AttackGraph {
             GraphEdge {
                 technique,
                 evidence: evidence.into(),
+                remedies,
             },
         );
     }
 
+    /// Makes an existing edge removable by exactly these changes (an empty list: by none).
+    pub fn set_remedies(
+        &mut self,
+        edge: petgraph::graph::EdgeIndex,
+        remedies: Vec<remedy::Remedy>,
+    ) {
+        let ids: Vec<u32> = remedies.into_iter().map(|r| self.remedy_id(r)).collect();
+        self.graph[edge].remedies = (!ids.is_empty()).then_some(ids);
+    }
+
+    /// The position of a change in [`AttackGraph::remedies`], added on first use.
+    fn remedy_id(&mut self, r: remedy::Remedy) -> u32 {
+        let key = r.key();
+        if let Some(i) = self.remedy_index.get(&key) {
+            return *i;
+        }
+        let i = self.remedies.len() as u32;
+        self.remedies.push(r);
+        self.remedy_index.insert(key, i);
+        i
+    }
+
+    /// Every change some edge names.
+    pub fn remedies(&self) -> &[remedy::Remedy] {
+        &self.remedies
+    }
+
+    /// The changes of another graph's edge, as positions in this graph's table.
+    fn import_remedies(&mut self, other: &AttackGraph, ids: &Option<Vec<u32>>) -> Option<Vec<u32>> {
+        ids.as_ref().map(|v| {
+            v.iter()
+                .map(|i| self.remedy_id(other.remedies[*i as usize].clone()))
+                .collect()
+        })
+    }
+
     /// Moves every node and edge of another graph into this one (nodes with the same key — the
     /// Internet, shared cloud principals — are merged).
-    pub fn absorb(&mut self, other: AttackGraph) {
+    pub fn absorb(&mut self, mut other: AttackGraph) {
+        let table = std::mem::take(&mut other.remedies);
         let (nodes, edges) = other.graph.into_nodes_edges();
         let mut map = Vec::with_capacity(nodes.len());
         for n in nodes {
@@ -161,9 +261,14 @@ impl AttackGraph {
             }
             map.push(i);
         }
+        let ids: Vec<u32> = table.into_iter().map(|r| self.remedy_id(r)).collect();
         for e in edges {
             let (a, b) = (map[e.source().index()], map[e.target().index()]);
-            self.edge(a, b, e.weight.technique, e.weight.evidence);
+            let remedies = e
+                .weight
+                .remedies
+                .map(|v| v.iter().map(|i| ids[*i as usize]).collect());
+            self.edge_ids(a, b, e.weight.technique, e.weight.evidence, remedies);
         }
     }
 
@@ -179,7 +284,14 @@ impl AttackGraph {
         }
         for e in other.graph.raw_edges() {
             let (a, b) = (map[e.source().index()], map[e.target().index()]);
-            self.edge(a, b, e.weight.technique, e.weight.evidence.as_str());
+            let remedies = self.import_remedies(other, &e.weight.remedies);
+            self.edge_ids(
+                a,
+                b,
+                e.weight.technique,
+                e.weight.evidence.as_str(),
+                remedies,
+            );
         }
     }
 
@@ -210,6 +322,12 @@ impl AttackGraph {
                     Some((a.index(), b.index(), w.technique.id(), w.evidence.clone()))
                 })
                 .collect(),
+            remedies: self.remedies.clone(),
+            edge_remedies: self
+                .graph
+                .edge_indices()
+                .filter_map(|e| Some((e.index(), self.graph[e].remedies.clone()?)))
+                .collect(),
         }
     }
 
@@ -228,11 +346,24 @@ impl AttackGraph {
                 i
             })
             .collect();
-        for (a, b, technique, evidence) in dump.edges {
+        let fixes: HashMap<usize, Vec<u32>> = dump
+            .edge_remedies
+            .into_iter()
+            .filter(|(_, r)| r.iter().all(|i| (*i as usize) < dump.remedies.len()))
+            .collect();
+        for (position, (a, b, technique, evidence)) in dump.edges.into_iter().enumerate() {
             if let (Some(a), Some(b), Some(t)) =
                 (ids.get(a), ids.get(b), Technique::from_id(&technique))
             {
-                g.edge(*a, *b, t, evidence);
+                let remedies = fixes
+                    .get(&position)
+                    .map(|r| {
+                        r.iter()
+                            .map(|i| dump.remedies[*i as usize].clone())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                g.edge_fixed(*a, *b, t, evidence, remedies);
             }
         }
         g
@@ -260,6 +391,12 @@ pub struct GraphDump {
     pub nodes: Vec<DumpNode>,
     /// Edges.
     pub edges: Vec<(usize, usize, String, String)>,
+    /// The changes edges name ([`AttackGraph::remedies`]); absent in dumps of older versions.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub remedies: Vec<remedy::Remedy>,
+    /// (edge position, positions in `remedies`) for each edge a change removes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub edge_remedies: Vec<(usize, Vec<u32>)>,
 }
 
 #[cfg(test)]

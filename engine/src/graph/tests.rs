@@ -6,6 +6,7 @@ use crate::snapshot::{ClusterSnapshot, Provider, Snapshot};
 use serde_json::{json, Value};
 
 mod cases;
+mod remedies;
 
 fn graph_with(objects: &[Value], provider: Provider, version: &str) -> AttackGraph {
     let text = objects

@@ -146,6 +146,24 @@ impl PodTokens<'_> {
         self.pod_setting.or(self.account_setting).unwrap_or(true)
     }
 
+    /// The projected token volumes container `c` mounts.
+    pub fn projected_in(&self, c: &ContainerRef<'_>) -> Vec<&str> {
+        let mounts: Vec<&str> = c
+            .volume_mounts()
+            .filter_map(|m| m.get("name").and_then(Value::as_str))
+            .collect();
+        self.projected
+            .iter()
+            .copied()
+            .filter(|v| mounts.contains(v))
+            .collect()
+    }
+
+    /// Whether EKS's pod identity webhook mounts a token whatever the pod says.
+    pub fn injected(&self) -> bool {
+        self.injected.is_some()
+    }
+
     /// Why container `c` holds the ServiceAccount's token, if it does.
     pub fn in_container(&self, c: &ContainerRef<'_>) -> Option<String> {
         let (ns, sa) = (self.namespace, self.service_account);

@@ -126,6 +126,9 @@ pub struct BindingDef {
     pub role_ref: String,
     /// Subjects that can match someone.
     pub subjects: Vec<Subject>,
+    /// For each of [`BindingDef::subjects`], its position in the object's `subjects` list as
+    /// written (empty for a default binding kspm added): what a fix removes.
+    pub positions: Vec<usize>,
     /// Whether this is a default binding kspm added because the snapshot lacked it.
     pub assumed_default: bool,
     /// Whether Kubernetes, kubeadm or the cloud provider owns the binding, decided by what it
@@ -221,16 +224,18 @@ fn parse_rules(v: Option<&Value>) -> Vec<Rule> {
         .unwrap_or_default()
 }
 
-fn resolve_subjects(b: &Object, binding_ns: Option<&str>) -> Vec<Subject> {
+/// The binding's subjects that can match someone, with their positions in `subjects`.
+fn resolve_subjects(b: &Object, binding_ns: Option<&str>) -> Vec<(Subject, usize)> {
     b.body
         .get("subjects")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
-        .filter_map(|s| {
+        .enumerate()
+        .filter_map(|(position, s)| {
             let kind = s.get("kind")?.as_str()?;
             let name = s.get("name")?.as_str()?.to_string();
-            match kind {
+            let subject = match kind {
                 "User" => Some(Subject::User { name }),
                 "Group" => Some(Subject::Group { name }),
                 "ServiceAccount" => {
@@ -248,7 +253,8 @@ fn resolve_subjects(b: &Object, binding_ns: Option<&str>) -> Vec<Subject> {
                     })
                 }
                 _ => None,
-            }
+            }?;
+            Some((subject, position))
         })
         .collect()
 }
@@ -369,7 +375,8 @@ impl Rbac {
                 // A ClusterRoleBinding cannot reference a Role.
                 _ => (None, format!("{rk}:{rn}")),
             };
-            let subjects = resolve_subjects(b, ns.as_deref());
+            let (subjects, positions): (Vec<Subject>, Vec<usize>) =
+                resolve_subjects(b, ns.as_deref()).into_iter().unzip();
             // By content only: names and labels are the binding author's to choose.
             let managed = platform::is_platform_binding(&platform::BindingFacts {
                 namespace: ns.as_deref(),
@@ -384,6 +391,7 @@ impl Rbac {
                 node_ref: b.node_ref(),
                 name: b.name.clone(),
                 subjects,
+                positions,
                 namespace: ns,
                 role,
                 role_ref,
@@ -410,6 +418,7 @@ impl Rbac {
                 role: role_idx,
                 role_ref: format!("ClusterRole:{role}"),
                 subjects,
+                positions: Vec::new(),
                 assumed_default: true,
                 managed: true,
             });

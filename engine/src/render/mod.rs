@@ -3,6 +3,7 @@
 pub mod access;
 pub mod catalogue;
 pub mod compliance;
+pub mod fixes;
 pub mod json;
 pub mod paths;
 pub mod sarif;

@@ -75,6 +75,7 @@ pub fn render(report: &Report, color: bool) -> String {
             "  (kspm query paths PATH --from REF --to REF explains any of them hop by hop)\n"
         );
     }
+    out.push_str(&super::fixes::section(&report.fix_plan, 5));
     for sev in Severity::DESCENDING {
         let group: Vec<_> = report
             .findings

@@ -22,11 +22,22 @@ impl ClusterBuilder<'_, '_> {
         let caps = c.added_capabilities();
         let has_cap = |cap: &str| caps.iter().any(|c| c == cap || c == "ALL");
         let path = |rel: &str| t.container_path(c, rel);
-        let mut escapes: Vec<(T, String)> = Vec::new();
+        // Each escape with the changes that together take its precondition away.
+        let mut escapes: Vec<(T, String, Vec<Remedy>)> = Vec::new();
+        let cluster = self.name;
+        let unprivilege = || {
+            if privileged {
+                vec![Remedy::unprivilege(cluster, t, c)]
+            } else {
+                Vec::new()
+            }
+        };
+        let drop_cap = |cap: &str| Remedy::drop_capability(cluster, t, c, cap);
         if privileged {
             escapes.push((
                 T::CE_PRIV_MOUNT,
                 format!("{} = true", path("securityContext.privileged")),
+                unprivilege(),
             ));
             if host_pid {
                 escapes.push((
@@ -36,10 +47,13 @@ impl ClusterBuilder<'_, '_> {
                         path("securityContext.privileged"),
                         t.path("hostPID")
                     ),
+                    unprivilege(),
                 ));
             }
         }
         if privileged || has_cap("SYS_MODULE") {
+            let mut fix = unprivilege();
+            fix.extend(drop_cap("SYS_MODULE"));
             escapes.push((
                 T::CE_MODULE_LOAD,
                 if privileged {
@@ -50,6 +64,7 @@ impl ClusterBuilder<'_, '_> {
                         path("securityContext.capabilities.add")
                     )
                 },
+                fix,
             ));
         }
         let ctr_apparmor = sc
@@ -74,6 +89,7 @@ impl ClusterBuilder<'_, '_> {
                         "Kubernetes < 1.31"
                     }
                 ),
+                drop_cap("SYS_ADMIN"),
             ));
         }
         if has_cap("SYS_ADMIN") {
@@ -83,6 +99,7 @@ impl ClusterBuilder<'_, '_> {
                     "{} adds SYS_ADMIN",
                     path("securityContext.capabilities.add")
                 ),
+                drop_cap("SYS_ADMIN"),
             ));
         }
         if has_cap("DAC_READ_SEARCH") {
@@ -92,6 +109,7 @@ impl ClusterBuilder<'_, '_> {
                     "{} adds DAC_READ_SEARCH",
                     path("securityContext.capabilities.add")
                 ),
+                drop_cap("DAC_READ_SEARCH"),
             ));
         }
         // Host path mounts of this container. Who it runs as decides which host files it can
@@ -123,6 +141,7 @@ impl ClusterBuilder<'_, '_> {
                 "volume `{vname}` mounts host path {host}{}",
                 if read_only { " read-only" } else { "" }
             );
+            let unmount = || Remedy::unmount(cluster, t, c, vname, &format!("host path {host}"));
             if blocked {
                 // Nothing below is reachable for this user (writes included: host directories
                 // are root's).
@@ -132,6 +151,7 @@ impl ClusterBuilder<'_, '_> {
                 escapes.push((
                     T::EXPLOIT_RUNTIME_SOCKET,
                     format!("{ev} (runtime socket {sock}){as_who}"),
+                    unmount(),
                 ));
             }
             // Writing core_pattern needs a writable mount and root.
@@ -139,7 +159,7 @@ impl ClusterBuilder<'_, '_> {
                 && !read_only
                 && ["/", "/proc", "/proc/sys", "/proc/sys/kernel"].contains(&host.as_str())
             {
-                escapes.push((T::CE_UMH_CORE_PATTERN, format!("{ev}{as_who}")));
+                escapes.push((T::CE_UMH_CORE_PATTERN, format!("{ev}{as_who}"), unmount()));
             }
             if !read_only && ["/", "/var", "/var/log"].contains(&host.as_str()) {
                 let who = Identity::service_account(ns, sa_name);
@@ -154,11 +174,16 @@ impl ClusterBuilder<'_, '_> {
                             "{ev}; ServiceAccount {ns}/{sa_name} can get pods/log via {}",
                             g.describe()
                         ),
+                        unmount(),
                     ));
                 }
             }
             if !read_only && !safe_writable(host) {
-                escapes.push((T::EXPLOIT_HOST_WRITE, format!("{ev}, writable{as_who}")));
+                escapes.push((
+                    T::EXPLOIT_HOST_WRITE,
+                    format!("{ev}, writable{as_who}"),
+                    unmount(),
+                ));
             }
             if read_only
                 && [
@@ -173,24 +198,29 @@ impl ClusterBuilder<'_, '_> {
                 .iter()
                 .any(|p| host == p || (*p != "/" && host.starts_with(&format!("{p}/"))))
             {
-                escapes.push((T::EXPLOIT_HOST_READ, format!("{ev}{as_who}")));
+                escapes.push((T::EXPLOIT_HOST_READ, format!("{ev}{as_who}"), unmount()));
             }
             if ["/", "/var", "/var/lib", "/var/lib/kubelet"].contains(&host.as_str())
                 || host.starts_with("/var/lib/kubelet/pods")
             {
-                traverse_tokens = Some(format!("{ev}{as_who}"));
+                // Several such mounts: the tokens stay until the last one goes.
+                let mut fix: Vec<Remedy> =
+                    traverse_tokens.take().map(|(_, f)| f).unwrap_or_default();
+                fix.extend(unmount());
+                traverse_tokens = Some((format!("{ev}{as_who}"), fix));
             }
         }
         if escapes.is_empty() && traverse_tokens.is_none() {
             return;
         }
         let targets = self.escape_targets(wref);
-        for (tech, ev) in escapes {
+        for (tech, ev, fix) in escapes {
             for target in &targets {
-                self.g.edge(ci, *target, tech, ev.clone());
+                self.g
+                    .edge_fixed(ci, *target, tech, ev.clone(), fix.clone());
             }
         }
-        if let Some(ev) = traverse_tokens {
+        if let Some((ev, fix)) = traverse_tokens {
             // The kubelet's pod directories hold the tokens of every pod on the same node.
             let nodes: Vec<String> = self
                 .placement
@@ -240,11 +270,12 @@ impl ClusterBuilder<'_, '_> {
                     &format!("ServiceAccount:{ns2}/{sa2}"),
                     NodeKind::ServiceAccount,
                 );
-                self.g.edge(
+                self.g.edge_fixed(
                     ci,
                     sa,
                     T::HOST_TRAVERSE_TOKENS,
                     format!("{ev}: tokens of pods on the same node"),
+                    fix.clone(),
                 );
             }
         }

@@ -28,17 +28,23 @@ impl ClusterBuilder<'_, '_> {
             let admitted = admits_outside(&self.policies, s, &selected);
             if let Some(ev) = crate::exposure::internet_facing(s, self.cluster.info.provider) {
                 if let Some(why) = &admitted {
-                    self.g
-                        .edge(internet, si, T::INTERNET_TO_LB, format!("{ev}{why}"));
+                    self.g.edge_fixed(
+                        internet,
+                        si,
+                        T::INTERNET_TO_LB,
+                        format!("{ev}{why}"),
+                        vec![Remedy::internal_service(self.name, s, ty)],
+                    );
                 }
             }
             if ty == "NodePort" && external_ip_node {
                 if let Some(why) = &admitted {
-                    self.g.edge(
+                    self.g.edge_fixed(
                         internet,
                         si,
                         T::INTERNET_TO_NODEPORT,
                         format!("type NodePort and a node has an ExternalIP address{why}"),
+                        vec![Remedy::internal_service(self.name, s, ty)],
                     );
                 }
             }

@@ -18,6 +18,7 @@ mod rbac;
 mod tokens;
 mod workloads;
 
+use super::remedy::Remedy;
 use super::{AttackGraph, NodeKind, Technique as T};
 use crate::exposure::Exposure;
 use crate::inventory::{ContainerRef, HostPathVolume, Inventory, PodTemplate};
@@ -28,6 +29,7 @@ use crate::rbac::{sets, Grant, Identity, Rbac, Request, Subject, SYSTEM_MASTERS}
 use crate::selector::LabelSelector;
 use crate::snapshot::{ClusterSnapshot, Provider, Snapshot};
 use petgraph::graph::NodeIndex;
+use petgraph::visit::EdgeRef;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use tokens::*;
@@ -300,6 +302,9 @@ struct ClusterBuilder<'g, 'a> {
     /// namespace, ServiceAccount) — read once, on the first container that reads the kubelet's
     /// pod directories.
     token_holders: Option<Vec<(String, String, String)>>,
+    /// ServiceAccount node reference → the workloads that run as it, read once, on the first
+    /// binding subject a fix would remove.
+    sa_users: Option<HashMap<String, Vec<String>>>,
 }
 
 impl<'g, 'a> ClusterBuilder<'g, 'a> {
@@ -340,6 +345,7 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
             policies: crate::netpol::Model::of(inv)
                 .with_plugin_policies(facts.plugin_policies.clone()),
             token_holders: None,
+            sa_users: None,
         }
     }
 

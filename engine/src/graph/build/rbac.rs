@@ -46,6 +46,14 @@ impl ClusterBuilder<'_, '_> {
         if bindings.is_empty() {
             return;
         }
+        self.grants_edges(subject, &bindings);
+        self.attach_revocations(subject, who, &bindings);
+    }
+
+    /// The edges `bindings` (those of `subject`'s identity, or some of them) give it.
+    fn grants_edges(&mut self, subject: NodeIndex, bindings: &[usize]) {
+        let admin = self.n("ClusterAdmin", NodeKind::ClusterAdmin);
+        let bindings = bindings.to_vec();
         let rbac = self.rbac;
         let minor = rbac.minor_version;
         let grant = |verb: &str,
@@ -473,6 +481,141 @@ impl ClusterBuilder<'_, '_> {
                     ),
                 );
             }
+        }
+    }
+
+    /// Ties each edge the grants gave `subject` to the bindings it must leave for the edge to
+    /// go: the same evaluation run again without them, so the answer is RBAC's own. One binding
+    /// whose removal alone removes the edge when there is one (the first the cluster owner can
+    /// change), else the fewest found by dropping them one at a time. An edge that a binding
+    /// Kubernetes or the provider owns also gives stays without remedy.
+    fn attach_revocations(&mut self, subject: NodeIndex, who: &Identity, bindings: &[usize]) {
+        let rbac = self.rbac;
+        let changeable: Vec<usize> = bindings
+            .iter()
+            .copied()
+            .filter(|i| !rbac.bindings[*i].managed && !rbac.bindings[*i].assumed_default)
+            .collect();
+        if changeable.is_empty() {
+            return;
+        }
+        let granted: Vec<(petgraph::graph::EdgeIndex, String, T)> = self
+            .g
+            .graph
+            .edges_directed(subject, petgraph::Direction::Outgoing)
+            .filter(|e| e.weight().technique.info().section == 3)
+            .map(|e| {
+                (
+                    e.id(),
+                    self.g.graph[e.target()].reference.clone(),
+                    e.weight().technique,
+                )
+            })
+            .collect();
+        if granted.is_empty() {
+            return;
+        }
+        let reference = self.g.graph[subject].reference.clone();
+        let kind = self.g.graph[subject].kind;
+        // What the grants give with some bindings taken away, by (target, technique).
+        let mut runs: HashMap<Vec<usize>, HashSet<(String, T)>> = HashMap::new();
+        let mut without = |this: &mut Self, removed: &[usize]| -> HashSet<(String, T)> {
+            let mut key = removed.to_vec();
+            key.sort_unstable();
+            if let Some(r) = runs.get(&key) {
+                return r.clone();
+            }
+            let kept: Vec<usize> = bindings
+                .iter()
+                .copied()
+                .filter(|b| !key.contains(b))
+                .collect();
+            let saved = std::mem::take(&mut *this.g);
+            if !kept.is_empty() {
+                let s = this.n(&reference, kind);
+                this.grants_edges(s, &kept);
+            }
+            let out: HashSet<(String, T)> = this
+                .g
+                .graph
+                .raw_edges()
+                .iter()
+                .filter(|e| this.g.graph[e.source()].reference == reference)
+                .map(|e| {
+                    (
+                        this.g.graph[e.target()].reference.clone(),
+                        e.weight.technique,
+                    )
+                })
+                .collect();
+            *this.g = saved;
+            runs.insert(key, out.clone());
+            out
+        };
+        for (edge, target, technique) in granted {
+            let key = (target, technique);
+            let mut cut: Option<Vec<usize>> = None;
+            if bindings.len() == 1 {
+                cut = Some(changeable.clone());
+            } else {
+                for b in &changeable {
+                    if !without(self, &[*b]).contains(&key) {
+                        cut = Some(vec![*b]);
+                        break;
+                    }
+                }
+                if cut.is_none()
+                    && changeable.len() > 1
+                    && !without(self, &changeable).contains(&key)
+                {
+                    let mut set = changeable.clone();
+                    let mut k = 0;
+                    while k < set.len() {
+                        let mut fewer = set.clone();
+                        fewer.remove(k);
+                        if without(self, &fewer).contains(&key) {
+                            k += 1;
+                        } else {
+                            set = fewer;
+                        }
+                    }
+                    cut = Some(set);
+                }
+            }
+            let Some(cut) = cut else { continue };
+            let inv = self.inv;
+            let users = self.sa_users.get_or_insert_with(|| {
+                let mut m: HashMap<String, Vec<String>> = HashMap::new();
+                for t in inv.pod_templates() {
+                    let (ns, sa) = t.service_account();
+                    m.entry(format!("ServiceAccount:{ns}/{sa}"))
+                        .or_default()
+                        .push(t.owner.node_ref());
+                }
+                m
+            });
+            let users: &HashMap<String, Vec<String>> = users;
+            let cluster = self.name;
+            let remedies: Vec<Remedy> = cut
+                .iter()
+                .flat_map(|b| {
+                    let def = &rbac.bindings[*b];
+                    let role = def.role.map(|r| &rbac.roles[r]);
+                    def.subjects
+                        .iter()
+                        .filter(|s| s.applies_to(who))
+                        .collect::<BTreeSet<_>>()
+                        .into_iter()
+                        .map(move |s| {
+                            let runs_as = users
+                                .get(&s.node_ref())
+                                .map(Vec::as_slice)
+                                .unwrap_or_default();
+                            Remedy::remove_subject(cluster, def, role, s, runs_as)
+                        })
+                })
+                .collect();
+            self.g.set_remedies(edge, remedies);
         }
     }
 

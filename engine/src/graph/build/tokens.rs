@@ -26,13 +26,15 @@ impl ClusterBuilder<'_, '_> {
                     &format!("ServiceAccount:{ns}/{sa}"),
                     NodeKind::ServiceAccount,
                 );
-                self.g.edge(
+                let fix = Remedy::delete_token_secret(self.name, s, &format!("{ns}/{sa}"));
+                self.g.edge_fixed(
                     si,
                     sai,
                     T::SECRET_AUTHENTICATES_AS,
                     format!(
                         "type kubernetes.io/service-account-token for ServiceAccount {ns}/{sa}"
                     ),
+                    vec![fix],
                 );
             }
         }

@@ -130,7 +130,13 @@ impl ClusterBuilder<'_, '_> {
                 );
                 // Token.
                 if let Some(why) = pod_tokens.in_container(c) {
-                    self.g.edge(ci, sa, T::CONTAINER_HAS_SA_TOKEN, why);
+                    let granted = !self
+                        .rbac
+                        .bindings_for(&Identity::service_account(&ns, &sa_name))
+                        .is_empty();
+                    let fix = token_removal(self.name, &pod_tokens, &t, c, granted);
+                    self.g
+                        .edge_fixed(ci, sa, T::CONTAINER_HAS_SA_TOKEN, why, fix);
                 }
                 self.escapes(
                     &t,
@@ -171,6 +177,35 @@ impl ClusterBuilder<'_, '_> {
             }
         }
     }
+}
+
+/// The changes that take the ServiceAccount token out of container `c`: no automount, and no
+/// projected token volume mounted; none where EKS's webhook injects one regardless.
+fn token_removal(
+    cluster: &str,
+    tokens: &crate::inventory::PodTokens<'_>,
+    t: &PodTemplate<'_>,
+    c: &ContainerRef<'_>,
+    granted: bool,
+) -> Vec<Remedy> {
+    if tokens.injected() {
+        return Vec::new();
+    }
+    let sa = format!("{}/{}", tokens.namespace, tokens.service_account);
+    let mut out = Vec::new();
+    if tokens.automounted() {
+        out.push(Remedy::no_automount(cluster, t, &sa, granted));
+    }
+    for v in tokens.projected_in(c) {
+        out.extend(Remedy::unmount(
+            cluster,
+            t,
+            c,
+            v,
+            &format!("the projected token of ServiceAccount {sa}"),
+        ));
+    }
+    out
 }
 
 /// Secrets a pod template mounts or reads into env, with how.

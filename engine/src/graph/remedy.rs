@@ -1,0 +1,553 @@
+//! Remedies: the configuration change that removes a technique edge — a subject taken out of a
+//! binding, a field of a pod template, a Service's type, a legacy token Secret deleted — as a
+//! JSON Patch (RFC 6902) on the object that holds it, with its cost and what else it takes away.
+//!
+//! The graph builders attach remedies where they read the precondition
+//! ([`super::AttackGraph::edge_fixed`]); the fix plan ([`super::fixplan`]) chooses among them.
+//! Every remedy only removes a precondition, never adds one, so an edge absent before a fix
+//! stays absent after it and the plan can be proven on the graph itself.
+
+use crate::inventory::{ContainerRef, PodTemplate};
+use crate::object::Object;
+use crate::rbac::{BindingDef, RoleDef, Subject};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+/// The object a remedy changes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Target {
+    /// Cluster.
+    pub cluster: String,
+    /// `apiVersion`.
+    pub api_version: String,
+    /// `kind`.
+    pub kind: String,
+    /// Namespace, for namespaced objects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Name.
+    pub name: String,
+}
+
+impl Target {
+    /// The target of an object of `cluster`.
+    pub fn of(cluster: &str, o: &Object) -> Target {
+        Target {
+            cluster: cluster.to_string(),
+            api_version: o.api_version.clone(),
+            kind: o.kind.clone(),
+            namespace: o.effective_namespace().map(str::to_string),
+            name: o.name.clone(),
+        }
+    }
+
+    /// `Kind:namespace/name` or `Kind:name`, as graph nodes and findings name objects.
+    pub fn reference(&self) -> String {
+        match &self.namespace {
+            Some(ns) => format!("{}:{ns}/{}", self.kind, self.name),
+            None => format!("{}:{}", self.kind, self.name),
+        }
+    }
+
+    /// The resource name kubectl takes (`deployment.apps`, `rolebinding.rbac.authorization.k8s.io`).
+    fn kubectl_resource(&self) -> String {
+        let kind = self.kind.to_ascii_lowercase();
+        match self.api_version.split_once('/') {
+            Some((group, _)) => format!("{kind}.{group}"),
+            None => kind,
+        }
+    }
+
+    /// `kubectl --context C [-n NS]` for this object.
+    fn kubectl(&self) -> String {
+        let mut out = format!("kubectl --context {}", shell_word(&self.cluster));
+        if let Some(ns) = &self.namespace {
+            out.push_str(&format!(" -n {}", shell_word(ns)));
+        }
+        out
+    }
+}
+
+/// One change to one object.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Remedy {
+    /// The object.
+    pub target: Target,
+    /// The change, in words.
+    pub change: String,
+    /// The fields it changes or removes, as findings' evidence names them
+    /// (`spec.template.spec.containers[0].securityContext.privileged`).
+    pub fields: Vec<String>,
+    /// JSON Patch operations on the object (each removal guarded by a `test` of what it
+    /// removes); empty when the object is deleted.
+    pub ops: Vec<Value>,
+    /// Whether the change deletes the object.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub delete: bool,
+    /// Relative cost: 1 a grant to a person or an unused identity, or a long-lived token; 2 a
+    /// security setting of a workload; 3 a mount the workload may use, or a grant its
+    /// workloads use; 5 the workload's exposure itself.
+    pub cost: u32,
+    /// Why the change is not the cluster owner's to make (Kubernetes or the provider owns the
+    /// object), when it is not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unfixable: Option<String>,
+    /// What else the change takes away, so nobody breaks production blind.
+    pub loses: Vec<String>,
+    /// For a subject taken out of a binding: how many subjects of the binding can match
+    /// someone (when all go, the binding grants nothing and its findings go with it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binding_subjects: Option<usize>,
+}
+
+/// What makes two remedies the same change.
+pub type RemedyKey = (Target, String);
+
+impl Remedy {
+    /// Its identity: the object and the change.
+    pub fn key(&self) -> RemedyKey {
+        (self.target.clone(), self.change.clone())
+    }
+
+    /// Takes `subject` out of a (Cluster)RoleBinding: every entry of its `subjects` that names
+    /// it. Bindings kspm assumed (Kubernetes defaults the snapshot lacks) and those Kubernetes or
+    /// the provider own are not the cluster owner's to change. A ServiceAccount that workloads
+    /// run as (`runs_as`) costs more: they lose the rights too.
+    pub fn remove_subject(
+        cluster: &str,
+        binding: &BindingDef,
+        role: Option<&RoleDef>,
+        subject: &Subject,
+        runs_as: &[String],
+    ) -> Remedy {
+        let kind = if binding.namespace.is_some() {
+            "RoleBinding"
+        } else {
+            "ClusterRoleBinding"
+        };
+        let mut positions: Vec<usize> = binding
+            .subjects
+            .iter()
+            .zip(&binding.positions)
+            .filter(|(s, _)| *s == subject)
+            .map(|(_, p)| *p)
+            .collect();
+        positions.sort_unstable();
+        let name = match subject {
+            Subject::User { name } | Subject::Group { name } => name,
+            Subject::ServiceAccount { name, .. } => name,
+        };
+        let mut ops = Vec::new();
+        for p in &positions {
+            ops.push(json!({"op": "test", "path": format!("/subjects/{p}/name"), "value": name}));
+            ops.push(json!({"op": "remove", "path": format!("/subjects/{p}")}));
+        }
+        let role_name = role.map_or_else(|| binding.role_ref.clone(), RoleDef::node_ref);
+        let who = match subject {
+            Subject::Group { .. } => format!("every member of {}", subject.node_ref()),
+            _ => subject.node_ref(),
+        };
+        let rules = role.map_or(0, |r| r.rules.len());
+        let unfixable = if binding.assumed_default {
+            Some(
+                "a Kubernetes default binding (absent from the snapshot, present in every cluster)"
+                    .to_string(),
+            )
+        } else if binding.managed {
+            Some("owned by Kubernetes or the provider (what it grants to whom)".to_string())
+        } else {
+            None
+        };
+        let mut loses = vec![format!(
+            "{who} loses what {role_name} grants through this binding ({rules} rule{})",
+            if rules == 1 { "" } else { "s" }
+        )];
+        if !runs_as.is_empty() {
+            const SHOWN: usize = 5;
+            let mut names = runs_as[..runs_as.len().min(SHOWN)].join(", ");
+            if runs_as.len() > SHOWN {
+                names.push_str(&format!(" and {} more", runs_as.len() - SHOWN));
+            }
+            loses.push(format!(
+                "workloads running as {} lose it too: {names}",
+                subject.node_ref()
+            ));
+        }
+        Remedy {
+            target: Target {
+                cluster: cluster.to_string(),
+                api_version: "rbac.authorization.k8s.io/v1".to_string(),
+                kind: kind.to_string(),
+                namespace: binding.namespace.clone(),
+                name: binding.name.clone(),
+            },
+            change: format!("remove subject {} from the binding", subject.node_ref()),
+            fields: positions.iter().map(|p| format!("subjects[{p}]")).collect(),
+            ops,
+            delete: false,
+            cost: if runs_as.is_empty() { 1 } else { 3 },
+            unfixable,
+            loses,
+            binding_subjects: Some(
+                binding
+                    .positions
+                    .iter()
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .len(),
+            ),
+        }
+    }
+
+    /// `privileged: false` on a container.
+    pub fn unprivilege(cluster: &str, t: &PodTemplate<'_>, c: &ContainerRef<'_>) -> Remedy {
+        let path = container_pointer(t, c, "securityContext/privileged");
+        Remedy::template(
+            cluster,
+            t,
+            format!("set securityContext.privileged: false on {} `{}`", singular(c.list), c.name),
+            vec![t.container_path(c, "securityContext.privileged")],
+            vec![json!({"op": "replace", "path": path, "value": false})],
+            2,
+            vec![format!(
+                "{} `{}` loses the host's devices and every capability (an agent that manages the node may need them)",
+                singular(c.list),
+                c.name
+            )],
+        )
+    }
+
+    /// Removes each entry of a container's `capabilities.add` that grants `capability`
+    /// (itself or `ALL`, in any spelling): one remedy per entry.
+    pub fn drop_capability(
+        cluster: &str,
+        t: &PodTemplate<'_>,
+        c: &ContainerRef<'_>,
+        capability: &str,
+    ) -> Vec<Remedy> {
+        c.container
+            .pointer("/securityContext/capabilities/add")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+            .filter_map(|(i, v)| {
+                let raw = v.as_str()?;
+                let n = crate::inventory::normalise_capability(raw);
+                (n == capability || n == "ALL").then(|| {
+                    let path = container_pointer(t, c, &format!("securityContext/capabilities/add/{i}"));
+                    Remedy::template(
+                        cluster,
+                        t,
+                        format!(
+                            "remove {raw} from securityContext.capabilities.add of {} `{}`",
+                            singular(c.list),
+                            c.name
+                        ),
+                        vec![t.container_path(c, &format!("securityContext.capabilities.add[{i}]"))],
+                        vec![
+                            json!({"op": "test", "path": path, "value": raw}),
+                            json!({"op": "remove", "path": path}),
+                        ],
+                        2,
+                        vec![format!("{} `{}` loses {raw}", singular(c.list), c.name)],
+                    )
+                })
+            })
+            .collect()
+    }
+
+    /// Removes a container's mounts of volume `volume` (the volume itself stays for others).
+    pub fn unmount(
+        cluster: &str,
+        t: &PodTemplate<'_>,
+        c: &ContainerRef<'_>,
+        volume: &str,
+        what: &str,
+    ) -> Vec<Remedy> {
+        c.container
+            .get("volumeMounts")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+            .filter(|(_, m)| m.get("name").and_then(Value::as_str) == Some(volume))
+            .map(|(i, _)| {
+                let path = container_pointer(t, c, &format!("volumeMounts/{i}"));
+                Remedy::template(
+                    cluster,
+                    t,
+                    format!(
+                        "remove the mount of volume `{volume}` ({what}) from {} `{}`",
+                        singular(c.list),
+                        c.name
+                    ),
+                    vec![t.container_path(c, &format!("volumeMounts[{i}]"))],
+                    vec![
+                        json!({"op": "test", "path": format!("{path}/name"), "value": volume}),
+                        json!({"op": "remove", "path": path}),
+                    ],
+                    3,
+                    vec![format!(
+                        "{} `{}` no longer sees {what}",
+                        singular(c.list),
+                        c.name
+                    )],
+                )
+            })
+            .collect()
+    }
+
+    /// `automountServiceAccountToken: false` on the pod template. Costs more when RBAC grants
+    /// the ServiceAccount something (`granted`): the application likely calls the API.
+    pub fn no_automount(
+        cluster: &str,
+        t: &PodTemplate<'_>,
+        service_account: &str,
+        granted: bool,
+    ) -> Remedy {
+        let mut loses = vec![format!(
+            "the pods no longer hold ServiceAccount {service_account}'s token: an application that calls the Kubernetes API needs a projected token volume instead"
+        )];
+        if granted {
+            loses.push(format!(
+                "RBAC grants {service_account} rights, so the application probably uses them"
+            ));
+        }
+        Remedy::template(
+            cluster,
+            t,
+            "set automountServiceAccountToken: false on the pod template".to_string(),
+            vec![t.path("automountServiceAccountToken")],
+            vec![
+                json!({"op": "add", "path": format!("{}/automountServiceAccountToken", spec_pointer(t)), "value": false}),
+            ],
+            if granted { 3 } else { 2 },
+            loses,
+        )
+    }
+
+    /// Type `ClusterIP` for a Service of type LoadBalancer or NodePort.
+    pub fn internal_service(cluster: &str, s: &Object, ty: &str) -> Remedy {
+        Remedy {
+            target: Target::of(cluster, s),
+            change: format!("change the Service's type from {ty} to ClusterIP"),
+            fields: vec!["spec.type".to_string()],
+            ops: vec![
+                json!({"op": "test", "path": "/spec/type", "value": ty}),
+                json!({"op": "replace", "path": "/spec/type", "value": "ClusterIP"}),
+            ],
+            delete: false,
+            cost: 5,
+            unfixable: None,
+            binding_subjects: None,
+            loses: vec![format!(
+                "{} is no longer reachable from outside the cluster (clients, and Ingresses it serves, must reach it another way)",
+                s.node_ref()
+            )],
+        }
+    }
+
+    /// Deletes a legacy (long-lived) ServiceAccount token Secret.
+    pub fn delete_token_secret(cluster: &str, s: &Object, service_account: &str) -> Remedy {
+        Remedy {
+            target: Target::of(cluster, s),
+            change: "delete the long-lived token Secret".to_string(),
+            fields: Vec::new(),
+            ops: Vec::new(),
+            delete: true,
+            cost: 1,
+            unfixable: None,
+            binding_subjects: None,
+            loses: vec![format!(
+                "whatever uses this token as ServiceAccount {service_account} must request a short-lived one (TokenRequest) instead"
+            )],
+        }
+    }
+
+    fn template(
+        cluster: &str,
+        t: &PodTemplate<'_>,
+        change: String,
+        fields: Vec<String>,
+        ops: Vec<Value>,
+        cost: u32,
+        loses: Vec<String>,
+    ) -> Remedy {
+        Remedy {
+            target: Target::of(cluster, t.owner),
+            change,
+            fields,
+            ops,
+            delete: false,
+            cost,
+            unfixable: None,
+            loses,
+            binding_subjects: None,
+        }
+    }
+
+    /// Whether the change touches `field` of its object (a finding's evidence path): the field
+    /// itself or something inside what it changes.
+    pub fn touches(&self, field: &str) -> bool {
+        self.delete
+            || self.fields.iter().any(|f| {
+                field == f
+                    || field
+                        .strip_prefix(f.as_str())
+                        .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
+            })
+    }
+}
+
+/// The changes to one object merged into one JSON Patch: removals in an array run from the
+/// last position to the first (so no removal moves another's target), each `test` just before
+/// what it guards.
+pub fn merged_patch(remedies: &[&Remedy]) -> Vec<Value> {
+    let mut ops: Vec<(Vec<PathPart>, usize, Value)> = Vec::new();
+    for r in remedies {
+        for (k, op) in r.ops.iter().enumerate() {
+            let path = op.get("path").and_then(Value::as_str).unwrap_or("");
+            // A test guards the removal after it: same sort position, test first.
+            let (key_path, order) = match op.get("op").and_then(Value::as_str) {
+                Some("test") => {
+                    let next = r
+                        .ops
+                        .get(k + 1)
+                        .and_then(|n| n.get("path"))
+                        .and_then(Value::as_str);
+                    (next.unwrap_or(path), 0)
+                }
+                _ => (path, 1),
+            };
+            ops.push((split_pointer(key_path), order, op.clone()));
+        }
+    }
+    ops.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    ops.dedup_by(|a, b| a.2 == b.2);
+    ops.into_iter().map(|(_, _, op)| op).collect()
+}
+
+/// The command that applies the merged changes to one object.
+pub fn command(target: &Target, remedies: &[&Remedy]) -> String {
+    let kubectl = target.kubectl();
+    let resource = target.kubectl_resource();
+    let name = shell_word(&target.name);
+    if remedies.iter().any(|r| r.delete) {
+        return format!("{kubectl} delete {resource} {name}");
+    }
+    let patch = shell_word(&Value::Array(merged_patch(remedies)).to_string());
+    if target.kind == "Pod" {
+        // A running pod's spec is immutable: recreate it patched.
+        return format!(
+            "{kubectl} get pod {name} -o json | kubectl patch --local -f - --type json -p {patch} -o json | {kubectl} replace --force -f -"
+        );
+    }
+    format!("{kubectl} patch {resource} {name} --type json -p {patch}")
+}
+
+/// A JSON pointer split into its parts, array positions compared as numbers.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum PathPart {
+    Index(usize),
+    Key(String),
+}
+
+fn split_pointer(p: &str) -> Vec<PathPart> {
+    p.split('/')
+        .skip(1)
+        .map(|s| match s.parse::<usize>() {
+            Ok(i) => PathPart::Index(i),
+            Err(_) => PathPart::Key(s.replace("~1", "/").replace("~0", "~")),
+        })
+        .collect()
+}
+
+/// The JSON pointer of a template's pod spec (`/spec/template/spec`).
+fn spec_pointer(t: &PodTemplate<'_>) -> String {
+    format!("/{}", t.spec_path.replace('.', "/"))
+}
+
+fn container_pointer(t: &PodTemplate<'_>, c: &ContainerRef<'_>, rel: &str) -> String {
+    format!("{}/{}/{}/{rel}", spec_pointer(t), c.list, c.index)
+}
+
+fn singular(list: &str) -> &'static str {
+    match list {
+        "initContainers" => "init container",
+        "ephemeralContainers" => "ephemeral container",
+        _ => "container",
+    }
+}
+
+/// A word as a POSIX shell reads it back unchanged.
+fn shell_word(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:@=,".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+/// Applies JSON Patch operations (add, remove, replace, test) to a document; the first that
+/// fails stops it with the reason. For tests and previews: kspm never writes to a cluster.
+pub fn apply_patch(doc: &mut Value, ops: &[Value]) -> Result<(), String> {
+    for op in ops {
+        let kind = op.get("op").and_then(Value::as_str).unwrap_or("");
+        let path = op.get("path").and_then(Value::as_str).unwrap_or("");
+        let (parent, last) = match path.rsplit_once('/') {
+            Some(x) => x,
+            None => return Err(format!("bad path {path:?}")),
+        };
+        let last = last.replace("~1", "/").replace("~0", "~");
+        match kind {
+            "test" => {
+                if doc.pointer(path) != op.get("value") {
+                    return Err(format!("test failed at {path}"));
+                }
+            }
+            "remove" | "replace" | "add" => {
+                let value = op.get("value").cloned();
+                let target = doc
+                    .pointer_mut(parent)
+                    .ok_or_else(|| format!("no {parent} for {path}"))?;
+                match target {
+                    Value::Object(m) => {
+                        if kind == "remove" {
+                            m.remove(&last).ok_or_else(|| format!("no {path}"))?;
+                        } else {
+                            if kind == "replace" && !m.contains_key(&last) {
+                                return Err(format!("no {path} to replace"));
+                            }
+                            m.insert(last, value.unwrap_or(Value::Null));
+                        }
+                    }
+                    Value::Array(a) => {
+                        let i = if kind == "add" && last == "-" {
+                            a.len()
+                        } else {
+                            last.parse().map_err(|_| format!("bad index in {path}"))?
+                        };
+                        let limit = if kind == "add" { a.len() + 1 } else { a.len() };
+                        if i >= limit {
+                            return Err(format!("no {path}"));
+                        }
+                        let v = value.unwrap_or(Value::Null);
+                        match kind {
+                            "remove" => {
+                                a.remove(i);
+                            }
+                            "add" => a.insert(i, v),
+                            _ => a[i] = v,
+                        }
+                    }
+                    _ => return Err(format!("{parent} is not a container")),
+                }
+            }
+            other => return Err(format!("unsupported op {other:?}")),
+        }
+    }
+    Ok(())
+}

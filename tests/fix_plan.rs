@@ -1,0 +1,165 @@
+//! The fix plan, proven the way a platform team would: its patches applied to the snapshot's
+//! objects, the snapshot scanned again — no path the plan claims to cut is left, every finding
+//! it claims to resolve is gone, and only paths it names as remaining stay.
+
+use kspm_engine::graph::fixplan::FixPlan;
+use kspm_engine::graph::paths::AttackPath;
+use kspm_engine::graph::remedy::apply_patch;
+use kspm_engine::{evaluate, Severity, Snapshot};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Applies every fix of the plan to the snapshot (patches in place, deletions removed).
+fn apply(snapshot: &mut Snapshot, plan: &FixPlan) {
+    for f in &plan.fixes {
+        let cluster = snapshot
+            .clusters
+            .iter_mut()
+            .find(|c| c.info.name == f.object.cluster)
+            .unwrap_or_else(|| panic!("cluster {} of {}", f.object.cluster, f.id));
+        let at = cluster
+            .objects
+            .iter()
+            .position(|o| {
+                o.kind == f.object.kind
+                    && o.name == f.object.name
+                    && o.effective_namespace() == f.object.namespace.as_deref()
+            })
+            .unwrap_or_else(|| panic!("object {} of {}", f.object.reference(), f.id));
+        if f.delete {
+            cluster.objects.remove(at);
+        } else {
+            apply_patch(&mut cluster.objects[at].body, &f.patch)
+                .unwrap_or_else(|e| panic!("{}: {e}", f.id));
+        }
+    }
+}
+
+fn all_paths(paths: &[AttackPath]) -> Vec<AttackPath> {
+    paths.iter().flat_map(AttackPath::with_folded).collect()
+}
+
+fn prove(dir: &Path) {
+    let mut snapshot = kspm_collectors::files::load(&[dir.to_path_buf()]);
+    let before = evaluate(&snapshot);
+    let plan = before.fix_plan.clone();
+    assert!(
+        !plan.fixes.is_empty(),
+        "{}: a plan with fixes",
+        dir.display()
+    );
+    assert!(plan.paths_cut > 0 && plan.paths_cut <= plan.paths);
+    assert_eq!(plan.cost, plan.fixes.iter().map(|f| f.cost).sum::<u32>());
+    assert!(plan.lower_bound <= plan.cost);
+    for f in &plan.fixes {
+        assert!(!f.breaks.is_empty(), "{} cuts some path", f.id);
+        assert!(f.delete || !f.patch.is_empty(), "{} has a patch", f.id);
+        assert!(f.command.contains(&f.object.name), "{}", f.command);
+        assert!(!f.loses.is_empty(), "{} says what it takes away", f.id);
+    }
+    let remaining: BTreeSet<&str> = plan.remaining.iter().map(|r| r.id.as_str()).collect();
+    apply(&mut snapshot, &plan);
+    let after = evaluate(&snapshot);
+    let left = all_paths(&after.attack_paths);
+    // Nothing at the plan's severity but what it names as remaining.
+    for p in left.iter().filter(|p| p.severity >= plan.severity) {
+        assert!(
+            remaining.contains(p.id.as_str()),
+            "{}: path {} {} → {} ({:?}) survives the plan",
+            dir.display(),
+            p.id,
+            p.source,
+            p.target,
+            p.severity
+        );
+    }
+    // Every path a fix claims to cut is gone at the plan's severity.
+    let left_ids: BTreeSet<&str> = left
+        .iter()
+        .filter(|p| p.severity >= plan.severity)
+        .map(|p| p.id.as_str())
+        .collect();
+    for f in &plan.fixes {
+        for id in &f.breaks {
+            assert!(!left_ids.contains(id.as_str()), "{} claims {id}", f.id);
+        }
+    }
+    // Every finding a fix resolves is gone (one fewer of its check on its object).
+    let count = |r: &kspm_engine::Report| -> BTreeMap<(String, String, String), usize> {
+        let mut m = BTreeMap::new();
+        for f in &r.findings {
+            *m.entry((f.cluster.clone(), f.check.to_string(), f.resource.clone()))
+                .or_default() += 1;
+        }
+        m
+    };
+    let (was, now) = (count(&before), count(&after));
+    for fx in &plan.fixes {
+        for fp in &fx.resolves {
+            let f = before
+                .findings
+                .iter()
+                .find(|f| &f.fingerprint == fp)
+                .expect("a resolved finding is a finding");
+            let key = (f.cluster.clone(), f.check.to_string(), f.resource.clone());
+            assert!(
+                now.get(&key).copied().unwrap_or(0) < was[&key],
+                "{} claims to resolve {} on {}",
+                fx.id,
+                f.check,
+                f.resource
+            );
+        }
+    }
+    // The rescan's own plan has nothing left to fix.
+    assert!(
+        after.fix_plan.fixes.is_empty(),
+        "{}: after the plan, still {:?}",
+        dir.display(),
+        after
+            .fix_plan
+            .fixes
+            .iter()
+            .map(|f| &f.changes)
+            .collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn demo_fleet_plan_applied_and_rescanned() {
+    let demo = repo().join("examples/demo-fleet");
+    prove(&demo);
+    let mut snapshot = kspm_collectors::files::load(&[demo]);
+    let report = evaluate(&snapshot);
+    let plan = &report.fix_plan;
+    assert_eq!(plan.severity, Severity::High);
+    assert_eq!(plan.method, "exact");
+    apply(&mut snapshot, plan);
+    let after = evaluate(&snapshot);
+    let high = |r: &kspm_engine::Report| {
+        all_paths(&r.attack_paths)
+            .iter()
+            .filter(|p| p.severity >= Severity::High)
+            .count()
+    };
+    assert!(high(&report) > high(&after));
+    assert_eq!(high(&after), plan.remaining.len());
+    assert!(plan.remaining.iter().all(|r| !r.reason.is_empty()));
+    // Per-cluster counts add up to the fleet's.
+    let cut: usize = plan.clusters.values().map(|c| c.paths_cut).sum();
+    assert_eq!(cut, plan.paths_cut);
+    let fixes: usize = plan.clusters.values().map(|c| c.fixes).sum();
+    assert_eq!(fixes, plan.fixes.len());
+}
+
+#[test]
+fn generated_fleet_plan_applied_and_rescanned() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    kspm_fleetgen::generate(tmp.path(), kspm_fleetgen::Shape::realistic(2, 300, true), 7)
+        .expect("fleet");
+    prove(tmp.path());
+}
