@@ -679,8 +679,9 @@ pub fn effective_rbac(cluster: &ClusterSnapshot) -> Rbac {
 pub(crate) fn cluster_rbac(inv: &Inventory<'_>) -> Rbac {
     let minor = inv.cluster.info.version().map(|(_, m)| m);
     let access_policies = crate::cloud::eks::access_policy_objects(inv);
-    Rbac::build_for(
-        inv.objects().iter().copied().chain(access_policies.iter()),
+    Rbac::build_with(
+        inv.objects().iter().copied(),
+        &access_policies,
         minor,
         inv.cluster.info.provider,
     )

@@ -451,6 +451,67 @@ fn aws_auth_and_access_entries_follow_the_authentication_mode() {
 }
 
 #[test]
+fn an_aws_auth_mapping_is_removed_by_rewriting_its_list() {
+    let ops = format!("arn:aws:iam::{ACCT}:role/ops");
+    let node_role = format!("arn:aws:iam::{ACCT}:role/node");
+    let text = format!(
+        "- rolearn: {node_role}\n  username: system:node:{{{{EC2PrivateDNSName}}}}\n  groups: [system:nodes]\n- rolearn: {ops}\n  username: ops\n  groups: [system:masters]\n"
+    );
+    let objects = vec![describe("prod", ACCT, "A", "CONFIG_MAP"), aws_auth(&text)];
+    let mut snapshot = fleet(vec![cluster("prod", objects)], vec![]);
+    let (g, _) = graph(&snapshot);
+    let (Some(a), Some(b)) = (
+        node(&g, &role_ref(ACCT, "ops")),
+        node(&g, "prod|Group:system:masters"),
+    ) else {
+        panic!("the mapping's edge");
+    };
+    let fix: Vec<kspm_engine::graph::remedy::Remedy> = g
+        .graph
+        .edges_connecting(a, b)
+        .flat_map(|e| e.weight().remedies.clone().unwrap_or_default())
+        .map(|i| g.remedies()[i as usize].clone())
+        .collect();
+    assert_eq!(fix.len(), 1, "{fix:?}");
+    assert_eq!(fix[0].target.reference(), "ConfigMap:kube-system/aws-auth");
+    // Applied, the ops entry is gone, the node role's stays, and so does nothing else.
+    let cm = snapshot.clusters[0]
+        .objects
+        .iter_mut()
+        .find(|o| o.kind == "ConfigMap")
+        .expect("aws-auth");
+    kspm_engine::graph::remedy::apply_patch(&mut cm.body, &fix[0].ops).expect("applies");
+    let (g, _) = graph(&snapshot);
+    assert!(!has(
+        &g,
+        &role_ref(ACCT, "ops"),
+        "prod|Group:system:masters",
+        Technique::AWS_AUTH_MAP
+    ));
+    assert!(has(
+        &g,
+        &role_ref(ACCT, "node"),
+        "prod|Group:system:nodes",
+        Technique::AWS_AUTH_MAP
+    ));
+    // With mapAccounts naming its account the principal would still be mapped: no fix there.
+    let mut accounts = aws_auth(&text);
+    accounts["data"]["mapAccounts"] = json!(format!("- \"{ACCT}\"\n"));
+    let objects = vec![describe("prod", ACCT, "A", "CONFIG_MAP"), accounts];
+    let (g, _) = graph(&fleet(vec![cluster("prod", objects)], vec![]));
+    let (Some(a), Some(b)) = (
+        node(&g, &role_ref(ACCT, "ops")),
+        node(&g, "prod|Group:system:masters"),
+    ) else {
+        panic!("the mapping's edge");
+    };
+    assert!(g
+        .graph
+        .edges_connecting(a, b)
+        .all(|e| e.weight().remedies.is_none()));
+}
+
+#[test]
 fn username_templates_match_bound_users() {
     let ops = format!("arn:aws:iam::{ACCT}:role/ops");
     let cm = aws_auth(&format!(
@@ -566,6 +627,39 @@ fn access_policies_grant_at_their_scope() {
         "prod|ServiceAccounts:batch",
         Technique::IMPERSONATE
     ));
+    // The fix of an access policy is its disassociation (an AWS call), never a patch to the
+    // binding kspm made to stand for it.
+    let fixes = |from: &str, to: &str, t: Technique| -> Vec<String> {
+        let (Some(a), Some(b)) = (node(&g, from), node(&g, to)) else {
+            return Vec::new();
+        };
+        g.graph
+            .edges_connecting(a, b)
+            .filter(|e| e.weight().technique == t)
+            .flat_map(|e| e.weight().remedies.clone().unwrap_or_default())
+            .map(|i| g.remedies()[i as usize].cli.clone().unwrap_or_default())
+            .collect()
+    };
+    assert_eq!(
+        fixes(&role_ref(ACCT, "admin"), "prod|ClusterAdmin", Technique::EKS_ACCESS_POLICY),
+        vec![format!("aws eks disassociate-access-policy --cluster-name prod --principal-arn {admin} --policy-arn arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy")]
+    );
+    let edit = ["prod|ServiceAccounts:shop", "prod|ServiceAccount:shop/api"]
+        .iter()
+        .flat_map(|t| fixes(&group, t, Technique::IMPERSONATE))
+        .collect::<Vec<_>>();
+    assert!(
+        !edit.is_empty()
+            && edit
+                .iter()
+                .all(|c| c.contains("disassociate-access-policy")
+                    && c.contains("AmazonEKSEditPolicy")),
+        "{edit:?}"
+    );
+    assert!(g
+        .remedies()
+        .iter()
+        .all(|r| !r.target.name.starts_with("eks:access-entry:")));
 }
 
 /// Two clusters joined by one IAM role: an internet-exposed workload of `edge` may assume it

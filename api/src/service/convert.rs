@@ -77,6 +77,7 @@ pub fn fix_plan(p: &kspm_engine::graph::fixplan::FixPlan) -> pb::GetFixPlanRespo
                 target: r.target.clone(),
                 severity: severity(r.severity.as_str()) as i32,
                 reason: r.reason.clone(),
+                surfaced: r.surfaced,
             })
             .collect(),
         clusters: p

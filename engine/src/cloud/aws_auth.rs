@@ -28,6 +28,8 @@ pub struct AwsAuth {
     pub accounts: Vec<String>,
     /// What could not be read (a malformed mapping locks people out in a real cluster: report it).
     pub errors: Vec<String>,
+    /// `mapRoles` and `mapUsers` as written, with their parsed lists (what a fix rewrites).
+    pub lists: Vec<(&'static str, String, Vec<Value>)>,
 }
 
 /// The Kubernetes identity an IAM principal authenticates as.
@@ -144,6 +146,7 @@ impl AwsAuth {
                     continue;
                 }
             };
+            out.lists.push((key, text.to_string(), list.clone()));
             for (i, item) in list.iter().enumerate() {
                 let Some(m) = item.as_object() else {
                     out.errors.push(format!("{key}[{i}] is not a mapping"));
@@ -239,6 +242,37 @@ impl AwsAuth {
                 username: canonical,
                 groups: Vec::new(),
             })
+    }
+
+    /// `data.mapRoles` (or `mapUsers`) rewritten without any entry for `arn` (compared as the
+    /// authenticator does, in lower case): (key, text as written, new text), or `None` when no
+    /// entry names it or `mapAccounts` would map it anyway (then removing the entry changes
+    /// the identity rather than removing it).
+    pub fn without(&self, arn: &str, role: bool) -> Option<(&'static str, String, String)> {
+        let key = if role { "mapRoles" } else { "mapUsers" };
+        let canonical = canonical_arn(arn);
+        let account = account_of(&canonical).unwrap_or("");
+        if self.accounts.iter().any(|a| a == account) {
+            return None;
+        }
+        let (_, text, list) = self.lists.iter().find(|(k, _, _)| *k == key)?;
+        let arn_key: &[&str] = if role { &["rolearn"] } else { &["userarn"] };
+        let names = |v: &Value| {
+            v.as_object()
+                .and_then(|m| field(m, arn_key))
+                .and_then(yaml_str)
+                .is_some_and(|a| a.to_lowercase() == arn.to_lowercase())
+        };
+        if !list.iter().any(names) {
+            return None;
+        }
+        let kept: Vec<&Value> = list.iter().filter(|v| !names(v)).collect();
+        let new = if kept.is_empty() {
+            String::new()
+        } else {
+            crate::yaml::to_string(&kept).ok()?
+        };
+        Some((key, text.clone(), new))
     }
 
     /// Entries that grant `system:masters`: cluster-admin that no RBAC change can revoke.

@@ -166,6 +166,23 @@ pub struct Assignment {
     pub scope: String,
     /// ABAC condition, if any.
     pub condition: Option<String>,
+    /// The assignment's ARM ID.
+    pub id: String,
+    /// Name of kspm's document of it.
+    pub document: String,
+}
+
+/// A federated identity credential of a managed identity.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FederatedCredential {
+    /// Issuer it trusts.
+    pub issuer: String,
+    /// Subject it trusts (`system:serviceaccount:ns:name`).
+    pub subject: String,
+    /// Its ARM ID.
+    pub id: String,
+    /// Name of kspm's document of it.
+    pub document: String,
 }
 
 /// A user-assigned managed identity.
@@ -180,7 +197,7 @@ pub struct Identity {
     /// Client ID.
     pub client_id: String,
     /// Federated credentials: (issuer, subject).
-    pub federated: Vec<(String, String)>,
+    pub federated: Vec<FederatedCredential>,
 }
 
 /// The Azure RBAC of every scanned subscription.
@@ -239,6 +256,8 @@ impl AzureRbac {
                     condition: azure_field(d, "condition")
                         .and_then(Value::as_str)
                         .map(str::to_string),
+                    id: text(d, "id"),
+                    document: o.name.clone(),
                 });
             } else if o.kind == AZURE_MANAGED_IDENTITY {
                 let id = text(d, "id").to_lowercase();
@@ -257,7 +276,12 @@ impl AzureRbac {
             };
             let e = out.identities.entry(identity.to_string()).or_default();
             e.id = identity.to_string();
-            e.federated.push((text(d, "issuer"), text(d, "subject")));
+            e.federated.push(FederatedCredential {
+                issuer: text(d, "issuer"),
+                subject: text(d, "subject"),
+                id: text(d, "id"),
+                document: o.name.clone(),
+            });
         }
         out
     }

@@ -51,8 +51,10 @@ pub struct AccessEntry {
     pub username: String,
     /// `kubernetesGroups`.
     pub groups: Vec<String>,
-    /// Associated access policies: (policy ARN, scope).
+    /// Associated access policies: (policy ARN, scope), in the answer's order.
     pub policies: Vec<(String, Scope)>,
+    /// `clusterName` of the answers (empty when they do not say).
+    pub cluster_name: String,
 }
 
 impl AccessEntry {
@@ -110,12 +112,22 @@ impl AccessEntry {
             };
             out.push((arn, scope));
         }
+        let cluster_name = [
+            e.get("clusterName"),
+            policies.and_then(|p| p.get("clusterName")),
+        ]
+        .into_iter()
+        .flatten()
+        .find_map(Value::as_str)
+        .unwrap_or("")
+        .to_string();
         Ok(AccessEntry {
             principal_arn,
             kind,
             username,
             groups,
             policies: out,
+            cluster_name,
         })
     }
 }
@@ -197,7 +209,7 @@ pub fn synthetic_rbac(
     let mut unknown = Vec::new();
     let mut roles_made = std::collections::BTreeSet::new();
     for (i, e) in entries.iter().enumerate() {
-        for (arn, scope) in &e.policies {
+        for (position, (arn, scope)) in e.policies.iter().enumerate() {
             let Some((role, rules)) = policy_role(arn) else {
                 unknown.push(arn.clone());
                 continue;
@@ -215,8 +227,8 @@ pub fn synthetic_rbac(
             let subject = json!([{"kind": "Group", "apiGroup": "rbac.authorization.k8s.io", "name": entry_group(e)}]);
             let role_ref = json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role});
             let policy = arn.rsplit('/').next().unwrap_or(arn);
-            let annotations =
-                json!({"kspm.io/access-entry": e.principal_arn, "kspm.io/access-policy": arn});
+            let annotations = json!({"kspm.io/access-entry": e.principal_arn, "kspm.io/access-policy": arn,
+                "kspm.io/access-policy-position": position.to_string(), "kspm.io/eks-cluster": e.cluster_name});
             match scope {
                 Scope::Cluster => objects.extend(object(
                     json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",

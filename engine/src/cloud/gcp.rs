@@ -19,6 +19,8 @@ pub struct Binding {
     pub members: Vec<String>,
     /// IAM condition title and expression, if the binding is conditional.
     pub condition: Option<String>,
+    /// Its position in the policy's `bindings`.
+    pub position: usize,
 }
 
 /// The IAM of every scanned project.
@@ -70,7 +72,9 @@ impl GcpIam {
                     .and_then(Value::as_array)
                     .into_iter()
                     .flatten()
-                    .map(|b| Binding {
+                    .enumerate()
+                    .map(|(position, b)| Binding {
+                        position,
                         role: b
                             .get("role")
                             .and_then(Value::as_str)

@@ -6,6 +6,7 @@
 //! Cloud principals belong to no cluster, so a role shared by two clusters joins their graphs:
 //! a pod in one cluster reaching cluster-admin of another is one path.
 
+use super::remedy::Remedy;
 use super::{AttackGraph, NodeIndex, NodeKind, Technique as T};
 use crate::cloud::aws_account::{irsa, oidc_provider_arn, pod_identity, Account, Role};
 use crate::cloud::aws_auth::{canonical_arn, CallerIdentity};
@@ -687,7 +688,17 @@ impl AttackGraph {
             self.mark_entry(p);
         }
         let cluster = f.cluster.as_str();
-        let mut targets: Vec<(NodeIndex, T, String)> = Vec::new();
+        // Through aws-auth: the principal's entries go (none offered when mapAccounts would
+        // map it anyway).
+        let unmap: Vec<Remedy> = match (technique, f.aws_auth.as_ref()) {
+            (T::AWS_AUTH_MAP, Some(a)) => [true, false]
+                .iter()
+                .filter_map(|role| a.without(arn, *role))
+                .map(|edit| Remedy::remove_aws_auth_mapping(cluster, arn, edit))
+                .collect(),
+            _ => Vec::new(),
+        };
+        let mut targets: Vec<(NodeIndex, T, String, Vec<Remedy>)> = Vec::new();
         for u in &f.bound_users {
             if glob(&id.username, u, false) {
                 if let Some(ui) = self.find(Some(cluster), &format!("User:{u}")) {
@@ -698,6 +709,7 @@ impl AttackGraph {
                             "{source} maps {arn} to username {} (matches {u})",
                             id.username
                         ),
+                        unmap.clone(),
                     ));
                 }
             }
@@ -722,9 +734,37 @@ impl AttackGraph {
                         )
                     })
                     .collect();
-                let admin = entry.policies.iter().any(|(a, s)| {
-                    a.ends_with("/AmazonEKSClusterAdminPolicy") && *s == eks_access::Scope::Cluster
-                });
+                let admin_at: Vec<usize> = entry
+                    .policies
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, (a, s))| {
+                        a.ends_with("/AmazonEKSClusterAdminPolicy")
+                            && *s == eks_access::Scope::Cluster
+                    })
+                    .map(|(k, _)| k)
+                    .collect();
+                let admin = !admin_at.is_empty();
+                // Cluster-admin goes when every such association goes; lesser policies are
+                // the synthetic bindings' (their RBAC edges carry the disassociation).
+                let subject = crate::rbac::Subject::Group {
+                    name: gname.clone(),
+                };
+                let fix: Vec<Remedy> = admin_at
+                    .iter()
+                    .map(|k| {
+                        Remedy::disassociate(
+                            cluster,
+                            &crate::rbac::Association {
+                                cluster_name: entry.cluster_name.clone(),
+                                principal_arn: entry.principal_arn.clone(),
+                                policy_arn: entry.policies[*k].0.clone(),
+                                position: *k,
+                            },
+                            &subject,
+                        )
+                    })
+                    .collect();
                 let target = if admin {
                     Some(self.node(Some(cluster), "ClusterAdmin", NodeKind::ClusterAdmin))
                 } else {
@@ -739,6 +779,7 @@ impl AttackGraph {
                             entry.principal_arn,
                             policies.join("; ")
                         ),
+                        fix,
                     ));
                 }
                 continue;
@@ -751,11 +792,12 @@ impl AttackGraph {
                         "{source} maps {arn} to username {} in group {gname}",
                         id.username
                     ),
+                    unmap.clone(),
                 ));
             }
         }
-        for (t, tech, why) in targets {
-            self.edge(p, t, tech, why);
+        for (t, tech, why, fix) in targets {
+            self.edge_fixed(p, t, tech, why, fix);
         }
     }
 

@@ -5,6 +5,7 @@
 //! through IMDS, and subscription admin.
 
 use super::cloud::CloudNotes;
+use super::remedy::Remedy;
 use super::{AttackGraph, NodeIndex, NodeKind, Technique as T};
 use crate::cloud::azure::{AksFacts, Assignment, AzureRbac, RoleEffect};
 use crate::inventory::Inventory;
@@ -103,7 +104,8 @@ impl AttackGraph {
         };
         let norm = |s: &str| s.trim_end_matches('/').to_string();
         for id in rbac.identities.values() {
-            for (fic_issuer, subject) in &id.federated {
+            for fic in &id.federated {
+                let (fic_issuer, subject) = (&fic.issuer, &fic.subject);
                 // Entra compares issuers exactly: a missing or extra trailing slash breaks it.
                 if fic_issuer != issuer {
                     if norm(fic_issuer) == norm(issuer) {
@@ -135,11 +137,13 @@ impl AttackGraph {
                     NodeKind::ServiceAccount,
                 );
                 let target = self.node(None, &identity_ref(&id.id), NodeKind::CloudPrincipal);
-                self.edge(sa, target, T::AKS_WI_ASSUME, format!(
+                let fix = Remedy::delete_federated_credential(&f.cluster, &id.name, fic);
+                self.edge_fixed(sa, target, T::AKS_WI_ASSUME, format!(
                     "federated credential of {} trusts issuer {issuer} for subject {subject}; {}",
                     id.name,
                     if annotated { "the ServiceAccount's azure.workload.identity/client-id annotation selects it" }
-                    else { "no annotation needed: the ServiceAccount's token can be exchanged directly" }));
+                    else { "no annotation needed: the ServiceAccount's token can be exchanged directly" }),
+                    vec![fix]);
             }
         }
     }
@@ -201,9 +205,10 @@ impl AttackGraph {
                 continue;
             }
             let p = principal(self, rbac, a);
+            let fix = Remedy::delete_role_assignment(&cluster, a);
             for (r, kind, evidence) in targets {
                 let t = self.node(Some(&cluster), &r, kind);
-                self.edge(p, t, T::AKS_ENTRA_TO_K8S, evidence);
+                self.edge_fixed(p, t, T::AKS_ENTRA_TO_K8S, evidence, vec![fix.clone()]);
             }
         }
     }

@@ -7,6 +7,7 @@
 //! cluster's ServiceAccount of that namespace and name.
 
 use super::cloud::{pool_nodes, workload_pools, CloudNotes};
+use super::remedy::Remedy;
 use super::{AttackGraph, NodeIndex, NodeKind, Technique as T};
 use crate::cloud::gcp::{is_admin_role, GcpIam, GkeFacts};
 use crate::inventory::Inventory;
@@ -321,11 +322,14 @@ impl AttackGraph {
                     }
                     nodes
                 };
+                let fix =
+                    Remedy::remove_iam_member(&cluster, &format!("projects/{}", f.project), b, m);
                 for src in sources {
                     for (r, kind, what) in &targets {
                         let t = self.node(Some(&cluster), r, *kind);
-                        self.edge(src, t, T::GKE_IAM_TO_K8S, format!(
-                            "project {} grants {m} {} — GKE's IAM authorizer allows it beside RBAC: {what}{cond}", f.project, b.role));
+                        self.edge_fixed(src, t, T::GKE_IAM_TO_K8S, format!(
+                            "project {} grants {m} {} — GKE's IAM authorizer allows it beside RBAC: {what}{cond}", f.project, b.role),
+                            vec![fix.clone()]);
                     }
                 }
             }
@@ -357,17 +361,19 @@ impl AttackGraph {
                     let annotated = f.service_accounts.iter().any(|(a, n, ann)| {
                         a == ns && ksa.is_none_or(|k| n == k) && ann.as_deref() == Some(email)
                     });
+                    let fix = Remedy::remove_iam_member(&f.cluster, resource, b, m);
                     for sa in self.ksa_nodes(f, ns, ksa) {
                         let gsa = self.node(
                             None,
                             &format!("GcpServiceAccount:{email}"),
                             NodeKind::CloudPrincipal,
                         );
-                        self.edge(sa, gsa, T::GKE_WI_ASSUME, format!(
+                        self.edge_fixed(sa, gsa, T::GKE_WI_ASSUME, format!(
                             "{email} grants {} to {m} (pool {pool} is shared by the project's clusters); {}",
                             b.role,
                             if annotated { "the ServiceAccount's iam.gke.io/gcp-service-account annotation selects it" }
-                            else { "no annotation needed: the ServiceAccount's token can be exchanged for the service account's" }));
+                            else { "no annotation needed: the ServiceAccount's token can be exchanged for the service account's" }),
+                            vec![fix.clone()]);
                     }
                 }
             }

@@ -107,6 +107,10 @@ pub struct RemainingPath {
     pub severity: Severity,
     /// Why it stays.
     pub reason: String,
+    /// Whether it reached the severity only once the plan cut the routes before it (a longer
+    /// but likelier way between the same ends, or a pair below the severity until then).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub surfaced: bool,
 }
 
 /// A cluster's share of the plan.
@@ -275,6 +279,7 @@ pub fn plan(
                 target: p.target.clone(),
                 severity: p.severity,
                 reason: unfixable_reason(graph, &edges),
+                surfaced: false,
             });
             return false;
         }
@@ -327,6 +332,12 @@ pub fn plan(
             // The route in the masked graph is a route in the full one: same references.
             grew |= add(graph, p, &mut constraints, &mut remaining);
         }
+        // A path with a route no change cuts stays whatever else is cut: the changes made
+        // for its other routes are dropped and the rest solved again.
+        let dead: HashSet<&str> = remaining.iter().map(|r| r.id.as_str()).collect();
+        let before_len = constraints.len();
+        constraints.retain(|c| !dead.contains(c.id.as_str()));
+        grew |= constraints.len() != before_len;
         if !grew {
             break;
         }
@@ -335,6 +346,7 @@ pub fn plan(
         lower_bound = chosen.iter().map(|r| cost(*r)).sum();
     }
     // What remains after the last plan: every route still found.
+    let before_ids: BTreeSet<&str> = initial.iter().map(|p| p.id.as_str()).collect();
     let mut left: Vec<RemainingPath> = Vec::new();
     let mut left_ids: HashSet<String> = HashSet::new();
     for p in &after {
@@ -356,9 +368,9 @@ pub fn plan(
             target: p.target.clone(),
             severity: p.severity,
             reason,
+            surfaced: !before_ids.contains(p.id.as_str()),
         });
     }
-    let before_ids: BTreeSet<&str> = initial.iter().map(|p| p.id.as_str()).collect();
     let paths_cut = before_ids
         .iter()
         .filter(|id| !left_ids.contains(**id))

@@ -9,7 +9,7 @@
 
 use crate::inventory::{ContainerRef, PodTemplate};
 use crate::object::Object;
-use crate::rbac::{BindingDef, RoleDef, Subject};
+use crate::rbac::{Association, BindingDef, RoleDef, Subject};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -98,6 +98,10 @@ pub struct Remedy {
     /// someone (when all go, the binding grants nothing and its findings go with it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub binding_subjects: Option<usize>,
+    /// The command that makes the change outside Kubernetes (a cloud CLI), when it is one; the
+    /// JSON Patch then applies to kspm's copy of the cloud document (`spec` is its answer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cli: Option<String>,
 }
 
 /// What makes two remedies the same change.
@@ -114,6 +118,25 @@ impl Remedy {
     /// the provider own are not the cluster owner's to change. A ServiceAccount that workloads
     /// run as (`runs_as`) costs more: they lose the rights too.
     pub fn remove_subject(
+        cluster: &str,
+        binding: &BindingDef,
+        role: Option<&RoleDef>,
+        subject: &Subject,
+        runs_as: &[String],
+    ) -> Remedy {
+        if binding.synthetic {
+            return match &binding.association {
+                Some(a) => Remedy::disassociate(cluster, a, subject),
+                None => Remedy {
+                    unfixable: Some("a grant kspm could not tie to its source".to_string()),
+                    ..Remedy::remove_subject_of(cluster, binding, role, subject, runs_as)
+                },
+            };
+        }
+        Remedy::remove_subject_of(cluster, binding, role, subject, runs_as)
+    }
+
+    fn remove_subject_of(
         cluster: &str,
         binding: &BindingDef,
         role: Option<&RoleDef>,
@@ -195,6 +218,261 @@ impl Remedy {
                     .collect::<std::collections::BTreeSet<_>>()
                     .len(),
             ),
+            cli: None,
+        }
+    }
+
+    /// Disassociates an EKS access policy from its access entry (`aws eks
+    /// disassociate-access-policy`); the patch removes it from kspm's copy of the
+    /// `ListAssociatedAccessPolicies` answer.
+    pub fn disassociate(cluster: &str, a: &Association, subject: &Subject) -> Remedy {
+        let path = format!("/spec/associatedAccessPolicies/{}", a.position);
+        let policy = a.policy_arn.rsplit('/').next().unwrap_or(&a.policy_arn);
+        let eks = if a.cluster_name.is_empty() {
+            cluster
+        } else {
+            &a.cluster_name
+        };
+        Remedy {
+            target: Target {
+                cluster: cluster.to_string(),
+                api_version: crate::cloud::kinds::CLOUD_API_VERSION.to_string(),
+                kind: crate::cloud::kinds::EKS_ACCESS_POLICIES.to_string(),
+                namespace: None,
+                name: a.principal_arn.clone(),
+            },
+            change: format!(
+                "disassociate access policy {policy} from the access entry of {}",
+                a.principal_arn
+            ),
+            fields: vec![format!("associatedAccessPolicies[{}]", a.position)],
+            ops: vec![
+                json!({"op": "test", "path": format!("{path}/policyArn"), "value": a.policy_arn}),
+                json!({"op": "remove", "path": path}),
+            ],
+            delete: false,
+            cost: 1,
+            unfixable: None,
+            loses: vec![format!(
+                "{} ({}) loses what {policy} grants in the cluster",
+                a.principal_arn,
+                subject.node_ref()
+            )],
+            binding_subjects: None,
+            cli: Some(format!(
+                "aws eks disassociate-access-policy --cluster-name {} --principal-arn {} --policy-arn {}",
+                shell_word(eks),
+                shell_word(&a.principal_arn),
+                shell_word(&a.policy_arn)
+            )),
+        }
+    }
+
+    /// Takes a member out of a role binding of an IAM policy — a project's (`gcloud projects
+    /// remove-iam-policy-binding`) or a service account's (`gcloud iam service-accounts
+    /// remove-iam-policy-binding`, `resource` `projects/p/serviceAccounts/email`); the patch
+    /// removes it from kspm's copy of the policy. Google-managed service agents are Google's,
+    /// not the owner's, to change.
+    pub fn remove_iam_member(
+        cluster: &str,
+        resource: &str,
+        binding: &crate::cloud::gcp::Binding,
+        member: &str,
+    ) -> Remedy {
+        let (project, account) = match resource
+            .trim_start_matches("projects/")
+            .split_once("/serviceAccounts/")
+        {
+            Some((p, email)) => (p, Some(email)),
+            None => (resource.trim_start_matches("projects/"), None),
+        };
+        let j = binding
+            .members
+            .iter()
+            .position(|m| m == member)
+            .unwrap_or_default();
+        let path = format!("/spec/bindings/{}/members/{j}", binding.position);
+        let agent = member.starts_with("serviceAccount:")
+            && (member.contains("@gcp-sa-")
+                || member.ends_with("@cloudservices.gserviceaccount.com")
+                || member.contains("@container-engine-robot."));
+        let condition = if binding.condition.is_some() {
+            " --all"
+        } else {
+            " --condition=None"
+        };
+        Remedy {
+            target: Target {
+                cluster: cluster.to_string(),
+                api_version: crate::cloud::kinds::CLOUD_API_VERSION.to_string(),
+                kind: crate::cloud::kinds::GCP_IAM_POLICY.to_string(),
+                namespace: None,
+                name: resource.to_string(),
+            },
+            change: match account {
+                Some(email) => format!("remove {member} from {} on {email}", binding.role),
+                None => format!(
+                    "remove {member} from {} on project {project}",
+                    binding.role
+                ),
+            },
+            fields: vec![format!("bindings[{}].members[{j}]", binding.position)],
+            ops: vec![
+                json!({"op": "test", "path": path, "value": member}),
+                json!({"op": "remove", "path": path}),
+            ],
+            delete: false,
+            // The owner role is the project itself; editor and service accounts are in use.
+            cost: match binding.role.as_str() {
+                "roles/owner" => 5,
+                "roles/editor" => 3,
+                _ if member.starts_with("serviceAccount:") => 3,
+                _ => 1,
+            },
+            unfixable: agent.then(|| "a Google-managed service agent".to_string()),
+            loses: vec![format!(
+                "{member} loses {} on {}: everything the role grants there, not only in this cluster{}",
+                binding.role,
+                account.map_or_else(|| format!("project {project}"), str::to_string),
+                if binding.condition.is_some() {
+                    " (every conditional binding of the role for the member goes with --all)"
+                } else {
+                    ""
+                }
+            )],
+            binding_subjects: None,
+            cli: Some(match account {
+                Some(email) => format!(
+                    "gcloud iam service-accounts remove-iam-policy-binding {} --project={} --member={} --role={}{condition}",
+                    shell_word(email),
+                    shell_word(project),
+                    shell_word(member),
+                    shell_word(&binding.role)
+                ),
+                None => format!(
+                    "gcloud projects remove-iam-policy-binding {} --member={} --role={}{condition}",
+                    shell_word(project),
+                    shell_word(member),
+                    shell_word(&binding.role)
+                ),
+            }),
+        }
+    }
+
+    /// Deletes an Azure role assignment (`az role assignment delete`); kspm's document of it
+    /// goes too.
+    pub fn delete_role_assignment(cluster: &str, a: &crate::cloud::azure::Assignment) -> Remedy {
+        Remedy {
+            target: Target {
+                cluster: cluster.to_string(),
+                api_version: crate::cloud::kinds::CLOUD_API_VERSION.to_string(),
+                kind: crate::cloud::kinds::AZURE_ROLE_ASSIGNMENT.to_string(),
+                namespace: None,
+                name: a.document.clone(),
+            },
+            change: format!(
+                "delete the assignment of {} to {} {} at {}",
+                a.role, a.principal_type, a.principal_id, a.scope
+            ),
+            fields: Vec::new(),
+            ops: Vec::new(),
+            delete: true,
+            cost: if a.principal_type == "ServicePrincipal" {
+                3
+            } else {
+                1
+            },
+            unfixable: None,
+            loses: vec![format!(
+                "{} {} loses {} at {}: everything the role grants there, not only in this cluster",
+                a.principal_type, a.principal_id, a.role, a.scope
+            )],
+            binding_subjects: None,
+            cli: Some(format!(
+                "az role assignment delete --ids {}",
+                shell_word(&a.id)
+            )),
+        }
+    }
+
+    /// Deletes a federated identity credential of a managed identity (`az identity
+    /// federated-credential delete`); kspm's document of it goes too.
+    pub fn delete_federated_credential(
+        cluster: &str,
+        identity: &str,
+        fic: &crate::cloud::azure::FederatedCredential,
+    ) -> Remedy {
+        // …/resourceGroups/RG/providers/Microsoft.ManagedIdentity/userAssignedIdentities/ID/federatedIdentityCredentials/NAME
+        let parts: Vec<&str> = fic.id.split('/').collect();
+        let after = |key: &str| {
+            parts
+                .iter()
+                .position(|p| p.eq_ignore_ascii_case(key))
+                .and_then(|i| parts.get(i + 1))
+                .copied()
+                .unwrap_or("")
+        };
+        Remedy {
+            target: Target {
+                cluster: cluster.to_string(),
+                api_version: crate::cloud::kinds::CLOUD_API_VERSION.to_string(),
+                kind: crate::cloud::kinds::AZURE_FEDERATED_CREDENTIAL.to_string(),
+                namespace: None,
+                name: fic.document.clone(),
+            },
+            change: format!(
+                "delete the federated credential of {identity} that trusts {}",
+                fic.subject
+            ),
+            fields: Vec::new(),
+            ops: Vec::new(),
+            delete: true,
+            cost: 3,
+            unfixable: None,
+            loses: vec![format!(
+                "{} can no longer act as {identity} (its workloads need another credential)",
+                fic.subject
+            )],
+            binding_subjects: None,
+            cli: Some(format!(
+                "az identity federated-credential delete --name {} --identity-name {} --resource-group {} --yes",
+                shell_word(after("federatedIdentityCredentials")),
+                shell_word(after("userAssignedIdentities")),
+                shell_word(after("resourceGroups"))
+            )),
+        }
+    }
+
+    /// Removes an IAM principal's entries from `kube-system/aws-auth` (`data.mapRoles` or
+    /// `mapUsers` rewritten; the patch tests the text it replaces).
+    pub fn remove_aws_auth_mapping(
+        cluster: &str,
+        arn: &str,
+        (key, old, new): (&str, String, String),
+    ) -> Remedy {
+        let path = format!("/data/{key}");
+        Remedy {
+            target: Target {
+                cluster: cluster.to_string(),
+                api_version: "v1".to_string(),
+                kind: "ConfigMap".to_string(),
+                namespace: Some("kube-system".to_string()),
+                name: "aws-auth".to_string(),
+            },
+            change: format!("remove {arn} from {key} of aws-auth"),
+            fields: vec![format!("data.{key}")],
+            ops: vec![
+                json!({"op": "test", "path": path, "value": old}),
+                json!({"op": "replace", "path": path, "value": new}),
+            ],
+            delete: false,
+            cost: 1,
+            unfixable: None,
+            loses: vec![format!(
+                "{arn} no longer authenticates to the cluster through aws-auth (an access entry can grant what it needs)"
+            )],
+            binding_subjects: None,
+            cli: None,
         }
     }
 
@@ -340,6 +618,7 @@ impl Remedy {
             cost: 5,
             unfixable: None,
             binding_subjects: None,
+            cli: None,
             loses: vec![format!(
                 "{} is no longer reachable from outside the cluster (clients, and Ingresses it serves, must reach it another way)",
                 s.node_ref()
@@ -358,6 +637,7 @@ impl Remedy {
             cost: 1,
             unfixable: None,
             binding_subjects: None,
+            cli: None,
             loses: vec![format!(
                 "whatever uses this token as ServiceAccount {service_account} must request a short-lived one (TokenRequest) instead"
             )],
@@ -383,6 +663,7 @@ impl Remedy {
             unfixable: None,
             loses,
             binding_subjects: None,
+            cli: None,
         }
     }
 
@@ -429,6 +710,10 @@ pub fn merged_patch(remedies: &[&Remedy]) -> Vec<Value> {
 
 /// The command that applies the merged changes to one object.
 pub fn command(target: &Target, remedies: &[&Remedy]) -> String {
+    let cli: Vec<&str> = remedies.iter().filter_map(|r| r.cli.as_deref()).collect();
+    if !cli.is_empty() {
+        return cli.join(" && ");
+    }
     let kubectl = target.kubectl();
     let resource = target.kubectl_resource();
     let name = shell_word(&target.name);

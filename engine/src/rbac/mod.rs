@@ -129,12 +129,44 @@ pub struct BindingDef {
     /// For each of [`BindingDef::subjects`], its position in the object's `subjects` list as
     /// written (empty for a default binding kspm added): what a fix removes.
     pub positions: Vec<usize>,
+    /// Whether kspm made the binding to stand for a grant outside RBAC (an EKS access policy):
+    /// the change is to that grant, not to an object in the cluster.
+    pub synthetic: bool,
+    /// For a synthetic binding: the EKS access policy association it stands for.
+    pub association: Option<Association>,
     /// Whether this is a default binding kspm added because the snapshot lacked it.
     pub assumed_default: bool,
     /// Whether Kubernetes, kubeadm or the cloud provider owns the binding, decided by what it
     /// grants to whom ([`platform`]), never by its name or labels: findings on it are not the
     /// cluster owner's to fix.
     pub managed: bool,
+}
+
+/// An EKS access policy associated with an access entry (what a synthetic binding stands for).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Association {
+    /// The EKS cluster's name (empty when the answers did not say).
+    pub cluster_name: String,
+    /// The entry's principal.
+    pub principal_arn: String,
+    /// The access policy.
+    pub policy_arn: String,
+    /// Its position in `ListAssociatedAccessPolicies`' answer.
+    pub position: usize,
+}
+
+impl Association {
+    /// Read back from a synthetic binding kspm made (`eks_access::synthetic_rbac`): its own
+    /// annotations, never those of an object read from input.
+    fn of(b: &Object) -> Option<Association> {
+        let a = |k: &str| b.annotations.get(k).cloned();
+        Some(Association {
+            cluster_name: a("kspm.io/eks-cluster").unwrap_or_default(),
+            principal_arn: a("kspm.io/access-entry")?,
+            policy_arn: a("kspm.io/access-policy")?,
+            position: a("kspm.io/access-policy-position")?.parse().ok()?,
+        })
+    }
 }
 
 /// One grant of a request: which binding, role and rule.
@@ -275,10 +307,25 @@ impl Rbac {
         minor_version: Option<u32>,
         provider: crate::snapshot::Provider,
     ) -> Rbac {
+        Rbac::build_with(objects, &[], minor_version, provider)
+    }
+
+    /// [`Rbac::build_for`] with objects kspm made to stand for grants outside RBAC (EKS access
+    /// policies): their bindings are [`BindingDef::synthetic`], no object anyone can patch.
+    pub fn build_with<'o>(
+        objects: impl IntoIterator<Item = &'o Object>,
+        synthetic: &'o [Object],
+        minor_version: Option<u32>,
+        provider: crate::snapshot::Provider,
+    ) -> Rbac {
+        let objects = objects
+            .into_iter()
+            .map(|o| (o, false))
+            .chain(synthetic.iter().map(|o| (o, true)));
         let mut roles = Vec::new();
         let mut aggregation: Vec<(usize, Vec<LabelSelector>)> = Vec::new();
         let mut binding_objs = Vec::new();
-        for o in objects {
+        for (o, made) in objects {
             if o.api_group() != "rbac.authorization.k8s.io" {
                 continue;
             }
@@ -316,7 +363,7 @@ impl Rbac {
                         assumed_default: false,
                     });
                 }
-                "ClusterRoleBinding" | "RoleBinding" => binding_objs.push(o),
+                "ClusterRoleBinding" | "RoleBinding" => binding_objs.push((o, made)),
                 _ => {}
             }
         }
@@ -341,7 +388,7 @@ impl Rbac {
             lookup.insert((r.kind, r.namespace.clone(), r.name.clone()), i);
         }
         let mut bindings = Vec::new();
-        for b in binding_objs {
+        for (b, made) in binding_objs {
             let cluster_binding = b.kind == "ClusterRoleBinding";
             let ns = if cluster_binding {
                 None
@@ -392,6 +439,8 @@ impl Rbac {
                 name: b.name.clone(),
                 subjects,
                 positions,
+                synthetic: made,
+                association: if made { Association::of(b) } else { None },
                 namespace: ns,
                 role,
                 role_ref,
@@ -419,6 +468,8 @@ impl Rbac {
                 role_ref: format!("ClusterRole:{role}"),
                 subjects,
                 positions: Vec::new(),
+                synthetic: false,
+                association: None,
                 assumed_default: true,
                 managed: true,
             });

@@ -4,8 +4,27 @@
 use crate::graph::fixplan::FixPlan;
 use std::fmt::Write;
 
-/// One line: how many fixes cut how many paths, and how many remain.
+/// One line: how many fixes cut how many paths, and how many remain and why.
 pub fn headline(plan: &FixPlan) -> String {
+    let budget = plan
+        .remaining
+        .iter()
+        .filter(|r| r.reason.starts_with("beyond the budget"))
+        .count();
+    let surfaced = plan.remaining.iter().filter(|r| r.surfaced).count();
+    let mut why = Vec::new();
+    if budget > 0 {
+        why.push(format!("{budget} beyond the budget"));
+    }
+    let other = plan.remaining.len() - budget;
+    if other > 0 {
+        why.push(format!("{other} with no hop kspm ties to a change"));
+    }
+    if surfaced > 0 {
+        why.push(format!(
+            "{surfaced} of them surfaced only once cheaper routes were cut"
+        ));
+    }
     format!(
         "fix {} object{} (cost {}, {}) to cut {} of {} {}-or-worse path{}; {} remain{}",
         plan.fixes.len(),
@@ -21,10 +40,10 @@ pub fn headline(plan: &FixPlan) -> String {
         plan.severity.as_str(),
         plural(plan.paths),
         plan.remaining.len(),
-        if plan.remaining.is_empty() {
-            ""
+        if why.is_empty() {
+            String::new()
         } else {
-            " (no hop of theirs is a change kspm ties to an object)"
+            format!(" ({})", why.join("; "))
         }
     )
 }
@@ -37,13 +56,17 @@ pub fn section(plan: &FixPlan, limit: usize) -> String {
     }
     let _ = writeln!(out, "FIX PLAN: {}", headline(plan));
     for f in plan.fixes.iter().take(limit) {
+        let first = f.changes.first().map(String::as_str).unwrap_or_default();
+        let more = match f.changes.len() {
+            0 | 1 => String::new(),
+            n => format!(" (+{} more change{})", n - 1, plural(n - 1)),
+        };
         let _ = writeln!(
             out,
-            "  {}  {}  {}: {}  (cuts {})",
+            "  {}  {}  {}: {first}{more}  (cuts {})",
             f.id,
             f.object.cluster,
             f.object.reference(),
-            f.changes.join("; "),
             f.breaks.len()
         );
     }

@@ -494,7 +494,11 @@ impl ClusterBuilder<'_, '_> {
         let changeable: Vec<usize> = bindings
             .iter()
             .copied()
-            .filter(|i| !rbac.bindings[*i].managed && !rbac.bindings[*i].assumed_default)
+            .filter(|i| {
+                let b = &rbac.bindings[*i];
+                // A synthetic binding stands for a grant the owner made (an access policy).
+                !b.assumed_default && (b.synthetic || !b.managed)
+            })
             .collect();
         if changeable.is_empty() {
             return;

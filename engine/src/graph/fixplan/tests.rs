@@ -22,6 +22,7 @@ fn remedy(name: &str, cost: u32, unfixable: bool) -> Remedy {
         unfixable: unfixable.then(|| "owned by the provider".to_string()),
         loses: vec![format!("{name} goes")],
         binding_subjects: None,
+        cli: None,
     }
 }
 
