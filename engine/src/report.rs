@@ -445,12 +445,17 @@ pub(crate) fn cloud_bridges(
     use crate::cloud::documents::{details_account, spec, AWS_AUTHORIZATION_DETAILS};
     let all: Vec<&crate::Object> = fleet_cloud.iter().chain(parts.iam.iter()).collect();
     let mut pages: BTreeMap<String, Vec<serde_json::Value>> = BTreeMap::new();
+    let mut page_names: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut origins: BTreeMap<String, String> = BTreeMap::new();
     for o in all.iter().filter(|o| o.kind == AWS_AUTHORIZATION_DETAILS) {
         let acct = details_account(o).to_string();
         origins
             .entry(acct.clone())
             .or_insert_with(|| o.source.file.clone());
+        page_names
+            .entry(acct.clone())
+            .or_default()
+            .push(o.name.clone());
         pages.entry(acct).or_default().push(spec(o).clone());
     }
     let mut errors = Vec::new();
@@ -464,7 +469,8 @@ pub(crate) fn cloud_bridges(
     let accounts: crate::graph::cloud::Accounts = pages
         .into_iter()
         .map(|(acct, p)| {
-            let a = crate::cloud::aws_account::Account::from_gaad(&p);
+            let mut a = crate::cloud::aws_account::Account::from_gaad(&p);
+            a.pages = page_names.remove(&acct).unwrap_or_default();
             let file = origins.get(&acct).cloned().unwrap_or_default();
             errors.extend(
                 a.errors

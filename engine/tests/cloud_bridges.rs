@@ -142,6 +142,24 @@ fn has(g: &AttackGraph, from: &str, to: &str, t: Technique) -> bool {
         .any(|e| e.weight().technique == t)
 }
 
+/// The changes that remove the edge `t` between two nodes (none when it has none).
+fn fixes_of(
+    g: &AttackGraph,
+    from: &str,
+    to: &str,
+    t: Technique,
+) -> Vec<kspm_engine::graph::remedy::Remedy> {
+    let (Some(a), Some(b)) = (node(g, from), node(g, to)) else {
+        return Vec::new();
+    };
+    g.graph
+        .edges_connecting(a, b)
+        .filter(|e| e.weight().technique == t)
+        .flat_map(|e| e.weight().remedies.clone().unwrap_or_default())
+        .map(|i| g.remedies()[i as usize].clone())
+        .collect()
+}
+
 fn role_ref(account: &str, name: &str) -> String {
     format!("AwsRole:arn:aws:iam::{account}:role/{name}")
 }
@@ -460,18 +478,12 @@ fn an_aws_auth_mapping_is_removed_by_rewriting_its_list() {
     let objects = vec![describe("prod", ACCT, "A", "CONFIG_MAP"), aws_auth(&text)];
     let mut snapshot = fleet(vec![cluster("prod", objects)], vec![]);
     let (g, _) = graph(&snapshot);
-    let (Some(a), Some(b)) = (
-        node(&g, &role_ref(ACCT, "ops")),
-        node(&g, "prod|Group:system:masters"),
-    ) else {
-        panic!("the mapping's edge");
-    };
-    let fix: Vec<kspm_engine::graph::remedy::Remedy> = g
-        .graph
-        .edges_connecting(a, b)
-        .flat_map(|e| e.weight().remedies.clone().unwrap_or_default())
-        .map(|i| g.remedies()[i as usize].clone())
-        .collect();
+    let fix = fixes_of(
+        &g,
+        &role_ref(ACCT, "ops"),
+        "prod|Group:system:masters",
+        Technique::AWS_AUTH_MAP,
+    );
     assert_eq!(fix.len(), 1, "{fix:?}");
     assert_eq!(fix[0].target.reference(), "ConfigMap:kube-system/aws-auth");
     // Applied, the ops entry is gone, the node role's stays, and so does nothing else.
@@ -499,16 +511,77 @@ fn an_aws_auth_mapping_is_removed_by_rewriting_its_list() {
     accounts["data"]["mapAccounts"] = json!(format!("- \"{ACCT}\"\n"));
     let objects = vec![describe("prod", ACCT, "A", "CONFIG_MAP"), accounts];
     let (g, _) = graph(&fleet(vec![cluster("prod", objects)], vec![]));
-    let (Some(a), Some(b)) = (
-        node(&g, &role_ref(ACCT, "ops")),
-        node(&g, "prod|Group:system:masters"),
-    ) else {
-        panic!("the mapping's edge");
-    };
-    assert!(g
-        .graph
-        .edges_connecting(a, b)
-        .all(|e| e.weight().remedies.is_none()));
+    assert!(has(
+        &g,
+        &role_ref(ACCT, "ops"),
+        "prod|Group:system:masters",
+        Technique::AWS_AUTH_MAP
+    ));
+    assert!(fixes_of(
+        &g,
+        &role_ref(ACCT, "ops"),
+        "prod|Group:system:masters",
+        Technique::AWS_AUTH_MAP
+    )
+    .is_empty());
+}
+
+#[test]
+fn irsa_is_fixed_by_the_trust_policy_whatever_its_encoding() {
+    // The same trust as JSON and URL-encoded (as get-account-authorization-details writes it),
+    // with a second statement for EC2 that the fix keeps.
+    let mut trust = irsa_trust("A", ACCT, "StringEquals", "system:serviceaccount:shop:api");
+    let ec2 = json!({"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"});
+    trust["Statement"]
+        .as_array_mut()
+        .expect("statements")
+        .push(ec2.clone());
+    let encoded: String = trust
+        .to_string()
+        .bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    for doc in [trust.clone(), Value::String(encoded)] {
+        let snapshot = fleet(
+            vec![cluster("prod", {
+                let mut o = web_app(None);
+                o.push(describe("prod", ACCT, "A", "API"));
+                o
+            })],
+            vec![gaad(vec![role(ACCT, "app", doc, s3_read())])],
+        );
+        let (g, _) = graph(&snapshot);
+        let fix = fixes_of(
+            &g,
+            "prod|ServiceAccount:shop/api",
+            &role_ref(ACCT, "app"),
+            Technique::IRSA_ASSUME,
+        );
+        assert_eq!(fix.len(), 1, "{fix:?}");
+        let cli = fix[0].cli.clone().unwrap_or_default();
+        assert!(
+            cli.starts_with("aws iam update-assume-role-policy --role-name app "),
+            "{cli}"
+        );
+        // Applied: the EC2 statement stays, the role is no longer reachable from the cluster.
+        let mut after = snapshot.clone();
+        kspm_engine::graph::remedy::apply_patch(&mut after.cloud[0].body, &fix[0].ops)
+            .expect("applies");
+        let new = &after.cloud[0].body["spec"]["RoleDetailList"][0]["AssumeRolePolicyDocument"];
+        assert_eq!(new["Statement"], json!([ec2]));
+        let (g, _) = graph(&after);
+        assert!(!has(
+            &g,
+            "prod|ServiceAccount:shop/api",
+            &role_ref(ACCT, "app"),
+            Technique::IRSA_ASSUME
+        ));
+    }
 }
 
 #[test]
@@ -630,14 +703,9 @@ fn access_policies_grant_at_their_scope() {
     // The fix of an access policy is its disassociation (an AWS call), never a patch to the
     // binding kspm made to stand for it.
     let fixes = |from: &str, to: &str, t: Technique| -> Vec<String> {
-        let (Some(a), Some(b)) = (node(&g, from), node(&g, to)) else {
-            return Vec::new();
-        };
-        g.graph
-            .edges_connecting(a, b)
-            .filter(|e| e.weight().technique == t)
-            .flat_map(|e| e.weight().remedies.clone().unwrap_or_default())
-            .map(|i| g.remedies()[i as usize].cli.clone().unwrap_or_default())
+        fixes_of(&g, from, to, t)
+            .into_iter()
+            .map(|r| r.cli.unwrap_or_default())
             .collect()
     };
     assert_eq!(
@@ -1298,6 +1366,62 @@ fn aks(extra: Value) -> Value {
         "payments",
         json!({"id": AKS_ID, "name": "payments", "type": "Microsoft.ContainerService/ManagedClusters", "properties": p}),
     )
+}
+
+#[test]
+fn an_aks_admin_group_is_removed_unless_it_is_the_last() {
+    let remedies_of = |g: &AttackGraph, group: &str| {
+        fixes_of(
+            g,
+            &format!("AzureGroup:{group}"),
+            "payments|ClusterAdmin",
+            Technique::AKS_ENTRA_TO_K8S,
+        )
+    };
+    // Two groups, the key spelled as az writes it: each can go, the other stays.
+    let mut two = aks(json!({}));
+    let props = two["spec"]["properties"]
+        .as_object_mut()
+        .expect("properties");
+    props.remove("aadProfile");
+    props.insert(
+        "aadprofile".into(),
+        json!({"managed": true, "adminGroupObjectIDs": ["grp-a", "grp-b"]}),
+    );
+    let mut snapshot = fleet(vec![aks_cluster(vec![two])], vec![]);
+    let (g, _) = graph(&snapshot);
+    let fix = remedies_of(&g, "grp-b");
+    assert_eq!(fix.len(), 1, "{fix:?}");
+    assert!(fix[0].unfixable.is_none());
+    assert_eq!(
+        fix[0].cli.as_deref(),
+        Some(
+            "az aks update --resource-group rg --name payments --aad-admin-group-object-ids grp-a"
+        )
+    );
+    let doc = snapshot.clusters[0]
+        .objects
+        .iter_mut()
+        .find(|o| o.kind == "AksCluster")
+        .expect("cluster");
+    kspm_engine::graph::remedy::apply_patch(&mut doc.body, &fix[0].ops).expect("applies");
+    let (g, _) = graph(&snapshot);
+    assert!(!has(
+        &g,
+        "AzureGroup:grp-b",
+        "payments|ClusterAdmin",
+        Technique::AKS_ENTRA_TO_K8S
+    ));
+    assert!(has(
+        &g,
+        "AzureGroup:grp-a",
+        "payments|ClusterAdmin",
+        Technique::AKS_ENTRA_TO_K8S
+    ));
+    // The only one cannot go (the CLI needs a group): the edge stays, said why.
+    let (g, _) = graph(&fleet(vec![aks_cluster(vec![aks(json!({}))])], vec![]));
+    let fix = remedies_of(&g, "grp-admins");
+    assert!(fix.len() == 1 && fix[0].unfixable.is_some(), "{fix:?}");
 }
 
 fn aks_cluster(objects: Vec<Value>) -> ClusterSnapshot {

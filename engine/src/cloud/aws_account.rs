@@ -23,6 +23,24 @@ pub struct Role {
     pub policies: Vec<Policy>,
     /// Permissions boundary, if any.
     pub boundary: Option<Policy>,
+    /// Where the role (or user) is in the export: (page, position in its `RoleDetailList` or
+    /// `UserDetailList`).
+    pub origin: Option<(usize, usize)>,
+    /// Where each of [`Role::policies`] comes from, the same length and order.
+    pub sources: Vec<PolicySource>,
+    /// The trust policy as the export writes it (URL-encoded text or JSON).
+    pub trust_document: Value,
+}
+
+/// Where one of a principal's policies comes from: what takes it away.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PolicySource {
+    /// An inline policy: its position in `RolePolicyList`/`UserPolicyList` and its name.
+    Inline(usize, String),
+    /// An attached managed policy: its position in `AttachedManagedPolicies` and its ARN.
+    Managed(usize, String),
+    /// A user's group: its position in the user's `GroupList` and its name.
+    Group(usize, String),
 }
 
 /// An account's roles and users, from one or more GAAD pages.
@@ -34,6 +52,8 @@ pub struct Account {
     pub users: BTreeMap<String, Role>,
     /// Documents that could not be read (role or policy, and why).
     pub errors: Vec<String>,
+    /// Names of kspm's documents of the pages, in the order given (set by the caller).
+    pub pages: Vec<String>,
 }
 
 fn doc(v: Option<&Value>) -> Result<Policy, String> {
@@ -55,25 +75,25 @@ fn str_of(v: &Value, key: &str) -> String {
     v.get(key).and_then(Value::as_str).unwrap_or("").to_string()
 }
 
-/// A principal's inline (`inline_key`) and attached managed policies.
+/// A principal's inline (`inline_key`) and attached managed policies, each with its source.
 fn attached(
     item: &Value,
     inline_key: &str,
     managed: &BTreeMap<String, Result<Policy, String>>,
     who: &str,
     errors: &mut Vec<String>,
-) -> Vec<Policy> {
+) -> Vec<(Policy, PolicySource)> {
     let mut out = Vec::new();
-    for inline in list(item, inline_key) {
+    for (i, inline) in list(item, inline_key).enumerate() {
         match doc(inline.get("PolicyDocument")) {
-            Ok(p) => out.push(p),
+            Ok(p) => out.push((p, PolicySource::Inline(i, str_of(inline, "PolicyName")))),
             Err(e) => errors.push(format!("{who} inline policy: {e}")),
         }
     }
-    for att in list(item, "AttachedManagedPolicies") {
+    for (i, att) in list(item, "AttachedManagedPolicies").enumerate() {
         let parn = att.get("PolicyArn").and_then(Value::as_str).unwrap_or("");
         match managed.get(parn) {
-            Some(Ok(p)) => out.push(p.clone()),
+            Some(Ok(p)) => out.push((p.clone(), PolicySource::Managed(i, parn.to_string()))),
             Some(Err(e)) => errors.push(format!("{who} policy {parn}: {e}")),
             // AWS-managed policies are in GAAD only with the `AWSManagedPolicy` filter.
             None => errors.push(format!("{who} policy {parn}: document not in the export")),
@@ -134,44 +154,65 @@ impl Account {
         for page in pages {
             for g in list(page, "GroupDetailList") {
                 let name = str_of(g, "GroupName");
-                let policies = attached(g, "GroupPolicyList", &managed, &name, &mut acct.errors);
+                let policies = attached(g, "GroupPolicyList", &managed, &name, &mut acct.errors)
+                    .into_iter()
+                    .map(|(p, _)| p)
+                    .collect();
                 groups.insert(name, policies);
             }
         }
-        for page in pages {
-            for r in list(page, "RoleDetailList") {
+        for (page_at, page) in pages.iter().enumerate() {
+            for (at, r) in list(page, "RoleDetailList").enumerate() {
                 let full_arn = str_of(r, "Arn");
                 let arn = canonical_arn(&full_arn);
                 let mut role = Role {
                     arn: arn.clone(),
                     full_arn,
+                    origin: Some((page_at, at)),
+                    trust_document: r
+                        .get("AssumeRolePolicyDocument")
+                        .cloned()
+                        .unwrap_or(Value::Null),
                     ..Default::default()
                 };
                 match doc(r.get("AssumeRolePolicyDocument")) {
                     Ok(p) => role.trust = p,
                     Err(e) => acct.errors.push(format!("{arn} trust policy: {e}")),
                 }
-                role.policies = attached(r, "RolePolicyList", &managed, &arn, &mut acct.errors);
+                (role.policies, role.sources) =
+                    attached(r, "RolePolicyList", &managed, &arn, &mut acct.errors)
+                        .into_iter()
+                        .unzip();
                 role.boundary = boundary(r, &managed, &arn, &mut acct.errors);
                 acct.roles.insert(arn, role);
             }
-            for u in list(page, "UserDetailList") {
+            for (at, u) in list(page, "UserDetailList").enumerate() {
                 let arn = str_of(u, "Arn");
                 let mut user = Role {
                     arn: arn.clone(),
                     full_arn: arn.clone(),
+                    origin: Some((page_at, at)),
                     ..Default::default()
                 };
-                user.policies = attached(u, "UserPolicyList", &managed, &arn, &mut acct.errors);
-                for g in u
+                (user.policies, user.sources) =
+                    attached(u, "UserPolicyList", &managed, &arn, &mut acct.errors)
+                        .into_iter()
+                        .unzip();
+                for (k, g) in u
                     .get("GroupList")
                     .and_then(Value::as_array)
                     .into_iter()
                     .flatten()
+                    .enumerate()
                 {
                     let name = g.as_str().unwrap_or("");
                     match groups.get(name) {
-                        Some(ps) => user.policies.extend(ps.iter().cloned()),
+                        Some(ps) => {
+                            user.policies.extend(ps.iter().cloned());
+                            user.sources.extend(
+                                ps.iter().map(|_| PolicySource::Group(k, name.to_string())),
+                            );
+                        }
                         None => acct
                             .errors
                             .push(format!("{arn} group {name}: not in the export")),

@@ -93,14 +93,18 @@ impl Policy {
     /// Parses a policy document: a JSON value, or text that is JSON or URL-encoded JSON (as IAM
     /// returns documents).
     pub fn parse(text: &str) -> Result<Policy, String> {
+        Policy::from_value(&Policy::json(text)?)
+    }
+
+    /// The JSON of a policy document as IAM returns it (URL-encoded or not).
+    pub fn json(text: &str) -> Result<Value, String> {
         let t = text.trim();
         let t = if t.starts_with('%') {
             percent_decode(t)
         } else {
             t.to_string()
         };
-        let v: Value = serde_json::from_str(&t).map_err(|e| format!("policy is not JSON: {e}"))?;
-        Policy::from_value(&v)
+        serde_json::from_str(&t).map_err(|e| format!("policy is not JSON: {e}"))
     }
 
     /// Reads a policy document from JSON.

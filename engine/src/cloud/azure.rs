@@ -317,6 +317,13 @@ pub struct AksFacts {
     pub azure_rbac: bool,
     /// Entra groups made cluster-admin.
     pub admin_groups: Vec<String>,
+    /// Where they are in kspm's document of the cluster: (document name, JSON pointer of the
+    /// list as the document spells it, the whole list), for the fix that takes one out.
+    pub admin_groups_at: Option<(String, String, Vec<Value>)>,
+    /// Resource group and name of the cluster (from its ARM ID).
+    pub resource_group: String,
+    /// The cluster's name in Azure.
+    pub name: String,
     /// Local accounts enabled (a static admin kubeconfig exists).
     pub local_accounts: bool,
     /// OIDC issuer URL.
@@ -329,7 +336,8 @@ pub struct AksFacts {
 
 /// The cloud facts of an AKS cluster (`az aks show` / the ARM GET).
 pub fn facts(inv: &Inventory<'_>) -> Option<AksFacts> {
-    let doc = inv.of_kind(AKS_CLUSTER).first().map(|o| spec(o))?;
+    let object = inv.of_kind(AKS_CLUSTER).first().copied()?;
+    let doc = spec(object);
     let p = arm_get(doc, "properties").unwrap_or(doc);
     let id = text(doc, "id").to_lowercase();
     let aad = arm_get(p, "aadProfile").filter(|a| a.is_object());
@@ -360,5 +368,29 @@ pub fn facts(inv: &Inventory<'_>) -> Option<AksFacts> {
         ..Default::default()
     };
     f.service_accounts = super::service_accounts(inv, "azure.workload.identity/client-id");
+    let raw_id = text(doc, "id");
+    let parts: Vec<&str> = raw_id.split('/').collect();
+    let after = |key: &str| {
+        parts
+            .iter()
+            .position(|p| p.eq_ignore_ascii_case(key))
+            .and_then(|i| parts.get(i + 1))
+            .map(|s| s.to_string())
+            .unwrap_or_default()
+    };
+    f.resource_group = after("resourceGroups");
+    f.name = match after("managedClusters") {
+        n if n.is_empty() => text(doc, "name"),
+        n => n,
+    };
+    let under = if arm_get(doc, "properties").is_some() {
+        "/properties/aadProfile/adminGroupObjectIDs"
+    } else {
+        "/aadProfile/adminGroupObjectIDs"
+    };
+    f.admin_groups_at = crate::cloud::documents::arm_spelled(doc, under).and_then(|pointer| {
+        let list = arm_pointer(doc, under)?.as_array()?.clone();
+        Some((object.name.clone(), format!("/spec{pointer}"), list))
+    });
     Some(f)
 }

@@ -40,6 +40,23 @@ pub fn arm_pointer<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
         .try_fold(v, |at, key| arm_get(at, key))
 }
 
+/// The JSON pointer of [`arm_pointer`]'s answer, with the keys as the document spells them
+/// (what a patch to it must name).
+pub fn arm_spelled(v: &Value, path: &str) -> Option<String> {
+    let mut at = v;
+    let mut out = String::new();
+    for key in path.split('/').filter(|s| !s.is_empty()) {
+        let map = at.as_object()?;
+        let (k, next) = map
+            .get_key_value(key)
+            .or_else(|| map.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)))?;
+        out.push('/');
+        out.push_str(&k.replace('~', "~0").replace('/', "~1"));
+        at = next;
+    }
+    Some(out)
+}
+
 /// The Azure kind of one resource of a list, by its shape.
 fn azure_kind(item: &Value) -> Option<&'static str> {
     let ty = item

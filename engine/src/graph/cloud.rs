@@ -273,6 +273,121 @@ fn names_federated(s: &Statement, provider: &str) -> bool {
     }
 }
 
+/// The change that stops a role trusting a cluster's OIDC provider: its trust policy without
+/// the Allow statements that name the provider (every ServiceAccount they admit loses the
+/// role), or `None` when the export does not say where the role is.
+fn untrust_provider(
+    cluster: &str,
+    account: &crate::cloud::aws_account::Account,
+    role: &Role,
+    provider: &str,
+) -> Option<Remedy> {
+    let (page, index) = role.origin?;
+    let page = account.pages.get(page)?;
+    let old = &role.trust_document;
+    let mut doc = match old {
+        Value::String(text) => crate::cloud::aws_iam::Policy::json(text).ok()?,
+        v @ Value::Object(_) => v.clone(),
+        _ => return None,
+    };
+    let admits = |s: &Value| {
+        crate::cloud::aws_iam::Policy::from_value(&serde_json::json!({"Statement": [s]}))
+            .ok()
+            .is_some_and(|p| {
+                p.statements
+                    .iter()
+                    .any(|st| st.effect == Effect::Allow && names_federated(st, provider))
+            })
+    };
+    let statements: Vec<Value> = match doc.get("Statement") {
+        Some(Value::Array(a)) => a.clone(),
+        Some(o @ Value::Object(_)) => vec![o.clone()],
+        _ => return None,
+    };
+    let mut kept: Vec<Value> = statements.iter().filter(|s| !admits(s)).cloned().collect();
+    let dropped = statements.len() - kept.len();
+    if dropped == 0 {
+        return None;
+    }
+    if kept.is_empty() {
+        // IAM rejects a trust policy without statements: an explicit deny keeps it valid.
+        kept.push(
+            serde_json::json!({"Effect": "Deny", "Principal": {"Federated": provider},
+            "Action": "sts:AssumeRoleWithWebIdentity"}),
+        );
+    }
+    doc["Statement"] = Value::Array(kept);
+    let host = provider
+        .rsplit_once(":oidc-provider/")
+        .map_or(provider, |(_, h)| h);
+    Some(Remedy::rewrite_trust(
+        cluster,
+        page,
+        index,
+        &role.full_arn,
+        old,
+        &doc,
+        &format!(
+            "the statement{} trusting {host}",
+            if dropped == 1 { "" } else { "s" }
+        ),
+    ))
+}
+
+/// The policy sources of `me` whose removal together makes `holds` false: one when one
+/// suffices, else the fewest found by dropping them one at a time; `None` when it still holds
+/// without all of them. Only sources without a Deny are removed (taking a Deny away grants).
+fn policy_cut(
+    me: &Role,
+    holds: &dyn Fn(&Role) -> bool,
+) -> Option<Vec<crate::cloud::aws_account::PolicySource>> {
+    let mut units: Vec<crate::cloud::aws_account::PolicySource> = Vec::new();
+    for s in &me.sources {
+        if !units.contains(s) {
+            units.push(s.clone());
+        }
+    }
+    units.retain(|u| {
+        me.sources
+            .iter()
+            .zip(&me.policies)
+            .filter(|(s, _)| *s == u)
+            .all(|(_, p)| p.statements.iter().all(|st| st.effect != Effect::Deny))
+    });
+    let without = |gone: &[&crate::cloud::aws_account::PolicySource]| -> Role {
+        let mut r = me.clone();
+        let (policies, sources): (Vec<_>, Vec<_>) = me
+            .policies
+            .iter()
+            .zip(&me.sources)
+            .filter(|(_, s)| !gone.contains(s))
+            .map(|(p, s)| (p.clone(), s.clone()))
+            .unzip();
+        r.policies = policies;
+        r.sources = sources;
+        r
+    };
+    let all: Vec<&crate::cloud::aws_account::PolicySource> = units.iter().collect();
+    if all.is_empty() || holds(&without(&all)) {
+        return None;
+    }
+    if let Some(u) = units.iter().find(|u| !holds(&without(&[*u]))) {
+        return Some(vec![u.clone()]);
+    }
+    let mut set = all;
+    let mut k = 0;
+    while k < set.len() {
+        let mut fewer = set.clone();
+        fewer.remove(k);
+        if holds(&without(&fewer)) {
+            k += 1;
+        } else {
+            set = fewer;
+        }
+    }
+    Some(set.into_iter().cloned().collect())
+}
+
 fn trusts_federated(role: &Role, provider: &str) -> bool {
     role.trust
         .statements
@@ -462,6 +577,9 @@ impl AttackGraph {
                         continue;
                     }
                     let candidates = sub_candidates(role, &provider, host_path);
+                    // Documents of an account are the account's, whichever cluster uses them.
+                    let untrust =
+                        untrust_provider(&format!("aws:{acct_id}"), account, role, &provider);
                     for (ns, name, annotation) in &f.service_accounts {
                         // A cheap filter on the `sub` values first; the evaluator decides.
                         if let Some(patterns) = &candidates {
@@ -483,7 +601,7 @@ impl AttackGraph {
                             .is_some_and(|a| canonical_arn(a) == role.arn);
                         let sa = self.sa_node(f, ns, name);
                         let r = principal(self, &role.arn);
-                        self.edge(
+                        self.edge_fixed(
                             sa,
                             r,
                             T::IRSA_ASSUME,
@@ -496,6 +614,7 @@ impl AttackGraph {
                                     "no annotation needed: any pod or TokenRequest for this ServiceAccount can present the token"
                                 }
                             ),
+                            untrust.clone().into_iter().collect(),
                         );
                     }
                 }
@@ -867,7 +986,25 @@ impl AttackGraph {
                         .collect();
                     let actions: Vec<&str> = needed.iter().map(|(a, _)| *a).collect();
                     let admin = self.node(Some(&f.cluster), "ClusterAdmin", NodeKind::ClusterAdmin);
-                    self.edge(
+                    let account = &accounts[&acct_id];
+                    let config_map = f.auth_mode() == AuthMode::ConfigMap;
+                    let holds = |r: &Role| {
+                        let ok = |action: &str, resource: &str| {
+                            evaluate(&r.policies, r.boundary.as_ref(), action, resource)
+                                != Decision::Deny
+                        };
+                        ok("eks:CreateAccessEntry", &f.arn)
+                            && ok("eks:AssociateAccessPolicy", &entry_arn)
+                            && (!config_map || ok("eks:UpdateClusterConfig", &f.arn))
+                    };
+                    let fix = policy_cut(me, &holds)
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|s| {
+                            Remedy::drop_policy(&format!("aws:{acct_id}"), account, me, &s)
+                        })
+                        .collect();
+                    self.edge_fixed(
                         node,
                         admin,
                         T::AWS_IAM_TO_EKS_API,
@@ -877,6 +1014,7 @@ impl AttackGraph {
                             f.arn,
                             if conds.is_empty() { String::new() } else { format!(" (conditional: {})", conds.join("; ")) }
                         ),
+                        fix,
                     );
                 }
             }
@@ -886,7 +1024,18 @@ impl AttackGraph {
                     &cloud_admin_ref(&target_account),
                     NodeKind::CloudAdmin,
                 );
-                self.edge(node, sink, T::CLOUD_ROLE_TO_ADMIN, why);
+                let holds = |r: &Role| {
+                    admin_reason(r, &arn, &admins)
+                        .iter()
+                        .any(|(a, _)| *a == target_account)
+                };
+                let account = &accounts[&acct_id];
+                let fix = policy_cut(me, &holds)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|s| Remedy::drop_policy(&format!("aws:{acct_id}"), account, me, &s))
+                    .collect();
+                self.edge_fixed(node, sink, T::CLOUD_ROLE_TO_ADMIN, why, fix);
             }
         }
     }
@@ -1074,6 +1223,7 @@ mod assume_tests {
             trust: Policy::default(),
             policies: policies.into_iter().map(policy).collect(),
             boundary: None,
+            ..Default::default()
         }
     }
 

@@ -137,7 +137,8 @@ impl AttackGraph {
                     NodeKind::ServiceAccount,
                 );
                 let target = self.node(None, &identity_ref(&id.id), NodeKind::CloudPrincipal);
-                let fix = Remedy::delete_federated_credential(&f.cluster, &id.name, fic);
+                let owner = format!("azure:{}", f.subscription);
+                let fix = Remedy::delete_federated_credential(&owner, &id.name, fic);
                 self.edge_fixed(sa, target, T::AKS_WI_ASSUME, format!(
                     "federated credential of {} trusts issuer {issuer} for subject {subject}; {}",
                     id.name,
@@ -156,8 +157,10 @@ impl AttackGraph {
         for g in &f.admin_groups {
             let gi = self.node(None, &format!("AzureGroup:{g}"), NodeKind::CloudPrincipal);
             self.mark_entry(gi);
-            self.edge(gi, admin, T::AKS_ENTRA_TO_K8S, format!(
-                "Entra group {g} is in aadProfile.adminGroupObjectIDs: AKS binds it to cluster-admin"));
+            let fix = Remedy::remove_admin_group(&cluster, f, g);
+            self.edge_fixed(gi, admin, T::AKS_ENTRA_TO_K8S, format!(
+                "Entra group {g} is in aadProfile.adminGroupObjectIDs: AKS binds it to cluster-admin"),
+                fix.into_iter().collect());
         }
         let assignments: Vec<Assignment> = rbac.covering(&f.id).cloned().collect();
         let ns_prefix = format!("{}/namespaces/", f.id);
@@ -205,7 +208,7 @@ impl AttackGraph {
                 continue;
             }
             let p = principal(self, rbac, a);
-            let fix = Remedy::delete_role_assignment(&cluster, a);
+            let fix = Remedy::delete_role_assignment(&format!("azure:{}", f.subscription), a);
             for (r, kind, evidence) in targets {
                 let t = self.node(Some(&cluster), &r, kind);
                 self.edge_fixed(p, t, T::AKS_ENTRA_TO_K8S, evidence, vec![fix.clone()]);

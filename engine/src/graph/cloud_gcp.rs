@@ -322,8 +322,12 @@ impl AttackGraph {
                     }
                     nodes
                 };
-                let fix =
-                    Remedy::remove_iam_member(&cluster, &format!("projects/{}", f.project), b, m);
+                let fix = Remedy::remove_iam_member(
+                    &format!("gcp:{}", f.project),
+                    &format!("projects/{}", f.project),
+                    b,
+                    m,
+                );
                 for src in sources {
                     for (r, kind, what) in &targets {
                         let t = self.node(Some(&cluster), r, *kind);
@@ -361,7 +365,8 @@ impl AttackGraph {
                     let annotated = f.service_accounts.iter().any(|(a, n, ann)| {
                         a == ns && ksa.is_none_or(|k| n == k) && ann.as_deref() == Some(email)
                     });
-                    let fix = Remedy::remove_iam_member(&f.cluster, resource, b, m);
+                    let fix =
+                        Remedy::remove_iam_member(&format!("gcp:{}", f.project), resource, b, m);
                     for sa in self.ksa_nodes(f, ns, ksa) {
                         let gsa = self.node(
                             None,

@@ -60,7 +60,8 @@ pub struct FixPlan {
     pub fixes: Vec<Fix>,
     /// Paths at or above the severity that a new search still finds after the plan, and why.
     pub remaining: Vec<RemainingPath>,
-    /// Per cluster: fixes, paths cut and paths remaining.
+    /// Per cluster (and per cloud account, project or subscription — `aws:…`, `gcp:…`,
+    /// `azure:…` — for fixes to their documents): fixes, paths cut and paths remaining.
     pub clusters: BTreeMap<String, ClusterPlan>,
 }
 
@@ -510,14 +511,11 @@ fn unfixable_reason(graph: &AttackGraph, edges: &[EdgeIndex]) -> String {
         .map(Technique::id)
         .collect();
     let mut out = format!(
-        "no hop is a change kspm can tie to one object ({})",
+        "no hop kspm can cut ({})",
         techniques.into_iter().collect::<Vec<_>>().join(", ")
     );
     if !owned.is_empty() {
-        out.push_str(&format!(
-            "; not the owner's to change: {}",
-            owned.join(", ")
-        ));
+        out.push_str(&format!("; cannot change: {}", owned.join(", ")));
     }
     out
 }

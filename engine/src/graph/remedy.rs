@@ -476,6 +476,279 @@ impl Remedy {
         }
     }
 
+    /// Rewrites an IAM role's trust policy without some statements (`aws iam
+    /// update-assume-role-policy`); the patch replaces the document in kspm's copy of the
+    /// `get-account-authorization-details` page (`page`, the role at `index` of its
+    /// `RoleDetailList`), testing the one it replaces.
+    #[allow(clippy::too_many_arguments)]
+    pub fn rewrite_trust(
+        cluster: &str,
+        page: &str,
+        index: usize,
+        role_arn: &str,
+        old: &Value,
+        new: &Value,
+        what: &str,
+    ) -> Remedy {
+        let path = format!("/spec/RoleDetailList/{index}/AssumeRolePolicyDocument");
+        let name = role_arn.rsplit('/').next().unwrap_or(role_arn);
+        Remedy {
+            target: Target {
+                cluster: cluster.to_string(),
+                api_version: crate::cloud::kinds::CLOUD_API_VERSION.to_string(),
+                kind: crate::cloud::kinds::AWS_AUTHORIZATION_DETAILS.to_string(),
+                namespace: None,
+                name: page.to_string(),
+            },
+            change: format!("remove {what} from the trust policy of {role_arn}"),
+            fields: vec![format!("RoleDetailList[{index}].AssumeRolePolicyDocument")],
+            ops: vec![
+                json!({"op": "test", "path": path, "value": old}),
+                json!({"op": "replace", "path": path, "value": new}),
+            ],
+            delete: false,
+            cost: 3,
+            unfixable: None,
+            loses: vec![format!(
+                "the ServiceAccounts {what} admitted can no longer assume {role_arn}: the workloads that use it need another role"
+            )],
+            binding_subjects: None,
+            cli: Some(format!(
+                "aws iam update-assume-role-policy --role-name {} --policy-document {}",
+                shell_word(name),
+                shell_word(&new.to_string())
+            )),
+        }
+    }
+
+    /// Takes an Entra group out of an AKS cluster's `aadProfile.adminGroupObjectIDs` (`az aks
+    /// update --aad-admin-group-object-ids` with the rest); the patch removes it from kspm's
+    /// copy of the cluster. The last admin group cannot go this way (the CLI needs one).
+    pub fn remove_admin_group(
+        cluster: &str,
+        f: &crate::cloud::azure::AksFacts,
+        group: &str,
+    ) -> Option<Remedy> {
+        let (document, pointer, list) = f.admin_groups_at.as_ref()?;
+        let at = list.iter().position(|g| g.as_str() == Some(group))?;
+        let rest: Vec<&str> = list
+            .iter()
+            .filter(|g| g.as_str() != Some(group))
+            .filter_map(Value::as_str)
+            .collect();
+        let path = format!("{pointer}/{at}");
+        Some(Remedy {
+            target: Target {
+                cluster: cluster.to_string(),
+                api_version: crate::cloud::kinds::CLOUD_API_VERSION.to_string(),
+                kind: crate::cloud::kinds::AKS_CLUSTER.to_string(),
+                namespace: None,
+                name: document.clone(),
+            },
+            change: format!("remove Entra group {group} from aadProfile.adminGroupObjectIDs"),
+            fields: vec![format!("aadProfile.adminGroupObjectIDs[{at}]")],
+            ops: vec![
+                json!({"op": "test", "path": path, "value": group}),
+                json!({"op": "remove", "path": path}),
+            ],
+            delete: false,
+            cost: 1,
+            unfixable: rest
+                .is_empty()
+                .then(|| "the cluster's only admin group (Entra-integrated AKS needs one)".to_string()),
+            loses: vec![format!(
+                "members of Entra group {group} are no longer cluster-admin (Azure RBAC or RBAC bindings can grant what they need)"
+            )],
+            binding_subjects: None,
+            cli: Some(format!(
+                "az aks update --resource-group {} --name {} --aad-admin-group-object-ids {}",
+                shell_word(&f.resource_group),
+                shell_word(&f.name),
+                shell_word(&rest.join(","))
+            )),
+        })
+    }
+
+    /// Stops an Ingress routing to Service `backend`: its rule paths to it go (a rule left
+    /// without paths goes whole), its default backend if that is the Service; when nothing
+    /// would be left to route, the Ingress is deleted instead.
+    pub fn unroute(cluster: &str, ingress: &Object, backend: &str) -> Remedy {
+        let refs = crate::exposure::ingress_backend_refs(ingress);
+        let names = |field: &str| {
+            refs.iter()
+                .any(|(f, n)| n == backend && f.starts_with(field))
+        };
+        let mut ops = Vec::new();
+        let mut fields = Vec::new();
+        let mut left = 0;
+        for field in ["defaultBackend", "backend"] {
+            if ingress.body.pointer(&format!("/spec/{field}")).is_some() {
+                if names(&format!("spec.{field}.")) {
+                    ops.push(json!({"op": "remove", "path": format!("/spec/{field}")}));
+                    fields.push(format!("spec.{field}"));
+                } else {
+                    left += 1;
+                }
+            }
+        }
+        let rules = ingress
+            .body
+            .pointer("/spec/rules")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        for (r, rule) in rules.iter().enumerate() {
+            let paths = rule
+                .pointer("/http/paths")
+                .and_then(Value::as_array)
+                .map_or(0, Vec::len);
+            let gone: Vec<usize> = (0..paths)
+                .filter(|p| names(&format!("spec.rules[{r}].http.paths[{p}].")))
+                .collect();
+            if gone.is_empty() {
+                left += 1;
+                continue;
+            }
+            if gone.len() == paths {
+                ops.push(json!({"op": "remove", "path": format!("/spec/rules/{r}")}));
+                fields.push(format!("spec.rules[{r}]"));
+                continue;
+            }
+            left += 1;
+            for p in gone {
+                ops.push(
+                    json!({"op": "remove", "path": format!("/spec/rules/{r}/http/paths/{p}")}),
+                );
+                fields.push(format!("spec.rules[{r}].http.paths[{p}]"));
+            }
+        }
+        let delete = left == 0;
+        Remedy {
+            target: Target::of(cluster, ingress),
+            change: if delete {
+                format!("delete the Ingress (it routes only to Service {backend})")
+            } else {
+                format!("remove the Ingress's routes to Service {backend}")
+            },
+            fields: if delete { Vec::new() } else { fields },
+            ops: if delete { Vec::new() } else { ops },
+            delete,
+            cost: 4,
+            unfixable: None,
+            loses: vec![format!(
+                "Service {backend} is no longer served from outside through {}",
+                ingress.node_ref()
+            )],
+            binding_subjects: None,
+            cli: None,
+        }
+    }
+
+    /// Takes one of an IAM principal's policies away: detaches a managed policy, deletes an
+    /// inline one, or takes a user out of a group (`aws iam detach-role-policy`,
+    /// `delete-role-policy`, `detach-user-policy`, `delete-user-policy`,
+    /// `remove-user-from-group`); the patch removes it from kspm's copy of the
+    /// `get-account-authorization-details` page.
+    pub fn drop_policy(
+        cluster: &str,
+        account: &crate::cloud::aws_account::Account,
+        principal: &crate::cloud::aws_account::Role,
+        source: &crate::cloud::aws_account::PolicySource,
+    ) -> Option<Remedy> {
+        use crate::cloud::aws_account::PolicySource as S;
+        // Taking administrator rights from a principal is a larger change than a narrow grant.
+        let grants: Vec<crate::cloud::aws_iam::Policy> = principal
+            .policies
+            .iter()
+            .zip(&principal.sources)
+            .filter(|(_, s)| *s == source)
+            .map(|(p, _)| p.clone())
+            .collect();
+        let admin = crate::cloud::aws_iam::is_admin(&grants, None);
+        let (page, at) = principal.origin?;
+        let page = account.pages.get(page)?;
+        let user = principal.arn.contains(":user/");
+        let name = principal
+            .full_arn
+            .rsplit('/')
+            .next()
+            .unwrap_or(&principal.arn);
+        let (list, kind, flag) = if user {
+            ("UserDetailList", "user", "--user-name")
+        } else {
+            ("RoleDetailList", "role", "--role-name")
+        };
+        let base = format!("/spec/{list}/{at}");
+        let (path, test, value, change, cli) = match source {
+            S::Inline(k, policy) => (
+                format!(
+                    "{base}/{}PolicyList/{k}",
+                    if user { "User" } else { "Role" }
+                ),
+                "PolicyName",
+                policy.clone(),
+                format!("delete inline policy {policy} of {}", principal.arn),
+                format!(
+                    "aws iam delete-{kind}-policy {flag} {} --policy-name {}",
+                    shell_word(name),
+                    shell_word(policy)
+                ),
+            ),
+            S::Managed(k, arn) => (
+                format!("{base}/AttachedManagedPolicies/{k}"),
+                "PolicyArn",
+                arn.clone(),
+                format!("detach {arn} from {}", principal.arn),
+                format!(
+                    "aws iam detach-{kind}-policy {flag} {} --policy-arn {}",
+                    shell_word(name),
+                    shell_word(arn)
+                ),
+            ),
+            S::Group(k, group) => (
+                format!("{base}/GroupList/{k}"),
+                "",
+                group.clone(),
+                format!("remove {} from group {group}", principal.arn),
+                format!(
+                    "aws iam remove-user-from-group --user-name {} --group-name {}",
+                    shell_word(name),
+                    shell_word(group)
+                ),
+            ),
+        };
+        let test_path = if test.is_empty() {
+            path.clone()
+        } else {
+            format!("{path}/{test}")
+        };
+        Some(Remedy {
+            target: Target {
+                cluster: cluster.to_string(),
+                api_version: crate::cloud::kinds::CLOUD_API_VERSION.to_string(),
+                kind: crate::cloud::kinds::AWS_AUTHORIZATION_DETAILS.to_string(),
+                namespace: None,
+                name: page.clone(),
+            },
+            change,
+            fields: vec![path.trim_start_matches("/spec/").replace('/', ".")],
+            ops: vec![
+                json!({"op": "test", "path": test_path, "value": value}),
+                json!({"op": "remove", "path": path}),
+            ],
+            delete: false,
+            cost: if admin { 5 } else { 3 },
+            unfixable: None,
+            loses: vec![format!(
+                "{} loses every permission {value} gives it, in every service{}",
+                principal.arn,
+                if admin { " (administrator access)" } else { "" }
+            )],
+            binding_subjects: None,
+            cli: Some(cli),
+        })
+    }
+
     /// `privileged: false` on a container.
     pub fn unprivilege(cluster: &str, t: &PodTemplate<'_>, c: &ContainerRef<'_>) -> Remedy {
         let path = container_pointer(t, c, "securityContext/privileged");
@@ -653,13 +926,26 @@ impl Remedy {
         cost: u32,
         loses: Vec<String>,
     ) -> Remedy {
+        // The platform's own namespaces hold its agents (CNI, CSI, kube-proxy): changing them
+        // is possible but rarely what anyone should do first.
+        let platform = matches!(
+            t.owner.effective_namespace(),
+            Some("kube-system" | "kube-public" | "kube-node-lease")
+        );
+        let mut loses = loses;
+        if platform {
+            loses.push(format!(
+                "{} is in a namespace of the platform's own components: check that it is not a node agent that needs this",
+                t.owner.node_ref()
+            ));
+        }
         Remedy {
             target: Target::of(cluster, t.owner),
             change,
             fields,
             ops,
             delete: false,
-            cost,
+            cost: if platform { cost + 3 } else { cost },
             unfixable: None,
             loses,
             binding_subjects: None,

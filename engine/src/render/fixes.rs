@@ -18,7 +18,7 @@ pub fn headline(plan: &FixPlan) -> String {
     }
     let other = plan.remaining.len() - budget;
     if other > 0 {
-        why.push(format!("{other} with no hop kspm ties to a change"));
+        why.push(format!("{other} with no hop kspm can cut"));
     }
     if surfaced > 0 {
         why.push(format!(
@@ -135,7 +135,7 @@ pub fn table(plan: &FixPlan) -> String {
         out.push('\n');
     }
     if plan.clusters.len() > 1 {
-        let _ = writeln!(out, "PER CLUSTER");
+        let _ = writeln!(out, "PER CLUSTER OR CLOUD ACCOUNT");
         for (c, p) in &plan.clusters {
             let _ = writeln!(
                 out,

@@ -110,11 +110,12 @@ impl ClusterBuilder<'_, '_> {
             self.g.edge(internet, ii, T::INTERNET_TO_INGRESS, ev);
             for backend in crate::exposure::ingress_backends(i) {
                 let si = self.n(&format!("Service:{ns}/{backend}"), NodeKind::Service);
-                self.g.edge(
+                self.g.edge_fixed(
                     ii,
                     si,
                     T::INTERNET_TO_INGRESS,
                     format!("rule backend Service {ns}/{backend}"),
+                    vec![Remedy::unroute(self.name, i, &backend)],
                 );
             }
         }

@@ -261,3 +261,60 @@ fn exposure_goes_with_the_service_type_and_tokens_with_their_secret() {
         .expect("the token Secret can be deleted");
     assert_eq!(secret.target.kind, "Secret");
 }
+
+#[test]
+fn an_ingress_stops_routing_to_a_service_and_goes_when_nothing_is_left() {
+    let text = json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "i", "namespace": "app"},
+        "spec": {"defaultBackend": {"service": {"name": "other", "port": {"number": 80}}},
+                 "rules": [
+                    {"host": "a", "http": {"paths": [
+                        {"path": "/", "pathType": "Prefix", "backend": {"service": {"name": "web", "port": {"number": 80}}}},
+                        {"path": "/api", "pathType": "Prefix", "backend": {"service": {"name": "api", "port": {"number": 80}}}}]}},
+                    {"host": "b", "http": {"paths": [
+                        {"path": "/", "pathType": "Prefix", "backend": {"service": {"name": "web", "port": {"number": 80}}}}]}}]}})
+    .to_string();
+    let mut ingress = parse_text(&text, "i.yaml", Syntax::Yaml).objects.remove(0);
+    let r = crate::graph::remedy::Remedy::unroute("c", &ingress, "web");
+    assert!(!r.delete);
+    let patch = crate::graph::remedy::merged_patch(&[&r]);
+    apply_patch(&mut ingress.body, &patch).expect("applies");
+    let rules = &ingress.body["spec"]["rules"];
+    assert_eq!(rules.as_array().map(Vec::len), Some(1), "rule b went whole");
+    assert_eq!(
+        rules[0]["http"]["paths"][0]["backend"]["service"]["name"],
+        "api"
+    );
+    assert_eq!(
+        ingress.body["spec"]["defaultBackend"]["service"]["name"],
+        "other"
+    );
+    // Routing to nothing but `web`: the Ingress goes.
+    let only = json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "j", "namespace": "app"},
+        "spec": {"rules": [{"http": {"paths": [
+            {"path": "/", "pathType": "Prefix", "backend": {"service": {"name": "web", "port": {"number": 80}}}}]}}]}})
+    .to_string();
+    let only = parse_text(&only, "j.yaml", Syntax::Yaml).objects.remove(0);
+    let r = crate::graph::remedy::Remedy::unroute("c", &only, "web");
+    assert!(r.delete && r.ops.is_empty(), "{r:?}");
+}
+
+#[test]
+fn the_platforms_own_workloads_cost_more_to_change() {
+    let privileged = |ns: &str| {
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "agent", "namespace": ns},
+            "spec": {"containers": [{"name": "c", "image": "x:1", "securityContext": {"privileged": true}}]}})
+    };
+    let cost = |ns: &str| {
+        let g = graph(&[privileged(ns), ns_obj(ns)]);
+        g.remedies()
+            .iter()
+            .find(|r| r.change.contains("privileged"))
+            .map(|r| r.cost)
+    };
+    assert_eq!(cost("app"), Some(2));
+    assert_eq!(cost("kube-system"), Some(5));
+}
+
+fn ns_obj(name: &str) -> Value {
+    ns(name, None)
+}
