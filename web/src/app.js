@@ -101,7 +101,7 @@
     var wrap = el("div", { id: "fix-plan" });
     wrap.appendChild(el("h2", { text: "Fix these " + fixes.length + " to remove " + plan.paths_cut + " of " + plan.paths + " " + plan.severity + "-or-worse attack paths" }));
     wrap.appendChild(el("p", { class: "muted", text: "Cost " + plan.cost + (plan.method === "exact" ? " (optimal)" : plan.method === "greedy" ? " (greedy; no plan costs less than " + plan.lower_bound + ")" : "") +
-      ". Proven by searching the graph again without what the fixes remove; " + (plan.paths - plan.paths_cut) + " path(s) remain where no hop is a change kspm can cut (see each card)." }));
+      ". Proven by searching the graph again without what the fixes remove; " + (plan.remaining || []).length + " path(s) remain where no hop is a change kspm can cut (see each card)." }));
     var clusters = plan.clusters || {};
     var ct = el("table", { id: "fix-clusters" }, [el("thead", {}, [el("tr", {}, ["Cluster or cloud account", "Fixes", "Paths cut", "Paths remaining"].map(function (h) { return el("th", { text: h }); }))])]);
     var cb = el("tbody");

@@ -125,6 +125,30 @@ fn yaml_str(v: &Value) -> Option<String> {
     }
 }
 
+/// `mapRoles` (`role`) or `mapUsers` text without the entries naming any of `arns` (compared
+/// in lower case, as the authenticator does); `None` when none names one or the text does not
+/// read.
+pub fn rewrite(text: &str, role: bool, arns: &[String]) -> Option<String> {
+    let Ok(Value::Array(list)) = crate::yaml::value(text) else {
+        return None;
+    };
+    let arn_key: &[&str] = if role { &["rolearn"] } else { &["userarn"] };
+    let names = |v: &Value| {
+        v.as_object()
+            .and_then(|m| field(m, arn_key))
+            .and_then(yaml_str)
+            .is_some_and(|a| arns.iter().any(|x| x.to_lowercase() == a.to_lowercase()))
+    };
+    if !list.iter().any(names) {
+        return None;
+    }
+    let kept: Vec<&Value> = list.iter().filter(|v| !names(v)).collect();
+    if kept.is_empty() {
+        return Some(String::new());
+    }
+    crate::yaml::to_string(&kept).ok()
+}
+
 impl AwsAuth {
     /// Reads `data.mapRoles`, `data.mapUsers` and `data.mapAccounts` of the ConfigMap.
     pub fn from_configmap(cm: &Object) -> AwsAuth {
@@ -255,23 +279,8 @@ impl AwsAuth {
         if self.accounts.iter().any(|a| a == account) {
             return None;
         }
-        let (_, text, list) = self.lists.iter().find(|(k, _, _)| *k == key)?;
-        let arn_key: &[&str] = if role { &["rolearn"] } else { &["userarn"] };
-        let names = |v: &Value| {
-            v.as_object()
-                .and_then(|m| field(m, arn_key))
-                .and_then(yaml_str)
-                .is_some_and(|a| a.to_lowercase() == arn.to_lowercase())
-        };
-        if !list.iter().any(names) {
-            return None;
-        }
-        let kept: Vec<&Value> = list.iter().filter(|v| !names(v)).collect();
-        let new = if kept.is_empty() {
-            String::new()
-        } else {
-            crate::yaml::to_string(&kept).ok()?
-        };
+        let (_, text, _) = self.lists.iter().find(|(k, _, _)| *k == key)?;
+        let new = rewrite(text, role, &[arn.to_string()])?;
         Some((key, text.clone(), new))
     }
 

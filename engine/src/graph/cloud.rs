@@ -273,18 +273,11 @@ fn names_federated(s: &Statement, provider: &str) -> bool {
     }
 }
 
-/// The change that stops a role trusting a cluster's OIDC provider: its trust policy without
-/// the Allow statements that name the provider (every ServiceAccount they admit loses the
-/// role), or `None` when the export does not say where the role is.
-fn untrust_provider(
-    cluster: &str,
-    account: &crate::cloud::aws_account::Account,
-    role: &Role,
-    provider: &str,
-) -> Option<Remedy> {
-    let (page, index) = role.origin?;
-    let page = account.pages.get(page)?;
-    let old = &role.trust_document;
+/// A trust policy (as the export writes it: URL-encoded text or JSON) without the Allow
+/// statements that name any of `providers` as federated principal, with how many went; when
+/// none would be left, an explicit Deny of the first provider keeps it valid (IAM rejects a
+/// trust policy without statements). `None` when no statement names one.
+pub(crate) fn trust_without(old: &Value, providers: &[String]) -> Option<(Value, usize)> {
     let mut doc = match old {
         Value::String(text) => crate::cloud::aws_iam::Policy::json(text).ok()?,
         v @ Value::Object(_) => v.clone(),
@@ -294,9 +287,9 @@ fn untrust_provider(
         crate::cloud::aws_iam::Policy::from_value(&serde_json::json!({"Statement": [s]}))
             .ok()
             .is_some_and(|p| {
-                p.statements
-                    .iter()
-                    .any(|st| st.effect == Effect::Allow && names_federated(st, provider))
+                p.statements.iter().any(|st| {
+                    st.effect == Effect::Allow && providers.iter().any(|pr| names_federated(st, pr))
+                })
             })
     };
     let statements: Vec<Value> = match doc.get("Statement") {
@@ -310,13 +303,28 @@ fn untrust_provider(
         return None;
     }
     if kept.is_empty() {
-        // IAM rejects a trust policy without statements: an explicit deny keeps it valid.
         kept.push(
-            serde_json::json!({"Effect": "Deny", "Principal": {"Federated": provider},
+            serde_json::json!({"Effect": "Deny", "Principal": {"Federated": providers[0]},
             "Action": "sts:AssumeRoleWithWebIdentity"}),
         );
     }
     doc["Statement"] = Value::Array(kept);
+    Some((doc, dropped))
+}
+
+/// The change that stops a role trusting a cluster's OIDC provider: its trust policy without
+/// the Allow statements that name the provider (every ServiceAccount they admit loses the
+/// role), or `None` when the export does not say where the role is.
+fn untrust_provider(
+    cluster: &str,
+    account: &crate::cloud::aws_account::Account,
+    role: &Role,
+    provider: &str,
+) -> Option<Remedy> {
+    let (page, index) = role.origin?;
+    let page = account.pages.get(page)?;
+    let old = &role.trust_document;
+    let (doc, dropped) = trust_without(old, &[provider.to_string()])?;
     let host = provider
         .rsplit_once(":oidc-provider/")
         .map_or(provider, |(_, h)| h);
@@ -325,6 +333,7 @@ fn untrust_provider(
         page,
         index,
         &role.full_arn,
+        provider,
         old,
         &doc,
         &format!(
@@ -864,13 +873,17 @@ impl AttackGraph {
                     .map(|(k, _)| k)
                     .collect();
                 let admin = !admin_at.is_empty();
-                // Cluster-admin goes when every such association goes; lesser policies are
-                // the synthetic bindings' (their RBAC edges carry the disassociation).
+                // Cluster-admin goes when every association goes: with the admin policy gone
+                // the entry's group — and whatever its other policies grant — would appear, so
+                // they go too. Lesser policies alone are the synthetic bindings' (their RBAC
+                // edges carry the disassociation).
                 let subject = crate::rbac::Subject::Group {
                     name: gname.clone(),
                 };
-                let fix: Vec<Remedy> = admin_at
+                let every: Vec<usize> = (0..entry.policies.len()).collect();
+                let fix: Vec<Remedy> = every
                     .iter()
+                    .filter(|_| admin)
                     .map(|k| {
                         Remedy::disassociate(
                             cluster,

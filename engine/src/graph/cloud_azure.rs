@@ -137,6 +137,7 @@ impl AttackGraph {
                     NodeKind::ServiceAccount,
                 );
                 let target = self.node(None, &identity_ref(&id.id), NodeKind::CloudPrincipal);
+                self.keep_token_edges(sa);
                 let owner = format!("azure:{}", f.subscription);
                 let fix = Remedy::delete_federated_credential(&owner, &id.name, fic);
                 self.edge_fixed(sa, target, T::AKS_WI_ASSUME, format!(

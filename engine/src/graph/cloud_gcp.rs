@@ -368,6 +368,7 @@ impl AttackGraph {
                     let fix =
                         Remedy::remove_iam_member(&format!("gcp:{}", f.project), resource, b, m);
                     for sa in self.ksa_nodes(f, ns, ksa) {
+                        self.keep_token_edges(sa);
                         let gsa = self.node(
                             None,
                             &format!("GcpServiceAccount:{email}"),

@@ -11,7 +11,7 @@
 //! optimal for the routes found and cutting every route is optimal for all of them.
 
 use super::paths::AttackPath;
-use super::remedy::{command, merged_patch, Remedy, Target};
+use super::remedy::{combine, command, merged_patch, Remedy, Target};
 use super::{AttackGraph, Technique};
 use crate::finding::Finding;
 use crate::severity::Severity;
@@ -388,6 +388,9 @@ pub fn plan(
         .into_iter()
         .map(|(target, ids)| {
             let rs: Vec<&Remedy> = ids.iter().map(|i| &table[*i as usize]).collect();
+            // What is applied: whole-value rewrites chosen together made as one.
+            let made = combine(&rs);
+            let applied: Vec<&Remedy> = made.iter().collect();
             let own: HashSet<u32> = ids.iter().copied().collect();
             let mut breaks: Vec<String> = constraints
                 .iter()
@@ -410,13 +413,13 @@ pub fn plan(
                 id: fix_id(&target, &rs),
                 changes: rs.iter().map(|r| r.change.clone()).collect(),
                 fields: rs.iter().flat_map(|r| r.fields.clone()).collect(),
-                patch: if rs.iter().any(|r| r.delete) {
+                patch: if applied.iter().any(|r| r.delete) {
                     Vec::new()
                 } else {
-                    merged_patch(&rs)
+                    merged_patch(&applied)
                 },
-                delete: rs.iter().any(|r| r.delete),
-                command: command(&target, &rs),
+                delete: applied.iter().any(|r| r.delete),
+                command: command(&target, &applied),
                 cost: rs.iter().map(|r| r.cost).sum(),
                 breaks,
                 resolves,

@@ -221,6 +221,33 @@ impl AttackGraph {
         self.graph[edge].remedies = (!ids.is_empty()).then_some(ids);
     }
 
+    /// Makes the token edges into a ServiceAccount (or into each member of a ServiceAccount
+    /// hub) unremovable: where the cloud gives the pod the account's identity without the
+    /// mounted token (GKE's metadata server, AKS's injecting webhook), taking the token away
+    /// does not take the identity.
+    pub fn keep_token_edges(&mut self, account: NodeIndex) {
+        let mut targets = vec![account];
+        if self.graph[account].kind == NodeKind::Hub {
+            targets = self
+                .graph
+                .edges_directed(account, petgraph::Direction::Outgoing)
+                .filter(|e| e.weight().technique == Technique::INCLUDES)
+                .map(|e| e.target())
+                .collect();
+        }
+        for t in targets {
+            let incoming: Vec<petgraph::graph::EdgeIndex> = self
+                .graph
+                .edges_directed(t, petgraph::Direction::Incoming)
+                .filter(|e| e.weight().technique == Technique::CONTAINER_HAS_SA_TOKEN)
+                .map(|e| e.id())
+                .collect();
+            for e in incoming {
+                self.graph[e].remedies = None;
+            }
+        }
+    }
+
     /// The position of a change in [`AttackGraph::remedies`], added on first use.
     fn remedy_id(&mut self, r: remedy::Remedy) -> u32 {
         let key = r.key();

@@ -12,6 +12,7 @@ use crate::object::Object;
 use crate::rbac::{Association, BindingDef, RoleDef, Subject};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
 
 /// The object a remedy changes.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -52,10 +53,11 @@ impl Target {
     /// The resource name kubectl takes (`deployment.apps`, `rolebinding.rbac.authorization.k8s.io`).
     fn kubectl_resource(&self) -> String {
         let kind = self.kind.to_ascii_lowercase();
-        match self.api_version.split_once('/') {
+        // Kind and group are input: quoted for the shell like every other word.
+        shell_word(&match self.api_version.split_once('/') {
             Some((group, _)) => format!("{kind}.{group}"),
             None => kind,
-        }
+        })
     }
 
     /// `kubectl --context C [-n NS]` for this object.
@@ -102,6 +104,49 @@ pub struct Remedy {
     /// JSON Patch then applies to kspm's copy of the cloud document (`spec` is its answer).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cli: Option<String>,
+    /// For a change that rewrites a whole value another change of the same object may rewrite
+    /// too: what it removes, so that the changes chosen together are made as one
+    /// ([`combine`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compose: Option<Compose>,
+}
+
+/// What a whole-value rewrite takes out (see [`Remedy::compose`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Compose {
+    /// Entries of `kube-system/aws-auth`'s `mapRoles` or `mapUsers` naming an ARN.
+    AwsAuth {
+        /// `mapRoles` or `mapUsers`.
+        key: String,
+        /// The ARN.
+        arn: String,
+    },
+    /// A role's trust in an OIDC provider.
+    Trust {
+        /// The provider's ARN.
+        provider: String,
+        /// The role's name.
+        role: String,
+    },
+    /// An Entra group of an AKS cluster's admin groups.
+    AdminGroup {
+        /// The group.
+        group: String,
+        /// Every admin group, as the cluster lists them.
+        list: Vec<String>,
+        /// The cluster's resource group.
+        resource_group: String,
+        /// The cluster's name.
+        name: String,
+    },
+    /// An Ingress's routes to a Service.
+    Unroute {
+        /// The Service.
+        backend: String,
+        /// The Ingress as read.
+        ingress: Value,
+    },
 }
 
 /// What makes two remedies the same change.
@@ -218,6 +263,7 @@ impl Remedy {
                     .collect::<std::collections::BTreeSet<_>>()
                     .len(),
             ),
+            compose: None,
             cli: None,
         }
     }
@@ -259,6 +305,7 @@ impl Remedy {
                 subject.node_ref()
             )],
             binding_subjects: None,
+            compose: None,
             cli: Some(format!(
                 "aws eks disassociate-access-policy --cluster-name {} --principal-arn {} --policy-arn {}",
                 shell_word(eks),
@@ -310,10 +357,21 @@ impl Remedy {
                 name: resource.to_string(),
             },
             change: match account {
-                Some(email) => format!("remove {member} from {} on {email}", binding.role),
+                Some(email) => format!(
+                    "remove {member} from {}{} on {email}",
+                    binding.role,
+                    binding
+                        .condition
+                        .as_ref()
+                        .map_or(String::new(), |_| format!(" (conditional binding {})", binding.position))
+                ),
                 None => format!(
-                    "remove {member} from {} on project {project}",
-                    binding.role
+                    "remove {member} from {}{} on project {project}",
+                    binding.role,
+                    binding
+                        .condition
+                        .as_ref()
+                        .map_or(String::new(), |_| format!(" (conditional binding {})", binding.position))
                 ),
             },
             fields: vec![format!("bindings[{}].members[{j}]", binding.position)],
@@ -341,6 +399,7 @@ impl Remedy {
                 }
             )],
             binding_subjects: None,
+            compose: None,
             cli: Some(match account {
                 Some(email) => format!(
                     "gcloud iam service-accounts remove-iam-policy-binding {} --project={} --member={} --role={}{condition}",
@@ -388,6 +447,7 @@ impl Remedy {
                 a.principal_type, a.principal_id, a.role, a.scope
             )],
             binding_subjects: None,
+            compose: None,
             cli: Some(format!(
                 "az role assignment delete --ids {}",
                 shell_word(&a.id)
@@ -434,6 +494,7 @@ impl Remedy {
                 fic.subject
             )],
             binding_subjects: None,
+            compose: None,
             cli: Some(format!(
                 "az identity federated-credential delete --name {} --identity-name {} --resource-group {} --yes",
                 shell_word(after("federatedIdentityCredentials")),
@@ -472,6 +533,10 @@ impl Remedy {
                 "{arn} no longer authenticates to the cluster through aws-auth (an access entry can grant what it needs)"
             )],
             binding_subjects: None,
+            compose: Some(Compose::AwsAuth {
+                key: key.to_string(),
+                arn: arn.to_string(),
+            }),
             cli: None,
         }
     }
@@ -486,6 +551,7 @@ impl Remedy {
         page: &str,
         index: usize,
         role_arn: &str,
+        provider: &str,
         old: &Value,
         new: &Value,
         what: &str,
@@ -513,6 +579,10 @@ impl Remedy {
                 "the ServiceAccounts {what} admitted can no longer assume {role_arn}: the workloads that use it need another role"
             )],
             binding_subjects: None,
+            compose: Some(Compose::Trust {
+                provider: provider.to_string(),
+                role: name.to_string(),
+            }),
             cli: Some(format!(
                 "aws iam update-assume-role-policy --role-name {} --policy-document {}",
                 shell_word(name),
@@ -560,6 +630,16 @@ impl Remedy {
                 "members of Entra group {group} are no longer cluster-admin (Azure RBAC or RBAC bindings can grant what they need)"
             )],
             binding_subjects: None,
+            compose: Some(Compose::AdminGroup {
+                group: group.to_string(),
+                list: list
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect(),
+                resource_group: f.resource_group.clone(),
+                name: f.name.clone(),
+            }),
             cli: Some(format!(
                 "az aks update --resource-group {} --name {} --aad-admin-group-object-ids {}",
                 shell_word(&f.resource_group),
@@ -573,56 +653,7 @@ impl Remedy {
     /// without paths goes whole), its default backend if that is the Service; when nothing
     /// would be left to route, the Ingress is deleted instead.
     pub fn unroute(cluster: &str, ingress: &Object, backend: &str) -> Remedy {
-        let refs = crate::exposure::ingress_backend_refs(ingress);
-        let names = |field: &str| {
-            refs.iter()
-                .any(|(f, n)| n == backend && f.starts_with(field))
-        };
-        let mut ops = Vec::new();
-        let mut fields = Vec::new();
-        let mut left = 0;
-        for field in ["defaultBackend", "backend"] {
-            if ingress.body.pointer(&format!("/spec/{field}")).is_some() {
-                if names(&format!("spec.{field}.")) {
-                    ops.push(json!({"op": "remove", "path": format!("/spec/{field}")}));
-                    fields.push(format!("spec.{field}"));
-                } else {
-                    left += 1;
-                }
-            }
-        }
-        let rules = ingress
-            .body
-            .pointer("/spec/rules")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        for (r, rule) in rules.iter().enumerate() {
-            let paths = rule
-                .pointer("/http/paths")
-                .and_then(Value::as_array)
-                .map_or(0, Vec::len);
-            let gone: Vec<usize> = (0..paths)
-                .filter(|p| names(&format!("spec.rules[{r}].http.paths[{p}].")))
-                .collect();
-            if gone.is_empty() {
-                left += 1;
-                continue;
-            }
-            if gone.len() == paths {
-                ops.push(json!({"op": "remove", "path": format!("/spec/rules/{r}")}));
-                fields.push(format!("spec.rules[{r}]"));
-                continue;
-            }
-            left += 1;
-            for p in gone {
-                ops.push(
-                    json!({"op": "remove", "path": format!("/spec/rules/{r}/http/paths/{p}")}),
-                );
-                fields.push(format!("spec.rules[{r}].http.paths[{p}]"));
-            }
-        }
-        let delete = left == 0;
+        let (ops, fields, delete) = unroute_ops(&ingress.body, &[backend.to_string()]);
         Remedy {
             target: Target::of(cluster, ingress),
             change: if delete {
@@ -640,6 +671,10 @@ impl Remedy {
                 ingress.node_ref()
             )],
             binding_subjects: None,
+            compose: Some(Compose::Unroute {
+                backend: backend.to_string(),
+                ingress: ingress.body.clone(),
+            }),
             cli: None,
         }
     }
@@ -745,6 +780,7 @@ impl Remedy {
                 if admin { " (administrator access)" } else { "" }
             )],
             binding_subjects: None,
+            compose: None,
             cli: Some(cli),
         })
     }
@@ -790,7 +826,7 @@ impl Remedy {
                         cluster,
                         t,
                         format!(
-                            "remove {raw} from securityContext.capabilities.add of {} `{}`",
+                            "remove {raw} (entry {i}) from securityContext.capabilities.add of {} `{}`",
                             singular(c.list),
                             c.name
                         ),
@@ -828,7 +864,7 @@ impl Remedy {
                     cluster,
                     t,
                     format!(
-                        "remove the mount of volume `{volume}` ({what}) from {} `{}`",
+                        "remove mount {i} (volume `{volume}`, {what}) from {} `{}`",
                         singular(c.list),
                         c.name
                     ),
@@ -891,6 +927,7 @@ impl Remedy {
             cost: 5,
             unfixable: None,
             binding_subjects: None,
+            compose: None,
             cli: None,
             loses: vec![format!(
                 "{} is no longer reachable from outside the cluster (clients, and Ingresses it serves, must reach it another way)",
@@ -910,6 +947,7 @@ impl Remedy {
             cost: 1,
             unfixable: None,
             binding_subjects: None,
+            compose: None,
             cli: None,
             loses: vec![format!(
                 "whatever uses this token as ServiceAccount {service_account} must request a short-lived one (TokenRequest) instead"
@@ -949,6 +987,7 @@ impl Remedy {
             unfixable: None,
             loses,
             binding_subjects: None,
+            compose: None,
             cli: None,
         }
     }
@@ -992,6 +1031,195 @@ pub fn merged_patch(remedies: &[&Remedy]) -> Vec<Value> {
     ops.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
     ops.dedup_by(|a, b| a.2 == b.2);
     ops.into_iter().map(|(_, _, op)| op).collect()
+}
+
+/// The JSON Patch that stops an Ingress (`body` as read) routing to any of `backends`, with the
+/// fields it removes, or `delete` when nothing would be left to route: rule paths to them go
+/// (each guarded by a test of its Service), a rule left without paths goes whole (the API server
+/// rejects an empty one), the default backend if it is one of them.
+pub fn unroute_ops(body: &Value, backends: &[String]) -> (Vec<Value>, Vec<String>, bool) {
+    let name_of = |b: &Value| {
+        b.pointer("/service/name")
+            .or_else(|| b.get("serviceName"))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    let service_field = |b: &Value| {
+        if b.get("service").is_some() {
+            "/service/name"
+        } else {
+            "/serviceName"
+        }
+    };
+    let ours = |b: &Value| name_of(b).is_some_and(|n| backends.contains(&n));
+    let mut ops = Vec::new();
+    let mut fields = Vec::new();
+    let mut left = 0;
+    for field in ["defaultBackend", "backend"] {
+        if let Some(b) = body.pointer(&format!("/spec/{field}")) {
+            if ours(b) {
+                let path = format!("/spec/{field}");
+                ops.push(json!({"op": "test", "path": format!("{path}{}", service_field(b)), "value": name_of(b)}));
+                ops.push(json!({"op": "remove", "path": path}));
+                fields.push(format!("spec.{field}"));
+            } else {
+                left += 1;
+            }
+        }
+    }
+    let rules = body
+        .pointer("/spec/rules")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    for (r, rule) in rules.iter().enumerate() {
+        let paths = rule
+            .pointer("/http/paths")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let gone: Vec<(usize, &Value)> = paths
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.get("backend").is_some_and(ours))
+            .collect();
+        if gone.is_empty() {
+            left += 1;
+            continue;
+        }
+        if gone.len() == paths.len() {
+            for (p, path) in &gone {
+                let b = &path["backend"];
+                ops.push(json!({"op": "test", "path": format!("/spec/rules/{r}/http/paths/{p}/backend{}", service_field(b)), "value": name_of(b)}));
+            }
+            ops.push(json!({"op": "remove", "path": format!("/spec/rules/{r}")}));
+            fields.push(format!("spec.rules[{r}]"));
+            continue;
+        }
+        left += 1;
+        for (p, path) in gone {
+            let b = &path["backend"];
+            let at = format!("/spec/rules/{r}/http/paths/{p}");
+            ops.push(json!({"op": "test", "path": format!("{at}/backend{}", service_field(b)), "value": name_of(b)}));
+            ops.push(json!({"op": "remove", "path": at}));
+            fields.push(format!("spec.rules[{r}].http.paths[{p}]"));
+        }
+    }
+    (ops, fields, left == 0)
+}
+
+/// The changes chosen for one object, those that rewrite a whole value made as one: aws-auth
+/// lists without every ARN chosen, a trust policy without every provider chosen, an AKS
+/// cluster's admin groups without every group chosen (one command), an Ingress without every
+/// route chosen. The others are returned as they are.
+pub fn combine(remedies: &[&Remedy]) -> Vec<Remedy> {
+    let mut out: Vec<Remedy> = Vec::new();
+    let mut groups: BTreeMap<String, Vec<&Remedy>> = BTreeMap::new();
+    for r in remedies {
+        let key = match &r.compose {
+            None => {
+                out.push((*r).clone());
+                continue;
+            }
+            Some(Compose::AwsAuth { key, .. }) => format!("aws-auth {key}"),
+            Some(Compose::Trust { role, .. }) => format!("trust {role}"),
+            Some(Compose::AdminGroup { .. }) => "admin groups".to_string(),
+            Some(Compose::Unroute { .. }) => "ingress".to_string(),
+        };
+        groups.entry(key).or_default().push(r);
+    }
+    for (_, rs) in groups {
+        let mut first = rs[0].clone();
+        let test_value = rs[0].ops.first().and_then(|o| o.get("value")).cloned();
+        match &rs[0].compose {
+            Some(Compose::AwsAuth { key, .. }) => {
+                let arns: Vec<String> = rs
+                    .iter()
+                    .filter_map(|r| match &r.compose {
+                        Some(Compose::AwsAuth { arn, .. }) => Some(arn.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                let old = test_value.as_ref().and_then(Value::as_str).unwrap_or("");
+                if let Some(new) = crate::cloud::aws_auth::rewrite(old, key == "mapRoles", &arns) {
+                    let path = format!("/data/{key}");
+                    first.ops = vec![
+                        json!({"op": "test", "path": path, "value": old}),
+                        json!({"op": "replace", "path": path, "value": new}),
+                    ];
+                }
+            }
+            Some(Compose::Trust { role, .. }) => {
+                let providers: Vec<String> = rs
+                    .iter()
+                    .filter_map(|r| match &r.compose {
+                        Some(Compose::Trust { provider, .. }) => Some(provider.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                let path = rs[0].ops.first().and_then(|o| o.get("path")).cloned();
+                if let (Some(old), Some(path)) = (test_value, path) {
+                    if let Some((new, _)) = super::cloud::trust_without(&old, &providers) {
+                        first.ops = vec![
+                            json!({"op": "test", "path": path, "value": old}),
+                            json!({"op": "replace", "path": path, "value": new}),
+                        ];
+                        first.cli = Some(format!(
+                            "aws iam update-assume-role-policy --role-name {} --policy-document {}",
+                            shell_word(role),
+                            shell_word(&new.to_string())
+                        ));
+                    }
+                }
+            }
+            Some(Compose::AdminGroup {
+                list,
+                resource_group,
+                name,
+                ..
+            }) => {
+                // Removals by position compose; the command sets the list once.
+                let gone: Vec<&str> = rs
+                    .iter()
+                    .filter_map(|r| match &r.compose {
+                        Some(Compose::AdminGroup { group, .. }) => Some(group.as_str()),
+                        _ => None,
+                    })
+                    .collect();
+                let rest: Vec<&str> = list
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|g| !gone.contains(g))
+                    .collect();
+                first.ops = rs.iter().flat_map(|r| r.ops.clone()).collect();
+                first.cli = Some(if rest.is_empty() {
+                    "# AKS needs an admin group: add another before removing these (az aks update --aad-admin-group-object-ids NEW)".to_string()
+                } else {
+                    format!(
+                        "az aks update --resource-group {} --name {} --aad-admin-group-object-ids {}",
+                        shell_word(resource_group),
+                        shell_word(name),
+                        shell_word(&rest.join(","))
+                    )
+                });
+            }
+            Some(Compose::Unroute { ingress, .. }) => {
+                let backends: Vec<String> = rs
+                    .iter()
+                    .filter_map(|r| match &r.compose {
+                        Some(Compose::Unroute { backend, .. }) => Some(backend.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                let (ops, _, delete) = unroute_ops(ingress, &backends);
+                first.delete = delete;
+                first.ops = if delete { Vec::new() } else { ops };
+            }
+            None => {}
+        }
+        out.push(first);
+    }
+    out
 }
 
 /// The command that applies the merged changes to one object.

@@ -556,31 +556,39 @@ impl ClusterBuilder<'_, '_> {
             runs.insert(key, out.clone());
             out
         };
+        // What the grants give now: a cut is only good if, without it, the edge is gone and no
+        // edge appears that the graph lacks (the builder leaves out what a stronger grant makes
+        // redundant — `*` on `*` returns early — and those would come back).
+        let full: HashSet<(String, T)> = granted
+            .iter()
+            .map(|(_, target, t)| (target.clone(), *t))
+            .collect();
         for (edge, target, technique) in granted {
             let key = (target, technique);
+            let mut good = |this: &mut Self, removed: &[usize]| {
+                let rest = without(this, removed);
+                !rest.contains(&key) && rest.is_subset(&full)
+            };
             let mut cut: Option<Vec<usize>> = None;
             if bindings.len() == 1 {
                 cut = Some(changeable.clone());
             } else {
                 for b in &changeable {
-                    if !without(self, &[*b]).contains(&key) {
+                    if good(self, &[*b]) {
                         cut = Some(vec![*b]);
                         break;
                     }
                 }
-                if cut.is_none()
-                    && changeable.len() > 1
-                    && !without(self, &changeable).contains(&key)
-                {
+                if cut.is_none() && changeable.len() > 1 && good(self, &changeable) {
                     let mut set = changeable.clone();
                     let mut k = 0;
                     while k < set.len() {
                         let mut fewer = set.clone();
                         fewer.remove(k);
-                        if without(self, &fewer).contains(&key) {
-                            k += 1;
-                        } else {
+                        if good(self, &fewer) {
                             set = fewer;
+                        } else {
+                            k += 1;
                         }
                     }
                     cut = Some(set);

@@ -23,6 +23,7 @@ fn remedy(name: &str, cost: u32, unfixable: bool) -> Remedy {
         loses: vec![format!("{name} goes")],
         binding_subjects: None,
         cli: None,
+        compose: None,
     }
 }
 

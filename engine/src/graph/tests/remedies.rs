@@ -143,8 +143,8 @@ fn escapes_go_with_the_fields_that_make_them() {
     assert_eq!(
         fixes(&g, c, "Node:*", Technique::CE_CGROUP_SYSADMIN).expect("present"),
         vec![
-            "Pod:app/p: remove CAP_SYS_ADMIN from securityContext.capabilities.add of container `c`",
-            "Pod:app/p: remove all from securityContext.capabilities.add of container `c`"
+            "Pod:app/p: remove CAP_SYS_ADMIN (entry 0) from securityContext.capabilities.add of container `c`",
+            "Pod:app/p: remove all (entry 1) from securityContext.capabilities.add of container `c`"
         ]
     );
     // Module loading needs privileged and ALL gone.
@@ -187,7 +187,7 @@ fn host_mounts_go_with_the_mount() {
     .expect("present");
     assert_eq!(
         f,
-        vec!["Deployment:app/d: remove the mount of volume `sock` (host path /run/containerd/containerd.sock) from container `c`"]
+        vec!["Deployment:app/d: remove mount 1 (volume `sock`, host path /run/containerd/containerd.sock) from container `c`"]
     );
     let r = g
         .remedies()
@@ -218,7 +218,7 @@ fn tokens_go_with_automount_and_projected_mounts() {
     )
     .expect("present");
     assert_eq!(f.len(), 2, "{f:?}");
-    assert!(f[0].contains("remove the mount of volume `tok`"), "{f:?}");
+    assert!(f[0].contains("(volume `tok`"), "{f:?}");
     assert!(
         f[1].contains("automountServiceAccountToken: false"),
         "{f:?}"
@@ -317,4 +317,70 @@ fn the_platforms_own_workloads_cost_more_to_change() {
 
 fn ns_obj(name: &str) -> Value {
     ns(name, None)
+}
+
+#[test]
+fn a_cut_that_would_uncover_grants_the_graph_left_out_takes_those_too() {
+    // `*` on `*` makes the graph say only ADMIN_EQUIVALENT; without b1 the pod-creation grant of
+    // b2 would remain, so cutting the admin edge takes both bindings.
+    let g = graph(&[
+        role("pods", rule(&["create"], &[""], &["pods"])),
+        binding(
+            "b1",
+            "cluster-admin",
+            json!([{"kind": "User", "name": "alice"}]),
+        ),
+        binding("b2", "pods", json!([{"kind": "User", "name": "alice"}])),
+        ns("app", None),
+    ]);
+    assert!(!has(
+        &g,
+        ALICE,
+        "ServiceAccounts:*",
+        Technique::CREATE_POD_AS_SA
+    ));
+    assert_eq!(
+        fixes(&g, ALICE, "ClusterAdmin", Technique::ADMIN_EQUIVALENT).expect("removable"),
+        vec![
+            "ClusterRoleBinding:b1: remove subject User:alice from the binding",
+            "ClusterRoleBinding:b2: remove subject User:alice from the binding"
+        ]
+    );
+}
+
+#[test]
+fn rewrites_of_one_value_chosen_together_are_made_as_one() {
+    use crate::graph::remedy::{combine, merged_patch, Remedy};
+    // Two routes of one Ingress, each to another Service: both chosen, nothing is left to route.
+    let text = json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "i", "namespace": "app"},
+        "spec": {"rules": [
+            {"http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": {"service": {"name": "a", "port": {"number": 80}}}}]}},
+            {"http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": {"service": {"name": "b", "port": {"number": 80}}}}]}}]}})
+    .to_string();
+    let ingress = parse_text(&text, "i.yaml", Syntax::Yaml).objects.remove(0);
+    let (a, b) = (
+        Remedy::unroute("c", &ingress, "a"),
+        Remedy::unroute("c", &ingress, "b"),
+    );
+    assert!(!a.delete && !b.delete);
+    let made = combine(&[&a, &b]);
+    assert_eq!(made.len(), 1);
+    assert!(made[0].delete, "{made:?}");
+    // Two ARNs out of one mapRoles: the text loses both, not just the last one rewritten.
+    let text = "- rolearn: arn:aws:iam::1:role/x\n  username: x\n- rolearn: arn:aws:iam::1:role/y\n  username: y\n- rolearn: arn:aws:iam::1:role/z\n  username: z\n";
+    let edit = |arn: &str| {
+        let new =
+            crate::cloud::aws_auth::rewrite(text, true, &[arn.to_string()]).expect("names it");
+        Remedy::remove_aws_auth_mapping("c", arn, ("mapRoles", text.to_string(), new))
+    };
+    let (x, y) = (edit("arn:aws:iam::1:role/x"), edit("arn:aws:iam::1:role/y"));
+    let made = combine(&[&x, &y]);
+    let refs: Vec<&Remedy> = made.iter().collect();
+    let mut cm = json!({"data": {"mapRoles": text}});
+    apply_patch(&mut cm, &merged_patch(&refs)).expect("applies");
+    let left = cm["data"]["mapRoles"].as_str().expect("text");
+    assert!(
+        left.contains("role/z") && !left.contains("role/x") && !left.contains("role/y"),
+        "{left}"
+    );
 }
