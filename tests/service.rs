@@ -839,6 +839,10 @@ async fn every_rpc(db: &str) {
     assert!(!first_fix.breaks.is_empty() && first_fix.object.is_some());
     let cut: u32 = plan.clusters.iter().map(|c| c.paths_cut).sum();
     assert_eq!(cut, plan.paths_cut);
+    assert_eq!(
+        plan.cut_steps.len(),
+        want["cut_steps"].as_object().map_or(0, |m| m.len())
+    );
     let one = c
         .get_fix_plan(req(
             TOKEN_A,

@@ -150,6 +150,7 @@ pub fn model(report: &Value) -> Value {
             ])
         }).collect::<Vec<_>>(),
         "remaining": arr(&plan, "remaining").iter().map(|r| json!([s(r, "id"), s(r, "reason")])).collect::<Vec<_>>(),
+        "cut_steps": plan.get("cut_steps").cloned().unwrap_or(Value::Null),
     });
     let techniques: Map<String, Value> = kspm_engine::graph::techniques::CATALOGUE
         .iter()

@@ -159,27 +159,117 @@
     return best;
   }
 
+  // ---------- path filters (the URL keeps them: #paths?cluster=…&technique=…) ----------
+  var PATH_FILTERS = ["cluster", "sink", "severity", "technique", "namespace", "entry", "node"];
+
+  function nodesOf(p) { return [p.source].concat(p.steps.map(function (s) { return s[1]; })); }
+  function sinkOf(p) {
+    if (p.target.indexOf("CloudAdmin") === 0) return "CloudAdmin";
+    if (p.target.indexOf("Node:") === 0) return "NodeRoot";
+    return p.target;
+  }
+  // The namespace of a reference `Kind:ns/name` (also inside `Endpoint:Kind:ns/name`).
+  function namespaceOf(ref) {
+    var m = /:([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/[^\/]+$/.exec(ref.replace(/^\[[^\]]*\] /, ""));
+    return m ? m[1] : "";
+  }
+  function entryKindOf(p) { return p.source.split(":")[0]; }
+
+  function readFilters() {
+    var out = {};
+    var h = window.location.hash || "";
+    var q = h.indexOf("?");
+    if (h.indexOf("#paths") !== 0 || q < 0) return out;
+    h.slice(q + 1).split("&").forEach(function (kv) {
+      var i = kv.indexOf("=");
+      if (i > 0 && PATH_FILTERS.indexOf(kv.slice(0, i)) >= 0) out[kv.slice(0, i)] = decodeURIComponent(kv.slice(i + 1));
+    });
+    return out;
+  }
+
+  function writeFilters(f) {
+    var parts = PATH_FILTERS.filter(function (k) { return f[k]; }).map(function (k) { return k + "=" + encodeURIComponent(f[k]); });
+    var hash = "#paths" + (parts.length ? "?" + parts.join("&") : "");
+    // replaceState keeps the history clean; file:// pages may refuse it.
+    try { window.history.replaceState(null, "", hash); } catch (e) { /* below */ }
+    if (window.location.hash !== hash) window.location.hash = hash;
+  }
+
+  function matches(p, f) {
+    if (f.cluster && p.cluster !== f.cluster) return false;
+    if (f.sink && sinkOf(p) !== f.sink) return false;
+    if (f.severity && sevRank(p.severity) > sevRank(f.severity)) return false;
+    if (f.technique && !p.steps.some(function (s) { return s[2] === f.technique; })) return false;
+    if (f.namespace && !nodesOf(p).some(function (n) { return namespaceOf(n) === f.namespace; })) return false;
+    if (f.entry && entryKindOf(p) !== f.entry) return false;
+    if (f.node) {
+      var needle = f.node.toLowerCase();
+      if (!nodesOf(p).some(function (n) { return n.toLowerCase().indexOf(needle) >= 0; })) return false;
+    }
+    return true;
+  }
+
   function renderPaths(d) {
     var box = clear(document.getElementById("paths"));
     state.graphs.forEach(function (g) { g.destroy(); });
     state.graphs = [];
-    var paths = d.paths || [];
-    if (!paths.length) { box.appendChild(el("p", { text: "No attack paths found." })); return; }
+    var all = d.paths || [];
+    if (!all.length) { box.appendChild(el("p", { text: "No attack paths found." })); return; }
     var counts = {};
-    paths.forEach(function (p) { p.steps.forEach(function (st) { var k = stepKey(p.cluster, st); counts[k] = (counts[k] || 0) + 1; }); });
+    all.forEach(function (p) { p.steps.forEach(function (st) { var k = stepKey(p.cluster, st); counts[k] = (counts[k] || 0) + 1; }); });
     var plan = planIndex(d);
-    box.appendChild(el("p", { class: "muted", text: paths.length + " attack path(s), highest score first. Click a node or hop to see its evidence." }));
-    var shown = 0;
+    var filters = readFilters();
+    function uniq(f) {
+      var seen = {};
+      all.forEach(function (p) { [].concat(f(p)).forEach(function (v) { if (v) seen[v] = true; }); });
+      return Object.keys(seen).sort();
+    }
+    function select(key, label, values, text) {
+      var s = el("select", { id: "p-" + key, "aria-label": label }, [el("option", { value: "", text: label })].concat(values.map(function (v) {
+        return el("option", { value: v, text: text ? text(v) : v });
+      })));
+      s.value = filters[key] || "";
+      s.addEventListener("change", function () { filters[key] = s.value; update(); });
+      return s;
+    }
+    var nodeBox = el("input", { id: "p-node", type: "search", placeholder: "contains node…", "aria-label": "contains node" });
+    nodeBox.value = filters.node || "";
+    nodeBox.addEventListener("input", function () { filters.node = nodeBox.value; update(); });
+    box.appendChild(el("div", { class: "filters", id: "path-filters" }, [
+      select("cluster", "any cluster", uniq(function (p) { return p.cluster; })),
+      select("sink", "any sink", uniq(sinkOf)),
+      select("severity", "any severity", SEVERITIES.filter(function (x) { return all.some(function (p) { return p.severity === x; }); }),
+        function (v) { return v === "critical" ? v : v + " and above"; }),
+      select("technique", "any technique", uniq(function (p) { return p.steps.map(function (s) { return s[2]; }).filter(function (t) { return !STRUCTURAL[t]; }); })),
+      select("namespace", "any namespace", uniq(function (p) { return nodesOf(p).map(namespaceOf); })),
+      select("entry", "any entry kind", uniq(entryKindOf)),
+      nodeBox
+    ]));
+    var count = el("p", { class: "muted", id: "p-count" });
+    box.appendChild(count);
     var more = el("button", { text: "Show more paths", onclick: function () { addPaths(20); } });
     var list = el("div", { id: "path-list" });
     box.appendChild(list);
     box.appendChild(more);
+    var paths = [];
+    var shown = 0;
     function addPaths(n) {
       paths.slice(shown, shown + n).forEach(function (p, i) { list.appendChild(pathCard(p, shown + i, counts, d, plan)); });
       shown = Math.min(paths.length, shown + n);
       more.hidden = shown >= paths.length;
     }
-    addPaths(20);
+    function update() {
+      state.graphs.forEach(function (g) { g.destroy(); });
+      state.graphs = [];
+      clear(list);
+      paths = all.filter(function (p) { return matches(p, filters); });
+      shown = 0;
+      count.textContent = (paths.length === all.length ? all.length + " attack path(s)" : paths.length + " of " + all.length + " attack path(s)") +
+        ", highest score first. Click a node or hop to see its evidence.";
+      if (PATH_FILTERS.some(function (k) { return filters[k]; }) || (window.location.hash || "").indexOf("#paths") === 0) writeFilters(filters);
+      addPaths(20);
+    }
+    update();
   }
 
   function pathCard(p, index, counts, d, plan) {
@@ -219,9 +309,11 @@
     var elements = nodes.map(function (n, i) {
       return { data: { id: "n" + i, label: n, ref: n, valign: i % 2 ? "top" : "bottom" }, position: { x: i * 220, y: 0 } };
     });
+    var cut = ((d.fixes || {}).cut_steps || {})[p.id] || [];
     p.steps.forEach(function (s, i) {
       var info = (d.techniques || {})[s[2]] || "";
-      elements.push({ data: { id: "e" + i, source: "n" + i, target: "n" + (i + 1), label: s[2], technique: s[2], evidence: s[3], precondition: info, from: s[0], to: s[1] } });
+      var isCut = cut.indexOf(i) >= 0;
+      elements.push({ data: { id: "e" + i, source: "n" + i, target: "n" + (i + 1), label: isCut ? s[2] + " ✂" : s[2], technique: s[2], evidence: s[3], precondition: info, from: s[0], to: s[1], cut: isCut ? "yes" : "no" } });
     });
     // Drawn after insertion so the container has a size.
     setTimeout(function () {
@@ -233,12 +325,14 @@
           { selector: "node[id = 'n0']", style: { "background-color": "#d1452f" } },
           { selector: "node[id = 'n" + (nodes.length - 1) + "']", style: { "background-color": "#8e1b1b", "shape": "diamond" } },
           { selector: "edge", style: { "label": "data(label)", "font-size": 9, "curve-style": "bezier", "target-arrow-shape": "triangle", "width": 2, "line-color": "#8aa0bf", "target-arrow-color": "#8aa0bf", "text-rotation": "autorotate", "text-background-color": "#fff", "text-background-opacity": 0.8 } },
+          { selector: "edge[cut = 'yes']", style: { "line-style": "dashed", "line-color": "#2f8a4c", "target-arrow-color": "#2f8a4c", "width": 3 } },
           { selector: ":selected", style: { "line-color": "#d1452f", "target-arrow-color": "#d1452f", "background-color": "#d1452f" } }
         ]
       });
       cy.on("tap", "edge", function (ev) {
         var e = ev.target.data();
-        evidence.textContent = e.from + " → " + e.to + "\n" + e.technique + (e.precondition ? " — " + e.precondition : "") + "\nEvidence: " + e.evidence;
+        evidence.textContent = e.from + " → " + e.to + "\n" + e.technique + (e.precondition ? " — " + e.precondition : "") + "\nEvidence: " + e.evidence +
+          (e.cut === "yes" ? "\nThe fix plan removes this hop." : "");
       });
       cy.on("tap", "node", function (ev) {
         var ref = ev.target.data("ref");
@@ -573,4 +667,5 @@
 
   if (window.KSPM_MODE === "live") startLive();
   else render(JSON.parse(document.getElementById("kspm-data").textContent));
+  if ((window.location.hash || "").indexOf("#paths") === 0) showTab("paths");
 })();

@@ -93,6 +93,13 @@ async function checkReport(page, expect) {
     }
   }
   assert.ok(planned > 0, "some shown path is cut by the plan");
+  // The hops the plan removes are marked on the drawn path, as the plan says.
+  const marked = await page.evaluate(() => window.kspm.graphs.map((g, i) => ({
+    id: document.querySelectorAll(".card.path")[i].getAttribute("data-path"),
+    cut: g.edges().filter((e) => e.data("cut") === "yes").map((e) => Number(e.id().slice(1))) })));
+  const cutSteps = plan.cut_steps || {};
+  for (const m of marked) assert.deepEqual(m.cut, cutSteps[m.id] || [], m.id);
+  assert.ok(marked.some((m) => m.cut.length > 0), "some drawn path shows its cut");
   await clickFirstHop(page);
   const ev = await page.locator(".card.path .evidence").first().innerText();
   assert.match(ev, /Evidence: /, `evidence panel shows: ${ev}`);
@@ -154,6 +161,33 @@ await test("html report of the demo fleet renders offline and works", async () =
   const { outside, errors } = guard(page, null);
   await page.goto("file://" + file);
   await checkReport(page, expect);
+  // Path filters combine, and the URL keeps them so a view can be shared.
+  await page.click("[data-tab=paths]");
+  const cluster = (await page.locator("#p-cluster option").allInnerTexts())[1];
+  await page.selectOption("#p-cluster", cluster);
+  const technique = await page.evaluate((c) => {
+    const ps = window.kspm.data.paths.filter((p) => p.cluster === c);
+    return ps[0].steps.find((s) => s[2] !== "INCLUDES" && s[2] !== "MEMBER_OF")[2];
+  }, cluster);
+  await page.selectOption("#p-technique", technique);
+  const shownPaths = await page.evaluate(() => Array.from(document.querySelectorAll(".card.path")).map((c) => c.getAttribute("data-path")));
+  const wanted = await page.evaluate(([c, t]) => window.kspm.data.paths
+    .filter((p) => p.cluster === c && p.steps.some((s) => s[2] === t)).map((p) => p.id), [cluster, technique]);
+  assert.ok(shownPaths.length > 0, "the filters leave some path");
+  assert.deepEqual(shownPaths, wanted.slice(0, 20));
+  assert.match(await page.locator("#p-count").innerText(), new RegExp(`^${wanted.length} of \\d+ attack path`));
+  const shared = page.url();
+  assert.ok(shared.includes("#paths?cluster=" + encodeURIComponent(cluster)) && shared.includes("technique=" + technique), shared);
+  const again = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  await again.goto(shared);
+  await again.waitForSelector("body[data-ready=true]");
+  assert.equal(await again.locator("#p-cluster").inputValue(), cluster);
+  assert.equal(await again.locator("#p-technique").inputValue(), technique);
+  assert.equal(await again.locator(".card.path").count(), Math.min(20, wanted.length));
+  assert.ok(await again.locator("#paths").isVisible(), "the shared view opens on the paths tab");
+  await again.close();
+  await page.selectOption("#p-cluster", "");
+  await page.selectOption("#p-technique", "");
   if (screenshots) {
     for (const [tab, name] of [["overview", "overview"], ["paths", "paths"], ["findings", "findings"]]) {
       await page.click(`[data-tab=${tab}]`);
@@ -206,6 +240,7 @@ await test("live view: token, same views, updates on change, drift", async () =>
     await page.fill("#token", token);
     await page.click("#login button");
     await checkReport(page, expect);
+    assert.equal(await page.locator("#login").isVisible(), false, "the token form goes once logged in");
     // A change in the fleet reaches the page through the event stream.
     fs.writeFileSync(path.join(fleet, "eks-prod-us-east-1", "intruder.yaml"),
       "apiVersion: v1\nkind: Pod\nmetadata: {name: intruder, namespace: default}\nspec:\n  containers: [{name: c, image: ghcr.io/x/y:1, securityContext: {privileged: true}}]\n");

@@ -80,6 +80,14 @@ pub fn fix_plan(p: &kspm_engine::graph::fixplan::FixPlan) -> pb::GetFixPlanRespo
                 surfaced: r.surfaced,
             })
             .collect(),
+        cut_steps: p
+            .cut_steps
+            .iter()
+            .map(|(id, steps)| pb::PathCut {
+                path_id: id.clone(),
+                steps: steps.iter().map(|s| n(*s)).collect(),
+            })
+            .collect(),
         clusters: p
             .clusters
             .iter()

@@ -63,6 +63,10 @@ pub struct FixPlan {
     /// Per cluster (and per cloud account, project or subscription — `aws:…`, `gcp:…`,
     /// `azure:…` — for fixes to their documents): fixes, paths cut and paths remaining.
     pub clusters: BTreeMap<String, ClusterPlan>,
+    /// For each path the plan cuts (by ID): the positions of its steps whose edges the plan
+    /// removes — what a drawing of the path marks as cut.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub cut_steps: BTreeMap<String, Vec<usize>>,
 }
 
 /// One fix: the changes to one object.
@@ -187,6 +191,7 @@ impl FixPlan {
     /// side, counts added; greedy when any is.
     pub fn merge(plans: Vec<FixPlan>, options: PlanOptions) -> FixPlan {
         let mut out = FixPlan {
+            cut_steps: BTreeMap::new(),
             severity: options.severity,
             method: match options.budget {
                 Some(_) => "budget".to_string(),
@@ -211,6 +216,7 @@ impl FixPlan {
             out.paths_cut += p.paths_cut;
             out.rounds = out.rounds.max(p.rounds);
             out.fixes.extend(p.fixes);
+            out.cut_steps.extend(p.cut_steps);
             out.remaining.extend(p.remaining);
             for (c, x) in p.clusters {
                 let e = out.clusters.entry(c).or_default();
@@ -435,6 +441,23 @@ pub fn plan(
             .then(a.cost.cmp(&b.cost))
             .then(a.id.cmp(&b.id))
     });
+    let mut cut_steps: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for p in &initial {
+        if left_ids.contains(&p.id) {
+            continue;
+        }
+        if let Some(edges) = path_edges(graph, p) {
+            let at: Vec<usize> = edges
+                .iter()
+                .enumerate()
+                .filter(|(_, e)| cut_edges.contains(e))
+                .map(|(i, _)| i)
+                .collect();
+            if !at.is_empty() {
+                cut_steps.insert(p.id.clone(), at);
+            }
+        }
+    }
     let mut clusters: BTreeMap<String, ClusterPlan> = BTreeMap::new();
     for f in &fixes {
         clusters.entry(f.object.cluster.clone()).or_default().fixes += 1;
@@ -464,6 +487,7 @@ pub fn plan(
         fixes,
         remaining: left,
         clusters,
+        cut_steps,
     }
 }
 
