@@ -369,19 +369,11 @@ pub fn facts(inv: &Inventory<'_>) -> Option<AksFacts> {
     };
     f.service_accounts = super::service_accounts(inv, "azure.workload.identity/client-id");
     let raw_id = text(doc, "id");
-    let parts: Vec<&str> = raw_id.split('/').collect();
-    let after = |key: &str| {
-        parts
-            .iter()
-            .position(|p| p.eq_ignore_ascii_case(key))
-            .and_then(|i| parts.get(i + 1))
-            .map(|s| s.to_string())
-            .unwrap_or_default()
-    };
-    f.resource_group = after("resourceGroups");
-    f.name = match after("managedClusters") {
-        n if n.is_empty() => text(doc, "name"),
-        n => n,
+    let segment = crate::cloud::documents::arm_id_segment;
+    f.resource_group = segment(&raw_id, "resourceGroups").to_string();
+    f.name = match segment(&raw_id, "managedClusters") {
+        "" => text(doc, "name"),
+        n => n.to_string(),
     };
     let under = if arm_get(doc, "properties").is_some() {
         "/properties/aadProfile/adminGroupObjectIDs"

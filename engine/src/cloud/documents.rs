@@ -40,6 +40,17 @@ pub fn arm_pointer<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
         .try_fold(v, |at, key| arm_get(at, key))
 }
 
+/// The segment after `key` in an ARM resource ID, the key matched without regard to case
+/// (`arm_id_segment(id, "resourceGroups")` is the resource group); empty when absent.
+pub fn arm_id_segment<'a>(id: &'a str, key: &str) -> &'a str {
+    let mut parts = id.split('/');
+    parts
+        .by_ref()
+        .find(|p| p.eq_ignore_ascii_case(key))
+        .and_then(|_| parts.next())
+        .unwrap_or("")
+}
+
 /// The JSON pointer of [`arm_pointer`]'s answer, with the keys as the document spells them
 /// (what a patch to it must name).
 pub fn arm_spelled(v: &Value, path: &str) -> Option<String> {

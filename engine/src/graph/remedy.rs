@@ -42,6 +42,17 @@ impl Target {
         }
     }
 
+    /// kspm's copy of a provider document (`cloud.kspm.io/v1`, no namespace).
+    pub fn document(cluster: &str, kind: &str, name: &str) -> Target {
+        Target {
+            cluster: cluster.to_string(),
+            api_version: crate::cloud::kinds::CLOUD_API_VERSION.to_string(),
+            kind: kind.to_string(),
+            namespace: None,
+            name: name.to_string(),
+        }
+    }
+
     /// `Kind:namespace/name` or `Kind:name`, as graph nodes and findings name objects.
     pub fn reference(&self) -> String {
         match &self.namespace {
@@ -280,13 +291,7 @@ impl Remedy {
             &a.cluster_name
         };
         Remedy {
-            target: Target {
-                cluster: cluster.to_string(),
-                api_version: crate::cloud::kinds::CLOUD_API_VERSION.to_string(),
-                kind: crate::cloud::kinds::EKS_ACCESS_POLICIES.to_string(),
-                namespace: None,
-                name: a.principal_arn.clone(),
-            },
+            target: Target::document(cluster, crate::cloud::kinds::EKS_ACCESS_POLICIES, &a.principal_arn),
             change: format!(
                 "disassociate access policy {policy} from the access entry of {}",
                 a.principal_arn
@@ -349,13 +354,7 @@ impl Remedy {
             " --condition=None"
         };
         Remedy {
-            target: Target {
-                cluster: cluster.to_string(),
-                api_version: crate::cloud::kinds::CLOUD_API_VERSION.to_string(),
-                kind: crate::cloud::kinds::GCP_IAM_POLICY.to_string(),
-                namespace: None,
-                name: resource.to_string(),
-            },
+            target: Target::document(cluster, crate::cloud::kinds::GCP_IAM_POLICY, resource),
             change: match account {
                 Some(email) => format!(
                     "remove {member} from {}{} on {email}",
@@ -422,13 +421,11 @@ impl Remedy {
     /// goes too.
     pub fn delete_role_assignment(cluster: &str, a: &crate::cloud::azure::Assignment) -> Remedy {
         Remedy {
-            target: Target {
-                cluster: cluster.to_string(),
-                api_version: crate::cloud::kinds::CLOUD_API_VERSION.to_string(),
-                kind: crate::cloud::kinds::AZURE_ROLE_ASSIGNMENT.to_string(),
-                namespace: None,
-                name: a.document.clone(),
-            },
+            target: Target::document(
+                cluster,
+                crate::cloud::kinds::AZURE_ROLE_ASSIGNMENT,
+                &a.document,
+            ),
             change: format!(
                 "delete the assignment of {} to {} {} at {}",
                 a.role, a.principal_type, a.principal_id, a.scope
@@ -463,23 +460,9 @@ impl Remedy {
         fic: &crate::cloud::azure::FederatedCredential,
     ) -> Remedy {
         // …/resourceGroups/RG/providers/Microsoft.ManagedIdentity/userAssignedIdentities/ID/federatedIdentityCredentials/NAME
-        let parts: Vec<&str> = fic.id.split('/').collect();
-        let after = |key: &str| {
-            parts
-                .iter()
-                .position(|p| p.eq_ignore_ascii_case(key))
-                .and_then(|i| parts.get(i + 1))
-                .copied()
-                .unwrap_or("")
-        };
+        let after = |key: &str| crate::cloud::documents::arm_id_segment(&fic.id, key);
         Remedy {
-            target: Target {
-                cluster: cluster.to_string(),
-                api_version: crate::cloud::kinds::CLOUD_API_VERSION.to_string(),
-                kind: crate::cloud::kinds::AZURE_FEDERATED_CREDENTIAL.to_string(),
-                namespace: None,
-                name: fic.document.clone(),
-            },
+            target: Target::document(cluster, crate::cloud::kinds::AZURE_FEDERATED_CREDENTIAL, &fic.document),
             change: format!(
                 "delete the federated credential of {identity} that trusts {}",
                 fic.subject
@@ -559,13 +542,7 @@ impl Remedy {
         let path = format!("/spec/RoleDetailList/{index}/AssumeRolePolicyDocument");
         let name = role_arn.rsplit('/').next().unwrap_or(role_arn);
         Remedy {
-            target: Target {
-                cluster: cluster.to_string(),
-                api_version: crate::cloud::kinds::CLOUD_API_VERSION.to_string(),
-                kind: crate::cloud::kinds::AWS_AUTHORIZATION_DETAILS.to_string(),
-                namespace: None,
-                name: page.to_string(),
-            },
+            target: Target::document(cluster, crate::cloud::kinds::AWS_AUTHORIZATION_DETAILS, page),
             change: format!("remove {what} from the trust policy of {role_arn}"),
             fields: vec![format!("RoleDetailList[{index}].AssumeRolePolicyDocument")],
             ops: vec![
@@ -608,13 +585,7 @@ impl Remedy {
             .collect();
         let path = format!("{pointer}/{at}");
         Some(Remedy {
-            target: Target {
-                cluster: cluster.to_string(),
-                api_version: crate::cloud::kinds::CLOUD_API_VERSION.to_string(),
-                kind: crate::cloud::kinds::AKS_CLUSTER.to_string(),
-                namespace: None,
-                name: document.clone(),
-            },
+            target: Target::document(cluster, crate::cloud::kinds::AKS_CLUSTER, document),
             change: format!("remove Entra group {group} from aadProfile.adminGroupObjectIDs"),
             fields: vec![format!("aadProfile.adminGroupObjectIDs[{at}]")],
             ops: vec![
@@ -758,13 +729,11 @@ impl Remedy {
             format!("{path}/{test}")
         };
         Some(Remedy {
-            target: Target {
-                cluster: cluster.to_string(),
-                api_version: crate::cloud::kinds::CLOUD_API_VERSION.to_string(),
-                kind: crate::cloud::kinds::AWS_AUTHORIZATION_DETAILS.to_string(),
-                namespace: None,
-                name: page.clone(),
-            },
+            target: Target::document(
+                cluster,
+                crate::cloud::kinds::AWS_AUTHORIZATION_DETAILS,
+                page,
+            ),
             change,
             fields: vec![path.trim_start_matches("/spec/").replace('/', ".")],
             ops: vec![
