@@ -2453,9 +2453,10 @@ where
 }
 
 /// Answers larger than one TCP segment go out at once: accepted connections set TCP_NODELAY,
-/// so a reply is not held back until the client's delayed ACK (~40 ms a call before). Alone,
-/// a debug build answers in ~5 ms (p95); the 20 ms bound leaves room for the other service
-/// tests running beside it on two cores, and is still half the delay it guards against.
+/// so a reply is not held back until the client's delayed ACK (~40 ms a call before, on every
+/// call: the median would be 40 ms or more). Alone, a debug build answers in 5–12 ms (p95,
+/// depending on the machine); beside the other tests on two cores the tail reached 37 ms
+/// (2026-12-03), so the bound is on the median, at half the delay it guards against.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unary_calls_are_not_held_back_by_nagle() {
     let dir = tempfile::tempdir().expect("tmp");
@@ -2494,8 +2495,11 @@ async fn unary_calls_are_not_held_back_by_nagle() {
     eprintln!(
         "GetPosture p50 {p50:.2} ms p95 {p95:.2} ms; ListClusters p50 {clusters_p50:.2} ms p95 {clusters_p95:.2} ms"
     );
-    assert!(p95 < 20.0, "GetPosture p95 {p95:.2} ms");
-    assert!(clusters_p95 < 20.0, "ListClusters p95 {clusters_p95:.2} ms");
+    assert!(p50 < 20.0, "GetPosture p50 {p50:.2} ms (p95 {p95:.2} ms)");
+    assert!(
+        clusters_p50 < 20.0,
+        "ListClusters p50 {clusters_p50:.2} ms (p95 {clusters_p95:.2} ms)"
+    );
     server.stop().await;
 }
 

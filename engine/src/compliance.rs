@@ -5,7 +5,7 @@ use crate::checks::Check;
 use crate::controls::Framework;
 use crate::finding::Finding;
 use crate::frameworks;
-use crate::snapshot::ClusterSnapshot;
+use crate::snapshot::ClusterInfo;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -60,10 +60,10 @@ pub const COVERAGE_GAP: &str = "the collector could not list";
 /// Summarises one cluster's findings per framework. `all_checks` is the whole catalogue;
 /// `skipped` says, per check ID that did not run, why.
 pub fn summarize(
-    cluster: &ClusterSnapshot,
+    cluster: &ClusterInfo,
     all_checks: &[&'static Check],
     skipped: &BTreeMap<&'static str, String>,
-    findings: &[Finding],
+    findings: &[&Finding],
 ) -> Vec<ComplianceSummary> {
     let mut per_check: BTreeMap<&str, usize> = BTreeMap::new();
     for f in findings {
@@ -71,7 +71,7 @@ pub fn summarize(
     }
     let mut out = Vec::new();
     for fw in Framework::ALL {
-        if !fw.applies_to(cluster.info.provider) {
+        if !fw.applies_to(cluster.provider) {
             continue;
         }
         let mut mapped: BTreeMap<&'static str, Vec<&'static str>> = BTreeMap::new();
@@ -152,7 +152,7 @@ pub fn summarize(
         let failed = controls.iter().filter(|c| c.status == "fail").count();
         let assessed = passed + failed;
         out.push(ComplianceSummary {
-            cluster: cluster.info.name.clone(),
+            cluster: cluster.name.clone(),
             framework: fw.id(),
             title: fw.title(),
             controls_total: controls.len(),

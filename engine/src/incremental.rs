@@ -32,8 +32,8 @@ use crate::object::Object;
 use crate::options::ScanOptions;
 use crate::rbac::Rbac;
 use crate::report::{
-    annotate, binding_subjects, cloud_bridges, cluster_rbac, evaluate_cluster, parallel_map,
-    CloudParts, ClusterCloud, Finding,
+    annotate, binding_subjects, cloud_bridges, cluster_rbac, evaluate_cluster,
+    judge_on_fleet_graph, parallel_map, CloudParts, ClusterCloud, Finding, Pending,
 };
 use crate::snapshot::ClusterSnapshot;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -68,6 +68,8 @@ struct NamespacePart {
     graph: AttackGraph,
     neighbours: Neighbours,
     findings: Vec<Finding>,
+    /// Hits the joined graph judges ([`judge_on_fleet_graph`]).
+    pending: Vec<Pending>,
     exposure: Exposure,
     endpoint_slices: usize,
     /// Pods placed on a node (the cluster fact `scheduled` depends on them).
@@ -88,6 +90,8 @@ struct State {
     principals: BTreeMap<String, NodeKind>,
     cluster_graph: AttackGraph,
     cluster_findings: Vec<Finding>,
+    /// The cluster part's hits that the joined graph judges.
+    cluster_pending: Vec<Pending>,
     namespaces: BTreeMap<String, NamespacePart>,
     binding_subjects: HashMap<(String, String), Vec<String>>,
     /// The HOST_TRAVERSE_TOKENS edges between namespaces, as a part of `joined`.
@@ -97,6 +101,8 @@ struct State {
     network: AttackGraph,
     joined: Joined,
     paths: Vec<AttackPath>,
+    /// The pending findings of every part that the joined graph confirms.
+    judged: Vec<Finding>,
 }
 
 /// A cluster's objects and their evaluation, kept up to date change by change.
@@ -286,6 +292,7 @@ impl Incremental {
                         .iter()
                         .filter_map(|ns| state.namespaces.get(ns))
                         .flat_map(|p| p.findings.iter())
+                        .chain(state.judged.iter())
                         .collect();
                     let mut d = diff(&old_findings, &new_findings, &old_paths, &state.paths);
                     d.namespaces = dirty.len();
@@ -345,19 +352,22 @@ impl Incremental {
             Some(n) => n == ns,
             None => o.kind == "Namespace" && o.name == ns,
         };
-        let (findings, _, _) = evaluate_cluster(
+        let evaluation = evaluate_cluster(
             &self.meta,
             &inv,
             rbac,
+            Some(&graph),
             &self.namespace_checks,
             &self.options,
             &keep,
         );
+        let (findings, pending) = (evaluation.findings, evaluation.pending);
         let own = self.objects.get(ns);
         let count = |kind: &str| own.map_or(0, |m| m.values().filter(|o| o.kind == kind).count());
         NamespacePart {
             neighbours,
             findings,
+            pending,
             exposure: Exposure::of(&inv, facts),
             endpoint_slices: count("EndpointSlice"),
             scheduled_pods: own.map_or(0, |m| {
@@ -403,14 +413,16 @@ impl Incremental {
         bridges.add(cloud_facts);
         cloud_bridges(&mut cluster_graph, bridges, &[]);
         let keep = |o: &Object| o.effective_namespace().is_none() && o.kind != "Namespace";
-        let (cluster_findings, _, _) = evaluate_cluster(
+        let evaluation = evaluate_cluster(
             &self.meta,
             &shared,
             &rbac,
+            Some(&cluster_graph),
             &self.cluster_checks,
             &self.options,
             &keep,
         );
+        let (cluster_findings, cluster_pending) = (evaluation.findings, evaluation.pending);
         let binding_subjects = binding_subjects(&self.meta.info.name, &rbac).collect();
         let mut state = State {
             principals: gathered.principals,
@@ -420,12 +432,14 @@ impl Incremental {
             cloud,
             cluster_graph,
             cluster_findings,
+            cluster_pending,
             namespaces,
             binding_subjects,
             neighbours: AttackGraph::default(),
             network: AttackGraph::default(),
             joined: Joined::default(),
             paths: Vec::new(),
+            judged: Vec::new(),
         };
         join(&mut state, &self.meta.info.name);
         state
@@ -488,17 +502,21 @@ impl Incremental {
             }
         }
         let old_paths = std::mem::take(&mut prev.paths);
+        // What the joined graph confirms may change with any part: judged again at the join.
+        old_findings.append(&mut prev.judged);
         join_neighbours(&mut prev, &self.meta.info.name, network_changed);
         Ok((prev, old_findings, old_paths))
     }
 }
 
 impl State {
-    /// Every finding: the cluster part's, then each namespace's.
+    /// Every finding: the cluster part's, then each namespace's, then those the joined graph
+    /// confirmed.
     fn findings(&self) -> impl Iterator<Item = &Finding> {
         self.cluster_findings
             .iter()
             .chain(self.namespaces.values().flat_map(|p| p.findings.iter()))
+            .chain(self.judged.iter())
     }
 
     /// Whether a namespace's new part changes what network reach reads: its NetworkPolicies
@@ -595,7 +613,19 @@ fn join_neighbours(state: &mut State, cluster: &str, network: bool) {
         state.joined.replace(&state.network, &reach);
         state.network = reach;
     }
-    state.paths = state.joined.graph().index().attack_paths();
+    let index = state.joined.graph().index();
+    state.paths = index.attack_paths();
+    let pending: Vec<Pending> = state
+        .cluster_pending
+        .iter()
+        .chain(state.namespaces.values().flat_map(|p| p.pending.iter()))
+        .cloned()
+        .collect();
+    // Suppressed ones are left out, as they are from the parts' findings.
+    state.judged = judge_on_fleet_graph(pending, state.joined.graph(), &index)
+        .into_iter()
+        .filter_map(|(f, suppressed)| suppressed.is_none().then_some(f))
+        .collect();
 }
 
 /// What changed between two sets of findings and paths.

@@ -867,7 +867,9 @@ impl Model {
     }
 }
 
+mod audit;
 mod reach;
+pub use audit::Shadowed;
 pub use reach::{Link, Member, Reach, Segment};
 
 #[cfg(test)]

@@ -216,18 +216,36 @@ pub fn assemble_fleet_graph(
     let mut binding_subjects: std::collections::HashMap<(String, String), Vec<String>> =
         std::collections::HashMap::new();
     let mut cloud = CloudParts::default();
+    let mut pending = Vec::new();
+    let mut assessed = Vec::new();
     for r in results {
         cloud.add(r.cloud);
         graph.absorb(r.graph);
         binding_subjects.extend(r.binding_subjects);
         suppressed.extend(r.suppressed);
-        compliance.extend(r.compliance);
         clusters.push(r.summary);
         errors.extend(r.errors);
         findings.extend(r.findings);
+        pending.extend(r.pending);
+        assessed.push((r.info, r.skipped));
     }
     errors.extend(cloud_bridges(&mut graph, cloud, fleet_cloud));
     let index = graph.index();
+    for (f, reason) in judge_on_fleet_graph(pending, &graph, &index) {
+        if let Some(reason) = reason {
+            suppressed.push(Suppressed::of(f, reason));
+            continue;
+        }
+        if let Some(c) = clusters.iter_mut().find(|c| c.name == f.cluster) {
+            *c.findings_by_severity.entry(f.severity).or_insert(0) += 1;
+        }
+        findings.push(f);
+    }
+    let catalogue = checks::catalogue();
+    for (info, skipped) in &assessed {
+        let own: Vec<&Finding> = findings.iter().filter(|f| f.cluster == info.name).collect();
+        compliance.extend(compliance::summarize(info, &catalogue, skipped, &own));
+    }
     let all_paths = index.attack_paths();
     let path_count = all_paths.len();
     let sites: Vec<crate::graph::fixplan::FindingSite> = findings
@@ -285,6 +303,58 @@ pub fn assemble_fleet_graph(
         suppressed,
     };
     (report, graph)
+}
+
+/// The pending hits ([`Pending`]) that the graph confirms, each with its suppression reason:
+/// every identity a hit names (evidence `identity:<node>`) is looked up and what it reaches —
+/// cluster admin or every Secret of any cluster, a cloud account's admin; root on a node is not
+/// enough, the pods' own node is where they run already — is handed to the check's own rule
+/// ([`checks::settle`]), which keeps, rewrites or drops the hit. A kept hit's fingerprint is
+/// computed again from the evidence it keeps.
+pub(crate) fn judge_on_fleet_graph(
+    pending: Vec<Pending>,
+    graph: &AttackGraph,
+    index: &crate::graph::paths::PathIndex<'_>,
+) -> Vec<(Finding, Option<String>)> {
+    pending
+        .into_iter()
+        .filter_map(|p| {
+            let mut f = p.finding;
+            let reached: Vec<checks::Reached> = f
+                .evidence
+                .iter()
+                .filter_map(|e| e.path.strip_prefix(checks::IDENTITY_EVIDENCE))
+                .map(|identity| {
+                    let node = graph
+                        .find(None, identity)
+                        .or_else(|| graph.find(Some(&f.cluster), identity));
+                    let sinks = node.map(|n| index.reach_everywhere(n)).unwrap_or_default();
+                    checks::Reached {
+                        identity: identity.to_string(),
+                        sinks: sinks
+                            .into_iter()
+                            .filter(|(_, sink, _)| *sink != crate::graph::paths::Sink::NodeRoot)
+                            .map(|(key, sink, hops)| {
+                                if key == f.cluster {
+                                    format!("{} in {hops} hop(s)", sink.as_str())
+                                } else if sink == crate::graph::paths::Sink::CloudAdmin {
+                                    format!("{} of {key} in {hops} hop(s)", sink.as_str())
+                                } else {
+                                    format!("{} of cluster {key} in {hops} hop(s)", sink.as_str())
+                                }
+                            })
+                            .collect(),
+                    }
+                })
+                .collect();
+            if !checks::settle(&mut f, &reached) {
+                return None;
+            }
+            f.fingerprint =
+                crate::finding::fingerprint(&f.cluster, f.check, &f.resource, &f.evidence);
+            Some((f, p.suppressed))
+        })
+        .collect()
 }
 
 /// Marks the findings whose resource lies on one of `attack_paths` and attaches what each
@@ -502,7 +572,8 @@ pub(crate) fn cloud_bridges(
 fn coverage_gap<'g>(check: &checks::Check, gaps: &'g [String]) -> Option<&'g str> {
     const RBAC_KINDS: &[&str] = &["Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"];
     // Effective-permission checks need every RBAC kind, whatever object they report on.
-    let needs_rbac = check.id.starts_with("KSPM-R-") || check.id == "KSPM-S-008";
+    let needs_rbac =
+        check.id.starts_with("KSPM-R-") || ["KSPM-S-008", "KSPM-N-019"].contains(&check.id);
     gaps.iter()
         .find(|g| {
             check.kinds.contains(&g.as_str()) || (needs_rbac && RBAC_KINDS.contains(&g.as_str()))
@@ -513,8 +584,13 @@ fn coverage_gap<'g>(check: &checks::Check, gaps: &'g [String]) -> Option<&'g str
 /// Everything one cluster contributes to the report (see [`evaluate_cluster_result`]).
 pub struct ClusterResult {
     findings: Vec<Finding>,
+    /// Hits of the checks the fleet's graph judges ([`judge_on_fleet_graph`]).
+    pending: Vec<Pending>,
     suppressed: Vec<Suppressed>,
-    compliance: Vec<ComplianceSummary>,
+    /// The checks that did not run, and why (the compliance summary reads them once the
+    /// fleet's graph has judged the pending findings).
+    skipped: std::collections::BTreeMap<&'static str, String>,
+    info: crate::snapshot::ClusterInfo,
     summary: ClusterSummary,
     errors: Vec<ReportError>,
     graph: AttackGraph,
@@ -554,8 +630,20 @@ fn evaluate_one(
     graph.build_cluster(cluster, &inv, &rbac);
     let cloud = ClusterCloud::of(&inv, &rbac);
     let binding_subjects = binding_subjects(&cluster.info.name, &rbac).collect();
-    let (findings, suppressed, skipped) =
-        evaluate_cluster(cluster, &inv, &rbac, catalogue, options, &|_| true);
+    let Evaluation {
+        findings,
+        pending,
+        suppressed,
+        skipped,
+    } = evaluate_cluster(
+        cluster,
+        &inv,
+        &rbac,
+        Some(&graph),
+        catalogue,
+        options,
+        &|_| true,
+    );
     let kinds = inv.kind_counts();
     // Kinds some check reads are evaluated, as are those the graph and the inventory read.
     let checked: std::collections::HashSet<&str> = catalogue
@@ -576,7 +664,9 @@ fn evaluate_one(
         *by_sev.entry(f.severity).or_insert(0) += 1;
     }
     ClusterResult {
-        compliance: compliance::summarize(cluster, catalogue, &skipped, &findings),
+        skipped,
+        info: cluster.info.clone(),
+        pending,
         summary: ClusterSummary {
             name: cluster.info.name.clone(),
             provider: cluster.info.provider,
@@ -727,22 +817,46 @@ pub fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -
     results.into_iter().map(|(_, r)| r).collect()
 }
 
-/// Runs the catalogue on `inv` (objects of `cluster`), keeping the hits on objects `keep`
-/// accepts; returns findings, suppressed findings and the checks skipped with why.
+/// A hit of a check the fleet's graph judges ([`checks::Check::judged_on_the_fleet_graph`]),
+/// with the reason it is suppressed if it is (an exception or the object's annotation, decided
+/// where the object is at hand and applied once the graph has confirmed it).
+#[derive(Debug, Clone)]
+pub(crate) struct Pending {
+    pub(crate) finding: Finding,
+    pub(crate) suppressed: Option<String>,
+}
+
+/// What running the catalogue on one cluster (or part of one) gives.
+pub(crate) struct Evaluation {
+    /// Findings.
+    pub(crate) findings: Vec<Finding>,
+    /// Hits the fleet's graph judges ([`judge_on_fleet_graph`]).
+    pub(crate) pending: Vec<Pending>,
+    /// Findings an exception or annotation suppresses.
+    pub(crate) suppressed: Vec<Suppressed>,
+    /// The checks that did not run, and why.
+    pub(crate) skipped: std::collections::BTreeMap<&'static str, String>,
+}
+
+/// Runs the catalogue on `inv` (objects of `cluster`, whose attack graph `graph` is when the
+/// caller built it), keeping the hits on objects `keep` accepts.
 pub(crate) fn evaluate_cluster(
     cluster: &ClusterSnapshot,
     inv: &Inventory<'_>,
     rbac: &Rbac,
+    graph: Option<&AttackGraph>,
     catalogue: &[&'static checks::Check],
     options: &ScanOptions,
     keep: &dyn Fn(&crate::Object) -> bool,
-) -> (
-    Vec<Finding>,
-    Vec<Suppressed>,
-    std::collections::BTreeMap<&'static str, String>,
-) {
-    let ctx = Context { inv, rbac, options };
+) -> Evaluation {
+    let ctx = Context {
+        inv,
+        rbac,
+        graph,
+        options,
+    };
     let mut out = Vec::new();
+    let mut pending = Vec::new();
     let mut suppressed = Vec::new();
     let mut skipped = std::collections::BTreeMap::new();
     for check in catalogue {
@@ -813,17 +927,35 @@ pub(crate) fn evaluate_cluster(
                     .find(|e| e.matches(&finding, options.today.as_deref()))
                     .map(|e| e.reason.clone())
             };
+            if check.judged_on_the_fleet_graph() {
+                pending.push(Pending {
+                    finding,
+                    suppressed: reason,
+                });
+                continue;
+            }
             match reason {
-                Some(reason) => suppressed.push(Suppressed {
-                    check: finding.check,
-                    cluster: finding.cluster,
-                    resource: finding.resource,
-                    reason,
-                }),
+                Some(reason) => suppressed.push(Suppressed::of(finding, reason)),
                 None => out.push(finding),
             }
         }
     }
     crate::finding::disambiguate(&mut out);
-    (out, suppressed, skipped)
+    Evaluation {
+        findings: out,
+        pending,
+        suppressed,
+        skipped,
+    }
+}
+
+impl Suppressed {
+    fn of(f: Finding, reason: String) -> Suppressed {
+        Suppressed {
+            check: f.check,
+            cluster: f.cluster,
+            resource: f.resource,
+            reason,
+        }
+    }
 }

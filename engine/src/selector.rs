@@ -114,12 +114,71 @@ impl LabelSelector {
         })
     }
 
+    /// Whether every label set `other` matches is matched by this selector too, as far as the
+    /// requirements prove it: each of this selector's requirements follows from one of
+    /// `other`'s (`app=web` follows from `app in (web)`, `app` exists from `app=web`, `app
+    /// notin (db)` from `app=web`, ...). `false` means "not proved", never "disjoint". A
+    /// selector that matches nothing is covered by every selector.
+    pub fn covers(&self, other: &LabelSelector) -> bool {
+        if other.invalid || other.requirements.iter().any(Requirement::unsatisfiable) {
+            return true;
+        }
+        !self.invalid
+            && self
+                .requirements
+                .iter()
+                .all(|mine| other.requirements.iter().any(|r| r.implies(mine)))
+    }
+
     /// Labels of a pod template or object metadata value.
     pub fn labels_of(meta: Option<&Value>) -> BTreeMap<String, String> {
         meta.and_then(|m| m.get("labels"))
             .and_then(Value::as_object)
             .map(|m| m.iter().map(|(k, v)| (k.clone(), scalar(v))).collect())
             .unwrap_or_default()
+    }
+}
+
+impl Requirement {
+    /// Whether no label set meets it (`In` with no values; the API server rejects it).
+    fn unsatisfiable(&self) -> bool {
+        matches!(self, Requirement::In(_, vs) if vs.is_empty())
+    }
+
+    /// The values the key must have, when the requirement pins them.
+    fn values(&self) -> Option<(&str, Vec<&str>)> {
+        match self {
+            Requirement::Equals(k, v) => Some((k, vec![v.as_str()])),
+            Requirement::In(k, vs) => Some((k, vs.iter().map(String::as_str).collect())),
+            _ => None,
+        }
+    }
+
+    /// Whether every label set that meets `self` meets `other`.
+    fn implies(&self, other: &Requirement) -> bool {
+        let pinned = self.values();
+        match other {
+            Requirement::Equals(k, v) => {
+                pinned.is_some_and(|(key, vs)| key == k && vs.iter().all(|x| x == v))
+            }
+            Requirement::In(k, allowed) => pinned.is_some_and(|(key, vs)| {
+                key == k && vs.iter().all(|x| allowed.iter().any(|a| a == x))
+            }),
+            Requirement::Exists(k) => match self {
+                Requirement::Exists(key) => key == k,
+                _ => pinned.is_some_and(|(key, _)| key == k),
+            },
+            Requirement::NotIn(k, denied) => match self {
+                Requirement::DoesNotExist(key) => key == k,
+                Requirement::NotIn(key, vs) => key == k && denied.iter().all(|d| vs.contains(d)),
+                _ => pinned.is_some_and(|(key, vs)| {
+                    key == k && vs.iter().all(|x| !denied.iter().any(|d| d == x))
+                }),
+            },
+            Requirement::DoesNotExist(k) => {
+                matches!(self, Requirement::DoesNotExist(key) if key == k)
+            }
+        }
     }
 }
 
@@ -163,5 +222,75 @@ mod tests {
         assert!(
             LabelSelector::from_map(Some(&json!({"app": "web"}))).is_some_and(|s| s.matches(&l))
         );
+    }
+
+    #[test]
+    fn covers_is_proved_from_requirements() {
+        let sel = |v: Value| LabelSelector::from_value(Some(&v));
+        let web = sel(json!({"matchLabels": {"app": "web"}}));
+        let web_fe = sel(json!({"matchLabels": {"app": "web", "tier": "fe"}}));
+        // Fewer requirements select more.
+        assert!(sel(json!({})).covers(&web));
+        assert!(web.covers(&web_fe));
+        assert!(!web_fe.covers(&web));
+        assert!(web.covers(&web));
+        assert!(!web.covers(&sel(json!({}))));
+        // Each operator, with a negative case.
+        let in_web =
+            sel(json!({"matchExpressions": [{"key": "app", "operator": "In", "values": ["web"]}]}));
+        let in_web_db = sel(
+            json!({"matchExpressions": [{"key": "app", "operator": "In", "values": ["web", "db"]}]}),
+        );
+        assert!(web.covers(&in_web) && in_web.covers(&web));
+        assert!(in_web_db.covers(&web) && !web.covers(&in_web_db));
+        let exists = sel(json!({"matchExpressions": [{"key": "app", "operator": "Exists"}]}));
+        assert!(exists.covers(&web) && exists.covers(&exists) && !web.covers(&exists));
+        assert!(!exists.covers(&sel(json!({"matchLabels": {"tier": "fe"}}))));
+        let not_db = sel(
+            json!({"matchExpressions": [{"key": "app", "operator": "NotIn", "values": ["db"]}]}),
+        );
+        let not_db_cache = sel(
+            json!({"matchExpressions": [{"key": "app", "operator": "NotIn", "values": ["db", "cache"]}]}),
+        );
+        let absent = sel(json!({"matchExpressions": [{"key": "app", "operator": "DoesNotExist"}]}));
+        assert!(not_db.covers(&web) && not_db.covers(&not_db_cache) && not_db.covers(&absent));
+        assert!(!not_db_cache.covers(&not_db) && !not_db.covers(&in_web_db.clone()));
+        assert!(!not_db.covers(&sel(json!({"matchLabels": {"app": "db"}}))));
+        assert!(absent.covers(&absent) && !absent.covers(&not_db) && !absent.covers(&web));
+        // A selector that matches nothing is covered; a broken one covers nothing.
+        let bogus = sel(json!({"matchExpressions": [{"key": "app", "operator": "Bogus"}]}));
+        let empty_in =
+            sel(json!({"matchExpressions": [{"key": "app", "operator": "In", "values": []}]}));
+        assert!(web.covers(&bogus) && web.covers(&empty_in) && !bogus.covers(&web));
+        // The claim holds on label sets: whatever the covered selector matches, the other does.
+        let sets = [
+            labels(&[("app", "web")]),
+            labels(&[("app", "db")]),
+            labels(&[("app", "web"), ("tier", "fe")]),
+            labels(&[("tier", "fe")]),
+            labels(&[]),
+        ];
+        let all = [
+            &web,
+            &web_fe,
+            &in_web,
+            &in_web_db,
+            &exists,
+            &not_db,
+            &not_db_cache,
+            &absent,
+        ];
+        for a in all {
+            for b in all {
+                if a.covers(b) {
+                    for l in &sets {
+                        assert!(
+                            !b.matches(l) || a.matches(l),
+                            "{a:?} covers {b:?} but not {l:?}"
+                        );
+                    }
+                }
+            }
+        }
     }
 }

@@ -2641,3 +2641,93 @@ fn every_cloud_technique_has_a_case() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// KSPM-N-020: a pod that reaches IMDS is reported only when the node role it obtains is
+/// powerful on the fleet's graph (here: account admin by its IAM policy); the same pod with a
+/// node role that can only read S3 objects, or with the metadata server denied by an egress
+/// policy, is not. The compliance summary counts what the report lists.
+#[test]
+fn metadata_identity_is_reported_only_when_the_node_role_is_powerful() {
+    let n020 = |policy: Value, extra: Vec<Value>| {
+        let mut objects = web_app(None);
+        objects.extend([
+            describe("prod", ACCT, "A", "API"),
+            nodegroup("1"),
+            lt(1, json!({"HttpTokens": "optional"})),
+        ]);
+        objects.extend(extra);
+        let node_role = role(ACCT, "node", json!({}), policy);
+        let report = evaluate(&fleet(
+            vec![cluster("prod", objects)],
+            vec![gaad(vec![node_role])],
+        ));
+        // Findings counted by the controls KSPM-N-020 maps to, and how many such controls.
+        let controls: Vec<usize> = report
+            .compliance
+            .iter()
+            .flat_map(|s| s.controls.iter())
+            .filter(|c| c.checks.contains(&"KSPM-N-020"))
+            .map(|c| c.findings)
+            .collect();
+        let failing = (controls.iter().sum::<usize>(), controls.len());
+        let found: Vec<String> = report
+            .findings
+            .into_iter()
+            .filter(|f| f.check == "KSPM-N-020")
+            .map(|f| format!("{}: {}", f.resource, f.message))
+            .collect();
+        (found, failing)
+    };
+    let (found, failing) = n020(admin_policy(), vec![]);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].starts_with("Deployment:shop/web: pods may take node identity AwsRole:arn:aws:iam::111122223333:role/node")
+            && found[0].contains("reaches CloudAdmin"),
+        "{found:?}"
+    );
+    let (found, weak) = n020(s3_read(), vec![]);
+    assert!(found.is_empty(), "{found:?}");
+    // Each control KSPM-N-020 maps counts its one finding, and only where it is reported.
+    assert!(failing.1 > 0 && failing.1 == weak.1);
+    assert_eq!(failing.0, weak.0 + failing.1, "{failing:?} {weak:?}");
+    // An exception suppresses what the graph confirms, and only that: a candidate the graph
+    // drops is not listed as suppressed either.
+    let excepted = |policy: Value| {
+        let mut objects = web_app(None);
+        objects.extend([
+            describe("prod", ACCT, "A", "API"),
+            nodegroup("1"),
+            lt(1, json!({"HttpTokens": "optional"})),
+        ]);
+        let options = ScanOptions {
+            exceptions: vec![kspm_engine::options::Exception {
+                check: "KSPM-N-020".into(),
+                resource: Some("Deployment:shop/*".into()),
+                cluster: None,
+                reason: "accepted".into(),
+                expires: None,
+            }],
+            ..Default::default()
+        };
+        let snapshot = fleet(
+            vec![cluster("prod", objects)],
+            vec![gaad(vec![role(ACCT, "node", json!({}), policy)])],
+        );
+        let report = kspm_engine::evaluate_with(&snapshot, &options);
+        let count = |checks: Vec<&str>| checks.iter().filter(|c| **c == "KSPM-N-020").count();
+        (
+            count(report.findings.iter().map(|f| f.check).collect()),
+            count(report.suppressed.iter().map(|s| s.check).collect()),
+            report.summary.suppressed,
+        )
+    };
+    let (listed, suppressed, total) = excepted(admin_policy());
+    assert_eq!((listed, suppressed), (0, 1));
+    let (_, weak_suppressed, weak_total) = excepted(s3_read());
+    assert_eq!(weak_suppressed, 0);
+    assert_eq!(total, weak_total + 1);
+    let deny = json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "no-egress", "namespace": "shop"},
+        "spec": {"podSelector": {}, "policyTypes": ["Egress"]}});
+    let (found, _) = n020(admin_policy(), vec![deny]);
+    assert!(found.is_empty(), "{found:?}");
+}

@@ -87,6 +87,18 @@ fn netpol(selector: Value, types: Value, extra: Value) -> Value {
     json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "np", "namespace": "shop"}, "spec": spec})
 }
 
+/// A NetworkPolicy of `shop` named `name` with this podSelector and other spec fields.
+fn np(name: &str, selector: Value, spec: Value) -> Value {
+    let mut np = netpol(selector, json!(null), spec);
+    np["metadata"]["name"] = json!(name);
+    if np["spec"]["policyTypes"].is_null() {
+        if let Some(m) = np["spec"].as_object_mut() {
+            m.remove("policyTypes");
+        }
+    }
+    np
+}
+
 fn service(spec: Value, annotations: Value) -> Value {
     json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s", "namespace": "shop", "annotations": annotations}, "spec": spec})
 }
@@ -1366,6 +1378,57 @@ fn cases() -> Vec<Case> {
             ],
         ),
         case(
+            "KSPM-N-018",
+            vec![
+                // Its rule admits pods of app=fe on 8080; "open" already admits everyone.
+                np("web-only", json!({"matchLabels": {"app": "web"}}), json!({"ingress": [{"from": [{"podSelector": {"matchLabels": {"app": "fe"}}}], "ports": [{"port": 8080}]}]})),
+                np("open", json!({}), json!({"ingress": [{}]})),
+            ],
+            vec![
+                np("web-only", json!({"matchLabels": {"app": "web"}}), json!({"ingress": [{"from": [{"podSelector": {"matchLabels": {"app": "fe"}}}]}]})),
+                // Selects other pods.
+                np("open-db", json!({"matchLabels": {"app": "db"}}), json!({"ingress": [{}]})),
+                // Names ports: not everything.
+                np("open-443", json!({}), json!({"ingress": [{"ports": [{"port": 443}]}]})),
+                // In another namespace.
+                np("open", json!({}), json!({"ingress": [{}]})).pipe_ns("other"),
+            ],
+        ),
+        case(
+            "KSPM-N-019",
+            vec![ns("kube-system", json!({})), deployment(json!({"k8s-app": "kube-dns"})).pipe_ns("kube-system")],
+            vec![
+                ns("kube-system", json!({})),
+                deployment(json!({"k8s-app": "kube-dns"})).pipe_ns("kube-system"),
+                // Every namespace may connect, but on DNS ports only.
+                np("dns", json!({"matchLabels": {"k8s-app": "kube-dns"}}), json!({"policyTypes": ["Ingress"], "ingress": [{"from": [{"namespaceSelector": {}}], "ports": [{"port": 53, "protocol": "UDP"}]}]})).pipe_ns("kube-system"),
+                // An open namespace that is not sensitive.
+                ns("shop", json!({})),
+                deployment(json!({"app": "web"})),
+            ],
+        ),
+        Case {
+            provider: Provider::Eks,
+            ..case(
+                "KSPM-N-020",
+                vec![
+                    nodegroup(json!({"launchTemplate": {"id": "lt-1", "version": "1"}})),
+                    launch_template("lt-1", 1, json!({"HttpTokens": "optional"})),
+                    deployment(json!({"app": "web"})),
+                    // The node role is cluster admin: what the fleet's graph judges.
+                    aws_auth("- rolearn: arn:aws:iam::111122223333:role/node\n  username: node\n  groups: [system:masters]\n"),
+                ],
+                vec![
+                    nodegroup(json!({"launchTemplate": {"id": "lt-1", "version": "1"}})),
+                    launch_template("lt-1", 1, json!({"HttpTokens": "optional"})),
+                    deployment(json!({"app": "web"})),
+                    aws_auth("- rolearn: arn:aws:iam::111122223333:role/node\n  username: node\n  groups: [system:masters]\n"),
+                    // Egress denied to everything, the metadata server included.
+                    netpol(json!({}), json!(["Egress"]), json!({})),
+                ],
+            )
+        },
+        case(
             "KSPM-N-012",
             vec![running("web"), service(json!({"selector": {"app": "wbe"}}), json!({}))],
             vec![running("web"), service(json!({"selector": {"app": "web"}}), json!({}))],
@@ -1734,6 +1797,7 @@ fn kubeadm_configuration_and_managed_control_planes() {
     let ctx = Context {
         inv: &inv,
         rbac: &rbac,
+        graph: None,
         options: &opts,
     };
     let why = by_id("KSPM-C-005")
@@ -2371,14 +2435,31 @@ fn hits(id: &str, objects: &[Value], provider: Provider, options: &ScanOptions) 
         ..Default::default()
     };
     cluster.info.provider = provider;
+    let check = by_id(id).unwrap_or_else(|| panic!("no check {id}"));
+    if check.judged_on_the_fleet_graph() {
+        // Its hits are candidates until the fleet's graph judges them: the whole evaluation.
+        cluster.info.name = "c".into();
+        let snapshot = crate::snapshot::Snapshot {
+            clusters: vec![cluster],
+            ..Default::default()
+        };
+        return crate::report::evaluate_with(&snapshot, options)
+            .findings
+            .into_iter()
+            .filter(|f| f.check == id)
+            .map(|f| format!("{}: {}", f.resource, f.message))
+            .collect();
+    }
     let inv = Inventory::new(&cluster);
     let rbac = Rbac::build_for(&cluster.objects, None, provider);
+    let mut graph = crate::graph::AttackGraph::default();
+    graph.build_cluster(&cluster, &inv, &rbac);
     let ctx = Context {
         inv: &inv,
         rbac: &rbac,
+        graph: Some(&graph),
         options,
     };
-    let check = by_id(id).unwrap_or_else(|| panic!("no check {id}"));
     (check.run)(&ctx)
         .into_iter()
         .map(|h| format!("{}: {}", h.object.node_ref(), h.message))
@@ -2867,4 +2948,129 @@ fn admin_interfaces_published_outside_the_cluster() {
         json!({}),
     );
     assert_eq!(count(&[web, lb]), 0);
+}
+
+/// KSPM-N-019: which namespaces are sensitive is the attack graph's answer for their
+/// ServiceAccounts (any grant, whatever its name), and only a rule that restricts peers or ports
+/// closes them.
+#[test]
+fn sensitive_namespaces_come_from_rbac_and_only_restrictions_close_them() {
+    let opts = ScanOptions::default();
+    let n019 = |objects: Vec<Value>| hits("KSPM-N-019", &objects, Provider::Generic, &opts);
+    let server = || {
+        let mut d = deployment(json!({"app": "server"})).pipe_ns("argocd");
+        d["spec"]["template"]["spec"]["serviceAccountName"] = json!("argocd-server");
+        d
+    };
+    let sa = json!([{"kind": "ServiceAccount", "name": "argocd-server", "namespace": "argocd"}]);
+    let cluster_admin = named(
+        binding(
+            "ClusterRoleBinding",
+            "ClusterRole",
+            "cluster-admin",
+            sa.clone(),
+        ),
+        "system:argocd",
+    );
+    // cluster-admin for its ServiceAccount, under a binding named like the platform's.
+    let found = n019(vec![
+        ns("argocd", json!({})),
+        server(),
+        cluster_admin.clone(),
+    ]);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].contains("ServiceAccount:argocd/argocd-server reaches ClusterAdmin"),
+        "{found:?}"
+    );
+    // Reading Secrets in every namespace.
+    let secrets = vec![
+        role("ClusterRole", rule(&["list"], &[""], &["secrets"])),
+        binding("ClusterRoleBinding", "ClusterRole", "r", sa.clone()),
+    ];
+    let found = n019([vec![ns("argocd", json!({})), server()], secrets].concat());
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].contains("ServiceAccount:argocd/argocd-server reaches AllSecrets"),
+        "{found:?}"
+    );
+    // Reading the Secrets of its own namespace only: not sensitive.
+    let mut own = role("Role", rule(&["get", "list"], &[""], &["secrets"]));
+    own["metadata"]["namespace"] = json!("argocd");
+    let mut own_binding = binding("RoleBinding", "Role", "r", sa.clone());
+    own_binding["metadata"]["namespace"] = json!("argocd");
+    assert!(n019(vec![ns("argocd", json!({})), server(), own, own_binding]).is_empty());
+    // An allow-all from every namespace keeps it open; a rule naming namespaces closes it.
+    let every = np(
+        "open",
+        json!({}),
+        json!({"ingress": [{"from": [{"namespaceSelector": {}}]}]}),
+    )
+    .pipe_ns("argocd");
+    let found = n019(vec![
+        ns("argocd", json!({})),
+        server(),
+        cluster_admin.clone(),
+        every,
+    ]);
+    assert!(
+        found.len() == 1 && found[0].contains("NetworkPolicy:argocd/open spec.ingress[0]"),
+        "{found:?}"
+    );
+    let ingress_ns = np("from-ingress", json!({}), json!({"ingress": [{"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}]}]})).pipe_ns("argocd");
+    assert!(n019(vec![
+        ns("argocd", json!({})),
+        server(),
+        cluster_admin,
+        ingress_ns
+    ])
+    .is_empty());
+    // kube-system: host-network pods, pods a Calico policy selects, and clusters with policies
+    // that override NetworkPolicies are not judged; without a Namespace object the finding
+    // goes on the workload.
+    let dns = || deployment(json!({"k8s-app": "kube-dns"})).pipe_ns("kube-system");
+    let mut host = dns();
+    host["spec"]["template"]["spec"]["hostNetwork"] = json!(true);
+    assert!(n019(vec![ns("kube-system", json!({})), host]).is_empty());
+    let calico = json!({"apiVersion": "projectcalico.org/v3", "kind": "NetworkPolicy", "metadata": {"name": "dns", "namespace": "kube-system"},
+        "spec": {"selector": "k8s-app == 'kube-dns'", "types": ["Ingress"], "ingress": [{"action": "Allow", "protocol": "UDP", "destination": {"ports": [53]}}]}});
+    assert!(n019(vec![ns("kube-system", json!({})), dns(), calico]).is_empty());
+    let anp = json!({"apiVersion": "policy.networking.k8s.io/v1alpha1", "kind": "AdminNetworkPolicy", "metadata": {"name": "a"}, "spec": {"priority": 1, "subject": {"namespaces": {}}, "ingress": [{"name": "deny", "action": "Deny", "from": [{"namespaces": {}}]}]}});
+    assert!(n019(vec![ns("kube-system", json!({})), dns(), anp]).is_empty());
+    let found = n019(vec![dns()]);
+    assert!(
+        found.len() == 1 && found[0].starts_with("Deployment:kube-system/d"),
+        "{found:?}"
+    );
+    // An AdminNetworkPolicy only takes the pods its subject selects out (and only with ingress
+    // rules); one of another API group is nobody's.
+    let anp_for = |subject: Value, ingress: Value| {
+        json!({"apiVersion": "policy.networking.k8s.io/v1alpha1", "kind": "AdminNetworkPolicy", "metadata": {"name": "a"},
+               "spec": {"priority": 1, "subject": subject, "ingress": ingress}})
+    };
+    let deny_all = json!([{"name": "deny", "action": "Deny", "from": [{"namespaces": {}}]}]);
+    let other_ns = anp_for(
+        json!({"namespaces": {"matchLabels": {"kubernetes.io/metadata.name": "shop"}}}),
+        deny_all.clone(),
+    );
+    assert_eq!(
+        n019(vec![ns("kube-system", json!({})), dns(), other_ns]).len(),
+        1
+    );
+    let egress_only = anp_for(json!({"namespaces": {}}), json!([]));
+    assert_eq!(
+        n019(vec![ns("kube-system", json!({})), dns(), egress_only]).len(),
+        1
+    );
+    let by_pods = anp_for(
+        json!({"pods": {"namespaceSelector": {}, "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}}),
+        deny_all.clone(),
+    );
+    assert!(n019(vec![ns("kube-system", json!({})), dns(), by_pods]).is_empty());
+    let mut foreign = anp_for(json!({"namespaces": {}}), deny_all);
+    foreign["apiVersion"] = json!("example.com/v1");
+    assert_eq!(
+        n019(vec![ns("kube-system", json!({})), dns(), foreign]).len(),
+        1
+    );
 }

@@ -7,8 +7,10 @@ pub mod control_plane;
 pub mod eks;
 pub mod gke;
 pub mod images;
+pub mod judged;
 pub mod kubelet;
 pub mod maintenance;
+pub mod metadata;
 pub mod network;
 pub mod pod_security;
 pub mod rbac;
@@ -24,6 +26,7 @@ use crate::rbac::Rbac;
 use crate::severity::Severity;
 
 pub use crate::finding::Evidence;
+pub use judged::{settle, Reached, IDENTITY_EVIDENCE};
 
 /// One failure reported by a check function, before the engine attaches metadata.
 #[derive(Debug, Clone)]
@@ -39,12 +42,15 @@ pub struct Hit<'a> {
     pub severity: Option<Severity>,
 }
 
-/// What a check function sees: the cluster's inventory, its RBAC state and the scan options.
+/// What a check function sees: the cluster's inventory, its RBAC state, its attack graph (when
+/// the caller built one) and the scan options.
 pub struct Context<'a> {
     /// Indexed objects.
     pub inv: &'a Inventory<'a>,
     /// Effective RBAC.
     pub rbac: &'a Rbac,
+    /// The attack graph of these objects, before the fleet's cloud IAM joins it.
+    pub graph: Option<&'a crate::graph::AttackGraph>,
     /// Scan options (site policy such as allowed registries).
     pub options: &'a ScanOptions,
 }
@@ -72,6 +78,9 @@ pub enum Needs {
     GkeCluster,
     /// `az aks show` output.
     AksCluster,
+    /// The cluster's attack graph: the check reads edges the graph decided, and its hits are
+    /// candidates that the fleet's graph judges (see [`Check::judged_on_the_fleet_graph`]).
+    AttackGraph,
 }
 
 impl Needs {
@@ -115,6 +124,10 @@ impl Needs {
                 .is_empty()
                 .then_some("no blocked registries configured (--blocked-registry)"),
             Needs::ControlPlane(component) => control_plane::missing(ctx, component),
+            Needs::AttackGraph => ctx
+                .graph
+                .is_none()
+                .then_some("this evaluation builds no attack graph"),
         }
     }
 }
@@ -144,6 +157,14 @@ pub struct Check {
     pub run: for<'a> fn(&Context<'a>) -> Vec<Hit<'a>>,
 }
 
+impl Check {
+    /// Whether the check's hits are candidates that only the fleet's attack graph can confirm
+    /// (they name a cloud identity whose power the fleet's IAM decides).
+    pub fn judged_on_the_fleet_graph(&self) -> bool {
+        self.needs == Needs::AttackGraph
+    }
+}
+
 /// Every check, in catalogue order (by ID).
 pub fn catalogue() -> Vec<&'static Check> {
     let mut all: Vec<&'static Check> = workload::CHECKS
@@ -155,6 +176,7 @@ pub fn catalogue() -> Vec<&'static Check> {
         .chain(gke::CHECKS.iter())
         .chain(aks::CHECKS.iter())
         .chain(maintenance::CHECKS.iter())
+        .chain(metadata::CHECKS.iter())
         .chain(resources::CHECKS.iter())
         .chain(service_accounts::CHECKS.iter())
         .chain(network::CHECKS.iter())

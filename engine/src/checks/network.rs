@@ -10,7 +10,7 @@ use crate::options::Profile;
 use crate::selector::LabelSelector;
 use crate::severity::Severity;
 use serde_json::Value;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// The pods a policy selects.
 enum Selects {
@@ -896,16 +896,285 @@ pub static CHECKS: &[Check] = &[
         needs: Needs::Nothing,
         run: default_deny_reopened,
     },
+    Check {
+        id: "KSPM-N-018",
+        title: "NetworkPolicy has no effect",
+        severity: Severity::Low,
+        description: "NetworkPolicies add up: when another policy that selects at least the same pods already isolates them and admits, by an allow-all rule, everything this policy's rules admit, this policy changes no connection. Whoever reads it believes the pods restricted; they are not. (A default deny voided this way is KSPM-N-017.)",
+        remediation: "Narrow the other policy's allow-all rule to the peers and ports its pods need, so that this policy's restriction applies; or delete this policy if the openness is intended.",
+        kinds: &["NetworkPolicy"],
+        controls: NETWORK_SEGMENTATION,
+        profile: Profile::Security,
+        needs: Needs::Nothing,
+        run: policy_without_effect,
+    },
+    Check {
+        id: "KSPM-N-019",
+        title: "Sensitive namespace open to every namespace",
+        severity: Severity::High,
+        description: "kube-system, and every namespace with a ServiceAccount that reaches, on the fleet's attack graph, cluster admin, every Secret or a cloud account's admin (by RBAC, a token it can take, Workload Identity or IRSA: the graph's one answer; high — kube-system where nothing shows such an account is medium), should accept connections only from the peers its services need. Here no NetworkPolicy restricts which namespaces' pods may connect to some of its pods (none isolates their ingress, or a rule admits every pod of every namespace on every port): a foothold in any namespace reaches them. Host-network pods are left out (whether policies govern them is the network plugin's choice), and so are pods a Calico or Cilium policy or an AdminNetworkPolicy with ingress rules selects.",
+        remediation: "Add a default-deny ingress policy to the namespace and allow, per port, only the namespaces and pods that need each service (for kube-dns: every namespace on 53/UDP and 53/TCP).",
+        kinds: crate::inventory::workload_kinds!("Namespace", "NetworkPolicy"),
+        controls: NETWORK_SEGMENTATION,
+        profile: Profile::Security,
+        needs: Needs::AttackGraph,
+        run: sensitive_namespace_open,
+    },
 ];
+
+/// The Kubernetes NetworkPolicies by reference (a Calico `NetworkPolicy` of the same namespace
+/// and name is another object, which the evaluator does not read).
+fn kubernetes_policies<'a>(ctx: &Context<'a>) -> HashMap<String, &'a Object> {
+    ctx.inv
+        .of_kind("NetworkPolicy")
+        .iter()
+        .filter(|o| o.api_group() == "networking.k8s.io")
+        .map(|o| (o.node_ref(), *o))
+        .collect()
+}
+
+/// KSPM-N-018, from the NetworkPolicy evaluator's own reading of the policies.
+fn policy_without_effect<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+    let policies = kubernetes_policies(ctx);
+    crate::netpol::Model::of(ctx.inv)
+        .shadowed()
+        .into_iter()
+        .filter_map(|s| {
+            let object = *policies.get(&s.policy)?;
+            let voided: Vec<String> = s
+                .by
+                .iter()
+                .map(|(direction, by, rule, whom)| {
+                    format!("{direction}: {by} {rule} admits {whom} on every port")
+                })
+                .collect();
+            Some(Hit {
+                severity: None,
+                object,
+                message: format!(
+                    "changes no connection: another policy selecting at least its pods already admits all it would allow ({})",
+                    voided.join("; ")
+                ),
+                evidence: s
+                    .by
+                    .iter()
+                    .map(|(direction, by, rule, whom)| {
+                        Evidence::new(
+                            format!("spec.{direction}"),
+                            format!("{by} {rule}: {whom}, every port"),
+                        )
+                    })
+                    .collect(),
+            })
+        })
+        .collect()
+}
+
+/// The ServiceAccounts of a namespace: its objects, and those its pods name.
+fn service_accounts<'a>(ctx: &Context<'a>, ns: &str) -> BTreeSet<&'a str> {
+    let mut accounts: BTreeSet<&'a str> = ctx
+        .inv
+        .of_kind("ServiceAccount")
+        .iter()
+        .filter(|o| o.effective_namespace() == Some(ns))
+        .map(|o| o.name.as_str())
+        .collect();
+    accounts.extend(
+        ctx.inv
+            .templates()
+            .iter()
+            .filter(|t| t.owner.effective_namespace().unwrap_or("default") == ns)
+            .map(|t| t.service_account_name()),
+    );
+    accounts
+}
+
+/// Whether a cluster-scoped policy of the Kubernetes policy API (AdminNetworkPolicy,
+/// BaselineAdminNetworkPolicy, ClusterNetworkPolicy), which can deny around NetworkPolicies,
+/// has ingress rules for a pod of namespace `ns`. Its `subject` selects namespaces, or pods by
+/// namespace and pod labels; a subject in another shape is taken to select the pod (so the
+/// pod is not judged rather than judged wrongly).
+fn admin_policy_selects(
+    o: &Object,
+    ns: &str,
+    ns_labels: &BTreeMap<String, String>,
+    pod_labels: &BTreeMap<String, String>,
+) -> bool {
+    if o.api_group() != "policy.networking.k8s.io"
+        || o.body
+            .pointer("/spec/ingress")
+            .and_then(Value::as_array)
+            .is_none_or(Vec::is_empty)
+    {
+        return false;
+    }
+    let mut ns_labels = ns_labels.clone();
+    ns_labels.insert("kubernetes.io/metadata.name".into(), ns.to_string());
+    let subject = o.body.pointer("/spec/subject");
+    let selector = |path: &str| {
+        subject
+            .and_then(|s| s.pointer(path))
+            .filter(|v| v.is_object())
+            .map(|v| LabelSelector::from_value(Some(v)))
+    };
+    match (selector("/namespaces"), selector("/pods/namespaceSelector")) {
+        (Some(namespaces), _) => namespaces.matches(&ns_labels),
+        (None, Some(namespaces)) => {
+            namespaces.matches(&ns_labels)
+                && selector("/pods/podSelector").is_none_or(|p| p.matches(pod_labels))
+        }
+        (None, None) => true,
+    }
+}
+
+/// KSPM-N-019 candidates: per namespace, the workloads whose pods accept connections from every
+/// namespace, and the namespace's ServiceAccounts as identities for the fleet's graph to judge
+/// ([`settle_sensitive_namespace`]).
+fn sensitive_namespace_open<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+    const ADMIN_POLICY_KINDS: &[&str] = &[
+        "AdminNetworkPolicy",
+        "BaselineAdminNetworkPolicy",
+        "ClusterNetworkPolicy",
+    ];
+    let admin_policies: Vec<&Object> = ADMIN_POLICY_KINDS
+        .iter()
+        .flat_map(|k| ctx.inv.of_kind(k).iter().copied())
+        .collect();
+    let model = crate::netpol::Model::of(ctx.inv);
+    let plugin: Vec<Policy> = POLICY_KINDS
+        .iter()
+        .flat_map(|k| ctx.inv.of_kind(k).iter())
+        .filter(|o| crate::netpol::is_plugin_policy(o))
+        .flat_map(|o| Policy::of(o))
+        .collect();
+    let namespaces: HashMap<&str, &Object> = ctx
+        .inv
+        .of_kind("Namespace")
+        .iter()
+        .map(|o| (o.name.as_str(), *o))
+        .collect();
+    let no_labels = BTreeMap::new();
+    let mut open: BTreeMap<&str, Vec<(&'a Object, String, String)>> = BTreeMap::new();
+    for t in ctx.inv.templates() {
+        let pods = crate::netpol::Pods::of(t);
+        if pods.host_network {
+            continue;
+        }
+        let ns_labels = namespaces
+            .get(pods.namespace.as_str())
+            .map_or(&no_labels, |o| &o.labels);
+        // Policies this evaluator does not read that may restrict the pods: not judged.
+        let restricted_elsewhere = plugin.iter().any(|p| {
+            p.ingress
+                && p.applies_in(&pods.namespace, ns_labels)
+                && p.selects_pod(&pods.namespace, &pods.labels)
+        }) || admin_policies
+            .iter()
+            .any(|o| admin_policy_selects(o, &pods.namespace, ns_labels, &pods.labels));
+        if restricted_elsewhere {
+            continue;
+        }
+        let Some(why) = model.open_to_every_namespace(&pods) else {
+            continue;
+        };
+        let ns = t.owner.effective_namespace().unwrap_or("default");
+        open.entry(ns).or_default().push((
+            t.owner,
+            pods.reference.clone(),
+            match why {
+                None => "no NetworkPolicy isolates its ingress".to_string(),
+                Some((policy, rule)) => {
+                    format!("{policy} {rule} admits every pod of every namespace on every port")
+                }
+            },
+        ));
+    }
+    let mut hits = Vec::new();
+    for (ns, mut workloads) in open {
+        // In reference order, whatever order the input lists them in.
+        workloads.sort_by(|a, b| a.1.cmp(&b.1));
+        // On the Namespace; in manifests without one, on its first open workload.
+        let object = namespaces.get(ns).copied().unwrap_or(workloads[0].0);
+        const SHOWN: usize = 10;
+        let mut listed: Vec<String> = workloads
+            .iter()
+            .take(SHOWN)
+            .map(|(_, w, why)| format!("{w} ({why})"))
+            .collect();
+        if workloads.len() > SHOWN {
+            listed.push(format!("and {} more", workloads.len() - SHOWN));
+        }
+        let mut evidence = vec![
+            Evidence::new("metadata.name", ns),
+            Evidence::new(
+                "open to every namespace",
+                workloads
+                    .iter()
+                    .map(|(_, w, why)| Value::String(format!("{w}: {why}")))
+                    .collect::<Vec<Value>>(),
+            ),
+        ];
+        evidence.extend(service_accounts(ctx, ns).into_iter().map(|sa| {
+            Evidence::new(
+                format!("{}ServiceAccount:{ns}/{sa}", super::IDENTITY_EVIDENCE),
+                "",
+            )
+        }));
+        hits.push(Hit {
+            severity: None,
+            object,
+            message: format!(
+                "pods of every namespace may connect to {} of its workload(s): {}",
+                workloads.len(),
+                listed.join(", ")
+            ),
+            evidence,
+        });
+    }
+    hits
+}
+
+/// KSPM-N-019's rule on the fleet's graph: the namespace is sensitive when one of its
+/// ServiceAccounts reaches cluster admin, every Secret (of any cluster) or a cloud account's
+/// admin (high); kube-system is sensitive in any case (medium when nothing in the input shows
+/// such a ServiceAccount: the platform's components run there); other namespaces are not
+/// reported.
+pub(crate) fn settle_sensitive_namespace(
+    f: &mut crate::finding::Finding,
+    reached: &[super::Reached],
+) -> bool {
+    let ns = f
+        .evidence
+        .iter()
+        .find(|e| e.path == "metadata.name")
+        .and_then(|e| e.value.as_str())
+        .unwrap_or_default()
+        .to_string();
+    let why = match reached.iter().find(|r| !r.sinks.is_empty()) {
+        Some(r) => format!(
+            "{} reaches {}",
+            r.identity,
+            super::judged::sink_names(r).join(", ")
+        ),
+        None if ns == "kube-system" => {
+            f.severity = Severity::Medium;
+            "it runs the control plane's and the platform's components".to_string()
+        }
+        None => return false,
+    };
+    f.message = format!("namespace {ns} is sensitive ({why}), yet {}", f.message);
+    super::judged::keep_powerful_evidence(f, reached);
+    true
+}
 
 /// KSPM-N-017, from the NetworkPolicy evaluator's own reading of the policies.
 fn default_deny_reopened<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
-    let policies = ctx.inv.of_kind("NetworkPolicy");
+    let policies = kubernetes_policies(ctx);
     crate::netpol::Model::of(ctx.inv)
         .reopened()
         .into_iter()
         .filter_map(|r| {
-            let object = policies.iter().find(|p| p.node_ref() == r.reopened_by)?;
+            let object = *policies.get(&r.reopened_by)?;
             let pods = if r.for_all_pods {
                 "every pod of the namespace"
             } else {

@@ -593,6 +593,18 @@ impl PathIndex<'_> {
         fold_suffixes(out)
     }
 
+    /// Every sink a node can reach, in any cluster or cloud account: (cluster, or the account's
+    /// key for [`Sink::CloudAdmin`]; sink; fewest hops), in that order.
+    pub fn reach_everywhere(&self, node: NodeIndex) -> Vec<(String, Sink, u32)> {
+        self.distances
+            .iter()
+            .filter_map(|((c, sink), d)| match d.next[node.index()] {
+                Some((hops, _)) if hops > 0 => Some((c.clone(), *sink, hops)),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// What a node can reach, per sink, in hops.
     pub fn blast_radius(&self, cluster: &str, node: NodeIndex) -> BlastRadius {
         let mut reaches = BTreeMap::new();

@@ -1,0 +1,66 @@
+//! Checks whose hits the fleet's attack graph judges: a hit names cloud or Kubernetes
+//! identities (evidence `identity:<node reference>`), and whether it is a finding — and how it
+//! reads — depends on what those identities reach once the clouds' IAM has joined the graph.
+//! The graph's reach is the one answer to "is this identity powerful"; these checks do not ask
+//! RBAC or IAM a second time.
+
+use crate::finding::Finding;
+
+/// The evidence path prefix that names an identity a hit is about (`identity:<node>`).
+pub const IDENTITY_EVIDENCE: &str = "identity:";
+
+/// What one identity a hit names reaches on the fleet's graph.
+#[derive(Debug, Clone)]
+pub struct Reached {
+    /// The identity's node reference.
+    pub identity: String,
+    /// The sinks it reaches other than root on a node, in words with their hops (`ClusterAdmin
+    /// in 2 hop(s)`, `CloudAdmin of aws:111122223333 in 1 hop(s)`); empty: it is not powerful.
+    pub sinks: Vec<String>,
+}
+
+/// Applies a judged check's rule to one of its hits, given what each named identity reaches:
+/// `false` drops the hit; otherwise it may have been rewritten (message, evidence, severity).
+pub fn settle(f: &mut Finding, reached: &[Reached]) -> bool {
+    match f.check {
+        "KSPM-N-019" => super::network::settle_sensitive_namespace(f, reached),
+        "KSPM-N-020" => super::metadata::settle_node_identity(f, reached),
+        _ => false,
+    }
+}
+
+/// The sink names of a [`Reached`], without hops (for messages, which must not change when only
+/// a distance does).
+pub(crate) fn sink_names(r: &Reached) -> Vec<&str> {
+    let mut names: Vec<&str> = r
+        .sinks
+        .iter()
+        .map(|s| s.split(" in ").next().unwrap_or(s))
+        .collect();
+    names.dedup();
+    names
+}
+
+/// Keeps the `identity:` evidence of the identities that reach something, with what they reach
+/// after the hit's own words, and drops the others.
+pub(crate) fn keep_powerful_evidence(f: &mut Finding, reached: &[Reached]) {
+    f.evidence.retain_mut(|e| {
+        let Some(identity) = e.path.strip_prefix(IDENTITY_EVIDENCE) else {
+            return true;
+        };
+        let Some(r) = reached
+            .iter()
+            .find(|r| r.identity == identity && !r.sinks.is_empty())
+        else {
+            return false;
+        };
+        let said = e.value.as_str().unwrap_or_default();
+        let reaches = format!("reaches {}", r.sinks.join(", "));
+        e.value = serde_json::Value::String(if said.is_empty() {
+            reaches
+        } else {
+            format!("{said}; {reaches}")
+        });
+        true
+    });
+}

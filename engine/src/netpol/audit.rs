@@ -1,0 +1,146 @@
+//! What the policies of a namespace fail to do, read from the same model as every connection
+//! question: policies that change no connection (every rule and the isolation they bring are
+//! already given by another policy's allow-all rule), and pods whose ingress admits every pod
+//! of every namespace.
+
+use super::{every_pod, Model, Peer, Pods, Policy, Rule, NAMESPACE_NAME_LABEL};
+use crate::selector::LabelSelector;
+
+/// A direction, and how a policy's rules for it are read.
+type Direction = (&'static str, fn(&Policy) -> Option<&Vec<Rule>>);
+
+const DIRECTIONS: [Direction; 2] = [
+    ("ingress", |p| p.ingress.as_ref()),
+    ("egress", |p| p.egress.as_ref()),
+];
+
+/// A rule that allows everything a direction can carry, or every pod of every namespace: what
+/// it admits, in words, and whether it admits addresses outside the cluster too.
+fn allow_all(rule: &Rule) -> Option<(&'static str, bool)> {
+    if rule.ports.is_some() {
+        return None;
+    }
+    match &rule.peers {
+        None => Some(("every peer", true)),
+        Some(peers) => peers
+            .iter()
+            .any(every_pod)
+            .then_some(("every pod of every namespace", false)),
+    }
+}
+
+/// Whether a rule admits nothing beyond pods (no `ipBlock`, not every peer): an allow-all rule
+/// for every pod of every namespace on every port then admits all it admits.
+fn pods_only(rule: &Rule) -> bool {
+    rule.peers
+        .as_ref()
+        .is_some_and(|peers| peers.iter().all(|p| !matches!(p, Peer::Block { .. })))
+}
+
+/// A NetworkPolicy that changes no connection: for each direction it isolates, another policy
+/// that selects at least the pods it selects already isolates them and admits, by an allow-all
+/// rule, everything its rules admit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shadowed {
+    /// The policy without effect.
+    pub policy: String,
+    /// Per direction it isolates: (`ingress`/`egress`, the other policy, its rule's path, whom
+    /// that rule admits).
+    pub by: Vec<(&'static str, String, String, &'static str)>,
+}
+
+impl Model {
+    /// The policies that change no connection (see [`Shadowed`]). A direction that is a default
+    /// deny for every pod, voided by an allow-all rule, is [`Model::reopened`]'s answer: it is
+    /// not named here, and a policy that is nothing else is not reported here. A policy with an
+    /// allow-all rule of its own is the one that opens, not one without effect.
+    pub fn shadowed(&self) -> Vec<Shadowed> {
+        let mut out = Vec::new();
+        for p in &self.policies {
+            let mut by = Vec::new();
+            let mut isolates = false;
+            let mut voided_everywhere = true;
+            for (direction, rules_of) in DIRECTIONS {
+                let Some(rules) = rules_of(p) else {
+                    continue;
+                };
+                isolates = true;
+                // A default deny for every pod is reopened()'s answer (KSPM-N-017): voided or
+                // not, it is not named here, and alone it makes no finding here.
+                let default_deny = p.selects.is_empty() && rules.is_empty();
+                if rules.iter().any(|r| allow_all(r).is_some()) {
+                    voided_everywhere = false;
+                    break;
+                }
+                let voider = self
+                    .policies_in(&p.namespace)
+                    .filter(|q| q.reference != p.reference && q.selects.covers(&p.selects))
+                    .find_map(|q| {
+                        rules_of(q)?.iter().find_map(|r| {
+                            let (whom, addresses) = allow_all(r)?;
+                            (addresses || rules.iter().all(pods_only)).then(|| {
+                                (
+                                    direction,
+                                    q.reference.clone(),
+                                    format!("spec.{direction}[{}]", r.index),
+                                    whom,
+                                )
+                            })
+                        })
+                    });
+                match voider {
+                    Some(_) if default_deny => {}
+                    Some(v) => by.push(v),
+                    None => {
+                        voided_everywhere = false;
+                        break;
+                    }
+                }
+            }
+            if isolates && voided_everywhere && !by.is_empty() {
+                out.push(Shadowed {
+                    policy: p.reference.clone(),
+                    by,
+                });
+            }
+        }
+        out
+    }
+
+    /// Whether `pods` accept connections from every pod of every other namespace on every port
+    /// by the NetworkPolicies: `Some(None)` when no policy isolates their ingress, `Some((policy,
+    /// rule path))` when a selecting policy's rule admits every pod of every namespace (or every
+    /// peer) on every port, `None` when the policies restrict who may connect.
+    pub fn open_to_every_namespace(&self, pods: &Pods) -> Option<Option<(String, String)>> {
+        let selecting: Vec<&Policy> = self
+            .policies_in(&pods.namespace)
+            .filter(|p| p.ingress.is_some() && p.selects.matches(&pods.labels))
+            .collect();
+        if selecting.is_empty() {
+            return Some(None);
+        }
+        selecting.iter().find_map(|p| {
+            p.ingress.iter().flatten().find_map(|r| {
+                let every_namespace = r.ports.is_none()
+                    && r.peers.as_ref().is_none_or(|peers| {
+                        peers.iter().any(|peer| {
+                            matches!(peer, Peer::Pods { pods, namespaces: Some(ns) }
+                                if selects_every_namespace(ns)
+                                    && pods.as_ref().is_none_or(LabelSelector::is_empty))
+                        })
+                    });
+                every_namespace
+                    .then(|| Some((p.reference.clone(), format!("spec.ingress[{}]", r.index))))
+            })
+        })
+    }
+}
+
+/// Whether a namespace selector selects every namespace: empty, or asking only that the name
+/// label (which the API server sets on every namespace) exists.
+fn selects_every_namespace(sel: &LabelSelector) -> bool {
+    let exists = LabelSelector::from_value(Some(&serde_json::json!({
+        "matchExpressions": [{"key": NAMESPACE_NAME_LABEL, "operator": "Exists"}]
+    })));
+    sel.covers(&exists)
+}
