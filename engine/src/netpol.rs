@@ -17,11 +17,17 @@
 //!   container ports; an entry without `port` matches every port of its protocol;
 //! - a connection needs both: the source's egress and the destination's ingress.
 //!
+//! CiliumNetworkPolicy and CiliumClusterwideNetworkPolicy are evaluated beside them, with
+//! their own selectors, entities, CIDR rules and deny rules (see [`cilium`]).
+//!
 //! What cannot be decided is said, never guessed: an `ipBlock` against a pod whose address the
 //! input does not hold, a host-network pod the policies would not let through (traffic between
 //! a pod and its own node is always allowed, and plugins differ on selecting host-network pods),
-//! and clusters that also hold Calico or Cilium policies (they can allow or deny around the
-//! Kubernetes ones; those are counted for coverage elsewhere but not evaluated here).
+//! what a Cilium rule leaves to L7 or to peers not evaluated here, Cilium's CRDs in an input
+//! that holds no Cilium policy (a live collection does not read them), and clusters that also
+//! hold Calico policies or the policy API's AdminNetworkPolicies (they can allow or deny around
+//! the Kubernetes ones, in an order of their own; counted for coverage elsewhere but not
+//! evaluated here).
 
 use crate::inventory::{Inventory, PodTemplate};
 use crate::selector::LabelSelector;
@@ -119,6 +125,8 @@ pub struct Pods {
     pub ip: Option<IpAddr>,
     /// Whether the pods share the node's network namespace.
     pub host_network: bool,
+    /// Their ServiceAccount's name (Cilium's selectors may read it).
+    pub service_account: String,
 }
 
 /// Yes, no, or not decidable from the input.
@@ -142,17 +150,38 @@ pub struct Side {
     pub allowed_by: Vec<String>,
     /// The policies with a rule that may allow it, undecidable from the input.
     pub undecided_by: Vec<String>,
+    /// The policies with a deny rule that matches it (Cilium's `ingressDeny`/`egressDeny`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub denied_by: Vec<String>,
+    /// The policies with a deny rule that may match it, undecidable from the input.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub deny_undecided_by: Vec<String>,
 }
 
 impl Side {
     fn answer(&self) -> Answer {
-        if self.isolated_by.is_empty() || !self.allowed_by.is_empty() {
+        let allowed = if self.isolated_by.is_empty() || !self.allowed_by.is_empty() {
             Answer::Yes
         } else if self.undecided_by.is_empty() {
             Answer::No
         } else {
             Answer::Unknown
-        }
+        };
+        with_denies(
+            allowed,
+            !self.denied_by.is_empty(),
+            !self.deny_undecided_by.is_empty(),
+        )
+    }
+}
+
+/// An answer by the allow rules, given whether a deny rule matches (deny wins) or may match.
+fn with_denies(allowed: Answer, denied: bool, maybe_denied: bool) -> Answer {
+    match (allowed, denied, maybe_denied) {
+        (_, true, _) => Answer::No,
+        (Answer::No, _, _) => Answer::No,
+        (_, false, true) => Answer::Unknown,
+        (a, false, false) => a,
     }
 }
 
@@ -183,11 +212,30 @@ pub struct Model {
 #[derive(Debug, Clone, PartialEq)]
 struct Policy {
     reference: String,
+    /// Its namespace (empty for a clusterwide policy).
     namespace: String,
     selects: LabelSelector,
+    /// Whether it applies in every namespace (CiliumClusterwideNetworkPolicy).
+    cluster_wide: bool,
+    /// Whether it is Cilium's ([`cilium`]): its selectors read Cilium's labels of a pod.
+    cilium: bool,
     /// `None`: the policy does not isolate this direction.
     ingress: Option<Vec<Rule>>,
     egress: Option<Vec<Rule>>,
+    /// Deny rules (Cilium): a match denies whatever allows.
+    ingress_deny: Vec<Rule>,
+    egress_deny: Vec<Rule>,
+    /// Whether it isolates the pods it selects, for ingress and for egress: a NetworkPolicy
+    /// does for the directions it has; a Cilium policy for those with allow or deny rules,
+    /// unless `enableDefaultDeny` says otherwise (its rules then only add).
+    isolates: [bool; 2],
+}
+
+impl Policy {
+    /// Whether it isolates the pods it selects in a direction.
+    fn isolates(&self, egress: bool) -> bool {
+        self.isolates[usize::from(egress)]
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -198,6 +246,9 @@ struct Rule {
     peers: Option<Vec<Peer>>,
     /// `None`: every port.
     ports: Option<Vec<PortRule>>,
+    /// Why the rule's match cannot be decided, when peers and ports would match (L7 rules,
+    /// requirements, ...).
+    undecided: Option<&'static str>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -209,9 +260,22 @@ enum Peer {
     Block {
         cidr: Cidr,
         except: Vec<Cidr>,
+        /// Whether the block matches pods by their address (a NetworkPolicy's `ipBlock`; a
+        /// Cilium CIDR rule only matches what is outside the cluster).
+        pods: bool,
     },
     /// A peer the API server would reject (no field, or a malformed CIDR): matches nothing.
     Invalid,
+    /// Cilium endpoints: a selector over Cilium's labels of a pod, limited to `namespace` when
+    /// set.
+    Endpoints {
+        selector: LabelSelector,
+        namespace: Option<String>,
+    },
+    /// A Cilium entity (`world`, `cluster`, `all`, `host`, ...), lower case.
+    Entity(String),
+    /// A peer this evaluator does not decide, and why.
+    Undecided(&'static str),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -281,6 +345,7 @@ fn rules(list: Option<&Value>, peer_field: &str) -> Vec<Rule> {
                 .and_then(Value::as_array)
                 .filter(|a| !a.is_empty())
                 .map(|a| a.iter().map(port_rule).collect()),
+            undecided: None,
         })
         .collect()
 }
@@ -296,7 +361,11 @@ fn peer(p: &Value) -> Peer {
             .map(|e| e.as_str().and_then(Cidr::parse))
             .collect();
         return match (cidr, except) {
-            (Some(cidr), Some(except)) => Peer::Block { cidr, except },
+            (Some(cidr), Some(except)) => Peer::Block {
+                cidr,
+                except,
+                pods: true,
+            },
             _ => Peer::Invalid,
         };
     }
@@ -371,13 +440,25 @@ impl Model {
                     reference: o.node_ref(),
                     namespace: o.effective_namespace().unwrap_or("default").to_string(),
                     selects: LabelSelector::from_value(spec.get("podSelector")),
+                    cluster_wide: false,
+                    cilium: false,
                     ingress: ingress.then(|| rules(spec.get("ingress"), "from")),
                     egress: egress.then(|| rules(spec.get("egress"), "to")),
+                    ingress_deny: Vec::new(),
+                    egress_deny: Vec::new(),
+                    isolates: [ingress, egress],
                 }
             })
             .collect();
+        policies.extend(
+            cilium::KINDS
+                .iter()
+                .flat_map(|k| inv.of_kind(k).iter())
+                .filter(|o| cilium::is_policy(o))
+                .flat_map(|o| cilium::policies(o)),
+        );
         policies.sort_by(|a, b| a.reference.cmp(&b.reference));
-        let others = plugin_policies(inv);
+        let others = unevaluated(plugin_policies(inv));
         let mut model = Model {
             policies,
             namespaces,
@@ -391,28 +472,56 @@ impl Model {
     /// The model with `others` as the network-plugin policies of the cluster (a model of one
     /// namespace's objects sees only that namespace's; the cluster's list decides for all).
     pub fn with_plugin_policies(mut self, others: Vec<String>) -> Model {
-        self.others = others;
+        self.others = unevaluated(others);
         self
     }
 
-    /// Rebuilds [`Model::by_namespace`].
+    /// Rebuilds [`Model::by_namespace`] (clusterwide policies under the empty name).
     fn index(&mut self) {
         self.by_namespace.clear();
         for (i, p) in self.policies.iter().enumerate() {
+            let key = if p.cluster_wide {
+                ""
+            } else {
+                p.namespace.as_str()
+            };
             self.by_namespace
-                .entry(p.namespace.clone())
+                .entry(key.to_string())
                 .or_default()
                 .push(i);
         }
     }
 
-    /// The policies of one namespace.
+    /// The policies that may select pods of one namespace: its own and the clusterwide ones.
     fn policies_in<'m>(&'m self, namespace: &str) -> impl Iterator<Item = &'m Policy> + 'm {
-        self.by_namespace
-            .get(namespace)
-            .into_iter()
+        let own = self.by_namespace.get(namespace);
+        let everywhere = (!namespace.is_empty())
+            .then(|| self.by_namespace.get(""))
+            .flatten();
+        own.into_iter()
+            .chain(everywhere)
             .flatten()
             .map(|i| &self.policies[*i])
+    }
+
+    /// Whether a policy selects the pods (of a namespace it applies in, see
+    /// [`Model::policies_in`]).
+    fn selects(&self, policy: &Policy, pods: &Pods) -> bool {
+        if policy.cilium {
+            policy.selects.matches(&self.cilium_labels(pods))
+        } else {
+            policy.selects.matches(&pods.labels)
+        }
+    }
+
+    /// The labels Cilium's selectors see on the pods.
+    fn cilium_labels(&self, pods: &Pods) -> BTreeMap<String, String> {
+        cilium::labels(
+            &pods.labels,
+            &pods.namespace,
+            self.namespaces.get(&pods.namespace),
+            &pods.service_account,
+        )
     }
 
     /// Adds what another model of the same cluster holds (the model of one namespace's
@@ -537,10 +646,19 @@ impl Model {
     fn side(&self, pod: &Pods, other: &Party, port: (u16, &str), egress: bool) -> Side {
         let mut side = Side::default();
         for (policy, verdict) in self.verdicts(pod, other, port, egress) {
-            side.isolated_by.push(policy.reference.clone());
+            if policy.isolates(egress) {
+                side.isolated_by.push(policy.reference.clone());
+            }
             match verdict {
                 Answer::Yes => side.allowed_by.push(policy.reference.clone()),
                 Answer::Unknown => side.undecided_by.push(policy.reference.clone()),
+                Answer::No => {}
+            }
+        }
+        for (policy, verdict) in self.denials(pod, other, port, egress) {
+            match verdict {
+                Answer::Yes => side.denied_by.push(policy.reference.clone()),
+                Answer::Unknown => side.deny_undecided_by.push(policy.reference.clone()),
                 Answer::No => {}
             }
         }
@@ -551,30 +669,100 @@ impl Model {
     fn side_answer(&self, pod: &Pods, other: &Party, port: (u16, &str), egress: bool) -> Answer {
         let mut isolated = false;
         let mut undecided = false;
-        for (_, verdict) in self.verdicts(pod, other, port, egress) {
-            isolated = true;
+        let mut allowed = false;
+        for (policy, verdict) in self.verdicts(pod, other, port, egress) {
+            isolated |= policy.isolates(egress);
             match verdict {
-                Answer::Yes => return Answer::Yes,
+                Answer::Yes => {
+                    allowed = true;
+                    isolated = true;
+                    break;
+                }
                 Answer::Unknown => undecided = true,
                 Answer::No => {}
             }
         }
-        match (isolated, undecided) {
-            (false, _) => Answer::Yes,
-            (true, true) => Answer::Unknown,
-            (true, false) => Answer::No,
+        let by_allows = match (isolated, allowed, undecided) {
+            (false, _, _) | (true, true, _) => Answer::Yes,
+            (true, false, true) => Answer::Unknown,
+            (true, false, false) => Answer::No,
+        };
+        if by_allows == Answer::No {
+            return Answer::No;
         }
+        let mut maybe_denied = false;
+        for (_, verdict) in self.denials(pod, other, port, egress) {
+            match verdict {
+                Answer::Yes => return Answer::No,
+                Answer::Unknown => maybe_denied = true,
+                Answer::No => {}
+            }
+        }
+        with_denies(by_allows, false, maybe_denied)
     }
 
-    /// Each policy that isolates `pod` in the direction, with whether one of its rules allows
-    /// the connection.
+    /// Each policy that selects `pod` with rules (or isolation) in the direction, with whether
+    /// one of its rules allows the connection.
     fn verdicts<'m>(
         &'m self,
         pod: &'m Pods,
         other: &'m Party,
-        (port, protocol): (u16, &'m str),
+        port: (u16, &'m str),
         egress: bool,
     ) -> impl Iterator<Item = (&'m Policy, Answer)> + 'm {
+        self.policies_in(&pod.namespace).filter_map(move |policy| {
+            let rules = if egress {
+                policy.egress.as_ref()
+            } else {
+                policy.ingress.as_ref()
+            };
+            if (rules.is_none() && !policy.isolates(egress)) || !self.selects(policy, pod) {
+                return None;
+            }
+            let rules = rules.map_or(&[][..], Vec::as_slice);
+            Some((
+                policy,
+                self.rules_match(policy, rules, pod, other, port, egress),
+            ))
+        })
+    }
+
+    /// Each policy selecting `pod` with deny rules for the direction, with whether one matches
+    /// the connection.
+    fn denials<'m>(
+        &'m self,
+        pod: &'m Pods,
+        other: &'m Party,
+        port: (u16, &'m str),
+        egress: bool,
+    ) -> impl Iterator<Item = (&'m Policy, Answer)> + 'm {
+        self.policies_in(&pod.namespace).filter_map(move |policy| {
+            let rules = if egress {
+                &policy.egress_deny
+            } else {
+                &policy.ingress_deny
+            };
+            if rules.is_empty() || !self.selects(policy, pod) {
+                return None;
+            }
+            Some((
+                policy,
+                self.rules_match(policy, rules, pod, other, port, egress),
+            ))
+        })
+    }
+
+    /// Whether one of a policy's rules (for `pod`'s direction) matches the connection with
+    /// `other`: yes, no, or undecidable.
+    fn rules_match(
+        &self,
+        policy: &Policy,
+        rules: &[Rule],
+        pod: &Pods,
+        other: &Party,
+        (port, protocol): (u16, &str),
+        egress: bool,
+    ) -> Answer {
         // Named ports are the destination's.
         let destination = if egress {
             match other {
@@ -584,54 +772,49 @@ impl Model {
         } else {
             Some(pod)
         };
-        self.policies_in(&pod.namespace).filter_map(move |policy| {
-            if !policy.selects.matches(&pod.labels) {
-                return None;
+        let mut verdict = Answer::No;
+        for rule in rules {
+            let ports = rule.ports.as_ref().is_none_or(|ps| {
+                ps.iter()
+                    .any(|p| port_matches(p, port, protocol, destination))
+            });
+            if !ports {
+                continue;
             }
-            let rules = if egress {
-                policy.egress.as_ref()
-            } else {
-                policy.ingress.as_ref()
-            }?;
-            let mut verdict = Answer::No;
-            for rule in rules {
-                let ports = rule.ports.as_ref().is_none_or(|ps| {
-                    ps.iter()
-                        .any(|p| port_matches(p, port, protocol, destination))
-                });
-                if !ports {
-                    continue;
+            let peer = match &rule.peers {
+                None => Answer::Yes,
+                Some(peers) if matches!(other, Party::Outside) && every_address(peers) => {
+                    Answer::Yes
                 }
-                let peer = match &rule.peers {
-                    None => Answer::Yes,
-                    Some(peers) if matches!(other, Party::Outside) && every_address(peers) => {
-                        Answer::Yes
-                    }
-                    Some(peers) => peers
-                        .iter()
-                        .map(|p| self.peer_matches(p, &policy.namespace, other))
-                        .fold(Answer::No, |acc, a| match (acc, a) {
-                            (Answer::Yes, _) | (_, Answer::Yes) => Answer::Yes,
-                            (Answer::Unknown, _) | (_, Answer::Unknown) => Answer::Unknown,
-                            _ => Answer::No,
-                        }),
-                };
-                if peer == Answer::Yes {
-                    verdict = Answer::Yes;
-                    break;
-                }
-                if peer == Answer::Unknown {
-                    verdict = Answer::Unknown;
-                }
+                Some(peers) => peers
+                    .iter()
+                    .map(|p| self.peer_matches(p, &policy.namespace, other))
+                    .fold(Answer::No, |acc, a| match (acc, a) {
+                        (Answer::Yes, _) | (_, Answer::Yes) => Answer::Yes,
+                        (Answer::Unknown, _) | (_, Answer::Unknown) => Answer::Unknown,
+                        _ => Answer::No,
+                    }),
+            };
+            let peer = match (peer, rule.undecided) {
+                (Answer::No, _) => Answer::No,
+                (_, Some(_)) => Answer::Unknown,
+                (a, None) => a,
+            };
+            if peer == Answer::Yes {
+                return Answer::Yes;
             }
-            Some((policy, verdict))
-        })
+            if peer == Answer::Unknown {
+                verdict = Answer::Unknown;
+            }
+        }
+        verdict
     }
 
     fn peer_matches(&self, peer: &Peer, policy_ns: &str, other: &Party) -> Answer {
         let yes = |b: bool| if b { Answer::Yes } else { Answer::No };
         match (peer, other) {
             (Peer::Invalid, _) => Answer::No,
+            (Peer::Undecided(_), _) => Answer::Unknown,
             (Peer::Pods { pods, namespaces }, Party::Pods(p)) => {
                 if !pods.as_ref().is_none_or(|s| s.matches(&p.labels)) {
                     return Answer::No;
@@ -641,11 +824,24 @@ impl Model {
                     Some(sel) => self.namespace_matches(sel, &p.namespace),
                 }
             }
-            (Peer::Pods { .. }, Party::Address(_) | Party::Outside) => Answer::No,
+            (Peer::Pods { .. } | Peer::Endpoints { .. }, Party::Address(_) | Party::Outside) => {
+                Answer::No
+            }
+            (
+                Peer::Endpoints {
+                    selector,
+                    namespace,
+                },
+                Party::Pods(p),
+            ) => yes(namespace.as_ref().is_none_or(|n| *n == p.namespace)
+                && selector.matches(&self.cilium_labels(p))),
+            (Peer::Entity(e), party) => entity_matches(e, party),
+            // A Cilium CIDR rule never matches the cluster's own pods.
+            (Peer::Block { pods: false, .. }, Party::Pods(_)) => Answer::No,
             // Which address (and family) an internet client has is unknown: a rule admits
-            // every one only with both unbounded blocks (see `side`).
+            // every one only with both unbounded blocks (see `rules_match`).
             (Peer::Block { .. }, Party::Outside) => Answer::Unknown,
-            (Peer::Block { cidr, except }, party) => {
+            (Peer::Block { cidr, except, .. }, party) => {
                 let ip = match party {
                     Party::Address(ip) => Some(*ip),
                     Party::Pods(p) => p.ip,
@@ -660,8 +856,27 @@ impl Model {
     }
 }
 
+/// Whether a Cilium entity is the party: `all` is everything, `world` what is outside the
+/// cluster (`world-ipv4`/`world-ipv6` by family), `cluster` the cluster's pods; the others
+/// (`host`, `remote-node`, `kube-apiserver`, `health`, `ingress`, ...) are never a pod that
+/// does not use the host network, and may or may not be an address.
+fn entity_matches(entity: &str, party: &Party) -> Answer {
+    let yes = |b: bool| if b { Answer::Yes } else { Answer::No };
+    match (entity, party) {
+        ("all", _) => Answer::Yes,
+        ("world", Party::Pods(_)) | ("cluster", Party::Address(_) | Party::Outside) => Answer::No,
+        ("world", Party::Address(_) | Party::Outside) | ("cluster", Party::Pods(_)) => Answer::Yes,
+        ("world-ipv4", Party::Address(ip)) => yes(ip.is_ipv4()),
+        ("world-ipv6", Party::Address(ip)) => yes(ip.is_ipv6()),
+        ("world-ipv4" | "world-ipv6", Party::Outside) => Answer::Unknown,
+        (_, Party::Pods(_)) => Answer::No,
+        (_, Party::Address(_)) => Answer::Unknown,
+        (_, Party::Outside) => Answer::No,
+    }
+}
+
 fn port_matches(rule: &PortRule, port: u16, protocol: &str, destination: Option<&Pods>) -> bool {
-    if !rule.protocol.eq_ignore_ascii_case(protocol) {
+    if rule.protocol != "ANY" && !rule.protocol.eq_ignore_ascii_case(protocol) {
         return false;
     }
     match &rule.port {
@@ -677,6 +892,22 @@ fn port_matches(rule: &PortRule, port: u16, protocol: &str, destination: Option<
                 .any(|(pn, pp, pr)| pn == name && *pp == port && pr.eq_ignore_ascii_case(protocol))
         }),
     }
+}
+
+/// The network-plugin policies of a cluster that this evaluator does not read: all of them,
+/// except Cilium's (and Cilium's CRDs) once the input carries some Cilium policy — then the
+/// input is an export that holds them, and they are evaluated. Cilium's CRDs alone say that
+/// such policies may exist where the input (a live collection) does not show them.
+fn unevaluated(others: Vec<String>) -> Vec<String> {
+    let carries_cilium = others.iter().any(|r| {
+        cilium::KINDS
+            .iter()
+            .any(|k| r.starts_with(&format!("{k}:")))
+    });
+    others
+        .into_iter()
+        .filter(|r| !(carries_cilium && cilium::is_cilium_reference(r)))
+        .collect()
 }
 
 /// A namespace's default deny for a direction, voided by a policy whose rule allows every peer
@@ -711,14 +942,16 @@ impl Model {
             ),
             ("egress", |p: &Policy| p.egress.as_ref()),
         ] {
-            for deny in &self.policies {
+            // NetworkPolicies only: a Cilium policy's empty rule list does not isolate, and its
+            // empty rule is a deny, not an allow-all.
+            for deny in self.policies.iter().filter(|p| !p.cilium) {
                 if !deny.selects.is_empty() || rules_of(deny).is_none_or(|r| !r.is_empty()) {
                     continue;
                 }
                 for allow in self
                     .policies
                     .iter()
-                    .filter(|p| p.namespace == deny.namespace)
+                    .filter(|p| !p.cilium && p.namespace == deny.namespace)
                 {
                     let Some(rule) = rules_of(allow).into_iter().flatten().find_map(|r| {
                         if r.ports.is_some() {
@@ -772,7 +1005,7 @@ fn host_network(from: &Party, to: &Party) -> bool {
 fn every_address(peers: &[Peer]) -> bool {
     let unbounded = |v4: bool| {
         peers.iter().any(|p| {
-            matches!(p, Peer::Block { cidr, except }
+            matches!(p, Peer::Block { cidr, except, .. }
                 if cidr.prefix == 0 && except.is_empty() && cidr.network.is_ipv4() == v4)
         })
     };
@@ -823,6 +1056,7 @@ impl Pods {
                 .and_then(Value::as_str)
                 .and_then(|s| s.parse().ok()),
             host_network: t.spec.get("hostNetwork").and_then(Value::as_bool) == Some(true),
+            service_account: t.service_account_name().to_string(),
         }
     }
 }
@@ -868,6 +1102,7 @@ impl Model {
 }
 
 mod audit;
+mod cilium;
 mod reach;
 pub use audit::Shadowed;
 pub use reach::{Link, Member, Reach, Segment};

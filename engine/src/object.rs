@@ -85,6 +85,13 @@ pub const CLUSTER_SCOPED_KINDS: &[&str] = &[
     "ClusterIssuer",
     "ClusterPolicy",
     "KubeletConfiguration",
+    // Network policies that apply across namespaces (Calico, Cilium, the policy API).
+    "GlobalNetworkPolicy",
+    "GlobalNetworkSet",
+    "CiliumClusterwideNetworkPolicy",
+    "AdminNetworkPolicy",
+    "BaselineAdminNetworkPolicy",
+    "ClusterNetworkPolicy",
 ];
 
 impl Object {

@@ -79,6 +79,9 @@ pub(crate) const WANTED: &[Wanted] = &[
     w("networking.k8s.io", "ingresses"),
     w("networking.k8s.io", "ingressclasses"),
     w("networking.k8s.io", "networkpolicies"),
+    // Cilium's policies, evaluated beside NetworkPolicies (where Cilium is installed).
+    w("cilium.io", "ciliumnetworkpolicies"),
+    w("cilium.io", "ciliumclusterwidenetworkpolicies"),
     w("discovery.k8s.io", "endpointslices"),
     w("rbac.authorization.k8s.io", "roles"),
     w("rbac.authorization.k8s.io", "clusterroles"),

@@ -56,7 +56,10 @@ impl Model {
     /// allow-all rule of its own is the one that opens, not one without effect.
     pub fn shadowed(&self) -> Vec<Shadowed> {
         let mut out = Vec::new();
-        for p in &self.policies {
+        // NetworkPolicies only, voided by NetworkPolicies only: a Cilium policy's selectors read
+        // other labels and its empty rule denies. (A Cilium deny rule denies with or without
+        // the policy judged here: it changes nothing to the claim.)
+        for p in self.policies.iter().filter(|p| !p.cilium) {
             let mut by = Vec::new();
             let mut isolates = false;
             let mut voided_everywhere = true;
@@ -74,7 +77,9 @@ impl Model {
                 }
                 let voider = self
                     .policies_in(&p.namespace)
-                    .filter(|q| q.reference != p.reference && q.selects.covers(&p.selects))
+                    .filter(|q| {
+                        !q.cilium && q.reference != p.reference && q.selects.covers(&p.selects)
+                    })
                     .find_map(|q| {
                         rules_of(q)?.iter().find_map(|r| {
                             let (whom, addresses) = allow_all(r)?;
@@ -114,7 +119,7 @@ impl Model {
     pub fn open_to_every_namespace(&self, pods: &Pods) -> Option<Option<(String, String)>> {
         let selecting: Vec<&Policy> = self
             .policies_in(&pods.namespace)
-            .filter(|p| p.ingress.is_some() && p.selects.matches(&pods.labels))
+            .filter(|p| p.isolates(false) && self.selects(p, pods))
             .collect();
         if selecting.is_empty() {
             return Some(None);

@@ -91,8 +91,10 @@ type Target<'a> = (Party, &'a [(u16, String)]);
 /// What tells pods apart to the policies.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 struct Key {
-    /// The namespace, where it has policies.
+    /// The namespace, where it has policies (every namespace, where Cilium's do).
     namespace: Option<String>,
+    /// The ServiceAccount, where Cilium's policies may read it.
+    service_account: Option<String>,
     /// Namespace labels on the keys namespace selectors read (else the namespace's name).
     namespace_labels: BTreeMap<String, String>,
     /// Whether the Namespace object is known.
@@ -119,11 +121,20 @@ impl Model {
         // egress rule does, else the pods a policy with such an ingress rule selects.
         let mut egress_port_rules = false;
         let mut policy_namespaces = BTreeSet::new();
+        // Cilium's selectors read a pod's namespace, its namespace's labels and its
+        // ServiceAccount: where the cluster has Cilium policies, those tell pods apart too.
+        let cilium = self.policies.iter().any(|p| p.cilium);
         for p in &self.policies {
             policy_namespaces.insert(p.namespace.as_str());
             pod_keys.extend(p.selects.keys().map(str::to_string));
-            egress_port_rules |= p.egress.iter().flatten().any(|r| r.ports.is_some());
-            for rule in p.ingress.iter().chain(p.egress.iter()).flatten() {
+            egress_port_rules |= p
+                .egress
+                .iter()
+                .flatten()
+                .chain(&p.egress_deny)
+                .any(|r| r.ports.is_some());
+            let rules = p.ingress.iter().chain(p.egress.iter()).flatten();
+            for rule in rules.chain(&p.ingress_deny).chain(&p.egress_deny) {
                 for peer in rule.peers.iter().flatten() {
                     match peer {
                         Peer::Pods { pods, namespaces } => {
@@ -132,8 +143,18 @@ impl Model {
                                 namespaces.iter().flat_map(|s| s.keys().map(str::to_string)),
                             );
                         }
-                        Peer::Block { cidr, except } => blocks.push((*cidr, except.clone())),
-                        Peer::Invalid => {}
+                        Peer::Endpoints { selector, .. } => {
+                            pod_keys.extend(selector.keys().map(str::to_string));
+                        }
+                        Peer::Block {
+                            cidr,
+                            except,
+                            pods: true,
+                        } => blocks.push((*cidr, except.clone())),
+                        Peer::Block { pods: false, .. }
+                        | Peer::Entity(_)
+                        | Peer::Undecided(_)
+                        | Peer::Invalid => {}
                     }
                 }
             }
@@ -166,13 +187,17 @@ impl Model {
             };
             let ports_decide = egress_port_rules
                 || self.policies_in(&p.namespace).any(|q| {
-                    q.ingress.iter().flatten().any(|r| r.ports.is_some())
-                        && q.selects.matches(&p.labels)
+                    q.ingress
+                        .iter()
+                        .flatten()
+                        .chain(&q.ingress_deny)
+                        .any(|r| r.ports.is_some())
+                        && self.selects(q, p)
                 });
             let key = Key {
-                namespace: policy_namespaces
-                    .contains(p.namespace.as_str())
+                namespace: (cilium || policy_namespaces.contains(p.namespace.as_str()))
                     .then(|| p.namespace.clone()),
+                service_account: cilium.then(|| p.service_account.clone()),
                 namespace_labels,
                 namespace_known: namespace_known || !unknown_matters,
                 labels: project(&p.labels, &pod_keys),
@@ -304,14 +329,15 @@ impl Model {
     }
 
     /// Whether some policy isolates the pods in a direction.
+    /// (Or some deny rule may refuse some of it: then too each connection is decided.)
     fn isolated(&self, pods: &Pods, egress: bool) -> bool {
         self.policies_in(&pods.namespace).any(|p| {
-            p.selects.matches(&pods.labels)
-                && if egress {
-                    p.egress.is_some()
-                } else {
-                    p.ingress.is_some()
-                }
+            let denies = if egress {
+                !p.egress_deny.is_empty()
+            } else {
+                !p.ingress_deny.is_empty()
+            };
+            (p.isolates(egress) || denies) && self.selects(p, pods)
         })
     }
 

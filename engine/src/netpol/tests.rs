@@ -261,13 +261,183 @@ fn ip_blocks_match_addresses_outside_their_exceptions() {
 
 #[test]
 fn other_plugins_policies_make_the_answer_undecidable() {
-    let cilium = "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: c, namespace: shop}\nspec: {endpointSelector: {}}\n---\n";
-    let v = ask(cilium, WEB, DB, 5432, "TCP");
+    let calico = "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: c}\nspec: {selector: all()}\n---\n";
+    let v = ask(calico, WEB, DB, 5432, "TCP");
     assert_eq!(v.answer, Answer::Unknown);
-    assert!(v
-        .notes
-        .iter()
-        .any(|n| n.contains("CiliumNetworkPolicy:shop/c")));
+    assert!(
+        v.notes.iter().any(|n| n.contains("GlobalNetworkPolicy:c")),
+        "{:?}",
+        v.notes
+    );
+    // Cilium's CRD alone: its policies may exist where the input does not show them.
+    let crd = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: ciliumnetworkpolicies.cilium.io}\nspec: {group: cilium.io, names: {kind: CiliumNetworkPolicy}}\n---\n";
+    assert_eq!(answer(crd, WEB, DB, 5432), Answer::Unknown);
+    // With a Cilium policy in the input, the input carries them: evaluated, CRD or not.
+    let open = cnp(
+        "shop",
+        "c",
+        "{endpointSelector: {matchLabels: {app: nothing}}, ingress: [{}]}",
+    );
+    assert_eq!(answer(&format!("{crd}{open}"), WEB, DB, 5432), Answer::Yes);
+}
+
+/// A CiliumNetworkPolicy (or, with an empty namespace, a clusterwide one).
+fn cnp(ns: &str, name: &str, spec: &str) -> String {
+    if ns.is_empty() {
+        format!("apiVersion: cilium.io/v2\nkind: CiliumClusterwideNetworkPolicy\nmetadata: {{name: {name}}}\nspec: {spec}\n---\n")
+    } else {
+        format!("apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {{name: {name}, namespace: {ns}}}\nspec: {spec}\n---\n")
+    }
+}
+
+#[test]
+fn cilium_endpoint_selectors_namespaces_and_default_deny() {
+    const DB_TO_WEB: &str = "{endpointSelector: {matchLabels: {app: web}}, ingress: [{fromEndpoints: [{matchLabels: {app: db}}]}]}";
+    let p = cnp("shop", "web", DB_TO_WEB);
+    assert_eq!(answer(&p, DB, WEB, 8080), Answer::Yes);
+    // A selector that names no namespace is the policy's namespace: ops/tool is not app=db,
+    // and would not be let in from ops anyway.
+    assert_eq!(answer(&p, OTHER, WEB, 8080), Answer::No);
+    // Only web is selected: db stays open.
+    assert_eq!(answer(&p, WEB, DB, 5432), Answer::Yes);
+    // Naming the namespace reaches across it; `k8s:` prefixes are the same labels.
+    let ops = cnp("shop", "web", "{endpointSelector: {matchLabels: {'k8s:app': web}}, ingress: [{fromEndpoints: [{matchLabels: {'k8s:io.kubernetes.pod.namespace': ops}}]}]}");
+    assert_eq!(answer(&ops, OTHER, WEB, 8080), Answer::Yes);
+    assert_eq!(answer(&ops, DB, WEB, 8080), Answer::No);
+    // Namespace labels and the ServiceAccount are labels too.
+    let team = cnp("shop", "web", "{endpointSelector: {matchLabels: {io.cilium.k8s.policy.serviceaccount: default}}, ingress: [{fromEndpoints: [{matchLabels: {io.cilium.k8s.namespace.labels.team: ops, io.kubernetes.pod.namespace: ops}}]}]}");
+    assert_eq!(answer(&team, OTHER, WEB, 8080), Answer::Yes);
+    assert_eq!(
+        answer(&team, WEB, DB, 5432),
+        Answer::No,
+        "db runs as default too: selected"
+    );
+    // An empty rule admits nothing: Cilium's default deny.
+    let deny = cnp("shop", "deny", "{endpointSelector: {}, ingress: [{}]}");
+    assert_eq!(answer(&deny, DB, WEB, 8080), Answer::No);
+    assert_eq!(
+        answer(&deny, WEB, OTHER, 8080),
+        Answer::Yes,
+        "ops is not selected"
+    );
+    // An empty list is no section: nothing isolated.
+    assert_eq!(
+        answer(
+            &cnp("shop", "none", "{endpointSelector: {}, ingress: []}"),
+            DB,
+            WEB,
+            8080
+        ),
+        Answer::Yes
+    );
+    // A clusterwide policy selects in every namespace.
+    let everywhere = cnp(
+        "",
+        "web",
+        "{endpointSelector: {matchLabels: {app: web}}, ingress: [{}]}",
+    );
+    assert_eq!(answer(&everywhere, DB, OTHER, 8080), Answer::No);
+    assert_eq!(answer(&everywhere, DB, WEB, 8080), Answer::No);
+    assert_eq!(answer(&everywhere, WEB, DB, 5432), Answer::Yes);
+    // A clusterwide policy's endpoint selectors are not limited to a namespace.
+    let from_db = cnp("", "web", "{endpointSelector: {matchLabels: {app: web}}, ingress: [{fromEndpoints: [{matchLabels: {app: db}}]}]}");
+    assert_eq!(answer(&from_db, DB, OTHER, 8080), Answer::Yes);
+    // `specs` holds several rule sets.
+    let specs = "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: s, namespace: shop}\nspecs:\n- {endpointSelector: {matchLabels: {app: web}}, ingress: [{}]}\n- {endpointSelector: {matchLabels: {app: db}}, ingress: [{}]}\n---\n";
+    assert_eq!(answer(specs, WEB, DB, 5432), Answer::No);
+    assert_eq!(answer(specs, DB, WEB, 80), Answer::No);
+}
+
+#[test]
+fn cilium_ports_entities_cidrs_and_denies() {
+    // Ports without a peer: every peer on those ports.
+    let port = cnp("shop", "web", "{endpointSelector: {matchLabels: {app: web}}, ingress: [{toPorts: [{ports: [{port: '8080', protocol: TCP}]}]}]}");
+    assert_eq!(answer(&port, OTHER, WEB, 8080), Answer::Yes);
+    assert_eq!(answer(&port, OTHER, WEB, 22), Answer::No);
+    assert_eq!(ask(&port, OTHER, WEB, 8080, "UDP").answer, Answer::No);
+    // Protocol ANY (left out), named ports, and ranges.
+    let named = cnp("shop", "db", "{endpointSelector: {matchLabels: {app: db}}, ingress: [{fromEndpoints: [{}], toPorts: [{ports: [{port: pg}, {port: '9000', endPort: 9200}]}]}]}");
+    assert_eq!(answer(&named, WEB, DB, 5432), Answer::Yes);
+    assert_eq!(answer(&named, WEB, DB, 9100), Answer::Yes);
+    assert_eq!(ask(&named, WEB, DB, 9100, "UDP").answer, Answer::Yes);
+    assert_eq!(answer(&named, WEB, DB, 5433), Answer::No);
+    // Entities: cluster is every pod, world what is outside.
+    let cluster_only = cnp(
+        "shop",
+        "web",
+        "{endpointSelector: {matchLabels: {app: web}}, ingress: [{fromEntities: [cluster]}]}",
+    );
+    assert_eq!(answer(&cluster_only, OTHER, WEB, 8080), Answer::Yes);
+    let outside = Party::Outside;
+    let c = cluster(&cluster_only);
+    let inv = Inventory::new(&c);
+    let web = Party::Pods(pods_of(&inv, WEB).expect("web"));
+    assert_eq!(
+        Model::of(&inv).connect(&outside, &web, 8080, "TCP").answer,
+        Answer::No
+    );
+    let world = cnp(
+        "shop",
+        "web",
+        "{endpointSelector: {matchLabels: {app: web}}, ingress: [{fromEntities: [world]}]}",
+    );
+    assert_eq!(answer(&world, OTHER, WEB, 8080), Answer::No);
+    let c = cluster(&world);
+    let inv = Inventory::new(&c);
+    assert_eq!(
+        Model::of(&inv).connect(&outside, &web, 8080, "TCP").answer,
+        Answer::Yes
+    );
+    // CIDR rules match addresses outside the cluster, never pods.
+    let imds = cnp("shop", "out", "{endpointSelector: {}, egress: [{toCIDR: [169.254.169.254/32]}, {toCIDRSet: [{cidr: 10.0.0.0/8, except: [10.1.0.0/16]}]}]}");
+    assert_eq!(answer(&imds, WEB, "169.254.169.254", 80), Answer::Yes);
+    assert_eq!(answer(&imds, WEB, "10.2.3.4", 80), Answer::Yes);
+    assert_eq!(answer(&imds, WEB, "10.1.3.4", 80), Answer::No);
+    assert_eq!(answer(&imds, WEB, DB, 5432), Answer::No);
+    // A deny rule wins over any allow, a NetworkPolicy's included; alone it isolates too.
+    let allow_all = np("shop", "all", "{podSelector: {}, ingress: [{}]}");
+    let deny_db = cnp("shop", "no-db", "{endpointSelector: {matchLabels: {app: web}}, ingressDeny: [{fromEndpoints: [{matchLabels: {app: db}}]}]}");
+    assert_eq!(
+        answer(&format!("{allow_all}{deny_db}"), DB, WEB, 8080),
+        Answer::No
+    );
+    assert_eq!(
+        answer(&format!("{allow_all}{deny_db}"), OTHER, WEB, 8080),
+        Answer::Yes
+    );
+    assert_eq!(
+        answer(&deny_db, OTHER, WEB, 8080),
+        Answer::No,
+        "default deny"
+    );
+    let v = ask(&format!("{allow_all}{deny_db}"), DB, WEB, 8080, "TCP");
+    assert_eq!(
+        v.ingress.expect("ingress").denied_by,
+        vec!["CiliumNetworkPolicy:shop/no-db".to_string()]
+    );
+    // enableDefaultDeny: false — the deny still denies, nothing else is isolated.
+    let soft = cnp("shop", "no-db", "{endpointSelector: {matchLabels: {app: web}}, enableDefaultDeny: {ingress: false}, ingressDeny: [{fromEndpoints: [{matchLabels: {app: db}}]}]}");
+    assert_eq!(answer(&soft, OTHER, WEB, 8080), Answer::Yes);
+    assert_eq!(answer(&soft, DB, WEB, 8080), Answer::No);
+}
+
+#[test]
+fn cilium_what_is_not_decided_here_is_unknown() {
+    for spec in [
+        // L7 rules decide which requests pass.
+        "{endpointSelector: {matchLabels: {app: web}}, ingress: [{fromEndpoints: [{matchLabels: {app: db}}], toPorts: [{ports: [{port: '8080'}], rules: {http: [{method: GET}]}}]}]}",
+        // A selector on another label source.
+        "{endpointSelector: {matchLabels: {'reserved:host': ''}}, ingress: [{}]}",
+        // Requirements narrow the peers.
+        "{endpointSelector: {matchLabels: {app: web}}, ingress: [{fromEndpoints: [{matchLabels: {app: db}}], fromRequires: [{matchLabels: {env: prod}}]}]}",
+        // A peer kind not evaluated here beside one that does not match.
+        "{endpointSelector: {matchLabels: {app: web}}, ingress: [{fromEndpoints: [{matchLabels: {app: nobody}}], fromNodes: [{matchLabels: {pool: a}}]}]}",
+    ] {
+        assert_eq!(answer(&cnp("shop", "c", spec), DB, WEB, 8080), Answer::Unknown, "{spec}");
+    }
+    // Undecided rules never turn a no into an unknown: other ports stay denied.
+    let l7 = cnp("shop", "c", "{endpointSelector: {matchLabels: {app: web}}, ingress: [{toPorts: [{ports: [{port: '8080'}], rules: {http: [{method: GET}]}}]}]}");
+    assert_eq!(answer(&l7, DB, WEB, 22), Answer::No);
 }
 
 #[test]
@@ -437,6 +607,9 @@ fn segments_answer_exactly_as_pairs_do() {
             "{podSelector: {}, policyTypes: [Egress], egress: [{to: [{ipBlock: {cidr: 10.0.0.0/8}}]}, {to: [{podSelector: {}, namespaceSelector: {matchLabels: {team: shop}}}], ports: [{port: 53, protocol: UDP}]}]}",
         ),
         np("shop", "web-out", "{podSelector: {matchLabels: {app: web}}, egress: [{ports: [{port: 5432}]}]}"),
+        cnp("", "web", "{endpointSelector: {matchLabels: {app: web}}, ingress: [{fromEndpoints: [{matchLabels: {io.kubernetes.pod.namespace: shop}}]}]}"),
+        cnp("shop", "sa", "{endpointSelector: {matchLabels: {io.cilium.k8s.policy.serviceaccount: default}}, ingressDeny: [{fromEndpoints: [{matchLabels: {io.cilium.k8s.namespace.labels.team: ops}}], toPorts: [{ports: [{port: '5432'}]}]}]}")
+            + &np("shop", "all", "{podSelector: {}, ingress: [{}]}"),
     ];
     for set in &sets {
         let c = cluster(set);
