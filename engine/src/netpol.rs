@@ -207,6 +207,9 @@ pub struct Model {
     others: Vec<String>,
     /// Namespace → indices of its policies (a policy selects pods of its own namespace only).
     by_namespace: BTreeMap<String, Vec<usize>>,
+    /// Policy kinds the input lacks because they could not be listed (coverage gaps): what
+    /// they allow or deny is unknown.
+    unread: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -458,12 +461,21 @@ impl Model {
                 .flat_map(|o| cilium::policies(o)),
         );
         policies.sort_by(|a, b| a.reference.cmp(&b.reference));
-        let others = unevaluated(plugin_policies(inv));
+        let unread: Vec<String> = inv
+            .cluster
+            .coverage_gaps
+            .iter()
+            .filter(|g| cilium::KINDS.contains(&g.as_str()))
+            .map(|g| format!("{g} (could not be listed)"))
+            .collect();
+        let mut others = unevaluated(plugin_policies(inv));
+        others.extend(unread.iter().cloned());
         let mut model = Model {
             policies,
             namespaces,
             others,
             by_namespace: BTreeMap::new(),
+            unread,
         };
         model.index();
         model
@@ -473,6 +485,7 @@ impl Model {
     /// namespace's objects sees only that namespace's; the cluster's list decides for all).
     pub fn with_plugin_policies(mut self, others: Vec<String>) -> Model {
         self.others = unevaluated(others);
+        self.others.extend(self.unread.iter().cloned());
         self
     }
 
@@ -544,6 +557,9 @@ impl Model {
         self.others.extend(other.others.iter().cloned());
         self.others.sort();
         self.others.dedup();
+        self.unread.extend(other.unread.iter().cloned());
+        self.unread.sort();
+        self.unread.dedup();
     }
 
     /// Whether a namespace selector matches a namespace. A namespace the input holds no object
@@ -833,8 +849,20 @@ impl Model {
                     namespace,
                 },
                 Party::Pods(p),
-            ) => yes(namespace.as_ref().is_none_or(|n| *n == p.namespace)
-                && selector.matches(&self.cilium_labels(p))),
+            ) => {
+                if namespace.as_ref().is_some_and(|n| *n != p.namespace) {
+                    Answer::No
+                } else if selector.matches(&self.cilium_labels(p)) {
+                    Answer::Yes
+                } else if !self.namespaces.contains_key(&p.namespace)
+                    && cilium::reads_namespace_labels(selector)
+                {
+                    // The labels of a namespace the input holds no object of are unknown.
+                    Answer::Unknown
+                } else {
+                    Answer::No
+                }
+            }
             (Peer::Entity(e), party) => entity_matches(e, party),
             // A Cilium CIDR rule never matches the cluster's own pods.
             (Peer::Block { pods: false, .. }, Party::Pods(_)) => Answer::No,

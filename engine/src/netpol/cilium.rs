@@ -13,7 +13,8 @@
 //! - in a rule, the peers `fromEndpoints`/`toEndpoints` (a selector that names no namespace is
 //!   limited to the policy's namespace in a CiliumNetworkPolicy), `fromCIDR`/`fromCIDRSet`
 //!   (addresses outside the cluster only: CIDR rules never match pods), and `fromEntities`
-//!   (`world`, `cluster`, `all`, ...) are alternatives, and `toPorts` narrows them; a rule with
+//!   (`world`, `cluster`, `all`, ...) are alternatives (Cilium refuses a rule, and its whole
+//!   object, that combines two kinds), and `toPorts` narrows them; a rule with
 //!   ports and no peer admits every peer on those ports, and an empty rule (`{}`) admits nothing
 //!   (Cilium's default deny);
 //! - what is not decided here — L7 rules, `fromRequires`, `toFQDNs`, `toServices`, node and
@@ -32,6 +33,8 @@ pub(super) const NAMESPACE: &str = "io.kubernetes.pod.namespace";
 const NAMESPACE_LABELS: &str = "io.cilium.k8s.namespace.labels.";
 /// Cilium's label for a pod's ServiceAccount.
 const SERVICE_ACCOUNT: &str = "io.cilium.k8s.policy.serviceaccount";
+/// The prefix of the labels Cilium sets on a pod itself.
+const CILIUM_OWN: &str = "io.cilium.k8s.";
 
 /// The Cilium policy kinds read here.
 pub(super) const KINDS: &[&str] = &["CiliumNetworkPolicy", "CiliumClusterwideNetworkPolicy"];
@@ -56,8 +59,17 @@ pub(super) fn labels(
     namespace_labels: Option<&BTreeMap<String, String>>,
     service_account: &str,
 ) -> BTreeMap<String, String> {
-    let mut l = pod_labels.clone();
+    // Cilium drops a pod's own labels in its namespace and sets them itself.
+    let mut l: BTreeMap<String, String> = pod_labels
+        .iter()
+        .filter(|(k, _)| !k.starts_with(CILIUM_OWN))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     l.insert(NAMESPACE.into(), namespace.into());
+    l.insert(
+        format!("{NAMESPACE_LABELS}{}", super::NAMESPACE_NAME_LABEL),
+        namespace.into(),
+    );
     for (k, v) in namespace_labels.into_iter().flatten() {
         l.insert(format!("{NAMESPACE_LABELS}{k}"), v.clone());
     }
@@ -65,17 +77,48 @@ pub(super) fn labels(
     l
 }
 
-/// A Cilium selector as a label selector over [`labels`], or `None` when it reads a label
-/// source other than Kubernetes (`reserved:`, `cidr:`, ...), which pods here do not carry.
+/// Whether a selector reads labels of a namespace other than its name (unknown for a namespace
+/// the input holds no object of).
+pub(super) fn reads_namespace_labels(sel: &LabelSelector) -> bool {
+    let name = format!("{NAMESPACE_LABELS}{}", super::NAMESPACE_NAME_LABEL);
+    sel.keys()
+        .any(|k| k.starts_with(NAMESPACE_LABELS) && k != name)
+}
+
+/// Whether a label key is one Cilium leaves out of a pod's identity by default
+/// (`io.kubernetes*` but the namespace, `kubernetes.io*`, `k8s.io*`, `*beta.kubernetes.io*`,
+/// the controllers' hashes): a selector on it matches no pod under the default filter, which is
+/// the agent's configuration the input does not hold.
+fn filtered_from_identity(key: &str) -> bool {
+    (key.starts_with("io.kubernetes") && key != NAMESPACE)
+        || key.starts_with("kubernetes.io")
+        || key.starts_with("k8s.io")
+        || key.contains("beta.kubernetes.io")
+        || [
+            "pod-template-hash",
+            "pod-template-generation",
+            "controller-revision-hash",
+        ]
+        .contains(&key)
+}
+
+/// A Cilium selector as a label selector over [`labels`], or `None` when it reads what is not
+/// decided here: a label source other than Kubernetes (`reserved:`, `cidr:`, ...), a label the
+/// default identity filter leaves out, or Cilium's cluster name.
 fn selector(v: &Value) -> Option<LabelSelector> {
     let mut v = v.clone();
     // A Kubernetes label key holds no `:`: one before it names the label's source.
     let strip = |k: &str| -> Option<String> {
-        match k.split_once(':') {
-            Some(("k8s" | "any", rest)) => Some(rest.to_string()),
-            Some(_) => None,
-            None => Some(k.to_string()),
-        }
+        let key = match k.split_once(':') {
+            Some(("k8s" | "any", rest)) => rest,
+            Some(_) => return None,
+            None => k,
+        };
+        let undecided = filtered_from_identity(key)
+            || (key.starts_with(CILIUM_OWN)
+                && key != SERVICE_ACCOUNT
+                && !key.starts_with(NAMESPACE_LABELS));
+        (!undecided).then(|| key.to_string())
     };
     if let Some(m) = v.get_mut("matchLabels").and_then(Value::as_object_mut) {
         let mut out = serde_json::Map::new();
@@ -110,10 +153,24 @@ pub(super) fn policies(o: &Object) -> Vec<Policy> {
             .into_iter()
             .flatten(),
     );
+    let specs: Vec<&Value> = specs.collect();
+    // Cilium refuses the whole object when one of its rules is invalid: nothing is enforced.
+    if specs.iter().any(|s| invalid(s).is_some()) {
+        return Vec::new();
+    }
     specs
-        .filter(|s| s.get("endpointSelector").is_some())
+        .into_iter()
+        .filter(|s| s.get("endpointSelector").is_some_and(Value::is_object))
         .map(|s| {
-            let (selects, selector_read) = match s.get("endpointSelector").and_then(selector) {
+            // A namespaced policy selects in its own namespace, whatever its selector says of it.
+            let endpoint_selector = s.get("endpointSelector").map(|v| {
+                if cluster_wide {
+                    v.clone()
+                } else {
+                    in_namespace(v, &namespace)
+                }
+            });
+            let (selects, selector_read) = match endpoint_selector.as_ref().and_then(selector) {
                 Some(sel) => (sel, true),
                 None => (LabelSelector::default(), false),
             };
@@ -153,10 +210,12 @@ pub(super) fn policies(o: &Object) -> Vec<Policy> {
                 direction("egressDeny", false),
             );
             // Default deny: by default for a direction with allow or deny rules.
+            // The flag turns default deny off for a direction with rules; it adds none alone.
             let isolates = |d: &str, has_rules: bool| {
-                s.pointer(&format!("/enableDefaultDeny/{d}"))
-                    .and_then(Value::as_bool)
-                    .unwrap_or(has_rules)
+                has_rules
+                    && s.pointer(&format!("/enableDefaultDeny/{d}"))
+                        .and_then(Value::as_bool)
+                        .unwrap_or(true)
             };
             let isolates = [
                 isolates("ingress", !ingress.is_empty() || !ingress_deny.is_empty()),
@@ -196,13 +255,22 @@ fn rule(index: usize, r: &Value, ingress: bool, namespace: Option<&str>) -> Rule
     let narrowing: &[&str] = &["fromRequires", "toRequires", "icmps", "authentication"];
     let list = |f: &str| r.get(f).and_then(Value::as_array).filter(|a| !a.is_empty());
     let mut peers: Vec<Peer> = Vec::new();
-    let mut any_peer_field = false;
+    // A peer field given as an empty list selects nothing (it is not "every peer").
+    let mut any_peer_field = [endpoints, cidr, cidr_set, entities]
+        .iter()
+        .chain(other_peers)
+        .any(|f| r.get(*f).and_then(Value::as_array).is_some());
     if let Some(a) = list(endpoints) {
         any_peer_field = true;
         for e in a {
             peers.push(match selector(e) {
                 Some(sel) => {
-                    let names_namespace = sel.keys().any(|k| k == NAMESPACE);
+                    // A selector on the namespace, or on namespace labels, is not limited to
+                    // the policy's (where Cilium's reading is in doubt, a wider reach is
+                    // noise; a narrower one would hide a path).
+                    let names_namespace = sel
+                        .keys()
+                        .any(|k| k == NAMESPACE || k.starts_with(NAMESPACE_LABELS));
                     Peer::Endpoints {
                         namespace: namespace.filter(|_| !names_namespace).map(str::to_string),
                         selector: sel,
@@ -335,4 +403,128 @@ fn rule(index: usize, r: &Value, ingress: bool, namespace: Option<&str>) -> Rule
         ports: has_ports.then_some(ports),
         undecided,
     }
+}
+
+/// Why Cilium would refuse a policy spec, if it would (its validation: one kind of peer per
+/// rule, no ports with `toServices`, ICMP rules beside ports, no empty port, L7 rules on TCP
+/// only, an endpoint or node selector that is an object).
+fn invalid(spec: &Value) -> Option<&'static str> {
+    let selector_ok = |f: &str| spec.get(f).is_none_or(Value::is_object);
+    if !selector_ok("endpointSelector")
+        || !selector_ok("nodeSelector")
+        || (spec.get("endpointSelector").is_none() && spec.get("nodeSelector").is_none())
+    {
+        return Some("no endpoint or node selector");
+    }
+    let directions = [
+        ("ingress", true),
+        ("ingressDeny", true),
+        ("egress", false),
+        ("egressDeny", false),
+    ];
+    for (field, ingress) in directions {
+        for r in spec
+            .get(field)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let peer_kinds: &[&str] = if ingress {
+                &[
+                    "fromEndpoints",
+                    "fromCIDR",
+                    "fromCIDRSet",
+                    "fromEntities",
+                    "fromNodes",
+                    "fromGroups",
+                ]
+            } else {
+                &[
+                    "toEndpoints",
+                    "toCIDR",
+                    "toCIDRSet",
+                    "toEntities",
+                    "toServices",
+                    "toFQDNs",
+                    "toNodes",
+                    "toGroups",
+                ]
+            };
+            let given = peer_kinds
+                .iter()
+                .filter(|f| {
+                    r.get(**f)
+                        .and_then(Value::as_array)
+                        .is_some_and(|a| !a.is_empty())
+                })
+                .count();
+            if given > 1 {
+                return Some("two kinds of peer in one rule");
+            }
+            let to_ports = r
+                .get("toPorts")
+                .and_then(Value::as_array)
+                .filter(|a| !a.is_empty());
+            if to_ports.is_some()
+                && (r
+                    .get("toServices")
+                    .and_then(Value::as_array)
+                    .is_some_and(|a| !a.is_empty())
+                    || r.get("icmps")
+                        .and_then(Value::as_array)
+                        .is_some_and(|a| !a.is_empty()))
+            {
+                return Some("ports beside toServices or ICMP rules");
+            }
+            for entry in to_ports.into_iter().flatten() {
+                let l7 = entry.get("rules").is_some_and(|v| !v.is_null());
+                for p in entry
+                    .get("ports")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    if p.get("port").and_then(Value::as_str) == Some("") {
+                        return Some("an empty port");
+                    }
+                    let protocol = p.get("protocol").and_then(Value::as_str).unwrap_or("ANY");
+                    if l7 && !["TCP", "ANY"].contains(&protocol.to_ascii_uppercase().as_str()) {
+                        return Some("L7 rules on a port other than TCP");
+                    }
+                }
+            }
+        }
+    }
+    None
+}
+
+/// A namespaced policy's endpoint selector with its namespace requirement replaced by the
+/// policy's namespace (as Cilium does).
+fn in_namespace(v: &Value, namespace: &str) -> Value {
+    let mut v = v.clone();
+    let is_namespace = |k: &str| {
+        k.strip_prefix("k8s:")
+            .or(k.strip_prefix("any:"))
+            .unwrap_or(k)
+            == NAMESPACE
+    };
+    if let Some(m) = v.get_mut("matchLabels").and_then(Value::as_object_mut) {
+        m.retain(|k, _| !is_namespace(k));
+    }
+    if let Some(es) = v.get_mut("matchExpressions").and_then(Value::as_array_mut) {
+        es.retain(|e| {
+            !e.get("key")
+                .and_then(Value::as_str)
+                .is_some_and(is_namespace)
+        });
+    }
+    if let Some(o) = v.as_object_mut() {
+        let labels = o
+            .entry("matchLabels")
+            .or_insert_with(|| Value::Object(serde_json::Map::new()));
+        if let Some(m) = labels.as_object_mut() {
+            m.insert(NAMESPACE.into(), Value::String(namespace.into()));
+        }
+    }
+    v
 }

@@ -430,8 +430,8 @@ fn cilium_what_is_not_decided_here_is_unknown() {
         "{endpointSelector: {matchLabels: {'reserved:host': ''}}, ingress: [{}]}",
         // Requirements narrow the peers.
         "{endpointSelector: {matchLabels: {app: web}}, ingress: [{fromEndpoints: [{matchLabels: {app: db}}], fromRequires: [{matchLabels: {env: prod}}]}]}",
-        // A peer kind not evaluated here beside one that does not match.
-        "{endpointSelector: {matchLabels: {app: web}}, ingress: [{fromEndpoints: [{matchLabels: {app: nobody}}], fromNodes: [{matchLabels: {pool: a}}]}]}",
+        // A peer kind not evaluated here.
+        "{endpointSelector: {matchLabels: {app: web}}, ingress: [{fromNodes: [{matchLabels: {pool: a}}]}]}",
     ] {
         assert_eq!(answer(&cnp("shop", "c", spec), DB, WEB, 8080), Answer::Unknown, "{spec}");
     }
@@ -928,5 +928,85 @@ fn ingress_open_to_every_namespace_is_exact() {
             "{podSelector: {matchLabels: {app: db}}, policyTypes: [Ingress]}"
         )),
         Some(None)
+    );
+}
+
+/// Cilium's own behaviour where it differs from a reading of the fields alone (each from its
+/// validation and identity code): what it refuses, strips, overrides or cannot know.
+#[test]
+fn cilium_validation_identity_and_unknown_namespaces() {
+    // enableDefaultDeny adds no isolation to a direction without rules.
+    let flag = cnp("shop", "db", "{endpointSelector: {matchLabels: {app: db}}, enableDefaultDeny: {ingress: true, egress: true}, egress: [{toEndpoints: [{}]}]}");
+    assert_eq!(answer(&flag, WEB, DB, 5432), Answer::Yes);
+    // A rule with two kinds of peer is refused: the whole object enforces nothing.
+    let mixed = cnp("shop", "all", "{endpointSelector: {}, egress: [{toEndpoints: [{matchLabels: {app: dns}}], toEntities: [world]}]}");
+    assert_eq!(answer(&mixed, WEB, DB, 5432), Answer::Yes);
+    // An empty peer list selects nothing (it is not every peer).
+    let none = cnp("shop", "db", "{endpointSelector: {matchLabels: {app: db}}, ingress: [{fromEndpoints: [], toPorts: [{ports: [{port: '5432'}]}]}]}");
+    assert_eq!(answer(&none, WEB, DB, 5432), Answer::No);
+    // A namespaced policy selects in its own namespace whatever its selector names.
+    let elsewhere = cnp("shop", "web", "{endpointSelector: {matchLabels: {'k8s:io.kubernetes.pod.namespace': ops, app: web}}, ingress: [{}]}");
+    assert_eq!(answer(&elsewhere, DB, WEB, 8080), Answer::No);
+    assert_eq!(answer(&elsewhere, DB, OTHER, 8080), Answer::Yes);
+    // Labels the default identity filter leaves out, and Cilium's cluster label: unknown.
+    let hash = cnp(
+        "shop",
+        "web",
+        "{endpointSelector: {matchLabels: {pod-template-hash: abc}}, ingress: [{}]}",
+    );
+    assert_eq!(answer(&hash, DB, WEB, 8080), Answer::Unknown);
+    let named_cluster = cnp("shop", "web", "{endpointSelector: {matchLabels: {app: web}}, ingress: [{fromEndpoints: [{matchLabels: {io.cilium.k8s.policy.cluster: default, app: db}}]}]}");
+    assert_eq!(answer(&named_cluster, DB, WEB, 8080), Answer::Unknown);
+    // A pod cannot give itself Cilium's labels: they are stripped and set by Cilium.
+    let forged = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: forged, namespace: ops}\nspec:\n  selector: {matchLabels: {app: forged}}\n  template:\n    metadata: {labels: {app: forged, io.cilium.k8s.namespace.labels.team: shop}}\n    spec: {containers: [{name: f, image: 'f:1'}]}\n---\n";
+    let team_shop = cnp("shop", "db", "{endpointSelector: {matchLabels: {app: db}}, ingress: [{fromEndpoints: [{matchLabels: {io.cilium.k8s.namespace.labels.team: shop, io.kubernetes.pod.namespace: ops}}]}]}");
+    assert_eq!(
+        answer(
+            &format!("{forged}{team_shop}"),
+            "Deployment:ops/forged",
+            DB,
+            5432
+        ),
+        Answer::No
+    );
+    let team_ops = team_shop.replace("team: shop", "team: ops");
+    assert_eq!(
+        answer(
+            &format!("{forged}{team_ops}"),
+            "Deployment:ops/forged",
+            DB,
+            5432
+        ),
+        Answer::Yes
+    );
+    // A namespace the input holds no object of: its name is known, its other labels are not.
+    let lab = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: probe, namespace: lab}\nspec:\n  selector: {matchLabels: {app: probe}}\n  template:\n    metadata: {labels: {app: probe}}\n    spec: {containers: [{name: p, image: 'p:1'}]}\n---\n";
+    let by_label = cnp("shop", "db", "{endpointSelector: {matchLabels: {app: db}}, ingress: [{fromEndpoints: [{matchLabels: {io.cilium.k8s.namespace.labels.team: lab}}]}]}");
+    assert_eq!(
+        answer(
+            &format!("{lab}{by_label}"),
+            "Deployment:lab/probe",
+            DB,
+            5432
+        ),
+        Answer::Unknown
+    );
+    let by_name = cnp("shop", "db", "{endpointSelector: {matchLabels: {app: db}}, ingress: [{fromEndpoints: [{matchLabels: {io.cilium.k8s.namespace.labels.kubernetes.io/metadata.name: lab}}]}]}");
+    assert_eq!(
+        answer(&format!("{lab}{by_name}"), "Deployment:lab/probe", DB, 5432),
+        Answer::Yes
+    );
+    // A Cilium kind the collector could not list leaves every answer unknown.
+    let mut c = cluster(&none);
+    c.coverage_gaps = vec!["CiliumClusterwideNetworkPolicy".into()];
+    let inv = Inventory::new(&c);
+    let web = Party::Pods(pods_of(&inv, WEB).expect("web"));
+    let db = Party::Pods(pods_of(&inv, DB).expect("db"));
+    let v = Model::of(&inv).connect(&web, &db, 5432, "TCP");
+    assert_eq!(v.answer, Answer::Unknown);
+    assert!(
+        v.notes.iter().any(|n| n.contains("could not be listed")),
+        "{:?}",
+        v.notes
     );
 }
