@@ -84,6 +84,14 @@ impl LabelSelector {
         })
     }
 
+    /// A selector that matches nothing.
+    pub fn nothing() -> LabelSelector {
+        LabelSelector {
+            requirements: Vec::new(),
+            invalid: true,
+        }
+    }
+
     /// The label keys the selector looks at.
     pub fn keys(&self) -> impl Iterator<Item = &str> {
         self.requirements.iter().map(|r| match r {

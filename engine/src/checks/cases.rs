@@ -3037,6 +3037,36 @@ fn sensitive_namespaces_come_from_rbac_and_only_restrictions_close_them() {
     assert!(n019(vec![ns("kube-system", json!({})), dns(), calico]).is_empty());
     let anp = json!({"apiVersion": "policy.networking.k8s.io/v1alpha1", "kind": "AdminNetworkPolicy", "metadata": {"name": "a"}, "spec": {"priority": 1, "subject": {"namespaces": {}}, "ingress": [{"name": "deny", "action": "Deny", "from": [{"namespaces": {}}]}]}});
     assert!(n019(vec![ns("kube-system", json!({})), dns(), anp]).is_empty());
+    // Cilium's policies are evaluated: a default deny closes, the `cluster` entity on every
+    // port opens, a deny rule may restrict.
+    let cnp = |name: &str, spec: Value| json!({"apiVersion": "cilium.io/v2", "kind": "CiliumNetworkPolicy", "metadata": {"name": name, "namespace": "kube-system"}, "spec": spec});
+    let deny = cnp("deny", json!({"endpointSelector": {}, "ingress": [{}]}));
+    assert!(n019(vec![ns("kube-system", json!({})), dns(), deny]).is_empty());
+    let cluster = cnp(
+        "open",
+        json!({"endpointSelector": {}, "ingress": [{"fromEntities": ["cluster"]}]}),
+    );
+    let found = n019(vec![ns("kube-system", json!({})), dns(), cluster.clone()]);
+    assert!(
+        found.len() == 1
+            && found[0].contains("CiliumNetworkPolicy:kube-system/open spec.ingress[0]"),
+        "{found:?}"
+    );
+    let some_deny = cnp(
+        "no-ops",
+        json!({"endpointSelector": {}, "ingressDeny": [{"fromEndpoints": [{"matchLabels": {"io.kubernetes.pod.namespace": "ops"}}]}]}),
+    );
+    assert!(n019(vec![
+        ns("kube-system", json!({})),
+        dns(),
+        cluster,
+        some_deny
+    ])
+    .is_empty());
+    // A policy CRD with no object of its kind: the input may lack such policies.
+    let crd = json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition", "metadata": {"name": "globalnetworkpolicies.crd.projectcalico.org"},
+        "spec": {"group": "crd.projectcalico.org", "names": {"kind": "GlobalNetworkPolicy"}}});
+    assert!(n019(vec![ns("kube-system", json!({})), dns(), crd]).is_empty());
     let found = n019(vec![dns()]);
     assert!(
         found.len() == 1 && found[0].starts_with("Deployment:kube-system/d"),

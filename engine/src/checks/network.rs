@@ -912,7 +912,7 @@ pub static CHECKS: &[Check] = &[
         id: "KSPM-N-019",
         title: "Sensitive namespace open to every namespace",
         severity: Severity::High,
-        description: "kube-system, and every namespace with a ServiceAccount that reaches, on the fleet's attack graph, cluster admin, every Secret or a cloud account's admin (by RBAC, a token it can take, Workload Identity or IRSA: the graph's one answer; high — kube-system where nothing shows such an account is medium), should accept connections only from the peers its services need. Here no NetworkPolicy restricts which namespaces' pods may connect to some of its pods (none isolates their ingress, or a rule admits every pod of every namespace on every port): a foothold in any namespace reaches them. Host-network pods are left out (whether policies govern them is the network plugin's choice), and so are pods a Calico or Cilium policy or an AdminNetworkPolicy with ingress rules selects.",
+        description: "kube-system, and every namespace with a ServiceAccount that reaches, on the fleet's attack graph, cluster admin, every Secret or a cloud account's admin (by RBAC, a token it can take, Workload Identity or IRSA: the graph's one answer; high — kube-system where nothing shows such an account is medium), should accept connections only from the peers its services need. Here no NetworkPolicy restricts which namespaces' pods may connect to some of its pods (none isolates their ingress, or a rule admits every pod of every namespace on every port): a foothold in any namespace reaches them. Cilium's policies count as NetworkPolicies do (its `cluster` and `all` entities admit every namespace; a deny rule for the pods may restrict them). Host-network pods are left out (whether policies govern them is the network plugin's choice), and so are pods a Calico policy or an AdminNetworkPolicy with ingress rules selects; a cluster whose input may lack policies (a policy kind the collector could not list, a policy CRD with no object of its kind) is not judged.",
         remediation: "Add a default-deny ingress policy to the namespace and allow, per port, only the namespaces and pods that need each service (for kube-dns: every namespace on 53/UDP and 53/TCP).",
         kinds: crate::inventory::workload_kinds!("Namespace", "NetworkPolicy"),
         controls: NETWORK_SEGMENTATION,
@@ -1040,11 +1040,28 @@ fn sensitive_namespace_open<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
         .iter()
         .flat_map(|k| ctx.inv.of_kind(k).iter().copied())
         .collect();
+    // Policies the input may lack — a kind the collector could not list, or a policy CRD with
+    // no object of its kind in the input (a live collection reads only the kinds it knows) —
+    // could restrict any pod: nothing is claimed open.
+    let unlisted =
+        ctx.inv.cluster.coverage_gaps.iter().any(|g| {
+            POLICY_KINDS.contains(&g.as_str()) || ADMIN_POLICY_KINDS.contains(&g.as_str())
+        }) || ctx
+            .inv
+            .of_kind("CustomResourceDefinition")
+            .iter()
+            .filter(|o| crate::netpol::is_plugin_policy(o))
+            .filter_map(|o| o.body.pointer("/spec/names/kind").and_then(Value::as_str))
+            .any(|kind| ctx.inv.of_kind(kind).is_empty());
+    if unlisted {
+        return Vec::new();
+    }
     let model = crate::netpol::Model::of(ctx.inv);
+    // Calico's policies, which the evaluator does not read (Cilium's it does).
     let plugin: Vec<Policy> = POLICY_KINDS
         .iter()
         .flat_map(|k| ctx.inv.of_kind(k).iter())
-        .filter(|o| crate::netpol::is_plugin_policy(o))
+        .filter(|o| crate::netpol::is_plugin_policy(o) && !o.api_version.starts_with("cilium.io/"))
         .flat_map(|o| Policy::of(o))
         .collect();
     let namespaces: HashMap<&str, &Object> = ctx
@@ -1063,7 +1080,7 @@ fn sensitive_namespace_open<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
         let ns_labels = namespaces
             .get(pods.namespace.as_str())
             .map_or(&no_labels, |o| &o.labels);
-        // Policies this evaluator does not read that may restrict the pods: not judged.
+        // Policies the evaluator does not read that may restrict the pods: not judged.
         let restricted_elsewhere = plugin.iter().any(|p| {
             p.ingress
                 && p.applies_in(&pods.namespace, ns_labels)

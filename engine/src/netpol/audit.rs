@@ -113,31 +113,50 @@ impl Model {
     }
 
     /// Whether `pods` accept connections from every pod of every other namespace on every port
-    /// by the NetworkPolicies: `Some(None)` when no policy isolates their ingress, `Some((policy,
-    /// rule path))` when a selecting policy's rule admits every pod of every namespace (or every
-    /// peer) on every port, `None` when the policies restrict who may connect.
+    /// by the policies: `Some(None)` when no policy isolates their ingress, `Some((policy, rule
+    /// path))` when a selecting policy's rule admits every pod of every namespace (or every
+    /// peer) on every port, `None` when the policies restrict who may connect — or may: a
+    /// Cilium deny rule for the pods, or a rule this evaluator cannot decide.
     pub fn open_to_every_namespace(&self, pods: &Pods) -> Option<Option<(String, String)>> {
         let selecting: Vec<&Policy> = self
             .policies_in(&pods.namespace)
-            .filter(|p| p.isolates(false) && self.selects(p, pods))
+            .filter(|p| self.selects(p, pods))
             .collect();
-        if selecting.is_empty() {
+        if selecting.iter().any(|p| !p.ingress_deny.is_empty()) {
+            return None;
+        }
+        if !selecting.iter().any(|p| p.isolates(false)) {
             return Some(None);
         }
         selecting.iter().find_map(|p| {
             p.ingress.iter().flatten().find_map(|r| {
                 let every_namespace = r.ports.is_none()
-                    && r.peers.as_ref().is_none_or(|peers| {
-                        peers.iter().any(|peer| {
-                            matches!(peer, Peer::Pods { pods, namespaces: Some(ns) }
-                                if selects_every_namespace(ns)
-                                    && pods.as_ref().is_none_or(LabelSelector::is_empty))
-                        })
-                    });
+                    && r.undecided.is_none()
+                    && r.peers
+                        .as_ref()
+                        .is_none_or(|peers| peers.iter().any(every_namespace_peer));
                 every_namespace
                     .then(|| Some((p.reference.clone(), format!("spec.ingress[{}]", r.index))))
             })
         })
+    }
+}
+
+/// Whether a peer admits every pod of every namespace: a NetworkPolicy peer with a namespace
+/// selector for every namespace and no narrower pod selector, Cilium's `cluster` or `all`
+/// entity, or a Cilium endpoint selector for every endpoint of every namespace.
+fn every_namespace_peer(peer: &Peer) -> bool {
+    match peer {
+        Peer::Pods {
+            pods,
+            namespaces: Some(ns),
+        } => selects_every_namespace(ns) && pods.as_ref().is_none_or(LabelSelector::is_empty),
+        Peer::Entity(e) => e == "cluster" || e == "all",
+        Peer::Endpoints {
+            selector,
+            namespace: None,
+        } => selector.is_empty(),
+        _ => false,
     }
 }
 

@@ -5,7 +5,8 @@
 //!   CiliumNetworkPolicy, in every namespace for a clusterwide one — over the pod's labels and
 //!   Cilium's own: `io.kubernetes.pod.namespace`, `io.cilium.k8s.namespace.labels.<key>` and
 //!   `io.cilium.k8s.policy.serviceaccount` (keys may carry the `k8s:` or `any:` source prefix);
-//!   `nodeSelector` policies are about nodes, not pods, and are left out;
+//!   `nodeSelector` policies are about nodes, not pods, and are left out; a label of another
+//!   source (`reserved:`, `cidr:`, ...) is on no pod;
 //! - a direction with allow or deny rules (`ingress`/`ingressDeny`, `egress`/`egressDeny`)
 //!   isolates the pods as a NetworkPolicy does, unless `enableDefaultDeny` turns that off for it
 //!   (its rules then only add); rules of every kind add up, and a deny rule that matches wins
@@ -18,7 +19,7 @@
 //!   ports and no peer admits every peer on those ports, and an empty rule (`{}`) admits nothing
 //!   (Cilium's default deny);
 //! - what is not decided here — L7 rules, `fromRequires`, `toFQDNs`, `toServices`, node and
-//!   group peers, ICMP rules, selectors on other label sources — makes the
+//!   group peers, ICMP rules, labels the default identity filter drops — makes the
 //!   rule, or the peer, undecided: the answer is unknown, never a guess.
 
 use super::{Cidr, Peer, Policy, PortRef, PortRule, Rule};
@@ -102,40 +103,82 @@ fn filtered_from_identity(key: &str) -> bool {
         .contains(&key)
 }
 
+/// What a Cilium selector's label key is to a pod.
+enum Key {
+    /// A label of the pod (or one Cilium sets on it), by this name.
+    Pod(String),
+    /// A label of another source (`reserved:`, `cidr:`, `fqdn:`, ...), which no pod carries.
+    NotOnPods,
+    /// Not decided here: a label the default identity filter drops, or Cilium's cluster name.
+    Undecided,
+}
+
+fn key(k: &str) -> Key {
+    // A Kubernetes label key holds no `:`: one before it names the label's source.
+    let key = match k.split_once(':') {
+        Some(("k8s" | "any", rest)) => rest,
+        Some(_) => return Key::NotOnPods,
+        None => k,
+    };
+    let undecided = filtered_from_identity(key)
+        || (key.starts_with(CILIUM_OWN)
+            && key != SERVICE_ACCOUNT
+            && !key.starts_with(NAMESPACE_LABELS));
+    if undecided {
+        Key::Undecided
+    } else {
+        Key::Pod(key.to_string())
+    }
+}
+
 /// A Cilium selector as a label selector over [`labels`], or `None` when it reads what is not
-/// decided here: a label source other than Kubernetes (`reserved:`, `cidr:`, ...), a label the
-/// default identity filter leaves out, or Cilium's cluster name.
+/// decided here ([`Key::Undecided`]). A requirement on a label no pod carries makes it select
+/// no pod (`k: v`, `In`, `Exists`) or holds for every pod (`NotIn`, `DoesNotExist`).
 fn selector(v: &Value) -> Option<LabelSelector> {
     let mut v = v.clone();
-    // A Kubernetes label key holds no `:`: one before it names the label's source.
-    let strip = |k: &str| -> Option<String> {
-        let key = match k.split_once(':') {
-            Some(("k8s" | "any", rest)) => rest,
-            Some(_) => return None,
-            None => k,
-        };
-        let undecided = filtered_from_identity(key)
-            || (key.starts_with(CILIUM_OWN)
-                && key != SERVICE_ACCOUNT
-                && !key.starts_with(NAMESPACE_LABELS));
-        (!undecided).then(|| key.to_string())
-    };
+    let mut never = false;
     if let Some(m) = v.get_mut("matchLabels").and_then(Value::as_object_mut) {
         let mut out = serde_json::Map::new();
         for (k, x) in m.iter() {
-            out.insert(strip(k)?, x.clone());
+            match key(k) {
+                Key::Pod(k) => {
+                    out.insert(k, x.clone());
+                }
+                Key::NotOnPods => never = true,
+                Key::Undecided => return None,
+            }
         }
         *m = out;
     }
     if let Some(es) = v.get_mut("matchExpressions").and_then(Value::as_array_mut) {
-        for e in es {
-            if let Some(k) = e.get("key").and_then(Value::as_str) {
-                let k = strip(k)?;
-                e["key"] = Value::String(k);
+        let mut kept = Vec::new();
+        for e in es.iter() {
+            let Some(k) = e.get("key").and_then(Value::as_str) else {
+                kept.push(e.clone());
+                continue;
+            };
+            match key(k) {
+                Key::Pod(k) => {
+                    let mut e = e.clone();
+                    e["key"] = Value::String(k);
+                    kept.push(e);
+                }
+                Key::NotOnPods => {
+                    let op = e.get("operator").and_then(Value::as_str).unwrap_or("");
+                    if !["NotIn", "DoesNotExist"].contains(&op) {
+                        never = true;
+                    }
+                }
+                Key::Undecided => return None,
             }
         }
+        *es = kept;
     }
-    Some(LabelSelector::from_value(Some(&v)))
+    Some(if never {
+        LabelSelector::nothing()
+    } else {
+        LabelSelector::from_value(Some(&v))
+    })
 }
 
 /// The policies one Cilium object holds (`spec`, and each of `specs`).

@@ -426,8 +426,6 @@ fn cilium_what_is_not_decided_here_is_unknown() {
     for spec in [
         // L7 rules decide which requests pass.
         "{endpointSelector: {matchLabels: {app: web}}, ingress: [{fromEndpoints: [{matchLabels: {app: db}}], toPorts: [{ports: [{port: '8080'}], rules: {http: [{method: GET}]}}]}]}",
-        // A selector on another label source.
-        "{endpointSelector: {matchLabels: {'reserved:host': ''}}, ingress: [{}]}",
         // Requirements narrow the peers.
         "{endpointSelector: {matchLabels: {app: web}}, ingress: [{fromEndpoints: [{matchLabels: {app: db}}], fromRequires: [{matchLabels: {env: prod}}]}]}",
         // A peer kind not evaluated here.
@@ -435,6 +433,18 @@ fn cilium_what_is_not_decided_here_is_unknown() {
     ] {
         assert_eq!(answer(&cnp("shop", "c", spec), DB, WEB, 8080), Answer::Unknown, "{spec}");
     }
+    // A label of another source is on no pod: a selector requiring it selects none, one
+    // excluding it every pod.
+    let host = cnp(
+        "shop",
+        "c",
+        "{endpointSelector: {matchLabels: {'reserved:host': ''}}, ingress: [{}]}",
+    );
+    assert_eq!(answer(&host, DB, WEB, 8080), Answer::Yes);
+    let not_host = cnp("shop", "c", "{endpointSelector: {matchExpressions: [{key: 'reserved:host', operator: DoesNotExist}]}, ingress: [{}]}");
+    assert_eq!(answer(&not_host, DB, WEB, 8080), Answer::No);
+    let from_host = cnp("shop", "c", "{endpointSelector: {matchLabels: {app: web}}, ingress: [{fromEndpoints: [{matchLabels: {'reserved:host': ''}}]}]}");
+    assert_eq!(answer(&from_host, DB, WEB, 8080), Answer::No);
     // Undecided rules never turn a no into an unknown: other ports stay denied.
     let l7 = cnp("shop", "c", "{endpointSelector: {matchLabels: {app: web}}, ingress: [{toPorts: [{ports: [{port: '8080'}], rules: {http: [{method: GET}]}}]}]}");
     assert_eq!(answer(&l7, DB, WEB, 22), Answer::No);
