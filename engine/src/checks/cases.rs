@@ -3067,6 +3067,22 @@ fn sensitive_namespaces_come_from_rbac_and_only_restrictions_close_them() {
     let crd = json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition", "metadata": {"name": "globalnetworkpolicies.crd.projectcalico.org"},
         "spec": {"group": "crd.projectcalico.org", "names": {"kind": "GlobalNetworkPolicy"}}});
     assert!(n019(vec![ns("kube-system", json!({})), dns(), crd]).is_empty());
+    // Cilium's CRDs beside Cilium policies: the input holds Cilium's kinds, read together.
+    let ccnp_crd = json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition", "metadata": {"name": "ciliumclusterwidenetworkpolicies.cilium.io"},
+        "spec": {"group": "cilium.io", "names": {"kind": "CiliumClusterwideNetworkPolicy"}}});
+    let elsewhere = json!({"apiVersion": "cilium.io/v2", "kind": "CiliumNetworkPolicy", "metadata": {"name": "x", "namespace": "shop"},
+        "spec": {"endpointSelector": {}, "ingress": [{}]}});
+    assert_eq!(
+        n019(vec![
+            ns("kube-system", json!({})),
+            dns(),
+            ccnp_crd.clone(),
+            elsewhere
+        ])
+        .len(),
+        1
+    );
+    assert!(n019(vec![ns("kube-system", json!({})), dns(), ccnp_crd]).is_empty());
     let found = n019(vec![dns()]);
     assert!(
         found.len() == 1 && found[0].starts_with("Deployment:kube-system/d"),

@@ -1043,6 +1043,11 @@ fn sensitive_namespace_open<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     // Policies the input may lack — a kind the collector could not list, or a policy CRD with
     // no object of its kind in the input (a live collection reads only the kinds it knows) —
     // could restrict any pod: nothing is claimed open.
+    // An input that holds some Cilium policy has read Cilium's kinds (they are listed
+    // together): a Cilium CRD without objects then means none exist.
+    let cilium_read = ["CiliumNetworkPolicy", "CiliumClusterwideNetworkPolicy"]
+        .iter()
+        .any(|k| !ctx.inv.of_kind(k).is_empty());
     let unlisted =
         ctx.inv.cluster.coverage_gaps.iter().any(|g| {
             POLICY_KINDS.contains(&g.as_str()) || ADMIN_POLICY_KINDS.contains(&g.as_str())
@@ -1051,6 +1056,10 @@ fn sensitive_namespace_open<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
             .of_kind("CustomResourceDefinition")
             .iter()
             .filter(|o| crate::netpol::is_plugin_policy(o))
+            .filter(|o| {
+                !(cilium_read
+                    && o.body.pointer("/spec/group").and_then(Value::as_str) == Some("cilium.io"))
+            })
             .filter_map(|o| o.body.pointer("/spec/names/kind").and_then(Value::as_str))
             .any(|kind| ctx.inv.of_kind(kind).is_empty());
     if unlisted {
