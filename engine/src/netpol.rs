@@ -296,6 +296,26 @@ enum PortRef {
     Invalid,
 }
 
+impl Peer {
+    /// An address block from `{cidr, except}` (a NetworkPolicy's `ipBlock`, a Cilium
+    /// `fromCIDRSet` entry); [`Peer::Invalid`] when a CIDR does not parse. `pods`: whether it
+    /// matches pods by their address.
+    fn block(b: &Value, pods: bool) -> Peer {
+        let cidr = b.get("cidr").and_then(Value::as_str).and_then(Cidr::parse);
+        let except: Option<Vec<Cidr>> = b
+            .get("except")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(|e| e.as_str().and_then(Cidr::parse))
+            .collect();
+        match (cidr, except) {
+            (Some(cidr), Some(except)) => Peer::Block { cidr, except, pods },
+            _ => Peer::Invalid,
+        }
+    }
+}
+
 /// An address range.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Cidr {
@@ -355,22 +375,7 @@ fn rules(list: Option<&Value>, peer_field: &str) -> Vec<Rule> {
 
 fn peer(p: &Value) -> Peer {
     if let Some(b) = p.get("ipBlock") {
-        let cidr = b.get("cidr").and_then(Value::as_str).and_then(Cidr::parse);
-        let except: Option<Vec<Cidr>> = b
-            .get("except")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .map(|e| e.as_str().and_then(Cidr::parse))
-            .collect();
-        return match (cidr, except) {
-            (Some(cidr), Some(except)) => Peer::Block {
-                cidr,
-                except,
-                pods: true,
-            },
-            _ => Peer::Invalid,
-        };
+        return Peer::block(b, true);
     }
     let pods = p
         .get("podSelector")
@@ -726,20 +731,13 @@ impl Model {
         port: (u16, &'m str),
         egress: bool,
     ) -> impl Iterator<Item = (&'m Policy, Answer)> + 'm {
-        self.policies_in(&pod.namespace).filter_map(move |policy| {
+        self.matching(pod, other, port, egress, move |policy| {
             let rules = if egress {
-                policy.egress.as_ref()
+                policy.egress.as_deref()
             } else {
-                policy.ingress.as_ref()
+                policy.ingress.as_deref()
             };
-            if (rules.is_none() && !policy.isolates(egress)) || !self.selects(policy, pod) {
-                return None;
-            }
-            let rules = rules.map_or(&[][..], Vec::as_slice);
-            Some((
-                policy,
-                self.rules_match(policy, rules, pod, other, port, egress),
-            ))
+            rules.or_else(|| policy.isolates(egress).then_some(&[][..]))
         })
     }
 
@@ -752,13 +750,29 @@ impl Model {
         port: (u16, &'m str),
         egress: bool,
     ) -> impl Iterator<Item = (&'m Policy, Answer)> + 'm {
-        self.policies_in(&pod.namespace).filter_map(move |policy| {
+        self.matching(pod, other, port, egress, move |policy| {
             let rules = if egress {
                 &policy.egress_deny
             } else {
                 &policy.ingress_deny
             };
-            if rules.is_empty() || !self.selects(policy, pod) {
+            (!rules.is_empty()).then_some(rules.as_slice())
+        })
+    }
+
+    /// Each policy selecting `pod` for which `rules_of` gives rules, with whether one of them
+    /// matches the connection.
+    fn matching<'m>(
+        &'m self,
+        pod: &'m Pods,
+        other: &'m Party,
+        port: (u16, &'m str),
+        egress: bool,
+        rules_of: impl Fn(&'m Policy) -> Option<&'m [Rule]> + 'm,
+    ) -> impl Iterator<Item = (&'m Policy, Answer)> + 'm {
+        self.policies_in(&pod.namespace).filter_map(move |policy| {
+            let rules = rules_of(policy)?;
+            if !self.selects(policy, pod) {
                 return None;
             }
             Some((

@@ -242,9 +242,16 @@ pub fn assemble_fleet_graph(
         findings.push(f);
     }
     let catalogue = checks::catalogue();
+    let mut by_cluster: std::collections::HashMap<&str, Vec<&Finding>> =
+        std::collections::HashMap::new();
+    for f in &findings {
+        by_cluster.entry(f.cluster.as_str()).or_default().push(f);
+    }
     for (info, skipped) in &assessed {
-        let own: Vec<&Finding> = findings.iter().filter(|f| f.cluster == info.name).collect();
-        compliance.extend(compliance::summarize(info, &catalogue, skipped, &own));
+        let own = by_cluster
+            .get(info.name.as_str())
+            .map_or(&[][..], Vec::as_slice);
+        compliance.extend(compliance::summarize(info, &catalogue, skipped, own));
     }
     let all_paths = index.attack_paths();
     let path_count = all_paths.len();
@@ -335,13 +342,14 @@ pub(crate) fn judge_on_fleet_graph(
                             .into_iter()
                             .filter(|(_, sink, _)| *sink != crate::graph::paths::Sink::NodeRoot)
                             .map(|(key, sink, hops)| {
-                                if key == f.cluster {
-                                    format!("{} in {hops} hop(s)", sink.as_str())
+                                let name = if key == f.cluster {
+                                    sink.as_str().to_string()
                                 } else if sink == crate::graph::paths::Sink::CloudAdmin {
-                                    format!("{} of {key} in {hops} hop(s)", sink.as_str())
+                                    format!("{} of {key}", sink.as_str())
                                 } else {
-                                    format!("{} of cluster {key} in {hops} hop(s)", sink.as_str())
-                                }
+                                    format!("{} of cluster {key}", sink.as_str())
+                                };
+                                (name, hops)
                             })
                             .collect(),
                     }

@@ -14,9 +14,10 @@ pub const IDENTITY_EVIDENCE: &str = "identity:";
 pub struct Reached {
     /// The identity's node reference.
     pub identity: String,
-    /// The sinks it reaches other than root on a node, in words with their hops (`ClusterAdmin
-    /// in 2 hop(s)`, `CloudAdmin of aws:111122223333 in 1 hop(s)`); empty: it is not powerful.
-    pub sinks: Vec<String>,
+    /// The sinks it reaches other than root on a node, named (`ClusterAdmin`, `CloudAdmin of
+    /// aws:111122223333`, `AllSecrets of cluster prod`) with their fewest hops; empty: it is not
+    /// powerful.
+    pub sinks: Vec<(String, u32)>,
 }
 
 /// Applies a judged check's rule to one of its hits, given what each named identity reaches:
@@ -32,13 +33,7 @@ pub fn settle(f: &mut Finding, reached: &[Reached]) -> bool {
 /// The sink names of a [`Reached`], without hops (for messages, which must not change when only
 /// a distance does).
 pub(crate) fn sink_names(r: &Reached) -> Vec<&str> {
-    let mut names: Vec<&str> = r
-        .sinks
-        .iter()
-        .map(|s| s.split(" in ").next().unwrap_or(s))
-        .collect();
-    names.dedup();
-    names
+    r.sinks.iter().map(|(name, _)| name.as_str()).collect()
 }
 
 /// Keeps the `identity:` evidence of the identities that reach something, with what they reach
@@ -55,7 +50,12 @@ pub(crate) fn keep_powerful_evidence(f: &mut Finding, reached: &[Reached]) {
             return false;
         };
         let said = e.value.as_str().unwrap_or_default();
-        let reaches = format!("reaches {}", r.sinks.join(", "));
+        let sinks: Vec<String> = r
+            .sinks
+            .iter()
+            .map(|(name, hops)| format!("{name} in {hops} hop(s)"))
+            .collect();
+        let reaches = format!("reaches {}", sinks.join(", "));
         e.value = serde_json::Value::String(if said.is_empty() {
             reaches
         } else {

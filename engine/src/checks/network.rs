@@ -970,22 +970,18 @@ fn policy_without_effect<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
         .collect()
 }
 
-/// The ServiceAccounts of a namespace: its objects, and those its pods name.
-fn service_accounts<'a>(ctx: &Context<'a>, ns: &str) -> BTreeSet<&'a str> {
-    let mut accounts: BTreeSet<&'a str> = ctx
-        .inv
-        .of_kind("ServiceAccount")
-        .iter()
-        .filter(|o| o.effective_namespace() == Some(ns))
-        .map(|o| o.name.as_str())
-        .collect();
-    accounts.extend(
-        ctx.inv
-            .templates()
-            .iter()
-            .filter(|t| t.owner.effective_namespace().unwrap_or("default") == ns)
-            .map(|t| t.service_account_name()),
-    );
+/// The ServiceAccounts of each namespace: its objects, and those its pods name.
+fn service_accounts<'a>(ctx: &Context<'a>) -> BTreeMap<&'a str, BTreeSet<&'a str>> {
+    let mut accounts: BTreeMap<&'a str, BTreeSet<&'a str>> = BTreeMap::new();
+    for o in ctx.inv.of_kind("ServiceAccount") {
+        if let Some(ns) = o.effective_namespace() {
+            accounts.entry(ns).or_default().insert(o.name.as_str());
+        }
+    }
+    for t in ctx.inv.templates() {
+        let (ns, sa) = t.service_account();
+        accounts.entry(ns).or_default().insert(sa);
+    }
     accounts
 }
 
@@ -1115,6 +1111,7 @@ fn sensitive_namespace_open<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
             },
         ));
     }
+    let accounts = service_accounts(ctx);
     let mut hits = Vec::new();
     for (ns, mut workloads) in open {
         // In reference order, whatever order the input lists them in.
@@ -1140,7 +1137,7 @@ fn sensitive_namespace_open<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
                     .collect::<Vec<Value>>(),
             ),
         ];
-        evidence.extend(service_accounts(ctx, ns).into_iter().map(|sa| {
+        evidence.extend(accounts.get(ns).into_iter().flatten().map(|sa| {
             Evidence::new(
                 format!("{}ServiceAccount:{ns}/{sa}", super::IDENTITY_EVIDENCE),
                 "",

@@ -338,24 +338,10 @@ fn rule(index: usize, r: &Value, ingress: bool, namespace: Option<&str>) -> Rule
     if let Some(a) = list(cidr_set) {
         any_peer_field = true;
         peers.extend(a.iter().map(|c| {
-            let Some(block) = c.get("cidr").and_then(Value::as_str) else {
+            if c.get("cidr").and_then(Value::as_str).is_none() {
                 return Peer::Undecided("a CIDR group reference");
-            };
-            let except: Option<Vec<Cidr>> = c
-                .get("except")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .map(|e| e.as_str().and_then(Cidr::parse))
-                .collect();
-            match (Cidr::parse(block), except) {
-                (Some(cidr), Some(except)) => Peer::Block {
-                    cidr,
-                    except,
-                    pods: false,
-                },
-                _ => Peer::Invalid,
             }
+            Peer::block(c, false)
         }));
     }
     if let Some(a) = list(entities) {
