@@ -189,6 +189,9 @@ enum OutputFormat {
     Table,
     Json,
     Sarif,
+    /// OCSF 1.5.0 events (JSON array): findings as Compliance Findings (class 2003), attack
+    /// paths as Detection Findings (class 2004).
+    Ocsf,
     /// One self-contained HTML file (overview, attack path graphs, findings, compliance).
     Html,
 }
@@ -479,6 +482,18 @@ struct CheckArgs {
     /// A blocked image registry prefix (repeatable, e.g. `docker.io/`); enables KSPM-I-006.
     #[arg(long = "blocked-registry")]
     blocked_registries: Vec<String>,
+    /// Image vulnerability reports: a Trivy (`trivy image -f json`), Grype (`grype -o json`) or
+    /// CycloneDX JSON file, or a directory of them (repeatable). They weigh each workload's
+    /// exploit hop on the attack paths, list on findings what the containers carry, and enable
+    /// KSPM-I-007 (with known-exploited data). A fleet's `vulns/` directory is read too.
+    #[arg(long = "vulns", value_name = "FILE|DIR")]
+    vulns: Vec<PathBuf>,
+    /// CISA's Known Exploited Vulnerabilities catalogue (known_exploited_vulnerabilities.json).
+    #[arg(long, value_name = "FILE")]
+    kev: Option<PathBuf>,
+    /// FIRST's EPSS scores (epss_scores-YYYY-MM-DD.csv, decompressed).
+    #[arg(long, value_name = "FILE")]
+    epss: Option<PathBuf>,
 }
 
 impl CheckArgs {
@@ -492,6 +507,16 @@ impl CheckArgs {
             }
             None => Vec::new(),
         };
+        let sources = kspm_collectors::vulns::Sources {
+            reports: self.vulns.clone(),
+            kev: self.kev.clone(),
+            epss: self.epss.clone(),
+        };
+        let vulnerabilities = if sources.is_empty() {
+            Default::default()
+        } else {
+            std::sync::Arc::new(kspm_collectors::vulns::load(&sources).map_err(anyhow::Error::msg)?)
+        };
         Ok(ScanOptions {
             profile: self.profile,
             exceptions,
@@ -499,6 +524,7 @@ impl CheckArgs {
             blocked_registries: self.blocked_registries.clone(),
             today: Some(kspm_api::pipeline::today_utc()),
             default_namespace,
+            vulnerabilities,
         })
     }
 }
@@ -745,6 +771,7 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
         OutputFormat::Table => Some(Format::Table),
         OutputFormat::Json => Some(Format::Json),
         OutputFormat::Sarif => Some(Format::Sarif),
+        OutputFormat::Ocsf => Some(Format::Ocsf),
         OutputFormat::Html => None,
     };
     let color = args.output.is_none()
@@ -874,7 +901,7 @@ fn who_can(args: WhoCanArgs) -> Result<ExitCode> {
     )
     .map_err(anyhow::Error::msg)?;
     let snapshot = load_clusters(&args.paths)?;
-    let (graph, _) = kspm_engine::report::fleet_graph(&snapshot, &ScanOptions::default());
+    let (graph, _) = kspm_engine::report::fleet_graph(&snapshot, &path_options(&args.paths));
     let query = Query::new(&graph);
     let rbacs: Vec<Rbac> = snapshot
         .clusters
@@ -932,7 +959,7 @@ fn can_i(args: CanIArgs) -> Result<ExitCode> {
         .any(|p| args.as_user.starts_with(p) && args.as_user.contains(':'));
     if cloud {
         // A cloud principal: what each cluster maps it to, then RBAC for those identities.
-        let (graph, _) = kspm_engine::report::fleet_graph(&snapshot, &ScanOptions::default());
+        let (graph, _) = kspm_engine::report::fleet_graph(&snapshot, &path_options(&args.paths));
         let query = Query::new(&graph);
         let mut answers = Vec::new();
         for (c, r) in snapshot.clusters.iter().zip(&rbacs) {
@@ -1105,11 +1132,18 @@ fn compliance(args: ComplianceArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The options `kspm scan PATHS` evaluates with by default: the paths' own vulnerability data
+/// (a fleet's `vulns/`) included, so every command builds the graph the scan reports.
+fn path_options(paths: &[PathBuf]) -> ScanOptions {
+    let plan = kspm_collectors::files::plan(paths);
+    kspm_api::pipeline::with_fleet_vulnerabilities(&ScanOptions::default(), &plan).0
+}
+
 /// The fleet graph `kspm scan` builds for `paths` (cloud documents, access entries, every
-/// cluster joined), for the query commands.
+/// cluster joined, image vulnerability reports), for the query commands.
 fn query_graph(paths: &[PathBuf]) -> Result<AttackGraph> {
     let snapshot = load_clusters(paths)?;
-    let (graph, notes) = kspm_engine::report::fleet_graph(&snapshot, &ScanOptions::default());
+    let (graph, notes) = kspm_engine::report::fleet_graph(&snapshot, &path_options(paths));
     for e in notes {
         eprintln!(
             "kspm: warning: {}",
@@ -1123,7 +1157,7 @@ fn fixes(args: FixesArgs) -> Result<ExitCode> {
     use kspm_engine::graph::fixplan::{plan, FindingSite, PlanOptions};
     let snapshot = load_clusters(&args.paths)?;
     let (report, graph) =
-        kspm_engine::report::evaluate_with_graph(&snapshot, &ScanOptions::default());
+        kspm_engine::report::evaluate_with_graph(&snapshot, &path_options(&args.paths));
     for e in &report.errors {
         if e.file == "cloud" {
             eprintln!(

@@ -1075,8 +1075,8 @@ fn malformed_and_duplicate_objects_are_reported_not_graded() {
 }
 
 /// The demo's segmentation story (README, "Segmentation"): namespace ci has no NetworkPolicy,
-/// so the shortest way from the shop's frontend to the CI runners' identity is over the network
-/// into the BuildKit daemon there; the default deny of
+/// so one of the shortest ways from the shop's frontend to the CI runners' identity is over the
+/// network into the BuildKit daemon there; the default deny of
 /// `examples/segmentation/ci-default-deny.yaml` takes that hop away (what remains does not cross
 /// the network into ci), and `kspm diff` says so.
 #[test]
@@ -1098,6 +1098,8 @@ fn a_default_deny_ends_the_demo_segmentation_story() {
             "Deployment:shop/frontend",
             "--to",
             "ServiceAccount:ci/actions-runner",
+            "--limit",
+            "3",
             "-f",
             "json",
         ]);
@@ -1106,11 +1108,15 @@ fn a_default_deny_ends_the_demo_segmentation_story() {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
+        // The likeliest ways (the demo's image reports make ingress-nginx's IngressNightmare the
+        // first; the network way into ci is among the next), their steps together.
         let v: Value = serde_json::from_slice(&out.stdout).expect("json");
-        v["paths"][0]["steps"]
+        v["paths"]
             .as_array()
-            .cloned()
-            .unwrap_or_default()
+            .into_iter()
+            .flatten()
+            .flat_map(|p| p["steps"].as_array().cloned().unwrap_or_default())
+            .collect::<Vec<Value>>()
     };
     // Over the network into buildkitd, whose pods hold the runners' token.
     let into_ci = |steps: &[Value]| {

@@ -390,8 +390,12 @@ fn gcp_and_azure_discovery_scan_and_collect_against_fakes() {
         "[gcp]\nprojects = [\"{PROJECT}\", \"broken-project\"]\ncontainer_endpoint = \"{url}\"\nresource_manager_endpoint = \"{url}\"\niam_endpoint = \"{url}\"\n\n[azure]\nsubscriptions = [\"{SUB}\"]\nendpoint = \"{url}\"\n"
     )).expect("config");
     let cfg = config.to_str().expect("utf8");
-    let (report, stderr) =
-        run_with_stderr(&["scan", "--gcp", "--azure", "--config", cfg, "-f", "json"]);
+    // The demo fleet's image reports, which its offline scan reads from its `vulns/`.
+    let vulns = repo().join("examples/demo-fleet/vulns");
+    let vulns = vulns.to_str().expect("utf8");
+    let (report, stderr) = run_with_stderr(&[
+        "scan", "--gcp", "--azure", "--config", cfg, "-f", "json", "--vulns", vulns,
+    ]);
     assert!(
         stderr.contains("discovered 2 cluster(s): 2 read in full")
             && stderr.contains("not reached: gcp://project broken-project"),
@@ -534,7 +538,14 @@ fn gcp_and_azure_discovery_scan_and_collect_against_fakes() {
     assert!(out
         .join(format!("cloud/azure/{SUB}/role-assignments.json"))
         .is_file());
-    let offline = run(&["scan", out.to_str().expect("utf8"), "-f", "json"]);
+    let offline = run(&[
+        "scan",
+        out.to_str().expect("utf8"),
+        "-f",
+        "json",
+        "--vulns",
+        vulns,
+    ]);
     assert_eq!(
         essence(&report, &both),
         essence(&offline, &both),

@@ -3156,3 +3156,71 @@ async fn a_trigger_never_duplicates_another_replicas_scan() {
     assert!(freed, "the lease of an abandoned trigger is released");
     server.stop().await;
 }
+
+/// A target's `vulns`/`kev`: findings carry what the images hold (gRPC `vulnerabilities`),
+/// KSPM-I-007 is judged, and the reports are named relative to the target — never by the
+/// server's own paths.
+#[tokio::test]
+async fn a_targets_vulnerability_reports_reach_findings_without_server_paths() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let fixtures = common::repo().join("tests/fixtures/vulns");
+    let text = format!(
+        "[service]\ndatabase_url = \"sqlite://{}\"\nreplica = \"r1\"\n[[tenant]]\nname = \"tenant-a\"\ntoken_sha256 = [\"{}\"]\n[[tenant.target]]\nname = \"shop\"\npaths = [\"{}\"]\nvulns = [\"{}\"]\nkev = \"{}\"\ninterval = \"1h\"\n",
+        dir.path().join("kspm.db").display(),
+        hash_token(TOKEN_A),
+        fixtures.join("cluster").display(),
+        fixtures.join("reports").display(),
+        fixtures.join("kev.json").display(),
+    );
+    let server = start(Config::parse(&text).expect("config")).await;
+    let mut c = client(&server.addr).await;
+    wait_scans(&mut c, TOKEN_A, 1).await;
+    let findings = c
+        .list_findings(req(
+            TOKEN_A,
+            pb::ListFindingsRequest {
+                check: "KSPM-I-007".into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("findings")
+        .into_inner()
+        .findings;
+    let web = findings
+        .iter()
+        .find(|f| f.resource == "Deployment:shop/web")
+        .expect("web is reported");
+    assert_eq!(web.severity, pb::Severity::Critical as i32);
+    let v = &web.vulnerabilities[0];
+    assert_eq!(
+        (v.container.as_str(), v.matched_by.as_str()),
+        ("web", "reference")
+    );
+    assert_eq!(v.known_exploited, ["CVE-2021-44228"]);
+    assert_eq!(v.top[0].fixed_in, "2.15.0");
+    assert_eq!(v.reports, ["Trivy web.trivy.json"]);
+    let root = common::repo().display().to_string();
+    for f in &findings {
+        let all = format!("{f:?}");
+        assert!(
+            !all.contains(&root),
+            "a server path reaches the tenant: {all}"
+        );
+    }
+    let paths = c
+        .list_attack_paths(req(TOKEN_A, pb::ListAttackPathsRequest::default()))
+        .await
+        .expect("paths")
+        .into_inner()
+        .paths;
+    let evidence: Vec<&str> = paths
+        .iter()
+        .flat_map(|p| &p.steps)
+        .filter(|s| s.technique == "ENDPOINT_EXPLOIT")
+        .map(|s| s.evidence.as_str())
+        .collect();
+    assert!(evidence.iter().any(|e| e.contains("CVE-2021-44228")));
+    assert!(evidence.iter().all(|e| !e.contains(&root)), "{evidence:?}");
+    server.stop().await;
+}

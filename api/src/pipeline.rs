@@ -17,12 +17,43 @@ pub struct ScanOutcome {
     pub summary: Option<String>,
 }
 
+/// The scan options with the vulnerability data of the fleets' own `vulns/` directories added
+/// (a directory nothing can be read from is an error of the report, not of the scan), and the
+/// errors of reading all vulnerability data, for the report.
+pub fn with_fleet_vulnerabilities(
+    options: &ScanOptions,
+    plan: &kspm_collectors::files::Plan,
+) -> (ScanOptions, Vec<kspm_engine::LoadError>) {
+    let mut options = options.clone();
+    if !plan.vulns_dirs.is_empty() {
+        let sources = kspm_collectors::vulns::Sources {
+            reports: plan.vulns_dirs.clone(),
+            ..Default::default()
+        };
+        let mut db = (*options.vulnerabilities).clone();
+        match kspm_collectors::vulns::load(&sources) {
+            Ok(fleet) => db.extend(fleet),
+            Err(message) => db.add_errors([kspm_engine::LoadError {
+                file: plan.vulns_dirs[0].display().to_string(),
+                line: None,
+                column: None,
+                message,
+            }]),
+        }
+        options.vulnerabilities = std::sync::Arc::new(db);
+    }
+    let errors = options.vulnerabilities.errors().to_vec();
+    (options, errors)
+}
+
 /// Reads snapshot paths from disk and evaluates them, one cluster at a time per core: a
 /// cluster's objects are dropped as soon as it is evaluated, so memory follows the largest
 /// cluster, not the fleet.
 pub fn scan_paths(paths: &[PathBuf], options: &ScanOptions) -> ScanOutcome {
     let started = Instant::now();
     let plan = kspm_collectors::files::plan(paths);
+    let (options, vuln_errors) = with_fleet_vulnerabilities(options, &plan);
+    let options = &options;
     let load_ns = std::sync::atomic::AtomicU64::new(0);
     let results = parallel_map(&plan.clusters, |source| {
         let t = Instant::now();
@@ -36,6 +67,7 @@ pub fn scan_paths(paths: &[PathBuf], options: &ScanOptions) -> ScanOutcome {
     let loaded = Duration::from_nanos(load_ns.into_inner());
     let (cloud, mut errors) = kspm_collectors::files::load_fleet_cloud(&plan);
     errors.extend(plan.errors);
+    errors.extend(vuln_errors);
     let report = assemble_fleet(results, &errors, &cloud);
     info!(
         clusters = report.summary.clusters,
@@ -181,12 +213,15 @@ pub fn scan_live(
         .block_on(kspm_collectors::live::collect(live))
         .map_err(|e| e.to_string())?;
     let plan = kspm_collectors::files::plan(paths);
+    let (options, vuln_errors) = with_fleet_vulnerabilities(options, &plan);
+    let options = &options;
     let mut results = vec![evaluate_cluster_result(&collection.snapshot, options)];
     results.extend(parallel_map(&plan.clusters, |source| {
         evaluate_cluster_result(&kspm_collectors::files::load_source(source), options)
     }));
     let (cloud, mut errors) = kspm_collectors::files::load_fleet_cloud(&plan);
     errors.extend(plan.errors);
+    errors.extend(vuln_errors);
     let report = assemble_fleet(results, &errors, &cloud);
     info!(
         objects = report.summary.objects,

@@ -278,7 +278,9 @@ pub fn plan(input: &PlanInput, options: &ScanOptions) -> Result<Plan, String> {
     // The fleet's account, project and subscription documents belong to every cluster.
     base.objects.extend(fleet_cloud);
     let cluster = base.info.name.clone();
-    let mut engine = Incremental::new(base, options.clone());
+    // As `kspm scan` evaluates the base: its fleet's own vulnerability reports included.
+    let (options, _) = crate::pipeline::with_fleet_vulnerabilities(options, &files);
+    let mut engine = Incremental::new(base, options);
     engine.apply(std::iter::empty());
     let base_ms = started.elapsed().as_secs_f64() * 1000.0;
 

@@ -17,7 +17,7 @@ pub const CLUSTER_INFO_FILES: [&str; 3] =
     ["kspm-cluster.yaml", "kspm-cluster.yml", "kspm-cluster.json"];
 
 /// Directories at a cluster's or fleet's root that hold non-Kubernetes data.
-pub const RESERVED_DIRS: [&str; 2] = ["cloud", "kubelet"];
+pub const RESERVED_DIRS: [&str; 3] = ["cloud", "kubelet", "vulns"];
 
 /// One cluster to read: a directory or a single file, and the (fleet-unique) name it gets.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +39,8 @@ pub struct Plan {
     pub errors: Vec<LoadError>,
     /// Fleet-level `cloud/` directories (account, project and subscription data).
     pub cloud_dirs: Vec<PathBuf>,
+    /// Fleet-level `vulns/` directories (image vulnerability reports, KEV, EPSS).
+    pub vulns_dirs: Vec<PathBuf>,
 }
 
 /// Works out which clusters the paths hold without reading their objects, so a caller can
@@ -47,6 +49,13 @@ pub fn plan(paths: &[PathBuf]) -> Plan {
     let mut plan = Plan::default();
     for path in paths {
         plan_path(path, &mut plan);
+    }
+    // A cluster directory's own `vulns/` (image reports are matched fleet-wide, by image).
+    for c in &plan.clusters {
+        let dir = c.path.join("vulns");
+        if !c.is_file && dir.is_dir() && !plan.vulns_dirs.contains(&dir) {
+            plan.vulns_dirs.push(dir);
+        }
     }
     let mut seen = HashSet::new();
     for c in &mut plan.clusters {
@@ -260,6 +269,9 @@ fn plan_path(path: &Path, plan: &mut Plan) {
         debug!(path = %path_str(path), clusters = subdirs.len(), "reading fleet");
         if path.join("cloud").is_dir() {
             plan.cloud_dirs.push(path.join("cloud"));
+        }
+        if path.join("vulns").is_dir() {
+            plan.vulns_dirs.push(path.join("vulns"));
         }
         for dir in subdirs {
             plan.clusters.push(dir_source(&dir));

@@ -5,3 +5,4 @@
 pub mod cloud;
 pub mod files;
 pub mod live;
+pub mod vulns;

@@ -82,6 +82,10 @@ pub struct Finding {
     /// What the resource can reach in the attack graph (sinks and hops), when it is in it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub blast_radius: Option<BlastRadius>,
+    /// What the scan's image vulnerability reports say of the containers of the workload the
+    /// finding is on (those a report covers; see [`crate::vulns`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub vulnerabilities: Vec<crate::vulns::ContainerVulnerabilities>,
 }
 
 /// A Kubernetes (or cloud) object as an API client names it.

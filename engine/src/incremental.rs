@@ -347,7 +347,14 @@ impl Incremental {
     fn evaluate_namespace(&self, ns: &str, rbac: &Rbac, facts: &ClusterFacts) -> NamespacePart {
         let inv = Inventory::of_objects(&self.meta, self.namespace_objects(ns));
         let mut graph = AttackGraph::default();
-        let neighbours = graph.build_part(&self.meta, &inv, rbac, facts, Part::Namespace);
+        let neighbours = graph.build_part(
+            &self.meta,
+            &inv,
+            rbac,
+            facts,
+            &self.options.vulnerabilities,
+            Part::Namespace,
+        );
         let keep = |o: &Object| match o.effective_namespace() {
             Some(n) => n == ns,
             None => o.kind == "Namespace" && o.name == ns,
@@ -403,7 +410,14 @@ impl Incremental {
         // (Exposure and EndpointSlices came from the whole inventory, into `facts`.)
         let gathered = Gathered::of(namespaces.values());
         let mut cluster_graph = AttackGraph::default();
-        cluster_graph.build_part(&self.meta, &shared, &rbac, &facts, Part::Cluster);
+        cluster_graph.build_part(
+            &self.meta,
+            &shared,
+            &rbac,
+            &facts,
+            &self.options.vulnerabilities,
+            Part::Cluster,
+        );
         // The bridges grant cloud principals what their IAM allows, including those only
         // workloads reach (node roles of pools without listed nodes).
         for (reference, kind) in &gathered.principals {

@@ -33,6 +33,7 @@ pub mod selector;
 pub mod severity;
 pub mod snapshot;
 pub mod validate;
+pub mod vulns;
 pub mod yaml;
 
 pub use object::Object;

@@ -117,6 +117,9 @@ pub struct ScanOptions {
     /// The namespace of namespaced objects whose manifest names none (`kubectl apply -n NS`'s
     /// meaning); `None` leaves them in `default`, as `kubectl apply` without `-n` does.
     pub default_namespace: Option<String>,
+    /// Image vulnerability reports, with the KEV catalogue and EPSS scores (`--vulns`, `--kev`,
+    /// `--epss`): they weigh each workload's exploit hop and feed KSPM-I-007; empty by default.
+    pub vulnerabilities: std::sync::Arc<crate::vulns::Database>,
 }
 
 /// The annotation that suppresses checks on one object: `kspm.io/ignore: KSPM-W-001,KSPM-W-016`.

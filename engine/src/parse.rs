@@ -146,6 +146,12 @@ pub(crate) fn parser_message(raw: &str, text: &str, line: usize) -> String {
     }
 }
 
+/// A serde message without the value it quotes (`invalid type: string "…"` keeps the kind),
+/// nor its position (given separately): for errors about documents that may hold secrets.
+pub(crate) fn serde_message(raw: &str) -> String {
+    drop_unexpected_value(&strip_position(raw))
+}
+
 /// serde's `invalid type: string "…", expected …` and `invalid value: …, expected …` carry the
 /// offending value between the kind and `, expected`, escaped (so it may hold quotes of its
 /// own): the whole span is replaced, keeping only the kind (`string`, `integer`, ...).

@@ -145,6 +145,11 @@ pub struct Report {
     pub errors: Vec<ReportError>,
     /// Findings suppressed by exceptions.
     pub suppressed: Vec<Suppressed>,
+    /// Where the objects on the reported attack paths were read from — (cluster, node
+    /// reference) → file and line — for renderers that point into files (SARIF code flows).
+    /// Not part of the JSON report.
+    #[serde(skip)]
+    pub locations: BTreeMap<(String, String), crate::object::Source>,
 }
 
 /// Tool identification.
@@ -218,7 +223,11 @@ pub fn assemble_fleet_graph(
     let mut cloud = CloudParts::default();
     let mut pending = Vec::new();
     let mut assessed = Vec::new();
+    let mut sources: std::collections::HashMap<(String, String), crate::object::Source> =
+        std::collections::HashMap::new();
     for r in results {
+        let name = r.info.name.clone();
+        sources.extend(r.locations.into_iter().map(|(k, v)| ((name.clone(), k), v)));
         cloud.add(r.cloud);
         graph.absorb(r.graph);
         binding_subjects.extend(r.binding_subjects);
@@ -261,6 +270,18 @@ pub fn assemble_fleet_graph(
         .collect();
     let fix_plan = crate::graph::fixplan::plan(&graph, &all_paths, &sites, Default::default());
     let attack_paths: Vec<AttackPath> = all_paths.into_iter().take(MAX_REPORTED_PATHS).collect();
+    // The objects on the reported paths, located; a node of another cluster (`[B] ref`) in B.
+    let mut locations = BTreeMap::new();
+    for p in &attack_paths {
+        for n in &p.nodes {
+            let (other, reference) = crate::graph::paths::split_reference(n);
+            let cluster = other.unwrap_or(&p.cluster);
+            if let Some(src) = sources.get(&(cluster.to_string(), reference.to_string())) {
+                locations.insert((p.cluster.clone(), n.clone()), src.clone());
+            }
+        }
+    }
+    drop(sources);
     annotate(
         &mut findings,
         &graph,
@@ -308,6 +329,7 @@ pub fn assemble_fleet_graph(
         compliance,
         errors,
         suppressed,
+        locations,
     };
     (report, graph)
 }
@@ -323,6 +345,8 @@ pub(crate) fn judge_on_fleet_graph(
     graph: &AttackGraph,
     index: &crate::graph::paths::PathIndex<'_>,
 ) -> Vec<(Finding, Option<String>)> {
+    // Computed once, on the first hit that names a workload.
+    let exposed = std::cell::OnceCell::new();
     pending
         .into_iter()
         .filter_map(|p| {
@@ -336,8 +360,18 @@ pub(crate) fn judge_on_fleet_graph(
                         .find(None, identity)
                         .or_else(|| graph.find(Some(&f.cluster), identity));
                     let sinks = node.map(|n| index.reach_everywhere(n)).unwrap_or_default();
+                    let internet_exposed = node
+                        .is_some_and(|n| graph.graph[n].kind == crate::graph::NodeKind::Workload)
+                        && graph
+                            .find(Some(&f.cluster), &format!("Endpoint:{identity}"))
+                            .is_some_and(|e| {
+                                exposed
+                                    .get_or_init(|| graph.internet_exposed())
+                                    .contains(&e)
+                            });
                     checks::Reached {
                         identity: identity.to_string(),
+                        internet_exposed,
                         sinks: sinks
                             .into_iter()
                             .filter(|(_, sink, _)| *sink != crate::graph::paths::Sink::NodeRoot)
@@ -604,6 +638,8 @@ pub struct ClusterResult {
     graph: AttackGraph,
     binding_subjects: Vec<((String, String), Vec<String>)>,
     cloud: ClusterCloud,
+    /// Node reference → where its object was read from, for every graph node that is an object.
+    locations: std::collections::HashMap<String, crate::object::Source>,
 }
 
 impl ClusterResult {
@@ -635,7 +671,7 @@ fn evaluate_one(
     let inv = Inventory::new(cluster);
     let rbac = cluster_rbac(&inv);
     let mut graph = AttackGraph::default();
-    graph.build_cluster(cluster, &inv, &rbac);
+    graph.build_cluster_with(cluster, &inv, &rbac, &options.vulnerabilities);
     let cloud = ClusterCloud::of(&inv, &rbac);
     let binding_subjects = binding_subjects(&cluster.info.name, &rbac).collect();
     let Evaluation {
@@ -694,10 +730,26 @@ fn evaluate_one(
             .collect(),
         findings,
         suppressed,
+        locations: object_locations(&inv, &graph),
         graph,
         binding_subjects,
         cloud,
     }
+}
+
+/// Where each object that is a node of the cluster's graph was read from.
+fn object_locations(
+    inv: &Inventory<'_>,
+    graph: &AttackGraph,
+) -> std::collections::HashMap<String, crate::object::Source> {
+    let cluster = inv.cluster.info.name.as_str();
+    inv.objects()
+        .iter()
+        .filter_map(|o| {
+            let r = o.node_ref();
+            graph.find(Some(cluster), &r).map(|_| (r, o.source.clone()))
+        })
+        .collect()
 }
 
 /// The cluster with every namespaced object that names no namespace placed in `ns`.
@@ -867,6 +919,21 @@ pub(crate) fn evaluate_cluster(
     let mut pending = Vec::new();
     let mut suppressed = Vec::new();
     let mut skipped = std::collections::BTreeMap::new();
+    // What the vulnerability reports say of each workload's containers, for its findings.
+    let vulnerabilities: std::collections::HashMap<
+        String,
+        Vec<crate::vulns::ContainerVulnerabilities>,
+    > = if options.vulnerabilities.is_empty() {
+        std::collections::HashMap::new()
+    } else {
+        inv.templates()
+            .iter()
+            .filter_map(|t| {
+                let scanned = options.vulnerabilities.assess(t, inv)?.scanned();
+                (!scanned.is_empty()).then(|| (t.owner.node_ref(), scanned))
+            })
+            .collect()
+    };
     for check in catalogue {
         if check.profile > options.profile {
             skipped.insert(
@@ -899,6 +966,7 @@ pub(crate) fn evaluate_cluster(
                             .any(|id| id.trim() == check.id || id.trim() == "*")
                     });
             let resource = hit.object.node_ref();
+            let known = vulnerabilities.get(&resource).cloned().unwrap_or_default();
             let finding = Finding {
                 check: check.id,
                 fingerprint: crate::finding::fingerprint(
@@ -925,6 +993,7 @@ pub(crate) fn evaluate_cluster(
                 source: hit.object.source.clone(),
                 on_attack_path: false,
                 blast_radius: None,
+                vulnerabilities: known,
             };
             let reason = if ignored_by_annotation {
                 Some(format!("annotation {IGNORE_ANNOTATION}"))

@@ -183,6 +183,14 @@ pub struct Target {
     pub gcp: Option<crate::cloud::GcpSection>,
     /// Discover AKS clusters (`[tenant.target.azure]`).
     pub azure: Option<crate::cloud::AzureSection>,
+    /// Image vulnerability reports (files or directories of Trivy, Grype or CycloneDX JSON), as
+    /// `kspm scan --vulns`: read again at every scan, so a nightly image scan is picked up.
+    #[serde(default)]
+    pub vulns: Vec<PathBuf>,
+    /// CISA's KEV catalogue, as `kspm scan --kev`.
+    pub kev: Option<PathBuf>,
+    /// FIRST's EPSS scores, as `kspm scan --epss`.
+    pub epss: Option<PathBuf>,
 }
 
 fn yes() -> bool {

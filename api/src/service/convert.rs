@@ -9,6 +9,15 @@ fn s(v: &Value, k: &str) -> String {
     crate::json::str_at(v, k).to_string()
 }
 
+/// The strings of an array field (others skipped).
+fn strings(v: &Value, k: &str) -> Vec<String> {
+    crate::json::list(v, k)
+        .iter()
+        .filter_map(Value::as_str)
+        .map(str::to_string)
+        .collect()
+}
+
 /// Severity name to protobuf enum.
 pub fn severity(name: &str) -> pb::Severity {
     match name {
@@ -185,15 +194,6 @@ pub fn valid_day(text: &str) -> bool {
 
 /// The per-control results of one stored framework summary (report JSON `compliance[]`).
 pub fn control_statuses(summary: &Value) -> Vec<pb::ControlStatus> {
-    let strings = |v: &Value, k: &str| -> Vec<String> {
-        v.get(k)
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .map(str::to_string)
-            .collect()
-    };
     summary
         .get("controls")
         .and_then(Value::as_array)
@@ -209,6 +209,43 @@ pub fn control_statuses(summary: &Value) -> Vec<pb::ControlStatus> {
             aliases: strings(c, "aliases"),
         })
         .collect()
+}
+
+/// A finding's `vulnerabilities` entry (see `kspm_engine::vulns::ContainerVulnerabilities`).
+fn container_vulnerabilities(c: &Value) -> pb::ContainerVulnerabilities {
+    pb::ContainerVulnerabilities {
+        container: s(c, "container"),
+        image: s(c, "image"),
+        matched_by: s(c, "matched_by"),
+        reports: strings(c, "reports"),
+        by_severity: c
+            .get("by_severity")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+            .map(|(k, n)| (k.clone(), n.as_u64().unwrap_or(0) as u32))
+            .collect(),
+        known_exploited: strings(c, "known_exploited"),
+        top: c
+            .get("top")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(|k| pb::KnownVulnerability {
+                id: s(k, "id"),
+                package: s(k, "package"),
+                installed: s(k, "installed"),
+                severity: s(k, "severity"),
+                vector: s(k, "vector"),
+                fixed_in: s(k, "fixed_in"),
+                known_exploited: k
+                    .get("known_exploited")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
+                epss: k.get("epss").and_then(Value::as_f64).unwrap_or(0.0),
+            })
+            .collect(),
+    }
 }
 
 /// A stored finding as a message; `scanned_at` (Unix ms) is the end of its scan (`last_seen`).
@@ -263,6 +300,13 @@ pub fn finding(scan_id: &str, seq: i64, f: &Value, scanned_at: i64) -> pb::Findi
                 framework: s(c, "framework"),
                 control: s(c, "id"),
             })
+            .collect(),
+        vulnerabilities: f
+            .get("vulnerabilities")
+            .and_then(Value::as_array)
+            .unwrap_or(&empty)
+            .iter()
+            .map(container_vulnerabilities)
             .collect(),
         on_attack_path: f
             .get("on_attack_path")

@@ -453,8 +453,17 @@ impl PostureService for Api {
             return Err(Status::invalid_argument("id is required"));
         }
         for s in self.scope(&tenant, &r.scan_id).await? {
-            // Folded paths keep their IDs: they are answered as paths of their own.
+            // A reported path with the paths folded into it, as ListAttackPaths gives it; a
+            // folded path keeps its ID and is answered as a path of its own.
             let stored = self.shared.store.paths(&s.id).await.map_err(internal)?;
+            if let Some(p) = stored
+                .iter()
+                .find(|p| p.get("id").and_then(Value::as_str) == Some(&r.id))
+            {
+                return Ok(Response::new(pb::GetAttackPathResponse {
+                    path: Some(convert::path(&s.id, p)),
+                }));
+            }
             for p in crate::json::all_paths(&stored) {
                 if p.get("id").and_then(Value::as_str) == Some(&r.id) {
                     return Ok(Response::new(pb::GetAttackPathResponse {

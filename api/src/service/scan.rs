@@ -62,6 +62,11 @@ impl Evaluated {
         self.records.push(rec);
     }
 
+    /// Records inputs that belong to no cluster and could not be read.
+    pub fn fleet_errors(&mut self, errors: Vec<LoadError>) {
+        self.fleet_errors.extend(errors);
+    }
+
     /// Records a cluster that could not be read.
     pub fn unreached(&mut self, name: String, why: String) {
         self.unreached.push((name, why));
@@ -79,6 +84,14 @@ pub async fn run(
 ) -> Result<ScanRecord, String> {
     let failed = |e: tokio::task::JoinError| format!("evaluation of {} failed: {e}", target.name);
     let started_at = now_ms();
+    let (options, vuln_errors) = {
+        let target = target.clone();
+        let options = options.clone();
+        tokio::task::spawn_blocking(move || with_vulnerabilities(&target, options))
+            .await
+            .map_err(failed)?
+    };
+    let options = &options;
     let mut ev = Evaluated::default();
     if let Some(clouds) = target.cloud_targets() {
         // Cloud discovery: every cluster the target's accounts, projects and subscriptions see.
@@ -119,14 +132,26 @@ pub async fn run(
     } else {
         let paths = target.paths.clone();
         let options = options.clone();
+        let roots = vuln_roots(target);
         ev = tokio::task::spawn_blocking(move || {
             let plan = kspm_collectors::files::plan(&paths);
+            // The fleet's own `vulns/` directories join the target's data (every read error,
+            // the target's included, is reported once, here).
+            let (mut options, _) = crate::pipeline::with_fleet_vulnerabilities(&options, &plan);
+            if !plan.vulns_dirs.is_empty() {
+                let mut db = (*options.vulnerabilities).clone();
+                db.rename_files(|f| tenant_path(f, &roots));
+                db.scrub_messages(|m| scrub_paths(m, &roots));
+                options.vulnerabilities = std::sync::Arc::new(db);
+            }
+            let vuln_errors = options.vulnerabilities.errors().to_vec();
             let per = kspm_engine::report::parallel_map(&plan.clusters, |source| {
                 evaluate(&kspm_collectors::files::load_source(source), &options)
             });
             let (results, records) = per.into_iter().unzip();
             let (fleet_cloud, mut fleet_errors) = kspm_collectors::files::load_fleet_cloud(&plan);
             fleet_errors.extend(plan.errors);
+            fleet_errors.extend(vuln_errors);
             Evaluated {
                 results,
                 records,
@@ -138,9 +163,87 @@ pub async fn run(
         .await
         .map_err(failed)?;
     }
+    let from_paths = target.cloud_targets().is_none() && !target.is_live();
+    if !from_paths {
+        // (A snapshot target reports them with its fleet's own, above.)
+        ev.fleet_errors.extend(vuln_errors);
+    }
     let mut rec = record(tenant, &target.name, replica, started_at, ev);
     relative_to_target(&mut rec, target);
     Ok(rec)
+}
+
+/// The roots a target's file names are shown relative to: its snapshot paths and its
+/// vulnerability data.
+fn vuln_roots(target: &Target) -> Vec<std::path::PathBuf> {
+    target
+        .paths
+        .iter()
+        .chain(&target.vulns)
+        .chain(&target.kev)
+        .chain(&target.epss)
+        .cloned()
+        .collect()
+}
+
+/// The scan options with the target's vulnerability data (`vulns`, `kev`, `epss`) read, the
+/// files named relative to the target; what cannot be read is an error of the scan's report,
+/// never a reason to skip the posture scan.
+pub fn with_vulnerabilities(
+    target: &Target,
+    mut options: ScanOptions,
+) -> (ScanOptions, Vec<LoadError>) {
+    match target_vulnerabilities(target) {
+        Some((db, errors)) => {
+            options.vulnerabilities = db;
+            (options, errors)
+        }
+        None => (options, Vec::new()),
+    }
+}
+
+/// The target's vulnerability data (`vulns`, `kev`, `epss`), read now and named relative to the
+/// target, with what could not be read; `None` when the target names none.
+pub fn target_vulnerabilities(
+    target: &Target,
+) -> Option<(std::sync::Arc<kspm_engine::vulns::Database>, Vec<LoadError>)> {
+    let sources = kspm_collectors::vulns::Sources {
+        reports: target.vulns.clone(),
+        kev: target.kev.clone(),
+        epss: target.epss.clone(),
+    };
+    if sources.is_empty() {
+        return None;
+    }
+    let roots = vuln_roots(target);
+    Some(match kspm_collectors::vulns::load(&sources) {
+        Ok(mut db) => {
+            db.rename_files(|f| tenant_path(f, &roots));
+            db.scrub_messages(|m| scrub_paths(m, &roots));
+            let errors = db.errors().to_vec();
+            (std::sync::Arc::new(db), errors)
+        }
+        Err(message) => {
+            let file = sources
+                .reports
+                .first()
+                .or(sources.kev.as_ref())
+                .or(sources.epss.as_ref())
+                .map(|p| tenant_path(&p.to_string_lossy(), &roots))
+                .unwrap_or_default();
+            let error = LoadError {
+                file,
+                line: None,
+                column: None,
+                message: scrub_paths(&message, &roots),
+            };
+            // Kept with the (empty) data too, so every path that reports the data's errors
+            // reports this one.
+            let mut db = kspm_engine::vulns::Database::default();
+            db.add_errors([error.clone()]);
+            (std::sync::Arc::new(db), vec![error])
+        }
+    })
 }
 
 /// A path of the server's file system as a tenant sees it: relative to the root it is under

@@ -162,13 +162,26 @@ async fn watch_session(
                 .map(|_| Done::Scanned);
         }
     };
+    // The target's vulnerability reports, read once for this watch (a full scan reads them
+    // again), not at every change.
+    let vulns = {
+        let target = target.clone();
+        tokio::task::spawn_blocking(move || scan::target_vulnerabilities(&target))
+            .await
+            .map_err(|e| format!("reading vulnerability reports failed: {e}"))?
+    };
     let evaluate = |cluster: ClusterSnapshot, started_at: i64| {
         let shared = shared.clone();
         let (tenant, target) = (tenant.to_string(), target.clone());
+        let vulns = vulns.clone();
         async move {
-            let options = shared.options_for(&tenant).await?;
+            let mut options = shared.options_for(&tenant).await?;
             tokio::task::spawn_blocking(move || {
                 let mut ev = scan::Evaluated::default();
+                if let Some((db, errors)) = vulns {
+                    options.vulnerabilities = db;
+                    ev.fleet_errors(errors);
+                }
                 ev.add(&cluster, &options);
                 let mut rec = scan::record(&tenant, &target.name, &shared.replica, started_at, ev);
                 scan::relative_to_target(&mut rec, &target);

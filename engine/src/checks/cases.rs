@@ -17,6 +17,45 @@ fn docs(objects: &[Value]) -> String {
         .join("\n---\n")
 }
 
+/// Vulnerability reports for KSPM-I-007's case: web:1.4 with a known-exploited network flaw and
+/// a known-exploited local one; api:2.0 whose only known-exploited flaw a VEX statement excludes.
+fn exploited_database() -> crate::vulns::Database {
+    use crate::vulns::formats::{read_kev, read_report};
+    let trivy = |image: &str, vulns: &str| {
+        format!(
+            r#"{{"SchemaVersion": 2, "ArtifactName": "{image}", "ArtifactType": "container_image",
+              "Results": [{{"Target": "t", "Class": "lang-pkgs", "Vulnerabilities": [{vulns}]}}]}}"#
+        )
+    };
+    let log4j = r#"{"VulnerabilityID": "CVE-2021-44228", "PkgName": "log4j-core", "InstalledVersion": "2.14.1",
+        "Severity": "CRITICAL", "CVSS": {"nvd": {"V3Vector": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:C/C:H/I:H/A:H"}}}"#;
+    let glibc = r#"{"VulnerabilityID": "CVE-2023-4911", "PkgName": "libc6", "InstalledVersion": "2.31",
+        "Severity": "HIGH", "CVSS": {"nvd": {"V3Vector": "CVSS:3.1/AV:L/AC:L/PR:L/UI:N/S:U/C:H/I:H/A:H"}}}"#;
+    let vex = r#"{"bomFormat": "CycloneDX", "specVersion": "1.6",
+        "metadata": {"component": {"type": "container", "name": "registry.example.com/shop/api:2.0"}},
+        "vulnerabilities": [{"id": "CVE-2021-44228", "analysis": {"state": "not_affected"}}]}"#;
+    let mut db = crate::vulns::Database::default();
+    for (text, file) in [
+        (
+            trivy(
+                "registry.example.com/shop/web:1.4",
+                &format!("{log4j}, {glibc}"),
+            ),
+            "web.json",
+        ),
+        (
+            trivy("registry.example.com/shop/api:2.0", log4j),
+            "api.json",
+        ),
+        (vex.to_string(), "api.vex.json"),
+    ] {
+        db.add(read_report(text.as_bytes(), file).expect("report"));
+    }
+    let kev = r#"{"vulnerabilities": [{"cveID": "CVE-2021-44228"}, {"cveID": "CVE-2023-4911"}]}"#;
+    db.add_known_exploited(read_kev(kev.as_bytes(), "kev.json").expect("kev"));
+    db
+}
+
 fn pod(spec: Value) -> Value {
     json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "shop"}, "spec": spec})
 }
@@ -610,6 +649,30 @@ fn cases() -> Vec<Case> {
                 "KSPM-I-006",
                 vec![ctr(json!({"image": "nginx:1.27"}))],
                 vec![ctr(json!({"image": "registry.example.com/nginx:1.27"}))],
+            )
+        },
+        Case {
+            // A report of web:1.4 with Log4Shell (known exploited, network) and a local glibc
+            // flaw (known exploited too): the pod running 1.4 is reported, as is the sidecar (an
+            // init container that keeps running); 1.5 (no report), a plain init container and
+            // a VEX-excluded flaw are not.
+            options: ScanOptions {
+                vulnerabilities: std::sync::Arc::new(exploited_database()),
+                ..Default::default()
+            },
+            ..case(
+                "KSPM-I-007",
+                vec![
+                    ctr(json!({"image": "registry.example.com/shop/web:1.4"})),
+                    pod(json!({"containers": [{"name": "a", "image": "nginx:1.27"}],
+                        "initContainers": [{"name": "proxy", "image": "registry.example.com/shop/web:1.4", "restartPolicy": "Always"}]})),
+                ],
+                vec![
+                    ctr(json!({"image": "registry.example.com/shop/web:1.5"})),
+                    pod(json!({"containers": [{"name": "a", "image": "nginx:1.27"}],
+                        "initContainers": [{"name": "setup", "image": "registry.example.com/shop/web:1.4"}]})),
+                    ctr(json!({"image": "registry.example.com/shop/api:2.0"})),
+                ],
             )
         },
         case(

@@ -18,6 +18,9 @@ pub struct Reached {
     /// aws:111122223333`, `AllSecrets of cluster prod`) with their fewest hops; empty: it is not
     /// powerful.
     pub sinks: Vec<(String, u32)>,
+    /// Whether the internet reaches the ports of the identity's pods, when it is a workload
+    /// (its `Endpoint:` node is among [`crate::graph::AttackGraph::internet_exposed`]).
+    pub internet_exposed: bool,
 }
 
 /// Applies a judged check's rule to one of its hits, given what each named identity reaches:
@@ -26,6 +29,7 @@ pub fn settle(f: &mut Finding, reached: &[Reached]) -> bool {
     match f.check {
         "KSPM-N-019" => super::network::settle_sensitive_namespace(f, reached),
         "KSPM-N-020" => super::metadata::settle_node_identity(f, reached),
+        "KSPM-I-007" => super::exploited::settle_exploited_image(f, reached),
         _ => false,
     }
 }

@@ -5,6 +5,7 @@ pub mod admin_ui;
 pub mod aks;
 pub mod control_plane;
 pub mod eks;
+pub mod exploited;
 pub mod gke;
 pub mod images;
 pub mod judged;
@@ -81,6 +82,10 @@ pub enum Needs {
     /// The cluster's attack graph: the check reads edges the graph decided, and its hits are
     /// candidates that the fleet's graph judges (see [`Check::judged_on_the_fleet_graph`]).
     AttackGraph,
+    /// Image vulnerability reports that say which vulnerabilities are known to be exploited
+    /// (`--vulns` with `--kev`, or Grype reports that carry CISA's KEV), and the attack graph
+    /// (the hits are judged on the fleet's graph, as [`Needs::AttackGraph`]'s).
+    KnownExploitedVulnerabilities,
 }
 
 impl Needs {
@@ -128,6 +133,16 @@ impl Needs {
                 .graph
                 .is_none()
                 .then_some("this evaluation builds no attack graph"),
+            Needs::KnownExploitedVulnerabilities => {
+                let v = &ctx.options.vulnerabilities;
+                if v.is_empty() {
+                    Some("no image vulnerability reports given (--vulns: Trivy, Grype or CycloneDX JSON)")
+                } else if !v.knows_exploitation() {
+                    Some("no known-exploited data: give CISA's KEV catalogue (--kev) or Grype reports that carry it")
+                } else {
+                    Needs::AttackGraph.missing(ctx)
+                }
+            }
         }
     }
 }
@@ -161,7 +176,10 @@ impl Check {
     /// Whether the check's hits are candidates that only the fleet's attack graph can confirm
     /// (they name a cloud identity whose power the fleet's IAM decides).
     pub fn judged_on_the_fleet_graph(&self) -> bool {
-        self.needs == Needs::AttackGraph
+        matches!(
+            self.needs,
+            Needs::AttackGraph | Needs::KnownExploitedVulnerabilities
+        )
     }
 }
 
@@ -171,6 +189,7 @@ pub fn catalogue() -> Vec<&'static Check> {
         .iter()
         .chain(pod_security::CHECKS.iter())
         .chain(images::CHECKS.iter())
+        .chain(exploited::CHECKS.iter())
         .chain(kubelet::CHECKS.iter())
         .chain(eks::CHECKS.iter())
         .chain(gke::CHECKS.iter())

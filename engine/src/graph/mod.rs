@@ -95,6 +95,19 @@ pub struct GraphEdge {
     /// configuration anyone can change (a relation, a fact of the platform, an assumed flaw).
     #[serde(skip)]
     pub remedies: Option<Vec<u32>>,
+    /// This edge's own likelihood where evidence overrides the technique's (an exploit hop
+    /// whose images' vulnerability reports say how likely it works); `None`: the catalogue's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub likelihood: Option<f64>,
+}
+
+impl GraphEdge {
+    /// The likelihood that the hop works (0–1), for path scores: the edge's own, else its
+    /// technique's ([`techniques::TechniqueInfo::likelihood`]).
+    pub fn likelihood(&self) -> f64 {
+        self.likelihood
+            .unwrap_or_else(|| self.technique.info().likelihood)
+    }
 }
 
 /// The fleet's attack graph.
@@ -148,6 +161,43 @@ impl AttackGraph {
         evidence: impl Into<String>,
     ) {
         self.edge_ids(from, to, technique, evidence, None);
+    }
+
+    /// As [`AttackGraph::edge`], with the edge's own likelihood ([`GraphEdge::likelihood`]);
+    /// when the edge exists already, the higher likelihood stays.
+    pub fn edge_weighted(
+        &mut self,
+        from: NodeIndex,
+        to: NodeIndex,
+        technique: Technique,
+        evidence: impl Into<String>,
+        likelihood: Option<f64>,
+    ) {
+        self.edge_ids(from, to, technique, evidence, None);
+        self.raise_likelihood(from, to, technique, likelihood);
+    }
+
+    /// Gives the (from, to, technique) edge a likelihood of its own, keeping the higher one
+    /// when it has one already.
+    fn raise_likelihood(
+        &mut self,
+        from: NodeIndex,
+        to: NodeIndex,
+        technique: Technique,
+        likelihood: Option<f64>,
+    ) {
+        let Some(l) = likelihood else {
+            return;
+        };
+        let e = self
+            .graph
+            .edges_connecting(from, to)
+            .find(|e| e.weight().technique == technique)
+            .map(|e| e.id());
+        if let Some(e) = e {
+            let w = &mut self.graph[e];
+            w.likelihood = Some(w.likelihood.map_or(l, |o| o.max(l)));
+        }
     }
 
     /// Adds an edge that the given changes remove together (see [`GraphEdge::remedies`]);
@@ -207,6 +257,7 @@ impl AttackGraph {
                 technique,
                 evidence: evidence.into(),
                 remedies,
+                likelihood: None,
             },
         );
     }
@@ -295,7 +346,9 @@ impl AttackGraph {
                 .weight
                 .remedies
                 .map(|v| v.iter().map(|i| ids[*i as usize]).collect());
-            self.edge_ids(a, b, e.weight.technique, e.weight.evidence, remedies);
+            let (technique, likelihood) = (e.weight.technique, e.weight.likelihood);
+            self.edge_ids(a, b, technique, e.weight.evidence, remedies);
+            self.raise_likelihood(a, b, technique, likelihood);
         }
     }
 
@@ -319,7 +372,35 @@ impl AttackGraph {
                 e.weight.evidence.as_str(),
                 remedies,
             );
+            self.raise_likelihood(a, b, e.weight.technique, e.weight.likelihood);
         }
+    }
+
+    /// Every node the internet reaches by exposure alone — load balancers, Ingresses,
+    /// NodePorts, Gateways and the Services they lead to, and the ports (`Endpoint:` nodes) of
+    /// the pods those select — without running code anywhere: the one answer to "is this
+    /// workload internet-exposed".
+    pub fn internet_exposed(&self) -> HashSet<NodeIndex> {
+        const EXPOSURE: &[Technique] = &[
+            Technique::INTERNET_TO_LB,
+            Technique::INTERNET_TO_INGRESS,
+            Technique::INTERNET_TO_NODEPORT,
+            Technique::INTERNET_TO_GATEWAY,
+            Technique::SVC_SELECTS_POD,
+        ];
+        let mut seen = HashSet::new();
+        let Some(internet) = self.find(None, "Internet") else {
+            return seen;
+        };
+        let mut stack = vec![internet];
+        while let Some(n) = stack.pop() {
+            for e in self.graph.edges(n) {
+                if EXPOSURE.contains(&e.weight().technique) && seen.insert(e.target()) {
+                    stack.push(e.target());
+                }
+            }
+        }
+        seen
     }
 
     /// Number of nodes and edges.
@@ -355,6 +436,11 @@ impl AttackGraph {
                 .edge_indices()
                 .filter_map(|e| Some((e.index(), self.graph[e].remedies.clone()?)))
                 .collect(),
+            edge_likelihoods: self
+                .graph
+                .edge_indices()
+                .filter_map(|e| Some((e.index(), self.graph[e].likelihood?)))
+                .collect(),
         }
     }
 
@@ -378,6 +464,7 @@ impl AttackGraph {
             .into_iter()
             .filter(|(_, r)| r.iter().all(|i| (*i as usize) < dump.remedies.len()))
             .collect();
+        let likelihoods: HashMap<usize, f64> = dump.edge_likelihoods.into_iter().collect();
         for (position, (a, b, technique, evidence)) in dump.edges.into_iter().enumerate() {
             if let (Some(a), Some(b), Some(t)) =
                 (ids.get(a), ids.get(b), Technique::from_id(&technique))
@@ -391,6 +478,7 @@ impl AttackGraph {
                     })
                     .unwrap_or_default();
                 g.edge_fixed(*a, *b, t, evidence, remedies);
+                g.raise_likelihood(*a, *b, t, likelihoods.get(&position).copied());
             }
         }
         g
@@ -424,6 +512,9 @@ pub struct GraphDump {
     /// (edge position, positions in `remedies`) for each edge a change removes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub edge_remedies: Vec<(usize, Vec<u32>)>,
+    /// (edge position, likelihood) for each edge with one of its own ([`GraphEdge::likelihood`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub edge_likelihoods: Vec<(usize, f64)>,
 }
 
 #[cfg(test)]

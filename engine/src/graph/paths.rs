@@ -194,7 +194,7 @@ impl AttackGraph {
             odds[t.index()] = 1.0;
             queue.push_back(*t);
         }
-        let likelihood = |x: EdgeIndex| self.graph[x].technique.info().likelihood;
+        let likelihood = |x: EdgeIndex| self.graph[x].likelihood();
         while let Some(n) = queue.pop_front() {
             let d = next[n.index()].map(|x| x.0).unwrap_or(0);
             for e in self.graph.edges_directed(n, Direction::Incoming) {
@@ -351,10 +351,7 @@ impl AttackGraph {
         edges: &[EdgeIndex],
         exposure: f64,
     ) -> AttackPath {
-        let likelihood: f64 = edges
-            .iter()
-            .map(|x| self.graph[*x].technique.info().likelihood)
-            .product();
+        let likelihood: f64 = edges.iter().map(|x| self.graph[*x].likelihood()).product();
         let score = (1000.0 * exposure * criticality * likelihood).round() / 10.0;
         let steps: Vec<Step> = edges
             .iter()
@@ -773,4 +770,12 @@ pub fn techniques(path: &AttackPath) -> Vec<&str> {
 /// Whether a technique ID is known.
 pub fn is_technique(id: &str) -> bool {
     super::techniques::CATALOGUE.iter().any(|t| t.id.id() == id)
+}
+
+/// A path node as [`PathIndex::reference_in`] wrote it, split: `[B] ServiceAccount:ns/sa` is
+/// (`Some("B")`, `ServiceAccount:ns/sa`), a node of the path's own cluster (`None`, itself).
+pub fn split_reference(node: &str) -> (Option<&str>, &str) {
+    node.strip_prefix('[')
+        .and_then(|rest| rest.split_once("] "))
+        .map_or((None, node), |(c, r)| (Some(c), r))
 }

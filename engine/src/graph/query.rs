@@ -395,10 +395,7 @@ impl<'g> Query<'g> {
         let mut found: Vec<Vec<EdgeIndex>> = vec![best];
         let mut candidates: Vec<(usize, f64, Vec<EdgeIndex>)> = Vec::new();
         let likelihood = |edges: &[EdgeIndex]| -> f64 {
-            edges
-                .iter()
-                .map(|e| g.graph[*e].technique.info().likelihood)
-                .product()
+            edges.iter().map(|e| g.graph[*e].likelihood()).product()
         };
         while found.len() < limit {
             let last = found[found.len() - 1].clone();

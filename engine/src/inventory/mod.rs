@@ -393,7 +393,12 @@ pub struct Inventory<'a> {
     by_kind: HashMap<&'a str, Vec<&'a Object>>,
     templates: Vec<PodTemplate<'a>>,
     tokens: OnceLock<Tokens>,
+    running: OnceLock<RunningImages>,
 }
+
+/// The image IDs each workload's pods run, from their `status` (read once, on first use):
+/// owner (kind, namespace, name) → container name → image IDs.
+type RunningImages = HashMap<(String, Option<String>, String), HashMap<String, Vec<String>>>;
 
 impl<'a> Inventory<'a> {
     /// Builds the index.
@@ -419,6 +424,7 @@ impl<'a> Inventory<'a> {
             by_kind,
             templates: Vec::new(),
             tokens: OnceLock::new(),
+            running: OnceLock::new(),
         };
         inv.templates = inv.compute_pod_templates();
         inv
@@ -452,6 +458,80 @@ impl<'a> Inventory<'a> {
     /// What decides the ServiceAccount tokens of the inventory's pods (read once, on first use).
     pub fn tokens(&self) -> &Tokens {
         self.tokens.get_or_init(|| Tokens::of(self))
+    }
+
+    /// The images the containers of a template's pods run, by container name: the `imageID` of
+    /// every container status (as the runtime reports it, `docker-pullable://…@sha256:…`) of
+    /// every Pod whose controllers lead to the template's owner (a Deployment's through its
+    /// ReplicaSets), or of the bare Pod itself.
+    pub fn running_images(&self, t: &PodTemplate<'_>) -> HashMap<&str, Vec<String>> {
+        let running = self.running.get_or_init(|| self.compute_running());
+        let key = (
+            t.owner.kind.clone(),
+            t.owner.effective_namespace().map(str::to_string),
+            t.owner.name.clone(),
+        );
+        running
+            .get(&key)
+            .map(|m| m.iter().map(|(k, v)| (k.as_str(), v.clone())).collect())
+            .unwrap_or_default()
+    }
+
+    fn compute_running(&self) -> RunningImages {
+        let mut present: HashMap<(&str, Option<&str>, &str), &Object> = HashMap::new();
+        for (kind, _) in POD_TEMPLATE_KINDS {
+            for o in self.of_kind(kind) {
+                present.insert(
+                    (o.kind.as_str(), o.effective_namespace(), o.name.as_str()),
+                    o,
+                );
+            }
+        }
+        let mut out: RunningImages = HashMap::new();
+        for pod in self.of_kind("Pod") {
+            // Up the controller chain, within the namespace, to the top-most owner present.
+            let mut top: &Object = pod;
+            for _ in 0..4 {
+                let Some(next) = top.owners.iter().filter(|r| r.controller).find_map(|r| {
+                    present
+                        .get(&(r.kind.as_str(), pod.effective_namespace(), r.name.as_str()))
+                        .copied()
+                }) else {
+                    break;
+                };
+                top = next;
+            }
+            let containers = out
+                .entry((
+                    top.kind.clone(),
+                    top.effective_namespace().map(str::to_string),
+                    top.name.clone(),
+                ))
+                .or_default();
+            for list in [
+                "containerStatuses",
+                "initContainerStatuses",
+                "ephemeralContainerStatuses",
+            ] {
+                let statuses = pod
+                    .body
+                    .pointer(&format!("/status/{list}"))
+                    .and_then(Value::as_array);
+                for s in statuses.into_iter().flatten() {
+                    let (Some(name), Some(id)) = (
+                        s.get("name").and_then(Value::as_str),
+                        s.get("imageID").and_then(Value::as_str),
+                    ) else {
+                        continue;
+                    };
+                    let d = containers.entry(name.to_string()).or_default();
+                    if !id.is_empty() && !d.iter().any(|x| x == id) {
+                        d.push(id.to_string());
+                    }
+                }
+            }
+        }
+        out
     }
 
     /// [`Inventory::pod_templates`] without a copy.

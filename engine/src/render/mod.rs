@@ -1,10 +1,11 @@
-//! Report renderers: human table, JSON and SARIF. Pure functions from a [`Report`] to text.
+//! Report renderers: human table, JSON, SARIF and OCSF. Pure functions from a [`Report`] to text.
 
 pub mod access;
 pub mod catalogue;
 pub mod compliance;
 pub mod fixes;
 pub mod json;
+pub mod ocsf;
 pub mod paths;
 pub mod sarif;
 pub mod table;
@@ -70,6 +71,8 @@ pub enum Format {
     Json,
     /// SARIF 2.1.0 for code-scanning platforms.
     Sarif,
+    /// OCSF 1.5.0 events: Compliance Findings and attack paths as Detection Findings.
+    Ocsf,
 }
 
 impl FromStr for Format {
@@ -79,8 +82,9 @@ impl FromStr for Format {
             "table" => Ok(Format::Table),
             "json" => Ok(Format::Json),
             "sarif" => Ok(Format::Sarif),
+            "ocsf" => Ok(Format::Ocsf),
             other => Err(format!(
-                "unknown format `{other}` (expected table, json or sarif)"
+                "unknown format `{other}` (expected table, json, sarif or ocsf)"
             )),
         }
     }
@@ -92,7 +96,15 @@ pub fn render(report: &Report, format: Format, color: bool) -> String {
         Format::Table => table::render(report, color),
         Format::Json => json::render(report),
         Format::Sarif => sarif::render(report),
+        Format::Ocsf => ocsf::render(report, now_ms()),
     }
+}
+
+/// The time now in epoch milliseconds (OCSF events are stamped with it).
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 use crate::checks::{catalogue, Check};
 use crate::graph::paths::AttackPath;
+use crate::object::Source;
 use crate::report::{Finding, Report};
 use crate::severity::Severity;
 use serde_json::{json, Value};
@@ -118,8 +119,8 @@ fn path_rule() -> Value {
     json!({
         "id": PATH_RULE,
         "name": "AttackPath",
-        "shortDescription": {"text": "A new attack path"},
-        "fullDescription": {"text": "The change opens a way from an entry point (the internet, a workload, an identity) to a sink (cluster admin, node root, Secrets, a cloud account), each hop a catalogued technique with its evidence."},
+        "shortDescription": {"text": "An attack path"},
+        "fullDescription": {"text": "A way from an entry point (the internet, a workload, an identity) to a sink (cluster admin, node root, Secrets, a cloud account), each hop a catalogued technique with its evidence."},
         "help": {
             "text": "Break the path at the changed object it goes through: drop the grant, the exposure or the token that the hop's evidence names.",
             "markdown": "Break the path at the changed object it goes through: drop the grant, the exposure or the token that the hop's evidence names.",
@@ -153,6 +154,110 @@ fn path_result(p: &AttackPath, at: Option<(&str, Option<usize>)>, rule_index: us
     });
     r["properties"]["security-severity"] = json!(security_severity(p.severity));
     r
+}
+
+/// Where a hop's node was read from: its own object; a container or an endpoint (the pods'
+/// ports) is shown at its workload (`Endpoint:` names it, a container follows it on the path).
+fn hop_location<'r>(report: &'r Report, p: &AttackPath, i: usize) -> Option<&'r Source> {
+    let key = |r: &str| (p.cluster.clone(), r.to_string());
+    let node = p.nodes.get(i)?;
+    if let Some(s) = report.locations.get(&key(node)) {
+        return Some(s);
+    }
+    let (other, reference) = crate::graph::paths::split_reference(node);
+    if let Some(w) = reference.strip_prefix("Endpoint:") {
+        let w = match other {
+            Some(c) => format!("[{c}] {w}"),
+            None => w.to_string(),
+        };
+        return report.locations.get(&key(&w));
+    }
+    if reference.starts_with("Container:") && i > 0 {
+        return hop_location(report, p, i - 1);
+    }
+    None
+}
+
+/// A SARIF location for a node: the file and line of its object when it was read from a file,
+/// always its logical name.
+fn node_location(p: &AttackPath, node: &str, at: Option<&Source>, message: String) -> Value {
+    let mut location = json!({
+        "logicalLocations": [{"fullyQualifiedName": format!("{}/{node}", p.cluster), "kind": "resource"}],
+        "message": {"text": message},
+    });
+    if let Some(src) = at.filter(|s| !s.file.is_empty()) {
+        location["physicalLocation"] = json!({
+            "artifactLocation": {"uri": file_uri(&src.file)},
+            "region": {"startLine": src.line.unwrap_or(1).max(1)}
+        });
+    }
+    location
+}
+
+/// A reported attack path as a result with a code flow: one thread flow whose locations are
+/// its nodes in order, each at its object's file and line, the hop that reaches it (technique
+/// and evidence) as the message.
+fn path_flow_result(report: &Report, p: &AttackPath, rule_index: usize) -> Value {
+    let mut flow = Vec::with_capacity(p.nodes.len());
+    for (i, node) in p.nodes.iter().enumerate() {
+        let message = match i.checked_sub(1).and_then(|k| p.steps.get(k)) {
+            Some(s) => format!("{} → {node} [{}]: {}", s.from, s.technique, s.evidence),
+            None => format!("entry point {node}"),
+        };
+        flow.push(json!({
+            "location": node_location(p, node, hop_location(report, p, i), message),
+            "executionOrder": i,
+            "importance": if i == 0 || i + 1 == p.nodes.len() { "essential" } else { "important" },
+        }));
+    }
+    // The result sits at the first hop read from a file (code scanning shows results in files);
+    // a path through no file (identities, cloud principals) at a file of its cluster.
+    let first = (0..p.nodes.len()).find_map(|i| hop_location(report, p, i).map(|s| (i, s)));
+    let anchor = match first {
+        Some((i, src)) => node_location(
+            p,
+            &p.nodes[i],
+            Some(src),
+            format!("{} on the path", p.nodes[i]),
+        ),
+        None => {
+            let in_cluster = report
+                .locations
+                .iter()
+                .find(|((c, _), _)| *c == p.cluster)
+                .map(|(_, s)| s)
+                .or_else(|| {
+                    report
+                        .findings
+                        .iter()
+                        .find(|f| f.cluster == p.cluster && !f.source.file.is_empty())
+                        .map(|f| &f.source)
+                });
+            node_location(
+                p,
+                &p.source,
+                in_cluster,
+                format!(
+                    "{}: the path reads no file of its own (shown in its cluster)",
+                    p.source
+                ),
+            )
+        }
+    };
+    let hops: Vec<&str> = p.steps.iter().map(|s| s.technique.as_str()).collect();
+    json!({
+        "ruleId": PATH_RULE,
+        "ruleIndex": rule_index,
+        "level": level(p.severity),
+        "message": {"text": format!("attack path {} → {} (cluster {}, score {}): {}", p.source, p.target, p.cluster, p.score, hops.join(" → "))},
+        "locations": [anchor],
+        "codeFlows": [{
+            "message": {"text": format!("{} → {}", p.source, p.target)},
+            "threadFlows": [{"locations": flow}],
+        }],
+        "partialFingerprints": {"kspmPath/v1": p.id},
+        "properties": {"cluster": p.cluster, "severity": p.severity.as_str(), "score": p.score, "security-severity": security_severity(p.severity)},
+    })
 }
 
 /// The SARIF document around `results`.
@@ -194,8 +299,15 @@ fn finding_results(checks: &[&Check], findings: &[Finding]) -> Vec<Value> {
 /// Renders SARIF 2.1.0.
 pub fn render(report: &Report) -> String {
     let checks = catalogue();
-    let rules: Vec<Value> = checks.iter().map(|c| rule(c)).collect();
-    let results = finding_results(&checks, &report.findings);
+    let mut rules: Vec<Value> = checks.iter().map(|c| rule(c)).collect();
+    rules.push(path_rule());
+    let mut results = finding_results(&checks, &report.findings);
+    results.extend(
+        report
+            .attack_paths
+            .iter()
+            .map(|p| path_flow_result(report, p, checks.len())),
+    );
     let notifications: Vec<Value> = report
         .errors
         .iter()

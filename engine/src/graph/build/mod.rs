@@ -57,8 +57,21 @@ impl AttackGraph {
 
     /// Builds the graph of one cluster with the RBAC state already computed.
     pub fn build_cluster(&mut self, cluster: &ClusterSnapshot, inv: &Inventory<'_>, rbac: &Rbac) {
+        self.build_cluster_with(cluster, inv, rbac, &crate::vulns::Database::default());
+    }
+
+    /// As [`AttackGraph::build_cluster`], with the vulnerability reports of the scan: each
+    /// workload's exploit hop (`ENDPOINT_EXPLOIT`) takes its likelihood and evidence from what
+    /// they say of its images ([`crate::vulns::Database::assess`]).
+    pub fn build_cluster_with(
+        &mut self,
+        cluster: &ClusterSnapshot,
+        inv: &Inventory<'_>,
+        rbac: &Rbac,
+        vulns: &crate::vulns::Database,
+    ) {
         let facts = ClusterFacts::of(inv, rbac);
-        self.build_part(cluster, inv, rbac, &facts, Part::Whole);
+        self.build_part(cluster, inv, rbac, &facts, vulns, Part::Whole);
     }
 
     /// Builds one part of a cluster's graph from the objects `inv` holds, with the whole
@@ -72,11 +85,13 @@ impl AttackGraph {
         inv: &Inventory<'_>,
         rbac: &Rbac,
         facts: &ClusterFacts,
+        vulns: &crate::vulns::Database,
         part: Part,
     ) -> Neighbours {
         let internet = self.node(None, "Internet", NodeKind::Internet);
         self.mark_entry(internet);
         let mut b = ClusterBuilder::new(self, cluster, inv, rbac, facts, part);
+        b.vulns = Some(vulns);
         b.build();
         std::mem::take(&mut b.neighbours)
     }
@@ -288,6 +303,8 @@ struct ClusterBuilder<'g, 'a> {
     rbac: &'a Rbac,
     facts: &'a ClusterFacts,
     part: Part,
+    /// The scan's vulnerability reports (the exploit hop's likelihood).
+    vulns: Option<&'a crate::vulns::Database>,
     /// Workload node reference → nodes its pods run on.
     placement: HashMap<String, BTreeSet<String>>,
     /// What a namespace part leaves to the join.
@@ -338,6 +355,7 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
             rbac,
             facts,
             part,
+            vulns: None,
             placement: HashMap::new(),
             neighbours: Neighbours::default(),
             ambiguous_owner_names,

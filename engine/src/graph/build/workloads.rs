@@ -70,14 +70,24 @@ impl ClusterBuilder<'_, '_> {
                 T::INCLUDES,
                 "ports of the namespace's pods",
             );
-            self.g.edge(
+            // What the scan's vulnerability reports say of its images sets how likely that
+            // step is; without reports it stays the catalogue's assumption.
+            let (likelihood, known) = match self.vulns.and_then(|v| v.assess(&t, self.inv)) {
+                Some(a) => (
+                    Some(a.likelihood(T::ENDPOINT_EXPLOIT.info().likelihood)),
+                    format!("; {}", a.evidence()),
+                ),
+                None => (None, String::new()),
+            };
+            self.g.edge_weighted(
                 endpoint,
                 w,
                 T::ENDPOINT_EXPLOIT,
                 format!(
-                    "code execution in {wref} assumed through a flaw in what listens on {}",
+                    "code execution in {wref} assumed through a flaw in what listens on {}{known}",
                     listening_ports(&t)
                 ),
+                likelihood,
             );
             // Any node → what may run beside the attacker's pod, where no placement is known.
             if !self.facts.scheduled {
