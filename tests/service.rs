@@ -3224,3 +3224,82 @@ async fn a_targets_vulnerability_reports_reach_findings_without_server_paths() {
     assert!(evidence.iter().all(|e| !e.contains(&root)), "{evidence:?}");
     server.stop().await;
 }
+
+/// ExportOcsf: the stored scan as the OCSF events `kspm scan --format ocsf` writes of the same
+/// input — every finding and path, the same identities — stamped with the scan's end, valid
+/// against the OCSF schema; a cluster filter keeps that cluster's only.
+#[tokio::test]
+async fn scans_export_as_the_ocsf_events_of_the_cli() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = format!("sqlite://{}", dir.path().join("kspm.db").display());
+    let demo = demo();
+    let server = start(config(&db, "r1", &[("demo", &demo, "1h")], &[])).await;
+    let mut c = client(&server.addr).await;
+    let scans = wait_scans(&mut c, TOKEN_A, 1).await;
+    let export = |cluster: &str| {
+        let mut c = c.clone();
+        let cluster = cluster.to_string();
+        async move {
+            let mut stream = c
+                .export_ocsf(req(
+                    TOKEN_A,
+                    pb::ExportOcsfRequest {
+                        cluster,
+                        ..Default::default()
+                    },
+                ))
+                .await
+                .expect("export")
+                .into_inner();
+            let mut events: Vec<serde_json::Value> = Vec::new();
+            while let Some(page) = stream.message().await.expect("page") {
+                assert!(page.events_json.len() <= 500);
+                events.extend(
+                    page.events_json
+                        .iter()
+                        .map(|e| serde_json::from_str::<serde_json::Value>(e).expect("event")),
+                );
+            }
+            events
+        }
+    };
+    let events = export("").await;
+    let out = common::kspm(&["scan", "-f", "ocsf", demo.to_str().expect("utf8")]);
+    let cli: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("cli ocsf");
+    let uids = |v: &[serde_json::Value]| -> std::collections::BTreeSet<String> {
+        v.iter()
+            .filter_map(|e| e["metadata"]["uid"].as_str().map(str::to_string))
+            .collect()
+    };
+    assert_eq!(events.len(), cli.len());
+    assert_eq!(uids(&events), uids(&cli));
+    let finished = scans[0]
+        .finished_at
+        .as_ref()
+        .map(|t| t.seconds * 1000 + i64::from(t.nanos) / 1_000_000);
+    assert!(
+        events.iter().all(|e| e["time"].as_i64() == finished),
+        "stamped with the scan's end"
+    );
+    let gke = export("gke-staging-eu").await;
+    assert!(!gke.is_empty() && gke.len() < events.len());
+    assert!(gke
+        .iter()
+        .all(|e| e["unmapped"]["cluster"] == "gke-staging-eu"));
+    if let Ok(python) = std::env::var("KSPM_TEST_OCSF_PYTHON") {
+        let file = dir.path().join("events.json");
+        std::fs::write(&file, serde_json::to_vec(&events).expect("json")).expect("write");
+        let out = std::process::Command::new(python)
+            .arg(common::repo().join("tests/fixtures/ocsf/validate.py"))
+            .arg(&file)
+            .arg("-q")
+            .output()
+            .expect("validator");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+    server.stop().await;
+}

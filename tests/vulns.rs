@@ -277,6 +277,18 @@ fn ocsf_events_validate_against_the_ocsf_schema() {
         .filter_map(|e| e["class_uid"].as_u64())
         .collect();
     assert_eq!(classes, [2003, 2004].into_iter().collect());
+    // One event per finding and per reported path: none left out.
+    let json = kspm(&["scan", "-f", "json", demo.to_str().expect("utf8")]);
+    let report: Value = serde_json::from_slice(&json.stdout).expect("report");
+    let count = |class: u64| events.iter().filter(|e| e["class_uid"] == class).count();
+    assert_eq!(
+        count(2003),
+        report["findings"].as_array().map_or(0, Vec::len)
+    );
+    assert_eq!(
+        count(2004),
+        report["attack_paths"].as_array().map_or(0, Vec::len)
+    );
     // Detection findings link the findings on their objects.
     assert!(events
         .iter()

@@ -143,6 +143,67 @@ fn max_hops(requested: u32, default: u32) -> Result<u32, Status> {
 
 type EventStream = Pin<Box<dyn Stream<Item = Result<pb::WatchEventsResponse, Status>> + Send>>;
 
+type OcsfStream = Pin<Box<dyn Stream<Item = Result<pb::ExportOcsfResponse, Status>> + Send>>;
+
+/// Events per ExportOcsf message.
+const OCSF_PAGE: usize = 500;
+
+/// The OCSF events of one stored scan (one cluster's when `cluster` is set), stamped with the
+/// scan's end: its findings, as stored, and its reported paths.
+async fn ocsf_events(shared: &Shared, scan: &ScanRow, cluster: &str) -> Result<Vec<Value>, Status> {
+    use kspm_engine::render::ocsf::{events, FindingRecord};
+    let filter = FindingFilter {
+        cluster: cluster.to_string(),
+        ..Default::default()
+    };
+    let mut findings = Vec::new();
+    let mut after = None;
+    loop {
+        let (rows, _) = shared
+            .store
+            .findings(std::slice::from_ref(&scan.id), &filter, after.clone(), 1000)
+            .await
+            .map_err(internal)?;
+        let Some(last) = rows.last() else {
+            break;
+        };
+        after = Some((last.scan_id.clone(), last.seq));
+        for r in &rows {
+            let f: FindingRecord =
+                serde_json::from_value(r.body.clone()).map_err(|e| internal(e.to_string()))?;
+            findings.push(f);
+        }
+    }
+    let paths: Vec<kspm_engine::graph::paths::AttackPath> = shared
+        .store
+        .paths(&scan.id)
+        .await
+        .map_err(internal)?
+        .into_iter()
+        .filter_map(|v| serde_json::from_value(v).ok())
+        .filter(|p: &kspm_engine::graph::paths::AttackPath| {
+            cluster.is_empty() || p.cluster == cluster
+        })
+        .collect();
+    let providers: HashMap<String, kspm_engine::Provider> = shared
+        .store
+        .clusters(&scan.id)
+        .await
+        .map_err(internal)?
+        .into_iter()
+        .filter_map(|(name, summary, _)| {
+            let p = serde_json::from_value(summary.get("provider")?.clone()).ok()?;
+            Some((name, p))
+        })
+        .collect();
+    Ok(events(
+        &findings,
+        &paths,
+        &providers,
+        u64::try_from(scan.finished_at).unwrap_or(0),
+    ))
+}
+
 #[tonic::async_trait]
 impl PostureService for Api {
     async fn list_clusters(
@@ -765,6 +826,43 @@ impl PostureService for Api {
                 .map(|e| convert::exception(e, &today))
                 .collect(),
         }))
+    }
+
+    type ExportOcsfStream = OcsfStream;
+
+    async fn export_ocsf(
+        &self,
+        req: Request<pb::ExportOcsfRequest>,
+    ) -> Result<Response<Self::ExportOcsfStream>, Status> {
+        let tenant = tenant(&req)?;
+        let r = req.get_ref();
+        let scans = self.scope(&tenant, &r.scan_id).await?;
+        self.require_cluster(&scans, &r.cluster).await?;
+        let shared = self.shared.clone();
+        let cluster = r.cluster.clone();
+        let (tx, rx) = tokio::sync::mpsc::channel(4);
+        tokio::spawn(async move {
+            for s in &scans {
+                let events = match ocsf_events(&shared, s, &cluster).await {
+                    Ok(e) => e,
+                    Err(e) => {
+                        let _ = tx.send(Err(e)).await;
+                        return;
+                    }
+                };
+                for page in events.chunks(OCSF_PAGE) {
+                    let message = pb::ExportOcsfResponse {
+                        events_json: page.iter().map(Value::to_string).collect(),
+                    };
+                    if tx.send(Ok(message)).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+        )))
     }
 
     async fn expire_exception(
