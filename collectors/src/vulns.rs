@@ -165,9 +165,13 @@ pub fn load(sources: &Sources) -> Result<Database, String> {
             Err(e) => errors.push(error(p, io_message(&e))),
         }
     }
-    for f in &reports {
+    // Parsing is most of the cost: a file per core, added in the given order.
+    let read = kspm_engine::report::parallel_map(&reports, |f| {
         let name = f.to_string_lossy().into_owned();
-        match open(f).and_then(|r| read_report(r, &name)) {
+        open(f).and_then(|r| read_report(r, &name))
+    });
+    for r in read {
+        match r {
             Ok(scans) => db.add(scans),
             Err(e) => errors.push(e),
         }

@@ -98,7 +98,7 @@ struct Document {
     #[serde(rename = "ClusterName")]
     cluster_name: Option<serde::de::IgnoredAny>,
     // Grype.
-    matches: Option<Vec<GrypeMatch>>,
+    matches: Option<Compacted<GrypeMatch>>,
     source: Option<GrypeSource>,
     // CycloneDX.
     #[serde(rename = "bomFormat")]
@@ -127,7 +127,7 @@ struct TrivyResult {
     #[serde(rename = "Class")]
     class: Option<String>,
     #[serde(rename = "Vulnerabilities")]
-    vulnerabilities: Option<Vec<TrivyVulnerability>>,
+    vulnerabilities: Option<Compacted<TrivyVulnerability>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -396,39 +396,10 @@ fn trivy(doc: Document, file: &str) -> Result<Vec<ImageScan>, LoadError> {
     {
         add_reference(&mut scan, r);
     }
-    for v in results
+    scan.vulnerabilities = results
         .into_iter()
-        .flat_map(|r| r.vulnerabilities.into_iter().flatten())
-    {
-        if v.id.is_empty() {
-            continue;
-        }
-        let vector = v.cvss.as_ref().map_or(AttackVector::Unknown, |sources| {
-            // NVD's rating first, then the others in name order; the newest CVSS version of each.
-            let nvd = sources.get("nvd");
-            nvd.into_iter()
-                .chain(sources.iter().filter(|(k, _)| *k != "nvd").map(|(_, c)| c))
-                .find_map(|c| {
-                    [&c.v40, &c.v3, &c.v2]
-                        .into_iter()
-                        .flatten()
-                        .map(|x| AttackVector::of_cvss(x))
-                        .find(|a| *a != AttackVector::Unknown)
-                })
-                .unwrap_or(AttackVector::Unknown)
-        });
-        scan.vulnerabilities.push(Vulnerability {
-            id: v.id,
-            aliases: Vec::new(),
-            package: v.package,
-            installed: v.installed,
-            severity: VulnSeverity::parse(v.severity.as_deref().unwrap_or("")),
-            vector,
-            fixed_in: v.fixed.filter(|f| !f.trim().is_empty()),
-            known_exploited: false,
-            epss: None,
-        });
-    }
+        .flat_map(|r| r.vulnerabilities.map(|v| v.0).unwrap_or_default())
+        .collect();
     identified(scan, file).map(|s| vec![s])
 }
 
@@ -476,10 +447,84 @@ fn grype(doc: Document, file: &str) -> Result<Vec<ImageScan>, LoadError> {
             add_reference(&mut scan, &r);
         }
     }
-    for m in doc.matches.into_iter().flatten() {
+    if let Some(matches) = doc.matches {
+        scan.vulnerabilities = matches.0;
+    }
+    identified(scan, file).map(|s| vec![s])
+}
+
+/// A JSON array of a format's vulnerability entries, each turned into a [`Vulnerability`] as it
+/// is read: the format's own (heavier) records are never all held at once.
+struct Compacted<T>(Vec<Vulnerability>, std::marker::PhantomData<T>);
+
+/// A format's vulnerability entry made compact (`None`: an entry without an ID).
+trait Compact {
+    fn compact(self) -> Option<Vulnerability>;
+}
+
+impl<'de, T: Deserialize<'de> + Compact> Deserialize<'de> for Compacted<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Entries<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de> + Compact> serde::de::Visitor<'de> for Entries<T> {
+            type Value = Compacted<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an array")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::new();
+                while let Some(entry) = seq.next_element::<T>()? {
+                    out.extend(entry.compact());
+                }
+                Ok(Compacted(out, std::marker::PhantomData))
+            }
+        }
+        d.deserialize_seq(Entries(std::marker::PhantomData))
+    }
+}
+
+impl Compact for TrivyVulnerability {
+    fn compact(self) -> Option<Vulnerability> {
+        let v = self;
+        if v.id.is_empty() {
+            return None;
+        }
+        let vector = v.cvss.as_ref().map_or(AttackVector::Unknown, |sources| {
+            // NVD's rating first, then the others in name order; the newest CVSS version of each.
+            let nvd = sources.get("nvd");
+            nvd.into_iter()
+                .chain(sources.iter().filter(|(k, _)| *k != "nvd").map(|(_, c)| c))
+                .find_map(|c| {
+                    [&c.v40, &c.v3, &c.v2]
+                        .into_iter()
+                        .flatten()
+                        .map(|x| AttackVector::of_cvss(x))
+                        .find(|a| *a != AttackVector::Unknown)
+                })
+                .unwrap_or(AttackVector::Unknown)
+        });
+        Some(Vulnerability {
+            id: v.id,
+            aliases: Vec::new(),
+            package: v.package,
+            installed: v.installed,
+            severity: VulnSeverity::parse(v.severity.as_deref().unwrap_or("")),
+            vector,
+            fixed_in: v.fixed.filter(|f| !f.trim().is_empty()),
+            known_exploited: false,
+            epss: None,
+        })
+    }
+}
+
+impl Compact for GrypeMatch {
+    fn compact(self) -> Option<Vulnerability> {
+        let m = self;
         let v = m.vulnerability;
         if v.id.is_empty() {
-            continue;
+            return None;
         }
         let vector = v
             .cvss
@@ -511,7 +556,7 @@ fn grype(doc: Document, file: &str) -> Result<Vec<ImageScan>, LoadError> {
                 .max()
                 .unwrap_or(VulnSeverity::Unknown);
         }
-        scan.vulnerabilities.push(Vulnerability {
+        Some(Vulnerability {
             aliases: m
                 .related
                 .iter()
@@ -526,9 +571,8 @@ fn grype(doc: Document, file: &str) -> Result<Vec<ImageScan>, LoadError> {
             fixed_in,
             known_exploited,
             epss,
-        });
+        })
     }
-    identified(scan, file).map(|s| vec![s])
 }
 
 /// VEX analysis states that say the vulnerability does not affect the image.

@@ -193,11 +193,13 @@ pub struct Database {
     by_reference: HashMap<String, Vec<usize>>,
     kev: HashSet<String>,
     epss: HashMap<String, f64>,
+    summaries: Summaries,
 }
 
 impl Database {
     /// Adds what one report says of its images.
     pub fn add(&mut self, scans: Vec<ImageScan>) {
+        self.summaries.clear();
         for s in scans {
             let i = self.scans.len();
             for d in &s.digests {
@@ -248,12 +250,14 @@ impl Database {
 
     /// Adds CISA KEV catalogue entries (CVE IDs).
     pub fn add_known_exploited(&mut self, ids: impl IntoIterator<Item = String>) {
+        self.summaries.clear();
         self.kev
             .extend(ids.into_iter().map(|i| i.trim().to_ascii_uppercase()));
     }
 
     /// Adds EPSS scores (CVE ID → probability 0–1).
     pub fn add_epss(&mut self, scores: impl IntoIterator<Item = (String, f64)>) {
+        self.summaries.clear();
         for (id, p) in scores {
             self.epss.insert(id.trim().to_ascii_uppercase(), p);
         }
@@ -288,7 +292,15 @@ impl Database {
         &self,
         image: &str,
         digests: &[String],
-    ) -> Option<(MatchedBy, Vec<&ImageScan>, HashSet<&str>)> {
+    ) -> Option<(MatchedBy, Vec<&ImageScan>, BTreeSet<&str>)> {
+        self.find(image, digests).map(|m| {
+            let scans = m.scans.iter().map(|i| &self.scans[*i]).collect();
+            (m.by, scans, m.not_affected)
+        })
+    }
+
+    /// [`Database::lookup`] by position in the database.
+    fn find(&self, image: &str, digests: &[String]) -> Option<Found<'_>> {
         let mut by_digest: Vec<usize> = digests
             .iter()
             .filter_map(|d| self.by_digest.get(d))
@@ -309,27 +321,28 @@ impl Database {
                     || s.digests.iter().any(|d| digests.contains(d))
             })
             .collect();
-        let all = || {
-            by_digest
-                .iter()
-                .chain(&by_reference)
-                .map(|i| &self.scans[*i])
-        };
-        let not_affected: HashSet<&str> = all()
-            .flat_map(|s| s.not_affected.iter().map(String::as_str))
+        let not_affected: BTreeSet<&str> = by_digest
+            .iter()
+            .chain(&by_reference)
+            .flat_map(|i| self.scans[*i].not_affected.iter().map(String::as_str))
             .collect();
-        let scanned = |ids: &[usize]| -> Vec<&ImageScan> {
+        let scanned = |ids: &[usize]| -> Vec<usize> {
             ids.iter()
-                .map(|i| &self.scans[*i])
-                .filter(|s| s.scanned)
+                .copied()
+                .filter(|i| self.scans[*i].scanned)
                 .collect()
         };
         let (by, mut scans) = match scanned(&by_digest) {
             d if !d.is_empty() => (MatchedBy::Digest, d),
             _ => (MatchedBy::Reference, scanned(&by_reference)),
         };
-        scans.dedup_by(|a, b| std::ptr::eq(*a, *b));
-        (!scans.is_empty()).then_some((by, scans, not_affected))
+        scans.sort_unstable();
+        scans.dedup();
+        (!scans.is_empty()).then_some(Found {
+            by,
+            scans,
+            not_affected,
+        })
     }
 
     /// Whether KEV lists the vulnerability (or the report says it is exploited).
@@ -371,7 +384,7 @@ impl Database {
                     digests.push(d.to_string());
                 }
             }
-            let matched = self.lookup(image, &digests);
+            let matched = self.find(image, &digests);
             let mut assessed = self.container(c.name, image, matched);
             assessed.serves = serves(&c);
             containers.push(assessed);
@@ -383,9 +396,22 @@ impl Database {
         &self,
         name: &str,
         image: &str,
-        matched: Option<(MatchedBy, Vec<&ImageScan>, HashSet<&str>)>,
+        matched: Option<Found<'_>>,
     ) -> ContainerVulnerabilities {
-        let Some((by, scans, not_affected)) = matched else {
+        let summary = matched.as_ref().map(|m| {
+            // Many workloads run one image: what its reports say is worked out once.
+            let key = (
+                m.scans.clone(),
+                m.not_affected.iter().map(|s| s.to_string()).collect(),
+            );
+            if let Some(s) = self.summaries.get(&key) {
+                return s;
+            }
+            let s = std::sync::Arc::new(self.summarize(m));
+            self.summaries.put(key, s.clone());
+            s
+        });
+        let Some((m, s)) = matched.zip(summary) else {
             return ContainerVulnerabilities {
                 container: name.to_string(),
                 image: image.to_string(),
@@ -398,12 +424,28 @@ impl Database {
                 formats: Vec::new(),
             };
         };
+        ContainerVulnerabilities {
+            container: name.to_string(),
+            image: image.to_string(),
+            matched_by: Some(m.by),
+            reports: s.reports.clone(),
+            by_severity: s.by_severity.clone(),
+            known_exploited: s.known_exploited.clone(),
+            top: s.top.clone(),
+            serves: true,
+            formats: s.formats.clone(),
+        }
+    }
+
+    /// What the matched reports say of an image, VEX exclusions applied.
+    fn summarize(&self, m: &Found<'_>) -> Summary {
+        let scans: Vec<&ImageScan> = m.scans.iter().map(|i| &self.scans[*i]).collect();
         // One entry per (ID, package): reports of the same image by two tools merge.
         let mut merged: BTreeMap<(&str, &str), Known> = BTreeMap::new();
         for v in scans.iter().flat_map(|s| &s.vulnerabilities) {
             let excluded = std::iter::once(&v.id)
                 .chain(&v.aliases)
-                .any(|id| not_affected.contains(id.as_str()));
+                .any(|id| m.not_affected.contains(id.as_str()));
             if excluded {
                 continue;
             }
@@ -419,16 +461,17 @@ impl Database {
             };
             merged
                 .entry((v.id.as_str(), v.package.as_str()))
-                .and_modify(|m| m.merge(&k))
+                .and_modify(|x| x.merge(&k))
                 .or_insert(k);
         }
         let mut all: Vec<Known> = merged.into_values().collect();
         all.sort_by(|a, b| b.rank().total_cmp(&a.rank()).then_with(|| a.id.cmp(&b.id)));
         let mut by_severity = BTreeMap::new();
         let mut known_exploited = Vec::new();
+        let mut seen = HashSet::new();
         for k in &all {
             *by_severity.entry(k.severity).or_insert(0) += 1;
-            if k.known_exploited && !known_exploited.contains(&k.id) {
+            if k.known_exploited && seen.insert(k.id.as_str()) {
                 known_exploited.push(k.id.clone());
             }
         }
@@ -442,17 +485,62 @@ impl Database {
         formats.sort_unstable();
         formats.dedup();
         all.truncate(TOP_VULNERABILITIES);
-        ContainerVulnerabilities {
-            container: name.to_string(),
-            image: image.to_string(),
-            matched_by: Some(by),
+        Summary {
             reports,
             by_severity,
             known_exploited,
             top: all,
-            serves: true,
             formats,
         }
+    }
+}
+
+/// The reports a container's image matched ([`Database::lookup`], by position).
+struct Found<'d> {
+    by: MatchedBy,
+    scans: Vec<usize>,
+    not_affected: BTreeSet<&'d str>,
+}
+
+/// What the reports matched to an image say, shared by every container that runs it.
+#[derive(Debug)]
+struct Summary {
+    reports: Vec<String>,
+    by_severity: BTreeMap<VulnSeverity, usize>,
+    known_exploited: Vec<String>,
+    top: Vec<Known>,
+    formats: Vec<&'static str>,
+}
+
+/// Summaries by (reports, VEX exclusions), computed on first use; a copy of the database starts
+/// without them.
+#[derive(Debug, Default)]
+struct Summaries(std::sync::Mutex<HashMap<SummaryKey, std::sync::Arc<Summary>>>);
+
+/// The reports (by position) and the IDs VEX excludes: what a [`Summary`] depends on.
+type SummaryKey = (Vec<usize>, Vec<String>);
+
+impl Summaries {
+    fn get(&self, key: &SummaryKey) -> Option<std::sync::Arc<Summary>> {
+        self.0.lock().ok()?.get(key).cloned()
+    }
+
+    fn put(&self, key: SummaryKey, s: std::sync::Arc<Summary>) {
+        if let Ok(mut m) = self.0.lock() {
+            m.insert(key, s);
+        }
+    }
+
+    fn clear(&self) {
+        if let Ok(mut m) = self.0.lock() {
+            m.clear();
+        }
+    }
+}
+
+impl Clone for Summaries {
+    fn clone(&self) -> Self {
+        Summaries::default()
     }
 }
 

@@ -445,12 +445,8 @@ fn kev_and_the_known_exploited_flag_of_a_related_id_count() {
     assert_eq!(scores, [("CVE-2024-0001".to_string(), 0.91)]);
     assert_eq!((bad.len(), bad[0].line), (1, Some(4)));
     db.add_epss(scores);
-    let (_, scans, vex) = db.lookup("nginx:1.25", &[]).expect("match");
-    let c = db.container(
-        "web",
-        "nginx:1.25",
-        Some((MatchedBy::Reference, scans, vex)),
-    );
+    let found = db.find("nginx:1.25", &[]);
+    let c = db.container("web", "nginx:1.25", found);
     assert_eq!(c.known_exploited, ["CVE-2021-44228"]);
     let ssl = c.top.iter().find(|k| k.id == "CVE-2024-0001").expect("ssl");
     assert_eq!(ssl.epss, Some(0.91));
@@ -537,8 +533,8 @@ fn vex_applies_to_every_report_of_the_image_and_to_related_ids() {
         "metadata": {"component": {"type": "container", "name": "ghcr.io/acme/api:2.0"}},
         "vulnerabilities": [{"id": "CVE-2021-44228", "analysis": {"state": "not_affected"}}]}"#;
     db.add(read_report(vex.as_bytes(), "v.json").expect("vex"));
-    let matched = db.lookup("ghcr.io/acme/api:2.0", &[DIGEST_B.to_string()]);
-    assert_eq!(matched.as_ref().map(|m| m.0), Some(MatchedBy::Digest));
+    let matched = db.find("ghcr.io/acme/api:2.0", &[DIGEST_B.to_string()]);
+    assert_eq!(matched.as_ref().map(|m| m.by), Some(MatchedBy::Digest));
     let c = db.container("api", "ghcr.io/acme/api:2.0", matched);
     assert!(
         c.top.iter().all(|k| k.id != "GHSA-jfh8-c2jp-5v3q"),
@@ -548,7 +544,7 @@ fn vex_applies_to_every_report_of_the_image_and_to_related_ids() {
     // Without the VEX statement the GHSA is there.
     let mut plain = Database::default();
     plain.add(read_report(GRYPE.as_bytes(), "grype.json").expect("grype"));
-    let m = plain.lookup("ghcr.io/acme/api:2.0", &[DIGEST_B.to_string()]);
+    let m = plain.find("ghcr.io/acme/api:2.0", &[DIGEST_B.to_string()]);
     assert!(plain
         .container("api", "x", m)
         .top
