@@ -145,8 +145,12 @@ type EventStream = Pin<Box<dyn Stream<Item = Result<pb::WatchEventsResponse, Sta
 
 type OcsfStream = Pin<Box<dyn Stream<Item = Result<pb::ExportOcsfResponse, Status>> + Send>>;
 
-/// Events per ExportOcsf message.
+/// Events per ExportOcsf message, at most.
 const OCSF_PAGE: usize = 500;
+
+/// JSON bytes per ExportOcsf message, about (a page ends at the event that passes it): well
+/// under gRPC clients' usual 4 MiB limit.
+const OCSF_PAGE_BYTES: usize = 1 << 20;
 
 /// The OCSF events of one stored scan (one cluster's when `cluster` is set), stamped with the
 /// scan's end: its findings, as stored, and its reported paths.
@@ -157,34 +161,47 @@ async fn ocsf_events(shared: &Shared, scan: &ScanRow, cluster: &str) -> Result<V
         ..Default::default()
     };
     let mut findings = Vec::new();
+    let mut unreadable = 0usize;
     let mut after = None;
     loop {
         let (rows, _) = shared
             .store
-            .findings(std::slice::from_ref(&scan.id), &filter, after.clone(), 1000)
+            .findings(
+                std::slice::from_ref(&scan.id),
+                &filter,
+                after.clone(),
+                20_000,
+            )
             .await
             .map_err(internal)?;
         let Some(last) = rows.last() else {
             break;
         };
         after = Some((last.scan_id.clone(), last.seq));
-        for r in &rows {
-            let f: FindingRecord =
-                serde_json::from_value(r.body.clone()).map_err(|e| internal(e.to_string()))?;
-            findings.push(f);
+        for r in rows {
+            // A body no version of the report could have written is counted, never fatal to
+            // the rest of the export (older bodies lack fields the record defaults).
+            match serde_json::from_value::<FindingRecord>(r.body) {
+                Ok(f) => findings.push(f),
+                Err(_) => unreadable += 1,
+            }
         }
     }
-    let paths: Vec<kspm_engine::graph::paths::AttackPath> = shared
-        .store
-        .paths(&scan.id)
-        .await
-        .map_err(internal)?
-        .into_iter()
-        .filter_map(|v| serde_json::from_value(v).ok())
-        .filter(|p: &kspm_engine::graph::paths::AttackPath| {
-            cluster.is_empty() || p.cluster == cluster
-        })
-        .collect();
+    let mut paths = Vec::new();
+    for v in shared.store.paths(&scan.id).await.map_err(internal)? {
+        match serde_json::from_value::<kspm_engine::graph::paths::AttackPath>(v) {
+            Ok(p) if cluster.is_empty() || p.cluster == cluster => paths.push(p),
+            Ok(_) => {}
+            Err(_) => unreadable += 1,
+        }
+    }
+    if unreadable > 0 {
+        tracing::warn!(
+            scan = %scan.id,
+            unreadable,
+            "ExportOcsf: stored findings or paths that could not be read were left out"
+        );
+    }
     let providers: HashMap<String, kspm_engine::Provider> = shared
         .store
         .clusters(&scan.id)
@@ -850,12 +867,24 @@ impl PostureService for Api {
                         return;
                     }
                 };
-                for page in events.chunks(OCSF_PAGE) {
-                    let message = pb::ExportOcsfResponse {
-                        events_json: page.iter().map(Value::to_string).collect(),
-                    };
-                    if tx.send(Ok(message)).await.is_err() {
-                        return;
+                // Pages of at most OCSF_PAGE events and about OCSF_PAGE_BYTES of JSON.
+                let mut page: Vec<String> = Vec::new();
+                let mut bytes = 0usize;
+                let mut pending = events.iter().map(Value::to_string).peekable();
+                while let Some(e) = pending.next() {
+                    bytes += e.len();
+                    page.push(e);
+                    let full = page.len() >= OCSF_PAGE
+                        || bytes >= OCSF_PAGE_BYTES
+                        || pending.peek().is_none();
+                    if full {
+                        let message = pb::ExportOcsfResponse {
+                            events_json: std::mem::take(&mut page),
+                        };
+                        bytes = 0;
+                        if tx.send(Ok(message)).await.is_err() {
+                            return;
+                        }
                     }
                 }
             }

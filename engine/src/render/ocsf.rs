@@ -21,7 +21,8 @@ use std::collections::HashMap;
 pub struct FindingRecord {
     /// Check ID.
     pub check: String,
-    /// Identity across scans.
+    /// Identity across scans (empty in findings stored before fingerprints existed).
+    #[serde(default)]
     pub fingerprint: String,
     /// Check title.
     pub title: String,
@@ -31,7 +32,8 @@ pub struct FindingRecord {
     pub cluster: String,
     /// Node reference.
     pub resource: String,
-    /// The object, structured.
+    /// The object, structured (absent in findings stored before it existed).
+    #[serde(default)]
     pub object: ObjectRecord,
     /// What is wrong.
     pub message: String,
@@ -55,9 +57,10 @@ pub struct FindingRecord {
 }
 
 /// [`FindingRecord::object`].
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct ObjectRecord {
     /// `apiVersion`.
+    #[serde(default)]
     pub api_version: String,
     /// UID, when known.
     #[serde(default)]
@@ -196,7 +199,12 @@ fn resource(cluster: &str, node: &str, uid: Option<&str>) -> Value {
 }
 
 fn finding_uid(f: &FindingRecord) -> String {
-    format!("kspm:{}:{}", f.cluster, f.fingerprint)
+    if f.fingerprint.is_empty() {
+        // Stored before fingerprints: the check on the resource stands for it.
+        format!("kspm:{}:{}:{}", f.cluster, f.check, f.resource)
+    } else {
+        format!("kspm:{}:{}", f.cluster, f.fingerprint)
+    }
 }
 
 fn compliance_event(f: &FindingRecord, cloud: Option<&str>, time_ms: u64) -> Value {
@@ -377,4 +385,28 @@ pub fn render(report: &Report, time_ms: u64) -> String {
     let mut s = serde_json::to_string_pretty(&events).unwrap_or_else(|_| "[]".into());
     s.push('\n');
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A finding stored before fingerprints and structured objects existed still exports.
+    #[test]
+    fn findings_of_older_reports_still_make_events() {
+        let old = json!({"check": "KSPM-W-001", "title": "Privileged container", "severity": "high",
+            "cluster": "c", "resource": "Pod:ns/p", "message": "m", "remediation": "r",
+            "evidence": [], "controls": [{"framework": "nsa-cisa", "id": "N1"}],
+            "source": {"file": "a.yaml", "line": 3}, "on_attack_path": false});
+        let f: FindingRecord = serde_json::from_value(old).expect("an older finding reads");
+        let providers = HashMap::from([("c".to_string(), Provider::Eks)]);
+        let e = &events(&[f], &[], &providers, 1_764_000_000_000)[0];
+        assert_eq!(e["metadata"]["uid"], "kspm:c:KSPM-W-001:Pod:ns/p");
+        assert_eq!(
+            (e["class_uid"].as_u64(), e["severity_id"].as_u64()),
+            (Some(2003), Some(4))
+        );
+        assert_eq!(e["cloud"]["provider"], "AWS");
+        assert_eq!(e["resources"][0]["namespace"], "ns");
+    }
 }

@@ -225,6 +225,7 @@ impl Database {
     /// Renames the report files as `rename` says (the service shows tenants paths relative to
     /// their target, never the server's own), in what matches and in the read errors.
     pub fn rename_files(&mut self, rename: impl Fn(&str) -> String) {
+        self.summaries.clear();
         for s in &mut self.scans {
             s.file = rename(&s.file);
         }
