@@ -3281,6 +3281,9 @@ async fn scans_export_as_the_ocsf_events_of_the_cli() {
         events.iter().all(|e| e["time"].as_i64() == finished),
         "stamped with the scan's end"
     );
+    // Where each cluster runs comes from its stored summary.
+    let eks = serde_json::json!({"provider": "AWS", "region": "us-east-1", "account": {"uid": "123456789012"}});
+    assert!(events.iter().any(|e| e["cloud"] == eks));
     let gke = export("gke-staging-eu").await;
     assert!(!gke.is_empty() && gke.len() < events.len());
     assert!(gke

@@ -29,6 +29,12 @@ pub struct ClusterSummary {
     /// Kubernetes version, when known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kubernetes_version: Option<String>,
+    /// Cloud region or location, when known (`kspm-cluster.yaml`, discovery).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// AWS account, GCP project or Azure subscription, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
     /// Where it was read from.
     pub origin: String,
     /// Objects read.
@@ -715,6 +721,8 @@ fn evaluate_one(
             name: cluster.info.name.clone(),
             provider: cluster.info.provider,
             kubernetes_version: cluster.info.kubernetes_version.clone(),
+            region: cluster.info.region.clone(),
+            account: cluster.info.account.clone(),
             origin: cluster.origin.clone(),
             objects: cluster.objects.len(),
             kinds,

@@ -202,21 +202,19 @@ async fn ocsf_events(shared: &Shared, scan: &ScanRow, cluster: &str) -> Result<V
             "ExportOcsf: stored findings or paths that could not be read were left out"
         );
     }
-    let providers: HashMap<String, kspm_engine::Provider> = shared
+    // Each cluster's stored summary says where it runs (provider, region, account).
+    let platforms: HashMap<String, kspm_engine::render::ocsf::Platform> = shared
         .store
         .clusters(&scan.id)
         .await
         .map_err(internal)?
         .into_iter()
-        .filter_map(|(name, summary, _)| {
-            let p = serde_json::from_value(summary.get("provider")?.clone()).ok()?;
-            Some((name, p))
-        })
+        .filter_map(|(name, summary, _)| Some((name, serde_json::from_value(summary).ok()?)))
         .collect();
     Ok(events(
         &findings,
         &paths,
-        &providers,
+        &platforms,
         u64::try_from(scan.finished_at).unwrap_or(0),
     ))
 }

@@ -207,7 +207,7 @@ fn finding_uid(f: &FindingRecord) -> String {
     }
 }
 
-fn compliance_event(f: &FindingRecord, cloud: Option<&str>, time_ms: u64) -> Value {
+fn compliance_event(f: &FindingRecord, cloud: Option<&Value>, time_ms: u64) -> Value {
     let mut e = event(2003, "Compliance Finding", f.severity, time_ms);
     let uid = finding_uid(f);
     e.insert("message".into(), json!(f.message));
@@ -261,8 +261,8 @@ fn compliance_event(f: &FindingRecord, cloud: Option<&str>, time_ms: u64) -> Val
             json!([{"data": {"fields": f.evidence}}]),
         );
     }
-    if let Some(p) = cloud {
-        e.insert("cloud".into(), json!({"provider": p}));
+    if let Some(c) = cloud {
+        e.insert("cloud".into(), c.clone());
     }
     let mut unmapped = json!({
         "check_id": f.check,
@@ -277,7 +277,12 @@ fn compliance_event(f: &FindingRecord, cloud: Option<&str>, time_ms: u64) -> Val
     Value::Object(e)
 }
 
-fn detection_event(p: &AttackPath, related: &[String], cloud: Option<&str>, time_ms: u64) -> Value {
+fn detection_event(
+    p: &AttackPath,
+    related: &[String],
+    cloud: Option<&Value>,
+    time_ms: u64,
+) -> Value {
     let mut e = event(2004, "Detection Finding", p.severity, time_ms);
     let uid = format!("kspm:path:{}", p.id);
     let hops: Vec<&str> = p.steps.iter().map(|s| s.technique.as_str()).collect();
@@ -323,8 +328,8 @@ fn detection_event(p: &AttackPath, related: &[String], cloud: Option<&str>, time
         "remediation".into(),
         json!({"desc": "Break the path at one of its hops: drop the grant, the exposure or the token its evidence names (the report's fix plan gives the fewest changes that cut every high and critical path)."}),
     );
-    if let Some(pr) = cloud {
-        e.insert("cloud".into(), json!({"provider": pr}));
+    if let Some(c) = cloud {
+        e.insert("cloud".into(), c.clone());
     }
     e.insert(
         "unmapped".into(),
@@ -333,16 +338,47 @@ fn detection_event(p: &AttackPath, related: &[String], cloud: Option<&str>, time
     Value::Object(e)
 }
 
+/// Where a cluster runs, for the events' `cloud` object: provider, region, account.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Platform {
+    /// The platform.
+    pub provider: Provider,
+    /// Cloud region or location.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// AWS account, GCP project or Azure subscription.
+    #[serde(default)]
+    pub account: Option<String>,
+}
+
+impl Platform {
+    /// The OCSF `cloud` object (EKS, GKE and AKS only).
+    fn cloud(&self) -> Option<Value> {
+        let mut c = json!({"provider": provider(self.provider)?});
+        if let Some(r) = &self.region {
+            c["region"] = json!(r);
+        }
+        if let Some(a) = &self.account {
+            c["account"] = json!({"uid": a});
+        }
+        Some(c)
+    }
+}
+
 /// The OCSF events of findings and attack paths, stamped `time_ms` (epoch milliseconds):
-/// `providers` names each cluster's platform (EKS, GKE and AKS clusters' events carry the
-/// `cloud` profile).
+/// `platforms` says where each cluster runs (EKS, GKE and AKS clusters' events carry the
+/// `cloud` profile, with region and account when known).
 pub fn events(
     findings: &[FindingRecord],
     paths: &[AttackPath],
-    providers: &HashMap<String, Provider>,
+    platforms: &HashMap<String, Platform>,
     time_ms: u64,
 ) -> Vec<Value> {
-    let cloud = |cluster: &str| providers.get(cluster).copied().and_then(provider);
+    let clouds: HashMap<&str, Value> = platforms
+        .iter()
+        .filter_map(|(name, p)| Some((name.as_str(), p.cloud()?)))
+        .collect();
+    let cloud = |cluster: &str| clouds.get(cluster);
     let mut events: Vec<Value> = findings
         .iter()
         .map(|f| compliance_event(f, cloud(&f.cluster), time_ms))
@@ -370,10 +406,17 @@ pub fn events(
 
 /// Renders the report as OCSF events (a JSON array), stamped `time_ms` (epoch milliseconds).
 pub fn render(report: &Report, time_ms: u64) -> String {
-    let providers: HashMap<String, Provider> = report
+    let platforms: HashMap<String, Platform> = report
         .clusters
         .iter()
-        .map(|c| (c.name.clone(), c.provider))
+        .map(|c| {
+            let p = Platform {
+                provider: c.provider,
+                region: c.region.clone(),
+                account: c.account.clone(),
+            };
+            (c.name.clone(), p)
+        })
         .collect();
     // A finding the record cannot read is a bug the tests catch; it is left out, not invented.
     let findings: Vec<FindingRecord> = report
@@ -381,7 +424,7 @@ pub fn render(report: &Report, time_ms: u64) -> String {
         .iter()
         .filter_map(|f| FindingRecord::of(f).ok())
         .collect();
-    let events = events(&findings, &report.attack_paths, &providers, time_ms);
+    let events = events(&findings, &report.attack_paths, &platforms, time_ms);
     let mut s = serde_json::to_string_pretty(&events).unwrap_or_else(|_| "[]".into());
     s.push('\n');
     s
@@ -399,8 +442,15 @@ mod tests {
             "evidence": [], "controls": [{"framework": "nsa-cisa", "id": "N1"}],
             "source": {"file": "a.yaml", "line": 3}, "on_attack_path": false});
         let f: FindingRecord = serde_json::from_value(old).expect("an older finding reads");
-        let providers = HashMap::from([("c".to_string(), Provider::Eks)]);
-        let e = &events(&[f], &[], &providers, 1_764_000_000_000)[0];
+        let platform = Platform {
+            provider: Provider::Eks,
+            region: Some("us-east-1".into()),
+            account: Some("111122223333".into()),
+        };
+        let platforms = HashMap::from([("c".to_string(), platform)]);
+        let e = &events(&[f], &[], &platforms, 1_764_000_000_000)[0];
+        assert_eq!(e["cloud"]["account"]["uid"], "111122223333");
+        assert_eq!(e["cloud"]["region"], "us-east-1");
         assert_eq!(e["metadata"]["uid"], "kspm:c:KSPM-W-001:Pod:ns/p");
         assert_eq!(
             (e["class_uid"].as_u64(), e["severity_id"].as_u64()),
