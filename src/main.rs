@@ -1136,7 +1136,7 @@ fn compliance(args: ComplianceArgs) -> Result<ExitCode> {
 /// (a fleet's `vulns/`) included, so every command builds the graph the scan reports.
 fn path_options(paths: &[PathBuf]) -> ScanOptions {
     let plan = kspm_collectors::files::plan(paths);
-    kspm_api::pipeline::with_fleet_vulnerabilities(&ScanOptions::default(), &plan).0
+    kspm_api::pipeline::with_fleet_vulnerabilities(&ScanOptions::default(), &plan)
 }
 
 /// The fleet graph `kspm scan` builds for `paths` (cloud documents, access entries, every

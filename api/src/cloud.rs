@@ -457,8 +457,7 @@ pub fn scan_cloud(
 ) -> Result<crate::pipeline::ScanOutcome, String> {
     let fleet = crate::pipeline::runtime()?.block_on(read_fleet(targets, live));
     let plan = kspm_collectors::files::plan(paths);
-    let (options, vuln_errors) = crate::pipeline::with_fleet_vulnerabilities(options, &plan);
-    let options = &options;
+    let options = &crate::pipeline::with_fleet_vulnerabilities(options, &plan);
     let mut results: Vec<_> = fleet
         .clusters
         .iter()
@@ -471,7 +470,7 @@ pub fn scan_cloud(
     cloud.extend(fleet.fleet_cloud);
     errors.extend(plan.errors);
     errors.extend(fleet.errors);
-    errors.extend(vuln_errors);
+    errors.extend_from_slice(options.vulnerabilities.errors());
     let summary = reach_summary(&fleet.clusters, &errors);
     let report = assemble_fleet(results, &errors, &cloud);
     Ok(crate::pipeline::ScanOutcome {

@@ -78,8 +78,7 @@ pub fn load(path: &Path, options: &ScanOptions) -> Result<Side, String> {
         ));
     }
     // As `kspm scan` evaluates it: the fleet's own vulnerability reports included.
-    let (options, vuln_errors) = crate::pipeline::with_fleet_vulnerabilities(options, &plan);
-    let options = &options;
+    let options = &crate::pipeline::with_fleet_vulnerabilities(options, &plan);
     let per = parallel_map(&plan.clusters, |source| {
         let cluster = kspm_collectors::files::load_source(source);
         let result = evaluate_cluster_result(&cluster, options);
@@ -89,7 +88,7 @@ pub fn load(path: &Path, options: &ScanOptions) -> Result<Side, String> {
     let (results, facts): (Vec<_>, BTreeMap<_, _>) = per.into_iter().unzip();
     let (cloud, mut errors) = kspm_collectors::files::load_fleet_cloud(&plan);
     errors.extend(plan.errors);
-    errors.extend(vuln_errors);
+    errors.extend_from_slice(options.vulnerabilities.errors());
     let report = assemble_fleet(results, &errors, &cloud);
     Ok(Side {
         report: serde_json::to_value(&report).map_err(|e| e.to_string())?,

@@ -18,12 +18,12 @@ pub struct ScanOutcome {
 }
 
 /// The scan options with the vulnerability data of the fleets' own `vulns/` directories added
-/// (a directory nothing can be read from is an error of the report, not of the scan), and the
-/// errors of reading all vulnerability data, for the report.
+/// (a directory nothing can be read from is an error of the report, not of the scan); what
+/// could not be read is in `vulnerabilities.errors()`, for the report.
 pub fn with_fleet_vulnerabilities(
     options: &ScanOptions,
     plan: &kspm_collectors::files::Plan,
-) -> (ScanOptions, Vec<kspm_engine::LoadError>) {
+) -> ScanOptions {
     let mut options = options.clone();
     if !plan.vulns_dirs.is_empty() {
         let sources = kspm_collectors::vulns::Sources {
@@ -42,8 +42,7 @@ pub fn with_fleet_vulnerabilities(
         }
         options.vulnerabilities = std::sync::Arc::new(db);
     }
-    let errors = options.vulnerabilities.errors().to_vec();
-    (options, errors)
+    options
 }
 
 /// Reads snapshot paths from disk and evaluates them, one cluster at a time per core: a
@@ -52,8 +51,7 @@ pub fn with_fleet_vulnerabilities(
 pub fn scan_paths(paths: &[PathBuf], options: &ScanOptions) -> ScanOutcome {
     let started = Instant::now();
     let plan = kspm_collectors::files::plan(paths);
-    let (options, vuln_errors) = with_fleet_vulnerabilities(options, &plan);
-    let options = &options;
+    let options = &with_fleet_vulnerabilities(options, &plan);
     let load_ns = std::sync::atomic::AtomicU64::new(0);
     let results = parallel_map(&plan.clusters, |source| {
         let t = Instant::now();
@@ -67,7 +65,7 @@ pub fn scan_paths(paths: &[PathBuf], options: &ScanOptions) -> ScanOutcome {
     let loaded = Duration::from_nanos(load_ns.into_inner());
     let (cloud, mut errors) = kspm_collectors::files::load_fleet_cloud(&plan);
     errors.extend(plan.errors);
-    errors.extend(vuln_errors);
+    errors.extend_from_slice(options.vulnerabilities.errors());
     let report = assemble_fleet(results, &errors, &cloud);
     info!(
         clusters = report.summary.clusters,
@@ -213,15 +211,14 @@ pub fn scan_live(
         .block_on(kspm_collectors::live::collect(live))
         .map_err(|e| e.to_string())?;
     let plan = kspm_collectors::files::plan(paths);
-    let (options, vuln_errors) = with_fleet_vulnerabilities(options, &plan);
-    let options = &options;
+    let options = &with_fleet_vulnerabilities(options, &plan);
     let mut results = vec![evaluate_cluster_result(&collection.snapshot, options)];
     results.extend(parallel_map(&plan.clusters, |source| {
         evaluate_cluster_result(&kspm_collectors::files::load_source(source), options)
     }));
     let (cloud, mut errors) = kspm_collectors::files::load_fleet_cloud(&plan);
     errors.extend(plan.errors);
-    errors.extend(vuln_errors);
+    errors.extend_from_slice(options.vulnerabilities.errors());
     let report = assemble_fleet(results, &errors, &cloud);
     info!(
         objects = report.summary.objects,

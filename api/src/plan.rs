@@ -279,7 +279,7 @@ pub fn plan(input: &PlanInput, options: &ScanOptions) -> Result<Plan, String> {
     base.objects.extend(fleet_cloud);
     let cluster = base.info.name.clone();
     // As `kspm scan` evaluates the base: its fleet's own vulnerability reports included.
-    let (options, _) = crate::pipeline::with_fleet_vulnerabilities(options, &files);
+    let options = crate::pipeline::with_fleet_vulnerabilities(options, &files);
     let mut engine = Incremental::new(base, options);
     engine.apply(std::iter::empty());
     let base_ms = started.elapsed().as_secs_f64() * 1000.0;

@@ -84,7 +84,7 @@ pub async fn run(
 ) -> Result<ScanRecord, String> {
     let failed = |e: tokio::task::JoinError| format!("evaluation of {} failed: {e}", target.name);
     let started_at = now_ms();
-    let (options, vuln_errors) = {
+    let options = {
         let target = target.clone();
         let options = options.clone();
         tokio::task::spawn_blocking(move || with_vulnerabilities(&target, options))
@@ -137,21 +137,19 @@ pub async fn run(
             let plan = kspm_collectors::files::plan(&paths);
             // The fleet's own `vulns/` directories join the target's data (every read error,
             // the target's included, is reported once, here).
-            let (mut options, _) = crate::pipeline::with_fleet_vulnerabilities(&options, &plan);
+            let mut options = crate::pipeline::with_fleet_vulnerabilities(&options, &plan);
             if !plan.vulns_dirs.is_empty() {
                 let mut db = (*options.vulnerabilities).clone();
-                db.rename_files(|f| tenant_path(f, &roots));
-                db.scrub_messages(|m| scrub_paths(m, &roots));
+                relative_to(&mut db, &roots);
                 options.vulnerabilities = std::sync::Arc::new(db);
             }
-            let vuln_errors = options.vulnerabilities.errors().to_vec();
             let per = kspm_engine::report::parallel_map(&plan.clusters, |source| {
                 evaluate(&kspm_collectors::files::load_source(source), &options)
             });
             let (results, records) = per.into_iter().unzip();
             let (fleet_cloud, mut fleet_errors) = kspm_collectors::files::load_fleet_cloud(&plan);
             fleet_errors.extend(plan.errors);
-            fleet_errors.extend(vuln_errors);
+            fleet_errors.extend_from_slice(options.vulnerabilities.errors());
             Evaluated {
                 results,
                 records,
@@ -166,7 +164,8 @@ pub async fn run(
     let from_paths = target.cloud_targets().is_none() && !target.is_live();
     if !from_paths {
         // (A snapshot target reports them with its fleet's own, above.)
-        ev.fleet_errors.extend(vuln_errors);
+        ev.fleet_errors
+            .extend_from_slice(options.vulnerabilities.errors());
     }
     let mut rec = record(tenant, &target.name, replica, started_at, ev);
     relative_to_target(&mut rec, target);
@@ -187,26 +186,26 @@ fn vuln_roots(target: &Target) -> Vec<std::path::PathBuf> {
 }
 
 /// The scan options with the target's vulnerability data (`vulns`, `kev`, `epss`) read, the
-/// files named relative to the target; what cannot be read is an error of the scan's report,
-/// never a reason to skip the posture scan.
-pub fn with_vulnerabilities(
-    target: &Target,
-    mut options: ScanOptions,
-) -> (ScanOptions, Vec<LoadError>) {
-    match target_vulnerabilities(target) {
-        Some((db, errors)) => {
-            options.vulnerabilities = db;
-            (options, errors)
-        }
-        None => (options, Vec::new()),
+/// files named relative to the target; what cannot be read is an error of the scan's report
+/// (`vulnerabilities.errors()`), never a reason to skip the posture scan.
+pub fn with_vulnerabilities(target: &Target, mut options: ScanOptions) -> ScanOptions {
+    if let Some(db) = target_vulnerabilities(target) {
+        options.vulnerabilities = db;
     }
+    options
+}
+
+/// Report files and read errors named as the tenant sees them: relative to `roots`.
+fn relative_to(db: &mut kspm_engine::vulns::Database, roots: &[std::path::PathBuf]) {
+    db.rename_files(|f| tenant_path(f, roots));
+    db.scrub_messages(|m| scrub_paths(m, roots));
 }
 
 /// The target's vulnerability data (`vulns`, `kev`, `epss`), read now and named relative to the
-/// target, with what could not be read; `None` when the target names none.
+/// target, with what could not be read among its errors; `None` when the target names none.
 pub fn target_vulnerabilities(
     target: &Target,
-) -> Option<(std::sync::Arc<kspm_engine::vulns::Database>, Vec<LoadError>)> {
+) -> Option<std::sync::Arc<kspm_engine::vulns::Database>> {
     let sources = kspm_collectors::vulns::Sources {
         reports: target.vulns.clone(),
         kev: target.kev.clone(),
@@ -218,10 +217,8 @@ pub fn target_vulnerabilities(
     let roots = vuln_roots(target);
     Some(match kspm_collectors::vulns::load(&sources) {
         Ok(mut db) => {
-            db.rename_files(|f| tenant_path(f, &roots));
-            db.scrub_messages(|m| scrub_paths(m, &roots));
-            let errors = db.errors().to_vec();
-            (std::sync::Arc::new(db), errors)
+            relative_to(&mut db, &roots);
+            std::sync::Arc::new(db)
         }
         Err(message) => {
             let file = sources
@@ -237,11 +234,9 @@ pub fn target_vulnerabilities(
                 column: None,
                 message: scrub_paths(&message, &roots),
             };
-            // Kept with the (empty) data too, so every path that reports the data's errors
-            // reports this one.
             let mut db = kspm_engine::vulns::Database::default();
-            db.add_errors([error.clone()]);
-            (std::sync::Arc::new(db), vec![error])
+            db.add_errors([error]);
+            std::sync::Arc::new(db)
         }
     })
 }

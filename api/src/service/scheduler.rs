@@ -178,9 +178,9 @@ async fn watch_session(
             let mut options = shared.options_for(&tenant).await?;
             tokio::task::spawn_blocking(move || {
                 let mut ev = scan::Evaluated::default();
-                if let Some((db, errors)) = vulns {
+                if let Some(db) = vulns {
+                    ev.fleet_errors(db.errors().to_vec());
                     options.vulnerabilities = db;
-                    ev.fleet_errors(errors);
                 }
                 ev.add(&cluster, &options);
                 let mut rec = scan::record(&tenant, &target.name, &shared.replica, started_at, ev);

@@ -160,7 +160,7 @@ impl AttackGraph {
         technique: Technique,
         evidence: impl Into<String>,
     ) {
-        self.edge_ids(from, to, technique, evidence, None);
+        self.edge_ids(from, to, technique, evidence, None, None);
     }
 
     /// As [`AttackGraph::edge`], with the edge's own likelihood ([`GraphEdge::likelihood`]);
@@ -173,31 +173,7 @@ impl AttackGraph {
         evidence: impl Into<String>,
         likelihood: Option<f64>,
     ) {
-        self.edge_ids(from, to, technique, evidence, None);
-        self.raise_likelihood(from, to, technique, likelihood);
-    }
-
-    /// Gives the (from, to, technique) edge a likelihood of its own, keeping the higher one
-    /// when it has one already.
-    fn raise_likelihood(
-        &mut self,
-        from: NodeIndex,
-        to: NodeIndex,
-        technique: Technique,
-        likelihood: Option<f64>,
-    ) {
-        let Some(l) = likelihood else {
-            return;
-        };
-        let e = self
-            .graph
-            .edges_connecting(from, to)
-            .find(|e| e.weight().technique == technique)
-            .map(|e| e.id());
-        if let Some(e) = e {
-            let w = &mut self.graph[e];
-            w.likelihood = Some(w.likelihood.map_or(l, |o| o.max(l)));
-        }
+        self.edge_ids(from, to, technique, evidence, None, likelihood);
     }
 
     /// Adds an edge that the given changes remove together (see [`GraphEdge::remedies`]);
@@ -211,11 +187,19 @@ impl AttackGraph {
         evidence: impl Into<String>,
         remedies: Vec<remedy::Remedy>,
     ) {
-        let ids = (!remedies.is_empty())
-            .then(|| remedies.into_iter().map(|r| self.remedy_id(r)).collect());
-        self.edge_ids(from, to, technique, evidence, ids);
+        let ids = self.remedy_ids(remedies);
+        self.edge_ids(from, to, technique, evidence, ids, None);
     }
 
+    /// The positions of changes in [`AttackGraph::remedies`]; none: `None` (no change removes
+    /// the edge).
+    fn remedy_ids(&mut self, remedies: Vec<remedy::Remedy>) -> Option<Vec<u32>> {
+        (!remedies.is_empty()).then(|| remedies.into_iter().map(|r| self.remedy_id(r)).collect())
+    }
+
+    /// Adds the (from, to, technique) edge, or, when it exists already, merges into it: the
+    /// changes that remove it are those of both ways (none when either has none), its own
+    /// likelihood the higher of the two.
     fn edge_ids(
         &mut self,
         from: NodeIndex,
@@ -223,6 +207,7 @@ impl AttackGraph {
         technique: Technique,
         evidence: impl Into<String>,
         remedies: Option<Vec<u32>>,
+        likelihood: Option<f64>,
     ) {
         if from == to {
             return;
@@ -247,6 +232,10 @@ impl AttackGraph {
                     }
                     _ => None,
                 };
+                w.likelihood = match (w.likelihood, likelihood) {
+                    (Some(a), Some(b)) => Some(a.max(b)),
+                    (a, b) => a.or(b),
+                };
             }
             return;
         }
@@ -257,7 +246,7 @@ impl AttackGraph {
                 technique,
                 evidence: evidence.into(),
                 remedies,
-                likelihood: None,
+                likelihood,
             },
         );
     }
@@ -347,8 +336,7 @@ impl AttackGraph {
                 .remedies
                 .map(|v| v.iter().map(|i| ids[*i as usize]).collect());
             let (technique, likelihood) = (e.weight.technique, e.weight.likelihood);
-            self.edge_ids(a, b, technique, e.weight.evidence, remedies);
-            self.raise_likelihood(a, b, technique, likelihood);
+            self.edge_ids(a, b, technique, e.weight.evidence, remedies, likelihood);
         }
     }
 
@@ -371,8 +359,8 @@ impl AttackGraph {
                 e.weight.technique,
                 e.weight.evidence.as_str(),
                 remedies,
+                e.weight.likelihood,
             );
-            self.raise_likelihood(a, b, e.weight.technique, e.weight.likelihood);
         }
     }
 
@@ -477,8 +465,9 @@ impl AttackGraph {
                             .collect()
                     })
                     .unwrap_or_default();
-                g.edge_fixed(*a, *b, t, evidence, remedies);
-                g.raise_likelihood(*a, *b, t, likelihoods.get(&position).copied());
+                let remedies = g.remedy_ids(remedies);
+                let likelihood = likelihoods.get(&position).copied();
+                g.edge_ids(*a, *b, t, evidence, remedies, likelihood);
             }
         }
         g

@@ -53,9 +53,11 @@ fn json_error(file: &str, e: &serde_json::Error, what: &str) -> LoadError {
     error(file, line, message)
 }
 
-/// A compressed file is named as such rather than called malformed JSON or CSV.
-fn refuse_gzip<R: Read>(reader: &mut std::io::BufReader<R>, file: &str) -> Result<(), LoadError> {
+/// The reader, buffered; a compressed file is named as such rather than called malformed JSON
+/// or CSV.
+fn buffered<R: Read>(reader: R, file: &str) -> Result<std::io::BufReader<R>, LoadError> {
     use std::io::BufRead;
+    let mut reader = std::io::BufReader::new(reader);
     let head = reader
         .fill_buf()
         .map_err(|e| error(file, None, format!("cannot read: {e}")))?;
@@ -66,7 +68,7 @@ fn refuse_gzip<R: Read>(reader: &mut std::io::BufReader<R>, file: &str) -> Resul
             "the file is gzip-compressed: decompress it first (gunzip)",
         ));
     }
-    Ok(())
+    Ok(reader)
 }
 
 /// Whether the document is a JSON array (its first byte past white space, in the buffer).
@@ -290,8 +292,7 @@ struct CdxAnalysis {
 /// Reads one vulnerability report (Trivy, Grype or CycloneDX JSON) of one image (or, for VEX,
 /// of the images its statements name).
 pub fn read_report(reader: impl Read, file: &str) -> Result<Vec<ImageScan>, LoadError> {
-    let mut reader = std::io::BufReader::new(reader);
-    refuse_gzip(&mut reader, file)?;
+    let mut reader = buffered(reader, file)?;
     if starts_with_array(&mut reader) {
         return Err(error(
             file,
@@ -892,8 +893,7 @@ struct KevEntry {
 /// Reads CISA's Known Exploited Vulnerabilities catalogue (`known_exploited_vulnerabilities.json`
 /// as published): the CVE IDs it lists.
 pub fn read_kev(reader: impl Read, file: &str) -> Result<Vec<String>, LoadError> {
-    let mut reader = std::io::BufReader::new(reader);
-    refuse_gzip(&mut reader, file)?;
+    let reader = buffered(reader, file)?;
     let mut de = serde_json::Deserializer::from_reader(reader);
     let c = KevCatalog::deserialize(&mut de).map_err(|e| {
         let mut err = json_error(file, &e, "the KEV catalogue");
@@ -918,8 +918,7 @@ pub fn read_epss(reader: impl Read, file: &str) -> Result<EpssScores, LoadError>
     let mut scores = Vec::new();
     let mut bad = Vec::new();
     let mut columns: Option<(usize, usize)> = None;
-    let mut reader = std::io::BufReader::new(reader);
-    refuse_gzip(&mut reader, file)?;
+    let reader = buffered(reader, file)?;
     for (i, line) in reader.lines().enumerate() {
         let n = i + 1;
         let line =

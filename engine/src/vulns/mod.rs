@@ -194,6 +194,10 @@ pub struct Database {
     kev: HashSet<String>,
     epss: HashMap<String, f64>,
     summaries: Summaries,
+    /// How many of `scans` are scans (not VEX alone), counted as they are added.
+    scanned: usize,
+    /// Whether some report flags a vulnerability as exploited, noted as they are added.
+    flags_exploited: bool,
 }
 
 impl Database {
@@ -208,6 +212,8 @@ impl Database {
             for r in &s.references {
                 self.by_reference.entry(r.clone()).or_default().push(i);
             }
+            self.scanned += usize::from(s.scanned);
+            self.flags_exploited |= s.vulnerabilities.iter().any(|v| v.known_exploited);
             self.scans.push(s);
         }
     }
@@ -266,23 +272,13 @@ impl Database {
 
     /// Whether no vulnerability scan was read (KEV, EPSS and VEX alone match no container).
     pub fn is_empty(&self) -> bool {
-        !self.scans.iter().any(|s| s.scanned)
+        self.scanned == 0
     }
 
     /// Whether anything says which vulnerabilities are exploited: the KEV catalogue, or a
     /// report that flags one (Grype's `knownExploited`, a CycloneDX KEV rating).
     pub fn knows_exploitation(&self) -> bool {
-        !self.kev.is_empty()
-            || self
-                .scans
-                .iter()
-                .flat_map(|s| &s.vulnerabilities)
-                .any(|v| v.known_exploited)
-    }
-
-    /// Number of image scans read (VEX-only documents not counted).
-    pub fn images(&self) -> usize {
-        self.scans.iter().filter(|s| s.scanned).count()
+        !self.kev.is_empty() || self.flags_exploited
     }
 
     /// The reports for one container: by a digest it runs or pins, else by its exact reference
