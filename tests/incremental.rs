@@ -309,9 +309,45 @@ fn mutate(rng: &mut Rng, objects: &[Object], n: usize) -> (Key, Option<Object>) 
                 "metadata": {"name": name, "labels": {"pod-security.kubernetes.io/enforce": level}}}));
             (key_of(&o), Some(o))
         }
-        // A NetworkPolicy, a ConfigMap or an EndpointSlice.
+        // A NetworkPolicy, a ConfigMap, an EndpointSlice, or Calico's policies, tiers and
+        // network sets (namespaced and cluster-wide).
         12 => {
-            let o = match rng.below(3) {
+            let o = match rng.below(6) {
+                3 => object(
+                    json!({"apiVersion": "projectcalico.org/v3", "kind": "NetworkPolicy",
+                    "metadata": {"name": format!("cnp-{n}"), "namespace": ns},
+                    "spec": {"order": (rng.below(3) * 1000), "selector": (["all()", "app == 'web'"][rng.below(2)]),
+                        "types": ["Ingress", "Egress"],
+                        "ingress": [{"action": (["Allow", "Deny", "Pass"][rng.below(3)]),
+                            "source": {"namespaceSelector": "pod-security.kubernetes.io/enforce == 'restricted'"}}],
+                        "egress": [{"action": "Deny", "destination": {"selector": "role == 'imds'"}},
+                            {"action": "Allow"}]}}),
+                ),
+                4 => object(
+                    json!({"apiVersion": "projectcalico.org/v3", "kind": "NetworkSet",
+                    "metadata": {"name": format!("set-{n}"), "namespace": ns, "labels": {"role": "imds"}},
+                    "spec": {"nets": ["169.254.169.254/32", "fd00:ec2::254/128"]}}),
+                ),
+                5 => match rng.below(3) {
+                    0 => object(
+                        json!({"apiVersion": "projectcalico.org/v3", "kind": "GlobalNetworkPolicy",
+                        "metadata": {"name": format!("gnp-{n}")},
+                        "spec": {"tier": (["default", "security"][rng.below(2)]), "order": 10,
+                            "namespaceSelector": "pod-security.kubernetes.io/enforce != 'privileged'",
+                            "selector": "all()", "types": ["Ingress", "Egress"],
+                            "ingress": [{"action": "Pass", "source": {"nets": ["0.0.0.0/0", "::/0"]}}],
+                            "egress": [{"action": "Deny", "destination": {"selector": "role == 'imds'", "namespaceSelector": "all()"}},
+                                {"action": "Pass"}]}}),
+                    ),
+                    1 => object(json!({"apiVersion": "projectcalico.org/v3", "kind": "Tier",
+                        "metadata": {"name": "security"},
+                        "spec": {"order": ([100, 2_000_000][rng.below(2)]), "defaultAction": (["Deny", "Pass"][rng.below(2)])}})),
+                    _ => object(
+                        json!({"apiVersion": "projectcalico.org/v3", "kind": "GlobalNetworkSet",
+                        "metadata": {"name": format!("gset-{n}"), "labels": {"role": "imds"}},
+                        "spec": {"nets": ["169.254.169.254/32"]}}),
+                    ),
+                },
                 0 => object(
                     json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
                     "metadata": {"name": format!("np-{n}"), "namespace": ns},

@@ -11,6 +11,9 @@ use std::collections::BTreeMap;
 pub enum Selector {
     /// `all()` or an empty selector.
     All,
+    /// `global()`: in a `namespaceSelector`, resources of no namespace (global network sets,
+    /// host endpoints); no pod and no namespace matches it.
+    Global,
     /// `has(k)`.
     Has(String),
     /// `k == 'v'`.
@@ -56,25 +59,77 @@ impl Selector {
 
     /// Whether the selector selects a pod with these labels.
     pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
-        match self {
-            Selector::All => true,
-            Selector::Has(k) => labels.contains_key(k),
-            Selector::Eq(k, v) => labels.get(k) == Some(v),
-            Selector::Ne(k, v) => labels.get(k) != Some(v),
-            Selector::In(k, vs) => labels.get(k).is_some_and(|x| vs.contains(x)),
-            Selector::NotIn(k, vs) => labels.get(k).is_none_or(|x| !vs.contains(x)),
-            Selector::Contains(k, v) => labels.get(k).is_some_and(|x| x.contains(v.as_str())),
-            Selector::StartsWith(k, v) => labels.get(k).is_some_and(|x| x.starts_with(v.as_str())),
-            Selector::EndsWith(k, v) => labels.get(k).is_some_and(|x| x.ends_with(v.as_str())),
-            Selector::Not(e) => !e.matches(labels),
-            Selector::And(a, b) => a.matches(labels) && b.matches(labels),
-            Selector::Or(a, b) => a.matches(labels) || b.matches(labels),
-        }
+        self.eval(&|k| Some(labels.get(k).map(String::as_str)))
+            .unwrap_or(false)
     }
 
     /// Whether the selector selects every pod (`all()`, empty).
     pub fn is_all(&self) -> bool {
         matches!(self, Selector::All)
+    }
+
+    /// The label keys the selector reads.
+    pub fn keys(&self) -> Vec<&str> {
+        let mut out = Vec::new();
+        self.collect_keys(&mut out);
+        out
+    }
+
+    fn collect_keys<'s>(&'s self, out: &mut Vec<&'s str>) {
+        match self {
+            Selector::All | Selector::Global => {}
+            Selector::Has(k)
+            | Selector::Eq(k, _)
+            | Selector::Ne(k, _)
+            | Selector::In(k, _)
+            | Selector::NotIn(k, _)
+            | Selector::Contains(k, _)
+            | Selector::StartsWith(k, _)
+            | Selector::EndsWith(k, _) => out.push(k),
+            Selector::Not(e) => e.collect_keys(out),
+            Selector::And(a, b) | Selector::Or(a, b) => {
+                a.collect_keys(out);
+                b.collect_keys(out);
+            }
+        }
+    }
+
+    /// Whether the selector selects what `get` describes: `get(key)` is `Some(value)` for a
+    /// known label (`Some(None)`: absent) and `None` for a label whose value is not known.
+    /// `Some` when the known labels decide, `None` when they do not (three-valued logic:
+    /// `false && unknown` is false, `true || unknown` is true).
+    pub fn eval<'v>(&self, get: &dyn Fn(&str) -> Option<Option<&'v str>>) -> Option<bool> {
+        match self {
+            Selector::All => Some(true),
+            Selector::Global => Some(false),
+            Selector::Not(e) => e.eval(get).map(|b| !b),
+            Selector::And(a, b) => match a.eval(get) {
+                Some(false) => Some(false),
+                x => match (x, b.eval(get)) {
+                    (_, Some(false)) => Some(false),
+                    (Some(true), y) => y,
+                    _ => None,
+                },
+            },
+            Selector::Or(a, b) => match a.eval(get) {
+                Some(true) => Some(true),
+                x => match (x, b.eval(get)) {
+                    (_, Some(true)) => Some(true),
+                    (Some(false), y) => y,
+                    _ => None,
+                },
+            },
+            Selector::Has(k) => get(k).map(|v| v.is_some()),
+            Selector::Eq(k, x) => get(k).map(|v| v == Some(x.as_str())),
+            Selector::Ne(k, x) => get(k).map(|v| v != Some(x.as_str())),
+            Selector::In(k, xs) => get(k).map(|v| v.is_some_and(|v| xs.iter().any(|x| x == v))),
+            Selector::NotIn(k, xs) => get(k).map(|v| v.is_none_or(|v| !xs.iter().any(|x| x == v))),
+            Selector::Contains(k, x) => get(k).map(|v| v.is_some_and(|v| v.contains(x.as_str()))),
+            Selector::StartsWith(k, x) => {
+                get(k).map(|v| v.is_some_and(|v| v.starts_with(x.as_str())))
+            }
+            Selector::EndsWith(k, x) => get(k).map(|v| v.is_some_and(|v| v.ends_with(x.as_str()))),
+        }
     }
 }
 
@@ -203,10 +258,14 @@ impl Parser {
         };
         self.pos += 1;
         match w.as_str() {
-            "all" => {
+            "all" | "global" => {
                 self.expect(&Tok::Op("("))?;
                 self.expect(&Tok::Op(")"))?;
-                Ok(Selector::All)
+                Ok(if w == "all" {
+                    Selector::All
+                } else {
+                    Selector::Global
+                })
             }
             "has" => {
                 self.expect(&Tok::Op("("))?;

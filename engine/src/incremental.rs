@@ -136,8 +136,10 @@ fn kind_is_shared(o: &Object) -> bool {
         || (o.kind == "ConfigMap"
             && o.name == "aws-auth"
             && o.namespace.as_deref() == Some("kube-system"))
-        // Network-plugin policies make NetworkPolicy answers undecidable cluster-wide.
+        // Network-plugin policies make NetworkPolicy answers undecidable cluster-wide; Calico's
+        // tiers and network sets change what its policies decide in every namespace.
         || crate::netpol::is_plugin_policy(o)
+        || crate::netpol::is_plugin_support(o)
 }
 
 impl Incremental {

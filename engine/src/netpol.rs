@@ -18,16 +18,20 @@
 //! - a connection needs both: the source's egress and the destination's ingress.
 //!
 //! CiliumNetworkPolicy and CiliumClusterwideNetworkPolicy are evaluated beside them, with
-//! their own selectors, entities, CIDR rules and deny rules (see [`cilium`]).
+//! their own selectors, entities, CIDR rules and deny rules (see [`cilium`]). Where the input
+//! carries Calico's policies, every side is evaluated in Calico's order instead — tiers,
+//! policy order, first matching rule with Allow/Deny/Pass/Log — with the NetworkPolicies among
+//! them in the `default` tier at order 1000 (see [`calico`]).
 //!
 //! What cannot be decided is said, never guessed: an `ipBlock` against a pod whose address the
 //! input does not hold, a host-network pod the policies would not let through (traffic between
 //! a pod and its own node is always allowed, and plugins differ on selecting host-network pods),
 //! what a Cilium rule leaves to L7 or to peers not evaluated here, Cilium's CRDs in an input
-//! that holds no Cilium policy (a live collection does not read them), and clusters that also
-//! hold Calico policies or the policy API's AdminNetworkPolicies (they can allow or deny around
-//! the Kubernetes ones, in an order of their own; counted for coverage elsewhere but not
-//! evaluated here).
+//! that holds no Cilium policy (likewise Calico's: the input may be a collection that could not
+//! read them), clusters holding both plugins' policies, and clusters that also hold Antrea's
+//! policies or the policy API's AdminNetworkPolicies (they can allow or deny around the
+//! Kubernetes ones, in an order of their own; counted for coverage elsewhere but not evaluated
+//! here).
 
 use crate::inventory::{Inventory, PodTemplate};
 use crate::selector::LabelSelector;
@@ -61,6 +65,12 @@ const OTHER_POLICY_GROUPS: &[&str] = &[
     "crd.antrea.io",
 ];
 
+/// Whether an object is a Calico Tier or network set: a change to one changes what Calico's
+/// policies decide anywhere in the cluster.
+pub fn is_plugin_support(o: &crate::object::Object) -> bool {
+    calico::is_support(o)
+}
+
 /// Whether an object is a network plugin's policy, or the CRD of one, that this evaluator does
 /// not read (see [`OTHER_POLICY_KINDS`]).
 pub fn is_plugin_policy(o: &crate::object::Object) -> bool {
@@ -91,7 +101,13 @@ pub fn plugin_policies(inv: &Inventory<'_>) -> Vec<String> {
     kinds
         .flat_map(|k| inv.of_kind(k).iter())
         .filter(|o| is_plugin_policy(o))
-        .map(|o| o.node_ref())
+        .map(|o| {
+            if calico::is_policy(o) {
+                calico::reference(o)
+            } else {
+                o.node_ref()
+            }
+        })
         .collect::<std::collections::BTreeSet<String>>()
         .into_iter()
         .collect()
@@ -210,6 +226,9 @@ pub struct Model {
     /// Policy kinds the input lacks because they could not be listed (coverage gaps): what
     /// they allow or deny is unknown.
     unread: Vec<String>,
+    /// Calico's policies, when the input carries some: then every side is evaluated in
+    /// Calico's order, the NetworkPolicies among them ([`calico`]).
+    calico: Option<calico::Calico>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -330,6 +349,30 @@ impl Cidr {
         let prefix: u8 = prefix.parse().ok()?;
         let max = if network.is_ipv4() { 32 } else { 128 };
         (prefix <= max).then_some(Cidr { network, prefix })
+    }
+
+    /// Whether no pod's address lies in the range: it is within the loopback, link-local or
+    /// multicast ranges, which the API server refuses as the address of an endpoint (the
+    /// metadata servers' 169.254.169.254 is link-local).
+    fn holds_no_pod(&self) -> bool {
+        const SPECIAL: &[(&str, u8)] = &[
+            ("127.0.0.0", 8),
+            ("169.254.0.0", 16),
+            ("224.0.0.0", 4),
+            ("::1", 128),
+            ("fe80::", 10),
+            ("ff00::", 8),
+        ];
+        SPECIAL.iter().any(|(network, prefix)| {
+            network.parse().is_ok_and(|network| {
+                self.prefix >= *prefix
+                    && Cidr {
+                        network,
+                        prefix: *prefix,
+                    }
+                    .contains(self.network)
+            })
+        })
     }
 
     fn contains(&self, ip: IpAddr) -> bool {
@@ -481,9 +524,33 @@ impl Model {
             others,
             by_namespace: BTreeMap::new(),
             unread,
+            calico: calico::Calico::of(inv, false),
         };
         model.index();
         model
+    }
+
+    /// What every namespace's policies are read with, from the whole cluster's objects: the
+    /// Namespaces' labels and, when the cluster carries Calico policies, Calico's cluster-wide
+    /// policies, tiers and network sets (a namespace part's inventory holds its own namespace's
+    /// objects and the cluster-scoped ones only).
+    pub fn shared_of(inv: &Inventory<'_>) -> Model {
+        let mut model = Model {
+            calico: calico::Calico::of(inv, true),
+            ..Model::default()
+        };
+        for ns in inv.of_kind("Namespace") {
+            let mut labels = ns.labels.clone();
+            labels.insert(NAMESPACE_NAME_LABEL.into(), ns.name.clone());
+            model.namespaces.insert(ns.name.clone(), labels);
+        }
+        model
+    }
+
+    /// The model read with the cluster's shared facts ([`Model::shared_of`]).
+    pub fn with_shared(mut self, shared: &Model) -> Model {
+        self.merge(shared);
+        self
     }
 
     /// The model with `others` as the network-plugin policies of the cluster (a model of one
@@ -565,6 +632,11 @@ impl Model {
         self.unread.extend(other.unread.iter().cloned());
         self.unread.sort();
         self.unread.dedup();
+        match (&mut self.calico, &other.calico) {
+            (Some(mine), Some(theirs)) => mine.merge(theirs),
+            (None, Some(theirs)) => self.calico = Some(theirs.clone()),
+            (_, None) => {}
+        }
     }
 
     /// Whether a namespace selector matches a namespace. A namespace the input holds no object
@@ -665,6 +737,22 @@ impl Model {
 
     /// One direction at `pod`: its egress towards `other`, or its ingress from `other`.
     fn side(&self, pod: &Pods, other: &Party, port: (u16, &str), egress: bool) -> Side {
+        if let Some(outcome) = self.calico_side(pod, other, port, egress, true) {
+            // Calico's order decides: who may admit and who may drop, as a Side reads them.
+            let mut side = Side {
+                isolated_by: outcome.applied.clone(),
+                ..Side::default()
+            };
+            match outcome.answer() {
+                Answer::Yes => side.allowed_by = outcome.allowed_by,
+                Answer::No => side.denied_by = outcome.denied_by,
+                Answer::Unknown => {
+                    side.undecided_by = outcome.allowed_by;
+                    side.deny_undecided_by = outcome.denied_by;
+                }
+            }
+            return side;
+        }
         let mut side = Side::default();
         for (policy, verdict) in self.verdicts(pod, other, port, egress) {
             if policy.isolates(egress) {
@@ -688,6 +776,9 @@ impl Model {
 
     /// [`Model::side`]'s answer, without naming the policies.
     fn side_answer(&self, pod: &Pods, other: &Party, port: (u16, &str), egress: bool) -> Answer {
+        if let Some(outcome) = self.calico_side(pod, other, port, egress, false) {
+            return outcome.answer();
+        }
         let mut isolated = false;
         let mut undecided = false;
         let mut allowed = false;
@@ -720,6 +811,33 @@ impl Model {
             }
         }
         with_denies(by_allows, false, maybe_denied)
+    }
+
+    /// One direction at `pod` evaluated Calico's way, when the cluster's Calico policies are
+    /// evaluated (the NetworkPolicies isolating the pod join them in the `default` tier).
+    fn calico_side(
+        &self,
+        pod: &Pods,
+        other: &Party,
+        port: (u16, &str),
+        egress: bool,
+        named: bool,
+    ) -> Option<calico::Outcome> {
+        let c = self.calico.as_ref()?;
+        let kubernetes = self
+            .verdicts(pod, other, port, egress)
+            .filter(|(p, _)| !p.cilium && p.isolates(egress))
+            .map(|(p, a)| (p.reference.as_str(), a))
+            .collect();
+        Some(c.side(&calico::SideQuestion {
+            namespaces: &self.namespaces,
+            pod,
+            other,
+            port,
+            egress,
+            kubernetes,
+            named,
+        }))
     }
 
     /// Each policy that selects `pod` with rules (or isolation) in the direction, with whether
@@ -891,6 +1009,7 @@ impl Model {
                 };
                 match ip {
                     Some(ip) => yes(cidr.contains(ip) && !except.iter().any(|e| e.contains(ip))),
+                    None if cidr.holds_no_pod() => Answer::No,
                     None => Answer::Unknown,
                 }
             }
@@ -937,18 +1056,24 @@ fn port_matches(rule: &PortRule, port: u16, protocol: &str, destination: Option<
 }
 
 /// The network-plugin policies of a cluster that this evaluator does not read: all of them,
-/// except Cilium's (and Cilium's CRDs) once the input carries some Cilium policy — then the
-/// input is an export that holds them, and they are evaluated. Cilium's CRDs alone say that
-/// such policies may exist where the input (a live collection) does not show them.
+/// except Cilium's (and Cilium's CRDs) once the input carries some Cilium policy, and Calico's
+/// (and its CRDs) once it carries some Calico policy — then the input is an export that holds
+/// them, and they are evaluated. A plugin's CRDs alone say that such policies may exist where
+/// the input (a live collection) does not show them. An input carrying both plugins' policies
+/// is not evaluated (one cluster runs one of them; which one enforces is not in the input).
 fn unevaluated(others: Vec<String>) -> Vec<String> {
     let carries_cilium = others.iter().any(|r| {
         cilium::KINDS
             .iter()
             .any(|k| r.starts_with(&format!("{k}:")))
     });
+    let carries_calico = others.iter().any(|r| calico::is_policy_reference(r));
     others
         .into_iter()
-        .filter(|r| !(carries_cilium && cilium::is_cilium_reference(r)))
+        .filter(|r| {
+            !(carries_cilium && !carries_calico && cilium::is_cilium_reference(r))
+                && !(carries_calico && !carries_cilium && calico::is_calico_reference(r))
+        })
         .collect()
 }
 
@@ -1144,6 +1269,7 @@ impl Model {
 }
 
 mod audit;
+mod calico;
 mod cilium;
 mod reach;
 pub use audit::Shadowed;

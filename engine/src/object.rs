@@ -88,6 +88,7 @@ pub const CLUSTER_SCOPED_KINDS: &[&str] = &[
     // Network policies that apply across namespaces (Calico, Cilium, the policy API).
     "GlobalNetworkPolicy",
     "GlobalNetworkSet",
+    "Tier",
     "CiliumClusterwideNetworkPolicy",
     "AdminNetworkPolicy",
     "BaselineAdminNetworkPolicy",

@@ -82,6 +82,14 @@ pub(crate) const WANTED: &[Wanted] = &[
     // Cilium's policies, evaluated beside NetworkPolicies (where Cilium is installed).
     w("cilium.io", "ciliumnetworkpolicies"),
     w("cilium.io", "ciliumclusterwidenetworkpolicies"),
+    // Calico's policies, tiers and network sets, evaluated in Calico's order (where Calico is
+    // installed; its CRD group, always served, not the optional aggregated projectcalico.org
+    // API, which serves the same objects again).
+    w("crd.projectcalico.org", "networkpolicies"),
+    w("crd.projectcalico.org", "globalnetworkpolicies"),
+    w("crd.projectcalico.org", "tiers"),
+    w("crd.projectcalico.org", "networksets"),
+    w("crd.projectcalico.org", "globalnetworksets"),
     w("discovery.k8s.io", "endpointslices"),
     w("rbac.authorization.k8s.io", "roles"),
     w("rbac.authorization.k8s.io", "clusterroles"),

@@ -62,6 +62,10 @@ pub const EVALUATED_KINDS: &[&str] = workload_kinds!(
     "GlobalNetworkPolicy",
     "CiliumNetworkPolicy",
     "CiliumClusterwideNetworkPolicy",
+    // Read with Calico's policies.
+    "Tier",
+    "NetworkSet",
+    "GlobalNetworkSet",
 );
 
 /// A pod spec found in a workload, with the path to it (for evidence).

@@ -124,6 +124,18 @@ impl Model {
         // Cilium's selectors read a pod's namespace, its namespace's labels and its
         // ServiceAccount: where the cluster has Cilium policies, those tell pods apart too.
         let cilium = self.policies.iter().any(|p| p.cilium);
+        // Calico's selectors read a pod's namespace (and its labels), its ServiceAccount (and
+        // its labels) and its labels; its rules addresses and ports.
+        let (calico_namespaces, calico_accounts) =
+            self.calico.as_ref().map_or((false, false), |c| {
+                (c.reads_namespaces(), c.reads_service_accounts())
+            });
+        if let Some(c) = &self.calico {
+            policy_namespaces.extend(c.policy_namespaces());
+            pod_keys.extend(c.pod_keys());
+            blocks.extend(c.blocks().into_iter().map(|b| (b, Vec::new())));
+            egress_port_rules |= c.rules_read_ports();
+        }
         for p in &self.policies {
             policy_namespaces.insert(p.namespace.as_str());
             pod_keys.extend(p.selects.keys().map(str::to_string));
@@ -195,9 +207,11 @@ impl Model {
                         && self.selects(q, p)
                 });
             let key = Key {
-                namespace: (cilium || policy_namespaces.contains(p.namespace.as_str()))
-                    .then(|| p.namespace.clone()),
-                service_account: cilium.then(|| p.service_account.clone()),
+                namespace: (cilium
+                    || calico_namespaces
+                    || policy_namespaces.contains(p.namespace.as_str()))
+                .then(|| p.namespace.clone()),
+                service_account: (cilium || calico_accounts).then(|| p.service_account.clone()),
                 namespace_labels,
                 namespace_known: namespace_known || !unknown_matters,
                 labels: project(&p.labels, &pod_keys),
@@ -331,6 +345,13 @@ impl Model {
     /// Whether some policy isolates the pods in a direction.
     /// (Or some deny rule may refuse some of it: then too each connection is decided.)
     fn isolated(&self, pods: &Pods, egress: bool) -> bool {
+        if self
+            .calico
+            .as_ref()
+            .is_some_and(|c| c.isolates(&self.namespaces, pods, egress))
+        {
+            return true;
+        }
         self.policies_in(&pods.namespace).any(|p| {
             let denies = if egress {
                 !p.egress_deny.is_empty()

@@ -4,13 +4,13 @@ use super::*;
 use crate::parse::{parse_text, Syntax};
 use crate::snapshot::ClusterSnapshot;
 
-const WEB: &str = "Deployment:shop/web";
-const DB: &str = "Deployment:shop/db";
-const OTHER: &str = "Deployment:ops/tool";
+pub(super) const WEB: &str = "Deployment:shop/web";
+pub(super) const DB: &str = "Deployment:shop/db";
+pub(super) const OTHER: &str = "Deployment:ops/tool";
 
 /// shop/web (app=web), shop/db (app=db, port `pg` 5432, `metrics` 9100), ops/tool (app=web, in
 /// a namespace labelled team=ops), plus the policies given.
-fn cluster(policies: &str) -> ClusterSnapshot {
+pub(super) fn cluster(policies: &str) -> ClusterSnapshot {
     let base = r#"
 apiVersion: v1
 kind: Namespace
@@ -60,11 +60,11 @@ spec:
     }
 }
 
-fn np(ns: &str, name: &str, spec: &str) -> String {
+pub(super) fn np(ns: &str, name: &str, spec: &str) -> String {
     format!("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: {name}, namespace: {ns}}}\nspec: {spec}\n---\n")
 }
 
-fn ask(policies: &str, from: &str, to: &str, port: u16, protocol: &str) -> Verdict {
+pub(super) fn ask(policies: &str, from: &str, to: &str, port: u16, protocol: &str) -> Verdict {
     let c = cluster(policies);
     let inv = Inventory::new(&c);
     let model = Model::of(&inv);
@@ -75,7 +75,7 @@ fn ask(policies: &str, from: &str, to: &str, port: u16, protocol: &str) -> Verdi
     model.connect(&party(from), &party(to), port, protocol)
 }
 
-fn answer(policies: &str, from: &str, to: &str, port: u16) -> Answer {
+pub(super) fn answer(policies: &str, from: &str, to: &str, port: u16) -> Answer {
     ask(policies, from, to, port, "TCP").answer
 }
 
@@ -261,14 +261,18 @@ fn ip_blocks_match_addresses_outside_their_exceptions() {
 
 #[test]
 fn other_plugins_policies_make_the_answer_undecidable() {
-    let calico = "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: c}\nspec: {selector: all()}\n---\n";
-    let v = ask(calico, WEB, DB, 5432, "TCP");
+    let antrea = "apiVersion: crd.antrea.io/v1beta1\nkind: ClusterNetworkPolicy\nmetadata: {name: c}\nspec: {priority: 5, appliedTo: [{podSelector: {}}]}\n---\n";
+    let v = ask(antrea, WEB, DB, 5432, "TCP");
     assert_eq!(v.answer, Answer::Unknown);
     assert!(
-        v.notes.iter().any(|n| n.contains("GlobalNetworkPolicy:c")),
+        v.notes.iter().any(|n| n.contains("ClusterNetworkPolicy:c")),
         "{:?}",
         v.notes
     );
+    // Calico's are evaluated (see calico::tests): a GlobalNetworkPolicy with no rules is an
+    // ingress policy that drops everything.
+    let calico = "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: c}\nspec: {selector: all()}\n---\n";
+    assert_eq!(answer(calico, WEB, DB, 5432), Answer::No);
     // Cilium's CRD alone: its policies may exist where the input does not show them.
     let crd = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: ciliumnetworkpolicies.cilium.io}\nspec: {group: cilium.io, names: {kind: CiliumNetworkPolicy}}\n---\n";
     assert_eq!(answer(crd, WEB, DB, 5432), Answer::Unknown);
@@ -535,7 +539,7 @@ fn what_the_input_does_not_hold_is_not_guessed() {
 
 // ---- Segments: reach between sets of pods is the reach between their members ----------------
 
-fn members(inv: &Inventory<'_>) -> Vec<Member> {
+pub(super) fn members(inv: &Inventory<'_>) -> Vec<Member> {
     inv.pod_templates()
         .iter()
         .map(|t| {
@@ -552,7 +556,7 @@ fn members(inv: &Inventory<'_>) -> Vec<Member> {
 
 /// What the segments say about `from` → `to`: Yes/Unknown through the hub or a link, None
 /// when denied (or `to` listens on nothing).
-fn segment_answer(r: &Reach, from: usize, to: usize) -> Option<Answer> {
+pub(super) fn segment_answer(r: &Reach, from: usize, to: usize) -> Option<Answer> {
     let seg = |m: usize| {
         r.segments
             .iter()
@@ -574,7 +578,7 @@ fn segment_answer(r: &Reach, from: usize, to: usize) -> Option<Answer> {
 }
 
 /// The same question asked pair by pair, port by port.
-fn direct_answer(model: &Model, from: &Member, to: &Member) -> Option<Answer> {
+pub(super) fn direct_answer(model: &Model, from: &Member, to: &Member) -> Option<Answer> {
     let answers: Vec<Answer> = to
         .listens
         .iter()
@@ -1019,4 +1023,22 @@ fn cilium_validation_identity_and_unknown_namespaces() {
         "{:?}",
         v.notes
     );
+}
+
+#[test]
+fn no_pod_has_a_link_local_loopback_or_multicast_address() {
+    let to = |cidr: &str| {
+        np(
+            "shop",
+            "out",
+            &format!("{{podSelector: {{matchLabels: {{app: web}}}}, policyTypes: [Egress], egress: [{{to: [{{ipBlock: {{cidr: \"{cidr}\"}}}}]}}]}}"),
+        )
+    };
+    // A pod of unknown address may be in 10.0.0.0/8, never in 169.254.169.254/32 or fe80::/10.
+    assert_eq!(answer(&to("10.0.0.0/8"), WEB, DB, 5432), Answer::Unknown);
+    assert_eq!(answer(&to("169.254.169.254/32"), WEB, DB, 5432), Answer::No);
+    assert_eq!(answer(&to("fe80::/64"), WEB, DB, 5432), Answer::No);
+    assert_eq!(answer(&to("127.0.0.0/8"), WEB, DB, 5432), Answer::No);
+    // A range reaching beyond them may hold a pod.
+    assert_eq!(answer(&to("169.0.0.0/8"), WEB, DB, 5432), Answer::Unknown);
 }

@@ -314,8 +314,7 @@ impl Exposure {
             return out;
         }
         let routing = Routing::of(inv, facts.has_slices);
-        let policies =
-            crate::netpol::Model::of(inv).with_plugin_policies(facts.plugin_policies.clone());
+        let policies = facts.network_model(inv);
         for (s, _) in lbs {
             if admits_outside(&policies, s, &routing.selected(s)).is_none() {
                 continue;

@@ -198,6 +198,9 @@ pub struct ClusterFacts {
     /// Network-plugin policies (and their CRDs) anywhere in the cluster: they make
     /// NetworkPolicy answers undecidable in every namespace.
     pub plugin_policies: Vec<String>,
+    /// What every namespace's policies are read with: the Namespaces' labels and Calico's
+    /// cluster-wide policies, tiers and network sets ([`crate::netpol::Model::shared_of`]).
+    shared_policies: crate::netpol::Model,
 }
 
 impl ClusterFacts {
@@ -291,7 +294,16 @@ impl ClusterFacts {
             namespace_labels: namespace_labels(inv, &namespaces_for_labels),
             exposure: Exposure::default(),
             plugin_policies: crate::netpol::plugin_policies(inv),
+            shared_policies: crate::netpol::Model::shared_of(inv),
         }
+    }
+
+    /// The network policies of `inv` (the whole cluster, or a namespace part), read with what
+    /// the cluster's other objects say about them.
+    pub fn network_model(&self, inv: &Inventory<'_>) -> crate::netpol::Model {
+        crate::netpol::Model::of(inv)
+            .with_plugin_policies(self.plugin_policies.clone())
+            .with_shared(&self.shared_policies)
     }
 }
 
@@ -360,8 +372,7 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
             neighbours: Neighbours::default(),
             ambiguous_owner_names,
             members: BTreeMap::new(),
-            policies: crate::netpol::Model::of(inv)
-                .with_plugin_policies(facts.plugin_policies.clone()),
+            policies: facts.network_model(inv),
             token_holders: None,
             sa_users: None,
         }
