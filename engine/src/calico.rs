@@ -63,6 +63,23 @@ impl Selector {
             .unwrap_or(false)
     }
 
+    /// The terms joined by `join` (`And` or `Or`, both associative) as a balanced tree: a long
+    /// chain nests only logarithmically deep, so evaluating (and dropping) it cannot exhaust the
+    /// stack. No term: `all()`.
+    pub fn balanced(
+        mut terms: Vec<Selector>,
+        join: fn(Box<Selector>, Box<Selector>) -> Selector,
+    ) -> Selector {
+        if terms.len() <= 1 {
+            return terms.pop().unwrap_or(Selector::All);
+        }
+        let right = terms.split_off(terms.len() / 2);
+        join(
+            Box::new(Selector::balanced(terms, join)),
+            Box::new(Selector::balanced(right, join)),
+        )
+    }
+
     /// Whether the selector selects every pod (`all()`, empty).
     pub fn is_all(&self) -> bool {
         matches!(self, Selector::All)
@@ -99,21 +116,35 @@ impl Selector {
     /// `Some` when the known labels decide, `None` when they do not (three-valued logic:
     /// `false && unknown` is false, `true || unknown` is true).
     pub fn eval<'v>(&self, get: &dyn Fn(&str) -> Option<Option<&'v str>>) -> Option<bool> {
+        self.eval_on(get, false)
+    }
+
+    /// [`Selector::eval`] on something of no namespace (a global network set), which
+    /// `global()` selects.
+    pub fn eval_global<'v>(&self, get: &dyn Fn(&str) -> Option<Option<&'v str>>) -> Option<bool> {
+        self.eval_on(get, true)
+    }
+
+    fn eval_on<'v>(
+        &self,
+        get: &dyn Fn(&str) -> Option<Option<&'v str>>,
+        global: bool,
+    ) -> Option<bool> {
         match self {
             Selector::All => Some(true),
-            Selector::Global => Some(false),
-            Selector::Not(e) => e.eval(get).map(|b| !b),
-            Selector::And(a, b) => match a.eval(get) {
+            Selector::Global => Some(global),
+            Selector::Not(e) => e.eval_on(get, global).map(|b| !b),
+            Selector::And(a, b) => match a.eval_on(get, global) {
                 Some(false) => Some(false),
-                x => match (x, b.eval(get)) {
+                x => match (x, b.eval_on(get, global)) {
                     (_, Some(false)) => Some(false),
                     (Some(true), y) => y,
                     _ => None,
                 },
             },
-            Selector::Or(a, b) => match a.eval(get) {
+            Selector::Or(a, b) => match a.eval_on(get, global) {
                 Some(true) => Some(true),
-                x => match (x, b.eval(get)) {
+                x => match (x, b.eval_on(get, global)) {
                     (_, Some(true)) => Some(true),
                     (Some(false), y) => y,
                     _ => None,
@@ -221,19 +252,19 @@ impl Parser {
     }
 
     fn or(&mut self) -> Result<Selector, String> {
-        let mut left = self.and()?;
+        let mut terms = vec![self.and()?];
         while self.eat(&Tok::Op("||")) {
-            left = Selector::Or(Box::new(left), Box::new(self.and()?));
+            terms.push(self.and()?);
         }
-        Ok(left)
+        Ok(Selector::balanced(terms, Selector::Or))
     }
 
     fn and(&mut self) -> Result<Selector, String> {
-        let mut left = self.unary()?;
+        let mut terms = vec![self.unary()?];
         while self.eat(&Tok::Op("&&")) {
-            left = Selector::And(Box::new(left), Box::new(self.unary()?));
+            terms.push(self.unary()?);
         }
-        Ok(left)
+        Ok(Selector::balanced(terms, Selector::And))
     }
 
     fn unary(&mut self) -> Result<Selector, String> {
@@ -387,5 +418,10 @@ mod tests {
         assert!(Selector::parse(&"(".repeat(1_000_000)).is_err());
         assert!(Selector::parse(&format!("{}all()", "!".repeat(1_000_000))).is_err());
         assert!(Selector::parse(&format!("{}all(){}", "(".repeat(60), ")".repeat(60))).is_ok());
+        // A long chain nests logarithmically: evaluated and dropped without exhausting the stack.
+        let chain = vec!["has(a)"; 200_000].join(" && ");
+        let s = Selector::parse(&chain).expect("chain");
+        assert!(s.matches(&labels(&[("a", "1")])));
+        assert!(!s.matches(&web));
     }
 }

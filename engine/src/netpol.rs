@@ -28,10 +28,11 @@
 //! a pod and its own node is always allowed, and plugins differ on selecting host-network pods),
 //! what a Cilium rule leaves to L7 or to peers not evaluated here, Cilium's CRDs in an input
 //! that holds no Cilium policy (likewise Calico's: the input may be a collection that could not
-//! read them), clusters holding both plugins' policies, and clusters that also hold Antrea's
-//! policies or the policy API's AdminNetworkPolicies (they can allow or deny around the
-//! Kubernetes ones, in an order of their own; counted for coverage elsewhere but not evaluated
-//! here).
+//! read them), Cilium's policies beside Calico's or the policy API's, and clusters that also
+//! hold Antrea's policies or the policy API's newer ClusterNetworkPolicy (they can allow or deny
+//! around the Kubernetes ones, in an order of their own; counted for coverage elsewhere but not
+//! evaluated here). AdminNetworkPolicy and BaselineAdminNetworkPolicy are evaluated in the same
+//! ordered way as Calico's policies, as the tiers Calico runs them in.
 
 use crate::inventory::{Inventory, PodTemplate};
 use crate::selector::LabelSelector;
@@ -513,7 +514,9 @@ impl Model {
             .cluster
             .coverage_gaps
             .iter()
-            .filter(|g| cilium::KINDS.contains(&g.as_str()))
+            .filter(|g| {
+                cilium::KINDS.contains(&g.as_str()) || calico::GAP_KINDS.contains(&g.as_str())
+            })
             .map(|g| format!("{g} (could not be listed)"))
             .collect();
         let mut others = unevaluated(plugin_policies(inv));
@@ -1056,11 +1059,13 @@ fn port_matches(rule: &PortRule, port: u16, protocol: &str, destination: Option<
 }
 
 /// The network-plugin policies of a cluster that this evaluator does not read: all of them,
-/// except Cilium's (and Cilium's CRDs) once the input carries some Cilium policy, and Calico's
-/// (and its CRDs) once it carries some Calico policy — then the input is an export that holds
-/// them, and they are evaluated. A plugin's CRDs alone say that such policies may exist where
-/// the input (a live collection) does not show them. An input carrying both plugins' policies
-/// is not evaluated (one cluster runs one of them; which one enforces is not in the input).
+/// except Cilium's (and Cilium's CRDs) once the input carries some Cilium policy, Calico's (and
+/// its CRDs) once it carries some Calico policy, and the policy API's AdminNetworkPolicy and
+/// BaselineAdminNetworkPolicy (and their CRDs) once it carries one of them — then the input is
+/// an export that holds them, and they are evaluated. CRDs alone say that such policies may
+/// exist where the input (a live collection) does not show them. Cilium's policies beside
+/// Calico's or the policy API's are not evaluated (one cluster runs one plugin; which one
+/// enforces is not in the input).
 fn unevaluated(others: Vec<String>) -> Vec<String> {
     let carries_cilium = others.iter().any(|r| {
         cilium::KINDS
@@ -1068,11 +1073,19 @@ fn unevaluated(others: Vec<String>) -> Vec<String> {
             .any(|k| r.starts_with(&format!("{k}:")))
     });
     let carries_calico = others.iter().any(|r| calico::is_policy_reference(r));
+    let carries_admin = others.iter().any(|r| calico::is_admin_policy_reference(r));
+    // The ordered evaluation (Calico's, the policy API's) and Cilium's are not combined.
+    let ordered = carries_calico || carries_admin;
     others
         .into_iter()
         .filter(|r| {
-            !(carries_cilium && !carries_calico && cilium::is_cilium_reference(r))
-                && !(carries_calico && !carries_cilium && calico::is_calico_reference(r))
+            let evaluated = if carries_cilium {
+                !ordered && cilium::is_cilium_reference(r)
+            } else {
+                (carries_calico && calico::is_calico_reference(r))
+                    || (carries_admin && calico::is_admin_reference(r))
+            };
+            !evaluated
         })
         .collect()
 }

@@ -84,6 +84,28 @@ impl LabelSelector {
         })
     }
 
+    /// The same selector as a Calico selector expression (requirements joined by `&&`; `{}` is
+    /// `all()`, a malformed selector `!all()`): Kubernetes' `NotIn` and Calico's `not in` both
+    /// hold for a pod without the label.
+    pub fn to_calico(&self) -> crate::calico::Selector {
+        use crate::calico::Selector as S;
+        if self.invalid {
+            return S::Not(Box::new(S::All));
+        }
+        let terms = self
+            .requirements
+            .iter()
+            .map(|r| match r {
+                Requirement::Equals(k, v) => S::Eq(k.clone(), v.clone()),
+                Requirement::In(k, vs) => S::In(k.clone(), vs.clone()),
+                Requirement::NotIn(k, vs) => S::NotIn(k.clone(), vs.clone()),
+                Requirement::Exists(k) => S::Has(k.clone()),
+                Requirement::DoesNotExist(k) => S::Not(Box::new(S::Has(k.clone()))),
+            })
+            .collect::<Vec<_>>();
+        S::balanced(terms, S::And)
+    }
+
     /// A selector that matches nothing.
     pub fn nothing() -> LabelSelector {
         LabelSelector {

@@ -90,6 +90,9 @@ pub(crate) const WANTED: &[Wanted] = &[
     w("crd.projectcalico.org", "tiers"),
     w("crd.projectcalico.org", "networksets"),
     w("crd.projectcalico.org", "globalnetworksets"),
+    // The policy API's cluster-wide policies, evaluated around NetworkPolicies.
+    w("policy.networking.k8s.io", "adminnetworkpolicies"),
+    w("policy.networking.k8s.io", "baselineadminnetworkpolicies"),
     w("discovery.k8s.io", "endpointslices"),
     w("rbac.authorization.k8s.io", "roles"),
     w("rbac.authorization.k8s.io", "clusterroles"),

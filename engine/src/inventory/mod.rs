@@ -66,6 +66,9 @@ pub const EVALUATED_KINDS: &[&str] = workload_kinds!(
     "Tier",
     "NetworkSet",
     "GlobalNetworkSet",
+    // The policy API's cluster-wide policies.
+    "AdminNetworkPolicy",
+    "BaselineAdminNetworkPolicy",
 );
 
 /// A pod spec found in a workload, with the path to it (for evidence).

@@ -38,9 +38,10 @@
 //! client against address sets other than everything, labels of a namespace or ServiceAccount
 //! the input holds no object of, and the order of a tier the input holds no Tier object of.
 //!
-//! Staged policies (`Staged*NetworkPolicy`) enforce nothing and are not read; AdminNetworkPolicies
-//! (Calico's `kube-admin`/`kube-baseline` tiers) are not evaluated (their presence keeps answers
-//! unknown, see [`super::plugin_policies`]).
+//! Staged policies (`Staged*NetworkPolicy`) enforce nothing and are not read.
+//! AdminNetworkPolicies and the BaselineAdminNetworkPolicy are evaluated here too, in the tiers
+//! Calico runs them in (`kube-admin`, `kube-baseline`), which is the policy API's own order (see
+//! [`admin`]); without Calico's policies, the same order holds for any implementation.
 
 use super::{Answer, Cidr, Party, Pods, NAMESPACE_NAME_LABEL};
 use crate::calico::Selector;
@@ -99,8 +100,7 @@ pub(super) fn reference(o: &Object) -> String {
 
 /// Whether a reference (of [`super::plugin_policies`]) names a Calico policy or Calico's CRDs.
 pub(super) fn is_calico_reference(reference: &str) -> bool {
-    reference.starts_with("NetworkPolicy.projectcalico.org:")
-        || reference.starts_with("GlobalNetworkPolicy:")
+    is_policy_reference(reference)
         || (reference.starts_with("CustomResourceDefinition:")
             && reference.ends_with(".projectcalico.org"))
 }
@@ -110,6 +110,36 @@ pub(super) fn is_policy_reference(reference: &str) -> bool {
     reference.starts_with("NetworkPolicy.projectcalico.org:")
         || reference.starts_with("GlobalNetworkPolicy:")
 }
+
+/// Whether a reference names an AdminNetworkPolicy or BaselineAdminNetworkPolicy (the input
+/// carries them).
+pub(super) fn is_admin_policy_reference(reference: &str) -> bool {
+    admin::KINDS
+        .iter()
+        .any(|k| reference.starts_with(&format!("{k}:")))
+}
+
+/// Whether a reference names one of the policy API's policies read here, or its CRD.
+pub(super) fn is_admin_reference(reference: &str) -> bool {
+    is_admin_policy_reference(reference)
+        || [
+            "CustomResourceDefinition:adminnetworkpolicies.policy.networking.k8s.io",
+            "CustomResourceDefinition:baselineadminnetworkpolicies.policy.networking.k8s.io",
+        ]
+        .contains(&reference)
+}
+
+/// The kinds whose absence for want of permission (a coverage gap) leaves the ordered
+/// evaluation without some of what decides.
+pub(super) const GAP_KINDS: &[&str] = &[
+    "NetworkPolicy",
+    "GlobalNetworkPolicy",
+    "Tier",
+    "NetworkSet",
+    "GlobalNetworkSet",
+    "AdminNetworkPolicy",
+    "BaselineAdminNetworkPolicy",
+];
 
 /// What Calico's evaluation reads: its policies, tiers, network sets and the labels of
 /// ServiceAccounts.
@@ -133,6 +163,7 @@ struct Tier {
 
 #[derive(Debug, Clone, PartialEq)]
 struct NetworkSet {
+    reference: String,
     namespace: Option<String>,
     labels: BTreeMap<String, String>,
     nets: Vec<Cidr>,
@@ -192,6 +223,12 @@ pub(super) struct Entity {
     pub(super) service_accounts: Option<(Vec<String>, Option<Selector>)>,
     /// `services` (not decided here).
     services: bool,
+    /// Whether the selectors match endpoints only, never network sets (the policy API's
+    /// peers).
+    pub(super) endpoints_only: bool,
+    /// A peer that is never a pod of the pod network and whose addresses are not in the input
+    /// (the policy API's `nodes` and `domainNames`), and what it is.
+    pub(super) outside_pods: Option<&'static str>,
 }
 
 impl Entity {
@@ -212,13 +249,13 @@ pub(super) enum Port {
 fn protocol_number(v: &Value) -> Option<u8> {
     match v {
         Value::Number(n) => n.as_u64().and_then(|n| u8::try_from(n).ok()),
-        Value::String(s) => match s.to_ascii_uppercase().as_str() {
-            "TCP" => Some(6),
-            "UDP" => Some(17),
-            "ICMP" => Some(1),
-            "ICMPV6" => Some(58),
-            "SCTP" => Some(132),
-            "UDPLITE" => Some(136),
+        Value::String(s) => match s.as_str() {
+            "TCP" | "tcp" => Some(6),
+            "UDP" | "udp" => Some(17),
+            "ICMP" | "icmp" => Some(1),
+            "ICMPv6" | "icmpv6" => Some(58),
+            "SCTP" | "sctp" => Some(132),
+            "UDPLite" | "udplite" => Some(136),
             other => other.parse().ok(),
         },
         _ => None,
@@ -230,6 +267,8 @@ fn protocol_number(v: &Value) -> Option<u8> {
 fn selector_field(v: &Value, field: &str) -> Result<Option<Selector>, ()> {
     match v.get(field) {
         None | Some(Value::Null) => Ok(None),
+        // Calico reads an empty selector as no selector.
+        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
         Some(Value::String(s)) => Selector::parse(s).map(Some).map_err(|_| ()),
         Some(_) => Err(()),
     }
@@ -301,7 +340,9 @@ fn entity(v: Option<&Value>) -> Result<Entity, ()> {
                 .flatten()
                 .map(|n| n.as_str().map(str::to_string).ok_or(()))
                 .collect::<Result<Vec<_>, ()>>()?;
-            Some((names, selector_field(sa, "selector")?))
+            let selector = selector_field(sa, "selector")?;
+            // `serviceAccounts: {}` restricts nothing.
+            (!names.is_empty() || selector.is_some()).then_some((names, selector))
         }
     };
     Ok(Entity {
@@ -314,6 +355,8 @@ fn entity(v: Option<&Value>) -> Result<Entity, ()> {
         not_ports: ports(v, "notPorts")?,
         service_accounts,
         services: v.get("services").is_some_and(|s| !s.is_null()),
+        endpoints_only: false,
+        outside_pods: None,
     })
 }
 
@@ -342,7 +385,7 @@ fn rules(list: Option<&Value>) -> Result<Vec<Rule>, ()> {
             let destination = entity(r.get("destination"))?;
             // Ports need a protocol that has them.
             if (source.has_ports() || destination.has_ports())
-                && !matches!(protocol, Some(6 | 17 | 132 | 136))
+                && !matches!(protocol, Some(6 | 17 | 132))
             {
                 return Err(());
             }
@@ -437,16 +480,34 @@ impl Calico {
                 .flat_map(|k| inv.of_kind(k).iter())
                 .filter(|o| is_calico(o))
         };
-        let carried = objects(POLICY_KINDS).next().is_some();
+        let admin_objects = || {
+            admin::KINDS
+                .iter()
+                .flat_map(|k| inv.of_kind(k).iter())
+                .filter(|o| admin::is_policy(o))
+        };
+        let carried = objects(POLICY_KINDS).next().is_some() || admin_objects().next().is_some();
         if !carried {
             return None;
         }
         let mut policies: Vec<Policy> = objects(POLICY_KINDS)
             .filter(|o| !shared || o.kind == "GlobalNetworkPolicy")
             .filter_map(|o| policy(o))
+            .chain(admin_objects().filter_map(|o| admin::policy(o)))
             .collect();
         policies.sort_by(|a, b| a.reference.cmp(&b.reference));
+        // The tiers Calico runs the policy API's policies in, which pass on what they do not
+        // decide (its Tier objects, when the input holds them, say the same).
         let mut tiers = BTreeMap::new();
+        for (name, order) in [admin::ADMIN_TIER, admin::BASELINE_TIER] {
+            tiers.insert(
+                name.to_string(),
+                Tier {
+                    order: Some(order),
+                    pass: true,
+                },
+            );
+        }
         let mut sets = Vec::new();
         for o in objects(SUPPORT_KINDS) {
             let spec = o.body.get("spec").unwrap_or(&Value::Null);
@@ -460,6 +521,7 @@ impl Calico {
                 );
             } else if let Ok(nets) = nets(spec, "nets") {
                 sets.push(NetworkSet {
+                    reference: o.node_ref(),
                     namespace: (o.kind == "NetworkSet")
                         .then(|| o.effective_namespace().unwrap_or("default").to_string()),
                     labels: o.labels.clone(),
@@ -508,11 +570,15 @@ impl Calico {
         for (k, v) in &other.tiers {
             self.tiers.insert(k.clone(), v.clone());
         }
-        for s in &other.sets {
-            if !self.sets.contains(s) {
-                self.sets.push(s.clone());
-            }
-        }
+        let known: std::collections::BTreeSet<String> =
+            self.sets.iter().map(|s| s.reference.clone()).collect();
+        self.sets.extend(
+            other
+                .sets
+                .iter()
+                .filter(|s| !known.contains(&s.reference))
+                .cloned(),
+        );
         for (k, v) in &other.service_accounts {
             self.service_accounts.insert(k.clone(), v.clone());
         }
@@ -521,10 +587,34 @@ impl Calico {
     /// The label keys Calico's selectors read on pods (for segments: pods that agree on them,
     /// their namespace and ServiceAccount are told apart by no Calico selector).
     pub(super) fn pod_keys(&self) -> Vec<String> {
-        self.selectors()
+        let mut out: Vec<String> = self
+            .selectors()
             .flat_map(|s| s.keys())
             .map(str::to_string)
-            .collect()
+            .collect();
+        // A pod's own `pcns.`/`pcsa.` labels override its namespace's and ServiceAccount's.
+        for p in &self.policies {
+            let rules = p.ingress.iter().chain(p.egress.iter()).flatten();
+            let entities = rules.flat_map(|r| [&r.source, &r.destination]);
+            let namespace_selectors = p
+                .namespace_selector
+                .iter()
+                .chain(entities.clone().flat_map(|e| e.namespace_selector.iter()));
+            for sel in namespace_selectors {
+                out.extend(sel.keys().iter().map(|k| format!("{NAMESPACE_PREFIX}{k}")));
+            }
+            let account_selectors = p.service_account_selector.iter().chain(
+                entities.flat_map(|e| e.service_accounts.iter().flat_map(|(_, s)| s.iter())),
+            );
+            for sel in account_selectors {
+                out.extend(
+                    sel.keys()
+                        .iter()
+                        .map(|k| format!("{SERVICE_ACCOUNT_PREFIX}{k}")),
+                );
+            }
+        }
+        out
     }
 
     /// The address ranges Calico's rules and network sets read (a pod's address is tested
@@ -609,14 +699,13 @@ impl Calico {
         self.policies.iter().filter_map(|p| p.namespace.as_deref())
     }
 
-    /// Whether some rule names destination ports (then ports tell destinations apart).
+    /// Whether some rule names destination ports or a protocol (then ports, and the protocol
+    /// they listen with, tell destinations apart).
     pub(super) fn rules_read_ports(&self) -> bool {
         self.policies.iter().any(|p| {
-            p.ingress
-                .iter()
-                .chain(p.egress.iter())
-                .flatten()
-                .any(|r| r.destination.has_ports())
+            p.ingress.iter().chain(p.egress.iter()).flatten().any(|r| {
+                r.destination.has_ports() || r.protocol.is_some() || r.not_protocol.is_some()
+            })
         })
     }
 
@@ -632,6 +721,33 @@ impl Calico {
         }))
     }
 
+    /// Whether a namespace selector selects the pods' namespace as Calico decides it: on the
+    /// endpoint's `pcns.`-prefixed labels, which it inherits from its namespace but its own
+    /// labels override (a pod can carry `pcns.team: ops` itself).
+    fn pod_namespace_selects(
+        &self,
+        namespaces: &Namespaces,
+        sel: &Selector,
+        pods: &Pods,
+    ) -> Answer {
+        let labels = namespaces.get(&pods.namespace);
+        let own = |k: &str| {
+            pods.labels
+                .iter()
+                .find(|(key, _)| key.strip_prefix(NAMESPACE_PREFIX) == Some(k))
+                .map(|(_, v)| v.as_str())
+        };
+        partly(sel.eval(&|k| {
+            if let Some(v) = own(k) {
+                return Some(Some(v));
+            }
+            if k == NAME || k == NAMESPACE_NAME_LABEL {
+                return Some(Some(pods.namespace.as_str()));
+            }
+            labels.map(|l| l.get(k).map(String::as_str))
+        }))
+    }
+
     /// The labels of the pods' ServiceAccount, when the input holds it.
     fn service_account(&self, pods: &Pods) -> Option<&BTreeMap<String, String>> {
         self.service_accounts
@@ -639,10 +755,19 @@ impl Calico {
     }
 
     /// Whether a selector over ServiceAccount labels (and `projectcalico.org/name`) selects
-    /// the pods' ServiceAccount.
+    /// the pods' ServiceAccount (on the endpoint's `pcsa.` labels, its own overriding them).
     fn service_account_selects(&self, sel: &Selector, pods: &Pods) -> Answer {
         let labels = self.service_account(pods);
+        let own = |k: &str| {
+            pods.labels
+                .iter()
+                .find(|(key, _)| key.strip_prefix(SERVICE_ACCOUNT_PREFIX) == Some(k))
+                .map(|(_, v)| v.as_str())
+        };
         partly(sel.eval(&|k| {
+            if let Some(v) = own(k) {
+                return Some(Some(v));
+            }
             if k == NAME {
                 return Some(Some(pods.service_account.as_str()));
             }
@@ -651,13 +776,22 @@ impl Calico {
     }
 
     /// Whether a selector over endpoint labels selects the pods: their labels, and Calico's
-    /// (namespace, orchestrator, ServiceAccount, `pcns.*` namespace labels, `pcsa.*`
-    /// ServiceAccount labels).
+    /// (namespace, orchestrator, ServiceAccount, which it sets; `pcns.*` namespace labels and
+    /// `pcsa.*` ServiceAccount labels, which the pod's own labels override).
     fn pod_selects(&self, namespaces: &Namespaces, sel: &Selector, pods: &Pods) -> Answer {
         let ns_labels = namespaces.get(&pods.namespace);
         let sa_labels = self.service_account(pods);
         let sa = (!pods.service_account.is_empty()).then_some(pods.service_account.as_str());
         partly(sel.eval(&|k| {
+            match k {
+                "projectcalico.org/namespace" => return Some(Some(pods.namespace.as_str())),
+                "projectcalico.org/orchestrator" => return Some(Some("k8s")),
+                "projectcalico.org/serviceaccount" => return Some(sa),
+                _ => {}
+            }
+            if let Some(v) = pods.labels.get(k) {
+                return Some(Some(v.as_str()));
+            }
             if let Some(rest) = k.strip_prefix(NAMESPACE_PREFIX) {
                 if rest == NAME || rest == NAMESPACE_NAME_LABEL {
                     return Some(Some(pods.namespace.as_str()));
@@ -670,11 +804,28 @@ impl Calico {
                 }
                 return sa_labels.map(|l| l.get(rest).map(String::as_str));
             }
-            match k {
-                "projectcalico.org/namespace" => Some(Some(pods.namespace.as_str())),
-                "projectcalico.org/orchestrator" => Some(Some("k8s")),
-                "projectcalico.org/serviceaccount" => Some(sa),
-                _ => Some(pods.labels.get(k).map(String::as_str)),
+            Some(None)
+        }))
+    }
+
+    /// Whether a selector over endpoint labels selects a network set: its labels, and for a
+    /// namespaced one `projectcalico.org/namespace` and its namespace's `pcns.*` labels.
+    fn set_selects(&self, namespaces: &Namespaces, sel: &Selector, set: &NetworkSet) -> Answer {
+        let ns = set.namespace.as_deref();
+        let ns_labels = ns.and_then(|n| namespaces.get(n));
+        partly(sel.eval(&|k| {
+            if k == "projectcalico.org/namespace" {
+                return Some(ns);
+            }
+            if let Some(v) = set.labels.get(k) {
+                return Some(Some(v.as_str()));
+            }
+            match (k.strip_prefix(NAMESPACE_PREFIX), ns) {
+                (Some(_), None) | (None, _) => Some(None),
+                (Some(rest), Some(n)) if rest == NAME || rest == NAMESPACE_NAME_LABEL => {
+                    Some(Some(n))
+                }
+                (Some(rest), Some(_)) => ns_labels.map(|l| l.get(rest).map(String::as_str)),
             }
         }))
     }
@@ -705,7 +856,7 @@ impl Calico {
         let scope = match (&p.namespace, &p.namespace_selector) {
             (Some(ns), _) => yes(*ns == pods.namespace),
             (None, None) => Answer::Yes,
-            (None, Some(sel)) => self.namespace_selects(namespaces, sel, &pods.namespace),
+            (None, Some(sel)) => self.pod_namespace_selects(namespaces, sel, pods),
         };
         if scope == Answer::No {
             return Answer::No;
@@ -728,8 +879,9 @@ impl Calico {
         })
     }
 
-    /// Whether the namespace scope of an entity rule (its `namespaceSelector`, else the
-    /// policy's namespace for a NetworkPolicy) holds the pods.
+    /// The namespace scope of an entity rule: its `namespaceSelector`, else the policy's
+    /// namespace for a NetworkPolicy (Calico adds it whenever the entity has a selector, a
+    /// `notSelector`, a `namespaceSelector` or `serviceAccounts`), else none.
     fn in_scope(
         &self,
         namespaces: &Namespaces,
@@ -738,13 +890,15 @@ impl Calico {
         pods: &Pods,
     ) -> Answer {
         match (&e.namespace_selector, &policy.namespace) {
-            (Some(sel), _) => self.namespace_selects(namespaces, sel, &pods.namespace),
+            (Some(sel), _) => self.pod_namespace_selects(namespaces, sel, pods),
             (None, Some(ns)) => yes(*ns == pods.namespace),
             (None, None) => Answer::Yes,
         }
     }
 
-    /// Whether a network set is in an entity's scope (see [`Calico::in_scope`]).
+    /// Whether a network set is in an entity's scope (see [`Calico::in_scope`]): a namespace
+    /// selector reads the set's namespace labels (a global set has none, and `global()`
+    /// selects it).
     fn set_in_scope(
         &self,
         namespaces: &Namespaces,
@@ -753,9 +907,8 @@ impl Calico {
         set: &NetworkSet,
     ) -> Answer {
         match (&e.namespace_selector, &set.namespace) {
-            (Some(Selector::Global), ns) => yes(ns.is_none()),
-            (Some(_), None) => Answer::No,
             (Some(sel), Some(ns)) => self.namespace_selects(namespaces, sel, ns),
+            (Some(sel), None) => partly(sel.eval_global(&|_| Some(None))),
             (None, ns) => match &policy.namespace {
                 Some(own) => yes(ns.as_deref() == Some(own.as_str())),
                 None => Answer::Yes,
@@ -763,7 +916,9 @@ impl Calico {
         }
     }
 
-    /// Whether the party is an address of a network set `sel` selects in the entity's scope.
+    /// Whether the party is an address of a network set `sel` selects (in the entity's scope
+    /// when `scoped`).
+    #[allow(clippy::too_many_arguments)]
     fn in_sets(
         &self,
         namespaces: &Namespaces,
@@ -771,17 +926,26 @@ impl Calico {
         e: &Entity,
         sel: &Selector,
         party: Ep<'_>,
+        scoped: bool,
     ) -> Answer {
         let mut out = Answer::No;
         for set in &self.sets {
-            if set.nets.is_empty() || !sel.matches(&set.labels) {
+            if set.nets.is_empty() {
                 continue;
             }
-            let scope = self.set_in_scope(namespaces, policy, e, set);
+            let scope = if scoped {
+                self.set_in_scope(namespaces, policy, e, set)
+            } else {
+                Answer::Yes
+            };
             if scope == Answer::No {
                 continue;
             }
-            out = or(out, and(scope, address_in(&set.nets, party)));
+            let selected = and(scope, self.set_selects(namespaces, sel, set));
+            if selected == Answer::No {
+                continue;
+            }
+            out = or(out, and(selected, address_in(&set.nets, party)));
             if out == Answer::Yes {
                 break;
             }
@@ -789,8 +953,9 @@ impl Calico {
         out
     }
 
-    /// Whether a selector (with the entity's namespace scope) selects the party: pods by their
-    /// labels, addresses by the network sets it selects.
+    /// Whether a selector selects the party: pods by their labels, addresses by the network
+    /// sets it selects; in the entity's namespace scope when `scoped` (a `notSelector` is not).
+    #[allow(clippy::too_many_arguments)]
     fn selects_party(
         &self,
         namespaces: &Namespaces,
@@ -798,18 +963,29 @@ impl Calico {
         e: &Entity,
         sel: &Selector,
         party: Ep<'_>,
+        scoped: bool,
     ) -> Answer {
         let endpoint = match party {
-            Ep::Pods(p) => match self.in_scope(namespaces, policy, e, p) {
-                Answer::No => Answer::No,
-                scope => and(scope, self.pod_selects(namespaces, sel, p)),
-            },
+            Ep::Pods(p) => {
+                let scope = if scoped {
+                    self.in_scope(namespaces, policy, e, p)
+                } else {
+                    Answer::Yes
+                };
+                match scope {
+                    Answer::No => Answer::No,
+                    scope => and(scope, self.pod_selects(namespaces, sel, p)),
+                }
+            }
             Ep::Address(_) | Ep::Outside => Answer::No,
         };
-        if endpoint == Answer::Yes || self.sets.is_empty() {
+        if endpoint == Answer::Yes || self.sets.is_empty() || e.endpoints_only {
             return endpoint;
         }
-        or(endpoint, self.in_sets(namespaces, policy, e, sel, party))
+        or(
+            endpoint,
+            self.in_sets(namespaces, policy, e, sel, party, scoped),
+        )
     }
 
     /// Whether an entity rule matches the party, with the connection's port when the entity
@@ -842,6 +1018,12 @@ impl Calico {
             }
         }
         let mut out = Answer::Yes;
+        if e.outside_pods.is_some() {
+            out = match party {
+                Ep::Pods(_) => Answer::No,
+                Ep::Address(_) | Ep::Outside => Answer::Unknown,
+            };
+        }
         if !e.nets.is_empty() {
             out = and(out, address_in(&e.nets, party));
         }
@@ -851,23 +1033,27 @@ impl Calico {
         if out == Answer::No {
             return out;
         }
-        match (&e.selector, &e.namespace_selector) {
-            (Some(sel), _) => out = and(out, self.selects_party(namespaces, policy, e, sel, party)),
-            (None, Some(_)) => {
-                out = and(
-                    out,
-                    self.selects_party(namespaces, policy, e, &Selector::All, party),
-                )
+        // The positive selector, in the namespace scope: a NetworkPolicy's namespace applies
+        // whenever the entity selects at all.
+        let selects = e.selector.is_some()
+            || e.not_selector.is_some()
+            || e.namespace_selector.is_some()
+            || e.service_accounts.is_some();
+        let scoped = e.namespace_selector.is_some() || policy.namespace.is_some();
+        if e.selector.is_some() || (selects && scoped) {
+            let sel = e.selector.as_ref().unwrap_or(&Selector::All);
+            out = and(
+                out,
+                self.selects_party(namespaces, policy, e, sel, party, true),
+            );
+            if out == Answer::No {
+                return out;
             }
-            (None, None) => {}
-        }
-        if out == Answer::No {
-            return out;
         }
         if let Some(sel) = &e.not_selector {
             out = and(
                 out,
-                not(self.selects_party(namespaces, policy, e, sel, party)),
+                not(self.selects_party(namespaces, policy, e, sel, party, false)),
             );
         }
         if let Some((names, sel)) = &e.service_accounts {
@@ -877,10 +1063,7 @@ impl Calico {
                     let selected = sel
                         .as_ref()
                         .map_or(Answer::Yes, |s| self.service_account_selects(s, p));
-                    and(
-                        and(named, selected),
-                        self.in_scope(namespaces, policy, e, p),
-                    )
+                    and(named, selected)
                 }
                 Ep::Address(_) | Ep::Outside => Answer::No,
             };
@@ -901,7 +1084,7 @@ impl Calico {
         (port, protocol): (u16, &str),
         egress: bool,
     ) -> Answer {
-        let number = protocol_number(&Value::String(protocol.to_string()));
+        let number = protocol_number(&Value::String(protocol.to_ascii_uppercase()));
         if rule.protocol.is_some_and(|p| Some(p) != number)
             || rule.not_protocol.is_some_and(|p| Some(p) == number)
         {
@@ -1132,7 +1315,7 @@ impl Calico {
         let me = Ep::Pods(q.pod);
         let other = Ep::of(q.other);
         // Tier name → its applying entries, with (order, name) to sort them.
-        let mut by_tier: BTreeMap<&str, Vec<(f64, String, Entry<'_>)>> = BTreeMap::new();
+        let mut by_tier: BTreeMap<&str, Vec<TierEntry<'_>>> = BTreeMap::new();
         for p in self.policies_for(&q.pod.namespace) {
             if direction(p, q.egress).is_none() {
                 continue;
@@ -1156,7 +1339,7 @@ impl Calico {
             ));
         }
         let mut applied: Vec<String> = Vec::new();
-        let mut tiers: Vec<(Option<f64>, &str, Vec<(f64, String, Entry<'_>)>)> = by_tier
+        let mut tiers: Vec<(Option<f64>, &str, Vec<TierEntry<'_>>)> = by_tier
             .into_iter()
             .map(|(name, mut entries)| {
                 entries.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
@@ -1206,76 +1389,88 @@ impl Calico {
         };
         let mut next = Outcome::allow(q.named, profile);
         for (_, tier, entries) in tiers.iter().rev() {
-            let mut acc = Outcome::default();
-            let mut decided = false;
-            let mut surely_applied = false;
-            'entries: for (_, _, entry) in entries {
-                surely_applied |= entry.applies() == Answer::Yes;
-                match entry {
-                    Entry::Kubernetes(reference, answer) => match answer {
-                        Answer::Yes => {
-                            acc.add(&Outcome::allow(q.named, || reference.to_string()));
-                            decided = true;
-                            break 'entries;
-                        }
-                        Answer::Unknown => {
-                            acc.add(&Outcome::allow(q.named, || reference.to_string()))
-                        }
-                        Answer::No => {}
-                    },
-                    Entry::Calico(p, applies) => {
-                        let dir = if q.egress { "egress" } else { "ingress" };
-                        for rule in direction(p, q.egress).unwrap_or(&[]) {
-                            if rule.action == Action::Log {
-                                continue;
-                            }
-                            let m = and(
-                                *applies,
-                                self.rule_matches(
-                                    q.namespaces,
-                                    p,
-                                    rule,
-                                    me,
-                                    other,
-                                    q.port,
-                                    q.egress,
-                                ),
-                            );
-                            if m == Answer::No {
-                                continue;
-                            }
-                            let by = || format!("{} spec.{dir}[{}]", p.reference, rule.index);
-                            match rule.action {
-                                Action::Allow => acc.add(&Outcome::allow(q.named, by)),
-                                Action::Deny => acc.add(&Outcome::deny(q.named, by)),
-                                Action::Pass => acc.add(&next),
-                                Action::Log => {}
-                            }
-                            if m == Answer::Yes {
-                                decided = true;
-                                break 'entries;
-                            }
-                        }
-                    }
-                }
-            }
-            if !decided {
-                let pass = self.tiers.get(*tier).is_some_and(|t| t.pass);
-                if pass || !surely_applied {
-                    acc.add(&next);
-                }
-                if !pass {
-                    acc.add(&Outcome::deny(q.named, || {
-                        format!("the end of tier {tier} (no rule matches)")
-                    }));
-                }
+            let in_order: Vec<&TierEntry<'_>> = entries.iter().collect();
+            let mut acc = self.tier_outcome(q, tier, &in_order, &next, (me, other));
+            // AdminNetworkPolicies of equal priority: the order is the implementation's.
+            let tied = entries.windows(2).any(|w| w[0].0 == w[1].0);
+            if *tier == admin::ADMIN_TIER.0 && tied {
+                let mut reversed = in_order.clone();
+                reversed.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| b.1.cmp(&a.1)));
+                acc.add(&self.tier_outcome(q, tier, &reversed, &next, (me, other)));
             }
             next = acc;
         }
         next.applied = applied;
         next
     }
+
+    /// What one tier makes of the connection, its entries in the order given, `next` being
+    /// what the later tiers make of it.
+    fn tier_outcome(
+        &self,
+        q: &SideQuestion<'_>,
+        tier: &str,
+        entries: &[&TierEntry<'_>],
+        next: &Outcome,
+        (me, other): (Ep<'_>, Ep<'_>),
+    ) -> Outcome {
+        let mut acc = Outcome::default();
+        let mut surely_applied = false;
+        for (_, _, entry) in entries {
+            surely_applied |= entry.applies() == Answer::Yes;
+            match entry {
+                Entry::Kubernetes(reference, answer) => match answer {
+                    Answer::Yes => {
+                        acc.add(&Outcome::allow(q.named, || reference.to_string()));
+                        return acc;
+                    }
+                    Answer::Unknown => acc.add(&Outcome::allow(q.named, || reference.to_string())),
+                    Answer::No => {}
+                },
+                Entry::Calico(p, applies) => {
+                    let dir = if q.egress { "egress" } else { "ingress" };
+                    for rule in direction(p, q.egress).unwrap_or(&[]) {
+                        if rule.action == Action::Log {
+                            continue;
+                        }
+                        let m = and(
+                            *applies,
+                            self.rule_matches(q.namespaces, p, rule, me, other, q.port, q.egress),
+                        );
+                        if m == Answer::No {
+                            continue;
+                        }
+                        let by = || format!("{} spec.{dir}[{}]", p.reference, rule.index);
+                        match rule.action {
+                            Action::Allow => acc.add(&Outcome::allow(q.named, by)),
+                            Action::Deny => acc.add(&Outcome::deny(q.named, by)),
+                            Action::Pass => acc.add(next),
+                            Action::Log => {}
+                        }
+                        if m == Answer::Yes {
+                            return acc;
+                        }
+                    }
+                }
+            }
+        }
+        // No rule decided: the tier's default action.
+        let pass = self.tiers.get(tier).is_some_and(|t| t.pass);
+        if pass || !surely_applied {
+            acc.add(next);
+        }
+        if !pass {
+            acc.add(&Outcome::deny(q.named, || {
+                format!("the end of tier {tier} (no rule matches)")
+            }));
+        }
+        acc
+    }
 }
 
+/// An entry of a tier, with its order and the name that breaks ties.
+type TierEntry<'m> = (f64, String, Entry<'m>);
+
+mod admin;
 #[cfg(test)]
 mod tests;

@@ -207,8 +207,10 @@ impl Model {
                         && self.selects(q, p)
                 });
             let key = Key {
+                // A ServiceAccount is its namespace and name (its labels are the pair's).
                 namespace: (cilium
                     || calico_namespaces
+                    || calico_accounts
                     || policy_namespaces.contains(p.namespace.as_str()))
                 .then(|| p.namespace.clone()),
                 service_account: (cilium || calico_accounts).then(|| p.service_account.clone()),

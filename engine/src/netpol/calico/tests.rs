@@ -292,10 +292,42 @@ fn selectors_namespaces_and_calico_labels() {
     );
     // A GlobalNetworkPolicy's selector alone: endpoints of every namespace.
     assert_eq!(answer(&gl("app == 'web'"), OTHER, DB, 5432), Answer::Yes);
-    // notSelector: every source but the selected endpoints.
+    // notSelector: every source but the selected endpoints (of any namespace); in a
+    // namespaced policy, endpoints of its namespace only, as with any selector.
     let not_web = allow_from("{notSelector: \"app == 'web'\"}");
     assert_eq!(answer(&not_web, WEB, DB, 5432), Answer::No);
-    assert_eq!(with_address(&not_web, "203.0.113.9", DB, 5432), Answer::Yes);
+    assert_eq!(with_address(&not_web, "203.0.113.9", DB, 5432), Answer::No);
+    let not_web_global = gl("x").replace("selector: \"x\"", "notSelector: \"app == 'web'\"");
+    assert_eq!(
+        with_address(&not_web_global, "203.0.113.9", DB, 5432),
+        Answer::Yes
+    );
+    assert_eq!(
+        answer(&not_web_global, OTHER, DB, 5432),
+        Answer::No,
+        "not scoped"
+    );
+    // An empty selector is no selector.
+    let blank = allow_from("{selector: '', notSelector: '', namespaceSelector: ''}");
+    assert_eq!(with_address(&blank, "203.0.113.9", DB, 5432), Answer::Yes);
+    assert_eq!(answer(&blank, OTHER, DB, 5432), Answer::Yes);
+    // A pod's own `pcns.` labels override its namespace's: a namespace selector sees them.
+    let spoofed = gl("x").replace(
+        "source: {selector: \"x\"}",
+        "source: {namespaceSelector: \"team == 'trusted'\"}",
+    );
+    assert_eq!(answer(&spoofed, WEB, DB, 5432), Answer::No);
+    let c = cluster(&spoofed);
+    let inv = Inventory::new(&c);
+    let mut web = pods_of(&inv, WEB).expect("web");
+    web.labels.insert("pcns.team".into(), "trusted".into());
+    let db = Party::Pods(pods_of(&inv, DB).expect("db"));
+    assert_eq!(
+        Model::of(&inv)
+            .connect(&Party::Pods(web), &db, 5432, "TCP")
+            .answer,
+        Answer::Yes
+    );
     // A selector never matches an address (no network set holds it).
     assert_eq!(with_address(&same_ns, "203.0.113.9", DB, 5432), Answer::No);
     // Which pods a GlobalNetworkPolicy applies to: its namespaceSelector too.
@@ -394,6 +426,42 @@ fn nets_network_sets_and_the_internet() {
         Answer::Yes,
         "without the set, the selector picks no address"
     );
+    // Network sets carry their namespace and its labels; global() picks global ones.
+    let ops_set = "apiVersion: projectcalico.org/v3\nkind: NetworkSet\nmetadata: {name: imds, namespace: ops, labels: {role: imds}}\nspec: {nets: [169.254.169.254/32]}\n---\n";
+    let by = |dest: &str| {
+        gnp(
+            "no-imds",
+            &format!("{{selector: all(), types: [Egress], egress: [{{action: Deny, destination: {dest}}}, {{action: Allow}}]}}"),
+        )
+    };
+    for (sets, dest, expected) in [
+        (ops_set, "{selector: \"pcns.team == 'ops'\"}", Answer::No),
+        (
+            ops_set,
+            "{selector: \"projectcalico.org/namespace == 'ops'\"}",
+            Answer::No,
+        ),
+        (
+            ops_set,
+            "{namespaceSelector: \"team == 'ops'\"}",
+            Answer::No,
+        ),
+        (
+            ops_set,
+            "{namespaceSelector: \"team == 'shop'\"}",
+            Answer::Yes,
+        ),
+        (ops_set, "{namespaceSelector: global()}", Answer::Yes),
+        (set, "{namespaceSelector: global()}", Answer::No),
+        (set, "{namespaceSelector: \"!has(team)\"}", Answer::No),
+        (set, "{namespaceSelector: \"team == 'ops'\"}", Answer::Yes),
+    ] {
+        assert_eq!(
+            with_address(&format!("{sets}{}", by(dest)), db, "169.254.169.254", 80),
+            expected,
+            "{dest} on {sets}"
+        );
+    }
     // A namespaced policy's selector picks network sets of its own namespace only.
     let ns_set = "apiVersion: projectcalico.org/v3\nkind: NetworkSet\nmetadata: {name: imds, namespace: ops, labels: {role: imds}}\nspec: {nets: [169.254.169.254/32]}\n---\n";
     let ns_policy = cnp(
@@ -560,6 +628,26 @@ fn calico_segments_answer_exactly_as_pairs_do() {
             "sa",
             "{selector: all(), serviceAccountSelector: \"projectcalico.org/name == 'default'\", types: [Egress], egress: [{action: Allow, destination: {serviceAccounts: {names: [default]}, namespaceSelector: all()}}]}",
         ),
+        // A rule on the protocol alone: db listens on TCP and UDP ports.
+        gnp(
+            "udp",
+            "{selector: \"app == 'db'\", ingress: [{action: Deny, protocol: TCP}, {action: Allow}]}",
+        ),
+        // ServiceAccount labels differ by namespace for the same name.
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: default, namespace: ops, labels: {role: admin}}\n---\napiVersion: v1\nkind: ServiceAccount\nmetadata: {name: default, namespace: shop}\n---\n".to_string()
+            + &gnp(
+                "admins",
+                "{selector: all(), ingress: [{action: Allow, source: {serviceAccounts: {selector: \"role == 'admin'\"}}}]}",
+            ),
+        anp(
+            "a",
+            Some(3),
+            "subject: {namespaces: {}}, ingress: [{action: Deny, from: [{pods: {namespaceSelector: {matchLabels: {team: ops}}, podSelector: {}}}], ports: [{namedPort: pg}]}]",
+        ) + &anp(
+            "",
+            None,
+            "subject: {pods: {namespaceSelector: {}, podSelector: {matchLabels: {app: db}}}}, ingress: [{action: Deny, from: [{namespaces: {}}]}]",
+        ),
     ];
     for set in &sets {
         let c = cluster(set);
@@ -579,4 +667,215 @@ fn calico_segments_answer_exactly_as_pairs_do() {
             }
         }
     }
+}
+
+/// An AdminNetworkPolicy (`priority` given) or, with `None`, the BaselineAdminNetworkPolicy.
+fn anp(name: &str, priority: Option<u32>, spec: &str) -> String {
+    let (kind, name, priority) = match priority {
+        Some(p) => ("AdminNetworkPolicy", name, format!("priority: {p}, ")),
+        None => ("BaselineAdminNetworkPolicy", "default", String::new()),
+    };
+    format!("apiVersion: policy.networking.k8s.io/v1alpha1\nkind: {kind}\nmetadata: {{name: {name}}}\nspec: {{{priority}{spec}}}\n---\n")
+}
+
+const SHOP: &str = "subject: {namespaces: {matchLabels: {team: shop}}}";
+
+#[test]
+fn admin_policies_come_before_network_policies_and_pass_to_them() {
+    let allow_all = np("shop", "all", ALLOW_ALL_TO_DB);
+    let deny_ops = anp(
+        "deny-ops",
+        Some(10),
+        &format!("{SHOP}, ingress: [{{action: Deny, from: [{{namespaces: {{matchLabels: {{team: ops}}}}}}]}}]"),
+    );
+    let both = format!("{allow_all}{deny_ops}");
+    let v = ask(&both, OTHER, DB, 5432, "TCP");
+    assert_eq!(v.answer, Answer::No, "the admin deny wins over the allow");
+    assert_eq!(
+        v.ingress.expect("ingress").denied_by,
+        ["AdminNetworkPolicy:deny-ops spec.ingress[0]"]
+    );
+    assert_eq!(
+        answer(&both, WEB, DB, 5432),
+        Answer::Yes,
+        "no admin rule matches: on to NetworkPolicies"
+    );
+    // An admin allow admits what a NetworkPolicy's default deny would not.
+    let deny = np("shop", "deny", "{podSelector: {}, policyTypes: [Ingress]}");
+    let allow_ops = anp(
+        "allow-ops",
+        Some(10),
+        &format!("{SHOP}, ingress: [{{action: Allow, from: [{{pods: {{namespaceSelector: {{matchLabels: {{team: ops}}}}, podSelector: {{matchLabels: {{app: web}}}}}}}}]}}]"),
+    );
+    assert_eq!(
+        answer(&format!("{deny}{allow_ops}"), OTHER, DB, 5432),
+        Answer::Yes
+    );
+    assert_eq!(
+        answer(&format!("{deny}{allow_ops}"), WEB, DB, 5432),
+        Answer::No
+    );
+    // Pass skips the other admin policies: the deny at priority 20 never runs.
+    let pass = anp(
+        "pass-ops",
+        Some(5),
+        &format!("{SHOP}, ingress: [{{action: Pass, from: [{{namespaces: {{matchLabels: {{team: ops}}}}}}]}}]"),
+    );
+    assert_eq!(
+        answer(
+            &format!("{pass}{}", deny_ops.replace("priority: 10", "priority: 20")),
+            OTHER,
+            DB,
+            5432
+        ),
+        Answer::Yes
+    );
+    assert_eq!(
+        answer(&format!("{pass}{deny_ops}"), OTHER, DB, 5432),
+        Answer::Yes,
+        "5 before 10"
+    );
+    assert_eq!(
+        answer(
+            &format!("{}{deny_ops}", pass.replace("priority: 5", "priority: 50")),
+            OTHER,
+            DB,
+            5432
+        ),
+        Answer::No,
+        "10 before 50"
+    );
+    // Equal priorities: the order is the implementation's, both are followed.
+    let allow_same = deny_ops
+        .replace("deny-ops", "allow-ops")
+        .replace("action: Deny", "action: Allow");
+    assert_eq!(
+        answer(&format!("{allow_same}{deny_ops}"), OTHER, DB, 5432),
+        Answer::Unknown
+    );
+}
+
+#[test]
+fn the_baseline_applies_only_where_no_network_policy_selects() {
+    let baseline = anp(
+        "",
+        None,
+        "subject: {namespaces: {}}, ingress: [{action: Deny, from: [{namespaces: {}}]}]",
+    );
+    assert_eq!(answer(&baseline, WEB, DB, 5432), Answer::No);
+    let db_from_web = np(
+        "shop",
+        "db",
+        "{podSelector: {matchLabels: {app: db}}, ingress: [{from: [{podSelector: {matchLabels: {app: web}}}]}]}",
+    );
+    let both = format!("{baseline}{db_from_web}");
+    assert_eq!(
+        answer(&both, WEB, DB, 5432),
+        Answer::Yes,
+        "the NetworkPolicy decides"
+    );
+    assert_eq!(answer(&both, OTHER, DB, 5432), Answer::No);
+    // A baseline has no Pass: refused, it enforces nothing.
+    let refused = baseline.replace("action: Deny", "action: Pass");
+    assert_eq!(answer(&refused, WEB, DB, 5432), Answer::Yes);
+}
+
+#[test]
+fn admin_policy_peers_and_ports() {
+    let egress = |to: &str, ports: &str| {
+        anp(
+            "out",
+            Some(1),
+            &format!("subject: {{pods: {{namespaceSelector: {{}}, podSelector: {{matchLabels: {{app: db}}}}}}}}, egress: [{{action: Deny, to: [{to}]{ports}}}]"),
+        )
+    };
+    let imds = egress("{networks: [169.254.169.254/32]}", "");
+    assert_eq!(with_address(&imds, DB, "169.254.169.254", 80), Answer::No);
+    assert_eq!(with_address(&imds, DB, "203.0.113.9", 80), Answer::Yes);
+    assert_eq!(
+        answer(&imds, DB, WEB, 80),
+        Answer::Yes,
+        "no pod has that address"
+    );
+    assert_eq!(
+        with_address(&imds, WEB, "169.254.169.254", 80),
+        Answer::Yes,
+        "web is no subject"
+    );
+    // Nodes and domain names are never pods; which addresses they are is not in the input.
+    let nodes = egress("{nodes: {}}", "");
+    assert_eq!(answer(&nodes, DB, WEB, 80), Answer::Yes);
+    assert_eq!(with_address(&nodes, DB, "10.0.0.1", 80), Answer::Unknown);
+    // Ports: by number and protocol, range, name.
+    let deny_in = |ports: &str| {
+        anp(
+            "in",
+            Some(1),
+            &format!(
+                "{SHOP}, ingress: [{{action: Deny, from: [{{namespaces: {{}}}}], ports: {ports}}}]"
+            ),
+        )
+    };
+    for (ports, port, expected) in [
+        (
+            "[{portNumber: {protocol: TCP, port: 5432}}]",
+            5432,
+            Answer::No,
+        ),
+        (
+            "[{portNumber: {protocol: TCP, port: 5432}}]",
+            9100,
+            Answer::Yes,
+        ),
+        (
+            "[{portNumber: {protocol: UDP, port: 5432}}]",
+            5432,
+            Answer::Yes,
+        ),
+        ("[{portRange: {start: 9000, end: 9200}}]", 9100, Answer::No),
+        ("[{portRange: {start: 9000, end: 9200}}]", 5432, Answer::Yes),
+        ("[{namedPort: pg}]", 5432, Answer::No),
+        ("[{namedPort: pg}]", 9100, Answer::Yes),
+        (
+            "[{namedPort: metrics}, {portNumber: {port: 5432}}]",
+            5432,
+            Answer::No,
+        ),
+    ] {
+        assert_eq!(
+            answer(&deny_in(ports), WEB, DB, port),
+            expected,
+            "{ports} {port}"
+        );
+    }
+    // What the API server refuses enforces nothing: two subjects, no peers.
+    let two = anp(
+        "two",
+        Some(1),
+        "subject: {namespaces: {}, pods: {namespaceSelector: {}, podSelector: {}}}, ingress: [{action: Deny, from: [{namespaces: {}}]}]",
+    );
+    assert_eq!(answer(&two, WEB, DB, 5432), Answer::Yes);
+    let no_peers = anp(
+        "none",
+        Some(1),
+        &format!("{SHOP}, ingress: [{{action: Deny, from: []}}]"),
+    );
+    assert_eq!(answer(&no_peers, WEB, DB, 5432), Answer::Yes);
+}
+
+#[test]
+fn admin_policy_crds_alone_and_the_newer_api_stay_unknown() {
+    let crd = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: adminnetworkpolicies.policy.networking.k8s.io}\nspec: {group: policy.networking.k8s.io, names: {kind: AdminNetworkPolicy}}\n---\n";
+    assert_eq!(answer(crd, WEB, DB, 5432), Answer::Unknown);
+    let deny = anp(
+        "deny",
+        Some(1),
+        &format!("{SHOP}, ingress: [{{action: Deny, from: [{{namespaces: {{}}}}]}}]"),
+    );
+    assert_eq!(answer(&format!("{crd}{deny}"), WEB, DB, 5432), Answer::No);
+    let cnp_v2 = "apiVersion: policy.networking.k8s.io/v1alpha2\nkind: ClusterNetworkPolicy\nmetadata: {name: c}\nspec: {tier: Admin, priority: 1, subject: {namespaces: {}}}\n---\n";
+    assert_eq!(
+        answer(&format!("{cnp_v2}{deny}"), WEB, DB, 5432),
+        Answer::Unknown
+    );
 }
