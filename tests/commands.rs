@@ -1234,3 +1234,57 @@ fn can_connect_answers_from_the_network_policies() {
         assert_eq!(o.status.code(), Some(2), "{bad}");
     }
 }
+
+/// `kspm can-connect` with Calico's policies beside the demo's NetworkPolicies: a tier before
+/// the default one decides first (its deny names the rule), a Pass hands the connection to the
+/// NetworkPolicies, and an AdminNetworkPolicy's deny comes before both.
+#[test]
+fn can_connect_follows_calico_tiers_and_admin_policies() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let eks = tmp.path().join("eks");
+    copy_dir(&repo().join("examples/demo-fleet/eks-prod-us-east-1"), &eks);
+    let e = eks.to_str().expect("utf8");
+    let ask = || {
+        kspm(&[
+            "can-connect",
+            "Deployment:ingress-nginx/ingress-nginx-controller",
+            "Deployment:shop/frontend:8080",
+            e,
+        ])
+    };
+    assert_eq!(ask().status.code(), Some(0));
+    let calico = |action: &str| {
+        format!(
+            "apiVersion: projectcalico.org/v3\nkind: Tier\nmetadata: {{name: security}}\nspec: {{order: 100}}\n---\n\
+             apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {{name: security.edge}}\n\
+             spec: {{tier: security, order: 1, selector: \"projectcalico.org/namespace == 'shop'\", types: [Ingress],\n\
+             ingress: [{{action: {action}, source: {{namespaceSelector: \"kubernetes.io/metadata.name == 'ingress-nginx'\"}}}}, {{action: Pass}}]}}\n"
+        )
+    };
+    fs::write(eks.join("calico.yaml"), calico("Deny")).expect("write");
+    let denied = ask();
+    assert_eq!(denied.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&denied.stdout);
+    assert!(text.starts_with("no\n"), "{text}");
+    assert!(
+        text.contains("GlobalNetworkPolicy:security.edge spec.ingress[0]"),
+        "{text}"
+    );
+    // Passed on: the demo's NetworkPolicy that allows the controller decides.
+    fs::write(eks.join("calico.yaml"), calico("Pass")).expect("write");
+    let passed = ask();
+    assert_eq!(passed.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&passed.stdout)
+        .contains("NetworkPolicy:shop/allow-ingress-nginx-to-frontend"));
+    // An AdminNetworkPolicy's deny comes before every tier Calico's policies are in.
+    fs::write(
+        eks.join("anp.yaml"),
+        "apiVersion: policy.networking.k8s.io/v1alpha1\nkind: AdminNetworkPolicy\nmetadata: {name: shop-edge}\n\
+         spec: {priority: 10, subject: {namespaces: {matchLabels: {kubernetes.io/metadata.name: shop}}},\n\
+         ingress: [{action: Deny, from: [{namespaces: {matchLabels: {kubernetes.io/metadata.name: ingress-nginx}}}]}]}\n",
+    )
+    .expect("write");
+    let admin = ask();
+    assert_eq!(admin.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&admin.stdout).contains("AdminNetworkPolicy:shop-edge"));
+}

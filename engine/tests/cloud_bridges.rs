@@ -1061,8 +1061,18 @@ fn egress_policies_decide_the_imds_pivot() {
     );
     let other_ns = json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
         "metadata": {"name": "deny", "namespace": "batch"}, "spec": {"podSelector": {}, "policyTypes": ["Egress"]}});
-    let calico = json!({"apiVersion": "projectcalico.org/v3", "kind": "GlobalNetworkPolicy",
+    // Antrea's policies are not evaluated: the pivot stays, said to be undecided.
+    let antrea = json!({"apiVersion": "crd.antrea.io/v1beta1", "kind": "ClusterNetworkPolicy",
+        "metadata": {"name": "g"}, "spec": {"priority": 5, "appliedTo": [{"podSelector": {}}]}});
+    // Calico's are: an allow in an order before the NetworkPolicies' 1000 wins over their deny,
+    // and a rule-less GlobalNetworkPolicy is an ingress policy that leaves egress alone.
+    let calico_allow = json!({"apiVersion": "projectcalico.org/v3", "kind": "GlobalNetworkPolicy",
+        "metadata": {"name": "g"}, "spec": {"order": 10, "selector": "all()", "egress": [{"action": "Allow"}]}});
+    let calico_ingress = json!({"apiVersion": "projectcalico.org/v3", "kind": "GlobalNetworkPolicy",
         "metadata": {"name": "g"}, "spec": {"selector": "all()"}});
+    let calico_deny = json!({"apiVersion": "projectcalico.org/v3", "kind": "GlobalNetworkPolicy",
+        "metadata": {"name": "g"}, "spec": {"selector": "all()", "types": ["Egress"],
+        "egress": [{"action": "Deny", "destination": {"nets": ["169.254.169.254/32", "fd00:ec2::254/128"]}}, {"action": "Allow"}]}});
     for (policies, edge) in [
         (vec![], true),
         (vec![deny_all.clone()], false),
@@ -1070,7 +1080,11 @@ fn egress_policies_decide_the_imds_pivot() {
         (vec![all_but_metadata], false),
         (vec![internet], true),
         (vec![other_ns], true),
-        (vec![deny_all, calico], true),
+        (vec![deny_all.clone(), antrea], true),
+        (vec![deny_all.clone(), calico_allow], true),
+        (vec![deny_all, calico_ingress.clone()], false),
+        (vec![calico_ingress], true),
+        (vec![calico_deny], false),
     ] {
         let mut objects = web_app(None);
         objects.extend([
@@ -1081,7 +1095,7 @@ fn egress_policies_decide_the_imds_pivot() {
                 json!({"HttpTokens": "optional", "HttpPutResponseHopLimit": 2}),
             ),
         ]);
-        let undecided = policies.iter().any(|p| p["kind"] == "GlobalNetworkPolicy");
+        let undecided = policies.iter().any(|p| p["kind"] == "ClusterNetworkPolicy");
         objects.extend(policies.iter().cloned());
         let (g, _) = graph(&fleet(vec![cluster("prod", objects)], vec![]));
         let found = has(

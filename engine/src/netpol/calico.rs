@@ -149,7 +149,7 @@ pub(super) struct Calico {
     tiers: BTreeMap<String, Tier>,
     sets: Vec<NetworkSet>,
     /// (namespace, name) → labels of the ServiceAccounts the input holds.
-    service_accounts: BTreeMap<(String, String), BTreeMap<String, String>>,
+    service_accounts: BTreeMap<String, BTreeMap<String, BTreeMap<String, String>>>,
     /// Namespace → indices of its policies (global ones under the empty name).
     by_namespace: BTreeMap<String, Vec<usize>>,
 }
@@ -529,20 +529,14 @@ impl Calico {
                 });
             }
         }
-        let service_accounts = inv
-            .of_kind("ServiceAccount")
-            .iter()
-            .filter(|_| !shared)
-            .map(|sa| {
-                (
-                    (
-                        sa.effective_namespace().unwrap_or("default").to_string(),
-                        sa.name.clone(),
-                    ),
-                    sa.labels.clone(),
-                )
-            })
-            .collect();
+        let mut service_accounts: BTreeMap<String, BTreeMap<String, BTreeMap<String, String>>> =
+            BTreeMap::new();
+        for sa in inv.of_kind("ServiceAccount").iter().filter(|_| !shared) {
+            service_accounts
+                .entry(sa.effective_namespace().unwrap_or("default").to_string())
+                .or_default()
+                .insert(sa.name.clone(), sa.labels.clone());
+        }
         let mut calico = Calico {
             policies,
             tiers,
@@ -579,8 +573,11 @@ impl Calico {
                 .filter(|s| !known.contains(&s.reference))
                 .cloned(),
         );
-        for (k, v) in &other.service_accounts {
-            self.service_accounts.insert(k.clone(), v.clone());
+        for (ns, accounts) in &other.service_accounts {
+            let mine = self.service_accounts.entry(ns.clone()).or_default();
+            for (name, labels) in accounts {
+                mine.insert(name.clone(), labels.clone());
+            }
         }
     }
 
@@ -751,7 +748,8 @@ impl Calico {
     /// The labels of the pods' ServiceAccount, when the input holds it.
     fn service_account(&self, pods: &Pods) -> Option<&BTreeMap<String, String>> {
         self.service_accounts
-            .get(&(pods.namespace.clone(), pods.service_account.clone()))
+            .get(&pods.namespace)?
+            .get(&pods.service_account)
     }
 
     /// Whether a selector over ServiceAccount labels (and `projectcalico.org/name`) selects
@@ -780,7 +778,6 @@ impl Calico {
     /// `pcsa.*` ServiceAccount labels, which the pod's own labels override).
     fn pod_selects(&self, namespaces: &Namespaces, sel: &Selector, pods: &Pods) -> Answer {
         let ns_labels = namespaces.get(&pods.namespace);
-        let sa_labels = self.service_account(pods);
         let sa = (!pods.service_account.is_empty()).then_some(pods.service_account.as_str());
         partly(sel.eval(&|k| {
             match k {
@@ -802,7 +799,9 @@ impl Calico {
                 if rest == NAME {
                     return Some(sa);
                 }
-                return sa_labels.map(|l| l.get(rest).map(String::as_str));
+                return self
+                    .service_account(pods)
+                    .map(|l| l.get(rest).map(String::as_str));
             }
             Some(None)
         }))
@@ -1326,7 +1325,7 @@ impl Calico {
             }
             by_tier.entry(p.tier.as_str()).or_default().push((
                 p.order.unwrap_or(f64::INFINITY),
-                p.name.clone(),
+                std::borrow::Cow::Borrowed(p.name.as_str()),
                 Entry::Calico(p, applies),
             ));
         }
@@ -1334,7 +1333,7 @@ impl Calico {
             let name = reference.rsplit('/').next().unwrap_or(reference);
             by_tier.entry(DEFAULT_TIER).or_default().push((
                 KUBERNETES_ORDER,
-                format!("knp.default.{name}"),
+                std::borrow::Cow::Owned(format!("knp.default.{name}")),
                 Entry::Kubernetes(reference, *answer),
             ));
         }
@@ -1469,7 +1468,7 @@ impl Calico {
 }
 
 /// An entry of a tier, with its order and the name that breaks ties.
-type TierEntry<'m> = (f64, String, Entry<'m>);
+type TierEntry<'m> = (f64, std::borrow::Cow<'m, str>, Entry<'m>);
 
 mod admin;
 #[cfg(test)]

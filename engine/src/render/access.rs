@@ -198,12 +198,21 @@ pub fn can_connect_table(answers: &[(&str, &crate::netpol::Verdict)]) -> String 
                 return;
             }
             let _ = writeln!(out, "  {what}: isolated by {}", s.isolated_by.join(", "));
-            if !s.allowed_by.is_empty() {
+            if !s.denied_by.is_empty() {
+                let _ = writeln!(out, "    denied by {}", s.denied_by.join(", "));
+            } else if !s.allowed_by.is_empty() {
                 let _ = writeln!(out, "    allowed by {}", s.allowed_by.join(", "));
             } else if !s.undecided_by.is_empty() {
                 let _ = writeln!(out, "    maybe allowed by {}", s.undecided_by.join(", "));
             } else {
                 let _ = writeln!(out, "    no rule allows it");
+            }
+            if s.denied_by.is_empty() && !s.deny_undecided_by.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "    maybe denied by {}",
+                    s.deny_undecided_by.join(", ")
+                );
             }
         };
         side(&mut out, "egress of the source", &v.egress);
