@@ -615,16 +615,7 @@ impl Model {
     /// Adds what another model of the same cluster holds (the model of one namespace's
     /// objects, for the incremental evaluator): its policies, namespaces and plugin policies.
     pub fn merge(&mut self, other: &Model) {
-        let known: std::collections::BTreeSet<String> =
-            self.policies.iter().map(|p| p.reference.clone()).collect();
-        self.policies.extend(
-            other
-                .policies
-                .iter()
-                .filter(|p| !known.contains(&p.reference))
-                .cloned(),
-        );
-        self.policies.sort_by(|a, b| a.reference.cmp(&b.reference));
+        merge_by_reference(&mut self.policies, &other.policies, |p| &p.reference);
         self.index();
         for (ns, labels) in &other.namespaces {
             self.namespaces.insert(ns.clone(), labels.clone());
@@ -1161,6 +1152,20 @@ impl Model {
         }
         out
     }
+}
+
+/// Adds to `mine` the items of `theirs` whose reference it does not hold, sorted by reference
+/// (two models of one cluster share their cluster-wide objects).
+fn merge_by_reference<T: Clone>(mine: &mut Vec<T>, theirs: &[T], reference: fn(&T) -> &str) {
+    let known: std::collections::BTreeSet<String> =
+        mine.iter().map(|x| reference(x).to_string()).collect();
+    mine.extend(
+        theirs
+            .iter()
+            .filter(|x| !known.contains(reference(x)))
+            .cloned(),
+    );
+    mine.sort_by(|a, b| reference(a).cmp(reference(b)));
 }
 
 /// No if either side denies, else unknown if either cannot decide, else yes.

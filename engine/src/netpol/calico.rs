@@ -550,29 +550,12 @@ impl Calico {
 
     /// Adds what another model of the same cluster holds (see [`super::Model::merge`]).
     pub(super) fn merge(&mut self, other: &Calico) {
-        let known: std::collections::BTreeSet<String> =
-            self.policies.iter().map(|p| p.reference.clone()).collect();
-        self.policies.extend(
-            other
-                .policies
-                .iter()
-                .filter(|p| !known.contains(&p.reference))
-                .cloned(),
-        );
-        self.policies.sort_by(|a, b| a.reference.cmp(&b.reference));
+        super::merge_by_reference(&mut self.policies, &other.policies, |p| &p.reference);
         self.index();
         for (k, v) in &other.tiers {
             self.tiers.insert(k.clone(), v.clone());
         }
-        let known: std::collections::BTreeSet<String> =
-            self.sets.iter().map(|s| s.reference.clone()).collect();
-        self.sets.extend(
-            other
-                .sets
-                .iter()
-                .filter(|s| !known.contains(&s.reference))
-                .cloned(),
-        );
+        super::merge_by_reference(&mut self.sets, &other.sets, |s| &s.reference);
         for (ns, accounts) in &other.service_accounts {
             let mine = self.service_accounts.entry(ns.clone()).or_default();
             for (name, labels) in accounts {
@@ -728,14 +711,8 @@ impl Calico {
         pods: &Pods,
     ) -> Answer {
         let labels = namespaces.get(&pods.namespace);
-        let own = |k: &str| {
-            pods.labels
-                .iter()
-                .find(|(key, _)| key.strip_prefix(NAMESPACE_PREFIX) == Some(k))
-                .map(|(_, v)| v.as_str())
-        };
         partly(sel.eval(&|k| {
-            if let Some(v) = own(k) {
+            if let Some(v) = own_label(pods, NAMESPACE_PREFIX, k) {
                 return Some(Some(v));
             }
             if k == NAME || k == NAMESPACE_NAME_LABEL {
@@ -756,14 +733,8 @@ impl Calico {
     /// the pods' ServiceAccount (on the endpoint's `pcsa.` labels, its own overriding them).
     fn service_account_selects(&self, sel: &Selector, pods: &Pods) -> Answer {
         let labels = self.service_account(pods);
-        let own = |k: &str| {
-            pods.labels
-                .iter()
-                .find(|(key, _)| key.strip_prefix(SERVICE_ACCOUNT_PREFIX) == Some(k))
-                .map(|(_, v)| v.as_str())
-        };
         partly(sel.eval(&|k| {
-            if let Some(v) = own(k) {
+            if let Some(v) = own_label(pods, SERVICE_ACCOUNT_PREFIX, k) {
                 return Some(Some(v));
             }
             if k == NAME {
@@ -1128,6 +1099,15 @@ impl Calico {
             (a, None) => a,
         }
     }
+}
+
+/// The pods' own label `prefix` + `key` (`pcns.team`): Calico lets it override the label its
+/// namespace or ServiceAccount gives them.
+fn own_label<'p>(pods: &'p Pods, prefix: &str, key: &str) -> Option<&'p str> {
+    pods.labels
+        .iter()
+        .find(|(k, _)| k.strip_prefix(prefix) == Some(key))
+        .map(|(_, v)| v.as_str())
 }
 
 /// Namespace → its labels (with `kubernetes.io/metadata.name`), for the namespaces the input
