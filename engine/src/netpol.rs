@@ -356,24 +356,30 @@ impl Cidr {
     /// multicast ranges, which the API server refuses as the address of an endpoint (the
     /// metadata servers' 169.254.169.254 is link-local).
     fn holds_no_pod(&self) -> bool {
-        const SPECIAL: &[(&str, u8)] = &[
-            ("127.0.0.0", 8),
-            ("169.254.0.0", 16),
-            ("224.0.0.0", 4),
-            ("::1", 128),
-            ("fe80::", 10),
-            ("ff00::", 8),
+        use std::net::{Ipv4Addr, Ipv6Addr};
+        const fn v4(a: u8, b: u8, prefix: u8) -> Cidr {
+            Cidr {
+                network: IpAddr::V4(Ipv4Addr::new(a, b, 0, 0)),
+                prefix,
+            }
+        }
+        const fn v6(first: u16, last: u16, prefix: u8) -> Cidr {
+            Cidr {
+                network: IpAddr::V6(Ipv6Addr::new(first, 0, 0, 0, 0, 0, 0, last)),
+                prefix,
+            }
+        }
+        const SPECIAL: [Cidr; 6] = [
+            v4(127, 0, 8),
+            v4(169, 254, 16),
+            v4(224, 0, 4),
+            v6(0, 1, 128),
+            v6(0xfe80, 0, 10),
+            v6(0xff00, 0, 8),
         ];
-        SPECIAL.iter().any(|(network, prefix)| {
-            network.parse().is_ok_and(|network| {
-                self.prefix >= *prefix
-                    && Cidr {
-                        network,
-                        prefix: *prefix,
-                    }
-                    .contains(self.network)
-            })
-        })
+        SPECIAL
+            .iter()
+            .any(|special| self.prefix >= special.prefix && special.contains(self.network))
     }
 
     fn contains(&self, ip: IpAddr) -> bool {
@@ -463,12 +469,7 @@ fn port_rule(p: &Value) -> PortRule {
 impl Model {
     /// The cluster's NetworkPolicies and namespace labels.
     pub fn of(inv: &Inventory<'_>) -> Model {
-        let mut namespaces: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
-        for ns in inv.of_kind("Namespace") {
-            let mut labels = ns.labels.clone();
-            labels.insert(NAMESPACE_NAME_LABEL.into(), ns.name.clone());
-            namespaces.insert(ns.name.clone(), labels);
-        }
+        let namespaces = namespace_labels(inv);
         let mut policies: Vec<Policy> = inv
             .of_kind("NetworkPolicy")
             .iter()
@@ -538,16 +539,11 @@ impl Model {
     /// policies, tiers and network sets (a namespace part's inventory holds its own namespace's
     /// objects and the cluster-scoped ones only).
     pub fn shared_of(inv: &Inventory<'_>) -> Model {
-        let mut model = Model {
+        Model {
             calico: calico::Calico::of(inv, true),
+            namespaces: namespace_labels(inv),
             ..Model::default()
-        };
-        for ns in inv.of_kind("Namespace") {
-            let mut labels = ns.labels.clone();
-            labels.insert(NAMESPACE_NAME_LABEL.into(), ns.name.clone());
-            model.namespaces.insert(ns.name.clone(), labels);
         }
-        model
     }
 
     /// The model read with the cluster's shared facts ([`Model::shared_of`]).
@@ -636,7 +632,6 @@ impl Model {
     /// Whether a namespace selector matches a namespace. A namespace the input holds no object
     /// for is known only by its name label: a selector on other labels cannot be decided.
     fn namespace_matches(&self, sel: &LabelSelector, ns: &str) -> Answer {
-        let yes = |b: bool| if b { Answer::Yes } else { Answer::No };
         match self.namespaces.get(ns) {
             Some(labels) => yes(sel.matches(labels)),
             None if sel.keys().all(|k| k == NAMESPACE_NAME_LABEL) => yes(sel.matches(
@@ -662,7 +657,7 @@ impl Model {
             Party::Address(_) | Party::Outside => None,
         };
         let sides = [&egress, &ingress].map(|s| s.as_ref().map_or(Answer::Yes, Side::answer));
-        let by_policies = combine_sides(sides);
+        let by_policies = and(sides[0], sides[1]);
         let answer = self.combine(from, to, sides);
         let mut notes = Vec::new();
         if by_policies == Answer::Unknown {
@@ -721,7 +716,7 @@ impl Model {
     /// decide; then a host-network party turns anything but yes into unknown, and plugin
     /// policies make every answer unknown.
     fn combine(&self, from: &Party, to: &Party, sides: [Answer; 2]) -> Answer {
-        let answer = combine_sides(sides);
+        let answer = and(sides[0], sides[1]);
         if !self.others.is_empty() || (answer != Answer::Yes && host_network(from, to)) {
             Answer::Unknown
         } else {
@@ -733,16 +728,23 @@ impl Model {
     fn side(&self, pod: &Pods, other: &Party, port: (u16, &str), egress: bool) -> Side {
         if let Some(outcome) = self.calico_side(pod, other, port, egress, true) {
             // Calico's order decides: who may admit and who may drop, as a Side reads them.
+            let answer = outcome.answer();
+            let calico::Outcome {
+                applied,
+                allowed_by,
+                denied_by,
+                ..
+            } = outcome;
             let mut side = Side {
-                isolated_by: outcome.applied.clone(),
+                isolated_by: applied,
                 ..Side::default()
             };
-            match outcome.answer() {
-                Answer::Yes => side.allowed_by = outcome.allowed_by,
-                Answer::No => side.denied_by = outcome.denied_by,
+            match answer {
+                Answer::Yes => side.allowed_by = allowed_by,
+                Answer::No => side.denied_by = denied_by,
                 Answer::Unknown => {
-                    side.undecided_by = outcome.allowed_by;
-                    side.deny_undecided_by = outcome.denied_by;
+                    side.undecided_by = allowed_by;
+                    side.deny_undecided_by = denied_by;
                 }
             }
             return side;
@@ -931,11 +933,7 @@ impl Model {
                 Some(peers) => peers
                     .iter()
                     .map(|p| self.peer_matches(p, &policy.namespace, other))
-                    .fold(Answer::No, |acc, a| match (acc, a) {
-                        (Answer::Yes, _) | (_, Answer::Yes) => Answer::Yes,
-                        (Answer::Unknown, _) | (_, Answer::Unknown) => Answer::Unknown,
-                        _ => Answer::No,
-                    }),
+                    .fold(Answer::No, or),
             };
             let peer = match (peer, rule.undecided) {
                 (Answer::No, _) => Answer::No,
@@ -953,7 +951,6 @@ impl Model {
     }
 
     fn peer_matches(&self, peer: &Peer, policy_ns: &str, other: &Party) -> Answer {
-        let yes = |b: bool| if b { Answer::Yes } else { Answer::No };
         match (peer, other) {
             (Peer::Invalid, _) => Answer::No,
             (Peer::Undecided(_), _) => Answer::Unknown,
@@ -1016,7 +1013,6 @@ impl Model {
 /// (`host`, `remote-node`, `kube-apiserver`, `health`, `ingress`, ...) are never a pod that
 /// does not use the host network, and may or may not be an address.
 fn entity_matches(entity: &str, party: &Party) -> Answer {
-    let yes = |b: bool| if b { Answer::Yes } else { Answer::No };
     match (entity, party) {
         ("all", _) => Answer::Yes,
         ("world", Party::Pods(_)) | ("cluster", Party::Address(_) | Party::Outside) => Answer::No,
@@ -1041,11 +1037,9 @@ fn port_matches(rule: &PortRule, port: u16, protocol: &str, destination: Option<
             None => *n == port,
         },
         Some(PortRef::Invalid) => false,
-        Some(PortRef::Name(name)) => destination.is_some_and(|d| {
-            d.ports
-                .iter()
-                .any(|(pn, pp, pr)| pn == name && *pp == port && pr.eq_ignore_ascii_case(protocol))
-        }),
+        Some(PortRef::Name(name)) => {
+            destination.is_some_and(|d| d.names_port(name, port, protocol))
+        }
     }
 }
 
@@ -1154,6 +1148,19 @@ impl Model {
     }
 }
 
+/// The labels of the namespaces `inv` holds objects of, with the name label the API server
+/// sets on each.
+fn namespace_labels(inv: &Inventory<'_>) -> BTreeMap<String, BTreeMap<String, String>> {
+    inv.of_kind("Namespace")
+        .iter()
+        .map(|ns| {
+            let mut labels = ns.labels.clone();
+            labels.insert(NAMESPACE_NAME_LABEL.into(), ns.name.clone());
+            (ns.name.clone(), labels)
+        })
+        .collect()
+}
+
 /// Adds to `mine` the items of `theirs` whose reference it does not hold, sorted by reference
 /// (two models of one cluster share their cluster-wide objects).
 fn merge_by_reference<T: Clone>(mine: &mut Vec<T>, theirs: &[T], reference: fn(&T) -> &str) {
@@ -1168,14 +1175,40 @@ fn merge_by_reference<T: Clone>(mine: &mut Vec<T>, theirs: &[T], reference: fn(&
     mine.sort_by(|a, b| reference(a).cmp(reference(b)));
 }
 
-/// No if either side denies, else unknown if either cannot decide, else yes.
-fn combine_sides(sides: [Answer; 2]) -> Answer {
-    if sides.contains(&Answer::No) {
-        Answer::No
-    } else if sides.contains(&Answer::Unknown) {
-        Answer::Unknown
-    } else {
+/// Yes or no.
+fn yes(b: bool) -> Answer {
+    if b {
         Answer::Yes
+    } else {
+        Answer::No
+    }
+}
+
+/// No if either is no, else unknown if either is, else yes (both sides of a connection, every
+/// field of a rule).
+fn and(a: Answer, b: Answer) -> Answer {
+    match (a, b) {
+        (Answer::No, _) | (_, Answer::No) => Answer::No,
+        (Answer::Unknown, _) | (_, Answer::Unknown) => Answer::Unknown,
+        _ => Answer::Yes,
+    }
+}
+
+/// Yes if either is yes, else unknown if either is, else no (alternative peers).
+fn or(a: Answer, b: Answer) -> Answer {
+    match (a, b) {
+        (Answer::Yes, _) | (_, Answer::Yes) => Answer::Yes,
+        (Answer::Unknown, _) | (_, Answer::Unknown) => Answer::Unknown,
+        _ => Answer::No,
+    }
+}
+
+/// The opposite; unknown stays unknown.
+fn not(a: Answer) -> Answer {
+    match a {
+        Answer::Yes => Answer::No,
+        Answer::No => Answer::Yes,
+        Answer::Unknown => Answer::Unknown,
     }
 }
 
@@ -1188,13 +1221,21 @@ fn host_network(from: &Party, to: &Party) -> bool {
 
 /// Whether peers admit every address of both families (`0.0.0.0/0` and `::/0`, no `except`).
 fn every_address(peers: &[Peer]) -> bool {
-    let unbounded = |v4: bool| {
-        peers.iter().any(|p| {
-            matches!(p, Peer::Block { cidr, except, .. }
-                if cidr.prefix == 0 && except.is_empty() && cidr.network.is_ipv4() == v4)
-        })
-    };
-    unbounded(true) && unbounded(false)
+    every_address_in(peers.iter().filter_map(|p| match p {
+        Peer::Block { cidr, except, .. } if except.is_empty() => Some(cidr),
+        _ => None,
+    }))
+}
+
+/// Whether the ranges hold every address of both families (`0.0.0.0/0` and `::/0`): only then
+/// do they surely hold an internet client, whose address is unknown.
+fn every_address_in<'c>(ranges: impl Iterator<Item = &'c Cidr>) -> bool {
+    let (mut v4, mut v6) = (false, false);
+    for c in ranges.filter(|c| c.prefix == 0) {
+        v4 |= c.network.is_ipv4();
+        v6 |= c.network.is_ipv6();
+    }
+    v4 && v6
 }
 
 /// A peer that admits every pod of every namespace (`namespaceSelector: {}`, no narrower
@@ -1213,6 +1254,14 @@ pub fn pods_of(inv: &Inventory<'_>, reference: &str) -> Option<Pods> {
 }
 
 impl Pods {
+    /// Whether the pods' container port `name` is `port` with `protocol` (a named port in a
+    /// rule is the destination's).
+    fn names_port(&self, name: &str, port: u16, protocol: &str) -> bool {
+        self.ports
+            .iter()
+            .any(|(pn, pp, pr)| pn == name && *pp == port && pr.eq_ignore_ascii_case(protocol))
+    }
+
     /// The pods a template makes, as policies see them.
     pub fn of(t: &PodTemplate<'_>) -> Pods {
         let ports = t

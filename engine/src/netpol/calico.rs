@@ -43,7 +43,7 @@
 //! Calico runs them in (`kube-admin`, `kube-baseline`), which is the policy API's own order (see
 //! [`admin`]); without Calico's policies, the same order holds for any implementation.
 
-use super::{Answer, Cidr, Party, Pods, NAMESPACE_NAME_LABEL};
+use super::{and, not, or, yes, Answer, Cidr, Party, Pods, NAMESPACE_NAME_LABEL};
 use crate::calico::Selector;
 use crate::inventory::Inventory;
 use crate::object::Object;
@@ -87,14 +87,10 @@ pub(crate) fn is_support(o: &Object) -> bool {
 /// A Calico policy's reference: the kind with Calico's group where the Kubernetes API has a
 /// kind of the same name (`NetworkPolicy.projectcalico.org:shop/web`).
 pub(super) fn reference(o: &Object) -> String {
-    let kind = if o.kind == "NetworkPolicy" {
-        "NetworkPolicy.projectcalico.org"
-    } else {
-        o.kind.as_str()
-    };
-    match o.effective_namespace() {
-        Some(ns) => format!("{kind}:{ns}/{}", o.name),
-        None => format!("{kind}:{}", o.name),
+    let r = o.node_ref();
+    match r.strip_prefix("NetworkPolicy:") {
+        Some(rest) => format!("NetworkPolicy.projectcalico.org:{rest}"),
+        None => r,
     }
 }
 
@@ -148,7 +144,7 @@ pub(super) struct Calico {
     pub(super) policies: Vec<Policy>,
     tiers: BTreeMap<String, Tier>,
     sets: Vec<NetworkSet>,
-    /// (namespace, name) → labels of the ServiceAccounts the input holds.
+    /// Namespace → name → labels of the ServiceAccounts the input holds.
     service_accounts: BTreeMap<String, BTreeMap<String, BTreeMap<String, String>>>,
     /// Namespace → indices of its policies (global ones under the empty name).
     by_namespace: BTreeMap<String, Vec<usize>>,
@@ -185,6 +181,22 @@ pub(super) struct Policy {
     /// `None`: the policy does not apply to this direction.
     pub(super) ingress: Option<Vec<Rule>>,
     pub(super) egress: Option<Vec<Rule>>,
+}
+
+impl Policy {
+    /// Its rules, ingress then egress.
+    fn rules(&self) -> impl Iterator<Item = &Rule> {
+        self.ingress.iter().chain(self.egress.iter()).flatten()
+    }
+
+    /// The entities of its rules, sources and destinations.
+    fn entities(&self) -> impl Iterator<Item = &Entity> + Clone {
+        self.ingress
+            .iter()
+            .chain(self.egress.iter())
+            .flatten()
+            .flat_map(|r| [&r.source, &r.destination])
+    }
 }
 
 /// One rule of a Calico policy.
@@ -260,6 +272,16 @@ fn protocol_number(v: &Value) -> Option<u8> {
         },
         _ => None,
     }
+}
+
+/// A connection's protocol number: `TCP`, `UDP` or `SCTP` in any case (as ports name them),
+/// or a number.
+fn connection_protocol(protocol: &str) -> Option<u8> {
+    [("TCP", 6), ("UDP", 17), ("SCTP", 132)]
+        .into_iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(protocol))
+        .map(|(_, n)| n)
+        .or_else(|| protocol.parse().ok())
 }
 
 /// An optional selector field: `Ok(None)` when absent, `Err` when it does not parse (Calico
@@ -574,8 +596,7 @@ impl Calico {
             .collect();
         // A pod's own `pcns.`/`pcsa.` labels override its namespace's and ServiceAccount's.
         for p in &self.policies {
-            let rules = p.ingress.iter().chain(p.egress.iter()).flatten();
-            let entities = rules.flat_map(|r| [&r.source, &r.destination]);
+            let entities = p.entities();
             let namespace_selectors = p
                 .namespace_selector
                 .iter()
@@ -602,25 +623,18 @@ impl Calico {
     /// apart).
     pub(super) fn blocks(&self) -> Vec<Cidr> {
         let mut out: Vec<Cidr> = self.sets.iter().flat_map(|s| s.nets.clone()).collect();
-        let ip_version = self.policies.iter().any(|p| {
-            p.ingress
-                .iter()
-                .chain(p.egress.iter())
-                .flatten()
-                .any(|r| r.ip_version.is_some())
-        });
+        let ip_version = self
+            .policies
+            .iter()
+            .any(|p| p.rules().any(|r| r.ip_version.is_some()));
         if ip_version {
             out.push(Cidr {
                 network: IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
                 prefix: 0,
             });
         }
-        for p in &self.policies {
-            for r in p.ingress.iter().chain(p.egress.iter()).flatten() {
-                for e in [&r.source, &r.destination] {
-                    out.extend(e.nets.iter().chain(&e.not_nets).copied());
-                }
-            }
+        for e in self.policies.iter().flat_map(Policy::entities) {
+            out.extend(e.nets.iter().chain(&e.not_nets).copied());
         }
         out
     }
@@ -628,15 +642,12 @@ impl Calico {
     /// The selectors of the policies and their rules' entities.
     fn selectors(&self) -> impl Iterator<Item = &Selector> {
         self.policies.iter().flat_map(|p| {
-            let rules = p.ingress.iter().chain(p.egress.iter()).flatten();
             std::iter::once(&p.selector)
-                .chain(rules.flat_map(|r| {
-                    [&r.source, &r.destination].into_iter().flat_map(|e| {
-                        e.selector
-                            .iter()
-                            .chain(e.not_selector.iter())
-                            .chain(e.service_accounts.iter().flat_map(|(_, s)| s.iter()))
-                    })
+                .chain(p.entities().flat_map(|e| {
+                    e.selector
+                        .iter()
+                        .chain(e.not_selector.iter())
+                        .chain(e.service_accounts.iter().flat_map(|(_, s)| s.iter()))
                 }))
                 .chain(p.service_account_selector.iter())
         })
@@ -646,9 +657,7 @@ impl Calico {
     pub(super) fn reads_service_accounts(&self) -> bool {
         self.policies.iter().any(|p| {
             p.service_account_selector.is_some()
-                || p.ingress.iter().chain(p.egress.iter()).flatten().any(|r| {
-                    r.source.service_accounts.is_some() || r.destination.service_accounts.is_some()
-                })
+                || p.entities().any(|e| e.service_accounts.is_some())
         }) || self.selectors().any(|s| {
             s.keys().iter().any(|k| {
                 k.starts_with(SERVICE_ACCOUNT_PREFIX) || *k == "projectcalico.org/serviceaccount"
@@ -661,11 +670,7 @@ impl Calico {
     /// the namespace or its labels.
     pub(super) fn reads_namespaces(&self) -> bool {
         self.policies.iter().any(|p| {
-            p.namespace_selector.is_some()
-                || p.ingress.iter().chain(p.egress.iter()).flatten().any(|r| {
-                    r.source.namespace_selector.is_some()
-                        || r.destination.namespace_selector.is_some()
-                })
+            p.namespace_selector.is_some() || p.entities().any(|e| e.namespace_selector.is_some())
         }) || self.selectors().any(|s| {
             s.keys()
                 .iter()
@@ -683,7 +688,7 @@ impl Calico {
     /// they listen with, tell destinations apart).
     pub(super) fn rules_read_ports(&self) -> bool {
         self.policies.iter().any(|p| {
-            p.ingress.iter().chain(p.egress.iter()).flatten().any(|r| {
+            p.rules().any(|r| {
                 r.destination.has_ports() || r.protocol.is_some() || r.not_protocol.is_some()
             })
         })
@@ -692,13 +697,7 @@ impl Calico {
     /// Whether a selector over namespace labels (and `projectcalico.org/name`) selects a
     /// namespace; labels of a namespace with no Namespace object are unknown but its name.
     fn namespace_selects(&self, namespaces: &Namespaces, sel: &Selector, ns: &str) -> Answer {
-        let labels = namespaces.get(ns);
-        partly(sel.eval(&|k| {
-            if k == NAME || k == NAMESPACE_NAME_LABEL {
-                return Some(Some(ns));
-            }
-            labels.map(|l| l.get(k).map(String::as_str))
-        }))
+        partly(sel.eval(&|k| namespace_label(namespaces, ns, k)))
     }
 
     /// Whether a namespace selector selects the pods' namespace as Calico decides it: on the
@@ -710,15 +709,9 @@ impl Calico {
         sel: &Selector,
         pods: &Pods,
     ) -> Answer {
-        let labels = namespaces.get(&pods.namespace);
-        partly(sel.eval(&|k| {
-            if let Some(v) = own_label(pods, NAMESPACE_PREFIX, k) {
-                return Some(Some(v));
-            }
-            if k == NAME || k == NAMESPACE_NAME_LABEL {
-                return Some(Some(pods.namespace.as_str()));
-            }
-            labels.map(|l| l.get(k).map(String::as_str))
+        partly(sel.eval(&|k| match own_label(pods, NAMESPACE_PREFIX, k) {
+            Some(v) => Some(Some(v)),
+            None => namespace_label(namespaces, &pods.namespace, k),
         }))
     }
 
@@ -732,47 +725,47 @@ impl Calico {
     /// Whether a selector over ServiceAccount labels (and `projectcalico.org/name`) selects
     /// the pods' ServiceAccount (on the endpoint's `pcsa.` labels, its own overriding them).
     fn service_account_selects(&self, sel: &Selector, pods: &Pods) -> Answer {
-        let labels = self.service_account(pods);
-        partly(sel.eval(&|k| {
-            if let Some(v) = own_label(pods, SERVICE_ACCOUNT_PREFIX, k) {
-                return Some(Some(v));
-            }
-            if k == NAME {
-                return Some(Some(pods.service_account.as_str()));
-            }
-            labels.map(|l| l.get(k).map(String::as_str))
-        }))
+        partly(
+            sel.eval(&|k| match own_label(pods, SERVICE_ACCOUNT_PREFIX, k) {
+                Some(v) => Some(Some(v)),
+                None => self.service_account_label(pods, k),
+            }),
+        )
+    }
+
+    /// A label of the pods' ServiceAccount as selectors read it: `projectcalico.org/name` is
+    /// its name; the others are unknown when the input holds no object of it.
+    fn service_account_label<'p>(&'p self, pods: &'p Pods, key: &str) -> Option<Option<&'p str>> {
+        if key == NAME {
+            return Some(
+                (!pods.service_account.is_empty()).then_some(pods.service_account.as_str()),
+            );
+        }
+        self.service_account(pods)
+            .map(|l| l.get(key).map(String::as_str))
     }
 
     /// Whether a selector over endpoint labels selects the pods: their labels, and Calico's
     /// (namespace, orchestrator, ServiceAccount, which it sets; `pcns.*` namespace labels and
     /// `pcsa.*` ServiceAccount labels, which the pod's own labels override).
     fn pod_selects(&self, namespaces: &Namespaces, sel: &Selector, pods: &Pods) -> Answer {
-        let ns_labels = namespaces.get(&pods.namespace);
-        let sa = (!pods.service_account.is_empty()).then_some(pods.service_account.as_str());
         partly(sel.eval(&|k| {
             match k {
                 "projectcalico.org/namespace" => return Some(Some(pods.namespace.as_str())),
                 "projectcalico.org/orchestrator" => return Some(Some("k8s")),
-                "projectcalico.org/serviceaccount" => return Some(sa),
+                "projectcalico.org/serviceaccount" => {
+                    return self.service_account_label(pods, NAME)
+                }
                 _ => {}
             }
             if let Some(v) = pods.labels.get(k) {
                 return Some(Some(v.as_str()));
             }
             if let Some(rest) = k.strip_prefix(NAMESPACE_PREFIX) {
-                if rest == NAME || rest == NAMESPACE_NAME_LABEL {
-                    return Some(Some(pods.namespace.as_str()));
-                }
-                return ns_labels.map(|l| l.get(rest).map(String::as_str));
+                return namespace_label(namespaces, &pods.namespace, rest);
             }
             if let Some(rest) = k.strip_prefix(SERVICE_ACCOUNT_PREFIX) {
-                if rest == NAME {
-                    return Some(sa);
-                }
-                return self
-                    .service_account(pods)
-                    .map(|l| l.get(rest).map(String::as_str));
+                return self.service_account_label(pods, rest);
             }
             Some(None)
         }))
@@ -782,7 +775,6 @@ impl Calico {
     /// namespaced one `projectcalico.org/namespace` and its namespace's `pcns.*` labels.
     fn set_selects(&self, namespaces: &Namespaces, sel: &Selector, set: &NetworkSet) -> Answer {
         let ns = set.namespace.as_deref();
-        let ns_labels = ns.and_then(|n| namespaces.get(n));
         partly(sel.eval(&|k| {
             if k == "projectcalico.org/namespace" {
                 return Some(ns);
@@ -791,11 +783,8 @@ impl Calico {
                 return Some(Some(v.as_str()));
             }
             match (k.strip_prefix(NAMESPACE_PREFIX), ns) {
-                (Some(_), None) | (None, _) => Some(None),
-                (Some(rest), Some(n)) if rest == NAME || rest == NAMESPACE_NAME_LABEL => {
-                    Some(Some(n))
-                }
-                (Some(rest), Some(_)) => ns_labels.map(|l| l.get(rest).map(String::as_str)),
+                (Some(rest), Some(n)) => namespace_label(namespaces, n, rest),
+                _ => Some(None),
             }
         }))
     }
@@ -976,11 +965,7 @@ impl Calico {
             let hit = |list: &[Port]| {
                 list.iter().any(|r| match r {
                     Port::Range(a, b) => (*a..=*b).contains(&port),
-                    Port::Name(n) => named.is_some_and(|d| {
-                        d.ports.iter().any(|(pn, pp, pr)| {
-                            pn == n && *pp == port && pr.eq_ignore_ascii_case(protocol)
-                        })
-                    }),
+                    Port::Name(n) => named.is_some_and(|d| d.names_port(n, port, protocol)),
                 })
             };
             if (!e.ports.is_empty() && !hit(&e.ports)) || hit(&e.not_ports) {
@@ -1054,7 +1039,7 @@ impl Calico {
         (port, protocol): (u16, &str),
         egress: bool,
     ) -> Answer {
-        let number = protocol_number(&Value::String(protocol.to_ascii_uppercase()));
+        let number = connection_protocol(protocol);
         if rule.protocol.is_some_and(|p| Some(p) != number)
             || rule.not_protocol.is_some_and(|p| Some(p) == number)
         {
@@ -1099,6 +1084,19 @@ impl Calico {
             (a, None) => a,
         }
     }
+}
+
+/// A label of namespace `ns` as selectors read it: its name under `projectcalico.org/name` and
+/// `kubernetes.io/metadata.name`; the others are unknown when the input holds no object of it.
+fn namespace_label<'n>(
+    namespaces: &'n Namespaces,
+    ns: &'n str,
+    key: &str,
+) -> Option<Option<&'n str>> {
+    if key == NAME || key == NAMESPACE_NAME_LABEL {
+        return Some(Some(ns));
+    }
+    namespaces.get(ns).map(|l| l.get(key).map(String::as_str))
 }
 
 /// The pods' own label `prefix` + `key` (`pcns.team`): Calico lets it override the label its
@@ -1150,56 +1148,15 @@ fn address_in(ranges: &[Cidr], party: Ep<'_>) -> Answer {
         Ep::Pods(Pods { ip: Some(ip), .. }) => *ip,
         Ep::Pods(_) if ranges.iter().all(Cidr::holds_no_pod) => return Answer::No,
         Ep::Pods(_) => return Answer::Unknown,
-        Ep::Outside => {
-            let every = |v4: bool| {
-                ranges
-                    .iter()
-                    .any(|c| c.prefix == 0 && c.network.is_ipv4() == v4)
-            };
-            return if every(true) && every(false) {
-                Answer::Yes
-            } else {
-                Answer::Unknown
-            };
-        }
+        Ep::Outside if super::every_address_in(ranges.iter()) => return Answer::Yes,
+        Ep::Outside => return Answer::Unknown,
     };
     yes(ranges.iter().any(|c| c.contains(ip)))
 }
 
-fn yes(b: bool) -> Answer {
-    if b {
-        Answer::Yes
-    } else {
-        Answer::No
-    }
-}
-
+/// A selector's three-valued answer (`None`: the known labels do not decide).
 fn partly(m: Option<bool>) -> Answer {
     m.map_or(Answer::Unknown, yes)
-}
-
-fn and(a: Answer, b: Answer) -> Answer {
-    match (a, b) {
-        (Answer::No, _) | (_, Answer::No) => Answer::No,
-        (Answer::Unknown, _) | (_, Answer::Unknown) => Answer::Unknown,
-        _ => Answer::Yes,
-    }
-}
-
-fn or(a: Answer, b: Answer) -> Answer {
-    match (a, b) {
-        (Answer::Yes, _) | (_, Answer::Yes) => Answer::Yes,
-        (Answer::Unknown, _) | (_, Answer::Unknown) => Answer::Unknown,
-        _ => Answer::No,
-    }
-}
-
-fn not(a: Answer) -> Answer {
-    match a {
-        Answer::Yes => Answer::No,
-        Answer::No => Answer::Yes,
-        Answer::Unknown => Answer::Unknown,
-    }
 }
 
 /// What may become of a connection from some point of the evaluation on: admitted or dropped

@@ -168,20 +168,15 @@ fn rules(
         let groups = ports(r.get("ports"))?;
         for peer in peers {
             for (protocol, ports) in &groups {
-                let with_ports = Entity {
-                    ports: ports.clone(),
-                    ..Entity::default()
-                };
+                // Ports are the destination's: the peer's for egress, the subject's for ingress.
                 let (source, destination) = if egress {
-                    (
-                        Entity::default(),
-                        Entity {
-                            ports: ports.clone(),
-                            ..peer.clone()
-                        },
-                    )
+                    (Entity::default(), peer.clone())
                 } else {
-                    (peer.clone(), with_ports)
+                    (peer.clone(), Entity::default())
+                };
+                let destination = Entity {
+                    ports: ports.clone(),
+                    ..destination
                 };
                 out.push(Rule {
                     index,
