@@ -1186,6 +1186,56 @@ fn a_default_deny_ends_the_demo_segmentation_story() {
     assert!(String::from_utf8_lossy(&host.stdout).starts_with("unknown"));
 }
 
+/// The demo's internet entry through the shop's Ingress exists because the shop's default deny
+/// is opened to ingress-nginx on the frontend's port (`allow-ingress-nginx-to-frontend`): the
+/// hop `Ingress shop/frontend → Service shop/frontend` names that policy, and when the rule
+/// admits another port the controller cannot forward there, so the internet path is gone
+/// (the frontend stays a foothold of its own) — as `kspm can-connect` says.
+#[test]
+fn an_ingress_reaches_only_backends_that_admit_its_controller() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let fleet = tmp.path().join("fleet");
+    copy_dir(&repo().join("examples/demo-fleet"), &fleet);
+    let eks = fleet.join("eks-prod-us-east-1");
+    let eks = eks.to_str().expect("utf8");
+    // The hop's evidence on the paths through the shop's Ingress (the fleet's IAM joins the
+    // cluster's graph: the path ends at the AWS account).
+    let hops = || {
+        let out = kspm(&["scan", fleet.to_str().expect("utf8"), "-f", "json"]);
+        let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+        v["attack_paths"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|p| p["steps"].as_array().cloned().unwrap_or_default())
+            .filter(|s| s["from"] == "Ingress:shop/frontend" && s["to"] == "Service:shop/frontend")
+            .map(|s| s["evidence"].as_str().unwrap_or_default().to_string())
+            .collect::<Vec<String>>()
+    };
+    let before = hops();
+    assert!(!before.is_empty());
+    assert!(
+        before
+            .iter()
+            .all(|h| h
+                .contains("ingress allowed by NetworkPolicy:shop/allow-ingress-nginx-to-frontend")),
+        "{before:?}"
+    );
+    let policies = fleet.join("eks-prod-us-east-1/networkpolicies.yaml");
+    let text = fs::read_to_string(&policies).expect("read");
+    let rule = "      - port: 8080\n        protocol: TCP\n    podSelector:\n      matchLabels:\n        app.kubernetes.io/name: frontend";
+    assert!(text.contains(rule));
+    fs::write(&policies, text.replace(rule, &rule.replace("8080", "9090"))).expect("write");
+    assert_eq!(hops(), Vec::<String>::new());
+    let connect = kspm(&[
+        "can-connect",
+        "Deployment:ingress-nginx/ingress-nginx-controller",
+        "Deployment:shop/frontend:8080",
+        eks,
+    ]);
+    assert_eq!(connect.status.code(), Some(1));
+}
+
 /// `kspm can-connect` on the demo EKS cluster: the ingress controller reaches the shop's
 /// frontend through the policy that allows it, the CI runner does not (default deny), a port the
 /// rule does not list is refused, and a bad destination spec is a usage error.

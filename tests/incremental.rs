@@ -494,6 +494,28 @@ fn incremental_equals_full_evaluation_on_a_generated_cluster() {
     run(load(&tmp.path().join("cluster-00")), 99, 80);
 }
 
+/// An incremental evaluator of cluster `c` holding `objects`, evaluated once and checked
+/// against a full evaluation; with the cluster's metadata (no objects) for later checks.
+fn started(objects: Vec<Object>) -> (Incremental, ClusterSnapshot) {
+    let mut meta = ClusterSnapshot::default();
+    meta.info.name = "c".into();
+    meta.objects = objects;
+    let mut inc = Incremental::new(meta.clone(), ScanOptions::default());
+    meta.objects.clear();
+    assert!(inc.apply(Vec::new()).whole_cluster);
+    assert_equivalent(&inc, &meta, "initial");
+    (inc, meta)
+}
+
+/// Whether the evaluator's graph has an edge from `from` to `to` in cluster `c`.
+fn edge(inc: &Incremental, from: &str, to: &str) -> bool {
+    let g = inc.graph().expect("graph");
+    let (Some(a), Some(b)) = (g.find(Some("c"), from), g.find(Some("c"), to)) else {
+        return false;
+    };
+    g.graph.edges_connecting(a, b).next().is_some()
+}
+
 /// Facts one namespace's change can flip for every other namespace: whether any pod is placed
 /// on a node ("any node" then hosts only known pods), and the Namespace labels a webhook's
 /// namespaceSelector matches (a namespace part holds only its own Namespace object).
@@ -545,20 +567,7 @@ fn incremental_follows_scheduling_and_namespace_labels() {
               "rules": [{"operations": ["CREATE"], "apiGroups": [""], "apiVersions": ["v1"], "resources": ["pods"]}]}]}),
         ),
     ];
-    let mut meta = ClusterSnapshot::default();
-    meta.info.name = "c".into();
-    meta.objects = objects;
-    let mut inc = Incremental::new(meta.clone(), ScanOptions::default());
-    meta.objects.clear();
-    assert!(inc.apply(Vec::new()).whole_cluster);
-    assert_equivalent(&inc, &meta, "initial");
-    let edge = |inc: &Incremental, from: &str, to: &str| {
-        let g = inc.graph().expect("graph");
-        let (Some(a), Some(b)) = (g.find(Some("c"), from), g.find(Some("c"), to)) else {
-            return false;
-        };
-        g.graph.edges_connecting(a, b).next().is_some()
-    };
+    let (mut inc, meta) = started(objects);
     assert!(edge(&inc, "Node:*", "Deployment:app/ops"));
     assert!(edge(
         &inc,
@@ -591,4 +600,118 @@ fn incremental_follows_scheduling_and_namespace_labels() {
     inc.apply(vec![(key_of(&placed), None)]);
     assert_equivalent(&inc, &meta, "last scheduled pod gone");
     assert!(edge(&inc, "Node:*", "Deployment:app/ops"));
+}
+
+/// An Ingress's route to its backend depends on policies of two namespaces: the backend's
+/// ingress (its own namespace) and the ingress controller's egress (the controller's, which
+/// the controller's namespace part feeds every namespace with an Ingress). Changing either
+/// namespace alone must give what a full evaluation gives. With Calico too (its policies
+/// re-evaluate the whole cluster), whose rules may read the controller's ServiceAccount labels,
+/// an object of another namespace than the backend's part.
+#[test]
+fn incremental_follows_the_policies_between_an_ingress_controller_and_its_backends() {
+    let ns = |name: &str| {
+        object(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}))
+    };
+    let np = |namespace: &str, name: &str, spec: Value| {
+        object(
+            json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": {"name": name, "namespace": namespace}, "spec": spec}),
+        )
+    };
+    let objects = vec![
+        ns("ingress-nginx"),
+        ns("app"),
+        object(
+            json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "ingress-nginx", "namespace": "ingress-nginx", "labels": {"role": "edge"}}}),
+        ),
+        object(
+            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "controller", "namespace": "ingress-nginx"},
+            "spec": {"selector": {"matchLabels": {"app": "ctrl"}}, "template": {"metadata": {"labels": {"app": "ctrl"}},
+              "spec": {"serviceAccountName": "ingress-nginx", "containers": [{"name": "c", "image": "registry.k8s.io/ingress-nginx/controller:v1.12.1"}]}}}}),
+        ),
+        object(
+            json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "controller", "namespace": "ingress-nginx"},
+            "spec": {"type": "LoadBalancer", "externalTrafficPolicy": "Local", "selector": {"app": "ctrl"}, "ports": [{"port": 80}]},
+            "status": {"loadBalancer": {"ingress": [{"ip": "203.0.113.10"}]}}}),
+        ),
+        object(
+            json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "i", "namespace": "app"},
+            "spec": {"ingressClassName": "nginx", "defaultBackend": {"service": {"name": "web", "port": {"number": 80}}}}}),
+        ),
+        object(
+            json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "app"},
+            "spec": {"selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": 8080}]}}),
+        ),
+        object(
+            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "app"},
+            "spec": {"selector": {"matchLabels": {"app": "web"}}, "template": {"metadata": {"labels": {"app": "web"}},
+              "spec": {"containers": [{"name": "c", "image": "x:1"}]}}}}),
+        ),
+    ];
+    let (mut inc, meta) = started(objects);
+    let routed = |inc: &Incremental| edge(inc, "Ingress:app/i", "Service:app/web");
+    assert!(routed(&inc));
+    let step = |inc: &mut Incremental, what: &str, o: Object, present: bool, expected: bool| {
+        let d = inc.apply(vec![(key_of(&o), present.then_some(o.clone()))]);
+        assert!(!d.whole_cluster, "{what}: one namespace changed");
+        assert_equivalent(inc, &meta, what);
+        assert_eq!(routed(inc), expected, "{what}");
+    };
+    // The backend's namespace alone: default-deny ingress, then a rule admitting the controller.
+    let deny = np(
+        "app",
+        "deny",
+        json!({"podSelector": {}, "policyTypes": ["Ingress"]}),
+    );
+    step(&mut inc, "backend default-deny", deny, true, false);
+    let admit = np(
+        "app",
+        "from-ingress",
+        json!({"podSelector": {}, "ingress": [{"from": [
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}]}]}),
+    );
+    step(
+        &mut inc,
+        "admit the controller's namespace",
+        admit.clone(),
+        true,
+        true,
+    );
+    // The controller's namespace alone: default-deny egress, then lifted.
+    let no_egress = np(
+        "ingress-nginx",
+        "no-egress",
+        json!({"podSelector": {}, "policyTypes": ["Egress"]}),
+    );
+    step(
+        &mut inc,
+        "controller default-deny egress",
+        no_egress.clone(),
+        true,
+        false,
+    );
+    step(&mut inc, "controller egress lifted", no_egress, false, true);
+    step(&mut inc, "admission removed", admit, false, false);
+    // Calico: admitted by the source's ServiceAccount labels (another namespace's object;
+    // `namespaceSelector` lets the rule look outside the policy's namespace).
+    let calico = |selector: &str| {
+        object(
+            json!({"apiVersion": "projectcalico.org/v3", "kind": "NetworkPolicy", "metadata": {"name": "edge", "namespace": "app"},
+            "spec": {"order": 10, "selector": "all()", "types": ["Ingress"], "ingress": [
+              {"action": "Allow", "source": {"namespaceSelector": "all()", "serviceAccounts": {"selector": selector}}}]}}),
+        )
+    };
+    let d = inc.apply(vec![(
+        key_of(&calico("role == 'edge'")),
+        Some(calico("role == 'edge'")),
+    )]);
+    assert_equivalent(&inc, &meta, "calico admits the controller's ServiceAccount");
+    assert!(routed(&inc), "whole cluster: {}", d.whole_cluster);
+    let d = inc.apply(vec![(
+        key_of(&calico("role == 'batch'")),
+        Some(calico("role == 'batch'")),
+    )]);
+    assert_equivalent(&inc, &meta, "calico admits another ServiceAccount");
+    assert!(!routed(&inc), "whole cluster: {}", d.whole_cluster);
 }

@@ -130,24 +130,100 @@ pub fn internet_facing(s: &Object, provider: Provider) -> Option<String> {
     }
 }
 
+/// A Service a route sends traffic to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Backend {
+    /// The field naming it.
+    pub field: String,
+    /// The Service's namespace.
+    pub namespace: String,
+    /// The Service's name.
+    pub name: String,
+    /// The Service port it sends to (`None`: not given, any).
+    pub port: Option<ServicePort>,
+}
+
+/// A Service port as a route names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServicePort {
+    /// Its `port` number.
+    Number(u64),
+    /// Its `name`.
+    Name(String),
+}
+
+impl ServicePort {
+    /// The port a route's value names: a number, or a name (`extensions/v1beta1`'s
+    /// `servicePort` is an int-or-string; a string of digits is taken as the number).
+    fn of(v: Option<&Value>) -> Option<ServicePort> {
+        match v? {
+            Value::Number(n) => n.as_u64().map(ServicePort::Number),
+            Value::String(s) => Some(match s.parse::<u64>() {
+                Ok(n) => ServicePort::Number(n),
+                Err(_) => ServicePort::Name(s.clone()),
+            }),
+            _ => None,
+        }
+    }
+
+    /// The port a number field names (Gateway API, Istio: numbers only).
+    fn number(v: Option<&Value>) -> Option<ServicePort> {
+        v.and_then(Value::as_u64).map(ServicePort::Number)
+    }
+
+    /// Whether an entry of a Service's `spec.ports` is this port.
+    pub fn is(&self, entry: &Value) -> bool {
+        match self {
+            ServicePort::Number(n) => entry.get("port").and_then(Value::as_u64) == Some(*n),
+            ServicePort::Name(name) => {
+                entry.get("name").and_then(Value::as_str) == Some(name.as_str())
+            }
+        }
+    }
+}
+
 /// Each Service reference of an Ingress, with the field that holds it: the default backend and
 /// every rule path (`extensions/v1beta1`'s `serviceName` and `spec.backend` forms too).
 pub fn ingress_backend_refs(i: &Object) -> Vec<(String, String)> {
+    ingress_backends_of(i)
+        .into_iter()
+        .map(|b| (b.field, b.name))
+        .collect()
+}
+
+/// [`ingress_backend_refs`] with the Service ports they send to (`service.port.number` or
+/// `.name`; `servicePort` in `extensions/v1beta1`).
+fn ingress_backends_of(i: &Object) -> Vec<Backend> {
+    let ns = i.effective_namespace().unwrap_or("default");
     let mut out = Vec::new();
-    let name = |b: &Value| {
-        b.pointer("/service/name")
-            .or_else(|| b.get("serviceName"))
-            .and_then(Value::as_str)
-            .map(str::to_string)
+    let mut add = |field: String, b: &Value| {
+        let (name, sub, port) = match b.get("service") {
+            Some(svc) => (
+                svc.get("name"),
+                "service.name",
+                ServicePort::of(
+                    svc.pointer("/port/number")
+                        .or_else(|| svc.pointer("/port/name")),
+                ),
+            ),
+            None => (
+                b.get("serviceName"),
+                "serviceName",
+                ServicePort::of(b.get("servicePort")),
+            ),
+        };
+        if let Some(name) = name.and_then(Value::as_str) {
+            out.push(Backend {
+                field: format!("{field}.{sub}"),
+                namespace: ns.to_string(),
+                name: name.to_string(),
+                port,
+            });
+        }
     };
     for field in ["defaultBackend", "backend"] {
-        if let Some(n) = i.body.pointer(&format!("/spec/{field}")).and_then(name) {
-            let sub = if i.body.pointer(&format!("/spec/{field}/service")).is_some() {
-                "service.name"
-            } else {
-                "serviceName"
-            };
-            out.push((format!("spec.{field}.{sub}"), n));
+        if let Some(b) = i.body.pointer(&format!("/spec/{field}")) {
+            add(format!("spec.{field}"), b);
         }
     }
     for (r, rule) in i
@@ -165,26 +241,12 @@ pub fn ingress_backend_refs(i: &Object) -> Vec<(String, String)> {
             .flatten()
             .enumerate()
         {
-            if let Some(n) = path.get("backend").and_then(name) {
-                let sub = if path.pointer("/backend/service").is_some() {
-                    "service.name"
-                } else {
-                    "serviceName"
-                };
-                out.push((format!("spec.rules[{r}].http.paths[{p}].backend.{sub}"), n));
+            if let Some(b) = path.get("backend") {
+                add(format!("spec.rules[{r}].http.paths[{p}].backend"), b);
             }
         }
     }
     out
-}
-
-/// The Services an Ingress routes to ([`ingress_backend_refs`]), by name in the Ingress's
-/// namespace.
-pub fn ingress_backends(i: &Object) -> std::collections::BTreeSet<String> {
-    ingress_backend_refs(i)
-        .into_iter()
-        .map(|(_, n)| n)
-        .collect()
 }
 
 /// What decides a Gateway API Gateway's exposure and which routes may attach to it.
@@ -419,12 +481,18 @@ pub fn route_parents(r: &Object) -> Vec<(String, Option<String>)> {
 /// VirtualService destinations (`svc`, `svc.ns`, `svc.ns.svc[.cluster.local]`; other hosts
 /// are outside the cluster).
 pub fn route_backends(r: &Object) -> Vec<(String, String, String)> {
+    backends(r)
+        .into_iter()
+        .map(|b| (b.field, b.namespace, b.name))
+        .collect()
+}
+
+/// [`route_backends`] with the Service ports they send to (a Gateway API `backendRef`'s
+/// `port`, an Istio destination's `port.number`, an Ingress backend's port).
+pub fn backends(r: &Object) -> Vec<Backend> {
     let ns = r.effective_namespace().unwrap_or("default").to_string();
     if r.kind == "Ingress" {
-        return ingress_backend_refs(r)
-            .into_iter()
-            .map(|(field, name)| (field, ns.clone(), name))
-            .collect();
+        return ingress_backends_of(r);
     }
     let mut out = Vec::new();
     if is_gateway_api(r) {
@@ -450,11 +518,12 @@ pub fn route_backends(r: &Object) -> Vec<(String, String, String)> {
                 }
                 if let Some(name) = b.get("name").and_then(Value::as_str) {
                     let bns = b.get("namespace").and_then(Value::as_str).unwrap_or(&ns);
-                    out.push((
-                        format!("spec.rules[{i}].backendRefs[{j}]"),
-                        bns.to_string(),
-                        name.to_string(),
-                    ));
+                    out.push(Backend {
+                        field: format!("spec.rules[{i}].backendRefs[{j}]"),
+                        namespace: bns.to_string(),
+                        name: name.to_string(),
+                        port: ServicePort::number(b.get("port")),
+                    });
                 }
             }
         }
@@ -487,11 +556,12 @@ pub fn route_backends(r: &Object) -> Vec<(String, String, String)> {
                         [svc, sns, "svc", domain @ ..] if !domain.is_empty() => (*svc, *sns),
                         _ => continue,
                     };
-                    out.push((
-                        format!("spec.{proto}[{i}].route[{j}].destination.host"),
-                        sns.to_string(),
-                        svc.to_string(),
-                    ));
+                    out.push(Backend {
+                        field: format!("spec.{proto}[{i}].route[{j}].destination.host"),
+                        namespace: sns.to_string(),
+                        name: svc.to_string(),
+                        port: ServicePort::number(d.pointer("/destination/port/number")),
+                    });
                 }
             }
         }
@@ -499,93 +569,168 @@ pub fn route_backends(r: &Object) -> Vec<(String, String, String)> {
     out
 }
 
-/// Internet-facing load balancer addresses and the ingress controllers they front: what
-/// decides whether an Ingress in any namespace is reachable from the internet.
+/// Internet-facing load balancers, the pods behind them and the Gateways they implement: what
+/// decides whether an Ingress, a Gateway or an Istio Gateway in any namespace is reachable from
+/// the internet, and who sends the requests it routes.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Exposure {
-    /// Addresses of internet-facing LoadBalancer Services.
-    pub addresses: BTreeSet<String>,
-    /// Ingress controller (by controller name) → the internet-facing Service in front of it
-    /// (the first by reference when several are).
-    pub controllers: BTreeMap<&'static str, String>,
+    /// Internet-facing LoadBalancer Services whose pods' policies admit clients from outside,
+    /// by reference.
+    pub public_services: BTreeMap<String, PublicService>,
+    /// The policies of the namespaces of [`Exposure::public_services`]: what their pods may
+    /// send to (an ingress controller's or a gateway proxy's egress).
+    pub public_policies: crate::netpol::Model,
     /// Gateway API Gateways (`namespace/name`) and what decides their exposure.
     pub gateways: BTreeMap<String, GatewayFacts>,
-    /// Gateways (`namespace/name`) an internet-facing LoadBalancer implements, by the labels
-    /// implementations put on it (Istio, kgateway: `gateway.networking.k8s.io/gateway-name`;
-    /// Envoy Gateway: `gateway.envoyproxy.io/owning-gateway-*`) → that Service.
-    pub gateway_services: BTreeMap<String, String>,
     /// Istio Gateways (`namespace/name`) → their workload selector.
     pub istio_gateways: BTreeMap<String, BTreeMap<String, String>>,
-    /// Pod labels behind internet-facing LoadBalancers, with the Service.
-    pub public_pods: BTreeSet<(BTreeMap<String, String>, String)>,
     /// ReferenceGrants: (target namespace, from namespace, from kind, Service name or `*`).
     pub grants: BTreeSet<(String, String, String, String)>,
+}
+
+/// An internet-facing LoadBalancer Service.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PublicService {
+    /// Its addresses (`status.loadBalancer.ingress`).
+    pub addresses: Vec<String>,
+    /// The Gateway (`namespace/name`) it implements, by the labels implementations put on it
+    /// ([`implemented_gateway`]).
+    pub gateway: Option<String>,
+    /// The pods it routes to, as policies see them, each with the IngressClass controllers
+    /// their images implement ([`crate::image::ingress_controller`]).
+    pub pods: Vec<(Vec<&'static str>, crate::netpol::Pods)>,
+}
+
+impl PublicService {
+    /// Whether `a` is one of its addresses.
+    fn has_address(&self, a: &str) -> bool {
+        self.addresses.iter().any(|x| x == a)
+    }
+}
+
+/// Who sends the requests an internet-facing Ingress or Gateway routes to its backends.
+#[derive(Debug, Clone)]
+pub enum Senders<'e> {
+    /// A cloud load balancer outside the cluster: they arrive as from outside.
+    Outside,
+    /// Pods behind internet-facing LoadBalancers (an ingress controller, gateway proxies), by
+    /// reference, each once.
+    Pods(Vec<&'e crate::netpol::Pods>),
+    /// Not known (a cloud's in-cluster controller whose pods the input does not show): the
+    /// routes are not checked against policies.
+    Unknown,
+}
+
+impl<'e> Senders<'e> {
+    /// The pods, by reference, each once.
+    fn pods(pods: impl IntoIterator<Item = &'e crate::netpol::Pods>) -> Senders<'e> {
+        let mut pods: Vec<&crate::netpol::Pods> = pods.into_iter().collect();
+        pods.sort_by(|a, b| a.reference.cmp(&b.reference));
+        pods.dedup_by(|a, b| a.reference == b.reference);
+        Senders::Pods(pods)
+    }
 }
 
 impl Exposure {
     /// Adds another part's exposure.
     pub fn merge(&mut self, other: &Exposure) {
-        self.addresses.extend(other.addresses.iter().cloned());
-        for (c, svc) in &other.controllers {
-            self.offer(c, svc);
+        self.public_services.extend(
+            other
+                .public_services
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone())),
+        );
+        if !other.public_services.is_empty() {
+            self.public_policies.merge(&other.public_policies);
         }
         self.gateways
             .extend(other.gateways.iter().map(|(k, v)| (k.clone(), v.clone())));
-        for (k, v) in &other.gateway_services {
-            match self.gateway_services.get(k) {
-                Some(e) if e <= v => {}
-                _ => {
-                    self.gateway_services.insert(k.clone(), v.clone());
-                }
-            }
-        }
         self.istio_gateways.extend(
             other
                 .istio_gateways
                 .iter()
                 .map(|(k, v)| (k.clone(), v.clone())),
         );
-        self.public_pods.extend(other.public_pods.iter().cloned());
         self.grants.extend(other.grants.iter().cloned());
     }
 
-    /// Why a Gateway API Gateway (`namespace/name`) is internet-facing, if it is.
-    pub fn public_gateway(&self, key: &str) -> Option<String> {
-        let g = self.gateways.get(key)?;
-        if let Some(svc) = self.gateway_services.get(key) {
-            return Some(format!(
-                "Gateway {key} is implemented by {svc}, an internet-facing LoadBalancer"
-            ));
-        }
-        if let Some(a) = g.addresses.iter().find(|a| self.addresses.contains(*a)) {
-            return Some(format!(
-                "Gateway {key} has address {a}, an internet-facing LoadBalancer's"
-            ));
-        }
-        public_gateway_class(&g.class)
-            .map(|why| format!("Gateway {key}: GatewayClass {} {why}", g.class))
+    /// Whether `a` is an internet-facing LoadBalancer's address.
+    pub fn is_public_address(&self, a: &str) -> bool {
+        self.public_services.values().any(|s| s.has_address(a))
     }
 
-    /// Why an Istio Gateway (`namespace/name`) is internet-facing, if it is: its selector picks
-    /// pods behind an internet-facing LoadBalancer.
-    pub fn public_istio_gateway(&self, key: &str) -> Option<String> {
-        let selector = self.istio_gateways.get(key)?;
-        self.public_pods
+    /// The pods behind the internet-facing LoadBalancers with address `a`.
+    pub fn pods_at<'e>(&'e self, a: &str) -> Senders<'e> {
+        let pods: Vec<&'e crate::netpol::Pods> = self
+            .public_services
+            .values()
+            .filter(|s| s.has_address(a))
+            .flat_map(|s| s.pods.iter().map(|(_, p)| p))
+            .collect();
+        Senders::pods(pods)
+    }
+
+    /// The first internet-facing LoadBalancer (by reference) in front of pods that run ingress
+    /// controller `controller`, and every such pod behind one.
+    pub fn controller(&self, controller: &str) -> Option<(&str, Senders<'_>)> {
+        let runs = |(c, _): &&(Vec<&'static str>, crate::netpol::Pods)| c.contains(&controller);
+        let first = self
+            .public_services
             .iter()
-            .find(|(labels, _)| selector.iter().all(|(k, v)| labels.get(k) == Some(v)))
-            .map(|(_, svc)| {
-                format!("Istio Gateway {key} selects the gateway pods behind {svc}, an internet-facing LoadBalancer")
-            })
+            .find(|(_, s)| s.pods.iter().any(|p| runs(&p)))?;
+        let pods = self
+            .public_services
+            .values()
+            .flat_map(|s| s.pods.iter().filter(runs).map(|(_, p)| p));
+        Some((first.0.as_str(), Senders::pods(pods)))
     }
 
-    /// Records `svc` in front of `controller`, unless one before it by reference is.
-    pub(crate) fn offer(&mut self, controller: &'static str, svc: &str) {
-        match self.controllers.get_mut(controller) {
-            Some(e) if e.as_str() <= svc => {}
-            Some(e) => *e = svc.to_string(),
-            None => {
-                self.controllers.insert(controller, svc.to_string());
-            }
+    /// Why a Gateway API Gateway (`namespace/name`) is internet-facing, if it is, and who
+    /// sends what its routes carry: the pods behind every internet-facing LoadBalancer that
+    /// implements it (the evidence names the first by reference), else behind those at its
+    /// address, else a cloud load balancer of its class.
+    pub fn public_gateway(&self, key: &str) -> Option<(String, Senders<'_>)> {
+        let g = self.gateways.get(key)?;
+        let implementing = || {
+            self.public_services
+                .iter()
+                .filter(|(_, s)| s.gateway.as_deref() == Some(key))
+        };
+        if let Some((svc, _)) = implementing().next() {
+            return Some((
+                format!("Gateway {key} is implemented by {svc}, an internet-facing LoadBalancer"),
+                Senders::pods(implementing().flat_map(|(_, s)| s.pods.iter().map(|(_, p)| p))),
+            ));
         }
+        if let Some(a) = g.addresses.iter().find(|a| self.is_public_address(a)) {
+            return Some((
+                format!("Gateway {key} has address {a}, an internet-facing LoadBalancer's"),
+                self.pods_at(a),
+            ));
+        }
+        public_gateway_class(&g.class).map(|why| {
+            (
+                format!("Gateway {key}: GatewayClass {} {why}", g.class),
+                Senders::Outside,
+            )
+        })
+    }
+
+    /// Why an Istio Gateway (`namespace/name`) is internet-facing, if it is — its selector
+    /// picks pods behind an internet-facing LoadBalancer (the evidence names the one whose pods
+    /// have the smallest label map, then the first by reference) — and those pods.
+    pub fn public_istio_gateway(&self, key: &str) -> Option<(String, Senders<'_>)> {
+        let selector = self.istio_gateways.get(key)?;
+        let picked: Vec<(&String, &crate::netpol::Pods)> = self
+            .public_services
+            .iter()
+            .flat_map(|(svc, s)| s.pods.iter().map(move |(_, p)| (svc, p)))
+            .filter(|(_, p)| selector.iter().all(|(k, v)| p.labels.get(k) == Some(v)))
+            .collect();
+        let (_, svc) = picked.iter().map(|(svc, p)| (&p.labels, *svc)).min()?;
+        Some((
+            format!("Istio Gateway {key} selects the gateway pods behind {svc}, an internet-facing LoadBalancer"),
+            Senders::pods(picked.into_iter().map(|(_, p)| p)),
+        ))
     }
 }

@@ -16,8 +16,8 @@
 //! Secrets, nodes, Namespaces, cloud documents, network-plugin policies, a new namespace)
 //! re-evaluates the cluster. Pod-to-pod network reach crosses namespaces: it is decided again
 //! at every join from the parts' policies and workloads.
-//! Cross-namespace facts that namespaces feed — the internet-facing load balancers in front of
-//! ingress controllers, whether the cluster has EndpointSlices, the pods that share a node with
+//! Cross-namespace facts that namespaces feed — the internet-facing load balancers, the pods
+//! behind them (ingress controllers, gateways) and their namespaces' policies, whether the cluster has EndpointSlices, the pods that share a node with
 //! a container reading the kubelet's pod directories, the ServiceAccounts only pod templates
 //! name (for the cloud bridges) — are gathered from every namespace part and, when they change,
 //! re-evaluate what depends on them.
@@ -409,8 +409,11 @@ impl Incremental {
         let parts = parallel_map(&names, |ns| self.evaluate_namespace(ns, &rbac, &facts));
         let namespaces: BTreeMap<String, NamespacePart> =
             names.into_iter().cloned().zip(parts).collect();
-        // (Exposure and EndpointSlices came from the whole inventory, into `facts`.)
+        // (Exposure and EndpointSlices came from the whole inventory, into `facts`; the
+        // exposure is kept as the parts gather it, which an update compares with.)
         let gathered = Gathered::of(namespaces.values());
+        let mut facts = facts;
+        facts.exposure = gathered.exposure;
         let mut cluster_graph = AttackGraph::default();
         cluster_graph.build_part(
             &self.meta,
@@ -501,7 +504,8 @@ impl Incremental {
             }
         }
         if exposure_changed {
-            // Ingresses anywhere depend on which controllers sit behind a public address.
+            // Ingresses and Gateway routes anywhere depend on the public load balancers, the
+            // pods behind them and their namespaces' policies (who sends what they route).
             // (The dirty namespaces were evaluated with the previous exposure too.)
             let stale: Vec<String> = prev
                 .namespaces

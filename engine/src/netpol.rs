@@ -176,6 +176,28 @@ pub struct Side {
 }
 
 impl Side {
+    /// Whether no policy applies in this direction: none isolates the pods and no deny rule
+    /// matches or may match (the connection is open whatever its peer).
+    pub fn is_open(&self) -> bool {
+        self.isolated_by.is_empty()
+            && self.denied_by.is_empty()
+            && self.deny_undecided_by.is_empty()
+    }
+
+    /// The policies that apply in this direction: those that isolate, else (a Cilium policy
+    /// that denies without isolating) those whose deny rules match or may match.
+    pub fn deciders(&self) -> Vec<&str> {
+        let by = if self.isolated_by.is_empty() {
+            self.denied_by
+                .iter()
+                .chain(&self.deny_undecided_by)
+                .collect()
+        } else {
+            self.isolated_by.iter().collect::<Vec<_>>()
+        };
+        by.into_iter().map(String::as_str).collect()
+    }
+
     fn answer(&self) -> Answer {
         let allowed = if self.isolated_by.is_empty() || !self.allowed_by.is_empty() {
             Answer::Yes
@@ -536,8 +558,8 @@ impl Model {
 
     /// What every namespace's policies are read with, from the whole cluster's objects: the
     /// Namespaces' labels and, when the cluster carries Calico policies, Calico's cluster-wide
-    /// policies, tiers and network sets (a namespace part's inventory holds its own namespace's
-    /// objects and the cluster-scoped ones only).
+    /// policies, tiers, network sets and ServiceAccount labels (a namespace part's inventory
+    /// holds its own namespace's objects and the cluster-scoped ones only).
     pub fn shared_of(inv: &Inventory<'_>) -> Model {
         Model {
             calico: calico::Calico::of(inv, true),
@@ -648,8 +670,23 @@ impl Model {
     /// network plugin's choice. Placement is not read, so a connection involving one is yes
     /// when the policies allow it as for any pod, else unknown — never no.
     pub fn connect(&self, from: &Party, to: &Party, port: u16, protocol: &str) -> Verdict {
+        self.connect_from(self, from, to, port, protocol)
+    }
+
+    /// [`Model::connect`] where `source` holds the policies of the source's namespace (this
+    /// model those of the destination's): the source's egress is decided by `source`, the
+    /// rest by this model. Both must be models of the same cluster, each holding at least
+    /// the namespace it decides for and the cluster's shared facts.
+    pub fn connect_from(
+        &self,
+        source: &Model,
+        from: &Party,
+        to: &Party,
+        port: u16,
+        protocol: &str,
+    ) -> Verdict {
         let egress = match from {
-            Party::Pods(p) => Some(self.side(p, to, (port, protocol), true)),
+            Party::Pods(p) => Some(source.side(p, to, (port, protocol), true)),
             Party::Address(_) | Party::Outside => None,
         };
         let ingress = match to {

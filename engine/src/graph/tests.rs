@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 
 mod cases;
 mod remedies;
+mod routes;
 
 fn graph_with(objects: &[Value], provider: Provider, version: &str) -> AttackGraph {
     let text = objects

@@ -493,8 +493,8 @@ fn policy(o: &Object) -> Option<Policy> {
 impl Calico {
     /// Calico's objects of `inv`, or `None` when it holds no Calico policy (then none are
     /// evaluated: see [`super::unevaluated`]). `shared`: only what every namespace's pods are
-    /// evaluated with (GlobalNetworkPolicies, tiers, network sets; no namespaced policy and no
-    /// ServiceAccount).
+    /// evaluated with (GlobalNetworkPolicies, tiers, network sets and every ServiceAccount's
+    /// labels, which a rule may read on a peer of any namespace; no namespaced policy).
     pub(super) fn of(inv: &Inventory<'_>, shared: bool) -> Option<Calico> {
         let objects = |kinds: &'static [&'static str]| {
             kinds
@@ -553,7 +553,7 @@ impl Calico {
         }
         let mut service_accounts: BTreeMap<String, BTreeMap<String, BTreeMap<String, String>>> =
             BTreeMap::new();
-        for sa in inv.of_kind("ServiceAccount").iter().filter(|_| !shared) {
+        for sa in inv.of_kind("ServiceAccount") {
             service_accounts
                 .entry(sa.effective_namespace().unwrap_or("default").to_string())
                 .or_default()

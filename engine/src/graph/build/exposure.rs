@@ -1,6 +1,7 @@
 //! Exposure: the internet, load balancers, NodePorts, Ingresses and Gateways in front of Services, the pods Services select, and the backends of mutating webhooks (INTERNET_TO_LB, INTERNET_TO_NODEPORT, INTERNET_TO_INGRESS, INTERNET_TO_GATEWAY, SVC_SELECTS_POD, CONTROL_WEBHOOK from a backend).
 
 use super::*;
+use crate::exposure::{PublicService, Senders, ServicePort};
 
 impl ClusterBuilder<'_, '_> {
     pub(super) fn services_and_exposure(&mut self) {
@@ -23,10 +24,14 @@ impl ClusterBuilder<'_, '_> {
                 .and_then(Value::as_str)
                 .unwrap_or("ClusterIP");
             let selected = routing.selected(s);
+            let public = crate::exposure::internet_facing(s, self.cluster.info.provider);
+            let node_port = ty == "NodePort" && external_ip_node;
             // The internet reaches the Service's pods only where their ingress policies admit
             // a client from outside the cluster (or cannot tell).
-            let admitted = admits_outside(&self.policies, s, &selected);
-            if let Some(ev) = crate::exposure::internet_facing(s, self.cluster.info.provider) {
+            let admitted = (public.is_some() || node_port)
+                .then(|| admits_outside(&self.policies, s, &selected, &[]))
+                .flatten();
+            if let Some(ev) = public {
                 if let Some(why) = &admitted {
                     self.g.edge_fixed(
                         internet,
@@ -37,7 +42,7 @@ impl ClusterBuilder<'_, '_> {
                     );
                 }
             }
-            if ty == "NodePort" && external_ip_node {
+            if node_port {
                 if let Some(why) = &admitted {
                     self.g.edge_fixed(
                         internet,
@@ -79,54 +84,103 @@ impl ClusterBuilder<'_, '_> {
                 );
             }
         }
-        let public_addresses = &self.facts.exposure.addresses;
-        let public_controllers = &self.facts.exposure.controllers;
+        let facts = self.facts;
+        let exposure = &facts.exposure;
+        let services = services_by_name(self.inv);
         // Ingresses whose address is a public load balancer's, or a cloud-managed public one.
         for i in self.inv.of_kind("Ingress").to_vec() {
-            let ns = i.effective_namespace().unwrap_or("default");
             let addrs = crate::exposure::addresses(i);
             let cloud_public = cloud_managed_public_ingress(i);
-            let via = addrs
-                .iter()
-                .find(|a| public_addresses.contains(*a))
-                .cloned();
-            let by_class = self.ingress_controller(i).and_then(|controller| {
-                public_controllers
-                    .get(controller.as_str())
-                    .map(|svc| (controller, svc.clone()))
-            });
-            let exposed = match (&via, cloud_public, by_class) {
-                (Some(a), _, _) => Some(format!(
-                    "address {a} is an internet-facing LoadBalancer's (the ingress controller)"
-                )),
-                (None, Some(why), _) if !addrs.is_empty() => Some(why.to_string()),
-                (None, _, Some((controller, svc))) => Some(format!(
-                    "its ingress class is served by {controller}, whose {svc} is an internet-facing LoadBalancer"
-                )),
-                _ => None,
+            let via = addrs.iter().find(|a| exposure.is_public_address(a));
+            let by_class = self
+                .ingress_controller(i)
+                .and_then(|c| exposure.controller(&c).map(|(svc, pods)| (c, svc, pods)));
+            let (ev, senders) = match (via, cloud_public, by_class) {
+                (Some(a), _, _) => (
+                    format!("address {a} is an internet-facing LoadBalancer's (the ingress controller)"),
+                    exposure.pods_at(a),
+                ),
+                (None, Some((why, senders)), _) if !addrs.is_empty() => (why.to_string(), senders),
+                (None, _, Some((controller, svc, pods))) => (
+                    format!("its ingress class is served by {controller}, whose {svc} is an internet-facing LoadBalancer"),
+                    pods,
+                ),
+                _ => continue,
             };
-            let Some(ev) = exposed else { continue };
             let ii = self.n(&i.node_ref(), NodeKind::Ingress);
             self.g.edge(internet, ii, T::INTERNET_TO_INGRESS, ev);
-            for backend in crate::exposure::ingress_backends(i) {
+            let mut backends: BTreeMap<(String, String), Vec<Option<ServicePort>>> =
+                BTreeMap::new();
+            for b in crate::exposure::backends(i) {
+                backends
+                    .entry((b.namespace, b.name))
+                    .or_default()
+                    .push(b.port);
+            }
+            for ((ns, backend), ports) in backends {
+                let target = services.get(&(ns.as_str(), backend.as_str())).copied();
+                let Some(why) = self.route_admitted(&routing, &senders, target, &ports) else {
+                    continue;
+                };
                 let si = self.n(&format!("Service:{ns}/{backend}"), NodeKind::Service);
                 self.g.edge_fixed(
                     ii,
                     si,
                     T::INTERNET_TO_INGRESS,
-                    format!("rule backend Service {ns}/{backend}"),
+                    format!("rule backend Service {ns}/{backend}{why}"),
                     vec![Remedy::unroute(self.name, i, &backend)],
                 );
             }
         }
-        self.gateway_routes(internet);
+        self.gateway_routes(internet, &routing, &services);
+    }
+
+    /// Whether what an internet-facing Ingress or Gateway forwards reaches a pod behind its
+    /// backend Service `target` on one of `ports` (a `None` among them: any port): `None` when
+    /// the policies deny it for every pod, port and sender, else the words to add to the
+    /// route's evidence (empty when no policy applies, or the senders, the Service or its pods
+    /// are not known).
+    fn route_admitted(
+        &self,
+        routing: &Routing<'_>,
+        senders: &Senders<'_>,
+        target: Option<&Object>,
+        ports: &[Option<ServicePort>],
+    ) -> Option<String> {
+        let Some(s) = target else {
+            return Some(String::new());
+        };
+        let only: Vec<&ServicePort> = if ports.iter().any(Option::is_none) {
+            Vec::new()
+        } else {
+            ports.iter().flatten().collect()
+        };
+        let selected = routing.selected(s);
+        match senders {
+            Senders::Outside => admits_outside(&self.policies, s, &selected, &only),
+            Senders::Pods(pods) => admits_pods(
+                &self.facts.exposure.public_policies,
+                &self.policies,
+                pods,
+                s,
+                &selected,
+                &only,
+            ),
+            Senders::Unknown => Some(String::new()),
+        }
     }
 
     /// Gateway API routes (HTTPRoute, GRPCRoute, TLSRoute, TCPRoute, UDPRoute) attached to an
     /// internet-facing Gateway whose listener admits the route's namespace, and Istio
     /// VirtualServices bound to an internet-facing Istio Gateway: Internet → Gateway → each
-    /// backend Service (another namespace's only under a ReferenceGrant, for Gateway API).
-    pub(super) fn gateway_routes(&mut self, internet: NodeIndex) {
+    /// backend Service (another namespace's only under a ReferenceGrant, for Gateway API) whose
+    /// pods the gateway's may reach.
+    pub(super) fn gateway_routes(
+        &mut self,
+        internet: NodeIndex,
+        routing: &Routing<'_>,
+        services: &HashMap<(&str, &str), &Object>,
+    ) {
         // The facts outlive this builder's borrow: no copy needed to add edges meanwhile.
         let facts = self.facts;
         let (exposure, labels) = (&facts.exposure, &facts.namespace_labels);
@@ -138,7 +192,7 @@ impl ClusterBuilder<'_, '_> {
                 let ns = r.effective_namespace().unwrap_or("default").to_string();
                 let istio = r.api_version.starts_with("networking.istio.io/");
                 for (gw, section) in crate::exposure::route_parents(r) {
-                    let (why, attach) = if istio {
+                    let (public, attach) = if istio {
                         (exposure.public_istio_gateway(&gw), None)
                     } else {
                         let facts = exposure.gateways.get(&gw);
@@ -170,12 +224,15 @@ impl ClusterBuilder<'_, '_> {
                             None => (None, None),
                         }
                     };
-                    let Some(why) = why else { continue };
+                    let Some((why, senders)) = public else {
+                        continue;
+                    };
                     let gi = self.n(&format!("Gateway:{gw}"), NodeKind::Ingress);
                     self.g.edge(internet, gi, T::INTERNET_TO_GATEWAY, why);
-                    for (_, bns, svc) in crate::exposure::route_backends(r) {
+                    for b in crate::exposure::backends(r) {
+                        let (bns, svc) = (&b.namespace, &b.name);
                         let granted = istio
-                            || bns == ns
+                            || *bns == ns
                             || [svc.as_str(), "*"].iter().any(|to| {
                                 exposure.grants.contains(&(
                                     bns.clone(),
@@ -187,13 +244,27 @@ impl ClusterBuilder<'_, '_> {
                         if !granted {
                             continue;
                         }
+                        // Another namespace's Service and pods are not in a namespace part's
+                        // input: its route is kept, unchecked, whatever the part.
+                        let admitted = if *bns == ns {
+                            let target = services.get(&(bns.as_str(), svc.as_str())).copied();
+                            let ports = [b.port.clone()];
+                            match self.route_admitted(routing, &senders, target, &ports) {
+                                Some(admitted) => admitted,
+                                None => continue,
+                            }
+                        } else if matches!(senders, Senders::Unknown) {
+                            String::new()
+                        } else {
+                            "; not checked against network policies: the Service is in another namespace than the route".to_string()
+                        };
                         let si = self.n(&format!("Service:{bns}/{svc}"), NodeKind::Service);
                         self.g.edge(
                             gi,
                             si,
                             T::INTERNET_TO_GATEWAY,
                             format!(
-                                "{} {ns}/{} routes to Service {bns}/{svc}{}",
+                                "{} {ns}/{} routes to Service {bns}/{svc}{}{admitted}",
                                 r.kind,
                                 r.name,
                                 attach
@@ -316,28 +387,34 @@ impl Exposure {
         let routing = Routing::of(inv, facts.has_slices);
         let policies = facts.network_model(inv);
         for (s, _) in lbs {
-            if admits_outside(&policies, s, &routing.selected(s)).is_none() {
+            let selected = routing.selected(s);
+            if admits_outside(&policies, s, &selected, &[]).is_none() {
                 continue;
             }
-            out.addresses.extend(crate::exposure::addresses(s));
             let sref = s.node_ref();
-            if let Some(key) = crate::exposure::implemented_gateway(s) {
-                // The first by reference, as `merge` keeps it: one answer whatever the order.
-                let first = out.gateway_services.get(&key).is_none_or(|e| *e > sref);
-                if first {
-                    out.gateway_services.insert(key, sref.clone());
-                }
-            }
-            for t in routing.selected(s) {
-                out.public_pods
-                    .insert((LabelSelector::labels_of(t.metadata), sref.clone()));
-                for c in t.containers() {
-                    let image = c.image();
-                    if let Some(controller) = crate::image::ingress_controller(image) {
-                        out.offer(controller, &sref);
-                    }
-                }
-            }
+            let pods = selected
+                .iter()
+                .map(|t| {
+                    let controllers = t
+                        .containers()
+                        .filter_map(|c| crate::image::ingress_controller(c.image()))
+                        .collect();
+                    (controllers, crate::netpol::Pods::of(t))
+                })
+                .collect();
+            let addresses = crate::exposure::addresses(s);
+            let gateway = crate::exposure::implemented_gateway(s);
+            out.public_services.insert(
+                sref,
+                PublicService {
+                    addresses,
+                    gateway,
+                    pods,
+                },
+            );
+        }
+        if !out.public_services.is_empty() {
+            out.public_policies = policies;
         }
         out
     }
@@ -422,8 +499,10 @@ impl<'a> Routing<'a> {
     }
 }
 
-/// Cloud-managed ingress classes that create their own public load balancer.
-pub(super) fn cloud_managed_public_ingress(i: &Object) -> Option<&'static str> {
+/// Cloud-managed ingress classes that create their own public load balancer, and who sends
+/// what it routes: a cloud load balancer outside the cluster, or (AKS application routing) an
+/// in-cluster NGINX the Ingress's address does not point at in the input.
+pub(super) fn cloud_managed_public_ingress(i: &Object) -> Option<(&'static str, Senders<'static>)> {
     let class = i
         .body
         .pointer("/spec/ingressClassName")
@@ -432,18 +511,24 @@ pub(super) fn cloud_managed_public_ingress(i: &Object) -> Option<&'static str> {
         .or_else(|| i.annotations.get("kubernetes.io/ingress.class").cloned())
         .unwrap_or_default();
     let a = |k: &str| i.annotations.get(k).map(String::as_str);
-    match class.as_str() {
-        "gce" => Some("GKE's gce ingress class provisions an external HTTP(S) load balancer"),
+    let why = match class.as_str() {
+        "gce" => "GKE's gce ingress class provisions an external HTTP(S) load balancer",
         "alb" if a("alb.ingress.kubernetes.io/scheme") == Some("internet-facing") => {
-            Some("ALB ingress with alb.ingress.kubernetes.io/scheme: internet-facing")
+            "ALB ingress with alb.ingress.kubernetes.io/scheme: internet-facing"
         }
         "azure-application-gateway" | "webapprouting.kubernetes.azure.com"
             if a("appgw.ingress.kubernetes.io/use-private-ip") != Some("true") =>
         {
-            Some("Azure Application Gateway ingress on a public frontend")
+            "Azure Application Gateway ingress on a public frontend"
         }
-        _ => None,
-    }
+        _ => return None,
+    };
+    let senders = if class == "webapprouting.kubernetes.azure.com" {
+        Senders::Unknown
+    } else {
+        Senders::Outside
+    };
+    Some((why, senders))
 }
 
 /// A Service port's targetPort resolves on the pod: numbers always do (containerPort is only
@@ -466,65 +551,46 @@ pub(super) fn target_port_resolves(port: &Value, t: &PodTemplate<'_>) -> bool {
     }
 }
 
-/// Whether some pod behind Service `s` admits a connection from outside the cluster on a
-/// port the Service sends to: `None` when the NetworkPolicies deny it for every selected
-/// workload, else the words to add to the exposure's evidence (empty when no policy
-/// isolates the pods, or no pod is selected).
-pub(super) fn admits_outside(
-    policies: &crate::netpol::Model,
+/// What one connection to a pod behind a Service decides for a route to it.
+enum Decided {
+    /// Allowed, no policy applying: nothing to add to the evidence.
+    Open,
+    /// Allowed by policies: the words to add.
+    Allowed(String),
+    /// Not decidable: the words to add.
+    Undecided(String),
+    /// Denied.
+    Denied,
+}
+
+/// Whether some connection to a pod behind Service `s` on a port it sends to (of `only`, when
+/// not empty) is allowed, each decided by `decide` (the workload, its pods, the port and
+/// protocol), workloads by reference: `None` when every one is denied, else the words the first
+/// allowed (else the first undecided) adds to the evidence — empty when no pod is selected or
+/// no port resolves.
+fn first_admitted(
     s: &Object,
     selected: &[PodTemplate<'_>],
+    only: &[&ServicePort],
+    mut decide: impl FnMut(&PodTemplate<'_>, &crate::netpol::Party, u16, &str) -> Decided,
 ) -> Option<String> {
-    if selected.is_empty() {
-        return Some(String::new());
+    let mut by_reference: Vec<&PodTemplate<'_>> = selected.iter().collect();
+    if by_reference.len() > 1 {
+        by_reference.sort_by_cached_key(|t| t.owner.node_ref());
     }
-    // With externalTrafficPolicy Cluster (the default) kube-proxy may hand the client's
-    // connection to the pod from its node's address, which NetworkPolicies never block.
-    let local = s
-        .body
-        .pointer("/spec/externalTrafficPolicy")
-        .and_then(Value::as_str)
-        == Some("Local");
     let mut undecided = None;
     let mut evaluated = false;
-    for t in selected {
-        let pods = crate::netpol::Pods::of(t);
-        let to = crate::netpol::Party::Pods(pods);
-        for (port, protocol) in target_ports(s, t) {
+    for t in by_reference {
+        let to = crate::netpol::Party::Pods(crate::netpol::Pods::of(t));
+        for (port, protocol) in routed_ports(s, t, only) {
             evaluated = true;
-            let v = policies.connect(&crate::netpol::Party::Outside, &to, port, &protocol);
-            let ingress = v.ingress.unwrap_or_default();
-            if ingress.isolated_by.is_empty() {
-                return Some(String::new());
-            }
-            if !local && v.answer != crate::netpol::Answer::Yes {
-                undecided.get_or_insert_with(|| {
-                    format!(
-                        "; ingress of {} is isolated by {}, but with externalTrafficPolicy Cluster the connection may arrive from the node's own address, which NetworkPolicies never block",
-                        t.owner.node_ref(),
-                        ingress.isolated_by.join(", ")
-                    )
-                });
-                continue;
-            }
-            match v.answer {
-                crate::netpol::Answer::Yes => {
-                    return Some(format!(
-                        "; ingress of {} on {port}/{protocol} allowed by {}",
-                        t.owner.node_ref(),
-                        ingress.allowed_by.join(", ")
-                    ))
+            match decide(t, &to, port, &protocol) {
+                Decided::Open => return Some(String::new()),
+                Decided::Allowed(why) => return Some(why),
+                Decided::Undecided(why) => {
+                    undecided.get_or_insert(why);
                 }
-                crate::netpol::Answer::Unknown => {
-                    undecided.get_or_insert_with(|| {
-                        format!(
-                            "; ingress of {} on {port}/{protocol} from outside the cluster not decidable: {}",
-                            t.owner.node_ref(),
-                            v.notes.join("; ")
-                        )
-                    });
-                }
-                crate::netpol::Answer::No => {}
+                Decided::Denied => {}
             }
         }
     }
@@ -534,9 +600,137 @@ pub(super) fn admits_outside(
     undecided
 }
 
+/// Whether some pod behind Service `s` admits a connection from outside the cluster on a
+/// port the Service sends to (of `only`, when not empty): `None` when the NetworkPolicies deny
+/// it for every selected workload, else the words to add to the exposure's evidence (empty
+/// when no policy applies to the pods, or no pod is selected). A NodePort or LoadBalancer
+/// Service with `externalTrafficPolicy: Cluster` (the default) may be reached through another
+/// node, from that node's address; a ClusterIP Service behind a cloud load balancer is reached
+/// directly, from the load balancer's.
+pub(super) fn admits_outside(
+    policies: &crate::netpol::Model,
+    s: &Object,
+    selected: &[PodTemplate<'_>],
+    only: &[&ServicePort],
+) -> Option<String> {
+    use crate::netpol::{Answer, Party};
+    let field = |f: &str| s.body.pointer(f).and_then(Value::as_str);
+    let direct = field("/spec/externalTrafficPolicy") == Some("Local")
+        || matches!(field("/spec/type"), None | Some("ClusterIP"));
+    first_admitted(s, selected, only, |t, to, port, protocol| {
+        let v = policies.connect(&Party::Outside, to, port, protocol);
+        let ingress = v.ingress.unwrap_or_default();
+        if ingress.is_open() {
+            return Decided::Open;
+        }
+        if !direct && v.answer != Answer::Yes {
+            let how = if ingress.isolated_by.is_empty() {
+                "denied"
+            } else {
+                "isolated"
+            };
+            return Decided::Undecided(format!(
+                "; ingress of {} is {how} by {}, but with externalTrafficPolicy Cluster the connection may arrive from the node's own address, which NetworkPolicies never block",
+                t.owner.node_ref(),
+                ingress.deciders().join(", ")
+            ));
+        }
+        match v.answer {
+            Answer::Yes => Decided::Allowed(format!(
+                "; ingress of {} on {port}/{protocol} allowed by {}",
+                t.owner.node_ref(),
+                ingress.allowed_by.join(", ")
+            )),
+            Answer::Unknown => Decided::Undecided(format!(
+                "; ingress of {} on {port}/{protocol} from outside the cluster not decidable: {}",
+                t.owner.node_ref(),
+                v.notes.join("; ")
+            )),
+            Answer::No => Decided::Denied,
+        }
+    })
+}
+
+/// Whether some of `senders` (pods behind an internet-facing LoadBalancer: an ingress
+/// controller, gateway proxies; by reference) may connect to some pod behind Service `s` on a
+/// port it sends to (of `only`, when not empty) — their egress by `source` (the policies of
+/// their namespaces), the pod's ingress by `policies`: `None` when every such connection is
+/// denied, else the words to add to the route's evidence (empty when no policy applies to
+/// either side, or there is no sender or no pod).
+pub(super) fn admits_pods(
+    source: &crate::netpol::Model,
+    policies: &crate::netpol::Model,
+    senders: &[&crate::netpol::Pods],
+    s: &Object,
+    selected: &[PodTemplate<'_>],
+    only: &[&ServicePort],
+) -> Option<String> {
+    use crate::netpol::{Answer, Party};
+    if senders.is_empty() {
+        return Some(String::new());
+    }
+    let froms: Vec<Party> = senders.iter().map(|p| Party::Pods((*p).clone())).collect();
+    first_admitted(s, selected, only, |t, to, port, protocol| {
+        let mut undecided = None;
+        for (from, sender) in froms.iter().zip(senders) {
+            let v = policies.connect_from(source, from, to, port, protocol);
+            let (egress, ingress) = (v.egress.unwrap_or_default(), v.ingress.unwrap_or_default());
+            let (from, to) = (&sender.reference, t.owner.node_ref());
+            match v.answer {
+                Answer::Yes if egress.is_open() && ingress.is_open() => return Decided::Open,
+                Answer::Yes => {
+                    let by = |side: &crate::netpol::Side, what: &str| {
+                        (!side.is_open())
+                            .then(|| format!("{what} allowed by {}", side.allowed_by.join(", ")))
+                    };
+                    let why: Vec<String> = [by(&egress, "egress"), by(&ingress, "ingress")]
+                        .into_iter()
+                        .flatten()
+                        .collect();
+                    return Decided::Allowed(format!(
+                        "; {from} may connect to {to} on {port}/{protocol}: {}",
+                        why.join(", ")
+                    ));
+                }
+                Answer::Unknown => {
+                    undecided.get_or_insert_with(|| {
+                        format!(
+                            "; whether {from} may connect to {to} on {port}/{protocol} is not decidable: {}",
+                            v.notes.join("; ")
+                        )
+                    });
+                }
+                Answer::No => {}
+            }
+        }
+        undecided.map_or(Decided::Denied, Decided::Undecided)
+    })
+}
+
+/// The Services of `inv` by (namespace, name).
+fn services_by_name<'a>(inv: &Inventory<'a>) -> HashMap<(&'a str, &'a str), &'a Object> {
+    inv.of_kind("Service")
+        .iter()
+        .map(|s| {
+            (
+                (
+                    s.effective_namespace().unwrap_or("default"),
+                    s.name.as_str(),
+                ),
+                *s,
+            )
+        })
+        .collect()
+}
+
 /// The ports a Service sends to on the pods of `t`: (port, protocol) of each `targetPort`
 /// (the `port` when left out, a name looked up among the containers' ports).
 pub(super) fn target_ports(s: &Object, t: &PodTemplate<'_>) -> Vec<(u16, String)> {
+    routed_ports(s, t, &[])
+}
+
+/// [`target_ports`] of the Service ports in `only` (every port when it is empty).
+fn routed_ports(s: &Object, t: &PodTemplate<'_>, only: &[&ServicePort]) -> Vec<(u16, String)> {
     let declared: Vec<crate::inventory::DeclaredPort<'_>> = t
         .containers()
         .flat_map(|c| c.ports().collect::<Vec<_>>())
@@ -546,6 +740,7 @@ pub(super) fn target_ports(s: &Object, t: &PodTemplate<'_>) -> Vec<(u16, String)
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
+        .filter(|p| only.is_empty() || only.iter().any(|o| o.is(p)))
         .filter_map(|p| {
             let protocol = p.get("protocol").and_then(Value::as_str).unwrap_or("TCP");
             let number = match p.get("targetPort") {

@@ -193,13 +193,14 @@ pub struct ClusterFacts {
     /// Every known namespace's labels (with `kubernetes.io/metadata.name`), for namespace
     /// selectors: a namespace part's inventory holds only its own Namespace object.
     namespace_labels: BTreeMap<String, BTreeMap<String, String>>,
-    /// Internet-facing load balancers and the ingress controllers behind them.
+    /// Internet-facing load balancers, the pods behind them and their namespaces' policies.
     pub exposure: Exposure,
     /// Network-plugin policies (and their CRDs) anywhere in the cluster: they make
     /// NetworkPolicy answers undecidable in every namespace.
     pub plugin_policies: Vec<String>,
     /// What every namespace's policies are read with: the Namespaces' labels and Calico's
-    /// cluster-wide policies, tiers and network sets ([`crate::netpol::Model::shared_of`]).
+    /// cluster-wide policies, tiers, network sets and ServiceAccount labels
+    /// ([`crate::netpol::Model::shared_of`]).
     shared_policies: crate::netpol::Model,
 }
 
