@@ -1063,7 +1063,7 @@ fn can_connect(args: CanConnectArgs) -> Result<ExitCode> {
                 Some((_, n, _)) => *n,
                 None => bail!("{to} has no container port named {port} ({protocol})"),
             },
-            (Err(_), Party::Address(_) | Party::Outside) => {
+            (Err(_), Party::Address(_) | Party::Outside | Party::AnyPod) => {
                 bail!("{port}: a port number is needed for an address")
             }
         };

@@ -715,3 +715,84 @@ fn incremental_follows_the_policies_between_an_ingress_controller_and_its_backen
     assert_equivalent(&inc, &meta, "calico admits another ServiceAccount");
     assert!(!routed(&inc), "whole cluster: {}", d.whole_cluster);
 }
+
+/// KSPM-N-019 under Calico's order, as a full evaluation judges it: kube-system's default deny
+/// closes it, a GlobalNetworkPolicy admitting every namespace first opens it, and a Calico
+/// policy of kube-system denying some namespaces before that closes it again.
+#[test]
+fn incremental_judges_sensitive_namespaces_in_calicos_order() {
+    let (mut inc, meta) = started(vec![
+        object(
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kube-system"}}),
+        ),
+        object(
+            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "coredns", "namespace": "kube-system"},
+            "spec": {"selector": {"matchLabels": {"k8s-app": "kube-dns"}}, "template": {"metadata": {"labels": {"k8s-app": "kube-dns"}},
+              "spec": {"containers": [{"name": "c", "image": "x:1"}]}}}}),
+        ),
+        object(
+            json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "deny", "namespace": "kube-system"},
+            "spec": {"podSelector": {}, "policyTypes": ["Ingress"]}}),
+        ),
+    ]);
+    let open = |inc: &Incremental| inc.findings().iter().any(|f| f.check == "KSPM-N-019");
+    assert!(!open(&inc), "default deny");
+    let gnp = object(
+        json!({"apiVersion": "projectcalico.org/v3", "kind": "GlobalNetworkPolicy", "metadata": {"name": "open"},
+        "spec": {"order": 10, "selector": "all()", "types": ["Ingress"], "ingress": [{"action": "Allow", "source": {"namespaceSelector": "all()"}}]}}),
+    );
+    inc.apply(vec![(key_of(&gnp), Some(gnp))]);
+    assert_equivalent(
+        &inc,
+        &meta,
+        "a GlobalNetworkPolicy opens every namespace first",
+    );
+    assert!(open(&inc));
+    let first = object(
+        json!({"apiVersion": "projectcalico.org/v3", "kind": "NetworkPolicy", "metadata": {"name": "ops-first", "namespace": "kube-system"},
+        "spec": {"order": 1, "selector": "all()", "types": ["Ingress"], "ingress": [{"action": "Deny", "source": {"namespaceSelector": "team == 'ops'"}}]}}),
+    );
+    inc.apply(vec![(key_of(&first), Some(first))]);
+    assert_equivalent(&inc, &meta, "a deny for some namespaces before it");
+    assert!(!open(&inc));
+}
+
+/// Policies of another namespace — a Calico policy, an Antrea policy — do not change how
+/// kube-system is judged, whether the cluster is evaluated whole or namespace by namespace.
+#[test]
+fn another_namespaces_plugin_policies_leave_kube_system_judged_alike() {
+    let (inc, _) = started(vec![
+        object(
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kube-system"}}),
+        ),
+        object(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}})),
+        object(
+            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "coredns", "namespace": "kube-system"},
+            "spec": {"selector": {"matchLabels": {"k8s-app": "kube-dns"}}, "template": {"metadata": {"labels": {"k8s-app": "kube-dns"}},
+              "spec": {"containers": [{"name": "c", "image": "x:1"}]}}}}),
+        ),
+        object(
+            json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "open", "namespace": "kube-system"},
+            "spec": {"podSelector": {}, "ingress": [{"from": [{"namespaceSelector": {}}]}]}}),
+        ),
+        object(
+            json!({"apiVersion": "projectcalico.org/v3", "kind": "NetworkPolicy", "metadata": {"name": "shop", "namespace": "shop"},
+            "spec": {"selector": "all()", "types": ["Ingress"], "ingress": [{"action": "Deny"}]}}),
+        ),
+        object(
+            json!({"apiVersion": "crd.antrea.io/v1beta1", "kind": "NetworkPolicy", "metadata": {"name": "shop", "namespace": "shop"},
+            "spec": {"priority": 1, "appliedTo": [{"podSelector": {}}], "ingress": [{"action": "Drop", "from": [{"namespaceSelector": {}}]}]}}),
+        ),
+    ]);
+    let found: Vec<String> = inc
+        .findings()
+        .iter()
+        .filter(|f| f.check == "KSPM-N-019")
+        .map(|f| f.message.clone())
+        .collect();
+    assert!(
+        found.len() == 1
+            && found[0].contains("NetworkPolicy:kube-system/open spec.ingress[0] admits every pod"),
+        "{found:?}"
+    );
+}

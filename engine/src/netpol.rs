@@ -93,6 +93,25 @@ pub fn is_plugin_policy(o: &crate::object::Object) -> bool {
         || (o.kind == "NetworkPolicy" && !o.api_version.starts_with("networking.k8s.io/"))
 }
 
+/// Whether this evaluator reads a policy object: a NetworkPolicy, a Cilium policy, a Calico
+/// policy or an AdminNetworkPolicy/BaselineAdminNetworkPolicy (not Antrea's, nor the policy
+/// API's ClusterNetworkPolicy).
+pub fn is_evaluated(o: &crate::object::Object) -> bool {
+    (o.kind == "NetworkPolicy" && o.api_version.starts_with("networking.k8s.io/"))
+        || cilium::is_policy(o)
+        || calico::is_policy(o)
+        || calico::admin::is_policy(o)
+}
+
+/// Whether an object is a network plugin's policy this evaluator does not read (Antrea's, the
+/// policy API's ClusterNetworkPolicy): a policy kind of a plugin's API group.
+pub fn is_unread_policy(o: &crate::object::Object) -> bool {
+    o.kind != "CustomResourceDefinition"
+        && is_plugin_policy(o)
+        && !is_evaluated(o)
+        && OTHER_POLICY_GROUPS.contains(&o.api_group())
+}
+
 /// The network-plugin policies and policy CRDs `inv` holds, by reference, sorted.
 pub fn plugin_policies(inv: &Inventory<'_>) -> Vec<String> {
     let kinds = OTHER_POLICY_KINDS
@@ -125,7 +144,16 @@ pub enum Party {
     /// admitting both `0.0.0.0/0` and `::/0` without exceptions (or every source) surely
     /// admits it; other `ipBlock`s may or may not.
     Outside,
+    /// Some pod of the cluster not on the host network, which one (namespace, labels,
+    /// ServiceAccount, address) unknown: only a rule for every pod of every namespace surely
+    /// matches it, and a rule that can match no pod surely does not; others may or may not.
+    AnyPod,
 }
+
+/// The port of a question about every port and protocol (with [`Party::AnyPod`]: "open to
+/// every pod on every port?"): a rule that names ports or a protocol may or may not match it.
+/// Port 0 is no connection's port.
+pub const EVERY_PORT: (u16, &str) = (0, "");
 
 /// The pods of one workload, as far as policies see them.
 #[derive(Debug, Clone, PartialEq)]
@@ -687,11 +715,11 @@ impl Model {
     ) -> Verdict {
         let egress = match from {
             Party::Pods(p) => Some(source.side(p, to, (port, protocol), true)),
-            Party::Address(_) | Party::Outside => None,
+            Party::Address(_) | Party::Outside | Party::AnyPod => None,
         };
         let ingress = match to {
             Party::Pods(p) => Some(self.side(p, from, (port, protocol), false)),
-            Party::Address(_) | Party::Outside => None,
+            Party::Address(_) | Party::Outside | Party::AnyPod => None,
         };
         let sides = [&egress, &ingress].map(|s| s.as_ref().map_or(Answer::Yes, Side::answer));
         let by_policies = and(sides[0], sides[1]);
@@ -738,13 +766,13 @@ impl Model {
     pub fn answer(&self, from: &Party, to: &Party, port: u16, protocol: &str) -> Answer {
         let egress = match from {
             Party::Pods(p) => self.side_answer(p, to, (port, protocol), true),
-            Party::Address(_) | Party::Outside => Answer::Yes,
+            Party::Address(_) | Party::Outside | Party::AnyPod => Answer::Yes,
         };
         // The destination's side only matters when the source's may allow.
         let ingress = match (egress, to) {
             (Answer::No, _) if self.others.is_empty() && !host_network(from, to) => Answer::No,
             (_, Party::Pods(p)) => self.side_answer(p, from, (port, protocol), false),
-            (_, Party::Address(_) | Party::Outside) => Answer::Yes,
+            (_, Party::Address(_) | Party::Outside | Party::AnyPod) => Answer::Yes,
         };
         self.combine(from, to, [egress, ingress])
     }
@@ -948,18 +976,28 @@ impl Model {
         let destination = if egress {
             match other {
                 Party::Pods(p) => Some(p),
-                Party::Address(_) | Party::Outside => None,
+                Party::Address(_) | Party::Outside | Party::AnyPod => None,
             }
         } else {
             Some(pod)
         };
         let mut verdict = Answer::No;
         for rule in rules {
-            let ports = rule.ports.as_ref().is_none_or(|ps| {
-                ps.iter()
-                    .any(|p| port_matches(p, port, protocol, destination))
-            });
-            if !ports {
+            let ports = match &rule.ports {
+                None => Answer::Yes,
+                // Every port: a rule naming some may or may not match.
+                Some(ps) if (port, protocol) == EVERY_PORT => {
+                    if ps.is_empty() {
+                        Answer::No
+                    } else {
+                        Answer::Unknown
+                    }
+                }
+                Some(ps) => yes(ps
+                    .iter()
+                    .any(|p| port_matches(p, port, protocol, destination))),
+            };
+            if ports == Answer::No {
                 continue;
             }
             let peer = match &rule.peers {
@@ -972,7 +1010,7 @@ impl Model {
                     .map(|p| self.peer_matches(p, &policy.namespace, other))
                     .fold(Answer::No, or),
             };
-            let peer = match (peer, rule.undecided) {
+            let peer = match (and(ports, peer), rule.undecided) {
                 (Answer::No, _) => Answer::No,
                 (_, Some(_)) => Answer::Unknown,
                 (a, None) => a,
@@ -1003,6 +1041,21 @@ impl Model {
             (Peer::Pods { .. } | Peer::Endpoints { .. }, Party::Address(_) | Party::Outside) => {
                 Answer::No
             }
+            // Some pod: surely matched only by a peer for every pod of every namespace.
+            (Peer::Pods { pods, namespaces }, Party::AnyPod) => {
+                let every_pod = pods.as_ref().is_none_or(LabelSelector::is_empty);
+                let every_namespace = namespaces
+                    .as_ref()
+                    .is_some_and(audit::selects_every_namespace);
+                surely(every_pod && every_namespace)
+            }
+            (
+                Peer::Endpoints {
+                    selector,
+                    namespace,
+                },
+                Party::AnyPod,
+            ) => surely(namespace.is_none() && selector.is_empty()),
             (
                 Peer::Endpoints {
                     selector,
@@ -1025,7 +1078,7 @@ impl Model {
             }
             (Peer::Entity(e), party) => entity_matches(e, party),
             // A Cilium CIDR rule never matches the cluster's own pods.
-            (Peer::Block { pods: false, .. }, Party::Pods(_)) => Answer::No,
+            (Peer::Block { pods: false, .. }, Party::Pods(_) | Party::AnyPod) => Answer::No,
             // Which address (and family) an internet client has is unknown: a rule admits
             // every one only with both unbounded blocks (see `rules_match`).
             (Peer::Block { .. }, Party::Outside) => Answer::Unknown,
@@ -1033,7 +1086,7 @@ impl Model {
                 let ip = match party {
                     Party::Address(ip) => Some(*ip),
                     Party::Pods(p) => p.ip,
-                    Party::Outside => None,
+                    Party::Outside | Party::AnyPod => None,
                 };
                 match ip {
                     Some(ip) => yes(cidr.contains(ip) && !except.iter().any(|e| e.contains(ip))),
@@ -1052,12 +1105,16 @@ impl Model {
 fn entity_matches(entity: &str, party: &Party) -> Answer {
     match (entity, party) {
         ("all", _) => Answer::Yes,
-        ("world", Party::Pods(_)) | ("cluster", Party::Address(_) | Party::Outside) => Answer::No,
-        ("world", Party::Address(_) | Party::Outside) | ("cluster", Party::Pods(_)) => Answer::Yes,
+        ("world", Party::Pods(_) | Party::AnyPod)
+        | ("cluster", Party::Address(_) | Party::Outside) => Answer::No,
+        ("world", Party::Address(_) | Party::Outside)
+        | ("cluster", Party::Pods(_) | Party::AnyPod) => Answer::Yes,
+        // Some pod may be one Cilium does not manage, or one starting up.
+        ("init" | "unmanaged", Party::AnyPod) => Answer::Unknown,
         ("world-ipv4", Party::Address(ip)) => yes(ip.is_ipv4()),
         ("world-ipv6", Party::Address(ip)) => yes(ip.is_ipv6()),
         ("world-ipv4" | "world-ipv6", Party::Outside) => Answer::Unknown,
-        (_, Party::Pods(_)) => Answer::No,
+        (_, Party::Pods(_) | Party::AnyPod) => Answer::No,
         (_, Party::Address(_)) => Answer::Unknown,
         (_, Party::Outside) => Answer::No,
     }
@@ -1212,6 +1269,15 @@ fn merge_by_reference<T: Clone>(mine: &mut Vec<T>, theirs: &[T], reference: fn(&
     mine.sort_by(|a, b| reference(a).cmp(reference(b)));
 }
 
+/// Yes when `b`, else unknown (a peer that is not surely every pod may still be some pod).
+fn surely(b: bool) -> Answer {
+    if b {
+        Answer::Yes
+    } else {
+        Answer::Unknown
+    }
+}
+
 /// Yes or no.
 fn yes(b: bool) -> Answer {
     if b {
@@ -1307,7 +1373,8 @@ impl Pods {
             .filter_map(|p| {
                 Some((
                     p.name.unwrap_or("").to_string(),
-                    u16::try_from(p.number).ok()?,
+                    // Port 0 is no port (and the question about every port, EVERY_PORT).
+                    u16::try_from(p.number).ok().filter(|n| *n > 0)?,
                     p.protocol.to_string(),
                 ))
             })

@@ -3088,9 +3088,9 @@ fn sensitive_namespaces_come_from_rbac_and_only_restrictions_close_them() {
         ingress_ns
     ])
     .is_empty());
-    // kube-system: host-network pods, pods a Calico policy selects, and clusters with policies
-    // that override NetworkPolicies are not judged; without a Namespace object the finding
-    // goes on the workload.
+    // kube-system: host-network pods and pods a policy the evaluator does not read may select
+    // (Antrea's) are not judged; Calico's policies and AdminNetworkPolicies are evaluated in
+    // their order; without a Namespace object the finding goes on the workload.
     let dns = || deployment(json!({"k8s-app": "kube-dns"})).pipe_ns("kube-system");
     let mut host = dns();
     host["spec"]["template"]["spec"]["hostNetwork"] = json!(true);
@@ -3098,8 +3098,59 @@ fn sensitive_namespaces_come_from_rbac_and_only_restrictions_close_them() {
     let calico = json!({"apiVersion": "projectcalico.org/v3", "kind": "NetworkPolicy", "metadata": {"name": "dns", "namespace": "kube-system"},
         "spec": {"selector": "k8s-app == 'kube-dns'", "types": ["Ingress"], "ingress": [{"action": "Allow", "protocol": "UDP", "destination": {"ports": [53]}}]}});
     assert!(n019(vec![ns("kube-system", json!({})), dns(), calico]).is_empty());
-    let anp = json!({"apiVersion": "policy.networking.k8s.io/v1alpha1", "kind": "AdminNetworkPolicy", "metadata": {"name": "a"}, "spec": {"priority": 1, "subject": {"namespaces": {}}, "ingress": [{"name": "deny", "action": "Deny", "from": [{"namespaces": {}}]}]}});
-    assert!(n019(vec![ns("kube-system", json!({})), dns(), anp]).is_empty());
+    let calico_open = json!({"apiVersion": "projectcalico.org/v3", "kind": "GlobalNetworkPolicy", "metadata": {"name": "open"},
+        "spec": {"selector": "all()", "types": ["Ingress"], "ingress": [{"action": "Allow", "source": {"namespaceSelector": "all()"}}]}});
+    let found = n019(vec![ns("kube-system", json!({})), dns(), calico_open]);
+    assert!(
+        found.len() == 1
+            && found[0].contains("every way through the policies in order admits every pod of every namespace on every port (GlobalNetworkPolicy:open spec.ingress[0])"),
+        "{found:?}"
+    );
+    let anp = |action: &str| json!({"apiVersion": "policy.networking.k8s.io/v1alpha1", "kind": "AdminNetworkPolicy", "metadata": {"name": "a"}, "spec": {"priority": 1, "subject": {"namespaces": {}}, "ingress": [{"name": "r", "action": action, "from": [{"namespaces": {}}]}]}});
+    assert!(n019(vec![ns("kube-system", json!({})), dns(), anp("Deny")]).is_empty());
+    // Admitted by the admin tier before kube-system's default deny can drop it.
+    let default_deny =
+        np("deny", json!({}), json!({"policyTypes": ["Ingress"]})).pipe_ns("kube-system");
+    let found = n019(vec![
+        ns("kube-system", json!({})),
+        dns(),
+        anp("Allow"),
+        default_deny,
+    ]);
+    assert!(
+        found.len() == 1 && found[0].contains("(AdminNetworkPolicy:a spec.ingress[0])"),
+        "{found:?}"
+    );
+    let antrea = json!({"apiVersion": "crd.antrea.io/v1beta1", "kind": "ClusterNetworkPolicy", "metadata": {"name": "acnp"},
+        "spec": {"priority": 1, "appliedTo": [{"namespaceSelector": {}}], "ingress": [{"action": "Drop", "from": [{"namespaceSelector": {}}]}]}});
+    assert!(n019(vec![ns("kube-system", json!({})), dns(), antrea]).is_empty());
+    // An Antrea NetworkPolicy leaves its own namespace unjudged, not the others.
+    let antrea_np = |namespace: &str| {
+        json!({"apiVersion": "crd.antrea.io/v1beta1", "kind": "NetworkPolicy", "metadata": {"name": "anp", "namespace": namespace},
+        "spec": {"priority": 1, "appliedTo": [{"podSelector": {}}], "ingress": [{"action": "Drop", "from": [{"namespaceSelector": {}}]}]}})
+    };
+    assert!(n019(vec![
+        ns("kube-system", json!({})),
+        dns(),
+        antrea_np("kube-system")
+    ])
+    .is_empty());
+    assert_eq!(
+        n019(vec![ns("kube-system", json!({})), dns(), antrea_np("shop")]).len(),
+        1
+    );
+    // An AdminNetworkPolicy for another namespace leaves kube-system to its Cilium default deny.
+    let cilium_deny = json!({"apiVersion": "cilium.io/v2", "kind": "CiliumNetworkPolicy", "metadata": {"name": "deny", "namespace": "kube-system"},
+        "spec": {"endpointSelector": {}, "ingress": [{}]}});
+    let shop_only = json!({"apiVersion": "policy.networking.k8s.io/v1alpha1", "kind": "AdminNetworkPolicy", "metadata": {"name": "shop"},
+        "spec": {"priority": 1, "subject": {"namespaces": {"matchLabels": {"kubernetes.io/metadata.name": "shop"}}}, "ingress": [{"name": "r", "action": "Allow", "from": [{"namespaces": {}}]}]}});
+    assert!(n019(vec![
+        ns("kube-system", json!({})),
+        dns(),
+        cilium_deny,
+        shop_only
+    ])
+    .is_empty());
     // Cilium's policies are evaluated: a default deny closes, the `cluster` entity on every
     // port opens, a deny rule may restrict.
     let cnp = |name: &str, spec: Value| json!({"apiVersion": "cilium.io/v2", "kind": "CiliumNetworkPolicy", "metadata": {"name": name, "namespace": "kube-system"}, "spec": spec});

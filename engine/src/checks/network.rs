@@ -912,7 +912,7 @@ pub static CHECKS: &[Check] = &[
         id: "KSPM-N-019",
         title: "Sensitive namespace open to every namespace",
         severity: Severity::High,
-        description: "kube-system, and every namespace with a ServiceAccount that reaches, on the fleet's attack graph, cluster admin, every Secret or a cloud account's admin (by RBAC, a token it can take, Workload Identity or IRSA: the graph's one answer; high — kube-system where nothing shows such an account is medium), should accept connections only from the peers its services need. Here no NetworkPolicy restricts which namespaces' pods may connect to some of its pods (none isolates their ingress, or a rule admits every pod of every namespace on every port): a foothold in any namespace reaches them. Cilium's policies count as NetworkPolicies do (its `cluster` and `all` entities admit every namespace; a deny rule for the pods may restrict them). Host-network pods are left out (whether policies govern them is the network plugin's choice), and so are pods a Calico policy or an AdminNetworkPolicy with ingress rules selects; a cluster whose input may lack policies (a policy kind the collector could not list, a policy CRD with no object of its kind) is not judged.",
+        description: "kube-system, and every namespace with a ServiceAccount that reaches, on the fleet's attack graph, cluster admin, every Secret or a cloud account's admin (by RBAC, a token it can take, Workload Identity or IRSA: the graph's one answer; high — kube-system where nothing shows such an account is medium), should accept connections only from the peers its services need. Here no NetworkPolicy restricts which namespaces' pods may connect to some of its pods (none isolates their ingress, or a rule admits every pod of every namespace on every port): a foothold in any namespace reaches them. Cilium's policies count as NetworkPolicies do (its `cluster` and `all` entities admit every namespace; a deny rule for the pods may restrict them). Pods a Calico policy or an AdminNetworkPolicy may apply to are evaluated in their order (tiers, `Pass`, NetworkPolicies at order 1000, the baseline last) for some pod of some namespace on every port: open only when every way through admits it (not judged beside a Cilium policy for the same pods). Host-network pods are left out (whether policies govern them is the network plugin's choice), and so are pods a policy API ClusterNetworkPolicy with ingress rules selects and the namespaces of Antrea's NetworkPolicies; a cluster with an Antrea ClusterNetworkPolicy, or whose input may lack policies (a policy kind the collector could not list, a policy CRD with no object of its kind), is not judged.",
         remediation: "Add a default-deny ingress policy to the namespace and allow, per port, only the namespaces and pods that need each service (for kube-dns: every namespace on 53/UDP and 53/TCP).",
         kinds: crate::inventory::workload_kinds!("Namespace", "NetworkPolicy"),
         controls: NETWORK_SEGMENTATION,
@@ -1032,9 +1032,14 @@ fn sensitive_namespace_open<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
         "BaselineAdminNetworkPolicy",
         "ClusterNetworkPolicy",
     ];
+    // The policy API's ClusterNetworkPolicy, which the evaluator does not read (Antrea's
+    // kind of that name is among the unread ones below).
     let admin_policies: Vec<&Object> = ADMIN_POLICY_KINDS
         .iter()
         .flat_map(|k| ctx.inv.of_kind(k).iter().copied())
+        .filter(|o| {
+            crate::netpol::is_unread_policy(o) && o.api_group() == "policy.networking.k8s.io"
+        })
         .collect();
     // Policies the input may lack — a kind the collector could not list, or a policy CRD with
     // no object of its kind in the input (a live collection reads only the kinds it knows) —
@@ -1062,12 +1067,24 @@ fn sensitive_namespace_open<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
         return Vec::new();
     }
     let model = crate::netpol::Model::of(ctx.inv);
-    // Calico's policies, which the evaluator does not read (Cilium's it does).
-    let plugin: Vec<Policy> = POLICY_KINDS
+    // Policies the evaluator does not read (it reads Kubernetes', Cilium's, Calico's and the
+    // AdminNetworkPolicy API's).
+    let unread: Vec<&Object> = POLICY_KINDS
         .iter()
-        .flat_map(|k| ctx.inv.of_kind(k).iter())
-        .filter(|o| crate::netpol::is_plugin_policy(o) && !o.api_version.starts_with("cilium.io/"))
-        .flat_map(|o| Policy::of(o))
+        .chain(ADMIN_POLICY_KINDS)
+        .flat_map(|k| ctx.inv.of_kind(k).iter().copied())
+        .filter(|o| crate::netpol::is_unread_policy(o))
+        .filter(|o| !admin_policies.iter().any(|a| std::ptr::eq(*a, *o)))
+        .collect();
+    // Which pods they select is not read (Antrea's appliedTo): a cluster-wide one may restrict
+    // any pod, a namespaced one any pod of its namespace — decided the same in a namespace
+    // part, which holds the cluster-scoped objects and its own.
+    if unread.iter().any(|o| o.effective_namespace().is_none()) {
+        return Vec::new();
+    }
+    let unread_in: HashSet<&str> = unread
+        .iter()
+        .filter_map(|o| o.effective_namespace())
         .collect();
     let namespaces: HashMap<&str, &Object> = ctx
         .inv
@@ -1086,13 +1103,10 @@ fn sensitive_namespace_open<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
             .get(pods.namespace.as_str())
             .map_or(&no_labels, |o| &o.labels);
         // Policies the evaluator does not read that may restrict the pods: not judged.
-        let restricted_elsewhere = plugin.iter().any(|p| {
-            p.ingress
-                && p.applies_in(&pods.namespace, ns_labels)
-                && p.selects_pod(&pods.namespace, &pods.labels)
-        }) || admin_policies
-            .iter()
-            .any(|o| admin_policy_selects(o, &pods.namespace, ns_labels, &pods.labels));
+        let restricted_elsewhere = unread_in.contains(pods.namespace.as_str())
+            || admin_policies
+                .iter()
+                .any(|o| admin_policy_selects(o, &pods.namespace, ns_labels, &pods.labels));
         if restricted_elsewhere {
             continue;
         }
@@ -1105,9 +1119,7 @@ fn sensitive_namespace_open<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
             pods.reference.clone(),
             match why {
                 None => "no NetworkPolicy isolates its ingress".to_string(),
-                Some((policy, rule)) => {
-                    format!("{policy} {rule} admits every pod of every namespace on every port")
-                }
+                Some(why) => why,
             },
         ));
     }

@@ -3,7 +3,7 @@
 //! already given by another policy's allow-all rule), and pods whose ingress admits every pod
 //! of every namespace.
 
-use super::{every_pod, Model, Peer, Pods, Policy, Rule, NAMESPACE_NAME_LABEL};
+use super::{every_pod, Answer, Model, Peer, Pods, Policy, Rule, NAMESPACE_NAME_LABEL};
 use crate::selector::LabelSelector;
 
 /// A direction, and how a policy's rules for it are read.
@@ -113,11 +113,36 @@ impl Model {
     }
 
     /// Whether `pods` accept connections from every pod of every other namespace on every port
-    /// by the policies: `Some(None)` when no policy isolates their ingress, `Some((policy, rule
-    /// path))` when a selecting policy's rule admits every pod of every namespace (or every
-    /// peer) on every port, `None` when the policies restrict who may connect — or may: a
-    /// Cilium deny rule for the pods, or a rule this evaluator cannot decide.
-    pub fn open_to_every_namespace(&self, pods: &Pods) -> Option<Option<(String, String)>> {
+    /// by the policies: `Some(None)` when no policy applies to their ingress, `Some(why)` when
+    /// they admit every pod of every namespace (or every peer) on every port, `None` when the
+    /// policies restrict who may connect — or may: a deny rule for the pods, or a rule this
+    /// evaluator cannot decide.
+    ///
+    /// Where a Calico policy or an AdminNetworkPolicy may apply to the pods' ingress, it is
+    /// evaluated in their order for some pod of some namespace on every port
+    /// ([`super::Party::AnyPod`], [`super::EVERY_PORT`]): open only when every way through ends
+    /// in an allow; not decided beside a Cilium policy for the pods (the two orders are not
+    /// evaluated together) or with Calico objects the input lacks. Elsewhere the
+    /// NetworkPolicies and Cilium's policies decide as a union, the ordered policies applying
+    /// to none of the pods (a rule that admits every pod of every namespace on every port).
+    pub fn open_to_every_namespace(&self, pods: &Pods) -> Option<Option<String>> {
+        if let Some(calico) = &self.calico {
+            if calico.isolates(&self.namespaces, pods, false) {
+                let cilium = self
+                    .policies_in(&pods.namespace)
+                    .any(|p| p.cilium && self.selects(p, pods));
+                if cilium || !self.unread.is_empty() {
+                    return None;
+                }
+                let side = self.side(pods, &super::Party::AnyPod, super::EVERY_PORT, false);
+                return (side.answer() == Answer::Yes).then(|| {
+                    Some(format!(
+                        "every way through the policies in order admits every pod of every namespace on every port ({})",
+                        side.allowed_by.join(", ")
+                    ))
+                });
+            }
+        }
         let selecting: Vec<&Policy> = self
             .policies_in(&pods.namespace)
             .filter(|p| self.selects(p, pods))
@@ -135,8 +160,12 @@ impl Model {
                     && r.peers
                         .as_ref()
                         .is_none_or(|peers| peers.iter().any(every_namespace_peer));
-                every_namespace
-                    .then(|| Some((p.reference.clone(), format!("spec.ingress[{}]", r.index))))
+                every_namespace.then(|| {
+                    Some(format!(
+                        "{} spec.ingress[{}] admits every pod of every namespace on every port",
+                        p.reference, r.index
+                    ))
+                })
             })
         })
     }
@@ -162,7 +191,7 @@ fn every_namespace_peer(peer: &Peer) -> bool {
 
 /// Whether a namespace selector selects every namespace: empty, or asking only that the name
 /// label (which the API server sets on every namespace) exists.
-fn selects_every_namespace(sel: &LabelSelector) -> bool {
+pub(super) fn selects_every_namespace(sel: &LabelSelector) -> bool {
     let exists = LabelSelector::from_value(Some(&serde_json::json!({
         "matchExpressions": [{"key": NAMESPACE_NAME_LABEL, "operator": "Exists"}]
     })));

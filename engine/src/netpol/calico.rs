@@ -936,6 +936,20 @@ impl Calico {
                     scope => and(scope, self.pod_selects(namespaces, sel, p)),
                 }
             }
+            // Its namespace and labels unknown: only what selects every pod in scope surely
+            // selects it.
+            Ep::AnyPod => {
+                let scope = if scoped {
+                    match (&e.namespace_selector, &policy.namespace) {
+                        (Some(sel), _) => unknown_labels(sel),
+                        (None, Some(_)) => Answer::Unknown,
+                        (None, None) => Answer::Yes,
+                    }
+                } else {
+                    Answer::Yes
+                };
+                and(scope, unknown_labels(sel))
+            }
             Ep::Address(_) | Ep::Outside => Answer::No,
         };
         if endpoint == Answer::Yes || self.sets.is_empty() || e.endpoints_only {
@@ -957,10 +971,16 @@ impl Calico {
         party: Ep<'_>,
         port: Option<(u16, &str)>,
     ) -> Answer {
-        if let Some((port, protocol)) = port {
+        let mut out = Answer::Yes;
+        if port == Some(super::EVERY_PORT) {
+            // Every port: a rule naming some may or may not match.
+            if !e.ports.is_empty() || !e.not_ports.is_empty() {
+                out = Answer::Unknown;
+            }
+        } else if let Some((port, protocol)) = port {
             let named = match party {
                 Ep::Pods(p) => Some(p),
-                Ep::Address(_) | Ep::Outside => None,
+                Ep::Address(_) | Ep::Outside | Ep::AnyPod => None,
             };
             let hit = |list: &[Port]| {
                 list.iter().any(|r| match r {
@@ -972,10 +992,9 @@ impl Calico {
                 return Answer::No;
             }
         }
-        let mut out = Answer::Yes;
         if e.outside_pods.is_some() {
             out = match party {
-                Ep::Pods(_) => Answer::No,
+                Ep::Pods(_) | Ep::AnyPod => Answer::No,
                 Ep::Address(_) | Ep::Outside => Answer::Unknown,
             };
         }
@@ -1020,6 +1039,10 @@ impl Calico {
                         .map_or(Answer::Yes, |s| self.service_account_selects(s, p));
                     and(named, selected)
                 }
+                Ep::AnyPod => {
+                    let named = super::surely(names.is_empty());
+                    and(named, sel.as_ref().map_or(Answer::Yes, unknown_labels))
+                }
                 Ep::Address(_) | Ep::Outside => Answer::No,
             };
             out = and(out, m);
@@ -1039,17 +1062,24 @@ impl Calico {
         (port, protocol): (u16, &str),
         egress: bool,
     ) -> Answer {
-        let number = connection_protocol(protocol);
-        if rule.protocol.is_some_and(|p| Some(p) != number)
-            || rule.not_protocol.is_some_and(|p| Some(p) == number)
-        {
-            return Answer::No;
+        let mut out = Answer::Yes;
+        if (port, protocol) == super::EVERY_PORT {
+            // Every protocol: a rule naming one may or may not match.
+            if rule.protocol.is_some() || rule.not_protocol.is_some() {
+                out = Answer::Unknown;
+            }
+        } else {
+            let number = connection_protocol(protocol);
+            if rule.protocol.is_some_and(|p| Some(p) != number)
+                || rule.not_protocol.is_some_and(|p| Some(p) == number)
+            {
+                return Answer::No;
+            }
         }
         let (src, dst) = if egress { (pod, other) } else { (other, pod) };
-        let mut out = Answer::Yes;
         if let Some(v) = rule.ip_version {
             // The family of either known address is the connection's.
-            out = [src, dst]
+            let family = [src, dst]
                 .iter()
                 .find_map(|p| match p {
                     Ep::Address(ip) => Some(*ip),
@@ -1057,6 +1087,7 @@ impl Calico {
                     _ => None,
                 })
                 .map_or(Answer::Unknown, |ip| yes(ip.is_ipv4() == (v == 4)));
+            out = and(out, family);
             if out == Answer::No {
                 return out;
             }
@@ -1118,6 +1149,8 @@ enum Ep<'a> {
     Pods(&'a Pods),
     Address(IpAddr),
     Outside,
+    /// Some pod, which one unknown ([`Party::AnyPod`]).
+    AnyPod,
 }
 
 impl<'a> Ep<'a> {
@@ -1126,6 +1159,7 @@ impl<'a> Ep<'a> {
             Party::Pods(p) => Ep::Pods(p),
             Party::Address(ip) => Ep::Address(*ip),
             Party::Outside => Ep::Outside,
+            Party::AnyPod => Ep::AnyPod,
         }
     }
 }
@@ -1146,12 +1180,18 @@ fn address_in(ranges: &[Cidr], party: Ep<'_>) -> Answer {
     let ip = match party {
         Ep::Address(ip) => ip,
         Ep::Pods(Pods { ip: Some(ip), .. }) => *ip,
-        Ep::Pods(_) if ranges.iter().all(Cidr::holds_no_pod) => return Answer::No,
-        Ep::Pods(_) => return Answer::Unknown,
+        Ep::Pods(_) | Ep::AnyPod if ranges.iter().all(Cidr::holds_no_pod) => return Answer::No,
+        Ep::Pods(_) | Ep::AnyPod => return Answer::Unknown,
         Ep::Outside if super::every_address_in(ranges.iter()) => return Answer::Yes,
         Ep::Outside => return Answer::Unknown,
     };
     yes(ranges.iter().any(|c| c.contains(ip)))
+}
+
+/// Whether a selector selects labels none of which is known (some pod's, some namespace's,
+/// some ServiceAccount's): yes only when it selects whatever they are (`all()`).
+fn unknown_labels(sel: &Selector) -> Answer {
+    partly(sel.eval(&|_| None))
 }
 
 /// A selector's three-valued answer (`None`: the known labels do not decide).
@@ -1407,6 +1447,6 @@ impl Calico {
 /// An entry of a tier, with its order and the name that breaks ties.
 type TierEntry<'m> = (f64, std::borrow::Cow<'m, str>, Entry<'m>);
 
-mod admin;
+pub(super) mod admin;
 #[cfg(test)]
 mod tests;

@@ -894,11 +894,32 @@ fn a_policy_an_allow_all_rule_covers_changes_nothing() {
 }
 
 /// [`Model::open_to_every_namespace`] for shop/web.
-fn open_web(policies: &str) -> Option<Option<(String, String)>> {
+pub(super) fn open_web(policies: &str) -> Option<Option<String>> {
     let c = cluster(policies);
     let inv = Inventory::new(&c);
     Model::of(&inv).open_to_every_namespace(&pods_of(&inv, WEB).expect("web"))
 }
+
+/// NetworkPolicy specs for shop that open web to every pod of every namespace on every port.
+pub(super) const OPEN_TO_EVERY_NAMESPACE: &[&str] = &[
+    "{podSelector: {}, ingress: [{}]}",
+    "{podSelector: {}, ingress: [{from: [{namespaceSelector: {}}]}]}",
+    "{podSelector: {}, ingress: [{from: [{namespaceSelector: {}, podSelector: {}}]}]}",
+    "{podSelector: {}, ingress: [{from: [{namespaceSelector: {matchExpressions: [{key: kubernetes.io/metadata.name, operator: Exists}]}}]}]}",
+    "{podSelector: {}, ingress: [{from: [{podSelector: {matchLabels: {app: fe}}}]}, {from: [{namespaceSelector: {}}]}]}",
+];
+
+/// NetworkPolicy specs for shop that restrict who may connect to web, or on which ports.
+pub(super) const RESTRICTED: &[&str] = &[
+    "{podSelector: {}, policyTypes: [Ingress]}",
+    "{podSelector: {}, ingress: [{from: [{namespaceSelector: {}}], ports: [{port: 53, protocol: UDP}]}]}",
+    "{podSelector: {}, ingress: [{from: [{namespaceSelector: {matchLabels: {team: shop}}}]}]}",
+    "{podSelector: {}, ingress: [{from: [{namespaceSelector: {}, podSelector: {matchLabels: {app: fe}}}]}]}",
+    "{podSelector: {}, ingress: [{from: [{podSelector: {}}]}]}",
+    "{podSelector: {}, ingress: [{from: [{ipBlock: {cidr: 10.0.0.0/8}}]}]}",
+    "{podSelector: {}, ingress: [{from: [{namespaceSelector: {matchExpressions: [{key: team, operator: Exists}]}}]}]}",
+    "{podSelector: {}, ingress: [{ports: [{protocol: TCP}]}]}",
+];
 
 #[test]
 fn ingress_open_to_every_namespace_is_exact() {
@@ -908,30 +929,14 @@ fn ingress_open_to_every_namespace_is_exact() {
         open_web(&np("shop", "e", "{podSelector: {}, policyTypes: [Egress]}")),
         Some(None)
     );
-    let open_rules = [
-        "{podSelector: {}, ingress: [{}]}",
-        "{podSelector: {}, ingress: [{from: [{namespaceSelector: {}}]}]}",
-        "{podSelector: {}, ingress: [{from: [{namespaceSelector: {}, podSelector: {}}]}]}",
-        "{podSelector: {}, ingress: [{from: [{namespaceSelector: {matchExpressions: [{key: kubernetes.io/metadata.name, operator: Exists}]}}]}]}",
-        "{podSelector: {}, ingress: [{from: [{podSelector: {matchLabels: {app: fe}}}]}, {from: [{namespaceSelector: {}}]}]}",
-    ];
-    for spec in open_rules {
+    for spec in OPEN_TO_EVERY_NAMESPACE {
         let got = open_web(&np("shop", "p", spec));
         assert!(
-            matches!(&got, Some(Some((p, _))) if p == "NetworkPolicy:shop/p"),
+            matches!(&got, Some(Some(rule)) if rule.starts_with("NetworkPolicy:shop/p spec.ingress[")),
             "{spec}: {got:?}"
         );
     }
-    let restricted = [
-        "{podSelector: {}, policyTypes: [Ingress]}",
-        "{podSelector: {}, ingress: [{from: [{namespaceSelector: {}}], ports: [{port: 53, protocol: UDP}]}]}",
-        "{podSelector: {}, ingress: [{from: [{namespaceSelector: {matchLabels: {team: shop}}}]}]}",
-        "{podSelector: {}, ingress: [{from: [{namespaceSelector: {}, podSelector: {matchLabels: {app: fe}}}]}]}",
-        "{podSelector: {}, ingress: [{from: [{podSelector: {}}]}]}",
-        "{podSelector: {}, ingress: [{from: [{ipBlock: {cidr: 10.0.0.0/8}}]}]}",
-        "{podSelector: {}, ingress: [{from: [{namespaceSelector: {matchExpressions: [{key: team, operator: Exists}]}}]}]}",
-    ];
-    for spec in restricted {
+    for spec in RESTRICTED {
         assert_eq!(open_web(&np("shop", "p", spec)), None, "{spec}");
     }
     // A policy that selects other pods does not isolate web.

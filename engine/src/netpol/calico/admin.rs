@@ -45,6 +45,19 @@ fn selector(v: Option<&Value>) -> crate::calico::Selector {
     LabelSelector::from_value(v).to_calico()
 }
 
+/// Whether a peer is in the shape of the API's earlier v1alpha1 releases: `namespaces` holding
+/// `namespaceSelector`, `sameLabels` or `notSameLabels`, or `pods` holding `namespaces` (read
+/// as today's shape they would select every namespace).
+fn earlier_shape(p: &Value) -> bool {
+    let has = |v: Option<&Value>, keys: &[&str]| {
+        v.is_some_and(|v| keys.iter().any(|k| v.get(*k).is_some()))
+    };
+    has(
+        p.get("namespaces"),
+        &["namespaceSelector", "sameLabels", "notSameLabels"],
+    ) || has(p.get("pods"), &["namespaces"])
+}
+
 /// A peer of a rule as an entity (`None`: the API server refuses it).
 fn peer(p: &Value) -> Option<Entity> {
     let fields = ["namespaces", "pods", "networks", "nodes", "domainNames"];
@@ -154,13 +167,14 @@ fn rules(
             Some("Pass") if !baseline => Action::Pass,
             _ => return None,
         };
-        let peers: Vec<Entity> = r
+        let listed = r
             .get(peers_field)
             .and_then(Value::as_array)
-            .filter(|p| !p.is_empty())?
-            .iter()
-            .map(peer)
-            .collect::<Option<_>>()?;
+            .filter(|p| !p.is_empty())?;
+        let peers: Vec<Entity> = listed.iter().map(peer).collect::<Option<_>>()?;
+        let undecided = listed.iter().any(earlier_shape).then_some(
+            "a peer in the API's earlier shape (namespaces.namespaceSelector, sameLabels, notSameLabels, pods.namespaces), not evaluated",
+        );
         if !egress && peers.iter().any(|p| !p.endpoints_only) {
             // Ingress peers are namespaces and pods only.
             return None;
@@ -186,7 +200,7 @@ fn rules(
                     ip_version: None,
                     source,
                     destination,
-                    undecided: None,
+                    undecided,
                 });
             }
         }

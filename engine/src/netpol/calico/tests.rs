@@ -4,7 +4,8 @@
 
 use crate::inventory::Inventory;
 use crate::netpol::tests::{
-    answer, ask, cluster, direct_answer, members, np, segment_answer, DB, OTHER, WEB,
+    answer, ask, cluster, direct_answer, members, np, open_web, segment_answer, DB,
+    OPEN_TO_EVERY_NAMESPACE, OTHER, RESTRICTED, WEB,
 };
 use crate::netpol::{pods_of, Answer, Model, Party};
 
@@ -877,5 +878,188 @@ fn admin_policy_crds_alone_and_the_newer_api_stay_unknown() {
     assert_eq!(
         answer(&format!("{cnp_v2}{deny}"), WEB, DB, 5432),
         Answer::Unknown
+    );
+}
+
+/// `open_to_every_namespace`'s answer when every way through the ordered policies admits,
+/// naming the allows met.
+fn in_order(allows: &str) -> Option<Option<String>> {
+    Some(Some(format!(
+        "every way through the policies in order admits every pod of every namespace on every port ({allows})"
+    )))
+}
+
+/// A `security` tier before the default one whose policy passes everything on.
+fn passing() -> String {
+    format!(
+        "{}{}",
+        tier("security", "{order: 100}"),
+        gnp(
+            "pass",
+            "{tier: security, selector: all(), ingress: [{action: Pass}]}"
+        )
+    )
+}
+
+/// "Open to every pod of every namespace on every port" (KSPM-N-019) in Calico's order: the
+/// pod's ingress side for some pod, which one unknown, on every port — yes only when every way
+/// through the tiers admits it.
+#[test]
+fn open_to_every_namespace_in_calicos_order() {
+    // A Calico policy applies to web and passes: the NetworkPolicies decide in the default
+    // tier, each for some pod on every port, as the NetworkPolicy reading decides them.
+    for spec in OPEN_TO_EVERY_NAMESPACE {
+        let got = open_web(&format!("{}{}", passing(), np("shop", "p", spec)));
+        assert_eq!(got, in_order("NetworkPolicy:shop/p"), "{spec}");
+    }
+    for spec in RESTRICTED {
+        assert_eq!(
+            open_web(&format!("{}{}", passing(), np("shop", "p", spec))),
+            None,
+            "{spec}"
+        );
+    }
+    // With nothing after the pass, the namespace's profile admits.
+    assert_eq!(
+        open_web(&passing()),
+        in_order("the profile of namespace shop (no tier decides)")
+    );
+    // A Calico policy for other pods only: the NetworkPolicies' reading, rule and all.
+    let elsewhere = gnp(
+        "elsewhere",
+        "{selector: \"app == 'nothing'\", ingress: [{action: Allow}]}",
+    );
+    assert_eq!(
+        open_web(&format!("{elsewhere}{}", np("shop", "p", OPEN_TO_EVERY_NAMESPACE[0]))),
+        Some(Some(
+            "NetworkPolicy:shop/p spec.ingress[0] admits every pod of every namespace on every port"
+                .into()
+        ))
+    );
+    assert_eq!(open_web(&elsewhere), Some(None), "no policy applies to web");
+    // Calico's own rules: every source, every namespace, on every port and protocol.
+    let open = |ingress: &str| {
+        open_web(&gnp(
+            "g",
+            &format!("{{selector: \"app == 'web'\", ingress: [{ingress}]}}"),
+        ))
+    };
+    for rule in [
+        "{action: Allow}",
+        "{action: Allow, source: {namespaceSelector: all()}}",
+        "{action: Allow, source: {selector: all()}}",
+        // A deny that no pod can meet (link-local addresses are never a pod's).
+        "{action: Deny, source: {nets: [169.254.0.0/16]}}, {action: Allow}",
+        "{action: Log}, {action: Allow}",
+    ] {
+        let last = rule.matches("action:").count() - 1;
+        assert_eq!(
+            open(rule),
+            in_order(&format!("GlobalNetworkPolicy:g spec.ingress[{last}]")),
+            "{rule}"
+        );
+    }
+    for rule in [
+        "{action: Allow, source: {selector: \"role == 'fe'\"}}",
+        "{action: Allow, source: {notSelector: \"role == 'fe'\"}}",
+        "{action: Allow, source: {namespaceSelector: \"team == 'shop'\"}}",
+        "{action: Allow, source: {namespaceSelector: global()}}",
+        "{action: Allow, source: {serviceAccounts: {names: [fe]}}}",
+        "{action: Allow, protocol: TCP}",
+        "{action: Allow, protocol: TCP, destination: {ports: [8080]}}",
+        "{action: Allow, protocol: TCP, destination: {notPorts: [22]}}",
+        "{action: Allow, notProtocol: UDP}",
+        "{action: Allow, ipVersion: 4}",
+        "{action: Allow, source: {nets: [10.0.0.0/8]}}",
+        // Some pod may meet the deny first.
+        "{action: Deny, source: {selector: \"role == 'bad'\"}}, {action: Allow}",
+        "{action: Deny, source: {namespaceSelector: \"team == 'ops'\"}}, {action: Allow}",
+        "{action: Deny, protocol: UDP}, {action: Allow}",
+    ] {
+        assert_eq!(open(rule), None, "{rule}");
+    }
+    // A ServiceAccount selector for every account admits every pod.
+    assert_eq!(
+        open("{action: Allow, source: {serviceAccounts: {selector: all()}}}"),
+        in_order("GlobalNetworkPolicy:g spec.ingress[0]")
+    );
+    // Passed on from the last tier: the namespace's profile admits.
+    assert_eq!(
+        open("{action: Pass}"),
+        in_order("the profile of namespace shop (no tier decides)")
+    );
+    // A namespaced Calico policy's source selector looks in its own namespace only, unless its
+    // namespaceSelector opens every namespace.
+    let namespaced = |source: &str| {
+        open_web(&cnp(
+            "shop",
+            "p",
+            &format!("{{selector: all(), ingress: [{{action: Allow, source: {source}}}]}}"),
+        ))
+    };
+    assert_eq!(namespaced("{selector: all()}"), None);
+    assert_eq!(
+        namespaced("{namespaceSelector: all()}"),
+        in_order("NetworkPolicy.projectcalico.org:shop/p spec.ingress[0]")
+    );
+    // Cilium's policies beside Calico's order are not evaluated together: not decided.
+    let cilium = "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: deny, namespace: shop}\nspec: {endpointSelector: {}, ingress: [{}]}\n---\n";
+    assert_eq!(open_web(&format!("{cilium}{}", passing())), None);
+}
+
+/// The same question under AdminNetworkPolicies: they come first, the baseline last.
+#[test]
+fn open_to_every_namespace_under_admin_policies() {
+    let every = "subject: {namespaces: {}}";
+    let allow = anp(
+        "allow",
+        Some(5),
+        &format!("{every}, ingress: [{{action: Allow, from: [{{namespaces: {{}}}}]}}]"),
+    );
+    // Admitted before the NetworkPolicies' default deny can drop it.
+    assert_eq!(
+        open_web(&format!("{allow}{}", np("shop", "p", RESTRICTED[0]))),
+        in_order("AdminNetworkPolicy:allow spec.ingress[0]")
+    );
+    let deny_ops = anp(
+        "deny-ops",
+        Some(1),
+        &format!("{every}, ingress: [{{action: Deny, from: [{{namespaces: {{matchLabels: {{team: ops}}}}}}]}}]"),
+    );
+    assert_eq!(open_web(&format!("{deny_ops}{allow}")), None);
+    let ports = anp(
+        "web-port",
+        Some(5),
+        &format!("{every}, ingress: [{{action: Allow, from: [{{namespaces: {{}}}}], ports: [{{portNumber: {{protocol: TCP, port: 8080}}}}]}}]"),
+    );
+    assert_eq!(
+        open_web(&format!("{ports}{}", np("shop", "p", RESTRICTED[0]))),
+        None
+    );
+    // A peer in the API's earlier shape (`sameLabels`) is not read as every namespace.
+    let earlier = anp(
+        "earlier",
+        Some(5),
+        &format!(
+            "{every}, ingress: [{{action: Allow, from: [{{namespaces: {{sameLabels: [team]}}}}]}}]"
+        ),
+    );
+    assert_eq!(
+        open_web(&format!("{earlier}{}", np("shop", "p", RESTRICTED[0]))),
+        None
+    );
+    // The baseline denies what no NetworkPolicy selects.
+    let baseline = anp(
+        "",
+        None,
+        &format!("{every}, ingress: [{{action: Deny, from: [{{namespaces: {{}}}}]}}]"),
+    );
+    assert_eq!(open_web(&baseline), None);
+    assert_eq!(
+        open_web(&format!(
+            "{baseline}{}",
+            np("shop", "p", OPEN_TO_EVERY_NAMESPACE[1])
+        )),
+        in_order("NetworkPolicy:shop/p")
     );
 }
