@@ -541,42 +541,44 @@ pub fn object_from_map(mut map: Map<String, Value>, source: Source) -> Result<Ob
 /// locations for every duplicate dropped. Objects named only by `generateName` and cloud
 /// documents are never duplicates.
 pub fn dedupe(objects: &mut Vec<Object>) -> Vec<LoadError> {
-    let key = |o: &Object| {
+    /// The identity, borrowed from the object (read once per object).
+    type Identity<'o> = (&'o str, &'o str, Option<&'o str>, &'o str);
+    fn key(o: &Object) -> Option<Identity<'_>> {
         let named = o
             .body
-            .pointer("/metadata/name")
-            .is_some_and(|n| n.is_string());
+            .get("metadata")
+            .and_then(|m| m.get("name"))
+            .is_some_and(Value::is_string);
         if !named || crate::cloud::kinds::CLOUD_KINDS.contains(&o.kind.as_str()) {
             return None;
         }
         Some((
-            o.api_group().to_string(),
-            o.kind.clone(),
-            o.effective_namespace().map(str::to_string),
-            o.name.clone(),
+            o.api_group(),
+            o.kind.as_str(),
+            o.effective_namespace(),
+            o.name.as_str(),
         ))
-    };
-    let mut last: std::collections::HashMap<(String, String, Option<String>, String), usize> =
-        std::collections::HashMap::new();
-    for (i, o) in objects.iter().enumerate() {
-        if let Some(k) = key(o) {
-            last.insert(k, i);
-        }
     }
     let at = |o: &Object| match o.source.line {
         Some(l) => format!("{}:{l}", o.source.file),
         None => o.source.file.clone(),
     };
     let mut warnings = Vec::new();
-    let mut keep = Vec::with_capacity(objects.len());
-    for (i, o) in objects.iter().enumerate() {
-        let kept = match key(o) {
-            Some(k) => last[&k] == i,
-            None => true,
-        };
-        if !kept {
-            if let Some(k) = key(o) {
-                let winner = &objects[last[&k]];
+    let keep: Vec<bool> = {
+        let keys: Vec<_> = objects.iter().map(key).collect();
+        let mut last = std::collections::HashMap::with_capacity(keys.len());
+        for (i, k) in keys.iter().enumerate() {
+            if let Some(k) = k {
+                last.insert(*k, i);
+            }
+        }
+        keys.iter()
+            .enumerate()
+            .map(|(i, k)| {
+                let Some(winner) = k.map(|k| last[&k]).filter(|w| *w != i) else {
+                    return true;
+                };
+                let (o, winner) = (&objects[i], &objects[winner]);
                 warnings.push(LoadError {
                     file: o.source.file.clone(),
                     line: o.source.line,
@@ -588,9 +590,12 @@ pub fn dedupe(objects: &mut Vec<Object>) -> Vec<LoadError> {
                         at(winner)
                     ),
                 });
-            }
-        }
-        keep.push(kept);
+                false
+            })
+            .collect()
+    };
+    if keep.iter().all(|k| *k) {
+        return warnings;
     }
     let mut flags = keep.into_iter();
     objects.retain(|_| flags.next().unwrap_or(true));
