@@ -217,26 +217,25 @@ pub fn drop_malformed(objects: &mut Vec<Object>) -> Vec<LoadError> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(objects.len() / 1024 + 1);
+    let check = |o: &mut Object| {
+        normalise(o);
+        shape_errors(o)
+    };
     let chunk = objects.len().div_ceil(threads).max(1);
-    let found: Vec<Vec<String>> = std::thread::scope(|scope| {
-        let workers: Vec<_> = objects
-            .chunks_mut(chunk)
-            .map(|part| {
-                scope.spawn(move || {
-                    part.iter_mut()
-                        .map(|o| {
-                            normalise(o);
-                            shape_errors(o)
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    });
+    let found: Vec<Vec<String>> = if threads <= 1 {
+        objects.iter_mut().map(check).collect()
+    } else {
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = objects
+                .chunks_mut(chunk)
+                .map(|part| scope.spawn(move || part.iter_mut().map(check).collect::<Vec<_>>()))
+                .collect();
+            workers
+                .into_iter()
+                .flat_map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        })
+    };
     if found.iter().all(Vec::is_empty) {
         return errors;
     }
