@@ -602,6 +602,11 @@ pub struct PublicService {
 }
 
 impl PublicService {
+    /// The pods it routes to.
+    fn senders(&self) -> impl Iterator<Item = &crate::netpol::Pods> {
+        self.pods.iter().map(|(_, p)| p)
+    }
+
     /// Whether `a` is one of its addresses.
     fn has_address(&self, a: &str) -> bool {
         self.addresses.iter().any(|x| x == a)
@@ -665,7 +670,7 @@ impl Exposure {
             .public_services
             .values()
             .filter(|s| s.has_address(a))
-            .flat_map(|s| s.pods.iter().map(|(_, p)| p))
+            .flat_map(PublicService::senders)
             .collect();
         Senders::pods(pods)
     }
@@ -699,7 +704,7 @@ impl Exposure {
         if let Some((svc, _)) = implementing().next() {
             return Some((
                 format!("Gateway {key} is implemented by {svc}, an internet-facing LoadBalancer"),
-                Senders::pods(implementing().flat_map(|(_, s)| s.pods.iter().map(|(_, p)| p))),
+                Senders::pods(implementing().flat_map(|(_, s)| s.senders())),
             ));
         }
         if let Some(a) = g.addresses.iter().find(|a| self.is_public_address(a)) {

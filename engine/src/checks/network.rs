@@ -1032,14 +1032,15 @@ fn sensitive_namespace_open<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
         "BaselineAdminNetworkPolicy",
         "ClusterNetworkPolicy",
     ];
-    // The policy API's ClusterNetworkPolicy, which the evaluator does not read (Antrea's
-    // kind of that name is among the unread ones below).
+    // The policy API's ClusterNetworkPolicy, which the evaluator does not read but whose
+    // subject this check does (Antrea's kind of that name is among the unread ones below).
+    let by_subject = |o: &Object| {
+        ADMIN_POLICY_KINDS.contains(&o.kind.as_str()) && o.api_group() == "policy.networking.k8s.io"
+    };
     let admin_policies: Vec<&Object> = ADMIN_POLICY_KINDS
         .iter()
         .flat_map(|k| ctx.inv.of_kind(k).iter().copied())
-        .filter(|o| {
-            crate::netpol::is_unread_policy(o) && o.api_group() == "policy.networking.k8s.io"
-        })
+        .filter(|o| crate::netpol::is_unread_policy(o) && by_subject(o))
         .collect();
     // Policies the input may lack — a kind the collector could not list, or a policy CRD with
     // no object of its kind in the input (a live collection reads only the kinds it knows) —
@@ -1073,8 +1074,7 @@ fn sensitive_namespace_open<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
         .iter()
         .chain(ADMIN_POLICY_KINDS)
         .flat_map(|k| ctx.inv.of_kind(k).iter().copied())
-        .filter(|o| crate::netpol::is_unread_policy(o))
-        .filter(|o| !admin_policies.iter().any(|a| std::ptr::eq(*a, *o)))
+        .filter(|o| crate::netpol::is_unread_policy(o) && !by_subject(o))
         .collect();
     // Which pods they select is not read (Antrea's appliedTo): a cluster-wide one may restrict
     // any pod, a namespaced one any pod of its namespace — decided the same in a namespace

@@ -675,7 +675,7 @@ pub(super) fn admits_pods(
         for (from, sender) in froms.iter().zip(senders) {
             let v = policies.connect_from(source, from, to, port, protocol);
             let (egress, ingress) = (v.egress.unwrap_or_default(), v.ingress.unwrap_or_default());
-            let (from, to) = (&sender.reference, t.owner.node_ref());
+            let (from, to) = (&sender.reference, || t.owner.node_ref());
             match v.answer {
                 Answer::Yes if egress.is_open() && ingress.is_open() => return Decided::Open,
                 Answer::Yes => {
@@ -688,14 +688,16 @@ pub(super) fn admits_pods(
                         .flatten()
                         .collect();
                     return Decided::Allowed(format!(
-                        "; {from} may connect to {to} on {port}/{protocol}: {}",
+                        "; {from} may connect to {} on {port}/{protocol}: {}",
+                        to(),
                         why.join(", ")
                     ));
                 }
                 Answer::Unknown => {
                     undecided.get_or_insert_with(|| {
                         format!(
-                            "; whether {from} may connect to {to} on {port}/{protocol} is not decidable: {}",
+                            "; whether {from} may connect to {} on {port}/{protocol} is not decidable: {}",
+                            to(),
                             v.notes.join("; ")
                         )
                     });
