@@ -392,6 +392,50 @@ fn mutate(rng: &mut Rng, objects: &[Object], n: usize) -> (Key, Option<Object>) 
     }
 }
 
+/// An evaluator's objects, findings and paths, as comparable sets.
+fn summary(inc: &Incremental) -> (Vec<String>, BTreeSet<String>, BTreeSet<String>) {
+    let objects = inc
+        .objects()
+        .map(|o| format!("{:?} {}", key_of(o), o.body))
+        .collect();
+    let findings = inc
+        .findings()
+        .into_iter()
+        .map(kspm_engine::drift::finding_key)
+        .collect();
+    let paths = inc
+        .paths()
+        .iter()
+        .flat_map(|p| p.with_folded())
+        .map(|p| p.id)
+        .collect();
+    (objects, findings, paths)
+}
+
+/// A delta's findings and paths, added and resolved, as comparable sets (with the added
+/// findings' attack-path facts).
+fn delta_summary(d: &kspm_engine::incremental::Delta) -> [BTreeSet<String>; 4] {
+    let findings = |fs: &[kspm_engine::Finding]| {
+        fs.iter()
+            .map(|f| {
+                format!(
+                    "{} {:?} {:?}",
+                    kspm_engine::drift::finding_key(f),
+                    f.on_attack_path,
+                    f.blast_radius
+                )
+            })
+            .collect()
+    };
+    let paths = |ps: &[kspm_engine::report::AttackPath]| ps.iter().map(|p| p.id.clone()).collect();
+    [
+        findings(&d.added_findings),
+        findings(&d.resolved_findings),
+        paths(&d.added_paths),
+        paths(&d.resolved_paths),
+    ]
+}
+
 fn run(meta: ClusterSnapshot, seed: u64, batches: usize) {
     let options = ScanOptions::default();
     let mut inc = Incremental::new(meta.clone(), options);
@@ -422,7 +466,27 @@ fn run(meta: ClusterSnapshot, seed: u64, batches: usize) {
             .iter()
             .map(|(k, o)| format!("{}{:?}", if o.is_some() { "+" } else { "-" }, k))
             .collect();
+        // A preview says what the apply will, and leaves the evaluation as it was.
+        let preview = (b % 3 == 0).then(|| {
+            let before = summary(&inc);
+            let preview = inc.preview(changes.clone());
+            assert_eq!(
+                summary(&inc),
+                before,
+                "batch {b} {what:?}: the preview changed the state"
+            );
+            // The graph it put back is the cluster's too.
+            assert_equivalent(&inc, &meta, &format!("batch {b} {what:?}, after a preview"));
+            preview
+        });
         let delta = inc.apply(changes);
+        if let Some(preview) = preview {
+            assert_eq!(
+                delta_summary(&preview),
+                delta_summary(&delta),
+                "batch {b} {what:?}: the preview differs from the apply"
+            );
+        }
         partial += usize::from(!delta.whole_cluster);
         let step = format!(
             "batch {b} {what:?} (whole cluster: {})",

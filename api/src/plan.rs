@@ -7,7 +7,7 @@
 //! account.
 
 use kspm_engine::graph::paths::AttackPath;
-use kspm_engine::incremental::{Incremental, Key};
+use kspm_engine::incremental::{key_of, reference, Incremental, Key};
 use kspm_engine::parse::{parse_text, ParseOutcome, Syntax};
 use kspm_engine::render::sarif::PathAt;
 use kspm_engine::{Finding, LoadError, Object, ScanOptions, Severity};
@@ -167,15 +167,6 @@ fn read_changes(input: &PlanInput) -> Result<(Vec<Object>, Vec<String>), String>
     Ok((objects, warnings))
 }
 
-/// The engine's key of an object: (kind, namespace or `""`, name).
-fn key_of(o: &Object) -> Key {
-    (
-        o.kind.clone(),
-        o.effective_namespace().unwrap_or("").to_string(),
-        o.name.clone(),
-    )
-}
-
 /// Parses `Kind/namespace/name`, or `Kind/name` (a cluster-scoped kind, or a namespaced one
 /// in `namespace`).
 fn deletion_key(spec: &str, namespace: &str) -> Result<Key, String> {
@@ -196,51 +187,37 @@ fn deletion_key(spec: &str, namespace: &str) -> Result<Key, String> {
     }
 }
 
-fn reference(key: &Key) -> String {
-    if key.1.is_empty() {
-        format!("{}:{}", key.0, key.2)
-    } else {
-        format!("{}:{}/{}", key.0, key.1, key.2)
-    }
-}
-
-/// Plans the change.
-pub fn plan(input: &PlanInput, options: &ScanOptions) -> Result<Plan, String> {
-    let (changed, warnings) = read_changes(input)?;
-    let namespace = input.namespace.as_deref().unwrap_or("default");
-    let deletions: Vec<Key> = input
-        .deletions
-        .iter()
-        .map(|d| deletion_key(d, namespace))
-        .collect::<Result<_, _>>()?;
-    let started = Instant::now();
-    let files = kspm_collectors::files::plan(std::slice::from_ref(&input.base));
-    let source = match (&input.cluster, files.clusters.as_slice()) {
-        (_, []) => {
-            return Err(format!(
-                "{}: no snapshot to plan against",
-                input.base.display()
-            ))
-        }
+/// Reads the base a change is judged against: cluster `cluster` of the snapshot at `root` (the
+/// only one when `None`), with the fleet's account, project and subscription documents and its
+/// vulnerability reports, as `kspm scan` joins them; not evaluated yet. Also what of the base
+/// could not be read.
+pub fn load_base(
+    root: &Path,
+    cluster: Option<&str>,
+    options: &ScanOptions,
+) -> Result<(Incremental, Vec<String>), String> {
+    let files = kspm_collectors::files::plan(&[root.to_path_buf()]);
+    let source = match (cluster, files.clusters.as_slice()) {
+        (_, []) => return Err(format!("{}: no snapshot to plan against", root.display())),
         (None, [one]) => one.clone(),
         (None, many) => {
             let names: Vec<&str> = many.iter().map(|c| c.name.as_str()).collect();
             return Err(format!(
                 "{} holds {} clusters ({}): name one with --cluster",
-                input.base.display(),
+                root.display(),
                 many.len(),
                 names.join(", ")
             ));
         }
         (Some(name), all) => all
             .iter()
-            .find(|c| &c.name == name)
+            .find(|c| c.name == name)
             .cloned()
             .ok_or_else(|| {
                 let names: Vec<&str> = all.iter().map(|c| c.name.as_str()).collect();
                 format!(
                     "{}: no cluster {name} (clusters: {})",
-                    input.base.display(),
+                    root.display(),
                     names.join(", ")
                 )
             })?,
@@ -271,16 +248,29 @@ pub fn plan(input: &PlanInput, options: &ScanOptions) -> Result<Plan, String> {
     if base.objects.is_empty() {
         return Err(format!(
             "{}: the base cluster {} holds no object to plan against",
-            input.base.display(),
+            root.display(),
             base.info.name
         ));
     }
     // The fleet's account, project and subscription documents belong to every cluster.
     base.objects.extend(fleet_cloud);
-    let cluster = base.info.name.clone();
     // As `kspm scan` evaluates the base: its fleet's own vulnerability reports included.
     let options = crate::pipeline::with_fleet_vulnerabilities(options, &files);
-    let mut engine = Incremental::new(base, options);
+    Ok((Incremental::new(base, options), base_errors))
+}
+
+/// Plans the change.
+pub fn plan(input: &PlanInput, options: &ScanOptions) -> Result<Plan, String> {
+    let (changed, warnings) = read_changes(input)?;
+    let namespace = input.namespace.as_deref().unwrap_or("default");
+    let deletions: Vec<Key> = input
+        .deletions
+        .iter()
+        .map(|d| deletion_key(d, namespace))
+        .collect::<Result<_, _>>()?;
+    let started = Instant::now();
+    let (mut engine, base_errors) = load_base(&input.base, input.cluster.as_deref(), options)?;
+    let cluster = engine.info().name.clone();
     engine.apply(std::iter::empty());
     let base_ms = started.elapsed().as_secs_f64() * 1000.0;
 
@@ -310,12 +300,12 @@ pub fn plan(input: &PlanInput, options: &ScanOptions) -> Result<Plan, String> {
         }
         // Deleting a Namespace deletes what is in it, as the namespace controller does.
         if key.0 == "Namespace" {
-            let inside: Vec<Key> = engine
-                .objects()
-                .filter(|o| o.effective_namespace() == Some(key.2.as_str()))
-                .map(key_of)
-                .collect();
-            batch.extend(inside.into_iter().map(|k| (k, None)));
+            batch.extend(
+                engine
+                    .keys_in_namespace(&key.2)
+                    .into_iter()
+                    .map(|k| (k, None)),
+            );
         }
         changes.push(ChangedObject {
             reference: reference(&key),

@@ -42,6 +42,26 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 /// as the caller lists it (two resources may serve one kind).
 pub type Key = (String, String, String);
 
+/// An object's key as [`Incremental::new`] keys its initial objects: (kind, namespace or
+/// `""`, name).
+pub fn key_of(o: &Object) -> Key {
+    (
+        o.kind.clone(),
+        o.effective_namespace().unwrap_or("").to_string(),
+        o.name.clone(),
+    )
+}
+
+/// A key as findings name resources: `Kind:namespace/name`, or `Kind:name` when
+/// cluster-scoped.
+pub fn reference(key: &Key) -> String {
+    if key.1.is_empty() {
+        format!("{}:{}", key.0, key.2)
+    } else {
+        format!("{}:{}/{}", key.0, key.1, key.2)
+    }
+}
+
 /// Namespaced kinds the cluster part reads: a change to one re-evaluates the cluster. (Secrets
 /// too when they are ServiceAccount tokens.)
 const SHARED_KINDS: &[&str] = &["ServiceAccount", "Role", "RoleBinding"];
@@ -99,6 +119,9 @@ struct State {
     /// The network reach between workloads of every namespace, as a part of `joined` (decided
     /// again only when some namespace's policies or workloads, as reach sees them, change).
     network: AttackGraph,
+    /// Every namespace's NetworkPolicies and labels as one model (merged again only when some
+    /// namespace's change).
+    policies: crate::netpol::Model,
     joined: Joined,
     paths: Vec<AttackPath>,
     /// The pending findings of every part that the joined graph confirms.
@@ -172,12 +195,7 @@ impl Incremental {
             state: None,
         };
         for o in objects {
-            let key = (
-                o.kind.clone(),
-                o.effective_namespace().unwrap_or("").to_string(),
-                o.name.clone(),
-            );
-            inc.store(key, Some(o));
+            inc.store(key_of(&o), Some(o));
         }
         inc
     }
@@ -265,6 +283,108 @@ impl Incremental {
 
     /// Applies a batch of changes (`None` deletes) and evaluates again what they affect.
     pub fn apply(&mut self, changes: impl IntoIterator<Item = (Key, Option<Object>)>) -> Delta {
+        let (whole, dirty) = self.stage(changes);
+        self.evaluate(whole, dirty)
+    }
+
+    /// What [`Incremental::apply`] would return for `changes`, without keeping them: afterwards
+    /// the objects and their evaluation are those before the call. (A change the cluster part
+    /// reads evaluates the cluster once and puts the previous evaluation back; any other is
+    /// applied and then undone, two evaluations of its namespaces. A cluster never evaluated is
+    /// evaluated, with its objects as they were.)
+    pub fn preview(&mut self, changes: impl IntoIterator<Item = (Key, Option<Object>)>) -> Delta {
+        let mut undo: Vec<(Key, Option<Object>)> = Vec::new();
+        let mut seen: HashSet<Key> = HashSet::new();
+        let changes: Vec<(Key, Option<Object>)> = changes
+            .into_iter()
+            .inspect(|(key, _)| {
+                if seen.insert(key.clone()) {
+                    undo.push((key.clone(), self.held(key).cloned()));
+                }
+            })
+            .collect();
+        let forced = self.force_whole;
+        let (whole, dirty) = self.stage(changes);
+        let delta = if whole && self.state.is_some() {
+            let prev = self.state.take();
+            let state = self.rebuild();
+            let mut delta = whole_delta(prev.as_deref(), &state);
+            annotate_delta(&state, &mut delta);
+            drop(state);
+            for (key, object) in undo {
+                self.store(key, object);
+            }
+            self.state = prev;
+            delta
+        } else if !whole && !dirty.is_empty() && self.state.is_some() {
+            // Evaluated once; the evaluation it replaced is put back as it was.
+            let prev = self.state.take().expect("checked");
+            match self.update(prev, &dirty) {
+                Ok((mut state, restore)) => {
+                    let mut delta = namespace_delta(&state, &restore, &dirty);
+                    annotate_delta(&state, &mut delta);
+                    restore.restore(&mut state);
+                    for (key, object) in undo {
+                        self.store(key, object);
+                    }
+                    self.state = Some(state);
+                    delta
+                }
+                Err(prev) => {
+                    // What the namespaces feed the cluster changed: the whole cluster, once.
+                    let state = self.rebuild();
+                    let mut delta = whole_delta(Some(&prev), &state);
+                    annotate_delta(&state, &mut delta);
+                    drop(state);
+                    for (key, object) in undo {
+                        self.store(key, object);
+                    }
+                    self.state = Some(prev);
+                    delta
+                }
+            }
+        } else {
+            let delta = self.evaluate(whole, dirty);
+            self.apply(undo);
+            delta
+        };
+        self.force_whole = forced;
+        delta
+    }
+
+    /// Whether an object is held under `key`.
+    pub fn holds(&self, key: &Key) -> bool {
+        self.placed.contains_key(key)
+    }
+
+    /// The objects of namespace `ns` (`""`: the cluster-scoped ones).
+    pub fn objects_in<'s>(&'s self, ns: &str) -> impl Iterator<Item = &'s Object> + 's {
+        self.objects.get(ns).into_iter().flat_map(|m| m.values())
+    }
+
+    /// The keys of the objects in namespace `ns` (what deleting the Namespace deletes).
+    pub fn keys_in_namespace(&self, ns: &str) -> Vec<Key> {
+        if ns.is_empty() {
+            return Vec::new();
+        }
+        self.objects
+            .get(ns)
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// The object held under `key`.
+    fn held(&self, key: &Key) -> Option<&Object> {
+        let ns = self.placed.get(key)?;
+        self.objects.get(ns)?.get(key)
+    }
+
+    /// Stores a batch of changes: whether the whole cluster must be evaluated again, and the
+    /// namespaces they touch.
+    fn stage(
+        &mut self,
+        changes: impl IntoIterator<Item = (Key, Option<Object>)>,
+    ) -> (bool, BTreeSet<String>) {
         let mut whole = self.state.is_none() || std::mem::take(&mut self.force_whole);
         let mut dirty: BTreeSet<String> = BTreeSet::new();
         for (key, object) in changes {
@@ -282,6 +402,11 @@ impl Incremental {
                         }))
             });
         }
+        (whole, dirty)
+    }
+
+    /// Evaluates again what a staged batch affects.
+    fn evaluate(&mut self, whole: bool, dirty: BTreeSet<String>) -> Delta {
         if !whole && dirty.is_empty() {
             // Nothing held changed (a relist of the same objects, a delete of an unknown key).
             return Delta::default();
@@ -289,15 +414,8 @@ impl Incremental {
         let prev = self.state.take();
         let mut delta = match prev {
             Some(prev) if !whole => match self.update(prev, &dirty) {
-                Ok((state, old_findings, old_paths)) => {
-                    let new_findings: Vec<&Finding> = dirty
-                        .iter()
-                        .filter_map(|ns| state.namespaces.get(ns))
-                        .flat_map(|p| p.findings.iter())
-                        .chain(state.judged.iter())
-                        .collect();
-                    let mut d = diff(&old_findings, &new_findings, &old_paths, &state.paths);
-                    d.namespaces = dirty.len();
+                Ok((state, undo)) => {
+                    let d = namespace_delta(&state, &undo, &dirty);
                     self.state = Some(state);
                     d
                 }
@@ -306,14 +424,7 @@ impl Incremental {
             prev => self.reevaluate(prev),
         };
         if let Some(state) = &self.state {
-            let index = state.joined.graph().index();
-            annotate(
-                &mut delta.added_findings,
-                state.joined.graph(),
-                &index,
-                &state.paths,
-                &state.binding_subjects,
-            );
+            annotate_delta(state, &mut delta);
         }
         delta
     }
@@ -321,15 +432,7 @@ impl Incremental {
     /// Evaluates the whole cluster and compares with `prev`.
     fn reevaluate(&mut self, prev: Option<Box<State>>) -> Delta {
         let state = Box::new(self.rebuild());
-        let old: Vec<Finding> = prev
-            .as_deref()
-            .map(|p| p.findings().cloned().collect())
-            .unwrap_or_default();
-        let old_paths = prev.map(|p| p.paths).unwrap_or_default();
-        let new: Vec<&Finding> = state.findings().collect();
-        let mut d = diff(&old, &new, &old_paths, &state.paths);
-        d.whole_cluster = true;
-        d.namespaces = state.namespaces.len();
+        let d = whole_delta(prev.as_deref(), &state);
         self.state = Some(state);
         d
     }
@@ -456,6 +559,7 @@ impl Incremental {
             binding_subjects,
             neighbours: AttackGraph::default(),
             network: AttackGraph::default(),
+            policies: crate::netpol::Model::default(),
             joined: Joined::default(),
             paths: Vec::new(),
             judged: Vec::new(),
@@ -465,42 +569,70 @@ impl Incremental {
     }
 
     /// Evaluates the `dirty` namespaces again on top of `prev`, returning the new state with
-    /// the dirty namespaces' previous findings and the previous paths; `Err(prev)` when what
-    /// they feed the cluster part changed (then the whole cluster must be evaluated).
-    #[allow(clippy::type_complexity)]
+    /// what it replaced ([`Undo`]); `Err(prev)` when what they feed the cluster part changed
+    /// (then the whole cluster must be evaluated).
     fn update(
         &self,
         mut prev: Box<State>,
         dirty: &BTreeSet<String>,
-    ) -> Result<(Box<State>, Vec<Finding>, Vec<AttackPath>), Box<State>> {
+    ) -> Result<(Box<State>, Undo), Box<State>> {
         let fresh: Vec<String> = dirty.iter().cloned().collect();
         let fresh_parts = parallel_map(&fresh, |ns| {
             self.evaluate_namespace(ns, &prev.rbac, &prev.facts)
         });
         let fresh: BTreeMap<String, NamespacePart> = fresh.into_iter().zip(fresh_parts).collect();
-        let g = Gathered::of(
+        let parts = || {
             prev.facts
                 .namespaces
                 .iter()
-                .filter_map(|ns| fresh.get(ns).or_else(|| prev.namespaces.get(ns))),
-        );
-        if (g.endpoint_slices > 0) != prev.facts.has_slices
-            || (g.scheduled_pods > 0) != prev.facts.scheduled
+                .filter_map(|ns| fresh.get(ns).or_else(|| prev.namespaces.get(ns)))
+        };
+        let endpoint_slices: usize = parts().map(|p| p.endpoint_slices).sum();
+        let scheduled_pods: usize = parts().map(|p| p.scheduled_pods).sum();
+        // What every part feeds is gathered again only when a fresh part feeds something else.
+        let feeds_alike = fresh.iter().all(|(ns, p)| {
+            prev.namespaces.get(ns).is_some_and(|old| {
+                old.exposure == p.exposure
+                    && old.template_sas == p.template_sas
+                    && old.principals == p.principals
+            })
+        });
+        let g = (!feeds_alike).then(|| Gathered::of(parts()));
+        if (endpoint_slices > 0) != prev.facts.has_slices
+            || (scheduled_pods > 0) != prev.facts.scheduled
             || (prev.cloud
-                && (g.template_sas != prev.template_sas || g.principals != prev.principals))
+                && g.as_ref().is_some_and(|g| {
+                    g.template_sas != prev.template_sas || g.principals != prev.principals
+                }))
         {
             return Err(prev);
         }
-        let exposure_changed = g.exposure != prev.facts.exposure;
-        prev.facts.exposure = g.exposure;
-        prev.template_sas = g.template_sas;
-        let mut old_findings = Vec::new();
+        let mut undo = Undo {
+            dirty: fresh.len(),
+            exposure: None,
+            template_sas: None,
+            parts: Vec::new(),
+            neighbours: AttackGraph::default(),
+            network: None,
+            policies: None,
+            paths: Vec::new(),
+            judged: Vec::new(),
+        };
+        let mut exposure_changed = false;
+        if let Some(g) = g {
+            exposure_changed = g.exposure != prev.facts.exposure;
+            undo.exposure = Some(std::mem::replace(&mut prev.facts.exposure, g.exposure));
+            undo.template_sas = Some(std::mem::replace(&mut prev.template_sas, g.template_sas));
+        }
         // Network reach is decided across namespaces: again only when what it reads changed.
         let mut network_changed = false;
+        let mut policies_changed = false;
         for (ns, p) in fresh {
-            network_changed |= prev.network_input_changed(&ns, &p);
-            if let Some(old) = prev.replace(ns, p) {
-                old_findings.extend(old.findings);
+            let (policies, members) = prev.network_input_changed(&ns, &p);
+            policies_changed |= policies;
+            network_changed |= policies || members;
+            if let Some(old) = prev.replace(ns.clone(), p) {
+                undo.parts.push((ns, old));
             }
         }
         if exposure_changed {
@@ -517,15 +649,83 @@ impl Incremental {
                 self.evaluate_namespace(ns, &prev.rbac, &prev.facts)
             });
             for (ns, p) in stale.into_iter().zip(parts) {
-                network_changed |= prev.network_input_changed(&ns, &p);
-                prev.replace(ns, p);
+                let (policies, members) = prev.network_input_changed(&ns, &p);
+                policies_changed |= policies;
+                network_changed |= policies || members;
+                if let Some(old) = prev.replace(ns.clone(), p) {
+                    undo.parts.push((ns, old));
+                }
             }
         }
-        let old_paths = std::mem::take(&mut prev.paths);
+        undo.paths = std::mem::take(&mut prev.paths);
         // What the joined graph confirms may change with any part: judged again at the join.
-        old_findings.append(&mut prev.judged);
-        join_neighbours(&mut prev, &self.meta.info.name, network_changed);
-        Ok((prev, old_findings, old_paths))
+        undo.judged = std::mem::take(&mut prev.judged);
+        let (neighbours, network, policies) = join_neighbours(
+            &mut prev,
+            &self.meta.info.name,
+            network_changed,
+            policies_changed,
+        );
+        undo.neighbours = neighbours;
+        undo.network = network;
+        undo.policies = policies;
+        Ok((prev, undo))
+    }
+}
+
+/// What [`Incremental::update`] replaced in the state, to put back (a preview) or to compare
+/// with (an apply).
+struct Undo {
+    /// How many of `parts` are the dirty namespaces' (the rest were evaluated again because
+    /// the exposure changed).
+    dirty: usize,
+    /// The gathered exposure and template ServiceAccounts, when they were gathered again.
+    exposure: Option<Exposure>,
+    template_sas: Option<BTreeSet<(String, String)>>,
+    /// The namespace parts replaced, in the order they were.
+    parts: Vec<(String, NamespacePart)>,
+    /// The edges between namespaces' pods on shared nodes.
+    neighbours: AttackGraph,
+    /// The network reach, when it was decided again.
+    network: Option<AttackGraph>,
+    /// The merged policies, when they were merged again.
+    policies: Option<crate::netpol::Model>,
+    paths: Vec<AttackPath>,
+    judged: Vec<Finding>,
+}
+
+impl Undo {
+    /// The findings the update replaced: the dirty namespaces' and the joined graph's.
+    fn old_findings(&self) -> Vec<Finding> {
+        self.parts[..self.dirty.min(self.parts.len())]
+            .iter()
+            .flat_map(|(_, p)| p.findings.iter().cloned())
+            .chain(self.judged.iter().cloned())
+            .collect()
+    }
+
+    /// Puts `state` back as it was before the update (in the reverse order of the update).
+    fn restore(self, state: &mut State) {
+        if let Some(network) = self.network {
+            state.joined.replace(&state.network, &network);
+            state.network = network;
+        }
+        if let Some(policies) = self.policies {
+            state.policies = policies;
+        }
+        state.joined.replace(&state.neighbours, &self.neighbours);
+        state.neighbours = self.neighbours;
+        for (ns, part) in self.parts.into_iter().rev() {
+            state.replace(ns, part);
+        }
+        state.paths = self.paths;
+        state.judged = self.judged;
+        if let Some(e) = self.exposure {
+            state.facts.exposure = e;
+        }
+        if let Some(t) = self.template_sas {
+            state.template_sas = t;
+        }
     }
 }
 
@@ -539,12 +739,14 @@ impl State {
             .chain(self.judged.iter())
     }
 
-    /// Whether a namespace's new part changes what network reach reads: its NetworkPolicies
-    /// and namespace labels, or its workloads' labels, ports and addresses.
-    fn network_input_changed(&self, ns: &str, part: &NamespacePart) -> bool {
-        self.namespaces.get(ns).is_none_or(|old| {
-            old.neighbours.policies != part.neighbours.policies
-                || old.neighbours.members != part.neighbours.members
+    /// What of network reach's input a namespace's new part changes: (its NetworkPolicies and
+    /// namespace labels, its workloads' labels, ports and addresses).
+    fn network_input_changed(&self, ns: &str, part: &NamespacePart) -> (bool, bool) {
+        self.namespaces.get(ns).map_or((true, true), |old| {
+            (
+                old.neighbours.policies != part.neighbours.policies,
+                old.neighbours.members != part.neighbours.members,
+            )
         })
     }
 
@@ -612,27 +814,39 @@ fn join(state: &mut State, cluster: &str) {
     state.joined = joined;
     state.neighbours = AttackGraph::default();
     state.network = AttackGraph::default();
-    join_neighbours(state, cluster, true);
+    let _ = join_neighbours(state, cluster, true, true);
 }
 
 /// Replaces the edges between namespaces' pods on shared nodes (and, when `network` says its
-/// inputs changed, the network reach between them) and finds the attack paths.
-fn join_neighbours(state: &mut State, cluster: &str, network: bool) {
+/// inputs changed, the network reach between them — under the policies merged again when
+/// `policies` says they changed) and finds the attack paths; returns the edges, reach and
+/// merged policies it replaced.
+fn join_neighbours(
+    state: &mut State,
+    cluster: &str,
+    network: bool,
+    policies: bool,
+) -> (
+    AttackGraph,
+    Option<AttackGraph>,
+    Option<crate::netpol::Model>,
+) {
     let parts: Vec<&Neighbours> = state.namespaces.values().map(|p| &p.neighbours).collect();
     let mut graph = AttackGraph::default();
     graph.join_neighbours(cluster, &parts);
+    let old_policies = policies
+        .then(|| std::mem::replace(&mut state.policies, crate::graph::merged_policies(&parts)));
     let reach = network.then(|| {
         let mut g = AttackGraph::default();
-        g.join_network(cluster, &parts);
+        g.join_network_under(cluster, &state.policies, &parts);
         g
     });
-    state.joined.remove(&state.neighbours);
-    state.joined.add(&graph);
-    state.neighbours = graph;
-    if let Some(reach) = reach {
+    state.joined.replace(&state.neighbours, &graph);
+    let old_neighbours = std::mem::replace(&mut state.neighbours, graph);
+    let old_network = reach.map(|reach| {
         state.joined.replace(&state.network, &reach);
-        state.network = reach;
-    }
+        std::mem::replace(&mut state.network, reach)
+    });
     let index = state.joined.graph().index();
     state.paths = index.attack_paths();
     let pending: Vec<Pending> = state
@@ -646,6 +860,47 @@ fn join_neighbours(state: &mut State, cluster: &str, network: bool) {
         .into_iter()
         .filter_map(|(f, suppressed)| suppressed.is_none().then_some(f))
         .collect();
+    (old_neighbours, old_network, old_policies)
+}
+
+/// What changed in an update of the `dirty` namespaces, from what it replaced (`undo`) to
+/// `state`.
+fn namespace_delta(state: &State, undo: &Undo, dirty: &BTreeSet<String>) -> Delta {
+    let old_findings = undo.old_findings();
+    let new_findings: Vec<&Finding> = dirty
+        .iter()
+        .filter_map(|ns| state.namespaces.get(ns))
+        .flat_map(|p| p.findings.iter())
+        .chain(state.judged.iter())
+        .collect();
+    let mut d = diff(&old_findings, &new_findings, &undo.paths, &state.paths);
+    d.namespaces = dirty.len();
+    d
+}
+
+/// What changed from `prev` (none: an empty cluster) to the whole cluster's evaluation `state`.
+fn whole_delta(prev: Option<&State>, state: &State) -> Delta {
+    let old: Vec<Finding> = prev
+        .map(|p| p.findings().cloned().collect())
+        .unwrap_or_default();
+    let old_paths = prev.map_or(&[][..], |p| p.paths.as_slice());
+    let new: Vec<&Finding> = state.findings().collect();
+    let mut d = diff(&old, &new, old_paths, &state.paths);
+    d.whole_cluster = true;
+    d.namespaces = state.namespaces.len();
+    d
+}
+
+/// Sets the added findings' attack-path facts from the evaluation they were added in.
+fn annotate_delta(state: &State, delta: &mut Delta) {
+    let index = state.joined.graph().index();
+    annotate(
+        &mut delta.added_findings,
+        state.joined.graph(),
+        &index,
+        &state.paths,
+        &state.binding_subjects,
+    );
 }
 
 /// What changed between two sets of findings and paths.

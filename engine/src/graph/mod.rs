@@ -19,7 +19,7 @@ pub mod remedy;
 pub mod techniques;
 
 pub use crate::exposure::Exposure;
-pub use build::{is_scheduled, ClusterFacts, Neighbours, Part};
+pub use build::{is_scheduled, merged_policies, ClusterFacts, Neighbours, Part};
 pub use network::OPEN_PORTS;
 use petgraph::graph::DiGraph;
 pub use petgraph::graph::NodeIndex;

@@ -129,14 +129,30 @@ impl AttackGraph {
     /// Adds the network reach between the workloads of a cluster's namespace parts (policies
     /// and workloads of every part together: reach crosses namespaces).
     pub fn join_network(&mut self, cluster: &str, parts: &[&Neighbours]) {
-        let mut policies = crate::netpol::Model::default();
-        let mut members: Vec<&crate::netpol::Member> = Vec::new();
-        for p in parts {
-            policies.merge(&p.policies);
-            members.extend(p.members.iter());
-        }
-        self.network_reach(cluster, &policies, &members);
+        self.join_network_under(cluster, &merged_policies(parts), parts);
     }
+
+    /// [`AttackGraph::join_network`] under the parts' policies already merged
+    /// ([`merged_policies`]): the members alone changed.
+    pub fn join_network_under(
+        &mut self,
+        cluster: &str,
+        policies: &crate::netpol::Model,
+        parts: &[&Neighbours],
+    ) {
+        let members: Vec<&crate::netpol::Member> =
+            parts.iter().flat_map(|p| p.members.iter()).collect();
+        self.network_reach(cluster, policies, &members);
+    }
+}
+
+/// The NetworkPolicies and labels of every part, as one model.
+pub fn merged_policies(parts: &[&Neighbours]) -> crate::netpol::Model {
+    let mut policies = crate::netpol::Model::default();
+    for p in parts {
+        policies.merge(&p.policies);
+    }
+    policies
 }
 
 /// What a [`Part::Namespace`] graph leaves to [`AttackGraph::join_neighbours`]: pods on a node
