@@ -11,7 +11,7 @@ use kspm_engine::pss::{Level, Version};
 use kspm_engine::rbac::{Identity, Rbac, Request};
 use kspm_engine::render::{self, access, catalogue, Format};
 use kspm_engine::{checks, ScanOptions, Severity};
-use std::io::{IsTerminal, Write};
+use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -49,6 +49,12 @@ enum Command {
     /// `kubectl apply` semantics and list the findings and attack paths they introduce and
     /// resolve. Exit 1 when the change introduces one at or above --fail-on.
     Plan(PlanArgs),
+    /// Print the ValidatingWebhookConfiguration that sends a watched cluster's changes to the
+    /// admission webhook of `kspm serve` (fail-open, no side effects, v1 reviews).
+    AdmissionConfig(AdmissionConfigArgs),
+    /// Answer one AdmissionReview (a file or `-`) against a snapshot, as the webhook of
+    /// `kspm serve` would: try a policy before the API server calls it. Exit 1 when refused.
+    AdmissionReview(AdmissionReviewArgs),
     /// Per-control compliance (pass, fail, not assessable) for one framework.
     Compliance(ComplianceArgs),
     /// Would Pod Security Admission admit these objects? (exact upstream semantics)
@@ -556,6 +562,79 @@ struct PlanArgs {
     changes: Vec<PathBuf>,
 }
 
+/// What `kspm admission-config` prints.
+#[derive(Args)]
+struct AdmissionConfigArgs {
+    /// Where the API server reaches `kspm serve`'s `admission_listen`: `https://HOST[:PORT]`.
+    #[arg(long)]
+    url: String,
+    /// The tenant of the target, as in kspm.toml.
+    #[arg(long)]
+    tenant: String,
+    /// The target (the cluster this configuration is installed in), as in kspm.toml.
+    #[arg(long)]
+    target: String,
+    /// File holding the webhook's key (at least 32 characters of `A-Z a-z 0-9 - _`, e.g.
+    /// `openssl rand -hex 32`); its SHA-256 goes in the target's `admission.key_sha256`.
+    #[arg(long)]
+    key_file: PathBuf,
+    /// PEM of the CA that signed kspm's serving certificate (the webhook's caBundle).
+    #[arg(long)]
+    ca_file: Option<PathBuf>,
+    /// Name of the ValidatingWebhookConfiguration.
+    #[arg(long, default_value = "kspm")]
+    name: String,
+    /// Seconds the API server waits before letting a change through unanswered (1-30).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u8).range(1..=30))]
+    timeout_seconds: u8,
+    /// Namespaces the API server does not send (as the target's `exclude_namespaces`).
+    #[arg(long = "exclude-namespace")]
+    exclude_namespaces: Vec<String>,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = ManifestFormat::Yaml)]
+    format: ManifestFormat,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ManifestFormat {
+    Yaml,
+    Json,
+}
+
+/// What `kspm admission-review` judges.
+#[derive(Args)]
+struct AdmissionReviewArgs {
+    /// The snapshot the review is judged against (cluster or fleet directory, or manifest file).
+    #[arg(long)]
+    base: PathBuf,
+    /// The cluster of the base (when the base holds several).
+    #[arg(long)]
+    cluster: Option<String>,
+    /// warn (allowed, with warnings), audit (allowed, with audit annotations) or deny.
+    #[arg(long, value_enum, default_value_t = ReviewMode::Warn)]
+    mode: ReviewMode,
+    /// Findings and attack paths at or above this severity are reported (or refused).
+    #[arg(long, default_value = "high", value_parser = parse_severity)]
+    severity: Severity,
+    /// Namespaces allowed without evaluation.
+    #[arg(long = "exclude-namespace")]
+    exclude_namespaces: Vec<String>,
+    /// kspm's own namespace (never refused).
+    #[arg(long, default_value = "kspm")]
+    own_namespace: String,
+    #[command(flatten)]
+    checks: CheckArgs,
+    /// The AdmissionReview: a JSON file, or `-` for standard input.
+    review: PathBuf,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ReviewMode {
+    Warn,
+    Audit,
+    Deny,
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum PlanFormat {
     Table,
@@ -678,6 +757,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Serve(args) => serve(args),
         Command::Diff(args) => diff(args),
         Command::Plan(args) => plan(args),
+        Command::AdmissionConfig(args) => admission_config(args),
+        Command::AdmissionReview(args) => admission_review(args),
         Command::Collect(args) => {
             let targets = args.cloud.targets()?;
             if targets.any() {
@@ -1347,6 +1428,113 @@ fn plan(args: PlanArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+fn admission_config(args: AdmissionConfigArgs) -> Result<ExitCode> {
+    let url = args.url.trim_end_matches('/');
+    if !url.starts_with("https://") {
+        anyhow::bail!(
+            "--url {url}: API servers call webhooks over HTTPS only (https://HOST[:PORT])"
+        );
+    }
+    let key = std::fs::read_to_string(&args.key_file)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", args.key_file.display()))?;
+    let key = key.trim();
+    if key.len() < 32
+        || !key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        anyhow::bail!(
+            "{}: the key is at least 32 characters of A-Z a-z 0-9 - _ (e.g. `openssl rand -hex 32`)",
+            args.key_file.display()
+        );
+    }
+    let segment_ok = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+    };
+    if !segment_ok(&args.tenant) || !segment_ok(&args.target) {
+        anyhow::bail!(
+            "--tenant and --target are names of A-Z a-z 0-9 - _ . (they go in the URL path)"
+        );
+    }
+    let ca = match &args.ca_file {
+        Some(p) => {
+            Some(std::fs::read_to_string(p).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?)
+        }
+        None => None,
+    };
+    let full = format!("{url}/admission/{}/{}/{key}", args.tenant, args.target);
+    let v = kspm_api::webhook::registration(&kspm_api::webhook::Registration {
+        name: &args.name,
+        url: &full,
+        ca_pem: ca.as_deref(),
+        timeout_seconds: args.timeout_seconds,
+        exclude_namespaces: &args.exclude_namespaces,
+    });
+    let text = match args.format {
+        ManifestFormat::Yaml => kspm_api::webhook::to_yaml(&v),
+        ManifestFormat::Json => format!("{}\n", serde_json::to_string_pretty(&v)?),
+    };
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    eprintln!(
+        "kspm: in kspm.toml, [tenant.target.admission] of {}/{}: key_sha256 = \"{}\"",
+        args.tenant,
+        args.target,
+        kspm_api::service::config::hash_token(key)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn admission_review(args: AdmissionReviewArgs) -> Result<ExitCode> {
+    let body = if args.review == std::path::Path::new("-") {
+        let mut b = Vec::new();
+        std::io::stdin()
+            .take(kspm_api::webhook::MAX_REVIEW_BYTES as u64 + 1)
+            .read_to_end(&mut b)?;
+        b
+    } else {
+        std::fs::read(&args.review)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", args.review.display()))?
+    };
+    let options = args.checks.options(None)?;
+    let (mut engine, base_errors) =
+        kspm_api::plan::load_base(&args.base, args.cluster.as_deref(), &options)
+            .map_err(anyhow::Error::msg)?;
+    for e in &base_errors {
+        eprintln!("kspm: base: {}", render::terminal_safe(e, false));
+    }
+    engine.apply(std::iter::empty());
+    let policy = kspm_api::webhook::Policy {
+        mode: match args.mode {
+            ReviewMode::Warn => kspm_api::webhook::Mode::Warn,
+            ReviewMode::Audit => kspm_api::webhook::Mode::Audit,
+            ReviewMode::Deny => kspm_api::webhook::Mode::Deny,
+        },
+        severity: args.severity,
+        exclude_namespaces: args.exclude_namespaces,
+        key_sha256: String::new(),
+    };
+    let answer =
+        match kspm_api::webhook::review(Some(&mut engine), &body, &policy, &args.own_namespace) {
+            Ok(a) => a,
+            Err(e) => {
+                eprintln!("kspm: {}: {e}", args.review.display());
+                return Ok(ExitCode::from(2));
+            }
+        };
+    let mut text = serde_json::to_string_pretty(&answer)?;
+    text.push('\n');
+    print_text(&text, true);
+    Ok(
+        if answer.pointer("/response/allowed") == Some(&serde_json::Value::Bool(false)) {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        },
+    )
 }
 
 fn watch(args: WatchArgs) -> Result<ExitCode> {

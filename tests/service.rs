@@ -3306,3 +3306,166 @@ async fn scans_export_as_the_ocsf_events_of_the_cli() {
     }
     server.stop().await;
 }
+
+/// A review of creating a privileged pod in `shop`, as the API server sends it.
+fn privileged_pod_review(name: &str) -> serde_json::Value {
+    serde_json::json!({
+        "apiVersion": "admission.k8s.io/v1",
+        "kind": "AdmissionReview",
+        "request": {
+            "uid": format!("uid-{name}"),
+            "kind": {"group": "", "version": "v1", "kind": "Pod"},
+            "resource": {"group": "", "version": "v1", "resource": "pods"},
+            "name": name,
+            "namespace": "shop",
+            "operation": "CREATE",
+            "userInfo": {"username": "alice"},
+            "object": {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "shop"},
+                "spec": {"containers": [{"name": "c", "image": "x:1", "securityContext": {"privileged": true}}]}},
+            "oldObject": null,
+            "dryRun": false,
+        }
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admission_webhook_answers_over_https_from_the_watched_cluster() {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+    let server = tokio::task::block_in_place(|| fake_apiserver::FakeApiServer::start(&small()));
+    let dir = tempfile::tempdir().expect("tmp");
+    let kubeconfig = server.kubeconfig(dir.path(), "small");
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("params");
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca =
+        CertifiedIssuer::self_signed(ca_params, KeyPair::generate().expect("key")).expect("ca");
+    let key = KeyPair::generate().expect("key");
+    let leaf = CertificateParams::new(vec!["localhost".to_string()])
+        .expect("params")
+        .signed_by(&key, &ca)
+        .expect("sign");
+    std::fs::write(dir.path().join("tls.crt"), leaf.pem()).expect("write");
+    std::fs::write(dir.path().join("tls.key"), key.serialize_pem()).expect("write");
+    let webhook_key = "0123456789abcdef0123456789abcdef-webhook";
+    let text = format!(
+        "[service]\ndatabase_url = \"sqlite://{db}\"\nreplica = \"r1\"\ntls_cert = \"{d}/tls.crt\"\ntls_key = \"{d}/tls.key\"\nadmission_listen = \"127.0.0.1:0\"\n[[tenant]]\nname = \"tenant-a\"\ntoken_sha256 = [\"{}\"]\n[[tenant.target]]\nname = \"live\"\nkubeconfig = \"{}\"\ncontext = \"small\"\ninterval = \"1h\"\nwatch = false\n[tenant.target.admission]\nmode = \"deny\"\nseverity = \"high\"\nkey_sha256 = \"{}\"\n",
+        hash_token(TOKEN_A),
+        kubeconfig.display(),
+        hash_token(webhook_key),
+        db = dir.path().join("kspm.db").display(),
+        d = dir.path().display(),
+    );
+    let svc = start(Config::parse(&text).expect("config")).await;
+    let addr = {
+        let mut addr = None;
+        for _ in 0..100 {
+            addr = svc.shared.admission_addr.get().copied();
+            if addr.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        addr.expect("the webhook listens")
+    };
+    let client = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(ca.pem().as_bytes()).expect("ca"))
+        .resolve("localhost", addr)
+        .build()
+        .expect("client");
+    let url = |key: &str| {
+        format!(
+            "https://localhost:{}/admission/tenant-a/live/{key}",
+            addr.port()
+        )
+    };
+    let post = |key: &str, body: String| {
+        client
+            .post(url(key))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    // Until the watches have read the cluster, reviews are allowed (fail open), saying why.
+    let reviewer = svc
+        .shared
+        .reviewers
+        .get("tenant-a", "live")
+        .expect("reviewer");
+    let mut read = false;
+    for _ in 0..300 {
+        if reviewer.held.lock().map(|h| h.is_some()).unwrap_or(false) {
+            read = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(read, "the admission watches read the cluster");
+    let r = post(webhook_key, privileged_pod_review("intruder").to_string())
+        .await
+        .expect("review");
+    assert_eq!(r.status(), 200);
+    let a: serde_json::Value = r.json().await.expect("json");
+    assert_eq!(a["kind"], "AdmissionReview");
+    assert_eq!(a["response"]["uid"], "uid-intruder");
+    assert_eq!(a["response"]["allowed"], false, "{a}");
+    let msg = a["response"]["status"]["message"]
+        .as_str()
+        .expect("message");
+    assert!(
+        msg.contains("KSPM-W-001") && msg.contains("Pod:shop/intruder"),
+        "{msg}"
+    );
+    // Once the API server stored the pod, the watches bring it in: the same pod introduces
+    // nothing any more.
+    tokio::task::block_in_place(|| {
+        server.emit(
+            "pods",
+            "ADDED",
+            privileged_pod_review("intruder")["request"]["object"].clone(),
+        )
+    });
+    let mut allowed = false;
+    for _ in 0..200 {
+        let a: serde_json::Value = post(webhook_key, privileged_pod_review("intruder").to_string())
+            .await
+            .expect("review")
+            .json()
+            .await
+            .expect("json");
+        if a["response"]["allowed"] == true {
+            allowed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(allowed, "the watched pod is no longer new");
+    // A wrong key reads as an unknown path; a malformed review is a 400 that says why.
+    let r = post("not-the-key", privileged_pod_review("x").to_string())
+        .await
+        .expect("review");
+    assert_eq!(r.status(), 404);
+    let r = post(webhook_key, "{\"kind\": \"AdmissionReview\"".to_string())
+        .await
+        .expect("review");
+    assert_eq!(r.status(), 400);
+    let e: serde_json::Value = r.json().await.expect("json");
+    assert!(
+        e["error"].as_str().is_some_and(|m| m.contains("not JSON")),
+        "{e}"
+    );
+    let r = client.get(url(webhook_key)).send().await.expect("get");
+    assert_eq!(r.status(), 405);
+    // Reviews are counted by outcome.
+    let metrics = svc.shared.metrics.render();
+    assert!(
+        metrics.contains(
+            "kspm_admission_reviews_total{tenant=\"tenant-a\",target=\"live\",outcome=\"denied\"}"
+        ),
+        "{metrics}"
+    );
+    // The watches only read.
+    assert!(tokio::task::block_in_place(|| server.log())
+        .iter()
+        .all(|l| l.method == "GET"));
+    svc.stop().await;
+    tokio::task::block_in_place(move || drop(server));
+}

@@ -73,11 +73,27 @@ fn modules_grant_exactly_what_the_collectors_call() {
 
 #[test]
 fn the_service_module_deploys_a_workload_kspm_finds_nothing_serious_in() {
+    // As main.tf computes the lists, with the admission webhook on (port 8443, a TLS Secret).
+    let main = std::fs::read_to_string(repo().join("terraform/modules/kspm-service/main.tf"))
+        .expect("main.tf");
+    for fact in [
+        "containerPort = var.admission_port",
+        "secretName = var.tls_secret",
+        "port = 443, targetPort = \"admission\"",
+        "ports = [{ port = var.admission_port }]",
+    ] {
+        assert!(main.contains(fact), "main.tf no longer says {fact}");
+    }
     let template = std::fs::read_to_string(
         repo().join("terraform/modules/kspm-service/kspm-service.yaml.tftpl"),
     )
     .expect("template");
     let rendered = [
+        ("${container_ports}", r#"[{"name":"grpc","containerPort":50051},{"name":"metrics","containerPort":9464},{"name":"admission","containerPort":8443}]"#),
+        ("${volume_mounts}", r#"[{"name":"config","mountPath":"/etc/kspm","readOnly":true},{"name":"tmp","mountPath":"/tmp"},{"name":"tls","mountPath":"/etc/kspm/tls","readOnly":true}]"#),
+        ("${volumes}", r#"[{"name":"config","configMap":{"name":"kspm-config"}},{"name":"tmp","emptyDir":{}},{"name":"tls","secret":{"secretName":"kspm-tls"}}]"#),
+        ("${service_ports}", r#"[{"name":"grpc","port":50051,"targetPort":"grpc"},{"name":"admission","port":443,"targetPort":"admission"}]"#),
+        ("${ingress}", r#"[{"ports":[{"port":50051}]},{"ports":[{"port":8443}]}]"#),
         ("${namespace}", "kspm"),
         ("${service_account}", "kspm"),
         ("${service_account_annotations}", r#"{"eks.amazonaws.com/role-arn": "arn:aws:iam::111122223333:role/kspm-central"}"#),

@@ -10,3 +10,4 @@ pub mod pipeline;
 pub mod plan;
 pub mod service;
 pub mod watch;
+pub mod webhook;

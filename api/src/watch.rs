@@ -11,6 +11,7 @@ use kspm_engine::snapshot::{ClusterInfo, ClusterSnapshot};
 use kspm_engine::{Finding, LoadError, ScanOptions};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
@@ -148,7 +149,7 @@ pub async fn run_batches(
     let (client, name) = connect(live).await.map_err(|e| e.to_string())?;
     let (tx, mut rx) = mpsc::unbounded_channel();
     let opts = live.clone();
-    let watcher = tokio::spawn(async move { watch(client, opts, tx).await });
+    let _watcher = Watching(tokio::spawn(async move { watch(client, opts, tx).await }));
     let mut inventory = Inventory::default();
     // The initial lists arrive resource by resource: evaluate once they all have.
     let mut synced = false;
@@ -186,7 +187,6 @@ pub async fn run_batches(
             break;
         }
     }
-    watcher.abort();
     Ok(())
 }
 
@@ -266,11 +266,71 @@ fn to_object(cluster: &str, stem: &str, v: Value) -> Option<Object> {
         .ok()
 }
 
+/// Applies one batch of converted changes to `engine` (the provider learnt again from the nodes
+/// when `nodes_changed`: a cluster watched from zero nodes learns it late): the delta and the
+/// objects held.
+fn step(
+    engine: &mut Incremental,
+    converted: Vec<(Key, Option<Object>)>,
+    nodes_changed: bool,
+) -> (kspm_engine::incremental::Delta, usize) {
+    if nodes_changed {
+        let mut nodes: BTreeMap<String, Value> = engine
+            .objects()
+            .filter(|o| o.kind == "Node")
+            .map(|o| (o.name.clone(), o.body.clone()))
+            .collect();
+        for ((stem, _, node), o) in &converted {
+            if stem == "nodes" {
+                match o {
+                    Some(o) => nodes.insert(node.clone(), o.body.clone()),
+                    None => nodes.remove(node),
+                };
+            }
+        }
+        let nodes: Vec<Value> = nodes.into_values().collect();
+        let mut info = engine.info().clone();
+        info.provider = detect_provider(&nodes);
+        engine.set_info(info);
+    }
+    let delta = engine.apply(converted);
+    (delta, engine.len())
+}
+
 /// When a change arrived (`Synced` carries no time: now).
 fn arrival(c: &Change) -> Instant {
     match c {
         Change::Replace { at, .. } | Change::Upsert { at, .. } | Change::Delete { at, .. } => *at,
         Change::Synced => Instant::now(),
+    }
+}
+
+/// The evaluated state of a watched cluster, shared with those who read it between batches
+/// (the admission webhook previews changes on it); `None` until the initial lists are
+/// evaluated.
+pub type Held = Arc<Mutex<Option<Incremental>>>;
+
+/// Locks `held`. A panic while it was locked may have left the state half-changed: it is
+/// dropped then (its readers fail open, and the watches, finding it gone, read the cluster
+/// again).
+pub fn lock_held(held: &Held) -> MutexGuard<'_, Option<Incremental>> {
+    match held.lock() {
+        Ok(g) => g,
+        Err(poisoned) => {
+            let mut g = poisoned.into_inner();
+            *g = None;
+            held.clear_poison();
+            g
+        }
+    }
+}
+
+/// Aborts the watch task when its loop ends, however it ends.
+struct Watching<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for Watching<T> {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
@@ -282,12 +342,25 @@ pub async fn run(
     live: &LiveOptions,
     options: &ScanOptions,
     settle: Duration,
+    on_update: impl FnMut(WatchUpdate) -> bool,
+) -> Result<(), String> {
+    hold(live, options, settle, &Held::default(), on_update).await
+}
+
+/// [`run`], keeping the evaluated cluster in `held`: replaced once the initial lists are
+/// evaluated, then updated batch by batch (each batch applied under its lock, off the async
+/// workers).
+pub async fn hold(
+    live: &LiveOptions,
+    options: &ScanOptions,
+    settle: Duration,
+    held: &Held,
     mut on_update: impl FnMut(WatchUpdate) -> bool,
 ) -> Result<(), String> {
     let (client, name) = connect(live).await.map_err(|e| e.to_string())?;
     let (tx, mut rx) = mpsc::unbounded_channel();
     let opts = live.clone();
-    let watcher = tokio::spawn(async move { watch(client, opts, tx).await });
+    let _watcher = Watching(tokio::spawn(async move { watch(client, opts, tx).await }));
     let mut initial = Vec::new();
     loop {
         match rx.recv().await {
@@ -315,7 +388,8 @@ pub async fn run(
         origin: format!("api://{name}"),
         ..Default::default()
     };
-    let mut engine = Incremental::new(meta, options.clone());
+    // The first evaluation is built aside: readers keep the previous state until it is ready.
+    let mut fresh = Some(Incremental::new(meta, options.clone()));
     let mut tracker = Tracker::default();
     let mut batch = initial;
     let mut earliest = Instant::now();
@@ -329,27 +403,25 @@ pub async fn run(
             Change::Synced => false,
         });
         let converted = tracker.convert(&name, std::mem::take(&mut batch));
-        if nodes_changed && !first {
-            // The provider shows in the nodes (a cluster watched from zero nodes learns it late).
-            let mut nodes: BTreeMap<String, Value> = engine
-                .objects()
-                .filter(|o| o.kind == "Node")
-                .map(|o| (o.name.clone(), o.body.clone()))
-                .collect();
-            for ((stem, _, node), o) in &converted {
-                if stem == "nodes" {
-                    match o {
-                        Some(o) => nodes.insert(node.clone(), o.body.clone()),
-                        None => nodes.remove(node),
-                    };
-                }
+        let engine = fresh.take();
+        let (held, cluster, renodes) = (held.clone(), name.clone(), nodes_changed && !first);
+        let evaluated = tokio::task::spawn_blocking(move || match engine {
+            Some(mut engine) => {
+                let out = step(&mut engine, converted, false);
+                *lock_held(&held) = Some(engine);
+                Ok::<_, String>(out)
             }
-            let nodes: Vec<Value> = nodes.into_values().collect();
-            let mut info = engine.info().clone();
-            info.provider = detect_provider(&nodes);
-            engine.set_info(info);
-        }
-        let delta = engine.apply(converted);
+            None => {
+                let mut guard = lock_held(&held);
+                let engine = guard
+                    .as_mut()
+                    .ok_or_else(|| format!("{cluster}: the watched state is gone"))?;
+                Ok(step(engine, converted, renodes))
+            }
+        });
+        let (delta, objects) = evaluated
+            .await
+            .map_err(|e| format!("evaluation failed: {e}"))??;
         let update = WatchUpdate {
             initial: first,
             added_findings: delta.added_findings,
@@ -358,7 +430,7 @@ pub async fn run(
             resolved_paths: delta.resolved_paths,
             changes,
             latency: earliest.elapsed(),
-            objects: engine.len(),
+            objects,
             namespaces: (!delta.whole_cluster).then_some(delta.namespaces),
         };
         first = false;
@@ -377,6 +449,5 @@ pub async fn run(
             batch.push(c);
         }
     }
-    watcher.abort();
     Ok(())
 }

@@ -9,6 +9,8 @@
 //! retention = 30                      # scans kept per target
 //! lease_seconds = 60
 //! # tls_cert = "server.pem"; tls_key = "server.key"; client_ca = "clients.pem"
+//! # admission_listen = "0.0.0.0:8443"  # the admission webhook (HTTPS; needs tls_cert)
+//! # own_namespace = "kspm"              # never refused by the webhook
 //!
 //! [[tenant]]
 //! name = "acme"
@@ -23,6 +25,11 @@
 //! name = "prod"
 //! kubeconfig = "/etc/kspm/kubeconfig" # optional; default: the usual kubeconfig
 //! context = "prod-eu"
+//! # [tenant.target.admission]         # answer this cluster's admission reviews
+//! # mode = "warn"                     # warn | audit | deny
+//! # severity = "high"                 # reported (or refused) at or above
+//! # exclude_namespaces = ["dev"]
+//! # key_sha256 = "<sha256 hex of the key in the webhook's path>"
 //!
 //! [[tenant.target]]
 //! name = "aws-org"                    # every EKS cluster these accounts can see
@@ -98,6 +105,12 @@ pub struct ServiceConfig {
     pub tls_key: Option<PathBuf>,
     /// PEM CA bundle: when set, clients must present a certificate it signed.
     pub client_ca: Option<PathBuf>,
+    /// Admission webhook listen address (HTTPS with `tls_cert` and `tls_key`; no webhook when
+    /// absent): the API servers of targets with `[tenant.target.admission]` call it.
+    pub admission_listen: Option<String>,
+    /// The namespace kspm runs in: the webhook never refuses a change there (default `kspm`).
+    #[serde(default = "default_own_namespace")]
+    pub own_namespace: String,
 }
 
 impl Default for ServiceConfig {
@@ -115,6 +128,8 @@ impl Default for ServiceConfig {
             tls_cert: None,
             tls_key: None,
             client_ca: None,
+            admission_listen: None,
+            own_namespace: default_own_namespace(),
         }
     }
 }
@@ -124,6 +139,9 @@ fn default_listen() -> String {
 }
 fn default_db() -> String {
     "sqlite://kspm.db".into()
+}
+fn default_own_namespace() -> String {
+    "kspm".into()
 }
 fn default_retention() -> u32 {
     30
@@ -191,6 +209,9 @@ pub struct Target {
     pub kev: Option<PathBuf>,
     /// FIRST's EPSS scores, as `kspm scan --epss`.
     pub epss: Option<PathBuf>,
+    /// Answer admission reviews for this live cluster (`[tenant.target.admission]`): its own
+    /// watches keep the state the reviews are judged against.
+    pub admission: Option<crate::webhook::Policy>,
 }
 
 fn yes() -> bool {
@@ -375,6 +396,27 @@ impl Config {
                         t.name, target.name, target.interval
                     ));
                 }
+                if let Some(a) = &target.admission {
+                    if !target.is_live() {
+                        return Err(format!(
+                            "tenant `{}`, target `{}`: admission needs a live cluster (kubeconfig or context), not paths or cloud discovery",
+                            t.name, target.name
+                        ));
+                    }
+                    let k = &a.key_sha256;
+                    if k.len() != 64 || !k.chars().all(|c| c.is_ascii_hexdigit()) {
+                        return Err(format!(
+                            "tenant `{}`, target `{}`: admission.key_sha256 is 64 hex digits (the SHA-256 of the webhook path's key, never the key)",
+                            t.name, target.name
+                        ));
+                    }
+                    if self.service.admission_listen.is_none() {
+                        return Err(format!(
+                            "tenant `{}`, target `{}`: admission needs service.admission_listen",
+                            t.name, target.name
+                        ));
+                    }
+                }
                 if parse_duration(&target.timeout).is_none() {
                     return Err(format!(
                         "tenant `{}`, target `{}`: timeout `{}` is not a positive duration like 90s, 10m",
@@ -407,6 +449,9 @@ impl Config {
         }
         if self.service.tls_cert.is_some() != self.service.tls_key.is_some() {
             return Err("service: tls_cert and tls_key go together".into());
+        }
+        if self.service.admission_listen.is_some() && self.service.tls_cert.is_none() {
+            return Err("service: admission_listen needs tls_cert and tls_key (API servers call webhooks over HTTPS only)".into());
         }
         if self.service.client_ca.is_some() && self.service.tls_cert.is_none() {
             return Err("service: client_ca needs tls_cert and tls_key".into());

@@ -21,6 +21,7 @@ struct Inner {
     clusters: BTreeMap<(String, String), (u64, u64)>,
     findings: BTreeMap<(String, String, String), u64>,
     api_errors: BTreeMap<String, u64>,
+    reviews: BTreeMap<(String, String, &'static str), u64>,
 }
 
 fn esc(s: &str) -> String {
@@ -69,6 +70,16 @@ impl Metrics {
     pub fn api_error(&self, code: &str) {
         if let Ok(mut m) = self.inner.lock() {
             *m.api_errors.entry(code.to_string()).or_default() += 1;
+        }
+    }
+
+    /// Counts an admission review of a target by its outcome (`allowed`, `warned`, `denied`,
+    /// `not_judged`, `bad_request`, `busy`).
+    pub fn review(&self, tenant: &str, target: &str, outcome: &'static str) {
+        if let Ok(mut m) = self.inner.lock() {
+            *m.reviews
+                .entry((tenant.to_string(), target.to_string(), outcome))
+                .or_default() += 1;
         }
     }
 
@@ -131,6 +142,14 @@ impl Metrics {
             s.push_str(&format!(
                 "kspm_api_errors_total{{code=\"{}\"}} {n}\n",
                 esc(code)
+            ));
+        }
+        s.push_str("# HELP kspm_admission_reviews_total Admission reviews answered, by outcome.\n# TYPE kspm_admission_reviews_total counter\n");
+        for ((t, g, outcome), n) in &m.reviews {
+            s.push_str(&format!(
+                "kspm_admission_reviews_total{{tenant=\"{}\",target=\"{}\",outcome=\"{outcome}\"}} {n}\n",
+                esc(t),
+                esc(g)
             ));
         }
         s

@@ -1,8 +1,8 @@
 //! `kspm serve`: the gRPC API over scan history, the scan scheduler, metrics.
 //!
 //! [`serve`] wires it together: [`store::Store`] (SQLite or PostgreSQL), [`scheduler`] (leased
-//! scan jobs), [`grpc::Api`] behind [`auth::interceptor`], gRPC health and reflection, and an
-//! optional Prometheus endpoint.
+//! scan jobs), [`grpc::Api`] behind [`auth::interceptor`], gRPC health and reflection, an
+//! optional Prometheus endpoint, web view ([`web`]) and admission webhook ([`webhook`]).
 
 pub mod admission;
 pub mod auth;
@@ -15,6 +15,7 @@ pub mod scan;
 pub mod scheduler;
 pub mod store;
 pub mod web;
+pub mod webhook;
 
 use config::Config;
 use kspm_engine::ScanOptions;
@@ -59,6 +60,10 @@ pub struct Shared {
     pub graphs: fleet::FleetGraphs,
     /// Coalescing, per-tenant slots and trigger limits.
     pub admission: admission::Admission,
+    /// The admission webhook's reviewers, by target.
+    pub reviewers: webhook::Reviewers,
+    /// Where the admission webhook listens, once it does.
+    pub admission_addr: std::sync::OnceLock<std::net::SocketAddr>,
 }
 
 impl Shared {
@@ -71,6 +76,8 @@ impl Shared {
             .clone()
             .unwrap_or_else(default_replica);
         Ok(Arc::new(Shared {
+            reviewers: webhook::Reviewers::of(&config),
+            admission_addr: std::sync::OnceLock::new(),
             config: Arc::new(config),
             store,
             options,
@@ -193,6 +200,46 @@ impl ScanFeed {
     }
 }
 
+/// The next connection on `listener` (small answers go out at once: no Nagle wait for the
+/// client's delayed ACK), or `None` once the service stops.
+pub(crate) async fn next_connection(
+    listener: &tokio::net::TcpListener,
+    stopping: &mut watch::Receiver<bool>,
+) -> Option<tokio::net::TcpStream> {
+    loop {
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            _ = stopping.wait_for(|s| *s) => return None,
+        };
+        if let Ok((sock, _)) = accepted {
+            let _ = sock.set_nodelay(true);
+            return Some(sock);
+        }
+    }
+}
+
+/// Serves one HTTP/1.1 connection (the web view's, the admission webhook's): `handle` answers
+/// each request; a client gets 10 s to send a request's headers.
+pub(crate) async fn serve_http1<I, H, Fut, B>(io: I, handle: H)
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    H: Fn(http::Request<hyper::body::Incoming>) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = http::Response<B>> + Send + 'static,
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let svc = hyper::service::service_fn(move |req| {
+        let answer = handle(req);
+        async move { Ok::<_, std::convert::Infallible>(answer.await) }
+    });
+    let _ = hyper::server::conn::http1::Builder::new()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(10))
+        .serve_connection(hyper_util::rt::TokioIo::new(io), svc)
+        .await;
+}
+
 fn default_replica() -> String {
     let host = std::fs::read_to_string("/etc/hostname")
         .ok()
@@ -290,6 +337,20 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     grace: Duration,
 ) -> Result<(), String> {
+    // Bound (and its TLS read) before anything starts: a bad address or certificate fails the
+    // start, leaving nothing running.
+    let webhook = match &shared.config.service.admission_listen {
+        Some(addr) => {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| format!("admission_listen {addr}: {e}"))?;
+            if let Ok(a) = listener.local_addr() {
+                let _ = shared.admission_addr.set(a);
+            }
+            Some((listener, webhook::acceptor(&shared)?))
+        }
+        None => None,
+    };
     let stop_rx = shared.stopping.subscribe();
     let stop_tx = shared.stopping.clone();
     let shared_stop = shared.stopping.clone();
@@ -297,6 +358,7 @@ pub async fn serve(
     let metrics_task =
         metrics_listener.map(|l| tokio::spawn(metrics::serve(l, shared.metrics.clone())));
     let web_task = web_listener.map(|l| tokio::spawn(web::serve(l, shared.clone())));
+    let webhook_task = webhook.map(|(l, tls)| tokio::spawn(webhook::serve(l, tls, shared.clone())));
     let mut api_stop = stop_rx;
     tokio::spawn(async move {
         shutdown.await;
@@ -313,6 +375,9 @@ pub async fn serve(
         t.abort();
     }
     if let Some(t) = web_task {
+        let _ = t.await;
+    }
+    if let Some(t) = webhook_task {
         let _ = t.await;
     }
     served

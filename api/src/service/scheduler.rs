@@ -132,7 +132,7 @@ fn next_due(target: &Target, done: Option<&Done>) -> i64 {
 }
 
 /// Aborts a task when dropped, so no early return leaves watches running.
-struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+pub(super) struct AbortOnDrop<T>(pub(super) tokio::task::JoinHandle<T>);
 
 impl<T> Drop for AbortOnDrop<T> {
     fn drop(&mut self) {

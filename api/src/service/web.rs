@@ -14,7 +14,6 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::net::TcpListener;
 
 type Body = BoxBody<Bytes, Infallible>;
@@ -371,26 +370,11 @@ async fn ask(
 /// Serves the web view until the service stops.
 pub async fn serve(listener: TcpListener, shared: Arc<Shared>) {
     let mut stopping = shared.stopping.subscribe();
-    loop {
-        let accepted = tokio::select! {
-            a = listener.accept() => a,
-            _ = stopping.wait_for(|s| *s) => return,
-        };
-        let Ok((sock, _)) = accepted else { continue };
-        // Small answers go out at once (no Nagle wait for the client's delayed ACK).
-        let _ = sock.set_nodelay(true);
+    while let Some(sock) = super::next_connection(&listener, &mut stopping).await {
         let shared = shared.clone();
-        tokio::spawn(async move {
-            let svc = hyper::service::service_fn(move |req| {
-                let shared = shared.clone();
-                async move { Ok::<_, Infallible>(handle(shared, req).await) }
-            });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(Duration::from_secs(10))
-                .serve_connection(hyper_util::rt::TokioIo::new(sock), svc)
-                .await;
-        });
+        tokio::spawn(super::serve_http1(sock, move |req| {
+            handle(shared.clone(), req)
+        }));
     }
 }
 

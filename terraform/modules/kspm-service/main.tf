@@ -53,8 +53,54 @@ variable "cloud_identity" {
   default     = {}
 }
 
+variable "tls_secret" {
+  description = "Existing kubernetes.io/tls Secret in the namespace, mounted read-only at /etc/kspm/tls (tls.crt, tls.key): set tls_cert and tls_key in the config to those files. Needed by the admission webhook."
+  type        = string
+  default     = ""
+}
+
+variable "admission_port" {
+  description = "Port of the admission webhook (the config's admission_listen = \"0.0.0.0:<port>\"); 0 leaves it off. When on, the Service kspm gets port 443 to it and the NetworkPolicy admits it. Register it in each watched cluster with ../kspm-admission-webhook."
+  type        = number
+  default     = 0
+  validation {
+    condition     = var.admission_port == 0 || (var.admission_port > 1024 && var.admission_port < 65536)
+    error_message = "admission_port is 0 (off) or an unprivileged port (the container runs as non-root)."
+  }
+}
+
+locals {
+  admission = var.admission_port > 0
+  container_ports = concat(
+    [{ name = "grpc", containerPort = 50051 }, { name = "metrics", containerPort = 9464 }],
+    local.admission ? [{ name = "admission", containerPort = var.admission_port }] : [],
+  )
+  volume_mounts = concat(
+    [{ name = "config", mountPath = "/etc/kspm", readOnly = true }, { name = "tmp", mountPath = "/tmp" }],
+    var.tls_secret != "" ? [{ name = "tls", mountPath = "/etc/kspm/tls", readOnly = true }] : [],
+  )
+  volumes = concat(
+    [{ name = "config", configMap = { name = "kspm-config" } }, { name = "tmp", emptyDir = {} }],
+    var.tls_secret != "" ? [{ name = "tls", secret = { secretName = var.tls_secret } }] : [],
+  )
+  service_ports = concat(
+    [{ name = "grpc", port = 50051, targetPort = "grpc" }],
+    local.admission ? [{ name = "admission", port = 443, targetPort = "admission" }] : [],
+  )
+  # The API servers of the watched clusters call the webhook from outside the namespace.
+  ingress = concat(
+    [{ ports = [{ port = 50051 }] }],
+    local.admission ? [{ ports = [{ port = var.admission_port }] }] : [],
+  )
+}
+
 locals {
   rendered = templatefile("${path.module}/kspm-service.yaml.tftpl", {
+    container_ports             = jsonencode(local.container_ports)
+    volume_mounts               = jsonencode(local.volume_mounts)
+    volumes                     = jsonencode(local.volumes)
+    service_ports               = jsonencode(local.service_ports)
+    ingress                     = jsonencode(local.ingress)
     namespace                   = var.namespace
     service_account             = var.service_account
     service_account_annotations = jsonencode(var.cloud_identity)
@@ -69,6 +115,11 @@ locals {
 resource "kubernetes_manifest" "kspm" {
   for_each = { for d in local.documents : "${d.kind}/${d.metadata.name}" => d }
   manifest = each.value
+}
+
+output "admission_address" {
+  description = "In-cluster address of the admission webhook (null when off); an API server outside the cluster needs it exposed (a LoadBalancer or Ingress with TLS passthrough)."
+  value       = local.admission ? "https://kspm.${var.namespace}.svc:443" : null
 }
 
 output "grpc_address" {

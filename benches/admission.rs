@@ -1,0 +1,165 @@
+//! Admission reviews and plans on a generated cluster of realistic shape (kspm-fleetgen,
+//! 10,000 pods): the base is read and evaluated once, then every review is answered as the
+//! webhook of `kspm serve` answers it (parse, preview on the incremental engine, undo, answer)
+//! and timed alone; a plan's change (10 Deployments at once) is timed as `kspm plan` applies
+//! it. Prints p50/p95/p99/max per kind of change.
+//!
+//! Run: `cargo bench --bench admission` (`-- --quick` for 1,000 pods and fewer reviews).
+
+use kspm_api::webhook::{self, Mode, Policy};
+use kspm_engine::incremental::{key_of, Incremental};
+use kspm_engine::{ScanOptions, Severity};
+use kspm_fleetgen::{generate, Shape};
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+fn review(operation: &str, object: &Value, old: Option<&Value>) -> Vec<u8> {
+    json!({
+        "apiVersion": "admission.k8s.io/v1",
+        "kind": "AdmissionReview",
+        "request": {
+            "uid": "bench",
+            "kind": {"group": "", "version": "v1", "kind": object["kind"]},
+            "name": object["metadata"]["name"],
+            "namespace": object["metadata"].get("namespace").cloned().unwrap_or(Value::Null),
+            "operation": operation,
+            "userInfo": {"username": "bench"},
+            "object": object,
+            "oldObject": old,
+        }
+    })
+    .to_string()
+    .into_bytes()
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[i].as_secs_f64() * 1000.0
+}
+
+fn row(name: &str, mut times: Vec<Duration>) {
+    times.sort();
+    println!(
+        "| {name} | {} | {:.1} | {:.1} | {:.1} | {:.1} |",
+        times.len(),
+        percentile(&times, 0.50),
+        percentile(&times, 0.95),
+        percentile(&times, 0.99),
+        times.last().map_or(0.0, |t| t.as_secs_f64() * 1000.0)
+    );
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let (pods, n, rbac_n) = if quick {
+        (1_000, 50, 5)
+    } else {
+        (10_000, 300, 20)
+    };
+    let root = std::env::temp_dir().join("kspm-bench-admission");
+    let _ = std::fs::remove_dir_all(&root);
+    if let Err(e) = generate(&root, Shape::realistic(1, pods, true), 9) {
+        eprintln!("cannot generate {}: {e}", root.display());
+        return;
+    }
+    let t = Instant::now();
+    let (mut engine, errors) =
+        kspm_api::plan::load_base(&root, None, &ScanOptions::default()).expect("base");
+    assert!(errors.is_empty(), "{errors:?}");
+    engine.apply(std::iter::empty());
+    println!(
+        "{} objects, {} findings, {} attack paths; base read and evaluated in {:.2} s\n",
+        engine.len(),
+        engine.findings().len(),
+        engine.paths().len(),
+        t.elapsed().as_secs_f64()
+    );
+    let policy = Policy {
+        mode: Mode::Deny,
+        severity: Severity::High,
+        exclude_namespaces: Vec::new(),
+        key_sha256: String::new(),
+    };
+    let deployments: Vec<Value> = engine
+        .objects()
+        .filter(|o| o.kind == "Deployment")
+        .map(|o| o.body.clone())
+        .collect();
+    let namespaces: Vec<String> = engine
+        .objects()
+        .filter(|o| o.kind == "Namespace" && !o.name.starts_with("kube-"))
+        .map(|o| o.name.clone())
+        .collect();
+    let timed = |engine: &mut Incremental, body: Vec<u8>| {
+        let t = Instant::now();
+        let answer = webhook::review(Some(engine), &body, &policy, "kspm").expect("answered");
+        std::hint::black_box(&answer);
+        t.elapsed()
+    };
+    println!("| change reviewed | reviews | p50 ms | p95 ms | p99 ms | max ms |");
+    println!("|---|---|---|---|---|---|");
+    let pod_times: Vec<Duration> = (0..n)
+        .map(|i| {
+            let ns = &namespaces[i % namespaces.len()];
+            let pod = json!({"apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": format!("debug-{i}"), "namespace": ns},
+                "spec": {"hostPID": true, "containers": [{"name": "c", "image": "busybox:1.36",
+                    "securityContext": {"privileged": true}}]}});
+            timed(&mut engine, review("CREATE", &pod, None))
+        })
+        .collect();
+    row("create a privileged Pod", pod_times);
+    let deploy_times: Vec<Duration> = (0..n)
+        .map(|i| {
+            let old = &deployments[i % deployments.len()];
+            let mut new = old.clone();
+            new["spec"]["template"]["spec"]["containers"][0]["image"] =
+                json!(format!("registry.example.com/app:{i}"));
+            timed(&mut engine, review("UPDATE", &new, Some(old)))
+        })
+        .collect();
+    row("update a Deployment's image", deploy_times);
+    let rbac_times: Vec<Duration> = (0..rbac_n)
+        .map(|i| {
+            let ns = &namespaces[i % namespaces.len()];
+            let binding = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+                "metadata": {"name": format!("bench-admin-{i}"), "namespace": ns},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+                "subjects": [{"kind": "ServiceAccount", "name": "default", "namespace": ns}]});
+            timed(&mut engine, review("CREATE", &binding, None))
+        })
+        .collect();
+    row("create a RoleBinding to cluster-admin", rbac_times);
+    // A plan's change: 10 Deployments at once, applied as `kspm plan` applies them (and put
+    // back between runs).
+    let plan_times: Vec<Duration> = (0..10)
+        .map(|r| {
+            let changed: Vec<_> = (0..10)
+                .map(|i| {
+                    let old = &deployments[(r * 10 + i) % deployments.len()];
+                    let mut new = old.clone();
+                    new["spec"]["template"]["spec"]["containers"][0]["securityContext"] =
+                        json!({"privileged": true});
+                    let o = kspm_engine::parse::object_from_map(
+                        new.as_object().cloned().unwrap_or_default(),
+                        kspm_engine::object::Source::default(),
+                    )
+                    .expect("object");
+                    let back = kspm_engine::parse::object_from_map(
+                        old.as_object().cloned().unwrap_or_default(),
+                        kspm_engine::object::Source::default(),
+                    )
+                    .expect("object");
+                    (o, back)
+                })
+                .collect();
+            let t = Instant::now();
+            let delta = engine.apply(changed.iter().map(|(o, _)| (key_of(o), Some(o.clone()))));
+            let took = t.elapsed();
+            std::hint::black_box(&delta);
+            engine.apply(changed.into_iter().map(|(_, b)| (key_of(&b), Some(b))));
+            took
+        })
+        .collect();
+    row("plan: 10 Deployments changed at once", plan_times);
+}
