@@ -602,3 +602,39 @@ fn yaml_keys_and_strings_read_back_as_written() {
     assert!(parsed.errors.is_empty(), "{:?}\n{yaml}", parsed.errors);
     assert_eq!(parsed.objects[0].body["data"], v["data"], "{yaml}");
 }
+
+#[test]
+fn updating_a_role_binding_to_add_an_exposed_service_account_is_judged() {
+    let mut engine = demo();
+    let p = policy(Mode::Warn, Severity::Info);
+    let old = body_of(
+        &engine,
+        "RoleBinding",
+        Some("shop"),
+        Some("catalog-config-reader"),
+    );
+    let mut new = old.clone();
+    new["subjects"]
+        .as_array_mut()
+        .expect("subjects")
+        .push(json!({"kind": "ServiceAccount", "name": "frontend", "namespace": "shop"}));
+    // The internet-facing frontend's ServiceAccount may now read shop's Secrets, and the
+    // frontend's pods carry its token.
+    let a = answer(
+        &mut engine,
+        &review("UPDATE", Some(new.clone()), Some(old.clone()), false),
+        &p,
+    );
+    assert!(
+        warns(&a, &["KSPM-R-004", "ServiceAccount shop/frontend can read Secrets"]),
+        "{a}"
+    );
+    assert!(warns(&a, &["KSPM-S-008", "Deployment:shop/frontend"]), "{a}");
+    // Taking the subject out again (against the state with it) introduces nothing.
+    let a = answer(
+        &mut engine,
+        &review("UPDATE", Some(old), Some(new), false),
+        &p,
+    );
+    assert!(warnings(&a).is_empty(), "{a}");
+}
