@@ -84,6 +84,54 @@ enum Command {
         #[command(subcommand)]
         command: ChecksCommand,
     },
+    /// The checks an admission controller can decide on the object alone, as its policies.
+    Policies {
+        #[command(subcommand)]
+        command: PoliciesCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum PoliciesCommand {
+    /// Print them as ValidatingAdmissionPolicies (with bindings) or Kyverno ClusterPolicies, in
+    /// CEL, with the exceptions file's accepted risks left unjudged.
+    Export(PoliciesExportArgs),
+}
+
+/// What `kspm policies export` prints.
+#[derive(Args)]
+struct PoliciesExportArgs {
+    /// The admission controller: validating-admission-policy (Kubernetes 1.30+) or kyverno
+    /// (1.11+, CEL rules).
+    #[arg(long, value_enum)]
+    format: PolicyFormat,
+    /// What a rejection does: deny, warn (admitted with a warning) or audit (admitted, recorded
+    /// in the audit log; Kyverno: Audit for both).
+    #[arg(long, value_enum, default_value_t = PolicyAction::Deny)]
+    action: PolicyAction,
+    /// A YAML file of accepted risks (as `kspm scan --exceptions`): the objects they name are
+    /// not judged (expired ones are).
+    #[arg(long)]
+    exceptions: Option<PathBuf>,
+    /// The cluster the policies are for (exceptions scoped to other clusters are left out).
+    #[arg(long)]
+    cluster: Option<String>,
+    /// Output: YAML documents, or a JSON List.
+    #[arg(short, long, value_enum, default_value_t = ManifestFormat::Yaml)]
+    output: ManifestFormat,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum PolicyFormat {
+    ValidatingAdmissionPolicy,
+    Kyverno,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum PolicyAction {
+    Deny,
+    Warn,
+    Audit,
 }
 
 #[derive(Subcommand)]
@@ -505,14 +553,7 @@ struct CheckArgs {
 impl CheckArgs {
     /// The scan options these select (exceptions read and checked now).
     fn options(&self, default_namespace: Option<String>) -> Result<ScanOptions> {
-        let exceptions = match &self.exceptions {
-            Some(p) => {
-                kspm_api::pipeline::load_exceptions(p)
-                    .map_err(anyhow::Error::msg)?
-                    .exceptions
-            }
-            None => Vec::new(),
-        };
+        let exceptions = exceptions_of(self.exceptions.as_deref())?;
         let sources = kspm_collectors::vulns::Sources {
             reports: self.vulns.clone(),
             kev: self.kev.clone(),
@@ -814,6 +855,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::WhoCan(args) => who_can(args),
         Command::CanI(args) => can_i(args),
         Command::CanConnect(args) => can_connect(args),
+        Command::Policies {
+            command: PoliciesCommand::Export(args),
+        } => policies_export(args),
         Command::Checks {
             command: ChecksCommand::List { format },
         } => {
@@ -1475,7 +1519,7 @@ fn admission_config(args: AdmissionConfigArgs) -> Result<ExitCode> {
         exclude_namespaces: &args.exclude_namespaces,
     });
     let text = match args.format {
-        ManifestFormat::Yaml => kspm_api::webhook::to_yaml(&v),
+        ManifestFormat::Yaml => kspm_engine::yaml::to_string(&v).map_err(anyhow::Error::msg)?,
         ManifestFormat::Json => format!("{}\n", serde_json::to_string_pretty(&v)?),
     };
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
@@ -1485,6 +1529,54 @@ fn admission_config(args: AdmissionConfigArgs) -> Result<ExitCode> {
         args.target,
         kspm_api::service::config::hash_token(key)
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The accepted risks of an exceptions file (none without one), read and checked now.
+fn exceptions_of(path: Option<&std::path::Path>) -> Result<Vec<kspm_engine::options::Exception>> {
+    Ok(match path {
+        Some(p) => {
+            kspm_api::pipeline::load_exceptions(p)
+                .map_err(anyhow::Error::msg)?
+                .exceptions
+        }
+        None => Vec::new(),
+    })
+}
+
+fn policies_export(args: PoliciesExportArgs) -> Result<ExitCode> {
+    use kspm_engine::policy_export::{export, Action, Format};
+    let exceptions = exceptions_of(args.exceptions.as_deref())?;
+    let today = kspm_api::pipeline::today_utc();
+    let docs = export(
+        match args.format {
+            PolicyFormat::ValidatingAdmissionPolicy => Format::ValidatingAdmissionPolicy,
+            PolicyFormat::Kyverno => Format::Kyverno,
+        },
+        match args.action {
+            PolicyAction::Deny => Action::Deny,
+            PolicyAction::Warn => Action::Warn,
+            PolicyAction::Audit => Action::Audit,
+        },
+        &exceptions,
+        args.cluster.as_deref(),
+        Some(&today),
+    );
+    let text = match args.output {
+        ManifestFormat::Yaml => {
+            let mut out = String::new();
+            for d in &docs {
+                out.push_str("---\n");
+                out.push_str(&kspm_engine::yaml::to_string(d).map_err(anyhow::Error::msg)?);
+            }
+            out
+        }
+        ManifestFormat::Json => {
+            let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": docs});
+            format!("{}\n", serde_json::to_string_pretty(&list)?)
+        }
+    };
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
     Ok(ExitCode::SUCCESS)
 }
 

@@ -3,6 +3,9 @@
 //! about, audited or refused by the target's policy; nothing else is; a review never changes
 //! the state it is judged against; malformed reviews are errors that quote nothing.
 
+mod common;
+
+use common::{kspm, repo};
 use kspm_api::webhook::{self, Mode, Policy};
 use kspm_engine::incremental::Incremental;
 use kspm_engine::{ScanOptions, Severity};
@@ -507,7 +510,7 @@ fn the_registration_is_fail_open_side_effect_free_and_reads_back_as_written() {
         "Secrets are never sent to kspm"
     );
     // The YAML reads back (as kubectl reads it) to the same object.
-    let yaml = webhook::to_yaml(&v);
+    let yaml = kspm_engine::yaml::to_string(&v).expect("yaml");
     let parsed =
         kspm_engine::parse::parse_text(&yaml, "webhook.yaml", kspm_engine::parse::Syntax::Yaml);
     assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
@@ -597,7 +600,7 @@ fn yaml_keys_and_strings_read_back_as_written() {
     let v = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"},
         "data": {"y": "on", "": "empty key", "a: b": "colon", "123": "number-like",
             "null": "\u{85}next line\u{7f}", "list": [[1, 2], [], {}], "nested": [{"a": [{}]}]}});
-    let yaml = webhook::to_yaml(&v);
+    let yaml = kspm_engine::yaml::to_string(&v).expect("yaml");
     let parsed = kspm_engine::parse::parse_text(&yaml, "x.yaml", kspm_engine::parse::Syntax::Yaml);
     assert!(parsed.errors.is_empty(), "{:?}\n{yaml}", parsed.errors);
     assert_eq!(parsed.objects[0].body["data"], v["data"], "{yaml}");
@@ -626,10 +629,19 @@ fn updating_a_role_binding_to_add_an_exposed_service_account_is_judged() {
         &p,
     );
     assert!(
-        warns(&a, &["KSPM-R-004", "ServiceAccount shop/frontend can read Secrets"]),
+        warns(
+            &a,
+            &[
+                "KSPM-R-004",
+                "ServiceAccount shop/frontend can read Secrets"
+            ]
+        ),
         "{a}"
     );
-    assert!(warns(&a, &["KSPM-S-008", "Deployment:shop/frontend"]), "{a}");
+    assert!(
+        warns(&a, &["KSPM-S-008", "Deployment:shop/frontend"]),
+        "{a}"
+    );
     // Taking the subject out again (against the state with it) introduces nothing.
     let a = answer(
         &mut engine,
@@ -637,4 +649,166 @@ fn updating_a_role_binding_to_add_an_exposed_service_account_is_judged() {
         &p,
     );
     assert!(warnings(&a).is_empty(), "{a}");
+}
+
+#[test]
+fn the_commands_print_the_registration_answer_reviews_and_export_policies() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let write = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).expect("write");
+        p.to_string_lossy().into_owned()
+    };
+    // The registration: the key goes in the URL, its hash to stderr for kspm.toml.
+    let key = "0123456789abcdef0123456789abcdef";
+    let key_file = write("webhook.key", &format!("{key}\n"));
+    let out = kspm(&[
+        "admission-config",
+        "--url",
+        "https://kspm.example.com:8443",
+        "--tenant",
+        "acme",
+        "--target",
+        "prod",
+        "--key-file",
+        &key_file,
+        "--exclude-namespace",
+        "dev",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let yaml = String::from_utf8_lossy(&out.stdout).into_owned();
+    let parsed = kspm_engine::parse::parse_text(&yaml, "w.yaml", kspm_engine::parse::Syntax::Yaml);
+    assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
+    let hooks = &parsed.objects[0].body["webhooks"];
+    assert_eq!(
+        hooks[0]["clientConfig"]["url"],
+        format!("https://kspm.example.com:8443/admission/acme/prod/{key}")
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&kspm_api::service::config::hash_token(key)),
+        "{stderr}"
+    );
+    // Plain HTTP and a short key are refused.
+    let out = kspm(&[
+        "admission-config",
+        "--url",
+        "http://kspm",
+        "--tenant",
+        "a",
+        "--target",
+        "b",
+        "--key-file",
+        &key_file,
+    ]);
+    assert!(!out.status.success());
+    let short = write("short.key", "abc");
+    let out = kspm(&[
+        "admission-config",
+        "--url",
+        "https://kspm",
+        "--tenant",
+        "a",
+        "--target",
+        "b",
+        "--key-file",
+        &short,
+    ]);
+    assert!(!out.status.success());
+
+    // A review against a snapshot: exit 1 when refused, 0 when allowed, 2 when malformed.
+    let demo = repo().join("examples/demo-fleet");
+    let demo = demo.to_string_lossy();
+    let refused = write(
+        "pod.json",
+        &String::from_utf8(review(
+            "CREATE",
+            Some(privileged_pod("default")),
+            None,
+            false,
+        ))
+        .expect("utf8"),
+    );
+    let args = |file: &str, mode: &str| -> Vec<String> {
+        [
+            "admission-review",
+            "--base",
+            &demo,
+            "--cluster",
+            "eks-prod-us-east-1",
+            "--mode",
+            mode,
+            file,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let run = |a: Vec<String>| kspm(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    let out = run(args(&refused, "deny"));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let answer: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(answer["response"]["allowed"], false);
+    assert_eq!(run(args(&refused, "warn")).status.code(), Some(0));
+    let malformed = write("bad.json", "{\"kind\": \"AdmissionReview\"}");
+    let out = run(args(&malformed, "deny"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("admission.k8s.io/v1"));
+
+    // Policies for the admission controllers people run, with an accepted risk left unjudged.
+    let exceptions = write(
+        "exceptions.yaml",
+        "exceptions:\n- check: KSPM-W-001\n  resource: DaemonSet:monitoring/*\n  reason: node agents\n",
+    );
+    for (format, kind, per_policy) in [
+        (
+            "validating-admission-policy",
+            "ValidatingAdmissionPolicy",
+            2,
+        ),
+        ("kyverno", "ClusterPolicy", 1),
+    ] {
+        let out = kspm(&[
+            "policies",
+            "export",
+            "--format",
+            format,
+            "--exceptions",
+            &exceptions,
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let parsed =
+            kspm_engine::parse::parse_text(&text, "p.yaml", kspm_engine::parse::Syntax::Yaml);
+        assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
+        let count = kspm_engine::policy_export::policies().len();
+        assert_eq!(parsed.objects.len(), count * per_policy, "{format}");
+        let privileged = parsed
+            .objects
+            .iter()
+            .find(|o| o.kind == kind && o.name == "kspm-privileged")
+            .expect("the privileged policy");
+        let text = privileged.body.to_string();
+        assert!(text.contains("DaemonSet:monitoring/.*"), "{text}");
+        // Only the excepted check's policy carries the condition.
+        let host_pid = parsed
+            .objects
+            .iter()
+            .find(|o| o.kind == kind && o.name == "kspm-host-pid")
+            .expect("the hostPID policy");
+        assert!(!host_pid.body.to_string().contains("monitoring"));
+    }
 }

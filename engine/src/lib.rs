@@ -24,6 +24,7 @@ pub mod netpol;
 pub mod object;
 pub mod options;
 pub mod parse;
+pub mod policy_export;
 pub mod pss;
 pub mod rbac;
 pub mod redact;

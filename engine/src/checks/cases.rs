@@ -146,12 +146,12 @@ fn ingress(spec: Value, annotations: Value) -> Value {
     json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "i", "namespace": "shop", "annotations": annotations}, "spec": spec})
 }
 
-struct Case {
-    id: &'static str,
-    bad: Vec<Value>,
-    good: Vec<Value>,
-    provider: Provider,
-    options: ScanOptions,
+pub(crate) struct Case {
+    pub(crate) id: &'static str,
+    pub(crate) bad: Vec<Value>,
+    pub(crate) good: Vec<Value>,
+    pub(crate) provider: Provider,
+    pub(crate) options: ScanOptions,
 }
 
 fn case(id: &'static str, bad: Vec<Value>, good: Vec<Value>) -> Case {
@@ -313,7 +313,7 @@ fn merge(into: &mut Value, over: Value) {
     }
 }
 
-fn cases() -> Vec<Case> {
+pub(crate) fn cases() -> Vec<Case> {
     let shop_ns = ns("shop", json!({}));
     let good_kubelet = vec![kubelet(hardened_kubelet())];
     vec![
@@ -2490,7 +2490,12 @@ fn credentials_in_args_are_found_and_redacted() {
     }
 }
 
-fn hits(id: &str, objects: &[Value], provider: Provider, options: &ScanOptions) -> Vec<String> {
+pub(crate) fn hits(
+    id: &str,
+    objects: &[Value],
+    provider: Provider,
+    options: &ScanOptions,
+) -> Vec<String> {
     let out = parse_text(&docs(objects), "case.yaml", Syntax::Yaml);
     assert!(out.errors.is_empty(), "{id}: {:?}", out.errors);
     let mut cluster = ClusterSnapshot {

@@ -213,7 +213,7 @@ pub fn by_id(id: &str) -> Option<&'static Check> {
 }
 
 #[cfg(test)]
-mod cases;
+pub(crate) mod cases;
 
 #[cfg(test)]
 mod tests {
