@@ -116,6 +116,10 @@ struct PoliciesExportArgs {
     /// The cluster the policies are for (exceptions scoped to other clusters are left out).
     #[arg(long)]
     cluster: Option<String>,
+    /// A namespace the policies leave out (repeatable; default kube-system: its node agents and
+    /// static pods need what the policies forbid, and a refused one breaks nodes).
+    #[arg(long = "exclude-namespace", default_values_t = vec!["kube-system".to_string()])]
+    exclude_namespaces: Vec<String>,
     /// Output: YAML documents, or a JSON List.
     #[arg(short, long, value_enum, default_value_t = ManifestFormat::Yaml)]
     output: ManifestFormat,
@@ -1545,23 +1549,30 @@ fn exceptions_of(path: Option<&std::path::Path>) -> Result<Vec<kspm_engine::opti
 }
 
 fn policies_export(args: PoliciesExportArgs) -> Result<ExitCode> {
-    use kspm_engine::policy_export::{export, Action, Format};
+    use kspm_engine::policy_export::{earliest_expiry, export, Action, Export, Format};
     let exceptions = exceptions_of(args.exceptions.as_deref())?;
     let today = kspm_api::pipeline::today_utc();
-    let docs = export(
-        match args.format {
+    let x = Export {
+        format: match args.format {
             PolicyFormat::ValidatingAdmissionPolicy => Format::ValidatingAdmissionPolicy,
             PolicyFormat::Kyverno => Format::Kyverno,
         },
-        match args.action {
+        action: match args.action {
             PolicyAction::Deny => Action::Deny,
             PolicyAction::Warn => Action::Warn,
             PolicyAction::Audit => Action::Audit,
         },
-        &exceptions,
-        args.cluster.as_deref(),
-        Some(&today),
-    );
+        exceptions: &exceptions,
+        cluster: args.cluster.as_deref(),
+        today: Some(&today),
+        exclude_namespaces: &args.exclude_namespaces,
+    };
+    if let Some(day) = earliest_expiry(&x) {
+        eprintln!(
+            "kspm: an accepted risk in the export expires on {day}; admission has no clock: export again then (annotation kspm.dev/exceptions-expire)"
+        );
+    }
+    let docs = export(&x);
     let text = match args.output {
         ManifestFormat::Yaml => {
             let mut out = String::new();

@@ -44,9 +44,55 @@ pub const RESOURCES: &[(&str, &[&str])] = &[
     ("batch", &["jobs", "cronjobs"]),
 ];
 
+/// The pod spec of `of` (`object` or `oldObject`) wherever its kind keeps it.
+fn pod_spec(of: &str) -> String {
+    format!("{of}.kind == 'Pod' ? {of}.spec : {of}.kind == 'CronJob' ? {of}.spec.jobTemplate.spec.template.spec : {of}.spec.template.spec")
+}
+
+/// The built-in controllers that create ReplicaSets, Jobs and Pods from the workloads that own
+/// them (with and without per-controller credentials). What they create is judged where kspm
+/// judges it: on the workload a user wrote, when it was created or changed.
+pub const CONTROLLERS: &[&str] = &[
+    "system:serviceaccount:kube-system:deployment-controller",
+    "system:serviceaccount:kube-system:replicaset-controller",
+    "system:serviceaccount:kube-system:replication-controller",
+    "system:serviceaccount:kube-system:statefulset-controller",
+    "system:serviceaccount:kube-system:daemon-set-controller",
+    "system:serviceaccount:kube-system:job-controller",
+    "system:serviceaccount:kube-system:cronjob-controller",
+    "system:kube-controller-manager",
+];
+
+/// The match conditions every policy has (CEL over `object`, `oldObject` and `request`; no
+/// variables): an update that leaves the pod spec as it was is not judged (labels, finalizers,
+/// scaling, status), as Pod Security admission does not judge it; nor is what a built-in
+/// controller creates from a workload (judged on the workload, as the scan judges it).
+pub fn conditions() -> Vec<(&'static str, String)> {
+    let controllers = CONTROLLERS
+        .iter()
+        .map(|c| cel_string(c))
+        .collect::<Vec<_>>()
+        .join(", ");
+    vec![
+        (
+            "pod-spec-changed",
+            format!(
+                "request.operation != 'UPDATE' || ({}) != ({})",
+                pod_spec("object"),
+                pod_spec("oldObject")
+            ),
+        ),
+        (
+            "not-made-by-a-workload-controller",
+            format!("!(request.userInfo.username in [{controllers}])"),
+        ),
+    ]
+}
+
 /// The CEL variables every policy reads: the pod spec wherever the kind keeps it, and every
 /// container of it.
 pub const VARIABLES: &[(&str, &str)] = &[
+    // (`pod_spec("object")`, spelled out as a constant; a test holds them equal.)
     (
         "spec",
         "object.kind == 'Pod' ? object.spec : object.kind == 'CronJob' ? object.spec.jobTemplate.spec.template.spec : object.spec.template.spec",
@@ -216,6 +262,7 @@ fn cel_string(s: &str) -> String {
             '\\' => out.push_str("\\\\"),
             '\'' => out.push_str("\\'"),
             '\n' => out.push_str("\\n"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
             c => out.push(c),
         }
     }
@@ -233,19 +280,32 @@ pub fn excepted(
     cluster: Option<&str>,
     today: Option<&str>,
 ) -> Option<String> {
-    let mut patterns: Vec<String> = exceptions
-        .iter()
-        .filter(|e| e.check == "*" || policy.checks.contains(&e.check.as_str()))
-        .filter(|e| match (&e.expires, today) {
+    let applies = |e: &&Exception| {
+        (match (&e.expires, today) {
             (Some(exp), Some(today)) => today <= exp.as_str(),
             _ => true,
-        })
-        .filter(|e| match (&e.cluster, cluster) {
+        }) && (match (&e.cluster, cluster) {
             (None, _) => true,
             (Some(p), Some(c)) => crate::options::glob_match(p, c),
             (Some(_), None) => false,
         })
-        .map(|e| glob_regex(e.resource.as_deref().unwrap_or("*")))
+    };
+    let live: Vec<&Exception> = exceptions.iter().filter(applies).collect();
+    let resource = |e: &Exception| e.resource.clone().unwrap_or_else(|| "*".into());
+    // A policy that stands for several checks leaves an object unjudged only where every one of
+    // them is accepted (an accepted benign hostPath is not an accepted runtime socket).
+    let covers = |pattern: &str| {
+        policy.checks.iter().all(|id| {
+            live.iter()
+                .any(|e| (e.check == "*" || e.check == *id) && resource(e) == pattern)
+        })
+    };
+    let mut patterns: Vec<String> = live
+        .iter()
+        .filter(|e| e.check == "*" || policy.checks.contains(&e.check.as_str()))
+        .map(|e| resource(e))
+        .filter(|pattern| covers(pattern))
+        .map(|pattern| glob_regex(&pattern))
         .collect();
     patterns.sort();
     patterns.dedup();
@@ -262,31 +322,74 @@ pub fn excepted(
     )
 }
 
+/// What to export.
+pub struct Export<'a> {
+    /// The controller's format.
+    pub format: Format,
+    /// What a rejection does.
+    pub action: Action,
+    /// Accepted risks (those that apply are left unjudged).
+    pub exceptions: &'a [Exception],
+    /// The cluster the policies are for (exceptions scoped to others are left out).
+    pub cluster: Option<&'a str>,
+    /// Today (`YYYY-MM-DD`): expired exceptions are left out.
+    pub today: Option<&'a str>,
+    /// Namespaces not judged (the platform's own: kube-system's node agents and static pods).
+    pub exclude_namespaces: &'a [String],
+}
+
+/// The earliest expiry among the exceptions an export applies: admission has no clock, so
+/// from that day on the policies leave unjudged what the scan judges again (export anew).
+pub fn earliest_expiry(x: &Export<'_>) -> Option<String> {
+    policies()
+        .iter()
+        .filter(|p| excepted(p, x.exceptions, x.cluster, x.today).is_some())
+        .flat_map(|p| {
+            x.exceptions
+                .iter()
+                .filter(|e| e.check == "*" || p.checks.contains(&e.check.as_str()))
+                .filter_map(|e| e.expires.clone())
+                .filter(|exp| x.today.is_none_or(|t| t <= exp.as_str()))
+                .collect::<Vec<_>>()
+        })
+        .min()
+}
+
 /// The documents of the export: for each policy, a ValidatingAdmissionPolicy and its binding,
 /// or a Kyverno ClusterPolicy.
-pub fn export(
-    format: Format,
-    action: Action,
-    exceptions: &[Exception],
-    cluster: Option<&str>,
-    today: Option<&str>,
-) -> Vec<Value> {
+pub fn export(x: &Export<'_>) -> Vec<Value> {
+    let (format, action, exceptions, cluster, today) =
+        (x.format, x.action, x.exceptions, x.cluster, x.today);
+    let expiry = earliest_expiry(x);
     let mut docs = Vec::new();
     for p in policies() {
         let check = p.checks.first().and_then(|id| by_id(id));
         let title = check.map_or(p.message, |c| c.title);
         let severity = check.map_or("medium", |c| c.severity.as_str());
         let name = format!("kspm-{}", p.name);
-        let annotations = json!({
+        let mut annotations = json!({
             "kspm.dev/checks": p.checks.join(","),
             "kspm.dev/title": title,
             "kspm.dev/severity": severity,
         });
+        if let Some(day) = &expiry {
+            annotations["kspm.dev/exceptions-expire"] = json!(day);
+        }
         let variables: Vec<Value> = VARIABLES
             .iter()
             .map(|(n, e)| json!({"name": n, "expression": e}))
             .collect();
         let unjudged = excepted(&p, exceptions, cluster, today);
+        let mut conditions: Vec<Value> = conditions()
+            .into_iter()
+            .map(|(name, expression)| json!({"name": name, "expression": expression}))
+            .collect();
+        if let Some(cond) = &unjudged {
+            conditions.push(json!({
+                "name": "not-an-accepted-risk",
+                "expression": format!("!({cond})"),
+            }));
+        }
         let message = format!("{} ({})", p.message, p.checks.join(", "));
         match format {
             Format::ValidatingAdmissionPolicy => {
@@ -307,12 +410,7 @@ pub fn export(
                     "variables": variables,
                     "validations": [{"expression": p.expression, "message": message}],
                 });
-                if let Some(cond) = &unjudged {
-                    spec["matchConditions"] = json!([{
-                        "name": "not-an-accepted-risk",
-                        "expression": format!("!({cond})"),
-                    }]);
-                }
+                spec["matchConditions"] = json!(conditions);
                 docs.push(json!({
                     "apiVersion": "admissionregistration.k8s.io/v1",
                     "kind": "ValidatingAdmissionPolicy",
@@ -328,7 +426,7 @@ pub fn export(
                     "apiVersion": "admissionregistration.k8s.io/v1",
                     "kind": "ValidatingAdmissionPolicyBinding",
                     "metadata": {"name": name, "labels": {"app.kubernetes.io/managed-by": "kspm"}},
-                    "spec": {"policyName": name, "validationActions": actions},
+                    "spec": binding_spec(&name, actions, x.exclude_namespaces),
                 }));
             }
             Format::Kyverno => {
@@ -346,11 +444,15 @@ pub fn export(
                         "expressions": [{"expression": p.expression, "message": message}],
                     }},
                 });
-                if let Some(cond) = &unjudged {
-                    rule["celPreconditions"] = json!([{
-                        "name": "not-an-accepted-risk",
-                        "expression": format!("!({cond})"),
-                    }]);
+                rule["celPreconditions"] = json!(conditions);
+                rule["validate"]["failureAction"] = json!(if action == Action::Deny {
+                    "Enforce"
+                } else {
+                    "Audit"
+                });
+                if !x.exclude_namespaces.is_empty() {
+                    rule["exclude"] =
+                        json!({"any": [{"resources": {"namespaces": x.exclude_namespaces}}]});
                 }
                 docs.push(json!({
                     "apiVersion": "kyverno.io/v1",
@@ -365,9 +467,12 @@ pub fn export(
                             "kspm.dev/checks": p.checks.join(","),
                         },
                     },
+                    // Admission only: the preconditions read the request (who made the
+                    // change, what it was before), which background scans do not have.
                     "spec": {
                         "validationFailureAction": if action == Action::Deny { "Enforce" } else { "Audit" },
-                        "background": true,
+                        "emitWarning": action == Action::Warn,
+                        "background": false,
                         "rules": [rule],
                     },
                 }));
@@ -375,6 +480,19 @@ pub fn export(
         }
     }
     docs
+}
+
+/// A binding's spec: the policy, what a rejection does, and the namespaces left out.
+fn binding_spec(name: &str, actions: Value, exclude_namespaces: &[String]) -> Value {
+    let mut spec = json!({"policyName": name, "validationActions": actions});
+    if !exclude_namespaces.is_empty() {
+        spec["matchResources"] = json!({"namespaceSelector": {"matchExpressions": [{
+            "key": "kubernetes.io/metadata.name",
+            "operator": "NotIn",
+            "values": exclude_namespaces,
+        }]}});
+    }
+    spec
 }
 
 #[cfg(test)]

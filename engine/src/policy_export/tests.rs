@@ -13,50 +13,88 @@ fn env() -> Arc<cel::Env> {
     Arc::new(env)
 }
 
-/// Evaluates `expression` with `object`, `request` and `variables` bound, as JSON.
+/// An admission request: a user's CREATE of `object`, unless `old` (an UPDATE) or `by` (another
+/// requester) say otherwise.
+struct Req<'a> {
+    object: &'a Value,
+    old: Option<&'a Value>,
+    by: &'a str,
+}
+
+fn create(object: &Value) -> Req<'_> {
+    Req {
+        object,
+        old: None,
+        by: "alice",
+    }
+}
+
+/// Evaluates `expression` with `object`, `oldObject`, `request` and `variables` bound, as JSON.
 fn eval(
     env: &Arc<cel::Env>,
     expression: &str,
-    object: &Value,
+    req: &Req<'_>,
     variables: &Value,
 ) -> Result<Value, String> {
     let program = env
         .compile(expression)
         .map_err(|e| format!("{expression}: {e}"))?;
     let mut ctx = cel::Context::with_env(env.clone());
-    ctx.add_variable("object", object.clone())
-        .map_err(|e| e.to_string())?;
-    ctx.add_variable("variables", variables.clone())
-        .map_err(|e| e.to_string())?;
-    ctx.add_variable(
-        "request",
-        json!({"namespace": object["metadata"]["namespace"]}),
-    )
-    .map_err(|e| e.to_string())?;
+    let request = json!({
+        "namespace": req.object["metadata"]["namespace"],
+        "operation": if req.old.is_some() { "UPDATE" } else { "CREATE" },
+        "userInfo": {"username": req.by},
+    });
+    for (name, value) in [
+        ("object", req.object.clone()),
+        ("oldObject", req.old.cloned().unwrap_or(Value::Null)),
+        ("variables", variables.clone()),
+        ("request", request),
+    ] {
+        ctx.add_variable(name, value).map_err(|e| e.to_string())?;
+    }
     let v = program
         .execute(&ctx)
         .map_err(|e| format!("{expression}: {e}"))?;
     v.json().map_err(|e| e.to_string())
 }
 
-/// Whether `policy` admits `object` (its exceptions applied), as a ValidatingAdmissionPolicy
-/// does: variables first, then the match condition, then the validation.
-fn admits(env: &Arc<cel::Env>, policy: &Exported, object: &Value, condition: Option<&str>) -> bool {
-    let mut variables = json!({});
-    for (name, expression) in VARIABLES {
-        let v = eval(env, expression, object, &variables).expect("variable");
-        variables[*name] = v;
+/// Whether `policy` admits the request (`exception`: the accepted risks' condition), as a
+/// ValidatingAdmissionPolicy does: the match conditions (a false one: not judged), then the
+/// variables, then the validation.
+fn admits_request(
+    env: &Arc<cel::Env>,
+    policy: &Exported,
+    req: &Req<'_>,
+    exception: Option<&str>,
+) -> bool {
+    let none = json!({});
+    for (name, expression) in conditions() {
+        match eval(env, &expression, req, &none) {
+            Ok(Value::Bool(true)) => {}
+            Ok(Value::Bool(false)) => return true,
+            other => panic!("{name}: {other:?}"),
+        }
     }
-    if let Some(cond) = condition {
-        let unjudged = eval(env, cond, object, &variables).expect("condition");
-        if unjudged == json!(true) {
+    if let Some(cond) = exception {
+        if eval(env, cond, req, &none).expect("condition") == json!(true) {
             return true;
         }
     }
-    match eval(env, policy.expression, object, &variables) {
-        Ok(Value::Bool(b)) => b,
-        other => panic!("{}: {other:?} on {object}", policy.name),
+    let mut variables = json!({});
+    for (name, expression) in VARIABLES {
+        let v = eval(env, expression, req, &variables).expect("variable");
+        variables[*name] = v;
     }
+    match eval(env, policy.expression, req, &variables) {
+        Ok(Value::Bool(b)) => b,
+        other => panic!("{}: {other:?} on {}", policy.name, req.object),
+    }
+}
+
+/// [`admits_request`] for a user's CREATE.
+fn admits(env: &Arc<cel::Env>, policy: &Exported, object: &Value, exception: Option<&str>) -> bool {
+    admits_request(env, policy, &create(object), exception)
 }
 
 fn workloads(objects: &[Value]) -> Vec<&Value> {
@@ -177,40 +215,169 @@ fn accepted_risks_leave_their_objects_unjudged_and_only_those() {
     assert!(admits(&env, &privileged, &pod("a.b", "c"), Some(&cond)));
 }
 
+fn options<'a>(format: Format, action: Action, exclude: &'a [String]) -> Export<'a> {
+    Export {
+        format,
+        action,
+        exceptions: &[],
+        cluster: None,
+        today: None,
+        exclude_namespaces: exclude,
+    }
+}
+
+#[test]
+fn unchanged_pod_specs_and_what_controllers_make_are_not_judged() {
+    assert_eq!(VARIABLES[0].1, pod_spec("object"));
+    let env = env();
+    let privileged = policies()
+        .into_iter()
+        .find(|p| p.name == "privileged")
+        .expect("privileged");
+    let deployment = |privileged: bool, replicas: u32, image: &str| {
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "shop"},
+            "spec": {"replicas": replicas, "template": {"spec": {"containers": [{"name": "a", "image": image,
+                "securityContext": {"privileged": privileged}}]}}}})
+    };
+    let bad = deployment(true, 1, "x:1");
+    let good = deployment(false, 1, "x:1");
+    let scaled = deployment(true, 3, "x:1");
+    let still_bad = deployment(true, 1, "x:2");
+    let update = |object, old| Req {
+        object,
+        old: Some(old),
+        by: "alice",
+    };
+    // Scaling a workload that already violates (its pod spec unchanged) is not judged...
+    assert!(admits_request(
+        &env,
+        &privileged,
+        &update(&scaled, &bad),
+        None
+    ));
+    // ... making it violate, or changing the spec of one that does, is.
+    assert!(!admits_request(
+        &env,
+        &privileged,
+        &update(&bad, &good),
+        None
+    ));
+    assert!(!admits_request(
+        &env,
+        &privileged,
+        &update(&still_bad, &bad),
+        None
+    ));
+    // What the ReplicaSet controller creates is judged on the workload; a user's pod is not,
+    // nor one a look-alike ServiceAccount of another namespace creates.
+    let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web-1", "namespace": "shop"},
+        "spec": {"containers": [{"name": "a", "image": "x:1", "securityContext": {"privileged": true}}]}});
+    let by = |who| Req {
+        object: &pod,
+        old: None,
+        by: who,
+    };
+    assert!(admits_request(
+        &env,
+        &privileged,
+        &by("system:serviceaccount:kube-system:replicaset-controller"),
+        None
+    ));
+    assert!(!admits(&env, &privileged, &pod, None));
+    assert!(!admits_request(
+        &env,
+        &privileged,
+        &by("system:serviceaccount:shop:replicaset-controller"),
+        None
+    ));
+}
+
+#[test]
+fn a_policy_for_several_checks_honours_only_exceptions_of_all_of_them() {
+    let exception = |check: &str| Exception {
+        check: check.into(),
+        resource: Some("DaemonSet:logging/*".into()),
+        cluster: None,
+        reason: "accepted".into(),
+        expires: None,
+    };
+    let host_path = policies()
+        .into_iter()
+        .find(|p| p.name == "host-path")
+        .expect("host-path");
+    assert!(excepted(&host_path, &[exception("KSPM-W-005")], None, None).is_none());
+    let all = [
+        exception("KSPM-W-005"),
+        exception("KSPM-W-021"),
+        exception("KSPM-W-022"),
+    ];
+    assert!(excepted(&host_path, &all, None, None).is_some());
+    assert!(excepted(&host_path, &[exception("*")], None, None).is_some());
+}
+
 #[test]
 fn the_documents_are_what_each_controller_reads() {
-    let vap = export(
+    let system = vec!["kube-system".to_string()];
+    let vap = export(&options(
         Format::ValidatingAdmissionPolicy,
         Action::Deny,
-        &[],
-        None,
-        None,
-    );
+        &system,
+    ));
     assert_eq!(vap.len(), policies().len() * 2);
     for pair in vap.chunks(2) {
         assert_eq!(pair[0]["kind"], "ValidatingAdmissionPolicy");
         assert_eq!(pair[1]["kind"], "ValidatingAdmissionPolicyBinding");
         assert_eq!(pair[1]["spec"]["policyName"], pair[0]["metadata"]["name"]);
         assert_eq!(pair[1]["spec"]["validationActions"], json!(["Deny"]));
-        assert!(pair[0]["spec"]["matchConditions"].is_null());
+        assert_eq!(
+            pair[0]["spec"]["matchConditions"].as_array().map(Vec::len),
+            Some(2)
+        );
+        assert_eq!(
+            pair[1]["spec"]["matchResources"]["namespaceSelector"]["matchExpressions"][0]["values"],
+            json!(["kube-system"])
+        );
     }
-    let warn = export(
+    let warn = export(&options(
         Format::ValidatingAdmissionPolicy,
         Action::Warn,
         &[],
-        None,
-        None,
-    );
+    ));
     assert_eq!(warn[1]["spec"]["validationActions"], json!(["Warn"]));
-    let kyverno = export(Format::Kyverno, Action::Audit, &[], None, None);
+    assert!(warn[1]["spec"]["matchResources"].is_null());
+    let kyverno = export(&options(Format::Kyverno, Action::Warn, &system));
     assert_eq!(kyverno.len(), policies().len());
     for k in &kyverno {
         assert_eq!(k["kind"], "ClusterPolicy");
         assert_eq!(k["spec"]["validationFailureAction"], "Audit");
-        assert!(
-            k["spec"]["rules"][0]["validate"]["cel"]["expressions"][0]["expression"].is_string()
+        assert_eq!(k["spec"]["emitWarning"], true);
+        assert_eq!(k["spec"]["background"], false);
+        let rule = &k["spec"]["rules"][0];
+        assert_eq!(
+            rule["exclude"]["any"][0]["resources"]["namespaces"],
+            json!(["kube-system"])
         );
+        assert_eq!(rule["celPreconditions"].as_array().map(Vec::len), Some(2));
+        assert!(rule["validate"]["cel"]["expressions"][0]["expression"].is_string());
     }
+    // An exception that expires is announced: admission has no clock.
+    let expiring = [Exception {
+        check: "KSPM-W-001".into(),
+        resource: Some("Pod:a/b".into()),
+        cluster: None,
+        reason: "until the fix".into(),
+        expires: Some("2027-01-31".into()),
+    }];
+    let x = Export {
+        exceptions: &expiring,
+        today: Some("2026-12-04"),
+        ..options(Format::ValidatingAdmissionPolicy, Action::Deny, &[])
+    };
+    assert_eq!(earliest_expiry(&x).as_deref(), Some("2027-01-31"));
+    assert_eq!(
+        export(&x)[0]["metadata"]["annotations"]["kspm.dev/exceptions-expire"],
+        "2027-01-31"
+    );
 }
 
 #[test]
