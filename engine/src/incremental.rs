@@ -608,7 +608,6 @@ impl Incremental {
             return Err(prev);
         }
         let mut undo = Undo {
-            dirty: fresh.len(),
             exposure: None,
             template_sas: None,
             parts: Vec::new(),
@@ -676,9 +675,6 @@ impl Incremental {
 /// What [`Incremental::update`] replaced in the state, to put back (a preview) or to compare
 /// with (an apply).
 struct Undo {
-    /// How many of `parts` are the dirty namespaces' (the rest were evaluated again because
-    /// the exposure changed).
-    dirty: usize,
     /// The gathered exposure and template ServiceAccounts, when they were gathered again.
     exposure: Option<Exposure>,
     template_sas: Option<BTreeSet<(String, String)>>,
@@ -695,13 +691,22 @@ struct Undo {
 }
 
 impl Undo {
-    /// The findings the update replaced: the dirty namespaces' and the joined graph's.
+    /// The findings the update replaced: those of every namespace evaluated again (dirty, or
+    /// stale after the exposure changed: each namespace's part as it was before the update) and
+    /// the joined graph's.
     fn old_findings(&self) -> Vec<Finding> {
-        self.parts[..self.dirty.min(self.parts.len())]
+        let mut seen = BTreeSet::new();
+        self.parts
             .iter()
+            .filter(|(ns, _)| seen.insert(ns.as_str()))
             .flat_map(|(_, p)| p.findings.iter().cloned())
             .chain(self.judged.iter().cloned())
             .collect()
+    }
+
+    /// The namespaces the update evaluated again.
+    fn namespaces(&self) -> BTreeSet<&str> {
+        self.parts.iter().map(|(ns, _)| ns.as_str()).collect()
     }
 
     /// Puts `state` back as it was before the update (in the reverse order of the update).
@@ -867,8 +872,10 @@ fn join_neighbours(
 /// `state`.
 fn namespace_delta(state: &State, undo: &Undo, dirty: &BTreeSet<String>) -> Delta {
     let old_findings = undo.old_findings();
-    let new_findings: Vec<&Finding> = dirty
-        .iter()
+    let mut evaluated = undo.namespaces();
+    evaluated.extend(dirty.iter().map(String::as_str));
+    let new_findings: Vec<&Finding> = evaluated
+        .into_iter()
         .filter_map(|ns| state.namespaces.get(ns))
         .flat_map(|p| p.findings.iter())
         .chain(state.judged.iter())
