@@ -298,22 +298,15 @@ pub fn plan(input: &PlanInput, options: &ScanOptions) -> Result<Plan, String> {
                 reference(&key)
             ));
         }
-        // Deleting a Namespace deletes what is in it, as the namespace controller does.
-        if key.0 == "Namespace" {
-            batch.extend(
-                engine
-                    .keys_in_namespace(&key.2)
-                    .into_iter()
-                    .map(|k| (k, None)),
-            );
-        }
         changes.push(ChangedObject {
             reference: reference(&key),
             action: "deleted",
             file: String::new(),
             line: None,
         });
-        batch.push((key, None));
+        // A Namespace takes what is in it.
+        let kind = key.0.clone();
+        batch.extend(engine.deletion(&kind, key));
     }
     let started = Instant::now();
     let delta = engine.apply(batch);
@@ -328,21 +321,13 @@ pub fn plan(input: &PlanInput, options: &ScanOptions) -> Result<Plan, String> {
             .map(|c| c.reference.clone())
             .collect()
     };
-    // Most severe first, as the report orders them.
-    let by_severity = |a: &Finding, b: &Finding| {
-        b.severity
-            .cmp(&a.severity)
-            .then_with(|| a.check.cmp(b.check))
-            .then_with(|| a.resource.cmp(&b.resource))
-            .then_with(|| a.message.cmp(&b.message))
-    };
-    let by_score =
-        |a: &AttackPath, b: &AttackPath| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id));
     let mut delta = delta;
-    delta.added_findings.sort_by(by_severity);
-    delta.resolved_findings.sort_by(by_severity);
-    delta.added_paths.sort_by(by_score);
-    delta.resolved_paths.sort_by(by_score);
+    delta.added_findings.sort_by(Finding::most_severe_first);
+    delta.resolved_findings.sort_by(Finding::most_severe_first);
+    delta.added_paths.sort_by(AttackPath::highest_score_first);
+    delta
+        .resolved_paths
+        .sort_by(AttackPath::highest_score_first);
     let introduced_paths = delta
         .added_paths
         .into_iter()

@@ -16,6 +16,7 @@ use kspm_engine::graph::paths::AttackPath;
 use kspm_engine::incremental::{key_of, reference, Delta, Incremental, Key};
 use kspm_engine::object::{Object, Source};
 use kspm_engine::parse::object_from_map;
+use kspm_engine::policy_export::{namespaces_by_name, resource_rules};
 use kspm_engine::{Finding, Severity};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -268,20 +269,14 @@ pub fn parse(body: &[u8]) -> Result<Request, ReviewError> {
 /// container is a change to the Pod's containers); any other is not a change kspm judges.
 const JUDGED_SUBRESOURCES: &[&str] = &["ephemeralcontainers"];
 
-/// The changes a request makes to the engine's objects: the object put or removed; deleting a
-/// Namespace removes what is in it, as the namespace controller does.
+/// The changes a request makes to the engine's objects: the object put, or removed (a
+/// Namespace with what is in it: [`Incremental::deletion`]).
 fn changes(engine: &Incremental, request: &Request) -> Vec<(Key, Option<Object>)> {
-    let mut out = Vec::new();
-    if request.object.is_none() && request.kind_key.0 == "Namespace" {
-        out.extend(
-            engine
-                .keys_in_namespace(&request.kind_key.2)
-                .into_iter()
-                .map(|k| (k, None)),
-        );
+    let key = request.key_in(engine);
+    match &request.object {
+        Some(o) => vec![(key, Some(o.clone()))],
+        None => engine.deletion(&request.kind_key.0, key),
     }
-    out.push((request.key_in(engine), request.object.clone()));
-    out
 }
 
 /// Whether namespace `ns` is being deleted (its Namespace terminating): its objects are going
@@ -357,7 +352,7 @@ pub fn judge(engine: Option<&mut Incremental>, request: &Request, policy: &Polic
         .filter(|p| p.severity >= policy.severity && !opens_nothing)
         .cloned()
         .collect();
-    paths.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
+    paths.sort_by(AttackPath::highest_score_first);
     // A finding that only changes (its wording, its evidence, its severity down) resolves and
     // appears again on the same check and resource: it is not new unless it became more
     // severe.
@@ -378,13 +373,7 @@ pub fn judge(engine: Option<&mut Incremental>, request: &Request, policy: &Polic
         })
         .cloned()
         .collect();
-    findings.sort_by(|a, b| {
-        b.severity
-            .cmp(&a.severity)
-            .then_with(|| a.check.cmp(b.check))
-            .then_with(|| a.resource.cmp(&b.resource))
-            .then_with(|| a.message.cmp(&b.message))
-    });
+    findings.sort_by(Finding::most_severe_first);
     Judgement {
         paths,
         findings,
@@ -608,19 +597,8 @@ pub fn registration(r: &Registration<'_>) -> Value {
     if let Some(ca) = r.ca_pem {
         client["caBundle"] = Value::String(base64::engine::general_purpose::STANDARD.encode(ca));
     }
-    let operations = json!(["CREATE", "UPDATE", "DELETE"]);
-    let rules: Vec<Value> = RULES
-        .iter()
-        .map(|(group, resources)| {
-            json!({
-                "apiGroups": [group],
-                "apiVersions": ["*"],
-                "operations": operations,
-                "resources": resources,
-                "scope": "*",
-            })
-        })
-        .collect();
+    let operations = ["CREATE", "UPDATE", "DELETE"];
+    let rules = resource_rules(RULES, &operations, Some("*"));
     let webhook = |name: &str, rules: Vec<Value>, selector: Value| {
         json!({
             "name": format!("{name}.{}.kspm.dev", r.name),
@@ -637,11 +615,7 @@ pub fn registration(r: &Registration<'_>) -> Value {
     let everywhere = if r.exclude_namespaces.is_empty() {
         json!({})
     } else {
-        json!({ "matchExpressions": [{
-            "key": "kubernetes.io/metadata.name",
-            "operator": "NotIn",
-            "values": r.exclude_namespaces,
-        }]})
+        namespaces_by_name("NotIn", r.exclude_namespaces)
     };
     let mut webhooks = vec![webhook("changes", rules, everywhere)];
     if !r.exclude_namespaces.iter().any(|n| n == "kube-system") {
@@ -654,11 +628,7 @@ pub fn registration(r: &Registration<'_>) -> Value {
                 "resources": ["configmaps"],
                 "scope": "Namespaced",
             })],
-            json!({ "matchExpressions": [{
-                "key": "kubernetes.io/metadata.name",
-                "operator": "In",
-                "values": ["kube-system"],
-            }]}),
+            namespaces_by_name("In", &["kube-system"]),
         ));
     }
     json!({

@@ -118,6 +118,18 @@ impl ObjectRef {
     }
 }
 
+impl Finding {
+    /// The order findings of one cluster are listed in when attack paths do not rank them (a
+    /// plan, an admission answer): most severe first, then by check, resource and message.
+    pub fn most_severe_first(a: &Finding, b: &Finding) -> std::cmp::Ordering {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.check.cmp(b.check))
+            .then_with(|| a.resource.cmp(&b.resource))
+            .then_with(|| a.message.cmp(&b.message))
+    }
+}
+
 /// A finding's identity across scans: FNV-1a (64 bit, so it does not depend on the Rust
 /// version) of the cluster, the check, the resource and the evidence's field paths (what tells
 /// two failures of one check on one resource apart, e.g. two containers) — not the message,

@@ -305,48 +305,38 @@ impl Incremental {
             .collect();
         let forced = self.force_whole;
         let (whole, dirty) = self.stage(changes);
-        let delta = if whole && self.state.is_some() {
-            let prev = self.state.take();
-            let state = self.rebuild();
-            let mut delta = whole_delta(prev.as_deref(), &state);
-            annotate_delta(&state, &mut delta);
-            drop(state);
-            for (key, object) in undo {
-                self.store(key, object);
-            }
-            self.state = prev;
-            delta
-        } else if !whole && !dirty.is_empty() && self.state.is_some() {
-            // Evaluated once; the evaluation it replaced is put back as it was.
-            let prev = self.state.take().expect("checked");
-            match self.update(prev, &dirty) {
-                Ok((mut state, restore)) => {
-                    let mut delta = namespace_delta(&state, &restore, &dirty);
+        let previewed = match self.state.take() {
+            Some(prev) if whole => Some(self.whole_beside(prev)),
+            Some(prev) if !dirty.is_empty() => Some(match self.update(prev, &dirty) {
+                // Evaluated once; the evaluation it replaced is put back as it was.
+                Ok((mut state, replaced)) => {
+                    let mut delta = namespace_delta(&state, &replaced, &dirty);
                     annotate_delta(&state, &mut delta);
-                    restore.restore(&mut state);
-                    for (key, object) in undo {
-                        self.store(key, object);
-                    }
+                    replaced.restore(&mut state);
                     self.state = Some(state);
                     delta
                 }
-                Err(prev) => {
-                    // What the namespaces feed the cluster changed: the whole cluster, once.
-                    let state = self.rebuild();
-                    let mut delta = whole_delta(Some(&prev), &state);
-                    annotate_delta(&state, &mut delta);
-                    drop(state);
-                    for (key, object) in undo {
-                        self.store(key, object);
-                    }
-                    self.state = Some(prev);
-                    delta
-                }
+                // What the namespaces feed the cluster changed: the whole cluster, once.
+                Err(prev) => self.whole_beside(prev),
+            }),
+            prev => {
+                self.state = prev;
+                None
             }
-        } else {
-            let delta = self.evaluate(whole, dirty);
-            self.apply(undo);
-            delta
+        };
+        let delta = match previewed {
+            Some(delta) => {
+                for (key, object) in undo {
+                    self.store(key, object);
+                }
+                delta
+            }
+            // Nothing evaluated yet (or nothing changed): applied, then undone.
+            None => {
+                let delta = self.evaluate(whole, dirty);
+                self.apply(undo);
+                delta
+            }
         };
         self.force_whole = forced;
         delta
@@ -371,6 +361,31 @@ impl Incremental {
             .get(ns)
             .map(|m| m.keys().cloned().collect())
             .unwrap_or_default()
+    }
+
+    /// What the whole cluster's evaluation, with the staged objects, changes from `prev`; `prev`
+    /// stays the evaluation held.
+    fn whole_beside(&mut self, prev: Box<State>) -> Delta {
+        let state = self.rebuild();
+        let mut delta = whole_delta(Some(&prev), &state);
+        annotate_delta(&state, &mut delta);
+        self.state = Some(prev);
+        delta
+    }
+
+    /// What deleting the object under `key` removes (`kind` its kind): the object, and for a
+    /// Namespace what is in it, as the namespace controller deletes it.
+    pub fn deletion(&self, kind: &str, key: Key) -> Vec<(Key, Option<Object>)> {
+        let mut out: Vec<(Key, Option<Object>)> = Vec::new();
+        if kind == "Namespace" {
+            out.extend(
+                self.keys_in_namespace(&key.2)
+                    .into_iter()
+                    .map(|k| (k, None)),
+            );
+        }
+        out.push((key, None));
+        out
     }
 
     /// The object held under `key`.

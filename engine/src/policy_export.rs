@@ -393,17 +393,7 @@ pub fn export(x: &Export<'_>) -> Vec<Value> {
         let message = format!("{} ({})", p.message, p.checks.join(", "));
         match format {
             Format::ValidatingAdmissionPolicy => {
-                let rules: Vec<Value> = RESOURCES
-                    .iter()
-                    .map(|(group, resources)| {
-                        json!({
-                            "apiGroups": [group],
-                            "apiVersions": ["*"],
-                            "operations": ["CREATE", "UPDATE"],
-                            "resources": resources,
-                        })
-                    })
-                    .collect();
+                let rules = resource_rules(RESOURCES, &["CREATE", "UPDATE"], None);
                 let mut spec = json!({
                     "failurePolicy": "Fail",
                     "matchConstraints": {"resourceRules": rules},
@@ -482,15 +472,46 @@ pub fn export(x: &Export<'_>) -> Vec<Value> {
     docs
 }
 
+/// An `admissionregistration.k8s.io` rule per API group of `groups`, for `operations` (and,
+/// when given, `scope`): what a webhook or a policy is sent.
+pub fn resource_rules(
+    groups: &[(&str, &[&str])],
+    operations: &[&str],
+    scope: Option<&str>,
+) -> Vec<Value> {
+    groups
+        .iter()
+        .map(|(group, resources)| {
+            let mut rule = json!({
+                "apiGroups": [group],
+                "apiVersions": ["*"],
+                "operations": operations,
+                "resources": resources,
+            });
+            if let Some(scope) = scope {
+                rule["scope"] = json!(scope);
+            }
+            rule
+        })
+        .collect()
+}
+
+/// A namespace selector by name: the namespaces whose `kubernetes.io/metadata.name` label is
+/// (`operator` `In`) or is not (`NotIn`) one of `names`.
+pub fn namespaces_by_name<S: serde::Serialize>(operator: &str, names: &[S]) -> Value {
+    json!({"matchExpressions": [{
+        "key": "kubernetes.io/metadata.name",
+        "operator": operator,
+        "values": names,
+    }]})
+}
+
 /// A binding's spec: the policy, what a rejection does, and the namespaces left out.
 fn binding_spec(name: &str, actions: Value, exclude_namespaces: &[String]) -> Value {
     let mut spec = json!({"policyName": name, "validationActions": actions});
     if !exclude_namespaces.is_empty() {
-        spec["matchResources"] = json!({"namespaceSelector": {"matchExpressions": [{
-            "key": "kubernetes.io/metadata.name",
-            "operator": "NotIn",
-            "values": exclude_namespaces,
-        }]}});
+        spec["matchResources"] =
+            json!({"namespaceSelector": namespaces_by_name("NotIn", exclude_namespaces)});
     }
     spec
 }

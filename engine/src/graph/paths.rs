@@ -70,6 +70,11 @@ pub struct FoldedPath {
 }
 
 impl AttackPath {
+    /// The order paths are listed in: highest score first, then by ID.
+    pub fn highest_score_first(a: &AttackPath, b: &AttackPath) -> std::cmp::Ordering {
+        b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id))
+    }
+
     /// The paths folded into this one, each rebuilt as the path of its own: this path's hops
     /// from its entry point on, with its ID, score and severity.
     pub fn unfold(&self) -> Vec<AttackPath> {
