@@ -197,7 +197,7 @@ fn mutate(rng: &mut Rng, objects: &[Object], n: usize) -> (Key, Option<Object>) 
             None => json!({"app": "x"}),
         }
     };
-    match rng.below(15) {
+    match rng.below(17) {
         // A bare pod: privileged, host paths, an ingress controller image, another SA.
         0 | 1 => {
             let sa = ["default", "deployer", "builder"][rng.below(3)];
@@ -367,6 +367,92 @@ fn mutate(rng: &mut Rng, objects: &[Object], n: usize) -> (Key, Option<Object>) 
                         "endpoints": [{"addresses": ["10.0.0.1"], "conditions": {"ready": ready}}]}),
                     )
                 }
+            };
+            (key_of(&o), Some(o))
+        }
+        // RBAC anywhere: ClusterRoleBindings to ServiceAccounts, their namespaces' groups, every
+        // ServiceAccount, users and groups; ClusterRoles that impersonate names, aggregate into
+        // the defaults or grant Secrets and pods; deleting a cluster-wide binding or role.
+        15 => {
+            let subject = match rng.below(6) {
+                0 => json!({"kind": "ServiceAccount", "name": "default", "namespace": ns}),
+                1 => json!({"kind": "Group", "name": format!("system:serviceaccounts:{ns}")}),
+                2 => json!({"kind": "Group", "name": "system:authenticated"}),
+                3 => json!({"kind": "User", "name": format!("alice-{}", rng.below(3))}),
+                4 => json!({"kind": "Group", "name": format!("devs-{}", rng.below(3))}),
+                _ => {
+                    json!({"kind": "User", "name": format!("system:serviceaccount:{ns}:deployer")})
+                }
+            };
+            let role = ["edit", "view", "cluster-admin", "imp", "secrets"][rng.below(5)];
+            let o = match rng.below(4) {
+                0 | 1 => object(
+                    json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+                    "metadata": {"name": format!("crb-{}", rng.below(4))},
+                    "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+                    "subjects": [subject]}),
+                ),
+                2 => {
+                    let rules = match role {
+                        "imp" => json!([{"verbs": ["impersonate"], "apiGroups": [""],
+                            "resources": ["users", "groups"],
+                            "resourceNames": [format!("alice-{}", rng.below(3)), format!("devs-{}", rng.below(3))]}]),
+                        "secrets" => {
+                            json!([{"verbs": ["get", "list"], "apiGroups": [""], "resources": ["secrets"]}])
+                        }
+                        _ => {
+                            json!([{"verbs": ["create"], "apiGroups": [""], "resources": ["pods", "pods/exec"]}])
+                        }
+                    };
+                    let name = if matches!(role, "imp" | "secrets") {
+                        role.to_string()
+                    } else {
+                        format!("extra-{}", rng.below(2))
+                    };
+                    let labels = if rng.below(2) == 0 {
+                        json!({"rbac.authorization.k8s.io/aggregate-to-edit": "true"})
+                    } else {
+                        json!({})
+                    };
+                    object(
+                        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+                        "metadata": {"name": name, "labels": labels}, "rules": rules}),
+                    )
+                }
+                _ => {
+                    let rbac: Vec<&Object> = objects
+                        .iter()
+                        .filter(|o| matches!(o.kind.as_str(), "ClusterRoleBinding" | "ClusterRole"))
+                        .collect();
+                    match rbac.get(rng.below(rbac.len().max(1))) {
+                        Some(o) => return (key_of(o), None),
+                        None => return mutate(rng, objects, n + 1),
+                    }
+                }
+            };
+            (key_of(&o), Some(o))
+        }
+        // A namespace's own Role and RoleBinding, or another subject on an existing RoleBinding.
+        16 => {
+            let o = match (rng.below(3), pick(rng, "RoleBinding")) {
+                (0, Some(mut rb)) => {
+                    let other = &namespaces[rng.below(namespaces.len())];
+                    rb.body["subjects"] = json!([{"kind": "ServiceAccount",
+                        "name": (["default", "deployer"][rng.below(2)]), "namespace": other}]);
+                    object(rb.body.clone())
+                }
+                (1, _) => object(
+                    json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+                    "metadata": {"name": "local", "namespace": ns},
+                    "rules": [{"verbs": [(["get", "*"][rng.below(2)])], "apiGroups": [""],
+                        "resources": [(["secrets", "pods", "serviceaccounts"][rng.below(3)])]}]}),
+                ),
+                _ => object(
+                    json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+                    "metadata": {"name": "local", "namespace": ns},
+                    "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "local"},
+                    "subjects": [{"kind": "ServiceAccount", "name": (["default", "deployer"][rng.below(2)]), "namespace": ns}]}),
+                ),
             };
             (key_of(&o), Some(o))
         }
@@ -859,4 +945,85 @@ fn another_namespaces_plugin_policies_leave_kube_system_judged_alike() {
             && found[0].contains("NetworkPolicy:kube-system/open spec.ingress[0] admits every pod"),
         "{found:?}"
     );
+}
+
+/// An RBAC change evaluates the cluster part and only the namespaces it reaches: its own
+/// namespace and its subjects' (a RoleBinding), none (a binding to a user no ServiceAccount
+/// impersonates), every one (a binding to a group every ServiceAccount carries) — and the
+/// result is the whole cluster's evaluation each time.
+#[test]
+fn rbac_changes_evaluate_only_the_namespaces_they_reach() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    kspm_fleetgen::generate(tmp.path(), kspm_fleetgen::Shape::realistic(1, 120, true), 3)
+        .expect("generate");
+    let mut meta = load(&tmp.path().join("cluster-00"));
+    let mut inc = Incremental::new(meta.clone(), ScanOptions::default());
+    meta.objects.clear();
+    let first = inc.apply(Vec::new());
+    assert!(first.whole_cluster);
+    let namespaces: Vec<String> = inc
+        .objects()
+        .filter(|o| o.kind == "Namespace")
+        .map(|o| o.name.clone())
+        .filter(|n| n != "kube-system")
+        .collect();
+    assert!(namespaces.len() >= 2, "{namespaces:?}");
+    let (a, b) = (&namespaces[0], &namespaces[1]);
+    let binding = |kind: &str, ns: Option<&str>, role: &str, subject: Value| {
+        let mut metadata = json!({"name": "probe"});
+        if let Some(ns) = ns {
+            metadata["namespace"] = json!(ns);
+        }
+        object(
+            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": kind, "metadata": metadata,
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+            "subjects": [subject]}),
+        )
+    };
+    let cases = [
+        (
+            binding(
+                "RoleBinding",
+                Some(a),
+                "admin",
+                json!({"kind": "ServiceAccount", "name": "default", "namespace": b}),
+            ),
+            Some(2),
+        ),
+        (
+            binding(
+                "ClusterRoleBinding",
+                None,
+                "view",
+                json!({"kind": "User", "name": "auditor"}),
+            ),
+            Some(0),
+        ),
+        (
+            binding(
+                "ClusterRoleBinding",
+                None,
+                "view",
+                json!({"kind": "Group", "name": "system:serviceaccounts"}),
+            ),
+            None,
+        ),
+    ];
+    for (o, expected) in cases {
+        let what = format!("{:?}", key_of(&o));
+        let key = key_of(&o);
+        for change in [Some(o), None] {
+            let delta = inc.apply([(key.clone(), change)]);
+            assert!(
+                delta.rbac && !delta.whole_cluster,
+                "{what}: RBAC alone evaluated again"
+            );
+            assert_eq!(
+                delta.namespaces,
+                expected.unwrap_or(first.namespaces),
+                "{what}: namespaces evaluated again"
+            );
+            assert_equivalent(&inc, &meta, &what);
+        }
+    }
 }

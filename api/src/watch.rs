@@ -36,6 +36,9 @@ pub struct WatchUpdate {
     pub objects: usize,
     /// Namespaces evaluated again, or `None` when the batch needed the whole cluster.
     pub namespaces: Option<usize>,
+    /// Whether RBAC and the cluster part were evaluated again (an RBAC change: with only the
+    /// `namespaces` it reaches).
+    pub rbac: bool,
 }
 
 fn object_key(v: &Value) -> (String, String) {
@@ -432,6 +435,7 @@ pub async fn hold(
             latency: earliest.elapsed(),
             objects,
             namespaces: (!delta.whole_cluster).then_some(delta.namespaces),
+            rbac: delta.rbac,
         };
         first = false;
         if !on_update(update) {

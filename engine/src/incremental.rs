@@ -12,9 +12,12 @@
 //!
 //! A change to a namespaced object of a kind nothing shared depends on (pods, workloads,
 //! Services, Ingresses, ConfigMaps, NetworkPolicies, Secrets other than ServiceAccount tokens,
-//! ...) re-evaluates that namespace; every other change (RBAC, ServiceAccounts and their token
-//! Secrets, nodes, Namespaces, cloud documents, network-plugin policies, a new namespace)
-//! re-evaluates the cluster. Pod-to-pod network reach crosses namespaces: it is decided again
+//! ...) re-evaluates that namespace. A change to RBAC objects (Roles, ClusterRoles and their
+//! bindings) re-evaluates the cluster part and, of the namespaces, only those it reaches: whose
+//! bindings, or whose ServiceAccounts' grants, differ ([`crate::rbac::reach`]), and — when the
+//! user and group names bindings name change — those whose ServiceAccounts may impersonate
+//! names. Every other change (ServiceAccounts and their token Secrets, nodes, Namespaces, cloud
+//! documents, network-plugin policies, a new namespace) re-evaluates the cluster. Pod-to-pod network reach crosses namespaces: it is decided again
 //! at every join from the parts' policies and workloads.
 //! Cross-namespace facts that namespaces feed — the internet-facing load balancers, the pods
 //! behind them (ingress controllers, gateways) and their namespaces' policies, whether the cluster has EndpointSlices, the pods that share a node with
@@ -26,14 +29,14 @@ use crate::checks::{self, Check};
 use crate::drift::finding_key;
 use crate::graph::joined::Joined;
 use crate::graph::paths::AttackPath;
-use crate::graph::{AttackGraph, ClusterFacts, Exposure, Neighbours, NodeKind, Part};
+use crate::graph::{AttackGraph, BoundNames, ClusterFacts, Exposure, Neighbours, NodeKind, Part};
 use crate::inventory::Inventory;
 use crate::object::Object;
 use crate::options::ScanOptions;
 use crate::rbac::Rbac;
 use crate::report::{
     annotate, binding_subjects, cloud_bridges, cluster_rbac, evaluate_cluster,
-    judge_on_fleet_graph, parallel_map, CloudParts, ClusterCloud, Finding, Pending,
+    judge_on_fleet_graph, parallel_map, rbac_of, CloudParts, ClusterCloud, Finding, Pending,
 };
 use crate::snapshot::ClusterSnapshot;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -66,6 +69,73 @@ pub fn reference(key: &Key) -> String {
 /// too when they are ServiceAccount tokens.)
 const SHARED_KINDS: &[&str] = &["ServiceAccount", "Role", "RoleBinding"];
 
+/// What a change can affect of the evaluation, least first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Reach {
+    /// Its namespace's part.
+    Namespace,
+    /// RBAC: the cluster part and the namespaces whose bindings or ServiceAccounts' grants the
+    /// change alters ([`crate::rbac::reach`]).
+    Rbac,
+    /// The whole cluster.
+    Cluster,
+}
+
+impl Reach {
+    fn of(o: &Object) -> Reach {
+        if RBAC_KINDS.contains(&o.kind.as_str()) {
+            Reach::Rbac
+        } else if kind_is_shared(o) {
+            Reach::Cluster
+        } else {
+            Reach::Namespace
+        }
+    }
+}
+
+/// Kinds whose objects the cluster part reads as RBAC alone: every other fact stays as it was
+/// when one changes but for the names bindings name ([`BoundNames`]).
+const RBAC_KINDS: &[&str] = &["Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"];
+
+/// The namespaced ones.
+const NAMESPACED_RBAC_KINDS: &[&str] = &["Role", "RoleBinding"];
+
+/// What an RBAC change altered that identities' parts read beyond their own grants
+/// ([`crate::rbac::reach::Reads`]).
+#[derive(Debug, Clone, Copy, Default)]
+struct Changed {
+    /// The user and group names bindings name.
+    names: bool,
+    /// The Roles.
+    roles: bool,
+}
+
+impl Changed {
+    fn reads(self) -> impl Iterator<Item = crate::rbac::reach::Reads> {
+        use crate::rbac::reach::Reads;
+        [(self.names, Reads::BoundNames), (self.roles, Reads::Roles)]
+            .into_iter()
+            .filter_map(|(changed, what)| changed.then_some(what))
+    }
+}
+
+/// A batch of changes, stored: what they affect.
+struct Staged {
+    /// The whole cluster must be evaluated again.
+    whole: bool,
+    /// Some RBAC object changed.
+    rbac: bool,
+    /// The namespaces their objects were and are in.
+    dirty: BTreeSet<String>,
+}
+
+impl Staged {
+    /// Whether something held changed.
+    fn changed(&self) -> bool {
+        self.whole || self.rbac || !self.dirty.is_empty()
+    }
+}
+
 /// What one [`Incremental::apply`] changed.
 #[derive(Debug, Default)]
 pub struct Delta {
@@ -79,6 +149,9 @@ pub struct Delta {
     pub resolved_paths: Vec<AttackPath>,
     /// Whether the whole cluster was evaluated again (else only `namespaces`).
     pub whole_cluster: bool,
+    /// Whether RBAC and the cluster part were evaluated again, with only the namespaces an RBAC
+    /// change reaches (not the whole cluster).
+    pub rbac: bool,
     /// Namespaces evaluated again.
     pub namespaces: usize,
 }
@@ -100,20 +173,31 @@ struct NamespacePart {
     principals: BTreeMap<String, NodeKind>,
 }
 
-/// The evaluation state of the whole cluster.
-struct State {
+/// The cluster part of the evaluation: what depends on shared objects (see the module
+/// documentation).
+struct ClusterPart {
     rbac: Rbac,
-    facts: ClusterFacts,
     /// Whether the cluster carries cloud documents (its bridges read template ServiceAccounts).
     cloud: bool,
+    /// What the cluster brings to its cloud bridges.
+    cloud_facts: ClusterCloud,
+    /// Its graph but for the users and groups.
+    graph: AttackGraph,
+    /// Each user's and group's graph, by node reference.
+    identities: BTreeMap<String, AttackGraph>,
+    findings: Vec<Finding>,
+    /// The hits that the joined graph judges.
+    pending: Vec<Pending>,
+    binding_subjects: HashMap<(String, String), Vec<String>>,
+}
+
+/// The evaluation state of the whole cluster.
+struct State {
+    cluster: ClusterPart,
+    facts: ClusterFacts,
     template_sas: BTreeSet<(String, String)>,
     principals: BTreeMap<String, NodeKind>,
-    cluster_graph: AttackGraph,
-    cluster_findings: Vec<Finding>,
-    /// The cluster part's hits that the joined graph judges.
-    cluster_pending: Vec<Pending>,
     namespaces: BTreeMap<String, NamespacePart>,
-    binding_subjects: HashMap<(String, String), Vec<String>>,
     /// The HOST_TRAVERSE_TOKENS edges between namespaces, as a part of `joined`.
     neighbours: AttackGraph,
     /// The network reach between workloads of every namespace, as a part of `joined` (decided
@@ -246,11 +330,11 @@ impl Incremental {
         self.objects.values().flat_map(|m| m.values())
     }
 
-    /// Puts (or, with `None`, removes) an object; returns the namespaces it was and is in, and
-    /// whether the change can affect the cluster part.
-    fn store(&mut self, key: Key, object: Option<Object>) -> (Vec<String>, bool) {
+    /// Puts (or, with `None`, removes) an object; returns the namespaces it was and is in (`""`:
+    /// cluster-scoped), and what of the evaluation the change can affect.
+    fn store(&mut self, key: Key, object: Option<Object>) -> (Vec<String>, Reach) {
         let mut touched = Vec::new();
-        let mut shared = false;
+        let mut reach = Reach::Namespace;
         if let Some(ns) = self.placed.remove(&key) {
             if let Some(old) = self.objects.get_mut(&ns).and_then(|m| m.remove(&key)) {
                 if let Some(new) = &object {
@@ -261,16 +345,16 @@ impl Incremental {
                             .or_default()
                             .insert(key.clone(), old);
                         self.placed.insert(key, ns);
-                        return (Vec::new(), false);
+                        return (Vec::new(), Reach::Namespace);
                     }
                 }
-                shared |= kind_is_shared(&old);
+                reach = reach.max(Reach::of(&old));
             }
             touched.push(ns);
         }
         if let Some(o) = object {
             let ns = o.effective_namespace().unwrap_or("").to_string();
-            shared |= kind_is_shared(&o);
+            reach = reach.max(Reach::of(&o));
             self.objects
                 .entry(ns.clone())
                 .or_default()
@@ -278,13 +362,13 @@ impl Incremental {
             self.placed.insert(key, ns.clone());
             touched.push(ns);
         }
-        (touched, shared)
+        (touched, reach)
     }
 
     /// Applies a batch of changes (`None` deletes) and evaluates again what they affect.
     pub fn apply(&mut self, changes: impl IntoIterator<Item = (Key, Option<Object>)>) -> Delta {
-        let (whole, dirty) = self.stage(changes);
-        self.evaluate(whole, dirty)
+        let staged = self.stage(changes);
+        self.evaluate(staged)
     }
 
     /// What [`Incremental::apply`] would return for `changes`, without keeping them: afterwards
@@ -304,13 +388,13 @@ impl Incremental {
             })
             .collect();
         let forced = self.force_whole;
-        let (whole, dirty) = self.stage(changes);
+        let staged = self.stage(changes);
         let previewed = match self.state.take() {
-            Some(prev) if whole => Some(self.whole_beside(prev)),
-            Some(prev) if !dirty.is_empty() => Some(match self.update(prev, &dirty) {
+            Some(prev) if staged.whole => Some(self.whole_beside(prev)),
+            Some(prev) if staged.changed() => Some(match self.update(prev, &staged) {
                 // Evaluated once; the evaluation it replaced is put back as it was.
                 Ok((mut state, replaced)) => {
-                    let mut delta = namespace_delta(&state, &replaced, &dirty);
+                    let mut delta = namespace_delta(&state, &replaced);
                     annotate_delta(&state, &mut delta);
                     replaced.restore(&mut state);
                     self.state = Some(state);
@@ -333,7 +417,7 @@ impl Incremental {
             }
             // Nothing evaluated yet (or nothing changed): applied, then undone.
             None => {
-                let delta = self.evaluate(whole, dirty);
+                let delta = self.evaluate(staged);
                 self.apply(undo);
                 delta
             }
@@ -396,16 +480,15 @@ impl Incremental {
 
     /// Stores a batch of changes: whether the whole cluster must be evaluated again, and the
     /// namespaces they touch.
-    fn stage(
-        &mut self,
-        changes: impl IntoIterator<Item = (Key, Option<Object>)>,
-    ) -> (bool, BTreeSet<String>) {
+    fn stage(&mut self, changes: impl IntoIterator<Item = (Key, Option<Object>)>) -> Staged {
         let mut whole = self.state.is_none() || std::mem::take(&mut self.force_whole);
+        let mut rbac = false;
         let mut dirty: BTreeSet<String> = BTreeSet::new();
         for (key, object) in changes {
-            let (touched, shared) = self.store(key, object);
-            whole |= shared;
-            dirty.extend(touched);
+            let (touched, reach) = self.store(key, object);
+            whole |= reach == Reach::Cluster;
+            rbac |= reach == Reach::Rbac;
+            dirty.extend(touched.into_iter().filter(|ns| !ns.is_empty()));
         }
         if let Some(s) = &self.state {
             // A namespace that appears or empties changes the cluster's set of namespaces.
@@ -417,20 +500,20 @@ impl Incremental {
                         }))
             });
         }
-        (whole, dirty)
+        Staged { whole, rbac, dirty }
     }
 
     /// Evaluates again what a staged batch affects.
-    fn evaluate(&mut self, whole: bool, dirty: BTreeSet<String>) -> Delta {
-        if !whole && dirty.is_empty() {
+    fn evaluate(&mut self, staged: Staged) -> Delta {
+        if !staged.changed() {
             // Nothing held changed (a relist of the same objects, a delete of an unknown key).
             return Delta::default();
         }
         let prev = self.state.take();
         let mut delta = match prev {
-            Some(prev) if !whole => match self.update(prev, &dirty) {
+            Some(prev) if !staged.whole => match self.update(prev, &staged) {
                 Ok((state, undo)) => {
-                    let d = namespace_delta(&state, &undo, &dirty);
+                    let d = namespace_delta(&state, &undo);
                     self.state = Some(state);
                     d
                 }
@@ -519,10 +602,6 @@ impl Incremental {
         let all = Inventory::of_objects(&self.meta, self.objects());
         let rbac = cluster_rbac(&all);
         let facts = ClusterFacts::of(&all, &rbac);
-        let cloud_facts = ClusterCloud::of(&all, &rbac);
-        let cloud = cloud_facts.is_present();
-        let shared =
-            Inventory::of_objects(&self.meta, self.objects().filter(|o| kind_is_shared(o)));
         let names: Vec<&String> = facts.namespaces.iter().collect();
         let parts = parallel_map(&names, |ns| self.evaluate_namespace(ns, &rbac, &facts));
         let namespaces: BTreeMap<String, NamespacePart> =
@@ -532,46 +611,25 @@ impl Incremental {
         let gathered = Gathered::of(namespaces.values());
         let mut facts = facts;
         facts.exposure = gathered.exposure;
-        let mut cluster_graph = AttackGraph::default();
-        cluster_graph.build_part(
-            &self.meta,
-            &shared,
-            &rbac,
+        let cloud = ClusterCloud::of(&all, &rbac);
+        let (mut cluster, identities) = self.cluster_part(
+            &self.cluster_inventory(),
+            cloud,
+            rbac,
             &facts,
-            &self.options.vulnerabilities,
-            Part::Cluster,
+            &gathered.principals,
+            None,
         );
-        // The bridges grant cloud principals what their IAM allows, including those only
-        // workloads reach (node roles of pools without listed nodes).
-        for (reference, kind) in &gathered.principals {
-            cluster_graph.node(None, reference, *kind);
-        }
-        let mut bridges = CloudParts::default();
-        bridges.add(cloud_facts);
-        cloud_bridges(&mut cluster_graph, bridges, &[]);
-        let keep = |o: &Object| o.effective_namespace().is_none() && o.kind != "Namespace";
-        let evaluation = evaluate_cluster(
-            &self.meta,
-            &shared,
-            &rbac,
-            Some(&cluster_graph),
-            &self.cluster_checks,
-            &self.options,
-            &keep,
-        );
-        let (cluster_findings, cluster_pending) = (evaluation.findings, evaluation.pending);
-        let binding_subjects = binding_subjects(&self.meta.info.name, &rbac).collect();
+        cluster.identities = identities
+            .into_iter()
+            .filter_map(|(reference, g)| Some((reference, g?)))
+            .collect();
         let mut state = State {
+            cluster,
             principals: gathered.principals,
             template_sas: gathered.template_sas,
-            rbac,
             facts,
-            cloud,
-            cluster_graph,
-            cluster_findings,
-            cluster_pending,
             namespaces,
-            binding_subjects,
             neighbours: AttackGraph::default(),
             network: AttackGraph::default(),
             policies: crate::netpol::Model::default(),
@@ -583,17 +641,209 @@ impl Incremental {
         state
     }
 
-    /// Evaluates the `dirty` namespaces again on top of `prev`, returning the new state with
-    /// what it replaced ([`Undo`]); `Err(prev)` when what they feed the cluster part changed
-    /// (then the whole cluster must be evaluated).
+    /// The objects the cluster part reads: the shared ones, but Roles and RoleBindings (read as
+    /// RBAC; as objects, their namespace parts').
+    fn cluster_inventory(&self) -> Inventory<'_> {
+        Inventory::of_objects(
+            &self.meta,
+            self.objects()
+                .filter(|o| kind_is_shared(o) && !NAMESPACED_RBAC_KINDS.contains(&o.kind.as_str())),
+        )
+    }
+
+    /// Evaluates the cluster part: `shared` the objects it reads ([`Incremental::cluster_inventory`]), `cloud_facts` what the cluster brings to the cloud bridges,
+    /// `rbac` its RBAC, `facts` the cluster facts (the exposure as the namespace parts gather
+    /// it), `principals` the cloud principals the namespace parts create.
+    ///
+    /// Its users and groups are graphs of their own: given the cluster part as it was and what
+    /// else than grants the RBAC change altered (`previous`), only those
+    /// whose grants, or what they read, changed are built again (the others are listed with
+    /// `None`).
+    fn cluster_part(
+        &self,
+        shared: &Inventory<'_>,
+        cloud_facts: ClusterCloud,
+        rbac: Rbac,
+        facts: &ClusterFacts,
+        principals: &BTreeMap<String, NodeKind>,
+        previous: Option<(&ClusterPart, Changed)>,
+    ) -> (ClusterPart, BTreeMap<String, Option<AttackGraph>>) {
+        let cloud = cloud_facts.is_present();
+
+        let mut graph = AttackGraph::default();
+        graph.build_part(
+            &self.meta,
+            shared,
+            &rbac,
+            facts,
+            &self.options.vulnerabilities,
+            Part::Cluster,
+        );
+        let rebuild = |reference: &str, who: &crate::rbac::Identity| {
+            previous.is_none_or(|(old, changed)| {
+                !old.identities.contains_key(reference)
+                    || !crate::rbac::reach::same_grants(&old.rbac, &rbac, who)
+                    || changed
+                        .reads()
+                        .any(|what| crate::rbac::reach::reads(&rbac, who, what))
+            })
+        };
+        let identities = AttackGraph::identity_parts(&self.meta, shared, &rbac, facts, &rebuild);
+        if cloud {
+            // The bridges find the users and groups they map principals to in this graph (and
+            // add nothing else to them).
+            for reference in identities.keys() {
+                let kind = if reference.starts_with("User:") {
+                    NodeKind::User
+                } else {
+                    NodeKind::Group
+                };
+                graph.node(Some(&self.meta.info.name), reference, kind);
+            }
+        }
+        // The bridges grant cloud principals what their IAM allows, including those only
+        // workloads reach (node roles of pools without listed nodes).
+        for (reference, kind) in principals {
+            graph.node(None, reference, *kind);
+        }
+        let mut bridges = CloudParts::default();
+        bridges.add(cloud_facts.clone());
+        cloud_bridges(&mut graph, bridges, &[]);
+        let keep = |o: &Object| o.effective_namespace().is_none() && o.kind != "Namespace";
+        let evaluation = evaluate_cluster(
+            &self.meta,
+            shared,
+            &rbac,
+            Some(&graph),
+            &self.cluster_checks,
+            &self.options,
+            &keep,
+        );
+        let part = ClusterPart {
+            binding_subjects: binding_subjects(&self.meta.info.name, &rbac).collect(),
+            rbac,
+            cloud,
+            cloud_facts,
+            graph,
+            identities: BTreeMap::new(),
+            findings: evaluation.findings,
+            pending: evaluation.pending,
+        };
+        (part, identities)
+    }
+
+    /// Evaluates the staged batch's namespaces again on top of `prev` — when an RBAC object
+    /// changed, the cluster part too, and the namespaces the change reaches
+    /// ([`crate::rbac::reach`]) — returning the new state with what it replaced ([`Undo`]);
+    /// `Err(prev)` when what they feed the cluster part changed (then the whole cluster must be
+    /// evaluated; `prev` is as it was).
     fn update(
+        &self,
+        mut prev: Box<State>,
+        staged: &Staged,
+    ) -> Result<(Box<State>, Undo), Box<State>> {
+        let mut dirty = staged.dirty.clone();
+        let cluster = staged.rbac.then(|| {
+            let (replaced, reached) = self.update_rbac(&mut prev);
+            dirty.extend(reached);
+            replaced
+        });
+        match self.update_namespaces(prev, &dirty) {
+            Ok((state, mut undo)) => {
+                undo.cluster = cluster;
+                undo.reached = dirty;
+                Ok((state, undo))
+            }
+            Err(mut prev) => {
+                if let Some(replaced) = cluster {
+                    replaced.restore(&mut prev);
+                }
+                Err(prev)
+            }
+        }
+    }
+
+    /// Evaluates RBAC and the cluster part again in `prev` (the objects of the cluster part
+    /// changed but for RBAC objects alone), returning what it replaced and the namespaces the
+    /// change reaches: those whose bindings or ServiceAccounts' grants differ, and, when the
+    /// names bindings name changed, those whose ServiceAccounts may impersonate names.
+    fn update_rbac(&self, prev: &mut State) -> (ReplacedCluster, BTreeSet<String>) {
+        let shared = self.cluster_inventory();
+        // The RBAC objects, in the order of all objects: the same RBAC.
+        let rbac = rbac_of(
+            self.objects()
+                .filter(|o| RBAC_KINDS.contains(&o.kind.as_str())),
+            &shared,
+        );
+        let namespaces = &prev.facts.namespaces;
+        let mut reached =
+            crate::rbac::reach::namespaces_reached(&prev.cluster.rbac, &rbac, namespaces);
+        let bound = BoundNames::of(&rbac);
+        let read = Changed {
+            names: !prev.facts.bound().same_names(&bound),
+            roles: !crate::rbac::reach::same_roles(&prev.cluster.rbac, &rbac),
+        };
+        for what in read.reads() {
+            reached.extend(crate::rbac::reach::namespaces_reading(
+                &rbac, namespaces, what,
+            ));
+        }
+        let old_bound = prev.facts.rebind(bound);
+        // The other objects are as they were: so are the cloud facts, but what RBAC decides.
+        let cloud = prev.cluster.cloud_facts.under(&rbac);
+        let (mut part, fresh) = self.cluster_part(
+            &shared,
+            cloud,
+            rbac,
+            &prev.facts,
+            &prev.principals,
+            Some((&prev.cluster, read)),
+        );
+        prev.joined.replace(&prev.cluster.graph, &part.graph);
+        // The users and groups built again take their old graphs' place; those gone leave.
+        let mut identities = std::mem::take(&mut prev.cluster.identities);
+        let mut replaced: Vec<(String, Option<AttackGraph>)> = Vec::new();
+        let gone: Vec<String> = identities
+            .keys()
+            .filter(|k| !fresh.contains_key(*k))
+            .cloned()
+            .collect();
+        for reference in gone {
+            if let Some(old) = identities.remove(&reference) {
+                prev.joined.remove(&old);
+                replaced.push((reference, Some(old)));
+            }
+        }
+        for (reference, g) in fresh {
+            let Some(g) = g else { continue };
+            prev.joined.add(&g);
+            let old = identities.insert(reference.clone(), g);
+            if let Some(old) = &old {
+                prev.joined.remove(old);
+            }
+            replaced.push((reference, old));
+        }
+        part.identities = identities;
+        let part = std::mem::replace(&mut prev.cluster, part);
+        (
+            ReplacedCluster {
+                part,
+                bound: old_bound,
+                identities: replaced,
+            },
+            reached,
+        )
+    }
+
+    /// Evaluates the `dirty` namespaces again on top of `prev` (see [`Incremental::update`]).
+    fn update_namespaces(
         &self,
         mut prev: Box<State>,
         dirty: &BTreeSet<String>,
     ) -> Result<(Box<State>, Undo), Box<State>> {
         let fresh: Vec<String> = dirty.iter().cloned().collect();
         let fresh_parts = parallel_map(&fresh, |ns| {
-            self.evaluate_namespace(ns, &prev.rbac, &prev.facts)
+            self.evaluate_namespace(ns, &prev.cluster.rbac, &prev.facts)
         });
         let fresh: BTreeMap<String, NamespacePart> = fresh.into_iter().zip(fresh_parts).collect();
         let parts = || {
@@ -615,7 +865,7 @@ impl Incremental {
         let g = (!feeds_alike).then(|| Gathered::of(parts()));
         if (endpoint_slices > 0) != prev.facts.has_slices
             || (scheduled_pods > 0) != prev.facts.scheduled
-            || (prev.cloud
+            || (prev.cluster.cloud
                 && g.as_ref().is_some_and(|g| {
                     g.template_sas != prev.template_sas || g.principals != prev.principals
                 }))
@@ -623,6 +873,8 @@ impl Incremental {
             return Err(prev);
         }
         let mut undo = Undo {
+            cluster: None,
+            reached: BTreeSet::new(),
             exposure: None,
             template_sas: None,
             parts: Vec::new(),
@@ -660,7 +912,7 @@ impl Incremental {
                 .map(|(ns, _)| ns.clone())
                 .collect();
             let parts = parallel_map(&stale, |ns| {
-                self.evaluate_namespace(ns, &prev.rbac, &prev.facts)
+                self.evaluate_namespace(ns, &prev.cluster.rbac, &prev.facts)
             });
             for (ns, p) in stale.into_iter().zip(parts) {
                 let (policies, members) = prev.network_input_changed(&ns, &p);
@@ -687,9 +939,41 @@ impl Incremental {
     }
 }
 
+/// The cluster part an RBAC change replaced (without its identities), with the names bindings
+/// named and the users' and groups' graphs it replaced, in order (`None`: the identity is new).
+struct ReplacedCluster {
+    part: ClusterPart,
+    bound: BoundNames,
+    identities: Vec<(String, Option<AttackGraph>)>,
+}
+
+impl ReplacedCluster {
+    /// Puts the replaced cluster part back in `state`.
+    fn restore(self, state: &mut State) {
+        let mut identities = std::mem::take(&mut state.cluster.identities);
+        for (reference, old) in self.identities.into_iter().rev() {
+            if let Some(new) = identities.remove(&reference) {
+                state.joined.remove(&new);
+            }
+            if let Some(old) = old {
+                state.joined.add(&old);
+                identities.insert(reference, old);
+            }
+        }
+        state.joined.replace(&state.cluster.graph, &self.part.graph);
+        state.cluster = self.part;
+        state.cluster.identities = identities;
+        state.facts.rebind(self.bound);
+    }
+}
+
 /// What [`Incremental::update`] replaced in the state, to put back (a preview) or to compare
 /// with (an apply).
 struct Undo {
+    /// The cluster part, when an RBAC change evaluated it again.
+    cluster: Option<ReplacedCluster>,
+    /// The namespaces the changes touched or their RBAC change reached.
+    reached: BTreeSet<String>,
     /// The gathered exposure and template ServiceAccounts, when they were gathered again.
     exposure: Option<Exposure>,
     template_sas: Option<BTreeSet<(String, String)>>,
@@ -715,6 +999,11 @@ impl Undo {
             .iter()
             .filter(|(ns, _)| seen.insert(ns.as_str()))
             .flat_map(|(_, p)| p.findings.iter().cloned())
+            .chain(
+                self.cluster
+                    .iter()
+                    .flat_map(|c| c.part.findings.iter().cloned()),
+            )
             .chain(self.judged.iter().cloned())
             .collect()
     }
@@ -746,6 +1035,9 @@ impl Undo {
         if let Some(t) = self.template_sas {
             state.template_sas = t;
         }
+        if let Some(cluster) = self.cluster {
+            cluster.restore(state);
+        }
     }
 }
 
@@ -753,7 +1045,8 @@ impl State {
     /// Every finding: the cluster part's, then each namespace's, then those the joined graph
     /// confirmed.
     fn findings(&self) -> impl Iterator<Item = &Finding> {
-        self.cluster_findings
+        self.cluster
+            .findings
             .iter()
             .chain(self.namespaces.values().flat_map(|p| p.findings.iter()))
             .chain(self.judged.iter())
@@ -827,7 +1120,10 @@ fn template_sas(inv: &Inventory<'_>) -> BTreeSet<(String, String)> {
 /// Joins the parts' graphs and finds the attack paths.
 fn join(state: &mut State, cluster: &str) {
     let mut joined = Joined::default();
-    joined.add(&state.cluster_graph);
+    joined.add(&state.cluster.graph);
+    for g in state.cluster.identities.values() {
+        joined.add(g);
+    }
     for p in state.namespaces.values() {
         joined.add(&p.graph);
     }
@@ -870,7 +1166,8 @@ fn join_neighbours(
     let index = state.joined.graph().index();
     state.paths = index.attack_paths();
     let pending: Vec<Pending> = state
-        .cluster_pending
+        .cluster
+        .pending
         .iter()
         .chain(state.namespaces.values().flat_map(|p| p.pending.iter()))
         .cloned()
@@ -885,18 +1182,21 @@ fn join_neighbours(
 
 /// What changed in an update of the `dirty` namespaces, from what it replaced (`undo`) to
 /// `state`.
-fn namespace_delta(state: &State, undo: &Undo, dirty: &BTreeSet<String>) -> Delta {
+fn namespace_delta(state: &State, undo: &Undo) -> Delta {
     let old_findings = undo.old_findings();
     let mut evaluated = undo.namespaces();
-    evaluated.extend(dirty.iter().map(String::as_str));
+    evaluated.extend(undo.reached.iter().map(String::as_str));
+    let cluster = undo.cluster.as_ref().map(|_| &state.cluster.findings);
     let new_findings: Vec<&Finding> = evaluated
         .into_iter()
         .filter_map(|ns| state.namespaces.get(ns))
         .flat_map(|p| p.findings.iter())
+        .chain(cluster.into_iter().flatten())
         .chain(state.judged.iter())
         .collect();
     let mut d = diff(&old_findings, &new_findings, &undo.paths, &state.paths);
-    d.namespaces = dirty.len();
+    d.namespaces = undo.reached.len();
+    d.rbac = undo.cluster.is_some();
     d
 }
 
@@ -921,7 +1221,7 @@ fn annotate_delta(state: &State, delta: &mut Delta) {
         state.joined.graph(),
         &index,
         &state.paths,
-        &state.binding_subjects,
+        &state.cluster.binding_subjects,
     );
 }
 

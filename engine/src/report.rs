@@ -497,7 +497,7 @@ pub fn fleet_graph(snapshot: &Snapshot, options: &ScanOptions) -> (AttackGraph, 
 }
 
 /// What one cluster brings to the fleet-wide cloud pass.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub(crate) struct ClusterCloud {
     eks: Option<crate::cloud::eks::EksFacts>,
     gke: Option<crate::cloud::gcp::GkeFacts>,
@@ -513,17 +513,8 @@ impl ClusterCloud {
     }
 
     pub(crate) fn of(inv: &Inventory<'_>, rbac: &Rbac) -> ClusterCloud {
-        let bound_users: std::collections::BTreeSet<String> = rbac
-            .bindings
-            .iter()
-            .flat_map(|b| b.subjects.iter())
-            .filter_map(|s| match s {
-                crate::rbac::Subject::User { name } => Some(name.clone()),
-                _ => None,
-            })
-            .collect();
         ClusterCloud {
-            eks: crate::cloud::eks::facts(inv, bound_users.into_iter().collect()),
+            eks: crate::cloud::eks::facts(inv, Self::bound_users(rbac)),
             gke: crate::cloud::gcp::facts(inv),
             aks: crate::cloud::azure::facts(inv),
             iam: crate::cloud::documents::IAM_KINDS
@@ -531,6 +522,30 @@ impl ClusterCloud {
                 .flat_map(|k| inv.of_kind(k).iter().map(|o| (*o).clone()))
                 .collect(),
         }
+    }
+
+    /// These facts under another RBAC state of the same cluster (its objects otherwise alike):
+    /// RBAC decides only the user names bindings name.
+    pub(crate) fn under(&self, rbac: &Rbac) -> ClusterCloud {
+        let mut facts = self.clone();
+        if let Some(eks) = &mut facts.eks {
+            eks.bound_users = Self::bound_users(rbac);
+        }
+        facts
+    }
+
+    /// The user names bindings name, sorted.
+    fn bound_users(rbac: &Rbac) -> Vec<String> {
+        rbac.bindings
+            .iter()
+            .flat_map(|b| b.subjects.iter())
+            .filter_map(|s| match s {
+                crate::rbac::Subject::User { name } => Some(name.clone()),
+                _ => None,
+            })
+            .collect::<std::collections::BTreeSet<String>>()
+            .into_iter()
+            .collect()
     }
 }
 
@@ -841,10 +856,20 @@ pub fn effective_rbac(cluster: &ClusterSnapshot) -> Rbac {
 /// The effective RBAC of the cluster `inv` holds: its RBAC objects and, on EKS, the access
 /// policies (authorized beside RBAC, they join it as synthetic bindings).
 pub(crate) fn cluster_rbac(inv: &Inventory<'_>) -> Rbac {
+    rbac_of(inv.objects().iter().copied(), inv)
+}
+
+/// The RBAC of `objects` (every RBAC object of `inv`'s cluster, in its order), with the EKS
+/// access policies `inv` holds.
+pub(crate) fn rbac_of<'o>(
+    objects: impl IntoIterator<Item = &'o crate::Object>,
+    inv: &Inventory<'_>,
+) -> Rbac {
+    let objects: Vec<&crate::Object> = objects.into_iter().collect();
     let minor = inv.cluster.info.version().map(|(_, m)| m);
     let access_policies = crate::cloud::eks::access_policy_objects(inv);
     Rbac::build_with(
-        inv.objects().iter().copied(),
+        objects.iter().copied(),
         &access_policies,
         minor,
         inv.cluster.info.provider,

@@ -2001,6 +2001,23 @@ fn platform_names_and_labels_hide_no_binding() {
         .len(),
         1
     );
+    // A namespaced Role with a reserved name is not made a user's by a ClusterRoleBinding whose
+    // roleRef spells its reference (a ClusterRoleBinding cannot refer to a Role)...
+    let reserved = named(role("Role", rule(&["*"], &["*"], &["*"])), "system:x");
+    let spelled = binding("ClusterRoleBinding", "Role", "shop/system:x", alice());
+    assert!(hits(
+        "KSPM-R-002",
+        &[reserved.clone(), spelled],
+        Provider::Generic,
+        &opts
+    )
+    .is_empty());
+    // ... but is by a RoleBinding of its namespace that uses it.
+    let local = binding("RoleBinding", "Role", "system:x", alice());
+    assert_eq!(
+        hits("KSPM-R-002", &[reserved, local], Provider::Generic, &opts).len(),
+        1
+    );
     // ... nor when it aggregates into another role.
     let aggregated = labelled(
         evil_role,

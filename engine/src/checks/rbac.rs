@@ -708,7 +708,7 @@ fn admin_equivalent<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
 /// Whether a role with wildcards is the platform's: the default `cluster-admin`, or a role with a
 /// reserved name that only platform bindings use and that aggregates into no other role. Its
 /// name alone decides nothing: `system:evil` bound to a ServiceAccount is reported.
-fn platform_role(ctx: &Context<'_>, o: &Object, owned: &std::collections::HashSet<&str>) -> bool {
+fn platform_role(ctx: &Context<'_>, o: &Object, owned: &std::collections::HashSet<String>) -> bool {
     let reference = match o.effective_namespace() {
         Some(ns) if o.kind == "Role" => format!("Role:{ns}/{}", o.name),
         _ => format!("ClusterRole:{}", o.name),
@@ -745,7 +745,7 @@ fn service_account_of_kube_system(s: &Subject) -> bool {
 fn wildcard_roles<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     // Roles that a binding the cluster's users own refers to, or that a platform binding
     // grants to identities other than control-plane components.
-    let owned: std::collections::HashSet<&str> = ctx
+    let owned: std::collections::HashSet<String> = ctx
         .rbac
         .bindings
         .iter()
@@ -756,7 +756,9 @@ fn wildcard_roles<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
                     .iter()
                     .all(|s| is_system_subject(s) || service_account_of_kube_system(s))
         })
-        .map(|b| b.role_ref.as_str())
+        // The role the binding resolves to, not its roleRef as written: a ClusterRoleBinding
+        // cannot refer to a Role, whatever its roleRef's name spells.
+        .filter_map(|b| b.role.map(|r| ctx.rbac.roles[r].node_ref()))
         .collect();
     let mut hits = Vec::new();
     for kind in ["ClusterRole", "Role"] {

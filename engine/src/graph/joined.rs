@@ -15,7 +15,17 @@ pub struct Joined {
     graph: AttackGraph,
     node_uses: Vec<u32>,
     entry_uses: Vec<u32>,
-    edge_uses: HashMap<EdgeKey, u32>,
+    edge_uses: HashMap<EdgeKey, Uses>,
+}
+
+/// The parts that contribute one edge: how many with the evidence the graph shows, and the
+/// evidence of the others with their counts, in the order they came. (Parts agree on an edge's
+/// evidence once each is evaluated on the same facts; between two of their updates they may
+/// not, and the evidence shown must then follow the parts that remain.)
+#[derive(Debug, Default)]
+struct Uses {
+    shown: u32,
+    others: Vec<(String, u32)>,
 }
 
 impl Joined {
@@ -24,7 +34,8 @@ impl Joined {
         &self.graph
     }
 
-    /// Adds a part. An edge another part already contributes keeps that part's evidence.
+    /// Adds a part. An edge another part already contributes keeps that part's evidence (until
+    /// every part that gave it is taken out).
     pub fn add(&mut self, part: &AttackGraph) {
         let mut map = Vec::with_capacity(part.graph.node_count());
         for w in part.graph.node_weights() {
@@ -45,12 +56,34 @@ impl Joined {
             if a == b {
                 continue;
             }
-            *self
-                .edge_uses
-                .entry((a, b, e.weight.technique))
-                .or_default() += 1;
-            self.graph
-                .edge(a, b, e.weight.technique, e.weight.evidence.as_str());
+            let key = (a, b, e.weight.technique);
+            let evidence = e.weight.evidence.as_str();
+            match self.edge_uses.get_mut(&key) {
+                None => {
+                    self.edge_uses.insert(
+                        key,
+                        Uses {
+                            shown: 1,
+                            others: Vec::new(),
+                        },
+                    );
+                    self.graph.edge(a, b, key.2, evidence);
+                }
+                Some(uses) => {
+                    if self
+                        .graph
+                        .edge_weight(key)
+                        .is_some_and(|w| w.evidence == evidence)
+                    {
+                        uses.shown += 1;
+                    } else if let Some(other) = uses.others.iter_mut().find(|(x, _)| x == evidence)
+                    {
+                        other.1 += 1;
+                    } else {
+                        uses.others.push((evidence.to_string(), 1));
+                    }
+                }
+            }
         }
     }
 
@@ -82,8 +115,31 @@ impl Joined {
             let Some(uses) = self.edge_uses.get_mut(&key) else {
                 continue;
             };
-            *uses -= 1;
-            if *uses == 0 {
+            let evidence = e.weight.evidence.as_str();
+            let other = uses.others.iter().position(|(x, _)| x == evidence);
+            match other {
+                Some(i)
+                    if self
+                        .graph
+                        .edge_weight(key)
+                        .is_none_or(|w| w.evidence != evidence) =>
+                {
+                    uses.others[i].1 -= 1;
+                    if uses.others[i].1 == 0 {
+                        uses.others.remove(i);
+                    }
+                }
+                _ => uses.shown = uses.shown.saturating_sub(1),
+            }
+            if uses.shown == 0 && !uses.others.is_empty() {
+                // The parts that gave the evidence shown are gone: the earliest other's shows.
+                let (evidence, count) = uses.others.remove(0);
+                uses.shown = count;
+                if let Some(w) = self.graph.edge_weight_mut(key) {
+                    w.evidence = evidence;
+                }
+            }
+            if uses.shown == 0 {
                 self.edge_uses.remove(&key);
                 self.graph.edges.remove(&key);
                 let id = self
@@ -342,6 +398,39 @@ mod tests {
                 old = new;
             }
         }
+    }
+
+    /// Two parts give one edge, and each is replaced in turn with a new evidence for it: once
+    /// both are, the edge shows the new evidence (the evidence follows the parts that remain),
+    /// and taking one out leaves the other's.
+    #[test]
+    fn evidence_follows_the_parts_that_give_the_edge() {
+        let (a, b) = (
+            graph(&[("s", "t", "old")], &[]),
+            graph(&[("s", "t", "old")], &[]),
+        );
+        let (a2, b2) = (
+            graph(&[("s", "t", "new")], &[]),
+            graph(&[("s", "t", "new")], &[]),
+        );
+        let mut joined = Joined::default();
+        joined.add(&a);
+        joined.add(&b);
+        joined.replace(&a, &a2);
+        // Negative: while `b` still gives the old evidence, it stays.
+        assert_eq!(facts(&joined).1[0].2, "old");
+        joined.replace(&b, &b2);
+        let mut fresh = Joined::default();
+        fresh.add(&a2);
+        fresh.add(&b2);
+        assert_eq!(facts(&joined), facts(&fresh));
+        // Taken out and put in part by part.
+        joined.remove(&a2);
+        joined.add(&a);
+        joined.remove(&b2);
+        assert_eq!(facts(&joined).1, [("s".into(), "t".into(), "old".into())]);
+        joined.remove(&a);
+        assert!(facts(&joined).1.is_empty());
     }
 
     /// Replacing a part by its difference gives the graph adding the new part would.

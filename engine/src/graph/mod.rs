@@ -19,7 +19,7 @@ pub mod remedy;
 pub mod techniques;
 
 pub use crate::exposure::Exposure;
-pub use build::{is_scheduled, merged_policies, ClusterFacts, Neighbours, Part};
+pub use build::{is_scheduled, merged_policies, BoundNames, ClusterFacts, Neighbours, Part};
 pub use network::OPEN_PORTS;
 use petgraph::graph::DiGraph;
 pub use petgraph::graph::NodeIndex;
@@ -149,6 +149,30 @@ impl AttackGraph {
         self.index
             .get(&(cluster.map(str::to_string), reference.to_string()))
             .copied()
+    }
+
+    /// The (from, to, technique) edge's weight.
+    pub fn edge_weight(
+        &self,
+        (from, to, technique): (NodeIndex, NodeIndex, Technique),
+    ) -> Option<&GraphEdge> {
+        self.graph
+            .edges_connecting(from, to)
+            .find(|e| e.weight().technique == technique)
+            .map(|e| e.weight())
+    }
+
+    /// The (from, to, technique) edge's weight, to change.
+    pub fn edge_weight_mut(
+        &mut self,
+        key: (NodeIndex, NodeIndex, Technique),
+    ) -> Option<&mut GraphEdge> {
+        let id = self
+            .graph
+            .edges_connecting(key.0, key.1)
+            .find(|e| e.weight().technique == key.2)
+            .map(|e| e.id())?;
+        self.graph.edge_weight_mut(id)
     }
 
     /// Adds an edge no configuration change removes, unless the same (from, to, technique)

@@ -10,6 +10,7 @@
 
 mod bootstrap;
 pub mod platform;
+pub mod reach;
 mod request;
 mod rule;
 pub mod sets;
@@ -85,7 +86,7 @@ pub enum RoleKind {
 }
 
 /// A role with its effective rules.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RoleDef {
     /// Kind.
     pub kind: RoleKind,

@@ -96,6 +96,23 @@ impl AttackGraph {
         std::mem::take(&mut b.neighbours)
     }
 
+    /// The users and groups of a cluster, each on a graph of its own: what a [`Part::Cluster`]
+    /// graph leaves out (built from the same inventory, RBAC and facts), so that an RBAC change
+    /// builds again only the identities whose grants it changes. Every user and group is a key;
+    /// those `rebuild` declines (given the node reference and the identity RBAC sees) have
+    /// `None`.
+    pub fn identity_parts(
+        cluster: &ClusterSnapshot,
+        inv: &Inventory<'_>,
+        rbac: &Rbac,
+        facts: &ClusterFacts,
+        rebuild: &dyn Fn(&str, &Identity) -> bool,
+    ) -> BTreeMap<String, Option<AttackGraph>> {
+        let mut scratch = AttackGraph::default();
+        let mut b = ClusterBuilder::new(&mut scratch, cluster, inv, rbac, facts, Part::Cluster);
+        b.identity_parts(rebuild)
+    }
+
     /// Adds HOST_TRAVERSE_TOKENS edges between the parts of a cluster: from every container
     /// that reads the kubelet's pod directories to the ServiceAccounts of the pods on its nodes,
     /// whatever their namespace.
@@ -177,10 +194,11 @@ pub enum Part {
     /// Everything, from an inventory of the whole cluster.
     Whole,
     /// What does not depend on pod templates, Services, Ingresses or Secrets: namespace hubs,
-    /// nodes, and every identity bound by RBAC or present as a ServiceAccount object.
+    /// nodes, and the ServiceAccounts of namespaces the cluster does not know (users and groups
+    /// are [`AttackGraph::identity_parts`]).
     Cluster,
-    /// What one namespace's workloads, Services, Ingresses and Secrets add (from an inventory
-    /// of that namespace and the cluster-scoped objects).
+    /// What one namespace's workloads, Services, Ingresses, Secrets and ServiceAccounts add
+    /// (from an inventory of that namespace and the cluster-scoped objects).
     Namespace,
 }
 
@@ -195,10 +213,8 @@ pub struct ClusterFacts {
     service_accounts: Vec<(String, String)>,
     /// Namespaces whose enforced Pod Security level forbids privileged pods.
     guarded_namespaces: HashSet<String>,
-    /// User names that some binding names (impersonation targets).
-    bound_users: Vec<String>,
-    /// Group names that some binding names.
-    bound_groups: Vec<String>,
+    /// The user and group names bindings name (impersonation targets).
+    bound: BoundNames,
     /// EKS cluster whose authentication mode reads `kube-system/aws-auth`.
     aws_auth_live: bool,
     /// Whether the cluster has EndpointSlices (then only Services with ready endpoints route).
@@ -280,14 +296,6 @@ impl ClusterFacts {
             .filter(|n| enforced_level(n).is_some_and(|(level, _)| level != Level::Privileged))
             .map(|n| n.name.clone())
             .collect();
-        let bound_users = bound_names(rbac, |s| match s {
-            Subject::User { name } => Some(name),
-            _ => None,
-        });
-        let bound_groups = bound_names(rbac, |s| match s {
-            Subject::Group { name } => Some(name),
-            _ => None,
-        });
         let eks_docs = inv.of_kind(crate::cloud::documents::EKS_CLUSTER);
         let eks = inv.cluster.info.provider == Provider::Eks || !eks_docs.is_empty();
         let mode = eks_docs.first().map(|c| {
@@ -303,8 +311,7 @@ impl ClusterFacts {
             token_secrets,
             service_accounts,
             guarded_namespaces,
-            bound_users,
-            bound_groups,
+            bound: BoundNames::of(rbac),
             aws_auth_live: eks && mode != Some(crate::cloud::eks_access::AuthMode::Api),
             has_slices: !inv.of_kind("EndpointSlice").is_empty(),
             scheduled: inv.of_kind("Pod").iter().any(|p| is_scheduled(p)),
@@ -313,6 +320,16 @@ impl ClusterFacts {
             plugin_policies: crate::netpol::plugin_policies(inv),
             shared_policies: crate::netpol::Model::shared_of(inv),
         }
+    }
+
+    /// The user and group names bindings name.
+    pub fn bound(&self) -> &BoundNames {
+        &self.bound
+    }
+
+    /// Puts `bound` in place of the names bindings name held, returning those (the only facts RBAC decides: an RBAC change leaves every other fact as it was).
+    pub fn rebind(&mut self, bound: BoundNames) -> BoundNames {
+        std::mem::replace(&mut self.bound, bound)
     }
 
     /// The network policies of `inv` (the whole cluster, or a namespace part), read with what
@@ -509,6 +526,52 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
                 .edge(all_secrets, secrets, T::INCLUDES, "every namespace");
         }
         let _ = any_node;
+    }
+}
+
+/// The identities bindings name: user and group names (the impersonation targets), each sorted,
+/// and ServiceAccounts by namespace.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BoundNames {
+    users: Vec<String>,
+    groups: Vec<String>,
+    service_accounts: BTreeMap<String, BTreeSet<String>>,
+}
+
+impl BoundNames {
+    /// The identities the bindings of `rbac` name.
+    pub fn of(rbac: &Rbac) -> BoundNames {
+        let mut service_accounts: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for s in rbac.bindings.iter().flat_map(|b| b.subjects.iter()) {
+            if let Subject::ServiceAccount { namespace, name } = s {
+                service_accounts
+                    .entry(namespace.clone())
+                    .or_default()
+                    .insert(name.clone());
+            }
+        }
+        BoundNames {
+            users: bound_names(rbac, |s| match s {
+                Subject::User { name } => Some(name),
+                _ => None,
+            }),
+            groups: bound_names(rbac, |s| match s {
+                Subject::Group { name } => Some(name),
+                _ => None,
+            }),
+            service_accounts,
+        }
+    }
+
+    /// Whether the user and group names are those of `other` (what a ServiceAccount that may
+    /// impersonate names reads; the ServiceAccounts are their namespaces').
+    pub fn same_names(&self, other: &BoundNames) -> bool {
+        self.users == other.users && self.groups == other.groups
+    }
+
+    /// The ServiceAccounts of namespace `ns` bindings name.
+    fn service_accounts_of<'s>(&'s self, ns: &str) -> impl Iterator<Item = &'s String> + 's {
+        self.service_accounts.get(ns).into_iter().flatten()
     }
 }
 

@@ -654,7 +654,7 @@ impl ClusterBuilder<'_, '_> {
         // Named users (only worth asking about when some rule mentions impersonating users).
         let named_users =
             if rbac.may_grant_in(bindings, Some(ANY_NAMESPACE), "impersonate", "", "users") {
-                self.facts.bound_users.clone()
+                self.facts.bound.users.clone()
             } else {
                 Vec::new()
             };
@@ -698,7 +698,7 @@ impl ClusterBuilder<'_, '_> {
             } else if rbac.may_grant_in(bindings, Some(ANY_NAMESPACE), "impersonate", "", "groups")
             {
                 // Groups named in resourceNames: each bound group it may become.
-                for gname in &self.facts.bound_groups.clone() {
+                for gname in &self.facts.bound.groups.clone() {
                     if let Some(g) = grant("impersonate", "", "groups", Some(gname)) {
                         let gi = self.n(&format!("Group:{gname}"), NodeKind::Group);
                         self.g.edge(

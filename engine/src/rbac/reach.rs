@@ -1,0 +1,434 @@
+//! Which namespaces an RBAC change reaches: the namespaces whose own bindings, or whose
+//! ServiceAccounts' grants, differ between two RBAC states (for the incremental evaluator,
+//! which evaluates again only those).
+//!
+//! The contract this rests on: a namespace's part of the evaluation reads RBAC only through
+//! - the bindings of the namespace (its RoleBindings, with the roles they refer to), and
+//! - the grants of the namespace's ServiceAccounts (those its pods run as, its objects and
+//!   those bindings name): every binding one of their identities
+//!   matches (`system:serviceaccount:<ns>:<name>`, `system:serviceaccounts`,
+//!   `system:serviceaccounts:<ns>`, `system:authenticated`), in binding order (the first grant
+//!   is the evidence), with the roles they refer to.
+//!
+//! Besides, what a part's identities may do makes it read more ([`Reads`]): impersonating
+//! users or groups by name reads the names bindings name; creating RoleBindings reads every
+//! Role it could bind. Those parts are reached too when the names or the Roles change.
+//!
+//! The users and groups of the cluster part are judged alike, one by one ([`same_grants`],
+//! [`reads`]).
+//!
+//! A namespace's *view* is the sequence of those bindings, each compared by what it says (not by
+//! its index, nor its role's index: adding a role elsewhere shifts both) together with its role
+//! as effective after aggregation. Two RBAC states reach a namespace when its views differ.
+
+use super::{BindingDef, Identity, Rbac, Subject};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Groups every ServiceAccount's identity carries, whatever its namespace.
+const EVERY_SERVICE_ACCOUNT: &[&str] = &["system:serviceaccounts", "system:authenticated"];
+
+/// The namespaces of `namespaces` whose view differs between `old` and `new` (see the module
+/// documentation).
+pub fn namespaces_reached(
+    old: &Rbac,
+    new: &Rbac,
+    namespaces: &BTreeSet<String>,
+) -> BTreeSet<String> {
+    let (old_views, new_views) = (Views::of(old), Views::of(new));
+    let every = !same(old, &old_views.every, new, &new_views.every);
+    namespaces
+        .iter()
+        .filter(|ns| {
+            let (o, n) = (old_views.of_namespace(ns), new_views.of_namespace(ns));
+            (every || !o.is_empty() || !n.is_empty())
+                && !same(
+                    old,
+                    &merged(&old_views.every, o),
+                    new,
+                    &merged(&new_views.every, n),
+                )
+        })
+        .cloned()
+        .collect()
+}
+
+/// Whether `who` has the same grants in `old` as in `new`: the bindings it matches say the same
+/// (each with its role), in the same order.
+pub fn same_grants(old: &Rbac, new: &Rbac, who: &Identity) -> bool {
+    same(old, &old.bindings_for(who), new, &new.bindings_for(who))
+}
+
+/// What an identity's part reads beyond its own bindings, when some rule they refer to may
+/// allow it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reads {
+    /// The user and group names bindings name: impersonating users or groups by name.
+    BoundNames,
+    /// Every Role in scope, what each grants: creating RoleBindings that bind them.
+    Roles,
+}
+
+impl Reads {
+    /// Whether `rule` may allow what makes the part read this (a superset: scope and names
+    /// are not looked at).
+    fn allowed_by(self, rule: &super::Rule) -> bool {
+        match self {
+            Reads::BoundNames => {
+                rule.verb_matches("impersonate")
+                    && rule.api_group_matches("")
+                    && (rule.resource_matches("users", "") || rule.resource_matches("groups", ""))
+            }
+            Reads::Roles => {
+                ["create", "update", "patch"]
+                    .iter()
+                    .any(|v| rule.verb_matches(v))
+                    && rule.api_group_matches("rbac.authorization.k8s.io")
+                    && rule.resource_matches("rolebindings", "")
+            }
+        }
+    }
+
+    /// Whether some rule of the roles `bindings` refer to may allow it.
+    fn allowed_among(self, rbac: &Rbac, bindings: &[usize]) -> bool {
+        bindings
+            .iter()
+            .filter_map(|i| rbac.bindings[*i].role)
+            .flat_map(|r| rbac.roles[r].rules.iter())
+            .any(|rule| self.allowed_by(rule))
+    }
+}
+
+/// Whether what `who`'s grants give in `rbac` may read `what` (see [`Reads`]).
+pub fn reads(rbac: &Rbac, who: &Identity, what: Reads) -> bool {
+    what.allowed_among(rbac, &rbac.bindings_for(who))
+}
+
+/// The namespaces of `namespaces` whose ServiceAccounts' grants in `rbac` may read `what`.
+pub fn namespaces_reading(
+    rbac: &Rbac,
+    namespaces: &BTreeSet<String>,
+    what: Reads,
+) -> BTreeSet<String> {
+    let views = Views::of(rbac);
+    let every = what.allowed_among(rbac, &views.every);
+    namespaces
+        .iter()
+        .filter(|ns| every || what.allowed_among(rbac, views.of_namespace(ns)))
+        .cloned()
+        .collect()
+}
+
+/// Whether the Roles (namespaced) of `old` and `new` say the same, in the same order.
+pub fn same_roles(old: &Rbac, new: &Rbac) -> bool {
+    let roles = |rbac: &Rbac| -> Vec<usize> {
+        (0..rbac.roles.len())
+            .filter(|i| rbac.roles[*i].kind == super::RoleKind::Role)
+            .collect()
+    };
+    let (a, b) = (roles(old), roles(new));
+    a.len() == b.len()
+        && a.iter()
+            .zip(&b)
+            .all(|(i, j)| old.roles[*i] == new.roles[*j])
+}
+
+/// Each binding's reach in one RBAC state: those every namespace's ServiceAccounts match, and
+/// those of each namespace, in binding order.
+struct Views {
+    every: Vec<usize>,
+    namespaces: BTreeMap<String, Vec<usize>>,
+}
+
+impl Views {
+    fn of(rbac: &Rbac) -> Views {
+        let mut views = Views {
+            every: Vec::new(),
+            namespaces: BTreeMap::new(),
+        };
+        for (i, b) in rbac.bindings.iter().enumerate() {
+            let mut reached: BTreeSet<&str> = BTreeSet::new();
+            let mut everyone = false;
+            if let Some(ns) = &b.namespace {
+                reached.insert(ns);
+            }
+            for s in &b.subjects {
+                match s {
+                    Subject::ServiceAccount { namespace, .. } => {
+                        reached.insert(namespace);
+                    }
+                    Subject::User { name } => {
+                        // A User subject with a ServiceAccount's user name is that account.
+                        if let Some((ns, _)) = name
+                            .strip_prefix("system:serviceaccount:")
+                            .and_then(|rest| rest.split_once(':'))
+                        {
+                            reached.insert(ns);
+                        }
+                    }
+                    Subject::Group { name } => {
+                        if EVERY_SERVICE_ACCOUNT.contains(&name.as_str()) {
+                            everyone = true;
+                        } else if let Some(ns) = name.strip_prefix("system:serviceaccounts:") {
+                            reached.insert(ns);
+                        }
+                    }
+                }
+            }
+            if everyone {
+                views.every.push(i);
+            } else {
+                for ns in reached {
+                    views.namespaces.entry(ns.to_string()).or_default().push(i);
+                }
+            }
+        }
+        views
+    }
+
+    fn of_namespace(&self, ns: &str) -> &[usize] {
+        self.namespaces.get(ns).map_or(&[], Vec::as_slice)
+    }
+}
+
+/// Two sorted index lists as one, in binding order.
+fn merged(a: &[usize], b: &[usize]) -> Vec<usize> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() || j < b.len() {
+        if j == b.len() || (i < a.len() && a[i] < b[j]) {
+            out.push(a[i]);
+            i += 1;
+        } else {
+            out.push(b[j]);
+            j += 1;
+        }
+    }
+    out
+}
+
+/// Whether two sequences of bindings say the same, each with its role.
+fn same(old: &Rbac, a: &[usize], new: &Rbac, b: &[usize]) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).all(|(i, j)| {
+            let (x, y) = (&old.bindings[*i], &new.bindings[*j]);
+            same_binding(x, y)
+                && match (x.role, y.role) {
+                    (Some(r), Some(s)) => old.roles[r] == new.roles[s],
+                    (None, None) => true,
+                    _ => false,
+                }
+        })
+}
+
+/// Two bindings alike but for the index of their role.
+fn same_binding(a: &BindingDef, b: &BindingDef) -> bool {
+    a.node_ref == b.node_ref
+        && a.name == b.name
+        && a.namespace == b.namespace
+        && a.role_ref == b.role_ref
+        && a.subjects == b.subjects
+        && a.positions == b.positions
+        && a.synthetic == b.synthetic
+        && a.association == b.association
+        && a.assumed_default == b.assumed_default
+        && a.managed == b.managed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::{parse_text, Syntax};
+    use serde_json::json;
+
+    fn rbac(objects: &[serde_json::Value]) -> Rbac {
+        let text = json!({"apiVersion": "v1", "kind": "List", "items": objects}).to_string();
+        let out = parse_text(&text, "rbac.json", Syntax::Json);
+        assert!(out.errors.is_empty(), "{:?}", out.errors);
+        Rbac::build(&out.objects, Some(30))
+    }
+
+    fn binding(kind: &str, ns: Option<&str>, name: &str, role: (&str, &str)) -> serde_json::Value {
+        let mut meta = json!({"name": name});
+        if let Some(ns) = ns {
+            meta["namespace"] = json!(ns);
+        }
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": kind, "metadata": meta,
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": role.0, "name": role.1},
+            "subjects": []})
+    }
+
+    fn with_subjects(mut b: serde_json::Value, subjects: serde_json::Value) -> serde_json::Value {
+        b["subjects"] = subjects;
+        b
+    }
+
+    fn role(kind: &str, ns: Option<&str>, name: &str, resources: &[&str]) -> serde_json::Value {
+        let mut meta = json!({"name": name});
+        if let Some(ns) = ns {
+            meta["namespace"] = json!(ns);
+        }
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": kind, "metadata": meta,
+            "rules": [{"verbs": ["get"], "apiGroups": [""], "resources": resources}]})
+    }
+
+    fn namespaces() -> BTreeSet<String> {
+        ["a", "b", "c"].iter().map(|s| s.to_string()).collect()
+    }
+
+    fn reached(old: &[serde_json::Value], new: &[serde_json::Value]) -> Vec<String> {
+        namespaces_reached(&rbac(old), &rbac(new), &namespaces())
+            .into_iter()
+            .collect()
+    }
+
+    #[test]
+    fn a_rolebinding_reaches_its_namespace_and_its_subjects_namespaces() {
+        let sa = |ns: &str| json!([{"kind": "ServiceAccount", "name": "x", "namespace": ns}]);
+        let rb = with_subjects(
+            binding("RoleBinding", Some("a"), "rb", ("ClusterRole", "view")),
+            sa("b"),
+        );
+        assert_eq!(reached(&[], std::slice::from_ref(&rb)), ["a", "b"]);
+        // A User subject with a ServiceAccount's user name, and a namespace's ServiceAccounts'
+        // group, are that namespace's.
+        let user = with_subjects(
+            binding("ClusterRoleBinding", None, "u", ("ClusterRole", "view")),
+            json!([{"kind": "User", "name": "system:serviceaccount:c:x"}]),
+        );
+        assert_eq!(reached(&[], &[user]), ["c"]);
+        let group = with_subjects(
+            binding("ClusterRoleBinding", None, "g", ("ClusterRole", "view")),
+            json!([{"kind": "Group", "name": "system:serviceaccounts:b"}]),
+        );
+        assert_eq!(reached(&[], &[group]), ["b"]);
+        // Negative: a binding to a user or group no ServiceAccount carries reaches nobody.
+        let alice = with_subjects(
+            binding("ClusterRoleBinding", None, "alice", ("ClusterRole", "view")),
+            json!([{"kind": "User", "name": "alice"}, {"kind": "Group", "name": "devs"}]),
+        );
+        assert!(reached(&[], &[alice]).is_empty());
+        // Unchanged: nothing reached.
+        let same = std::slice::from_ref(&rb);
+        assert!(reached(same, same).is_empty());
+    }
+
+    #[test]
+    fn groups_every_service_account_carries_reach_every_namespace() {
+        for g in ["system:serviceaccounts", "system:authenticated"] {
+            let b = with_subjects(
+                binding("ClusterRoleBinding", None, "all", ("ClusterRole", "view")),
+                json!([{"kind": "Group", "name": g}]),
+            );
+            assert_eq!(reached(&[], &[b]), ["a", "b", "c"], "{g}");
+        }
+    }
+
+    #[test]
+    fn a_role_change_reaches_the_namespaces_of_the_bindings_that_refer_to_it() {
+        let rb = with_subjects(
+            binding("RoleBinding", Some("a"), "rb", ("ClusterRole", "reader")),
+            json!([{"kind": "ServiceAccount", "name": "x", "namespace": "a"}]),
+        );
+        let before = [role("ClusterRole", None, "reader", &["pods"]), rb.clone()];
+        let after = [
+            role("ClusterRole", None, "reader", &["secrets"]),
+            rb.clone(),
+        ];
+        assert_eq!(reached(&before, &after), ["a"]);
+        // A role nobody binds reaches nobody; a new role that shifts the others' indices
+        // neither.
+        let unbound = [
+            role("ClusterRole", None, "aaa-first", &["secrets"]),
+            role("ClusterRole", None, "reader", &["pods"]),
+            rb.clone(),
+            role("ClusterRole", None, "other", &["pods"]),
+        ];
+        assert!(reached(&before, &unbound).is_empty());
+        // A dangling binding whose role appears.
+        assert_eq!(reached(std::slice::from_ref(&rb), &before), ["a"]);
+    }
+
+    #[test]
+    fn binding_order_counts_within_a_view() {
+        // The first grant is the evidence: the same bindings in another order are another view.
+        let x = json!([{"kind": "ServiceAccount", "name": "x", "namespace": "a"}]);
+        let one = with_subjects(
+            binding("RoleBinding", Some("a"), "one", ("ClusterRole", "view")),
+            x.clone(),
+        );
+        let two = with_subjects(
+            binding("RoleBinding", Some("a"), "two", ("ClusterRole", "edit")),
+            x,
+        );
+        let a = rbac(&[one.clone(), two.clone()]);
+        let views = Views::of(&a);
+        assert!(!same(&a, views.of_namespace("a"), &a, &{
+            let mut v = views.of_namespace("a").to_vec();
+            v.reverse();
+            v
+        }));
+        assert_eq!(reached(&[one.clone(), two.clone()], &[two, one]), ["a"]);
+    }
+
+    #[test]
+    fn impersonating_names_is_told_by_the_rules_a_namespace_reaches() {
+        let imp = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+            "metadata": {"name": "imp"},
+            "rules": [{"verbs": ["impersonate"], "apiGroups": [""], "resources": ["users"], "resourceNames": ["alice"]}]});
+        let rb = with_subjects(
+            binding("ClusterRoleBinding", None, "imp", ("ClusterRole", "imp")),
+            json!([{"kind": "ServiceAccount", "name": "x", "namespace": "a"}]),
+        );
+        let r = rbac(&[imp, rb]);
+        assert_eq!(
+            namespaces_reading(&r, &namespaces(), Reads::BoundNames)
+                .into_iter()
+                .collect::<Vec<_>>(),
+            ["a"]
+        );
+        assert!(namespaces_reading(&r, &namespaces(), Reads::Roles).is_empty());
+        let sa = Identity::service_account("a", "x");
+        assert!(reads(&r, &sa, Reads::BoundNames) && !reads(&r, &sa, Reads::Roles));
+        assert!(!reads(
+            &r,
+            &Identity::service_account("b", "x"),
+            Reads::BoundNames
+        ));
+    }
+
+    #[test]
+    fn binding_roles_is_told_by_the_rules_and_the_roles_compared() {
+        let writer = with_subjects(
+            binding("RoleBinding", Some("b"), "w", ("ClusterRole", "admin")),
+            json!([{"kind": "ServiceAccount", "name": "x", "namespace": "b"}]),
+        );
+        let admin = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+            "metadata": {"name": "admin"},
+            "rules": [{"verbs": ["create"], "apiGroups": ["rbac.authorization.k8s.io"], "resources": ["rolebindings"]}]});
+        let r = rbac(&[admin.clone(), writer.clone()]);
+        assert_eq!(
+            namespaces_reading(&r, &namespaces(), Reads::Roles)
+                .into_iter()
+                .collect::<Vec<_>>(),
+            ["b"]
+        );
+        // Roles compared by what they say: a new Role anywhere, or another rule, differs;
+        // ClusterRoles do not count here.
+        let with_role = |resources: &[&str]| {
+            rbac(&[
+                admin.clone(),
+                writer.clone(),
+                role("Role", Some("c"), "r", resources),
+            ])
+        };
+        assert!(same_roles(&with_role(&["pods"]), &with_role(&["pods"])));
+        assert!(!same_roles(&with_role(&["pods"]), &with_role(&["secrets"])));
+        assert!(!same_roles(&r, &with_role(&["pods"])));
+        let extra_cluster_role = rbac(&[
+            admin.clone(),
+            writer.clone(),
+            role("ClusterRole", None, "other", &["pods"]),
+        ]);
+        assert!(same_roles(&r, &extra_cluster_role));
+    }
+}
