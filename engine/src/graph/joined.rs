@@ -70,11 +70,8 @@ impl Joined {
                     self.graph.edge(a, b, key.2, evidence);
                 }
                 Some(uses) => {
-                    if self
-                        .graph
-                        .edge_weight(key)
-                        .is_some_and(|w| w.evidence == evidence)
-                    {
+                    let id = self.graph.edge_id(key);
+                    if id.is_some_and(|i| self.graph.graph[i].evidence == evidence) {
                         uses.shown += 1;
                     } else if let Some(other) = uses.others.iter_mut().find(|(x, _)| x == evidence)
                     {
@@ -116,14 +113,10 @@ impl Joined {
                 continue;
             };
             let evidence = e.weight.evidence.as_str();
-            let other = uses.others.iter().position(|(x, _)| x == evidence);
-            match other {
-                Some(i)
-                    if self
-                        .graph
-                        .edge_weight(key)
-                        .is_none_or(|w| w.evidence != evidence) =>
-                {
+            let id = self.graph.edge_id(key);
+            let shown = id.is_some_and(|i| self.graph.graph[i].evidence == evidence);
+            match uses.others.iter().position(|(x, _)| x == evidence) {
+                Some(i) if !shown => {
                     uses.others[i].1 -= 1;
                     if uses.others[i].1 == 0 {
                         uses.others.remove(i);
@@ -135,19 +128,13 @@ impl Joined {
                 // The parts that gave the evidence shown are gone: the earliest other's shows.
                 let (evidence, count) = uses.others.remove(0);
                 uses.shown = count;
-                if let Some(w) = self.graph.edge_weight_mut(key) {
-                    w.evidence = evidence;
+                if let Some(i) = id {
+                    self.graph.graph[i].evidence = evidence;
                 }
             }
             if uses.shown == 0 {
                 self.edge_uses.remove(&key);
                 self.graph.edges.remove(&key);
-                let id = self
-                    .graph
-                    .graph
-                    .edges_connecting(a, b)
-                    .find(|x| x.weight().technique == key.2)
-                    .map(|x| x.id());
                 if let Some(id) = id {
                     self.graph.graph.remove_edge(id);
                 }

@@ -151,28 +151,15 @@ impl AttackGraph {
             .copied()
     }
 
-    /// The (from, to, technique) edge's weight.
-    pub fn edge_weight(
+    /// The (from, to, technique) edge, when the graph has it.
+    pub fn edge_id(
         &self,
         (from, to, technique): (NodeIndex, NodeIndex, Technique),
-    ) -> Option<&GraphEdge> {
+    ) -> Option<petgraph::graph::EdgeIndex> {
         self.graph
             .edges_connecting(from, to)
             .find(|e| e.weight().technique == technique)
-            .map(|e| e.weight())
-    }
-
-    /// The (from, to, technique) edge's weight, to change.
-    pub fn edge_weight_mut(
-        &mut self,
-        key: (NodeIndex, NodeIndex, Technique),
-    ) -> Option<&mut GraphEdge> {
-        let id = self
-            .graph
-            .edges_connecting(key.0, key.1)
-            .find(|e| e.weight().technique == key.2)
-            .map(|e| e.id())?;
-        self.graph.edge_weight_mut(id)
+            .map(|e| e.id())
     }
 
     /// Adds an edge no configuration change removes, unless the same (from, to, technique)
@@ -238,12 +225,7 @@ impl AttackGraph {
         }
         if !self.edges.insert((from, to, technique)) {
             // Another way to the same edge: removing the edge now takes undoing both.
-            let existing = self
-                .graph
-                .edges_connecting(from, to)
-                .find(|e| e.weight().technique == technique)
-                .map(|e| e.id());
-            if let Some(e) = existing {
+            if let Some(e) = self.edge_id((from, to, technique)) {
                 let w = &mut self.graph[e];
                 w.remedies = match (w.remedies.take(), remedies) {
                     (Some(mut a), Some(b)) => {
