@@ -13,12 +13,13 @@
 //! A change to a namespaced object of a kind nothing shared depends on (pods, workloads,
 //! Services, Ingresses, ConfigMaps, NetworkPolicies, Secrets other than ServiceAccount tokens,
 //! ...) re-evaluates that namespace. A change to RBAC objects (Roles, ClusterRoles and their
-//! bindings) re-evaluates the cluster part and, of the namespaces, only those it reaches: whose
-//! bindings, or whose ServiceAccounts' grants, differ ([`crate::rbac::reach`]), and — when the
-//! user and group names bindings name change — those whose ServiceAccounts may impersonate
-//! names. Every other change (ServiceAccounts and their token Secrets, nodes, Namespaces, cloud
-//! documents, network-plugin policies, a new namespace) re-evaluates the cluster. Pod-to-pod network reach crosses namespaces: it is decided again
-//! at every join from the parts' policies and workloads.
+//! bindings) re-evaluates the cluster part — of its users and groups, those whose grants change
+//! — and, of the namespaces, only those it reaches: whose bindings, or whose ServiceAccounts'
+//! grants, differ, and those whose ServiceAccounts may read what else changed (the names
+//! bindings name, the Roles; [`crate::rbac::reach`]). Every other change (ServiceAccounts and
+//! their token Secrets, nodes, Namespaces, cloud documents, network-plugin policies, a new
+//! namespace) re-evaluates the cluster. Pod-to-pod network reach crosses namespaces: it is
+//! decided again at every join from the parts' policies and workloads.
 //! Cross-namespace facts that namespaces feed — the internet-facing load balancers, the pods
 //! behind them (ingress controllers, gateways) and their namespaces' policies, whether the cluster has EndpointSlices, the pods that share a node with
 //! a container reading the kubelet's pod directories, the ServiceAccounts only pod templates
@@ -102,7 +103,7 @@ const NAMESPACED_RBAC_KINDS: &[&str] = &["Role", "RoleBinding"];
 
 /// What an RBAC change altered that identities' parts read beyond their own grants
 /// ([`crate::rbac::reach::Reads`]).
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 struct Changed {
     /// The user and group names bindings name.
     names: bool,
@@ -177,9 +178,8 @@ struct NamespacePart {
 /// documentation).
 struct ClusterPart {
     rbac: Rbac,
-    /// Whether the cluster carries cloud documents (its bridges read template ServiceAccounts).
-    cloud: bool,
-    /// What the cluster brings to its cloud bridges.
+    /// What the cluster brings to its cloud bridges (when present, the bridges read template
+    /// ServiceAccounts).
     cloud_facts: ClusterCloud,
     /// Its graph but for the users and groups.
     graph: AttackGraph,
@@ -651,14 +651,14 @@ impl Incremental {
         )
     }
 
-    /// Evaluates the cluster part: `shared` the objects it reads ([`Incremental::cluster_inventory`]), `cloud_facts` what the cluster brings to the cloud bridges,
-    /// `rbac` its RBAC, `facts` the cluster facts (the exposure as the namespace parts gather
-    /// it), `principals` the cloud principals the namespace parts create.
+    /// Evaluates the cluster part: `shared` the objects it reads
+    /// ([`Incremental::cluster_inventory`]), `cloud_facts` what the cluster brings to the cloud
+    /// bridges, `rbac` its RBAC, `facts` the cluster facts (the exposure as the namespace parts
+    /// gather it), `principals` the cloud principals the namespace parts create.
     ///
     /// Its users and groups are graphs of their own: given the cluster part as it was and what
-    /// else than grants the RBAC change altered (`previous`), only those
-    /// whose grants, or what they read, changed are built again (the others are listed with
-    /// `None`).
+    /// else than grants the RBAC change altered (`previous`), only those whose grants, or what
+    /// they read, changed are built again (the others are listed with `None`).
     fn cluster_part(
         &self,
         shared: &Inventory<'_>,
@@ -668,8 +668,6 @@ impl Incremental {
         principals: &BTreeMap<String, NodeKind>,
         previous: Option<(&ClusterPart, Changed)>,
     ) -> (ClusterPart, BTreeMap<String, Option<AttackGraph>>) {
-        let cloud = cloud_facts.is_present();
-
         let mut graph = AttackGraph::default();
         graph.build_part(
             &self.meta,
@@ -689,7 +687,7 @@ impl Incremental {
             })
         };
         let identities = AttackGraph::identity_parts(&self.meta, shared, &rbac, facts, &rebuild);
-        if cloud {
+        if cloud_facts.is_present() {
             // The bridges find the users and groups they map principals to in this graph (and
             // add nothing else to them).
             for reference in identities.keys() {
@@ -722,7 +720,6 @@ impl Incremental {
         let part = ClusterPart {
             binding_subjects: binding_subjects(&self.meta.info.name, &rbac).collect(),
             rbac,
-            cloud,
             cloud_facts,
             graph,
             identities: BTreeMap::new(),
@@ -763,10 +760,9 @@ impl Incremental {
         }
     }
 
-    /// Evaluates RBAC and the cluster part again in `prev` (the objects of the cluster part
-    /// changed but for RBAC objects alone), returning what it replaced and the namespaces the
-    /// change reaches: those whose bindings or ServiceAccounts' grants differ, and, when the
-    /// names bindings name changed, those whose ServiceAccounts may impersonate names.
+    /// Evaluates RBAC and the cluster part again in `prev` (of the objects of the cluster part,
+    /// RBAC objects alone changed), returning what it replaced and the namespaces the change
+    /// reaches ([`crate::rbac::reach::namespaces_reached`]).
     fn update_rbac(&self, prev: &mut State) -> (ReplacedCluster, BTreeSet<String>) {
         let shared = self.cluster_inventory();
         // The RBAC objects, in the order of all objects: the same RBAC.
@@ -775,19 +771,17 @@ impl Incremental {
                 .filter(|o| RBAC_KINDS.contains(&o.kind.as_str())),
             &shared,
         );
-        let namespaces = &prev.facts.namespaces;
-        let mut reached =
-            crate::rbac::reach::namespaces_reached(&prev.cluster.rbac, &rbac, namespaces);
         let bound = BoundNames::of(&rbac);
         let read = Changed {
             names: !prev.facts.bound().same_names(&bound),
             roles: !crate::rbac::reach::same_roles(&prev.cluster.rbac, &rbac),
         };
-        for what in read.reads() {
-            reached.extend(crate::rbac::reach::namespaces_reading(
-                &rbac, namespaces, what,
-            ));
-        }
+        let reached = crate::rbac::reach::namespaces_reached(
+            &prev.cluster.rbac,
+            &rbac,
+            &prev.facts.namespaces,
+            read.reads(),
+        );
         let old_bound = prev.facts.rebind(bound);
         // The other objects are as they were: so are the cloud facts, but what RBAC decides.
         let cloud = prev.cluster.cloud_facts.under(&rbac);
@@ -865,7 +859,7 @@ impl Incremental {
         let g = (!feeds_alike).then(|| Gathered::of(parts()));
         if (endpoint_slices > 0) != prev.facts.has_slices
             || (scheduled_pods > 0) != prev.facts.scheduled
-            || (prev.cluster.cloud
+            || (prev.cluster.cloud_facts.is_present()
                 && g.as_ref().is_some_and(|g| {
                     g.template_sas != prev.template_sas || g.principals != prev.principals
                 }))
@@ -1180,8 +1174,8 @@ fn join_neighbours(
     (old_neighbours, old_network, old_policies)
 }
 
-/// What changed in an update of the `dirty` namespaces, from what it replaced (`undo`) to
-/// `state`.
+/// What changed in an update, from what it replaced (`undo`: the namespaces evaluated again,
+/// the cluster part when RBAC changed) to `state`.
 fn namespace_delta(state: &State, undo: &Undo) -> Delta {
     let old_findings = undo.old_findings();
     let mut evaluated = undo.namespaces();

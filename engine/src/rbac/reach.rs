@@ -27,26 +27,33 @@ use std::collections::{BTreeMap, BTreeSet};
 /// Groups every ServiceAccount's identity carries, whatever its namespace.
 const EVERY_SERVICE_ACCOUNT: &[&str] = &["system:serviceaccounts", "system:authenticated"];
 
-/// The namespaces of `namespaces` whose view differs between `old` and `new` (see the module
-/// documentation).
+/// The namespaces of `namespaces` an RBAC change from `old` to `new` reaches: those whose view
+/// differs (see the module documentation), and those whose ServiceAccounts' grants in `new` may
+/// read one of `changed` (what else the change altered).
 pub fn namespaces_reached(
     old: &Rbac,
     new: &Rbac,
     namespaces: &BTreeSet<String>,
+    changed: impl IntoIterator<Item = Reads>,
 ) -> BTreeSet<String> {
     let (old_views, new_views) = (Views::of(old), Views::of(new));
     let every = !same(old, &old_views.every, new, &new_views.every);
+    let changed: Vec<Reads> = changed.into_iter().collect();
+    let every_reads = changed
+        .iter()
+        .any(|what| what.allowed_among(new, &new_views.every));
     namespaces
         .iter()
         .filter(|ns| {
             let (o, n) = (old_views.of_namespace(ns), new_views.of_namespace(ns));
-            (every || !o.is_empty() || !n.is_empty())
+            let differs = (every || !o.is_empty() || !n.is_empty())
                 && !same(
                     old,
                     &merged(&old_views.every, o),
                     new,
                     &merged(&new_views.every, n),
-                )
+                );
+            differs || every_reads || changed.iter().any(|what| what.allowed_among(new, n))
         })
         .cloned()
         .collect()
@@ -101,21 +108,6 @@ impl Reads {
 /// Whether what `who`'s grants give in `rbac` may read `what` (see [`Reads`]).
 pub fn reads(rbac: &Rbac, who: &Identity, what: Reads) -> bool {
     what.allowed_among(rbac, &rbac.bindings_for(who))
-}
-
-/// The namespaces of `namespaces` whose ServiceAccounts' grants in `rbac` may read `what`.
-pub fn namespaces_reading(
-    rbac: &Rbac,
-    namespaces: &BTreeSet<String>,
-    what: Reads,
-) -> BTreeSet<String> {
-    let views = Views::of(rbac);
-    let every = what.allowed_among(rbac, &views.every);
-    namespaces
-        .iter()
-        .filter(|ns| every || what.allowed_among(rbac, views.of_namespace(ns)))
-        .cloned()
-        .collect()
 }
 
 /// Whether the Roles (namespaced) of `old` and `new` say the same, in the same order.
@@ -271,12 +263,18 @@ mod tests {
             "rules": [{"verbs": ["get"], "apiGroups": [""], "resources": resources}]})
     }
 
+    /// The namespaces whose ServiceAccounts may read `what` (an unchanged RBAC state that
+    /// changed `what`).
+    fn reading(r: &Rbac, what: Reads) -> BTreeSet<String> {
+        namespaces_reached(r, r, &namespaces(), [what])
+    }
+
     fn namespaces() -> BTreeSet<String> {
         ["a", "b", "c"].iter().map(|s| s.to_string()).collect()
     }
 
     fn reached(old: &[serde_json::Value], new: &[serde_json::Value]) -> Vec<String> {
-        namespaces_reached(&rbac(old), &rbac(new), &namespaces())
+        namespaces_reached(&rbac(old), &rbac(new), &namespaces(), [])
             .into_iter()
             .collect()
     }
@@ -381,12 +379,12 @@ mod tests {
         );
         let r = rbac(&[imp, rb]);
         assert_eq!(
-            namespaces_reading(&r, &namespaces(), Reads::BoundNames)
+            reading(&r, Reads::BoundNames)
                 .into_iter()
                 .collect::<Vec<_>>(),
             ["a"]
         );
-        assert!(namespaces_reading(&r, &namespaces(), Reads::Roles).is_empty());
+        assert!(reading(&r, Reads::Roles).is_empty());
         let sa = Identity::service_account("a", "x");
         assert!(reads(&r, &sa, Reads::BoundNames) && !reads(&r, &sa, Reads::Roles));
         assert!(!reads(
@@ -407,9 +405,7 @@ mod tests {
             "rules": [{"verbs": ["create"], "apiGroups": ["rbac.authorization.k8s.io"], "resources": ["rolebindings"]}]});
         let r = rbac(&[admin.clone(), writer.clone()]);
         assert_eq!(
-            namespaces_reading(&r, &namespaces(), Reads::Roles)
-                .into_iter()
-                .collect::<Vec<_>>(),
+            reading(&r, Reads::Roles).into_iter().collect::<Vec<_>>(),
             ["b"]
         );
         // Roles compared by what they say: a new Role anywhere, or another rule, differs;

@@ -213,7 +213,7 @@ pub struct ClusterFacts {
     service_accounts: Vec<(String, String)>,
     /// Namespaces whose enforced Pod Security level forbids privileged pods.
     guarded_namespaces: HashSet<String>,
-    /// The user and group names bindings name (impersonation targets).
+    /// The identities bindings name (users and groups: impersonation targets; ServiceAccounts).
     bound: BoundNames,
     /// EKS cluster whose authentication mode reads `kube-system/aws-auth`.
     aws_auth_live: bool,
@@ -322,12 +322,13 @@ impl ClusterFacts {
         }
     }
 
-    /// The user and group names bindings name.
+    /// The identities bindings name.
     pub fn bound(&self) -> &BoundNames {
         &self.bound
     }
 
-    /// Puts `bound` in place of the names bindings name held, returning those (the only facts RBAC decides: an RBAC change leaves every other fact as it was).
+    /// Puts `bound` in place of the identities bindings name held, returning those (the only
+    /// facts RBAC decides: an RBAC change leaves every other fact as it was).
     pub fn rebind(&mut self, bound: BoundNames) -> BoundNames {
         std::mem::replace(&mut self.bound, bound)
     }
