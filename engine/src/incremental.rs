@@ -19,7 +19,10 @@
 //! bindings name, the Roles; [`crate::rbac::reach`]). Every other change (ServiceAccounts and
 //! their token Secrets, nodes, Namespaces, cloud documents, network-plugin policies, a new
 //! namespace) re-evaluates the cluster. Pod-to-pod network reach crosses namespaces: it is
-//! decided again at every join from the parts' policies and workloads.
+//! decided again at the join when some part's policies or workloads (as reach sees them)
+//! changed, the links between segments that did not change taken from the decisions kept under
+//! the same merged policies ([`crate::netpol::Decided`]), and the joined graph takes only the
+//! pieces of the reach that differ ([`Drawing::changes`]).
 //! Cross-namespace facts that namespaces feed — the internet-facing load balancers, the pods
 //! behind them (ingress controllers, gateways) and their namespaces' policies, whether the cluster has EndpointSlices, the pods that share a node with
 //! a container reading the kubelet's pod directories, the ServiceAccounts only pod templates
@@ -30,7 +33,9 @@ use crate::checks::{self, Check};
 use crate::drift::finding_key;
 use crate::graph::joined::Joined;
 use crate::graph::paths::AttackPath;
-use crate::graph::{AttackGraph, BoundNames, ClusterFacts, Exposure, Neighbours, NodeKind, Part};
+use crate::graph::{
+    AttackGraph, BoundNames, ClusterFacts, Drawing, Exposure, Neighbours, NodeKind, Part,
+};
 use crate::inventory::Inventory;
 use crate::object::Object;
 use crate::options::ScanOptions;
@@ -200,16 +205,25 @@ struct State {
     namespaces: BTreeMap<String, NamespacePart>,
     /// The HOST_TRAVERSE_TOKENS edges between namespaces, as a part of `joined`.
     neighbours: AttackGraph,
-    /// The network reach between workloads of every namespace, as a part of `joined` (decided
-    /// again only when some namespace's policies or workloads, as reach sees them, change).
-    network: AttackGraph,
+    /// The network reach between workloads of every namespace, in `joined` piece by piece
+    /// (decided again only when some namespace's policies or workloads, as reach sees them,
+    /// change; then only the pieces that differ are replaced).
+    network: Drawing,
     /// Every namespace's NetworkPolicies and labels as one model (merged again only when some
     /// namespace's change).
-    policies: crate::netpol::Model,
+    policies: Policies,
     joined: Joined,
     paths: Vec<AttackPath>,
     /// The pending findings of every part that the joined graph confirms.
     judged: Vec<Finding>,
+}
+
+/// Every namespace's NetworkPolicies and labels as one model, and the network links decided
+/// under it (kept for the next reach while the model stays).
+#[derive(Default)]
+struct Policies {
+    model: crate::netpol::Model,
+    decided: crate::netpol::Decided,
 }
 
 /// A cluster's objects and their evaluation, kept up to date change by change.
@@ -396,7 +410,7 @@ impl Incremental {
                 Ok((mut state, replaced)) => {
                     let mut delta = namespace_delta(&state, &replaced);
                     annotate_delta(&state, &mut delta);
-                    replaced.restore(&mut state);
+                    replaced.restore(&mut state, &self.meta.info.name);
                     self.state = Some(state);
                     delta
                 }
@@ -631,8 +645,8 @@ impl Incremental {
             facts,
             namespaces,
             neighbours: AttackGraph::default(),
-            network: AttackGraph::default(),
-            policies: crate::netpol::Model::default(),
+            network: Drawing::default(),
+            policies: Policies::default(),
             joined: Joined::default(),
             paths: Vec::new(),
             judged: Vec::new(),
@@ -976,9 +990,9 @@ struct Undo {
     /// The edges between namespaces' pods on shared nodes.
     neighbours: AttackGraph,
     /// The network reach, when it was decided again.
-    network: Option<AttackGraph>,
+    network: Option<Drawing>,
     /// The merged policies, when they were merged again.
-    policies: Option<crate::netpol::Model>,
+    policies: Option<Policies>,
     paths: Vec<AttackPath>,
     judged: Vec<Finding>,
 }
@@ -1007,10 +1021,11 @@ impl Undo {
         self.parts.iter().map(|(ns, _)| ns.as_str()).collect()
     }
 
-    /// Puts `state` back as it was before the update (in the reverse order of the update).
-    fn restore(self, state: &mut State) {
+    /// Puts `state` (of the cluster named `cluster`) back as it was before the update (in the
+    /// reverse order of the update).
+    fn restore(self, state: &mut State, cluster: &str) {
         if let Some(network) = self.network {
-            state.joined.replace(&state.network, &network);
+            state.joined.redraw(&state.network, &network, cluster);
             state.network = network;
         }
         if let Some(policies) = self.policies {
@@ -1123,7 +1138,7 @@ fn join(state: &mut State, cluster: &str) {
     }
     state.joined = joined;
     state.neighbours = AttackGraph::default();
-    state.network = AttackGraph::default();
+    state.network = Drawing::default();
     let _ = join_neighbours(state, cluster, true, true);
 }
 
@@ -1136,25 +1151,25 @@ fn join_neighbours(
     cluster: &str,
     network: bool,
     policies: bool,
-) -> (
-    AttackGraph,
-    Option<AttackGraph>,
-    Option<crate::netpol::Model>,
-) {
+) -> (AttackGraph, Option<Drawing>, Option<Policies>) {
     let parts: Vec<&Neighbours> = state.namespaces.values().map(|p| &p.neighbours).collect();
     let mut graph = AttackGraph::default();
     graph.join_neighbours(cluster, &parts);
-    let old_policies = policies
-        .then(|| std::mem::replace(&mut state.policies, crate::graph::merged_policies(&parts)));
+    let old_policies = policies.then(|| {
+        let merged = Policies {
+            model: crate::graph::merged_policies(&parts),
+            decided: Default::default(),
+        };
+        std::mem::replace(&mut state.policies, merged)
+    });
     let reach = network.then(|| {
-        let mut g = AttackGraph::default();
-        g.join_network_under(cluster, &state.policies, &parts);
-        g
+        let p = &mut state.policies;
+        crate::graph::network_drawing(&p.model, &parts, &mut p.decided)
     });
     state.joined.replace(&state.neighbours, &graph);
     let old_neighbours = std::mem::replace(&mut state.neighbours, graph);
     let old_network = reach.map(|reach| {
-        state.joined.replace(&state.network, &reach);
+        state.joined.redraw(&state.network, &reach, cluster);
         std::mem::replace(&mut state.network, reach)
     });
     let index = state.joined.graph().index();

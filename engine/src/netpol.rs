@@ -156,7 +156,7 @@ pub enum Party {
 pub const EVERY_PORT: (u16, &str) = (0, "");
 
 /// The pods of one workload, as far as policies see them.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Pods {
     /// The workload's reference (`Deployment:shop/web`).
     pub reference: String,
@@ -1444,7 +1444,7 @@ mod calico;
 mod cilium;
 mod reach;
 pub use audit::Shadowed;
-pub use reach::{Link, Member, Reach, Segment};
+pub use reach::{Decided, Link, Member, Reach, Segment};
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -2,10 +2,10 @@
 //! counts the parts that contribute it, so replacing one namespace's part of a cluster's graph
 //! costs the size of that part, not of the cluster.
 
-use super::{AttackGraph, Technique};
+use super::{AttackGraph, Drawing, Technique};
+use hashbrown::HashMap;
 use petgraph::graph::NodeIndex;
 use petgraph::visit::EdgeRef;
-use std::collections::HashMap;
 
 type EdgeKey = (NodeIndex, NodeIndex, Technique);
 
@@ -95,6 +95,19 @@ impl Joined {
         self.remove(&removed);
         self.add(&added);
         self.remove(&kept);
+    }
+
+    /// Replaces the network reach drawn as pieces (`old`, each piece a part) with `new`: only
+    /// the pieces that differ are added and taken out ([`Drawing::changes`]), added first so
+    /// that nothing both have leaves the graph meanwhile.
+    pub fn redraw(&mut self, old: &Drawing, new: &Drawing, cluster: &str) {
+        let (out, into) = old.changes(new, cluster);
+        for piece in &into {
+            self.add(piece);
+        }
+        for piece in &out {
+            self.remove(piece);
+        }
     }
 
     /// Takes out a part added before: what no other part contributes leaves the graph.

@@ -19,13 +19,16 @@ pub mod remedy;
 pub mod techniques;
 
 pub use crate::exposure::Exposure;
-pub use build::{is_scheduled, merged_policies, BoundNames, ClusterFacts, Neighbours, Part};
-pub use network::OPEN_PORTS;
+pub use build::{
+    is_scheduled, merged_policies, network_drawing, BoundNames, ClusterFacts, Neighbours, Part,
+};
+pub use network::{Drawing, OPEN_PORTS};
 use petgraph::graph::DiGraph;
 pub use petgraph::graph::NodeIndex;
 use petgraph::visit::EdgeRef;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
 pub use techniques::Technique;
 
 /// What a node stands for.
@@ -115,20 +118,38 @@ impl GraphEdge {
 pub struct AttackGraph {
     /// The graph.
     pub graph: DiGraph<GraphNode, GraphEdge>,
-    index: HashMap<(Option<String>, String), NodeIndex>,
-    edges: HashSet<(NodeIndex, NodeIndex, Technique)>,
+    index: hashbrown::HashMap<(Option<String>, String), NodeIndex>,
+    edges: hashbrown::HashSet<(NodeIndex, NodeIndex, Technique)>,
     /// Every change an edge names ([`GraphEdge::remedies`]), once each.
     remedies: Vec<remedy::Remedy>,
-    remedy_index: HashMap<remedy::RemedyKey, u32>,
+    remedy_index: hashbrown::HashMap<remedy::RemedyKey, u32>,
+}
+
+/// A node's key, borrowed: looks up [`AttackGraph`]'s index without building the owned key.
+/// It hashes as the owned `(Option<String>, String)` does (a tuple hashes its fields in order;
+/// a `String` as its `str`).
+struct NodeKey<'a>(Option<&'a str>, &'a str);
+
+impl Hash for NodeKey<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+        self.1.hash(state);
+    }
+}
+
+impl hashbrown::Equivalent<(Option<String>, String)> for NodeKey<'_> {
+    fn equivalent(&self, key: &(Option<String>, String)) -> bool {
+        self.0 == key.0.as_deref() && self.1 == key.1
+    }
 }
 
 impl AttackGraph {
     /// The node for (cluster, reference), created on first use.
     pub fn node(&mut self, cluster: Option<&str>, reference: &str, kind: NodeKind) -> NodeIndex {
-        let key = (cluster.map(str::to_string), reference.to_string());
-        if let Some(i) = self.index.get(&key) {
+        if let Some(i) = self.index.get(&NodeKey(cluster, reference)) {
             return *i;
         }
+        let key = (cluster.map(str::to_string), reference.to_string());
         let i = self.graph.add_node(GraphNode {
             cluster: key.0.clone(),
             reference: key.1.clone(),
@@ -146,9 +167,7 @@ impl AttackGraph {
 
     /// Looks a node up.
     pub fn find(&self, cluster: Option<&str>, reference: &str) -> Option<NodeIndex> {
-        self.index
-            .get(&(cluster.map(str::to_string), reference.to_string()))
-            .copied()
+        self.index.get(&NodeKey(cluster, reference)).copied()
     }
 
     /// The (from, to, technique) edge, when the graph has it.

@@ -8,119 +8,326 @@
 //! isolates reach every segment whose ingress no policy isolates through one hub
 //! ([`OPEN_PORTS`]), so a cluster without policies adds two edges per workload, not one per
 //! pair.
+//!
+//! What reach draws is a [`Drawing`], fact by fact: each segment's own node and edges, and each
+//! member's. [`AttackGraph::network_reach`] draws all of it; the incremental engine draws only
+//! the facts that differ between two reaches ([`Drawing::changes`]), so a workload added to a
+//! segment of thousands costs its own edges, not the segment's.
 
-use super::{AttackGraph, NodeIndex, NodeKind, Technique as T};
-use crate::netpol::{Member, Model};
+use super::{AttackGraph, NodeKind, Technique as T};
+use crate::netpol::{Decided, Member, Model};
 use std::borrow::Borrow;
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
 
 /// The hub of the listening ports of every pod no policy isolates for ingress.
 pub const OPEN_PORTS: &str = "Ports:(no ingress policy)";
 
 impl AttackGraph {
     /// Adds the network reach between one cluster's workloads (see the module docs).
-    pub fn network_reach<M: std::borrow::Borrow<Member>>(
+    pub fn network_reach<M: Borrow<Member>>(
         &mut self,
         cluster: &str,
         model: &Model,
         members: &[M],
     ) {
+        Drawing::of(model, members).draw(self, cluster);
+    }
+}
+
+/// What network reach draws for one cluster (see the module docs): its segments in the order
+/// the reach decides them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Drawing {
+    segments: Vec<(String, SegmentFacts)>,
+}
+
+/// One segment's facts.
+#[derive(Debug, Clone, PartialEq)]
+struct SegmentFacts {
+    /// Its members: (workload reference, the ports its pods listen on), in reference order.
+    members: Vec<(String, Vec<(u16, String)>)>,
+    /// What it draws beside its members.
+    own: SegmentEdges,
+}
+
+/// A segment's node and its edges other than its members'.
+#[derive(Debug, Clone, PartialEq)]
+struct SegmentEdges {
+    /// `OPEN_PORTS → Ports:<segment>`: no policy isolates its ingress, and it listens.
+    open_ingress: bool,
+    /// `Network:<segment> → OPEN_PORTS`, with its evidence: no policy isolates its egress (and
+    /// some segment is open to it).
+    open_egress: Option<String>,
+    /// `Network:<segment> → Ports:<destination>`: (destination, evidence), in the reach's order.
+    links: Vec<(String, String)>,
+}
+
+/// A piece of a [`Drawing`] that the incremental engine adds to or takes from a joined graph as
+/// one part: a segment's own node and edges, or one member's.
+pub type Piece = AttackGraph;
+
+impl Drawing {
+    /// Segments the members under the policies and decides the links (see the module docs).
+    pub fn of<M: Borrow<Member>>(model: &Model, members: &[M]) -> Drawing {
+        Drawing::of_with(model, members, &mut Decided::default())
+    }
+
+    /// [`Drawing::of`], with the links already decided under `model` ([`Decided`]).
+    pub fn of_with<M: Borrow<Member>>(
+        model: &Model,
+        members: &[M],
+        decided: &mut Decided,
+    ) -> Drawing {
         if members.is_empty() {
-            return;
+            return Drawing::default();
         }
-        let reach = model.reach(members);
-        let c = Some(cluster);
-        let mut from: Vec<NodeIndex> = Vec::with_capacity(reach.segments.len());
-        let mut to: Vec<Option<NodeIndex>> = Vec::with_capacity(reach.segments.len());
-        for s in &reach.segments {
-            let n = self.node(c, &format!("Network:{}", s.name), NodeKind::Segment);
-            self.mark_entry(n);
-            from.push(n);
-            let mut ports = None;
-            for m in s
-                .members
-                .iter()
-                .map(|i| Borrow::<Member>::borrow(&members[*i]))
-            {
-                let w = self.node(c, &m.pods.reference, NodeKind::Workload);
-                self.edge(
-                    w,
-                    n,
-                    T::MEMBER_OF,
-                    format!(
-                        "the pods of {} are in network segment {} (what the NetworkPolicies tell apart)",
-                        m.pods.reference, s.name
-                    ),
-                );
-                if m.listens.is_empty() {
-                    continue;
-                }
-                let p = *ports.get_or_insert_with(|| {
-                    self.node(c, &format!("Ports:{}", s.name), NodeKind::Hub)
-                });
-                let e = self.node(
-                    c,
-                    &format!("Endpoint:{}", m.pods.reference),
-                    NodeKind::Endpoint,
-                );
-                let listens: Vec<String> = m
-                    .listens
-                    .iter()
-                    .map(|(port, protocol)| format!("{port}/{protocol}"))
-                    .collect();
-                self.edge(
-                    p,
-                    e,
-                    T::INCLUDES,
-                    format!("{} listens on {}", m.pods.reference, listens.join(", ")),
-                );
-            }
-            to.push(ports);
-        }
+        let reach = model.reach_with(members, decided);
         let notes = if reach.open_notes.is_empty() {
             String::new()
         } else {
             format!(" (may only: {})", reach.open_notes.join("; "))
         };
-        let open_to: Vec<(usize, NodeIndex)> = reach
+        let listening: Vec<bool> = reach
             .segments
             .iter()
-            .enumerate()
-            .filter(|(_, s)| s.open_ingress())
-            .filter_map(|(i, _)| to[i].map(|p| (i, p)))
+            .map(|s| {
+                s.members
+                    .iter()
+                    .any(|i| !Borrow::<Member>::borrow(&members[*i]).listens.is_empty())
+            })
             .collect();
-        if !open_to.is_empty() {
-            let hub = self.node(c, OPEN_PORTS, NodeKind::Hub);
-            for (i, p) in &open_to {
-                self.edge(
-                    hub,
-                    *p,
-                    T::INCLUDES,
-                    format!(
-                        "no NetworkPolicy isolates the ingress of {}",
-                        reach.segments[*i].name
-                    ),
-                );
-            }
-            for (i, s) in reach.segments.iter().enumerate() {
-                if s.open_egress() {
-                    self.edge(
-                        from[i],
-                        hub,
-                        T::NETWORK_REACH,
-                        format!(
-                            "no NetworkPolicy isolates the egress of {}: its pods may connect to every pod no policy isolates for ingress{notes}",
-                            s.name
-                        ),
-                    );
-                }
+        // The hub exists when some segment is open to every unisolated source.
+        let hub = reach
+            .segments
+            .iter()
+            .zip(&listening)
+            .any(|(s, listens)| s.open_ingress() && *listens);
+        let mut links: Vec<Vec<(String, String)>> = vec![Vec::new(); reach.segments.len()];
+        for l in &reach.links {
+            if listening[l.to] {
+                links[l.from].push((reach.segments[l.to].name.clone(), l.evidence.clone()));
             }
         }
-        for l in &reach.links {
-            if let Some(p) = to[l.to] {
-                self.edge(from[l.from], p, T::NETWORK_REACH, l.evidence.as_str());
+        let segments = reach
+            .segments
+            .iter()
+            .zip(links)
+            .zip(&listening)
+            .map(|((s, links), listens)| {
+                let members = s
+                    .members
+                    .iter()
+                    .map(|i| {
+                        let m: &Member = members[*i].borrow();
+                        (m.pods.reference.clone(), m.listens.clone())
+                    })
+                    .collect();
+                let open_egress = (hub && s.open_egress()).then(|| {
+                    format!(
+                        "no NetworkPolicy isolates the egress of {}: its pods may connect to every pod no policy isolates for ingress{notes}",
+                        s.name
+                    )
+                });
+                let own = SegmentEdges {
+                    open_ingress: s.open_ingress() && *listens,
+                    open_egress,
+                    links,
+                };
+                (s.name.clone(), SegmentFacts { members, own })
+            })
+            .collect();
+        Drawing { segments }
+    }
+
+    /// Draws every fact on `g`: the segments with their members, then the open hub's edges,
+    /// then the links.
+    pub fn draw(&self, g: &mut AttackGraph, cluster: &str) {
+        for (name, s) in &self.segments {
+            segment_node(g, cluster, name);
+            for m in &s.members {
+                member(g, cluster, name, m);
+            }
+        }
+        for (name, s) in &self.segments {
+            if s.own.open_ingress {
+                open_ingress(g, cluster, name);
+            }
+        }
+        for (name, s) in &self.segments {
+            if let Some(evidence) = &s.own.open_egress {
+                open_egress(g, cluster, name, evidence);
+            }
+        }
+        for (name, s) in &self.segments {
+            for (to, evidence) in &s.own.links {
+                link(g, cluster, name, to, evidence);
             }
         }
     }
+
+    /// The pieces of `self` that `new` does not have and those of `new` that `self` does not,
+    /// each drawn alone: (to take out, to add).
+    pub fn changes(&self, new: &Drawing, cluster: &str) -> (Vec<Piece>, Vec<Piece>) {
+        let old: BTreeMap<&str, &SegmentFacts> =
+            self.segments.iter().map(|(n, s)| (n.as_str(), s)).collect();
+        let mut out = Vec::new();
+        let mut into = Vec::new();
+        let mut seen = std::collections::BTreeSet::new();
+        for (name, s) in &new.segments {
+            seen.insert(name.as_str());
+            match old.get(name.as_str()) {
+                None => {
+                    into.push(own_piece(cluster, name, &s.own));
+                    into.extend(s.members.iter().map(|m| member_piece(cluster, name, m)));
+                }
+                Some(o) => {
+                    if o.own != s.own {
+                        out.push(own_piece(cluster, name, &o.own));
+                        into.push(own_piece(cluster, name, &s.own));
+                    }
+                    let (gone, came) = differences(&o.members, &s.members);
+                    out.extend(gone.into_iter().map(|m| member_piece(cluster, name, m)));
+                    into.extend(came.into_iter().map(|m| member_piece(cluster, name, m)));
+                }
+            }
+        }
+        for (name, o) in &self.segments {
+            if !seen.contains(name.as_str()) {
+                out.push(own_piece(cluster, name, &o.own));
+                out.extend(o.members.iter().map(|m| member_piece(cluster, name, m)));
+            }
+        }
+        (out, into)
+    }
+}
+
+/// The members only `old` has and those only `new` has (both in reference order).
+fn differences<'a, T: Ord>(old: &'a [T], new: &'a [T]) -> (Vec<&'a T>, Vec<&'a T>) {
+    let (mut gone, mut came) = (Vec::new(), Vec::new());
+    let (mut i, mut j) = (0, 0);
+    while i < old.len() || j < new.len() {
+        match (old.get(i), new.get(j)) {
+            (Some(a), Some(b)) => match a.cmp(b) {
+                Ordering::Equal => {
+                    i += 1;
+                    j += 1;
+                }
+                Ordering::Less => {
+                    gone.push(a);
+                    i += 1;
+                }
+                Ordering::Greater => {
+                    came.push(b);
+                    j += 1;
+                }
+            },
+            (Some(a), None) => {
+                gone.push(a);
+                i += 1;
+            }
+            (None, Some(b)) => {
+                came.push(b);
+                j += 1;
+            }
+            (None, None) => break,
+        }
+    }
+    (gone, came)
+}
+
+/// A segment's own node and edges, alone.
+fn own_piece(cluster: &str, name: &str, own: &SegmentEdges) -> Piece {
+    let mut g = AttackGraph::default();
+    segment_node(&mut g, cluster, name);
+    if own.open_ingress {
+        open_ingress(&mut g, cluster, name);
+    }
+    if let Some(evidence) = &own.open_egress {
+        open_egress(&mut g, cluster, name, evidence);
+    }
+    for (to, evidence) in &own.links {
+        link(&mut g, cluster, name, to, evidence);
+    }
+    g
+}
+
+/// One member's edges, alone.
+fn member_piece(cluster: &str, segment: &str, m: &(String, Vec<(u16, String)>)) -> Piece {
+    let mut g = AttackGraph::default();
+    member(&mut g, cluster, segment, m);
+    g
+}
+
+/// `Network:<segment>`, an entry point: a foothold in any of its pods.
+fn segment_node(g: &mut AttackGraph, cluster: &str, name: &str) {
+    let n = g.node(Some(cluster), &format!("Network:{name}"), NodeKind::Segment);
+    g.mark_entry(n);
+}
+
+/// A workload is a member of its segment; where it listens, the segment's ports include its
+/// endpoint.
+fn member(
+    g: &mut AttackGraph,
+    cluster: &str,
+    segment: &str,
+    (reference, listens): &(String, Vec<(u16, String)>),
+) {
+    let c = Some(cluster);
+    let w = g.node(c, reference, NodeKind::Workload);
+    let n = g.node(c, &format!("Network:{segment}"), NodeKind::Segment);
+    g.edge(
+        w,
+        n,
+        T::MEMBER_OF,
+        format!(
+            "the pods of {reference} are in network segment {segment} (what the NetworkPolicies tell apart)"
+        ),
+    );
+    if listens.is_empty() {
+        return;
+    }
+    let p = g.node(c, &format!("Ports:{segment}"), NodeKind::Hub);
+    let e = g.node(c, &format!("Endpoint:{reference}"), NodeKind::Endpoint);
+    let listens: Vec<String> = listens
+        .iter()
+        .map(|(port, protocol)| format!("{port}/{protocol}"))
+        .collect();
+    g.edge(
+        p,
+        e,
+        T::INCLUDES,
+        format!("{reference} listens on {}", listens.join(", ")),
+    );
+}
+
+/// The open hub includes a segment's ports.
+fn open_ingress(g: &mut AttackGraph, cluster: &str, name: &str) {
+    let c = Some(cluster);
+    let hub = g.node(c, OPEN_PORTS, NodeKind::Hub);
+    let p = g.node(c, &format!("Ports:{name}"), NodeKind::Hub);
+    g.edge(
+        hub,
+        p,
+        T::INCLUDES,
+        format!("no NetworkPolicy isolates the ingress of {name}"),
+    );
+}
+
+/// A segment reaches the open hub.
+fn open_egress(g: &mut AttackGraph, cluster: &str, name: &str, evidence: &str) {
+    let c = Some(cluster);
+    let n = g.node(c, &format!("Network:{name}"), NodeKind::Segment);
+    let hub = g.node(c, OPEN_PORTS, NodeKind::Hub);
+    g.edge(n, hub, T::NETWORK_REACH, evidence);
+}
+
+/// A segment reaches another's ports.
+fn link(g: &mut AttackGraph, cluster: &str, from: &str, to: &str, evidence: &str) {
+    let c = Some(cluster);
+    let a = g.node(c, &format!("Network:{from}"), NodeKind::Segment);
+    let b = g.node(c, &format!("Ports:{to}"), NodeKind::Hub);
+    g.edge(a, b, T::NETWORK_REACH, evidence);
 }
 
 #[cfg(test)]

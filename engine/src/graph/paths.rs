@@ -204,10 +204,7 @@ impl AttackGraph {
             let d = next[n.index()].map(|x| x.0).unwrap_or(0);
             for e in self.graph.edges_directed(n, Direction::Incoming) {
                 let src = e.source();
-                if is_terminal(self.graph[src].kind)
-                    || mask.nodes.contains(&src)
-                    || mask.edges.contains(&e.id())
-                {
+                if is_terminal(self.graph[src].kind) || mask.left_out(src, e.id()) {
                     continue;
                 }
                 let p = likelihood(e.id()) * odds[n.index()];
@@ -263,7 +260,7 @@ impl AttackGraph {
     pub fn index(&self) -> PathIndex<'_> {
         let mut distances = BTreeMap::new();
         let mask = self.segment_mask();
-        let mut direct = (!mask.nodes.is_empty()).then(BTreeMap::new);
+        let mut direct = mask.leaves_nodes().then(BTreeMap::new);
         for ((c, sink), targets) in self.sink_targets() {
             if let Some(direct) = direct.as_mut() {
                 direct.insert((c.clone(), sink), self.reverse_bfs_masked(&targets, &mask));
@@ -279,14 +276,13 @@ impl AttackGraph {
 
     /// The network segments ([`NodeKind::Segment`]) as a mask.
     fn segment_mask(&self) -> Mask {
-        Mask {
-            nodes: self
-                .graph
-                .node_indices()
-                .filter(|i| self.graph[*i].kind == NodeKind::Segment)
-                .collect(),
-            edges: Default::default(),
+        let mut mask = Mask::default();
+        for i in self.graph.node_indices() {
+            if self.graph[i].kind == NodeKind::Segment {
+                mask.leave_node(i);
+            }
         }
+        mask
     }
 
     /// The route the report takes from `from` to the nearest of `targets`: the shortest that
@@ -299,7 +295,7 @@ impl AttackGraph {
         targets: &[NodeIndex],
     ) -> Option<Vec<EdgeIndex>> {
         let mask = self.segment_mask();
-        if !mask.nodes.is_empty() {
+        if mask.leaves_nodes() {
             let direct = self.reverse_bfs_masked(targets, &mask).walk(self, from);
             if let Some(w) = direct.filter(|w| !w.is_empty()) {
                 return Some(w);
@@ -737,13 +733,45 @@ fn is_suffix(short: &AttackPath, long: &AttackPath) -> bool {
             .all(|(a, b)| a.from == b.from && a.to == b.to && a.technique == b.technique)
 }
 
-/// Nodes and edges a reverse search leaves out.
+/// Nodes and edges a reverse search leaves out (by index: the search asks at every edge).
 #[derive(Default)]
 pub(crate) struct Mask {
     /// Nodes never passed through.
-    pub nodes: std::collections::HashSet<NodeIndex>,
+    nodes: Vec<bool>,
     /// Edges never taken.
-    pub edges: std::collections::HashSet<EdgeIndex>,
+    edges: Vec<bool>,
+    /// Whether some node is left out.
+    any_node: bool,
+}
+
+impl Mask {
+    /// Leaves a node out.
+    pub(crate) fn leave_node(&mut self, n: NodeIndex) {
+        set(&mut self.nodes, n.index());
+        self.any_node = true;
+    }
+
+    /// Leaves an edge out.
+    pub(crate) fn leave_edge(&mut self, e: EdgeIndex) {
+        set(&mut self.edges, e.index());
+    }
+
+    /// Whether some node is left out.
+    fn leaves_nodes(&self) -> bool {
+        self.any_node
+    }
+
+    fn left_out(&self, n: NodeIndex, e: EdgeIndex) -> bool {
+        self.nodes.get(n.index()).copied().unwrap_or(false)
+            || self.edges.get(e.index()).copied().unwrap_or(false)
+    }
+}
+
+fn set(bits: &mut Vec<bool>, i: usize) {
+    if bits.len() <= i {
+        bits.resize(i + 1, false);
+    }
+    bits[i] = true;
 }
 
 impl Distances {

@@ -414,10 +414,12 @@ impl<'g> Query<'g> {
                 let mut mask = Mask::default();
                 for p in &found {
                     if p.len() > i && p[..i] == *root {
-                        mask.edges.insert(p[i]);
+                        mask.leave_edge(p[i]);
                     }
                 }
-                mask.nodes.extend(nodes[..i].iter().copied());
+                for n in &nodes[..i] {
+                    mask.leave_node(*n);
+                }
                 let d = g.reverse_bfs_masked(targets, &mask);
                 let Some(tail) = d.walk(g, spur) else {
                     continue;

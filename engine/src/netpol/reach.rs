@@ -16,6 +16,7 @@
 //! other pairs, each decided by [`Model::connect`] on the destination's listening ports.
 
 use super::{Answer, Model, Party, Peer, Pods, Side, NAMESPACE_NAME_LABEL};
+use hashbrown::HashMap;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A workload as reach sees it.
@@ -88,6 +89,52 @@ pub struct Reach {
 /// A destination segment's stand-in and the ports its pods listen on.
 type Target<'a> = (Party, &'a [(u16, String)]);
 
+/// The links decided under one [`Model`], kept for its next [`Model::reach_with`]: a link is a
+/// function of its two segments' names, stand-ins (the source's first member's pods; the
+/// destination's first listening member's pods and ports) and whether ports decide, so between
+/// segments with all of those unchanged it is not decided again. Valid under one model only: a
+/// caller whose policies change starts a new one.
+#[derive(Debug, Clone, Default)]
+pub struct Decided {
+    /// Each segment seen, as a link reads it, by number.
+    ids: HashMap<Stand, u32>,
+    /// The decisions, by (source, destination) numbers: the link, or none (denied).
+    links: HashMap<(u32, u32), Option<(Answer, String)>>,
+    /// The number the next segment seen gets (never one given before).
+    next: u32,
+}
+
+/// What a link reads of a segment (see [`Decided`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Stand {
+    name: String,
+    source: Pods,
+    target: Option<(Pods, Vec<(u16, String)>)>,
+    by_port: bool,
+}
+
+impl Decided {
+    fn id(&mut self, stand: Stand) -> u32 {
+        let next = &mut self.next;
+        *self.ids.entry(stand).or_insert_with(|| {
+            *next += 1;
+            *next - 1
+        })
+    }
+
+    /// Forgets the segments not in `current` once those outnumber them (the decisions stay
+    /// about as many as the current segments' pairs, not as many as every segment ever seen).
+    fn forget_all_but(&mut self, current: &[u32]) {
+        if self.ids.len() <= 2 * current.len() + 64 {
+            return;
+        }
+        let keep: hashbrown::HashSet<u32> = current.iter().copied().collect();
+        self.ids.retain(|_, id| keep.contains(id));
+        self.links
+            .retain(|(a, b), _| keep.contains(a) && keep.contains(b));
+    }
+}
+
 /// What tells pods apart to the policies.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 struct Key {
@@ -113,6 +160,16 @@ struct Key {
 impl Model {
     /// Segments the members and decides the links between them (see the module docs).
     pub fn reach<M: std::borrow::Borrow<Member>>(&self, members: &[M]) -> Reach {
+        self.reach_with(members, &mut Decided::default())
+    }
+
+    /// [`Model::reach`], taking the links already decided under this model from `decided` and
+    /// keeping the new ones there.
+    pub fn reach_with<M: std::borrow::Borrow<Member>>(
+        &self,
+        members: &[M],
+        decided: &mut Decided,
+    ) -> Reach {
         let members: Vec<&Member> = members.iter().map(|m| m.borrow()).collect();
         let mut pod_keys = BTreeSet::new();
         let mut namespace_keys = BTreeSet::new();
@@ -301,18 +358,35 @@ impl Model {
         let mut links = Vec::new();
         // One member stands for its segment: as a source, and as a destination one that
         // listens (when no rule names its ports they do not decide; else all listen alike).
-        let sources: Vec<Party> = segments
+        let stand_ins: Vec<(&Member, Option<&Member>)> = segments
             .iter()
-            .map(|s| Party::Pods(members[s.members[0]].pods.clone()))
-            .collect();
-        let targets: Vec<Option<Target<'_>>> = segments
-            .iter()
-            .map(|d| {
-                d.members
+            .map(|s| {
+                let listening = s
+                    .members
                     .iter()
                     .map(|i| members[*i])
-                    .find(|m| !m.listens.is_empty())
-                    .map(|m| (Party::Pods(m.pods.clone()), &m.listens[..]))
+                    .find(|m| !m.listens.is_empty());
+                (members[s.members[0]], listening)
+            })
+            .collect();
+        let sources: Vec<Party> = stand_ins
+            .iter()
+            .map(|(m, _)| Party::Pods(m.pods.clone()))
+            .collect();
+        let targets: Vec<Option<Target<'_>>> = stand_ins
+            .iter()
+            .map(|(_, t)| t.map(|m| (Party::Pods(m.pods.clone()), &m.listens[..])))
+            .collect();
+        let ids: Vec<u32> = segments
+            .iter()
+            .zip(&stand_ins)
+            .map(|(s, (source, target))| {
+                decided.id(Stand {
+                    name: s.name.clone(),
+                    source: source.pods.clone(),
+                    target: target.map(|m| (m.pods.clone(), m.listens.clone())),
+                    by_port: s.by_port,
+                })
             })
             .collect();
         for (si, s) in segments.iter().enumerate() {
@@ -324,9 +398,11 @@ impl Model {
                     continue;
                 };
                 let names = (s.name.as_str(), d.name.as_str());
-                if let Some((answer, evidence)) =
-                    self.link(&sources[si], (to, listens), names, d.by_port)
-                {
+                let link = decided
+                    .links
+                    .entry((ids[si], ids[di]))
+                    .or_insert_with(|| self.link(&sources[si], (to, listens), names, d.by_port));
+                if let Some((answer, evidence)) = link.clone() {
                     links.push(Link {
                         from: si,
                         to: di,
@@ -336,6 +412,7 @@ impl Model {
                 }
             }
         }
+        decided.forget_all_but(&ids);
         let open_notes = self.plugin_note().into_iter().collect();
         Reach {
             segments,

@@ -10,7 +10,7 @@ pub(super) const OTHER: &str = "Deployment:ops/tool";
 
 /// shop/web (app=web), shop/db (app=db, port `pg` 5432, `metrics` 9100), ops/tool (app=web, in
 /// a namespace labelled team=ops), plus the policies given.
-pub(super) fn cluster(policies: &str) -> ClusterSnapshot {
+pub(crate) fn cluster(policies: &str) -> ClusterSnapshot {
     let base = r#"
 apiVersion: v1
 kind: Namespace
@@ -539,7 +539,7 @@ fn what_the_input_does_not_hold_is_not_guessed() {
 
 // ---- Segments: reach between sets of pods is the reach between their members ----------------
 
-pub(super) fn members(inv: &Inventory<'_>) -> Vec<Member> {
+pub(crate) fn members(inv: &Inventory<'_>) -> Vec<Member> {
     inv.pod_templates()
         .iter()
         .map(|t| {
@@ -599,9 +599,10 @@ pub(super) fn direct_answer(model: &Model, from: &Member, to: &Member) -> Option
     }
 }
 
-#[test]
-fn segments_answer_exactly_as_pairs_do() {
-    let sets = [
+/// Policy sets of every kind segments read: none, default denies, selectors on pods and
+/// namespaces, ports by name and range, ipBlocks, egress by port, Cilium's policies.
+fn policy_sets() -> Vec<String> {
+    vec![
         String::new(),
         np("shop", "deny", "{podSelector: {}, policyTypes: [Ingress, Egress]}"),
         np("shop", "deny", "{podSelector: {}, policyTypes: [Ingress]}")
@@ -624,7 +625,12 @@ fn segments_answer_exactly_as_pairs_do() {
         cnp("", "web", "{endpointSelector: {matchLabels: {app: web}}, ingress: [{fromEndpoints: [{matchLabels: {io.kubernetes.pod.namespace: shop}}]}]}"),
         cnp("shop", "sa", "{endpointSelector: {matchLabels: {io.cilium.k8s.policy.serviceaccount: default}}, ingressDeny: [{fromEndpoints: [{matchLabels: {io.cilium.k8s.namespace.labels.team: ops}}], toPorts: [{ports: [{port: '5432'}]}]}]}")
             + &np("shop", "all", "{podSelector: {}, ingress: [{}]}"),
-    ];
+    ]
+}
+
+#[test]
+fn segments_answer_exactly_as_pairs_do() {
+    let sets = policy_sets();
     for set in &sets {
         let c = cluster(set);
         let inv = Inventory::new(&c);
@@ -1046,4 +1052,46 @@ fn no_pod_has_a_link_local_loopback_or_multicast_address() {
     assert_eq!(answer(&to("127.0.0.0/8"), WEB, DB, 5432), Answer::No);
     // A range reaching beyond them may hold a pod.
     assert_eq!(answer(&to("169.0.0.0/8"), WEB, DB, 5432), Answer::Unknown);
+}
+
+/// Links decided under a model are kept for its next reach ([`Decided`]): that reach is exactly
+/// the one decided afresh, whatever the workloads did meanwhile — one added to a segment, one
+/// that sorts first and so stands for its segment now (a host-network one, whose reference the
+/// evidence names), one listening where nothing did, and all of them gone again.
+#[test]
+fn links_decided_before_are_the_links_decided_afresh() {
+    let deployment = |ns: &str, name: &str, labels: &str, spec: &str| {
+        format!("apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: {name}, namespace: {ns}}}\nspec:\n  selector: {{matchLabels: {labels}}}\n  template:\n    metadata: {{labels: {labels}}}\n    spec: {{{spec}containers: [{{name: c, image: \"x:1\", ports: [{{containerPort: 8080}}]}}]}}\n---\n")
+    };
+    let host = |name: &str| deployment("shop", name, "{app: web}", "hostNetwork: true, ");
+    let added = deployment("shop", "web2", "{app: web}", "") + &host("m-host");
+    let workloads = [
+        String::new(),
+        added.clone(),
+        // Sorting first, these stand for their segments now.
+        added + &host("a-host") + &deployment("shop", "a-web", "{app: web}", ""),
+        deployment("ops", "a-tool", "{app: web}", "")
+            + &deployment("ops", "listener", "{app: other}", ""),
+        String::new(),
+    ];
+    let policies = policy_sets();
+    for set in &policies {
+        let mut decided = Decided::default();
+        let mut links = 0;
+        for extra in &workloads {
+            let c = cluster(&format!("{set}{extra}"));
+            let inv = Inventory::new(&c);
+            let model = Model::of(&inv);
+            let ms = members(&inv);
+            let kept = model.reach_with(&ms, &mut decided);
+            let afresh = model.reach(&ms);
+            assert_eq!(
+                format!("{kept:?}"),
+                format!("{afresh:?}"),
+                "under {set} with {extra}"
+            );
+            links += afresh.links.len();
+        }
+        assert!(set.is_empty() || links > 0, "{set}");
+    }
 }

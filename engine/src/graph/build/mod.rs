@@ -142,25 +142,17 @@ impl AttackGraph {
     }
 }
 
-impl AttackGraph {
-    /// Adds the network reach between the workloads of a cluster's namespace parts (policies
-    /// and workloads of every part together: reach crosses namespaces).
-    pub fn join_network(&mut self, cluster: &str, parts: &[&Neighbours]) {
-        self.join_network_under(cluster, &merged_policies(parts), parts);
-    }
-
-    /// [`AttackGraph::join_network`] under the parts' policies already merged
-    /// ([`merged_policies`]): the members alone changed.
-    pub fn join_network_under(
-        &mut self,
-        cluster: &str,
-        policies: &crate::netpol::Model,
-        parts: &[&Neighbours],
-    ) {
-        let members: Vec<&crate::netpol::Member> =
-            parts.iter().flat_map(|p| p.members.iter()).collect();
-        self.network_reach(cluster, policies, &members);
-    }
+/// What network reach draws between the workloads of a cluster's namespace parts, under their
+/// policies merged ([`merged_policies`]): the policies and workloads of every part together
+/// (reach crosses namespaces). `decided`: the links already decided under those policies.
+pub fn network_drawing(
+    policies: &crate::netpol::Model,
+    parts: &[&Neighbours],
+    decided: &mut crate::netpol::Decided,
+) -> super::network::Drawing {
+    let members: Vec<&crate::netpol::Member> =
+        parts.iter().flat_map(|p| p.members.iter()).collect();
+    super::network::Drawing::of_with(policies, &members, decided)
 }
 
 /// The NetworkPolicies and labels of every part, as one model.

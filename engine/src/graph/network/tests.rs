@@ -4,6 +4,7 @@
 
 use super::super::paths::techniques;
 use super::super::{AttackGraph, NodeKind, Technique};
+use super::Drawing;
 use crate::parse::{parse_text, Syntax};
 use crate::snapshot::{ClusterSnapshot, Snapshot};
 
@@ -295,4 +296,102 @@ fn a_path_from_another_segment_is_folded_with_its_first_hop() {
         let asked = g.shortest_path(from, admin, 20).expect("reachable");
         assert_eq!(asked.len(), p.steps.len());
     }
+}
+
+// ---- Drawn piece by piece -------------------------------------------------------------------
+
+/// The nodes (with kind and entry mark) and edges (with evidence) of a graph, as sets.
+type Drawn = (
+    std::collections::BTreeSet<(String, String, bool)>,
+    std::collections::BTreeSet<(String, String, String, String)>,
+);
+
+fn drawn(g: &AttackGraph) -> Drawn {
+    use petgraph::visit::EdgeRef;
+    let nodes = g
+        .graph
+        .node_weights()
+        .map(|w| (w.reference.clone(), format!("{:?}", w.kind), w.entry))
+        .collect();
+    let edges = g
+        .graph
+        .edge_references()
+        .map(|e| {
+            (
+                g.graph[e.source()].reference.clone(),
+                g.graph[e.target()].reference.clone(),
+                e.weight().technique.id().to_string(),
+                e.weight().evidence.clone(),
+            )
+        })
+        .collect();
+    (nodes, edges)
+}
+
+/// The network reach of the netpol tests' cluster (shop/web, shop/db, ops/tool) with `extra`.
+fn reach_of(extra: &str) -> Drawing {
+    let c = crate::netpol::tests::cluster(extra);
+    let inv = crate::inventory::Inventory::new(&c);
+    let model = crate::netpol::Model::of(&inv);
+    Drawing::of(&model, &crate::netpol::tests::members(&inv))
+}
+
+/// Replacing one reach's pieces with another's in a joined graph gives exactly the graph the
+/// other draws whole — whatever changed: a workload added to a shared segment, one that listens
+/// (its segment's ports appear), a workload gone, policies that split segments, rename them or
+/// isolate them, everything gone.
+#[test]
+fn redrawing_piece_by_piece_is_drawing_whole() {
+    let deployment = |ns: &str, name: &str, labels: &str, ports: &str| {
+        format!("apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: {name}, namespace: {ns}}}\nspec:\n  selector: {{matchLabels: {labels}}}\n  template:\n    metadata: {{labels: {labels}}}\n    spec: {{containers: [{{name: c, image: \"x:1\"{ports}}}]}}\n---\n")
+    };
+    let listening = ", ports: [{containerPort: 8080}]";
+    let drawings = [
+        Drawing::default(),
+        reach_of(""),
+        reach_of(&deployment("ops", "debug", "{app: debug}", "")),
+        reach_of(&deployment("ops", "api", "{app: web}", listening)),
+        reach_of(&(deployment("ops", "api", "{app: web}", listening)
+            + &deployment("shop", "cache", "{app: cache}", listening))),
+        reach_of(&np("shop", "deny", "{podSelector: {}, policyTypes: [Ingress, Egress]}")),
+        reach_of(
+            &(np("shop", "db", "{podSelector: {matchLabels: {app: db}}, ingress: [{from: [{podSelector: {matchLabels: {app: web}}}], ports: [{port: pg}]}]}")
+                + &deployment("shop", "cache", "{app: cache}", listening)),
+        ),
+        reach_of(&np("ops", "out", "{podSelector: {}, policyTypes: [Egress]}")),
+    ];
+    let whole = |d: &Drawing| {
+        let mut g = AttackGraph::default();
+        d.draw(&mut g, "c");
+        drawn(&g)
+    };
+    assert!(!whole(&drawings[1]).1.is_empty());
+    for (i, a) in drawings.iter().enumerate() {
+        for (j, b) in drawings.iter().enumerate() {
+            let mut joined = crate::graph::joined::Joined::default();
+            joined.redraw(&Drawing::default(), a, "c");
+            assert_eq!(
+                drawn(joined.graph()),
+                whole(a),
+                "drawing {i} piece by piece"
+            );
+            joined.redraw(a, b, "c");
+            assert_eq!(
+                drawn(joined.graph()),
+                whole(b),
+                "drawing {i} redrawn as {j}"
+            );
+        }
+    }
+    // A workload added to a segment changes its own piece alone.
+    let (out, into) = drawings[1].changes(&drawings[2], "c");
+    assert!(out.is_empty(), "{out:?}");
+    assert_eq!(into.len(), 1);
+    assert_eq!(into[0].graph.edge_count(), 1);
+    // The same reach changes nothing.
+    let (out, into) = drawings[3].changes(
+        &reach_of(&deployment("ops", "api", "{app: web}", listening)),
+        "c",
+    );
+    assert!(out.is_empty() && into.is_empty());
 }
