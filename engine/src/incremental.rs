@@ -798,7 +798,7 @@ impl Incremental {
         );
         let old_bound = prev.facts.rebind(bound);
         // The other objects are as they were: so are the cloud facts, but what RBAC decides.
-        let cloud = prev.cluster.cloud_facts.under(&rbac);
+        let cloud = prev.cluster.cloud_facts.under(prev.facts.bound());
         let (mut part, fresh) = self.cluster_part(
             &shared,
             cloud,

@@ -514,7 +514,7 @@ impl ClusterCloud {
 
     pub(crate) fn of(inv: &Inventory<'_>, rbac: &Rbac) -> ClusterCloud {
         ClusterCloud {
-            eks: crate::cloud::eks::facts(inv, Self::bound_users(rbac)),
+            eks: crate::cloud::eks::facts(inv, crate::graph::BoundNames::users_of(rbac)),
             gke: crate::cloud::gcp::facts(inv),
             aks: crate::cloud::azure::facts(inv),
             iam: crate::cloud::documents::IAM_KINDS
@@ -524,28 +524,14 @@ impl ClusterCloud {
         }
     }
 
-    /// These facts under another RBAC state of the same cluster (its objects otherwise alike):
-    /// RBAC decides only the user names bindings name.
-    pub(crate) fn under(&self, rbac: &Rbac) -> ClusterCloud {
+    /// These facts under another RBAC state of the same cluster (its objects otherwise alike),
+    /// whose bindings name `bound`: RBAC decides only the user names bindings name.
+    pub(crate) fn under(&self, bound: &crate::graph::BoundNames) -> ClusterCloud {
         let mut facts = self.clone();
         if let Some(eks) = &mut facts.eks {
-            eks.bound_users = Self::bound_users(rbac);
+            eks.bound_users = bound.users().to_vec();
         }
         facts
-    }
-
-    /// The user names bindings name, sorted.
-    fn bound_users(rbac: &Rbac) -> Vec<String> {
-        rbac.bindings
-            .iter()
-            .flat_map(|b| b.subjects.iter())
-            .filter_map(|s| match s {
-                crate::rbac::Subject::User { name } => Some(name.clone()),
-                _ => None,
-            })
-            .collect::<std::collections::BTreeSet<String>>()
-            .into_iter()
-            .collect()
     }
 }
 

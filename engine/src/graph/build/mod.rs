@@ -544,16 +544,27 @@ impl BoundNames {
             }
         }
         BoundNames {
-            users: bound_names(rbac, |s| match s {
-                Subject::User { name } => Some(name),
-                _ => None,
-            }),
+            users: BoundNames::users_of(rbac),
             groups: bound_names(rbac, |s| match s {
                 Subject::Group { name } => Some(name),
                 _ => None,
             }),
             service_accounts,
         }
+    }
+
+    /// The user names the bindings of `rbac` name, sorted (without the rest of
+    /// [`BoundNames::of`]).
+    pub(crate) fn users_of(rbac: &Rbac) -> Vec<String> {
+        bound_names(rbac, |s| match s {
+            Subject::User { name } => Some(name),
+            _ => None,
+        })
+    }
+
+    /// The user names bindings name, sorted.
+    pub(crate) fn users(&self) -> &[String] {
+        &self.users
     }
 
     /// Whether the user and group names are those of `other` (what a ServiceAccount that may
