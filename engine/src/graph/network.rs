@@ -88,33 +88,21 @@ impl Drawing {
         } else {
             format!(" (may only: {})", reach.open_notes.join("; "))
         };
-        let listening: Vec<bool> = reach
-            .segments
-            .iter()
-            .map(|s| {
-                s.members
-                    .iter()
-                    .any(|i| !Borrow::<Member>::borrow(&members[*i]).listens.is_empty())
-            })
-            .collect();
         // The hub exists when some segment is open to every unisolated source.
         let hub = reach
             .segments
             .iter()
-            .zip(&listening)
-            .any(|(s, listens)| s.open_ingress() && *listens);
+            .any(|s| s.open_ingress() && s.listener.is_some());
+        // (Links lead only to segments that listen.)
         let mut links: Vec<Vec<(String, String)>> = vec![Vec::new(); reach.segments.len()];
         for l in &reach.links {
-            if listening[l.to] {
-                links[l.from].push((reach.segments[l.to].name.clone(), l.evidence.clone()));
-            }
+            links[l.from].push((reach.segments[l.to].name.clone(), l.evidence.clone()));
         }
         let segments = reach
             .segments
             .iter()
             .zip(links)
-            .zip(&listening)
-            .map(|((s, links), listens)| {
+            .map(|(s, links)| {
                 let members = s
                     .members
                     .iter()
@@ -130,7 +118,7 @@ impl Drawing {
                     )
                 });
                 let own = SegmentEdges {
-                    open_ingress: s.open_ingress() && *listens,
+                    open_ingress: s.open_ingress() && s.listener.is_some(),
                     open_egress,
                     links,
                 };

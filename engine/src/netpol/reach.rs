@@ -45,6 +45,9 @@ pub struct Segment {
     /// Whether some rule names ports for its pods as destinations (then its members listen
     /// alike and each port is decided; else one port decides for all).
     pub by_port: bool,
+    /// Its first member that listens, which stands for it as a destination (index into the
+    /// members given); none: nothing in it listens, so it is no destination.
+    pub listener: Option<usize>,
 }
 
 impl Segment {
@@ -352,39 +355,32 @@ impl Model {
                 egress_isolated: self.isolated(first, true),
                 ingress_isolated: self.isolated(first, false),
                 by_port: key.by_port,
+                listener: members_of
+                    .iter()
+                    .copied()
+                    .find(|i| !members[*i].listens.is_empty()),
                 members: members_of,
             });
         }
         let mut links = Vec::new();
         // One member stands for its segment: as a source, and as a destination one that
         // listens (when no rule names its ports they do not decide; else all listen alike).
-        let stand_ins: Vec<(&Member, Option<&Member>)> = segments
+        let listener = |s: &Segment| s.listener.map(|i| members[i]);
+        let sources: Vec<Party> = segments
             .iter()
-            .map(|s| {
-                let listening = s
-                    .members
-                    .iter()
-                    .map(|i| members[*i])
-                    .find(|m| !m.listens.is_empty());
-                (members[s.members[0]], listening)
-            })
+            .map(|s| Party::Pods(members[s.members[0]].pods.clone()))
             .collect();
-        let sources: Vec<Party> = stand_ins
+        let targets: Vec<Option<Target<'_>>> = segments
             .iter()
-            .map(|(m, _)| Party::Pods(m.pods.clone()))
-            .collect();
-        let targets: Vec<Option<Target<'_>>> = stand_ins
-            .iter()
-            .map(|(_, t)| t.map(|m| (Party::Pods(m.pods.clone()), &m.listens[..])))
+            .map(|d| listener(d).map(|m| (Party::Pods(m.pods.clone()), &m.listens[..])))
             .collect();
         let ids: Vec<u32> = segments
             .iter()
-            .zip(&stand_ins)
-            .map(|(s, (source, target))| {
+            .map(|s| {
                 decided.id(Stand {
                     name: s.name.clone(),
-                    source: source.pods.clone(),
-                    target: target.map(|m| (m.pods.clone(), m.listens.clone())),
+                    source: members[s.members[0]].pods.clone(),
+                    target: listener(s).map(|m| (m.pods.clone(), m.listens.clone())),
                     by_port: s.by_port,
                 })
             })
