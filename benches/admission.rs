@@ -130,6 +130,27 @@ fn main() {
         })
         .collect();
     row("create a RoleBinding to cluster-admin", rbac_times);
+    let account_times: Vec<Duration> = (0..n)
+        .map(|i| {
+            let ns = &namespaces[i % namespaces.len()];
+            let sa = json!({"apiVersion": "v1", "kind": "ServiceAccount",
+                "metadata": {"name": format!("bench-sa-{i}"), "namespace": ns,
+                    "annotations": {"eks.amazonaws.com/role-arn": "arn:aws:iam::111122223333:role/bench"}}});
+            timed(&mut engine, review("CREATE", &sa, None))
+        })
+        .collect();
+    row("create a ServiceAccount", account_times);
+    let token_times: Vec<Duration> = (0..n)
+        .map(|i| {
+            let ns = &namespaces[i % namespaces.len()];
+            let secret = json!({"apiVersion": "v1", "kind": "Secret",
+                "type": "kubernetes.io/service-account-token",
+                "metadata": {"name": format!("bench-token-{i}"), "namespace": ns,
+                    "annotations": {"kubernetes.io/service-account.name": "default"}}});
+            timed(&mut engine, review("CREATE", &secret, None))
+        })
+        .collect();
+    row("create a ServiceAccount token Secret", token_times);
     // A plan's change: 10 Deployments at once, applied as `kspm plan` applies them (and put
     // back between runs).
     let plan_times: Vec<Duration> = (0..10)

@@ -280,23 +280,45 @@ fn mutate(rng: &mut Rng, objects: &[Object], n: usize) -> (Key, Option<Object>) 
             let o = object(rb);
             (key_of(&o), Some(o))
         }
-        // A ServiceAccount and a token Secret for it.
+        // A ServiceAccount (new, or one pods already name, or an existing one changed): its
+        // automount, the cloud identity it asks for, its labels (Calico policies read them) and
+        // its uid (token Secrets naming another uid are dead).
         9 => {
-            let sa = json!({"apiVersion": "v1", "kind": "ServiceAccount",
-                "metadata": {"name": format!("sa-{n}"), "namespace": ns},
-                "automountServiceAccountToken": rng.below(2) == 0});
+            let name = match rng.below(3) {
+                0 => format!("sa-{n}"),
+                _ => ["default", "deployer", "builder"][rng.below(3)].to_string(),
+            };
+            let mut sa = match pick(rng, "ServiceAccount").filter(|_| rng.below(2) == 0) {
+                Some(existing) => existing.body.clone(),
+                None => json!({"apiVersion": "v1", "kind": "ServiceAccount",
+                    "metadata": {"name": name, "namespace": ns}}),
+            };
+            sa["automountServiceAccountToken"] = json!(rng.below(2) == 0);
+            let annotation = [
+                json!({}),
+                json!({"eks.amazonaws.com/role-arn": "arn:aws:iam::111122223333:role/app"}),
+                json!({"iam.gke.io/gcp-service-account": "app@demo.iam.gserviceaccount.com"}),
+                json!({"azure.workload.identity/client-id": "00000000-0000-0000-0000-000000000001"}),
+            ][rng.below(4)]
+            .clone();
+            sa["metadata"]["annotations"] = annotation;
+            sa["metadata"]["labels"] = json!({"role": (["edge", "app"][rng.below(2)])});
+            sa["metadata"]["uid"] = json!(format!("uid-{}", rng.below(2)));
             let o = object(sa);
             (key_of(&o), Some(o))
         }
+        // A Secret of a ServiceAccount (live, dead by its uid, or of another type).
         10 => {
             let ty = [
                 "kubernetes.io/service-account-token",
                 "Opaque",
                 "helm.sh/release.v1",
             ][rng.below(3)];
+            let owner = ["default", "deployer"][rng.below(2)];
             let secret = json!({"apiVersion": "v1", "kind": "Secret", "type": ty,
-                "metadata": {"name": format!("tok-{n}"), "namespace": ns,
-                    "annotations": {"kubernetes.io/service-account.name": "default"}}});
+                "metadata": {"name": format!("tok-{}", rng.below(4)), "namespace": ns,
+                    "annotations": {"kubernetes.io/service-account.name": owner,
+                        "kubernetes.io/service-account.uid": format!("uid-{}", rng.below(2))}}});
             let o = object(secret);
             (key_of(&o), Some(o))
         }
@@ -384,7 +406,7 @@ fn mutate(rng: &mut Rng, objects: &[Object], n: usize) -> (Key, Option<Object>) 
                     json!({"kind": "User", "name": format!("system:serviceaccount:{ns}:deployer")})
                 }
             };
-            let role = ["edit", "view", "cluster-admin", "imp", "secrets"][rng.below(5)];
+            let role = ["edit", "view", "cluster-admin", "imp", "secrets", "tokens"][rng.below(6)];
             let o = match rng.below(4) {
                 0 | 1 => object(
                     json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
@@ -400,11 +422,18 @@ fn mutate(rng: &mut Rng, objects: &[Object], n: usize) -> (Key, Option<Object>) 
                         "secrets" => {
                             json!([{"verbs": ["get", "list"], "apiGroups": [""], "resources": ["secrets"]}])
                         }
+                        // ServiceAccounts by name: impersonated, their tokens minted.
+                        "tokens" => json!([{"verbs": ["impersonate"], "apiGroups": [""],
+                            "resources": ["serviceaccounts"],
+                            "resourceNames": [format!("sa-{}", rng.below(40)), "deployer"]},
+                            {"verbs": ["create"], "apiGroups": [""],
+                            "resources": ["serviceaccounts/token"],
+                            "resourceNames": ["builder", format!("sa-{}", rng.below(40))]}]),
                         _ => {
                             json!([{"verbs": ["create"], "apiGroups": [""], "resources": ["pods", "pods/exec"]}])
                         }
                     };
-                    let name = if matches!(role, "imp" | "secrets") {
+                    let name = if matches!(role, "imp" | "secrets" | "tokens") {
                         role.to_string()
                     } else {
                         format!("extra-{}", rng.below(2))
@@ -1026,4 +1055,149 @@ fn rbac_changes_evaluate_only_the_namespaces_they_reach() {
             assert_equivalent(&inc, &meta, &what);
         }
     }
+}
+
+/// A ServiceAccount or token Secret change evaluates the cluster part, the account's namespace
+/// and the namespaces whose ServiceAccounts' grants read accounts by name (impersonating one,
+/// minting its token) or read token Secrets — each only when what it reads changed — and the
+/// whole cluster when Calico's policies read the accounts' labels. The edges that read them
+/// follow (a user that impersonates the new account by name; a reader of its token Secret).
+#[test]
+fn service_account_changes_evaluate_only_the_namespaces_that_read_them() {
+    let ns = |name: &str| {
+        object(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}))
+    };
+    let sa = |ns: &str, name: &str, annotations: Value| {
+        object(json!({"apiVersion": "v1", "kind": "ServiceAccount",
+            "metadata": {"name": name, "namespace": ns, "uid": format!("{ns}-{name}"), "annotations": annotations}}))
+    };
+    let role = |name: &str, rules: Value| {
+        object(
+            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+            "metadata": {"name": name}, "rules": rules}),
+        )
+    };
+    let bind = |name: &str, role: &str, subject: Value| {
+        object(
+            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+            "metadata": {"name": name},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+            "subjects": [subject]}),
+        )
+    };
+    let token = |ns: &str, name: &str, account: &str, ty: &str| {
+        object(json!({"apiVersion": "v1", "kind": "Secret", "type": ty,
+            "metadata": {"name": name, "namespace": ns,
+                "annotations": {"kubernetes.io/service-account.name": account,
+                    "kubernetes.io/service-account.uid": format!("{ns}-{account}")}}}))
+    };
+    let objects = vec![
+        ns("a"),
+        ns("b"),
+        ns("c"),
+        ns("d"),
+        sa("a", "default", json!({})),
+        sa("b", "imp", json!({})),
+        sa("c", "reader", json!({})),
+        sa("d", "default", json!({})),
+        role(
+            "impersonate-x",
+            json!([{"verbs": ["impersonate"], "apiGroups": [""],
+            "resources": ["serviceaccounts"], "resourceNames": ["x"]}]),
+        ),
+        role(
+            "read-secrets",
+            json!([{"verbs": ["get"], "apiGroups": [""], "resources": ["secrets"]}]),
+        ),
+        bind(
+            "imp",
+            "impersonate-x",
+            json!({"kind": "ServiceAccount", "name": "imp", "namespace": "b"}),
+        ),
+        bind(
+            "alice",
+            "impersonate-x",
+            json!({"kind": "User", "name": "alice"}),
+        ),
+        bind(
+            "reader",
+            "read-secrets",
+            json!({"kind": "ServiceAccount", "name": "reader", "namespace": "c"}),
+        ),
+    ];
+    let (mut inc, meta) = started(objects);
+    let x = sa("a", "x", json!({}));
+    let annotated = sa(
+        "a",
+        "x",
+        json!({"eks.amazonaws.com/role-arn": "arn:aws:iam::1:role/r"}),
+    );
+    let live = token("a", "x-token", "x", "kubernetes.io/service-account-token");
+    let opaque = token("a", "x-opaque", "x", "Opaque");
+    // (change, namespaces evaluated again, whether the cluster part was)
+    type Case<'a> = (&'a str, (Key, Option<Object>), usize, bool);
+    let cases: Vec<Case> = vec![
+        (
+            "a new account: a, and b (impersonates it)",
+            (key_of(&x), Some(x.clone())),
+            2,
+            true,
+        ),
+        (
+            "its annotation: a alone",
+            (key_of(&annotated), Some(annotated.clone())),
+            1,
+            true,
+        ),
+        (
+            "its token Secret: a, and c (reads Secrets)",
+            (key_of(&live), Some(live.clone())),
+            2,
+            true,
+        ),
+        (
+            "another kind of Secret: a's part alone",
+            (key_of(&opaque), Some(opaque)),
+            1,
+            false,
+        ),
+        ("the token Secret gone", (key_of(&live), None), 2, true),
+        ("the account gone", (key_of(&x), None), 2, true),
+    ];
+    for (what, change, namespaces, cluster) in cases {
+        let delta = inc.apply([change]);
+        assert!(!delta.whole_cluster, "{what}: not the whole cluster");
+        assert_eq!(delta.rbac, cluster, "{what}: the cluster part");
+        assert_eq!(
+            delta.namespaces, namespaces,
+            "{what}: namespaces evaluated again"
+        );
+        assert_equivalent(&inc, &meta, what);
+        let account = inc.holds(&key_of(&x));
+        assert_eq!(
+            edge(&inc, "User:alice", "ServiceAccount:a/x"),
+            account,
+            "{what}: alice impersonates x by name while it exists"
+        );
+    }
+    inc.apply([
+        (key_of(&x), Some(x.clone())),
+        (key_of(&live), Some(live.clone())),
+    ]);
+    assert!(edge(&inc, "Secret:a/x-token", "ServiceAccount:a/x"));
+    assert_equivalent(&inc, &meta, "account and token back");
+    // Calico policies read the accounts' labels in every namespace: the whole cluster.
+    let gnp = object(
+        json!({"apiVersion": "projectcalico.org/v3", "kind": "GlobalNetworkPolicy",
+        "metadata": {"name": "edge"},
+        "spec": {"selector": "all()", "types": ["Ingress"],
+            "ingress": [{"action": "Allow", "source": {"serviceAccounts": {"selector": "role == 'edge'"}}}]}}),
+    );
+    inc.apply([(key_of(&gnp), Some(gnp))]);
+    let mut labelled = x.clone();
+    labelled.body["metadata"]["labels"] = json!({"role": "edge"});
+    let labelled = object(labelled.body.clone());
+    let delta = inc.apply([(key_of(&labelled), Some(labelled))]);
+    assert!(delta.whole_cluster, "Calico reads the labels everywhere");
+    assert_equivalent(&inc, &meta, "labels Calico reads");
 }

@@ -16,9 +16,12 @@
 //! bindings) re-evaluates the cluster part — of its users and groups, those whose grants change
 //! — and, of the namespaces, only those it reaches: whose bindings, or whose ServiceAccounts'
 //! grants, differ, and those whose ServiceAccounts may read what else changed (the names
-//! bindings name, the Roles; [`crate::rbac::reach`]). Every other change (ServiceAccounts and
-//! their token Secrets, nodes, Namespaces, cloud documents, network-plugin policies, a new
-//! namespace) re-evaluates the cluster. Pod-to-pod network reach crosses namespaces: it is
+//! bindings name, the Roles; [`crate::rbac::reach`]). A change to ServiceAccounts or their
+//! token Secrets re-evaluates the cluster part — of its users and groups, those whose grants
+//! read them by name — and their namespaces, and those whose ServiceAccounts' grants read them
+//! (when the list of accounts or of live token Secrets changed). Every other change (nodes,
+//! Namespaces, cloud documents, network-plugin policies, a new namespace; ServiceAccount labels
+//! when Calico policies read them) re-evaluates the cluster. Pod-to-pod network reach crosses namespaces: it is
 //! decided again at the join when some part's policies or workloads (as reach sees them)
 //! changed, the links between segments that did not change taken from the decisions kept under
 //! the same merged policies ([`crate::netpol::Decided`]), and the joined graph takes only the
@@ -34,7 +37,7 @@ use crate::drift::finding_key;
 use crate::graph::joined::Joined;
 use crate::graph::paths::AttackPath;
 use crate::graph::{
-    AttackGraph, BoundNames, ClusterFacts, Drawing, Exposure, Neighbours, NodeKind, Part,
+    Accounts, AttackGraph, BoundNames, ClusterFacts, Drawing, Exposure, Neighbours, NodeKind, Part,
 };
 use crate::inventory::Inventory;
 use crate::object::Object;
@@ -83,6 +86,9 @@ enum Reach {
     /// RBAC: the cluster part and the namespaces whose bindings or ServiceAccounts' grants the
     /// change alters ([`crate::rbac::reach`]).
     Rbac,
+    /// ServiceAccounts and their token Secrets ([`Accounts`]): the cluster part, their
+    /// namespaces and the namespaces whose ServiceAccounts' grants read them by name.
+    Accounts,
     /// The whole cluster.
     Cluster,
 }
@@ -91,6 +97,8 @@ impl Reach {
     fn of(o: &Object) -> Reach {
         if RBAC_KINDS.contains(&o.kind.as_str()) {
             Reach::Rbac
+        } else if o.kind == "ServiceAccount" || is_token_secret(o) {
+            Reach::Accounts
         } else if kind_is_shared(o) {
             Reach::Cluster
         } else {
@@ -106,22 +114,37 @@ const RBAC_KINDS: &[&str] = &["Role", "RoleBinding", "ClusterRole", "ClusterRole
 /// The namespaced ones.
 const NAMESPACED_RBAC_KINDS: &[&str] = &["Role", "RoleBinding"];
 
-/// What an RBAC change altered that identities' parts read beyond their own grants
-/// ([`crate::rbac::reach::Reads`]).
-#[derive(Debug, Clone, Copy)]
+/// What an RBAC or ServiceAccount change altered that identities' parts read beyond their own
+/// grants ([`crate::rbac::reach::Reads`]).
+#[derive(Debug)]
 struct Changed {
     /// The user and group names bindings name.
     names: bool,
     /// The Roles.
     roles: bool,
+    /// The namespaces whose ServiceAccounts (by name) changed.
+    service_accounts: BTreeSet<String>,
+    /// The namespaces whose live token Secrets changed.
+    token_secrets: BTreeSet<String>,
 }
 
 impl Changed {
-    fn reads(self) -> impl Iterator<Item = crate::rbac::reach::Reads> {
+    fn reads(&self) -> Vec<crate::rbac::reach::Reads> {
         use crate::rbac::reach::Reads;
-        [(self.names, Reads::BoundNames), (self.roles, Reads::Roles)]
-            .into_iter()
-            .filter_map(|(changed, what)| changed.then_some(what))
+        let mut out = Vec::new();
+        if self.names {
+            out.push(Reads::BoundNames);
+        }
+        if self.roles {
+            out.push(Reads::Roles);
+        }
+        if !self.service_accounts.is_empty() {
+            out.push(Reads::ServiceAccounts(self.service_accounts.clone()));
+        }
+        if !self.token_secrets.is_empty() {
+            out.push(Reads::TokenSecrets(self.token_secrets.clone()));
+        }
+        out
     }
 }
 
@@ -131,6 +154,8 @@ struct Staged {
     whole: bool,
     /// Some RBAC object changed.
     rbac: bool,
+    /// Some ServiceAccount or token Secret changed.
+    accounts: bool,
     /// The namespaces their objects were and are in.
     dirty: BTreeSet<String>,
 }
@@ -138,7 +163,7 @@ struct Staged {
 impl Staged {
     /// Whether something held changed.
     fn changed(&self) -> bool {
-        self.whole || self.rbac || !self.dirty.is_empty()
+        self.whole || self.rbac || self.accounts || !self.dirty.is_empty()
     }
 }
 
@@ -155,8 +180,8 @@ pub struct Delta {
     pub resolved_paths: Vec<AttackPath>,
     /// Whether the whole cluster was evaluated again (else only `namespaces`).
     pub whole_cluster: bool,
-    /// Whether RBAC and the cluster part were evaluated again, with only the namespaces an RBAC
-    /// change reaches (not the whole cluster).
+    /// Whether the cluster part was evaluated again (an RBAC, ServiceAccount or token Secret
+    /// change), with only the namespaces the change reaches (not the whole cluster).
     pub rbac: bool,
     /// Namespaces evaluated again.
     pub namespaces: usize,
@@ -238,6 +263,11 @@ pub struct Incremental {
     objects: BTreeMap<String, BTreeMap<Key, Object>>,
     /// Where each key's object is.
     placed: HashMap<Key, String>,
+    /// The objects the cluster part reads ([`Incremental::cluster_inventory`]), by
+    /// (namespace, key): in the order of [`Incremental::objects`].
+    shared: BTreeSet<(String, Key)>,
+    /// The RBAC objects, likewise.
+    rbac_objects: BTreeSet<(String, Key)>,
     /// The next apply evaluates the whole cluster.
     force_whole: bool,
     state: Option<Box<State>>,
@@ -248,12 +278,23 @@ fn cluster_scoped_kind(kind: &str) -> bool {
         || crate::cloud::documents::CLOUD_KINDS.contains(&kind)
 }
 
+/// Whether `o` is a ServiceAccount token Secret (live or not).
+fn is_token_secret(o: &Object) -> bool {
+    o.kind == "Secret"
+        && o.body.get("type").and_then(serde_json::Value::as_str)
+            == Some("kubernetes.io/service-account-token")
+}
+
+/// Whether the cluster part reads `o`: the shared objects but Roles and RoleBindings (read as
+/// RBAC; as objects, their namespace parts').
+fn cluster_reads(o: &Object) -> bool {
+    kind_is_shared(o) && !NAMESPACED_RBAC_KINDS.contains(&o.kind.as_str())
+}
+
 fn kind_is_shared(o: &Object) -> bool {
     o.effective_namespace().is_none()
         || SHARED_KINDS.contains(&o.kind.as_str())
-        || (o.kind == "Secret"
-            && o.body.get("type").and_then(serde_json::Value::as_str)
-                == Some("kubernetes.io/service-account-token"))
+        || is_token_secret(o)
         || (o.kind == "ConfigMap"
             && o.name == "aws-auth"
             && o.namespace.as_deref() == Some("kube-system"))
@@ -289,6 +330,8 @@ impl Incremental {
                 .collect(),
             objects: BTreeMap::new(),
             placed: HashMap::new(),
+            shared: BTreeSet::new(),
+            rbac_objects: BTreeSet::new(),
             force_whole: false,
             state: None,
         };
@@ -364,11 +407,20 @@ impl Incremental {
                 }
                 reach = reach.max(Reach::of(&old));
             }
-            touched.push(ns);
+            let at = (ns, key.clone());
+            self.shared.remove(&at);
+            self.rbac_objects.remove(&at);
+            touched.push(at.0);
         }
         if let Some(o) = object {
             let ns = o.effective_namespace().unwrap_or("").to_string();
             reach = reach.max(Reach::of(&o));
+            if cluster_reads(&o) {
+                self.shared.insert((ns.clone(), key.clone()));
+            }
+            if RBAC_KINDS.contains(&o.kind.as_str()) {
+                self.rbac_objects.insert((ns.clone(), key.clone()));
+            }
             self.objects
                 .entry(ns.clone())
                 .or_default()
@@ -496,12 +548,13 @@ impl Incremental {
     /// namespaces they touch.
     fn stage(&mut self, changes: impl IntoIterator<Item = (Key, Option<Object>)>) -> Staged {
         let mut whole = self.state.is_none() || std::mem::take(&mut self.force_whole);
-        let mut rbac = false;
+        let (mut rbac, mut accounts) = (false, false);
         let mut dirty: BTreeSet<String> = BTreeSet::new();
         for (key, object) in changes {
             let (touched, reach) = self.store(key, object);
             whole |= reach == Reach::Cluster;
             rbac |= reach == Reach::Rbac;
+            accounts |= reach == Reach::Accounts;
             dirty.extend(touched.into_iter().filter(|ns| !ns.is_empty()));
         }
         if let Some(s) = &self.state {
@@ -514,7 +567,12 @@ impl Incremental {
                         }))
             });
         }
-        Staged { whole, rbac, dirty }
+        Staged {
+            whole,
+            rbac,
+            accounts,
+            dirty,
+        }
     }
 
     /// Evaluates again what a staged batch affects.
@@ -658,11 +716,16 @@ impl Incremental {
     /// The objects the cluster part reads: the shared ones, but Roles and RoleBindings (read as
     /// RBAC; as objects, their namespace parts').
     fn cluster_inventory(&self) -> Inventory<'_> {
-        Inventory::of_objects(
-            &self.meta,
-            self.objects()
-                .filter(|o| kind_is_shared(o) && !NAMESPACED_RBAC_KINDS.contains(&o.kind.as_str())),
-        )
+        Inventory::of_objects(&self.meta, self.indexed(&self.shared))
+    }
+
+    /// The objects under `keys` (an index of [`Incremental::store`]), in its order.
+    fn indexed<'s>(
+        &'s self,
+        keys: &'s BTreeSet<(String, Key)>,
+    ) -> impl Iterator<Item = &'s Object> + 's {
+        keys.iter()
+            .filter_map(|(ns, key)| self.objects.get(ns)?.get(key))
     }
 
     /// Evaluates the cluster part: `shared` the objects it reads
@@ -680,7 +743,7 @@ impl Incremental {
         rbac: Rbac,
         facts: &ClusterFacts,
         principals: &BTreeMap<String, NodeKind>,
-        previous: Option<(&ClusterPart, Changed)>,
+        previous: Option<(&ClusterPart, &Changed)>,
     ) -> (ClusterPart, BTreeMap<String, Option<AttackGraph>>) {
         let mut graph = AttackGraph::default();
         graph.build_part(
@@ -691,12 +754,15 @@ impl Incremental {
             &self.options.vulnerabilities,
             Part::Cluster,
         );
+        let reads = previous
+            .map(|(_, changed)| changed.reads())
+            .unwrap_or_default();
         let rebuild = |reference: &str, who: &crate::rbac::Identity| {
-            previous.is_none_or(|(old, changed)| {
+            previous.is_none_or(|(old, _)| {
                 !old.identities.contains_key(reference)
                     || !crate::rbac::reach::same_grants(&old.rbac, &rbac, who)
-                    || changed
-                        .reads()
+                    || reads
+                        .iter()
                         .any(|what| crate::rbac::reach::reads(&rbac, who, what))
             })
         };
@@ -743,22 +809,29 @@ impl Incremental {
         (part, identities)
     }
 
-    /// Evaluates the staged batch's namespaces again on top of `prev` — when an RBAC object
-    /// changed, the cluster part too, and the namespaces the change reaches
-    /// ([`crate::rbac::reach`]) — returning the new state with what it replaced ([`Undo`]);
-    /// `Err(prev)` when what they feed the cluster part changed (then the whole cluster must be
-    /// evaluated; `prev` is as it was).
+    /// Evaluates the staged batch's namespaces again on top of `prev` — when an RBAC object, a
+    /// ServiceAccount or a token Secret changed, the cluster part too, and the namespaces the
+    /// change reaches ([`crate::rbac::reach`]) — returning the new state with what it replaced
+    /// ([`Undo`]); `Err(prev)` when what they feed the cluster part changed, or the
+    /// ServiceAccounts' labels that every namespace's policies read (then the whole cluster must
+    /// be evaluated; `prev` is as it was).
     fn update(
         &self,
         mut prev: Box<State>,
         staged: &Staged,
     ) -> Result<(Box<State>, Undo), Box<State>> {
         let mut dirty = staged.dirty.clone();
-        let cluster = staged.rbac.then(|| {
-            let (replaced, reached) = self.update_rbac(&mut prev);
+        let cluster = if staged.rbac || staged.accounts {
+            let Some((replaced, reached)) =
+                self.update_cluster(&mut prev, staged.rbac, staged.accounts)
+            else {
+                return Err(prev);
+            };
             dirty.extend(reached);
-            replaced
-        });
+            Some(replaced)
+        } else {
+            None
+        };
         match self.update_namespaces(prev, &dirty) {
             Ok((state, mut undo)) => {
                 undo.cluster = cluster;
@@ -774,21 +847,41 @@ impl Incremental {
         }
     }
 
-    /// Evaluates RBAC and the cluster part again in `prev` (of the objects of the cluster part,
-    /// RBAC objects alone changed), returning what it replaced and the namespaces the change
-    /// reaches ([`crate::rbac::reach::namespaces_reached`]).
-    fn update_rbac(&self, prev: &mut State) -> (ReplacedCluster, BTreeSet<String>) {
+    /// Evaluates the cluster part again in `prev` — and RBAC, when `rbac` (RBAC objects
+    /// changed), the ServiceAccounts' facts, when `accounts` (ServiceAccounts or their token
+    /// Secrets changed); of the objects the cluster part reads, those alone changed — returning
+    /// what it replaced and the namespaces the change reaches
+    /// ([`crate::rbac::reach::namespaces_reached`]). `None`, and `prev` as it was, when the
+    /// ServiceAccounts' labels that every namespace's policies read changed.
+    fn update_cluster(
+        &self,
+        prev: &mut State,
+        rbac: bool,
+        accounts: bool,
+    ) -> Option<(ReplacedCluster, BTreeSet<String>)> {
         let shared = self.cluster_inventory();
-        // The RBAC objects, in the order of all objects: the same RBAC.
-        let rbac = rbac_of(
-            self.objects()
-                .filter(|o| RBAC_KINDS.contains(&o.kind.as_str())),
-            &shared,
-        );
+        if accounts && !prev.facts.shares_policies_with(&shared) {
+            return None;
+        }
+        let accounts = accounts.then(|| Accounts::of(&shared));
+        let rbac = if rbac {
+            // The RBAC objects, in the order of all objects: the same RBAC.
+            rbac_of(self.indexed(&self.rbac_objects), &shared)
+        } else {
+            prev.cluster.rbac.clone()
+        };
         let bound = BoundNames::of(&rbac);
         let read = Changed {
             names: !prev.facts.bound().same_names(&bound),
             roles: !crate::rbac::reach::same_roles(&prev.cluster.rbac, &rbac),
+            service_accounts: accounts
+                .as_ref()
+                .map(|a| prev.facts.accounts().service_accounts_differ(a))
+                .unwrap_or_default(),
+            token_secrets: accounts
+                .as_ref()
+                .map(|a| prev.facts.accounts().token_secrets_differ(a))
+                .unwrap_or_default(),
         };
         let reached = crate::rbac::reach::namespaces_reached(
             &prev.cluster.rbac,
@@ -797,15 +890,20 @@ impl Incremental {
             read.reads(),
         );
         let old_bound = prev.facts.rebind(bound);
-        // The other objects are as they were: so are the cloud facts, but what RBAC decides.
-        let cloud = prev.cluster.cloud_facts.under(prev.facts.bound());
+        let old_accounts = accounts.map(|a| prev.facts.reaccount(a));
+        // The other objects are as they were: so are the cloud facts, but the user names
+        // bindings name and the ServiceAccounts (with those templates name, as gathered).
+        let mut cloud = prev.cluster.cloud_facts.under(prev.facts.bound());
+        if old_accounts.is_some() {
+            cloud = cloud.with_accounts(&shared, &prev.template_sas);
+        }
         let (mut part, fresh) = self.cluster_part(
             &shared,
             cloud,
             rbac,
             &prev.facts,
             &prev.principals,
-            Some((&prev.cluster, read)),
+            Some((&prev.cluster, &read)),
         );
         prev.joined.replace(&prev.cluster.graph, &part.graph);
         // The users and groups built again take their old graphs' place; those gone leave.
@@ -833,14 +931,15 @@ impl Incremental {
         }
         part.identities = identities;
         let part = std::mem::replace(&mut prev.cluster, part);
-        (
+        Some((
             ReplacedCluster {
                 part,
                 bound: old_bound,
+                accounts: old_accounts,
                 identities: replaced,
             },
             reached,
-        )
+        ))
     }
 
     /// Evaluates the `dirty` namespaces again on top of `prev` (see [`Incremental::update`]).
@@ -947,11 +1046,13 @@ impl Incremental {
     }
 }
 
-/// The cluster part an RBAC change replaced (without its identities), with the names bindings
-/// named and the users' and groups' graphs it replaced, in order (`None`: the identity is new).
+/// The cluster part an RBAC or ServiceAccount change replaced (without its identities), with
+/// the names bindings named, the ServiceAccounts' facts (when they were read again) and the
+/// users' and groups' graphs it replaced, in order (`None`: the identity is new).
 struct ReplacedCluster {
     part: ClusterPart,
     bound: BoundNames,
+    accounts: Option<Accounts>,
     identities: Vec<(String, Option<AttackGraph>)>,
 }
 
@@ -972,13 +1073,16 @@ impl ReplacedCluster {
         state.cluster = self.part;
         state.cluster.identities = identities;
         state.facts.rebind(self.bound);
+        if let Some(accounts) = self.accounts {
+            state.facts.reaccount(accounts);
+        }
     }
 }
 
 /// What [`Incremental::update`] replaced in the state, to put back (a preview) or to compare
 /// with (an apply).
 struct Undo {
-    /// The cluster part, when an RBAC change evaluated it again.
+    /// The cluster part, when an RBAC or ServiceAccount change evaluated it again.
     cluster: Option<ReplacedCluster>,
     /// The namespaces the changes touched or their RBAC change reached.
     reached: BTreeSet<String>,

@@ -533,6 +533,35 @@ impl ClusterCloud {
         }
         facts
     }
+
+    /// These facts with the ServiceAccounts of `shared` (which holds every ServiceAccount
+    /// object of the cluster, its other objects alike) and those pod templates name without
+    /// an object, `unlisted` (what [`crate::cloud::service_accounts`] reads of the whole
+    /// cluster).
+    pub(crate) fn with_accounts(
+        &self,
+        shared: &Inventory<'_>,
+        unlisted: &std::collections::BTreeSet<(String, String)>,
+    ) -> ClusterCloud {
+        let accounts = |annotation: &str| {
+            crate::cloud::service_accounts_of(
+                shared.of_kind("ServiceAccount").iter().copied(),
+                unlisted.iter().map(|(ns, n)| (ns.as_str(), n.as_str())),
+                annotation,
+            )
+        };
+        let mut facts = self.clone();
+        if let Some(f) = &mut facts.eks {
+            f.service_accounts = accounts(crate::cloud::eks::ROLE_ANNOTATION);
+        }
+        if let Some(f) = &mut facts.gke {
+            f.service_accounts = accounts(crate::cloud::gcp::GSA_ANNOTATION);
+        }
+        if let Some(f) = &mut facts.aks {
+            f.service_accounts = accounts(crate::cloud::azure::CLIENT_ID_ANNOTATION);
+        }
+        facts
+    }
 }
 
 /// Every cluster's cloud side, gathered for the fleet-wide pass.

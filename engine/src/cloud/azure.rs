@@ -334,6 +334,9 @@ pub struct AksFacts {
     pub service_accounts: Vec<(String, String, Option<String>)>,
 }
 
+/// The ServiceAccount annotation Azure Workload Identity reads: the managed identity's client id.
+pub const CLIENT_ID_ANNOTATION: &str = "azure.workload.identity/client-id";
+
 /// The cloud facts of an AKS cluster (`az aks show` / the ARM GET).
 pub fn facts(inv: &Inventory<'_>) -> Option<AksFacts> {
     let object = inv.of_kind(AKS_CLUSTER).first().copied()?;
@@ -367,7 +370,7 @@ pub fn facts(inv: &Inventory<'_>) -> Option<AksFacts> {
             .map(str::to_lowercase),
         ..Default::default()
     };
-    f.service_accounts = super::service_accounts(inv, "azure.workload.identity/client-id");
+    f.service_accounts = super::service_accounts(inv, CLIENT_ID_ANNOTATION);
     let raw_id = text(doc, "id");
     let segment = crate::cloud::documents::arm_id_segment;
     f.resource_group = segment(&raw_id, "resourceGroups").to_string();

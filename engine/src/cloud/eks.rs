@@ -238,6 +238,9 @@ pub fn nodegroups(inv: &Inventory<'_>) -> Vec<Nodegroup> {
         .collect()
 }
 
+/// The ServiceAccount annotation IRSA reads: the IAM role the account asks for.
+pub const ROLE_ANNOTATION: &str = "eks.amazonaws.com/role-arn";
+
 /// The cloud facts of a cluster, if it is an EKS cluster (by provider, DescribeCluster output
 /// or an aws-auth ConfigMap).
 pub fn facts(inv: &Inventory<'_>, bound_users: Vec<String>) -> Option<EksFacts> {
@@ -309,7 +312,7 @@ pub fn facts(inv: &Inventory<'_>, bound_users: Vec<String>) -> Option<EksFacts> 
                 .map(str::to_string),
         });
     }
-    f.service_accounts = super::service_accounts(inv, "eks.amazonaws.com/role-arn");
+    f.service_accounts = super::service_accounts(inv, ROLE_ANNOTATION);
     Some(f)
 }
 

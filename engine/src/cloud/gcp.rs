@@ -246,6 +246,9 @@ fn project_of(doc: &Value, fallback: Option<&str>) -> String {
         .unwrap_or_default()
 }
 
+/// The ServiceAccount annotation GKE Workload Identity reads: the Google service account it acts as.
+pub const GSA_ANNOTATION: &str = "iam.gke.io/gcp-service-account";
+
 /// The cloud facts of a GKE cluster (its `gcloud container clusters describe` output).
 pub fn facts(inv: &Inventory<'_>) -> Option<GkeFacts> {
     let describe = inv.of_kind(GKE_CLUSTER).first().map(|o| spec(o));
@@ -272,7 +275,7 @@ pub fn facts(inv: &Inventory<'_>) -> Option<GkeFacts> {
             == Some(true),
         ..Default::default()
     };
-    f.service_accounts = super::service_accounts(inv, "iam.gke.io/gcp-service-account");
+    f.service_accounts = super::service_accounts(inv, GSA_ANNOTATION);
     Some(f)
 }
 

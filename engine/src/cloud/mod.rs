@@ -20,9 +20,23 @@ pub fn service_accounts(
     inv: &crate::inventory::Inventory<'_>,
     annotation: &str,
 ) -> Vec<(String, String, Option<String>)> {
+    service_accounts_of(
+        inv.of_kind("ServiceAccount").iter().copied(),
+        inv.templates().iter().map(|t| t.service_account()),
+        annotation,
+    )
+}
+
+/// [`service_accounts`] of the ServiceAccount objects `objects` and the accounts pod templates
+/// name, `named` (those without an object have no annotation), sorted.
+pub fn service_accounts_of<'o>(
+    objects: impl IntoIterator<Item = &'o crate::Object>,
+    named: impl IntoIterator<Item = (&'o str, &'o str)>,
+    annotation: &str,
+) -> Vec<(String, String, Option<String>)> {
     let mut sas: std::collections::BTreeMap<(String, String), Option<String>> =
         std::collections::BTreeMap::new();
-    for sa in inv.of_kind("ServiceAccount") {
+    for sa in objects {
         sas.insert(
             (
                 sa.effective_namespace().unwrap_or("default").to_string(),
@@ -31,8 +45,7 @@ pub fn service_accounts(
             sa.annotations.get(annotation).cloned(),
         );
     }
-    for t in inv.templates() {
-        let (ns, name) = t.service_account();
+    for (ns, name) in named {
         sas.entry((ns.to_string(), name.to_string()))
             .or_insert(None);
     }

@@ -12,7 +12,9 @@
 //!
 //! Besides, what a part's identities may do makes it read more ([`Reads`]): impersonating
 //! users or groups by name reads the names bindings name; creating RoleBindings reads every
-//! Role it could bind. Those parts are reached too when the names or the Roles change.
+//! Role it could bind; impersonating ServiceAccounts or minting their tokens by name reads the
+//! ServiceAccounts; reading Secrets reads the live token Secrets. Those parts are reached too
+//! when what they read changes.
 //!
 //! The users and groups of the cluster part are judged alike, one by one ([`same_grants`],
 //! [`reads`]).
@@ -67,18 +69,33 @@ pub fn same_grants(old: &Rbac, new: &Rbac, who: &Identity) -> bool {
 
 /// What an identity's part reads beyond its own bindings, when some rule they refer to may
 /// allow it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reads {
     /// The user and group names bindings name: impersonating users or groups by name.
     BoundNames,
     /// Every Role in scope, what each grants: creating RoleBindings that bind them.
     Roles,
+    /// The ServiceAccounts of these namespaces by name: impersonating them, or minting their
+    /// tokens, by `resourceNames`.
+    ServiceAccounts(BTreeSet<String>),
+    /// The live ServiceAccount token Secrets of these namespaces: reading Secrets.
+    TokenSecrets(BTreeSet<String>),
 }
 
 impl Reads {
-    /// Whether `rule` may allow what makes the part read this (a superset: scope and names
-    /// are not looked at).
-    fn allowed_by(self, rule: &super::Rule) -> bool {
+    /// Whether a binding in `namespace` (`None`: cluster-wide) grants in scope of what this
+    /// reads: the ServiceAccounts and token Secrets of a namespace are read only under its
+    /// RoleBindings and the ClusterRoleBindings.
+    fn in_scope(&self, namespace: Option<&str>) -> bool {
+        match (self, namespace) {
+            (Reads::ServiceAccounts(of) | Reads::TokenSecrets(of), Some(ns)) => of.contains(ns),
+            _ => true,
+        }
+    }
+
+    /// Whether `rule` may allow what makes the part read this (a superset: names are not
+    /// looked at).
+    fn allowed_by(&self, rule: &super::Rule) -> bool {
         match self {
             Reads::BoundNames => {
                 rule.verb_matches("impersonate")
@@ -92,21 +109,37 @@ impl Reads {
                     && rule.api_group_matches("rbac.authorization.k8s.io")
                     && rule.resource_matches("rolebindings", "")
             }
+            Reads::ServiceAccounts(_) => {
+                rule.api_group_matches("")
+                    && ((rule.verb_matches("impersonate")
+                        && rule.resource_matches("serviceaccounts", ""))
+                        || (rule.verb_matches("create")
+                            && rule.resource_matches("serviceaccounts", "token")))
+            }
+            Reads::TokenSecrets(_) => {
+                ["get", "list", "watch"]
+                    .iter()
+                    .any(|v| rule.verb_matches(v))
+                    && rule.api_group_matches("")
+                    && rule.resource_matches("secrets", "")
+            }
         }
     }
 
-    /// Whether some rule of the roles `bindings` refer to may allow it.
-    fn allowed_among(self, rbac: &Rbac, bindings: &[usize]) -> bool {
+    /// Whether some rule of the roles `bindings` refer to may allow it, in its scope.
+    fn allowed_among(&self, rbac: &Rbac, bindings: &[usize]) -> bool {
         bindings
             .iter()
-            .filter_map(|i| rbac.bindings[*i].role)
+            .map(|i| &rbac.bindings[*i])
+            .filter(|b| self.in_scope(b.namespace.as_deref()))
+            .filter_map(|b| b.role)
             .flat_map(|r| rbac.roles[r].rules.iter())
             .any(|rule| self.allowed_by(rule))
     }
 }
 
 /// Whether what `who`'s grants give in `rbac` may read `what` (see [`Reads`]).
-pub fn reads(rbac: &Rbac, who: &Identity, what: Reads) -> bool {
+pub fn reads(rbac: &Rbac, who: &Identity, what: &Reads) -> bool {
     what.allowed_among(rbac, &rbac.bindings_for(who))
 }
 
@@ -386,12 +419,88 @@ mod tests {
         );
         assert!(reading(&r, Reads::Roles).is_empty());
         let sa = Identity::service_account("a", "x");
-        assert!(reads(&r, &sa, Reads::BoundNames) && !reads(&r, &sa, Reads::Roles));
+        assert!(reads(&r, &sa, &Reads::BoundNames) && !reads(&r, &sa, &Reads::Roles));
         assert!(!reads(
             &r,
             &Identity::service_account("b", "x"),
-            Reads::BoundNames
+            &Reads::BoundNames
         ));
+    }
+
+    /// Which rules read the ServiceAccounts by name and the token Secrets: each rule that the
+    /// graph's techniques read them under, and its near misses; and in which scope (a
+    /// RoleBinding reads its own namespace's, a ClusterRoleBinding every namespace's).
+    #[test]
+    fn reading_accounts_and_token_secrets_is_told_by_the_rules_and_their_scope() {
+        let reads_of = |verbs: &[&str], groups: &[&str], resources: &[&str]| {
+            let role = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+                "metadata": {"name": "r"},
+                "rules": [{"verbs": verbs, "apiGroups": groups, "resources": resources, "resourceNames": ["n"]}]});
+            let subject = json!([{"kind": "ServiceAccount", "name": "x", "namespace": "a"}]);
+            let local = with_subjects(
+                binding("RoleBinding", Some("c"), "r", ("ClusterRole", "r")),
+                subject.clone(),
+            );
+            let everywhere = with_subjects(
+                binding("ClusterRoleBinding", None, "r", ("ClusterRole", "r")),
+                subject,
+            );
+            let sa = Identity::service_account("a", "x");
+            let other = Identity::service_account("b", "x");
+            let of = |ns: &str| [ns.to_string()].into_iter().collect::<BTreeSet<String>>();
+            let mut answers = Vec::new();
+            for what in [Reads::ServiceAccounts, Reads::TokenSecrets] {
+                let (in_c, in_a) = (what(of("c")), what(of("a")));
+                let r = rbac(&[role.clone(), local.clone()]);
+                assert!(!reads(&r, &other, &in_c), "only the bound account reads");
+                assert!(
+                    !reads(&r, &sa, &in_a),
+                    "a RoleBinding reads in its namespace only"
+                );
+                let by_namespace = reading(&r, in_c.clone()).into_iter().collect::<Vec<_>>();
+                assert_eq!(by_namespace.is_empty(), !reads(&r, &sa, &in_c));
+                let answer = reads(&r, &sa, &in_c);
+                let r = rbac(&[role.clone(), everywhere.clone()]);
+                assert_eq!(
+                    reads(&r, &sa, &in_a),
+                    answer,
+                    "a ClusterRoleBinding reads all"
+                );
+                answers.push(answer);
+            }
+            (answers[0], answers[1])
+        };
+        assert_eq!(
+            reads_of(&["impersonate"], &[""], &["serviceaccounts"]),
+            (true, false)
+        );
+        assert_eq!(
+            reads_of(&["create"], &[""], &["serviceaccounts/token"]),
+            (true, false)
+        );
+        assert_eq!(reads_of(&["*"], &["*"], &["*"]), (true, true));
+        assert_eq!(reads_of(&["get"], &[""], &["secrets"]), (false, true));
+        assert_eq!(reads_of(&["list"], &[""], &["secrets"]), (false, true));
+        assert_eq!(reads_of(&["watch"], &[""], &["secrets"]), (false, true));
+        // Near misses: another verb, group, resource or subresource.
+        assert_eq!(
+            reads_of(&["create"], &[""], &["serviceaccounts"]),
+            (false, false)
+        );
+        assert_eq!(
+            reads_of(&["get"], &[""], &["serviceaccounts/token"]),
+            (false, false)
+        );
+        assert_eq!(
+            reads_of(&["impersonate"], &["apps"], &["serviceaccounts"]),
+            (false, false)
+        );
+        assert_eq!(reads_of(&["create"], &[""], &["secrets"]), (false, false));
+        assert_eq!(reads_of(&["get"], &[""], &["configmaps"]), (false, false));
+        assert_eq!(
+            reads_of(&["impersonate"], &[""], &["users"]),
+            (false, false)
+        );
     }
 
     #[test]

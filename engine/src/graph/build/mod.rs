@@ -10,6 +10,7 @@
 //! positive and negative case is in `graph/tests/cases.rs` (cloud bridges: `graph/cloud*.rs`,
 //! cases in `engine/tests/cloud_bridges.rs`).
 
+mod accounts;
 mod escape;
 mod exposure;
 mod identity;
@@ -28,11 +29,11 @@ use crate::pss::Level;
 use crate::rbac::{sets, Grant, Identity, Rbac, Request, Subject, SYSTEM_MASTERS};
 use crate::selector::LabelSelector;
 use crate::snapshot::{ClusterSnapshot, Provider, Snapshot};
+pub use accounts::Accounts;
 use petgraph::graph::NodeIndex;
 use petgraph::visit::EdgeRef;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use tokens::*;
 
 /// Namespace used to ask "is this granted cluster-wide": no RoleBinding is in it.
 const ANY_NAMESPACE: &str = "\u{0}any";
@@ -199,10 +200,8 @@ pub enum Part {
 pub struct ClusterFacts {
     /// Namespaces known (from Namespace objects and namespaced objects).
     pub namespaces: BTreeSet<String>,
-    /// Live ServiceAccount token Secrets: (namespace, secret name, ServiceAccount name).
-    token_secrets: Vec<(String, String, String)>,
-    /// ServiceAccounts in the snapshot: (namespace, name).
-    service_accounts: Vec<(String, String)>,
+    /// The ServiceAccounts and their live token Secrets.
+    accounts: Accounts,
     /// Namespaces whose enforced Pod Security level forbids privileged pods.
     guarded_namespaces: HashSet<String>,
     /// The identities bindings name (users and groups: impersonation targets; ServiceAccounts).
@@ -251,37 +250,6 @@ impl ClusterFacts {
                 }
             }
         }
-        let sa_uids: HashMap<(String, String), String> = inv
-            .of_kind("ServiceAccount")
-            .iter()
-            .filter_map(|sa| {
-                Some((
-                    (sa.effective_namespace()?.to_string(), sa.name.clone()),
-                    sa.uid.clone()?,
-                ))
-            })
-            .collect();
-        let token_secrets = inv
-            .of_kind("Secret")
-            .iter()
-            .filter_map(|s| {
-                Some((
-                    s.effective_namespace()?.to_string(),
-                    s.name.clone(),
-                    live_token_secret_sa(s, &sa_uids)?,
-                ))
-            })
-            .collect();
-        let service_accounts = inv
-            .of_kind("ServiceAccount")
-            .iter()
-            .map(|sa| {
-                (
-                    sa.effective_namespace().unwrap_or("default").to_string(),
-                    sa.name.clone(),
-                )
-            })
-            .collect();
         let guarded_namespaces = inv
             .of_kind("Namespace")
             .iter()
@@ -300,8 +268,7 @@ impl ClusterFacts {
         let namespaces_for_labels = namespaces.clone();
         ClusterFacts {
             namespaces,
-            token_secrets,
-            service_accounts,
+            accounts: Accounts::of(inv),
             guarded_namespaces,
             bound: BoundNames::of(rbac),
             aws_auth_live: eks && mode != Some(crate::cloud::eks_access::AuthMode::Api),
@@ -323,6 +290,24 @@ impl ClusterFacts {
     /// facts RBAC decides: an RBAC change leaves every other fact as it was).
     pub fn rebind(&mut self, bound: BoundNames) -> BoundNames {
         std::mem::replace(&mut self.bound, bound)
+    }
+
+    /// The ServiceAccounts and their live token Secrets.
+    pub fn accounts(&self) -> &Accounts {
+        &self.accounts
+    }
+
+    /// Puts `accounts` in place of those held, returning those (a change to ServiceAccounts or
+    /// their token Secrets alone leaves every other fact as it was, but the network policies'
+    /// shared facts: see [`ClusterFacts::shares_policies_with`]).
+    pub fn reaccount(&mut self, accounts: Accounts) -> Accounts {
+        std::mem::replace(&mut self.accounts, accounts)
+    }
+
+    /// Whether what every namespace's policies are read with is, in `inv`, what it is here
+    /// (`inv` holds every object of the kinds [`crate::netpol::Model::shared_of`] reads).
+    pub fn shares_policies_with(&self, inv: &Inventory<'_>) -> bool {
+        crate::netpol::Model::shared_of(inv) == self.shared_policies
     }
 
     /// The network policies of `inv` (the whole cluster, or a namespace part), read with what
@@ -408,6 +393,7 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
     /// The cluster's ServiceAccounts (namespace, name) in namespace `scope`, or all of them.
     fn service_accounts_in(&self, scope: Option<&str>) -> Vec<(String, String)> {
         self.facts
+            .accounts
             .service_accounts
             .iter()
             .filter(|(ns, _)| scope.is_none_or(|s| s == ns))

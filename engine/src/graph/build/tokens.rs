@@ -4,24 +4,14 @@ use super::*;
 
 impl ClusterBuilder<'_, '_> {
     pub(super) fn secrets(&mut self) {
-        let sa_uids: HashMap<(String, String), String> = self
-            .inv
-            .of_kind("ServiceAccount")
-            .iter()
-            .filter_map(|sa| {
-                Some((
-                    (sa.effective_namespace()?.to_string(), sa.name.clone()),
-                    sa.uid.clone()?,
-                ))
-            })
-            .collect();
+        let sa_uids = super::accounts::uids(self.inv);
         for s in self.inv.of_kind("Secret").to_vec() {
             let ns = s.effective_namespace().unwrap_or("default").to_string();
             let si = self.n(&s.node_ref(), NodeKind::Secret);
             let hub = self.n(&format!("Secrets:{ns}"), NodeKind::Hub);
             self.g
                 .edge(hub, si, T::INCLUDES, "Secrets of the namespace");
-            if let Some(sa) = live_token_secret_sa(s, &sa_uids) {
+            if let Some(sa) = super::accounts::live_token_secret_sa(s, &sa_uids) {
                 let sai = self.n(
                     &format!("ServiceAccount:{ns}/{sa}"),
                     NodeKind::ServiceAccount,
@@ -50,12 +40,12 @@ impl ClusterBuilder<'_, '_> {
     ) {
         let rbac = self.rbac;
         let scope_ns = Some(scope.as_deref().unwrap_or(ANY_NAMESPACE));
-        if self.facts.token_secrets.is_empty()
+        if self.facts.accounts.token_secrets.is_empty()
             || !(can_list || rbac.may_grant_in(bindings, scope_ns, "get", "", "secrets"))
         {
             return;
         }
-        let secrets = self.facts.token_secrets.clone();
+        let secrets = self.facts.accounts.token_secrets.clone();
         for (ns, name, sa) in secrets {
             if scope.as_deref().is_some_and(|n| n != ns) {
                 continue;
@@ -142,33 +132,4 @@ impl ClusterBuilder<'_, '_> {
             }
         }
     }
-}
-
-/// The ServiceAccount a live legacy token Secret authenticates as.
-pub(super) fn live_token_secret_sa(
-    s: &Object,
-    sa_uids: &HashMap<(String, String), String>,
-) -> Option<String> {
-    if s.body.get("type").and_then(Value::as_str) != Some("kubernetes.io/service-account-token") {
-        return None;
-    }
-    if s.labels
-        .contains_key("kubernetes.io/legacy-token-invalid-since")
-    {
-        return None;
-    }
-    let sa = s
-        .annotations
-        .get("kubernetes.io/service-account.name")?
-        .clone();
-    let ns = s.effective_namespace()?.to_string();
-    if let (Some(want), Some(have)) = (
-        s.annotations.get("kubernetes.io/service-account.uid"),
-        sa_uids.get(&(ns, sa.clone())),
-    ) {
-        if want != have {
-            return None;
-        }
-    }
-    Some(sa)
 }
