@@ -518,10 +518,38 @@ fn watch_latency_on_a_10k_pod_cluster() {
         rbac.push(l);
     }
     let rbac = report("RoleBinding added (RBAC and 2 namespaces)", rbac);
+    // A ServiceAccount (with a cloud identity annotation) and a token Secret re-evaluate the
+    // cluster part, their namespace and the namespaces whose grants read them, not the whole
+    // cluster.
+    let mut accounts = Vec::new();
+    for i in 0..10 {
+        let ns = format!("team-{:03}", 10 + i);
+        let (resource, object) = if i % 2 == 0 {
+            (
+                "serviceaccounts",
+                serde_json::json!({"apiVersion": "v1", "kind": "ServiceAccount",
+                    "metadata": {"name": format!("probe-{i}"), "namespace": ns,
+                        "annotations": {"eks.amazonaws.com/role-arn": "arn:aws:iam::111122223333:role/probe"}}}),
+            )
+        } else {
+            (
+                "secrets",
+                serde_json::json!({"apiVersion": "v1", "kind": "Secret",
+                    "type": "kubernetes.io/service-account-token",
+                    "metadata": {"name": format!("probe-{i}"), "namespace": ns,
+                        "annotations": {"kubernetes.io/service-account.name": "default"}}}),
+            )
+        };
+        let (l, local, _) = measure(resource, "ADDED", object);
+        assert!(local, "an account change re-evaluates only what reads it");
+        accounts.push(l);
+    }
+    let accounts = report("ServiceAccount or token Secret added", accounts);
     assert!(
         p95 < Duration::from_secs(1)
             && all < Duration::from_secs(1)
             && rbac < Duration::from_secs(1)
+            && accounts < Duration::from_secs(1)
     );
 }
 
