@@ -18,8 +18,8 @@
 //! grants, differ, and those whose ServiceAccounts may read what else changed (the names
 //! bindings name, the Roles; [`crate::rbac::reach`]). A change to ServiceAccounts or their
 //! token Secrets re-evaluates the cluster part — of its users and groups, those whose grants
-//! read them by name — and their namespaces, and those whose ServiceAccounts' grants read them
-//! (when the list of accounts or of live token Secrets changed). Every other change (nodes,
+//! read them by name — and their namespaces, and those whose ServiceAccounts' grants read the
+//! accounts or live token Secrets of those namespaces (when the ones listed there changed). Every other change (nodes,
 //! Namespaces, cloud documents, network-plugin policies, a new namespace; ServiceAccount labels
 //! when Calico policies read them) re-evaluates the cluster. Pod-to-pod network reach crosses namespaces: it is
 //! decided again at the join when some part's policies or workloads (as reach sees them)
