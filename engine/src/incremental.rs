@@ -19,13 +19,14 @@
 //! bindings name, the Roles; [`crate::rbac::reach`]). A change to ServiceAccounts or their
 //! token Secrets re-evaluates the cluster part — of its users and groups, those whose grants
 //! read them by name — and their namespaces, and those whose ServiceAccounts' grants read the
-//! accounts or live token Secrets of those namespaces (when the ones listed there changed). Every other change (nodes,
-//! Namespaces, cloud documents, network-plugin policies, a new namespace; ServiceAccount labels
-//! when Calico policies read them) re-evaluates the cluster. Pod-to-pod network reach crosses namespaces: it is
-//! decided again at the join when some part's policies or workloads (as reach sees them)
-//! changed, the links between segments that did not change taken from the decisions kept under
-//! the same merged policies ([`crate::netpol::Decided`]), and the joined graph takes only the
-//! pieces of the reach that differ ([`Drawing::changes`]).
+//! accounts or live token Secrets of those namespaces (when the ones listed there changed).
+//! Every other change (nodes, Namespaces, cloud documents, network-plugin policies, a new
+//! namespace; ServiceAccount labels when Calico policies read them) re-evaluates the cluster.
+//! Pod-to-pod network reach crosses namespaces: it is decided again at the join when some
+//! part's policies or workloads (as reach sees them) changed, the links between segments that
+//! did not change taken from the decisions kept under the same merged policies
+//! ([`crate::netpol::Decided`]), and the joined graph takes only the pieces of the reach that
+//! differ ([`Drawing::changes`]).
 //! Cross-namespace facts that namespaces feed — the internet-facing load balancers, the pods
 //! behind them (ingress controllers, gateways) and their namespaces' policies, whether the cluster has EndpointSlices, the pods that share a node with
 //! a container reading the kubelet's pod directories, the ServiceAccounts only pod templates
@@ -37,7 +38,8 @@ use crate::drift::finding_key;
 use crate::graph::joined::Joined;
 use crate::graph::paths::AttackPath;
 use crate::graph::{
-    Accounts, AttackGraph, BoundNames, ClusterFacts, Drawing, Exposure, Neighbours, NodeKind, Part,
+    is_token_secret, Accounts, AttackGraph, BoundNames, ClusterFacts, Drawing, Exposure,
+    Neighbours, NodeKind, Part,
 };
 use crate::inventory::Inventory;
 use crate::object::Object;
@@ -276,13 +278,6 @@ pub struct Incremental {
 fn cluster_scoped_kind(kind: &str) -> bool {
     crate::object::CLUSTER_SCOPED_KINDS.contains(&kind)
         || crate::cloud::documents::CLOUD_KINDS.contains(&kind)
-}
-
-/// Whether `o` is a ServiceAccount token Secret (live or not).
-fn is_token_secret(o: &Object) -> bool {
-    o.kind == "Secret"
-        && o.body.get("type").and_then(serde_json::Value::as_str)
-            == Some("kubernetes.io/service-account-token")
 }
 
 /// Whether the cluster part reads `o`: the shared objects but Roles and RoleBindings (read as
@@ -847,33 +842,34 @@ impl Incremental {
         }
     }
 
-    /// Evaluates the cluster part again in `prev` — and RBAC, when `rbac` (RBAC objects
-    /// changed), the ServiceAccounts' facts, when `accounts` (ServiceAccounts or their token
-    /// Secrets changed); of the objects the cluster part reads, those alone changed — returning
-    /// what it replaced and the namespaces the change reaches
+    /// Evaluates the cluster part again in `prev` — and RBAC, when `rbac_changed` (RBAC objects
+    /// changed), the ServiceAccounts' facts, when `accounts_changed` (ServiceAccounts or their
+    /// token Secrets changed); of the objects the cluster part reads, those alone changed —
+    /// returning what it replaced and the namespaces the change reaches
     /// ([`crate::rbac::reach::namespaces_reached`]). `None`, and `prev` as it was, when the
     /// ServiceAccounts' labels that every namespace's policies read changed.
     fn update_cluster(
         &self,
         prev: &mut State,
-        rbac: bool,
-        accounts: bool,
+        rbac_changed: bool,
+        accounts_changed: bool,
     ) -> Option<(ReplacedCluster, BTreeSet<String>)> {
         let shared = self.cluster_inventory();
-        if accounts && !prev.facts.shares_policies_with(&shared) {
+        if accounts_changed && !prev.facts.shares_policies_with(&shared) {
             return None;
         }
-        let accounts = accounts.then(|| Accounts::of(&shared));
-        let rbac = if rbac {
+        let accounts = accounts_changed.then(|| Accounts::of(&shared));
+        let (rbac, bound) = if rbac_changed {
             // The RBAC objects, in the order of all objects: the same RBAC.
-            rbac_of(self.indexed(&self.rbac_objects), &shared)
+            let rbac = rbac_of(self.indexed(&self.rbac_objects), &shared);
+            let bound = BoundNames::of(&rbac);
+            (rbac, bound)
         } else {
-            prev.cluster.rbac.clone()
+            (prev.cluster.rbac.clone(), prev.facts.bound().clone())
         };
-        let bound = BoundNames::of(&rbac);
         let read = Changed {
-            names: !prev.facts.bound().same_names(&bound),
-            roles: !crate::rbac::reach::same_roles(&prev.cluster.rbac, &rbac),
+            names: rbac_changed && !prev.facts.bound().same_names(&bound),
+            roles: rbac_changed && !crate::rbac::reach::same_roles(&prev.cluster.rbac, &rbac),
             service_accounts: accounts
                 .as_ref()
                 .map(|a| prev.facts.accounts().service_accounts_differ(a))

@@ -7,7 +7,8 @@ use crate::object::Object;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-/// The ServiceAccounts of a cluster and their live token Secrets (a part of [`super::ClusterFacts`]).
+/// The ServiceAccounts of a cluster and their live token Secrets (a part of
+/// [`super::ClusterFacts`]).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Accounts {
     /// Live ServiceAccount token Secrets: (namespace, secret name, ServiceAccount name).
@@ -95,12 +96,18 @@ pub(super) fn uids(inv: &Inventory<'_>) -> HashMap<(String, String), String> {
         .collect()
 }
 
+/// Whether `o` is a ServiceAccount token Secret (live or not).
+pub fn is_token_secret(o: &Object) -> bool {
+    o.kind == "Secret"
+        && o.body.get("type").and_then(Value::as_str) == Some("kubernetes.io/service-account-token")
+}
+
 /// The ServiceAccount a live legacy token Secret authenticates as.
 pub(super) fn live_token_secret_sa(
     s: &Object,
     sa_uids: &HashMap<(String, String), String>,
 ) -> Option<String> {
-    if s.body.get("type").and_then(Value::as_str) != Some("kubernetes.io/service-account-token") {
+    if !is_token_secret(s) {
         return None;
     }
     if s.labels

@@ -29,7 +29,7 @@ use crate::pss::Level;
 use crate::rbac::{sets, Grant, Identity, Rbac, Request, Subject, SYSTEM_MASTERS};
 use crate::selector::LabelSelector;
 use crate::snapshot::{ClusterSnapshot, Provider, Snapshot};
-pub use accounts::Accounts;
+pub use accounts::{is_token_secret, Accounts};
 use petgraph::graph::NodeIndex;
 use petgraph::visit::EdgeRef;
 use serde_json::Value;
