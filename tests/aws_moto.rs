@@ -535,6 +535,37 @@ fn aws_discovery_scan_and_collect_against_moto() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(out_dir.join("prod/cloud/describe-cluster.json").is_file());
+    // Launch-template user data (moto serves it; bootstrap scripts carry secrets) is in no
+    // file of the snapshot, while the template's metadata options are.
+    assert_eq!(
+        seeded["user_data_served"], true,
+        "moto no longer serves UserData"
+    );
+    let user_data = seeded["user_data"].as_str().expect("user data");
+    let canary = "kspm-moto-userdata-canary-3b9d";
+    let mut files = vec![out_dir.clone()];
+    let mut templates = 0;
+    while let Some(p) = files.pop() {
+        if p.is_dir() {
+            files.extend(
+                std::fs::read_dir(&p)
+                    .expect("dir")
+                    .map(|e| e.expect("entry").path()),
+            );
+            continue;
+        }
+        let text = std::fs::read_to_string(&p).unwrap_or_default();
+        assert!(
+            !text.contains(user_data) && !text.contains(canary),
+            "user data in {}",
+            p.display()
+        );
+        if p.to_string_lossy().contains("launch-templates") {
+            templates += 1;
+            assert!(text.contains("HttpPutResponseHopLimit"), "{text}");
+        }
+    }
+    assert!(templates > 0, "no launch template collected");
     assert!(out_dir
         .join(format!(
             "cloud/aws/{ACCT}/account-authorization-details-0.json"
@@ -550,6 +581,7 @@ fn aws_discovery_scan_and_collect_against_moto() {
         String::from_utf8_lossy(&out.stderr)
     );
     let offline: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(canary));
     let (lf, lp) = essence(&report);
     let (of, op) = essence(&offline);
     assert_eq!(
@@ -598,6 +630,8 @@ fn aws_discovery_scan_and_collect_against_moto() {
         .expect("service scan");
     assert_eq!(record.clusters.len(), 1);
     assert_eq!(record.clusters[0].name, "prod");
+    let stored = format!("{record:?}");
+    assert!(!stored.contains(canary) && !stored.contains(user_data));
     assert!(record
         .paths
         .iter()

@@ -3469,3 +3469,134 @@ async fn the_admission_webhook_answers_over_https_from_the_watched_cluster() {
     svc.stop().await;
     tokio::task::block_in_place(move || drop(server));
 }
+
+/// Launch-template user data (bootstrap scripts often carry secrets) never reaches the store or
+/// the API: a fleet whose launch template versions carry a canary in `UserData` — well formed,
+/// in a file that does not parse and in one of the wrong shape — is scanned by the service; the
+/// database files, every answer and the web view's model hold no trace of it, the malformed
+/// files are named among the scan's errors, and the scan is otherwise the demo fleet's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn launch_template_user_data_reaches_neither_the_store_nor_the_api() {
+    use base64::Engine;
+    const CANARY: &str = "kspm-userdata-canary-5d2e8f31";
+    let encoded = base64::engine::general_purpose::STANDARD.encode(format!(
+        "#!/bin/bash\nexport DB_PASSWORD={CANARY}\n/etc/eks/bootstrap.sh prod\n"
+    ));
+    let dir = tempfile::tempdir().expect("tmp");
+    let fleet = dir.path().join("fleet");
+    copy_dir(&demo(), &fleet);
+    let templates = fleet.join("eks-prod-us-east-1/cloud/launch-templates");
+    std::fs::create_dir_all(&templates).expect("mkdir");
+    let version = |user_data: &str| {
+        format!(
+            r#"{{"LaunchTemplateVersions": [{{"LaunchTemplateId": "lt-0c1d", "VersionNumber": 1, "LaunchTemplateData": {{"UserData": "{user_data}", "MetadataOptions": {{"HttpTokens": "optional", "HttpPutResponseHopLimit": 2}}}}}}]}}"#
+        )
+    };
+    // The templates the demo's node groups use carry it too: they are read (KSPM-E-009).
+    let used = fleet.join("eks-prod-us-east-1/cloud/launch-template-versions.json");
+    let mut doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&used).expect("read")).expect("json");
+    for v in doc["LaunchTemplateVersions"]
+        .as_array_mut()
+        .expect("versions")
+    {
+        v["LaunchTemplateData"]["UserData"] = serde_json::json!(encoded);
+    }
+    std::fs::write(&used, doc.to_string()).expect("write");
+    std::fs::write(templates.join("lt-0c1d-1.json"), version(&encoded)).expect("write");
+    std::fs::write(templates.join("lt-0c1d-2.json"), version(CANARY)).expect("write");
+    let broken = version(CANARY);
+    std::fs::write(
+        templates.join("lt-broken.json"),
+        &broken[..broken.len() - 20],
+    )
+    .expect("write");
+    std::fs::write(
+        templates.join("lt-wrong-shape.json"),
+        format!(r#"{{"LaunchTemplateVersions": {{"UserData": "{CANARY}"}}}}"#),
+    )
+    .expect("write");
+
+    let db_path = dir.path().join("kspm.db");
+    let db = format!("sqlite://{}", db_path.display());
+    let server = start(config(&db, "r1", &[("demo", &fleet, "1h")], &[])).await;
+    let mut c = client(&server.addr).await;
+    let scans = wait_scans(&mut c, TOKEN_A, 1).await;
+    let mut answers = format!("{scans:?}");
+    answers.push_str(&format!(
+        "{:?}",
+        c.get_posture(req(TOKEN_A, pb::GetPostureRequest::default()))
+            .await
+            .expect("posture")
+            .into_inner()
+    ));
+    answers.push_str(&format!(
+        "{:?}",
+        c.list_clusters(req(TOKEN_A, pb::ListClustersRequest::default()))
+            .await
+            .expect("clusters")
+            .into_inner()
+    ));
+    let mut page_token = String::new();
+    let mut findings = 0;
+    loop {
+        let page = c
+            .list_findings(req(
+                TOKEN_A,
+                pb::ListFindingsRequest {
+                    page_size: 500,
+                    page_token: page_token.clone(),
+                    ..Default::default()
+                },
+            ))
+            .await
+            .expect("findings")
+            .into_inner();
+        findings += page.findings.len();
+        answers.push_str(&format!("{page:?}"));
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        page_token = page.next_page_token;
+    }
+    assert!(findings > 100, "{findings} findings");
+    assert!(
+        answers.contains("KSPM-E-009") && answers.contains("HttpPutResponseHopLimit"),
+        "the launch templates were not read"
+    );
+    answers.push_str(&format!(
+        "{:?}",
+        c.list_attack_paths(req(TOKEN_A, pb::ListAttackPathsRequest::default()))
+            .await
+            .expect("paths")
+            .into_inner()
+    ));
+    let (status, model) = http_get(&server.web, "/api/model", Some(TOKEN_A)).await;
+    assert_eq!(status, 200, "{model}");
+    answers.push_str(&model);
+    server.stop().await;
+
+    // The two malformed files are named, and nothing of them is quoted.
+    let offline = offline(&fleet);
+    let errors = offline["errors"].to_string();
+    assert!(
+        errors.contains("lt-broken.json") && errors.contains("lt-wrong-shape.json"),
+        "{errors}"
+    );
+    answers.push_str(&offline.to_string());
+    for text in [&answers, &errors] {
+        assert!(!text.contains(CANARY), "user data leaked");
+        assert!(!text.contains(&encoded), "encoded user data leaked");
+    }
+    let mut stored = Vec::new();
+    for e in std::fs::read_dir(dir.path()).expect("dir") {
+        let e = e.expect("entry");
+        if e.file_name().to_string_lossy().starts_with("kspm.db") {
+            stored.extend(std::fs::read(e.path()).expect("db file"));
+        }
+    }
+    assert!(stored.len() > 100_000, "{} bytes stored", stored.len());
+    let stored = String::from_utf8_lossy(&stored);
+    assert!(!stored.contains(CANARY), "user data stored");
+    assert!(!stored.contains(&encoded), "encoded user data stored");
+}

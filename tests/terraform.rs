@@ -55,6 +55,11 @@ fn modules_grant_exactly_what_the_collectors_call() {
             "kspm_collector_actions",
             set(azure::ACTIONS),
         ),
+        (
+            "terraform/modules/azure-collector/actions.tf",
+            "kspm_cluster_credential_actions",
+            set(azure::CLUSTER_CREDENTIAL_ACTIONS),
+        ),
     ];
     for (file, name, code) in cases {
         let granted = tf_list(file, name);

@@ -357,6 +357,24 @@ pub(crate) fn judge_on_fleet_graph(
         .into_iter()
         .filter_map(|p| {
             let mut f = p.finding;
+            let held_by = f
+                .evidence
+                .iter()
+                .filter_map(|e| e.path.strip_prefix(checks::HELD_BY_EVIDENCE))
+                .map(|reference| checks::Reached {
+                    identity: reference.to_string(),
+                    sinks: Vec::new(),
+                    internet_exposed: false,
+                    held_by: crate::graph::query::Query::new(graph)
+                        .cloud_holders(
+                            &f.cluster,
+                            &std::collections::HashSet::from([reference.to_string()]),
+                            reference == "AllSecrets",
+                        )
+                        .into_iter()
+                        .filter(|h| h.becomes == reference)
+                        .collect(),
+                });
             let reached: Vec<checks::Reached> = f
                 .evidence
                 .iter()
@@ -392,8 +410,10 @@ pub(crate) fn judge_on_fleet_graph(
                                 (name, hops)
                             })
                             .collect(),
+                        held_by: Vec::new(),
                     }
                 })
+                .chain(held_by)
                 .collect();
             if !checks::settle(&mut f, &reached) {
                 return None;

@@ -11,17 +11,25 @@ use super::rest::{RestClient, TokenSource};
 use base64::Engine;
 use serde_json::{json, Value};
 
-/// Every ARM action the collector uses: reads (`listClusterUserCredential` returns a
-/// kubeconfig without secrets on Entra-integrated clusters, the only ones it is called on).
+/// The ARM actions the collector uses on each subscription: reads, none of which returns a
+/// credential.
 pub const ACTIONS: &[&str] = &[
     "Microsoft.Resources/subscriptions/read",
     "Microsoft.ContainerService/managedClusters/read",
-    "Microsoft.ContainerService/managedClusters/listClusterUserCredential/action",
     "Microsoft.Authorization/roleAssignments/read",
     "Microsoft.Authorization/roleDefinitions/read",
     "Microsoft.ManagedIdentity/userAssignedIdentities/read",
     "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/read",
 ];
+
+/// The ARM actions the collector uses on each Entra-integrated cluster, and only there:
+/// `listClusterUserCredential` returns the API server's address and CA there (a kubeconfig with
+/// an exec plug-in, no secret); on a cluster without Entra integration it would return an admin
+/// certificate, so it is never granted on a subscription or resource group (the Terraform
+/// module assigns it per cluster and refuses a cluster without Entra integration) and never
+/// called on such a cluster.
+pub const CLUSTER_CREDENTIAL_ACTIONS: &[&str] =
+    &["Microsoft.ContainerService/managedClusters/listClusterUserCredential/action"];
 
 /// The AKS server application: tokens for the Kubernetes API are requested for it.
 pub const AKS_SERVER_SCOPE: &str = "6dae42f8-4368-4678-94ff-3960e28e3630/.default";
@@ -270,8 +278,109 @@ async fn read_cluster(
         }
         Err(e) => cluster.gaps.push(Gap {
             scope,
-            message: format!("listClusterUserCredential: {e}; the Kubernetes API is not read"),
+            message: format!(
+                "listClusterUserCredential: {e}; the Kubernetes API is not read{}",
+                if e.status == 403 {
+                    " (kspm's credential role is assigned per Entra-integrated cluster: add this cluster to the azure-collector module's entra_clusters, or assign the role on it)"
+                } else {
+                    ""
+                }
+            ),
         }),
     }
     cluster
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A local ARM that refuses every request with 403, as ARM answers an action the identity
+    /// was not granted; counts the requests.
+    fn refusing_arm() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let seen = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = seen.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut s) = stream else { return };
+                count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                s.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+                    .ok();
+                let mut chunk = [0u8; 8192];
+                let _ = s.read(&mut chunk);
+                let body = r#"{"error":{"code":"AuthorizationFailed","message":"The client does not have authorization to perform action 'Microsoft.ContainerService/managedClusters/listClusterUserCredential/action'"}}"#;
+                let _ = write!(
+                    s,
+                    "HTTP/1.1 403 Forbidden\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        (base, seen)
+    }
+
+    fn cluster(aad: Option<Value>) -> Value {
+        let mut properties = json!({"fqdn": "payments.hcp.westeurope.azmk8s.io"});
+        if let Some(a) = aad {
+            properties["aadProfile"] = a;
+        }
+        json!({"id": "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/payments",
+               "name": "payments", "location": "westeurope", "properties": properties})
+    }
+
+    /// The collector never asks for the credentials of a cluster without Entra integration
+    /// (they would be an admin certificate), and a refused request on an Entra-integrated one
+    /// says which assignment is missing.
+    #[tokio::test]
+    async fn cluster_credentials_only_on_entra_clusters_and_a_refusal_says_what_to_grant() {
+        let (base, seen) = refusing_arm();
+        let client = RestClient::new(TokenSource::Static("arm".into())).expect("client");
+        let aks = RestClient::new(TokenSource::Static("aks".into())).expect("client");
+
+        let plain = read_cluster(&base, &client, Some(&aks), "s1", cluster(None)).await;
+        assert!(client.requests().is_empty(), "{:?}", client.requests());
+        assert_eq!(seen.load(std::sync::atomic::Ordering::SeqCst), 0);
+        assert!(plain.endpoint.is_none() && plain.token.is_none());
+        assert!(
+            plain.gaps[0].message.contains("admin certificate"),
+            "{:?}",
+            plain.gaps
+        );
+
+        let entra = read_cluster(
+            &base,
+            &client,
+            Some(&aks),
+            "s1",
+            cluster(Some(json!({"managed": true}))),
+        )
+        .await;
+        assert_eq!(
+            client.requests(),
+            vec!["POST /subscriptions/s1/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/payments/listClusterUserCredential"]
+        );
+        assert!(entra.endpoint.is_none() && entra.token.is_none());
+        let message = &entra.gaps[0].message;
+        assert!(
+            message.contains("HTTP 403") && message.contains("entra_clusters"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn no_subscription_wide_action_returns_a_credential() {
+        for a in ACTIONS {
+            let lower = a.to_lowercase();
+            assert!(
+                !lower.contains("credential/action") && !lower.contains("/list"),
+                "{a} is granted on whole subscriptions but returns credentials"
+            );
+        }
+        assert!(CLUSTER_CREDENTIAL_ACTIONS
+            .iter()
+            .all(|a| a.ends_with("/listClusterUserCredential/action")));
+    }
 }

@@ -2,9 +2,14 @@
 //! `ManagedCluster` (`az aks show`, snapshot: the cluster's `cloud/` directory). Fields are read
 //! under `properties` (ARM) or at the top (as the CLI flattens some of them).
 
+use super::judged::{Reached, HELD_BY_EVIDENCE};
 use super::{Check, Context, Evidence, Hit, Needs};
+use crate::cloud::azure::{ADMIN_CREDENTIAL, USER_CREDENTIAL};
 use crate::cloud::documents::{arm_get, arm_pointer, spec, AKS_CLUSTER};
 use crate::controls::{c, Framework::*};
+use crate::finding::Finding;
+use crate::graph::query::CloudHolder;
+use crate::graph::Technique;
 use crate::options::Profile;
 use crate::severity::Severity;
 use serde_json::Value;
@@ -149,6 +154,62 @@ fn run_command(p: &Value) -> Option<(String, &'static str)> {
     (flag(p, "/apiServerAccessProfile/disableRunCommand") != Some(true)).then(|| {
         ("runCommand is enabled: Azure principals with managedClusters/runCommand/action run kubectl as cluster-admin inside the cluster".into(), "apiServerAccessProfile.disableRunCommand")
     })
+}
+
+/// KSPM-A-012's candidates: every AKS cluster (the first description, as the graph reads it);
+/// who may fetch its admin kubeconfig is the fleet graph's answer, once the subscriptions' role
+/// assignments have joined.
+fn admin_kubeconfig_candidates<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
+    ctx.inv
+        .of_kind(AKS_CLUSTER)
+        .first()
+        .map(|&object| Hit {
+            severity: None,
+            object,
+            message: "Azure principals may fetch an admin kubeconfig of the cluster".into(),
+            evidence: vec![Evidence::new(
+                format!("{HELD_BY_EVIDENCE}ClusterAdmin"),
+                Value::Null,
+            )],
+        })
+        .into_iter()
+        .collect()
+}
+
+/// KSPM-A-012's rule on the fleet's graph: reported when some principal holds the cluster's
+/// admin by a role assignment whose grant is a credential the cloud hands out (an
+/// `AKS_ENTRA_TO_K8S` edge for [`ADMIN_CREDENTIAL`] or [`USER_CREDENTIAL`], the words
+/// [`crate::cloud::azure::AksFacts::admin_kubeconfig`] gives the edge); the evidence names each.
+pub(crate) fn settle_admin_kubeconfig(f: &mut Finding, reached: &[Reached]) -> bool {
+    let holders: Vec<&CloudHolder> = reached
+        .iter()
+        .flat_map(|r| &r.held_by)
+        .filter(|h| {
+            h.technique == Technique::AKS_ENTRA_TO_K8S.id()
+                && [ADMIN_CREDENTIAL, USER_CREDENTIAL]
+                    .iter()
+                    .any(|c| h.evidence.contains(c))
+        })
+        .collect();
+    if holders.is_empty() {
+        return false;
+    }
+    let names: Vec<&str> = holders.iter().map(|h| h.principal.as_str()).collect();
+    f.message = format!(
+        "{} Azure principal(s) may fetch an admin kubeconfig of the cluster, cluster-admin outside Entra ID: {}",
+        holders.len(),
+        names.join(", ")
+    );
+    f.evidence = holders
+        .iter()
+        .map(|h| {
+            Evidence::new(
+                format!("{HELD_BY_EVIDENCE}{}", h.principal),
+                Value::String(h.evidence.clone()),
+            )
+        })
+        .collect();
+    true
 }
 
 macro_rules! run {
@@ -304,5 +365,17 @@ pub static CHECKS: &[Check] = &[
         profile: Profile::Security,
         needs: Needs::AksCluster,
         run: run_run_command,
+    },
+    Check {
+        id: "KSPM-A-012",
+        title: "Azure principals can fetch an admin kubeconfig of the AKS cluster",
+        severity: Severity::High,
+        description: "A role assignment on the cluster or a scope above it lets its principal call listClusterAdminCredential while local accounts are on, or listClusterUserCredential on a cluster without Entra integration (where the user credential is an admin certificate): a static kubeconfig that is cluster-admin, outside Entra ID, conditional access and per-user audit. Roles that look read-only carry these actions (Azure Kubernetes Service Cluster User Role, custom reader roles), and so do Owner and Contributor. Judged on the fleet's graph, where the subscriptions' role assignments join.",
+        remediation: "Disable local accounts (`az aks update --disable-local-accounts`, with Entra integration) so no credential is an admin kubeconfig; until then, remove the assignments named (or narrow the role to what the principal needs).",
+        kinds: &[AKS_CLUSTER],
+        controls: &[c(CisAks, "5.5.1"), c(NsaCisa, "N20"), c(Soc2, "CC6.3"), c(PciDss, "7.2.1"), c(Iso27001, "A.8.2")],
+        profile: Profile::Security,
+        needs: Needs::AksClusterOnTheGraph,
+        run: admin_kubeconfig_candidates,
     },
 ];

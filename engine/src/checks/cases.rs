@@ -305,6 +305,36 @@ fn aks_cluster(over: Value) -> Value {
     )
 }
 
+/// A role assignment of `role` (a role definition GUID) to `principal` at `scope`.
+fn role_assignment(principal: &str, principal_type: &str, role: &str, scope: &str) -> Value {
+    cloud(
+        "AzureRoleAssignment",
+        &format!("{principal}-{role}"),
+        json!({"id": format!("{scope}/providers/Microsoft.Authorization/roleAssignments/{principal}-{role}"),
+        "principalId": principal, "principalType": principal_type,
+        "roleDefinitionId": format!("/subscriptions/s1/providers/Microsoft.Authorization/roleDefinitions/{role}"),
+        "scope": scope}),
+    )
+}
+
+/// A custom role definition `guid` with these ARM actions.
+fn role_definition(guid: &str, name: &str, actions: Value) -> Value {
+    cloud(
+        "AzureRoleDefinition",
+        guid,
+        json!({"name": guid, "id": format!("/subscriptions/s1/providers/Microsoft.Authorization/roleDefinitions/{guid}"),
+        "properties": {"roleName": name, "type": "CustomRole", "permissions": [{"actions": actions, "notActions": [], "dataActions": [], "notDataActions": []}]}}),
+    )
+}
+
+/// The AKS cluster of [`aks_cluster`]'s ARM ID.
+const AKS_ID: &str =
+    "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/payments";
+
+/// Azure Kubernetes Service Cluster Admin Role / Cluster User Role (built-in GUIDs).
+const AKS_ADMIN_CREDENTIAL_ROLE: &str = "0ab0b1a8-8aac-4efd-b8c2-3ee1fb270be8";
+const AKS_USER_CREDENTIAL_ROLE: &str = "4abbcc35-e782-43d8-92c5-2d3f1bd2253f";
+
 fn merge(into: &mut Value, over: Value) {
     if let (Some(m), Some(o)) = (into.as_object_mut(), over.as_object()) {
         for (k, v) in o {
@@ -1400,6 +1430,22 @@ pub(crate) fn cases() -> Vec<Case> {
         case("KSPM-A-009", vec![aks_cluster(json!({"aadProfile": {"managed": true}}))], vec![aks_cluster(json!({}))]),
         case("KSPM-A-010", vec![aks_cluster(json!({"agentPoolProfiles": [{"name": "np1", "enableNodePublicIP": true}]}))], vec![aks_cluster(json!({}))]),
         case("KSPM-A-011", vec![aks_cluster(json!({"apiServerAccessProfile": {"enablePrivateCluster": true}}))], vec![aks_cluster(json!({}))]),
+        Case {
+            provider: Provider::Aks,
+            ..case(
+                "KSPM-A-012",
+                vec![
+                    aks_cluster(json!({"disableLocalAccounts": false})),
+                    role_assignment("u1", "User", AKS_ADMIN_CREDENTIAL_ROLE, AKS_ID),
+                ],
+                vec![
+                    // Local accounts off and Entra-integrated: no credential is an admin kubeconfig.
+                    aks_cluster(json!({})),
+                    role_assignment("u1", "User", AKS_ADMIN_CREDENTIAL_ROLE, AKS_ID),
+                    role_assignment("u2", "User", AKS_USER_CREDENTIAL_ROLE, "/subscriptions/s1"),
+                ],
+            )
+        },
         case("KSPM-E-001", vec![eks_cluster(json!({"logging": {"clusterLogging": [{"types": ["audit"], "enabled": true}, {"types": ["authenticator"], "enabled": false}]}}))], vec![eks_cluster(json!({}))]),
         case("KSPM-E-002", vec![eks_cluster(json!({"encryptionConfig": [{"resources": ["configmaps"], "provider": {"keyArn": "arn:aws:kms:us-east-1:111122223333:key/k"}}]}))], vec![eks_cluster(json!({}))]),
         case("KSPM-E-003", vec![eks_cluster(json!({"resourcesVpcConfig": {"endpointPublicAccess": true, "endpointPrivateAccess": true}}))], vec![eks_cluster(json!({"resourcesVpcConfig": {"endpointPublicAccess": true, "endpointPrivateAccess": true, "publicAccessCidrs": ["203.0.113.0/24"]}}))]),
@@ -2549,6 +2595,105 @@ pub(crate) fn hits(
         .into_iter()
         .map(|h| format!("{}: {}", h.object.node_ref(), h.message))
         .collect()
+}
+
+#[test]
+fn who_may_fetch_an_admin_kubeconfig_follows_the_cluster_and_the_role() {
+    // listClusterUserCredential alone, in a custom role like kspm's own collector role.
+    let reader = role_definition(
+        "9e000000-0000-4000-8000-000000000001",
+        "kspm collector: Entra cluster credential",
+        json!(["Microsoft.ContainerService/managedClusters/listClusterUserCredential/action"]),
+    );
+    let reads_only = role_definition(
+        "9e000000-0000-4000-8000-000000000002",
+        "reads",
+        json!(["Microsoft.ContainerService/managedClusters/read", "*/read"]),
+    );
+    let assign = |principal: &str, role: &str, scope: &str| {
+        role_assignment(principal, "ServicePrincipal", role, scope)
+    };
+    let run = |cluster: Value, more: Vec<Value>| {
+        let mut objects = vec![cluster, reader.clone(), reads_only.clone()];
+        objects.extend(more);
+        hits(
+            "KSPM-A-012",
+            &objects,
+            Provider::Aks,
+            &ScanOptions::default(),
+        )
+    };
+    let no_entra = || aks_cluster(json!({"aadProfile": null, "disableLocalAccounts": false}));
+    let local_accounts = || aks_cluster(json!({"disableLocalAccounts": false}));
+    let custom = "9e000000-0000-4000-8000-000000000001";
+    // Without Entra integration the user credential is an admin certificate: at the cluster,
+    // its resource group or its subscription.
+    for scope in [
+        AKS_ID,
+        "/subscriptions/s1/resourceGroups/rg",
+        "/subscriptions/s1",
+    ] {
+        let found = run(no_entra(), vec![assign("collector", custom, scope)]);
+        assert_eq!(found.len(), 1, "{scope}: {found:?}");
+        assert!(
+            found[0].contains("AzureServicePrincipal:collector"),
+            "{found:?}"
+        );
+    }
+    // The same role on an Entra-integrated cluster (local accounts on or off) fetches a
+    // kubeconfig without a secret.
+    assert!(run(local_accounts(), vec![assign("collector", custom, AKS_ID)]).is_empty());
+    assert!(run(
+        aks_cluster(json!({})),
+        vec![assign("collector", custom, AKS_ID)]
+    )
+    .is_empty());
+    // Another cluster's scope, another subscription, a namespace of the cluster, read actions.
+    for scope in [
+        "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/other",
+        "/subscriptions/s2",
+        &format!("{AKS_ID}/namespaces/shop"),
+    ] {
+        let found = run(no_entra(), vec![assign("collector", custom, scope)]);
+        assert!(found.is_empty(), "{scope}: {found:?}");
+    }
+    assert!(run(
+        no_entra(),
+        vec![assign(
+            "r",
+            "9e000000-0000-4000-8000-000000000002",
+            "/subscriptions/s1"
+        )]
+    )
+    .is_empty());
+    // listClusterAdminCredential while local accounts are on, and Owner, whose actions hold it;
+    // every holder named once, in one finding.
+    let found = run(
+        local_accounts(),
+        vec![
+            assign("admin", AKS_ADMIN_CREDENTIAL_ROLE, AKS_ID),
+            assign(
+                "owner",
+                "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",
+                "/subscriptions/s1",
+            ),
+            assign("user", AKS_USER_CREDENTIAL_ROLE, "/subscriptions/s1"),
+        ],
+    );
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].contains("2 Azure principal(s)")
+            && found[0].contains("AzureServicePrincipal:admin")
+            && found[0].contains("AzureServicePrincipal:owner")
+            && !found[0].contains("AzureServicePrincipal:user"),
+        "{found:?}"
+    );
+    // Local accounts off: neither is an admin kubeconfig any more.
+    assert!(run(
+        aks_cluster(json!({})),
+        vec![assign("admin", AKS_ADMIN_CREDENTIAL_ROLE, AKS_ID)]
+    )
+    .is_empty());
 }
 
 #[test]

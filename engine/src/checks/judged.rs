@@ -9,6 +9,12 @@ use crate::finding::Finding;
 /// The evidence path prefix that names an identity a hit is about (`identity:<node>`).
 pub const IDENTITY_EVIDENCE: &str = "identity:";
 
+/// The evidence path prefix that names a sink whose cloud holders a hit is about
+/// (`held-by:ClusterAdmin`, in the hit's cluster): the judge lists the cloud principals the
+/// cluster maps to it ([`Reached::held_by`]: the query module's `cloud_holders`, the answer
+/// `who-can` gives).
+pub const HELD_BY_EVIDENCE: &str = "held-by:";
+
 /// What one identity a hit names reaches on the fleet's graph.
 #[derive(Debug, Clone)]
 pub struct Reached {
@@ -21,6 +27,9 @@ pub struct Reached {
     /// Whether the internet reaches the ports of the identity's pods, when it is a workload
     /// (its `Endpoint:` node is among [`crate::graph::AttackGraph::internet_exposed`]).
     pub internet_exposed: bool,
+    /// For a sink named by [`HELD_BY_EVIDENCE`]: the cloud principals that hold it, by
+    /// reference (empty otherwise).
+    pub held_by: Vec<crate::graph::query::CloudHolder>,
 }
 
 /// Applies a judged check's rule to one of its hits, given what each named identity reaches:
@@ -30,6 +39,7 @@ pub fn settle(f: &mut Finding, reached: &[Reached]) -> bool {
         "KSPM-N-019" => super::network::settle_sensitive_namespace(f, reached),
         "KSPM-N-020" => super::metadata::settle_node_identity(f, reached),
         "KSPM-I-007" => super::exploited::settle_exploited_image(f, reached),
+        "KSPM-A-012" => super::aks::settle_admin_kubeconfig(f, reached),
         _ => false,
     }
 }

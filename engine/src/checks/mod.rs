@@ -27,7 +27,7 @@ use crate::rbac::Rbac;
 use crate::severity::Severity;
 
 pub use crate::finding::Evidence;
-pub use judged::{settle, Reached, IDENTITY_EVIDENCE};
+pub use judged::{settle, Reached, HELD_BY_EVIDENCE, IDENTITY_EVIDENCE};
 
 /// One failure reported by a check function, before the engine attaches metadata.
 #[derive(Debug, Clone)]
@@ -79,6 +79,9 @@ pub enum Needs {
     GkeCluster,
     /// `az aks show` output.
     AksCluster,
+    /// `az aks show` output and the attack graph: the hits are judged on the fleet's graph,
+    /// where the subscriptions' role assignments join (as [`Needs::AttackGraph`]'s).
+    AksClusterOnTheGraph,
     /// The cluster's attack graph: the check reads edges the graph decided, and its hits are
     /// candidates that the fleet's graph judges (see [`Check::judged_on_the_fleet_graph`]).
     AttackGraph,
@@ -129,6 +132,9 @@ impl Needs {
                 .is_empty()
                 .then_some("no blocked registries configured (--blocked-registry)"),
             Needs::ControlPlane(component) => control_plane::missing(ctx, component),
+            Needs::AksClusterOnTheGraph => Needs::AksCluster
+                .missing(ctx)
+                .or_else(|| Needs::AttackGraph.missing(ctx)),
             Needs::AttackGraph => ctx
                 .graph
                 .is_none()
@@ -178,7 +184,7 @@ impl Check {
     pub fn judged_on_the_fleet_graph(&self) -> bool {
         matches!(
             self.needs,
-            Needs::AttackGraph | Needs::KnownExploitedVulnerabilities
+            Needs::AttackGraph | Needs::KnownExploitedVulnerabilities | Needs::AksClusterOnTheGraph
         )
     }
 }

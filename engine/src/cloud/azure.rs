@@ -141,6 +141,9 @@ fn effect_of_permissions(def: &Value) -> RoleEffect {
     if action(&format!("{K8S}/listClusterAdminCredential/action")) {
         return RoleEffect::AdminCredential;
     }
+    if action(&format!("{K8S}/listClusterUserCredential/action")) {
+        return RoleEffect::UserCredential;
+    }
     if data_action(&format!("{K8S}/secrets/read")) {
         return if data_action(&format!("{K8S}/pods/write")) {
             RoleEffect::K8sWriter
@@ -332,6 +335,35 @@ pub struct AksFacts {
     pub kubelet_identity: Option<String>,
     /// ServiceAccounts: (namespace, name, `azure.workload.identity/client-id`).
     pub service_accounts: Vec<(String, String, Option<String>)>,
+}
+
+/// Why a principal may fetch an admin kubeconfig: `listClusterAdminCredential` (or a role whose
+/// actions include it) while local accounts are on.
+pub const ADMIN_CREDENTIAL: &str =
+    "listClusterAdminCredential returns a static admin kubeconfig (local accounts are on)";
+
+/// Why a principal may fetch an admin kubeconfig: `listClusterUserCredential` on a cluster
+/// without Entra integration.
+pub const USER_CREDENTIAL: &str =
+    "on a cluster without Entra integration the user credential is an admin certificate";
+
+impl AksFacts {
+    /// Why a role with `effect`, assigned on the whole cluster or a scope above it, lets its
+    /// principal fetch a kubeconfig that is cluster-admin by itself ([`ADMIN_CREDENTIAL`],
+    /// [`USER_CREDENTIAL`]); `None` when it does not. On an Entra-integrated cluster the user
+    /// credential is a kubeconfig without a secret (the API server's address and CA and an exec
+    /// plug-in): holding it grants nothing.
+    pub fn admin_kubeconfig(&self, effect: RoleEffect) -> Option<&'static str> {
+        match effect {
+            RoleEffect::ScopeAdmin | RoleEffect::ClusterWrite | RoleEffect::AdminCredential
+                if self.local_accounts =>
+            {
+                Some(ADMIN_CREDENTIAL)
+            }
+            RoleEffect::UserCredential if !self.entra => Some(USER_CREDENTIAL),
+            _ => None,
+        }
+    }
 }
 
 /// The ServiceAccount annotation Azure Workload Identity reads: the managed identity's client id.

@@ -181,12 +181,12 @@ impl AttackGraph {
             let mut targets: Vec<(String, NodeKind, String)> = Vec::new();
             match (a.effect, &namespace) {
                 (RoleEffect::ScopeAdmin | RoleEffect::ClusterWrite, None) => targets.push(("ClusterAdmin".into(), NodeKind::ClusterAdmin, why(
-                    if f.local_accounts { "listClusterAdminCredential returns a static admin kubeconfig (local accounts are on)" }
-                    else { "it can update the cluster (add its group to adminGroupObjectIDs, re-enable local accounts) or use runCommand" }))),
-                (RoleEffect::AdminCredential, None) if f.local_accounts => targets.push(("ClusterAdmin".into(), NodeKind::ClusterAdmin,
-                    why("listClusterAdminCredential returns a static admin kubeconfig (local accounts are on)"))),
-                (RoleEffect::UserCredential, None) if !f.entra => targets.push(("ClusterAdmin".into(), NodeKind::ClusterAdmin,
-                    why("on a cluster without Entra integration the user credential is an admin certificate"))),
+                    f.admin_kubeconfig(a.effect).unwrap_or("it can update the cluster (add its group to adminGroupObjectIDs, re-enable local accounts) or use runCommand")))),
+                (RoleEffect::AdminCredential | RoleEffect::UserCredential, None) => {
+                    if let Some(credential) = f.admin_kubeconfig(a.effect) {
+                        targets.push(("ClusterAdmin".into(), NodeKind::ClusterAdmin, why(credential)));
+                    }
+                }
                 (RoleEffect::K8sClusterAdmin, None) if f.azure_rbac => targets.push(("ClusterAdmin".into(), NodeKind::ClusterAdmin,
                     why("Azure RBAC for Kubernetes grants managedClusters/* data actions"))),
                 (RoleEffect::K8sClusterAdmin | RoleEffect::K8sAdmin | RoleEffect::K8sWriter, Some(ns)) if f.azure_rbac => {

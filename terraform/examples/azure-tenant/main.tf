@@ -1,5 +1,7 @@
 # kspm for an Azure tenant: one managed identity with the collector role on every subscription,
-# federated to kspm's ServiceAccount on AKS (workload identity).
+# federated to kspm's ServiceAccount on AKS (workload identity); the credential role on the
+# Entra-integrated clusters kspm reads (the default subscription's through the module, another
+# subscription's through ../../modules/azure-cluster-access with that subscription's provider).
 
 terraform {
   required_version = ">= 1.5"
@@ -18,6 +20,27 @@ variable "subscription_ids" {
   type        = list(string)
 }
 
+variable "entra_clusters" {
+  description = "Entra-integrated AKS clusters of the default subscription whose Kubernetes API kspm reads."
+  type        = list(object({ name = string, resource_group_name = string }))
+  default     = []
+}
+
+variable "other_subscription" {
+  description = "A second subscription (also in subscription_ids: the credential role is assignable only there) and its Entra-integrated clusters."
+  type = object({
+    id       = string
+    clusters = list(object({ name = string, resource_group_name = string }))
+  })
+  default = null
+}
+
+provider "azurerm" {
+  alias           = "other"
+  subscription_id = var.other_subscription == null ? null : var.other_subscription.id
+  features {}
+}
+
 variable "kspm_cluster_oidc_issuer" {
   description = "oidcIssuerProfile.issuerURL of the AKS cluster kspm runs on."
   type        = string
@@ -33,11 +56,20 @@ module "collector" {
   resource_group_name = "rg-security"
   location            = "westeurope"
   subscription_ids    = var.subscription_ids
+  entra_clusters      = var.entra_clusters
   workload_identity = {
     issuer          = var.kspm_cluster_oidc_issuer
     namespace       = "kspm"
     service_account = "kspm"
   }
+}
+
+module "other_subscription_clusters" {
+  source             = "../../modules/azure-cluster-access"
+  providers          = { azurerm = azurerm.other }
+  principal_id       = module.collector.principal_id
+  role_definition_id = module.collector.cluster_credential_role_id
+  clusters           = var.other_subscription == null ? [] : var.other_subscription.clusters
 }
 
 module "service" {

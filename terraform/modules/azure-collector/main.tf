@@ -1,7 +1,12 @@
 # kspm's collector identity on Azure (CLOUD.md §3.5): a user-assigned managed identity with a
 # custom role holding exactly the collector's ARM reads (actions.tf) and, for Azure RBAC for
-# Kubernetes clusters, read data actions on every Kubernetes object except Secrets. Optionally
-# federated to the kspm service's KSA (AKS workload identity).
+# Kubernetes clusters, read data actions on every Kubernetes object except Secrets, assigned on
+# each subscription. The one credential-returning action, listClusterUserCredential, is in a
+# second role assigned only on Entra-integrated clusters (`entra_clusters`, or
+# ../azure-cluster-access per other subscription): on a cluster without Entra integration it
+# returns an admin certificate, so a subscription-wide grant would make the collector's token
+# cluster-admin of every such cluster. Optionally federated to the kspm service's KSA (AKS
+# workload identity).
 
 terraform {
   required_version = ">= 1.5"
@@ -26,6 +31,15 @@ variable "location" {
 variable "subscription_ids" {
   description = "Subscriptions kspm reads."
   type        = list(string)
+}
+
+variable "entra_clusters" {
+  description = "Entra-integrated AKS clusters in the provider's subscription whose Kubernetes API kspm reads ({ name, resource_group_name }); each gets the credential role (see ../azure-cluster-access; the plan fails for a cluster without Entra integration). Clusters left out are reported from ARM only."
+  type = list(object({
+    name                = string
+    resource_group_name = string
+  }))
+  default = []
 }
 
 variable "workload_identity" {
@@ -63,6 +77,23 @@ resource "azurerm_role_assignment" "collector" {
   principal_id       = azurerm_user_assigned_identity.kspm.principal_id
 }
 
+resource "azurerm_role_definition" "cluster_credential" {
+  name              = "kspm collector: Entra cluster credential"
+  scope             = "/subscriptions/${var.subscription_ids[0]}"
+  description       = "kspm: the address and CA of an Entra-integrated AKS cluster's API server (assign on such clusters only)"
+  assignable_scopes = [for s in var.subscription_ids : "/subscriptions/${s}"]
+  permissions {
+    actions = local.kspm_cluster_credential_actions
+  }
+}
+
+module "entra_clusters" {
+  source             = "../azure-cluster-access"
+  principal_id       = azurerm_user_assigned_identity.kspm.principal_id
+  role_definition_id = azurerm_role_definition.cluster_credential.role_definition_resource_id
+  clusters           = var.entra_clusters
+}
+
 resource "azurerm_federated_identity_credential" "kspm" {
   count               = var.workload_identity == null ? 0 : 1
   name                = "kspm-service"
@@ -76,6 +107,11 @@ resource "azurerm_federated_identity_credential" "kspm" {
 output "client_id" {
   description = "Annotate the kspm ServiceAccount with it (azure.workload.identity/client-id) and set AZURE_CLIENT_ID."
   value       = azurerm_user_assigned_identity.kspm.client_id
+}
+
+output "cluster_credential_role_id" {
+  description = "The credential role, for ../azure-cluster-access in other subscriptions."
+  value       = azurerm_role_definition.cluster_credential.role_definition_resource_id
 }
 
 output "principal_id" {
