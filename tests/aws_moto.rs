@@ -41,6 +41,8 @@ fn moto() -> Option<(String, String)> {
 struct Overlay {
     addr: SocketAddr,
     log: Arc<Mutex<Vec<String>>>,
+    /// An account whose roles may not be assumed (AccessDenied, as a trust without kspm gives).
+    deny_assume: Arc<Mutex<String>>,
     _runtime: tokio::runtime::Runtime,
 }
 
@@ -48,6 +50,7 @@ struct OverlayState {
     moto: String,
     apiserver: String,
     deny_region: String,
+    deny_assume: Arc<Mutex<String>>,
     log: Arc<Mutex<Vec<String>>>,
     client: hyper_util::client::legacy::Client<
         hyper_util::client::legacy::connect::HttpConnector,
@@ -165,8 +168,17 @@ async fn handle(
         .to_string();
     let (region, service) = scope(&auth);
     let path = parts.uri.path().to_string();
+    let target = parts
+        .headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|t| t.rsplit('.').next())
+        .map(str::to_string);
     let action = if service == "eks" {
         eks_action(parts.method.as_str(), &path)
+    } else if let Some(operation) = target {
+        // JSON protocol services (Organizations) name the operation in a header.
+        format!("{service}:{operation}")
     } else {
         let form = String::from_utf8_lossy(&body).to_string();
         let a = form
@@ -177,6 +189,20 @@ async fn handle(
         format!("{service}:{a}")
     };
     st.log.lock().expect("log").push(action.clone());
+    let denied_account = st.deny_assume.lock().expect("deny").clone();
+    if action == "sts:AssumeRole"
+        && !denied_account.is_empty()
+        && percent_decode(&String::from_utf8_lossy(&body))
+            .contains(&format!(":iam::{denied_account}:role/"))
+    {
+        return Ok(hyper::Response::builder()
+            .status(403)
+            .header("content-type", "text/xml")
+            .body(Full::new(Bytes::from(format!(
+                "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User: arn:aws:iam::123456789012:user/testing is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::{denied_account}:role/KspmReadOnly</Message></Error><RequestId>r</RequestId></ErrorResponse>"
+            ))))
+            .expect("response"));
+    }
     let cluster = path
         .split('/')
         .nth(2)
@@ -259,10 +285,12 @@ impl Overlay {
             .build()
             .expect("runtime");
         let log = Arc::new(Mutex::new(Vec::new()));
+        let deny_assume = Arc::new(Mutex::new(String::new()));
         let st = Arc::new(OverlayState {
             moto: moto.trim_end_matches('/').to_string(),
             apiserver: apiserver.to_string(),
             deny_region: deny_region.to_string(),
+            deny_assume: deny_assume.clone(),
             log: log.clone(),
             client: hyper_util::client::legacy::Client::builder(
                 hyper_util::rt::TokioExecutor::new(),
@@ -290,6 +318,7 @@ impl Overlay {
         Overlay {
             addr,
             log,
+            deny_assume,
             _runtime: runtime,
         }
     }
@@ -300,8 +329,17 @@ impl Overlay {
 }
 
 fn seed(moto: &str, python: &str) -> Value {
-    let out = std::process::Command::new(python)
-        .arg(repo().join("tests/fixtures/aws/seed_moto.py"))
+    seed_with("seed_moto.py", moto, python)
+}
+
+fn seed_with(script: &str, moto: &str, python: &str) -> Value {
+    let mut command = std::process::Command::new(python);
+    // The scripts name moto and its credentials themselves; kspm's AWS settings stay out.
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("AWS_")) {
+        command.env_remove(k);
+    }
+    let out = command
+        .arg(repo().join("tests/fixtures/aws").join(script))
         .arg(moto)
         .output()
         .expect("run the seed script");
@@ -636,4 +674,77 @@ fn aws_discovery_scan_and_collect_against_moto() {
         .paths
         .iter()
         .any(|p| p["target"] == format!("CloudAdmin:aws:{ACCT}")));
+
+    // An organization: every active account is read through its member role (the management
+    // account's included); a closed account is not read at all; an account whose role cannot be
+    // assumed is a gap of its own and the rest carries on.
+    let org = seed_with("seed_moto_org.py", &moto, &python);
+    let member = |name: &str| org["accounts"][name].as_str().expect("account").to_string();
+    assert_eq!(org["states"][member("closed")], "SUSPENDED", "{org}");
+    *overlay.deny_assume.lock().expect("deny") = member("denied");
+    let before = overlay.actions().len();
+    let org_config = tmp.path().join("organization.toml");
+    std::fs::write(
+        &org_config,
+        "[aws]\nregions = [\"us-east-1\"]\n[aws.organization]\nmember_role = \"KspmReadOnly\"\nexternal_id = \"kspm-external-id\"\n",
+    )
+    .expect("config");
+    let org_dir = tmp.path().join("organization");
+    let out = run(
+        &[
+            "collect",
+            "--aws",
+            "--config",
+            org_config.to_str().expect("utf8"),
+            "--out",
+            org_dir.to_str().expect("utf8"),
+        ],
+        &env,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let read = |account: &str| {
+        org_dir
+            .join(format!(
+                "cloud/aws/{account}/account-authorization-details-0.json"
+            ))
+            .is_file()
+    };
+    for account in [ACCT.to_string(), member("dev"), member("staging")] {
+        assert!(read(&account), "account {account} was not read: {stderr}");
+    }
+    assert!(!read(&member("closed")), "a closed account was read");
+    assert!(!read(&member("denied")), "the denied account was read");
+    assert!(
+        stderr.contains(&format!(
+            "arn:aws:iam::{}:role/KspmReadOnly",
+            member("denied")
+        )) && stderr.contains("AssumeRole"),
+        "the denied account is not reported: {stderr}"
+    );
+    assert!(org_dir.join("prod/cloud/describe-cluster.json").is_file());
+    let calls: Vec<String> = overlay.actions()[before..].to_vec();
+    let declared: BTreeSet<&str> = kspm_collectors::cloud::aws::ACTIONS
+        .iter()
+        .chain(kspm_collectors::cloud::aws::CENTRAL_ACTIONS)
+        .chain(kspm_collectors::cloud::aws_organization::ORGANIZATION_ACTIONS)
+        .copied()
+        .collect();
+    let undeclared: Vec<&String> = calls
+        .iter()
+        .filter(|c| !declared.contains(c.as_str()))
+        .collect();
+    assert!(
+        undeclared.is_empty(),
+        "undeclared AWS calls: {undeclared:?}"
+    );
+    for a in kspm_collectors::cloud::aws_organization::ORGANIZATION_ACTIONS {
+        assert!(calls.iter().any(|c| c == a), "{a} not called: {calls:?}");
+    }
+    // Five accounts listed, four active: each assumed once.
+    assert_eq!(
+        calls.iter().filter(|c| *c == "sts:AssumeRole").count(),
+        4,
+        "{calls:?}"
+    );
 }

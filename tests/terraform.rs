@@ -41,6 +41,11 @@ fn modules_grant_exactly_what_the_collectors_call() {
             set(aws::ACTIONS),
         ),
         (
+            "terraform/modules/aws-member-role/actions.tf",
+            "kspm_organization_actions",
+            set(kspm_collectors::cloud::aws_organization::ORGANIZATION_ACTIONS),
+        ),
+        (
             "terraform/modules/aws-central-role/main.tf",
             "kspm_central_actions",
             set(aws::CENTRAL_ACTIONS),

@@ -11,6 +11,10 @@
 //! [[aws.account]]
 //! role_arn = "arn:aws:iam::111122223333:role/KspmReadOnly"
 //! external_id = "..."
+//! [aws.organization]                       # and every active account of the organization
+//! member_role = "KspmReadOnly"
+//! external_id = "..."
+//! management_role_arn = "arn:aws:iam::999988887777:role/KspmReadOnly"
 //!
 //! [gcp]
 //! projects = ["prod-123"]                  # default: every project the identity sees
@@ -54,6 +58,21 @@ pub struct AwsSection {
     pub session_name: Option<String>,
     /// Requests in flight at once (default 8).
     pub concurrency: Option<usize>,
+    /// Every active account of an AWS organization.
+    pub organization: Option<AwsOrganizationSection>,
+}
+
+/// `[aws.organization]`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct AwsOrganizationSection {
+    /// Role name assumed in every active account.
+    pub member_role: String,
+    /// External ID of the member roles' (and the management role's) trust.
+    pub external_id: Option<String>,
+    /// Role in the management or a delegated administrator account allowed
+    /// `organizations:ListAccounts`; default: the ambient credentials call it.
+    pub management_role_arn: Option<String>,
 }
 
 /// `[[aws.account]]`.
@@ -85,6 +104,13 @@ impl AwsSection {
             eks_endpoint_url: self.eks_endpoint_url.clone(),
             concurrency: self.concurrency.unwrap_or(8),
             session_name: self.session_name.clone().unwrap_or_else(|| "kspm".into()),
+            organization: self.organization.as_ref().map(|o| {
+                kspm_collectors::cloud::aws_organization::AwsOrganization {
+                    member_role: o.member_role.clone(),
+                    external_id: o.external_id.clone(),
+                    management_role_arn: o.management_role_arn.clone(),
+                }
+            }),
         }
     }
 }

@@ -543,6 +543,28 @@ mod tests {
     }
 
     #[test]
+    fn an_aws_organization_target_reads_its_member_role() {
+        let text = "[[tenant]]\nname = \"a\"\n[[tenant.target]]\nname = \"org\"\n[tenant.target.aws]\n[tenant.target.aws.organization]\nmember_role = \"KspmReadOnly\"\nexternal_id = \"x-id\"\nmanagement_role_arn = \"arn:aws:iam::999988887777:role/KspmReadOnly\"\n";
+        let c = Config::parse(text).expect("valid");
+        let aws = c.tenants[0].targets[0].aws.as_ref().expect("aws").options();
+        let org = aws.organization.expect("organization");
+        assert_eq!(org.member_role, "KspmReadOnly");
+        assert_eq!(org.external_id.as_deref(), Some("x-id"));
+        assert_eq!(
+            org.management_role_arn.as_deref(),
+            Some("arn:aws:iam::999988887777:role/KspmReadOnly")
+        );
+        assert!(aws.accounts.is_empty());
+        // Without a member role, or with a key kspm does not know, the file is refused.
+        let missing = Config::parse(&text.replace("member_role = \"KspmReadOnly\"\n", ""))
+            .expect_err("no member role");
+        assert!(missing.contains("member_role"), "{missing}");
+        let unknown =
+            Config::parse(&text.replace("external_id", "externalid")).expect_err("unknown key");
+        assert!(unknown.contains("line"), "{unknown}");
+    }
+
+    #[test]
     fn tokens_map_to_tenants_by_hash() {
         let text = format!(
             "[[tenant]]\nname = \"a\"\ntoken_sha256 = [\"{}\"]\n[[tenant]]\nname = \"b\"\ntoken_sha256 = [\"{}\"]\n",

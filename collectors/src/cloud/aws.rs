@@ -60,6 +60,8 @@ pub struct AwsOptions {
     pub concurrency: usize,
     /// AssumeRole session name (shows in CloudTrail and EKS usernames).
     pub session_name: String,
+    /// Every active account of an AWS organization, besides [`AwsOptions::accounts`].
+    pub organization: Option<super::aws_organization::AwsOrganization>,
 }
 
 /// Something that could not be read, and what it leaves unassessed.
@@ -103,7 +105,8 @@ pub struct AwsCollection {
     pub gaps: Vec<Gap>,
 }
 
-fn err<E: std::error::Error>(e: E) -> String {
+/// An SDK error with its chain of causes.
+pub(crate) fn err<E: std::error::Error>(e: E) -> String {
     let mut s = e.to_string();
     let mut src = e.source();
     while let Some(x) = src {
@@ -136,7 +139,7 @@ async fn credentials_of(config: &SdkConfig) -> Result<Credentials, String> {
 }
 
 /// The account's config: the ambient credentials, or an assumed role.
-async fn account_config(
+pub(crate) async fn account_config(
     opts: &AwsOptions,
     account: &AwsAccount,
     region: &str,
@@ -193,13 +196,46 @@ fn eks_client(opts: &AwsOptions, config: &SdkConfig) -> aws_sdk_eks::Client {
     aws_sdk_eks::Client::from_conf(b.build())
 }
 
+/// The accounts to read: those configured, and an organization's active accounts (one whose
+/// ID a configured role already names is read through that role); the ambient credentials'
+/// own account when neither is given. A failed listing is a gap and leaves the configured ones.
+async fn accounts_to_read(opts: &AwsOptions, gaps: &mut Vec<Gap>) -> Vec<AwsAccount> {
+    use super::aws_organization::{account_of, accounts};
+    let mut out = opts.accounts.clone();
+    let Some(org) = &opts.organization else {
+        if out.is_empty() {
+            out.push(AwsAccount::default());
+        }
+        return out;
+    };
+    match accounts(opts, org).await {
+        Ok(found) => {
+            for a in found {
+                let id = a.role_arn.as_deref().and_then(account_of);
+                if !out
+                    .iter()
+                    .any(|c| c.role_arn.as_deref().and_then(account_of) == id)
+                {
+                    out.push(a);
+                }
+            }
+        }
+        Err(e) => gaps.push(Gap {
+            scope: "organization".into(),
+            message: if out.is_empty() {
+                format!("{e}; no account is read")
+            } else {
+                format!("{e}; only the configured accounts are read")
+            },
+        }),
+    }
+    out
+}
+
 /// Discovers every account, region and cluster; never fails as a whole.
 pub async fn discover(opts: &AwsOptions) -> AwsCollection {
-    let accounts = if opts.accounts.is_empty() {
-        vec![AwsAccount::default()]
-    } else {
-        opts.accounts.clone()
-    };
+    let mut listing_gaps = Vec::new();
+    let accounts = accounts_to_read(opts, &mut listing_gaps).await;
     let slots = Arc::new(Semaphore::new(opts.concurrency.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
     for account in accounts {
@@ -207,7 +243,10 @@ pub async fn discover(opts: &AwsOptions) -> AwsCollection {
         let slots = slots.clone();
         tasks.spawn(async move { read_account(&opts, &account, slots).await });
     }
-    let mut out = AwsCollection::default();
+    let mut out = AwsCollection {
+        gaps: listing_gaps,
+        ..Default::default()
+    };
     while let Some(r) = tasks.join_next().await {
         match r {
             Ok(part) => {

@@ -6,6 +6,7 @@
 
 pub mod aws;
 pub mod aws_json;
+pub mod aws_organization;
 pub mod azure;
 pub mod cluster_read;
 pub mod ec2;

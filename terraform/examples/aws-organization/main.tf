@@ -1,6 +1,8 @@
 # kspm for an AWS organization: the central role in the account where kspm runs (on EKS), a
-# read-only member role in each account to scan (one provider alias per account), the collector
-# RBAC in each EKS cluster, and the service.
+# read-only member role in each account to scan (one provider alias per account here; a
+# CloudFormation StackSet of the same role across the organization works as well) — the
+# management account's also allowed to list the organization's accounts — the collector RBAC
+# in each EKS cluster, and the service.
 
 terraform {
   required_version = ">= 1.5"
@@ -44,12 +46,26 @@ provider "aws" {
   }
 }
 
+provider "aws" {
+  alias  = "management"
+  region = "us-east-1"
+}
+
 module "central" {
   source            = "../../modules/aws-central-role"
   providers         = { aws = aws.security }
   oidc_provider_arn = var.kspm_cluster_oidc_provider_arn
   oidc_issuer       = var.kspm_cluster_oidc_issuer
-  member_role_arns  = ["arn:aws:iam::111122223333:role/KspmReadOnly"]
+  # The member role in every account of the organization.
+  member_role_arns = ["arn:aws:iam::*:role/KspmReadOnly"]
+}
+
+module "management_account" {
+  source                     = "../../modules/aws-member-role"
+  providers                  = { aws = aws.management }
+  central_role_arn           = module.central.role_arn
+  external_id                = var.external_id
+  list_organization_accounts = true
 }
 
 module "prod_account" {
@@ -83,8 +99,10 @@ module "service" {
     interval = "1h"
     [tenant.target.aws]
     regions = ["us-east-1", "eu-west-1"]
-    [[tenant.target.aws.account]]
-    role_arn = "${module.prod_account.role_arn}"
+    # Every active account of the organization, through its KspmReadOnly role.
+    [tenant.target.aws.organization]
+    member_role = "KspmReadOnly"
     external_id = "<same as var.external_id>"
+    management_role_arn = "${module.management_account.role_arn}"
   TOML
 }

@@ -34,7 +34,7 @@ variable "service_account" {
 }
 
 variable "member_role_arns" {
-  description = "Read-only roles kspm may assume (one per member account)."
+  description = "Read-only roles kspm may assume (one per member account; for an organization's accounts, the member role in every account: arn:aws:iam::*:role/KspmReadOnly)."
   type        = list(string)
 }
 

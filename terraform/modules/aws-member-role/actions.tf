@@ -1,5 +1,7 @@
-# The AWS API actions kspm's collector calls in a member account — exactly the list in
-# collectors/src/cloud/aws.rs (ACTIONS). tests/terraform.rs fails if the two differ.
+# The AWS API actions kspm's collector calls in a member account — exactly the lists in
+# collectors/src/cloud/aws.rs (ACTIONS) and, in the account that lists the organization,
+# collectors/src/cloud/aws_organization.rs (ORGANIZATION_ACTIONS). tests/terraform.rs fails if
+# they differ.
 locals {
   kspm_collector_actions = [
     "sts:GetCallerIdentity",
@@ -16,4 +18,6 @@ locals {
     "eks:DescribePodIdentityAssociation",
     "iam:GetAccountAuthorizationDetails",
   ]
+  # Only with list_organization_accounts (the management or a delegated administrator account).
+  kspm_organization_actions = ["organizations:ListAccounts"]
 }

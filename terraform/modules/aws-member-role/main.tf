@@ -36,6 +36,12 @@ variable "eks_clusters" {
   default     = []
 }
 
+variable "list_organization_accounts" {
+  description = "In the organization's management account (or a delegated administrator account): also allow organizations:ListAccounts, so kspm lists the organization's accounts through this role (kspm.toml: [aws.organization] management_role_arn = this role)."
+  type        = bool
+  default     = false
+}
+
 variable "kubernetes_group" {
   description = "Kubernetes group the access entries map the role to; the collector ClusterRole is bound to it."
   type        = string
@@ -65,11 +71,19 @@ resource "aws_iam_role" "kspm" {
 }
 
 data "aws_iam_policy_document" "read" {
-  # checkov:skip=CKV_AWS_356: List/Describe/GetAccountAuthorizationDetails are account-wide reads over every cluster and region; there is no narrower resource.
+  # checkov:skip=CKV_AWS_356: List/Describe/GetAccountAuthorizationDetails are account-wide reads over every cluster and region, and organizations:ListAccounts has no resource type; there is no narrower resource.
   statement {
     sid       = "KspmCollectorReads"
     actions   = local.kspm_collector_actions
     resources = ["*"]
+  }
+  dynamic "statement" {
+    for_each = var.list_organization_accounts ? [1] : []
+    content {
+      sid       = "KspmListOrganizationAccounts"
+      actions   = local.kspm_organization_actions
+      resources = ["*"]
+    }
   }
 }
 
@@ -88,6 +102,6 @@ resource "aws_eks_access_entry" "kspm" {
 }
 
 output "role_arn" {
-  description = "ARN to list in kspm.toml ([[aws.account]] role_arn)."
+  description = "ARN to list in kspm.toml ([[aws.account]] role_arn; with list_organization_accounts, [aws.organization] management_role_arn)."
   value       = aws_iam_role.kspm.arn
 }
