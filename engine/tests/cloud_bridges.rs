@@ -1618,6 +1618,73 @@ fn aks_azure_rbac_local_accounts_and_admin_groups() {
     }
 }
 
+/// ARM lists a subscription's role assignments with those it inherits from its management
+/// groups (and the root): such an assignment applies to the subscriptions whose listing holds it
+/// — Azure RBAC for Kubernetes on their clusters, Owner as their admin — and to no other.
+#[test]
+fn management_group_assignments_apply_to_the_subscriptions_that_list_them() {
+    let mg = "/providers/Microsoft.Management/managementGroups/platform";
+    let listed_in = |subscription: &str, scope: &str| {
+        doc_objects(
+            json!({"value": [
+                assignment("g-platform", "Group", RBAC_CLUSTER_ADMIN, scope),
+                assignment("g-platform", "Group", OWNER, scope),
+            ]}),
+            &format!("fleet/cloud/azure/{subscription}/role-assignments.json"),
+        )
+    };
+    let cluster = || vec![aks_cluster(vec![aks(json!({}))])];
+    for scope in [mg, "/"] {
+        let (g, _) = graph(&fleet(cluster(), listed_in("s1", scope)));
+        assert!(
+            has(
+                &g,
+                "AzureGroup:g-platform",
+                "payments|ClusterAdmin",
+                Technique::AKS_ENTRA_TO_K8S
+            ),
+            "{scope}"
+        );
+        assert!(
+            has(
+                &g,
+                "AzureGroup:g-platform",
+                "CloudAdmin:azure:s1",
+                Technique::CLOUD_ROLE_TO_ADMIN
+            ),
+            "{scope}"
+        );
+    }
+    // Held by another subscription's listing only: the group is above s2, not the cluster's s1.
+    let (g, _) = graph(&fleet(cluster(), listed_in("s2", mg)));
+    assert!(!has(
+        &g,
+        "AzureGroup:g-platform",
+        "payments|ClusterAdmin",
+        Technique::AKS_ENTRA_TO_K8S
+    ));
+    assert!(!has(
+        &g,
+        "AzureGroup:g-platform",
+        "CloudAdmin:azure:s1",
+        Technique::CLOUD_ROLE_TO_ADMIN
+    ));
+    // A listing outside `cloud/azure/<subscription>/` says nothing about which subscription.
+    let (g, _) = graph(&fleet(
+        cluster(),
+        doc_objects(
+            json!({"value": [assignment("g-platform", "Group", RBAC_CLUSTER_ADMIN, mg)]}),
+            "fleet/role-assignments.json",
+        ),
+    ));
+    assert!(!has(
+        &g,
+        "AzureGroup:g-platform",
+        "payments|ClusterAdmin",
+        Technique::AKS_ENTRA_TO_K8S
+    ));
+}
+
 /// `az aks show` flattens `properties` and spells acronyms its own way (`issuerUrl`,
 /// `enableAzureRbac`, `authorizedIpRanges`, `enableRbac`, `enableNodePublicIp`); ARM property
 /// names are case-insensitive, so both shapes mean the same cluster: the same edges and the same

@@ -173,6 +173,51 @@ pub struct Assignment {
     pub id: String,
     /// Name of kspm's document of it.
     pub document: String,
+    /// The subscription whose role-assignment listing held it (the document is under
+    /// `cloud/azure/<subscription>/`; lower case). ARM lists a subscription's assignments with
+    /// those it inherits from its management groups, so an assignment at a management group
+    /// applies to the subscriptions whose listings hold it.
+    pub listed_for: Option<String>,
+}
+
+/// The scope prefix of management groups (lower case, as [`Assignment::scope`] is kept).
+const MANAGEMENT_GROUPS: &str = "/providers/microsoft.management/managementgroups/";
+
+impl Assignment {
+    /// Whether the assignment is above every subscription: at a management group or the root.
+    pub fn above_subscriptions(&self) -> bool {
+        self.scope == "/" || self.scope.starts_with(MANAGEMENT_GROUPS)
+    }
+
+    /// The subscription whose admin a scope-admin role makes its principal: the one it is
+    /// assigned on, or, for one above subscriptions, the subscription whose listing holds it.
+    pub fn admin_of_subscription(&self) -> Option<&str> {
+        let parts: Vec<&str> = self.scope.trim_matches('/').split('/').collect();
+        match parts.as_slice() {
+            ["subscriptions", s] => Some(s),
+            _ if self.above_subscriptions() => self.listed_for.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+/// The subscription of a document from its path (`…/cloud/azure/<subscription>/<file>`).
+fn listing_subscription(file: &str) -> Option<String> {
+    let comps: Vec<&str> = std::path::Path::new(file)
+        .components()
+        .filter_map(|c| c.as_os_str().to_str())
+        .collect();
+    let azure = comps.iter().rposition(|c| *c == "azure")?;
+    // The subscription directory, with the file below it.
+    (azure + 2 < comps.len()).then(|| comps[azure + 1].to_lowercase())
+}
+
+/// The subscription of an ARM resource ID (lower case).
+fn subscription_of(resource: &str) -> Option<&str> {
+    let mut it = resource.split('/');
+    it.by_ref()
+        .find(|p| p.eq_ignore_ascii_case("subscriptions"))?;
+    it.next().filter(|s| !s.is_empty())
 }
 
 /// A federated identity credential of a managed identity.
@@ -261,6 +306,7 @@ impl AzureRbac {
                         .map(str::to_string),
                     id: text(d, "id"),
                     document: o.name.clone(),
+                    listed_for: listing_subscription(&o.source.file),
                 });
             } else if o.kind == AZURE_MANAGED_IDENTITY {
                 let id = text(d, "id").to_lowercase();
@@ -289,17 +335,22 @@ impl AzureRbac {
         out
     }
 
-    /// Assignments that apply to `resource`: on it, on a parent scope, or on one of its
+    /// Assignments that apply to `resource`: on it, on a parent scope, on a management group
+    /// above its subscription (one its subscription's listing holds), or on one of its
     /// namespaces (`<cluster>/namespaces/<ns>`, Azure RBAC for Kubernetes).
     pub fn covering<'a>(&'a self, resource: &'a str) -> impl Iterator<Item = &'a Assignment> + 'a {
         let r = resource.to_lowercase();
         let namespaces = format!("{r}/namespaces/");
+        let subscription = subscription_of(&r).map(str::to_string);
         self.assignments.iter().filter(move |a| {
             let parent = a.scope.trim_end_matches('/');
             !a.scope.is_empty()
                 && (r == a.scope
                     || a.scope == "/"
                     || r.starts_with(&format!("{parent}/"))
+                    || (a.scope.starts_with(MANAGEMENT_GROUPS)
+                        && subscription.is_some()
+                        && a.listed_for == subscription)
                     || a.scope.starts_with(&namespaces))
         })
     }

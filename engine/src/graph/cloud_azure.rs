@@ -218,17 +218,16 @@ impl AttackGraph {
     }
 
     /// CLOUD_ROLE_TO_ADMIN: Owner, Contributor or User Access Administrator on a subscription
-    /// (or above), for principals in the graph.
+    /// or above it (a management group or the root: admin of the subscriptions whose listings
+    /// hold the assignment), for principals in the graph.
     fn azure_admins(&mut self, rbac: &AzureRbac) {
         for a in rbac
             .assignments
             .iter()
             .filter(|a| a.effect == RoleEffect::ScopeAdmin)
         {
-            let parts: Vec<&str> = a.scope.trim_matches('/').split('/').collect();
-            let sub = match parts.as_slice() {
-                ["subscriptions", s] => s.to_string(),
-                _ => continue,
+            let Some(sub) = a.admin_of_subscription() else {
+                continue;
             };
             if let Some(p) = self.find(None, &principal_ref(rbac, a).0) {
                 let sink = self.node(
