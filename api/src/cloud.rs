@@ -140,7 +140,10 @@ impl GcpSection {
         GcpOptions {
             projects: self.projects.clone(),
             token: match std::env::var("GOOGLE_OAUTH_ACCESS_TOKEN") {
-                Ok(t) if !t.is_empty() => TokenSource::Static(t),
+                Ok(t) if !t.is_empty() => TokenSource::Env {
+                    var: "GOOGLE_OAUTH_ACCESS_TOKEN".into(),
+                    token: t,
+                },
                 _ => TokenSource::GcpMetadata {
                     base: self
                         .metadata_endpoint
@@ -205,14 +208,20 @@ impl AzureSection {
             },
         };
         let arm = match env("AZURE_ACCESS_TOKEN") {
-            Some(t) => TokenSource::Static(t),
+            Some(t) => TokenSource::Env {
+                var: "AZURE_ACCESS_TOKEN".into(),
+                token: t,
+            },
             None => source(
                 "https://management.azure.com/.default",
                 "https://management.azure.com/",
             ),
         };
         let aks = match env("AZURE_AKS_ACCESS_TOKEN") {
-            Some(t) => TokenSource::Static(t),
+            Some(t) => TokenSource::Env {
+                var: "AZURE_AKS_ACCESS_TOKEN".into(),
+                token: t,
+            },
             None if env("AZURE_ACCESS_TOKEN").is_some() => {
                 // A static ARM token without an AKS one: the API servers cannot be read.
                 return AzureOptions {

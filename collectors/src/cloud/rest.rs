@@ -7,11 +7,19 @@ use serde_json::Value;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Where bearer tokens come from.
-#[derive(Debug, Clone)]
+/// Where bearer tokens come from. Its `Debug` never shows a token.
+#[derive(Clone)]
 pub enum TokenSource {
-    /// A token given as is (`GOOGLE_OAUTH_ACCESS_TOKEN`, `AZURE_ACCESS_TOKEN`; tests).
+    /// A token given as is (tests).
     Static(String),
+    /// A token from an environment variable (`GOOGLE_OAUTH_ACCESS_TOKEN`, `AZURE_ACCESS_TOKEN`,
+    /// `AZURE_AKS_ACCESS_TOKEN`).
+    Env {
+        /// The variable's name.
+        var: String,
+        /// The token.
+        token: String,
+    },
     /// The GCE/GKE metadata server (`…/instance/service-accounts/default/token`), which serves
     /// the Workload Identity or node service account kspm runs as.
     GcpMetadata {
@@ -39,6 +47,52 @@ pub enum TokenSource {
         /// Resource (`https://management.azure.com/`).
         resource: String,
     },
+}
+
+impl std::fmt::Debug for TokenSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.source())
+    }
+}
+
+/// The AKS server application's ID (tokens for the AKS API servers are for it).
+const AKS_SERVER_APP: &str = "6dae42f8-4368-4678-94ff-3960e28e3630";
+
+impl TokenSource {
+    /// What the source is, for messages (never the token).
+    pub fn source(&self) -> String {
+        match self {
+            TokenSource::Static(_) => "the token given".into(),
+            TokenSource::Env { var, .. } => var.clone(),
+            TokenSource::GcpMetadata { base } => format!("the GCP metadata server ({base})"),
+            TokenSource::AzureWorkloadIdentity { client, .. } => {
+                format!("Azure workload identity (client {client}, AZURE_FEDERATED_TOKEN_FILE)")
+            }
+            TokenSource::AzureManagedIdentity { base, .. } => {
+                format!("the Azure managed identity (IMDS at {base})")
+            }
+        }
+    }
+
+    /// What to do when the source gives no token, or its token is refused.
+    pub fn remedy(&self) -> String {
+        let azure_cli = "run `az login`, then export AZURE_ACCESS_TOKEN=\"$(az account get-access-token --query accessToken -o tsv)\" and, for the AKS API servers, AZURE_AKS_ACCESS_TOKEN=\"$(az account get-access-token --resource 6dae42f8-4368-4678-94ff-3960e28e3630 --query accessToken -o tsv)\"";
+        match self {
+            TokenSource::Static(_) => "give a valid token".into(),
+            TokenSource::Env { var, .. } if var.starts_with("GOOGLE") => format!(
+                "access tokens last about an hour: run `gcloud auth login` if needed, then export {var}=\"$(gcloud auth print-access-token)\""
+            ),
+            TokenSource::Env { var, .. } if var == "AZURE_AKS_ACCESS_TOKEN" => format!(
+                "access tokens last about an hour: run `az login` if needed, then export {var}=\"$(az account get-access-token --resource {AKS_SERVER_APP} --query accessToken -o tsv)\""
+            ),
+            TokenSource::Env { var, .. } => format!(
+                "access tokens last about an hour: run `az login` if needed, then export {var}=\"$(az account get-access-token --query accessToken -o tsv)\""
+            ),
+            TokenSource::GcpMetadata { .. } => "kspm is not on GCE or GKE, or no service account is attached there: on a workstation run `gcloud auth login` and export GOOGLE_OAUTH_ACCESS_TOKEN=\"$(gcloud auth print-access-token)\"; on GKE, give kspm's ServiceAccount a Google service account through Workload Identity".into(),
+            TokenSource::AzureWorkloadIdentity { .. } => "check that AZURE_FEDERATED_TOKEN_FILE is the pod's projected token, and that the identity AZURE_CLIENT_ID of AZURE_TENANT_ID has a federated credential for this cluster's issuer and kspm's ServiceAccount".into(),
+            TokenSource::AzureManagedIdentity { .. } => format!("kspm is not on Azure with a managed identity: {azure_cli}; or set up workload identity (AZURE_FEDERATED_TOKEN_FILE, AZURE_CLIENT_ID, AZURE_TENANT_ID)"),
+        }
+    }
 }
 
 /// Why a request failed.
@@ -119,30 +173,34 @@ impl RestClient {
     }
 
     async fn fetch_token(&self) -> Result<(String, Duration), RestError> {
-        let fail = |m: String| RestError {
-            status: 0,
-            message: m,
+        let source = &self.token;
+        // Every failure names the source and what to do; never the token or the assertion.
+        let fail = |status: u16, m: String| RestError {
+            status,
+            message: format!(
+                "no token from {}: {m}; {}",
+                source.source(),
+                source.remedy()
+            ),
         };
-        let (req, what) = match &self.token {
-            TokenSource::Static(t) => return Ok((t.clone(), Duration::from_secs(3000))),
-            TokenSource::GcpMetadata { base } => (
-                self.http
-                    .get(format!(
-                        "{base}/computeMetadata/v1/instance/service-accounts/default/token"
-                    ))
-                    .header("Metadata-Flavor", "Google"),
-                "the GCP metadata server",
-            ),
-            TokenSource::AzureManagedIdentity { base, resource } => (
-                self.http
-                    .get(format!("{base}/metadata/identity/oauth2/token"))
-                    .query(&[
-                        ("api-version", "2018-02-01"),
-                        ("resource", resource.as_str()),
-                    ])
-                    .header("Metadata", "true"),
-                "Azure IMDS",
-            ),
+        let req = match source {
+            TokenSource::Static(t) | TokenSource::Env { token: t, .. } => {
+                return Ok((t.clone(), Duration::from_secs(3000)))
+            }
+            TokenSource::GcpMetadata { base } => self
+                .http
+                .get(format!(
+                    "{base}/computeMetadata/v1/instance/service-accounts/default/token"
+                ))
+                .header("Metadata-Flavor", "Google"),
+            TokenSource::AzureManagedIdentity { base, resource } => self
+                .http
+                .get(format!("{base}/metadata/identity/oauth2/token"))
+                .query(&[
+                    ("api-version", "2018-02-01"),
+                    ("resource", resource.as_str()),
+                ])
+                .header("Metadata", "true"),
             TokenSource::AzureWorkloadIdentity {
                 authority,
                 tenant,
@@ -151,42 +209,45 @@ impl RestClient {
                 scope,
             } => {
                 let assertion = std::fs::read_to_string(token_file)
-                    .map_err(|e| fail(format!("{token_file}: {e}")))?;
-                (
-                    self.http
-                        .post(format!("{authority}/{tenant}/oauth2/v2.0/token"))
-                        .form(&[
-                            ("grant_type", "client_credentials"),
-                            ("client_id", client.as_str()),
-                            ("scope", scope.as_str()),
-                            (
-                                "client_assertion_type",
-                                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-                            ),
-                            ("client_assertion", assertion.trim()),
-                        ]),
-                    "Entra ID (workload identity)",
-                )
+                    .map_err(|e| fail(0, format!("cannot read {token_file}: {e}")))?;
+                self.http
+                    .post(format!("{authority}/{tenant}/oauth2/v2.0/token"))
+                    .form(&[
+                        ("grant_type", "client_credentials"),
+                        ("client_id", client.as_str()),
+                        ("scope", scope.as_str()),
+                        (
+                            "client_assertion_type",
+                            "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                        ),
+                        ("client_assertion", assertion.trim()),
+                    ])
             }
         };
-        let resp = req
-            .send()
-            .await
-            .map_err(|e| fail(format!("no token from {what}: {e}")))?;
+        let resp = req.send().await.map_err(|e| {
+            let why = if e.is_connect() {
+                "no answer (connection failed)".to_string()
+            } else if e.is_timeout() {
+                "no answer (timed out)".to_string()
+            } else {
+                e.without_url().to_string()
+            };
+            fail(0, why)
+        })?;
         let status = resp.status().as_u16();
         let body = resp.text().await.unwrap_or_default();
         if status >= 300 {
-            return Err(RestError {
+            return Err(fail(
                 status,
-                message: format!("no token from {what}: {}", message_of(&body)),
-            });
+                format!("HTTP {status}: {}", message_of(&body)),
+            ));
         }
         let v: Value = serde_json::from_str(&body)
-            .map_err(|e| fail(format!("token answer of {what}: {e}")))?;
+            .map_err(|e| fail(status, format!("the answer is not JSON ({e})")))?;
         let token = v
             .get("access_token")
             .and_then(Value::as_str)
-            .ok_or_else(|| fail(format!("{what} returned no access_token")))?;
+            .ok_or_else(|| fail(status, "the answer holds no access_token".into()))?;
         let ttl = v
             .get("expires_in")
             .and_then(|x| {
@@ -268,6 +329,17 @@ impl RestClient {
                 tokio::time::sleep(wait.min(Duration::from_secs(30))).await;
                 continue;
             }
+            if status == 401 {
+                return Err(RestError {
+                    status,
+                    message: format!(
+                        "{}; the token from {} was refused: {}",
+                        message_of(&text),
+                        self.token.source(),
+                        self.token.remedy()
+                    ),
+                });
+            }
             if status >= 300 {
                 return Err(RestError {
                     status,
@@ -278,6 +350,144 @@ impl RestClient {
                 status,
                 message: format!("{url}: not JSON: {e}"),
             });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A local server answering every request with `status` and `body`.
+    fn answering(status: u16, body: &'static str) -> String {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut s) = stream else { return };
+                s.set_read_timeout(Some(Duration::from_secs(5))).ok();
+                let mut chunk = [0u8; 8192];
+                let _ = s.read(&mut chunk);
+                let _ = write!(
+                    s,
+                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        base
+    }
+
+    /// A port nothing listens on.
+    fn closed() -> String {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        drop(listener);
+        base
+    }
+
+    async fn token_error(source: TokenSource) -> String {
+        let client = RestClient::new(source).expect("client");
+        client.token().await.expect_err("no token").to_string()
+    }
+
+    /// Each source that gives no token says which it was and what to do, in one line — never
+    /// the token, the assertion or a chain of transport errors.
+    #[tokio::test]
+    async fn a_missing_token_names_its_source_and_the_fix() {
+        let gcp = token_error(TokenSource::GcpMetadata { base: closed() }).await;
+        assert!(
+            gcp.contains("the GCP metadata server")
+                && gcp.contains("connection failed")
+                && gcp.contains("gcloud auth print-access-token"),
+            "{gcp}"
+        );
+        let imds = token_error(TokenSource::AzureManagedIdentity {
+            base: answering(
+                400,
+                r#"{"error":"invalid_request","error_description":"Identity not found"}"#,
+            ),
+            resource: "https://management.azure.com/".into(),
+        })
+        .await;
+        assert!(
+            imds.contains("managed identity")
+                && imds.contains("HTTP 400")
+                && imds.contains("Identity not found")
+                && imds.contains("az login"),
+            "{imds}"
+        );
+        let dir = tempfile::tempdir().expect("tmp");
+        let token_file = dir.path().join("token");
+        std::fs::write(&token_file, "projected-sa-token-canary").expect("write");
+        let wi = |authority: String, token_file: String| TokenSource::AzureWorkloadIdentity {
+            authority,
+            tenant: "t".into(),
+            client: "c1".into(),
+            token_file,
+            scope: "https://management.azure.com/.default".into(),
+        };
+        let refused = token_error(wi(
+            answering(
+                401,
+                r#"{"error":"invalid_client","error_description":"AADSTS70021: No matching federated identity record found"}"#,
+            ),
+            token_file.display().to_string(),
+        ))
+        .await;
+        assert!(
+            refused.contains("AADSTS70021")
+                && refused.contains("federated credential")
+                && !refused.contains("projected-sa-token-canary"),
+            "{refused}"
+        );
+        let missing = token_error(wi(closed(), "/nonexistent/token".into())).await;
+        assert!(
+            missing.contains("/nonexistent/token")
+                && missing.contains("AZURE_FEDERATED_TOKEN_FILE"),
+            "{missing}"
+        );
+        for m in [&gcp, &imds, &refused, &missing] {
+            assert!(!m.contains('\n'), "{m}");
+        }
+    }
+
+    /// A token from the environment that the API refuses says which variable and how to get a
+    /// new one, and never repeats the token.
+    #[tokio::test]
+    async fn a_refused_token_names_its_variable_and_how_to_renew_it() {
+        let base = answering(
+            401,
+            r#"{"error":{"code":401,"message":"Request had invalid authentication credentials.","status":"UNAUTHENTICATED"}}"#,
+        );
+        for (var, fix) in [
+            (
+                "GOOGLE_OAUTH_ACCESS_TOKEN",
+                "gcloud auth print-access-token",
+            ),
+            ("AZURE_ACCESS_TOKEN", "az account get-access-token --query"),
+            ("AZURE_AKS_ACCESS_TOKEN", AKS_SERVER_APP),
+        ] {
+            let source = TokenSource::Env {
+                var: var.into(),
+                token: "ya29.secret-token-canary".into(),
+            };
+            assert!(!format!("{source:?}").contains("canary"));
+            let client = RestClient::new(source).expect("client");
+            let e = client
+                .get(&format!("{base}/v1/projects"))
+                .await
+                .expect_err("refused");
+            let m = e.to_string();
+            assert_eq!(e.status, 401);
+            assert!(
+                m.contains("invalid authentication credentials")
+                    && m.contains(&format!("the token from {var} was refused"))
+                    && m.contains(fix),
+                "{m}"
+            );
+            assert!(!m.contains("canary"), "{m}");
         }
     }
 }
