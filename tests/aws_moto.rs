@@ -20,6 +20,11 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 const ACCT: &str = "123456789012";
+/// The bearer token `aws sso login` cached, and the access key the portal trades it for.
+const SSO_BEARER: &str = "kspm-test-sso-bearer-token";
+const SSO_ACCESS_KEY: &str = "ASIAKSPMSSOTEST00001";
+/// The access key a `credential_process` helper prints.
+const PROCESS_ACCESS_KEY: &str = "ASIAKSPMPROCESS00001";
 
 fn moto() -> Option<(String, String)> {
     match (
@@ -43,6 +48,8 @@ struct Overlay {
     log: Arc<Mutex<Vec<String>>>,
     /// An account whose roles may not be assumed (AccessDenied, as a trust without kspm gives).
     deny_assume: Arc<Mutex<String>>,
+    /// The access key IDs requests were signed with.
+    signers: Arc<Mutex<BTreeSet<String>>>,
     _runtime: tokio::runtime::Runtime,
 }
 
@@ -51,6 +58,7 @@ struct OverlayState {
     apiserver: String,
     deny_region: String,
     deny_assume: Arc<Mutex<String>>,
+    signers: Arc<Mutex<BTreeSet<String>>>,
     log: Arc<Mutex<Vec<String>>>,
     client: hyper_util::client::legacy::Client<
         hyper_util::client::legacy::connect::HttpConnector,
@@ -168,6 +176,38 @@ async fn handle(
         .to_string();
     let (region, service) = scope(&auth);
     let path = parts.uri.path().to_string();
+    if let Some(key) = auth
+        .split("Credential=")
+        .nth(1)
+        .and_then(|c| c.split('/').next())
+    {
+        st.signers.lock().expect("signers").insert(key.to_string());
+    }
+    // The IAM Identity Center portal (what an `aws sso login` profile asks for credentials):
+    // GetRoleCredentials with the cached bearer token.
+    if path == "/federation/credentials" {
+        let bearer = parts
+            .headers
+            .get("x-amz-sso_bearer_token")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        st.log.lock().expect("log").push(format!(
+            "sso:GetRoleCredentials {bearer} {}",
+            parts.uri.query().unwrap_or("")
+        ));
+        if bearer != SSO_BEARER {
+            return Ok(json_response(
+                401,
+                json!({"message": "Session token not found or invalid"}),
+            ));
+        }
+        return Ok(json_response(
+            200,
+            json!({"roleCredentials": {"accessKeyId": SSO_ACCESS_KEY, "secretAccessKey": "sso-secret",
+                "sessionToken": "sso-session", "expiration": 4_102_444_800_000_u64}}),
+        ));
+    }
     let target = parts
         .headers
         .get("x-amz-target")
@@ -286,11 +326,13 @@ impl Overlay {
             .expect("runtime");
         let log = Arc::new(Mutex::new(Vec::new()));
         let deny_assume = Arc::new(Mutex::new(String::new()));
+        let signers = Arc::new(Mutex::new(BTreeSet::new()));
         let st = Arc::new(OverlayState {
             moto: moto.trim_end_matches('/').to_string(),
             apiserver: apiserver.to_string(),
             deny_region: deny_region.to_string(),
             deny_assume: deny_assume.clone(),
+            signers: signers.clone(),
             log: log.clone(),
             client: hyper_util::client::legacy::Client::builder(
                 hyper_util::rt::TokioExecutor::new(),
@@ -319,6 +361,7 @@ impl Overlay {
             addr,
             log,
             deny_assume,
+            signers,
             _runtime: runtime,
         }
     }
@@ -747,4 +790,137 @@ fn aws_discovery_scan_and_collect_against_moto() {
         4,
         "{calls:?}"
     );
+
+    // An `aws sso login` profile (IAM Identity Center, sso-session form): the cached bearer
+    // token is traded at the portal for role credentials, and every AWS call is signed with them.
+    let home = tmp.path().join("home");
+    let cache = home.join(".aws/sso/cache");
+    std::fs::create_dir_all(&cache).expect("mkdir");
+    let digest = std::process::Command::new(&python)
+        .args([
+            "-c",
+            "import hashlib, sys; print(hashlib.sha1(sys.argv[1].encode()).hexdigest())",
+            "corp",
+        ])
+        .output()
+        .expect("sha1");
+    let name = String::from_utf8_lossy(&digest.stdout).trim().to_string();
+    std::fs::write(
+        cache.join(format!("{name}.json")),
+        json!({"accessToken": SSO_BEARER, "expiresAt": "2099-12-31T00:00:00Z",
+               "startUrl": "https://corp.awsapps.com/start", "region": "us-east-1"})
+        .to_string(),
+    )
+    .expect("cache");
+    let aws_config = tmp.path().join("aws-config");
+    std::fs::write(
+        &aws_config,
+        format!("[profile kspm-sso]\nsso_session = corp\nsso_account_id = {ACCT}\nsso_role_name = SecurityAudit\nregion = us-east-1\n\n[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = us-east-1\nsso_registration_scopes = sso:account:access\n"),
+    )
+    .expect("aws config");
+    let sso_env: Vec<(String, String)> = env
+        .iter()
+        .filter(|(k, _)| {
+            ![
+                "AWS_ACCESS_KEY_ID",
+                "AWS_SECRET_ACCESS_KEY",
+                "AWS_PROFILE",
+                "AWS_CONFIG_FILE",
+            ]
+            .contains(&k.as_str())
+        })
+        .cloned()
+        .chain([
+            ("AWS_PROFILE".to_string(), "kspm-sso".to_string()),
+            (
+                "AWS_CONFIG_FILE".to_string(),
+                aws_config.display().to_string(),
+            ),
+            ("HOME".to_string(), home.display().to_string()),
+        ])
+        .collect();
+    // The service part above exported the static keys into this process; the profile must be
+    // the only credential source.
+    for k in [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+    ] {
+        std::env::remove_var(k);
+    }
+    let before = overlay.actions().len();
+    let out = run(
+        &["scan", "--aws", "--aws-region", "us-east-1", "-f", "json"],
+        &sso_env,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let calls: Vec<String> = overlay.actions()[before..].to_vec();
+    assert!(
+        calls.iter().any(
+            |c| c.starts_with(&format!("sso:GetRoleCredentials {SSO_BEARER} "))
+                && c.contains("role_name=SecurityAudit")
+                && c.contains(&format!("account_id={ACCT}"))
+        ),
+        "{calls:?}"
+    );
+    assert!(
+        overlay
+            .signers
+            .lock()
+            .expect("signers")
+            .contains(SSO_ACCESS_KEY),
+        "no call was signed with the SSO role credentials"
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(report["clusters"][0]["name"], "prod", "{stderr}");
+
+    // A `credential_process` profile: kspm runs the command and signs with what it prints.
+    let helper = tmp.path().join("credential-helper.sh");
+    std::fs::write(
+        &helper,
+        format!("#!/bin/sh\necho '{{\"Version\": 1, \"AccessKeyId\": \"{PROCESS_ACCESS_KEY}\", \"SecretAccessKey\": \"process-secret\", \"SessionToken\": \"process-session\"}}'\n"),
+    )
+    .expect("helper");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    let process_config = tmp.path().join("aws-config-process");
+    std::fs::write(
+        &process_config,
+        format!(
+            "[profile kspm-process]\ncredential_process = {}\nregion = us-east-1\n",
+            helper.display()
+        ),
+    )
+    .expect("aws config");
+    let process_env: Vec<(String, String)> = sso_env
+        .iter()
+        .filter(|(k, _)| !["AWS_PROFILE", "AWS_CONFIG_FILE"].contains(&k.as_str()))
+        .cloned()
+        .chain([
+            ("AWS_PROFILE".to_string(), "kspm-process".to_string()),
+            (
+                "AWS_CONFIG_FILE".to_string(),
+                process_config.display().to_string(),
+            ),
+        ])
+        .collect();
+    let out = run(
+        &["scan", "--aws", "--aws-region", "us-east-1", "-f", "json"],
+        &process_env,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        overlay
+            .signers
+            .lock()
+            .expect("signers")
+            .contains(PROCESS_ACCESS_KEY),
+        "no call was signed with the credential_process credentials"
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(report["clusters"][0]["name"], "prod", "{stderr}");
 }
