@@ -729,7 +729,7 @@ fn aws_discovery_scan_and_collect_against_moto() {
     let org_config = tmp.path().join("organization.toml");
     std::fs::write(
         &org_config,
-        "[aws]\nregions = [\"us-east-1\"]\n[aws.organization]\nmember_role = \"KspmReadOnly\"\nexternal_id = \"kspm-external-id\"\n",
+        "[aws]\nregions = [\"us-east-1\"]\n[[aws.account]]\n# the ambient credentials: the management account\n[aws.organization]\nmember_role = \"KspmReadOnly\"\nexternal_id = \"kspm-external-id\"\n",
     )
     .expect("config");
     let org_dir = tmp.path().join("organization");
@@ -784,10 +784,11 @@ fn aws_discovery_scan_and_collect_against_moto() {
     for a in kspm_collectors::cloud::aws_organization::ORGANIZATION_ACTIONS {
         assert!(calls.iter().any(|c| c == a), "{a} not called: {calls:?}");
     }
-    // Five accounts listed, four active: each assumed once.
+    // Five accounts listed, four active; the management account is the configured ambient one,
+    // read once without a role: the three others assumed once each.
     assert_eq!(
         calls.iter().filter(|c| *c == "sts:AssumeRole").count(),
-        4,
+        3,
         "{calls:?}"
     );
 

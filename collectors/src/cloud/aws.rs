@@ -210,12 +210,27 @@ async fn accounts_to_read(opts: &AwsOptions, gaps: &mut Vec<Gap>) -> Vec<AwsAcco
     };
     match accounts(opts, org).await {
         Ok(found) => {
+            // A configured account read with the ambient credentials is known by its ID only
+            // once asked (sts:GetCallerIdentity); it is then not read a second time.
+            let ambient = if out.iter().any(|a| a.role_arn.is_none()) {
+                let home = opts.regions.first().map_or("us-east-1", String::as_str);
+                let config = base_config(opts, home).await;
+                aws_sdk_sts::Client::new(&config)
+                    .get_caller_identity()
+                    .send()
+                    .await
+                    .ok()
+                    .and_then(|o| o.account().map(str::to_string))
+            } else {
+                None
+            };
             for a in found {
                 let id = a.role_arn.as_deref().and_then(account_of);
-                if !out
+                let configured = out
                     .iter()
                     .any(|c| c.role_arn.as_deref().and_then(account_of) == id)
-                {
+                    || (id.is_some() && id == ambient.as_deref());
+                if !configured {
                     out.push(a);
                 }
             }

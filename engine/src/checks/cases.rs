@@ -2688,6 +2688,68 @@ fn who_may_fetch_an_admin_kubeconfig_follows_the_cluster_and_the_role() {
             && !found[0].contains("AzureServicePrincipal:user"),
         "{found:?}"
     );
+    // Roles whose main effect is something else still list credentials: the Azure RBAC for
+    // Kubernetes Cluster Admin and Admin roles hold listClusterUserCredential (an admin
+    // certificate without Entra, where Azure RBAC does not apply), a custom role the older
+    // accessProfiles/listCredential; User Access Administrator holds no cluster action.
+    let legacy = role_definition(
+        "9e000000-0000-4000-8000-000000000003",
+        "legacy credential",
+        json!(["Microsoft.ContainerService/managedClusters/accessProfiles/listCredential/action"]),
+    );
+    let found = run(
+        no_entra(),
+        vec![
+            assign(
+                "rbac-cluster-admin",
+                "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b",
+                "/subscriptions/s1",
+            ),
+            assign("rbac-admin", "3498e952-d568-435e-9b2c-8d77e338d7f7", AKS_ID),
+            assign(
+                "rbac-reader",
+                "7f6c6a51-bcf8-42ba-9220-52d62157d7db",
+                AKS_ID,
+            ),
+            assign(
+                "uaa",
+                "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9",
+                "/subscriptions/s1",
+            ),
+            legacy.clone(),
+            assign("legacy", "9e000000-0000-4000-8000-000000000003", AKS_ID),
+        ],
+    );
+    assert_eq!(found.len(), 1, "{found:?}");
+    for holder in ["rbac-cluster-admin", "rbac-admin", "legacy"] {
+        assert!(
+            found[0].contains(&format!("AzureServicePrincipal:{holder}")),
+            "{holder}: {found:?}"
+        );
+    }
+    for other in ["rbac-reader", "uaa"] {
+        assert!(
+            !found[0].contains(&format!("AzureServicePrincipal:{other}")),
+            "{other}: {found:?}"
+        );
+    }
+    // A principal that is cluster-admin another way first (an Entra admin group) and may also
+    // fetch the admin kubeconfig is still named.
+    let found = run(
+        aks_cluster(
+            json!({"disableLocalAccounts": false, "aadProfile": {"managed": true, "adminGroupObjectIDs": ["ops"]}}),
+        ),
+        vec![role_assignment(
+            "ops",
+            "Group",
+            AKS_ADMIN_CREDENTIAL_ROLE,
+            AKS_ID,
+        )],
+    );
+    assert!(
+        found.len() == 1 && found[0].contains("AzureGroup:ops"),
+        "{found:?}"
+    );
     // Local accounts off: neither is an admin kubeconfig any more.
     assert!(run(
         aks_cluster(json!({})),

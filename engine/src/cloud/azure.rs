@@ -36,6 +36,40 @@ pub enum RoleEffect {
     Other,
 }
 
+/// The kubeconfig-returning actions a role holds on managed clusters, apart from its effect:
+/// a role that is, say, Azure RBAC for Kubernetes cluster-admin may also list credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CredentialActions {
+    /// `listClusterAdminCredential` (or the older `accessProfiles/listCredential`): the static
+    /// admin kubeconfig while local accounts are on.
+    pub admin: bool,
+    /// `listClusterUserCredential`: an admin certificate on a cluster without Entra
+    /// integration.
+    pub user: bool,
+}
+
+const BOTH: CredentialActions = CredentialActions {
+    admin: true,
+    user: true,
+};
+const USER_ONLY: CredentialActions = CredentialActions {
+    admin: false,
+    user: true,
+};
+
+/// The credential actions of built-in roles (their published definitions): Owner and
+/// Contributor (`*`), the AKS Cluster Admin Role (both, and `accessProfiles/listCredential`),
+/// and the Cluster User, RBAC Cluster Admin and RBAC Admin roles (`listClusterUserCredential`,
+/// so their holders can fetch a kubeconfig at all). Others hold none.
+const BUILTIN_CREDENTIALS: &[(&str, CredentialActions)] = &[
+    ("8e3af657-a8ff-443c-a75c-2fe8c4bcb635", BOTH),
+    ("b24988ac-6180-42a0-ab88-20f7382dd24c", BOTH),
+    ("0ab0b1a8-8aac-4efd-b8c2-3ee1fb270be8", BOTH),
+    ("4abbcc35-e782-43d8-92c5-2d3f1bd2253f", USER_ONLY),
+    ("b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b", USER_ONLY),
+    ("3498e952-d568-435e-9b2c-8d77e338d7f7", USER_ONLY),
+];
+
 /// Built-in role GUIDs (role definition `name`) kspm knows without an export.
 const BUILTIN: &[(&str, &str, RoleEffect)] = &[
     (
@@ -99,6 +133,36 @@ fn glob_action(pattern: &str, action: &str) -> bool {
     crate::cloud::aws_iam::glob(pattern, action, true)
 }
 
+/// The credential actions of a custom or exported role definition.
+fn credentials_of_permissions(def: &Value) -> CredentialActions {
+    let perms = azure_field(def, "permissions")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let list = |k: &str| -> Vec<String> {
+        perms
+            .iter()
+            .flat_map(|p| {
+                p.get(k)
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .filter_map(|x| x.as_str().map(str::to_string))
+            .collect()
+    };
+    let (actions, not_actions) = (list("actions"), list("notActions"));
+    let action = |a: &str| {
+        actions.iter().any(|g| glob_action(g, a)) && !not_actions.iter().any(|d| glob_action(d, a))
+    };
+    const K8S: &str = "Microsoft.ContainerService/managedClusters";
+    CredentialActions {
+        admin: action(&format!("{K8S}/listClusterAdminCredential/action"))
+            || action(&format!("{K8S}/accessProfiles/listCredential/action")),
+        user: action(&format!("{K8S}/listClusterUserCredential/action")),
+    }
+}
+
 /// The effect of a custom or exported role definition from its actions and data actions.
 fn effect_of_permissions(def: &Value) -> RoleEffect {
     let perms = azure_field(def, "permissions")
@@ -138,7 +202,9 @@ fn effect_of_permissions(def: &Value) -> RoleEffect {
     if action(&format!("{K8S}/write")) {
         return RoleEffect::ClusterWrite;
     }
-    if action(&format!("{K8S}/listClusterAdminCredential/action")) {
+    if action(&format!("{K8S}/listClusterAdminCredential/action"))
+        || action(&format!("{K8S}/accessProfiles/listCredential/action"))
+    {
         return RoleEffect::AdminCredential;
     }
     if action(&format!("{K8S}/listClusterUserCredential/action")) {
@@ -165,6 +231,8 @@ pub struct Assignment {
     pub role: String,
     /// What the role means here.
     pub effect: RoleEffect,
+    /// The kubeconfig-returning actions the role holds.
+    pub credentials: CredentialActions,
     /// Scope (lower-cased ARM ID).
     pub scope: String,
     /// ABAC condition, if any.
@@ -267,7 +335,7 @@ fn text(v: &Value, k: &str) -> String {
 impl AzureRbac {
     /// From the synthetic Azure objects.
     pub fn from_objects<'a>(objects: impl Iterator<Item = &'a crate::Object> + Clone) -> AzureRbac {
-        let mut defs: BTreeMap<String, (String, RoleEffect)> = BTreeMap::new();
+        let mut defs: BTreeMap<String, (String, RoleEffect, CredentialActions)> = BTreeMap::new();
         for o in objects.clone().filter(|o| o.kind == AZURE_ROLE_DEFINITION) {
             let d = spec(o);
             let guid = text(d, "name");
@@ -278,7 +346,11 @@ impl AzureRbac {
             };
             defs.insert(
                 guid.to_lowercase(),
-                (text(d, "roleName"), effect_of_permissions(d)),
+                (
+                    text(d, "roleName"),
+                    effect_of_permissions(d),
+                    credentials_of_permissions(d),
+                ),
             );
         }
         let mut out = AzureRbac::default();
@@ -287,19 +359,27 @@ impl AzureRbac {
             if o.kind == AZURE_ROLE_ASSIGNMENT {
                 let def_id = text(d, "roleDefinitionId");
                 let guid = def_id.rsplit('/').next().unwrap_or("").to_lowercase();
-                let (role, effect) = match (defs.get(&guid), BUILTIN.iter().find(|b| b.0 == guid)) {
-                    (Some((name, eff)), builtin) => {
-                        // A built-in's effect is known exactly; exported definitions fill the rest.
-                        (name.clone(), builtin.map_or(*eff, |b| b.2))
-                    }
-                    (None, Some(b)) => (b.1.to_string(), b.2),
-                    (None, None) => (def_id.clone(), RoleEffect::Other),
-                };
+                let builtin_credentials = BUILTIN_CREDENTIALS
+                    .iter()
+                    .find(|b| b.0 == guid)
+                    .map(|b| b.1)
+                    .unwrap_or_default();
+                let (role, effect, credentials) =
+                    match (defs.get(&guid), BUILTIN.iter().find(|b| b.0 == guid)) {
+                        (Some((name, eff, creds)), builtin) => {
+                            // A built-in's effect is known exactly; exported definitions fill
+                            // the rest, and their actions say which credentials they list.
+                            (name.clone(), builtin.map_or(*eff, |b| b.2), *creds)
+                        }
+                        (None, Some(b)) => (b.1.to_string(), b.2, builtin_credentials),
+                        (None, None) => (def_id.clone(), RoleEffect::Other, builtin_credentials),
+                    };
                 out.assignments.push(Assignment {
                     principal_id: text(d, "principalId"),
                     principal_type: text(d, "principalType"),
                     role,
                     effect,
+                    credentials,
                     scope: text(d, "scope").to_lowercase(),
                     condition: azure_field(d, "condition")
                         .and_then(Value::as_str)
@@ -399,20 +479,18 @@ pub const USER_CREDENTIAL: &str =
     "on a cluster without Entra integration the user credential is an admin certificate";
 
 impl AksFacts {
-    /// Why a role with `effect`, assigned on the whole cluster or a scope above it, lets its
-    /// principal fetch a kubeconfig that is cluster-admin by itself ([`ADMIN_CREDENTIAL`],
+    /// Why a role holding `credentials`, assigned on the whole cluster or a scope above it, lets
+    /// its principal fetch a kubeconfig that is cluster-admin by itself ([`ADMIN_CREDENTIAL`],
     /// [`USER_CREDENTIAL`]); `None` when it does not. On an Entra-integrated cluster the user
     /// credential is a kubeconfig without a secret (the API server's address and CA and an exec
     /// plug-in): holding it grants nothing.
-    pub fn admin_kubeconfig(&self, effect: RoleEffect) -> Option<&'static str> {
-        match effect {
-            RoleEffect::ScopeAdmin | RoleEffect::ClusterWrite | RoleEffect::AdminCredential
-                if self.local_accounts =>
-            {
-                Some(ADMIN_CREDENTIAL)
-            }
-            RoleEffect::UserCredential if !self.entra => Some(USER_CREDENTIAL),
-            _ => None,
+    pub fn admin_kubeconfig(&self, credentials: CredentialActions) -> Option<&'static str> {
+        if credentials.admin && self.local_accounts {
+            Some(ADMIN_CREDENTIAL)
+        } else if credentials.user && !self.entra {
+            Some(USER_CREDENTIAL)
+        } else {
+            None
         }
     }
 }

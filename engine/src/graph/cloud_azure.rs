@@ -155,6 +155,32 @@ impl AttackGraph {
     fn aks_access(&mut self, f: &AksFacts, rbac: &AzureRbac) {
         let cluster = f.cluster.clone();
         let admin = self.node(Some(&cluster), "ClusterAdmin", NodeKind::ClusterAdmin);
+        let assignments: Vec<Assignment> = rbac.covering(&f.id).cloned().collect();
+        let ns_prefix = format!("{}/namespaces/", f.id);
+        let why = |a: &Assignment, what: &str| {
+            let cond = a
+                .condition
+                .as_ref()
+                .map(|c| format!(" (conditional: {c})"))
+                .unwrap_or_default();
+            format!(
+                "{} {} at {}: {what}{cond}",
+                a.principal_type, a.role, a.scope
+            )
+        };
+        // Credentials the cloud hands out come first: an edge a principal has several ways keeps
+        // its first evidence, and "it may fetch an admin kubeconfig" is the one KSPM-A-012 and a
+        // reader need to see.
+        for a in &assignments {
+            if a.scope.starts_with(&ns_prefix) {
+                continue;
+            }
+            if let Some(credential) = f.admin_kubeconfig(a.credentials) {
+                let p = principal(self, rbac, a);
+                let fix = Remedy::delete_role_assignment(&format!("azure:{}", f.subscription), a);
+                self.edge_fixed(p, admin, T::AKS_ENTRA_TO_K8S, why(a, credential), vec![fix]);
+            }
+        }
         for g in &f.admin_groups {
             let gi = self.node(None, &format!("AzureGroup:{g}"), NodeKind::CloudPrincipal);
             self.mark_entry(gi);
@@ -163,45 +189,67 @@ impl AttackGraph {
                 "Entra group {g} is in aadProfile.adminGroupObjectIDs: AKS binds it to cluster-admin"),
                 fix.into_iter().collect());
         }
-        let assignments: Vec<Assignment> = rbac.covering(&f.id).cloned().collect();
-        let ns_prefix = format!("{}/namespaces/", f.id);
         for a in &assignments {
             let namespace = a.scope.strip_prefix(&ns_prefix).map(str::to_string);
-            let cond = a
-                .condition
-                .as_ref()
-                .map(|c| format!(" (conditional: {c})"))
-                .unwrap_or_default();
-            let why = |what: &str| {
-                format!(
-                    "{} {} at {}: {what}{cond}",
-                    a.principal_type, a.role, a.scope
-                )
-            };
+            let why = |what: &str| why(a, what);
             let mut targets: Vec<(String, NodeKind, String)> = Vec::new();
             match (a.effect, &namespace) {
-                (RoleEffect::ScopeAdmin | RoleEffect::ClusterWrite, None) => targets.push(("ClusterAdmin".into(), NodeKind::ClusterAdmin, why(
-                    f.admin_kubeconfig(a.effect).unwrap_or("it can update the cluster (add its group to adminGroupObjectIDs, re-enable local accounts) or use runCommand")))),
-                (RoleEffect::AdminCredential | RoleEffect::UserCredential, None) => {
-                    if let Some(credential) = f.admin_kubeconfig(a.effect) {
-                        targets.push(("ClusterAdmin".into(), NodeKind::ClusterAdmin, why(credential)));
-                    }
+                (RoleEffect::ScopeAdmin | RoleEffect::ClusterWrite, None) => {
+                    let how = match f.admin_kubeconfig(a.credentials) {
+                        Some(credential) => credential,
+                        // User Access Administrator: no action on the cluster, but any role.
+                        None if a.effect == RoleEffect::ScopeAdmin && a.credentials == Default::default() => {
+                            "it can assign itself any role on the cluster (roleAssignments/write)"
+                        }
+                        None => "it can update the cluster (add its group to adminGroupObjectIDs, re-enable local accounts) or use runCommand",
+                    };
+                    targets.push(("ClusterAdmin".into(), NodeKind::ClusterAdmin, why(how)));
                 }
-                (RoleEffect::K8sClusterAdmin, None) if f.azure_rbac => targets.push(("ClusterAdmin".into(), NodeKind::ClusterAdmin,
-                    why("Azure RBAC for Kubernetes grants managedClusters/* data actions"))),
-                (RoleEffect::K8sClusterAdmin | RoleEffect::K8sAdmin | RoleEffect::K8sWriter, Some(ns)) if f.azure_rbac => {
-                    targets.push((format!("ServiceAccounts:{ns}"), NodeKind::Hub, why("create pods and read Secrets in the namespace")));
-                    targets.push((format!("Secrets:{ns}"), NodeKind::Hub, why("read Secrets in the namespace")));
+                (RoleEffect::K8sClusterAdmin, None) if f.azure_rbac => targets.push((
+                    "ClusterAdmin".into(),
+                    NodeKind::ClusterAdmin,
+                    why("Azure RBAC for Kubernetes grants managedClusters/* data actions"),
+                )),
+                (
+                    RoleEffect::K8sClusterAdmin | RoleEffect::K8sAdmin | RoleEffect::K8sWriter,
+                    Some(ns),
+                ) if f.azure_rbac => {
+                    targets.push((
+                        format!("ServiceAccounts:{ns}"),
+                        NodeKind::Hub,
+                        why("create pods and read Secrets in the namespace"),
+                    ));
+                    targets.push((
+                        format!("Secrets:{ns}"),
+                        NodeKind::Hub,
+                        why("read Secrets in the namespace"),
+                    ));
                 }
                 (RoleEffect::K8sAdmin | RoleEffect::K8sWriter, None) if f.azure_rbac => {
-                    targets.push(("ServiceAccounts:*".into(), NodeKind::Hub, why("create pods as any ServiceAccount")));
-                    targets.push(("AllSecrets".into(), NodeKind::AllSecrets, why("read every Secret")));
+                    targets.push((
+                        "ServiceAccounts:*".into(),
+                        NodeKind::Hub,
+                        why("create pods as any ServiceAccount"),
+                    ));
+                    targets.push((
+                        "AllSecrets".into(),
+                        NodeKind::AllSecrets,
+                        why("read every Secret"),
+                    ));
                 }
                 (RoleEffect::K8sSecretReader, None) if f.azure_rbac => {
-                    targets.push(("AllSecrets".into(), NodeKind::AllSecrets, why("read every Secret")));
+                    targets.push((
+                        "AllSecrets".into(),
+                        NodeKind::AllSecrets,
+                        why("read every Secret"),
+                    ));
                 }
                 (RoleEffect::K8sSecretReader, Some(ns)) if f.azure_rbac => {
-                    targets.push((format!("Secrets:{ns}"), NodeKind::Hub, why("read Secrets in the namespace")));
+                    targets.push((
+                        format!("Secrets:{ns}"),
+                        NodeKind::Hub,
+                        why("read Secrets in the namespace"),
+                    ));
                 }
                 _ => {}
             }

@@ -46,7 +46,9 @@ data "azurerm_kubernetes_cluster" "cluster" {
 resource "azurerm_role_assignment" "credential" {
   for_each           = data.azurerm_kubernetes_cluster.cluster
   scope              = each.value.id
-  role_definition_id = var.role_definition_id
+  # The definition's ID as seen from the cluster's subscription (ARM reads it back so; another
+  # subscription's prefix would make every plan replace the assignment).
+  role_definition_id = "/subscriptions/${split("/", each.value.id)[2]}/providers/Microsoft.Authorization/roleDefinitions/${regex("[^/]+$", var.role_definition_id)}"
   principal_id       = var.principal_id
   lifecycle {
     precondition {

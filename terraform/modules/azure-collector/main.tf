@@ -71,9 +71,11 @@ resource "azurerm_role_definition" "collector" {
 }
 
 resource "azurerm_role_assignment" "collector" {
-  for_each           = toset(var.subscription_ids)
-  scope              = "/subscriptions/${each.value}"
-  role_definition_id = azurerm_role_definition.collector.role_definition_resource_id
+  for_each = toset(var.subscription_ids)
+  scope    = "/subscriptions/${each.value}"
+  # The definition's ID as seen from the assignment's own subscription: ARM reads it back so,
+  # and another subscription's prefix would make every plan replace the assignment.
+  role_definition_id = "/subscriptions/${each.value}/providers/Microsoft.Authorization/roleDefinitions/${azurerm_role_definition.collector.role_definition_id}"
   principal_id       = azurerm_user_assigned_identity.kspm.principal_id
 }
 
