@@ -133,61 +133,71 @@ fn glob_action(pattern: &str, action: &str) -> bool {
     crate::cloud::aws_iam::glob(pattern, action, true)
 }
 
+/// A role definition's permission lists, each the union over its `permissions` entries.
+struct Permissions {
+    actions: Vec<String>,
+    not_actions: Vec<String>,
+    data_actions: Vec<String>,
+    not_data_actions: Vec<String>,
+}
+
+impl Permissions {
+    fn of(def: &Value) -> Permissions {
+        let perms = azure_field(def, "permissions")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let list = |k: &str| -> Vec<String> {
+            perms
+                .iter()
+                .flat_map(|p| {
+                    p.get(k)
+                        .and_then(Value::as_array)
+                        .cloned()
+                        .unwrap_or_default()
+                })
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        };
+        Permissions {
+            actions: list("actions"),
+            not_actions: list("notActions"),
+            data_actions: list("dataActions"),
+            not_data_actions: list("notDataActions"),
+        }
+    }
+
+    fn allows(a: &str, granted: &[String], denied: &[String]) -> bool {
+        granted.iter().any(|g| glob_action(g, a)) && !denied.iter().any(|d| glob_action(d, a))
+    }
+
+    /// Whether the role allows the ARM action.
+    fn action(&self, a: &str) -> bool {
+        Self::allows(a, &self.actions, &self.not_actions)
+    }
+
+    /// Whether the role allows the data action.
+    fn data_action(&self, a: &str) -> bool {
+        Self::allows(a, &self.data_actions, &self.not_data_actions)
+    }
+}
+
 /// The credential actions of a custom or exported role definition.
 fn credentials_of_permissions(def: &Value) -> CredentialActions {
-    let perms = azure_field(def, "permissions")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    let list = |k: &str| -> Vec<String> {
-        perms
-            .iter()
-            .flat_map(|p| {
-                p.get(k)
-                    .and_then(Value::as_array)
-                    .cloned()
-                    .unwrap_or_default()
-            })
-            .filter_map(|x| x.as_str().map(str::to_string))
-            .collect()
-    };
-    let (actions, not_actions) = (list("actions"), list("notActions"));
-    let action = |a: &str| {
-        actions.iter().any(|g| glob_action(g, a)) && !not_actions.iter().any(|d| glob_action(d, a))
-    };
+    let p = Permissions::of(def);
     const K8S: &str = "Microsoft.ContainerService/managedClusters";
     CredentialActions {
-        admin: action(&format!("{K8S}/listClusterAdminCredential/action"))
-            || action(&format!("{K8S}/accessProfiles/listCredential/action")),
-        user: action(&format!("{K8S}/listClusterUserCredential/action")),
+        admin: p.action(&format!("{K8S}/listClusterAdminCredential/action"))
+            || p.action(&format!("{K8S}/accessProfiles/listCredential/action")),
+        user: p.action(&format!("{K8S}/listClusterUserCredential/action")),
     }
 }
 
 /// The effect of a custom or exported role definition from its actions and data actions.
 fn effect_of_permissions(def: &Value) -> RoleEffect {
-    let perms = azure_field(def, "permissions")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    let list = |k: &str| -> Vec<String> {
-        perms
-            .iter()
-            .flat_map(|p| {
-                p.get(k)
-                    .and_then(Value::as_array)
-                    .cloned()
-                    .unwrap_or_default()
-            })
-            .filter_map(|x| x.as_str().map(str::to_string))
-            .collect()
-    };
-    let (actions, not_actions, data) = (list("actions"), list("notActions"), list("dataActions"));
-    let allows = |a: &str, granted: &[String], denied: &[String]| {
-        granted.iter().any(|g| glob_action(g, a)) && !denied.iter().any(|d| glob_action(d, a))
-    };
-    let not_data = list("notDataActions");
-    let action = |a: &str| allows(a, &actions, &not_actions);
-    let data_action = |a: &str| allows(a, &data, &not_data);
+    let p = Permissions::of(def);
+    let action = |a: &str| p.action(a);
+    let data_action = |a: &str| p.data_action(a);
     const K8S: &str = "Microsoft.ContainerService/managedClusters";
     // The strongest effect first: an Owner-like custom role with `*` data actions stays one.
     if action("Microsoft.Authorization/roleAssignments/write") {
