@@ -76,23 +76,35 @@ impl TokenSource {
 
     /// What to do when the source gives no token, or its token is refused.
     pub fn remedy(&self) -> String {
-        let azure_cli = "run `az login`, then export AZURE_ACCESS_TOKEN=\"$(az account get-access-token --query accessToken -o tsv)\" and, for the AKS API servers, AZURE_AKS_ACCESS_TOKEN=\"$(az account get-access-token --resource 6dae42f8-4368-4678-94ff-3960e28e3630 --query accessToken -o tsv)\"";
         match self {
             TokenSource::Static(_) => "give a valid token".into(),
             TokenSource::Env { var, .. } if var.starts_with("GOOGLE") => format!(
                 "access tokens last about an hour: run `gcloud auth login` if needed, then export {var}=\"$(gcloud auth print-access-token)\""
             ),
-            TokenSource::Env { var, .. } if var == "AZURE_AKS_ACCESS_TOKEN" => format!(
-                "access tokens last about an hour: run `az login` if needed, then export {var}=\"$(az account get-access-token --resource {AKS_SERVER_APP} --query accessToken -o tsv)\""
-            ),
             TokenSource::Env { var, .. } => format!(
-                "access tokens last about an hour: run `az login` if needed, then export {var}=\"$(az account get-access-token --query accessToken -o tsv)\""
+                "access tokens last about an hour: run `az login` if needed, then {}",
+                az_export(var)
             ),
             TokenSource::GcpMetadata { .. } => "kspm is not on GCE or GKE, or no service account is attached there: on a workstation run `gcloud auth login` and export GOOGLE_OAUTH_ACCESS_TOKEN=\"$(gcloud auth print-access-token)\"; on GKE, give kspm's ServiceAccount a Google service account through Workload Identity".into(),
             TokenSource::AzureWorkloadIdentity { .. } => "check that AZURE_FEDERATED_TOKEN_FILE is the pod's projected token, and that the identity AZURE_CLIENT_ID of AZURE_TENANT_ID has a federated credential for this cluster's issuer and kspm's ServiceAccount".into(),
-            TokenSource::AzureManagedIdentity { .. } => format!("kspm is not on Azure with a managed identity: {azure_cli}; or set up workload identity (AZURE_FEDERATED_TOKEN_FILE, AZURE_CLIENT_ID, AZURE_TENANT_ID)"),
+            TokenSource::AzureManagedIdentity { .. } => format!(
+                "kspm is not on Azure with a managed identity: run `az login`, then {} and, for the AKS API servers, {}; or set up workload identity (AZURE_FEDERATED_TOKEN_FILE, AZURE_CLIENT_ID, AZURE_TENANT_ID)",
+                az_export("AZURE_ACCESS_TOKEN"),
+                az_export("AZURE_AKS_ACCESS_TOKEN")
+            ),
         }
     }
+}
+
+/// `export VAR="$(az account get-access-token …)"` for one of kspm's Azure token variables: the
+/// AKS server application's token for `AZURE_AKS_ACCESS_TOKEN`, ARM's for the others.
+fn az_export(var: &str) -> String {
+    let resource = if var == "AZURE_AKS_ACCESS_TOKEN" {
+        format!(" --resource {AKS_SERVER_APP}")
+    } else {
+        String::new()
+    };
+    format!("export {var}=\"$(az account get-access-token{resource} --query accessToken -o tsv)\"")
 }
 
 /// Why a request failed.

@@ -28,9 +28,10 @@ pub enum RoleEffect {
     K8sAdmin,
     /// Azure RBAC for Kubernetes: write, Secrets and pod creation included (RBAC Writer).
     K8sWriter,
-    /// `listClusterAdminCredential`: cluster-admin while local accounts are enabled.
+    /// Lists the admin credential and holds nothing above ([`CredentialActions`] says what
+    /// the credentials give; every role's are kept there, whatever its effect).
     AdminCredential,
-    /// `listClusterUserCredential`: admin on clusters without Entra integration.
+    /// Lists the user credential and holds nothing above.
     UserCredential,
     /// Nothing kspm models.
     Other,
@@ -183,8 +184,7 @@ impl Permissions {
 }
 
 /// The credential actions of a custom or exported role definition.
-fn credentials_of_permissions(def: &Value) -> CredentialActions {
-    let p = Permissions::of(def);
+fn credentials_of_permissions(p: &Permissions) -> CredentialActions {
     const K8S: &str = "Microsoft.ContainerService/managedClusters";
     CredentialActions {
         admin: p.action(&format!("{K8S}/listClusterAdminCredential/action"))
@@ -194,8 +194,7 @@ fn credentials_of_permissions(def: &Value) -> CredentialActions {
 }
 
 /// The effect of a custom or exported role definition from its actions and data actions.
-fn effect_of_permissions(def: &Value) -> RoleEffect {
-    let p = Permissions::of(def);
+fn effect_of_permissions(p: &Permissions) -> RoleEffect {
     let action = |a: &str| p.action(a);
     let data_action = |a: &str| p.data_action(a);
     const K8S: &str = "Microsoft.ContainerService/managedClusters";
@@ -212,12 +211,11 @@ fn effect_of_permissions(def: &Value) -> RoleEffect {
     if action(&format!("{K8S}/write")) {
         return RoleEffect::ClusterWrite;
     }
-    if action(&format!("{K8S}/listClusterAdminCredential/action"))
-        || action(&format!("{K8S}/accessProfiles/listCredential/action"))
-    {
+    let credentials = credentials_of_permissions(p);
+    if credentials.admin {
         return RoleEffect::AdminCredential;
     }
-    if action(&format!("{K8S}/listClusterUserCredential/action")) {
+    if credentials.user {
         return RoleEffect::UserCredential;
     }
     if data_action(&format!("{K8S}/secrets/read")) {
@@ -354,14 +352,14 @@ impl AzureRbac {
             } else {
                 guid
             };
-            defs.insert(
-                guid.to_lowercase(),
+            defs.insert(guid.to_lowercase(), {
+                let permissions = Permissions::of(d);
                 (
                     text(d, "roleName"),
-                    effect_of_permissions(d),
-                    credentials_of_permissions(d),
-                ),
-            );
+                    effect_of_permissions(&permissions),
+                    credentials_of_permissions(&permissions),
+                )
+            });
         }
         let mut out = AzureRbac::default();
         for o in objects.clone() {
