@@ -23,6 +23,9 @@ use std::sync::{Arc, Mutex};
 
 const PROJECT: &str = "demo-staging-000000";
 const SUB: &str = "00000000-0000-0000-0000-000000000000";
+/// The demo project's folder and organization (`cloud/gcp/<project>/ancestry.json`).
+const FOLDER: &str = "405060708090";
+const ORG: &str = "102030405060";
 
 struct Fake {
     addr: SocketAddr,
@@ -98,6 +101,44 @@ fn gcp(
         ("POST", p) if p == format!("/v3/projects/{PROJECT}:getIamPolicy") => respond(
             200,
             read(&format!("cloud/gcp/{PROJECT}/project-iam-policy.json")),
+        ),
+        // Resource Manager v1 getAncestry: the demo's `gcloud projects get-ancestors` output in
+        // the API's shape. `other-project` sits under another folder of the organization.
+        ("POST", p) if p.ends_with(":getAncestry") && !p.contains("broken-project") => {
+            let project = p
+                .trim_start_matches("/v1/projects/")
+                .trim_end_matches(":getAncestry");
+            let list = if project == PROJECT {
+                read(&format!("cloud/gcp/{PROJECT}/ancestry.json"))
+            } else {
+                json!([{"id": project, "type": "project"}, {"id": "999000999000", "type": "folder"},
+                       {"id": ORG, "type": "organization"}])
+            };
+            let ancestor: Vec<Value> = list
+                .as_array()
+                .expect("ancestry")
+                .iter()
+                .map(|a| json!({"resourceId": {"type": a["type"], "id": a["id"]}}))
+                .collect();
+            respond(200, json!({ "ancestor": ancestor }))
+        }
+        ("POST", p) if p == format!("/v3/folders/{FOLDER}:getIamPolicy") => {
+            respond(200, read(&format!("cloud/gcp/folders/{FOLDER}.json")))
+        }
+        ("POST", p) if p == format!("/v3/organizations/{ORG}:getIamPolicy") => {
+            respond(200, read(&format!("cloud/gcp/organizations/{ORG}.json")))
+        }
+        ("POST", "/v3/folders/999000999000:getIamPolicy") => {
+            respond(200, json!({"etag": "ACAB", "version": 1}))
+        }
+        ("GET", "/v3/projects:search") => respond(
+            200,
+            json!({"projects": [
+                {"projectId": PROJECT, "state": "ACTIVE"},
+                {"projectId": "other-project", "state": "ACTIVE"},
+                {"projectId": "broken-project", "state": "ACTIVE"},
+                {"projectId": "old-project", "state": "DELETE_REQUESTED"}
+            ]}),
         ),
         ("GET", p) if p == format!("/v1/projects/{PROJECT}/serviceAccounts") => {
             // Two pages, through nextPageToken.
@@ -354,6 +395,16 @@ fn essence(report: &Value, clusters: &[&str]) -> (BTreeSet<String>, BTreeSet<Str
     (findings, paths)
 }
 
+/// The names of a report's clusters, in order.
+fn cluster_names(report: &Value) -> Vec<&str> {
+    report["clusters"]
+        .as_array()
+        .expect("clusters")
+        .iter()
+        .filter_map(|c| c["name"].as_str())
+        .collect()
+}
+
 fn run(args: &[&str]) -> Value {
     run_with_stderr(args).0
 }
@@ -402,12 +453,7 @@ fn gcp_and_azure_discovery_scan_and_collect_against_fakes() {
         "{stderr}"
     );
 
-    let names: Vec<&str> = report["clusters"]
-        .as_array()
-        .expect("clusters")
-        .iter()
-        .filter_map(|c| c["name"].as_str())
-        .collect();
+    let names = cluster_names(&report);
     assert_eq!(names, ["gke-staging-eu", "aks-payments-westeurope"]);
     for c in report["clusters"].as_array().expect("clusters") {
         assert!(c["objects"].as_u64().unwrap_or(0) > 90, "{c}");
@@ -487,6 +533,7 @@ fn gcp_and_azure_discovery_scan_and_collect_against_fakes() {
         assert!(
             method == "GET"
                 || path.ends_with(":getIamPolicy")
+                || path.ends_with(":getAncestry")
                 || path.ends_with("/listClusterUserCredential"),
             "not a read: {method} {path}"
         );
@@ -538,6 +585,13 @@ fn gcp_and_azure_discovery_scan_and_collect_against_fakes() {
     assert!(out
         .join(format!("cloud/azure/{SUB}/role-assignments.json"))
         .is_file());
+    for file in [
+        format!("cloud/gcp/{PROJECT}/ancestry.json"),
+        format!("cloud/gcp/folders/{FOLDER}.json"),
+        format!("cloud/gcp/organizations/{ORG}.json"),
+    ] {
+        assert!(out.join(&file).is_file(), "{file}");
+    }
     let offline = run(&[
         "scan",
         out.to_str().expect("utf8"),
@@ -550,5 +604,67 @@ fn gcp_and_azure_discovery_scan_and_collect_against_fakes() {
         essence(&report, &both),
         essence(&offline, &both),
         "the collected snapshot scans differently"
+    );
+    // The folder's binding, inherited by the project, reached the graph through discovery.
+    assert!(
+        report["attack_paths"]
+            .as_array()
+            .expect("paths")
+            .iter()
+            .any(
+                |p| p["source"] == "GcpGroup:platform-admins@demo-staging.example"
+                    && p["target"] == "ClusterAdmin"
+                    && p["steps"]
+                        .to_string()
+                        .contains(&format!("folder {FOLDER} (above project {PROJECT})"))
+            ),
+        "inherited folder binding"
+    );
+
+    // Projects below a folder, at any depth, found through projects:search and each project's
+    // ancestry: the project under another folder is not read, and one whose ancestry cannot be
+    // read is a gap, not a guess.
+    let below = tmp.path().join("below.toml");
+    std::fs::write(&below, format!(
+        "[gcp]\nfolders = [\"{FOLDER}\"]\ncontainer_endpoint = \"{url}\"\nresource_manager_endpoint = \"{url}\"\niam_endpoint = \"{url}\"\n"
+    )).expect("config");
+    fake.log.lock().expect("log").clear();
+    let (report, stderr) = run_with_stderr(&[
+        "scan",
+        "--gcp",
+        "--config",
+        below.to_str().expect("utf8"),
+        "-f",
+        "json",
+        "--vulns",
+        vulns,
+    ]);
+    assert!(stderr.contains("discovered 1 cluster(s)"), "{stderr}");
+    let names = cluster_names(&report);
+    assert_eq!(names, ["gke-staging-eu"]);
+    let log = fake.log.lock().expect("log").clone();
+    assert!(
+        log.iter()
+            .any(|(_, p, _)| p == "/v1/projects/other-project:getAncestry"),
+        "{log:?}"
+    );
+    assert!(
+        !log.iter()
+            .any(|(_, p, _)| p.contains("/projects/other-project/")
+                || p.contains("old-project")
+                || p.contains("999000999000")),
+        "a project outside the folder was read: {log:?}"
+    );
+    assert_eq!(
+        log.iter()
+            .filter(|(_, p, _)| p == &format!("/v1/projects/{PROJECT}:getAncestry"))
+            .count(),
+        1,
+        "the ancestry is asked once"
+    );
+    let errors = report["errors"].to_string();
+    assert!(
+        errors.contains("broken-project") && errors.contains("not scanned"),
+        "{errors}"
     );
 }

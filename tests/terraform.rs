@@ -56,6 +56,11 @@ fn modules_grant_exactly_what_the_collectors_call() {
             set(gcp::ACTIONS),
         ),
         (
+            "terraform/modules/gcp-collector/permissions.tf",
+            "kspm_hierarchy_permissions",
+            set(gcp::HIERARCHY_ACTIONS),
+        ),
+        (
             "terraform/modules/azure-collector/actions.tf",
             "kspm_collector_actions",
             set(azure::ACTIONS),

@@ -119,9 +119,16 @@ impl AwsSection {
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct GcpSection {
-    /// Project IDs (none: every project the identity can see).
+    /// Project IDs (with no folders or organizations either: every project the identity can
+    /// see).
     #[serde(default)]
     pub projects: Vec<String>,
+    /// Folder IDs: every project below them, at any depth, is scanned too.
+    #[serde(default)]
+    pub folders: Vec<String>,
+    /// Organization IDs: every project below them is scanned too.
+    #[serde(default)]
+    pub organizations: Vec<String>,
     /// Endpoint overrides (a local fake); default: Google's.
     pub container_endpoint: Option<String>,
     /// Resource Manager endpoint override.
@@ -139,6 +146,8 @@ impl GcpSection {
         let d = GcpOptions::default();
         GcpOptions {
             projects: self.projects.clone(),
+            folders: self.folders.clone(),
+            organizations: self.organizations.clone(),
             token: match std::env::var("GOOGLE_OAUTH_ACCESS_TOKEN") {
                 Ok(t) if !t.is_empty() => TokenSource::Env {
                     var: "GOOGLE_OAUTH_ACCESS_TOKEN".into(),

@@ -244,7 +244,13 @@ pub fn assemble_fleet_graph(
         pending.extend(r.pending);
         assessed.push((r.info, r.skipped));
     }
-    errors.extend(cloud_bridges(&mut graph, cloud, fleet_cloud));
+    let (cloud_errors, unassessed) = cloud_bridges(&mut graph, cloud, fleet_cloud);
+    errors.extend(cloud_errors);
+    for (cluster, check, why) in unassessed {
+        if let Some((_, skipped)) = assessed.iter_mut().find(|(info, _)| info.name == cluster) {
+            skipped.insert(check, why);
+        }
+    }
     let index = graph.index();
     for (f, reason) in judge_on_fleet_graph(pending, &graph, &index) {
         if let Some(reason) = reason {
@@ -512,7 +518,7 @@ pub fn fleet_graph(snapshot: &Snapshot, options: &ScanOptions) -> (AttackGraph, 
         cloud.add(r.cloud);
         graph.absorb(r.graph);
     }
-    let errors = cloud_bridges(&mut graph, cloud, &snapshot.cloud);
+    let (errors, _) = cloud_bridges(&mut graph, cloud, &snapshot.cloud);
     (graph, errors)
 }
 
@@ -602,14 +608,18 @@ impl CloudParts {
     }
 }
 
+/// A check the cloud data leaves unassessed on one cluster: (cluster, check, why — starting
+/// with [`crate::compliance::COVERAGE_GAP`]).
+pub(crate) type Unassessed = (String, &'static str, String);
+
 /// Joins the clusters to the IAM of every scanned AWS account, GCP project and Azure
 /// subscription (fleet documents and those in the clusters' own `cloud/` directories); returns
-/// what could not be read or verified.
+/// what could not be read or verified, and the checks that leaves unassessed.
 pub(crate) fn cloud_bridges(
     graph: &mut AttackGraph,
     parts: CloudParts,
     fleet_cloud: &[crate::Object],
-) -> Vec<ReportError> {
+) -> (Vec<ReportError>, Vec<Unassessed>) {
     use crate::cloud::documents::{details_account, spec, AWS_AUTHORIZATION_DETAILS};
     let all: Vec<&crate::Object> = fleet_cloud.iter().chain(parts.iam.iter()).collect();
     let mut pages: BTreeMap<String, Vec<serde_json::Value>> = BTreeMap::new();
@@ -660,10 +670,31 @@ pub(crate) fn cloud_bridges(
     let mut notes = graph.add_aws_bridges(&parts.eks, &accounts);
     notes.extend(graph.add_gcp_bridges(&parts.gke, &gcp));
     notes.extend(graph.add_azure_bridges(&parts.aks, &azure));
+    // An AKS cluster whose subscription's role assignments were not read: who holds it through
+    // Azure is unknown, so the check that names them is not assessed (not passed).
+    let mut unassessed = Vec::new();
+    for f in parts
+        .aks
+        .iter()
+        .filter(|f| !f.subscription.is_empty() && !azure.assignments_read(&f.subscription))
+    {
+        notes.push((f.cluster.clone(), format!(
+            "no role assignment of subscription {} was read (az role assignment list --all --include-inherited): Azure principals that may fetch an admin kubeconfig (KSPM-A-012), Azure RBAC for Kubernetes and the subscription's admins are not assessed",
+            f.subscription)));
+        unassessed.push((
+            f.cluster.clone(),
+            "KSPM-A-012",
+            format!(
+                "{} AzureRoleAssignment of subscription {}",
+                crate::compliance::COVERAGE_GAP,
+                f.subscription
+            ),
+        ));
+    }
     for (cluster, message) in notes {
         errors.push(note(Some(cluster), "cloud".into(), message));
     }
-    errors
+    (errors, unassessed)
 }
 
 /// The first kind a check needs that the collector could not list.

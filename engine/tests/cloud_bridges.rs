@@ -1169,9 +1169,8 @@ fn gsa_policy(email: &str, bindings: Value) -> Vec<Object> {
     )
 }
 
-#[test]
-fn gke_workload_identity_needs_the_binding_for_the_pool_and_the_service_account() {
-    let gsa = "app@p1.iam.gserviceaccount.com";
+/// The web app on GKE cluster `staging` of project p1, with Workload Identity on.
+fn staging_with_workload_identity() -> Vec<Value> {
     let mut objects = web_app(None);
     objects.push(gke(
         "staging",
@@ -1179,6 +1178,13 @@ fn gke_workload_identity_needs_the_binding_for_the_pool_and_the_service_account(
         "GKE_METADATA",
         json!({}),
     ));
+    objects
+}
+
+#[test]
+fn gke_workload_identity_needs_the_binding_for_the_pool_and_the_service_account() {
+    let gsa = "app@p1.iam.gserviceaccount.com";
+    let objects = staging_with_workload_identity();
     let mut cloud_docs = gsa_policy(
         gsa,
         json!([{"role": "roles/iam.workloadIdentityUser",
@@ -1235,13 +1241,7 @@ fn gke_workload_identity_needs_the_binding_for_the_pool_and_the_service_account(
 
 #[test]
 fn gke_iam_roles_are_kubernetes_rights() {
-    let mut objects = web_app(None);
-    objects.push(gke(
-        "staging",
-        Some("p1.svc.id.goog"),
-        "GKE_METADATA",
-        json!({}),
-    ));
+    let objects = staging_with_workload_identity();
     let mut docs = project_policy(json!([
         {"role": "roles/container.developer", "members": ["user:dev@example.com", "allAuthenticatedUsers"]},
         {"role": "roles/container.admin", "members": ["group:platform@example.com"]},
@@ -1304,6 +1304,156 @@ fn gke_iam_roles_are_kubernetes_rights() {
         notes
             .iter()
             .any(|n| n.contains("projects/p1/roles/unexported")),
+        "{notes:?}"
+    );
+}
+
+/// IAM is inherited down the resource hierarchy: a folder's or the organization's binding holds
+/// on every project below it, and a project's on every service account in it. Negatives: a
+/// folder that is not above the project grants nothing there, and without the ancestry the
+/// inherited bindings are not joined — which is said, as is a folder whose policy is missing.
+#[test]
+fn gcp_bindings_are_inherited_from_folders_and_the_organization() {
+    let app = "app@p1.iam.gserviceaccount.com";
+    let objects = staging_with_workload_identity();
+    let policy = |file: &str, bindings: Value| {
+        doc_objects(
+            json!({"version": 3, "etag": "BwX", "bindings": bindings}),
+            file,
+        )
+    };
+    let mut docs = project_policy(json!([
+        {"role": "roles/iam.serviceAccountTokenCreator", "members": ["serviceAccount:p1.svc.id.goog[batch/worker]"]}
+    ]));
+    docs.extend(doc_objects(
+        json!({"etag": "ACAB", "version": 1}),
+        &format!("fleet/cloud/gcp/p1/service-accounts/{app}.json"),
+    ));
+    docs.extend(policy(
+        "fleet/cloud/gcp/folders/111.json",
+        json!([{"role": "roles/container.admin", "members": ["group:platform@example.com"]}]),
+    ));
+    docs.extend(policy(
+        "fleet/cloud/gcp/folders/333.json",
+        json!([{"role": "roles/container.admin", "members": ["user:elsewhere@example.com"]}]),
+    ));
+    docs.extend(policy(
+        "fleet/cloud/gcp/organizations/222.json",
+        json!([
+            {"role": "roles/iam.workloadIdentityUser", "members": ["serviceAccount:p1.svc.id.goog[shop/api]"]},
+            {"role": "roles/resourcemanager.organizationAdmin", "members": [format!("serviceAccount:{app}")]}
+        ]),
+    ));
+    let ancestry = doc_objects(
+        json!([{"id": "p1", "type": "project"}, {"id": "111", "type": "folder"},
+               {"id": "222", "type": "organization"}]),
+        "fleet/cloud/gcp/p1/ancestry.json",
+    );
+    let app_ref = format!("GcpServiceAccount:{app}");
+
+    let mut with = docs.clone();
+    with.extend(ancestry.clone());
+    let (g, notes) = graph(&fleet(vec![gke_cluster("staging", objects.clone())], with));
+    assert!(!notes.iter().any(|n| n.contains("not read")), "{notes:?}");
+    assert!(has(
+        &g,
+        "GcpGroup:platform@example.com",
+        "staging|ClusterAdmin",
+        Technique::GKE_IAM_TO_K8S
+    ));
+    let fixes = fixes_of(
+        &g,
+        "GcpGroup:platform@example.com",
+        "staging|ClusterAdmin",
+        Technique::GKE_IAM_TO_K8S,
+    );
+    assert!(
+        fixes.iter().any(|f| f.cli.as_deref() == Some(
+            "gcloud resource-manager folders remove-iam-policy-binding 111 --member=group:platform@example.com --role=roles/container.admin --condition=None"
+        ) && f.target.cluster == "gcp:folders/111" && f.target.name == "folders/111"),
+        "{fixes:?}"
+    );
+    assert!(
+        node(&g, "GcpUser:elsewhere@example.com").is_none(),
+        "folder 333 is not above p1"
+    );
+    // The organization lets shop/api act as every service account of p1; the project lets
+    // batch/worker mint their tokens.
+    for ksa in [
+        "staging|ServiceAccount:shop/api",
+        "staging|ServiceAccount:batch/worker",
+    ] {
+        assert!(has(&g, ksa, &app_ref, Technique::GKE_WI_ASSUME), "{ksa}");
+    }
+    let e = g
+        .graph
+        .edges_connecting(
+            node(&g, "staging|ServiceAccount:shop/api").expect("ksa"),
+            node(&g, &app_ref).expect("gsa"),
+        )
+        .next()
+        .expect("edge");
+    assert!(
+        e.weight()
+            .evidence
+            .contains("organization 222 (inherited by app@p1.iam.gserviceaccount.com)"),
+        "{}",
+        e.weight().evidence
+    );
+    assert!(has(
+        &g,
+        &app_ref,
+        "CloudAdmin:gcp:p1",
+        Technique::CLOUD_ROLE_TO_ADMIN
+    ));
+
+    // Without the ancestry nothing above the project is joined, and that is said.
+    let (g, notes) = graph(&fleet(
+        vec![gke_cluster("staging", objects.clone())],
+        docs.clone(),
+    ));
+    assert!(!has(
+        &g,
+        "GcpGroup:platform@example.com",
+        "staging|ClusterAdmin",
+        Technique::GKE_IAM_TO_K8S
+    ));
+    assert!(!has(
+        &g,
+        "staging|ServiceAccount:shop/api",
+        &app_ref,
+        Technique::GKE_WI_ASSUME
+    ));
+    assert!(has(
+        &g,
+        "staging|ServiceAccount:batch/worker",
+        &app_ref,
+        Technique::GKE_WI_ASSUME
+    ));
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("above project p1 were not read")),
+        "{notes:?}"
+    );
+    // An ancestor whose policy was not read is named.
+    let mut partial: Vec<Object> = docs
+        .into_iter()
+        .filter(|o| o.name != "organizations/222")
+        .collect();
+    partial.extend(ancestry);
+    let (g, notes) = graph(&fleet(vec![gke_cluster("staging", objects)], partial));
+    assert!(has(
+        &g,
+        "GcpGroup:platform@example.com",
+        "staging|ClusterAdmin",
+        Technique::GKE_IAM_TO_K8S
+    ));
+    assert!(
+        notes
+            .iter()
+            .any(|n| n
+                .contains("the IAM policy of organization 222 (above project p1) was not read")),
         "{notes:?}"
     );
 }
@@ -2059,13 +2209,7 @@ fn chained_pod_identity_and_gsa_token_creators_are_checked() {
 
     // A GSA whose policy gives serviceAccountTokenCreator to a direct-federation principal.
     let gsa = "ops@p1.iam.gserviceaccount.com";
-    let mut objects = web_app(None);
-    objects.push(gke(
-        "staging",
-        Some("p1.svc.id.goog"),
-        "GKE_METADATA",
-        json!({}),
-    ));
+    let objects = staging_with_workload_identity();
     let principal = "principal://iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/p1.svc.id.goog/subject/ns/shop/sa/api";
     let mut docs = gsa_policy(
         gsa,

@@ -1,14 +1,19 @@
-//! GCP discovery (CLOUD.md §2): for each project (configured, or every project the identity can
-//! see through `projects:search`), every GKE cluster in one `locations/-` call, the project's IAM
-//! policy, its service accounts' IAM policies (Workload Identity bindings) and the custom roles
-//! the policies use. Documents are kept as the APIs return them (proto3 JSON). The actions are
-//! listed in [`ACTIONS`]; a failing project or a partial answer (`missingZones`) is a gap.
+//! GCP discovery (CLOUD.md §2): for each project (configured, every project below configured
+//! folders or organizations, or every project the identity can see through `projects:search`),
+//! every GKE cluster in one `locations/-` call, the project's place in the hierarchy
+//! (`getAncestry`) and the IAM policies of the project, of each folder and organization above
+//! it (read once however many projects share them) and of its service accounts (Workload
+//! Identity bindings), and the custom roles the policies use. Documents are kept as the APIs
+//! return them (proto3 JSON). The actions are listed in [`ACTIONS`]; a failing project or a
+//! partial answer (`missingZones`) is a gap.
 
 use super::aws::Gap;
 use super::rest::{RestClient, TokenSource};
 use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet};
 
-/// Every GCP permission the collector uses: all reads.
+/// The GCP permissions the collector uses on projects: all reads. (`getAncestry` needs
+/// `resourcemanager.projects.get`.)
 pub const ACTIONS: &[&str] = &[
     "resourcemanager.projects.get",
     "resourcemanager.projects.getIamPolicy",
@@ -18,11 +23,24 @@ pub const ACTIONS: &[&str] = &[
     "iam.roles.get",
 ];
 
+/// The reads of the folders and organization above the projects (their IAM policies, which
+/// the projects inherit). Google takes them only in roles granted on a folder or organization:
+/// a project-level custom role cannot hold them.
+pub const HIERARCHY_ACTIONS: &[&str] = &[
+    "resourcemanager.folders.getIamPolicy",
+    "resourcemanager.organizations.getIamPolicy",
+];
+
 /// What to discover.
 #[derive(Debug, Clone)]
 pub struct GcpOptions {
-    /// Project IDs (empty: every active project `projects:search` returns).
+    /// Project IDs (with no folders or organizations either: every active project
+    /// `projects:search` returns).
     pub projects: Vec<String>,
+    /// Folder IDs: every visible project below them (at any depth) is read too.
+    pub folders: Vec<String>,
+    /// Organization IDs: every visible project below them is read too.
+    pub organizations: Vec<String>,
     /// Token source (see [`TokenSource`]).
     pub token: TokenSource,
     /// `https://container.googleapis.com` (tests: a fake).
@@ -37,6 +55,8 @@ impl Default for GcpOptions {
     fn default() -> Self {
         GcpOptions {
             projects: Vec::new(),
+            folders: Vec::new(),
+            organizations: Vec::new(),
             token: TokenSource::GcpMetadata {
                 base: "http://metadata.google.internal".into(),
             },
@@ -100,53 +120,281 @@ pub async fn discover(opts: &GcpOptions) -> CloudCollection {
             return out;
         }
     };
-    let projects = if opts.projects.is_empty() {
-        let mut list = Vec::new();
-        let mut page = String::new();
-        loop {
-            let url = format!(
-                "{}/v3/projects:search?pageToken={page}",
-                opts.resource_manager_endpoint
-            );
-            match client.get(&url).await {
-                Ok(v) => {
-                    list.extend(
-                        v.get("projects")
-                            .and_then(Value::as_array)
-                            .into_iter()
-                            .flatten()
-                            .filter(|p| s(p, "state") == "ACTIVE" || s(p, "state").is_empty())
-                            .map(|p| s(p, "projectId").to_string()),
-                    );
-                    page = s(&v, "nextPageToken").to_string();
-                    if page.is_empty() {
-                        break;
-                    }
+    // Folders and organizations as the ancestry names them.
+    let below: BTreeSet<(String, String)> = opts
+        .folders
+        .iter()
+        .map(|f| {
+            (
+                "folder".to_string(),
+                f.trim_start_matches("folders/").to_string(),
+            )
+        })
+        .chain(opts.organizations.iter().map(|o| {
+            (
+                "organization".to_string(),
+                o.trim_start_matches("organizations/").to_string(),
+            )
+        }))
+        .collect();
+    let searched = if opts.projects.is_empty() || !below.is_empty() {
+        search_projects(opts, &client, &mut out).await
+    } else {
+        Vec::new()
+    };
+    let mut hierarchy = Hierarchy::default();
+    let mut projects: Vec<String> = opts.projects.clone();
+    for project in searched {
+        if projects.contains(&project) {
+            continue;
+        }
+        if below.is_empty() {
+            projects.push(project);
+            continue;
+        }
+        // Only projects below a configured folder or organization, at any depth.
+        match hierarchy.ancestry(opts, &client, &project).await {
+            Ok(ancestors) => {
+                if ancestors.iter().any(|a| below.contains(a)) {
+                    projects.push(project);
                 }
-                Err(e) => {
-                    out.gaps.push(Gap {
-                        scope: "gcp".into(),
-                        message: format!("projects:search: {e}; configure [gcp] projects"),
-                    });
+            }
+            Err(e) => out.gaps.push(Gap {
+                scope: format!("project {project}"),
+                message: format!(
+                    "getAncestry: {e}; whether it is below the configured folders or organizations is unknown, so it is not scanned"
+                ),
+            }),
+        }
+    }
+    let mut roles = BTreeSet::new();
+    for project in &projects {
+        read_project(opts, &client, project, &mut roles, &mut out).await;
+        read_ancestors(opts, &client, project, &mut hierarchy, &mut roles, &mut out).await;
+    }
+    read_roles(opts, &client, roles, &mut out).await;
+    out.requests = client.requests();
+    out
+}
+
+/// Every active project `projects:search` returns (a gap when it fails).
+async fn search_projects(
+    opts: &GcpOptions,
+    client: &RestClient,
+    out: &mut CloudCollection,
+) -> Vec<String> {
+    let mut list = Vec::new();
+    let mut page = String::new();
+    loop {
+        let url = format!(
+            "{}/v3/projects:search?pageToken={page}",
+            opts.resource_manager_endpoint
+        );
+        match client.get(&url).await {
+            Ok(v) => {
+                list.extend(
+                    v.get("projects")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .filter(|p| s(p, "state") == "ACTIVE" || s(p, "state").is_empty())
+                        .map(|p| s(p, "projectId").to_string()),
+                );
+                page = s(&v, "nextPageToken").to_string();
+                if page.is_empty() {
                     break;
                 }
             }
+            Err(e) => {
+                out.gaps.push(Gap {
+                    scope: "gcp".into(),
+                    message: format!("projects:search: {e}; configure [gcp] projects"),
+                });
+                break;
+            }
         }
-        list
-    } else {
-        opts.projects.clone()
-    };
-    for project in projects {
-        read_project(opts, &client, &project, &mut out).await;
     }
-    out.requests = client.requests();
-    out
+    list
+}
+
+/// A project's `getAncestry` answer: the document as returned, and its folders and
+/// organization above the project, nearest first, as (`folder` | `organization`, ID).
+type Ancestry = (Value, Vec<(String, String)>);
+
+/// What was read of the resource hierarchy: each project's ancestry answer and the folders and
+/// organizations whose policies were read (or tried).
+#[derive(Default)]
+struct Hierarchy {
+    ancestry: BTreeMap<String, Result<Ancestry, String>>,
+    policies_read: BTreeSet<String>,
+}
+
+impl Hierarchy {
+    /// A project's ancestors above it, nearest first, as (`folder` | `organization`, ID),
+    /// asked once. IDs that are not numbers are refused (they name files and URLs).
+    async fn ancestry(
+        &mut self,
+        opts: &GcpOptions,
+        client: &RestClient,
+        project: &str,
+    ) -> Result<Vec<(String, String)>, String> {
+        if !self.ancestry.contains_key(project) {
+            let url = format!(
+                "{}/v1/projects/{project}:getAncestry",
+                opts.resource_manager_endpoint
+            );
+            let answer = match client.post(&url, &json!({})).await {
+                Ok(doc) => match kspm_engine::cloud::documents::gcp_ancestry(&doc) {
+                    Some(all) => {
+                        let above: Vec<(String, String)> =
+                            all.into_iter().filter(|(ty, _)| ty != "project").collect();
+                        if above
+                            .iter()
+                            .all(|(_, id)| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
+                        {
+                            Ok((doc, above))
+                        } else {
+                            Err("the answer names a folder or organization whose ID is not a number".into())
+                        }
+                    }
+                    None => Err("the answer is not an ancestry".into()),
+                },
+                Err(e) => Err(e.to_string()),
+            };
+            self.ancestry.insert(project.to_string(), answer);
+        }
+        match self.ancestry.get(project) {
+            Some(Ok((_, above))) => Ok(above.clone()),
+            Some(Err(e)) => Err(e.clone()),
+            None => Err("not asked".into()),
+        }
+    }
+}
+
+/// A project's ancestry document, and the IAM policy of each folder and organization above it
+/// not read yet (`cloud/gcp/folders/<id>.json`, `cloud/gcp/organizations/<id>.json`).
+async fn read_ancestors(
+    opts: &GcpOptions,
+    client: &RestClient,
+    project: &str,
+    hierarchy: &mut Hierarchy,
+    roles: &mut BTreeSet<String>,
+    out: &mut CloudCollection,
+) {
+    let above = match hierarchy.ancestry(opts, client, project).await {
+        Ok(above) => above,
+        Err(e) => {
+            out.gaps.push(Gap {
+                scope: format!("project {project}"),
+                message: format!(
+                    "getAncestry: {e}; IAM inherited from its folders and organization is not assessed"
+                ),
+            });
+            return;
+        }
+    };
+    if let Some(Ok((doc, _))) = hierarchy.ancestry.get(project) {
+        out.documents
+            .push((format!("gcp/{project}/ancestry.json"), doc.clone()));
+    }
+    for (ty, id) in above {
+        let collection = if ty == "folder" {
+            "folders"
+        } else {
+            "organizations"
+        };
+        let resource = format!("{collection}/{id}");
+        if !hierarchy.policies_read.insert(resource.clone()) {
+            continue;
+        }
+        let url = format!(
+            "{}/v3/{resource}:getIamPolicy",
+            opts.resource_manager_endpoint
+        );
+        match client
+            .post(&url, &json!({"options": {"requestedPolicyVersion": 3}}))
+            .await
+        {
+            Ok(p) => {
+                roles.extend(custom_roles(&p));
+                out.documents.push((format!("gcp/{resource}.json"), p));
+            }
+            Err(e) => out.gaps.push(Gap {
+                scope: format!("{ty} {id}"),
+                message: format!(
+                    "getIamPolicy: {e}; bindings every project below it inherits are not assessed"
+                ),
+            }),
+        }
+    }
+}
+
+/// The custom roles a policy's bindings use (`projects/…/roles/…`, `organizations/…/roles/…`).
+fn custom_roles(policy: &Value) -> BTreeSet<String> {
+    policy
+        .get("bindings")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|b| s(b, "role").to_string())
+        .filter(|r| r.starts_with("projects/") || r.starts_with("organizations/"))
+        .collect()
+}
+
+/// Each custom role's definition, once: `cloud/gcp/<project>/roles/<id>.json` or
+/// `cloud/gcp/organizations/<org>/roles/<id>.json`. A role name of another shape is not fetched.
+async fn read_roles(
+    opts: &GcpOptions,
+    client: &RestClient,
+    roles: BTreeSet<String>,
+    out: &mut CloudCollection,
+) {
+    for role in roles {
+        let parts: Vec<&str> = role.split('/').collect();
+        let safe = |p: &str| {
+            !p.is_empty()
+                && p.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+                && p != ".."
+                && p != "."
+        };
+        let [collection, owner, "roles", id] = parts[..] else {
+            out.gaps.push(Gap {
+                scope: "gcp".into(),
+                message: format!("custom role {role}: not a role name; not read"),
+            });
+            continue;
+        };
+        if !(safe(owner) && safe(id)) {
+            out.gaps.push(Gap {
+                scope: "gcp".into(),
+                message: format!("custom role {role}: not a role name; not read"),
+            });
+            continue;
+        }
+        let path = if collection == "projects" {
+            format!("gcp/{owner}/roles/{id}.json")
+        } else {
+            format!("gcp/organizations/{owner}/roles/{id}.json")
+        };
+        match client
+            .get(&format!("{}/v1/{role}", opts.iam_endpoint))
+            .await
+        {
+            Ok(r) => out.documents.push((path, r)),
+            Err(e) => out.gaps.push(Gap {
+                scope: format!("{} {owner}", collection.trim_end_matches('s')),
+                message: format!("iam.roles.get {role}: {e}"),
+            }),
+        }
+    }
 }
 
 async fn read_project(
     opts: &GcpOptions,
     client: &RestClient,
     project: &str,
+    roles: &mut BTreeSet<String>,
     out: &mut CloudCollection,
 ) {
     let scope = format!("project {project}");
@@ -213,7 +461,7 @@ async fn read_project(
             message: format!("container.clusters.list: {e}; no cluster of this project is scanned"),
         }),
     }
-    // The project's IAM policy and the custom roles it uses.
+    // The project's IAM policy (the custom roles it uses are read after every project).
     let base = format!("gcp/{project}");
     let policy = client
         .post(
@@ -226,34 +474,9 @@ async fn read_project(
         .await;
     match policy {
         Ok(p) => {
-            let custom: std::collections::BTreeSet<String> = p
-                .get("bindings")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .map(|b| s(b, "role").to_string())
-                .filter(|r| r.starts_with("projects/") || r.starts_with("organizations/"))
-                .collect();
+            roles.extend(custom_roles(&p));
             out.documents
                 .push((format!("{base}/project-iam-policy.json"), p));
-            for role in custom {
-                match client
-                    .get(&format!("{}/v1/{role}", opts.iam_endpoint))
-                    .await
-                {
-                    Ok(r) => out.documents.push((
-                        format!(
-                            "{base}/roles/{}.json",
-                            role.rsplit('/').next().unwrap_or("role")
-                        ),
-                        r,
-                    )),
-                    Err(e) => out.gaps.push(Gap {
-                        scope: scope.clone(),
-                        message: format!("iam.roles.get {role}: {e}"),
-                    }),
-                }
-            }
         }
         Err(e) => out.gaps.push(Gap {
             scope: scope.clone(),

@@ -2597,6 +2597,82 @@ pub(crate) fn hits(
         .collect()
 }
 
+/// Who may fetch an AKS cluster's admin kubeconfig is an answer about its subscription's role
+/// assignments: without any of them read, KSPM-A-012 is not assessed — said in the errors and
+/// in compliance — rather than passed. Negative: one assignment of the subscription read (a
+/// harmless one) makes it assessed, and passed.
+#[test]
+fn admin_kubeconfig_holders_are_not_assessed_without_the_role_assignments() {
+    let evaluate = |objects: Vec<Value>| {
+        let out = parse_text(&docs(&objects), "case.yaml", Syntax::Yaml);
+        assert!(out.errors.is_empty(), "{:?}", out.errors);
+        let mut cluster = ClusterSnapshot {
+            objects: out.objects,
+            ..Default::default()
+        };
+        cluster.info.provider = Provider::Aks;
+        cluster.info.name = "c".into();
+        crate::report::evaluate_with(
+            &crate::snapshot::Snapshot {
+                clusters: vec![cluster],
+                ..Default::default()
+            },
+            &ScanOptions::default(),
+        )
+    };
+    let no_entra = aks_cluster(json!({"aadProfile": null, "disableLocalAccounts": false}));
+    let status = |r: &crate::report::Report| {
+        r.compliance
+            .iter()
+            .find(|c| c.framework == "cis-aks")
+            .and_then(|c| c.controls.iter().find(|x| x.id == "5.5.1"))
+            .map(|x| (x.status, x.reason.clone().unwrap_or_default()))
+            .expect("CIS AKS 5.5.1")
+    };
+    let unread = evaluate(vec![no_entra.clone()]);
+    assert!(
+        unread
+            .errors
+            .iter()
+            .any(|e| e.cluster.as_deref() == Some("c")
+                && e.message
+                    .contains("no role assignment of subscription s1 was read")
+                && e.message.contains("KSPM-A-012")),
+        "{:?}",
+        unread.errors
+    );
+    let (st, why) = status(&unread);
+    assert_eq!(st, "not_assessable", "{why}");
+    assert!(
+        why.contains("AzureRoleAssignment of subscription s1"),
+        "{why}"
+    );
+
+    let read = evaluate(vec![
+        no_entra,
+        role_definition(
+            "9e000000-0000-4000-8000-000000000002",
+            "reads",
+            json!(["Microsoft.ContainerService/managedClusters/read"]),
+        ),
+        role_assignment(
+            "reader",
+            "ServicePrincipal",
+            "9e000000-0000-4000-8000-000000000002",
+            "/subscriptions/s1",
+        ),
+    ]);
+    assert!(
+        !read
+            .errors
+            .iter()
+            .any(|e| e.message.contains("no role assignment of subscription")),
+        "{:?}",
+        read.errors
+    );
+    assert_ne!(status(&read).0, "not_assessable");
+}
+
 #[test]
 fn who_may_fetch_an_admin_kubeconfig_follows_the_cluster_and_the_role() {
     // listClusterUserCredential alone, in a custom role like kspm's own collector role.

@@ -341,6 +341,18 @@ fn text(v: &Value, k: &str) -> String {
 }
 
 impl AzureRbac {
+    /// Whether a role-assignment listing of the subscription was read: some assignment is
+    /// scoped within it or was listed for it. (Every subscription has one — its owner, or one
+    /// it inherits, which its listing holds — so none means the listing is missing.)
+    pub fn assignments_read(&self, subscription: &str) -> bool {
+        let sub = subscription.to_lowercase();
+        !sub.is_empty()
+            && self.assignments.iter().any(|a| {
+                a.listed_for.as_deref() == Some(sub.as_str())
+                    || subscription_of(&a.scope) == Some(sub.as_str())
+            })
+    }
+
     /// From the synthetic Azure objects.
     pub fn from_objects<'a>(objects: impl Iterator<Item = &'a crate::Object> + Clone) -> AzureRbac {
         let mut defs: BTreeMap<String, (String, RoleEffect, CredentialActions)> = BTreeMap::new();

@@ -93,8 +93,11 @@ fn azure_kind(item: &Value) -> Option<&'static str> {
     }
 }
 
-/// The GCP resource whose IAM policy a file under `cloud/gcp/<project>/` holds:
-/// `service-accounts/<email>.json` → that service account, anything else → the project.
+/// The GCP resource whose IAM policy a file holds, from its path:
+/// `cloud/gcp/folders/<id>.json` → that folder, `cloud/gcp/organizations/<id>.json` → that
+/// organization (their IDs are numbers, which no file kspm or `gcloud` names under a project
+/// is), and under `cloud/gcp/<project>/`: `service-accounts/<email>.json` → that service
+/// account, anything else → the project.
 fn gcp_policy_resource(file: &str) -> Option<String> {
     let path = std::path::Path::new(file);
     let comps: Vec<&str> = path
@@ -103,11 +106,40 @@ fn gcp_policy_resource(file: &str) -> Option<String> {
         .collect();
     let gcp = comps.iter().rposition(|c| *c == "gcp")?;
     let project = comps.get(gcp + 1)?;
+    if comps.len() == gcp + 3 && matches!(*project, "folders" | "organizations") {
+        let id = path.file_stem()?.to_str()?;
+        if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) {
+            return Some(format!("{project}/{id}"));
+        }
+    }
     if comps.get(gcp + 2) == Some(&"service-accounts") {
         let email = path.file_stem()?.to_str()?;
         return Some(format!("projects/{project}/serviceAccounts/{email}"));
     }
     Some(format!("projects/{project}"))
+}
+
+/// The ancestors of a project, nearest first, as (`project` | `folder` | `organization`, ID):
+/// from Resource Manager's `projects.getAncestry` (`{"ancestor": [{"resourceId": {"type",
+/// "id"}}]}`) or `gcloud projects get-ancestors --format json` (`[{"id", "type"}]`). `None`
+/// when the document is neither.
+pub fn gcp_ancestry(doc: &Value) -> Option<Vec<(String, String)>> {
+    let (items, wrapped) = match doc {
+        Value::Array(a) => (a, false),
+        Value::Object(m) => (m.get("ancestor")?.as_array()?, true),
+        _ => return None,
+    };
+    let entries: Option<Vec<(String, String)>> = items
+        .iter()
+        .map(|i| {
+            let r = if wrapped { i.get("resourceId")? } else { i };
+            let ty = str_at(r, "type");
+            let id = str_at(r, "id");
+            (matches!(ty, "project" | "folder" | "organization") && !id.is_empty())
+                .then(|| (ty.to_string(), id.to_string()))
+        })
+        .collect();
+    entries.filter(|e| !e.is_empty())
 }
 
 /// The provider document a synthetic object wraps (`spec`).
@@ -170,6 +202,7 @@ fn gaad_account(page: &Value) -> Option<String> {
 /// | `{"associatedAccessPolicies": [...], "principalArn": ...}` | `aws eks list-associated-access-policies` |
 /// | `{"association": {...}}` | `aws eks describe-pod-identity-association` |
 /// | `{"LaunchTemplateVersions": [...]}` | `aws ec2 describe-launch-template-versions` |
+/// | `{"ancestor": [...]}`, `[{"id", "type": "project"}, ...]` | `projects.getAncestry`, `gcloud projects get-ancestors` |
 /// | `{"RoleDetailList": ..., "UserDetailList": ..., ...}` | `aws iam get-account-authorization-details` |
 ///
 /// `page` numbers IAM exports split over several files. Anything else is an error that says
@@ -179,6 +212,20 @@ pub fn objects_from_document(
     source: &Source,
     page: usize,
 ) -> Result<Vec<Object>, String> {
+    // A project's ancestry (before Azure lists: `gcloud` prints it as an array).
+    if let Some(ancestry) = gcp_ancestry(&doc) {
+        let project = ancestry
+            .iter()
+            .find(|(ty, _)| ty == "project")
+            .map(|(_, id)| id.clone())
+            .ok_or("a GCP ancestry without its project")?;
+        return Ok(vec![wrap(
+            GCP_ANCESTRY,
+            &format!("projects/{project}"),
+            doc,
+            source,
+        )?]);
+    }
     // Azure lists: the `az` CLI prints arrays, ARM answers `{"value": [...]}`.
     let items = match &doc {
         Value::Array(a) => Some(a.clone()),
@@ -236,7 +283,7 @@ pub fn objects_from_document(
         && gcp_policy_resource(&source.file).is_some();
     if map.get("bindings").is_some_and(Value::is_array) || empty_policy {
         let resource = gcp_policy_resource(&source.file).ok_or(
-            "an IAM policy must sit under cloud/gcp/<project>/ (service-accounts/<email>.json for a service account's)",
+            "an IAM policy must sit under cloud/gcp/<project>/ (service-accounts/<email>.json for a service account's), or be cloud/gcp/folders/<id>.json or cloud/gcp/organizations/<id>.json",
         )?;
         return Ok(vec![wrap(GCP_IAM_POLICY, &resource, doc.clone(), source)?]);
     }
@@ -425,6 +472,65 @@ mod tests {
             0
         )
         .is_err());
+    }
+
+    /// A project's ancestry reads the same from the API and from `gcloud`; folder and
+    /// organization policies are named by their numeric file names. Negatives: a list of other
+    /// types is not an ancestry, and a folder file whose name is not an ID is not a folder's.
+    #[test]
+    fn ancestry_and_folder_and_organization_policies() {
+        let at = |file: &str| Source {
+            file: file.into(),
+            line: Some(1),
+        };
+        let api = json!({"ancestor": [
+            {"resourceId": {"type": "project", "id": "shop-prod"}},
+            {"resourceId": {"type": "folder", "id": "111"}},
+            {"resourceId": {"type": "organization", "id": "222"}}]});
+        let cli = json!([{"id": "shop-prod", "type": "project"}, {"id": "111", "type": "folder"},
+            {"id": "222", "type": "organization"}]);
+        for doc in [api, cli] {
+            assert_eq!(
+                gcp_ancestry(&doc).expect("ancestry"),
+                [
+                    ("project", "shop-prod"),
+                    ("folder", "111"),
+                    ("organization", "222")
+                ]
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+            );
+            let o = objects_from_document(doc, &at("fleet/cloud/gcp/x/ancestry.json"), 0)
+                .expect("an ancestry");
+            assert_eq!(
+                (o[0].kind.as_str(), o[0].name.as_str()),
+                (GCP_ANCESTRY, "projects/shop-prod")
+            );
+        }
+        assert!(gcp_ancestry(&json!([{"id": "a", "type": "dns"}])).is_none());
+        assert!(objects_from_document(
+            json!([{"id": "111", "type": "folder"}]),
+            &at("fleet/cloud/gcp/x/ancestry.json"),
+            0
+        )
+        .is_err());
+        let policy = json!({"bindings": [{"role": "roles/owner", "members": ["user:a@x"]}]});
+        for (file, name) in [
+            ("fleet/cloud/gcp/folders/111.json", "folders/111"),
+            (
+                "fleet/cloud/gcp/organizations/222.json",
+                "organizations/222",
+            ),
+            (
+                "fleet/cloud/gcp/folders/project-iam-policy.json",
+                "projects/folders",
+            ),
+        ] {
+            let o = objects_from_document(policy.clone(), &at(file), 0).expect("a policy");
+            assert_eq!(
+                (o[0].kind.as_str(), o[0].name.as_str()),
+                (GCP_IAM_POLICY, name)
+            );
+        }
     }
 
     #[test]

@@ -1,10 +1,12 @@
-//! GCP IAM and GKE (CLOUD.md §2): IAM policies of projects and service accounts, role
-//! definitions expanded to permissions (with a built-in table for the predefined roles that
-//! matter when no definition was exported), how GKE's IAM authorizer turns `container.*`
-//! permissions into Kubernetes rights, and one GKE cluster's facts (Workload Identity pool,
-//! node pools with their service accounts, metadata mode and scopes).
+//! GCP IAM and GKE (CLOUD.md §2): IAM policies of projects, service accounts, and the folders
+//! and organization above a project (a resource's effective policy is its own bindings and
+//! every ancestor's: a service account inherits its project's, a project its folders' and
+//! organization's), role definitions expanded to permissions (with a built-in table for the
+//! predefined roles that matter when no definition was exported), how GKE's IAM authorizer
+//! turns `container.*` permissions into Kubernetes rights, and one GKE cluster's facts
+//! (Workload Identity pool, node pools with their service accounts, metadata mode and scopes).
 
-use super::documents::{spec, GCP_IAM_POLICY, GCP_ROLE, GKE_CLUSTER};
+use super::documents::{gcp_ancestry, spec, GCP_ANCESTRY, GCP_IAM_POLICY, GCP_ROLE, GKE_CLUSTER};
 use crate::inventory::Inventory;
 use crate::snapshot::Provider;
 use serde_json::Value;
@@ -26,10 +28,82 @@ pub struct Binding {
 /// The IAM of every scanned project.
 #[derive(Debug, Clone, Default)]
 pub struct GcpIam {
-    /// Policies by resource (`projects/p`, `projects/p/serviceAccounts/email`).
+    /// Policies by resource (`projects/p`, `projects/p/serviceAccounts/email`, `folders/id`,
+    /// `organizations/id`).
     pub policies: BTreeMap<String, Vec<Binding>>,
     /// Role definitions exported (`includedPermissions`), by role name.
     pub roles: BTreeMap<String, Vec<String>>,
+    /// The folders and organization above each project whose ancestry was read, nearest
+    /// first (`folders/id`, `organizations/id`), by project ID.
+    pub ancestors: BTreeMap<String, Vec<String>>,
+}
+
+/// The resource an IAM policy belongs to, from its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PolicyHolder<'a> {
+    /// `projects/<id>`.
+    Project(&'a str),
+    /// `projects/<project>/serviceAccounts/<email>`.
+    ServiceAccount {
+        /// The project the account belongs to.
+        project: &'a str,
+        /// Its e-mail.
+        email: &'a str,
+    },
+    /// `folders/<id>`.
+    Folder(&'a str),
+    /// `organizations/<id>`.
+    Organization(&'a str),
+}
+
+impl<'a> PolicyHolder<'a> {
+    /// The holder a resource name stands for (a bare name is a project).
+    pub fn of(resource: &'a str) -> PolicyHolder<'a> {
+        if let Some(id) = resource.strip_prefix("folders/") {
+            return PolicyHolder::Folder(id);
+        }
+        if let Some(id) = resource.strip_prefix("organizations/") {
+            return PolicyHolder::Organization(id);
+        }
+        let rest = resource.strip_prefix("projects/").unwrap_or(resource);
+        match rest.split_once("/serviceAccounts/") {
+            Some((project, email)) => PolicyHolder::ServiceAccount { project, email },
+            None => PolicyHolder::Project(rest),
+        }
+    }
+
+    /// How messages name it: `project p`, `folder 1`, `organization 2`, or the account's e-mail.
+    pub fn describe(&self) -> String {
+        match self {
+            PolicyHolder::Project(p) => format!("project {p}"),
+            PolicyHolder::ServiceAccount { email, .. } => (*email).to_string(),
+            PolicyHolder::Folder(id) => format!("folder {id}"),
+            PolicyHolder::Organization(id) => format!("organization {id}"),
+        }
+    }
+
+    /// The fix plan's scope for its policy: `gcp:<project>` (a service account's too),
+    /// `gcp:folders/<id>`, `gcp:organizations/<id>`.
+    pub fn scope(&self) -> String {
+        match self {
+            PolicyHolder::Project(p) | PolicyHolder::ServiceAccount { project: p, .. } => {
+                format!("gcp:{p}")
+            }
+            PolicyHolder::Folder(id) => format!("gcp:folders/{id}"),
+            PolicyHolder::Organization(id) => format!("gcp:organizations/{id}"),
+        }
+    }
+
+    /// The permission that rewrites this resource's own policy (and so, by inheritance, grants
+    /// anything on everything below it).
+    pub fn set_policy_permission(&self) -> &'static str {
+        match self {
+            PolicyHolder::Project(_) => "resourcemanager.projects.setIamPolicy",
+            PolicyHolder::ServiceAccount { .. } => "iam.serviceAccounts.setIamPolicy",
+            PolicyHolder::Folder(_) => "resourcemanager.folders.setIamPolicy",
+            PolicyHolder::Organization(_) => "resourcemanager.organizations.setIamPolicy",
+        }
+    }
 }
 
 /// Permissions of predefined roles kspm knows without an export (the Kubernetes-relevant part).
@@ -51,6 +125,16 @@ fn builtin_role(role: &str) -> Option<&'static [&'static str]> {
         "roles/container.clusterViewer" | "roles/container.clusterAdmin" => &[],
         "roles/iam.workloadIdentityUser" => &["iam.serviceAccounts.getAccessToken"],
         "roles/iam.serviceAccountTokenCreator" => &["iam.serviceAccounts.getAccessToken"],
+        // Roles that rewrite IAM policies (their other permissions do not reach Kubernetes).
+        "roles/resourcemanager.projectIamAdmin" => &["resourcemanager.projects.setIamPolicy"],
+        "roles/resourcemanager.folderIamAdmin" | "roles/resourcemanager.folderAdmin" => {
+            &["resourcemanager.folders.setIamPolicy"]
+        }
+        "roles/resourcemanager.organizationAdmin" => &[
+            "resourcemanager.organizations.setIamPolicy",
+            "resourcemanager.folders.setIamPolicy",
+            "resourcemanager.projects.setIamPolicy",
+        ],
         _ => return None,
     })
 }
@@ -96,6 +180,18 @@ impl GcpIam {
                     })
                     .collect();
                 iam.policies.insert(o.name.clone(), bindings);
+            } else if o.kind == GCP_ANCESTRY {
+                let project = o.name.trim_start_matches("projects/").to_string();
+                let above = gcp_ancestry(s)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|(ty, id)| match ty.as_str() {
+                        "folder" => Some(format!("folders/{id}")),
+                        "organization" => Some(format!("organizations/{id}")),
+                        _ => None,
+                    })
+                    .collect();
+                iam.ancestors.insert(project, above);
             } else if o.kind == GCP_ROLE {
                 let perms = s
                     .get("includedPermissions")
@@ -130,6 +226,69 @@ impl GcpIam {
             .get(&format!("projects/{project}"))
             .map(Vec::as_slice)
             .unwrap_or(&[])
+    }
+
+    /// A project's effective bindings with the resource each is set on: its own, then each
+    /// folder's and the organization's above it, nearest first (what was read of them).
+    pub fn effective(&self, project: &str) -> Vec<(&str, &Binding)> {
+        let own = format!("projects/{project}");
+        let mut out: Vec<(&str, &Binding)> = Vec::new();
+        if let Some((name, bindings)) = self.policies.get_key_value(&own) {
+            out.extend(bindings.iter().map(|b| (name.as_str(), b)));
+        }
+        for above in self.ancestors.get(project).into_iter().flatten() {
+            if let Some((name, bindings)) = self.policies.get_key_value(above) {
+                out.extend(bindings.iter().map(|b| (name.as_str(), b)));
+            }
+        }
+        out
+    }
+
+    /// A service account's effective bindings: its own policy's, then its project's
+    /// [`effective`](Self::effective) ones.
+    pub fn effective_for_account(&self, resource: &str) -> Vec<(&str, &Binding)> {
+        let mut out: Vec<(&str, &Binding)> = Vec::new();
+        if let Some((name, bindings)) = self.policies.get_key_value(resource) {
+            out.extend(bindings.iter().map(|b| (name.as_str(), b)));
+        }
+        if let PolicyHolder::ServiceAccount { project, .. } = PolicyHolder::of(resource) {
+            out.extend(self.effective(project));
+        }
+        out
+    }
+
+    /// Every project the IAM data names (by a policy or an ancestry), sorted.
+    pub fn projects(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = self
+            .policies
+            .keys()
+            .filter_map(|r| r.strip_prefix("projects/"))
+            .filter(|p| !p.contains('/'))
+            .chain(self.ancestors.keys().map(String::as_str))
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// What of a project's hierarchy was not read, so that bindings inherited from it are not
+    /// assessed: its ancestry, or the policy of a folder or organization above it.
+    pub fn hierarchy_gaps(&self, project: &str) -> Vec<String> {
+        let Some(above) = self.ancestors.get(project) else {
+            return vec![format!(
+                "the folders and organization above project {project} were not read (its ancestry: `gcloud projects get-ancestors {project} --format json`): IAM bindings inherited from them are not assessed"
+            )];
+        };
+        above
+            .iter()
+            .filter(|r| !self.policies.contains_key(*r))
+            .map(|r| {
+                format!(
+                    "the IAM policy of {} (above project {project}) was not read: bindings inherited from it are not assessed",
+                    PolicyHolder::of(r).describe()
+                )
+            })
+            .collect()
     }
 }
 

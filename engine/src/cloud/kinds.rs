@@ -21,11 +21,17 @@ pub const EC2_LAUNCH_TEMPLATE_VERSION: &str = "Ec2LaunchTemplateVersion";
 pub const AWS_AUTHORIZATION_DETAILS: &str = "AwsAuthorizationDetails";
 /// `gcloud container clusters describe --format json` (the GKE `Cluster`).
 pub const GKE_CLUSTER: &str = "GkeCluster";
-/// An IAM policy of a project or service account (named `projects/<p>` or
-/// `projects/<p>/serviceAccounts/<email>`, from its path under `cloud/gcp/<project>/`).
+/// An IAM policy of a project, service account, folder or organization (named `projects/<p>`,
+/// `projects/<p>/serviceAccounts/<email>`, `folders/<id>` or `organizations/<id>`, from its path:
+/// under `cloud/gcp/<project>/`, or `cloud/gcp/folders/<id>.json`,
+/// `cloud/gcp/organizations/<id>.json`).
 pub const GCP_IAM_POLICY: &str = "GcpIamPolicy";
 /// A role definition (`gcloud iam roles describe`), named by the role.
 pub const GCP_ROLE: &str = "GcpRole";
+/// A project's place in the resource hierarchy: its folders and organization, nearest first
+/// (Resource Manager `projects.getAncestry`, or `gcloud projects get-ancestors --format json`),
+/// named `projects/<p>`.
+pub const GCP_ANCESTRY: &str = "GcpAncestry";
 /// `az aks show` (the ARM `ManagedCluster`).
 pub const AKS_CLUSTER: &str = "AksCluster";
 /// One Azure role assignment (`az role assignment list --all`, or ARM `value[]`).
@@ -49,6 +55,7 @@ pub const CLOUD_KINDS: &[&str] = &[
     GKE_CLUSTER,
     GCP_IAM_POLICY,
     GCP_ROLE,
+    GCP_ANCESTRY,
     AKS_CLUSTER,
     AZURE_ROLE_ASSIGNMENT,
     AZURE_ROLE_DEFINITION,
@@ -62,6 +69,7 @@ pub const IAM_KINDS: &[&str] = &[
     AWS_AUTHORIZATION_DETAILS,
     GCP_IAM_POLICY,
     GCP_ROLE,
+    GCP_ANCESTRY,
     AZURE_ROLE_ASSIGNMENT,
     AZURE_ROLE_DEFINITION,
     AZURE_MANAGED_IDENTITY,

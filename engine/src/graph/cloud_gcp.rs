@@ -9,7 +9,7 @@
 use super::cloud::{pool_nodes, workload_pools, CloudNotes};
 use super::remedy::Remedy;
 use super::{AttackGraph, NodeIndex, NodeKind, Technique as T};
-use crate::cloud::gcp::{is_admin_role, GcpIam, GkeFacts};
+use crate::cloud::gcp::{is_admin_role, GcpIam, GkeFacts, PolicyHolder};
 use crate::inventory::Inventory;
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
@@ -191,6 +191,13 @@ impl AttackGraph {
             if f.google_groups {
                 self.google_groups(f);
             }
+            if !f.project.is_empty() {
+                notes.extend(
+                    iam.hierarchy_gaps(&f.project)
+                        .into_iter()
+                        .map(|n| (f.cluster.clone(), n)),
+                );
+            }
             self.gke_iam_authorizer(f, iam, &mut notes);
             self.workload_identity_gcp(f, iam);
             if f.authenticated_is_public {
@@ -247,11 +254,27 @@ impl AttackGraph {
     fn gke_iam_authorizer(&mut self, f: &GkeFacts, iam: &GcpIam, notes: &mut CloudNotes) {
         let cluster = f.cluster.clone();
         let compute = default_compute(iam, &f.project);
-        for b in iam.project(&f.project) {
+        let own = format!("projects/{}", f.project);
+        for (resource, b) in iam.effective(&f.project) {
+            // Where the binding is set: the project, or a folder or organization above it.
+            let grantor = if resource == own {
+                format!("project {}", f.project)
+            } else {
+                format!(
+                    "{} (above project {})",
+                    PolicyHolder::of(resource).describe(),
+                    f.project
+                )
+            };
             let has = |p: &str| iam.role_has(&b.role, p);
             if has("container.pods.get").is_none() {
+                let role = if resource == own {
+                    format!("project role {}", b.role)
+                } else {
+                    format!("role {} of {grantor}", b.role)
+                };
                 notes.push((cluster.clone(), format!(
-                    "project role {} is not in the export (gcloud iam roles describe): what it grants in the cluster is not assessed", b.role)));
+                    "{role} is not in the export (gcloud iam roles describe): what it grants in the cluster is not assessed")));
                 continue;
             }
             let cond = b
@@ -322,17 +345,12 @@ impl AttackGraph {
                     }
                     nodes
                 };
-                let fix = Remedy::remove_iam_member(
-                    &format!("gcp:{}", f.project),
-                    &format!("projects/{}", f.project),
-                    b,
-                    m,
-                );
+                let fix = Remedy::remove_iam_member(resource, b, m);
                 for src in sources {
                     for (r, kind, what) in &targets {
                         let t = self.node(Some(&cluster), r, *kind);
                         self.edge_fixed(src, t, T::GKE_IAM_TO_K8S, format!(
-                            "project {} grants {m} {} — GKE's IAM authorizer allows it beside RBAC: {what}{cond}", f.project, b.role),
+                            "{grantor} grants {m} {} — GKE's IAM authorizer allows it beside RBAC: {what}{cond}", b.role),
                             vec![fix.clone()]);
                     }
                 }
@@ -345,15 +363,28 @@ impl AttackGraph {
         let Some(pool) = f.workload_pool.clone() else {
             return;
         };
-        for (resource, bindings) in &iam.policies {
-            let Some(email) = resource.split("/serviceAccounts/").nth(1) else {
+        for account in iam.policies.keys() {
+            let PolicyHolder::ServiceAccount { email, .. } = PolicyHolder::of(account) else {
                 continue;
             };
-            // Either role lets the KSA's federated token become the GSA's access token.
-            for b in bindings.iter().filter(|b| {
-                b.role == "roles/iam.workloadIdentityUser"
-                    || b.role == "roles/iam.serviceAccountTokenCreator"
-            }) {
+            // Either role lets the KSA's federated token become the GSA's access token, bound
+            // on the account or inherited from its project, folders or organization.
+            for (resource, b) in iam
+                .effective_for_account(account)
+                .into_iter()
+                .filter(|(_, b)| {
+                    b.role == "roles/iam.workloadIdentityUser"
+                        || b.role == "roles/iam.serviceAccountTokenCreator"
+                })
+            {
+                let grantor = if resource == account {
+                    email.to_string()
+                } else {
+                    format!(
+                        "{} (inherited by {email})",
+                        PolicyHolder::of(resource).describe()
+                    )
+                };
                 for m in &b.members {
                     // `serviceAccount:<pool>[ns/ksa]`, or the direct-federation principal forms.
                     let Some((p, ns, ksa)) = ksa_member(m) else {
@@ -365,8 +396,7 @@ impl AttackGraph {
                     let annotated = f.service_accounts.iter().any(|(a, n, ann)| {
                         a == ns && ksa.is_none_or(|k| n == k) && ann.as_deref() == Some(email)
                     });
-                    let fix =
-                        Remedy::remove_iam_member(&format!("gcp:{}", f.project), resource, b, m);
+                    let fix = Remedy::remove_iam_member(resource, b, m);
                     for sa in self.ksa_nodes(f, ns, ksa) {
                         self.keep_token_edges(sa);
                         let gsa = self.node(
@@ -375,7 +405,7 @@ impl AttackGraph {
                             NodeKind::CloudPrincipal,
                         );
                         self.edge_fixed(sa, gsa, T::GKE_WI_ASSUME, format!(
-                            "{email} grants {} to {m} (pool {pool} is shared by the project's clusters); {}",
+                            "{grantor} grants {} to {m} (pool {pool} is shared by the project's clusters); {}",
                             b.role,
                             if annotated { "the ServiceAccount's iam.gke.io/gcp-service-account annotation selects it" }
                             else { "no annotation needed: the ServiceAccount's token can be exchanged for the service account's" }),
@@ -388,20 +418,30 @@ impl AttackGraph {
 
     /// CLOUD_ROLE_TO_ADMIN for every GCP principal in the graph with an admin role on a project.
     fn gcp_admins(&mut self, iam: &GcpIam, clusters: &[GkeFacts]) {
-        for (resource, bindings) in &iam.policies {
-            let Some(project) = resource
-                .strip_prefix("projects/")
-                .filter(|p| !p.contains('/'))
-            else {
-                continue;
-            };
+        for project in iam.projects() {
+            let own = format!("projects/{project}");
             let compute = default_compute(iam, project);
-            for b in bindings {
+            for (resource, b) in iam.effective(project) {
+                // Owner or editor, or rewriting the IAM policy of the project or of a folder or
+                // organization above it (which every project below inherits).
+                let holder = PolicyHolder::of(resource);
                 let admin = is_admin_role(&b.role)
-                    || iam.role_has(&b.role, "resourcemanager.projects.setIamPolicy") == Some(true);
+                    || iam.role_has(&b.role, "resourcemanager.projects.setIamPolicy") == Some(true)
+                    || iam.role_has(&b.role, holder.set_policy_permission()) == Some(true);
                 if !admin {
                     continue;
                 }
+                let why = |m: &str| {
+                    if resource == own {
+                        format!("project {project} grants {m} {}", b.role)
+                    } else {
+                        format!(
+                            "{} grants {m} {}, which project {project} inherits",
+                            holder.describe(),
+                            b.role
+                        )
+                    }
+                };
                 for m in &b.members {
                     // A KSA granted the role directly (Workload Identity member forms).
                     if let Some((p, ns, ksa)) = ksa_member(m) {
@@ -415,12 +455,7 @@ impl AttackGraph {
                                     &format!("CloudAdmin:gcp:{project}"),
                                     NodeKind::CloudAdmin,
                                 );
-                                self.edge(
-                                    sa,
-                                    sink,
-                                    T::CLOUD_ROLE_TO_ADMIN,
-                                    format!("project {project} grants {m} {}", b.role),
-                                );
+                                self.edge(sa, sink, T::CLOUD_ROLE_TO_ADMIN, why(m));
                             }
                         }
                         continue;
@@ -435,12 +470,7 @@ impl AttackGraph {
                                 &format!("CloudAdmin:gcp:{project}"),
                                 NodeKind::CloudAdmin,
                             );
-                            self.edge(
-                                p,
-                                sink,
-                                T::CLOUD_ROLE_TO_ADMIN,
-                                format!("project {project} grants {m} {}", b.role),
-                            );
+                            self.edge(p, sink, T::CLOUD_ROLE_TO_ADMIN, why(m));
                         }
                     }
                 }

@@ -321,23 +321,18 @@ impl Remedy {
     }
 
     /// Takes a member out of a role binding of an IAM policy — a project's (`gcloud projects
-    /// remove-iam-policy-binding`) or a service account's (`gcloud iam service-accounts
-    /// remove-iam-policy-binding`, `resource` `projects/p/serviceAccounts/email`); the patch
-    /// removes it from kspm's copy of the policy. Google-managed service agents are Google's,
-    /// not the owner's, to change.
+    /// remove-iam-policy-binding`), a service account's (`gcloud iam service-accounts
+    /// remove-iam-policy-binding`, `resource` `projects/p/serviceAccounts/email`), a folder's
+    /// (`gcloud resource-manager folders …`) or an organization's (`gcloud organizations …`);
+    /// the patch removes it from kspm's copy of the policy. Google-managed service agents are
+    /// Google's, not the owner's, to change.
     pub fn remove_iam_member(
-        cluster: &str,
         resource: &str,
         binding: &crate::cloud::gcp::Binding,
         member: &str,
     ) -> Remedy {
-        let (project, account) = match resource
-            .trim_start_matches("projects/")
-            .split_once("/serviceAccounts/")
-        {
-            Some((p, email)) => (p, Some(email)),
-            None => (resource.trim_start_matches("projects/"), None),
-        };
+        use crate::cloud::gcp::PolicyHolder;
+        let holder = PolicyHolder::of(resource);
         let j = binding
             .members
             .iter()
@@ -353,26 +348,28 @@ impl Remedy {
         } else {
             " --condition=None"
         };
+        let below = match holder {
+            PolicyHolder::Folder(_) | PolicyHolder::Organization(_) => {
+                " and in every project below it"
+            }
+            _ => "",
+        };
+        let (member_w, role_w) = (shell_word(member), shell_word(&binding.role));
         Remedy {
-            target: Target::document(cluster, crate::cloud::kinds::GCP_IAM_POLICY, resource),
-            change: match account {
-                Some(email) => format!(
-                    "remove {member} from {}{} on {email}",
-                    binding.role,
-                    binding
-                        .condition
-                        .as_ref()
-                        .map_or(String::new(), |_| format!(" (conditional binding {})", binding.position))
-                ),
-                None => format!(
-                    "remove {member} from {}{} on project {project}",
-                    binding.role,
-                    binding
-                        .condition
-                        .as_ref()
-                        .map_or(String::new(), |_| format!(" (conditional binding {})", binding.position))
-                ),
-            },
+            target: Target::document(
+                &holder.scope(),
+                crate::cloud::kinds::GCP_IAM_POLICY,
+                resource,
+            ),
+            change: format!(
+                "remove {member} from {}{} on {}",
+                binding.role,
+                binding
+                    .condition
+                    .as_ref()
+                    .map_or(String::new(), |_| format!(" (conditional binding {})", binding.position)),
+                holder.describe()
+            ),
             fields: vec![format!("bindings[{}].members[{j}]", binding.position)],
             ops: vec![
                 json!({"op": "test", "path": path, "value": member}),
@@ -388,9 +385,9 @@ impl Remedy {
             },
             unfixable: agent.then(|| "a Google-managed service agent".to_string()),
             loses: vec![format!(
-                "{member} loses {} on {}: everything the role grants there, not only in this cluster{}",
+                "{member} loses {} on {}: everything the role grants there{below}, not only in this cluster{}",
                 binding.role,
-                account.map_or_else(|| format!("project {project}"), str::to_string),
+                holder.describe(),
                 if binding.condition.is_some() {
                     " (every conditional binding of the role for the member goes with --all)"
                 } else {
@@ -399,19 +396,23 @@ impl Remedy {
             )],
             binding_subjects: None,
             compose: None,
-            cli: Some(match account {
-                Some(email) => format!(
-                    "gcloud iam service-accounts remove-iam-policy-binding {} --project={} --member={} --role={}{condition}",
+            cli: Some(match holder {
+                PolicyHolder::ServiceAccount { project, email } => format!(
+                    "gcloud iam service-accounts remove-iam-policy-binding {} --project={} --member={member_w} --role={role_w}{condition}",
                     shell_word(email),
                     shell_word(project),
-                    shell_word(member),
-                    shell_word(&binding.role)
                 ),
-                None => format!(
-                    "gcloud projects remove-iam-policy-binding {} --member={} --role={}{condition}",
+                PolicyHolder::Project(project) => format!(
+                    "gcloud projects remove-iam-policy-binding {} --member={member_w} --role={role_w}{condition}",
                     shell_word(project),
-                    shell_word(member),
-                    shell_word(&binding.role)
+                ),
+                PolicyHolder::Folder(id) => format!(
+                    "gcloud resource-manager folders remove-iam-policy-binding {} --member={member_w} --role={role_w}{condition}",
+                    shell_word(id),
+                ),
+                PolicyHolder::Organization(id) => format!(
+                    "gcloud organizations remove-iam-policy-binding {} --member={member_w} --role={role_w}{condition}",
+                    shell_word(id),
                 ),
             }),
         }

@@ -1,5 +1,6 @@
 # kspm's collector identity on GCP (CLOUD.md §2.5): a service account with a custom role holding
-# exactly the collector's cloud reads (permissions.tf), at organization or project scope, plus
+# exactly the collector's cloud reads (permissions.tf), at organization scope (with the folders'
+# and organization's IAM policies, which projects inherit) or project scope, plus
 # roles/container.viewer for reading Kubernetes objects through GKE's IAM authorizer (it does not
 # include Secret values). Optionally lets the kspm service's KSA act as it (Workload Identity).
 
@@ -55,7 +56,7 @@ resource "google_organization_iam_custom_role" "collector" {
   org_id      = var.organization_id
   role_id     = "kspmCollector"
   title       = "kspm collector"
-  permissions = local.kspm_collector_permissions
+  permissions = concat(local.kspm_collector_permissions, local.kspm_hierarchy_permissions)
 }
 
 resource "google_organization_iam_member" "collector" {
