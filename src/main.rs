@@ -378,7 +378,8 @@ struct CloudArgs {
     #[arg(long)]
     aws: bool,
     /// Discover every GKE cluster of the GCP projects (token: GOOGLE_OAUTH_ACCESS_TOKEN, else
-    /// the metadata server).
+    /// Application Default Credentials: GOOGLE_APPLICATION_CREDENTIALS, `gcloud auth
+    /// application-default login`, else the metadata server).
     #[arg(long)]
     gcp: bool,
     /// Discover every AKS cluster of the Azure subscriptions (token: AZURE_ACCESS_TOKEN, else

@@ -25,6 +25,8 @@ const PROJECT: &str = "demo-staging-000000";
 const SUB: &str = "00000000-0000-0000-0000-000000000000";
 /// The demo project's folder and organization (`cloud/gcp/<project>/ancestry.json`).
 const FOLDER: &str = "405060708090";
+/// The service account of the key and impersonation cases of Application Default Credentials.
+const SA_EMAIL: &str = "kspm-collector@demo-staging-000000.iam.gserviceaccount.com";
 const ORG: &str = "102030405060";
 
 struct Fake {
@@ -78,7 +80,7 @@ fn gcp(
     auth: &str,
     body: &[u8],
 ) -> hyper::Response<Full<Bytes>> {
-    if auth != "Bearer gcp-test-token" {
+    if auth != "Bearer gcp-test-token" && !self_signed_by(auth, SA_EMAIL) {
         return respond(
             401,
             json!({"error": {"code": 401, "message": "Request had invalid authentication credentials.", "status": "UNAUTHENTICATED"}}),
@@ -294,6 +296,111 @@ fn azure(
     }
 }
 
+/// Whether a bearer token is a JWT self-signed by a service-account key (what Google's library
+/// sends for a key file: no token endpoint) for `email`, with the cloud-platform scope. The
+/// signature is Google's to check; the claims are what a key of that account produces.
+fn self_signed_by(auth: &str, email: &str) -> bool {
+    use base64::Engine;
+    let Some(jwt) = auth.strip_prefix("Bearer ") else {
+        return false;
+    };
+    let parts: Vec<&str> = jwt.split('.').collect();
+    let claims = parts
+        .get(1)
+        .and_then(|p| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(p)
+                .ok()
+        })
+        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+        .unwrap_or(Value::Null);
+    parts.len() == 3
+        && claims["iss"] == email
+        && claims["sub"] == email
+        && claims["scope"]
+            .as_str()
+            .is_some_and(|s| s.contains("https://www.googleapis.com/auth/cloud-platform"))
+}
+
+/// A token request's parameters: a form, or (as Google's endpoints also accept) a JSON object.
+fn form(body: &[u8]) -> std::collections::BTreeMap<String, String> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(m)) => m
+            .into_iter()
+            .filter_map(|(k, v)| v.as_str().map(|v| (k, v.to_string())))
+            .collect(),
+        _ => form_urlencoded::parse(body).into_owned().collect(),
+    }
+}
+
+/// Google's token endpoints, as the credentials files point at them: OAuth refresh (user
+/// credentials; refresh token `impersonator` gets the impersonation's source token, `revoked`
+/// is refused), STS (workload identity federation, the subject token read from its file), IAM
+/// Credentials `generateAccessToken` (impersonation, called with the source token) and the
+/// metadata server (`Metadata-Flavor: Google` required).
+fn google_token_endpoint(
+    method: &str,
+    path: &str,
+    auth: &str,
+    flavor: bool,
+    body: &[u8],
+) -> Option<hyper::Response<Full<Bytes>>> {
+    let token = |t: &str| json!({"access_token": t, "expires_in": 3599, "token_type": "Bearer"});
+    Some(match (method, path) {
+        ("POST", "/oauth2/token") => {
+            let f = form(body);
+            match (
+                f.get("grant_type").map(String::as_str),
+                f.get("refresh_token").map(String::as_str),
+            ) {
+                (Some("refresh_token"), Some("revoked")) => respond(
+                    400,
+                    json!({"error": "invalid_grant", "error_description": "Token has been expired or revoked."}),
+                ),
+                (Some("refresh_token"), Some("impersonator")) => {
+                    respond(200, token("source-token"))
+                }
+                (Some("refresh_token"), Some(_)) => respond(200, token("gcp-test-token")),
+                _ => respond(400, json!({"error": "unsupported_grant_type"})),
+            }
+        }
+        ("POST", "/sts/v1/token") => {
+            let f = form(body);
+            if f.get("subject_token").map(String::as_str) == Some("federated-subject-token")
+                && f.get("grant_type").map(String::as_str)
+                    == Some("urn:ietf:params:oauth:grant-type:token-exchange")
+            {
+                respond(
+                    200,
+                    json!({"access_token": "gcp-test-token", "issued_token_type":
+                    "urn:ietf:params:oauth:token-type:access_token", "token_type": "Bearer", "expires_in": 3599}),
+                )
+            } else {
+                respond(400, json!({"error": "invalid_grant"}))
+            }
+        }
+        ("POST", p)
+            if p == format!("/v1/projects/-/serviceAccounts/{SA_EMAIL}:generateAccessToken") =>
+        {
+            if auth == "Bearer source-token" {
+                respond(
+                    200,
+                    json!({"accessToken": "gcp-test-token", "expireTime": "2099-01-01T00:00:00Z"}),
+                )
+            } else {
+                respond(
+                    403,
+                    json!({"error": {"code": 403, "message": "Permission 'iam.serviceAccounts.getAccessToken' denied", "status": "PERMISSION_DENIED"}}),
+                )
+            }
+        }
+        ("GET", "/computeMetadata/v1/instance/service-accounts/default/token") if flavor => {
+            respond(200, token("gcp-test-token"))
+        }
+        _ => return None,
+    })
+}
+
 async fn handle(
     st: Arc<State>,
     req: hyper::Request<hyper::body::Incoming>,
@@ -317,6 +424,13 @@ async fn handle(
         .lock()
         .expect("log")
         .push((method.clone(), path.clone(), query.clone()));
+    let flavor = parts
+        .headers
+        .get("metadata-flavor")
+        .is_some_and(|v| v == "Google");
+    if let Some(r) = google_token_endpoint(&method, &path, &auth, flavor, &body) {
+        return Ok(r);
+    }
     Ok(if path.starts_with("/subscriptions") {
         azure(&st, &method, &path, &query, &auth)
     } else {
@@ -666,5 +780,185 @@ fn gcp_and_azure_discovery_scan_and_collect_against_fakes() {
     assert!(
         errors.contains("broken-project") && errors.contains("not scanned"),
         "{errors}"
+    );
+}
+
+/// A fresh service-account key (PKCS#8 PEM), generated for the run.
+fn service_account_key_pem() -> String {
+    use aws_lc_rs::encoding::AsDer;
+    use base64::Engine;
+    let key = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).expect("rsa");
+    let der = key.as_der().expect("pkcs8");
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der.as_ref());
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).expect("ascii"))
+        .collect();
+    format!(
+        "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+        lines.join("\n")
+    )
+}
+
+/// Google's Application Default Credentials, every kind a user or a workload has, through
+/// Google's own library against local token endpoints: gcloud's user login (in
+/// `GOOGLE_APPLICATION_CREDENTIALS` and at gcloud's well-known path), a service-account key (a
+/// self-signed JWT), `--impersonate-service-account`, workload identity federation and the
+/// metadata server. Each case discovers and reads the GKE cluster with the token it gets. A
+/// refused login names its source and the fix, and no refresh token or key appears in any
+/// output.
+#[test]
+fn google_application_default_credentials_of_every_kind() {
+    let gke = FakeApiServer::start(&repo().join("examples/demo-fleet/gke-staging-eu"));
+    let fake = Fake::start(
+        format!("http://{}", gke.addr),
+        format!("http://{}", gke.addr),
+    );
+    let url = format!("http://{}", fake.addr);
+    let tmp = tempfile::tempdir().expect("tmp");
+    let config = tmp.path().join("kspm.toml");
+    std::fs::write(&config, format!(
+        "[gcp]\nprojects = [\"{PROJECT}\"]\ncontainer_endpoint = \"{url}\"\nresource_manager_endpoint = \"{url}\"\niam_endpoint = \"{url}\"\nmetadata_endpoint = \"{url}\"\n"
+    )).expect("config");
+    let subject = tmp.path().join("subject-token");
+    std::fs::write(&subject, "federated-subject-token").expect("subject");
+    let user = |refresh: &str| {
+        json!({"type": "authorized_user", "client_id": "client-id.apps.googleusercontent.com",
+               "client_secret": "client-secret-canary", "refresh_token": refresh,
+               "token_uri": format!("{url}/oauth2/token")})
+    };
+    let key = service_account_key_pem();
+    let cases = [
+        ("user", user("refresh-token-canary")),
+        (
+            "key",
+            json!({"type": "service_account", "project_id": PROJECT, "private_key_id": "k1",
+                   "private_key": key, "client_email": SA_EMAIL, "client_id": "1",
+                   "token_uri": format!("{url}/oauth2/token")}),
+        ),
+        (
+            "impersonated",
+            json!({"type": "impersonated_service_account",
+                   "service_account_impersonation_url": format!("{url}/v1/projects/-/serviceAccounts/{SA_EMAIL}:generateAccessToken"),
+                   "source_credentials": user("impersonator"), "delegates": []}),
+        ),
+        (
+            "federated",
+            json!({"type": "external_account",
+                   "audience": "//iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/ci/providers/github",
+                   "subject_token_type": "urn:ietf:params:oauth:token-type:jwt",
+                   "token_url": format!("{url}/sts/v1/token"),
+                   "credential_source": {"file": subject.to_str().expect("utf8")}}),
+        ),
+    ];
+    let home = tmp.path().join("home");
+    std::fs::create_dir_all(&home).expect("home");
+    let home = home.to_str().expect("utf8").to_string();
+    let scan = |env: &[(&str, &str)]| {
+        let mut env: Vec<(&str, &str)> = env.to_vec();
+        env.push(("GOOGLE_OAUTH_ACCESS_TOKEN", ""));
+        let out = kspm_env(
+            &[
+                "scan",
+                "--gcp",
+                "--config",
+                config.to_str().expect("utf8"),
+                "-f",
+                "json",
+            ],
+            &env,
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        for canary in [
+            "refresh-token-canary",
+            "client-secret-canary",
+            "PRIVATE KEY",
+            "federated-subject-token",
+        ] {
+            assert!(
+                !stdout.contains(canary) && !stderr.contains(canary),
+                "{canary} leaked: {stderr}"
+            );
+        }
+        (stdout, stderr)
+    };
+    for (name, doc) in &cases {
+        let file = tmp.path().join(format!("{name}.json"));
+        std::fs::write(&file, doc.to_string()).expect("adc");
+        let (_, stderr) = scan(&[
+            (
+                "GOOGLE_APPLICATION_CREDENTIALS",
+                file.to_str().expect("utf8"),
+            ),
+            ("HOME", &home),
+        ]);
+        assert!(
+            stderr.contains("discovered 1 cluster(s): 1 read in full"),
+            "{name}: {stderr}"
+        );
+    }
+    // The key's self-signed JWT reached the API server (no token endpoint was asked).
+    assert!(gke
+        .log()
+        .iter()
+        .any(|r| self_signed_by(&r.authorization, SA_EMAIL)));
+    let log = fake.log.lock().expect("log").clone();
+    for path in [
+        "/oauth2/token".to_string(),
+        "/sts/v1/token".to_string(),
+        format!("/v1/projects/-/serviceAccounts/{SA_EMAIL}:generateAccessToken"),
+    ] {
+        assert!(log.iter().any(|(_, p, _)| *p == path), "{path} not asked");
+    }
+
+    // gcloud's well-known file, then the metadata server when there is none.
+    let gcloud = tmp.path().join("home/.config/gcloud");
+    std::fs::create_dir_all(&gcloud).expect("gcloud dir");
+    std::fs::write(
+        gcloud.join("application_default_credentials.json"),
+        user("refresh-token-canary").to_string(),
+    )
+    .expect("well-known");
+    fake.log.lock().expect("log").clear();
+    let (_, stderr) = scan(&[("HOME", &home)]);
+    assert!(stderr.contains("1 read in full"), "well-known: {stderr}");
+    assert!(fake
+        .log
+        .lock()
+        .expect("log")
+        .iter()
+        .any(|(_, p, _)| p == "/oauth2/token"));
+    std::fs::remove_file(gcloud.join("application_default_credentials.json")).expect("rm");
+    let (_, stderr) = scan(&[("HOME", &home)]);
+    assert!(
+        stderr.contains("1 read in full"),
+        "metadata server: {stderr}"
+    );
+    assert!(fake
+        .log
+        .lock()
+        .expect("log")
+        .iter()
+        .any(|(_, p, _)| p == "/computeMetadata/v1/instance/service-accounts/default/token"));
+
+    // A revoked login: one line naming the credentials and the fix, nothing read.
+    let revoked = tmp.path().join("revoked.json");
+    std::fs::write(&revoked, user("revoked").to_string()).expect("revoked");
+    let (stdout, stderr) = scan(&[
+        (
+            "GOOGLE_APPLICATION_CREDENTIALS",
+            revoked.to_str().expect("utf8"),
+        ),
+        ("HOME", &home),
+    ]);
+    let all = format!("{stdout}{stderr}");
+    assert!(
+        all.contains(&format!(
+            "user credentials (GOOGLE_APPLICATION_CREDENTIALS: {})",
+            revoked.display()
+        )) && all.contains("gcloud auth application-default login"),
+        "{all}"
     );
 }

@@ -27,6 +27,7 @@ use kspm_collectors::cloud::aws::{self, AwsAccount, AwsOptions};
 use kspm_collectors::cloud::azure::{self, AzureOptions};
 use kspm_collectors::cloud::cluster_read;
 use kspm_collectors::cloud::gcp::{self, CloudCluster, GcpOptions};
+use kspm_collectors::cloud::google_adc::GoogleAdc;
 use kspm_collectors::cloud::rest::TokenSource;
 use kspm_collectors::live::LiveOptions;
 use kspm_engine::cloud::documents::objects_from_document;
@@ -140,8 +141,10 @@ pub struct GcpSection {
 }
 
 impl GcpSection {
-    /// Collector options; the token is `GOOGLE_OAUTH_ACCESS_TOKEN` if set, else the metadata
-    /// server's (Workload Identity or the VM's service account).
+    /// Collector options; the token is `GOOGLE_OAUTH_ACCESS_TOKEN` if set, else Google's
+    /// Application Default Credentials (`GOOGLE_APPLICATION_CREDENTIALS`, `gcloud auth
+    /// application-default login`, else the metadata server: Workload Identity or the VM's
+    /// service account).
     pub fn options(&self) -> GcpOptions {
         let d = GcpOptions::default();
         GcpOptions {
@@ -153,12 +156,9 @@ impl GcpSection {
                     var: "GOOGLE_OAUTH_ACCESS_TOKEN".into(),
                     token: t,
                 },
-                _ => TokenSource::GcpMetadata {
-                    base: self
-                        .metadata_endpoint
-                        .clone()
-                        .unwrap_or_else(|| "http://metadata.google.internal".into()),
-                },
+                _ => TokenSource::Google(GoogleAdc::from_environment(
+                    self.metadata_endpoint.as_deref(),
+                )),
             },
             container_endpoint: self
                 .container_endpoint

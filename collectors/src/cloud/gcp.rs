@@ -57,9 +57,7 @@ impl Default for GcpOptions {
             projects: Vec::new(),
             folders: Vec::new(),
             organizations: Vec::new(),
-            token: TokenSource::GcpMetadata {
-                base: "http://metadata.google.internal".into(),
-            },
+            token: TokenSource::Google(super::google_adc::GoogleAdc::from_environment(None)),
             container_endpoint: "https://container.googleapis.com".into(),
             resource_manager_endpoint: "https://cloudresourcemanager.googleapis.com".into(),
             iam_endpoint: "https://iam.googleapis.com".into(),

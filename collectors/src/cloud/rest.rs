@@ -20,12 +20,9 @@ pub enum TokenSource {
         /// The token.
         token: String,
     },
-    /// The GCE/GKE metadata server (`…/instance/service-accounts/default/token`), which serves
-    /// the Workload Identity or node service account kspm runs as.
-    GcpMetadata {
-        /// Base URL (default `http://metadata.google.internal`).
-        base: String,
-    },
+    /// Google's Application Default Credentials (a credentials file, or the GCE/GKE metadata
+    /// server's Workload Identity or node service account), through Google's auth library.
+    Google(super::google_adc::GoogleAdc),
     /// Azure workload identity: the projected Kubernetes token in `AZURE_FEDERATED_TOKEN_FILE`
     /// exchanged at Entra ID for the app `AZURE_CLIENT_ID` of `AZURE_TENANT_ID`.
     AzureWorkloadIdentity {
@@ -64,7 +61,7 @@ impl TokenSource {
         match self {
             TokenSource::Static(_) => "the token given".into(),
             TokenSource::Env { var, .. } => var.clone(),
-            TokenSource::GcpMetadata { base } => format!("the GCP metadata server ({base})"),
+            TokenSource::Google(adc) => adc.source(),
             TokenSource::AzureWorkloadIdentity { client, .. } => {
                 format!("Azure workload identity (client {client}, AZURE_FEDERATED_TOKEN_FILE)")
             }
@@ -85,7 +82,7 @@ impl TokenSource {
                 "access tokens last about an hour: run `az login` if needed, then {}",
                 az_export(var)
             ),
-            TokenSource::GcpMetadata { .. } => "kspm is not on GCE or GKE, or no service account is attached there: on a workstation run `gcloud auth login` and export GOOGLE_OAUTH_ACCESS_TOKEN=\"$(gcloud auth print-access-token)\"; on GKE, give kspm's ServiceAccount a Google service account through Workload Identity".into(),
+            TokenSource::Google(adc) => adc.remedy(),
             TokenSource::AzureWorkloadIdentity { .. } => "check that AZURE_FEDERATED_TOKEN_FILE is the pod's projected token, and that the identity AZURE_CLIENT_ID of AZURE_TENANT_ID has a federated credential for this cluster's issuer and kspm's ServiceAccount".into(),
             TokenSource::AzureManagedIdentity { .. } => format!(
                 "kspm is not on Azure with a managed identity: run `az login`, then {} and, for the AKS API servers, {}; or set up workload identity (AZURE_FEDERATED_TOKEN_FILE, AZURE_CLIENT_ID, AZURE_TENANT_ID)",
@@ -199,12 +196,14 @@ impl RestClient {
             TokenSource::Static(t) | TokenSource::Env { token: t, .. } => {
                 return Ok((t.clone(), Duration::from_secs(3000)))
             }
-            TokenSource::GcpMetadata { base } => self
-                .http
-                .get(format!(
-                    "{base}/computeMetadata/v1/instance/service-accounts/default/token"
-                ))
-                .header("Metadata-Flavor", "Google"),
+            // The library caches and refreshes its tokens: asked every time.
+            TokenSource::Google(adc) => {
+                return adc
+                    .token()
+                    .await
+                    .map(|t| (t, Duration::ZERO))
+                    .map_err(|m| fail(0, m))
+            }
             TokenSource::AzureManagedIdentity { base, resource } => self
                 .http
                 .get(format!("{base}/metadata/identity/oauth2/token"))
@@ -408,11 +407,13 @@ mod tests {
     /// the token, the assertion or a chain of transport errors.
     #[tokio::test]
     async fn a_missing_token_names_its_source_and_the_fix() {
-        let gcp = token_error(TokenSource::GcpMetadata { base: closed() }).await;
+        let gcp = token_error(TokenSource::Google(
+            super::super::google_adc::GoogleAdc::metadata_server(Some(&closed())),
+        ))
+        .await;
         assert!(
             gcp.contains("the GCP metadata server")
-                && gcp.contains("connection failed")
-                && gcp.contains("gcloud auth print-access-token"),
+                && gcp.contains("gcloud auth application-default login"),
             "{gcp}"
         );
         let imds = token_error(TokenSource::AzureManagedIdentity {

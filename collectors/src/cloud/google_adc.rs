@@ -1,0 +1,239 @@
+//! Google credentials the way users already have them: Application Default Credentials through
+//! Google's own auth library (`google-cloud-auth`, the one the `google-cloud-*` clients use). It
+//! looks where `gcloud` and every Google client look (AIP-4110): the file named by
+//! `GOOGLE_APPLICATION_CREDENTIALS`, else `gcloud auth application-default login`'s file, else
+//! the GCE/GKE metadata server; and it reads every kind of file they write — a user's refresh
+//! token (`authorized_user`), a service-account key (a self-signed JWT, no token endpoint), an
+//! impersonated service account (`--impersonate-service-account`), workload identity
+//! federation (`external_account`) — refreshing and caching the tokens itself.
+//!
+//! This module only says which of those it found, for messages (never a token, key or refresh
+//! token), and what to do when it gives none.
+
+use google_cloud_auth::credentials::{mds, AccessTokenCredentials, Builder};
+use serde_json::Value;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long one token request may take (the metadata server of a machine outside Google does
+/// not answer at all).
+const TOKEN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Where the credentials were found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Origin {
+    /// A credentials file: from `GOOGLE_APPLICATION_CREDENTIALS` or gcloud's well-known path;
+    /// its `type`, and whom it names (an e-mail or audience; never a secret).
+    File {
+        path: PathBuf,
+        from_env: bool,
+        kind: String,
+        names: Option<String>,
+    },
+    /// The metadata server at this address (`configured`: kspm's, else the library's choice).
+    Metadata { endpoint: String, configured: bool },
+}
+
+/// Application Default Credentials, as found in this process's environment. The library's
+/// credentials are built on the first token request: they start a refresh task on the Tokio
+/// runtime that builds them.
+#[derive(Clone)]
+pub struct GoogleAdc {
+    credentials: Arc<tokio::sync::OnceCell<Result<AccessTokenCredentials, String>>>,
+    origin: Arc<Origin>,
+}
+
+impl std::fmt::Debug for GoogleAdc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.source())
+    }
+}
+
+/// gcloud's well-known ADC file (`gcloud auth application-default login` writes it).
+fn well_known() -> Option<PathBuf> {
+    let home = std::env::var_os("HOME")?;
+    Some(PathBuf::from(home).join(".config/gcloud/application_default_credentials.json"))
+}
+
+/// The `type` of a credentials file and whom it names, read without keeping anything else.
+fn describe_file(path: &std::path::Path) -> (String, Option<String>) {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return (String::new(), None);
+    };
+    let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    let field = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
+    let kind = field("type").unwrap_or_default();
+    let names = match kind.as_str() {
+        "service_account" => field("client_email"),
+        // `…/projects/-/serviceAccounts/<email>:generateAccessToken`
+        "impersonated_service_account" => field("service_account_impersonation_url").map(|u| {
+            u.rsplit('/')
+                .next()
+                .unwrap_or("")
+                .trim_end_matches(":generateAccessToken")
+                .to_string()
+        }),
+        "external_account" => field("audience"),
+        _ => None,
+    };
+    (kind, names.filter(|n| !n.is_empty()))
+}
+
+impl GoogleAdc {
+    /// The credentials Google's library finds in this environment: a credentials file, else
+    /// the metadata server — at `metadata_endpoint` when given (kspm's `[gcp]
+    /// metadata_endpoint`), else where the library looks (`GCE_METADATA_HOST`, else
+    /// `metadata.google.internal`).
+    pub fn from_environment(metadata_endpoint: Option<&str>) -> GoogleAdc {
+        let from_env = std::env::var_os("GOOGLE_APPLICATION_CREDENTIALS").map(PathBuf::from);
+        let file = match from_env {
+            Some(p) => Some((p, true)),
+            None => well_known().filter(|p| p.is_file()).map(|p| (p, false)),
+        };
+        let Some((path, from_env)) = file else {
+            return GoogleAdc::metadata_server(metadata_endpoint);
+        };
+        let (kind, names) = describe_file(&path);
+        GoogleAdc::of(Origin::File {
+            path,
+            from_env,
+            kind,
+            names,
+        })
+    }
+
+    /// The metadata server's credentials only: at `endpoint` when given, else where the
+    /// library looks (`GCE_METADATA_HOST`, else `metadata.google.internal`).
+    pub fn metadata_server(endpoint: Option<&str>) -> GoogleAdc {
+        GoogleAdc::of(match endpoint {
+            Some(e) => Origin::Metadata {
+                endpoint: e.to_string(),
+                configured: true,
+            },
+            None => Origin::Metadata {
+                endpoint: std::env::var("GCE_METADATA_HOST")
+                    .map(|h| format!("http://{h}"))
+                    .unwrap_or_else(|_| "http://metadata.google.internal".into()),
+                configured: false,
+            },
+        })
+    }
+
+    fn of(origin: Origin) -> GoogleAdc {
+        GoogleAdc {
+            credentials: Arc::default(),
+            origin: Arc::new(origin),
+        }
+    }
+
+    /// The library's credentials for the origin (in a Tokio runtime).
+    fn build(&self) -> Result<AccessTokenCredentials, String> {
+        let built = match self.origin.as_ref() {
+            // The library reads the same file again, as every Google client does.
+            Origin::File { .. } => Builder::default().build_access_token_credentials(),
+            Origin::Metadata {
+                endpoint,
+                configured: true,
+            } => mds::Builder::default()
+                .with_endpoint(endpoint)
+                .build_access_token_credentials(),
+            Origin::Metadata { .. } => mds::Builder::default().build_access_token_credentials(),
+        };
+        built.map_err(|e| one_line(&e))
+    }
+
+    /// What the credentials are, for messages.
+    pub fn source(&self) -> String {
+        match self.origin.as_ref() {
+            Origin::Metadata { endpoint, .. } => format!("the GCP metadata server ({endpoint})"),
+            Origin::File {
+                path,
+                from_env,
+                kind,
+                names,
+            } => {
+                let what = match kind.as_str() {
+                    "authorized_user" => "user credentials".to_string(),
+                    "service_account" => "the service-account key".to_string(),
+                    "impersonated_service_account" => {
+                        "impersonated service-account credentials".to_string()
+                    }
+                    "external_account" => "workload identity federation credentials".to_string(),
+                    "" => "the credentials file".to_string(),
+                    other => format!("{other} credentials"),
+                };
+                let names = names
+                    .as_ref()
+                    .map(|n| format!(" for {n}"))
+                    .unwrap_or_default();
+                let whence = if *from_env {
+                    "GOOGLE_APPLICATION_CREDENTIALS"
+                } else {
+                    "gcloud application-default credentials"
+                };
+                format!("{what}{names} ({whence}: {})", path.display())
+            }
+        }
+    }
+
+    /// What to do when these credentials give no token, or their token is refused.
+    pub fn remedy(&self) -> String {
+        match self.origin.as_ref() {
+            Origin::Metadata { .. } => "kspm is not on GCE or GKE, or no service account is attached there: on a workstation run `gcloud auth application-default login` (or set GOOGLE_APPLICATION_CREDENTIALS to a credentials file); on GKE, give kspm's ServiceAccount a Google service account through Workload Identity".into(),
+            Origin::File { kind, from_env, .. } => match kind.as_str() {
+                "authorized_user" => "run `gcloud auth application-default login` again (the login was revoked or has expired)".into(),
+                "service_account" => "check that the key still exists and is enabled (`gcloud iam service-accounts keys list --iam-account=…`); better, use workload identity instead of a key".into(),
+                "impersonated_service_account" => "the signed-in account needs roles/iam.serviceAccountTokenCreator on the impersonated service account; run `gcloud auth application-default login --impersonate-service-account=…` again".into(),
+                "external_account" => "check the file's credential_source (the token it reads must exist and be fresh) and that the workload identity pool provider accepts it".into(),
+                _ if *from_env => "GOOGLE_APPLICATION_CREDENTIALS must name a credentials file gcloud or the Cloud console wrote: `gcloud auth application-default login`, a service-account key, or `gcloud iam workload-identity-pools create-cred-config`".into(),
+                _ => "run `gcloud auth application-default login` again".into(),
+            },
+        }
+    }
+
+    /// A token (the library caches and refreshes it).
+    pub async fn token(&self) -> Result<String, String> {
+        let credentials = self
+            .credentials
+            .get_or_init(|| async { self.build() })
+            .await
+            .as_ref()
+            .map_err(Clone::clone)?;
+        match tokio::time::timeout(TOKEN_TIMEOUT, credentials.access_token()).await {
+            Err(_) => Err("no answer (timed out)".into()),
+            Ok(Err(e)) => Err(one_line(&e)),
+            Ok(Ok(t)) => Ok(t.token),
+        }
+    }
+}
+
+/// The library's words that say nothing about the cause (its retry advice is for programs).
+const GENERIC: &[&str] = &[
+    "Request to fetch the token failed. Subsequent calls with this credential will also fail.",
+    "and future attempts will not succeed",
+    "but future attempts may succeed",
+    "cannot create the authentication headers",
+];
+
+/// An error and its causes on one line, without the library's generic words or repeats.
+fn one_line(e: &dyn std::error::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut cause = Some(e);
+    while let Some(c) = cause {
+        let mut text = c.to_string();
+        for g in GENERIC {
+            text = text.replace(g, "");
+        }
+        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        cause = c.source();
+    }
+    if parts.is_empty() {
+        e.to_string()
+    } else {
+        parts.join(": ")
+    }
+}
