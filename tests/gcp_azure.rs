@@ -740,7 +740,7 @@ fn gcp_and_azure_discovery_scan_and_collect_against_fakes() {
     // read is a gap, not a guess.
     let below = tmp.path().join("below.toml");
     std::fs::write(&below, format!(
-        "[gcp]\nfolders = [\"{FOLDER}\"]\ncontainer_endpoint = \"{url}\"\nresource_manager_endpoint = \"{url}\"\niam_endpoint = \"{url}\"\n"
+        "[gcp]\nfolders = [\"{FOLDER}\", \"staging\"]\ncontainer_endpoint = \"{url}\"\nresource_manager_endpoint = \"{url}\"\niam_endpoint = \"{url}\"\n"
     )).expect("config");
     fake.log.lock().expect("log").clear();
     let (report, stderr) = run_with_stderr(&[
@@ -781,6 +781,7 @@ fn gcp_and_azure_discovery_scan_and_collect_against_fakes() {
         errors.contains("broken-project") && errors.contains("not scanned"),
         "{errors}"
     );
+    assert!(errors.contains("is not a folder ID"), "{errors}");
 }
 
 /// A fresh service-account key (PKCS#8 PEM), generated for the run.

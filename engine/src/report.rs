@@ -681,6 +681,11 @@ pub(crate) fn cloud_bridges(
         notes.push((f.cluster.clone(), format!(
             "no role assignment of subscription {} was read (az role assignment list --all --include-inherited): Azure principals that may fetch an admin kubeconfig (KSPM-A-012), Azure RBAC for Kubernetes and the subscription's admins are not assessed",
             f.subscription)));
+        // With Entra integration and no local accounts no credential is an admin one: the
+        // check's answer does not depend on who holds which role.
+        if f.entra && !f.local_accounts {
+            continue;
+        }
         unassessed.push((
             f.cluster.clone(),
             "KSPM-A-012",

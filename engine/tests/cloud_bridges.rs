@@ -1458,6 +1458,140 @@ fn gcp_bindings_are_inherited_from_folders_and_the_organization() {
     );
 }
 
+/// The evidence of the edges `t` between two nodes.
+fn evidence_of(g: &AttackGraph, from: &str, to: &str, t: Technique) -> Vec<String> {
+    let (Some(a), Some(b)) = (node(g, from), node(g, to)) else {
+        return Vec::new();
+    };
+    g.graph
+        .edges_connecting(a, b)
+        .filter(|e| e.weight().technique == t)
+        .map(|e| e.weight().evidence.clone())
+        .collect()
+}
+
+/// Who is admin of a project, by grants on it or above it: owner/editor at a folder, a role
+/// that rewrites a folder's policy granted on the organization (it holds on every folder),
+/// projectIamAdmin on the project. A project-wide token-creator grant reaches a service
+/// account known only from an annotation. The organization's fix is `gcloud organizations`,
+/// a conditional folder binding's takes `--all`, and inherited roles kspm does not know are one
+/// note per policy. Negatives: a folder role that rewrites only folders granted on a folder
+/// that is not above the project, and a user (not a KSA) granted token creator, reach nothing.
+#[test]
+fn gcp_admin_grants_hold_from_above_the_project() {
+    let mut objects = staging_with_workload_identity();
+    for o in objects.iter_mut() {
+        if o["kind"] == "ServiceAccount" && o["metadata"]["name"] == "api" {
+            o["metadata"]["annotations"] =
+                json!({"iam.gke.io/gcp-service-account": "annotated@p1.iam.gserviceaccount.com"});
+        }
+    }
+    objects.push(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ops"}}));
+    objects.push(json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "iam", "namespace": "ops"}}));
+    let policy = |file: &str, bindings: Value| {
+        doc_objects(
+            json!({"version": 3, "etag": "BwX", "bindings": bindings}),
+            file,
+        )
+    };
+    let mut docs = project_policy(json!([
+        {"role": "roles/resourcemanager.projectIamAdmin", "members": ["serviceAccount:p1.svc.id.goog[ops/iam]"]},
+        {"role": "roles/iam.serviceAccountTokenCreator", "members": ["serviceAccount:p1.svc.id.goog[batch/worker]", "user:someone@example.com"]}
+    ]));
+    docs.extend(policy(
+        "fleet/cloud/gcp/folders/111.json",
+        json!([
+            {"role": "roles/editor", "members": ["serviceAccount:p1.svc.id.goog[shop/api]"]},
+            {"role": "roles/container.admin", "members": ["group:night-shift@example.com"],
+             "condition": {"title": "nights", "expression": "request.time.getHours('UTC') < 6"}},
+            {"role": "roles/billing.viewer", "members": ["group:finance@example.com"]},
+            {"role": "roles/logging.viewer", "members": ["group:finance@example.com"]}
+        ]),
+    ));
+    docs.extend(policy(
+        "fleet/cloud/gcp/folders/333.json",
+        json!([{"role": "roles/resourcemanager.folderIamAdmin", "members": ["serviceAccount:p1.svc.id.goog[batch/worker]"]}]),
+    ));
+    docs.extend(policy(
+        "fleet/cloud/gcp/organizations/222.json",
+        json!([
+            {"role": "roles/resourcemanager.folderIamAdmin", "members": ["serviceAccount:p1.svc.id.goog[batch/worker]"]},
+            {"role": "roles/container.developer", "members": ["user:contractor@example.com"]}
+        ]),
+    ));
+    docs.extend(doc_objects(
+        json!([{"id": "p1", "type": "project"}, {"id": "111", "type": "folder"},
+               {"id": "222", "type": "organization"}]),
+        "fleet/cloud/gcp/p1/ancestry.json",
+    ));
+    let (g, notes) = graph(&fleet(vec![gke_cluster("staging", objects)], docs));
+    let admin = |ksa: &str| {
+        evidence_of(
+            &g,
+            &format!("staging|ServiceAccount:{ksa}"),
+            "CloudAdmin:gcp:p1",
+            Technique::CLOUD_ROLE_TO_ADMIN,
+        )
+    };
+    assert_eq!(
+        admin("shop/api"),
+        ["folder 111 grants serviceAccount:p1.svc.id.goog[shop/api] roles/editor, which project p1 inherits"]
+    );
+    assert_eq!(
+        admin("ops/iam"),
+        ["project p1 grants serviceAccount:p1.svc.id.goog[ops/iam] roles/resourcemanager.projectIamAdmin"]
+    );
+    let worker = admin("batch/worker");
+    assert!(
+        worker.len() == 1
+            && worker[0].contains("organization 222 grants serviceAccount:p1.svc.id.goog[batch/worker] roles/resourcemanager.folderIamAdmin"),
+        "folder 333 is not above p1: {worker:?}"
+    );
+    // Project-wide token creator: every service account of p1, one known by its annotation.
+    let annotated = "GcpServiceAccount:annotated@p1.iam.gserviceaccount.com";
+    assert!(has(
+        &g,
+        "staging|ServiceAccount:batch/worker",
+        annotated,
+        Technique::GKE_WI_ASSUME
+    ));
+    assert!(node(&g, "GcpUser:someone@example.com").is_none());
+    // Fixes on the organization's policy and on a conditional folder binding.
+    let org_fix = fixes_of(
+        &g,
+        "GcpUser:contractor@example.com",
+        "staging|AllSecrets",
+        Technique::GKE_IAM_TO_K8S,
+    );
+    assert!(
+        org_fix.iter().any(|f| f.cli.as_deref() == Some("gcloud organizations remove-iam-policy-binding 222 --member=user:contractor@example.com --role=roles/container.developer --condition=None")),
+        "{org_fix:?}"
+    );
+    let night = fixes_of(
+        &g,
+        "GcpGroup:night-shift@example.com",
+        "staging|ClusterAdmin",
+        Technique::GKE_IAM_TO_K8S,
+    );
+    assert!(
+        night.iter().any(|f| f.cli.as_deref().is_some_and(|c| c
+            .starts_with("gcloud resource-manager folders remove-iam-policy-binding 111 ")
+            && c.ends_with(" --all"))),
+        "{night:?}"
+    );
+    let unknown: Vec<&String> = notes
+        .iter()
+        .filter(|n| n.contains("not in the export"))
+        .collect();
+    assert_eq!(unknown.len(), 1, "{notes:?}");
+    assert!(
+        unknown[0].contains(
+            "roles roles/billing.viewer, roles/logging.viewer of folder 111 (above project p1)"
+        ),
+        "{unknown:?}"
+    );
+}
+
 #[test]
 fn gke_node_service_account_and_public_authenticated_group() {
     let node = json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "gke-n1", "labels": {"cloud.google.com/gke-nodepool": "pool-1"}}});

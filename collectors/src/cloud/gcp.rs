@@ -118,25 +118,30 @@ pub async fn discover(opts: &GcpOptions) -> CloudCollection {
             return out;
         }
     };
-    // Folders and organizations as the ancestry names them.
-    let below: BTreeSet<(String, String)> = opts
-        .folders
-        .iter()
-        .map(|f| {
-            (
-                "folder".to_string(),
-                f.trim_start_matches("folders/").to_string(),
-            )
-        })
-        .chain(opts.organizations.iter().map(|o| {
-            (
-                "organization".to_string(),
-                o.trim_start_matches("organizations/").to_string(),
-            )
-        }))
-        .collect();
-    let searched = if opts.projects.is_empty() || !below.is_empty() {
-        search_projects(opts, &client, &mut out).await
+    // Folders and organizations as the ancestry names them (numeric IDs; `folders/` and
+    // `organizations/` prefixes accepted).
+    let mut below: BTreeSet<(String, String)> = BTreeSet::new();
+    for (ty, prefix, ids) in [
+        ("folder", "folders/", &opts.folders),
+        ("organization", "organizations/", &opts.organizations),
+    ] {
+        for id in ids {
+            let bare = id.trim_start_matches(prefix);
+            if numeric(bare) {
+                below.insert((ty.to_string(), bare.to_string()));
+            } else {
+                out.gaps.push(Gap {
+                    scope: "gcp".into(),
+                    message: format!(
+                        "[gcp] {ty} {id:?} is not a {ty} ID (a number, as `gcloud resource-manager folders list` or `gcloud organizations list` print it): no project below it is scanned"
+                    ),
+                });
+            }
+        }
+    }
+    let filtered = !opts.folders.is_empty() || !opts.organizations.is_empty();
+    let searched = if opts.projects.is_empty() || filtered {
+        search_projects(opts, &client, filtered, &mut out).await
     } else {
         Vec::new()
     };
@@ -146,7 +151,7 @@ pub async fn discover(opts: &GcpOptions) -> CloudCollection {
         if projects.contains(&project) {
             continue;
         }
-        if below.is_empty() {
+        if !filtered {
             projects.push(project);
             continue;
         }
@@ -167,6 +172,14 @@ pub async fn discover(opts: &GcpOptions) -> CloudCollection {
     }
     let mut roles = BTreeSet::new();
     for project in &projects {
+        // Project IDs name URLs and files: anything else is refused.
+        if !project_id(project) {
+            out.gaps.push(Gap {
+                scope: "gcp".into(),
+                message: format!("{project:?} is not a project ID; not read"),
+            });
+            continue;
+        }
         read_project(opts, &client, project, &mut roles, &mut out).await;
         read_ancestors(opts, &client, project, &mut hierarchy, &mut roles, &mut out).await;
     }
@@ -175,10 +188,27 @@ pub async fn discover(opts: &GcpOptions) -> CloudCollection {
     out
 }
 
-/// Every active project `projects:search` returns (a gap when it fails).
+/// Whether `id` is a folder or organization ID (a number).
+fn numeric(id: &str) -> bool {
+    !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Whether `id` is a project ID (lower-case letters, digits, hyphens; a legacy one has
+/// `domain:`), so that it may name a URL path and a file.
+fn project_id(id: &str) -> bool {
+    !id.is_empty()
+        && !id.starts_with('.')
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-.:".contains(&b))
+}
+
+/// Every active project `projects:search` returns (a gap when it fails); `filtered`: it is
+/// how projects below the configured folders and organizations are found.
 async fn search_projects(
     opts: &GcpOptions,
     client: &RestClient,
+    filtered: bool,
     out: &mut CloudCollection,
 ) -> Vec<String> {
     let mut list = Vec::new();
@@ -206,7 +236,11 @@ async fn search_projects(
             Err(e) => {
                 out.gaps.push(Gap {
                     scope: "gcp".into(),
-                    message: format!("projects:search: {e}; configure [gcp] projects"),
+                    message: if filtered {
+                        format!("projects:search: {e}; the projects below [gcp] folders and organizations are found through it: list them in [gcp] projects")
+                    } else {
+                        format!("projects:search: {e}; configure [gcp] projects")
+                    },
                 });
                 break;
             }
@@ -244,12 +278,12 @@ impl Hierarchy {
             let answer = match client.post(&url, &json!({})).await {
                 Ok(doc) => match kspm_engine::cloud::documents::gcp_ancestry(&doc) {
                     Some(all) => {
+                        let own = all.iter().any(|(ty, id)| ty == "project" && id == project);
                         let above: Vec<(String, String)> =
                             all.into_iter().filter(|(ty, _)| ty != "project").collect();
-                        if above
-                            .iter()
-                            .all(|(_, id)| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
-                        {
+                        if !own {
+                            Err("the answer is another project's ancestry".into())
+                        } else if above.iter().all(|(_, id)| numeric(id)) {
                             Ok((doc, above))
                         } else {
                             Err("the answer names a folder or organization whose ID is not a number".into())
@@ -507,6 +541,19 @@ async fn read_project(
             .flatten()
         {
             let email = s(a, "email");
+            // The e-mail names a URL path and a file.
+            if email.is_empty()
+                || email.contains("..")
+                || !email
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"@.-_".contains(&b))
+            {
+                out.gaps.push(Gap {
+                    scope: scope.clone(),
+                    message: format!("service account {email:?}: not an e-mail; not read"),
+                });
+                continue;
+            }
             // `projects.serviceAccounts.getIamPolicy` takes the policy version as a query
             // parameter and an empty body (unlike Resource Manager's getIamPolicy).
             let url = format!(

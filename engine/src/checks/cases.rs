@@ -2647,6 +2647,13 @@ fn admin_kubeconfig_holders_are_not_assessed_without_the_role_assignments() {
         why.contains("AzureRoleAssignment of subscription s1"),
         "{why}"
     );
+    // With Entra integration and local accounts off no credential is an admin one: the answer
+    // needs no role assignment (the missing listing is still said).
+    let entra_only = evaluate(vec![aks_cluster(json!({}))]);
+    assert!(entra_only.errors.iter().any(|e| e
+        .message
+        .contains("no role assignment of subscription s1 was read")));
+    assert_ne!(status(&entra_only).0, "not_assessable");
 
     let read = evaluate(vec![
         no_entra,

@@ -219,6 +219,27 @@ pub fn objects_from_document(
             .find(|(ty, _)| ty == "project")
             .map(|(_, id)| id.clone())
             .ok_or("a GCP ancestry without its project")?;
+        // A project ID: lower-case letters, digits, hyphens (a legacy one has `domain:`).
+        if !project
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-.:".contains(&b))
+        {
+            return Err(format!(
+                "a GCP ancestry whose project {project:?} is not a project ID"
+            ));
+        }
+        // Under `cloud/gcp/<project>/` it must be that project's.
+        if let Some(dir) = gcp_policy_resource(&source.file)
+            .as_deref()
+            .and_then(|r| r.strip_prefix("projects/"))
+            .filter(|d| !d.contains('/'))
+        {
+            if dir != project {
+                return Err(format!(
+                    "the ancestry of project {project} sits under cloud/gcp/{dir}/: it belongs under cloud/gcp/{project}/"
+                ));
+            }
+        }
         return Ok(vec![wrap(
             GCP_ANCESTRY,
             &format!("projects/{project}"),
@@ -499,7 +520,10 @@ mod tests {
                 ]
                 .map(|(a, b)| (a.to_string(), b.to_string()))
             );
-            let o = objects_from_document(doc, &at("fleet/cloud/gcp/x/ancestry.json"), 0)
+            let e = objects_from_document(doc.clone(), &at("fleet/cloud/gcp/x/ancestry.json"), 0)
+                .expect_err("another project's directory");
+            assert!(e.contains("belongs under cloud/gcp/shop-prod/"), "{e}");
+            let o = objects_from_document(doc, &at("fleet/cloud/gcp/shop-prod/ancestry.json"), 0)
                 .expect("an ancestry");
             assert_eq!(
                 (o[0].kind.as_str(), o[0].name.as_str()),
@@ -510,6 +534,12 @@ mod tests {
         assert!(objects_from_document(
             json!([{"id": "111", "type": "folder"}]),
             &at("fleet/cloud/gcp/x/ancestry.json"),
+            0
+        )
+        .is_err());
+        assert!(objects_from_document(
+            json!([{"id": "p/serviceAccounts/a@p.iam.gserviceaccount.com", "type": "project"}]),
+            &at("fleet/cloud/gcp/p/ancestry.json"),
             0
         )
         .is_err());

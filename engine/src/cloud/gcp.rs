@@ -94,14 +94,19 @@ impl<'a> PolicyHolder<'a> {
         }
     }
 
-    /// The permission that rewrites this resource's own policy (and so, by inheritance, grants
-    /// anything on everything below it).
-    pub fn set_policy_permission(&self) -> &'static str {
+    /// The permissions that, granted on this resource, rewrite the IAM policy of a project
+    /// below it (or of a folder or organization above that project): a permission holds on
+    /// every resource below the one it is granted on, so `folders.setIamPolicy` granted on the
+    /// organization rewrites every folder's policy. A service account is below no project.
+    pub fn set_policy_permissions(&self) -> &'static [&'static str] {
+        const PROJECT: &str = "resourcemanager.projects.setIamPolicy";
+        const FOLDER: &str = "resourcemanager.folders.setIamPolicy";
+        const ORGANIZATION: &str = "resourcemanager.organizations.setIamPolicy";
         match self {
-            PolicyHolder::Project(_) => "resourcemanager.projects.setIamPolicy",
-            PolicyHolder::ServiceAccount { .. } => "iam.serviceAccounts.setIamPolicy",
-            PolicyHolder::Folder(_) => "resourcemanager.folders.setIamPolicy",
-            PolicyHolder::Organization(_) => "resourcemanager.organizations.setIamPolicy",
+            PolicyHolder::Project(_) => &[PROJECT],
+            PolicyHolder::ServiceAccount { .. } => &[],
+            PolicyHolder::Folder(_) => &[FOLDER, PROJECT],
+            PolicyHolder::Organization(_) => &[ORGANIZATION, FOLDER, PROJECT],
         }
     }
 }
@@ -265,6 +270,7 @@ impl GcpIam {
             .filter_map(|r| r.strip_prefix("projects/"))
             .filter(|p| !p.contains('/'))
             .chain(self.ancestors.keys().map(String::as_str))
+            .filter(|p| !p.contains('/'))
             .collect();
         out.sort_unstable();
         out.dedup();

@@ -187,6 +187,28 @@ impl AttackGraph {
     /// Adds the GCP bridges of every GKE cluster; returns what could not be assessed.
     pub fn add_gcp_bridges(&mut self, clusters: &[GkeFacts], iam: &GcpIam) -> CloudNotes {
         let mut notes = Vec::new();
+        // The Google service accounts known to exist: by their policies, and by annotations
+        // (a project's or folder's grant holds on them whether or not their policy was read).
+        let accounts: BTreeSet<String> = iam
+            .policies
+            .keys()
+            .filter(|r| matches!(PolicyHolder::of(r), PolicyHolder::ServiceAccount { .. }))
+            .cloned()
+            .chain(
+                clusters
+                    .iter()
+                    .flat_map(|f| f.service_accounts.iter())
+                    .filter_map(|(_, _, gsa)| {
+                        let email = gsa.as_deref()?;
+                        let project = email
+                            .split_once('@')?
+                            .1
+                            .strip_suffix(".iam.gserviceaccount.com")?;
+                        (!email.contains('/') && !project.is_empty())
+                            .then(|| format!("projects/{project}/serviceAccounts/{email}"))
+                    }),
+            )
+            .collect();
         for f in clusters {
             if f.google_groups {
                 self.google_groups(f);
@@ -199,7 +221,7 @@ impl AttackGraph {
                 );
             }
             self.gke_iam_authorizer(f, iam, &mut notes);
-            self.workload_identity_gcp(f, iam);
+            self.workload_identity_gcp(f, iam, &accounts);
             if f.authenticated_is_public {
                 if let Some(group) = self.find(Some(&f.cluster), "Group:system:authenticated") {
                     let internet = self.node(None, "Internet", NodeKind::Internet);
@@ -255,6 +277,9 @@ impl AttackGraph {
         let cluster = f.cluster.clone();
         let compute = default_compute(iam, &f.project);
         let own = format!("projects/{}", f.project);
+        // Roles of inherited bindings that are not in the export, by where they are bound (one
+        // note each: an organization's policy often names many roles kspm does not know).
+        let mut unknown: std::collections::BTreeMap<String, BTreeSet<&str>> = Default::default();
         for (resource, b) in iam.effective(&f.project) {
             // Where the binding is set: the project, or a folder or organization above it.
             let grantor = if resource == own {
@@ -268,13 +293,12 @@ impl AttackGraph {
             };
             let has = |p: &str| iam.role_has(&b.role, p);
             if has("container.pods.get").is_none() {
-                let role = if resource == own {
-                    format!("project role {}", b.role)
+                if resource == own {
+                    notes.push((cluster.clone(), format!(
+                        "project role {} is not in the export (gcloud iam roles describe): what it grants in the cluster is not assessed", b.role)));
                 } else {
-                    format!("role {} of {grantor}", b.role)
-                };
-                notes.push((cluster.clone(), format!(
-                    "{role} is not in the export (gcloud iam roles describe): what it grants in the cluster is not assessed")));
+                    unknown.entry(grantor).or_default().insert(&b.role);
+                }
                 continue;
             }
             let cond = b
@@ -356,14 +380,22 @@ impl AttackGraph {
                 }
             }
         }
+        for (grantor, roles) in unknown {
+            let roles: Vec<&str> = roles.into_iter().collect();
+            notes.push((cluster.clone(), format!(
+                "roles {} of {grantor} are not in the export (gcloud iam roles describe): what they grant in the cluster is not assessed",
+                roles.join(", "))));
+        }
     }
 
-    /// GKE_WI_ASSUME: the GSA's own policy lets the pool's `[ns/ksa]` act as it.
-    fn workload_identity_gcp(&mut self, f: &GkeFacts, iam: &GcpIam) {
+    /// GKE_WI_ASSUME: the GSA's policy — its own or one it inherits from its project, folders
+    /// or organization — lets the pool's `[ns/ksa]` act as it. The GSAs: those whose policies
+    /// were read, and those a ServiceAccount's annotation names (`accounts`).
+    fn workload_identity_gcp(&mut self, f: &GkeFacts, iam: &GcpIam, accounts: &BTreeSet<String>) {
         let Some(pool) = f.workload_pool.clone() else {
             return;
         };
-        for account in iam.policies.keys() {
+        for account in accounts {
             let PolicyHolder::ServiceAccount { email, .. } = PolicyHolder::of(account) else {
                 continue;
             };
@@ -426,8 +458,10 @@ impl AttackGraph {
                 // organization above it (which every project below inherits).
                 let holder = PolicyHolder::of(resource);
                 let admin = is_admin_role(&b.role)
-                    || iam.role_has(&b.role, "resourcemanager.projects.setIamPolicy") == Some(true)
-                    || iam.role_has(&b.role, holder.set_policy_permission()) == Some(true);
+                    || holder
+                        .set_policy_permissions()
+                        .iter()
+                        .any(|p| iam.role_has(&b.role, p) == Some(true));
                 if !admin {
                     continue;
                 }

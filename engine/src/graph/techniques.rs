@@ -215,7 +215,7 @@ pub static CATALOGUE: &[TechniqueInfo] = &[
     t!(EKS_ACCESS_POLICY, 4, 1.0, true, "associated access policies, as the equivalent RBAC roles at cluster or namespace scope; AmazonEKSClusterAdminPolicy at cluster scope is cluster-admin"),
     t!(UPDATE_AWS_AUTH, 3, 0.9, true, "update/patch ConfigMap kube-system/aws-auth while the auth mode reads it"),
     t!(AWS_IAM_TO_EKS_API, 4, 0.9, true, "IAM allows eks:CreateAccessEntry on the cluster and eks:AssociateAccessPolicy (plus eks:UpdateClusterConfig in CONFIG_MAP mode), same account"),
-    t!(GKE_WI_ASSUME, 4, 1.0, true, "the GSA's own IAM policy grants roles/iam.workloadIdentityUser to serviceAccount:<pool>[ns/ksa] and the cluster uses that pool (the annotation only selects the GSA)"),
+    t!(GKE_WI_ASSUME, 4, 1.0, true, "the GSA's IAM policy — its own, or its project's, folders' or organization's, which it inherits — grants roles/iam.workloadIdentityUser (or serviceAccountTokenCreator) to serviceAccount:<pool>[ns/ksa] and the cluster uses that pool (the annotation only selects the GSA)"),
     t!(GKE_IAM_TO_K8S, 4, 1.0, true, "project IAM roles carrying container.* permissions (owner/editor/container.admin: cluster-admin; secrets.get/list: every Secret; pods.exec; pods.create or serviceAccounts.createToken: any ServiceAccount); also direct Workload Identity Federation principals"),
     t!(GKE_GROUPS_RBAC, 4, 1.0, true, "authenticatorGroupsConfig.enabled and RBAC naming a group by e-mail (membership not expanded)"),
     t!(GKE_AUTHENTICATED_PUBLIC, 4, 1.0, true, "GKE, unless rbacBindingConfig.enableInsecureBindingSystemAuthenticated is false: system:authenticated includes every Google account"),
