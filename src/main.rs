@@ -382,8 +382,9 @@ struct CloudArgs {
     /// application-default login`, else the metadata server).
     #[arg(long)]
     gcp: bool,
-    /// Discover every AKS cluster of the Azure subscriptions (token: AZURE_ACCESS_TOKEN, else
-    /// workload identity, else the managed identity).
+    /// Discover every AKS cluster of the Azure subscriptions (token: AZURE_ACCESS_TOKEN, else a
+    /// service principal's AZURE_CLIENT_SECRET, workload identity, the managed identity, then
+    /// the Azure CLI's login).
     #[arg(long)]
     azure: bool,
     /// A kspm.toml whose [aws], [gcp] and [azure] sections list accounts, projects,

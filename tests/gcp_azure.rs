@@ -438,13 +438,22 @@ async fn handle(
     })
 }
 
+/// A runtime for a fake server and a listener on a free local port.
+fn local_listener(workers: usize) -> (tokio::runtime::Runtime, tokio::net::TcpListener) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("bind");
+    (runtime, listener)
+}
+
 impl Fake {
     fn start(gke_apiserver: String, aks_apiserver: String) -> Fake {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("runtime");
+        let (runtime, listener) = local_listener(2);
         let log = Arc::new(Mutex::new(Vec::new()));
         let st = Arc::new(State {
             gke_apiserver,
@@ -453,9 +462,6 @@ impl Fake {
             log: log.clone(),
             throttled: Mutex::new(false),
         });
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .expect("bind");
         let addr = listener.local_addr().expect("addr");
         *st.base.lock().expect("base") = format!("http://{addr}");
         runtime.spawn(async move {
@@ -961,5 +967,174 @@ fn google_application_default_credentials_of_every_kind() {
             revoked.display()
         )) && all.contains("gcloud auth application-default login"),
         "{all}"
+    );
+}
+
+/// An Entra ID token endpoint over HTTPS (azure_identity refuses an `http` authority), with a
+/// CA of its own: (authority URL, CA file). Client credentials with the secret
+/// `client-secret-canary`, or the federated assertion `projected-token-canary`, get
+/// `aks-test-token` for the AKS server application and `arm-test-token` for ARM; anything else
+/// is refused as Entra refuses a wrong secret.
+fn https_authority(dir: &std::path::Path) -> (String, std::path::PathBuf, tokio::runtime::Runtime) {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+    use tokio_rustls::rustls;
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("params");
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca =
+        CertifiedIssuer::self_signed(ca_params, KeyPair::generate().expect("key")).expect("ca");
+    let key = KeyPair::generate().expect("key");
+    let cert = CertificateParams::new(vec!["localhost".to_string()])
+        .expect("params")
+        .signed_by(&key, &ca)
+        .expect("sign");
+    let ca_file = dir.join("entra-ca.pem");
+    std::fs::write(&ca_file, ca.pem()).expect("ca file");
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![cert.der().clone()],
+            rustls::pki_types::PrivateKeyDer::try_from(key.serialize_der()).expect("key der"),
+        )
+        .expect("server config");
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let (runtime, listener) = local_listener(1);
+    let port = listener.local_addr().expect("addr").port();
+    runtime.spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(stream).await else {
+                    return;
+                };
+                let svc = hyper::service::service_fn(|req: hyper::Request<hyper::body::Incoming>| async move {
+                    let path = req.uri().path().to_string();
+                    let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+                    let f = form(&body);
+                    let get = |k: &str| f.get(k).map(String::as_str).unwrap_or("");
+                    let allowed = get("grant_type") == "client_credentials"
+                        && (get("client_secret") == "client-secret-canary"
+                            || get("client_assertion") == "projected-token-canary");
+                    let token = if get("scope").starts_with("6dae42f8-4368-4678-94ff-3960e28e3630") {
+                        "aks-test-token"
+                    } else {
+                        "arm-test-token"
+                    };
+                    Ok::<_, std::convert::Infallible>(if path.ends_with("/oauth2/v2.0/token") && allowed {
+                        respond(200, json!({"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": token}))
+                    } else {
+                        respond(401, json!({"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided.", "error_codes": [7000215]}))
+                    })
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(tls), svc)
+                    .await;
+            });
+        }
+    });
+    (format!("https://localhost:{port}"), ca_file, runtime)
+}
+
+/// Entra ID credentials as `DefaultAzureCredential` picks them, through Microsoft's
+/// `azure_identity`: a service principal's client secret, workload identity (the projected
+/// token) — both against an HTTPS authority — and, with no managed identity answering, the
+/// Azure CLI's login (an `az` on PATH). Each discovers the AKS cluster through ARM and reads its
+/// API server with the AKS application's token. A wrong secret names the credential and the fix;
+/// no secret or projected token appears in any output.
+#[test]
+fn azure_credentials_as_default_azure_credential_picks_them() {
+    let aks = FakeApiServer::start(&repo().join("examples/demo-fleet/aks-payments-westeurope"));
+    let fake = Fake::start(
+        format!("http://{}", aks.addr),
+        format!("http://{}", aks.addr),
+    );
+    let url = format!("http://{}", fake.addr);
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (authority, ca_file, _authority_runtime) = https_authority(tmp.path());
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let no_imds = format!("http://{}", listener.local_addr().expect("addr"));
+    drop(listener);
+    let config = tmp.path().join("kspm.toml");
+    std::fs::write(&config, format!(
+        "[azure]\nsubscriptions = [\"{SUB}\"]\nendpoint = \"{url}\"\nimds_endpoint = \"{no_imds}\"\n"
+    )).expect("config");
+    let projected = tmp.path().join("projected-token");
+    std::fs::write(&projected, "projected-token-canary").expect("token file");
+    // An `az` that prints `az account get-access-token -o json` for the scope it is asked.
+    let bin = tmp.path().join("bin");
+    std::fs::create_dir_all(&bin).expect("bin");
+    let az = bin.join("az");
+    std::fs::write(&az, "#!/bin/sh\ncase \"$*\" in\n  *6dae42f8-4368-4678-94ff-3960e28e3630*) t=aks-test-token ;;\n  *) t=arm-test-token ;;\nesac\nprintf '{\"accessToken\": \"%s\", \"expiresOn\": \"2099-01-01 00:00:00.000000\", \"expires_on\": 4070908800, \"subscription\": \"00000000-0000-0000-0000-000000000000\", \"tenant\": \"t1\", \"tokenType\": \"Bearer\"}\\n' \"$t\"\n").expect("az");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&az, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let ca = ca_file.to_str().expect("utf8").to_string();
+    let token_file = projected.to_str().expect("utf8").to_string();
+    let scan = |env: &[(&str, &str)]| {
+        let out = kspm_env(
+            &[
+                "scan",
+                "--azure",
+                "--config",
+                config.to_str().expect("utf8"),
+                "-f",
+                "json",
+            ],
+            env,
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        for canary in [
+            "client-secret-canary",
+            "projected-token-canary",
+            "wrong-secret-canary",
+        ] {
+            assert!(
+                !stdout.contains(canary) && !stderr.contains(canary),
+                "{canary} leaked: {stderr}"
+            );
+        }
+        format!("{stdout}{stderr}")
+    };
+    let read = "discovered 1 cluster(s): 1 read in full";
+    let common = [
+        ("AZURE_TENANT_ID", "t1"),
+        ("AZURE_CLIENT_ID", "c1"),
+        ("AZURE_AUTHORITY_HOST", authority.as_str()),
+        ("SSL_CERT_FILE", ca.as_str()),
+    ];
+    let with = |more: &[(&'static str, &str)]| {
+        let mut env: Vec<(&str, &str)> = common.to_vec();
+        env.extend_from_slice(more);
+        scan(&env)
+    };
+    let secret = with(&[("AZURE_CLIENT_SECRET", "client-secret-canary")]);
+    assert!(secret.contains(read), "client secret: {secret}");
+    let workload = with(&[("AZURE_FEDERATED_TOKEN_FILE", token_file.as_str())]);
+    assert!(workload.contains(read), "workload identity: {workload}");
+    let cli = scan(&[("PATH", path.as_str())]);
+    assert!(cli.contains(read), "Azure CLI: {cli}");
+    // The API server was read with the AKS application's token every time.
+    assert!(aks
+        .log()
+        .iter()
+        .all(|r| r.authorization == "Bearer aks-test-token"));
+    let wrong = with(&[("AZURE_CLIENT_SECRET", "wrong-secret-canary")]);
+    assert!(
+        wrong.contains("the client secret of c1 in tenant t1 (AZURE_CLIENT_SECRET)")
+            && wrong.contains("AADSTS7000215")
+            && wrong.contains("has not expired"),
+        "{wrong}"
     );
 }

@@ -25,6 +25,7 @@
 
 use kspm_collectors::cloud::aws::{self, AwsAccount, AwsOptions};
 use kspm_collectors::cloud::azure::{self, AzureOptions};
+use kspm_collectors::cloud::azure_credential::AzureCredential;
 use kspm_collectors::cloud::cluster_read;
 use kspm_collectors::cloud::gcp::{self, CloudCluster, GcpOptions};
 use kspm_collectors::cloud::google_adc::GoogleAdc;
@@ -188,8 +189,10 @@ pub struct AzureSection {
 
 impl AzureSection {
     /// Collector options. Tokens: `AZURE_ACCESS_TOKEN` (ARM) and `AZURE_AKS_ACCESS_TOKEN` (the
-    /// AKS API servers) if set; else workload identity (`AZURE_FEDERATED_TOKEN_FILE`,
-    /// `AZURE_CLIENT_ID`, `AZURE_TENANT_ID`); else the managed identity through IMDS.
+    /// AKS API servers) if set; else, as `DefaultAzureCredential` chooses, through Microsoft's
+    /// `azure_identity`: a service principal's secret (`AZURE_TENANT_ID`, `AZURE_CLIENT_ID`,
+    /// `AZURE_CLIENT_SECRET`); workload identity (`AZURE_FEDERATED_TOKEN_FILE` with the same
+    /// IDs); else the managed identity through IMDS, then the Azure CLI's login.
     pub fn options(&self) -> AzureOptions {
         let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
         let imds = self
@@ -197,24 +200,24 @@ impl AzureSection {
             .clone()
             .unwrap_or_else(|| "http://169.254.169.254".into());
         let source = |scope: &str, resource: &str| match (
-            env("AZURE_FEDERATED_TOKEN_FILE"),
-            env("AZURE_CLIENT_ID"),
             env("AZURE_TENANT_ID"),
+            env("AZURE_CLIENT_ID"),
+            env("AZURE_CLIENT_SECRET"),
+            env("AZURE_FEDERATED_TOKEN_FILE"),
         ) {
-            (Some(token_file), Some(client), Some(tenant)) => TokenSource::AzureWorkloadIdentity {
-                authority: env("AZURE_AUTHORITY_HOST")
-                    .unwrap_or_else(|| "https://login.microsoftonline.com".into())
-                    .trim_end_matches('/')
-                    .to_string(),
-                tenant,
-                client,
-                token_file,
-                scope: scope.to_string(),
-            },
-            _ => TokenSource::AzureManagedIdentity {
-                base: imds.clone(),
-                resource: resource.to_string(),
-            },
+            (Some(tenant), Some(client), Some(secret), _) => TokenSource::Azure(
+                AzureCredential::client_secret(&tenant, &client, secret, scope),
+            ),
+            (Some(_), Some(client), None, Some(_)) => {
+                TokenSource::Azure(AzureCredential::workload_identity(&client, scope))
+            }
+            _ => TokenSource::Chain(vec![
+                TokenSource::AzureManagedIdentity {
+                    base: imds.clone(),
+                    resource: resource.to_string(),
+                },
+                TokenSource::Azure(AzureCredential::cli(scope)),
+            ]),
         };
         let arm = match env("AZURE_ACCESS_TOKEN") {
             Some(t) => TokenSource::Env {

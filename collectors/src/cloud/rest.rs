@@ -23,20 +23,12 @@ pub enum TokenSource {
     /// Google's Application Default Credentials (a credentials file, or the GCE/GKE metadata
     /// server's Workload Identity or node service account), through Google's auth library.
     Google(super::google_adc::GoogleAdc),
-    /// Azure workload identity: the projected Kubernetes token in `AZURE_FEDERATED_TOKEN_FILE`
-    /// exchanged at Entra ID for the app `AZURE_CLIENT_ID` of `AZURE_TENANT_ID`.
-    AzureWorkloadIdentity {
-        /// `AZURE_AUTHORITY_HOST` (default `https://login.microsoftonline.com`).
-        authority: String,
-        /// Tenant.
-        tenant: String,
-        /// Client ID.
-        client: String,
-        /// Projected token file.
-        token_file: String,
-        /// Scope (`https://management.azure.com/.default`).
-        scope: String,
-    },
+    /// An Entra ID credential of Microsoft's `azure_identity` (client secret, workload
+    /// identity, Azure CLI).
+    Azure(super::azure_credential::AzureCredential),
+    /// The first of these that gives a token (as `DefaultAzureCredential` tries the managed
+    /// identity, then the Azure CLI); the one that did is kept. Sources are not nested.
+    Chain(Vec<TokenSource>),
     /// Azure managed identity through IMDS.
     AzureManagedIdentity {
         /// Base URL (default `http://169.254.169.254`).
@@ -62,9 +54,12 @@ impl TokenSource {
             TokenSource::Static(_) => "the token given".into(),
             TokenSource::Env { var, .. } => var.clone(),
             TokenSource::Google(adc) => adc.source(),
-            TokenSource::AzureWorkloadIdentity { client, .. } => {
-                format!("Azure workload identity (client {client}, AZURE_FEDERATED_TOKEN_FILE)")
-            }
+            TokenSource::Azure(c) => c.source(),
+            TokenSource::Chain(all) => all
+                .iter()
+                .map(TokenSource::source)
+                .collect::<Vec<_>>()
+                .join(", then "),
             TokenSource::AzureManagedIdentity { base, .. } => {
                 format!("the Azure managed identity (IMDS at {base})")
             }
@@ -83,12 +78,13 @@ impl TokenSource {
                 az_export(var)
             ),
             TokenSource::Google(adc) => adc.remedy(),
-            TokenSource::AzureWorkloadIdentity { .. } => "check that AZURE_FEDERATED_TOKEN_FILE is the pod's projected token, and that the identity AZURE_CLIENT_ID of AZURE_TENANT_ID has a federated credential for this cluster's issuer and kspm's ServiceAccount".into(),
-            TokenSource::AzureManagedIdentity { .. } => format!(
-                "kspm is not on Azure with a managed identity: run `az login`, then {} and, for the AKS API servers, {}; or set up workload identity (AZURE_FEDERATED_TOKEN_FILE, AZURE_CLIENT_ID, AZURE_TENANT_ID)",
-                az_export("AZURE_ACCESS_TOKEN"),
-                az_export("AZURE_AKS_ACCESS_TOKEN")
-            ),
+            TokenSource::Azure(c) => c.remedy(),
+            TokenSource::Chain(all) => all
+                .iter()
+                .map(TokenSource::remedy)
+                .collect::<Vec<_>>()
+                .join("; or "),
+            TokenSource::AzureManagedIdentity { .. } => "on Azure, assign kspm's VM or node pool a managed identity; elsewhere set up workload identity (AZURE_FEDERATED_TOKEN_FILE, AZURE_CLIENT_ID, AZURE_TENANT_ID) or a service principal (AZURE_CLIENT_SECRET)".into(),
         }
     }
 }
@@ -129,6 +125,8 @@ pub struct RestClient {
     http: reqwest::Client,
     token: TokenSource,
     cached: Arc<Mutex<Option<(String, Instant)>>>,
+    /// In a [`TokenSource::Chain`], the source that gave a token.
+    chosen: Arc<Mutex<Option<usize>>>,
     log: Arc<Mutex<Vec<String>>>,
 }
 
@@ -153,6 +151,7 @@ impl RestClient {
             http,
             token,
             cached: Arc::default(),
+            chosen: Arc::default(),
             log: Arc::default(),
         })
     }
@@ -171,7 +170,10 @@ impl RestClient {
                 }
             }
         }
-        let (token, ttl) = self.fetch_token().await?;
+        let (token, ttl) = match &self.token {
+            TokenSource::Chain(all) => self.fetch_chain(all).await?,
+            one => self.fetch_token(one).await?,
+        };
         if let Ok(mut c) = self.cached.lock() {
             *c = Some((
                 token.clone(),
@@ -181,8 +183,32 @@ impl RestClient {
         Ok(token)
     }
 
-    async fn fetch_token(&self) -> Result<(String, Duration), RestError> {
-        let source = &self.token;
+    /// A token from the source of a chain that gave one before, else from the first that
+    /// gives one; else every source's failure, in order.
+    async fn fetch_chain(&self, all: &[TokenSource]) -> Result<(String, Duration), RestError> {
+        let chosen = self.chosen.lock().ok().and_then(|c| *c);
+        if let Some(source) = chosen.and_then(|i| all.get(i)) {
+            return self.fetch_token(source).await;
+        }
+        let mut failures = Vec::new();
+        for (i, source) in all.iter().enumerate() {
+            match self.fetch_token(source).await {
+                Ok(t) => {
+                    if let Ok(mut c) = self.chosen.lock() {
+                        *c = Some(i);
+                    }
+                    return Ok(t);
+                }
+                Err(e) => failures.push(e.message),
+            }
+        }
+        Err(RestError {
+            status: 0,
+            message: failures.join(" — "),
+        })
+    }
+
+    async fn fetch_token(&self, source: &TokenSource) -> Result<(String, Duration), RestError> {
         // Every failure names the source and what to do; never the token or the assertion.
         let fail = |status: u16, m: String| RestError {
             status,
@@ -204,6 +230,12 @@ impl RestClient {
                     .map(|t| (t, Duration::ZERO))
                     .map_err(|m| fail(0, m))
             }
+            TokenSource::Azure(c) => return c.token().await.map_err(|m| fail(0, m)),
+            TokenSource::Chain(_) => {
+                return Err(fail(0, "a chain of token sources inside another".into()))
+            }
+            // Off Azure nothing answers at the link-local address: not worth the client's
+            // full connect timeout when the Azure CLI may be next.
             TokenSource::AzureManagedIdentity { base, resource } => self
                 .http
                 .get(format!("{base}/metadata/identity/oauth2/token"))
@@ -211,29 +243,8 @@ impl RestClient {
                     ("api-version", "2018-02-01"),
                     ("resource", resource.as_str()),
                 ])
-                .header("Metadata", "true"),
-            TokenSource::AzureWorkloadIdentity {
-                authority,
-                tenant,
-                client,
-                token_file,
-                scope,
-            } => {
-                let assertion = std::fs::read_to_string(token_file)
-                    .map_err(|e| fail(0, format!("cannot read {token_file}: {e}")))?;
-                self.http
-                    .post(format!("{authority}/{tenant}/oauth2/v2.0/token"))
-                    .form(&[
-                        ("grant_type", "client_credentials"),
-                        ("client_id", client.as_str()),
-                        ("scope", scope.as_str()),
-                        (
-                            "client_assertion_type",
-                            "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-                        ),
-                        ("client_assertion", assertion.trim()),
-                    ])
-            }
+                .header("Metadata", "true")
+                .timeout(Duration::from_secs(5)),
         };
         let resp = req.send().await.map_err(|e| {
             let why = if e.is_connect() {
@@ -428,42 +439,41 @@ mod tests {
             imds.contains("managed identity")
                 && imds.contains("HTTP 400")
                 && imds.contains("Identity not found")
-                && imds.contains("az login"),
+                && imds.contains("AZURE_CLIENT_SECRET"),
             "{imds}"
         );
-        let dir = tempfile::tempdir().expect("tmp");
-        let token_file = dir.path().join("token");
-        std::fs::write(&token_file, "projected-sa-token-canary").expect("write");
-        let wi = |authority: String, token_file: String| TokenSource::AzureWorkloadIdentity {
-            authority,
-            tenant: "t".into(),
-            client: "c1".into(),
-            token_file,
-            scope: "https://management.azure.com/.default".into(),
-        };
-        let refused = token_error(wi(
-            answering(
-                401,
-                r#"{"error":"invalid_client","error_description":"AADSTS70021: No matching federated identity record found"}"#,
-            ),
-            token_file.display().to_string(),
-        ))
-        .await;
-        assert!(
-            refused.contains("AADSTS70021")
-                && refused.contains("federated credential")
-                && !refused.contains("projected-sa-token-canary"),
-            "{refused}"
-        );
-        let missing = token_error(wi(closed(), "/nonexistent/token".into())).await;
-        assert!(
-            missing.contains("/nonexistent/token")
-                && missing.contains("AZURE_FEDERATED_TOKEN_FILE"),
-            "{missing}"
-        );
-        for m in [&gcp, &imds, &refused, &missing] {
+        for m in [&gcp, &imds] {
             assert!(!m.contains('\n'), "{m}");
         }
+    }
+
+    /// A chain gives the first source's token that answers and keeps to it; when none does,
+    /// every source's failure is said, in order.
+    #[tokio::test]
+    async fn a_chain_takes_the_first_source_that_answers() {
+        let mi = |base: String| TokenSource::AzureManagedIdentity {
+            base,
+            resource: "https://management.azure.com/".into(),
+        };
+        let client = RestClient::new(TokenSource::Chain(vec![
+            mi(closed()),
+            TokenSource::Static("from-the-second".into()),
+        ]))
+        .expect("client");
+        assert_eq!(client.token().await.expect("token"), "from-the-second");
+        assert_eq!(client.chosen.lock().map(|c| *c).ok().flatten(), Some(1));
+        let none = token_error(TokenSource::Chain(vec![
+            mi(closed()),
+            mi(answering(
+                400,
+                r#"{"error":"invalid_request","error_description":"Identity not found"}"#,
+            )),
+        ]))
+        .await;
+        assert!(
+            none.contains("no answer (connection failed)") && none.contains("Identity not found"),
+            "{none}"
+        );
     }
 
     /// A token from the environment that the API refuses says which variable and how to get a
