@@ -1757,6 +1757,78 @@ fn azure_docs(assignments: Vec<Value>) -> Vec<Object> {
     out
 }
 
+/// A role means each thing its actions and data actions grant, not only the strongest: a custom
+/// role that lists the user credential (or may update clusters) and reads Secrets through Azure
+/// RBAC for Kubernetes reads them — at the cluster, and at a namespace scope where only its data
+/// actions apply. Negative: without Azure RBAC for Kubernetes the data actions grant nothing.
+#[test]
+fn a_role_means_each_thing_its_actions_and_data_actions_grant() {
+    const K8S: &str = "Microsoft.ContainerService/managedClusters";
+    let definition = |guid: &str, actions: Vec<String>, data: Vec<String>| {
+        json!({"id": format!("/subscriptions/s1/providers/Microsoft.Authorization/roleDefinitions/{guid}"),
+               "name": guid, "roleName": guid, "type": "Microsoft.Authorization/roleDefinitions",
+               "permissions": [{"actions": actions, "notActions": [], "dataActions": data, "notDataActions": []}]})
+    };
+    let reader_with_kubeconfig = "9e000000-0000-4000-8000-0000000000a1";
+    let updater_and_reader = "9e000000-0000-4000-8000-0000000000a2";
+    let definitions = json!([
+        definition(
+            reader_with_kubeconfig,
+            vec![
+                format!("{K8S}/listClusterUserCredential/action"),
+                format!("{K8S}/read")
+            ],
+            vec![format!("{K8S}/secrets/read")]
+        ),
+        definition(
+            updater_and_reader,
+            vec![format!("{K8S}/write"), format!("{K8S}/read")],
+            vec![format!("{K8S}/secrets/read")]
+        ),
+    ]);
+    let assignments = vec![
+        assignment("u-kubeconfig", "User", reader_with_kubeconfig, AKS_ID),
+        assignment("u-updater", "User", updater_and_reader, AKS_ID),
+        assignment(
+            "u-ns",
+            "User",
+            updater_and_reader,
+            &format!("{AKS_ID}/namespaces/shop"),
+        ),
+    ];
+    for azure_rbac in [true, false] {
+        let mut objects = web_app(None);
+        objects.push(aks(json!({"disableLocalAccounts": true,
+            "aadProfile": {"managed": true, "enableAzureRBAC": azure_rbac, "adminGroupObjectIDs": []}})));
+        let mut docs = azure_docs(assignments.clone());
+        docs.extend(doc_objects(
+            definitions.clone(),
+            "fleet/cloud/azure/s1/role-definitions.json",
+        ));
+        let (g, _) = graph(&fleet(vec![aks_cluster(objects)], docs));
+        let edge = |from: &str, to: &str| has(&g, from, to, Technique::AKS_ENTRA_TO_K8S);
+        assert_eq!(
+            edge("AzureUser:u-kubeconfig", "payments|AllSecrets"),
+            azure_rbac,
+            "a credential role's data actions (azure_rbac {azure_rbac})"
+        );
+        assert!(
+            !edge("AzureUser:u-kubeconfig", "payments|ClusterAdmin"),
+            "an Entra kubeconfig is no admin credential"
+        );
+        assert!(edge("AzureUser:u-updater", "payments|ClusterAdmin"));
+        assert_eq!(
+            edge("AzureUser:u-updater", "payments|AllSecrets"),
+            azure_rbac
+        );
+        assert_eq!(edge("AzureUser:u-ns", "payments|Secrets:shop"), azure_rbac);
+        assert!(
+            !edge("AzureUser:u-ns", "payments|ClusterAdmin"),
+            "a namespace scope holds no ARM action on the cluster"
+        );
+    }
+}
+
 #[test]
 fn aks_workload_identity_and_subscription_admin() {
     let uami = "AzureIdentity:/subscriptions/s1/resourcegroups/rg/providers/microsoft.managedidentity/userassignedidentities/payments-api";

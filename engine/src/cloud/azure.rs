@@ -11,7 +11,11 @@ use crate::inventory::Inventory;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-/// What a role means for an AKS cluster and its subscription.
+/// One thing a role means for an AKS cluster and its subscription. A role may mean several:
+/// its ARM actions (admin of the scope, or writing the cluster) and its data actions (Azure RBAC
+/// for Kubernetes) apply apart — a custom role that may update clusters and read Secrets does
+/// both, and at a namespace scope only the data actions apply. What credentials it lists is
+/// kept apart too ([`CredentialActions`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RoleEffect {
     /// `Owner`, `Contributor`, `User Access Administrator` (or role-assignment writes): admin of
@@ -28,13 +32,6 @@ pub enum RoleEffect {
     K8sAdmin,
     /// Azure RBAC for Kubernetes: write, Secrets and pod creation included (RBAC Writer).
     K8sWriter,
-    /// Lists the admin credential and holds nothing above ([`CredentialActions`] says what
-    /// the credentials give; every role's are kept there, whatever its effect).
-    AdminCredential,
-    /// Lists the user credential and holds nothing above.
-    UserCredential,
-    /// Nothing kspm models.
-    Other,
 }
 
 /// The kubeconfig-returning actions a role holds on managed clusters, apart from its effect:
@@ -71,63 +68,60 @@ const BUILTIN_CREDENTIALS: &[(&str, CredentialActions)] = &[
     ("3498e952-d568-435e-9b2c-8d77e338d7f7", USER_ONLY),
 ];
 
-/// Built-in role GUIDs (role definition `name`) kspm knows without an export.
-const BUILTIN: &[(&str, &str, RoleEffect)] = &[
+/// Built-in role GUIDs (role definition `name`) kspm knows without an export, with what they
+/// mean (none: nothing kspm models, or only the credentials they list).
+const BUILTIN: &[(&str, &str, &[RoleEffect])] = &[
     (
         "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",
         "Owner",
-        RoleEffect::ScopeAdmin,
+        &[RoleEffect::ScopeAdmin],
     ),
     (
         "b24988ac-6180-42a0-ab88-20f7382dd24c",
         "Contributor",
-        RoleEffect::ScopeAdmin,
+        &[RoleEffect::ScopeAdmin],
     ),
     (
         "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9",
         "User Access Administrator",
-        RoleEffect::ScopeAdmin,
+        &[RoleEffect::ScopeAdmin],
     ),
     (
         "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b",
         "Azure Kubernetes Service RBAC Cluster Admin",
-        RoleEffect::K8sClusterAdmin,
+        &[RoleEffect::K8sClusterAdmin],
     ),
     (
         "3498e952-d568-435e-9b2c-8d77e338d7f7",
         "Azure Kubernetes Service RBAC Admin",
-        RoleEffect::K8sAdmin,
+        &[RoleEffect::K8sAdmin],
     ),
     (
         "a7ffa36f-339b-4b5c-8bdf-e2c188b2c0eb",
         "Azure Kubernetes Service RBAC Writer",
-        RoleEffect::K8sWriter,
+        &[RoleEffect::K8sWriter],
     ),
     (
         "7f6c6a51-bcf8-42ba-9220-52d62157d7db",
         "Azure Kubernetes Service RBAC Reader",
-        RoleEffect::Other,
+        &[],
     ),
     (
         "0ab0b1a8-8aac-4efd-b8c2-3ee1fb270be8",
         "Azure Kubernetes Service Cluster Admin Role",
-        RoleEffect::AdminCredential,
+        &[],
     ),
     (
         "4abbcc35-e782-43d8-92c5-2d3f1bd2253f",
         "Azure Kubernetes Service Cluster User Role",
-        RoleEffect::UserCredential,
+        &[],
     ),
     (
         "ed7f3fbd-7b88-4dd4-9017-9adb7ce333f8",
         "Azure Kubernetes Service Contributor Role",
-        RoleEffect::ClusterWrite,
+        &[RoleEffect::ClusterWrite],
     ),
-    (
-        "acdd72a7-3385-48ef-bd42-f606fba81ae7",
-        "Reader",
-        RoleEffect::Other,
-    ),
+    ("acdd72a7-3385-48ef-bd42-f606fba81ae7", "Reader", &[]),
 ];
 
 fn glob_action(pattern: &str, action: &str) -> bool {
@@ -193,39 +187,31 @@ fn credentials_of_permissions(p: &Permissions) -> CredentialActions {
     }
 }
 
-/// The effect of a custom or exported role definition from its actions and data actions.
-fn effect_of_permissions(p: &Permissions) -> RoleEffect {
+/// What a custom or exported role definition means, from its actions and data actions: at most
+/// one ARM effect (the stronger) and one Azure RBAC for Kubernetes effect (the stronger).
+fn effects_of_permissions(p: &Permissions) -> Vec<RoleEffect> {
     let action = |a: &str| p.action(a);
     let data_action = |a: &str| p.data_action(a);
     const K8S: &str = "Microsoft.ContainerService/managedClusters";
-    // The strongest effect first: an Owner-like custom role with `*` data actions stays one.
+    let mut out = Vec::new();
     if action("Microsoft.Authorization/roleAssignments/write") {
-        return RoleEffect::ScopeAdmin;
+        out.push(RoleEffect::ScopeAdmin);
+    } else if action(&format!("{K8S}/write")) {
+        out.push(RoleEffect::ClusterWrite);
     }
     if data_action(&format!(
         "{K8S}/rbac.authorization.k8s.io/clusterrolebindings/write"
     )) && data_action(&format!("{K8S}/secrets/read"))
     {
-        return RoleEffect::K8sClusterAdmin;
-    }
-    if action(&format!("{K8S}/write")) {
-        return RoleEffect::ClusterWrite;
-    }
-    let credentials = credentials_of_permissions(p);
-    if credentials.admin {
-        return RoleEffect::AdminCredential;
-    }
-    if credentials.user {
-        return RoleEffect::UserCredential;
-    }
-    if data_action(&format!("{K8S}/secrets/read")) {
-        return if data_action(&format!("{K8S}/pods/write")) {
+        out.push(RoleEffect::K8sClusterAdmin);
+    } else if data_action(&format!("{K8S}/secrets/read")) {
+        out.push(if data_action(&format!("{K8S}/pods/write")) {
             RoleEffect::K8sWriter
         } else {
             RoleEffect::K8sSecretReader
-        };
+        });
     }
-    RoleEffect::Other
+    out
 }
 
 /// One role assignment.
@@ -237,8 +223,8 @@ pub struct Assignment {
     pub principal_type: String,
     /// Role name (resolved) or the definition ID.
     pub role: String,
-    /// What the role means here.
-    pub effect: RoleEffect,
+    /// What the role means here (none: nothing kspm models beyond its credentials).
+    pub effects: Vec<RoleEffect>,
     /// The kubeconfig-returning actions the role holds.
     pub credentials: CredentialActions,
     /// Scope (lower-cased ARM ID).
@@ -355,7 +341,9 @@ impl AzureRbac {
 
     /// From the synthetic Azure objects.
     pub fn from_objects<'a>(objects: impl Iterator<Item = &'a crate::Object> + Clone) -> AzureRbac {
-        let mut defs: BTreeMap<String, (String, RoleEffect, CredentialActions)> = BTreeMap::new();
+        // Role definitions by GUID: name, effects, credentials.
+        type Definition = (String, Vec<RoleEffect>, CredentialActions);
+        let mut defs: BTreeMap<String, Definition> = BTreeMap::new();
         for o in objects.clone().filter(|o| o.kind == AZURE_ROLE_DEFINITION) {
             let d = spec(o);
             let guid = text(d, "name");
@@ -368,7 +356,7 @@ impl AzureRbac {
                 let permissions = Permissions::of(d);
                 (
                     text(d, "roleName"),
-                    effect_of_permissions(&permissions),
+                    effects_of_permissions(&permissions),
                     credentials_of_permissions(&permissions),
                 )
             });
@@ -384,21 +372,25 @@ impl AzureRbac {
                     .find(|b| b.0 == guid)
                     .map(|b| b.1)
                     .unwrap_or_default();
-                let (role, effect, credentials) =
+                let (role, effects, credentials) =
                     match (defs.get(&guid), BUILTIN.iter().find(|b| b.0 == guid)) {
                         (Some((name, eff, creds)), builtin) => {
-                            // A built-in's effect is known exactly; exported definitions fill
+                            // A built-in's effects are known exactly; exported definitions fill
                             // the rest, and their actions say which credentials they list.
-                            (name.clone(), builtin.map_or(*eff, |b| b.2), *creds)
+                            (
+                                name.clone(),
+                                builtin.map_or_else(|| eff.clone(), |b| b.2.to_vec()),
+                                *creds,
+                            )
                         }
-                        (None, Some(b)) => (b.1.to_string(), b.2, builtin_credentials),
-                        (None, None) => (def_id.clone(), RoleEffect::Other, builtin_credentials),
+                        (None, Some(b)) => (b.1.to_string(), b.2.to_vec(), builtin_credentials),
+                        (None, None) => (def_id.clone(), Vec::new(), builtin_credentials),
                     };
                 out.assignments.push(Assignment {
                     principal_id: text(d, "principalId"),
                     principal_type: text(d, "principalType"),
                     role,
-                    effect,
+                    effects,
                     credentials,
                     scope: text(d, "scope").to_lowercase(),
                     condition: azure_field(d, "condition")

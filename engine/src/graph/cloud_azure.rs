@@ -193,65 +193,68 @@ impl AttackGraph {
             let namespace = a.scope.strip_prefix(&ns_prefix).map(str::to_string);
             let why = |what: &str| why(a, what);
             let mut targets: Vec<(String, NodeKind, String)> = Vec::new();
-            match (a.effect, &namespace) {
-                (RoleEffect::ScopeAdmin | RoleEffect::ClusterWrite, None) => {
-                    let how = match f.admin_kubeconfig(a.credentials) {
+            // Each thing the role means, its ARM effect first: the targets of both.
+            for effect in &a.effects {
+                match (*effect, &namespace) {
+                    (RoleEffect::ScopeAdmin | RoleEffect::ClusterWrite, None) => {
+                        let how = match f.admin_kubeconfig(a.credentials) {
                         Some(credential) => credential,
                         // User Access Administrator: no action on the cluster, but any role.
-                        None if a.effect == RoleEffect::ScopeAdmin && a.credentials == Default::default() => {
+                        None if *effect == RoleEffect::ScopeAdmin && a.credentials == Default::default() => {
                             "it can assign itself any role on the cluster (roleAssignments/write)"
                         }
                         None => "it can update the cluster (add its group to adminGroupObjectIDs, re-enable local accounts) or use runCommand",
                     };
-                    targets.push(("ClusterAdmin".into(), NodeKind::ClusterAdmin, why(how)));
+                        targets.push(("ClusterAdmin".into(), NodeKind::ClusterAdmin, why(how)));
+                    }
+                    (RoleEffect::K8sClusterAdmin, None) if f.azure_rbac => targets.push((
+                        "ClusterAdmin".into(),
+                        NodeKind::ClusterAdmin,
+                        why("Azure RBAC for Kubernetes grants managedClusters/* data actions"),
+                    )),
+                    (
+                        RoleEffect::K8sClusterAdmin | RoleEffect::K8sAdmin | RoleEffect::K8sWriter,
+                        Some(ns),
+                    ) if f.azure_rbac => {
+                        targets.push((
+                            format!("ServiceAccounts:{ns}"),
+                            NodeKind::Hub,
+                            why("create pods and read Secrets in the namespace"),
+                        ));
+                        targets.push((
+                            format!("Secrets:{ns}"),
+                            NodeKind::Hub,
+                            why("read Secrets in the namespace"),
+                        ));
+                    }
+                    (RoleEffect::K8sAdmin | RoleEffect::K8sWriter, None) if f.azure_rbac => {
+                        targets.push((
+                            "ServiceAccounts:*".into(),
+                            NodeKind::Hub,
+                            why("create pods as any ServiceAccount"),
+                        ));
+                        targets.push((
+                            "AllSecrets".into(),
+                            NodeKind::AllSecrets,
+                            why("read every Secret"),
+                        ));
+                    }
+                    (RoleEffect::K8sSecretReader, None) if f.azure_rbac => {
+                        targets.push((
+                            "AllSecrets".into(),
+                            NodeKind::AllSecrets,
+                            why("read every Secret"),
+                        ));
+                    }
+                    (RoleEffect::K8sSecretReader, Some(ns)) if f.azure_rbac => {
+                        targets.push((
+                            format!("Secrets:{ns}"),
+                            NodeKind::Hub,
+                            why("read Secrets in the namespace"),
+                        ));
+                    }
+                    _ => {}
                 }
-                (RoleEffect::K8sClusterAdmin, None) if f.azure_rbac => targets.push((
-                    "ClusterAdmin".into(),
-                    NodeKind::ClusterAdmin,
-                    why("Azure RBAC for Kubernetes grants managedClusters/* data actions"),
-                )),
-                (
-                    RoleEffect::K8sClusterAdmin | RoleEffect::K8sAdmin | RoleEffect::K8sWriter,
-                    Some(ns),
-                ) if f.azure_rbac => {
-                    targets.push((
-                        format!("ServiceAccounts:{ns}"),
-                        NodeKind::Hub,
-                        why("create pods and read Secrets in the namespace"),
-                    ));
-                    targets.push((
-                        format!("Secrets:{ns}"),
-                        NodeKind::Hub,
-                        why("read Secrets in the namespace"),
-                    ));
-                }
-                (RoleEffect::K8sAdmin | RoleEffect::K8sWriter, None) if f.azure_rbac => {
-                    targets.push((
-                        "ServiceAccounts:*".into(),
-                        NodeKind::Hub,
-                        why("create pods as any ServiceAccount"),
-                    ));
-                    targets.push((
-                        "AllSecrets".into(),
-                        NodeKind::AllSecrets,
-                        why("read every Secret"),
-                    ));
-                }
-                (RoleEffect::K8sSecretReader, None) if f.azure_rbac => {
-                    targets.push((
-                        "AllSecrets".into(),
-                        NodeKind::AllSecrets,
-                        why("read every Secret"),
-                    ));
-                }
-                (RoleEffect::K8sSecretReader, Some(ns)) if f.azure_rbac => {
-                    targets.push((
-                        format!("Secrets:{ns}"),
-                        NodeKind::Hub,
-                        why("read Secrets in the namespace"),
-                    ));
-                }
-                _ => {}
             }
             if targets.is_empty() {
                 continue;
@@ -272,7 +275,7 @@ impl AttackGraph {
         for a in rbac
             .assignments
             .iter()
-            .filter(|a| a.effect == RoleEffect::ScopeAdmin)
+            .filter(|a| a.effects.contains(&RoleEffect::ScopeAdmin))
         {
             let Some(sub) = a.admin_of_subscription() else {
                 continue;
