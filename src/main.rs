@@ -383,8 +383,8 @@ struct CloudArgs {
     #[arg(long)]
     gcp: bool,
     /// Discover every AKS cluster of the Azure subscriptions (token: AZURE_ACCESS_TOKEN, else a
-    /// service principal's AZURE_CLIENT_SECRET, workload identity, the managed identity, then
-    /// the Azure CLI's login).
+    /// service principal's AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH, workload
+    /// identity, the managed identity, then the Azure CLI's login).
     #[arg(long)]
     azure: bool,
     /// A kspm.toml whose [aws], [gcp] and [azure] sections list accounts, projects,

@@ -790,13 +790,19 @@ fn gcp_and_azure_discovery_scan_and_collect_against_fakes() {
     assert!(errors.contains("is not a folder ID"), "{errors}");
 }
 
+/// A fresh RSA key for the run, and its PKCS#8 DER.
+fn rsa_key() -> (aws_lc_rs::rsa::KeyPair, Vec<u8>) {
+    use aws_lc_rs::encoding::AsDer;
+    let key = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).expect("rsa");
+    let der = key.as_der().expect("pkcs8").as_ref().to_vec();
+    (key, der)
+}
+
 /// A fresh service-account key (PKCS#8 PEM), generated for the run.
 fn service_account_key_pem() -> String {
-    use aws_lc_rs::encoding::AsDer;
     use base64::Engine;
-    let key = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).expect("rsa");
-    let der = key.as_der().expect("pkcs8");
-    let b64 = base64::engine::general_purpose::STANDARD.encode(der.as_ref());
+    let (_, der) = rsa_key();
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&der);
     let lines: Vec<&str> = b64
         .as_bytes()
         .chunks(64)
@@ -950,6 +956,27 @@ fn google_application_default_credentials_of_every_kind() {
         .iter()
         .any(|(_, p, _)| p == "/computeMetadata/v1/instance/service-accounts/default/token"));
 
+    // A token the API server refuses (401) names its source and the fix.
+    let user_file = tmp.path().join("user.json");
+    gke.faults(|f| f.unauthorized = true);
+    let (stdout, stderr) = scan(&[
+        (
+            "GOOGLE_APPLICATION_CREDENTIALS",
+            user_file.to_str().expect("utf8"),
+        ),
+        ("HOME", &home),
+    ]);
+    gke.faults(|f| f.unauthorized = false);
+    let all = format!("{stdout}{stderr}");
+    assert!(
+        all.contains("HTTP 401")
+            && all.contains(&format!(
+                "the token from user credentials (GOOGLE_APPLICATION_CREDENTIALS: {}) was refused: run `gcloud auth application-default login` again",
+                user_file.display()
+            )),
+        "{all}"
+    );
+
     // A revoked login: one line naming the credentials and the fix, nothing read.
     let revoked = tmp.path().join("revoked.json");
     std::fs::write(&revoked, user("revoked").to_string()).expect("revoked");
@@ -970,12 +997,61 @@ fn google_application_default_credentials_of_every_kind() {
     );
 }
 
+/// A service principal's certificate as Entra ID knows it: the public key that verifies its
+/// assertions and its SHA-1 thumbprint (`x5t`).
+struct KnownCertificate {
+    public_key: Vec<u8>,
+    thumbprint: String,
+}
+
+/// Whether a client assertion is what Entra ID accepts for a certificate credential: a JWT
+/// naming the certificate by thumbprint, for client `c1` and this token endpoint, not expired,
+/// with a valid RS256 signature by the certificate's key.
+fn certificate_assertion_ok(jwt: &str, known: &KnownCertificate, audience: &str) -> bool {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let parts: Vec<&str> = jwt.split('.').collect();
+    let [header, claims, signature] = parts[..] else {
+        return false;
+    };
+    let json = |p: &str| {
+        b64.decode(p)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+            .unwrap_or(Value::Null)
+    };
+    let (h, c) = (json(header), json(claims));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    let signed = aws_lc_rs::signature::UnparsedPublicKey::new(
+        &aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256,
+        &known.public_key,
+    )
+    .verify(
+        format!("{header}.{claims}").as_bytes(),
+        &b64.decode(signature).unwrap_or_default(),
+    )
+    .is_ok();
+    h["alg"] == "RS256"
+        && h["x5t"] == known.thumbprint.as_str()
+        && c["aud"] == audience
+        && c["iss"] == "c1"
+        && c["sub"] == "c1"
+        && c["exp"].as_u64().is_some_and(|e| e > now)
+        && signed
+}
+
 /// An Entra ID token endpoint over HTTPS (azure_identity refuses an `http` authority), with a
 /// CA of its own: (authority URL, CA file). Client credentials with the secret
-/// `client-secret-canary`, or the federated assertion `projected-token-canary`, get
-/// `aks-test-token` for the AKS server application and `arm-test-token` for ARM; anything else
-/// is refused as Entra refuses a wrong secret.
-fn https_authority(dir: &std::path::Path) -> (String, std::path::PathBuf, tokio::runtime::Runtime) {
+/// `client-secret-canary`, the federated assertion `projected-token-canary`, or an assertion
+/// signed by the known certificate get `aks-test-token` for the AKS server application and
+/// `arm-test-token` for ARM; anything else is refused as Entra refuses a wrong secret.
+fn https_authority(
+    dir: &std::path::Path,
+    known: KnownCertificate,
+) -> (String, std::path::PathBuf, tokio::runtime::Runtime) {
     use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
     use tokio_rustls::rustls;
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("params");
@@ -1002,24 +1078,33 @@ fn https_authority(dir: &std::path::Path) -> (String, std::path::PathBuf, tokio:
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
     let (runtime, listener) = local_listener(1);
     let port = listener.local_addr().expect("addr").port();
+    let authority = format!("https://localhost:{port}");
+    let audience = Arc::new(format!("{authority}/t1/oauth2/v2.0/token"));
+    let known = Arc::new(known);
     runtime.spawn(async move {
         loop {
             let Ok((stream, _)) = listener.accept().await else {
                 continue;
             };
             let acceptor = acceptor.clone();
+            let (known, audience) = (known.clone(), audience.clone());
             tokio::spawn(async move {
                 let Ok(tls) = acceptor.accept(stream).await else {
                     return;
                 };
-                let svc = hyper::service::service_fn(|req: hyper::Request<hyper::body::Incoming>| async move {
+                let svc = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                    let (known, audience) = (known.clone(), audience.clone());
+                    async move {
                     let path = req.uri().path().to_string();
                     let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
                     let f = form(&body);
                     let get = |k: &str| f.get(k).map(String::as_str).unwrap_or("");
                     let allowed = get("grant_type") == "client_credentials"
                         && (get("client_secret") == "client-secret-canary"
-                            || get("client_assertion") == "projected-token-canary");
+                            || get("client_assertion") == "projected-token-canary"
+                            || (get("client_assertion_type")
+                                == "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+                                && certificate_assertion_ok(get("client_assertion"), &known, &audience)));
                     let token = if get("scope").starts_with("6dae42f8-4368-4678-94ff-3960e28e3630") {
                         "aks-test-token"
                     } else {
@@ -1030,6 +1115,7 @@ fn https_authority(dir: &std::path::Path) -> (String, std::path::PathBuf, tokio:
                     } else {
                         respond(401, json!({"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided.", "error_codes": [7000215]}))
                     })
+                    }
                 });
                 let _ = hyper::server::conn::http1::Builder::new()
                     .serve_connection(hyper_util::rt::TokioIo::new(tls), svc)
@@ -1037,12 +1123,13 @@ fn https_authority(dir: &std::path::Path) -> (String, std::path::PathBuf, tokio:
             });
         }
     });
-    (format!("https://localhost:{port}"), ca_file, runtime)
+    (authority, ca_file, runtime)
 }
 
 /// Entra ID credentials as `DefaultAzureCredential` picks them, through Microsoft's
-/// `azure_identity`: a service principal's client secret, workload identity (the projected
-/// token) — both against an HTTPS authority — and, with no managed identity answering, the
+/// `azure_identity`: a service principal's client secret or certificate (an RS256 assertion the
+/// authority verifies against the certificate), workload identity (the projected token) — all
+/// against an HTTPS authority — and, with no managed identity answering, the
 /// Azure CLI's login (an `az` on PATH). Each discovers the AKS cluster through ARM and reads its
 /// API server with the AKS application's token. A wrong secret names the credential and the fix;
 /// no secret or projected token appears in any output.
@@ -1055,7 +1142,37 @@ fn azure_credentials_as_default_azure_credential_picks_them() {
     );
     let url = format!("http://{}", fake.addr);
     let tmp = tempfile::tempdir().expect("tmp");
-    let (authority, ca_file, _authority_runtime) = https_authority(tmp.path());
+    // The service principal's certificate: a PEM file with the certificate and its RSA key.
+    let (rsa, pkcs8) = rsa_key();
+    let cert_key = rcgen::KeyPair::from_pkcs8_der_and_sign_algo(
+        &tokio_rustls::rustls::pki_types::PrivatePkcs8KeyDer::from(pkcs8),
+        &rcgen::PKCS_RSA_SHA256,
+    )
+    .expect("rcgen key");
+    let cert = rcgen::CertificateParams::new(vec!["kspm-collector".to_string()])
+        .expect("params")
+        .self_signed(&cert_key)
+        .expect("certificate");
+    let cert_file = tmp.path().join("kspm-collector.pem");
+    std::fs::write(
+        &cert_file,
+        format!("{}{}", cert.pem(), cert_key.serialize_pem()),
+    )
+    .expect("pem");
+    let known = KnownCertificate {
+        public_key: {
+            use aws_lc_rs::signature::KeyPair;
+            rsa.public_key().as_ref().to_vec()
+        },
+        thumbprint: {
+            use base64::Engine;
+            base64::engine::general_purpose::STANDARD.encode(
+                aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, cert.der())
+                    .as_ref(),
+            )
+        },
+    };
+    let (authority, ca_file, _authority_runtime) = https_authority(tmp.path(), known);
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let no_imds = format!("http://{}", listener.local_addr().expect("addr"));
     drop(listener);
@@ -1123,6 +1240,13 @@ fn azure_credentials_as_default_azure_credential_picks_them() {
     assert!(secret.contains(read), "client secret: {secret}");
     let workload = with(&[("AZURE_FEDERATED_TOKEN_FILE", token_file.as_str())]);
     assert!(workload.contains(read), "workload identity: {workload}");
+    let cert_path = cert_file.to_str().expect("utf8").to_string();
+    let certificate = with(&[("AZURE_CLIENT_CERTIFICATE_PATH", cert_path.as_str())]);
+    assert!(
+        certificate.contains(read),
+        "client certificate: {certificate}"
+    );
+    assert!(!certificate.contains("PRIVATE KEY"), "{certificate}");
     let cli = scan(&[("PATH", path.as_str())]);
     assert!(cli.contains(read), "Azure CLI: {cli}");
     // The API server was read with the AKS application's token every time.

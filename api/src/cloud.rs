@@ -191,7 +191,7 @@ impl AzureSection {
     /// Collector options. Tokens: `AZURE_ACCESS_TOKEN` (ARM) and `AZURE_AKS_ACCESS_TOKEN` (the
     /// AKS API servers) if set; else, as `DefaultAzureCredential` chooses, through Microsoft's
     /// `azure_identity`: a service principal's secret (`AZURE_TENANT_ID`, `AZURE_CLIENT_ID`,
-    /// `AZURE_CLIENT_SECRET`); workload identity (`AZURE_FEDERATED_TOKEN_FILE` with the same
+    /// `AZURE_CLIENT_SECRET`) or certificate (`AZURE_CLIENT_CERTIFICATE_PATH`); workload identity (`AZURE_FEDERATED_TOKEN_FILE` with the same
     /// IDs); else the managed identity through IMDS, then the Azure CLI's login.
     pub fn options(&self) -> AzureOptions {
         let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
@@ -199,16 +199,22 @@ impl AzureSection {
             .imds_endpoint
             .clone()
             .unwrap_or_else(|| "http://169.254.169.254".into());
+        let authority = env("AZURE_AUTHORITY_HOST")
+            .unwrap_or_else(|| "https://login.microsoftonline.com".into());
         let source = |scope: &str, resource: &str| match (
             env("AZURE_TENANT_ID"),
             env("AZURE_CLIENT_ID"),
             env("AZURE_CLIENT_SECRET"),
+            env("AZURE_CLIENT_CERTIFICATE_PATH"),
             env("AZURE_FEDERATED_TOKEN_FILE"),
         ) {
-            (Some(tenant), Some(client), Some(secret), _) => TokenSource::Azure(
+            (Some(tenant), Some(client), Some(secret), _, _) => TokenSource::Azure(
                 AzureCredential::client_secret(&tenant, &client, secret, scope),
             ),
-            (Some(_), Some(client), None, Some(_)) => {
+            (Some(tenant), Some(client), None, Some(path), _) => TokenSource::Azure(
+                AzureCredential::client_certificate(&tenant, &client, &path, &authority, scope),
+            ),
+            (Some(_), Some(client), None, None, Some(_)) => {
                 TokenSource::Azure(AzureCredential::workload_identity(&client, scope))
             }
             _ => TokenSource::Chain(vec![

@@ -64,6 +64,9 @@ pub struct Faults {
     pub expire_continue_once: bool,
     /// Answer the next watch with an ERROR 410 event ("resourceVersion too old").
     pub expire_next_watch: bool,
+    /// Refuse every request's token with 401, as an API server refuses one it cannot
+    /// authenticate.
+    pub unauthorized: bool,
 }
 
 struct Kind {
@@ -490,6 +493,9 @@ fn handle(st: &State, req: Request<hyper::body::Incoming>) -> Response<Body> {
     });
     if req.method() != http::Method::GET {
         return status(405, "MethodNotAllowed", "the fake API server is read-only");
+    }
+    if st.faults.lock().expect("faults").unauthorized {
+        return status(401, "Unauthorized", "Unauthorized");
     }
     if path == "/version" {
         return json_response(

@@ -227,6 +227,7 @@ async fn read_cluster(
         endpoint: None,
         ca_data: None,
         token: None,
+        token_refused: aks_client.map(|a| a.token_source().refused()),
         documents: vec![("cluster.json".into(), c.clone())],
         gaps: Vec::new(),
     };

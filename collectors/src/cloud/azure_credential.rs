@@ -1,14 +1,21 @@
 //! Entra ID tokens through Microsoft's own library (`azure_identity`), selected from the
 //! environment as `DefaultAzureCredential` does in Azure's other SDKs: a service principal's
-//! client secret (`AZURE_TENANT_ID`, `AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET`), workload
-//! identity (`AZURE_FEDERATED_TOKEN_FILE` with the same IDs, as AKS injects them), else the
-//! managed identity and then the Azure CLI's login (see [`super::rest::TokenSource::Chain`]).
-//! `AZURE_AUTHORITY_HOST` moves the Entra endpoint (sovereign clouds; tests).
+//! client secret (`AZURE_TENANT_ID`, `AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET`) or certificate
+//! (`AZURE_CLIENT_CERTIFICATE_PATH`), workload identity (`AZURE_FEDERATED_TOKEN_FILE` with the
+//! same IDs, as AKS injects them), else the managed identity and then the Azure CLI's login
+//! (see [`super::rest::TokenSource::Chain`]). `AZURE_AUTHORITY_HOST` moves the Entra endpoint
+//! (sovereign clouds; tests).
+//!
+//! A certificate is exchanged through the library's client-assertion credential with an
+//! assertion signed here (RS256 with aws-lc-rs, as the library's own certificate credential
+//! signs it through OpenSSL, which this build does not link): a PEM file holding the
+//! certificate and its RSA private key, as `az ad sp create-for-rbac --create-cert` writes it.
 //!
 //! This module says which credential it is, for messages (never a secret or token), and what
 //! to do when it gives none.
 
 use azure_core::credentials::{Secret, TokenCredential};
+use base64::Engine;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,8 +25,18 @@ const TOKEN_TIMEOUT: Duration = Duration::from_secs(60);
 /// Which credential.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Kind {
-    ClientSecret { tenant: String, client: String },
-    WorkloadIdentity { client: String },
+    ClientSecret {
+        tenant: String,
+        client: String,
+    },
+    ClientCertificate {
+        tenant: String,
+        client: String,
+        path: String,
+    },
+    WorkloadIdentity {
+        client: String,
+    },
     Cli,
 }
 
@@ -70,6 +87,35 @@ impl AzureCredential {
         }
     }
 
+    /// A service principal's certificate (a PEM file with the certificate and its RSA key).
+    pub fn client_certificate(
+        tenant: &str,
+        client: &str,
+        path: &str,
+        authority: &str,
+        scope: &str,
+    ) -> AzureCredential {
+        let assertion = CertificateAssertion::read(path, tenant, client, authority);
+        AzureCredential {
+            credential: assertion.and_then(|a| {
+                azure_identity::ClientAssertionCredential::new(
+                    tenant.to_string(),
+                    client.to_string(),
+                    a,
+                    None,
+                )
+                .map(|c| c as Arc<dyn TokenCredential>)
+                .map_err(|e| one_line(&e))
+            }),
+            kind: Kind::ClientCertificate {
+                tenant: tenant.to_string(),
+                client: client.to_string(),
+                path: path.to_string(),
+            },
+            scope: scope.to_string(),
+        }
+    }
+
     /// Workload identity: the projected token in `AZURE_FEDERATED_TOKEN_FILE` exchanged for
     /// the app `AZURE_CLIENT_ID`'s token of `AZURE_TENANT_ID`.
     pub fn workload_identity(client: &str, scope: &str) -> AzureCredential {
@@ -101,6 +147,9 @@ impl AzureCredential {
             Kind::ClientSecret { tenant, client } => {
                 format!("the client secret of {client} in tenant {tenant} (AZURE_CLIENT_SECRET)")
             }
+            Kind::ClientCertificate { tenant, client, path } => format!(
+                "the certificate of {client} in tenant {tenant} (AZURE_CLIENT_CERTIFICATE_PATH: {path})"
+            ),
             Kind::WorkloadIdentity { client } => {
                 format!("Azure workload identity (client {client}, AZURE_FEDERATED_TOKEN_FILE)")
             }
@@ -112,6 +161,7 @@ impl AzureCredential {
     pub fn remedy(&self) -> String {
         match &self.kind {
             Kind::ClientSecret { .. } => "check AZURE_TENANT_ID, AZURE_CLIENT_ID and that the secret has not expired (`az ad app credential list --id <client>`)".into(),
+            Kind::ClientCertificate { .. } => "the file must hold the certificate and its unencrypted RSA private key in PEM (convert a .pfx with `openssl pkcs12 -in cert.pfx -nodes -out cert.pem`), and the certificate must be one of the app's credentials (`az ad app credential list --id <client> --cert`)".into(),
             Kind::WorkloadIdentity { .. } => "check that AZURE_FEDERATED_TOKEN_FILE is the pod's projected token, and that the identity AZURE_CLIENT_ID of AZURE_TENANT_ID has a federated credential for this cluster's issuer and kspm's ServiceAccount".into(),
             Kind::Cli => "run `az login` (and `az account set --subscription …`), or give kspm a service principal (AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET)".into(),
         }
@@ -130,5 +180,126 @@ impl AzureCredential {
         let left = t.expires_on - azure_core::time::OffsetDateTime::now_utc();
         let ttl = Duration::from_secs(left.whole_seconds().max(0).unsigned_abs());
         Ok((t.token.secret().to_string(), ttl))
+    }
+}
+
+/// A client assertion signed with a service principal's certificate: a JWT whose header names
+/// the certificate by its SHA-1 thumbprint (`x5t`, as Entra ID matches it) and whose claims say
+/// who (`iss`, `sub`: the client), for which token endpoint (`aud`) and for how long, signed
+/// RS256 with the certificate's key. A fresh one per token request.
+struct CertificateAssertion {
+    key: aws_lc_rs::rsa::KeyPair,
+    thumbprint: String,
+    client: String,
+    audience: String,
+}
+
+impl std::fmt::Debug for CertificateAssertion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "certificate {} of {}", self.thumbprint, self.client)
+    }
+}
+
+/// The DER of every PEM block of this label.
+fn pem_blocks(text: &str, label: &str) -> Vec<Vec<u8>> {
+    let (begin, end) = (
+        format!("-----BEGIN {label}-----"),
+        format!("-----END {label}-----"),
+    );
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find(&begin) {
+        let body = &rest[start + begin.len()..];
+        let Some(stop) = body.find(&end) else {
+            break;
+        };
+        let b64: String = body[..stop].split_whitespace().collect();
+        if let Ok(der) = base64::engine::general_purpose::STANDARD.decode(b64) {
+            out.push(der);
+        }
+        rest = &body[stop + end.len()..];
+    }
+    out
+}
+
+impl CertificateAssertion {
+    /// From a PEM file with the certificate (the first one) and its RSA private key (PKCS#8 or
+    /// PKCS#1). Errors never carry the key.
+    fn read(path: &str, tenant: &str, client: &str, authority: &str) -> Result<Self, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {path}: {e} (a PEM file is expected)"))?;
+        let cert = pem_blocks(&text, "CERTIFICATE")
+            .into_iter()
+            .next()
+            .ok_or_else(|| format!("{path} holds no PEM certificate"))?;
+        let key = pem_blocks(&text, "PRIVATE KEY")
+            .first()
+            .and_then(|der| aws_lc_rs::rsa::KeyPair::from_pkcs8(der).ok())
+            .or_else(|| {
+                pem_blocks(&text, "RSA PRIVATE KEY")
+                    .first()
+                    .and_then(|der| aws_lc_rs::rsa::KeyPair::from_der(der).ok())
+            })
+            .ok_or_else(|| {
+                format!(
+                    "{path} holds no unencrypted RSA private key (PRIVATE KEY or RSA PRIVATE KEY)"
+                )
+            })?;
+        let sha1 = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, &cert);
+        Ok(CertificateAssertion {
+            key,
+            thumbprint: base64::engine::general_purpose::STANDARD.encode(sha1.as_ref()),
+            client: client.to_string(),
+            audience: format!(
+                "{}/{tenant}/oauth2/v2.0/token",
+                authority.trim_end_matches('/')
+            ),
+        })
+    }
+
+    fn sign(&self) -> Result<String, String> {
+        use aws_lc_rs::rand::SecureRandom;
+        let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+        let rng = aws_lc_rs::rand::SystemRandom::new();
+        let mut jti = [0u8; 16];
+        rng.fill(&mut jti)
+            .map_err(|_| "no randomness for the assertion")?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_err(|_| "the clock is before 1970")?
+            .as_secs();
+        let header = serde_json::json!({"alg": "RS256", "typ": "JWT", "x5t": self.thumbprint});
+        let claims = serde_json::json!({
+            "aud": self.audience, "iss": self.client, "sub": self.client,
+            "jti": jti.iter().map(|b| format!("{b:02x}")).collect::<String>(),
+            "nbf": now, "iat": now, "exp": now + 600,
+        });
+        let signed = format!(
+            "{}.{}",
+            b64(header.to_string().as_bytes()),
+            b64(claims.to_string().as_bytes())
+        );
+        let mut signature = vec![0u8; self.key.public_modulus_len()];
+        self.key
+            .sign(
+                &aws_lc_rs::signature::RSA_PKCS1_SHA256,
+                &rng,
+                signed.as_bytes(),
+                &mut signature,
+            )
+            .map_err(|_| "the certificate's key cannot sign")?;
+        Ok(format!("{signed}.{}", b64(&signature)))
+    }
+}
+
+#[async_trait::async_trait]
+impl azure_identity::ClientAssertion for CertificateAssertion {
+    async fn secret(
+        &self,
+        _: Option<azure_core::http::ClientMethodOptions<'_>>,
+    ) -> azure_core::Result<String> {
+        self.sign().map_err(|m| {
+            azure_core::Error::with_message(azure_core::error::ErrorKind::Credential, m)
+        })
     }
 }

@@ -135,8 +135,11 @@ fn cloud_objects(
 }
 
 /// Reads a cluster's Kubernetes side (when a client could be built) and joins its cloud side.
+/// `refused`: what to add when the API server refuses the token (HTTP 401).
+#[allow(clippy::too_many_arguments)]
 async fn read(
     client: Result<kube::Client, String>,
+    refused: Option<&str>,
     name: &str,
     origin: String,
     provider: Provider,
@@ -145,7 +148,12 @@ async fn read(
     gaps: &[Gap],
 ) -> (ClusterSnapshot, Option<LiveCollection>) {
     let read = match client {
-        Ok(client) => collect_with(client, name, live).await.map_err(|e| e.0),
+        Ok(client) => collect_with(client, name, live)
+            .await
+            .map_err(|e| match refused {
+                Some(why) if e.0.contains("HTTP 401") => format!("{}; {why}", e.0),
+                _ => e.0,
+            }),
         Err(e) => Err(e),
     };
     let (mut cluster, collection) = match read {
@@ -180,6 +188,10 @@ async fn read(
     (cluster, collection)
 }
 
+/// What an EKS API server's 401 means: the token (minted from kspm's IAM identity) was valid,
+/// but the cluster maps that identity to no Kubernetes user.
+const EKS_REFUSED: &str = "the cluster does not map kspm's IAM identity to a Kubernetes user: create an access entry for it (`aws eks create-access-entry`, then associate AmazonEKSViewPolicy and bind kspm's ClusterRole from `kspm collector-rbac`), or on a CONFIG_MAP cluster map it in kube-system/aws-auth";
+
 /// Reads an EKS cluster.
 pub async fn collect(
     c: &EksCluster,
@@ -190,6 +202,7 @@ pub async fn collect(
     let origin = format!("aws://{}/{}/{}", c.account, c.region, c.name);
     let (mut cluster, col) = read(
         client(c, now_unix),
+        Some(EKS_REFUSED),
         name,
         origin,
         Provider::Eks,
@@ -231,6 +244,7 @@ pub async fn collect_cloud_cluster(
     };
     let (mut cluster, col) = read(
         client,
+        c.token_refused.as_deref(),
         name,
         origin,
         c.provider,
@@ -247,6 +261,41 @@ pub async fn collect_cloud_cluster(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An API server that refuses the token (401) leaves the cluster with its cloud side, an
+    /// error that says what the 401 means for this token's source, and every Kubernetes kind a
+    /// coverage gap. Negative: another failure gets no such words.
+    #[tokio::test]
+    async fn a_refused_token_says_what_to_do() {
+        let unauthorized = super::super::rest::tests::answering(
+            401,
+            r#"{"kind":"Status","apiVersion":"v1","status":"Failure","message":"Unauthorized","reason":"Unauthorized","code":401}"#,
+        );
+        let forbidden = super::super::rest::tests::answering(403, r#"{"message":"forbidden"}"#);
+        for (endpoint, refused) in [(unauthorized, true), (forbidden, false)] {
+            let client = kube_client(&endpoint, None, "token".into());
+            let (cluster, col) = read(
+                client,
+                Some(EKS_REFUSED),
+                "c",
+                "aws://1/r/c".into(),
+                Provider::Eks,
+                &LiveOptions::default(),
+                &[],
+                &[],
+            )
+            .await;
+            assert!(col.is_none());
+            let message = &cluster.errors[0].message;
+            assert_eq!(message.contains("HTTP 401"), refused, "{message}");
+            assert_eq!(
+                message.contains("create an access entry"),
+                refused,
+                "{message}"
+            );
+            assert!(cluster.coverage_gaps.iter().any(|k| k == "Secret"));
+        }
+    }
 
     #[test]
     fn ca_bundle_decodes_to_der() {

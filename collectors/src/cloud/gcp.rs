@@ -82,6 +82,8 @@ pub struct CloudCluster {
     pub ca_data: Option<String>,
     /// Bearer token for the API server.
     pub token: Option<String>,
+    /// What to say if the API server refuses the token (HTTP 401): its source and the fix.
+    pub token_refused: Option<String>,
     /// Documents for the cluster's `cloud/` directory.
     pub documents: Vec<(String, Value)>,
     /// What could not be read about it.
@@ -483,6 +485,7 @@ async fn read_project(
                         .and_then(Value::as_str)
                         .map(str::to_string),
                     token: token.clone(),
+                    token_refused: Some(client.token_source().refused()),
                     documents: vec![("cluster.json".into(), c.clone())],
                     gaps: Vec::new(),
                 });

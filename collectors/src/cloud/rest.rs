@@ -66,6 +66,16 @@ impl TokenSource {
         }
     }
 
+    /// What to say when a server refuses the source's token (HTTP 401): which source, and what
+    /// to do.
+    pub fn refused(&self) -> String {
+        format!(
+            "the token from {} was refused: {}",
+            self.source(),
+            self.remedy()
+        )
+    }
+
     /// What to do when the source gives no token, or its token is refused.
     pub fn remedy(&self) -> String {
         match self {
@@ -154,6 +164,11 @@ impl RestClient {
             chosen: Arc::default(),
             log: Arc::default(),
         })
+    }
+
+    /// Where the client's tokens come from.
+    pub fn token_source(&self) -> &TokenSource {
+        &self.token
     }
 
     /// `<METHOD> <path>` of every request so far.
@@ -354,12 +369,7 @@ impl RestClient {
             if status == 401 {
                 return Err(RestError {
                     status,
-                    message: format!(
-                        "{}; the token from {} was refused: {}",
-                        message_of(&text),
-                        self.token.source(),
-                        self.token.remedy()
-                    ),
+                    message: format!("{}; {}", message_of(&text), self.token.refused()),
                 });
             }
             if status >= 300 {
@@ -377,11 +387,12 @@ impl RestClient {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// A local server answering every request with `status` and `body`.
-    fn answering(status: u16, body: &'static str) -> String {
+    /// A local server that answers every request with `status` and `body`.
+    pub(crate) fn answering(status: u16, body: &'static str) -> String {
         use std::io::{Read, Write};
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
