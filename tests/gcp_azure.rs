@@ -80,7 +80,7 @@ fn gcp(
     auth: &str,
     body: &[u8],
 ) -> hyper::Response<Full<Bytes>> {
-    if auth != "Bearer gcp-test-token" && !self_signed_by(auth, SA_EMAIL) {
+    if auth != "Bearer gcp-test-token" {
         return respond(
             401,
             json!({"error": {"code": 401, "message": "Request had invalid authentication credentials.", "status": "UNAUTHENTICATED"}}),
@@ -297,8 +297,7 @@ fn azure(
 }
 
 /// Whether a bearer token is a JWT self-signed by a service-account key (what Google's library
-/// sends for a key file: no token endpoint) for `email`, with the cloud-platform scope. The
-/// signature is Google's to check; the claims are what a key of that account produces.
+/// would send for a key file, which GKE's API server refuses) for `email`.
 fn self_signed_by(auth: &str, email: &str) -> bool {
     use base64::Engine;
     let Some(jwt) = auth.strip_prefix("Bearer ") else {
@@ -349,6 +348,19 @@ fn google_token_endpoint(
     Some(match (method, path) {
         ("POST", "/oauth2/token") => {
             let f = form(body);
+            if f.get("grant_type").map(String::as_str)
+                == Some("urn:ietf:params:oauth:grant-type:jwt-bearer")
+            {
+                let ok = f.get("assertion").is_some_and(|a| key_assertion_ok(a));
+                return Some(if ok {
+                    respond(200, token("gcp-test-token"))
+                } else {
+                    respond(
+                        400,
+                        json!({"error": "invalid_grant", "error_description": "Invalid JWT Signature."}),
+                    )
+                });
+            }
             match (
                 f.get("grant_type").map(String::as_str),
                 f.get("refresh_token").map(String::as_str),
@@ -798,10 +810,56 @@ fn rsa_key() -> (aws_lc_rs::rsa::KeyPair, Vec<u8>) {
     (key, der)
 }
 
-/// A fresh service-account key (PKCS#8 PEM), generated for the run.
-fn service_account_key_pem() -> String {
+/// The public key of the service-account key of this run (the token endpoint verifies its
+/// assertions with it).
+static SA_PUBLIC_KEY: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+
+/// Whether a JWT bearer assertion (RFC 7523) is what a key of the service account signs for
+/// Google's token endpoint: its key ID, the account, the cloud-platform scope, this endpoint,
+/// a valid RS256 signature.
+fn key_assertion_ok(jwt: &str) -> bool {
     use base64::Engine;
-    let (_, der) = rsa_key();
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let parts: Vec<&str> = jwt.split('.').collect();
+    let [header, claims, signature] = parts[..] else {
+        return false;
+    };
+    let json = |p: &str| {
+        b64.decode(p)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+            .unwrap_or(Value::Null)
+    };
+    let (h, c) = (json(header), json(claims));
+    let Some(public) = SA_PUBLIC_KEY.get() else {
+        return false;
+    };
+    let signed = aws_lc_rs::signature::UnparsedPublicKey::new(
+        &aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256,
+        public,
+    )
+    .verify(
+        format!("{header}.{claims}").as_bytes(),
+        &b64.decode(signature).unwrap_or_default(),
+    )
+    .is_ok();
+    h["alg"] == "RS256"
+        && h["kid"] == "k1"
+        && c["iss"] == SA_EMAIL
+        && c["aud"]
+            .as_str()
+            .is_some_and(|a| a.ends_with("/oauth2/token"))
+        && c["scope"] == "https://www.googleapis.com/auth/cloud-platform"
+        && signed
+}
+
+/// A fresh service-account key (PKCS#8 PEM), generated for the run; its public half is kept
+/// for the token endpoint.
+fn service_account_key_pem() -> String {
+    use aws_lc_rs::signature::KeyPair;
+    use base64::Engine;
+    let (key, der) = rsa_key();
+    let _ = SA_PUBLIC_KEY.set(key.public_key().as_ref().to_vec());
     let b64 = base64::engine::general_purpose::STANDARD.encode(&der);
     let lines: Vec<&str> = b64
         .as_bytes()
@@ -816,8 +874,9 @@ fn service_account_key_pem() -> String {
 
 /// Google's Application Default Credentials, every kind a user or a workload has, through
 /// Google's own library against local token endpoints: gcloud's user login (in
-/// `GOOGLE_APPLICATION_CREDENTIALS` and at gcloud's well-known path), a service-account key (a
-/// self-signed JWT), `--impersonate-service-account`, workload identity federation and the
+/// `GOOGLE_APPLICATION_CREDENTIALS` and at gcloud's well-known path), a service-account key
+/// (exchanged at its token endpoint with a signed assertion the endpoint verifies),
+/// `--impersonate-service-account`, workload identity federation and the
 /// metadata server. Each case discovers and reads the GKE cluster with the token it gets. A
 /// refused login names its source and the fix, and no refresh token or key appears in any
 /// output.
@@ -912,8 +971,8 @@ fn google_application_default_credentials_of_every_kind() {
             "{name}: {stderr}"
         );
     }
-    // The key's self-signed JWT reached the API server (no token endpoint was asked).
-    assert!(gke
+    // The key was exchanged for an access token (the API server takes no self-signed JWT).
+    assert!(!gke
         .log()
         .iter()
         .any(|r| self_signed_by(&r.authorization, SA_EMAIL)));
@@ -969,7 +1028,7 @@ fn google_application_default_credentials_of_every_kind() {
     gke.faults(|f| f.unauthorized = false);
     let all = format!("{stdout}{stderr}");
     assert!(
-        all.contains("HTTP 401")
+        all.contains("cannot reach the API server: HTTP 401")
             && all.contains(&format!(
                 "the token from user credentials (GOOGLE_APPLICATION_CREDENTIALS: {}) was refused: run `gcloud auth application-default login` again",
                 user_file.display()

@@ -29,7 +29,7 @@ use kspm_collectors::cloud::azure_credential::AzureCredential;
 use kspm_collectors::cloud::cluster_read;
 use kspm_collectors::cloud::gcp::{self, CloudCluster, GcpOptions};
 use kspm_collectors::cloud::google_adc::GoogleAdc;
-use kspm_collectors::cloud::rest::TokenSource;
+use kspm_collectors::cloud::rest::{Chain, TokenSource};
 use kspm_collectors::live::LiveOptions;
 use kspm_engine::cloud::documents::objects_from_document;
 use kspm_engine::object::Source;
@@ -199,6 +199,8 @@ impl AzureSection {
             .imds_endpoint
             .clone()
             .unwrap_or_else(|| "http://169.254.169.254".into());
+        // The ARM and AKS chains keep to one source: the identity's two tokens come from it.
+        let chosen: std::sync::Arc<std::sync::Mutex<Option<usize>>> = Default::default();
         let authority = env("AZURE_AUTHORITY_HOST")
             .unwrap_or_else(|| "https://login.microsoftonline.com".into());
         let source = |scope: &str, resource: &str| match (
@@ -217,13 +219,18 @@ impl AzureSection {
             (Some(_), Some(client), None, None, Some(_)) => {
                 TokenSource::Azure(AzureCredential::workload_identity(&client, scope))
             }
-            _ => TokenSource::Chain(vec![
-                TokenSource::AzureManagedIdentity {
-                    base: imds.clone(),
-                    resource: resource.to_string(),
-                },
-                TokenSource::Azure(AzureCredential::cli(scope)),
-            ]),
+            (_, client, _, _, _) => TokenSource::Chain(Chain::new(
+                vec![
+                    TokenSource::AzureManagedIdentity {
+                        base: imds.clone(),
+                        resource: resource.to_string(),
+                        // A user-assigned identity, as DefaultAzureCredential selects it.
+                        client_id: client,
+                    },
+                    TokenSource::Azure(AzureCredential::cli(scope)),
+                ],
+                std::sync::Arc::clone(&chosen),
+            )),
         };
         let arm = match env("AZURE_ACCESS_TOKEN") {
             Some(t) => TokenSource::Env {

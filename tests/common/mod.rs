@@ -21,12 +21,34 @@ pub fn kspm(args: &[&str]) -> Output {
         .expect("run kspm")
 }
 
-/// Runs `kspm` with extra environment variables.
+/// Environment variables that choose cloud credentials.
+const CLOUD_CREDENTIAL_VARS: &[&str] = &[
+    "GOOGLE_OAUTH_ACCESS_TOKEN",
+    "GOOGLE_APPLICATION_CREDENTIALS",
+    "GCE_METADATA_HOST",
+    "GOOGLE_CLOUD_QUOTA_PROJECT",
+    "AZURE_ACCESS_TOKEN",
+    "AZURE_AKS_ACCESS_TOKEN",
+    "AZURE_TENANT_ID",
+    "AZURE_CLIENT_ID",
+    "AZURE_CLIENT_SECRET",
+    "AZURE_CLIENT_CERTIFICATE_PATH",
+    "AZURE_FEDERATED_TOKEN_FILE",
+    "AZURE_AUTHORITY_HOST",
+    "IDENTITY_ENDPOINT",
+    "IDENTITY_HEADER",
+];
+
+/// Runs `kspm` with extra environment variables (and none of the runner's cloud credentials).
 pub fn kspm_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_kspm"));
     cmd.args(args)
         .env_remove("RUST_LOG")
         .stdin(std::process::Stdio::null());
+    // The runner's own cloud credentials never reach a test's kspm: a test gives its own.
+    for var in CLOUD_CREDENTIAL_VARS {
+        cmd.env_remove(var);
+    }
     for (k, v) in env {
         cmd.env(k, v);
     }

@@ -228,6 +228,7 @@ async fn read_cluster(
         ca_data: None,
         token: None,
         token_refused: aks_client.map(|a| a.token_source().refused()),
+        token_client: aks_client.cloned(),
         documents: vec![("cluster.json".into(), c.clone())],
         gaps: Vec::new(),
     };

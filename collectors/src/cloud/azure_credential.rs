@@ -200,51 +200,19 @@ impl std::fmt::Debug for CertificateAssertion {
     }
 }
 
-/// The DER of every PEM block of this label.
-fn pem_blocks(text: &str, label: &str) -> Vec<Vec<u8>> {
-    let (begin, end) = (
-        format!("-----BEGIN {label}-----"),
-        format!("-----END {label}-----"),
-    );
-    let mut out = Vec::new();
-    let mut rest = text;
-    while let Some(start) = rest.find(&begin) {
-        let body = &rest[start + begin.len()..];
-        let Some(stop) = body.find(&end) else {
-            break;
-        };
-        let b64: String = body[..stop].split_whitespace().collect();
-        if let Ok(der) = base64::engine::general_purpose::STANDARD.decode(b64) {
-            out.push(der);
-        }
-        rest = &body[stop + end.len()..];
-    }
-    out
-}
-
 impl CertificateAssertion {
     /// From a PEM file with the certificate (the first one) and its RSA private key (PKCS#8 or
     /// PKCS#1). Errors never carry the key.
     fn read(path: &str, tenant: &str, client: &str, authority: &str) -> Result<Self, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read {path}: {e} (a PEM file is expected)"))?;
-        let cert = pem_blocks(&text, "CERTIFICATE")
+        let cert = super::jwt::pem_blocks(&text, "CERTIFICATE")
             .into_iter()
             .next()
             .ok_or_else(|| format!("{path} holds no PEM certificate"))?;
-        let key = pem_blocks(&text, "PRIVATE KEY")
-            .first()
-            .and_then(|der| aws_lc_rs::rsa::KeyPair::from_pkcs8(der).ok())
-            .or_else(|| {
-                pem_blocks(&text, "RSA PRIVATE KEY")
-                    .first()
-                    .and_then(|der| aws_lc_rs::rsa::KeyPair::from_der(der).ok())
-            })
-            .ok_or_else(|| {
-                format!(
-                    "{path} holds no unencrypted RSA private key (PRIVATE KEY or RSA PRIVATE KEY)"
-                )
-            })?;
+        let key = super::jwt::rsa_key(&text).ok_or_else(|| {
+            format!("{path} holds no unencrypted RSA private key (PRIVATE KEY or RSA PRIVATE KEY)")
+        })?;
         let sha1 = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, &cert);
         Ok(CertificateAssertion {
             key,
@@ -258,37 +226,15 @@ impl CertificateAssertion {
     }
 
     fn sign(&self) -> Result<String, String> {
-        use aws_lc_rs::rand::SecureRandom;
-        let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
-        let rng = aws_lc_rs::rand::SystemRandom::new();
-        let mut jti = [0u8; 16];
-        rng.fill(&mut jti)
-            .map_err(|_| "no randomness for the assertion")?;
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_err(|_| "the clock is before 1970")?
-            .as_secs();
-        let header = serde_json::json!({"alg": "RS256", "typ": "JWT", "x5t": self.thumbprint});
-        let claims = serde_json::json!({
-            "aud": self.audience, "iss": self.client, "sub": self.client,
-            "jti": jti.iter().map(|b| format!("{b:02x}")).collect::<String>(),
-            "nbf": now, "iat": now, "exp": now + 600,
-        });
-        let signed = format!(
-            "{}.{}",
-            b64(header.to_string().as_bytes()),
-            b64(claims.to_string().as_bytes())
-        );
-        let mut signature = vec![0u8; self.key.public_modulus_len()];
-        self.key
-            .sign(
-                &aws_lc_rs::signature::RSA_PKCS1_SHA256,
-                &rng,
-                signed.as_bytes(),
-                &mut signature,
-            )
-            .map_err(|_| "the certificate's key cannot sign")?;
-        Ok(format!("{signed}.{}", b64(&signature)))
+        let now = super::jwt::now()?;
+        super::jwt::sign_rs256(
+            &self.key,
+            serde_json::json!({"x5t": self.thumbprint}),
+            &serde_json::json!({
+                "aud": self.audience, "iss": self.client, "sub": self.client,
+                "jti": super::jwt::random_id()?, "nbf": now, "iat": now, "exp": now + 600,
+            }),
+        )
     }
 }
 

@@ -188,9 +188,9 @@ async fn read(
     (cluster, collection)
 }
 
-/// What an EKS API server's 401 means: the token (minted from kspm's IAM identity) was valid,
-/// but the cluster maps that identity to no Kubernetes user.
-const EKS_REFUSED: &str = "the cluster does not map kspm's IAM identity to a Kubernetes user: create an access entry for it (`aws eks create-access-entry`, then associate AmazonEKSViewPolicy and bind kspm's ClusterRole from `kspm collector-rbac`), or on a CONFIG_MAP cluster map it in kube-system/aws-auth";
+/// What an EKS API server's 401 most often means: the token (minted from kspm's IAM identity)
+/// was valid, but the cluster maps that identity to no Kubernetes user.
+const EKS_REFUSED: &str = "most often the cluster maps kspm's IAM identity to no Kubernetes user: give it an access entry (`aws eks create-access-entry --kubernetes-groups kspm-readers`, with kspm's ClusterRole from `kspm collector-rbac` bound to that group), or map it in kube-system/aws-auth while the authentication mode reads it; a clock far off also makes the minted token invalid";
 
 /// Reads an EKS cluster.
 pub async fn collect(
@@ -237,7 +237,12 @@ pub async fn collect_cloud_cluster(
         c.region,
         c.name
     );
-    let client = match (&c.endpoint, &c.token) {
+    // A fresh token (the one from discovery may be near its end), else that one.
+    let token = match &c.token_client {
+        Some(source) => source.token().await.ok().or_else(|| c.token.clone()),
+        None => c.token.clone(),
+    };
+    let client = match (&c.endpoint, &token) {
         (Some(e), Some(t)) => kube_client(e, c.ca_data.as_deref(), t.clone()),
         (None, _) => Err("the provider gave no API server endpoint".to_string()),
         (_, None) => Err("no token for the API server".to_string()),
@@ -289,7 +294,7 @@ mod tests {
             let message = &cluster.errors[0].message;
             assert_eq!(message.contains("HTTP 401"), refused, "{message}");
             assert_eq!(
-                message.contains("create an access entry"),
+                message.contains("give it an access entry"),
                 refused,
                 "{message}"
             );

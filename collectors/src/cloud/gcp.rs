@@ -65,8 +65,8 @@ impl Default for GcpOptions {
     }
 }
 
-/// One discovered Kubernetes cluster of GKE or AKS.
-#[derive(Debug, Clone)]
+/// One discovered Kubernetes cluster of GKE or AKS. Its `Debug` never shows the token.
+#[derive(Clone)]
 pub struct CloudCluster {
     /// `gke` or `aks`.
     pub provider: kspm_engine::Provider,
@@ -84,10 +84,28 @@ pub struct CloudCluster {
     pub token: Option<String>,
     /// What to say if the API server refuses the token (HTTP 401): its source and the fix.
     pub token_refused: Option<String>,
+    /// Where the token comes from: asked again just before the API server is read (clusters
+    /// are read after every cloud's discovery, when a token fetched then may be near its end).
+    pub token_client: Option<RestClient>,
     /// Documents for the cluster's `cloud/` directory.
     pub documents: Vec<(String, Value)>,
     /// What could not be read about it.
     pub gaps: Vec<Gap>,
+}
+
+impl std::fmt::Debug for CloudCluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CloudCluster")
+            .field("provider", &self.provider)
+            .field("account", &self.account)
+            .field("region", &self.region)
+            .field("name", &self.name)
+            .field("endpoint", &self.endpoint)
+            .field("token", &self.token.as_ref().map(|_| "(hidden)"))
+            .field("documents", &self.documents.len())
+            .field("gaps", &self.gaps)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What discovery found.
@@ -486,6 +504,7 @@ async fn read_project(
                         .map(str::to_string),
                     token: token.clone(),
                     token_refused: Some(client.token_source().refused()),
+                    token_client: Some(client.clone()),
                     documents: vec![("cluster.json".into(), c.clone())],
                     gaps: Vec::new(),
                 });

@@ -7,6 +7,11 @@
 //! impersonated service account (`--impersonate-service-account`), workload identity
 //! federation (`external_account`) — refreshing and caching the tokens itself.
 //!
+//! One exception: a service-account key. The library signs a JWT with it and sends that as
+//! the token, which some Google APIs accept but GKE's API server does not (it takes OAuth
+//! access tokens); so the key's JWT is exchanged here at its `token_uri` for an access token
+//! (the JWT bearer grant, RFC 7523), as gcloud does.
+//!
 //! This module only says which of those it found, for messages (never a token, key or refresh
 //! token), and what to do when it gives none.
 
@@ -35,13 +40,102 @@ enum Origin {
     Metadata { endpoint: String, configured: bool },
 }
 
+/// What gives the tokens.
+#[derive(Clone)]
+enum Provider {
+    /// Google's library.
+    Library(AccessTokenCredentials),
+    /// A service-account key, exchanged at its token endpoint.
+    Key(Arc<ServiceAccountKey>),
+}
+
 /// Application Default Credentials, as found in this process's environment. The library's
 /// credentials are built on the first token request: they start a refresh task on the Tokio
 /// runtime that builds them.
 #[derive(Clone)]
 pub struct GoogleAdc {
-    credentials: Arc<tokio::sync::OnceCell<Result<AccessTokenCredentials, String>>>,
+    credentials: Arc<tokio::sync::OnceCell<Result<Provider, String>>>,
     origin: Arc<Origin>,
+}
+
+/// A service-account key file's identity and key (never printed).
+struct ServiceAccountKey {
+    email: String,
+    key_id: String,
+    key: aws_lc_rs::rsa::KeyPair,
+    token_uri: String,
+    http: reqwest::Client,
+}
+
+impl ServiceAccountKey {
+    fn read(path: &std::path::Path) -> Result<ServiceAccountKey, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let v: Value =
+            serde_json::from_str(&text).map_err(|_| format!("{} is not JSON", path.display()))?;
+        let field = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+        let key = super::jwt::rsa_key(&field("private_key"))
+            .ok_or_else(|| format!("{} holds no RSA private_key", path.display()))?;
+        let token_uri = Some(field("token_uri"))
+            .filter(|u| !u.is_empty())
+            .unwrap_or_else(|| "https://oauth2.googleapis.com/token".into());
+        Ok(ServiceAccountKey {
+            email: field("client_email"),
+            key_id: field("private_key_id"),
+            key,
+            token_uri,
+            http: reqwest::Client::builder()
+                .timeout(TOKEN_TIMEOUT)
+                .build()
+                .map_err(|e| format!("cannot build an HTTP client: {e}"))?,
+        })
+    }
+
+    /// An access token for the cloud-platform scope, and how long it lasts.
+    async fn token(&self) -> Result<(String, Duration), String> {
+        let now = super::jwt::now()?;
+        let assertion = super::jwt::sign_rs256(
+            &self.key,
+            serde_json::json!({"kid": self.key_id}),
+            &serde_json::json!({
+                "iss": self.email, "aud": self.token_uri, "iat": now, "exp": now + 3600,
+                "scope": "https://www.googleapis.com/auth/cloud-platform",
+            }),
+        )?;
+        let resp = self
+            .http
+            .post(&self.token_uri)
+            .form(&[
+                ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
+                ("assertion", assertion.as_str()),
+            ])
+            .send()
+            .await
+            .map_err(|e| format!("{}: no answer ({})", self.token_uri, e.without_url()))?;
+        let status = resp.status().as_u16();
+        let v: Value = resp.json().await.unwrap_or(Value::Null);
+        let text = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("");
+        if status >= 300 {
+            // OAuth's error fields only: the rest of an answer is not repeated.
+            return Err(format!(
+                "{}: HTTP {status}: {} {}",
+                self.token_uri,
+                text("error"),
+                text("error_description")
+            )
+            .trim_end()
+            .to_string());
+        }
+        let token = text("access_token");
+        if token.is_empty() {
+            return Err(format!(
+                "{}: the answer holds no access_token",
+                self.token_uri
+            ));
+        }
+        let ttl = v.get("expires_in").and_then(Value::as_u64).unwrap_or(3000);
+        Ok((token.to_string(), Duration::from_secs(ttl)))
+    }
 }
 
 impl std::fmt::Debug for GoogleAdc {
@@ -106,15 +200,19 @@ impl GoogleAdc {
     /// The metadata server's credentials only: at `endpoint` when given, else where the
     /// library looks (`GCE_METADATA_HOST`, else `metadata.google.internal`).
     pub fn metadata_server(endpoint: Option<&str>) -> GoogleAdc {
+        // The library prefers GCE_METADATA_HOST to an endpoint it is given: say what it asks.
+        let from_env = std::env::var("GCE_METADATA_HOST")
+            .ok()
+            .filter(|h| !h.is_empty());
         GoogleAdc::of(match endpoint {
-            Some(e) => Origin::Metadata {
+            Some(e) if from_env.is_none() => Origin::Metadata {
                 endpoint: e.to_string(),
                 configured: true,
             },
-            None => Origin::Metadata {
-                endpoint: std::env::var("GCE_METADATA_HOST")
-                    .map(|h| format!("http://{h}"))
-                    .unwrap_or_else(|_| "http://metadata.google.internal".into()),
+            _ => Origin::Metadata {
+                endpoint: from_env
+                    .map(|h| format!("http://{h} (GCE_METADATA_HOST)"))
+                    .unwrap_or_else(|| "http://metadata.google.internal".into()),
                 configured: false,
             },
         })
@@ -127,9 +225,12 @@ impl GoogleAdc {
         }
     }
 
-    /// The library's credentials for the origin (in a Tokio runtime).
-    fn build(&self) -> Result<AccessTokenCredentials, String> {
+    /// The provider for the origin (in a Tokio runtime).
+    fn build(&self) -> Result<Provider, String> {
         let built = match self.origin.as_ref() {
+            Origin::File { path, kind, .. } if kind == "service_account" => {
+                return ServiceAccountKey::read(path).map(|k| Provider::Key(Arc::new(k)));
+            }
             // The library reads the same file again, as every Google client does.
             Origin::File { .. } => Builder::default().build_access_token_credentials(),
             Origin::Metadata {
@@ -140,7 +241,7 @@ impl GoogleAdc {
                 .build_access_token_credentials(),
             Origin::Metadata { .. } => mds::Builder::default().build_access_token_credentials(),
         };
-        built.map_err(|e| one_line(&e))
+        built.map(Provider::Library).map_err(|e| one_line(&e))
     }
 
     /// What the credentials are, for messages.
@@ -192,18 +293,23 @@ impl GoogleAdc {
         }
     }
 
-    /// A token (the library caches and refreshes it).
-    pub async fn token(&self) -> Result<String, String> {
-        let credentials = self
+    /// A token and how long it may be kept (zero: the library caches and refreshes it, so ask
+    /// it every time).
+    pub async fn token(&self) -> Result<(String, Duration), String> {
+        let provider = self
             .credentials
             .get_or_init(|| async { self.build() })
             .await
             .as_ref()
             .map_err(Clone::clone)?;
+        let credentials = match provider {
+            Provider::Key(key) => return key.token().await,
+            Provider::Library(c) => c,
+        };
         match tokio::time::timeout(TOKEN_TIMEOUT, credentials.access_token()).await {
             Err(_) => Err("no answer (timed out)".into()),
             Ok(Err(e)) => Err(one_line(&e)),
-            Ok(Ok(t)) => Ok(t.token),
+            Ok(Ok(t)) => Ok((t.token, Duration::ZERO)),
         }
     }
 }
@@ -216,7 +322,38 @@ const GENERIC: &[&str] = &[
     "cannot create the authentication headers",
 ];
 
-/// An error and its causes on one line, without the library's generic words or repeats.
+/// The library quotes answers as `body=<…>`: a token endpoint's error, but also a subject-token
+/// source's whole JSON, which holds the token. Only OAuth's `error` and `error_description` are
+/// kept of one.
+fn redact_bodies(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("body=<") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + "body=<".len()..];
+        let (body, next) = match after.find('>') {
+            Some(end) => (&after[..end], &after[end + 1..]),
+            None => (after, ""),
+        };
+        let v: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+        let kept: Vec<&str> = ["error", "error_description"]
+            .iter()
+            .filter_map(|k| v.get(*k).and_then(Value::as_str))
+            .collect();
+        let shown = if kept.is_empty() {
+            "…".to_string()
+        } else {
+            kept.join(": ")
+        };
+        out.push_str(&format!("body=<{shown}>"));
+        rest = next;
+    }
+    out.push_str(rest);
+    out
+}
+
+/// An error and its causes on one line, without the library's generic words or repeats, and
+/// without the answers it quotes (see [`redact_bodies`]).
 fn one_line(e: &dyn std::error::Error) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut cause = Some(e);
@@ -225,7 +362,7 @@ fn one_line(e: &dyn std::error::Error) -> String {
         for g in GENERIC {
             text = text.replace(g, "");
         }
-        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        let text = redact_bodies(&text.split_whitespace().collect::<Vec<_>>().join(" "));
         if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
             parts.push(text);
         }
@@ -235,5 +372,28 @@ fn one_line(e: &dyn std::error::Error) -> String {
         e.to_string()
     } else {
         parts.join(": ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What the library quotes of an answer keeps OAuth's error words and nothing else: a
+    /// subject-token source's JSON (which holds the token) is not repeated.
+    #[test]
+    fn quoted_answers_keep_only_oauth_error_words() {
+        assert_eq!(
+            redact_bodies(
+                r#"failed to refresh, body=<{"error":"invalid_grant","error_description":"Token has been expired or revoked."}>: HTTP 400"#
+            ),
+            "failed to refresh, body=<invalid_grant: Token has been expired or revoked.>: HTTP 400"
+        );
+        let leaked = redact_bodies(
+            r#"field not found, body=<{"id_token":"subject-token-canary","expires":1}> and then"#,
+        );
+        assert!(!leaked.contains("canary"), "{leaked}");
+        assert_eq!(leaked, "field not found, body=<…> and then");
+        assert!(!redact_bodies("cut body=<{\"access_token\":\"canary").contains("canary"));
     }
 }

@@ -16,4 +16,5 @@ pub mod ec2;
 pub mod eks_token;
 pub mod gcp;
 pub mod google_adc;
+pub mod jwt;
 pub mod rest;

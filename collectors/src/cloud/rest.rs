@@ -28,14 +28,33 @@ pub enum TokenSource {
     Azure(super::azure_credential::AzureCredential),
     /// The first of these that gives a token (as `DefaultAzureCredential` tries the managed
     /// identity, then the Azure CLI); the one that did is kept. Sources are not nested.
-    Chain(Vec<TokenSource>),
+    Chain(Chain),
     /// Azure managed identity through IMDS.
     AzureManagedIdentity {
         /// Base URL (default `http://169.254.169.254`).
         base: String,
         /// Resource (`https://management.azure.com/`).
         resource: String,
+        /// The user-assigned identity to use (`AZURE_CLIENT_ID`), when the machine has several.
+        client_id: Option<String>,
     },
+}
+
+/// Sources tried in order, and which one answered — shared by the chains of one identity (its
+/// ARM and its AKS tokens), so that both come from the same source.
+#[derive(Clone)]
+pub struct Chain {
+    /// The sources, in order.
+    pub sources: Vec<TokenSource>,
+    /// The position of the one that gave a token.
+    pub chosen: Arc<Mutex<Option<usize>>>,
+}
+
+impl Chain {
+    /// These sources, sharing `chosen` with other chains of the same identity.
+    pub fn new(sources: Vec<TokenSource>, chosen: Arc<Mutex<Option<usize>>>) -> Chain {
+        Chain { sources, chosen }
+    }
 }
 
 impl std::fmt::Debug for TokenSource {
@@ -55,7 +74,8 @@ impl TokenSource {
             TokenSource::Env { var, .. } => var.clone(),
             TokenSource::Google(adc) => adc.source(),
             TokenSource::Azure(c) => c.source(),
-            TokenSource::Chain(all) => all
+            TokenSource::Chain(c) => c
+                .sources
                 .iter()
                 .map(TokenSource::source)
                 .collect::<Vec<_>>()
@@ -89,7 +109,8 @@ impl TokenSource {
             ),
             TokenSource::Google(adc) => adc.remedy(),
             TokenSource::Azure(c) => c.remedy(),
-            TokenSource::Chain(all) => all
+            TokenSource::Chain(c) => c
+                .sources
                 .iter()
                 .map(TokenSource::remedy)
                 .collect::<Vec<_>>()
@@ -135,8 +156,6 @@ pub struct RestClient {
     http: reqwest::Client,
     token: TokenSource,
     cached: Arc<Mutex<Option<(String, Instant)>>>,
-    /// In a [`TokenSource::Chain`], the source that gave a token.
-    chosen: Arc<Mutex<Option<usize>>>,
     log: Arc<Mutex<Vec<String>>>,
 }
 
@@ -161,7 +180,6 @@ impl RestClient {
             http,
             token,
             cached: Arc::default(),
-            chosen: Arc::default(),
             log: Arc::default(),
         })
     }
@@ -186,7 +204,7 @@ impl RestClient {
             }
         }
         let (token, ttl) = match &self.token {
-            TokenSource::Chain(all) => self.fetch_chain(all).await?,
+            TokenSource::Chain(chain) => self.fetch_chain(chain).await?,
             one => self.fetch_token(one).await?,
         };
         if let Ok(mut c) = self.cached.lock() {
@@ -199,22 +217,26 @@ impl RestClient {
     }
 
     /// A token from the source of a chain that gave one before, else from the first that
-    /// gives one; else every source's failure, in order.
-    async fn fetch_chain(&self, all: &[TokenSource]) -> Result<(String, Duration), RestError> {
-        let chosen = self.chosen.lock().ok().and_then(|c| *c);
-        if let Some(source) = chosen.and_then(|i| all.get(i)) {
+    /// gives one. A source is passed over only when it is not there — no answer, or (IMDS)
+    /// no identity on this machine (HTTP 400/404) — as `DefaultAzureCredential` does; another
+    /// failure (throttling, a refusal) is the answer. When none is there, every source's
+    /// failure is said, in order.
+    async fn fetch_chain(&self, chain: &Chain) -> Result<(String, Duration), RestError> {
+        let chosen = chain.chosen.lock().ok().and_then(|c| *c);
+        if let Some(source) = chosen.and_then(|i| chain.sources.get(i)) {
             return self.fetch_token(source).await;
         }
         let mut failures = Vec::new();
-        for (i, source) in all.iter().enumerate() {
+        for (i, source) in chain.sources.iter().enumerate() {
             match self.fetch_token(source).await {
                 Ok(t) => {
-                    if let Ok(mut c) = self.chosen.lock() {
+                    if let Ok(mut c) = chain.chosen.lock() {
                         *c = Some(i);
                     }
                     return Ok(t);
                 }
-                Err(e) => failures.push(e.message),
+                Err(e) if matches!(e.status, 0 | 400 | 404) => failures.push(e.message),
+                Err(e) => return Err(e),
             }
         }
         Err(RestError {
@@ -237,27 +259,31 @@ impl RestClient {
             TokenSource::Static(t) | TokenSource::Env { token: t, .. } => {
                 return Ok((t.clone(), Duration::from_secs(3000)))
             }
-            // The library caches and refreshes its tokens: asked every time.
-            TokenSource::Google(adc) => {
-                return adc
-                    .token()
-                    .await
-                    .map(|t| (t, Duration::ZERO))
-                    .map_err(|m| fail(0, m))
-            }
+            // The library caches and refreshes its tokens (a zero lifetime: asked every time).
+            TokenSource::Google(adc) => return adc.token().await.map_err(|m| fail(0, m)),
             TokenSource::Azure(c) => return c.token().await.map_err(|m| fail(0, m)),
             TokenSource::Chain(_) => {
                 return Err(fail(0, "a chain of token sources inside another".into()))
             }
             // Off Azure nothing answers at the link-local address: not worth the client's
             // full connect timeout when the Azure CLI may be next.
-            TokenSource::AzureManagedIdentity { base, resource } => self
+            TokenSource::AzureManagedIdentity {
+                base,
+                resource,
+                client_id,
+            } => self
                 .http
                 .get(format!("{base}/metadata/identity/oauth2/token"))
                 .query(&[
                     ("api-version", "2018-02-01"),
                     ("resource", resource.as_str()),
                 ])
+                .query(
+                    &client_id
+                        .iter()
+                        .map(|c| ("client_id", c.as_str()))
+                        .collect::<Vec<_>>(),
+                )
                 .header("Metadata", "true")
                 .timeout(Duration::from_secs(5)),
         };
@@ -444,6 +470,7 @@ pub(crate) mod tests {
                 r#"{"error":"invalid_request","error_description":"Identity not found"}"#,
             ),
             resource: "https://management.azure.com/".into(),
+            client_id: None,
         })
         .await;
         assert!(
@@ -465,15 +492,19 @@ pub(crate) mod tests {
         let mi = |base: String| TokenSource::AzureManagedIdentity {
             base,
             resource: "https://management.azure.com/".into(),
+            client_id: None,
         };
-        let client = RestClient::new(TokenSource::Chain(vec![
-            mi(closed()),
-            TokenSource::Static("from-the-second".into()),
-        ]))
+        let chain =
+            |sources: Vec<TokenSource>| TokenSource::Chain(Chain::new(sources, Arc::default()));
+        let chosen = Arc::default();
+        let client = RestClient::new(TokenSource::Chain(Chain::new(
+            vec![mi(closed()), TokenSource::Static("from-the-second".into())],
+            Arc::clone(&chosen),
+        )))
         .expect("client");
         assert_eq!(client.token().await.expect("token"), "from-the-second");
-        assert_eq!(client.chosen.lock().map(|c| *c).ok().flatten(), Some(1));
-        let none = token_error(TokenSource::Chain(vec![
+        assert_eq!(chosen.lock().map(|c| *c).ok().flatten(), Some(1));
+        let none = token_error(chain(vec![
             mi(closed()),
             mi(answering(
                 400,
@@ -485,6 +516,13 @@ pub(crate) mod tests {
             none.contains("no answer (connection failed)") && none.contains("Identity not found"),
             "{none}"
         );
+        // Throttling is an answer, not an absence: the next source is not tried.
+        let throttled = token_error(chain(vec![
+            mi(answering(429, r#"{"error":"too many requests"}"#)),
+            TokenSource::Static("not-this".into()),
+        ]))
+        .await;
+        assert!(throttled.contains("HTTP 429"), "{throttled}");
     }
 
     /// A token from the environment that the API refuses says which variable and how to get a
