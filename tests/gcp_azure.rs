@@ -443,6 +443,31 @@ async fn handle(
     if let Some(r) = google_token_endpoint(&method, &path, &auth, flavor, &body) {
         return Ok(r);
     }
+    // An App Service / Container Apps identity endpoint (`IDENTITY_ENDPOINT`), which wants
+    // its `IDENTITY_HEADER` back and answers `expires_on` as a string of epoch seconds.
+    if path == "/msi/token" {
+        let header = parts
+            .headers
+            .get("x-identity-header")
+            .and_then(|v| v.to_str().ok());
+        return Ok(if header == Some("identity-header-canary") {
+            let token = if query.contains("6dae42f8-4368-4678-94ff-3960e28e3630") {
+                "aks-test-token"
+            } else {
+                "arm-test-token"
+            };
+            respond(
+                200,
+                json!({"access_token": token, "expires_on": "4070908800",
+                "resource": "r", "token_type": "Bearer"}),
+            )
+        } else {
+            respond(
+                400,
+                json!({"error": "invalid_request", "error_description": "no identity header"}),
+            )
+        });
+    }
     Ok(if path.starts_with("/subscriptions") {
         azure(&st, &method, &path, &query, &auth)
     } else {
@@ -818,11 +843,25 @@ static SA_PUBLIC_KEY: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
 /// Google's token endpoint: its key ID, the account, the cloud-platform scope, this endpoint,
 /// a valid RS256 signature.
 fn key_assertion_ok(jwt: &str) -> bool {
+    let Some((h, c)) = SA_PUBLIC_KEY.get().and_then(|k| verified_jwt(jwt, k)) else {
+        return false;
+    };
+    h["kid"] == "k1"
+        && c["iss"] == SA_EMAIL
+        && c["aud"]
+            .as_str()
+            .is_some_and(|a| a.ends_with("/oauth2/token"))
+        && c["scope"] == "https://www.googleapis.com/auth/cloud-platform"
+}
+
+/// The header and claims of an RS256 JWT whose signature this RSA public key (PKCS#1 DER)
+/// verifies and which has not expired.
+fn verified_jwt(jwt: &str, public_key: &[u8]) -> Option<(Value, Value)> {
     use base64::Engine;
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let parts: Vec<&str> = jwt.split('.').collect();
     let [header, claims, signature] = parts[..] else {
-        return false;
+        return None;
     };
     let json = |p: &str| {
         b64.decode(p)
@@ -831,26 +870,20 @@ fn key_assertion_ok(jwt: &str) -> bool {
             .unwrap_or(Value::Null)
     };
     let (h, c) = (json(header), json(claims));
-    let Some(public) = SA_PUBLIC_KEY.get() else {
-        return false;
-    };
-    let signed = aws_lc_rs::signature::UnparsedPublicKey::new(
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    aws_lc_rs::signature::UnparsedPublicKey::new(
         &aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256,
-        public,
+        public_key,
     )
     .verify(
         format!("{header}.{claims}").as_bytes(),
-        &b64.decode(signature).unwrap_or_default(),
+        &b64.decode(signature).ok()?,
     )
-    .is_ok();
-    h["alg"] == "RS256"
-        && h["kid"] == "k1"
-        && c["iss"] == SA_EMAIL
-        && c["aud"]
-            .as_str()
-            .is_some_and(|a| a.ends_with("/oauth2/token"))
-        && c["scope"] == "https://www.googleapis.com/auth/cloud-platform"
-        && signed
+    .ok()?;
+    (h["alg"] == "RS256" && c["exp"].as_u64().is_some_and(|e| e > now)).then_some((h, c))
 }
 
 /// A fresh service-account key (PKCS#8 PEM), generated for the run; its public half is kept
@@ -1067,39 +1100,13 @@ struct KnownCertificate {
 /// naming the certificate by thumbprint, for client `c1` and this token endpoint, not expired,
 /// with a valid RS256 signature by the certificate's key.
 fn certificate_assertion_ok(jwt: &str, known: &KnownCertificate, audience: &str) -> bool {
-    use base64::Engine;
-    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    let parts: Vec<&str> = jwt.split('.').collect();
-    let [header, claims, signature] = parts[..] else {
+    let Some((h, c)) = verified_jwt(jwt, &known.public_key) else {
         return false;
     };
-    let json = |p: &str| {
-        b64.decode(p)
-            .ok()
-            .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
-            .unwrap_or(Value::Null)
-    };
-    let (h, c) = (json(header), json(claims));
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock")
-        .as_secs();
-    let signed = aws_lc_rs::signature::UnparsedPublicKey::new(
-        &aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256,
-        &known.public_key,
-    )
-    .verify(
-        format!("{header}.{claims}").as_bytes(),
-        &b64.decode(signature).unwrap_or_default(),
-    )
-    .is_ok();
-    h["alg"] == "RS256"
-        && h["x5t"] == known.thumbprint.as_str()
+    h["x5t"] == known.thumbprint.as_str()
         && c["aud"] == audience
         && c["iss"] == "c1"
         && c["sub"] == "c1"
-        && c["exp"].as_u64().is_some_and(|e| e > now)
-        && signed
 }
 
 /// An Entra ID token endpoint over HTTPS (azure_identity refuses an `http` authority), with a
@@ -1308,6 +1315,22 @@ fn azure_credentials_as_default_azure_credential_picks_them() {
     assert!(!certificate.contains("PRIVATE KEY"), "{certificate}");
     let cli = scan(&[("PATH", path.as_str())]);
     assert!(cli.contains(read), "Azure CLI: {cli}");
+    let msi = format!("{url}/msi/token");
+    let platform = scan(&[
+        ("IDENTITY_ENDPOINT", msi.as_str()),
+        ("IDENTITY_HEADER", "identity-header-canary"),
+    ]);
+    assert!(
+        platform.contains(read),
+        "platform identity endpoint: {platform}"
+    );
+    assert!(!platform.contains("identity-header-canary"), "{platform}");
+    assert!(fake
+        .log
+        .lock()
+        .expect("log")
+        .iter()
+        .any(|(_, p, _)| p == "/msi/token"));
     // The API server was read with the AKS application's token every time.
     assert!(aks
         .log()

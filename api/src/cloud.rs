@@ -221,11 +221,20 @@ impl AzureSection {
             }
             (_, client, _, _, _) => TokenSource::Chain(Chain::new(
                 vec![
-                    TokenSource::AzureManagedIdentity {
-                        base: imds.clone(),
-                        resource: resource.to_string(),
-                        // A user-assigned identity, as DefaultAzureCredential selects it.
-                        client_id: client,
+                    // A platform identity endpoint (App Service, Container Apps, Arc, …)
+                    // through the library; else the VM's or node's IMDS. A user-assigned
+                    // identity, as DefaultAzureCredential selects it: AZURE_CLIENT_ID.
+                    match env("IDENTITY_ENDPOINT").or_else(|| env("MSI_ENDPOINT")) {
+                        Some(endpoint) => TokenSource::Azure(AzureCredential::managed_identity(
+                            &endpoint,
+                            client.as_deref(),
+                            scope,
+                        )),
+                        None => TokenSource::AzureManagedIdentity {
+                            base: imds.clone(),
+                            resource: resource.to_string(),
+                            client_id: client,
+                        },
                     },
                     TokenSource::Azure(AzureCredential::cli(scope)),
                 ],

@@ -37,6 +37,9 @@ enum Kind {
     WorkloadIdentity {
         client: String,
     },
+    ManagedIdentity {
+        endpoint: String,
+    },
     Cli,
 }
 
@@ -130,6 +133,26 @@ impl AzureCredential {
         }
     }
 
+    /// The managed identity of an App Service, Container Apps, Functions, Azure Arc or Service
+    /// Fabric host — where the platform gives an identity endpoint (`IDENTITY_ENDPOINT`,
+    /// `MSI_ENDPOINT`) rather than IMDS — or, with `client`, that user-assigned identity.
+    pub fn managed_identity(endpoint: &str, client: Option<&str>, scope: &str) -> AzureCredential {
+        let options = azure_identity::ManagedIdentityCredentialOptions {
+            user_assigned_id: client
+                .map(|c| azure_identity::UserAssignedId::ClientId(c.to_string())),
+            ..Default::default()
+        };
+        AzureCredential {
+            credential: azure_identity::ManagedIdentityCredential::new(Some(options))
+                .map(|c| c as Arc<dyn TokenCredential>)
+                .map_err(|e| one_line(&e)),
+            kind: Kind::ManagedIdentity {
+                endpoint: endpoint.to_string(),
+            },
+            scope: scope.to_string(),
+        }
+    }
+
     /// The Azure CLI's signed-in account (`az account get-access-token`).
     pub fn cli(scope: &str) -> AzureCredential {
         AzureCredential {
@@ -153,6 +176,9 @@ impl AzureCredential {
             Kind::WorkloadIdentity { client } => {
                 format!("Azure workload identity (client {client}, AZURE_FEDERATED_TOKEN_FILE)")
             }
+            Kind::ManagedIdentity { endpoint } => {
+                format!("the Azure managed identity (identity endpoint {endpoint})")
+            }
             Kind::Cli => "the Azure CLI's login (az account get-access-token)".into(),
         }
     }
@@ -163,6 +189,7 @@ impl AzureCredential {
             Kind::ClientSecret { .. } => "check AZURE_TENANT_ID, AZURE_CLIENT_ID and that the secret has not expired (`az ad app credential list --id <client>`)".into(),
             Kind::ClientCertificate { .. } => "the file must hold the certificate and its unencrypted RSA private key in PEM (convert a .pfx with `openssl pkcs12 -in cert.pfx -nodes -out cert.pem`), and the certificate must be one of the app's credentials (`az ad app credential list --id <client> --cert`)".into(),
             Kind::WorkloadIdentity { .. } => "check that AZURE_FEDERATED_TOKEN_FILE is the pod's projected token, and that the identity AZURE_CLIENT_ID of AZURE_TENANT_ID has a federated credential for this cluster's issuer and kspm's ServiceAccount".into(),
+            Kind::ManagedIdentity { .. } => "assign the app or server a managed identity (system-assigned, or the user-assigned one AZURE_CLIENT_ID names) and give it kspm's reader roles".into(),
             Kind::Cli => "run `az login` (and `az account set --subscription …`), or give kspm a service principal (AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET)".into(),
         }
     }
