@@ -155,8 +155,12 @@ impl AzureCredential {
 
     /// The Azure CLI's signed-in account (`az account get-access-token`).
     pub fn cli(scope: &str) -> AzureCredential {
+        let options = azure_identity::AzureCliCredentialOptions {
+            executor: Some(Arc::new(KillOnDrop)),
+            ..Default::default()
+        };
         AzureCredential {
-            credential: azure_identity::AzureCliCredential::new(None)
+            credential: azure_identity::AzureCliCredential::new(Some(options))
                 .map(|c| c as Arc<dyn TokenCredential>)
                 .map_err(|e| one_line(&e)),
             kind: Kind::Cli,
@@ -207,6 +211,27 @@ impl AzureCredential {
         let left = t.expires_on - azure_core::time::OffsetDateTime::now_utc();
         let ttl = Duration::from_secs(left.whole_seconds().max(0).unsigned_abs());
         Ok((t.token.secret().to_string(), ttl))
+    }
+}
+
+/// Runs the Azure CLI with no input, and kills it when kspm stops waiting for it (the
+/// library's own executor would leave an `az` that outlived the token timeout running).
+#[derive(Debug)]
+struct KillOnDrop;
+
+#[async_trait::async_trait]
+impl azure_identity::Executor for KillOnDrop {
+    async fn run(
+        &self,
+        program: &std::ffi::OsStr,
+        args: &[&std::ffi::OsStr],
+    ) -> std::io::Result<std::process::Output> {
+        tokio::process::Command::new(program)
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .output()
+            .await
     }
 }
 
@@ -274,5 +299,37 @@ impl azure_identity::ClientAssertion for CertificateAssertion {
         self.sign().map_err(|m| {
             azure_core::Error::with_message(azure_core::error::ErrorKind::Credential, m)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use azure_identity::Executor;
+
+    /// A command kspm stops waiting for is killed, not left running.
+    #[tokio::test]
+    async fn an_abandoned_command_is_killed() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let pid_file = dir.path().join("pid");
+        let script = format!("echo $$ > {}; exec sleep 30", pid_file.display());
+        let sh = std::ffi::OsStr::new("/bin/sh");
+        let args = [std::ffi::OsStr::new("-c"), std::ffi::OsStr::new(&script)];
+        let waited =
+            tokio::time::timeout(Duration::from_millis(500), KillOnDrop.run(sh, &args)).await;
+        assert!(waited.is_err(), "the command should still be running");
+        let pid = std::fs::read_to_string(&pid_file).expect("pid");
+        let proc_dir = std::path::PathBuf::from(format!("/proc/{}", pid.trim()));
+        let mut gone = false;
+        for _ in 0..50 {
+            let state = std::fs::read_to_string(proc_dir.join("stat")).unwrap_or_default();
+            // Gone, or a zombie waiting to be reaped.
+            if state.is_empty() || state.split_whitespace().nth(2) == Some("Z") {
+                gone = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(gone, "the abandoned command is still running");
     }
 }
