@@ -32,6 +32,8 @@ const ORG: &str = "102030405060";
 struct Fake {
     addr: SocketAddr,
     log: Arc<Mutex<Vec<(String, String, String)>>>,
+    /// (path, `x-goog-user-project`) of each request that named a quota project.
+    quota: Arc<Mutex<Vec<(String, String)>>>,
     _runtime: tokio::runtime::Runtime,
 }
 
@@ -40,6 +42,7 @@ struct State {
     aks_apiserver: String,
     base: Mutex<String>,
     log: Arc<Mutex<Vec<(String, String, String)>>>,
+    quota: Arc<Mutex<Vec<(String, String)>>>,
     throttled: Mutex<bool>,
 }
 
@@ -436,6 +439,16 @@ async fn handle(
         .lock()
         .expect("log")
         .push((method.clone(), path.clone(), query.clone()));
+    if let Some(project) = parts
+        .headers
+        .get("x-goog-user-project")
+        .and_then(|v| v.to_str().ok())
+    {
+        st.quota
+            .lock()
+            .expect("quota")
+            .push((path.clone(), project.to_string()));
+    }
     let flavor = parts
         .headers
         .get("metadata-flavor")
@@ -492,11 +505,13 @@ impl Fake {
     fn start(gke_apiserver: String, aks_apiserver: String) -> Fake {
         let (runtime, listener) = local_listener(2);
         let log = Arc::new(Mutex::new(Vec::new()));
+        let quota = Arc::new(Mutex::new(Vec::new()));
         let st = Arc::new(State {
             gke_apiserver,
             aks_apiserver,
             base: Mutex::new(String::new()),
             log: log.clone(),
+            quota: quota.clone(),
             throttled: Mutex::new(false),
         });
         let addr = listener.local_addr().expect("addr");
@@ -518,6 +533,7 @@ impl Fake {
         Fake {
             addr,
             log,
+            quota,
             _runtime: runtime,
         }
     }
@@ -931,7 +947,7 @@ fn google_application_default_credentials_of_every_kind() {
     let user = |refresh: &str| {
         json!({"type": "authorized_user", "client_id": "client-id.apps.googleusercontent.com",
                "client_secret": "client-secret-canary", "refresh_token": refresh,
-               "token_uri": format!("{url}/oauth2/token")})
+               "token_uri": format!("{url}/oauth2/token"), "quota_project_id": "billing-project"})
     };
     let key = service_account_key_pem();
     let cases = [
@@ -1004,6 +1020,14 @@ fn google_application_default_credentials_of_every_kind() {
             "{name}: {stderr}"
         );
     }
+    // User credentials name their quota project on Google's APIs (never to the API server).
+    let quota = fake.quota.lock().expect("quota").clone();
+    assert!(
+        quota
+            .iter()
+            .any(|(p, q)| p.ends_with("/clusters") && q == "billing-project"),
+        "{quota:?}"
+    );
     // The key was exchanged for an access token (the API server takes no self-signed JWT).
     assert!(!gke
         .log()

@@ -35,6 +35,8 @@ enum Origin {
         from_env: bool,
         kind: String,
         names: Option<String>,
+        /// Its `quota_project_id` (gcloud writes the project set when it logged in).
+        quota_project: Option<String>,
     },
     /// The metadata server at this address (`configured`: kspm's, else the library's choice).
     Metadata { endpoint: String, configured: bool },
@@ -150,10 +152,11 @@ fn well_known() -> Option<PathBuf> {
     Some(PathBuf::from(home).join(".config/gcloud/application_default_credentials.json"))
 }
 
-/// The `type` of a credentials file and whom it names, read without keeping anything else.
-fn describe_file(path: &std::path::Path) -> (String, Option<String>) {
+/// The `type` of a credentials file, whom it names and its quota project, read without
+/// keeping anything else.
+fn describe_file(path: &std::path::Path) -> (String, Option<String>, Option<String>) {
     let Ok(text) = std::fs::read_to_string(path) else {
-        return (String::new(), None);
+        return (String::new(), None, None);
     };
     let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
     let field = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
@@ -171,7 +174,11 @@ fn describe_file(path: &std::path::Path) -> (String, Option<String>) {
         "external_account" => field("audience"),
         _ => None,
     };
-    (kind, names.filter(|n| !n.is_empty()))
+    (
+        kind,
+        names.filter(|n| !n.is_empty()),
+        field("quota_project_id").filter(|q| !q.is_empty()),
+    )
 }
 
 impl GoogleAdc {
@@ -188,13 +195,28 @@ impl GoogleAdc {
         let Some((path, from_env)) = file else {
             return GoogleAdc::metadata_server(metadata_endpoint);
         };
-        let (kind, names) = describe_file(&path);
+        let (kind, names, quota_project) = describe_file(&path);
         GoogleAdc::of(Origin::File {
             path,
             from_env,
             kind,
             names,
+            quota_project,
         })
+    }
+
+    /// The project Google bills and rate-limits these credentials' API calls to, sent as
+    /// `x-goog-user-project` (user credentials need one for some APIs):
+    /// `GOOGLE_CLOUD_QUOTA_PROJECT`, else the file's `quota_project_id` — as the library
+    /// chooses it.
+    pub fn quota_project(&self) -> Option<String> {
+        std::env::var("GOOGLE_CLOUD_QUOTA_PROJECT")
+            .ok()
+            .filter(|q| !q.is_empty())
+            .or_else(|| match self.origin.as_ref() {
+                Origin::File { quota_project, .. } => quota_project.clone(),
+                Origin::Metadata { .. } => None,
+            })
     }
 
     /// The metadata server's credentials only: at `endpoint` when given, else where the
@@ -253,6 +275,7 @@ impl GoogleAdc {
                 from_env,
                 kind,
                 names,
+                ..
             } => {
                 let what = match kind.as_str() {
                     "authorized_user" => "user credentials".to_string(),

@@ -86,6 +86,14 @@ impl TokenSource {
         }
     }
 
+    /// The quota project to name on Google API calls (`x-goog-user-project`), if any.
+    pub fn quota_project(&self) -> Option<String> {
+        match self {
+            TokenSource::Google(adc) => adc.quota_project(),
+            _ => None,
+        }
+    }
+
     /// What to say when a server refuses the source's token (HTTP 401): which source, and what
     /// to do.
     pub fn refused(&self) -> String {
@@ -356,6 +364,9 @@ impl RestClient {
         let mut attempt = 0u32;
         loop {
             let mut req = self.http.request(method.clone(), url).bearer_auth(&token);
+            if let Some(project) = self.token.quota_project() {
+                req = req.header("x-goog-user-project", project);
+            }
             if let Some(b) = body {
                 req = req.json(b);
             }
