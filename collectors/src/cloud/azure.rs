@@ -226,8 +226,6 @@ async fn read_cluster(
         name: s(&c, "name").to_string(),
         endpoint: None,
         ca_data: None,
-        token: None,
-        token_refused: aks_client.map(|a| a.token_source().refused()),
         token_client: aks_client.cloned(),
         documents: vec![("cluster.json".into(), c.clone())],
         gaps: Vec::new(),
@@ -240,14 +238,14 @@ async fn read_cluster(
         cluster.gaps.push(Gap { scope, message: "not Entra-integrated: its credentials would be an admin certificate, so kspm does not fetch them; the Kubernetes API is not read".into() });
         return cluster;
     }
-    let Some(aks) = aks_client else {
+    if aks_client.is_none() {
         cluster.gaps.push(Gap {
             scope,
             message: "no token source for the AKS API servers; the Kubernetes API is not read"
                 .into(),
         });
         return cluster;
-    };
+    }
     let url = format!(
         "{base}{}/listClusterUserCredential?api-version=2025-07-01",
         s(&c, "id")
@@ -264,13 +262,6 @@ async fn read_cluster(
                 Some((server, ca)) => {
                     cluster.endpoint = Some(server);
                     cluster.ca_data = ca;
-                    match aks.token().await {
-                        Ok(t) => cluster.token = Some(t),
-                        Err(e) => cluster.gaps.push(Gap {
-                            scope,
-                            message: format!("no token for the AKS API server: {e}"),
-                        }),
-                    }
                 }
                 None => cluster.gaps.push(Gap {
                     scope,
@@ -345,7 +336,7 @@ mod tests {
         let plain = read_cluster(&base, &client, Some(&aks), "s1", cluster(None)).await;
         assert!(client.requests().is_empty(), "{:?}", client.requests());
         assert_eq!(seen.load(std::sync::atomic::Ordering::SeqCst), 0);
-        assert!(plain.endpoint.is_none() && plain.token.is_none());
+        assert!(plain.endpoint.is_none());
         assert!(
             plain.gaps[0].message.contains("admin certificate"),
             "{:?}",
@@ -364,7 +355,7 @@ mod tests {
             client.requests(),
             vec!["POST /subscriptions/s1/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/payments/listClusterUserCredential"]
         );
-        assert!(entra.endpoint.is_none() && entra.token.is_none());
+        assert!(entra.endpoint.is_none());
         let message = &entra.gaps[0].message;
         assert!(
             message.contains("HTTP 403") && message.contains("entra_clusters"),

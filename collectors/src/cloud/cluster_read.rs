@@ -237,19 +237,20 @@ pub async fn collect_cloud_cluster(
         c.region,
         c.name
     );
-    // A fresh token (the one from discovery may be near its end), else that one.
-    let token = match &c.token_client {
-        Some(source) => source.token().await.ok().or_else(|| c.token.clone()),
-        None => c.token.clone(),
-    };
-    let client = match (&c.endpoint, &token) {
-        (Some(e), Some(t)) => kube_client(e, c.ca_data.as_deref(), t.clone()),
+    // The token is asked for now, not at discovery, when a long fleet could leave it near
+    // its end.
+    let client = match (&c.endpoint, &c.token_client) {
         (None, _) => Err("the provider gave no API server endpoint".to_string()),
         (_, None) => Err("no token for the API server".to_string()),
+        (Some(e), Some(source)) => match source.token().await {
+            Ok(t) => kube_client(e, c.ca_data.as_deref(), t),
+            Err(why) => Err(format!("no token for the API server: {why}")),
+        },
     };
+    let refused = c.token_client.as_ref().map(|s| s.token_source().refused());
     let (mut cluster, col) = read(
         client,
-        c.token_refused.as_deref(),
+        refused.as_deref(),
         name,
         origin,
         c.provider,

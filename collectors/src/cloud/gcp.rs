@@ -65,7 +65,7 @@ impl Default for GcpOptions {
     }
 }
 
-/// One discovered Kubernetes cluster of GKE or AKS. Its `Debug` never shows the token.
+/// One discovered Kubernetes cluster of GKE or AKS. It holds no token, only where one comes from.
 #[derive(Clone)]
 pub struct CloudCluster {
     /// `gke` or `aks`.
@@ -80,12 +80,8 @@ pub struct CloudCluster {
     pub endpoint: Option<String>,
     /// CA bundle, base64 of PEM.
     pub ca_data: Option<String>,
-    /// Bearer token for the API server.
-    pub token: Option<String>,
-    /// What to say if the API server refuses the token (HTTP 401): its source and the fix.
-    pub token_refused: Option<String>,
-    /// Where the token comes from: asked again just before the API server is read (clusters
-    /// are read after every cloud's discovery, when a token fetched then may be near its end).
+    /// Where the API server's token comes from: asked just before the cluster is read
+    /// (clusters are read after every cloud's discovery), and what a refusal of it means.
     pub token_client: Option<RestClient>,
     /// Documents for the cluster's `cloud/` directory.
     pub documents: Vec<(String, Value)>,
@@ -101,7 +97,10 @@ impl std::fmt::Debug for CloudCluster {
             .field("region", &self.region)
             .field("name", &self.name)
             .field("endpoint", &self.endpoint)
-            .field("token", &self.token.as_ref().map(|_| "(hidden)"))
+            .field(
+                "token_source",
+                &self.token_client.as_ref().map(|c| c.token_source()),
+            )
             .field("documents", &self.documents.len())
             .field("gaps", &self.gaps)
             .finish_non_exhaustive()
@@ -473,7 +472,6 @@ async fn read_project(
                     ),
                 });
             }
-            let token = client.token().await.ok();
             for c in v
                 .get("clusters")
                 .and_then(Value::as_array)
@@ -502,8 +500,6 @@ async fn read_project(
                         .pointer("/masterAuth/clusterCaCertificate")
                         .and_then(Value::as_str)
                         .map(str::to_string),
-                    token: token.clone(),
-                    token_refused: Some(client.token_source().refused()),
                     token_client: Some(client.clone()),
                     documents: vec![("cluster.json".into(), c.clone())],
                     gaps: Vec::new(),

@@ -55,6 +55,15 @@ impl Chain {
     pub fn new(sources: Vec<TokenSource>, chosen: Arc<Mutex<Option<usize>>>) -> Chain {
         Chain { sources, chosen }
     }
+
+    /// What each source says, in order, joined by `between`.
+    fn each(&self, say: fn(&TokenSource) -> String, between: &str) -> String {
+        self.sources
+            .iter()
+            .map(say)
+            .collect::<Vec<_>>()
+            .join(between)
+    }
 }
 
 impl std::fmt::Debug for TokenSource {
@@ -74,12 +83,7 @@ impl TokenSource {
             TokenSource::Env { var, .. } => var.clone(),
             TokenSource::Google(adc) => adc.source(),
             TokenSource::Azure(c) => c.source(),
-            TokenSource::Chain(c) => c
-                .sources
-                .iter()
-                .map(TokenSource::source)
-                .collect::<Vec<_>>()
-                .join(", then "),
+            TokenSource::Chain(c) => c.each(TokenSource::source, ", then "),
             TokenSource::AzureManagedIdentity { base, .. } => {
                 format!("the Azure managed identity (IMDS at {base})")
             }
@@ -117,12 +121,7 @@ impl TokenSource {
             ),
             TokenSource::Google(adc) => adc.remedy(),
             TokenSource::Azure(c) => c.remedy(),
-            TokenSource::Chain(c) => c
-                .sources
-                .iter()
-                .map(TokenSource::remedy)
-                .collect::<Vec<_>>()
-                .join("; or "),
+            TokenSource::Chain(c) => c.each(TokenSource::remedy, "; or "),
             TokenSource::AzureManagedIdentity { .. } => "on Azure, assign kspm's VM or node pool a managed identity; elsewhere set up workload identity (AZURE_FEDERATED_TOKEN_FILE, AZURE_CLIENT_ID, AZURE_TENANT_ID) or a service principal (AZURE_CLIENT_SECRET)".into(),
         }
     }
@@ -428,7 +427,6 @@ pub(crate) mod tests {
     use super::*;
 
     /// A local server answering every request with `status` and `body`.
-    /// A local server that answers every request with `status` and `body`.
     pub(crate) fn answering(status: u16, body: &'static str) -> String {
         use std::io::{Read, Write};
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");

@@ -268,7 +268,6 @@ impl GcpIam {
             .policies
             .keys()
             .filter_map(|r| r.strip_prefix("projects/"))
-            .filter(|p| !p.contains('/'))
             .chain(self.ancestors.keys().map(String::as_str))
             .filter(|p| !p.contains('/'))
             .collect();
