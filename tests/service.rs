@@ -170,6 +170,14 @@ fn sink_of(target: &str) -> String {
     }
 }
 
+/// A TriggerScan that answers once the scans are committed (empty target: every target).
+fn waiting(target: impl Into<String>) -> pb::TriggerScanRequest {
+    pb::TriggerScanRequest {
+        target: target.into(),
+        wait: true,
+    }
+}
+
 fn code<T: std::fmt::Debug>(r: Result<T, tonic::Status>) -> Code {
     r.expect_err("expected an error").code()
 }
@@ -1044,12 +1052,7 @@ async fn every_rpc(db: &str) {
         .expect("watch")
         .into_inner();
     let triggered = c
-        .trigger_scan(req(
-            TOKEN_A,
-            pb::TriggerScanRequest {
-                target: "demo".into(),
-            },
-        ))
+        .trigger_scan(req(TOKEN_A, waiting("demo")))
         .await
         .expect("trigger")
         .into_inner()
@@ -1080,15 +1083,7 @@ async fn every_rpc(db: &str) {
         drift.changes
     );
     assert_eq!(
-        code(
-            c.trigger_scan(req(
-                TOKEN_A,
-                pb::TriggerScanRequest {
-                    target: "nope".into()
-                }
-            ))
-            .await
-        ),
+        code(c.trigger_scan(req(TOKEN_A, waiting("nope"))).await),
         Code::NotFound
     );
     assert_eq!(
@@ -1111,6 +1106,70 @@ async fn every_rpc(db: &str) {
         .into_inner();
     assert_eq!(scans.scans[0].id, triggered[0].id, "newest first");
     assert!(!scans.next_page_token.is_empty());
+
+    // Scan jobs: a trigger answers with its job (the waiting one above had one too); the job
+    // ends with the scan it committed, which ListScans shows; other tenants do not see it.
+    let waited = c
+        .trigger_scan(req(TOKEN_A, waiting("demo")))
+        .await
+        .expect("trigger")
+        .into_inner();
+    let done = &waited.jobs[0];
+    assert_eq!(done.state, pb::scan_job::State::Succeeded as i32);
+    assert_eq!(done.scan_id, waited.scans[0].id);
+    let accepted = c
+        .trigger_scan(req(
+            TOKEN_A,
+            pb::TriggerScanRequest {
+                target: "demo".into(),
+                wait: false,
+            },
+        ))
+        .await
+        .expect("trigger")
+        .into_inner();
+    assert!(accepted.scans.is_empty(), "not waited for: no scan yet");
+    let job = ended_job(&mut c, TOKEN_A, &accepted.jobs[0].id).await;
+    assert_eq!(job.state, pb::scan_job::State::Succeeded as i32, "{job:?}");
+    assert_eq!((job.target.as_str(), job.replica.as_str()), ("demo", "r1"));
+    let newest = wait_scans(&mut c, TOKEN_A, 1).await;
+    assert_eq!(job.scan_id, newest[0].id);
+    assert_eq!(
+        job.scan.as_ref().map(|s| s.id.as_str()),
+        Some(newest[0].id.as_str())
+    );
+    assert!(
+        ms(&job.created_at) <= ms(&job.started_at) && ms(&job.started_at) <= ms(&job.finished_at)
+    );
+    let listed = c
+        .list_scan_jobs(req(
+            TOKEN_A,
+            pb::ListScanJobsRequest {
+                target: "demo".into(),
+                page_size: 1,
+            },
+        ))
+        .await
+        .expect("jobs")
+        .into_inner()
+        .jobs;
+    assert_eq!(listed, vec![job.clone()], "newest first, the same job");
+    for (token, id) in [(TOKEN_B, job.id.as_str()), (TOKEN_A, "j-unknown")] {
+        let asked = c
+            .get_scan_job(req(token, pb::GetScanJobRequest { id: id.into() }))
+            .await;
+        assert_eq!(code(asked), Code::NotFound);
+    }
+    let foreign = c
+        .list_scan_jobs(req(
+            TOKEN_B,
+            pb::ListScanJobsRequest {
+                target: "demo".into(),
+                page_size: 0,
+            },
+        ))
+        .await;
+    assert_eq!(code(foreign), Code::NotFound);
 
     // Health and reflection.
     let channel = Channel::from_shared(server.addr.clone())
@@ -1404,15 +1463,7 @@ async fn tenants_are_isolated_and_credentials_required() {
         Code::NotFound
     );
     assert_eq!(
-        code(
-            c.trigger_scan(req(
-                TOKEN_B,
-                pb::TriggerScanRequest {
-                    target: "demo".into()
-                }
-            ))
-            .await
-        ),
+        code(c.trigger_scan(req(TOKEN_B, waiting("demo"))).await),
         Code::NotFound
     );
     assert_eq!(
@@ -1453,7 +1504,7 @@ async fn tenants_are_isolated_and_credentials_required() {
         .await
         .expect("a watch")
         .into_inner();
-    c.trigger_scan(req(TOKEN_A, pb::TriggerScanRequest::default()))
+    c.trigger_scan(req(TOKEN_A, waiting("")))
         .await
         .expect("trigger");
     let a_ev = tokio::time::timeout(Duration::from_secs(10), a_events.message())
@@ -1566,7 +1617,7 @@ async fn drift_and_events_after_a_change() {
         .into_inner();
     std::fs::write(snap.join("changes.yaml"), CHANGES).expect("write");
     let second = c
-        .trigger_scan(req(TOKEN_A, pb::TriggerScanRequest::default()))
+        .trigger_scan(req(TOKEN_A, waiting("")))
         .await
         .expect("trigger")
         .into_inner()
@@ -1635,7 +1686,7 @@ async fn drift_and_events_after_a_change() {
     // Reverting resolves them.
     std::fs::remove_file(snap.join("changes.yaml")).expect("rm");
     let third = c
-        .trigger_scan(req(TOKEN_A, pb::TriggerScanRequest::default()))
+        .trigger_scan(req(TOKEN_A, waiting("")))
         .await
         .expect("trigger")
         .into_inner()
@@ -1682,10 +1733,7 @@ async fn a_scan_that_fails_half_way_is_never_visible() {
         .fail_commits
         .store(true, std::sync::atomic::Ordering::Relaxed);
     assert_eq!(
-        code(
-            c.trigger_scan(req(TOKEN_A, pb::TriggerScanRequest::default()))
-                .await
-        ),
+        code(c.trigger_scan(req(TOKEN_A, waiting(""))).await),
         Code::Internal
     );
     assert_eq!(count("scans").await, scans);
@@ -1707,7 +1755,7 @@ async fn a_scan_that_fails_half_way_is_never_visible() {
         .shared
         .fail_commits
         .store(false, std::sync::atomic::Ordering::Relaxed);
-    c.trigger_scan(req(TOKEN_A, pb::TriggerScanRequest::default()))
+    c.trigger_scan(req(TOKEN_A, waiting("")))
         .await
         .expect("recovers");
     server.stop().await;
@@ -2017,7 +2065,7 @@ async fn retention_keeps_the_newest_scans_only() {
     let mut ids = Vec::new();
     for _ in 0..3 {
         let s = c
-            .trigger_scan(req(TOKEN_A, pb::TriggerScanRequest::default()))
+            .trigger_scan(req(TOKEN_A, waiting("")))
             .await
             .expect("trigger")
             .into_inner()
@@ -2339,15 +2387,7 @@ async fn triggers_coalesce_and_are_rate_limited() {
     wait_scans(&mut c, TOKEN_A, 1).await;
     let trigger = |token: &'static str| {
         let mut c = c.clone();
-        async move {
-            c.trigger_scan(req(
-                token,
-                pb::TriggerScanRequest {
-                    target: String::new(),
-                },
-            ))
-            .await
-        }
+        async move { c.trigger_scan(req(token, waiting(String::new()))).await }
     };
     let answers = futures_join(vec![
         trigger(TOKEN_A),
@@ -2382,6 +2422,227 @@ async fn triggers_coalesce_and_are_rate_limited() {
     assert!(trigger(TOKEN_B).await.is_ok());
 }
 
+/// A generated cluster of `pods` pods (fleetgen's realistic shape), in a directory that lives as
+/// long as the returned guard.
+fn generated_cluster(pods: usize, seed: u64) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("tmp");
+    kspm_fleetgen::generate(
+        dir.path(),
+        kspm_fleetgen::Shape::realistic(1, pods, false),
+        seed,
+    )
+    .expect("generate");
+    let cluster = dir.path().join("cluster-00");
+    (dir, cluster)
+}
+
+/// Polls a scan job until it ends (60 s at most).
+async fn ended_job(c: &mut PostureServiceClient<Channel>, token: &str, id: &str) -> pb::ScanJob {
+    for _ in 0..600 {
+        let job = c
+            .get_scan_job(req(token, pb::GetScanJobRequest { id: id.into() }))
+            .await
+            .expect("job")
+            .into_inner()
+            .job
+            .expect("a job");
+        if job.finished_at.is_some() {
+            return job;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("job {id} did not end within 60 s");
+}
+
+/// TriggerScan answers at once with a job that runs to its end whatever the client does: a
+/// second trigger joins it, a client that gives up does not stop it, a failure is reported in
+/// words that keep the cause in the log, and a job whose replica stopped is reported abandoned.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn triggered_scans_are_jobs_that_outlive_their_call() {
+    use pb::scan_job::State;
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = format!("sqlite://{}", dir.path().join("kspm.db").display());
+    let (_big, cluster) = generated_cluster(3000, 5);
+    let server = start(config(&db, "r1", &[("big", &cluster, "1h")], &[])).await;
+    let mut c = client(&server.addr).await;
+    wait_scans(&mut c, TOKEN_A, 1).await;
+    let started = std::time::Instant::now();
+    let trigger = |wait| pb::TriggerScanRequest {
+        target: "big".into(),
+        wait,
+    };
+    let first = c
+        .trigger_scan(req(TOKEN_A, trigger(false)))
+        .await
+        .expect("trigger")
+        .into_inner();
+    let answered = started.elapsed();
+    let job = first.jobs[0].clone();
+    assert!(first.scans.is_empty());
+    assert!(
+        matches!(
+            State::try_from(job.state),
+            Ok(State::Queued | State::Running)
+        ),
+        "answered before the scan ended: {job:?}"
+    );
+    assert!(job.finished_at.is_none() && job.scan_id.is_empty());
+    // A second trigger while it runs is the same job.
+    let second = c
+        .trigger_scan(req(TOKEN_A, trigger(false)))
+        .await
+        .expect("trigger")
+        .into_inner();
+    assert_eq!(second.jobs[0].id, job.id, "joined, not a second scan");
+    let ended = ended_job(&mut c, TOKEN_A, &job.id).await;
+    let took = started.elapsed();
+    assert_eq!(ended.state, State::Succeeded as i32, "{ended:?}");
+    assert!(
+        answered * 5 < took,
+        "the call ({answered:?}) did not wait for the scan ({took:?})"
+    );
+    assert_eq!(
+        wait_scans(&mut c, TOKEN_A, 2).await.len(),
+        2,
+        "one scan for both"
+    );
+
+    // A client that gives up: its call ends, the job does not.
+    let mut impatient = req(TOKEN_A, trigger(true));
+    impatient.set_timeout(Duration::from_millis(50));
+    assert!(c.trigger_scan(impatient).await.is_err());
+    let newest = c
+        .list_scan_jobs(req(TOKEN_A, pb::ListScanJobsRequest::default()))
+        .await
+        .expect("jobs")
+        .into_inner()
+        .jobs;
+    assert_ne!(newest[0].id, job.id, "a new job was accepted");
+    let outlived = ended_job(&mut c, TOKEN_A, &newest[0].id).await;
+    assert_eq!(outlived.state, State::Succeeded as i32, "{outlived:?}");
+    assert_eq!(wait_scans(&mut c, TOKEN_A, 3).await.len(), 3);
+
+    // A failed commit: the job fails, in words that name it and keep the cause in the log.
+    server
+        .shared
+        .fail_commits
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    let failing = c
+        .trigger_scan(req(TOKEN_A, trigger(false)))
+        .await
+        .expect("trigger")
+        .into_inner();
+    let failed = ended_job(&mut c, TOKEN_A, &failing.jobs[0].id).await;
+    assert_eq!(failed.state, State::Failed as i32, "{failed:?}");
+    assert!(failed.detail.contains(&failed.id), "{}", failed.detail);
+    assert!(!failed.detail.contains("fault"), "{}", failed.detail);
+    assert!(failed.scan_id.is_empty() && failed.scan.is_none());
+    let refused = c.trigger_scan(req(TOKEN_A, trigger(true))).await;
+    assert_eq!(
+        code(refused),
+        Code::Internal,
+        "waiting on a failing job fails"
+    );
+    server
+        .shared
+        .fail_commits
+        .store(false, std::sync::atomic::Ordering::Relaxed);
+
+    // A job whose replica stopped renewing it is abandoned, and says so.
+    let now = kspm_api::service::store::now_ms();
+    let orphan = kspm_api::service::store::JobRow {
+        id: "j-orphan".into(),
+        tenant: "tenant-a".into(),
+        target: "big".into(),
+        state: kspm_api::service::store::JobState::Running,
+        detail: "scanning".into(),
+        replica: "r9".into(),
+        created_at: now - 60_000,
+        started_at: now - 60_000,
+        finished_at: 0,
+        updated_at: now - 30_000,
+        scan_id: String::new(),
+    };
+    server
+        .shared
+        .store
+        .create_job(&orphan)
+        .await
+        .expect("orphan");
+    let seen = c
+        .get_scan_job(req(
+            TOKEN_A,
+            pb::GetScanJobRequest {
+                id: "j-orphan".into(),
+            },
+        ))
+        .await
+        .expect("job")
+        .into_inner()
+        .job
+        .expect("a job");
+    assert_eq!(seen.state, State::Failed as i32);
+    assert!(
+        seen.detail.contains("abandoned") && seen.detail.contains("r9"),
+        "{}",
+        seen.detail
+    );
+    server.stop().await;
+}
+
+/// The Python example client (`examples/api/client.py`), run as an integrator runs it: stubs
+/// generated from `proto/` (with the well-known types), a scan triggered and followed through its
+/// job, then clusters, posture, findings and paths.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_python_example_client_triggers_and_reads() {
+    let Ok(python) = std::env::var("KSPM_TEST_GRPC_PYTHON") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "KSPM_TEST_GRPC_PYTHON is not set: CI runs the tests through scripts/test, which installs grpcio"
+        );
+        eprintln!("skipping: no grpcio (scripts/test installs it)");
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = format!("sqlite://{}", dir.path().join("kspm.db").display());
+    let demo = demo();
+    let server = start(config(&db, "r1", &[("demo", &demo, "1h")], &[])).await;
+    let mut c = client(&server.addr).await;
+    wait_scans(&mut c, TOKEN_A, 1).await;
+    let addr = server.addr.trim_start_matches("http://").to_string();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(python)
+            .arg(common::repo().join("examples/api/client.py"))
+            .args([addr.as_str(), "--trigger", "demo"])
+            .env("KSPM_TOKEN", TOKEN_A)
+            .output()
+    })
+    .await
+    .expect("join")
+    .expect("the client runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("STATE_SUCCEEDED (scan committed)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("457 findings, 128 attack paths"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("cluster eks-prod-us-east-1 (eks 1.31)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("critical findings; first 5:"), "{stdout}");
+    assert_eq!(wait_scans(&mut c, TOKEN_A, 2).await.len(), 2);
+    server.stop().await;
+}
+
 /// Runs futures concurrently and returns their outputs in order.
 async fn futures_join<F>(fs: Vec<F>) -> Vec<F::Output>
 where
@@ -2401,22 +2662,16 @@ where
 async fn a_scan_past_its_timeout_fails_and_frees_its_slot() {
     let dir = tempfile::tempdir().expect("tmp");
     let db = format!("sqlite://{}", dir.path().join("kspm.db").display());
-    let big = tempfile::tempdir().expect("big");
-    kspm_fleetgen::generate(
-        big.path(),
-        kspm_fleetgen::Shape::realistic(1, 4000, false),
-        3,
-    )
-    .expect("generate");
+    let (_big, cluster) = generated_cluster(4000, 3);
     let text = format!(
         "[service]\ndatabase_url = \"{db}\"\nreplica = \"r1\"\nlease_seconds = 2\nretention = 50\n[[tenant]]\nname = \"tenant-a\"\ntoken_sha256 = [\"{}\"]\n[[tenant.target]]\nname = \"big\"\npaths = [\"{}\"]\ninterval = \"1h\"\ntimeout = \"1ms\"\n",
         hash_token(TOKEN_A),
-        big.path().join("cluster-00").display()
+        cluster.display()
     );
     let server = start(Config::parse(&text).expect("config")).await;
     let mut c = client(&server.addr).await;
     let err = c
-        .trigger_scan(req(TOKEN_A, pb::TriggerScanRequest::default()))
+        .trigger_scan(req(TOKEN_A, waiting("")))
         .await
         .expect_err("timed out");
     assert_eq!(err.code(), Code::DeadlineExceeded, "{}", err.message());
@@ -2592,14 +2847,9 @@ async fn findings_keep_their_identity_across_scans() {
     let server = start(config(&db, "r1", &[("small", &small, "1h")], &[])).await;
     let mut c = client(&server.addr).await;
     let first = wait_scans(&mut c, TOKEN_A, 1).await.remove(0);
-    c.trigger_scan(req(
-        TOKEN_A,
-        pb::TriggerScanRequest {
-            target: "small".into(),
-        },
-    ))
-    .await
-    .expect("second scan");
+    c.trigger_scan(req(TOKEN_A, waiting("small")))
+        .await
+        .expect("second scan");
     let scans = wait_scans(&mut c, TOKEN_A, 2).await;
     let second = scans
         .iter()
@@ -2707,15 +2957,10 @@ async fn event_streams_resume_and_filter() {
     let mut c = client(&server.addr).await;
     let first = wait_scans(&mut c, TOKEN_A, 1).await.remove(0);
     let trigger = |mut c: PostureServiceClient<Channel>| async move {
-        c.trigger_scan(req(
-            TOKEN_A,
-            pb::TriggerScanRequest {
-                target: "small".into(),
-            },
-        ))
-        .await
-        .expect("trigger")
-        .into_inner()
+        c.trigger_scan(req(TOKEN_A, waiting("small")))
+            .await
+            .expect("trigger")
+            .into_inner()
     };
     let second = trigger(c.clone()).await.scans.remove(0);
     let watch = |mut c: PostureServiceClient<Channel>, r: pb::WatchEventsRequest| async move {
@@ -2900,9 +3145,7 @@ async fn exceptions_are_managed_through_the_api() {
     let rescan = |token: &'static str| {
         let mut c = shared_client.clone();
         async move {
-            c.trigger_scan(req(token, pb::TriggerScanRequest::default()))
-                .await
-                .expect("scan");
+            c.trigger_scan(req(token, waiting(""))).await.expect("scan");
         }
     };
     let in_days = |days: i64| {
@@ -3064,15 +3307,10 @@ async fn a_trigger_never_duplicates_another_replicas_scan() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(held, Lease::Taken);
-    let mut waiting = c.clone();
+    let mut patient = c.clone();
     let trigger = tokio::spawn(async move {
-        waiting
-            .trigger_scan(req(
-                TOKEN_A,
-                pb::TriggerScanRequest {
-                    target: "small".into(),
-                },
-            ))
+        patient
+            .trigger_scan(req(TOKEN_A, waiting("small")))
             .await
             .expect("trigger")
             .into_inner()
@@ -3082,6 +3320,18 @@ async fn a_trigger_never_duplicates_another_replicas_scan() {
     assert!(
         !trigger.is_finished(),
         "it waits for the replica that holds the lease"
+    );
+    // Its job says so.
+    let queued = c
+        .list_scan_jobs(req(TOKEN_A, pb::ListScanJobsRequest::default()))
+        .await
+        .expect("jobs")
+        .into_inner()
+        .jobs;
+    assert_eq!(queued[0].state, pb::scan_job::State::Queued as i32);
+    assert_eq!(
+        queued[0].detail,
+        "waiting for replica ghost's scan of the target"
     );
     let ghost = ScanRecord {
         id: "s-ghost".into(),
@@ -3105,6 +3355,11 @@ async fn a_trigger_never_duplicates_another_replicas_scan() {
         .expect("answered")
         .expect("joined");
     assert_eq!(answered[0].id, "s-ghost");
+    let joined = ended_job(&mut c, TOKEN_A, &queued[0].id).await;
+    assert_eq!(
+        (joined.scan_id.as_str(), joined.detail.as_str()),
+        ("s-ghost", "scan committed by replica ghost")
+    );
     let scans = wait_scans(&mut c, TOKEN_A, 2).await;
     assert_eq!(
         scans.len(),
@@ -3118,12 +3373,7 @@ async fn a_trigger_never_duplicates_another_replicas_scan() {
         .await
         .expect("release");
     let own = c
-        .trigger_scan(req(
-            TOKEN_A,
-            pb::TriggerScanRequest {
-                target: "small".into(),
-            },
-        ))
+        .trigger_scan(req(TOKEN_A, waiting("small")))
         .await
         .expect("trigger")
         .into_inner()
@@ -3131,12 +3381,7 @@ async fn a_trigger_never_duplicates_another_replicas_scan() {
     assert_ne!(own[0].id, "s-ghost");
     assert_eq!(wait_scans(&mut c, TOKEN_A, 3).await.len(), 3);
     // A trigger whose client gives up at once still finishes under the lease and releases it.
-    let mut impatient = req(
-        TOKEN_A,
-        pb::TriggerScanRequest {
-            target: "small".into(),
-        },
-    );
+    let mut impatient = req(TOKEN_A, waiting("small"));
     impatient.set_timeout(Duration::from_millis(1));
     let _ = c.trigger_scan(impatient).await;
     let mut freed = false;

@@ -1,14 +1,19 @@
 #!/usr/bin/env python3
 """A minimal kspm API client: generates Python stubs from proto/ at run time and prints the
-tenant's clusters, posture and most serious findings and attack paths.
+tenant's clusters, posture and most serious findings and attack paths. With `--trigger TARGET`
+it first scans the target now: TriggerScan answers at once with a job, which it follows with
+GetScanJob until the scan is committed.
 
     python3 -m venv .venv && .venv/bin/pip install grpcio grpcio-tools
     KSPM_TOKEN=demo-token .venv/bin/python examples/api/client.py 127.0.0.1:50051
+    KSPM_TOKEN=demo-token .venv/bin/python examples/api/client.py 127.0.0.1:50051 --trigger demo-fleet
 """
+import importlib.resources
 import os
 import pathlib
 import sys
 import tempfile
+import time
 
 import grpc
 from grpc_tools import protoc
@@ -19,8 +24,10 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 def stubs():
     out = tempfile.mkdtemp(prefix="kspm-stubs-")
     proto = ROOT / "proto"
-    rc = protoc.main(["protoc", f"-I{proto}", f"--python_out={out}", f"--grpc_python_out={out}",
-                      str(proto / "kspm/v1/posture.proto")])
+    # The well-known types (google/protobuf/timestamp.proto) ship inside grpc_tools.
+    well_known = importlib.resources.files("grpc_tools") / "_proto"
+    rc = protoc.main(["protoc", f"-I{proto}", f"-I{well_known}", f"--python_out={out}",
+                      f"--grpc_python_out={out}", str(proto / "kspm/v1/posture.proto")])
     if rc != 0:
         sys.exit("protoc failed")
     sys.path.insert(0, out)
@@ -28,14 +35,37 @@ def stubs():
     return posture_pb2, posture_pb2_grpc
 
 
+def trigger(pb, client, auth, target):
+    """Scans `target` now and follows its job until it ends (exits on failure)."""
+    job = client.TriggerScan(pb.TriggerScanRequest(target=target), metadata=auth).jobs[0]
+    print(f"job {job.id}: {pb.ScanJob.State.Name(job.state)} ({job.detail})")
+    while not job.HasField("finished_at"):
+        time.sleep(0.5)
+        job = client.GetScanJob(pb.GetScanJobRequest(id=job.id), metadata=auth).job
+    print(f"job {job.id}: {pb.ScanJob.State.Name(job.state)} ({job.detail})")
+    if job.state != pb.ScanJob.STATE_SUCCEEDED:
+        sys.exit(1)
+    print(f"scan {job.scan.id}: {job.scan.findings} findings, {job.scan.attack_paths} attack paths")
+
+
 def main():
-    target = sys.argv[1] if len(sys.argv) > 1 else "127.0.0.1:50051"
+    args = sys.argv[1:]
+    scan_now = None
+    if "--trigger" in args:
+        i = args.index("--trigger")
+        if i + 1 >= len(args):
+            sys.exit("--trigger needs a target name")
+        scan_now = args[i + 1]
+        del args[i:i + 2]
+    target = args[0] if args else "127.0.0.1:50051"
     token = os.environ.get("KSPM_TOKEN")
     if not token:
         sys.exit("set KSPM_TOKEN to the tenant's bearer token")
     pb, rpc = stubs()
     client = rpc.PostureServiceStub(grpc.insecure_channel(target))
     auth = [("authorization", f"Bearer {token}")]
+    if scan_now:
+        trigger(pb, client, auth, scan_now)
     for c in client.ListClusters(pb.ListClustersRequest(), metadata=auth).clusters:
         print(f"cluster {c.name} ({c.provider} {c.kubernetes_version}): {c.objects} objects, "
               f"gaps={list(c.coverage_gaps)}")

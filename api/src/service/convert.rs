@@ -1,7 +1,7 @@
 //! Report JSON (as stored) to protobuf messages, and page tokens.
 
 use super::pb;
-use super::store::ScanRow;
+use super::store::{JobRow, JobState, ScanRow};
 use serde_json::Value;
 use tonic::Status;
 
@@ -388,6 +388,31 @@ pub fn scan(r: &ScanRow) -> pb::Scan {
         attack_paths: r.attack_paths as u64,
         errors: r.errors as u64,
         replica: r.replica.clone(),
+    }
+}
+
+/// A scan job as the API shows it, with its scan when it succeeded and history still has it.
+pub fn job(j: &JobRow, scan: Option<&ScanRow>) -> pb::ScanJob {
+    use pb::scan_job::State;
+    let state = match j.state {
+        JobState::Queued => State::Queued,
+        JobState::Running => State::Running,
+        JobState::Succeeded => State::Succeeded,
+        JobState::Failed => State::Failed,
+    };
+    let at = |ms: i64| (ms > 0).then(|| timestamp(ms));
+    pb::ScanJob {
+        id: j.id.clone(),
+        target: j.target.clone(),
+        state: state as i32,
+        detail: j.detail.clone(),
+        created_at: at(j.created_at),
+        started_at: at(j.started_at),
+        finished_at: at(j.finished_at),
+        updated_at: at(j.updated_at),
+        scan_id: j.scan_id.clone(),
+        scan: scan.map(self::scan),
+        replica: j.replica.clone(),
     }
 }
 

@@ -5,7 +5,7 @@ use super::auth::TenantName;
 use super::convert::{self, offset, page_size, token, untoken};
 use super::fleet::{AskError, MAX_HOPS, MAX_PATHS};
 use super::pb::{self, posture_service_server::PostureService};
-use super::store::{FindingFilter, ScanRow};
+use super::store::{now_ms, FindingFilter, JobRow, ScanRow};
 use super::Shared;
 use kspm_engine::drift;
 use kspm_engine::graph::fixplan::PlanOptions;
@@ -42,6 +42,29 @@ fn internal(e: String) -> Status {
 }
 
 impl Api {
+    /// A tenant's scan job as seen now; NOT_FOUND for an unknown ID or another tenant's.
+    async fn job(&self, tenant: &str, id: &str) -> Result<pb::ScanJob, Status> {
+        let row = super::jobs::seen(&self.shared, tenant, id)
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| Status::not_found(format!("no scan job {id}")))?;
+        self.with_scan(tenant, &row).await
+    }
+
+    /// A job for the API, with its scan when it has one that history still keeps.
+    async fn with_scan(&self, tenant: &str, row: &JobRow) -> Result<pb::ScanJob, Status> {
+        let scan = if row.scan_id.is_empty() {
+            None
+        } else {
+            self.shared
+                .store
+                .scan(tenant, &row.scan_id)
+                .await
+                .map_err(internal)?
+        };
+        Ok(convert::job(row, scan.as_ref()))
+    }
+
     /// The scans a read covers: the given one (which must be the tenant's) or the latest of
     /// every target.
     async fn scope(&self, tenant: &str, scan_id: &str) -> Result<Vec<ScanRow>, Status> {
@@ -735,20 +758,64 @@ impl PostureService for Api {
         if targets.is_empty() {
             return Err(Status::not_found(format!("no target {want}")));
         }
+        let mut started = Vec::new();
+        for target in &targets {
+            started.push(
+                super::jobs::start(&self.shared, &tenant, target)
+                    .await
+                    .map_err(internal)?,
+            );
+        }
         let mut scans = Vec::new();
-        for target in targets {
-            let row = super::scheduler::trigger(&self.shared, &tenant, &target)
-                .await
-                .map_err(|e| {
+        if req.get_ref().wait {
+            for job in started.clone() {
+                let row = job.outcome().await.map_err(|e| {
                     if e.contains(super::scheduler::TIMED_OUT) {
                         Status::deadline_exceeded(e)
                     } else {
                         internal(e)
                     }
                 })?;
-            scans.push(convert::scan(&row));
+                scans.push(convert::scan(&row));
+            }
         }
-        Ok(Response::new(pb::TriggerScanResponse { scans }))
+        let mut jobs = Vec::new();
+        for job in &started {
+            jobs.push(self.job(&tenant, &job.id).await?);
+        }
+        Ok(Response::new(pb::TriggerScanResponse { scans, jobs }))
+    }
+
+    async fn get_scan_job(
+        &self,
+        req: Request<pb::GetScanJobRequest>,
+    ) -> Result<Response<pb::GetScanJobResponse>, Status> {
+        let tenant = tenant(&req)?;
+        let job = self.job(&tenant, &req.get_ref().id).await?;
+        Ok(Response::new(pb::GetScanJobResponse { job: Some(job) }))
+    }
+
+    async fn list_scan_jobs(
+        &self,
+        req: Request<pb::ListScanJobsRequest>,
+    ) -> Result<Response<pb::ListScanJobsResponse>, Status> {
+        let tenant = tenant(&req)?;
+        let r = req.get_ref();
+        let limit = page_size(r.page_size, 50, 500)?;
+        self.require_target(&tenant, &r.target).await?;
+        let (now, stale) = (now_ms(), super::jobs::stale_ms(&self.shared));
+        let rows = self
+            .shared
+            .store
+            .jobs(&tenant, &r.target, limit as i64)
+            .await
+            .map_err(internal)?;
+        let mut jobs = Vec::new();
+        for row in rows {
+            let row = row.as_seen(now, stale);
+            jobs.push(self.with_scan(&tenant, &row).await?);
+        }
+        Ok(Response::new(pb::ListScanJobsResponse { jobs }))
     }
 
     type WatchEventsStream = EventStream;

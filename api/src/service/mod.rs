@@ -1,7 +1,7 @@
 //! `kspm serve`: the gRPC API over scan history, the scan scheduler, metrics.
 //!
 //! [`serve`] wires it together: [`store::Store`] (SQLite or PostgreSQL), [`scheduler`] (leased
-//! scan jobs), [`grpc::Api`] behind [`auth::interceptor`], gRPC health and reflection, an
+//! scan jobs), [`jobs`] (the scans clients trigger), [`grpc::Api`] behind [`auth::interceptor`], gRPC health and reflection, an
 //! optional Prometheus endpoint, web view ([`web`]) and admission webhook ([`webhook`]).
 
 pub mod admission;
@@ -10,6 +10,7 @@ pub mod config;
 pub mod convert;
 pub mod fleet;
 pub mod grpc;
+pub mod jobs;
 pub mod metrics;
 pub mod scan;
 pub mod scheduler;
@@ -60,6 +61,8 @@ pub struct Shared {
     pub graphs: fleet::FleetGraphs,
     /// Coalescing, per-tenant slots and trigger limits.
     pub admission: admission::Admission,
+    /// This replica's scan jobs (TriggerScan) that have not ended.
+    pub jobs: jobs::Jobs,
     /// The admission webhook's reviewers, by target.
     pub reviewers: webhook::Reviewers,
     /// Where the admission webhook listens, once it does.
@@ -90,6 +93,7 @@ impl Shared {
             stopping: watch::channel(false).0,
             graphs: fleet::FleetGraphs::default(),
             admission: admission::Admission::default(),
+            jobs: jobs::Jobs::default(),
         }))
     }
 }

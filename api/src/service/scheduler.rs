@@ -303,10 +303,14 @@ fn trigger_owner(shared: &Shared) -> String {
 /// it (its scheduler, or another trigger), the running scan is joined; with another replica
 /// holding it, that replica's commit is the answer (within the target's timeout) — but for a
 /// watched live target, whose holder commits only on change, this replica reads it now.
+///
+/// `progress` is the job's row (see [`super::jobs`]): running once this replica scans or joins
+/// its own scan, queued with the holder's name while another replica's scan is awaited.
 pub async fn trigger(
     shared: &Arc<Shared>,
     tenant: &str,
     target: &Target,
+    progress: &super::jobs::Progress,
 ) -> Result<ScanRow, String> {
     let lease_ms = (shared.config.service.lease_seconds * 1000) as i64;
     let since = shared.store.last_commit().await?;
@@ -319,6 +323,7 @@ pub async fn trigger(
             .await?
         {
             store::Lease::Taken => {
+                progress.running().await;
                 let (shared, tenant, target, owner) = (
                     shared.clone(),
                     tenant.to_string(),
@@ -349,14 +354,20 @@ pub async fn trigger(
                     .await
                     .map_err(|e| format!("triggered scan failed: {e}"))?;
             }
-            store::Lease::Unregistered => return scan_now(shared, tenant, target).await,
+            store::Lease::Unregistered => {
+                progress.running().await;
+                return scan_now(shared, tenant, target).await;
+            }
             store::Lease::HeldBy(h) if h == shared.replica || h == owner => {
+                progress.running().await;
                 return scan_now(shared, tenant, target).await;
             }
             store::Lease::HeldBy(_) if target.is_live() && target.watch => {
+                progress.running().await;
                 return scan_now(shared, tenant, target).await;
             }
-            store::Lease::HeldBy(_) => {
+            store::Lease::HeldBy(holder) => {
+                progress.waiting_for(&holder).await;
                 if let Some(row) = shared
                     .store
                     .committed_after(tenant, &target.name, since)

@@ -23,7 +23,11 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("../../migrations/0004_path_severity.sql")),
     (5, include_str!("../../migrations/0005_commit_order.sql")),
     (6, include_str!("../../migrations/0006_exceptions.sql")),
+    (7, include_str!("../../migrations/0007_scan_jobs.sql")),
 ];
+
+mod jobs;
+pub use jobs::{JobRow, JobState, JOB_RETENTION_MS};
 
 /// A database error, as text (the service maps it to gRPC `Internal`).
 pub type StoreResult<T> = Result<T, String>;
@@ -1192,6 +1196,7 @@ impl Store {
             "findings",
             "paths",
             "leases",
+            "scan_jobs",
         ] {
             sqlx::query(&format!("DELETE FROM {t}"))
                 .execute(&self.pool)

@@ -1,0 +1,274 @@
+//! Scan jobs (TriggerScan): a triggered scan runs as a job of its own, detached from the call
+//! that asked for it. The call answers at once with the job (or, asked to, waits for it); the job
+//! finishes even when the client goes away or its deadline passes; its row in the store says
+//! where it is — queued behind another replica's scan, running, succeeded with its scan, or
+//! failed and why — to any replica (GetScanJob). A second trigger of a target whose job has not
+//! ended joins that job.
+
+use super::config::Target;
+use super::scheduler::{self, TIMED_OUT};
+use super::store::{new_scan_id, now_ms, JobRow, JobState, ScanRow};
+use super::Shared;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::watch;
+use tracing::{info, warn};
+
+/// How a job ended: the scan it committed (or joined), or the error.
+pub type JobOutcome = Result<ScanRow, String>;
+
+/// This replica's jobs that have not ended, by (tenant, target).
+#[derive(Default)]
+pub struct Jobs {
+    active: Mutex<HashMap<(String, String), Started>>,
+}
+
+/// A job as started (or joined): its ID, and its outcome once it ends.
+#[derive(Clone)]
+pub struct Started {
+    /// Job ID.
+    pub id: String,
+    done: watch::Receiver<Option<JobOutcome>>,
+}
+
+impl Started {
+    /// Waits for the job to end.
+    pub async fn outcome(mut self) -> JobOutcome {
+        match self.done.wait_for(Option::is_some).await {
+            Ok(o) => o
+                .clone()
+                .unwrap_or_else(|| Err("the job has no outcome".into())),
+            Err(_) => Err("the job stopped without an outcome (the service is stopping)".into()),
+        }
+    }
+}
+
+/// Starts a job scanning `target` for `tenant` — or joins the one of that target still running
+/// on this replica — and returns it at once.
+pub async fn start(shared: &Arc<Shared>, tenant: &str, target: &Target) -> Result<Started, String> {
+    let key = (tenant.to_string(), target.name.clone());
+    let now = now_ms();
+    let (tx, rx) = watch::channel(None);
+    let started = {
+        let mut active = shared.jobs.active.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(running) = active.get(&key) {
+            return Ok(running.clone());
+        }
+        let started = Started {
+            id: format!("j{}", &new_scan_id(now)[1..]),
+            done: rx,
+        };
+        active.insert(key.clone(), started.clone());
+        started
+    };
+    let row = JobRow {
+        id: started.id.clone(),
+        tenant: tenant.to_string(),
+        target: target.name.clone(),
+        state: JobState::Queued,
+        detail: "queued".into(),
+        replica: shared.replica.clone(),
+        created_at: now,
+        started_at: 0,
+        finished_at: 0,
+        updated_at: now,
+        scan_id: String::new(),
+    };
+    if let Err(e) = shared.store.create_job(&row).await {
+        forget(shared, &key, &started.id);
+        let _ = tx.send(Some(Err(e.clone())));
+        return Err(e);
+    }
+    info!(tenant, target = %target.name, job = %row.id, "scan job accepted");
+    let (shared, target) = (shared.clone(), target.clone());
+    tokio::spawn(async move {
+        let progress = Progress {
+            shared: shared.clone(),
+            row: Mutex::new(row),
+        };
+        let beat = progress.keep_alive();
+        let outcome = scheduler::trigger(&shared, &key.0, &target, &progress).await;
+        beat.abort();
+        progress.end(&outcome).await;
+        forget(&shared, &key, &progress.id());
+        let _ = tx.send(Some(outcome));
+    });
+    Ok(started)
+}
+
+/// Drops a job from the active ones (it ended): the next trigger starts a new one.
+fn forget(shared: &Shared, key: &(String, String), id: &str) {
+    let mut active = shared.jobs.active.lock().unwrap_or_else(|e| e.into_inner());
+    if active.get(key).is_some_and(|s| s.id == id) {
+        active.remove(key);
+    }
+}
+
+/// A running job's row, written as the job moves on.
+pub struct Progress {
+    shared: Arc<Shared>,
+    row: Mutex<JobRow>,
+}
+
+impl Progress {
+    fn id(&self) -> String {
+        self.lock().id.clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, JobRow> {
+        self.row.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    async fn write(&self, change: impl FnOnce(&mut JobRow)) {
+        let row = {
+            let mut row = self.lock();
+            change(&mut row);
+            row.updated_at = now_ms();
+            row.clone()
+        };
+        if let Err(e) = self.shared.store.update_job(&row).await {
+            warn!(job = %row.id, error = %e, "recording the job's progress failed");
+        }
+    }
+
+    /// The job scans the target now (under its lease, or joining this replica's scan of it).
+    pub async fn running(&self) {
+        self.write(|r| {
+            r.state = JobState::Running;
+            r.detail = "scanning".into();
+            if r.started_at == 0 {
+                r.started_at = now_ms();
+            }
+        })
+        .await;
+    }
+
+    /// The job waits for the scan another replica is running (its commit is the answer).
+    pub async fn waiting_for(&self, holder: &str) {
+        let detail = format!("waiting for replica {holder}'s scan of the target");
+        if self.lock().detail == detail {
+            return;
+        }
+        self.write(|r| {
+            r.state = JobState::Queued;
+            r.detail = detail;
+        })
+        .await;
+    }
+
+    async fn end(&self, outcome: &JobOutcome) {
+        let id = self.id();
+        self.write(|r| {
+            r.finished_at = now_ms();
+            if r.started_at == 0 {
+                r.started_at = r.finished_at;
+            }
+            match outcome {
+                Ok(scan) => {
+                    r.state = JobState::Succeeded;
+                    r.detail = if scan.replica == r.replica {
+                        "scan committed".into()
+                    } else {
+                        format!("scan committed by replica {}", scan.replica)
+                    };
+                    r.scan_id = scan.id.clone();
+                }
+                Err(e) => {
+                    r.state = JobState::Failed;
+                    r.detail = tenant_words(e, &id);
+                }
+            }
+        })
+        .await;
+        match outcome {
+            Ok(scan) => info!(job = %id, scan = %scan.id, "scan job succeeded"),
+            Err(e) => warn!(job = %id, error = %e, "scan job failed"),
+        }
+    }
+
+    /// Renews the row while the job runs, so readers can tell a job whose replica stopped.
+    fn keep_alive(&self) -> tokio::task::JoinHandle<()> {
+        let (shared, id) = (self.shared.clone(), self.id());
+        let every = stale_ms(&shared) / 3;
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(every.max(100) as u64)).await;
+                if let Err(e) = shared.store.touch_job(&id, now_ms()).await {
+                    warn!(job = %id, error = %e, "renewing the job failed");
+                }
+            }
+        })
+    }
+}
+
+/// The words a failed job shows its tenant: a timeout says so (target and limit only); any other
+/// cause — a database or read error, which can name server paths and hosts — stays in the log.
+fn tenant_words(error: &str, job: &str) -> String {
+    if error.contains(TIMED_OUT) {
+        error.to_string()
+    } else {
+        format!("the scan failed; the service log has the cause (job {job})")
+    }
+}
+
+/// After how long without renewal a job not ended counts as abandoned: the target's lease time.
+pub fn stale_ms(shared: &Shared) -> i64 {
+    (shared.config.service.lease_seconds * 1000).max(300) as i64
+}
+
+/// A tenant's job as readers see it now (see [`JobRow::as_seen`]).
+pub async fn seen(shared: &Shared, tenant: &str, id: &str) -> Result<Option<JobRow>, String> {
+    let now = now_ms();
+    Ok(shared
+        .store
+        .job(tenant, id)
+        .await?
+        .map(|j| j.as_seen(now, stale_ms(shared))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_timeout_reaches_the_tenant_in_words() {
+        let timed_out = format!("scan of target t {TIMED_OUT} 5 s (its timeout)");
+        assert_eq!(tenant_words(&timed_out, "j1"), timed_out);
+        let private = "database: error connecting to /var/lib/kspm/db.sqlite";
+        let words = tenant_words(private, "j1");
+        assert!(!words.contains("/var/lib"), "{words}");
+        assert!(words.contains("j1"), "{words}");
+    }
+
+    #[test]
+    fn a_job_not_renewed_is_seen_as_abandoned() {
+        let row = JobRow {
+            id: "j1".into(),
+            tenant: "t".into(),
+            target: "x".into(),
+            state: JobState::Running,
+            detail: "scanning".into(),
+            replica: "r1".into(),
+            created_at: 1_000,
+            started_at: 1_000,
+            finished_at: 0,
+            updated_at: 2_000,
+            scan_id: String::new(),
+        };
+        // Renewed within the window: as stored.
+        assert_eq!(row.clone().as_seen(2_500, 1_000), row);
+        // Not renewed for longer: failed, naming the replica, ended when last renewed.
+        let seen = row.clone().as_seen(3_001, 1_000);
+        assert_eq!(seen.state, JobState::Failed);
+        assert!(seen.detail.contains("replica r1"), "{}", seen.detail);
+        assert_eq!(seen.finished_at, 2_000);
+        // An ended job is never re-judged.
+        let ended = JobRow {
+            state: JobState::Succeeded,
+            finished_at: 2_000,
+            ..row
+        };
+        assert_eq!(ended.clone().as_seen(1_000_000, 1_000), ended);
+    }
+}
