@@ -81,6 +81,11 @@ async fn start(config: Config) -> Server {
 }
 
 async fn run(shared: Arc<Shared>) -> Server {
+    run_with_grace(shared, Duration::from_secs(5)).await
+}
+
+/// [`run`], giving running scans and jobs `grace` to finish when stopped.
+async fn run_with_grace(shared: Arc<Shared>, grace: Duration) -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -99,7 +104,7 @@ async fn run(shared: Arc<Shared>) -> Server {
         async move {
             let _ = rx.await;
         },
-        Duration::from_secs(5),
+        grace,
     ));
     Server {
         addr,
@@ -2463,7 +2468,8 @@ async fn triggered_scans_are_jobs_that_outlive_their_call() {
     let dir = tempfile::tempdir().expect("tmp");
     let db = format!("sqlite://{}", dir.path().join("kspm.db").display());
     let (_big, cluster) = generated_cluster(3000, 5);
-    let server = start(config(&db, "r1", &[("big", &cluster, "1h")], &[])).await;
+    let shared = open(config(&db, "r1", &[("big", &cluster, "1h")], &[])).await;
+    let server = run_with_grace(shared, Duration::ZERO).await;
     let mut c = client(&server.addr).await;
     wait_scans(&mut c, TOKEN_A, 1).await;
     let started = std::time::Instant::now();
@@ -2587,7 +2593,34 @@ async fn triggered_scans_are_jobs_that_outlive_their_call() {
         "{}",
         seen.detail
     );
+
+    // The service stops (no grace) while a job runs: the job is recorded as stopped, not left
+    // running for readers to wait on.
+    let last = c
+        .trigger_scan(req(TOKEN_A, trigger(false)))
+        .await
+        .expect("trigger")
+        .into_inner()
+        .jobs[0]
+        .id
+        .clone();
+    let store = server.shared.store.clone();
     server.stop().await;
+    let stopped = store
+        .job("tenant-a", &last)
+        .await
+        .expect("read")
+        .expect("the job");
+    assert_eq!(
+        stopped.state,
+        kspm_api::service::store::JobState::Failed,
+        "{stopped:?}"
+    );
+    assert!(
+        stopped.detail.contains("service stopped"),
+        "{}",
+        stopped.detail
+    );
 }
 
 /// The Python example client (`examples/api/client.py`), run as an integrator runs it: stubs

@@ -5,7 +5,7 @@ use super::auth::TenantName;
 use super::convert::{self, offset, page_size, token, untoken};
 use super::fleet::{AskError, MAX_HOPS, MAX_PATHS};
 use super::pb::{self, posture_service_server::PostureService};
-use super::store::{now_ms, FindingFilter, JobRow, ScanRow};
+use super::store::{FindingFilter, JobRow, ScanRow};
 use super::Shared;
 use kspm_engine::drift;
 use kspm_engine::graph::fixplan::PlanOptions;
@@ -803,7 +803,6 @@ impl PostureService for Api {
         let r = req.get_ref();
         let limit = page_size(r.page_size, 50, 500)?;
         self.require_target(&tenant, &r.target).await?;
-        let (now, stale) = (now_ms(), super::jobs::stale_ms(&self.shared));
         let rows = self
             .shared
             .store
@@ -812,7 +811,7 @@ impl PostureService for Api {
             .map_err(internal)?;
         let mut jobs = Vec::new();
         for row in rows {
-            let row = row.as_seen(now, stale);
+            let row = super::jobs::as_seen(&self.shared, row);
             jobs.push(self.with_scan(&tenant, &row).await?);
         }
         Ok(Response::new(pb::ListScanJobsResponse { jobs }))

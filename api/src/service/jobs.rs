@@ -7,7 +7,7 @@
 
 use super::config::Target;
 use super::scheduler::{self, TIMED_OUT};
-use super::store::{new_scan_id, now_ms, JobRow, JobState, ScanRow};
+use super::store::{new_scan_id, now_ms, JobRow, JobState, ScanRow, JOB_RETENTION_MS};
 use super::Shared;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -18,21 +18,32 @@ use tracing::{info, warn};
 /// How a job ended: the scan it committed (or joined), or the error.
 pub type JobOutcome = Result<ScanRow, String>;
 
-/// This replica's jobs that have not ended, by (tenant, target).
+/// This replica's jobs that have not ended, by (tenant, target), and their tasks.
 #[derive(Default)]
 pub struct Jobs {
     active: Mutex<HashMap<(String, String), Started>>,
+    tasks: Mutex<tokio::task::JoinSet<()>>,
 }
 
-/// A job as started (or joined): its ID, and its outcome once it ends.
+/// A job as started (or joined): its ID, whether its row is written, and its outcome once it
+/// ends.
 #[derive(Clone)]
 pub struct Started {
     /// Job ID.
     pub id: String,
+    accepted: watch::Receiver<Option<Result<(), String>>>,
     done: watch::Receiver<Option<JobOutcome>>,
 }
 
 impl Started {
+    /// Waits until the job's row is written (readable by GetScanJob on any replica).
+    async fn accepted(&mut self) -> Result<(), String> {
+        match self.accepted.wait_for(Option::is_some).await {
+            Ok(a) => a.clone().unwrap_or(Ok(())),
+            Err(_) => Err("the job was not recorded (the service is stopping)".into()),
+        }
+    }
+
     /// Waits for the job to end.
     pub async fn outcome(mut self) -> JobOutcome {
         match self.done.wait_for(Option::is_some).await {
@@ -44,57 +55,142 @@ impl Started {
     }
 }
 
-/// Starts a job scanning `target` for `tenant` — or joins the one of that target still running
-/// on this replica — and returns it at once.
+/// Starts a job scanning `target` for `tenant` — or joins the one of that target not ended on
+/// this replica — and returns it once its row is written. The row is written, and the job run,
+/// by a task of the job's own: a caller that goes away (deadline, reset) leaves neither a job
+/// without a row nor a row without a job.
 pub async fn start(shared: &Arc<Shared>, tenant: &str, target: &Target) -> Result<Started, String> {
     let key = (tenant.to_string(), target.name.clone());
-    let now = now_ms();
-    let (tx, rx) = watch::channel(None);
-    let started = {
+    let mut started = {
         let mut active = shared.jobs.active.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(running) = active.get(&key) {
-            return Ok(running.clone());
+        match active.get(&key) {
+            Some(running) => running.clone(),
+            None => {
+                let now = now_ms();
+                let (accepted_tx, accepted) = watch::channel(None);
+                let (done_tx, done) = watch::channel(None);
+                let started = Started {
+                    id: format!("j{}", &new_scan_id(now)[1..]),
+                    accepted,
+                    done,
+                };
+                active.insert(key.clone(), started.clone());
+                let row = JobRow {
+                    id: started.id.clone(),
+                    tenant: tenant.to_string(),
+                    target: target.name.clone(),
+                    state: JobState::Queued,
+                    detail: "queued".into(),
+                    replica: shared.replica.clone(),
+                    created_at: now,
+                    started_at: 0,
+                    finished_at: 0,
+                    updated_at: now,
+                    scan_id: String::new(),
+                };
+                let job = run(
+                    shared.clone(),
+                    key,
+                    target.clone(),
+                    row,
+                    accepted_tx,
+                    done_tx,
+                );
+                shared
+                    .jobs
+                    .tasks
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .spawn(job);
+                started
+            }
         }
-        let started = Started {
-            id: format!("j{}", &new_scan_id(now)[1..]),
-            done: rx,
-        };
-        active.insert(key.clone(), started.clone());
-        started
     };
-    let row = JobRow {
-        id: started.id.clone(),
-        tenant: tenant.to_string(),
-        target: target.name.clone(),
-        state: JobState::Queued,
-        detail: "queued".into(),
-        replica: shared.replica.clone(),
-        created_at: now,
-        started_at: 0,
-        finished_at: 0,
-        updated_at: now,
-        scan_id: String::new(),
-    };
-    if let Err(e) = shared.store.create_job(&row).await {
-        forget(shared, &key, &started.id);
-        let _ = tx.send(Some(Err(e.clone())));
-        return Err(e);
-    }
-    info!(tenant, target = %target.name, job = %row.id, "scan job accepted");
-    let (shared, target) = (shared.clone(), target.clone());
-    tokio::spawn(async move {
-        let progress = Progress {
-            shared: shared.clone(),
-            row: Mutex::new(row),
-        };
-        let beat = progress.keep_alive();
-        let outcome = scheduler::trigger(&shared, &key.0, &target, &progress).await;
-        beat.abort();
-        progress.end(&outcome).await;
-        forget(&shared, &key, &progress.id());
-        let _ = tx.send(Some(outcome));
-    });
+    started.accepted().await?;
     Ok(started)
+}
+
+/// A job's task: records it, runs it to its end, records the end, then lets it go.
+async fn run(
+    shared: Arc<Shared>,
+    key: (String, String),
+    target: Target,
+    row: JobRow,
+    accepted: watch::Sender<Option<Result<(), String>>>,
+    done: watch::Sender<Option<JobOutcome>>,
+) {
+    if let Err(e) = shared
+        .store
+        .prune_jobs(row.created_at - JOB_RETENTION_MS)
+        .await
+    {
+        warn!(error = %e, "forgetting old scan jobs failed");
+    }
+    if let Err(e) = shared.store.create_job(&row).await {
+        warn!(job = %row.id, error = %e, "recording a scan job failed");
+        forget(&shared, &key, &row.id);
+        let _ = accepted.send(Some(Err(e.clone())));
+        let _ = done.send(Some(Err(e)));
+        return;
+    }
+    info!(tenant = %key.0, target = %target.name, job = %row.id, "scan job accepted");
+    let _ = accepted.send(Some(Ok(())));
+    let progress = Progress {
+        shared: shared.clone(),
+        row: Mutex::new(row),
+    };
+    let beat = progress.keep_alive();
+    let outcome = scheduler::trigger(&shared, &key.0, &target, &progress).await;
+    progress.end(&outcome).await;
+    beat.abort();
+    forget(&shared, &key, &progress.id());
+    let _ = done.send(Some(outcome));
+}
+
+impl Jobs {
+    /// Whether `id` is a job of this replica that has not ended.
+    fn is_active(&self, id: &str) -> bool {
+        let active = self.active.lock().unwrap_or_else(|e| e.into_inner());
+        active.values().any(|s| s.id == id)
+    }
+
+    /// On shutdown: waits up to `grace` for the running jobs; the ones still running then are
+    /// stopped and recorded as failed (the service stopped), so no reader waits on them. (A
+    /// stopped job's lease expires after `lease_seconds`, as a stopped replica's does.)
+    pub async fn drain(shared: &Shared, grace: Duration) {
+        let mut tasks =
+            std::mem::take(&mut *shared.jobs.tasks.lock().unwrap_or_else(|e| e.into_inner()));
+        let deadline = tokio::time::sleep(grace);
+        tokio::pin!(deadline);
+        loop {
+            tokio::select! {
+                next = tasks.join_next() => if next.is_none() { return },
+                _ = &mut deadline => break,
+            }
+        }
+        tasks.abort_all();
+        let left: Vec<(String, String)> = {
+            let active = shared.jobs.active.lock().unwrap_or_else(|e| e.into_inner());
+            active
+                .iter()
+                .map(|((tenant, _), s)| (tenant.clone(), s.id.clone()))
+                .collect()
+        };
+        warn!(jobs = left.len(), "stopping unfinished scan jobs");
+        for (tenant, id) in left {
+            if let Ok(Some(mut row)) = shared.store.job(&tenant, &id).await {
+                let now = now_ms();
+                row.state = JobState::Failed;
+                row.detail =
+                    "the service stopped before the job ended; trigger the scan again".into();
+                row.finished_at = now;
+                row.updated_at = now;
+                if let Err(e) = shared.store.update_job(&row).await {
+                    warn!(job = %id, error = %e, "recording a stopped job failed");
+                }
+            }
+        }
+    }
 }
 
 /// Drops a job from the active ones (it ended): the next trigger starts a new one.
@@ -120,21 +216,29 @@ impl Progress {
         self.row.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    async fn write(&self, change: impl FnOnce(&mut JobRow)) {
+    /// Changes the row and writes it; `tries` writes at most (backing off), since a row left
+    /// unended would be reported abandoned.
+    async fn write(&self, tries: u32, change: impl FnOnce(&mut JobRow)) {
         let row = {
             let mut row = self.lock();
             change(&mut row);
             row.updated_at = now_ms();
             row.clone()
         };
-        if let Err(e) = self.shared.store.update_job(&row).await {
-            warn!(job = %row.id, error = %e, "recording the job's progress failed");
+        for attempt in 1..=tries {
+            match self.shared.store.update_job(&row).await {
+                Ok(()) => return,
+                Err(e) if attempt == tries => {
+                    warn!(job = %row.id, error = %e, "recording the job's progress failed");
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(200 << attempt.min(5))).await,
+            }
         }
     }
 
     /// The job scans the target now (under its lease, or joining this replica's scan of it).
     pub async fn running(&self) {
-        self.write(|r| {
+        self.write(1, |r| {
             r.state = JobState::Running;
             r.detail = "scanning".into();
             if r.started_at == 0 {
@@ -146,11 +250,13 @@ impl Progress {
 
     /// The job waits for the scan another replica is running (its commit is the answer).
     pub async fn waiting_for(&self, holder: &str) {
-        let detail = format!("waiting for replica {holder}'s scan of the target");
+        // A lease owner is a replica, or a replica's triggers (`<replica>/trigger`).
+        let replica = holder.split('/').next().unwrap_or(holder);
+        let detail = format!("waiting for replica {replica}'s scan of the target");
         if self.lock().detail == detail {
             return;
         }
-        self.write(|r| {
+        self.write(1, |r| {
             r.state = JobState::Queued;
             r.detail = detail;
         })
@@ -159,7 +265,7 @@ impl Progress {
 
     async fn end(&self, outcome: &JobOutcome) {
         let id = self.id();
-        self.write(|r| {
+        self.write(8, |r| {
             r.finished_at = now_ms();
             if r.started_at == 0 {
                 r.started_at = r.finished_at;
@@ -190,7 +296,7 @@ impl Progress {
     /// Renews the row while the job runs, so readers can tell a job whose replica stopped.
     fn keep_alive(&self) -> tokio::task::JoinHandle<()> {
         let (shared, id) = (self.shared.clone(), self.id());
-        let every = stale_ms(&shared) / 3;
+        let every = (shared.config.service.lease_seconds * 1000 / 3) as i64;
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(Duration::from_millis(every.max(100) as u64)).await;
@@ -212,19 +318,29 @@ fn tenant_words(error: &str, job: &str) -> String {
     }
 }
 
-/// After how long without renewal a job not ended counts as abandoned: the target's lease time.
+/// After how long without renewal a job not ended counts as abandoned: three lease times (it is
+/// renewed every third of one), so a slow database or some clock skew between replicas is not
+/// taken for a stopped replica.
 pub fn stale_ms(shared: &Shared) -> i64 {
-    (shared.config.service.lease_seconds * 1000).max(300) as i64
+    (shared.config.service.lease_seconds * 3000).max(1000) as i64
 }
 
-/// A tenant's job as readers see it now (see [`JobRow::as_seen`]).
+/// A job as readers see it now (see [`JobRow::as_seen`]); a job this replica is running is
+/// never judged abandoned.
+pub fn as_seen(shared: &Shared, row: JobRow) -> JobRow {
+    if shared.jobs.is_active(&row.id) {
+        return row;
+    }
+    row.as_seen(now_ms(), stale_ms(shared))
+}
+
+/// A tenant's job as readers see it now.
 pub async fn seen(shared: &Shared, tenant: &str, id: &str) -> Result<Option<JobRow>, String> {
-    let now = now_ms();
     Ok(shared
         .store
         .job(tenant, id)
         .await?
-        .map(|j| j.as_seen(now, stale_ms(shared))))
+        .map(|j| as_seen(shared, j)))
 }
 
 #[cfg(test)]

@@ -358,6 +358,7 @@ pub async fn serve(
     let stop_rx = shared.stopping.subscribe();
     let stop_tx = shared.stopping.clone();
     let shared_stop = shared.stopping.clone();
+    let shared_jobs = shared.clone();
     let scheduler = tokio::spawn(scheduler::run(shared.clone(), stop_rx.clone(), grace));
     let metrics_task =
         metrics_listener.map(|l| tokio::spawn(metrics::serve(l, shared.metrics.clone())));
@@ -375,6 +376,7 @@ pub async fn serve(
     // The API stopped (shutdown, or it could not start): stop everything else too.
     shared_stop.send_replace(true);
     let _ = scheduler.await;
+    jobs::Jobs::drain(&shared_jobs, grace).await;
     if let Some(t) = metrics_task {
         t.abort();
     }

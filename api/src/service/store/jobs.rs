@@ -8,9 +8,9 @@ use sqlx::Row;
 /// Where a job is. Stored as its lower-case name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JobState {
-    /// Accepted; waiting for the target's lease (another replica's scan) or a scan slot.
+    /// Accepted; waiting for the target's lease (another replica's scan of it).
     Queued,
-    /// Scanning the target.
+    /// Scanning the target (or waiting for one of this replica's scan slots).
     Running,
     /// Ended with a committed scan.
     Succeeded,
@@ -106,17 +106,22 @@ fn job_row(r: &AnyRow) -> StoreResult<JobRow> {
     })
 }
 
-/// How long an ended job stays listable.
+/// How long a job stays listable after it was last written (it ended, or its replica stopped).
 pub const JOB_RETENTION_MS: i64 = 24 * 3600 * 1000;
 
 impl Store {
-    /// Records a new job, and forgets jobs that ended more than a day before it.
-    pub async fn create_job(&self, job: &JobRow) -> StoreResult<()> {
-        sqlx::query("DELETE FROM scan_jobs WHERE finished_at > 0 AND finished_at < $1")
-            .bind(job.created_at - JOB_RETENTION_MS)
+    /// Forgets the jobs last written before `before` (ended, or abandoned by their replica).
+    pub async fn prune_jobs(&self, before: i64) -> StoreResult<u64> {
+        let gone = sqlx::query("DELETE FROM scan_jobs WHERE updated_at < $1")
+            .bind(before)
             .execute(&self.pool)
             .await
             .map_err(db)?;
+        Ok(gone.rows_affected())
+    }
+
+    /// Records a new job.
+    pub async fn create_job(&self, job: &JobRow) -> StoreResult<()> {
         sqlx::query(&format!(
             "INSERT INTO scan_jobs ({JOB_COLUMNS}) VALUES ({})",
             params(1, 11)
