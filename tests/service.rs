@@ -3070,6 +3070,139 @@ async fn event_streams_resume_and_filter() {
     server.stop().await;
 }
 
+/// A value as JSON (for comparing types without `PartialEq`).
+fn as_json<T: serde::Serialize>(v: &T) -> serde_json::Value {
+    serde_json::to_value(v).expect("json")
+}
+
+/// A scan's large parts (attack graphs, posture digests) are stored once per tenant and content,
+/// compressed: an unchanged rescan adds no body, tenants never share one, a body goes once no
+/// scan refers to it (after its unused hour), and scans stored before as JSON text still read.
+async fn scan_parts_are_stored_once(db: &str) {
+    use kspm_api::service::store::{ClusterRecord, ScanRecord, Store};
+    use kspm_engine::graph::GraphDump;
+    let store = Store::open(db).await.expect("store");
+    let graph = |technique: &str| -> GraphDump {
+        serde_json::from_value(serde_json::json!({
+            "nodes": [{"cluster": "c", "reference": "Workload:a/b", "kind": "Workload", "entry": false}],
+            "edges": [[0, 0, technique, "evidence ".repeat(500)]]
+        }))
+        .expect("graph")
+    };
+    let facts: kspm_engine::drift::Facts = serde_json::from_value(serde_json::json!({
+        "categories": {"rbac": {"binding": "x".repeat(5000)}}
+    }))
+    .expect("facts");
+    let now = kspm_api::service::store::now_ms();
+    let scan = |id: &str, tenant: &str, g: &GraphDump| ScanRecord {
+        id: id.into(),
+        tenant: tenant.into(),
+        target: "t".into(),
+        started_at: now,
+        finished_at: now,
+        replica: "r".into(),
+        clusters: vec![ClusterRecord {
+            name: "c".into(),
+            summary: serde_json::json!({}),
+            compliance: serde_json::json!([]),
+            facts: facts.clone(),
+            graph: g.clone(),
+        }],
+        findings: vec![],
+        paths: vec![],
+        errors: 0,
+        graph: g.clone(),
+    };
+    let (g1, g2) = (graph("EXEC"), graph("PORT_FORWARD"));
+    store
+        .commit_scan(&scan("s1", "a", &g1), false)
+        .await
+        .expect("s1");
+    // The fleet graph and the cluster's are the same body: two bodies, graph and digest.
+    assert_eq!(store.count("blobs").await.expect("count"), 2);
+    store
+        .commit_scan(&scan("s2", "a", &g1), false)
+        .await
+        .expect("s2");
+    assert_eq!(
+        store.count("blobs").await.expect("count"),
+        2,
+        "unchanged: no body added"
+    );
+    store
+        .commit_scan(&scan("s3", "b", &g1), false)
+        .await
+        .expect("s3");
+    assert_eq!(
+        store.count("blobs").await.expect("count"),
+        4,
+        "another tenant's own"
+    );
+    assert_eq!(
+        as_json(&store.scan_graph("s2").await.expect("read")),
+        as_json(&Some(&g1))
+    );
+    let (cg, cf) = store
+        .cluster_state("s3", "c")
+        .await
+        .expect("read")
+        .expect("state");
+    assert_eq!(as_json(&(cg, cf)), as_json(&(&g1, &facts)));
+    store
+        .commit_scan(&scan("s4", "a", &g2), false)
+        .await
+        .expect("s4");
+    assert_eq!(
+        store.count("blobs").await.expect("count"),
+        5,
+        "only the new graph"
+    );
+    assert_eq!(store.prune("a", "t", 1).await.expect("prune"), 2);
+    // Tenant a's first graph is no longer referred to, but was used within the hour: kept.
+    assert_eq!(store.count("blobs").await.expect("count"), 5);
+    let gone = store
+        .forget_unused_blobs(kspm_api::service::store::now_ms() + 1)
+        .await
+        .expect("forget");
+    assert_eq!(gone, 1, "only the body no scan refers to");
+    assert_eq!(
+        as_json(&store.scan_graph("s4").await.expect("read")),
+        as_json(&Some(&g2))
+    );
+    assert_eq!(
+        as_json(&store.scan_graph("s3").await.expect("read")),
+        as_json(&Some(&g1))
+    );
+    // A scan stored before (its graph as JSON text) still reads.
+    sqlx::any::install_default_drivers();
+    let raw = sqlx::AnyPool::connect(db).await.expect("raw");
+    sqlx::query("INSERT INTO scan_graphs (scan_id, graph) VALUES ($1, $2)")
+        .bind("legacy")
+        .bind(serde_json::to_string(&g1).expect("json"))
+        .execute(&raw)
+        .await
+        .expect("legacy row");
+    assert_eq!(
+        as_json(&store.scan_graph("legacy").await.expect("read")),
+        as_json(&Some(&g1))
+    );
+}
+
+#[tokio::test]
+async fn scan_parts_are_stored_once_in_sqlite() {
+    let dir = tempfile::tempdir().expect("tmp");
+    scan_parts_are_stored_once(&format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("kspm.db").display()
+    ))
+    .await;
+}
+
+#[tokio::test]
+async fn scan_parts_are_stored_once_in_postgres() {
+    scan_parts_are_stored_once(&postgres_db("blobs").await).await;
+}
+
 /// Resuming follows the order scans were committed, not their clocks: a scan that finished
 /// earlier but committed later (another replica, a slow commit) still comes after a cursor it
 /// committed after, and one committed before the cursor does not come again.

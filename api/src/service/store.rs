@@ -24,8 +24,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (5, include_str!("../../migrations/0005_commit_order.sql")),
     (6, include_str!("../../migrations/0006_exceptions.sql")),
     (7, include_str!("../../migrations/0007_scan_jobs.sql")),
+    (8, include_str!("../../migrations/0008_blobs.sql")),
 ];
 
+mod blobs;
 mod jobs;
 pub use jobs::{JobRow, JobState, JOB_RETENTION_MS};
 
@@ -335,16 +337,20 @@ impl Store {
     /// transaction is abandoned after the findings are written, as a crash would.
     pub async fn commit_scan(&self, s: &ScanRecord, fail_after_findings: bool) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(db)?;
+        let now = now_ms();
+        let graph = serde_json::to_vec(&s.graph).map_err(db)?;
         sqlx::query(&format!(
             "INSERT INTO scan_graphs (scan_id, graph) VALUES ({})",
             params(1, 2)
         ))
         .bind(&s.id)
-        .bind(serde_json::to_string(&s.graph).map_err(db)?)
+        .bind(blobs::put(&mut tx, &s.tenant, &graph, now).await?)
         .execute(&mut *tx)
         .await
         .map_err(db)?;
         for c in &s.clusters {
+            let facts = serde_json::to_vec(&c.facts).map_err(db)?;
+            let graph = serde_json::to_vec(&c.graph).map_err(db)?;
             sqlx::query(&format!(
                 "INSERT INTO scan_clusters (scan_id, cluster, summary, compliance, facts, graph) VALUES ({})",
                 params(1, 6)
@@ -353,8 +359,8 @@ impl Store {
             .bind(&c.name)
             .bind(c.summary.to_string())
             .bind(c.compliance.to_string())
-            .bind(serde_json::to_string(&c.facts).map_err(db)?)
-            .bind(serde_json::to_string(&c.graph).map_err(db)?)
+            .bind(blobs::put(&mut tx, &s.tenant, &facts, now).await?)
+            .bind(blobs::put(&mut tx, &s.tenant, &graph, now).await?)
             .execute(&mut *tx)
             .await
             .map_err(db)?;
@@ -512,6 +518,10 @@ impl Store {
             }
             tx.commit().await.map_err(db)?;
         }
+        if !old.is_empty() {
+            self.forget_unused_blobs(now_ms() - blobs::UNUSED_MS)
+                .await?;
+        }
         Ok(old.len() as u64)
     }
 
@@ -663,7 +673,7 @@ impl Store {
             .map_err(db)?;
         let Some(r) = row else { return Ok(None) };
         let graph: String = r.try_get("graph").map_err(db)?;
-        Ok(Some(serde_json::from_str(&graph).map_err(db)?))
+        Ok(Some(self.load(&graph).await?))
     }
 
     /// The clusters of a scan, by name.
@@ -697,10 +707,7 @@ impl Store {
         let Some(r) = row else { return Ok(None) };
         let graph: String = r.try_get("graph").map_err(db)?;
         let facts: String = r.try_get("facts").map_err(db)?;
-        Ok(Some((
-            serde_json::from_str(&graph).map_err(db)?,
-            serde_json::from_str(&facts).map_err(db)?,
-        )))
+        Ok(Some((self.load(&graph).await?, self.load(&facts).await?)))
     }
 
     fn finding_where(scan_ids: &[String], f: &FindingFilter, binds: &mut Vec<Bind>) -> String {
@@ -1197,6 +1204,7 @@ impl Store {
             "paths",
             "leases",
             "scan_jobs",
+            "blobs",
         ] {
             sqlx::query(&format!("DELETE FROM {t}"))
                 .execute(&self.pool)
@@ -1209,7 +1217,7 @@ impl Store {
     /// Rows of a table (tests: proving nothing partial was left).
     pub async fn count(&self, table: &str) -> StoreResult<i64> {
         let table = match table {
-            "scans" | "scan_clusters" | "findings" | "paths" | "leases" => table,
+            "scans" | "scan_clusters" | "findings" | "paths" | "leases" | "blobs" => table,
             _ => return Err(format!("no table {table}")),
         };
         sqlx::query(&format!("SELECT COUNT(*) FROM {table}"))
