@@ -1718,8 +1718,9 @@ async fn drift_and_events_after_a_change() {
 async fn a_scan_that_fails_half_way_is_never_visible() {
     let dir = tempfile::tempdir().expect("tmp");
     let db = format!("sqlite://{}", dir.path().join("kspm.db").display());
-    let small = small();
-    let server = start(config(&db, "r1", &[("c", &small, "1h")], &[])).await;
+    let copy = dir.path().join("small");
+    copy_dir(&small(), &copy);
+    let server = start(config(&db, "r1", &[("c", &copy, "1h")], &[])).await;
     let mut c = client(&server.addr).await;
     let before = wait_scans(&mut c, TOKEN_A, 1).await;
     let count = |t: &'static str| {
@@ -1728,11 +1729,17 @@ async fn a_scan_that_fails_half_way_is_never_visible() {
     };
     let (scans, findings, paths, clusters) = (
         count("scans").await,
-        count("findings").await,
+        count("finding_spans").await,
         count("paths").await,
         count("scan_clusters").await,
     );
     assert!(findings > 0);
+    // The abandoned scan would add findings (a new privileged pod) and resolve none.
+    std::fs::write(
+        copy.join("added.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: added, namespace: default}\nspec:\n  containers:\n  - name: c\n    image: nginx:1.27\n    securityContext: {privileged: true}\n",
+    )
+    .expect("write");
     server
         .shared
         .fail_commits
@@ -1743,7 +1750,7 @@ async fn a_scan_that_fails_half_way_is_never_visible() {
     );
     assert_eq!(count("scans").await, scans);
     assert_eq!(
-        count("findings").await,
+        count("finding_spans").await,
         findings,
         "findings of the abandoned scan remain"
     );
@@ -1763,6 +1770,10 @@ async fn a_scan_that_fails_half_way_is_never_visible() {
     c.trigger_scan(req(TOKEN_A, waiting("")))
         .await
         .expect("recovers");
+    assert!(
+        count("finding_spans").await > findings,
+        "the next scan stores them"
+    );
     server.stop().await;
 }
 
@@ -2088,17 +2099,31 @@ async fn retention_keeps_the_newest_scans_only() {
         .map(|s| s.id)
         .collect();
     assert_eq!(kept, [ids[2].clone(), ids[1].clone()]);
-    // The pruned scans' parts are gone too.
+    // The pruned scans' parts are gone too; the kept scans report the same findings, stored
+    // once (one row each, shared).
+    let newest = server
+        .shared
+        .store
+        .scan("tenant-a", &ids[2])
+        .await
+        .expect("scan")
+        .expect("kept");
     let per_scan = server
         .shared
         .store
-        .findings(&[ids[2].clone()], &Default::default(), None, 100_000)
+        .findings(&[newest], &Default::default(), None, 100_000)
         .await
         .expect("findings")
         .1;
+    assert!(per_scan > 0);
     assert_eq!(
-        server.shared.store.count("findings").await.expect("count"),
-        per_scan * 2
+        server
+            .shared
+            .store
+            .count("finding_spans")
+            .await
+            .expect("count"),
+        per_scan
     );
     assert_eq!(
         server
@@ -3186,6 +3211,294 @@ async fn scan_parts_are_stored_once(db: &str) {
         as_json(&store.scan_graph("legacy").await.expect("read")),
         as_json(&Some(&g1))
     );
+}
+
+/// A scan record of target "t" with these findings (report JSON, report order).
+fn record_with(
+    id: &str,
+    finished_at: i64,
+    findings: Vec<serde_json::Value>,
+) -> kspm_api::service::store::ScanRecord {
+    kspm_api::service::store::ScanRecord {
+        id: id.into(),
+        tenant: "a".into(),
+        target: "t".into(),
+        started_at: finished_at - 1,
+        finished_at,
+        replica: "r".into(),
+        clusters: vec![],
+        findings,
+        paths: vec![],
+        errors: 0,
+        graph: Default::default(),
+    }
+}
+
+/// A finding as the report writes it.
+fn finding_json(check: &str, resource: &str, message: &str) -> serde_json::Value {
+    serde_json::json!({"check": check, "cluster": "c", "resource": resource, "message": message,
+        "severity": "high", "namespace": "ns", "on_attack_path": false,
+        "fingerprint": format!("fp-{check}-{resource}"), "controls": []})
+}
+
+/// The (check, resource, message, first_seen) of a scan's stored findings, in order.
+async fn stored_findings(
+    store: &kspm_api::service::store::Store,
+    id: &str,
+) -> Vec<(String, String, String, i64)> {
+    let scan = store.scan("a", id).await.expect("scan").expect("stored");
+    let (rows, total) = store
+        .findings(&[scan], &Default::default(), None, 1000)
+        .await
+        .expect("findings");
+    assert_eq!(rows.len() as i64, total);
+    rows.iter()
+        .map(|r| {
+            let s = |k: &str| r.body[k].as_str().unwrap_or("").to_string();
+            (
+                s("check"),
+                s("resource"),
+                s("message"),
+                r.body["first_seen"].as_i64().unwrap_or(-1),
+            )
+        })
+        .collect()
+}
+
+/// Findings are stored by difference: a rescan that reports the same finding writes nothing for
+/// it, a finding that goes ends its row, one that comes (or changes) starts one — first seen
+/// carried by fingerprint — and every scan still reads exactly what it reported, in report order;
+/// pruning drops only rows no kept scan reports.
+async fn findings_are_stored_by_difference(db: &str) {
+    let store = kspm_api::service::store::Store::open(db)
+        .await
+        .expect("store");
+    let (a, b, c) = (
+        finding_json("A", "x", "m"),
+        finding_json("B", "y", "m"),
+        finding_json("C", "z", "m"),
+    );
+    let mut b2 = b.clone();
+    b2["message"] = serde_json::json!("m, changed");
+    store
+        .commit_scan(&record_with("s1", 1000, vec![a.clone(), b.clone()]), false)
+        .await
+        .expect("s1");
+    assert_eq!(store.count("finding_spans").await.expect("count"), 2);
+    store
+        .commit_scan(&record_with("s2", 2000, vec![a.clone(), b.clone()]), false)
+        .await
+        .expect("s2");
+    assert_eq!(
+        store.count("finding_spans").await.expect("count"),
+        2,
+        "unchanged: nothing written"
+    );
+    store
+        .commit_scan(&record_with("s3", 3000, vec![a.clone(), b2, c]), false)
+        .await
+        .expect("s3");
+    assert_eq!(
+        store.count("finding_spans").await.expect("count"),
+        4,
+        "B changed, C came"
+    );
+    store
+        .commit_scan(&record_with("s4", 4000, vec![a]), false)
+        .await
+        .expect("s4");
+    let row = |c: &str, r: &str, m: &str, t: i64| (c.to_string(), r.to_string(), m.to_string(), t);
+    assert_eq!(
+        stored_findings(&store, "s2").await,
+        [row("A", "x", "m", 1000), row("B", "y", "m", 1000)]
+    );
+    assert_eq!(
+        stored_findings(&store, "s3").await,
+        [
+            row("A", "x", "m", 1000),
+            row("B", "y", "m, changed", 1000),
+            row("C", "z", "m", 3000)
+        ],
+        "a changed finding keeps its first sighting"
+    );
+    assert_eq!(
+        stored_findings(&store, "s4").await,
+        [row("A", "x", "m", 1000)]
+    );
+    // GetFinding's key: the same finding in two scans that share it.
+    let s1 = store.scan("a", "s1").await.expect("scan").expect("s1");
+    let (rows, _) = store
+        .findings(std::slice::from_ref(&s1), &Default::default(), None, 10)
+        .await
+        .expect("rows");
+    let s4 = store.scan("a", "s4").await.expect("scan").expect("s4");
+    assert!(
+        store
+            .finding(&s4, &rows[0].key)
+            .await
+            .expect("read")
+            .is_some(),
+        "A, shared"
+    );
+    assert!(
+        store
+            .finding(&s4, &rows[1].key)
+            .await
+            .expect("read")
+            .is_none(),
+        "B, gone"
+    );
+    // Pages: a cursor continues after the finding it names.
+    let (first, _) = store
+        .findings(std::slice::from_ref(&s1), &Default::default(), None, 1)
+        .await
+        .expect("page");
+    let after = Some((first[0].scan_id.clone(), first[0].cursor.clone()));
+    let (second, total) = store
+        .findings(&[s1], &Default::default(), after, 1)
+        .await
+        .expect("page");
+    assert_eq!((second[0].key.clone(), total), (rows[1].key.clone(), 2));
+    // Keep the two newest scans: the rows only s1 and s2 reported go.
+    assert_eq!(store.prune("a", "t", 2).await.expect("prune"), 2);
+    assert_eq!(
+        store.count("finding_spans").await.expect("count"),
+        3,
+        "A, B changed, C"
+    );
+    assert_eq!(stored_findings(&store, "s3").await.len(), 3);
+}
+
+#[tokio::test]
+async fn findings_are_stored_by_difference_in_sqlite() {
+    let dir = tempfile::tempdir().expect("tmp");
+    findings_are_stored_by_difference(&format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("kspm.db").display()
+    ))
+    .await;
+}
+
+#[tokio::test]
+async fn findings_are_stored_by_difference_in_postgres() {
+    findings_are_stored_by_difference(&postgres_db("spans").await).await;
+}
+
+/// A history written before findings were stored by difference (schema version 8: a row per
+/// scan and finding) is converted when the store opens: each scan reads what it reported, with
+/// its first sightings, and the next scan is written against the latest.
+async fn an_older_history_is_converted(db: &str) {
+    sqlx::any::install_default_drivers();
+    let raw = sqlx::AnyPool::connect(db).await.expect("raw");
+    let migrations = [
+        include_str!("../api/migrations/0001_init.sql"),
+        include_str!("../api/migrations/0002_fleet_graph.sql"),
+        include_str!("../api/migrations/0003_finding_identity.sql"),
+        include_str!("../api/migrations/0004_path_severity.sql"),
+        include_str!("../api/migrations/0005_commit_order.sql"),
+        include_str!("../api/migrations/0006_exceptions.sql"),
+        include_str!("../api/migrations/0007_scan_jobs.sql"),
+        include_str!("../api/migrations/0008_blobs.sql"),
+    ];
+    sqlx::query("CREATE TABLE kspm_migrations (version BIGINT PRIMARY KEY)")
+        .execute(&raw)
+        .await
+        .expect("migrations table");
+    for (i, sql) in migrations.iter().enumerate() {
+        for stmt in sql.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+            sqlx::query(stmt).execute(&raw).await.expect("old schema");
+        }
+        sqlx::query("INSERT INTO kspm_migrations (version) VALUES ($1)")
+            .bind(i as i64 + 1)
+            .execute(&raw)
+            .await
+            .expect("version");
+    }
+    // Two scans of target t (s2 committed last although it finished first), one of u.
+    let (a, b) = (finding_json("A", "x", "m"), finding_json("B", "y", "m"));
+    for (id, target, finished, seq, findings) in [
+        (
+            "s1",
+            "t",
+            2000,
+            1,
+            vec![(a.clone(), 500), (b.clone(), 2000)],
+        ),
+        ("s2", "t", 1500, 2, vec![(a.clone(), 500)]),
+        ("s3", "u", 1000, 3, vec![(b.clone(), 1000)]),
+    ] {
+        sqlx::query(
+            "INSERT INTO scans (id, tenant, target, started_at, finished_at, replica, clusters, \
+             findings, attack_paths, errors, commit_seq) VALUES ($1, 'a', $2, 0, $3, 'r', 0, $4, 0, 0, $5)",
+        )
+        .bind(id)
+        .bind(target)
+        .bind(finished as i64)
+        .bind(findings.len() as i64)
+        .bind(seq as i64)
+        .execute(&raw)
+        .await
+        .expect("old scan");
+        for (n, (f, first_seen)) in findings.into_iter().enumerate() {
+            let mut body = f.clone();
+            body["first_seen"] = serde_json::json!(first_seen);
+            sqlx::query(
+                "INSERT INTO findings (scan_id, seq, cluster, check_id, severity, namespace, on_path, \
+                 controls, fkey, body, fingerprint, first_seen) VALUES ($1, $2, 'c', $3, 3, 'ns', 0, '|', $4, $5, $6, $7)",
+            )
+            .bind(id)
+            .bind(n as i64)
+            .bind(f["check"].as_str().unwrap_or(""))
+            .bind(kspm_engine::drift::finding_key_json(&f))
+            .bind(body.to_string())
+            .bind(f["fingerprint"].as_str().unwrap_or(""))
+            .bind(first_seen as i64)
+            .execute(&raw)
+            .await
+            .expect("old finding");
+        }
+    }
+    raw.close().await;
+    let store = kspm_api::service::store::Store::open(db)
+        .await
+        .expect("converted");
+    let row = |c: &str, r: &str, t: i64| (c.to_string(), r.to_string(), "m".to_string(), t);
+    assert_eq!(
+        stored_findings(&store, "s1").await,
+        [row("A", "x", 500), row("B", "y", 2000)]
+    );
+    assert_eq!(stored_findings(&store, "s2").await, [row("A", "x", 500)]);
+    assert_eq!(stored_findings(&store, "s3").await, [row("B", "y", 1000)]);
+    assert_eq!(
+        store.count("findings").await.expect("count"),
+        0,
+        "the old rows are gone"
+    );
+    // The next scan of t is written against s2, the latest committed: A goes on (first seen
+    // carried), B comes back new.
+    store
+        .commit_scan(&record_with("s4", 3000, vec![a, b]), false)
+        .await
+        .expect("s4");
+    assert_eq!(
+        stored_findings(&store, "s4").await,
+        [row("A", "x", 500), row("B", "y", 3000)]
+    );
+}
+
+#[tokio::test]
+async fn an_older_history_is_converted_in_sqlite() {
+    let dir = tempfile::tempdir().expect("tmp");
+    an_older_history_is_converted(&format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("kspm.db").display()
+    ))
+    .await;
+}
+
+#[tokio::test]
+async fn an_older_history_is_converted_in_postgres() {
+    an_older_history_is_converted(&postgres_db("convert").await).await;
 }
 
 #[tokio::test]

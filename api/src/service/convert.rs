@@ -249,10 +249,10 @@ fn container_vulnerabilities(c: &Value) -> pb::ContainerVulnerabilities {
 }
 
 /// A stored finding as a message; `scanned_at` (Unix ms) is the end of its scan (`last_seen`).
-pub fn finding(scan_id: &str, seq: i64, f: &Value, scanned_at: i64) -> pb::Finding {
+pub fn finding(scan_id: &str, key: &str, f: &Value, scanned_at: i64) -> pb::Finding {
     let empty = Vec::new();
     pb::Finding {
-        id: format!("{scan_id}/{seq}"),
+        id: format!("{scan_id}/{key}"),
         fingerprint: s(f, "fingerprint"),
         first_seen: f.get("first_seen").and_then(Value::as_i64).map(timestamp),
         last_seen: Some(timestamp(scanned_at)),

@@ -77,7 +77,7 @@ impl Shared {
             let g = self.fleet_graph(s).await?;
             let findings: Vec<FindingSite> = self
                 .store
-                .finding_keys(&s.id)
+                .finding_keys(s)
                 .await?
                 .iter()
                 .map(|(_, _, f)| FindingSite::from_json(f))

@@ -189,18 +189,13 @@ async fn ocsf_events(shared: &Shared, scan: &ScanRow, cluster: &str) -> Result<V
     loop {
         let (rows, _) = shared
             .store
-            .findings(
-                std::slice::from_ref(&scan.id),
-                &filter,
-                after.clone(),
-                20_000,
-            )
+            .findings(std::slice::from_ref(scan), &filter, after.clone(), 20_000)
             .await
             .map_err(internal)?;
         let Some(last) = rows.last() else {
             break;
         };
-        after = Some((last.scan_id.clone(), last.seq));
+        after = Some((last.scan_id.clone(), last.cursor.clone()));
         for r in rows {
             // A body no version of the report could have written is counted, never fatal to
             // the rest of the export (older bodies lack fields the record defaults).
@@ -410,14 +405,15 @@ impl PostureService for Api {
         let after = if r.page_token.is_empty() {
             None
         } else {
+            // A scan ID, `/`, the last finding's place in the report order.
             let t = untoken(&r.page_token)?;
-            let (scan, seq) = t
-                .rsplit_once('/')
-                .and_then(|(a, b)| Some((a.to_string(), b.parse::<i64>().ok()?)))
+            let (scan, cursor) = t
+                .split_once('/')
+                .filter(|(scan, cursor)| !scan.is_empty() && !cursor.is_empty())
                 .ok_or_else(|| {
                     Status::invalid_argument("page_token is not a token this API issued")
                 })?;
-            Some((scan, seq))
+            Some((scan.to_string(), cursor.to_string()))
         };
         let in_scope = self.scope(&tenant, &r.scan_id).await?;
         self.require_cluster(&in_scope, &r.cluster).await?;
@@ -425,7 +421,6 @@ impl PostureService for Api {
             .iter()
             .map(|s| (s.id.clone(), s.finished_at))
             .collect();
-        let scans: Vec<String> = in_scope.into_iter().map(|s| s.id).collect();
         let filter = FindingFilter {
             cluster: r.cluster.clone(),
             min_severity,
@@ -437,13 +432,13 @@ impl PostureService for Api {
         let (rows, total) = self
             .shared
             .store
-            .findings(&scans, &filter, after, limit as i64 + 1)
+            .findings(&in_scope, &filter, after, limit as i64 + 1)
             .await
             .map_err(internal)?;
         let more = rows.len() > limit;
         let page: Vec<_> = rows.into_iter().take(limit).collect();
         let next_page_token = match (more, page.last()) {
-            (true, Some(last)) => token(&format!("{}/{}", last.scan_id, last.seq)),
+            (true, Some(last)) => token(&format!("{}/{}", last.scan_id, last.cursor)),
             _ => String::new(),
         };
         Ok(Response::new(pb::ListFindingsResponse {
@@ -451,7 +446,7 @@ impl PostureService for Api {
                 .iter()
                 .map(|f| {
                     let at = scanned_at.get(&f.scan_id).copied().unwrap_or_default();
-                    convert::finding(&f.scan_id, f.seq, &f.body, at)
+                    convert::finding(&f.scan_id, &f.key, &f.body, at)
                 })
                 .collect(),
             next_page_token,
@@ -465,10 +460,10 @@ impl PostureService for Api {
     ) -> Result<Response<pb::GetFindingResponse>, Status> {
         let tenant = tenant(&req)?;
         let id = &req.get_ref().id;
-        let (scan, seq) = id
-            .rsplit_once('/')
-            .and_then(|(a, b)| Some((a, b.parse::<i64>().ok()?)))
-            .ok_or_else(|| Status::invalid_argument("finding IDs look like <scan>/<n>"))?;
+        let (scan, key) = id
+            .split_once('/')
+            .filter(|(scan, key)| !scan.is_empty() && !key.is_empty() && !key.contains('/'))
+            .ok_or_else(|| Status::invalid_argument("finding IDs look like <scan>/<key>"))?;
         let not_found = || Status::not_found(format!("no finding {id}"));
         // Another tenant's scan is "not found", exactly like a missing one.
         let row = self
@@ -481,12 +476,12 @@ impl PostureService for Api {
         let body = self
             .shared
             .store
-            .finding(scan, seq)
+            .finding(&row, key)
             .await
             .map_err(internal)?
             .ok_or_else(not_found)?;
         Ok(Response::new(pb::GetFindingResponse {
-            finding: Some(convert::finding(scan, seq, &body, row.finished_at)),
+            finding: Some(convert::finding(scan, key, &body, row.finished_at)),
         }))
     }
 
@@ -1152,8 +1147,8 @@ pub async fn drift_between(
     to: &ScanRow,
 ) -> Result<pb::GetDriftResponse, Status> {
     let store = &shared.store;
-    let old = store.finding_keys(&from.id).await.map_err(internal)?;
-    let new = store.finding_keys(&to.id).await.map_err(internal)?;
+    let old = store.finding_keys(from).await.map_err(internal)?;
+    let new = store.finding_keys(to).await.map_err(internal)?;
     let old_keys: HashMap<&str, ()> = old.iter().map(|(k, _, _)| (k.as_str(), ())).collect();
     let new_keys: HashMap<&str, ()> = new.iter().map(|(k, _, _)| (k.as_str(), ())).collect();
     let mut out = pb::GetDriftResponse {
@@ -1164,12 +1159,12 @@ pub async fn drift_between(
     out.new_findings = new
         .iter()
         .filter(|(k, _, _)| !old_keys.contains_key(k.as_str()))
-        .map(|(_, seq, b)| convert::finding(&to.id, *seq, b, to.finished_at))
+        .map(|(_, key, b)| convert::finding(&to.id, key, b, to.finished_at))
         .collect();
     out.resolved_findings = old
         .iter()
         .filter(|(k, _, _)| !new_keys.contains_key(k.as_str()))
-        .map(|(_, seq, b)| convert::finding(&from.id, *seq, b, from.finished_at))
+        .map(|(_, key, b)| convert::finding(&from.id, key, b, from.finished_at))
         .collect();
     let old_p = crate::json::all_paths(&store.paths(&from.id).await.map_err(internal)?);
     let new_p = crate::json::all_paths(&store.paths(&to.id).await.map_err(internal)?);

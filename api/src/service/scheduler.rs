@@ -64,6 +64,7 @@ async fn scan_exclusive(shared: &Shared, tenant: &str, target: &Target) -> Resul
 
 /// Commits a record, with metrics, pruning and wake-up of event streams.
 async fn commit(shared: &Shared, record: &ScanRecord, seconds: f64) -> Result<(), String> {
+    let storing = Instant::now();
     let commit = shared
         .store
         .commit_scan(
@@ -75,8 +76,9 @@ async fn commit(shared: &Shared, record: &ScanRecord, seconds: f64) -> Result<()
         .await;
     shared.metrics.scan(record, commit.is_ok(), seconds);
     commit?;
+    let store_seconds = storing.elapsed().as_secs_f64();
     info!(tenant = %record.tenant, target = %record.target, scan = %record.id, findings = record.findings.len(),
-        paths = record.paths.len(), seconds, "scan committed");
+        paths = record.paths.len(), seconds, store_seconds, "scan committed");
     if let Err(e) = shared
         .store
         .prune(

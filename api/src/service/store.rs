@@ -25,10 +25,13 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (6, include_str!("../../migrations/0006_exceptions.sql")),
     (7, include_str!("../../migrations/0007_scan_jobs.sql")),
     (8, include_str!("../../migrations/0008_blobs.sql")),
+    (9, include_str!("../../migrations/0009_finding_spans.sql")),
 ];
 
 mod blobs;
+mod findings;
 mod jobs;
+pub use findings::FindingRow;
 pub use jobs::{JobRow, JobState, JOB_RETENTION_MS};
 
 /// A database error, as text (the service maps it to gRPC `Internal`).
@@ -112,6 +115,8 @@ pub struct ScanRow {
     pub errors: i64,
     /// Position in the order scans were committed (0 for scans committed before it was kept).
     pub commit_seq: i64,
+    /// Position among its target's scans, in commit order (1 for the first).
+    pub ordinal: i64,
 }
 
 /// What [`Store::take_lease`] found.
@@ -171,17 +176,6 @@ fn exception_row(r: &AnyRow) -> StoreResult<ExceptionRow> {
 
 const EXCEPTION_COLUMNS: &str =
     "id, check_id, resource, cluster, reason, expires, author, created_at, expired_at";
-
-/// A stored finding.
-#[derive(Debug, Clone)]
-pub struct FindingRow {
-    /// Scan.
-    pub scan_id: String,
-    /// Position in the scan's report order.
-    pub seq: i64,
-    /// Report JSON.
-    pub body: Value,
-}
 
 /// Finding filters (all optional; empty strings mean "any").
 #[derive(Debug, Clone, Default)]
@@ -246,10 +240,11 @@ fn scan_row(r: &AnyRow) -> StoreResult<ScanRow> {
         attack_paths: r.try_get("attack_paths").map_err(db)?,
         errors: r.try_get("errors").map_err(db)?,
         commit_seq: r.try_get("commit_seq").map_err(db)?,
+        ordinal: r.try_get("ordinal").map_err(db)?,
     })
 }
 
-const SCAN_COLUMNS: &str = "id, tenant, target, started_at, finished_at, replica, clusters, findings, attack_paths, errors, commit_seq";
+const SCAN_COLUMNS: &str = "id, tenant, target, started_at, finished_at, replica, clusters, findings, attack_paths, errors, commit_seq, ordinal";
 
 fn json(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or(Value::Null)
@@ -324,6 +319,9 @@ impl Store {
             for stmt in sql.split(';').map(str::trim).filter(|s| !s.is_empty()) {
                 sqlx::query(stmt).execute(&mut *tx).await.map_err(db)?;
             }
+            if *version == 9 {
+                findings::convert_legacy(&mut tx).await?;
+            }
             sqlx::query("INSERT INTO kspm_migrations (version) VALUES ($1)")
                 .bind(*version)
                 .execute(&mut *tx)
@@ -365,81 +363,25 @@ impl Store {
             .await
             .map_err(db)?;
         }
-        // When each finding was first seen: carried from the target's previous scan by
-        // fingerprint, else now.
-        let previous = sqlx::query(
-            "SELECT id FROM scans WHERE tenant = $1 AND target = $2 AND \
-             (finished_at < $3 OR (finished_at = $3 AND id < $4)) ORDER BY finished_at DESC, id DESC LIMIT 1",
-        )
-        .bind(&s.tenant)
-        .bind(&s.target)
-        .bind(s.finished_at)
-        .bind(&s.id)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db)?;
-        let mut seen_before: std::collections::HashMap<String, i64> =
-            std::collections::HashMap::new();
-        if let Some(prev) = previous {
-            let prev: String = prev.try_get(0).map_err(db)?;
-            let rows = sqlx::query(
-                "SELECT fingerprint, first_seen FROM findings WHERE scan_id = $1 AND fingerprint <> ''",
-            )
-            .bind(&prev)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(db)?;
-            for r in rows {
-                seen_before.insert(
-                    r.try_get("fingerprint").map_err(db)?,
-                    r.try_get("first_seen").map_err(db)?,
-                );
-            }
-        }
-        for (seq, f) in s.findings.iter().enumerate() {
-            let str_of = |k: &str| crate::json::str_at(f, k).to_string();
-            let fingerprint = str_of("fingerprint");
-            let first_seen = seen_before
-                .get(&fingerprint)
-                .copied()
-                .unwrap_or(s.finished_at);
-            let mut body = f.clone();
-            if let Some(o) = body.as_object_mut() {
-                o.insert("first_seen".into(), Value::from(first_seen));
-            }
-            let controls: String = f
-                .get("controls")
-                .and_then(Value::as_array)
-                .map(|cs| {
-                    cs.iter()
-                        .map(|c| {
-                            let fw = c.get("framework").and_then(Value::as_str).unwrap_or("");
-                            let id = c.get("id").and_then(Value::as_str).unwrap_or("");
-                            format!("|{fw}|{fw}:{id}")
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            sqlx::query(&format!(
-                "INSERT INTO findings (scan_id, seq, cluster, check_id, severity, namespace, on_path, controls, fkey, body, fingerprint, first_seen) VALUES ({})",
-                params(1, 12)
-            ))
-            .bind(&s.id)
-            .bind(seq as i64)
-            .bind(str_of("cluster"))
-            .bind(str_of("check"))
-            .bind(severity_rank(&str_of("severity")))
-            .bind(str_of("namespace"))
-            .bind(i64::from(f.get("on_attack_path").and_then(Value::as_bool).unwrap_or(false)))
-            .bind(format!("{controls}|"))
-            .bind(kspm_engine::drift::finding_key_json(f))
-            .bind(body.to_string())
-            .bind(&fingerprint)
-            .bind(first_seen)
+        // The target's scans commit one at a time (its lease row, where there is one, is held
+        // to the end of this transaction), so its ordinals follow its commits.
+        sqlx::query("UPDATE leases SET owner = owner WHERE tenant = $1 AND target = $2")
+            .bind(&s.tenant)
+            .bind(&s.target)
             .execute(&mut *tx)
             .await
             .map_err(db)?;
-        }
+        let ordinal: i64 = sqlx::query(
+            "SELECT COALESCE(MAX(ordinal), 0) + 1 FROM scans WHERE tenant = $1 AND target = $2",
+        )
+        .bind(&s.tenant)
+        .bind(&s.target)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db)?
+        .try_get(0)
+        .map_err(db)?;
+        findings::write(&mut tx, s, ordinal).await?;
         if fail_after_findings {
             tx.rollback().await.map_err(db)?;
             return Err("scan abandoned (fault injected)".into());
@@ -472,7 +414,7 @@ impl Store {
                 .map_err(db)?;
         sqlx::query(&format!(
             "INSERT INTO scans ({SCAN_COLUMNS}) VALUES ({})",
-            params(1, 11)
+            params(1, 12)
         ))
         .bind(&s.id)
         .bind(&s.tenant)
@@ -485,6 +427,7 @@ impl Store {
         .bind(s.paths.len() as i64)
         .bind(s.errors)
         .bind(commit_seq)
+        .bind(ordinal)
         .execute(&mut *tx)
         .await
         .map_err(db)?;
@@ -519,6 +462,19 @@ impl Store {
             tx.commit().await.map_err(db)?;
         }
         if !old.is_empty() {
+            let mut tx = self.pool.begin().await.map_err(db)?;
+            let oldest: i64 = sqlx::query(
+                "SELECT COALESCE(MIN(ordinal), 0) FROM scans WHERE tenant = $1 AND target = $2",
+            )
+            .bind(tenant)
+            .bind(target)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db)?
+            .try_get(0)
+            .map_err(db)?;
+            Self::forget_spans_before(&mut tx, tenant, target, oldest).await?;
+            tx.commit().await.map_err(db)?;
             self.forget_unused_blobs(now_ms() - blobs::UNUSED_MS)
                 .await?;
         }
@@ -710,9 +666,9 @@ impl Store {
         Ok(Some((self.load(&graph).await?, self.load(&facts).await?)))
     }
 
-    fn finding_where(scan_ids: &[String], f: &FindingFilter, binds: &mut Vec<Bind>) -> String {
-        let mut sql = format!("scan_id IN ({})", params(1, scan_ids.len()));
-        binds.extend(scan_ids.iter().cloned().map(Bind::Text));
+    /// The filter's conditions (each starting with ` AND`), binding after `binds`.
+    fn filter_where(f: &FindingFilter, binds: &mut Vec<Bind>) -> String {
+        let mut sql = String::new();
         let mut add = |clause: &str, b: Bind| {
             binds.push(b);
             sql.push_str(&clause.replace("$?", &format!("${}", binds.len())));
@@ -746,94 +702,6 @@ impl Store {
             sql.push_str(" AND on_path = 1");
         }
         sql
-    }
-
-    /// Findings of the given scans matching the filter, after the cursor `(scan_id, seq)`, in
-    /// (scan, report) order; and the total number matching.
-    pub async fn findings(
-        &self,
-        scan_ids: &[String],
-        filter: &FindingFilter,
-        after: Option<(String, i64)>,
-        limit: i64,
-    ) -> StoreResult<(Vec<FindingRow>, i64)> {
-        if scan_ids.is_empty() {
-            return Ok((Vec::new(), 0));
-        }
-        let mut binds = Vec::new();
-        let where_ = Self::finding_where(scan_ids, filter, &mut binds);
-        let total: i64 = bind_all(
-            sqlx::query(&format!("SELECT COUNT(*) FROM findings WHERE {where_}")),
-            &binds,
-        )
-        .fetch_one(&self.pool)
-        .await
-        .map_err(db)?
-        .try_get(0)
-        .map_err(db)?;
-        let mut sql = format!("SELECT scan_id, seq, body FROM findings WHERE {where_}");
-        if let Some((scan, seq)) = after {
-            let n = binds.len();
-            sql.push_str(&format!(
-                " AND (scan_id > ${} OR (scan_id = ${} AND seq > ${}))",
-                n + 1,
-                n + 1,
-                n + 2
-            ));
-            binds.push(Bind::Text(scan));
-            binds.push(Bind::Int(seq));
-        }
-        sql.push_str(&format!(
-            " ORDER BY scan_id, seq LIMIT ${}",
-            binds.len() + 1
-        ));
-        binds.push(Bind::Int(limit));
-        let rows = bind_all(sqlx::query(&sql), &binds)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db)?;
-        let out = rows
-            .iter()
-            .map(|r| {
-                Ok(FindingRow {
-                    scan_id: r.try_get("scan_id").map_err(db)?,
-                    seq: r.try_get("seq").map_err(db)?,
-                    body: json(&r.try_get::<String, _>("body").map_err(db)?),
-                })
-            })
-            .collect::<StoreResult<Vec<_>>>()?;
-        Ok((out, total))
-    }
-
-    /// One finding.
-    pub async fn finding(&self, scan_id: &str, seq: i64) -> StoreResult<Option<Value>> {
-        let row = sqlx::query("SELECT body FROM findings WHERE scan_id = $1 AND seq = $2")
-            .bind(scan_id)
-            .bind(seq)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db)?;
-        row.map(|r| r.try_get::<String, _>(0).map(|t| json(&t)).map_err(db))
-            .transpose()
-    }
-
-    /// Every finding of a scan as (key, seq, body).
-    pub async fn finding_keys(&self, scan_id: &str) -> StoreResult<Vec<(String, i64, Value)>> {
-        let rows =
-            sqlx::query("SELECT fkey, seq, body FROM findings WHERE scan_id = $1 ORDER BY seq")
-                .bind(scan_id)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(db)?;
-        rows.iter()
-            .map(|r| {
-                Ok((
-                    r.try_get("fkey").map_err(db)?,
-                    r.try_get("seq").map_err(db)?,
-                    json(&r.try_get::<String, _>("body").map_err(db)?),
-                ))
-            })
-            .collect()
     }
 
     /// Every attack path of a scan, ranked.
@@ -1205,6 +1073,7 @@ impl Store {
             "leases",
             "scan_jobs",
             "blobs",
+            "finding_spans",
         ] {
             sqlx::query(&format!("DELETE FROM {t}"))
                 .execute(&self.pool)
@@ -1217,7 +1086,8 @@ impl Store {
     /// Rows of a table (tests: proving nothing partial was left).
     pub async fn count(&self, table: &str) -> StoreResult<i64> {
         let table = match table {
-            "scans" | "scan_clusters" | "findings" | "paths" | "leases" | "blobs" => table,
+            "scans" | "scan_clusters" | "findings" | "paths" | "leases" | "blobs"
+            | "finding_spans" => table,
             _ => return Err(format!("no table {table}")),
         };
         sqlx::query(&format!("SELECT COUNT(*) FROM {table}"))

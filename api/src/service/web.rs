@@ -102,7 +102,7 @@ async fn latest_report(shared: &Shared, tenant: &str) -> Result<Value, String> {
             clusters.push(summary);
             compliance.extend(comp.as_array().cloned().unwrap_or_default());
         }
-        for (_, _, f) in shared.store.finding_keys(&s.id).await? {
+        for (_, _, f) in shared.store.finding_keys(&s).await? {
             if let Some(sev) = f.get("severity").and_then(Value::as_str) {
                 *by_severity.entry(sev.to_string()).or_default() += 1;
             }
