@@ -3134,7 +3134,10 @@ async fn scan_parts_are_stored_once(db: &str) {
             graph: g.clone(),
         }],
         findings: vec![],
-        paths: vec![],
+        paths: vec![
+            serde_json::json!({"id": "p1", "cluster": "c", "target": "ClusterAdmin",
+            "severity": "high", "steps": [{"evidence": "e ".repeat(300)}]}),
+        ],
         errors: 0,
         graph: g.clone(),
     };
@@ -3143,15 +3146,15 @@ async fn scan_parts_are_stored_once(db: &str) {
         .commit_scan(&scan("s1", "a", &g1), false)
         .await
         .expect("s1");
-    // The fleet graph and the cluster's are the same body: two bodies, graph and digest.
-    assert_eq!(store.count("blobs").await.expect("count"), 2);
+    // The fleet graph and the cluster's are the same body: three bodies, graph, digest, paths.
+    assert_eq!(store.count("blobs").await.expect("count"), 3);
     store
         .commit_scan(&scan("s2", "a", &g1), false)
         .await
         .expect("s2");
     assert_eq!(
         store.count("blobs").await.expect("count"),
-        2,
+        3,
         "unchanged: no body added"
     );
     store
@@ -3160,7 +3163,7 @@ async fn scan_parts_are_stored_once(db: &str) {
         .expect("s3");
     assert_eq!(
         store.count("blobs").await.expect("count"),
-        4,
+        6,
         "another tenant's own"
     );
     assert_eq!(
@@ -3179,12 +3182,12 @@ async fn scan_parts_are_stored_once(db: &str) {
         .expect("s4");
     assert_eq!(
         store.count("blobs").await.expect("count"),
-        5,
+        7,
         "only the new graph"
     );
     assert_eq!(store.prune("a", "t", 1).await.expect("prune"), 2);
     // Tenant a's first graph is no longer referred to, but was used within the hour: kept.
-    assert_eq!(store.count("blobs").await.expect("count"), 5);
+    assert_eq!(store.count("blobs").await.expect("count"), 7);
     let gone = store
         .forget_unused_blobs(kspm_api::service::store::now_ms() + 1)
         .await
@@ -3193,6 +3196,13 @@ async fn scan_parts_are_stored_once(db: &str) {
     assert_eq!(
         as_json(&store.scan_graph("s4").await.expect("read")),
         as_json(&Some(&g2))
+    );
+    // The paths: one body for the scans that share them, a row each for counting.
+    let paths = store.paths("s4").await.expect("paths");
+    assert_eq!(paths, scan("s9", "a", &g1).paths);
+    assert_eq!(
+        store.path_counts("s4").await.expect("counts"),
+        [("c".to_string(), 3, 1)]
     );
     assert_eq!(
         as_json(&store.scan_graph("s3").await.expect("read")),
@@ -3458,10 +3468,20 @@ async fn an_older_history_is_converted(db: &str) {
             .expect("old finding");
         }
     }
+    let old_path = serde_json::json!({"id": "p1", "cluster": "c", "target": "ClusterAdmin"});
+    sqlx::query(
+        "INSERT INTO paths (scan_id, seq, path_id, cluster, target, body, severity) \
+         VALUES ('s1', 0, 'p1', 'c', 'ClusterAdmin', $1, 3)",
+    )
+    .bind(old_path.to_string())
+    .execute(&raw)
+    .await
+    .expect("old path");
     raw.close().await;
     let store = kspm_api::service::store::Store::open(db)
         .await
         .expect("converted");
+    assert_eq!(store.paths("s1").await.expect("paths"), [old_path]);
     let row = |c: &str, r: &str, t: i64| (c.to_string(), r.to_string(), "m".to_string(), t);
     assert_eq!(
         stored_findings(&store, "s1").await,

@@ -26,6 +26,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (7, include_str!("../../migrations/0007_scan_jobs.sql")),
     (8, include_str!("../../migrations/0008_blobs.sql")),
     (9, include_str!("../../migrations/0009_finding_spans.sql")),
+    (10, include_str!("../../migrations/0010_path_bodies.sql")),
 ];
 
 mod blobs;
@@ -337,12 +338,14 @@ impl Store {
         let mut tx = self.pool.begin().await.map_err(db)?;
         let now = now_ms();
         let graph = serde_json::to_vec(&s.graph).map_err(db)?;
+        let paths = serde_json::to_vec(&s.paths).map_err(db)?;
         sqlx::query(&format!(
-            "INSERT INTO scan_graphs (scan_id, graph) VALUES ({})",
-            params(1, 2)
+            "INSERT INTO scan_graphs (scan_id, graph, paths) VALUES ({})",
+            params(1, 3)
         ))
         .bind(&s.id)
         .bind(blobs::put(&mut tx, &s.tenant, &graph, now).await?)
+        .bind(blobs::put(&mut tx, &s.tenant, &paths, now).await?)
         .execute(&mut *tx)
         .await
         .map_err(db)?;
@@ -386,22 +389,29 @@ impl Store {
             tx.rollback().await.map_err(db)?;
             return Err("scan abandoned (fault injected)".into());
         }
-        for (seq, p) in s.paths.iter().enumerate() {
-            let str_of = |k: &str| crate::json::str_at(p, k).to_string();
-            sqlx::query(&format!(
-                "INSERT INTO paths (scan_id, seq, path_id, cluster, target, body, severity) VALUES ({})",
-                params(1, 7)
-            ))
-            .bind(&s.id)
-            .bind(seq as i64)
-            .bind(str_of("id"))
-            .bind(str_of("cluster"))
-            .bind(str_of("target"))
-            .bind(p.to_string())
-            .bind(severity_rank(&str_of("severity")))
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
+        // A row per path, for counting in SQL (the bodies are the scan's paths blob).
+        let rows: Vec<(usize, &Value)> = s.paths.iter().enumerate().collect();
+        for chunk in rows.chunks(100) {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|i| format!("({})", params(i * 7 + 1, 7)))
+                .collect();
+            let sql = format!(
+                "INSERT INTO paths (scan_id, seq, path_id, cluster, target, body, severity) VALUES {}",
+                values.join(", ")
+            );
+            let mut q = sqlx::query(&sql);
+            for (seq, p) in chunk {
+                let str_of = |k: &str| crate::json::str_at(p, k).to_string();
+                q = q
+                    .bind(&s.id)
+                    .bind(*seq as i64)
+                    .bind(str_of("id"))
+                    .bind(str_of("cluster"))
+                    .bind(str_of("target"))
+                    .bind("")
+                    .bind(severity_rank(&str_of("severity")));
+            }
+            q.execute(&mut *tx).await.map_err(db)?;
         }
         // The commit's place in the order of commits: the counter row stays locked until this
         // transaction ends, so the numbers follow the order commits become visible.
@@ -706,6 +716,18 @@ impl Store {
 
     /// Every attack path of a scan, ranked.
     pub async fn paths(&self, scan_id: &str) -> StoreResult<Vec<Value>> {
+        let stored = sqlx::query("SELECT paths FROM scan_graphs WHERE scan_id = $1")
+            .bind(scan_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+        if let Some(r) = stored {
+            let column: String = r.try_get(0).map_err(db)?;
+            if !column.is_empty() {
+                return self.load(&column).await;
+            }
+        }
+        // Scans stored before version 10: a body per row.
         let rows = sqlx::query("SELECT body FROM paths WHERE scan_id = $1 ORDER BY seq")
             .bind(scan_id)
             .fetch_all(&self.pool)
@@ -1218,5 +1240,31 @@ impl ScanFollower {
         let horizon = self.newest - Self::WINDOW_MS;
         self.delivered.retain(|_, t| *t >= horizon);
         Ok(fresh)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MIGRATIONS;
+
+    /// Migrations are split into statements at `;`: one inside a comment would cut a statement
+    /// in two (each piece must start, after its comments, with a statement).
+    #[test]
+    fn every_migration_splits_into_statements() {
+        for (version, sql) in MIGRATIONS {
+            for stmt in sql.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+                let code = stmt
+                    .lines()
+                    .map(str::trim)
+                    .find(|l| !l.is_empty() && !l.starts_with("--"))
+                    .unwrap_or("");
+                assert!(
+                    ["CREATE ", "ALTER ", "INSERT "]
+                        .iter()
+                        .any(|k| code.starts_with(k)),
+                    "migration {version}: a statement starts with {code:?}"
+                );
+            }
+        }
     }
 }

@@ -1,5 +1,5 @@
-//! Content-addressed, compressed bodies: the large parts of a scan (attack graphs, posture
-//! digests) are stored once per tenant and content, and a scan's column refers to them as
+//! Content-addressed, compressed bodies: the large parts of a scan (attack graphs, attack paths,
+//! posture digests) are stored once per tenant and content, and a scan's column refers to them as
 //! `zstd:<hash>`. Columns written before (JSON text) are still read as they are.
 
 use super::{db, Store, StoreResult};
@@ -83,8 +83,9 @@ impl Store {
             )
         };
         let gone = sqlx::query(&format!(
-            "DELETE FROM blobs WHERE used_at < $1 AND hash NOT IN ({} UNION {} UNION {})",
+            "DELETE FROM blobs WHERE used_at < $1 AND hash NOT IN ({} UNION {} UNION {} UNION {})",
             referred("scan_graphs", "graph"),
+            referred("scan_graphs", "paths"),
             referred("scan_clusters", "graph"),
             referred("scan_clusters", "facts"),
         ))
