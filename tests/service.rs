@@ -3377,6 +3377,47 @@ async fn findings_are_stored_by_difference(db: &str) {
         "A, B changed, C"
     );
     assert_eq!(stored_findings(&store, "s3").await.len(), 3);
+    // Ordinals never go down, pruned scans' included: the next scan is the fifth.
+    store
+        .commit_scan(&record_with("s5", 5000, vec![]), false)
+        .await
+        .expect("s5");
+    let s5 = store.scan("a", "s5").await.expect("scan").expect("s5");
+    assert_eq!(s5.ordinal, 5);
+    assert!(stored_findings(&store, "s5").await.is_empty());
+    assert_eq!(
+        stored_findings(&store, "s4").await.len(),
+        1,
+        "s4 keeps its own"
+    );
+}
+
+/// A database that a newer kspm wrote (a schema version this one does not know) is refused,
+/// not written with history the newer one could not read.
+#[tokio::test]
+async fn a_database_of_a_newer_kspm_is_refused() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = format!("sqlite://{}?mode=rwc", dir.path().join("kspm.db").display());
+    drop(
+        kspm_api::service::store::Store::open(&db)
+            .await
+            .expect("store"),
+    );
+    sqlx::any::install_default_drivers();
+    let raw = sqlx::AnyPool::connect(&db).await.expect("raw");
+    sqlx::query("INSERT INTO kspm_migrations (version) VALUES (9999)")
+        .execute(&raw)
+        .await
+        .expect("newer version");
+    raw.close().await;
+    let refused = kspm_api::service::store::Store::open(&db)
+        .await
+        .err()
+        .expect("refused");
+    assert!(
+        refused.contains("newer kspm") && refused.contains("9999"),
+        "{refused}"
+    );
 }
 
 #[tokio::test]

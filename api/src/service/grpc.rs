@@ -405,10 +405,11 @@ impl PostureService for Api {
         let after = if r.page_token.is_empty() {
             None
         } else {
-            // A scan ID, `/`, the last finding's place in the report order.
+            // `f2:`, a scan ID, `/`, the last finding's place in the report order.
             let t = untoken(&r.page_token)?;
             let (scan, cursor) = t
-                .split_once('/')
+                .strip_prefix("f2:")
+                .and_then(|t| t.split_once('/'))
                 .filter(|(scan, cursor)| !scan.is_empty() && !cursor.is_empty())
                 .ok_or_else(|| {
                     Status::invalid_argument("page_token is not a token this API issued")
@@ -438,7 +439,7 @@ impl PostureService for Api {
         let more = rows.len() > limit;
         let page: Vec<_> = rows.into_iter().take(limit).collect();
         let next_page_token = match (more, page.last()) {
-            (true, Some(last)) => token(&format!("{}/{}", last.scan_id, last.cursor)),
+            (true, Some(last)) => token(&format!("f2:{}/{}", last.scan_id, last.cursor)),
             _ => String::new(),
         };
         Ok(Response::new(pb::ListFindingsResponse {

@@ -27,6 +27,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (8, include_str!("../../migrations/0008_blobs.sql")),
     (9, include_str!("../../migrations/0009_finding_spans.sql")),
     (10, include_str!("../../migrations/0010_path_bodies.sql")),
+    (
+        11,
+        include_str!("../../migrations/0011_target_ordinals.sql"),
+    ),
 ];
 
 mod blobs;
@@ -313,6 +317,15 @@ impl Store {
             .iter()
             .filter_map(|r| r.try_get::<i64, _>(0).ok())
             .collect();
+        // A database a newer kspm wrote is never written by this one (it would store history
+        // the newer one cannot read): upgrade every replica, or none.
+        let known = MIGRATIONS.iter().map(|(v, _)| *v).max().unwrap_or(0);
+        if let Some(newer) = applied.iter().copied().filter(|v| *v > known).max() {
+            return Err(format!(
+                "the database holds history schema version {newer}, written by a newer kspm; \
+                 this one knows versions up to {known}: run the newer kspm on every replica"
+            ));
+        }
         for (version, sql) in MIGRATIONS {
             if applied.contains(version) {
                 continue;
@@ -322,6 +335,17 @@ impl Store {
             }
             if *version == 9 {
                 findings::convert_legacy(&mut tx).await?;
+            }
+            if *version == 11 {
+                // Findings are listed in byte order of their sort key (ORDER BY … LIMIT): an
+                // index in that order, which on PostgreSQL names the byte-order collation.
+                let collate = if self.postgres { " COLLATE \"C\"" } else { "" };
+                sqlx::query(&format!(
+                    "CREATE INDEX finding_spans_order ON finding_spans (tenant, target, sort_key{collate})"
+                ))
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
             }
             sqlx::query("INSERT INTO kspm_migrations (version) VALUES ($1)")
                 .bind(*version)
@@ -335,47 +359,25 @@ impl Store {
     /// Writes a scan atomically. `fail_after_findings` is a fault-injection hook for tests: the
     /// transaction is abandoned after the findings are written, as a crash would.
     pub async fn commit_scan(&self, s: &ScanRecord, fail_after_findings: bool) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(db)?;
+        // The bodies first, each written on its own (no lock is held across the scan's
+        // transaction, so two commits sharing bodies never wait on, or deadlock with, each
+        // other); one just written or reused is safe from pruning for an hour (`used_at`).
         let now = now_ms();
-        let graph = serde_json::to_vec(&s.graph).map_err(db)?;
-        let paths = serde_json::to_vec(&s.paths).map_err(db)?;
-        sqlx::query(&format!(
-            "INSERT INTO scan_graphs (scan_id, graph, paths) VALUES ({})",
-            params(1, 3)
-        ))
-        .bind(&s.id)
-        .bind(blobs::put(&mut tx, &s.tenant, &graph, now).await?)
-        .bind(blobs::put(&mut tx, &s.tenant, &paths, now).await?)
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
+        let put = |body: Vec<u8>| blobs::put(&self.pool, &s.tenant, body, now);
+        let graph = put(serde_json::to_vec(&s.graph).map_err(db)?).await?;
+        let paths = put(serde_json::to_vec(&s.paths).map_err(db)?).await?;
+        let mut cluster_parts = Vec::new();
         for c in &s.clusters {
-            let facts = serde_json::to_vec(&c.facts).map_err(db)?;
-            let graph = serde_json::to_vec(&c.graph).map_err(db)?;
-            sqlx::query(&format!(
-                "INSERT INTO scan_clusters (scan_id, cluster, summary, compliance, facts, graph) VALUES ({})",
-                params(1, 6)
-            ))
-            .bind(&s.id)
-            .bind(&c.name)
-            .bind(c.summary.to_string())
-            .bind(c.compliance.to_string())
-            .bind(blobs::put(&mut tx, &s.tenant, &facts, now).await?)
-            .bind(blobs::put(&mut tx, &s.tenant, &graph, now).await?)
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
+            let facts = put(serde_json::to_vec(&c.facts).map_err(db)?).await?;
+            let graph = put(serde_json::to_vec(&c.graph).map_err(db)?).await?;
+            cluster_parts.push((facts, graph));
         }
-        // The target's scans commit one at a time (its lease row, where there is one, is held
-        // to the end of this transaction), so its ordinals follow its commits.
-        sqlx::query("UPDATE leases SET owner = owner WHERE tenant = $1 AND target = $2")
-            .bind(&s.tenant)
-            .bind(&s.target)
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        // The target's next ordinal: its counter row, held to the end of this transaction, makes
+        // the target's commits follow one another (on any replica), and never goes down.
         let ordinal: i64 = sqlx::query(
-            "SELECT COALESCE(MAX(ordinal), 0) + 1 FROM scans WHERE tenant = $1 AND target = $2",
+            "INSERT INTO target_ordinals (tenant, target, n) VALUES ($1, $2, 1) \
+             ON CONFLICT (tenant, target) DO UPDATE SET n = target_ordinals.n + 1 RETURNING n",
         )
         .bind(&s.tenant)
         .bind(&s.target)
@@ -384,6 +386,31 @@ impl Store {
         .map_err(db)?
         .try_get(0)
         .map_err(db)?;
+        sqlx::query(&format!(
+            "INSERT INTO scan_graphs (scan_id, graph, paths) VALUES ({})",
+            params(1, 3)
+        ))
+        .bind(&s.id)
+        .bind(graph)
+        .bind(paths)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        for (c, (facts, graph)) in s.clusters.iter().zip(cluster_parts) {
+            sqlx::query(&format!(
+                "INSERT INTO scan_clusters (scan_id, cluster, summary, compliance, facts, graph) VALUES ({})",
+                params(1, 6)
+            ))
+            .bind(&s.id)
+            .bind(&c.name)
+            .bind(c.summary.to_string())
+            .bind(c.compliance.to_string())
+            .bind(facts)
+            .bind(graph)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        }
         findings::write(&mut tx, s, ordinal).await?;
         if fail_after_findings {
             tx.rollback().await.map_err(db)?;
@@ -447,7 +474,8 @@ impl Store {
     /// Deletes all but the newest `keep` scans of a target.
     pub async fn prune(&self, tenant: &str, target: &str, keep: u32) -> StoreResult<u64> {
         let old: Vec<String> = sqlx::query(
-            "SELECT id FROM scans WHERE tenant = $1 AND target = $2 ORDER BY finished_at DESC, id DESC",
+            "SELECT id FROM scans WHERE tenant = $1 AND target = $2 \
+             ORDER BY ordinal DESC, finished_at DESC, id DESC",
         )
         .bind(tenant)
         .bind(target)
@@ -485,8 +513,7 @@ impl Store {
             .map_err(db)?;
             Self::forget_spans_before(&mut tx, tenant, target, oldest).await?;
             tx.commit().await.map_err(db)?;
-            self.forget_unused_blobs(now_ms() - blobs::UNUSED_MS)
-                .await?;
+            self.forget_unused_blobs_now_and_then().await?;
         }
         Ok(old.len() as u64)
     }

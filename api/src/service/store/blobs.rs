@@ -5,7 +5,7 @@
 use super::{db, Store, StoreResult};
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
-use sqlx::{Any, Row, Transaction};
+use sqlx::{AnyPool, Row};
 
 /// The prefix of a column that refers to a blob.
 const PREFIX: &str = "zstd:";
@@ -27,22 +27,23 @@ fn hash(tenant: &str, body: &[u8]) -> String {
 }
 
 /// Stores `body` (JSON) for `tenant` unless stored already — then only marks it used at `now`
-/// — and returns the column value that refers to it.
+/// — and returns the column value that refers to it. Each statement stands alone (no
+/// transaction): a commit never holds a body's row while it writes the rest of the scan.
 pub(super) async fn put(
-    tx: &mut Transaction<'_, Any>,
+    pool: &AnyPool,
     tenant: &str,
-    body: &[u8],
+    body: Vec<u8>,
     now: i64,
 ) -> StoreResult<String> {
-    let h = hash(tenant, body);
+    let h = hash(tenant, &body);
     let touched = sqlx::query("UPDATE blobs SET used_at = $1 WHERE hash = $2")
         .bind(now)
         .bind(&h)
-        .execute(&mut **tx)
+        .execute(pool)
         .await
         .map_err(db)?;
     if touched.rows_affected() == 0 {
-        let packed = zstd::bulk::compress(body, LEVEL).map_err(db)?;
+        let packed = zstd::bulk::compress(&body, LEVEL).map_err(db)?;
         sqlx::query(
             "INSERT INTO blobs (hash, body, used_at) VALUES ($1, $2, $3) \
              ON CONFLICT (hash) DO UPDATE SET used_at = $3",
@@ -50,7 +51,7 @@ pub(super) async fn put(
         .bind(&h)
         .bind(packed)
         .bind(now)
-        .execute(&mut **tx)
+        .execute(pool)
         .await
         .map_err(db)?;
     }
@@ -72,6 +73,27 @@ impl Store {
         let packed: Vec<u8> = row.try_get(0).map_err(db)?;
         let body = zstd::stream::decode_all(packed.as_slice()).map_err(db)?;
         serde_json::from_slice(&body).map_err(db)
+    }
+
+    /// After pruning: deletes unused bodies (see [`Store::forget_unused_blobs`]) at most once
+    /// every ten minutes per process — the search reads every scan's references.
+    pub(super) async fn forget_unused_blobs_now_and_then(&self) -> StoreResult<()> {
+        static LAST: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+        let now = super::now_ms();
+        let last = LAST.load(std::sync::atomic::Ordering::Relaxed);
+        if now - last < 600_000
+            || LAST
+                .compare_exchange(
+                    last,
+                    now,
+                    std::sync::atomic::Ordering::Relaxed,
+                    std::sync::atomic::Ordering::Relaxed,
+                )
+                .is_err()
+        {
+            return Ok(());
+        }
+        self.forget_unused_blobs(now - UNUSED_MS).await.map(|_| ())
     }
 
     /// Deletes the bodies no scan refers to that were last used before `before`.
