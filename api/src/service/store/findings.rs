@@ -52,12 +52,6 @@ struct Span {
 /// byte order is the report's order part by part.
 const SEP: char = '\u{1}';
 
-/// A finding's stored body (without `first_seen`, which is the span's) and its identity.
-struct Identified {
-    hash: String,
-    body: String,
-}
-
 /// The body of a finding as stored: the report's JSON without `first_seen` (only bodies
 /// stored before version 9 carried one).
 fn stored_body(f: &Value) -> String {
@@ -71,26 +65,46 @@ fn stored_body(f: &Value) -> String {
     body.to_string()
 }
 
+/// A hash that JSON is written into as it is serialised (no string is made).
+struct Hashing(Sha256);
+
+impl std::io::Write for Hashing {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.update(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The hash of a finding's stored body (the bytes [`stored_body`] makes), followed by `twin`
+/// for the n-th identical body (n > 1).
+fn digest(f: &Value, twin: u32) -> [u8; 32] {
+    let mut h = Hashing(Sha256::new());
+    if f.get("first_seen").is_none() {
+        // Writing into a hash cannot fail.
+        let _ = serde_json::to_writer(&mut h, f);
+    } else {
+        h.0.update(stored_body(f).as_bytes());
+    }
+    if twin > 1 {
+        h.0.update(twin.to_string().as_bytes());
+    }
+    h.0.finalize().into()
+}
+
 /// Identifies a scan's findings (report JSON, report order): the hash of each stored body, the
-/// n-th of identical bodies (n > 1) hashed with its n. Bodies are serialised and hashed on
-/// every core (this is most of an unchanged rescan's storing).
-fn identify(findings: &[Value]) -> Vec<Identified> {
+/// n-th of identical bodies (n > 1) hashed with its n. Bodies are hashed as they are serialised,
+/// on every core (this is most of an unchanged rescan's storing).
+fn identify(findings: &[Value]) -> Vec<String> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let per = findings.len().div_ceil(cores).max(512);
-    let digested: Vec<(String, [u8; 32])> = std::thread::scope(|scope| {
+    let digested: Vec<[u8; 32]> = std::thread::scope(|scope| {
         let parts: Vec<_> = findings
             .chunks(per)
-            .map(|part| {
-                scope.spawn(move || {
-                    part.iter()
-                        .map(|f| {
-                            let body = stored_body(f);
-                            let digest: [u8; 32] = Sha256::digest(body.as_bytes()).into();
-                            (body, digest)
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
+            .map(|part| scope.spawn(move || part.iter().map(|f| digest(f, 1)).collect::<Vec<_>>()))
             .collect();
         parts
             .into_iter()
@@ -98,30 +112,21 @@ fn identify(findings: &[Value]) -> Vec<Identified> {
             .collect()
     });
     let mut seen: HashMap<[u8; 32], u32> = HashMap::new();
-    digested
-        .into_iter()
-        .map(|(body, digest)| {
-            let twin = seen.entry(digest).or_default();
+    findings
+        .iter()
+        .zip(digested)
+        .map(|(f, d)| {
+            let twin = seen.entry(d).or_default();
             *twin += 1;
-            let digest: [u8; 32] = if *twin == 1 {
-                digest
-            } else {
-                let mut h = Sha256::new();
-                h.update(body.as_bytes());
-                h.update(twin.to_string().as_bytes());
-                h.finalize().into()
-            };
-            Identified {
-                hash: hex::encode(&digest[..12]),
-                body,
-            }
+            let d = if *twin == 1 { d } else { digest(f, *twin) };
+            hex::encode(&d[..12])
         })
         .collect()
 }
 
 /// What a span stores beside a finding's body: its place in the report's order and the
 /// columns filters read.
-fn detail(f: &Value, id: Identified) -> Span {
+fn detail(f: &Value, hash: String) -> Span {
     let str_of = |k: &str| crate::json::str_at(f, k).to_string();
     let severity = severity_rank(&str_of("severity"));
     let on_path = f
@@ -137,7 +142,7 @@ fn detail(f: &Value, id: Identified) -> Span {
         str_of("resource"),
         str_of("message"),
         str_of("fingerprint"),
-        id.hash.clone(),
+        hash.clone(),
     ]
     .map(|part| below_separator(&part))
     .join(&SEP.to_string());
@@ -164,8 +169,8 @@ fn detail(f: &Value, id: Identified) -> Span {
         controls: format!("{controls}|"),
         fkey: kspm_engine::drift::finding_key_json(f).replace('\0', "\u{fffd}"),
         fingerprint: str_of("fingerprint"),
-        body: id.body,
-        hash: id.hash,
+        body: stored_body(f),
+        hash,
     }
 }
 
@@ -256,7 +261,7 @@ pub(super) async fn write(
         .map(|r| r.try_get::<String, _>(0).map_err(db))
         .collect::<StoreResult<HashSet<String>>>()?;
     let ids = identify(&s.findings);
-    let reported: HashSet<&str> = ids.iter().map(|x| x.hash.as_str()).collect();
+    let reported: HashSet<&str> = ids.iter().map(String::as_str).collect();
     let gone: Vec<&String> = open_hashes
         .iter()
         .filter(|h| !reported.contains(h.as_str()))
@@ -265,7 +270,7 @@ pub(super) async fn write(
         .findings
         .iter()
         .zip(ids)
-        .filter(|(_, id)| !open_hashes.contains(&id.hash))
+        .filter(|(_, id)| !open_hashes.contains(id))
         .map(|(f, id)| detail(f, id))
         .collect();
     let came: Vec<&Span> = came.iter().collect();
@@ -573,6 +578,19 @@ mod tests {
         let mut sorted = keys.clone();
         sorted.sort();
         assert_eq!(keys, sorted);
+    }
+
+    #[test]
+    fn the_identity_is_the_hash_of_the_stored_body() {
+        let with_first_seen = finding(false, "high", "A", "x");
+        let mut plain = with_first_seen.clone();
+        if let Some(o) = plain.as_object_mut() {
+            o.remove("first_seen");
+        }
+        let want = hex::encode(&Sha256::digest(plain.to_string().as_bytes())[..12]);
+        assert_eq!(identify(std::slice::from_ref(&plain))[0], want);
+        assert_eq!(identify(&[with_first_seen])[0], want);
+        assert_eq!(prepare(&[plain.clone()])[0].body, plain.to_string());
     }
 
     #[test]
