@@ -3120,12 +3120,7 @@ async fn scan_parts_are_stored_once(db: &str) {
     .expect("facts");
     let now = kspm_api::service::store::now_ms();
     let scan = |id: &str, tenant: &str, g: &GraphDump| ScanRecord {
-        id: id.into(),
         tenant: tenant.into(),
-        target: "t".into(),
-        started_at: now,
-        finished_at: now,
-        replica: "r".into(),
         clusters: vec![ClusterRecord {
             name: "c".into(),
             summary: serde_json::json!({}),
@@ -3133,13 +3128,12 @@ async fn scan_parts_are_stored_once(db: &str) {
             facts: facts.clone(),
             graph: g.clone(),
         }],
-        findings: vec![],
         paths: vec![
             serde_json::json!({"id": "p1", "cluster": "c", "target": "ClusterAdmin",
             "severity": "high", "steps": [{"evidence": "e ".repeat(300)}]}),
         ],
-        errors: 0,
         graph: g.clone(),
+        ..record_with(id, now, vec![])
     };
     let (g1, g2) = (graph("EXEC"), graph("PORT_FORWARD"));
     store

@@ -197,13 +197,12 @@ fn prepare(findings: &[Value]) -> Vec<Span> {
 
 const SPAN_COLUMNS: &str = "tenant, target, hash, from_ord, to_ord, sort_key, cluster, check_id, severity, namespace, on_path, controls, fkey, fingerprint, first_seen, body";
 
-/// Inserts spans from `from_ord` to `to_ord`; `first_seen` gives each its first sighting.
+/// Inserts spans, each with its first sighting, from `from_ord` to `to_ord`.
 async fn insert(
     tx: &mut Transaction<'_, Any>,
     (tenant, target): (&str, &str),
-    spans: &[&Span],
+    spans: &[(Span, i64)],
     (from_ord, to_ord): (i64, i64),
-    first_seen: impl Fn(&Span) -> i64,
 ) -> StoreResult<()> {
     // Many rows per statement (16 parameters each, well under SQLite's limit).
     for chunk in spans.chunks(50) {
@@ -215,7 +214,7 @@ async fn insert(
             values.join(", ")
         );
         let mut q = sqlx::query(&sql);
-        for s in chunk {
+        for (s, first_seen) in chunk {
             q = q
                 .bind(tenant)
                 .bind(target)
@@ -231,7 +230,7 @@ async fn insert(
                 .bind(&s.controls)
                 .bind(&s.fkey)
                 .bind(&s.fingerprint)
-                .bind(first_seen(s))
+                .bind(*first_seen)
                 .bind(&s.body);
         }
         q.execute(&mut **tx).await.map_err(db)?;
@@ -273,7 +272,6 @@ pub(super) async fn write(
         .filter(|(_, id)| !open_hashes.contains(id))
         .map(|(f, id)| detail(f, id))
         .collect();
-    let came: Vec<&Span> = came.iter().collect();
     // First sightings carried from the open spans of the same fingerprints.
     let mut first_seen: HashMap<String, i64> = HashMap::new();
     let fingerprints: Vec<&str> = came
@@ -314,14 +312,14 @@ pub(super) async fn write(
         }
         q.execute(&mut **tx).await.map_err(db)?;
     }
-    insert(tx, (&s.tenant, &s.target), &came, (ordinal, OPEN), |x| {
-        first_seen
-            .get(&x.fingerprint)
-            .copied()
-            .filter(|_| !x.fingerprint.is_empty())
-            .unwrap_or(s.finished_at)
-    })
-    .await
+    let came: Vec<(Span, i64)> = came
+        .into_iter()
+        .map(|x| {
+            let at = first_seen.get(&x.fingerprint).copied();
+            (x, at.unwrap_or(s.finished_at))
+        })
+        .collect();
+    insert(tx, (&s.tenant, &s.target), &came, (ordinal, OPEN)).await
 }
 
 /// Converts the findings of scans stored before version 9 (one row per scan and finding): each
@@ -366,22 +364,12 @@ pub(super) async fn convert_legacy(tx: &mut Transaction<'_, Any>) -> StoreResult
         let mut bodies = Vec::new();
         let mut seen = Vec::new();
         for r in &rows {
-            let body: String = r.try_get("body").map_err(db)?;
-            bodies.push(serde_json::from_str::<Value>(&body).unwrap_or(Value::Null));
+            bodies.push(super::json(&r.try_get::<String, _>("body").map_err(db)?));
             seen.push(r.try_get::<i64, _>("first_seen").map_err(db)?);
         }
-        let spans = prepare(&bodies);
-        let at: HashMap<&str, i64> = spans
-            .iter()
-            .zip(&seen)
-            .map(|(s, t)| (s.hash.as_str(), *t))
-            .collect();
-        let all: Vec<&Span> = spans.iter().collect();
+        let spans: Vec<(Span, i64)> = prepare(&bodies).into_iter().zip(seen).collect();
         let to_ord = if *latest { OPEN } else { ordinal + 1 };
-        insert(tx, (tenant, target), &all, (*ordinal, to_ord), |s| {
-            at.get(s.hash.as_str()).copied().unwrap_or(0)
-        })
-        .await?;
+        insert(tx, (tenant, target), &spans, (*ordinal, to_ord)).await?;
     }
     sqlx::query("DELETE FROM findings")
         .execute(&mut **tx)
@@ -409,8 +397,7 @@ fn alive(scan: &ScanRow, binds: &mut Vec<Bind>) -> String {
 
 /// A body as read: the stored JSON with the span's `first_seen`.
 fn body_of(r: &AnyRow) -> StoreResult<Value> {
-    let text: String = r.try_get("body").map_err(db)?;
-    let mut body = serde_json::from_str::<Value>(&text).unwrap_or(Value::Null);
+    let mut body = super::json(&r.try_get::<String, _>("body").map_err(db)?);
     if let Some(o) = body.as_object_mut() {
         o.insert(
             "first_seen".into(),
