@@ -135,6 +135,12 @@ fn assert_equivalent(inc: &Incremental, meta: &ClusterSnapshot, step: &str) {
         ee.difference(&ae).take(5).collect::<Vec<_>>(),
         ae.difference(&ee).take(5).collect::<Vec<_>>()
     );
+    // The signature kept through every change is the graph's own, and the full evaluation's.
+    assert_eq!(
+        inc.graph_signature(),
+        Some(kspm_engine::graph::joined::signature_of(&graph)),
+        "{step}: graph signature"
+    );
     assert_eq!(
         report.summary.attack_paths,
         inc.paths().len(),

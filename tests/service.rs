@@ -1861,6 +1861,13 @@ async fn two_replicas_share_work_through_postgres() {
     survivor.stop().await;
 }
 
+/// The day `days` from today, as exceptions name days.
+fn in_days(days: i64) -> String {
+    let (y, m, d) =
+        kspm_engine::civil::from_days(kspm_api::service::store::now_ms() / 86_400_000 + days);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
 /// Milliseconds of a timestamp the API sent.
 fn ms(t: &Option<prost_types::Timestamp>) -> i64 {
     let t = t.as_ref().expect("a time");
@@ -1972,10 +1979,186 @@ async fn live_targets_are_read_then_watched_and_changes_stream_in_seconds() {
         .into_inner()
         .scans;
     assert_eq!(after.len(), before);
+    // It took the incremental evaluation alone: no full evaluation, no commit.
+    let batches = |outcome: &str| {
+        let text = svc.shared.metrics.render();
+        let name = format!(
+            "kspm_watch_batches_total{{tenant=\"tenant-a\",target=\"live\",outcome=\"{outcome}\"}} "
+        );
+        text.lines()
+            .find_map(|l| l.strip_prefix(&name))
+            .map_or(0, |n| n.parse::<u64>().expect("count"))
+    };
+    assert!(batches("unchanged") >= 1, "{}", svc.shared.metrics.render());
+    assert!(batches("committed") >= 1);
+    // An exception accepted through the API while the cluster is watched applies from the next
+    // batch: the finding is suppressed in the scan that batch commits.
+    c.create_exception(req(
+        TOKEN_A,
+        pb::CreateExceptionRequest {
+            check: "KSPM-W-001".into(),
+            resource: "Pod:shop/intruder".into(),
+            reason: "a test of the watch".into(),
+            expires: in_days(30),
+            author: "alice".into(),
+            ..Default::default()
+        },
+    ))
+    .await
+    .expect("exception");
+    tokio::task::block_in_place(|| {
+        server.emit("configmaps", "ADDED", serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "harmless-2", "namespace": "shop"}, "data": {"a": "b"}}))
+    });
+    let mut resolved = false;
+    while !resolved {
+        let ev = tokio::time::timeout(Duration::from_secs(15), events.message())
+            .await
+            .expect("an event within seconds")
+            .expect("ok")
+            .expect("event");
+        resolved = ev.kind == Kind::FindingResolved as i32
+            && ev
+                .finding
+                .is_some_and(|f| f.check == "KSPM-W-001" && f.resource == "Pod:shop/intruder");
+    }
     // Only GETs reached the API server.
     assert!(tokio::task::block_in_place(|| server.log())
         .iter()
         .all(|l| l.method == "GET"));
+    svc.stop().await;
+    tokio::task::block_in_place(move || drop(server));
+}
+
+/// A watched 10,000-pod target in `kspm serve`: what a batch of changes costs after its
+/// incremental evaluation — a pod's status update (nothing judged changes: the incremental
+/// evaluation alone) and a privileged pod (a full evaluation and a commit) — and how long from
+/// the change to its FINDING_ADDED event. Run: `cargo test --release --test service -- --ignored
+/// watched_10k --nocapture` (numbers in docs/benchmarks.md).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn watched_10k_pod_target_in_serve() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    kspm_fleetgen::generate(
+        tmp.path(),
+        kspm_fleetgen::Shape::realistic(1, 10_000, false),
+        11,
+    )
+    .expect("generate");
+    let server = tokio::task::block_in_place(|| {
+        fake_apiserver::FakeApiServer::start(&tmp.path().join("cluster-00"))
+    });
+    let kubeconfig = server.kubeconfig(tmp.path(), "cluster-00");
+    let text = format!(
+        "[service]\ndatabase_url = \"sqlite://{}\"\nreplica = \"r1\"\n[[tenant]]\nname = \"tenant-a\"\ntoken_sha256 = [\"{}\"]\n[[tenant.target]]\nname = \"live\"\nkubeconfig = \"{}\"\ncontext = \"cluster-00\"\ninterval = \"1h\"\ntimeout = \"10m\"\n",
+        tmp.path().join("kspm.db").display(),
+        hash_token(TOKEN_A),
+        kubeconfig.display()
+    );
+    let svc = start(Config::parse(&text).expect("config")).await;
+    let mut c = client(&svc.addr).await;
+    let t = std::time::Instant::now();
+    wait_scans(&mut c, TOKEN_A, 1).await;
+    println!("first scan committed after {:?}", t.elapsed());
+    let mut events = c
+        .watch_events(req(TOKEN_A, pb::WatchEventsRequest::default()))
+        .await
+        .expect("watch")
+        .into_inner();
+    // (outcome → (batches, seconds)) from the metrics.
+    let batches = |outcome: &str| -> (u64, f64) {
+        let text = svc.shared.metrics.render();
+        let read = |metric: &str| {
+            let name =
+                format!("{metric}{{tenant=\"tenant-a\",target=\"live\",outcome=\"{outcome}\"}} ");
+            text.lines()
+                .find_map(|l| l.strip_prefix(&name))
+                .map_or(0.0, |n| n.parse::<f64>().expect("number"))
+        };
+        (
+            read("kspm_watch_batches_total") as u64,
+            read("kspm_watch_batch_seconds_sum"),
+        )
+    };
+    // The session's first look (its watches' initial lists) is a full evaluation.
+    let looked = || {
+        ["unchanged", "evaluated", "committed"]
+            .iter()
+            .map(|o| batches(o).0)
+            .sum::<u64>()
+    };
+    for _ in 0..1200 {
+        if looked() >= 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(looked() >= 1, "the session did not look at its watches");
+    let pod = |i: usize, privileged: bool, phase: &str| {
+        serde_json::json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": format!("probe-{i}"), "namespace": format!("team-{:03}", i % 7)},
+            "spec": {"nodeName": "node-0001", "containers": [{"name": "c", "image": "x:1",
+                "securityContext": {"privileged": privileged}}]},
+            "status": {"phase": phase}})
+    };
+    let wait_for = |outcome: &'static str, n: u64| {
+        let batches = &batches;
+        async move {
+            for _ in 0..600 {
+                if batches(outcome).0 >= n {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            panic!("no {outcome} batch");
+        }
+    };
+    // Privileged pods: a full evaluation and a commit each; the change's FINDING_ADDED.
+    let mut latencies = Vec::new();
+    for i in 0..5 {
+        let committed = batches("committed").0;
+        let emitted = std::time::Instant::now();
+        tokio::task::block_in_place(|| server.emit("pods", "ADDED", pod(i, true, "Pending")));
+        let name = format!("Pod:team-{:03}/probe-{i}", i % 7);
+        loop {
+            let ev = tokio::time::timeout(Duration::from_secs(60), events.message())
+                .await
+                .expect("an event")
+                .expect("ok")
+                .expect("event");
+            if ev.kind == Kind::FindingAdded as i32
+                && ev.finding.is_some_and(|f| f.resource == name)
+            {
+                break;
+            }
+        }
+        latencies.push(emitted.elapsed());
+        wait_for("committed", committed + 1).await;
+    }
+    // Status updates of those pods: nothing judged changes.
+    let unchanged = batches("unchanged").0;
+    for round in 0..4 {
+        for i in 0..5 {
+            let phase = ["Running", "Pending"][round % 2];
+            tokio::task::block_in_place(|| server.emit("pods", "MODIFIED", pod(i, true, phase)));
+            wait_for("unchanged", unchanged + (round * 5 + i) as u64 + 1).await;
+        }
+    }
+    let (n, s) = batches("unchanged");
+    println!(
+        "status update, incremental evaluation alone: {n} batches, {:.1} ms each after it (gate: digest of objects, graph signature)",
+        s * 1000.0 / n as f64
+    );
+    let (n, s) = batches("committed");
+    println!(
+        "privileged pod, full evaluation and commit: {n} batches, {:.0} ms each after the incremental evaluation",
+        s * 1000.0 / n as f64
+    );
+    latencies.sort();
+    println!(
+        "change to FINDING_ADDED: p50 {:?}, max {:?}",
+        latencies[latencies.len() / 2],
+        latencies[latencies.len() - 1]
+    );
     svc.stop().await;
     tokio::task::block_in_place(move || drop(server));
 }
@@ -2697,6 +2880,11 @@ async fn the_python_example_client_triggers_and_reads() {
         "{stdout}"
     );
     assert!(stdout.contains("critical findings; first 5:"), "{stdout}");
+    // Two scans of the target: their drift (the same posture, so no change).
+    assert!(
+        stdout.contains("drift of demo from ") && stdout.contains(": 0 posture changes"),
+        "{stdout}"
+    );
     assert_eq!(wait_scans(&mut c, TOKEN_A, 2).await.len(), 2);
     server.stop().await;
 }
@@ -3681,11 +3869,6 @@ async fn exceptions_are_managed_through_the_api() {
         async move {
             c.trigger_scan(req(token, waiting(""))).await.expect("scan");
         }
-    };
-    let in_days = |days: i64| {
-        let (y, m, d) =
-            kspm_engine::civil::from_days(kspm_api::service::store::now_ms() / 86_400_000 + days);
-        format!("{y:04}-{m:02}-{d:02}")
     };
     // Validation.
     for (check, resource, reason, expires) in [

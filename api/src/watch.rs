@@ -39,6 +39,8 @@ pub struct WatchUpdate {
     /// Whether RBAC and the cluster part were evaluated again (an RBAC change: with only the
     /// `namespaces` it reaches).
     pub rbac: bool,
+    /// The watched objects that could not be read as objects (not evaluated), now.
+    pub unreadable: Vec<LoadError>,
 }
 
 fn object_key(v: &Value) -> (String, String) {
@@ -54,150 +56,13 @@ fn object_key(v: &Value) -> (String, String) {
     )
 }
 
-/// The inventory: every object by resource and key.
-#[derive(Default)]
-struct Inventory {
-    by_resource: BTreeMap<String, BTreeMap<(String, String), Value>>,
-}
-
-impl Inventory {
-    fn apply(&mut self, change: Change) -> Instant {
-        let at = arrival(&change);
-        match change {
-            Change::Replace {
-                resource, items, ..
-            } => {
-                let set = items.into_iter().map(|v| (object_key(&v), v)).collect();
-                self.by_resource.insert(resource.stem.clone(), set);
-            }
-            Change::Upsert {
-                resource, object, ..
-            } => {
-                self.by_resource
-                    .entry(resource.stem.clone())
-                    .or_default()
-                    .insert(object_key(&object), object);
-            }
-            Change::Delete {
-                resource, object, ..
-            } => {
-                if let Some(set) = self.by_resource.get_mut(&resource.stem) {
-                    set.remove(&object_key(&object));
-                }
-            }
-            Change::Synced => {}
-        }
-        at
-    }
-
-    fn snapshot(&self, name: &str) -> ClusterSnapshot {
-        let mut c = ClusterSnapshot::default();
-        let nodes: Vec<Value> = self
-            .by_resource
-            .get("nodes")
-            .map(|m| m.values().cloned().collect())
-            .unwrap_or_default();
-        c.info = ClusterInfo {
-            name: name.to_string(),
-            provider: detect_provider(&nodes),
-            ..Default::default()
-        };
-        c.origin = format!("api://{name}");
-        for (stem, set) in &self.by_resource {
-            for ((ns, obj), v) in set {
-                let converted = convert(name, stem, v.clone());
-                match converted {
-                    Ok(o) => c.objects.push(o),
-                    // Nothing is dropped silently: the report says what could not be read.
-                    Err(message) => c.errors.push(LoadError {
-                        file: format!(
-                            "api://{name}/{stem}/{}{obj}",
-                            if ns.is_empty() {
-                                String::new()
-                            } else {
-                                format!("{ns}/")
-                            }
-                        ),
-                        line: None,
-                        column: None,
-                        message,
-                    }),
-                }
-            }
-        }
-        c
-    }
-}
-
-/// One re-evaluation's input: the cluster as the watches see it after a batch of changes.
-pub struct Batch {
-    /// The cluster's objects now.
-    pub cluster: ClusterSnapshot,
-    /// Changes in the batch (0 for the initial state).
-    pub changes: usize,
-    /// When the earliest change of the batch arrived.
-    pub earliest: Instant,
-    /// True for the initial state.
-    pub initial: bool,
-}
-
-/// Watches the cluster of `live` and calls `on_batch` with the whole cluster after the initial
-/// lists and after every batch of changes (changes closer than `settle` form one batch). Returns
-/// when `on_batch` returns false or the watches end.
-pub async fn run_batches(
-    live: &LiveOptions,
-    settle: Duration,
-    mut on_batch: impl FnMut(Batch) -> bool,
-) -> Result<(), String> {
-    let (client, name) = connect(live).await.map_err(|e| e.to_string())?;
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let opts = live.clone();
-    let _watcher = Watching(tokio::spawn(async move { watch(client, opts, tx).await }));
-    let mut inventory = Inventory::default();
-    // The initial lists arrive resource by resource: evaluate once they all have.
-    let mut synced = false;
-    while !synced {
-        match rx.recv().await {
-            Some(Change::Synced) => synced = true,
-            Some(c) => {
-                inventory.apply(c);
-            }
-            None => return Err("the watches ended before the initial lists completed".into()),
-        }
-    }
-    let mut initial = true;
-    loop {
-        let (mut earliest, mut changes) = if initial {
-            (Instant::now(), 0)
-        } else {
-            match rx.recv().await {
-                Some(c) => (inventory.apply(c), 1),
-                None => break,
-            }
-        };
-        while let Ok(Some(c)) = tokio::time::timeout(settle, rx.recv()).await {
-            earliest = earliest.min(inventory.apply(c));
-            changes += 1;
-        }
-        let batch = Batch {
-            cluster: inventory.snapshot(&name),
-            changes,
-            earliest,
-            initial,
-        };
-        initial = false;
-        if !on_batch(batch) {
-            break;
-        }
-    }
-    Ok(())
-}
-
 /// Turns watch changes into the incremental evaluator's object changes, remembering which
 /// objects each resource holds (a relist replaces them all).
 #[derive(Default)]
 struct Tracker {
     keys: HashMap<String, std::collections::HashSet<(String, String)>>,
+    /// The objects held that could not be converted, by key: nothing is dropped silently.
+    unreadable: BTreeMap<Key, LoadError>,
 }
 
 impl Tracker {
@@ -213,12 +78,16 @@ impl Tracker {
                         items.iter().map(object_key).collect();
                     let held = self.keys.entry(stem.clone()).or_default();
                     for (ns, name) in held.iter().filter(|k| !fresh.contains(*k)) {
-                        out.push(((stem.clone(), ns.clone(), name.clone()), None));
+                        let key = (stem.clone(), ns.clone(), name.clone());
+                        self.unreadable.remove(&key);
+                        out.push((key, None));
                     }
                     *held = fresh;
                     for v in items {
                         let (ns, name) = object_key(&v);
-                        out.push(((stem.clone(), ns, name), to_object(cluster, &stem, v)));
+                        let key = (stem.clone(), ns, name);
+                        let o = self.read(cluster, &key, v);
+                        out.push((key, o));
                     }
                 }
                 Change::Upsert {
@@ -229,8 +98,9 @@ impl Tracker {
                         .entry(resource.stem.clone())
                         .or_default()
                         .insert((ns.clone(), name.clone()));
-                    let o = to_object(cluster, &resource.stem, object);
-                    out.push(((resource.stem.clone(), ns, name), o));
+                    let key = (resource.stem.clone(), ns, name);
+                    let o = self.read(cluster, &key, object);
+                    out.push((key, o));
                 }
                 Change::Delete {
                     resource, object, ..
@@ -239,12 +109,49 @@ impl Tracker {
                     if let Some(held) = self.keys.get_mut(&resource.stem) {
                         held.remove(&(ns.clone(), name.clone()));
                     }
-                    out.push(((resource.stem.clone(), ns, name), None));
+                    let key = (resource.stem.clone(), ns, name);
+                    self.unreadable.remove(&key);
+                    out.push((key, None));
                 }
                 Change::Synced => {}
             }
         }
         out
+    }
+
+    /// [`convert`]ed, or `None` (the object is not evaluated: held as unreadable, with a
+    /// warning).
+    fn read(&mut self, cluster: &str, key: &Key, v: Value) -> Option<Object> {
+        let (stem, ns, name) = key;
+        match convert(cluster, stem, v) {
+            Ok(o) => {
+                self.unreadable.remove(key);
+                Some(o)
+            }
+            Err(message) => {
+                tracing::warn!("api://{cluster}/{stem}: {message}: not evaluated");
+                self.unreadable
+                    .insert(key.clone(), unreadable(cluster, stem, ns, name, message));
+                None
+            }
+        }
+    }
+}
+
+/// The report's error for a watched object that could not be read.
+fn unreadable(cluster: &str, stem: &str, ns: &str, name: &str, message: String) -> LoadError {
+    LoadError {
+        file: format!(
+            "api://{cluster}/{stem}/{}{name}",
+            if ns.is_empty() {
+                String::new()
+            } else {
+                format!("{ns}/")
+            }
+        ),
+        line: None,
+        column: None,
+        message,
     }
 }
 
@@ -260,13 +167,6 @@ fn convert(cluster: &str, stem: &str, v: Value) -> Result<Object, String> {
         ),
         _ => Err("not a JSON object".to_string()),
     }
-}
-
-/// [`convert`], with a warning instead of an error (the object is not evaluated).
-fn to_object(cluster: &str, stem: &str, v: Value) -> Option<Object> {
-    convert(cluster, stem, v)
-        .map_err(|e| tracing::warn!("api://{cluster}/{stem}: {e}: not evaluated"))
-        .ok()
 }
 
 /// Applies one batch of converted changes to `engine` (the provider learnt again from the nodes
@@ -358,6 +258,28 @@ pub async fn hold(
     options: &ScanOptions,
     settle: Duration,
     held: &Held,
+    on_update: impl FnMut(WatchUpdate) -> bool,
+) -> Result<(), String> {
+    hold_with(
+        live,
+        options,
+        settle,
+        held,
+        ClusterSnapshot::default(),
+        on_update,
+    )
+    .await
+}
+
+/// [`hold`], with what the watches do not carry taken from `base` (a full read of the same
+/// cluster): its Kubernetes version, coverage gaps and errors, and its objects the watches do
+/// not list (kubelet settings), which stay as they are.
+pub async fn hold_with(
+    live: &LiveOptions,
+    options: &ScanOptions,
+    settle: Duration,
+    held: &Held,
+    base: ClusterSnapshot,
     mut on_update: impl FnMut(WatchUpdate) -> bool,
 ) -> Result<(), String> {
     let (client, name) = connect(live).await.map_err(|e| e.to_string())?;
@@ -386,10 +308,13 @@ pub async fn hold(
         info: ClusterInfo {
             name: name.clone(),
             provider: detect_provider(&nodes),
+            kubernetes_version: base.info.kubernetes_version,
             ..Default::default()
         },
         origin: format!("api://{name}"),
-        ..Default::default()
+        objects: base.objects,
+        errors: base.errors,
+        coverage_gaps: base.coverage_gaps,
     };
     // The first evaluation is built aside: readers keep the previous state until it is ready.
     let mut fresh = Some(Incremental::new(meta, options.clone()));
@@ -436,6 +361,7 @@ pub async fn hold(
             objects,
             namespaces: (!delta.whole_cluster).then_some(delta.namespaces),
             rbac: delta.rbac,
+            unreadable: tracker.unreadable.values().cloned().collect(),
         };
         first = false;
         if !on_update(update) {

@@ -78,7 +78,15 @@ fn canonical(v: Option<&Value>) -> String {
 impl Facts {
     /// Digests one cluster (its objects and attack graph).
     pub fn collect(cluster: &ClusterSnapshot, graph: &AttackGraph) -> Facts {
-        let inv = Inventory::new(cluster);
+        let mut f = Facts::of_objects(&Inventory::new(cluster));
+        f.categories.extend(Facts::of_graph(graph).categories);
+        f
+    }
+
+    /// The part of [`Facts::collect`] its objects give (RBAC, NetworkPolicies, Pod Security
+    /// labels, admission webhooks, image registries); none of its categories is
+    /// [`Facts::of_graph`]'s.
+    pub fn of_objects(inv: &Inventory<'_>) -> Facts {
         let mut f = Facts::default();
         let mut put = |cat: &str, item: String, value: String| {
             f.categories
@@ -155,6 +163,19 @@ impl Facts {
                 format!("{} workload(s)", users.len()),
             );
         }
+        f
+    }
+
+    /// The part of [`Facts::collect`] its attack graph gives (exposed Services, segmentation,
+    /// escalation edges).
+    pub fn of_graph(graph: &AttackGraph) -> Facts {
+        let mut f = Facts::default();
+        let mut put = |cat: &str, item: String, value: String| {
+            f.categories
+                .entry(cat.to_string())
+                .or_default()
+                .insert(item, value);
+        };
         let g = &graph.graph;
         let mut reach: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         for e in g.edge_indices() {

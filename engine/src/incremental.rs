@@ -382,6 +382,38 @@ impl Incremental {
         self.objects.values().flat_map(|m| m.values())
     }
 
+    /// The cluster as a snapshot: its identity, origin, coverage gaps and errors as given to
+    /// [`Incremental::new`], and the objects held (in [`Incremental::objects`]' order) — what a
+    /// full evaluation reads to give what this one holds.
+    pub fn snapshot(&self) -> ClusterSnapshot {
+        let mut c = self.meta.clone();
+        c.objects = self.objects().cloned().collect();
+        c
+    }
+
+    /// The options the cluster is evaluated with.
+    pub fn options(&self) -> &ScanOptions {
+        &self.options
+    }
+
+    /// Evaluates with `options` from now on (exceptions added or expired, say): the next
+    /// [`Incremental::apply`] evaluates the whole cluster.
+    pub fn set_options(&mut self, options: ScanOptions) {
+        self.options = options;
+        self.force_whole = true;
+    }
+
+    /// [`crate::graph::joined::Joined::signature`] of the cluster's attack graph: equal numbers,
+    /// an unchanged graph (`None` until evaluated).
+    pub fn graph_signature(&self) -> Option<u64> {
+        self.state.as_ref().map(|s| s.joined.signature())
+    }
+
+    /// The posture digest of the objects held ([`crate::drift::Facts::of_objects`]).
+    pub fn object_facts(&self) -> crate::drift::Facts {
+        crate::drift::Facts::of_objects(&Inventory::of_objects(&self.meta, self.objects()))
+    }
+
     /// Puts (or, with `None`, removes) an object; returns the namespaces it was and is in (`""`:
     /// cluster-scoped), and what of the evaluation the change can affect.
     fn store(&mut self, key: Key, object: Option<Object>) -> (Vec<String>, Reach) {

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """A minimal kspm API client: generates Python stubs from proto/ at run time and prints the
-tenant's clusters, posture and most serious findings and attack paths. With `--trigger TARGET`
+tenant's clusters, posture, most serious findings and attack paths, and the posture drift
+between a target's last two scans. With `--trigger TARGET`
 it first scans the target now: TriggerScan answers at once with a job, which it follows with
 GetScanJob until the scan is committed.
 
@@ -16,6 +17,7 @@ import tempfile
 import time
 
 import grpc
+from google.protobuf import json_format
 from grpc_tools import protoc
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -86,6 +88,21 @@ def main():
     print(f"{paths.total} attack paths; top {len(paths.paths)}:")
     for p in paths.paths:
         print(f"  [{p.score:.0f}] {p.cluster}: " + " → ".join([p.source] + [s.to for s in p.steps]))
+    latest = client.ListScans(pb.ListScansRequest(page_size=1), metadata=auth).scans
+    if latest:
+        scans = client.ListScans(pb.ListScansRequest(target=latest[0].target, page_size=2),
+                                 metadata=auth).scans
+        if len(scans) == 2:
+            drift = client.GetDrift(pb.GetDriftRequest(from_scan_id=scans[1].id,
+                                                       to_scan_id=scans[0].id), metadata=auth)
+            print(f"drift of {scans[0].target} from {scans[1].id} to {scans[0].id}: "
+                  f"{len(drift.changes)} posture changes")
+            for ch in drift.changes[:5]:
+                # The digest as data (google.protobuf.Value): a binding's roleRef and subjects,
+                # a NetworkPolicy's spec, ...; text where it is not JSON.
+                value = ch.after_value if ch.HasField("after_value") else ch.before_value
+                print(f"  {ch.change} {ch.category} {ch.cluster} {ch.item}: "
+                      f"{json_format.MessageToJson(value, indent=None)}")
 
 
 if __name__ == "__main__":

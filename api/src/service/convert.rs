@@ -494,3 +494,68 @@ mod tests {
         assert!(offset(&token("o:18446744073709551615")).is_err());
     }
 }
+
+/// A posture digest's value ([`kspm_engine::drift::Facts`]) as structured data: the JSON it
+/// encodes (bindings, roles, NetworkPolicy specs, labels, webhooks; `null` for a missing spec),
+/// or the text as a string
+/// value where it is not JSON (edge evidence, counts).
+pub fn digest_value(text: &str) -> prost_types::Value {
+    match serde_json::from_str::<Value>(text) {
+        Ok(v @ (Value::Object(_) | Value::Array(_) | Value::Null)) => json_value(&v),
+        _ => prost_types::Value {
+            kind: Some(prost_types::value::Kind::StringValue(text.to_string())),
+        },
+    }
+}
+
+/// JSON as a `google.protobuf.Value`.
+fn json_value(v: &Value) -> prost_types::Value {
+    use prost_types::value::Kind;
+    let kind = match v {
+        Value::Null => Kind::NullValue(0),
+        Value::Bool(b) => Kind::BoolValue(*b),
+        Value::Number(n) => Kind::NumberValue(n.as_f64().unwrap_or_default()),
+        Value::String(s) => Kind::StringValue(s.clone()),
+        Value::Array(items) => Kind::ListValue(prost_types::ListValue {
+            values: items.iter().map(json_value).collect(),
+        }),
+        Value::Object(map) => Kind::StructValue(prost_types::Struct {
+            fields: map
+                .iter()
+                .map(|(k, v)| (k.clone(), json_value(v)))
+                .collect(),
+        }),
+    };
+    prost_types::Value { kind: Some(kind) }
+}
+
+#[cfg(test)]
+mod digest_value_tests {
+    use super::digest_value;
+    use prost_types::value::Kind;
+
+    #[test]
+    fn json_digests_become_structures_and_other_text_stays_text() {
+        let v = digest_value(r#"{"roleRef":{"kind":"ClusterRole","name":"view"},"subjects":null}"#);
+        let Some(Kind::StructValue(s)) = v.kind else {
+            panic!("{v:?}")
+        };
+        let Some(Kind::StructValue(role)) = s.fields["roleRef"].kind.clone() else {
+            panic!("{s:?}")
+        };
+        assert_eq!(
+            role.fields["name"].kind,
+            Some(Kind::StringValue("view".into()))
+        );
+        assert_eq!(s.fields["subjects"].kind, Some(Kind::NullValue(0)));
+        assert_eq!(digest_value("null").kind, Some(Kind::NullValue(0)));
+        // Text that is not a JSON object or list stays the text (a number-like count too).
+        for text in ["3 workload(s)", "42", "RoleBinding shop/x grants edit", ""] {
+            assert_eq!(
+                digest_value(text).kind,
+                Some(Kind::StringValue(text.into())),
+                "{text}"
+            );
+        }
+    }
+}

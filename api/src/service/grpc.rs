@@ -1211,6 +1211,8 @@ pub async fn drift_between(
                 cluster: c.clone(),
                 item: ch.item,
                 change: ch.change,
+                before_value: ch.before.as_deref().map(convert::digest_value),
+                after_value: ch.after.as_deref().map(convert::digest_value),
                 before: ch.before.unwrap_or_default(),
                 after: ch.after.unwrap_or_default(),
             });

@@ -22,6 +22,8 @@ struct Inner {
     findings: BTreeMap<(String, String, String), u64>,
     api_errors: BTreeMap<String, u64>,
     reviews: BTreeMap<(String, String, &'static str), u64>,
+    /// Watched batches by (tenant, target, outcome): count and seconds.
+    watch_batches: BTreeMap<(String, String, &'static str), (u64, f64)>,
 }
 
 fn esc(s: &str) -> String {
@@ -80,6 +82,20 @@ impl Metrics {
             *m.reviews
                 .entry((tenant.to_string(), target.to_string(), outcome))
                 .or_default() += 1;
+        }
+    }
+
+    /// Records one batch of a watched target's changes by what it took (`unchanged`: the
+    /// incremental evaluation alone; `evaluated`: also a full one, with the posture unchanged;
+    /// `committed`: a scan was committed), with its seconds from the session's look at it.
+    pub fn watch_batch(&self, tenant: &str, target: &str, outcome: &'static str, seconds: f64) {
+        if let Ok(mut m) = self.inner.lock() {
+            let e = m
+                .watch_batches
+                .entry((tenant.to_string(), target.to_string(), outcome))
+                .or_default();
+            e.0 += 1;
+            e.1 += seconds;
         }
     }
 
@@ -148,6 +164,22 @@ impl Metrics {
         for ((t, g, outcome), n) in &m.reviews {
             s.push_str(&format!(
                 "kspm_admission_reviews_total{{tenant=\"{}\",target=\"{}\",outcome=\"{outcome}\"}} {n}\n",
+                esc(t),
+                esc(g)
+            ));
+        }
+        s.push_str("# HELP kspm_watch_batches_total Batches of a watched target's changes, by what they took (unchanged: the incremental evaluation alone; evaluated: a full one too; committed: a scan).\n# TYPE kspm_watch_batches_total counter\n");
+        for ((t, g, outcome), (n, _)) in &m.watch_batches {
+            s.push_str(&format!(
+                "kspm_watch_batches_total{{tenant=\"{}\",target=\"{}\",outcome=\"{outcome}\"}} {n}\n",
+                esc(t),
+                esc(g)
+            ));
+        }
+        s.push_str("# HELP kspm_watch_batch_seconds_sum Time spent on watched batches after their incremental evaluation, by outcome.\n# TYPE kspm_watch_batch_seconds_sum counter\n");
+        for ((t, g, outcome), (_, v)) in &m.watch_batches {
+            s.push_str(&format!(
+                "kspm_watch_batch_seconds_sum{{tenant=\"{}\",target=\"{}\",outcome=\"{outcome}\"}} {v:.3}\n",
                 esc(t),
                 esc(g)
             ));

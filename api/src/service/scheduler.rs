@@ -7,10 +7,12 @@ use super::scan;
 use super::store::ScanRecord;
 use super::store::{self, now_ms, ScanRow};
 use super::Shared;
-use kspm_engine::drift::finding_key_json;
+use crate::watch::{lock_held, Held};
+use kspm_engine::drift::{finding_key_json, Facts};
 use kspm_engine::snapshot::ClusterSnapshot;
+use kspm_engine::ScanOptions;
 use serde_json::Value;
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{watch, Notify, Semaphore};
@@ -143,8 +145,13 @@ impl<T> Drop for AbortOnDrop<T> {
 }
 
 /// A live cluster held for one interval: a full read (kubelet settings included) committed as a
-/// scan, then watches; each batch of changes is re-evaluated and committed when the posture
-/// changed. Ends at the interval, when the lease is lost, or when the watches fail.
+/// scan, then watches kept by the incremental engine ([`crate::watch::hold_with`]), which
+/// evaluates again only what each batch of changes reaches. A batch that changes findings,
+/// attack paths, the attack graph or the objects' posture digest ([`Gate`]) is evaluated in
+/// full — the same evaluation a scan makes, of the objects the watches hold — and committed
+/// when the posture changed; any other batch (status updates, most of a cluster's traffic)
+/// costs its incremental evaluation alone. Ends at the interval, when the lease is lost, or
+/// when the watches fail.
 async fn watch_session(
     shared: &Arc<Shared>,
     tenant: &str,
@@ -172,56 +179,66 @@ async fn watch_session(
             .await
             .map_err(|e| format!("reading vulnerability reports failed: {e}"))?
     };
-    let evaluate = |cluster: ClusterSnapshot, started_at: i64| {
-        let shared = shared.clone();
-        let (tenant, target) = (tenant.to_string(), target.clone());
-        let vulns = vulns.clone();
+    // The tenant's options now (exceptions may change while the cluster is watched).
+    let options_now = || {
+        let (shared, vulns) = (shared.clone(), vulns.clone());
         async move {
-            let mut options = shared.options_for(&tenant).await?;
-            tokio::task::spawn_blocking(move || {
-                let mut ev = scan::Evaluated::default();
-                if let Some(db) = vulns {
-                    ev.fleet_errors(db.errors().to_vec());
-                    options.vulnerabilities = db;
-                }
-                ev.add(&cluster, &options);
-                let mut rec = scan::record(&tenant, &target.name, &shared.replica, started_at, ev);
-                scan::relative_to_target(&mut rec, &target);
-                rec
-            })
-            .await
-            .map_err(|e| format!("evaluation failed: {e}"))
+            let mut options = shared.options_for(tenant).await?;
+            if let Some(db) = vulns {
+                options.vulnerabilities = db;
+            }
+            Ok::<_, String>(options)
         }
     };
-    // What watches do not carry: kubelet settings, version, coverage gaps of the full read.
-    let kubelet: Vec<kspm_engine::Object> = base
-        .objects
-        .iter()
-        .filter(|o| o.kind == "KubeletConfiguration")
-        .cloned()
-        .collect();
-    let (version, gaps, provider) = (
-        base.info.kubernetes_version.clone(),
-        base.coverage_gaps.clone(),
-        base.info.provider,
-    );
-    let mut last = evaluate(base, now_ms()).await?;
+    let evaluate = |cluster: ClusterSnapshot, options: ScanOptions, started_at: i64| {
+        let shared = shared.clone();
+        let (tenant, target) = (tenant.to_string(), target.clone());
+        tokio::task::spawn_blocking(move || {
+            let mut ev = scan::Evaluated::default();
+            ev.fleet_errors(options.vulnerabilities.errors().to_vec());
+            ev.add(&cluster, &options);
+            let mut rec = scan::record(&tenant, &target.name, &shared.replica, started_at, ev);
+            scan::relative_to_target(&mut rec, &target);
+            rec
+        })
+    };
+    // What watches do not carry: kubelet settings (and the errors of reading them), version
+    // and coverage gaps of the full read. (Its other errors — objects it could not read, lists
+    // that failed — are the watches' own to report, as they stand now.)
+    let kept = ClusterSnapshot {
+        info: base.info.clone(),
+        objects: base
+            .objects
+            .iter()
+            .filter(|o| o.kind == "KubeletConfiguration")
+            .cloned()
+            .collect(),
+        errors: base
+            .errors
+            .iter()
+            .filter(|e| e.file.ends_with("/proxy/configz"))
+            .cloned()
+            .collect(),
+        coverage_gaps: base.coverage_gaps.clone(),
+        ..Default::default()
+    };
+    let options = options_now().await?;
+    let mut last = evaluate(base, options.clone(), now_ms())
+        .await
+        .map_err(|e| format!("evaluation failed: {e}"))?;
     commit(shared, &last, started.elapsed().as_secs_f64()).await?;
-    let latest: Arc<Mutex<Option<(ClusterSnapshot, i64)>>> = Arc::new(Mutex::new(None));
+    let held = Held::default();
+    let seen: Arc<Mutex<Seen>> = Arc::default();
     let wake = Arc::new(Notify::new());
-    let watcher = {
-        let (latest, wake) = (latest.clone(), wake.clone());
+    let mut watcher = {
+        let (seen, wake, held) = (seen.clone(), wake.clone(), held.clone());
+        let options = options.clone();
         AbortOnDrop(tokio::spawn(async move {
-            crate::watch::run_batches(&opts, Duration::from_millis(200), move |batch| {
-                let mut c = batch.cluster;
-                c.objects.extend(kubelet.iter().cloned());
-                c.info.kubernetes_version = version.clone();
-                c.info.provider = provider;
-                c.coverage_gaps = gaps.clone();
-                let arrived = now_ms() - batch.earliest.elapsed().as_millis() as i64;
-                if let Ok(mut l) = latest.lock() {
-                    // Latest wins: a batch not yet evaluated is replaced by a newer one.
-                    *l = Some((c, arrived));
+            let settle = Duration::from_millis(200);
+            crate::watch::hold_with(&opts, &options, settle, &held, kept, move |u| {
+                let arrived = now_ms() - u.latency.as_millis() as i64;
+                if let Ok(mut s) = seen.lock() {
+                    s.add(&u, arrived);
                 }
                 wake.notify_one();
                 true
@@ -229,29 +246,158 @@ async fn watch_session(
             .await
         }))
     };
+    let mut gate = Gate::default();
+    // Lease, watches and options are checked on a tick of their own (batches may come closer
+    // than it); the options (exceptions added or expiring, a new day) every 20th.
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut ticks: u64 = 0;
     loop {
         tokio::select! {
             _ = wake.notified() => {
-                let next = latest.lock().ok().and_then(|mut l| l.take());
-                if let Some((cluster, arrived)) = next {
-                    let t = Instant::now();
-                    let record = evaluate(cluster, arrived).await?;
+                let Some(batch) = seen.lock().ok().map(|mut s| std::mem::take(&mut *s)) else {
+                    continue;
+                };
+                let Some(arrived) = batch.arrived else { continue };
+                let t = Instant::now();
+                let options = options_now().await?;
+                let judged = {
+                    let (held, options) = (held.clone(), options.clone());
+                    tokio::task::spawn_blocking(move || {
+                        match gate.judge(&held, batch.changed, &options, batch.unreadable) {
+                            Ok((gate, cluster)) => (gate, Some(cluster)),
+                            Err(gate) => (gate, None),
+                        }
+                    })
+                    .await
+                    .map_err(|e| format!("evaluation failed: {e}"))?
+                };
+                gate = judged.0;
+                let mut outcome = "unchanged";
+                if let Some(cluster) = judged.1 {
+                    let record = evaluate(cluster, options, arrived)
+                        .await
+                        .map_err(|e| format!("evaluation failed: {e}"))?;
+                    outcome = "evaluated";
                     if posture_changed(&last, &record) {
                         commit(shared, &record, t.elapsed().as_secs_f64()).await?;
                         last = record;
+                        outcome = "committed";
                     }
                 }
+                let seconds = t.elapsed().as_secs_f64();
+                shared.metrics.watch_batch(tenant, &target.name, outcome, seconds);
+                tracing::debug!(tenant, target = %target.name, outcome, seconds, "watched batch");
             }
             _ = tokio::time::sleep_until(deadline) => return Ok(Done::Held),
-            _ = tokio::time::sleep(Duration::from_millis(500)) => {
+            _ = tick.tick() => {
                 if beat.is_finished() {
                     return Err("lease lost".to_string());
                 }
                 if watcher.0.is_finished() {
-                    return Err("the watches ended".to_string());
+                    return Err(match (&mut watcher.0).await {
+                        Ok(Err(e)) => format!("the watches ended: {e}"),
+                        _ => "the watches ended".to_string(),
+                    });
+                }
+                ticks += 1;
+                if ticks.is_multiple_of(20) {
+                    // New options are evaluated with, as after a batch.
+                    let options = options_now().await?;
+                    let differ = lock_held(&held)
+                        .as_ref()
+                        .is_some_and(|inc| options_differ(inc.options(), &options));
+                    if differ {
+                        if let Ok(mut s) = seen.lock() {
+                            s.arrived.get_or_insert_with(now_ms);
+                        }
+                        wake.notify_one();
+                    }
                 }
             }
         }
+    }
+}
+
+/// Whether a cluster evaluated with `held` must be evaluated again with `now`: exceptions
+/// added, removed or expiring (a new day).
+fn options_differ(held: &ScanOptions, now: &ScanOptions) -> bool {
+    held.exceptions != now.exceptions || held.today != now.today
+}
+
+/// What the watches reported since the session last looked.
+#[derive(Default)]
+struct Seen {
+    /// Some batch changed findings or attack paths (or was the first evaluation).
+    changed: bool,
+    /// When the earliest change not yet looked at arrived (Unix milliseconds); `None`: no batch.
+    arrived: Option<i64>,
+    /// The watched objects that could not be read, as of the latest batch.
+    unreadable: Vec<kspm_engine::LoadError>,
+}
+
+impl Seen {
+    fn add(&mut self, u: &crate::watch::WatchUpdate, arrived: i64) {
+        self.changed |= u.initial
+            || !u.added_findings.is_empty()
+            || !u.resolved_findings.is_empty()
+            || !u.added_paths.is_empty()
+            || !u.resolved_paths.is_empty();
+        self.arrived = Some(self.arrived.map_or(arrived, |a| a.min(arrived)));
+        self.unreadable = u.unreadable.clone();
+    }
+}
+
+/// Decides, after batches of changes the incremental engine evaluated, whether the posture may
+/// have changed: findings or attack paths did ([`Seen::changed`]), the options did (exceptions
+/// added or expired: the cluster is evaluated again with them), the attack graph did (its
+/// signature: what the digest's graph part, the paths' ranking and blast radius read), or the
+/// digest of the objects did ([`Facts::of_objects`]: RBAC, NetworkPolicies, Pod Security
+/// labels, webhooks, registries). A pod's status update, most of a cluster's traffic, changes
+/// none of them.
+#[derive(Debug, Default)]
+struct Gate {
+    objects: Option<Facts>,
+    graph: Option<u64>,
+    /// The attack paths' IDs, folded paths not among them (what a scan's paths list).
+    paths: Option<BTreeSet<String>>,
+}
+
+impl Gate {
+    /// The cluster to evaluate in full (the objects the watches hold, with the watched objects
+    /// that could not be read among its errors) when the posture may have changed; `Err(self)`
+    /// otherwise, or when nothing is held yet.
+    fn judge(
+        mut self,
+        held: &Held,
+        mut changed: bool,
+        options: &ScanOptions,
+        unreadable: Vec<kspm_engine::LoadError>,
+    ) -> Result<(Gate, ClusterSnapshot), Gate> {
+        let mut guard = lock_held(held);
+        let Some(inc) = guard.as_mut() else {
+            return Err(self);
+        };
+        if options_differ(inc.options(), options) {
+            inc.set_options(options.clone());
+            inc.apply(Vec::new());
+            changed = true;
+        }
+        let objects = inc.object_facts();
+        changed |= self.objects.as_ref() != Some(&objects);
+        self.objects = Some(objects);
+        let graph = inc.graph_signature();
+        changed |= graph != self.graph;
+        self.graph = graph;
+        let paths: BTreeSet<String> = inc.paths().iter().map(|p| p.id.clone()).collect();
+        changed |= self.paths.as_ref() != Some(&paths);
+        self.paths = Some(paths);
+        if !changed {
+            return Err(self);
+        }
+        let mut cluster = inc.snapshot();
+        cluster.errors.extend(unreadable);
+        Ok((self, cluster))
     }
 }
 
@@ -483,5 +629,152 @@ pub async fn run(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>, grace
                 break;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod gate_tests {
+    use super::*;
+    use kspm_engine::incremental::{key_of, Delta, Incremental};
+    use kspm_engine::object::{Object, Source};
+    use serde_json::json;
+
+    fn held() -> Held {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/fixtures/small-cluster");
+        let plan = kspm_collectors::files::plan(&[dir]);
+        let snapshot = kspm_collectors::files::load_source(&plan.clusters[0]);
+        let mut inc = Incremental::new(snapshot, ScanOptions::default());
+        inc.apply(Vec::new());
+        Arc::new(Mutex::new(Some(inc)))
+    }
+
+    fn object(v: Value) -> Object {
+        let Value::Object(map) = v else {
+            panic!("an object")
+        };
+        kspm_engine::parse::object_from_map(
+            map,
+            Source {
+                file: "test".into(),
+                line: None,
+            },
+        )
+        .expect("object")
+    }
+
+    fn apply(held: &Held, v: Value) -> Delta {
+        let o = object(v);
+        let mut guard = lock_held(held);
+        let inc = guard.as_mut().expect("held");
+        inc.apply(vec![(key_of(&o), Some(o))])
+    }
+
+    fn quiet(d: &Delta) -> bool {
+        d.added_findings.is_empty()
+            && d.resolved_findings.is_empty()
+            && d.added_paths.is_empty()
+            && d.resolved_paths.is_empty()
+    }
+
+    /// The gate lets through what may change the posture — findings or paths, the digest of
+    /// objects or graph, the options — and nothing else.
+    #[test]
+    fn the_gate_lets_through_what_may_change_the_posture_and_nothing_else() {
+        let options = ScanOptions::default();
+        assert!(
+            Gate::default()
+                .judge(&Held::default(), true, &options, Vec::new())
+                .is_err(),
+            "nothing held yet: nothing to evaluate"
+        );
+        let held = held();
+        // The first look knows no digest yet.
+        let (gate, _) = Gate::default()
+            .judge(&held, false, &options, Vec::new())
+            .expect("first look");
+        let gate = gate
+            .judge(&held, false, &options, Vec::new())
+            .expect_err("nothing changed");
+        // A ConfigMap nothing reads: quiet, and the digest stays.
+        let d = apply(
+            &held,
+            json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "harmless", "namespace": "shop"}, "data": {"a": "b"}}),
+        );
+        assert!(quiet(&d), "{d:?}");
+        let gate = gate
+            .judge(&held, false, &options, Vec::new())
+            .expect_err("a harmless change passes no further");
+        // A Role no one is bound to: no finding or path, but the RBAC digest changed.
+        let d = apply(
+            &held,
+            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+                "metadata": {"name": "unbound", "namespace": "shop"},
+                "rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"]}]}),
+        );
+        assert!(quiet(&d), "{d:?}");
+        let unreadable = kspm_engine::LoadError {
+            file: "api://small/pods/shop/bad".into(),
+            line: None,
+            column: None,
+            message: "not a Kubernetes object: `kind` is missing".into(),
+        };
+        let (gate, cluster) = gate
+            .judge(&held, false, &options, vec![unreadable.clone()])
+            .expect("the digest changed");
+        assert!(cluster
+            .objects
+            .iter()
+            .any(|o| o.kind == "Role" && o.name == "unbound"));
+        assert_eq!(cluster.errors.last(), Some(&unreadable));
+        // Findings or paths that changed are let through as they are.
+        let (gate, _) = gate
+            .judge(&held, true, &options, Vec::new())
+            .expect("findings changed");
+        // New options (an exception): evaluated again with them.
+        let mut excepted = options.clone();
+        excepted.exceptions.push(kspm_engine::options::Exception {
+            check: "*".into(),
+            resource: None,
+            cluster: None,
+            reason: "accepted".into(),
+            expires: None,
+        });
+        let before = lock_held(&held).as_ref().map_or(0, |i| i.findings().len());
+        assert!(before > 0);
+        let (gate, _) = gate
+            .judge(&held, false, &excepted, Vec::new())
+            .expect("the options changed");
+        assert_eq!(
+            lock_held(&held).as_ref().map(|i| i.findings().len()),
+            Some(0),
+            "held with the new options"
+        );
+        let gate = gate
+            .judge(&held, false, &excepted, Vec::new())
+            .expect_err("the same options again");
+        // A new day: exceptions may have expired.
+        let mut tomorrow = excepted.clone();
+        tomorrow.today = Some("2999-01-01".into());
+        let (gate, _) = gate
+            .judge(&held, false, &tomorrow, Vec::new())
+            .expect("a new day");
+        // A change of the graph alone: a Service in front of the shop's pods.
+        let before = lock_held(&held).as_ref().and_then(|i| i.graph_signature());
+        let d = apply(
+            &held,
+            json!({"apiVersion": "v1", "kind": "Service",
+                "metadata": {"name": "probe", "namespace": "shop"},
+                "spec": {"type": "NodePort", "selector": {"app": "web"},
+                    "ports": [{"port": 8080, "nodePort": 30080}]}}),
+        );
+        let after = lock_held(&held).as_ref().and_then(|i| i.graph_signature());
+        assert_ne!(before, after, "the Service is in the graph: {d:?}");
+        let gate = match gate.judge(&held, false, &tomorrow, Vec::new()) {
+            Ok((gate, _)) => gate,
+            Err(_) => panic!("a changed graph is let through"),
+        };
+        assert!(gate.judge(&held, false, &tomorrow, Vec::new()).is_err());
     }
 }

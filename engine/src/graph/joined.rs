@@ -2,10 +2,11 @@
 //! counts the parts that contribute it, so replacing one namespace's part of a cluster's graph
 //! costs the size of that part, not of the cluster.
 
-use super::{AttackGraph, Drawing, Technique};
+use super::{AttackGraph, Drawing, GraphNode, Technique};
 use hashbrown::HashMap;
 use petgraph::graph::NodeIndex;
 use petgraph::visit::EdgeRef;
+use std::hash::{Hash, Hasher};
 
 type EdgeKey = (NodeIndex, NodeIndex, Technique);
 
@@ -16,6 +17,8 @@ pub struct Joined {
     node_uses: Vec<u32>,
     entry_uses: Vec<u32>,
     edge_uses: HashMap<EdgeKey, Uses>,
+    /// [`Joined::signature`], kept as parts come and go.
+    signature: u64,
 }
 
 /// The parts that contribute one edge: how many with the evidence the graph shows, and the
@@ -34,6 +37,14 @@ impl Joined {
         &self.graph
     }
 
+    /// What the joined graph holds, as one number: the same nodes (with their entry marks) and
+    /// edges (with the evidence shown) give the same number, however the parts came and went
+    /// ([`signature_of`] of [`Joined::graph`]); kept as parts are added and taken out, so a
+    /// caller learns whether the graph changed without comparing it.
+    pub fn signature(&self) -> u64 {
+        self.signature
+    }
+
     /// Adds a part. An edge another part already contributes keeps that part's evidence (until
     /// every part that gave it is taken out).
     pub fn add(&mut self, part: &AttackGraph) {
@@ -43,9 +54,13 @@ impl Joined {
             if i.index() == self.node_uses.len() {
                 self.node_uses.push(0);
                 self.entry_uses.push(0);
+                self.signature = self.signature.wrapping_add(node_hash(w));
             }
             self.node_uses[i.index()] += 1;
             if w.entry {
+                if self.entry_uses[i.index()] == 0 {
+                    self.signature = self.signature.wrapping_add(entry_hash(w));
+                }
                 self.entry_uses[i.index()] += 1;
                 self.graph.mark_entry(i);
             }
@@ -68,6 +83,8 @@ impl Joined {
                         },
                     );
                     self.graph.edge(a, b, key.2, evidence);
+                    let h = key_hash(&self.graph, key, evidence);
+                    self.signature = self.signature.wrapping_add(h);
                 }
                 Some(uses) => {
                     let id = self.graph.edge_id(key);
@@ -142,13 +159,20 @@ impl Joined {
                 let (evidence, count) = uses.others.remove(0);
                 uses.shown = count;
                 if let Some(i) = id {
-                    self.graph.graph[i].evidence = evidence;
+                    let old = std::mem::replace(&mut self.graph.graph[i].evidence, evidence);
+                    let (gone, shown) = (
+                        key_hash(&self.graph, key, &old),
+                        key_hash(&self.graph, key, &self.graph.graph[i].evidence),
+                    );
+                    self.signature = self.signature.wrapping_sub(gone).wrapping_add(shown);
                 }
             }
             if uses.shown == 0 {
                 self.edge_uses.remove(&key);
                 self.graph.edges.remove(&key);
                 if let Some(id) = id {
+                    let gone = key_hash(&self.graph, key, &self.graph.graph[id].evidence);
+                    self.signature = self.signature.wrapping_sub(gone);
                     self.graph.graph.remove_edge(id);
                 }
             }
@@ -163,6 +187,7 @@ impl Joined {
                 self.entry_uses[n] -= 1;
                 if self.entry_uses[n] == 0 {
                     self.graph.graph[i].entry = false;
+                    self.signature = self.signature.wrapping_sub(entry_hash(w));
                 }
             }
             if self.node_uses[n] == 0 {
@@ -198,12 +223,20 @@ impl Joined {
         };
         // Edges still at the removed node (none when parts were consistent) go with it.
         for k in self.incident(i) {
+            if let Some(id) = self.graph.edge_id(k) {
+                let gone = key_hash(&self.graph, k, &self.graph.graph[id].evidence);
+                self.signature = self.signature.wrapping_sub(gone);
+            }
             self.graph.edges.remove(&k);
             self.edge_uses.remove(&k);
         }
         let Some(w) = self.graph.graph.remove_node(i) else {
             return;
         };
+        self.signature = self.signature.wrapping_sub(node_hash(&w));
+        if w.entry {
+            self.signature = self.signature.wrapping_sub(entry_hash(&w));
+        }
         self.graph.index.remove(&(w.cluster, w.reference));
         self.node_uses.swap_remove(i.index());
         self.entry_uses.swap_remove(i.index());
@@ -224,6 +257,55 @@ impl Joined {
             .index
             .insert((w.cluster.clone(), w.reference.clone()), i);
     }
+}
+
+/// The hash an edge of `g` adds to the signature, with the evidence `evidence`.
+fn key_hash(g: &AttackGraph, (a, b, technique): EdgeKey, evidence: &str) -> u64 {
+    edge_hash(&g.graph[a], &g.graph[b], technique, evidence)
+}
+
+/// A deterministic hash of `value` (the same in every run of one build).
+fn hash_of(value: impl Hash) -> u64 {
+    let mut h = std::hash::DefaultHasher::new();
+    value.hash(&mut h);
+    h.finish()
+}
+
+fn node_hash(w: &GraphNode) -> u64 {
+    hash_of((0u8, &w.cluster, &w.reference, w.kind))
+}
+
+fn entry_hash(w: &GraphNode) -> u64 {
+    hash_of((1u8, &w.cluster, &w.reference))
+}
+
+fn edge_hash(a: &GraphNode, b: &GraphNode, technique: Technique, evidence: &str) -> u64 {
+    hash_of((
+        2u8,
+        &a.cluster,
+        &a.reference,
+        &b.cluster,
+        &b.reference,
+        technique,
+        evidence,
+    ))
+}
+
+/// The signature ([`Joined::signature`]) of a graph's nodes, entry marks and edges: the sum of
+/// their hashes, so that it does not depend on their order.
+pub fn signature_of(g: &AttackGraph) -> u64 {
+    let nodes = g.graph.node_weights().fold(0u64, |s, w| {
+        let s = s.wrapping_add(node_hash(w));
+        if w.entry {
+            s.wrapping_add(entry_hash(w))
+        } else {
+            s
+        }
+    });
+    g.graph.edge_references().fold(nodes, |s, e| {
+        let (a, b) = (&g.graph[e.source()], &g.graph[e.target()]);
+        s.wrapping_add(edge_hash(a, b, e.weight().technique, &e.weight().evidence))
+    })
 }
 
 /// A node's identity across graphs.
@@ -395,9 +477,46 @@ mod tests {
                 fresh.add(&new);
                 assert_eq!(facts(&patched).0, facts(&fresh).0, "nodes");
                 assert_eq!(facts(&patched).1, facts(&fresh).1, "edges");
+                // The signature kept through the replacements is the graph's own.
+                assert_eq!(patched.signature(), signature_of(patched.graph()));
+                assert_eq!(patched.signature(), fresh.signature());
                 old = new;
             }
         }
+    }
+
+    /// The signature tells a changed graph from an unchanged one: an entry mark, an edge's
+    /// evidence, a node or an edge makes a difference; the order parts came in makes none, and
+    /// taking every part out comes back to the empty graph's.
+    #[test]
+    fn the_signature_follows_what_the_graph_holds() {
+        let base = graph(&[("s", "t", "1"), ("t", "u", "1")], &["s"]);
+        let sig = |parts: &[&AttackGraph]| {
+            let mut j = Joined::default();
+            for p in parts {
+                j.add(p);
+            }
+            assert_eq!(j.signature(), signature_of(j.graph()));
+            j.signature()
+        };
+        let other = graph(&[("u", "v", "1")], &[]);
+        assert_eq!(sig(&[&base, &other]), sig(&[&other, &base]));
+        assert_eq!(sig(&[&base, &base]), sig(&[&base]), "counted once");
+        for changed in [
+            graph(&[("s", "t", "1"), ("t", "u", "1")], &[]),
+            graph(&[("s", "t", "1"), ("t", "u", "2")], &["s"]),
+            graph(&[("s", "t", "1")], &["s", "u"]),
+            graph(&[("s", "t", "1"), ("t", "u", "1"), ("u", "s", "1")], &["s"]),
+        ] {
+            assert_ne!(sig(&[&changed]), sig(&[&base]));
+        }
+        let mut j = Joined::default();
+        j.add(&base);
+        j.add(&other);
+        j.remove(&base);
+        assert_eq!(j.signature(), sig(&[&other]));
+        j.remove(&other);
+        assert_eq!(j.signature(), 0);
     }
 
     /// Two parts give one edge, and each is replaced in turn with a new evidence for it: once
@@ -424,6 +543,11 @@ mod tests {
         fresh.add(&a2);
         fresh.add(&b2);
         assert_eq!(facts(&joined), facts(&fresh));
+        assert_eq!(
+            joined.signature(),
+            fresh.signature(),
+            "the evidence shown counts"
+        );
         // Taken out and put in part by part.
         joined.remove(&a2);
         joined.add(&a);
