@@ -98,6 +98,59 @@ fn finding_rows<'a>(findings: impl Iterator<Item = &'a kspm_engine::Finding>) ->
     rows
 }
 
+/// A graph dump as sets: nodes (cluster, reference, kind, entry) and edges (ends, technique,
+/// evidence, likelihood, the changes that remove it).
+fn dump_sets(d: &kspm_engine::graph::GraphDump) -> (BTreeSet<String>, BTreeSet<String>) {
+    let node = |i: usize| {
+        let n = &d.nodes[i];
+        format!("{:?} {}", n.cluster, n.reference)
+    };
+    let nodes = d
+        .nodes
+        .iter()
+        .map(|n| json!([n.cluster, n.reference, n.kind, n.entry]).to_string())
+        .collect();
+    let likelihood: BTreeMap<usize, f64> = d.edge_likelihoods.iter().copied().collect();
+    let remedies: BTreeMap<usize, BTreeSet<String>> = d
+        .edge_remedies
+        .iter()
+        .map(|(e, r)| {
+            let set = r
+                .iter()
+                .map(|i| serde_json::to_string(&d.remedies[*i as usize]).unwrap_or_default())
+                .collect();
+            (*e, set)
+        })
+        .collect();
+    let edges = d
+        .edges
+        .iter()
+        .enumerate()
+        .map(|(i, (a, b, t, ev))| {
+            format!(
+                "{} -> {} {t} {ev} {:?} {:?}",
+                node(*a),
+                node(*b),
+                likelihood.get(&i),
+                remedies.get(&i)
+            )
+        })
+        .collect();
+    (nodes, edges)
+}
+
+/// A report as JSON, its lists whose order ties leave open (findings, paths of equal rank,
+/// suppressions, errors) sorted.
+fn report_json(r: &kspm_engine::Report) -> Value {
+    let mut v = serde_json::to_value(r).expect("report json");
+    for k in ["findings", "attack_paths", "suppressed", "errors"] {
+        if let Some(Value::Array(items)) = v.get_mut(k) {
+            items.sort_by_key(|x| x.to_string());
+        }
+    }
+    v
+}
+
 /// Asserts that the incremental state equals a full evaluation of its objects.
 fn assert_equivalent(inc: &Incremental, meta: &ClusterSnapshot, step: &str) {
     let mut cluster = meta.clone();
@@ -108,7 +161,44 @@ fn assert_equivalent(inc: &Incremental, meta: &ClusterSnapshot, step: &str) {
         cloud: Vec::new(),
     };
     let options = ScanOptions::default();
-    let report = kspm_engine::evaluate_with(&snapshot, &options);
+    let full = kspm_engine::evaluate_cluster_result(&snapshot.clusters[0], &options);
+    let full_facts = kspm_engine::drift::Facts::collect(&snapshot.clusters[0], full.graph());
+    let full_cluster_graph = dump_sets(&full.graph().dump());
+    let (report, graph) = kspm_engine::assemble_fleet_graph(vec![full], &[], &[]);
+    // What a scan stores of these objects, from the incremental state: the cluster's result
+    // (before the fleet's bridges), its posture digest, and the report assembled from it.
+    let result = inc.cluster_result().expect("evaluated");
+    let mut facts = inc.object_facts();
+    facts
+        .categories
+        .extend(kspm_engine::drift::Facts::of_graph(result.graph()).categories);
+    assert_eq!(facts, full_facts, "{step}: posture digest");
+    let own = dump_sets(&result.graph().dump());
+    assert!(
+        own == full_cluster_graph,
+        "{step}: the cluster's graph before the bridges\nnodes missing {:#?}\nnodes extra {:#?}\nedges missing {:#?}\nedges extra {:#?}",
+        full_cluster_graph.0.difference(&own.0).take(5).collect::<Vec<_>>(),
+        own.0.difference(&full_cluster_graph.0).take(5).collect::<Vec<_>>(),
+        full_cluster_graph.1.difference(&own.1).take(5).collect::<Vec<_>>(),
+        own.1.difference(&full_cluster_graph.1).take(5).collect::<Vec<_>>(),
+    );
+    let (assembled, assembled_graph) = kspm_engine::assemble_fleet_graph(vec![result], &[], &[]);
+    assert!(
+        dump_sets(&assembled_graph.dump()) == dump_sets(&graph.dump()),
+        "{step}: fleet graph"
+    );
+    let (expected_report, actual_report) = (report_json(&report), report_json(&assembled));
+    for (k, v) in expected_report.as_object().expect("report") {
+        assert!(
+            actual_report.get(k) == Some(v),
+            "{step}: report {k} differs\nfull: {}\nincremental: {}",
+            v.to_string().chars().take(600).collect::<String>(),
+            actual_report
+                .get(k)
+                .map(|a| a.to_string().chars().take(600).collect::<String>())
+                .unwrap_or_default()
+        );
+    }
     let expected = finding_rows(report.findings.iter());
     let actual = finding_rows(inc.findings().into_iter());
     if expected != actual {
@@ -120,7 +210,6 @@ fn assert_equivalent(inc: &Incremental, meta: &ClusterSnapshot, step: &str) {
             a.difference(&e).take(5).collect::<Vec<_>>()
         );
     }
-    let (graph, _) = kspm_engine::report::fleet_graph(&snapshot, &options);
     let (en, ee) = graph_sets(&graph);
     let (an, ae) = graph_sets(inc.graph().expect("evaluated"));
     assert!(

@@ -39,8 +39,6 @@ pub struct WatchUpdate {
     /// Whether RBAC and the cluster part were evaluated again (an RBAC change: with only the
     /// `namespaces` it reaches).
     pub rbac: bool,
-    /// The watched objects that could not be read as objects (not evaluated), now.
-    pub unreadable: Vec<LoadError>,
 }
 
 fn object_key(v: &Value) -> (String, String) {
@@ -304,6 +302,7 @@ pub async fn hold_with(
         })
         .flatten()
         .collect();
+    let base_errors = base.errors;
     let meta = ClusterSnapshot {
         info: ClusterInfo {
             name: name.clone(),
@@ -313,7 +312,7 @@ pub async fn hold_with(
         },
         origin: format!("api://{name}"),
         objects: base.objects,
-        errors: base.errors,
+        errors: base_errors.clone(),
         coverage_gaps: base.coverage_gaps,
     };
     // The first evaluation is built aside: readers keep the previous state until it is ready.
@@ -331,11 +330,18 @@ pub async fn hold_with(
             Change::Synced => false,
         });
         let converted = tracker.convert(&name, std::mem::take(&mut batch));
+        // The held cluster's read errors: the base's and the watched objects unreadable now.
+        let errors: Vec<LoadError> = base_errors
+            .iter()
+            .chain(tracker.unreadable.values())
+            .cloned()
+            .collect();
         let engine = fresh.take();
         let (held, cluster, renodes) = (held.clone(), name.clone(), nodes_changed && !first);
         let evaluated = tokio::task::spawn_blocking(move || match engine {
             Some(mut engine) => {
                 let out = step(&mut engine, converted, false);
+                engine.set_errors(errors);
                 *lock_held(&held) = Some(engine);
                 Ok::<_, String>(out)
             }
@@ -344,6 +350,7 @@ pub async fn hold_with(
                 let engine = guard
                     .as_mut()
                     .ok_or_else(|| format!("{cluster}: the watched state is gone"))?;
+                engine.set_errors(errors);
                 Ok(step(engine, converted, renodes))
             }
         });
@@ -361,7 +368,6 @@ pub async fn hold_with(
             objects,
             namespaces: (!delta.whole_cluster).then_some(delta.namespaces),
             rbac: delta.rbac,
-            unreadable: tracker.unreadable.values().cloned().collect(),
         };
         first = false;
         if !on_update(update) {

@@ -47,7 +47,8 @@ use crate::options::ScanOptions;
 use crate::rbac::Rbac;
 use crate::report::{
     annotate, binding_subjects, cloud_bridges, cluster_rbac, evaluate_cluster,
-    judge_on_fleet_graph, parallel_map, rbac_of, CloudParts, ClusterCloud, Finding, Pending,
+    judge_on_fleet_graph, parallel_map, rbac_of, skipped_checks, CloudParts, ClusterCloud,
+    ClusterResult, Evaluation, Finding, Pending, Suppressed,
 };
 use crate::snapshot::ClusterSnapshot;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -196,6 +197,8 @@ struct NamespacePart {
     findings: Vec<Finding>,
     /// Hits the joined graph judges ([`judge_on_fleet_graph`]).
     pending: Vec<Pending>,
+    /// Findings an exception or annotation suppresses.
+    suppressed: Vec<Suppressed>,
     exposure: Exposure,
     endpoint_slices: usize,
     /// Pods placed on a node (the cluster fact `scheduled` depends on them).
@@ -215,11 +218,16 @@ struct ClusterPart {
     cloud_facts: ClusterCloud,
     /// Its graph but for the users and groups.
     graph: AttackGraph,
+    /// That graph before the cloud bridges (a cluster's result is read before the fleet's
+    /// bridges join it: [`Incremental::cluster_result`]).
+    unbridged: AttackGraph,
     /// Each user's and group's graph, by node reference.
     identities: BTreeMap<String, AttackGraph>,
     findings: Vec<Finding>,
     /// The hits that the joined graph judges.
     pending: Vec<Pending>,
+    /// Findings an exception or annotation suppresses.
+    suppressed: Vec<Suppressed>,
     binding_subjects: HashMap<(String, String), Vec<String>>,
 }
 
@@ -382,13 +390,15 @@ impl Incremental {
         self.objects.values().flat_map(|m| m.values())
     }
 
-    /// The cluster as a snapshot: its identity, origin, coverage gaps and errors as given to
-    /// [`Incremental::new`], and the objects held (in [`Incremental::objects`]' order) — what a
-    /// full evaluation reads to give what this one holds.
-    pub fn snapshot(&self) -> ClusterSnapshot {
-        let mut c = self.meta.clone();
-        c.objects = self.objects().cloned().collect();
-        c
+    /// The cluster but its objects: identity, origin, coverage gaps and read errors.
+    pub fn meta(&self) -> &ClusterSnapshot {
+        &self.meta
+    }
+
+    /// Replaces the cluster's read errors (objects that could not be read: the report says so).
+    /// They change no evaluation.
+    pub fn set_errors(&mut self, errors: Vec<crate::LoadError>) {
+        self.meta.errors = errors;
     }
 
     /// The options the cluster is evaluated with.
@@ -407,6 +417,60 @@ impl Incremental {
     /// an unchanged graph (`None` until evaluated).
     pub fn graph_signature(&self) -> Option<u64> {
         self.state.as_ref().map(|s| s.joined.signature())
+    }
+
+    /// The cluster's result as [`crate::evaluate_cluster_result`] gives it for the objects held
+    /// (the same findings, pending hits, suppressions, skipped checks, summary, errors, graph
+    /// before the cloud bridges, and what the cluster brings to them), built from the parts
+    /// held — what [`crate::assemble_fleet_graph`] turns into the report a scan of these objects
+    /// gives. `None` until evaluated.
+    pub fn cluster_result(&self) -> Option<ClusterResult> {
+        let state = self.state.as_deref()?;
+        let all = Inventory::of_objects(&self.meta, self.objects());
+        // The parts' graphs joined afresh, in the order they are first joined ([`join`]),
+        // with their likelihoods and remedies.
+        let mut graph = AttackGraph::default();
+        graph.merge(&state.cluster.unbridged);
+        for g in state.cluster.identities.values() {
+            graph.merge(g);
+        }
+        for p in state.namespaces.values() {
+            graph.merge(&p.graph);
+        }
+        graph.merge(&state.neighbours);
+        state.network.draw(&mut graph, &self.meta.info.name);
+        let parts = || {
+            std::iter::once(&state.cluster.findings)
+                .chain(state.namespaces.values().map(|p| &p.findings))
+        };
+        let catalogue = checks::catalogue();
+        let rbac = &state.cluster.rbac;
+        let evaluation = Evaluation {
+            findings: parts().flatten().cloned().collect(),
+            pending: state
+                .cluster
+                .pending
+                .iter()
+                .chain(state.namespaces.values().flat_map(|p| p.pending.iter()))
+                .cloned()
+                .collect(),
+            suppressed: state
+                .cluster
+                .suppressed
+                .iter()
+                .chain(state.namespaces.values().flat_map(|p| p.suppressed.iter()))
+                .cloned()
+                .collect(),
+            skipped: skipped_checks(&all, rbac, Some(&graph), &catalogue, &self.options),
+        };
+        Some(ClusterResult::of_evaluation(
+            &all,
+            rbac,
+            graph,
+            state.cluster.cloud_facts.clone(),
+            evaluation,
+            &catalogue,
+        ))
     }
 
     /// The posture digest of the objects held ([`crate::drift::Facts::of_objects`]).
@@ -670,13 +734,18 @@ impl Incremental {
             &self.options,
             &keep,
         );
-        let (findings, pending) = (evaluation.findings, evaluation.pending);
+        let (findings, pending, suppressed) = (
+            evaluation.findings,
+            evaluation.pending,
+            evaluation.suppressed,
+        );
         let own = self.objects.get(ns);
         let count = |kind: &str| own.map_or(0, |m| m.values().filter(|o| o.kind == kind).count());
         NamespacePart {
             neighbours,
             findings,
             pending,
+            suppressed,
             exposure: Exposure::of(&inv, facts),
             endpoint_slices: count("EndpointSlice"),
             scheduled_pods: own.map_or(0, |m| {
@@ -781,6 +850,8 @@ impl Incremental {
             &self.options.vulnerabilities,
             Part::Cluster,
         );
+        let mut unbridged = AttackGraph::default();
+        unbridged.merge(&graph);
         let reads = previous
             .map(|(_, changed)| changed.reads())
             .unwrap_or_default();
@@ -829,9 +900,11 @@ impl Incremental {
             rbac,
             cloud_facts,
             graph,
+            unbridged,
             identities: BTreeMap::new(),
             findings: evaluation.findings,
             pending: evaluation.pending,
+            suppressed: evaluation.suppressed,
         };
         (part, identities)
     }

@@ -765,13 +765,7 @@ fn evaluate_one(
     let mut graph = AttackGraph::default();
     graph.build_cluster_with(cluster, &inv, &rbac, &options.vulnerabilities);
     let cloud = ClusterCloud::of(&inv, &rbac);
-    let binding_subjects = binding_subjects(&cluster.info.name, &rbac).collect();
-    let Evaluation {
-        findings,
-        pending,
-        suppressed,
-        skipped,
-    } = evaluate_cluster(
+    let evaluation = evaluate_cluster(
         cluster,
         &inv,
         &rbac,
@@ -780,54 +774,78 @@ fn evaluate_one(
         options,
         &|_| true,
     );
-    let kinds = inv.kind_counts();
-    // Kinds some check reads are evaluated, as are those the graph and the inventory read.
-    let checked: std::collections::HashSet<&str> = catalogue
-        .iter()
-        .flat_map(|c| c.kinds.iter().copied())
-        .collect();
-    let unevaluated_kinds = kinds
-        .iter()
-        .filter(|(k, _)| {
-            !EVALUATED_KINDS.contains(&k.as_str())
-                && !checked.contains(k.as_str())
-                && !crate::cloud::documents::CLOUD_KINDS.contains(&k.as_str())
-        })
-        .map(|(k, v)| (k.clone(), *v))
-        .collect();
-    let mut by_sev = BTreeMap::new();
-    for f in &findings {
-        *by_sev.entry(f.severity).or_insert(0) += 1;
-    }
-    ClusterResult {
-        skipped,
-        info: cluster.info.clone(),
-        pending,
-        summary: ClusterSummary {
-            name: cluster.info.name.clone(),
-            provider: cluster.info.provider,
-            kubernetes_version: cluster.info.kubernetes_version.clone(),
-            region: cluster.info.region.clone(),
-            account: cluster.info.account.clone(),
-            origin: cluster.origin.clone(),
-            objects: cluster.objects.len(),
-            kinds,
-            unevaluated_kinds,
-            findings_by_severity: by_sev,
-            errors: cluster.errors.len(),
-        },
-        errors: cluster
-            .errors
+    ClusterResult::of_evaluation(&inv, &rbac, graph, cloud, evaluation, catalogue)
+}
+
+impl ClusterResult {
+    /// The result of one cluster from its evaluation: `inv` holds every object of the cluster
+    /// (its `cluster` gives the identity, origin and read errors), `graph` is its attack graph
+    /// before the fleet's cloud bridges, `cloud` what it brings to them. (The incremental engine
+    /// builds one from its parts: [`crate::incremental::Incremental::cluster_result`].)
+    pub(crate) fn of_evaluation(
+        inv: &Inventory<'_>,
+        rbac: &Rbac,
+        graph: AttackGraph,
+        cloud: ClusterCloud,
+        evaluation: Evaluation,
+        catalogue: &[&'static checks::Check],
+    ) -> ClusterResult {
+        let cluster = inv.cluster;
+        let Evaluation {
+            findings,
+            pending,
+            suppressed,
+            skipped,
+        } = evaluation;
+        let kinds = inv.kind_counts();
+        // Kinds some check reads are evaluated, as are those the graph and the inventory read.
+        let checked: std::collections::HashSet<&str> = catalogue
             .iter()
-            .map(|e| ReportError::from_load(Some(&cluster.info.name), e))
-            .chain(misplaced_service_accounts(cluster, &rbac))
-            .collect(),
-        findings,
-        suppressed,
-        locations: object_locations(&inv, &graph),
-        graph,
-        binding_subjects,
-        cloud,
+            .flat_map(|c| c.kinds.iter().copied())
+            .collect();
+        let unevaluated_kinds = kinds
+            .iter()
+            .filter(|(k, _)| {
+                !EVALUATED_KINDS.contains(&k.as_str())
+                    && !checked.contains(k.as_str())
+                    && !crate::cloud::documents::CLOUD_KINDS.contains(&k.as_str())
+            })
+            .map(|(k, v)| (k.clone(), *v))
+            .collect();
+        let mut by_sev = BTreeMap::new();
+        for f in &findings {
+            *by_sev.entry(f.severity).or_insert(0) += 1;
+        }
+        ClusterResult {
+            skipped,
+            info: cluster.info.clone(),
+            pending,
+            summary: ClusterSummary {
+                name: cluster.info.name.clone(),
+                provider: cluster.info.provider,
+                kubernetes_version: cluster.info.kubernetes_version.clone(),
+                region: cluster.info.region.clone(),
+                account: cluster.info.account.clone(),
+                origin: cluster.origin.clone(),
+                objects: inv.objects().len(),
+                kinds,
+                unevaluated_kinds,
+                findings_by_severity: by_sev,
+                errors: cluster.errors.len(),
+            },
+            errors: cluster
+                .errors
+                .iter()
+                .map(|e| ReportError::from_load(Some(&cluster.info.name), e))
+                .chain(misplaced_service_accounts(inv, rbac))
+                .collect(),
+            findings,
+            suppressed,
+            locations: object_locations(inv, &graph),
+            graph,
+            binding_subjects: binding_subjects(&cluster.info.name, rbac).collect(),
+            cloud,
+        }
     }
 }
 
@@ -870,11 +888,11 @@ fn with_default_namespace(cluster: &ClusterSnapshot, ns: &str) -> ClusterSnapsho
 /// Bindings whose ServiceAccount subject names a namespace that has no such ServiceAccount while
 /// `default` has one: manifests meant for `kubectl apply -n NS` read without it, so the
 /// binding's grants miss the workload that would hold them.
-fn misplaced_service_accounts(cluster: &ClusterSnapshot, rbac: &Rbac) -> Vec<ReportError> {
-    let sas: std::collections::HashSet<(&str, &str)> = cluster
-        .objects
+fn misplaced_service_accounts(inv: &Inventory<'_>, rbac: &Rbac) -> Vec<ReportError> {
+    let cluster = inv.cluster;
+    let sas: std::collections::HashSet<(&str, &str)> = inv
+        .of_kind("ServiceAccount")
         .iter()
-        .filter(|o| o.kind == "ServiceAccount")
         .filter_map(|o| Some((o.effective_namespace()?, o.name.as_str())))
         .collect();
     let mut out = Vec::new();
@@ -1002,6 +1020,43 @@ pub(crate) struct Evaluation {
     pub(crate) skipped: std::collections::BTreeMap<&'static str, String>,
 }
 
+/// Why `check` does not run on `cluster` as `ctx` holds it (`None`: it runs): not in the
+/// options' profile, a kind it needs could not be listed, or input it needs is missing.
+fn skip_reason(
+    check: &checks::Check,
+    cluster: &ClusterSnapshot,
+    ctx: &checks::Context<'_>,
+) -> Option<String> {
+    if check.profile > ctx.options.profile {
+        return Some(format!("{} is not in the selected profile", check.id));
+    }
+    if let Some(kind) = coverage_gap(check, &cluster.coverage_gaps) {
+        return Some(format!("{} {kind}", crate::compliance::COVERAGE_GAP));
+    }
+    check.needs.missing(ctx).map(str::to_string)
+}
+
+/// The checks of `catalogue` that do not run on the cluster `inv` holds (every object), and why
+/// ([`evaluate_cluster`]'s `skipped`, for a caller that ran the checks on parts of it).
+pub(crate) fn skipped_checks(
+    inv: &Inventory<'_>,
+    rbac: &Rbac,
+    graph: Option<&AttackGraph>,
+    catalogue: &[&'static checks::Check],
+    options: &ScanOptions,
+) -> std::collections::BTreeMap<&'static str, String> {
+    let ctx = Context {
+        inv,
+        rbac,
+        graph,
+        options,
+    };
+    catalogue
+        .iter()
+        .filter_map(|c| Some((c.id, skip_reason(c, inv.cluster, &ctx)?)))
+        .collect()
+}
+
 /// From how many objects the checks of one cluster (or namespace part) run on every core:
 /// below it, starting threads costs more than it saves.
 const PARALLEL_CHECKS_FROM: usize = 2000;
@@ -1045,16 +1100,10 @@ pub(crate) fn evaluate_cluster(
     // Each check's hits, or why it did not run; on every core for a large input (the checks
     // only read), in the catalogue's order whatever the scheduling.
     let run = |check: &&'static checks::Check| -> Result<Vec<checks::Hit<'_>>, String> {
-        if check.profile > options.profile {
-            return Err(format!("{} is not in the selected profile", check.id));
+        match skip_reason(check, cluster, &ctx) {
+            Some(why) => Err(why),
+            None => Ok((check.run)(&ctx)),
         }
-        if let Some(kind) = coverage_gap(check, &cluster.coverage_gaps) {
-            return Err(format!("{} {kind}", crate::compliance::COVERAGE_GAP));
-        }
-        if let Some(why) = check.needs.missing(&ctx) {
-            return Err(why.to_string());
-        }
-        Ok((check.run)(&ctx))
     };
     let ran = if inv.objects().len() >= PARALLEL_CHECKS_FROM {
         parallel_map(catalogue, run)

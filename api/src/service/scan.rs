@@ -17,17 +17,28 @@ pub fn evaluate(
     options: &ScanOptions,
 ) -> (ClusterResult, ClusterRecord) {
     let result = evaluate_cluster_result(cluster, options);
-    let record = ClusterRecord {
+    let facts = Facts::collect(cluster, result.graph());
+    let record = cluster_record(cluster, &result, facts);
+    (result, record)
+}
+
+/// What the store keeps of one cluster besides the report: `cluster` gives its name and
+/// coverage gaps (its objects are not read), `facts` its posture digest.
+fn cluster_record(
+    cluster: &ClusterSnapshot,
+    result: &ClusterResult,
+    facts: Facts,
+) -> ClusterRecord {
+    ClusterRecord {
         name: cluster.info.name.clone(),
         summary: json!({
             "coverage_gaps": cluster.coverage_gaps,
             "reached": true,
         }),
         compliance: Value::Null,
-        facts: Facts::collect(cluster, result.graph()),
+        facts,
         graph: result.graph().dump(),
-    };
-    (result, record)
+    }
 }
 
 /// The read options for a live target.
@@ -60,6 +71,24 @@ impl Evaluated {
         let (r, rec) = evaluate(cluster, options);
         self.results.push(r);
         self.records.push(rec);
+    }
+
+    /// Adds a cluster the incremental engine holds evaluated, as [`Evaluated::add`] would add
+    /// its objects, without evaluating them again: its result
+    /// ([`kspm_engine::incremental::Incremental::cluster_result`]) and the digest of its
+    /// objects ([`kspm_engine::incremental::Incremental::object_facts`]).
+    pub fn add_held(
+        &mut self,
+        meta: &ClusterSnapshot,
+        result: ClusterResult,
+        mut object_facts: Facts,
+    ) {
+        object_facts
+            .categories
+            .extend(Facts::of_graph(result.graph()).categories);
+        self.records
+            .push(cluster_record(meta, &result, object_facts));
+        self.results.push(result);
     }
 
     /// Records inputs that belong to no cluster and could not be read.

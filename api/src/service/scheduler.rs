@@ -146,12 +146,12 @@ impl<T> Drop for AbortOnDrop<T> {
 
 /// A live cluster held for one interval: a full read (kubelet settings included) committed as a
 /// scan, then watches kept by the incremental engine ([`crate::watch::hold_with`]), which
-/// evaluates again only what each batch of changes reaches. A batch that changes findings,
-/// attack paths, the attack graph or the objects' posture digest ([`Gate`]) is evaluated in
-/// full — the same evaluation a scan makes, of the objects the watches hold — and committed
-/// when the posture changed; any other batch (status updates, most of a cluster's traffic)
-/// costs its incremental evaluation alone. Ends at the interval, when the lease is lost, or
-/// when the watches fail.
+/// evaluates again only what each batch of changes reaches. After a batch that changes
+/// findings, attack paths, the attack graph or the objects' posture digest ([`Gate`]), the
+/// cluster's result as the engine holds it — what a full evaluation of the held objects gives,
+/// not computed again — is assembled into a scan as a scan is, and committed when the posture
+/// changed; any other batch (status updates, most of a cluster's traffic) costs its incremental
+/// evaluation alone. Ends at the interval, when the lease is lost, or when the watches fail.
 async fn watch_session(
     shared: &Arc<Shared>,
     tenant: &str,
@@ -190,13 +190,17 @@ async fn watch_session(
             Ok::<_, String>(options)
         }
     };
-    let evaluate = |cluster: ClusterSnapshot, options: ScanOptions, started_at: i64| {
+    // The record of a cluster read (evaluated in full), or held by the incremental engine.
+    let record = |cluster: Assessed, options: ScanOptions, started_at: i64| {
         let shared = shared.clone();
         let (tenant, target) = (tenant.to_string(), target.clone());
         tokio::task::spawn_blocking(move || {
             let mut ev = scan::Evaluated::default();
             ev.fleet_errors(options.vulnerabilities.errors().to_vec());
-            ev.add(&cluster, &options);
+            match cluster {
+                Assessed::Read(cluster) => ev.add(&cluster, &options),
+                Assessed::Held(held) => ev.add_held(&held.meta, held.result, held.objects),
+            }
             let mut rec = scan::record(&tenant, &target.name, &shared.replica, started_at, ev);
             scan::relative_to_target(&mut rec, &target);
             rec
@@ -223,7 +227,7 @@ async fn watch_session(
         ..Default::default()
     };
     let options = options_now().await?;
-    let mut last = evaluate(base, options.clone(), now_ms())
+    let mut last = record(Assessed::Read(Box::new(base)), options.clone(), now_ms())
         .await
         .map_err(|e| format!("evaluation failed: {e}"))?;
     commit(shared, &last, started.elapsed().as_secs_f64()).await?;
@@ -264,10 +268,7 @@ async fn watch_session(
                 let judged = {
                     let (held, options) = (held.clone(), options.clone());
                     tokio::task::spawn_blocking(move || {
-                        match gate.judge(&held, batch.changed, &options, batch.unreadable) {
-                            Ok((gate, cluster)) => (gate, Some(cluster)),
-                            Err(gate) => (gate, None),
-                        }
+                        gate.judge(&held, batch.changed, &options)
                     })
                     .await
                     .map_err(|e| format!("evaluation failed: {e}"))?
@@ -275,7 +276,7 @@ async fn watch_session(
                 gate = judged.0;
                 let mut outcome = "unchanged";
                 if let Some(cluster) = judged.1 {
-                    let record = evaluate(cluster, options, arrived)
+                    let record = record(Assessed::Held(Box::new(cluster)), options, arrived)
                         .await
                         .map_err(|e| format!("evaluation failed: {e}"))?;
                     outcome = "evaluated";
@@ -332,8 +333,6 @@ struct Seen {
     changed: bool,
     /// When the earliest change not yet looked at arrived (Unix milliseconds); `None`: no batch.
     arrived: Option<i64>,
-    /// The watched objects that could not be read, as of the latest batch.
-    unreadable: Vec<kspm_engine::LoadError>,
 }
 
 impl Seen {
@@ -344,7 +343,6 @@ impl Seen {
             || !u.added_paths.is_empty()
             || !u.resolved_paths.is_empty();
         self.arrived = Some(self.arrived.map_or(arrived, |a| a.min(arrived)));
-        self.unreadable = u.unreadable.clone();
     }
 }
 
@@ -363,20 +361,34 @@ struct Gate {
     paths: Option<BTreeSet<String>>,
 }
 
+/// A cluster to make a scan of.
+enum Assessed {
+    /// Read in full: evaluated as a scan evaluates.
+    Read(Box<ClusterSnapshot>),
+    /// Held by the incremental engine: its evaluation as it holds it.
+    Held(Box<HeldResult>),
+}
+
+/// What a scan keeps of a cluster the incremental engine holds: its identity, result and
+/// objects' digest ([`scan::Evaluated::add_held`]).
+struct HeldResult {
+    meta: ClusterSnapshot,
+    result: kspm_engine::report::ClusterResult,
+    objects: Facts,
+}
+
 impl Gate {
-    /// The cluster to evaluate in full (the objects the watches hold, with the watched objects
-    /// that could not be read among its errors) when the posture may have changed; `Err(self)`
-    /// otherwise, or when nothing is held yet.
+    /// The held cluster's result when the posture may have changed (`None` otherwise, or when
+    /// nothing is held yet), with the gate as it now stands.
     fn judge(
         mut self,
         held: &Held,
         mut changed: bool,
         options: &ScanOptions,
-        unreadable: Vec<kspm_engine::LoadError>,
-    ) -> Result<(Gate, ClusterSnapshot), Gate> {
+    ) -> (Gate, Option<HeldResult>) {
         let mut guard = lock_held(held);
         let Some(inc) = guard.as_mut() else {
-            return Err(self);
+            return (self, None);
         };
         if options_differ(inc.options(), options) {
             inc.set_options(options.clone());
@@ -385,7 +397,7 @@ impl Gate {
         }
         let objects = inc.object_facts();
         changed |= self.objects.as_ref() != Some(&objects);
-        self.objects = Some(objects);
+        self.objects = Some(objects.clone());
         let graph = inc.graph_signature();
         changed |= graph != self.graph;
         self.graph = graph;
@@ -393,11 +405,14 @@ impl Gate {
         changed |= self.paths.as_ref() != Some(&paths);
         self.paths = Some(paths);
         if !changed {
-            return Err(self);
+            return (self, None);
         }
-        let mut cluster = inc.snapshot();
-        cluster.errors.extend(unreadable);
-        Ok((self, cluster))
+        let held = inc.cluster_result().map(|result| HeldResult {
+            meta: inc.meta().clone(),
+            result,
+            objects,
+        });
+        (self, held)
     }
 }
 
@@ -678,24 +693,37 @@ mod gate_tests {
     }
 
     /// The gate lets through what may change the posture — findings or paths, the digest of
-    /// objects or graph, the options — and nothing else.
+    /// objects, the graph, the options — and nothing else; what it lets through is the held
+    /// cluster's result.
     #[test]
     fn the_gate_lets_through_what_may_change_the_posture_and_nothing_else() {
         let options = ScanOptions::default();
-        assert!(
-            Gate::default()
-                .judge(&Held::default(), true, &options, Vec::new())
-                .is_err(),
-            "nothing held yet: nothing to evaluate"
-        );
+        let (_, nothing) = Gate::default().judge(&Held::default(), true, &options);
+        assert!(nothing.is_none(), "nothing held yet: nothing to evaluate");
         let held = held();
+        let through = |gate: Gate, changed: bool, options: &ScanOptions, why: &str| {
+            let (gate, r) = gate.judge(&held, changed, options);
+            assert!(r.is_some(), "{why}: let through");
+            (gate, r.expect("held"))
+        };
+        let stopped = |gate: Gate, options: &ScanOptions, why: &str| {
+            let (gate, r) = gate.judge(&held, false, options);
+            assert!(r.is_none(), "{why}: stopped");
+            gate
+        };
         // The first look knows no digest yet.
-        let (gate, _) = Gate::default()
-            .judge(&held, false, &options, Vec::new())
-            .expect("first look");
-        let gate = gate
-            .judge(&held, false, &options, Vec::new())
-            .expect_err("nothing changed");
+        let (gate, first) = through(Gate::default(), false, &options, "first look");
+        assert_eq!(
+            Some(first.result.graph().dump().nodes.len()),
+            lock_held(&held).as_ref().map(|i| i
+                .cluster_result()
+                .expect("evaluated")
+                .graph()
+                .dump()
+                .nodes
+                .len())
+        );
+        let gate = stopped(gate, &options, "nothing changed");
         // A ConfigMap nothing reads: quiet, and the digest stays.
         let d = apply(
             &held,
@@ -703,10 +731,9 @@ mod gate_tests {
                 "metadata": {"name": "harmless", "namespace": "shop"}, "data": {"a": "b"}}),
         );
         assert!(quiet(&d), "{d:?}");
-        let gate = gate
-            .judge(&held, false, &options, Vec::new())
-            .expect_err("a harmless change passes no further");
-        // A Role no one is bound to: no finding or path, but the RBAC digest changed.
+        let gate = stopped(gate, &options, "a harmless change");
+        // A Role no one is bound to: no finding or path, but the RBAC digest changed; the
+        // held cluster's read errors go with its result.
         let d = apply(
             &held,
             json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
@@ -720,18 +747,18 @@ mod gate_tests {
             column: None,
             message: "not a Kubernetes object: `kind` is missing".into(),
         };
-        let (gate, cluster) = gate
-            .judge(&held, false, &options, vec![unreadable.clone()])
-            .expect("the digest changed");
-        assert!(cluster
+        if let Some(inc) = lock_held(&held).as_mut() {
+            inc.set_errors(vec![unreadable.clone()]);
+        }
+        let (gate, role) = through(gate, false, &options, "the digest changed");
+        assert!(role
             .objects
-            .iter()
-            .any(|o| o.kind == "Role" && o.name == "unbound"));
-        assert_eq!(cluster.errors.last(), Some(&unreadable));
+            .categories
+            .get("rbac_role")
+            .is_some_and(|roles| roles.contains_key("Role:shop/unbound")));
+        assert_eq!(role.meta.errors, [unreadable]);
         // Findings or paths that changed are let through as they are.
-        let (gate, _) = gate
-            .judge(&held, true, &options, Vec::new())
-            .expect("findings changed");
+        let (gate, _) = through(gate, true, &options, "findings changed");
         // New options (an exception): evaluated again with them.
         let mut excepted = options.clone();
         excepted.exceptions.push(kspm_engine::options::Exception {
@@ -743,24 +770,18 @@ mod gate_tests {
         });
         let before = lock_held(&held).as_ref().map_or(0, |i| i.findings().len());
         assert!(before > 0);
-        let (gate, _) = gate
-            .judge(&held, false, &excepted, Vec::new())
-            .expect("the options changed");
+        let (gate, _) = through(gate, false, &excepted, "the options changed");
         assert_eq!(
             lock_held(&held).as_ref().map(|i| i.findings().len()),
             Some(0),
             "held with the new options"
         );
-        let gate = gate
-            .judge(&held, false, &excepted, Vec::new())
-            .expect_err("the same options again");
+        let gate = stopped(gate, &excepted, "the same options again");
         // A new day: exceptions may have expired.
         let mut tomorrow = excepted.clone();
         tomorrow.today = Some("2999-01-01".into());
-        let (gate, _) = gate
-            .judge(&held, false, &tomorrow, Vec::new())
-            .expect("a new day");
-        // A change of the graph alone: a Service in front of the shop's pods.
+        let (gate, _) = through(gate, false, &tomorrow, "a new day");
+        // A change of the graph: a Service in front of the shop's pods.
         let before = lock_held(&held).as_ref().and_then(|i| i.graph_signature());
         let d = apply(
             &held,
@@ -771,10 +792,7 @@ mod gate_tests {
         );
         let after = lock_held(&held).as_ref().and_then(|i| i.graph_signature());
         assert_ne!(before, after, "the Service is in the graph: {d:?}");
-        let gate = match gate.judge(&held, false, &tomorrow, Vec::new()) {
-            Ok((gate, _)) => gate,
-            Err(_) => panic!("a changed graph is let through"),
-        };
-        assert!(gate.judge(&held, false, &tomorrow, Vec::new()).is_err());
+        let (gate, _) = through(gate, false, &tomorrow, "a changed graph");
+        stopped(gate, &tomorrow, "nothing since");
     }
 }

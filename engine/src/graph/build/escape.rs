@@ -232,7 +232,7 @@ impl ClusterBuilder<'_, '_> {
                 let cref = self.g.graph[ci].reference.clone();
                 self.neighbours
                     .traversers
-                    .push((cref, ev, nodes.into_iter().collect()));
+                    .push((cref, ev, nodes.into_iter().collect(), fix));
                 return;
             }
             let inv = self.inv;

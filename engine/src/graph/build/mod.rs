@@ -119,7 +119,7 @@ impl AttackGraph {
     /// whatever their namespace.
     pub fn join_neighbours(&mut self, cluster: &str, parts: &[&Neighbours]) {
         for p in parts {
-            for (container, evidence, nodes) in &p.traversers {
+            for (container, evidence, nodes, fix) in &p.traversers {
                 let ci = self.node(Some(cluster), container, NodeKind::Container);
                 for q in parts {
                     for (ns, sa, placed) in &q.residents {
@@ -129,11 +129,12 @@ impl AttackGraph {
                                 &format!("ServiceAccount:{ns}/{sa}"),
                                 NodeKind::ServiceAccount,
                             );
-                            self.edge(
+                            self.edge_fixed(
                                 ci,
                                 si,
                                 T::HOST_TRAVERSE_TOKENS,
                                 format!("{evidence}: tokens of pods on the same node"),
+                                fix.clone(),
                             );
                         }
                     }
@@ -170,8 +171,9 @@ pub fn merged_policies(parts: &[&Neighbours]) -> crate::netpol::Model {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Neighbours {
     /// Containers that read the kubelet's pod directories: (container reference, evidence,
-    /// nodes their pods run on — empty when unknown, i.e. any node).
-    pub traversers: Vec<(String, String, BTreeSet<String>)>,
+    /// nodes their pods run on — empty when unknown, i.e. any node — and the changes that end
+    /// it, as a whole cluster's build gives them).
+    pub traversers: Vec<(String, String, BTreeSet<String>, Vec<super::remedy::Remedy>)>,
     /// Pod templates: (namespace, ServiceAccount, nodes their pods run on).
     pub residents: Vec<(String, String, BTreeSet<String>)>,
     /// The namespace's NetworkPolicies and labels (network reach is decided across
