@@ -662,6 +662,25 @@ async fn every_rpc(db: &str) {
         expected["attack_paths"].as_array().map_or(0, Vec::len)
     );
     assert!(paths.windows(2).all(|w| w[0].score >= w[1].score));
+    // Paged by the database in the documented order — score, then path ID — every path once.
+    let mut ranked: Vec<(f64, String)> = expected["attack_paths"]
+        .as_array()
+        .map(|ps| {
+            ps.iter()
+                .map(|p| {
+                    (
+                        p["score"].as_f64().unwrap_or(0.0),
+                        p["id"].as_str().unwrap_or("").to_string(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    assert_eq!(
+        paths.iter().map(|p| p.id.clone()).collect::<Vec<_>>(),
+        ranked.into_iter().map(|(_, id)| id).collect::<Vec<_>>()
+    );
     let top = paths[0].clone();
     assert!(!top.steps.is_empty());
     let to_admin = c
@@ -3705,6 +3724,15 @@ async fn an_older_history_is_converted(db: &str) {
         .await
         .expect("converted");
     assert_eq!(store.paths("s1").await.expect("paths"), [old_path]);
+    // Its paths have no score (before version 12): the database does not rank them, their
+    // bodies do.
+    assert_eq!(
+        store
+            .path_page(&["s1".to_string()], "", "", 0, 10)
+            .await
+            .expect("page"),
+        None
+    );
     let row = |c: &str, r: &str, t: i64| (c.to_string(), r.to_string(), "m".to_string(), t);
     assert_eq!(
         stored_findings(&store, "s1").await,
@@ -3726,6 +3754,15 @@ async fn an_older_history_is_converted(db: &str) {
     assert_eq!(
         stored_findings(&store, "s4").await,
         [row("A", "x", 500), row("B", "y", 3000)]
+    );
+    assert_eq!(
+        store
+            .path_page(&["s4".to_string()], "", "", 0, 10)
+            .await
+            .expect("page")
+            .map(|(total, _)| total),
+        Some(0),
+        "a new scan's paths are ranked by the database"
     );
 }
 

@@ -502,6 +502,43 @@ impl PostureService for Api {
         }
         let in_scope = self.scope(&tenant, &r.scan_id).await?;
         self.require_cluster(&in_scope, &r.cluster).await?;
+        if r.technique.is_empty() && r.through.is_empty() {
+            // Counted, ranked and paged by the database; only the page's scans' bodies read.
+            let ids: Vec<String> = in_scope.iter().map(|s| s.id.clone()).collect();
+            let store = &self.shared.store;
+            if let Some((total, rows)) = store
+                .path_page(&ids, &r.cluster, &r.target, start, limit)
+                .await
+                .map_err(internal)?
+            {
+                let mut bodies: HashMap<String, Vec<Value>> = HashMap::new();
+                let mut paths = Vec::with_capacity(rows.len());
+                for (scan, seq) in rows {
+                    if !bodies.contains_key(&scan) {
+                        let all = store.paths(&scan).await.map_err(internal)?;
+                        bodies.insert(scan.clone(), all);
+                    }
+                    let p = bodies
+                        .get(&scan)
+                        .and_then(|all| all.get(seq))
+                        .ok_or_else(|| {
+                            internal(format!("scan {scan} holds no attack path {seq}"))
+                        })?;
+                    paths.push(convert::path(&scan, p));
+                }
+                let next_page_token = if (start + paths.len()) < total as usize {
+                    token(&format!("o:{}", start + paths.len()))
+                } else {
+                    String::new()
+                };
+                return Ok(Response::new(pb::ListAttackPathsResponse {
+                    paths,
+                    next_page_token,
+                    total,
+                }));
+            }
+        }
+        // Filters on steps and nodes (and scans stored before paths had scores): the bodies.
         let mut all = Vec::new();
         for s in in_scope {
             for p in self.shared.store.paths(&s.id).await.map_err(internal)? {
@@ -523,7 +560,13 @@ impl PostureService for Api {
                 }
             }
         }
-        all.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
+        // The database's order: score, path ID, scan ID, position (the sort is stable).
+        all.sort_by(|a, b| {
+            b.score
+                .total_cmp(&a.score)
+                .then_with(|| a.id.cmp(&b.id))
+                .then_with(|| a.scan_id.cmp(&b.scan_id))
+        });
         let total = all.len();
         let paths: Vec<_> = all.into_iter().skip(start).take(limit).collect();
         let next_page_token = if start + paths.len() < total {

@@ -31,6 +31,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         11,
         include_str!("../../migrations/0011_target_ordinals.sql"),
     ),
+    (12, include_str!("../../migrations/0012_path_scores.sql")),
 ];
 
 mod blobs;
@@ -416,14 +417,15 @@ impl Store {
             tx.rollback().await.map_err(db)?;
             return Err("scan abandoned (fault injected)".into());
         }
-        // A row per path, for counting in SQL (the bodies are the scan's paths blob).
+        // A row per path, for counting and ranking in SQL (the bodies are the scan's paths
+        // blob).
         let rows: Vec<(usize, &Value)> = s.paths.iter().enumerate().collect();
         for chunk in rows.chunks(100) {
             let values: Vec<String> = (0..chunk.len())
-                .map(|i| format!("({})", params(i * 7 + 1, 7)))
+                .map(|i| format!("({})", params(i * 8 + 1, 8)))
                 .collect();
             let sql = format!(
-                "INSERT INTO paths (scan_id, seq, path_id, cluster, target, body, severity) VALUES {}",
+                "INSERT INTO paths (scan_id, seq, path_id, cluster, target, body, severity, score) VALUES {}",
                 values.join(", ")
             );
             let mut q = sqlx::query(&sql);
@@ -436,7 +438,8 @@ impl Store {
                     .bind(str_of("cluster"))
                     .bind(str_of("target"))
                     .bind("")
-                    .bind(severity_rank(&str_of("severity")));
+                    .bind(severity_rank(&str_of("severity")))
+                    .bind(p.get("score").and_then(Value::as_f64).unwrap_or(0.0));
             }
             q.execute(&mut *tx).await.map_err(db)?;
         }
@@ -786,6 +789,74 @@ impl Store {
             .await
             .map_err(db)?;
         Ok(row.is_some())
+    }
+
+    /// The attack paths of `scans` on `cluster` and to `target` (empty: any), ranked — score
+    /// first, then path ID, scan ID and position — by the database: how many match, and the
+    /// page of at most `limit` from `offset`, as (scan ID, position in the scan's [`Store::paths`]).
+    /// `None` when some scan's paths were stored without scores (before schema version 12):
+    /// then only their bodies rank them.
+    pub async fn path_page(
+        &self,
+        scans: &[String],
+        cluster: &str,
+        target: &str,
+        offset: usize,
+        limit: usize,
+    ) -> StoreResult<Option<(u64, Vec<(String, usize)>)>> {
+        if scans.is_empty() {
+            return Ok(Some((0, Vec::new())));
+        }
+        let mut binds: Vec<Bind> = scans.iter().map(|s| Bind::Text(s.clone())).collect();
+        let mut filter = format!("scan_id IN ({})", params(1, scans.len()));
+        let unscored = bind_all(
+            sqlx::query(&format!(
+                "SELECT COUNT(*) FROM paths WHERE {filter} AND score IS NULL"
+            )),
+            &binds,
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db)?
+        .try_get::<i64, _>(0)
+        .map_err(db)?;
+        if unscored > 0 {
+            return Ok(None);
+        }
+        for (column, value) in [("cluster", cluster), ("target", target)] {
+            if !value.is_empty() {
+                binds.push(Bind::Text(value.to_string()));
+                filter.push_str(&format!(" AND {column} = ${}", binds.len()));
+            }
+        }
+        let total = bind_all(
+            sqlx::query(&format!("SELECT COUNT(*) FROM paths WHERE {filter}")),
+            &binds,
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db)?
+        .try_get::<i64, _>(0)
+        .map_err(db)?
+        .max(0) as u64;
+        let page = format!(
+            "SELECT scan_id, seq FROM paths WHERE {filter} ORDER BY score DESC, path_id, scan_id, seq LIMIT {} OFFSET {}",
+            limit, offset
+        );
+        let rows = bind_all(sqlx::query(&page), &binds)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        let page = rows
+            .iter()
+            .map(|r| {
+                Ok((
+                    r.try_get::<String, _>(0).map_err(db)?,
+                    r.try_get::<i64, _>(1).map_err(db)?.max(0) as usize,
+                ))
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(Some((total, page)))
     }
 
     /// How many attack paths a scan holds per cluster and severity rank, counted by the
