@@ -160,7 +160,7 @@ fn assert_equivalent(inc: &Incremental, meta: &ClusterSnapshot, step: &str) {
         errors: Vec::new(),
         cloud: Vec::new(),
     };
-    let options = ScanOptions::default();
+    let options = inc.options().clone();
     let full = kspm_engine::evaluate_cluster_result(&snapshot.clusters[0], &options);
     let full_facts = kspm_engine::drift::Facts::collect(&snapshot.clusters[0], full.graph());
     let full_cluster_graph = dump_sets(&full.graph().dump());
@@ -647,7 +647,11 @@ fn delta_summary(d: &kspm_engine::incremental::Delta) -> [BTreeSet<String>; 4] {
 }
 
 fn run(meta: ClusterSnapshot, seed: u64, batches: usize) {
-    let options = ScanOptions::default();
+    run_with(meta, seed, batches, ScanOptions::default());
+}
+
+/// [`run`], evaluating with `options`.
+fn run_with(meta: ClusterSnapshot, seed: u64, batches: usize, options: ScanOptions) {
     let mut inc = Incremental::new(meta.clone(), options);
     let mut meta = meta;
     meta.objects.clear();
@@ -736,6 +740,43 @@ fn run(meta: ClusterSnapshot, seed: u64, batches: usize) {
         partial * 4 >= batches,
         "only {partial} of {batches} batches were evaluated namespace by namespace"
     );
+}
+
+#[test]
+fn incremental_equals_full_evaluation_with_exceptions_annotations_and_read_errors() {
+    // What the service evaluates with: the tenant's exceptions (one of every finding of a
+    // check, one of a resource glob), an object that ignores every check by annotation, and
+    // read errors of the cluster.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/demo-fleet");
+    let mut cluster = load(&root.join("eks-prod-us-east-1"));
+    let ignored = cluster
+        .objects
+        .iter_mut()
+        .find(|o| o.kind == "Deployment")
+        .expect("a Deployment");
+    ignored
+        .annotations
+        .insert(kspm_engine::options::IGNORE_ANNOTATION.into(), "*".into());
+    if let Some(meta) = ignored.body.get_mut("metadata") {
+        meta["annotations"][kspm_engine::options::IGNORE_ANNOTATION] = json!("*");
+    }
+    cluster.errors.push(kspm_engine::LoadError {
+        file: "api://eks-prod-us-east-1/pods/shop/bad".into(),
+        line: None,
+        column: None,
+        message: "not a Kubernetes object: `kind` is missing".into(),
+    });
+    let mut options = ScanOptions::default();
+    for (check, resource) in [("KSPM-W-001", None), ("*", Some("*:kube-system/*"))] {
+        options.exceptions.push(kspm_engine::options::Exception {
+            check: check.into(),
+            resource: resource.map(str::to_string),
+            cluster: None,
+            reason: "accepted".into(),
+            expires: None,
+        });
+    }
+    run_with(cluster, 41, 30, options);
 }
 
 #[test]

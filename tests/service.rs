@@ -3766,6 +3766,74 @@ async fn an_older_history_is_converted(db: &str) {
     );
 }
 
+/// Attack paths are counted, ranked and paged by the database: score first, then path ID,
+/// then scan ID (byte order on both databases), then position; filtered by cluster; a page past
+/// the end is empty.
+async fn paths_are_ranked_by_the_database(db: &str) {
+    let store = kspm_api::service::store::Store::open(db)
+        .await
+        .expect("store");
+    let path = |id: &str, score: f64, cluster: &str| {
+        serde_json::json!({"id": id, "cluster": cluster, "source": "Internet",
+            "target": "ClusterAdmin", "score": score, "severity": "critical", "steps": []})
+    };
+    for (id, target, finished, paths) in [
+        (
+            "s2",
+            "t2",
+            2000,
+            vec![path("AP-b", 9.0, "d"), path("AP-c", 5.0, "d")],
+        ),
+        (
+            "s1",
+            "t1",
+            1000,
+            vec![path("AP-b", 9.0, "c"), path("AP-a", 5.0, "c")],
+        ),
+    ] {
+        let mut r = record_with(id, finished, Vec::new());
+        r.target = target.into();
+        r.paths = paths;
+        store.commit_scan(&r, false).await.expect("commit");
+    }
+    let scans = ["s2".to_string(), "s1".to_string()];
+    let page = |cluster: &'static str, offset: usize, limit: usize| {
+        let (store, scans) = (&store, &scans);
+        async move {
+            store
+                .path_page(scans, cluster, "", offset, limit)
+                .await
+                .expect("page")
+                .expect("ranked by the database")
+        }
+    };
+    let at = |s: &str, n: usize| (s.to_string(), n);
+    assert_eq!(
+        page("", 0, 10).await,
+        (4, vec![at("s1", 0), at("s2", 0), at("s1", 1), at("s2", 1)])
+    );
+    assert_eq!(page("", 1, 2).await, (4, vec![at("s2", 0), at("s1", 1)]));
+    assert_eq!(page("d", 1, 5).await, (2, vec![at("s2", 1)]));
+    assert_eq!(page("", 10, 5).await, (4, Vec::new()));
+    assert_eq!(page("", usize::MAX, 5).await, (4, Vec::new()));
+    assert_eq!(page("nowhere", 0, 5).await, (0, Vec::new()));
+}
+
+#[tokio::test]
+async fn paths_are_ranked_by_the_database_in_sqlite() {
+    let dir = tempfile::tempdir().expect("tmp");
+    paths_are_ranked_by_the_database(&format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("kspm.db").display()
+    ))
+    .await;
+}
+
+#[tokio::test]
+async fn paths_are_ranked_by_the_database_in_postgres() {
+    paths_are_ranked_by_the_database(&postgres_db("rank").await).await;
+}
+
 #[tokio::test]
 async fn an_older_history_is_converted_in_sqlite() {
     let dir = tempfile::tempdir().expect("tmp");

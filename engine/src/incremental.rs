@@ -423,7 +423,9 @@ impl Incremental {
     /// (the same findings, pending hits, suppressions, skipped checks, summary, errors, graph
     /// before the cloud bridges, and what the cluster brings to them), built from the parts
     /// held — what [`crate::assemble_fleet_graph`] turns into the report a scan of these objects
-    /// gives. `None` until evaluated.
+    /// gives. `None` until evaluated. (Like the rest of the incremental engine, it does not place
+    /// objects that name no namespace in `options.default_namespace`: watched objects name
+    /// theirs.)
     pub fn cluster_result(&self) -> Option<ClusterResult> {
         let state = self.state.as_deref()?;
         let all = Inventory::of_objects(&self.meta, self.objects());

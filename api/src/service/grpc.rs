@@ -511,23 +511,23 @@ impl PostureService for Api {
                 .await
                 .map_err(internal)?
             {
-                let mut bodies: HashMap<String, Vec<Value>> = HashMap::new();
-                let mut paths = Vec::with_capacity(rows.len());
-                for (scan, seq) in rows {
-                    if !bodies.contains_key(&scan) {
-                        let all = store.paths(&scan).await.map_err(internal)?;
-                        bodies.insert(scan.clone(), all);
-                    }
-                    let p = bodies
-                        .get(&scan)
-                        .and_then(|all| all.get(seq))
-                        .ok_or_else(|| {
-                            internal(format!("scan {scan} holds no attack path {seq}"))
-                        })?;
-                    paths.push(convert::path(&scan, p));
-                }
-                let next_page_token = if (start + paths.len()) < total as usize {
-                    token(&format!("o:{}", start + paths.len()))
+                let on_page: Vec<String> = rows
+                    .iter()
+                    .map(|(scan, _)| scan.clone())
+                    .collect::<BTreeSet<_>>()
+                    .into_iter()
+                    .collect();
+                let bodies = store.paths_of(&on_page).await.map_err(internal)?;
+                // (A scan pruned since the page was chosen leaves its rows out.)
+                let paths: Vec<pb::AttackPath> = rows
+                    .iter()
+                    .filter_map(|(scan, seq)| {
+                        let p = bodies.get(scan)?.get(*seq)?;
+                        Some(convert::path(scan, p))
+                    })
+                    .collect();
+                let next_page_token = if start + rows.len() < total as usize {
+                    token(&format!("o:{}", start + rows.len()))
                 } else {
                     String::new()
                 };

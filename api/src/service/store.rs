@@ -768,6 +768,52 @@ impl Store {
             .collect()
     }
 
+    /// The attack paths of each of `scans` ([`Store::paths`]), a body shared by several scans
+    /// (the same paths) read once.
+    pub async fn paths_of(
+        &self,
+        scans: &[String],
+    ) -> StoreResult<std::collections::HashMap<String, std::sync::Arc<Vec<Value>>>> {
+        let mut out = std::collections::HashMap::new();
+        if scans.is_empty() {
+            return Ok(out);
+        }
+        let binds: Vec<Bind> = scans.iter().map(|s| Bind::Text(s.clone())).collect();
+        let sql = format!(
+            "SELECT scan_id, paths FROM scan_graphs WHERE scan_id IN ({})",
+            params(1, scans.len())
+        );
+        let rows = bind_all(sqlx::query(&sql), &binds)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        let mut by_body: std::collections::HashMap<String, std::sync::Arc<Vec<Value>>> =
+            std::collections::HashMap::new();
+        for r in rows {
+            let scan: String = r.try_get(0).map_err(db)?;
+            let column: String = r.try_get(1).map_err(db)?;
+            if column.is_empty() {
+                continue;
+            }
+            let body = match by_body.get(&column) {
+                Some(b) => b.clone(),
+                None => {
+                    let b = std::sync::Arc::new(self.load::<Vec<Value>>(&column).await?);
+                    by_body.insert(column, b.clone());
+                    b
+                }
+            };
+            out.insert(scan, body);
+        }
+        for scan in scans {
+            if !out.contains_key(scan) {
+                let paths = self.paths(scan).await?;
+                out.insert(scan.clone(), std::sync::Arc::new(paths));
+            }
+        }
+        Ok(out)
+    }
+
     /// The names of the clusters a scan read.
     pub async fn cluster_names(&self, scan_id: &str) -> StoreResult<Vec<String>> {
         let rows = sqlx::query("SELECT cluster FROM scan_clusters WHERE scan_id = $1")
@@ -839,9 +885,14 @@ impl Store {
         .try_get::<i64, _>(0)
         .map_err(db)?
         .max(0) as u64;
+        if offset as u64 >= total {
+            return Ok(Some((total, Vec::new())));
+        }
+        // Text in byte order on both databases, as the ranking from bodies compares it.
+        let b = self.bytewise();
         let page = format!(
-            "SELECT scan_id, seq FROM paths WHERE {filter} ORDER BY score DESC, path_id, scan_id, seq LIMIT {} OFFSET {}",
-            limit, offset
+            "SELECT scan_id, seq FROM paths WHERE {filter} \
+             ORDER BY score DESC, path_id{b}, scan_id{b}, seq LIMIT {limit} OFFSET {offset}"
         );
         let rows = bind_all(sqlx::query(&page), &binds)
             .fetch_all(&self.pool)

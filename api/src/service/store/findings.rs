@@ -409,7 +409,7 @@ fn body_of(r: &AnyRow) -> StoreResult<Value> {
 
 impl Store {
     /// ` COLLATE "C"` on PostgreSQL, so text orders by bytes as on SQLite.
-    fn bytewise(&self) -> &'static str {
+    pub(super) fn bytewise(&self) -> &'static str {
         if self.postgres {
             " COLLATE \"C\""
         } else {
