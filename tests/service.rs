@@ -1895,13 +1895,29 @@ fn ms(t: &Option<prost_types::Timestamp>) -> i64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn live_targets_are_read_then_watched_and_changes_stream_in_seconds() {
+    let dir = tempfile::tempdir().expect("tmp");
+    live_targets_are_watched(&format!(
+        "sqlite://{}",
+        dir.path().join("kspm.db").display()
+    ))
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_targets_are_watched_with_postgres() {
+    live_targets_are_watched(&postgres_db("watch").await).await;
+}
+
+/// A live target read, then watched: a change streams in seconds and is a committed scan with
+/// its drift; a batch that changes nothing judged takes the incremental evaluation alone; an
+/// exception accepted meanwhile applies from the next batch.
+async fn live_targets_are_watched(db: &str) {
     // The fake server drives its own runtime: keep its blocking calls off this one's workers.
     let server = tokio::task::block_in_place(|| fake_apiserver::FakeApiServer::start(&small()));
     let dir = tempfile::tempdir().expect("tmp");
     let kubeconfig = server.kubeconfig(dir.path(), "small");
     let text = format!(
-        "[service]\ndatabase_url = \"sqlite://{}\"\nreplica = \"r1\"\n[[tenant]]\nname = \"tenant-a\"\ntoken_sha256 = [\"{}\"]\n[[tenant.target]]\nname = \"live\"\nkubeconfig = \"{}\"\ncontext = \"small\"\ninterval = \"1h\"\n",
-        dir.path().join("kspm.db").display(),
+        "[service]\ndatabase_url = \"{db}\"\nreplica = \"r1\"\n[[tenant]]\nname = \"tenant-a\"\ntoken_sha256 = [\"{}\"]\n[[tenant.target]]\nname = \"live\"\nkubeconfig = \"{}\"\ncontext = \"small\"\ninterval = \"1h\"\n",
         hash_token(TOKEN_A),
         kubeconfig.display()
     );
