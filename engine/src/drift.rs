@@ -76,6 +76,14 @@ fn canonical(v: Option<&Value>) -> String {
 }
 
 impl Facts {
+    /// Records `value` for `item` of category `cat`.
+    fn put(&mut self, cat: &str, item: String, value: String) {
+        self.categories
+            .entry(cat.to_string())
+            .or_default()
+            .insert(item, value);
+    }
+
     /// Digests one cluster (its objects and attack graph).
     pub fn collect(cluster: &ClusterSnapshot, graph: &AttackGraph) -> Facts {
         let mut f = Facts::of_objects(&Inventory::new(cluster));
@@ -88,19 +96,13 @@ impl Facts {
     /// [`Facts::of_graph`]'s.
     pub fn of_objects(inv: &Inventory<'_>) -> Facts {
         let mut f = Facts::default();
-        let mut put = |cat: &str, item: String, value: String| {
-            f.categories
-                .entry(cat.to_string())
-                .or_default()
-                .insert(item, value);
-        };
         for kind in ["RoleBinding", "ClusterRoleBinding"] {
             for b in inv.of_kind(kind) {
                 let value = serde_json::json!({
                     "roleRef": b.body.get("roleRef"),
                     "subjects": b.body.get("subjects"),
                 });
-                put("rbac_binding", b.node_ref(), value.to_string());
+                f.put("rbac_binding", b.node_ref(), value.to_string());
             }
         }
         for kind in ["Role", "ClusterRole"] {
@@ -109,11 +111,11 @@ impl Facts {
                     "rules": r.body.get("rules"),
                     "aggregationRule": r.body.get("aggregationRule"),
                 });
-                put("rbac_role", r.node_ref(), value.to_string());
+                f.put("rbac_role", r.node_ref(), value.to_string());
             }
         }
         for p in inv.of_kind("NetworkPolicy") {
-            put(
+            f.put(
                 "network_policy",
                 p.node_ref(),
                 canonical(p.body.get("spec")),
@@ -126,7 +128,7 @@ impl Facts {
                 .filter(|(k, _)| k.starts_with("pod-security.kubernetes.io/"))
                 .collect();
             if !labels.is_empty() {
-                put(
+                f.put(
                     "pod_security_label",
                     ns.node_ref(),
                     serde_json::to_string(&labels).unwrap_or_default(),
@@ -141,7 +143,7 @@ impl Facts {
         ] {
             for w in inv.of_kind(kind) {
                 let body = w.body.get("webhooks").or_else(|| w.body.get("spec"));
-                put("admission_webhook", w.node_ref(), canonical(body));
+                f.put("admission_webhook", w.node_ref(), canonical(body));
             }
         }
         let mut registries: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
@@ -157,7 +159,7 @@ impl Facts {
             }
         }
         for (registry, users) in registries {
-            put(
+            f.put(
                 "image_registry",
                 registry,
                 format!("{} workload(s)", users.len()),
@@ -170,12 +172,6 @@ impl Facts {
     /// escalation edges).
     pub fn of_graph(graph: &AttackGraph) -> Facts {
         let mut f = Facts::default();
-        let mut put = |cat: &str, item: String, value: String| {
-            f.categories
-                .entry(cat.to_string())
-                .or_default()
-                .insert(item, value);
-        };
         let g = &graph.graph;
         let mut reach: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         for e in g.edge_indices() {
@@ -184,7 +180,7 @@ impl Facts {
             };
             let (from, to, edge) = (&g[a], &g[b], &g[e]);
             if from.kind == NodeKind::Internet {
-                put(
+                f.put(
                     "exposed_service",
                     to.reference.clone(),
                     format!("{}: {}", edge.technique.id(), edge.evidence),
@@ -225,7 +221,7 @@ impl Facts {
                 )
             {
                 // What identities can do: the edges RBAC (and cloud IAM) changes create.
-                put(
+                f.put(
                     "escalation_edge",
                     format!(
                         "{} → {} ({})",
@@ -238,7 +234,7 @@ impl Facts {
             }
         }
         for (item, workloads) in reach {
-            put(
+            f.put(
                 "segmentation",
                 item,
                 format!("{} listening workload(s) reachable", workloads.len()),

@@ -768,6 +768,16 @@ impl Store {
             .collect()
     }
 
+    /// The number a `SELECT COUNT(*) ...` query with `binds` answers.
+    pub(super) async fn count_of(&self, sql: &str, binds: &[Bind]) -> StoreResult<i64> {
+        bind_all(sqlx::query(sql), binds)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db)?
+            .try_get::<i64, _>(0)
+            .map_err(db)
+    }
+
     /// The attack paths of each of `scans` ([`Store::paths`]), a body shared by several scans
     /// (the same paths) read once.
     pub async fn paths_of(
@@ -855,17 +865,12 @@ impl Store {
         }
         let mut binds: Vec<Bind> = scans.iter().map(|s| Bind::Text(s.clone())).collect();
         let mut filter = format!("scan_id IN ({})", params(1, scans.len()));
-        let unscored = bind_all(
-            sqlx::query(&format!(
-                "SELECT COUNT(*) FROM paths WHERE {filter} AND score IS NULL"
-            )),
-            &binds,
-        )
-        .fetch_one(&self.pool)
-        .await
-        .map_err(db)?
-        .try_get::<i64, _>(0)
-        .map_err(db)?;
+        let unscored = self
+            .count_of(
+                &format!("SELECT COUNT(*) FROM paths WHERE {filter} AND score IS NULL"),
+                &binds,
+            )
+            .await?;
         if unscored > 0 {
             return Ok(None);
         }
@@ -875,16 +880,13 @@ impl Store {
                 filter.push_str(&format!(" AND {column} = ${}", binds.len()));
             }
         }
-        let total = bind_all(
-            sqlx::query(&format!("SELECT COUNT(*) FROM paths WHERE {filter}")),
-            &binds,
-        )
-        .fetch_one(&self.pool)
-        .await
-        .map_err(db)?
-        .try_get::<i64, _>(0)
-        .map_err(db)?
-        .max(0) as u64;
+        let total = self
+            .count_of(
+                &format!("SELECT COUNT(*) FROM paths WHERE {filter}"),
+                &binds,
+            )
+            .await?
+            .max(0) as u64;
         if offset as u64 >= total {
             return Ok(Some((total, Vec::new())));
         }

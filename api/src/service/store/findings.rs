@@ -434,17 +434,12 @@ impl Store {
             let mut binds = Vec::new();
             let mut where_ = alive(scan, &mut binds);
             where_.push_str(&Self::filter_where(filter, &mut binds));
-            total += super::bind_all(
-                sqlx::query(&format!(
-                    "SELECT COUNT(*) FROM finding_spans WHERE {where_}"
-                )),
-                &binds,
-            )
-            .fetch_one(&self.pool)
-            .await
-            .map_err(db)?
-            .try_get::<i64, _>(0)
-            .map_err(db)?;
+            total += self
+                .count_of(
+                    &format!("SELECT COUNT(*) FROM finding_spans WHERE {where_}"),
+                    &binds,
+                )
+                .await?;
             let room = limit - out.len() as i64;
             match &after {
                 Some((s, _)) if scan.id < *s => continue,
