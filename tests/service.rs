@@ -2026,8 +2026,9 @@ async fn live_targets_are_watched(db: &str) {
     };
     assert!(batches("unchanged") >= 1, "{}", svc.shared.metrics.render());
     assert!(batches("committed") >= 1);
-    // An exception accepted through the API while the cluster is watched applies from the next
-    // batch: the finding is suppressed in the scan that batch commits.
+    // An exception accepted through the API while the cluster is watched applies within seconds
+    // (the session reads the tenant's options every 10 s): the finding is suppressed in the scan
+    // it commits then.
     c.create_exception(req(
         TOKEN_A,
         pb::CreateExceptionRequest {
@@ -2046,7 +2047,7 @@ async fn live_targets_are_watched(db: &str) {
     });
     let mut resolved = false;
     while !resolved {
-        let ev = tokio::time::timeout(Duration::from_secs(15), events.message())
+        let ev = tokio::time::timeout(Duration::from_secs(30), events.message())
             .await
             .expect("an event within seconds")
             .expect("ok")
@@ -2056,6 +2057,33 @@ async fn live_targets_are_watched(db: &str) {
                 .finding
                 .is_some_and(|f| f.check == "KSPM-W-001" && f.resource == "Pod:shop/intruder");
     }
+    // A scan triggered meanwhile (this replica holds the target: a full read, committed) becomes
+    // what the session compares with: it looks again, finds the same posture and commits no
+    // second scan of it.
+    let evaluated = batches("evaluated");
+    let before = c
+        .list_scans(req(TOKEN_A, pb::ListScansRequest::default()))
+        .await
+        .expect("scans")
+        .into_inner()
+        .total;
+    c.trigger_scan(req(TOKEN_A, waiting("live")))
+        .await
+        .expect("trigger");
+    for _ in 0..300 {
+        if batches("evaluated") > evaluated {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(batches("evaluated") > evaluated, "the session looked again");
+    let after = c
+        .list_scans(req(TOKEN_A, pb::ListScansRequest::default()))
+        .await
+        .expect("scans")
+        .into_inner()
+        .total;
+    assert_eq!(after, before + 1, "the triggered scan alone");
     // Only GETs reached the API server.
     assert!(tokio::task::block_in_place(|| server.log())
         .iter()

@@ -161,8 +161,8 @@ async fn watch_session(
     let started = Instant::now();
     let deadline = tokio::time::Instant::now() + target.interval();
     let opts = scan::live_options(target);
-    let base = match kspm_collectors::live::collect(&opts).await {
-        Ok(c) => c.snapshot,
+    let (base, forbidden) = match kspm_collectors::live::collect(&opts).await {
+        Ok(c) => (c.snapshot, c.forbidden),
         Err(_) => {
             // Unreachable: record it (scan_now marks the cluster unreached); try again after
             // the interval, like any scan.
@@ -206,9 +206,11 @@ async fn watch_session(
             rec
         })
     };
-    // What watches do not carry: kubelet settings (and the errors of reading them), version
-    // and coverage gaps of the full read. (Its other errors — objects it could not read, lists
-    // that failed — are the watches' own to report, as they stand now.)
+    // What watches do not carry: kubelet settings (and the errors of reading them), version,
+    // and the coverage gaps the API server refused to fill, with their errors. (The full read's
+    // other errors — objects it could not read, lists that failed and that the watches retry
+    // until they list them — are the watches' own to report, as they stand now.)
+    let refused = |kind: &str| forbidden.iter().any(|(k, _)| k == kind);
     let kept = ClusterSnapshot {
         info: base.info.clone(),
         objects: base
@@ -220,17 +222,40 @@ async fn watch_session(
         errors: base
             .errors
             .iter()
-            .filter(|e| e.file.ends_with("/proxy/configz"))
+            .filter(|e| {
+                e.file.ends_with("/proxy/configz") || forbidden.iter().any(|(_, f)| f == *e)
+            })
             .cloned()
             .collect(),
-        coverage_gaps: base.coverage_gaps.clone(),
+        coverage_gaps: base
+            .coverage_gaps
+            .iter()
+            .filter(|g| refused(g))
+            .cloned()
+            .collect(),
         ..Default::default()
     };
-    let options = options_now().await?;
+    // The options are read again every 10 s (on the tick), not at every batch.
+    let mut options = options_now().await?;
     let mut last = record(Assessed::Read(Box::new(base)), options.clone(), now_ms())
         .await
         .map_err(|e| format!("evaluation failed: {e}"))?;
     commit(shared, &last, started.elapsed().as_secs_f64()).await?;
+    // The commit number of the session's last commit: a later one of this target (a scan
+    // triggered meanwhile) becomes what the next batch's scan is compared with.
+    let committed_seq = |id: String| {
+        let shared = shared.clone();
+        async move {
+            Ok::<_, String>(
+                shared
+                    .store
+                    .scan(tenant, &id)
+                    .await?
+                    .map_or(0, |row| row.commit_seq),
+            )
+        }
+    };
+    let mut last_seq = committed_seq(last.id.clone()).await?;
     let held = Held::default();
     let seen: Arc<Mutex<Seen>> = Arc::default();
     let wake = Arc::new(Notify::new());
@@ -264,24 +289,23 @@ async fn watch_session(
                 };
                 let Some(arrived) = batch.arrived else { continue };
                 let t = Instant::now();
-                let options = options_now().await?;
                 let judged = {
                     let (held, options) = (held.clone(), options.clone());
-                    tokio::task::spawn_blocking(move || {
-                        gate.judge(&held, batch.changed, &options)
-                    })
-                    .await
-                    .map_err(|e| format!("evaluation failed: {e}"))?
+                    let changed = batch.changed;
+                    tokio::task::spawn_blocking(move || gate.judge(&held, changed, &options))
+                        .await
+                        .map_err(|e| format!("evaluation failed: {e}"))?
                 };
                 gate = judged.0;
                 let mut outcome = "unchanged";
                 if let Some(cluster) = judged.1 {
-                    let record = record(Assessed::Held(Box::new(cluster)), options, arrived)
+                    let record = record(Assessed::Held(Box::new(cluster)), options.clone(), arrived)
                         .await
                         .map_err(|e| format!("evaluation failed: {e}"))?;
                     outcome = "evaluated";
                     if posture_changed(&last, &record) {
                         commit(shared, &record, t.elapsed().as_secs_f64()).await?;
+                        last_seq = committed_seq(record.id.clone()).await?;
                         last = record;
                         outcome = "committed";
                     }
@@ -303,13 +327,35 @@ async fn watch_session(
                 }
                 ticks += 1;
                 if ticks.is_multiple_of(20) {
-                    // New options are evaluated with, as after a batch.
-                    let options = options_now().await?;
-                    let differ = lock_held(&held)
-                        .as_ref()
-                        .is_some_and(|inc| options_differ(inc.options(), &options));
-                    if differ {
+                    // New options (exceptions added or expiring, a new day) are evaluated with
+                    // at once; a database that does not answer now leaves the options as they
+                    // were. A scan of this target committed by another path (a triggered scan)
+                    // is followed by one of the session's own.
+                    let mut look = false;
+                    match options_now().await {
+                        Ok(now) => {
+                            look |= options_differ(&options, &now);
+                            options = now;
+                        }
+                        Err(e) => warn!(tenant, target = %target.name, error = %e, "reading the options failed"),
+                    }
+                    let newer = shared.store.committed_after(tenant, &target.name, last_seq).await;
+                    match newer {
+                        Ok(Some(row)) if row.id != last.id => match stored_posture(shared, &row).await {
+                            Ok(theirs) => {
+                                // The held state is compared with it, and committed if it differs.
+                                last = theirs;
+                                last_seq = row.commit_seq;
+                                look = true;
+                            }
+                            Err(e) => warn!(tenant, target = %target.name, error = %e, "reading the latest scan failed"),
+                        },
+                        Ok(_) => {}
+                        Err(e) => warn!(tenant, target = %target.name, error = %e, "reading the latest scan failed"),
+                    }
+                    if look {
                         if let Ok(mut s) = seen.lock() {
+                            s.changed = true;
                             s.arrived.get_or_insert_with(now_ms);
                         }
                         wake.notify_one();
@@ -318,6 +364,41 @@ async fn watch_session(
             }
         }
     }
+}
+
+/// What [`posture_changed`] reads of a committed scan, from the store: its findings, attack
+/// paths and clusters' posture digests.
+async fn stored_posture(shared: &Shared, row: &ScanRow) -> Result<ScanRecord, String> {
+    let store = &shared.store;
+    let findings = store.finding_keys(row).await?;
+    let mut clusters = Vec::new();
+    for name in store.cluster_names(&row.id).await? {
+        let facts = store
+            .cluster_state(&row.id, &name)
+            .await?
+            .map(|(_, facts)| facts)
+            .unwrap_or_default();
+        clusters.push(super::store::ClusterRecord {
+            name,
+            summary: Value::Null,
+            compliance: Value::Null,
+            facts,
+            graph: Default::default(),
+        });
+    }
+    Ok(ScanRecord {
+        id: row.id.clone(),
+        tenant: row.tenant.clone(),
+        target: row.target.clone(),
+        started_at: row.started_at,
+        finished_at: row.finished_at,
+        replica: row.replica.clone(),
+        clusters,
+        findings: findings.into_iter().map(|(_, _, body)| body).collect(),
+        paths: store.paths(&row.id).await?,
+        errors: 0,
+        graph: Default::default(),
+    })
 }
 
 /// Whether a cluster evaluated with `held` must be evaluated again with `now`: exceptions
@@ -743,15 +824,40 @@ mod gate_tests {
         if let Some(inc) = lock_held(&held).as_mut() {
             inc.set_errors(vec![unreadable.clone()]);
         }
+        let signature = |held: &Held| lock_held(held).as_ref().and_then(|i| i.graph_signature());
+        let before = signature(&held);
         let (gate, role) = through(gate, false, &options, "the digest changed");
+        assert_eq!(signature(&held), before, "the digest alone changed");
         assert!(role
             .objects
             .categories
             .get("rbac_role")
             .is_some_and(|roles| roles.contains_key("Role:shop/unbound")));
-        assert_eq!(role.meta.errors, [unreadable]);
-        // Findings or paths that changed are let through as they are.
+        // The held read errors are the scan's.
+        let (report, _) = kspm_engine::assemble_fleet_graph(vec![role.result], &[], &[]);
+        assert!(
+            report
+                .errors
+                .iter()
+                .any(|e| e.file == unreadable.file && e.message == unreadable.message),
+            "{:?}",
+            report.errors
+        );
+        // Findings or paths that changed are let through as they are, and nothing else is.
         let (gate, _) = through(gate, true, &options, "findings changed");
+        let gate = stopped(gate, &options, "nothing since");
+        // A pod, then its status alone changing (most of a cluster's traffic): stopped.
+        let pod = |phase: &str| {
+            json!({"apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": "probe", "namespace": "shop"},
+                "spec": {"nodeName": "node-1", "containers": [{"name": "c", "image": "nginx:1.27"}]},
+                "status": {"phase": phase}})
+        };
+        apply(&held, pod("Pending"));
+        let (gate, _) = through(gate, false, &options, "a new pod");
+        let d = apply(&held, pod("Running"));
+        assert!(quiet(&d), "{d:?}");
+        let gate = stopped(gate, &options, "a pod's status update");
         // New options (an exception): evaluated again with them.
         let mut excepted = options.clone();
         excepted.exceptions.push(kspm_engine::options::Exception {
@@ -774,17 +880,25 @@ mod gate_tests {
         let mut tomorrow = excepted.clone();
         tomorrow.today = Some("2999-01-01".into());
         let (gate, _) = through(gate, false, &tomorrow, "a new day");
-        // A change of the graph: a Service in front of the shop's pods.
-        let before = lock_held(&held).as_ref().and_then(|i| i.graph_signature());
+        // A change of the graph alone: a Service in front of the shop's pods.
+        let before = signature(&held);
+        let objects = lock_held(&held).as_ref().map(|i| i.object_facts());
+        let paths = |held: &Held| {
+            lock_held(held)
+                .as_ref()
+                .map(|i| i.paths().iter().map(|p| p.id.clone()).collect::<Vec<_>>())
+        };
+        let paths_before = paths(&held);
         let d = apply(
             &held,
             json!({"apiVersion": "v1", "kind": "Service",
                 "metadata": {"name": "probe", "namespace": "shop"},
-                "spec": {"type": "NodePort", "selector": {"app": "web"},
-                    "ports": [{"port": 8080, "nodePort": 30080}]}}),
+                "spec": {"selector": {"app": "web"}, "ports": [{"port": 8080}]}}),
         );
-        let after = lock_held(&held).as_ref().and_then(|i| i.graph_signature());
-        assert_ne!(before, after, "the Service is in the graph: {d:?}");
+        assert!(quiet(&d), "{d:?}");
+        assert_ne!(before, signature(&held), "the Service is in the graph");
+        assert_eq!(objects, lock_held(&held).as_ref().map(|i| i.object_facts()));
+        assert_eq!(paths_before, paths(&held));
         let (gate, _) = through(gate, false, &tomorrow, "a changed graph");
         stopped(gate, &tomorrow, "nothing since");
     }

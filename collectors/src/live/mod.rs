@@ -148,6 +148,10 @@ pub struct LiveCollection {
     pub raw: Vec<(String, Vec<Value>)>,
     /// `configz` per node.
     pub kubelet: Vec<(String, Value)>,
+    /// The coverage gaps the API server refused to fill (403: the credentials may not list the
+    /// kind, or read kubelet settings), each with its error — unlike a list that failed for
+    /// another reason, which a retry (a watch) may fill.
+    pub forbidden: Vec<(String, LoadError)>,
 }
 
 /// Why a cluster could not be read at all.
@@ -498,12 +502,14 @@ pub async fn collect_with(
             }
             Err(HttpError::Status(403, msg)) => {
                 gaps.push(kind.clone());
-                errors.push(LoadError {
+                let error = LoadError {
                     file: format!("{origin}{path}"),
                     line: None,
                     column: None,
                     message: format!("forbidden to list {resource}: checks that need {kind} are not assessable ({msg})"),
-                });
+                };
+                collection.forbidden.push((kind.clone(), error.clone()));
+                errors.push(error);
             }
             Err(e) => {
                 gaps.push(kind.clone());
@@ -560,14 +566,18 @@ pub async fn collect_with(
         }
         if forbidden {
             gaps.push("KubeletConfiguration".into());
-            errors.push(LoadError {
+            let error = LoadError {
                 file: format!("{origin}/api/v1/nodes/*/proxy/configz"),
                 line: None,
                 column: None,
                 message:
                     "forbidden to get nodes/proxy: kubelet checks (CIS 4.2.x) are not assessable"
                         .into(),
-            });
+            };
+            collection
+                .forbidden
+                .push(("KubeletConfiguration".into(), error.clone()));
+            errors.push(error);
         }
     }
     let version_str = version
