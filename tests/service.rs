@@ -2208,12 +2208,12 @@ async fn watched_10k_pod_target_in_serve() {
     }
     let (n, s) = batches("unchanged");
     println!(
-        "status update, incremental evaluation alone: {n} batches, {:.1} ms each after it (gate: digest of objects, graph signature)",
+        "status update, incremental evaluation alone: {n} batches, {:.1} ms each after it (the gate: digest of objects, graph signature, paths)",
         s * 1000.0 / n as f64
     );
     let (n, s) = batches("committed");
     println!(
-        "privileged pod, full evaluation and commit: {n} batches, {:.0} ms each after the incremental evaluation",
+        "privileged pod, the held result assembled into a scan and committed: {n} batches, {:.0} ms each after the incremental evaluation",
         s * 1000.0 / n as f64
     );
     latencies.sort();
