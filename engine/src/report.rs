@@ -1020,17 +1020,13 @@ pub(crate) struct Evaluation {
     pub(crate) skipped: std::collections::BTreeMap<&'static str, String>,
 }
 
-/// Why `check` does not run on `cluster` as `ctx` holds it (`None`: it runs): not in the
+/// Why `check` does not run on the cluster `ctx` holds (`None`: it runs): not in the
 /// options' profile, a kind it needs could not be listed, or input it needs is missing.
-fn skip_reason(
-    check: &checks::Check,
-    cluster: &ClusterSnapshot,
-    ctx: &checks::Context<'_>,
-) -> Option<String> {
+fn skip_reason(check: &checks::Check, ctx: &checks::Context<'_>) -> Option<String> {
     if check.profile > ctx.options.profile {
         return Some(format!("{} is not in the selected profile", check.id));
     }
-    if let Some(kind) = coverage_gap(check, &cluster.coverage_gaps) {
+    if let Some(kind) = coverage_gap(check, &ctx.inv.cluster.coverage_gaps) {
         return Some(format!("{} {kind}", crate::compliance::COVERAGE_GAP));
     }
     check.needs.missing(ctx).map(str::to_string)
@@ -1053,7 +1049,7 @@ pub(crate) fn skipped_checks(
     };
     catalogue
         .iter()
-        .filter_map(|c| Some((c.id, skip_reason(c, inv.cluster, &ctx)?)))
+        .filter_map(|c| Some((c.id, skip_reason(c, &ctx)?)))
         .collect()
 }
 
@@ -1100,7 +1096,7 @@ pub(crate) fn evaluate_cluster(
     // Each check's hits, or why it did not run; on every core for a large input (the checks
     // only read), in the catalogue's order whatever the scheduling.
     let run = |check: &&'static checks::Check| -> Result<Vec<checks::Hit<'_>>, String> {
-        match skip_reason(check, cluster, &ctx) {
+        match skip_reason(check, &ctx) {
             Some(why) => Err(why),
             None => Ok((check.run)(&ctx)),
         }

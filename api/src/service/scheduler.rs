@@ -64,8 +64,9 @@ async fn scan_exclusive(shared: &Shared, tenant: &str, target: &Target) -> Resul
         .ok_or_else(|| "the committed scan is not readable".to_string())
 }
 
-/// Commits a record, with metrics, pruning and wake-up of event streams.
-async fn commit(shared: &Shared, record: &ScanRecord, seconds: f64) -> Result<(), String> {
+/// Commits a record, with metrics, pruning and wake-up of event streams; returns its commit
+/// number.
+async fn commit(shared: &Shared, record: &ScanRecord, seconds: f64) -> Result<i64, String> {
     let storing = Instant::now();
     let commit = shared
         .store
@@ -77,7 +78,7 @@ async fn commit(shared: &Shared, record: &ScanRecord, seconds: f64) -> Result<()
         )
         .await;
     shared.metrics.scan(record, commit.is_ok(), seconds);
-    commit?;
+    let seq = commit?;
     let store_seconds = storing.elapsed().as_secs_f64();
     info!(tenant = %record.tenant, target = %record.target, scan = %record.id, findings = record.findings.len(),
         paths = record.paths.len(), seconds, store_seconds, "scan committed");
@@ -93,7 +94,7 @@ async fn commit(shared: &Shared, record: &ScanRecord, seconds: f64) -> Result<()
         warn!(error = %e, "pruning old scans failed");
     }
     shared.committed.send_modify(|n| *n += 1);
-    Ok(())
+    Ok(seq)
 }
 
 /// Whether two records differ in findings, attack paths or posture digests.
@@ -240,22 +241,9 @@ async fn watch_session(
     let mut last = record(Assessed::Read(Box::new(base)), options.clone(), now_ms())
         .await
         .map_err(|e| format!("evaluation failed: {e}"))?;
-    commit(shared, &last, started.elapsed().as_secs_f64()).await?;
     // The commit number of the session's last commit: a later one of this target (a scan
     // triggered meanwhile) becomes what the next batch's scan is compared with.
-    let committed_seq = |id: String| {
-        let shared = shared.clone();
-        async move {
-            Ok::<_, String>(
-                shared
-                    .store
-                    .scan(tenant, &id)
-                    .await?
-                    .map_or(0, |row| row.commit_seq),
-            )
-        }
-    };
-    let mut last_seq = committed_seq(last.id.clone()).await?;
+    let mut last_seq = commit(shared, &last, started.elapsed().as_secs_f64()).await?;
     let held = Held::default();
     let seen: Arc<Mutex<Seen>> = Arc::default();
     let wake = Arc::new(Notify::new());
@@ -304,8 +292,7 @@ async fn watch_session(
                         .map_err(|e| format!("evaluation failed: {e}"))?;
                     outcome = "evaluated";
                     if posture_changed(&last, &record) {
-                        commit(shared, &record, t.elapsed().as_secs_f64()).await?;
-                        last_seq = committed_seq(record.id.clone()).await?;
+                        last_seq = commit(shared, &record, t.elapsed().as_secs_f64()).await?;
                         last = record;
                         outcome = "committed";
                     }
@@ -330,7 +317,7 @@ async fn watch_session(
                     // New options (exceptions added or expiring, a new day) are evaluated with
                     // at once; a database that does not answer now leaves the options as they
                     // were. A scan of this target committed by another path (a triggered scan)
-                    // is followed by one of the session's own.
+                    // becomes what the held state is compared with.
                     let mut look = false;
                     match options_now().await {
                         Ok(now) => {
@@ -478,7 +465,7 @@ impl Gate {
         }
         let objects = inc.object_facts();
         changed |= self.objects.as_ref() != Some(&objects);
-        self.objects = Some(objects.clone());
+        self.objects = Some(objects);
         let graph = inc.graph_signature();
         changed |= graph != self.graph;
         self.graph = graph;
@@ -491,7 +478,7 @@ impl Gate {
         let held = inc.cluster_result().map(|result| HeldResult {
             meta: inc.meta().clone(),
             result,
-            objects,
+            objects: self.objects.clone().unwrap_or_default(),
         });
         (self, held)
     }

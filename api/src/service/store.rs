@@ -357,9 +357,10 @@ impl Store {
         tx.commit().await.map_err(db)
     }
 
-    /// Writes a scan atomically. `fail_after_findings` is a fault-injection hook for tests: the
-    /// transaction is abandoned after the findings are written, as a crash would.
-    pub async fn commit_scan(&self, s: &ScanRecord, fail_after_findings: bool) -> StoreResult<()> {
+    /// Writes a scan atomically; returns its commit number ([`ScanRow::commit_seq`]).
+    /// `fail_after_findings` is a fault-injection hook for tests: the transaction is abandoned
+    /// after the findings are written, as a crash would.
+    pub async fn commit_scan(&self, s: &ScanRecord, fail_after_findings: bool) -> StoreResult<i64> {
         // The bodies first, each written on its own (no lock is held across the scan's
         // transaction, so two commits sharing bodies never wait on, or deadlock with, each
         // other); one just written or reused is safe from pruning for an hour (`used_at`).
@@ -471,7 +472,8 @@ impl Store {
         .execute(&mut *tx)
         .await
         .map_err(db)?;
-        tx.commit().await.map_err(db)
+        tx.commit().await.map_err(db)?;
+        Ok(commit_seq)
     }
 
     /// Deletes all but the newest `keep` scans of a target.
