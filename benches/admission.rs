@@ -151,6 +151,20 @@ fn main() {
         })
         .collect();
     row("create a ServiceAccount token Secret", token_times);
+    let namespace_bodies: Vec<Value> = engine
+        .objects()
+        .filter(|o| o.kind == "Namespace" && !o.name.starts_with("kube-"))
+        .map(|o| o.body.clone())
+        .collect();
+    let annotate_times: Vec<Duration> = (0..n)
+        .map(|i| {
+            let old = &namespace_bodies[i % namespace_bodies.len()];
+            let mut new = old.clone();
+            new["metadata"]["annotations"] = json!({"owner": format!("team-{i}")});
+            timed(&mut engine, review("UPDATE", &new, Some(old)))
+        })
+        .collect();
+    row("annotate a Namespace (its labels kept)", annotate_times);
     // A plan's change: 10 Deployments at once, applied as `kspm plan` applies them (and put
     // back between runs).
     let plan_times: Vec<Duration> = (0..10)

@@ -417,8 +417,22 @@ fn mutate(rng: &mut Rng, objects: &[Object], n: usize) -> (Key, Option<Object>) 
             let o = object(secret);
             (key_of(&o), Some(o))
         }
-        // A new namespace, or a Namespace's Pod Security labels.
+        // A new namespace, a Namespace's Pod Security labels, or its annotations alone (an
+        // ignore annotation among them).
         11 => {
+            let existing: Vec<&Object> = objects.iter().filter(|o| o.kind == "Namespace").collect();
+            if rng.below(3) == 0 && !existing.is_empty() {
+                let mut body = existing[rng.below(existing.len())].body.clone();
+                let ignore = ["*", "KSPM-N-001", "KSPM-P-001"][rng.below(3)];
+                body["metadata"]["annotations"] = match rng.below(3) {
+                    0 => json!({"kspm.io/ignore": ignore}),
+                    1 => json!({"note": format!("n{n}")}),
+                    _ => json!({}),
+                };
+                body["metadata"]["resourceVersion"] = json!(format!("{n}"));
+                let o = object(body);
+                return (key_of(&o), Some(o));
+            }
             let new = rng.below(2) == 0;
             let name = if new { format!("ns-{n}") } else { ns.clone() };
             let level = ["privileged", "baseline", "restricted"][rng.below(3)];
@@ -580,12 +594,63 @@ fn mutate(rng: &mut Rng, objects: &[Object], n: usize) -> (Key, Option<Object>) 
             };
             (key_of(&o), Some(o))
         }
-        // Nodes come and go (node pools without listed nodes leave workloads their roles).
+        // Nodes come and go (node pools without listed nodes leave workloads their roles),
+        // report their status, change pools (the labels pods' placement reads) or get an
+        // external address (NodePorts then face the internet).
         13 => {
             let nodes: Vec<&Object> = objects.iter().filter(|o| o.kind == "Node").collect();
-            match nodes.get(rng.below(nodes.len().max(1))) {
-                Some(node) => (key_of(node), None),
-                None => mutate(rng, objects, n + 1),
+            let pools: Vec<String> = nodes
+                .iter()
+                .flat_map(|n| {
+                    [
+                        "eks.amazonaws.com/nodegroup",
+                        "cloud.google.com/gke-nodepool",
+                    ]
+                    .iter()
+                    .filter_map(|l| n.labels.get(*l).cloned())
+                })
+                .chain(["other-pool".to_string()])
+                .collect();
+            match (rng.below(4), nodes.get(rng.below(nodes.len().max(1)))) {
+                (0, Some(node)) => (key_of(node), None),
+                (1, Some(node)) => {
+                    // A status report: what no check or technique reads.
+                    let mut body = node.body.clone();
+                    body["metadata"]["resourceVersion"] = json!(format!("{n}"));
+                    body["status"]["conditions"] = json!([{"type": "Ready", "status": "True",
+                        "lastHeartbeatTime": format!("2026-12-06T12:{:02}:00Z", n % 60)}]);
+                    let o = object(body);
+                    (key_of(&o), Some(o))
+                }
+                (2, Some(node)) => {
+                    let mut body = node.body.clone();
+                    let label = [
+                        "eks.amazonaws.com/nodegroup",
+                        "cloud.google.com/gke-nodepool",
+                    ][rng.below(2)];
+                    body["metadata"]["labels"][label] = json!(pools[rng.below(pools.len())]);
+                    let o = object(body);
+                    (key_of(&o), Some(o))
+                }
+                _ => {
+                    // A node named as placed pods name theirs (or an existing one's name).
+                    let name = match nodes.get(rng.below(nodes.len() + 3)) {
+                        Some(node) => node.name.clone(),
+                        None => format!("node-{}", rng.below(3)),
+                    };
+                    let label = [
+                        "eks.amazonaws.com/nodegroup",
+                        "cloud.google.com/gke-nodepool",
+                    ][rng.below(2)];
+                    let mut addresses = vec![json!({"type": "InternalIP", "address": "10.0.0.9"})];
+                    if rng.below(3) == 0 {
+                        addresses.push(json!({"type": "ExternalIP", "address": "203.0.113.9"}));
+                    }
+                    let o = object(json!({"apiVersion": "v1", "kind": "Node",
+                        "metadata": {"name": name, "labels": {label: pools[rng.below(pools.len())]}},
+                        "status": {"addresses": addresses}}));
+                    (key_of(&o), Some(o))
+                }
             }
         }
         // Change a Service's selector or type.
@@ -797,8 +862,19 @@ fn incremental_equals_full_evaluation_on_the_demo_clusters() {
         // allow.
         let mut cluster = load(&root.join(name));
         cluster.objects.extend(cloud.iter().cloned());
-        run(cluster, 7 + i as u64, 60);
+        for extra in 0..=extra_seeds() {
+            run(cluster.clone(), 7 + i as u64 + 100 * extra, 60);
+        }
     }
+}
+
+/// How many more seeds the random-batch tests run (`KSPM_INCREMENTAL_SEEDS`, 0 by default):
+/// for a longer search by hand after a change to the engine's invalidation.
+fn extra_seeds() -> u64 {
+    std::env::var("KSPM_INCREMENTAL_SEEDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
 }
 
 #[test]
@@ -806,7 +882,10 @@ fn incremental_equals_full_evaluation_on_a_generated_cluster() {
     let tmp = tempfile::tempdir().expect("tmp");
     kspm_fleetgen::generate(tmp.path(), kspm_fleetgen::Shape::realistic(1, 300, true), 5)
         .expect("generate");
-    run(load(&tmp.path().join("cluster-00")), 99, 80);
+    let cluster = load(&tmp.path().join("cluster-00"));
+    for extra in 0..=extra_seeds() {
+        run(cluster.clone(), 99 + 100 * extra, 80);
+    }
 }
 
 /// An incremental evaluator of cluster `c` holding `objects`, evaluated once and checked
@@ -1336,4 +1415,289 @@ fn service_account_changes_evaluate_only_the_namespaces_that_read_them() {
     let delta = inc.apply([(key_of(&labelled), Some(labelled))]);
     assert!(delta.whole_cluster, "Calico reads the labels everywhere");
     assert_equivalent(&inc, &meta, "labels Calico reads");
+}
+
+/// Whether the evaluator's graph has an edge from `from` in cluster `c` to the cloud principal
+/// `to`.
+fn cloud_edge(inc: &Incremental, from: &str, to: &str) -> bool {
+    let g = inc.graph().expect("graph");
+    let (Some(a), Some(b)) = (g.find(Some("c"), from), g.find(None, to)) else {
+        return false;
+    };
+    g.graph.edges_connecting(a, b).next().is_some()
+}
+
+/// A Node change re-evaluates the cluster part and only the namespaces whose pods run on a
+/// node whose view changed (its pool labels, its being there): a status report none; a node's
+/// new pool the namespaces with pods on it, whose IMDS hop now reaches the other pool's role.
+/// An external address (NodePorts facing the internet) is read by every namespace: the whole
+/// cluster. With cloud facts, the cloud principals the namespaces reach feed the cluster part's
+/// bridges: a change to them beyond the node roles it draws itself takes the whole cluster.
+#[test]
+fn node_changes_evaluate_only_the_namespaces_running_on_them() {
+    for with_cloud in [false, true] {
+        nodes_case(with_cloud);
+    }
+}
+
+fn nodes_case(with_cloud: bool) {
+    let ns = |name: &str| {
+        object(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}))
+    };
+    let cloud = |kind: &str, name: &str, spec: Value| {
+        object(
+            json!({"apiVersion": "cloud.kspm.io/v1", "kind": kind, "metadata": {"name": name}, "spec": spec}),
+        )
+    };
+    let nodegroup = |name: &str| {
+        cloud(
+            "EksNodegroup",
+            name,
+            json!({"nodegroupName": name, "nodeRole": format!("arn:aws:iam::111122223333:role/{name}"),
+                "launchTemplate": {"id": "lt-1", "version": "1"}}),
+        )
+    };
+    let node = |name: &str, pool: &str, addresses: Value| {
+        object(json!({"apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": name, "labels": {"eks.amazonaws.com/nodegroup": pool}},
+            "status": {"addresses": addresses}}))
+    };
+    let pod = |ns: &str, on: &str| {
+        object(json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "p", "namespace": ns},
+            "spec": {"nodeName": on, "containers": [{"name": "c", "image": "x:1"}]}}))
+    };
+    let account = |ns: &str| {
+        object(json!({"apiVersion": "v1", "kind": "ServiceAccount",
+            "metadata": {"name": "default", "namespace": ns}}))
+    };
+    let internal = json!([{"type": "InternalIP", "address": "10.0.0.1"}]);
+    let mut objects = vec![
+        ns("a"),
+        ns("b"),
+        ns("c"),
+        nodegroup("ng1"),
+        nodegroup("ng2"),
+        // A node group without listed nodes: only workloads that may be scheduled anywhere
+        // reach its role.
+        nodegroup("ng3"),
+        cloud(
+            "Ec2LaunchTemplateVersion",
+            "lt-1:1",
+            json!({"LaunchTemplateId": "lt-1", "VersionNumber": 1,
+                "LaunchTemplateData": {"MetadataOptions": {"HttpTokens": "optional", "HttpPutResponseHopLimit": 2}}}),
+        ),
+        node("n1", "ng1", internal.clone()),
+        node("n2", "ng2", internal.clone()),
+        pod("a", "n1"),
+        pod("b", "n2"),
+        // (Accounts only pod templates name feed the cloud bridges: every namespace has its
+        // default account.)
+        account("a"),
+        account("b"),
+        account("c"),
+        object(json!({"apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": "s", "namespace": "c"},
+            "spec": {"type": "NodePort", "ports": [{"port": 80}]}})),
+    ];
+    if with_cloud {
+        objects.push(cloud(
+            "EksCluster",
+            "c",
+            json!({"name": "c", "arn": "arn:aws:eks:us-east-1:111122223333:cluster/c",
+                "accessConfig": {"authenticationMode": "API"}}),
+        ));
+    }
+    let (mut inc, meta) = started(objects);
+    let ng1 = "AwsRole:arn:aws:iam::111122223333:role/ng1";
+    let ng2 = "AwsRole:arn:aws:iam::111122223333:role/ng2";
+    assert!(cloud_edge(&inc, "Pod:a/p", ng1) && !cloud_edge(&inc, "Pod:a/p", ng2));
+    assert!(cloud_edge(&inc, "Node:n1", ng1));
+    let mut reported = node("n1", "ng1", internal.clone());
+    reported.body["status"]["conditions"] =
+        json!([{"type": "Ready", "status": "True", "lastHeartbeatTime": "2026-12-06T12:00:00Z"}]);
+    let reported = object(reported.body.clone());
+    let moved = node("n1", "ng2", internal.clone());
+    let new = node("n3", "ng1", internal.clone());
+    let public = node(
+        "n4",
+        "ng1",
+        json!([{"type": "ExternalIP", "address": "203.0.113.4"}]),
+    );
+    let placed = pod("a", "n1");
+    // (change, namespaces evaluated again, whether the cluster part was, whether the whole
+    // cluster was)
+    type Case<'a> = (&'a str, (Key, Option<Object>), usize, bool, bool);
+    let local: Vec<Case> = vec![
+        (
+            "a status report: the cluster part alone",
+            (key_of(&reported), Some(reported.clone())),
+            0,
+            true,
+            false,
+        ),
+        (
+            "the same status again: nothing",
+            (key_of(&reported), Some(reported.clone())),
+            0,
+            false,
+            false,
+        ),
+        (
+            "a's pod gone: a (ng1's role is the cluster part's own, by n1)",
+            (key_of(&placed), None),
+            1,
+            false,
+            false,
+        ),
+        (
+            "a's pod back: a",
+            (key_of(&placed), Some(placed.clone())),
+            1,
+            false,
+            false,
+        ),
+        (
+            "a new node without pods: the cluster part alone",
+            (key_of(&new), Some(new.clone())),
+            0,
+            true,
+            false,
+        ),
+    ];
+    for (what, change, namespaces, cluster, whole) in local {
+        let delta = inc.apply([change]);
+        assert_eq!(delta.whole_cluster, whole, "{what}: the whole cluster");
+        assert_eq!(delta.rbac, cluster, "{what}: the cluster part");
+        assert_eq!(
+            delta.namespaces, namespaces,
+            "{what}: namespaces evaluated again"
+        );
+        assert_equivalent(&inc, &meta, what);
+    }
+    assert!(cloud_edge(&inc, "Node:n3", ng1));
+    // n1 into ng2: a's pod runs there, and reaches ng2's role instead of ng1's (both roles of
+    // listed nodes, the cluster part's own: n3 is in ng1).
+    let delta = inc.apply([(key_of(&moved), Some(moved.clone()))]);
+    assert!(!delta.whole_cluster, "n1 into ng2");
+    assert_eq!((delta.rbac, delta.namespaces), (true, 1), "n1 into ng2: a");
+    assert_equivalent(&inc, &meta, "n1 into ng2");
+    assert!(cloud_edge(&inc, "Pod:a/p", ng2) && !cloud_edge(&inc, "Pod:a/p", ng1));
+    assert!(cloud_edge(&inc, "Node:n1", ng2) && !cloud_edge(&inc, "Node:n1", ng1));
+    // A workload placed nowhere may be scheduled on every pool: it reaches ng3's role, which
+    // no listed node draws. With cloud facts the bridges read it: the whole cluster.
+    let anywhere = object(json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "anywhere", "namespace": "c"},
+        "spec": {"selector": {"matchLabels": {"app": "x"}},
+            "template": {"metadata": {"labels": {"app": "x"}},
+                "spec": {"containers": [{"name": "c", "image": "x:1"}]}}}}));
+    let delta = inc.apply([(key_of(&anywhere), Some(anywhere.clone()))]);
+    assert_eq!(delta.whole_cluster, with_cloud, "a workload placed nowhere");
+    assert_equivalent(&inc, &meta, "a workload placed nowhere");
+    assert!(cloud_edge(
+        &inc,
+        "Deployment:c/anywhere",
+        "AwsRole:arn:aws:iam::111122223333:role/ng3"
+    ));
+    // n2 gone: b's pod runs on a node of no known pool, so may be on any (ng3's role is reached
+    // already).
+    let delta = inc.apply([(key_of(&node("n2", "ng2", internal.clone())), None)]);
+    assert!(!delta.whole_cluster, "n2 gone");
+    assert_eq!((delta.rbac, delta.namespaces), (true, 1), "n2 gone: b");
+    assert_equivalent(&inc, &meta, "n2 gone");
+    assert!(cloud_edge(&inc, "Pod:b/p", ng1) && !cloud_edge(&inc, "Node:n2", ng2));
+    for (what, change) in [
+        (
+            "a node with an external address",
+            (key_of(&public), Some(public.clone())),
+        ),
+        ("it goes", (key_of(&public), None)),
+    ] {
+        let delta = inc.apply([change]);
+        assert!(delta.whole_cluster, "{what}: the whole cluster");
+        assert_equivalent(&inc, &meta, what);
+    }
+}
+
+/// A Namespace whose labels stay (annotations, an ignore annotation, status) re-evaluates its
+/// own namespace only: other parts read a Namespace's name and labels alone. Its labels are
+/// read by selectors and Pod Security everywhere: the whole cluster.
+#[test]
+fn namespace_annotations_evaluate_only_their_namespace() {
+    let ns = |name: &str, metadata: Value| {
+        let mut m = metadata;
+        m["name"] = json!(name);
+        object(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": m}))
+    };
+    let deploy = |ns: &str| {
+        object(json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": ns},
+            "spec": {"selector": {"matchLabels": {"app": "web"}},
+                "template": {"metadata": {"labels": {"app": "web"}},
+                    "spec": {"containers": [{"name": "c", "image": "x:1"}]}}}}))
+    };
+    let objects = vec![
+        ns("a", json!({})),
+        ns("b", json!({})),
+        deploy("a"),
+        deploy("b"),
+    ];
+    let (mut inc, meta) = started(objects);
+    let on_a = |inc: &Incremental| {
+        inc.findings()
+            .iter()
+            .filter(|f| f.resource == "Namespace:a")
+            .count()
+    };
+    let before = on_a(&inc);
+    assert!(before > 0, "a namespace without policies has findings");
+    let cases = [
+        (
+            "an annotation",
+            ns("a", json!({"annotations": {"note": "x"}})),
+            false,
+        ),
+        (
+            "an ignore annotation",
+            ns("a", json!({"annotations": {"kspm.io/ignore": "*"}})),
+            false,
+        ),
+        (
+            "a label",
+            ns(
+                "a",
+                json!({"annotations": {"kspm.io/ignore": "*"}, "labels": {"team": "x"}}),
+            ),
+            true,
+        ),
+        (
+            "its resourceVersion alone",
+            ns(
+                "a",
+                json!({"annotations": {"kspm.io/ignore": "*"}, "labels": {"team": "x"}, "resourceVersion": "9"}),
+            ),
+            false,
+        ),
+    ];
+    for (what, change, whole) in cases {
+        let delta = inc.apply([(key_of(&change), Some(change))]);
+        assert_eq!(delta.whole_cluster, whole, "{what}: the whole cluster");
+        if !whole {
+            assert!(!delta.rbac, "{what}: not the cluster part");
+            assert_eq!(delta.namespaces, 1, "{what}: its namespace alone");
+        }
+        assert_equivalent(&inc, &meta, what);
+    }
+    assert_eq!(
+        on_a(&inc),
+        0,
+        "the ignore annotation suppresses a's findings"
+    );
+    // The same Namespace again (a relist): nothing is evaluated.
+    let same = ns(
+        "a",
+        json!({"annotations": {"kspm.io/ignore": "*"}, "labels": {"team": "x"}, "resourceVersion": "9"}),
+    );
+    let delta = inc.apply([(key_of(&same), Some(same))]);
+    assert!(!delta.whole_cluster && !delta.rbac && delta.namespaces == 0);
 }

@@ -545,11 +545,46 @@ fn watch_latency_on_a_10k_pod_cluster() {
         accounts.push(l);
     }
     let accounts = report("ServiceAccount or token Secret added", accounts);
+    // A node's status report (what kubelets post every few minutes) and a new node re-evaluate
+    // the cluster part and the namespaces with pods on a node whose pool or presence changed:
+    // here none.
+    let mut nodes = Vec::new();
+    for i in 0..10 {
+        let name = if i % 2 == 0 {
+            format!("node-{:04}", i)
+        } else {
+            format!("probe-node-{i}")
+        };
+        let node = serde_json::json!({"apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": name, "labels": {"kubernetes.io/os": "linux"}},
+            "status": {"conditions": [{"type": "Ready", "status": "True",
+                "lastHeartbeatTime": format!("2026-12-06T12:00:{i:02}Z")}]}});
+        let event = if i % 2 == 0 { "MODIFIED" } else { "ADDED" };
+        let (l, local, _) = measure("nodes", event, node);
+        assert!(local, "a node change re-evaluates only what reads it");
+        nodes.push(l);
+    }
+    let nodes = report("Node status report or node added", nodes);
+    // A Namespace's annotations: its own namespace.
+    let mut annotated = Vec::new();
+    for i in 0..10 {
+        let name = format!("team-{:03}", 20 + i);
+        let mut namespace = server
+            .stored("Namespace", None, &name)
+            .expect("generated namespace");
+        namespace["metadata"]["annotations"] = serde_json::json!({"kspm.io/ignore": "KSPM-N-001"});
+        let (l, local, _) = measure("namespaces", "MODIFIED", namespace);
+        assert!(local, "a Namespace's annotations re-evaluate its namespace");
+        annotated.push(l);
+    }
+    let annotated = report("Namespace annotated", annotated);
     assert!(
         p95 < Duration::from_secs(1)
             && all < Duration::from_secs(1)
             && rbac < Duration::from_secs(1)
             && accounts < Duration::from_secs(1)
+            && nodes < Duration::from_secs(1)
+            && annotated < Duration::from_secs(1)
     );
 }
 

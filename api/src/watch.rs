@@ -36,8 +36,8 @@ pub struct WatchUpdate {
     pub objects: usize,
     /// Namespaces evaluated again, or `None` when the batch needed the whole cluster.
     pub namespaces: Option<usize>,
-    /// Whether RBAC and the cluster part were evaluated again (an RBAC change: with only the
-    /// `namespaces` it reaches).
+    /// Whether the cluster part was evaluated again (an RBAC, ServiceAccount, token Secret or
+    /// Node change: with only the `namespaces` it reaches).
     pub rbac: bool,
 }
 

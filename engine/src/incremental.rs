@@ -20,8 +20,15 @@
 //! token Secrets re-evaluates the cluster part — of its users and groups, those whose grants
 //! read them by name — and their namespaces, and those whose ServiceAccounts' grants read the
 //! accounts or live token Secrets of those namespaces (when the ones listed there changed).
-//! Every other change (nodes, Namespaces, cloud documents, network-plugin policies, a new
-//! namespace; ServiceAccount labels when Calico policies read them) re-evaluates the cluster.
+//! A change to Nodes re-evaluates the cluster part and the namespaces whose pods run
+//! (`spec.nodeName`) on a node whose [`NodeView`] changed — its pool labels, or its being
+//! there at all: a namespace part reads nothing else of a Node — unless whether some node has
+//! an external address (NodePorts facing the internet) changed.
+//! A Namespace whose labels stay as they were (its annotations, finalizers, status changed)
+//! re-evaluates its own namespace: other parts read only its name and labels.
+//! Every other change (Namespace labels, cloud documents, network-plugin policies, a new
+//! namespace; ServiceAccount labels when Calico policies read them; a node's external address
+//! as said) re-evaluates the cluster.
 //! Pod-to-pod network reach crosses namespaces: it is decided again at the join when some
 //! part's policies or workloads (as reach sees them) changed, the links between segments that
 //! did not change taken from the decisions kept under the same merged policies
@@ -39,7 +46,7 @@ use crate::graph::joined::Joined;
 use crate::graph::paths::AttackPath;
 use crate::graph::{
     is_token_secret, Accounts, AttackGraph, BoundNames, ClusterFacts, Drawing, Exposure,
-    Neighbours, NodeKind, Part,
+    Neighbours, NodeKind, NodeView, Part,
 };
 use crate::inventory::Inventory;
 use crate::object::Object;
@@ -92,6 +99,9 @@ enum Reach {
     /// ServiceAccounts and their token Secrets ([`Accounts`]): the cluster part, their
     /// namespaces and the namespaces whose ServiceAccounts' grants read them by name.
     Accounts,
+    /// Nodes: the cluster part, and the namespaces whose pods run on a node whose
+    /// [`NodeView`] (what a namespace part reads of it) changed.
+    Nodes,
     /// The whole cluster.
     Cluster,
 }
@@ -102,6 +112,8 @@ impl Reach {
             Reach::Rbac
         } else if o.kind == "ServiceAccount" || is_token_secret(o) {
             Reach::Accounts
+        } else if o.kind == "Node" {
+            Reach::Nodes
         } else if kind_is_shared(o) {
             Reach::Cluster
         } else {
@@ -159,14 +171,22 @@ struct Staged {
     rbac: bool,
     /// Some ServiceAccount or token Secret changed.
     accounts: bool,
-    /// The namespaces their objects were and are in.
+    /// Some Node changed.
+    nodes: bool,
+    /// The namespaces their objects were and are in, and those whose pods run on a node whose
+    /// [`NodeView`] changed.
     dirty: BTreeSet<String>,
 }
 
 impl Staged {
     /// Whether something held changed.
     fn changed(&self) -> bool {
-        self.whole || self.rbac || self.accounts || !self.dirty.is_empty()
+        self.whole || self.rbac || self.accounts || self.nodes || !self.dirty.is_empty()
+    }
+
+    /// Whether the cluster part must be evaluated again.
+    fn cluster(&self) -> bool {
+        self.rbac || self.accounts || self.nodes
     }
 }
 
@@ -183,8 +203,8 @@ pub struct Delta {
     pub resolved_paths: Vec<AttackPath>,
     /// Whether the whole cluster was evaluated again (else only `namespaces`).
     pub whole_cluster: bool,
-    /// Whether the cluster part was evaluated again (an RBAC, ServiceAccount or token Secret
-    /// change), with only the namespaces the change reaches (not the whole cluster).
+    /// Whether the cluster part was evaluated again (an RBAC, ServiceAccount, token Secret or
+    /// Node change), with only the namespaces the change reaches (not the whole cluster).
     pub rbac: bool,
     /// Namespaces evaluated again.
     pub namespaces: usize,
@@ -229,6 +249,23 @@ struct ClusterPart {
     /// Findings an exception or annotation suppresses.
     suppressed: Vec<Suppressed>,
     binding_subjects: HashMap<(String, String), Vec<String>>,
+    /// What its users' graphs read of the namespaces: [`Incremental::runs_as`].
+    runs_as: HashMap<String, Vec<String>>,
+}
+
+impl ClusterPart {
+    /// Whether the cluster part built with the gathered cloud principals `a` is the one built
+    /// with `b`: they differ only in principals its own graph draws (node roles of listed
+    /// nodes), which adding again changes nothing.
+    fn reads_alike(&self, a: &BTreeMap<String, NodeKind>, b: &BTreeMap<String, NodeKind>) -> bool {
+        let beyond = |m: &BTreeMap<String, NodeKind>| -> Vec<(String, NodeKind)> {
+            m.iter()
+                .filter(|(reference, _)| self.unbridged.find(None, reference).is_none())
+                .map(|(r, k)| (r.clone(), *k))
+                .collect()
+        };
+        a == b || beyond(a) == beyond(b)
+    }
 }
 
 /// The evaluation state of the whole cluster.
@@ -292,6 +329,26 @@ fn cluster_scoped_kind(kind: &str) -> bool {
 /// RBAC; as objects, their namespace parts').
 fn cluster_reads(o: &Object) -> bool {
     kind_is_shared(o) && !NAMESPACED_RBAC_KINDS.contains(&o.kind.as_str())
+}
+
+/// The ServiceAccounts (namespace → names) the users `bound` names are named after
+/// (`system:serviceaccount:NS:NAME`).
+fn named_accounts(bound: &BoundNames) -> BTreeMap<&str, BTreeSet<&str>> {
+    let mut accounts: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for user in bound.users() {
+        if let Some((ns, name)) = user
+            .strip_prefix("system:serviceaccount:")
+            .and_then(|rest| rest.split_once(':'))
+        {
+            accounts.entry(ns).or_default().insert(name);
+        }
+    }
+    accounts
+}
+
+/// Whether `o` is a Namespace object.
+fn is_namespace(o: &Object) -> bool {
+    o.kind == "Namespace" && o.effective_namespace().is_none()
 }
 
 fn kind_is_shared(o: &Object) -> bool {
@@ -641,14 +698,42 @@ impl Incremental {
     /// namespaces they touch.
     fn stage(&mut self, changes: impl IntoIterator<Item = (Key, Option<Object>)>) -> Staged {
         let mut whole = self.state.is_none() || std::mem::take(&mut self.force_whole);
-        let (mut rbac, mut accounts) = (false, false);
+        let (mut rbac, mut accounts, mut nodes) = (false, false, false);
         let mut dirty: BTreeSet<String> = BTreeSet::new();
+        // Nodes whose view changed: the namespaces whose pods run on them read it.
+        let mut moved: BTreeSet<String> = BTreeSet::new();
+        let mut external_ip = None;
         for (key, object) in changes {
-            let (touched, reach) = self.store(key, object);
+            let before = self.held(&key).and_then(NodeView::of);
+            let after = object.as_ref().and_then(NodeView::of);
+            if (before.is_some() || after.is_some()) && external_ip.is_none() {
+                external_ip = Some(self.external_ip());
+            }
+            if before != after {
+                moved.extend(before.into_iter().chain(after).map(|v| v.name));
+            }
+            // A Namespace's labels alike: of it, other parts read its name and labels only.
+            let alike = match (self.held(&key), &object) {
+                (Some(old), Some(new)) if is_namespace(old) && is_namespace(new) => {
+                    (old.name == new.name && old.labels == new.labels).then(|| new.name.clone())
+                }
+                _ => None,
+            };
+            let (touched, mut reach) = self.store(key, object);
+            if let Some(name) = alike.filter(|_| !touched.is_empty()) {
+                dirty.insert(name);
+                reach = Reach::Namespace;
+            }
             whole |= reach == Reach::Cluster;
             rbac |= reach == Reach::Rbac;
             accounts |= reach == Reach::Accounts;
+            nodes |= reach == Reach::Nodes;
             dirty.extend(touched.into_iter().filter(|ns| !ns.is_empty()));
+        }
+        // Whether NodePorts face the internet is read by every namespace with one.
+        whole |= external_ip.is_some_and(|before| before != self.external_ip());
+        if !moved.is_empty() && !whole {
+            dirty.extend(self.namespaces_running_on(&moved));
         }
         if let Some(s) = &self.state {
             // A namespace that appears or empties changes the cluster's set of namespaces.
@@ -664,8 +749,57 @@ impl Incremental {
             whole,
             rbac,
             accounts,
+            nodes,
             dirty,
         }
+    }
+
+    /// Whether some Node held has an external address ([`NodeView::external_ip`]).
+    fn external_ip(&self) -> bool {
+        self.objects_in("")
+            .filter_map(NodeView::of)
+            .any(|v| v.external_ip)
+    }
+
+    /// The workloads that run as each ServiceAccount a user that `bound` names is named after
+    /// (`system:serviceaccount:NS:NAME`: the account, to RBAC), by the account's node reference
+    /// (those with none left out), in the order of their namespace's pod templates: the
+    /// cluster part's users' graphs read them (what removing the account from a binding takes).
+    fn runs_as(&self, bound: &BoundNames) -> HashMap<String, Vec<String>> {
+        let mut out: HashMap<String, Vec<String>> = HashMap::new();
+        for (ns, names) in named_accounts(bound) {
+            if !self.objects.contains_key(ns) {
+                continue;
+            }
+            let inv = Inventory::of_objects(&self.meta, self.namespace_objects(ns));
+            for t in inv.pod_templates() {
+                let (tns, sa) = t.service_account();
+                if tns == ns && names.contains(sa) {
+                    out.entry(format!("ServiceAccount:{ns}/{sa}"))
+                        .or_default()
+                        .push(t.owner.node_ref());
+                }
+            }
+        }
+        out
+    }
+
+    /// The namespaces with a pod placed (`spec.nodeName`) on one of `nodes`.
+    fn namespaces_running_on(&self, nodes: &BTreeSet<String>) -> Vec<String> {
+        self.objects
+            .iter()
+            .filter(|(ns, objects)| {
+                !ns.is_empty()
+                    && objects.values().any(|o| {
+                        o.kind == "Pod"
+                            && o.body
+                                .pointer("/spec/nodeName")
+                                .and_then(serde_json::Value::as_str)
+                                .is_some_and(|n| nodes.contains(n))
+                    })
+            })
+            .map(|(ns, _)| ns.clone())
+            .collect()
     }
 
     /// Evaluates again what a staged batch affects.
@@ -866,7 +1000,9 @@ impl Incremental {
                         .any(|what| crate::rbac::reach::reads(&rbac, who, what))
             })
         };
-        let identities = AttackGraph::identity_parts(&self.meta, shared, &rbac, facts, &rebuild);
+        let runs_as = self.runs_as(facts.bound());
+        let identities =
+            AttackGraph::identity_parts(&self.meta, shared, &rbac, facts, &runs_as, &rebuild);
         if cloud_facts.is_present() {
             // The bridges find the users and groups they map principals to in this graph (and
             // add nothing else to them).
@@ -880,9 +1016,13 @@ impl Incremental {
             }
         }
         // The bridges grant cloud principals what their IAM allows, including those only
-        // workloads reach (node roles of pools without listed nodes).
-        for (reference, kind) in principals {
-            graph.node(None, reference, *kind);
+        // workloads reach (node roles of pools without listed nodes). Without cloud facts
+        // nothing reads them here, and what the namespace parts gather may change without the
+        // cluster part (their own graphs hold them).
+        if cloud_facts.is_present() {
+            for (reference, kind) in principals {
+                graph.node(None, reference, *kind);
+            }
         }
         let mut bridges = CloudParts::default();
         bridges.add(cloud_facts.clone());
@@ -898,6 +1038,7 @@ impl Incremental {
             &keep,
         );
         let part = ClusterPart {
+            runs_as,
             binding_subjects: binding_subjects(&self.meta.info.name, &rbac).collect(),
             rbac,
             cloud_facts,
@@ -912,7 +1053,7 @@ impl Incremental {
     }
 
     /// Evaluates the staged batch's namespaces again on top of `prev` — when an RBAC object, a
-    /// ServiceAccount or a token Secret changed, the cluster part too, and the namespaces the
+    /// ServiceAccount, a token Secret or a Node changed, the cluster part too, and the namespaces the
     /// change reaches ([`crate::rbac::reach`]) — returning the new state with what it replaced
     /// ([`Undo`]); `Err(prev)` when what they feed the cluster part changed, or the
     /// ServiceAccounts' labels that every namespace's policies read (then the whole cluster must
@@ -922,8 +1063,17 @@ impl Incremental {
         mut prev: Box<State>,
         staged: &Staged,
     ) -> Result<(Box<State>, Undo), Box<State>> {
+        // The cluster part's users' graphs read which workloads run as the accounts they are
+        // named after: when the batch changed those, the whole cluster is evaluated again.
+        if named_accounts(prev.facts.bound())
+            .keys()
+            .any(|ns| staged.dirty.contains(*ns))
+            && self.runs_as(prev.facts.bound()) != prev.cluster.runs_as
+        {
+            return Err(prev);
+        }
         let mut dirty = staged.dirty.clone();
-        let cluster = if staged.rbac || staged.accounts {
+        let cluster = if staged.cluster() {
             let Some((replaced, reached)) =
                 self.update_cluster(&mut prev, staged.rbac, staged.accounts)
             else {
@@ -951,7 +1101,8 @@ impl Incremental {
 
     /// Evaluates the cluster part again in `prev` — and RBAC, when `rbac_changed` (RBAC objects
     /// changed), the ServiceAccounts' facts, when `accounts_changed` (ServiceAccounts or their
-    /// token Secrets changed); of the objects the cluster part reads, those alone changed —
+    /// token Secrets changed); of the objects the cluster part reads, those and Nodes alone
+    /// changed —
     /// returning what it replaced and the namespaces the change reaches
     /// ([`crate::rbac::reach::namespaces_reached`]). `None`, and `prev` as it was, when the
     /// ServiceAccounts' labels that every namespace's policies read changed.
@@ -986,16 +1137,22 @@ impl Incremental {
                 .map(|a| prev.facts.accounts().token_secrets_differ(a))
                 .unwrap_or_default(),
         };
-        let reached = crate::rbac::reach::namespaces_reached(
-            &prev.cluster.rbac,
-            &rbac,
-            &prev.facts.namespaces,
-            read.reads(),
-        );
+        // (Nodes alone change nothing RBAC reads.)
+        let reached = if rbac_changed || accounts_changed {
+            crate::rbac::reach::namespaces_reached(
+                &prev.cluster.rbac,
+                &rbac,
+                &prev.facts.namespaces,
+                read.reads(),
+            )
+        } else {
+            BTreeSet::new()
+        };
         let old_bound = prev.facts.rebind(bound);
         let old_accounts = accounts.map(|a| prev.facts.reaccount(a));
-        // The other objects are as they were: so are the cloud facts, but the user names
-        // bindings name and the ServiceAccounts (with those templates name, as gathered).
+        // The other objects are as they were, or are Nodes (which the cloud facts do not read):
+        // so are the cloud facts, but the user names bindings name and the ServiceAccounts
+        // (with those templates name, as gathered).
         let mut cloud = prev.cluster.cloud_facts.under(prev.facts.bound());
         if old_accounts.is_some() {
             cloud = cloud.with_accounts(&shared, &prev.template_sas);
@@ -1077,7 +1234,8 @@ impl Incremental {
             || (scheduled_pods > 0) != prev.facts.scheduled
             || (prev.cluster.cloud_facts.is_present()
                 && g.as_ref().is_some_and(|g| {
-                    g.template_sas != prev.template_sas || g.principals != prev.principals
+                    g.template_sas != prev.template_sas
+                        || !prev.cluster.reads_alike(&g.principals, &prev.principals)
                 }))
         {
             return Err(prev);
@@ -1087,6 +1245,7 @@ impl Incremental {
             reached: BTreeSet::new(),
             exposure: None,
             template_sas: None,
+            principals: None,
             parts: Vec::new(),
             neighbours: AttackGraph::default(),
             network: None,
@@ -1099,6 +1258,7 @@ impl Incremental {
             exposure_changed = g.exposure != prev.facts.exposure;
             undo.exposure = Some(std::mem::replace(&mut prev.facts.exposure, g.exposure));
             undo.template_sas = Some(std::mem::replace(&mut prev.template_sas, g.template_sas));
+            undo.principals = Some(std::mem::replace(&mut prev.principals, g.principals));
         }
         // Network reach is decided across namespaces: again only when what it reads changed.
         let mut network_changed = false;
@@ -1149,7 +1309,7 @@ impl Incremental {
     }
 }
 
-/// The cluster part an RBAC or ServiceAccount change replaced (without its identities), with
+/// The cluster part an RBAC, ServiceAccount or Node change replaced (without its identities), with
 /// the names bindings named, the ServiceAccounts' facts (when they were read again) and the
 /// users' and groups' graphs it replaced, in order (`None`: the identity is new).
 struct ReplacedCluster {
@@ -1185,13 +1345,15 @@ impl ReplacedCluster {
 /// What [`Incremental::update`] replaced in the state, to put back (a preview) or to compare
 /// with (an apply).
 struct Undo {
-    /// The cluster part, when an RBAC or ServiceAccount change evaluated it again.
+    /// The cluster part, when an RBAC, ServiceAccount or Node change evaluated it again.
     cluster: Option<ReplacedCluster>,
     /// The namespaces the changes touched or their RBAC change reached.
     reached: BTreeSet<String>,
-    /// The gathered exposure and template ServiceAccounts, when they were gathered again.
+    /// The gathered exposure, template ServiceAccounts and cloud principals, when they were
+    /// gathered again.
     exposure: Option<Exposure>,
     template_sas: Option<BTreeSet<(String, String)>>,
+    principals: Option<BTreeMap<String, NodeKind>>,
     /// The namespace parts replaced, in the order they were.
     parts: Vec<(String, NamespacePart)>,
     /// The edges between namespaces' pods on shared nodes.
@@ -1250,6 +1412,9 @@ impl Undo {
         }
         if let Some(t) = self.template_sas {
             state.template_sas = t;
+        }
+        if let Some(p) = self.principals {
+            state.principals = p;
         }
         if let Some(cluster) = self.cluster {
             cluster.restore(state);
@@ -1397,7 +1562,7 @@ fn join_neighbours(
 }
 
 /// What changed in an update, from what it replaced (`undo`: the namespaces evaluated again,
-/// the cluster part when RBAC changed) to `state`.
+/// the cluster part when an RBAC, ServiceAccount or Node change evaluated it again) to `state`.
 fn namespace_delta(state: &State, undo: &Undo) -> Delta {
     let old_findings = undo.old_findings();
     let mut evaluated = undo.namespaces();

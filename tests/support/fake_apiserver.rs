@@ -346,6 +346,19 @@ impl FakeApiServer {
         self.state.log.lock().expect("log").clone()
     }
 
+    /// The object held of `kind` named `name` (in namespace `namespace`).
+    pub fn stored(&self, kind: &str, namespace: Option<&str>, name: &str) -> Option<Value> {
+        let objects = self.state.objects.lock().expect("objects");
+        objects
+            .iter()
+            .find(|o| {
+                o.get("kind").and_then(Value::as_str) == Some(kind)
+                    && o.pointer("/metadata/namespace").and_then(Value::as_str) == namespace
+                    && o.pointer("/metadata/name").and_then(Value::as_str) == Some(name)
+            })
+            .cloned()
+    }
+
     /// Applies a watch event (`ADDED`, `MODIFIED`, `DELETED`) to the store and to every open
     /// watch of `resource`; watches opened later from an older resourceVersion replay it.
     pub fn emit(&self, resource: &str, event: &str, mut object: Value) {

@@ -101,24 +101,30 @@ pub(super) fn workload_pools(
     (all, false)
 }
 
+/// What the per-cluster bridges of nodes and workloads to the nodes' cloud identities draw on.
+pub(super) struct Draw<'a> {
+    /// Whether to draw the nodes' own edges (NODE_CLOUD_IDENTITY): the cluster part's, or the
+    /// whole cluster's; a namespace part draws only its workloads'.
+    pub nodes: bool,
+    /// Workload node reference → the nodes its pods run on.
+    pub placement: &'a HashMap<String, BTreeSet<String>>,
+    /// The NetworkPolicies (whether pods reach the metadata server).
+    pub policies: &'a netpol::Model,
+}
+
 /// NODE_CLOUD_IDENTITY (node → its instance role) and POD_IMDS_PIVOT (workload → the instance
 /// role of the nodes it runs on, when IMDS is reachable from its pods).
-pub(super) fn node_roles(
-    g: &mut AttackGraph,
-    cluster: &str,
-    inv: &Inventory<'_>,
-    placement: &HashMap<String, BTreeSet<String>>,
-    policies: &crate::netpol::Model,
-) {
+pub(super) fn node_roles(g: &mut AttackGraph, cluster: &str, inv: &Inventory<'_>, on: &Draw<'_>) {
     let groups = nodegroups(inv);
     if groups.is_empty() {
         return;
     }
-    const LABEL: &str = "eks.amazonaws.com/nodegroup";
+    const LABEL: &str = super::build::EKS_NODEGROUP_LABEL;
     let names: Vec<&str> = groups.iter().map(|x| x.name.as_str()).collect();
     let node_group = pool_nodes(inv, LABEL, &names);
     let lookup: HashMap<&str, usize> = node_group.iter().copied().collect();
-    for (node_name, i) in &node_group {
+    let (placement, policies) = (on.placement, on.policies);
+    for (node_name, i) in node_group.iter().filter(|_| on.nodes) {
         if !groups[*i].role_arn.is_empty() {
             let node = g.node(Some(cluster), &format!("Node:{node_name}"), NodeKind::Node);
             let role = principal(g, &groups[*i].role_arn);

@@ -10,7 +10,6 @@ use super::{AttackGraph, NodeIndex, NodeKind, Technique as T};
 use crate::cloud::azure::{AksFacts, Assignment, AzureRbac, RoleEffect};
 use crate::inventory::Inventory;
 use serde_json::Value;
-use std::collections::{BTreeSet, HashMap};
 
 fn identity_ref(id: &str) -> String {
     format!("AzureIdentity:{id}")
@@ -50,9 +49,9 @@ pub(super) fn kubelet_identity(
     g: &mut AttackGraph,
     cluster: &str,
     inv: &Inventory<'_>,
-    _placement: &HashMap<String, BTreeSet<String>>,
-    policies: &crate::netpol::Model,
+    on: &super::cloud::Draw<'_>,
 ) {
+    let policies = on.policies;
     let Some(f) = crate::cloud::azure::facts(inv) else {
         return;
     };
@@ -60,7 +59,7 @@ pub(super) fn kubelet_identity(
         return;
     };
     let target = g.node(None, &identity_ref(&kubelet), NodeKind::CloudPrincipal);
-    for n in inv.of_kind("Node") {
+    for n in inv.of_kind("Node").iter().filter(|_| on.nodes) {
         let node = g.node(Some(cluster), &format!("Node:{}", n.name), NodeKind::Node);
         g.edge(
             node,

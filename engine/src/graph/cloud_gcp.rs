@@ -93,9 +93,9 @@ pub(super) fn node_service_accounts(
     g: &mut AttackGraph,
     cluster: &str,
     inv: &Inventory<'_>,
-    placement: &HashMap<String, BTreeSet<String>>,
-    policies: &crate::netpol::Model,
+    on: &super::cloud::Draw<'_>,
 ) {
+    let (placement, policies) = (on.placement, on.policies);
     let Some(f) = crate::cloud::gcp::facts(inv) else {
         return;
     };
@@ -110,11 +110,11 @@ pub(super) fn node_service_accounts(
             format!("GcpServiceAccount:{sa}")
         }
     };
-    const LABEL: &str = "cloud.google.com/gke-nodepool";
+    const LABEL: &str = super::build::GKE_NODEPOOL_LABEL;
     let names: Vec<&str> = f.node_pools.iter().map(|x| x.name.as_str()).collect();
     let pool_of = pool_nodes(inv, LABEL, &names);
     let lookup: HashMap<&str, usize> = pool_of.iter().copied().collect();
-    for (node_name, i) in &pool_of {
+    for (node_name, i) in pool_of.iter().filter(|_| on.nodes) {
         let pool = &f.node_pools[*i];
         // A scope-limited token cannot use the service account's roles: no edge to it.
         if !pool.token_can_escalate() {

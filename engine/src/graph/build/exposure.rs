@@ -6,15 +6,11 @@ use crate::exposure::{PublicService, Senders, ServicePort};
 impl ClusterBuilder<'_, '_> {
     pub(super) fn services_and_exposure(&mut self) {
         let routing = Routing::of(self.inv, self.facts.has_slices);
-        let external_ip_node = self.inv.of_kind("Node").iter().any(|n| {
-            n.body
-                .pointer("/status/addresses")
-                .and_then(Value::as_array)
-                .is_some_and(|a| {
-                    a.iter()
-                        .any(|x| x.get("type").and_then(Value::as_str) == Some("ExternalIP"))
-                })
-        });
+        let external_ip_node = self
+            .inv
+            .of_kind("Node")
+            .iter()
+            .any(|n| super::nodes::has_external_ip(n));
         let internet = self.g.node(None, "Internet", NodeKind::Internet);
         for s in self.inv.of_kind("Service").to_vec() {
             let si = self.n(&s.node_ref(), NodeKind::Service);

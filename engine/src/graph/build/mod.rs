@@ -30,6 +30,8 @@ use crate::rbac::{sets, Grant, Identity, Rbac, Request, Subject, SYSTEM_MASTERS}
 use crate::selector::LabelSelector;
 use crate::snapshot::{ClusterSnapshot, Provider, Snapshot};
 pub use accounts::{is_token_secret, Accounts};
+pub use nodes::NodeView;
+pub(crate) use nodes::{EKS_NODEGROUP_LABEL, GKE_NODEPOOL_LABEL};
 use petgraph::graph::NodeIndex;
 use petgraph::visit::EdgeRef;
 use serde_json::Value;
@@ -101,16 +103,21 @@ impl AttackGraph {
     /// graph leaves out (built from the same inventory, RBAC and facts), so that an RBAC change
     /// builds again only the identities whose grants it changes. Every user and group is a key;
     /// those `rebuild` declines (given the node reference and the identity RBAC sees) have
-    /// `None`.
+    /// `None`. `runs_as`: the workloads that run as each ServiceAccount a user is named after
+    /// (`system:serviceaccount:NS:NAME`, the account to RBAC), by the account's node reference:
+    /// taking the account out of a binding takes the grant from them too (the fix's cost), and
+    /// `inv` holds no pod templates.
     pub fn identity_parts(
         cluster: &ClusterSnapshot,
         inv: &Inventory<'_>,
         rbac: &Rbac,
         facts: &ClusterFacts,
+        runs_as: &HashMap<String, Vec<String>>,
         rebuild: &dyn Fn(&str, &Identity) -> bool,
     ) -> BTreeMap<String, Option<AttackGraph>> {
         let mut scratch = AttackGraph::default();
         let mut b = ClusterBuilder::new(&mut scratch, cluster, inv, rbac, facts, Part::Cluster);
+        b.sa_users = Some(runs_as.clone());
         b.identity_parts(rebuild)
     }
 
@@ -418,9 +425,16 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
         }
         self.workloads();
         let (inv, placement, policies) = (self.inv, &self.placement, &self.policies);
-        super::cloud::node_roles(self.g, self.name, inv, placement, policies);
-        super::cloud_gcp::node_service_accounts(self.g, self.name, inv, placement, policies);
-        super::cloud_azure::kubelet_identity(self.g, self.name, inv, placement, policies);
+        // The nodes' own cloud identities are the cluster part's (a namespace part draws only
+        // its workloads' way to them: it reads a Node only as [`NodeView`] says).
+        let on = super::cloud::Draw {
+            nodes: cluster_wide,
+            placement,
+            policies,
+        };
+        super::cloud::node_roles(self.g, self.name, inv, &on);
+        super::cloud_gcp::node_service_accounts(self.g, self.name, inv, &on);
+        super::cloud_azure::kubelet_identity(self.g, self.name, inv, &on);
         self.services_and_exposure();
         let members: Vec<crate::netpol::Member> =
             std::mem::take(&mut self.members).into_values().collect();

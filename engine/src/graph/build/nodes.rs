@@ -2,20 +2,55 @@
 
 use super::*;
 
+/// The label EKS puts on a managed node group's nodes: the group's name.
+pub(crate) const EKS_NODEGROUP_LABEL: &str = "eks.amazonaws.com/nodegroup";
+/// The label GKE puts on a node pool's nodes: the pool's name.
+pub(crate) const GKE_NODEPOOL_LABEL: &str = "cloud.google.com/gke-nodepool";
+
+/// Whether a Node has an external address (`status.addresses` of type `ExternalIP`): its
+/// NodePorts then face the internet.
+pub(crate) fn has_external_ip(node: &Object) -> bool {
+    node.body
+        .pointer("/status/addresses")
+        .and_then(Value::as_array)
+        .is_some_and(|a| {
+            a.iter()
+                .any(|x| x.get("type").and_then(Value::as_str) == Some("ExternalIP"))
+        })
+}
+
+/// What a namespace part reads of a Node object; everything else of it (its name as a graph
+/// node, its kubelet's identity, its role labels, its instance role) is the cluster part's.
+/// Pods reach nodes by `spec.nodeName`, a string: a namespace part reads a Node only for the
+/// pool its placed pods run in (the node's pool labels) and whether the cluster's NodePorts
+/// face the internet (some node's external address).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeView {
+    /// The node's name.
+    pub name: String,
+    /// The values of the pool labels, in the order of [`EKS_NODEGROUP_LABEL`],
+    /// [`GKE_NODEPOOL_LABEL`].
+    pub pools: [Option<String>; 2],
+    /// [`has_external_ip`].
+    pub external_ip: bool,
+}
+
+impl NodeView {
+    /// `node`'s view, or `None` when it is not a Node.
+    pub fn of(node: &Object) -> Option<NodeView> {
+        (node.kind == "Node").then(|| NodeView {
+            name: node.name.clone(),
+            pools: [EKS_NODEGROUP_LABEL, GKE_NODEPOOL_LABEL].map(|l| node.labels.get(l).cloned()),
+            external_ip: has_external_ip(node),
+        })
+    }
+}
+
 impl ClusterBuilder<'_, '_> {
     pub(super) fn nodes(&mut self) {
         let any = self.n("Node:*", NodeKind::Node);
         let nodes: Vec<&Object> = self.inv.of_kind("Node").to_vec();
-        let external_ip = nodes.iter().any(|n| {
-            n.body
-                .pointer("/status/addresses")
-                .and_then(Value::as_array)
-                .is_some_and(|a| {
-                    a.iter()
-                        .any(|x| x.get("type").and_then(Value::as_str) == Some("ExternalIP"))
-                })
-        });
-        if external_ip {
+        if nodes.iter().any(|n| has_external_ip(n)) {
             self.g.node(None, "Internet", NodeKind::Internet);
         }
         if nodes.is_empty() {
