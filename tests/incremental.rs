@@ -1584,28 +1584,33 @@ fn nodes_case(with_cloud: bool) {
     assert_equivalent(&inc, &meta, "n1 into ng2");
     assert!(cloud_edge(&inc, "Pod:a/p", ng2) && !cloud_edge(&inc, "Pod:a/p", ng1));
     assert!(cloud_edge(&inc, "Node:n1", ng2) && !cloud_edge(&inc, "Node:n1", ng1));
-    // A workload placed nowhere may be scheduled on every pool: it reaches ng3's role, which
-    // no listed node draws. With cloud facts the bridges read it: the whole cluster.
+    // n2 gone: b's pod runs on a node of no known pool, so may be on any: it reaches ng3's
+    // role, which no listed node draws. With cloud facts the bridges read it: the cluster part
+    // evaluated for the node is put back and the whole cluster evaluated (previewed first).
+    let gone = (key_of(&node("n2", "ng2", internal.clone())), None);
+    let before = summary(&inc);
+    let preview = inc.preview([gone.clone()]);
+    assert_eq!(summary(&inc), before, "the preview leaves the state");
+    assert_equivalent(&inc, &meta, "n2 gone, previewed");
+    let delta = inc.apply([gone]);
+    assert_eq!(delta_summary(&preview), delta_summary(&delta), "n2 gone");
+    assert_eq!(delta.whole_cluster, with_cloud, "n2 gone");
+    if !with_cloud {
+        assert_eq!((delta.rbac, delta.namespaces), (true, 1), "n2 gone: b");
+    }
+    assert_equivalent(&inc, &meta, "n2 gone");
+    let ng3 = "AwsRole:arn:aws:iam::111122223333:role/ng3";
+    assert!(cloud_edge(&inc, "Pod:b/p", ng3) && !cloud_edge(&inc, "Node:n2", ng2));
+    // A workload placed nowhere reaches every pool's role too, ng3's already reached.
     let anywhere = object(json!({"apiVersion": "apps/v1", "kind": "Deployment",
         "metadata": {"name": "anywhere", "namespace": "c"},
         "spec": {"selector": {"matchLabels": {"app": "x"}},
             "template": {"metadata": {"labels": {"app": "x"}},
                 "spec": {"containers": [{"name": "c", "image": "x:1"}]}}}}));
     let delta = inc.apply([(key_of(&anywhere), Some(anywhere.clone()))]);
-    assert_eq!(delta.whole_cluster, with_cloud, "a workload placed nowhere");
+    assert!(!delta.whole_cluster, "a workload placed nowhere");
     assert_equivalent(&inc, &meta, "a workload placed nowhere");
-    assert!(cloud_edge(
-        &inc,
-        "Deployment:c/anywhere",
-        "AwsRole:arn:aws:iam::111122223333:role/ng3"
-    ));
-    // n2 gone: b's pod runs on a node of no known pool, so may be on any (ng3's role is reached
-    // already).
-    let delta = inc.apply([(key_of(&node("n2", "ng2", internal.clone())), None)]);
-    assert!(!delta.whole_cluster, "n2 gone");
-    assert_eq!((delta.rbac, delta.namespaces), (true, 1), "n2 gone: b");
-    assert_equivalent(&inc, &meta, "n2 gone");
-    assert!(cloud_edge(&inc, "Pod:b/p", ng1) && !cloud_edge(&inc, "Node:n2", ng2));
+    assert!(cloud_edge(&inc, "Deployment:c/anywhere", ng3));
     for (what, change) in [
         (
             "a node with an external address",
@@ -1700,4 +1705,60 @@ fn namespace_annotations_evaluate_only_their_namespace() {
     );
     let delta = inc.apply([(key_of(&same), Some(same))]);
     assert!(!delta.whole_cluster && !delta.rbac && delta.namespaces == 0);
+}
+
+/// A user named after a ServiceAccount (`system:serviceaccount:NS:NAME`) is that account to
+/// RBAC: its graph is the cluster part's, and taking the account out of a binding takes the
+/// grant from the workloads that run as it (the fix's cost), which only the account's
+/// namespace holds. The cluster part reads them: a batch that changes which workloads run as
+/// it evaluates the whole cluster; one that leaves them, its namespace.
+#[test]
+fn users_named_after_an_account_see_the_workloads_that_run_as_it() {
+    let deploy = |sa: &str| {
+        object(json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "app"},
+            "spec": {"selector": {"matchLabels": {"app": "web"}},
+                "template": {"metadata": {"labels": {"app": "web"}},
+                    "spec": {"serviceAccountName": sa, "containers": [{"name": "c", "image": "x:1"}]}}}}))
+    };
+    let objects = vec![
+        object(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "app"}})),
+        object(json!({"apiVersion": "v1", "kind": "ServiceAccount",
+            "metadata": {"name": "ops", "namespace": "app"}})),
+        object(
+            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+            "metadata": {"name": "all"},
+            "rules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}]}),
+        ),
+        object(
+            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+            "metadata": {"name": "ops", "namespace": "app"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "all"},
+            "subjects": [{"kind": "ServiceAccount", "name": "ops", "namespace": "app"}]}),
+        ),
+        object(
+            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+            "metadata": {"name": "ops-by-name"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "all"},
+            "subjects": [{"kind": "User", "name": "system:serviceaccount:app:ops"}]}),
+        ),
+        deploy("ops"),
+    ];
+    let (mut inc, meta) = started(objects);
+    let other = deploy("default");
+    let delta = inc.apply([(key_of(&other), Some(other))]);
+    assert!(delta.whole_cluster, "which workloads run as ops changed");
+    assert_equivalent(&inc, &meta, "web runs as default");
+    let config = object(json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "c", "namespace": "app"}}));
+    let delta = inc.apply([(key_of(&config), Some(config))]);
+    assert!(
+        !delta.whole_cluster && delta.namespaces == 1,
+        "a ConfigMap: app alone"
+    );
+    assert_equivalent(&inc, &meta, "a ConfigMap");
+    let back = deploy("ops");
+    let delta = inc.apply([(key_of(&back), Some(back))]);
+    assert!(delta.whole_cluster, "web runs as ops again");
+    assert_equivalent(&inc, &meta, "web runs as ops again");
 }

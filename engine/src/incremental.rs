@@ -765,10 +765,18 @@ impl Incremental {
     /// (`system:serviceaccount:NS:NAME`: the account, to RBAC), by the account's node reference
     /// (those with none left out), in the order of their namespace's pod templates: the
     /// cluster part's users' graphs read them (what removing the account from a binding takes).
-    fn runs_as(&self, bound: &BoundNames) -> HashMap<String, Vec<String>> {
+    /// Of the namespaces `only` names, when given.
+    fn runs_as(
+        &self,
+        bound: &BoundNames,
+        only: Option<&BTreeSet<&str>>,
+    ) -> HashMap<String, Vec<String>> {
         let mut out: HashMap<String, Vec<String>> = HashMap::new();
         for (ns, names) in named_accounts(bound) {
-            if !self.objects.contains_key(ns) {
+            if ns.is_empty()
+                || !self.objects.contains_key(ns)
+                || only.is_some_and(|o| !o.contains(ns))
+            {
                 continue;
             }
             let inv = Inventory::of_objects(&self.meta, self.namespace_objects(ns));
@@ -1000,7 +1008,12 @@ impl Incremental {
                         .any(|what| crate::rbac::reach::reads(&rbac, who, what))
             })
         };
-        let runs_as = self.runs_as(facts.bound());
+        // (Unless the names bindings name changed, they are those read before: `update` checks
+        // that the batch left them alike.)
+        let runs_as = match previous {
+            Some((old, changed)) if !changed.names => old.runs_as.clone(),
+            _ => self.runs_as(facts.bound(), None),
+        };
         let identities =
             AttackGraph::identity_parts(&self.meta, shared, &rbac, facts, &runs_as, &rebuild);
         if cloud_facts.is_present() {
@@ -1065,11 +1078,28 @@ impl Incremental {
     ) -> Result<(Box<State>, Undo), Box<State>> {
         // The cluster part's users' graphs read which workloads run as the accounts they are
         // named after: when the batch changed those, the whole cluster is evaluated again.
-        if named_accounts(prev.facts.bound())
-            .keys()
-            .any(|ns| staged.dirty.contains(*ns))
-            && self.runs_as(prev.facts.bound()) != prev.cluster.runs_as
-        {
+        let stale = {
+            let touched: BTreeSet<&str> = named_accounts(prev.facts.bound())
+                .into_keys()
+                .filter(|ns| staged.dirty.contains(*ns))
+                .collect();
+            !touched.is_empty() && {
+                let before: HashMap<String, Vec<String>> = prev
+                    .cluster
+                    .runs_as
+                    .iter()
+                    .filter(|(account, _)| {
+                        account
+                            .strip_prefix("ServiceAccount:")
+                            .and_then(|a| a.split_once('/'))
+                            .is_some_and(|(ns, _)| touched.contains(ns))
+                    })
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                self.runs_as(prev.facts.bound(), Some(&touched)) != before
+            }
+        };
+        if stale {
             return Err(prev);
         }
         let mut dirty = staged.dirty.clone();
