@@ -335,13 +335,12 @@ fn cluster_reads(o: &Object) -> bool {
 /// (`system:serviceaccount:NS:NAME`).
 fn named_accounts(bound: &BoundNames) -> BTreeMap<&str, BTreeSet<&str>> {
     let mut accounts: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-    for user in bound.users() {
-        if let Some((ns, name)) = user
-            .strip_prefix("system:serviceaccount:")
-            .and_then(|rest| rest.split_once(':'))
-        {
-            accounts.entry(ns).or_default().insert(name);
-        }
+    for (ns, name) in bound
+        .users()
+        .iter()
+        .filter_map(|u| crate::rbac::service_account_of(u))
+    {
+        accounts.entry(ns).or_default().insert(name);
     }
     accounts
 }
@@ -704,7 +703,8 @@ impl Incremental {
         let mut moved: BTreeSet<String> = BTreeSet::new();
         let mut external_ip = None;
         for (key, object) in changes {
-            let before = self.held(&key).and_then(NodeView::of);
+            let held = self.held(&key);
+            let before = held.and_then(NodeView::of);
             let after = object.as_ref().and_then(NodeView::of);
             if (before.is_some() || after.is_some()) && external_ip.is_none() {
                 external_ip = Some(self.external_ip());
@@ -713,7 +713,7 @@ impl Incremental {
                 moved.extend(before.into_iter().chain(after).map(|v| v.name));
             }
             // A Namespace's labels alike: of it, other parts read its name and labels only.
-            let alike = match (self.held(&key), &object) {
+            let alike = match (held, &object) {
                 (Some(old), Some(new)) if is_namespace(old) && is_namespace(new) => {
                     (old.name == new.name && old.labels == new.labels).then(|| new.name.clone())
                 }

@@ -50,6 +50,12 @@ pub enum Subject {
     },
 }
 
+/// The ServiceAccount (namespace, name) a user name is, to RBAC: `system:serviceaccount:NS:NAME`
+/// (a ServiceAccount subject matches that user; so does a User subject of that name).
+pub fn service_account_of(user: &str) -> Option<(&str, &str)> {
+    user.strip_prefix("system:serviceaccount:")?.split_once(':')
+}
+
 impl Subject {
     /// Node reference: `User:alice`, `Group:devs`, `ServiceAccount:ns/name`.
     pub fn node_ref(&self) -> String {
@@ -67,11 +73,9 @@ impl Subject {
         match self {
             Subject::User { name } => *name == who.user,
             Subject::Group { name } => who.groups.iter().any(|g| g == name),
-            Subject::ServiceAccount { namespace, name } => who
-                .user
-                .strip_prefix("system:serviceaccount:")
-                .and_then(|rest| rest.split_once(':'))
-                .is_some_and(|(ns, n)| ns == namespace && n == name),
+            Subject::ServiceAccount { namespace, name } => {
+                service_account_of(&who.user).is_some_and(|(ns, n)| ns == namespace && n == name)
+            }
         }
     }
 }

@@ -183,10 +183,7 @@ impl Views {
                     }
                     Subject::User { name } => {
                         // A User subject with a ServiceAccount's user name is that account.
-                        if let Some((ns, _)) = name
-                            .strip_prefix("system:serviceaccount:")
-                            .and_then(|rest| rest.split_once(':'))
-                        {
+                        if let Some((ns, _)) = super::service_account_of(name) {
                             reached.insert(ns);
                         }
                     }
