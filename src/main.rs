@@ -894,7 +894,9 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
     if let Some(summary) = &outcome.summary {
         eprintln!("kspm: {summary}");
     }
-    let report = &outcome.report;
+    let (report, graph) = (&outcome.report, outcome.graph);
+    // Only the HTML report's explorer reads the graph: freed before rendering otherwise.
+    let graph = graph.filter(|_| matches!(args.format, OutputFormat::Html));
     if let Some(why) = kspm_api::pipeline::nothing_read(report, &args.paths) {
         bail!("{why}");
     }
@@ -915,7 +917,7 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
             render::terminal_safe(&render::render(report, Format::Table, color), color)
         }
         Some(f) => render::json_safe(&render::render(report, f, color)),
-        None => kspm_api::html::render(report),
+        None => kspm_api::html::render(report, graph.as_ref()),
     };
     match &args.output {
         Some(path) => std::fs::write(path, text)

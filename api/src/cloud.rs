@@ -35,7 +35,7 @@ use kspm_engine::cloud::documents::objects_from_document;
 use kspm_engine::object::Source;
 use kspm_engine::report::parallel_map;
 use kspm_engine::{
-    assemble_fleet, evaluate_cluster_result, ClusterSnapshot, LoadError, Object, ScanOptions,
+    assemble_fleet_graph, evaluate_cluster_result, ClusterSnapshot, LoadError, Object, ScanOptions,
 };
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -541,10 +541,11 @@ pub fn scan_cloud(
     errors.extend(fleet.errors);
     errors.extend_from_slice(options.vulnerabilities.errors());
     let summary = reach_summary(&fleet.clusters, &errors);
-    let report = assemble_fleet(results, &errors, &cloud);
+    let (report, graph) = assemble_fleet_graph(results, &errors, &cloud);
     Ok(crate::pipeline::ScanOutcome {
         report,
         summary: Some(summary),
+        graph: Some(graph),
     })
 }
 

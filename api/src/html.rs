@@ -8,6 +8,8 @@
 //! the page stays a few MB and responsive on very large fleets; the page says so.
 
 use crate::json::{list as arr, str_at as s};
+use kspm_engine::graph::explore::Explorer;
+use kspm_engine::graph::AttackGraph;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
@@ -18,6 +20,7 @@ const CYTOSCAPE: &str = include_str!(concat!(env!("OUT_DIR"), "/cytoscape.min.js
 const TEMPLATE: &str = include_str!("../../web/src/report.html");
 const STYLE: &str = include_str!("../../web/src/style.css");
 const APP: &str = include_str!("../../web/src/app.js");
+const EXPLORER: &str = include_str!("../../web/src/explorer.js");
 
 fn truncate(text: &str, max: usize) -> String {
     if text.len() <= max {
@@ -30,8 +33,9 @@ fn truncate(text: &str, max: usize) -> String {
     format!("{}…", &text[..end])
 }
 
-/// The page's data model, built from a report in its JSON form (`kspm scan --format json`).
-pub fn model(report: &Value) -> Value {
+/// The page's data model, built from a report in its JSON form (`kspm scan --format json`) and
+/// the explorer's graph of the fleet graph it was searched in, when there is one.
+pub fn model(report: &Value, explorer: Option<&Explorer>) -> Value {
     let mut checks = Map::new();
     // Controls depend on the check and the cluster's provider: kept once per check and cluster.
     let mut controls_of = Map::new();
@@ -169,6 +173,7 @@ pub fn model(report: &Value) -> Value {
         "fixes": fixes,
         "compliance": compliance,
         "techniques": techniques,
+        "graph": explorer,
     })
 }
 
@@ -191,15 +196,18 @@ pub fn page(data: &Value, live: bool) -> String {
             "/*CYTOSCAPE*/",
             &CYTOSCAPE.replace("</script", "<\\/script"),
         )
+        .replace("/*EXPLORER*/", &EXPLORER.replace("</script", "<\\/script"))
         .replace("/*APP*/", &APP.replace("</script", "<\\/script"))
         .replace("/*MODE*/", if live { "live" } else { "static" })
         .replace("/*DATA*/", &embed(data))
 }
 
-/// The self-contained HTML report of a report.
-pub fn render(report: &kspm_engine::Report) -> String {
+/// The self-contained HTML report of a report, with the explorer of the fleet graph its paths
+/// were searched in when given.
+pub fn render(report: &kspm_engine::Report, graph: Option<&AttackGraph>) -> String {
     let v = serde_json::to_value(report).unwrap_or(Value::Null);
-    page(&model(&v), false)
+    let explorer = graph.map(Explorer::of);
+    page(&model(&v, explorer.as_ref()), false)
 }
 
 #[cfg(test)]
@@ -219,7 +227,7 @@ mod tests {
         let findings: Vec<Value> = (0..MAX_DETAILED_FINDINGS + 25)
             .map(|i| json!({"check": if i % 2 == 0 { "KSPM-A" } else { "KSPM-B" }, "cluster": "c", "resource": format!("Pod:x/{i}"), "severity": "low", "message": "m"}))
             .collect();
-        let m = model(&json!({"findings": findings}));
+        let m = model(&json!({"findings": findings}), None);
         assert_eq!(
             m["findings"].as_array().map(Vec::len),
             Some(MAX_DETAILED_FINDINGS)
@@ -232,6 +240,23 @@ mod tests {
             .sum();
         assert_eq!(omitted, 25);
         assert_eq!(truncate("ééé", 3), "é…");
+    }
+
+    #[test]
+    fn the_explorer_graph_travels_with_the_model_when_there_is_one() {
+        let mut g = AttackGraph::default();
+        let x = Explorer::of(&g);
+        assert_eq!(model(&json!({}), None)["graph"], Value::Null);
+        let m = model(&json!({}), Some(&x));
+        assert_eq!(m["graph"]["nodes"], json!([]));
+        g.node(None, "Internet", kspm_engine::graph::NodeKind::Internet);
+        let html = render(&kspm_engine::evaluate(&Default::default()), Some(&g));
+        assert!(
+            html.contains(r#""nodes":[["Internet",-1,"#),
+            "{}",
+            &html[..200]
+        );
+        assert!(html.contains("window.KspmExplorer"));
     }
 
     #[test]

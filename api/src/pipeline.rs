@@ -1,8 +1,9 @@
 //! The scan pipeline: collectors → Snapshot → engine → Report, timed and logged.
 
 use kspm_engine::options::ExceptionsFile;
+use kspm_engine::report::assemble_fleet_graph;
 use kspm_engine::report::parallel_map;
-use kspm_engine::{assemble_fleet, evaluate_cluster_result, Report, ScanOptions};
+use kspm_engine::{evaluate_cluster_result, Report, ScanOptions};
 use std::path::Path;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -15,6 +16,9 @@ pub struct ScanOutcome {
     pub report: Report,
     /// What was and was not reached, for the user (cloud scans).
     pub summary: Option<String>,
+    /// The fleet graph the report's paths were searched in (the HTML report's explorer reads
+    /// it; drop it early when nothing does).
+    pub graph: Option<kspm_engine::graph::AttackGraph>,
 }
 
 /// The scan options with the vulnerability data of the fleets' own `vulns/` directories added
@@ -69,7 +73,7 @@ pub fn scan_paths(paths: &[PathBuf], options: &ScanOptions) -> ScanOutcome {
     let (cloud, mut errors) = kspm_collectors::files::load_fleet_cloud(&plan);
     errors.extend(plan.errors);
     errors.extend_from_slice(options.vulnerabilities.errors());
-    let report = assemble_fleet(results, &errors, &cloud);
+    let (report, graph) = assemble_fleet_graph(results, &errors, &cloud);
     info!(
         clusters = report.summary.clusters,
         objects = report.summary.objects,
@@ -82,6 +86,7 @@ pub fn scan_paths(paths: &[PathBuf], options: &ScanOptions) -> ScanOutcome {
     ScanOutcome {
         report,
         summary: None,
+        graph: Some(graph),
     }
 }
 
@@ -222,7 +227,7 @@ pub fn scan_live(
     let (cloud, mut errors) = kspm_collectors::files::load_fleet_cloud(&plan);
     errors.extend(plan.errors);
     errors.extend_from_slice(options.vulnerabilities.errors());
-    let report = assemble_fleet(results, &errors, &cloud);
+    let (report, graph) = assemble_fleet_graph(results, &errors, &cloud);
     info!(
         objects = report.summary.objects,
         findings = report.summary.findings,
@@ -232,6 +237,7 @@ pub fn scan_live(
     Ok(ScanOutcome {
         report,
         summary: None,
+        graph: Some(graph),
     })
 }
 

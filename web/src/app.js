@@ -37,7 +37,10 @@
   function showTab(name) {
     document.querySelectorAll("#tabs button").forEach(function (x) { x.classList.toggle("active", x.getAttribute("data-tab") === name); });
     document.querySelectorAll(".tab").forEach(function (x) { x.classList.toggle("active", x.id === name); });
-    if (name === "paths") state.graphs.forEach(function (g) { g.resize(); g.fit(undefined, 20); });
+    if (name === "paths") {
+      state.graphs.forEach(function (g) { g.resize(); g.fit(undefined, 20); });
+      if (state.explorer && state.explorer.cy) { state.explorer.cy.resize(); state.explorer.cy.fit(undefined, 30); }
+    }
   }
 
   // ---------- summary and overview ----------
@@ -245,6 +248,13 @@
       select("entry", "any entry kind", uniq(entryKindOf)),
       nodeBox
     ]));
+    var explorerBox = el("div", { id: "explorer", class: "explorer" });
+    box.appendChild(explorerBox);
+    state.explorer = new window.KspmExplorer.Explorer(explorerBox, d, {
+      el: el, clear: clear, techniques: d.techniques || {}, live: window.KSPM_MODE === "live", ask: api,
+      findingsOn: function (ref, cluster) { return (d.findings || []).filter(function (f) { return f[2] === ref && (!cluster || f[1] === cluster); }); },
+      filterNode: function (ref) { nodeBox.value = ref; filters.node = ref; update(); }
+    });
     var count = el("p", { class: "muted", id: "p-count" });
     box.appendChild(count);
     var more = el("button", { text: "Show more paths", onclick: function () { addPaths(20); } });
@@ -267,6 +277,7 @@
       count.textContent = (paths.length === all.length ? all.length + " attack path(s)" : paths.length + " of " + all.length + " attack path(s)") +
         ", highest score first. Click a node or hop to see its evidence.";
       if (PATH_FILTERS.some(function (k) { return filters[k]; }) || (window.location.hash || "").indexOf("#paths") === 0) writeFilters(filters);
+      state.explorer.show(paths);
       addPaths(20);
     }
     update();

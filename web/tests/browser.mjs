@@ -49,6 +49,7 @@ async function clickFirstHop(page) {
   // A real mouse click on the midpoint of the first graph's first edge.
   const at = await page.evaluate(() => {
     const cy = window.kspm.graphs[0];
+    cy.container().scrollIntoView({ block: "center" });
     const box = cy.container().getBoundingClientRect();
     const m = cy.edges()[0].renderedMidpoint();
     return { x: box.left + m.x, y: box.top + m.y };
@@ -161,6 +162,7 @@ await test("html report of the demo fleet renders offline and works", async () =
   const { outside, errors } = guard(page, null);
   await page.goto("file://" + file);
   await checkReport(page, expect);
+  await checkExplorer(page);
   // Path filters combine, and the URL keeps them so a view can be shared.
   await page.click("[data-tab=paths]");
   const cluster = (await page.locator("#p-cluster option").allInnerTexts())[1];
@@ -195,11 +197,131 @@ await test("html report of the demo fleet renders offline and works", async () =
       await page.waitForTimeout(300);
       await page.screenshot({ path: path.join(root, `docs/report-${name}.png`) });
     }
+    // The explorer: one cluster's paths to ClusterAdmin merged, the ingress controller selected,
+    // what it reaches ringed.
+    await page.click("[data-tab=paths]");
+    await page.selectOption("#p-cluster", "eks-prod-us-east-1");
+    await page.selectOption("#p-sink", "ClusterAdmin");
+    await page.evaluate(() => {
+      const x = window.kspm.explorer, i = x.graph.find("eks-prod-us-east-1", "Deployment:ingress-nginx/ingress-nginx-controller");
+      x.select(x.place(i, null, 0));
+    });
+    await page.click("#x-reach");
+    await page.evaluate(() => { window.kspm.explorer.cy.fit(undefined, 30); document.getElementById("explorer").scrollIntoView(); });
+    await page.waitForTimeout(300);
+    await page.screenshot({ path: path.join(root, "docs/report-explorer.png") });
+    await page.selectOption("#p-cluster", "");
+    await page.selectOption("#p-sink", "");
   }
   assert.deepEqual(outside, [], "requests left the machine");
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+// `kspm query … --format json` on the demo fleet: the answers the page must give too.
+function query(args) {
+  return JSON.parse(execFileSync(bin, ["query", ...args, path.join(root, "examples/demo-fleet"), "--format", "json"], { maxBuffer: 1 << 26 }).toString());
+}
+
+// The explorer's answers, checked against the CLI (the query module) and the report's data.
+async function checkExplorer(page) {
+  await page.click("[data-tab=paths]");
+  await page.waitForFunction(() => window.kspm.explorer && window.kspm.explorer.cy);
+  const data = await page.evaluate(() => window.kspm.data);
+  // Merged: every hop of every reported path is one drawn edge between drawn nodes, shared
+  // nodes drawn once, edge widths counting the paths through them.
+  const merged = await page.evaluate(() => {
+    const x = window.kspm.explorer;
+    return { nodes: x.cy.nodes().length, edges: x.cy.edges().length, steps: Array.from(x.edgesDrawn.values()).reduce((a, e) => a + e.paths, 0),
+      clustersPerNode: Array.from(x.drawn.values()).map((n) => new Set(x.paths.filter((p) => [p.source].concat(p.steps.map((s) => s[1]))
+        .some((w) => x.nodeKey(p.cluster, w).key === n.id)).map((p) => p.cluster)).size) };
+  });
+  const written = new Set();
+  data.paths.forEach((p) => [p.source].concat(p.steps.map((s) => s[1])).forEach((w) => written.add(p.cluster + "|" + w)));
+  assert.equal(merged.steps, data.paths.reduce((a, p) => a + p.steps.length, 0), "each hop counted once per path");
+  assert.ok(merged.nodes < written.size, `shared nodes drawn once: ${merged.nodes} < ${written.size}`);
+  assert.ok(merged.clustersPerNode.some((n) => n >= 2), "a fleet-wide node joins the paths of two clusters");
+  assert.match(await page.locator("#x-note").innerText(), new RegExp(`^${data.paths.length} of ${data.paths.length} path\\(s\\) merged: ${merged.nodes} nodes, ${merged.edges} hops`));
+  // Reach from here and who reaches this, on nodes of every kind of entry, as `kspm query reach`.
+  const starts = [["Internet", null], ["ServiceAccount:ci/azp-agent", "aks-payments-westeurope"],
+    ["Deployment:ingress-nginx/ingress-nginx-controller", "eks-prod-us-east-1"], ["Group:system:authenticated", "gke-staging-eu"]];
+  for (const [from, cluster] of starts) {
+    const cli = query(["reach", "--from", from, ...(cluster ? ["--cluster", cluster] : [])]).reaches
+      .map((r) => `${r.cluster || ""}|${r.node}|${r.hops}`).sort();
+    const mine = await page.evaluate(([from, cluster]) => {
+      const g = window.kspm.explorer.graph, i = g.find(cluster, from);
+      return g.reach(i, false, 12).map((r) => `${g.cluster(r.node) || ""}|${g.ref(r.node)}|${r.hops}`).sort();
+    }, [from, cluster]);
+    assert.deepEqual(mine, cli, `reach from ${from}`);
+  }
+  // The route to every sink from the entries of the reported paths: `kspm query paths`'s first.
+  const tables = await page.evaluate(() => window.kspm.explorer.graph.tables().map((t) => ({ key: t.key, sink: t.sink })));
+  let compared = 0;
+  for (const p of data.paths.slice(0, 12)) {
+    const t = tables.findIndex((t) => t.sink === (p.target === "ClusterAdmin" || p.target === "AllSecrets" ? p.target : "") && t.key === p.cluster);
+    if (t < 0) continue;
+    const cli = query(["paths", "--from", p.source, "--to", p.target, "--cluster", p.cluster]).paths[0];
+    // The picker: from the path's source to its sink, drawn and listed.
+    await page.evaluate(() => window.kspm.explorer.summary());
+    await page.fill("#x-from", p.source.startsWith("[") ? p.source : (p.source === "Internet" ? "Internet" : `[${p.cluster}] ${p.source}`));
+    await page.selectOption("#x-to", String(t));
+    await page.click("#x-go");
+    const listed = await page.locator("#x-route").innerText();
+    assert.match(listed, new RegExp(`^${cli.steps.length} hop\\(s\\), the route the report takes`), listed);
+    const hops = listed.split("\n").filter((l) => l.startsWith("—")).map((l) => l.replace(/^—[A-Z0-9_]+→ /, ""));
+    assert.deepEqual(hops, cli.nodes.slice(1), `route of ${p.id}`);
+    const red = await page.evaluate(() => window.kspm.explorer.cy.edges(".route").length);
+    assert.equal(red, cli.steps.length, "the route is drawn");
+    compared++;
+  }
+  assert.ok(compared >= 5, `compared ${compared} routes`);
+  // A node's facts: blast radius as the fewest hops `kspm query reach` gives to the sink,
+  // findings, neighbours from the full graph.
+  const sa = await page.evaluate(() => {
+    const x = window.kspm.explorer, i = x.graph.find("aks-payments-westeurope", "ServiceAccount:ci/azp-agent");
+    const id = x.place(i, null, 0);
+    x.select(id);
+    x.graph.adjacency();
+    return { out: x.graph.out[i].length, in: x.graph.inn[i].length, drawn: x.cy.nodes().length };
+  });
+  const reach = query(["reach", "--from", "ServiceAccount:ci/azp-agent", "--cluster", "aks-payments-westeurope"]).reaches;
+  const adminHops = reach.find((r) => r.node === "ClusterAdmin" && r.cluster === "aks-payments-westeurope").hops;
+  assert.match(await page.locator("#x-blast").innerText(), new RegExp(`ClusterAdmin of aks-payments-westeurope in ${adminHops} hop`));
+  await page.click("#x-neighbours");
+  assert.match(await page.locator("#x-answer").innerText(), new RegExp(`^${sa.out} out, ${sa.in} in`));
+  const after = await page.evaluate(() => window.kspm.explorer.cy.nodes().length);
+  assert.ok(after > sa.drawn, "neighbours added to the canvas");
+  await page.click("#x-reach");
+  assert.match(await page.locator("#x-reach-count").innerText(), new RegExp(`^Reaches ${reach.length} node`));
+  // A listed node joins the canvas and becomes the selection.
+  await page.locator("#x-answer a[data-node]").first().click();
+  assert.ok((await page.locator("#x-panel h4").first().innerText()).length > 0);
+  // Which single change removes most paths: the plan's fix that cuts most of the shown ones.
+  await page.evaluate(() => window.kspm.explorer.summary());
+  // (The plan also counts the paths folded into a listed one; the page counts listed paths.)
+  const listed = new Set(data.paths.map((p) => p.id));
+  const cuts = (f) => f[6].filter((id) => listed.has(id)).length;
+  const best = data.fixes.fixes.slice().sort((a, b) => cuts(b) - cuts(a) || a[5] - b[5])[0];
+  assert.equal(await page.locator("#x-top-fixes a").first().getAttribute("data-fix"), best[0]);
+  // The fix view: after one fix, the paths it cuts fade and its cut hops are marked.
+  await page.selectOption("#x-fix", best[0]);
+  assert.match(await page.locator("#x-note").innerText(), new RegExp(`after ${best[0]}: ${data.paths.length - cuts(best)} of ${data.paths.length} remain`));
+  const cutEdges = await page.evaluate(() => window.kspm.explorer.cy.edges("[cut = 'yes']").length);
+  assert.ok(cutEdges >= 1, "the cut hops are marked");
+  await page.selectOption("#x-fix", "all");
+  const planCut = new Set(data.fixes.fixes.flatMap((f) => f[6]).filter((id) => listed.has(id)));
+  assert.match(await page.locator("#x-note").innerText(), new RegExp(`after the fix plan: ${data.paths.length - planCut.size} of ${data.paths.length} remain`));
+  await page.selectOption("#x-fix", "");
+  // What reaches ClusterAdmin in one cluster: the filters narrow the merged graph to it.
+  await page.selectOption("#p-cluster", "eks-prod-us-east-1");
+  await page.selectOption("#p-sink", "ClusterAdmin");
+  const narrowed = data.paths.filter((p) => p.cluster === "eks-prod-us-east-1" && p.target === "ClusterAdmin");
+  assert.match(await page.locator("#x-note").innerText(), new RegExp(`^${narrowed.length} of ${narrowed.length} path`));
+  const sinks = await page.evaluate(() => window.kspm.explorer.cy.nodes(".sink").map((n) => n.data("label")));
+  assert.deepEqual(sinks, ["ClusterAdmin"]);
+  await page.selectOption("#p-cluster", "");
+  await page.selectOption("#p-sink", "");
+}
 
 function freePort() {
   return new Promise((resolve) => {
@@ -216,6 +338,43 @@ async function waitFor(fn, what, ms = 30000) {
     await new Promise((r) => setTimeout(r, 200));
   }
 }
+
+// The interaction budget on a 10,000-pod cluster (issue: opens in < 2 s, stays responsive):
+// the report of a generated cluster, timed in the browser.
+await test("explorer of a 10,000-pod cluster opens in under 2 s and answers in under 1 s", async () => {
+  const fleetgen = path.join(path.dirname(bin), "kspm-fleetgen");
+  const fleet = path.join(tmp, "g10k");
+  execFileSync(fleetgen, [fleet, "--clusters", "1", "--pods", "10000", "--seed", "9", "--json"], { stdio: "ignore" });
+  const file = path.join(tmp, "g10k.html");
+  execFileSync(bin, ["scan", fleet, "--format", "html", "--output", file], { maxBuffer: 1 << 28 });
+  const size = fs.statSync(file).size;
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  const { outside, errors } = guard(page, null);
+  const timings = {};
+  let t = Date.now();
+  await page.goto("file://" + file + "#paths");
+  await page.waitForSelector("body[data-ready=true]");
+  await page.waitForFunction(() => window.kspm.explorer && window.kspm.explorer.cy && window.kspm.explorer.cy.nodes().length > 0);
+  timings.open = Date.now() - t;
+  const drawn = await page.evaluate(() => ({ nodes: window.kspm.explorer.cy.nodes().length, paths: window.kspm.data.paths.length }));
+  assert.ok(drawn.nodes <= 400, `progressive: ${drawn.nodes} nodes drawn at first`);
+  assert.ok(!(await page.locator("#x-more").isHidden()), "more paths to draw");
+  const timed = async (name, fn) => { const s = Date.now(); await fn(); timings[name] = Date.now() - s; };
+  await timed("draw_more", () => page.click("#x-more"));
+  const id = await page.evaluate(() => Array.from(window.kspm.explorer.drawn.values()).find((n) => n.i >= 0 && n.col === 1).id);
+  await timed("select", () => page.evaluate((id) => window.kspm.explorer.select(id), id));
+  await timed("neighbours", () => page.click("#x-neighbours"));
+  await timed("reach", async () => { await page.click("#x-reach"); await page.waitForSelector("#x-reach-count"); });
+  await timed("reached_by", () => page.click("#x-reached-by"));
+  await timed("filter", () => page.selectOption("#p-sink", "NodeRoot"));
+  await timed("fix_preview", () => page.selectOption("#x-fix", "all"));
+  console.log(`  10k report: ${size} bytes, ${drawn.paths} paths; ms: ${JSON.stringify(timings)}`);
+  assert.ok(timings.open < 2000, `opened in ${timings.open} ms`);
+  for (const [k, v] of Object.entries(timings)) if (k !== "open") assert.ok(v < 1000, `${k} took ${v} ms`);
+  assert.deepEqual(outside, []);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
 
 await test("live view: token, same views, updates on change, drift", async () => {
   const fleet = path.join(tmp, "fleet");
@@ -241,6 +400,24 @@ await test("live view: token, same views, updates on change, drift", async () =>
     await page.click("#login button");
     await checkReport(page, expect);
     assert.equal(await page.locator("#login").isVisible(), false, "the token form goes once logged in");
+    // The live view's explorer: the same graph as the report, and paths to any node through the
+    // service's query (`/api/paths`, the query module), as `kspm query paths` answers.
+    await page.click("[data-tab=paths]");
+    await page.waitForFunction(() => window.kspm.explorer && window.kspm.explorer.cy);
+    const cliReach = query(["reach", "--from", "ServiceAccount:ci/azp-agent", "--cluster", "aks-payments-westeurope"]).reaches.length;
+    assert.equal(await page.evaluate(() => { const g = window.kspm.explorer.graph; return g.reach(g.find("aks-payments-westeurope", "ServiceAccount:ci/azp-agent"), false, 12).length; }), cliReach);
+    const cliPath = query(["paths", "--from", "Deployment:ingress-nginx/ingress-nginx-controller", "--to", "Secret:ingress-nginx/ingress-nginx-admission", "--cluster", "eks-prod-us-east-1", "--limit", "3"]).paths;
+    await page.fill("#x-from", "[eks-prod-us-east-1] Deployment:ingress-nginx/ingress-nginx-controller");
+    await page.fill("#x-to-node", "Secret:ingress-nginx/ingress-nginx-admission");
+    await page.click("#x-go");
+    await page.waitForFunction(() => /^(Best|No way)/.test(document.getElementById("x-route").innerText));
+    const answer = await page.locator("#x-route").innerText();
+    if (cliPath.length) {
+      assert.equal(answer.split("\n").length, cliPath.length, answer);
+      assert.ok(answer.startsWith(`Best (score ${cliPath[0].score}): ${cliPath[0].source} ` + cliPath[0].steps.map((s) => `—${s.technique}→ ${s.to}`).join(" ")), answer);
+    } else {
+      assert.match(answer, /^No way/);
+    }
     // A change in the fleet reaches the page through the event stream.
     fs.writeFileSync(path.join(fleet, "eks-prod-us-east-1", "intruder.yaml"),
       "apiVersion: v1\nkind: Pod\nmetadata: {name: intruder, namespace: default}\nspec:\n  containers: [{name: c, image: ghcr.io/x/y:1, securityContext: {privileged: true}}]\n");

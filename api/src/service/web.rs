@@ -10,6 +10,7 @@ use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::{combinators::BoxBody, BodyExt, Full, StreamBody};
 use hyper::body::{Frame, Incoming};
+use kspm_engine::graph::explore::Explorer;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -77,8 +78,9 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// A report-shaped JSON value from the tenant's latest scans (what [`crate::html::model`] reads).
-async fn latest_report(shared: &Shared, tenant: &str) -> Result<Value, String> {
+/// A report-shaped JSON value from the tenant's latest scans (what [`crate::html::model`] reads)
+/// and the explorer of their fleet graphs (the graphs `/api/paths` and `/api/reach` ask).
+async fn latest_report(shared: &Shared, tenant: &str) -> Result<(Value, Explorer), String> {
     let mut clusters = Vec::new();
     let mut compliance = Vec::new();
     let mut findings = Vec::new();
@@ -88,6 +90,10 @@ async fn latest_report(shared: &Shared, tenant: &str) -> Result<Value, String> {
     let mut objects = 0;
     let scans = shared.latest_scans(tenant).await?;
     let fix_plan = shared.fix_plan(&scans, Default::default()).await?;
+    let mut explorer = Explorer::default();
+    for s in &scans {
+        explorer.add(&*shared.fleet_graph(s).await?);
+    }
     for s in scans {
         for (name, summary, comp) in shared.store.clusters(&s.id).await? {
             objects += summary.get("objects").and_then(Value::as_u64).unwrap_or(0);
@@ -128,7 +134,7 @@ async fn latest_report(shared: &Shared, tenant: &str) -> Result<Value, String> {
         let score = |p: &Value| p.get("score").and_then(Value::as_f64).unwrap_or(0.0);
         score(b).total_cmp(&score(a))
     });
-    Ok(json!({
+    let report = json!({
         "summary": {"clusters": clusters.len(), "objects": objects, "findings": findings.len(),
             "by_severity": by_severity, "attack_paths": paths.len()},
         "clusters": clusters,
@@ -137,7 +143,8 @@ async fn latest_report(shared: &Shared, tenant: &str) -> Result<Value, String> {
         "attack_paths": paths,
         "fix_plan": fix_plan,
         "errors": errors,
-    }))
+    });
+    Ok((report, explorer))
 }
 
 fn drift_json(d: &super::pb::GetDriftResponse) -> Value {
@@ -233,7 +240,7 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
     };
     match path.as_str() {
         "/api/model" => match latest_report(&shared, &tenant).await {
-            Ok(r) => json_response(StatusCode::OK, &crate::html::model(&r)),
+            Ok((r, x)) => json_response(StatusCode::OK, &crate::html::model(&r, Some(&x))),
             Err(e) => internal(e),
         },
         "/api/scans" => match shared

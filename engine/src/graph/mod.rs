@@ -10,6 +10,7 @@ mod build;
 pub mod cloud;
 pub mod cloud_azure;
 pub mod cloud_gcp;
+pub mod explore;
 pub mod fixplan;
 pub mod joined;
 mod network;

@@ -603,6 +603,17 @@ impl PathIndex<'_> {
             .collect()
     }
 
+    /// Every search the report's paths are walked in: (cluster or the account's key, sink),
+    /// the search through every edge, and the one that does not cross the network between pods
+    /// when the graph has network segments (see [`AttackGraph::preferred_route`]).
+    pub(crate) fn searches(
+        &self,
+    ) -> impl Iterator<Item = (&(String, Sink), &Distances, Option<&Distances>)> + '_ {
+        self.distances
+            .iter()
+            .map(|(k, full)| (k, full, self.direct.as_ref().and_then(|m| m.get(k))))
+    }
+
     /// What a node can reach, per sink, in hops.
     pub fn blast_radius(&self, cluster: &str, node: NodeIndex) -> BlastRadius {
         let mut reaches = BTreeMap::new();
@@ -775,6 +786,12 @@ fn set(bits: &mut Vec<bool>, i: usize) {
 }
 
 impl Distances {
+    /// A node's first step on its chosen way: `None` when it cannot reach the search's targets,
+    /// `Some(None)` at a target, `Some(Some(edge))` otherwise.
+    pub(crate) fn first_step(&self, n: NodeIndex) -> Option<Option<EdgeIndex>> {
+        self.next.get(n.index()).copied().flatten().map(|(_, e)| e)
+    }
+
     /// The edges of the chosen way from `from` to the search's targets (empty at a target).
     pub(crate) fn walk(&self, g: &AttackGraph, from: NodeIndex) -> Option<Vec<EdgeIndex>> {
         let mut out = Vec::new();

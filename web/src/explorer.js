@@ -1,0 +1,471 @@
+// The explorer: the reported attack paths merged into one graph (shared nodes once, cloud
+// principals joining clusters), and pivots over the whole fleet graph the scan built — a node's
+// neighbours, what it reaches, who reaches it, the report's route from it to a sink — with the
+// fix plan drawn on it. The graph comes with the data (`graph`, from engine/src/graph/explore.rs):
+// routes are walked in the route tables the scan's own search filled, never searched again here.
+// Every value goes into the page through textContent (see app.js).
+(function () {
+  "use strict";
+  var TERMINAL = 1, STEP = 2;
+  // Nodes drawn before the rest of the paths wait behind "draw more" (the highest-scored first).
+  var MAX_DRAWN = 400;
+  // Neighbours drawn per direction on one expansion; the rest are counted.
+  var MAX_NEIGHBOURS = 25;
+  // Answers listed per question; the rest are counted.
+  var MAX_LISTED = 100;
+  var SINKS = { ClusterAdmin: 1, AllSecrets: 1, CloudAdmin: 1 };
+  // Canvas grid: a column per hop, a row per node.
+  var COL = 190, ROW = 64;
+
+  // ---------- the fleet graph ----------
+  function Graph(g) {
+    this.g = g || { clusters: [], kinds: [], techniques: [], texts: [], nodes: [], edges: [], routes: [] };
+    this.size = this.g.nodes.length;
+  }
+  Graph.prototype.ref = function (i) { return this.g.nodes[i][0]; };
+  Graph.prototype.cluster = function (i) { var c = this.g.nodes[i][1]; return c < 0 ? null : this.g.clusters[c]; };
+  Graph.prototype.kind = function (i) { return this.g.kinds[this.g.nodes[i][2]]; };
+  Graph.prototype.flags = function (i) { return this.g.nodes[i][3]; };
+  Graph.prototype.key = function (i) { return (this.cluster(i) || "") + "\u0000" + this.ref(i); };
+  Graph.prototype.edge = function (e) {
+    var x = this.g.edges;
+    return { from: x[4 * e], to: x[4 * e + 1], technique: this.g.techniques[x[4 * e + 2]], evidence: this.g.texts[x[4 * e + 3]] };
+  };
+  // A node by cluster and reference; fleet-wide nodes (the Internet, cloud principals) belong to
+  // no cluster. -1 when the graph has no such node.
+  Graph.prototype.find = function (cluster, ref) {
+    if (!this.byKey) {
+      this.byKey = new Map();
+      for (var i = 0; i < this.size; i++) this.byKey.set(this.key(i), i);
+    }
+    var k = this.byKey.get((cluster || "") + "\u0000" + ref);
+    if (k === undefined) k = this.byKey.get("\u0000" + ref);
+    return k === undefined ? -1 : k;
+  };
+  // A node as a path of `cluster` writes it: `[c] reference` for another cluster's node.
+  Graph.prototype.findInPath = function (cluster, written) {
+    var m = /^\[([^\]]*)\] (.*)$/.exec(written);
+    return m ? this.find(m[1], m[2]) : this.find(cluster, written);
+  };
+  Graph.prototype.adjacency = function () {
+    if (this.out) return;
+    this.out = []; this.inn = [];
+    for (var i = 0; i < this.size; i++) { this.out.push([]); this.inn.push([]); }
+    var x = this.g.edges;
+    for (var e = 0; 4 * e < x.length; e++) { this.out[x[4 * e]].push(e); this.inn[x[4 * e + 1]].push(e); }
+  };
+  // Everything `from` reaches within `max` hops (forward: not past a cluster or cloud admin, as
+  // `kspm query reach`), or everything that reaches it (backward: not through one, as the
+  // report's search). Hubs, containers and network segments are steps, not answers.
+  Graph.prototype.reach = function (from, backward, max) {
+    this.adjacency();
+    var dist = new Map([[from, 0]]), queue = [from], out = [];
+    for (var q = 0; q < queue.length; q++) {
+      var n = queue[q], d = dist.get(n);
+      if (n !== from && !(this.flags(n) & STEP)) out.push({ node: n, hops: d });
+      if (d >= max) continue;
+      if (!backward && n !== from && (this.flags(n) & TERMINAL)) continue;
+      var list = backward ? this.inn[n] : this.out[n];
+      for (var k = 0; k < list.length; k++) {
+        var e = this.edge(list[k]), next = backward ? e.from : e.to;
+        if (backward && (this.flags(next) & TERMINAL)) continue;
+        if (!dist.has(next)) { dist.set(next, d + 1); queue.push(next); }
+      }
+    }
+    return out;
+  };
+  Graph.prototype.tables = function () {
+    if (this.tabled) return this.tabled;
+    function map(flat) {
+      if (!flat) return null;
+      var m = new Map();
+      for (var i = 0; i < flat.length; i += 2) m.set(flat[i], flat[i + 1]);
+      return m;
+    }
+    this.tabled = this.g.routes.map(function (t) { return { key: t.key, sink: t.sink, full: map(t.full), direct: map(t.direct) }; });
+    return this.tabled;
+  };
+  // The report's route from `from` in one table (edges; [] at a sink; null when it reaches
+  // nothing): the way that does not cross the network between pods when there is one.
+  Graph.prototype.route = function (t, from, full) {
+    var m = (!full && t.direct && t.direct.has(from) && t.direct.get(from) >= 0) ? t.direct : t.full;
+    if (!m.has(from)) return null;
+    var out = [], cur = from, e;
+    while ((e = m.get(cur)) >= 0 && out.length < 256) { out.push(e); cur = this.edge(e).to; }
+    return out;
+  };
+  // What a node reaches per sink: the fewest hops, as the report's blast radius counts them.
+  Graph.prototype.blast = function (i) {
+    var self = this, out = [];
+    this.tables().forEach(function (t) {
+      var r = self.route(t, i, true);
+      if (r && r.length) out.push({ key: t.key, sink: t.sink, hops: r.length });
+    });
+    return out;
+  };
+  function tableName(t) { return t.sink === "CloudAdmin" ? "CloudAdmin:" + t.key : t.sink + " of " + t.key; }
+
+  // ---------- the explorer ----------
+  // `h`: app.js's helpers {el, clear, findingsOn, techniques, live, ask, filterNode}.
+  function Explorer(box, data, h) {
+    this.box = box; this.data = data; this.h = h;
+    this.graph = new Graph(data.graph);
+    this.cy = null; this.drawn = new Map(); this.ids = 0; this.paths = []; this.limit = 0;
+    this.preview = ""; // "": none, "all": the whole plan, or one fix's ID
+    this.build();
+  }
+
+  Explorer.prototype.build = function () {
+    var el = this.h.el, self = this;
+    var fixes = ((this.data.fixes || {}).fixes || []);
+    this.fixPick = el("select", { id: "x-fix", "aria-label": "fix preview" }, [el("option", { value: "", text: "no fix applied" })]
+      .concat(fixes.length ? [el("option", { value: "all", text: "after the whole fix plan (" + fixes.length + " fixes)" })] : [])
+      .concat(fixes.map(function (f) { return el("option", { value: f[0], text: "after " + f[0] + ": " + f[3] + " on " + f[2] }); })));
+    this.fixPick.addEventListener("change", function () { self.preview = self.fixPick.value; self.draw(); });
+    this.more = el("button", { id: "x-more", text: "Draw more paths", onclick: function () { self.limit += MAX_DRAWN; self.draw(); } });
+    this.note = el("span", { id: "x-note", class: "muted" });
+    this.canvas = el("div", { id: "x-canvas", class: "xcanvas" });
+    this.panel = el("div", { id: "x-panel", class: "xpanel" });
+    this.box.appendChild(el("div", { class: "filters" }, [el("b", { text: "Merged graph" }), this.fixPick, this.more, this.note]));
+    this.box.appendChild(el("div", { class: "xwrap" }, [this.canvas, this.panel]));
+  };
+
+  // The paths to merge (already filtered); redraws from them.
+  Explorer.prototype.show = function (paths) {
+    this.paths = paths;
+    this.limit = MAX_DRAWN;
+    this.draw();
+  };
+
+  // Paths cut by the previewed fixes, and (path ID → cut hop positions).
+  Explorer.prototype.cuts = function () {
+    var plan = this.data.fixes || {}, cut = new Set(), pick = this.preview;
+    (plan.fixes || []).forEach(function (f) {
+      if (pick === "all" || pick === f[0]) f[6].forEach(function (id) { cut.add(id); });
+    });
+    return { paths: cut, steps: pick ? (plan.cut_steps || {}) : {} };
+  };
+
+  Explorer.prototype.nodeKey = function (cluster, written) {
+    var i = this.graph.findInPath(cluster, written);
+    if (i >= 0) return { key: "g" + i, i: i };
+    var m = /^\[([^\]]*)\] (.*)$/.exec(written);
+    return { key: "p" + (m ? m[1] + "\u0000" + m[2] : cluster + "\u0000" + written), i: -1, ref: m ? m[2] : written, cluster: m ? m[1] : cluster };
+  };
+
+  Explorer.prototype.draw = function () {
+    var self = this, g = this.graph, cuts = this.cuts();
+    var nodes = new Map(), edges = new Map(), cols = {}, used = 0, remaining = 0, clusters = {};
+    this.paths.forEach(function (p) { clusters[p.cluster] = 1; });
+    var multi = Object.keys(clusters).length > 1;
+    for (var n = 0; n < this.paths.length; n++) {
+      var p = this.paths[n];
+      if (nodes.size >= this.limit) break;
+      used++;
+      var isCut = cuts.paths.has(p.id);
+      if (!isCut) remaining++;
+      var written = [p.source].concat(p.steps.map(function (s) { return s[1]; }));
+      var keys = written.map(function (w, pos) {
+        var k = self.nodeKey(p.cluster, w);
+        var x = nodes.get(k.key);
+        if (!x) {
+          var ref = k.i >= 0 ? g.ref(k.i) : k.ref, cl = k.i >= 0 ? g.cluster(k.i) : k.cluster;
+          x = { id: k.key, i: k.i, ref: ref, cluster: cl, label: (multi && cl ? "[" + cl + "] " : "") + ref, col: pos, paths: 0, live: 0, sink: false };
+          nodes.set(k.key, x);
+        }
+        x.col = Math.max(x.col, pos);
+        x.paths++;
+        if (!isCut) x.live++;
+        if (pos === written.length - 1) x.sink = true;
+        return k.key;
+      });
+      var cutAt = cuts.steps[p.id] || [];
+      p.steps.forEach(function (s, k) {
+        var id = keys[k] + ">" + keys[k + 1] + ">" + s[2];
+        var e = edges.get(id);
+        if (!e) { e = { id: id, source: keys[k], target: keys[k + 1], technique: s[2], evidence: s[3], paths: 0, live: 0, cut: false }; edges.set(id, e); }
+        e.paths++;
+        if (!isCut) e.live++;
+        if (isCut && cutAt.indexOf(k) >= 0) e.cut = true;
+      });
+    }
+    // Left to right from the entries, sinks in the last column; in each column, rows follow the
+    // mean row of the nodes leading in (fewer crossings), else the order of score.
+    var last = 0;
+    nodes.forEach(function (x) { last = Math.max(last, x.col); });
+    var before = new Map();
+    edges.forEach(function (e) { (before.get(e.target) || before.set(e.target, []).get(e.target)).push(e.source); });
+    nodes.forEach(function (x, k) {
+      if (x.sink && SINKS[x.ref.split(":")[0]] !== undefined) x.col = last;
+      (cols[x.col] = cols[x.col] || []).push(k);
+    });
+    Object.keys(cols).map(Number).sort(function (a, b) { return a - b; }).forEach(function (c) {
+      var rank = cols[c].map(function (k, order) {
+        var ins = (before.get(k) || []).map(function (s) { return nodes.get(s); }).filter(function (s) { return s.col < c && s.row !== undefined; });
+        return { k: k, at: ins.length ? ins.reduce(function (a, s) { return a + s.row; }, 0) / ins.length : order, order: order };
+      });
+      rank.sort(function (a, b) { return a.at - b.at || a.order - b.order; });
+      rank.forEach(function (r, row) { nodes.get(r.k).row = row; });
+    });
+    this.drawn = nodes; this.edgesDrawn = edges;
+    this.more.hidden = used >= this.paths.length;
+    var counted = used + " of " + this.paths.length + " path(s) merged: " + nodes.size + " nodes, " + edges.size + " hops; edge width = paths through it";
+    if (this.preview) counted += " · after " + (this.preview === "all" ? "the fix plan" : this.preview) + ": " + remaining + " of " + used + " remain";
+    this.note.textContent = counted;
+    this.render();
+    this.summary();
+  };
+
+  Explorer.prototype.elements = function () {
+    var out = [];
+    this.drawn.forEach(function (x) {
+      out.push({ group: "nodes", data: { id: x.id, label: x.label, gone: x.live === 0 && x.paths > 0 ? "yes" : "no" },
+        position: { x: x.col * COL, y: x.row * ROW }, classes: x.sink ? "sink" : (x.col === 0 ? "entry" : "") });
+    });
+    this.edgesDrawn.forEach(function (e) {
+      out.push({ group: "edges", data: { id: e.id, source: e.source, target: e.target, label: e.cut ? e.technique + " ✂" : e.technique,
+        width: Math.min(12, 1.5 + 2 * Math.log2(Math.max(1, e.live || e.paths))), gone: e.live === 0 && e.paths > 0 ? "yes" : "no", cut: e.cut ? "yes" : "no" } });
+    });
+    return out;
+  };
+
+  Explorer.prototype.render = function () {
+    var self = this;
+    if (this.cy) this.cy.destroy();
+    if (typeof cytoscape === "undefined") return;
+    this.cy = cytoscape({
+      container: this.canvas, elements: this.elements(), boxSelectionEnabled: false, layout: { name: "preset", padding: 30 },
+      style: [
+        { selector: "node", style: { "label": "data(label)", "font-size": 10, "text-wrap": "wrap", "text-max-width": 220, "text-valign": "bottom", "background-color": "#5aa2ff", "width": 16, "height": 16 } },
+        { selector: "node.entry", style: { "background-color": "#d1452f" } },
+        { selector: "node.sink", style: { "background-color": "#8e1b1b", "shape": "diamond", "width": 22, "height": 22 } },
+        { selector: "node.added", style: { "background-color": "#9aa3b2", "border-width": 1, "border-color": "#5d6778" } },
+        { selector: "node.reached", style: { "border-width": 4, "border-color": "#e39b1f" } },
+        { selector: "node[gone = 'yes'], edge[gone = 'yes']", style: { "opacity": 0.25 } },
+        { selector: "edge", style: { "label": "data(label)", "font-size": 8, "curve-style": "bezier", "target-arrow-shape": "triangle", "width": "data(width)", "line-color": "#8aa0bf", "target-arrow-color": "#8aa0bf", "text-rotation": "autorotate", "text-background-color": "#fff", "text-background-opacity": 0.8 } },
+        { selector: "edge.added", style: { "line-style": "dotted", "width": 1.5 } },
+        { selector: "edge[cut = 'yes']", style: { "line-style": "dashed", "line-color": "#2f8a4c", "target-arrow-color": "#2f8a4c", "opacity": 1 } },
+        { selector: ".route", style: { "line-color": "#d1452f", "target-arrow-color": "#d1452f", "background-color": "#d1452f", "opacity": 1 } },
+        { selector: ":selected", style: { "border-width": 3, "border-color": "#121826" } }
+      ]
+    });
+    this.cy.on("tap", "node", function (ev) { self.select(ev.target.id()); });
+    this.cy.on("tap", "edge", function (ev) { self.explainEdge(ev.target.id()); });
+  };
+
+  // A node or edge of the full graph put on the canvas (pivots): placed beside `near`.
+  Explorer.prototype.place = function (i, near, side) {
+    var id = "g" + i;
+    if (this.drawn.has(id)) return id;
+    var base = this.drawn.get(near) || { col: 0 };
+    var col = base.col + side, rows = 0;
+    this.drawn.forEach(function (x) { if (x.col === col) rows = Math.max(rows, x.row + 1); });
+    var x = { id: id, i: i, ref: this.graph.ref(i), cluster: this.graph.cluster(i), label: (this.graph.cluster(i) ? "[" + this.graph.cluster(i) + "] " : "") + this.graph.ref(i),
+      col: col, row: rows, paths: 0, live: 0, sink: false, added: true };
+    this.drawn.set(id, x);
+    if (this.cy) this.cy.add({ group: "nodes", data: { id: id, label: x.label, gone: "no" }, position: { x: col * COL, y: rows * ROW }, classes: "added" });
+    return id;
+  };
+  Explorer.prototype.placeEdge = function (e, cls) {
+    var x = this.graph.edge(e), s = "g" + x.from, t = "g" + x.to, id = s + ">" + t + ">" + x.technique;
+    if (!this.drawn.has(s) || !this.drawn.has(t)) return id;
+    if (this.cy && this.cy.getElementById(id).empty()) {
+      this.cy.add({ group: "edges", data: { id: id, source: s, target: t, label: x.technique, width: 1.5, gone: "no", cut: "no", edge: e }, classes: cls || "added" });
+    }
+    if (!this.edgesDrawn.has(id)) this.edgesDrawn.set(id, { id: id, source: s, target: t, technique: x.technique, evidence: x.evidence, paths: 0, live: 0, cut: false, edge: e });
+    return id;
+  };
+
+  // Expands a node's neighbours (in and out) from the full graph.
+  Explorer.prototype.neighbours = function (id) {
+    var x = this.drawn.get(id), g = this.graph, self = this;
+    if (!x || x.i < 0) return { out: 0, in: 0, shown: 0 };
+    g.adjacency();
+    var shown = 0;
+    [[g.out[x.i], 1], [g.inn[x.i], -1]].forEach(function (pair) {
+      pair[0].slice(0, MAX_NEIGHBOURS).forEach(function (e) {
+        var ed = g.edge(e), other = pair[1] > 0 ? ed.to : ed.from;
+        self.place(other, id, pair[1]);
+        self.placeEdge(e);
+        shown++;
+      });
+    });
+    return { out: g.out[x.i].length, in: g.inn[x.i].length, shown: shown };
+  };
+
+  Explorer.prototype.highlight = function (nodes) {
+    if (!this.cy) return;
+    this.cy.nodes().removeClass("reached");
+    var self = this;
+    nodes.forEach(function (n) { var e = self.cy.getElementById("g" + n); if (e.nonempty()) e.addClass("reached"); });
+  };
+
+  // Draws the report's route from node `from` in route table `t` (returns its edges, or null).
+  Explorer.prototype.drawRoute = function (from, t) {
+    var r = this.graph.route(t, from, false), self = this;
+    if (!r) return null;
+    if (this.cy) this.cy.elements().removeClass("route");
+    var at = this.place(from, null, 0);
+    r.forEach(function (e) {
+      var to = self.graph.edge(e).to;
+      at = self.place(to, at, 1);
+      var id = self.placeEdge(e, "added");
+      if (self.cy) { self.cy.getElementById(id).addClass("route"); self.cy.getElementById(at).addClass("route"); }
+    });
+    if (this.cy) this.cy.getElementById("g" + from).addClass("route");
+    return r;
+  };
+
+  // ---------- the side panel ----------
+  Explorer.prototype.summary = function () {
+    var el = this.h.el, panel = this.h.clear(this.panel), self = this;
+    panel.appendChild(el("h4", { text: "Click a node or a hop" }));
+    // Which single change removes most of these paths: the plan's fixes, counted on them.
+    var shown = new Set(this.paths.map(function (p) { return p.id; }));
+    var fixes = ((this.data.fixes || {}).fixes || []).map(function (f) {
+      return { f: f, n: f[6].filter(function (id) { return shown.has(id); }).length };
+    }).filter(function (x) { return x.n > 0; }).sort(function (a, b) { return b.n - a.n || a.f[5] - b.f[5]; });
+    if (fixes.length) {
+      panel.appendChild(el("div", { text: "Single changes that cut the most of these paths:" }));
+      var ol = el("ol", { id: "x-top-fixes" });
+      fixes.slice(0, 5).forEach(function (x) {
+        var what = x.f[3] + " on " + x.f[2];
+        ol.appendChild(el("li", {}, [el("a", { href: "#", "data-fix": x.f[0], title: what, text: what.length > 160 ? what.slice(0, 157) + "…" : what, onclick: function (ev) {
+          ev.preventDefault(); self.fixPick.value = x.f[0]; self.preview = x.f[0]; self.draw();
+        } }), " — cuts " + x.n + " of them (" + x.f[0] + ", cost " + x.f[5] + ")"]));
+      });
+      panel.appendChild(ol);
+    }
+    this.picker(panel, null);
+  };
+
+  // "Path from A to B": from any node, to a sink class of a cluster or a cloud account (walked in
+  // the report's route tables); in the live view also to any node, through the service's query.
+  Explorer.prototype.picker = function (panel, from) {
+    var el = this.h.el, self = this, g = this.graph;
+    var fromBox = el("input", { id: "x-from", type: "search", placeholder: "from: [cluster] Kind:ns/name", size: 34, "aria-label": "path from" });
+    if (from != null && from >= 0) fromBox.value = (g.cluster(from) ? "[" + g.cluster(from) + "] " : "") + g.ref(from);
+    var to = el("select", { id: "x-to", "aria-label": "path to" }, g.tables().map(function (t, k) { return el("option", { value: String(k), text: tableName(t) }); }));
+    var toNode = this.h.live ? el("input", { id: "x-to-node", type: "search", placeholder: "or to a node (live view)", size: 26 }) : null;
+    var out = el("div", { id: "x-route", class: "evidence" });
+    var go = el("button", { id: "x-go", text: "Find path", onclick: function () { self.findPath(fromBox.value, to.value, toNode ? toNode.value : "", out); } });
+    panel.appendChild(el("h4", { text: "Path from A to B" }));
+    panel.appendChild(el("div", { class: "filters" }, [fromBox, to, toNode, go]));
+    panel.appendChild(out);
+  };
+
+  // A typed reference: `[cluster] Kind:ns/name` or a reference of the scope's only cluster.
+  Explorer.prototype.resolve = function (text) {
+    text = text.trim();
+    var m = /^\[([^\]]*)\] (.*)$/.exec(text);
+    if (m) return this.graph.find(m[1], m[2]);
+    var g = this.graph, found = [];
+    for (var i = 0; i < g.size && found.length < 2; i++) if (g.ref(i) === text) found.push(i);
+    return found.length === 1 ? found[0] : (found.length ? -2 : -1);
+  };
+
+  Explorer.prototype.findPath = function (fromText, table, toText, out) {
+    var self = this, from = this.resolve(fromText);
+    if (from === -1) { out.textContent = "No node " + fromText + " in the graph."; return; }
+    if (from === -2) { out.textContent = fromText + " is in several clusters: write it as [cluster] " + fromText + "."; return; }
+    if (toText && this.h.live) {
+      var cluster = this.graph.cluster(from);
+      this.h.ask("/api/paths?from=" + encodeURIComponent(this.graph.ref(from)) + "&to=" + encodeURIComponent(toText) +
+        (cluster ? "&cluster=" + encodeURIComponent(cluster) : "") + "&limit=3").then(function (answer) {
+        var paths = answer.paths || [];
+        out.textContent = paths.length ? paths.map(function (p, k) {
+          return (k ? "Alternative " + k : "Best") + " (score " + p.score + "): " + [p.source].concat(p.steps.map(function (s) { return "—" + s.technique + "→ " + s.to; })).join(" ");
+        }).join("\n") : "No way from " + fromText + " to " + toText + ".";
+        if (paths[0]) {
+          var at = self.place(from, null, 0);
+          paths[0].steps.forEach(function (s) {
+            var i = self.graph.findInPath(paths[0].cluster, s.to);
+            if (i < 0) return;
+            var prev = self.drawn.get(at);
+            self.graph.adjacency();
+            self.graph.out[prev.i].forEach(function (e) { var x = self.graph.edge(e); if (x.to === i && x.technique === s.technique) { at = self.place(i, at, 1); self.cy && self.cy.getElementById(self.placeEdge(e)).addClass("route"); } });
+          });
+        }
+      }).catch(function (e) { out.textContent = String(e.message || e); });
+      return;
+    }
+    var t = this.graph.tables()[Number(table)];
+    var r = t ? this.drawRoute(from, t) : null;
+    if (!r) { out.textContent = "No way from " + fromText + " to " + (t ? tableName(t) : "?") + "."; return; }
+    var g = this.graph;
+    // Written as the path prints it: nodes of another cluster than the path's qualified. A path
+    // to a sink is its cluster's; one to a cloud account is the first cluster it enters.
+    var home = t.sink !== "CloudAdmin" ? t.key : [from].concat(r.map(function (e) { return g.edge(e).to; }))
+      .map(function (n) { return g.cluster(n); }).filter(function (c) { return c; })[0];
+    out.textContent = r.length + " hop(s), the route the report takes:\n" + [fromText].concat(r.map(function (e) {
+      var x = g.edge(e);
+      return "—" + x.technique + "→ " + (g.cluster(x.to) && g.cluster(x.to) !== home ? "[" + g.cluster(x.to) + "] " : "") + g.ref(x.to) + "\n    " + x.evidence;
+    })).join("\n");
+  };
+
+  Explorer.prototype.select = function (id) {
+    var el = this.h.el, x = this.drawn.get(id), panel = this.h.clear(this.panel), self = this, g = this.graph;
+    if (!x) return;
+    panel.appendChild(el("h4", { text: x.ref }));
+    var facts = [x.i >= 0 ? g.kind(x.i) : "?", x.cluster ? "cluster " + x.cluster : "fleet-wide"];
+    panel.appendChild(el("div", { class: "muted", text: facts.join(" · ") }));
+    var through = this.paths.filter(function (p) {
+      return [p.source].concat(p.steps.map(function (s) { return s[1]; })).some(function (w) { return self.nodeKey(p.cluster, w).key === id; });
+    });
+    var findings = this.h.findingsOn(x.ref, x.cluster);
+    panel.appendChild(el("div", { id: "x-findings", text: findings.length ? findings.length + " finding(s): " + findings.slice(0, 5).map(function (f) { return f[0] + " " + f[4]; }).join("; ") : "No findings on it." }));
+    var blast = x.i >= 0 ? g.blast(x.i) : [];
+    panel.appendChild(el("div", { id: "x-blast", text: blast.length ? "Blast radius: " + blast.map(function (b) { return tableName(b) + " in " + b.hops + " hop(s)"; }).join("; ") : "Blast radius: reaches no sink." }));
+    panel.appendChild(el("div", { id: "x-through" }, [through.length + " of the merged paths go through it. ",
+      through.length ? el("a", { href: "#", text: "Show only these", onclick: function (ev) { ev.preventDefault(); self.h.filterNode(x.cluster && x.ref.indexOf(":") > 0 ? x.ref : x.ref); } }) : null]));
+    var answer = el("div", { id: "x-answer", class: "evidence" });
+    var buttons = el("div", { class: "filters" }, [
+      el("button", { id: "x-neighbours", text: "Neighbours", onclick: function () {
+        var n = self.neighbours(id);
+        answer.textContent = n.out + " out, " + n.in + " in" + (n.shown < n.out + n.in ? "; " + n.shown + " drawn (" + MAX_NEIGHBOURS + " per direction)" : "; all drawn") + ".";
+      } }),
+      el("button", { id: "x-reach", text: "Reach from here", onclick: function () { self.listReach(x, false, answer); } }),
+      el("button", { id: "x-reached-by", text: "Who reaches this", onclick: function () { self.listReach(x, true, answer); } })
+    ]);
+    if (x.i < 0) buttons.querySelectorAll("button").forEach(function (b) { b.disabled = true; });
+    panel.appendChild(buttons);
+    panel.appendChild(answer);
+    this.picker(panel, x.i);
+  };
+
+  Explorer.prototype.listReach = function (x, backward, answer) {
+    var el = this.h.el, self = this, g = this.graph;
+    var found = g.reach(x.i, backward, 12);
+    this.highlight(found.map(function (r) { return r.node; }));
+    var kinds = {};
+    found.forEach(function (r) { var k = g.kind(r.node); kinds[k] = (kinds[k] || 0) + 1; });
+    this.h.clear(answer);
+    answer.appendChild(el("div", { id: "x-reach-count", text: (backward ? "Reached by " : "Reaches ") + found.length + " node(s) within 12 hops: " +
+      Object.keys(kinds).sort().map(function (k) { return kinds[k] + " " + k; }).join(", ") }));
+    var ul = el("ul", { class: "xlist" });
+    found.slice(0, MAX_LISTED).forEach(function (r) {
+      ul.appendChild(el("li", {}, [el("a", { href: "#", "data-node": String(r.node), text: (g.cluster(r.node) ? "[" + g.cluster(r.node) + "] " : "") + g.ref(r.node), onclick: function (ev) {
+        ev.preventDefault();
+        var id = self.place(r.node, x.id, backward ? -1 : 1);
+        g.adjacency();
+        (backward ? g.out[r.node] : g.inn[r.node]).forEach(function (e) { self.placeEdge(e); });
+        (backward ? g.inn[r.node] : g.out[r.node]).forEach(function (e) { self.placeEdge(e); });
+        self.select(id);
+      } }), " · " + r.hops + " hop(s)"]));
+    });
+    answer.appendChild(ul);
+    if (found.length > MAX_LISTED) answer.appendChild(el("div", { class: "muted", text: (found.length - MAX_LISTED) + " more not listed." }));
+  };
+
+  Explorer.prototype.explainEdge = function (id) {
+    var e = this.edgesDrawn.get(id), panel = this.h.clear(this.panel), el = this.h.el;
+    if (!e) return;
+    var from = this.drawn.get(e.source), to = this.drawn.get(e.target);
+    panel.appendChild(el("h4", { text: e.technique }));
+    panel.appendChild(el("div", { class: "evidence", id: "x-edge", text: (from ? from.label : "?") + " → " + (to ? to.label : "?") + "\n" +
+      (this.h.techniques[e.technique] || "") + "\nEvidence: " + e.evidence + "\n" + e.paths + " merged path(s) take it" +
+      (e.cut ? "; the previewed fix removes it." : ".") }));
+  };
+
+  window.KspmExplorer = { Graph: Graph, Explorer: Explorer };
+})();
