@@ -1239,12 +1239,13 @@ fn compliance(args: ComplianceArgs) -> Result<ExitCode> {
         blocked_registries: args.blocked_registries,
         ..Default::default()
     };
-    let outcome = if args.live.wanted() {
+    let mut outcome = if args.live.wanted() {
         kspm_api::pipeline::scan_live(&args.live.options(), &args.paths, &options)
             .map_err(anyhow::Error::msg)?
     } else {
         kspm_api::pipeline::scan_paths(&args.paths, &options)
     };
+    outcome.graph = None;
     if let Some(why) = kspm_api::pipeline::nothing_read(&outcome.report, &args.paths) {
         bail!("{why}");
     }

@@ -201,3 +201,53 @@ fn generated_fleet_plan_applied_and_rescanned() {
     prove(tmp.path(), Severity::High);
     prove(tmp.path(), Severity::Medium);
 }
+
+/// What one fix cuts on its own (`cuts_alone`, the explorer's "after FX-…" preview), proven by
+/// applying that fix's patch alone and scanning again: every path it claims is gone at the
+/// plan's severity, with the hops it removes marked. (The other paths of its `breaks` are the
+/// masked search's: kept where another way stays, which a rescan may find weaker or gone — the
+/// claim is conservative, as the plan's own proof is.)
+#[test]
+fn each_fix_alone_applied_and_rescanned() {
+    let demo = repo().join("examples/demo-fleet");
+    let snapshot = kspm_collectors::files::load(&[demo]);
+    let (report, graph) = evaluate_with_graph(&snapshot, &ScanOptions::default());
+    let plan = &report.fix_plan;
+    let paths = graph.index().attack_paths();
+    let alone = kspm_engine::graph::fixplan::cuts_alone(&graph, &paths, plan);
+    assert_eq!(alone.len(), plan.fixes.len(), "every fix searched alone");
+    let (mut cut_alone, mut together) = (0, 0);
+    for f in &plan.fixes {
+        let mut one = plan.clone();
+        one.fixes.retain(|x| x.id == f.id);
+        let mut changed = snapshot.clone();
+        apply(&mut changed, &one);
+        let left: BTreeSet<String> = all_paths(&evaluate(&changed).attack_paths)
+            .into_iter()
+            .filter(|p| p.severity >= plan.severity)
+            .map(|p| p.id)
+            .collect();
+        let own = &alone[&f.id];
+        for id in &own.paths {
+            assert!(!left.contains(id), "{} alone claims {id}", f.id);
+            assert!(
+                own.steps.get(id).is_some_and(|s| !s.is_empty()),
+                "{} marks its hops on {id}",
+                f.id
+            );
+        }
+        assert!(
+            own.paths.iter().all(|id| f.breaks.contains(id)),
+            "{}: alone within what it breaks",
+            f.id
+        );
+        cut_alone += own.paths.len();
+        together += f.breaks.len() - own.paths.len();
+    }
+    // Most of the plan's claims are single fixes' own; the rest are counted, not shown as cut.
+    assert!(
+        cut_alone > together,
+        "{cut_alone} alone, {together} together"
+    );
+    println!("paths cut by one fix alone: {cut_alone}; only with another: {together}");
+}

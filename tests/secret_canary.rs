@@ -191,6 +191,15 @@ fn malformed_secrets_leak_through_no_error_message() {
     }
     let page = fs::read_to_string(&html).expect("html");
     assert!(!page.contains(CANARY2), "html leaked");
+    // The explorer's graph travels deflated: read it too.
+    let start = page
+        .find(r#""graph_deflated":""#)
+        .expect("the explorer's graph")
+        + 18;
+    let end = start + page[start..].find('"').expect("closed");
+    let graph = kspm_api::html::inflated(&page[start..end]).expect("inflates");
+    assert!(graph.contains("\"nodes\""), "{graph}");
+    assert!(!graph.contains(CANARY2), "the explorer's graph leaked");
     // Every file that could not be read is still named in the report.
     assert!(
         json_errors >= written - 8,

@@ -9,6 +9,7 @@
 
 use crate::json::{list as arr, str_at as s};
 use kspm_engine::graph::explore::Explorer;
+use kspm_engine::graph::fixplan::cuts_alone;
 use kspm_engine::graph::AttackGraph;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -155,6 +156,8 @@ pub fn model(report: &Value, explorer: Option<&Explorer>) -> Value {
         }).collect::<Vec<_>>(),
         "remaining": arr(&plan, "remaining").iter().map(|r| json!([s(r, "id"), s(r, "reason")])).collect::<Vec<_>>(),
         "cut_steps": plan.get("cut_steps").cloned().unwrap_or(Value::Null),
+        // What each fix cuts on its own (`fixplan::cuts_alone`), for the explorer's preview.
+        "alone": report.get("fix_alone").cloned().unwrap_or(Value::Null),
     });
     let techniques: Map<String, Value> = kspm_engine::graph::techniques::CATALOGUE
         .iter()
@@ -203,11 +206,49 @@ pub fn page(data: &Value, live: bool) -> String {
 }
 
 /// The self-contained HTML report of a report, with the explorer of the fleet graph its paths
-/// were searched in when given.
+/// were searched in when given — deflated (`graph_deflated`, base64 of raw deflate, which the
+/// page inflates with the browser's `DecompressionStream`): the graph's evidence texts repeat
+/// much, so a 10,000-pod cluster's 9.4 MB of graph JSON travels as 0.9 MB.
 pub fn render(report: &kspm_engine::Report, graph: Option<&AttackGraph>) -> String {
-    let v = serde_json::to_value(report).unwrap_or(Value::Null);
-    let explorer = graph.map(Explorer::of);
-    page(&model(&v, explorer.as_ref()), false)
+    let mut v = serde_json::to_value(report).unwrap_or(Value::Null);
+    if let (Some(g), Some(obj)) = (graph, v.as_object_mut()) {
+        // The plan's own input: every path found (the report lists the first ones).
+        let alone = cuts_alone(g, &g.index().attack_paths(), &report.fix_plan);
+        obj.insert("fix_alone".into(), json!(alone));
+    }
+    let mut m = model(&v, None);
+    if let (Some(g), Some(obj)) = (graph, m.as_object_mut()) {
+        obj.insert(
+            "graph_deflated".into(),
+            Value::String(deflated(&Explorer::of(g))),
+        );
+    }
+    page(&m, false)
+}
+
+/// The explorer's JSON, raw-deflated and in base64.
+pub fn deflated(explorer: &Explorer) -> String {
+    use base64::Engine;
+    use std::io::Write;
+    let json = serde_json::to_vec(explorer).unwrap_or_default();
+    let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+    // Writing into a Vec cannot fail.
+    let _ = e.write_all(&json);
+    base64::engine::general_purpose::STANDARD.encode(e.finish().unwrap_or_default())
+}
+
+/// The explorer's JSON of a page's `graph_deflated` (tests: what the page carries, readable).
+pub fn inflated(text: &str) -> Option<String> {
+    use base64::Engine;
+    use std::io::Read;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .ok()?;
+    let mut out = String::new();
+    flate2::read::DeflateDecoder::new(&bytes[..])
+        .read_to_string(&mut out)
+        .ok()?;
+    Some(out)
 }
 
 #[cfg(test)]
@@ -251,12 +292,18 @@ mod tests {
         assert_eq!(m["graph"]["nodes"], json!([]));
         g.node(None, "Internet", kspm_engine::graph::NodeKind::Internet);
         let html = render(&kspm_engine::evaluate(&Default::default()), Some(&g));
-        assert!(
-            html.contains(r#""nodes":[["Internet",-1,"#),
-            "{}",
-            &html[..200]
-        );
         assert!(html.contains("window.KspmExplorer"));
+        let start = html
+            .find(r#""graph_deflated":""#)
+            .expect("the graph travels")
+            + 18;
+        let end = start + html[start..].find('"').expect("closed");
+        let graph = inflated(&html[start..end]).expect("inflates");
+        assert_eq!(
+            serde_json::from_str::<Value>(&graph).ok(),
+            serde_json::to_value(Explorer::of(&g)).ok()
+        );
+        assert!(graph.contains(r#""nodes":[["Internet",-1,"#), "{graph}");
     }
 
     #[test]

@@ -205,7 +205,11 @@
     if (f.technique && !p.steps.some(function (s) { return s[2] === f.technique; })) return false;
     if (f.namespace && !nodesOf(p).some(function (n) { return namespaceOf(n) === f.namespace; })) return false;
     if (f.entry && entryKindOf(p) !== f.entry) return false;
-    if (f.node) {
+    if (f.node && f.node.charAt(0) === "=") {
+      // Exactly one node: `=[cluster] Kind:ns/name`, or `=reference` for a fleet-wide node.
+      var exact = f.node.slice(1);
+      if (!nodesOf(p).some(function (n) { return n === exact || (n.charAt(0) !== "[" && "[" + p.cluster + "] " + n === exact); })) return false;
+    } else if (f.node) {
       var needle = f.node.toLowerCase();
       if (!nodesOf(p).some(function (n) { return n.toLowerCase().indexOf(needle) >= 0; })) return false;
     }
@@ -216,8 +220,21 @@
     var box = clear(document.getElementById("paths"));
     state.graphs.forEach(function (g) { g.destroy(); });
     state.graphs = [];
+    // A re-render (the live view, on a changed posture) replaces the explorer: free the old one.
+    if (state.explorer) state.explorer.destroy();
+    state.explorer = null;
     var all = d.paths || [];
-    if (!all.length) { box.appendChild(el("p", { text: "No attack paths found." })); return; }
+    if (!all.length) {
+      box.appendChild(el("p", { text: "No attack paths found." }));
+      // The graph can still be explored: reach, who reaches, neighbours, routes.
+      if (d.graph && d.graph.nodes.length) {
+        var lone = el("div", { id: "explorer", class: "explorer" });
+        box.appendChild(lone);
+        state.explorer = new window.KspmExplorer.Explorer(lone, d, explorerHelpers(d, function () {}));
+        state.explorer.show([]);
+      }
+      return;
+    }
     var counts = {};
     all.forEach(function (p) { p.steps.forEach(function (st) { var k = stepKey(p.cluster, st); counts[k] = (counts[k] || 0) + 1; }); });
     var plan = planIndex(d);
@@ -235,7 +252,7 @@
       s.addEventListener("change", function () { filters[key] = s.value; update(); });
       return s;
     }
-    var nodeBox = el("input", { id: "p-node", type: "search", placeholder: "contains node…", "aria-label": "contains node" });
+    var nodeBox = el("input", { id: "p-node", type: "search", placeholder: "contains node… (=[cluster] ref: exactly)", "aria-label": "contains node" });
     nodeBox.value = filters.node || "";
     nodeBox.addEventListener("input", function () { filters.node = nodeBox.value; update(); });
     box.appendChild(el("div", { class: "filters", id: "path-filters" }, [
@@ -250,11 +267,9 @@
     ]));
     var explorerBox = el("div", { id: "explorer", class: "explorer" });
     box.appendChild(explorerBox);
-    state.explorer = new window.KspmExplorer.Explorer(explorerBox, d, {
-      el: el, clear: clear, techniques: d.techniques || {}, live: window.KSPM_MODE === "live", ask: api,
-      findingsOn: function (ref, cluster) { return (d.findings || []).filter(function (f) { return f[2] === ref && (!cluster || f[1] === cluster); }); },
-      filterNode: function (ref) { nodeBox.value = ref; filters.node = ref; update(); }
-    });
+    state.explorer = new window.KspmExplorer.Explorer(explorerBox, d, explorerHelpers(d, function (exact) {
+      nodeBox.value = exact; filters.node = exact; update();
+    }));
     var count = el("p", { class: "muted", id: "p-count" });
     box.appendChild(count);
     var more = el("button", { text: "Show more paths", onclick: function () { addPaths(20); } });
@@ -281,6 +296,15 @@
       addPaths(20);
     }
     update();
+  }
+
+  // What the explorer (explorer.js) uses of this page.
+  function explorerHelpers(d, filterNode) {
+    return {
+      el: el, clear: clear, techniques: d.techniques || {}, live: window.KSPM_MODE === "live", ask: api,
+      findingsOn: function (ref, cluster) { return (d.findings || []).filter(function (f) { return f[2] === ref && (!cluster || f[1] === cluster); }); },
+      filterNode: filterNode
+    };
   }
 
   function pathCard(p, index, counts, d, plan) {
@@ -541,7 +565,12 @@
   function api(path) {
     return fetch(path, { headers: { "Authorization": "Bearer " + state.token } }).then(function (r) {
       if (r.status === 401) throw new Error("invalid token");
-      if (!r.ok) throw new Error(path + ": HTTP " + r.status);
+      if (!r.ok) {
+        // The service says why (`{"error": …}`): an unknown or ambiguous reference, a bad limit.
+        return r.json().catch(function () { return {}; }).then(function (b) {
+          throw new Error(b.error || path.split("?")[0] + ": HTTP " + r.status);
+        });
+      }
       return r.json();
     });
   }
@@ -564,7 +593,7 @@
   }
   function signature(d) {
     return (d.findings || []).length + "|" + (d.paths || []).map(function (p) { return p.id; }).join(",") + "|" +
-      JSON.stringify(d.findings || []).length + "|" + JSON.stringify(d.summary || {});
+      JSON.stringify(d.findings || []).length + "|" + JSON.stringify(d.summary || {}) + "|" + (d.graph_digest || "");
   }
 
   // Re-renders only when the posture changed, keeping the user's filters. Reloads never
@@ -676,7 +705,21 @@
     if (saved) open(saved);
   }
 
+  // The report's explorer graph travels deflated (api/src/html.rs): inflated by the browser.
+  function inflate(b64) {
+    var bin = atob(b64), bytes = new Uint8Array(bin.length);
+    for (var i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+    return new Response(new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate-raw"))).json();
+  }
+  function renderStatic(d) {
+    if (!d.graph_deflated) { render(d); return; }
+    inflate(d.graph_deflated).then(function (g) { d.graph = g; }, function (e) {
+      // Without the graph the page still works: the explorer merges the listed paths alone.
+      document.getElementById("footer").textContent = "The explorer's graph could not be read: " + String(e.message || e);
+    }).then(function () { delete d.graph_deflated; render(d); });
+  }
+
   if (window.KSPM_MODE === "live") startLive();
-  else render(JSON.parse(document.getElementById("kspm-data").textContent));
+  else renderStatic(JSON.parse(document.getElementById("kspm-data").textContent));
   if ((window.location.hash || "").indexOf("#paths") === 0) showTab("paths");
 })();

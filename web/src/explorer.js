@@ -13,7 +13,6 @@
   var MAX_NEIGHBOURS = 25;
   // Answers listed per question; the rest are counted.
   var MAX_LISTED = 100;
-  var SINKS = { ClusterAdmin: 1, AllSecrets: 1, CloudAdmin: 1 };
   // Canvas grid: a column per hop, a row per node.
   var COL = 190, ROW = 64;
 
@@ -36,7 +35,8 @@
   Graph.prototype.find = function (cluster, ref) {
     if (!this.byKey) {
       this.byKey = new Map();
-      for (var i = 0; i < this.size; i++) this.byKey.set(this.key(i), i);
+      // The first of a key wins: the first scan target's graph, as the service's queries ask.
+      for (var i = 0; i < this.size; i++) if (!this.byKey.has(this.key(i))) this.byKey.set(this.key(i), i);
     }
     var k = this.byKey.get((cluster || "") + "\u0000" + ref);
     if (k === undefined) k = this.byKey.get("\u0000" + ref);
@@ -94,14 +94,18 @@
     while ((e = m.get(cur)) >= 0 && out.length < 256) { out.push(e); cur = this.edge(e).to; }
     return out;
   };
-  // What a node reaches per sink: the fewest hops, as the report's blast radius counts them.
+  // What a node reaches, in the fewest hops: `own` is the report's blast radius (its cluster's
+  // sinks and the nearest cloud account's admin, as PathIndex::blast_radius counts them),
+  // `beyond` every other cluster's sinks and each cloud account (PathIndex::reach_everywhere).
   Graph.prototype.blast = function (i) {
-    var self = this, out = [];
+    var self = this, own = {}, beyond = [], home = this.cluster(i);
     this.tables().forEach(function (t) {
       var r = self.route(t, i, true);
-      if (r && r.length) out.push({ key: t.key, sink: t.sink, hops: r.length });
+      if (!r || !r.length) return;
+      if (t.key === home || (t.sink === "CloudAdmin" && home)) own[t.sink] = Math.min(own[t.sink] || Infinity, r.length);
+      if (t.key !== home) beyond.push({ key: t.key, sink: t.sink, hops: r.length });
     });
-    return out;
+    return { own: own, beyond: beyond };
   };
   function tableName(t) { return t.sink === "CloudAdmin" ? "CloudAdmin:" + t.key : t.sink + " of " + t.key; }
 
@@ -130,6 +134,13 @@
     this.box.appendChild(el("div", { class: "xwrap" }, [this.canvas, this.panel]));
   };
 
+  // Frees the canvas (its window listeners) and drops the graph.
+  Explorer.prototype.destroy = function () {
+    if (this.cy) this.cy.destroy();
+    this.cy = null;
+    this.graph = new Graph(null);
+  };
+
   // The paths to merge (already filtered); redraws from them.
   Explorer.prototype.show = function (paths) {
     this.paths = paths;
@@ -137,13 +148,24 @@
     this.draw();
   };
 
-  // Paths cut by the previewed fixes, and (path ID → cut hop positions).
+  // Paths cut by the previewed fixes, and (path ID → cut hop positions): the whole plan's
+  // (every path it breaks, the hops it removes), or one fix's on its own (`alone`: proven by
+  // a search without that fix's changes only — a path it cuts together with another fix stays).
   Explorer.prototype.cuts = function () {
-    var plan = this.data.fixes || {}, cut = new Set(), pick = this.preview;
-    (plan.fixes || []).forEach(function (f) {
-      if (pick === "all" || pick === f[0]) f[6].forEach(function (id) { cut.add(id); });
-    });
-    return { paths: cut, steps: pick ? (plan.cut_steps || {}) : {} };
+    var plan = this.data.fixes || {}, pick = this.preview, cut = new Set();
+    if (pick === "all") {
+      (plan.fixes || []).forEach(function (f) { f[6].forEach(function (id) { cut.add(id); }); });
+      return { paths: cut, steps: plan.cut_steps || {}, known: true };
+    }
+    var alone = (plan.alone || {})[pick];
+    if (!pick || !alone) return { paths: cut, steps: {}, known: !pick };
+    alone.paths.forEach(function (id) { cut.add(id); });
+    return { paths: cut, steps: alone.steps || {}, known: true };
+  };
+  // Paths a fix cuts on its own (the plan's count where that was not searched).
+  Explorer.prototype.aloneOf = function (f) {
+    var a = ((this.data.fixes || {}).alone || {})[f[0]];
+    return a ? a.paths : f[6];
   };
 
   Explorer.prototype.nodeKey = function (cluster, written) {
@@ -177,6 +199,7 @@
         x.paths++;
         if (!isCut) x.live++;
         if (pos === written.length - 1) x.sink = true;
+        if (pos === 0) x.entry = true;
         return k.key;
       });
       var cutAt = cuts.steps[p.id] || [];
@@ -196,7 +219,8 @@
     var before = new Map();
     edges.forEach(function (e) { (before.get(e.target) || before.set(e.target, []).get(e.target)).push(e.source); });
     nodes.forEach(function (x, k) {
-      if (x.sink && SINKS[x.ref.split(":")[0]] !== undefined) x.col = last;
+      // Every path ends at a sink (a node, for NodeRoot): the last column.
+      if (x.sink) x.col = last;
       (cols[x.col] = cols[x.col] || []).push(k);
     });
     Object.keys(cols).map(Number).sort(function (a, b) { return a - b; }).forEach(function (c) {
@@ -210,7 +234,8 @@
     this.drawn = nodes; this.edgesDrawn = edges;
     this.more.hidden = used >= this.paths.length;
     var counted = used + " of " + this.paths.length + " path(s) merged: " + nodes.size + " nodes, " + edges.size + " hops; edge width = paths through it";
-    if (this.preview) counted += " · after " + (this.preview === "all" ? "the fix plan" : this.preview) + ": " + remaining + " of " + used + " remain";
+    if (this.preview && cuts.known) counted += " · after " + (this.preview === "all" ? "the fix plan" : this.preview) + ": " + remaining + " of " + used + " remain";
+    else if (this.preview) counted += " · " + this.preview + " on its own was not searched (the plan has over 64 fixes)";
     this.note.textContent = counted;
     this.render();
     this.summary();
@@ -220,7 +245,7 @@
     var out = [];
     this.drawn.forEach(function (x) {
       out.push({ group: "nodes", data: { id: x.id, label: x.label, gone: x.live === 0 && x.paths > 0 ? "yes" : "no" },
-        position: { x: x.col * COL, y: x.row * ROW }, classes: x.sink ? "sink" : (x.col === 0 ? "entry" : "") });
+        position: { x: x.col * COL, y: x.row * ROW }, classes: x.sink ? "sink" : (x.entry ? "entry" : "") });
     });
     this.edgesDrawn.forEach(function (e) {
       out.push({ group: "edges", data: { id: e.id, source: e.source, target: e.target, label: e.cut ? e.technique + " ✂" : e.technique,
@@ -239,6 +264,7 @@
         { selector: "node", style: { "label": "data(label)", "font-size": 10, "text-wrap": "wrap", "text-max-width": 220, "text-valign": "bottom", "background-color": "#5aa2ff", "width": 16, "height": 16 } },
         { selector: "node.entry", style: { "background-color": "#d1452f" } },
         { selector: "node.sink", style: { "background-color": "#8e1b1b", "shape": "diamond", "width": 22, "height": 22 } },
+        { selector: "node.more", style: { "shape": "round-rectangle", "background-color": "#eef1f6", "border-width": 1, "border-color": "#9aa3b2", "width": 30, "height": 14, "font-style": "italic" } },
         { selector: "node.added", style: { "background-color": "#9aa3b2", "border-width": 1, "border-color": "#5d6778" } },
         { selector: "node.reached", style: { "border-width": 4, "border-color": "#e39b1f" } },
         { selector: "node[gone = 'yes'], edge[gone = 'yes']", style: { "opacity": 0.25 } },
@@ -249,7 +275,10 @@
         { selector: ":selected", style: { "border-width": 3, "border-color": "#121826" } }
       ]
     });
-    this.cy.on("tap", "node", function (ev) { self.select(ev.target.id()); });
+    this.cy.on("tap", "node", function (ev) {
+      var of = ev.target.data("of");
+      if (of) { self.neighbours(of); self.select(of); } else self.select(ev.target.id());
+    });
     this.cy.on("tap", "edge", function (ev) { self.explainEdge(ev.target.id()); });
   };
 
@@ -276,21 +305,40 @@
     return id;
   };
 
-  // Expands a node's neighbours (in and out) from the full graph.
+  // Expands a node's neighbours (in and out) from the full graph, MAX_NEIGHBOURS per direction
+  // at a time; the rest wait in an aggregate node ("+N more") that draws the next batch on a click.
   Explorer.prototype.neighbours = function (id) {
     var x = this.drawn.get(id), g = this.graph, self = this;
     if (!x || x.i < 0) return { out: 0, in: 0, shown: 0 };
     g.adjacency();
     var shown = 0;
+    x.expanded = x.expanded || { "1": 0, "-1": 0 };
     [[g.out[x.i], 1], [g.inn[x.i], -1]].forEach(function (pair) {
-      pair[0].slice(0, MAX_NEIGHBOURS).forEach(function (e) {
+      var from = x.expanded[pair[1]], list = pair[0];
+      list.slice(from, from + MAX_NEIGHBOURS).forEach(function (e) {
         var ed = g.edge(e), other = pair[1] > 0 ? ed.to : ed.from;
         self.place(other, id, pair[1]);
         self.placeEdge(e);
-        shown++;
       });
+      x.expanded[pair[1]] = Math.min(list.length, from + MAX_NEIGHBOURS);
+      shown += x.expanded[pair[1]];
+      self.aggregate(x, pair[1], list.length - x.expanded[pair[1]]);
     });
     return { out: g.out[x.i].length, in: g.inn[x.i].length, shown: shown };
+  };
+
+  // The "+N more" node of a node's undrawn neighbours on one side (gone when none are left).
+  Explorer.prototype.aggregate = function (x, side, left) {
+    var id = "more" + (side > 0 ? ">" : "<") + x.id;
+    if (!this.cy) return;
+    var node = this.cy.getElementById(id);
+    if (left <= 0) { this.cy.remove(node); return; }
+    var label = "+" + left + " more " + (side > 0 ? "out" : "in") + " (click: next " + Math.min(left, MAX_NEIGHBOURS) + ")";
+    if (node.nonempty()) { node.data("label", label); return; }
+    var base = this.drawn.get(x.id);
+    this.cy.add([{ group: "nodes", data: { id: id, label: label, of: x.id, gone: "no" }, classes: "more",
+      position: { x: (base.col + side) * COL, y: (base.row - 1) * ROW } },
+      { group: "edges", data: { id: id + "-e", source: side > 0 ? x.id : id, target: side > 0 ? id : x.id, label: "", width: 1, gone: "no", cut: "no" }, classes: "added" }]);
   };
 
   Explorer.prototype.highlight = function (nodes) {
@@ -323,10 +371,10 @@
     // Which single change removes most of these paths: the plan's fixes, counted on them.
     var shown = new Set(this.paths.map(function (p) { return p.id; }));
     var fixes = ((this.data.fixes || {}).fixes || []).map(function (f) {
-      return { f: f, n: f[6].filter(function (id) { return shown.has(id); }).length };
+      return { f: f, n: self.aloneOf(f).filter(function (id) { return shown.has(id); }).length };
     }).filter(function (x) { return x.n > 0; }).sort(function (a, b) { return b.n - a.n || a.f[5] - b.f[5]; });
     if (fixes.length) {
-      panel.appendChild(el("div", { text: "Single changes that cut the most of these paths:" }));
+      panel.appendChild(el("div", { text: "Single changes that cut the most of these paths on their own:" }));
       var ol = el("ol", { id: "x-top-fixes" });
       fixes.slice(0, 5).forEach(function (x) {
         var what = x.f[3] + " on " + x.f[2];
@@ -349,8 +397,13 @@
     var toNode = this.h.live ? el("input", { id: "x-to-node", type: "search", placeholder: "or to a node (live view)", size: 26 }) : null;
     var out = el("div", { id: "x-route", class: "evidence" });
     var go = el("button", { id: "x-go", text: "Find path", onclick: function () { self.findPath(fromBox.value, to.value, toNode ? toNode.value : "", out); } });
+    var show = el("button", { id: "x-show", text: "Show node", onclick: function () {
+      var i = self.resolve(fromBox.value);
+      if (i < 0) { out.textContent = i === -1 ? "No node " + fromBox.value + " in the graph." : fromBox.value + " is in several clusters: write it as [cluster] " + fromBox.value + "."; return; }
+      self.select(self.place(i, null, 0));
+    } });
     panel.appendChild(el("h4", { text: "Path from A to B" }));
-    panel.appendChild(el("div", { class: "filters" }, [fromBox, to, toNode, go]));
+    panel.appendChild(el("div", { class: "filters" }, [fromBox, show, to, toNode, go]));
     panel.appendChild(out);
   };
 
@@ -369,21 +422,28 @@
     if (from === -1) { out.textContent = "No node " + fromText + " in the graph."; return; }
     if (from === -2) { out.textContent = fromText + " is in several clusters: write it as [cluster] " + fromText + "."; return; }
     if (toText && this.h.live) {
-      var cluster = this.graph.cluster(from);
-      this.h.ask("/api/paths?from=" + encodeURIComponent(this.graph.ref(from)) + "&to=" + encodeURIComponent(toText) +
+      // `[cluster] reference` names the target's cluster; else the start's.
+      var m = /^\[([^\]]*)\] (.*)$/.exec(toText.trim());
+      var cluster = m ? m[1] : this.graph.cluster(from);
+      this.h.ask("/api/paths?from=" + encodeURIComponent(this.graph.ref(from)) + "&to=" + encodeURIComponent(m ? m[2] : toText.trim()) +
         (cluster ? "&cluster=" + encodeURIComponent(cluster) : "") + "&limit=3").then(function (answer) {
         var paths = answer.paths || [];
         out.textContent = paths.length ? paths.map(function (p, k) {
           return (k ? "Alternative " + k : "Best") + " (score " + p.score + "): " + [p.source].concat(p.steps.map(function (s) { return "—" + s.technique + "→ " + s.to; })).join(" ");
         }).join("\n") : "No way from " + fromText + " to " + toText + ".";
-        if (paths[0]) {
-          var at = self.place(from, null, 0);
+        // Drawn when the page's graph has its hops (a newer scan may have moved on).
+        if (paths[0] && self.cy) {
+          self.cy.elements().removeClass("route");
+          var cur = from, at = self.place(from, null, 0);
+          self.graph.adjacency();
           paths[0].steps.forEach(function (s) {
-            var i = self.graph.findInPath(paths[0].cluster, s.to);
-            if (i < 0) return;
-            var prev = self.drawn.get(at);
-            self.graph.adjacency();
-            self.graph.out[prev.i].forEach(function (e) { var x = self.graph.edge(e); if (x.to === i && x.technique === s.technique) { at = self.place(i, at, 1); self.cy && self.cy.getElementById(self.placeEdge(e)).addClass("route"); } });
+            var i = cur < 0 ? -1 : self.graph.findInPath(paths[0].cluster, s.to);
+            var hop = i < 0 ? undefined : self.graph.out[cur].filter(function (e) { var x = self.graph.edge(e); return x.to === i && x.technique === s.technique; })[0];
+            if (hop === undefined) { cur = -1; return; }
+            at = self.place(i, at, 1);
+            self.cy.getElementById(self.placeEdge(hop)).addClass("route");
+            self.cy.getElementById(at).addClass("route");
+            cur = i;
           });
         }
       }).catch(function (e) { out.textContent = String(e.message || e); });
@@ -392,6 +452,7 @@
     var t = this.graph.tables()[Number(table)];
     var r = t ? this.drawRoute(from, t) : null;
     if (!r) { out.textContent = "No way from " + fromText + " to " + (t ? tableName(t) : "?") + "."; return; }
+    if (!r.length) { out.textContent = fromText + " is itself " + tableName(t) + ": no path to it."; return; }
     var g = this.graph;
     // Written as the path prints it: nodes of another cluster than the path's qualified. A path
     // to a sink is its cluster's; one to a cloud account is the first cluster it enters.
@@ -414,15 +475,21 @@
     });
     var findings = this.h.findingsOn(x.ref, x.cluster);
     panel.appendChild(el("div", { id: "x-findings", text: findings.length ? findings.length + " finding(s): " + findings.slice(0, 5).map(function (f) { return f[0] + " " + f[4]; }).join("; ") : "No findings on it." }));
-    var blast = x.i >= 0 ? g.blast(x.i) : [];
-    panel.appendChild(el("div", { id: "x-blast", text: blast.length ? "Blast radius: " + blast.map(function (b) { return tableName(b) + " in " + b.hops + " hop(s)"; }).join("; ") : "Blast radius: reaches no sink." }));
+    var blast = x.i >= 0 ? g.blast(x.i) : { own: {}, beyond: [] };
+    var own = Object.keys(blast.own).sort();
+    if (x.cluster) {
+      panel.appendChild(el("div", { id: "x-blast", text: own.length ? "Blast radius: " + own.map(function (s) { return s + " in " + blast.own[s] + " hop(s)"; }).join("; ") : "Blast radius: reaches no sink of its cluster or cloud account." }));
+    }
+    if (blast.beyond.length) {
+      panel.appendChild(el("div", { id: "x-beyond", text: (x.cluster ? "Beyond its cluster: " : "Reaches: ") + blast.beyond.map(function (b) { return tableName(b) + " in " + b.hops + " hop(s)"; }).join("; ") }));
+    }
     panel.appendChild(el("div", { id: "x-through" }, [through.length + " of the merged paths go through it. ",
-      through.length ? el("a", { href: "#", text: "Show only these", onclick: function (ev) { ev.preventDefault(); self.h.filterNode(x.cluster && x.ref.indexOf(":") > 0 ? x.ref : x.ref); } }) : null]));
+      through.length ? el("a", { href: "#", id: "x-only", text: "Show only these", onclick: function (ev) { ev.preventDefault(); self.h.filterNode("=" + (x.cluster ? "[" + x.cluster + "] " : "") + x.ref); } }) : null]));
     var answer = el("div", { id: "x-answer", class: "evidence" });
     var buttons = el("div", { class: "filters" }, [
       el("button", { id: "x-neighbours", text: "Neighbours", onclick: function () {
         var n = self.neighbours(id);
-        answer.textContent = n.out + " out, " + n.in + " in" + (n.shown < n.out + n.in ? "; " + n.shown + " drawn (" + MAX_NEIGHBOURS + " per direction)" : "; all drawn") + ".";
+        answer.textContent = n.out + " out, " + n.in + " in" + (n.shown < n.out + n.in ? "; " + n.shown + " drawn, the rest behind \"+N more\" (" + MAX_NEIGHBOURS + " per click and direction)" : "; all drawn") + ".";
       } }),
       el("button", { id: "x-reach", text: "Reach from here", onclick: function () { self.listReach(x, false, answer); } }),
       el("button", { id: "x-reached-by", text: "Who reaches this", onclick: function () { self.listReach(x, true, answer); } })

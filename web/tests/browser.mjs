@@ -257,10 +257,16 @@ async function checkExplorer(page) {
   // The route to every sink from the entries of the reported paths: `kspm query paths`'s first.
   const tables = await page.evaluate(() => window.kspm.explorer.graph.tables().map((t) => ({ key: t.key, sink: t.sink })));
   let compared = 0;
-  for (const p of data.paths.slice(0, 12)) {
-    const t = tables.findIndex((t) => t.sink === (p.target === "ClusterAdmin" || p.target === "AllSecrets" ? p.target : "") && t.key === p.cluster);
-    if (t < 0) continue;
-    const cli = query(["paths", "--from", p.source, "--to", p.target, "--cluster", p.cluster]).paths[0];
+  const kinds = new Set();
+  // Each sink class: a cluster's admin and Secrets, root on a node, a cloud account's admin.
+  const sinkOf = (p) => p.target.startsWith("CloudAdmin:") ? ["CloudAdmin", p.target.slice(11), p.target]
+    : p.target.startsWith("Node:") ? ["NodeRoot", p.cluster, "NodeRoot"] : [p.target, p.cluster, p.target];
+  const sample = ["ClusterAdmin", "AllSecrets", "NodeRoot", "CloudAdmin"].flatMap((k) => data.paths.filter((p) => sinkOf(p)[0] === k).slice(0, 4));
+  for (const p of sample) {
+    const [sink, key, to] = sinkOf(p);
+    const t = tables.findIndex((t) => t.sink === sink && t.key === key);
+    assert.ok(t >= 0, `a route table for ${sink} of ${key}`);
+    const cli = query(["paths", "--from", p.source, "--to", to, "--cluster", p.cluster]).paths[0];
     // The picker: from the path's source to its sink, drawn and listed.
     await page.evaluate(() => window.kspm.explorer.summary());
     await page.fill("#x-from", p.source.startsWith("[") ? p.source : (p.source === "Internet" ? "Internet" : `[${p.cluster}] ${p.source}`));
@@ -273,8 +279,22 @@ async function checkExplorer(page) {
     const red = await page.evaluate(() => window.kspm.explorer.cy.edges(".route").length);
     assert.equal(red, cli.steps.length, "the route is drawn");
     compared++;
+    kinds.add(sink);
   }
-  assert.ok(compared >= 5, `compared ${compared} routes`);
+  assert.deepEqual([...kinds].sort(), ["AllSecrets", "CloudAdmin", "ClusterAdmin", "NodeRoot"], "every sink class compared");
+  assert.ok(compared >= 12, `compared ${compared} routes`);
+  // Who reaches this: each node it lists reaches it in as many hops, by `kspm query reach`.
+  const reachedBy = await page.evaluate(() => {
+    const g = window.kspm.explorer.graph, i = g.find("aks-payments-westeurope", "ServiceAccount:ci/azp-agent");
+    return g.reach(i, true, 12).filter((r) => !g.cluster(r.node) || g.cluster(r.node) === "aks-payments-westeurope")
+      .map((r) => ({ ref: g.ref(r.node), cluster: g.cluster(r.node), hops: r.hops }));
+  });
+  assert.ok(reachedBy.length >= 3, `reached by ${reachedBy.length}`);
+  for (const r of reachedBy.slice(0, 4)) {
+    const back = query(["reach", "--from", r.ref, ...(r.cluster ? ["--cluster", r.cluster] : [])]).reaches
+      .find((x) => x.node === "ServiceAccount:ci/azp-agent" && x.cluster === "aks-payments-westeurope");
+    assert.equal(back && back.hops, r.hops, `${r.ref} reaches the account in ${r.hops} hop(s)`);
+  }
   // A node's facts: blast radius as the fewest hops `kspm query reach` gives to the sink,
   // findings, neighbours from the full graph.
   const sa = await page.evaluate(() => {
@@ -286,7 +306,7 @@ async function checkExplorer(page) {
   });
   const reach = query(["reach", "--from", "ServiceAccount:ci/azp-agent", "--cluster", "aks-payments-westeurope"]).reaches;
   const adminHops = reach.find((r) => r.node === "ClusterAdmin" && r.cluster === "aks-payments-westeurope").hops;
-  assert.match(await page.locator("#x-blast").innerText(), new RegExp(`ClusterAdmin of aks-payments-westeurope in ${adminHops} hop`));
+  assert.match(await page.locator("#x-blast").innerText(), new RegExp(`ClusterAdmin in ${adminHops} hop`));
   await page.click("#x-neighbours");
   assert.match(await page.locator("#x-answer").innerText(), new RegExp(`^${sa.out} out, ${sa.in} in`));
   const after = await page.evaluate(() => window.kspm.explorer.cy.nodes().length);
@@ -296,18 +316,50 @@ async function checkExplorer(page) {
   // A listed node joins the canvas and becomes the selection.
   await page.locator("#x-answer a[data-node]").first().click();
   assert.ok((await page.locator("#x-panel h4").first().innerText()).length > 0);
+  // The blast radius is the report's (the JSON's, on every finding of the object).
+  for (const [cluster, ref] of [["aks-payments-westeurope", "Deployment:ci/azp-agent"], ["eks-prod-us-east-1", "Deployment:ingress-nginx/ingress-nginx-controller"]]) {
+    const f = expected.findings.find((x) => x.cluster === cluster && x.resource === ref && x.blast_radius);
+    assert.ok(f, `a finding on ${ref} with its blast radius`);
+    await page.evaluate(([c, r]) => { const x = window.kspm.explorer; x.select(x.place(x.graph.find(c, r), null, 0)); }, [cluster, ref]);
+    const r = f.blast_radius.reaches;
+    assert.equal(await page.locator("#x-blast").innerText(), "Blast radius: " + Object.keys(r).sort().map((k) => `${k} in ${r[k]} hop(s)`).join("; "));
+  }
+  // "Show only these": exactly the paths through the node (not a name it is a prefix of).
+  await page.evaluate(() => { const x = window.kspm.explorer; x.select(x.place(x.graph.find("eks-prod-us-east-1", "ServiceAccount:ci/deployer"), null, 0)); });
+  const through = Number((await page.locator("#x-through").innerText()).split(" ")[0]);
+  const wantThrough = data.paths.filter((p) => p.cluster === "eks-prod-us-east-1" ? [p.source].concat(p.steps.map((s) => s[1])).includes("ServiceAccount:ci/deployer")
+    : [p.source].concat(p.steps.map((s) => s[1])).includes("[eks-prod-us-east-1] ServiceAccount:ci/deployer")).length;
+  assert.ok(through > 0);
+  assert.equal(through, wantThrough);
+  await page.click("#x-only");
+  assert.match(await page.locator("#p-count").innerText(), new RegExp(`^${through} of ${data.paths.length} attack path`));
+  assert.equal(await page.locator("#p-node").inputValue(), "=[eks-prod-us-east-1] ServiceAccount:ci/deployer");
+  await page.fill("#p-node", "");
   // Which single change removes most paths: the plan's fix that cuts most of the shown ones.
   await page.evaluate(() => window.kspm.explorer.summary());
-  // (The plan also counts the paths folded into a listed one; the page counts listed paths.)
+  // (On its own: `alone`, each fix searched again by itself — tests/fix_plan.rs applies each
+  // patch alone and rescans. The plan also counts paths folded into a listed one; the page
+  // counts listed paths.)
   const listed = new Set(data.paths.map((p) => p.id));
-  const cuts = (f) => f[6].filter((id) => listed.has(id)).length;
+  const alone = data.fixes.alone;
+  assert.equal(Object.keys(alone).length, data.fixes.fixes.length, "every fix searched on its own");
+  const cuts = (f) => alone[f[0]].paths.filter((id) => listed.has(id)).length;
+  assert.ok(data.fixes.fixes.some((f) => cuts(f) < f[6].filter((id) => listed.has(id)).length), "some path is cut only by two fixes together");
   const best = data.fixes.fixes.slice().sort((a, b) => cuts(b) - cuts(a) || a[5] - b[5])[0];
   assert.equal(await page.locator("#x-top-fixes a").first().getAttribute("data-fix"), best[0]);
-  // The fix view: after one fix, the paths it cuts fade and its cut hops are marked.
+  // The fix view: after one fix, the paths it cuts fade and the hops it removes are marked.
   await page.selectOption("#x-fix", best[0]);
   assert.match(await page.locator("#x-note").innerText(), new RegExp(`after ${best[0]}: ${data.paths.length - cuts(best)} of ${data.paths.length} remain`));
-  const cutEdges = await page.evaluate(() => window.kspm.explorer.cy.edges("[cut = 'yes']").length);
-  assert.ok(cutEdges >= 1, "the cut hops are marked");
+  const marks = await page.evaluate((id) => {
+    const x = window.kspm.explorer, a = x.data.fixes.alone[id], want = new Set();
+    x.paths.filter((p) => a.paths.indexOf(p.id) >= 0).forEach((p) => {
+      const keys = [p.source].concat(p.steps.map((s) => s[1])).map((w) => x.nodeKey(p.cluster, w).key);
+      (a.steps[p.id] || []).forEach((k) => want.add(keys[k] + ">" + keys[k + 1] + ">" + p.steps[k][2]));
+    });
+    return { want: [...want].sort(), got: x.cy.edges("[cut = 'yes']").map((e) => e.id()).sort() };
+  }, best[0]);
+  assert.ok(marks.want.length >= 1);
+  assert.deepEqual(marks.got, marks.want, "the hops this fix removes, and only those, are marked");
   await page.selectOption("#x-fix", "all");
   const planCut = new Set(data.fixes.fixes.flatMap((f) => f[6]).filter((id) => listed.has(id)));
   assert.match(await page.locator("#x-note").innerText(), new RegExp(`after the fix plan: ${data.paths.length - planCut.size} of ${data.paths.length} remain`));
@@ -366,6 +418,23 @@ await test("explorer of a 10,000-pod cluster opens in under 2 s and answers in u
   await timed("neighbours", () => page.click("#x-neighbours"));
   await timed("reach", async () => { await page.click("#x-reach"); await page.waitForSelector("#x-reach-count"); });
   await timed("reached_by", () => page.click("#x-reached-by"));
+  // A hub: its neighbours come 25 at a time, the rest behind an aggregate node.
+  const hub = await page.evaluate(() => {
+    const x = window.kspm.explorer, g = x.graph;
+    g.adjacency();
+    let i = 0;
+    while (i < g.size && g.out[i].length <= 60) i++;
+    x.select(x.place(i, null, 0));
+    return { ref: g.ref(i), out: g.out[i].length, in: g.inn[i].length };
+  });
+  await timed("hub_neighbours", () => page.click("#x-neighbours"));
+  assert.match(await page.locator("#x-answer").innerText(), new RegExp(`^${hub.out} out, ${hub.in} in; \\d+ drawn, the rest behind`));
+  const more = await page.evaluate(() => window.kspm.explorer.cy.nodes(".more").map((n) => n.id()));
+  assert.ok(more.length >= 1, "an aggregate node holds the rest");
+  const before = await page.evaluate(() => window.kspm.explorer.cy.nodes().length);
+  await timed("next_batch", () => page.evaluate((id) => { window.kspm.explorer.cy.getElementById(id).emit("tap"); }, more[0]));
+  const grown = await page.evaluate(() => window.kspm.explorer.cy.nodes().length);
+  assert.ok(grown > before && grown <= before + 25, `next batch: ${before} → ${grown}`);
   await timed("filter", () => page.selectOption("#p-sink", "NodeRoot"));
   await timed("fix_preview", () => page.selectOption("#x-fix", "all"));
   console.log(`  10k report: ${size} bytes, ${drawn.paths} paths; ms: ${JSON.stringify(timings)}`);
@@ -404,20 +473,25 @@ await test("live view: token, same views, updates on change, drift", async () =>
     // service's query (`/api/paths`, the query module), as `kspm query paths` answers.
     await page.click("[data-tab=paths]");
     await page.waitForFunction(() => window.kspm.explorer && window.kspm.explorer.cy);
-    const cliReach = query(["reach", "--from", "ServiceAccount:ci/azp-agent", "--cluster", "aks-payments-westeurope"]).reaches.length;
-    assert.equal(await page.evaluate(() => { const g = window.kspm.explorer.graph; return g.reach(g.find("aks-payments-westeurope", "ServiceAccount:ci/azp-agent"), false, 12).length; }), cliReach);
-    const cliPath = query(["paths", "--from", "Deployment:ingress-nginx/ingress-nginx-controller", "--to", "Secret:ingress-nginx/ingress-nginx-admission", "--cluster", "eks-prod-us-east-1", "--limit", "3"]).paths;
-    await page.fill("#x-from", "[eks-prod-us-east-1] Deployment:ingress-nginx/ingress-nginx-controller");
-    await page.fill("#x-to-node", "Secret:ingress-nginx/ingress-nginx-admission");
+    const cliReach = query(["reach", "--from", "ServiceAccount:ci/azp-agent", "--cluster", "aks-payments-westeurope"]).reaches
+      .map((r) => `${r.cluster || ""}|${r.node}|${r.hops}`).sort();
+    assert.deepEqual(await page.evaluate(() => {
+      const g = window.kspm.explorer.graph;
+      return g.reach(g.find("aks-payments-westeurope", "ServiceAccount:ci/azp-agent"), false, 12).map((r) => `${g.cluster(r.node) || ""}|${g.ref(r.node)}|${r.hops}`).sort();
+    }), cliReach);
+    const cliPath = query(["paths", "--from", "Internet", "--to", "ServiceAccount:ingress-nginx/ingress-nginx", "--cluster", "eks-prod-us-east-1", "--limit", "3"]).paths;
+    assert.equal(cliPath.length, 3, "the best route and two alternatives");
+    await page.fill("#x-from", "Internet");
+    await page.fill("#x-to-node", "[eks-prod-us-east-1] ServiceAccount:ingress-nginx/ingress-nginx");
     await page.click("#x-go");
     await page.waitForFunction(() => /^(Best|No way)/.test(document.getElementById("x-route").innerText));
-    const answer = await page.locator("#x-route").innerText();
-    if (cliPath.length) {
-      assert.equal(answer.split("\n").length, cliPath.length, answer);
-      assert.ok(answer.startsWith(`Best (score ${cliPath[0].score}): ${cliPath[0].source} ` + cliPath[0].steps.map((s) => `—${s.technique}→ ${s.to}`).join(" ")), answer);
-    } else {
-      assert.match(answer, /^No way/);
-    }
+    const answer = (await page.locator("#x-route").innerText()).split("\n");
+    assert.deepEqual(answer, cliPath.map((p, k) => `${k ? "Alternative " + k : "Best"} (score ${p.score}): ${p.source} ` + p.steps.map((s) => `—${s.technique}→ ${s.to}`).join(" ")));
+    assert.equal(await page.evaluate(() => window.kspm.explorer.cy.edges(".route").length), cliPath[0].steps.length, "the best route is drawn");
+    // The service's reason when it cannot answer (an unknown node), not a bare status.
+    await page.fill("#x-to-node", "[eks-prod-us-east-1] ServiceAccount:nowhere/none");
+    await page.click("#x-go");
+    await page.waitForFunction(() => /no node/.test(document.getElementById("x-route").innerText));
     // A change in the fleet reaches the page through the event stream.
     fs.writeFileSync(path.join(fleet, "eks-prod-us-east-1", "intruder.yaml"),
       "apiVersion: v1\nkind: Pod\nmetadata: {name: intruder, namespace: default}\nspec:\n  containers: [{name: c, image: ghcr.io/x/y:1, securityContext: {privileged: true}}]\n");

@@ -5,10 +5,11 @@
 
 use super::store::ScanRow;
 use super::Shared;
-use kspm_engine::graph::fixplan::{plan, FindingSite, FixPlan, PlanOptions};
+use kspm_engine::graph::explore::Explorer;
+use kspm_engine::graph::fixplan::{cuts_alone, plan, Alone, FindingSite, FixPlan, PlanOptions};
 use kspm_engine::graph::query::{Query, QueryError};
 use kspm_engine::graph::AttackGraph;
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 /// Graphs kept restored (one per scan).
@@ -23,7 +24,21 @@ pub const MAX_PATHS: u32 = 20;
 #[derive(Default)]
 pub struct FleetGraphs {
     cache: Mutex<VecDeque<(String, Arc<AttackGraph>)>>,
+    /// The web view's explorer of a set of scans (by their IDs), newest last.
+    explorers: Mutex<VecDeque<(Vec<String>, Arc<Explored>)>>,
 }
+
+/// The explorer of the latest scans of a tenant, with a digest of it (the web view re-renders
+/// when the graph changes even if its findings and paths did not).
+pub struct Explored {
+    /// The explorer.
+    pub explorer: Explorer,
+    /// SHA-256 of its JSON, hex.
+    pub digest: String,
+}
+
+/// Explorers kept built (one per set of latest scans: a tenant's, per scan commit).
+const CACHED_EXPLORERS: usize = 4;
 
 /// Why a question got no answer.
 #[derive(Debug)]
@@ -35,6 +50,32 @@ pub enum AskError {
 }
 
 impl Shared {
+    /// The explorer of `scans`' fleet graphs, built once per set of scans.
+    pub async fn explorer(&self, scans: &[ScanRow]) -> Result<Arc<Explored>, String> {
+        let ids: Vec<String> = scans.iter().map(|s| s.id.clone()).collect();
+        if let Ok(cache) = self.graphs.explorers.lock() {
+            if let Some((_, x)) = cache.iter().find(|(k, _)| *k == ids) {
+                return Ok(x.clone());
+            }
+        }
+        let mut explorer = Explorer::default();
+        for s in scans {
+            explorer.add(&*self.fleet_graph(s).await?);
+        }
+        use sha2::Digest;
+        let digest = hex::encode(sha2::Sha256::digest(
+            serde_json::to_vec(&explorer).unwrap_or_default(),
+        ));
+        let x = Arc::new(Explored { explorer, digest });
+        if let Ok(mut cache) = self.graphs.explorers.lock() {
+            if cache.len() >= CACHED_EXPLORERS {
+                cache.pop_front();
+            }
+            cache.push_back((ids, x.clone()));
+        }
+        Ok(x)
+    }
+
     /// The fleet graph of a scan: as stored with it, or (scans written before fleet graphs were
     /// stored) its clusters' graphs joined.
     pub async fn fleet_graph(&self, scan: &ScanRow) -> Result<Arc<AttackGraph>, String> {
@@ -72,7 +113,18 @@ impl Shared {
         scans: &[ScanRow],
         options: PlanOptions,
     ) -> Result<FixPlan, String> {
+        Ok(self.fix_plan_alone(scans, options).await?.0)
+    }
+
+    /// As [`Shared::fix_plan`], with what each fix cuts on its own
+    /// ([`kspm_engine::graph::fixplan::cuts_alone`]), for the web view's preview.
+    pub async fn fix_plan_alone(
+        &self,
+        scans: &[ScanRow],
+        options: PlanOptions,
+    ) -> Result<(FixPlan, BTreeMap<String, Alone>), String> {
         let mut plans = Vec::new();
+        let mut alone = BTreeMap::new();
         for s in scans {
             let g = self.fleet_graph(s).await?;
             let findings: Vec<FindingSite> = self
@@ -83,9 +135,11 @@ impl Shared {
                 .map(|(_, _, f)| FindingSite::from_json(f))
                 .collect();
             let paths = g.index().attack_paths();
-            plans.push(plan(&g, &paths, &findings, options));
+            let made = plan(&g, &paths, &findings, options);
+            alone.extend(cuts_alone(&g, &paths, &made));
+            plans.push(made);
         }
-        Ok(FixPlan::merge(plans, options))
+        Ok((FixPlan::merge(plans, options), alone))
     }
 
     /// Answers `ask` on the fleet graphs of `scans` in order: the first graph that holds

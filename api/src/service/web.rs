@@ -10,7 +10,6 @@ use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::{combinators::BoxBody, BodyExt, Full, StreamBody};
 use hyper::body::{Frame, Incoming};
-use kspm_engine::graph::explore::Explorer;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -80,7 +79,10 @@ fn percent_decode(s: &str) -> String {
 
 /// A report-shaped JSON value from the tenant's latest scans (what [`crate::html::model`] reads)
 /// and the explorer of their fleet graphs (the graphs `/api/paths` and `/api/reach` ask).
-async fn latest_report(shared: &Shared, tenant: &str) -> Result<(Value, Explorer), String> {
+async fn latest_report(
+    shared: &Shared,
+    tenant: &str,
+) -> Result<(Value, Arc<super::fleet::Explored>), String> {
     let mut clusters = Vec::new();
     let mut compliance = Vec::new();
     let mut findings = Vec::new();
@@ -89,11 +91,8 @@ async fn latest_report(shared: &Shared, tenant: &str) -> Result<(Value, Explorer
     let mut by_severity: BTreeMap<String, u64> = BTreeMap::new();
     let mut objects = 0;
     let scans = shared.latest_scans(tenant).await?;
-    let fix_plan = shared.fix_plan(&scans, Default::default()).await?;
-    let mut explorer = Explorer::default();
-    for s in &scans {
-        explorer.add(&*shared.fleet_graph(s).await?);
-    }
+    let (fix_plan, fix_alone) = shared.fix_plan_alone(&scans, Default::default()).await?;
+    let explorer = shared.explorer(&scans).await?;
     for s in scans {
         for (name, summary, comp) in shared.store.clusters(&s.id).await? {
             objects += summary.get("objects").and_then(Value::as_u64).unwrap_or(0);
@@ -142,6 +141,7 @@ async fn latest_report(shared: &Shared, tenant: &str) -> Result<(Value, Explorer
         "findings": findings,
         "attack_paths": paths,
         "fix_plan": fix_plan,
+        "fix_alone": fix_alone,
         "errors": errors,
     });
     Ok((report, explorer))
@@ -240,7 +240,13 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
     };
     match path.as_str() {
         "/api/model" => match latest_report(&shared, &tenant).await {
-            Ok((r, x)) => json_response(StatusCode::OK, &crate::html::model(&r, Some(&x))),
+            Ok((r, x)) => {
+                let mut m = crate::html::model(&r, Some(&x.explorer));
+                if let Some(o) = m.as_object_mut() {
+                    o.insert("graph_digest".into(), Value::String(x.digest.clone()));
+                }
+                json_response(StatusCode::OK, &m)
+            }
             Err(e) => internal(e),
         },
         "/api/scans" => match shared

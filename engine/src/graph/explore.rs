@@ -66,8 +66,6 @@ struct Interned {
     kinds: HashMap<NodeKind, u32>,
     techniques: HashMap<String, u32>,
     texts: HashMap<String, u32>,
-    /// Fleet-wide nodes (the Internet, cloud principals and admins) are one node across graphs.
-    fleet_nodes: HashMap<String, u32>,
 }
 
 fn intern<K: std::hash::Hash + Eq + Clone>(
@@ -100,19 +98,15 @@ impl Explorer {
         e
     }
 
-    /// Adds a graph (the fleet graph of another scan target): its fleet-wide nodes are joined
-    /// with those already here, its clusters' nodes and its edges are added.
+    /// Adds a graph (the fleet graph of another scan target) beside those already here: its
+    /// nodes, edges and route tables stay its own — fleet-wide nodes (the Internet, a cloud
+    /// role) are not joined across targets, as the service's queries ask each target's graph
+    /// alone, the first that can answer.
     pub fn add(&mut self, graph: &AttackGraph) {
         let g = &graph.graph;
         let mut position: Vec<u32> = Vec::with_capacity(g.node_count());
         for i in g.node_indices() {
             let n = &g[i];
-            if n.cluster.is_none() {
-                if let Some(p) = self.interned.fleet_nodes.get(&n.reference) {
-                    position.push(*p);
-                    continue;
-                }
-            }
             let cluster = match &n.cluster {
                 None => -1,
                 Some(c) => match self.interned.clusters.get(c) {
@@ -141,12 +135,8 @@ impl Explorer {
             if n.entry {
                 flags |= ENTRY;
             }
-            let p = self.nodes.len() as u32;
+            position.push(self.nodes.len() as u32);
             self.nodes.push((n.reference.clone(), cluster, kind, flags));
-            if n.cluster.is_none() {
-                self.interned.fleet_nodes.insert(n.reference.clone(), p);
-            }
-            position.push(p);
         }
         let first_edge = (self.edges.len() / 4) as i64;
         for e in g.edge_indices() {

@@ -95,6 +95,79 @@ pub struct Fix {
     pub resolves: Vec<String>,
     /// What else the change takes away.
     pub loses: Vec<String>,
+    /// Its changes (positions in [`AttackGraph::remedies`] of the graph it was planned in); not
+    /// part of the JSON (empty in a plan read back), for [`cuts_alone`].
+    #[serde(skip)]
+    pub remedies: Vec<u32>,
+}
+
+/// What one fix does on its own (the plan's `breaks` counts a path a fix cuts together with
+/// others, where the path has another way the other fixes cut).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Alone {
+    /// IDs of the plan's paths it cuts by itself: no route at or above the plan's severity is
+    /// left between their ends once its changes are made.
+    pub paths: Vec<String>,
+    /// Positions of the hops it removes on each of them.
+    pub steps: BTreeMap<String, Vec<usize>>,
+}
+
+/// The most fixes [`cuts_alone`] searches again for (the plan's order: most paths first).
+pub const MAX_ALONE: usize = 64;
+
+/// What each fix of `plan` (made in `graph`, for `paths`) cuts on its own, proven as the plan
+/// is: the graph searched again without the edges its changes remove. Conservative: an edge
+/// that arose in several ways stays, at its likelihood, until every way is undone, so a path a
+/// fix leaves only a weaker way along counts as staying. Fixes beyond [`MAX_ALONE`], and those
+/// of a plan read back (no changes known), are left out.
+pub fn cuts_alone(
+    graph: &AttackGraph,
+    paths: &[AttackPath],
+    plan: &FixPlan,
+) -> BTreeMap<String, Alone> {
+    let in_scope = |p: &AttackPath| p.severity >= plan.severity;
+    let initial: Vec<AttackPath> = paths
+        .iter()
+        .flat_map(AttackPath::with_folded)
+        .filter(in_scope)
+        .collect();
+    let mut out = BTreeMap::new();
+    for f in plan.fixes.iter().take(MAX_ALONE) {
+        if f.remedies.is_empty() {
+            continue;
+        }
+        let chosen: BTreeSet<u32> = f.remedies.iter().copied().collect();
+        let cut = removed_edges(graph, &chosen);
+        let left: HashSet<String> = graph
+            .without(&cut)
+            .index()
+            .attack_paths()
+            .iter()
+            .flat_map(AttackPath::with_folded)
+            .filter(in_scope)
+            .map(|p| p.id)
+            .collect();
+        let mut alone = Alone::default();
+        for p in &initial {
+            if left.contains(&p.id) || !f.breaks.contains(&p.id) {
+                continue;
+            }
+            alone.paths.push(p.id.clone());
+            if let Some(edges) = path_edges(graph, p) {
+                let at: Vec<usize> = edges
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, e)| cut.contains(e))
+                    .map(|(i, _)| i)
+                    .collect();
+                alone.steps.insert(p.id.clone(), at);
+            }
+        }
+        alone.paths.sort();
+        alone.paths.dedup();
+        out.insert(f.id.clone(), alone);
+    }
+    out
 }
 
 /// A path the plan leaves.
@@ -430,6 +503,7 @@ pub fn plan(
                 breaks,
                 resolves,
                 loses: rs.iter().flat_map(|r| r.loses.clone()).collect(),
+                remedies: ids.clone(),
                 object: target,
             }
         })
