@@ -239,8 +239,11 @@ fn two_targets_stay_apart() {
         2,
         "each target keeps its Internet"
     );
+    assert_eq!(x.parts, vec![0, a.graph.node_count() as u32]);
+    assert!(x.routes[..first.routes.len()].iter().all(|t| t.part == 0));
     // The second graph's routes walk its own edges, from its own nodes.
     for t in x.routes.iter().skip(first.routes.len()) {
+        assert_eq!(t.part, 1);
         for p in t.full.chunks(2) {
             assert!(p[0] as usize >= a.graph.node_count());
             if p[1] >= 0 {

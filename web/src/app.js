@@ -601,7 +601,10 @@
   var loading = null, again = false;
   function loadLive() {
     if (loading) { again = true; return loading; }
-    loading = api("/api/model").then(function (d) {
+    // The graph the page holds is not sent again while it stays the same.
+    var held = state.data && state.data.graph_digest && state.data.graph ? state.data.graph_digest : "";
+    loading = api("/api/model" + (held ? "?graph=" + encodeURIComponent(held) : "")).then(function (d) {
+      if (d.graph_unchanged && state.data) d.graph = state.data.graph;
       var sig = signature(d);
       if (sig !== state.sig) {
         var keep = capture();
@@ -713,10 +716,16 @@
   }
   function renderStatic(d) {
     if (!d.graph_deflated) { render(d); return; }
-    inflate(d.graph_deflated).then(function (g) { d.graph = g; }, function (e) {
+    var failed = null;
+    // A browser without DecompressionStream("deflate-raw") throws at once: caught as a rejection.
+    Promise.resolve().then(function () { return inflate(d.graph_deflated); }).then(function (g) { d.graph = g; }, function (e) {
+      failed = String(e.message || e);
+    }).then(function () {
+      delete d.graph_deflated;
+      render(d);
       // Without the graph the page still works: the explorer merges the listed paths alone.
-      document.getElementById("footer").textContent = "The explorer's graph could not be read: " + String(e.message || e);
-    }).then(function () { delete d.graph_deflated; render(d); });
+      if (failed) document.getElementById("footer").textContent += " · the explorer's graph could not be read in this browser (" + failed + "): pivots need a current browser";
+    });
   }
 
   if (window.KSPM_MODE === "live") startLive();

@@ -30,17 +30,35 @@
     var x = this.g.edges;
     return { from: x[4 * e], to: x[4 * e + 1], technique: this.g.techniques[x[4 * e + 2]], evidence: this.g.texts[x[4 * e + 3]] };
   };
-  // A node by cluster and reference; fleet-wide nodes (the Internet, cloud principals) belong to
-  // no cluster. -1 when the graph has no such node.
+  // The graph (scan target) a node belongs to: one in a report, one per target in the live view.
+  Graph.prototype.part = function (i) {
+    var parts = this.g.parts || [0], k = 0;
+    while (k + 1 < parts.length && parts[k + 1] <= i) k++;
+    return k;
+  };
+  // A node by cluster and reference; a fleet-wide node (the Internet, a cloud principal) of the
+  // cluster's own graph when it belongs to none, else of the first graph that has it. -1 when
+  // the graph has no such node.
   Graph.prototype.find = function (cluster, ref) {
     if (!this.byKey) {
-      this.byKey = new Map();
-      // The first of a key wins: the first scan target's graph, as the service's queries ask.
-      for (var i = 0; i < this.size; i++) if (!this.byKey.has(this.key(i))) this.byKey.set(this.key(i), i);
+      this.byKey = new Map(); this.partOf = new Map();
+      for (var i = 0; i < this.size; i++) {
+        var c = this.cluster(i), keys = c ? [c + "\u0000" + this.ref(i)] : ["#" + this.part(i) + "\u0000" + this.ref(i), "\u0000" + this.ref(i)];
+        if (c && !this.partOf.has(c)) this.partOf.set(c, this.part(i));
+        for (var k = 0; k < keys.length; k++) if (!this.byKey.has(keys[k])) this.byKey.set(keys[k], i);
+      }
     }
-    var k = this.byKey.get((cluster || "") + "\u0000" + ref);
-    if (k === undefined) k = this.byKey.get("\u0000" + ref);
-    return k === undefined ? -1 : k;
+    var found = this.byKey.get((cluster || "") + "\u0000" + ref);
+    if (found === undefined && cluster && this.partOf.has(cluster)) found = this.byKey.get("#" + this.partOf.get(cluster) + "\u0000" + ref);
+    if (found === undefined) found = this.byKey.get("\u0000" + ref);
+    return found === undefined ? -1 : found;
+  };
+  // The same fleet-wide node in every graph (one per scan target); a cluster's node alone.
+  Graph.prototype.twins = function (i) {
+    if (this.cluster(i)) return [i];
+    var out = [];
+    for (var k = 0; k < this.size; k++) if (!this.cluster(k) && this.ref(k) === this.ref(i)) out.push(k);
+    return out;
   };
   // A node as a path of `cluster` writes it: `[c] reference` for another cluster's node.
   Graph.prototype.findInPath = function (cluster, written) {
@@ -103,7 +121,11 @@
       var r = self.route(t, i, true);
       if (!r || !r.length) return;
       if (t.key === home || (t.sink === "CloudAdmin" && home)) own[t.sink] = Math.min(own[t.sink] || Infinity, r.length);
-      if (t.key !== home) beyond.push({ key: t.key, sink: t.sink, hops: r.length });
+      if (t.key !== home) {
+        var same = beyond.filter(function (b) { return b.key === t.key && b.sink === t.sink; })[0];
+        if (same) same.hops = Math.min(same.hops, r.length);
+        else beyond.push({ key: t.key, sink: t.sink, hops: r.length });
+      }
     });
     return { own: own, beyond: beyond };
   };
@@ -199,6 +221,7 @@
         x.paths++;
         if (!isCut) x.live++;
         if (pos === written.length - 1) x.sink = true;
+        else if (pos > 0) x.middle = true;
         if (pos === 0) x.entry = true;
         return k.key;
       });
@@ -219,8 +242,8 @@
     var before = new Map();
     edges.forEach(function (e) { (before.get(e.target) || before.set(e.target, []).get(e.target)).push(e.source); });
     nodes.forEach(function (x, k) {
-      // Every path ends at a sink (a node, for NodeRoot): the last column.
-      if (x.sink) x.col = last;
+      // Sinks (a node, for NodeRoot) in the last column, unless a path goes on through them.
+      if (x.sink && !x.middle) x.col = last;
       (cols[x.col] = cols[x.col] || []).push(k);
     });
     Object.keys(cols).map(Number).sort(function (a, b) { return a - b; }).forEach(function (c) {
@@ -335,9 +358,10 @@
     if (left <= 0) { this.cy.remove(node); return; }
     var label = "+" + left + " more " + (side > 0 ? "out" : "in") + " (click: next " + Math.min(left, MAX_NEIGHBOURS) + ")";
     if (node.nonempty()) { node.data("label", label); return; }
-    var base = this.drawn.get(x.id);
+    var col = this.drawn.get(x.id).col + side, rows = 0;
+    this.drawn.forEach(function (n) { if (n.col === col) rows = Math.max(rows, n.row + 1); });
     this.cy.add([{ group: "nodes", data: { id: id, label: label, of: x.id, gone: "no" }, classes: "more",
-      position: { x: (base.col + side) * COL, y: (base.row - 1) * ROW } },
+      position: { x: col * COL, y: (rows + 1) * ROW } },
       { group: "edges", data: { id: id + "-e", source: side > 0 ? x.id : id, target: side > 0 ? id : x.id, label: "", width: 1, gone: "no", cut: "no" }, classes: "added" }]);
   };
 
@@ -393,7 +417,13 @@
     var el = this.h.el, self = this, g = this.graph;
     var fromBox = el("input", { id: "x-from", type: "search", placeholder: "from: [cluster] Kind:ns/name", size: 34, "aria-label": "path from" });
     if (from != null && from >= 0) fromBox.value = (g.cluster(from) ? "[" + g.cluster(from) + "] " : "") + g.ref(from);
-    var to = el("select", { id: "x-to", "aria-label": "path to" }, g.tables().map(function (t, k) { return el("option", { value: String(k), text: tableName(t) }); }));
+    // One choice per sink (scan targets that share a cloud account have a table each).
+    var seen = {};
+    var to = el("select", { id: "x-to", "aria-label": "path to" }, g.tables().map(function (t, k) {
+      if (seen[tableName(t)]) return null;
+      seen[tableName(t)] = 1;
+      return el("option", { value: String(k), text: tableName(t) });
+    }));
     var toNode = this.h.live ? el("input", { id: "x-to-node", type: "search", placeholder: "or to a node (live view)", size: 26 }) : null;
     var out = el("div", { id: "x-route", class: "evidence" });
     var go = el("button", { id: "x-go", text: "Find path", onclick: function () { self.findPath(fromBox.value, to.value, toNode ? toNode.value : "", out); } });
@@ -413,6 +443,8 @@
     var m = /^\[([^\]]*)\] (.*)$/.exec(text);
     if (m) return this.graph.find(m[1], m[2]);
     var g = this.graph, found = [];
+    var wide = g.find(null, text);
+    if (wide >= 0 && !g.cluster(wide)) return wide;
     for (var i = 0; i < g.size && found.length < 2; i++) if (g.ref(i) === text) found.push(i);
     return found.length === 1 ? found[0] : (found.length ? -2 : -1);
   };
@@ -422,11 +454,11 @@
     if (from === -1) { out.textContent = "No node " + fromText + " in the graph."; return; }
     if (from === -2) { out.textContent = fromText + " is in several clusters: write it as [cluster] " + fromText + "."; return; }
     if (toText && this.h.live) {
-      // `[cluster] reference` names the target's cluster; else the start's.
-      var m = /^\[([^\]]*)\] (.*)$/.exec(toText.trim());
-      var cluster = m ? m[1] : this.graph.cluster(from);
-      this.h.ask("/api/paths?from=" + encodeURIComponent(this.graph.ref(from)) + "&to=" + encodeURIComponent(m ? m[2] : toText.trim()) +
-        (cluster ? "&cluster=" + encodeURIComponent(cluster) : "") + "&limit=3").then(function (answer) {
+      // The start as paths write it (`[cluster] reference`, so the service looks it up in its
+      // cluster); the target as typed (`[cluster] reference` for another cluster's node).
+      var fromCluster = this.graph.cluster(from);
+      var fromRef = (fromCluster ? "[" + fromCluster + "] " : "") + this.graph.ref(from);
+      this.h.ask("/api/paths?from=" + encodeURIComponent(fromRef) + "&to=" + encodeURIComponent(toText.trim()) + "&limit=3").then(function (answer) {
         var paths = answer.paths || [];
         out.textContent = paths.length ? paths.map(function (p, k) {
           return (k ? "Alternative " + k : "Best") + " (score " + p.score + "): " + [p.source].concat(p.steps.map(function (s) { return "—" + s.technique + "→ " + s.to; })).join(" ");
@@ -449,9 +481,16 @@
       }).catch(function (e) { out.textContent = String(e.message || e); });
       return;
     }
-    var t = this.graph.tables()[Number(table)];
-    var r = t ? this.drawRoute(from, t) : null;
-    if (!r) { out.textContent = "No way from " + fromText + " to " + (t ? tableName(t) : "?") + "."; return; }
+    // The chosen sink's table of each scan target, and the start's twin in it (a fleet-wide
+    // start is in every target's graph): the first that has a way, as the service asks.
+    var chosen = this.graph.tables()[Number(table)], r = null, t = chosen, tables = this.graph.tables(), twins = this.graph.twins(from);
+    for (var k = 0; chosen && !r && k < tables.length; k++) {
+      if (tableName(tables[k]) !== tableName(chosen)) continue;
+      for (var w = 0; w < twins.length && !r; w++) {
+        if (this.graph.route(tables[k], twins[w], false)) { t = tables[k]; from = twins[w]; r = this.drawRoute(from, t); }
+      }
+    }
+    if (!r) { out.textContent = "No way from " + fromText + " to " + (chosen ? tableName(chosen) : "?") + "."; return; }
     if (!r.length) { out.textContent = fromText + " is itself " + tableName(t) + ": no path to it."; return; }
     var g = this.graph;
     // Written as the path prints it: nodes of another cluster than the path's qualified. A path
@@ -525,8 +564,9 @@
   };
 
   Explorer.prototype.explainEdge = function (id) {
-    var e = this.edgesDrawn.get(id), panel = this.h.clear(this.panel), el = this.h.el;
+    var e = this.edgesDrawn.get(id), el = this.h.el;
     if (!e) return;
+    var panel = this.h.clear(this.panel);
     var from = this.drawn.get(e.source), to = this.drawn.get(e.target);
     panel.appendChild(el("h4", { text: e.technique }));
     panel.appendChild(el("div", { class: "evidence", id: "x-edge", text: (from ? from.label : "?") + " → " + (to ? to.label : "?") + "\n" +

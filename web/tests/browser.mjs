@@ -375,6 +375,22 @@ async function checkExplorer(page) {
   await page.selectOption("#p-sink", "");
 }
 
+await test("a browser without DecompressionStream still gets the report, without the explorer's graph", async () => {
+  const file = path.join(tmp, "old-browser.html");
+  execFileSync(bin, ["scan", path.join(root, "examples/demo-fleet"), "--format", "html", "--output", file]);
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  const { errors } = guard(page, null);
+  await page.addInitScript(() => { delete window.DecompressionStream; });
+  await page.goto("file://" + file);
+  await page.waitForSelector("body[data-ready=true]");
+  assert.equal(await page.locator("#clusters tbody tr").count(), expect.clusters);
+  assert.match(await page.locator("#footer").innerText(), /explorer's graph could not be read/);
+  await page.click("[data-tab=paths]");
+  assert.ok(Number(await page.evaluate(() => window.kspm.explorer.cy.nodes().length)) > 0, "the listed paths are still merged");
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 function freePort() {
   return new Promise((resolve) => {
     const s = net.createServer();
@@ -469,6 +485,14 @@ await test("live view: token, same views, updates on change, drift", async () =>
     await page.click("#login button");
     await checkReport(page, expect);
     assert.equal(await page.locator("#login").isVisible(), false, "the token form goes once logged in");
+    // The graph travels once: asked with the digest the page holds, the service leaves it out.
+    const auth = { headers: { Authorization: `Bearer ${token}` } };
+    const first = await (await fetch(origin + "/api/model", auth)).json();
+    assert.ok(first.graph && first.graph.nodes.length > 0 && first.graph_digest);
+    const again = await (await fetch(origin + "/api/model?graph=" + first.graph_digest, auth)).json();
+    assert.equal(again.graph, null);
+    assert.equal(again.graph_unchanged, true);
+    assert.equal(again.graph_digest, first.graph_digest);
     // The live view's explorer: the same graph as the report, and paths to any node through the
     // service's query (`/api/paths`, the query module), as `kspm query paths` answers.
     await page.click("[data-tab=paths]");

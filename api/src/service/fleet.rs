@@ -35,6 +35,11 @@ pub struct Explored {
     pub explorer: Explorer,
     /// SHA-256 of its JSON, hex.
     pub digest: String,
+    /// The fix plan of the scans (as [`Shared::fix_plan`] makes it with default options).
+    pub plan: FixPlan,
+    /// What each fix cuts on its own ([`kspm_engine::graph::fixplan::cuts_alone`]). A fix ID
+    /// two targets share (one cloud document changed for both) keeps the last target's.
+    pub alone: BTreeMap<String, Alone>,
 }
 
 /// Explorers kept built (one per set of latest scans: a tenant's, per scan commit).
@@ -50,7 +55,9 @@ pub enum AskError {
 }
 
 impl Shared {
-    /// The explorer of `scans`' fleet graphs, built once per set of scans.
+    /// The web view's explorer of `scans`' fleet graphs with their fix plan and what each fix
+    /// cuts on its own: built once per set of scans (scans never change), off the async
+    /// workers (a plan and a search per fix, on large graphs).
     pub async fn explorer(&self, scans: &[ScanRow]) -> Result<Arc<Explored>, String> {
         let ids: Vec<String> = scans.iter().map(|s| s.id.clone()).collect();
         if let Ok(cache) = self.graphs.explorers.lock() {
@@ -58,15 +65,36 @@ impl Shared {
                 return Ok(x.clone());
             }
         }
-        let mut explorer = Explorer::default();
+        let mut inputs = Vec::new();
         for s in scans {
-            explorer.add(&*self.fleet_graph(s).await?);
+            inputs.push((self.fleet_graph(s).await?, self.finding_sites(s).await?));
         }
-        use sha2::Digest;
-        let digest = hex::encode(sha2::Sha256::digest(
-            serde_json::to_vec(&explorer).unwrap_or_default(),
-        ));
-        let x = Arc::new(Explored { explorer, digest });
+        let x = tokio::task::spawn_blocking(move || {
+            let options = PlanOptions::default();
+            let mut explorer = Explorer::default();
+            let mut plans = Vec::new();
+            let mut alone = BTreeMap::new();
+            for (g, findings) in &inputs {
+                let paths = g.index().attack_paths();
+                let made = plan(g, &paths, findings, options);
+                alone.extend(cuts_alone(g, &paths, &made));
+                explorer.add(g);
+                plans.push(made);
+            }
+            use sha2::Digest;
+            let digest = hex::encode(sha2::Sha256::digest(
+                serde_json::to_vec(&explorer).unwrap_or_default(),
+            ));
+            Explored {
+                explorer,
+                digest,
+                plan: FixPlan::merge(plans, options),
+                alone,
+            }
+        })
+        .await
+        .map_err(|e| format!("building the explorer: {e}"))?;
+        let x = Arc::new(x);
         if let Ok(mut cache) = self.graphs.explorers.lock() {
             if cache.len() >= CACHED_EXPLORERS {
                 cache.pop_front();
@@ -113,33 +141,25 @@ impl Shared {
         scans: &[ScanRow],
         options: PlanOptions,
     ) -> Result<FixPlan, String> {
-        Ok(self.fix_plan_alone(scans, options).await?.0)
-    }
-
-    /// As [`Shared::fix_plan`], with what each fix cuts on its own
-    /// ([`kspm_engine::graph::fixplan::cuts_alone`]), for the web view's preview.
-    pub async fn fix_plan_alone(
-        &self,
-        scans: &[ScanRow],
-        options: PlanOptions,
-    ) -> Result<(FixPlan, BTreeMap<String, Alone>), String> {
         let mut plans = Vec::new();
-        let mut alone = BTreeMap::new();
         for s in scans {
             let g = self.fleet_graph(s).await?;
-            let findings: Vec<FindingSite> = self
-                .store
-                .finding_keys(s)
-                .await?
-                .iter()
-                .map(|(_, _, f)| FindingSite::from_json(f))
-                .collect();
+            let findings = self.finding_sites(s).await?;
             let paths = g.index().attack_paths();
-            let made = plan(&g, &paths, &findings, options);
-            alone.extend(cuts_alone(&g, &paths, &made));
-            plans.push(made);
+            plans.push(plan(&g, &paths, &findings, options));
         }
-        Ok((FixPlan::merge(plans, options), alone))
+        Ok(FixPlan::merge(plans, options))
+    }
+
+    /// A scan's findings as the fix plan reads them.
+    async fn finding_sites(&self, scan: &ScanRow) -> Result<Vec<FindingSite>, String> {
+        Ok(self
+            .store
+            .finding_keys(scan)
+            .await?
+            .iter()
+            .map(|(_, _, f)| FindingSite::from_json(f))
+            .collect())
     }
 
     /// Answers `ask` on the fleet graphs of `scans` in order: the first graph that holds

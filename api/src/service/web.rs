@@ -91,7 +91,6 @@ async fn latest_report(
     let mut by_severity: BTreeMap<String, u64> = BTreeMap::new();
     let mut objects = 0;
     let scans = shared.latest_scans(tenant).await?;
-    let (fix_plan, fix_alone) = shared.fix_plan_alone(&scans, Default::default()).await?;
     let explorer = shared.explorer(&scans).await?;
     for s in scans {
         for (name, summary, comp) in shared.store.clusters(&s.id).await? {
@@ -140,8 +139,8 @@ async fn latest_report(
         "compliance": compliance,
         "findings": findings,
         "attack_paths": paths,
-        "fix_plan": fix_plan,
-        "fix_alone": fix_alone,
+        "fix_plan": explorer.plan,
+        "fix_alone": explorer.alone,
         "errors": errors,
     });
     Ok((report, explorer))
@@ -241,9 +240,14 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
     match path.as_str() {
         "/api/model" => match latest_report(&shared, &tenant).await {
             Ok((r, x)) => {
-                let mut m = crate::html::model(&r, Some(&x.explorer));
+                // `?graph=DIGEST`: the page holds that graph already — not sent again.
+                let held = query(&req).get("graph") == Some(&x.digest);
+                let mut m = crate::html::model(&r, (!held).then_some(&x.explorer));
                 if let Some(o) = m.as_object_mut() {
                     o.insert("graph_digest".into(), Value::String(x.digest.clone()));
+                    if held {
+                        o.insert("graph_unchanged".into(), Value::Bool(true));
+                    }
                 }
                 json_response(StatusCode::OK, &m)
             }

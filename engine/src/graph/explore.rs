@@ -29,6 +29,8 @@ pub struct RouteTable {
     pub key: String,
     /// `ClusterAdmin`, `AllSecrets`, `NodeRoot` or `CloudAdmin`.
     pub sink: &'static str,
+    /// The graph it belongs to (a position in [`Explorer::parts`]).
+    pub part: u32,
     /// Pairs (node, first edge of its way; `-1` at a target), for every node that reaches the
     /// sink through any edge.
     pub full: Vec<i64>,
@@ -56,6 +58,9 @@ pub struct Explorer {
     pub edges: Vec<u32>,
     /// The report's path searches.
     pub routes: Vec<RouteTable>,
+    /// The first node of each graph added (one per scan target in the live view): a graph's
+    /// nodes run to the next one's first.
+    pub parts: Vec<u32>,
     #[serde(skip)]
     interned: Interned,
 }
@@ -104,6 +109,8 @@ impl Explorer {
     /// alone, the first that can answer.
     pub fn add(&mut self, graph: &AttackGraph) {
         let g = &graph.graph;
+        let part = self.parts.len() as u32;
+        self.parts.push(self.nodes.len() as u32);
         let mut position: Vec<u32> = Vec::with_capacity(g.node_count());
         for i in g.node_indices() {
             let n = &g[i];
@@ -175,6 +182,7 @@ impl Explorer {
             self.routes.push(RouteTable {
                 key: key.clone(),
                 sink: sink.as_str(),
+                part,
                 full: table(full),
                 direct: direct.map(table),
             });
