@@ -267,7 +267,7 @@
   Explorer.prototype.elements = function () {
     var out = [];
     this.drawn.forEach(function (x) {
-      out.push({ group: "nodes", data: { id: x.id, label: x.label, gone: x.live === 0 && x.paths > 0 ? "yes" : "no" },
+      out.push({ group: "nodes", data: { id: x.id, label: x.label, gone: x.live === 0 && x.paths > 0 ? "yes" : "no", valign: x.col % 2 ? "top" : "bottom" },
         position: { x: x.col * COL, y: x.row * ROW }, classes: x.sink ? "sink" : (x.entry ? "entry" : "") });
     });
     this.edgesDrawn.forEach(function (e) {
@@ -284,7 +284,10 @@
     this.cy = cytoscape({
       container: this.canvas, elements: this.elements(), boxSelectionEnabled: false, layout: { name: "preset", padding: 30 },
       style: [
-        { selector: "node", style: { "label": "data(label)", "font-size": 10, "text-wrap": "wrap", "text-max-width": 220, "text-valign": "bottom", "background-color": "#5aa2ff", "width": 16, "height": 16 } },
+        // Labels alternate above and below by column, so long references of neighbours do not overlap.
+        { selector: "node", style: { "label": "data(label)", "font-size": 10, "text-wrap": "wrap", "text-max-width": 180, "text-valign": "bottom" } },
+        { selector: "node[valign]", style: { "text-valign": "data(valign)" } },
+        { selector: "node", style: { "background-color": "#5aa2ff", "width": 16, "height": 16 } },
         { selector: "node.entry", style: { "background-color": "#d1452f" } },
         { selector: "node.sink", style: { "background-color": "#8e1b1b", "shape": "diamond", "width": 22, "height": 22 } },
         { selector: "node.more", style: { "shape": "round-rectangle", "background-color": "#eef1f6", "border-width": 1, "border-color": "#9aa3b2", "width": 30, "height": 14, "font-style": "italic" } },

@@ -207,7 +207,13 @@ await test("html report of the demo fleet renders offline and works", async () =
       x.select(x.place(i, null, 0));
     });
     await page.click("#x-reach");
-    await page.evaluate(() => { window.kspm.explorer.cy.fit(undefined, 30); document.getElementById("explorer").scrollIntoView(); });
+    await page.evaluate(() => {
+      const cy = window.kspm.explorer.cy;
+      cy.fit(undefined, 30);
+      // The entries' half, readable.
+      cy.zoom({ level: cy.zoom() * 2.2, renderedPosition: { x: 0, y: cy.height() / 2 } });
+      document.getElementById("explorer").scrollIntoView();
+    });
     await page.waitForTimeout(300);
     await page.screenshot({ path: path.join(root, "docs/report-explorer.png") });
     await page.selectOption("#p-cluster", "");
