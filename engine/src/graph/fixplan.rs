@@ -153,13 +153,7 @@ pub fn cuts_alone(
                 continue;
             }
             alone.paths.push(p.id.clone());
-            if let Some(edges) = path_edges(graph, p) {
-                let at: Vec<usize> = edges
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, e)| cut.contains(e))
-                    .map(|(i, _)| i)
-                    .collect();
+            if let Some(at) = cut_positions(graph, p, &cut) {
                 alone.steps.insert(p.id.clone(), at);
             }
         }
@@ -520,16 +514,8 @@ pub fn plan(
         if left_ids.contains(&p.id) {
             continue;
         }
-        if let Some(edges) = path_edges(graph, p) {
-            let at: Vec<usize> = edges
-                .iter()
-                .enumerate()
-                .filter(|(_, e)| cut_edges.contains(e))
-                .map(|(i, _)| i)
-                .collect();
-            if !at.is_empty() {
-                cut_steps.insert(p.id.clone(), at);
-            }
+        if let Some(at) = cut_positions(graph, p, &cut_edges) {
+            cut_steps.insert(p.id.clone(), at);
         }
     }
     let mut clusters: BTreeMap<String, ClusterPlan> = BTreeMap::new();
@@ -563,6 +549,21 @@ pub fn plan(
         clusters,
         cut_steps,
     }
+}
+
+/// The positions of a path's hops among `cut`, when it has any.
+fn cut_positions(
+    graph: &AttackGraph,
+    p: &AttackPath,
+    cut: &HashSet<EdgeIndex>,
+) -> Option<Vec<usize>> {
+    let at: Vec<usize> = path_edges(graph, p)?
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| cut.contains(e))
+        .map(|(i, _)| i)
+        .collect();
+    (!at.is_empty()).then_some(at)
 }
 
 /// The edges a path's steps take, found by their references and techniques.
