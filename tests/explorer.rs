@@ -150,10 +150,19 @@ fn reach_is_the_query_modules(graph: &AttackGraph, every: usize) -> usize {
     compared
 }
 
-/// Nodes and edges are the graph's: each node once, each edge once with its technique and
-/// evidence.
+/// Nodes and edges are the graph's: each node once, each edge once with its technique,
+/// evidence and likelihood (its own, else its technique's).
 fn holds_the_whole_graph(graph: &AttackGraph) {
     let x = Explorer::of(graph);
+    assert_eq!(x.likelihoods.len(), x.techniques.len());
+    let own: HashMap<u32, f64> = x.edge_likelihoods.iter().copied().collect();
+    for (i, e) in graph.graph.edge_indices().enumerate() {
+        let mine = own
+            .get(&(i as u32))
+            .copied()
+            .unwrap_or(x.likelihoods[x.edges[i * 4 + 2] as usize]);
+        assert_eq!(mine, graph.graph[e].likelihood(), "edge {i}");
+    }
     assert_eq!(x.nodes.len(), graph.graph.node_count());
     assert_eq!(x.edges.len(), graph.graph.edge_count() * 4);
     let mine: BTreeSet<(String, String, String, String)> = x

@@ -129,6 +129,61 @@
     });
     return { own: own, beyond: beyond };
   };
+  // An edge's likelihood: its own where evidence set one, else its technique's.
+  Graph.prototype.likelihood = function (e) {
+    if (!this.own) {
+      this.own = new Map();
+      var self = this;
+      (this.g.edge_likelihoods || []).forEach(function (x) { self.own.set(x[0], x[1]); });
+    }
+    var l = this.own.get(e);
+    return l === undefined ? (this.g.likelihoods || [])[this.g.edges[4 * e + 2]] : l;
+  };
+  // The report's reverse search to `targets` (AttackGraph::reverse_bfs_masked): for each node
+  // that reaches one, the first edge of its way — fewest hops, then most likely, then the first
+  // by next node and technique; never through a cluster or cloud admin; without network
+  // segments when `direct`.
+  Graph.prototype.searchTo = function (targets, direct) {
+    this.adjacency();
+    var next = new Map(), odds = new Map(), queue = [], self = this, x = this.g.edges;
+    targets.forEach(function (t) { next.set(t, { d: 0, e: -1 }); odds.set(t, 1); queue.push(t); });
+    function key(e) { return [self.ref(x[4 * e + 1]), self.g.techniques[x[4 * e + 2]]]; }
+    function less(a, b) { return a[0] < b[0] || (a[0] === b[0] && a[1] < b[1]); }
+    for (var q = 0; q < queue.length; q++) {
+      var n = queue[q], d = next.get(n).d, inc = this.inn[n];
+      for (var k = 0; k < inc.length; k++) {
+        var e = inc[k], src = x[4 * e];
+        if ((this.flags(src) & TERMINAL) || (direct && this.kind(src) === "Segment")) continue;
+        var p = this.likelihood(e) * odds.get(n), cur = next.get(src);
+        if (!cur) { next.set(src, { d: d + 1, e: e }); odds.set(src, p); queue.push(src); }
+        else if (cur.d === d + 1 && cur.e >= 0) {
+          var o = odds.get(src);
+          if (Math.abs(p - o) > 1e-12 ? p > o : less(key(e), key(cur.e))) { cur.e = e; odds.set(src, p); }
+        }
+      }
+    }
+    return next;
+  };
+  // The route `kspm query paths` returns first from `from` to `targets` (Query::routes): the
+  // way that does not cross the network when there is one, else the shortest; none beyond
+  // `max` hops. Edges, or null.
+  Graph.prototype.routeTo = function (from, targets, max) {
+    var self = this;
+    function walk(next) {
+      if (!next.has(from)) return null;
+      var out = [], cur = from, step;
+      while ((step = next.get(cur)).e >= 0 && out.length < 256) { out.push(step.e); cur = self.g.edges[4 * step.e + 1]; }
+      return out;
+    }
+    function within(r) { return r && r.length && r.length <= max ? r : null; }
+    var segments = false;
+    for (var i = 0; i < this.size && !segments; i++) segments = this.kind(i) === "Segment";
+    var best = null;
+    if (segments) { var d = walk(this.searchTo(targets, true)); if (d && d.length) best = d; }
+    if (!best) best = walk(this.searchTo(targets, false));
+    return within(best) || within(walk(this.searchTo(targets, false)));
+  };
+
   function tableName(t) { return t.sink === "CloudAdmin" ? "CloudAdmin:" + t.key : t.sink + " of " + t.key; }
 
   // ---------- the explorer ----------
@@ -375,22 +430,6 @@
     nodes.forEach(function (n) { var e = self.cy.getElementById("g" + n); if (e.nonempty()) e.addClass("reached"); });
   };
 
-  // Draws the report's route from node `from` in route table `t` (returns its edges, or null).
-  Explorer.prototype.drawRoute = function (from, t) {
-    var r = this.graph.route(t, from, false), self = this;
-    if (!r) return null;
-    if (this.cy) this.cy.elements().removeClass("route");
-    var at = this.place(from, null, 0);
-    r.forEach(function (e) {
-      var to = self.graph.edge(e).to;
-      at = self.place(to, at, 1);
-      var id = self.placeEdge(e, "added");
-      if (self.cy) { self.cy.getElementById(id).addClass("route"); self.cy.getElementById(at).addClass("route"); }
-    });
-    if (this.cy) this.cy.getElementById("g" + from).addClass("route");
-    return r;
-  };
-
   // ---------- the side panel ----------
   Explorer.prototype.summary = function () {
     var el = this.h.el, panel = this.h.clear(this.panel), self = this;
@@ -427,9 +466,9 @@
       seen[tableName(t)] = 1;
       return el("option", { value: String(k), text: tableName(t) });
     }));
-    var toNode = this.h.live ? el("input", { id: "x-to-node", type: "search", placeholder: "or to a node (live view)", size: 26 }) : null;
+    var toNode = el("input", { id: "x-to-node", type: "search", placeholder: "or to a node: [cluster] Kind:ns/name", size: 30, "aria-label": "path to a node" });
     var out = el("div", { id: "x-route", class: "evidence" });
-    var go = el("button", { id: "x-go", text: "Find path", onclick: function () { self.findPath(fromBox.value, to.value, toNode ? toNode.value : "", out); } });
+    var go = el("button", { id: "x-go", text: "Find path", onclick: function () { self.findPath(fromBox.value, to.value, toNode.value, out); } });
     var show = el("button", { id: "x-show", text: "Show node", onclick: function () {
       var i = self.resolve(fromBox.value);
       if (i < 0) { out.textContent = i === -1 ? "No node " + fromBox.value + " in the graph." : fromBox.value + " is in several clusters: write it as [cluster] " + fromBox.value + "."; return; }
@@ -484,25 +523,46 @@
       }).catch(function (e) { out.textContent = String(e.message || e); });
       return;
     }
+    if (toText.trim()) {
+      // To a node: the report's search, run here (the live view asks the service instead).
+      var target = this.resolve(toText);
+      if (target < 0) { out.textContent = target === -1 ? "No node " + toText + " in the graph." : toText + " is in several clusters: write it as [cluster] " + toText + "."; return; }
+      var found = this.graph.routeTo(from, [target], 12);
+      if (!found) { out.textContent = "No way from " + fromText + " to " + toText + " within 12 hops."; return; }
+      this.showRoute(from, found, null, out, "the route `kspm query paths` gives first");
+      return;
+    }
     // The chosen sink's table of each scan target, and the start's twin in it (a fleet-wide
     // start is in every target's graph): the first that has a way, as the service asks.
     var chosen = this.graph.tables()[Number(table)], r = null, t = chosen, tables = this.graph.tables(), twins = this.graph.twins(from);
     for (var k = 0; chosen && !r && k < tables.length; k++) {
       if (tableName(tables[k]) !== tableName(chosen)) continue;
       for (var w = 0; w < twins.length && !r; w++) {
-        if (this.graph.route(tables[k], twins[w], false)) { t = tables[k]; from = twins[w]; r = this.drawRoute(from, t); }
+        if (this.graph.route(tables[k], twins[w], false)) { t = tables[k]; from = twins[w]; r = this.graph.route(t, from, false); }
       }
     }
     if (!r) { out.textContent = "No way from " + fromText + " to " + (chosen ? tableName(chosen) : "?") + "."; return; }
     if (!r.length) { out.textContent = fromText + " is itself " + tableName(t) + ": no path to it."; return; }
-    var g = this.graph;
-    // Written as the path prints it: nodes of another cluster than the path's qualified. A path
-    // to a sink is its cluster's; one to a cloud account is the first cluster it enters.
-    var home = t.sink !== "CloudAdmin" ? t.key : [from].concat(r.map(function (e) { return g.edge(e).to; }))
-      .map(function (n) { return g.cluster(n); }).filter(function (c) { return c; })[0];
-    out.textContent = r.length + " hop(s), the route the report takes:\n" + [fromText].concat(r.map(function (e) {
+    this.showRoute(from, r, t.sink !== "CloudAdmin" ? t.key : null, out, "the route the report takes");
+  };
+
+  // A route drawn and listed as paths print it: nodes of another cluster than the path's
+  // qualified (a path to a sink is its cluster's; else the first cluster it enters).
+  Explorer.prototype.showRoute = function (from, r, home, out, what) {
+    var g = this.graph, self = this;
+    if (!home) home = [from].concat(r.map(function (e) { return g.edge(e).to; })).map(function (n) { return g.cluster(n); }).filter(function (c) { return c; })[0];
+    if (this.cy) this.cy.elements().removeClass("route");
+    var at = this.place(from, null, 0);
+    if (this.cy) this.cy.getElementById(at).addClass("route");
+    r.forEach(function (e) {
+      at = self.place(g.edge(e).to, at, 1);
+      var id = self.placeEdge(e, "added");
+      if (self.cy) { self.cy.getElementById(id).addClass("route"); self.cy.getElementById(at).addClass("route"); }
+    });
+    var name = function (n) { return (g.cluster(n) && g.cluster(n) !== home ? "[" + g.cluster(n) + "] " : "") + g.ref(n); };
+    out.textContent = r.length + " hop(s), " + what + ":\n" + [name(from)].concat(r.map(function (e) {
       var x = g.edge(e);
-      return "—" + x.technique + "→ " + (g.cluster(x.to) && g.cluster(x.to) !== home ? "[" + g.cluster(x.to) + "] " : "") + g.ref(x.to) + "\n    " + x.evidence;
+      return "—" + x.technique + "→ " + name(x.to) + "\n    " + x.evidence;
     })).join("\n");
   };
 

@@ -289,6 +289,50 @@ async function checkExplorer(page) {
   }
   assert.deepEqual([...kinds].sort(), ["AllSecrets", "CloudAdmin", "ClusterAdmin", "NodeRoot"], "every sink class compared");
   assert.ok(compared >= 12, `compared ${compared} routes`);
+  // A path to any node, in the report: the page's own run of the report's search gives the
+  // route `kspm query paths` gives first (to a node on a reported path, from its entry).
+  await page.evaluate(() => window.kspm.explorer.summary());
+  // Half of the pairs are those whose answer the likelihoods decide (the same search with every
+  // hop as likely gives another route), half the middle node of a long path.
+  const decided = await page.evaluate(() => {
+    const x = window.kspm.explorer, g = x.graph, real = g.likelihood.bind(g), out = [];
+    for (const p of x.paths) {
+      for (const s of p.steps.slice(1)) {
+        const from = x.nodeKey(p.cluster, p.source).i, to = x.nodeKey(p.cluster, s[1]).i;
+        if (from < 0 || to < 0 || out.length >= 12) continue;
+        g.likelihood = real; const a = JSON.stringify(g.routeTo(from, [to], 12));
+        g.likelihood = () => 1; const b = JSON.stringify(g.routeTo(from, [to], 12));
+        g.likelihood = real;
+        if (a !== b) out.push([p.cluster, p.source, s[1]]);
+      }
+    }
+    return out;
+  });
+  assert.equal(decided.length, 12, "pairs the likelihoods decide");
+  const pairs = decided.concat(data.paths.filter((p) => p.steps.length >= 4).slice(0, 12)
+    .map((p) => [p.cluster, p.source, p.steps[Math.floor(p.steps.length / 2)][1]]));
+  let toNodes = 0;
+  for (const [cluster, source, mid] of pairs) {
+    const p = { cluster: cluster, source: source };
+    const qualify = (w) => w.startsWith("[") || ["Internet"].includes(w) || /^(Aws|Gcp|Azure)/.test(w) ? w : `[${p.cluster}] ${w}`;
+    const cli = query(["paths", "--from", p.source, "--to", mid, "--cluster", p.cluster]).paths;
+    await page.fill("#x-from", qualify(p.source));
+    await page.fill("#x-to-node", qualify(mid));
+    await page.click("#x-go");
+    const listed = await page.locator("#x-route").innerText();
+    if (!cli.length) { assert.match(listed, /^No way/, listed); continue; }
+    assert.match(listed, new RegExp(`^${cli[0].steps.length} hop\\(s\\), the route`), listed);
+    const hops = listed.split("\n").filter((l) => l.startsWith("—")).map((l) => l.replace(/^—[A-Z0-9_]+→ /, ""));
+    assert.deepEqual(hops, cli[0].nodes.slice(1), `route from ${p.source} to ${mid}`);
+    toNodes++;
+  }
+  assert.ok(toNodes >= 20, `compared ${toNodes} routes to nodes`);
+  await page.fill("#x-from", "[eks-prod-us-east-1] ClusterAdmin");
+  await page.fill("#x-to-node", "Internet");
+  await page.click("#x-go");
+  assert.equal(query(["paths", "--from", "ClusterAdmin", "--to", "Internet", "--cluster", "eks-prod-us-east-1"]).paths.length, 0);
+  assert.match(await page.locator("#x-route").innerText(), /^No way/);
+  await page.fill("#x-to-node", "");
   // Who reaches this: each node it lists reaches it in as many hops, by `kspm query reach`.
   const reachedBy = await page.evaluate(() => {
     const g = window.kspm.explorer.graph, i = g.find("aks-payments-westeurope", "ServiceAccount:ci/azp-agent");
@@ -457,6 +501,16 @@ await test("explorer of a 10,000-pod cluster opens in under 2 s and answers in u
   await timed("next_batch", () => page.evaluate((id) => { window.kspm.explorer.cy.getElementById(id).emit("tap"); }, more[0]));
   const grown = await page.evaluate(() => window.kspm.explorer.cy.nodes().length);
   assert.ok(grown > before && grown <= before + 25, `next batch: ${before} → ${grown}`);
+  // A path to an arbitrary node: the report's reverse search over the whole graph, in the page.
+  const far = await page.evaluate(() => {
+    const x = window.kspm.explorer, g = x.graph, p = x.paths.find((p) => p.steps.length >= 3);
+    return { from: p.source.startsWith("[") || p.source === "Internet" ? p.source : `[${p.cluster}] ${p.source}`, to: `[${p.cluster}] ${p.steps[p.steps.length - 2][1]}` };
+  });
+  await page.evaluate(() => window.kspm.explorer.summary());
+  await page.fill("#x-from", far.from);
+  await page.fill("#x-to-node", far.to);
+  await timed("route_to_node", () => page.click("#x-go"));
+  assert.match(await page.locator("#x-route").innerText(), /^\d+ hop\(s\), the route `kspm query paths` gives first/);
   await timed("filter", () => page.selectOption("#p-sink", "NodeRoot"));
   await timed("fix_preview", () => page.selectOption("#x-fix", "all"));
   console.log(`  10k report: ${size} bytes, ${drawn.paths} paths; ms: ${JSON.stringify(timings)}`);

@@ -7,7 +7,9 @@
 //! every node that reaches one sink class of one cluster (or one cloud account), the first edge
 //! of its way there — the same choice [`super::query::Query::paths`] and the report make
 //! (fewest hops, then most likely, then the first by next node and technique; the way that does
-//! not cross the network between pods when there is one).
+//! not cross the network between pods when there is one). For a way to any other node the page
+//! runs the same reverse search itself, over the edges' likelihoods given here; the browser test
+//! holds its answers to `kspm query paths`.
 
 use super::paths::{is_terminal, Distances};
 use super::{AttackGraph, NodeKind};
@@ -49,6 +51,11 @@ pub struct Explorer {
     pub kinds: Vec<String>,
     /// Technique IDs.
     pub techniques: Vec<String>,
+    /// Each technique's likelihood (the catalogue's), by position in `techniques`.
+    pub likelihoods: Vec<f64>,
+    /// Edges whose evidence sets their own likelihood (an exploit hop weighed by its images'
+    /// vulnerability reports): (edge, likelihood).
+    pub edge_likelihoods: Vec<(u32, f64)>,
     /// Evidence texts, each once.
     pub texts: Vec<String>,
     /// Nodes: (reference, cluster position or `-1` for fleet-wide nodes, kind position, flags
@@ -158,6 +165,13 @@ impl Explorer {
                 &technique,
                 || technique.clone(),
             );
+            if self.likelihoods.len() < self.techniques.len() {
+                self.likelihoods.push(w.technique.info().likelihood);
+            }
+            if let Some(l) = w.likelihood {
+                self.edge_likelihoods
+                    .push(((self.edges.len() / 4) as u32, l));
+            }
             let text = intern(
                 &mut self.interned.texts,
                 &mut self.texts,
