@@ -125,12 +125,7 @@ pub fn cuts_alone(
     paths: &[AttackPath],
     plan: &FixPlan,
 ) -> BTreeMap<String, Alone> {
-    let in_scope = |p: &AttackPath| p.severity >= plan.severity;
-    let initial: Vec<AttackPath> = paths
-        .iter()
-        .flat_map(AttackPath::with_folded)
-        .filter(in_scope)
-        .collect();
+    let initial = at_or_above(paths, plan.severity);
     let mut out = BTreeMap::new();
     for f in plan.fixes.iter().take(MAX_ALONE) {
         if f.remedies.is_empty() {
@@ -138,15 +133,11 @@ pub fn cuts_alone(
         }
         let chosen: BTreeSet<u32> = f.remedies.iter().copied().collect();
         let cut = removed_edges(graph, &chosen);
-        let left: HashSet<String> = graph
-            .without(&cut)
-            .index()
-            .attack_paths()
-            .iter()
-            .flat_map(AttackPath::with_folded)
-            .filter(in_scope)
-            .map(|p| p.id)
-            .collect();
+        let left: HashSet<String> =
+            at_or_above(&graph.without(&cut).index().attack_paths(), plan.severity)
+                .into_iter()
+                .map(|p| p.id)
+                .collect();
         let mut alone = Alone::default();
         for p in &initial {
             if left.contains(&p.id) || !f.breaks.contains(&p.id) {
@@ -364,12 +355,7 @@ pub fn plan(
         });
         true
     };
-    let in_scope = |p: &AttackPath| p.severity >= options.severity;
-    let initial: Vec<AttackPath> = paths
-        .iter()
-        .flat_map(AttackPath::with_folded)
-        .filter(in_scope)
-        .collect();
+    let initial = at_or_above(paths, options.severity);
     let before = initial.len();
     for p in &initial {
         add(graph, p, &mut constraints, &mut remaining);
@@ -390,14 +376,10 @@ pub fn plan(
         method = solved.1.to_string();
         lower_bound = solved.2;
         cut_edges = removed_edges(graph, &chosen);
-        let masked = graph.without(&cut_edges);
-        after = masked
-            .index()
-            .attack_paths()
-            .iter()
-            .flat_map(AttackPath::with_folded)
-            .filter(in_scope)
-            .collect();
+        after = at_or_above(
+            &graph.without(&cut_edges).index().attack_paths(),
+            options.severity,
+        );
         if options.budget.is_some() {
             break;
         }
@@ -549,6 +531,15 @@ pub fn plan(
         clusters,
         cut_steps,
     }
+}
+
+/// The paths (folded ones unfolded) at or above `severity`: what a plan is made for.
+fn at_or_above(paths: &[AttackPath], severity: Severity) -> Vec<AttackPath> {
+    paths
+        .iter()
+        .flat_map(AttackPath::with_folded)
+        .filter(|p| p.severity >= severity)
+        .collect()
 }
 
 /// The positions of a path's hops among `cut`, when it has any.
