@@ -21,25 +21,21 @@ fn props(c: &Value) -> &Value {
 }
 
 fn hits<'a>(ctx: &Context<'a>, rule: Rule) -> Vec<Hit<'a>> {
-    ctx.inv
-        .of_kind(AKS_CLUSTER)
-        .iter()
-        .filter_map(|o| {
-            let p = props(spec(o));
-            let (message, field) = rule(p)?;
-            Some(Hit {
-                severity: None,
-                object: o,
-                message,
-                evidence: vec![Evidence::new(
+    super::document::hits(
+        ctx,
+        AKS_CLUSTER,
+        |o| Some(props(spec(o))),
+        |_, p| {
+            rule(p).map(|(message, field)| {
+                let value = arm_pointer(p, &format!("/{}", field.replace('.', "/")));
+                let evidence = Evidence::new(
                     format!("spec.properties.{field}"),
-                    arm_pointer(p, &format!("/{}", field.replace('.', "/")))
-                        .cloned()
-                        .unwrap_or(Value::Null),
-                )],
+                    value.cloned().unwrap_or(Value::Null),
+                );
+                (message, evidence)
             })
-        })
-        .collect()
+        },
+    )
 }
 
 fn flag(p: &Value, path: &str) -> Option<bool> {
@@ -212,25 +208,17 @@ pub(crate) fn settle_admin_kubeconfig(f: &mut Finding, reached: &[Reached]) -> b
     true
 }
 
-macro_rules! run {
-    ($name:ident, $rule:ident) => {
-        fn $name<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
-            hits(ctx, $rule)
-        }
-    };
-}
-
-run!(run_rbac_off, rbac_off);
-run!(run_local_accounts, local_accounts);
-run!(run_no_entra, no_entra);
-run!(run_public_api, public_api);
-run!(run_not_private, not_private);
-run!(run_network_policy, network_policy);
-run!(run_kms, kms);
-run!(run_workload_identity, workload_identity);
-run!(run_azure_rbac, azure_rbac);
-run!(run_node_public_ip, node_public_ip);
-run!(run_run_command, run_command);
+document_run!(run_rbac_off, rbac_off);
+document_run!(run_local_accounts, local_accounts);
+document_run!(run_no_entra, no_entra);
+document_run!(run_public_api, public_api);
+document_run!(run_not_private, not_private);
+document_run!(run_network_policy, network_policy);
+document_run!(run_kms, kms);
+document_run!(run_workload_identity, workload_identity);
+document_run!(run_azure_rbac, azure_rbac);
+document_run!(run_node_public_ip, node_public_ip);
+document_run!(run_run_command, run_command);
 
 /// The AKS checks.
 pub static CHECKS: &[Check] = &[

@@ -13,23 +13,8 @@ use crate::options::Profile;
 use crate::severity::Severity;
 use serde_json::{json, Value};
 
-fn cluster_hits<'a>(
-    ctx: &Context<'a>,
-    rule: fn(&Value) -> Option<(String, Evidence)>,
-) -> Vec<Hit<'a>> {
-    ctx.inv
-        .of_kind(EKS_CLUSTER)
-        .iter()
-        .filter_map(|o| {
-            let (message, evidence) = rule(spec(o))?;
-            Some(Hit {
-                severity: None,
-                object: o,
-                message,
-                evidence: vec![evidence],
-            })
-        })
-        .collect()
+fn hits<'a>(ctx: &Context<'a>, rule: fn(&Value) -> Option<(String, Evidence)>) -> Vec<Hit<'a>> {
+    super::document::hits(ctx, EKS_CLUSTER, |o| Some(spec(o)), |_, c| rule(c))
 }
 
 fn audit_logging(c: &Value) -> Option<(String, Evidence)> {
@@ -185,20 +170,12 @@ fn workload_identity(c: &Value) -> Option<(String, Evidence)> {
     })
 }
 
-macro_rules! cluster_run {
-    ($name:ident, $rule:ident) => {
-        fn $name<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
-            cluster_hits(ctx, $rule)
-        }
-    };
-}
-
-cluster_run!(run_audit_logging, audit_logging);
-cluster_run!(run_secrets_encryption, secrets_encryption);
-cluster_run!(run_endpoint_open, endpoint_open);
-cluster_run!(run_endpoint_private, endpoint_private);
-cluster_run!(run_auth_mode, auth_mode);
-cluster_run!(run_creator_admin, creator_admin);
+document_run!(run_audit_logging, audit_logging);
+document_run!(run_secrets_encryption, secrets_encryption);
+document_run!(run_endpoint_open, endpoint_open);
+document_run!(run_endpoint_private, endpoint_private);
+document_run!(run_auth_mode, auth_mode);
+document_run!(run_creator_admin, creator_admin);
 
 fn run_workload_identity<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     if !ctx
@@ -208,7 +185,7 @@ fn run_workload_identity<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     {
         return Vec::new();
     }
-    cluster_hits(ctx, workload_identity)
+    hits(ctx, workload_identity)
 }
 
 fn run_ssh_open<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {

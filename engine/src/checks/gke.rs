@@ -14,20 +14,7 @@ use serde_json::{json, Value};
 type Rule = fn(&Value) -> Vec<(String, Evidence)>;
 
 fn hits<'a>(ctx: &Context<'a>, rule: Rule) -> Vec<Hit<'a>> {
-    ctx.inv
-        .of_kind(GKE_CLUSTER)
-        .iter()
-        .flat_map(|o| {
-            rule(spec(o))
-                .into_iter()
-                .map(move |(message, evidence)| Hit {
-                    severity: None,
-                    object: o,
-                    message,
-                    evidence: vec![evidence],
-                })
-        })
-        .collect()
+    super::document::hits(ctx, GKE_CLUSTER, |o| Some(spec(o)), |_, c| rule(c))
 }
 
 fn at<'a>(c: &'a Value, p: &str) -> Option<&'a Value> {
@@ -283,28 +270,20 @@ fn dashboard(c: &Value) -> Vec<(String, Evidence)> {
     )
 }
 
-macro_rules! run {
-    ($name:ident, $rule:ident) => {
-        fn $name<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
-            hits(ctx, $rule)
-        }
-    };
-}
-
-run!(run_legacy_abac, legacy_abac);
-run!(run_client_certificate, client_certificate);
-run!(run_workload_identity, workload_identity);
-run!(run_metadata_server, metadata_server);
-run!(run_default_sa, default_service_account);
-run!(run_full_scope, full_scope);
-run!(run_secrets_encryption, secrets_encryption);
-run!(run_public_endpoint, public_endpoint);
-run!(run_private_nodes, private_nodes);
-run!(run_network_policy, network_policy);
-run!(run_shielded_nodes, shielded_nodes);
-run!(run_auto_upgrade, auto_upgrade);
-run!(run_logging, logging);
-run!(run_dashboard, dashboard);
+document_run!(run_legacy_abac, legacy_abac);
+document_run!(run_client_certificate, client_certificate);
+document_run!(run_workload_identity, workload_identity);
+document_run!(run_metadata_server, metadata_server);
+document_run!(run_default_sa, default_service_account);
+document_run!(run_full_scope, full_scope);
+document_run!(run_secrets_encryption, secrets_encryption);
+document_run!(run_public_endpoint, public_endpoint);
+document_run!(run_private_nodes, private_nodes);
+document_run!(run_network_policy, network_policy);
+document_run!(run_shielded_nodes, shielded_nodes);
+document_run!(run_auto_upgrade, auto_upgrade);
+document_run!(run_logging, logging);
+document_run!(run_dashboard, dashboard);
 
 /// The GKE checks.
 pub static CHECKS: &[Check] = &[

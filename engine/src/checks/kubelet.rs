@@ -202,43 +202,34 @@ fn protect_kernel(cfg: &Value) -> Option<(&'static str, Value, String)> {
 }
 
 fn hits<'a>(ctx: &Context<'a>, rule: Rule) -> Vec<Hit<'a>> {
-    ctx.inv
-        .of_kind("KubeletConfiguration")
-        .iter()
-        .filter_map(|o| {
-            let cfg = o.body.get("config")?;
-            let (field, value, message) = rule(cfg)?;
-            Some(Hit {
-                severity: None,
-                object: o,
-                message: format!("node {}: {message}", o.name),
-                evidence: vec![Evidence::new(format!("config.{field}"), value)],
+    super::document::hits(
+        ctx,
+        "KubeletConfiguration",
+        |o| o.body.get("config"),
+        |o, cfg| {
+            rule(cfg).map(|(field, value, message)| {
+                (
+                    format!("node {}: {message}", o.name),
+                    Evidence::new(format!("config.{field}"), value),
+                )
             })
-        })
-        .collect()
+        },
+    )
 }
 
-macro_rules! kubelet_run {
-    ($name:ident, $rule:ident) => {
-        fn $name<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
-            hits(ctx, $rule)
-        }
-    };
-}
-
-kubelet_run!(run_anonymous, anonymous);
-kubelet_run!(run_authorization, authorization);
-kubelet_run!(run_client_ca, client_ca);
-kubelet_run!(run_read_only_port, read_only_port);
-kubelet_run!(run_streaming_timeout, streaming_timeout);
-kubelet_run!(run_iptables_chains, iptables_chains);
-kubelet_run!(run_tls_files, tls_files);
-kubelet_run!(run_rotate_certificates, rotate_certificates);
-kubelet_run!(run_server_cert_rotation, server_cert_rotation);
-kubelet_run!(run_ciphers, ciphers);
-kubelet_run!(run_pid_limit, pid_limit);
-kubelet_run!(run_seccomp_default, seccomp_default);
-kubelet_run!(run_protect_kernel, protect_kernel);
+document_run!(run_anonymous, anonymous);
+document_run!(run_authorization, authorization);
+document_run!(run_client_ca, client_ca);
+document_run!(run_read_only_port, read_only_port);
+document_run!(run_streaming_timeout, streaming_timeout);
+document_run!(run_iptables_chains, iptables_chains);
+document_run!(run_tls_files, tls_files);
+document_run!(run_rotate_certificates, rotate_certificates);
+document_run!(run_server_cert_rotation, server_cert_rotation);
+document_run!(run_ciphers, ciphers);
+document_run!(run_pid_limit, pid_limit);
+document_run!(run_seccomp_default, seccomp_default);
+document_run!(run_protect_kernel, protect_kernel);
 
 /// The kubelet checks.
 pub static CHECKS: &[Check] = &[
