@@ -3546,3 +3546,85 @@ fn sensitive_namespaces_come_from_rbac_and_only_restrictions_close_them() {
         1
     );
 }
+
+/// Every hit of a document-rule family (EKS, GKE, AKS, kubelet: `checks/document.rs`) on its bad
+/// case names where it looked: its evidence path, read in the object, holds the evidence's value
+/// (ARM keys case-insensitively, as Azure treats them; `[name]` the list element of that name),
+/// or is absent (the value then null or the default the rule applied).
+#[test]
+fn document_rules_point_their_evidence_at_the_field_they_read() {
+    use crate::cloud::documents::{AKS_CLUSTER, EKS_CLUSTER, GKE_CLUSTER};
+    let kinds = [
+        AKS_CLUSTER,
+        EKS_CLUSTER,
+        GKE_CLUSTER,
+        "KubeletConfiguration",
+    ];
+    let read = |body: &Value, path: &str| -> Option<Value> {
+        let mut at = body;
+        for part in path.split('.') {
+            // `list[2]` is an index; `nodePools[pool-a]` the element of that name.
+            let (key, index) = match part.split_once('[') {
+                Some((k, i)) => (k, Some(i.trim_end_matches(']'))),
+                None => (part, None),
+            };
+            let map = at.as_object()?;
+            at = map.get(key).or_else(|| {
+                map.iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                    .map(|(_, v)| v)
+            })?;
+            if let Some(i) = index {
+                at = match i.parse::<usize>() {
+                    Ok(n) => at.get(n)?,
+                    Err(_) => at
+                        .as_array()?
+                        .iter()
+                        .find(|x| x.get("name").and_then(Value::as_str) == Some(i))?,
+                };
+            }
+        }
+        Some(at.clone())
+    };
+    let mut checked = 0;
+    for c in cases() {
+        let check = by_id(c.id).expect("check");
+        if check.judged_on_the_fleet_graph() {
+            continue;
+        }
+        let out = parse_text(&docs(&c.bad), "case.yaml", Syntax::Yaml);
+        let mut cluster = ClusterSnapshot {
+            objects: out.objects,
+            ..Default::default()
+        };
+        cluster.info.provider = c.provider;
+        let inv = Inventory::new(&cluster);
+        let rbac = Rbac::build_for(&cluster.objects, None, c.provider);
+        let ctx = Context {
+            inv: &inv,
+            rbac: &rbac,
+            graph: None,
+            options: &c.options,
+        };
+        for h in (check.run)(&ctx) {
+            if !kinds.contains(&h.object.kind.as_str()) {
+                continue;
+            }
+            assert!(!h.evidence.is_empty(), "{}: no evidence", c.id);
+            for e in &h.evidence {
+                let found = read(&h.object.body, &e.path);
+                // An absent field: the evidence may give the default the rule applied (EKS's
+                // public CIDRs default to any address) or null; a field that is there, as it is.
+                assert!(
+                    found.is_none() || found.as_ref() == Some(&e.value),
+                    "{}: evidence {} = {} but the object holds {found:?}",
+                    c.id,
+                    e.path,
+                    e.value
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 40, "{checked} evidence paths checked");
+}

@@ -56,13 +56,13 @@ fn authorization(cfg: &Value) -> Option<(&'static str, Value, String)> {
 }
 
 fn client_ca(cfg: &Value) -> Option<(&'static str, Value, String)> {
-    let ca = at(cfg, "/authentication/x509/clientCAFile")
-        .and_then(Value::as_str)
-        .unwrap_or("");
+    let set = at(cfg, "/authentication/x509/clientCAFile");
+    let ca = set.and_then(Value::as_str).unwrap_or("");
     ca.is_empty().then(|| {
         (
             "authentication.x509.clientCAFile",
-            Value::Null,
+            // What is there: absent (null), or an empty path.
+            set.cloned().unwrap_or(Value::Null),
             "no client CA: the kubelet cannot authenticate clients by certificate".into(),
         )
     })
@@ -103,14 +103,19 @@ fn iptables_chains(cfg: &Value) -> Option<(&'static str, Value, String)> {
 }
 
 fn tls_files(cfg: &Value) -> Option<(&'static str, Value, String)> {
-    let cert = at(cfg, "/tlsCertFile")
-        .and_then(Value::as_str)
-        .unwrap_or("");
-    let key = at(cfg, "/tlsPrivateKeyFile")
-        .and_then(Value::as_str)
-        .unwrap_or("");
     let bootstrap = at(cfg, "/serverTLSBootstrap").and_then(Value::as_bool) == Some(true);
-    ((cert.is_empty() || key.is_empty()) && !bootstrap).then(|| ("tlsCertFile", Value::String(cert.into()), "no serving certificate and no serverTLSBootstrap: the kubelet serves a self-signed certificate".into()))
+    // The first of the two files that is missing, as it is there: absent (null) or empty.
+    let missing = ["tlsCertFile", "tlsPrivateKeyFile"]
+        .into_iter()
+        .find_map(|field| {
+            let set = at(cfg, &format!("/{field}"));
+            set.and_then(Value::as_str)
+                .unwrap_or("")
+                .is_empty()
+                .then(|| (field, set.cloned().unwrap_or(Value::Null)))
+        });
+    let (field, value) = missing.filter(|_| !bootstrap)?;
+    Some((field, value, "no serving certificate and no serverTLSBootstrap: the kubelet serves a self-signed certificate".into()))
 }
 
 fn rotate_certificates(cfg: &Value) -> Option<(&'static str, Value, String)> {
@@ -390,3 +395,38 @@ pub static CHECKS: &[Check] = &[
         run: run_protect_kernel,
     },
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// The serving-certificate rule names the file that is missing, as it is there.
+    #[test]
+    fn a_missing_serving_file_is_named_as_it_is() {
+        let cert = json!({"tlsCertFile": "/var/lib/kubelet/pki/kubelet.crt"});
+        assert_eq!(
+            tls_files(&cert).map(|(f, v, _)| (f, v)),
+            Some(("tlsPrivateKeyFile", Value::Null))
+        );
+        let empty = json!({"tlsCertFile": "", "tlsPrivateKeyFile": "/k.key"});
+        assert_eq!(
+            tls_files(&empty).map(|(f, v, _)| (f, v)),
+            Some(("tlsCertFile", json!("")))
+        );
+        // Negative: both files, or serverTLSBootstrap.
+        let both = json!({"tlsCertFile": "/c.crt", "tlsPrivateKeyFile": "/k.key"});
+        assert_eq!(tls_files(&both), None);
+        assert_eq!(tls_files(&json!({"serverTLSBootstrap": true})), None);
+    }
+
+    /// The client CA rule shows what the field holds: absent (null) or an empty path.
+    #[test]
+    fn a_missing_client_ca_is_shown_as_it_is() {
+        let empty = json!({"authentication": {"x509": {"clientCAFile": ""}}});
+        assert_eq!(client_ca(&empty).map(|(_, v, _)| v), Some(json!("")));
+        assert_eq!(client_ca(&json!({})).map(|(_, v, _)| v), Some(Value::Null));
+        let set = json!({"authentication": {"x509": {"clientCAFile": "/ca.crt"}}});
+        assert_eq!(client_ca(&set), None);
+    }
+}
