@@ -211,17 +211,21 @@ pub fn page(data: &Value, live: bool) -> String {
 /// much, so a 10,000-pod cluster's 9.4 MB of graph JSON travels as 0.9 MB.
 pub fn render(report: &kspm_engine::Report, graph: Option<&AttackGraph>) -> String {
     let mut v = serde_json::to_value(report).unwrap_or(Value::Null);
-    if let (Some(g), Some(obj)) = (graph, v.as_object_mut()) {
-        // The plan's own input: every path found (the report lists the first ones).
-        let alone = cuts_alone(g, &g.index().attack_paths(), &report.fix_plan);
+    // One path index of the graph for both: the plan's own input (every path found; the report
+    // lists the first ones) and the explorer's route tables.
+    let explored = graph.map(|g| {
+        let index = g.index();
+        let alone = cuts_alone(g, &index.attack_paths(), &report.fix_plan);
+        let mut explorer = Explorer::default();
+        explorer.add_indexed(g, &index);
+        (alone, explorer)
+    });
+    if let (Some((alone, _)), Some(obj)) = (&explored, v.as_object_mut()) {
         obj.insert("fix_alone".into(), json!(alone));
     }
     let mut m = model(&v, None);
-    if let (Some(g), Some(obj)) = (graph, m.as_object_mut()) {
-        obj.insert(
-            "graph_deflated".into(),
-            Value::String(deflated(&Explorer::of(g))),
-        );
+    if let (Some((_, explorer)), Some(obj)) = (&explored, m.as_object_mut()) {
+        obj.insert("graph_deflated".into(), Value::String(deflated(explorer)));
     }
     page(&m, false)
 }

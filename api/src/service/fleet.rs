@@ -65,20 +65,18 @@ impl Shared {
                 return Ok(x.clone());
             }
         }
-        let mut inputs = Vec::new();
-        for s in scans {
-            inputs.push((self.fleet_graph(s).await?, self.finding_sites(s).await?));
-        }
+        let inputs = self.plan_inputs(scans).await?;
         let x = tokio::task::spawn_blocking(move || {
             let options = PlanOptions::default();
             let mut explorer = Explorer::default();
             let mut plans = Vec::new();
             let mut alone = BTreeMap::new();
             for (g, findings) in &inputs {
-                let paths = g.index().attack_paths();
+                let index = g.index();
+                let paths = index.attack_paths();
                 let made = plan(g, &paths, findings, options);
                 alone.extend(cuts_alone(g, &paths, &made));
-                explorer.add(g);
+                explorer.add_indexed(g, &index);
                 plans.push(made);
             }
             use sha2::Digest;
@@ -142,24 +140,30 @@ impl Shared {
         options: PlanOptions,
     ) -> Result<FixPlan, String> {
         let mut plans = Vec::new();
-        for s in scans {
-            let g = self.fleet_graph(s).await?;
-            let findings = self.finding_sites(s).await?;
+        for (g, findings) in self.plan_inputs(scans).await? {
             let paths = g.index().attack_paths();
             plans.push(plan(&g, &paths, &findings, options));
         }
         Ok(FixPlan::merge(plans, options))
     }
 
-    /// A scan's findings as the fix plan reads them.
-    async fn finding_sites(&self, scan: &ScanRow) -> Result<Vec<FindingSite>, String> {
-        Ok(self
-            .store
-            .finding_keys(scan)
-            .await?
-            .iter()
-            .map(|(_, _, f)| FindingSite::from_json(f))
-            .collect())
+    /// What a fix plan of `scans` reads: each scan's fleet graph and its findings.
+    async fn plan_inputs(
+        &self,
+        scans: &[ScanRow],
+    ) -> Result<Vec<(Arc<AttackGraph>, Vec<FindingSite>)>, String> {
+        let mut out = Vec::new();
+        for s in scans {
+            let findings = self
+                .store
+                .finding_keys(s)
+                .await?
+                .iter()
+                .map(|(_, _, f)| FindingSite::from_json(f))
+                .collect();
+            out.push((self.fleet_graph(s).await?, findings));
+        }
+        Ok(out)
     }
 
     /// Answers `ask` on the fleet graphs of `scans` in order: the first graph that holds

@@ -11,7 +11,7 @@
 //! runs the same reverse search itself, over the edges' likelihoods given here; the browser test
 //! holds its answers to `kspm query paths`.
 
-use super::paths::{is_terminal, Distances};
+use super::paths::{is_terminal, Distances, PathIndex};
 use super::{AttackGraph, NodeKind};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -115,6 +115,12 @@ impl Explorer {
     /// role) are not joined across targets, as the service's queries ask each target's graph
     /// alone, the first that can answer.
     pub fn add(&mut self, graph: &AttackGraph) {
+        self.add_indexed(graph, &graph.index());
+    }
+
+    /// As [`Explorer::add`], with the graph's path index already built (a caller that also
+    /// lists the graph's paths builds it once).
+    pub fn add_indexed(&mut self, graph: &AttackGraph, index: &PathIndex<'_>) {
         let g = &graph.graph;
         let part = self.parts.len() as u32;
         self.parts.push(self.nodes.len() as u32);
@@ -181,7 +187,6 @@ impl Explorer {
             self.edges
                 .extend([position[s.index()], position[t.index()], tech, text]);
         }
-        let index = graph.index();
         let table = |d: &Distances| -> Vec<i64> {
             let mut out = Vec::new();
             for i in g.node_indices() {
