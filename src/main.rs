@@ -1676,7 +1676,7 @@ fn watch(args: WatchArgs) -> Result<ExitCode> {
                     for p in &u.resolved_paths {
                         let _ = writeln!(out, "{}", line("path_resolved", serde_json::to_value(p).unwrap_or_default()));
                     }
-                    let _ = writeln!(out, "{}", line("update", serde_json::json!({"initial": u.initial, "changes": u.changes, "objects": u.objects, "namespaces_reevaluated": u.namespaces, "cluster_part_reevaluated": u.rbac, "rbac_reevaluated": u.rbac, "latency_ms": latency_ms})));
+                    let _ = writeln!(out, "{}", line("update", serde_json::json!({"initial": u.initial, "changes": u.changes, "objects": u.objects, "namespaces_reevaluated": u.namespaces, "cluster_part_reevaluated": u.cluster_part, "rbac_reevaluated": u.cluster_part, "latency_ms": latency_ms})));
                 } else if u.initial {
                     let _ = writeln!(out, "watching: {} objects, {} findings, {} attack paths", u.objects, u.added_findings.len(), u.added_paths.len());
                 } else {
@@ -1693,7 +1693,7 @@ fn watch(args: WatchArgs) -> Result<ExitCode> {
                         let _ = writeln!(out, "- path   {}", render::paths::one_line(p));
                     }
                     let scope = match u.namespaces {
-                        Some(n) if u.rbac => format!("the cluster part and {n} namespace(s)"),
+                        Some(n) if u.cluster_part => format!("the cluster part and {n} namespace(s)"),
                         Some(n) => format!("{n} namespace(s)"),
                         None => "the whole cluster".to_string(),
                     };

@@ -1259,7 +1259,7 @@ fn rbac_changes_evaluate_only_the_namespaces_they_reach() {
         for change in [Some(o), None] {
             let delta = inc.apply([(key.clone(), change)]);
             assert!(
-                delta.rbac && !delta.whole_cluster,
+                delta.cluster_part && !delta.whole_cluster,
                 "{what}: RBAC alone evaluated again"
             );
             assert_eq!(
@@ -1382,7 +1382,7 @@ fn service_account_changes_evaluate_only_the_namespaces_that_read_them() {
     for (what, change, namespaces, cluster) in cases {
         let delta = inc.apply([change]);
         assert!(!delta.whole_cluster, "{what}: not the whole cluster");
-        assert_eq!(delta.rbac, cluster, "{what}: the cluster part");
+        assert_eq!(delta.cluster_part, cluster, "{what}: the cluster part");
         assert_eq!(
             delta.namespaces, namespaces,
             "{what}: namespaces evaluated again"
@@ -1568,7 +1568,7 @@ fn nodes_case(with_cloud: bool) {
     for (what, change, namespaces, cluster, whole) in local {
         let delta = inc.apply([change]);
         assert_eq!(delta.whole_cluster, whole, "{what}: the whole cluster");
-        assert_eq!(delta.rbac, cluster, "{what}: the cluster part");
+        assert_eq!(delta.cluster_part, cluster, "{what}: the cluster part");
         assert_eq!(
             delta.namespaces, namespaces,
             "{what}: namespaces evaluated again"
@@ -1580,7 +1580,11 @@ fn nodes_case(with_cloud: bool) {
     // listed nodes, the cluster part's own: n3 is in ng1).
     let delta = inc.apply([(key_of(&moved), Some(moved.clone()))]);
     assert!(!delta.whole_cluster, "n1 into ng2");
-    assert_eq!((delta.rbac, delta.namespaces), (true, 1), "n1 into ng2: a");
+    assert_eq!(
+        (delta.cluster_part, delta.namespaces),
+        (true, 1),
+        "n1 into ng2: a"
+    );
     assert_equivalent(&inc, &meta, "n1 into ng2");
     assert!(cloud_edge(&inc, "Pod:a/p", ng2) && !cloud_edge(&inc, "Pod:a/p", ng1));
     assert!(cloud_edge(&inc, "Node:n1", ng2) && !cloud_edge(&inc, "Node:n1", ng1));
@@ -1596,7 +1600,11 @@ fn nodes_case(with_cloud: bool) {
     assert_eq!(delta_summary(&preview), delta_summary(&delta), "n2 gone");
     assert_eq!(delta.whole_cluster, with_cloud, "n2 gone");
     if !with_cloud {
-        assert_eq!((delta.rbac, delta.namespaces), (true, 1), "n2 gone: b");
+        assert_eq!(
+            (delta.cluster_part, delta.namespaces),
+            (true, 1),
+            "n2 gone: b"
+        );
     }
     assert_equivalent(&inc, &meta, "n2 gone");
     let ng3 = "AwsRole:arn:aws:iam::111122223333:role/ng3";
@@ -1688,7 +1696,7 @@ fn namespace_annotations_evaluate_only_their_namespace() {
         let delta = inc.apply([(key_of(&change), Some(change))]);
         assert_eq!(delta.whole_cluster, whole, "{what}: the whole cluster");
         if !whole {
-            assert!(!delta.rbac, "{what}: not the cluster part");
+            assert!(!delta.cluster_part, "{what}: not the cluster part");
             assert_eq!(delta.namespaces, 1, "{what}: its namespace alone");
         }
         assert_equivalent(&inc, &meta, what);
@@ -1704,7 +1712,7 @@ fn namespace_annotations_evaluate_only_their_namespace() {
         json!({"annotations": {"kspm.io/ignore": "*"}, "labels": {"team": "x"}, "resourceVersion": "9"}),
     );
     let delta = inc.apply([(key_of(&same), Some(same))]);
-    assert!(!delta.whole_cluster && !delta.rbac && delta.namespaces == 0);
+    assert!(!delta.whole_cluster && !delta.cluster_part && delta.namespaces == 0);
 }
 
 /// A user named after a ServiceAccount (`system:serviceaccount:NS:NAME`) is that account to

@@ -38,7 +38,7 @@ pub struct WatchUpdate {
     pub namespaces: Option<usize>,
     /// Whether the cluster part was evaluated again (an RBAC, ServiceAccount, token Secret or
     /// Node change: with only the `namespaces` it reaches).
-    pub rbac: bool,
+    pub cluster_part: bool,
 }
 
 fn object_key(v: &Value) -> (String, String) {
@@ -367,7 +367,7 @@ pub async fn hold_with(
             latency: earliest.elapsed(),
             objects,
             namespaces: (!delta.whole_cluster).then_some(delta.namespaces),
-            rbac: delta.rbac,
+            cluster_part: delta.cluster_part,
         };
         first = false;
         if !on_update(update) {

@@ -205,7 +205,7 @@ pub struct Delta {
     pub whole_cluster: bool,
     /// Whether the cluster part was evaluated again (an RBAC, ServiceAccount, token Secret or
     /// Node change), with only the namespaces the change reaches (not the whole cluster).
-    pub rbac: bool,
+    pub cluster_part: bool,
     /// Namespaces evaluated again.
     pub namespaces: usize,
 }
@@ -1607,7 +1607,7 @@ fn namespace_delta(state: &State, undo: &Undo) -> Delta {
         .collect();
     let mut d = diff(&old_findings, &new_findings, &undo.paths, &state.paths);
     d.namespaces = undo.reached.len();
-    d.rbac = undo.cluster.is_some();
+    d.cluster_part = undo.cluster.is_some();
     d
 }
 
