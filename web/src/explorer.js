@@ -25,6 +25,8 @@
   Graph.prototype.cluster = function (i) { var c = this.g.nodes[i][1]; return c < 0 ? null : this.g.clusters[c]; };
   Graph.prototype.kind = function (i) { return this.g.kinds[this.g.nodes[i][2]]; };
   Graph.prototype.flags = function (i) { return this.g.nodes[i][3]; };
+  // A node as written from outside its cluster: `[cluster] reference` (fleet-wide: the reference).
+  Graph.prototype.qualified = function (i) { return (this.cluster(i) ? "[" + this.cluster(i) + "] " : "") + this.ref(i); };
   Graph.prototype.key = function (i) { return (this.cluster(i) || "") + "\u0000" + this.ref(i); };
   Graph.prototype.edge = function (e) {
     var x = this.g.edges;
@@ -176,12 +178,15 @@
       return out;
     }
     function within(r) { return r && r.length && r.length <= max ? r : null; }
-    var segments = false;
-    for (var i = 0; i < this.size && !segments; i++) segments = this.kind(i) === "Segment";
-    var best = null;
-    if (segments) { var d = walk(this.searchTo(targets, true)); if (d && d.length) best = d; }
-    if (!best) best = walk(this.searchTo(targets, false));
-    return within(best) || within(walk(this.searchTo(targets, false)));
+    if (this.segments === undefined) {
+      this.segments = false;
+      for (var i = 0; i < this.size && !this.segments; i++) this.segments = this.kind(i) === "Segment";
+    }
+    // The search through every edge, once, when it is needed.
+    var full;
+    function fullWalk() { if (full === undefined) full = walk(self.searchTo(targets, false)); return full; }
+    var direct = this.segments ? walk(this.searchTo(targets, true)) : null;
+    return within(direct && direct.length ? direct : fullWalk()) || within(fullWalk());
   };
 
   function tableName(t) { return t.sink === "CloudAdmin" ? "CloudAdmin:" + t.key : t.sink + " of " + t.key; }
@@ -191,7 +196,7 @@
   function Explorer(box, data, h) {
     this.box = box; this.data = data; this.h = h;
     this.graph = new Graph(data.graph);
-    this.cy = null; this.drawn = new Map(); this.ids = 0; this.paths = []; this.limit = 0;
+    this.cy = null; this.drawn = new Map(); this.paths = []; this.limit = 0;
     this.preview = ""; // "": none, "all": the whole plan, or one fix's ID
     this.build();
   }
@@ -363,14 +368,20 @@
     this.cy.on("tap", "edge", function (ev) { self.explainEdge(ev.target.id()); });
   };
 
+  // The first free row of a canvas column.
+  Explorer.prototype.rowsIn = function (col) {
+    var rows = 0;
+    this.drawn.forEach(function (x) { if (x.col === col) rows = Math.max(rows, x.row + 1); });
+    return rows;
+  };
+
   // A node or edge of the full graph put on the canvas (pivots): placed beside `near`.
   Explorer.prototype.place = function (i, near, side) {
     var id = "g" + i;
     if (this.drawn.has(id)) return id;
     var base = this.drawn.get(near) || { col: 0 };
-    var col = base.col + side, rows = 0;
-    this.drawn.forEach(function (x) { if (x.col === col) rows = Math.max(rows, x.row + 1); });
-    var x = { id: id, i: i, ref: this.graph.ref(i), cluster: this.graph.cluster(i), label: (this.graph.cluster(i) ? "[" + this.graph.cluster(i) + "] " : "") + this.graph.ref(i),
+    var col = base.col + side, rows = this.rowsIn(col);
+    var x = { id: id, i: i, ref: this.graph.ref(i), cluster: this.graph.cluster(i), label: this.graph.qualified(i),
       col: col, row: rows, paths: 0, live: 0, sink: false, added: true };
     this.drawn.set(id, x);
     if (this.cy) this.cy.add({ group: "nodes", data: { id: id, label: x.label, gone: "no" }, position: { x: col * COL, y: rows * ROW }, classes: "added" });
@@ -416,8 +427,7 @@
     if (left <= 0) { this.cy.remove(node); return; }
     var label = "+" + left + " more " + (side > 0 ? "out" : "in") + " (click: next " + Math.min(left, MAX_NEIGHBOURS) + ")";
     if (node.nonempty()) { node.data("label", label); return; }
-    var col = this.drawn.get(x.id).col + side, rows = 0;
-    this.drawn.forEach(function (n) { if (n.col === col) rows = Math.max(rows, n.row + 1); });
+    var col = this.drawn.get(x.id).col + side, rows = this.rowsIn(col);
     this.cy.add([{ group: "nodes", data: { id: id, label: label, of: x.id, gone: "no" }, classes: "more",
       position: { x: col * COL, y: (rows + 1) * ROW } },
       { group: "edges", data: { id: id + "-e", source: side > 0 ? x.id : id, target: side > 0 ? id : x.id, label: "", width: 1, gone: "no", cut: "no" }, classes: "added" }]);
@@ -454,11 +464,12 @@
   };
 
   // "Path from A to B": from any node, to a sink class of a cluster or a cloud account (walked in
-  // the report's route tables); in the live view also to any node, through the service's query.
+  // the report's route tables) or to any node (the report's search, run here; in the live view
+  // the service's query, with alternatives).
   Explorer.prototype.picker = function (panel, from) {
     var el = this.h.el, self = this, g = this.graph;
     var fromBox = el("input", { id: "x-from", type: "search", placeholder: "from: [cluster] Kind:ns/name", size: 34, "aria-label": "path from" });
-    if (from != null && from >= 0) fromBox.value = (g.cluster(from) ? "[" + g.cluster(from) + "] " : "") + g.ref(from);
+    if (from != null && from >= 0) fromBox.value = g.qualified(from);
     // One choice per sink (scan targets that share a cloud account have a table each).
     var seen = {};
     var to = el("select", { id: "x-to", "aria-label": "path to" }, g.tables().map(function (t, k) {
@@ -471,13 +482,18 @@
     var go = el("button", { id: "x-go", text: "Find path", onclick: function () { self.findPath(fromBox.value, to.value, toNode.value, out); } });
     var show = el("button", { id: "x-show", text: "Show node", onclick: function () {
       var i = self.resolve(fromBox.value);
-      if (i < 0) { out.textContent = i === -1 ? "No node " + fromBox.value + " in the graph." : fromBox.value + " is in several clusters: write it as [cluster] " + fromBox.value + "."; return; }
+      if (i < 0) { out.textContent = unresolved(i, fromBox.value); return; }
       self.select(self.place(i, null, 0));
     } });
     panel.appendChild(el("h4", { text: "Path from A to B" }));
     panel.appendChild(el("div", { class: "filters" }, [fromBox, show, to, toNode, go]));
     panel.appendChild(out);
   };
+
+  // Why `resolve` found no node for a typed reference (-1: none, -2: several clusters').
+  function unresolved(i, text) {
+    return i === -1 ? "No node " + text + " in the graph." : text + " is in several clusters: write it as [cluster] " + text + ".";
+  }
 
   // A typed reference: `[cluster] Kind:ns/name` or a reference of the scope's only cluster.
   Explorer.prototype.resolve = function (text) {
@@ -493,14 +509,11 @@
 
   Explorer.prototype.findPath = function (fromText, table, toText, out) {
     var self = this, from = this.resolve(fromText);
-    if (from === -1) { out.textContent = "No node " + fromText + " in the graph."; return; }
-    if (from === -2) { out.textContent = fromText + " is in several clusters: write it as [cluster] " + fromText + "."; return; }
+    if (from < 0) { out.textContent = unresolved(from, fromText); return; }
     if (toText && this.h.live) {
       // The start as paths write it (`[cluster] reference`, so the service looks it up in its
       // cluster); the target as typed (`[cluster] reference` for another cluster's node).
-      var fromCluster = this.graph.cluster(from);
-      var fromRef = (fromCluster ? "[" + fromCluster + "] " : "") + this.graph.ref(from);
-      this.h.ask("/api/paths?from=" + encodeURIComponent(fromRef) + "&to=" + encodeURIComponent(toText.trim()) + "&limit=3").then(function (answer) {
+      this.h.ask("/api/paths?from=" + encodeURIComponent(this.graph.qualified(from)) + "&to=" + encodeURIComponent(toText.trim()) + "&limit=3").then(function (answer) {
         var paths = answer.paths || [];
         out.textContent = paths.length ? paths.map(function (p, k) {
           return (k ? "Alternative " + k : "Best") + " (score " + p.score + "): " + [p.source].concat(p.steps.map(function (s) { return "—" + s.technique + "→ " + s.to; })).join(" ");
@@ -526,7 +539,7 @@
     if (toText.trim()) {
       // To a node: the report's search, run here (the live view asks the service instead).
       var target = this.resolve(toText);
-      if (target < 0) { out.textContent = target === -1 ? "No node " + toText + " in the graph." : toText + " is in several clusters: write it as [cluster] " + toText + "."; return; }
+      if (target < 0) { out.textContent = unresolved(target, toText); return; }
       var found = this.graph.routeTo(from, [target], 12);
       if (!found) { out.textContent = "No way from " + fromText + " to " + toText + " within 12 hops."; return; }
       this.showRoute(from, found, null, out, "the route `kspm query paths` gives first");
@@ -538,7 +551,8 @@
     for (var k = 0; chosen && !r && k < tables.length; k++) {
       if (tableName(tables[k]) !== tableName(chosen)) continue;
       for (var w = 0; w < twins.length && !r; w++) {
-        if (this.graph.route(tables[k], twins[w], false)) { t = tables[k]; from = twins[w]; r = this.graph.route(t, from, false); }
+        r = this.graph.route(tables[k], twins[w], false);
+        if (r) { t = tables[k]; from = twins[w]; }
       }
     }
     if (!r) { out.textContent = "No way from " + fromText + " to " + (chosen ? tableName(chosen) : "?") + "."; return; }
@@ -613,12 +627,11 @@
       Object.keys(kinds).sort().map(function (k) { return kinds[k] + " " + k; }).join(", ") }));
     var ul = el("ul", { class: "xlist" });
     found.slice(0, MAX_LISTED).forEach(function (r) {
-      ul.appendChild(el("li", {}, [el("a", { href: "#", "data-node": String(r.node), text: (g.cluster(r.node) ? "[" + g.cluster(r.node) + "] " : "") + g.ref(r.node), onclick: function (ev) {
+      ul.appendChild(el("li", {}, [el("a", { href: "#", "data-node": String(r.node), text: g.qualified(r.node), onclick: function (ev) {
         ev.preventDefault();
         var id = self.place(r.node, x.id, backward ? -1 : 1);
         g.adjacency();
-        (backward ? g.out[r.node] : g.inn[r.node]).forEach(function (e) { self.placeEdge(e); });
-        (backward ? g.inn[r.node] : g.out[r.node]).forEach(function (e) { self.placeEdge(e); });
+        g.out[r.node].concat(g.inn[r.node]).forEach(function (e) { self.placeEdge(e); });
         self.select(id);
       } }), " · " + r.hops + " hop(s)"]));
     });
