@@ -47,9 +47,12 @@ function guard(page, allowedOrigin) {
 
 async function clickFirstHop(page) {
   // A real mouse click on the midpoint of the first graph's first edge.
-  const at = await page.evaluate(() => {
+  // Cytoscape learns of a scroll from the scroll event, which fires on the next frame: a click
+  // before it is hit-tested against the container's old offset and misses.
+  const at = await page.evaluate(async () => {
     const cy = window.kspm.graphs[0];
     cy.container().scrollIntoView({ block: "center" });
+    await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
     const box = cy.container().getBoundingClientRect();
     const m = cy.edges()[0].renderedMidpoint();
     return { x: box.left + m.x, y: box.top + m.y };
