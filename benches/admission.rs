@@ -4,7 +4,8 @@
 //! and timed alone; a plan's change (10 Deployments at once) is timed as `kspm plan` applies
 //! it. Prints p50/p95/p99/max per kind of change.
 //!
-//! Run: `cargo bench --bench admission` (`-- --quick` for 1,000 pods and fewer reviews).
+//! Run: `cargo bench --bench admission` (`-- --quick` for 1,000 pods and fewer reviews;
+//! `-- --only WORD` for the rows whose name holds WORD, e.g. to profile one kind of review).
 
 use kspm_api::webhook::{self, Mode, Policy};
 use kspm_engine::incremental::{key_of, Incremental};
@@ -50,11 +51,18 @@ fn row(name: &str, mut times: Vec<Duration>) {
 }
 
 fn main() {
-    let quick = std::env::args().any(|a| a == "--quick");
-    let (pods, n, rbac_n) = if quick {
-        (1_000, 50, 5)
+    let args: Vec<String> = std::env::args().collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    let only = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1).cloned());
+    let wanted = |name: &str| only.as_deref().is_none_or(|w| name.contains(w));
+    // (`whole_n`: reviews of changes that still evaluate the whole cluster, about 1 s each.)
+    let (pods, n, rbac_n, whole_n) = if quick {
+        (1_000, 50, 5, 5)
     } else {
-        (10_000, 300, 20)
+        (10_000, 300, 100, 20)
     };
     let root = std::env::temp_dir().join("kspm-bench-admission");
     let _ = std::fs::remove_dir_all(&root);
@@ -98,103 +106,141 @@ fn main() {
     };
     println!("| change reviewed | reviews | p50 ms | p95 ms | p99 ms | max ms |");
     println!("|---|---|---|---|---|---|");
-    let pod_times: Vec<Duration> = (0..n)
-        .map(|i| {
-            let ns = &namespaces[i % namespaces.len()];
-            let pod = json!({"apiVersion": "v1", "kind": "Pod",
-                "metadata": {"name": format!("debug-{i}"), "namespace": ns},
-                "spec": {"hostPID": true, "containers": [{"name": "c", "image": "busybox:1.36",
-                    "securityContext": {"privileged": true}}]}});
-            timed(&mut engine, review("CREATE", &pod, None))
-        })
-        .collect();
-    row("create a privileged Pod", pod_times);
-    let deploy_times: Vec<Duration> = (0..n)
-        .map(|i| {
-            let old = &deployments[i % deployments.len()];
-            let mut new = old.clone();
-            new["spec"]["template"]["spec"]["containers"][0]["image"] =
-                json!(format!("registry.example.com/app:{i}"));
-            timed(&mut engine, review("UPDATE", &new, Some(old)))
-        })
-        .collect();
-    row("update a Deployment's image", deploy_times);
-    let rbac_times: Vec<Duration> = (0..rbac_n)
-        .map(|i| {
-            let ns = &namespaces[i % namespaces.len()];
-            let binding = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
-                "metadata": {"name": format!("bench-admin-{i}"), "namespace": ns},
-                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
-                "subjects": [{"kind": "ServiceAccount", "name": "default", "namespace": ns}]});
-            timed(&mut engine, review("CREATE", &binding, None))
-        })
-        .collect();
-    row("create a RoleBinding to cluster-admin", rbac_times);
-    let account_times: Vec<Duration> = (0..n)
-        .map(|i| {
-            let ns = &namespaces[i % namespaces.len()];
-            let sa = json!({"apiVersion": "v1", "kind": "ServiceAccount",
-                "metadata": {"name": format!("bench-sa-{i}"), "namespace": ns,
-                    "annotations": {"eks.amazonaws.com/role-arn": "arn:aws:iam::111122223333:role/bench"}}});
-            timed(&mut engine, review("CREATE", &sa, None))
-        })
-        .collect();
-    row("create a ServiceAccount", account_times);
-    let token_times: Vec<Duration> = (0..n)
-        .map(|i| {
-            let ns = &namespaces[i % namespaces.len()];
-            let secret = json!({"apiVersion": "v1", "kind": "Secret",
-                "type": "kubernetes.io/service-account-token",
-                "metadata": {"name": format!("bench-token-{i}"), "namespace": ns,
-                    "annotations": {"kubernetes.io/service-account.name": "default"}}});
-            timed(&mut engine, review("CREATE", &secret, None))
-        })
-        .collect();
-    row("create a ServiceAccount token Secret", token_times);
+    if wanted("create a privileged Pod") {
+        let pod_times: Vec<Duration> = (0..n)
+            .map(|i| {
+                let ns = &namespaces[i % namespaces.len()];
+                let pod = json!({"apiVersion": "v1", "kind": "Pod",
+                    "metadata": {"name": format!("debug-{i}"), "namespace": ns},
+                    "spec": {"hostPID": true, "containers": [{"name": "c", "image": "busybox:1.36",
+                        "securityContext": {"privileged": true}}]}});
+                timed(&mut engine, review("CREATE", &pod, None))
+            })
+            .collect();
+        row("create a privileged Pod", pod_times);
+    }
+    if wanted("update a Deployment's image") {
+        let deploy_times: Vec<Duration> = (0..n)
+            .map(|i| {
+                let old = &deployments[i % deployments.len()];
+                let mut new = old.clone();
+                new["spec"]["template"]["spec"]["containers"][0]["image"] =
+                    json!(format!("registry.example.com/app:{i}"));
+                timed(&mut engine, review("UPDATE", &new, Some(old)))
+            })
+            .collect();
+        row("update a Deployment's image", deploy_times);
+    }
+    if wanted("create a RoleBinding to cluster-admin") {
+        let rbac_times: Vec<Duration> = (0..rbac_n)
+            .map(|i| {
+                let ns = &namespaces[i % namespaces.len()];
+                let binding = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+                    "metadata": {"name": format!("bench-admin-{i}"), "namespace": ns},
+                    "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+                    "subjects": [{"kind": "ServiceAccount", "name": "default", "namespace": ns}]});
+                timed(&mut engine, review("CREATE", &binding, None))
+            })
+            .collect();
+        row("create a RoleBinding to cluster-admin", rbac_times);
+    }
+    if wanted("create a ServiceAccount") {
+        let account_times: Vec<Duration> = (0..n)
+            .map(|i| {
+                let ns = &namespaces[i % namespaces.len()];
+                let sa = json!({"apiVersion": "v1", "kind": "ServiceAccount",
+                    "metadata": {"name": format!("bench-sa-{i}"), "namespace": ns,
+                        "annotations": {"eks.amazonaws.com/role-arn": "arn:aws:iam::111122223333:role/bench"}}});
+                timed(&mut engine, review("CREATE", &sa, None))
+            })
+            .collect();
+        row("create a ServiceAccount", account_times);
+    }
+    if wanted("create a ServiceAccount token Secret") {
+        let token_times: Vec<Duration> = (0..n)
+            .map(|i| {
+                let ns = &namespaces[i % namespaces.len()];
+                let secret = json!({"apiVersion": "v1", "kind": "Secret",
+                    "type": "kubernetes.io/service-account-token",
+                    "metadata": {"name": format!("bench-token-{i}"), "namespace": ns,
+                        "annotations": {"kubernetes.io/service-account.name": "default"}}});
+                timed(&mut engine, review("CREATE", &secret, None))
+            })
+            .collect();
+        row("create a ServiceAccount token Secret", token_times);
+    }
     let namespace_bodies: Vec<Value> = engine
         .objects()
         .filter(|o| o.kind == "Namespace" && !o.name.starts_with("kube-"))
         .map(|o| o.body.clone())
         .collect();
-    let annotate_times: Vec<Duration> = (0..n)
-        .map(|i| {
-            let old = &namespace_bodies[i % namespace_bodies.len()];
-            let mut new = old.clone();
-            new["metadata"]["annotations"] = json!({"owner": format!("team-{i}")});
-            timed(&mut engine, review("UPDATE", &new, Some(old)))
-        })
-        .collect();
-    row("annotate a Namespace (its labels kept)", annotate_times);
+    if wanted("annotate a Namespace (its labels kept)") {
+        let annotate_times: Vec<Duration> = (0..n)
+            .map(|i| {
+                let old = &namespace_bodies[i % namespace_bodies.len()];
+                let mut new = old.clone();
+                new["metadata"]["annotations"] = json!({"owner": format!("team-{i}")});
+                timed(&mut engine, review("UPDATE", &new, Some(old)))
+            })
+            .collect();
+        row("annotate a Namespace (its labels kept)", annotate_times);
+    }
+    // What still evaluates the whole cluster: a Namespace whose labels change (selectors and
+    // Pod Security read them everywhere) and a new namespace (the set of namespaces).
+    if wanted("relabel a Namespace (Pod Security level)") {
+        let relabel_times: Vec<Duration> = (0..whole_n)
+            .map(|i| {
+                let old = &namespace_bodies[i % namespace_bodies.len()];
+                let mut new = old.clone();
+                new["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] =
+                    json!("restricted");
+                timed(&mut engine, review("UPDATE", &new, Some(old)))
+            })
+            .collect();
+        row("relabel a Namespace (Pod Security level)", relabel_times);
+    }
+    if wanted("create a Namespace") {
+        let create_times: Vec<Duration> = (0..whole_n)
+            .map(|i| {
+                let ns = json!({"apiVersion": "v1", "kind": "Namespace",
+                    "metadata": {"name": format!("bench-new-{i}")}});
+                timed(&mut engine, review("CREATE", &ns, None))
+            })
+            .collect();
+        row("create a Namespace", create_times);
+    }
     // A plan's change: 10 Deployments at once, applied as `kspm plan` applies them (and put
     // back between runs).
-    let plan_times: Vec<Duration> = (0..10)
-        .map(|r| {
-            let changed: Vec<_> = (0..10)
-                .map(|i| {
-                    let old = &deployments[(r * 10 + i) % deployments.len()];
-                    let mut new = old.clone();
-                    new["spec"]["template"]["spec"]["containers"][0]["securityContext"] =
-                        json!({"privileged": true});
-                    let o = kspm_engine::parse::object_from_map(
-                        new.as_object().cloned().unwrap_or_default(),
-                        kspm_engine::object::Source::default(),
-                    )
-                    .expect("object");
-                    let back = kspm_engine::parse::object_from_map(
-                        old.as_object().cloned().unwrap_or_default(),
-                        kspm_engine::object::Source::default(),
-                    )
-                    .expect("object");
-                    (o, back)
-                })
-                .collect();
-            let t = Instant::now();
-            let delta = engine.apply(changed.iter().map(|(o, _)| (key_of(o), Some(o.clone()))));
-            let took = t.elapsed();
-            std::hint::black_box(&delta);
-            engine.apply(changed.into_iter().map(|(_, b)| (key_of(&b), Some(b))));
-            took
-        })
-        .collect();
-    row("plan: 10 Deployments changed at once", plan_times);
+    if wanted("plan: 10 Deployments changed at once") {
+        let plan_times: Vec<Duration> = (0..10)
+            .map(|r| {
+                let changed: Vec<_> = (0..10)
+                    .map(|i| {
+                        let old = &deployments[(r * 10 + i) % deployments.len()];
+                        let mut new = old.clone();
+                        new["spec"]["template"]["spec"]["containers"][0]["securityContext"] =
+                            json!({"privileged": true});
+                        let o = kspm_engine::parse::object_from_map(
+                            new.as_object().cloned().unwrap_or_default(),
+                            kspm_engine::object::Source::default(),
+                        )
+                        .expect("object");
+                        let back = kspm_engine::parse::object_from_map(
+                            old.as_object().cloned().unwrap_or_default(),
+                            kspm_engine::object::Source::default(),
+                        )
+                        .expect("object");
+                        (o, back)
+                    })
+                    .collect();
+                let t = Instant::now();
+                let delta = engine.apply(changed.iter().map(|(o, _)| (key_of(o), Some(o.clone()))));
+                let took = t.elapsed();
+                std::hint::black_box(&delta);
+                engine.apply(changed.into_iter().map(|(_, b)| (key_of(&b), Some(b))));
+                took
+            })
+            .collect();
+        row("plan: 10 Deployments changed at once", plan_times);
+    }
 }

@@ -33,7 +33,7 @@ use kspm_collectors::cloud::rest::{Chain, TokenSource};
 use kspm_collectors::live::LiveOptions;
 use kspm_engine::cloud::documents::objects_from_document;
 use kspm_engine::object::Source;
-use kspm_engine::report::parallel_map;
+use kspm_engine::parallel::parallel_map;
 use kspm_engine::{
     assemble_fleet_graph, evaluate_cluster_result, ClusterSnapshot, LoadError, Object, ScanOptions,
 };

@@ -3,7 +3,7 @@
 
 use crate::json::list;
 use kspm_engine::drift::{self, finding_key_json as finding_key, Change, Facts};
-use kspm_engine::report::parallel_map;
+use kspm_engine::parallel::parallel_map;
 use kspm_engine::{assemble_fleet, evaluate_cluster_result, ScanOptions};
 use serde::Serialize;
 use serde_json::Value;

@@ -638,37 +638,8 @@ pub fn read_objects(path: &Path) -> ParseOutcome {
 /// Reads and parses files on every core, returning the outcomes in the files' order (so the
 /// snapshot, and every report built from it, is the same whatever the scheduling).
 fn read_all(files: &[PathBuf]) -> Vec<ParseOutcome> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(files.len().max(1));
-    if threads <= 1 {
-        return files.iter().map(|f| read_objects(f)).collect();
-    }
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut slots: Vec<Option<ParseOutcome>> = (0..files.len()).map(|_| None).collect();
-    let results: Vec<Vec<(usize, ParseOutcome)>> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut mine = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(f) = files.get(i) else { break };
-                        mine.push((i, read_objects(f)));
-                    }
-                    mine
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .map(|w| w.join().unwrap_or_default())
-            .collect()
-    });
-    for (i, out) in results.into_iter().flatten() {
-        slots[i] = Some(out);
-    }
-    // A slot is empty only if its worker died; say so rather than lose the file silently.
+    let slots = kspm_engine::parallel::parallel_map_caught(files, |f| read_objects(f));
+    // A slot is empty only if its reader failed; say so rather than lose the file silently.
     slots
         .into_iter()
         .zip(files)

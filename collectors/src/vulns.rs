@@ -166,7 +166,7 @@ pub fn load(sources: &Sources) -> Result<Database, String> {
         }
     }
     // Parsing is most of the cost: a file per core, added in the given order.
-    let read = kspm_engine::report::parallel_map(&reports, |f| {
+    let read = kspm_engine::parallel::parallel_map(&reports, |f| {
         let name = f.to_string_lossy().into_owned();
         open(f).and_then(|r| read_report(r, &name))
     });

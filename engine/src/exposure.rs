@@ -4,6 +4,7 @@
 //! (their provider's default applies: internet-facing).
 
 use crate::object::Object;
+use crate::pointer::Pointer as _;
 use crate::snapshot::Provider;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -27,7 +28,7 @@ pub enum LoadBalancer {
 /// The addresses in `status.loadBalancer.ingress` (Services and Ingresses).
 pub fn addresses(o: &Object) -> Vec<String> {
     o.body
-        .pointer("/status/loadBalancer/ingress")
+        .at("/status/loadBalancer/ingress")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
@@ -42,16 +43,14 @@ pub fn addresses(o: &Object) -> Vec<String> {
 
 /// The exposure of a Service, or `None` when it is not `type: LoadBalancer`.
 pub fn load_balancer(s: &Object, provider: Provider) -> Option<LoadBalancer> {
-    if s.body.pointer("/spec/type").and_then(Value::as_str) != Some("LoadBalancer") {
+    if s.body.at("/spec/type").and_then(Value::as_str) != Some("LoadBalancer") {
         return None;
     }
     let a = |k: &str| s.annotations.get(k).map(|v| v.to_ascii_lowercase());
     let scheme = a("service.beta.kubernetes.io/aws-load-balancer-scheme");
     let aws_lbc = a("service.beta.kubernetes.io/aws-load-balancer-type")
         .is_some_and(|t| t == "external" || t == "nlb-ip")
-        || s.body
-            .pointer("/spec/loadBalancerClass")
-            .and_then(Value::as_str)
+        || s.body.at("/spec/loadBalancerClass").and_then(Value::as_str)
             == Some("service.k8s.aws/nlb");
     let internal = [
         (
@@ -88,7 +87,7 @@ pub fn load_balancer(s: &Object, provider: Provider) -> Option<LoadBalancer> {
     }
     let ranges: Vec<String> = s
         .body
-        .pointer("/spec/loadBalancerSourceRanges")
+        .at("/spec/loadBalancerSourceRanges")
         .and_then(Value::as_array)
         .map(|r| {
             r.iter()
@@ -201,10 +200,7 @@ fn ingress_backends_of(i: &Object) -> Vec<Backend> {
             Some(svc) => (
                 svc.get("name"),
                 "service.name",
-                ServicePort::of(
-                    svc.pointer("/port/number")
-                        .or_else(|| svc.pointer("/port/name")),
-                ),
+                ServicePort::of(svc.at("/port/number").or_else(|| svc.at("/port/name"))),
             ),
             None => (
                 b.get("serviceName"),
@@ -222,20 +218,20 @@ fn ingress_backends_of(i: &Object) -> Vec<Backend> {
         }
     };
     for field in ["defaultBackend", "backend"] {
-        if let Some(b) = i.body.pointer(&format!("/spec/{field}")) {
+        if let Some(b) = i.body.at(&format!("/spec/{field}")) {
             add(format!("spec.{field}"), b);
         }
     }
     for (r, rule) in i
         .body
-        .pointer("/spec/rules")
+        .at("/spec/rules")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
         .enumerate()
     {
         for (p, path) in rule
-            .pointer("/http/paths")
+            .at("/http/paths")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
@@ -312,12 +308,12 @@ pub(crate) fn gateway_facts(inv: &crate::inventory::Inventory<'_>, out: &mut Exp
         if is_gateway_api(g) {
             let listeners = g
                 .body
-                .pointer("/spec/listeners")
+                .at("/spec/listeners")
                 .and_then(Value::as_array)
                 .into_iter()
                 .flatten()
                 .map(|l| {
-                    let ns = l.pointer("/allowedRoutes/namespaces");
+                    let ns = l.at("/allowedRoutes/namespaces");
                     (
                         l.get("name")
                             .and_then(Value::as_str)
@@ -335,13 +331,7 @@ pub(crate) fn gateway_facts(inv: &crate::inventory::Inventory<'_>, out: &mut Exp
                 .collect();
             let addresses = ["/status/addresses", "/spec/addresses"]
                 .iter()
-                .flat_map(|p| {
-                    g.body
-                        .pointer(p)
-                        .and_then(Value::as_array)
-                        .into_iter()
-                        .flatten()
-                })
+                .flat_map(|p| g.body.at(p).and_then(Value::as_array).into_iter().flatten())
                 .filter_map(|a| a.get("value").and_then(Value::as_str).map(str::to_string))
                 .collect();
             out.gateways.insert(
@@ -349,7 +339,7 @@ pub(crate) fn gateway_facts(inv: &crate::inventory::Inventory<'_>, out: &mut Exp
                 GatewayFacts {
                     class: g
                         .body
-                        .pointer("/spec/gatewayClassName")
+                        .at("/spec/gatewayClassName")
                         .and_then(Value::as_str)
                         .unwrap_or("")
                         .to_string(),
@@ -360,7 +350,7 @@ pub(crate) fn gateway_facts(inv: &crate::inventory::Inventory<'_>, out: &mut Exp
         } else if is_istio(g) {
             let selector = g
                 .body
-                .pointer("/spec/selector")
+                .at("/spec/selector")
                 .and_then(Value::as_object)
                 .map(|m| {
                     m.iter()
@@ -375,7 +365,7 @@ pub(crate) fn gateway_facts(inv: &crate::inventory::Inventory<'_>, out: &mut Exp
         let to_ns = r.effective_namespace().unwrap_or("default").to_string();
         let tos: Vec<String> = r
             .body
-            .pointer("/spec/to")
+            .at("/spec/to")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
@@ -395,7 +385,7 @@ pub(crate) fn gateway_facts(inv: &crate::inventory::Inventory<'_>, out: &mut Exp
             .collect();
         for from in r
             .body
-            .pointer("/spec/from")
+            .at("/spec/from")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
@@ -435,7 +425,7 @@ pub fn route_parents(r: &Object) -> Vec<(String, Option<String>)> {
     if is_gateway_api(r) {
         return r
             .body
-            .pointer("/spec/parentRefs")
+            .at("/spec/parentRefs")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
@@ -461,7 +451,7 @@ pub fn route_parents(r: &Object) -> Vec<(String, Option<String>)> {
     if is_istio(r) && r.kind == "VirtualService" {
         return r
             .body
-            .pointer("/spec/gateways")
+            .at("/spec/gateways")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
@@ -498,7 +488,7 @@ pub fn backends(r: &Object) -> Vec<Backend> {
     if is_gateway_api(r) {
         for (i, rule) in r
             .body
-            .pointer("/spec/rules")
+            .at("/spec/rules")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
@@ -531,7 +521,7 @@ pub fn backends(r: &Object) -> Vec<Backend> {
         for proto in ["http", "tls", "tcp"] {
             for (i, route) in r
                 .body
-                .pointer(&format!("/spec/{proto}"))
+                .at(&format!("/spec/{proto}"))
                 .and_then(Value::as_array)
                 .into_iter()
                 .flatten()
@@ -544,7 +534,7 @@ pub fn backends(r: &Object) -> Vec<Backend> {
                     .flatten()
                     .enumerate()
                 {
-                    let Some(host) = d.pointer("/destination/host").and_then(Value::as_str) else {
+                    let Some(host) = d.at("/destination/host").and_then(Value::as_str) else {
                         continue;
                     };
                     // Istio expands only a bare short name (in the VirtualService's namespace);
@@ -560,7 +550,7 @@ pub fn backends(r: &Object) -> Vec<Backend> {
                         field: format!("spec.{proto}[{i}].route[{j}].destination.host"),
                         namespace: sns.to_string(),
                         name: svc.to_string(),
-                        port: ServicePort::number(d.pointer("/destination/port/number")),
+                        port: ServicePort::number(d.at("/destination/port/number")),
                     });
                 }
             }

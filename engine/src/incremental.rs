@@ -43,7 +43,7 @@
 use crate::checks::{self, Check};
 use crate::drift::finding_key;
 use crate::graph::joined::Joined;
-use crate::graph::paths::AttackPath;
+use crate::graph::paths::{AttackPath, PathSearches};
 use crate::graph::{
     is_token_secret, Accounts, AttackGraph, BoundNames, ClusterFacts, Drawing, Exposure,
     Neighbours, NodeKind, NodeView, Part,
@@ -51,14 +51,17 @@ use crate::graph::{
 use crate::inventory::Inventory;
 use crate::object::Object;
 use crate::options::ScanOptions;
+use crate::parallel::parallel_map;
+use crate::pointer::Pointer as _;
 use crate::rbac::Rbac;
 use crate::report::{
     annotate, binding_subjects, cloud_bridges, cluster_rbac, evaluate_cluster,
-    judge_on_fleet_graph, parallel_map, rbac_of, skipped_checks, CloudParts, ClusterCloud,
-    ClusterResult, Evaluation, Finding, Pending, Suppressed,
+    judge_on_fleet_graph, rbac_of, skipped_checks, CloudParts, ClusterCloud, ClusterResult,
+    Evaluation, Finding, Pending, Suppressed,
 };
 use crate::snapshot::ClusterSnapshot;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 
 /// Identifies an object for [`Incremental::apply`]: (resource, namespace, name), the resource
 /// as the caller lists it (two resources may serve one kind).
@@ -232,7 +235,9 @@ struct NamespacePart {
 /// The cluster part of the evaluation: what depends on shared objects (see the module
 /// documentation).
 struct ClusterPart {
-    rbac: Rbac,
+    /// Shared with the next cluster part while RBAC objects stay as they were (a ServiceAccount,
+    /// token Secret or Node change): not copied, and compared by address.
+    rbac: Arc<Rbac>,
     /// What the cluster brings to its cloud bridges (when present, the bridges read template
     /// ServiceAccounts).
     cloud_facts: ClusterCloud,
@@ -285,6 +290,11 @@ struct State {
     /// namespace's change).
     policies: Policies,
     joined: Joined,
+    /// The joined graph's searches, made at the join ([`join_neighbours`]) for its paths and
+    /// judged findings, and read again for the delta's added findings. `None` once the graph
+    /// may have changed since: an update clears them, an undo too (a graph patched back holds
+    /// the same nodes and edges, not at the same indices).
+    searches: Option<PathSearches>,
     paths: Vec<AttackPath>,
     /// The pending findings of every part that the joined graph confirms.
     judged: Vec<Finding>,
@@ -801,7 +811,7 @@ impl Incremental {
                     && objects.values().any(|o| {
                         o.kind == "Pod"
                             && o.body
-                                .pointer("/spec/nodeName")
+                                .at("/spec/nodeName")
                                 .and_then(serde_json::Value::as_str)
                                 .is_some_and(|n| nodes.contains(n))
                     })
@@ -927,7 +937,7 @@ impl Incremental {
         let (mut cluster, identities) = self.cluster_part(
             &self.cluster_inventory(),
             cloud,
-            rbac,
+            Arc::new(rbac),
             &facts,
             &gathered.principals,
             None,
@@ -946,6 +956,7 @@ impl Incremental {
             network: Drawing::default(),
             policies: Policies::default(),
             joined: Joined::default(),
+            searches: None,
             paths: Vec::new(),
             judged: Vec::new(),
         };
@@ -964,8 +975,19 @@ impl Incremental {
         &'s self,
         keys: &'s BTreeSet<(String, Key)>,
     ) -> impl Iterator<Item = &'s Object> + 's {
-        keys.iter()
-            .filter_map(|(ns, key)| self.objects.get(ns)?.get(key))
+        // Keys come namespace by namespace: each namespace's objects are looked up once.
+        let mut namespace: Option<(&str, Option<&BTreeMap<Key, Object>>)> = None;
+        keys.iter().filter_map(move |(ns, key)| {
+            let objects = match namespace {
+                Some((current, objects)) if current == ns => objects,
+                _ => {
+                    let objects = self.objects.get(ns);
+                    namespace = Some((ns, objects));
+                    objects
+                }
+            };
+            objects?.get(key)
+        })
     }
 
     /// Evaluates the cluster part: `shared` the objects it reads
@@ -980,22 +1002,11 @@ impl Incremental {
         &self,
         shared: &Inventory<'_>,
         cloud_facts: ClusterCloud,
-        rbac: Rbac,
+        rbac: Arc<Rbac>,
         facts: &ClusterFacts,
         principals: &BTreeMap<String, NodeKind>,
         previous: Option<(&ClusterPart, &Changed)>,
     ) -> (ClusterPart, BTreeMap<String, Option<AttackGraph>>) {
-        let mut graph = AttackGraph::default();
-        graph.build_part(
-            &self.meta,
-            shared,
-            &rbac,
-            facts,
-            &self.options.vulnerabilities,
-            Part::Cluster,
-        );
-        let mut unbridged = AttackGraph::default();
-        unbridged.merge(&graph);
         let reads = previous
             .map(|(_, changed)| changed.reads())
             .unwrap_or_default();
@@ -1014,8 +1025,28 @@ impl Incremental {
             Some((old, changed)) if !changed.names => old.runs_as.clone(),
             _ => self.runs_as(facts.bound(), None),
         };
-        let identities =
-            AttackGraph::identity_parts(&self.meta, shared, &rbac, facts, &runs_as, &rebuild);
+        // The users' and groups' graphs and the rest of the part read the same inputs and
+        // nothing of each other: built side by side.
+        let (mut graph, identities) = std::thread::scope(|scope| {
+            let identities = scope.spawn(|| {
+                AttackGraph::identity_parts(&self.meta, shared, &rbac, facts, &runs_as, &rebuild)
+            });
+            let mut graph = AttackGraph::default();
+            graph.build_part(
+                &self.meta,
+                shared,
+                &rbac,
+                facts,
+                &self.options.vulnerabilities,
+                Part::Cluster,
+            );
+            let identities = identities
+                .join()
+                .unwrap_or_else(|e| std::panic::resume_unwind(e));
+            (graph, identities)
+        });
+        let mut unbridged = AttackGraph::default();
+        unbridged.merge(&graph);
         if cloud_facts.is_present() {
             // The bridges find the users and groups they map principals to in this graph (and
             // add nothing else to them).
@@ -1102,19 +1133,19 @@ impl Incremental {
         if stale {
             return Err(prev);
         }
-        let mut dirty = staged.dirty.clone();
-        let cluster = if staged.cluster() {
-            let Some((replaced, reached)) =
-                self.update_cluster(&mut prev, staged.rbac, staged.accounts)
+        // The joined graph changes below (and on failure is patched back): searched again.
+        prev.searches = None;
+        let (cluster, dirty, parts) = if staged.cluster() {
+            let Some((replaced, dirty, parts)) =
+                self.update_cluster(&mut prev, staged.rbac, staged.accounts, &staged.dirty)
             else {
                 return Err(prev);
             };
-            dirty.extend(reached);
-            Some(replaced)
+            (Some(replaced), dirty, Some(parts))
         } else {
-            None
+            (None, staged.dirty.clone(), None)
         };
-        match self.update_namespaces(prev, &dirty) {
+        match self.update_namespaces(prev, &dirty, parts) {
             Ok((state, mut undo)) => {
                 undo.cluster = cluster;
                 undo.reached = dirty;
@@ -1133,15 +1164,21 @@ impl Incremental {
     /// changed), the ServiceAccounts' facts, when `accounts_changed` (ServiceAccounts or their
     /// token Secrets changed); of the objects the cluster part reads, those and Nodes alone
     /// changed —
-    /// returning what it replaced and the namespaces the change reaches
-    /// ([`crate::rbac::reach::namespaces_reached`]). `None`, and `prev` as it was, when the
+    /// returning what it replaced, the namespaces to evaluate again (`dirty` and those the
+    /// change reaches, [`crate::rbac::reach::namespaces_reached`]) and their parts, evaluated
+    /// on the new RBAC beside the cluster part. `None`, and `prev` as it was, when the
     /// ServiceAccounts' labels that every namespace's policies read changed.
     fn update_cluster(
         &self,
         prev: &mut State,
         rbac_changed: bool,
         accounts_changed: bool,
-    ) -> Option<(ReplacedCluster, BTreeSet<String>)> {
+        dirty: &BTreeSet<String>,
+    ) -> Option<(
+        ReplacedCluster,
+        BTreeSet<String>,
+        BTreeMap<String, NamespacePart>,
+    )> {
         let shared = self.cluster_inventory();
         if accounts_changed && !prev.facts.shares_policies_with(&shared) {
             return None;
@@ -1151,9 +1188,9 @@ impl Incremental {
             // The RBAC objects, in the order of all objects: the same RBAC.
             let rbac = rbac_of(self.indexed(&self.rbac_objects), &shared);
             let bound = BoundNames::of(&rbac);
-            (rbac, bound)
+            (Arc::new(rbac), bound)
         } else {
-            (prev.cluster.rbac.clone(), prev.facts.bound().clone())
+            (Arc::clone(&prev.cluster.rbac), prev.facts.bound().clone())
         };
         let read = Changed {
             names: rbac_changed && !prev.facts.bound().same_names(&bound),
@@ -1187,14 +1224,32 @@ impl Incremental {
         if old_accounts.is_some() {
             cloud = cloud.with_accounts(&shared, &prev.template_sas);
         }
-        let (mut part, fresh) = self.cluster_part(
-            &shared,
-            cloud,
-            rbac,
-            &prev.facts,
-            &prev.principals,
-            Some((&prev.cluster, &read)),
-        );
+        let mut dirty = dirty.clone();
+        dirty.extend(reached);
+        // The namespaces read the new RBAC and the facts as rebound, nothing of the cluster part
+        // itself: evaluated beside it.
+        let names: Vec<String> = dirty.iter().cloned().collect();
+        let before: &State = prev;
+        let ((mut part, fresh), parts) = std::thread::scope(|scope| {
+            let namespaces = scope.spawn(|| {
+                parallel_map(&names, |ns| {
+                    self.evaluate_namespace(ns, &rbac, &before.facts)
+                })
+            });
+            let built = self.cluster_part(
+                &shared,
+                cloud,
+                Arc::clone(&rbac),
+                &before.facts,
+                &before.principals,
+                Some((&before.cluster, &read)),
+            );
+            let parts = namespaces
+                .join()
+                .unwrap_or_else(|e| std::panic::resume_unwind(e));
+            (built, parts)
+        });
+        let parts: BTreeMap<String, NamespacePart> = names.into_iter().zip(parts).collect();
         prev.joined.replace(&prev.cluster.graph, &part.graph);
         // The users and groups built again take their old graphs' place; those gone leave.
         let mut identities = std::mem::take(&mut prev.cluster.identities);
@@ -1228,21 +1283,26 @@ impl Incremental {
                 accounts: old_accounts,
                 identities: replaced,
             },
-            reached,
+            dirty,
+            parts,
         ))
     }
 
-    /// Evaluates the `dirty` namespaces again on top of `prev` (see [`Incremental::update`]).
+    /// Evaluates the `dirty` namespaces again on top of `prev` (see [`Incremental::update`]),
+    /// unless `evaluated` holds their parts already.
     fn update_namespaces(
         &self,
         mut prev: Box<State>,
         dirty: &BTreeSet<String>,
+        evaluated: Option<BTreeMap<String, NamespacePart>>,
     ) -> Result<(Box<State>, Undo), Box<State>> {
-        let fresh: Vec<String> = dirty.iter().cloned().collect();
-        let fresh_parts = parallel_map(&fresh, |ns| {
-            self.evaluate_namespace(ns, &prev.cluster.rbac, &prev.facts)
+        let fresh = evaluated.unwrap_or_else(|| {
+            let names: Vec<String> = dirty.iter().cloned().collect();
+            let parts = parallel_map(&names, |ns| {
+                self.evaluate_namespace(ns, &prev.cluster.rbac, &prev.facts)
+            });
+            names.into_iter().zip(parts).collect()
         });
-        let fresh: BTreeMap<String, NamespacePart> = fresh.into_iter().zip(fresh_parts).collect();
         let parts = || {
             prev.facts
                 .namespaces
@@ -1435,6 +1495,7 @@ impl Undo {
         for (ns, part) in self.parts.into_iter().rev() {
             state.replace(ns, part);
         }
+        state.searches = None;
         state.paths = self.paths;
         state.judged = self.judged;
         if let Some(e) = self.exposure {
@@ -1574,7 +1635,8 @@ fn join_neighbours(
         state.joined.redraw(&state.network, &reach, cluster);
         std::mem::replace(&mut state.network, reach)
     });
-    let index = state.joined.graph().index();
+    let searches = state.joined.graph().searches();
+    let index = state.joined.graph().index_with(&searches);
     state.paths = index.attack_paths();
     let pending: Vec<Pending> = state
         .cluster
@@ -1588,6 +1650,8 @@ fn join_neighbours(
         .into_iter()
         .filter_map(|(f, suppressed)| suppressed.is_none().then_some(f))
         .collect();
+    drop(index);
+    state.searches = Some(searches);
     (old_neighbours, old_network, old_policies)
 }
 
@@ -1626,7 +1690,13 @@ fn whole_delta(prev: Option<&State>, state: &State) -> Delta {
 
 /// Sets the added findings' attack-path facts from the evaluation they were added in.
 fn annotate_delta(state: &State, delta: &mut Delta) {
-    let index = state.joined.graph().index();
+    if delta.added_findings.is_empty() {
+        return;
+    }
+    let index = match &state.searches {
+        Some(searches) => state.joined.graph().index_with(searches),
+        None => state.joined.graph().index(),
+    };
     annotate(
         &mut delta.added_findings,
         state.joined.graph(),
@@ -1647,14 +1717,31 @@ fn diff(
     let new_keyed: Vec<(String, &Finding)> = new.iter().map(|f| (finding_key(f), *f)).collect();
     let old_keys: HashSet<&str> = old_keyed.iter().map(|(k, _)| k.as_str()).collect();
     let new_keys: HashSet<&str> = new_keyed.iter().map(|(k, _)| k.as_str()).collect();
-    // Every path counts, folded ones included (rebuilt): a path that becomes folded into
-    // another, or stops being folded, still exists and is neither new nor resolved.
-    let all = |ps: &[AttackPath]| -> Vec<AttackPath> {
-        ps.iter().flat_map(AttackPath::with_folded).collect()
+    // Every path counts, folded ones included: a path that becomes folded into another, or
+    // stops being folded, still exists and is neither new nor resolved. (Compared by ID; only
+    // those added or resolved are rebuilt.)
+    fn ids(ps: &[AttackPath]) -> HashSet<&str> {
+        ps.iter()
+            .flat_map(|p| {
+                std::iter::once(p.id.as_str()).chain(p.unfoldable().map(|f| f.id.as_str()))
+            })
+            .collect()
+    }
+    let (old_ids, new_ids) = (ids(old_paths), ids(new_paths));
+    let beyond = |ps: &[AttackPath], other: &HashSet<&str>| -> Vec<AttackPath> {
+        let mut out = Vec::new();
+        for p in ps {
+            if !other.contains(p.id.as_str()) {
+                out.push(p.without_folded());
+            }
+            out.extend(
+                p.unfoldable()
+                    .filter(|f| !other.contains(f.id.as_str()))
+                    .filter_map(|f| p.unfolded(f)),
+            );
+        }
+        out
     };
-    let (old_paths, new_paths) = (&all(old_paths)[..], &all(new_paths)[..]);
-    let old_ids: HashSet<&str> = old_paths.iter().map(|p| p.id.as_str()).collect();
-    let new_ids: HashSet<&str> = new_paths.iter().map(|p| p.id.as_str()).collect();
     Delta {
         added_findings: new_keyed
             .iter()
@@ -1666,16 +1753,8 @@ fn diff(
             .filter(|(k, _)| !new_keys.contains(k.as_str()))
             .map(|(_, f)| (*f).clone())
             .collect(),
-        added_paths: new_paths
-            .iter()
-            .filter(|p| !old_ids.contains(p.id.as_str()))
-            .cloned()
-            .collect(),
-        resolved_paths: old_paths
-            .iter()
-            .filter(|p| !new_ids.contains(p.id.as_str()))
-            .cloned()
-            .collect(),
+        added_paths: beyond(new_paths, &old_ids),
+        resolved_paths: beyond(old_paths, &new_ids),
         ..Default::default()
     }
 }

@@ -35,6 +35,7 @@
 //! ordered way as Calico's policies, as the tiers Calico runs them in.
 
 use crate::inventory::{Inventory, PodTemplate};
+use crate::pointer::Pointer as _;
 use crate::selector::LabelSelector;
 use serde::Serialize;
 use serde_json::Value;
@@ -78,12 +79,12 @@ pub fn is_plugin_policy(o: &crate::object::Object) -> bool {
     if o.kind == "CustomResourceDefinition" {
         let group = o
             .body
-            .pointer("/spec/group")
+            .at("/spec/group")
             .and_then(Value::as_str)
             .unwrap_or("");
         let kind = o
             .body
-            .pointer("/spec/names/kind")
+            .at("/spec/names/kind")
             .and_then(Value::as_str)
             .unwrap_or("");
         return OTHER_POLICY_GROUPS.contains(&group)
@@ -1389,7 +1390,7 @@ impl Pods {
             labels: LabelSelector::labels_of(t.metadata),
             ports,
             ip: (t.spec_path == "spec")
-                .then(|| t.owner.body.pointer("/status/podIP"))
+                .then(|| t.owner.body.at("/status/podIP"))
                 .flatten()
                 .and_then(Value::as_str)
                 .and_then(|s| s.parse().ok()),

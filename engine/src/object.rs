@@ -98,8 +98,19 @@ pub const CLUSTER_SCOPED_KINDS: &[&str] = &[
 impl Object {
     /// Whether the kind is cluster-scoped.
     pub fn is_cluster_scoped(&self) -> bool {
-        CLUSTER_SCOPED_KINDS.contains(&self.kind.as_str())
-            || crate::cloud::kinds::CLOUD_KINDS.contains(&self.kind.as_str())
+        // (Asked of every object again and again, through `effective_namespace`: one lookup,
+        // not a walk through some fifty names.)
+        static SCOPED: std::sync::OnceLock<hashbrown::HashSet<&'static str>> =
+            std::sync::OnceLock::new();
+        SCOPED
+            .get_or_init(|| {
+                CLUSTER_SCOPED_KINDS
+                    .iter()
+                    .chain(crate::cloud::kinds::CLOUD_KINDS)
+                    .copied()
+                    .collect()
+            })
+            .contains(self.kind.as_str())
     }
 
     /// The namespace to use for a namespaced object (`default` when the manifest names none).

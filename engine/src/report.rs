@@ -9,6 +9,7 @@ use crate::graph::paths::BlastRadius;
 use crate::graph::AttackGraph;
 use crate::inventory::{Inventory, EVALUATED_KINDS};
 use crate::options::{ScanOptions, IGNORE_ANNOTATION};
+use crate::parallel::parallel_map;
 use crate::parse::LoadError;
 use crate::rbac::Rbac;
 use crate::severity::Severity;
@@ -963,40 +964,6 @@ pub(crate) fn rbac_of<'o>(
         minor,
         inv.cluster.info.provider,
     )
-}
-
-/// Maps `f` over `items` on every core, keeping the items' order in the result (a panic in `f`
-/// is re-raised).
-pub fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(items.len());
-    if threads <= 1 {
-        return items.iter().map(&f).collect();
-    }
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut results: Vec<(usize, R)> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut mine = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(item) = items.get(i) else { break };
-                        mine.push((i, f(item)));
-                    }
-                    mine
-                })
-            })
-            .collect();
-        // A panicking worker is a bug in the engine; surface it rather than drop clusters.
-        workers
-            .into_iter()
-            .flat_map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    });
-    results.sort_by_key(|(i, _)| *i);
-    results.into_iter().map(|(_, r)| r).collect()
 }
 
 /// A hit of a check the fleet's graph judges ([`checks::Check::judged_on_the_fleet_graph`]),

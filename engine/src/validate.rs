@@ -5,6 +5,7 @@
 use crate::inventory::POD_TEMPLATE_KINDS;
 use crate::object::Object;
 use crate::parse::LoadError;
+use crate::pointer::Pointer as _;
 use serde_json::Value;
 
 /// What the error of an object that could not be assessed says after the object's reference:
@@ -108,7 +109,7 @@ pub fn shape_errors(o: &Object) -> Vec<String> {
         return out;
     };
     let pointer = format!("/{}", spec_path.replace('.', "/"));
-    let Some(spec) = o.body.pointer(&pointer) else {
+    let Some(spec) = o.body.at(&pointer) else {
         // A missing spec is a missing pod: nothing to grade, nothing wrong to report here.
         return out;
     };
@@ -303,10 +304,10 @@ mod tests {
             .map(|i| format!("p{i}"))
             .collect();
         assert_eq!(kept, expected);
-        assert!(objects.iter().all(|o| o
-            .body
-            .pointer("/spec/containers/0/securityContext/privileged")
-            == Some(&Value::Bool(true))));
+        assert!(objects.iter().all(
+            |o| o.body.at("/spec/containers/0/securityContext/privileged")
+                == Some(&Value::Bool(true))
+        ));
     }
 
     #[test]

@@ -172,7 +172,7 @@ pub async fn run(
                 relative_to(&mut db, &roots);
                 options.vulnerabilities = std::sync::Arc::new(db);
             }
-            let per = kspm_engine::report::parallel_map(&plan.clusters, |source| {
+            let per = kspm_engine::parallel::parallel_map(&plan.clusters, |source| {
                 evaluate(&kspm_collectors::files::load_source(source), &options)
             });
             let (results, records) = per.into_iter().unzip();

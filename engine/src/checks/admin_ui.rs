@@ -9,6 +9,7 @@ use super::{Check, Context, Evidence, Hit, Needs};
 use crate::controls::{c, Framework::*};
 use crate::inventory::PodTemplate;
 use crate::options::Profile;
+use crate::pointer::Pointer as _;
 use crate::selector::LabelSelector;
 use crate::severity::Severity;
 use serde_json::Value;
@@ -81,7 +82,7 @@ fn exposed_admin_uis<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
             .iter()
             .filter(|s| s.effective_namespace().unwrap_or("default") == ns)
             .filter(|s| {
-                LabelSelector::from_map(s.body.pointer("/spec/selector"))
+                LabelSelector::from_map(s.body.at("/spec/selector"))
                     .is_some_and(|sel| sel.matches(&labels))
             })
             .copied()
@@ -90,7 +91,7 @@ fn exposed_admin_uis<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
         for s in &services {
             let ty = s
                 .body
-                .pointer("/spec/type")
+                .at("/spec/type")
                 .and_then(Value::as_str)
                 .unwrap_or("ClusterIP");
             if let Some(why) = crate::exposure::internet_facing(s, provider) {

@@ -14,6 +14,7 @@ use super::{Check, Context, Evidence, Hit, Needs};
 use crate::controls::{c, Control, Framework::*};
 use crate::object::Object;
 use crate::options::Profile;
+use crate::pointer::Pointer as _;
 use crate::severity::Severity;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -243,7 +244,7 @@ pub fn control_plane_flags<'a>(ctx: &Context<'a>) -> Vec<Flags<'a>> {
     {
         for (i, container) in pod
             .body
-            .pointer("/spec/containers")
+            .at("/spec/containers")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
@@ -266,7 +267,7 @@ pub fn control_plane_flags<'a>(ctx: &Context<'a>) -> Vec<Flags<'a>> {
         .iter()
         .find(|m| m.name == "kubeadm-config" && m.effective_namespace() == Some("kube-system"));
     let config: Option<(&Object, Value)> = kubeadm.and_then(|m| {
-        let text = m.body.pointer("/data/ClusterConfiguration")?.as_str()?;
+        let text = m.body.at("/data/ClusterConfiguration")?.as_str()?;
         Some((*m, crate::yaml::value(text).ok()?))
     });
     if let Some((m, cfg)) = config {
@@ -274,7 +275,7 @@ pub fn control_plane_flags<'a>(ctx: &Context<'a>) -> Vec<Flags<'a>> {
             if out.iter().any(|f| f.component == component) {
                 continue;
             }
-            if component == Component::Etcd && cfg.pointer("/etcd/external").is_some() {
+            if component == Component::Etcd && cfg.at("/etcd/external").is_some() {
                 continue;
             }
             let field = component.kubeadm_field();
@@ -285,7 +286,7 @@ pub fn control_plane_flags<'a>(ctx: &Context<'a>) -> Vec<Flags<'a>> {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect();
             if component == Component::ApiServer {
-                if let Some(external) = cfg.pointer("/etcd/external") {
+                if let Some(external) = cfg.at("/etcd/external") {
                     // An external etcd: the API server uses its endpoints and certificates.
                     for (flag, field) in [
                         ("etcd-cafile", "caFile"),
@@ -313,7 +314,7 @@ pub fn control_plane_flags<'a>(ctx: &Context<'a>) -> Vec<Flags<'a>> {
             }
             // extraArgs replace kubeadm's own value of a flag.
             let mut extra: BTreeMap<String, String> = BTreeMap::new();
-            match cfg.pointer(&pointer) {
+            match cfg.at(&pointer) {
                 // v1beta3: a map.
                 Some(Value::Object(map)) => {
                     for (k, v) in map {

@@ -10,6 +10,7 @@ use crate::cloud::eks::{access_entries, aws_auth_configmap, nodegroups, Imds};
 use crate::cloud::eks_access::{AuthMode, Scope};
 use crate::controls::{c, Framework::*};
 use crate::options::Profile;
+use crate::pointer::Pointer as _;
 use crate::severity::Severity;
 use serde_json::{json, Value};
 
@@ -19,7 +20,7 @@ fn hits<'a>(ctx: &Context<'a>, rule: fn(&Value) -> Option<(String, Evidence)>) -
 
 fn audit_logging(c: &Value) -> Option<(String, Evidence)> {
     let logging = c
-        .pointer("/logging/clusterLogging")
+        .at("/logging/clusterLogging")
         .cloned()
         .unwrap_or(Value::Null);
     let enabled: Vec<&str> = logging
@@ -58,7 +59,7 @@ fn secrets_encryption(c: &Value) -> Option<(String, Evidence)> {
         e.get("resources")
             .and_then(Value::as_array)
             .is_none_or(|r| r.is_empty() || r.iter().any(|x| x == "secrets"))
-            && e.pointer("/provider/keyArn")
+            && e.at("/provider/keyArn")
                 .and_then(Value::as_str)
                 .is_some_and(|k| !k.is_empty())
     });
@@ -71,7 +72,7 @@ fn secrets_encryption(c: &Value) -> Option<(String, Evidence)> {
 }
 
 fn public_cidrs(c: &Value) -> Vec<String> {
-    c.pointer("/resourcesVpcConfig/publicAccessCidrs")
+    c.at("/resourcesVpcConfig/publicAccessCidrs")
         .and_then(Value::as_array)
         .map(|a| {
             a.iter()
@@ -84,7 +85,7 @@ fn public_cidrs(c: &Value) -> Vec<String> {
 
 fn endpoint_public(c: &Value) -> bool {
     // EKS defaults to a public endpoint.
-    c.pointer("/resourcesVpcConfig/endpointPublicAccess")
+    c.at("/resourcesVpcConfig/endpointPublicAccess")
         .and_then(Value::as_bool)
         .unwrap_or(true)
 }
@@ -103,7 +104,7 @@ fn endpoint_open(c: &Value) -> Option<(String, Evidence)> {
 
 fn endpoint_private(c: &Value) -> Option<(String, Evidence)> {
     let private = c
-        .pointer("/resourcesVpcConfig/endpointPrivateAccess")
+        .at("/resourcesVpcConfig/endpointPrivateAccess")
         .and_then(Value::as_bool)
         .unwrap_or(false);
     (endpoint_public(c) || !private).then(|| {
@@ -122,7 +123,7 @@ fn endpoint_private(c: &Value) -> Option<(String, Evidence)> {
 
 fn auth_mode(c: &Value) -> Option<(String, Evidence)> {
     let raw = c
-        .pointer("/accessConfig/authenticationMode")
+        .at("/accessConfig/authenticationMode")
         .and_then(Value::as_str);
     (AuthMode::parse(raw) == AuthMode::ConfigMap).then(|| {
         (
@@ -137,10 +138,10 @@ fn auth_mode(c: &Value) -> Option<(String, Evidence)> {
 
 fn creator_admin(c: &Value) -> Option<(String, Evidence)> {
     let v = c
-        .pointer("/accessConfig/bootstrapClusterCreatorAdminPermissions")
+        .at("/accessConfig/bootstrapClusterCreatorAdminPermissions")
         .and_then(Value::as_bool);
     let mode = AuthMode::parse(
-        c.pointer("/accessConfig/authenticationMode")
+        c.at("/accessConfig/authenticationMode")
             .and_then(Value::as_str),
     );
     // In CONFIG_MAP mode (and before access entries) the creator is an invisible system:masters.
@@ -161,7 +162,7 @@ fn creator_admin(c: &Value) -> Option<(String, Evidence)> {
 }
 
 fn workload_identity(c: &Value) -> Option<(String, Evidence)> {
-    let issuer = c.pointer("/identity/oidc/issuer").and_then(Value::as_str);
+    let issuer = c.at("/identity/oidc/issuer").and_then(Value::as_str);
     issuer.is_none_or(str::is_empty).then(|| {
         (
             "the cluster has no OIDC issuer: pods cannot use IRSA and fall back to node credentials".to_string(),

@@ -8,6 +8,7 @@ use crate::cloud::documents::{spec, GKE_CLUSTER};
 use crate::cloud::gcp::node_pools;
 use crate::controls::{c, Framework::*};
 use crate::options::Profile;
+use crate::pointer::Pointer as _;
 use crate::severity::Severity;
 use serde_json::{json, Value};
 
@@ -18,7 +19,7 @@ fn hits<'a>(ctx: &Context<'a>, rule: Rule) -> Vec<Hit<'a>> {
 }
 
 fn at<'a>(c: &'a Value, p: &str) -> Option<&'a Value> {
-    c.pointer(p).filter(|v| !v.is_null())
+    c.at(p).filter(|v| !v.is_null())
 }
 
 fn flag(c: &Value, p: &str) -> Option<bool> {
@@ -200,7 +201,7 @@ fn shielded_nodes(c: &Value) -> Vec<(String, Evidence)> {
         .flatten()
     {
         let secure_boot = p
-            .pointer("/config/shieldedInstanceConfig/enableSecureBoot")
+            .at("/config/shieldedInstanceConfig/enableSecureBoot")
             .and_then(Value::as_bool)
             == Some(true);
         if !secure_boot {
@@ -209,7 +210,7 @@ fn shielded_nodes(c: &Value) -> Vec<(String, Evidence)> {
                 format!("node pool {name} boots without Secure Boot"),
                 Evidence::new(
                     format!("spec.nodePools[{name}].config.shieldedInstanceConfig"),
-                    p.pointer("/config/shieldedInstanceConfig")
+                    p.at("/config/shieldedInstanceConfig")
                         .cloned()
                         .unwrap_or(Value::Null),
                 ),
@@ -225,10 +226,8 @@ fn auto_upgrade(c: &Value) -> Vec<(String, Evidence)> {
         .into_iter()
         .flatten()
         .filter(|p| {
-            p.pointer("/management/autoUpgrade")
-                .and_then(Value::as_bool)
-                != Some(true)
-                || p.pointer("/management/autoRepair").and_then(Value::as_bool) != Some(true)
+            p.at("/management/autoUpgrade").and_then(Value::as_bool) != Some(true)
+                || p.at("/management/autoRepair").and_then(Value::as_bool) != Some(true)
         })
         .map(|p| {
             let name = p.get("name").and_then(Value::as_str).unwrap_or("");

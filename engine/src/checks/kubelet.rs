@@ -6,6 +6,7 @@ use super::Needs;
 use super::{Check, Context, Evidence, Hit};
 use crate::controls::{c, Framework::*};
 use crate::options::Profile;
+use crate::pointer::Pointer as _;
 use crate::severity::Severity;
 use serde_json::Value;
 
@@ -28,7 +29,7 @@ const STRONG_CIPHERS: &[&str] = &[
 type Rule = fn(&Value) -> Option<(&'static str, Value, String)>;
 
 fn at<'a>(cfg: &'a Value, pointer: &str) -> Option<&'a Value> {
-    cfg.pointer(pointer).filter(|v| !v.is_null())
+    cfg.at(pointer).filter(|v| !v.is_null())
 }
 
 fn anonymous(cfg: &Value) -> Option<(&'static str, Value, String)> {

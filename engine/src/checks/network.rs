@@ -7,6 +7,7 @@ use super::{Check, Context, Evidence, Hit};
 use crate::controls::{c, Framework::*};
 use crate::object::Object;
 use crate::options::Profile;
+use crate::pointer::Pointer as _;
 use crate::selector::LabelSelector;
 use crate::severity::Severity;
 use serde_json::Value;
@@ -110,19 +111,13 @@ impl Policy {
             ("GlobalNetworkPolicy", "projectcalico.org" | "crd.projectcalico.org") => {
                 // preDNAT and doNotTrack policies apply to host endpoints, not pods.
                 let host_only = ["preDNAT", "doNotTrack", "applyOnForward"].iter().any(|k| {
-                    o.body
-                        .pointer(&format!("/spec/{k}"))
-                        .and_then(Value::as_bool)
-                        == Some(true)
+                    o.body.at(&format!("/spec/{k}")).and_then(Value::as_bool) == Some(true)
                 });
                 if host_only {
                     return Vec::new();
                 }
                 // A namespaceSelector Calico cannot parse selects nothing (it rejects the policy).
-                let namespaces = match o
-                    .body
-                    .pointer("/spec/namespaceSelector")
-                    .and_then(Value::as_str)
+                let namespaces = match o.body.at("/spec/namespaceSelector").and_then(Value::as_str)
                 {
                     Some(t) => match crate::calico::Selector::parse(t) {
                         Ok(sel) => Some(sel),
@@ -222,7 +217,7 @@ impl Policy {
             .map(|s| {
                 let present = |k: &str| s.get(k).is_some_and(|v| !v.is_null());
                 let default_deny = |d: &str| {
-                    s.pointer(&format!("/enableDefaultDeny/{d}"))
+                    s.at(&format!("/enableDefaultDeny/{d}"))
                         .and_then(Value::as_bool)
                 };
                 // A direction is isolated when the policy has rules for it (allow or deny),
@@ -484,7 +479,7 @@ fn external_ips<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
         .of_kind("Service")
         .iter()
         .filter_map(|s| {
-            let ips = s.body.pointer("/spec/externalIPs").and_then(Value::as_array).filter(|a| !a.is_empty())?;
+            let ips = s.body.at("/spec/externalIPs").and_then(Value::as_array).filter(|a| !a.is_empty())?;
             Some(Hit {
                 severity: None,
                 object: s,
@@ -499,7 +494,7 @@ fn node_port<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     ctx.inv
         .of_kind("Service")
         .iter()
-        .filter(|s| s.body.pointer("/spec/type").and_then(Value::as_str) == Some("NodePort"))
+        .filter(|s| s.body.at("/spec/type").and_then(Value::as_str) == Some("NodePort"))
         .map(|s| Hit {
             severity: None,
             object: s,
@@ -522,7 +517,7 @@ fn open_load_balancer<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
             };
             let ports: Vec<String> = s
                 .body
-                .pointer("/spec/ports")
+                .at("/spec/ports")
                 .and_then(Value::as_array)
                 .into_iter()
                 .flatten()
@@ -543,7 +538,7 @@ fn open_load_balancer<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
                 evidence: vec![Evidence::new(
                     "spec.loadBalancerSourceRanges",
                     s.body
-                        .pointer("/spec/loadBalancerSourceRanges")
+                        .at("/spec/loadBalancerSourceRanges")
                         .cloned()
                         .unwrap_or(Value::Null),
                 )],
@@ -558,7 +553,7 @@ fn ingress_without_tls<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
         .iter()
         .filter(|i| {
             i.body
-                .pointer("/spec/tls")
+                .at("/spec/tls")
                 .and_then(Value::as_array)
                 .is_none_or(|a| a.is_empty())
         })
@@ -626,7 +621,7 @@ fn policy_selects_nothing<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
         let Some(pods) = known.known(ns) else {
             continue;
         };
-        let selector = LabelSelector::from_value(o.body.pointer("/spec/podSelector"));
+        let selector = LabelSelector::from_value(o.body.at("/spec/podSelector"));
         if !pods.iter().any(|l| selector.matches(l)) {
             hits.push(Hit {
                 severity: None,
@@ -638,7 +633,7 @@ fn policy_selects_nothing<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
                 evidence: vec![Evidence::new(
                     "spec.podSelector",
                     o.body
-                        .pointer("/spec/podSelector")
+                        .at("/spec/podSelector")
                         .cloned()
                         .unwrap_or(Value::Null),
                 )],
@@ -661,10 +656,10 @@ pub(crate) fn services_selecting_nothing<'a>(ctx: &Context<'a>, live: bool) -> V
     let known = NamespacePods::of(ctx);
     let mut hits = Vec::new();
     for s in ctx.inv.of_kind("Service") {
-        if s.body.pointer("/spec/type").and_then(Value::as_str) == Some("ExternalName") {
+        if s.body.at("/spec/type").and_then(Value::as_str) == Some("ExternalName") {
             continue;
         }
-        let Some(sel) = LabelSelector::from_map(s.body.pointer("/spec/selector")) else {
+        let Some(sel) = LabelSelector::from_map(s.body.at("/spec/selector")) else {
             continue;
         };
         let ns = s.effective_namespace().unwrap_or("default");
@@ -678,10 +673,7 @@ pub(crate) fn services_selecting_nothing<'a>(ctx: &Context<'a>, live: bool) -> V
                 message: format!("selector matches no workload in namespace {ns}"),
                 evidence: vec![Evidence::new(
                     "spec.selector",
-                    s.body
-                        .pointer("/spec/selector")
-                        .cloned()
-                        .unwrap_or(Value::Null),
+                    s.body.at("/spec/selector").cloned().unwrap_or(Value::Null),
                 )],
             });
         }
@@ -998,7 +990,7 @@ fn admin_policy_selects(
 ) -> bool {
     if o.api_group() != "policy.networking.k8s.io"
         || o.body
-            .pointer("/spec/ingress")
+            .at("/spec/ingress")
             .and_then(Value::as_array)
             .is_none_or(Vec::is_empty)
     {
@@ -1006,10 +998,10 @@ fn admin_policy_selects(
     }
     let mut ns_labels = ns_labels.clone();
     ns_labels.insert("kubernetes.io/metadata.name".into(), ns.to_string());
-    let subject = o.body.pointer("/spec/subject");
+    let subject = o.body.at("/spec/subject");
     let selector = |path: &str| {
         subject
-            .and_then(|s| s.pointer(path))
+            .and_then(|s| s.at(path))
             .filter(|v| v.is_object())
             .map(|v| LabelSelector::from_value(Some(v)))
     };
@@ -1060,9 +1052,9 @@ fn sensitive_namespace_open<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
             .filter(|o| crate::netpol::is_plugin_policy(o))
             .filter(|o| {
                 !(cilium_read
-                    && o.body.pointer("/spec/group").and_then(Value::as_str) == Some("cilium.io"))
+                    && o.body.at("/spec/group").and_then(Value::as_str) == Some("cilium.io"))
             })
-            .filter_map(|o| o.body.pointer("/spec/names/kind").and_then(Value::as_str))
+            .filter_map(|o| o.body.at("/spec/names/kind").and_then(Value::as_str))
             .any(|kind| ctx.inv.of_kind(kind).is_empty());
     if unlisted {
         return Vec::new();
@@ -1249,7 +1241,7 @@ fn nginx_controller_snippets<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
         });
         let data = |key: &str| {
             config
-                .and_then(|m| m.body.pointer(&format!("/data/{key}")))
+                .and_then(|m| m.body.at(&format!("/data/{key}")))
                 .and_then(Value::as_str)
         };
         // Unknown versions (a digest) are taken as current: snippets off, risk level High.
@@ -1349,7 +1341,7 @@ fn kube_proxy_metrics<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
         if m.name != "kube-proxy" || m.effective_namespace() != Some("kube-system") {
             continue;
         }
-        let Some(conf) = m.body.pointer("/data/config.conf").and_then(Value::as_str) else {
+        let Some(conf) = m.body.at("/data/config.conf").and_then(Value::as_str) else {
             continue;
         };
         let Ok(cfg) = crate::yaml::value(conf) else {

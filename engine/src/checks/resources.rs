@@ -5,6 +5,7 @@ use super::Needs;
 use super::{Check, Context, Evidence, Hit};
 use crate::controls::{c, Framework::*};
 use crate::options::Profile;
+use crate::pointer::Pointer as _;
 use crate::severity::Severity;
 use serde_json::Value;
 
@@ -21,7 +22,7 @@ fn missing_field<'a>(
             if c.list == "ephemeralContainers" || (skip_init && c.list == "initContainers") {
                 continue;
             }
-            let v = c.container.pointer(pointer);
+            let v = c.container.at(pointer);
             if v.is_none_or(|v| v.is_null() || v.as_str() == Some("")) {
                 hits.push(Hit {
                     severity: None,
@@ -110,7 +111,7 @@ fn single_replica<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
         for o in ctx.inv.of_kind(kind) {
             let replicas = o
                 .body
-                .pointer("/spec/replicas")
+                .at("/spec/replicas")
                 .and_then(Value::as_i64)
                 .unwrap_or(1);
             if replicas == 1 {
@@ -120,10 +121,7 @@ fn single_replica<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
                     message: format!("{kind} runs a single replica"),
                     evidence: vec![Evidence::new(
                         "spec.replicas",
-                        o.body
-                            .pointer("/spec/replicas")
-                            .cloned()
-                            .unwrap_or(Value::Null),
+                        o.body.at("/spec/replicas").cloned().unwrap_or(Value::Null),
                     )],
                 });
             }
@@ -332,7 +330,7 @@ fn no_pdb<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
         .map(|p| {
             (
                 p.effective_namespace(),
-                crate::selector::LabelSelector::from_value(p.body.pointer("/spec/selector")),
+                crate::selector::LabelSelector::from_value(p.body.at("/spec/selector")),
             )
         })
         .collect();
@@ -341,15 +339,14 @@ fn no_pdb<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
         for o in ctx.inv.of_kind(kind) {
             let replicas = o
                 .body
-                .pointer("/spec/replicas")
+                .at("/spec/replicas")
                 .and_then(Value::as_i64)
                 .unwrap_or(1);
             if replicas < 2 {
                 continue;
             }
-            let labels = crate::selector::LabelSelector::labels_of(
-                o.body.pointer("/spec/template/metadata"),
-            );
+            let labels =
+                crate::selector::LabelSelector::labels_of(o.body.at("/spec/template/metadata"));
             if !pdbs
                 .iter()
                 .any(|(ns, sel)| *ns == o.effective_namespace() && sel.matches(&labels))

@@ -11,6 +11,7 @@ use crate::credentials::{
 };
 use crate::options::Profile;
 use crate::parse::LAST_APPLIED_ANNOTATION;
+use crate::pointer::Pointer as _;
 use crate::rbac::sets;
 use crate::severity::Severity;
 use serde_json::Value;
@@ -100,7 +101,7 @@ fn secrets_in_env<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
         for c in t.containers() {
             let mut ev = Vec::new();
             for (i, e) in c.env() {
-                if let Some(r) = e.pointer("/valueFrom/secretKeyRef") {
+                if let Some(r) = e.at("/valueFrom/secretKeyRef") {
                     let name = r.get("name").and_then(Value::as_str).unwrap_or("");
                     ev.push(Evidence::new(
                         t.container_path(&c, &format!("env[{i}].valueFrom.secretKeyRef.name")),

@@ -7,6 +7,7 @@ use super::{Check, Evidence, Hit};
 use crate::controls::{c, Framework::*};
 use crate::inventory::{ContainerRef, PodTemplate};
 use crate::options::Profile;
+use crate::pointer::Pointer as _;
 use crate::severity::Severity;
 use serde_json::Value;
 
@@ -476,7 +477,7 @@ fn dangerous_capabilities<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
         for c in t.containers() {
             let Some(add) = c
                 .container
-                .pointer("/securityContext/capabilities/add")
+                .at("/securityContext/capabilities/add")
                 .and_then(Value::as_array)
             else {
                 continue;
@@ -507,7 +508,7 @@ fn root_group<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
         let mut ev = Vec::new();
         for f in ["runAsGroup", "fsGroup"] {
             if t.spec
-                .pointer(&format!("/securityContext/{f}"))
+                .at(&format!("/securityContext/{f}"))
                 .and_then(Value::as_i64)
                 == Some(0)
             {
@@ -516,7 +517,7 @@ fn root_group<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
         }
         if let Some(groups) = t
             .spec
-            .pointer("/securityContext/supplementalGroups")
+            .at("/securityContext/supplementalGroups")
             .and_then(Value::as_array)
         {
             for (i, g) in groups.iter().enumerate() {
@@ -530,7 +531,7 @@ fn root_group<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
         }
         for c in t.containers() {
             if c.container
-                .pointer("/securityContext/runAsGroup")
+                .at("/securityContext/runAsGroup")
                 .and_then(Value::as_i64)
                 == Some(0)
             {
@@ -566,9 +567,7 @@ fn writable_root_filesystem<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
             if c.list == "ephemeralContainers" {
                 continue;
             }
-            let v = c
-                .container
-                .pointer("/securityContext/readOnlyRootFilesystem");
+            let v = c.container.at("/securityContext/readOnlyRootFilesystem");
             if !is_true(v) {
                 hits.push(Hit {
                     severity: None,
@@ -685,7 +684,7 @@ fn ssh_port<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     for s in ctx.inv.of_kind("Service") {
         for (i, p) in s
             .body
-            .pointer("/spec/ports")
+            .at("/spec/ports")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()

@@ -5,6 +5,7 @@
 
 use super::aws_auth::canonical_arn;
 use super::aws_iam::{evaluate, is_admin, trust_allows, Caller, Decision, Policy};
+use crate::pointer::Pointer as _;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -109,7 +110,7 @@ fn boundary(
     errors: &mut Vec<String>,
 ) -> Option<Policy> {
     let b = item
-        .pointer("/PermissionsBoundary/PermissionsBoundaryArn")
+        .at("/PermissionsBoundary/PermissionsBoundaryArn")
         .and_then(Value::as_str)?;
     match managed.get(b) {
         Some(Ok(p)) => Some(p.clone()),

@@ -11,6 +11,7 @@ use super::documents::{
 use super::eks_access::{synthetic_rbac, AccessEntry, AuthMode};
 use crate::inventory::Inventory;
 use crate::object::Object;
+use crate::pointer::Pointer as _;
 use crate::snapshot::Provider;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -136,7 +137,7 @@ pub fn access_policy_objects(inv: &Inventory<'_>) -> Vec<Object> {
     let mode = inv.of_kind(EKS_CLUSTER).first().map(|c| {
         AuthMode::parse(
             spec(c)
-                .pointer("/accessConfig/authenticationMode")
+                .at("/accessConfig/authenticationMode")
                 .and_then(Value::as_str),
         )
     });
@@ -219,7 +220,7 @@ pub fn nodegroups(inv: &Inventory<'_>) -> Vec<Nodegroup> {
             let ng = spec(o);
             let imds = match ng.get("launchTemplate").filter(|l| l.is_object()) {
                 Some(lt) => match launch_template_version(inv, lt) {
-                    Some(v) => imds_of(v.pointer("/LaunchTemplateData/MetadataOptions")),
+                    Some(v) => imds_of(v.at("/LaunchTemplateData/MetadataOptions")),
                     None => Imds::Unknown(format!(
                         "launch template {} is not in the snapshot (aws ec2 describe-launch-template-versions)",
                         if s(lt, "id").is_empty() { s(lt, "name") } else { s(lt, "id") }
@@ -261,12 +262,12 @@ pub fn facts(inv: &Inventory<'_>, bound_users: Vec<String>) -> Option<EksFacts> 
         f.partition = parts.get(1).copied().unwrap_or("aws").to_string();
         f.account = parts.get(4).copied().unwrap_or("").to_string();
         f.issuer = d
-            .pointer("/identity/oidc/issuer")
+            .at("/identity/oidc/issuer")
             .and_then(Value::as_str)
             .filter(|i| !i.is_empty())
             .map(str::to_string);
         f.mode = Some(AuthMode::parse(
-            d.pointer("/accessConfig/authenticationMode")
+            d.at("/accessConfig/authenticationMode")
                 .and_then(Value::as_str),
         ));
     }

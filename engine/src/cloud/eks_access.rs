@@ -7,6 +7,7 @@
 use super::aws_auth::{canonical_arn, AwsAuth, CallerIdentity, K8sIdentity};
 use crate::object::{Object, Source};
 use crate::parse::object_from_map;
+use crate::pointer::Pointer as _;
 use serde_json::{json, Value};
 
 /// The cluster's `accessConfig.authenticationMode`.
@@ -97,9 +98,9 @@ impl AccessEntry {
                 .and_then(Value::as_str)
                 .unwrap_or("")
                 .to_string();
-            let scope = match p.pointer("/accessScope/type").and_then(Value::as_str) {
+            let scope = match p.at("/accessScope/type").and_then(Value::as_str) {
                 Some("namespace") => Scope::Namespaces(
-                    p.pointer("/accessScope/namespaces")
+                    p.at("/accessScope/namespaces")
                         .and_then(Value::as_array)
                         .map(|a| {
                             a.iter()

@@ -8,6 +8,7 @@
 
 use super::documents::{gcp_ancestry, spec, GCP_ANCESTRY, GCP_IAM_POLICY, GCP_ROLE, GKE_CLUSTER};
 use crate::inventory::Inventory;
+use crate::pointer::Pointer as _;
 use crate::snapshot::Provider;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -380,7 +381,7 @@ pub fn node_pools(cluster: &Value) -> Vec<NodePool> {
                     sa.to_string()
                 },
                 metadata_mode: config
-                    .pointer("/workloadMetadataConfig/mode")
+                    .at("/workloadMetadataConfig/mode")
                     .map(|m| {
                         m.as_str()
                             .map(str::to_string)
@@ -424,17 +425,17 @@ pub fn facts(inv: &Inventory<'_>) -> Option<GkeFacts> {
         cluster: inv.cluster.info.name.clone(),
         project: project_of(&doc, inv.cluster.info.account.as_deref()),
         workload_pool: doc
-            .pointer("/workloadIdentityConfig/workloadPool")
+            .at("/workloadIdentityConfig/workloadPool")
             .and_then(Value::as_str)
             .filter(|p| !p.is_empty())
             .map(str::to_string),
         authenticated_is_public: doc
-            .pointer("/rbacBindingConfig/enableInsecureBindingSystemAuthenticated")
+            .at("/rbacBindingConfig/enableInsecureBindingSystemAuthenticated")
             .and_then(Value::as_bool)
             != Some(false),
         node_pools: node_pools(&doc),
         google_groups: doc
-            .pointer("/authenticatorGroupsConfig/enabled")
+            .at("/authenticatorGroupsConfig/enabled")
             .and_then(Value::as_bool)
             == Some(true),
         ..Default::default()

@@ -14,6 +14,7 @@ use super::paths::AttackPath;
 use super::remedy::{combine, command, merged_patch, Remedy, Target};
 use super::{AttackGraph, Technique};
 use crate::finding::Finding;
+use crate::pointer::Pointer as _;
 use crate::severity::Severity;
 use petgraph::graph::{EdgeIndex, NodeIndex};
 use petgraph::visit::EdgeRef;
@@ -227,12 +228,12 @@ impl FindingSite {
         FindingSite {
             fingerprint: text(f.get("fingerprint")),
             cluster: text(f.get("cluster")),
-            kind: text(f.pointer("/object/kind")),
+            kind: text(f.at("/object/kind")),
             namespace: f
-                .pointer("/object/namespace")
+                .at("/object/namespace")
                 .and_then(serde_json::Value::as_str)
                 .map(str::to_string),
-            name: text(f.pointer("/object/name")),
+            name: text(f.at("/object/name")),
             fields: f
                 .get("evidence")
                 .and_then(serde_json::Value::as_array)

@@ -8,6 +8,7 @@ use petgraph::graph::{EdgeIndex, NodeIndex};
 use petgraph::visit::EdgeRef;
 use petgraph::Direction;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
 /// One hop of a path.
@@ -80,46 +81,70 @@ impl AttackPath {
     pub fn unfold(&self) -> Vec<AttackPath> {
         self.folded
             .iter()
-            .filter_map(|f| {
-                if let Some(via) = &f.via {
-                    let join = self.steps.iter().position(|s| s.from == via.to)?;
-                    let mut steps = vec![via.clone()];
-                    steps.extend_from_slice(&self.steps[join..]);
-                    let mut nodes = vec![f.source.clone()];
-                    nodes.extend_from_slice(self.nodes.get(join..)?);
-                    return Some(AttackPath {
-                        id: f.id.clone(),
-                        cluster: self.cluster.clone(),
-                        source: f.source.clone(),
-                        target: self.target.clone(),
-                        severity: f.severity,
-                        score: f.score,
-                        nodes,
-                        steps,
-                        folded: Vec::new(),
-                    });
-                }
-                let skip = self.steps.iter().position(|s| s.from == f.source)?;
-                Some(AttackPath {
-                    id: f.id.clone(),
-                    cluster: self.cluster.clone(),
-                    source: f.source.clone(),
-                    target: self.target.clone(),
-                    severity: f.severity,
-                    score: f.score,
-                    nodes: self.nodes.get(skip..)?.to_vec(),
-                    steps: self.steps[skip..].to_vec(),
-                    folded: Vec::new(),
-                })
-            })
+            .filter_map(|f| self.unfolded(f))
             .collect()
+    }
+
+    /// The folded paths [`AttackPath::unfold`] rebuilds, in order, without rebuilding them.
+    pub fn unfoldable(&self) -> impl Iterator<Item = &FoldedPath> + '_ {
+        self.folded
+            .iter()
+            .filter(|f| self.fold_position(f).is_some())
+    }
+
+    /// One folded path rebuilt as the path of its own (see [`AttackPath::unfold`]); `None` when
+    /// this path does not hold where it joins.
+    pub fn unfolded(&self, f: &FoldedPath) -> Option<AttackPath> {
+        let at = self.fold_position(f)?;
+        let (nodes, steps) = match &f.via {
+            Some(via) => {
+                let mut steps = vec![via.clone()];
+                steps.extend_from_slice(&self.steps[at..]);
+                let mut nodes = vec![f.source.clone()];
+                nodes.extend_from_slice(&self.nodes[at..]);
+                (nodes, steps)
+            }
+            None => (self.nodes[at..].to_vec(), self.steps[at..].to_vec()),
+        };
+        Some(AttackPath {
+            id: f.id.clone(),
+            cluster: self.cluster.clone(),
+            source: f.source.clone(),
+            target: self.target.clone(),
+            severity: f.severity,
+            score: f.score,
+            nodes,
+            steps,
+            folded: Vec::new(),
+        })
+    }
+
+    /// The hop of this path a folded path follows it from: the one leaving where its own first
+    /// hop arrives (`via`), else its entry point; `None` when this path does not hold it.
+    fn fold_position(&self, f: &FoldedPath) -> Option<usize> {
+        let from = f.via.as_ref().map_or(&f.source, |via| &via.to);
+        let at = self.steps.iter().position(|s| &s.from == from)?;
+        (at <= self.nodes.len()).then_some(at)
+    }
+
+    /// This path alone, without the paths folded into it.
+    pub fn without_folded(&self) -> AttackPath {
+        AttackPath {
+            id: self.id.clone(),
+            cluster: self.cluster.clone(),
+            source: self.source.clone(),
+            target: self.target.clone(),
+            severity: self.severity,
+            score: self.score,
+            nodes: self.nodes.clone(),
+            steps: self.steps.clone(),
+            folded: Vec::new(),
+        }
     }
 
     /// This path and every path folded into it, rebuilt ([`AttackPath::unfold`]).
     pub fn with_folded(&self) -> Vec<AttackPath> {
-        let mut own = self.clone();
-        own.folded.clear();
-        let mut out = vec![own];
+        let mut out = vec![self.without_folded()];
         out.extend(self.unfold());
         out
     }
@@ -160,6 +185,7 @@ impl Sink {
 }
 
 /// Distances to one sink class of one cluster: for each node, hops and the next edge.
+#[derive(Clone)]
 pub(crate) struct Distances {
     next: Vec<Option<(u32, Option<EdgeIndex>)>>,
 }
@@ -171,9 +197,19 @@ pub struct BlastRadius {
     pub reaches: BTreeMap<String, u32>,
 }
 
+/// From how many nodes a graph's sink searches run in parallel ([`AttackGraph::searches`]).
+const PARALLEL_SEARCH_NODES: usize = 4096;
+
 /// Precomputed search state of a graph.
 pub struct PathIndex<'g> {
     graph: &'g AttackGraph,
+    searches: Cow<'g, PathSearches>,
+}
+
+/// A graph's searches toward every sink, owned: what a [`PathIndex`] walks, kept beside the
+/// graph for as long as the graph stays as it was ([`AttackGraph::index_with`]).
+#[derive(Clone, Default)]
+pub struct PathSearches {
     /// (cluster, sink) → distances; cloud sinks are keyed by their account (`aws:<id>`).
     distances: BTreeMap<(String, Sink), Distances>,
     /// The same without network segments, when the graph has any: the ways that do not cross
@@ -258,20 +294,47 @@ impl AttackGraph {
     /// Builds the path index (three reverse searches per cluster, twice when the graph has
     /// network segments).
     pub fn index(&self) -> PathIndex<'_> {
-        let mut distances = BTreeMap::new();
-        let mask = self.segment_mask();
-        let mut direct = mask.leaves_nodes().then(BTreeMap::new);
-        for ((c, sink), targets) in self.sink_targets() {
-            if let Some(direct) = direct.as_mut() {
-                direct.insert((c.clone(), sink), self.reverse_bfs_masked(&targets, &mask));
-            }
-            distances.insert((c, sink), self.reverse_bfs(&targets));
-        }
         PathIndex {
             graph: self,
-            distances,
-            direct,
+            searches: Cow::Owned(self.searches()),
         }
+    }
+
+    /// The index of this graph over `searches`, which [`AttackGraph::searches`] made of it as it
+    /// is now (unchanged since).
+    pub fn index_with<'g>(&'g self, searches: &'g PathSearches) -> PathIndex<'g> {
+        PathIndex {
+            graph: self,
+            searches: Cow::Borrowed(searches),
+        }
+    }
+
+    /// The searches [`AttackGraph::index`] indexes, to keep beside the graph.
+    pub fn searches(&self) -> PathSearches {
+        let mask = self.segment_mask();
+        let segmented = mask.leaves_nodes();
+        let targets: Vec<((String, Sink), Vec<NodeIndex>)> =
+            self.sink_targets().into_iter().collect();
+        let search = |(_, targets): &((String, Sink), Vec<NodeIndex>)| {
+            let direct = segmented.then(|| self.reverse_bfs_masked(targets, &mask));
+            (self.reverse_bfs(targets), direct)
+        };
+        // Each sink's search is its own: on a large graph they run side by side (a small one
+        // would spend more on the threads than on the searches).
+        let searched = if self.graph.node_count() >= PARALLEL_SEARCH_NODES {
+            crate::parallel::parallel_map(&targets, search)
+        } else {
+            targets.iter().map(search).collect()
+        };
+        let mut distances = BTreeMap::new();
+        let mut direct = segmented.then(BTreeMap::new);
+        for ((key, _), (full, without_network)) in targets.into_iter().zip(searched) {
+            if let (Some(direct), Some(d)) = (direct.as_mut(), without_network) {
+                direct.insert(key.clone(), d);
+            }
+            distances.insert(key, full);
+        }
+        PathSearches { distances, direct }
     }
 
     /// The network segments ([`NodeKind::Segment`]) as a mask.
@@ -520,8 +583,9 @@ impl PathIndex<'_> {
     pub fn attack_paths(&self) -> Vec<AttackPath> {
         let g = self.graph;
         let mut out = Vec::new();
-        for ((key, sink), full) in &self.distances {
+        for ((key, sink), full) in &self.searches.distances {
             let direct = self
+                .searches
                 .direct
                 .as_ref()
                 .and_then(|m| m.get(&(key.clone(), *sink)));
@@ -594,7 +658,8 @@ impl PathIndex<'_> {
     /// Every sink a node can reach, in any cluster or cloud account: (cluster, or the account's
     /// key for [`Sink::CloudAdmin`]; sink; fewest hops), in that order.
     pub fn reach_everywhere(&self, node: NodeIndex) -> Vec<(String, Sink, u32)> {
-        self.distances
+        self.searches
+            .distances
             .iter()
             .filter_map(|((c, sink), d)| match d.next[node.index()] {
                 Some((hops, _)) if hops > 0 => Some((c.clone(), *sink, hops)),
@@ -609,15 +674,19 @@ impl PathIndex<'_> {
     pub(crate) fn searches(
         &self,
     ) -> impl Iterator<Item = (&(String, Sink), &Distances, Option<&Distances>)> + '_ {
-        self.distances
-            .iter()
-            .map(|(k, full)| (k, full, self.direct.as_ref().and_then(|m| m.get(k))))
+        self.searches.distances.iter().map(|(k, full)| {
+            (
+                k,
+                full,
+                self.searches.direct.as_ref().and_then(|m| m.get(k)),
+            )
+        })
     }
 
     /// What a node can reach, per sink, in hops.
     pub fn blast_radius(&self, cluster: &str, node: NodeIndex) -> BlastRadius {
         let mut reaches = BTreeMap::new();
-        for ((c, sink), d) in &self.distances {
+        for ((c, sink), d) in &self.searches.distances {
             if c != cluster && *sink != Sink::CloudAdmin {
                 continue;
             }
@@ -828,4 +897,78 @@ pub fn split_reference(node: &str) -> (Option<&str>, &str) {
     node.strip_prefix('[')
         .and_then(|rest| rest.split_once("] "))
         .map_or((None, node), |(c, r)| (Some(c), r))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn step(from: &str, to: &str) -> Step {
+        Step {
+            from: from.into(),
+            to: to.into(),
+            technique: "T".into(),
+            evidence: String::new(),
+        }
+    }
+
+    fn folded(id: &str, source: &str, via: Option<Step>) -> FoldedPath {
+        FoldedPath {
+            id: id.into(),
+            source: source.into(),
+            severity: Severity::High,
+            score: 1.0,
+            via,
+        }
+    }
+
+    /// a → b → c → d, with four paths folded in: from b (a suffix), via a segment into c, from
+    /// a node it does not hold, and via a hop into a node it does not hold.
+    fn container() -> AttackPath {
+        AttackPath {
+            id: "P".into(),
+            cluster: "c1".into(),
+            source: "a".into(),
+            target: "d".into(),
+            severity: Severity::Critical,
+            score: 2.0,
+            nodes: ["a", "b", "c", "d"].map(String::from).to_vec(),
+            steps: vec![step("a", "b"), step("b", "c"), step("c", "d")],
+            folded: vec![
+                folded("F1", "b", None),
+                folded("F2", "s", Some(step("s", "c"))),
+                folded("F3", "x", None),
+                folded("F4", "s", Some(step("s", "y"))),
+            ],
+        }
+    }
+
+    #[test]
+    fn a_folded_path_is_rebuilt_from_where_it_joins() {
+        let p = container();
+        let f1 = p.unfolded(&p.folded[0]).expect("holds b");
+        assert_eq!(f1.nodes, ["b", "c", "d"]);
+        assert_eq!(f1.steps.len(), 2);
+        assert_eq!((f1.id.as_str(), f1.severity), ("F1", Severity::High));
+        let f2 = p.unfolded(&p.folded[1]).expect("holds c");
+        assert_eq!(f2.nodes, ["s", "c", "d"]);
+        assert_eq!(f2.steps[0].from, "s");
+        assert_eq!(f2.steps[1].from, "c");
+        // Neither the entry point nor the hop's end is on the path: nothing to rebuild.
+        assert!(p.unfolded(&p.folded[2]).is_none());
+        assert!(p.unfolded(&p.folded[3]).is_none());
+    }
+
+    #[test]
+    fn unfoldable_names_exactly_what_unfold_rebuilds() {
+        let p = container();
+        let ids: Vec<&str> = p.unfoldable().map(|f| f.id.as_str()).collect();
+        let rebuilt: Vec<String> = p.unfold().into_iter().map(|u| u.id).collect();
+        assert_eq!(ids, rebuilt);
+        assert_eq!(ids, ["F1", "F2"]);
+        let all: Vec<String> = p.with_folded().into_iter().map(|u| u.id).collect();
+        assert_eq!(all, ["P", "F1", "F2"]);
+        assert!(p.without_folded().folded.is_empty());
+        assert_eq!(p.without_folded().nodes, p.nodes);
+    }
 }

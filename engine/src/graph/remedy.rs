@@ -9,6 +9,7 @@
 
 use crate::inventory::{ContainerRef, PodTemplate};
 use crate::object::Object;
+use crate::pointer::Pointer as _;
 use crate::rbac::{Association, BindingDef, RoleDef, Subject};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -782,7 +783,7 @@ impl Remedy {
         capability: &str,
     ) -> Vec<Remedy> {
         c.container
-            .pointer("/securityContext/capabilities/add")
+            .at("/securityContext/capabilities/add")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
@@ -1009,7 +1010,7 @@ pub fn merged_patch(remedies: &[&Remedy]) -> Vec<Value> {
 /// rejects an empty one), the default backend if it is one of them.
 pub fn unroute_ops(body: &Value, backends: &[String]) -> (Vec<Value>, Vec<String>, bool) {
     let name_of = |b: &Value| {
-        b.pointer("/service/name")
+        b.at("/service/name")
             .or_else(|| b.get("serviceName"))
             .and_then(Value::as_str)
             .map(str::to_string)
@@ -1026,7 +1027,7 @@ pub fn unroute_ops(body: &Value, backends: &[String]) -> (Vec<Value>, Vec<String
     let mut fields = Vec::new();
     let mut left = 0;
     for field in ["defaultBackend", "backend"] {
-        if let Some(b) = body.pointer(&format!("/spec/{field}")) {
+        if let Some(b) = body.at(&format!("/spec/{field}")) {
             if ours(b) {
                 let path = format!("/spec/{field}");
                 ops.push(json!({"op": "test", "path": format!("{path}{}", service_field(b)), "value": name_of(b)}));
@@ -1038,13 +1039,13 @@ pub fn unroute_ops(body: &Value, backends: &[String]) -> (Vec<Value>, Vec<String
         }
     }
     let rules = body
-        .pointer("/spec/rules")
+        .at("/spec/rules")
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
     for (r, rule) in rules.iter().enumerate() {
         let paths = rule
-            .pointer("/http/paths")
+            .at("/http/paths")
             .and_then(Value::as_array)
             .cloned()
             .unwrap_or_default();
@@ -1273,7 +1274,7 @@ pub fn apply_patch(doc: &mut Value, ops: &[Value]) -> Result<(), String> {
         let last = last.replace("~1", "/").replace("~0", "~");
         match kind {
             "test" => {
-                if doc.pointer(path) != op.get("value") {
+                if doc.at(path) != op.get("value") {
                     return Err(format!("test failed at {path}"));
                 }
             }

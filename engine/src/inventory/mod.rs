@@ -4,6 +4,7 @@
 mod tokens;
 
 use crate::object::Object;
+use crate::pointer::Pointer as _;
 use crate::snapshot::ClusterSnapshot;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -144,7 +145,7 @@ impl<'a> ContainerRef<'a> {
     /// `securityContext.privileged: true`.
     pub fn privileged(&self) -> bool {
         self.container
-            .pointer("/securityContext/privileged")
+            .at("/securityContext/privileged")
             .and_then(Value::as_bool)
             == Some(true)
     }
@@ -197,8 +198,8 @@ impl<'a> PodTemplate<'a> {
     /// overrides the pod's); `None` when the image decides.
     pub fn run_as_user(&self, c: &ContainerRef<'_>) -> Option<i64> {
         c.container
-            .pointer("/securityContext/runAsUser")
-            .or_else(|| self.spec.pointer("/securityContext/runAsUser"))
+            .at("/securityContext/runAsUser")
+            .or_else(|| self.spec.at("/securityContext/runAsUser"))
             .and_then(Value::as_i64)
     }
 
@@ -207,8 +208,8 @@ impl<'a> PodTemplate<'a> {
     pub fn runs_as_non_root(&self, c: &ContainerRef<'_>) -> bool {
         let non_root = c
             .container
-            .pointer("/securityContext/runAsNonRoot")
-            .or_else(|| self.spec.pointer("/securityContext/runAsNonRoot"))
+            .at("/securityContext/runAsNonRoot")
+            .or_else(|| self.spec.at("/securityContext/runAsNonRoot"))
             .and_then(Value::as_bool);
         match self.run_as_user(c) {
             Some(uid) => uid != 0,
@@ -247,14 +248,14 @@ impl<'a> PodTemplate<'a> {
             || c.dropped_capabilities().iter().any(|cap| cap == "ALL");
         let gid = sc
             .and_then(|s| s.get("runAsGroup"))
-            .or_else(|| self.spec.pointer("/securityContext/runAsGroup"))
+            .or_else(|| self.spec.at("/securityContext/runAsGroup"))
             .and_then(Value::as_i64);
         let supplemental = self
             .spec
-            .pointer("/securityContext/supplementalGroups")
+            .at("/securityContext/supplementalGroups")
             .and_then(Value::as_array)
             .is_some_and(|a| !a.is_empty())
-            || self.spec.pointer("/securityContext/fsGroup").is_some();
+            || self.spec.at("/securityContext/fsGroup").is_some();
         self.runs_as_non_root(c)
             && gid != Some(0)
             && no_escalation
@@ -420,7 +421,12 @@ impl<'a> Inventory<'a> {
         cluster: &'a ClusterSnapshot,
         objects: impl IntoIterator<Item = &'a Object>,
     ) -> Self {
-        let objects: Vec<&'a Object> = objects.into_iter().collect();
+        let objects = objects.into_iter();
+        // (At most as many as the iterator may give: filtered indexes grow once, not by doubling.)
+        let mut all: Vec<&'a Object> =
+            Vec::with_capacity(objects.size_hint().1.unwrap_or_default());
+        all.extend(objects);
+        let objects = all;
         let mut by_kind: HashMap<&'a str, Vec<&'a Object>> = HashMap::new();
         for o in &objects {
             by_kind.entry(o.kind.as_str()).or_default().push(o);
@@ -522,7 +528,7 @@ impl<'a> Inventory<'a> {
             ] {
                 let statuses = pod
                     .body
-                    .pointer(&format!("/status/{list}"))
+                    .at(&format!("/status/{list}"))
                     .and_then(Value::as_array);
                 for s in statuses.into_iter().flatten() {
                     let (Some(name), Some(id)) = (

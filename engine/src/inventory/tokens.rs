@@ -11,6 +11,7 @@
 
 use super::{ContainerRef, Inventory, PodTemplate};
 use crate::cloud::documents::{spec, EKS_CLUSTER, EKS_POD_IDENTITY};
+use crate::pointer::Pointer as _;
 use crate::snapshot::Provider;
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
@@ -101,7 +102,7 @@ impl Tokens {
             .into_iter()
             .flatten()
             .filter(|v| {
-                v.pointer("/projected/sources")
+                v.at("/projected/sources")
                     .and_then(Value::as_array)
                     .is_some_and(|s| s.iter().any(|x| x.get("serviceAccountToken").is_some()))
             })

@@ -24,6 +24,7 @@
 
 use super::{Cidr, Peer, Policy, PortRef, PortRule, Rule};
 use crate::object::Object;
+use crate::pointer::Pointer as _;
 use crate::selector::LabelSelector;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -256,7 +257,7 @@ pub(super) fn policies(o: &Object) -> Vec<Policy> {
             // The flag turns default deny off for a direction with rules; it adds none alone.
             let isolates = |d: &str, has_rules: bool| {
                 has_rules
-                    && s.pointer(&format!("/enableDefaultDeny/{d}"))
+                    && s.at(&format!("/enableDefaultDeny/{d}"))
                         .and_then(Value::as_bool)
                         .unwrap_or(true)
             };

@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::checks::cases::{cases, hits};
+use crate::pointer::Pointer as _;
 use std::sync::Arc;
 
 fn env() -> Arc<cel::Env> {
@@ -147,7 +148,7 @@ fn every_single_check_policy_agrees_with_its_check_on_every_case_object() {
             for o in workloads(&c.bad).into_iter().chain(workloads(&c.good)) {
                 // A controller's pods are judged on the controller, by the check and by the
                 // policy alike (the policy also sees the pod: not compared).
-                if o.pointer("/metadata/ownerReferences").is_some() {
+                if o.at("/metadata/ownerReferences").is_some() {
                     continue;
                 }
                 let flagged = !hits(id, std::slice::from_ref(o), c.provider, &c.options).is_empty();

@@ -1,6 +1,7 @@
 //! The upstream Pod Security checks, each with its versioned implementations.
 
 use super::{Level, PodView, Version, LATEST_MINOR};
+use crate::pointer::Pointer as _;
 use serde_json::Value;
 
 /// A failed check, before it is tagged with its ID.
@@ -233,7 +234,7 @@ fn annotations<'a>(pod: &PodView<'a>) -> Option<&'a serde_json::Map<String, Valu
 }
 
 fn is_windows(pod: &PodView<'_>) -> bool {
-    str_of(pod.spec.pointer("/os/name")) == Some("windows")
+    str_of(pod.spec.at("/os/name")) == Some("windows")
 }
 
 /// `spec.hostUsers: false` — a user-namespaced pod.
@@ -711,12 +712,12 @@ fn sysctls(pod: PodView<'_>, version: Version) -> Option<Fail> {
 fn windows_host_process(pod: PodView<'_>, _: Version) -> Option<Fail> {
     let mut who = Vec::new();
     let mut paths = Vec::new();
-    if is_true(pod_sc(&pod).and_then(|s| s.pointer("/windowsOptions/hostProcess"))) {
+    if is_true(pod_sc(&pod).and_then(|s| s.at("/windowsOptions/hostProcess"))) {
         who.push("pod".to_string());
         paths.push("spec.securityContext.windowsOptions.hostProcess".to_string());
     }
     for c in containers(&pod) {
-        if is_true(ctr_sc(&c).and_then(|s| s.pointer("/windowsOptions/hostProcess"))) {
+        if is_true(ctr_sc(&c).and_then(|s| s.at("/windowsOptions/hostProcess"))) {
             who.push(format!("container {:?}", c.name));
             paths.push(format!(
                 "{}.securityContext.windowsOptions.hostProcess",
@@ -742,8 +743,8 @@ fn host_probes_and_lifecycle(pod: PodView<'_>, _: Version) -> Option<Fail> {
             ("livenessProbe", c.c.get("livenessProbe")),
             ("readinessProbe", c.c.get("readinessProbe")),
             ("startupProbe", c.c.get("startupProbe")),
-            ("lifecycle.postStart", c.c.pointer("/lifecycle/postStart")),
-            ("lifecycle.preStop", c.c.pointer("/lifecycle/preStop")),
+            ("lifecycle.postStart", c.c.at("/lifecycle/postStart")),
+            ("lifecycle.preStop", c.c.at("/lifecycle/preStop")),
         ];
         for (name, h) in handlers {
             let Some(h) = h else { continue };

@@ -19,6 +19,7 @@ pub use request::{Identity, Request};
 pub use rule::Rule;
 
 use crate::object::Object;
+use crate::pointer::Pointer as _;
 use crate::selector::LabelSelector;
 use serde::Serialize;
 use serde_json::Value;
@@ -344,7 +345,7 @@ impl Rbac {
                     if kind == RoleKind::ClusterRole {
                         if let Some(sels) = o
                             .body
-                            .pointer("/aggregationRule/clusterRoleSelectors")
+                            .at("/aggregationRule/clusterRoleSelectors")
                             .and_then(Value::as_array)
                         {
                             aggregation.push((
@@ -402,12 +403,12 @@ impl Rbac {
             };
             let rk = b
                 .body
-                .pointer("/roleRef/kind")
+                .at("/roleRef/kind")
                 .and_then(Value::as_str)
                 .unwrap_or("");
             let rn = b
                 .body
-                .pointer("/roleRef/name")
+                .at("/roleRef/name")
                 .and_then(Value::as_str)
                 .unwrap_or("");
             let (role, role_ref) = match (rk, cluster_binding) {

@@ -1,6 +1,7 @@
 //! Host escapes: from a container to its node through privilege, capabilities, host namespaces and host paths (CE_*, EXPLOIT_HOST_WRITE, EXPLOIT_HOST_READ, EXPLOIT_RUNTIME_SOCKET, HOST_TRAVERSE_TOKENS).
 
 use super::*;
+use crate::pointer::Pointer as _;
 
 impl ClusterBuilder<'_, '_> {
     #[allow(clippy::too_many_arguments)]
@@ -68,7 +69,7 @@ impl ClusterBuilder<'_, '_> {
             ));
         }
         let ctr_apparmor = sc
-            .and_then(|s| s.pointer("/appArmorProfile/type"))
+            .and_then(|s| s.at("/appArmorProfile/type"))
             .and_then(Value::as_str);
         let apparmor_annotation = t.annotation(&format!(
             "container.apparmor.security.beta.kubernetes.io/{}",

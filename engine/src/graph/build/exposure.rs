@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::exposure::{PublicService, Senders, ServicePort};
+use crate::pointer::Pointer as _;
 
 impl ClusterBuilder<'_, '_> {
     pub(super) fn services_and_exposure(&mut self) {
@@ -16,7 +17,7 @@ impl ClusterBuilder<'_, '_> {
             let si = self.n(&s.node_ref(), NodeKind::Service);
             let ty = s
                 .body
-                .pointer("/spec/type")
+                .at("/spec/type")
                 .and_then(Value::as_str)
                 .unwrap_or("ClusterIP");
             let selected = routing.selected(s);
@@ -72,7 +73,7 @@ impl ClusterBuilder<'_, '_> {
                     format!(
                         "selector {} matches the pod labels; {}",
                         s.body
-                            .pointer("/spec/selector")
+                            .at("/spec/selector")
                             .map(|v| v.to_string())
                             .unwrap_or_default(),
                         service_ports(s)
@@ -330,7 +331,7 @@ impl ClusterBuilder<'_, '_> {
         let classes = self.inv.of_kind("IngressClass");
         let name = i
             .body
-            .pointer("/spec/ingressClassName")
+            .at("/spec/ingressClassName")
             .and_then(Value::as_str)
             .map(str::to_string)
             .or_else(|| i.annotations.get("kubernetes.io/ingress.class").cloned())
@@ -348,7 +349,7 @@ impl ClusterBuilder<'_, '_> {
         if let Some(c) = classes.iter().find(|c| c.name == name) {
             return c
                 .body
-                .pointer("/spec/controller")
+                .at("/spec/controller")
                 .and_then(Value::as_str)
                 .map(str::to_string);
         }
@@ -426,7 +427,7 @@ pub(super) fn ready_services(inv: &Inventory<'_>) -> HashSet<(String, String)> {
                 .and_then(Value::as_array)
                 .is_some_and(|eps| {
                     eps.iter().any(|ep| {
-                        ep.pointer("/conditions/ready").and_then(Value::as_bool) != Some(false)
+                        ep.at("/conditions/ready").and_then(Value::as_bool) != Some(false)
                     })
                 })
         })
@@ -471,7 +472,7 @@ impl<'a> Routing<'a> {
     /// endpoint.
     fn selected(&self, s: &Object) -> Vec<PodTemplate<'a>> {
         let ns = s.effective_namespace().unwrap_or("default");
-        let Some(sel) = LabelSelector::from_map(s.body.pointer("/spec/selector")) else {
+        let Some(sel) = LabelSelector::from_map(s.body.at("/spec/selector")) else {
             return Vec::new();
         };
         if self.has_slices && !self.slices.contains(&(ns.to_string(), s.name.clone())) {
@@ -479,7 +480,7 @@ impl<'a> Routing<'a> {
         }
         let ports: Vec<&Value> = s
             .body
-            .pointer("/spec/ports")
+            .at("/spec/ports")
             .and_then(Value::as_array)
             .map(|a| a.iter().collect())
             .unwrap_or_default();
@@ -501,7 +502,7 @@ impl<'a> Routing<'a> {
 pub(super) fn cloud_managed_public_ingress(i: &Object) -> Option<(&'static str, Senders<'static>)> {
     let class = i
         .body
-        .pointer("/spec/ingressClassName")
+        .at("/spec/ingressClassName")
         .and_then(Value::as_str)
         .map(str::to_string)
         .or_else(|| i.annotations.get("kubernetes.io/ingress.class").cloned())
@@ -610,7 +611,7 @@ pub(super) fn admits_outside(
     only: &[&ServicePort],
 ) -> Option<String> {
     use crate::netpol::{Answer, Party};
-    let field = |f: &str| s.body.pointer(f).and_then(Value::as_str);
+    let field = |f: &str| s.body.at(f).and_then(Value::as_str);
     let direct = field("/spec/externalTrafficPolicy") == Some("Local")
         || matches!(field("/spec/type"), None | Some("ClusterIP"));
     first_admitted(s, selected, only, |t, to, port, protocol| {
@@ -734,7 +735,7 @@ fn routed_ports(s: &Object, t: &PodTemplate<'_>, only: &[&ServicePort]) -> Vec<(
         .flat_map(|c| c.ports().collect::<Vec<_>>())
         .collect();
     s.body
-        .pointer("/spec/ports")
+        .at("/spec/ports")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
@@ -763,7 +764,7 @@ fn routed_ports(s: &Object, t: &PodTemplate<'_>, only: &[&ServicePort]) -> Vec<(
 pub(super) fn service_ports(s: &Object) -> String {
     let ports: Vec<String> = s
         .body
-        .pointer("/spec/ports")
+        .at("/spec/ports")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
@@ -802,7 +803,7 @@ pub(super) fn mutating_webhooks_served_by(
             .into_iter()
             .flatten()
         {
-            let svc = hook.pointer("/clientConfig/service");
+            let svc = hook.at("/clientConfig/service");
             let served = svc.and_then(|v| v.get("namespace")).and_then(Value::as_str) == Some(ns)
                 && svc.and_then(|v| v.get("name")).and_then(Value::as_str) == Some(s.name.as_str());
             if !served || !covers_pod_creation(hook) {

@@ -24,6 +24,7 @@ use super::{AttackGraph, NodeKind, Technique as T};
 use crate::exposure::Exposure;
 use crate::inventory::{ContainerRef, HostPathVolume, Inventory, PodTemplate};
 use crate::object::Object;
+use crate::pointer::Pointer as _;
 use crate::pss::enforced_level;
 use crate::pss::Level;
 use crate::rbac::{sets, Grant, Identity, Rbac, Request, Subject, SYSTEM_MASTERS};
@@ -270,7 +271,7 @@ impl ClusterFacts {
         let mode = eks_docs.first().map(|c| {
             crate::cloud::eks_access::AuthMode::parse(
                 crate::cloud::documents::spec(c)
-                    .pointer("/accessConfig/authenticationMode")
+                    .at("/accessConfig/authenticationMode")
                     .and_then(Value::as_str),
             )
         });
@@ -472,7 +473,7 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
             })
             .collect();
         for pod in self.inv.of_kind("Pod") {
-            let Some(node) = pod.body.pointer("/spec/nodeName").and_then(Value::as_str) else {
+            let Some(node) = pod.body.at("/spec/nodeName").and_then(Value::as_str) else {
                 continue;
             };
             // Walk controller references up to the top-most owner present in the snapshot.
@@ -613,7 +614,7 @@ fn namespace_labels(
 /// Whether a pod is placed on a node (a non-empty `spec.nodeName`).
 pub fn is_scheduled(pod: &Object) -> bool {
     pod.body
-        .pointer("/spec/nodeName")
+        .at("/spec/nodeName")
         .and_then(Value::as_str)
         .is_some_and(|n| !n.is_empty())
 }

@@ -1,6 +1,7 @@
 //! Nodes: the kubelet credentials every node holds, and self-managed control-plane nodes (NODE_CREDENTIALS, CONTROL_PLANE_NODE).
 
 use super::*;
+use crate::pointer::Pointer as _;
 
 /// The label EKS puts on a managed node group's nodes: the group's name.
 pub(crate) const EKS_NODEGROUP_LABEL: &str = "eks.amazonaws.com/nodegroup";
@@ -11,7 +12,7 @@ pub(crate) const GKE_NODEPOOL_LABEL: &str = "cloud.google.com/gke-nodepool";
 /// NodePorts then face the internet.
 pub(crate) fn has_external_ip(node: &Object) -> bool {
     node.body
-        .pointer("/status/addresses")
+        .at("/status/addresses")
         .and_then(Value::as_array)
         .is_some_and(|a| {
             a.iter()

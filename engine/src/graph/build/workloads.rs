@@ -1,6 +1,7 @@
 //! Workloads: their pods, containers, tokens and Secrets, the ports they listen on, and where they run (INCLUDES, ENDPOINT_EXPLOIT, NODE_HOSTS_POD, NODE_MAY_HOST_POD, POD_RUNS_CONTAINER, CONTAINER_HAS_SA_TOKEN, SHARE_PROCESS_NS, POD_MOUNTS_SECRET).
 
 use super::*;
+use crate::pointer::Pointer as _;
 
 impl ClusterBuilder<'_, '_> {
     pub(super) fn container_ref(&self, t: &PodTemplate<'_>, c: &ContainerRef<'_>) -> String {
@@ -36,7 +37,6 @@ impl ClusterBuilder<'_, '_> {
     }
 
     pub(super) fn workloads(&mut self) {
-        let tokens = self.inv.tokens();
         let minor = self.rbac.minor_version;
         for t in self.inv.pod_templates() {
             let ns = t
@@ -111,7 +111,8 @@ impl ClusterBuilder<'_, '_> {
                 &format!("ServiceAccount:{ns}/{sa_name}"),
                 NodeKind::ServiceAccount,
             );
-            let pod_tokens = tokens.of_pods(&t);
+            // (Read on first use: a cluster part holds no pod templates.)
+            let pod_tokens = self.inv.tokens().of_pods(&t);
             // Only pods that hold a token leave one in the node's pod directories.
             if self.part == Part::Namespace && pod_tokens.held(&t) {
                 self.neighbours.residents.push((
@@ -123,7 +124,7 @@ impl ClusterBuilder<'_, '_> {
             let host_pid = t.host_pid();
             let pod_apparmor = t
                 .spec
-                .pointer("/securityContext/appArmorProfile/type")
+                .at("/securityContext/appArmorProfile/type")
                 .and_then(Value::as_str);
             let volumes = t.host_path_volumes();
             let containers: Vec<ContainerRef<'_>> = t.containers().collect();
@@ -228,26 +229,23 @@ pub(super) fn pod_secrets(t: &PodTemplate<'_>) -> BTreeMap<String, &'static str>
         .into_iter()
         .flatten()
     {
-        if let Some(n) = v.pointer("/secret/secretName").and_then(Value::as_str) {
+        if let Some(n) = v.at("/secret/secretName").and_then(Value::as_str) {
             out.insert(n.to_string(), "mounts");
         }
         for src in v
-            .pointer("/projected/sources")
+            .at("/projected/sources")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
         {
-            if let Some(n) = src.pointer("/secret/name").and_then(Value::as_str) {
+            if let Some(n) = src.at("/secret/name").and_then(Value::as_str) {
                 out.insert(n.to_string(), "mounts (projected)");
             }
         }
     }
     for c in t.containers() {
         for (_, e) in c.env() {
-            if let Some(n) = e
-                .pointer("/valueFrom/secretKeyRef/name")
-                .and_then(Value::as_str)
-            {
+            if let Some(n) = e.at("/valueFrom/secretKeyRef/name").and_then(Value::as_str) {
                 out.entry(n.to_string()).or_insert("reads into env");
             }
         }
@@ -258,7 +256,7 @@ pub(super) fn pod_secrets(t: &PodTemplate<'_>) -> BTreeMap<String, &'static str>
             .into_iter()
             .flatten()
         {
-            if let Some(n) = e.pointer("/secretRef/name").and_then(Value::as_str) {
+            if let Some(n) = e.at("/secretRef/name").and_then(Value::as_str) {
                 out.entry(n.to_string()).or_insert("reads into env");
             }
         }
@@ -312,7 +310,7 @@ pub(super) fn pinned_to_nodes(spec: &Value) -> bool {
                 .any(|k| !UNIVERSAL_NODE_LABELS.contains(&k.as_str()))
         });
     let affinity = spec
-        .pointer("/affinity/nodeAffinity/requiredDuringSchedulingIgnoredDuringExecution/nodeSelectorTerms")
+        .at("/affinity/nodeAffinity/requiredDuringSchedulingIgnoredDuringExecution/nodeSelectorTerms")
         .and_then(Value::as_array)
         .is_some_and(|terms| {
             // Terms are ORed: pinned unless some term selects on universal labels only.
