@@ -234,6 +234,9 @@ pub struct Rbac {
     by_ref: HashMap<String, Vec<usize>>,
 }
 
+/// From how many bindings [`Rbac::build_with`] reads them in parallel.
+const PARALLEL_BINDINGS: usize = 512;
+
 fn str_list(v: Option<&Value>) -> Vec<String> {
     v.and_then(Value::as_array)
         .map(|a| {
@@ -393,8 +396,9 @@ impl Rbac {
         for (i, r) in roles.iter().enumerate() {
             lookup.insert((r.kind, r.namespace.clone(), r.name.clone()), i);
         }
-        let mut bindings = Vec::new();
-        for (b, made) in binding_objs {
+        // Each binding reads the roles and nothing of the others: a cluster's thousands are
+        // read on every core (a few are not worth the threads).
+        let define = |&(b, made): &(&Object, bool)| -> BindingDef {
             let cluster_binding = b.kind == "ClusterRoleBinding";
             let ns = if cluster_binding {
                 None
@@ -439,7 +443,7 @@ impl Rbac {
                 rules: role.map(|r| roles[r].rules.as_slice()),
                 provider,
             });
-            bindings.push(BindingDef {
+            BindingDef {
                 managed,
                 node_ref: b.node_ref(),
                 name: b.name.clone(),
@@ -451,8 +455,13 @@ impl Rbac {
                 role,
                 role_ref,
                 assumed_default: false,
-            });
-        }
+            }
+        };
+        let mut bindings: Vec<BindingDef> = if binding_objs.len() >= PARALLEL_BINDINGS {
+            crate::parallel::parallel_map(&binding_objs, define)
+        } else {
+            binding_objs.iter().map(define).collect()
+        };
         let present_bindings: BTreeSet<String> = bindings
             .iter()
             .filter(|b| b.namespace.is_none())
