@@ -104,111 +104,97 @@ fn main() {
         std::hint::black_box(&answer);
         t.elapsed()
     };
+    // One row: `count` reviews, the `i`th made by `make(i)`, each timed alone.
+    let measure =
+        |engine: &mut Incremental, name: &str, count: usize, make: &dyn Fn(usize) -> Vec<u8>| {
+            if wanted(name) {
+                row(name, (0..count).map(|i| timed(engine, make(i))).collect());
+            }
+        };
     println!("| change reviewed | reviews | p50 ms | p95 ms | p99 ms | max ms |");
     println!("|---|---|---|---|---|---|");
-    if wanted("create a privileged Pod") {
-        let pod_times: Vec<Duration> = (0..n)
-            .map(|i| {
-                let ns = &namespaces[i % namespaces.len()];
-                let pod = json!({"apiVersion": "v1", "kind": "Pod",
-                    "metadata": {"name": format!("debug-{i}"), "namespace": ns},
-                    "spec": {"hostPID": true, "containers": [{"name": "c", "image": "busybox:1.36",
-                        "securityContext": {"privileged": true}}]}});
-                timed(&mut engine, review("CREATE", &pod, None))
-            })
-            .collect();
-        row("create a privileged Pod", pod_times);
-    }
-    if wanted("update a Deployment's image") {
-        let deploy_times: Vec<Duration> = (0..n)
-            .map(|i| {
-                let old = &deployments[i % deployments.len()];
-                let mut new = old.clone();
-                new["spec"]["template"]["spec"]["containers"][0]["image"] =
-                    json!(format!("registry.example.com/app:{i}"));
-                timed(&mut engine, review("UPDATE", &new, Some(old)))
-            })
-            .collect();
-        row("update a Deployment's image", deploy_times);
-    }
-    if wanted("create a RoleBinding to cluster-admin") {
-        let rbac_times: Vec<Duration> = (0..rbac_n)
-            .map(|i| {
-                let ns = &namespaces[i % namespaces.len()];
-                let binding = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
-                    "metadata": {"name": format!("bench-admin-{i}"), "namespace": ns},
-                    "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
-                    "subjects": [{"kind": "ServiceAccount", "name": "default", "namespace": ns}]});
-                timed(&mut engine, review("CREATE", &binding, None))
-            })
-            .collect();
-        row("create a RoleBinding to cluster-admin", rbac_times);
-    }
-    if wanted("create a ServiceAccount") {
-        let account_times: Vec<Duration> = (0..n)
-            .map(|i| {
-                let ns = &namespaces[i % namespaces.len()];
-                let sa = json!({"apiVersion": "v1", "kind": "ServiceAccount",
-                    "metadata": {"name": format!("bench-sa-{i}"), "namespace": ns,
-                        "annotations": {"eks.amazonaws.com/role-arn": "arn:aws:iam::111122223333:role/bench"}}});
-                timed(&mut engine, review("CREATE", &sa, None))
-            })
-            .collect();
-        row("create a ServiceAccount", account_times);
-    }
-    if wanted("create a ServiceAccount token Secret") {
-        let token_times: Vec<Duration> = (0..n)
-            .map(|i| {
-                let ns = &namespaces[i % namespaces.len()];
-                let secret = json!({"apiVersion": "v1", "kind": "Secret",
-                    "type": "kubernetes.io/service-account-token",
-                    "metadata": {"name": format!("bench-token-{i}"), "namespace": ns,
-                        "annotations": {"kubernetes.io/service-account.name": "default"}}});
-                timed(&mut engine, review("CREATE", &secret, None))
-            })
-            .collect();
-        row("create a ServiceAccount token Secret", token_times);
-    }
+    measure(&mut engine, "create a privileged Pod", n, &|i| {
+        let ns = &namespaces[i % namespaces.len()];
+        let pod = json!({"apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": format!("debug-{i}"), "namespace": ns},
+                "spec": {"hostPID": true, "containers": [{"name": "c", "image": "busybox:1.36",
+                    "securityContext": {"privileged": true}}]}});
+        review("CREATE", &pod, None)
+    });
+    measure(&mut engine, "update a Deployment's image", n, &|i| {
+        let old = &deployments[i % deployments.len()];
+        let mut new = old.clone();
+        new["spec"]["template"]["spec"]["containers"][0]["image"] =
+            json!(format!("registry.example.com/app:{i}"));
+        review("UPDATE", &new, Some(old))
+    });
+    measure(
+        &mut engine,
+        "create a RoleBinding to cluster-admin",
+        rbac_n,
+        &|i| {
+            let ns = &namespaces[i % namespaces.len()];
+            let binding = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+                "metadata": {"name": format!("bench-admin-{i}"), "namespace": ns},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+                "subjects": [{"kind": "ServiceAccount", "name": "default", "namespace": ns}]});
+            review("CREATE", &binding, None)
+        },
+    );
+    measure(&mut engine, "create a ServiceAccount", n, &|i| {
+        let ns = &namespaces[i % namespaces.len()];
+        let sa = json!({"apiVersion": "v1", "kind": "ServiceAccount",
+                "metadata": {"name": format!("bench-sa-{i}"), "namespace": ns,
+                    "annotations": {"eks.amazonaws.com/role-arn": "arn:aws:iam::111122223333:role/bench"}}});
+        review("CREATE", &sa, None)
+    });
+    measure(
+        &mut engine,
+        "create a ServiceAccount token Secret",
+        n,
+        &|i| {
+            let ns = &namespaces[i % namespaces.len()];
+            let secret = json!({"apiVersion": "v1", "kind": "Secret",
+                "type": "kubernetes.io/service-account-token",
+                "metadata": {"name": format!("bench-token-{i}"), "namespace": ns,
+                    "annotations": {"kubernetes.io/service-account.name": "default"}}});
+            review("CREATE", &secret, None)
+        },
+    );
     let namespace_bodies: Vec<Value> = engine
         .objects()
         .filter(|o| o.kind == "Namespace" && !o.name.starts_with("kube-"))
         .map(|o| o.body.clone())
         .collect();
-    if wanted("annotate a Namespace (its labels kept)") {
-        let annotate_times: Vec<Duration> = (0..n)
-            .map(|i| {
-                let old = &namespace_bodies[i % namespace_bodies.len()];
-                let mut new = old.clone();
-                new["metadata"]["annotations"] = json!({"owner": format!("team-{i}")});
-                timed(&mut engine, review("UPDATE", &new, Some(old)))
-            })
-            .collect();
-        row("annotate a Namespace (its labels kept)", annotate_times);
-    }
+    measure(
+        &mut engine,
+        "annotate a Namespace (its labels kept)",
+        n,
+        &|i| {
+            let old = &namespace_bodies[i % namespace_bodies.len()];
+            let mut new = old.clone();
+            new["metadata"]["annotations"] = json!({"owner": format!("team-{i}")});
+            review("UPDATE", &new, Some(old))
+        },
+    );
     // What still evaluates the whole cluster: a Namespace whose labels change (selectors and
     // Pod Security read them everywhere) and a new namespace (the set of namespaces).
-    if wanted("relabel a Namespace (Pod Security level)") {
-        let relabel_times: Vec<Duration> = (0..whole_n)
-            .map(|i| {
-                let old = &namespace_bodies[i % namespace_bodies.len()];
-                let mut new = old.clone();
-                new["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] =
-                    json!("restricted");
-                timed(&mut engine, review("UPDATE", &new, Some(old)))
-            })
-            .collect();
-        row("relabel a Namespace (Pod Security level)", relabel_times);
-    }
-    if wanted("create a Namespace") {
-        let create_times: Vec<Duration> = (0..whole_n)
-            .map(|i| {
-                let ns = json!({"apiVersion": "v1", "kind": "Namespace",
-                    "metadata": {"name": format!("bench-new-{i}")}});
-                timed(&mut engine, review("CREATE", &ns, None))
-            })
-            .collect();
-        row("create a Namespace", create_times);
-    }
+    measure(
+        &mut engine,
+        "relabel a Namespace (Pod Security level)",
+        whole_n,
+        &|i| {
+            let old = &namespace_bodies[i % namespace_bodies.len()];
+            let mut new = old.clone();
+            new["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] = json!("restricted");
+            review("UPDATE", &new, Some(old))
+        },
+    );
+    measure(&mut engine, "create a Namespace", whole_n, &|i| {
+        let ns = json!({"apiVersion": "v1", "kind": "Namespace",
+                "metadata": {"name": format!("bench-new-{i}")}});
+        review("CREATE", &ns, None)
+    });
     // A plan's change: 10 Deployments at once, applied as `kspm plan` applies them (and put
     // back between runs).
     if wanted("plan: 10 Deployments changed at once") {

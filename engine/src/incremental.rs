@@ -51,7 +51,7 @@ use crate::graph::{
 use crate::inventory::Inventory;
 use crate::object::Object;
 use crate::options::ScanOptions;
-use crate::parallel::parallel_map;
+use crate::parallel::{both, parallel_map};
 use crate::pointer::Pointer as _;
 use crate::rbac::Rbac;
 use crate::report::{
@@ -864,6 +864,18 @@ impl Incremental {
         cluster_scoped.chain(own)
     }
 
+    /// The parts of the namespaces `names`, evaluated on every core, by namespace.
+    fn evaluate_namespaces<'n>(
+        &self,
+        names: impl IntoIterator<Item = &'n String>,
+        rbac: &Rbac,
+        facts: &ClusterFacts,
+    ) -> BTreeMap<String, NamespacePart> {
+        let names: Vec<&String> = names.into_iter().collect();
+        let parts = parallel_map(&names, |ns| self.evaluate_namespace(ns, rbac, facts));
+        names.into_iter().cloned().zip(parts).collect()
+    }
+
     fn evaluate_namespace(&self, ns: &str, rbac: &Rbac, facts: &ClusterFacts) -> NamespacePart {
         let inv = Inventory::of_objects(&self.meta, self.namespace_objects(ns));
         let mut graph = AttackGraph::default();
@@ -924,10 +936,7 @@ impl Incremental {
         let all = Inventory::of_objects(&self.meta, self.objects());
         let rbac = cluster_rbac(&all);
         let facts = ClusterFacts::of(&all, &rbac);
-        let names: Vec<&String> = facts.namespaces.iter().collect();
-        let parts = parallel_map(&names, |ns| self.evaluate_namespace(ns, &rbac, &facts));
-        let namespaces: BTreeMap<String, NamespacePart> =
-            names.into_iter().cloned().zip(parts).collect();
+        let namespaces = self.evaluate_namespaces(&facts.namespaces, &rbac, &facts);
         // (Exposure and EndpointSlices came from the whole inventory, into `facts`; the
         // exposure is kept as the parts gather it, which an update compares with.)
         let gathered = Gathered::of(namespaces.values());
@@ -1027,24 +1036,21 @@ impl Incremental {
         };
         // The users' and groups' graphs and the rest of the part read the same inputs and
         // nothing of each other: built side by side.
-        let (mut graph, identities) = std::thread::scope(|scope| {
-            let identities = scope.spawn(|| {
-                AttackGraph::identity_parts(&self.meta, shared, &rbac, facts, &runs_as, &rebuild)
-            });
-            let mut graph = AttackGraph::default();
-            graph.build_part(
-                &self.meta,
-                shared,
-                &rbac,
-                facts,
-                &self.options.vulnerabilities,
-                Part::Cluster,
-            );
-            let identities = identities
-                .join()
-                .unwrap_or_else(|e| std::panic::resume_unwind(e));
-            (graph, identities)
-        });
+        let (mut graph, identities) = both(
+            || {
+                let mut graph = AttackGraph::default();
+                graph.build_part(
+                    &self.meta,
+                    shared,
+                    &rbac,
+                    facts,
+                    &self.options.vulnerabilities,
+                    Part::Cluster,
+                );
+                graph
+            },
+            || AttackGraph::identity_parts(&self.meta, shared, &rbac, facts, &runs_as, &rebuild),
+        );
         let mut unbridged = AttackGraph::default();
         unbridged.merge(&graph);
         if cloud_facts.is_present() {
@@ -1228,28 +1234,20 @@ impl Incremental {
         dirty.extend(reached);
         // The namespaces read the new RBAC and the facts as rebound, nothing of the cluster part
         // itself: evaluated beside it.
-        let names: Vec<String> = dirty.iter().cloned().collect();
         let before: &State = prev;
-        let ((mut part, fresh), parts) = std::thread::scope(|scope| {
-            let namespaces = scope.spawn(|| {
-                parallel_map(&names, |ns| {
-                    self.evaluate_namespace(ns, &rbac, &before.facts)
-                })
-            });
-            let built = self.cluster_part(
-                &shared,
-                cloud,
-                Arc::clone(&rbac),
-                &before.facts,
-                &before.principals,
-                Some((&before.cluster, &read)),
-            );
-            let parts = namespaces
-                .join()
-                .unwrap_or_else(|e| std::panic::resume_unwind(e));
-            (built, parts)
-        });
-        let parts: BTreeMap<String, NamespacePart> = names.into_iter().zip(parts).collect();
+        let ((mut part, fresh), parts) = both(
+            || {
+                self.cluster_part(
+                    &shared,
+                    cloud,
+                    Arc::clone(&rbac),
+                    &before.facts,
+                    &before.principals,
+                    Some((&before.cluster, &read)),
+                )
+            },
+            || self.evaluate_namespaces(&dirty, &rbac, &before.facts),
+        );
         prev.joined.replace(&prev.cluster.graph, &part.graph);
         // The users and groups built again take their old graphs' place; those gone leave.
         let mut identities = std::mem::take(&mut prev.cluster.identities);
@@ -1296,13 +1294,8 @@ impl Incremental {
         dirty: &BTreeSet<String>,
         evaluated: Option<BTreeMap<String, NamespacePart>>,
     ) -> Result<(Box<State>, Undo), Box<State>> {
-        let fresh = evaluated.unwrap_or_else(|| {
-            let names: Vec<String> = dirty.iter().cloned().collect();
-            let parts = parallel_map(&names, |ns| {
-                self.evaluate_namespace(ns, &prev.cluster.rbac, &prev.facts)
-            });
-            names.into_iter().zip(parts).collect()
-        });
+        let fresh = evaluated
+            .unwrap_or_else(|| self.evaluate_namespaces(dirty, &prev.cluster.rbac, &prev.facts));
         let parts = || {
             prev.facts
                 .namespaces
@@ -1365,16 +1358,15 @@ impl Incremental {
             // Ingresses and Gateway routes anywhere depend on the public load balancers, the
             // pods behind them and their namespaces' policies (who sends what they route).
             // (The dirty namespaces were evaluated with the previous exposure too.)
-            let stale: Vec<String> = prev
-                .namespaces
-                .iter()
-                .filter(|(_, p)| p.has_ingress)
-                .map(|(ns, _)| ns.clone())
-                .collect();
-            let parts = parallel_map(&stale, |ns| {
-                self.evaluate_namespace(ns, &prev.cluster.rbac, &prev.facts)
-            });
-            for (ns, p) in stale.into_iter().zip(parts) {
+            let stale = self.evaluate_namespaces(
+                prev.namespaces
+                    .iter()
+                    .filter(|(_, p)| p.has_ingress)
+                    .map(|(ns, _)| ns),
+                &prev.cluster.rbac,
+                &prev.facts,
+            );
+            for (ns, p) in stale {
                 let (policies, members) = prev.network_input_changed(&ns, &p);
                 policies_changed |= policies;
                 network_changed |= policies || members;

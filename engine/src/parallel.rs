@@ -34,6 +34,22 @@ pub fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -
     results.into_iter().map(|(_, r)| r).collect()
 }
 
+/// `a` and `b` side by side (`b` on a thread of its own), with both results (a panic in
+/// either is re-raised).
+pub fn both<A: Send, B: Send>(
+    a: impl FnOnce() -> A + Send,
+    b: impl FnOnce() -> B + Send,
+) -> (A, B) {
+    std::thread::scope(|scope| {
+        let second = scope.spawn(b);
+        let first = a();
+        let second = second
+            .join()
+            .unwrap_or_else(|e| std::panic::resume_unwind(e));
+        (first, second)
+    })
+}
+
 /// [`parallel_map`], but an item whose `f` panics is `None` and the others are kept: for work
 /// over input that must not stop the rest (a file its reader fails on is reported, not lost).
 pub fn parallel_map_caught<T: Sync, R: Send>(
@@ -56,6 +72,13 @@ mod tests {
             parallel_map(&items, |x| x * 2),
             (0..100).map(|x| x * 2).collect::<Vec<_>>()
         );
+    }
+
+    #[test]
+    fn both_gives_each_side_its_result_and_raises_a_panic() {
+        assert_eq!(both(|| 1, || "two"), (1, "two"));
+        let raised = std::panic::catch_unwind(|| both(|| 1, || -> u32 { panic!("b fails") }));
+        assert!(raised.is_err());
     }
 
     #[test]
