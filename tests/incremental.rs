@@ -436,14 +436,38 @@ fn mutate(rng: &mut Rng, objects: &[Object], n: usize) -> (Key, Option<Object>) 
             let new = rng.below(2) == 0;
             let name = if new { format!("ns-{n}") } else { ns.clone() };
             let level = ["privileged", "baseline", "restricted"][rng.below(3)];
+            let mut labels = json!({"pod-security.kubernetes.io/enforce": level});
+            // The team label namespace selectors read (or none).
+            if let Some(team) = [Some("a"), Some("b"), None][rng.below(3)] {
+                labels["team"] = json!(team);
+            }
             let o = object(json!({"apiVersion": "v1", "kind": "Namespace",
-                "metadata": {"name": name, "labels": {"pod-security.kubernetes.io/enforce": level}}}));
+                "metadata": {"name": name, "labels": labels}}));
             (key_of(&o), Some(o))
         }
-        // A NetworkPolicy, a ConfigMap, an EndpointSlice, or Calico's policies, tiers and
-        // network sets (namespaced and cluster-wide).
+        // A NetworkPolicy (isolating, or admitting a team's namespaces), a ConfigMap, an
+        // EndpointSlice, Calico's policies, tiers and network sets (namespaced and
+        // cluster-wide), or a mutating webhook covering a team's namespaces.
         12 => {
-            let o = match rng.below(6) {
+            let o = match rng.below(8) {
+                6 => object(
+                    json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                    "metadata": {"name": format!("np-{n}"), "namespace": ns},
+                    "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"],
+                        "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {"team": (["a", "b"][rng.below(2)])}}}]}],
+                        "egress": [{"to": [{"namespaceSelector": {"matchExpressions": [{"key": "team", "operator": "NotIn", "values": ["b"]}]}}]}]}}),
+                ),
+                7 => {
+                    let svc = pick(rng, "Service").map_or("web".to_string(), |s| s.name);
+                    object(
+                        json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "MutatingWebhookConfiguration",
+                        "metadata": {"name": format!("hook-{}", rng.below(2))},
+                        "webhooks": [{"name": "m.example.com",
+                            "clientConfig": {"service": {"namespace": ns, "name": svc}},
+                            "namespaceSelector": {"matchLabels": {"team": (["a", "b"][rng.below(2)])}},
+                            "rules": [{"operations": ["CREATE"], "apiGroups": [""], "apiVersions": ["v1"], "resources": ["pods"]}]}]}),
+                    )
+                }
                 3 => object(
                     json!({"apiVersion": "projectcalico.org/v3", "kind": "NetworkPolicy",
                     "metadata": {"name": format!("cnp-{n}"), "namespace": ns},
@@ -712,11 +736,83 @@ fn delta_summary(d: &kspm_engine::incremental::Delta) -> [BTreeSet<String>; 4] {
 }
 
 fn run(meta: ClusterSnapshot, seed: u64, batches: usize) {
-    run_with(meta, seed, batches, ScanOptions::default());
+    run_with(meta, seed, batches, ScanOptions::default(), mutate);
 }
 
-/// [`run`], evaluating with `options`.
-fn run_with(meta: ClusterSnapshot, seed: u64, batches: usize, options: ScanOptions) {
+/// A random change of [`mutate_labels`]'s weight: two in five relabel an existing Namespace
+/// (its team, environment and Pod Security level), one in five adds a Namespace (alone in its
+/// namespace), one in five adds what reads those labels (a policy admitting a team, a binding
+/// that lets a namespace's ServiceAccounts create workloads in another), the rest are
+/// [`mutate`]'s.
+fn mutate_labels(rng: &mut Rng, objects: &[Object], n: usize) -> (Key, Option<Object>) {
+    let namespaces: Vec<&Object> = objects.iter().filter(|o| o.kind == "Namespace").collect();
+    let name = |rng: &mut Rng| namespaces[rng.below(namespaces.len())].name.clone();
+    let o = match rng.below(5) {
+        4 => {
+            let team = ["a", "b"][rng.below(2)];
+            let level = ["privileged", "restricted"][rng.below(2)];
+            object(json!({"apiVersion": "v1", "kind": "Namespace",
+                "metadata": {"name": format!("fresh-{n}"),
+                    "labels": {"team": team, "pod-security.kubernetes.io/enforce": level}}}))
+        }
+        0 | 1 if !namespaces.is_empty() => {
+            let mut body = namespaces[rng.below(namespaces.len())].body.clone();
+            let mut labels = body["metadata"]["labels"].clone();
+            if !labels.is_object() {
+                labels = json!({});
+            }
+            let (key, values): (&str, &[&str]) = [
+                ("team", &["a", "b"][..]),
+                ("env", &["prod", "dev"][..]),
+                (
+                    "pod-security.kubernetes.io/enforce",
+                    &["privileged", "baseline", "restricted"][..],
+                ),
+            ][rng.below(3)];
+            match rng.below(values.len() + 1) {
+                i if i < values.len() => labels[key] = json!(values[i]),
+                _ => {
+                    labels.as_object_mut().map(|m| m.remove(key));
+                }
+            }
+            body["metadata"]["labels"] = labels;
+            object(body)
+        }
+        2 if !namespaces.is_empty() => {
+            let ns = name(rng);
+            if rng.below(2) == 0 {
+                object(
+                    json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                    "metadata": {"name": format!("team-{}", rng.below(3)), "namespace": ns},
+                    "spec": {"podSelector": {}, "policyTypes": ["Ingress"],
+                        "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {"team": (["a", "b"][rng.below(2)])}}}]}]}}),
+                )
+            } else {
+                let from = name(rng);
+                object(
+                    json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+                    "metadata": {"name": format!("deploy-{}", rng.below(3)), "namespace": ns},
+                    "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "edit"},
+                    "subjects": [{"kind": "ServiceAccount", "name": "default", "namespace": from}]}),
+                )
+            }
+        }
+        _ => return mutate(rng, objects, n),
+    };
+    (key_of(&o), Some(o))
+}
+
+/// A random change to a cluster's objects (the `n`th).
+type Mutate = fn(&mut Rng, &[Object], usize) -> (Key, Option<Object>);
+
+/// [`run`], evaluating with `options`, drawing changes from `mutate`.
+fn run_with(
+    meta: ClusterSnapshot,
+    seed: u64,
+    batches: usize,
+    options: ScanOptions,
+    mutate: Mutate,
+) {
     let mut inc = Incremental::new(meta.clone(), options);
     let mut meta = meta;
     meta.objects.clear();
@@ -841,7 +937,7 @@ fn incremental_equals_full_evaluation_with_exceptions_annotations_and_read_error
             expires: None,
         });
     }
-    run_with(cluster, 41, 30, options);
+    run_with(cluster, 41, 30, options, mutate);
 }
 
 #[test]
@@ -885,6 +981,29 @@ fn incremental_equals_full_evaluation_on_a_generated_cluster() {
     let cluster = load(&tmp.path().join("cluster-00"));
     for extra in 0..=extra_seeds() {
         run(cluster.clone(), 99 + 100 * extra, 80);
+    }
+}
+
+/// Namespaces relabeled, among changes to what reads their labels: the cluster part and only
+/// the namespaces that read them are evaluated again, with the same result as a full evaluation.
+#[test]
+fn incremental_equals_full_evaluation_when_namespaces_are_relabeled() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    kspm_fleetgen::generate(
+        tmp.path(),
+        kspm_fleetgen::Shape::realistic(1, 120, true),
+        11,
+    )
+    .expect("generate");
+    let cluster = load(&tmp.path().join("cluster-00"));
+    for extra in 0..=extra_seeds() {
+        run_with(
+            cluster.clone(),
+            7 + 100 * extra,
+            40,
+            ScanOptions::default(),
+            mutate_labels,
+        );
     }
 }
 
@@ -1692,13 +1811,12 @@ fn namespace_annotations_evaluate_only_their_namespace() {
             false,
         ),
     ];
-    for (what, change, whole) in cases {
+    // (A label: the cluster part reads the Namespaces' labels; no other namespace does here.)
+    for (what, change, cluster_part) in cases {
         let delta = inc.apply([(key_of(&change), Some(change))]);
-        assert_eq!(delta.whole_cluster, whole, "{what}: the whole cluster");
-        if !whole {
-            assert!(!delta.cluster_part, "{what}: not the cluster part");
-            assert_eq!(delta.namespaces, 1, "{what}: its namespace alone");
-        }
+        assert!(!delta.whole_cluster, "{what}: not the whole cluster");
+        assert_eq!(delta.cluster_part, cluster_part, "{what}: the cluster part");
+        assert_eq!(delta.namespaces, 1, "{what}: its namespace alone");
         assert_equivalent(&inc, &meta, what);
     }
     assert_eq!(
@@ -1713,6 +1831,181 @@ fn namespace_annotations_evaluate_only_their_namespace() {
     );
     let delta = inc.apply([(key_of(&same), Some(same))]);
     assert!(!delta.whole_cluster && !delta.cluster_part && delta.namespaces == 0);
+}
+
+/// A Namespace's labels are read by its own part, by namespace selectors elsewhere and — whether
+/// Pod Security forbids privileged pods there — by the identities that may create or change
+/// workloads there: a relabel evaluates the cluster part, the namespace, the namespaces whose
+/// selectors now say otherwise of it and, when its guard changed, those whose ServiceAccounts
+/// may create workloads there; the whole cluster when a cluster-scoped selector says otherwise.
+#[test]
+fn namespace_labels_evaluate_only_what_reads_them() {
+    let ns = |name: &str, labels: Value| {
+        object(
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}}),
+        )
+    };
+    let deploy = |ns: &str| {
+        object(json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": ns},
+            "spec": {"selector": {"matchLabels": {"app": "web"}},
+                "template": {"metadata": {"labels": {"app": "web"}},
+                    "spec": {"containers": [{"name": "c", "image": "x:1", "ports": [{"containerPort": 80}]}]}}}}))
+    };
+    let admits = |ns: &str, name: &str, selector: Value| {
+        object(
+            json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": {"name": name, "namespace": ns},
+            "spec": {"podSelector": {}, "ingress": [{"from": [{"namespaceSelector": selector}]}]}}),
+        )
+    };
+    let mut objects = vec![];
+    for n in ["shop", "db", "web", "ci", "quiet"] {
+        objects.push(ns(n, json!({})));
+        objects.push(deploy(n));
+    }
+    objects.extend([
+        admits("db", "from-team", json!({"matchLabels": {"team": "shop"}})),
+        admits("web", "from-all", json!({})),
+        object(json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "builder", "namespace": "ci"}})),
+        object(json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "deployer"},
+            "rules": [{"verbs": ["create"], "apiGroups": ["apps"], "resources": ["deployments"]}]})),
+        object(json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+            "metadata": {"name": "builder", "namespace": "shop"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "deployer"},
+            "subjects": [{"kind": "ServiceAccount", "name": "builder", "namespace": "ci"}]})),
+    ]);
+    let (mut inc, meta) = started(objects);
+    let privileged = |inc: &Incremental| edge(inc, "ServiceAccount:ci/builder", "Node:*");
+    assert!(privileged(&inc), "shop admits privileged pods");
+    let relabel = |inc: &mut Incremental, labels: Value| {
+        let o = ns("shop", labels);
+        inc.apply([(key_of(&o), Some(o))])
+    };
+    // Joining the team db admits: shop and db (web admits every namespace either way).
+    let d = relabel(&mut inc, json!({"team": "shop"}));
+    assert!(!d.whole_cluster && d.cluster_part);
+    assert_eq!(d.namespaces, 2, "shop and db");
+    assert_equivalent(&inc, &meta, "team label");
+    // Another label no selector reads: shop alone.
+    let d = relabel(&mut inc, json!({"team": "shop", "env": "prod"}));
+    assert!(!d.whole_cluster);
+    assert_eq!(d.namespaces, 1, "shop alone");
+    assert_equivalent(&inc, &meta, "env label");
+    // Pod Security now forbids privileged pods: ci's builder, which may create Deployments
+    // there, loses its way to the nodes.
+    let guarded =
+        json!({"team": "shop", "env": "prod", "pod-security.kubernetes.io/enforce": "baseline"});
+    let d = relabel(&mut inc, guarded.clone());
+    assert!(!d.whole_cluster);
+    assert_eq!(d.namespaces, 2, "shop and ci");
+    assert!(!privileged(&inc), "baseline forbids privileged pods");
+    assert_equivalent(&inc, &meta, "guarded");
+    // Another level that forbids them too: the guard stays, shop alone.
+    let mut restricted = guarded.clone();
+    restricted["pod-security.kubernetes.io/enforce"] = json!("restricted");
+    let d = relabel(&mut inc, restricted);
+    assert_eq!((d.whole_cluster, d.namespaces), (false, 1));
+    assert_equivalent(&inc, &meta, "restricted");
+    // Leaving the team and the guard in one batch.
+    let d = relabel(&mut inc, json!({}));
+    assert_eq!((d.whole_cluster, d.namespaces), (false, 3));
+    assert!(privileged(&inc));
+    assert_equivalent(&inc, &meta, "unlabelled");
+    // A mutating webhook's selector is read by the namespace serving it.
+    let hook = object(
+        json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "MutatingWebhookConfiguration",
+        "metadata": {"name": "inject"},
+        "webhooks": [{"name": "m.example.com", "clientConfig": {"service": {"namespace": "quiet", "name": "web"}},
+            "namespaceSelector": {"matchLabels": {"inject": "true"}},
+            "rules": [{"operations": ["CREATE"], "apiGroups": [""], "apiVersions": ["v1"], "resources": ["pods"]}]}]}),
+    );
+    inc.apply([(key_of(&hook), Some(hook))]);
+    assert_equivalent(&inc, &meta, "webhook");
+    let d = relabel(&mut inc, json!({"inject": "true"}));
+    assert_eq!(
+        (d.whole_cluster, d.namespaces),
+        (false, 2),
+        "shop and quiet"
+    );
+    assert_equivalent(&inc, &meta, "injected");
+    // ... and when the guard changes, the namespace serving it reads that.
+    let d = relabel(
+        &mut inc,
+        json!({"inject": "true", "pod-security.kubernetes.io/enforce": "baseline"}),
+    );
+    assert!(!d.whole_cluster);
+    assert_eq!(d.namespaces, 3, "shop, ci and quiet");
+    assert_equivalent(&inc, &meta, "injected and guarded");
+    // A preview leaves the state as it was.
+    let o = ns("shop", json!({"inject": "true", "team": "shop"}));
+    let before = summary(&inc);
+    let d = inc.preview([(key_of(&o), Some(o))]);
+    assert!(!d.whole_cluster);
+    assert_eq!(summary(&inc), before, "a preview changes nothing");
+    assert_equivalent(&inc, &meta, "after a preview");
+    // ... nor the facts the next change is judged against.
+    let d = relabel(
+        &mut inc,
+        json!({"inject": "true", "team": "shop", "pod-security.kubernetes.io/enforce": "baseline"}),
+    );
+    assert_eq!((d.whole_cluster, d.namespaces), (false, 2), "shop and db");
+    assert_equivalent(&inc, &meta, "after a preview, applied");
+    // A new Namespace, alone in its namespace: the cluster part, it and the namespaces whose
+    // selectors match it (db admits team shop, web every namespace, quiet serves the webhook).
+    let fresh = ns("new", json!({"team": "shop", "inject": "true"}));
+    let before = summary(&inc);
+    let d = inc.preview([(key_of(&fresh), Some(fresh.clone()))]);
+    assert_eq!((d.whole_cluster, d.namespaces), (false, 4));
+    assert_eq!(summary(&inc), before, "a preview changes nothing");
+    assert_equivalent(&inc, &meta, "after a new namespace's preview");
+    let d = inc.apply([(key_of(&fresh), Some(fresh.clone()))]);
+    assert!(!d.whole_cluster && d.cluster_part);
+    assert_eq!(d.namespaces, 4, "new, db, web and quiet");
+    assert!(
+        d.added_findings
+            .iter()
+            .any(|f| f.resource == "Namespace:new"),
+        "the new namespace is judged"
+    );
+    assert_equivalent(&inc, &meta, "a new namespace");
+    // ... a ClusterRoleBinding letting ci's builder create Deployments anywhere reads it: a
+    // second new one, which Pod Security guards, leaves builder its way through the others.
+    let anywhere = object(
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+        "metadata": {"name": "builder"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "deployer"},
+        "subjects": [{"kind": "ServiceAccount", "name": "builder", "namespace": "ci"}]}),
+    );
+    inc.apply([(key_of(&anywhere), Some(anywhere))]);
+    assert_equivalent(&inc, &meta, "builder deploys anywhere");
+    let guarded = ns(
+        "guarded",
+        json!({"pod-security.kubernetes.io/enforce": "restricted"}),
+    );
+    let d = inc.apply([(key_of(&guarded), Some(guarded))]);
+    assert_eq!(
+        (d.whole_cluster, d.namespaces),
+        (false, 3),
+        "guarded, ci and web (which admits every namespace)"
+    );
+    assert_equivalent(&inc, &meta, "a guarded new namespace");
+    // A new Namespace with objects in it, or objects in a namespace no Namespace names: the
+    // whole cluster (the set of namespaces changes with what they hold).
+    let with_objects = ns("full", json!({}));
+    let d = inc.apply([
+        (key_of(&with_objects), Some(with_objects)),
+        (key_of(&deploy("full")), Some(deploy("full"))),
+    ]);
+    assert!(d.whole_cluster);
+    assert_equivalent(&inc, &meta, "a new namespace with a workload");
+    let d = inc.apply([(key_of(&deploy("nameless")), Some(deploy("nameless")))]);
+    assert!(d.whole_cluster);
+    assert_equivalent(&inc, &meta, "a workload in a namespace without a Namespace");
+    // Deleting a Namespace: the whole cluster.
+    let d = inc.apply([(key_of(&fresh), None)]);
+    assert!(d.whole_cluster);
+    assert_equivalent(&inc, &meta, "a namespace deleted");
 }
 
 /// A user named after a ServiceAccount (`system:serviceaccount:NS:NAME`) is that account to

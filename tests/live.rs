@@ -603,6 +603,27 @@ fn watch_latency_on_a_10k_pod_cluster() {
             ("namespaces", "MODIFIED", namespace)
         },
     );
+    // A Namespace's labels: the cluster part, its namespace and what reads them (namespace
+    // selectors that now say otherwise of it; where its Pod Security guard changed, the
+    // namespaces whose ServiceAccounts may create or change workloads there).
+    let relabeled = local_batch(
+        "Namespace relabeled (a team label, a Pod Security level)",
+        "a Namespace's labels re-evaluate only what reads them",
+        10,
+        &|i| {
+            let name = format!("team-{:03}", 30 + i);
+            let mut namespace = server
+                .stored("Namespace", None, &name)
+                .expect("generated namespace");
+            let (key, value) = if i % 2 == 0 {
+                ("team", "payments")
+            } else {
+                ("pod-security.kubernetes.io/enforce", "restricted")
+            };
+            namespace["metadata"]["labels"][key] = serde_json::json!(value);
+            ("namespaces", "MODIFIED", namespace)
+        },
+    );
     assert!(
         p95 < Duration::from_secs(1)
             && all < Duration::from_secs(1)
@@ -610,6 +631,7 @@ fn watch_latency_on_a_10k_pod_cluster() {
             && accounts < Duration::from_secs(1)
             && nodes < Duration::from_secs(1)
             && annotated < Duration::from_secs(1)
+            && relabeled < Duration::from_secs(1)
     );
 }
 

@@ -25,10 +25,19 @@
 //! there at all: a namespace part reads nothing else of a Node — unless whether some node has
 //! an external address (NodePorts facing the internet) changed.
 //! A Namespace whose labels stay as they were (its annotations, finalizers, status changed)
-//! re-evaluates its own namespace: other parts read only its name and labels.
-//! Every other change (Namespace labels, cloud documents, network-plugin policies, a new
-//! namespace; ServiceAccount labels when Calico policies read them; a node's external address
-//! as said) re-evaluates the cluster.
+//! re-evaluates its own namespace: other parts read only its name and labels. When its labels
+//! change, the cluster part is evaluated again with the facts read again from them (which
+//! namespaces Pod Security guards, the labels namespace selectors see), and so are the
+//! namespace, those whose objects' namespace selectors may now say otherwise of it, and — when
+//! whether Pod Security forbids privileged pods there changed — those whose ServiceAccounts may
+//! create or change workloads there and those serving a mutating webhook ([`relabel`]); the
+//! whole cluster when a cluster-scoped object's selector (but a webhook's) may say otherwise.
+//! A new Namespace alone in its namespace is judged alike (as one that no selector matched and
+//! Pod Security did not guard before; with RBAC again when EKS access policies, which may be
+//! scoped to namespace patterns, are present).
+//! Every other change (cloud documents, network-plugin policies, a namespace that appears
+//! with objects in it or empties; ServiceAccount labels when Calico policies read them; a
+//! node's external address as said) re-evaluates the cluster.
 //! Pod-to-pod network reach crosses namespaces: it is decided again at the join when some
 //! part's policies or workloads (as reach sees them) changed, the links between segments that
 //! did not change taken from the decisions kept under the same merged policies
@@ -46,7 +55,7 @@ use crate::graph::joined::Joined;
 use crate::graph::paths::{AttackPath, PathSearches};
 use crate::graph::{
     is_token_secret, Accounts, AttackGraph, BoundNames, ClusterFacts, Drawing, Exposure,
-    Neighbours, NodeKind, NodeView, Part,
+    LabelFacts, Neighbours, NodeKind, NodeView, Part,
 };
 use crate::inventory::Inventory;
 use crate::object::Object;
@@ -62,6 +71,8 @@ use crate::report::{
 use crate::snapshot::ClusterSnapshot;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
+
+mod relabel;
 
 /// Identifies an object for [`Incremental::apply`]: (resource, namespace, name), the resource
 /// as the caller lists it (two resources may serve one kind).
@@ -144,6 +155,8 @@ struct Changed {
     service_accounts: BTreeSet<String>,
     /// The namespaces whose live token Secrets changed.
     token_secrets: BTreeSet<String>,
+    /// The namespaces whose Pod Security guard (whether it forbids privileged pods) changed.
+    pod_security: BTreeSet<String>,
 }
 
 impl Changed {
@@ -162,6 +175,9 @@ impl Changed {
         if !self.token_secrets.is_empty() {
             out.push(Reads::TokenSecrets(self.token_secrets.clone()));
         }
+        if !self.pod_security.is_empty() {
+            out.push(Reads::PodSecurity(self.pod_security.clone()));
+        }
         out
     }
 }
@@ -179,6 +195,9 @@ struct Staged {
     /// The namespaces their objects were and are in, and those whose pods run on a node whose
     /// [`NodeView`] changed.
     dirty: BTreeSet<String>,
+    /// Namespaces that stay whose labels changed, and new Namespaces of namespaces that hold
+    /// nothing else: their labels before (`None`: new) and after.
+    relabeled: BTreeMap<String, (Option<relabel::Labels>, relabel::Labels)>,
 }
 
 impl Staged {
@@ -189,7 +208,7 @@ impl Staged {
 
     /// Whether the cluster part must be evaluated again.
     fn cluster(&self) -> bool {
-        self.rbac || self.accounts || self.nodes
+        self.rbac || self.accounts || self.nodes || !self.relabeled.is_empty()
     }
 }
 
@@ -306,6 +325,16 @@ struct State {
 struct Policies {
     model: crate::netpol::Model,
     decided: crate::netpol::Decided,
+}
+
+/// The merged policies an update replaced.
+enum OldPolicies {
+    /// Merged again: the model and the links decided under it.
+    Replaced(Policies),
+    /// Only these namespaces' labels changed: the model, whose links decided stay but those of
+    /// these namespaces' segments ([`crate::netpol::Decided::forget_namespaces`], again when it
+    /// is put back).
+    Relabeled(crate::netpol::Model, BTreeSet<String>),
 }
 
 /// A cluster's objects and their evaluation, kept up to date change by change.
@@ -712,6 +741,8 @@ impl Incremental {
         // Nodes whose view changed: the namespaces whose pods run on them read it.
         let mut moved: BTreeSet<String> = BTreeSet::new();
         let mut external_ip = None;
+        let mut relabeled: BTreeMap<String, (Option<relabel::Labels>, relabel::Labels)> =
+            BTreeMap::new();
         for (key, object) in changes {
             let held = self.held(&key);
             let before = held.and_then(NodeView::of);
@@ -722,17 +753,38 @@ impl Incremental {
             if before != after {
                 moved.extend(before.into_iter().chain(after).map(|v| v.name));
             }
-            // A Namespace's labels alike: of it, other parts read its name and labels only.
-            let alike = match (held, &object) {
-                (Some(old), Some(new)) if is_namespace(old) && is_namespace(new) => {
-                    (old.name == new.name && old.labels == new.labels).then(|| new.name.clone())
+            // A Namespace that stays: of it, other parts read its name and labels only (when
+            // those changed, what reads them: see `relabel`); a new one, of a namespace not
+            // known, alike (when nothing else is in it: see below).
+            let stays = match (held, &object) {
+                (Some(old), Some(new))
+                    if is_namespace(old) && is_namespace(new) && old.name == new.name =>
+                {
+                    Some((
+                        new.name.clone(),
+                        Some(old.labels.clone()),
+                        new.labels.clone(),
+                    ))
+                }
+                (None, Some(new))
+                    if is_namespace(new)
+                        && self
+                            .state
+                            .as_ref()
+                            .is_some_and(|s| !s.facts.namespaces.contains(&new.name)) =>
+                {
+                    Some((new.name.clone(), None, new.labels.clone()))
                 }
                 _ => None,
             };
             let (touched, mut reach) = self.store(key, object);
-            if let Some(name) = alike.filter(|_| !touched.is_empty()) {
-                dirty.insert(name);
+            if let Some((name, before, after)) = stays.filter(|_| !touched.is_empty()) {
+                dirty.insert(name.clone());
                 reach = Reach::Namespace;
+                relabeled
+                    .entry(name)
+                    .and_modify(|(_, now)| *now = after.clone())
+                    .or_insert((before, after));
             }
             whole |= reach == Reach::Cluster;
             rbac |= reach == Reach::Rbac;
@@ -746,21 +798,34 @@ impl Incremental {
             dirty.extend(self.namespaces_running_on(&moved));
         }
         if let Some(s) = &self.state {
-            // A namespace that appears or empties changes the cluster's set of namespaces.
+            // A namespace that appears or empties changes the cluster's set of namespaces (but
+            // a new Namespace alone in its namespace: see `relabel`).
+            let namespace_object = |ns: &str| {
+                self.objects
+                    .get("")
+                    .is_some_and(|m| m.values().any(|o| o.kind == "Namespace" && o.name == ns))
+            };
+            let holds_nothing = |ns: &str| self.objects.get(ns).is_none_or(BTreeMap::is_empty);
             whole |= dirty.iter().any(|ns| {
-                !s.facts.namespaces.contains(ns)
-                    || (self.objects.get(ns).is_none_or(BTreeMap::is_empty)
-                        && !self.objects.get("").is_some_and(|m| {
-                            m.values().any(|o| o.kind == "Namespace" && o.name == *ns)
-                        }))
+                if s.facts.namespaces.contains(ns) {
+                    holds_nothing(ns) && !namespace_object(ns)
+                } else {
+                    !(relabeled
+                        .get(ns)
+                        .is_some_and(|(before, _)| before.is_none())
+                        && holds_nothing(ns)
+                        && namespace_object(ns))
+                }
             });
         }
+        relabeled.retain(|_, (before, after)| before.as_ref() != Some(after));
         Staged {
             whole,
             rbac,
             accounts,
             nodes,
             dirty,
+            relabeled,
         }
     }
 
@@ -1142,16 +1207,15 @@ impl Incremental {
         // The joined graph changes below (and on failure is patched back): searched again.
         prev.searches = None;
         let (cluster, dirty, parts) = if staged.cluster() {
-            let Some((replaced, dirty, parts)) =
-                self.update_cluster(&mut prev, staged.rbac, staged.accounts, &staged.dirty)
-            else {
+            let Some((replaced, dirty, parts)) = self.update_cluster(&mut prev, staged) else {
                 return Err(prev);
             };
             (Some(replaced), dirty, Some(parts))
         } else {
             (None, staged.dirty.clone(), None)
         };
-        match self.update_namespaces(prev, &dirty, parts) {
+        let relabeled: BTreeSet<String> = staged.relabeled.keys().cloned().collect();
+        match self.update_namespaces(prev, &dirty, parts, &relabeled) {
             Ok((state, mut undo)) => {
                 undo.cluster = cluster;
                 undo.reached = dirty;
@@ -1166,28 +1230,81 @@ impl Incremental {
         }
     }
 
-    /// Evaluates the cluster part again in `prev` — and RBAC, when `rbac_changed` (RBAC objects
-    /// changed), the ServiceAccounts' facts, when `accounts_changed` (ServiceAccounts or their
-    /// token Secrets changed); of the objects the cluster part reads, those and Nodes alone
-    /// changed —
-    /// returning what it replaced, the namespaces to evaluate again (`dirty` and those the
-    /// change reaches, [`crate::rbac::reach::namespaces_reached`]) and their parts, evaluated
-    /// on the new RBAC beside the cluster part. `None`, and `prev` as it was, when the
-    /// ServiceAccounts' labels that every namespace's policies read changed.
+    /// Evaluates the cluster part again in `prev` for a staged batch — and RBAC, when RBAC
+    /// objects changed, the ServiceAccounts' facts, when ServiceAccounts or their token Secrets
+    /// changed, what the facts read of Namespaces' labels, when those changed; of the objects
+    /// the cluster part reads, those and Nodes alone changed —
+    /// returning what it replaced, the namespaces to evaluate again (the staged ones and those
+    /// the change reaches: [`crate::rbac::reach::namespaces_reached`], [`relabel`]) and their
+    /// parts, evaluated on the new RBAC and facts beside the cluster part. `None`, and `prev`
+    /// as it was, when the ServiceAccounts' labels that every namespace's policies read
+    /// changed, or a cluster-scoped object reads a Namespace's changed labels.
     fn update_cluster(
         &self,
         prev: &mut State,
-        rbac_changed: bool,
-        accounts_changed: bool,
-        dirty: &BTreeSet<String>,
+        staged: &Staged,
     ) -> Option<(
         ReplacedCluster,
         BTreeSet<String>,
         BTreeMap<String, NamespacePart>,
     )> {
         let shared = self.cluster_inventory();
+        let added: BTreeSet<String> = staged
+            .relabeled
+            .iter()
+            .filter(|(_, (before, _))| before.is_none())
+            .map(|(ns, _)| ns.clone())
+            .collect();
+        // EKS access policies scoped to namespace patterns (`dev-*`) grant in the Namespaces
+        // they match: a new one may change RBAC.
+        let rbac_changed = staged.rbac
+            || (!added.is_empty()
+                && !shared
+                    .of_kind(crate::cloud::documents::EKS_ACCESS_ENTRY)
+                    .is_empty());
+        let accounts_changed = staged.accounts;
         if accounts_changed && !prev.facts.shares_policies_with(&shared) {
             return None;
+        }
+        let mut dirty = staged.dirty.clone();
+        if !staged.relabeled.is_empty() {
+            let changes: Vec<relabel::Change> = staged
+                .relabeled
+                .iter()
+                .map(|(ns, (before, after))| {
+                    (
+                        before.as_ref().map(|b| relabel::as_selected(ns, b)),
+                        relabel::as_selected(ns, after),
+                    )
+                })
+                .collect();
+            let objects = self
+                .objects
+                .iter()
+                .flat_map(|(ns, objects)| objects.values().map(move |o| (ns.as_str(), o)));
+            dirty.extend(relabel::selector_readers(objects, &changes)?);
+        }
+        let labels = (!staged.relabeled.is_empty()).then(|| prev.facts.relabel(&shared, &added));
+        // The namespaces whose Pod Security guard changed, and the new ones (whether some
+        // namespace admits privileged pods is read cluster-wide).
+        let pod_security: BTreeSet<String> = match &labels {
+            Some(old) => staged
+                .relabeled
+                .keys()
+                .filter(|ns| added.contains(*ns) || old.guarded(ns) != prev.facts.guarded(ns))
+                .cloned()
+                .collect(),
+            None => BTreeSet::new(),
+        };
+        if !pod_security.is_empty() {
+            let covering: Vec<relabel::Labels> = pod_security
+                .iter()
+                .filter_map(|ns| {
+                    let (_, after) = staged.relabeled.get(ns)?;
+                    Some(relabel::as_selected(ns, after))
+                })
+                .collect();
+            dirty.extend(relabel::webhook_backends(self.objects_in(""), &covering));
         }
         let accounts = accounts_changed.then(|| Accounts::of(&shared));
         let (rbac, bound) = if rbac_changed {
@@ -1209,9 +1326,10 @@ impl Incremental {
                 .as_ref()
                 .map(|a| prev.facts.accounts().token_secrets_differ(a))
                 .unwrap_or_default(),
+            pod_security,
         };
         // (Nodes alone change nothing RBAC reads.)
-        let reached = if rbac_changed || accounts_changed {
+        let reached = if rbac_changed || accounts_changed || !read.pod_security.is_empty() {
             crate::rbac::reach::namespaces_reached(
                 &prev.cluster.rbac,
                 &rbac,
@@ -1230,7 +1348,6 @@ impl Incremental {
         if old_accounts.is_some() {
             cloud = cloud.with_accounts(&shared, &prev.template_sas);
         }
-        let mut dirty = dirty.clone();
         dirty.extend(reached);
         // The namespaces read the new RBAC and the facts as rebound, nothing of the cluster part
         // itself: evaluated beside it.
@@ -1279,6 +1396,7 @@ impl Incremental {
                 part,
                 bound: old_bound,
                 accounts: old_accounts,
+                labels,
                 identities: replaced,
             },
             dirty,
@@ -1287,12 +1405,14 @@ impl Incremental {
     }
 
     /// Evaluates the `dirty` namespaces again on top of `prev` (see [`Incremental::update`]),
-    /// unless `evaluated` holds their parts already.
+    /// unless `evaluated` holds their parts already; `relabeled`: the namespaces whose labels
+    /// changed (network reach keys pods by them).
     fn update_namespaces(
         &self,
         mut prev: Box<State>,
         dirty: &BTreeSet<String>,
         evaluated: Option<BTreeMap<String, NamespacePart>>,
+        relabeled: &BTreeSet<String>,
     ) -> Result<(Box<State>, Undo), Box<State>> {
         let fresh = evaluated
             .unwrap_or_else(|| self.evaluate_namespaces(dirty, &prev.cluster.rbac, &prev.facts));
@@ -1330,6 +1450,7 @@ impl Incremental {
             template_sas: None,
             principals: None,
             parts: Vec::new(),
+            added: Vec::new(),
             neighbours: AttackGraph::default(),
             network: None,
             policies: None,
@@ -1344,14 +1465,15 @@ impl Incremental {
             undo.principals = Some(std::mem::replace(&mut prev.principals, g.principals));
         }
         // Network reach is decided across namespaces: again only when what it reads changed.
-        let mut network_changed = false;
-        let mut policies_changed = false;
+        let mut network_changed = !relabeled.is_empty();
+        let mut policies_changed = !relabeled.is_empty();
         for (ns, p) in fresh {
             let (policies, members) = prev.network_input_changed(&ns, &p);
             policies_changed |= policies;
             network_changed |= policies || members;
-            if let Some(old) = prev.replace(ns.clone(), p) {
-                undo.parts.push((ns, old));
+            match prev.replace(ns.clone(), p) {
+                Some(old) => undo.parts.push((ns, old)),
+                None => undo.added.push(ns),
             }
         }
         if exposure_changed {
@@ -1383,6 +1505,7 @@ impl Incremental {
             &self.meta.info.name,
             network_changed,
             policies_changed,
+            relabeled,
         );
         undo.neighbours = neighbours;
         undo.network = network;
@@ -1398,6 +1521,8 @@ struct ReplacedCluster {
     part: ClusterPart,
     bound: BoundNames,
     accounts: Option<Accounts>,
+    /// What the facts read of Namespaces' labels, when those changed.
+    labels: Option<LabelFacts>,
     identities: Vec<(String, Option<AttackGraph>)>,
 }
 
@@ -1421,6 +1546,9 @@ impl ReplacedCluster {
         if let Some(accounts) = self.accounts {
             state.facts.reaccount(accounts);
         }
+        if let Some(labels) = self.labels {
+            state.facts.restore_labels(labels);
+        }
     }
 }
 
@@ -1438,12 +1566,14 @@ struct Undo {
     principals: Option<BTreeMap<String, NodeKind>>,
     /// The namespace parts replaced, in the order they were.
     parts: Vec<(String, NamespacePart)>,
+    /// The namespaces whose parts are new (a new Namespace's).
+    added: Vec<String>,
     /// The edges between namespaces' pods on shared nodes.
     neighbours: AttackGraph,
     /// The network reach, when it was decided again.
     network: Option<Drawing>,
     /// The merged policies, when they were merged again.
-    policies: Option<Policies>,
+    policies: Option<OldPolicies>,
     paths: Vec<AttackPath>,
     judged: Vec<Finding>,
 }
@@ -1479,13 +1609,23 @@ impl Undo {
             state.joined.redraw(&state.network, &network, cluster);
             state.network = network;
         }
-        if let Some(policies) = self.policies {
-            state.policies = policies;
+        match self.policies {
+            Some(OldPolicies::Replaced(policies)) => state.policies = policies,
+            Some(OldPolicies::Relabeled(model, namespaces)) => {
+                state.policies.model = model;
+                state.policies.decided.forget_namespaces(&namespaces);
+            }
+            None => {}
         }
         state.joined.replace(&state.neighbours, &self.neighbours);
         state.neighbours = self.neighbours;
         for (ns, part) in self.parts.into_iter().rev() {
             state.replace(ns, part);
+        }
+        for ns in self.added {
+            if let Some(part) = state.namespaces.remove(&ns) {
+                state.joined.remove(&part.graph);
+            }
         }
         state.searches = None;
         state.paths = self.paths;
@@ -1594,28 +1734,37 @@ fn join(state: &mut State, cluster: &str) {
     state.joined = joined;
     state.neighbours = AttackGraph::default();
     state.network = Drawing::default();
-    let _ = join_neighbours(state, cluster, true, true);
+    let _ = join_neighbours(state, cluster, true, true, &BTreeSet::new());
 }
 
 /// Replaces the edges between namespaces' pods on shared nodes (and, when `network` says its
 /// inputs changed, the network reach between them — under the policies merged again when
-/// `policies` says they changed) and finds the attack paths; returns the edges, reach and
-/// merged policies it replaced.
+/// `policies` says they changed; `relabeled`: the namespaces whose labels changed) and finds
+/// the attack paths; returns the edges, reach and merged policies it replaced.
 fn join_neighbours(
     state: &mut State,
     cluster: &str,
     network: bool,
     policies: bool,
-) -> (AttackGraph, Option<Drawing>, Option<Policies>) {
+    relabeled: &BTreeSet<String>,
+) -> (AttackGraph, Option<Drawing>, Option<OldPolicies>) {
     let parts: Vec<&Neighbours> = state.namespaces.values().map(|p| &p.neighbours).collect();
     let mut graph = AttackGraph::default();
     graph.join_neighbours(cluster, &parts);
     let old_policies = policies.then(|| {
-        let merged = Policies {
-            model: crate::graph::merged_policies(&parts),
-            decided: Default::default(),
-        };
-        std::mem::replace(&mut state.policies, merged)
+        let model = crate::graph::merged_policies(&parts, &state.facts);
+        if !relabeled.is_empty() && model.same_but_namespaces(&state.policies.model) {
+            // Only namespaces' labels changed: the links between others' segments hold.
+            state.policies.decided.forget_namespaces(relabeled);
+            let old = std::mem::replace(&mut state.policies.model, model);
+            OldPolicies::Relabeled(old, relabeled.clone())
+        } else {
+            let merged = Policies {
+                model,
+                decided: Default::default(),
+            };
+            OldPolicies::Replaced(std::mem::replace(&mut state.policies, merged))
+        }
     });
     let reach = network.then(|| {
         let p = &mut state.policies;

@@ -659,14 +659,38 @@ impl Model {
         )
     }
 
+    /// The model with the Namespaces' labels `shared` holds in place of those it holds
+    /// (namespaces `shared` does not know keep theirs).
+    pub fn with_namespaces_of(mut self, shared: &Model) -> Model {
+        for (ns, labels) in &shared.namespaces {
+            self.namespaces.insert(ns.clone(), labels.clone());
+        }
+        self
+    }
+
     /// Adds what another model of the same cluster holds (the model of one namespace's
     /// objects, for the incremental evaluator): its policies, namespaces and plugin policies.
     pub fn merge(&mut self, other: &Model) {
-        merge_by_reference(&mut self.policies, &other.policies, |p| &p.reference);
-        self.index();
+        self.merge_policies(other);
         for (ns, labels) in &other.namespaces {
             self.namespaces.insert(ns.clone(), labels.clone());
         }
+    }
+
+    /// Whether `other` holds what this model holds but, maybe, other namespaces' labels.
+    pub fn same_but_namespaces(&self, other: &Model) -> bool {
+        self.policies == other.policies
+            && self.others == other.others
+            && self.by_namespace == other.by_namespace
+            && self.unread == other.unread
+            && self.calico == other.calico
+    }
+
+    /// Adds what another model of the same cluster holds but its namespaces' labels (for the
+    /// incremental evaluator, which takes those from the cluster's facts).
+    pub fn merge_policies(&mut self, other: &Model) {
+        merge_by_reference(&mut self.policies, &other.policies, |p| &p.reference);
+        self.index();
         self.others.extend(other.others.iter().cloned());
         self.others.sort();
         self.others.dedup();

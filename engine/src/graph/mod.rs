@@ -22,7 +22,7 @@ pub mod techniques;
 pub use crate::exposure::Exposure;
 pub use build::{
     is_scheduled, is_token_secret, merged_policies, network_drawing, Accounts, BoundNames,
-    ClusterFacts, Neighbours, NodeView, Part,
+    ClusterFacts, LabelFacts, Neighbours, NodeView, Part,
 };
 pub use network::{Drawing, OPEN_PORTS};
 use petgraph::graph::DiGraph;

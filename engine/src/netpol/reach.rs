@@ -117,6 +117,31 @@ struct Stand {
 }
 
 impl Decided {
+    /// Forgets the links whose source or destination stand-in is in one of `namespaces` (a
+    /// link reads the labels of its two stand-ins' namespaces and no other's: when only those
+    /// changed, the other links hold under the model with the new labels).
+    pub fn forget_namespaces(&mut self, namespaces: &BTreeSet<String>) {
+        if namespaces.is_empty() {
+            return;
+        }
+        let mut gone: hashbrown::HashSet<u32> = hashbrown::HashSet::new();
+        self.ids.retain(|stand, id| {
+            let reads = namespaces.contains(&stand.source.namespace)
+                || stand
+                    .target
+                    .as_ref()
+                    .is_some_and(|(pods, _)| namespaces.contains(&pods.namespace));
+            if reads {
+                gone.insert(*id);
+            }
+            !reads
+        });
+        if !gone.is_empty() {
+            self.links
+                .retain(|(a, b), _| !gone.contains(a) && !gone.contains(b));
+        }
+    }
+
     fn id(&mut self, stand: Stand) -> u32 {
         let next = &mut self.next;
         *self.ids.entry(stand).or_insert_with(|| {

@@ -1054,6 +1054,52 @@ fn no_pod_has_a_link_local_loopback_or_multicast_address() {
     assert_eq!(answer(&to("169.0.0.0/8"), WEB, DB, 5432), Answer::Unknown);
 }
 
+/// A namespace relabeled: the links decided under the model with the old labels, those of the
+/// namespace's segments forgotten ([`Decided::forget_namespaces`]), give the reach decided
+/// afresh under the new labels; kept without forgetting, some would not.
+#[test]
+fn links_of_other_namespaces_hold_when_a_namespace_is_relabeled() {
+    let labels = [
+        vec![("team", "ops")],
+        vec![("team", "shop")],
+        vec![],
+        vec![("team", "ops"), ("env", "prod")],
+    ];
+    let ops: std::collections::BTreeSet<String> = ["ops".to_string()].into_iter().collect();
+    let mut stale_differs = false;
+    for set in &policy_sets() {
+        let mut decided = Decided::default();
+        let mut unforgotten = Decided::default();
+        for l in &labels {
+            let mut c = cluster(set);
+            for o in c
+                .objects
+                .iter_mut()
+                .filter(|o| o.kind == "Namespace" && o.name == "ops")
+            {
+                o.labels = l
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect();
+            }
+            let inv = Inventory::new(&c);
+            let model = Model::of(&inv);
+            let ms = members(&inv);
+            decided.forget_namespaces(&ops);
+            let kept = model.reach_with(&ms, &mut decided);
+            let afresh = model.reach(&ms);
+            assert_eq!(
+                format!("{kept:?}"),
+                format!("{afresh:?}"),
+                "under {set} with ops labelled {l:?}"
+            );
+            let stale = model.reach_with(&ms, &mut unforgotten);
+            stale_differs |= format!("{stale:?}") != format!("{afresh:?}");
+        }
+    }
+    assert!(stale_differs, "some link reads the relabeled namespace");
+}
+
 /// Links decided under a model are kept for its next reach ([`Decided`]): that reach is exactly
 /// the one decided afresh, whatever the workloads did meanwhile — one added to a segment, one
 /// that sorts first and so stands for its segment now (a host-network one, whose reference the

@@ -13,8 +13,9 @@
 //! Besides, what a part's identities may do makes it read more ([`Reads`]): impersonating
 //! users or groups by name reads the names bindings name; creating RoleBindings reads every
 //! Role it could bind; impersonating ServiceAccounts or minting their tokens by name reads the
-//! ServiceAccounts; reading Secrets reads the live token Secrets. Those parts are reached too
-//! when what they read changes.
+//! ServiceAccounts; reading Secrets reads the live token Secrets; creating or changing
+//! workloads, or adding ephemeral containers, reads whether Pod Security forbids privileged
+//! pods where it grants them. Those parts are reached too when what they read changes.
 //!
 //! The users and groups of the cluster part are judged alike, one by one ([`same_grants`],
 //! [`reads`]).
@@ -23,7 +24,7 @@
 //! its index, nor its role's index: adding a role elsewhere shifts both) together with its role
 //! as effective after aggregation. Two RBAC states reach a namespace when its views differ.
 
-use super::{BindingDef, Identity, Rbac, Subject};
+use super::{sets, BindingDef, Identity, Rbac, Subject};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Groups every ServiceAccount's identity carries, whatever its namespace.
@@ -83,6 +84,10 @@ pub enum Reads {
     ServiceAccounts(BTreeSet<String>),
     /// The live ServiceAccount token Secrets of these namespaces: reading Secrets.
     TokenSecrets(BTreeSet<String>),
+    /// Whether Pod Security forbids privileged pods in these namespaces: creating workloads,
+    /// changing their pod templates or adding ephemeral containers there (where it does not,
+    /// the new pods may be privileged ones).
+    PodSecurity(BTreeSet<String>),
 }
 
 impl Reads {
@@ -91,7 +96,10 @@ impl Reads {
     /// RoleBindings and the ClusterRoleBindings.
     fn in_scope(&self, namespace: Option<&str>) -> bool {
         match (self, namespace) {
-            (Reads::ServiceAccounts(of) | Reads::TokenSecrets(of), Some(ns)) => of.contains(ns),
+            (
+                Reads::ServiceAccounts(of) | Reads::TokenSecrets(of) | Reads::PodSecurity(of),
+                Some(ns),
+            ) => of.contains(ns),
             _ => true,
         }
     }
@@ -126,6 +134,17 @@ impl Reads {
                     && rule.api_group_matches("")
                     && rule.resource_matches("secrets", "")
             }
+            Reads::PodSecurity(_) => sets::CREATE_WORKLOADS
+                .iter()
+                .chain(sets::UPDATE_WORKLOADS)
+                .chain(sets::EPHEMERAL_CONTAINERS)
+                .any(|(verb, group, resource)| {
+                    let (resource, subresource) =
+                        resource.split_once('/').unwrap_or((resource, ""));
+                    rule.verb_matches(verb)
+                        && rule.api_group_matches(group)
+                        && rule.resource_matches(resource, subresource)
+                }),
         }
     }
 
@@ -300,6 +319,23 @@ mod tests {
             "rules": [{"verbs": ["get"], "apiGroups": [""], "resources": resources}]})
     }
 
+    /// A ClusterRole `r` with `rule`, and two bindings of it to ServiceAccount `a/x`: a
+    /// RoleBinding in namespace `c` and a ClusterRoleBinding.
+    fn granted_to_a_x(rule: serde_json::Value) -> [serde_json::Value; 3] {
+        let role = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+            "metadata": {"name": "r"}, "rules": [rule]});
+        let subject = json!([{"kind": "ServiceAccount", "name": "x", "namespace": "a"}]);
+        let local = with_subjects(
+            binding("RoleBinding", Some("c"), "r", ("ClusterRole", "r")),
+            subject.clone(),
+        );
+        let everywhere = with_subjects(
+            binding("ClusterRoleBinding", None, "r", ("ClusterRole", "r")),
+            subject,
+        );
+        [role, local, everywhere]
+    }
+
     /// The namespaces whose ServiceAccounts may read `what` (an unchanged RBAC state that
     /// changed `what`).
     fn reading(r: &Rbac, what: Reads) -> BTreeSet<String> {
@@ -437,17 +473,8 @@ mod tests {
     #[test]
     fn reading_accounts_and_token_secrets_is_told_by_the_rules_and_their_scope() {
         let reads_of = |verbs: &[&str], groups: &[&str], resources: &[&str]| {
-            let role = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
-                "metadata": {"name": "r"},
-                "rules": [{"verbs": verbs, "apiGroups": groups, "resources": resources, "resourceNames": ["n"]}]});
-            let subject = json!([{"kind": "ServiceAccount", "name": "x", "namespace": "a"}]);
-            let local = with_subjects(
-                binding("RoleBinding", Some("c"), "r", ("ClusterRole", "r")),
-                subject.clone(),
-            );
-            let everywhere = with_subjects(
-                binding("ClusterRoleBinding", None, "r", ("ClusterRole", "r")),
-                subject,
+            let [role, local, everywhere] = granted_to_a_x(
+                json!({"verbs": verbs, "apiGroups": groups, "resources": resources, "resourceNames": ["n"]}),
             );
             let sa = Identity::service_account("a", "x");
             let other = Identity::service_account("b", "x");
@@ -505,6 +532,57 @@ mod tests {
             reads_of(&["impersonate"], &[""], &["users"]),
             (false, false)
         );
+    }
+
+    /// Which rules read a namespace's Pod Security guard: each request the graph's
+    /// privileged-pod techniques ask (creating workloads, changing their templates, adding
+    /// ephemeral containers) and its near misses; and in which scope.
+    #[test]
+    fn reading_pod_security_is_told_by_the_rules_and_their_scope() {
+        let reads_of = |verbs: &[&str], groups: &[&str], resources: &[&str]| {
+            let [role, local, everywhere] = granted_to_a_x(
+                json!({"verbs": verbs, "apiGroups": groups, "resources": resources}),
+            );
+            let sa = Identity::service_account("a", "x");
+            let of = |ns: &str| Reads::PodSecurity([ns.to_string()].into_iter().collect());
+            let r = rbac(&[role.clone(), local]);
+            assert!(
+                !reads(&r, &sa, &of("a")),
+                "a RoleBinding reads its own namespace's guard only"
+            );
+            assert!(!reads(&r, &Identity::service_account("b", "x"), &of("c")));
+            let answer = reads(&r, &sa, &of("c"));
+            // The namespace whose ServiceAccount holds the grant is reached (and the binding's,
+            // whose view holds it), the third is not.
+            let reached = reading(&r, of("c"));
+            assert_eq!(reached.contains("a"), answer);
+            assert!(!reached.contains("b"));
+            let r = rbac(&[role, everywhere]);
+            assert_eq!(
+                reads(&r, &sa, &of("b")),
+                answer,
+                "a ClusterRoleBinding reads every namespace's"
+            );
+            answer
+        };
+        assert!(reads_of(&["create"], &[""], &["pods"]));
+        assert!(reads_of(&["create"], &["apps"], &["deployments"]));
+        assert!(reads_of(&["create"], &["batch"], &["cronjobs"]));
+        assert!(reads_of(&["patch"], &["apps"], &["daemonsets"]));
+        assert!(reads_of(&["update"], &[""], &["replicationcontrollers"]));
+        assert!(reads_of(&["patch"], &[""], &["pods/ephemeralcontainers"]));
+        assert!(reads_of(&["*"], &["*"], &["*"]));
+        assert!(reads_of(&["update"], &["*"], &["*/ephemeralcontainers"]));
+        // Near misses: another verb, group, resource or subresource.
+        assert!(!reads_of(
+            &["get", "list"],
+            &["", "apps"],
+            &["pods", "deployments"]
+        ));
+        assert!(!reads_of(&["create"], &["extensions"], &["deployments"]));
+        assert!(!reads_of(&["create"], &[""], &["configmaps"]));
+        assert!(!reads_of(&["update"], &[""], &["pods/status"]));
+        assert!(!reads_of(&["create"], &[""], &["pods/ephemeralcontainers"]));
     }
 
     #[test]

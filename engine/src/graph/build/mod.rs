@@ -165,13 +165,14 @@ pub fn network_drawing(
     super::network::Drawing::of_with(policies, &members, decided)
 }
 
-/// The NetworkPolicies and labels of every part, as one model.
-pub fn merged_policies(parts: &[&Neighbours]) -> crate::netpol::Model {
+/// The NetworkPolicies of every part, as one model, with the Namespaces' labels `facts` hold
+/// (each part holds a copy of them as they were when it was evaluated).
+pub fn merged_policies(parts: &[&Neighbours], facts: &ClusterFacts) -> crate::netpol::Model {
     let mut policies = crate::netpol::Model::default();
     for p in parts {
-        policies.merge(&p.policies);
+        policies.merge_policies(&p.policies);
     }
-    policies
+    policies.with_namespaces_of(&facts.shared_policies)
 }
 
 /// What a [`Part::Namespace`] graph leaves to [`AttackGraph::join_neighbours`]: pods on a node
@@ -260,12 +261,7 @@ impl ClusterFacts {
                 }
             }
         }
-        let guarded_namespaces = inv
-            .of_kind("Namespace")
-            .iter()
-            .filter(|n| enforced_level(n).is_some_and(|(level, _)| level != Level::Privileged))
-            .map(|n| n.name.clone())
-            .collect();
+        let guarded_namespaces = guarded_namespaces(inv);
         let eks_docs = inv.of_kind(crate::cloud::documents::EKS_CLUSTER);
         let eks = inv.cluster.info.provider == Provider::Eks || !eks_docs.is_empty();
         let mode = eks_docs.first().map(|c| {
@@ -314,6 +310,42 @@ impl ClusterFacts {
         std::mem::replace(&mut self.accounts, accounts)
     }
 
+    /// Reads again from `inv` what the facts read of the Namespaces — the namespaces known, with
+    /// `added` (new Namespaces), which of them Pod Security guards, the labels namespace
+    /// selectors see, the shared policies' copy of them — returning what they held (`inv` holds
+    /// every Namespace and every object [`crate::netpol::Model::shared_of`] reads; the other
+    /// namespaces are those known before).
+    pub fn relabel(&mut self, inv: &Inventory<'_>, added: &BTreeSet<String>) -> LabelFacts {
+        let mut namespaces = self.namespaces.clone();
+        namespaces.extend(added.iter().cloned());
+        let fresh = LabelFacts {
+            guarded_namespaces: guarded_namespaces(inv),
+            namespace_labels: namespace_labels(inv, &namespaces),
+            shared_policies: crate::netpol::Model::shared_of(inv),
+            namespaces,
+        };
+        self.restore_labels(fresh)
+    }
+
+    /// Puts `facts` in place of what the facts read of the Namespaces' labels, returning what
+    /// they held.
+    pub fn restore_labels(&mut self, facts: LabelFacts) -> LabelFacts {
+        LabelFacts {
+            namespaces: std::mem::replace(&mut self.namespaces, facts.namespaces),
+            guarded_namespaces: std::mem::replace(
+                &mut self.guarded_namespaces,
+                facts.guarded_namespaces,
+            ),
+            namespace_labels: std::mem::replace(&mut self.namespace_labels, facts.namespace_labels),
+            shared_policies: std::mem::replace(&mut self.shared_policies, facts.shared_policies),
+        }
+    }
+
+    /// Whether Pod Security forbids privileged pods in namespace `ns`.
+    pub fn guarded(&self, ns: &str) -> bool {
+        self.guarded_namespaces.contains(ns)
+    }
+
     /// Whether what every namespace's policies are read with is, in `inv`, what it is here
     /// (`inv` holds every object of the kinds [`crate::netpol::Model::shared_of`] reads).
     pub fn shares_policies_with(&self, inv: &Inventory<'_>) -> bool {
@@ -326,6 +358,22 @@ impl ClusterFacts {
         crate::netpol::Model::of(inv)
             .with_plugin_policies(self.plugin_policies.clone())
             .with_shared(&self.shared_policies)
+    }
+}
+
+/// What [`ClusterFacts`] read of the Namespaces ([`ClusterFacts::relabel`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LabelFacts {
+    namespaces: BTreeSet<String>,
+    guarded_namespaces: HashSet<String>,
+    namespace_labels: BTreeMap<String, BTreeMap<String, String>>,
+    shared_policies: crate::netpol::Model,
+}
+
+impl LabelFacts {
+    /// Whether Pod Security forbids privileged pods in namespace `ns`.
+    pub fn guarded(&self, ns: &str) -> bool {
+        self.guarded_namespaces.contains(ns)
     }
 }
 
@@ -591,6 +639,15 @@ fn bound_names(rbac: &Rbac, pick: impl Fn(&Subject) -> Option<&String>) -> Vec<S
         .collect::<BTreeSet<_>>()
         .into_iter()
         .cloned()
+        .collect()
+}
+
+/// The Namespaces whose enforced Pod Security level forbids privileged pods.
+fn guarded_namespaces(inv: &Inventory<'_>) -> HashSet<String> {
+    inv.of_kind("Namespace")
+        .iter()
+        .filter(|n| enforced_level(n).is_some_and(|(level, _)| level != Level::Privileged))
+        .map(|n| n.name.clone())
         .collect()
 }
 
