@@ -2008,6 +2008,99 @@ fn namespace_labels_evaluate_only_what_reads_them() {
     assert_equivalent(&inc, &meta, "a namespace deleted");
 }
 
+/// Whether Pod Security guards a namespace is read by more than workload grants: binding a role
+/// that creates pods, escalating a Role, and controlling mutating webhooks (cluster-wide: "some
+/// namespace admits privileged pods") each lead to the nodes only where it does not.
+#[test]
+fn pod_security_is_read_by_binding_escalating_and_webhook_control() {
+    let ns = |name: &str, labels: Value| {
+        object(
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}}),
+        )
+    };
+    let rbac = |v: Value| object(v);
+    let sa = |name: &str| {
+        object(
+            json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": name, "namespace": "a"}}),
+        )
+    };
+    let to = |name: &str| json!([{"kind": "ServiceAccount", "name": name, "namespace": "a"}]);
+    let objects = vec![
+        ns(
+            "a",
+            json!({"pod-security.kubernetes.io/enforce": "baseline"}),
+        ),
+        ns("c", json!({})),
+        sa("binder"),
+        sa("escalator"),
+        sa("hooker"),
+        rbac(
+            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "podmaker"},
+            "rules": [{"verbs": ["create"], "apiGroups": [""], "resources": ["pods"]}]}),
+        ),
+        rbac(
+            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "binder"},
+            "rules": [{"verbs": ["create"], "apiGroups": ["rbac.authorization.k8s.io"], "resources": ["rolebindings"]},
+                      {"verbs": ["bind"], "apiGroups": ["rbac.authorization.k8s.io"], "resources": ["clusterroles"], "resourceNames": ["podmaker"]}]}),
+        ),
+        rbac(
+            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": {"name": "binder", "namespace": "c"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "binder"}, "subjects": to("binder")}),
+        ),
+        rbac(
+            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": {"name": "r", "namespace": "c"},
+            "rules": [{"verbs": ["escalate", "update"], "apiGroups": ["rbac.authorization.k8s.io"], "resources": ["roles"]}]}),
+        ),
+        rbac(
+            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": {"name": "r", "namespace": "c"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "r"}, "subjects": to("escalator")}),
+        ),
+        rbac(
+            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "hooks"},
+            "rules": [{"verbs": ["create"], "apiGroups": ["admissionregistration.k8s.io"], "resources": ["mutatingwebhookconfigurations"]}]}),
+        ),
+        rbac(
+            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": "hooks"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "hooks"},
+            "subjects": [{"kind": "ServiceAccount", "name": "hooker", "namespace": "a"}, {"kind": "User", "name": "alice"}]}),
+        ),
+    ];
+    let (mut inc, meta) = started(objects);
+    let to_nodes = |inc: &Incremental| -> Vec<&str> {
+        [
+            "ServiceAccount:a/binder",
+            "ServiceAccount:a/escalator",
+            "ServiceAccount:a/hooker",
+            "User:alice",
+        ]
+        .into_iter()
+        .filter(|from| edge(inc, from, "Node:*"))
+        .collect()
+    };
+    let unguarded = to_nodes(&inc);
+    for who in [
+        "ServiceAccount:a/escalator",
+        "ServiceAccount:a/hooker",
+        "User:alice",
+    ] {
+        assert!(unguarded.contains(&who), "c admits privileged pods: {who}");
+    }
+    for (labels, step, reaching) in [
+        (
+            json!({"pod-security.kubernetes.io/enforce": "restricted"}),
+            "c guarded, every namespace guarded",
+            vec![],
+        ),
+        (json!({}), "c unguarded again", unguarded.clone()),
+    ] {
+        let o = ns("c", labels);
+        let d = inc.apply([(key_of(&o), Some(o))]);
+        assert!(!d.whole_cluster, "{step}");
+        assert_equivalent(&inc, &meta, step);
+        assert_eq!(to_nodes(&inc), reaching, "{step}");
+    }
+}
+
 /// A user named after a ServiceAccount (`system:serviceaccount:NS:NAME`) is that account to
 /// RBAC: its graph is the cluster part's, and taking the account out of a binding takes the
 /// grant from the workloads that run as it (the fix's cost), which only the account's

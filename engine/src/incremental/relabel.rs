@@ -17,7 +17,10 @@
 //!
 //! A new namespace is, to a selector, one it did not match before. A cluster-scoped object
 //! whose selector may say otherwise makes the whole cluster read the change (a cluster-wide
-//! policy), but an admission webhook's, which only the namespaces serving it read.
+//! policy), but an admission webhook's, which only the namespaces serving it read. So does any
+//! Calico object: Calico's selectors read namespace labels under `pcns.` anywhere, and its
+//! network sets are scoped by their own namespace's labels (a link between two namespaces' pods
+//! may read a third's).
 
 use crate::object::Object;
 use crate::pointer::Pointer as _;
@@ -77,14 +80,22 @@ const WEBHOOK_CONFIGURATIONS: &[&str] = &[
 /// objects hold a namespace selector that may say otherwise of a namespace after than before
 /// (`changes`), those holding a Cilium policy (whose selectors read namespace labels under
 /// Cilium's own keys) and those serving a webhook whose selector may; `None` when another
-/// cluster-scoped object's selector may.
+/// cluster-scoped object's selector may, or a Calico object is present.
 pub(super) fn selector_readers<'o>(
     objects: impl IntoIterator<Item = (&'o str, &'o Object)>,
     changes: &[Change],
 ) -> Option<BTreeSet<String>> {
     let mut out = BTreeSet::new();
     for (ns, o) in objects {
-        if NO_NAMESPACE_SELECTOR.contains(&o.kind.as_str()) || out.contains(ns) {
+        if NO_NAMESPACE_SELECTOR.contains(&o.kind.as_str()) {
+            continue;
+        }
+        if o.api_version.starts_with("projectcalico.org/")
+            || o.api_version.starts_with("crd.projectcalico.org/")
+        {
+            return None;
+        }
+        if out.contains(ns) {
             continue;
         }
         if o.api_version.starts_with("cilium.io/") || reads(&o.body, changes) {
@@ -303,13 +314,16 @@ mod tests {
             "spec": {"rules": [{"from": [{"source": {"namespaces": ["shop"]}}]}]}}),
         );
         assert_eq!(
-            readers(&[calico, cilium, gateway, names], change.clone()),
-            Some(vec![
-                "db".to_string(),
-                "edge".to_string(),
-                "web".to_string()
-            ])
+            readers(&[cilium, gateway, names], change.clone()),
+            Some(vec!["edge".to_string(), "web".to_string()])
         );
+        // Calico: the whole cluster, whatever its selectors say.
+        assert_eq!(readers(&[calico], change.clone()), None);
+        let set = object(
+            json!({"apiVersion": "projectcalico.org/v3", "kind": "NetworkSet",
+            "metadata": {"name": "s", "namespace": "sets"}, "spec": {"nets": ["10.0.0.0/8"]}}),
+        );
+        assert_eq!(readers(&[set], change.clone()), None);
         let webhook = |selector: Value| {
             object(
                 json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "MutatingWebhookConfiguration",

@@ -71,6 +71,29 @@ pub fn same_grants(old: &Rbac, new: &Rbac, who: &Identity) -> bool {
     same(old, &old.bindings_for(who), new, &new.bindings_for(who))
 }
 
+/// Besides creating or changing workloads and writing RoleBindings, what reads whether Pod
+/// Security forbids privileged pods: escalating roles (then changing them to create pods) and
+/// controlling mutating webhooks (which patch pods before Pod Security validates them).
+const POD_SECURITY_ALSO: &[(&str, &str, &str)] = &[
+    ("escalate", "rbac.authorization.k8s.io", "roles"),
+    ("escalate", "rbac.authorization.k8s.io", "clusterroles"),
+    (
+        "create",
+        "admissionregistration.k8s.io",
+        "mutatingwebhookconfigurations",
+    ),
+    (
+        "update",
+        "admissionregistration.k8s.io",
+        "mutatingwebhookconfigurations",
+    ),
+    (
+        "patch",
+        "admissionregistration.k8s.io",
+        "mutatingwebhookconfigurations",
+    ),
+];
+
 /// What an identity's part reads beyond its own bindings, when some rule they refer to may
 /// allow it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,8 +108,9 @@ pub enum Reads {
     /// The live ServiceAccount token Secrets of these namespaces: reading Secrets.
     TokenSecrets(BTreeSet<String>),
     /// Whether Pod Security forbids privileged pods in these namespaces: creating workloads,
-    /// changing their pod templates or adding ephemeral containers there (where it does not,
-    /// the new pods may be privileged ones).
+    /// changing their pod templates or adding ephemeral containers there, binding or
+    /// escalating roles that do, or controlling mutating webhooks (where it does not, the new
+    /// pods may be privileged ones).
     PodSecurity(BTreeSet<String>),
 }
 
@@ -138,6 +162,8 @@ impl Reads {
                 .iter()
                 .chain(sets::UPDATE_WORKLOADS)
                 .chain(sets::EPHEMERAL_CONTAINERS)
+                .chain(sets::WRITE_ROLEBINDINGS)
+                .chain(POD_SECURITY_ALSO)
                 .any(|(verb, group, resource)| {
                     let (resource, subresource) =
                         resource.split_once('/').unwrap_or((resource, ""));
@@ -573,6 +599,23 @@ mod tests {
         assert!(reads_of(&["patch"], &[""], &["pods/ephemeralcontainers"]));
         assert!(reads_of(&["*"], &["*"], &["*"]));
         assert!(reads_of(&["update"], &["*"], &["*/ephemeralcontainers"]));
+        // Binding or escalating roles that create pods, controlling mutating webhooks.
+        let rbac = "rbac.authorization.k8s.io";
+        assert!(reads_of(&["create"], &[rbac], &["rolebindings"]));
+        assert!(reads_of(&["escalate"], &[rbac], &["roles"]));
+        assert!(reads_of(&["escalate"], &[rbac], &["clusterroles"]));
+        let webhooks = "admissionregistration.k8s.io";
+        assert!(reads_of(
+            &["patch"],
+            &[webhooks],
+            &["mutatingwebhookconfigurations"]
+        ));
+        assert!(!reads_of(&["get"], &[rbac], &["rolebindings"]));
+        assert!(!reads_of(
+            &["create"],
+            &[webhooks],
+            &["validatingwebhookconfigurations"]
+        ));
         // Near misses: another verb, group, resource or subresource.
         assert!(!reads_of(
             &["get", "list"],
