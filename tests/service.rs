@@ -3020,7 +3020,8 @@ where
 /// so a reply is not held back until the client's delayed ACK (~40 ms a call before, on every
 /// call: the median would be 40 ms or more). Alone, a debug build answers in 5–12 ms (p95,
 /// depending on the machine); beside the other tests on two cores the tail reached 37 ms
-/// (2026-12-03), so the bound is on the median, at half the delay it guards against.
+/// (2026-12-03) and, on a slower machine, the median 21.6 ms (2026-12-06), so the bound is on
+/// the median, at three quarters of the delay it guards against (which every call would pay).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unary_calls_are_not_held_back_by_nagle() {
     let dir = tempfile::tempdir().expect("tmp");
@@ -3059,9 +3060,9 @@ async fn unary_calls_are_not_held_back_by_nagle() {
     eprintln!(
         "GetPosture p50 {p50:.2} ms p95 {p95:.2} ms; ListClusters p50 {clusters_p50:.2} ms p95 {clusters_p95:.2} ms"
     );
-    assert!(p50 < 20.0, "GetPosture p50 {p50:.2} ms (p95 {p95:.2} ms)");
+    assert!(p50 < 30.0, "GetPosture p50 {p50:.2} ms (p95 {p95:.2} ms)");
     assert!(
-        clusters_p50 < 20.0,
+        clusters_p50 < 30.0,
         "ListClusters p50 {clusters_p50:.2} ms (p95 {clusters_p95:.2} ms)"
     );
     server.stop().await;

@@ -18,9 +18,11 @@
 //! A new namespace is, to a selector, one it did not match before. A cluster-scoped object
 //! whose selector may say otherwise makes the whole cluster read the change (a cluster-wide
 //! policy), but an admission webhook's, which only the namespaces serving it read. So does any
-//! Calico object: Calico's selectors read namespace labels under `pcns.` anywhere, and its
-//! network sets are scoped by their own namespace's labels (a link between two namespaces' pods
-//! may read a third's).
+//! Calico or Cilium object: Calico's selectors read namespace labels under `pcns.` anywhere,
+//! its network sets are scoped by their own namespace's labels (a link between two namespaces'
+//! pods may read a third's), and Cilium's read a pod's namespace labels as its own labels
+//! (which the internet-facing load balancers' policies, gathered from their namespaces, hold a
+//! copy of).
 
 use crate::object::Object;
 use crate::pointer::Pointer as _;
@@ -78,9 +80,8 @@ const WEBHOOK_CONFIGURATIONS: &[&str] = &[
 
 /// The namespaces (of `objects`, each with its namespace, `""` when cluster-scoped) whose
 /// objects hold a namespace selector that may say otherwise of a namespace after than before
-/// (`changes`), those holding a Cilium policy (whose selectors read namespace labels under
-/// Cilium's own keys) and those serving a webhook whose selector may; `None` when another
-/// cluster-scoped object's selector may, or a Calico object is present.
+/// (`changes`) and those serving a webhook whose selector may; `None` when another
+/// cluster-scoped object's selector may, or a Calico or Cilium object is present.
 pub(super) fn selector_readers<'o>(
     objects: impl IntoIterator<Item = (&'o str, &'o Object)>,
     changes: &[Change],
@@ -92,13 +93,14 @@ pub(super) fn selector_readers<'o>(
         }
         if o.api_version.starts_with("projectcalico.org/")
             || o.api_version.starts_with("crd.projectcalico.org/")
+            || o.api_version.starts_with("cilium.io/")
         {
             return None;
         }
         if out.contains(ns) {
             continue;
         }
-        if o.api_version.starts_with("cilium.io/") || reads(&o.body, changes) {
+        if reads(&o.body, changes) {
             if !ns.is_empty() {
                 out.insert(ns.to_string());
             } else if WEBHOOK_CONFIGURATIONS.contains(&o.kind.as_str()) {
@@ -314,11 +316,12 @@ mod tests {
             "spec": {"rules": [{"from": [{"source": {"namespaces": ["shop"]}}]}]}}),
         );
         assert_eq!(
-            readers(&[cilium, gateway, names], change.clone()),
-            Some(vec!["edge".to_string(), "web".to_string()])
+            readers(&[gateway, names], change.clone()),
+            Some(vec!["edge".to_string()])
         );
-        // Calico: the whole cluster, whatever its selectors say.
+        // Calico and Cilium: the whole cluster, whatever their selectors say.
         assert_eq!(readers(&[calico], change.clone()), None);
+        assert_eq!(readers(&[cilium], change.clone()), None);
         let set = object(
             json!({"apiVersion": "projectcalico.org/v3", "kind": "NetworkSet",
             "metadata": {"name": "s", "namespace": "sets"}, "spec": {"nets": ["10.0.0.0/8"]}}),
