@@ -197,7 +197,7 @@ struct Staged {
     dirty: BTreeSet<String>,
     /// Namespaces that stay whose labels changed, and new Namespaces of namespaces that hold
     /// nothing else: their labels before (`None`: new) and after.
-    relabeled: BTreeMap<String, (Option<relabel::Labels>, relabel::Labels)>,
+    relabeled: BTreeMap<String, relabel::Change>,
 }
 
 impl Staged {
@@ -741,8 +741,7 @@ impl Incremental {
         // Nodes whose view changed: the namespaces whose pods run on them read it.
         let mut moved: BTreeSet<String> = BTreeSet::new();
         let mut external_ip = None;
-        let mut relabeled: BTreeMap<String, (Option<relabel::Labels>, relabel::Labels)> =
-            BTreeMap::new();
+        let mut relabeled: BTreeMap<String, relabel::Change> = BTreeMap::new();
         for (key, object) in changes {
             let held = self.held(&key);
             let before = held.and_then(NodeView::of);

@@ -33,8 +33,7 @@ use std::collections::{BTreeMap, BTreeSet};
 /// A namespace's labels, as namespace selectors see them.
 pub(super) type Labels = BTreeMap<String, String>;
 
-/// A namespace's labels before (`None`: the namespace is new) and after a batch, as selectors
-/// see them.
+/// A namespace's labels before (`None`: the namespace is new) and after a batch.
 pub(super) type Change = (Option<Labels>, Labels);
 
 /// Kinds none of whose namespace selectors kspm reads (a pod template's affinity terms hold
@@ -80,7 +79,7 @@ const WEBHOOK_CONFIGURATIONS: &[&str] = &[
 
 /// The namespaces (of `objects`, each with its namespace, `""` when cluster-scoped) whose
 /// objects hold a namespace selector that may say otherwise of a namespace after than before
-/// (`changes`) and those serving a webhook whose selector may; `None` when another
+/// (`changes`, labelled as selectors see them: [`as_selected`]) and those serving a webhook whose selector may; `None` when another
 /// cluster-scoped object's selector may, or a Calico or Cilium object is present.
 pub(super) fn selector_readers<'o>(
     objects: impl IntoIterator<Item = (&'o str, &'o Object)>,

@@ -124,21 +124,28 @@ impl Decided {
         if namespaces.is_empty() {
             return;
         }
-        let mut gone: hashbrown::HashSet<u32> = hashbrown::HashSet::new();
-        self.ids.retain(|stand, id| {
-            let reads = namespaces.contains(&stand.source.namespace)
+        self.forget(|stand, _| {
+            namespaces.contains(&stand.source.namespace)
                 || stand
                     .target
                     .as_ref()
-                    .is_some_and(|(pods, _)| namespaces.contains(&pods.namespace));
-            if reads {
-                gone.insert(*id);
-            }
-            !reads
+                    .is_some_and(|(pods, _)| namespaces.contains(&pods.namespace))
         });
-        if !gone.is_empty() {
+    }
+
+    /// Forgets the segments `gone` says (by stand-in and number) and the links of each.
+    fn forget(&mut self, gone: impl Fn(&Stand, u32) -> bool) {
+        let mut forgotten: hashbrown::HashSet<u32> = hashbrown::HashSet::new();
+        self.ids.retain(|stand, id| {
+            let forget = gone(stand, *id);
+            if forget {
+                forgotten.insert(*id);
+            }
+            !forget
+        });
+        if !forgotten.is_empty() {
             self.links
-                .retain(|(a, b), _| !gone.contains(a) && !gone.contains(b));
+                .retain(|(a, b), _| !forgotten.contains(a) && !forgotten.contains(b));
         }
     }
 
@@ -157,9 +164,7 @@ impl Decided {
             return;
         }
         let keep: hashbrown::HashSet<u32> = current.iter().copied().collect();
-        self.ids.retain(|_, id| keep.contains(id));
-        self.links
-            .retain(|(a, b), _| keep.contains(a) && keep.contains(b));
+        self.forget(|_, id| !keep.contains(&id));
     }
 }
 

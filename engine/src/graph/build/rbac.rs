@@ -19,14 +19,10 @@ impl ClusterBuilder<'_, '_> {
 
     pub(super) fn privileged_allowed(&self, ns: Option<&str>) -> bool {
         match ns {
-            Some(n) => !self.facts.guarded_namespaces.contains(n),
+            Some(n) => !self.facts.guarded(n),
             None => {
                 self.facts.namespaces.is_empty()
-                    || self
-                        .facts
-                        .namespaces
-                        .iter()
-                        .any(|n| !self.facts.guarded_namespaces.contains(n))
+                    || self.facts.namespaces.iter().any(|n| !self.facts.guarded(n))
             }
         }
     }
