@@ -12,9 +12,27 @@ use serde_json::Value;
 /// The field that made a check fail, and what it held.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Evidence {
-    /// Field path within the resource, e.g. `spec.template.spec.containers[0].securityContext.privileged`.
+    /// Where the check looked, e.g. `spec.template.spec.containers[0].securityContext.privileged`.
+    ///
+    /// - A field of the finding's resource: keys joined by `.`; `[n]` a list element by index,
+    ///   `[name]` the list element of that `name` (an AKS node pool), `[key]` a map key, which may
+    ///   hold dots (`metadata.annotations[eks.amazonaws.com/role-arn]`); a string field holding a
+    ///   document is read into (`data[config.conf].metricsBindAddress`). Azure (ARM) keys are
+    ///   matched case-insensitively, as Azure does.
+    /// - A field of another object: its node reference, `: ` and the field
+    ///   (`Service:shop/web: spec.type`), or, for a role's rules, the reference and `.rules[n]`
+    ///   (`ClusterRole:edit.rules[3]`, the role the rule is written in); the reference alone names
+    ///   the object.
+    /// - A control-plane flag: the container's path, ` command line: ` and the flag.
+    /// - A label: `identity:` or `held-by:` and a graph node, or a check's named summary
+    ///   (`default deny`, `open to every namespace`).
+    ///
+    /// `checks::evidence_paths` asserts this of every check's bad case.
     pub path: String,
-    /// The observed value.
+    /// The observed value: the field as written; null when the field is absent (the missing
+    /// setting is the finding) unless the rule's default is given; `<redacted>` for a secret
+    /// value; for a few checks a summary that begins with the field's value (an image and its
+    /// known-exploited vulnerabilities) or says what the field does.
     pub value: Value,
 }
 

@@ -5,10 +5,13 @@
 
 use super::{Check, Context, Evidence, Hit, Needs};
 use crate::cloud::aws_auth::AwsAuth;
-use crate::cloud::documents::{spec, EKS_ACCESS_ENTRY, EKS_CLUSTER, EKS_NODEGROUP};
+use crate::cloud::documents::{
+    spec, EKS_ACCESS_ENTRY, EKS_ACCESS_POLICIES, EKS_CLUSTER, EKS_NODEGROUP,
+};
 use crate::cloud::eks::{access_entries, aws_auth_configmap, nodegroups, Imds};
 use crate::cloud::eks_access::{AuthMode, Scope};
 use crate::controls::{c, Framework::*};
+use crate::object::Object;
 use crate::options::Profile;
 use crate::pointer::Pointer as _;
 use crate::severity::Severity;
@@ -288,6 +291,29 @@ fn run_aws_auth_malformed<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
         .collect()
 }
 
+/// Where an access entry's association with `policy` is written: its element in the
+/// principal's associated access policies (a document of its own; without one, the entry).
+fn association_evidence(ctx: &Context<'_>, entry: &Object, policy: &str) -> Evidence {
+    let listed = ctx
+        .inv
+        .of_kind(EKS_ACCESS_POLICIES)
+        .iter()
+        // The last of its name, as `access_entries` reads them.
+        .rfind(|o| o.name == entry.name)
+        .and_then(|o| {
+            let i = spec(o)
+                .get("associatedAccessPolicies")?
+                .as_array()?
+                .iter()
+                .position(|p| p.get("policyArn").and_then(Value::as_str) == Some(policy))?;
+            Some(format!(
+                "{}: spec.associatedAccessPolicies[{i}].policyArn",
+                o.node_ref()
+            ))
+        });
+    Evidence::new(listed.unwrap_or_else(|| entry.node_ref()), policy)
+}
+
 fn run_access_entry_admin<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     let (entries, _) = access_entries(ctx.inv);
     ctx.inv
@@ -305,7 +331,7 @@ fn run_access_entry_admin<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
                     "{} holds AmazonEKSClusterAdminPolicy on the whole cluster (invisible to kubectl get clusterrolebindings)",
                     e.principal_arn
                 ),
-                evidence: vec![Evidence::new("associatedAccessPolicies", json!(admin.0))],
+                evidence: vec![association_evidence(ctx, o, &admin.0)],
             })
         })
         .collect()

@@ -223,6 +223,8 @@ pub fn by_id(id: &str) -> Option<&'static Check> {
 
 #[cfg(test)]
 pub(crate) mod cases;
+#[cfg(test)]
+mod evidence_paths;
 
 #[cfg(test)]
 mod tests {

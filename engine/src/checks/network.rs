@@ -1268,11 +1268,7 @@ fn nginx_controller_snippets<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
                     }
                 ),
                 Evidence::new(
-                    format!(
-                        "ConfigMap {}/{}: data.allow-snippet-annotations",
-                        m.effective_namespace().unwrap_or(""),
-                        m.name
-                    ),
+                    format!("{}: data.allow-snippet-annotations", m.node_ref()),
                     v,
                 ),
             ),

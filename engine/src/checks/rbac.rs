@@ -159,8 +159,9 @@ fn permission_hits<'a>(ctx: &Context<'a>, p: &Permission<'_>) -> Vec<Hit<'a>> {
         for (_, g) in &granted {
             if !seen_rules.contains(&g.rule) {
                 seen_rules.push(g.rule);
+                let (role, index) = g.role.written_at(g.rule);
                 evidence.push(Evidence::new(
-                    format!("{}.rules[{}]", first.role.node_ref(), g.rule),
+                    format!("{role}.rules[{index}]"),
                     Value::String(g.role.rules[g.rule].to_string()),
                 ));
             }
@@ -644,10 +645,13 @@ fn aws_auth<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
                     subjects_text(&subjects),
                     g.role.node_ref()
                 ),
-                evidence: vec![Evidence::new(
-                    format!("{}.rules[{}]", g.role.node_ref(), g.rule),
-                    Value::String(g.role.rules[g.rule].to_string()),
-                )],
+                evidence: vec![{
+                    let (role, index) = g.role.written_at(g.rule);
+                    Evidence::new(
+                        format!("{role}.rules[{index}]"),
+                        Value::String(g.role.rules[g.rule].to_string()),
+                    )
+                }],
             });
         }
     }

@@ -371,7 +371,7 @@ fn runtime_socket<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
                     } else {
                         format!("volume `{name}` mounts {path}, which contains the runtime socket {sock}{why}")
                     },
-                    evidence: vec![Evidence::new(t.path(&format!("volumes[{i}].hostPath.path")), path)],
+                    evidence: vec![Evidence::new(t.path(&format!("volumes[{i}].hostPath.path")), v.raw)],
                 });
             }
         }
@@ -448,7 +448,7 @@ fn sensitive_host_path<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
                 ),
                 evidence: vec![Evidence::new(
                     t.path(&format!("volumes[{i}].hostPath.path")),
-                    path,
+                    v.raw,
                 )],
             });
         }

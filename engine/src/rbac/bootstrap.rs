@@ -66,6 +66,7 @@ fn role(
             rules,
             labels: l,
             assumed_default: true,
+            written: Vec::new(),
         },
         aggregate_from: aggregate_label.map(|label| {
             vec![LabelSelector::from_value(Some(

@@ -105,6 +105,10 @@ pub struct RoleDef {
     pub labels: std::collections::BTreeMap<String, String>,
     /// Whether this is a default role kspm added because the snapshot lacked it.
     pub assumed_default: bool,
+    /// For aggregated ClusterRoles: where each effective rule is written (the ClusterRole's
+    /// node reference and the rule's index in its `rules`); empty when every effective rule is
+    /// the role's own, at its own index.
+    pub written: Vec<(String, usize)>,
 }
 
 impl RoleDef {
@@ -113,6 +117,16 @@ impl RoleDef {
         match (&self.kind, &self.namespace) {
             (RoleKind::Role, Some(ns)) => format!("Role:{ns}/{}", self.name),
             _ => format!("ClusterRole:{}", self.name),
+        }
+    }
+
+    /// Where effective rule `rule` is written: the role's node reference and the rule's index
+    /// in its `rules` (another ClusterRole's, for a rule an aggregate holds through its
+    /// aggregation) — what evidence points at.
+    pub fn written_at(&self, rule: usize) -> (String, usize) {
+        match self.written.get(rule) {
+            Some((role, index)) => (role.clone(), *index),
+            None => (self.node_ref(), rule),
         }
     }
 }
@@ -248,6 +262,15 @@ fn str_list(v: Option<&Value>) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// One rule as written in a role, in kspm's wording of rules (what evidence gives).
+#[cfg(test)]
+pub(crate) fn rule_text(rule: &Value) -> String {
+    parse_rules(Some(&Value::Array(vec![rule.clone()])))
+        .first()
+        .map(ToString::to_string)
+        .unwrap_or_default()
+}
+
 fn parse_rules(v: Option<&Value>) -> Vec<Rule> {
     v.and_then(Value::as_array)
         .map(|rules| {
@@ -370,6 +393,7 @@ impl Rbac {
                         rules: parse_rules(o.body.get("rules")),
                         labels: o.labels.clone(),
                         assumed_default: false,
+                        written: Vec::new(),
                     });
                 }
                 "ClusterRoleBinding" | "RoleBinding" => binding_objs.push((o, made)),
@@ -718,25 +742,38 @@ fn aggregate(roles: &mut [RoleDef], aggregation: &[(usize, Vec<LabelSelector>)])
     };
     // Tarjan's algorithm (iterative): components come out dependencies first.
     let components = strongly_connected(&edges);
-    let mut effective: Vec<Option<Vec<Rule>>> = vec![None; n];
+    // Each aggregate's effective rules, each with the role (index) and the position in its own
+    // rules where it was found.
+    type Found = Vec<(Rule, (usize, usize))>;
+    let mut effective: Vec<Option<Found>> = vec![None; n];
+    let own = |roles: &[RoleDef], m: usize| -> Found {
+        roles[m]
+            .rules
+            .iter()
+            .enumerate()
+            .map(|(k, r)| (r.clone(), (m, k)))
+            .collect()
+    };
     for comp in components {
         if comp.len() == 1 && !is_aggregate[comp[0]] {
             continue;
         }
         // Own rules of the members first, then what they aggregate from outside the component.
-        let mut union: Vec<Rule> = Vec::new();
+        let mut union: Found = Vec::new();
         let mut seen: std::collections::HashSet<Rule> = std::collections::HashSet::new();
-        let mut add = |rules: &[Rule], union: &mut Vec<Rule>| {
-            for r in rules {
-                if seen.insert(r.clone()) {
-                    union.push(r.clone());
+        let mut add = |rules: Vec<(Rule, (usize, usize))>,
+                       union: &mut Vec<(Rule, (usize, usize))>| {
+            for (r, at) in rules {
+                if !seen.contains(&r) {
+                    seen.insert(r.clone());
+                    union.push((r, at));
                 }
             }
         };
         let mut members = comp.clone();
         members.sort_unstable();
         for m in &members {
-            add(&roles[*m].rules, &mut union);
+            add(own(roles, *m), &mut union);
         }
         for m in &members {
             for j in &edges[*m] {
@@ -744,8 +781,8 @@ fn aggregate(roles: &mut [RoleDef], aggregation: &[(usize, Vec<LabelSelector>)])
                     continue;
                 }
                 match &effective[*j] {
-                    Some(rules) => add(rules, &mut union),
-                    None => add(&roles[*j].rules, &mut union),
+                    Some(rules) => add(rules.clone(), &mut union),
+                    None => add(own(roles, *j), &mut union),
                 }
             }
         }
@@ -756,9 +793,35 @@ fn aggregate(roles: &mut [RoleDef], aggregation: &[(usize, Vec<LabelSelector>)])
         }
     }
     for (i, rules) in effective.into_iter().enumerate() {
-        if let Some(rules) = rules {
-            roles[i].rules = rules;
+        let Some(rules) = rules else {
+            continue;
+        };
+        // Where each rule is written: the aggregate's own rules when they list it (as the API
+        // returns an aggregate, or a member of a cycle); else the role it was aggregated from,
+        // unless that is a default kspm assumed (not in the input): then the aggregate itself.
+        let mut own_at: HashMap<&Rule, usize> = HashMap::new();
+        for (k, r) in roles[i].rules.iter().enumerate() {
+            own_at.entry(r).or_insert(k);
         }
+        let at: Vec<(usize, usize)> = rules
+            .iter()
+            .enumerate()
+            .map(|(k, (r, (from, index)))| match own_at.get(r) {
+                Some(p) => (i, *p),
+                None if roles[*from].assumed_default => (i, k),
+                None => (*from, *index),
+            })
+            .collect();
+        let in_place = at.iter().enumerate().all(|(k, w)| *w == (i, k));
+        let written = match in_place {
+            true => Vec::new(),
+            false => at
+                .into_iter()
+                .map(|(from, index)| (roles[from].node_ref(), index))
+                .collect(),
+        };
+        roles[i].rules = rules.into_iter().map(|(r, _)| r).collect();
+        roles[i].written = written;
     }
 }
 

@@ -529,6 +529,60 @@ fn r12_aggregation_is_recomputed_to_a_fixed_point() {
         Some("n"),
         Some("s")
     ));
+    // Where the rule is written: the leaf it was aggregated from, through the chain.
+    let role = |r: &Rbac, name: &str| {
+        r.roles
+            .iter()
+            .find(|x| x.name == name)
+            .cloned()
+            .expect("role")
+    };
+    assert_eq!(
+        role(&r, "top").written_at(0),
+        ("ClusterRole:leaf".to_string(), 0)
+    );
+    assert_eq!(
+        role(&r, "leaf").written_at(0),
+        ("ClusterRole:leaf".to_string(), 0)
+    );
+    // An aggregate as the API returns it (its rules already the union): written in place.
+    let live = rbac(&[
+        format!("{ROLE_HEADER}kind: ClusterRole\nmetadata: {{name: top}}\naggregationRule: {{clusterRoleSelectors: [{{matchLabels: {{tier: top}}}}]}}\nrules: [{{apiGroups: [''], resources: [pods], verbs: [get]}}, {{apiGroups: [''], resources: [secrets], verbs: [get]}}]\n---\n"),
+        format!("{ROLE_HEADER}kind: ClusterRole\nmetadata: {{name: leaf, labels: {{tier: top}}}}\nrules: [{{apiGroups: [''], resources: [secrets], verbs: [get]}}]\n---\n"),
+    ].concat());
+    assert!(role(&live, "top").written.is_empty());
+    assert_eq!(
+        role(&live, "top").written_at(1),
+        ("ClusterRole:top".to_string(), 1)
+    );
+    // A cycle of aggregates as the API returns them: each holds the union itself, in place.
+    let cycle = rbac(&[
+        format!("{ROLE_HEADER}kind: ClusterRole\nmetadata: {{name: a, labels: {{to: b}}}}\naggregationRule: {{clusterRoleSelectors: [{{matchLabels: {{to: a}}}}]}}\nrules: [{{apiGroups: [''], resources: [pods], verbs: [get]}}, {{apiGroups: [''], resources: [secrets], verbs: [get]}}]\n---\n"),
+        format!("{ROLE_HEADER}kind: ClusterRole\nmetadata: {{name: b, labels: {{to: a}}}}\naggregationRule: {{clusterRoleSelectors: [{{matchLabels: {{to: b}}}}]}}\nrules: [{{apiGroups: [''], resources: [secrets], verbs: [get]}}, {{apiGroups: [''], resources: [pods], verbs: [get]}}]\n---\n"),
+    ].concat());
+    assert_eq!(
+        role(&cycle, "b").written_at(0),
+        ("ClusterRole:b".to_string(), 1)
+    );
+    assert_eq!(
+        role(&cycle, "b").written_at(1),
+        ("ClusterRole:b".to_string(), 0)
+    );
+    assert!(role(&cycle, "a").written.is_empty());
+    // `edit` assumed (not in the input): its defaults are not credited to roles the input lacks;
+    // a ClusterRole of the input that aggregates into it is.
+    let assumed = rbac(&[
+        rb("shop", "devs", "ClusterRole", "edit", "[{kind: Group, name: devs}]"),
+        format!("{ROLE_HEADER}kind: ClusterRole\nmetadata: {{name: crds, labels: {{rbac.authorization.k8s.io/aggregate-to-edit: 'true'}}}}\nrules: [{{apiGroups: [example.com], resources: [widgets], verbs: [create]}}]\n---\n"),
+    ].concat());
+    let edit = role(&assumed, "edit");
+    let at: Vec<(String, usize)> = (0..edit.rules.len()).map(|k| edit.written_at(k)).collect();
+    assert!(
+        at.iter()
+            .all(|(r, _)| r == "ClusterRole:edit" || r == "ClusterRole:crds"),
+        "{at:?}"
+    );
+    assert!(at.contains(&("ClusterRole:crds".to_string(), 0)), "{at:?}");
     // Built-in aggregation: a RoleBinding to `edit` with no roles in the snapshot grants exec,
     // secrets and pod creation (edit includes view's rules; admin includes edit's).
     let r = rbac(&rb(

@@ -72,13 +72,17 @@ pub fn can_i_cloud_table(principal: &str, answers: &[CloudCanI<'_>]) -> String {
 fn grant_json(g: &Option<Grant<'_>>) -> Value {
     match g {
         None => json!({"via": "privileged group system:masters (authorized before RBAC)"}),
-        Some(g) => json!({
-            "binding": g.binding.node_ref,
-            "role": g.role.node_ref(),
-            "rule_index": g.rule,
-            "rule": g.role.rules[g.rule].to_string(),
-            "assumed_default": g.binding.assumed_default || g.role.assumed_default,
-        }),
+        Some(g) => {
+            let (role, index) = g.role.written_at(g.rule);
+            json!({
+                "binding": g.binding.node_ref,
+                "role": g.role.node_ref(),
+                "rule_index": g.rule,
+                "rule": g.role.rules[g.rule].to_string(),
+                "written_at": format!("{role}.rules[{index}]"),
+                "assumed_default": g.binding.assumed_default || g.role.assumed_default,
+            })
+        }
     }
 }
 
@@ -130,7 +134,10 @@ pub fn who_can_table(answers: &[WhoCan<'_>]) -> String {
     out
 }
 
-/// JSON: `[{cluster, subjects: [{subject, kind, ...grant}]}]`.
+/// JSON: `[{cluster, subjects: [{subject, binding, role, rule_index, rule, written_at,
+/// assumed_default}], cloud_principals}]`: `rule_index` counts among the role's effective rules
+/// (an aggregate's union), `written_at` is where the rule is written (`ClusterRole:x.rules[n]`,
+/// for an aggregated rule the ClusterRole it was aggregated from).
 pub fn who_can_json(answers: &[WhoCan<'_>]) -> String {
     let v: Vec<Value> = answers
         .iter()
@@ -233,4 +240,36 @@ pub fn can_connect_json(answers: &[(&str, &crate::netpol::Verdict)]) -> String {
     let mut s = serde_json::to_string_pretty(&list).unwrap_or_default();
     s.push('\n');
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::{parse_text, Syntax};
+    use crate::rbac::{Rbac, Request};
+
+    /// A rule an aggregate holds through its aggregation is located where it is written.
+    #[test]
+    fn who_can_says_where_an_aggregated_rule_is_written() {
+        let yaml = "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: agg}\naggregationRule: {clusterRoleSelectors: [{matchLabels: {to: agg}}]}\nrules: []\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: part, labels: {to: agg}}\nrules: [{apiGroups: [''], resources: [pods], verbs: [get]}, {apiGroups: [''], resources: [secrets], verbs: [list]}]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: b}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: agg}\nsubjects: [{kind: User, name: alice}]\n";
+        let out = parse_text(yaml, "r.yaml", Syntax::Yaml);
+        let rbac = Rbac::build(&out.objects, Some(33));
+        let entries = rbac.who_can(&Request::resource("list", "", "secrets", Some("n"), None));
+        let json: Value = serde_json::from_str(&who_can_json(&[WhoCan {
+            cluster: "c",
+            entries,
+            cloud: Vec::new(),
+        }]))
+        .expect("json");
+        let alice = json[0]["subjects"]
+            .as_array()
+            .expect("subjects")
+            .iter()
+            .find(|s| s["subject"] == "User:alice")
+            .expect("alice")
+            .clone();
+        assert_eq!(alice["role"], "ClusterRole:agg");
+        assert_eq!(alice["rule_index"], 1);
+        assert_eq!(alice["written_at"], "ClusterRole:part.rules[1]");
+    }
 }
