@@ -159,3 +159,6 @@ pub static CHECKS: &[Check] = &[Check {
     needs: Needs::Nothing,
     run: exposed_admin_uis,
 }];
+
+#[cfg(test)]
+pub(crate) mod cases;

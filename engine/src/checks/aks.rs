@@ -367,3 +367,6 @@ pub static CHECKS: &[Check] = &[
         run: admin_kubeconfig_candidates,
     },
 ];
+
+#[cfg(test)]
+pub(crate) mod cases;

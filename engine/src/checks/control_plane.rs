@@ -666,6 +666,9 @@ pub static CHECKS: &[Check] = &[
 ];
 
 #[cfg(test)]
+pub(crate) mod cases;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

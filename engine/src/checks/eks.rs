@@ -487,3 +487,6 @@ pub static CHECKS: &[Check] = &[
         run: run_access_entry_admin,
     },
 ];
+
+#[cfg(test)]
+pub(crate) mod cases;

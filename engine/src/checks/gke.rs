@@ -455,3 +455,6 @@ pub static CHECKS: &[Check] = &[
         run: run_dashboard,
     },
 ];
+
+#[cfg(test)]
+pub(crate) mod cases;

@@ -290,3 +290,6 @@ mod registry_tests {
         assert!(from_registry("localhost:5000/x:1", "localhost:5000"));
     }
 }
+
+#[cfg(test)]
+pub(crate) mod cases;

@@ -398,6 +398,9 @@ pub static CHECKS: &[Check] = &[
 ];
 
 #[cfg(test)]
+pub(crate) mod cases;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;

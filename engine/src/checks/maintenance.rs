@@ -316,3 +316,6 @@ pub static CHECKS: &[Check] = &[
         run: retired_ingress_nginx,
     },
 ];
+
+#[cfg(test)]
+pub(crate) mod cases;

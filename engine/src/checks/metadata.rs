@@ -94,3 +94,6 @@ pub(crate) fn settle_node_identity(f: &mut crate::finding::Finding, reached: &[R
     keep_powerful_evidence(f, reached);
     true
 }
+
+#[cfg(test)]
+pub(crate) mod cases;

@@ -1405,3 +1405,6 @@ pub(crate) fn ingresses_to_missing_services<'a>(ctx: &Context<'a>, live: bool) -
     }
     hits
 }
+
+#[cfg(test)]
+pub(crate) mod cases;

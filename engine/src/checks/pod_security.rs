@@ -622,3 +622,6 @@ fn workload_violates_namespace_level<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     }
     hits
 }
+
+#[cfg(test)]
+pub(crate) mod cases;

@@ -1356,3 +1356,6 @@ pub static CHECKS: &[Check] = &[
         run: delete_namespaces_or_volumes,
     },
 ];
+
+#[cfg(test)]
+pub(crate) mod cases;

@@ -395,3 +395,6 @@ fn no_security_context<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     }
     hits
 }
+
+#[cfg(test)]
+pub(crate) mod cases;

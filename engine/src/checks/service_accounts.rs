@@ -625,3 +625,6 @@ pub static CHECKS: &[Check] = &[
         run: credentials_in_annotations,
     },
 ];
+
+#[cfg(test)]
+pub(crate) mod cases;

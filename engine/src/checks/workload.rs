@@ -824,3 +824,6 @@ fn kube_system_user_workloads<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
         })
         .collect()
 }
+
+#[cfg(test)]
+pub(crate) mod cases;
