@@ -125,6 +125,41 @@ fn demo_fleet_json_matches_schema() {
     assert!(v["summary"]["findings"].as_u64().unwrap_or(0) > 5);
 }
 
+/// The JSON report reads back into the engine's types and renders again byte for byte: every
+/// field the store, the gRPC conversion and the HTML view read is typed, not looked up by name.
+/// Negative: a report missing a field the type requires is refused, not read as empty.
+#[test]
+fn the_json_report_reads_back_into_its_types_unchanged() {
+    let out = kspm(&[
+        "scan",
+        repo().join("examples/demo-fleet").to_str().expect("utf8"),
+        "--format",
+        "json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).expect("utf8");
+    let report: kspm_engine::report::Report = serde_json::from_str(&text).expect("typed report");
+    assert!(!report.findings.is_empty() && !report.attack_paths.is_empty());
+    assert_eq!(kspm_engine::render::json::render(&report), text);
+    let mut v: Value = serde_json::from_str(&text).expect("json");
+    v["findings"][0]
+        .as_object_mut()
+        .expect("finding")
+        .remove("check");
+    let refused = serde_json::from_value::<kspm_engine::report::Report>(v);
+    assert!(
+        refused
+            .as_ref()
+            .is_err_and(|e| e.to_string().contains("check")),
+        "{:?}",
+        refused.map(|r| r.findings.len())
+    );
+}
+
 #[test]
 fn corrupt_file_is_reported_and_the_rest_is_scanned() {
     let tmp = tempfile::tempdir().expect("tmp");

@@ -359,7 +359,7 @@ pub fn judge(engine: Option<&mut Incremental>, request: &Request, policy: &Polic
     let mut was: std::collections::HashMap<(&str, &str), Severity> = Default::default();
     for f in &delta.resolved_findings {
         let s = was
-            .entry((f.check, f.resource.as_str()))
+            .entry((f.check.as_ref(), f.resource.as_str()))
             .or_insert(f.severity);
         *s = (*s).max(f.severity);
     }
@@ -368,7 +368,7 @@ pub fn judge(engine: Option<&mut Incremental>, request: &Request, policy: &Polic
         .iter()
         .filter(|f| f.severity >= policy.severity)
         .filter(|f| {
-            was.get(&(f.check, f.resource.as_str()))
+            was.get(&(f.check.as_ref(), f.resource.as_str()))
                 .is_none_or(|s| *s < f.severity)
         })
         .cloned()

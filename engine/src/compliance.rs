@@ -4,26 +4,27 @@
 use crate::checks::Check;
 use crate::controls::Framework;
 use crate::finding::Finding;
+use crate::finding::Text;
 use crate::frameworks;
 use crate::snapshot::ClusterInfo;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Result of one control.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ControlResult {
     /// Control ID.
-    pub id: &'static str,
+    pub id: Text,
     /// Title, where the framework catalogue has one.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<&'static str>,
+    pub title: Option<Text>,
     /// The same control in other versions of the framework (`cis-1.12:5.2.9`).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub aliases: Vec<String>,
     /// `pass`, `fail` or `not_assessable`.
-    pub status: &'static str,
+    pub status: Text,
     /// Checks that assess it.
-    pub checks: Vec<&'static str>,
+    pub checks: Vec<Text>,
     /// Findings that make it fail.
     pub findings: usize,
     /// Why it is not assessable.
@@ -32,14 +33,14 @@ pub struct ControlResult {
 }
 
 /// One framework on one cluster.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ComplianceSummary {
     /// Cluster.
     pub cluster: String,
     /// Framework ID.
-    pub framework: &'static str,
+    pub framework: Text,
     /// Framework title.
-    pub title: &'static str,
+    pub title: Text,
     /// Controls listed.
     pub controls_total: usize,
     /// Controls passing.
@@ -67,7 +68,7 @@ pub fn summarize(
 ) -> Vec<ComplianceSummary> {
     let mut per_check: BTreeMap<&str, usize> = BTreeMap::new();
     for f in findings {
-        *per_check.entry(f.check).or_default() += 1;
+        *per_check.entry(f.check.as_ref()).or_default() += 1;
     }
     let mut out = Vec::new();
     for fw in Framework::ALL {
@@ -138,11 +139,11 @@ pub fn summarize(
                     (if n == 0 { "pass" } else { "fail" }, n, None)
                 };
                 ControlResult {
-                    id,
-                    title,
+                    id: id.into(),
+                    title: title.map(Into::into),
                     aliases,
-                    status,
-                    checks,
+                    status: status.into(),
+                    checks: checks.into_iter().map(Into::into).collect(),
                     findings: n,
                     reason,
                 }
@@ -153,8 +154,8 @@ pub fn summarize(
         let assessed = passed + failed;
         out.push(ComplianceSummary {
             cluster: cluster.name.clone(),
-            framework: fw.id(),
-            title: fw.title(),
+            framework: fw.id().into(),
+            title: fw.title().into(),
             controls_total: controls.len(),
             controls_passed: passed,
             controls_failed: failed,

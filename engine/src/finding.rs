@@ -6,11 +6,17 @@ use crate::controls::Control;
 use crate::graph::paths::BlastRadius;
 use crate::object::Source;
 use crate::severity::Severity;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+
+/// A catalogue string in a report (a check's ID, title or remediation, a control's ID):
+/// borrowed from kspm's catalogue when a scan builds the report, owned when a stored or fetched
+/// report is read back.
+pub type Text = Cow<'static, str>;
 use serde_json::Value;
 
 /// The field that made a check fail, and what it held.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Evidence {
     /// Where the check looked, e.g. `spec.template.spec.containers[0].securityContext.privileged`.
     ///
@@ -47,33 +53,36 @@ impl Evidence {
 }
 
 /// A control reference as it appears in a finding.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct ControlRef {
     /// Framework ID (`cis-kubernetes`, `nsa-cisa`, `pss`, `soc2`, ...).
-    pub framework: &'static str,
+    pub framework: Text,
     /// Control ID within the framework.
-    pub id: &'static str,
+    pub id: Text,
 }
 
 impl From<&Control> for ControlRef {
     fn from(c: &Control) -> Self {
         ControlRef {
-            framework: c.framework.id(),
-            id: c.id,
+            framework: c.framework.id().into(),
+            id: c.id.into(),
         }
     }
 }
 
-/// One failed check on one resource.
-#[derive(Debug, Clone, Serialize)]
+/// One failed check on one resource. Read back (from a stored scan or a report file), the
+/// fields later versions added default when absent: `fingerprint`, `object`, `evidence`,
+/// `controls`, `source`, `on_attack_path`, `vulnerabilities`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Finding {
     /// Stable check ID.
-    pub check: &'static str,
+    pub check: Text,
     /// The finding's identity across scans ([`fingerprint`]): the same failure of the same check
     /// on the same resource keeps it when the message's wording or counts change.
+    #[serde(default)]
     pub fingerprint: String,
     /// Check title.
-    pub title: &'static str,
+    pub title: Text,
     /// Severity.
     pub severity: Severity,
     /// Cluster name.
@@ -81,6 +90,7 @@ pub struct Finding {
     /// Node reference: `Kind:namespace/name` or `Kind:name`.
     pub resource: String,
     /// The same resource, structured: what an API client looks it up by.
+    #[serde(default)]
     pub object: ObjectRef,
     /// Namespace, for namespaced resources.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -88,26 +98,30 @@ pub struct Finding {
     /// What is wrong, specifically.
     pub message: String,
     /// What to do.
-    pub remediation: &'static str,
+    pub remediation: Text,
     /// The fields that made it fail.
+    #[serde(default)]
     pub evidence: Vec<Evidence>,
     /// Framework controls.
+    #[serde(default)]
     pub controls: Vec<ControlRef>,
     /// Where the resource was read from.
+    #[serde(default)]
     pub source: Source,
     /// Whether the resource lies on a reported attack path.
+    #[serde(default)]
     pub on_attack_path: bool,
     /// What the resource can reach in the attack graph (sinks and hops), when it is in it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub blast_radius: Option<BlastRadius>,
     /// What the scan's image vulnerability reports say of the containers of the workload the
     /// finding is on (those a report covers; see [`crate::vulns`]).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub vulnerabilities: Vec<crate::vulns::ContainerVulnerabilities>,
 }
 
 /// A Kubernetes (or cloud) object as an API client names it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ObjectRef {
     /// `apiVersion` (`apps/v1`).
     pub api_version: String,
@@ -142,7 +156,7 @@ impl Finding {
     pub fn most_severe_first(a: &Finding, b: &Finding) -> std::cmp::Ordering {
         b.severity
             .cmp(&a.severity)
-            .then_with(|| a.check.cmp(b.check))
+            .then_with(|| a.check.cmp(&b.check))
             .then_with(|| a.resource.cmp(&b.resource))
             .then_with(|| a.message.cmp(&b.message))
     }

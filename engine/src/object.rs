@@ -5,7 +5,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// Where an object came from: a file (and the line its document starts on) or a live API.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, Default)]
 pub struct Source {
     /// File path as the user gave it (or `api://...` for live collection).
     pub file: String,

@@ -3,6 +3,7 @@
 
 use crate::checks::{self, Context};
 use crate::compliance::{self, ComplianceSummary};
+use crate::finding::Text;
 pub use crate::finding::{ControlRef, Finding};
 use crate::graph::fixplan::FixPlan;
 use crate::graph::paths::BlastRadius;
@@ -14,14 +15,14 @@ use crate::parse::LoadError;
 use crate::rbac::Rbac;
 use crate::severity::Severity;
 use crate::snapshot::{ClusterSnapshot, Provider, Snapshot};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Version of the report format.
 pub const REPORT_SCHEMA_VERSION: &str = "kspm.io/report/v1";
 
 /// Per-cluster summary.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ClusterSummary {
     /// Name.
     pub name: String,
@@ -51,7 +52,7 @@ pub struct ClusterSummary {
 }
 
 /// An input that could not be read or assessed.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ReportError {
     /// Cluster it belongs to, when it belongs to one.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -83,7 +84,7 @@ impl ReportError {
 pub use crate::graph::paths::AttackPath;
 
 /// Totals over the whole report.
-#[derive(Debug, Clone, Serialize, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct Summary {
     /// Clusters scanned.
     pub clusters: usize,
@@ -104,7 +105,7 @@ pub struct Summary {
 }
 
 /// Size of the attack graph.
-#[derive(Debug, Clone, Serialize, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct GraphSize {
     /// Nodes.
     pub nodes: usize,
@@ -116,10 +117,10 @@ pub struct GraphSize {
 pub const MAX_REPORTED_PATHS: usize = 500;
 
 /// A finding that an exception or annotation suppressed.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Suppressed {
     /// Check ID.
-    pub check: &'static str,
+    pub check: Text,
     /// Cluster.
     pub cluster: String,
     /// Resource.
@@ -129,10 +130,10 @@ pub struct Suppressed {
 }
 
 /// The result of a scan.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
     /// Report format version.
-    pub schema_version: &'static str,
+    pub schema_version: Text,
     /// Tool name and version.
     pub tool: Tool,
     /// Totals.
@@ -160,12 +161,12 @@ pub struct Report {
 }
 
 /// Tool identification.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Tool {
     /// `kspm`.
-    pub name: &'static str,
+    pub name: Text,
     /// Crate version.
-    pub version: &'static str,
+    pub version: Text,
 }
 
 impl Report {
@@ -308,7 +309,7 @@ pub fn assemble_fleet_graph(
             .cmp(&a.on_attack_path)
             .then_with(|| b.severity.cmp(&a.severity))
             .then_with(|| a.cluster.cmp(&b.cluster))
-            .then_with(|| a.check.cmp(b.check))
+            .then_with(|| a.check.cmp(&b.check))
             .then_with(|| a.resource.cmp(&b.resource))
             .then_with(|| a.message.cmp(&b.message))
     });
@@ -329,10 +330,10 @@ pub fn assemble_fleet_graph(
         *summary.by_severity.entry(f.severity).or_insert(0) += 1;
     }
     let report = Report {
-        schema_version: REPORT_SCHEMA_VERSION,
+        schema_version: REPORT_SCHEMA_VERSION.into(),
         tool: Tool {
-            name: "kspm",
-            version: env!("CARGO_PKG_VERSION"),
+            name: "kspm".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
         },
         summary,
         clusters,
@@ -426,7 +427,7 @@ pub(crate) fn judge_on_fleet_graph(
                 return None;
             }
             f.fingerprint =
-                crate::finding::fingerprint(&f.cluster, f.check, &f.resource, &f.evidence);
+                crate::finding::fingerprint(&f.cluster, &f.check, &f.resource, &f.evidence);
             Some((f, p.suppressed))
         })
         .collect()
@@ -1096,21 +1097,21 @@ pub(crate) fn evaluate_cluster(
             let resource = hit.object.node_ref();
             let known = vulnerabilities.get(&resource).cloned().unwrap_or_default();
             let finding = Finding {
-                check: check.id,
+                check: check.id.into(),
                 fingerprint: crate::finding::fingerprint(
                     &cluster.info.name,
                     check.id,
                     &resource,
                     &hit.evidence,
                 ),
-                title: check.title,
+                title: check.title.into(),
                 severity: hit.severity.unwrap_or(check.severity),
                 cluster: cluster.info.name.clone(),
                 resource,
                 object: crate::finding::ObjectRef::of(hit.object),
                 namespace: hit.object.effective_namespace().map(str::to_string),
                 message: hit.message,
-                remediation: check.remediation,
+                remediation: check.remediation.into(),
                 evidence: hit.evidence,
                 controls: check
                     .controls

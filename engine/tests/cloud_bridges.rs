@@ -3097,7 +3097,7 @@ fn metadata_identity_is_reported_only_when_the_node_role_is_powerful() {
             .compliance
             .iter()
             .flat_map(|s| s.controls.iter())
-            .filter(|c| c.checks.contains(&"KSPM-N-020"))
+            .filter(|c| c.checks.iter().any(|x| x == "KSPM-N-020"))
             .map(|c| c.findings)
             .collect();
         let failing = (controls.iter().sum::<usize>(), controls.len());
@@ -3147,8 +3147,8 @@ fn metadata_identity_is_reported_only_when_the_node_role_is_powerful() {
         let report = kspm_engine::evaluate_with(&snapshot, &options);
         let count = |checks: Vec<&str>| checks.iter().filter(|c| **c == "KSPM-N-020").count();
         (
-            count(report.findings.iter().map(|f| f.check).collect()),
-            count(report.suppressed.iter().map(|s| s.check).collect()),
+            count(report.findings.iter().map(|f| f.check.as_ref()).collect()),
+            count(report.suppressed.iter().map(|s| s.check.as_ref()).collect()),
             report.summary.suppressed,
         )
     };

@@ -1,22 +1,13 @@
-//! Report JSON (as stored) to protobuf messages, and page tokens.
+//! Stored report parts, read back into the engine's types, to protobuf messages; page tokens.
 
 use super::pb;
 use super::store::{JobRow, JobState, ScanRow};
+use kspm_engine::compliance::ComplianceSummary;
+use kspm_engine::graph::paths::{AttackPath, Step};
+use kspm_engine::vulns::ContainerVulnerabilities;
+use kspm_engine::Finding;
 use serde_json::Value;
 use tonic::Status;
-
-fn s(v: &Value, k: &str) -> String {
-    crate::json::str_at(v, k).to_string()
-}
-
-/// The strings of an array field (others skipped).
-fn strings(v: &Value, k: &str) -> Vec<String> {
-    crate::json::list(v, k)
-        .iter()
-        .filter_map(Value::as_str)
-        .map(str::to_string)
-        .collect()
-}
 
 /// Severity name to protobuf enum.
 pub fn severity(name: &str) -> pb::Severity {
@@ -27,6 +18,18 @@ pub fn severity(name: &str) -> pb::Severity {
         "high" => pb::Severity::High,
         "critical" => pb::Severity::Critical,
         _ => pb::Severity::Unspecified,
+    }
+}
+
+/// The engine's severity as the protobuf enum.
+pub fn engine_to_pb(s: kspm_engine::Severity) -> pb::Severity {
+    use kspm_engine::Severity as S;
+    match s {
+        S::Critical => pb::Severity::Critical,
+        S::High => pb::Severity::High,
+        S::Medium => pb::Severity::Medium,
+        S::Low => pb::Severity::Low,
+        S::Info => pb::Severity::Info,
     }
 }
 
@@ -192,185 +195,175 @@ pub fn valid_day(text: &str) -> bool {
     (1..=month_days).contains(&d)
 }
 
+/// A stored report part read back into the engine's type it was written from; an error names
+/// what could not be read (never a message with fields silently empty).
+pub fn typed<T: serde::de::DeserializeOwned>(v: &Value, what: &str) -> Result<T, String> {
+    T::deserialize(v).map_err(|e| format!("stored {what} is not readable: {e}"))
+}
+
+/// A finding as the store keeps it: the report's finding and when it was first seen.
+#[derive(Debug, serde::Deserialize)]
+pub struct StoredFinding {
+    /// The finding as the report gave it.
+    #[serde(flatten)]
+    pub finding: Finding,
+    /// Unix ms of the first scan that found it, when the store knows.
+    #[serde(default)]
+    pub first_seen: Option<i64>,
+}
+
 /// The per-control results of one stored framework summary (report JSON `compliance[]`).
-pub fn control_statuses(summary: &Value) -> Vec<pb::ControlStatus> {
+pub fn control_statuses(summary: &ComplianceSummary) -> Vec<pb::ControlStatus> {
     summary
-        .get("controls")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
+        .controls
+        .iter()
         .map(|c| pb::ControlStatus {
-            id: s(c, "id"),
-            title: s(c, "title"),
-            status: s(c, "status"),
-            checks: strings(c, "checks"),
-            findings: c.get("findings").and_then(Value::as_u64).unwrap_or(0) as u32,
-            reason: s(c, "reason"),
-            aliases: strings(c, "aliases"),
+            id: c.id.to_string(),
+            title: c.title.as_deref().unwrap_or("").to_string(),
+            status: c.status.to_string(),
+            checks: c.checks.iter().map(ToString::to_string).collect(),
+            findings: c.findings as u32,
+            reason: c.reason.clone().unwrap_or_default(),
+            aliases: c.aliases.clone(),
         })
         .collect()
 }
 
-/// A finding's `vulnerabilities` entry (see `kspm_engine::vulns::ContainerVulnerabilities`).
-fn container_vulnerabilities(c: &Value) -> pb::ContainerVulnerabilities {
+/// A finding's `vulnerabilities` entry.
+fn container_vulnerabilities(c: &ContainerVulnerabilities) -> pb::ContainerVulnerabilities {
     pb::ContainerVulnerabilities {
-        container: s(c, "container"),
-        image: s(c, "image"),
-        matched_by: s(c, "matched_by"),
-        reports: strings(c, "reports"),
+        container: c.container.clone(),
+        image: c.image.clone(),
+        matched_by: c
+            .matched_by
+            .map(|m| m.as_str().to_string())
+            .unwrap_or_default(),
+        reports: c.reports.clone(),
         by_severity: c
-            .get("by_severity")
-            .and_then(Value::as_object)
-            .into_iter()
-            .flatten()
-            .map(|(k, n)| (k.clone(), n.as_u64().unwrap_or(0) as u32))
+            .by_severity
+            .iter()
+            .map(|(k, n)| (k.as_str().to_string(), *n as u32))
             .collect(),
-        known_exploited: strings(c, "known_exploited"),
+        known_exploited: c.known_exploited.clone(),
         top: c
-            .get("top")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
+            .top
+            .iter()
             .map(|k| pb::KnownVulnerability {
-                id: s(k, "id"),
-                package: s(k, "package"),
-                installed: s(k, "installed"),
-                severity: s(k, "severity"),
-                vector: s(k, "vector"),
-                fixed_in: s(k, "fixed_in"),
-                known_exploited: k
-                    .get("known_exploited")
-                    .and_then(Value::as_bool)
-                    .unwrap_or(false),
-                epss: k.get("epss").and_then(Value::as_f64).unwrap_or(0.0),
+                id: k.id.clone(),
+                package: k.package.clone(),
+                installed: k.installed.clone(),
+                severity: k.severity.as_str().to_string(),
+                vector: k.vector.as_str().to_string(),
+                fixed_in: k.fixed_in.clone().unwrap_or_default(),
+                known_exploited: k.known_exploited,
+                epss: k.epss.unwrap_or(0.0),
             })
             .collect(),
     }
 }
 
 /// A stored finding as a message; `scanned_at` (Unix ms) is the end of its scan (`last_seen`).
-pub fn finding(scan_id: &str, key: &str, f: &Value, scanned_at: i64) -> pb::Finding {
-    let empty = Vec::new();
+pub fn finding(scan_id: &str, key: &str, stored: &StoredFinding, scanned_at: i64) -> pb::Finding {
+    let f = &stored.finding;
     pb::Finding {
         id: format!("{scan_id}/{key}"),
-        fingerprint: s(f, "fingerprint"),
-        first_seen: f.get("first_seen").and_then(Value::as_i64).map(timestamp),
+        fingerprint: f.fingerprint.clone(),
+        first_seen: stored.first_seen.map(timestamp),
         last_seen: Some(timestamp(scanned_at)),
         blast_radius: f
-            .pointer("/blast_radius/reaches")
-            .and_then(Value::as_object)
-            .into_iter()
-            .flatten()
+            .blast_radius
+            .iter()
+            .flat_map(|b| &b.reaches)
             .map(|(sink, hops)| pb::SinkReach {
                 sink: sink.clone(),
-                hops: hops.as_u64().unwrap_or(0) as u32,
+                hops: *hops,
             })
             .collect(),
-        object: f.get("object").map(|o| pb::ObjectRef {
-            api_version: s(o, "api_version"),
-            kind: s(o, "kind"),
-            namespace: s(o, "namespace"),
-            name: s(o, "name"),
-            uid: s(o, "uid"),
+        object: Some(pb::ObjectRef {
+            api_version: f.object.api_version.clone(),
+            kind: f.object.kind.clone(),
+            namespace: f.object.namespace.clone().unwrap_or_default(),
+            name: f.object.name.clone(),
+            uid: f.object.uid.clone().unwrap_or_default(),
         }),
-        check: s(f, "check"),
-        title: s(f, "title"),
-        severity: severity(&s(f, "severity")) as i32,
-        cluster: s(f, "cluster"),
-        resource: s(f, "resource"),
-        namespace: s(f, "namespace"),
-        message: s(f, "message"),
-        remediation: s(f, "remediation"),
+        check: f.check.to_string(),
+        title: f.title.to_string(),
+        severity: engine_to_pb(f.severity) as i32,
+        cluster: f.cluster.clone(),
+        resource: f.resource.clone(),
+        namespace: f.namespace.clone().unwrap_or_default(),
+        message: f.message.clone(),
+        remediation: f.remediation.to_string(),
         evidence: f
-            .get("evidence")
-            .and_then(Value::as_array)
-            .unwrap_or(&empty)
+            .evidence
             .iter()
             .map(|e| pb::Evidence {
-                path: s(e, "path"),
-                value_json: e.get("value").map(Value::to_string).unwrap_or_default(),
+                path: e.path.clone(),
+                value_json: e.value.to_string(),
             })
             .collect(),
         controls: f
-            .get("controls")
-            .and_then(Value::as_array)
-            .unwrap_or(&empty)
+            .controls
             .iter()
             .map(|c| pb::ControlRef {
-                framework: s(c, "framework"),
-                control: s(c, "id"),
+                framework: c.framework.to_string(),
+                control: c.id.to_string(),
             })
             .collect(),
         vulnerabilities: f
-            .get("vulnerabilities")
-            .and_then(Value::as_array)
-            .unwrap_or(&empty)
+            .vulnerabilities
             .iter()
             .map(container_vulnerabilities)
             .collect(),
-        on_attack_path: f
-            .get("on_attack_path")
-            .and_then(Value::as_bool)
-            .unwrap_or(false),
+        on_attack_path: f.on_attack_path,
         blast_radius_json: f
-            .get("blast_radius")
-            .map(Value::to_string)
+            .blast_radius
+            .as_ref()
+            .and_then(|b| serde_json::to_string(b).ok())
             .unwrap_or_default(),
         scan_id: scan_id.to_string(),
         // Scans stored before sources were made target-relative still hold server paths:
         // reduced to the file name when read.
-        source: f
-            .get("source")
-            .map(|src| {
-                let file = super::scan::tenant_path(&s(src, "file"), &[]);
-                match src.get("line").and_then(Value::as_u64) {
-                    Some(l) => format!("{file}:{l}"),
-                    None => file,
-                }
-            })
-            .unwrap_or_default(),
+        source: {
+            let file = super::scan::tenant_path(&f.source.file, &[]);
+            match f.source.line {
+                Some(l) => format!("{file}:{l}"),
+                None => file,
+            }
+        },
     }
 }
 
-/// A stored attack path as a message.
-pub fn path(scan_id: &str, p: &Value) -> pb::AttackPath {
-    let empty = Vec::new();
+/// A hop as a message.
+fn step(st: &Step) -> pb::Step {
+    pb::Step {
+        from: st.from.clone(),
+        to: st.to.clone(),
+        technique: st.technique.clone(),
+        evidence: st.evidence.clone(),
+    }
+}
+
+/// An attack path as a message.
+pub fn path(scan_id: &str, p: &AttackPath) -> pb::AttackPath {
     pb::AttackPath {
-        id: s(p, "id"),
-        cluster: s(p, "cluster"),
-        source: s(p, "source"),
-        target: s(p, "target"),
-        score: p.get("score").and_then(Value::as_f64).unwrap_or(0.0),
-        steps: p
-            .get("steps")
-            .and_then(Value::as_array)
-            .unwrap_or(&empty)
-            .iter()
-            .map(|st| pb::Step {
-                from: s(st, "from"),
-                to: s(st, "to"),
-                technique: s(st, "technique"),
-                evidence: s(st, "evidence"),
-            })
-            .collect(),
+        id: p.id.clone(),
+        cluster: p.cluster.clone(),
+        source: p.source.clone(),
+        target: p.target.clone(),
+        score: p.score,
+        steps: p.steps.iter().map(step).collect(),
         scan_id: scan_id.to_string(),
-        severity: severity(&s(p, "severity")) as i32,
+        severity: engine_to_pb(p.severity) as i32,
         folded: p
-            .get("folded")
-            .and_then(Value::as_array)
-            .unwrap_or(&empty)
+            .folded
             .iter()
             .map(|f| pb::FoldedPath {
-                id: s(f, "id"),
-                source: s(f, "source"),
-                score: f.get("score").and_then(Value::as_f64).unwrap_or(0.0),
-                severity: severity(&s(f, "severity")) as i32,
-                via: f.get("via").filter(|v| v.is_object()).map(|st| pb::Step {
-                    from: s(st, "from"),
-                    to: s(st, "to"),
-                    technique: s(st, "technique"),
-                    evidence: s(st, "evidence"),
-                }),
+                id: f.id.clone(),
+                source: f.source.clone(),
+                score: f.score,
+                severity: engine_to_pb(f.severity) as i32,
+                via: f.via.as_ref().map(step),
             })
             .collect(),
     }

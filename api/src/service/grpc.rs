@@ -178,7 +178,7 @@ const OCSF_PAGE_BYTES: usize = 1 << 20;
 /// The OCSF events of one stored scan (one cluster's when `cluster` is set), stamped with the
 /// scan's end: its findings, as stored, and its reported paths.
 async fn ocsf_events(shared: &Shared, scan: &ScanRow, cluster: &str) -> Result<Vec<Value>, Status> {
-    use kspm_engine::render::ocsf::{events, FindingRecord};
+    use kspm_engine::render::ocsf::events;
     let filter = FindingFilter {
         cluster: cluster.to_string(),
         ..Default::default()
@@ -199,7 +199,7 @@ async fn ocsf_events(shared: &Shared, scan: &ScanRow, cluster: &str) -> Result<V
         for r in rows {
             // A body no version of the report could have written is counted, never fatal to
             // the rest of the export (older bodies lack fields the record defaults).
-            match serde_json::from_value::<FindingRecord>(r.body) {
+            match serde_json::from_value::<kspm_engine::Finding>(r.body) {
                 Ok(f) => findings.push(f),
                 Err(_) => unreadable += 1,
             }
@@ -321,7 +321,9 @@ impl PostureService for Api {
                         continue;
                     }
                     let controls = if req.get_ref().with_controls {
-                        convert::control_statuses(c)
+                        convert::control_statuses(
+                            &convert::typed(c, "compliance summary").map_err(internal)?,
+                        )
                     } else {
                         Vec::new()
                     };
@@ -447,9 +449,11 @@ impl PostureService for Api {
                 .iter()
                 .map(|f| {
                     let at = scanned_at.get(&f.scan_id).copied().unwrap_or_default();
-                    convert::finding(&f.scan_id, &f.key, &f.body, at)
+                    let stored = convert::typed(&f.body, "finding")?;
+                    Ok(convert::finding(&f.scan_id, &f.key, &stored, at))
                 })
-                .collect(),
+                .collect::<Result<_, String>>()
+                .map_err(internal)?,
             next_page_token,
             total: total as u64,
         }))
@@ -482,7 +486,12 @@ impl PostureService for Api {
             .map_err(internal)?
             .ok_or_else(not_found)?;
         Ok(Response::new(pb::GetFindingResponse {
-            finding: Some(convert::finding(scan, key, &body, row.finished_at)),
+            finding: Some(convert::finding(
+                scan,
+                key,
+                &convert::typed(&body, "finding").map_err(internal)?,
+                row.finished_at,
+            )),
         }))
     }
 
@@ -523,9 +532,10 @@ impl PostureService for Api {
                     .iter()
                     .filter_map(|(scan, seq)| {
                         let p = bodies.get(scan)?.get(*seq)?;
-                        Some(convert::path(scan, p))
+                        Some(convert::typed(p, "attack path").map(|p| convert::path(scan, &p)))
                     })
-                    .collect();
+                    .collect::<Result<_, String>>()
+                    .map_err(internal)?;
                 let next_page_token = if start + rows.len() < total as usize {
                     token(&format!("o:{}", start + rows.len()))
                 } else {
@@ -556,7 +566,8 @@ impl PostureService for Api {
                             .and_then(Value::as_array)
                             .is_some_and(|ns| ns.iter().any(|n| n.as_str() == Some(&r.through))));
                 if keep {
-                    all.push(convert::path(&s.id, &p));
+                    let typed = convert::typed(&p, "attack path").map_err(internal)?;
+                    all.push(convert::path(&s.id, &typed));
                 }
             }
         }
@@ -598,14 +609,16 @@ impl PostureService for Api {
                 .iter()
                 .find(|p| p.get("id").and_then(Value::as_str) == Some(&r.id))
             {
+                let typed = convert::typed(p, "attack path").map_err(internal)?;
                 return Ok(Response::new(pb::GetAttackPathResponse {
-                    path: Some(convert::path(&s.id, p)),
+                    path: Some(convert::path(&s.id, &typed)),
                 }));
             }
             for p in crate::json::all_paths(&stored) {
                 if p.get("id").and_then(Value::as_str) == Some(&r.id) {
+                    let typed = convert::typed(&p, "attack path").map_err(internal)?;
                     return Ok(Response::new(pb::GetAttackPathResponse {
-                        path: Some(convert::path(&s.id, &p)),
+                        path: Some(convert::path(&s.id, &typed)),
                     }));
                 }
             }
@@ -665,10 +678,7 @@ impl PostureService for Api {
                 })
             })
             .await?;
-        let paths: Vec<pb::AttackPath> = found
-            .iter()
-            .map(|p| convert::path(&scan, &serde_json::to_value(p).unwrap_or(Value::Null)))
-            .collect();
+        let paths: Vec<pb::AttackPath> = found.iter().map(|p| convert::path(&scan, p)).collect();
         Ok(Response::new(pb::QueryPathResponse {
             path: paths.first().cloned(),
             paths,
@@ -1203,13 +1213,29 @@ pub async fn drift_between(
     out.new_findings = new
         .iter()
         .filter(|(k, _, _)| !old_keys.contains_key(k.as_str()))
-        .map(|(_, key, b)| convert::finding(&to.id, key, b, to.finished_at))
-        .collect();
+        .map(|(_, key, b)| {
+            Ok(convert::finding(
+                &to.id,
+                key,
+                &convert::typed(b, "finding")?,
+                to.finished_at,
+            ))
+        })
+        .collect::<Result<_, String>>()
+        .map_err(internal)?;
     out.resolved_findings = old
         .iter()
         .filter(|(k, _, _)| !new_keys.contains_key(k.as_str()))
-        .map(|(_, key, b)| convert::finding(&from.id, key, b, from.finished_at))
-        .collect();
+        .map(|(_, key, b)| {
+            Ok(convert::finding(
+                &from.id,
+                key,
+                &convert::typed(b, "finding")?,
+                from.finished_at,
+            ))
+        })
+        .collect::<Result<_, String>>()
+        .map_err(internal)?;
     let old_p = crate::json::all_paths(&store.paths(&from.id).await.map_err(internal)?);
     let new_p = crate::json::all_paths(&store.paths(&to.id).await.map_err(internal)?);
     let (oi, ni) = (crate::diff::path_ids(&old_p), crate::diff::path_ids(&new_p));
@@ -1222,13 +1248,15 @@ pub async fn drift_between(
     out.new_paths = new_p
         .iter()
         .filter(|p| !oi.contains(&pid(p)))
-        .map(|p| convert::path(&to.id, p))
-        .collect();
+        .map(|p| Ok(convert::path(&to.id, &convert::typed(p, "attack path")?)))
+        .collect::<Result<_, String>>()
+        .map_err(internal)?;
     out.resolved_paths = old_p
         .iter()
         .filter(|p| !ni.contains(&pid(p)))
-        .map(|p| convert::path(&from.id, p))
-        .collect();
+        .map(|p| Ok(convert::path(&from.id, &convert::typed(p, "attack path")?)))
+        .collect::<Result<_, String>>()
+        .map_err(internal)?;
     let names =
         |cs: Vec<(String, Value, Value)>| cs.into_iter().map(|c| c.0).collect::<BTreeSet<_>>();
     let clusters: BTreeSet<String> = names(store.clusters(&from.id).await.map_err(internal)?)

@@ -35,7 +35,7 @@ pub struct Reached {
 /// Applies a judged check's rule to one of its hits, given what each named identity reaches:
 /// `false` drops the hit; otherwise it may have been rewritten (message, evidence, severity).
 pub fn settle(f: &mut Finding, reached: &[Reached]) -> bool {
-    match f.check {
+    match f.check.as_ref() {
         "KSPM-N-019" => super::network::settle_sensitive_namespace(f, reached),
         "KSPM-N-020" => super::metadata::settle_node_identity(f, reached),
         "KSPM-I-007" => super::exploited::settle_exploited_image(f, reached),

@@ -191,7 +191,7 @@ pub(crate) struct Distances {
 }
 
 /// Everything a node can reach, in hops, per sink.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BlastRadius {
     /// Sinks reachable and the fewest hops to each.
     pub reaches: BTreeMap<String, u32>,

@@ -29,7 +29,7 @@ pub fn table(summaries: &[&ComplianceSummary]) -> String {
             .unwrap_or(2)
             .max(2);
         for c in &s.controls {
-            let status = match c.status {
+            let status = match c.status.as_ref() {
                 "pass" => "PASS",
                 "fail" => "FAIL",
                 _ => "N/A ",
@@ -47,7 +47,7 @@ pub fn table(summaries: &[&ComplianceSummary]) -> String {
                 out,
                 "  {:w$}  {status}  {}  {detail}",
                 c.id,
-                c.title.unwrap_or("")
+                c.title.as_deref().unwrap_or("")
             );
         }
         out.push('\n');

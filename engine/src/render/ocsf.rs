@@ -14,77 +14,6 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 
-/// A finding as the report's JSON carries it — what an event is made from, whether the finding
-/// comes from a scan's report or from the service's store (the same JSON). Fields the report
-/// must have are required: a renamed field is an error, never an empty attribute.
-#[derive(Debug, Clone, Deserialize)]
-pub struct FindingRecord {
-    /// Check ID.
-    pub check: String,
-    /// Identity across scans (empty in findings stored before fingerprints existed).
-    #[serde(default)]
-    pub fingerprint: String,
-    /// Check title.
-    pub title: String,
-    /// Severity.
-    pub severity: Severity,
-    /// Cluster.
-    pub cluster: String,
-    /// Node reference.
-    pub resource: String,
-    /// The object, structured (absent in findings stored before it existed).
-    #[serde(default)]
-    pub object: ObjectRecord,
-    /// What is wrong.
-    pub message: String,
-    /// What to do.
-    pub remediation: String,
-    /// The fields that made it fail.
-    #[serde(default)]
-    pub evidence: Vec<Value>,
-    /// Framework controls.
-    #[serde(default)]
-    pub controls: Vec<ControlRecord>,
-    /// Where it was read from.
-    #[serde(default)]
-    pub source: Value,
-    /// On a reported attack path.
-    #[serde(default)]
-    pub on_attack_path: bool,
-    /// What image vulnerability reports say of its containers.
-    #[serde(default)]
-    pub vulnerabilities: Vec<Value>,
-}
-
-/// [`FindingRecord::object`].
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct ObjectRecord {
-    /// `apiVersion`.
-    #[serde(default)]
-    pub api_version: String,
-    /// UID, when known.
-    #[serde(default)]
-    pub uid: Option<String>,
-}
-
-/// [`FindingRecord::controls`].
-#[derive(Debug, Clone, Deserialize)]
-pub struct ControlRecord {
-    /// Framework ID.
-    pub framework: String,
-    /// Control ID.
-    pub id: String,
-}
-
-impl FindingRecord {
-    /// The record of a report's finding (its JSON read back).
-    pub fn of(f: &Finding) -> Result<FindingRecord, String> {
-        serde_json::to_value(f)
-            .and_then(serde_json::from_value)
-            .map_err(|e| format!("finding {} {}: {e}", f.check, f.resource))
-    }
-}
-
 /// The OCSF schema version the events follow.
 pub const OCSF_VERSION: &str = "1.5.0";
 
@@ -198,7 +127,7 @@ fn resource(cluster: &str, node: &str, uid: Option<&str>) -> Value {
     r
 }
 
-fn finding_uid(f: &FindingRecord) -> String {
+fn finding_uid(f: &Finding) -> String {
     if f.fingerprint.is_empty() {
         // Stored before fingerprints: the check on the resource stands for it.
         format!("kspm:{}:{}:{}", f.cluster, f.check, f.resource)
@@ -207,7 +136,7 @@ fn finding_uid(f: &FindingRecord) -> String {
     }
 }
 
-fn compliance_event(f: &FindingRecord, cloud: Option<&Value>, time_ms: u64) -> Value {
+fn compliance_event(f: &Finding, cloud: Option<&Value>, time_ms: u64) -> Value {
     let mut e = event(2003, "Compliance Finding", f.severity, time_ms);
     let uid = finding_uid(f);
     e.insert("message".into(), json!(f.message));
@@ -369,7 +298,7 @@ impl Platform {
 /// `platforms` says where each cluster runs (EKS, GKE and AKS clusters' events carry the
 /// `cloud` profile, with region and account when known).
 pub fn events(
-    findings: &[FindingRecord],
+    findings: &[Finding],
     paths: &[AttackPath],
     platforms: &HashMap<String, Platform>,
     time_ms: u64,
@@ -418,13 +347,7 @@ pub fn render(report: &Report, time_ms: u64) -> String {
             (c.name.clone(), p)
         })
         .collect();
-    // A finding the record cannot read is a bug the tests catch; it is left out, not invented.
-    let findings: Vec<FindingRecord> = report
-        .findings
-        .iter()
-        .filter_map(|f| FindingRecord::of(f).ok())
-        .collect();
-    let events = events(&findings, &report.attack_paths, &platforms, time_ms);
+    let events = events(&report.findings, &report.attack_paths, &platforms, time_ms);
     let mut s = serde_json::to_string_pretty(&events).unwrap_or_else(|_| "[]".into());
     s.push('\n');
     s
@@ -441,7 +364,7 @@ mod tests {
             "cluster": "c", "resource": "Pod:ns/p", "message": "m", "remediation": "r",
             "evidence": [], "controls": [{"framework": "nsa-cisa", "id": "N1"}],
             "source": {"file": "a.yaml", "line": 3}, "on_attack_path": false});
-        let f: FindingRecord = serde_json::from_value(old).expect("an older finding reads");
+        let f: Finding = serde_json::from_value(old).expect("an older finding reads");
         let platform = Platform {
             provider: Provider::Eks,
             region: Some("us-east-1".into()),

@@ -15,11 +15,11 @@ mod tests;
 
 use crate::image::parse_image;
 use crate::inventory::{Inventory, PodTemplate};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// A vulnerability's severity, as the report rates it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum VulnSeverity {
     /// Unknown or negligible.
@@ -60,7 +60,7 @@ impl VulnSeverity {
 }
 
 /// Where an attacker must be to exploit a vulnerability (CVSS attack vector).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AttackVector {
     /// Over the network (`AV:N`).
@@ -162,7 +162,7 @@ pub struct ImageScan {
 }
 
 /// How a container's image was matched to a report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum MatchedBy {
     /// The digest the container runs (or pins) is one the report names.
@@ -569,7 +569,7 @@ pub const SCANNED_CLEAN_LIKELIHOOD: f64 = 0.3;
 pub const KNOWN_EXPLOITED_LIKELIHOOD: f64 = 0.95;
 
 /// One known vulnerability of a container, as findings and the graph's evidence show it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Known {
     /// Its ID.
     pub id: String,
@@ -661,7 +661,7 @@ impl Known {
 }
 
 /// What is known of one container's image.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ContainerVulnerabilities {
     /// The container's name.
     pub container: String,
@@ -671,16 +671,16 @@ pub struct ContainerVulnerabilities {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub matched_by: Option<MatchedBy>,
     /// The matching reports (`Trivy reports/web.json`).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reports: Vec<String>,
     /// Vulnerability counts by severity.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub by_severity: BTreeMap<VulnSeverity, usize>,
     /// IDs known to be exploited (KEV).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub known_exploited: Vec<String>,
     /// The worst ones ([`TOP_VULNERABILITIES`]), network-usable first.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub top: Vec<Known>,
     /// Whether the container runs beside the pod's life and may listen (an app container or a
     /// sidecar): only those weigh the exploit hop and KSPM-I-007.

@@ -185,7 +185,7 @@ fn admin_kubeconfig_holders_are_not_assessed_without_the_role_assignments() {
             .iter()
             .find(|c| c.framework == "cis-aks")
             .and_then(|c| c.controls.iter().find(|x| x.id == "5.5.1"))
-            .map(|x| (x.status, x.reason.clone().unwrap_or_default()))
+            .map(|x| (x.status.clone(), x.reason.clone().unwrap_or_default()))
             .expect("CIS AKS 5.5.1")
     };
     let unread = evaluate(vec![no_entra.clone()]);
