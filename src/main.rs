@@ -1034,12 +1034,12 @@ fn who_can(args: WhoCanArgs) -> Result<ExitCode> {
     )
     .map_err(anyhow::Error::msg)?;
     let snapshot = load_clusters(&args.paths)?;
-    let (graph, _) = kspm_engine::report::fleet_graph(&snapshot, &path_options(&args.paths));
+    let (graph, _) = kspm_engine::evaluate::fleet_graph(&snapshot, &path_options(&args.paths));
     let query = Query::new(&graph);
     let rbacs: Vec<Rbac> = snapshot
         .clusters
         .iter()
-        .map(kspm_engine::report::effective_rbac)
+        .map(kspm_engine::evaluate::effective_rbac)
         .collect();
     let answers: Vec<access::WhoCan<'_>> = snapshot
         .clusters
@@ -1085,14 +1085,14 @@ fn can_i(args: CanIArgs) -> Result<ExitCode> {
     let rbacs: Vec<Rbac> = snapshot
         .clusters
         .iter()
-        .map(kspm_engine::report::effective_rbac)
+        .map(kspm_engine::evaluate::effective_rbac)
         .collect();
     let cloud = ["Aws", "Gcp", "Azure"]
         .iter()
         .any(|p| args.as_user.starts_with(p) && args.as_user.contains(':'));
     if cloud {
         // A cloud principal: what each cluster maps it to, then RBAC for those identities.
-        let (graph, _) = kspm_engine::report::fleet_graph(&snapshot, &path_options(&args.paths));
+        let (graph, _) = kspm_engine::evaluate::fleet_graph(&snapshot, &path_options(&args.paths));
         let query = Query::new(&graph);
         let mut answers = Vec::new();
         for (c, r) in snapshot.clusters.iter().zip(&rbacs) {
@@ -1277,7 +1277,7 @@ fn path_options(paths: &[PathBuf]) -> ScanOptions {
 /// cluster joined, image vulnerability reports), for the query commands.
 fn query_graph(paths: &[PathBuf]) -> Result<AttackGraph> {
     let snapshot = load_clusters(paths)?;
-    let (graph, notes) = kspm_engine::report::fleet_graph(&snapshot, &path_options(paths));
+    let (graph, notes) = kspm_engine::evaluate::fleet_graph(&snapshot, &path_options(paths));
     for e in notes {
         eprintln!(
             "kspm: warning: {}",
@@ -1291,7 +1291,7 @@ fn fixes(args: FixesArgs) -> Result<ExitCode> {
     use kspm_engine::graph::fixplan::{plan, FindingSite, PlanOptions};
     let snapshot = load_clusters(&args.paths)?;
     let (report, graph) =
-        kspm_engine::report::evaluate_with_graph(&snapshot, &path_options(&args.paths));
+        kspm_engine::evaluate::evaluate_with_graph(&snapshot, &path_options(&args.paths));
     for e in &report.errors {
         if e.file == "cloud" {
             eprintln!(

@@ -4,10 +4,10 @@
 //! `kspm query reach` reaches, and its nodes and edges are the graph's, each once. The browser
 //! test (web/tests/browser.mjs) holds the page's own walk and search to `kspm query`'s output.
 
+use kspm_engine::evaluate::evaluate_with_graph;
 use kspm_engine::graph::explore::{Explorer, RouteTable, STEP, TERMINAL};
 use kspm_engine::graph::query::{PathQuery, Query};
 use kspm_engine::graph::AttackGraph;
-use kspm_engine::report::evaluate_with_graph;
 use kspm_engine::ScanOptions;
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::path::{Path, PathBuf};

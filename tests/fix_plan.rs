@@ -2,10 +2,10 @@
 //! objects, the snapshot scanned again — no path the plan claims to cut is left, every finding
 //! it claims to resolve is gone, and only paths it names as remaining stay.
 
+use kspm_engine::evaluate::evaluate_with_graph;
 use kspm_engine::graph::fixplan::{plan, FindingSite, FixPlan, PlanOptions};
 use kspm_engine::graph::paths::AttackPath;
 use kspm_engine::graph::remedy::apply_patch;
-use kspm_engine::report::evaluate_with_graph;
 use kspm_engine::ScanOptions;
 use kspm_engine::{evaluate, Severity, Snapshot};
 use std::collections::{BTreeMap, BTreeSet};

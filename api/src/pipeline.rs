@@ -1,8 +1,8 @@
 //! The scan pipeline: collectors → Snapshot → engine → Report, timed and logged.
 
+use kspm_engine::evaluate::assemble_fleet_graph;
 use kspm_engine::options::ExceptionsFile;
 use kspm_engine::parallel::parallel_map;
-use kspm_engine::report::assemble_fleet_graph;
 use kspm_engine::{evaluate_cluster_result, Report, ScanOptions};
 use std::path::Path;
 use std::path::PathBuf;

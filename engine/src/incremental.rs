@@ -51,6 +51,11 @@
 
 use crate::checks::{self, Check};
 use crate::drift::finding_key;
+use crate::evaluate::{
+    annotate, binding_subjects, cloud_bridges, cluster_rbac, evaluate_cluster,
+    judge_on_fleet_graph, rbac_of, skipped_checks, CloudParts, ClusterCloud, ClusterResult,
+    Evaluation, Pending,
+};
 use crate::graph::joined::Joined;
 use crate::graph::paths::{AttackPath, PathSearches};
 use crate::graph::{
@@ -63,11 +68,7 @@ use crate::options::ScanOptions;
 use crate::parallel::{both, parallel_map};
 use crate::pointer::Pointer as _;
 use crate::rbac::Rbac;
-use crate::report::{
-    annotate, binding_subjects, cloud_bridges, cluster_rbac, evaluate_cluster,
-    judge_on_fleet_graph, rbac_of, skipped_checks, CloudParts, ClusterCloud, ClusterResult,
-    Evaluation, Finding, Pending, Suppressed,
-};
+use crate::report::{Finding, Suppressed};
 use crate::snapshot::ClusterSnapshot;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;

@@ -1,6 +1,6 @@
 //! kspm's engine: pure, synchronous evaluation of a [`Snapshot`] into a [`Report`].
 //!
-//! Start at [`report::evaluate`]. Objects come from [`parse`] (text to objects, where Secret
+//! Start at [`evaluate::evaluate`]. Objects come from [`parse`] (text to objects, where Secret
 //! values are dropped), are indexed by [`inventory`], graded by the [`checks`] catalogue and
 //! rendered by [`render`]. Nothing here does I/O.
 
@@ -12,6 +12,7 @@ pub mod compliance;
 pub mod controls;
 pub mod credentials;
 pub mod drift;
+pub mod evaluate;
 pub mod exposure;
 pub mod finding;
 pub mod frameworks;
@@ -39,12 +40,13 @@ pub mod validate;
 pub mod vulns;
 pub mod yaml;
 
+pub use evaluate::{
+    assemble, assemble_fleet, assemble_fleet_graph, evaluate, evaluate_cluster_result,
+    evaluate_with,
+};
 pub use object::Object;
 pub use options::ScanOptions;
 pub use parse::LoadError;
-pub use report::{
-    assemble, assemble_fleet, assemble_fleet_graph, evaluate, evaluate_cluster_result,
-    evaluate_with, Finding, Report,
-};
+pub use report::{Finding, Report};
 pub use severity::Severity;
 pub use snapshot::{ClusterInfo, ClusterSnapshot, Provider, Snapshot};

@@ -1,10 +1,10 @@
 //! Cross-layer scenarios for every AWS bridge technique, each with its negative cases: the
 //! trust side (or the mapping, or the IAM policy) decides, never an annotation alone.
 
+use kspm_engine::evaluate::fleet_graph;
 use kspm_engine::graph::{AttackGraph, Technique};
 use kspm_engine::object::Source;
 use kspm_engine::parse::{parse_text, Syntax};
-use kspm_engine::report::fleet_graph;
 use kspm_engine::{evaluate, ClusterSnapshot, Object, Provider, ScanOptions, Snapshot};
 use serde_json::{json, Value};
 

@@ -6,7 +6,7 @@ use super::config::Target;
 use super::store::{new_scan_id, now_ms, ClusterRecord, ScanRecord};
 use kspm_collectors::live::{self, http::Limits, LiveOptions};
 use kspm_engine::drift::Facts;
-use kspm_engine::report::ClusterResult;
+use kspm_engine::evaluate::ClusterResult;
 use kspm_engine::snapshot::ClusterSnapshot;
 use kspm_engine::{evaluate_cluster_result, LoadError, ScanOptions};
 use serde_json::{json, Value};

@@ -441,7 +441,7 @@ enum Assessed {
 /// objects' digest ([`scan::Evaluated::add_held`]).
 struct HeldResult {
     meta: ClusterSnapshot,
-    result: kspm_engine::report::ClusterResult,
+    result: kspm_engine::evaluate::ClusterResult,
     objects: Facts,
 }
 

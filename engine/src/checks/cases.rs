@@ -618,7 +618,7 @@ pub(crate) fn outcomes(
             clusters: vec![cluster],
             ..Default::default()
         };
-        let report = crate::report::evaluate_with(&snapshot, options);
+        let report = crate::evaluate::evaluate_with(&snapshot, options);
         let objects = &snapshot.clusters[0].objects;
         return report
             .findings

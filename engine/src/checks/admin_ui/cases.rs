@@ -81,7 +81,7 @@ fn admin_interfaces_published_outside_the_cluster() {
             ..Default::default()
         };
         cluster.info.name = "c".into();
-        let report = crate::report::evaluate(&crate::snapshot::Snapshot {
+        let report = crate::evaluate::evaluate(&crate::snapshot::Snapshot {
             clusters: vec![cluster],
             ..Default::default()
         });

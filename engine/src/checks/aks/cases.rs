@@ -171,7 +171,7 @@ fn admin_kubeconfig_holders_are_not_assessed_without_the_role_assignments() {
         };
         cluster.info.provider = Provider::Aks;
         cluster.info.name = "c".into();
-        crate::report::evaluate_with(
+        crate::evaluate::evaluate_with(
             &crate::snapshot::Snapshot {
                 clusters: vec![cluster],
                 ..Default::default()

@@ -140,7 +140,7 @@ fn host_mount_severity_follows_who_the_container_runs_as() {
             ..Default::default()
         };
         cluster.info.name = "c".into();
-        let report = crate::report::evaluate(&crate::snapshot::Snapshot {
+        let report = crate::evaluate::evaluate(&crate::snapshot::Snapshot {
             clusters: vec![cluster],
             ..Default::default()
         });
