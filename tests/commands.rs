@@ -588,6 +588,20 @@ webhooks: [{name: p.example.com, failurePolicy: Ignore, sideEffects: None, admis
     );
     assert!(text.contains("posture changes need two snapshots"));
 
+    // A report file that is not one this version reads (no findings): refused by name, exit 2,
+    // not compared as a report without findings.
+    let mut broken: Value =
+        serde_json::from_str(&std::fs::read_to_string(&rn).expect("read")).expect("report json");
+    broken.as_object_mut().expect("report").remove("findings");
+    let broken = write(tmp.path(), "broken.json", &broken.to_string());
+    let refused = kspm(&["diff", &ro, &broken]);
+    assert_eq!(refused.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        err.contains("broken.json") && err.contains("findings"),
+        "{err}"
+    );
+
     // Something that is neither: a clear error, exit 2.
     let bad = kspm(&["diff", &o, "/nonexistent/path"]);
     assert_eq!(bad.status.code(), Some(2));

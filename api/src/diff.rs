@@ -1,10 +1,10 @@
 //! `kspm diff OLD NEW`: drift between two snapshots (findings, attack paths and posture changes)
 //! or two JSON reports (findings and attack paths; reports carry no posture digest).
 
-use crate::json::list;
-use kspm_engine::drift::{self, finding_key_json as finding_key, Change, Facts};
+use kspm_engine::drift::{self, finding_key, Change, Facts};
+use kspm_engine::graph::paths::AttackPath;
 use kspm_engine::parallel::parallel_map;
-use kspm_engine::{assemble_fleet, evaluate_cluster_result, ScanOptions};
+use kspm_engine::{assemble_fleet, evaluate_cluster_result, Finding, Report, ScanOptions};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -12,8 +12,8 @@ use std::path::Path;
 
 /// One side of a comparison.
 pub struct Side {
-    /// The report, as JSON.
-    pub report: Value,
+    /// The report.
+    pub report: Report,
     /// Posture digests per cluster (none for a report file).
     pub facts: Option<BTreeMap<String, Facts>>,
 }
@@ -32,13 +32,13 @@ pub struct ClusterChange {
 #[derive(Debug, Serialize, Default)]
 pub struct Drift {
     /// Findings that appeared.
-    pub new_findings: Vec<Value>,
+    pub new_findings: Vec<Finding>,
     /// Findings that resolved.
-    pub resolved_findings: Vec<Value>,
+    pub resolved_findings: Vec<Finding>,
     /// Attack paths that appeared.
-    pub new_paths: Vec<Value>,
+    pub new_paths: Vec<AttackPath>,
     /// Attack paths that resolved.
-    pub resolved_paths: Vec<Value>,
+    pub resolved_paths: Vec<AttackPath>,
     /// Posture changes (absent when either side is a report file).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub changes: Option<Vec<ClusterChange>>,
@@ -63,8 +63,14 @@ pub fn load(path: &Path, options: &ScanOptions) -> Result<Side, String> {
             if v.get("schema_version").and_then(Value::as_str)
                 == Some(kspm_engine::report::REPORT_SCHEMA_VERSION)
             {
+                let report = serde_json::from_value::<Report>(v).map_err(|e| {
+                    format!(
+                        "{}: a kspm report this version cannot read: {e}",
+                        path.display()
+                    )
+                })?;
                 return Ok(Side {
-                    report: v,
+                    report,
                     facts: None,
                 });
             }
@@ -91,52 +97,45 @@ pub fn load(path: &Path, options: &ScanOptions) -> Result<Side, String> {
     errors.extend_from_slice(options.vulnerabilities.errors());
     let report = assemble_fleet(results, &errors, &cloud);
     Ok(Side {
-        report: serde_json::to_value(&report).map_err(|e| e.to_string())?,
+        report,
         facts: Some(facts),
     })
 }
 
 /// Compares two sides.
 pub fn compare(old: &Side, new: &Side) -> Drift {
-    let keys = |r: &Value, k: &str, f: fn(&Value) -> String| -> HashSet<String> {
-        list(r, k).iter().map(f).collect()
-    };
-    let path_id = |p: &Value| {
-        p.get("id")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string()
-    };
-    let (of, nf) = (
-        keys(&old.report, "findings", finding_key),
-        keys(&new.report, "findings", finding_key),
-    );
+    let keys = |r: &Report| -> HashSet<String> { r.findings.iter().map(finding_key).collect() };
+    let (of, nf) = (keys(&old.report), keys(&new.report));
     // Every path counts, folded ones included: a path that becomes folded into another, or
     // stops being folded, still exists and is neither new nor resolved.
     let (old_paths, new_paths) = (
-        crate::json::all_paths(list(&old.report, "attack_paths")),
-        crate::json::all_paths(list(&new.report, "attack_paths")),
+        crate::json::all_paths(&old.report.attack_paths),
+        crate::json::all_paths(&new.report.attack_paths),
     );
     let (op, np) = (path_ids(&old_paths), path_ids(&new_paths));
     let mut d = Drift {
-        new_findings: list(&new.report, "findings")
+        new_findings: new
+            .report
+            .findings
             .iter()
             .filter(|f| !of.contains(&finding_key(f)))
             .cloned()
             .collect(),
-        resolved_findings: list(&old.report, "findings")
+        resolved_findings: old
+            .report
+            .findings
             .iter()
             .filter(|f| !nf.contains(&finding_key(f)))
             .cloned()
             .collect(),
         new_paths: new_paths
             .iter()
-            .filter(|p| !op.contains(&path_id(p)))
+            .filter(|p| !op.contains(&p.id))
             .cloned()
             .collect(),
         resolved_paths: old_paths
             .iter()
-            .filter(|p| !np.contains(&path_id(p)))
+            .filter(|p| !np.contains(&p.id))
             .cloned()
             .collect(),
         changes: None,
@@ -164,7 +163,6 @@ pub fn compare(old: &Side, new: &Side) -> Drift {
 /// Human-readable drift.
 pub fn table(d: &Drift) -> String {
     let mut s = String::new();
-    let line = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
     s.push_str(&format!(
         "{} new finding(s), {} resolved; {} new attack path(s), {} resolved; {} posture change(s)\n",
         d.new_findings.len(),
@@ -177,11 +175,11 @@ pub fn table(d: &Drift) -> String {
         for f in fs {
             s.push_str(&format!(
                 "{mark} finding  {:<8} {} {} {}: {}\n",
-                line(f, "severity"),
-                line(f, "cluster"),
-                line(f, "check"),
-                line(f, "resource"),
-                line(f, "message")
+                f.severity.as_str(),
+                f.cluster,
+                f.check,
+                f.resource,
+                f.message
             ));
         }
     }
@@ -189,10 +187,10 @@ pub fn table(d: &Drift) -> String {
         for p in ps {
             s.push_str(&format!(
                 "{mark} path     {:<8} {} {} → {}\n",
-                line(p, "severity"),
-                line(p, "cluster"),
-                line(p, "source"),
-                line(p, "target")
+                p.severity.as_str(),
+                p.cluster,
+                p.source,
+                p.target
             ));
         }
     }
@@ -217,9 +215,6 @@ pub fn table(d: &Drift) -> String {
 }
 
 /// The IDs of attack paths.
-pub fn path_ids(paths: &[Value]) -> BTreeSet<String> {
-    paths
-        .iter()
-        .filter_map(|p| p.get("id").and_then(Value::as_str).map(str::to_string))
-        .collect()
+pub fn path_ids(paths: &[AttackPath]) -> BTreeSet<String> {
+    paths.iter().map(|p| p.id.clone()).collect()
 }

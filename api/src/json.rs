@@ -15,21 +15,17 @@ pub fn list<'a>(v: &'a Value, k: &str) -> &'a [Value] {
         .unwrap_or(&[])
 }
 
-/// Stored attack paths with the paths folded into each rebuilt as paths of their own
+/// Attack paths with the paths folded into each rebuilt as paths of their own
 /// ([`kspm_engine::graph::paths::AttackPath::with_folded`]), in order: what "every path" means
-/// for drift and lookups by ID. A value that is not a path is kept as it is.
-pub fn all_paths(paths: &[Value]) -> Vec<Value> {
+/// for drift and lookups by ID.
+pub fn all_paths(
+    paths: &[kspm_engine::graph::paths::AttackPath],
+) -> Vec<kspm_engine::graph::paths::AttackPath> {
     paths
         .iter()
-        .flat_map(|v| {
-            match serde_json::from_value::<kspm_engine::graph::paths::AttackPath>(v.clone()) {
-                Ok(p) if !p.folded.is_empty() => p
-                    .with_folded()
-                    .iter()
-                    .filter_map(|x| serde_json::to_value(x).ok())
-                    .collect(),
-                _ => vec![v.clone()],
-            }
+        .flat_map(|p| match p.folded.is_empty() {
+            true => vec![p.clone()],
+            false => p.with_folded(),
         })
         .collect()
 }

@@ -92,10 +92,12 @@ pub struct Summary {
     /// Inputs that could not be read.
     pub errors: usize,
     /// Findings suppressed by exceptions or `kspm.io/ignore` annotations.
+    #[serde(default)]
     pub suppressed: usize,
     /// Attack paths found (the report lists the highest-scoring ones, see `attack_paths`).
     pub attack_paths: usize,
     /// Nodes and edges of the attack graph.
+    #[serde(default)]
     pub graph: GraphSize,
 }
 
@@ -124,7 +126,8 @@ pub struct Suppressed {
     pub reason: String,
 }
 
-/// The result of a scan.
+/// The result of a scan. Read back, the lists and totals later versions added default when
+/// absent; the rest is required, so a report that is not one is refused, not read as empty.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
     /// Report format version.
@@ -143,10 +146,13 @@ pub struct Report {
     /// search ([`crate::graph::fixplan`]).
     pub fix_plan: FixPlan,
     /// Compliance per cluster and framework.
+    #[serde(default)]
     pub compliance: Vec<ComplianceSummary>,
     /// What could not be read or assessed.
+    #[serde(default)]
     pub errors: Vec<ReportError>,
     /// Findings suppressed by exceptions.
+    #[serde(default)]
     pub suppressed: Vec<Suppressed>,
     /// Where the objects on the reported attack paths were read from — (cluster, node
     /// reference) → file and line — for renderers that point into files (SARIF code flows).

@@ -201,6 +201,11 @@ pub fn typed<T: serde::de::DeserializeOwned>(v: &Value, what: &str) -> Result<T,
     T::deserialize(v).map_err(|e| format!("stored {what} is not readable: {e}"))
 }
 
+/// Stored attack paths read back into their type ([`typed`]).
+pub fn typed_paths(paths: &[Value]) -> Result<Vec<AttackPath>, String> {
+    paths.iter().map(|p| typed(p, "attack path")).collect()
+}
+
 /// A finding as the store keeps it: the report's finding and when it was first seen.
 #[derive(Debug, serde::Deserialize)]
 pub struct StoredFinding {

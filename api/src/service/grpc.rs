@@ -605,20 +605,16 @@ impl PostureService for Api {
             // A reported path with the paths folded into it, as ListAttackPaths gives it; a
             // folded path keeps its ID and is answered as a path of its own.
             let stored = self.shared.store.paths(&s.id).await.map_err(internal)?;
-            if let Some(p) = stored
-                .iter()
-                .find(|p| p.get("id").and_then(Value::as_str) == Some(&r.id))
-            {
-                let typed = convert::typed(p, "attack path").map_err(internal)?;
+            let stored = convert::typed_paths(&stored).map_err(internal)?;
+            if let Some(p) = stored.iter().find(|p| p.id == r.id) {
                 return Ok(Response::new(pb::GetAttackPathResponse {
-                    path: Some(convert::path(&s.id, &typed)),
+                    path: Some(convert::path(&s.id, p)),
                 }));
             }
             for p in crate::json::all_paths(&stored) {
-                if p.get("id").and_then(Value::as_str) == Some(&r.id) {
-                    let typed = convert::typed(&p, "attack path").map_err(internal)?;
+                if p.id == r.id {
                     return Ok(Response::new(pb::GetAttackPathResponse {
-                        path: Some(convert::path(&s.id, &typed)),
+                        path: Some(convert::path(&s.id, &p)),
                     }));
                 }
             }
@@ -1236,27 +1232,20 @@ pub async fn drift_between(
         })
         .collect::<Result<_, String>>()
         .map_err(internal)?;
-    let old_p = crate::json::all_paths(&store.paths(&from.id).await.map_err(internal)?);
-    let new_p = crate::json::all_paths(&store.paths(&to.id).await.map_err(internal)?);
+    let paths_of = |stored: Vec<Value>| convert::typed_paths(&stored).map_err(internal);
+    let old_p = crate::json::all_paths(&paths_of(store.paths(&from.id).await.map_err(internal)?)?);
+    let new_p = crate::json::all_paths(&paths_of(store.paths(&to.id).await.map_err(internal)?)?);
     let (oi, ni) = (crate::diff::path_ids(&old_p), crate::diff::path_ids(&new_p));
-    let pid = |p: &Value| {
-        p.get("id")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string()
-    };
     out.new_paths = new_p
         .iter()
-        .filter(|p| !oi.contains(&pid(p)))
-        .map(|p| Ok(convert::path(&to.id, &convert::typed(p, "attack path")?)))
-        .collect::<Result<_, String>>()
-        .map_err(internal)?;
+        .filter(|p| !oi.contains(&p.id))
+        .map(|p| convert::path(&to.id, p))
+        .collect();
     out.resolved_paths = old_p
         .iter()
-        .filter(|p| !ni.contains(&pid(p)))
-        .map(|p| Ok(convert::path(&from.id, &convert::typed(p, "attack path")?)))
-        .collect::<Result<_, String>>()
-        .map_err(internal)?;
+        .filter(|p| !ni.contains(&p.id))
+        .map(|p| convert::path(&from.id, p))
+        .collect();
     let names =
         |cs: Vec<(String, Value, Value)>| cs.into_iter().map(|c| c.0).collect::<BTreeSet<_>>();
     let clusters: BTreeSet<String> = names(store.clusters(&from.id).await.map_err(internal)?)
