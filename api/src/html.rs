@@ -7,10 +7,12 @@
 //! [`MAX_DETAILED_FINDINGS`] the lowest-ranked findings are aggregated per check and cluster, so
 //! the page stays a few MB and responsive on very large fleets; the page says so.
 
-use crate::json::{list as arr, str_at as s};
+use kspm_engine::compliance::ComplianceSummary;
 use kspm_engine::graph::explore::Explorer;
-use kspm_engine::graph::fixplan::cuts_alone;
+use kspm_engine::graph::fixplan::{cuts_alone, Alone, FixPlan};
+use kspm_engine::graph::paths::AttackPath;
 use kspm_engine::graph::AttackGraph;
+use kspm_engine::Finding;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
@@ -34,140 +36,168 @@ fn truncate(text: &str, max: usize) -> String {
     format!("{}…", &text[..end])
 }
 
-/// The page's data model, built from a report in its JSON form (`kspm scan --format json`) and
-/// the explorer's graph of the fleet graph it was searched in, when there is one.
-pub fn model(report: &Value, explorer: Option<&Explorer>) -> Value {
+/// What the page shows: the report's parts in their types, and the totals, cluster summaries
+/// and errors as the caller words them (a scan's report, or the live view's latest scans with
+/// the extras the store keeps).
+pub struct PageData<'a> {
+    /// Totals.
+    pub summary: Value,
+    /// Cluster summaries.
+    pub clusters: Value,
+    /// What could not be read (the page lists the first 500).
+    pub errors: Vec<Value>,
+    /// Findings, in the report's order.
+    pub findings: &'a [Finding],
+    /// Attack paths, highest score first.
+    pub paths: &'a [AttackPath],
+    /// Compliance per cluster and framework.
+    pub compliance: &'a [ComplianceSummary],
+    /// The fix plan, when there is one.
+    pub fix_plan: Option<&'a FixPlan>,
+    /// What each fix cuts on its own (`fixplan::cuts_alone`), for the explorer's preview.
+    pub fix_alone: Option<&'a BTreeMap<String, Alone>>,
+}
+
+/// The page's data model, from the report's parts and the explorer's graph of the fleet graph
+/// they were searched in, when there is one.
+pub fn model(data: &PageData<'_>, explorer: Option<&Explorer>) -> Value {
     let mut checks = Map::new();
     // Controls depend on the check and the cluster's provider: kept once per check and cluster.
     let mut controls_of = Map::new();
     let mut rows = Vec::new();
     let mut omitted: BTreeMap<(String, String), u64> = BTreeMap::new();
-    for (i, f) in arr(report, "findings").iter().enumerate() {
-        let check = s(f, "check");
+    for (i, f) in data.findings.iter().enumerate() {
+        let check = f.check.as_ref();
         checks.entry(check.to_string()).or_insert_with(|| {
-            json!({"title": s(f, "title"), "severity": s(f, "severity"), "remediation": s(f, "remediation")})
+            json!({"title": f.title, "severity": f.severity.as_str(), "remediation": f.remediation})
         });
         if i >= MAX_DETAILED_FINDINGS {
             *omitted
-                .entry((check.to_string(), s(f, "cluster").to_string()))
+                .entry((check.to_string(), f.cluster.clone()))
                 .or_default() += 1;
             continue;
         }
-        let evidence: Vec<String> = arr(f, "evidence")
+        let evidence: Vec<String> = f
+            .evidence
             .iter()
-            .map(|e| {
-                let value = e.get("value").map(Value::to_string).unwrap_or_default();
-                format!("{} = {}", s(e, "path"), truncate(&value, 200))
-            })
+            .map(|e| format!("{} = {}", e.path, truncate(&e.value.to_string(), 200)))
             .collect();
         controls_of
-            .entry(format!("{check}|{}", s(f, "cluster")))
+            .entry(format!("{check}|{}", f.cluster))
             .or_insert_with(|| {
-                let cs: Vec<String> = arr(f, "controls")
+                let cs: Vec<String> = f
+                    .controls
                     .iter()
-                    .map(|c| format!("{}:{}", s(c, "framework"), s(c, "id")))
+                    .map(|c| format!("{}:{}", c.framework, c.id))
                     .collect();
                 json!(cs.join(" "))
             });
-        let source = f
-            .get("source")
-            .map(|src| match src.get("line").and_then(Value::as_u64) {
-                Some(l) => format!("{}:{l}", s(src, "file")),
-                None => s(src, "file").to_string(),
-            })
-            .unwrap_or_default();
+        let source = match f.source.line {
+            Some(l) => format!("{}:{l}", f.source.file),
+            None => f.source.file.clone(),
+        };
         let reach: Vec<String> = f
-            .pointer("/blast_radius/reaches")
-            .and_then(Value::as_object)
-            .map(|m| m.iter().map(|(k, v)| format!("{k} ({v} hops)")).collect())
-            .unwrap_or_default();
+            .blast_radius
+            .iter()
+            .flat_map(|b| &b.reaches)
+            .map(|(k, v)| format!("{k} ({v} hops)"))
+            .collect();
         rows.push(json!([
             check,
-            s(f, "cluster"),
-            s(f, "resource"),
-            s(f, "namespace"),
-            s(f, "message"),
-            f.get("on_attack_path")
-                .and_then(Value::as_bool)
-                .unwrap_or(false),
+            f.cluster,
+            f.resource,
+            f.namespace.as_deref().unwrap_or(""),
+            f.message,
+            f.on_attack_path,
             evidence.join("\n"),
             "",
             source,
             reach.join(", "),
         ]));
     }
-    let paths: Vec<Value> = arr(report, "attack_paths")
+    let paths: Vec<Value> = data
+        .paths
         .iter()
         .map(|p| {
             json!({
-                "id": s(p, "id"),
-                "cluster": s(p, "cluster"),
-                "source": s(p, "source"),
-                "target": s(p, "target"),
-                "severity": s(p, "severity"),
-                "score": p.get("score").and_then(Value::as_f64).unwrap_or(0.0),
-                "steps": arr(p, "steps").iter().map(|st| json!([s(st, "from"), s(st, "to"), s(st, "technique"), s(st, "evidence")])).collect::<Vec<_>>(),
-                "folded": arr(p, "folded").iter().filter(|f| !f.get("via").is_some_and(Value::is_object)).map(|f| s(f, "source")).collect::<Vec<_>>(),
-                "siblings": arr(p, "folded").iter().filter(|f| f.get("via").is_some_and(Value::is_object)).map(|f| s(f, "source")).collect::<Vec<_>>(),
+                "id": p.id,
+                "cluster": p.cluster,
+                "source": p.source,
+                "target": p.target,
+                "severity": p.severity.as_str(),
+                "score": p.score,
+                "steps": p.steps.iter().map(|st| json!([st.from, st.to, st.technique, st.evidence])).collect::<Vec<_>>(),
+                "folded": p.folded.iter().filter(|f| f.via.is_none()).map(|f| f.source.as_str()).collect::<Vec<_>>(),
+                "siblings": p.folded.iter().filter(|f| f.via.is_some()).map(|f| f.source.as_str()).collect::<Vec<_>>(),
             })
         })
         .collect();
-    let compliance: Vec<Value> = arr(report, "compliance")
+    let compliance: Vec<Value> = data
+        .compliance
         .iter()
         .map(|c| {
             json!({
-                "cluster": s(c, "cluster"),
-                "framework": s(c, "framework"),
-                "title": s(c, "title"),
-                "score": c.get("score"),
-                "passed": c.get("controls_passed"),
-                "failed": c.get("controls_failed"),
-                "not_assessable": c.get("controls_not_assessable"),
-                "controls": arr(c, "controls").iter().map(|x| json!([s(x, "id"), s(x, "title"), s(x, "status"), s(x, "reason"), x.get("findings")])).collect::<Vec<_>>(),
+                "cluster": c.cluster,
+                "framework": c.framework,
+                "title": c.title,
+                "score": c.score,
+                "passed": c.controls_passed,
+                "failed": c.controls_failed,
+                "not_assessable": c.controls_not_assessable,
+                "controls": c.controls.iter().map(|x| json!([x.id, x.title.as_deref().unwrap_or(""), x.status, x.reason.as_deref().unwrap_or(""), x.findings])).collect::<Vec<_>>(),
             })
         })
         .collect();
-    let plan = report.get("fix_plan").cloned().unwrap_or(Value::Null);
-    let fixes = json!({
-        "severity": s(&plan, "severity"),
-        "method": s(&plan, "method"),
-        "cost": plan.get("cost"),
-        "lower_bound": plan.get("lower_bound"),
-        "paths": plan.get("paths"),
-        "paths_cut": plan.get("paths_cut"),
-        "clusters": plan.get("clusters"),
-        "fixes": arr(&plan, "fixes").iter().map(|f| {
-            let o = f.get("object").cloned().unwrap_or(Value::Null);
-            let reference = match o.get("namespace").and_then(Value::as_str) {
-                Some(ns) => format!("{}:{ns}/{}", s(&o, "kind"), s(&o, "name")),
-                None => format!("{}:{}", s(&o, "kind"), s(&o, "name")),
-            };
-            json!([
-                s(f, "id"),
-                s(&o, "cluster"),
-                reference,
-                arr(f, "changes").iter().filter_map(Value::as_str).collect::<Vec<_>>().join("; "),
-                s(f, "command"),
-                f.get("cost"),
-                f.get("breaks"),
-                arr(f, "resolves").len(),
-                arr(f, "loses").iter().filter_map(Value::as_str).collect::<Vec<_>>(),
-            ])
-        }).collect::<Vec<_>>(),
-        "remaining": arr(&plan, "remaining").iter().map(|r| json!([s(r, "id"), s(r, "reason")])).collect::<Vec<_>>(),
-        "cut_steps": plan.get("cut_steps").cloned().unwrap_or(Value::Null),
-        // What each fix cuts on its own (`fixplan::cuts_alone`), for the explorer's preview.
-        "alone": report.get("fix_alone").cloned().unwrap_or(Value::Null),
-    });
+    let fixes = match data.fix_plan {
+        Some(plan) => json!({
+            "severity": plan.severity.as_str(),
+            "method": plan.method,
+            "cost": plan.cost,
+            "lower_bound": plan.lower_bound,
+            "paths": plan.paths,
+            "paths_cut": plan.paths_cut,
+            "clusters": plan.clusters,
+            "fixes": plan.fixes.iter().map(|f| {
+                let o = &f.object;
+                let reference = match &o.namespace {
+                    Some(ns) => format!("{}:{ns}/{}", o.kind, o.name),
+                    None => format!("{}:{}", o.kind, o.name),
+                };
+                json!([
+                    f.id,
+                    o.cluster,
+                    reference,
+                    f.changes.join("; "),
+                    f.command,
+                    f.cost,
+                    f.breaks,
+                    f.resolves.len(),
+                    f.loses,
+                ])
+            }).collect::<Vec<_>>(),
+            "remaining": plan.remaining.iter().map(|r| json!([r.id, r.reason])).collect::<Vec<_>>(),
+            "cut_steps": match plan.cut_steps.is_empty() {
+                true => Value::Null,
+                false => json!(plan.cut_steps),
+            },
+            "alone": data.fix_alone.map_or(Value::Null, |a| json!(a)),
+        }),
+        // No plan: the same keys, empty.
+        None => json!({
+            "severity": "", "method": "", "cost": null, "lower_bound": null, "paths": null,
+            "paths_cut": null, "clusters": null, "fixes": [], "remaining": [], "cut_steps": null,
+            "alone": data.fix_alone.map_or(Value::Null, |a| json!(a)),
+        }),
+    };
     let techniques: Map<String, Value> = kspm_engine::graph::techniques::CATALOGUE
         .iter()
         .map(|t| (t.id.id(), json!(t.precondition)))
         .collect();
     json!({
         "tool": format!("kspm {}", env!("CARGO_PKG_VERSION")),
-        "summary": report.get("summary"),
-        "clusters": report.get("clusters"),
-        "errors": arr(report, "errors").iter().take(500).collect::<Vec<_>>(),
+        "summary": data.summary,
+        "clusters": data.clusters,
+        "errors": data.errors.iter().take(500).collect::<Vec<_>>(),
         "checks": checks,
         "controls": controls_of,
         "findings": rows,
@@ -210,7 +240,6 @@ pub fn page(data: &Value, live: bool) -> String {
 /// page inflates with the browser's `DecompressionStream`): the graph's evidence texts repeat
 /// much, so a 10,000-pod cluster's 9.4 MB of graph JSON travels as 0.9 MB.
 pub fn render(report: &kspm_engine::Report, graph: Option<&AttackGraph>) -> String {
-    let mut v = serde_json::to_value(report).unwrap_or(Value::Null);
     // One path index of the graph for both: the plan's own input (every path found; the report
     // lists the first ones) and the explorer's route tables.
     let explored = graph.map(|g| {
@@ -220,14 +249,26 @@ pub fn render(report: &kspm_engine::Report, graph: Option<&AttackGraph>) -> Stri
         explorer.add_indexed(g, &index);
         (alone, explorer)
     });
-    if let (Some((alone, _)), Some(obj)) = (&explored, v.as_object_mut()) {
-        obj.insert("fix_alone".into(), json!(alone));
-    }
-    let mut m = model(&v, None);
+    let data = PageData {
+        summary: to_json(&report.summary),
+        clusters: to_json(&report.clusters),
+        errors: report.errors.iter().map(to_json).collect(),
+        findings: &report.findings,
+        paths: &report.attack_paths,
+        compliance: &report.compliance,
+        fix_plan: Some(&report.fix_plan),
+        fix_alone: explored.as_ref().map(|(alone, _)| alone),
+    };
+    let mut m = model(&data, None);
     if let (Some((_, explorer)), Some(obj)) = (&explored, m.as_object_mut()) {
         obj.insert("graph_deflated".into(), Value::String(deflated(explorer)));
     }
     page(&m, false)
+}
+
+/// A report part as the page's JSON.
+fn to_json<T: serde::Serialize>(v: &T) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
 }
 
 /// The explorer's JSON, raw-deflated and in base64.
@@ -259,6 +300,20 @@ pub fn inflated(text: &str) -> Option<String> {
 mod tests {
     use super::*;
 
+    /// Page data of these findings and nothing else.
+    fn only(findings: &[Finding]) -> PageData<'_> {
+        PageData {
+            summary: Value::Null,
+            clusters: Value::Null,
+            errors: Vec::new(),
+            findings,
+            paths: &[],
+            compliance: &[],
+            fix_plan: None,
+            fix_alone: None,
+        }
+    }
+
     #[test]
     fn embedded_json_cannot_close_the_script_element() {
         let v = json!({"m": "</script><script>alert(1)</script>", "u": "a\u{2028}b"});
@@ -269,10 +324,11 @@ mod tests {
 
     #[test]
     fn large_reports_are_aggregated_beyond_the_detail_limit() {
-        let findings: Vec<Value> = (0..MAX_DETAILED_FINDINGS + 25)
-            .map(|i| json!({"check": if i % 2 == 0 { "KSPM-A" } else { "KSPM-B" }, "cluster": "c", "resource": format!("Pod:x/{i}"), "severity": "low", "message": "m"}))
+        let findings: Vec<Finding> = (0..MAX_DETAILED_FINDINGS + 25)
+            .map(|i| json!({"check": if i % 2 == 0 { "KSPM-A" } else { "KSPM-B" }, "title": "t", "cluster": "c", "resource": format!("Pod:x/{i}"), "severity": "low", "message": "m", "remediation": "r"}))
+            .map(|v| serde_json::from_value(v).expect("finding"))
             .collect();
-        let m = model(&json!({"findings": findings}), None);
+        let m = model(&only(&findings), None);
         assert_eq!(
             m["findings"].as_array().map(Vec::len),
             Some(MAX_DETAILED_FINDINGS)
@@ -291,8 +347,8 @@ mod tests {
     fn the_explorer_graph_travels_with_the_model_when_there_is_one() {
         let mut g = AttackGraph::default();
         let x = Explorer::of(&g);
-        assert_eq!(model(&json!({}), None)["graph"], Value::Null);
-        let m = model(&json!({}), Some(&x));
+        assert_eq!(model(&only(&[]), None)["graph"], Value::Null);
+        let m = model(&only(&[]), Some(&x));
         assert_eq!(m["graph"]["nodes"], json!([]));
         g.node(None, "Internet", kspm_engine::graph::NodeKind::Internet);
         let html = render(&kspm_engine::evaluate(&Default::default()), Some(&g));

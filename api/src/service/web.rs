@@ -77,15 +77,26 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// A report-shaped JSON value from the tenant's latest scans (what [`crate::html::model`] reads)
-/// and the explorer of their fleet graphs (the graphs `/api/paths` and `/api/reach` ask).
+/// The report parts of the tenant's latest scans (what [`crate::html::model`] shows), read back
+/// into their types, with totals, cluster summaries and errors as the store keeps them.
+struct Latest {
+    summary: Value,
+    clusters: Value,
+    errors: Vec<Value>,
+    findings: Vec<kspm_engine::Finding>,
+    paths: Vec<kspm_engine::graph::paths::AttackPath>,
+    compliance: Vec<kspm_engine::compliance::ComplianceSummary>,
+}
+
+/// The tenant's latest scans ([`Latest`]) and the explorer of their fleet graphs (the graphs
+/// `/api/paths` and `/api/reach` ask).
 async fn latest_report(
     shared: &Shared,
     tenant: &str,
-) -> Result<(Value, Arc<super::fleet::Explored>), String> {
+) -> Result<(Latest, Arc<super::fleet::Explored>), String> {
     let mut clusters = Vec::new();
     let mut compliance = Vec::new();
-    let mut findings = Vec::new();
+    let mut findings: Vec<kspm_engine::Finding> = Vec::new();
     let mut paths = Vec::new();
     let mut errors = Vec::new();
     let mut by_severity: BTreeMap<String, u64> = BTreeMap::new();
@@ -104,46 +115,37 @@ async fn latest_report(
                 errors.push(json!({"cluster": name, "file": e, "message": ""}));
             }
             clusters.push(summary);
-            compliance.extend(comp.as_array().cloned().unwrap_or_default());
+            for c in comp.as_array().into_iter().flatten() {
+                compliance.push(convert::typed(c, "compliance summary")?);
+            }
         }
         for (_, _, f) in shared.store.finding_keys(&s).await? {
-            if let Some(sev) = f.get("severity").and_then(Value::as_str) {
-                *by_severity.entry(sev.to_string()).or_default() += 1;
-            }
+            let f: kspm_engine::Finding = convert::typed(&f, "finding")?;
+            *by_severity
+                .entry(f.severity.as_str().to_string())
+                .or_default() += 1;
             findings.push(f);
         }
-        paths.extend(shared.store.paths(&s.id).await?);
+        paths.extend(convert::typed_paths(&shared.store.paths(&s.id).await?)?);
     }
     // The page lists findings in report order across targets.
-    findings.sort_by(|a, b| {
-        let rank = |f: &Value| {
-            (
-                !f.get("on_attack_path")
-                    .and_then(Value::as_bool)
-                    .unwrap_or(false),
-                4 - super::store::severity_rank(
-                    f.get("severity").and_then(Value::as_str).unwrap_or(""),
-                ),
-            )
-        };
-        rank(a).cmp(&rank(b))
+    findings.sort_by_key(|f| {
+        (
+            !f.on_attack_path,
+            4 - super::store::severity_rank(f.severity.as_str()),
+        )
     });
-    paths.sort_by(|a, b| {
-        let score = |p: &Value| p.get("score").and_then(Value::as_f64).unwrap_or(0.0);
-        score(b).total_cmp(&score(a))
-    });
-    let report = json!({
-        "summary": {"clusters": clusters.len(), "objects": objects, "findings": findings.len(),
-            "by_severity": by_severity, "attack_paths": paths.len()},
-        "clusters": clusters,
-        "compliance": compliance,
-        "findings": findings,
-        "attack_paths": paths,
-        "fix_plan": explorer.plan,
-        "fix_alone": explorer.alone,
-        "errors": errors,
-    });
-    Ok((report, explorer))
+    paths.sort_by(|a, b| b.score.total_cmp(&a.score));
+    let latest = Latest {
+        summary: json!({"clusters": clusters.len(), "objects": objects, "findings": findings.len(),
+            "by_severity": by_severity, "attack_paths": paths.len()}),
+        clusters: Value::Array(clusters),
+        errors,
+        findings,
+        paths,
+        compliance,
+    };
+    Ok((latest, explorer))
 }
 
 fn drift_json(d: &super::pb::GetDriftResponse) -> Value {
@@ -242,7 +244,17 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
             Ok((r, x)) => {
                 // `?graph=DIGEST`: the page holds that graph already — not sent again.
                 let held = query(&req).get("graph") == Some(&x.digest);
-                let mut m = crate::html::model(&r, (!held).then_some(&x.explorer));
+                let data = crate::html::PageData {
+                    summary: r.summary,
+                    clusters: r.clusters,
+                    errors: r.errors,
+                    findings: &r.findings,
+                    paths: &r.paths,
+                    compliance: &r.compliance,
+                    fix_plan: Some(&x.plan),
+                    fix_alone: Some(&x.alone),
+                };
+                let mut m = crate::html::model(&data, (!held).then_some(&x.explorer));
                 if let Some(o) = m.as_object_mut() {
                     o.insert("graph_digest".into(), Value::String(x.digest.clone()));
                     if held {
