@@ -1435,11 +1435,7 @@ fn diff(args: DiffArgs) -> Result<ExitCode> {
     let d = kspm_api::diff::compare(&old, &new);
     let text = match args.format {
         PssFormat::Table => kspm_api::diff::table(&d),
-        PssFormat::Json => {
-            let mut s = serde_json::to_string_pretty(&d)?;
-            s.push('\n');
-            s
-        }
+        PssFormat::Json => kspm_api::diff::json(&d).map_err(anyhow::Error::msg)?,
     };
     print_text(&text, args.format == PssFormat::Json);
     Ok(if d.is_empty() {

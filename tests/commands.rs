@@ -549,6 +549,8 @@ webhooks: [{name: p.example.com, failurePolicy: Ignore, sideEffects: None, admis
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // Written as it always was: the drift's fields in order, then the posture changes.
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("{\n  \"new_findings\": ["));
     let v: Value = serde_json::from_slice(&out.stdout).expect("json");
     let changes = v["changes"].as_array().expect("changes");
     let has = |cat: &str, item: &str| {
@@ -587,6 +589,20 @@ webhooks: [{name: p.example.com, failurePolicy: Ignore, sideEffects: None, admis
         "{text}"
     );
     assert!(text.contains("posture changes need two snapshots"));
+
+    // An older report file (written before the fix plan): its findings and paths compare.
+    let mut older: Value =
+        serde_json::from_str(&std::fs::read_to_string(&rn).expect("read")).expect("report json");
+    older.as_object_mut().expect("report").remove("fix_plan");
+    let older = write(tmp.path(), "older.json", &older.to_string());
+    let out = kspm(&["diff", &ro, &older]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ClusterRoleBinding:shop-web-admin"));
 
     // A report file that is not one this version reads (no findings): refused by name, exit 2,
     // not compared as a report without findings.

@@ -4,16 +4,27 @@
 use kspm_engine::drift::{self, finding_key, Change, Facts};
 use kspm_engine::graph::paths::AttackPath;
 use kspm_engine::parallel::parallel_map;
-use kspm_engine::{assemble_fleet, evaluate_cluster_result, Finding, Report, ScanOptions};
+use kspm_engine::{assemble_fleet, evaluate_cluster_result, Finding, ScanOptions};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::Path;
 
+/// What a comparison reads of a report: its findings and attack paths (a report file of any
+/// v1 version has these; the rest is not compared).
+#[derive(Debug, serde::Deserialize)]
+pub struct Compared {
+    /// Findings.
+    pub findings: Vec<Finding>,
+    /// Attack paths.
+    #[serde(default)]
+    pub attack_paths: Vec<AttackPath>,
+}
+
 /// One side of a comparison.
 pub struct Side {
-    /// The report.
-    pub report: Report,
+    /// What is compared of its report.
+    pub report: Compared,
     /// Posture digests per cluster (none for a report file).
     pub facts: Option<BTreeMap<String, Facts>>,
 }
@@ -63,7 +74,7 @@ pub fn load(path: &Path, options: &ScanOptions) -> Result<Side, String> {
             if v.get("schema_version").and_then(Value::as_str)
                 == Some(kspm_engine::report::REPORT_SCHEMA_VERSION)
             {
-                let report = serde_json::from_value::<Report>(v).map_err(|e| {
+                let report = serde_json::from_value::<Compared>(v).map_err(|e| {
                     format!(
                         "{}: a kspm report this version cannot read: {e}",
                         path.display()
@@ -97,14 +108,17 @@ pub fn load(path: &Path, options: &ScanOptions) -> Result<Side, String> {
     errors.extend_from_slice(options.vulnerabilities.errors());
     let report = assemble_fleet(results, &errors, &cloud);
     Ok(Side {
-        report,
+        report: Compared {
+            findings: report.findings,
+            attack_paths: report.attack_paths,
+        },
         facts: Some(facts),
     })
 }
 
 /// Compares two sides.
 pub fn compare(old: &Side, new: &Side) -> Drift {
-    let keys = |r: &Report| -> HashSet<String> { r.findings.iter().map(finding_key).collect() };
+    let keys = |r: &Compared| -> HashSet<String> { r.findings.iter().map(finding_key).collect() };
     let (of, nf) = (keys(&old.report), keys(&new.report));
     // Every path counts, folded ones included: a path that becomes folded into another, or
     // stops being folded, still exists and is neither new nor resolved.
@@ -158,6 +172,36 @@ pub fn compare(old: &Side, new: &Side) -> Drift {
         );
     }
     d
+}
+
+/// The drift as JSON, as it has always been written: the drift's fields in their order, each
+/// finding's and path's keys in alphabetical order; pretty-printed with a trailing newline.
+pub fn json(d: &Drift) -> Result<String, String> {
+    #[derive(Serialize)]
+    struct Written<'a> {
+        new_findings: Vec<Value>,
+        resolved_findings: Vec<Value>,
+        new_paths: Vec<Value>,
+        resolved_paths: Vec<Value>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        changes: Option<&'a Vec<ClusterChange>>,
+    }
+    fn values<T: Serialize>(items: &[T]) -> Result<Vec<Value>, String> {
+        items
+            .iter()
+            .map(|x| serde_json::to_value(x).map_err(|e| e.to_string()))
+            .collect()
+    }
+    let written = Written {
+        new_findings: values(&d.new_findings)?,
+        resolved_findings: values(&d.resolved_findings)?,
+        new_paths: values(&d.new_paths)?,
+        resolved_paths: values(&d.resolved_paths)?,
+        changes: d.changes.as_ref(),
+    };
+    let mut s = serde_json::to_string_pretty(&written).map_err(|e| e.to_string())?;
+    s.push('\n');
+    Ok(s)
 }
 
 /// Human-readable drift.

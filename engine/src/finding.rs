@@ -71,8 +71,9 @@ impl From<&Control> for ControlRef {
 }
 
 /// One failed check on one resource. Read back (from a stored scan or a report file), the
-/// fields later versions added default when absent: `fingerprint`, `object`, `evidence`,
-/// `controls`, `source`, `on_attack_path`, `vulnerabilities`.
+/// fields an older finding may lack default when absent: `fingerprint` and `object` (added
+/// after the first stored scans), `vulnerabilities`, and `evidence`, `controls`, `source` and
+/// `on_attack_path`; the check, its words, the cluster, resource and severity are required.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Finding {
     /// Stable check ID.

@@ -126,8 +126,9 @@ pub struct Suppressed {
     pub reason: String,
 }
 
-/// The result of a scan. Read back, the lists and totals later versions added default when
-/// absent; the rest is required, so a report that is not one is refused, not read as empty.
+/// The result of a scan. Read back, the compliance, error and suppression lists (and the totals
+/// of suppressions and the graph) default when absent; the rest, the fix plan included, is
+/// required, so a report that is not one is refused, not read as empty.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
     /// Report format version.

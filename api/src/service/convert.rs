@@ -195,26 +195,63 @@ pub fn valid_day(text: &str) -> bool {
     (1..=month_days).contains(&d)
 }
 
-/// A stored report part read back into the engine's type it was written from; an error names
-/// what could not be read (never a message with fields silently empty).
+/// A stored report part read back into the engine's type it was written from; the error names
+/// what (`what`, e.g. `finding <scan>/<key>`) could not be read — never a message with fields
+/// silently empty.
 pub fn typed<T: serde::de::DeserializeOwned>(v: &Value, what: &str) -> Result<T, String> {
     T::deserialize(v).map_err(|e| format!("stored {what} is not readable: {e}"))
 }
 
-/// Stored attack paths read back into their type ([`typed`]).
-pub fn typed_paths(paths: &[Value]) -> Result<Vec<AttackPath>, String> {
-    paths.iter().map(|p| typed(p, "attack path")).collect()
+/// The stored parts of a list that read back into their type; each that does not is logged
+/// (with why) and left out, so one unreadable row (a corrupt body, a newer replica's value this
+/// version does not know) does not fail the whole list. Returns how many were left out.
+pub fn readable<'v, T: serde::de::DeserializeOwned>(
+    items: impl IntoIterator<Item = (String, &'v Value)>,
+    out: &mut Vec<T>,
+) -> usize {
+    let mut skipped = 0;
+    for (what, v) in items {
+        match typed(v, &what) {
+            Ok(t) => out.push(t),
+            Err(e) => {
+                tracing::warn!(error = %e, "left out of the answer");
+                skipped += 1;
+            }
+        }
+    }
+    skipped
+}
+
+/// A scan's stored attack paths that read back ([`readable`]).
+pub fn readable_paths(scan_id: &str, paths: &[Value]) -> Vec<AttackPath> {
+    let mut out = Vec::new();
+    readable(
+        paths
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (format!("attack path #{i} of scan {scan_id}"), p)),
+        &mut out,
+    );
+    out
 }
 
 /// A finding as the store keeps it: the report's finding and when it was first seen.
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug)]
 pub struct StoredFinding {
     /// The finding as the report gave it.
-    #[serde(flatten)]
     pub finding: Finding,
     /// Unix ms of the first scan that found it, when the store knows.
-    #[serde(default)]
     pub first_seen: Option<i64>,
+}
+
+impl StoredFinding {
+    /// A stored finding body read back; `what` names it in the error.
+    pub fn read(v: &Value, what: &str) -> Result<StoredFinding, String> {
+        Ok(StoredFinding {
+            finding: typed(v, what)?,
+            first_seen: v.get("first_seen").and_then(Value::as_i64),
+        })
+    }
 }
 
 /// The per-control results of one stored framework summary (report JSON `compliance[]`).
@@ -284,7 +321,8 @@ pub fn finding(scan_id: &str, key: &str, stored: &StoredFinding, scanned_at: i64
                 hops: *hops,
             })
             .collect(),
-        object: Some(pb::ObjectRef {
+        // Findings stored before objects were structured have none.
+        object: (f.object != kspm_engine::finding::ObjectRef::default()).then(|| pb::ObjectRef {
             api_version: f.object.api_version.clone(),
             kind: f.object.kind.clone(),
             namespace: f.object.namespace.clone().unwrap_or_default(),
@@ -481,6 +519,52 @@ mod tests {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000Z");
         assert_eq!(rfc3339(1_795_651_073_123), "2026-11-25T23:57:53.123Z");
         assert_eq!(rfc3339(951_782_400_000), "2000-02-29T00:00:00.000Z");
+    }
+
+    /// A stored finding reads back into the engine's type: its fields reach the message; one
+    /// stored before objects were structured has no object (not an empty one); an unreadable
+    /// one in a list is left out and counted, the others kept.
+    #[test]
+    fn stored_findings_read_back_typed() {
+        let body = serde_json::json!({"check": "KSPM-W-001", "title": "Privileged container",
+            "severity": "high", "cluster": "c", "resource": "Pod:shop/p", "namespace": "shop",
+            "message": "m", "remediation": "r", "fingerprint": "f1", "first_seen": 5,
+            "object": {"api_version": "v1", "kind": "Pod", "namespace": "shop", "name": "p"},
+            "evidence": [{"path": "spec.containers[0].securityContext.privileged", "value": true}],
+            "controls": [{"framework": "pss", "id": "baseline"}],
+            "source": {"file": "p.yaml", "line": 3}, "on_attack_path": true});
+        let stored = StoredFinding::read(&body, "finding s/k").expect("reads");
+        let m = finding("s", "k", &stored, 9);
+        assert_eq!(
+            (m.check.as_str(), m.severity),
+            ("KSPM-W-001", pb::Severity::High as i32)
+        );
+        assert_eq!(m.first_seen, Some(timestamp(5)));
+        assert_eq!(m.object.as_ref().map(|o| o.kind.as_str()), Some("Pod"));
+        assert_eq!(m.evidence[0].value_json, "true");
+        assert_eq!(m.source, "p.yaml:3");
+        assert!(m.on_attack_path);
+        let mut old = body.clone();
+        old.as_object_mut().expect("object").remove("object");
+        let stored = StoredFinding::read(&old, "finding s/old").expect("an older finding reads");
+        assert!(finding("s", "old", &stored, 9).object.is_none());
+        let mut renamed = body.clone();
+        renamed.as_object_mut().expect("object").remove("check");
+        let err = StoredFinding::read(&renamed, "finding s/bad").expect_err("refused");
+        assert!(
+            err.contains("finding s/bad") && err.contains("check"),
+            "{err}"
+        );
+        let mut read: Vec<Finding> = Vec::new();
+        let skipped = readable(
+            [
+                ("a".to_string(), &body),
+                ("b".to_string(), &renamed),
+                ("c".to_string(), &Value::Null),
+            ],
+            &mut read,
+        );
+        assert_eq!((read.len(), skipped), (1, 2));
     }
 
     #[test]

@@ -198,7 +198,7 @@ async fn ocsf_events(shared: &Shared, scan: &ScanRow, cluster: &str) -> Result<V
         after = Some((last.scan_id.clone(), last.cursor.clone()));
         for r in rows {
             // A body no version of the report could have written is counted, never fatal to
-            // the rest of the export (older bodies lack fields the record defaults).
+            // the rest of the export (older bodies lack fields `Finding` defaults).
             match serde_json::from_value::<kspm_engine::Finding>(r.body) {
                 Ok(f) => findings.push(f),
                 Err(_) => unreadable += 1,
@@ -322,7 +322,8 @@ impl PostureService for Api {
                     }
                     let controls = if req.get_ref().with_controls {
                         convert::control_statuses(
-                            &convert::typed(c, "compliance summary").map_err(internal)?,
+                            &convert::typed(c, &format!("compliance of {name} in scan {}", s.id))
+                                .map_err(internal)?,
                         )
                     } else {
                         Vec::new()
@@ -445,15 +446,21 @@ impl PostureService for Api {
             _ => String::new(),
         };
         Ok(Response::new(pb::ListFindingsResponse {
+            // An unreadable stored finding is logged and left out of the page.
             findings: page
                 .iter()
-                .map(|f| {
+                .filter_map(|f| {
                     let at = scanned_at.get(&f.scan_id).copied().unwrap_or_default();
-                    let stored = convert::typed(&f.body, "finding")?;
-                    Ok(convert::finding(&f.scan_id, &f.key, &stored, at))
+                    let what = format!("finding {}/{}", f.scan_id, f.key);
+                    match convert::StoredFinding::read(&f.body, &what) {
+                        Ok(stored) => Some(convert::finding(&f.scan_id, &f.key, &stored, at)),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "left out of the answer");
+                            None
+                        }
+                    }
                 })
-                .collect::<Result<_, String>>()
-                .map_err(internal)?,
+                .collect(),
             next_page_token,
             total: total as u64,
         }))
@@ -489,7 +496,7 @@ impl PostureService for Api {
             finding: Some(convert::finding(
                 scan,
                 key,
-                &convert::typed(&body, "finding").map_err(internal)?,
+                &convert::StoredFinding::read(&body, &format!("finding {id}")).map_err(internal)?,
                 row.finished_at,
             )),
         }))
@@ -528,14 +535,19 @@ impl PostureService for Api {
                     .collect();
                 let bodies = store.paths_of(&on_page).await.map_err(internal)?;
                 // (A scan pruned since the page was chosen leaves its rows out.)
+                // An unreadable stored path is logged and left out of the page.
                 let paths: Vec<pb::AttackPath> = rows
                     .iter()
                     .filter_map(|(scan, seq)| {
                         let p = bodies.get(scan)?.get(*seq)?;
-                        Some(convert::typed(p, "attack path").map(|p| convert::path(scan, &p)))
+                        let mut one = Vec::new();
+                        convert::readable(
+                            [(format!("attack path #{seq} of scan {scan}"), p)],
+                            &mut one,
+                        );
+                        Some(convert::path(scan, &one.pop()?))
                     })
-                    .collect::<Result<_, String>>()
-                    .map_err(internal)?;
+                    .collect();
                 let next_page_token = if start + rows.len() < total as usize {
                     token(&format!("o:{}", start + rows.len()))
                 } else {
@@ -548,26 +560,19 @@ impl PostureService for Api {
                 }));
             }
         }
-        // Filters on steps and nodes (and scans stored before paths had scores): the bodies.
+        // Filters on steps and nodes (and scans stored before paths had scores): the bodies,
+        // read back into paths (one that does not read is logged and left out).
         let mut all = Vec::new();
         for s in in_scope {
-            for p in self.shared.store.paths(&s.id).await.map_err(internal)? {
-                let str_of = |k: &str| crate::json::str_at(&p, k);
-                let keep = (r.cluster.is_empty() || str_of("cluster") == r.cluster)
-                    && (r.target.is_empty() || str_of("target") == r.target)
+            let stored = self.shared.store.paths(&s.id).await.map_err(internal)?;
+            for p in convert::readable_paths(&s.id, &stored) {
+                let keep = (r.cluster.is_empty() || p.cluster == r.cluster)
+                    && (r.target.is_empty() || p.target == r.target)
                     && (r.technique.is_empty()
-                        || p.get("steps").and_then(Value::as_array).is_some_and(|st| {
-                            st.iter().any(|x| {
-                                x.get("technique").and_then(Value::as_str) == Some(&r.technique)
-                            })
-                        }))
-                    && (r.through.is_empty()
-                        || p.get("nodes")
-                            .and_then(Value::as_array)
-                            .is_some_and(|ns| ns.iter().any(|n| n.as_str() == Some(&r.through))));
+                        || p.steps.iter().any(|x| x.technique == r.technique))
+                    && (r.through.is_empty() || p.nodes.contains(&r.through));
                 if keep {
-                    let typed = convert::typed(&p, "attack path").map_err(internal)?;
-                    all.push(convert::path(&s.id, &typed));
+                    all.push(convert::path(&s.id, &p));
                 }
             }
         }
@@ -605,7 +610,7 @@ impl PostureService for Api {
             // A reported path with the paths folded into it, as ListAttackPaths gives it; a
             // folded path keeps its ID and is answered as a path of its own.
             let stored = self.shared.store.paths(&s.id).await.map_err(internal)?;
-            let stored = convert::typed_paths(&stored).map_err(internal)?;
+            let stored = convert::readable_paths(&s.id, &stored);
             if let Some(p) = stored.iter().find(|p| p.id == r.id) {
                 return Ok(Response::new(pb::GetAttackPathResponse {
                     path: Some(convert::path(&s.id, p)),
@@ -1206,35 +1211,35 @@ pub async fn drift_between(
         to_scan_id: to.id.clone(),
         ..Default::default()
     };
+    // A stored finding that does not read back is logged and left out of the drift.
+    let read = |scan: &ScanRow, key: &str, b: &Value| match convert::StoredFinding::read(
+        b,
+        &format!("finding {}/{key}", scan.id),
+    ) {
+        Ok(stored) => Some(convert::finding(&scan.id, key, &stored, scan.finished_at)),
+        Err(e) => {
+            tracing::warn!(error = %e, "left out of the answer");
+            None
+        }
+    };
     out.new_findings = new
         .iter()
         .filter(|(k, _, _)| !old_keys.contains_key(k.as_str()))
-        .map(|(_, key, b)| {
-            Ok(convert::finding(
-                &to.id,
-                key,
-                &convert::typed(b, "finding")?,
-                to.finished_at,
-            ))
-        })
-        .collect::<Result<_, String>>()
-        .map_err(internal)?;
+        .filter_map(|(_, key, b)| read(to, key, b))
+        .collect();
     out.resolved_findings = old
         .iter()
         .filter(|(k, _, _)| !new_keys.contains_key(k.as_str()))
-        .map(|(_, key, b)| {
-            Ok(convert::finding(
-                &from.id,
-                key,
-                &convert::typed(b, "finding")?,
-                from.finished_at,
-            ))
-        })
-        .collect::<Result<_, String>>()
-        .map_err(internal)?;
-    let paths_of = |stored: Vec<Value>| convert::typed_paths(&stored).map_err(internal);
-    let old_p = crate::json::all_paths(&paths_of(store.paths(&from.id).await.map_err(internal)?)?);
-    let new_p = crate::json::all_paths(&paths_of(store.paths(&to.id).await.map_err(internal)?)?);
+        .filter_map(|(_, key, b)| read(from, key, b))
+        .collect();
+    let old_p = crate::json::all_paths(&convert::readable_paths(
+        &from.id,
+        &store.paths(&from.id).await.map_err(internal)?,
+    ));
+    let new_p = crate::json::all_paths(&convert::readable_paths(
+        &to.id,
+        &store.paths(&to.id).await.map_err(internal)?,
+    ));
     let (oi, ni) = (crate::diff::path_ids(&old_p), crate::diff::path_ids(&new_p));
     out.new_paths = new_p
         .iter()

@@ -101,6 +101,7 @@ async fn latest_report(
     let mut errors = Vec::new();
     let mut by_severity: BTreeMap<String, u64> = BTreeMap::new();
     let mut objects = 0;
+    let mut unreadable = 0usize;
     let scans = shared.latest_scans(tenant).await?;
     let explorer = shared.explorer(&scans).await?;
     for s in scans {
@@ -115,18 +116,38 @@ async fn latest_report(
                 errors.push(json!({"cluster": name, "file": e, "message": ""}));
             }
             clusters.push(summary);
-            for c in comp.as_array().into_iter().flatten() {
-                compliance.push(convert::typed(c, "compliance summary")?);
-            }
+            let what = format!("compliance of {name} in scan {}", s.id);
+            unreadable += convert::readable(
+                comp.as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|c| (what.clone(), c)),
+                &mut compliance,
+            );
         }
-        for (_, _, f) in shared.store.finding_keys(&s).await? {
-            let f: kspm_engine::Finding = convert::typed(&f, "finding")?;
+        // Stored parts that do not read back are logged, left out and said in the errors.
+        let stored = shared.store.finding_keys(&s).await?;
+        let first = findings.len();
+        unreadable += convert::readable(
+            stored
+                .iter()
+                .map(|(_, key, f)| (format!("finding {}/{key}", s.id), f)),
+            &mut findings,
+        );
+        for f in &findings[first..] {
             *by_severity
                 .entry(f.severity.as_str().to_string())
                 .or_default() += 1;
-            findings.push(f);
         }
-        paths.extend(convert::typed_paths(&shared.store.paths(&s.id).await?)?);
+        let stored = shared.store.paths(&s.id).await?;
+        let read = convert::readable_paths(&s.id, &stored);
+        unreadable += stored.len() - read.len();
+        paths.extend(read);
+    }
+    if unreadable > 0 {
+        errors.push(json!({"cluster": "", "file": "", "message": format!(
+            "{unreadable} stored finding(s), path(s) or compliance summaries could not be read back (see the service log)"
+        )}));
     }
     // The page lists findings in report order across targets.
     findings.sort_by_key(|f| {
