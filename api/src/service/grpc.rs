@@ -314,32 +314,35 @@ impl PostureService for Api {
                     continue;
                 }
                 found = true;
-                for c in compliance.as_array().into_iter().flatten() {
-                    let n = |k: &str| c.get(k).and_then(Value::as_u64).unwrap_or(0) as u32;
-                    let framework = c.get("framework").and_then(Value::as_str).unwrap_or("");
-                    if !req.get_ref().framework.is_empty() && framework != req.get_ref().framework {
+                // The cluster's compliance read back into its type (a summary that does not
+                // read is logged and left out).
+                let mut read: Vec<kspm_engine::compliance::ComplianceSummary> = Vec::new();
+                let what = format!("compliance of {name} in scan {}", s.id);
+                convert::readable(
+                    compliance
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|c| (what.clone(), c)),
+                    &mut read,
+                );
+                for c in read {
+                    if !fw.is_empty() && c.framework != fw.as_str() {
                         continue;
                     }
                     let controls = if req.get_ref().with_controls {
-                        convert::control_statuses(
-                            &convert::typed(c, &format!("compliance of {name} in scan {}", s.id))
-                                .map_err(internal)?,
-                        )
+                        convert::control_statuses(&c)
                     } else {
                         Vec::new()
                     };
                     out.frameworks.push(pb::FrameworkScore {
                         controls,
                         cluster: name.clone(),
-                        framework: c
-                            .get("framework")
-                            .and_then(Value::as_str)
-                            .unwrap_or("")
-                            .into(),
-                        passed: n("controls_passed"),
-                        failed: n("controls_failed"),
-                        not_assessable: n("controls_not_assessable"),
-                        score: c.get("score").and_then(Value::as_f64).unwrap_or(0.0),
+                        framework: c.framework.to_string(),
+                        passed: c.controls_passed as u32,
+                        failed: c.controls_failed as u32,
+                        not_assessable: c.controls_not_assessable as u32,
+                        score: c.score.unwrap_or(0.0),
                     });
                 }
                 if let Some(m) = summary
