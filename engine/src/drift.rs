@@ -55,19 +55,18 @@ pub struct Change {
 
 /// The identity of a finding across scans: cluster, check, resource and message.
 pub fn finding_key(f: &Finding) -> String {
-    format!("{}|{}|{}|{}", f.cluster, f.check, f.resource, f.message)
+    key(&f.cluster, &f.check, &f.resource, &f.message)
 }
 
-/// [`finding_key`] of a finding in report JSON.
+/// [`finding_key`] of a finding in report JSON (as the service stores it).
 pub fn finding_key_json(f: &Value) -> String {
     let s = |k: &str| f.get(k).and_then(Value::as_str).unwrap_or("");
-    format!(
-        "{}|{}|{}|{}",
-        s("cluster"),
-        s("check"),
-        s("resource"),
-        s("message")
-    )
+    key(s("cluster"), s("check"), s("resource"), s("message"))
+}
+
+/// The one spelling of a finding's key, whichever form the finding is read from.
+fn key(cluster: &str, check: &str, resource: &str, message: &str) -> String {
+    format!("{cluster}|{check}|{resource}|{message}")
 }
 
 fn canonical(v: Option<&Value>) -> String {
@@ -376,6 +375,25 @@ spec: {podSelector: {}, policyTypes: [Ingress]}
         assert!(!changes
             .iter()
             .any(|c| c.category == "segmentation" && c.change == "added"));
+    }
+
+    /// A finding's key is the same read from the type (drift of report files) or from its JSON
+    /// (the service's store): the two must agree or the same finding would look new.
+    #[test]
+    fn a_findings_key_is_one_whichever_form_it_is_read_from() {
+        let f: Finding = serde_json::from_value(serde_json::json!({"check": "KSPM-W-001",
+            "title": "t", "severity": "high", "cluster": "c|d", "resource": "Pod:ns/p",
+            "message": "container `a` is privileged", "remediation": "r"}))
+        .expect("finding");
+        let json = serde_json::to_value(&f).expect("json");
+        assert_eq!(finding_key(&f), finding_key_json(&json));
+        assert_eq!(
+            finding_key(&f),
+            "c|d|KSPM-W-001|Pod:ns/p|container `a` is privileged"
+        );
+        let mut other = f.clone();
+        other.message = "container `b` is privileged".into();
+        assert_ne!(finding_key(&other), finding_key_json(&json));
     }
 
     #[test]
