@@ -211,15 +211,23 @@ pub fn readable<'v, T: serde::de::DeserializeOwned>(
 ) -> usize {
     let mut skipped = 0;
     for (what, v) in items {
-        match typed(v, &what) {
-            Ok(t) => out.push(t),
-            Err(e) => {
-                tracing::warn!(error = %e, "left out of the answer");
-                skipped += 1;
-            }
+        match or_left_out(typed(v, &what)) {
+            Some(t) => out.push(t),
+            None => skipped += 1,
         }
     }
     skipped
+}
+
+/// A stored part of a list answer read back, or — logged with why — left out of it.
+pub fn or_left_out<T>(read: Result<T, String>) -> Option<T> {
+    read.map_err(|e| tracing::warn!(error = %e, "left out of the answer"))
+        .ok()
+}
+
+/// How an error names the stored attack path at `seq` of a scan.
+pub fn path_at(scan_id: &str, seq: usize) -> String {
+    format!("attack path #{seq} of scan {scan_id}")
 }
 
 /// A scan's stored attack paths that read back ([`readable`]).
@@ -229,7 +237,7 @@ pub fn readable_paths(scan_id: &str, paths: &[Value]) -> Vec<AttackPath> {
         paths
             .iter()
             .enumerate()
-            .map(|(i, p)| (format!("attack path #{i} of scan {scan_id}"), p)),
+            .map(|(i, p)| (path_at(scan_id, i), p)),
         &mut out,
     );
     out

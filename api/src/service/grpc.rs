@@ -455,13 +455,9 @@ impl PostureService for Api {
                 .filter_map(|f| {
                     let at = scanned_at.get(&f.scan_id).copied().unwrap_or_default();
                     let what = format!("finding {}/{}", f.scan_id, f.key);
-                    match convert::StoredFinding::read(&f.body, &what) {
-                        Ok(stored) => Some(convert::finding(&f.scan_id, &f.key, &stored, at)),
-                        Err(e) => {
-                            tracing::warn!(error = %e, "left out of the answer");
-                            None
-                        }
-                    }
+                    let stored =
+                        convert::or_left_out(convert::StoredFinding::read(&f.body, &what))?;
+                    Some(convert::finding(&f.scan_id, &f.key, &stored, at))
                 })
                 .collect(),
             next_page_token,
@@ -543,12 +539,8 @@ impl PostureService for Api {
                     .iter()
                     .filter_map(|(scan, seq)| {
                         let p = bodies.get(scan)?.get(*seq)?;
-                        let mut one = Vec::new();
-                        convert::readable(
-                            [(format!("attack path #{seq} of scan {scan}"), p)],
-                            &mut one,
-                        );
-                        Some(convert::path(scan, &one.pop()?))
+                        let read = convert::typed(p, &convert::path_at(scan, *seq));
+                        Some(convert::path(scan, &convert::or_left_out(read)?))
                     })
                     .collect();
                 let next_page_token = if start + rows.len() < total as usize {
@@ -1215,15 +1207,10 @@ pub async fn drift_between(
         ..Default::default()
     };
     // A stored finding that does not read back is logged and left out of the drift.
-    let read = |scan: &ScanRow, key: &str, b: &Value| match convert::StoredFinding::read(
-        b,
-        &format!("finding {}/{key}", scan.id),
-    ) {
-        Ok(stored) => Some(convert::finding(&scan.id, key, &stored, scan.finished_at)),
-        Err(e) => {
-            tracing::warn!(error = %e, "left out of the answer");
-            None
-        }
+    let read = |scan: &ScanRow, key: &str, b: &Value| {
+        let what = format!("finding {}/{key}", scan.id);
+        let stored = convert::or_left_out(convert::StoredFinding::read(b, &what))?;
+        Some(convert::finding(&scan.id, key, &stored, scan.finished_at))
     };
     out.new_findings = new
         .iter()

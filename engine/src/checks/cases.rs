@@ -595,6 +595,30 @@ fn exposure_secrets_and_sockets_follow_the_semantics() {
     assert_eq!(count("KSPM-R-017", &[elsewhere], Provider::Generic), 1);
 }
 
+/// The whole evaluation of `objects` as one cluster (named `c`) on `provider`: the report users
+/// see.
+pub(crate) fn evaluate_case(
+    objects: &[Value],
+    provider: Provider,
+    options: &ScanOptions,
+) -> crate::report::Report {
+    let out = parse_text(&docs(objects), "case.yaml", Syntax::Yaml);
+    assert!(out.errors.is_empty(), "{:?}", out.errors);
+    let mut cluster = ClusterSnapshot {
+        objects: out.objects,
+        ..Default::default()
+    };
+    cluster.info.provider = provider;
+    cluster.info.name = "c".into();
+    crate::evaluate::evaluate_with(
+        &crate::snapshot::Snapshot {
+            clusters: vec![cluster],
+            ..Default::default()
+        },
+        options,
+    )
+}
+
 /// What check `id` reports on `objects`: each hit's object, message and evidence. Checks the
 /// fleet's graph judges run through the whole evaluation, as users see them.
 pub(crate) fn outcomes(
@@ -613,13 +637,8 @@ pub(crate) fn outcomes(
     let check = by_id(id).unwrap_or_else(|| panic!("no check {id}"));
     if check.judged_on_the_fleet_graph() {
         // Its hits are candidates until the fleet's graph judges them: the whole evaluation.
-        cluster.info.name = "c".into();
-        let snapshot = crate::snapshot::Snapshot {
-            clusters: vec![cluster],
-            ..Default::default()
-        };
-        let report = crate::evaluate::evaluate_with(&snapshot, options);
-        let objects = &snapshot.clusters[0].objects;
+        let report = evaluate_case(objects, provider, options);
+        let objects = &cluster.objects;
         return report
             .findings
             .into_iter()

@@ -3,8 +3,7 @@
 
 use crate::checks::cases::*;
 use crate::options::ScanOptions;
-use crate::parse::{parse_text, Syntax};
-use crate::snapshot::{ClusterSnapshot, Provider};
+use crate::snapshot::Provider;
 use serde_json::{json, Value};
 
 fn admin_ui_deployment(image: &str, args: Value) -> Value {
@@ -75,17 +74,7 @@ fn admin_interfaces_published_outside_the_cluster() {
         json!({}),
     );
     let severity = |objs: &[Value]| {
-        let out = parse_text(&docs(objs), "case.yaml", Syntax::Yaml);
-        let mut cluster = ClusterSnapshot {
-            objects: out.objects,
-            ..Default::default()
-        };
-        cluster.info.name = "c".into();
-        let report = crate::evaluate::evaluate(&crate::snapshot::Snapshot {
-            clusters: vec![cluster],
-            ..Default::default()
-        });
-        report
+        evaluate_case(objs, Provider::Generic, &ScanOptions::default())
             .findings
             .iter()
             .find(|f| f.check == "KSPM-N-016")

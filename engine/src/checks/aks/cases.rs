@@ -3,8 +3,7 @@
 
 use crate::checks::cases::*;
 use crate::options::ScanOptions;
-use crate::parse::{parse_text, Syntax};
-use crate::snapshot::{ClusterSnapshot, Provider};
+use crate::snapshot::Provider;
 use serde_json::{json, Value};
 
 /// An AKS cluster that passes every AKS check, with `over` merged into `properties`.
@@ -162,23 +161,8 @@ pub(crate) fn cases() -> Vec<Case> {
 /// harmless one) makes it assessed, and passed.
 #[test]
 fn admin_kubeconfig_holders_are_not_assessed_without_the_role_assignments() {
-    let evaluate = |objects: Vec<Value>| {
-        let out = parse_text(&docs(&objects), "case.yaml", Syntax::Yaml);
-        assert!(out.errors.is_empty(), "{:?}", out.errors);
-        let mut cluster = ClusterSnapshot {
-            objects: out.objects,
-            ..Default::default()
-        };
-        cluster.info.provider = Provider::Aks;
-        cluster.info.name = "c".into();
-        crate::evaluate::evaluate_with(
-            &crate::snapshot::Snapshot {
-                clusters: vec![cluster],
-                ..Default::default()
-            },
-            &ScanOptions::default(),
-        )
-    };
+    let evaluate =
+        |objects: Vec<Value>| evaluate_case(&objects, Provider::Aks, &ScanOptions::default());
     let no_entra = aks_cluster(json!({"aadProfile": null, "disableLocalAccounts": false}));
     let status = |r: &crate::report::Report| {
         r.compliance

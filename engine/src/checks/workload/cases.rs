@@ -2,8 +2,8 @@
 //! (`checks::cases` runs every family's).
 
 use crate::checks::cases::*;
-use crate::parse::{parse_text, Syntax};
-use crate::snapshot::ClusterSnapshot;
+use crate::options::ScanOptions;
+use crate::snapshot::Provider;
 use serde_json::{json, Value};
 
 /// One case per check of the family.
@@ -134,16 +134,7 @@ fn host_mount_severity_follows_who_the_container_runs_as() {
         let p = pod(json!({"securityContext": pod_sc,
             "volumes": [{"name": "host", "hostPath": {"path": path}}],
             "containers": [{"name": "a", "image": "x:1", "securityContext": ctr_sc, "volumeMounts": mounts}]}));
-        let out = parse_text(&docs(&[p]), "case.yaml", Syntax::Yaml);
-        let mut cluster = ClusterSnapshot {
-            objects: out.objects,
-            ..Default::default()
-        };
-        cluster.info.name = "c".into();
-        let report = crate::evaluate::evaluate(&crate::snapshot::Snapshot {
-            clusters: vec![cluster],
-            ..Default::default()
-        });
+        let report = evaluate_case(&[p], Provider::Generic, &ScanOptions::default());
         let found: Vec<Severity> = report
             .findings
             .iter()
