@@ -716,7 +716,7 @@ fn aws_discovery_scan_and_collect_against_moto() {
     assert!(record
         .paths
         .iter()
-        .any(|p| p["target"] == format!("CloudAdmin:aws:{ACCT}")));
+        .any(|p| p.target == format!("CloudAdmin:aws:{ACCT}")));
 
     // An organization: every active account is read through its member role (the management
     // account's included); a closed account is not read at all; an account whose role cannot be

@@ -1759,10 +1759,7 @@ async fn a_scan_that_fails_half_way_is_never_visible() {
         "apiVersion: v1\nkind: Pod\nmetadata: {name: added, namespace: default}\nspec:\n  containers:\n  - name: c\n    image: nginx:1.27\n    securityContext: {privileged: true}\n",
     )
     .expect("write");
-    server
-        .shared
-        .fail_commits
-        .store(true, std::sync::atomic::Ordering::Relaxed);
+    server.shared.store.abandon_commits(true);
     assert_eq!(
         code(c.trigger_scan(req(TOKEN_A, waiting(""))).await),
         Code::Internal
@@ -1782,10 +1779,7 @@ async fn a_scan_that_fails_half_way_is_never_visible() {
         .into_inner()
         .scans;
     assert_eq!(after, before);
-    server
-        .shared
-        .fail_commits
-        .store(false, std::sync::atomic::Ordering::Relaxed);
+    server.shared.store.abandon_commits(false);
     c.trigger_scan(req(TOKEN_A, waiting("")))
         .await
         .expect("recovers");
@@ -2800,10 +2794,7 @@ async fn triggered_scans_are_jobs_that_outlive_their_call() {
     assert_eq!(wait_scans(&mut c, TOKEN_A, 3).await.len(), 3);
 
     // A failed commit: the job fails, in words that name it and keep the cause in the log.
-    server
-        .shared
-        .fail_commits
-        .store(true, std::sync::atomic::Ordering::Relaxed);
+    server.shared.store.abandon_commits(true);
     let failing = c
         .trigger_scan(req(TOKEN_A, trigger(false)))
         .await
@@ -2820,10 +2811,7 @@ async fn triggered_scans_are_jobs_that_outlive_their_call() {
         Code::Internal,
         "waiting on a failing job fails"
     );
-    server
-        .shared
-        .fail_commits
-        .store(false, std::sync::atomic::Ordering::Relaxed);
+    server.shared.store.abandon_commits(false);
 
     // A job whose replica stopped renewing it is abandoned, and says so.
     let now = kspm_api::service::store::now_ms();
@@ -3375,38 +3363,29 @@ async fn scan_parts_are_stored_once(db: &str) {
         tenant: tenant.into(),
         clusters: vec![ClusterRecord {
             name: "c".into(),
-            summary: serde_json::json!({}),
-            compliance: serde_json::json!([]),
+            reached: true,
             facts: facts.clone(),
             graph: g.clone(),
+            ..Default::default()
         }],
-        paths: vec![
-            serde_json::json!({"id": "p1", "cluster": "c", "target": "ClusterAdmin",
-            "severity": "high", "steps": [{"evidence": "e ".repeat(300)}]}),
-        ],
+        paths: vec![attack_path(serde_json::json!({"id": "p1", "cluster": "c",
+            "source": "Internet", "target": "ClusterAdmin", "severity": "high", "score": 1.0,
+            "nodes": [], "steps": [{"from": "Internet", "to": "ClusterAdmin", "technique": "EXEC",
+            "evidence": "e ".repeat(300)}]}))],
         graph: g.clone(),
         ..record_with(id, now, vec![])
     };
     let (g1, g2) = (graph("EXEC"), graph("PORT_FORWARD"));
-    store
-        .commit_scan(&scan("s1", "a", &g1), false)
-        .await
-        .expect("s1");
+    store.commit_scan(&scan("s1", "a", &g1)).await.expect("s1");
     // The fleet graph and the cluster's are the same body: three bodies, graph, digest, paths.
     assert_eq!(store.count("blobs").await.expect("count"), 3);
-    store
-        .commit_scan(&scan("s2", "a", &g1), false)
-        .await
-        .expect("s2");
+    store.commit_scan(&scan("s2", "a", &g1)).await.expect("s2");
     assert_eq!(
         store.count("blobs").await.expect("count"),
         3,
         "unchanged: no body added"
     );
-    store
-        .commit_scan(&scan("s3", "b", &g1), false)
-        .await
-        .expect("s3");
+    store.commit_scan(&scan("s3", "b", &g1)).await.expect("s3");
     assert_eq!(
         store.count("blobs").await.expect("count"),
         6,
@@ -3422,10 +3401,7 @@ async fn scan_parts_are_stored_once(db: &str) {
         .expect("read")
         .expect("state");
     assert_eq!(as_json(&(cg, cf)), as_json(&(&g1, &facts)));
-    store
-        .commit_scan(&scan("s4", "a", &g2), false)
-        .await
-        .expect("s4");
+    store.commit_scan(&scan("s4", "a", &g2)).await.expect("s4");
     assert_eq!(
         store.count("blobs").await.expect("count"),
         7,
@@ -3445,7 +3421,10 @@ async fn scan_parts_are_stored_once(db: &str) {
     );
     // The paths: one body for the scans that share them, a row each for counting.
     let paths = store.paths("s4").await.expect("paths");
-    assert_eq!(paths, scan("s9", "a", &g1).paths);
+    assert_eq!(
+        serde_json::Value::Array(paths),
+        serde_json::to_value(scan("s9", "a", &g1).paths).expect("json")
+    );
     assert_eq!(
         store.path_counts("s4").await.expect("counts"),
         [("c".to_string(), 3, 1)]
@@ -3469,6 +3448,11 @@ async fn scan_parts_are_stored_once(db: &str) {
     );
 }
 
+/// An attack path as the report writes it, read into its type.
+fn attack_path(v: serde_json::Value) -> kspm_engine::graph::paths::AttackPath {
+    serde_json::from_value(v).expect("an attack path")
+}
+
 /// A scan record of target "t" with these findings (report JSON, report order).
 fn record_with(
     id: &str,
@@ -3483,7 +3467,10 @@ fn record_with(
         finished_at,
         replica: "r".into(),
         clusters: vec![],
-        findings,
+        findings: findings
+            .into_iter()
+            .map(|f| serde_json::from_value(f).expect("a finding"))
+            .collect(),
         paths: vec![],
         errors: 0,
         graph: Default::default(),
@@ -3492,8 +3479,9 @@ fn record_with(
 
 /// A finding as the report writes it.
 fn finding_json(check: &str, resource: &str, message: &str) -> serde_json::Value {
-    serde_json::json!({"check": check, "cluster": "c", "resource": resource, "message": message,
-        "severity": "high", "namespace": "ns", "on_attack_path": false,
+    serde_json::json!({"check": check, "title": "t", "cluster": "c", "resource": resource,
+        "message": message, "remediation": "r", "severity": "high", "namespace": "ns",
+        "on_attack_path": false,
         "fingerprint": format!("fp-{check}-{resource}"), "controls": []})
 }
 
@@ -3537,12 +3525,12 @@ async fn findings_are_stored_by_difference(db: &str) {
     let mut b2 = b.clone();
     b2["message"] = serde_json::json!("m, changed");
     store
-        .commit_scan(&record_with("s1", 1000, vec![a.clone(), b.clone()]), false)
+        .commit_scan(&record_with("s1", 1000, vec![a.clone(), b.clone()]))
         .await
         .expect("s1");
     assert_eq!(store.count("finding_spans").await.expect("count"), 2);
     store
-        .commit_scan(&record_with("s2", 2000, vec![a.clone(), b.clone()]), false)
+        .commit_scan(&record_with("s2", 2000, vec![a.clone(), b.clone()]))
         .await
         .expect("s2");
     assert_eq!(
@@ -3551,7 +3539,7 @@ async fn findings_are_stored_by_difference(db: &str) {
         "unchanged: nothing written"
     );
     store
-        .commit_scan(&record_with("s3", 3000, vec![a.clone(), b2, c]), false)
+        .commit_scan(&record_with("s3", 3000, vec![a.clone(), b2, c]))
         .await
         .expect("s3");
     assert_eq!(
@@ -3560,7 +3548,7 @@ async fn findings_are_stored_by_difference(db: &str) {
         "B changed, C came"
     );
     store
-        .commit_scan(&record_with("s4", 4000, vec![a]), false)
+        .commit_scan(&record_with("s4", 4000, vec![a]))
         .await
         .expect("s4");
     let row = |c: &str, r: &str, m: &str, t: i64| (c.to_string(), r.to_string(), m.to_string(), t);
@@ -3625,7 +3613,7 @@ async fn findings_are_stored_by_difference(db: &str) {
     assert_eq!(stored_findings(&store, "s3").await.len(), 3);
     // Ordinals never go down, pruned scans' included: the next scan is the fifth.
     store
-        .commit_scan(&record_with("s5", 5000, vec![]), false)
+        .commit_scan(&record_with("s5", 5000, vec![]))
         .await
         .expect("s5");
     let s5 = store.scan("a", "s5").await.expect("scan").expect("s5");
@@ -3660,6 +3648,14 @@ async fn a_database_of_a_newer_kspm_is_refused() {
         .await
         .err()
         .expect("refused");
+    assert!(
+        matches!(
+            refused,
+            kspm_api::service::store::StoreError::Newer { found: 9999, .. }
+        ),
+        "{refused}"
+    );
+    let refused = refused.to_string();
     assert!(
         refused.contains("newer kspm") && refused.contains("9999"),
         "{refused}"
@@ -3793,7 +3789,7 @@ async fn an_older_history_is_converted(db: &str) {
     // The next scan of t is written against s2, the latest committed: A goes on (first seen
     // carried), B comes back new.
     store
-        .commit_scan(&record_with("s4", 3000, vec![a, b]), false)
+        .commit_scan(&record_with("s4", 3000, vec![a, b]))
         .await
         .expect("s4");
     assert_eq!(
@@ -3819,8 +3815,11 @@ async fn paths_are_ranked_by_the_database(db: &str) {
         .await
         .expect("store");
     let path = |id: &str, score: f64, cluster: &str| {
-        serde_json::json!({"id": id, "cluster": cluster, "source": "Internet",
-            "target": "ClusterAdmin", "score": score, "severity": "critical", "steps": []})
+        attack_path(
+            serde_json::json!({"id": id, "cluster": cluster, "source": "Internet",
+            "target": "ClusterAdmin", "score": score, "severity": "critical", "nodes": [],
+            "steps": []}),
+        )
     };
     for (id, target, finished, paths) in [
         (
@@ -3839,7 +3838,7 @@ async fn paths_are_ranked_by_the_database(db: &str) {
         let mut r = record_with(id, finished, Vec::new());
         r.target = target.into();
         r.paths = paths;
-        store.commit_scan(&r, false).await.expect("commit");
+        store.commit_scan(&r).await.expect("commit");
     }
     let scans = ["s2".to_string(), "s1".to_string()];
     let page = |cluster: &'static str, offset: usize, limit: usize| {
@@ -3937,18 +3936,9 @@ async fn resuming_follows_commit_order_not_clocks() {
         graph: Default::default(),
     };
     // b finishes later but commits first; a (finished earlier) commits after it.
-    store
-        .commit_scan(&scan("b", now + 101), false)
-        .await
-        .expect("b");
-    store
-        .commit_scan(&scan("a", now + 100), false)
-        .await
-        .expect("a");
-    store
-        .commit_scan(&scan("c", now + 102), false)
-        .await
-        .expect("c");
+    store.commit_scan(&scan("b", now + 101)).await.expect("b");
+    store.commit_scan(&scan("a", now + 100)).await.expect("a");
+    store.commit_scan(&scan("c", now + 102)).await.expect("c");
     let row = |id: &str| {
         let store = store.clone();
         let id = id.to_string();
@@ -3971,10 +3961,7 @@ async fn resuming_follows_commit_order_not_clocks() {
         "b was committed before a"
     );
     // A scan committed after the stream resumed is followed.
-    store
-        .commit_scan(&scan("d", now + 90), false)
-        .await
-        .expect("d");
+    store.commit_scan(&scan("d", now + 90)).await.expect("d");
     assert_eq!(ids(after_a.poll(&store).await.expect("poll")), ["d"]);
 }
 
@@ -4213,10 +4200,7 @@ async fn a_trigger_never_duplicates_another_replicas_scan() {
         errors: 0,
         graph: Default::default(),
     };
-    store
-        .commit_scan(&ghost, false)
-        .await
-        .expect("ghost commit");
+    store.commit_scan(&ghost).await.expect("ghost commit");
     let answered = tokio::time::timeout(Duration::from_secs(10), trigger)
         .await
         .expect("answered")

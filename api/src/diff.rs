@@ -123,8 +123,8 @@ pub fn compare(old: &Side, new: &Side) -> Drift {
     // Every path counts, folded ones included: a path that becomes folded into another, or
     // stops being folded, still exists and is neither new nor resolved.
     let (old_paths, new_paths) = (
-        crate::json::all_paths(&old.report.attack_paths),
-        crate::json::all_paths(&new.report.attack_paths),
+        kspm_engine::graph::paths::AttackPath::all(&old.report.attack_paths),
+        kspm_engine::graph::paths::AttackPath::all(&new.report.attack_paths),
     );
     let (op, np) = (path_ids(&old_paths), path_ids(&new_paths));
     let mut d = Drift {

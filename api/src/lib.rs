@@ -5,7 +5,6 @@
 pub mod cloud;
 pub mod diff;
 pub mod html;
-pub mod json;
 pub mod pipeline;
 pub mod plan;
 pub mod service;

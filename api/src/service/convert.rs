@@ -262,6 +262,51 @@ impl StoredFinding {
     }
 }
 
+/// A cluster of a stored scan as its summary column reads back (what
+/// [`super::store::ClusterRecord`] writes): what the report said of the cluster when it was
+/// read — only its name and provider `unknown` when it was not — with its coverage gaps and
+/// error messages. Every field defaults, so the summary of any earlier version reads.
+#[derive(Debug, serde::Deserialize)]
+#[serde(default)]
+pub struct StoredCluster {
+    /// `eks`, `gke`, `aks`, `generic`, or `unknown` (not read, or not said).
+    pub provider: String,
+    /// Kubernetes version, when known.
+    pub kubernetes_version: String,
+    /// Where it was read from.
+    pub origin: String,
+    /// Objects read.
+    pub objects: u64,
+    /// Findings per severity name.
+    pub findings_by_severity: std::collections::BTreeMap<String, u64>,
+    /// The kinds it did not let the scan list.
+    pub coverage_gaps: Vec<String>,
+    /// What could not be read (`file:line: message`), or why it was not reached.
+    pub error_messages: Vec<String>,
+}
+
+impl Default for StoredCluster {
+    fn default() -> Self {
+        StoredCluster {
+            provider: "unknown".into(),
+            kubernetes_version: String::new(),
+            origin: String::new(),
+            objects: 0,
+            findings_by_severity: Default::default(),
+            coverage_gaps: Vec::new(),
+            error_messages: Vec::new(),
+        }
+    }
+}
+
+impl StoredCluster {
+    /// A stored summary read back; one that does not read is logged and read as nothing known
+    /// of the cluster but its name.
+    pub fn read(summary: &Value, what: &str) -> StoredCluster {
+        or_left_out(typed(summary, what)).unwrap_or_default()
+    }
+}
+
 /// The per-control results of one stored framework summary (report JSON `compliance[]`).
 pub fn control_statuses(summary: &ComplianceSummary) -> Vec<pb::ControlStatus> {
     summary

@@ -114,7 +114,7 @@ impl Shared {
             Some(dump) => AttackGraph::restore(dump),
             None => {
                 let mut g = AttackGraph::default();
-                for c in self.store.scan_cluster_names(&scan.id).await? {
+                for c in self.store.cluster_names(&scan.id).await? {
                     if let Some((dump, _)) = self.store.cluster_state(&scan.id, &c).await? {
                         g.absorb(AttackGraph::restore(dump));
                     }

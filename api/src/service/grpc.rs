@@ -3,6 +3,7 @@
 
 use super::auth::TenantName;
 use super::convert::{self, offset, page_size, token, untoken};
+use super::failure::Failure;
 use super::fleet::{AskError, MAX_HOPS, MAX_PATHS};
 use super::pb::{self, posture_service_server::PostureService};
 use super::store::{FindingFilter, JobRow, ScanRow};
@@ -36,11 +37,10 @@ fn tenant<T>(req: &Request<T>) -> Result<String, Status> {
         .ok_or_else(|| Status::unauthenticated("no tenant credentials"))
 }
 
-fn internal(e: String) -> Status {
-    tracing::error!(error = %e, "request failed");
-    Status::internal("internal error (see the service log)")
+/// A request that failed on the service's side, answered by kind ([`Failure`]).
+fn internal(e: impl Into<Failure>) -> Status {
+    e.into().into()
 }
-
 impl Api {
     /// A tenant's scan job as seen now; NOT_FOUND for an unknown ID or another tenant's.
     async fn job(&self, tenant: &str, id: &str) -> Result<pb::ScanJob, Status> {
@@ -247,38 +247,21 @@ impl PostureService for Api {
         let mut clusters = Vec::new();
         for s in self.scope(&tenant, "").await? {
             for (name, summary, _) in self.shared.store.clusters(&s.id).await.map_err(internal)? {
-                let strs = |k: &str| -> Vec<String> {
-                    summary
-                        .get(k)
-                        .and_then(Value::as_array)
-                        .map(|a| {
-                            a.iter()
-                                .filter_map(|v| v.as_str().map(str::to_string))
-                                .collect()
-                        })
-                        .unwrap_or_default()
-                };
+                let summary = convert::StoredCluster::read(
+                    &summary,
+                    &format!("summary of {name} in scan {}", s.id),
+                );
                 clusters.push(pb::Cluster {
                     name,
                     target: s.target.clone(),
-                    provider: summary
-                        .get("provider")
-                        .and_then(Value::as_str)
-                        .unwrap_or("unknown")
-                        .into(),
-                    kubernetes_version: summary
-                        .get("kubernetes_version")
-                        .and_then(Value::as_str)
-                        .unwrap_or("")
-                        .into(),
+                    provider: summary.provider,
+                    kubernetes_version: summary.kubernetes_version,
                     // (Scans stored before origins were made target-relative: file names.)
-                    origin: super::scan::tenant_path(
-                        summary.get("origin").and_then(Value::as_str).unwrap_or(""),
-                        &[],
-                    ),
-                    objects: summary.get("objects").and_then(Value::as_u64).unwrap_or(0),
-                    coverage_gaps: strs("coverage_gaps"),
-                    errors: strs("error_messages")
+                    origin: super::scan::tenant_path(&summary.origin, &[]),
+                    objects: summary.objects,
+                    coverage_gaps: summary.coverage_gaps,
+                    errors: summary
+                        .error_messages
                         .iter()
                         .map(|e| super::scan::scrub_paths(e, &[]))
                         .collect(),
@@ -345,17 +328,14 @@ impl PostureService for Api {
                         score: c.score.unwrap_or(0.0),
                     });
                 }
-                if let Some(m) = summary
-                    .get("findings_by_severity")
-                    .and_then(Value::as_object)
-                {
-                    for (sev, count) in m {
-                        out.severities.push(pb::SeverityCount {
-                            cluster: name.clone(),
-                            severity: convert::severity(sev) as i32,
-                            count: count.as_u64().unwrap_or(0),
-                        });
-                    }
+                let what = format!("summary of {name} in scan {}", s.id);
+                let summary = convert::StoredCluster::read(&summary, &what);
+                for (sev, count) in summary.findings_by_severity {
+                    out.severities.push(pb::SeverityCount {
+                        cluster: name.clone(),
+                        severity: convert::severity(&sev) as i32,
+                        count,
+                    });
                 }
             }
             for (cluster, rank, n) in self
@@ -611,7 +591,7 @@ impl PostureService for Api {
                     path: Some(convert::path(&s.id, p)),
                 }));
             }
-            for p in crate::json::all_paths(&stored) {
+            for p in kspm_engine::graph::paths::AttackPath::all(&stored) {
                 if p.id == r.id {
                     return Ok(Response::new(pb::GetAttackPathResponse {
                         path: Some(convert::path(&s.id, &p)),
@@ -1222,11 +1202,11 @@ pub async fn drift_between(
         .filter(|(k, _, _)| !new_keys.contains_key(k.as_str()))
         .filter_map(|(_, key, b)| read(from, key, b))
         .collect();
-    let old_p = crate::json::all_paths(&convert::readable_paths(
+    let old_p = kspm_engine::graph::paths::AttackPath::all(&convert::readable_paths(
         &from.id,
         &store.paths(&from.id).await.map_err(internal)?,
     ));
-    let new_p = crate::json::all_paths(&convert::readable_paths(
+    let new_p = kspm_engine::graph::paths::AttackPath::all(&convert::readable_paths(
         &to.id,
         &store.paths(&to.id).await.map_err(internal)?,
     ));

@@ -129,6 +129,7 @@ async fn run(
     if let Err(e) = shared.store.create_job(&row).await {
         warn!(job = %row.id, error = %e, "recording a scan job failed");
         forget(&shared, &key, &row.id);
+        let e = e.to_string();
         let _ = accepted.send(Some(Err(e.clone())));
         let _ = done.send(Some(Err(e)));
         return;

@@ -1,7 +1,6 @@
 //! Prometheus metrics in the text exposition format, served on their own listener.
 
 use super::store::ScanRecord;
-use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -35,17 +34,13 @@ fn esc(s: &str) -> String {
 impl Metrics {
     /// Records a finished scan (`ok`: committed).
     pub fn scan(&self, record: &ScanRecord, ok: bool, seconds: f64) {
-        let reached = record
-            .clusters
-            .iter()
-            .filter(|c| c.summary.get("reached").and_then(Value::as_bool) != Some(false))
-            .count() as u64;
+        let reached = record.clusters.iter().filter(|c| c.reached).count() as u64;
         let unreached = record.clusters.len() as u64 - reached;
         let mut by_severity: BTreeMap<String, u64> = BTreeMap::new();
         for f in &record.findings {
-            if let Some(s) = f.get("severity").and_then(Value::as_str) {
-                *by_severity.entry(s.to_string()).or_default() += 1;
-            }
+            *by_severity
+                .entry(f.severity.as_str().to_string())
+                .or_default() += 1;
         }
         let Ok(mut m) = self.inner.lock() else { return };
         let key = (record.tenant.clone(), record.target.clone());

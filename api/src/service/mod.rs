@@ -8,6 +8,7 @@ pub mod admission;
 pub mod auth;
 pub mod config;
 pub mod convert;
+pub mod failure;
 pub mod fleet;
 pub mod grpc;
 pub mod jobs;
@@ -21,7 +22,6 @@ pub mod webhook;
 use config::Config;
 use kspm_engine::ScanOptions;
 use metrics::Metrics;
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 use store::Store;
@@ -53,8 +53,6 @@ pub struct Shared {
     pub poll: Duration,
     /// Scans evaluated at once by this replica (scheduled and triggered).
     pub scan_slots: tokio::sync::Semaphore,
-    /// Fault injection for tests: abandon every commit half-way.
-    pub fail_commits: AtomicBool,
     /// Turns true when the service stops (ends event streams so shutdown can drain).
     pub stopping: watch::Sender<bool>,
     /// Fleet graphs of recent scans, for queries.
@@ -89,7 +87,6 @@ impl Shared {
             committed: watch::channel(0).0,
             poll: Duration::from_secs(1),
             scan_slots: tokio::sync::Semaphore::new(2),
-            fail_commits: AtomicBool::new(false),
             stopping: watch::channel(false).0,
             graphs: fleet::FleetGraphs::default(),
             admission: admission::Admission::default(),
@@ -123,7 +120,7 @@ impl Shared {
     /// The latest scan of each of the tenant's configured targets (all targets with history when
     /// this replica's configuration lists none, e.g. a read-only replica): a target removed from
     /// the configuration stops appearing in "latest" views, while its history stays listable.
-    pub async fn latest_scans(&self, tenant: &str) -> Result<Vec<store::ScanRow>, String> {
+    pub async fn latest_scans(&self, tenant: &str) -> store::StoreResult<Vec<store::ScanRow>> {
         let scans = self.store.latest_scans(tenant).await?;
         let configured: Vec<&str> = self
             .config
@@ -180,7 +177,7 @@ impl ScanFeed {
         &mut self,
         shared: &Shared,
         closed: impl std::future::Future<Output = ()>,
-    ) -> Option<Result<Vec<store::ScanRow>, String>> {
+    ) -> Option<store::StoreResult<Vec<store::ScanRow>>> {
         tokio::pin!(closed);
         loop {
             // Every poll but the first waits for a commit (or a second) first.

@@ -9,7 +9,6 @@ use kspm_engine::drift::Facts;
 use kspm_engine::evaluate::ClusterResult;
 use kspm_engine::snapshot::ClusterSnapshot;
 use kspm_engine::{evaluate_cluster_result, LoadError, ScanOptions};
-use serde_json::{json, Value};
 
 /// Evaluates one cluster and keeps what the store needs besides the report.
 pub fn evaluate(
@@ -31,13 +30,11 @@ fn cluster_record(
 ) -> ClusterRecord {
     ClusterRecord {
         name: cluster.info.name.clone(),
-        summary: json!({
-            "coverage_gaps": cluster.coverage_gaps,
-            "reached": true,
-        }),
-        compliance: Value::Null,
+        reached: true,
+        coverage_gaps: cluster.coverage_gaps.clone(),
         facts,
         graph: result.graph().dump(),
+        ..Default::default()
     }
 }
 
@@ -336,20 +333,14 @@ pub fn relative_to_target(rec: &mut ScanRecord, target: &Target) {
         )
         .collect();
     for f in &mut rec.findings {
-        if let Some(Value::String(file)) = f.pointer_mut("/source/file") {
-            *file = tenant_path(file, &roots);
-        }
+        f.source.file = tenant_path(&f.source.file, &roots);
     }
     for c in &mut rec.clusters {
-        if let Some(Value::String(origin)) = c.summary.get_mut("origin") {
-            *origin = tenant_path(origin, &roots);
+        if let Some(summary) = &mut c.summary {
+            summary.origin = tenant_path(&summary.origin, &roots);
         }
-        if let Some(Value::Array(messages)) = c.summary.get_mut("error_messages") {
-            for m in messages.iter_mut() {
-                if let Value::String(text) = m {
-                    *text = scrub_paths(text, &roots);
-                }
-            }
+        for text in &mut c.error_messages {
+            *text = scrub_paths(text, &roots);
         }
     }
 }
@@ -369,52 +360,33 @@ pub fn record(
         fleet_cloud,
         unreached,
     } = ev;
-    let collect_errors = unreached;
     let (report, graph) = kspm_engine::assemble_fleet_graph(results, &fleet_errors, &fleet_cloud);
-    let report_json = serde_json::to_value(&report).unwrap_or(Value::Null);
-    let arr = |k: &str| crate::json::list(&report_json, k);
+    let kspm_engine::Report {
+        clusters: summaries,
+        findings,
+        attack_paths,
+        compliance,
+        errors,
+        ..
+    } = report;
     for rec in &mut records {
-        let of_cluster = |v: &&Value| v.get("cluster").and_then(Value::as_str) == Some(&rec.name);
-        let summary = arr("clusters")
+        rec.summary = summaries.iter().find(|c| c.name == rec.name).cloned();
+        rec.error_messages = errors
             .iter()
-            .find(|c| c.get("name").and_then(Value::as_str) == Some(&rec.name))
-            .cloned()
-            .unwrap_or(Value::Null);
-        let errors: Vec<String> = arr("errors")
-            .iter()
-            .filter(of_cluster)
+            .filter(|e| e.cluster.as_deref() == Some(&rec.name))
             .map(|e| {
-                let line = e.get("line").map(|l| format!(":{l}")).unwrap_or_default();
-                format!(
-                    "{}{line}: {}",
-                    e.get("file").and_then(Value::as_str).unwrap_or(""),
-                    e.get("message").and_then(Value::as_str).unwrap_or("")
-                )
+                let line = e.line.map(|l| format!(":{l}")).unwrap_or_default();
+                format!("{}{line}: {}", e.file, e.message)
             })
             .collect();
-        if let (Value::Object(s), Value::Object(extra)) = (summary, &mut rec.summary) {
-            for (k, v) in s {
-                extra.entry(k).or_insert(v);
-            }
-            extra.insert("error_messages".into(), json!(errors));
-        }
-        rec.compliance = Value::Array(
-            arr("compliance")
-                .iter()
-                .filter(of_cluster)
-                .cloned()
-                .collect(),
-        );
+        rec.compliance = compliance
+            .iter()
+            .filter(|c| c.cluster == rec.name)
+            .cloned()
+            .collect();
     }
-    for (name, message) in &collect_errors {
-        records.push(ClusterRecord {
-            name: name.clone(),
-            summary: json!({"name": name, "reached": false, "objects": 0, "provider": "unknown",
-                "coverage_gaps": [], "error_messages": [message]}),
-            compliance: json!([]),
-            facts: Facts::default(),
-            graph: Default::default(),
-        });
+    for (name, why) in &unreached {
+        records.push(ClusterRecord::unreached(name, why.clone()));
     }
     let finished_at = now_ms();
     ScanRecord {
@@ -425,9 +397,9 @@ pub fn record(
         finished_at,
         replica: replica.to_string(),
         clusters: records,
-        findings: arr("findings").to_vec(),
-        paths: arr("attack_paths").to_vec(),
-        errors: (arr("errors").len() + collect_errors.len()) as i64,
+        findings,
+        paths: attack_paths,
+        errors: (errors.len() + unreached.len()) as i64,
         graph: graph.dump(),
     }
 }

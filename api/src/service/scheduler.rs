@@ -8,10 +8,9 @@ use super::store::ScanRecord;
 use super::store::{self, now_ms, ScanRow};
 use super::Shared;
 use crate::watch::{lock_held, Held};
-use kspm_engine::drift::{finding_key_json, Facts};
+use kspm_engine::drift::{finding_key, finding_key_json, Facts};
 use kspm_engine::snapshot::ClusterSnapshot;
 use kspm_engine::ScanOptions;
-use serde_json::Value;
 use std::collections::{BTreeSet, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -68,15 +67,7 @@ async fn scan_exclusive(shared: &Shared, tenant: &str, target: &Target) -> Resul
 /// number.
 async fn commit(shared: &Shared, record: &ScanRecord, seconds: f64) -> Result<i64, String> {
     let storing = Instant::now();
-    let commit = shared
-        .store
-        .commit_scan(
-            record,
-            shared
-                .fail_commits
-                .load(std::sync::atomic::Ordering::Relaxed),
-        )
-        .await;
+    let commit = shared.store.commit_scan(record).await;
     shared.metrics.scan(record, commit.is_ok(), seconds);
     let seq = commit?;
     let store_seconds = storing.elapsed().as_secs_f64();
@@ -97,23 +88,50 @@ async fn commit(shared: &Shared, record: &ScanRecord, seconds: f64) -> Result<i6
     Ok(seq)
 }
 
-/// Whether two records differ in findings, attack paths or posture digests.
-fn posture_changed(a: &ScanRecord, b: &ScanRecord) -> bool {
-    let keys =
-        |r: &ScanRecord| -> HashSet<String> { r.findings.iter().map(finding_key_json).collect() };
-    let paths = |r: &ScanRecord| -> HashSet<String> {
-        r.paths
+/// What decides whether a watched batch is committed: a scan's findings (by drift key), its
+/// attack paths (by ID) and its clusters' posture digests.
+#[derive(PartialEq)]
+struct Posture {
+    findings: HashSet<String>,
+    paths: HashSet<String>,
+    facts: Vec<Facts>,
+}
+
+impl Posture {
+    /// The posture of a scan to commit.
+    fn of(r: &ScanRecord) -> Posture {
+        Posture {
+            findings: r.findings.iter().map(finding_key).collect(),
+            paths: r.paths.iter().map(|p| p.id.clone()).collect(),
+            facts: r.clusters.iter().map(|c| c.facts.clone()).collect(),
+        }
+    }
+
+    /// The posture of a committed scan, read from the store (a stored path that does not read
+    /// back is logged and left out).
+    async fn stored(shared: &Shared, row: &ScanRow) -> Result<Posture, String> {
+        let store = &shared.store;
+        let findings = store
+            .finding_keys(row)
+            .await?
             .iter()
-            .filter_map(|p| p.get("id").and_then(Value::as_str).map(str::to_string))
-            .collect()
-    };
-    let facts = |r: &ScanRecord| {
-        r.clusters
-            .iter()
-            .map(|c| c.facts.clone())
-            .collect::<Vec<_>>()
-    };
-    keys(a) != keys(b) || paths(a) != paths(b) || facts(a) != facts(b)
+            .map(|(_, _, body)| finding_key_json(body))
+            .collect();
+        let mut facts = Vec::new();
+        for name in store.cluster_names(&row.id).await? {
+            let state = store.cluster_state(&row.id, &name).await?;
+            facts.push(state.map(|(_, facts)| facts).unwrap_or_default());
+        }
+        let paths = super::convert::readable_paths(&row.id, &store.paths(&row.id).await?)
+            .into_iter()
+            .map(|p| p.id)
+            .collect();
+        Ok(Posture {
+            findings,
+            paths,
+            facts,
+        })
+    }
 }
 
 /// How a job ended, which decides when it is next due.
@@ -238,12 +256,15 @@ async fn watch_session(
     };
     // The options are read again every 10 s (on the tick), not at every batch.
     let mut options = options_now().await?;
-    let mut last = record(Assessed::Read(Box::new(base)), options.clone(), now_ms())
+    let first = record(Assessed::Read(Box::new(base)), options.clone(), now_ms())
         .await
         .map_err(|e| format!("evaluation failed: {e}"))?;
     // The commit number of the session's last commit: a later one of this target (a scan
     // triggered meanwhile) becomes what the next batch's scan is compared with.
-    let mut last_seq = commit(shared, &last, started.elapsed().as_secs_f64()).await?;
+    let mut last_seq = commit(shared, &first, started.elapsed().as_secs_f64()).await?;
+    // The last committed scan of the target, and its posture.
+    let (mut last_id, mut last) = (first.id.clone(), Posture::of(&first));
+    drop(first);
     let held = Held::default();
     let seen: Arc<Mutex<Seen>> = Arc::default();
     let wake = Arc::new(Notify::new());
@@ -291,9 +312,10 @@ async fn watch_session(
                         .await
                         .map_err(|e| format!("evaluation failed: {e}"))?;
                     outcome = "evaluated";
-                    if posture_changed(&last, &record) {
+                    let posture = Posture::of(&record);
+                    if posture != last {
                         last_seq = commit(shared, &record, t.elapsed().as_secs_f64()).await?;
-                        last = record;
+                        (last_id, last) = (record.id.clone(), posture);
                         outcome = "committed";
                     }
                 }
@@ -328,10 +350,10 @@ async fn watch_session(
                     }
                     let newer = shared.store.committed_after(tenant, &target.name, last_seq).await;
                     match newer {
-                        Ok(Some(row)) if row.id != last.id => match stored_posture(shared, &row).await {
+                        Ok(Some(row)) if row.id != last_id => match Posture::stored(shared, &row).await {
                             Ok(theirs) => {
                                 // The held state is compared with it, and committed if it differs.
-                                last = theirs;
+                                (last_id, last) = (row.id.clone(), theirs);
                                 last_seq = row.commit_seq;
                                 look = true;
                             }
@@ -351,41 +373,6 @@ async fn watch_session(
             }
         }
     }
-}
-
-/// What [`posture_changed`] reads of a committed scan, from the store: its findings, attack
-/// paths and clusters' posture digests.
-async fn stored_posture(shared: &Shared, row: &ScanRow) -> Result<ScanRecord, String> {
-    let store = &shared.store;
-    let findings = store.finding_keys(row).await?;
-    let mut clusters = Vec::new();
-    for name in store.cluster_names(&row.id).await? {
-        let facts = store
-            .cluster_state(&row.id, &name)
-            .await?
-            .map(|(_, facts)| facts)
-            .unwrap_or_default();
-        clusters.push(super::store::ClusterRecord {
-            name,
-            summary: Value::Null,
-            compliance: Value::Null,
-            facts,
-            graph: Default::default(),
-        });
-    }
-    Ok(ScanRecord {
-        id: row.id.clone(),
-        tenant: row.tenant.clone(),
-        target: row.target.clone(),
-        started_at: row.started_at,
-        finished_at: row.finished_at,
-        replica: row.replica.clone(),
-        clusters,
-        findings: findings.into_iter().map(|(_, _, body)| body).collect(),
-        paths: store.paths(&row.id).await?,
-        errors: 0,
-        graph: Default::default(),
-    })
 }
 
 /// Whether a cluster evaluated with `held` must be evaluated again with `now`: exceptions
@@ -720,7 +707,7 @@ mod gate_tests {
     use super::*;
     use kspm_engine::incremental::{key_of, Delta, Incremental};
     use kspm_engine::object::{Object, Source};
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     fn held() -> Held {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -3,6 +3,7 @@
 //! Same credentials as the gRPC API (`Authorization: Bearer <token>` on every `/api/` call; the
 //! page itself holds no data).
 
+use super::failure::Failure;
 use super::grpc::drift_between;
 use super::store::ScanRow;
 use super::{convert, ScanFeed, Shared};
@@ -106,13 +107,12 @@ async fn latest_report(
     let explorer = shared.explorer(&scans).await?;
     for s in scans {
         for (name, summary, comp) in shared.store.clusters(&s.id).await? {
-            objects += summary.get("objects").and_then(Value::as_u64).unwrap_or(0);
-            for e in summary
-                .get("error_messages")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
+            let read = convert::StoredCluster::read(
+                &summary,
+                &format!("summary of {name} in scan {}", s.id),
+            );
+            objects += read.objects;
+            for e in read.error_messages {
                 errors.push(json!({"cluster": name, "file": e, "message": ""}));
             }
             clusters.push(summary);
@@ -253,13 +253,6 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
             "send Authorization: Bearer <token>",
         );
     };
-    let internal = |e: String| {
-        tracing::error!(error = %e, "web request failed");
-        error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal error (see the service log)",
-        )
-    };
     match path.as_str() {
         "/api/model" => match latest_report(&shared, &tenant).await {
             Ok((r, x)) => {
@@ -318,6 +311,9 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
             }
             match drift_between(&shared, &a, &b).await {
                 Ok(d) => json_response(StatusCode::OK, &drift_json(&d)),
+                Err(status) if status.code() == tonic::Code::Unavailable => {
+                    error(StatusCode::SERVICE_UNAVAILABLE, status.message())
+                }
                 Err(status) => error(StatusCode::INTERNAL_SERVER_ERROR, status.message()),
             }
         }
@@ -371,13 +367,7 @@ async fn ask(
             return error(StatusCode::NOT_FOUND, "no such scan")
         }
         Ok(s) => s,
-        Err(e) => {
-            tracing::error!(error = %e, "web request failed");
-            return error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal error (see the service log)",
-            );
-        }
+        Err(e) => return internal(e),
     };
     let cluster = (!get("cluster").is_empty()).then_some(get("cluster"));
     let answer = if path == "/api/paths" {
@@ -407,14 +397,21 @@ async fn ask(
     match answer {
         Ok(text) => full(StatusCode::OK, "application/json", text),
         Err(super::fleet::AskError::NotFound(m)) => error(StatusCode::NOT_FOUND, &m),
-        Err(super::fleet::AskError::Internal(e)) => {
-            tracing::error!(error = %e, "web request failed");
-            error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal error (see the service log)",
-            )
-        }
+        Err(super::fleet::AskError::Internal(e)) => internal(e),
     }
+}
+
+/// A web request that failed on the service's side, answered by kind ([`Failure`]): 503 when
+/// the database cannot answer now, 500 otherwise; the cause logged, never shown.
+fn internal(e: impl Into<Failure>) -> Response<Body> {
+    let f = e.into();
+    f.log("web request");
+    let status = if f.retryable() {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::INTERNAL_SERVER_ERROR
+    };
+    error(status, f.message())
 }
 
 /// Serves the web view until the service stops.

@@ -148,6 +148,13 @@ impl AttackPath {
         out.extend(self.unfold());
         out
     }
+
+    /// Ranked paths with the paths folded into each rebuilt as paths of their own
+    /// ([`AttackPath::with_folded`]), in order: what "every path" means for drift and lookups
+    /// by ID.
+    pub fn all(paths: &[AttackPath]) -> Vec<AttackPath> {
+        paths.iter().flat_map(AttackPath::with_folded).collect()
+    }
 }
 
 /// Sink classes.

@@ -2,7 +2,7 @@
 //! posture digests) are stored once per tenant and content, and a scan's column refers to them as
 //! `zstd:<hash>`. Columns written before (JSON text) are still read as they are.
 
-use super::{db, Store, StoreResult};
+use super::{db, Store, StoreError, StoreResult};
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 use sqlx::{AnyPool, Row};
@@ -69,7 +69,7 @@ impl Store {
             .fetch_optional(&self.pool)
             .await
             .map_err(db)?
-            .ok_or_else(|| format!("database: stored body {h} is missing"))?;
+            .ok_or_else(|| StoreError::Failed(format!("stored body {h} is missing")))?;
         let packed: Vec<u8> = row.try_get(0).map_err(db)?;
         let body = zstd::stream::decode_all(packed.as_slice()).map_err(db)?;
         serde_json::from_slice(&body).map_err(db)

@@ -8,9 +8,8 @@
 //! A finding's identity within a scan is the hash of its body (and its occurrence, for the rare
 //! identical twin); its order is the report's, kept as a byte-ordered sort key.
 
-use super::{
-    db, params, severity_rank, Bind, FindingFilter, ScanRecord, ScanRow, Store, StoreResult,
-};
+use super::{db, params, severity_rank, Bind, ScanRecord, ScanRow, Store, StoreResult};
+use kspm_engine::Finding;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use sqlx::any::AnyRow;
@@ -19,6 +18,23 @@ use std::collections::{HashMap, HashSet};
 
 /// `to_ord` of a span the latest scan still reports.
 pub const OPEN: i64 = i64::MAX;
+
+/// Finding filters (all optional; empty strings mean "any").
+#[derive(Debug, Clone, Default)]
+pub struct FindingFilter {
+    /// Cluster.
+    pub cluster: String,
+    /// Minimum severity rank (0 info … 4 critical), if any.
+    pub min_severity: Option<i64>,
+    /// Check ID.
+    pub check: String,
+    /// `framework` or `framework:control`.
+    pub control: String,
+    /// Namespace.
+    pub namespace: String,
+    /// Only on attack paths.
+    pub on_attack_path: bool,
+}
 
 /// A stored finding as read.
 #[derive(Debug, Clone)]
@@ -52,17 +68,20 @@ struct Span {
 /// byte order is the report's order part by part.
 const SEP: char = '\u{1}';
 
-/// The body of a finding as stored: the report's JSON without `first_seen` (only bodies
-/// stored before version 9 carried one).
-fn stored_body(f: &Value) -> String {
-    if f.get("first_seen").is_none() {
-        return f.to_string();
-    }
-    let mut body = f.clone();
+/// A body stored before version 9, which may carry `first_seen`, without it.
+fn without_first_seen(body: &Value) -> Value {
+    let mut body = body.clone();
     if let Some(o) = body.as_object_mut() {
         o.remove("first_seen");
     }
-    body.to_string()
+    body
+}
+
+/// A finding's stored body: its report JSON as a JSON value writes it (keys in order), the
+/// bytes its identity is the hash of, the same in every version.
+fn body_of_finding(f: &Finding) -> Value {
+    // Serialising the engine's types into a value cannot fail (string keys, finite numbers).
+    serde_json::to_value(f).unwrap_or(Value::Null)
 }
 
 /// A hash that JSON is written into as it is serialised (no string is made).
@@ -79,32 +98,31 @@ impl std::io::Write for Hashing {
     }
 }
 
-/// The hash of a finding's stored body (the bytes [`stored_body`] makes), followed by `twin`
-/// for the n-th identical body (n > 1).
-fn digest(f: &Value, twin: u32) -> [u8; 32] {
+/// The hash of a stored body (as its text), followed by `twin` for the n-th identical body
+/// (n > 1).
+fn digest(body: &Value, twin: u32) -> [u8; 32] {
     let mut h = Hashing(Sha256::new());
-    if f.get("first_seen").is_none() {
-        // Writing into a hash cannot fail.
-        let _ = serde_json::to_writer(&mut h, f);
-    } else {
-        h.0.update(stored_body(f).as_bytes());
-    }
+    // Writing into a hash cannot fail.
+    let _ = serde_json::to_writer(&mut h, body);
     if twin > 1 {
         h.0.update(twin.to_string().as_bytes());
     }
     h.0.finalize().into()
 }
 
-/// Identifies a scan's findings (report JSON, report order): the hash of each stored body, the
-/// n-th of identical bodies (n > 1) hashed with its n. Bodies are hashed as they are serialised,
-/// on every core (this is most of an unchanged rescan's storing).
-fn identify(findings: &[Value]) -> Vec<String> {
+/// Identifies a scan's findings (report order) by their stored bodies (`body`): the hash of
+/// each, the n-th of identical bodies (n > 1) hashed with its n. Bodies are made and hashed on
+/// every core, one at a time (this is most of an unchanged rescan's storing).
+fn identify<T: Sync>(findings: &[T], body: impl Fn(&T) -> Value + Sync) -> Vec<String> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let per = findings.len().div_ceil(cores).max(512);
+    let body = &body;
     let digested: Vec<[u8; 32]> = std::thread::scope(|scope| {
         let parts: Vec<_> = findings
             .chunks(per)
-            .map(|part| scope.spawn(move || part.iter().map(|f| digest(f, 1)).collect::<Vec<_>>()))
+            .map(|part| {
+                scope.spawn(move || part.iter().map(|f| digest(&body(f), 1)).collect::<Vec<_>>())
+            })
             .collect();
         parts
             .into_iter()
@@ -118,58 +136,71 @@ fn identify(findings: &[Value]) -> Vec<String> {
         .map(|(f, d)| {
             let twin = seen.entry(d).or_default();
             *twin += 1;
-            let d = if *twin == 1 { d } else { digest(f, *twin) };
+            let d = if *twin == 1 {
+                d
+            } else {
+                digest(&body(f), *twin)
+            };
             hex::encode(&d[..12])
         })
         .collect()
 }
 
-/// What a span stores beside a finding's body: its place in the report's order and the
-/// columns filters read.
-fn detail(f: &Value, hash: String) -> Span {
-    let str_of = |k: &str| crate::json::str_at(f, k).to_string();
-    let severity = severity_rank(&str_of("severity"));
-    let on_path = f
-        .get("on_attack_path")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
+/// What a span stores beside a finding's body (`body`, its stored text): its place in the
+/// report's order and the columns filters read.
+fn detail(f: &Finding, body: String, hash: String) -> Span {
+    let severity = severity_rank(f.severity.as_str());
     // The engine's order: on a path first, then severity (high first), cluster, check,
     // resource, message; then fingerprint and hash for a total order.
     let sort_key = [
-        format!("{}{}", u8::from(!on_path), 4 - severity.clamp(0, 4)),
-        str_of("cluster"),
-        str_of("check"),
-        str_of("resource"),
-        str_of("message"),
-        str_of("fingerprint"),
-        hash.clone(),
+        &format!(
+            "{}{}",
+            u8::from(!f.on_attack_path),
+            4 - severity.clamp(0, 4)
+        ),
+        &f.cluster,
+        &*f.check,
+        &f.resource,
+        &f.message,
+        &f.fingerprint,
+        &hash,
     ]
-    .map(|part| below_separator(&part))
+    .map(below_separator)
     .join(&SEP.to_string());
     let controls: String = f
-        .get("controls")
-        .and_then(Value::as_array)
-        .map(|cs| {
-            cs.iter()
-                .map(|c| {
-                    let fw = c.get("framework").and_then(Value::as_str).unwrap_or("");
-                    let ctl = c.get("id").and_then(Value::as_str).unwrap_or("");
-                    format!("|{fw}|{fw}:{ctl}")
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+        .controls
+        .iter()
+        .map(|c| format!("|{}|{}:{}", c.framework, c.framework, c.id))
+        .collect();
     Span {
         sort_key,
-        cluster: str_of("cluster"),
-        check: str_of("check"),
+        cluster: f.cluster.clone(),
+        check: f.check.to_string(),
         severity,
-        namespace: str_of("namespace"),
-        on_path,
+        namespace: f.namespace.clone().unwrap_or_default(),
+        on_path: f.on_attack_path,
         controls: format!("{controls}|"),
-        fkey: kspm_engine::drift::finding_key_json(f).replace('\0', "\u{fffd}"),
-        fingerprint: str_of("fingerprint"),
-        body: stored_body(f),
+        fkey: kspm_engine::drift::finding_key(f).replace('\0', "\u{fffd}"),
+        fingerprint: f.fingerprint.clone(),
+        body,
+        hash,
+    }
+}
+
+/// A span of a body stored before version 9 that no longer reads as a finding: kept as it was
+/// (nothing is lost), its columns empty, after every readable finding in the order.
+fn unreadable(body: String, hash: String) -> Span {
+    Span {
+        sort_key: ["2", "", "", "", "", "", &hash].join(&SEP.to_string()),
+        cluster: String::new(),
+        check: String::new(),
+        severity: 0,
+        namespace: String::new(),
+        on_path: false,
+        controls: "|".into(),
+        fkey: String::new(),
+        fingerprint: String::new(),
+        body,
         hash,
     }
 }
@@ -186,12 +217,19 @@ fn below_separator(part: &str) -> String {
         .collect()
 }
 
-/// Prepares every finding of a scan for storage.
-fn prepare(findings: &[Value]) -> Vec<Span> {
-    findings
+/// Prepares findings stored before version 9 (report JSON of their time, perhaps with
+/// `first_seen`): each is identified by its body as it was stored, without `first_seen`.
+fn prepare_legacy(bodies: &[Value]) -> Vec<Span> {
+    bodies
         .iter()
-        .zip(identify(findings))
-        .map(|(f, id)| detail(f, id))
+        .zip(identify(bodies, without_first_seen))
+        .map(|(b, id)| {
+            let body = without_first_seen(b);
+            match serde_json::from_value::<Finding>(body.clone()) {
+                Ok(f) => detail(&f, body.to_string(), id),
+                Err(_) => unreadable(body.to_string(), id),
+            }
+        })
         .collect()
 }
 
@@ -259,7 +297,7 @@ pub(super) async fn write(
         .iter()
         .map(|r| r.try_get::<String, _>(0).map_err(db))
         .collect::<StoreResult<HashSet<String>>>()?;
-    let ids = identify(&s.findings);
+    let ids = identify(&s.findings, body_of_finding);
     let reported: HashSet<&str> = ids.iter().map(String::as_str).collect();
     let gone: Vec<&String> = open_hashes
         .iter()
@@ -270,7 +308,7 @@ pub(super) async fn write(
         .iter()
         .zip(ids)
         .filter(|(_, id)| !open_hashes.contains(id))
-        .map(|(f, id)| detail(f, id))
+        .map(|(f, id)| detail(f, body_of_finding(f).to_string(), id))
         .collect();
     // First sightings carried from the open spans of the same fingerprints.
     let mut first_seen: HashMap<String, i64> = HashMap::new();
@@ -367,7 +405,7 @@ pub(super) async fn convert_legacy(tx: &mut Transaction<'_, Any>) -> StoreResult
             bodies.push(super::json(&r.try_get::<String, _>("body").map_err(db)?));
             seen.push(r.try_get::<i64, _>("first_seen").map_err(db)?);
         }
-        let spans: Vec<(Span, i64)> = prepare(&bodies).into_iter().zip(seen).collect();
+        let spans: Vec<(Span, i64)> = prepare_legacy(&bodies).into_iter().zip(seen).collect();
         let to_ord = if *latest { OPEN } else { ordinal + 1 };
         insert(tx, (tenant, target), &spans, (*ordinal, to_ord)).await?;
     }
@@ -408,6 +446,44 @@ fn body_of(r: &AnyRow) -> StoreResult<Value> {
 }
 
 impl Store {
+    /// The filter's conditions (each starting with ` AND`), binding after `binds`.
+    pub(super) fn filter_where(f: &FindingFilter, binds: &mut Vec<Bind>) -> String {
+        let mut sql = String::new();
+        let mut add = |clause: &str, b: Bind| {
+            binds.push(b);
+            sql.push_str(&clause.replace("$?", &format!("${}", binds.len())));
+        };
+        if !f.cluster.is_empty() {
+            add(" AND cluster = $?", Bind::Text(f.cluster.clone()));
+        }
+        if let Some(min) = f.min_severity {
+            add(" AND severity >= $?", Bind::Int(min));
+        }
+        if !f.check.is_empty() {
+            add(" AND check_id = $?", Bind::Text(f.check.clone()));
+        }
+        if !f.control.is_empty() {
+            // Exact token match, case-insensitive on both databases; LIKE wildcards escaped.
+            let escaped = f
+                .control
+                .to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            add(
+                " AND LOWER(controls) LIKE $? ESCAPE '\\'",
+                Bind::Text(format!("%|{escaped}|%")),
+            );
+        }
+        if !f.namespace.is_empty() {
+            add(" AND namespace = $?", Bind::Text(f.namespace.clone()));
+        }
+        if f.on_attack_path {
+            sql.push_str(" AND on_path = 1");
+        }
+        sql
+    }
+
     /// ` COLLATE "C"` on PostgreSQL, so text orders by bytes as on SQLite.
     pub(super) fn bytewise(&self) -> &'static str {
         if self.postgres {
@@ -539,10 +615,24 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn finding(on_path: bool, severity: &str, check: &str, resource: &str) -> Value {
+    /// Prepares every finding of a scan for storage, as [`write`] prepares those that came.
+    fn prepare(findings: &[Finding]) -> Vec<Span> {
+        findings
+            .iter()
+            .zip(identify(findings, body_of_finding))
+            .map(|(f, id)| detail(f, body_of_finding(f).to_string(), id))
+            .collect()
+    }
+
+    /// A finding as report JSON (as an older report or stored body may hold it).
+    fn finding_json(on_path: bool, severity: &str, check: &str, resource: &str) -> Value {
         json!({"on_attack_path": on_path, "severity": severity, "cluster": "c", "check": check,
-               "resource": resource, "message": "m", "fingerprint": format!("{check}{resource}"),
-               "first_seen": 5})
+               "title": "t", "remediation": "r", "resource": resource, "message": "m",
+               "fingerprint": format!("{check}{resource}")})
+    }
+
+    fn finding(on_path: bool, severity: &str, check: &str, resource: &str) -> Finding {
+        serde_json::from_value(finding_json(on_path, severity, check, resource)).expect("finding")
     }
 
     #[test]
@@ -562,25 +652,47 @@ mod tests {
         assert_eq!(keys, sorted);
     }
 
+    /// A finding's identity is the hash of its stored body, and the body is the report's JSON
+    /// with its keys in order — the bytes every version since findings were stored by
+    /// difference wrote. Were the body written in the type's field order instead, every span
+    /// would change on upgrade and every finding be "new" (first seen reset).
     #[test]
-    fn the_identity_is_the_hash_of_the_stored_body() {
-        let with_first_seen = finding(false, "high", "A", "x");
-        let mut plain = with_first_seen.clone();
-        if let Some(o) = plain.as_object_mut() {
-            o.remove("first_seen");
-        }
-        let want = hex::encode(&Sha256::digest(plain.to_string().as_bytes())[..12]);
-        assert_eq!(identify(std::slice::from_ref(&plain))[0], want);
-        assert_eq!(identify(&[with_first_seen])[0], want);
-        assert_eq!(prepare(&[plain.clone()])[0].body, plain.to_string());
+    fn the_stored_body_is_the_same_bytes_in_every_version() {
+        let stored = concat!(
+            r#"{"check":"KSPM-W-001","cluster":"prod","controls":[{"framework":"pss","id":"baseline"}],"#,
+            r#""evidence":[{"path":"spec.containers[0].securityContext.privileged","value":true}],"#,
+            r#""fingerprint":"0123456789abcdef","message":"container c is privileged","namespace":"shop","#,
+            r#""object":{"api_version":"v1","kind":"Pod","name":"web","namespace":"shop"},"#,
+            r#""on_attack_path":true,"remediation":"drop it","resource":"Pod:shop/web","#,
+            r#""severity":"critical","source":{"file":"prod/pods.yaml","line":3},"title":"Privileged"}"#
+        );
+        let f: Finding = serde_json::from_str(stored).expect("a finding");
+        assert_eq!(body_of_finding(&f).to_string(), stored);
+        let want = hex::encode(&Sha256::digest(stored.as_bytes())[..12]);
+        let span = &prepare(std::slice::from_ref(&f))[0];
+        assert_eq!(
+            (span.hash.as_str(), span.body.as_str()),
+            (want.as_str(), stored)
+        );
+        assert_eq!(
+            (
+                span.cluster.as_str(),
+                span.check.as_str(),
+                span.namespace.as_str()
+            ),
+            ("prod", "KSPM-W-001", "shop")
+        );
+        assert_eq!((span.severity, span.on_path), (4, true));
+        assert_eq!(span.controls, "|pss|pss:baseline|");
+        assert_eq!(span.fkey, kspm_engine::drift::finding_key(&f));
     }
 
     #[test]
     fn control_characters_keep_the_order_and_never_reach_the_database() {
         let mut nul = finding(false, "high", "A", "x");
-        nul["message"] = json!("a\u{0}b");
+        nul.message = "a\u{0}b".into();
         let mut sep = finding(false, "high", "A", "x");
-        sep["message"] = json!("a\u{1}b");
+        sep.message = "a\u{1}b".into();
         for f in [nul, sep] {
             let span = &prepare(&[f])[0];
             assert!(!span.sort_key.contains('\0') && !span.fkey.contains('\0'));
@@ -590,19 +702,41 @@ mod tests {
     }
 
     #[test]
-    fn identity_ignores_first_seen_and_tells_twins_apart() {
+    fn identity_tells_twins_apart() {
         let a = finding(false, "high", "A", "x");
-        let mut later = a.clone();
-        later["first_seen"] = json!(99);
         let spans = prepare(&[a.clone(), a.clone()]);
         assert_ne!(
             spans[0].hash, spans[1].hash,
             "identical twins are two findings"
         );
-        assert_eq!(prepare(&[later])[0].hash, spans[0].hash);
-        assert!(!spans[0].body.contains("first_seen"));
+        assert_eq!(prepare(std::slice::from_ref(&a))[0].hash, spans[0].hash);
         let mut changed = a;
-        changed["message"] = json!("n");
+        changed.message = "n".into();
         assert_ne!(prepare(&[changed])[0].hash, spans[0].hash);
+    }
+
+    /// Bodies stored before version 9 are identified by their stored text without
+    /// `first_seen`; one that no longer reads as a finding is kept whole, after the rest.
+    #[test]
+    fn older_bodies_are_identified_as_stored() {
+        let plain = finding_json(false, "high", "A", "x");
+        let mut with_first_seen = plain.clone();
+        with_first_seen["first_seen"] = json!(5);
+        let want = hex::encode(&Sha256::digest(plain.to_string().as_bytes())[..12]);
+        let spans = prepare_legacy(&[with_first_seen, plain.clone()]);
+        assert_eq!(spans[0].hash, want);
+        assert_eq!(spans[0].body, plain.to_string());
+        assert_ne!(spans[1].hash, want, "the same body twice: twins");
+        assert_eq!(spans[0].check, "A");
+        let odd = json!({"check": "A", "severity": 7});
+        let kept = &prepare_legacy(std::slice::from_ref(&odd))[0];
+        assert_eq!(
+            (kept.body.as_str(), kept.check.as_str()),
+            (odd.to_string().as_str(), "")
+        );
+        assert!(
+            kept.sort_key > spans[0].sort_key,
+            "after every readable finding"
+        );
     }
 }
