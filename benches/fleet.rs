@@ -26,7 +26,12 @@ fn peak_rss_mib() -> f64 {
 
 /// Child mode: scan DIR once, render JSON, print `objects findings paths peak_rss_mib`.
 fn single(dir: &Path) {
-    let mut out = kspm_api::pipeline::scan_paths(&[dir.to_path_buf()], &ScanOptions::default());
+    let paths = [dir.to_path_buf()];
+    let mut out = kspm_api::pipeline::scan(
+        kspm_api::pipeline::Source::Paths(&paths),
+        &ScanOptions::default(),
+    )
+    .expect("a scan of files");
     // As `kspm scan --format json`: the graph is freed before rendering (only HTML reads it).
     out.graph = None;
     let json = kspm_engine::render::render(&out.report, kspm_engine::render::Format::Json, false);

@@ -2,6 +2,7 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use kspm_api::pipeline::Source;
 use kspm_engine::controls::Framework;
 use kspm_engine::graph::query::{PathQuery, Query};
 use kspm_engine::graph::AttackGraph;
@@ -882,15 +883,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
 fn scan(args: ScanArgs) -> Result<ExitCode> {
     let options = args.checks.options(args.namespace.clone())?;
     let targets = args.cloud.targets()?;
-    let outcome = if targets.any() {
-        kspm_api::cloud::scan_cloud(&targets, &args.live.options(), &args.paths, &options)
-            .map_err(anyhow::Error::msg)?
+    let live = args.live.options();
+    let source = if targets.any() {
+        Source::Cloud(&targets, &live, &args.paths)
     } else if args.live.wanted() {
-        kspm_api::pipeline::scan_live(&args.live.options(), &args.paths, &options)
-            .map_err(anyhow::Error::msg)?
+        Source::Live(&live, &args.paths)
     } else {
-        kspm_api::pipeline::scan_paths(&args.paths, &options)
+        Source::Paths(&args.paths)
     };
+    let outcome = kspm_api::pipeline::scan(source, &options).map_err(anyhow::Error::msg)?;
     if let Some(summary) = &outcome.summary {
         eprintln!("kspm: {summary}");
     }
@@ -1239,12 +1240,13 @@ fn compliance(args: ComplianceArgs) -> Result<ExitCode> {
         blocked_registries: args.blocked_registries,
         ..Default::default()
     };
-    let mut outcome = if args.live.wanted() {
-        kspm_api::pipeline::scan_live(&args.live.options(), &args.paths, &options)
-            .map_err(anyhow::Error::msg)?
+    let live = args.live.options();
+    let source = if args.live.wanted() {
+        Source::Live(&live, &args.paths)
     } else {
-        kspm_api::pipeline::scan_paths(&args.paths, &options)
+        Source::Paths(&args.paths)
     };
+    let mut outcome = kspm_api::pipeline::scan(source, &options).map_err(anyhow::Error::msg)?;
     outcome.graph = None;
     if let Some(why) = kspm_api::pipeline::nothing_read(&outcome.report, &args.paths) {
         bail!("{why}");
@@ -1371,7 +1373,7 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
         .validate()
         .and_then(|()| service::config::check_tls_files(&config.service))
         .map_err(|e| anyhow::anyhow!("{}: {e}", args.config.display()))?;
-    let runtime = kspm_api::pipeline::runtime().map_err(anyhow::Error::msg)?;
+    let runtime = kspm_api::runtime::start().map_err(anyhow::Error::msg)?;
     runtime.block_on(async {
         async fn bind(addr: &str) -> Result<tokio::net::TcpListener> {
             tokio::net::TcpListener::bind(addr)
@@ -1642,7 +1644,7 @@ fn admission_review(args: AdmissionReviewArgs) -> Result<ExitCode> {
 }
 
 fn watch(args: WatchArgs) -> Result<ExitCode> {
-    let runtime = kspm_api::pipeline::runtime().map_err(anyhow::Error::msg)?;
+    let runtime = kspm_api::runtime::start().map_err(anyhow::Error::msg)?;
     let json = args.format == PssFormat::Json;
     let mut count = 0usize;
     let live = args.live.options();

@@ -717,6 +717,23 @@ fn aws_discovery_scan_and_collect_against_moto() {
         .paths
         .iter()
         .any(|p| p.target == format!("CloudAdmin:aws:{ACCT}")));
+    // Snapshot paths beside discovery are read with it, as `kspm scan --aws PATHS` reads them
+    // (before the one pipeline, the service left a cloud target's paths unread).
+    let mut with_paths = target.clone();
+    with_paths.paths =
+        vec![std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/small-cluster")];
+    let record = runtime
+        .block_on(kspm_api::service::scan::run(
+            "acme",
+            &with_paths,
+            &kspm_engine::ScanOptions::default(),
+            "replica-1",
+        ))
+        .expect("service scan with paths");
+    let names: Vec<&str> = record.clusters.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["prod", "small"]);
+    assert!(record.findings.iter().any(|f| f.cluster == "small"));
+    assert!(record.findings.iter().any(|f| f.cluster == "prod"));
 
     // An organization: every active account is read through its member role (the management
     // account's included); a closed account is not read at all; an account whose role cannot be

@@ -161,7 +161,12 @@ fn small() -> PathBuf {
 
 /// The offline report of the same input, for comparison.
 fn offline(path: &Path) -> serde_json::Value {
-    let out = kspm_api::pipeline::scan_paths(&[path.to_path_buf()], &ScanOptions::default());
+    let paths = [path.to_path_buf()];
+    let out = kspm_api::pipeline::scan(
+        kspm_api::pipeline::Source::Paths(&paths),
+        &ScanOptions::default(),
+    )
+    .expect("a scan of files");
     serde_json::to_value(&out.report).expect("report json")
 }
 

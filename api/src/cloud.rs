@@ -33,13 +33,10 @@ use kspm_collectors::cloud::rest::{Chain, TokenSource};
 use kspm_collectors::live::LiveOptions;
 use kspm_engine::cloud::documents::objects_from_document;
 use kspm_engine::object::Source;
-use kspm_engine::parallel::parallel_map;
-use kspm_engine::{
-    assemble_fleet_graph, evaluate_cluster_result, ClusterSnapshot, LoadError, Object, ScanOptions,
-};
+use kspm_engine::{ClusterSnapshot, LoadError, Object};
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use tracing::info;
 
 /// `[aws]` of `kspm.toml`.
@@ -516,51 +513,13 @@ pub async fn read_fleet(targets: &CloudTargets, live: &LiveOptions) -> CloudFlee
     }
 }
 
-/// `kspm scan --aws/--gcp/--azure`: the discovered fleet, plus any snapshot paths given
-/// alongside.
-pub fn scan_cloud(
-    targets: &CloudTargets,
-    live: &LiveOptions,
-    paths: &[PathBuf],
-    options: &ScanOptions,
-) -> Result<crate::pipeline::ScanOutcome, String> {
-    let fleet = crate::pipeline::runtime()?.block_on(read_fleet(targets, live));
-    let plan = kspm_collectors::files::plan(paths);
-    let options = &crate::pipeline::with_fleet_vulnerabilities(options, &plan);
-    let mut results: Vec<_> = fleet
-        .clusters
-        .iter()
-        .map(|c| evaluate_cluster_result(&c.snapshot, options))
-        .collect();
-    results.extend(parallel_map(&plan.clusters, |source| {
-        evaluate_cluster_result(&kspm_collectors::files::load_source(source), options)
-    }));
-    let (mut cloud, mut errors) = kspm_collectors::files::load_fleet_cloud(&plan);
-    cloud.extend(fleet.fleet_cloud);
-    errors.extend(plan.errors);
-    errors.extend(fleet.errors);
-    errors.extend_from_slice(options.vulnerabilities.errors());
-    let summary = reach_summary(&fleet.clusters, &errors);
-    let (report, graph) = assemble_fleet_graph(results, &errors, &cloud);
-    Ok(crate::pipeline::ScanOutcome {
-        report,
-        summary: Some(summary),
-        graph: Some(graph),
-    })
-}
-
 /// One line on what discovery reached: clusters read in full, clusters whose API server was not
 /// read, and accounts/projects/subscriptions/regions that failed.
-pub fn reach_summary(clusters: &[CloudClusterRead], fleet_errors: &[LoadError]) -> String {
-    let unread: Vec<&str> = clusters
-        .iter()
-        .filter(|c| !c.snapshot.coverage_gaps.is_empty() && c.raw.is_none())
-        .map(|c| c.snapshot.info.name.as_str())
-        .collect();
+/// (`discovered` clusters, `unread` those whose API server was not read.)
+pub fn reach_summary(discovered: usize, unread: &[String], fleet_errors: &[LoadError]) -> String {
     let mut out = format!(
-        "discovered {} cluster(s): {} read in full",
-        clusters.len(),
-        clusters.len() - unread.len()
+        "discovered {discovered} cluster(s): {} read in full",
+        discovered - unread.len()
     );
     if !unread.is_empty() {
         out.push_str(&format!(
@@ -600,7 +559,7 @@ pub fn collect_cloud(
     out: &Path,
     redact: bool,
 ) -> Result<(usize, Vec<LoadError>), String> {
-    let fleet = crate::pipeline::runtime()?.block_on(read_fleet(targets, live));
+    let fleet = crate::runtime::start()?.block_on(read_fleet(targets, live));
     let io = |e: std::io::Error| format!("{}: {e}", out.display());
     for c in &fleet.clusters {
         let snap = &c.snapshot;

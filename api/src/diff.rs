@@ -3,7 +3,6 @@
 
 use kspm_engine::drift::{self, finding_key, Change, Facts};
 use kspm_engine::graph::paths::AttackPath;
-use kspm_engine::parallel::parallel_map;
 use kspm_engine::{assemble_fleet, evaluate_cluster_result, Finding, ScanOptions};
 use serde::Serialize;
 use serde_json::Value;
@@ -87,26 +86,22 @@ pub fn load(path: &Path, options: &ScanOptions) -> Result<Side, String> {
             }
         }
     }
-    let plan = kspm_collectors::files::plan(&[path.to_path_buf()]);
-    if plan.clusters.is_empty() {
+    let read = crate::pipeline::Read::paths(&[path.to_path_buf()]);
+    if read.is_empty() {
         return Err(format!(
             "{}: no kspm report and no snapshot to read",
             path.display()
         ));
     }
     // As `kspm scan` evaluates it: the fleet's own vulnerability reports included.
-    let options = &crate::pipeline::with_fleet_vulnerabilities(options, &plan);
-    let per = parallel_map(&plan.clusters, |source| {
-        let cluster = kspm_collectors::files::load_source(source);
-        let result = evaluate_cluster_result(&cluster, options);
-        let facts = Facts::collect(&cluster, result.graph());
+    let options = &read.options(options);
+    let evaluated = read.evaluate(options, |cluster| {
+        let result = evaluate_cluster_result(cluster, options);
+        let facts = Facts::collect(cluster, result.graph());
         (result, (cluster.info.name.clone(), facts))
     });
-    let (results, facts): (Vec<_>, BTreeMap<_, _>) = per.into_iter().unzip();
-    let (cloud, mut errors) = kspm_collectors::files::load_fleet_cloud(&plan);
-    errors.extend(plan.errors);
-    errors.extend_from_slice(options.vulnerabilities.errors());
-    let report = assemble_fleet(results, &errors, &cloud);
+    let (results, facts): (Vec<_>, BTreeMap<_, _>) = evaluated.clusters.into_iter().unzip();
+    let report = assemble_fleet(results, &evaluated.fleet_errors, &evaluated.fleet_cloud);
     Ok(Side {
         report: Compared {
             findings: report.findings,

@@ -694,3 +694,50 @@ mod digest_value_tests {
         }
     }
 }
+
+#[cfg(test)]
+mod stored_cluster_tests {
+    use super::StoredCluster;
+
+    /// A stored cluster summary reads back whatever version wrote it: a cluster not reached
+    /// as provider `unknown` with why, one read with the report's fields, and one no version
+    /// wrote as nothing known (logged), never as an error of the answer.
+    #[test]
+    fn stored_cluster_summaries_read_back() {
+        let unreached = serde_json::json!({"name": "prod", "reached": false, "objects": 0,
+            "provider": "unknown", "coverage_gaps": [], "error_messages": ["connection refused"]});
+        let read = StoredCluster::read(&unreached, "summary");
+        assert_eq!(
+            (
+                read.provider.as_str(),
+                read.objects,
+                read.error_messages.len()
+            ),
+            ("unknown", 0, 1)
+        );
+        let reached = serde_json::json!({"name": "prod", "provider": "eks",
+            "kubernetes_version": "1.31", "origin": "fleet/prod", "objects": 12,
+            "kinds": {"Pod": 12}, "unevaluated_kinds": {}, "findings_by_severity": {"high": 2},
+            "errors": 1, "reached": true, "coverage_gaps": ["secrets"], "error_messages": []});
+        let read = StoredCluster::read(&reached, "summary");
+        assert_eq!(
+            (
+                read.provider.as_str(),
+                read.kubernetes_version.as_str(),
+                read.objects
+            ),
+            ("eks", "1.31", 12)
+        );
+        assert_eq!(read.findings_by_severity.get("high"), Some(&2));
+        assert_eq!(read.coverage_gaps, ["secrets"]);
+        // Before coverage gaps and errors were stored: none.
+        let older = serde_json::json!({"name": "prod", "provider": "gke", "objects": 3});
+        let read = StoredCluster::read(&older, "summary");
+        assert_eq!(
+            (read.provider.as_str(), read.coverage_gaps.len()),
+            ("gke", 0)
+        );
+        let odd = StoredCluster::read(&serde_json::json!({"objects": "many"}), "summary");
+        assert_eq!((odd.provider.as_str(), odd.objects), ("unknown", 0));
+    }
+}

@@ -237,33 +237,6 @@ impl Progress {
         }
     }
 
-    /// The job scans the target now (under its lease, or joining this replica's scan of it).
-    pub async fn running(&self) {
-        self.write(1, |r| {
-            r.state = JobState::Running;
-            r.detail = "scanning".into();
-            if r.started_at == 0 {
-                r.started_at = now_ms();
-            }
-        })
-        .await;
-    }
-
-    /// The job waits for the scan another replica is running (its commit is the answer).
-    pub async fn waiting_for(&self, holder: &str) {
-        // A lease owner is a replica, or a replica's triggers (`<replica>/trigger`).
-        let replica = holder.split('/').next().unwrap_or(holder);
-        let detail = format!("waiting for replica {replica}'s scan of the target");
-        if self.lock().detail == detail {
-            return;
-        }
-        self.write(1, |r| {
-            r.state = JobState::Queued;
-            r.detail = detail;
-        })
-        .await;
-    }
-
     async fn end(&self, outcome: &JobOutcome) {
         let id = self.id();
         self.write(8, |r| {
@@ -306,6 +279,35 @@ impl Progress {
                 }
             }
         })
+    }
+}
+
+impl scheduler::Progress for Progress {
+    /// The job scans the target now (under its lease, or joining this replica's scan of it).
+    async fn running(&self) {
+        self.write(1, |r| {
+            r.state = JobState::Running;
+            r.detail = "scanning".into();
+            if r.started_at == 0 {
+                r.started_at = now_ms();
+            }
+        })
+        .await;
+    }
+
+    /// The job waits for the scan another replica is running (its commit is the answer).
+    async fn waiting_for(&self, holder: &str) {
+        // A lease owner is a replica, or a replica's triggers (`<replica>/trigger`).
+        let replica = holder.split('/').next().unwrap_or(holder);
+        let detail = format!("waiting for replica {replica}'s scan of the target");
+        if self.lock().detail == detail {
+            return;
+        }
+        self.write(1, |r| {
+            r.state = JobState::Queued;
+            r.detail = detail;
+        })
+        .await;
     }
 }
 

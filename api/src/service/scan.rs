@@ -4,7 +4,8 @@
 
 use super::config::Target;
 use super::store::{new_scan_id, now_ms, ClusterRecord, ScanRecord};
-use kspm_collectors::live::{self, http::Limits, LiveOptions};
+use crate::pipeline::{self, Source};
+use kspm_collectors::live::{http::Limits, LiveOptions};
 use kspm_engine::drift::Facts;
 use kspm_engine::evaluate::ClusterResult;
 use kspm_engine::snapshot::ClusterSnapshot;
@@ -62,6 +63,19 @@ pub struct Evaluated {
     unreached: Vec<(String, String)>,
 }
 
+impl From<pipeline::Evaluated<(ClusterResult, ClusterRecord)>> for Evaluated {
+    fn from(e: pipeline::Evaluated<(ClusterResult, ClusterRecord)>) -> Evaluated {
+        let (results, records) = e.clusters.into_iter().unzip();
+        Evaluated {
+            results,
+            records,
+            fleet_errors: e.fleet_errors,
+            fleet_cloud: e.fleet_cloud,
+            unreached: Vec::new(),
+        }
+    }
+}
+
 impl Evaluated {
     /// Evaluates one cluster into the set.
     pub fn add(&mut self, cluster: &ClusterSnapshot, options: &ScanOptions) {
@@ -117,82 +131,44 @@ pub async fn run(
             .await
             .map_err(failed)?
     };
-    let options = &options;
-    let mut ev = Evaluated::default();
-    if let Some(clouds) = target.cloud_targets() {
-        // Cloud discovery: every cluster the target's accounts, projects and subscriptions see.
-        let fleet = crate::cloud::read_fleet(&clouds, &live_options(target)).await;
-        let options = options.clone();
-        ev = tokio::task::spawn_blocking(move || {
-            let mut ev = Evaluated::default();
-            for c in &fleet.clusters {
-                ev.add(&c.snapshot, &options);
-            }
-            ev.fleet_cloud = fleet.fleet_cloud;
-            ev.fleet_errors = fleet.errors;
-            ev
-        })
-        .await
-        .map_err(failed)?;
-    } else if target.is_live() {
-        match live::collect(&live_options(target)).await {
-            Ok(c) => {
-                let options = options.clone();
-                let snapshot = c.snapshot;
-                ev = tokio::task::spawn_blocking(move || {
-                    let mut ev = Evaluated::default();
-                    ev.add(&snapshot, &options);
-                    ev
-                })
-                .await
-                .map_err(failed)?;
-            }
-            Err(e) => {
-                let name = target
-                    .context
-                    .clone()
-                    .unwrap_or_else(|| target.name.clone());
-                ev.unreached(name, e.to_string());
-            }
+    let clouds = target.cloud_targets();
+    let live = live_options(target);
+    let source = match &clouds {
+        Some(clouds) => Source::Cloud(clouds, &live, &target.paths),
+        None if target.is_live() => Source::Live(&live, &target.paths),
+        None => Source::Paths(&target.paths),
+    };
+    // (Boxed: the read's future is deep, and scan jobs spawn this one.)
+    let ev = match Box::pin(source.read()).await {
+        Ok(read) => {
+            let roots = vuln_roots(target);
+            tokio::task::spawn_blocking(move || {
+                // The fleet's own `vulns/` directories join the target's data, their files named
+                // as the tenant sees them.
+                let mut options = read.options(&options);
+                if read.has_fleet_vulnerabilities() {
+                    let mut db = (*options.vulnerabilities).clone();
+                    relative_to(&mut db, &roots);
+                    options.vulnerabilities = std::sync::Arc::new(db);
+                }
+                Evaluated::from(read.evaluate(&options, |c| evaluate(c, &options)))
+            })
+            .await
+            .map_err(failed)?
         }
-    } else {
-        let paths = target.paths.clone();
-        let options = options.clone();
-        let roots = vuln_roots(target);
-        ev = tokio::task::spawn_blocking(move || {
-            let plan = kspm_collectors::files::plan(&paths);
-            // The fleet's own `vulns/` directories join the target's data (every read error,
-            // the target's included, is reported once, here).
-            let mut options = crate::pipeline::with_fleet_vulnerabilities(&options, &plan);
-            if !plan.vulns_dirs.is_empty() {
-                let mut db = (*options.vulnerabilities).clone();
-                relative_to(&mut db, &roots);
-                options.vulnerabilities = std::sync::Arc::new(db);
-            }
-            let per = kspm_engine::parallel::parallel_map(&plan.clusters, |source| {
-                evaluate(&kspm_collectors::files::load_source(source), &options)
-            });
-            let (results, records) = per.into_iter().unzip();
-            let (fleet_cloud, mut fleet_errors) = kspm_collectors::files::load_fleet_cloud(&plan);
-            fleet_errors.extend(plan.errors);
-            fleet_errors.extend_from_slice(options.vulnerabilities.errors());
-            Evaluated {
-                results,
-                records,
-                fleet_errors,
-                fleet_cloud,
-                unreached: Vec::new(),
-            }
-        })
-        .await
-        .map_err(failed)?;
-    }
-    let from_paths = target.cloud_targets().is_none() && !target.is_live();
-    if !from_paths {
-        // (A snapshot target reports them with its fleet's own, above.)
-        ev.fleet_errors
-            .extend_from_slice(options.vulnerabilities.errors());
-    }
+        Err(pipeline::ReadError::Failed(why)) => return Err(why),
+        Err(pipeline::ReadError::Unreached(why)) => {
+            // A live cluster that cannot be read: a scan that says so.
+            let name = target
+                .context
+                .clone()
+                .unwrap_or_else(|| target.name.clone());
+            let mut ev = Evaluated::default();
+            ev.unreached(name, why);
+            ev.fleet_errors(options.vulnerabilities.errors().to_vec());
+            ev
+        }
+    };
     let mut rec = record(tenant, &target.name, replica, started_at, ev);
     relative_to_target(&mut rec, target);
     Ok(rec)

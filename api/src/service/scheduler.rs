@@ -134,6 +134,14 @@ impl Posture {
     }
 }
 
+/// What a triggered scan ([`trigger`]) tells whoever waits for it (a TriggerScan job's row).
+pub trait Progress: Sync {
+    /// The scan runs now (under its lease, or joining this replica's scan of the target).
+    fn running(&self) -> impl std::future::Future<Output = ()> + Send;
+    /// The scan another replica runs (`holder`, its lease owner) is awaited.
+    fn waiting_for(&self, holder: &str) -> impl std::future::Future<Output = ()> + Send;
+}
+
 /// How a job ended, which decides when it is next due.
 enum Done {
     /// A scan was committed: due again after the interval.
@@ -522,13 +530,13 @@ fn trigger_owner(shared: &Shared) -> String {
 /// holding it, that replica's commit is the answer (within the target's timeout) — but for a
 /// watched live target, whose holder commits only on change, this replica reads it now.
 ///
-/// `progress` is the job's row (see [`super::jobs`]): running once this replica scans or joins
-/// its own scan, queued with the holder's name while another replica's scan is awaited.
+/// `progress` hears what the triggered scan does: running once this replica scans or joins its
+/// own scan, waiting with the holder's name while another replica's scan is awaited.
 pub async fn trigger(
     shared: &Arc<Shared>,
     tenant: &str,
     target: &Target,
-    progress: &super::jobs::Progress,
+    progress: &impl Progress,
 ) -> Result<ScanRow, String> {
     let lease_ms = (shared.config.service.lease_seconds * 1000) as i64;
     let since = shared.store.last_commit().await?;

@@ -52,7 +52,7 @@ impl ClusterRecord {
 
     /// The `summary` column: the report's summary of the cluster (its name, `provider:
     /// unknown` and no objects when it was not read) with `reached`, `coverage_gaps` and
-    /// `error_messages` (what [`crate::service::convert::StoredCluster`] reads).
+    /// `error_messages` (what the service's `convert::StoredCluster` reads back).
     fn summary_column(&self) -> StoreResult<String> {
         let mut column = match &self.summary {
             Some(s) => serde_json::to_value(s).map_err(db)?,
@@ -664,14 +664,13 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::service::convert::StoredCluster;
     use serde_json::json;
 
-    /// The summary column holds what earlier versions wrote, and reads back through
-    /// [`StoredCluster`]: a cluster not reached as its name, provider `unknown` and why; one read
-    /// as the report's summary with its coverage gaps and errors.
+    /// The summary column holds what earlier versions wrote (`convert::StoredCluster` reads it):
+    /// a cluster not reached as its name, provider `unknown` and why; one read as the report's
+    /// summary with `reached`, its coverage gaps and errors.
     #[test]
-    fn a_cluster_summary_is_stored_as_before_and_reads_back() {
+    fn a_cluster_summary_is_stored_as_before() {
         let unreached = ClusterRecord::unreached("prod", "connection refused".into());
         let column: Value =
             serde_json::from_str(&unreached.summary_column().expect("column")).expect("json");
@@ -679,15 +678,6 @@ mod tests {
             column,
             json!({"name": "prod", "reached": false, "objects": 0, "provider": "unknown",
                    "coverage_gaps": [], "error_messages": ["connection refused"]})
-        );
-        let read = StoredCluster::read(&column, "summary");
-        assert_eq!(
-            (
-                read.provider.as_str(),
-                read.objects,
-                read.error_messages.len()
-            ),
-            ("unknown", 0, 1)
         );
         let summary: ClusterSummary = serde_json::from_value(json!({"name": "prod",
             "provider": "eks", "kubernetes_version": "1.31", "origin": "fleet/prod",
@@ -702,26 +692,11 @@ mod tests {
             error_messages: vec!["prod/x.yaml:3: bad".into()],
             ..Default::default()
         };
-        let column: Value =
-            serde_json::from_str(&reached.summary_column().expect("column")).expect("json");
+        let text = reached.summary_column().expect("column");
         let mut want = serde_json::to_value(&summary).expect("json");
         want["reached"] = json!(true);
         want["coverage_gaps"] = json!(["secrets"]);
         want["error_messages"] = json!(["prod/x.yaml:3: bad"]);
-        assert_eq!(column, want);
-        let read = StoredCluster::read(&column, "summary");
-        assert_eq!(
-            (
-                read.provider.as_str(),
-                read.kubernetes_version.as_str(),
-                read.objects
-            ),
-            ("eks", "1.31", 12)
-        );
-        assert_eq!(read.findings_by_severity.get("high"), Some(&2));
-        assert_eq!(read.coverage_gaps, ["secrets"]);
-        // A summary no version wrote reads as nothing known, never as an error of the answer.
-        let odd = StoredCluster::read(&json!({"objects": "many"}), "summary");
-        assert_eq!((odd.provider.as_str(), odd.objects), ("unknown", 0));
+        assert_eq!(text, want.to_string(), "keys in order, as before");
     }
 }
