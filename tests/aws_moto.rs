@@ -787,7 +787,7 @@ fn aws_discovery_scan_and_collect_against_moto() {
     let declared: BTreeSet<&str> = kspm_collectors::cloud::aws::ACTIONS
         .iter()
         .chain(kspm_collectors::cloud::aws::CENTRAL_ACTIONS)
-        .chain(kspm_collectors::cloud::aws_organization::ORGANIZATION_ACTIONS)
+        .chain(kspm_collectors::cloud::aws::organization::ORGANIZATION_ACTIONS)
         .copied()
         .collect();
     let undeclared: Vec<&String> = calls
@@ -798,7 +798,7 @@ fn aws_discovery_scan_and_collect_against_moto() {
         undeclared.is_empty(),
         "undeclared AWS calls: {undeclared:?}"
     );
-    for a in kspm_collectors::cloud::aws_organization::ORGANIZATION_ACTIONS {
+    for a in kspm_collectors::cloud::aws::organization::ORGANIZATION_ACTIONS {
         assert!(calls.iter().any(|c| c == a), "{a} not called: {calls:?}");
     }
     // Five accounts listed, four active; the management account is the configured ambient one,

@@ -43,7 +43,7 @@ fn modules_grant_exactly_what_the_collectors_call() {
         (
             "terraform/modules/aws-member-role/actions.tf",
             "kspm_organization_actions",
-            set(kspm_collectors::cloud::aws_organization::ORGANIZATION_ACTIONS),
+            set(kspm_collectors::cloud::aws::organization::ORGANIZATION_ACTIONS),
         ),
         (
             "terraform/modules/aws-central-role/main.tf",

@@ -104,7 +104,7 @@ impl AwsSection {
             concurrency: self.concurrency.unwrap_or(8),
             session_name: self.session_name.clone().unwrap_or_else(|| "kspm".into()),
             organization: self.organization.as_ref().map(|o| {
-                kspm_collectors::cloud::aws_organization::AwsOrganization {
+                kspm_collectors::cloud::aws::organization::AwsOrganization {
                     member_role: o.member_role.clone(),
                     external_id: o.external_id.clone(),
                     management_role_arn: o.management_role_arn.clone(),

@@ -5,6 +5,8 @@
 //! is kept as the provider's JSON (see [`super::aws_json`]) and the IAM actions used are listed
 //! in [`ACTIONS`]. A failing account, region or cluster becomes a [`Gap`]; the rest carries on.
 
+pub mod organization;
+
 use super::aws_json;
 use super::ec2::Ec2;
 use super::eks_token::Credentials;
@@ -61,7 +63,7 @@ pub struct AwsOptions {
     /// AssumeRole session name (shows in CloudTrail and EKS usernames).
     pub session_name: String,
     /// Every active account of an AWS organization, besides [`AwsOptions::accounts`].
-    pub organization: Option<super::aws_organization::AwsOrganization>,
+    pub organization: Option<organization::AwsOrganization>,
 }
 
 /// Something that could not be read, and what it leaves unassessed.
@@ -200,7 +202,7 @@ fn eks_client(opts: &AwsOptions, config: &SdkConfig) -> aws_sdk_eks::Client {
 /// ID a configured role already names is read through that role); the ambient credentials'
 /// own account when neither is given. A failed listing is a gap and leaves the configured ones.
 async fn accounts_to_read(opts: &AwsOptions, gaps: &mut Vec<Gap>) -> Vec<AwsAccount> {
-    use super::aws_organization::{account_of, accounts};
+    use organization::{account_of, accounts};
     let mut out = opts.accounts.clone();
     let Some(org) = &opts.organization else {
         if out.is_empty() {

@@ -8,7 +8,6 @@
 
 pub mod aws;
 pub mod aws_json;
-pub mod aws_organization;
 pub mod azure;
 pub mod azure_credential;
 pub mod cluster_read;

@@ -1,6 +1,6 @@
 # The AWS API actions kspm's collector calls in a member account — exactly the lists in
 # collectors/src/cloud/aws.rs (ACTIONS) and, in the account that lists the organization,
-# collectors/src/cloud/aws_organization.rs (ORGANIZATION_ACTIONS). tests/terraform.rs fails if
+# collectors/src/cloud/aws/organization.rs (ORGANIZATION_ACTIONS). tests/terraform.rs fails if
 # they differ.
 locals {
   kspm_collector_actions = [

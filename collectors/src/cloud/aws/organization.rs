@@ -4,7 +4,7 @@
 //! name assumed in it. Suspended, closed and closing accounts are not read; an account whose
 //! role cannot be assumed is a gap of that account, never an abort.
 
-use super::aws::{account_config, err, AwsAccount, AwsOptions};
+use super::{account_config, err, AwsAccount, AwsOptions};
 use aws_sdk_organizations::types::{Account, AccountState, AccountStatus};
 use tracing::info;
 

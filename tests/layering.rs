@@ -1,5 +1,6 @@
-//! The engine's modules form layers: no module uses one that uses it back (directly or through
-//! others). A module is one source file (`checks/rbac.rs` is `checks::rbac`, `checks/mod.rs` is
+//! Each library crate's modules form layers — the engine's, the collectors' and the service
+//! layer's (`api`): no module uses one that uses it back (directly or through others). A module
+//! is one source file (`checks/rbac.rs` is `checks::rbac`, `checks/mod.rs` is
 //! `checks`); a use is a `crate::…` or `super::…` path in its code (comments and `mod tests`
 //! left out, test-only files such as `tests.rs` too), resolved through `pub use` re-exports to
 //! the module that defines the item.
@@ -7,13 +8,16 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-/// Module name → its source (comments and test modules removed).
-fn engine_modules() -> BTreeMap<String, String> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+/// Module name → its source (comments and test modules removed), of the crate whose sources
+/// are under `crate_dir/src` (relative to the workspace).
+fn modules_of(crate_dir: &str) -> BTreeMap<String, String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(crate_dir)
+        .join("src");
     let mut out = BTreeMap::new();
     let mut stack = vec![root.clone()];
     while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).expect("read engine/src") {
+        for entry in std::fs::read_dir(&dir).expect("read the crate's sources") {
             let path = entry.expect("dir entry").path();
             if path.is_dir() {
                 stack.push(path);
@@ -24,7 +28,7 @@ fn engine_modules() -> BTreeMap<String, String> {
             }
             let rel = path
                 .strip_prefix(&root)
-                .expect("below engine/src")
+                .expect("below the crate's sources")
                 .with_extension("");
             let mut parts: Vec<String> = rel
                 .components()
@@ -364,9 +368,24 @@ fn cycles(graph: &BTreeMap<String, BTreeSet<String>>) -> Vec<Vec<String>> {
 }
 
 #[test]
-fn no_module_uses_one_that_uses_it_back() {
-    let modules = engine_modules();
-    assert!(modules.len() > 50, "read {} modules", modules.len());
+fn no_module_of_the_engine_uses_one_that_uses_it_back() {
+    no_module_uses_one_that_uses_it_back("engine", 50);
+}
+
+#[test]
+fn no_module_of_the_collectors_uses_one_that_uses_it_back() {
+    no_module_uses_one_that_uses_it_back("collectors", 10);
+}
+
+#[test]
+fn no_module_of_the_service_layer_uses_one_that_uses_it_back() {
+    no_module_uses_one_that_uses_it_back("api", 25);
+}
+
+/// The crate under `crate_dir` (at least `at_least` modules read) has no import cycle.
+fn no_module_uses_one_that_uses_it_back(crate_dir: &str, at_least: usize) {
+    let modules = modules_of(crate_dir);
+    assert!(modules.len() >= at_least, "read {} modules", modules.len());
     let graph = uses(&modules);
     let found: Vec<Vec<String>> = cycles(&graph)
         .into_iter()
@@ -389,7 +408,7 @@ fn no_module_uses_one_that_uses_it_back() {
         .collect();
     assert!(
         found.is_empty(),
-        "import cycles in the engine:\n{}",
+        "import cycles in {crate_dir}:\n{}",
         described.join("\n")
     );
 }
