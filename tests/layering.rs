@@ -54,7 +54,8 @@ fn modules_of(crate_dir: &str) -> BTreeMap<String, String> {
     out
 }
 
-/// The text without `//` comments and without a trailing `#[cfg(test)] mod tests { … }`.
+/// The text without `//` comments and without its `#[cfg(test)] mod … { … }` blocks (wherever
+/// they stand: code after a test module is still read).
 fn code_of(text: &str) -> String {
     let mut code = String::new();
     for line in text.lines() {
@@ -67,11 +68,36 @@ fn code_of(text: &str) -> String {
         code.push_str(line);
         code.push('\n');
     }
-    let squeezed: String = code.split_whitespace().collect::<Vec<_>>().join(" ");
-    match squeezed.find("#[cfg(test)] mod tests {") {
-        Some(i) => squeezed[..i].to_string(),
-        None => squeezed,
+    let mut squeezed: String = code.split_whitespace().collect::<Vec<_>>().join(" ");
+    while let Some(start) = squeezed.find("#[cfg(test)] mod ") {
+        // `#[cfg(test)] mod tests;` declares a file (left out by name): only the declaration goes.
+        let Some(open) = squeezed[start..].find(['{', ';']).map(|i| start + i) else {
+            break;
+        };
+        if squeezed[open..].starts_with(';') {
+            squeezed.replace_range(start..=open, "");
+            continue;
+        }
+        // The block's end: its braces counted (one left open — a brace in a literal — reads
+        // as the module running to the end of the file).
+        let mut depth = 0usize;
+        let mut end = squeezed.len();
+        for (i, c) in squeezed[open..].char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        end = open + i + 1;
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        squeezed.replace_range(start..end, "");
     }
+    squeezed
 }
 
 /// The identifiers joined by `::` at the start of `text`, and what follows them.

@@ -4701,3 +4701,85 @@ async fn launch_template_user_data_reaches_neither_the_store_nor_the_api() {
     assert!(!stored.contains(CANARY), "user data stored");
     assert!(!stored.contains(&encoded), "encoded user data stored");
 }
+
+/// Database errors are classified by what they mean, on both databases: a connection the
+/// server ends (PostgreSQL's 57P01, an administrator or a restart) and a SQLite file another
+/// connection holds locked are worth trying again (`Unavailable`: gRPC UNAVAILABLE); a missing
+/// table and a missing privilege (42501, whose digits once read as SQLite's "busy") are not.
+#[tokio::test]
+async fn database_errors_are_classified_by_what_they_mean() {
+    use kspm_api::service::store::StoreError;
+    let unavailable = |e: sqlx::Error| matches!(StoreError::from(e), StoreError::Unavailable(_));
+    sqlx::any::install_default_drivers();
+    let url = postgres_db("errors").await;
+    let pool = sqlx::AnyPool::connect(&url).await.expect("postgres");
+    let missing = sqlx::query("SELECT * FROM no_such_table")
+        .execute(&pool)
+        .await
+        .expect_err("no such table");
+    assert!(!unavailable(missing));
+    let mut conn = pool.acquire().await.expect("connection");
+    let role = format!("kspm_test_noperm_{}", std::process::id());
+    for stmt in [
+        "CREATE TABLE guarded (x INT)".to_string(),
+        format!("DROP ROLE IF EXISTS {role}"),
+        format!("CREATE ROLE {role} NOLOGIN"),
+        format!("SET ROLE {role}"),
+    ] {
+        sqlx::query(&stmt).execute(&mut *conn).await.expect(&stmt);
+    }
+    let denied = sqlx::query("SELECT * FROM guarded")
+        .execute(&mut *conn)
+        .await
+        .expect_err("permission denied");
+    assert!(!unavailable(denied), "a missing privilege is not retried");
+    for stmt in ["RESET ROLE".to_string(), format!("DROP ROLE {role}")] {
+        sqlx::query(&stmt).execute(&mut *conn).await.expect(&stmt);
+    }
+    let ended = sqlx::query("SELECT pg_terminate_backend(pg_backend_pid())")
+        .execute(&mut *conn)
+        .await
+        .expect_err("the server ends the connection");
+    assert!(
+        unavailable(ended),
+        "a connection the server ended is retried"
+    );
+    drop(conn);
+    pool.close().await;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("locked.db").display()
+    );
+    let holder = sqlx::AnyPool::connect(&file).await.expect("sqlite");
+    let other = sqlx::AnyPool::connect(&file).await.expect("sqlite");
+    sqlx::query("CREATE TABLE t (x INTEGER)")
+        .execute(&holder)
+        .await
+        .expect("table");
+    let mut held = holder.acquire().await.expect("connection");
+    sqlx::query("BEGIN EXCLUSIVE")
+        .execute(&mut *held)
+        .await
+        .expect("lock");
+    let mut waiting = other.acquire().await.expect("connection");
+    sqlx::query("PRAGMA busy_timeout = 0")
+        .execute(&mut *waiting)
+        .await
+        .expect("no wait");
+    let busy = sqlx::query("INSERT INTO t (x) VALUES (1)")
+        .execute(&mut *waiting)
+        .await
+        .expect_err("the file is locked");
+    assert!(unavailable(busy), "a locked SQLite file is retried");
+    sqlx::query("COMMIT")
+        .execute(&mut *held)
+        .await
+        .expect("unlock");
+    let missing = sqlx::query("SELECT * FROM no_such_table")
+        .execute(&mut *waiting)
+        .await
+        .expect_err("no such table");
+    assert!(!unavailable(missing), "a missing table is not retried");
+}

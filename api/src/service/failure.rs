@@ -6,7 +6,7 @@
 use super::store::StoreError;
 
 /// Why a request failed on the service's side.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Failure {
     /// The store could not answer.
     Store(StoreError),

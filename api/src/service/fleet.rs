@@ -3,6 +3,7 @@
 //! [`kspm_engine::graph::query`] — the module `kspm query` uses, over the graph the scan's paths
 //! were found in.
 
+use super::failure::Failure;
 use super::store::ScanRow;
 use super::Shared;
 use kspm_engine::graph::explore::Explorer;
@@ -50,15 +51,15 @@ const CACHED_EXPLORERS: usize = 4;
 pub enum AskError {
     /// Unknown reference, cluster or scan (with suggestions where the graph has them).
     NotFound(String),
-    /// The store failed.
-    Internal(String),
+    /// The store (or the service) failed.
+    Internal(Failure),
 }
 
 impl Shared {
     /// The web view's explorer of `scans`' fleet graphs with their fix plan and what each fix
     /// cuts on its own: built once per set of scans (scans never change), off the async
     /// workers (a plan and a search per fix, on large graphs).
-    pub async fn explorer(&self, scans: &[ScanRow]) -> Result<Arc<Explored>, String> {
+    pub async fn explorer(&self, scans: &[ScanRow]) -> Result<Arc<Explored>, Failure> {
         let ids: Vec<String> = scans.iter().map(|s| s.id.clone()).collect();
         if let Ok(cache) = self.graphs.explorers.lock() {
             if let Some((_, x)) = cache.iter().find(|(k, _)| *k == ids) {
@@ -91,7 +92,7 @@ impl Shared {
             }
         })
         .await
-        .map_err(|e| format!("building the explorer: {e}"))?;
+        .map_err(|e| Failure::Other(format!("building the explorer: {e}")))?;
         let x = Arc::new(x);
         if let Ok(mut cache) = self.graphs.explorers.lock() {
             if cache.len() >= CACHED_EXPLORERS {
@@ -104,7 +105,7 @@ impl Shared {
 
     /// The fleet graph of a scan: as stored with it, or (scans written before fleet graphs were
     /// stored) its clusters' graphs joined.
-    pub async fn fleet_graph(&self, scan: &ScanRow) -> Result<Arc<AttackGraph>, String> {
+    pub async fn fleet_graph(&self, scan: &ScanRow) -> Result<Arc<AttackGraph>, Failure> {
         if let Ok(cache) = self.graphs.cache.lock() {
             if let Some((_, g)) = cache.iter().find(|(id, _)| id == &scan.id) {
                 return Ok(g.clone());
@@ -138,7 +139,7 @@ impl Shared {
         &self,
         scans: &[ScanRow],
         options: PlanOptions,
-    ) -> Result<FixPlan, String> {
+    ) -> Result<FixPlan, Failure> {
         let mut plans = Vec::new();
         for (g, findings) in self.plan_inputs(scans).await? {
             let paths = g.index().attack_paths();
@@ -151,7 +152,7 @@ impl Shared {
     async fn plan_inputs(
         &self,
         scans: &[ScanRow],
-    ) -> Result<Vec<(Arc<AttackGraph>, Vec<FindingSite>)>, String> {
+    ) -> Result<Vec<(Arc<AttackGraph>, Vec<FindingSite>)>, Failure> {
         let mut out = Vec::new();
         for s in scans {
             let findings = self

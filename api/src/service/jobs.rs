@@ -6,6 +6,7 @@
 //! ended joins that job.
 
 use super::config::Target;
+use super::failure::Failure;
 use super::scheduler::{self, TIMED_OUT};
 use super::store::{new_scan_id, now_ms, JobRow, JobState, ScanRow, JOB_RETENTION_MS};
 use super::Shared;
@@ -31,16 +32,18 @@ pub struct Jobs {
 pub struct Started {
     /// Job ID.
     pub id: String,
-    accepted: watch::Receiver<Option<Result<(), String>>>,
+    accepted: watch::Receiver<Option<Result<(), Failure>>>,
     done: watch::Receiver<Option<JobOutcome>>,
 }
 
 impl Started {
     /// Waits until the job's row is written (readable by GetScanJob on any replica).
-    async fn accepted(&mut self) -> Result<(), String> {
+    async fn accepted(&mut self) -> Result<(), Failure> {
         match self.accepted.wait_for(Option::is_some).await {
             Ok(a) => a.clone().unwrap_or(Ok(())),
-            Err(_) => Err("the job was not recorded (the service is stopping)".into()),
+            Err(_) => Err(Failure::Other(
+                "the job was not recorded (the service is stopping)".into(),
+            )),
         }
     }
 
@@ -59,7 +62,11 @@ impl Started {
 /// this replica — and returns it once its row is written. The row is written, and the job run,
 /// by a task of the job's own: a caller that goes away (deadline, reset) leaves neither a job
 /// without a row nor a row without a job.
-pub async fn start(shared: &Arc<Shared>, tenant: &str, target: &Target) -> Result<Started, String> {
+pub async fn start(
+    shared: &Arc<Shared>,
+    tenant: &str,
+    target: &Target,
+) -> Result<Started, Failure> {
     let key = (tenant.to_string(), target.name.clone());
     let mut started = {
         let mut active = shared.jobs.active.lock().unwrap_or_else(|e| e.into_inner());
@@ -116,7 +123,7 @@ async fn run(
     key: (String, String),
     target: Target,
     row: JobRow,
-    accepted: watch::Sender<Option<Result<(), String>>>,
+    accepted: watch::Sender<Option<Result<(), Failure>>>,
     done: watch::Sender<Option<JobOutcome>>,
 ) {
     if let Err(e) = shared
@@ -129,9 +136,8 @@ async fn run(
     if let Err(e) = shared.store.create_job(&row).await {
         warn!(job = %row.id, error = %e, "recording a scan job failed");
         forget(&shared, &key, &row.id);
-        let e = e.to_string();
-        let _ = accepted.send(Some(Err(e.clone())));
-        let _ = done.send(Some(Err(e)));
+        let _ = done.send(Some(Err(e.to_string())));
+        let _ = accepted.send(Some(Err(e.into())));
         return;
     }
     info!(tenant = %key.0, target = %target.name, job = %row.id, "scan job accepted");
@@ -338,7 +344,11 @@ pub fn as_seen(shared: &Shared, row: JobRow) -> JobRow {
 }
 
 /// A tenant's job as readers see it now.
-pub async fn seen(shared: &Shared, tenant: &str, id: &str) -> Result<Option<JobRow>, String> {
+pub async fn seen(
+    shared: &Shared,
+    tenant: &str,
+    id: &str,
+) -> super::store::StoreResult<Option<JobRow>> {
     Ok(shared
         .store
         .job(tenant, id)

@@ -98,7 +98,7 @@ impl Shared {
 impl Shared {
     /// The scan options for a tenant's scans: the service's, with the tenant's active
     /// exceptions (CreateException) added.
-    pub async fn options_for(&self, tenant: &str) -> Result<ScanOptions, String> {
+    pub async fn options_for(&self, tenant: &str) -> store::StoreResult<ScanOptions> {
         let today = crate::pipeline::today_utc();
         let mut options = self.options.clone();
         for e in self.store.exceptions(tenant).await? {
@@ -148,7 +148,7 @@ pub struct ScanFeed {
 
 impl ScanFeed {
     /// Starts at now: scans already committed are not delivered.
-    pub async fn start(shared: &Shared, tenant: &str) -> Result<ScanFeed, String> {
+    pub async fn start(shared: &Shared, tenant: &str) -> store::StoreResult<ScanFeed> {
         Ok(ScanFeed {
             wake: shared.committed.subscribe(),
             stopping: shared.stopping.subscribe(),
@@ -162,7 +162,7 @@ impl ScanFeed {
         shared: &Shared,
         tenant: &str,
         after: &store::ScanRow,
-    ) -> Result<ScanFeed, String> {
+    ) -> store::StoreResult<ScanFeed> {
         Ok(ScanFeed {
             wake: shared.committed.subscribe(),
             stopping: shared.stopping.subscribe(),

@@ -1,6 +1,7 @@
-//! One scan of one target: read it (snapshot paths or a live cluster), evaluate it, and shape the
-//! result for the store — report JSON per finding and path, and per cluster its summary,
-//! compliance, attack graph and posture digest.
+//! One scan of one target: its source (snapshot paths, a live cluster, or cloud discovery with
+//! any paths beside it) read and evaluated through the one pipeline ([`crate::pipeline`]), and
+//! the result shaped for the store — the report's findings and paths, and per cluster its
+//! summary, compliance, attack graph and posture digest.
 
 use super::config::Target;
 use super::store::{new_scan_id, now_ms, ClusterRecord, ScanRecord};

@@ -94,7 +94,7 @@ struct Latest {
 async fn latest_report(
     shared: &Shared,
     tenant: &str,
-) -> Result<(Latest, Arc<super::fleet::Explored>), String> {
+) -> Result<(Latest, Arc<super::fleet::Explored>), Failure> {
     let mut clusters = Vec::new();
     let mut compliance = Vec::new();
     let mut findings: Vec<kspm_engine::Finding> = Vec::new();

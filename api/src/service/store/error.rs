@@ -2,7 +2,7 @@
 //! (`Unavailable`), upgrade (`Newer`), or report a fault (`Failed`).
 
 /// A store error.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum StoreError {
     /// The database could not be reached, dropped the connection, was shutting down or had no
     /// connection free in time: worth trying again (gRPC `UNAVAILABLE`).
@@ -48,25 +48,45 @@ impl From<StoreError> for String {
     }
 }
 
-/// SQLSTATE classes and codes of PostgreSQL that say the server cannot serve now: connection
-/// exceptions (class 08), too many connections (53300), shutting down or starting (57P01–57P03),
-/// and SQLite's busy and locked results (5, 6; extended codes keep the primary in the low byte).
-fn retryable(code: &str) -> bool {
-    if code.starts_with("08") || matches!(code, "53300" | "57P01" | "57P02" | "57P03") {
-        return true;
-    }
+/// Whether a PostgreSQL SQLSTATE says the server cannot serve now, or the statement lost a
+/// race it may win when tried again: connection exceptions (class 08), too many connections
+/// (53300), shutting down or starting (57P01–57P03), serialization failure and deadlock
+/// (40001, 40P01). Anything else (a missing privilege, a bad value) stays as it is.
+fn postgres_retryable(sqlstate: &str) -> bool {
+    sqlstate.starts_with("08")
+        || matches!(
+            sqlstate,
+            "53300" | "57P01" | "57P02" | "57P03" | "40001" | "40P01"
+        )
+}
+
+/// Whether a SQLite result code says the database is busy or locked (5, 6; an extended code
+/// keeps its primary code in the low byte).
+fn sqlite_retryable(code: &str) -> bool {
     code.parse::<i64>().is_ok_and(|n| matches!(n & 0xff, 5 | 6))
 }
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> StoreError {
         let retry = match &e {
+            // The connection failed or none was free in time. (A TLS failure is a
+            // configuration to fix, not a wait.)
             sqlx::Error::Io(_)
-            | sqlx::Error::Tls(_)
             | sqlx::Error::PoolTimedOut
             | sqlx::Error::PoolClosed
             | sqlx::Error::WorkerCrashed => true,
-            sqlx::Error::Database(d) => d.code().is_some_and(|c| retryable(&c)),
+            sqlx::Error::Database(d) => match d.code() {
+                Some(code)
+                    if d.try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+                        .is_some() =>
+                {
+                    postgres_retryable(&code)
+                }
+                Some(code) if d.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() => {
+                    sqlite_retryable(&code)
+                }
+                _ => false,
+            },
             _ => false,
         };
         if retry {
@@ -111,16 +131,28 @@ mod tests {
         ] {
             assert!(matches!(StoreError::from(failed), StoreError::Failed(_)));
         }
-        // PostgreSQL: connection exceptions and a server shutting down; SQLite: busy, locked.
+        // PostgreSQL: connection exceptions, a server shutting down or starting, lost races.
         for code in [
-            "08006", "08001", "53300", "57P01", "57P03", "5", "261", "517", "6",
+            "08006", "08001", "53300", "57P01", "57P03", "40001", "40P01",
         ] {
-            assert!(retryable(code), "{code}");
+            assert!(postgres_retryable(code), "{code}");
         }
-        // A unique violation, a syntax error, SQLite's constraint and I/O errors.
-        for code in ["23505", "42601", "19", "2067", "10"] {
-            assert!(!retryable(code), "{code}");
+        // A unique violation, a syntax error, a missing privilege, a bad character — the last
+        // two read as SQLite's busy and locked were their digits taken for a SQLite code.
+        for code in ["23505", "42601", "42501", "22021", "22022"] {
+            assert!(!postgres_retryable(code), "{code}");
         }
+        // SQLite: busy, locked and their extended codes; a constraint, a corrupt file, I/O.
+        for code in ["5", "261", "517", "6", "262"] {
+            assert!(sqlite_retryable(code), "{code}");
+        }
+        for code in ["19", "2067", "11", "10"] {
+            assert!(!sqlite_retryable(code), "{code}");
+        }
+        assert!(matches!(
+            StoreError::from(sqlx::Error::Tls("unknown CA".into())),
+            StoreError::Failed(_)
+        ));
     }
 
     #[test]

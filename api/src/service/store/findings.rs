@@ -188,7 +188,8 @@ fn detail(f: &Finding, body: String, hash: String) -> Span {
 }
 
 /// A span of a body stored before version 9 that no longer reads as a finding: kept as it was
-/// (nothing is lost), its columns empty, after every readable finding in the order.
+/// (nothing is lost), its filter columns empty, after every readable finding in the order, its
+/// drift key its own (two such bodies are never one finding to drift).
 fn unreadable(body: String, hash: String) -> Span {
     Span {
         sort_key: ["2", "", "", "", "", "", &hash].join(&SEP.to_string()),
@@ -198,7 +199,7 @@ fn unreadable(body: String, hash: String) -> Span {
         namespace: String::new(),
         on_path: false,
         controls: "|".into(),
-        fkey: String::new(),
+        fkey: format!("unreadable:{hash}"),
         fingerprint: String::new(),
         body,
         hash,
@@ -737,6 +738,11 @@ mod tests {
         assert!(
             kept.sort_key > spans[0].sort_key,
             "after every readable finding"
+        );
+        let other = &prepare_legacy(&[json!({"check": "B"})])[0];
+        assert_ne!(
+            kept.fkey, other.fkey,
+            "two unreadable bodies are two findings"
         );
     }
 }

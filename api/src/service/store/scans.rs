@@ -280,7 +280,10 @@ impl Store {
         let now = now_ms();
         let put = |body: Vec<u8>| blobs::put(&self.pool, &s.tenant, body, now);
         let graph = put(serde_json::to_vec(&s.graph).map_err(db)?).await?;
-        let paths = put(serde_json::to_vec(&s.paths).map_err(db)?).await?;
+        // The paths as every version wrote them (keys in order), so a body stored before an
+        // upgrade is the body after it.
+        let paths = serde_json::to_value(&s.paths).map_err(db)?;
+        let paths = put(serde_json::to_vec(&paths).map_err(db)?).await?;
         let mut cluster_parts = Vec::new();
         for c in &s.clusters {
             let facts = put(serde_json::to_vec(&c.facts).map_err(db)?).await?;
