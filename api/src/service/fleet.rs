@@ -155,14 +155,18 @@ impl Shared {
     ) -> Result<Vec<(Arc<AttackGraph>, Vec<FindingSite>)>, Failure> {
         let mut out = Vec::new();
         for s in scans {
-            let findings = self
-                .store
-                .finding_keys(s)
-                .await?
-                .iter()
-                .map(|(_, _, f)| FindingSite::from_json(f))
-                .collect();
-            out.push((self.fleet_graph(s).await?, findings));
+            // Each stored finding read back into its type (one that does not read is logged and
+            // left out of the plan).
+            let stored = self.store.finding_keys(s).await?;
+            let mut findings: Vec<kspm_engine::Finding> = Vec::new();
+            super::convert::readable(
+                stored
+                    .iter()
+                    .map(|(_, key, f)| (format!("finding {}/{key}", s.id), f)),
+                &mut findings,
+            );
+            let sites = findings.iter().map(FindingSite::of).collect();
+            out.push((self.fleet_graph(s).await?, sites));
         }
         Ok(out)
     }

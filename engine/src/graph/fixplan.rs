@@ -14,7 +14,6 @@ use super::paths::AttackPath;
 use super::remedy::{combine, command, merged_patch, Remedy, Target};
 use super::{AttackGraph, Technique};
 use crate::finding::Finding;
-use crate::pointer::Pointer as _;
 use crate::severity::Severity;
 use petgraph::graph::{EdgeIndex, NodeIndex};
 use petgraph::visit::EdgeRef;
@@ -215,32 +214,6 @@ impl FindingSite {
             namespace: f.object.namespace.clone(),
             name: f.object.name.clone(),
             fields: f.evidence.iter().map(|e| e.path.clone()).collect(),
-        }
-    }
-
-    /// The site of a finding in its JSON form (as the service stores it).
-    pub fn from_json(f: &serde_json::Value) -> FindingSite {
-        let text = |v: Option<&serde_json::Value>| {
-            v.and_then(serde_json::Value::as_str)
-                .unwrap_or_default()
-                .to_string()
-        };
-        FindingSite {
-            fingerprint: text(f.get("fingerprint")),
-            cluster: text(f.get("cluster")),
-            kind: text(f.at("/object/kind")),
-            namespace: f
-                .at("/object/namespace")
-                .and_then(serde_json::Value::as_str)
-                .map(str::to_string),
-            name: text(f.at("/object/name")),
-            fields: f
-                .get("evidence")
-                .and_then(serde_json::Value::as_array)
-                .into_iter()
-                .flatten()
-                .map(|e| text(e.get("path")))
-                .collect(),
         }
     }
 }
