@@ -8,6 +8,10 @@
 //! `-- --only WORD` for the rows whose name holds WORD, e.g. to profile one kind of review).
 
 use kspm_api::webhook::{self, Mode, Policy};
+
+// The allocator `kspm` itself runs with.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 use kspm_engine::incremental::{key_of, Incremental};
 use kspm_engine::{ScanOptions, Severity};
 use kspm_fleetgen::{generate, Shape};

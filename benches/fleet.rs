@@ -5,6 +5,10 @@
 //! installed (`../shared/peers/install` → `./.peers`) it times checkov and trivy on the same
 //! small cluster in the same run and prints the ratios.
 //!
+//! Beside each scan it times the physical limit of the same input: reading every file and parsing
+//! it into generic trees (serde_json for JSON, kspm's YAML reader for YAML), on every core as the
+//! scan does, and nothing else — each scan's wall clock is then given as a multiple of it.
+//!
 //! Run: `cargo bench --bench fleet` (`-- --quick` for the 1k-pod cluster only, no peers).
 
 use kspm_engine::ScanOptions;
@@ -12,6 +16,10 @@ use kspm_fleetgen::{generate, Shape};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
+
+// The allocator `kspm` itself runs with.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
@@ -46,6 +54,46 @@ fn single(dir: &Path) {
     );
 }
 
+/// Child mode: read and parse every file under DIR into generic trees, on every core, and
+/// print the number of documents (the physical limit of a scan of DIR).
+fn parse_only(dir: &Path) {
+    fn files(dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                files(&p, out);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    let mut all = Vec::new();
+    files(dir, &mut all);
+    all.sort();
+    let counts = kspm_engine::parallel::parallel_map(&all, |f| {
+        let Ok(text) = std::fs::read_to_string(f) else {
+            return 0;
+        };
+        if f.extension().is_some_and(|e| e == "json") {
+            let v: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+            let n = v["items"].as_array().map_or(1, Vec::len);
+            std::hint::black_box(v);
+            n
+        } else {
+            let mut n = 0;
+            for doc in kspm_engine::parse::yaml_documents(&text) {
+                std::hint::black_box(kspm_engine::yaml::value(&doc).expect("YAML"));
+                n += 1;
+            }
+            n
+        }
+    });
+    println!("{} 0 0 0", counts.iter().sum::<usize>());
+}
+
 struct Run {
     wall: Duration,
     objects: u64,
@@ -54,10 +102,10 @@ struct Run {
     rss: f64,
 }
 
-fn run_child(dir: &Path) -> Option<Run> {
+fn run_child(mode: &str, dir: &Path) -> Option<Run> {
     let exe = std::env::current_exe().ok()?;
     let t = Instant::now();
-    let out = Command::new(exe).arg("--single").arg(dir).output().ok()?;
+    let out = Command::new(exe).arg(mode).arg(dir).output().ok()?;
     let wall = t.elapsed();
     let text = String::from_utf8_lossy(&out.stdout);
     let nums: Vec<f64> = text
@@ -73,8 +121,8 @@ fn run_child(dir: &Path) -> Option<Run> {
     })
 }
 
-fn median_run(dir: &Path, runs: usize) -> Option<Run> {
-    let mut all: Vec<Run> = (0..runs).filter_map(|_| run_child(dir)).collect();
+fn median_run(mode: &str, dir: &Path, runs: usize) -> Option<Run> {
+    let mut all: Vec<Run> = (0..runs).filter_map(|_| run_child(mode, dir)).collect();
     all.sort_by_key(|r| r.wall);
     let mid = all.len() / 2;
     (!all.is_empty()).then(|| all.swap_remove(mid))
@@ -108,6 +156,12 @@ fn main() {
         }
         return;
     }
+    if let Some(i) = args.iter().position(|a| a == "--parse-only") {
+        if let Some(dir) = args.get(i + 1) {
+            parse_only(Path::new(dir));
+        }
+        return;
+    }
     let quick = args.iter().any(|a| a == "--quick");
     let root = std::env::temp_dir().join("kspm-bench-fleets");
     let _ = std::fs::remove_dir_all(&root);
@@ -132,9 +186,13 @@ fn main() {
             "20 clusters × 5,000 pods, YAML",
             Shape::realistic(20, 5_000, false),
         ),
+        (
+            "1 cluster, 100,000 pods, JSON",
+            Shape::realistic(1, 100_000, true),
+        ),
     ];
-    println!("| input | objects | findings | attack paths | kspm scan (wall, median of 3) | objects/s | peak RSS |");
-    println!("|---|---|---|---|---|---|---|");
+    println!("| input | objects | findings | attack paths | kspm scan (wall, median of 3) | objects/s | peak RSS | parse alone | scan ÷ parse |");
+    println!("|---|---|---|---|---|---|---|---|---|");
     for (i, (name, shape)) in scenarios.iter().enumerate() {
         if quick && i > 0 {
             break;
@@ -144,22 +202,28 @@ fn main() {
             eprintln!("cannot generate {}: {e}", dir.display());
             return;
         }
-        let runs = if shape.clusters * shape.namespaces > 3_000 {
+        let runs = if shape.clusters * shape.namespaces * shape.apps * shape.replicas > 40_000 {
             1
         } else {
             3
         };
-        match median_run(&dir, runs) {
+        let parse = median_run("--parse-only", &dir, runs).map(|r| r.wall.as_secs_f64());
+        match median_run("--single", &dir, runs) {
             Some(r) => println!(
-                "| {name} | {} | {} | {} | {:.2} s | {:.0} | {:.0} MiB |",
+                "| {name} | {} | {} | {} | {:.2} s | {:.0} | {:.0} MiB | {} | {} |",
                 r.objects,
                 r.findings,
                 r.paths,
                 r.wall.as_secs_f64(),
                 r.objects as f64 / r.wall.as_secs_f64(),
-                r.rss
+                r.rss,
+                parse.map_or("—".into(), |p| format!("{p:.2} s")),
+                parse.map_or("—".into(), |p| format!(
+                    "{:.1}×",
+                    r.wall.as_secs_f64() / p
+                )),
             ),
-            None => println!("| {name} | — | — | — | failed | — | — |"),
+            None => println!("| {name} | — | — | — | failed | — | — | — | — |"),
         }
         let _ = std::fs::remove_dir_all(&dir);
     }
@@ -172,7 +236,7 @@ fn main() {
         return;
     }
     let cluster = dir.join("cluster-00");
-    let Some(k) = median_run(&cluster, 3) else {
+    let Some(k) = median_run("--single", &cluster, 3) else {
         return;
     };
     println!(

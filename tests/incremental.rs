@@ -964,6 +964,72 @@ fn incremental_equals_full_evaluation_on_the_demo_clusters() {
     }
 }
 
+/// A whole scan runs the checks that do not declare the attack graph among their needs while the
+/// graph is being built, with none to read: each must give the same hits with and without it
+/// (a check that read the graph undeclared would lose its hits in whole scans only).
+#[test]
+fn only_the_checks_that_declare_the_graph_read_it() {
+    use kspm_engine::checks::{catalogue, Context};
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/demo-fleet");
+    let plan = kspm_collectors::files::plan(std::slice::from_ref(&root));
+    let (cloud, errors) = kspm_collectors::files::load_fleet_cloud(&plan);
+    assert!(errors.is_empty(), "{errors:?}");
+    let options = ScanOptions::default();
+    let mut compared = 0;
+    for name in [
+        "eks-prod-us-east-1",
+        "gke-staging-eu",
+        "aks-payments-westeurope",
+    ] {
+        let mut cluster = load(&root.join(name));
+        cluster.objects.extend(cloud.iter().cloned());
+        let inv = kspm_engine::inventory::Inventory::new(&cluster);
+        let rbac = kspm_engine::evaluate::effective_rbac(&cluster);
+        let mut graph = kspm_engine::graph::AttackGraph::default();
+        graph.build_cluster_with(&cluster, &inv, &rbac, &options.vulnerabilities);
+        let with = Context {
+            inv: &inv,
+            rbac: &rbac,
+            graph: Some(&graph),
+            options: &options,
+        };
+        let without = Context {
+            graph: None,
+            ..with
+        };
+        let rows = |hits: Vec<kspm_engine::checks::Hit<'_>>| {
+            hits.iter()
+                .map(|h| {
+                    format!(
+                        "{} {} {:?} {:?}",
+                        h.object.node_ref(),
+                        h.message,
+                        h.evidence,
+                        h.severity
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        for check in catalogue() {
+            if check.needs.reads_the_graph() {
+                assert!(check.needs.missing(&without).is_some(), "{}", check.id);
+                continue;
+            }
+            let (a, b) = (rows((check.run)(&with)), rows((check.run)(&without)));
+            assert_eq!(
+                a, b,
+                "{} reads the attack graph without declaring it",
+                check.id
+            );
+            compared += a.len();
+        }
+    }
+    assert!(
+        compared > 50,
+        "the demo clusters give hits to compare: {compared}"
+    );
+}
+
 /// How many more seeds the random-batch tests run (`KSPM_INCREMENTAL_SEEDS`, 0 by default):
 /// for a longer search by hand after a change to the engine's invalidation.
 fn extra_seeds() -> u64 {

@@ -607,18 +607,38 @@ fn evaluate_one(
     };
     let inv = Inventory::new(cluster);
     let rbac = cluster_rbac(&inv);
-    let mut graph = AttackGraph::default();
-    graph.build_cluster_with(cluster, &inv, &rbac, &options.vulnerabilities);
-    let cloud = ClusterCloud::of(&inv, &rbac);
-    let evaluation = evaluate_cluster(
-        cluster,
-        &inv,
-        &rbac,
-        Some(&graph),
-        catalogue,
+    // The attack graph is built on a thread of its own while the checks that do not read it
+    // run (on every core for a large cluster); then the few that read it.
+    let without_graph = Context {
+        inv: &inv,
+        rbac: &rbac,
+        graph: None,
         options,
-        &|_| true,
-    );
+    };
+    let build = || {
+        let mut graph = AttackGraph::default();
+        graph.build_cluster_with(cluster, &inv, &rbac, &options.vulnerabilities);
+        graph
+    };
+    let early = |c: &checks::Check| !c.needs.reads_the_graph();
+    let (ran_early, graph) = if inv.objects().len() >= PARALLEL_CHECKS_FROM {
+        crate::parallel::both(|| run_checks(&without_graph, catalogue, early), build)
+    } else {
+        let ran = run_checks(&without_graph, catalogue, early);
+        (ran, build())
+    };
+    let cloud = ClusterCloud::of(&inv, &rbac);
+    let with_graph = Context {
+        graph: Some(&graph),
+        ..without_graph
+    };
+    let ran_late = run_checks(&with_graph, catalogue, |c| c.needs.reads_the_graph());
+    let ran = ran_early
+        .into_iter()
+        .zip(ran_late)
+        .map(|(early, late)| early.or(late))
+        .collect();
+    let evaluation = findings_of(cluster, &inv, catalogue, ran, options, &|_| true);
     ClusterResult::of_evaluation(&inv, &rbac, graph, cloud, evaluation, catalogue)
 }
 
@@ -885,6 +905,48 @@ pub(crate) fn evaluate_cluster(
         graph,
         options,
     };
+    let ran = run_checks(&ctx, catalogue, |_| true);
+    findings_of(cluster, inv, catalogue, ran, options, keep)
+}
+
+/// What one check gave: its hits, or why it did not run.
+type Ran<'a> = Result<Vec<checks::Hit<'a>>, String>;
+
+/// Runs the checks of `catalogue` that `chosen` accepts, on every core for a large input (the
+/// checks only read); one slot per check of the catalogue, in its order whatever the
+/// scheduling (`None` for those not chosen).
+fn run_checks<'a>(
+    ctx: &Context<'a>,
+    catalogue: &[&'static checks::Check],
+    chosen: impl Fn(&checks::Check) -> bool + Sync,
+) -> Vec<Option<Ran<'a>>> {
+    let run = |check: &&'static checks::Check| -> Option<Ran<'a>> {
+        if !chosen(check) {
+            return None;
+        }
+        Some(match skip_reason(check, ctx) {
+            Some(why) => Err(why),
+            None => Ok((check.run)(ctx)),
+        })
+    };
+    if ctx.inv.objects().len() >= PARALLEL_CHECKS_FROM {
+        parallel_map(catalogue, run)
+    } else {
+        catalogue.iter().map(run).collect()
+    }
+}
+
+/// The findings of the checks' hits (`ran`, one slot per check of `catalogue`; an empty slot is
+/// a check not run) on the objects `keep` accepts: exceptions and ignore annotations applied,
+/// those judged on the fleet graph set aside.
+fn findings_of(
+    cluster: &ClusterSnapshot,
+    inv: &Inventory<'_>,
+    catalogue: &[&'static checks::Check],
+    ran: Vec<Option<Ran<'_>>>,
+    options: &ScanOptions,
+    keep: &dyn Fn(&crate::Object) -> bool,
+) -> Evaluation {
     let mut out = Vec::new();
     let mut pending = Vec::new();
     let mut suppressed = Vec::new();
@@ -904,23 +966,11 @@ pub(crate) fn evaluate_cluster(
             })
             .collect()
     };
-    // Each check's hits, or why it did not run; on every core for a large input (the checks
-    // only read), in the catalogue's order whatever the scheduling.
-    let run = |check: &&'static checks::Check| -> Result<Vec<checks::Hit<'_>>, String> {
-        match skip_reason(check, &ctx) {
-            Some(why) => Err(why),
-            None => Ok((check.run)(&ctx)),
-        }
-    };
-    let ran = if inv.objects().len() >= PARALLEL_CHECKS_FROM {
-        parallel_map(catalogue, run)
-    } else {
-        catalogue.iter().map(run).collect()
-    };
     for (check, ran) in catalogue.iter().zip(ran) {
         let hits = match ran {
-            Ok(hits) => hits,
-            Err(why) => {
+            Some(Ok(hits)) => hits,
+            None => continue,
+            Some(Err(why)) => {
                 skipped.insert(check.id, why);
                 continue;
             }

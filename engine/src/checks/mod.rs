@@ -95,6 +95,16 @@ pub enum Needs {
 }
 
 impl Needs {
+    /// Whether the check reads the cluster's attack graph ([`Context::graph`]). Only these see
+    /// it: a whole scan runs the others while the graph is being built. (They are also the
+    /// checks whose hits the fleet's graph judges.)
+    pub fn reads_the_graph(self) -> bool {
+        matches!(
+            self,
+            Needs::AttackGraph | Needs::KnownExploitedVulnerabilities | Needs::AksClusterOnTheGraph
+        )
+    }
+
     /// Why the check cannot run on this input, if it cannot.
     pub fn missing(self, ctx: &Context<'_>) -> Option<&'static str> {
         match self {
@@ -185,10 +195,7 @@ impl Check {
     /// Whether the check's hits are candidates that only the fleet's attack graph can confirm
     /// (they name a cloud identity whose power the fleet's IAM decides).
     pub fn judged_on_the_fleet_graph(&self) -> bool {
-        matches!(
-            self.needs,
-            Needs::AttackGraph | Needs::KnownExploitedVulnerabilities | Needs::AksClusterOnTheGraph
-        )
+        self.needs.reads_the_graph()
     }
 }
 
