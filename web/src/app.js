@@ -272,6 +272,33 @@
     }));
     var count = el("p", { class: "muted", id: "p-count" });
     box.appendChild(count);
+    // A card's graph is drawn when the card comes near the screen, with the graphs of the cards
+    // before it (state.graphs keeps the cards' order): a graph costs tens of ms, and twenty drawn
+    // at once held up the first draw of the explorer above them. Within 300 px below the screen
+    // counts as near, so a graph is drawn before it scrolls into view.
+    var queued = [];
+    if (state.cardWatch) state.cardWatch.disconnect();
+    var watch = state.cardWatch = typeof IntersectionObserver === "function" ? new IntersectionObserver(function (entries) {
+      var last = -1;
+      entries.forEach(function (en) {
+        if (!en.isIntersecting) return;
+        for (var k = last + 1; k < queued.length; k++) if (queued[k].box === en.target) last = k;
+      });
+      queued.splice(0, last + 1).forEach(function (q) { watch.unobserve(q.box); q.draw(); });
+    }, { rootMargin: "0px 0px 300px 0px" }) : null;
+    // A printed report shows every card's graph: those not drawn yet are drawn before printing.
+    if (watch && !state.printHook) {
+      state.printHook = true;
+      window.addEventListener("beforeprint", function () { if (state.drawQueued) state.drawQueued(); });
+    }
+    state.drawQueued = function () {
+      queued.splice(0).forEach(function (q) { if (watch) watch.unobserve(q.box); q.draw(); });
+    };
+    function later(graphBox, draw) {
+      if (!watch) { setTimeout(draw, 0); return; }
+      queued.push({ box: graphBox, draw: draw });
+      watch.observe(graphBox);
+    }
     var more = el("button", { text: "Show more paths", onclick: function () { addPaths(20); } });
     var list = el("div", { id: "path-list" });
     box.appendChild(list);
@@ -279,13 +306,15 @@
     var paths = [];
     var shown = 0;
     function addPaths(n) {
-      paths.slice(shown, shown + n).forEach(function (p, i) { list.appendChild(pathCard(p, shown + i, counts, d, plan)); });
+      paths.slice(shown, shown + n).forEach(function (p, i) { list.appendChild(pathCard(p, shown + i, counts, d, plan, later)); });
       shown = Math.min(paths.length, shown + n);
       more.hidden = shown >= paths.length;
     }
     function update() {
       state.graphs.forEach(function (g) { g.destroy(); });
       state.graphs = [];
+      queued.forEach(function (q) { watch.unobserve(q.box); });
+      queued = [];
       clear(list);
       paths = all.filter(function (p) { return matches(p, filters); });
       shown = 0;
@@ -307,7 +336,8 @@
     };
   }
 
-  function pathCard(p, index, counts, d, plan) {
+  // `later(box, draw)`: draws the card's graph when renderPaths sees the card near the screen.
+  function pathCard(p, index, counts, d, plan, later) {
     var card = el("div", { class: "card path", "data-path": p.id });
     card.appendChild(el("h3", {}, [sev(p.severity), " ", el("b", { text: "score " + Math.round(p.score) }), " · " + p.cluster + " · " + p.source + " → " + p.target]));
     if (p.folded && p.folded.length) {
@@ -350,8 +380,8 @@
       var isCut = cut.indexOf(i) >= 0;
       elements.push({ data: { id: "e" + i, source: "n" + i, target: "n" + (i + 1), label: isCut ? s[2] + " ✂" : s[2], technique: s[2], evidence: s[3], precondition: info, from: s[0], to: s[1], cut: isCut ? "yes" : "no" } });
     });
-    // Drawn after insertion so the container has a size.
-    setTimeout(function () {
+    // Drawn after insertion, when the container has a size.
+    later(graph, function () {
       var cy = cytoscape({
         container: graph, elements: elements, userZoomingEnabled: true, boxSelectionEnabled: false,
         layout: { name: "preset", padding: 30 },
@@ -375,7 +405,7 @@
         evidence.textContent = ref + "\n" + (related.length ? related.length + " finding(s) on it:\n" + related.slice(0, 8).map(function (f) { return "  " + f[0] + ": " + f[4]; }).join("\n") : "No findings on this node.");
       });
       state.graphs.push(cy);
-    }, 0);
+    });
     return card;
   }
 
