@@ -2993,8 +2993,8 @@ async fn a_scan_past_its_timeout_fails_and_frees_its_slot() {
     assert!(Config::parse(&bad).is_err());
 }
 
-/// The p50 and p95 of `n` sequential calls, in milliseconds.
-async fn latency<F, Fut>(n: usize, mut call: F) -> (f64, f64)
+/// The p10, p50 and p95 of `n` sequential calls, in milliseconds.
+async fn latency<F, Fut>(n: usize, mut call: F) -> (f64, f64, f64)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = ()>,
@@ -3006,15 +3006,16 @@ where
         took.push(start.elapsed().as_secs_f64() * 1000.0);
     }
     took.sort_by(f64::total_cmp);
-    (took[n / 2], took[(n * 95).div_ceil(100) - 1])
+    (took[n / 10], took[n / 2], took[(n * 95).div_ceil(100) - 1])
 }
 
 /// Answers larger than one TCP segment go out at once: accepted connections set TCP_NODELAY,
 /// so a reply is not held back until the client's delayed ACK (~40 ms a call before, on every
-/// call: the median would be 40 ms or more). Alone, a debug build answers in 5–12 ms (p95,
-/// depending on the machine); beside the other tests on two cores the tail reached 37 ms
-/// (2026-12-03) and, on a slower machine, the median 21.6 ms (2026-12-06), so the bound is on
-/// the median, at three quarters of the delay it guards against (which every call would pay).
+/// call: even the fastest calls would take 40 ms or more). Alone, a debug build answers in
+/// 5–17 ms (p50, depending on the machine); beside the other tests on two cores the tail reached
+/// 37 ms (2026-12-03) and the median 21.6 ms (2026-12-06) and 34 ms (2026-12-07, a slower
+/// machine), so the bound is on the fastest tenth of the calls, which the delay would hold back
+/// as it would every other, at three quarters of it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unary_calls_are_not_held_back_by_nagle() {
     let dir = tempfile::tempdir().expect("tmp");
@@ -3029,7 +3030,7 @@ async fn unary_calls_are_not_held_back_by_nagle() {
             .await
             .expect("posture");
     }
-    let (p50, p95) = latency(50, || {
+    let (p10, p50, p95) = latency(50, || {
         let mut c = c.clone();
         async move {
             let posture = c
@@ -3041,7 +3042,7 @@ async fn unary_calls_are_not_held_back_by_nagle() {
         }
     })
     .await;
-    let (clusters_p50, clusters_p95) = latency(50, || {
+    let (clusters_p10, clusters_p50, clusters_p95) = latency(50, || {
         let mut c = c.clone();
         async move {
             c.list_clusters(req(TOKEN_A, pb::ListClustersRequest::default()))
@@ -3051,12 +3052,15 @@ async fn unary_calls_are_not_held_back_by_nagle() {
     })
     .await;
     eprintln!(
-        "GetPosture p50 {p50:.2} ms p95 {p95:.2} ms; ListClusters p50 {clusters_p50:.2} ms p95 {clusters_p95:.2} ms"
+        "GetPosture p10 {p10:.2} ms p50 {p50:.2} ms p95 {p95:.2} ms; ListClusters p10 {clusters_p10:.2} ms p50 {clusters_p50:.2} ms p95 {clusters_p95:.2} ms"
     );
-    assert!(p50 < 30.0, "GetPosture p50 {p50:.2} ms (p95 {p95:.2} ms)");
     assert!(
-        clusters_p50 < 30.0,
-        "ListClusters p50 {clusters_p50:.2} ms (p95 {clusters_p95:.2} ms)"
+        p10 < 30.0,
+        "GetPosture p10 {p10:.2} ms (p50 {p50:.2} ms, p95 {p95:.2} ms)"
+    );
+    assert!(
+        clusters_p10 < 30.0,
+        "ListClusters p10 {clusters_p10:.2} ms (p50 {clusters_p50:.2} ms, p95 {clusters_p95:.2} ms)"
     );
     server.stop().await;
 }
