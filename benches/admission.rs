@@ -8,15 +8,15 @@
 //! `-- --only WORD` for the rows whose name holds WORD, e.g. to profile one kind of review).
 
 use kspm_api::webhook::{self, Mode, Policy};
-
-// The allocator `kspm` itself runs with.
-#[global_allocator]
-static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 use kspm_engine::incremental::{key_of, Incremental};
 use kspm_engine::{ScanOptions, Severity};
 use kspm_fleetgen::{generate, Shape};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
+
+// The allocator `kspm` itself runs with.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn review(operation: &str, object: &Value, old: Option<&Value>) -> Vec<u8> {
     json!({

@@ -284,15 +284,19 @@
         if (!en.isIntersecting) return;
         for (var k = last + 1; k < queued.length; k++) if (queued[k].box === en.target) last = k;
       });
-      queued.splice(0, last + 1).forEach(function (q) { watch.unobserve(q.box); q.draw(); });
+      dequeue(last + 1).forEach(function (q) { q.draw(); });
     }, { rootMargin: "0px 0px 300px 0px" }) : null;
+    // The first `n` queued graphs, no longer watched.
+    function dequeue(n) {
+      return queued.splice(0, n).map(function (q) { watch.unobserve(q.box); return q; });
+    }
     // A printed report shows every card's graph: those not drawn yet are drawn before printing.
     if (watch && !state.printHook) {
       state.printHook = true;
       window.addEventListener("beforeprint", function () { if (state.drawQueued) state.drawQueued(); });
     }
     state.drawQueued = function () {
-      queued.splice(0).forEach(function (q) { if (watch) watch.unobserve(q.box); q.draw(); });
+      dequeue(queued.length).forEach(function (q) { q.draw(); });
     };
     function later(graphBox, draw) {
       if (!watch) { setTimeout(draw, 0); return; }
@@ -313,8 +317,7 @@
     function update() {
       state.graphs.forEach(function (g) { g.destroy(); });
       state.graphs = [];
-      queued.forEach(function (q) { watch.unobserve(q.box); });
-      queued = [];
+      dequeue(queued.length);
       clear(list);
       paths = all.filter(function (p) { return matches(p, filters); });
       shown = 0;
