@@ -1295,6 +1295,82 @@ fn incremental_follows_the_policies_between_an_ingress_controller_and_its_backen
     assert!(!routed(&inc), "whole cluster: {}", d.whole_cluster);
 }
 
+/// A backend's Namespace relabeled out of what an ingress controller's egress policy admits:
+/// the route closes, as a full evaluation finds, whatever other namespace with an internet-facing
+/// load balancer comes later (each namespace part keeps a copy of every Namespace's labels as they
+/// were when it was evaluated; the gathered exposure reads the cluster's, not the last copy).
+#[test]
+fn a_relabeled_backend_namespace_closes_the_controllers_route() {
+    let ns = |name: &str, labels: Value| {
+        object(
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}}),
+        )
+    };
+    let deploy = |ns: &str, app: &str, image: &str| {
+        object(json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": app, "namespace": ns},
+            "spec": {"selector": {"matchLabels": {"app": app}},
+                "template": {"metadata": {"labels": {"app": app}},
+                    "spec": {"containers": [{"name": "c", "image": image}]}}}}))
+    };
+    let lb = |ns: &str, app: &str, ip: &str| {
+        object(
+            json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": app, "namespace": ns},
+            "spec": {"type": "LoadBalancer", "selector": {"app": app}, "ports": [{"port": 80}]},
+            "status": {"loadBalancer": {"ingress": [{"ip": ip}]}}}),
+        )
+    };
+    let objects = vec![
+        ns("app", json!({"ingress": "allowed"})),
+        ns("ingress-nginx", json!({})),
+        // Later than both, with a load balancer of its own: its part holds app's labels too.
+        ns("zz-shop", json!({})),
+        deploy(
+            "ingress-nginx",
+            "ctrl",
+            "registry.k8s.io/ingress-nginx/controller:v1.12.1",
+        ),
+        lb("ingress-nginx", "ctrl", "203.0.113.10"),
+        object(
+            json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": {"name": "egress", "namespace": "ingress-nginx"},
+            "spec": {"podSelector": {}, "policyTypes": ["Egress"], "egress": [{"to": [
+                {"namespaceSelector": {"matchLabels": {"ingress": "allowed"}}}]}]}}),
+        ),
+        deploy("zz-shop", "shop", "x:1"),
+        lb("zz-shop", "shop", "203.0.113.20"),
+        object(
+            json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "i", "namespace": "app"},
+            "spec": {"ingressClassName": "nginx", "defaultBackend": {"service": {"name": "web", "port": {"number": 80}}}}}),
+        ),
+        object(
+            json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "app"},
+            "spec": {"selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": 8080}]}}),
+        ),
+        deploy("app", "web", "x:1"),
+    ];
+    let (mut inc, meta) = started(objects);
+    let routed = |inc: &Incremental| edge(inc, "Ingress:app/i", "Service:app/web");
+    assert!(routed(&inc), "the controller may send to app");
+    let relabel = |inc: &mut Incremental, labels: Value| {
+        let o = ns("app", labels);
+        inc.apply([(key_of(&o), Some(o))])
+    };
+    // A label the controller's policy does not read: nothing it decides changes.
+    let d = relabel(&mut inc, json!({"ingress": "allowed", "team": "web"}));
+    assert!(!d.whole_cluster);
+    assert_equivalent(&inc, &meta, "a label no selector reads");
+    assert!(routed(&inc));
+    let d = relabel(&mut inc, json!({"team": "web"}));
+    assert!(!d.whole_cluster);
+    assert_equivalent(&inc, &meta, "out of the controller's egress");
+    assert!(!routed(&inc), "the controller may no longer send to app");
+    let d = relabel(&mut inc, json!({"ingress": "allowed"}));
+    assert!(!d.whole_cluster);
+    assert_equivalent(&inc, &meta, "back in");
+    assert!(routed(&inc));
+}
+
 /// KSPM-N-019 under Calico's order, as a full evaluation judges it: kube-system's default deny
 /// closes it, a GlobalNetworkPolicy admitting every namespace first opens it, and a Calico
 /// policy of kube-system denying some namespaces before that closes it again.

@@ -627,26 +627,60 @@ impl<'e> Senders<'e> {
 }
 
 impl Exposure {
-    /// Adds another part's exposure.
-    pub fn merge(&mut self, other: &Exposure) {
-        self.public_services.extend(
-            other
-                .public_services
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone())),
-        );
-        if !other.public_services.is_empty() {
-            self.public_policies.merge(&other.public_policies);
+    /// What the namespace parts' exposures (`parts`, in turn) hold together: the load
+    /// balancers, gateways and grants of each, and the policies of the parts with internet-facing
+    /// load balancers, read with the Namespaces' labels `shared` holds (the cluster's as they
+    /// are, not the copies each part was evaluated with).
+    pub fn gathered<'e>(
+        parts: impl IntoIterator<Item = &'e Exposure>,
+        shared: &crate::netpol::Model,
+    ) -> Exposure {
+        let mut out = Exposure::default();
+        let mut public = Vec::new();
+        for other in parts {
+            out.public_services.extend(
+                other
+                    .public_services
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone())),
+            );
+            if !other.public_services.is_empty() {
+                public.push(&other.public_policies);
+            }
+            out.gateways
+                .extend(other.gateways.iter().map(|(k, v)| (k.clone(), v.clone())));
+            out.istio_gateways.extend(
+                other
+                    .istio_gateways
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone())),
+            );
+            out.grants.extend(other.grants.iter().cloned());
         }
-        self.gateways
-            .extend(other.gateways.iter().map(|(k, v)| (k.clone(), v.clone())));
-        self.istio_gateways.extend(
-            other
-                .istio_gateways
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone())),
-        );
-        self.grants.extend(other.grants.iter().cloned());
+        if !public.is_empty() {
+            let mut policies = crate::netpol::Model::default();
+            policies.merge_policies_of(public);
+            out.public_policies = policies.with_namespaces_of(shared);
+        }
+        out
+    }
+
+    /// Whether `other` tells every reader what this exposure tells: the same load balancers,
+    /// gateways and grants, and policies that answer alike ([`crate::netpol::Model::reads_alike`]:
+    /// a Namespace's labels that no namespace selector of theirs reads do not count).
+    pub fn reads_alike(&self, other: &Exposure) -> bool {
+        let Exposure {
+            public_services,
+            public_policies,
+            gateways,
+            istio_gateways,
+            grants,
+        } = self;
+        *public_services == other.public_services
+            && *gateways == other.gateways
+            && *istio_gateways == other.istio_gateways
+            && *grants == other.grants
+            && public_policies.reads_alike(&other.public_policies)
     }
 
     /// Whether `a` is an internet-facing LoadBalancer's address.

@@ -334,7 +334,7 @@ enum OldPolicies {
     Replaced(Policies),
     /// Only these namespaces' labels changed: the model, whose links decided stay but those of
     /// these namespaces' segments ([`crate::netpol::Decided::forget_namespaces`], again when it
-    /// is put back).
+    /// is put back; none, when no selector reads what changed).
     Relabeled(crate::netpol::Model, BTreeSet<String>),
 }
 
@@ -1004,7 +1004,7 @@ impl Incremental {
         let namespaces = self.evaluate_namespaces(&facts.namespaces, &rbac, &facts);
         // (Exposure and EndpointSlices came from the whole inventory, into `facts`; the
         // exposure is kept as the parts gather it, which an update compares with.)
-        let gathered = Gathered::of(namespaces.values());
+        let gathered = Gathered::of(namespaces.values(), &facts);
         let mut facts = facts;
         facts.exposure = gathered.exposure;
         let cloud = ClusterCloud::of(&all, &rbac);
@@ -1432,7 +1432,7 @@ impl Incremental {
                     && old.principals == p.principals
             })
         });
-        let g = (!feeds_alike).then(|| Gathered::of(parts()));
+        let g = (!feeds_alike).then(|| Gathered::of(parts(), &prev.facts));
         if (endpoint_slices > 0) != prev.facts.has_slices
             || (scheduled_pods > 0) != prev.facts.scheduled
             || (prev.cluster.cloud_facts.is_present()
@@ -1459,18 +1459,19 @@ impl Incremental {
         };
         let mut exposure_changed = false;
         if let Some(g) = g {
-            exposure_changed = g.exposure != prev.facts.exposure;
+            exposure_changed = !g.exposure.reads_alike(&prev.facts.exposure);
             undo.exposure = Some(std::mem::replace(&mut prev.facts.exposure, g.exposure));
             undo.template_sas = Some(std::mem::replace(&mut prev.template_sas, g.template_sas));
             undo.principals = Some(std::mem::replace(&mut prev.principals, g.principals));
         }
         // Network reach is decided across namespaces: again only when what it reads changed.
-        let mut network_changed = !relabeled.is_empty();
-        let mut policies_changed = !relabeled.is_empty();
+        // (Namespaces' labels are read from the cluster's facts: `relabeled` says which.)
+        let mut members_changed = false;
+        let mut policies_changed = false;
         for (ns, p) in fresh {
             let (policies, members) = prev.network_input_changed(&ns, &p);
             policies_changed |= policies;
-            network_changed |= policies || members;
+            members_changed |= members;
             match prev.replace(ns.clone(), p) {
                 Some(old) => undo.parts.push((ns, old)),
                 None => undo.added.push(ns),
@@ -1491,7 +1492,7 @@ impl Incremental {
             for (ns, p) in stale {
                 let (policies, members) = prev.network_input_changed(&ns, &p);
                 policies_changed |= policies;
-                network_changed |= policies || members;
+                members_changed |= members;
                 if let Some(old) = prev.replace(ns.clone(), p) {
                     undo.parts.push((ns, old));
                 }
@@ -1503,7 +1504,7 @@ impl Incremental {
         let (neighbours, network, policies) = join_neighbours(
             &mut prev,
             &self.meta.info.name,
-            network_changed,
+            members_changed,
             policies_changed,
             relabeled,
         );
@@ -1656,15 +1657,20 @@ impl State {
             .chain(self.judged.iter())
     }
 
-    /// What of network reach's input a namespace's new part changes: (its NetworkPolicies and
-    /// namespace labels, its workloads' labels, ports and addresses).
+    /// What of network reach's input a namespace's new part changes: (its NetworkPolicies, its
+    /// workloads' labels, ports and addresses). (Its copy of the Namespaces' labels does not
+    /// count: the join reads the cluster's, and is told which namespaces were relabeled.)
     fn network_input_changed(&self, ns: &str, part: &NamespacePart) -> (bool, bool) {
-        self.namespaces.get(ns).map_or((true, true), |old| {
-            (
-                old.neighbours.policies != part.neighbours.policies,
-                old.neighbours.members != part.neighbours.members,
-            )
-        })
+        // (A new part's policies are told apart once merged: see `join_neighbours`.)
+        let Some(old) = self.namespaces.get(ns) else {
+            return (true, !part.neighbours.members.is_empty());
+        };
+        (
+            !old.neighbours
+                .policies
+                .same_but_namespaces(&part.neighbours.policies),
+            old.neighbours.members != part.neighbours.members,
+        )
     }
 
     /// Puts a namespace's new part in place of its old one, in the joined graph too (the old
@@ -1691,12 +1697,22 @@ struct Gathered {
 }
 
 impl Gathered {
-    fn of<'p>(parts: impl IntoIterator<Item = &'p NamespacePart>) -> Gathered {
-        let mut g = Gathered::default();
+    /// What `parts` feed the cluster, their exposure read with the cluster's Namespace labels
+    /// `facts` hold ([`Exposure::gathered`]).
+    fn of<'p>(
+        parts: impl IntoIterator<Item = &'p NamespacePart> + Clone,
+        facts: &ClusterFacts,
+    ) -> Gathered {
+        let mut g = Gathered {
+            exposure: Exposure::gathered(
+                parts.clone().into_iter().map(|p| &p.exposure),
+                facts.shared_policies(),
+            ),
+            ..Gathered::default()
+        };
         for p in parts {
             g.endpoint_slices += p.endpoint_slices;
             g.scheduled_pods += p.scheduled_pods;
-            g.exposure.merge(&p.exposure);
             g.template_sas.extend(p.template_sas.iter().cloned());
             g.principals
                 .extend(p.principals.iter().map(|(r, k)| (r.clone(), *k)));
@@ -1737,28 +1753,39 @@ fn join(state: &mut State, cluster: &str) {
     let _ = join_neighbours(state, cluster, true, true, &BTreeSet::new());
 }
 
-/// Replaces the edges between namespaces' pods on shared nodes (and, when `network` says its
-/// inputs changed, the network reach between them — under the policies merged again when
-/// `policies` says they changed; `relabeled`: the namespaces whose labels changed) and finds
+/// Replaces the edges between namespaces' pods on shared nodes (and the network reach between
+/// them, when what it reads changed: the workloads (`members`), the policies (`policies`, merged
+/// again then) or the labels of the namespaces in `relabeled` that a selector reads) and finds
 /// the attack paths; returns the edges, reach and merged policies it replaced.
 fn join_neighbours(
     state: &mut State,
     cluster: &str,
-    network: bool,
+    members: bool,
     policies: bool,
     relabeled: &BTreeSet<String>,
 ) -> (AttackGraph, Option<Drawing>, Option<OldPolicies>) {
     let parts: Vec<&Neighbours> = state.namespaces.values().map(|p| &p.neighbours).collect();
     let mut graph = AttackGraph::default();
     graph.join_neighbours(cluster, &parts);
-    let old_policies = policies.then(|| {
+    // Whether the reach reads policies or labels other than it did.
+    let mut read = false;
+    let old_policies = (policies || !relabeled.is_empty()).then(|| {
         let model = crate::graph::merged_policies(&parts, &state.facts);
-        if !relabeled.is_empty() && model.same_but_namespaces(&state.policies.model) {
-            // Only namespaces' labels changed: the links between others' segments hold.
-            state.policies.decided.forget_namespaces(relabeled);
+        if model.same_but_namespaces(&state.policies.model) {
+            // At most namespaces' labels changed: the links between others' segments hold, and
+            // every link holds when no selector reads what changed.
+            let names = relabeled.iter().map(String::as_str);
+            let forgotten = if state.policies.model.reads_namespaces_alike(&model, names) {
+                BTreeSet::new()
+            } else {
+                read = true;
+                relabeled.clone()
+            };
+            state.policies.decided.forget_namespaces(&forgotten);
             let old = std::mem::replace(&mut state.policies.model, model);
-            OldPolicies::Relabeled(old, relabeled.clone())
+            OldPolicies::Relabeled(old, forgotten)
         } else {
+            read = true;
             let merged = Policies {
                 model,
                 decided: Default::default(),
@@ -1766,7 +1793,7 @@ fn join_neighbours(
             OldPolicies::Replaced(std::mem::replace(&mut state.policies, merged))
         }
     });
-    let reach = network.then(|| {
+    let reach = (members || read).then(|| {
         let p = &mut state.policies;
         crate::graph::network_drawing(&p.model, &parts, &mut p.decided)
     });

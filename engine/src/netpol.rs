@@ -39,7 +39,7 @@ use crate::pointer::Pointer as _;
 use crate::selector::LabelSelector;
 use serde::Serialize;
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::net::IpAddr;
 
 /// The label the API server sets on every namespace (immutable, since Kubernetes 1.22).
@@ -129,7 +129,7 @@ pub fn plugin_policies(inv: &Inventory<'_>) -> Vec<String> {
                 o.node_ref()
             }
         })
-        .collect::<std::collections::BTreeSet<String>>()
+        .collect::<BTreeSet<String>>()
         .into_iter()
         .collect()
 }
@@ -689,19 +689,99 @@ impl Model {
     /// Adds what another model of the same cluster holds but its namespaces' labels (for the
     /// incremental evaluator, which takes those from the cluster's facts).
     pub fn merge_policies(&mut self, other: &Model) {
-        merge_by_reference(&mut self.policies, &other.policies, |p| &p.reference);
+        self.merge_policies_of([other]);
+    }
+
+    /// [`Model::merge_policies`] of each of `others` in turn, sorted and indexed once: a policy
+    /// whose reference this model or an earlier one holds is not added again.
+    pub fn merge_policies_of<'m>(&mut self, others: impl IntoIterator<Item = &'m Model>) {
+        let mut known: HashSet<String> =
+            self.policies.iter().map(|p| p.reference.clone()).collect();
+        for other in others {
+            let before = self.policies.len();
+            self.policies.extend(
+                other
+                    .policies
+                    .iter()
+                    .filter(|p| !known.contains(&p.reference))
+                    .cloned(),
+            );
+            known.extend(self.policies[before..].iter().map(|p| p.reference.clone()));
+            self.others.extend(other.others.iter().cloned());
+            self.unread.extend(other.unread.iter().cloned());
+            match (&mut self.calico, &other.calico) {
+                (Some(mine), Some(theirs)) => mine.merge(theirs),
+                (None, Some(theirs)) => self.calico = Some(theirs.clone()),
+                (_, None) => {}
+            }
+        }
+        // (A stable sort: policies of one reference keep the order they came in.)
+        self.policies.sort_by(|a, b| a.reference.cmp(&b.reference));
         self.index();
-        self.others.extend(other.others.iter().cloned());
         self.others.sort();
         self.others.dedup();
-        self.unread.extend(other.unread.iter().cloned());
         self.unread.sort();
         self.unread.dedup();
-        match (&mut self.calico, &other.calico) {
-            (Some(mine), Some(theirs)) => mine.merge(theirs),
-            (None, Some(theirs)) => self.calico = Some(theirs.clone()),
-            (_, None) => {}
+    }
+
+    /// The peers of every rule of every policy (not Calico's).
+    fn peers(&self) -> impl Iterator<Item = &Peer> {
+        self.policies.iter().flat_map(|p| {
+            let rules = p.ingress.iter().chain(p.egress.iter()).flatten();
+            rules
+                .chain(&p.ingress_deny)
+                .chain(&p.egress_deny)
+                .flat_map(|r| r.peers.iter().flatten())
+        })
+    }
+
+    /// The label keys the policies' namespace selectors read.
+    fn namespace_keys(&self) -> BTreeSet<String> {
+        self.peers()
+            .filter_map(|peer| match peer {
+                Peer::Pods { namespaces, .. } => namespaces.as_ref(),
+                _ => None,
+            })
+            .flat_map(|s| s.keys().map(str::to_string))
+            .collect()
+    }
+
+    /// Whether `other` answers every question this model answers alike, its Namespaces'
+    /// labels aside where no policy reads them: the same policies
+    /// ([`Model::same_but_namespaces`]), and for every namespace either holds the same labels
+    /// on the keys namespace selectors read and the same knowledge of whether its Namespace
+    /// exists ([`Model::reads_namespaces_alike`]).
+    pub fn reads_alike(&self, other: &Model) -> bool {
+        let namespaces = self.namespaces.keys().chain(other.namespaces.keys());
+        self.same_but_namespaces(other)
+            && self.reads_namespaces_alike(other, namespaces.map(String::as_str))
+    }
+
+    /// Whether `other`, holding this model's policies, reads the labels of `namespaces` alike:
+    /// a NetworkPolicy's namespace selector reads the keys it names (every namespace has its
+    /// name label, its object known or not); Calico's and Cilium's policies read more (a
+    /// namespace's labels under `pcns.`, as a pod's own): with them, every label counts.
+    pub fn reads_namespaces_alike<'n>(
+        &self,
+        other: &Model,
+        namespaces: impl IntoIterator<Item = &'n str>,
+    ) -> bool {
+        let mut namespaces = namespaces.into_iter();
+        if self.calico.is_some() || self.policies.iter().any(|p| p.cilium) {
+            return namespaces.all(|ns| self.namespaces.get(ns) == other.namespaces.get(ns));
         }
+        let keys = self.namespace_keys();
+        if keys.iter().all(|k| k == NAMESPACE_NAME_LABEL) {
+            return true;
+        }
+        fn read<'l>(
+            labels: Option<&'l BTreeMap<String, String>>,
+            keys: &BTreeSet<String>,
+        ) -> Option<Vec<(&'l String, &'l String)>> {
+            labels.map(|l| l.iter().filter(|(k, _)| keys.contains(*k)).collect())
+        }
+        namespaces
+            .all(|ns| read(self.namespaces.get(ns), &keys) == read(other.namespaces.get(ns), &keys))
     }
 
     /// Whether a namespace selector matches a namespace. A namespace the input holds no object

@@ -205,7 +205,7 @@ impl Model {
     ) -> Reach {
         let members: Vec<&Member> = members.iter().map(|m| m.borrow()).collect();
         let mut pod_keys = BTreeSet::new();
-        let mut namespace_keys = BTreeSet::new();
+        let namespace_keys = self.namespace_keys();
         let mut blocks = Vec::new();
         // Ports tell destinations apart where a rule names ports: every destination when some
         // egress rule does, else the pods a policy with such an ingress rule selects.
@@ -239,11 +239,8 @@ impl Model {
             for rule in rules.chain(&p.ingress_deny).chain(&p.egress_deny) {
                 for peer in rule.peers.iter().flatten() {
                     match peer {
-                        Peer::Pods { pods, namespaces } => {
+                        Peer::Pods { pods, .. } => {
                             pod_keys.extend(pods.iter().flat_map(|s| s.keys().map(str::to_string)));
-                            namespace_keys.extend(
-                                namespaces.iter().flat_map(|s| s.keys().map(str::to_string)),
-                            );
                         }
                         Peer::Endpoints { selector, .. } => {
                             pod_keys.extend(selector.keys().map(str::to_string));

@@ -1141,3 +1141,102 @@ fn links_decided_before_are_the_links_decided_afresh() {
         assert!(set.is_empty() || links > 0, "{set}");
     }
 }
+
+/// A Namespace relabeled where no selector reads what changed leaves every answer as it was:
+/// [`Model::reads_namespaces_alike`] says so only then (the incremental evaluator then keeps the
+/// reach it drew), and says otherwise for some relabeling of each set that reads the labels.
+#[test]
+fn a_relabeling_no_selector_reads_changes_no_answer() {
+    let labelled = |set: &str, labels: Option<&[(&str, &str)]>| {
+        let mut c = cluster(set);
+        match labels {
+            Some(l) => {
+                for o in c
+                    .objects
+                    .iter_mut()
+                    .filter(|o| o.kind == "Namespace" && o.name == "ops")
+                {
+                    o.labels = l
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .collect();
+                }
+            }
+            // The Namespace object unknown: its name label alone is known.
+            None => c
+                .objects
+                .retain(|o| !(o.kind == "Namespace" && o.name == "ops")),
+        }
+        c
+    };
+    let variants: [Option<&[(&str, &str)]>; 5] = [
+        Some(&[("team", "ops")]),
+        Some(&[("team", "ops"), ("env", "prod")]),
+        Some(&[("team", "shop")]),
+        Some(&[]),
+        None,
+    ];
+    let mut told_apart = 0;
+    for set in &policy_sets() {
+        for a in &variants {
+            for b in &variants {
+                let (ca, cb) = (labelled(set, *a), labelled(set, *b));
+                let (ia, ib) = (Inventory::new(&ca), Inventory::new(&cb));
+                let (ma, mb) = (Model::of(&ia), Model::of(&ib));
+                let (wa, wb) = (members(&ia), members(&ib));
+                assert!(ma.same_but_namespaces(&mb));
+                if !ma.reads_namespaces_alike(&mb, ["ops"]) {
+                    told_apart += 1;
+                    continue;
+                }
+                assert!(ma.reads_alike(&mb), "{a:?} / {b:?} under {set}");
+                assert_eq!(
+                    format!("{:?}", ma.reach(&wa)),
+                    format!("{:?}", mb.reach(&wb)),
+                    "{a:?} / {b:?} under {set}"
+                );
+                for x in &wa {
+                    for y in &wa {
+                        assert_eq!(
+                            direct_answer(&ma, x, y),
+                            direct_answer(&mb, x, y),
+                            "{} → {}: {a:?} / {b:?} under {set}",
+                            x.pods.reference,
+                            y.pods.reference
+                        );
+                    }
+                }
+            }
+        }
+    }
+    assert!(told_apart > 0, "some set reads the labels that changed");
+}
+
+/// Models merged at once are the models merged one by one: each reference once (the first
+/// model's policy of it), sorted, indexed, with their plugin policies.
+#[test]
+fn models_merged_at_once_are_models_merged_in_turn() {
+    let sets = policy_sets();
+    let models: Vec<Model> = sets
+        .iter()
+        .map(|set| {
+            let c = cluster(set);
+            Model::of(&Inventory::new(&c)).with_plugin_policies(vec![format!("x/{}", set.len())])
+        })
+        .collect();
+    // One by one, as `merge_policies` merged before it merged many at once.
+    let mut in_turn = Model::default();
+    for m in &models {
+        merge_by_reference(&mut in_turn.policies, &m.policies, |p| &p.reference);
+        in_turn.index();
+        in_turn.others.extend(m.others.iter().cloned());
+        in_turn.others.sort();
+        in_turn.others.dedup();
+    }
+    let mut at_once = Model::default();
+    at_once.merge_policies_of(&models);
+    assert_eq!(at_once, in_turn);
+    assert!(at_once.policies.len() > 1 && at_once.others.len() > 1);
+    // A reference two models hold is the first one's.
+    assert!(sets.iter().filter(|s| s.contains("name: db,")).count() > 1);
+}

@@ -169,9 +169,7 @@ pub fn network_drawing(
 /// (each part holds a copy of them as they were when it was evaluated).
 pub fn merged_policies(parts: &[&Neighbours], facts: &ClusterFacts) -> crate::netpol::Model {
     let mut policies = crate::netpol::Model::default();
-    for p in parts {
-        policies.merge_policies(&p.policies);
-    }
+    policies.merge_policies_of(parts.iter().map(|p| &p.policies));
     policies.with_namespaces_of(&facts.shared_policies)
 }
 
@@ -341,6 +339,12 @@ impl ClusterFacts {
         }
     }
 
+    /// What every namespace's policies are read with ([`crate::netpol::Model::shared_of`]):
+    /// the Namespaces' labels among it.
+    pub fn shared_policies(&self) -> &crate::netpol::Model {
+        &self.shared_policies
+    }
+
     /// Whether Pod Security forbids privileged pods in namespace `ns`.
     pub fn guarded(&self, ns: &str) -> bool {
         self.guarded_namespaces.contains(ns)
@@ -371,6 +375,12 @@ pub struct LabelFacts {
 }
 
 impl LabelFacts {
+    /// What every namespace's policies are read with ([`crate::netpol::Model::shared_of`]):
+    /// the Namespaces' labels among it.
+    pub fn shared_policies(&self) -> &crate::netpol::Model {
+        &self.shared_policies
+    }
+
     /// Whether Pod Security forbids privileged pods in namespace `ns`.
     pub fn guarded(&self, ns: &str) -> bool {
         self.guarded_namespaces.contains(ns)
