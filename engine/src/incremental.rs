@@ -65,7 +65,7 @@ use crate::graph::{
 use crate::inventory::Inventory;
 use crate::object::Object;
 use crate::options::ScanOptions;
-use crate::parallel::{both, parallel_map};
+use crate::parallel::{both, parallel_map, Aside};
 use crate::pointer::Pointer as _;
 use crate::rbac::Rbac;
 use crate::report::{Finding, Suppressed};
@@ -1223,7 +1223,7 @@ impl Incremental {
             }
             Err(mut prev) => {
                 if let Some(replaced) = cluster {
-                    replaced.restore(&mut prev);
+                    replaced.restore(&mut prev, &mut Aside::default());
                 }
                 Err(prev)
             }
@@ -1528,12 +1528,13 @@ struct ReplacedCluster {
 }
 
 impl ReplacedCluster {
-    /// Puts the replaced cluster part back in `state`.
-    fn restore(self, state: &mut State) {
+    /// Puts the replaced cluster part back in `state` (what it takes out goes `aside`).
+    fn restore(self, state: &mut State, aside: &mut Aside) {
         let mut identities = std::mem::take(&mut state.cluster.identities);
         for (reference, old) in self.identities.into_iter().rev() {
             if let Some(new) = identities.remove(&reference) {
                 state.joined.remove(&new);
+                aside.put(new);
             }
             if let Some(old) = old {
                 state.joined.add(&old);
@@ -1541,14 +1542,14 @@ impl ReplacedCluster {
             }
         }
         state.joined.replace(&state.cluster.graph, &self.part.graph);
-        state.cluster = self.part;
+        aside.put(std::mem::replace(&mut state.cluster, self.part));
         state.cluster.identities = identities;
-        state.facts.rebind(self.bound);
+        aside.put(state.facts.rebind(self.bound));
         if let Some(accounts) = self.accounts {
-            state.facts.reaccount(accounts);
+            aside.put(state.facts.reaccount(accounts));
         }
         if let Some(labels) = self.labels {
-            state.facts.restore_labels(labels);
+            aside.put(state.facts.restore_labels(labels));
         }
     }
 }
@@ -1604,44 +1605,48 @@ impl Undo {
     }
 
     /// Puts `state` (of the cluster named `cluster`) back as it was before the update (in the
-    /// reverse order of the update).
+    /// reverse order of the update); what it takes out is dropped aside ([`Aside`]).
     fn restore(self, state: &mut State, cluster: &str) {
+        let mut aside = Aside::default();
         if let Some(network) = self.network {
             state.joined.redraw(&state.network, &network, cluster);
-            state.network = network;
+            aside.put(std::mem::replace(&mut state.network, network));
         }
         match self.policies {
-            Some(OldPolicies::Replaced(policies)) => state.policies = policies,
+            Some(OldPolicies::Replaced(policies)) => {
+                aside.put(std::mem::replace(&mut state.policies, policies));
+            }
             Some(OldPolicies::Relabeled(model, namespaces)) => {
-                state.policies.model = model;
+                aside.put(std::mem::replace(&mut state.policies.model, model));
                 state.policies.decided.forget_namespaces(&namespaces);
             }
             None => {}
         }
         state.joined.replace(&state.neighbours, &self.neighbours);
-        state.neighbours = self.neighbours;
+        aside.put(std::mem::replace(&mut state.neighbours, self.neighbours));
         for (ns, part) in self.parts.into_iter().rev() {
-            state.replace(ns, part);
+            aside.put(state.replace(ns, part));
         }
         for ns in self.added {
             if let Some(part) = state.namespaces.remove(&ns) {
                 state.joined.remove(&part.graph);
+                aside.put(part);
             }
         }
-        state.searches = None;
-        state.paths = self.paths;
-        state.judged = self.judged;
+        aside.put(state.searches.take());
+        aside.put(std::mem::replace(&mut state.paths, self.paths));
+        aside.put(std::mem::replace(&mut state.judged, self.judged));
         if let Some(e) = self.exposure {
-            state.facts.exposure = e;
+            aside.put(std::mem::replace(&mut state.facts.exposure, e));
         }
         if let Some(t) = self.template_sas {
-            state.template_sas = t;
+            aside.put(std::mem::replace(&mut state.template_sas, t));
         }
         if let Some(p) = self.principals {
-            state.principals = p;
+            aside.put(std::mem::replace(&mut state.principals, p));
         }
         if let Some(cluster) = self.cluster {
-            cluster.restore(state);
+            cluster.restore(state, &mut aside);
         }
     }
 }

@@ -61,9 +61,67 @@ pub fn parallel_map_caught<T: Sync, R: Send>(
     })
 }
 
+/// Values to free on a thread kept for that ([`Aside::put`]): when an `Aside` is dropped, what
+/// it holds is dropped there, so that a caller who must answer soon (an admission review) does
+/// not wait for the memory of the evaluation it put back to be freed. (Inline when that thread
+/// cannot be started.)
+#[derive(Default)]
+pub struct Aside(Vec<Box<dyn Send>>);
+
+impl Aside {
+    /// Keeps `value` to be dropped aside.
+    pub fn put<T: Send + 'static>(&mut self, value: T) {
+        self.0.push(Box::new(value));
+    }
+}
+
+impl Drop for Aside {
+    fn drop(&mut self) {
+        if self.0.is_empty() {
+            return;
+        }
+        type Garbage = Vec<Box<dyn Send>>;
+        static DROPPER: std::sync::OnceLock<Option<std::sync::mpsc::Sender<Garbage>>> =
+            std::sync::OnceLock::new();
+        let dropper = DROPPER.get_or_init(|| {
+            let (tx, rx) = std::sync::mpsc::channel::<Garbage>();
+            std::thread::Builder::new()
+                .name("kspm-drop".into())
+                .spawn(move || rx.into_iter().for_each(drop))
+                .ok()?;
+            Some(tx)
+        });
+        let garbage = std::mem::take(&mut self.0);
+        if let Some(tx) = dropper {
+            // (A send that fails hands the garbage back, dropped here.)
+            let _ = tx.send(garbage);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn what_is_put_aside_is_dropped_on_another_thread() {
+        struct Noted(std::sync::mpsc::Sender<std::thread::ThreadId>);
+        impl Drop for Noted {
+            fn drop(&mut self) {
+                let _ = self.0.send(std::thread::current().id());
+            }
+        }
+        let (tx, rx) = std::sync::mpsc::channel();
+        let mut aside = Aside::default();
+        aside.put(Noted(tx.clone()));
+        aside.put(Noted(tx));
+        drop(aside);
+        let timeout = std::time::Duration::from_secs(10);
+        for _ in 0..2 {
+            let on = rx.recv_timeout(timeout).expect("dropped");
+            assert_ne!(on, std::thread::current().id());
+        }
+    }
 
     #[test]
     fn results_keep_the_items_order() {
