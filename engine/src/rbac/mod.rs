@@ -246,6 +246,8 @@ pub struct Rbac {
     by_group: HashMap<String, Vec<usize>>,
     /// Binding indices by the binding's node reference.
     by_ref: HashMap<String, Vec<usize>>,
+    /// Each binding's reach by namespace ([`Rbac::views`]), worked out once asked.
+    views: std::sync::OnceLock<reach::Views>,
 }
 
 /// From how many bindings [`Rbac::build_with`] reads them in parallel.
@@ -540,7 +542,14 @@ impl Rbac {
             by_user,
             by_group,
             by_ref,
+            views: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Which namespaces' ServiceAccounts each binding may match ([`reach`]), worked out the
+    /// first time they are asked for: a state kept across changes is not read again for them.
+    pub(super) fn views(&self) -> &reach::Views {
+        self.views.get_or_init(|| reach::Views::of(self))
     }
 
     /// The bindings with one of the node references `refs`, in binding order (cheap when

@@ -39,10 +39,7 @@ pub fn namespaces_reached(
     namespaces: &BTreeSet<String>,
     changed: impl IntoIterator<Item = Reads>,
 ) -> BTreeSet<String> {
-    let old_views = Views::of(old);
-    // (One state given twice, as when only ServiceAccounts changed: its views once.)
-    let fresh_views = (!std::ptr::eq(old, new)).then(|| Views::of(new));
-    let new_views = fresh_views.as_ref().unwrap_or(&old_views);
+    let (old_views, new_views) = (old.views(), new.views());
     let every = !same(old, &old_views.every, new, &new_views.every);
     let changed: Vec<Reads> = changed.into_iter().collect();
     let every_reads = changed
@@ -52,13 +49,15 @@ pub fn namespaces_reached(
         .iter()
         .filter(|ns| {
             let (o, n) = (old_views.of_namespace(ns), new_views.of_namespace(ns));
-            let differs = (every || !o.is_empty() || !n.is_empty())
-                && !same(
-                    old,
-                    &merged(&old_views.every, o),
-                    new,
-                    &merged(&new_views.every, n),
-                );
+            // Its view is the bindings every namespace sees and its own, in binding order. A
+            // binding every namespace sees names them all, one of a namespace does not: when
+            // the former changed, every view did; else a view is the same when its own bindings
+            // are and they fall among the others' in the same places.
+            let differs = every
+                || ((!o.is_empty() || !n.is_empty())
+                    && !(same(old, o, new, n)
+                        && interleaving(&old_views.every, o)
+                            .eq(interleaving(&new_views.every, n))));
             differs || every_reads || changed.iter().any(|what| what.allowed_among(new, n))
         })
         .cloned()
@@ -206,14 +205,15 @@ pub fn same_roles(old: &Rbac, new: &Rbac) -> bool {
 }
 
 /// Each binding's reach in one RBAC state: those every namespace's ServiceAccounts match, and
-/// those of each namespace, in binding order.
-struct Views {
+/// those of each namespace, in binding order (kept with the state: [`Rbac::views`]).
+#[derive(Debug, Clone)]
+pub(super) struct Views {
     every: Vec<usize>,
     namespaces: BTreeMap<String, Vec<usize>>,
 }
 
 impl Views {
-    fn of(rbac: &Rbac) -> Views {
+    pub(super) fn of(rbac: &Rbac) -> Views {
         let mut views = Views {
             every: Vec::new(),
             namespaces: BTreeMap::new(),
@@ -260,20 +260,19 @@ impl Views {
     }
 }
 
-/// Two sorted index lists as one, in binding order.
-fn merged(a: &[usize], b: &[usize]) -> Vec<usize> {
-    let mut out = Vec::with_capacity(a.len() + b.len());
+/// Where the items of two sorted index lists fall in the two merged in order: for each item of
+/// that, whether it is `b`'s.
+fn interleaving<'l>(a: &'l [usize], b: &'l [usize]) -> impl Iterator<Item = bool> + 'l {
     let (mut i, mut j) = (0, 0);
-    while i < a.len() || j < b.len() {
+    std::iter::from_fn(move || {
         if j == b.len() || (i < a.len() && a[i] < b[j]) {
-            out.push(a[i]);
             i += 1;
+            (i <= a.len()).then_some(false)
         } else {
-            out.push(b[j]);
             j += 1;
+            Some(true)
         }
-    }
-    out
+    })
 }
 
 /// Whether two sequences of bindings say the same, each with its role.
@@ -443,6 +442,81 @@ mod tests {
         assert!(reached(&before, &unbound).is_empty());
         // A dangling binding whose role appears.
         assert_eq!(reached(std::slice::from_ref(&rb), &before), ["a"]);
+    }
+
+    /// A namespace's view compared as its own bindings and where they fall among those every
+    /// namespace sees is its whole view compared: for every pair of states of a few bindings
+    /// (everyone's sorting before and after a namespace's, roles changing under them).
+    #[test]
+    fn views_compared_in_two_parts_are_the_whole_views_compared() {
+        let sa = |ns: &str, name: &str| json!([{"kind": "ServiceAccount", "name": name, "namespace": ns}]);
+        let everyone = json!([{"kind": "Group", "name": "system:authenticated"}]);
+        let crb = |name: &str, role: &str, subjects: &serde_json::Value| {
+            with_subjects(
+                binding("ClusterRoleBinding", None, name, ("ClusterRole", role)),
+                subjects.clone(),
+            )
+        };
+        let rb = |ns: &str, name: &str, role: &str, subjects: serde_json::Value| {
+            with_subjects(
+                binding("RoleBinding", Some(ns), name, ("ClusterRole", role)),
+                subjects,
+            )
+        };
+        let pieces: Vec<Vec<serde_json::Value>> = vec![
+            vec![crb("all", "view", &everyone)],
+            vec![crb("all", "edit", &everyone)],
+            vec![crb("aaa", "view", &everyone)],
+            vec![crb("zzz", "view", &sa("b", "y"))],
+            vec![rb("a", "rb", "view", sa("a", "x"))],
+            vec![rb("a", "rb", "edit", sa("a", "x"))],
+            vec![rb("b", "m", "view", sa("c", "x"))],
+            vec![role("ClusterRole", None, "view", &["pods"])],
+            vec![role("ClusterRole", None, "view", &["secrets"])],
+        ];
+        let states: Vec<Rbac> = (0u32..1 << pieces.len())
+            .step_by(7)
+            .map(|mask| {
+                let objects: Vec<serde_json::Value> = (0..pieces.len())
+                    .filter(|i| mask & (1 << i) != 0)
+                    .flat_map(|i| pieces[i].clone())
+                    .collect();
+                rbac(&objects)
+            })
+            .collect();
+        let whole = |views: &Views, ns: &str| {
+            let mut v: Vec<usize> = (views.every.iter())
+                .chain(views.of_namespace(ns))
+                .copied()
+                .collect();
+            v.sort_unstable();
+            v
+        };
+        let mut reached_some = false;
+        for old in &states {
+            for new in &states {
+                let (ov, nv) = (Views::of(old), Views::of(new));
+                let expected: BTreeSet<String> = namespaces()
+                    .into_iter()
+                    .filter(|ns| !same(old, &whole(&ov, ns), new, &whole(&nv, ns)))
+                    .collect();
+                reached_some |= !expected.is_empty() && expected.len() < 3;
+                assert_eq!(namespaces_reached(old, new, &namespaces(), []), expected);
+            }
+        }
+        assert!(reached_some);
+    }
+
+    #[test]
+    fn interleaving_says_which_list_each_merged_item_comes_from() {
+        let pattern = |a: &[usize], b: &[usize]| interleaving(a, b).collect::<Vec<_>>();
+        assert_eq!(
+            pattern(&[1, 4], &[2, 3, 9]),
+            [false, true, true, false, true]
+        );
+        assert_eq!(pattern(&[], &[2]), [true]);
+        assert_eq!(pattern(&[5], &[]), [false]);
+        assert!(pattern(&[], &[]).is_empty());
     }
 
     #[test]
