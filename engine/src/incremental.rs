@@ -1084,14 +1084,18 @@ impl Incremental {
         let reads = previous
             .map(|(_, changed)| changed.reads())
             .unwrap_or_default();
+        let compared =
+            previous.map(|(old, _)| crate::rbac::reach::Comparison::new(&old.rbac, &rbac));
         let rebuild = |reference: &str, who: &crate::rbac::Identity| {
-            previous.is_none_or(|(old, _)| {
-                !old.identities.contains_key(reference)
-                    || !crate::rbac::reach::same_grants(&old.rbac, &rbac, who)
-                    || reads
-                        .iter()
-                        .any(|what| crate::rbac::reach::reads(&rbac, who, what))
-            })
+            previous
+                .zip(compared.as_ref())
+                .is_none_or(|((old, _), compared)| {
+                    !old.identities.contains_key(reference)
+                        || !compared.same_grants(who)
+                        || reads
+                            .iter()
+                            .any(|what| crate::rbac::reach::reads(&rbac, who, what))
+                })
         };
         // (Unless the names bindings name changed, they are those read before: `update` checks
         // that the batch left them alike.)

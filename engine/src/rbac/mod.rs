@@ -548,7 +548,7 @@ impl Rbac {
 
     /// Which namespaces' ServiceAccounts each binding may match ([`reach`]), worked out the
     /// first time they are asked for: a state kept across changes is not read again for them.
-    pub(super) fn views(&self) -> &reach::Views {
+    fn views(&self) -> &reach::Views {
         self.views.get_or_init(|| reach::Views::of(self))
     }
 

@@ -17,15 +17,16 @@
 //! workloads, or adding ephemeral containers, reads whether Pod Security forbids privileged
 //! pods where it grants them. Those parts are reached too when what they read changes.
 //!
-//! The users and groups of the cluster part are judged alike, one by one ([`same_grants`],
-//! [`reads`]).
+//! The users and groups of the cluster part are judged alike, one by one
+//! ([`Comparison::same_grants`], [`reads`]).
 //!
 //! A namespace's *view* is the sequence of those bindings, each compared by what it says (not by
 //! its index, nor its role's index: adding a role elsewhere shifts both) together with its role
 //! as effective after aggregation. Two RBAC states reach a namespace when its views differ.
 
 use super::{sets, BindingDef, Identity, Rbac, Subject};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Mutex;
 
 /// Groups every ServiceAccount's identity carries, whatever its namespace.
 const EVERY_SERVICE_ACCOUNT: &[&str] = &["system:serviceaccounts", "system:authenticated"];
@@ -40,7 +41,8 @@ pub fn namespaces_reached(
     changed: impl IntoIterator<Item = Reads>,
 ) -> BTreeSet<String> {
     let (old_views, new_views) = (old.views(), new.views());
-    let every = !same(old, &old_views.every, new, &new_views.every);
+    let compared = Comparison::new(old, new);
+    let every = !compared.same(&old_views.every, &new_views.every);
     let changed: Vec<Reads> = changed.into_iter().collect();
     let every_reads = changed
         .iter()
@@ -55,7 +57,7 @@ pub fn namespaces_reached(
             // are and they fall among the others' in the same places.
             let differs = every
                 || ((!o.is_empty() || !n.is_empty())
-                    && !(same(old, o, new, n)
+                    && !(compared.same(o, n)
                         && interleaving(&old_views.every, o)
                             .eq(interleaving(&new_views.every, n))));
             differs || every_reads || changed.iter().any(|what| what.allowed_among(new, n))
@@ -64,10 +66,62 @@ pub fn namespaces_reached(
         .collect()
 }
 
-/// Whether `who` has the same grants in `old` as in `new`: the bindings it matches say the same
-/// (each with its role), in the same order.
-pub fn same_grants(old: &Rbac, new: &Rbac, who: &Identity) -> bool {
-    same(old, &old.bindings_for(who), new, &new.bindings_for(who))
+/// Two RBAC states compared binding by binding (see the module documentation), each pair of
+/// their roles compared once.
+pub struct Comparison<'r> {
+    old: &'r Rbac,
+    new: &'r Rbac,
+    /// Whether role `i` of `old` is role `j` of `new`, by `(i, j)`, as compared so far.
+    roles: Mutex<HashMap<(usize, usize), bool>>,
+}
+
+impl<'r> Comparison<'r> {
+    /// `old` and `new`, to compare.
+    pub fn new(old: &'r Rbac, new: &'r Rbac) -> Comparison<'r> {
+        Comparison {
+            old,
+            new,
+            roles: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Whether `who` has the same grants in both states: the bindings it matches say the same
+    /// (each with its role), in the same order.
+    pub fn same_grants(&self, who: &Identity) -> bool {
+        self.same(&self.old.bindings_for(who), &self.new.bindings_for(who))
+    }
+
+    /// Whether bindings `a` of the old state say what bindings `b` of the new one say, each
+    /// with its role, in the same order.
+    fn same(&self, a: &[usize], b: &[usize]) -> bool {
+        let (old, new) = (self.old, self.new);
+        if std::ptr::eq(old, new) {
+            // One state: the same bindings are the same.
+            return a == b;
+        }
+        a.len() == b.len()
+            && a.iter().zip(b).all(|(i, j)| {
+                let (x, y) = (&old.bindings[*i], &new.bindings[*j]);
+                same_binding(x, y)
+                    && match (x.role, y.role) {
+                        (Some(r), Some(s)) => self.same_role(r, s),
+                        (None, None) => true,
+                        _ => false,
+                    }
+            })
+    }
+
+    /// Whether role `r` of the old state is role `s` of the new one.
+    fn same_role(&self, r: usize, s: usize) -> bool {
+        let known = self.roles.lock().ok().and_then(|m| m.get(&(r, s)).copied());
+        known.unwrap_or_else(|| {
+            let same = self.old.roles[r] == self.new.roles[s];
+            if let Ok(mut m) = self.roles.lock() {
+                m.insert((r, s), same);
+            }
+            same
+        })
+    }
 }
 
 /// Besides creating or changing workloads and writing RoleBindings, what reads whether Pod
@@ -275,24 +329,6 @@ fn interleaving<'l>(a: &'l [usize], b: &'l [usize]) -> impl Iterator<Item = bool
     })
 }
 
-/// Whether two sequences of bindings say the same, each with its role.
-fn same(old: &Rbac, a: &[usize], new: &Rbac, b: &[usize]) -> bool {
-    if std::ptr::eq(old, new) {
-        // One state: the same bindings are the same.
-        return a == b;
-    }
-    a.len() == b.len()
-        && a.iter().zip(b).all(|(i, j)| {
-            let (x, y) = (&old.bindings[*i], &new.bindings[*j]);
-            same_binding(x, y)
-                && match (x.role, y.role) {
-                    (Some(r), Some(s)) => old.roles[r] == new.roles[s],
-                    (None, None) => true,
-                    _ => false,
-                }
-        })
-}
-
 /// Two bindings alike but for the index of their role.
 fn same_binding(a: &BindingDef, b: &BindingDef) -> bool {
     a.node_ref == b.node_ref
@@ -498,7 +534,7 @@ mod tests {
                 let (ov, nv) = (Views::of(old), Views::of(new));
                 let expected: BTreeSet<String> = namespaces()
                     .into_iter()
-                    .filter(|ns| !same(old, &whole(&ov, ns), new, &whole(&nv, ns)))
+                    .filter(|ns| !Comparison::new(old, new).same(&whole(&ov, ns), &whole(&nv, ns)))
                     .collect();
                 reached_some |= !expected.is_empty() && expected.len() < 3;
                 assert_eq!(namespaces_reached(old, new, &namespaces(), []), expected);
@@ -533,7 +569,7 @@ mod tests {
         );
         let a = rbac(&[one.clone(), two.clone()]);
         let views = Views::of(&a);
-        assert!(!same(&a, views.of_namespace("a"), &a, &{
+        assert!(!Comparison::new(&a, &a).same(views.of_namespace("a"), &{
             let mut v = views.of_namespace("a").to_vec();
             v.reverse();
             v
