@@ -55,11 +55,11 @@ pub fn namespaces_reached(
             // binding every namespace sees names them all, one of a namespace does not: when
             // the former changed, every view did; else a view is the same when its own bindings
             // are and they fall among the others' in the same places.
-            let differs = every
-                || ((!o.is_empty() || !n.is_empty())
-                    && !(compared.same(o, n)
-                        && interleaving(&old_views.every, o)
-                            .eq(interleaving(&new_views.every, n))));
+            let alike = || {
+                compared.same(o, n)
+                    && interleaving(&old_views.every, o).eq(interleaving(&new_views.every, n))
+            };
+            let differs = every || ((!o.is_empty() || !n.is_empty()) && !alike());
             differs || every_reads || changed.iter().any(|what| what.allowed_among(new, n))
         })
         .cloned()
