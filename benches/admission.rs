@@ -208,6 +208,60 @@ fn main() {
                 "metadata": {"name": format!("bench-new-{i}")}});
         review("CREATE", &ns, None)
     });
+    // Services, Ingresses and NetworkPolicies, which the webhook judges too.
+    let services: Vec<Value> = engine
+        .objects()
+        .filter(|o| {
+            o.kind == "Service"
+                && o.namespace
+                    .as_deref()
+                    .is_some_and(|n| !n.starts_with("kube-"))
+        })
+        .map(|o| o.body.clone())
+        .collect();
+    measure(&mut engine, "create a ClusterIP Service", n, &|i| {
+        let old = &services[i % services.len()];
+        let mut new = old.clone();
+        new["metadata"]["name"] = json!(format!("bench-svc-{i}"));
+        new["spec"]["type"] = json!("ClusterIP");
+        review("CREATE", &new, None)
+    });
+    measure(
+        &mut engine,
+        "create an internet-facing LoadBalancer Service",
+        label_n,
+        &|i| {
+            let old = &services[i % services.len()];
+            let mut new = old.clone();
+            new["metadata"]["name"] = json!(format!("bench-lb-{i}"));
+            new["spec"]["type"] = json!("LoadBalancer");
+            new["status"] = json!({"loadBalancer": {"ingress": [{"ip": format!("198.51.100.{}", i % 250 + 1)}]}});
+            review("CREATE", &new, None)
+        },
+    );
+    measure(&mut engine, "create an Ingress", n, &|i| {
+        let svc = &services[i % services.len()];
+        let ingress = json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+            "metadata": {"name": format!("bench-ingress-{i}"), "namespace": svc["metadata"]["namespace"]},
+            "spec": {"ingressClassName": "nginx", "rules": [{"host": format!("bench-{i}.example.com"),
+                "http": {"paths": [{"path": "/", "pathType": "Prefix",
+                    "backend": {"service": {"name": svc["metadata"]["name"], "port": {"number": 80}}}}]}}]}});
+        review("CREATE", &ingress, None)
+    });
+    measure(
+        &mut engine,
+        "create a NetworkPolicy (allow from a namespace)",
+        n,
+        &|i| {
+            let ns = &namespaces[i % namespaces.len()];
+            let other = &namespaces[(i + 1) % namespaces.len()];
+            let policy = json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": {"name": format!("bench-np-{i}"), "namespace": ns},
+            "spec": {"podSelector": {}, "policyTypes": ["Ingress"], "ingress": [{"from": [
+                {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": other}}}]}]}});
+            review("CREATE", &policy, None)
+        },
+    );
     // A plan's change: 10 Deployments at once, applied as `kspm plan` applies them (and put
     // back between runs).
     if wanted("plan: 10 Deployments changed at once") {

@@ -1371,6 +1371,89 @@ fn a_relabeled_backend_namespace_closes_the_controllers_route() {
     assert!(routed(&inc));
 }
 
+/// A load balancer's changes reach the Ingresses at its address, and those alone: a new one
+/// elsewhere, egress closed and opened again in its namespace, its address moved (each step
+/// as a full evaluation finds it).
+#[test]
+fn load_balancer_changes_reach_the_ingresses_at_their_addresses() {
+    let ns = |name: &str| {
+        object(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}))
+    };
+    let deploy = |ns: &str, app: &str| {
+        object(json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": app, "namespace": ns},
+            "spec": {"selector": {"matchLabels": {"app": app}},
+                "template": {"metadata": {"labels": {"app": app}},
+                    "spec": {"containers": [{"name": "c", "image": "x:1", "ports": [{"containerPort": 8080}]}]}}}}))
+    };
+    let lb = |ns: &str, name: &str, app: &str, ip: &str| {
+        object(
+            json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": ns},
+            "spec": {"type": "LoadBalancer", "selector": {"app": app}, "ports": [{"port": 80}]},
+            "status": {"loadBalancer": {"ingress": [{"ip": ip}]}}}),
+        )
+    };
+    let ingress = |ns: &str, ip: &str| {
+        [
+            object(
+                json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "i", "namespace": ns},
+                "spec": {"defaultBackend": {"service": {"name": "web", "port": {"number": 80}}}},
+                "status": {"loadBalancer": {"ingress": [{"ip": ip}]}}}),
+            ),
+            object(
+                json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": ns},
+                "spec": {"selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": 8080}]}}),
+            ),
+            deploy(ns, "web"),
+        ]
+    };
+    let mut objects = vec![
+        ns("edge"),
+        ns("app"),
+        ns("other"),
+        ns("zz"),
+        deploy("edge", "proxy"),
+        lb("edge", "proxy", "proxy", "203.0.113.10"),
+        deploy("zz", "shop"),
+    ];
+    objects.extend(ingress("app", "203.0.113.10"));
+    objects.extend(ingress("other", "203.0.113.99"));
+    let (mut inc, meta) = started(objects);
+    let routed = |inc: &Incremental| edge(inc, "Ingress:app/i", "Service:app/web");
+    assert!(routed(&inc), "the proxy at app's address may send to web");
+    let mut step = |what: &str, o: Object, present: bool, expected: bool| {
+        let d = inc.apply([(key_of(&o), present.then_some(o.clone()))]);
+        assert!(!d.whole_cluster, "{what}");
+        assert_equivalent(&inc, &meta, what);
+        assert_eq!(routed(&inc), expected, "{what}");
+    };
+    step(
+        "another load balancer, at an address no Ingress has",
+        lb("zz", "shop", "shop", "198.51.100.1"),
+        true,
+        true,
+    );
+    let no_egress = object(
+        json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+        "metadata": {"name": "no-egress", "namespace": "edge"},
+        "spec": {"podSelector": {}, "policyTypes": ["Egress"]}}),
+    );
+    step("the proxy's egress closed", no_egress.clone(), true, false);
+    step("and opened again", no_egress, false, true);
+    step(
+        "the proxy's load balancer at another address",
+        lb("edge", "proxy", "proxy", "203.0.113.11"),
+        true,
+        false,
+    );
+    step(
+        "and back",
+        lb("edge", "proxy", "proxy", "203.0.113.10"),
+        true,
+        true,
+    );
+}
+
 /// KSPM-N-019 under Calico's order, as a full evaluation judges it: kube-system's default deny
 /// closes it, a GlobalNetworkPolicy admitting every namespace first opens it, and a Calico
 /// policy of kube-system denying some namespaces before that closes it again.

@@ -578,6 +578,24 @@ pub struct Exposure {
     pub grants: BTreeSet<(String, String, String, String)>,
 }
 
+/// The routes (Ingresses, Gateway API routes, Istio VirtualServices) whose reading of the
+/// exposure a change may alter ([`Exposure::route_readers`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RouteReaders {
+    /// None: every answer is the same.
+    None,
+    /// The Ingresses at these addresses, and the routes of these namespaces.
+    Some {
+        /// Addresses of load balancers that changed, or whose pods' namespaces' policies or
+        /// labels did.
+        addresses: BTreeSet<String>,
+        /// Namespaces whose labels the policies read otherwise.
+        namespaces: BTreeSet<String>,
+    },
+    /// Every route.
+    Every,
+}
+
 /// An internet-facing LoadBalancer Service.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PublicService {
@@ -681,6 +699,62 @@ impl Exposure {
             && *istio_gateways == other.istio_gateways
             && *grants == other.grants
             && public_policies.reads_alike(&other.public_policies)
+    }
+
+    /// Which routes may read otherwise in `new` than in this exposure (see [`RouteReaders`]).
+    ///
+    /// A route reads the exposure through the load balancers at its Ingress's addresses, the
+    /// ones in front of ingress controllers or implementing Gateways, the Gateways, Istio
+    /// Gateways and ReferenceGrants, and — for the pods behind those that send what it routes —
+    /// their namespaces' policies and labels and its own namespace's labels (its namespace
+    /// selectors' targets). So a change to a load balancer that runs no controller, implements
+    /// no Gateway and is at no Gateway's address, or to the policies or labels of its pods'
+    /// namespaces, is read by the Ingresses at its addresses alone; a change to the labels of a
+    /// namespace, by that namespace's routes too; anything else, by every route.
+    pub fn route_readers(&self, new: &Exposure) -> RouteReaders {
+        if self.reads_alike(new) {
+            return RouteReaders::None;
+        }
+        if self.gateways != new.gateways
+            || self.istio_gateways != new.istio_gateways
+            || self.grants != new.grants
+        {
+            return RouteReaders::Every;
+        }
+        let (old_policies, new_policies) = (&self.public_policies, &new.public_policies);
+        let Some(mut namespaces) = old_policies.policies_changed_in(new_policies) else {
+            return RouteReaders::Every;
+        };
+        let relabeled = old_policies.namespaces_read_otherwise(new_policies);
+        namespaces.extend(relabeled.iter().cloned());
+        let gateway_addresses: BTreeSet<&str> = (self.gateways.values())
+            .flat_map(|g| g.addresses.iter().map(String::as_str))
+            .collect();
+        let mut addresses = BTreeSet::new();
+        let services = self.public_services.iter().chain(&new.public_services);
+        for (key, s) in services {
+            let changed = self.public_services.get(key) != new.public_services.get(key);
+            let sends_from_changed = s.senders().any(|p| namespaces.contains(&p.namespace));
+            if !changed && !sends_from_changed {
+                continue;
+            }
+            let read_beyond_its_addresses = s.gateway.is_some()
+                || s.pods
+                    .iter()
+                    .any(|(controllers, _)| !controllers.is_empty())
+                || !self.istio_gateways.is_empty()
+                || s.addresses
+                    .iter()
+                    .any(|a| gateway_addresses.contains(a.as_str()));
+            if read_beyond_its_addresses {
+                return RouteReaders::Every;
+            }
+            addresses.extend(s.addresses.iter().cloned());
+        }
+        RouteReaders::Some {
+            addresses,
+            namespaces: relabeled,
+        }
     }
 
     /// Whether `a` is an internet-facing LoadBalancer's address.

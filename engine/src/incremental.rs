@@ -247,6 +247,9 @@ struct NamespacePart {
     /// Pods placed on a node (the cluster fact `scheduled` depends on them).
     scheduled_pods: usize,
     has_ingress: bool,
+    /// The addresses of its Ingresses (what of the exposure they read by address:
+    /// [`crate::exposure::RouteReaders`]).
+    ingress_addresses: BTreeSet<String>,
     template_sas: BTreeSet<(String, String)>,
     /// Fleet-level nodes (cloud principals) the part creates: the cloud bridges read them.
     principals: BTreeMap<String, NodeKind>,
@@ -332,10 +335,11 @@ struct Policies {
 enum OldPolicies {
     /// Merged again: the model and the links decided under it.
     Replaced(Policies),
-    /// Only these namespaces' labels changed: the model, whose links decided stay but those of
-    /// these namespaces' segments ([`crate::netpol::Decided::forget_namespaces`], again when it
-    /// is put back; none, when no selector reads what changed).
-    Relabeled(crate::netpol::Model, BTreeSet<String>),
+    /// Only some namespaces' policies, or labels, changed: the model, whose links decided stay
+    /// but those of these namespaces' segments ([`crate::netpol::Decided::forget_namespaces`],
+    /// again when it is put back; none, when no policy changed and no selector reads the labels
+    /// that did).
+    Patched(crate::netpol::Model, BTreeSet<String>),
 }
 
 /// A cluster's objects and their evaluation, kept up to date change by change.
@@ -985,6 +989,9 @@ impl Incremental {
                     .count()
             }),
             has_ingress: crate::exposure::ROUTE_KINDS.iter().any(|k| count(k) > 0),
+            ingress_addresses: (inv.of_kind("Ingress").iter())
+                .flat_map(|i| crate::exposure::addresses(i))
+                .collect(),
             template_sas: template_sas(&inv),
             principals: graph
                 .graph
@@ -1461,9 +1468,9 @@ impl Incremental {
             paths: Vec::new(),
             judged: Vec::new(),
         };
-        let mut exposure_changed = false;
+        let mut readers = crate::exposure::RouteReaders::None;
         if let Some(g) = g {
-            exposure_changed = !g.exposure.reads_alike(&prev.facts.exposure);
+            readers = prev.facts.exposure.route_readers(&g.exposure);
             undo.exposure = Some(std::mem::replace(&mut prev.facts.exposure, g.exposure));
             undo.template_sas = Some(std::mem::replace(&mut prev.template_sas, g.template_sas));
             undo.principals = Some(std::mem::replace(&mut prev.principals, g.principals));
@@ -1481,14 +1488,26 @@ impl Incremental {
                 None => undo.added.push(ns),
             }
         }
-        if exposure_changed {
+        if readers != crate::exposure::RouteReaders::None {
             // Ingresses and Gateway routes anywhere depend on the public load balancers, the
-            // pods behind them and their namespaces' policies (who sends what they route).
-            // (The dirty namespaces were evaluated with the previous exposure too.)
+            // pods behind them and their namespaces' policies (who sends what they route):
+            // those that may read otherwise are evaluated again. (The dirty namespaces were
+            // evaluated with the previous exposure too.)
+            let reads = |ns: &str, p: &NamespacePart| {
+                p.has_ingress
+                    && match &readers {
+                        crate::exposure::RouteReaders::None => false,
+                        crate::exposure::RouteReaders::Every => true,
+                        crate::exposure::RouteReaders::Some {
+                            addresses,
+                            namespaces,
+                        } => namespaces.contains(ns) || !p.ingress_addresses.is_disjoint(addresses),
+                    }
+            };
             let stale = self.evaluate_namespaces(
                 prev.namespaces
                     .iter()
-                    .filter(|(_, p)| p.has_ingress)
+                    .filter(|(ns, p)| reads(ns, p))
                     .map(|(ns, _)| ns),
                 &prev.cluster.rbac,
                 &prev.facts,
@@ -1620,7 +1639,7 @@ impl Undo {
             Some(OldPolicies::Replaced(policies)) => {
                 aside.put(std::mem::replace(&mut state.policies, policies));
             }
-            Some(OldPolicies::Relabeled(model, namespaces)) => {
+            Some(OldPolicies::Patched(model, namespaces)) => {
                 aside.put(std::mem::replace(&mut state.policies.model, model));
                 state.policies.decided.forget_namespaces(&namespaces);
             }
@@ -1780,19 +1799,21 @@ fn join_neighbours(
     let mut read = false;
     let old_policies = (policies || !relabeled.is_empty()).then(|| {
         let model = crate::graph::merged_policies(&parts, &state.facts);
-        if model.same_but_namespaces(&state.policies.model) {
-            // At most namespaces' labels changed: the links between others' segments hold, and
-            // every link holds when no selector reads what changed.
-            let names = relabeled.iter().map(String::as_str);
-            let forgotten = if state.policies.model.reads_namespaces_alike(&model, names) {
-                BTreeSet::new()
-            } else {
-                read = true;
-                relabeled.clone()
-            };
+        let old = &state.policies.model;
+        if let Some(mut forgotten) = old.policies_changed_in(&model) {
+            // Only namespaces' own policies or labels changed: the links between other
+            // namespaces' segments hold (and every link, when no selector reads what changed:
+            // the keys either model's selectors read).
+            let names = || relabeled.iter().map(String::as_str);
+            if !(old.reads_namespaces_alike(&model, names())
+                && model.reads_namespaces_alike(old, names()))
+            {
+                forgotten.extend(relabeled.iter().cloned());
+            }
+            read = !forgotten.is_empty();
             state.policies.decided.forget_namespaces(&forgotten);
             let old = std::mem::replace(&mut state.policies.model, model);
-            OldPolicies::Relabeled(old, forgotten)
+            OldPolicies::Patched(old, forgotten)
         } else {
             read = true;
             let merged = Policies {

@@ -686,6 +686,34 @@ impl Model {
             && self.calico == other.calico
     }
 
+    /// The namespaces whose NetworkPolicies `other` holds otherwise, when nothing every
+    /// namespace reads differs (cluster-wide policies, Calico's, the network plugins' policies
+    /// or the coverage gaps: then `None`). A link between two segments reads the policies of its
+    /// two stand-ins' namespaces and no other's ([`Decided::forget_namespaces`]).
+    pub fn policies_changed_in(&self, other: &Model) -> Option<BTreeSet<String>> {
+        if self.others != other.others || self.unread != other.unread || self.calico != other.calico
+        {
+            return None;
+        }
+        fn of<'m>(m: &'m Model, ns: &str) -> Vec<&'m Policy> {
+            let indices = m.by_namespace.get(ns).into_iter().flatten();
+            indices.map(|i| &m.policies[*i]).collect()
+        }
+        let namespaces: BTreeSet<&String> = (self.by_namespace.keys())
+            .chain(other.by_namespace.keys())
+            .collect();
+        let mut changed = BTreeSet::new();
+        for ns in namespaces {
+            if of(self, ns) != of(other, ns) {
+                if ns.is_empty() {
+                    return None;
+                }
+                changed.insert(ns.clone());
+            }
+        }
+        Some(changed)
+    }
+
     /// Adds what another model of the same cluster holds but its namespaces' labels (for the
     /// incremental evaluator, which takes those from the cluster's facts).
     pub fn merge_policies(&mut self, other: &Model) {
@@ -755,6 +783,25 @@ impl Model {
         let namespaces = self.namespaces.keys().chain(other.namespaces.keys());
         self.same_but_namespaces(other)
             && self.reads_namespaces_alike(other, namespaces.map(String::as_str))
+    }
+
+    /// The namespaces whose labels `other` holds otherwise as this model's or `other`'s
+    /// selectors read them ([`Model::reads_namespaces_alike`] both ways, namespace by
+    /// namespace).
+    pub fn namespaces_read_otherwise(&self, other: &Model) -> BTreeSet<String> {
+        let namespaces: BTreeSet<&String> = self
+            .namespaces
+            .keys()
+            .chain(other.namespaces.keys())
+            .collect();
+        namespaces
+            .into_iter()
+            .filter(|ns| {
+                !(self.reads_namespaces_alike(other, [ns.as_str()])
+                    && other.reads_namespaces_alike(self, [ns.as_str()]))
+            })
+            .cloned()
+            .collect()
     }
 
     /// Whether `other`, holding this model's policies, reads the labels of `namespaces` alike:

@@ -1240,3 +1240,41 @@ fn models_merged_at_once_are_models_merged_in_turn() {
     // A reference two models hold is the first one's.
     assert!(sets.iter().filter(|s| s.contains("name: db,")).count() > 1);
 }
+
+/// Links decided under one set of policies, but those of the namespaces whose own policies
+/// another set changes ([`Model::policies_changed_in`]), are that set's links decided afresh;
+/// a change to what every namespace reads (a cluster-wide policy) keeps none.
+#[test]
+fn links_of_namespaces_whose_policies_stay_hold_when_others_change() {
+    let sets = policy_sets();
+    let (mut patched, mut replaced) = (0, 0);
+    for a in &sets {
+        for b in &sets {
+            let (ca, cb) = (cluster(a), cluster(b));
+            let (ia, ib) = (Inventory::new(&ca), Inventory::new(&cb));
+            let (ma, mb) = (Model::of(&ia), Model::of(&ib));
+            let (wa, wb) = (members(&ia), members(&ib));
+            let mut decided = Decided::default();
+            let _ = ma.reach_with(&wa, &mut decided);
+            match ma.policies_changed_in(&mb) {
+                Some(namespaces) => {
+                    patched += usize::from(!namespaces.is_empty());
+                    decided.forget_namespaces(&namespaces);
+                }
+                None => {
+                    replaced += 1;
+                    decided = Decided::default();
+                }
+            }
+            assert_eq!(
+                format!("{:?}", mb.reach_with(&wb, &mut decided)),
+                format!("{:?}", mb.reach(&wb)),
+                "from {a} to {b}"
+            );
+        }
+    }
+    assert!(
+        patched > 0 && replaced > 0,
+        "{patched} patched, {replaced} replaced"
+    );
+}
