@@ -1095,6 +1095,21 @@ fn edge(inc: &Incremental, from: &str, to: &str) -> bool {
     g.graph.edges_connecting(a, b).next().is_some()
 }
 
+/// Ingress `app/i` of class nginx, whose default backend is Service `app/web` (port 80 to the
+/// pods' 8080, pods labelled app=web).
+fn nginx_ingress_to_web() -> [Object; 2] {
+    [
+        object(
+            json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "i", "namespace": "app"},
+            "spec": {"ingressClassName": "nginx", "defaultBackend": {"service": {"name": "web", "port": {"number": 80}}}}}),
+        ),
+        object(
+            json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "app"},
+            "spec": {"selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": 8080}]}}),
+        ),
+    ]
+}
+
 /// Facts one namespace's change can flip for every other namespace: whether any pod is placed
 /// on a node ("any node" then hosts only known pods), and the Namespace labels a webhook's
 /// namespaceSelector matches (a namespace part holds only its own Namespace object).
@@ -1198,7 +1213,7 @@ fn incremental_follows_the_policies_between_an_ingress_controller_and_its_backen
             "metadata": {"name": name, "namespace": namespace}, "spec": spec}),
         )
     };
-    let objects = vec![
+    let mut objects = vec![
         ns("ingress-nginx"),
         ns("app"),
         object(
@@ -1215,19 +1230,12 @@ fn incremental_follows_the_policies_between_an_ingress_controller_and_its_backen
             "status": {"loadBalancer": {"ingress": [{"ip": "203.0.113.10"}]}}}),
         ),
         object(
-            json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "i", "namespace": "app"},
-            "spec": {"ingressClassName": "nginx", "defaultBackend": {"service": {"name": "web", "port": {"number": 80}}}}}),
-        ),
-        object(
-            json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "app"},
-            "spec": {"selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": 8080}]}}),
-        ),
-        object(
             json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "app"},
             "spec": {"selector": {"matchLabels": {"app": "web"}}, "template": {"metadata": {"labels": {"app": "web"}},
               "spec": {"containers": [{"name": "c", "image": "x:1"}]}}}}),
         ),
     ];
+    objects.extend(nginx_ingress_to_web());
     let (mut inc, meta) = started(objects);
     let routed = |inc: &Incremental| edge(inc, "Ingress:app/i", "Service:app/web");
     assert!(routed(&inc));
@@ -1320,7 +1328,7 @@ fn a_relabeled_backend_namespace_closes_the_controllers_route() {
             "status": {"loadBalancer": {"ingress": [{"ip": ip}]}}}),
         )
     };
-    let objects = vec![
+    let mut objects = vec![
         ns("app", json!({"ingress": "allowed"})),
         ns("ingress-nginx", json!({})),
         // Later than both, with a load balancer of its own: its part holds app's labels too.
@@ -1339,16 +1347,9 @@ fn a_relabeled_backend_namespace_closes_the_controllers_route() {
         ),
         deploy("zz-shop", "shop", "x:1"),
         lb("zz-shop", "shop", "203.0.113.20"),
-        object(
-            json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "i", "namespace": "app"},
-            "spec": {"ingressClassName": "nginx", "defaultBackend": {"service": {"name": "web", "port": {"number": 80}}}}}),
-        ),
-        object(
-            json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "app"},
-            "spec": {"selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": 8080}]}}),
-        ),
         deploy("app", "web", "x:1"),
     ];
+    objects.extend(nginx_ingress_to_web());
     let (mut inc, meta) = started(objects);
     let routed = |inc: &Incremental| edge(inc, "Ingress:app/i", "Service:app/web");
     assert!(routed(&inc), "the controller may send to app");

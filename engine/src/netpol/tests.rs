@@ -1071,17 +1071,7 @@ fn links_of_other_namespaces_hold_when_a_namespace_is_relabeled() {
         let mut decided = Decided::default();
         let mut unforgotten = Decided::default();
         for l in &labels {
-            let mut c = cluster(set);
-            for o in c
-                .objects
-                .iter_mut()
-                .filter(|o| o.kind == "Namespace" && o.name == "ops")
-            {
-                o.labels = l
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect();
-            }
+            let c = ops_labelled(set, Some(l));
             let inv = Inventory::new(&c);
             let model = Model::of(&inv);
             let ms = members(&inv);
@@ -1142,33 +1132,32 @@ fn links_decided_before_are_the_links_decided_afresh() {
     }
 }
 
+/// [`cluster`] under `set`, with namespace ops labelled `labels` (`None`: its Namespace object
+/// unknown, its name label alone known).
+fn ops_labelled(set: &str, labels: Option<&[(&str, &str)]>) -> ClusterSnapshot {
+    let mut c = cluster(set);
+    let Some(labels) = labels else {
+        c.objects
+            .retain(|o| !(o.kind == "Namespace" && o.name == "ops"));
+        return c;
+    };
+    for o in c
+        .objects
+        .iter_mut()
+        .filter(|o| o.kind == "Namespace" && o.name == "ops")
+    {
+        o.labels = (labels.iter())
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+    }
+    c
+}
+
 /// A Namespace relabeled where no selector reads what changed leaves every answer as it was:
 /// [`Model::reads_namespaces_alike`] says so only then (the incremental evaluator then keeps the
 /// reach it drew), and says otherwise for some relabeling of each set that reads the labels.
 #[test]
 fn a_relabeling_no_selector_reads_changes_no_answer() {
-    let labelled = |set: &str, labels: Option<&[(&str, &str)]>| {
-        let mut c = cluster(set);
-        match labels {
-            Some(l) => {
-                for o in c
-                    .objects
-                    .iter_mut()
-                    .filter(|o| o.kind == "Namespace" && o.name == "ops")
-                {
-                    o.labels = l
-                        .iter()
-                        .map(|(k, v)| (k.to_string(), v.to_string()))
-                        .collect();
-                }
-            }
-            // The Namespace object unknown: its name label alone is known.
-            None => c
-                .objects
-                .retain(|o| !(o.kind == "Namespace" && o.name == "ops")),
-        }
-        c
-    };
     let variants: [Option<&[(&str, &str)]>; 5] = [
         Some(&[("team", "ops")]),
         Some(&[("team", "ops"), ("env", "prod")]),
@@ -1180,7 +1169,7 @@ fn a_relabeling_no_selector_reads_changes_no_answer() {
     for set in &policy_sets() {
         for a in &variants {
             for b in &variants {
-                let (ca, cb) = (labelled(set, *a), labelled(set, *b));
+                let (ca, cb) = (ops_labelled(set, *a), ops_labelled(set, *b));
                 let (ia, ib) = (Inventory::new(&ca), Inventory::new(&cb));
                 let (ma, mb) = (Model::of(&ia), Model::of(&ib));
                 let (wa, wb) = (members(&ia), members(&ib));
