@@ -1800,7 +1800,12 @@ fn join_neighbours(
     let old_policies = (policies || !relabeled.is_empty()).then(|| {
         let model = crate::graph::merged_policies(&parts, &state.facts);
         let old = &state.policies.model;
-        if let Some(mut forgotten) = old.policies_changed_in(&model) {
+        // (Calico's NetworkSets read their own namespace's labels: a relabel there keeps none.)
+        let patched = old.policies_changed_in(&model).filter(|_| {
+            relabeled.is_empty()
+                || !(old.links_read_other_namespaces() || model.links_read_other_namespaces())
+        });
+        if let Some(mut forgotten) = patched {
             // Only namespaces' own policies or labels changed: the links between other
             // namespaces' segments hold (and every link, when no selector reads what changed:
             // the keys either model's selectors read).

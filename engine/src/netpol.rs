@@ -686,6 +686,13 @@ impl Model {
             && self.calico == other.calico
     }
 
+    /// Whether a link between two segments may read the labels of a namespace other than its
+    /// two stand-ins': Calico's namespaced NetworkSets are scoped by their own namespace's labels
+    /// ([`calico`]), so then a relabeled namespace's segments are not all a relabel changes.
+    pub fn links_read_other_namespaces(&self) -> bool {
+        self.calico.is_some()
+    }
+
     /// The namespaces whose NetworkPolicies `other` holds otherwise, when nothing every
     /// namespace reads differs (cluster-wide policies, Calico's, the network plugins' policies
     /// or the coverage gaps: then `None`). A link between two segments reads the policies of its

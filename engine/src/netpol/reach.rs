@@ -118,8 +118,10 @@ struct Stand {
 
 impl Decided {
     /// Forgets the links whose source or destination stand-in is in one of `namespaces` (a
-    /// link reads the labels of its two stand-ins' namespaces and no other's: when only those
-    /// changed, the other links hold under the model with the new labels).
+    /// link reads the policies and labels of its two stand-ins' namespaces and no other's — but
+    /// under Calico, whose NetworkSets read their own namespace's labels:
+    /// [`Model::links_read_other_namespaces`] — so when only those changed, the other links hold
+    /// under the model with the new policies or labels).
     pub fn forget_namespaces(&mut self, namespaces: &BTreeSet<String>) {
         if namespaces.is_empty() {
             return;
