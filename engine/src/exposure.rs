@@ -596,6 +596,20 @@ pub enum RouteReaders {
     Every,
 }
 
+impl RouteReaders {
+    /// Whether the routes of namespace `ns`, its Ingresses at `addresses`, are among them.
+    pub fn include(&self, ns: &str, addresses: &BTreeSet<String>) -> bool {
+        match self {
+            RouteReaders::None => false,
+            RouteReaders::Every => true,
+            RouteReaders::Some {
+                addresses: changed,
+                namespaces,
+            } => namespaces.contains(ns) || !addresses.is_disjoint(changed),
+        }
+    }
+}
+
 /// An internet-facing LoadBalancer Service.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PublicService {
@@ -725,7 +739,10 @@ impl Exposure {
         let Some(mut namespaces) = old_policies.policies_changed_in(new_policies) else {
             return RouteReaders::Every;
         };
-        let relabeled = old_policies.namespaces_read_otherwise(new_policies);
+        let known = old_policies
+            .known_namespaces()
+            .chain(new_policies.known_namespaces());
+        let relabeled = old_policies.namespaces_read_otherwise(new_policies, known);
         namespaces.extend(relabeled.iter().cloned());
         let gateway_addresses: BTreeSet<&str> = (self.gateways.values())
             .flat_map(|g| g.addresses.iter().map(String::as_str))

@@ -1493,21 +1493,10 @@ impl Incremental {
             // pods behind them and their namespaces' policies (who sends what they route):
             // those that may read otherwise are evaluated again. (The dirty namespaces were
             // evaluated with the previous exposure too.)
-            let reads = |ns: &str, p: &NamespacePart| {
-                p.has_ingress
-                    && match &readers {
-                        crate::exposure::RouteReaders::None => false,
-                        crate::exposure::RouteReaders::Every => true,
-                        crate::exposure::RouteReaders::Some {
-                            addresses,
-                            namespaces,
-                        } => namespaces.contains(ns) || !p.ingress_addresses.is_disjoint(addresses),
-                    }
-            };
             let stale = self.evaluate_namespaces(
                 prev.namespaces
                     .iter()
-                    .filter(|(ns, p)| reads(ns, p))
+                    .filter(|(ns, p)| p.has_ingress && readers.include(ns, &p.ingress_addresses))
                     .map(|(ns, _)| ns),
                 &prev.cluster.rbac,
                 &prev.facts,
@@ -1809,10 +1798,8 @@ fn join_neighbours(
             // Only namespaces' own policies or labels changed: the links between other
             // namespaces' segments hold (and every link, when no selector reads what changed:
             // the keys either model's selectors read).
-            let names = || relabeled.iter().map(String::as_str);
-            if !(old.reads_namespaces_alike(&model, names())
-                && model.reads_namespaces_alike(old, names()))
-            {
+            let names = relabeled.iter().map(String::as_str);
+            if !old.namespaces_read_otherwise(&model, names).is_empty() {
                 forgotten.extend(relabeled.iter().cloned());
             }
             read = !forgotten.is_empty();

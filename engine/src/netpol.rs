@@ -787,27 +787,30 @@ impl Model {
     /// on the keys namespace selectors read and the same knowledge of whether its Namespace
     /// exists ([`Model::reads_namespaces_alike`]).
     pub fn reads_alike(&self, other: &Model) -> bool {
-        let namespaces = self.namespaces.keys().chain(other.namespaces.keys());
-        self.same_but_namespaces(other)
-            && self.reads_namespaces_alike(other, namespaces.map(String::as_str))
+        let namespaces = self.known_namespaces().chain(other.known_namespaces());
+        self.same_but_namespaces(other) && self.reads_namespaces_alike(other, namespaces)
     }
 
-    /// The namespaces whose labels `other` holds otherwise as this model's or `other`'s
-    /// selectors read them ([`Model::reads_namespaces_alike`] both ways, namespace by
-    /// namespace).
-    pub fn namespaces_read_otherwise(&self, other: &Model) -> BTreeSet<String> {
-        let namespaces: BTreeSet<&String> = self
-            .namespaces
-            .keys()
-            .chain(other.namespaces.keys())
-            .collect();
+    /// The namespaces whose labels this model holds (those whose Namespace object is known).
+    pub fn known_namespaces(&self) -> impl Iterator<Item = &str> {
+        self.namespaces.keys().map(String::as_str)
+    }
+
+    /// Those of `namespaces` whose labels `other` holds otherwise as this model's or `other`'s
+    /// selectors read them ([`Model::reads_namespaces_alike`] both ways).
+    pub fn namespaces_read_otherwise<'n>(
+        &self,
+        other: &Model,
+        namespaces: impl IntoIterator<Item = &'n str>,
+    ) -> BTreeSet<String> {
+        let (mine, theirs) = (self.labels_read(), other.labels_read());
         namespaces
             .into_iter()
             .filter(|ns| {
-                !(self.reads_namespaces_alike(other, [ns.as_str()])
-                    && other.reads_namespaces_alike(self, [ns.as_str()]))
+                !(labels_read_alike(&mine, self, other, ns)
+                    && labels_read_alike(&theirs, self, other, ns))
             })
-            .cloned()
+            .map(str::to_string)
             .collect()
     }
 
@@ -820,22 +823,18 @@ impl Model {
         other: &Model,
         namespaces: impl IntoIterator<Item = &'n str>,
     ) -> bool {
-        let mut namespaces = namespaces.into_iter();
-        if self.calico.is_some() || self.policies.iter().any(|p| p.cilium) {
-            return namespaces.all(|ns| self.namespaces.get(ns) == other.namespaces.get(ns));
-        }
-        let keys = self.namespace_keys();
-        if keys.iter().all(|k| k == NAMESPACE_NAME_LABEL) {
-            return true;
-        }
-        fn read<'l>(
-            labels: Option<&'l BTreeMap<String, String>>,
-            keys: &BTreeSet<String>,
-        ) -> Option<Vec<(&'l String, &'l String)>> {
-            labels.map(|l| l.iter().filter(|(k, _)| keys.contains(*k)).collect())
-        }
+        let read = self.labels_read();
         namespaces
-            .all(|ns| read(self.namespaces.get(ns), &keys) == read(other.namespaces.get(ns), &keys))
+            .into_iter()
+            .all(|ns| labels_read_alike(&read, self, other, ns))
+    }
+
+    /// What this model's selectors read of a namespace's labels (see
+    /// [`Model::reads_namespaces_alike`]): the keys its namespace selectors name, or `None`
+    /// for every label.
+    fn labels_read(&self) -> Option<BTreeSet<String>> {
+        let everything = self.calico.is_some() || self.policies.iter().any(|p| p.cilium);
+        (!everything).then(|| self.namespace_keys())
     }
 
     /// Whether a namespace selector matches a namespace. A namespace the input holds no object
@@ -1412,6 +1411,25 @@ fn namespace_labels(inv: &Inventory<'_>) -> BTreeMap<String, BTreeMap<String, St
             (ns.name.clone(), labels)
         })
         .collect()
+}
+
+/// Whether models `a` and `b` hold the labels of namespace `ns` alike on `keys` (`None`: every
+/// label; keys that are the name label alone read nothing a namespace's name does not say).
+fn labels_read_alike(keys: &Option<BTreeSet<String>>, a: &Model, b: &Model, ns: &str) -> bool {
+    let (x, y) = (a.namespaces.get(ns), b.namespaces.get(ns));
+    match keys {
+        None => x == y,
+        Some(keys) if keys.iter().all(|k| k == NAMESPACE_NAME_LABEL) => true,
+        Some(keys) => x.map(|l| project(l, keys)) == y.map(|l| project(l, keys)),
+    }
+}
+
+/// `labels` on `keys` alone.
+fn project<'l>(
+    labels: &'l BTreeMap<String, String>,
+    keys: &BTreeSet<String>,
+) -> Vec<(&'l String, &'l String)> {
+    labels.iter().filter(|(k, _)| keys.contains(*k)).collect()
 }
 
 /// Adds to `mine` the items of `theirs` whose reference it does not hold, sorted by reference

@@ -375,12 +375,6 @@ pub struct LabelFacts {
 }
 
 impl LabelFacts {
-    /// What every namespace's policies are read with ([`crate::netpol::Model::shared_of`]):
-    /// the Namespaces' labels among it.
-    pub fn shared_policies(&self) -> &crate::netpol::Model {
-        &self.shared_policies
-    }
-
     /// Whether Pod Security forbids privileged pods in namespace `ns`.
     pub fn guarded(&self, ns: &str) -> bool {
         self.guarded_namespaces.contains(ns)
