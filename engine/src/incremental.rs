@@ -1462,7 +1462,7 @@ impl Incremental {
             principals: None,
             parts: Vec::new(),
             added: Vec::new(),
-            neighbours: AttackGraph::default(),
+            neighbours: None,
             network: None,
             policies: None,
             paths: Vec::new(),
@@ -1477,12 +1477,9 @@ impl Incremental {
         }
         // Network reach is decided across namespaces: again only when what it reads changed.
         // (Namespaces' labels are read from the cluster's facts: `relabeled` says which.)
-        let mut members_changed = false;
-        let mut policies_changed = false;
+        let mut changed = JoinInput::default();
         for (ns, p) in fresh {
-            let (policies, members) = prev.network_input_changed(&ns, &p);
-            policies_changed |= policies;
-            members_changed |= members;
+            changed |= prev.join_input_changed(&ns, &p);
             match prev.replace(ns.clone(), p) {
                 Some(old) => undo.parts.push((ns, old)),
                 None => undo.added.push(ns),
@@ -1502,9 +1499,7 @@ impl Incremental {
                 &prev.facts,
             );
             for (ns, p) in stale {
-                let (policies, members) = prev.network_input_changed(&ns, &p);
-                policies_changed |= policies;
-                members_changed |= members;
+                changed |= prev.join_input_changed(&ns, &p);
                 if let Some(old) = prev.replace(ns.clone(), p) {
                     undo.parts.push((ns, old));
                 }
@@ -1513,13 +1508,8 @@ impl Incremental {
         undo.paths = std::mem::take(&mut prev.paths);
         // What the joined graph confirms may change with any part: judged again at the join.
         undo.judged = std::mem::take(&mut prev.judged);
-        let (neighbours, network, policies) = join_neighbours(
-            &mut prev,
-            &self.meta.info.name,
-            members_changed,
-            policies_changed,
-            relabeled,
-        );
+        let (neighbours, network, policies) =
+            join_neighbours(&mut prev, &self.meta.info.name, changed, relabeled);
         undo.neighbours = neighbours;
         undo.network = network;
         undo.policies = policies;
@@ -1582,8 +1572,8 @@ struct Undo {
     parts: Vec<(String, NamespacePart)>,
     /// The namespaces whose parts are new (a new Namespace's).
     added: Vec<String>,
-    /// The edges between namespaces' pods on shared nodes.
-    neighbours: AttackGraph,
+    /// The edges between namespaces' pods on shared nodes, when they were joined again.
+    neighbours: Option<AttackGraph>,
     /// The network reach, when it was decided again.
     network: Option<Drawing>,
     /// The merged policies, when they were merged again.
@@ -1634,8 +1624,10 @@ impl Undo {
             }
             None => {}
         }
-        state.joined.replace(&state.neighbours, &self.neighbours);
-        aside.put(std::mem::replace(&mut state.neighbours, self.neighbours));
+        if let Some(neighbours) = self.neighbours {
+            state.joined.replace(&state.neighbours, &neighbours);
+            aside.put(std::mem::replace(&mut state.neighbours, neighbours));
+        }
         for (ns, part) in self.parts.into_iter().rev() {
             aside.put(state.replace(ns, part));
         }
@@ -1674,20 +1666,24 @@ impl State {
             .chain(self.judged.iter())
     }
 
-    /// What of network reach's input a namespace's new part changes: (its NetworkPolicies, its
-    /// workloads' labels, ports and addresses). (Its copy of the Namespaces' labels does not
-    /// count: the join reads the cluster's, and is told which namespaces were relabeled.)
-    fn network_input_changed(&self, ns: &str, part: &NamespacePart) -> (bool, bool) {
+    /// What of the join's input a namespace's new part changes ([`JoinInput`]). (Its copy of
+    /// the Namespaces' labels does not count: the join reads the cluster's, and is told which
+    /// namespaces were relabeled.)
+    fn join_input_changed(&self, ns: &str, part: &NamespacePart) -> JoinInput {
+        let new = &part.neighbours;
         // (A new part's policies are told apart once merged: see `join_neighbours`.)
-        let Some(old) = self.namespaces.get(ns) else {
-            return (true, !part.neighbours.members.is_empty());
+        let Some(old) = self.namespaces.get(ns).map(|p| &p.neighbours) else {
+            return JoinInput {
+                policies: true,
+                members: !new.members.is_empty(),
+                nodes: !new.traversers.is_empty() || !new.residents.is_empty(),
+            };
         };
-        (
-            !old.neighbours
-                .policies
-                .same_but_namespaces(&part.neighbours.policies),
-            old.neighbours.members != part.neighbours.members,
-        )
+        JoinInput {
+            policies: !old.policies.same_but_namespaces(&new.policies),
+            members: old.members != new.members,
+            nodes: old.traversers != new.traversers || old.residents != new.residents,
+        }
     }
 
     /// Puts a namespace's new part in place of its old one, in the joined graph too (the old
@@ -1700,6 +1696,26 @@ impl State {
         self.joined.add(&part.graph);
         self.namespaces.insert(ns, part);
         old
+    }
+}
+
+/// What of the join's input namespaces' new parts changed (see [`join_neighbours`]).
+#[derive(Debug, Clone, Copy, Default)]
+struct JoinInput {
+    /// Their NetworkPolicies.
+    policies: bool,
+    /// Their workloads as network reach sees them: labels, ports and addresses.
+    members: bool,
+    /// Who reads the kubelet's pod directories and whose pods run where (the edges between
+    /// namespaces' pods on shared nodes).
+    nodes: bool,
+}
+
+impl std::ops::BitOrAssign for JoinInput {
+    fn bitor_assign(&mut self, other: JoinInput) {
+        self.policies |= other.policies;
+        self.members |= other.members;
+        self.nodes |= other.nodes;
     }
 }
 
@@ -1767,26 +1783,35 @@ fn join(state: &mut State, cluster: &str) {
     state.joined = joined;
     state.neighbours = AttackGraph::default();
     state.network = Drawing::default();
-    let _ = join_neighbours(state, cluster, true, true, &BTreeSet::new());
+    let everything = JoinInput {
+        policies: true,
+        members: true,
+        nodes: true,
+    };
+    let _ = join_neighbours(state, cluster, everything, &BTreeSet::new());
 }
 
-/// Replaces the edges between namespaces' pods on shared nodes (and the network reach between
-/// them, when what it reads changed: the workloads (`members`), the policies (`policies`, merged
-/// again then) or the labels of the namespaces in `relabeled` that a selector reads) and finds
-/// the attack paths; returns the edges, reach and merged policies it replaced.
+/// Replaces the edges between namespaces' pods on shared nodes, when who reads the kubelet's
+/// pod directories or whose pods run where changed (`changed.nodes`), and the network reach
+/// between them, when what it reads changed: the workloads (`changed.members`), the policies
+/// (`changed.policies`, merged again then) or the labels of the namespaces in `relabeled` that
+/// a selector reads; then finds the attack paths. Returns the edges, reach and merged policies
+/// it replaced.
 fn join_neighbours(
     state: &mut State,
     cluster: &str,
-    members: bool,
-    policies: bool,
+    changed: JoinInput,
     relabeled: &BTreeSet<String>,
-) -> (AttackGraph, Option<Drawing>, Option<OldPolicies>) {
+) -> (Option<AttackGraph>, Option<Drawing>, Option<OldPolicies>) {
     let parts: Vec<&Neighbours> = state.namespaces.values().map(|p| &p.neighbours).collect();
-    let mut graph = AttackGraph::default();
-    graph.join_neighbours(cluster, &parts);
+    let neighbours = changed.nodes.then(|| {
+        let mut graph = AttackGraph::default();
+        graph.join_neighbours(cluster, &parts);
+        graph
+    });
     // Whether the reach reads policies or labels other than it did.
     let mut read = false;
-    let old_policies = (policies || !relabeled.is_empty()).then(|| {
+    let old_policies = (changed.policies || !relabeled.is_empty()).then(|| {
         let model = crate::graph::merged_policies(&parts, &state.facts);
         let old = &state.policies.model;
         // (Calico's NetworkSets read their own namespace's labels: a relabel there keeps none.)
@@ -1815,12 +1840,14 @@ fn join_neighbours(
             OldPolicies::Replaced(std::mem::replace(&mut state.policies, merged))
         }
     });
-    let reach = (members || read).then(|| {
+    let reach = (changed.members || read).then(|| {
         let p = &mut state.policies;
         crate::graph::network_drawing(&p.model, &parts, &mut p.decided)
     });
-    state.joined.replace(&state.neighbours, &graph);
-    let old_neighbours = std::mem::replace(&mut state.neighbours, graph);
+    let old_neighbours = neighbours.map(|graph| {
+        state.joined.replace(&state.neighbours, &graph);
+        std::mem::replace(&mut state.neighbours, graph)
+    });
     let old_network = reach.map(|reach| {
         state.joined.redraw(&state.network, &reach, cluster);
         std::mem::replace(&mut state.network, reach)

@@ -781,6 +781,19 @@ impl Model {
             .collect()
     }
 
+    /// The namespaces the policies' namespace selectors name by their name label
+    /// (`kubernetes.io/metadata.name`, which every namespace has, with its name): a selector
+    /// on that label answers alike for every namespace it does not name.
+    fn namespaces_named(&self) -> BTreeSet<&str> {
+        self.peers()
+            .filter_map(|peer| match peer {
+                Peer::Pods { namespaces, .. } => namespaces.as_ref(),
+                _ => None,
+            })
+            .flat_map(|s| s.values_named(NAMESPACE_NAME_LABEL))
+            .collect()
+    }
+
     /// Whether `other` answers every question this model answers alike, its Namespaces'
     /// labels aside where no policy reads them: the same policies
     /// ([`Model::same_but_namespaces`]), and for every namespace either holds the same labels

@@ -114,6 +114,19 @@ impl LabelSelector {
         }
     }
 
+    /// The values the selector names for `key` (in `matchLabels`, `In` and `NotIn`): every
+    /// other value of the key meets each of its requirements alike.
+    pub fn values_named<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a str> {
+        self.requirements
+            .iter()
+            .flat_map(move |r| match r {
+                Requirement::Equals(k, v) if k == key => std::slice::from_ref(v),
+                Requirement::In(k, vs) | Requirement::NotIn(k, vs) if k == key => vs.as_slice(),
+                _ => &[],
+            })
+            .map(String::as_str)
+    }
+
     /// The label keys the selector looks at.
     pub fn keys(&self) -> impl Iterator<Item = &str> {
         self.requirements.iter().map(|r| match r {

@@ -155,7 +155,9 @@ impl Drawing {
     }
 
     /// The pieces of `self` that `new` does not have and those of `new` that `self` does not,
-    /// each drawn alone: (to take out, to add).
+    /// each drawn alone: (to take out, to add). A segment's pieces are its head (its node and
+    /// open edges), each of its links and each of its members, so a destination isolated or
+    /// opened costs one link piece per segment that reaches it, not every such segment's links.
     pub fn changes(&self, new: &Drawing, cluster: &str) -> (Vec<Piece>, Vec<Piece>) {
         let old: BTreeMap<&str, &SegmentFacts> =
             self.segments.iter().map(|(n, s)| (n.as_str(), s)).collect();
@@ -165,14 +167,17 @@ impl Drawing {
         for (name, s) in &new.segments {
             seen.insert(name.as_str());
             match old.get(name.as_str()) {
-                None => {
-                    into.push(own_piece(cluster, name, &s.own));
-                    into.extend(s.members.iter().map(|m| member_piece(cluster, name, m)));
-                }
+                None => s.pieces(cluster, name, &mut into),
                 Some(o) => {
-                    if o.own != s.own {
-                        out.push(own_piece(cluster, name, &o.own));
-                        into.push(own_piece(cluster, name, &s.own));
+                    if !o.own.same_head(&s.own) {
+                        out.push(head_piece(cluster, name, &o.own));
+                        into.push(head_piece(cluster, name, &s.own));
+                    }
+                    if o.own.links != s.own.links {
+                        let (was, is) = (sorted(&o.own.links), sorted(&s.own.links));
+                        let (gone, came) = differences(&was, &is);
+                        out.extend(gone.into_iter().map(|l| link_piece(cluster, name, l)));
+                        into.extend(came.into_iter().map(|l| link_piece(cluster, name, l)));
                     }
                     let (gone, came) = differences(&o.members, &s.members);
                     out.extend(gone.into_iter().map(|m| member_piece(cluster, name, m)));
@@ -182,12 +187,34 @@ impl Drawing {
         }
         for (name, o) in &self.segments {
             if !seen.contains(name.as_str()) {
-                out.push(own_piece(cluster, name, &o.own));
-                out.extend(o.members.iter().map(|m| member_piece(cluster, name, m)));
+                o.pieces(cluster, name, &mut out);
             }
         }
         (out, into)
     }
+}
+
+impl SegmentFacts {
+    /// Every piece of the segment named `name`: its head, its links, its members.
+    fn pieces(&self, cluster: &str, name: &str, to: &mut Vec<Piece>) {
+        to.push(head_piece(cluster, name, &self.own));
+        to.extend(self.own.links.iter().map(|l| link_piece(cluster, name, l)));
+        to.extend(self.members.iter().map(|m| member_piece(cluster, name, m)));
+    }
+}
+
+impl SegmentEdges {
+    /// Whether `other` draws the same head: the same open edges (with the same evidence).
+    fn same_head(&self, other: &SegmentEdges) -> bool {
+        self.open_ingress == other.open_ingress && self.open_egress == other.open_egress
+    }
+}
+
+/// The links, by destination and evidence (for [`differences`]).
+fn sorted(links: &[(String, String)]) -> Vec<&(String, String)> {
+    let mut links: Vec<&(String, String)> = links.iter().collect();
+    links.sort_unstable();
+    links
 }
 
 /// The members only `old` has and those only `new` has (both in reference order).
@@ -224,8 +251,8 @@ fn differences<'a, T: Ord>(old: &'a [T], new: &'a [T]) -> (Vec<&'a T>, Vec<&'a T
     (gone, came)
 }
 
-/// A segment's own node and edges, alone.
-fn own_piece(cluster: &str, name: &str, own: &SegmentEdges) -> Piece {
+/// A segment's head alone: its node and its open edges.
+fn head_piece(cluster: &str, name: &str, own: &SegmentEdges) -> Piece {
     let mut g = AttackGraph::default();
     segment_node(&mut g, cluster, name);
     if own.open_ingress {
@@ -234,9 +261,13 @@ fn own_piece(cluster: &str, name: &str, own: &SegmentEdges) -> Piece {
     if let Some(evidence) = &own.open_egress {
         open_egress(&mut g, cluster, name, evidence);
     }
-    for (to, evidence) in &own.links {
-        link(&mut g, cluster, name, to, evidence);
-    }
+    g
+}
+
+/// One of a segment's links, alone.
+fn link_piece(cluster: &str, from: &str, (to, evidence): &(String, String)) -> Piece {
+    let mut g = AttackGraph::default();
+    link(&mut g, cluster, from, to, evidence);
     g
 }
 

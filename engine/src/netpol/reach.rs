@@ -5,11 +5,11 @@
 //!
 //! Two workloads fall in one segment when nothing a policy reads tells them apart: the same
 //! namespace where that namespace has policies (else the same labels on the keys some
-//! `namespaceSelector` reads, and whether the Namespace object is known), the same labels on the
-//! keys some `podSelector` reads, the same answer for every `ipBlock` (or no known address),
-//! host network or not, and — when some rule names ports — the same ports. Any selector, peer
-//! or port rule then answers the same for every member, so one member's verdict is the
-//! segment's: exact, not an approximation.
+//! `namespaceSelector` reads — its name only where some selector names it — and whether the
+//! Namespace object is known), the same labels on the keys some `podSelector` reads, the same
+//! answer for every `ipBlock` (or no known address), host network or not, and — when some rule
+//! names ports — the same ports. Any selector, peer or port rule then answers the same for
+//! every member, so one member's verdict is the segment's: exact, not an approximation.
 //!
 //! Segments whose egress no policy isolates reach every segment whose ingress no policy
 //! isolates; the caller draws that as one hub instead of a link per pair. The links are the
@@ -89,9 +89,6 @@ pub struct Reach {
     pub open_notes: Vec<String>,
 }
 
-/// A destination segment's stand-in and the ports its pods listen on.
-type Target<'a> = (Party, &'a [(u16, String)]);
-
 /// The links decided under one [`Model`], kept for its next [`Model::reach_with`]: a link is a
 /// function of its two segments' names, stand-ins (the source's first member's pods; the
 /// destination's first listening member's pods and ports) and whether ports decide, so between
@@ -114,6 +111,42 @@ struct Stand {
     source: Pods,
     target: Option<(Pods, Vec<(u16, String)>)>,
     by_port: bool,
+}
+
+/// A [`Stand`] borrowed from a reach's segments, to look one up without copying it: its
+/// fields hash as the owned ones do, in the same order.
+#[derive(Debug, Clone, Copy, Hash)]
+struct StandRef<'a> {
+    name: &'a str,
+    source: &'a Pods,
+    target: Option<(&'a Pods, &'a [(u16, String)])>,
+    by_port: bool,
+}
+
+impl StandRef<'_> {
+    fn to_owned(self) -> Stand {
+        Stand {
+            name: self.name.to_string(),
+            source: self.source.clone(),
+            target: self
+                .target
+                .map(|(pods, listens)| (pods.clone(), listens.to_vec())),
+            by_port: self.by_port,
+        }
+    }
+}
+
+impl hashbrown::Equivalent<Stand> for StandRef<'_> {
+    fn equivalent(&self, stand: &Stand) -> bool {
+        self.name == stand.name
+            && *self.source == stand.source
+            && self.by_port == stand.by_port
+            && match (&self.target, &stand.target) {
+                (None, None) => true,
+                (Some((pods, listens)), Some((p, l))) => *pods == p && *listens == l.as_slice(),
+                _ => false,
+            }
+    }
 }
 
 impl Decided {
@@ -151,12 +184,13 @@ impl Decided {
         }
     }
 
-    fn id(&mut self, stand: Stand) -> u32 {
-        let next = &mut self.next;
-        *self.ids.entry(stand).or_insert_with(|| {
-            *next += 1;
-            *next - 1
-        })
+    fn id(&mut self, stand: StandRef<'_>) -> u32 {
+        if let Some(id) = self.ids.get(&stand) {
+            return *id;
+        }
+        self.next += 1;
+        self.ids.insert(stand.to_owned(), self.next - 1);
+        self.next - 1
     }
 
     /// Forgets the segments not in `current` once those outnumber them (the decisions stay
@@ -170,26 +204,27 @@ impl Decided {
     }
 }
 
-/// What tells pods apart to the policies.
+/// What tells pods apart to the policies (borrowed from the model and the members: it orders
+/// as the owned strings would).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-struct Key {
+struct Key<'a> {
     /// The namespace, where it has policies (every namespace, where Cilium's do).
-    namespace: Option<String>,
+    namespace: Option<&'a str>,
     /// The ServiceAccount, where Cilium's policies may read it.
-    service_account: Option<String>,
+    service_account: Option<&'a str>,
     /// Namespace labels on the keys namespace selectors read (else the namespace's name).
-    namespace_labels: BTreeMap<String, String>,
+    namespace_labels: BTreeMap<&'a str, &'a str>,
     /// Whether the Namespace object is known.
     namespace_known: bool,
-    labels: BTreeMap<String, String>,
+    labels: BTreeMap<&'a str, &'a str>,
     host_network: bool,
     /// For each ipBlock of the model, whether it admits the pods' address (`None`: unknown).
     blocks: Option<Vec<bool>>,
     /// Whether some rule names ports for these pods as destinations.
     by_port: bool,
     /// Named container ports and listening ports, where some rule names ports.
-    ports: Vec<(String, u16, String)>,
-    listens: Vec<(u16, String)>,
+    ports: Vec<(&'a str, u16, &'a str)>,
+    listens: Vec<(u16, &'a str)>,
 }
 
 impl Model {
@@ -260,13 +295,19 @@ impl Model {
                 }
             }
         }
-        let project = |labels: &BTreeMap<String, String>, keys: &BTreeSet<String>| {
+        fn project<'l>(
+            labels: &'l BTreeMap<String, String>,
+            keys: &BTreeSet<String>,
+        ) -> BTreeMap<&'l str, &'l str> {
             labels
                 .iter()
                 .filter(|(k, _)| keys.contains(*k))
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect::<BTreeMap<_, _>>()
-        };
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect()
+        }
+        // A namespace's name tells it apart only where a selector names it: every other name
+        // answers every selector on the name label alike.
+        let named = self.namespaces_named();
         let mut order: Vec<usize> = (0..members.len()).collect();
         order.sort_by(|a, b| members[*a].pods.reference.cmp(&members[*b].pods.reference));
         // Whether a namespace's object is known matters only to selectors on other labels than
@@ -277,12 +318,23 @@ impl Model {
             let m = &members[i];
             let p = &m.pods;
             let (namespace_labels, namespace_known) = match self.namespaces.get(&p.namespace) {
-                Some(labels) => (project(labels, &namespace_keys), true),
+                Some(labels) => {
+                    let mut projected = project(labels, &namespace_keys);
+                    if projected
+                        .get(NAMESPACE_NAME_LABEL)
+                        .is_some_and(|name| !named.contains(name))
+                    {
+                        projected.remove(NAMESPACE_NAME_LABEL);
+                    }
+                    (projected, true)
+                }
+                // (An unknown namespace's one label is its name.)
                 None => (
-                    project(
-                        &BTreeMap::from([(NAMESPACE_NAME_LABEL.to_string(), p.namespace.clone())]),
-                        &namespace_keys,
-                    ),
+                    (namespace_keys.contains(NAMESPACE_NAME_LABEL)
+                        && named.contains(p.namespace.as_str()))
+                    .then_some((NAMESPACE_NAME_LABEL, p.namespace.as_str()))
+                    .into_iter()
+                    .collect(),
                     false,
                 ),
             };
@@ -301,8 +353,8 @@ impl Model {
                     || calico_namespaces
                     || calico_accounts
                     || policy_namespaces.contains(p.namespace.as_str()))
-                .then(|| p.namespace.clone()),
-                service_account: (cilium || calico_accounts).then(|| p.service_account.clone()),
+                .then_some(p.namespace.as_str()),
+                service_account: (cilium || calico_accounts).then_some(p.service_account.as_str()),
                 namespace_labels,
                 namespace_known: namespace_known || !unknown_matters,
                 labels: project(&p.labels, &pod_keys),
@@ -321,14 +373,22 @@ impl Model {
                     ),
                 },
                 ports: if ports_decide {
-                    let mut ports = p.ports.clone();
+                    let mut ports: Vec<(&str, u16, &str)> = p
+                        .ports
+                        .iter()
+                        .map(|(name, port, protocol)| (name.as_str(), *port, protocol.as_str()))
+                        .collect();
                     ports.sort();
                     ports
                 } else {
                     Vec::new()
                 },
                 listens: if ports_decide {
-                    let mut l = m.listens.clone();
+                    let mut l: Vec<(u16, &str)> = m
+                        .listens
+                        .iter()
+                        .map(|(port, protocol)| (*port, protocol.as_str()))
+                        .collect();
                     l.sort();
                     l.dedup();
                     l
@@ -346,13 +406,12 @@ impl Model {
             // selector), else `*` with the namespace labels selectors read.
             let named = key
                 .namespace
-                .clone()
-                .or_else(|| key.namespace_labels.get(NAMESPACE_NAME_LABEL).cloned());
-            let mut name = named.clone().unwrap_or_else(|| "*".to_string());
+                .or_else(|| key.namespace_labels.get(NAMESPACE_NAME_LABEL).copied());
+            let mut name = named.unwrap_or("*").to_string();
             let ns_labels: Vec<String> = key
                 .namespace_labels
                 .iter()
-                .filter(|(k, _)| k.as_str() != NAMESPACE_NAME_LABEL)
+                .filter(|(k, _)| **k != NAMESPACE_NAME_LABEL)
                 .map(|(k, v)| format!("{k}={v}"))
                 .collect();
             if named.is_none() && !ns_labels.is_empty() {
@@ -395,21 +454,16 @@ impl Model {
         // One member stands for its segment: as a source, and as a destination one that
         // listens (when no rule names its ports they do not decide; else all listen alike).
         let listener = |s: &Segment| s.listener.map(|i| members[i]);
-        let sources: Vec<Party> = segments
-            .iter()
-            .map(|s| Party::Pods(members[s.members[0]].pods.clone()))
-            .collect();
-        let targets: Vec<Option<Target<'_>>> = segments
-            .iter()
-            .map(|d| listener(d).map(|m| (Party::Pods(m.pods.clone()), &m.listens[..])))
-            .collect();
+        // (The stand-ins as parties, made when a link is decided, once each.)
+        let mut sources: Vec<Option<Party>> = vec![None; segments.len()];
+        let mut targets: Vec<Option<Party>> = vec![None; segments.len()];
         let ids: Vec<u32> = segments
             .iter()
             .map(|s| {
-                decided.id(Stand {
-                    name: s.name.clone(),
-                    source: members[s.members[0]].pods.clone(),
-                    target: listener(s).map(|m| (m.pods.clone(), m.listens.clone())),
+                decided.id(StandRef {
+                    name: &s.name,
+                    source: &members[s.members[0]].pods,
+                    target: listener(s).map(|m| (&m.pods, &m.listens[..])),
                     by_port: s.by_port,
                 })
             })
@@ -419,14 +473,20 @@ impl Model {
                 if s.open_egress() && d.open_ingress() {
                     continue;
                 }
-                let Some((to, listens)) = &targets[di] else {
+                let Some(to) = listener(d) else {
                     continue;
                 };
-                let names = (s.name.as_str(), d.name.as_str());
-                let link = decided
-                    .links
-                    .entry((ids[si], ids[di]))
-                    .or_insert_with(|| self.link(&sources[si], (to, listens), names, d.by_port));
+                let link = match decided.links.entry((ids[si], ids[di])) {
+                    hashbrown::hash_map::Entry::Occupied(link) => link.into_mut(),
+                    hashbrown::hash_map::Entry::Vacant(vacant) => {
+                        let source = sources[si]
+                            .get_or_insert_with(|| Party::Pods(members[s.members[0]].pods.clone()));
+                        let target =
+                            targets[di].get_or_insert_with(|| Party::Pods(to.pods.clone()));
+                        let names = (s.name.as_str(), d.name.as_str());
+                        vacant.insert(self.link(source, (target, &to.listens), names, d.by_port))
+                    }
+                };
                 if let Some((answer, evidence)) = link.clone() {
                     links.push(Link {
                         from: si,
@@ -543,5 +603,36 @@ impl Model {
             _ => return None,
         };
         Some((answer, evidence))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inventory::Inventory;
+    use crate::netpol::tests::{cluster, members, policy_sets};
+
+    /// A segment seen before is found by its borrowed stand-in ([`StandRef`] hashes and compares
+    /// as [`Stand`]): reaching the same members under the same model again numbers no segment
+    /// anew and decides no link anew.
+    #[test]
+    fn segments_seen_before_are_found_by_their_borrowed_stand_ins() {
+        for set in &policy_sets() {
+            let c = cluster(set);
+            let inv = Inventory::new(&c);
+            let model = Model::of(&inv);
+            let ms = members(&inv);
+            let mut decided = Decided::default();
+            let first = model.reach_with(&ms, &mut decided);
+            let (segments, links, next) = (decided.ids.len(), decided.links.len(), decided.next);
+            assert_eq!(segments, first.segments.len(), "under {set}");
+            let again = model.reach_with(&ms, &mut decided);
+            assert_eq!(format!("{first:?}"), format!("{again:?}"));
+            assert_eq!(
+                (decided.ids.len(), decided.links.len(), decided.next),
+                (segments, links, next),
+                "under {set}"
+            );
+        }
     }
 }

@@ -601,7 +601,7 @@ pub(super) fn direct_answer(model: &Model, from: &Member, to: &Member) -> Option
 
 /// Policy sets of every kind segments read: none, default denies, selectors on pods and
 /// namespaces, ports by name and range, ipBlocks, egress by port, Cilium's policies.
-fn policy_sets() -> Vec<String> {
+pub(crate) fn policy_sets() -> Vec<String> {
     vec![
         String::new(),
         np("shop", "deny", "{podSelector: {}, policyTypes: [Ingress, Egress]}"),
@@ -622,10 +622,70 @@ fn policy_sets() -> Vec<String> {
             "{podSelector: {}, policyTypes: [Egress], egress: [{to: [{ipBlock: {cidr: 10.0.0.0/8}}]}, {to: [{podSelector: {}, namespaceSelector: {matchLabels: {team: shop}}}], ports: [{port: 53, protocol: UDP}]}]}",
         ),
         np("shop", "web-out", "{podSelector: {matchLabels: {app: web}}, egress: [{ports: [{port: 5432}]}]}"),
+        named_namespaces(),
         cnp("", "web", "{endpointSelector: {matchLabels: {app: web}}, ingress: [{fromEndpoints: [{matchLabels: {io.kubernetes.pod.namespace: shop}}]}]}"),
         cnp("shop", "sa", "{endpointSelector: {matchLabels: {io.cilium.k8s.policy.serviceaccount: default}}, ingressDeny: [{fromEndpoints: [{matchLabels: {io.cilium.k8s.namespace.labels.team: ops}}], toPorts: [{ports: [{port: '5432'}]}]}]}")
             + &np("shop", "all", "{podSelector: {}, ingress: [{}]}"),
     ]
+}
+
+/// Policies whose namespace selectors name namespaces by their name label (`In`, `NotIn`,
+/// `matchLabels`), with listening workloads in namespaces they name (`lab`) and do not name,
+/// known (`dev`) and not (`qa`).
+fn named_namespaces() -> String {
+    let deployment = |ns: &str| {
+        format!("apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: api, namespace: {ns}}}\nspec:\n  selector: {{matchLabels: {{app: web}}}}\n  template:\n    metadata: {{labels: {{app: web}}}}\n    spec: {{containers: [{{name: c, image: \"x:1\", ports: [{{containerPort: 8080}}]}}]}}\n---\n")
+    };
+    let namespace =
+        |ns: &str| format!("apiVersion: v1\nkind: Namespace\nmetadata: {{name: {ns}}}\n---\n");
+    np(
+        "shop",
+        "from-ops",
+        "{podSelector: {matchLabels: {app: db}}, ingress: [{from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: ops}}}]}]}",
+    ) + &np(
+        "shop",
+        "not-lab",
+        "{podSelector: {matchLabels: {app: web}}, ingress: [{from: [{namespaceSelector: {matchExpressions: [{key: kubernetes.io/metadata.name, operator: NotIn, values: [lab]}]}}]}]}",
+    ) + &np(
+        "ops",
+        "to-shop",
+        "{podSelector: {}, policyTypes: [Egress], egress: [{to: [{namespaceSelector: {matchExpressions: [{key: kubernetes.io/metadata.name, operator: In, values: [shop, lab]}]}}]}]}",
+    ) + &namespace("dev")
+        + &namespace("lab")
+        + &deployment("dev")
+        + &deployment("lab")
+        + &deployment("qa")
+}
+
+/// A namespace's name tells its pods apart only where a selector names it: the namespaces no
+/// selector names share their segments, known or not.
+#[test]
+fn namespaces_no_selector_names_share_their_segments() {
+    let c = cluster(&named_namespaces());
+    let inv = Inventory::new(&c);
+    let ms = members(&inv);
+    let r = Model::of(&inv).reach(&ms);
+    let names: Vec<(&str, Vec<&str>)> = r
+        .segments
+        .iter()
+        .map(|s| {
+            let members = s.members.iter().map(|i| ms[*i].pods.reference.as_str());
+            (s.name.as_str(), members.collect())
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            (
+                "*{app=web}",
+                vec!["Deployment:dev/api", "Deployment:qa/api"]
+            ),
+            ("lab{app=web}", vec!["Deployment:lab/api"]),
+            ("ops{app=web}", vec!["Deployment:ops/tool"]),
+            ("shop{app=db}", vec!["Deployment:shop/db"]),
+            ("shop{app=web}", vec!["Deployment:shop/web"]),
+        ]
+    );
 }
 
 #[test]

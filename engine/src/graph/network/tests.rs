@@ -388,6 +388,26 @@ fn redrawing_piece_by_piece_is_drawing_whole() {
     assert!(out.is_empty(), "{out:?}");
     assert_eq!(into.len(), 1);
     assert_eq!(into[0].graph.edge_count(), 1);
+    // A destination closed to one source takes out that one link: the source's head and its
+    // other links stay.
+    let db = |from: &str| {
+        np(
+            "shop",
+            "db",
+            &format!(
+                "{{podSelector: {{matchLabels: {{app: db}}}}, ingress: [{{from: [{from}]}}]}}"
+            ),
+        )
+    };
+    let (open, closed) = (
+        reach_of(&db("{namespaceSelector: {}}")),
+        reach_of(&db("{podSelector: {}}")),
+    );
+    let (out, into) = open.changes(&closed, "c");
+    assert!(into.is_empty(), "{into:?}");
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(drawn(&out[0]).1.len(), 1);
+    assert!(format!("{:?}", drawn(&out[0])).contains("Network:*{app=web}"));
     // The same reach changes nothing.
     let (out, into) = drawings[3].changes(
         &reach_of(&deployment("ops", "api", "{app: web}", listening)),
