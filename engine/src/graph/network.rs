@@ -9,10 +9,11 @@
 //! ([`OPEN_PORTS`]), so a cluster without policies adds two edges per workload, not one per
 //! pair.
 //!
-//! What reach draws is a [`Drawing`], fact by fact: each segment's own node and edges, and each
-//! member's. [`AttackGraph::network_reach`] draws all of it; the incremental engine draws only
-//! the facts that differ between two reaches ([`Drawing::changes`]), so a workload added to a
-//! segment of thousands costs its own edges, not the segment's.
+//! What reach draws is a [`Drawing`], fact by fact: each segment's head (its node and open
+//! edges), each of its links and each member's edges. [`AttackGraph::network_reach`] draws all
+//! of it; the incremental engine draws only the facts that differ between two reaches
+//! ([`Drawing::changes`]), so a workload added to a segment of thousands costs its own edges,
+//! not the segment's, and a destination closed to one source costs that one link.
 
 use super::{AttackGraph, NodeKind, Technique as T};
 use crate::netpol::{Decided, Member, Model};
@@ -64,7 +65,8 @@ struct SegmentEdges {
 }
 
 /// A piece of a [`Drawing`] that the incremental engine adds to or takes from a joined graph as
-/// one part: a segment's own node and edges, or one member's.
+/// one part: a segment's head (its node and open edges), one of its links, or one member's
+/// edges.
 pub type Piece = AttackGraph;
 
 impl Drawing {

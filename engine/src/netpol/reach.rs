@@ -34,7 +34,8 @@ pub struct Member {
 #[derive(Debug, Clone)]
 pub struct Segment {
     /// A readable name, unique in the cluster: the namespace (`*` for namespaces without
-    /// policies), the labels some selector reads (`{app=web}`), and `hostNetwork`.
+    /// policies that no selector names), the labels some selector reads (`{app=web}`), and
+    /// `hostNetwork`.
     pub name: String,
     /// Its members (indices into the members given), in reference order.
     pub members: Vec<usize>,
@@ -92,8 +93,11 @@ pub struct Reach {
 /// The links decided under one [`Model`], kept for its next [`Model::reach_with`]: a link is a
 /// function of its two segments' names, stand-ins (the source's first member's pods; the
 /// destination's first listening member's pods and ports) and whether ports decide, so between
-/// segments with all of those unchanged it is not decided again. Valid under one model only: a
-/// caller whose policies change starts a new one.
+/// segments with all of those unchanged it is not decided again. Valid under one model: a
+/// caller whose policies or Namespace labels change starts a new one, or forgets the links of
+/// the namespaces whose policies or read labels changed ([`Decided::forget_namespaces`]; a
+/// link reads nothing of the other members of its segments, which every policy treats as it
+/// treats the stand-ins).
 #[derive(Debug, Clone, Default)]
 pub struct Decided {
     /// Each segment seen, as a link reads it, by number.
@@ -212,7 +216,8 @@ struct Key<'a> {
     namespace: Option<&'a str>,
     /// The ServiceAccount, where Cilium's policies may read it.
     service_account: Option<&'a str>,
-    /// Namespace labels on the keys namespace selectors read (else the namespace's name).
+    /// Namespace labels on the keys namespace selectors read; the name label only where some
+    /// selector names the namespace (an unknown namespace's one label is its name).
     namespace_labels: BTreeMap<&'a str, &'a str>,
     /// Whether the Namespace object is known.
     namespace_known: bool,
