@@ -770,13 +770,17 @@ impl Model {
         })
     }
 
+    /// The policies' namespace selectors.
+    fn namespace_selectors(&self) -> impl Iterator<Item = &LabelSelector> {
+        self.peers().filter_map(|peer| match peer {
+            Peer::Pods { namespaces, .. } => namespaces.as_ref(),
+            _ => None,
+        })
+    }
+
     /// The label keys the policies' namespace selectors read.
     fn namespace_keys(&self) -> BTreeSet<String> {
-        self.peers()
-            .filter_map(|peer| match peer {
-                Peer::Pods { namespaces, .. } => namespaces.as_ref(),
-                _ => None,
-            })
+        self.namespace_selectors()
             .flat_map(|s| s.keys().map(str::to_string))
             .collect()
     }
@@ -785,11 +789,7 @@ impl Model {
     /// (`kubernetes.io/metadata.name`, which every namespace has, with its name): a selector
     /// on that label answers alike for every namespace it does not name.
     fn namespaces_named(&self) -> BTreeSet<&str> {
-        self.peers()
-            .filter_map(|peer| match peer {
-                Peer::Pods { namespaces, .. } => namespaces.as_ref(),
-                _ => None,
-            })
+        self.namespace_selectors()
             .flat_map(|s| s.values_named(NAMESPACE_NAME_LABEL))
             .collect()
     }
@@ -1441,8 +1441,12 @@ fn labels_read_alike(keys: &Option<BTreeSet<String>>, a: &Model, b: &Model, ns: 
 fn project<'l>(
     labels: &'l BTreeMap<String, String>,
     keys: &BTreeSet<String>,
-) -> Vec<(&'l String, &'l String)> {
-    labels.iter().filter(|(k, _)| keys.contains(*k)).collect()
+) -> BTreeMap<&'l str, &'l str> {
+    labels
+        .iter()
+        .filter(|(k, _)| keys.contains(*k))
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect()
 }
 
 /// Adds to `mine` the items of `theirs` whose reference it does not hold, sorted by reference

@@ -15,7 +15,7 @@
 //! isolates; the caller draws that as one hub instead of a link per pair. The links are the
 //! other pairs, each decided by [`Model::connect`] on the destination's listening ports.
 
-use super::{Answer, Model, Party, Peer, Pods, Side, NAMESPACE_NAME_LABEL};
+use super::{project, Answer, Model, Party, Peer, Pods, Side, NAMESPACE_NAME_LABEL};
 use hashbrown::HashMap;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -300,19 +300,13 @@ impl Model {
                 }
             }
         }
-        fn project<'l>(
-            labels: &'l BTreeMap<String, String>,
-            keys: &BTreeSet<String>,
-        ) -> BTreeMap<&'l str, &'l str> {
-            labels
-                .iter()
-                .filter(|(k, _)| keys.contains(*k))
-                .map(|(k, v)| (k.as_str(), v.as_str()))
-                .collect()
-        }
-        // A namespace's name tells it apart only where a selector names it: every other name
-        // answers every selector on the name label alike.
+        // What namespace selectors read of a namespace's labels: the keys they name, and its
+        // name only where one names it (every other name answers every selector on the name
+        // label alike).
         let named = self.namespaces_named();
+        let read = |(k, v): &(&str, &str)| {
+            namespace_keys.contains(*k) && (*k != NAMESPACE_NAME_LABEL || named.contains(v))
+        };
         let mut order: Vec<usize> = (0..members.len()).collect();
         order.sort_by(|a, b| members[*a].pods.reference.cmp(&members[*b].pods.reference));
         // Whether a namespace's object is known matters only to selectors on other labels than
@@ -323,23 +317,18 @@ impl Model {
             let m = &members[i];
             let p = &m.pods;
             let (namespace_labels, namespace_known) = match self.namespaces.get(&p.namespace) {
-                Some(labels) => {
-                    let mut projected = project(labels, &namespace_keys);
-                    if projected
-                        .get(NAMESPACE_NAME_LABEL)
-                        .is_some_and(|name| !named.contains(name))
-                    {
-                        projected.remove(NAMESPACE_NAME_LABEL);
-                    }
-                    (projected, true)
-                }
+                Some(labels) => (
+                    (labels.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+                        .filter(read)
+                        .collect(),
+                    true,
+                ),
                 // (An unknown namespace's one label is its name.)
                 None => (
-                    (namespace_keys.contains(NAMESPACE_NAME_LABEL)
-                        && named.contains(p.namespace.as_str()))
-                    .then_some((NAMESPACE_NAME_LABEL, p.namespace.as_str()))
-                    .into_iter()
-                    .collect(),
+                    [(NAMESPACE_NAME_LABEL, p.namespace.as_str())]
+                        .into_iter()
+                        .filter(read)
+                        .collect(),
                     false,
                 ),
             };
