@@ -992,6 +992,7 @@ fn only_the_checks_that_declare_the_graph_read_it() {
             rbac: &rbac,
             graph: Some(&graph),
             options: &options,
+            reports: &kspm_engine::checks::every_object,
         };
         let without = Context {
             graph: None,

@@ -614,6 +614,7 @@ fn evaluate_one(
         rbac: &rbac,
         graph: None,
         options,
+        reports: &checks::every_object,
     };
     let build = || {
         let mut graph = AttackGraph::default();
@@ -810,21 +811,34 @@ pub fn effective_rbac(cluster: &ClusterSnapshot) -> Rbac {
 /// The effective RBAC of the cluster `inv` holds: its RBAC objects and, on EKS, the access
 /// policies (authorized beside RBAC, they join it as synthetic bindings).
 pub(crate) fn cluster_rbac(inv: &Inventory<'_>) -> Rbac {
-    rbac_of(inv.objects().iter().copied(), inv)
-}
-
-/// The RBAC of `objects` (every RBAC object of `inv`'s cluster, in its order), with the EKS
-/// access policies `inv` holds.
-pub(crate) fn rbac_of<'o>(
-    objects: impl IntoIterator<Item = &'o crate::Object>,
-    inv: &Inventory<'_>,
-) -> Rbac {
-    let objects: Vec<&crate::Object> = objects.into_iter().collect();
     let minor = inv.cluster.info.version().map(|(_, m)| m);
     let access_policies = crate::cloud::eks::access_policy_objects(inv);
     Rbac::build_with(
-        objects.iter().copied(),
+        inv.objects().iter().copied(),
         &access_policies,
+        minor,
+        inv.cluster.info.provider,
+    )
+}
+
+/// The RBAC of the [`Piece`](crate::rbac::Piece)s of a cluster's RBAC objects (every one, in
+/// the order of the objects), with the EKS access policies `inv` holds: what [`cluster_rbac`]
+/// reads from the objects themselves.
+pub(crate) fn rbac_of<'p>(
+    pieces: impl IntoIterator<Item = &'p crate::rbac::Piece>,
+    inv: &Inventory<'_>,
+) -> Rbac {
+    let minor = inv.cluster.info.version().map(|(_, m)| m);
+    let access_policies: Vec<crate::rbac::Piece> = crate::cloud::eks::access_policy_objects(inv)
+        .iter()
+        .map(|o| crate::rbac::Piece::of(o, true))
+        .collect();
+    Rbac::assemble(
+        // (Each piece as briefly as the access policies' own.)
+        pieces
+            .into_iter()
+            .map(|p| p as &crate::rbac::Piece)
+            .chain(&access_policies),
         minor,
         inv.cluster.info.provider,
     )
@@ -877,6 +891,7 @@ pub(crate) fn skipped_checks(
         rbac,
         graph,
         options,
+        reports: &checks::every_object,
     };
     catalogue
         .iter()
@@ -897,13 +912,14 @@ pub(crate) fn evaluate_cluster(
     graph: Option<&AttackGraph>,
     catalogue: &[&'static checks::Check],
     options: &ScanOptions,
-    keep: &dyn Fn(&crate::Object) -> bool,
+    keep: &(dyn Fn(&crate::Object) -> bool + Sync),
 ) -> Evaluation {
     let ctx = Context {
         inv,
         rbac,
         graph,
         options,
+        reports: keep,
     };
     let ran = run_checks(&ctx, catalogue, |_| true);
     findings_of(cluster, inv, catalogue, ran, options, keep)

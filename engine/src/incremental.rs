@@ -52,9 +52,8 @@
 use crate::checks::{self, Check};
 use crate::drift::finding_key;
 use crate::evaluate::{
-    annotate, binding_subjects, cloud_bridges, cluster_rbac, evaluate_cluster,
-    judge_on_fleet_graph, rbac_of, skipped_checks, CloudParts, ClusterCloud, ClusterResult,
-    Evaluation, Pending,
+    annotate, binding_subjects, cloud_bridges, evaluate_cluster, judge_on_fleet_graph, rbac_of,
+    skipped_checks, CloudParts, ClusterCloud, ClusterResult, Evaluation, Pending,
 };
 use crate::graph::joined::Joined;
 use crate::graph::paths::{AttackPath, PathSearches};
@@ -359,6 +358,8 @@ pub struct Incremental {
     shared: BTreeSet<(String, Key)>,
     /// The RBAC objects, likewise.
     rbac_objects: BTreeSet<(String, Key)>,
+    /// What each RBAC object says of RBAC, read when it is stored ([`Incremental::rbac`]).
+    rbac_pieces: HashMap<Key, crate::rbac::Piece>,
     /// The next apply evaluates the whole cluster.
     force_whole: bool,
     state: Option<Box<State>>,
@@ -435,6 +436,7 @@ impl Incremental {
             placed: HashMap::new(),
             shared: BTreeSet::new(),
             rbac_objects: BTreeSet::new(),
+            rbac_pieces: HashMap::new(),
             force_whole: false,
             state: None,
         };
@@ -603,6 +605,7 @@ impl Incremental {
             let at = (ns, key.clone());
             self.shared.remove(&at);
             self.rbac_objects.remove(&at);
+            self.rbac_pieces.remove(&at.1);
             touched.push(at.0);
         }
         if let Some(o) = object {
@@ -613,6 +616,8 @@ impl Incremental {
             }
             if RBAC_KINDS.contains(&o.kind.as_str()) {
                 self.rbac_objects.insert((ns.clone(), key.clone()));
+                self.rbac_pieces
+                    .insert(key.clone(), crate::rbac::Piece::of(&o, false));
             }
             self.objects
                 .entry(ns.clone())
@@ -1006,7 +1011,7 @@ impl Incremental {
     /// Evaluates everything.
     fn rebuild(&self) -> State {
         let all = Inventory::of_objects(&self.meta, self.objects());
-        let rbac = cluster_rbac(&all);
+        let rbac = self.rbac(&all);
         let facts = ClusterFacts::of(&all, &rbac);
         let namespaces = self.evaluate_namespaces(&facts.namespaces, &rbac, &facts);
         // (Exposure and EndpointSlices came from the whole inventory, into `facts`; the
@@ -1043,6 +1048,17 @@ impl Incremental {
         };
         join(&mut state, &self.meta.info.name);
         state
+    }
+
+    /// The cluster's RBAC, from its RBAC objects' pieces (in the order of all objects: the RBAC
+    /// [`crate::evaluate::cluster_rbac`] reads from them) and the EKS access policies `inv`
+    /// holds (the cluster-scoped objects).
+    fn rbac(&self, inv: &Inventory<'_>) -> Rbac {
+        let pieces = self
+            .rbac_objects
+            .iter()
+            .filter_map(|(_, key)| self.rbac_pieces.get(key));
+        rbac_of(pieces, inv)
     }
 
     /// The objects the cluster part reads: the shared ones, but Roles and RoleBindings (read as
@@ -1319,8 +1335,7 @@ impl Incremental {
         }
         let accounts = accounts_changed.then(|| Accounts::of(&shared));
         let (rbac, bound) = if rbac_changed {
-            // The RBAC objects, in the order of all objects: the same RBAC.
-            let rbac = rbac_of(self.indexed(&self.rbac_objects), &shared);
+            let rbac = self.rbac(&shared);
             let bound = BoundNames::of(&rbac);
             (Arc::new(rbac), bound)
         } else {
@@ -1686,14 +1701,17 @@ impl State {
         }
     }
 
-    /// Puts a namespace's new part in place of its old one, in the joined graph too (the old
-    /// part leaves first: an edge whose evidence changed must not keep the old one).
+    /// Puts a namespace's new part in place of its old one, in the joined graph too (what of the
+    /// old part differs leaves first: an edge whose evidence changed must not keep the old one).
     fn replace(&mut self, ns: String, part: NamespacePart) -> Option<NamespacePart> {
         let old = self.namespaces.remove(&ns);
-        if let Some(old) = &old {
-            self.joined.remove(&old.graph);
+        // Only what differs is taken out and put in ([`Joined::replace`]): taking an edge out of
+        // the joined graph walks the edge lists of its ends, long at the hubs every namespace's
+        // identities join.
+        match &old {
+            Some(old) => self.joined.replace(&old.graph, &part.graph),
+            None => self.joined.add(&part.graph),
         }
-        self.joined.add(&part.graph);
         self.namespaces.insert(ns, part);
         old
     }

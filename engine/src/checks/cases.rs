@@ -4,7 +4,7 @@
 //! one, redaction changes no finding, and a check without a case fails the build's tests, so new
 //! checks cannot land untested.
 
-use super::{by_id, catalogue, Context};
+use super::{by_id, catalogue, Context, Hit};
 use crate::inventory::Inventory;
 use crate::options::ScanOptions;
 use crate::parse::{parse_text, Syntax};
@@ -661,6 +661,7 @@ pub(crate) fn outcomes(
         rbac: &rbac,
         graph: Some(&graph),
         options,
+        reports: &crate::checks::every_object,
     };
     (check.run)(&ctx)
         .into_iter()
@@ -735,4 +736,72 @@ pub(crate) fn evidence_of(c: &Case) -> Vec<(crate::object::Object, Vec<crate::fi
         .into_iter()
         .map(|(o, _, evidence)| (o, evidence))
         .collect()
+}
+
+/// A check told which objects' hits are reported ([`Context::reports`]) may skip the others,
+/// and nothing else: on every case of the catalogue (each with a Role and a ClusterRole with
+/// wildcards beside), for each namespace there and for the cluster-scoped objects, what it
+/// reports is exactly what it reports of all objects on those.
+#[test]
+fn checks_told_what_is_reported_report_the_same_of_it() {
+    let wildcards = vec![
+        role("ClusterRole", json!([rule(&["*"], &["*"], &["*"])])),
+        named(
+            role("Role", json!([rule(&["*"], &[""], &["pods"])])),
+            "wild",
+        ),
+    ];
+    for case in cases() {
+        let check = by_id(case.id).unwrap_or_else(|| panic!("no check {}", case.id));
+        for objects in [&case.bad, &case.good] {
+            let objects: Vec<Value> = objects.iter().chain(&wildcards).cloned().collect();
+            let out = parse_text(&docs(&objects), "case.yaml", Syntax::Yaml);
+            assert!(out.errors.is_empty(), "{}: {:?}", case.id, out.errors);
+            let mut cluster = ClusterSnapshot {
+                objects: out.objects,
+                ..Default::default()
+            };
+            cluster.info.provider = case.provider;
+            let inv = Inventory::new(&cluster);
+            let rbac = Rbac::build_for(&cluster.objects, None, case.provider);
+            let mut graph = crate::graph::AttackGraph::default();
+            graph.build_cluster(&cluster, &inv, &rbac);
+            let all = Context {
+                inv: &inv,
+                rbac: &rbac,
+                graph: Some(&graph),
+                options: &case.options,
+                reports: &crate::checks::every_object,
+            };
+            let rows = |hits: Vec<Hit<'_>>| -> Vec<String> {
+                hits.iter()
+                    .map(|h| format!("{} {} {:?}", h.object.node_ref(), h.message, h.evidence))
+                    .collect()
+            };
+            let every = rows((check.run)(&all));
+            let scopes: std::collections::BTreeSet<Option<&str>> = cluster
+                .objects
+                .iter()
+                .map(|o| o.effective_namespace())
+                .collect();
+            for scope in scopes {
+                let reported = |o: &crate::object::Object| o.effective_namespace() == scope;
+                let told = Context {
+                    reports: &reported,
+                    ..all
+                };
+                let told = (check.run)(&told);
+                // Nothing it gives is new; of the reported objects, nothing is missing.
+                assert!(
+                    rows(told.clone()).iter().all(|r| every.contains(r)),
+                    "{} in {scope:?}",
+                    case.id
+                );
+                let on = |hits: Vec<Hit<'_>>| {
+                    rows(hits.into_iter().filter(|h| reported(h.object)).collect())
+                };
+                assert_eq!(on(told), on((check.run)(&all)), "{} in {scope:?}", case.id);
+            }
+        }
+    }
 }

@@ -57,6 +57,22 @@ pub struct Context<'a> {
     pub graph: Option<&'a crate::graph::AttackGraph>,
     /// Scan options (site policy such as allowed registries).
     pub options: &'a ScanOptions,
+    /// The objects whose hits are reported (a namespace part of the incremental engine reads
+    /// the cluster-scoped objects too, and reports only its own): a check may leave the others
+    /// out ([`Context::reports_on`]).
+    pub reports: &'a (dyn Fn(&Object) -> bool + Sync),
+}
+
+impl Context<'_> {
+    /// Whether hits on `o` are reported: a check need not work out those that are not.
+    pub fn reports_on(&self, o: &Object) -> bool {
+        (self.reports)(o)
+    }
+}
+
+/// [`Context::reports`] when every object's hits are reported.
+pub fn every_object(_: &Object) -> bool {
+    true
 }
 
 /// Input a check needs beyond the cluster's objects; without it the check cannot assess

@@ -712,7 +712,11 @@ fn admin_equivalent<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
 /// Whether a role with wildcards is the platform's: the default `cluster-admin`, or a role with a
 /// reserved name that only platform bindings use and that aggregates into no other role. Its
 /// name alone decides nothing: `system:evil` bound to a ServiceAccount is reported.
-fn platform_role(ctx: &Context<'_>, o: &Object, owned: &std::collections::HashSet<String>) -> bool {
+fn platform_role<'s>(
+    ctx: &Context<'_>,
+    o: &Object,
+    owned: impl FnOnce() -> &'s std::collections::HashSet<String>,
+) -> bool {
     let reference = match o.effective_namespace() {
         Some(ns) if o.kind == "Role" => format!("Role:{ns}/{}", o.name),
         _ => format!("ClusterRole:{}", o.name),
@@ -731,7 +735,7 @@ fn platform_role(ctx: &Context<'_>, o: &Object, owned: &std::collections::HashSe
                 })
             });
     }
-    if owned.contains(reference.as_str()) {
+    if owned().contains(reference.as_str()) {
         return false;
     }
     let aggregated = o
@@ -748,26 +752,31 @@ fn service_account_of_kube_system(s: &Subject) -> bool {
 
 fn wildcard_roles<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
     // Roles that a binding the cluster's users own refers to, or that a platform binding
-    // grants to identities other than control-plane components.
-    let owned: std::collections::HashSet<String> = ctx
-        .rbac
-        .bindings
-        .iter()
-        .filter(|b| {
-            !b.managed
-                || !b
-                    .subjects
-                    .iter()
-                    .all(|s| is_system_subject(s) || service_account_of_kube_system(s))
+    // grants to identities other than control-plane components (read through every binding:
+    // once, when a role asks).
+    let owned = std::cell::OnceCell::new();
+    let owned = || {
+        owned.get_or_init(|| -> std::collections::HashSet<String> {
+            ctx.rbac
+                .bindings
+                .iter()
+                .filter(|b| {
+                    !b.managed
+                        || !b
+                            .subjects
+                            .iter()
+                            .all(|s| is_system_subject(s) || service_account_of_kube_system(s))
+                })
+                // The role the binding resolves to, not its roleRef as written: a
+                // ClusterRoleBinding cannot refer to a Role, whatever its roleRef's name spells.
+                .filter_map(|b| b.role.map(|r| ctx.rbac.roles[r].node_ref()))
+                .collect()
         })
-        // The role the binding resolves to, not its roleRef as written: a ClusterRoleBinding
-        // cannot refer to a Role, whatever its roleRef's name spells.
-        .filter_map(|b| b.role.map(|r| ctx.rbac.roles[r].node_ref()))
-        .collect();
+    };
     let mut hits = Vec::new();
     for kind in ["ClusterRole", "Role"] {
         for o in ctx.inv.of_kind(kind) {
-            if o.api_group() != "rbac.authorization.k8s.io" || platform_role(ctx, o, &owned) {
+            if !ctx.reports_on(o) || o.api_group() != "rbac.authorization.k8s.io" {
                 continue;
             }
             let Some(rules) = o.body.get("rules").and_then(Value::as_array) else {
@@ -788,7 +797,7 @@ fn wildcard_roles<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
                     }
                 }
             }
-            if ev.is_empty() {
+            if ev.is_empty() || platform_role(ctx, o, owned) {
                 continue;
             }
             let role_kind = if kind == "Role" {

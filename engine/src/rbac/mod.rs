@@ -189,6 +189,128 @@ impl Association {
     }
 }
 
+/// What one object says of RBAC on its own ([`Piece::of`]): a cluster's RBAC is its objects'
+/// pieces put together ([`Rbac::assemble`]), so a cluster kept up to date reads again only the
+/// objects that changed.
+#[derive(Debug, Clone)]
+pub enum Piece {
+    /// A Role or ClusterRole as written, with a ClusterRole's aggregation selectors.
+    Role(RoleDef, Option<Vec<LabelSelector>>),
+    /// A RoleBinding or ClusterRoleBinding, its role not yet looked up.
+    Binding(BindingPiece),
+    /// Anything else.
+    None,
+}
+
+/// A binding read on its own: all of its [`BindingDef`] but what the roles decide (which role
+/// it refers to, whether the platform owns it).
+#[derive(Debug, Clone)]
+pub struct BindingPiece {
+    /// The binding, with no role and not managed.
+    binding: BindingDef,
+    /// The role its roleRef names, as roles are looked up (none for a ClusterRoleBinding
+    /// naming a Role, which cannot refer to one).
+    role: Option<(RoleKind, Option<String>, String)>,
+}
+
+impl Piece {
+    /// Reads `o` (`made`: an object kspm made to stand for a grant outside RBAC).
+    pub fn of(o: &Object, made: bool) -> Piece {
+        if o.api_group() != "rbac.authorization.k8s.io" {
+            return Piece::None;
+        }
+        match o.kind.as_str() {
+            "ClusterRole" | "Role" => {
+                let kind = if o.kind == "Role" {
+                    RoleKind::Role
+                } else {
+                    RoleKind::ClusterRole
+                };
+                let selectors = (kind == RoleKind::ClusterRole)
+                    .then(|| {
+                        o.body
+                            .at("/aggregationRule/clusterRoleSelectors")
+                            .and_then(Value::as_array)
+                    })
+                    .flatten()
+                    .map(|sels| {
+                        sels.iter()
+                            .map(|s| LabelSelector::from_value(Some(s)))
+                            .collect()
+                    });
+                let role = RoleDef {
+                    kind,
+                    namespace: if kind == RoleKind::Role {
+                        o.effective_namespace().map(str::to_string)
+                    } else {
+                        None
+                    },
+                    name: o.name.clone(),
+                    rules: parse_rules(o.body.get("rules")),
+                    labels: o.labels.clone(),
+                    assumed_default: false,
+                    written: Vec::new(),
+                };
+                Piece::Role(role, selectors)
+            }
+            "ClusterRoleBinding" | "RoleBinding" => Piece::Binding(BindingPiece::of(o, made)),
+            _ => Piece::None,
+        }
+    }
+}
+
+impl BindingPiece {
+    fn of(b: &Object, made: bool) -> BindingPiece {
+        let cluster_binding = b.kind == "ClusterRoleBinding";
+        let ns = if cluster_binding {
+            None
+        } else {
+            Some(b.effective_namespace().unwrap_or("default").to_string())
+        };
+        let rk = b
+            .body
+            .at("/roleRef/kind")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let rn = b
+            .body
+            .at("/roleRef/name")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let (role, role_ref) = match (rk, cluster_binding) {
+            ("ClusterRole", _) => (
+                Some((RoleKind::ClusterRole, None, rn.to_string())),
+                format!("ClusterRole:{rn}"),
+            ),
+            // A RoleBinding's Role is always in the binding's own namespace.
+            ("Role", false) => (
+                Some((RoleKind::Role, ns.clone(), rn.to_string())),
+                format!("Role:{}/{rn}", ns.as_deref().unwrap_or("")),
+            ),
+            // A ClusterRoleBinding cannot reference a Role.
+            _ => (None, format!("{rk}:{rn}")),
+        };
+        let (subjects, positions): (Vec<Subject>, Vec<usize>) =
+            resolve_subjects(b, ns.as_deref()).into_iter().unzip();
+        BindingPiece {
+            binding: BindingDef {
+                managed: false,
+                node_ref: b.node_ref(),
+                name: b.name.clone(),
+                subjects,
+                positions,
+                synthetic: made,
+                association: if made { Association::of(b) } else { None },
+                namespace: ns,
+                role: None,
+                role_ref,
+                assumed_default: false,
+            },
+            role,
+        }
+    }
+}
+
 /// One grant of a request: which binding, role and rule.
 #[derive(Debug, Clone, Copy)]
 pub struct Grant<'a> {
@@ -250,8 +372,8 @@ pub struct Rbac {
     views: std::sync::OnceLock<reach::Views>,
 }
 
-/// From how many bindings [`Rbac::build_with`] reads them in parallel.
-const PARALLEL_BINDINGS: usize = 512;
+/// From how many RBAC objects [`Rbac::build_with`] reads them in parallel.
+const PARALLEL_RBAC_OBJECTS: usize = 512;
 
 fn str_list(v: Option<&Value>) -> Vec<String> {
     v.and_then(Value::as_array)
@@ -352,54 +474,43 @@ impl Rbac {
         minor_version: Option<u32>,
         provider: crate::snapshot::Provider,
     ) -> Rbac {
-        let objects = objects
+        let objects: Vec<(&Object, bool)> = objects
             .into_iter()
             .map(|o| (o, false))
-            .chain(synthetic.iter().map(|o| (o, true)));
+            .chain(synthetic.iter().map(|o| (o, true)))
+            .filter(|(o, _)| o.api_group() == "rbac.authorization.k8s.io")
+            .collect();
+        // Each object is read on its own: a cluster's thousands of RBAC objects on every core (a
+        // few are not worth the threads).
+        let read = |&(o, made): &(&Object, bool)| Piece::of(o, made);
+        let pieces: Vec<Piece> = if objects.len() >= PARALLEL_RBAC_OBJECTS {
+            crate::parallel::parallel_map(&objects, read)
+        } else {
+            objects.iter().map(read).collect()
+        };
+        Rbac::assemble(&pieces, minor_version, provider)
+    }
+
+    /// The RBAC state of a cluster from the [`Piece`]s of its objects, in the objects' order:
+    /// what [`Rbac::build_with`] builds from the objects themselves.
+    pub fn assemble<'p>(
+        pieces: impl IntoIterator<Item = &'p Piece>,
+        minor_version: Option<u32>,
+        provider: crate::snapshot::Provider,
+    ) -> Rbac {
         let mut roles = Vec::new();
         let mut aggregation: Vec<(usize, Vec<LabelSelector>)> = Vec::new();
-        let mut binding_objs = Vec::new();
-        for (o, made) in objects {
-            if o.api_group() != "rbac.authorization.k8s.io" {
-                continue;
-            }
-            match o.kind.as_str() {
-                "ClusterRole" | "Role" => {
-                    let kind = if o.kind == "Role" {
-                        RoleKind::Role
-                    } else {
-                        RoleKind::ClusterRole
-                    };
-                    if kind == RoleKind::ClusterRole {
-                        if let Some(sels) = o
-                            .body
-                            .at("/aggregationRule/clusterRoleSelectors")
-                            .and_then(Value::as_array)
-                        {
-                            aggregation.push((
-                                roles.len(),
-                                sels.iter()
-                                    .map(|s| LabelSelector::from_value(Some(s)))
-                                    .collect(),
-                            ));
-                        }
+        let mut binding_pieces = Vec::new();
+        for piece in pieces {
+            match piece {
+                Piece::Role(role, selectors) => {
+                    if let Some(selectors) = selectors {
+                        aggregation.push((roles.len(), selectors.clone()));
                     }
-                    roles.push(RoleDef {
-                        kind,
-                        namespace: if kind == RoleKind::Role {
-                            o.effective_namespace().map(str::to_string)
-                        } else {
-                            None
-                        },
-                        name: o.name.clone(),
-                        rules: parse_rules(o.body.get("rules")),
-                        labels: o.labels.clone(),
-                        assumed_default: false,
-                        written: Vec::new(),
-                    });
+                    roles.push(role.clone());
                 }
-                "ClusterRoleBinding" | "RoleBinding" => binding_objs.push((o, made)),
-                _ => {}
+                Piece::Binding(b) => binding_pieces.push(b),
+                Piece::None => {}
             }
         }
         // Default ClusterRoles the snapshot lacks (a manifest folder binding `edit`, say).
@@ -422,72 +533,24 @@ impl Rbac {
         for (i, r) in roles.iter().enumerate() {
             lookup.insert((r.kind, r.namespace.clone(), r.name.clone()), i);
         }
-        // Each binding reads the roles and nothing of the others: a cluster's thousands are
-        // read on every core (a few are not worth the threads).
-        let define = |&(b, made): &(&Object, bool)| -> BindingDef {
-            let cluster_binding = b.kind == "ClusterRoleBinding";
-            let ns = if cluster_binding {
-                None
-            } else {
-                Some(b.effective_namespace().unwrap_or("default").to_string())
-            };
-            let rk = b
-                .body
-                .at("/roleRef/kind")
-                .and_then(Value::as_str)
-                .unwrap_or("");
-            let rn = b
-                .body
-                .at("/roleRef/name")
-                .and_then(Value::as_str)
-                .unwrap_or("");
-            let (role, role_ref) = match (rk, cluster_binding) {
-                ("ClusterRole", _) => (
-                    lookup
-                        .get(&(RoleKind::ClusterRole, None, rn.to_string()))
-                        .copied(),
-                    format!("ClusterRole:{rn}"),
-                ),
-                // A RoleBinding's Role is always in the binding's own namespace.
-                ("Role", false) => (
-                    lookup
-                        .get(&(RoleKind::Role, ns.clone(), rn.to_string()))
-                        .copied(),
-                    format!("Role:{}/{rn}", ns.as_deref().unwrap_or("")),
-                ),
-                // A ClusterRoleBinding cannot reference a Role.
-                _ => (None, format!("{rk}:{rn}")),
-            };
-            let (subjects, positions): (Vec<Subject>, Vec<usize>) =
-                resolve_subjects(b, ns.as_deref()).into_iter().unzip();
-            // By content only: names and labels are the binding author's to choose.
-            let managed = platform::is_platform_binding(&platform::BindingFacts {
-                namespace: ns.as_deref(),
-                name: &b.name,
-                role_ref: &role_ref,
-                subjects: &subjects,
-                rules: role.map(|r| roles[r].rules.as_slice()),
-                provider,
-            });
-            BindingDef {
-                managed,
-                node_ref: b.node_ref(),
-                name: b.name.clone(),
-                subjects,
-                positions,
-                synthetic: made,
-                association: if made { Association::of(b) } else { None },
-                namespace: ns,
-                role,
-                role_ref,
-                assumed_default: false,
-            }
-        };
-        let mut bindings: Vec<BindingDef> = if binding_objs.len() >= PARALLEL_BINDINGS {
-            crate::parallel::parallel_map(&binding_objs, define)
-        } else {
-            binding_objs.iter().map(define).collect()
-        };
+        let mut bindings: Vec<BindingDef> = binding_pieces
+            .into_iter()
+            .map(|piece| {
+                let role = piece.role.as_ref().and_then(|k| lookup.get(k).copied());
+                let mut b = piece.binding.clone();
+                // By content only: names and labels are the binding author's to choose.
+                b.managed = platform::is_platform_binding(&platform::BindingFacts {
+                    namespace: b.namespace.as_deref(),
+                    name: &b.name,
+                    role_ref: &b.role_ref,
+                    subjects: &b.subjects,
+                    rules: role.map(|r| roles[r].rules.as_slice()),
+                    provider,
+                });
+                b.role = role;
+                b
+            })
+            .collect();
         let present_bindings: BTreeSet<String> = bindings
             .iter()
             .filter(|b| b.namespace.is_none())

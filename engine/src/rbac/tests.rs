@@ -761,3 +761,76 @@ fn deep_aggregation_chains_and_cycles_are_fast_and_exact() {
         );
     }
 }
+
+/// What an RBAC state says, to compare two: its roles, and its bindings as resolved (role
+/// index, whether the platform owns it, subjects).
+fn said(r: &Rbac) -> (Vec<RoleDef>, Vec<String>) {
+    (
+        r.roles.clone(),
+        r.bindings.iter().map(|b| format!("{b:?}")).collect(),
+    )
+}
+
+#[test]
+fn pieces_read_one_by_one_assemble_into_what_the_objects_build() {
+    let objects = |yaml: &str| {
+        let out = parse_text(yaml, "rbac.yaml", Syntax::Yaml);
+        assert!(out.errors.is_empty(), "{:?}", out.errors);
+        out.objects
+    };
+    let pieces_of = |objects: &[Object]| -> Vec<Piece> {
+        objects.iter().map(|o| Piece::of(o, false)).collect()
+    };
+    let assembled =
+        |pieces: &[Piece]| Rbac::assemble(pieces, Some(33), crate::snapshot::Provider::Generic);
+    let built = |objects: &[Object]| Rbac::build(objects, Some(33));
+    // A binding to a role that is not there yet, one naming a Role from a ClusterRoleBinding,
+    // a namespace-less ServiceAccount subject, an aggregate, a kube-system binding the
+    // platform owns by what it grants.
+    let base = [
+        rb("team", "early", "Role", "later", "[{kind: ServiceAccount, name: app}]"),
+        crb("odd", "reader", "[{kind: User, name: alice}]").replace("kind: ClusterRole, name: reader", "kind: Role, name: reader"),
+        cluster_role("reader", "[{apiGroups: [''], resources: [pods], verbs: [get]}]"),
+        format!("{ROLE_HEADER}kind: ClusterRole\nmetadata: {{name: agg}}\naggregationRule: {{clusterRoleSelectors: [{{matchLabels: {{to-agg: 'true'}}}}]}}\nrules: []\n---\n"),
+        crb("readers", "agg", "[{kind: Group, name: team}]"),
+        rb("kube-system", "ctrl", "ClusterRole", "reader", "[{kind: User, name: system:kube-controller-manager}]"),
+    ]
+    .concat();
+    let mut objs = objects(&base);
+    let mut pieces = pieces_of(&objs);
+    assert_eq!(said(&assembled(&pieces)), said(&built(&objs)));
+    // The Role appears after its binding was read: the binding finds it.
+    let role = objects(&format!("{ROLE_HEADER}kind: Role\nmetadata: {{name: later, namespace: team}}\nrules: [{{apiGroups: [''], resources: [secrets], verbs: ['*']}}]\n---\n"));
+    objs.push(role[0].clone());
+    pieces.push(Piece::of(&role[0], false));
+    let with_role = assembled(&pieces);
+    assert_eq!(said(&with_role), said(&built(&objs)));
+    assert!(with_role
+        .bindings
+        .iter()
+        .any(|b| b.name == "early" && b.role.is_some()));
+    // A ClusterRole joins the aggregate, and `reader` changes under the bindings read before.
+    let changed = objects(&[
+        format!("{ROLE_HEADER}kind: ClusterRole\nmetadata: {{name: member, labels: {{to-agg: 'true'}}}}\nrules: [{{apiGroups: [''], resources: [configmaps], verbs: [list]}}]\n---\n"),
+        cluster_role("reader", "[{apiGroups: ['*'], resources: ['*'], verbs: ['*']}]"),
+    ].concat());
+    let at = objs
+        .iter()
+        .position(|o| o.name == "reader" && o.kind == "ClusterRole")
+        .expect("reader");
+    objs[at] = changed[1].clone();
+    pieces[at] = Piece::of(&changed[1], false);
+    objs.insert(0, changed[0].clone());
+    pieces.insert(0, Piece::of(&changed[0], false));
+    assert_eq!(said(&assembled(&pieces)), said(&built(&objs)));
+    // The Role goes: its binding refers to nothing again.
+    let at = objs.iter().position(|o| o.name == "later").expect("later");
+    objs.remove(at);
+    pieces.remove(at);
+    let without = assembled(&pieces);
+    assert_eq!(said(&without), said(&built(&objs)));
+    assert!(without
+        .bindings
+        .iter()
+        .any(|b| b.name == "early" && b.role.is_none()));
+}

@@ -324,6 +324,7 @@ fn kubeadm_configuration_and_managed_control_planes() {
         rbac: &rbac,
         graph: None,
         options: &opts,
+        reports: &crate::checks::every_object,
     };
     let why = by_id("KSPM-C-005")
         .expect("check")
