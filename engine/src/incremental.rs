@@ -1051,8 +1051,8 @@ impl Incremental {
     }
 
     /// The cluster's RBAC, from its RBAC objects' pieces (in the order of all objects: the RBAC
-    /// [`crate::evaluate::cluster_rbac`] reads from them) and the EKS access policies `inv`
-    /// holds (the cluster-scoped objects).
+    /// [`crate::evaluate::cluster_rbac`] reads from them) and the EKS access policies of the
+    /// cloud documents `inv` holds (every object, or the cluster part's).
     fn rbac(&self, inv: &Inventory<'_>) -> Rbac {
         let pieces = self
             .rbac_objects

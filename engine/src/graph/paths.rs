@@ -269,7 +269,7 @@ impl AttackGraph {
                                 let t = self.graph.edge_endpoints(x).map(|(_, t)| t);
                                 (
                                     t.map(|t| self.graph[t].reference.as_str()),
-                                    self.graph[x].technique.id(),
+                                    self.graph[x].technique.name(),
                                 )
                             };
                             key(e.id()) < key(old)

@@ -247,13 +247,57 @@ pub static CATALOGUE: &[TechniqueInfo] = &[
     t!(INCLUDES, 0, 1.0, true, "the hub stands for each of its members"),
 ];
 
-impl Technique {
-    /// Catalogue entry.
-    pub fn info(self) -> &'static TechniqueInfo {
-        CATALOGUE
+/// Each technique's catalogue entry and ID, by the technique's discriminant: worked out once
+/// from [`CATALOGUE`] (its first entry for a technique, as a search of it finds), for the path
+/// searches that ask for them on every edge they cross.
+struct Entries {
+    info: Vec<&'static TechniqueInfo>,
+    names: Vec<Option<String>>,
+}
+
+fn entries() -> &'static Entries {
+    static ENTRIES: std::sync::OnceLock<Entries> = std::sync::OnceLock::new();
+    ENTRIES.get_or_init(|| {
+        let n = CATALOGUE
             .iter()
-            .find(|t| t.id == self)
+            .map(|t| t.id as usize + 1)
+            .max()
+            .unwrap_or(0);
+        let mut info: Vec<Option<&'static TechniqueInfo>> = vec![None; n];
+        let mut names = vec![None; n];
+        for t in CATALOGUE {
+            let i = t.id as usize;
+            if info[i].is_none() {
+                info[i] = Some(t);
+                names[i] = Some(format!("{:?}", t.id));
+            }
+        }
+        Entries {
+            info: info
+                .into_iter()
+                .map(|i| i.unwrap_or(&CATALOGUE[0]))
+                .collect(),
+            names,
+        }
+    })
+}
+
+impl Technique {
+    /// Catalogue entry (the first for this technique; the catalogue's first when it has none).
+    pub fn info(self) -> &'static TechniqueInfo {
+        entries()
+            .info
+            .get(self as usize)
+            .copied()
             .unwrap_or(&CATALOGUE[0])
+    }
+
+    /// [`Technique::id`], without a copy for a technique of the catalogue.
+    pub fn name(self) -> std::borrow::Cow<'static, str> {
+        match entries().names.get(self as usize) {
+            Some(Some(name)) => std::borrow::Cow::Borrowed(name),
+            _ => std::borrow::Cow::Owned(format!("{self:?}")),
+        }
     }
 
     /// Whether this edge is an attack (not a relation).

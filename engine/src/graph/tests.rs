@@ -1555,6 +1555,11 @@ fn no_path_without_exposure_and_every_variant_is_catalogued() {
     for t in techniques::CATALOGUE {
         assert!(paths::is_technique(&t.id.id()));
         assert!(!t.precondition.is_empty());
+        // Looked up by discriminant, as a search of the catalogue finds it.
+        let found = techniques::CATALOGUE.iter().find(|c| c.id == t.id);
+        assert!(found.is_some_and(|f| std::ptr::eq(f, t.id.info())));
+        assert_eq!(t.id.name(), format!("{:?}", t.id));
+        assert_eq!(t.id.id(), format!("{:?}", t.id));
     }
     assert_eq!(techniques::CATALOGUE.len(), 67);
 }

@@ -208,8 +208,8 @@ pub enum Piece {
 pub struct BindingPiece {
     /// The binding, with no role and not managed.
     binding: BindingDef,
-    /// The role its roleRef names, as roles are looked up (none for a ClusterRoleBinding
-    /// naming a Role, which cannot refer to one).
+    /// The role its roleRef names, as roles are looked up: none for a roleRef of another kind
+    /// (or none), and for a ClusterRoleBinding naming a Role, which cannot refer to one.
     role: Option<(RoleKind, Option<String>, String)>,
 }
 
