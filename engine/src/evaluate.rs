@@ -834,11 +834,7 @@ pub(crate) fn rbac_of<'p>(
         .map(|o| crate::rbac::Piece::of(o, true))
         .collect();
     Rbac::assemble(
-        // (Each piece as briefly as the access policies' own.)
-        pieces
-            .into_iter()
-            .map(|p| p as &crate::rbac::Piece)
-            .chain(&access_policies),
+        pieces.into_iter().cloned().chain(access_policies),
         minor,
         inv.cluster.info.provider,
     )

@@ -307,11 +307,11 @@ impl Technique {
 
     /// The ID as written in the catalogue.
     pub fn id(self) -> String {
-        format!("{self:?}")
+        self.name().into_owned()
     }
 
     /// The technique with this catalogue ID.
     pub fn from_id(id: &str) -> Option<Technique> {
-        CATALOGUE.iter().map(|t| t.id).find(|t| t.id() == id)
+        CATALOGUE.iter().map(|t| t.id).find(|t| t.name() == id)
     }
 }

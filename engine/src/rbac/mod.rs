@@ -488,13 +488,13 @@ impl Rbac {
         } else {
             objects.iter().map(read).collect()
         };
-        Rbac::assemble(&pieces, minor_version, provider)
+        Rbac::assemble(pieces, minor_version, provider)
     }
 
     /// The RBAC state of a cluster from the [`Piece`]s of its objects, in the objects' order:
     /// what [`Rbac::build_with`] builds from the objects themselves.
-    pub fn assemble<'p>(
-        pieces: impl IntoIterator<Item = &'p Piece>,
+    pub fn assemble(
+        pieces: impl IntoIterator<Item = Piece>,
         minor_version: Option<u32>,
         provider: crate::snapshot::Provider,
     ) -> Rbac {
@@ -505,9 +505,9 @@ impl Rbac {
             match piece {
                 Piece::Role(role, selectors) => {
                     if let Some(selectors) = selectors {
-                        aggregation.push((roles.len(), selectors.clone()));
+                        aggregation.push((roles.len(), selectors));
                     }
-                    roles.push(role.clone());
+                    roles.push(role);
                 }
                 Piece::Binding(b) => binding_pieces.push(b),
                 Piece::None => {}
@@ -537,7 +537,7 @@ impl Rbac {
             .into_iter()
             .map(|piece| {
                 let role = piece.role.as_ref().and_then(|k| lookup.get(k).copied());
-                let mut b = piece.binding.clone();
+                let mut b = piece.binding;
                 // By content only: names and labels are the binding author's to choose.
                 b.managed = platform::is_platform_binding(&platform::BindingFacts {
                     namespace: b.namespace.as_deref(),

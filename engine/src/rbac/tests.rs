@@ -781,8 +781,13 @@ fn pieces_read_one_by_one_assemble_into_what_the_objects_build() {
     let pieces_of = |objects: &[Object]| -> Vec<Piece> {
         objects.iter().map(|o| Piece::of(o, false)).collect()
     };
-    let assembled =
-        |pieces: &[Piece]| Rbac::assemble(pieces, Some(33), crate::snapshot::Provider::Generic);
+    let assembled = |pieces: &[Piece]| {
+        Rbac::assemble(
+            pieces.iter().cloned(),
+            Some(33),
+            crate::snapshot::Provider::Generic,
+        )
+    };
     let built = |objects: &[Object]| Rbac::build(objects, Some(33));
     // A binding to a role that is not there yet, one naming a Role from a ClusterRoleBinding,
     // a namespace-less ServiceAccount subject, an aggregate, a kube-system binding the
