@@ -266,8 +266,9 @@ struct ClusterPart {
     /// Its graph but for the users and groups.
     graph: AttackGraph,
     /// That graph before the cloud bridges (a cluster's result is read before the fleet's
-    /// bridges join it: [`Incremental::cluster_result`]).
-    unbridged: AttackGraph,
+    /// bridges join it: [`Incremental::cluster_result`]); `None` when the cluster brings no
+    /// cloud facts, the bridges then drawing nothing ([`ClusterPart::unbridged`]).
+    unbridged: Option<AttackGraph>,
     /// Each user's and group's graph, by node reference.
     identities: BTreeMap<String, AttackGraph>,
     findings: Vec<Finding>,
@@ -281,13 +282,18 @@ struct ClusterPart {
 }
 
 impl ClusterPart {
+    /// Its graph before the cloud bridges.
+    fn unbridged(&self) -> &AttackGraph {
+        self.unbridged.as_ref().unwrap_or(&self.graph)
+    }
+
     /// Whether the cluster part built with the gathered cloud principals `a` is the one built
     /// with `b`: they differ only in principals its own graph draws (node roles of listed
     /// nodes), which adding again changes nothing.
     fn reads_alike(&self, a: &BTreeMap<String, NodeKind>, b: &BTreeMap<String, NodeKind>) -> bool {
         let beyond = |m: &BTreeMap<String, NodeKind>| -> Vec<(String, NodeKind)> {
             m.iter()
-                .filter(|(reference, _)| self.unbridged.find(None, reference).is_none())
+                .filter(|(reference, _)| self.unbridged().find(None, reference).is_none())
                 .map(|(r, k)| (r.clone(), *k))
                 .collect()
         };
@@ -358,6 +364,9 @@ pub struct Incremental {
     shared: BTreeSet<(String, Key)>,
     /// The RBAC objects, likewise.
     rbac_objects: BTreeSet<(String, Key)>,
+    /// The objects of kinds that may hold a namespace selector
+    /// ([`relabel::may_select_namespaces`]), likewise: those a relabel asks.
+    selecting: BTreeSet<(String, Key)>,
     /// What each RBAC object says of RBAC, read when it is stored ([`Incremental::rbac`]).
     rbac_pieces: HashMap<Key, crate::rbac::Piece>,
     /// The next apply evaluates the whole cluster.
@@ -436,6 +445,7 @@ impl Incremental {
             placed: HashMap::new(),
             shared: BTreeSet::new(),
             rbac_objects: BTreeSet::new(),
+            selecting: BTreeSet::new(),
             rbac_pieces: HashMap::new(),
             force_whole: false,
             state: None,
@@ -534,7 +544,7 @@ impl Incremental {
         // The parts' graphs joined afresh, in the order they are first joined ([`join`]),
         // with their likelihoods and remedies.
         let mut graph = AttackGraph::default();
-        graph.merge(&state.cluster.unbridged);
+        graph.merge(state.cluster.unbridged());
         for g in state.cluster.identities.values() {
             graph.merge(g);
         }
@@ -605,6 +615,7 @@ impl Incremental {
             let at = (ns, key.clone());
             self.shared.remove(&at);
             self.rbac_objects.remove(&at);
+            self.selecting.remove(&at);
             self.rbac_pieces.remove(&at.1);
             touched.push(at.0);
         }
@@ -613,6 +624,9 @@ impl Incremental {
             reach = reach.max(Reach::of(&o));
             if cluster_reads(&o) {
                 self.shared.insert((ns.clone(), key.clone()));
+            }
+            if relabel::may_select_namespaces(&o) {
+                self.selecting.insert((ns.clone(), key.clone()));
             }
             if RBAC_KINDS.contains(&o.kind.as_str()) {
                 self.rbac_objects.insert((ns.clone(), key.clone()));
@@ -1143,8 +1157,12 @@ impl Incremental {
             },
             || AttackGraph::identity_parts(&self.meta, shared, &rbac, facts, &runs_as, &rebuild),
         );
-        let mut unbridged = AttackGraph::default();
-        unbridged.merge(&graph);
+        // (Without cloud facts the bridges draw nothing: the graph is its own unbridged one.)
+        let unbridged = cloud_facts.is_present().then(|| {
+            let mut unbridged = AttackGraph::default();
+            unbridged.merge(&graph);
+            unbridged
+        });
         if cloud_facts.is_present() {
             // The bridges find the users and groups they map principals to in this graph (and
             // add nothing else to them).
@@ -1166,9 +1184,14 @@ impl Incremental {
                 graph.node(None, reference, *kind);
             }
         }
+        let drawn = (graph.graph.node_count(), graph.graph.edge_count());
         let mut bridges = CloudParts::default();
         bridges.add(cloud_facts.clone());
         cloud_bridges(&mut graph, bridges, &[]);
+        debug_assert!(
+            unbridged.is_some() || drawn == (graph.graph.node_count(), graph.graph.edge_count()),
+            "the cloud bridges drew on a cluster without cloud facts"
+        );
         let keep = |o: &Object| o.effective_namespace().is_none() && o.kind != "Namespace";
         let evaluation = evaluate_cluster(
             &self.meta,
@@ -1306,9 +1329,9 @@ impl Incremental {
                 })
                 .collect();
             let objects = self
-                .objects
+                .selecting
                 .iter()
-                .flat_map(|(ns, objects)| objects.values().map(move |o| (ns.as_str(), o)));
+                .filter_map(|(ns, key)| Some((ns.as_str(), self.objects.get(ns)?.get(key)?)));
             dirty.extend(relabel::selector_readers(objects, &changes)?);
         }
         let labels = (!staged.relabeled.is_empty()).then(|| prev.facts.relabel(&shared, &added));

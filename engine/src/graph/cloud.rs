@@ -108,8 +108,8 @@ pub(super) struct Draw<'a> {
     pub nodes: bool,
     /// Workload node reference → the nodes its pods run on.
     pub placement: &'a HashMap<String, BTreeSet<String>>,
-    /// The NetworkPolicies (whether pods reach the metadata server).
-    pub policies: &'a netpol::Model,
+    /// The NetworkPolicies (whether pods reach the metadata server), read when first asked.
+    pub policies: &'a dyn Fn() -> &'a netpol::Model,
 }
 
 /// NODE_CLOUD_IDENTITY (node → its instance role) and POD_IMDS_PIVOT (workload → the instance
@@ -143,7 +143,8 @@ pub(super) fn node_roles(g: &mut AttackGraph, cluster: &str, inv: &Inventory<'_>
         let wref = t.owner.node_ref();
         let host_network = t.spec.get("hostNetwork").and_then(Value::as_bool) == Some(true);
         let (candidates, placed) = workload_pools(&t, placement, &lookup, &names, LABEL);
-        let Some(egress) = metadata_egress(policies, &t, host_network, netpol::AWS_METADATA) else {
+        let Some(egress) = metadata_egress(policies(), &t, host_network, netpol::AWS_METADATA)
+        else {
             continue;
         };
         for i in candidates {

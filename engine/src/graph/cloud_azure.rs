@@ -71,7 +71,7 @@ pub(super) fn kubelet_identity(
     for t in inv.pod_templates() {
         let host_network = t.spec.get("hostNetwork").and_then(Value::as_bool) == Some(true);
         let Some(egress) = super::cloud::metadata_egress(
-            policies,
+            policies(),
             &t,
             host_network,
             crate::netpol::AZURE_METADATA,

@@ -138,9 +138,12 @@ pub(super) fn node_service_accounts(
         let wref = t.owner.node_ref();
         let host_network = t.spec.get("hostNetwork").and_then(Value::as_bool) == Some(true);
         let (pools, placed) = workload_pools(&t, placement, &lookup, &names, LABEL);
-        let Some(egress) =
-            super::cloud::metadata_egress(policies, &t, host_network, crate::netpol::GCP_METADATA)
-        else {
+        let Some(egress) = super::cloud::metadata_egress(
+            policies(),
+            &t,
+            host_network,
+            crate::netpol::GCP_METADATA,
+        ) else {
             continue;
         };
         for i in pools {

@@ -20,6 +20,7 @@ use crate::netpol::{Decided, Member, Model};
 use std::borrow::Borrow;
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// The hub of the listening ports of every pod no policy isolates for ingress.
 pub const OPEN_PORTS: &str = "Ports:(no ingress policy)";
@@ -60,8 +61,10 @@ struct SegmentEdges {
     /// `Network:<segment> → OPEN_PORTS`, with its evidence: no policy isolates its egress (and
     /// some segment is open to it).
     open_egress: Option<String>,
-    /// `Network:<segment> → Ports:<destination>`: (destination, evidence), in the reach's order.
-    links: Vec<(String, String)>,
+    /// `Network:<segment> → Ports:<destination>`: (destination, evidence), in the reach's order
+    /// (each shared with the others naming the same: a drawing holds as many links as pairs of
+    /// segments it joins).
+    links: Vec<(Arc<str>, Arc<str>)>,
 }
 
 /// A piece of a [`Drawing`] that the incremental engine adds to or takes from a joined graph as
@@ -96,9 +99,14 @@ impl Drawing {
             .iter()
             .any(|s| s.open_ingress() && s.listener.is_some());
         // (Links lead only to segments that listen.)
-        let mut links: Vec<Vec<(String, String)>> = vec![Vec::new(); reach.segments.len()];
+        let names: Vec<Arc<str>> = reach
+            .segments
+            .iter()
+            .map(|s| Arc::from(s.name.as_str()))
+            .collect();
+        let mut links: Vec<Vec<(Arc<str>, Arc<str>)>> = vec![Vec::new(); reach.segments.len()];
         for l in &reach.links {
-            links[l.from].push((reach.segments[l.to].name.clone(), l.evidence.clone()));
+            links[l.from].push((Arc::clone(&names[l.to]), Arc::clone(&l.evidence)));
         }
         let segments = reach
             .segments
@@ -213,8 +221,8 @@ impl SegmentEdges {
 }
 
 /// The links, by destination and evidence (for [`differences`]).
-fn sorted(links: &[(String, String)]) -> Vec<&(String, String)> {
-    let mut links: Vec<&(String, String)> = links.iter().collect();
+fn sorted(links: &[(Arc<str>, Arc<str>)]) -> Vec<&(Arc<str>, Arc<str>)> {
+    let mut links: Vec<&(Arc<str>, Arc<str>)> = links.iter().collect();
     links.sort_unstable();
     links
 }
@@ -267,7 +275,7 @@ fn head_piece(cluster: &str, name: &str, own: &SegmentEdges) -> Piece {
 }
 
 /// One of a segment's links, alone.
-fn link_piece(cluster: &str, from: &str, (to, evidence): &(String, String)) -> Piece {
+fn link_piece(cluster: &str, from: &str, (to, evidence): &(Arc<str>, Arc<str>)) -> Piece {
     let mut g = AttackGraph::default();
     link(&mut g, cluster, from, to, evidence);
     g

@@ -63,6 +63,12 @@ const NO_NAMESPACE_SELECTOR: &[&str] = &[
     "ClusterRoleBinding",
 ];
 
+/// Whether `o` is of a kind that may hold a namespace selector kspm reads (see
+/// [`NO_NAMESPACE_SELECTOR`]): those [`selector_readers`] asks.
+pub(super) fn may_select_namespaces(o: &Object) -> bool {
+    !NO_NAMESPACE_SELECTOR.contains(&o.kind.as_str())
+}
+
 /// A Namespace's labels before and after, as selectors see them (with the
 /// `kubernetes.io/metadata.name` label the API server sets).
 pub(super) fn as_selected(name: &str, labels: &Labels) -> Labels {
@@ -87,7 +93,7 @@ pub(super) fn selector_readers<'o>(
 ) -> Option<BTreeSet<String>> {
     let mut out = BTreeSet::new();
     for (ns, o) in objects {
-        if NO_NAMESPACE_SELECTOR.contains(&o.kind.as_str()) {
+        if !may_select_namespaces(o) {
             continue;
         }
         if o.api_version.starts_with("projectcalico.org/")

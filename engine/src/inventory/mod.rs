@@ -428,8 +428,10 @@ impl<'a> Inventory<'a> {
         all.extend(objects);
         let objects = all;
         let mut by_kind: HashMap<&'a str, Vec<&'a Object>> = HashMap::new();
-        for o in &objects {
-            by_kind.entry(o.kind.as_str()).or_default().push(o);
+        // (Objects come in runs of one kind, as the incremental evaluator keys them: each run is
+        // looked up once.)
+        for run in objects.chunk_by(|a, b| a.kind == b.kind) {
+            by_kind.entry(run[0].kind.as_str()).or_default().extend(run);
         }
         let mut inv = Inventory {
             cluster,

@@ -18,6 +18,7 @@
 use super::{project, Answer, Model, Party, Peer, Pods, Side, NAMESPACE_NAME_LABEL};
 use hashbrown::HashMap;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 /// A workload as reach sees it.
 #[derive(Debug, Clone, PartialEq)]
@@ -75,8 +76,9 @@ pub struct Link {
     pub to: usize,
     /// Yes, or Unknown (never No: denied pairs are no link).
     pub answer: Answer,
-    /// Ports and the policies that decide, in words.
-    pub evidence: String,
+    /// Ports and the policies that decide, in words (shared with the decision kept in
+    /// [`Decided`]: a link is copied once per pair of segments it joins).
+    pub evidence: Arc<str>,
 }
 
 /// The segments of a cluster and the links between them.
@@ -103,10 +105,13 @@ pub struct Decided {
     /// Each segment seen, as a link reads it, by number.
     ids: HashMap<Stand, u32>,
     /// The decisions, by (source, destination) numbers: the link, or none (denied).
-    links: HashMap<(u32, u32), Option<(Answer, String)>>,
+    links: HashMap<(u32, u32), Option<Decision>>,
     /// The number the next segment seen gets (never one given before).
     next: u32,
 }
+
+/// A link decided: its answer and evidence (shared with every [`Link`] it gives).
+type Decision = (Answer, Arc<str>);
 
 /// What a link reads of a segment (see [`Decided`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -478,7 +483,8 @@ impl Model {
                         let target =
                             targets[di].get_or_insert_with(|| Party::Pods(to.pods.clone()));
                         let names = (s.name.as_str(), d.name.as_str());
-                        vacant.insert(self.link(source, (target, &to.listens), names, d.by_port))
+                        let link = self.link(source, (target, &to.listens), names, d.by_port);
+                        vacant.insert(link.map(|(answer, evidence)| (answer, evidence.into())))
                     }
                 };
                 if let Some((answer, evidence)) = link.clone() {

@@ -84,13 +84,13 @@ fn by_namespace<T>(items: &[T], namespace: fn(&T) -> &String) -> BTreeMap<&Strin
 /// The uid of each ServiceAccount of `inv` that has one, by (namespace, name): a token Secret
 /// whose `kubernetes.io/service-account.uid` names another uid belongs to an account deleted
 /// since.
-pub(super) fn uids(inv: &Inventory<'_>) -> HashMap<(String, String), String> {
+pub(super) fn uids<'a>(inv: &Inventory<'a>) -> HashMap<(&'a str, &'a str), &'a str> {
     inv.of_kind("ServiceAccount")
         .iter()
         .filter_map(|sa| {
             Some((
-                (sa.effective_namespace()?.to_string(), sa.name.clone()),
-                sa.uid.clone()?,
+                (sa.effective_namespace()?, sa.name.as_str()),
+                sa.uid.as_deref()?,
             ))
         })
         .collect()
@@ -105,7 +105,7 @@ pub fn is_token_secret(o: &Object) -> bool {
 /// The ServiceAccount a live legacy token Secret authenticates as.
 pub(super) fn live_token_secret_sa(
     s: &Object,
-    sa_uids: &HashMap<(String, String), String>,
+    sa_uids: &HashMap<(&str, &str), &str>,
 ) -> Option<String> {
     if !is_token_secret(s) {
         return None;
@@ -115,18 +115,15 @@ pub(super) fn live_token_secret_sa(
     {
         return None;
     }
-    let sa = s
-        .annotations
-        .get("kubernetes.io/service-account.name")?
-        .clone();
-    let ns = s.effective_namespace()?.to_string();
+    let sa = s.annotations.get("kubernetes.io/service-account.name")?;
+    let ns = s.effective_namespace()?;
     if let (Some(want), Some(have)) = (
         s.annotations.get("kubernetes.io/service-account.uid"),
-        sa_uids.get(&(ns, sa.clone())),
+        sa_uids.get(&(ns, sa.as_str())),
     ) {
         if want != have {
             return None;
         }
     }
-    Some(sa)
+    Some(sa.clone())
 }

@@ -26,7 +26,7 @@ impl ClusterBuilder<'_, '_> {
             // The internet reaches the Service's pods only where their ingress policies admit
             // a client from outside the cluster (or cannot tell).
             let admitted = (public.is_some() || node_port)
-                .then(|| admits_outside(&self.policies, s, &selected, &[]))
+                .then(|| admits_outside(self.policies(), s, &selected, &[]))
                 .flatten();
             if let Some(ev) = public {
                 if let Some(why) = &admitted {
@@ -154,10 +154,10 @@ impl ClusterBuilder<'_, '_> {
         };
         let selected = routing.selected(s);
         match senders {
-            Senders::Outside => admits_outside(&self.policies, s, &selected, &only),
+            Senders::Outside => admits_outside(self.policies(), s, &selected, &only),
             Senders::Pods(pods) => admits_pods(
                 &self.facts.exposure.public_policies,
-                &self.policies,
+                self.policies(),
                 pods,
                 s,
                 &selected,

@@ -21,10 +21,12 @@ impl ClusterBuilder<'_, '_> {
         match self.part {
             Part::Namespace => self.namespace_identities(&mut sas),
             Part::Cluster => {
-                self.cluster_identities(&mut sas, &mut users, &mut groups);
-                sas.retain(|(ns, _)| !self.facts.namespaces.contains(ns));
+                // (The namespace parts draw the ServiceAccounts of the cluster's namespaces.)
+                let elsewhere = |ns: &str| !self.facts.namespaces.contains(ns);
+                self.cluster_identities(&mut sas, &elsewhere, &mut users, &mut groups);
+                sas.retain(|(ns, _)| elsewhere(ns));
             }
-            Part::Whole => self.cluster_identities(&mut sas, &mut users, &mut groups),
+            Part::Whole => self.cluster_identities(&mut sas, &|_| true, &mut users, &mut groups),
         }
         let authenticated = self.n("Group:system:authenticated", NodeKind::Group);
         for hub in ["Identities:*", "Users:*", "Groups:*"] {
@@ -156,7 +158,7 @@ impl ClusterBuilder<'_, '_> {
         rebuild: &dyn Fn(&str, &Identity) -> bool,
     ) -> BTreeMap<String, Option<AttackGraph>> {
         let (mut sas, mut users, mut groups) = (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
-        self.cluster_identities(&mut sas, &mut users, &mut groups);
+        self.cluster_identities(&mut sas, &|_| false, &mut users, &mut groups);
         let owned = self.owned_subjects();
         let mut out = BTreeMap::new();
         let named = users
@@ -210,19 +212,19 @@ impl ClusterBuilder<'_, '_> {
         }
     }
 
-    /// The identities of the whole cluster: ServiceAccount objects and those bindings name,
-    /// users and groups bindings name, node users, and the groups EKS maps IAM principals into.
+    /// The identities of the whole cluster: ServiceAccount objects and those bindings name (of
+    /// the namespaces `sa_namespaces` wants), users and groups bindings name, node users, and
+    /// the groups EKS maps IAM principals into.
     pub(super) fn cluster_identities(
         &self,
         sas: &mut BTreeSet<(String, String)>,
+        sa_namespaces: &dyn Fn(&str) -> bool,
         users: &mut BTreeSet<String>,
         groups: &mut BTreeSet<String>,
     ) {
-        sas.extend(self.inv.of_kind("ServiceAccount").iter().map(|sa| {
-            (
-                sa.effective_namespace().unwrap_or("default").to_string(),
-                sa.name.clone(),
-            )
+        sas.extend(self.inv.of_kind("ServiceAccount").iter().filter_map(|sa| {
+            let ns = sa.effective_namespace().unwrap_or("default");
+            sa_namespaces(ns).then(|| (ns.to_string(), sa.name.clone()))
         }));
         groups.extend(
             [
@@ -243,7 +245,9 @@ impl ClusterBuilder<'_, '_> {
                         groups.insert(name.clone());
                     }
                     Subject::ServiceAccount { namespace, name } => {
-                        sas.insert((namespace.clone(), name.clone()));
+                        if sa_namespaces(namespace) {
+                            sas.insert((namespace.clone(), name.clone()));
+                        }
                     }
                 }
             }

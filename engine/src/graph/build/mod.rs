@@ -399,8 +399,9 @@ struct ClusterBuilder<'g, 'a> {
     ambiguous_owner_names: HashSet<(String, String)>,
     /// Workload reference → its pods as network reach sees them.
     members: BTreeMap<String, crate::netpol::Member>,
-    /// The NetworkPolicies `inv` holds.
-    policies: crate::netpol::Model,
+    /// The NetworkPolicies `inv` holds, read on first use ([`ClusterBuilder::policies`]): a
+    /// [`Part::Cluster`] (no pods, no Services) never asks.
+    policies: std::cell::OnceCell<crate::netpol::Model>,
     /// The pod templates whose pods hold a ServiceAccount token — (workload reference,
     /// namespace, ServiceAccount) — read once, on the first container that reads the kubelet's
     /// pod directories.
@@ -446,7 +447,7 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
             neighbours: Neighbours::default(),
             ambiguous_owner_names,
             members: BTreeMap::new(),
-            policies: facts.network_model(inv),
+            policies: std::cell::OnceCell::new(),
             token_holders: None,
             sa_users: None,
         }
@@ -463,6 +464,12 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
             .collect()
     }
 
+    /// The NetworkPolicies `inv` holds, read with the cluster's facts.
+    fn policies(&self) -> &crate::netpol::Model {
+        self.policies
+            .get_or_init(|| self.facts.network_model(self.inv))
+    }
+
     fn n(&mut self, reference: &str, kind: NodeKind) -> NodeIndex {
         self.g.node(Some(self.name), reference, kind)
     }
@@ -477,13 +484,15 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
             self.nodes();
         }
         self.workloads();
-        let (inv, placement, policies) = (self.inv, &self.placement, &self.policies);
+        let (inv, facts, placement, policies) =
+            (self.inv, self.facts, &self.placement, &self.policies);
+        let read = || policies.get_or_init(|| facts.network_model(inv));
         // The nodes' own cloud identities are the cluster part's (a namespace part draws only
         // its workloads' way to them: it reads a Node only as [`NodeView`] says).
         let on = super::cloud::Draw {
             nodes: cluster_wide,
             placement,
-            policies,
+            policies: &read,
         };
         super::cloud::node_roles(self.g, self.name, inv, &on);
         super::cloud_gcp::node_service_accounts(self.g, self.name, inv, &on);
@@ -492,9 +501,18 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
         let members: Vec<crate::netpol::Member> =
             std::mem::take(&mut self.members).into_values().collect();
         match self.part {
-            Part::Whole => self.g.network_reach(self.name, &self.policies, &members),
+            Part::Whole => {
+                let model = self
+                    .policies
+                    .get_or_init(|| self.facts.network_model(self.inv));
+                self.g.network_reach(self.name, model, &members)
+            }
             Part::Namespace => {
-                self.neighbours.policies = self.policies.clone();
+                // (Nothing reads them here after the Services.)
+                self.neighbours.policies = match self.policies.take() {
+                    Some(model) => model,
+                    None => self.facts.network_model(self.inv),
+                };
                 self.neighbours.members = members;
             }
             Part::Cluster => {}
@@ -507,16 +525,31 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
     }
 
     fn compute_placement(&mut self) {
-        let by_uid: HashMap<(Option<&str>, &str), &Object> = self
+        let placed: Vec<(&Object, &str)> = self
             .inv
-            .objects()
+            .of_kind("Pod")
             .iter()
+            .filter_map(|pod| Some((*pod, pod.body.at("/spec/nodeName")?.as_str()?)))
+            .collect();
+        if placed.is_empty() {
+            return;
+        }
+        // Owners are looked up in their pod's namespace: only the objects of those namespaces
+        // can be found (a cluster part, or a namespace part's cluster-scoped objects, none).
+        let namespaces: HashSet<Option<&str>> = placed
+            .iter()
+            .map(|(pod, _)| pod.effective_namespace())
+            .collect();
+        let candidates = || {
+            self.inv
+                .objects()
+                .iter()
+                .filter(|o| namespaces.contains(&o.effective_namespace()))
+        };
+        let by_uid: HashMap<(Option<&str>, &str), &Object> = candidates()
             .filter_map(|o| Some(((o.effective_namespace(), o.uid.as_deref()?), *o)))
             .collect();
-        let by_name: HashMap<(&str, Option<&str>, &str), &Object> = self
-            .inv
-            .objects()
-            .iter()
+        let by_name: HashMap<(&str, Option<&str>, &str), &Object> = candidates()
             .map(|o| {
                 (
                     (o.kind.as_str(), o.effective_namespace(), o.name.as_str()),
@@ -524,10 +557,7 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
                 )
             })
             .collect();
-        for pod in self.inv.of_kind("Pod") {
-            let Some(node) = pod.body.at("/spec/nodeName").and_then(Value::as_str) else {
-                continue;
-            };
+        for (pod, node) in placed {
             // Walk controller references up to the top-most owner present in the snapshot.
             let mut top: &Object = pod;
             for _ in 0..8 {
