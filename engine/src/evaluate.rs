@@ -97,7 +97,7 @@ pub fn assemble_fleet_graph(
         }
     }
     let index = graph.index();
-    for (f, reason) in judge_on_fleet_graph(pending, &graph, &index) {
+    for (f, reason) in judge_on_fleet_graph(&pending, &graph, &index) {
         if let Some(reason) = reason {
             suppressed.push(Suppressed::of(f, reason));
             continue;
@@ -197,8 +197,8 @@ pub fn assemble_fleet_graph(
 /// enough, the pods' own node is where they run already — is handed to the check's own rule
 /// ([`checks::settle`]), which keeps, rewrites or drops the hit. A kept hit's fingerprint is
 /// computed again from the evidence it keeps.
-pub(crate) fn judge_on_fleet_graph(
-    pending: Vec<Pending>,
+pub(crate) fn judge_on_fleet_graph<'p>(
+    pending: impl IntoIterator<Item = &'p Pending>,
     graph: &AttackGraph,
     index: &crate::graph::paths::PathIndex<'_>,
 ) -> Vec<(Finding, Option<String>)> {
@@ -207,7 +207,7 @@ pub(crate) fn judge_on_fleet_graph(
     pending
         .into_iter()
         .filter_map(|p| {
-            let mut f = p.finding;
+            let f = &p.finding;
             let held_by = f
                 .evidence
                 .iter()
@@ -266,12 +266,10 @@ pub(crate) fn judge_on_fleet_graph(
                 })
                 .chain(held_by)
                 .collect();
-            if !checks::settle(&mut f, &reached) {
-                return None;
-            }
+            let mut f = checks::settle(f, &reached)?;
             f.fingerprint =
                 crate::finding::fingerprint(&f.cluster, &f.check, &f.resource, &f.evidence);
-            Some((f, p.suppressed))
+            Some((f, p.suppressed.clone()))
         })
         .collect()
 }

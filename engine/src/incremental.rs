@@ -1896,13 +1896,11 @@ fn join_neighbours(
     let searches = state.joined.graph().searches();
     let index = state.joined.graph().index_with(&searches);
     state.paths = index.attack_paths();
-    let pending: Vec<Pending> = state
+    let pending = state
         .cluster
         .pending
         .iter()
-        .chain(state.namespaces.values().flat_map(|p| p.pending.iter()))
-        .cloned()
-        .collect();
+        .chain(state.namespaces.values().flat_map(|p| p.pending.iter()));
     // Suppressed ones are left out, as they are from the parts' findings.
     state.judged = judge_on_fleet_graph(pending, state.joined.graph(), &index)
         .into_iter()

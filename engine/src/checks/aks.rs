@@ -176,7 +176,7 @@ fn admin_kubeconfig_candidates<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
 /// admin by a role assignment whose grant is a credential the cloud hands out (an
 /// `AKS_ENTRA_TO_K8S` edge for [`ADMIN_CREDENTIAL`] or [`USER_CREDENTIAL`], the words
 /// [`crate::cloud::azure::AksFacts::admin_kubeconfig`] gives the edge); the evidence names each.
-pub(crate) fn settle_admin_kubeconfig(f: &mut Finding, reached: &[Reached]) -> bool {
+pub(crate) fn settle_admin_kubeconfig(f: &Finding, reached: &[Reached]) -> Option<Finding> {
     let holders: Vec<&CloudHolder> = reached
         .iter()
         .flat_map(|r| &r.held_by)
@@ -188,8 +188,9 @@ pub(crate) fn settle_admin_kubeconfig(f: &mut Finding, reached: &[Reached]) -> b
         })
         .collect();
     if holders.is_empty() {
-        return false;
+        return None;
     }
+    let mut f = f.clone();
     let names: Vec<&str> = holders.iter().map(|h| h.principal.as_str()).collect();
     f.message = format!(
         "{} Azure principal(s) may fetch an admin kubeconfig of the cluster, cluster-admin outside Entra ID: {}",
@@ -205,7 +206,7 @@ pub(crate) fn settle_admin_kubeconfig(f: &mut Finding, reached: &[Reached]) -> b
             )
         })
         .collect();
-    true
+    Some(f)
 }
 
 document_run!(run_rbac_off, rbac_off);

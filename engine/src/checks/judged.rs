@@ -33,14 +33,15 @@ pub struct Reached {
 }
 
 /// Applies a judged check's rule to one of its hits, given what each named identity reaches:
-/// `false` drops the hit; otherwise it may have been rewritten (message, evidence, severity).
-pub fn settle(f: &mut Finding, reached: &[Reached]) -> bool {
+/// `None` drops the hit; otherwise the finding it makes, maybe rewritten (message, evidence,
+/// severity). (The hit is copied only when it stands: most do not.)
+pub fn settle(f: &Finding, reached: &[Reached]) -> Option<Finding> {
     match f.check.as_ref() {
         "KSPM-N-019" => super::network::settle_sensitive_namespace(f, reached),
         "KSPM-N-020" => super::metadata::settle_node_identity(f, reached),
         "KSPM-I-007" => super::exploited::settle_exploited_image(f, reached),
         "KSPM-A-012" => super::aks::settle_admin_kubeconfig(f, reached),
-        _ => false,
+        _ => None,
     }
 }
 
@@ -77,4 +78,65 @@ pub(crate) fn keep_powerful_evidence(f: &mut Finding, reached: &[Reached]) {
         });
         true
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::Evidence;
+    use crate::severity::Severity;
+
+    /// A KSPM-N-019 hit on namespace `ns`, naming one ServiceAccount.
+    fn sensitive_hit(ns: &str) -> Finding {
+        let mut f: Finding = serde_json::from_value(serde_json::json!({
+            "check": "KSPM-N-019", "title": "t", "severity": "high", "cluster": "c",
+            "resource": format!("Namespace:{ns}"), "message": "its pods are open",
+            "remediation": "r",
+        }))
+        .unwrap();
+        f.evidence = vec![
+            Evidence::new("metadata.name", ns),
+            Evidence::new(format!("{IDENTITY_EVIDENCE}ServiceAccount:{ns}/app"), ""),
+        ];
+        f
+    }
+
+    fn reached(ns: &str, sinks: &[(&str, u32)]) -> Vec<Reached> {
+        vec![Reached {
+            identity: format!("ServiceAccount:{ns}/app"),
+            sinks: sinks.iter().map(|(s, h)| (s.to_string(), *h)).collect(),
+            internet_exposed: false,
+            held_by: Vec::new(),
+        }]
+    }
+
+    /// The rule as the check states it: a namespace whose identity reaches a sink stands as
+    /// found (its severity kept); kube-system stands in any case, medium when nothing reaches;
+    /// any other namespace is dropped — and the hit itself is never changed.
+    #[test]
+    fn a_hit_stands_rewritten_or_is_dropped_untouched() {
+        let hit = sensitive_hit("shop");
+        let kept = settle(&hit, &reached("shop", &[("ClusterAdmin", 2)])).expect("reaches");
+        assert_eq!(kept.severity, Severity::High);
+        assert!(kept
+            .message
+            .contains("ServiceAccount:shop/app reaches ClusterAdmin"));
+        assert_eq!(
+            hit.message, "its pods are open",
+            "the hit judged is not changed"
+        );
+        assert!(settle(&hit, &reached("shop", &[])).is_none());
+
+        let system = sensitive_hit("kube-system");
+        let kept = settle(&system, &reached("kube-system", &[])).expect("kube-system");
+        assert_eq!(kept.severity, Severity::Medium);
+        assert_eq!(system.severity, Severity::High);
+        let kept = settle(&system, &reached("kube-system", &[("AllSecrets", 1)])).unwrap();
+        assert_eq!(kept.severity, Severity::High);
+
+        // A check the graph does not judge: dropped.
+        let mut other = sensitive_hit("shop");
+        other.check = "KSPM-W-001".into();
+        assert!(settle(&other, &reached("shop", &[("ClusterAdmin", 1)])).is_none());
+    }
 }

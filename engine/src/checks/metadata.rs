@@ -86,13 +86,15 @@ fn node_identity_from_metadata<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
 
 /// KSPM-N-020's rule on the fleet's graph: reported when the identity reaches something, which
 /// the message names (the hops are in the evidence).
-pub(crate) fn settle_node_identity(f: &mut crate::finding::Finding, reached: &[Reached]) -> bool {
-    let Some(r) = reached.iter().find(|r| !r.sinks.is_empty()) else {
-        return false;
-    };
+pub(crate) fn settle_node_identity(
+    f: &crate::finding::Finding,
+    reached: &[Reached],
+) -> Option<crate::finding::Finding> {
+    let r = reached.iter().find(|r| !r.sinks.is_empty())?;
+    let mut f = f.clone();
     f.message = format!("{}; it reaches {}", f.message, sink_names(r).join(", "));
-    keep_powerful_evidence(f, reached);
-    true
+    keep_powerful_evidence(&mut f, reached);
+    Some(f)
 }
 
 #[cfg(test)]

@@ -1167,9 +1167,9 @@ fn sensitive_namespace_open<'a>(ctx: &Context<'a>) -> Vec<Hit<'a>> {
 /// such a ServiceAccount: the platform's components run there); other namespaces are not
 /// reported.
 pub(crate) fn settle_sensitive_namespace(
-    f: &mut crate::finding::Finding,
+    f: &crate::finding::Finding,
     reached: &[super::Reached],
-) -> bool {
+) -> Option<crate::finding::Finding> {
     let ns = f
         .evidence
         .iter()
@@ -1177,21 +1177,26 @@ pub(crate) fn settle_sensitive_namespace(
         .and_then(|e| e.value.as_str())
         .unwrap_or_default()
         .to_string();
-    let why = match reached.iter().find(|r| !r.sinks.is_empty()) {
-        Some(r) => format!(
-            "{} reaches {}",
-            r.identity,
-            super::judged::sink_names(r).join(", ")
+    let (why, severity) = match reached.iter().find(|r| !r.sinks.is_empty()) {
+        Some(r) => (
+            format!(
+                "{} reaches {}",
+                r.identity,
+                super::judged::sink_names(r).join(", ")
+            ),
+            f.severity,
         ),
-        None if ns == "kube-system" => {
-            f.severity = Severity::Medium;
-            "it runs the control plane's and the platform's components".to_string()
-        }
-        None => return false,
+        None if ns == "kube-system" => (
+            "it runs the control plane's and the platform's components".to_string(),
+            Severity::Medium,
+        ),
+        None => return None,
     };
+    let mut f = f.clone();
+    f.severity = severity;
     f.message = format!("namespace {ns} is sensitive ({why}), yet {}", f.message);
-    super::judged::keep_powerful_evidence(f, reached);
-    true
+    super::judged::keep_powerful_evidence(&mut f, reached);
+    Some(f)
 }
 
 /// KSPM-N-017, from the NetworkPolicy evaluator's own reading of the policies.

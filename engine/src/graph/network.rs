@@ -87,7 +87,7 @@ impl Drawing {
         if members.is_empty() {
             return Drawing::default();
         }
-        let reach = model.reach_with(members, decided);
+        let mut reach = model.reach_with(members, decided);
         let notes = if reach.open_notes.is_empty() {
             String::new()
         } else {
@@ -105,8 +105,8 @@ impl Drawing {
             .map(|s| Arc::from(s.name.as_str()))
             .collect();
         let mut links: Vec<Vec<(Arc<str>, Arc<str>)>> = vec![Vec::new(); reach.segments.len()];
-        for l in &reach.links {
-            links[l.from].push((Arc::clone(&names[l.to]), Arc::clone(&l.evidence)));
+        for l in std::mem::take(&mut reach.links) {
+            links[l.from].push((Arc::clone(&names[l.to]), l.evidence));
         }
         let segments = reach
             .segments
