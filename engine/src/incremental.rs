@@ -362,13 +362,12 @@ pub struct Incremental {
     /// The objects the cluster part reads ([`Incremental::cluster_inventory`]), by
     /// (namespace, key): in the order of [`Incremental::objects`].
     shared: BTreeSet<(String, Key)>,
-    /// The RBAC objects, likewise.
-    rbac_objects: BTreeSet<(String, Key)>,
+    /// What each RBAC object says of RBAC, read when it is stored ([`Incremental::rbac`]),
+    /// likewise.
+    rbac_pieces: BTreeMap<(String, Key), crate::rbac::Piece>,
     /// The objects of kinds that may hold a namespace selector
     /// ([`relabel::may_select_namespaces`]), likewise: those a relabel asks.
     selecting: BTreeSet<(String, Key)>,
-    /// What each RBAC object says of RBAC, read when it is stored ([`Incremental::rbac`]).
-    rbac_pieces: HashMap<Key, crate::rbac::Piece>,
     /// The next apply evaluates the whole cluster.
     force_whole: bool,
     state: Option<Box<State>>,
@@ -444,9 +443,8 @@ impl Incremental {
             objects: BTreeMap::new(),
             placed: HashMap::new(),
             shared: BTreeSet::new(),
-            rbac_objects: BTreeSet::new(),
+            rbac_pieces: BTreeMap::new(),
             selecting: BTreeSet::new(),
-            rbac_pieces: HashMap::new(),
             force_whole: false,
             state: None,
         };
@@ -614,9 +612,8 @@ impl Incremental {
             }
             let at = (ns, key.clone());
             self.shared.remove(&at);
-            self.rbac_objects.remove(&at);
+            self.rbac_pieces.remove(&at);
             self.selecting.remove(&at);
-            self.rbac_pieces.remove(&at.1);
             touched.push(at.0);
         }
         if let Some(o) = object {
@@ -629,9 +626,8 @@ impl Incremental {
                 self.selecting.insert((ns.clone(), key.clone()));
             }
             if RBAC_KINDS.contains(&o.kind.as_str()) {
-                self.rbac_objects.insert((ns.clone(), key.clone()));
                 self.rbac_pieces
-                    .insert(key.clone(), crate::rbac::Piece::of(&o, false));
+                    .insert((ns.clone(), key.clone()), crate::rbac::Piece::of(&o, false));
             }
             self.objects
                 .entry(ns.clone())
@@ -1068,11 +1064,7 @@ impl Incremental {
     /// [`crate::evaluate::cluster_rbac`] reads from them) and the EKS access policies of the
     /// cloud documents `inv` holds (every object, or the cluster part's).
     fn rbac(&self, inv: &Inventory<'_>) -> Rbac {
-        let pieces = self
-            .rbac_objects
-            .iter()
-            .filter_map(|(_, key)| self.rbac_pieces.get(key));
-        rbac_of(pieces, inv)
+        rbac_of(self.rbac_pieces.values(), inv)
     }
 
     /// The objects the cluster part reads: the shared ones, but Roles and RoleBindings (read as
