@@ -41,8 +41,9 @@
 //! Pod-to-pod network reach crosses namespaces: it is decided again at the join when some
 //! part's policies or workloads (as reach sees them) changed, the links between segments that
 //! did not change taken from the decisions kept under the same merged policies
-//! ([`crate::netpol::Decided`]), and the joined graph takes only the pieces of the reach that
-//! differ ([`Drawing::changes`]).
+//! ([`crate::netpol::Decided`]: a source segment asking the same destinations gets its row of
+//! links again; what an update forgot is put back when it is undone), and the joined graph
+//! takes only the pieces of the reach that differ ([`Drawing::changes`]).
 //! Cross-namespace facts that namespaces feed — the internet-facing load balancers, the pods
 //! behind them (ingress controllers, gateways) and their namespaces' policies, whether the cluster has EndpointSlices, the pods that share a node with
 //! a container reading the kubelet's pod directories, the ServiceAccounts only pod templates
@@ -341,10 +342,14 @@ enum OldPolicies {
     /// Merged again: the model and the links decided under it.
     Replaced(Policies),
     /// Only some namespaces' policies, or labels, changed: the model, whose links decided stay
-    /// but those of these namespaces' segments ([`crate::netpol::Decided::forget_namespaces`],
-    /// again when it is put back; none, when no policy changed and no selector reads the labels
-    /// that did).
-    Patched(crate::netpol::Model, BTreeSet<String>),
+    /// but those of these namespaces' segments ([`crate::netpol::Decided::forget_namespaces`];
+    /// none, when no policy changed and no selector reads the labels that did), and what was
+    /// forgotten of them, put back with the model ([`crate::netpol::Decided::put_back`]).
+    Patched(
+        crate::netpol::Model,
+        BTreeSet<String>,
+        crate::netpol::Forgotten,
+    ),
 }
 
 /// A cluster's objects and their evaluation, kept up to date change by change.
@@ -1648,9 +1653,9 @@ impl Undo {
             Some(OldPolicies::Replaced(policies)) => {
                 aside.put(std::mem::replace(&mut state.policies, policies));
             }
-            Some(OldPolicies::Patched(model, namespaces)) => {
+            Some(OldPolicies::Patched(model, namespaces, forgotten)) => {
                 aside.put(std::mem::replace(&mut state.policies.model, model));
-                state.policies.decided.forget_namespaces(&namespaces);
+                state.policies.decided.put_back(&namespaces, forgotten);
             }
             None => {}
         }
@@ -1861,9 +1866,9 @@ fn join_neighbours(
                 forgotten.extend(relabeled.iter().cloned());
             }
             read = !forgotten.is_empty();
-            state.policies.decided.forget_namespaces(&forgotten);
+            let decisions = state.policies.decided.forget_namespaces(&forgotten);
             let old = std::mem::replace(&mut state.policies.model, model);
-            OldPolicies::Patched(old, forgotten)
+            OldPolicies::Patched(old, forgotten, decisions)
         } else {
             read = true;
             let merged = Policies {

@@ -1638,7 +1638,7 @@ mod calico;
 mod cilium;
 mod reach;
 pub use audit::Shadowed;
-pub use reach::{Decided, Link, Member, Reach, Segment};
+pub use reach::{Decided, Forgotten, Link, Member, Reach, Segment};
 
 #[cfg(test)]
 pub(crate) mod tests;

@@ -16,7 +16,7 @@
 //! not the segment's, and a destination closed to one source costs that one link.
 
 use super::{AttackGraph, NodeKind, Technique as T};
-use crate::netpol::{Decided, Member, Model};
+use crate::netpol::{Decided, Link, Member, Model};
 use std::borrow::Borrow;
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
@@ -27,7 +27,7 @@ pub const OPEN_PORTS: &str = "Ports:(no ingress policy)";
 
 impl AttackGraph {
     /// Adds the network reach between one cluster's workloads (see the module docs).
-    pub fn network_reach<M: Borrow<Member>>(
+    pub fn network_reach<M: Borrow<Arc<Member>>>(
         &mut self,
         cluster: &str,
         model: &Model,
@@ -47,11 +47,54 @@ pub struct Drawing {
 /// One segment's facts.
 #[derive(Debug, Clone, PartialEq)]
 struct SegmentFacts {
-    /// Its members: (workload reference, the ports its pods listen on), in reference order.
-    members: Vec<(String, Vec<(u16, String)>)>,
+    /// Its members, in reference order.
+    members: Vec<Drawn>,
     /// What it draws beside its members.
     own: SegmentEdges,
 }
+
+/// A member as a drawing holds it: shared with the part it comes from (so a member drawn again
+/// is told from the one drawn before by a pointer, mostly), drawn and compared by its workload
+/// reference and the ports its pods listen on alone.
+#[derive(Clone)]
+struct Drawn(Arc<Member>);
+
+impl Drawn {
+    /// What is drawn of it: (workload reference, the ports its pods listen on).
+    fn fact(&self) -> (&str, &[(u16, String)]) {
+        (&self.0.pods.reference, &self.0.listens)
+    }
+}
+
+impl std::fmt::Debug for Drawn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.fact().fmt(f)
+    }
+}
+
+impl Ord for Drawn {
+    fn cmp(&self, other: &Self) -> Ordering {
+        if Arc::ptr_eq(&self.0, &other.0) {
+            Ordering::Equal
+        } else {
+            self.fact().cmp(&other.fact())
+        }
+    }
+}
+
+impl PartialOrd for Drawn {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for Drawn {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other).is_eq()
+    }
+}
+
+impl Eq for Drawn {}
 
 /// A segment's node and its edges other than its members'.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,10 +104,10 @@ struct SegmentEdges {
     /// `Network:<segment> → OPEN_PORTS`, with its evidence: no policy isolates its egress (and
     /// some segment is open to it).
     open_egress: Option<String>,
-    /// `Network:<segment> → Ports:<destination>`: (destination, evidence), in the reach's order
-    /// (each shared with the others naming the same: a drawing holds as many links as pairs of
-    /// segments it joins).
-    links: Vec<(Arc<str>, Arc<str>)>,
+    /// `Network:<segment> → Ports:<destination>`, in the reach's order: the segment's row of
+    /// links, shared with the reach's (a row the reach gives again is the same row, so telling
+    /// two drawings' rows apart mostly costs a pointer comparison).
+    links: Arc<[Link]>,
 }
 
 /// A piece of a [`Drawing`] that the incremental engine adds to or takes from a joined graph as
@@ -74,12 +117,12 @@ pub type Piece = AttackGraph;
 
 impl Drawing {
     /// Segments the members under the policies and decides the links (see the module docs).
-    pub fn of<M: Borrow<Member>>(model: &Model, members: &[M]) -> Drawing {
+    pub fn of<M: Borrow<Arc<Member>>>(model: &Model, members: &[M]) -> Drawing {
         Drawing::of_with(model, members, &mut Decided::default())
     }
 
     /// [`Drawing::of`], with the links already decided under `model` ([`Decided`]).
-    pub fn of_with<M: Borrow<Member>>(
+    pub fn of_with<M: Borrow<Arc<Member>>>(
         model: &Model,
         members: &[M],
         decided: &mut Decided,
@@ -87,7 +130,8 @@ impl Drawing {
         if members.is_empty() {
             return Drawing::default();
         }
-        let mut reach = model.reach_with(members, decided);
+        let plain: Vec<&Member> = members.iter().map(|m| &**m.borrow()).collect();
+        let reach = model.reach_with(&plain, decided);
         let notes = if reach.open_notes.is_empty() {
             String::new()
         } else {
@@ -98,28 +142,15 @@ impl Drawing {
             .segments
             .iter()
             .any(|s| s.open_ingress() && s.listener.is_some());
-        // (Links lead only to segments that listen.)
-        let names: Vec<Arc<str>> = reach
-            .segments
-            .iter()
-            .map(|s| Arc::from(s.name.as_str()))
-            .collect();
-        let mut links: Vec<Vec<(Arc<str>, Arc<str>)>> = vec![Vec::new(); reach.segments.len()];
-        for l in std::mem::take(&mut reach.links) {
-            links[l.from].push((Arc::clone(&names[l.to]), l.evidence));
-        }
         let segments = reach
             .segments
             .iter()
-            .zip(links)
+            .zip(reach.links)
             .map(|(s, links)| {
                 let members = s
                     .members
                     .iter()
-                    .map(|i| {
-                        let m: &Member = members[*i].borrow();
-                        (m.pods.reference.clone(), m.listens.clone())
-                    })
+                    .map(|i| Drawn(Arc::clone(members[*i].borrow())))
                     .collect();
                 let open_egress = (hub && s.open_egress()).then(|| {
                     format!(
@@ -144,7 +175,7 @@ impl Drawing {
         for (name, s) in &self.segments {
             segment_node(g, cluster, name);
             for m in &s.members {
-                member(g, cluster, name, m);
+                member(g, cluster, name, m.fact());
             }
         }
         for (name, s) in &self.segments {
@@ -158,8 +189,8 @@ impl Drawing {
             }
         }
         for (name, s) in &self.segments {
-            for (to, evidence) in &s.own.links {
-                link(g, cluster, name, to, evidence);
+            for l in s.own.links.iter() {
+                link(g, cluster, name, &l.to, &l.evidence);
             }
         }
     }
@@ -184,10 +215,11 @@ impl Drawing {
                         into.push(head_piece(cluster, name, &s.own));
                     }
                     if o.own.links != s.own.links {
-                        let (was, is) = (sorted(&o.own.links), sorted(&s.own.links));
+                        let (was, is) = unshared(&o.own.links, &s.own.links);
+                        let (was, is) = (sorted(was), sorted(is));
                         let (gone, came) = differences(&was, &is);
-                        out.extend(gone.into_iter().map(|l| link_piece(cluster, name, l)));
-                        into.extend(came.into_iter().map(|l| link_piece(cluster, name, l)));
+                        out.extend(gone.into_iter().map(|l| link_piece(cluster, name, *l)));
+                        into.extend(came.into_iter().map(|l| link_piece(cluster, name, *l)));
                     }
                     let (gone, came) = differences(&o.members, &s.members);
                     out.extend(gone.into_iter().map(|m| member_piece(cluster, name, m)));
@@ -208,7 +240,7 @@ impl SegmentFacts {
     /// Every piece of the segment named `name`: its head, its links, its members.
     fn pieces(&self, cluster: &str, name: &str, to: &mut Vec<Piece>) {
         to.push(head_piece(cluster, name, &self.own));
-        to.extend(self.own.links.iter().map(|l| link_piece(cluster, name, l)));
+        to.extend((self.own.links.iter()).map(|l| link_piece(cluster, name, (&l.to, &l.evidence))));
         to.extend(self.members.iter().map(|m| member_piece(cluster, name, m)));
     }
 }
@@ -220,9 +252,22 @@ impl SegmentEdges {
     }
 }
 
-/// The links, by destination and evidence (for [`differences`]).
-fn sorted(links: &[(Arc<str>, Arc<str>)]) -> Vec<&(Arc<str>, Arc<str>)> {
-    let mut links: Vec<&(Arc<str>, Arc<str>)> = links.iter().collect();
+/// Two rows of links but for the run both start with and the run both end with: a row drawn
+/// again mostly differs from the one before in a few destinations, and the links the two hold
+/// alike are matched without sorting them.
+fn unshared<'a>(old: &'a [Link], new: &'a [Link]) -> (&'a [Link], &'a [Link]) {
+    let start = old.iter().zip(new).take_while(|(a, b)| a == b).count();
+    let (old, new) = (&old[start..], &new[start..]);
+    let end = (old.iter().rev().zip(new.iter().rev()))
+        .take_while(|(a, b)| a == b)
+        .count();
+    (&old[..old.len() - end], &new[..new.len() - end])
+}
+
+/// The links as (destination, evidence), sorted (for [`differences`]).
+fn sorted(links: &[Link]) -> Vec<(&Arc<str>, &Arc<str>)> {
+    let mut links: Vec<(&Arc<str>, &Arc<str>)> =
+        links.iter().map(|l| (&l.to, &l.evidence)).collect();
     links.sort_unstable();
     links
 }
@@ -275,16 +320,16 @@ fn head_piece(cluster: &str, name: &str, own: &SegmentEdges) -> Piece {
 }
 
 /// One of a segment's links, alone.
-fn link_piece(cluster: &str, from: &str, (to, evidence): &(Arc<str>, Arc<str>)) -> Piece {
+fn link_piece(cluster: &str, from: &str, (to, evidence): (&Arc<str>, &Arc<str>)) -> Piece {
     let mut g = AttackGraph::default();
     link(&mut g, cluster, from, to, evidence);
     g
 }
 
 /// One member's edges, alone.
-fn member_piece(cluster: &str, segment: &str, m: &(String, Vec<(u16, String)>)) -> Piece {
+fn member_piece(cluster: &str, segment: &str, m: &Drawn) -> Piece {
     let mut g = AttackGraph::default();
-    member(&mut g, cluster, segment, m);
+    member(&mut g, cluster, segment, m.fact());
     g
 }
 
@@ -300,7 +345,7 @@ fn member(
     g: &mut AttackGraph,
     cluster: &str,
     segment: &str,
-    (reference, listens): &(String, Vec<(u16, String)>),
+    (reference, listens): (&str, &[(u16, String)]),
 ) {
     let c = Some(cluster);
     let w = g.node(c, reference, NodeKind::Workload);

@@ -13,7 +13,8 @@
 //!
 //! Segments whose egress no policy isolates reach every segment whose ingress no policy
 //! isolates; the caller draws that as one hub instead of a link per pair. The links are the
-//! other pairs, each decided by [`Model::connect`] on the destination's listening ports.
+//! other pairs, each decided by [`Model::connect`] on the destination's listening ports, and
+//! given as one row per source segment.
 
 use super::{project, Answer, Model, Party, Peer, Pods, Side, NAMESPACE_NAME_LABEL};
 use hashbrown::HashMap;
@@ -66,18 +67,16 @@ impl Segment {
     }
 }
 
-/// A connection from one segment's pods to another's listening ports that the policies allow
-/// or leave undecided.
-#[derive(Debug, Clone)]
+/// A connection from one segment's pods (the row's: see [`Reach::links`]) to another's
+/// listening ports that the policies allow or leave undecided.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Link {
-    /// Source segment.
-    pub from: usize,
-    /// Destination segment.
-    pub to: usize,
+    /// The destination segment's name.
+    pub to: Arc<str>,
     /// Yes, or Unknown (never No: denied pairs are no link).
     pub answer: Answer,
     /// Ports and the policies that decide, in words (shared with the decision kept in
-    /// [`Decided`]: a link is copied once per pair of segments it joins).
+    /// [`Decided`]).
     pub evidence: Arc<str>,
 }
 
@@ -86,8 +85,11 @@ pub struct Link {
 pub struct Reach {
     /// The segments, in a stable order.
     pub segments: Vec<Segment>,
-    /// Allowed or undecided connections between segments other than open → open.
-    pub links: Vec<Link>,
+    /// Each segment's links as the source (by the segment's position), in the segments'
+    /// order: the allowed or undecided connections other than open → open. A row is shared with
+    /// the one kept in [`Decided`], and given again, shared, by the next reach when the
+    /// segment's destinations, or the links it kept of them, are unchanged.
+    pub links: Vec<Arc<[Link]>>,
     /// Why open → open connections are only possible, not certain (plugin policies), if so.
     pub open_notes: Vec<String>,
 }
@@ -99,15 +101,67 @@ pub struct Reach {
 /// caller whose policies or Namespace labels change starts a new one, or forgets the links of
 /// the namespaces whose policies or read labels changed ([`Decided::forget_namespaces`]; a
 /// link reads nothing of the other members of its segments, which every policy treats as it
-/// treats the stand-ins).
+/// treats the stand-ins), and puts them back when it goes back to the model they were decided
+/// under ([`Decided::put_back`]).
+///
+/// Each source segment's row of links is kept too, with the destinations it was decided
+/// against: a segment whose destinations are the same (by number, in order) gets the same row
+/// again without asking a decision per pair. A number is never given to another segment, and
+/// is live only while its decisions hold (forgotten, or put back with the model they were made
+/// under), so a row that names a forgotten segment is never the same again until the decisions
+/// it was made of hold again.
 #[derive(Debug, Clone, Default)]
 pub struct Decided {
     /// Each segment seen, as a link reads it, by number.
-    ids: HashMap<Stand, u32>,
-    /// The decisions, by (source, destination) numbers: the link, or none (denied).
-    links: HashMap<(u32, u32), Option<Decision>>,
+    ids: HashMap<Stand, Number>,
+    /// The decisions, by source number, then destination number: the link, or none (denied).
+    /// (By source first, so that forgetting a few segments asks each source for them instead
+    /// of walking every pair.)
+    links: HashMap<Number, HashMap<Number, Option<Decision>>>,
+    /// Each source segment's last row, by its number.
+    rows: HashMap<Number, Row>,
     /// The number the next segment seen gets (never one given before).
-    next: u32,
+    next: Number,
+}
+
+/// A source segment's links ([`Reach::links`]) and the destinations they were decided against.
+#[derive(Debug, Clone)]
+struct Row {
+    /// The destinations asked, by number, in order.
+    to: Arc<[Number]>,
+    /// For each destination asked, the index of its link in `links` ([`DENIED`]: none).
+    at: Vec<u32>,
+    links: Arc<[Link]>,
+}
+
+/// A segment's number in [`Decided`] (never given to another segment: 64 bits do not run out
+/// however many reviews renumber a namespace's segments).
+type Number = u64;
+
+/// No link (in [`Row::at`]).
+const DENIED: u32 = u32::MAX;
+
+/// Where each destination a source asks now was in a kept row's destinations ([`DENIED`]: in
+/// none), by (that list's address, whether the source's egress is open): most rows kept share
+/// one list, so this is worked out once per list. (The list is held, so that its address names
+/// it while the map lives.)
+type Positions = HashMap<(*const Number, bool), (Arc<[Number]>, Vec<u32>)>;
+
+/// A destination's link in a row being made: none, the kept row's (by index), or decided.
+enum Chosen {
+    Denied,
+    Kept(u32),
+    Decided(Link),
+}
+
+/// What [`Decided::forget_namespaces`] forgot: segments, the decisions from them, those to
+/// them from others, and rows.
+#[derive(Debug, Default)]
+pub struct Forgotten {
+    ids: Vec<(Stand, Number)>,
+    sources: Vec<(Number, HashMap<Number, Option<Decision>>)>,
+    pairs: Vec<((Number, Number), Option<Decision>)>,
+    rows: Vec<(Number, Row)>,
 }
 
 /// A link decided: its answer and evidence (shared with every [`Link`] it gives).
@@ -116,7 +170,8 @@ type Decision = (Answer, Arc<str>);
 /// What a link reads of a segment (see [`Decided`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct Stand {
-    name: String,
+    /// (Shared with the links to it: [`Link::to`].)
+    name: Arc<str>,
     source: Pods,
     target: Option<(Pods, Vec<(u16, String)>)>,
     by_port: bool,
@@ -135,7 +190,7 @@ struct StandRef<'a> {
 impl StandRef<'_> {
     fn to_owned(self) -> Stand {
         Stand {
-            name: self.name.to_string(),
+            name: Arc::from(self.name),
             source: self.source.clone(),
             target: self
                 .target
@@ -147,7 +202,7 @@ impl StandRef<'_> {
 
 impl hashbrown::Equivalent<Stand> for StandRef<'_> {
     fn equivalent(&self, stand: &Stand) -> bool {
-        self.name == stand.name
+        self.name == &*stand.name
             && *self.source == stand.source
             && self.by_port == stand.by_port
             && match (&self.target, &stand.target) {
@@ -164,9 +219,11 @@ impl Decided {
     /// under Calico, whose NetworkSets read their own namespace's labels:
     /// [`Model::links_read_other_namespaces`] — so when only those changed, the other links hold
     /// under the model with the new policies or labels).
-    pub fn forget_namespaces(&mut self, namespaces: &BTreeSet<String>) {
+    ///
+    /// Returns what it forgot, for [`Decided::put_back`].
+    pub fn forget_namespaces(&mut self, namespaces: &BTreeSet<String>) -> Forgotten {
         if namespaces.is_empty() {
-            return;
+            return Forgotten::default();
         }
         self.forget(|stand, _| {
             namespaces.contains(&stand.source.namespace)
@@ -174,42 +231,94 @@ impl Decided {
                     .target
                     .as_ref()
                     .is_some_and(|(pods, _)| namespaces.contains(&pods.namespace))
-        });
+        })
     }
 
-    /// Forgets the segments `gone` says (by stand-in and number) and the links of each.
-    fn forget(&mut self, gone: impl Fn(&Stand, u32) -> bool) {
-        let mut forgotten: hashbrown::HashSet<u32> = hashbrown::HashSet::new();
-        self.ids.retain(|stand, id| {
-            let forget = gone(stand, *id);
-            if forget {
-                forgotten.insert(*id);
+    /// Puts back what [`Decided::forget_namespaces`] forgot, once the policies and labels
+    /// they were decided under are back (an update undone): first forgetting the same
+    /// namespaces' segments again (those decided since, under what is undone). The segments
+    /// get their numbers back, so rows and drawings made before are the same again.
+    ///
+    /// (Segments forgotten meanwhile for being too many, [`Decided::forget_all_but`], stay
+    /// forgotten: their decisions with the ones put back are not put back.)
+    pub fn put_back(&mut self, namespaces: &BTreeSet<String>, forgotten: Forgotten) {
+        drop(self.forget_namespaces(namespaces));
+        self.ids.extend(forgotten.ids);
+        let live: hashbrown::HashSet<Number> = self.ids.values().copied().collect();
+        for (source, mut decisions) in forgotten.sources {
+            if live.contains(&source) {
+                decisions.retain(|destination, _| live.contains(destination));
+                self.links.insert(source, decisions);
             }
-            !forget
-        });
-        if !forgotten.is_empty() {
-            self.links
-                .retain(|(a, b), _| !forgotten.contains(a) && !forgotten.contains(b));
         }
+        for ((source, destination), decision) in forgotten.pairs {
+            if live.contains(&destination) {
+                if let Some(decisions) = self.links.get_mut(&source) {
+                    decisions.insert(destination, decision);
+                }
+            }
+        }
+        (self.rows).extend((forgotten.rows.into_iter()).filter(|(s, _)| live.contains(s)));
     }
 
-    fn id(&mut self, stand: StandRef<'_>) -> u32 {
-        if let Some(id) = self.ids.get(&stand) {
-            return *id;
+    /// Forgets the segments `gone` says (by stand-in and number) and the links of each;
+    /// returns them.
+    fn forget(&mut self, gone: impl Fn(&Stand, Number) -> bool) -> Forgotten {
+        let mut forgotten = Forgotten::default();
+        let mut numbers: hashbrown::HashSet<Number> = hashbrown::HashSet::new();
+        for (stand, id) in self.ids.extract_if(|stand, id| gone(stand, *id)) {
+            numbers.insert(id);
+            forgotten.ids.push((stand, id));
+        }
+        if !numbers.is_empty() {
+            forgotten.sources = (self.links)
+                .extract_if(|source, _| numbers.contains(source))
+                .collect();
+            for (source, decisions) in &mut self.links {
+                let pair = |(destination, decision)| ((*source, destination), decision);
+                if numbers.len() < decisions.len() {
+                    let taken = numbers.iter().filter_map(|d| decisions.remove_entry(d));
+                    forgotten.pairs.extend(taken.map(pair));
+                } else {
+                    let taken = decisions.extract_if(|d, _| numbers.contains(d));
+                    forgotten.pairs.extend(taken.map(pair));
+                }
+            }
+            // (A row that asked a forgotten destination is not the same again while that
+            // destination is forgotten: it is replaced when its source is reached again.)
+            forgotten.rows = (self.rows)
+                .extract_if(|source, _| numbers.contains(source))
+                .collect();
+        }
+        forgotten
+    }
+
+    /// How many pairs of segments are decided.
+    #[cfg(test)]
+    fn decisions(&self) -> usize {
+        self.links.values().map(HashMap::len).sum()
+    }
+
+    /// The segment's number and its name (the one every link to it shares).
+    fn id(&mut self, stand: StandRef<'_>) -> (Number, Arc<str>) {
+        if let Some((seen, id)) = self.ids.get_key_value(&stand) {
+            return (*id, Arc::clone(&seen.name));
         }
         self.next += 1;
-        self.ids.insert(stand.to_owned(), self.next - 1);
-        self.next - 1
+        let stand = stand.to_owned();
+        let name = Arc::clone(&stand.name);
+        self.ids.insert(stand, self.next - 1);
+        (self.next - 1, name)
     }
 
     /// Forgets the segments not in `current` once those outnumber them (the decisions stay
     /// about as many as the current segments' pairs, not as many as every segment ever seen).
-    fn forget_all_but(&mut self, current: &[u32]) {
+    fn forget_all_but(&mut self, current: &[Number]) {
         if self.ids.len() <= 2 * current.len() + 64 {
             return;
         }
-        let keep: hashbrown::HashSet<u32> = current.iter().copied().collect();
-        self.forget(|_, id| !keep.contains(&id));
+        let keep: hashbrown::HashSet<Number> = current.iter().copied().collect();
+        drop(self.forget(|_, id| !keep.contains(&id)));
     }
 }
 
@@ -222,8 +331,9 @@ struct Key<'a> {
     /// The ServiceAccount, where Cilium's policies may read it.
     service_account: Option<&'a str>,
     /// Namespace labels on the keys namespace selectors read; the name label only where some
-    /// selector names the namespace (an unknown namespace's one label is its name).
-    namespace_labels: BTreeMap<&'a str, &'a str>,
+    /// selector names the namespace (an unknown namespace's one label is its name). Read once
+    /// per namespace: its members share them.
+    namespace_labels: Shared<'a, BTreeMap<&'a str, &'a str>>,
     /// Whether the Namespace object is known.
     namespace_known: bool,
     labels: BTreeMap<&'a str, &'a str>,
@@ -236,6 +346,35 @@ struct Key<'a> {
     ports: Vec<(&'a str, u16, &'a str)>,
     listens: Vec<(u16, &'a str)>,
 }
+
+/// A value borrowed by many keys: equal to itself without comparing its content, and ordered
+/// by its content otherwise.
+#[derive(Debug, Clone)]
+struct Shared<'a, T>(&'a T);
+
+impl<T: Ord> Ord for Shared<'_, T> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        if std::ptr::eq(self.0, other.0) {
+            std::cmp::Ordering::Equal
+        } else {
+            self.0.cmp(other.0)
+        }
+    }
+}
+
+impl<T: Ord> PartialOrd for Shared<'_, T> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl<T: Ord> PartialEq for Shared<'_, T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other).is_eq()
+    }
+}
+
+impl<T: Ord> Eq for Shared<'_, T> {}
 
 impl Model {
     /// Segments the members and decides the links between them (see the module docs).
@@ -317,11 +456,15 @@ impl Model {
         // Whether a namespace's object is known matters only to selectors on other labels than
         // its name (those are unknown for a namespace without one).
         let unknown_matters = namespace_keys.iter().any(|k| k != NAMESPACE_NAME_LABEL);
-        let mut groups: BTreeMap<Key, Vec<usize>> = BTreeMap::new();
-        for i in order {
-            let m = &members[i];
-            let p = &m.pods;
-            let (namespace_labels, namespace_known) = match self.namespaces.get(&p.namespace) {
+        // What namespace selectors read of each member's namespace, and whether its object is
+        // known.
+        let mut namespace_reads: HashMap<&str, (BTreeMap<&str, &str>, bool)> = HashMap::new();
+        for m in &members {
+            let namespace = m.pods.namespace.as_str();
+            if namespace_reads.contains_key(namespace) {
+                continue;
+            }
+            let reads = match self.namespaces.get(namespace) {
                 Some(labels) => (
                     (labels.iter().map(|(k, v)| (k.as_str(), v.as_str())))
                         .filter(read)
@@ -330,13 +473,20 @@ impl Model {
                 ),
                 // (An unknown namespace's one label is its name.)
                 None => (
-                    [(NAMESPACE_NAME_LABEL, p.namespace.as_str())]
+                    [(NAMESPACE_NAME_LABEL, namespace)]
                         .into_iter()
                         .filter(read)
                         .collect(),
                     false,
                 ),
             };
+            namespace_reads.insert(namespace, reads);
+        }
+        let mut groups: BTreeMap<Key, Vec<usize>> = BTreeMap::new();
+        for i in order {
+            let m = &members[i];
+            let p = &m.pods;
+            let (namespace_labels, namespace_known) = &namespace_reads[p.namespace.as_str()];
             let ports_decide = egress_port_rules
                 || self.policies_in(&p.namespace).any(|q| {
                     q.ingress
@@ -354,8 +504,8 @@ impl Model {
                     || policy_namespaces.contains(p.namespace.as_str()))
                 .then_some(p.namespace.as_str()),
                 service_account: (cilium || calico_accounts).then_some(p.service_account.as_str()),
-                namespace_labels,
-                namespace_known: namespace_known || !unknown_matters,
+                namespace_labels: Shared(namespace_labels),
+                namespace_known: *namespace_known || !unknown_matters,
                 labels: project(&p.labels, &pod_keys),
                 host_network: p.host_network,
                 by_port: ports_decide,
@@ -405,10 +555,11 @@ impl Model {
             // selector), else `*` with the namespace labels selectors read.
             let named = key
                 .namespace
-                .or_else(|| key.namespace_labels.get(NAMESPACE_NAME_LABEL).copied());
+                .or_else(|| key.namespace_labels.0.get(NAMESPACE_NAME_LABEL).copied());
             let mut name = named.unwrap_or("*").to_string();
             let ns_labels: Vec<String> = key
                 .namespace_labels
+                .0
                 .iter()
                 .filter(|(k, _)| **k != NAMESPACE_NAME_LABEL)
                 .map(|(k, v)| format!("{k}={v}"))
@@ -449,14 +600,13 @@ impl Model {
                 members: members_of,
             });
         }
-        let mut links = Vec::new();
         // One member stands for its segment: as a source, and as a destination one that
         // listens (when no rule names its ports they do not decide; else all listen alike).
         let listener = |s: &Segment| s.listener.map(|i| members[i]);
         // (The stand-ins as parties, made when a link is decided, once each.)
         let mut sources: Vec<Option<Party>> = vec![None; segments.len()];
         let mut targets: Vec<Option<Party>> = vec![None; segments.len()];
-        let ids: Vec<u32> = segments
+        let (ids, names): (Vec<Number>, Vec<Arc<str>>) = segments
             .iter()
             .map(|s| {
                 decided.id(StandRef {
@@ -466,36 +616,131 @@ impl Model {
                     by_port: s.by_port,
                 })
             })
-            .collect();
+            .unzip();
+        // The destinations a source asks: those that listen, but for open → open pairs (drawn
+        // through the hub). By position, and by number for the rows kept.
+        let destinations = |open_egress: bool| -> (Vec<usize>, Arc<[Number]>) {
+            let to: Vec<usize> = (0..segments.len())
+                .filter(|d| {
+                    segments[*d].listener.is_some() && !(open_egress && segments[*d].open_ingress())
+                })
+                .collect();
+            let numbers = to.iter().map(|d| ids[*d]).collect();
+            (to, numbers)
+        };
+        let every = destinations(false);
+        let closed = if segments.iter().any(Segment::open_egress) {
+            destinations(true)
+        } else {
+            (Vec::new(), Arc::from([]))
+        };
+        let mut positions = Positions::new();
+        let mut links = Vec::with_capacity(segments.len());
         for (si, s) in segments.iter().enumerate() {
-            for (di, d) in segments.iter().enumerate() {
-                if s.open_egress() && d.open_ingress() {
-                    continue;
+            let (to, numbers) = if s.open_egress() { &closed } else { &every };
+            let kept = decided.rows.remove(&ids[si]);
+            if let Some(row) = kept.as_ref().filter(|row| row.to == *numbers) {
+                links.push(Arc::clone(&row.links));
+                decided.rows.insert(ids[si], kept.expect("kept"));
+                continue;
+            }
+            let was = kept.as_ref().map(|row| {
+                (positions.entry((row.to.as_ptr(), s.open_egress())))
+                    .or_insert_with(|| {
+                        let old: HashMap<Number, u32> =
+                            (row.to.iter()).zip(0u32..).map(|(d, i)| (*d, i)).collect();
+                        let at = |d: &Number| old.get(d).copied().unwrap_or(DENIED);
+                        (Arc::clone(&row.to), numbers.iter().map(at).collect())
+                    })
+                    .1
+                    .as_slice()
+            });
+            // Each destination's link: the kept row's (by index), a decision, or none.
+            let decisions = decided.links.entry(ids[si]).or_default();
+            let mut chosen: Vec<Chosen> = Vec::with_capacity(to.len());
+            for (j, &di) in to.iter().enumerate() {
+                if let (Some(row), Some(was)) = (&kept, was) {
+                    if was[j] != DENIED {
+                        let at = row.at[was[j] as usize];
+                        chosen.push(if at == DENIED {
+                            Chosen::Denied
+                        } else {
+                            Chosen::Kept(at)
+                        });
+                        continue;
+                    }
                 }
-                let Some(to) = listener(d) else {
+                let d = &segments[di];
+                let Some(target) = listener(d) else {
+                    chosen.push(Chosen::Denied);
                     continue;
                 };
-                let link = match decided.links.entry((ids[si], ids[di])) {
+                let link = match decisions.entry(ids[di]) {
                     hashbrown::hash_map::Entry::Occupied(link) => link.into_mut(),
                     hashbrown::hash_map::Entry::Vacant(vacant) => {
                         let source = sources[si]
                             .get_or_insert_with(|| Party::Pods(members[s.members[0]].pods.clone()));
-                        let target =
-                            targets[di].get_or_insert_with(|| Party::Pods(to.pods.clone()));
+                        let party =
+                            targets[di].get_or_insert_with(|| Party::Pods(target.pods.clone()));
                         let names = (s.name.as_str(), d.name.as_str());
-                        let link = self.link(source, (target, &to.listens), names, d.by_port);
+                        let link = self.link(source, (party, &target.listens), names, d.by_port);
                         vacant.insert(link.map(|(answer, evidence)| (answer, evidence.into())))
                     }
                 };
-                if let Some((answer, evidence)) = link.clone() {
-                    links.push(Link {
-                        from: si,
-                        to: di,
-                        answer,
-                        evidence,
-                    });
-                }
+                chosen.push(match link {
+                    Some((answer, evidence)) => Chosen::Decided(Link {
+                        to: Arc::clone(&names[di]),
+                        answer: *answer,
+                        evidence: Arc::clone(evidence),
+                    }),
+                    None => Chosen::Denied,
+                });
             }
+            // The kept row's links, all of them in order and no other, are the kept row
+            // (shared, not copied).
+            let mut next = 0;
+            let same = kept.as_ref().is_some_and(|row| {
+                chosen.iter().all(|c| match c {
+                    Chosen::Denied => true,
+                    Chosen::Kept(at) => {
+                        next += 1;
+                        *at == next - 1
+                    }
+                    Chosen::Decided(_) => false,
+                }) && next == row.links.len() as u32
+            });
+            let mut index = 0;
+            let at = (chosen.iter())
+                .map(|c| match c {
+                    Chosen::Denied => DENIED,
+                    Chosen::Kept(_) | Chosen::Decided(_) => {
+                        index += 1;
+                        index - 1
+                    }
+                })
+                .collect();
+            let row: Arc<[Link]> = match kept {
+                Some(row) if same => row.links,
+                kept => {
+                    let old = kept.as_ref().map_or(&[][..], |row| &row.links[..]);
+                    (chosen.into_iter())
+                        .filter_map(|c| match c {
+                            Chosen::Denied => None,
+                            Chosen::Kept(at) => Some(old[at as usize].clone()),
+                            Chosen::Decided(link) => Some(link),
+                        })
+                        .collect()
+                }
+            };
+            decided.rows.insert(
+                ids[si],
+                Row {
+                    to: Arc::clone(numbers),
+                    at,
+                    links: Arc::clone(&row),
+                },
+            );
+            links.push(row);
         }
         decided.forget_all_but(&ids);
         let open_notes = self.plugin_note().into_iter().collect();
@@ -612,6 +857,142 @@ mod tests {
     use crate::inventory::Inventory;
     use crate::netpol::tests::{cluster, members, policy_sets};
 
+    /// Every link of two reaches' rows, by the segments' names: (source, destination) → the
+    /// link.
+    fn links_of(r: &Reach) -> BTreeMap<(&str, &str), &Link> {
+        (r.segments.iter().zip(&r.links))
+            .flat_map(|(s, row)| row.iter().map(move |l| ((s.name.as_str(), &*l.to), l)))
+            .collect()
+    }
+
+    /// A source whose destinations are the same gets its row kept, shared; a destination
+    /// added (a workload with labels of its own, listening) is asked by every row, and a row
+    /// it joins no link of is the row kept, still shared (though its destinations changed);
+    /// every other link is the kept one's (its destination's name and evidence shared), and the
+    /// reach is the one decided afresh.
+    #[test]
+    fn rows_asking_the_same_destinations_are_shared_and_rows_merged_keep_their_links() {
+        let extra = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: lone, namespace: ops}\nspec:\n  selector: {matchLabels: {app: lone}}\n  template:\n    metadata: {labels: {app: lone}}\n    spec: {containers: [{name: c, image: \"x:1\", ports: [{containerPort: 7000}]}]}\n---\n";
+        let (mut shared, mut merged, mut kept_through) = (0, 0, 0);
+        for set in &policy_sets() {
+            let (c1, c2) = (cluster(set), cluster(&format!("{set}{extra}")));
+            let (i1, i2) = (Inventory::new(&c1), Inventory::new(&c2));
+            let (m1, m2) = (Model::of(&i1), Model::of(&i2));
+            let (w1, w2) = (members(&i1), members(&i2));
+            let mut decided = Decided::default();
+            let first = m1.reach_with(&w1, &mut decided);
+            let again = m1.reach_with(&w1, &mut decided);
+            for (a, b) in first.links.iter().zip(&again.links) {
+                assert!(Arc::ptr_eq(a, b), "under {set}");
+            }
+            let rows = decided.rows.clone();
+            let next = m2.reach_with(&w2, &mut decided);
+            assert_eq!(
+                format!("{next:?}"),
+                format!("{:?}", m2.reach(&w2)),
+                "under {set}"
+            );
+            // Rows whose destinations changed and whose links did not: the row kept.
+            for (source, row) in &decided.rows {
+                if let Some(was) = rows.get(source).filter(|was| was.to != row.to) {
+                    if *was.links == *row.links {
+                        assert!(Arc::ptr_eq(&was.links, &row.links), "under {set}");
+                        kept_through += usize::from(!row.links.is_empty());
+                    }
+                }
+            }
+            // (Without policies that read its labels it joins a segment.)
+            if next.segments.len() == first.segments.len() {
+                continue;
+            }
+            let before = links_of(&first);
+            for (s, row) in next.segments.iter().zip(&next.links) {
+                let Some(i) = first.segments.iter().position(|f| f.name == s.name) else {
+                    continue;
+                };
+                let old = &first.links[i];
+                if **old == **row {
+                    assert!(Arc::ptr_eq(old, row), "{} under {set}", s.name);
+                    shared += usize::from(!row.is_empty());
+                } else {
+                    merged += 1;
+                }
+                for l in row.iter() {
+                    if let Some(kept) = before.get(&(s.name.as_str(), &*l.to)) {
+                        assert!(Arc::ptr_eq(&kept.to, &l.to), "under {set}");
+                        assert!(Arc::ptr_eq(&kept.evidence, &l.evidence), "under {set}");
+                    }
+                }
+            }
+        }
+        assert!(
+            shared > 0 && merged > 0 && kept_through > 0,
+            "{shared} shared, {merged} merged, {kept_through} kept through a merge"
+        );
+    }
+
+    /// What forgetting a namespace's segments forgot, put back with the policies it was
+    /// decided under (an update undone), gives the reach before again with nothing decided or
+    /// numbered anew, every link's destination name and evidence the ones before.
+    #[test]
+    fn decisions_put_back_give_the_reach_before_without_deciding_again() {
+        let sets = policy_sets();
+        // Every pair of sets, and each set with one more policy in shop (the segments of other
+        // namespaces then stay as they were, and are asked of shop's renumbered ones).
+        let more = crate::netpol::tests::np(
+            "shop",
+            "more",
+            "{podSelector: {matchLabels: {app: db}}, policyTypes: [Ingress], ingress: [{from: [{podSelector: {matchLabels: {app: web}}}]}]}",
+        );
+        let changes = (sets
+            .iter()
+            .flat_map(|a| sets.iter().map(move |b| (a.clone(), b.clone()))))
+        .chain(sets.iter().map(|a| (a.clone(), format!("{a}{more}"))));
+        let mut undone = 0;
+        for (a, b) in changes {
+            let (ca, cb) = (cluster(&a), cluster(&b));
+            let (ia, ib) = (Inventory::new(&ca), Inventory::new(&cb));
+            let (ma, mb) = (Model::of(&ia), Model::of(&ib));
+            let (wa, wb) = (members(&ia), members(&ib));
+            let Some(namespaces) = ma.policies_changed_in(&mb) else {
+                continue;
+            };
+            if namespaces.is_empty() {
+                continue;
+            }
+            let mut decided = Decided::default();
+            let before = ma.reach_with(&wa, &mut decided);
+            let forgotten = decided.forget_namespaces(&namespaces);
+            let forgot = !forgotten.ids.is_empty() && !forgotten.pairs.is_empty();
+            let during = mb.reach_with(&wb, &mut decided);
+            assert_eq!(format!("{during:?}"), format!("{:?}", mb.reach(&wb)));
+            decided.put_back(&namespaces, forgotten);
+            let (next, pairs) = (decided.next, decided.decisions());
+            let after = ma.reach_with(&wa, &mut decided);
+            assert_eq!(
+                format!("{after:?}"),
+                format!("{before:?}"),
+                "from {a} to {b}"
+            );
+            assert_eq!(decided.next, next, "nothing numbered anew, from {a} to {b}");
+            assert_eq!(
+                decided.decisions(),
+                pairs,
+                "nothing decided anew, from {a} to {b}"
+            );
+            let was = links_of(&before);
+            for (key, l) in links_of(&after) {
+                assert!(Arc::ptr_eq(&was[&key].to, &l.to), "from {a} to {b}");
+                assert!(Arc::ptr_eq(&was[&key].evidence, &l.evidence));
+            }
+            undone += usize::from(forgot && !was.is_empty());
+        }
+        assert!(
+            undone > 0,
+            "some decisions to and from a forgotten segment were put back"
+        );
+    }
+
     /// A segment seen before is found by its borrowed stand-in ([`StandRef`] hashes and compares
     /// as [`Stand`]): reaching the same members under the same model again numbers no segment
     /// anew and decides no link anew.
@@ -624,12 +1005,12 @@ mod tests {
             let ms = members(&inv);
             let mut decided = Decided::default();
             let first = model.reach_with(&ms, &mut decided);
-            let (segments, links, next) = (decided.ids.len(), decided.links.len(), decided.next);
+            let (segments, links, next) = (decided.ids.len(), decided.decisions(), decided.next);
             assert_eq!(segments, first.segments.len(), "under {set}");
             let again = model.reach_with(&ms, &mut decided);
             assert_eq!(format!("{first:?}"), format!("{again:?}"));
             assert_eq!(
-                (decided.ids.len(), decided.links.len(), decided.next),
+                (decided.ids.len(), decided.decisions(), decided.next),
                 (segments, links, next),
                 "under {set}"
             );

@@ -160,7 +160,7 @@ pub fn network_drawing(
     parts: &[&Neighbours],
     decided: &mut crate::netpol::Decided,
 ) -> super::network::Drawing {
-    let members: Vec<&crate::netpol::Member> =
+    let members: Vec<&std::sync::Arc<crate::netpol::Member>> =
         parts.iter().flat_map(|p| p.members.iter()).collect();
     super::network::Drawing::of_with(policies, &members, decided)
 }
@@ -186,8 +186,8 @@ pub struct Neighbours {
     /// The namespace's NetworkPolicies and labels (network reach is decided across
     /// namespaces).
     pub policies: crate::netpol::Model,
-    /// Its workloads, as network reach sees them.
-    pub members: Vec<crate::netpol::Member>,
+    /// Its workloads, as network reach sees them (shared with the network reach drawn of them).
+    pub members: Vec<std::sync::Arc<crate::netpol::Member>>,
 }
 
 /// Which part of a cluster's graph a build produces (see [`AttackGraph::build_part`]).
@@ -498,8 +498,10 @@ impl<'g, 'a> ClusterBuilder<'g, 'a> {
         super::cloud_gcp::node_service_accounts(self.g, self.name, inv, &on);
         super::cloud_azure::kubelet_identity(self.g, self.name, inv, &on);
         self.services_and_exposure();
-        let members: Vec<crate::netpol::Member> =
-            std::mem::take(&mut self.members).into_values().collect();
+        let members: Vec<std::sync::Arc<crate::netpol::Member>> = std::mem::take(&mut self.members)
+            .into_values()
+            .map(std::sync::Arc::new)
+            .collect();
         match self.part {
             Part::Whole => {
                 let model = self

@@ -333,7 +333,14 @@ fn reach_of(extra: &str) -> Drawing {
     let c = crate::netpol::tests::cluster(extra);
     let inv = crate::inventory::Inventory::new(&c);
     let model = crate::netpol::Model::of(&inv);
-    Drawing::of(&model, &crate::netpol::tests::members(&inv))
+    let members = crate::netpol::tests::members(&inv);
+    Drawing::of(
+        &model,
+        &members
+            .into_iter()
+            .map(std::sync::Arc::new)
+            .collect::<Vec<_>>(),
+    )
 }
 
 /// Replacing one reach's pieces with another's in a joined graph gives exactly the graph the
