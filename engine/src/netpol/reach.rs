@@ -88,7 +88,8 @@ pub struct Reach {
     /// Each segment's links as the source (by the segment's position), in the segments'
     /// order: the allowed or undecided connections other than open → open. A row is shared with
     /// the one kept in [`Decided`], and given again, shared, by the next reach when the
-    /// segment's destinations, or the links it kept of them, are unchanged.
+    /// segment's destinations are unchanged, or when the destinations it has links to keep
+    /// their numbers and no other destination gives a link.
     pub links: Vec<Arc<[Link]>>,
     /// Why open → open connections are only possible, not certain (plugin policies), if so.
     pub open_notes: Vec<String>,
@@ -237,28 +238,25 @@ impl Decided {
     /// Puts back what [`Decided::forget_namespaces`] forgot, once the policies and labels
     /// they were decided under are back (an update undone): first forgetting the same
     /// namespaces' segments again (those decided since, under what is undone). The segments
-    /// get their numbers back, so rows and drawings made before are the same again.
+    /// get their numbers back and every link its evidence: their own rows are given again, and
+    /// the rows that asked them are made again from the decisions, none decided anew.
     ///
     /// (Segments forgotten meanwhile for being too many, [`Decided::forget_all_but`], stay
-    /// forgotten: their decisions with the ones put back are not put back.)
+    /// forgotten: the decisions between them and the ones put back are not put back.)
     pub fn put_back(&mut self, namespaces: &BTreeSet<String>, forgotten: Forgotten) {
         drop(self.forget_namespaces(namespaces));
         self.ids.extend(forgotten.ids);
         let live: hashbrown::HashSet<Number> = self.ids.values().copied().collect();
         for (source, mut decisions) in forgotten.sources {
-            if live.contains(&source) {
-                decisions.retain(|destination, _| live.contains(destination));
-                self.links.insert(source, decisions);
-            }
+            decisions.retain(|destination, _| live.contains(destination));
+            self.links.insert(source, decisions);
         }
         for ((source, destination), decision) in forgotten.pairs {
-            if live.contains(&destination) {
-                if let Some(decisions) = self.links.get_mut(&source) {
-                    decisions.insert(destination, decision);
-                }
+            if let Some(decisions) = self.links.get_mut(&source) {
+                decisions.insert(destination, decision);
             }
         }
-        (self.rows).extend((forgotten.rows.into_iter()).filter(|(s, _)| live.contains(s)));
+        self.rows.extend(forgotten.rows);
     }
 
     /// Forgets the segments `gone` says (by stand-in and number) and the links of each;
@@ -865,11 +863,11 @@ mod tests {
             .collect()
     }
 
-    /// A source whose destinations are the same gets its row kept, shared; a destination
-    /// added (a workload with labels of its own, listening) is asked by every row, and a row
-    /// it joins no link of is the row kept, still shared (though its destinations changed);
-    /// every other link is the kept one's (its destination's name and evidence shared), and the
-    /// reach is the one decided afresh.
+    /// A source whose destinations are the same gets its row kept, shared; with a destination
+    /// added (a workload with labels of its own, listening), a row whose linked destinations
+    /// are all still asked and that the new one gives no link is the row kept, still shared
+    /// (though its destinations changed); every other link is the kept one's (its
+    /// destination's name and evidence shared), and the reach is the one decided afresh.
     #[test]
     fn rows_asking_the_same_destinations_are_shared_and_rows_merged_keep_their_links() {
         let extra = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: lone, namespace: ops}\nspec:\n  selector: {matchLabels: {app: lone}}\n  template:\n    metadata: {labels: {app: lone}}\n    spec: {containers: [{name: c, image: \"x:1\", ports: [{containerPort: 7000}]}]}\n---\n";
@@ -895,7 +893,9 @@ mod tests {
             // Rows whose destinations changed and whose links did not: the row kept.
             for (source, row) in &decided.rows {
                 if let Some(was) = rows.get(source).filter(|was| was.to != row.to) {
-                    if *was.links == *row.links {
+                    let linked_still_asked = (was.to.iter().zip(&was.at))
+                        .all(|(d, at)| *at == DENIED || row.to.contains(d));
+                    if linked_still_asked && *was.links == *row.links {
                         assert!(Arc::ptr_eq(&was.links, &row.links), "under {set}");
                         kept_through += usize::from(!row.links.is_empty());
                     }
@@ -911,12 +911,10 @@ mod tests {
                     continue;
                 };
                 let old = &first.links[i];
-                if **old == **row {
-                    assert!(Arc::ptr_eq(old, row), "{} under {set}", s.name);
-                    shared += usize::from(!row.is_empty());
-                } else {
+                if **old != **row {
                     merged += 1;
                 }
+                shared += usize::from(Arc::ptr_eq(old, row) && !row.is_empty());
                 for l in row.iter() {
                     if let Some(kept) = before.get(&(s.name.as_str(), &*l.to)) {
                         assert!(Arc::ptr_eq(&kept.to, &l.to), "under {set}");
@@ -963,7 +961,8 @@ mod tests {
             let mut decided = Decided::default();
             let before = ma.reach_with(&wa, &mut decided);
             let forgotten = decided.forget_namespaces(&namespaces);
-            let forgot = !forgotten.ids.is_empty() && !forgotten.pairs.is_empty();
+            let forgot = forgotten.pairs.iter().any(|(_, d)| d.is_some())
+                && forgotten.sources.iter().any(|(_, d)| !d.is_empty());
             let during = mb.reach_with(&wb, &mut decided);
             assert_eq!(format!("{during:?}"), format!("{:?}", mb.reach(&wb)));
             decided.put_back(&namespaces, forgotten);
@@ -990,6 +989,60 @@ mod tests {
         assert!(
             undone > 0,
             "some decisions to and from a forgotten segment were put back"
+        );
+    }
+
+    /// Segments forgotten between forgetting a namespace's and putting them back (as
+    /// [`Decided::forget_all_but`] may, for being too many) stay forgotten: nothing put back
+    /// names them, and the reach after is still the one decided afresh.
+    #[test]
+    fn decisions_put_back_name_only_live_segments() {
+        let sets = policy_sets();
+        let mut dropped = 0;
+        for a in &sets {
+            for b in &sets {
+                let (ca, cb) = (cluster(a), cluster(b));
+                let (ia, ib) = (Inventory::new(&ca), Inventory::new(&cb));
+                let (ma, mb) = (Model::of(&ia), Model::of(&ib));
+                let (wa, wb) = (members(&ia), members(&ib));
+                let Some(namespaces) = ma.policies_changed_in(&mb).filter(|n| !n.is_empty()) else {
+                    continue;
+                };
+                let mut decided = Decided::default();
+                let _ = ma.reach_with(&wa, &mut decided);
+                let forgotten = decided.forget_namespaces(&namespaces);
+                let _ = mb.reach_with(&wb, &mut decided);
+                let outside = |stand: &Stand, _| !namespaces.contains(&stand.source.namespace);
+                let gone = decided.forget(outside);
+                let gone: hashbrown::HashSet<Number> = gone.ids.iter().map(|(_, n)| *n).collect();
+                dropped += (forgotten.sources.iter())
+                    .flat_map(|(_, decisions)| decisions.keys())
+                    .chain(forgotten.pairs.iter().map(|((source, _), _)| source))
+                    .filter(|n| gone.contains(*n))
+                    .count();
+                decided.put_back(&namespaces, forgotten);
+                let live: hashbrown::HashSet<Number> = decided.ids.values().copied().collect();
+                for (source, decisions) in &decided.links {
+                    assert!(live.contains(source), "from {a} to {b}");
+                    assert!(
+                        decisions.keys().all(|d| live.contains(d)),
+                        "from {a} to {b}"
+                    );
+                }
+                assert!(
+                    decided.rows.keys().all(|s| live.contains(s)),
+                    "from {a} to {b}"
+                );
+                assert_eq!(
+                    format!("{:?}", ma.reach_with(&wa, &mut decided)),
+                    format!("{:?}", ma.reach(&wa)),
+                    "from {a} to {b}"
+                );
+            }
+        }
+        assert!(
+            dropped > 0,
+            "some decision put back named a segment forgotten meanwhile"
         );
     }
 
