@@ -63,8 +63,8 @@ fn main() {
         .position(|a| a == "--only")
         .and_then(|i| args.get(i + 1).cloned());
     let wanted = |name: &str| only.as_deref().is_none_or(|w| name.contains(w));
-    // (`label_n`: reviews of changes to a namespace's labels or the set of namespaces, which
-    // reach across the cluster; 100, so that their p99 is not their maximum.)
+    // (`label_n`: reviews of changes to a namespace's labels, the set of namespaces or aws-auth,
+    // which reach across the cluster; 100, so that their p99 is not their maximum.)
     let (pods, mut n, mut rbac_n, mut label_n) = if quick {
         (1_000, 50, 5, 5)
     } else {
@@ -208,15 +208,13 @@ fn main() {
                 "metadata": {"name": format!("bench-new-{i}")}});
         review("CREATE", &ns, None)
     });
-    // What still evaluates the whole cluster, in a few reviews (each takes about as long as the
-    // base's evaluation): a Namespace deleted (its objects stay until the namespace controller
-    // removes them) and EKS's aws-auth ConfigMap (IAM identities mapped to RBAC users and
-    // groups; the generated cluster holds none, so the review creates it).
-    let whole_n = if quick { 2 } else { 10 };
+    // A Namespace deleted (reviewed with what is in it, as the namespace controller deletes it:
+    // the namespace removed) and EKS's aws-auth ConfigMap (IAM identities mapped to RBAC users
+    // and groups; the generated cluster holds none, so the review creates it).
     measure(
         &mut engine,
-        "delete a Namespace (whole cluster)",
-        whole_n,
+        "delete a Namespace (and what is in it)",
+        label_n,
         &|i| {
             let old = &namespace_bodies[i % namespace_bodies.len()];
             json!({
@@ -236,18 +234,40 @@ fn main() {
             .into_bytes()
         },
     );
-    measure(
-        &mut engine,
-        "create EKS's aws-auth ConfigMap (whole cluster)",
-        whole_n,
-        &|i| {
-            let map_roles = format!("- rolearn: arn:aws:iam::111122223333:role/bench-{i}\n  username: bench\n  groups: [system:masters]\n");
-            let config = json!({"apiVersion": "v1", "kind": "ConfigMap",
-                "metadata": {"name": "aws-auth", "namespace": "kube-system"},
-                "data": {"mapRoles": map_roles}});
-            review("CREATE", &config, None)
-        },
-    );
+    // (An EKS cluster's kube-system holds aws-auth: the generated cluster has neither, so they are
+    // applied first, and taken out again after the row.)
+    let kube_system = json!({"apiVersion": "v1", "kind": "Namespace",
+        "metadata": {"name": "kube-system"}});
+    let aws_auth = |map_roles: String| {
+        json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "aws-auth", "namespace": "kube-system"},
+            "data": {"mapRoles": map_roles}})
+    };
+    let nodes = aws_auth("- rolearn: arn:aws:iam::111122223333:role/nodes\n  username: system:node:{{EC2PrivateDNSName}}\n  groups: [system:bootstrappers, system:nodes]\n".to_string());
+    let held: Vec<kspm_engine::Object> = [&kube_system, &nodes]
+        .iter()
+        .map(|v| {
+            let text = v.to_string();
+            let mut parsed = kspm_engine::parse::parse_text(
+                &text,
+                "bench.json",
+                kspm_engine::parse::Syntax::Json,
+            );
+            parsed.objects.remove(0)
+        })
+        .collect();
+    let aws_auth_row = "update EKS's aws-auth ConfigMap (a role to system:masters)";
+    if wanted(aws_auth_row) {
+        engine.apply(held.iter().map(|o| (key_of(o), Some(o.clone()))));
+    }
+    measure(&mut engine, aws_auth_row, label_n, &|i| {
+        let mut map_roles = nodes["data"]["mapRoles"].as_str().unwrap_or("").to_string();
+        map_roles.push_str(&format!("- rolearn: arn:aws:iam::111122223333:role/bench-{i}\n  username: bench\n  groups: [system:masters]\n"));
+        review("UPDATE", &aws_auth(map_roles), Some(&nodes))
+    });
+    if wanted(aws_auth_row) {
+        engine.apply(held.iter().map(|o| (key_of(o), None)));
+    }
     // Services, Ingresses and NetworkPolicies, which the webhook judges too.
     let services: Vec<Value> = engine
         .objects()

@@ -292,7 +292,7 @@ fn mutate(rng: &mut Rng, objects: &[Object], n: usize) -> (Key, Option<Object>) 
             None => json!({"app": "x"}),
         }
     };
-    match rng.below(17) {
+    match rng.below(19) {
         // A bare pod: privileged, host paths, an ingress controller image, another SA.
         0 | 1 => {
             let sa = ["default", "deployer", "builder"][rng.below(3)];
@@ -677,6 +677,12 @@ fn mutate(rng: &mut Rng, objects: &[Object], n: usize) -> (Key, Option<Object>) 
                 }
             }
         }
+        // A namespace deleted (its Namespace: the batch takes what is in it, as the namespace
+        // controller deletes it: see `run_with`), or EKS's aws-auth changed.
+        17 if rng.below(2) == 0 => {
+            deleted_namespace(rng, objects).unwrap_or_else(|| aws_auth(rng, n))
+        }
+        17 | 18 => aws_auth(rng, n),
         // Change a Service's selector or type.
         _ => match pick(rng, "Service") {
             Some(mut s) => {
@@ -689,6 +695,81 @@ fn mutate(rng: &mut Rng, objects: &[Object], n: usize) -> (Key, Option<Object>) 
             None => mutate(rng, objects, n + 1),
         },
     }
+}
+
+/// A Namespace deleted (of those made by [`mutate_labels`], `fresh-…`, two times in three when
+/// there are some; one with objects in it only while three namespaces hold some); `None` when
+/// there is none.
+fn deleted_namespace(rng: &mut Rng, objects: &[Object]) -> Option<(Key, Option<Object>)> {
+    let holding: BTreeSet<&str> = objects
+        .iter()
+        .filter_map(|o| o.effective_namespace())
+        .collect();
+    let namespaces: Vec<&Object> = objects
+        .iter()
+        .filter(|o| o.kind == "Namespace")
+        .filter(|o| holding.len() >= 3 || !holding.contains(o.name.as_str()))
+        .collect();
+    let fresh: Vec<&Object> = namespaces
+        .iter()
+        .copied()
+        .filter(|o| o.name.starts_with("fresh-"))
+        .collect();
+    let from = if !fresh.is_empty() && rng.below(3) > 0 {
+        fresh
+    } else {
+        namespaces
+    };
+    let o = from.get(rng.below(from.len()))?;
+    Some((key_of(o), None))
+}
+
+/// EKS's aws-auth ConfigMap: deleted, malformed, or mapping an IAM role and a user (of the demo
+/// account's — one an access entry overrides among them — or another's) to a group (`system:masters`, one the demo's RBAC binds, the nodes',
+/// or one nothing binds).
+fn aws_auth(rng: &mut Rng, n: usize) -> (Key, Option<Object>) {
+    let key = (
+        "ConfigMap".to_string(),
+        "kube-system".to_string(),
+        "aws-auth".to_string(),
+    );
+    if rng.below(6) == 0 {
+        return (key, None);
+    }
+    let group = |rng: &mut Rng| {
+        [
+            "system:masters".to_string(),
+            "oncall-engineers".to_string(),
+            "system:nodes".to_string(),
+            format!("team-{}", rng.below(3)),
+        ][rng.below(4)]
+        .clone()
+    };
+    let role = [
+        "arn:aws:iam::123456789012:role/github-actions-deploy",
+        "arn:aws:iam::123456789012:role/shop-developers",
+        "arn:aws:iam::123456789012:role/ops-instance-admin",
+        "arn:aws:iam::123456789012:role/eks-prod-general-node-role",
+        "arn:aws:iam::111122223333:role/app",
+    ][rng.below(5)];
+    let map_roles = if rng.below(6) == 0 {
+        "- rolearn: [unclosed".to_string()
+    } else {
+        let username = ["deployer", "system:node:{{EC2PrivateDNSName}}"][rng.below(2)];
+        format!(
+            "- rolearn: {role}\n  username: {username}\n  groups:\n  - {}\n",
+            group(rng)
+        )
+    };
+    let map_users = format!(
+        "- userarn: arn:aws:iam::123456789012:user/jane.ops\n  username: jane-{}\n  groups:\n  - {}\n",
+        n % 2,
+        group(rng)
+    );
+    let o = object(json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "aws-auth", "namespace": "kube-system"},
+        "data": {"mapRoles": map_roles, "mapUsers": map_users}}));
+    (key, Some(o))
 }
 
 /// An evaluator's objects, findings and paths, as comparable sets.
@@ -735,19 +816,20 @@ fn delta_summary(d: &kspm_engine::incremental::Delta) -> [BTreeSet<String>; 4] {
     ]
 }
 
-fn run(meta: ClusterSnapshot, seed: u64, batches: usize) {
-    run_with(meta, seed, batches, ScanOptions::default(), mutate);
+fn run(meta: ClusterSnapshot, seed: u64, batches: usize) -> Exercised {
+    run_with(meta, seed, batches, ScanOptions::default(), mutate)
 }
 
-/// A random change of [`mutate_labels`]'s weight: two in five relabel an existing Namespace
-/// (its team, environment and Pod Security level), one in five adds a Namespace (alone in its
-/// namespace), one in five adds what reads those labels (a policy admitting a team, a binding
-/// that lets a namespace's ServiceAccounts create workloads in another), the rest are
-/// [`mutate`]'s.
+/// A random change of [`mutate_labels`]'s weight: two in six relabel an existing Namespace
+/// (its team, environment and Pod Security level), one in six adds a Namespace (alone in its
+/// namespace), one in six deletes one ([`deleted_namespace`]), one in six adds what reads those
+/// labels (a policy admitting a team, a binding that lets a namespace's ServiceAccounts create
+/// workloads in another), the rest are [`mutate`]'s.
 fn mutate_labels(rng: &mut Rng, objects: &[Object], n: usize) -> (Key, Option<Object>) {
     let namespaces: Vec<&Object> = objects.iter().filter(|o| o.kind == "Namespace").collect();
     let name = |rng: &mut Rng| namespaces[rng.below(namespaces.len())].name.clone();
-    let o = match rng.below(5) {
+    let o = match rng.below(6) {
+        5 => return deleted_namespace(rng, objects).unwrap_or_else(|| mutate(rng, objects, n)),
         4 => {
             let team = ["a", "b"][rng.below(2)];
             let level = ["privileged", "restricted"][rng.below(2)];
@@ -805,6 +887,23 @@ fn mutate_labels(rng: &mut Rng, objects: &[Object], n: usize) -> (Key, Option<Ob
 /// A random change to a cluster's objects (the `n`th).
 type Mutate = fn(&mut Rng, &[Object], usize) -> (Key, Option<Object>);
 
+/// How many batches the dependency rules of the rarer kinds evaluated without the whole
+/// cluster ([`run_with`]).
+#[derive(Debug, Default)]
+struct Exercised {
+    /// Batches that deleted a Namespace (with what was in it, or after it).
+    namespaces_removed: usize,
+    /// Batches that changed EKS's aws-auth ConfigMap.
+    aws_auth: usize,
+}
+
+impl std::ops::AddAssign for Exercised {
+    fn add_assign(&mut self, other: Exercised) {
+        self.namespaces_removed += other.namespaces_removed;
+        self.aws_auth += other.aws_auth;
+    }
+}
+
 /// [`run`], evaluating with `options`, drawing changes from `mutate`.
 fn run_with(
     meta: ClusterSnapshot,
@@ -812,7 +911,8 @@ fn run_with(
     batches: usize,
     options: ScanOptions,
     mutate: Mutate,
-) {
+) -> Exercised {
+    let mut exercised = Exercised::default();
     let mut inc = Incremental::new(meta.clone(), options);
     let mut meta = meta;
     meta.objects.clear();
@@ -827,6 +927,9 @@ fn run_with(
     let mut paths: BTreeSet<String> = first.added_paths.iter().map(|p| p.id.clone()).collect();
     let mut rng = Rng(seed);
     let mut partial = 0;
+    // A Namespace whose objects a batch deleted, deleted in the next (as a watch sees the
+    // namespace controller's work: the Namespace's deletion comes last).
+    let mut last: Vec<(Key, Option<Object>)> = Vec::new();
     for b in 0..batches {
         let objects: Vec<Object> = inc.objects().cloned().collect();
         let size = if rng.below(3) == 0 {
@@ -834,13 +937,31 @@ fn run_with(
         } else {
             1
         };
-        let changes: Vec<(Key, Option<Object>)> = (0..size)
-            .map(|i| mutate(&mut rng, &objects, b * 10 + i))
-            .collect();
+        let mut changes: Vec<(Key, Option<Object>)> = std::mem::take(&mut last);
+        for i in 0..size {
+            let (key, object) = mutate(&mut rng, &objects, b * 10 + i);
+            if key.0 == "Namespace" && object.is_none() {
+                // What is in it goes with it (as the webhook reviews the deletion), or goes
+                // first.
+                let mut deleted = inc.deletion("Namespace", key);
+                if rng.below(3) == 0 {
+                    last.extend(deleted.pop());
+                }
+                changes.extend(deleted);
+            } else {
+                changes.push((key, object));
+            }
+        }
         let what: Vec<String> = changes
             .iter()
             .map(|(k, o)| format!("{}{:?}", if o.is_some() { "+" } else { "-" }, k))
             .collect();
+        let removes_namespace = changes
+            .iter()
+            .any(|((kind, _, _), o)| kind == "Namespace" && o.is_none());
+        let changes_aws_auth = changes.iter().any(|((kind, ns, name), _)| {
+            kind == "ConfigMap" && ns == "kube-system" && name == "aws-auth"
+        });
         // A preview says what the apply will, and leaves the evaluation as it was.
         let preview = (b % 3 == 0).then(|| {
             let before = summary(&inc);
@@ -863,6 +984,10 @@ fn run_with(
             );
         }
         partial += usize::from(!delta.whole_cluster);
+        if !delta.whole_cluster {
+            exercised.namespaces_removed += usize::from(removes_namespace);
+            exercised.aws_auth += usize::from(changes_aws_auth);
+        }
         let step = format!(
             "batch {b} {what:?} (whole cluster: {})",
             delta.whole_cluster
@@ -901,6 +1026,7 @@ fn run_with(
         partial * 4 >= batches,
         "only {partial} of {batches} batches were evaluated namespace by namespace"
     );
+    exercised
 }
 
 #[test]
@@ -946,6 +1072,7 @@ fn incremental_equals_full_evaluation_on_the_demo_clusters() {
     let plan = kspm_collectors::files::plan(std::slice::from_ref(&root));
     let (cloud, errors) = kspm_collectors::files::load_fleet_cloud(&plan);
     assert!(errors.is_empty() && !cloud.is_empty(), "{errors:?}");
+    let mut exercised = Exercised::default();
     for (i, name) in [
         "eks-prod-us-east-1",
         "gke-staging-eu",
@@ -959,9 +1086,13 @@ fn incremental_equals_full_evaluation_on_the_demo_clusters() {
         let mut cluster = load(&root.join(name));
         cluster.objects.extend(cloud.iter().cloned());
         for extra in 0..=extra_seeds() {
-            run(cluster.clone(), 7 + i as u64 + 100 * extra, 60);
+            exercised += run(cluster.clone(), 7 + i as u64 + 100 * extra, 60);
         }
     }
+    // The rule for aws-auth was exercised. (A namespace's deletion is, in the other tests:
+    // here Calico's and Cilium's objects, which read Namespaces' labels anywhere, take the whole
+    // cluster.)
+    assert!(exercised.aws_auth > 0, "{exercised:?}");
 }
 
 /// A whole scan runs the checks that do not declare the attack graph among their needs while the
@@ -1046,9 +1177,11 @@ fn incremental_equals_full_evaluation_on_a_generated_cluster() {
     kspm_fleetgen::generate(tmp.path(), kspm_fleetgen::Shape::realistic(1, 300, true), 5)
         .expect("generate");
     let cluster = load(&tmp.path().join("cluster-00"));
+    let mut exercised = Exercised::default();
     for extra in 0..=extra_seeds() {
-        run(cluster.clone(), 99 + 100 * extra, 80);
+        exercised += run(cluster.clone(), 99 + 100 * extra, 80);
     }
+    assert!(exercised.namespaces_removed > 0, "{exercised:?}");
 }
 
 /// Namespaces relabeled, among changes to what reads their labels: the cluster part and only
@@ -1063,8 +1196,9 @@ fn incremental_equals_full_evaluation_when_namespaces_are_relabeled() {
     )
     .expect("generate");
     let cluster = load(&tmp.path().join("cluster-00"));
+    let mut exercised = Exercised::default();
     for extra in 0..=extra_seeds() {
-        run_with(
+        exercised += run_with(
             cluster.clone(),
             7 + 100 * extra,
             40,
@@ -1072,6 +1206,7 @@ fn incremental_equals_full_evaluation_when_namespaces_are_relabeled() {
             mutate_labels,
         );
     }
+    assert!(exercised.namespaces_removed > 0, "{exercised:?}");
 }
 
 /// An incremental evaluator of cluster `c` holding `objects`, evaluated once and checked
@@ -2229,10 +2364,64 @@ fn namespace_labels_evaluate_only_what_reads_them() {
     let d = inc.apply([(key_of(&deploy("nameless")), Some(deploy("nameless")))]);
     assert!(d.whole_cluster);
     assert_equivalent(&inc, &meta, "a workload in a namespace without a Namespace");
-    // Deleting a Namespace: the whole cluster.
+    // Deleting a Namespace, nothing in it: the cluster part and the namespaces that read it (db
+    // admitted team shop, web every namespace, quiet served the webhook covering it, and ci's
+    // builder may create Deployments in it); its part goes.
+    let before = summary(&inc);
+    let d = inc.preview([(key_of(&fresh), None)]);
+    assert_eq!((d.whole_cluster, d.namespaces), (false, 4));
+    assert_eq!(summary(&inc), before, "a preview changes nothing");
+    assert_equivalent(&inc, &meta, "after a namespace deletion's preview");
     let d = inc.apply([(key_of(&fresh), None)]);
-    assert!(d.whole_cluster);
+    assert!(!d.whole_cluster && d.cluster_part);
+    assert_eq!(d.namespaces, 4, "db, web, quiet and ci");
+    assert!(
+        d.resolved_findings
+            .iter()
+            .any(|f| f.resource == "Namespace:new"),
+        "the namespace's findings resolve"
+    );
+    assert!(d.added_findings.is_empty());
     assert_equivalent(&inc, &meta, "a namespace deleted");
+    // Deleting one with objects in it (a workload, a binding, a ServiceAccount), as the namespace
+    // controller does: alike, its findings and paths resolved.
+    let has =
+        |inc: &Incremental, ns: &str| inc.objects().any(|o| o.namespace.as_deref() == Some(ns));
+    let binding = object(
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+        "metadata": {"name": "builder", "namespace": "full"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+        "subjects": [{"kind": "ServiceAccount", "name": "default", "namespace": "full"}]}),
+    );
+    let account = object(
+        json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default", "namespace": "full"}}),
+    );
+    inc.apply([
+        (key_of(&binding), Some(binding)),
+        (key_of(&account), Some(account)),
+    ]);
+    assert_equivalent(&inc, &meta, "full's binding");
+    let key = ("Namespace".to_string(), String::new(), "full".to_string());
+    let deletion = inc.deletion("Namespace", key);
+    assert_eq!(deletion.len(), 4, "the Namespace and what is in it");
+    let d = inc.apply(deletion);
+    assert!(!d.whole_cluster && d.cluster_part);
+    assert!(!has(&inc, "full"));
+    assert!(
+        d.resolved_findings
+            .iter()
+            .any(|f| f.resource == "Deployment:full/web"),
+        "the workload's findings resolve"
+    );
+    assert!(d.added_findings.is_empty() && d.added_paths.is_empty());
+    assert_equivalent(&inc, &meta, "a namespace with objects deleted");
+    // A Namespace deleted while objects stay in its namespace (not what the API server leaves):
+    // the whole cluster.
+    let key = ("Namespace".to_string(), String::new(), "web".to_string());
+    let d = inc.apply([(key, None)]);
+    assert!(d.whole_cluster);
+    assert!(has(&inc, "web"));
+    assert_equivalent(&inc, &meta, "a Namespace deleted, its objects left");
 }
 
 /// Whether Pod Security guards a namespace is read by more than workload grants: binding a role
@@ -2382,4 +2571,98 @@ fn users_named_after_an_account_see_the_workloads_that_run_as_it() {
     let delta = inc.apply([(key_of(&back), Some(back))]);
     assert!(delta.whole_cluster, "web runs as ops again");
     assert_equivalent(&inc, &meta, "web runs as ops again");
+}
+
+/// EKS's aws-auth ConfigMap maps IAM identities to RBAC users and groups: a change to it
+/// re-evaluates the cluster part (the groups it maps into, the cloud facts the bridges read) and
+/// kube-system, not the whole cluster. Mapping a role to `system:masters` opens a path from the
+/// role to cluster-admin, and taking the mapping out closes it; a malformed one is judged.
+#[test]
+fn aws_auth_changes_evaluate_the_cluster_part_and_its_namespace() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/demo-fleet");
+    let plan = kspm_collectors::files::plan(std::slice::from_ref(&root));
+    let (cloud, errors) = kspm_collectors::files::load_fleet_cloud(&plan);
+    assert!(errors.is_empty(), "{errors:?}");
+    let mut cluster = load(&root.join("eks-prod-us-east-1"));
+    cluster.objects.extend(cloud);
+    let held = cluster
+        .objects
+        .iter()
+        .find(|o| o.kind == "ConfigMap" && o.name == "aws-auth")
+        .expect("the demo cluster's aws-auth")
+        .clone();
+    let mut inc = Incremental::new(cluster.clone(), ScanOptions::default());
+    let mut meta = cluster;
+    meta.objects.clear();
+    assert!(inc.apply(Vec::new()).whole_cluster);
+    // (The IRSA role of shop's catalog, which has no access entry: with one, the entry
+    // overrides aws-auth.)
+    let role = "arn:aws:iam::123456789012:role/eks-prod-shop-catalog-s3";
+    // The bridge from the role to a group of the cluster (the role's node is the fleet's).
+    let maps = |inc: &Incremental, group: &str| {
+        let g = inc.graph().expect("graph");
+        let (Some(a), Some(b)) = (
+            g.find(None, &format!("AwsRole:{role}")),
+            g.find(Some("eks-prod-us-east-1"), &format!("Group:{group}")),
+        ) else {
+            return false;
+        };
+        g.graph.edges_connecting(a, b).next().is_some()
+    };
+    let through_masters = |p: &kspm_engine::graph::paths::AttackPath| {
+        p.nodes
+            .windows(2)
+            .any(|w| w[0] == format!("AwsRole:{role}") && w[1] == "Group:system:masters")
+    };
+    assert!(!maps(&inc, "system:masters"), "{role} is not mapped yet");
+    assert!(!inc.paths().iter().any(through_masters));
+    let with = |map_roles: &str| {
+        let mut body = held.body.clone();
+        body["data"]["mapRoles"] = json!(map_roles);
+        object(body)
+    };
+    let mapped = with(&format!(
+        "- rolearn: {role}\n  username: shop-dev\n  groups:\n  - system:masters\n"
+    ));
+    let before = summary(&inc);
+    let preview = inc.preview([(key_of(&mapped), Some(mapped.clone()))]);
+    assert_eq!(summary(&inc), before, "a preview changes nothing");
+    let d = inc.apply([(key_of(&mapped), Some(mapped))]);
+    assert_eq!(delta_summary(&preview), delta_summary(&d));
+    assert!(!d.whole_cluster && d.cluster_part);
+    assert_eq!(d.namespaces, 1, "kube-system");
+    assert!(maps(&inc, "system:masters"));
+    assert!(
+        d.added_paths.iter().any(through_masters),
+        "mapped to system:masters, the role reaches cluster-admin"
+    );
+    assert_equivalent(&inc, &meta, "a role mapped to system:masters");
+    // A group nothing binds: its node is new; the masters' path resolves.
+    let team = with(&format!(
+        "- rolearn: {role}\n  username: shop-dev\n  groups:\n  - shop-team\n"
+    ));
+    let d = inc.apply([(key_of(&team), Some(team))]);
+    assert!(!d.whole_cluster && d.cluster_part);
+    assert!(maps(&inc, "shop-team") && !maps(&inc, "system:masters"));
+    assert!(d.resolved_paths.iter().any(through_masters));
+    assert_equivalent(&inc, &meta, "a role mapped to a group nothing binds");
+    // Malformed: judged on the ConfigMap.
+    let broken = with("- rolearn: [unclosed");
+    let d = inc.apply([(key_of(&broken), Some(broken))]);
+    assert!(!d.whole_cluster && d.cluster_part);
+    assert!(
+        d.added_findings
+            .iter()
+            .any(|f| f.resource == "ConfigMap:kube-system/aws-auth"),
+        "{:?}",
+        d.added_findings
+    );
+    assert_equivalent(&inc, &meta, "a malformed aws-auth");
+    // Gone, then back as it was.
+    let d = inc.apply([(key_of(&held), None)]);
+    assert!(!d.whole_cluster && d.cluster_part);
+    assert_equivalent(&inc, &meta, "aws-auth deleted");
+    let d = inc.apply([(key_of(&held), Some(held.clone()))]);
+    assert!(!d.whole_cluster && d.cluster_part);
+    assert_equivalent(&inc, &meta, "aws-auth back");
 }

@@ -34,10 +34,16 @@
 //! whole cluster when a cluster-scoped object's selector (but a webhook's) may say otherwise.
 //! A new Namespace alone in its namespace is judged alike (as one that no selector matched and
 //! Pod Security did not guard before; with RBAC again when EKS access policies, which may be
-//! scoped to namespace patterns, are present).
+//! scoped to namespace patterns, are present). A namespace removed — its Namespace deleted and
+//! nothing left in it, as the namespace controller leaves it (a webhook's review of the
+//! deletion, or the watch's last event of it) — is judged alike, as one that no selector matches
+//! and Pod Security does not guard after, its part taken out.
+//! A change to EKS's aws-auth ConfigMap re-evaluates the cluster part (the groups it maps IAM
+//! identities into, the cloud facts it feeds the bridges) and its namespace.
 //! Every other change (cloud documents, network-plugin policies, a namespace that appears
-//! with objects in it or empties; ServiceAccount labels when Calico policies read them; a
-//! node's external address as said) re-evaluates the cluster.
+//! with objects in it, or empties while no Namespace names it; a Namespace deleted while objects
+//! stay in its namespace; ServiceAccount labels when Calico policies read them; a node's
+//! external address as said) re-evaluates the cluster.
 //! Pod-to-pod network reach crosses namespaces: it is decided again at the join when some
 //! part's policies or workloads (as reach sees them) changed, the links between segments that
 //! did not change taken from the decisions kept under the same merged policies
@@ -117,6 +123,9 @@ enum Reach {
     /// Nodes: the cluster part, and the namespaces whose pods run on a node whose
     /// [`NodeView`] (what a namespace part reads of it) changed.
     Nodes,
+    /// EKS's aws-auth ConfigMap ([`is_aws_auth`]): the cluster part (the groups it maps
+    /// identities into, the cloud facts) and its namespace.
+    AwsAuth,
     /// The whole cluster.
     Cluster,
 }
@@ -129,6 +138,8 @@ impl Reach {
             Reach::Accounts
         } else if o.kind == "Node" {
             Reach::Nodes
+        } else if is_aws_auth(o) {
+            Reach::AwsAuth
         } else if kind_is_shared(o) {
             Reach::Cluster
         } else {
@@ -193,23 +204,40 @@ struct Staged {
     accounts: bool,
     /// Some Node changed.
     nodes: bool,
+    /// The aws-auth ConfigMap changed.
+    aws_auth: bool,
     /// The namespaces their objects were and are in, and those whose pods run on a node whose
     /// [`NodeView`] changed.
     dirty: BTreeSet<String>,
-    /// Namespaces that stay whose labels changed, and new Namespaces of namespaces that hold
-    /// nothing else: their labels before (`None`: new) and after.
+    /// Namespaces that stay whose labels changed, new Namespaces of namespaces that hold
+    /// nothing else, and namespaces removed (their Namespace and everything in them): their
+    /// labels before (`None`: new) and after (`None`: removed).
     relabeled: BTreeMap<String, relabel::Change>,
 }
 
 impl Staged {
     /// Whether something held changed.
     fn changed(&self) -> bool {
-        self.whole || self.rbac || self.accounts || self.nodes || !self.dirty.is_empty()
+        self.whole
+            || self.rbac
+            || self.accounts
+            || self.nodes
+            || self.aws_auth
+            || !self.dirty.is_empty()
     }
 
     /// Whether the cluster part must be evaluated again.
     fn cluster(&self) -> bool {
-        self.rbac || self.accounts || self.nodes || !self.relabeled.is_empty()
+        self.rbac || self.accounts || self.nodes || self.aws_auth || !self.relabeled.is_empty()
+    }
+
+    /// The namespaces removed.
+    fn removed(&self) -> BTreeSet<String> {
+        self.relabeled
+            .iter()
+            .filter(|(_, (_, after))| after.is_none())
+            .map(|(ns, _)| ns.clone())
+            .collect()
     }
 }
 
@@ -408,13 +436,17 @@ fn is_namespace(o: &Object) -> bool {
     o.kind == "Namespace" && o.effective_namespace().is_none()
 }
 
+/// Whether `o` is EKS's aws-auth ConfigMap ([`crate::cloud::eks::aws_auth_configmap`]), which
+/// maps IAM identities to RBAC users and groups.
+fn is_aws_auth(o: &Object) -> bool {
+    o.kind == "ConfigMap" && o.name == "aws-auth" && o.namespace.as_deref() == Some("kube-system")
+}
+
 fn kind_is_shared(o: &Object) -> bool {
     o.effective_namespace().is_none()
         || SHARED_KINDS.contains(&o.kind.as_str())
         || is_token_secret(o)
-        || (o.kind == "ConfigMap"
-            && o.name == "aws-auth"
-            && o.namespace.as_deref() == Some("kube-system"))
+        || is_aws_auth(o)
         // Network-plugin policies make NetworkPolicy answers undecidable cluster-wide; Calico's
         // tiers and network sets change what its policies decide in every namespace.
         || crate::netpol::is_plugin_policy(o)
@@ -603,8 +635,10 @@ impl Incremental {
         if let Some(ns) = self.placed.remove(&key) {
             if let Some(old) = self.objects.get_mut(&ns).and_then(|m| m.remove(&key)) {
                 if let Some(new) = &object {
-                    if new.body == old.body && new.kind == old.kind {
-                        // A relist delivering what we hold: nothing changes.
+                    if new.body == old.body && new.kind == old.kind && new.source == old.source {
+                        // A relist delivering what we hold: nothing changes. (From elsewhere,
+                        // the findings on it name where it now comes from: a change. A preview
+                        // puts back what it replaced so, with its source.)
                         self.objects
                             .entry(ns.clone())
                             .or_default()
@@ -761,7 +795,7 @@ impl Incremental {
     /// namespaces they touch.
     fn stage(&mut self, changes: impl IntoIterator<Item = (Key, Option<Object>)>) -> Staged {
         let mut whole = self.state.is_none() || std::mem::take(&mut self.force_whole);
-        let (mut rbac, mut accounts, mut nodes) = (false, false, false);
+        let (mut rbac, mut accounts, mut nodes, mut aws_auth) = (false, false, false, false);
         let mut dirty: BTreeSet<String> = BTreeSet::new();
         // Nodes whose view changed: the namespaces whose pods run on them read it.
         let mut moved: BTreeSet<String> = BTreeSet::new();
@@ -779,7 +813,8 @@ impl Incremental {
             }
             // A Namespace that stays: of it, other parts read its name and labels only (when
             // those changed, what reads them: see `relabel`); a new one, of a namespace not
-            // known, alike (when nothing else is in it: see below).
+            // known, alike (when nothing else is in it: see below); one deleted, alike (when
+            // nothing is left in its namespace: see below).
             let stays = match (held, &object) {
                 (Some(old), Some(new))
                     if is_namespace(old) && is_namespace(new) && old.name == new.name =>
@@ -787,7 +822,7 @@ impl Incremental {
                     Some((
                         new.name.clone(),
                         Some(old.labels.clone()),
-                        new.labels.clone(),
+                        Some(new.labels.clone()),
                     ))
                 }
                 (None, Some(new))
@@ -797,7 +832,10 @@ impl Incremental {
                             .as_ref()
                             .is_some_and(|s| !s.facts.namespaces.contains(&new.name)) =>
                 {
-                    Some((new.name.clone(), None, new.labels.clone()))
+                    Some((new.name.clone(), None, Some(new.labels.clone())))
+                }
+                (Some(old), None) if is_namespace(old) => {
+                    Some((old.name.clone(), Some(old.labels.clone()), None))
                 }
                 _ => None,
             };
@@ -814,6 +852,7 @@ impl Incremental {
             rbac |= reach == Reach::Rbac;
             accounts |= reach == Reach::Accounts;
             nodes |= reach == Reach::Nodes;
+            aws_auth |= reach == Reach::AwsAuth;
             dirty.extend(touched.into_iter().filter(|ns| !ns.is_empty()));
         }
         // Whether NodePorts face the internet is read by every namespace with one.
@@ -823,31 +862,41 @@ impl Incremental {
         }
         if let Some(s) = &self.state {
             // A namespace that appears or empties changes the cluster's set of namespaces (but
-            // a new Namespace alone in its namespace: see `relabel`).
+            // a new Namespace alone in its namespace, and a namespace removed — its Namespace
+            // deleted and nothing left in it, as the namespace controller leaves it: see
+            // `relabel`). (A Namespace deleted while objects stay in its namespace: the whole
+            // cluster.)
             let namespace_object = |ns: &str| {
                 self.objects
                     .get("")
                     .is_some_and(|m| m.values().any(|o| o.kind == "Namespace" && o.name == ns))
             };
             let holds_nothing = |ns: &str| self.objects.get(ns).is_none_or(BTreeMap::is_empty);
+            let change = |ns: &str| {
+                relabeled
+                    .get(ns)
+                    .map(|(before, after)| (before.is_some(), after.is_some()))
+            };
             whole |= dirty.iter().any(|ns| {
                 if s.facts.namespaces.contains(ns) {
-                    holds_nothing(ns) && !namespace_object(ns)
+                    match change(ns) {
+                        Some((true, false)) => !holds_nothing(ns),
+                        _ => holds_nothing(ns) && !namespace_object(ns),
+                    }
                 } else {
-                    !(relabeled
-                        .get(ns)
-                        .is_some_and(|(before, _)| before.is_none())
+                    !(change(ns) == Some((false, true))
                         && holds_nothing(ns)
                         && namespace_object(ns))
                 }
             });
         }
-        relabeled.retain(|_, (before, after)| before.as_ref() != Some(after));
+        relabeled.retain(|_, (before, after)| before != after);
         Staged {
             whole,
             rbac,
             accounts,
             nodes,
+            aws_auth,
             dirty,
             relabeled,
         }
@@ -1262,7 +1311,7 @@ impl Incremental {
             (None, staged.dirty.clone(), None)
         };
         let relabeled: BTreeSet<String> = staged.relabeled.keys().cloned().collect();
-        match self.update_namespaces(prev, &dirty, parts, &relabeled) {
+        match self.update_namespaces(prev, &dirty, parts, &relabeled, &staged.removed()) {
             Ok((state, mut undo)) => {
                 undo.cluster = cluster;
                 undo.reached = dirty;
@@ -1302,10 +1351,11 @@ impl Incremental {
             .filter(|(_, (before, _))| before.is_none())
             .map(|(ns, _)| ns.clone())
             .collect();
+        let removed = staged.removed();
         // EKS access policies scoped to namespace patterns (`dev-*`) grant in the Namespaces
-        // they match: a new one may change RBAC.
+        // they match: a new or removed one may change RBAC.
         let rbac_changed = staged.rbac
-            || (!added.is_empty()
+            || ((!added.is_empty() || !removed.is_empty())
                 && !shared
                     .of_kind(crate::cloud::documents::EKS_ACCESS_ENTRY)
                     .is_empty());
@@ -1321,7 +1371,7 @@ impl Incremental {
                 .map(|(ns, (before, after))| {
                     (
                         before.as_ref().map(|b| relabel::as_selected(ns, b)),
-                        relabel::as_selected(ns, after),
+                        after.as_ref().map(|a| relabel::as_selected(ns, a)),
                     )
                 })
                 .collect();
@@ -1331,24 +1381,33 @@ impl Incremental {
                 .filter_map(|(ns, key)| Some((ns.as_str(), self.objects.get(ns)?.get(key)?)));
             dirty.extend(relabel::selector_readers(objects, &changes)?);
         }
-        let labels = (!staged.relabeled.is_empty()).then(|| prev.facts.relabel(&shared, &added));
-        // The namespaces whose Pod Security guard changed, and the new ones (whether some
-        // namespace admits privileged pods is read cluster-wide).
+        let labels =
+            (!staged.relabeled.is_empty()).then(|| prev.facts.relabel(&shared, &added, &removed));
+        // The namespaces whose Pod Security guard changed, and the new and removed ones (whether
+        // some namespace admits privileged pods is read cluster-wide).
         let pod_security: BTreeSet<String> = match &labels {
             Some(old) => staged
                 .relabeled
                 .keys()
-                .filter(|ns| added.contains(*ns) || old.guarded(ns) != prev.facts.guarded(ns))
+                .filter(|ns| {
+                    added.contains(*ns)
+                        || removed.contains(*ns)
+                        || old.guarded(ns) != prev.facts.guarded(ns)
+                })
                 .cloned()
                 .collect(),
             None => BTreeSet::new(),
         };
         if !pod_security.is_empty() {
+            // (A removed namespace, as it was.)
             let covering: Vec<relabel::Labels> = pod_security
                 .iter()
                 .filter_map(|ns| {
-                    let (_, after) = staged.relabeled.get(ns)?;
-                    Some(relabel::as_selected(ns, after))
+                    let (before, after) = staged.relabeled.get(ns)?;
+                    Some(relabel::as_selected(
+                        ns,
+                        after.as_ref().or(before.as_ref())?,
+                    ))
                 })
                 .collect();
             dirty.extend(relabel::webhook_backends(self.objects_in(""), &covering));
@@ -1389,12 +1448,20 @@ impl Incremental {
         let old_accounts = accounts.map(|a| prev.facts.reaccount(a));
         // The other objects are as they were, or are Nodes (which the cloud facts do not read):
         // so are the cloud facts, but the user names bindings name and the ServiceAccounts
-        // (with those templates name, as gathered).
-        let mut cloud = prev.cluster.cloud_facts.under(prev.facts.bound());
-        if old_accounts.is_some() {
-            cloud = cloud.with_accounts(&shared, &prev.template_sas);
-        }
+        // (with those templates name, as gathered) — and all of them when aws-auth, which the
+        // EKS facts read, changed (the cluster part holds every object they read but the pod
+        // templates, whose ServiceAccounts are gathered).
+        let cloud = if staged.aws_auth {
+            ClusterCloud::of(&shared, &rbac).with_accounts(&shared, &prev.template_sas)
+        } else if old_accounts.is_some() {
+            (prev.cluster.cloud_facts.under(prev.facts.bound()))
+                .with_accounts(&shared, &prev.template_sas)
+        } else {
+            prev.cluster.cloud_facts.under(prev.facts.bound())
+        };
         dirty.extend(reached);
+        // A removed namespace has no part.
+        dirty.retain(|ns| !removed.contains(ns));
         // The namespaces read the new RBAC and the facts as rebound, nothing of the cluster part
         // itself: evaluated beside it.
         let before: &State = prev;
@@ -1451,14 +1518,16 @@ impl Incremental {
     }
 
     /// Evaluates the `dirty` namespaces again on top of `prev` (see [`Incremental::update`]),
-    /// unless `evaluated` holds their parts already; `relabeled`: the namespaces whose labels
-    /// changed (network reach keys pods by them).
+    /// unless `evaluated` holds their parts already, and takes out the parts of the `removed`
+    /// ones (no longer among the facts' namespaces); `relabeled`: the namespaces whose labels
+    /// changed, the removed ones among them (network reach keys pods by them).
     fn update_namespaces(
         &self,
         mut prev: Box<State>,
         dirty: &BTreeSet<String>,
         evaluated: Option<BTreeMap<String, NamespacePart>>,
         relabeled: &BTreeSet<String>,
+        removed: &BTreeSet<String>,
     ) -> Result<(Box<State>, Undo), Box<State>> {
         let fresh = evaluated
             .unwrap_or_else(|| self.evaluate_namespaces(dirty, &prev.cluster.rbac, &prev.facts));
@@ -1470,14 +1539,16 @@ impl Incremental {
         };
         let endpoint_slices: usize = parts().map(|p| p.endpoint_slices).sum();
         let scheduled_pods: usize = parts().map(|p| p.scheduled_pods).sum();
-        // What every part feeds is gathered again only when a fresh part feeds something else.
-        let feeds_alike = fresh.iter().all(|(ns, p)| {
-            prev.namespaces.get(ns).is_some_and(|old| {
-                old.exposure == p.exposure
-                    && old.template_sas == p.template_sas
-                    && old.principals == p.principals
-            })
-        });
+        // What every part feeds is gathered again only when a fresh part feeds something else,
+        // or a part is removed.
+        let feeds_alike = removed.iter().all(|ns| !prev.namespaces.contains_key(ns))
+            && fresh.iter().all(|(ns, p)| {
+                prev.namespaces.get(ns).is_some_and(|old| {
+                    old.exposure == p.exposure
+                        && old.template_sas == p.template_sas
+                        && old.principals == p.principals
+                })
+            });
         let g = (!feeds_alike).then(|| Gathered::of(parts(), &prev.facts));
         if (endpoint_slices > 0) != prev.facts.has_slices
             || (scheduled_pods > 0) != prev.facts.scheduled
@@ -1513,6 +1584,18 @@ impl Incremental {
         // Network reach is decided across namespaces: again only when what it reads changed.
         // (Namespaces' labels are read from the cluster's facts: `relabeled` says which.)
         let mut changed = JoinInput::default();
+        for ns in removed {
+            if let Some(old) = prev.namespaces.remove(ns) {
+                prev.joined.remove(&old.graph);
+                let n = &old.neighbours;
+                changed |= JoinInput {
+                    policies: true,
+                    members: !n.members.is_empty(),
+                    nodes: !n.traversers.is_empty() || !n.residents.is_empty(),
+                };
+                undo.parts.push((ns.clone(), old));
+            }
+        }
         for (ns, p) in fresh {
             changed |= prev.join_input_changed(&ns, &p);
             match prev.replace(ns.clone(), p) {
@@ -1544,7 +1627,7 @@ impl Incremental {
         // What the joined graph confirms may change with any part: judged again at the join.
         undo.judged = std::mem::take(&mut prev.judged);
         let (neighbours, network, policies) =
-            join_neighbours(&mut prev, &self.meta.info.name, changed, relabeled);
+            join_neighbours(&mut prev, &self.meta.info.name, changed, relabeled, removed);
         undo.neighbours = neighbours;
         undo.network = network;
         undo.policies = policies;
@@ -1826,20 +1909,27 @@ fn join(state: &mut State, cluster: &str) {
         members: true,
         nodes: true,
     };
-    let _ = join_neighbours(state, cluster, everything, &BTreeSet::new());
+    let _ = join_neighbours(
+        state,
+        cluster,
+        everything,
+        &BTreeSet::new(),
+        &BTreeSet::new(),
+    );
 }
 
 /// Replaces the edges between namespaces' pods on shared nodes, when who reads the kubelet's
 /// pod directories or whose pods run where changed (`changed.nodes`), and the network reach
 /// between them, when what it reads changed: the workloads (`changed.members`), the policies
 /// (`changed.policies`, merged again then) or the labels of the namespaces in `relabeled` that
-/// a selector reads; then finds the attack paths. Returns the edges, reach and merged policies
-/// it replaced.
+/// a selector reads (the links decided for the segments of the `removed` ones are forgotten);
+/// then finds the attack paths. Returns the edges, reach and merged policies it replaced.
 fn join_neighbours(
     state: &mut State,
     cluster: &str,
     changed: JoinInput,
     relabeled: &BTreeSet<String>,
+    removed: &BTreeSet<String>,
 ) -> (Option<AttackGraph>, Option<Drawing>, Option<OldPolicies>) {
     let parts: Vec<&Neighbours> = state.namespaces.values().map(|p| &p.neighbours).collect();
     let neighbours = changed.nodes.then(|| {
@@ -1865,6 +1955,7 @@ fn join_neighbours(
             if !old.namespaces_read_otherwise(&model, names).is_empty() {
                 forgotten.extend(relabeled.iter().cloned());
             }
+            forgotten.extend(removed.iter().cloned());
             read = !forgotten.is_empty();
             let decisions = state.policies.decided.forget_namespaces(&forgotten);
             let old = std::mem::replace(&mut state.policies.model, model);

@@ -597,6 +597,12 @@ impl Model {
         }
     }
 
+    /// Whether two models read the same of Calico (its objects, and the ServiceAccounts'
+    /// labels it reads), whatever the Namespaces' labels.
+    pub fn shares_calico_with(&self, other: &Model) -> bool {
+        self.calico == other.calico
+    }
+
     /// The model read with the cluster's shared facts ([`Model::shared_of`]).
     pub fn with_shared(mut self, shared: &Model) -> Model {
         self.merge(shared);

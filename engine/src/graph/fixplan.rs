@@ -283,7 +283,11 @@ pub fn plan(
     findings: &[FindingSite],
     options: PlanOptions,
 ) -> FixPlan {
-    let table = graph.remedies();
+    // The changes numbered in the order of their keys, not in the graph's (the order its parts
+    // were drawn in): between plans of equal cost, the same one is chosen however the graph was
+    // built.
+    let numbering = Numbering::of(graph.remedies());
+    let table = numbering.table(graph.remedies());
     let cost = |r: u32| table[r as usize].cost;
     let mut constraints: Vec<Constraint> = Vec::new();
     let mut seen: HashSet<(String, Vec<EdgeIndex>)> = HashSet::new();
@@ -301,7 +305,8 @@ pub fn plan(
         }
         let mut options: Vec<Vec<u32>> = edges
             .iter()
-            .filter_map(|e| graph.graph[*e].remedies.clone())
+            .filter_map(|e| graph.graph[*e].remedies.as_deref())
+            .map(|r| numbering.of_graph(r))
             .filter(|r| r.iter().all(|i| table[*i as usize].unfixable.is_none()))
             .map(|mut r| {
                 r.sort_unstable();
@@ -343,13 +348,13 @@ pub fn plan(
     while rounds < MAX_ROUNDS {
         rounds += 1;
         let solved = match options.budget {
-            Some(n) => (budgeted(&constraints, table, n), "budget", 0),
+            Some(n) => (budgeted(&constraints, &table, n), "budget", 0),
             None => solve(&constraints, &cost),
         };
         chosen = solved.0;
         method = solved.1.to_string();
         lower_bound = solved.2;
-        cut_edges = removed_edges(graph, &chosen);
+        cut_edges = removed_edges(graph, &numbering.in_graph(&chosen));
         after = at_or_above(
             &graph.without(&cut_edges).index().attack_paths(),
             options.severity,
@@ -416,7 +421,7 @@ pub fn plan(
     let mut fixes: Vec<Fix> = by_object
         .into_iter()
         .map(|(target, ids)| {
-            let rs: Vec<&Remedy> = ids.iter().map(|i| &table[*i as usize]).collect();
+            let rs: Vec<&Remedy> = ids.iter().map(|i| table[*i as usize]).collect();
             // What is applied: whole-value rewrites chosen together made as one.
             let made = combine(&rs);
             let applied: Vec<&Remedy> = made.iter().collect();
@@ -427,10 +432,9 @@ pub fn plan(
                 .filter(|c| {
                     c.edges.iter().any(|e| {
                         cut_edges.contains(e)
-                            && graph.graph[*e]
-                                .remedies
-                                .as_ref()
-                                .is_some_and(|r| r.iter().any(|x| own.contains(x)))
+                            && graph.graph[*e].remedies.as_ref().is_some_and(|r| {
+                                r.iter().any(|x| own.contains(&numbering.rank[*x as usize]))
+                            })
                     })
                 })
                 .map(|c| c.id.clone())
@@ -453,7 +457,7 @@ pub fn plan(
                 breaks,
                 resolves,
                 loses: rs.iter().flat_map(|r| r.loses.clone()).collect(),
-                remedies: ids.clone(),
+                remedies: numbering.in_graph(&ids).into_iter().collect(),
                 object: target,
             }
         })
@@ -585,6 +589,42 @@ fn unfixable_reason(graph: &AttackGraph, edges: &[EdgeIndex]) -> String {
         out.push_str(&format!("; cannot change: {}", owned.join(", ")));
     }
     out
+}
+
+/// A graph's changes numbered in the order of their keys ([`Remedy::key`]).
+struct Numbering {
+    /// The graph's position of each change, in this numbering's order.
+    order: Vec<u32>,
+    /// This numbering's position of each change of the graph.
+    rank: Vec<u32>,
+}
+
+impl Numbering {
+    /// The numbering of the changes `table` (a graph's).
+    fn of(table: &[Remedy]) -> Numbering {
+        let mut order: Vec<u32> = (0..table.len() as u32).collect();
+        order.sort_by_cached_key(|i| table[*i as usize].key());
+        let mut rank = vec![0; order.len()];
+        for (n, i) in order.iter().enumerate() {
+            rank[*i as usize] = n as u32;
+        }
+        Numbering { order, rank }
+    }
+
+    /// The graph's changes `table`, in this numbering's order.
+    fn table<'t>(&self, table: &'t [Remedy]) -> Vec<&'t Remedy> {
+        self.order.iter().map(|i| &table[*i as usize]).collect()
+    }
+
+    /// The graph's changes `ids`, numbered.
+    fn of_graph(&self, ids: &[u32]) -> Vec<u32> {
+        ids.iter().map(|i| self.rank[*i as usize]).collect()
+    }
+
+    /// The numbered changes `ids`, as the graph's.
+    fn in_graph<'i>(&self, ids: impl IntoIterator<Item = &'i u32>) -> BTreeSet<u32> {
+        ids.into_iter().map(|i| self.order[*i as usize]).collect()
+    }
 }
 
 /// Every edge of the graph whose changes are all among `chosen`.
@@ -735,7 +775,7 @@ fn greedy(constraints: &[Constraint], cost: &dyn Fn(u32) -> u32) -> BTreeSet<u32
 }
 
 /// The most paths within `budget` fixes (objects): greedy by paths cut, cost breaking ties.
-fn budgeted(constraints: &[Constraint], table: &[Remedy], budget: usize) -> BTreeSet<u32> {
+fn budgeted(constraints: &[Constraint], table: &[&Remedy], budget: usize) -> BTreeSet<u32> {
     let mut chosen: BTreeSet<u32> = BTreeSet::new();
     let objects = |set: &BTreeSet<u32>| -> usize {
         set.iter()

@@ -1,7 +1,8 @@
 //! Who reads a Namespace's labels, for the incremental evaluator: when a batch changes the
-//! labels of Namespaces that stay (same name), or adds a Namespace for a namespace that holds
-//! nothing yet, the cluster part and these namespaces are evaluated again instead of the whole
-//! cluster.
+//! labels of Namespaces that stay (same name), adds a Namespace for a namespace that holds
+//! nothing yet, or removes a namespace (its Namespace and everything in it, as the namespace
+//! controller does), the cluster part and these namespaces are evaluated again instead of the
+//! whole cluster.
 //!
 //! A namespace part reads its own Namespace's labels (Pod Security, its policies' scope, its
 //! pods' labels as Cilium sees them) and, of other namespaces, only:
@@ -15,7 +16,8 @@
 //! - the labels network reach keys pods by, which the join takes from the cluster's facts
 //!   ([`crate::graph::merged_policies`]).
 //!
-//! A new namespace is, to a selector, one it did not match before. A cluster-scoped object
+//! A new namespace is, to a selector, one it did not match before; a removed one, one it does
+//! not match after. A cluster-scoped object
 //! whose selector may say otherwise makes the whole cluster read the change (a cluster-wide
 //! policy), but an admission webhook's, which only the namespaces serving it read. So does any
 //! Calico or Cilium object: Calico's selectors read namespace labels under `pcns.` anywhere,
@@ -33,8 +35,9 @@ use std::collections::{BTreeMap, BTreeSet};
 /// A namespace's labels, as namespace selectors see them.
 pub(super) type Labels = BTreeMap<String, String>;
 
-/// A namespace's labels before (`None`: the namespace is new) and after a batch.
-pub(super) type Change = (Option<Labels>, Labels);
+/// A namespace's labels before (`None`: the namespace is new) and after (`None`: the namespace
+/// is removed) a batch.
+pub(super) type Change = (Option<Labels>, Option<Labels>);
 
 /// Kinds none of whose namespace selectors kspm reads (a pod template's affinity terms hold
 /// some; placement is read from node selectors and node affinity only): not searched.
@@ -138,8 +141,9 @@ fn reads(v: &Value, changes: &[Change]) -> bool {
 }
 
 /// Whether a selector may match a namespace before and not after, or after and not before (a
-/// new namespace: after): a label selector is asked; any other shape (Calico's selector
-/// expressions, AdminNetworkPolicy's `sameLabels`, a Gateway's `from`) is taken to.
+/// new namespace is matched only after, a removed one only before): a label selector is asked;
+/// any other shape (Calico's selector expressions, AdminNetworkPolicy's `sameLabels`, a
+/// Gateway's `from`) is taken to.
 fn verdict_may_change(selector: &Value, changes: &[Change]) -> bool {
     match selector {
         Value::Null => false,
@@ -149,7 +153,8 @@ fn verdict_may_change(selector: &Value, changes: &[Change]) -> bool {
         {
             let s = LabelSelector::from_value(Some(selector));
             changes.iter().any(|(before, after)| {
-                before.as_ref().is_some_and(|b| s.matches(b)) != s.matches(after)
+                before.as_ref().is_some_and(|b| s.matches(b))
+                    != after.as_ref().is_some_and(|a| s.matches(a))
             })
         }
         _ => true,
@@ -228,7 +233,7 @@ mod tests {
     }
 
     fn readers(objects: &[Object], (before, after): (Labels, Labels)) -> Option<Vec<String>> {
-        created(objects, (Some(before), after))
+        created(objects, (Some(before), Some(after)))
     }
 
     fn created(objects: &[Object], change: Change) -> Option<Vec<String>> {
@@ -285,11 +290,24 @@ mod tests {
         let mut all = all.to_vec();
         all.push(egress);
         assert_eq!(
-            created(&all, (None, labels(&[("team", "shop")]))),
+            created(&all, (None, Some(labels(&[("team", "shop")])))),
+            Some(vec!["api".to_string(), "db".to_string(), "web".to_string()])
+        );
+        // A removed namespace: the selectors that matched it read it.
+        assert_eq!(
+            created(&all, (Some(labels(&[("team", "shop")])), None)),
             Some(vec!["api".to_string(), "db".to_string(), "web".to_string()])
         );
         assert_eq!(
-            created(&all, (None, labels(&[("team", "ops")]))),
+            created(&all, (Some(labels(&[("team", "ops")])), None)),
+            Some(vec![
+                "api".to_string(),
+                "cache".to_string(),
+                "web".to_string()
+            ])
+        );
+        assert_eq!(
+            created(&all, (None, Some(labels(&[("team", "ops")])))),
             Some(vec![
                 "api".to_string(),
                 "cache".to_string(),

@@ -309,13 +309,20 @@ impl ClusterFacts {
     }
 
     /// Reads again from `inv` what the facts read of the Namespaces — the namespaces known, with
-    /// `added` (new Namespaces), which of them Pod Security guards, the labels namespace
-    /// selectors see, the shared policies' copy of them — returning what they held (`inv` holds
-    /// every Namespace and every object [`crate::netpol::Model::shared_of`] reads; the other
-    /// namespaces are those known before).
-    pub fn relabel(&mut self, inv: &Inventory<'_>, added: &BTreeSet<String>) -> LabelFacts {
+    /// `added` (new Namespaces) and without `removed` (namespaces gone, Namespace and objects),
+    /// which of them Pod Security guards, the labels namespace selectors see, the shared
+    /// policies' copy of them — returning what they held (`inv` holds every Namespace and every
+    /// object [`crate::netpol::Model::shared_of`] reads; the other namespaces are those known
+    /// before).
+    pub fn relabel(
+        &mut self,
+        inv: &Inventory<'_>,
+        added: &BTreeSet<String>,
+        removed: &BTreeSet<String>,
+    ) -> LabelFacts {
         let mut namespaces = self.namespaces.clone();
         namespaces.extend(added.iter().cloned());
+        namespaces.retain(|ns| !removed.contains(ns));
         let fresh = LabelFacts {
             guarded_namespaces: guarded_namespaces(inv),
             namespace_labels: namespace_labels(inv, &namespaces),
@@ -351,9 +358,11 @@ impl ClusterFacts {
     }
 
     /// Whether what every namespace's policies are read with is, in `inv`, what it is here
-    /// (`inv` holds every object of the kinds [`crate::netpol::Model::shared_of`] reads).
+    /// but for the Namespaces' labels (which [`ClusterFacts::relabel`] reads again): Calico's
+    /// shared objects and the ServiceAccounts' labels (`inv` holds every object of the kinds
+    /// [`crate::netpol::Model::shared_of`] reads).
     pub fn shares_policies_with(&self, inv: &Inventory<'_>) -> bool {
-        crate::netpol::Model::shared_of(inv) == self.shared_policies
+        crate::netpol::Model::shared_of(inv).shares_calico_with(&self.shared_policies)
     }
 
     /// The network policies of `inv` (the whole cluster, or a namespace part), read with what
