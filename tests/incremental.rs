@@ -2666,3 +2666,27 @@ fn aws_auth_changes_evaluate_the_cluster_part_and_its_namespace() {
     assert!(!d.whole_cluster && d.cluster_part);
     assert_equivalent(&inc, &meta, "aws-auth back");
 }
+
+/// A preview whose batch changes an object and changes it back puts the object back as it was,
+/// its source too (the findings on it name where it comes from).
+#[test]
+fn a_preview_puts_back_each_object_with_its_source() {
+    let shop = object(
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop", "labels": {"team": "a"}}}),
+    );
+    let (mut inc, meta) = started(vec![shop.clone()]);
+    let mut relabeled = shop.clone();
+    relabeled.body["metadata"]["labels"]["team"] = json!("b");
+    let relabeled = object(relabeled.body);
+    let mut back = shop.clone();
+    back.source.file = "change.yaml".into();
+    let before = summary(&inc);
+    inc.preview([
+        (key_of(&relabeled), Some(relabeled)),
+        (key_of(&back), Some(back)),
+    ]);
+    assert_eq!(summary(&inc), before);
+    let held = inc.objects().find(|o| o.name == "shop").expect("held");
+    assert_eq!(held.source, shop.source, "the source put back");
+    assert_equivalent(&inc, &meta, "after a preview that changed an object back");
+}

@@ -635,10 +635,8 @@ impl Incremental {
         if let Some(ns) = self.placed.remove(&key) {
             if let Some(old) = self.objects.get_mut(&ns).and_then(|m| m.remove(&key)) {
                 if let Some(new) = &object {
-                    if new.body == old.body && new.kind == old.kind && new.source == old.source {
-                        // A relist delivering what we hold: nothing changes. (From elsewhere,
-                        // the findings on it name where it now comes from: a change. A preview
-                        // puts back what it replaced so, with its source.)
+                    if new.body == old.body && new.kind == old.kind {
+                        // A relist delivering what we hold: nothing changes.
                         self.objects
                             .entry(ns.clone())
                             .or_default()
@@ -723,7 +721,12 @@ impl Incremental {
         };
         let delta = match previewed {
             Some(delta) => {
+                // Put back as they were, sources too: a batch that changed an object back to its
+                // body holds one from elsewhere, which `store` would keep as a relist.
                 for (key, object) in undo {
+                    if object.is_some() {
+                        self.store(key.clone(), None);
+                    }
                     self.store(key, object);
                 }
                 delta
@@ -1451,14 +1454,14 @@ impl Incremental {
         // (with those templates name, as gathered) — and all of them when aws-auth, which the
         // EKS facts read, changed (the cluster part holds every object they read but the pod
         // templates, whose ServiceAccounts are gathered).
-        let cloud = if staged.aws_auth {
-            ClusterCloud::of(&shared, &rbac).with_accounts(&shared, &prev.template_sas)
-        } else if old_accounts.is_some() {
-            (prev.cluster.cloud_facts.under(prev.facts.bound()))
-                .with_accounts(&shared, &prev.template_sas)
+        let mut cloud = if staged.aws_auth {
+            ClusterCloud::of(&shared, &rbac)
         } else {
             prev.cluster.cloud_facts.under(prev.facts.bound())
         };
+        if staged.aws_auth || old_accounts.is_some() {
+            cloud = cloud.with_accounts(&shared, &prev.template_sas);
+        }
         dirty.extend(reached);
         // A removed namespace has no part.
         dirty.retain(|ns| !removed.contains(ns));
